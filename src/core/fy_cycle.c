@@ -1,0 +1,424 @@
+/*
+ * fy_cycle.c -- loading a whole configuration, and the directives of
+ * the main and events contexts.
+ */
+#include "fy_core.h"
+#include "fy_cycle.h"
+#include "fy_dispatch.h"
+#include "fy_shm.h"
+#include "fy_http.h"
+
+#include <arpa/inet.h>
+#include <netdb.h>
+
+static const char *fy_core_events(fy_conf_t *cf, const fy_command_t *cmd,
+    void *conf);
+static const char *fy_core_error_log(fy_conf_t *cf, const fy_command_t *cmd,
+    void *conf);
+static const char *fy_core_worker_processes(fy_conf_t *cf,
+    const fy_command_t *cmd, void *conf);
+static const char *fy_core_worker_dispatch(fy_conf_t *cf,
+    const fy_command_t *cmd, void *conf);
+
+static const fy_conf_bounds_t  fy_core_conn_bounds = { 2, 1048576 };
+
+const fy_command_t  fy_core_commands[] = {
+
+    { "daemon", FY_CONF_MAIN, 0, 1, 1, fy_conf_set_flag, FY_CONF_MAIN_OFF,
+      offsetof(fy_core_conf_t, daemon), NULL },
+
+    { "pid", FY_CONF_MAIN, 0, 1, 1, fy_conf_set_str, FY_CONF_MAIN_OFF,
+      offsetof(fy_core_conf_t, pid), NULL },
+
+    { "error_log", FY_CONF_MAIN, 0, 1, 2, fy_core_error_log, FY_CONF_MAIN_OFF,
+      0, NULL },
+
+    { "worker_processes", FY_CONF_MAIN, 0, 1, 1, fy_core_worker_processes,
+      FY_CONF_MAIN_OFF, 0, NULL },
+
+    { "worker_dispatch", FY_CONF_MAIN, 0, 1, 1, fy_core_worker_dispatch,
+      FY_CONF_MAIN_OFF, 0, NULL },
+
+    { "events", FY_CONF_MAIN, FY_CONF_BLOCK, 0, 0, fy_core_events,
+      FY_CONF_MAIN_OFF, 0, NULL },
+
+    { "worker_connections", FY_CONF_EVENTS, 0, 1, 1, fy_conf_set_int,
+      FY_CONF_MAIN_OFF, offsetof(fy_core_conf_t, worker_connections),
+      &fy_core_conn_bounds },
+
+    { NULL, 0, 0, 0, 0, NULL, 0, 0, NULL }
+};
+
+static const fy_command_t *const  fy_conf_tables[] = {
+    fy_core_commands,
+    fy_http_commands,
+    NULL
+};
+
+static const char *
+fy_core_events(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
+{
+    fy_core_conf_t  *ccf = conf;
+    unsigned         saved;
+    int              rc;
+
+    fy_unused(cmd);
+
+    if (ccf->events_seen) {
+        return "is duplicate";
+    }
+    ccf->events_seen = 1;
+
+    saved = cf->ctx_type;
+    cf->ctx_type = FY_CONF_EVENTS;
+    rc = fy_conf_parse(cf, NULL);
+    cf->ctx_type = saved;
+
+    return rc == FY_OK ? FY_CONF_OK : FY_CONF_ERROR;
+}
+
+static const char *
+fy_core_error_log(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
+{
+    fy_core_conf_t  *ccf = conf;
+    fy_str_t        *v = &cf->args[1];
+    int              level = FY_LOG_ERR;
+
+    fy_unused(cmd);
+
+    if (ccf->error_log.data) {
+        return "is duplicate";
+    }
+    if (cf->nargs == 3) {
+        level = fy_log_level_from_name((char *) cf->args[2].data,
+                                       cf->args[2].len);
+        if (level == -1) {
+            fy_conf_error(cf, "invalid log level \"%s\"", cf->args[2].data);
+            return FY_CONF_ERROR;
+        }
+    }
+    ccf->error_log = *v;
+    ccf->error_log_level = level;
+    return FY_CONF_OK;
+}
+
+static const char *
+fy_core_worker_processes(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
+{
+    fy_core_conf_t  *ccf = conf;
+    int64_t          n;
+
+    fy_unused(cmd);
+
+    if (ccf->worker_processes != FY_CONF_UNSET_INT) {
+        return "is duplicate";
+    }
+    if (fy_str_eq(&cf->args[1], "auto")) {
+        ccf->worker_processes = 0;
+        return FY_CONF_OK;
+    }
+    n = fy_atoi(cf->args[1].data, cf->args[1].len);
+    if (n < 1) {
+        fy_conf_error(cf, "invalid value \"%s\" in \"worker_processes\"",
+                      cf->args[1].data);
+        return FY_CONF_ERROR;
+    }
+    if (n > FY_MAX_WORKERS) {
+        return "value must be between 1 and 64";
+    }
+    ccf->worker_processes = (int) n;
+    return FY_CONF_OK;
+}
+
+static const char *
+fy_core_worker_dispatch(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
+{
+    fy_core_conf_t  *ccf = conf;
+
+    fy_unused(cmd);
+
+    if (ccf->dispatch) {
+        return "is duplicate";
+    }
+    ccf->dispatch = fy_dispatch_find((char *) cf->args[1].data,
+                                     cf->args[1].len);
+    if (ccf->dispatch == NULL) {
+        fy_conf_error(cf, "invalid value \"%s\" in \"worker_dispatch\", it "
+                      "must be \"round_robin\", \"least_conn\" or "
+                      "\"least_mem\"", cf->args[1].data);
+        return FY_CONF_ERROR;
+    }
+    return FY_CONF_OK;
+}
+
+/* The directory part of a path, with its trailing slash. */
+static char *
+fy_dirname(fy_pool_t *pool, const char *path)
+{
+    const char  *slash = strrchr(path, '/');
+
+    if (slash == NULL) {
+        return fy_pstrndup(pool, "./", 2);
+    }
+    return fy_pstrndup(pool, path, (size_t) (slash - path) + 1);
+}
+
+static char *
+fy_full_path(fy_pool_t *pool, const char *prefix, const char *name,
+             size_t len)
+{
+    char    *p;
+    size_t   plen;
+
+    if (name[0] == '/') {
+        return fy_pstrndup(pool, name, len);
+    }
+    plen = strlen(prefix);
+    p = fy_palloc(pool, plen + len + 1);
+    if (p) {
+        memcpy(p, prefix, plen);
+        memcpy(p + plen, name, len);
+        p[plen + len] = '\0';
+    }
+    return p;
+}
+
+fy_cycle_t *
+fy_cycle_load(const char *prefix, const char *conf_file,
+              const char *directives, int dump)
+{
+    fy_pool_t           *pool;
+    fy_cycle_t          *cycle;
+    fy_core_conf_t      *ccf;
+    fy_conf_t            cf;
+    fy_conf_ctx_t        ctx;
+    long                 ncpu;
+
+    pool = fy_pool_create(16384);
+    if (pool == NULL) {
+        fy_log_error(FY_LOG_EMERG, errno, "cannot allocate configuration");
+        return NULL;
+    }
+
+    cycle = fy_pcalloc(pool, sizeof(fy_cycle_t));
+    ccf = fy_pcalloc(pool, sizeof(fy_core_conf_t));
+    if (cycle == NULL || ccf == NULL) {
+        goto failed;
+    }
+    cycle->pool = pool;
+    cycle->core = ccf;
+    cycle->prefix = fy_pstrndup(pool, prefix, strlen(prefix));
+    cycle->conf_file = fy_full_path(pool, prefix, conf_file,
+                                    strlen(conf_file));
+    fy_array_init(&cycle->listening, pool, 4, sizeof(fy_listen_t));
+    if (cycle->prefix == NULL || cycle->conf_file == NULL) {
+        goto failed;
+    }
+
+    ccf->daemon = FY_CONF_UNSET_INT;
+    ccf->worker_processes = FY_CONF_UNSET_INT;
+    ccf->worker_connections = FY_CONF_UNSET_INT;
+
+    memset(&ctx, 0, sizeof(ctx));
+    ctx.main = ccf;
+
+    fy_conf_init(&cf, pool);
+    cf.tables = fy_conf_tables;
+    cf.prefix = cycle->prefix;
+    cf.conf_dir = fy_dirname(pool, cycle->conf_file);
+    cf.ctx = &ctx;
+    cf.ctx_type = FY_CONF_MAIN;
+    cf.cycle = cycle;
+
+    if (fy_conf_parse(&cf, cycle->conf_file) != FY_OK) {
+        goto failed;
+    }
+    if (directives && fy_conf_parse_string(&cf, directives, "command line")
+                      != FY_OK)
+    {
+        goto failed;
+    }
+
+    /* Defaults, as nginx has them where nginx has the directive. */
+    if (ccf->daemon == FY_CONF_UNSET_INT) {
+        ccf->daemon = 1;
+    }
+    if (ccf->worker_processes == FY_CONF_UNSET_INT) {
+        ccf->worker_processes = 1;
+    }
+    if (ccf->worker_connections == FY_CONF_UNSET_INT) {
+        ccf->worker_connections = 512;
+    }
+    cycle->workers = (unsigned) ccf->worker_processes;
+    if (cycle->workers == 0) {
+        ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+        cycle->workers = ncpu < 1 ? 1 : (unsigned) fy_min(ncpu, FY_MAX_WORKERS);
+    }
+
+    cycle->dispatch = ccf->dispatch ? ccf->dispatch
+                                    : &fy_dispatch_round_robin;
+
+    cycle->pid_path = ccf->pid.data
+        ? fy_full_path(pool, cycle->prefix, (char *) ccf->pid.data,
+                       ccf->pid.len)
+        : fy_full_path(pool, cycle->prefix, FY_PID_PATH, strlen(FY_PID_PATH));
+
+    if (ccf->error_log.data == NULL) {
+        cycle->error_log_path = fy_full_path(pool, cycle->prefix,
+                                             FY_ERROR_LOG_PATH,
+                                             strlen(FY_ERROR_LOG_PATH));
+        ccf->error_log_level = FY_LOG_ERR;
+    } else if (fy_str_eq(&ccf->error_log, "stderr")) {
+        cycle->error_log_path = "stderr";
+    } else {
+        cycle->error_log_path = fy_full_path(pool, cycle->prefix,
+                                             (char *) ccf->error_log.data,
+                                             ccf->error_log.len);
+    }
+
+    if (cycle->http && fy_http_init_cycle(cycle) != FY_OK) {
+        goto failed;
+    }
+
+    if (dump) {
+        fy_conf_dump_print(&cf, stdout);
+    }
+    return cycle;
+
+failed:
+    fy_pool_destroy(pool);
+    return NULL;
+}
+
+void
+fy_cycle_free(fy_cycle_t *cycle)
+{
+    if (cycle) {
+        fy_pool_destroy(cycle->pool);
+    }
+}
+
+int
+fy_parse_addr_port(const u_char *s, size_t len, int need_port,
+                   struct sockaddr_in6 *sa, socklen_t *salen)
+{
+    struct sockaddr_in  *sin = (struct sockaddr_in *) sa;
+    struct addrinfo      hints, *res;
+    const u_char        *colon, *host_end;
+    char                 host[256];
+    size_t               hlen;
+    int64_t              port = -1;
+    int                  v6 = 0;
+
+    memset(sa, 0, sizeof(*sa));
+
+    if (len && s[0] == '[') {
+        host_end = memchr(s, ']', len);
+        if (host_end == NULL) {
+            return FY_ERROR;
+        }
+        v6 = 1;
+        colon = (host_end + 1 < s + len && host_end[1] == ':')
+                ? host_end + 1 : NULL;
+        if (colon == NULL && host_end + 1 != s + len) {
+            return FY_ERROR;
+        }
+        s++;
+    } else {
+        colon = memrchr(s, ':', len);
+        host_end = colon ? colon : s + len;
+    }
+
+    if (colon) {
+        /* s was advanced past '[' for v6, so the end is s - v6 + len */
+        port = fy_atoi(colon + 1, (size_t) ((s - v6 + len) - (colon + 1)));
+        if (port < 1 || port > 65535) {
+            return FY_ERROR;
+        }
+    } else if (!v6) {
+        /* A bare number is a port ("listen 8080"). */
+        port = fy_atoi(s, len);
+        if (port >= 1 && port <= 65535) {
+            sin->sin_family = AF_INET;
+            sin->sin_port = htons((uint16_t) port);
+            sin->sin_addr.s_addr = htonl(INADDR_ANY);
+            *salen = sizeof(struct sockaddr_in);
+            return FY_OK;
+        }
+        port = -1;
+    }
+
+    if (port == -1) {
+        if (need_port) {
+            return FY_ERROR;
+        }
+        port = 80;
+    }
+
+    hlen = (size_t) (host_end - s);
+    if (hlen == 0 || hlen >= sizeof(host)) {
+        return FY_ERROR;
+    }
+    memcpy(host, s, hlen);
+    host[hlen] = '\0';
+
+    if (v6) {
+        sa->sin6_family = AF_INET6;
+        sa->sin6_port = htons((uint16_t) port);
+        if (inet_pton(AF_INET6, host, &sa->sin6_addr) != 1) {
+            return FY_ERROR;
+        }
+        *salen = sizeof(struct sockaddr_in6);
+        return FY_OK;
+    }
+
+    sin->sin_family = AF_INET;
+    sin->sin_port = htons((uint16_t) port);
+    *salen = sizeof(struct sockaddr_in);
+
+    if (strcmp(host, "*") == 0) {
+        sin->sin_addr.s_addr = htonl(INADDR_ANY);
+        return FY_OK;
+    }
+    if (inet_pton(AF_INET, host, &sin->sin_addr) == 1) {
+        return FY_OK;
+    }
+
+    /* A host name: resolved once, at configuration time, as nginx does
+     * for names in "listen", "server" and "proxy_pass". */
+    memset(&hints, 0, sizeof(hints));
+    hints.ai_family = AF_INET;
+    hints.ai_socktype = SOCK_STREAM;
+    if (getaddrinfo(host, NULL, &hints, &res) != 0 || res == NULL) {
+        return FY_ERROR;
+    }
+    sin->sin_addr = ((struct sockaddr_in *) res->ai_addr)->sin_addr;
+    freeaddrinfo(res);
+    return FY_OK;
+}
+
+void
+fy_sockaddr_text(const struct sockaddr *sa, char *buf, size_t size,
+                 int with_port)
+{
+    char  ip[INET6_ADDRSTRLEN];
+
+    if (sa->sa_family == AF_INET6) {
+        const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *) sa;
+        inet_ntop(AF_INET6, &s6->sin6_addr, ip, sizeof(ip));
+        if (with_port) {
+            snprintf(buf, size, "[%s]:%u", ip, ntohs(s6->sin6_port));
+        } else {
+            snprintf(buf, size, "%s", ip);
+        }
+        return;
+    }
+
+    const struct sockaddr_in *s4 = (const struct sockaddr_in *) sa;
+    inet_ntop(AF_INET, &s4->sin_addr, ip, sizeof(ip));
+    if (with_port) {
+        snprintf(buf, size, "%s:%u", ip, ntohs(s4->sin_port));
+    } else {
+        snprintf(buf, size, "%s", ip);
+    }
+}

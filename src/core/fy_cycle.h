@@ -1,0 +1,75 @@
+/*
+ * fy_cycle.h -- one whole configuration ("cycle", as nginx calls it).
+ *
+ * Loading a configuration builds a new cycle in its own pool from the
+ * files; nothing running is touched until it is complete and checked.
+ * A cycle that fails to load is freed with its pool and the old one
+ * keeps serving.
+ */
+#ifndef FY_CYCLE_H
+#define FY_CYCLE_H
+
+#include "fy_core.h"
+#include "fy_pool.h"
+#include "fy_array.h"
+#include "fy_conf_file.h"
+#include <netinet/in.h>
+
+struct fy_dispatch_ops_s;
+
+/* main and events contexts */
+typedef struct {
+    int                 daemon;
+    fy_str_t            pid;
+    fy_str_t            error_log;
+    int                 error_log_level;
+    int                 worker_processes;   /* 0 in the file means auto */
+    const struct fy_dispatch_ops_s *dispatch;  /* NULL: not set */
+    int                 worker_connections;
+    int                 events_seen;
+} fy_core_conf_t;
+
+/* A listening socket: one per distinct address:port in "listen". */
+typedef struct {
+    struct sockaddr_in6  addr;         /* holds sockaddr_in too */
+    socklen_t            addrlen;
+    char                 text[64];     /* "127.0.0.1:8080" */
+    int                  fd;           /* -1 until opened (master) */
+    int                  backlog;
+    unsigned             inherited:1;  /* taken over from the old cycle */
+    unsigned             index;        /* position in cycle->listening */
+    fy_array_t           servers;      /* fy_http_srv_conf_t *, default first */
+} fy_listen_t;
+
+typedef struct {
+    fy_pool_t                  *pool;
+    fy_core_conf_t             *core;
+    struct fy_http_main_conf_s *http;          /* NULL without http {} */
+    fy_array_t                  listening;     /* fy_listen_t */
+    char                       *prefix;        /* with trailing slash */
+    char                       *conf_file;     /* absolute */
+    char                       *pid_path;      /* absolute */
+    char                       *error_log_path;/* absolute, or "stderr" */
+    const struct fy_dispatch_ops_s *dispatch;
+    unsigned                    workers;       /* resolved count */
+    uint64_t                    generation;
+} fy_cycle_t;
+
+/* Build a cycle from conf_file (and -g `directives`, may be NULL).
+ * dump: print every file read to stdout (-T).  NULL on any error,
+ * already logged at [emerg] with file and line. */
+fy_cycle_t *fy_cycle_load(const char *prefix, const char *conf_file,
+                          const char *directives, int dump);
+void        fy_cycle_free(fy_cycle_t *cycle);
+
+/* Parse "addr:port", "port", "[v6]:port", "*:port" into a sockaddr.
+ * FY_OK or FY_ERROR. Used by listen, server and proxy_pass. */
+int fy_parse_addr_port(const u_char *s, size_t len, int need_port,
+                       struct sockaddr_in6 *sa, socklen_t *salen);
+/* "127.0.0.1:8080" / "[::1]:8080" */
+void fy_sockaddr_text(const struct sockaddr *sa, char *buf, size_t size,
+                      int with_port);
+
+extern const fy_command_t  fy_core_commands[];
+
+#endif /* FY_CYCLE_H */

@@ -1,0 +1,295 @@
+/*
+ * fy_log.c -- the error log.
+ *
+ * The master and every worker append to the same file, so each line
+ * goes out in a single write() on an O_APPEND descriptor and lines
+ * never interleave.  Logging may happen in a signal handler (a worker
+ * that dies, a failed reload), so this file formats into a stack
+ * buffer, never allocates, and avoids localtime_r() and strerror():
+ * both can take locks or allocate inside glibc.
+ */
+#include "fy_core.h"
+
+#include <fcntl.h>
+#include <time.h>
+
+
+/* nginx's NGX_MAX_ERROR_STR: longer messages are cut. */
+#define FY_LOG_LINE_MAX   2048
+/* Room kept for ": <strerror> (<errno>)\n" after a long message. */
+#define FY_LOG_ERR_ROOM   128
+
+
+fy_log_t  fy_log = { 2, FY_LOG_ERR, NULL, 0 };
+
+static const char *fy_log_levels[] = {
+    NULL, "emerg", "alert", "crit", "error", "warn", "notice", "info", "debug"
+};
+
+/*
+ * The local time zone offset, read with localtime_r() outside of the
+ * logging path (at open and reopen), so a daylight-saving change is
+ * picked up at the next log rotation.
+ */
+static long  fy_log_gmtoff;
+static int   fy_log_gmtoff_set;
+
+
+static void
+fy_log_update_gmtoff(void)
+{
+    struct tm  tm;
+    time_t     now;
+
+    now = time(NULL);
+
+    if (localtime_r(&now, &tm) != NULL) {
+        fy_log_gmtoff = tm.tm_gmtoff;
+    }
+
+    fy_log_gmtoff_set = 1;
+}
+
+
+/*
+ * Days since 1970-01-01 to a civil date, proleptic Gregorian.  The
+ * calendar is shifted to start on March 1 so that the leap day is the
+ * last day of the shifted year and months have a regular pattern.
+ */
+static void
+fy_log_civil(int64_t days, int *year, int *month, int *mday)
+{
+    int64_t  era, doe, yoe, doy, mp, y;
+
+    days += 719468;                     /* 0000-03-01 to 1970-01-01 */
+    era = (days >= 0 ? days : days - 146096) / 146097;
+    doe = days - era * 146097;          /* day of the 400-year era */
+    yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    y = yoe + era * 400;
+    doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    mp = (5 * doy + 2) / 153;           /* month, March = 0 */
+
+    *mday = (int) (doy - (153 * mp + 2) / 5 + 1);
+    *month = (int) (mp < 10 ? mp + 3 : mp - 9);
+    *year = (int) (y + (*month <= 2));
+}
+
+
+static size_t
+fy_log_time(char *buf, size_t size)
+{
+    struct timespec  ts;
+    int64_t          t, days, secs;
+    int              year, month, mday;
+    int              n;
+
+    if (!fy_log_gmtoff_set) {
+        fy_log_update_gmtoff();
+    }
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+
+    t = (int64_t) ts.tv_sec + fy_log_gmtoff;
+    days = t / 86400;
+    secs = t % 86400;
+
+    if (secs < 0) {
+        secs += 86400;
+        days--;
+    }
+
+    fy_log_civil(days, &year, &month, &mday);
+
+    n = snprintf(buf, size, "%04d/%02d/%02d %02d:%02d:%02d ",
+                 year, month, mday, (int) (secs / 3600),
+                 (int) (secs / 60 % 60), (int) (secs % 60));
+
+    return n < 0 ? 0 : fy_min((size_t) n, size - 1);
+}
+
+
+static const char *
+fy_log_strerror(int err)
+{
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || __GLIBC_MINOR__ >= 32)
+    const char  *s;
+
+    /* Untranslated and lock-free, unlike strerror(). */
+    s = strerrordesc_np(err);
+
+    return s ? s : "Unknown error";
+#else
+    return strerror(err);
+#endif
+}
+
+
+void
+fy_log_error(int level, int err, const char *fmt, ...)
+{
+    char     buf[FY_LOG_LINE_MAX];
+    size_t   len, room;
+    ssize_t  n;
+    int      r;
+    va_list  ap;
+
+    if (level > fy_log.level) {
+        return;
+    }
+
+    if (fy_log.startup) {
+        len = 0;
+        r = snprintf(buf, sizeof(buf), "ferry: [%s] ",
+                     fy_log_level_name(level));
+    } else {
+        len = fy_log_time(buf, sizeof(buf));
+        r = snprintf(buf + len, sizeof(buf) - len, "[%s] %ld#0: ",
+                     fy_log_level_name(level), (long) getpid());
+    }
+    len += r < 0 ? 0 : (size_t) r;
+
+    /* Cut the message short rather than lose the errno text. */
+    room = sizeof(buf) - FY_LOG_ERR_ROOM - len;
+
+    va_start(ap, fmt);
+    r = vsnprintf(buf + len, room, fmt, ap);
+    va_end(ap);
+
+    if (r > 0) {
+        len += fy_min((size_t) r, room - 1);
+    }
+
+    if (err) {
+        r = snprintf(buf + len, sizeof(buf) - 1 - len, ": %s (%d)",
+                     fy_log_strerror(err), err);
+        if (r > 0) {
+            len += fy_min((size_t) r, sizeof(buf) - 2 - len);
+        }
+    }
+
+    buf[len++] = '\n';
+
+    do {
+        n = write(fy_log.fd, buf, len);
+    } while (n == -1 && errno == EINTR);
+}
+
+
+int
+fy_log_level_from_name(const char *name, size_t len)
+{
+    int  i;
+
+    for (i = FY_LOG_EMERG; i <= FY_LOG_DEBUG; i++) {
+        if (strlen(fy_log_levels[i]) == len
+            && memcmp(fy_log_levels[i], name, len) == 0)
+        {
+            return i;
+        }
+    }
+
+    return -1;
+}
+
+
+const char *
+fy_log_level_name(int level)
+{
+    if (level < FY_LOG_EMERG || level > FY_LOG_DEBUG) {
+        return "unknown";
+    }
+
+    return fy_log_levels[level];
+}
+
+
+static int
+fy_log_open_file(const char *path)
+{
+    return open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+}
+
+
+int
+fy_log_open(fy_log_t *log, const char *path, int level)
+{
+    char  *copy;
+    int    fd;
+
+    fy_log_update_gmtoff();
+
+    if (path == NULL || strcmp(path, "stderr") == 0) {
+        fd = 2;
+        copy = NULL;
+
+    } else {
+        copy = strdup(path);
+        if (copy == NULL) {
+            fy_log_error(FY_LOG_EMERG, errno, "strdup() failed");
+            return FY_ERROR;
+        }
+
+        fd = fy_log_open_file(path);
+        if (fd == -1) {
+            fy_log_error(FY_LOG_EMERG, errno, "open() \"%s\" failed", path);
+            free(copy);
+            return FY_ERROR;
+        }
+    }
+
+    /* Descriptors 0-2 are the process's own, never ours to close. */
+    if (log->fd > 2 && log->fd != fd) {
+        close(log->fd);
+    }
+
+    free(log->path);
+
+    log->fd = fd;
+    log->level = level;
+    log->path = copy;
+
+    return FY_OK;
+}
+
+
+/*
+ * After a rotation the path names a new file.  dup2() puts it on the
+ * descriptor number already in use, so anything that holds that
+ * number (an fd inherited by a child, stderr redirected to the log)
+ * follows the new file too.
+ */
+void
+fy_log_reopen(fy_log_t *log)
+{
+    int  fd, flags;
+
+    fy_log_update_gmtoff();
+
+    if (log->path == NULL) {
+        return;
+    }
+
+    fd = fy_log_open_file(log->path);
+    if (fd == -1) {
+        fy_log_error(FY_LOG_ALERT, errno, "open() \"%s\" failed, "
+                     "still logging to the old file", log->path);
+        return;
+    }
+
+    if (fd == log->fd) {
+        return;
+    }
+
+    /* Keep the descriptor's close-on-exec setting: it may be stderr. */
+    flags = fcntl(log->fd, F_GETFD);
+    flags = (flags != -1 && (flags & FD_CLOEXEC)) ? O_CLOEXEC : 0;
+
+    if (dup3(fd, log->fd, flags) == -1) {
+        fy_log_error(FY_LOG_ALERT, errno, "dup3() for \"%s\" failed",
+                     log->path);
+        log->fd = fd;
+        return;
+    }
+
+    close(fd);
+}

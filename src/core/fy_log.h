@@ -1,0 +1,48 @@
+/*
+ * fy_log.h -- the error log.
+ *
+ * Lines look like nginx's:
+ *   2026/11/24 21:10:26 [error] 1234#0: message: Connection refused (111)
+ * The level names are nginx's (debug info notice warn error crit alert
+ * emerg) so tests and operators can grep for "[emerg]".  When err is
+ * non-zero, strerror(err) and the number are appended.
+ */
+#ifndef FY_LOG_H
+#define FY_LOG_H
+
+enum {
+    FY_LOG_EMERG = 1,
+    FY_LOG_ALERT,
+    FY_LOG_CRIT,
+    FY_LOG_ERR,
+    FY_LOG_WARN,
+    FY_LOG_NOTICE,
+    FY_LOG_INFO,
+    FY_LOG_DEBUG
+};
+
+typedef struct {
+    int    fd;       /* 2 for stderr */
+    int    level;    /* messages above this level are dropped */
+    char  *path;     /* NULL for stderr */
+    int    startup;  /* before the configured log is open: lines read
+                        "ferry: [emerg] ..." on stderr, like nginx's */
+} fy_log_t;
+
+extern fy_log_t  fy_log;      /* the process-wide error log */
+
+void fy_log_error(int level, int err, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Parse "debug".."emerg"; returns the level or -1. */
+int  fy_log_level_from_name(const char *name, size_t len);
+const char *fy_log_level_name(int level);
+/* Open path for appending (NULL or "stderr" means fd 2); FY_OK/FY_ERROR */
+int  fy_log_open(fy_log_t *log, const char *path, int level);
+/* Reopen the log file in place (SIGUSR1 / -s reopen). */
+void fy_log_reopen(fy_log_t *log);
+
+#define fy_log_debug(...) \
+    do { if (fy_log.level >= FY_LOG_DEBUG) \
+             fy_log_error(FY_LOG_DEBUG, 0, __VA_ARGS__); } while (0)
+
+#endif /* FY_LOG_H */

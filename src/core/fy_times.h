@@ -1,0 +1,20 @@
+/*
+ * fy_times.h -- cached clocks.
+ *
+ * Reading the clock on every timer operation costs a system call on
+ * some machines; the event loop updates these once per turn instead
+ * and everything in that turn sees the same time.
+ */
+#ifndef FY_TIMES_H
+#define FY_TIMES_H
+
+#include "fy_core.h"
+
+extern uint64_t  fy_current_msec;    /* monotonic, for timers */
+extern uint64_t  fy_wall_msec;       /* wall clock, for shm and logs */
+extern char      fy_http_date[32];   /* "Tue, 24 Nov 2026 21:10:26 GMT" */
+extern size_t    fy_http_date_len;
+
+void fy_time_update(void);
+
+#endif /* FY_TIMES_H */

@@ -1,0 +1,300 @@
+/*
+ * fy_event.c -- the epoll loop and the connection array.
+ */
+#include "fy_core.h"
+#include "fy_event.h"
+
+#include <sys/epoll.h>
+
+#define FY_EPOLL_EVENTS  512
+
+/* epoll data of a plain fd: the top bit says "not a connection". */
+#define FY_EV_PLAIN      ((uint64_t) 1 << 63)
+
+static int          fy_ep = -1;
+static fy_conn_t   *fy_conns;
+static fy_conn_t   *fy_free_conns;
+static unsigned     fy_nconns;
+static unsigned     fy_nfree;
+static fy_event_t  *fy_posted;       /* posted queue head */
+static fy_event_t  *fy_posted_tail;
+
+int
+fy_event_init(unsigned max_conns)
+{
+    unsigned  i;
+
+    fy_ep = epoll_create1(EPOLL_CLOEXEC);
+    if (fy_ep == -1) {
+        fy_log_error(FY_LOG_EMERG, errno, "epoll_create1() failed");
+        return FY_ERROR;
+    }
+
+    fy_conns = calloc(max_conns, sizeof(fy_conn_t));
+    if (fy_conns == NULL) {
+        fy_log_error(FY_LOG_EMERG, errno, "cannot allocate %u connections",
+                     max_conns);
+        return FY_ERROR;
+    }
+
+    /* Build the free list so that slot 0 is handed out first. */
+    for (i = max_conns; i-- > 0; ) {
+        fy_conns[i].fd = -1;
+        fy_conns[i].index = i;
+        fy_conns[i].read.timer_index = -1;
+        fy_conns[i].write.timer_index = -1;
+        fy_conns[i].next_free = fy_free_conns;
+        fy_free_conns = &fy_conns[i];
+    }
+    fy_nconns = max_conns;
+    fy_nfree = max_conns;
+
+    fy_time_update();
+    return FY_OK;
+}
+
+void
+fy_event_done(void)
+{
+    /* A new worker drops what it inherited from the master's loop. */
+    fy_timer_reset();
+    fy_posted = fy_posted_tail = NULL;
+    if (fy_ep != -1) {
+        close(fy_ep);
+        fy_ep = -1;
+    }
+    free(fy_conns);
+    fy_conns = NULL;
+    fy_free_conns = NULL;
+    fy_nconns = fy_nfree = 0;
+}
+
+int
+fy_event_epoll_fd(void)
+{
+    return fy_ep;
+}
+
+int
+fy_event_add_fd(int fd, fy_event_t *ev)
+{
+    struct epoll_event  ee;
+
+    ee.events = EPOLLIN;
+    ee.data.u64 = FY_EV_PLAIN | (uint64_t) (uintptr_t) ev;
+    if (epoll_ctl(fy_ep, EPOLL_CTL_ADD, fd, &ee) == -1) {
+        fy_log_error(FY_LOG_ALERT, errno, "epoll_ctl(ADD, %d) failed", fd);
+        return FY_ERROR;
+    }
+    return FY_OK;
+}
+
+void
+fy_event_del_fd(int fd)
+{
+    if (epoll_ctl(fy_ep, EPOLL_CTL_DEL, fd, NULL) == -1 && errno != EBADF) {
+        fy_log_error(FY_LOG_ALERT, errno, "epoll_ctl(DEL, %d) failed", fd);
+    }
+}
+
+fy_conn_t *
+fy_conn_get(int fd)
+{
+    fy_conn_t  *c = fy_free_conns;
+
+    if (c == NULL) {
+        return NULL;
+    }
+    fy_free_conns = c->next_free;
+    fy_nfree--;
+
+    c->fd = fd;
+    c->instance++;
+    c->data = NULL;
+    c->listening = NULL;
+    c->addrlen = 0;
+    c->registered = 0;
+    memset(&c->read, 0, sizeof(fy_event_t));
+    memset(&c->write, 0, sizeof(fy_event_t));
+    c->read.data = c;
+    c->write.data = c;
+    c->read.handler = fy_event_ignore;
+    c->write.handler = fy_event_ignore;
+    c->write.write = 1;
+    c->read.timer_index = -1;
+    c->write.timer_index = -1;
+    return c;
+}
+
+/* The handler of an event nobody waits for: readiness is remembered
+ * in ev->ready by the loop, so nothing is lost by ignoring it. */
+void
+fy_event_ignore(fy_event_t *ev)
+{
+    fy_unused(ev);
+}
+
+int
+fy_conn_register(fy_conn_t *c)
+{
+    struct epoll_event  ee;
+
+    ee.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
+    ee.data.u64 = ((uint64_t) c->instance << 32) | c->index;
+    if (epoll_ctl(fy_ep, EPOLL_CTL_ADD, c->fd, &ee) == -1) {
+        fy_log_error(FY_LOG_ALERT, errno, "epoll_ctl(ADD, %d) failed", c->fd);
+        return FY_ERROR;
+    }
+    c->registered = 1;
+    return FY_OK;
+}
+
+void
+fy_event_post(fy_event_t *ev)
+{
+    if (ev->posted) {
+        return;
+    }
+    ev->posted = 1;
+    ev->post_next = NULL;
+    ev->post_prev = fy_posted_tail;
+    if (fy_posted_tail) {
+        fy_posted_tail->post_next = ev;
+    } else {
+        fy_posted = ev;
+    }
+    fy_posted_tail = ev;
+}
+
+void
+fy_event_unpost(fy_event_t *ev)
+{
+    if (!ev->posted) {
+        return;
+    }
+    ev->posted = 0;
+    if (ev->post_prev) {
+        ev->post_prev->post_next = ev->post_next;
+    } else {
+        fy_posted = ev->post_next;
+    }
+    if (ev->post_next) {
+        ev->post_next->post_prev = ev->post_prev;
+    } else {
+        fy_posted_tail = ev->post_prev;
+    }
+    ev->post_next = ev->post_prev = NULL;
+}
+
+/* Run what is posted now; handlers may post more, which also runs. */
+static void
+fy_event_run_posted(void)
+{
+    fy_event_t  *ev;
+
+    while ((ev = fy_posted) != NULL) {
+        fy_event_unpost(ev);
+        ev->handler(ev);
+    }
+}
+
+void
+fy_conn_close(fy_conn_t *c)
+{
+    if (c->fd == -1) {
+        return;
+    }
+    fy_timer_del(&c->read);
+    fy_timer_del(&c->write);
+    fy_event_unpost(&c->read);
+    fy_event_unpost(&c->write);
+    /* close() removes the fd from epoll: it is never dup'ed. */
+    close(c->fd);
+    c->fd = -1;
+    c->instance++;       /* events already queued for it become stale */
+    c->data = NULL;
+    c->next_free = fy_free_conns;
+    fy_free_conns = c;
+    fy_nfree++;
+}
+
+unsigned
+fy_conn_free_count(void)
+{
+    return fy_nfree;
+}
+
+unsigned
+fy_conn_used_count(void)
+{
+    return fy_nconns - fy_nfree;
+}
+
+void
+fy_event_process(int max_wait)
+{
+    struct epoll_event  evs[FY_EPOLL_EVENTS];
+    fy_event_t         *ev;
+    fy_conn_t          *c;
+    uint64_t            d;
+    uint32_t            instance, what;
+    int                 n, i, timeout;
+
+    timeout = fy_posted ? 0 : fy_timer_next();
+    if (timeout == -1 || (max_wait >= 0 && max_wait < timeout)) {
+        timeout = max_wait;
+    }
+
+    n = epoll_wait(fy_ep, evs, FY_EPOLL_EVENTS, timeout);
+    fy_time_update();
+
+    if (n == -1) {
+        if (errno != EINTR) {
+            fy_log_error(FY_LOG_ALERT, errno, "epoll_wait() failed");
+        }
+        n = 0;
+    }
+
+    for (i = 0; i < n; i++) {
+        d = evs[i].data.u64;
+        what = evs[i].events;
+
+        if (d & FY_EV_PLAIN) {
+            ev = (fy_event_t *) (uintptr_t) (d & ~FY_EV_PLAIN);
+            ev->ready = 1;
+            ev->error = (what & (EPOLLERR | EPOLLHUP)) != 0;
+            ev->handler(ev);
+            continue;
+        }
+
+        c = &fy_conns[d & 0xffffffff];
+        instance = (uint32_t) (d >> 32);
+        if (c->fd == -1 || c->instance != instance) {
+            continue;   /* closed earlier in this turn */
+        }
+
+        if (what & (EPOLLERR | EPOLLHUP)) {
+            /* Let both handlers find out through their next syscall. */
+            what |= EPOLLIN | EPOLLOUT;
+            c->read.error = c->write.error = 1;
+        }
+        if (what & EPOLLRDHUP) {
+            c->read.eof = 1;
+            what |= EPOLLIN;
+        }
+
+        if (what & EPOLLIN) {
+            c->read.ready = 1;
+            c->read.handler(&c->read);
+        }
+        /* The read handler may have closed (and even reused) the slot. */
+        if ((what & EPOLLOUT) && c->fd != -1 && c->instance == instance) {
+            c->write.ready = 1;
+            c->write.handler(&c->write);
+        }
+    }
+
+    fy_event_run_posted();
+    fy_timer_expire();
+    fy_event_run_posted();
+}

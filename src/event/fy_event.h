@@ -1,0 +1,100 @@
+/*
+ * fy_event.h -- the event loop: epoll, timers and connection objects.
+ *
+ * A connection (fy_conn_t) owns one fd and two events, read and write.
+ * Its fd is registered once, edge-triggered, for both directions; a
+ * handler therefore reads or writes until EAGAIN and remembers with
+ * `ready` whether the fd may still have more.  Handlers are swapped as
+ * the connection moves through its states (rev->handler = next_step).
+ *
+ * Connections come from a preallocated array with a free list.  The
+ * epoll data carries the slot index and the connection's `instance`,
+ * which changes every time the slot is reused, so an event that was
+ * already queued for a connection closed earlier in the same turn is
+ * recognised as stale and dropped.
+ */
+#ifndef FY_EVENT_H
+#define FY_EVENT_H
+
+#include "fy_core.h"
+#include "fy_times.h"
+#include <netinet/in.h>
+
+typedef struct fy_event_s  fy_event_t;
+typedef struct fy_conn_s   fy_conn_t;
+
+typedef void (*fy_event_handler_pt)(fy_event_t *ev);
+
+struct fy_event_s {
+    void                 *data;       /* the fy_conn_t, or owner */
+    fy_event_handler_pt   handler;
+    uint64_t              timer;      /* deadline, fy_current_msec */
+    int                   timer_index;/* position in the heap, -1 if none */
+    unsigned              write:1;    /* this is a write event */
+    unsigned              ready:1;    /* fd may read/write without EAGAIN */
+    unsigned              eof:1;      /* peer closed (read side) */
+    unsigned              error:1;    /* EPOLLERR / EPOLLHUP */
+    unsigned              timedout:1; /* handler called by the timer */
+    unsigned              posted:1;   /* in the posted queue */
+    fy_event_t           *post_next;  /* posted queue links */
+    fy_event_t           *post_prev;
+};
+
+struct fy_conn_s {
+    int                   fd;         /* -1 when free */
+    uint32_t              instance;   /* bumped on every reuse */
+    uint32_t              index;      /* slot in the array */
+    fy_event_t            read;
+    fy_event_t            write;
+    void                 *data;       /* owner: http connection, upstream */
+    void                 *listening;  /* fy_listen_t it came in on */
+    struct sockaddr_in6   addr;       /* peer address */
+    socklen_t             addrlen;
+    fy_conn_t            *next_free;
+    unsigned              registered:1;
+};
+
+#define fy_timer_is_set(ev)   ((ev)->timer_index >= 0)
+
+/* The loop. */
+int   fy_event_init(unsigned max_conns);   /* FY_OK / FY_ERROR */
+void  fy_event_done(void);                 /* close epoll, free array */
+/* Wait up to the next timer (or `max_wait` ms, -1 for none), run the
+ * handlers of ready fds, then expired timers. */
+void  fy_event_process(int max_wait);
+int   fy_event_epoll_fd(void);
+
+/* A non-connection fd (channel, signalfd) read with a plain handler:
+ * level-triggered, readable only.  `ev->data` is the caller's. */
+int   fy_event_add_fd(int fd, fy_event_t *ev);
+void  fy_event_del_fd(int fd);
+
+void  fy_event_ignore(fy_event_t *ev);
+
+/* Connections. */
+fy_conn_t *fy_conn_get(int fd);      /* NULL (fd untouched) if none free */
+/* Register for edge-triggered read+write; FY_OK / FY_ERROR. */
+int   fy_conn_register(fy_conn_t *c);
+/* Close the fd, delete timers, return the slot.  Safe against events
+ * still queued for it in this turn. */
+void  fy_conn_close(fy_conn_t *c);
+unsigned fy_conn_free_count(void);
+unsigned fy_conn_used_count(void);
+
+/* Posted events run after the ready fds of this turn.  Used when a
+ * handler knows there is work the kernel will not report again (bytes
+ * already in a buffer, with edge-triggered epoll).  Closing the
+ * connection unposts its events. */
+void  fy_event_post(fy_event_t *ev);
+void  fy_event_unpost(fy_event_t *ev);
+
+/* Timers: a binary min-heap of events ordered by deadline. */
+void  fy_timer_add(fy_event_t *ev, uint64_t msec);  /* re-arms if set */
+void  fy_timer_del(fy_event_t *ev);
+/* ms until the earliest deadline, or -1 if there are no timers. */
+int   fy_timer_next(void);
+void  fy_timer_expire(void);
+unsigned fy_timer_count(void);
+void  fy_timer_reset(void);
+
+#endif /* FY_EVENT_H */

@@ -1,0 +1,771 @@
+/*
+ * fy_http_conf.c -- the http, server, location and upstream
+ * directives, and turning what was read into something a worker can
+ * use (merged levels, resolved upstreams, listening sockets).
+ */
+#include "fy_core.h"
+#include "fy_http.h"
+#include "fy_shm.h"
+
+#include <netinet/in.h>
+
+static const char *fy_http_block(fy_conf_t *cf, const fy_command_t *cmd,
+    void *conf);
+static const char *fy_http_server(fy_conf_t *cf, const fy_command_t *cmd,
+    void *conf);
+static const char *fy_http_location(fy_conf_t *cf, const fy_command_t *cmd,
+    void *conf);
+static const char *fy_http_listen(fy_conf_t *cf, const fy_command_t *cmd,
+    void *conf);
+static const char *fy_http_server_name(fy_conf_t *cf,
+    const fy_command_t *cmd, void *conf);
+static const char *fy_http_upstream_block(fy_conf_t *cf,
+    const fy_command_t *cmd, void *conf);
+static const char *fy_http_upstream_server(fy_conf_t *cf,
+    const fy_command_t *cmd, void *conf);
+static const char *fy_http_return(fy_conf_t *cf, const fy_command_t *cmd,
+    void *conf);
+static const char *fy_http_proxy_pass(fy_conf_t *cf, const fy_command_t *cmd,
+    void *conf);
+
+#define FY_HTTP_ANY  (FY_CONF_HTTP | FY_CONF_SRV | FY_CONF_LOC)
+
+static const fy_conf_bounds_t  fy_http_buffer_bounds = { 1024, 16777216 };
+static const fy_conf_bounds_t  fy_http_requests_bounds = { 0, 1000000000 };
+
+const fy_command_t  fy_http_commands[] = {
+
+    { "http", FY_CONF_MAIN, FY_CONF_BLOCK, 0, 0, fy_http_block,
+      FY_CONF_MAIN_OFF, 0, NULL },
+
+    { "server", FY_CONF_HTTP, FY_CONF_BLOCK, 0, 0, fy_http_server,
+      FY_CONF_MAIN_OFF, 0, NULL },
+
+    { "server", FY_CONF_UPS, 0, 1, FY_CONF_MANY, fy_http_upstream_server,
+      FY_CONF_SRV_OFF, 0, NULL },
+
+    { "upstream", FY_CONF_HTTP, FY_CONF_BLOCK, 1, 1, fy_http_upstream_block,
+      FY_CONF_MAIN_OFF, 0, NULL },
+
+    { "location", FY_CONF_SRV, FY_CONF_BLOCK, 1, 2, fy_http_location,
+      FY_CONF_SRV_OFF, 0, NULL },
+
+    { "listen", FY_CONF_SRV, 0, 1, FY_CONF_MANY, fy_http_listen,
+      FY_CONF_SRV_OFF, 0, NULL },
+
+    { "server_name", FY_CONF_SRV, 0, 1, FY_CONF_MANY, fy_http_server_name,
+      FY_CONF_SRV_OFF, 0, NULL },
+
+    { "client_header_timeout", FY_CONF_HTTP | FY_CONF_SRV, 0, 1, 1,
+      fy_conf_set_msec, FY_CONF_SRV_OFF,
+      offsetof(fy_http_srv_conf_t, client_header_timeout), NULL },
+
+    { "large_client_header_buffer_size", FY_CONF_HTTP | FY_CONF_SRV, 0, 1, 1,
+      fy_conf_set_size, FY_CONF_SRV_OFF,
+      offsetof(fy_http_srv_conf_t, large_header_buffer),
+      &fy_http_buffer_bounds },
+
+    { "return", FY_CONF_SRV | FY_CONF_LOC, 0, 1, 2, fy_http_return,
+      FY_CONF_LOC_OFF, 0, NULL },
+
+    { "proxy_pass", FY_CONF_LOC, 0, 1, 1, fy_http_proxy_pass,
+      FY_CONF_LOC_OFF, 0, NULL },
+
+    { "proxy_connect_timeout", FY_HTTP_ANY, 0, 1, 1, fy_conf_set_msec,
+      FY_CONF_LOC_OFF, offsetof(fy_http_loc_conf_t, proxy_connect_timeout),
+      NULL },
+
+    { "proxy_read_timeout", FY_HTTP_ANY, 0, 1, 1, fy_conf_set_msec,
+      FY_CONF_LOC_OFF, offsetof(fy_http_loc_conf_t, proxy_read_timeout),
+      NULL },
+
+    { "proxy_send_timeout", FY_HTTP_ANY, 0, 1, 1, fy_conf_set_msec,
+      FY_CONF_LOC_OFF, offsetof(fy_http_loc_conf_t, proxy_send_timeout),
+      NULL },
+
+    { "proxy_buffer_size", FY_HTTP_ANY, 0, 1, 1, fy_conf_set_size,
+      FY_CONF_LOC_OFF, offsetof(fy_http_loc_conf_t, proxy_buffer_size),
+      &fy_http_buffer_bounds },
+
+    { "keepalive_timeout", FY_HTTP_ANY, 0, 1, 1, fy_conf_set_msec,
+      FY_CONF_LOC_OFF, offsetof(fy_http_loc_conf_t, keepalive_timeout),
+      NULL },
+
+    { "keepalive_requests", FY_HTTP_ANY, 0, 1, 1, fy_conf_set_int,
+      FY_CONF_LOC_OFF, offsetof(fy_http_loc_conf_t, keepalive_requests),
+      &fy_http_requests_bounds },
+
+    { "send_timeout", FY_HTTP_ANY, 0, 1, 1, fy_conf_set_msec,
+      FY_CONF_LOC_OFF, offsetof(fy_http_loc_conf_t, send_timeout), NULL },
+
+    { "client_max_body_size", FY_HTTP_ANY, 0, 1, 1, fy_conf_set_size,
+      FY_CONF_LOC_OFF, offsetof(fy_http_loc_conf_t, client_max_body_size),
+      NULL },
+
+    { "default_type", FY_HTTP_ANY, 0, 1, 1, fy_conf_set_str,
+      FY_CONF_LOC_OFF, offsetof(fy_http_loc_conf_t, default_type), NULL },
+
+    { NULL, 0, 0, 0, 0, NULL, 0, 0, NULL }
+};
+
+static fy_http_loc_conf_t *
+fy_http_create_loc_conf(fy_pool_t *pool)
+{
+    fy_http_loc_conf_t  *lcf = fy_pcalloc(pool, sizeof(fy_http_loc_conf_t));
+
+    if (lcf == NULL) {
+        return NULL;
+    }
+    lcf->return_code = FY_CONF_UNSET_INT;
+    lcf->proxy_connect_timeout = FY_CONF_UNSET_MSEC;
+    lcf->proxy_read_timeout = FY_CONF_UNSET_MSEC;
+    lcf->proxy_send_timeout = FY_CONF_UNSET_MSEC;
+    lcf->proxy_buffer_size = FY_CONF_UNSET_SIZE;
+    lcf->keepalive_timeout = FY_CONF_UNSET_MSEC;
+    lcf->keepalive_requests = FY_CONF_UNSET_INT;
+    lcf->send_timeout = FY_CONF_UNSET_MSEC;
+    lcf->client_max_body_size = FY_CONF_UNSET_SIZE;
+    return lcf;
+}
+
+static fy_http_srv_conf_t *
+fy_http_create_srv_conf(fy_conf_t *cf)
+{
+    fy_http_srv_conf_t  *scf = fy_pcalloc(cf->pool, sizeof(fy_http_srv_conf_t));
+
+    if (scf == NULL) {
+        return NULL;
+    }
+    scf->loc = fy_http_create_loc_conf(cf->pool);
+    if (scf->loc == NULL) {
+        return NULL;
+    }
+    fy_array_init(&scf->locations, cf->pool, 4, sizeof(fy_http_loc_conf_t *));
+    fy_array_init(&scf->names, cf->pool, 1, sizeof(fy_str_t));
+    fy_array_init(&scf->listens, cf->pool, 1, sizeof(fy_http_listen_t));
+    scf->client_header_timeout = FY_CONF_UNSET_MSEC;
+    scf->large_header_buffer = FY_CONF_UNSET_SIZE;
+    scf->file = cf->file ? cf->file->name : "command line";
+    scf->line = cf->line;
+    return scf;
+}
+
+/* Read a block in a new context and restore the old one. */
+static const char *
+fy_http_parse_block(fy_conf_t *cf, unsigned type, fy_conf_ctx_t *ctx)
+{
+    fy_conf_ctx_t  *saved_ctx = cf->ctx;
+    unsigned        saved_type = cf->ctx_type;
+    int             rc;
+
+    cf->ctx = ctx;
+    cf->ctx_type = type;
+    rc = fy_conf_parse(cf, NULL);
+    cf->ctx = saved_ctx;
+    cf->ctx_type = saved_type;
+
+    return rc == FY_OK ? FY_CONF_OK : FY_CONF_ERROR;
+}
+
+static const char *
+fy_http_block(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
+{
+    fy_cycle_t           *cycle = cf->cycle;
+    fy_http_main_conf_t  *hmcf;
+    fy_conf_ctx_t        *ctx;
+
+    fy_unused(cmd);
+    fy_unused(conf);
+
+    if (cycle->http) {
+        return "is duplicate";
+    }
+
+    hmcf = fy_pcalloc(cf->pool, sizeof(fy_http_main_conf_t));
+    ctx = fy_pcalloc(cf->pool, sizeof(fy_conf_ctx_t));
+    if (hmcf == NULL || ctx == NULL) {
+        return "cannot allocate memory";
+    }
+    fy_array_init(&hmcf->servers, cf->pool, 4, sizeof(fy_http_srv_conf_t *));
+    fy_array_init(&hmcf->upstreams, cf->pool, 4, sizeof(fy_http_upstream_t *));
+    hmcf->srv = fy_http_create_srv_conf(cf);
+    if (hmcf->srv == NULL) {
+        return "cannot allocate memory";
+    }
+    hmcf->loc = hmcf->srv->loc;
+    cycle->http = hmcf;
+
+    ctx->main = hmcf;
+    ctx->srv = hmcf->srv;
+    ctx->loc = hmcf->loc;
+
+    return fy_http_parse_block(cf, FY_CONF_HTTP, ctx);
+}
+
+static const char *
+fy_http_server(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
+{
+    fy_http_main_conf_t   *hmcf = conf;
+    fy_http_srv_conf_t    *scf, **pscf;
+    fy_conf_ctx_t         *ctx;
+
+    fy_unused(cmd);
+
+    scf = fy_http_create_srv_conf(cf);
+    ctx = fy_pcalloc(cf->pool, sizeof(fy_conf_ctx_t));
+    pscf = fy_array_push(&hmcf->servers);
+    if (scf == NULL || ctx == NULL || pscf == NULL) {
+        return "cannot allocate memory";
+    }
+    *pscf = scf;
+
+    ctx->main = hmcf;
+    ctx->srv = scf;
+    ctx->loc = scf->loc;
+
+    return fy_http_parse_block(cf, FY_CONF_SRV, ctx);
+}
+
+static const char *
+fy_http_location(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
+{
+    fy_http_srv_conf_t   *scf = conf;
+    fy_http_loc_conf_t   *lcf, **plcf;
+    fy_conf_ctx_t        *ctx;
+    fy_str_t             *name;
+    unsigned              i, exact = 0;
+
+    fy_unused(cmd);
+
+    if (cf->nargs == 3) {
+        if (!fy_str_eq(&cf->args[1], "=")) {
+            /* "~", "~*" and "^~" need the regex router (PCRE2), which
+             * is not part of this version: refuse rather than
+             * silently treat them as prefixes. */
+            fy_conf_error(cf, "location modifier \"%s\" is not supported; "
+                          "only prefix and \"=\" locations are",
+                          cf->args[1].data);
+            return FY_CONF_ERROR;
+        }
+        exact = 1;
+        name = &cf->args[2];
+    } else {
+        name = &cf->args[1];
+        if (name->data[0] == '~' || name->data[0] == '@') {
+            fy_conf_error(cf, "location \"%s\" is not supported; only prefix "
+                          "and \"=\" locations are", name->data);
+            return FY_CONF_ERROR;
+        }
+        if (name->len > 1 && name->data[0] == '=') {
+            exact = 1;
+            name->data++;
+            name->len--;
+        }
+    }
+
+    for (i = 0; i < scf->locations.nelts; i++) {
+        lcf = *fy_array_elt(&scf->locations, fy_http_loc_conf_t *, i);
+        if (lcf->exact == exact && lcf->name.len == name->len
+            && memcmp(lcf->name.data, name->data, name->len) == 0)
+        {
+            fy_conf_error(cf, "duplicate location \"%s\"", name->data);
+            return FY_CONF_ERROR;
+        }
+    }
+
+    lcf = fy_http_create_loc_conf(cf->pool);
+    ctx = fy_pcalloc(cf->pool, sizeof(fy_conf_ctx_t));
+    plcf = fy_array_push(&scf->locations);
+    if (lcf == NULL || ctx == NULL || plcf == NULL) {
+        return "cannot allocate memory";
+    }
+    lcf->name = *name;
+    lcf->exact = exact;
+    *plcf = lcf;
+
+    ctx->main = cf->ctx->main;
+    ctx->srv = scf;
+    ctx->loc = lcf;
+
+    return fy_http_parse_block(cf, FY_CONF_LOC, ctx);
+}
+
+static const char *
+fy_http_listen(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
+{
+    fy_http_srv_conf_t  *scf = conf;
+    fy_http_listen_t    *l;
+    unsigned             i;
+
+    fy_unused(cmd);
+
+    l = fy_array_push(&scf->listens);
+    if (l == NULL) {
+        return "cannot allocate memory";
+    }
+    l->line = cf->line;
+
+    if (fy_parse_addr_port(cf->args[1].data, cf->args[1].len, 0, &l->addr,
+                           &l->addrlen) != FY_OK)
+    {
+        fy_conf_error(cf, "invalid address \"%s\" in \"listen\"",
+                      cf->args[1].data);
+        return FY_CONF_ERROR;
+    }
+
+    for (i = 2; i < cf->nargs; i++) {
+        if (fy_str_eq(&cf->args[i], "default_server")
+            || fy_str_eq(&cf->args[i], "default"))
+        {
+            l->default_server = 1;
+            continue;
+        }
+        fy_conf_error(cf, "invalid parameter \"%s\" in \"listen\"",
+                      cf->args[i].data);
+        return FY_CONF_ERROR;
+    }
+    return FY_CONF_OK;
+}
+
+static const char *
+fy_http_server_name(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
+{
+    fy_http_srv_conf_t  *scf = conf;
+    fy_str_t            *name;
+    unsigned             i;
+    size_t               j;
+
+    fy_unused(cmd);
+
+    for (i = 1; i < cf->nargs; i++) {
+        if (cf->args[i].data[0] == '~') {
+            fy_conf_error(cf, "regex server_name \"%s\" is not supported",
+                          cf->args[i].data);
+            return FY_CONF_ERROR;
+        }
+        name = fy_array_push(&scf->names);
+        if (name == NULL) {
+            return "cannot allocate memory";
+        }
+        *name = cf->args[i];
+        /* Host comparison is case-insensitive: store lowercase. */
+        for (j = 0; j < name->len; j++) {
+            if (name->data[j] >= 'A' && name->data[j] <= 'Z') {
+                name->data[j] |= 0x20;
+            }
+        }
+    }
+    return FY_CONF_OK;
+}
+
+/* Find the upstream called name, creating an implicit one (to be
+ * resolved as host:port at the end) when there is none yet. */
+static fy_http_upstream_t *
+fy_http_upstream_get(fy_conf_t *cf, fy_http_main_conf_t *hmcf,
+                     const fy_str_t *name)
+{
+    fy_http_upstream_t  *u, **pu;
+    unsigned             i;
+
+    for (i = 0; i < hmcf->upstreams.nelts; i++) {
+        u = *fy_array_elt(&hmcf->upstreams, fy_http_upstream_t *, i);
+        if (u->name.len == name->len
+            && strncasecmp((char *) u->name.data, (char *) name->data,
+                           name->len) == 0)
+        {
+            return u;
+        }
+    }
+
+    u = fy_pcalloc(cf->pool, sizeof(fy_http_upstream_t));
+    pu = fy_array_push(&hmcf->upstreams);
+    if (u == NULL || pu == NULL) {
+        fy_conf_error(cf, "cannot allocate memory");
+        return NULL;
+    }
+    u->name.data = (u_char *) fy_pstrndup(cf->pool, name->data, name->len);
+    u->name.len = name->len;
+    u->file = cf->file ? cf->file->name : "command line";
+    u->line = cf->line;
+    u->implicit = 1;
+    u->index = hmcf->upstreams.nelts - 1;
+    if (u->index >= FY_MAX_UPSTREAMS) {
+        fy_conf_error(cf, "too many upstreams (at most %d)", FY_MAX_UPSTREAMS);
+        return NULL;
+    }
+    fy_array_init(&u->peers, cf->pool, 2, sizeof(fy_http_upstream_peer_t));
+    *pu = u;
+    return u;
+}
+
+static const char *
+fy_http_upstream_block(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
+{
+    fy_http_main_conf_t  *hmcf = conf;
+    fy_http_upstream_t   *u;
+    fy_conf_ctx_t        *ctx;
+    const char           *rv;
+
+    fy_unused(cmd);
+
+    u = fy_http_upstream_get(cf, hmcf, &cf->args[1]);
+    ctx = fy_pcalloc(cf->pool, sizeof(fy_conf_ctx_t));
+    if (u == NULL || ctx == NULL) {
+        return FY_CONF_ERROR;
+    }
+    if (u->defined) {
+        fy_conf_error(cf, "duplicate upstream \"%s\"", cf->args[1].data);
+        return FY_CONF_ERROR;
+    }
+    u->defined = 1;
+    u->implicit = 0;
+    u->file = cf->file ? cf->file->name : "command line";
+    u->line = cf->line;
+
+    ctx->main = hmcf;
+    ctx->srv = u;
+    ctx->loc = NULL;
+
+    rv = fy_http_parse_block(cf, FY_CONF_UPS, ctx);
+    if (rv != FY_CONF_OK) {
+        return rv;
+    }
+    if (u->peers.nelts == 0) {
+        fy_conf_error(cf, "no servers are inside upstream \"%s\"",
+                      u->name.data);
+        return FY_CONF_ERROR;
+    }
+    return FY_CONF_OK;
+}
+
+static const char *
+fy_http_upstream_server(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
+{
+    fy_http_upstream_t       *u = conf;
+    fy_http_upstream_peer_t  *peer;
+
+    fy_unused(cmd);
+
+    if (cf->nargs > 2) {
+        /* weight=, max_fails=, backup ... arrive with shared balancing;
+         * accepting them now would promise behaviour we do not have. */
+        fy_conf_error(cf, "invalid parameter \"%s\"", cf->args[2].data);
+        return FY_CONF_ERROR;
+    }
+
+    peer = fy_array_push(&u->peers);
+    if (peer == NULL) {
+        return "cannot allocate memory";
+    }
+    if (fy_parse_addr_port(cf->args[1].data, cf->args[1].len, 0, &peer->addr,
+                           &peer->addrlen) != FY_OK)
+    {
+        fy_conf_error(cf, "host not found in upstream \"%s\"",
+                      cf->args[1].data);
+        return FY_CONF_ERROR;
+    }
+    peer->name = cf->args[1];
+    return FY_CONF_OK;
+}
+
+static int
+fy_http_is_redirect(int code)
+{
+    return code == 301 || code == 302 || code == 303 || code == 307
+           || code == 308;
+}
+
+static const char *
+fy_http_return(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
+{
+    fy_http_loc_conf_t  *lcf = conf;
+    fy_str_t            *text = NULL;
+    int64_t              code;
+
+    fy_unused(cmd);
+
+    if (lcf->return_code != FY_CONF_UNSET_INT) {
+        return "is duplicate";
+    }
+
+    code = fy_atoi(cf->args[1].data, cf->args[1].len);
+    if (code == -1) {
+        if (cf->nargs != 2
+            || (strncmp((char *) cf->args[1].data, "http://", 7) != 0
+                && strncmp((char *) cf->args[1].data, "https://", 8) != 0
+                && strncmp((char *) cf->args[1].data, "$scheme", 7) != 0))
+        {
+            fy_conf_error(cf, "invalid return code \"%s\"", cf->args[1].data);
+            return FY_CONF_ERROR;
+        }
+        code = 302;
+        text = &cf->args[1];
+    } else if (code > 999) {
+        fy_conf_error(cf, "invalid return code \"%s\"", cf->args[1].data);
+        return FY_CONF_ERROR;
+    } else if (cf->nargs == 3) {
+        text = &cf->args[2];
+    }
+
+    lcf->return_code = (int) code;
+    if (text) {
+        lcf->return_text = fy_http_cv_compile(cf, text);
+        if (lcf->return_text == NULL) {
+            return FY_CONF_ERROR;
+        }
+    } else if (fy_http_is_redirect((int) code)) {
+        fy_conf_error(cf, "redirect code %d needs a URL", (int) code);
+        return FY_CONF_ERROR;
+    }
+    return FY_CONF_OK;
+}
+
+static const char *
+fy_http_proxy_pass(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
+{
+    fy_http_loc_conf_t  *lcf = conf;
+    fy_str_t             url = cf->args[1], host;
+    u_char              *slash;
+
+    fy_unused(cmd);
+
+    if (lcf->upstream) {
+        return "is duplicate";
+    }
+
+    if (url.len > 8 && strncasecmp((char *) url.data, "https://", 8) == 0) {
+        fy_conf_error(cf, "https upstreams are not supported yet in \"%s\"",
+                      url.data);
+        return FY_CONF_ERROR;
+    }
+    if (url.len <= 7 || strncasecmp((char *) url.data, "http://", 7) != 0) {
+        fy_conf_error(cf, "invalid URL prefix in \"%s\"", url.data);
+        return FY_CONF_ERROR;
+    }
+    if (memchr(url.data, '$', url.len)) {
+        fy_conf_error(cf, "variables in \"proxy_pass\" are not supported: "
+                      "\"%s\"", url.data);
+        return FY_CONF_ERROR;
+    }
+
+    host.data = url.data + 7;
+    slash = memchr(host.data, '/', url.len - 7);
+    host.len = slash ? (size_t) (slash - host.data) : url.len - 7;
+    if (host.len == 0) {
+        fy_conf_error(cf, "no host in \"%s\"", url.data);
+        return FY_CONF_ERROR;
+    }
+    if (slash) {
+        lcf->proxy_uri.data = slash;
+        lcf->proxy_uri.len = (size_t) (url.data + url.len - slash);
+        lcf->proxy_uri_set = 1;
+    }
+
+    lcf->proxy_host = host;
+    lcf->upstream = fy_http_upstream_get(cf, cf->ctx->main, &host);
+    if (lcf->upstream == NULL) {
+        return FY_CONF_ERROR;
+    }
+    return FY_CONF_OK;
+}
+
+/* ---- after reading: merge, resolve, listen ---- */
+
+#define fy_merge(child, parent, unset, dflt)                               \
+    do {                                                                   \
+        if ((child) == (unset)) {                                          \
+            (child) = ((parent) == (unset)) ? (dflt) : (parent);           \
+        }                                                                  \
+    } while (0)
+
+static void
+fy_http_merge_loc(fy_http_loc_conf_t *prev, fy_http_loc_conf_t *conf)
+{
+    fy_merge(conf->proxy_connect_timeout, prev->proxy_connect_timeout,
+             FY_CONF_UNSET_MSEC, 60000);
+    fy_merge(conf->proxy_read_timeout, prev->proxy_read_timeout,
+             FY_CONF_UNSET_MSEC, 60000);
+    fy_merge(conf->proxy_send_timeout, prev->proxy_send_timeout,
+             FY_CONF_UNSET_MSEC, 60000);
+    fy_merge(conf->proxy_buffer_size, prev->proxy_buffer_size,
+             FY_CONF_UNSET_SIZE, 16384);
+    fy_merge(conf->keepalive_timeout, prev->keepalive_timeout,
+             FY_CONF_UNSET_MSEC, 75000);
+    fy_merge(conf->keepalive_requests, prev->keepalive_requests,
+             FY_CONF_UNSET_INT, 1000);
+    fy_merge(conf->send_timeout, prev->send_timeout,
+             FY_CONF_UNSET_MSEC, 60000);
+    fy_merge(conf->client_max_body_size, prev->client_max_body_size,
+             FY_CONF_UNSET_SIZE, 1024 * 1024);
+    if (conf->default_type.data == NULL) {
+        if (prev->default_type.data) {
+            conf->default_type = prev->default_type;
+        } else {
+            fy_str_set(&conf->default_type, "text/plain");
+        }
+    }
+    /* "return" and "proxy_pass" in a server apply to its locations
+     * that have no handler of their own, as nginx's server-level
+     * return runs before location matching. */
+    if (conf->return_code == FY_CONF_UNSET_INT && conf->upstream == NULL) {
+        conf->return_code = prev->return_code;
+        conf->return_text = prev->return_text;
+    }
+}
+
+static int
+fy_loc_cmp(const void *a, const void *b)
+{
+    const fy_http_loc_conf_t *la = *(fy_http_loc_conf_t *const *) a;
+    const fy_http_loc_conf_t *lb = *(fy_http_loc_conf_t *const *) b;
+
+    /* Longest prefix first, so the first match is the best one. */
+    if (la->name.len != lb->name.len) {
+        return la->name.len > lb->name.len ? -1 : 1;
+    }
+    return (int) lb->exact - (int) la->exact;
+}
+
+static int
+fy_http_same_addr(const struct sockaddr_in6 *a, socklen_t alen,
+                  const struct sockaddr_in6 *b, socklen_t blen)
+{
+    return alen == blen && memcmp(a, b, alen) == 0;
+}
+
+static int
+fy_http_add_listen(fy_cycle_t *cycle, fy_http_srv_conf_t *scf,
+                   fy_http_listen_t *l)
+{
+    fy_listen_t          *ls;
+    fy_http_srv_conf_t  **pscf, *first;
+    unsigned              i;
+
+    for (i = 0; i < cycle->listening.nelts; i++) {
+        ls = fy_array_elt(&cycle->listening, fy_listen_t, i);
+        if (fy_http_same_addr(&ls->addr, ls->addrlen, &l->addr, l->addrlen)) {
+            goto found;
+        }
+    }
+
+    ls = fy_array_push(&cycle->listening);
+    if (ls == NULL) {
+        return FY_ERROR;
+    }
+    ls->addr = l->addr;
+    ls->addrlen = l->addrlen;
+    ls->fd = -1;
+    ls->backlog = 511;
+    ls->index = cycle->listening.nelts - 1;
+    fy_sockaddr_text((struct sockaddr *) &l->addr, ls->text, sizeof(ls->text),
+                     1);
+    fy_array_init(&ls->servers, cycle->pool, 2, sizeof(fy_http_srv_conf_t *));
+
+found:
+
+    pscf = fy_array_push(&ls->servers);
+    if (pscf == NULL) {
+        return FY_ERROR;
+    }
+    *pscf = scf;
+
+    if (l->default_server) {
+        first = *fy_array_elt(&ls->servers, fy_http_srv_conf_t *, 0);
+        for (i = 0; i < ls->servers.nelts - 1; i++) {
+            fy_http_srv_conf_t *s =
+                *fy_array_elt(&ls->servers, fy_http_srv_conf_t *, i);
+            fy_http_listen_t   *sl;
+            unsigned            k;
+
+            for (k = 0; k < s->listens.nelts; k++) {
+                sl = fy_array_elt(&s->listens, fy_http_listen_t, k);
+                if (sl->default_server
+                    && fy_http_same_addr(&sl->addr, sl->addrlen, &l->addr,
+                                         l->addrlen))
+                {
+                    fy_log_error(FY_LOG_EMERG, 0, "a duplicate default "
+                                 "server for %s in %s:%u", ls->text,
+                                 scf->file, l->line);
+                    return FY_ERROR;
+                }
+            }
+        }
+        /* The default server goes first: it answers unknown hosts. */
+        pscf = fy_array_elt(&ls->servers, fy_http_srv_conf_t *,
+                            ls->servers.nelts - 1);
+        *fy_array_elt(&ls->servers, fy_http_srv_conf_t *, 0) = scf;
+        *pscf = first;
+    }
+    return FY_OK;
+}
+
+int
+fy_http_init_cycle(fy_cycle_t *cycle)
+{
+    fy_http_main_conf_t  *hmcf = cycle->http;
+    fy_http_srv_conf_t   *scf;
+    fy_http_loc_conf_t   *lcf;
+    fy_http_upstream_t   *u;
+    fy_http_upstream_peer_t *peer;
+    fy_http_listen_t     *l;
+    unsigned              i, j;
+
+    fy_http_merge_loc(hmcf->loc, hmcf->loc);
+    fy_merge(hmcf->srv->client_header_timeout, FY_CONF_UNSET_MSEC,
+             FY_CONF_UNSET_MSEC, 60000);
+    fy_merge(hmcf->srv->large_header_buffer, FY_CONF_UNSET_SIZE,
+             FY_CONF_UNSET_SIZE, 8192);
+
+    for (i = 0; i < hmcf->upstreams.nelts; i++) {
+        u = *fy_array_elt(&hmcf->upstreams, fy_http_upstream_t *, i);
+        if (!u->implicit) {
+            continue;
+        }
+        peer = fy_array_push(&u->peers);
+        if (peer == NULL
+            || fy_parse_addr_port(u->name.data, u->name.len, 0, &peer->addr,
+                                  &peer->addrlen) != FY_OK)
+        {
+            fy_log_error(FY_LOG_EMERG, 0, "host not found in upstream \"%s\" "
+                         "in %s:%u", u->name.data, u->file, u->line);
+            return FY_ERROR;
+        }
+        peer->name = u->name;
+    }
+
+    for (i = 0; i < hmcf->servers.nelts; i++) {
+        scf = *fy_array_elt(&hmcf->servers, fy_http_srv_conf_t *, i);
+
+        fy_merge(scf->client_header_timeout, hmcf->srv->client_header_timeout,
+                 FY_CONF_UNSET_MSEC, 60000);
+        fy_merge(scf->large_header_buffer, hmcf->srv->large_header_buffer,
+                 FY_CONF_UNSET_SIZE, 8192);
+        fy_http_merge_loc(hmcf->loc, scf->loc);
+
+        for (j = 0; j < scf->locations.nelts; j++) {
+            lcf = *fy_array_elt(&scf->locations, fy_http_loc_conf_t *, j);
+            fy_http_merge_loc(scf->loc, lcf);
+        }
+        if (scf->locations.nelts > 1) {
+            qsort(scf->locations.elts, scf->locations.nelts,
+                  sizeof(fy_http_loc_conf_t *), fy_loc_cmp);
+        }
+
+        if (scf->listens.nelts == 0) {
+            /* nginx's default: a server without "listen" takes *:80 */
+            l = fy_array_push(&scf->listens);
+            if (l == NULL) {
+                return FY_ERROR;
+            }
+            fy_parse_addr_port((u_char *) "80", 2, 0, &l->addr, &l->addrlen);
+            l->line = scf->line;
+        }
+        for (j = 0; j < scf->listens.nelts; j++) {
+            l = fy_array_elt(&scf->listens, fy_http_listen_t, j);
+            if (fy_http_add_listen(cycle, scf, l) != FY_OK) {
+                return FY_ERROR;
+            }
+        }
+    }
+    return FY_OK;
+}

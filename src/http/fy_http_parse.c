@@ -1,0 +1,1317 @@
+/*
+ * fy_http_parse.c -- resumable HTTP/1.x parsers (RFC 9112, RFC 9110).
+ *
+ * Each parser walks [b->pos, b->last) one byte per switch iteration and
+ * keeps what it needs to resume in a state number plus pointers into
+ * the buffer.  Nothing here allocates, logs or reads past b->last, so a
+ * message fed one byte per call gives the same answer as the whole
+ * message at once.  On an error b->pos is left at the offending byte
+ * (for the caller's log line) and the state is reset.
+ */
+
+#include "fy_core.h"
+#include "fy_http_parse.h"
+
+
+/*
+ * Character classes as 256-bit maps, one bit per byte value.
+ *
+ * tchar (RFC 9110 5.6.2): "!#$%&'*+-.^_`|~", DIGIT, ALPHA.  Methods,
+ * header names and chunk-extension names are tokens.
+ */
+static const uint32_t  fy_http_tchar[8] = {
+    0x00000000,     /* 0x00-0x1f  CTLs                                 */
+    0x03ff6cfa,     /* 0x20-0x3f  ! # $ % & ' * + - .  0-9             */
+    0xc7fffffe,     /* 0x40-0x5f  A-Z ^ _                              */
+    0x57ffffff,     /* 0x60-0x7f  ` a-z | ~                            */
+    0, 0, 0, 0      /* 0x80-0xff  not in tokens                        */
+};
+
+/*
+ * reg-name (RFC 3986 3.2.2): unreserved, sub-delims and '%' of
+ * pct-encoded.  Not ':' (the port follows), not '@' (userinfo, which
+ * RFC 9110 4.2.4 says to treat as an error), not '/', '?', '#'.
+ */
+static const uint32_t  fy_http_host[8] = {
+    0x00000000,     /* 0x00-0x1f                                       */
+    0x2bff7ff2,     /* 0x20-0x3f  ! $ % & ' ( ) * + , - .  0-9 ; =     */
+    0x87fffffe,     /* 0x40-0x5f  A-Z _                                */
+    0x47fffffe,     /* 0x60-0x7f  a-z ~                                */
+    0, 0, 0, 0
+};
+
+#define fy_http_in(map, ch)   ((map)[(ch) >> 5] & (1U << ((ch) & 0x1f)))
+#define fy_http_is_tchar(ch)  fy_http_in(fy_http_tchar, ch)
+#define fy_http_is_host(ch)   fy_http_in(fy_http_host, ch)
+
+#define fy_http_is_digit(ch)  ((ch) >= '0' && (ch) <= '9')
+#define fy_http_is_alpha(ch)  (((ch) | 0x20) >= 'a' && ((ch) | 0x20) <= 'z')
+
+/* A request-target byte: visible ASCII or obs-text; no CTL, SP, DEL. */
+#define fy_http_is_uri(ch)    ((ch) > 0x20 && (ch) != 0x7f)
+
+/* field-vchar, SP, HTAB (RFC 9110 5.5); also reason-phrase bytes. */
+#define fy_http_is_text(ch)   (((ch) >= 0x20 && (ch) != 0x7f) || (ch) == '\t')
+
+
+static int
+fy_http_method(const u_char *m, size_t n)
+{
+    /* Methods are case-sensitive (RFC 9110 9.1): "get" is a valid but
+     * unknown token, proxied as such. */
+
+    switch (n) {
+
+    case 3:
+        if (memcmp(m, "GET", 3) == 0) {
+            return FY_HTTP_GET;
+        }
+        if (memcmp(m, "PUT", 3) == 0) {
+            return FY_HTTP_PUT;
+        }
+        break;
+
+    case 4:
+        if (memcmp(m, "HEAD", 4) == 0) {
+            return FY_HTTP_HEAD;
+        }
+        if (memcmp(m, "POST", 4) == 0) {
+            return FY_HTTP_POST;
+        }
+        break;
+
+    case 5:
+        if (memcmp(m, "PATCH", 5) == 0) {
+            return FY_HTTP_PATCH;
+        }
+        if (memcmp(m, "TRACE", 5) == 0) {
+            return FY_HTTP_TRACE;
+        }
+        break;
+
+    case 6:
+        if (memcmp(m, "DELETE", 6) == 0) {
+            return FY_HTTP_DELETE;
+        }
+        break;
+
+    case 7:
+        if (memcmp(m, "OPTIONS", 7) == 0) {
+            return FY_HTTP_OPTIONS;
+        }
+        if (memcmp(m, "CONNECT", 7) == 0) {
+            return FY_HTTP_CONNECT;
+        }
+        break;
+    }
+
+    return FY_HTTP_UNKNOWN;
+}
+
+
+/* Schemes are case-insensitive (RFC 3986 3.1); a gateway only has any
+ * business with http and https targets. */
+static int
+fy_http_scheme_ok(const u_char *s, size_t n)
+{
+    if (n != 4 && n != 5) {
+        return 0;
+    }
+
+    if ((s[0] | 0x20) != 'h' || (s[1] | 0x20) != 't'
+        || (s[2] | 0x20) != 't' || (s[3] | 0x20) != 'p')
+    {
+        return 0;
+    }
+
+    return n == 4 || (s[4] | 0x20) == 's';
+}
+
+
+void
+fy_http_parser_init(fy_http_parser_t *r)
+{
+    memset(r, 0, sizeof(fy_http_parser_t));
+}
+
+
+int
+fy_http_parse_request_line(fy_http_parser_t *r, fy_buf_t *b)
+{
+    int      rc;
+    u_char   ch, *p;
+    enum {
+        sw_start = 0,
+        sw_start_lf,            /* CR of a leading empty line seen */
+        sw_method,
+        sw_target,              /* first byte of the request-target */
+        sw_scheme,
+        sw_scheme_slash,
+        sw_scheme_slash_slash,
+        sw_host_start,
+        sw_host,
+        sw_host_ip_literal,
+        sw_host_end,            /* just past an IP literal's ']' */
+        sw_port,
+        sw_path,                /* path and query, up to SP */
+        sw_asterisk,
+        sw_http_H,
+        sw_http_HT,
+        sw_http_HTT,
+        sw_http_HTTP,
+        sw_http_slash,
+        sw_first_major_digit,
+        sw_major_digit,         /* one major digit seen, want '.' */
+        sw_first_minor_digit,
+        sw_minor_digit,         /* one minor digit seen, want CR/LF */
+        sw_almost_done
+    } state;
+
+    state = r->state;
+
+    for (p = b->pos; p < b->last; p++) {
+        ch = *p;
+
+        switch (state) {
+
+        case sw_start:
+            /* RFC 9112 2.2: ignore empty lines before the request line */
+            if (ch == '\r') {
+                state = sw_start_lf;
+                break;
+            }
+
+            if (ch == '\n') {
+                break;
+            }
+
+            if (!fy_http_is_tchar(ch)) {
+                goto invalid_method;
+            }
+
+            /* a parser reused for a pipelined request starts clean */
+            r->request_start = p;
+            r->request_end = NULL;
+            r->method_end = NULL;
+            r->uri_start = NULL;
+            r->uri_end = NULL;
+            r->args_start = NULL;
+            r->host_start = NULL;
+            r->host_end = NULL;
+            r->port_start = NULL;
+            r->port_end = NULL;
+            r->path_start = NULL;
+            r->method = FY_HTTP_UNKNOWN;
+            r->http_major = 0;
+            r->http_minor = 0;
+
+            state = sw_method;
+            break;
+
+        case sw_start_lf:
+            if (ch != '\n') {
+                goto invalid_request;
+            }
+            state = sw_start;
+            break;
+
+        case sw_method:
+            if (fy_http_is_tchar(ch)) {
+                break;
+            }
+
+            if (ch == ' ') {
+                r->method_end = p;
+                r->method = fy_http_method(r->request_start,
+                                           (size_t) (p - r->request_start));
+                state = sw_target;
+                break;
+            }
+
+            /* "GET\r\n" has a fine method and no target */
+            if (ch == '\r' || ch == '\n') {
+                goto invalid_request;
+            }
+
+            goto invalid_method;
+
+        case sw_target:
+            r->uri_start = p;
+
+            if (r->method == FY_HTTP_CONNECT) {
+                /* RFC 9110 9.3.6: CONNECT names only host:port */
+                r->host_start = p;
+
+                if (ch == '[') {
+                    state = sw_host_ip_literal;
+                    break;
+                }
+
+                if (fy_http_is_host(ch)) {
+                    state = sw_host;
+                    break;
+                }
+
+                goto invalid_request;
+            }
+
+            if (ch == '/') {
+                r->path_start = p;
+                state = sw_path;
+                break;
+            }
+
+            if (ch == '*' && r->method == FY_HTTP_OPTIONS) {
+                r->path_start = p;
+                state = sw_asterisk;
+                break;
+            }
+
+            if (fy_http_is_alpha(ch)) {
+                state = sw_scheme;
+                break;
+            }
+
+            /* a second SP, CR/LF (no target), anything else */
+            goto invalid_request;
+
+        case sw_scheme:
+            if (fy_http_is_alpha(ch) || fy_http_is_digit(ch)
+                || ch == '+' || ch == '-' || ch == '.')
+            {
+                break;
+            }
+
+            if (ch == ':'
+                && fy_http_scheme_ok(r->uri_start,
+                                     (size_t) (p - r->uri_start)))
+            {
+                state = sw_scheme_slash;
+                break;
+            }
+
+            goto invalid_request;
+
+        case sw_scheme_slash:
+            if (ch != '/') {
+                goto invalid_request;
+            }
+            state = sw_scheme_slash_slash;
+            break;
+
+        case sw_scheme_slash_slash:
+            if (ch != '/') {
+                goto invalid_request;
+            }
+            state = sw_host_start;
+            break;
+
+        case sw_host_start:
+            /* RFC 9110 4.2.1: an http URI with an empty host is invalid */
+            r->host_start = p;
+
+            if (ch == '[') {
+                state = sw_host_ip_literal;
+                break;
+            }
+
+            if (fy_http_is_host(ch)) {
+                state = sw_host;
+                break;
+            }
+
+            goto invalid_request;
+
+        case sw_host:
+            if (fy_http_is_host(ch)) {
+                break;
+            }
+
+            r->host_end = p;
+
+            if (ch == ':') {
+                r->port_start = p + 1;
+                state = sw_port;
+                break;
+            }
+
+            if (r->method == FY_HTTP_CONNECT) {
+                /* the port is required: there is no default for it */
+                goto invalid_request;
+            }
+
+            goto after_authority;
+
+        case sw_host_ip_literal:
+            /* IPv6 or IPvFuture inside brackets; the upstream layer
+             * resolves it, here we only keep junk out */
+            if (fy_http_is_host(ch) || ch == ':') {
+                break;
+            }
+
+            if (ch == ']' && p - r->host_start > 1) {
+                r->host_end = p + 1;
+                state = sw_host_end;
+                break;
+            }
+
+            goto invalid_request;
+
+        case sw_host_end:
+            if (ch == ':') {
+                r->port_start = p + 1;
+                state = sw_port;
+                break;
+            }
+
+            if (r->method == FY_HTTP_CONNECT) {
+                goto invalid_request;
+            }
+
+            goto after_authority;
+
+        case sw_port:
+            if (fy_http_is_digit(ch)) {
+                break;
+            }
+
+            r->port_end = p;
+
+            if (r->method == FY_HTTP_CONNECT) {
+                if (ch != ' ' || p == r->port_start) {
+                    goto invalid_request;
+                }
+
+                r->uri_end = p;
+                state = sw_http_H;
+                break;
+            }
+
+        after_authority:
+
+            /* absolute-form: what follows the authority is the
+             * path-abempty, the query or the end of the target */
+
+            r->path_start = p;
+
+            if (ch == '/') {
+                state = sw_path;
+                break;
+            }
+
+            if (ch == '?') {
+                r->args_start = p + 1;
+                state = sw_path;
+                break;
+            }
+
+            if (ch == ' ') {
+                r->uri_end = p;
+                state = sw_http_H;
+                break;
+            }
+
+            goto invalid_request;
+
+        case sw_path:
+            if (ch == ' ') {
+                r->uri_end = p;
+                state = sw_http_H;
+                break;
+            }
+
+            if (ch == '?' && r->args_start == NULL) {
+                r->args_start = p + 1;
+                break;
+            }
+
+            if (fy_http_is_uri(ch)) {
+                break;
+            }
+
+            /* CTL, DEL, or CR/LF of an HTTP/0.9 request */
+            goto invalid_request;
+
+        case sw_asterisk:
+            if (ch != ' ') {
+                goto invalid_request;
+            }
+            r->uri_end = p;
+            state = sw_http_H;
+            break;
+
+        /* HTTP-name is case-sensitive (RFC 9112 2.3) */
+
+        case sw_http_H:
+            if (ch != 'H') {
+                goto invalid_request;
+            }
+            state = sw_http_HT;
+            break;
+
+        case sw_http_HT:
+            if (ch != 'T') {
+                goto invalid_request;
+            }
+            state = sw_http_HTT;
+            break;
+
+        case sw_http_HTT:
+            if (ch != 'T') {
+                goto invalid_request;
+            }
+            state = sw_http_HTTP;
+            break;
+
+        case sw_http_HTTP:
+            if (ch != 'P') {
+                goto invalid_request;
+            }
+            state = sw_http_slash;
+            break;
+
+        case sw_http_slash:
+            if (ch != '/') {
+                goto invalid_request;
+            }
+            state = sw_first_major_digit;
+            break;
+
+        case sw_first_major_digit:
+            if (!fy_http_is_digit(ch)) {
+                goto invalid_request;
+            }
+            r->http_major = ch - '0';
+            state = sw_major_digit;
+            break;
+
+        case sw_major_digit:
+            if (ch == '.') {
+                state = sw_first_minor_digit;
+                break;
+            }
+
+            /* well-formed but not a version we could ever speak */
+            if (fy_http_is_digit(ch)) {
+                goto invalid_version;
+            }
+
+            goto invalid_request;
+
+        case sw_first_minor_digit:
+            if (!fy_http_is_digit(ch)) {
+                goto invalid_request;
+            }
+            r->http_minor = ch - '0';
+            state = sw_minor_digit;
+            break;
+
+        case sw_minor_digit:
+            if (fy_http_is_digit(ch)) {
+                goto invalid_version;
+            }
+
+            if (ch != '\r' && ch != '\n') {
+                goto invalid_request;
+            }
+
+            /*
+             * HTTP/0.9 has no version field and its requests get no
+             * 505; "HTTP/0.x" is just a bad request.  2.0 and up are
+             * answered 505.  A higher 1.x minor is processed as the
+             * highest one we know (RFC 9110 2.5), so it passes.
+             */
+            if (r->http_major == 0) {
+                goto invalid_request;
+            }
+
+            if (r->http_major != 1) {
+                goto invalid_version;
+            }
+
+            r->request_end = p;
+
+            if (ch == '\n') {
+                goto done;
+            }
+
+            state = sw_almost_done;
+            break;
+
+        case sw_almost_done:
+            if (ch != '\n') {
+                goto invalid_request;
+            }
+            goto done;
+        }
+    }
+
+    b->pos = p;
+    r->state = state;
+
+    return FY_AGAIN;
+
+done:
+
+    b->pos = p + 1;
+    r->state = sw_start;
+
+    return FY_OK;
+
+invalid_method:
+
+    rc = FY_HTTP_PARSE_INVALID_METHOD;
+    goto failed;
+
+invalid_version:
+
+    rc = FY_HTTP_PARSE_INVALID_VERSION;
+    goto failed;
+
+invalid_request:
+
+    rc = FY_HTTP_PARSE_INVALID_REQUEST;
+
+failed:
+
+    b->pos = p;
+    r->state = sw_start;
+
+    return rc;
+}
+
+
+int
+fy_http_parse_status_line(fy_http_parser_t *r, fy_buf_t *b)
+{
+    u_char   ch, *p;
+    enum {
+        sw_start = 0,
+        sw_H,
+        sw_HT,
+        sw_HTT,
+        sw_HTTP,
+        sw_first_major_digit,
+        sw_major_digit,
+        sw_first_minor_digit,
+        sw_minor_digit,
+        sw_status_1,
+        sw_status_2,
+        sw_status_3,
+        sw_status_end,          /* three digits seen, want SP or EOL */
+        sw_reason,
+        sw_almost_done
+    } state;
+
+    state = r->state;
+
+    /* Every defect in a status line is the upstream's fault and gets
+     * the same answer (502), so there is a single error code. */
+
+    for (p = b->pos; p < b->last; p++) {
+        ch = *p;
+
+        switch (state) {
+
+        case sw_start:
+            if (ch != 'H') {
+                goto invalid;
+            }
+            r->status = 0;
+            r->status_text_start = NULL;
+            r->status_text_end = NULL;
+            r->http_major = 0;
+            r->http_minor = 0;
+            state = sw_H;
+            break;
+
+        case sw_H:
+            if (ch != 'T') {
+                goto invalid;
+            }
+            state = sw_HT;
+            break;
+
+        case sw_HT:
+            if (ch != 'T') {
+                goto invalid;
+            }
+            state = sw_HTT;
+            break;
+
+        case sw_HTT:
+            if (ch != 'P') {
+                goto invalid;
+            }
+            state = sw_HTTP;
+            break;
+
+        case sw_HTTP:
+            if (ch != '/') {
+                goto invalid;
+            }
+            state = sw_first_major_digit;
+            break;
+
+        case sw_first_major_digit:
+            if (ch != '1') {
+                goto invalid;
+            }
+            r->http_major = 1;
+            state = sw_major_digit;
+            break;
+
+        case sw_major_digit:
+            if (ch != '.') {
+                goto invalid;
+            }
+            state = sw_first_minor_digit;
+            break;
+
+        case sw_first_minor_digit:
+            if (!fy_http_is_digit(ch)) {
+                goto invalid;
+            }
+            r->http_minor = ch - '0';
+            state = sw_minor_digit;
+            break;
+
+        case sw_minor_digit:
+            if (ch != ' ') {
+                goto invalid;
+            }
+            state = sw_status_1;
+            break;
+
+        case sw_status_1:
+            /* 100..999: a leading zero is not a status code */
+            if (ch < '1' || ch > '9') {
+                goto invalid;
+            }
+            r->status = ch - '0';
+            state = sw_status_2;
+            break;
+
+        case sw_status_2:
+        case sw_status_3:
+            if (!fy_http_is_digit(ch)) {
+                goto invalid;
+            }
+            r->status = r->status * 10 + (ch - '0');
+            state = (state == sw_status_2) ? sw_status_3 : sw_status_end;
+            break;
+
+        case sw_status_end:
+            if (ch == ' ') {
+                r->status_text_start = p + 1;
+                state = sw_reason;
+                break;
+            }
+
+            /* "HTTP/1.1 200\r\n": no SP, no reason */
+            if (ch == '\r' || ch == '\n') {
+                r->status_text_start = p;
+                r->status_text_end = p;
+
+                if (ch == '\n') {
+                    goto done;
+                }
+
+                state = sw_almost_done;
+                break;
+            }
+
+            goto invalid;
+
+        case sw_reason:
+            if (fy_http_is_text(ch)) {
+                break;
+            }
+
+            if (ch == '\r' || ch == '\n') {
+                r->status_text_end = p;
+
+                if (ch == '\n') {
+                    goto done;
+                }
+
+                state = sw_almost_done;
+                break;
+            }
+
+            goto invalid;
+
+        case sw_almost_done:
+            if (ch != '\n') {
+                goto invalid;
+            }
+            goto done;
+        }
+    }
+
+    b->pos = p;
+    r->state = state;
+
+    return FY_AGAIN;
+
+done:
+
+    b->pos = p + 1;
+    r->state = sw_start;
+
+    return FY_OK;
+
+invalid:
+
+    b->pos = p;
+    r->state = sw_start;
+
+    return FY_HTTP_PARSE_INVALID_STATUS;
+}
+
+
+int
+fy_http_parse_header_line(fy_http_parser_t *r, fy_buf_t *b)
+{
+    u_char   ch, *p;
+    enum {
+        sw_start = 0,
+        sw_name,
+        sw_space_before_value,
+        sw_value,
+        sw_space_after_value,   /* OWS that may turn out to be trailing */
+        sw_almost_done,
+        sw_header_almost_done   /* CR of the empty line seen */
+    } state;
+
+    state = r->state;
+
+    for (p = b->pos; p < b->last; p++) {
+        ch = *p;
+
+        switch (state) {
+
+        case sw_start:
+            if (fy_http_is_tchar(ch)) {
+                r->header_name_start = p;
+                r->header_name_end = NULL;
+                r->header_start = NULL;
+                r->header_end = NULL;
+                state = sw_name;
+                break;
+            }
+
+            if (ch == '\r') {
+                state = sw_header_almost_done;
+                break;
+            }
+
+            if (ch == '\n') {
+                goto header_done;
+            }
+
+            /* SP/HTAB here is obs-fold (RFC 9112 5.2): joining lines
+             * is how smuggling starts, so it is rejected; ':' means an
+             * empty name; anything else is not a token */
+            goto invalid;
+
+        case sw_name:
+            if (fy_http_is_tchar(ch)) {
+                break;
+            }
+
+            if (ch == ':') {
+                r->header_name_end = p;
+                state = sw_space_before_value;
+                break;
+            }
+
+            /* RFC 9112 5.1: whitespace before the colon MUST be
+             * rejected; a line without a colon is no field at all */
+            goto invalid;
+
+        case sw_space_before_value:
+            if (ch == ' ' || ch == '\t') {
+                break;
+            }
+
+            if (ch == '\r' || ch == '\n') {
+                r->header_start = p;
+                r->header_end = p;
+
+                if (ch == '\n') {
+                    goto done;
+                }
+
+                state = sw_almost_done;
+                break;
+            }
+
+            if (!fy_http_is_text(ch)) {
+                goto invalid;
+            }
+
+            r->header_start = p;
+            state = sw_value;
+            break;
+
+        case sw_value:
+            if (ch == ' ' || ch == '\t') {
+                r->header_end = p;
+                state = sw_space_after_value;
+                break;
+            }
+
+            if (ch == '\r' || ch == '\n') {
+                r->header_end = p;
+
+                if (ch == '\n') {
+                    goto done;
+                }
+
+                state = sw_almost_done;
+                break;
+            }
+
+            if (!fy_http_is_text(ch)) {
+                goto invalid;
+            }
+
+            break;
+
+        case sw_space_after_value:
+            if (ch == ' ' || ch == '\t') {
+                break;
+            }
+
+            /* header_end already marks the last non-OWS byte */
+            if (ch == '\r') {
+                state = sw_almost_done;
+                break;
+            }
+
+            if (ch == '\n') {
+                goto done;
+            }
+
+            if (!fy_http_is_text(ch)) {
+                goto invalid;
+            }
+
+            state = sw_value;
+            break;
+
+        case sw_almost_done:
+            /* a CR not followed by LF could be read as a line end by
+             * one hop and not by the next */
+            if (ch != '\n') {
+                goto invalid;
+            }
+            goto done;
+
+        case sw_header_almost_done:
+            if (ch != '\n') {
+                goto invalid;
+            }
+            goto header_done;
+        }
+    }
+
+    b->pos = p;
+    r->state = state;
+
+    return FY_AGAIN;
+
+done:
+
+    b->pos = p + 1;
+    r->state = sw_start;
+
+    return FY_OK;
+
+header_done:
+
+    b->pos = p + 1;
+    r->state = sw_start;
+
+    return FY_HTTP_PARSE_HEADER_DONE;
+
+invalid:
+
+    b->pos = p;
+    r->state = sw_start;
+
+    return FY_HTTP_PARSE_INVALID_HEADER;
+}
+
+
+int
+fy_http_parse_chunked(fy_http_chunked_t *c, fy_buf_t *b)
+{
+    int       d;
+    u_char    ch, *p;
+    uint64_t  n;
+    enum {
+        sw_chunk_start = 0,
+        sw_chunk_size,
+        sw_size_bws,            /* BWS after the size: only ';' may follow */
+        sw_ext_name_start,
+        sw_ext_name,
+        sw_ext_name_bws,        /* BWS after a name: '=' or ';' follows */
+        sw_ext_value_start,
+        sw_ext_token,
+        sw_ext_quoted,
+        sw_ext_quoted_pair,
+        sw_ext_quoted_end,
+        sw_size_lf,
+        sw_data,
+        sw_data_cr,
+        sw_data_lf,
+        sw_trailer_start,
+        sw_trailer_name,
+        sw_trailer_value,
+        sw_trailer_lf,
+        sw_last_lf              /* CR of the final empty line seen */
+    } state;
+
+    state = c->state;
+
+    c->data = NULL;
+    c->len = 0;
+
+    for (p = b->pos; p < b->last; p++) {
+
+        if (state == sw_data) {
+            /* hand out as much of the chunk as has arrived */
+            n = fy_min(c->size, (uint64_t) (b->last - p));
+
+            c->data = p;
+            c->len = (size_t) n;
+            c->size -= n;
+
+            b->pos = p + n;
+            c->state = c->size ? sw_data : sw_data_cr;
+
+            return FY_OK;
+        }
+
+        /*
+         * Everything else is metadata.  Nothing points into the buffer
+         * here, so the caller may drain it freely; bound what a peer
+         * can make us chew through without a byte of payload.  (The
+         * trailer states come last in the enum.)
+         */
+        c->meta_len++;
+
+        if (c->meta_len > (state >= sw_trailer_start
+                           ? FY_HTTP_CHUNK_TRAILER_MAX
+                           : FY_HTTP_CHUNK_LINE_MAX))
+        {
+            goto invalid;
+        }
+
+        ch = *p;
+
+        switch (state) {
+
+        case sw_chunk_start:
+        case sw_chunk_size:
+            if (state == sw_chunk_start) {
+                c->size = 0;
+            }
+
+            if (fy_http_is_digit(ch)) {
+                d = ch - '0';
+
+            } else if ((ch | 0x20) >= 'a' && (ch | 0x20) <= 'f') {
+                d = (ch | 0x20) - 'a' + 10;
+
+            } else if (state == sw_chunk_start) {
+                /* an empty size ("\r\n"), "-1", " 5", "x" */
+                goto invalid;
+
+            } else {
+                goto size_end;
+            }
+
+            /* sizes are off_t-sized further on: stay below 2^63 */
+            if (c->size > (uint64_t) (INT64_MAX >> 4)) {
+                goto invalid;
+            }
+
+            c->size = c->size * 16 + (uint64_t) d;
+            state = sw_chunk_size;
+            break;
+
+        size_end:
+
+            if (ch == ';') {
+                state = sw_ext_name_start;
+                break;
+            }
+
+            if (ch == ' ' || ch == '\t') {
+                state = sw_size_bws;
+                break;
+            }
+
+            goto line_end;
+
+        case sw_size_bws:
+            if (ch == ' ' || ch == '\t') {
+                break;
+            }
+
+            /* "1 0": a space inside the size is not BWS before ';' */
+            if (ch != ';') {
+                goto invalid;
+            }
+
+            state = sw_ext_name_start;
+            break;
+
+        /*
+         * chunk-ext = *( BWS ";" BWS ext-name [ BWS "=" BWS ext-val ] )
+         * We use no extension, but a lax skip-to-LF here is where
+         * request smuggling via chunk extensions lives, so the grammar
+         * is checked exactly.
+         */
+
+        case sw_ext_name_start:
+            if (ch == ' ' || ch == '\t') {
+                break;
+            }
+
+            if (!fy_http_is_tchar(ch)) {
+                goto invalid;
+            }
+
+            state = sw_ext_name;
+            break;
+
+        case sw_ext_name:
+        case sw_ext_name_bws:
+            if (state == sw_ext_name && fy_http_is_tchar(ch)) {
+                break;
+            }
+
+            if (ch == ' ' || ch == '\t') {
+                state = sw_ext_name_bws;
+                break;
+            }
+
+            if (ch == '=') {
+                state = sw_ext_value_start;
+                break;
+            }
+
+            if (ch == ';') {
+                state = sw_ext_name_start;
+                break;
+            }
+
+            /* BWS is allowed before '=' or ';' only, not before CRLF */
+            if (state == sw_ext_name_bws) {
+                goto invalid;
+            }
+
+            goto line_end;
+
+        case sw_ext_value_start:
+            if (ch == ' ' || ch == '\t') {
+                break;
+            }
+
+            if (ch == '"') {
+                state = sw_ext_quoted;
+                break;
+            }
+
+            if (!fy_http_is_tchar(ch)) {
+                goto invalid;
+            }
+
+            state = sw_ext_token;
+            break;
+
+        case sw_ext_token:
+            if (fy_http_is_tchar(ch)) {
+                break;
+            }
+
+            goto ext_value_end;
+
+        case sw_ext_quoted:
+            /* qdtext (RFC 9110 5.6.4) */
+            if (ch == '"') {
+                state = sw_ext_quoted_end;
+                break;
+            }
+
+            if (ch == '\\') {
+                state = sw_ext_quoted_pair;
+                break;
+            }
+
+            if (!fy_http_is_text(ch)) {
+                goto invalid;
+            }
+
+            break;
+
+        case sw_ext_quoted_pair:
+            if (!fy_http_is_text(ch)) {
+                goto invalid;
+            }
+            state = sw_ext_quoted;
+            break;
+
+        case sw_ext_quoted_end:
+
+        ext_value_end:
+
+            if (ch == ' ' || ch == '\t') {
+                state = sw_size_bws;
+                break;
+            }
+
+            if (ch == ';') {
+                state = sw_ext_name_start;
+                break;
+            }
+
+        line_end:
+
+            if (ch == '\r') {
+                state = sw_size_lf;
+                break;
+            }
+
+            if (ch == '\n') {
+                goto size_line_done;
+            }
+
+            goto invalid;
+
+        case sw_size_lf:
+            if (ch != '\n') {
+                goto invalid;
+            }
+
+        size_line_done:
+
+            c->meta_len = 0;
+            state = c->size ? sw_data : sw_trailer_start;
+            break;
+
+        case sw_data:
+            /* handled above the switch */
+            break;
+
+        case sw_data_cr:
+            if (ch == '\r') {
+                state = sw_data_lf;
+                break;
+            }
+
+            if (ch == '\n') {
+                state = sw_chunk_start;
+                break;
+            }
+
+            /* the chunk is longer than its size said */
+            goto invalid;
+
+        case sw_data_lf:
+            if (ch != '\n') {
+                goto invalid;
+            }
+            state = sw_chunk_start;
+            break;
+
+        /* trailer-section = *( field-line CRLF ), held to the same
+         * rules as the header section */
+
+        case sw_trailer_start:
+            if (fy_http_is_tchar(ch)) {
+                state = sw_trailer_name;
+                break;
+            }
+
+            if (ch == '\r') {
+                state = sw_last_lf;
+                break;
+            }
+
+            if (ch == '\n') {
+                goto done;
+            }
+
+            goto invalid;
+
+        case sw_trailer_name:
+            if (fy_http_is_tchar(ch)) {
+                break;
+            }
+
+            if (ch != ':') {
+                goto invalid;
+            }
+
+            state = sw_trailer_value;
+            break;
+
+        case sw_trailer_value:
+            if (fy_http_is_text(ch)) {
+                break;
+            }
+
+            if (ch == '\r') {
+                state = sw_trailer_lf;
+                break;
+            }
+
+            if (ch == '\n') {
+                state = sw_trailer_start;
+                break;
+            }
+
+            goto invalid;
+
+        case sw_trailer_lf:
+            if (ch != '\n') {
+                goto invalid;
+            }
+            state = sw_trailer_start;
+            break;
+
+        case sw_last_lf:
+            if (ch != '\n') {
+                goto invalid;
+            }
+            goto done;
+        }
+    }
+
+    b->pos = p;
+    c->state = state;
+
+    return FY_AGAIN;
+
+done:
+
+    b->pos = p + 1;
+    c->state = sw_chunk_start;
+    c->size = 0;
+    c->meta_len = 0;
+
+    return FY_DONE;
+
+invalid:
+
+    b->pos = p;
+    c->state = sw_chunk_start;
+    c->meta_len = 0;
+
+    return FY_HTTP_PARSE_INVALID_CHUNKED;
+}

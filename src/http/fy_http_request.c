@@ -1,0 +1,1025 @@
+/*
+ * fy_http_request.c -- the client side of HTTP/1.1: reading and
+ * checking requests, choosing the server and location, writing
+ * responses, keep-alive and pipelining.
+ *
+ * A connection moves through these handlers:
+ *
+ *   wait_request --(first bytes)--> read_header --(headers done)-->
+ *   location handler (return / proxy) --(response written)-->
+ *   finalize --> keep-alive: wait_request again (or the next
+ *   pipelined request at once), or close.
+ *
+ * The request's headers are parsed in place in hc->in; its fields point
+ * into that buffer, which therefore never moves while a request is
+ * being served.  Bytes after the headers are the start of the body or
+ * of the next pipelined request.
+ */
+#include "fy_core.h"
+#include "fy_http.h"
+#include "fy_worker.h"
+
+#include <sys/uio.h>
+
+unsigned  fy_http_quitting;
+
+/* Idle keep-alive connections, so a graceful stop can close them. */
+static fy_http_conn_t  *fy_http_idle;
+
+static void fy_http_wait_request(fy_event_t *rev);
+static void fy_http_read_header(fy_event_t *rev);
+static void fy_http_process_header(fy_http_request_t *r);
+static void fy_http_write_handler(fy_event_t *wev);
+static void fy_http_set_keepalive(fy_http_conn_t *hc);
+static void fy_http_free_request(fy_http_request_t *r);
+static void fy_http_idle_del(fy_http_conn_t *hc);
+
+static fy_http_srv_conf_t *
+fy_http_default_server(fy_listen_t *ls)
+{
+    return *fy_array_elt(&ls->servers, fy_http_srv_conf_t *, 0);
+}
+
+void
+fy_http_init_connection(fy_conn_t *c, fy_listen_t *ls)
+{
+    fy_http_conn_t      *hc;
+    fy_http_srv_conf_t  *scf = fy_http_default_server(ls);
+
+    hc = calloc(1, sizeof(fy_http_conn_t));
+    if (hc == NULL) {
+        fy_log_error(FY_LOG_ALERT, errno, "cannot allocate connection");
+        fy_conn_close(c);
+        return;
+    }
+    hc->c = c;
+    hc->ls = ls;
+    c->data = hc;
+    fy_sockaddr_text((struct sockaddr *) &c->addr, hc->addr_text,
+                     sizeof(hc->addr_text), 0);
+    hc->port = ntohs(c->addr.sin6_port);   /* same offset in sockaddr_in */
+
+    fy_shm_add(fy_worker_slot->active, 1);
+
+    if (fy_conn_register(c) != FY_OK) {
+        fy_http_close_connection(hc);
+        return;
+    }
+
+    c->read.handler = fy_http_wait_request;
+    c->write.handler = fy_event_ignore;
+    fy_timer_add(&c->read, (uint64_t) scf->client_header_timeout);
+
+    /* The client has usually sent its request by the time the master
+     * handed us the socket: try now instead of waiting a turn. */
+    c->read.ready = 1;
+    fy_http_wait_request(&c->read);
+}
+
+void
+fy_http_close_connection(fy_http_conn_t *hc)
+{
+    fy_http_idle_del(hc);
+    if (hc->r) {
+        fy_http_free_request(hc->r);
+    }
+    if (hc->c) {
+        /* Count the connection gone before the peer can see it closed:
+         * a dispatcher reading "active" must not see a stale value
+         * after the client already observed the close. */
+        fy_shm_add(fy_worker_slot->active, (uint64_t) -1);
+        fy_conn_close(hc->c);
+    }
+    fy_buf_release(&hc->in);
+    free(hc);
+}
+
+static fy_http_request_t *
+fy_http_create_request(fy_http_conn_t *hc)
+{
+    fy_pool_t          *pool;
+    fy_http_request_t  *r;
+
+    pool = fy_pool_create(4096);
+    if (pool == NULL) {
+        return NULL;
+    }
+    r = fy_pcalloc(pool, sizeof(fy_http_request_t));
+    if (r == NULL) {
+        fy_pool_destroy(pool);
+        return NULL;
+    }
+    r->pool = pool;
+    r->hc = hc;
+    r->content_length = -1;
+    r->srv = fy_http_default_server(hc->ls);
+    fy_http_parser_init(&r->parser);
+    fy_array_init(&r->headers, pool, 16, sizeof(fy_http_header_t));
+    hc->r = r;
+    return r;
+}
+
+static void
+fy_http_free_request(fy_http_request_t *r)
+{
+    r->hc->r = NULL;
+    /* Pool cleanups close what the request still holds (upstream). */
+    fy_pool_destroy(r->pool);
+}
+
+/*
+ * Read what the socket has into hc->in.  Returns bytes read, 0 on EOF,
+ * FY_AGAIN, or FY_ERROR.
+ */
+static ssize_t
+fy_http_recv(fy_http_conn_t *hc)
+{
+    fy_conn_t  *c = hc->c;
+    ssize_t     n;
+
+    for ( ;; ) {
+        n = recv(c->fd, hc->in.last, fy_buf_free(&hc->in), 0);
+        if (n > 0) {
+            hc->in.last += n;
+            fy_shm_add(fy_worker_slot->bytes_in, (uint64_t) n);
+            return n;
+        }
+        if (n == 0) {
+            return 0;
+        }
+        if (errno == EINTR) {
+            continue;
+        }
+        if (errno == EAGAIN || errno == EWOULDBLOCK) {
+            c->read.ready = 0;
+            return FY_AGAIN;
+        }
+        fy_log_error(FY_LOG_INFO, errno, "recv() failed, client %s",
+                     hc->addr_text);
+        return FY_ERROR;
+    }
+}
+
+static void
+fy_http_wait_request(fy_event_t *rev)
+{
+    fy_conn_t           *c = rev->data;
+    fy_http_conn_t      *hc = c->data;
+    fy_http_request_t   *r;
+    fy_http_srv_conf_t  *scf = fy_http_default_server(hc->ls);
+    ssize_t              n;
+
+    if (rev->timedout) {
+        fy_http_close_connection(hc);
+        return;
+    }
+
+    if (hc->in.start == NULL
+        && fy_buf_alloc(&hc->in, scf->large_header_buffer) != FY_OK)
+    {
+        fy_http_close_connection(hc);
+        return;
+    }
+
+    if (hc->in.last == hc->in.pos) {
+        n = fy_http_recv(hc);
+        if (n == FY_AGAIN) {
+            if (hc->requests && hc->in.pos == hc->in.last) {
+                /* idle keep-alive: give the buffer back while waiting */
+                fy_buf_release(&hc->in);
+            }
+            return;
+        }
+        if (n <= 0) {
+            fy_http_close_connection(hc);
+            return;
+        }
+    }
+
+    r = fy_http_create_request(hc);
+    if (r == NULL) {
+        fy_http_close_connection(hc);
+        return;
+    }
+
+    /* A request has started: from now on the header timeout applies. */
+    fy_timer_add(rev, (uint64_t) scf->client_header_timeout);
+    rev->handler = fy_http_read_header;
+    fy_http_process_header(r);
+}
+
+static void
+fy_http_read_header(fy_event_t *rev)
+{
+    fy_conn_t          *c = rev->data;
+    fy_http_conn_t     *hc = c->data;
+    fy_http_request_t  *r = hc->r;
+    ssize_t             n;
+
+    if (rev->timedout) {
+        /* nginx answers a client too slow with its headers with 408
+         * only in the log; the connection is simply closed. */
+        fy_log_error(FY_LOG_INFO, 0, "client timed out while reading "
+                     "request header, client %s", hc->addr_text);
+        fy_http_close_connection(hc);
+        return;
+    }
+
+    n = fy_http_recv(hc);
+    if (n == FY_AGAIN) {
+        return;
+    }
+    if (n <= 0) {
+        fy_http_close_connection(hc);
+        return;
+    }
+    fy_http_process_header(r);
+}
+
+static int
+fy_http_token_in(const fy_str_t *v, const char *token)
+{
+    size_t   tlen = strlen(token);
+    u_char  *p = v->data, *end = v->data + v->len, *start;
+
+    /* A comma-separated list of tokens, compared case-insensitively. */
+    while (p < end) {
+        while (p < end && (*p == ' ' || *p == '\t' || *p == ',')) {
+            p++;
+        }
+        start = p;
+        while (p < end && *p != ',' && *p != ' ' && *p != '\t') {
+            p++;
+        }
+        if ((size_t) (p - start) == tlen
+            && strncasecmp((char *) start, token, tlen) == 0)
+        {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* Check and normalise Host: lowercase, no port, no trailing dot.
+ * FY_OK or FY_ERROR for an invalid host. */
+static int
+fy_http_validate_host(fy_http_request_t *r, fy_str_t *h)
+{
+    u_char  *p, *dot = NULL, *host_end;
+    size_t   i;
+    int      in_brackets = 0;
+
+    if (h->len == 0) {
+        r->host.len = 0;
+        return FY_OK;
+    }
+
+    host_end = h->data + h->len;
+    for (p = h->data; p < h->data + h->len; p++) {
+        switch (*p) {
+        case '[':
+            if (p != h->data) {
+                return FY_ERROR;
+            }
+            in_brackets = 1;
+            break;
+        case ']':
+            in_brackets = 0;
+            break;
+        case ':':
+            if (!in_brackets) {
+                host_end = p;
+                p = h->data + h->len - 1;   /* the rest is the port */
+            }
+            break;
+        case '.':
+            if (dot == p - 1) {
+                return FY_ERROR;            /* ".." */
+            }
+            dot = p;
+            break;
+        case '/': case '\\': case '\0': case ' ':
+            return FY_ERROR;
+        default:
+            if (*p < 0x21 || *p == 0x7f) {
+                return FY_ERROR;
+            }
+        }
+    }
+    if (in_brackets) {
+        return FY_ERROR;
+    }
+    /* the port, if any, must be digits */
+    for (p = host_end + 1; p < h->data + h->len; p++) {
+        if (*p < '0' || *p > '9') {
+            return FY_ERROR;
+        }
+    }
+    if (host_end > h->data && host_end[-1] == '.') {
+        host_end--;
+    }
+    if (host_end == h->data) {
+        return FY_ERROR;
+    }
+
+    r->host.data = h->data;
+    r->host.len = (size_t) (host_end - h->data);
+    for (i = 0; i < r->host.len; i++) {
+        if (r->host.data[i] >= 'A' && r->host.data[i] <= 'Z') {
+            r->host.data[i] |= 0x20;
+        }
+    }
+    return FY_OK;
+}
+
+/* Called for each header as it is parsed.  Returns 0 or the status to
+ * reject the request with. */
+static int
+fy_http_process_one_header(fy_http_request_t *r, fy_http_header_t *h,
+                           unsigned *seen)
+{
+    int64_t  n;
+
+    if (fy_str_eq_ci(&h->name, "Host")) {
+        if (*seen & 1) {
+            return 400;             /* two Host headers: RFC 9112 3.2 */
+        }
+        *seen |= 1;
+        if (fy_http_validate_host(r, &h->value) != FY_OK) {
+            return 400;
+        }
+
+    } else if (fy_str_eq_ci(&h->name, "Content-Length")) {
+        n = fy_atoi(h->value.data, h->value.len);
+        if (n < 0 || (r->content_length != -1 && r->content_length != n)) {
+            return 400;             /* malformed or differing values */
+        }
+        r->content_length = n;
+
+    } else if (fy_str_eq_ci(&h->name, "Transfer-Encoding")) {
+        *seen |= 2;
+
+    } else if (fy_str_eq_ci(&h->name, "Connection")) {
+        if (fy_http_token_in(&h->value, "close")) {
+            *seen |= 4;
+        }
+        if (fy_http_token_in(&h->value, "keep-alive")) {
+            *seen |= 8;
+        }
+
+    } else if (fy_str_eq_ci(&h->name, "Expect")) {
+        if (fy_str_eq_ci(&h->value, "100-continue")) {
+            *seen |= 16;
+        }
+    }
+    return 0;
+}
+
+static void
+fy_http_find_config(fy_http_request_t *r)
+{
+    fy_listen_t         *ls = r->hc->ls;
+    fy_http_srv_conf_t  *scf;
+    fy_http_loc_conf_t  *lcf;
+    fy_str_t            *name;
+    unsigned             i, j;
+
+    /* server_name: exact names, then "*.example.com" and
+     * ".example.com" suffixes; otherwise the default server. */
+    if (ls->servers.nelts > 1 && r->host.len) {
+        for (i = 0; i < ls->servers.nelts; i++) {
+            scf = *fy_array_elt(&ls->servers, fy_http_srv_conf_t *, i);
+            for (j = 0; j < scf->names.nelts; j++) {
+                name = fy_array_elt(&scf->names, fy_str_t, j);
+                if (name->len == r->host.len
+                    && memcmp(name->data, r->host.data, name->len) == 0)
+                {
+                    r->srv = scf;
+                    goto location;
+                }
+            }
+        }
+        for (i = 0; i < ls->servers.nelts; i++) {
+            scf = *fy_array_elt(&ls->servers, fy_http_srv_conf_t *, i);
+            for (j = 0; j < scf->names.nelts; j++) {
+                name = fy_array_elt(&scf->names, fy_str_t, j);
+                size_t skip = name->data[0] == '*' ? 1 : 0;
+                if ((name->data[0] == '*' || name->data[0] == '.')
+                    && r->host.len > name->len - skip
+                    && memcmp(r->host.data + r->host.len
+                              - (name->len - skip),
+                              name->data + skip, name->len - skip) == 0)
+                {
+                    r->srv = scf;
+                    goto location;
+                }
+            }
+        }
+    }
+
+location:
+
+    scf = r->srv;
+    for (i = 0; i < scf->locations.nelts; i++) {
+        lcf = *fy_array_elt(&scf->locations, fy_http_loc_conf_t *, i);
+        if (lcf->exact ? (r->path.len == lcf->name.len
+                          && memcmp(r->path.data, lcf->name.data,
+                                    lcf->name.len) == 0)
+                       : (r->path.len >= lcf->name.len
+                          && memcmp(r->path.data, lcf->name.data,
+                                    lcf->name.len) == 0))
+        {
+            r->loc = lcf;
+            return;
+        }
+    }
+    r->loc = scf->loc;
+}
+
+static void
+fy_http_return_handler(fy_http_request_t *r)
+{
+    fy_http_loc_conf_t  *lcf = r->loc;
+    fy_str_t             location;
+    u_char              *text = NULL;
+    size_t               len = 0;
+    int                  code = lcf->return_code;
+
+    if (code == 444) {
+        /* nginx's "close the connection without a response" */
+        fy_http_close_connection(r->hc);
+        return;
+    }
+
+    if (lcf->return_text) {
+        text = fy_http_cv_eval(r, lcf->return_text, &len);
+        if (text == NULL) {
+            fy_http_send_error(r, 500);
+            return;
+        }
+    }
+
+    if (code == 301 || code == 302 || code == 303 || code == 307
+        || code == 308)
+    {
+        location.data = text;
+        location.len = len;
+        r->status = code;
+        fy_http_send_response(r, code, NULL, NULL, 0, &location);
+        return;
+    }
+
+    if (text == NULL && code >= 400) {
+        fy_http_send_error(r, code);
+        return;
+    }
+
+    fy_http_send_response(r, code, &lcf->default_type, text, len, NULL);
+}
+
+/* Headers are complete: decide what to do with the request. */
+static void
+fy_http_handler(fy_http_request_t *r, unsigned seen)
+{
+    fy_http_conn_t      *hc = r->hc;
+    fy_http_loc_conf_t  *lcf;
+    size_t               have;
+    static const char    cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
+
+    fy_timer_del(&hc->c->read);
+    hc->c->read.handler = fy_event_ignore;
+
+    if (r->http_version >= 1001) {
+        r->keepalive = !(seen & 4);
+        if (!(seen & 1)) {
+            fy_http_send_error(r, 400);     /* HTTP/1.1 needs Host */
+            return;
+        }
+    } else {
+        r->keepalive = (seen & 8) && !(seen & 4);
+    }
+
+    if (seen & 2) {
+        /* Transfer-Encoding request bodies are not read by this
+         * version; nginx 1.2 answered them the same way.  Anything
+         * with both TE and Content-Length is refused outright, as a
+         * smuggling attempt. */
+        r->keepalive = 0;
+        fy_http_send_error(r, r->content_length != -1 ? 400 : 411);
+        return;
+    }
+
+    fy_http_find_config(r);
+    lcf = r->loc;
+
+    if (r->content_length > 0) {
+        if ((uint64_t) r->content_length > lcf->client_max_body_size
+            && lcf->client_max_body_size != 0)
+        {
+            r->keepalive = 0;
+            fy_http_send_error(r, 413);
+            return;
+        }
+        r->body_rest = (uint64_t) r->content_length;
+        have = fy_buf_size(&hc->in);
+        if ((seen & 16) && have < r->body_rest && r->http_version >= 1001) {
+            /* The client waits for this before sending the body; a
+             * short write here only delays it until its own timeout. */
+            if (send(hc->c->fd, cont, sizeof(cont) - 1, MSG_NOSIGNAL) < 0) {
+                fy_log_error(FY_LOG_INFO, errno, "send() of 100 Continue "
+                             "failed, client %s", hc->addr_text);
+            }
+        }
+    }
+
+    if (lcf->return_code != FY_CONF_UNSET_INT) {
+        /* The body is not wanted: skip what we have; a body still on
+         * its way makes the connection unusable afterwards. */
+        have = fy_min(fy_buf_size(&hc->in), r->body_rest);
+        hc->in.pos += have;
+        r->body_rest -= have;
+        fy_http_return_handler(r);
+        return;
+    }
+
+    if (lcf->upstream) {
+        fy_http_proxy_handler(r);
+        return;
+    }
+
+    fy_http_send_error(r, 404);
+}
+
+static void
+fy_http_process_header(fy_http_request_t *r)
+{
+    fy_http_conn_t    *hc = r->hc;
+    fy_http_parser_t  *p = &r->parser;
+    fy_http_header_t  *h;
+    int                rc, status;
+    unsigned          *seen = &r->seen;
+
+    if (r->method_name.data == NULL) {
+        rc = fy_http_parse_request_line(p, &hc->in);
+
+        if (rc == FY_AGAIN) {
+            if (fy_buf_free(&hc->in) == 0) {
+                r->keepalive = 0;
+                fy_http_send_error(r, 414);
+            }
+            return;
+        }
+        if (rc != FY_OK) {
+            r->keepalive = 0;
+            fy_http_send_error(r, rc == FY_HTTP_PARSE_INVALID_VERSION
+                                  ? 505 : 400);
+            return;
+        }
+
+        r->request_line.data = p->request_start;
+        r->request_line.len = (size_t) (p->request_end - p->request_start);
+        r->method_name.data = p->request_start;
+        r->method_name.len = (size_t) (p->method_end - p->request_start);
+        r->method = p->method;
+        r->head = p->method == FY_HTTP_HEAD;
+        r->uri.data = p->uri_start;
+        r->uri.len = (size_t) (p->uri_end - p->uri_start);
+        r->path = r->uri;
+        if (p->args_start) {
+            r->path.len = (size_t) (p->args_start - 1 - p->uri_start);
+            r->args.data = p->args_start;
+            r->args.len = (size_t) (p->uri_end - p->args_start);
+        }
+        r->http_version = p->http_major * 1000 + p->http_minor;
+    }
+
+    for ( ;; ) {
+        rc = fy_http_parse_header_line(p, &hc->in);
+
+        if (rc == FY_OK) {
+            h = fy_array_push(&r->headers);
+            if (h == NULL) {
+                fy_http_send_error(r, 500);
+                return;
+            }
+            h->name.data = p->header_name_start;
+            h->name.len = (size_t) (p->header_name_end - p->header_name_start);
+            h->value.data = p->header_start;
+            h->value.len = (size_t) (p->header_end - p->header_start);
+            status = fy_http_process_one_header(r, h, seen);
+            if (status) {
+                r->keepalive = 0;
+                fy_http_send_error(r, status);
+                return;
+            }
+            continue;
+        }
+
+        if (rc == FY_HTTP_PARSE_HEADER_DONE) {
+            fy_http_handler(r, *seen);
+            return;
+        }
+
+        if (rc == FY_AGAIN) {
+            if (fy_buf_free(&hc->in) == 0) {
+                /* nginx: 400 "Request Header Or Cookie Too Large" */
+                r->keepalive = 0;
+                fy_http_send_error(r, 494);
+            }
+            return;
+        }
+
+        r->keepalive = 0;
+        fy_http_send_error(r, 400);
+        return;
+    }
+}
+
+/* ---- responses ---- */
+
+typedef struct {
+    int          code;
+    const char  *line;
+} fy_http_status_t;
+
+static const fy_http_status_t  fy_http_statuses[] = {
+    { 100, "100 Continue" },
+    { 101, "101 Switching Protocols" },
+    { 200, "200 OK" },
+    { 201, "201 Created" },
+    { 202, "202 Accepted" },
+    { 204, "204 No Content" },
+    { 206, "206 Partial Content" },
+    { 301, "301 Moved Permanently" },
+    { 302, "302 Moved Temporarily" },
+    { 303, "303 See Other" },
+    { 304, "304 Not Modified" },
+    { 307, "307 Temporary Redirect" },
+    { 308, "308 Permanent Redirect" },
+    { 400, "400 Bad Request" },
+    { 401, "401 Unauthorized" },
+    { 403, "403 Forbidden" },
+    { 404, "404 Not Found" },
+    { 405, "405 Not Allowed" },
+    { 408, "408 Request Time-out" },
+    { 411, "411 Length Required" },
+    { 413, "413 Request Entity Too Large" },
+    { 414, "414 Request-URI Too Large" },
+    { 429, "429 Too Many Requests" },
+    { 494, "400 Bad Request" },
+    { 500, "500 Internal Server Error" },
+    { 501, "501 Not Implemented" },
+    { 502, "502 Bad Gateway" },
+    { 503, "503 Service Temporarily Unavailable" },
+    { 504, "504 Gateway Time-out" },
+    { 505, "505 HTTP Version Not Supported" },
+    { 0, NULL }
+};
+
+const char *
+fy_http_status_line(int status, size_t *len)
+{
+    const fy_http_status_t  *s;
+
+    for (s = fy_http_statuses; s->code; s++) {
+        if (s->code == status) {
+            *len = strlen(s->line);
+            return s->line;
+        }
+    }
+    *len = 0;
+    return NULL;
+}
+
+static fy_http_loc_conf_t *
+fy_http_req_loc(fy_http_request_t *r)
+{
+    return r->loc ? r->loc : r->srv->loc;
+}
+
+/* The Connection header we answer with; also settles keep-alive. */
+const char *
+fy_http_connection_header(fy_http_request_t *r)
+{
+    fy_http_loc_conf_t  *lcf = fy_http_req_loc(r);
+
+    if (fy_http_quitting || lcf->keepalive_timeout == 0
+        || r->hc->requests + 1 >= (unsigned) lcf->keepalive_requests)
+    {
+        r->keepalive = 0;
+    }
+    return r->keepalive ? "keep-alive" : "close";
+}
+
+void
+fy_http_send_response(fy_http_request_t *r, int status, const fy_str_t *type,
+                      const u_char *body, size_t len,
+                      const fy_str_t *location)
+{
+    fy_http_conn_t  *hc = r->hc;
+    const char      *line, *conn;
+    char            *hdr, code[8];
+    size_t           llen, size;
+    int              n;
+
+    r->status = status;
+    line = fy_http_status_line(status, &llen);
+    if (line == NULL) {
+        n = snprintf(code, sizeof(code), "%03d", status);
+        line = code;
+        llen = (size_t) n;
+    }
+    conn = fy_http_connection_header(r);
+
+    size = 256 + llen + fy_http_date_len + (type ? type->len : 0)
+           + (location ? location->len : 0);
+    hdr = fy_palloc(r->pool, size);
+    if (hdr == NULL) {
+        fy_http_close_connection(hc);
+        return;
+    }
+
+    n = snprintf(hdr, size,
+                 "HTTP/1.1 %.*s\r\n"
+                 "Server: ferry\r\n"
+                 "Date: %s\r\n"
+                 "%s%.*s%s"
+                 "Content-Length: %zu\r\n"
+                 "%s%.*s%s"
+                 "Connection: %s\r\n"
+                 "\r\n",
+                 (int) llen, line, fy_http_date,
+                 type ? "Content-Type: " : "",
+                 type ? (int) type->len : 0, type ? (char *) type->data : "",
+                 type ? "\r\n" : "",
+                 len,
+                 location ? "Location: " : "",
+                 location ? (int) location->len : 0,
+                 location ? (char *) location->data : "",
+                 location ? "\r\n" : "",
+                 conn);
+
+    hc->out[0].iov_base = hdr;
+    hc->out[0].iov_len = (size_t) n;
+    hc->out[1].iov_base = (void *) body;
+    hc->out[1].iov_len = (r->head || status == 204 || status == 304) ? 0 : len;
+    hc->nout = 2;
+    hc->out_done = NULL;
+    r->header_sent = 1;
+
+    switch (fy_http_write_out(r)) {
+    case FY_OK:
+        fy_http_finalize(r, 0);
+        return;
+    case FY_AGAIN:
+        return;
+    default:
+        fy_http_close_connection(hc);
+    }
+}
+
+/* nginx-style error pages: small HTML that says what happened. */
+void
+fy_http_send_error(fy_http_request_t *r, int status)
+{
+    static fy_str_t  html = fy_string("text/html");
+    const char      *line;
+    char            *body;
+    size_t           llen, size;
+    int              n;
+
+    line = fy_http_status_line(status, &llen);
+    if (status == 494) {
+        line = "400 Request Header Or Cookie Too Large";
+        llen = strlen(line);
+    }
+    if (line == NULL) {
+        line = "500 Internal Server Error";
+        llen = strlen(line);
+        status = 500;
+    }
+
+    if (status >= 400 && status != 408 && status < 500 && status != 404
+        && status != 403 && status != 405)
+    {
+        /* A request we could not make sense of: the byte stream after
+         * it cannot be trusted to start a new request. */
+        r->keepalive = 0;
+    }
+
+    size = 2 * llen + 128;
+    body = fy_palloc(r->pool, size);
+    if (body == NULL) {
+        fy_http_close_connection(r->hc);
+        return;
+    }
+    n = snprintf(body, size,
+                 "<html>\r\n<head><title>%.*s</title></head>\r\n<body>\r\n"
+                 "<center><h1>%.*s</h1></center>\r\n"
+                 "<hr><center>ferry</center>\r\n</body>\r\n</html>\r\n",
+                 (int) llen, line, (int) llen, line);
+
+    fy_http_send_response(r, status, &html, (u_char *) body, (size_t) n,
+                          NULL);
+}
+
+/* Advance an iovec array past `n` written bytes. */
+static void
+fy_iov_advance(struct iovec *iov, int cnt, size_t n)
+{
+    int  i;
+
+    for (i = 0; i < cnt && n; i++) {
+        size_t k = fy_min(n, iov[i].iov_len);
+        iov[i].iov_base = (char *) iov[i].iov_base + k;
+        iov[i].iov_len -= k;
+        n -= k;
+    }
+}
+
+int
+fy_http_write_out(fy_http_request_t *r)
+{
+    fy_http_conn_t      *hc = r->hc;
+    fy_conn_t           *c = hc->c;
+    struct iovec         iov[4];
+    ssize_t              n;
+    int                  i, cnt;
+
+    for ( ;; ) {
+        cnt = 0;
+        for (i = 0; i < hc->nout; i++) {
+            if (hc->out[i].iov_len) {
+                iov[cnt++] = hc->out[i];
+            }
+        }
+        if (cnt == 0) {
+            hc->nout = 0;
+            fy_timer_del(&c->write);
+            c->write.handler = fy_event_ignore;
+            return FY_OK;
+        }
+
+        n = writev(c->fd, iov, cnt);
+        if (n > 0) {
+            fy_iov_advance(hc->out, hc->nout, (size_t) n);
+            fy_shm_add(fy_worker_slot->bytes_out, (uint64_t) n);
+            r->bytes_out += (uint64_t) n;
+            continue;
+        }
+        if (n == -1 && errno == EINTR) {
+            continue;
+        }
+        if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            c->write.ready = 0;
+            c->write.handler = fy_http_write_handler;
+            fy_timer_add(&c->write,
+                         (uint64_t) fy_http_req_loc(r)->send_timeout);
+            return FY_AGAIN;
+        }
+        fy_log_error(FY_LOG_INFO, errno, "writev() failed, client %s",
+                     hc->addr_text);
+        return FY_ERROR;
+    }
+}
+
+static void
+fy_http_write_handler(fy_event_t *wev)
+{
+    fy_conn_t          *c = wev->data;
+    fy_http_conn_t     *hc = c->data;
+    fy_http_request_t  *r = hc->r;
+    void              (*done)(fy_http_request_t *r);
+
+    if (wev->timedout) {
+        fy_log_error(FY_LOG_INFO, 0, "client timed out while sending "
+                     "response, client %s", hc->addr_text);
+        fy_http_close_connection(hc);
+        return;
+    }
+
+    switch (fy_http_write_out(r)) {
+    case FY_AGAIN:
+        return;
+    case FY_OK:
+        done = hc->out_done;
+        hc->out_done = NULL;
+        if (done) {
+            done(r);
+        } else {
+            fy_http_finalize(r, 0);
+        }
+        return;
+    default:
+        fy_http_close_connection(hc);
+    }
+}
+
+void
+fy_http_finalize(fy_http_request_t *r, int close_connection)
+{
+    fy_http_conn_t  *hc = r->hc;
+
+    fy_shm_add(fy_worker_slot->requests, 1);
+    hc->requests++;
+
+    if (close_connection || !r->keepalive || r->body_rest || fy_http_quitting)
+    {
+        fy_http_close_connection(hc);
+        return;
+    }
+    fy_http_set_keepalive(hc);
+}
+
+static void
+fy_http_idle_add(fy_http_conn_t *hc)
+{
+    hc->idle = 1;
+    hc->idle_prev = NULL;
+    hc->idle_next = fy_http_idle;
+    if (fy_http_idle) {
+        fy_http_idle->idle_prev = hc;
+    }
+    fy_http_idle = hc;
+}
+
+static void
+fy_http_idle_del(fy_http_conn_t *hc)
+{
+    if (!hc->idle) {
+        return;
+    }
+    hc->idle = 0;
+    if (hc->idle_prev) {
+        hc->idle_prev->idle_next = hc->idle_next;
+    } else {
+        fy_http_idle = hc->idle_next;
+    }
+    if (hc->idle_next) {
+        hc->idle_next->idle_prev = hc->idle_prev;
+    }
+}
+
+/* The keep-alive wait: like wait_request, but leaves the idle list. */
+static void
+fy_http_keepalive_handler(fy_event_t *rev)
+{
+    fy_conn_t       *c = rev->data;
+    fy_http_conn_t  *hc = c->data;
+
+    fy_http_idle_del(hc);
+    rev->handler = fy_http_wait_request;
+    fy_http_wait_request(rev);
+    /* Still idle (nothing arrived, buffer released): list it again. */
+    if (c->fd != -1 && c->data == hc && hc->r == NULL) {
+        rev->handler = fy_http_keepalive_handler;
+        fy_http_idle_add(hc);
+    }
+}
+
+static void
+fy_http_set_keepalive(fy_http_conn_t *hc)
+{
+    fy_conn_t           *c = hc->c;
+    fy_http_loc_conf_t  *lcf = fy_http_req_loc(hc->r);
+    size_t               rest;
+
+    fy_http_free_request(hc->r);
+
+    rest = fy_buf_size(&hc->in);
+    if (rest) {
+        /* A pipelined request is already here.  Move it to the start
+         * so it has the whole buffer, and run it from the posted
+         * queue: epoll will not report these bytes again, and running
+         * it now would recurse once per pipelined request. */
+        memmove(hc->in.start, hc->in.pos, rest);
+        hc->in.pos = hc->in.start;
+        hc->in.last = hc->in.start + rest;
+        c->read.handler = fy_http_wait_request;
+        fy_timer_add(&c->read, (uint64_t) lcf->keepalive_timeout);
+        fy_event_post(&c->read);
+        return;
+    }
+
+    fy_buf_release(&hc->in);
+    c->read.handler = fy_http_keepalive_handler;
+    fy_timer_add(&c->read, (uint64_t) lcf->keepalive_timeout);
+    fy_http_idle_add(hc);
+
+    if (c->read.ready) {
+        /* More may have arrived while we answered. */
+        fy_event_post(&c->read);
+    }
+}
+
+/* Graceful stop: close every connection that is between requests. */
+void
+fy_http_close_idle(void)
+{
+    fy_http_conn_t  *hc;
+
+    while ((hc = fy_http_idle) != NULL) {
+        fy_http_idle_del(hc);
+        fy_http_close_connection(hc);
+    }
+}

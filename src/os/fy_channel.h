@@ -1,0 +1,52 @@
+/*
+ * fy_channel.h -- the master-to-worker channel.
+ *
+ * One AF_UNIX SOCK_SEQPACKET socketpair per worker, both ends
+ * nonblocking and close-on-exec.  SEQPACKET keeps message boundaries,
+ * so each sendmsg() is one record: a fixed header, one fy_channel_conn_t
+ * per passed fd, and the fds themselves as SCM_RIGHTS ancillary data in
+ * the same order.  Several accepted connections travel in one message.
+ */
+#ifndef FY_CHANNEL_H
+#define FY_CHANNEL_H
+
+#include "fy_core.h"
+#include <netinet/in.h>
+
+#define FY_CHANNEL_MAX_FDS   32
+
+enum {
+    FY_CHANNEL_CONNS = 1      /* new client connections */
+};
+
+/* What travels with each fd: which listener it was accepted on and
+ * the peer address accept4() returned (so the worker needs no
+ * getpeername()). */
+typedef struct {
+    uint32_t             listener;   /* index into the cycle's listeners */
+    uint32_t             addrlen;
+    struct sockaddr_in6  addr;       /* holds sockaddr_in too */
+} fy_channel_conn_t;
+
+typedef struct {
+    uint32_t           cmd;          /* FY_CHANNEL_CONNS */
+    uint32_t           nfds;         /* 1..FY_CHANNEL_MAX_FDS */
+    fy_channel_conn_t  conns[FY_CHANNEL_MAX_FDS];
+} fy_channel_msg_t;
+
+/* socketpair(AF_UNIX, SOCK_SEQPACKET|NONBLOCK|CLOEXEC); FY_OK/FY_ERROR */
+int fy_channel_open(int fds[2]);
+
+/* Send msg->nfds fds (fds[i] goes with msg->conns[i]).
+ * FY_OK: all sent (the caller then closes its copies);
+ * FY_AGAIN: the channel is full, nothing was sent;
+ * FY_ERROR: the peer is gone or another error (errno kept). */
+int fy_channel_send(int ch, fy_channel_msg_t *msg, const int *fds);
+
+/* Receive one message.  On FY_OK msg->nfds fds are stored in fds[]
+ * (the caller owns them).  FY_AGAIN: nothing to read; FY_DONE: the
+ * master closed the channel; FY_ERROR: a malformed message (any fds
+ * that came with it are closed) or a read error. */
+int fy_channel_recv(int ch, fy_channel_msg_t *msg, int *fds);
+
+#endif /* FY_CHANNEL_H */

@@ -1,0 +1,592 @@
+/*
+ * fy_master.c -- the master process: accepts connections and hands
+ * them to workers, starts and replaces workers, reacts to signals.
+ *
+ * The master never blocks and never reads a byte of HTTP.  Its loop
+ * watches the listening sockets, the signalfd and a few timers.
+ *
+ *   SIGTERM, SIGINT  fast stop: workers get SIGTERM
+ *   SIGQUIT          graceful stop: listeners close, workers get
+ *                    SIGQUIT and finish what they are doing
+ *   SIGHUP           reload the configuration (see fy_master_reload)
+ *   SIGUSR1          reopen the error log, in workers too
+ *   SIGCHLD          reap workers; replace those that died
+ */
+#include "fy_core.h"
+#include "fy_master.h"
+#include "fy_worker.h"
+#include "fy_event.h"
+#include "fy_channel.h"
+#include "fy_dispatch.h"
+#include "fy_listen.h"
+#include "fy_signal.h"
+#include "fy_shm.h"
+
+#include <sys/wait.h>
+
+/* Connections accepted from one listener per wake-up: enough to batch
+ * hand-offs, small enough that other listeners and signals get their
+ * turn under a flood. */
+#define FY_ACCEPT_BATCH      64
+/* A worker that dies younger than this is restarted after a pause,
+ * not at once, so a worker that crashes on start cannot spin. */
+#define FY_RESPAWN_MIN_AGE   1000
+#define FY_RESPAWN_DELAY     1000
+#define FY_TERMINATE_WAIT    5000
+
+typedef struct {
+    pid_t        pid;         /* 0: slot free */
+    int          channel;     /* master's end, -1 if none */
+    uint64_t     handed;      /* fds sent over the channel */
+    uint64_t     generation;
+    uint64_t     started;     /* fy_current_msec at fork */
+    unsigned     exiting:1;   /* told to stop; not to be replaced */
+    unsigned     waiting:1;   /* respawn timer armed */
+    fy_event_t   respawn;     /* timer for a delayed restart */
+} fy_master_worker_t;
+
+static fy_master_worker_t      fy_workers[FY_MAX_WORKERS];
+static fy_cycle_t             *fy_cycle;
+static const fy_master_opts_t *fy_opts;
+static fy_dispatch_state_t     fy_dispatch_st;
+static fy_event_t             *fy_listen_evs;
+static fy_event_t              fy_signal_ev;
+static fy_event_t              fy_accept_resume_ev;
+static fy_event_t              fy_terminate_ev;
+static int                     fy_quit, fy_terminate;
+static uint64_t                fy_generation;
+
+static void fy_master_accept(fy_event_t *ev);
+static void fy_master_respawn_handler(fy_event_t *ev);
+
+/* ---- workers ---- */
+
+static int
+fy_master_spawn(unsigned slot)
+{
+    fy_master_worker_t  *w = &fy_workers[slot];
+    fy_shm_worker_t     *sw = &fy_shm->workers[slot];
+    int                  ch[2];
+    unsigned             i;
+    pid_t                pid;
+
+    if (fy_channel_open(ch) != FY_OK) {
+        return FY_ERROR;
+    }
+
+    /* Gauges start from zero for the new process; the slot's request
+     * and byte counters keep counting across generations. */
+    fy_shm_set(sw->pid, 0);
+    fy_shm_set(sw->active, 0);
+    fy_shm_set(sw->accepted, 0);
+    fy_shm_set(sw->rss, 0);
+    fy_shm_set(sw->heartbeat_ms, fy_wall_msec);
+
+    pid = fork();
+    if (pid == -1) {
+        fy_log_error(FY_LOG_ALERT, errno, "fork() failed");
+        close(ch[0]);
+        close(ch[1]);
+        return FY_ERROR;
+    }
+
+    if (pid == 0) {
+        /* The worker keeps only its own end of its own channel. */
+        close(ch[0]);
+        for (i = 0; i < FY_MAX_WORKERS; i++) {
+            if (fy_workers[i].channel != -1) {
+                close(fy_workers[i].channel);
+            }
+        }
+        fy_listen_close(fy_cycle);
+        fy_signal_close();
+        fy_event_done();
+        fy_worker_run(fy_cycle, slot, ch[1]);
+    }
+
+    close(ch[1]);
+    w->pid = pid;
+    w->channel = ch[0];
+    w->handed = 0;
+    w->generation = fy_generation;
+    w->started = fy_current_msec;
+    w->exiting = 0;
+    w->waiting = 0;
+    fy_log_error(FY_LOG_NOTICE, 0, "start worker process %d (slot %u)",
+                 (int) pid, slot);
+    return FY_OK;
+}
+
+/* Start workers for the current generation in free slots. */
+static void
+fy_master_start_workers(unsigned n)
+{
+    unsigned  i;
+
+    for (i = 0; i < FY_MAX_WORKERS && n; i++) {
+        if (fy_workers[i].pid == 0 && !fy_workers[i].waiting) {
+            if (fy_master_spawn(i) == FY_OK) {
+                n--;
+            }
+        }
+    }
+}
+
+static void
+fy_master_signal_workers(int signo, int only_old)
+{
+    unsigned  i;
+
+    for (i = 0; i < FY_MAX_WORKERS; i++) {
+        fy_master_worker_t *w = &fy_workers[i];
+
+        if (w->pid == 0 || (only_old && w->generation == fy_generation)) {
+            continue;
+        }
+        if (signo == SIGQUIT || signo == SIGTERM) {
+            w->exiting = 1;
+        }
+        if (kill(w->pid, signo) == -1 && errno != ESRCH) {
+            fy_log_error(FY_LOG_ALERT, errno, "kill(%d, %d) failed",
+                         (int) w->pid, signo);
+        }
+    }
+}
+
+static unsigned
+fy_master_live_workers(void)
+{
+    unsigned  i, n = 0;
+
+    for (i = 0; i < FY_MAX_WORKERS; i++) {
+        n += fy_workers[i].pid != 0;
+    }
+    return n;
+}
+
+static void
+fy_master_reap(void)
+{
+    fy_master_worker_t  *w;
+    unsigned             i;
+    pid_t                pid;
+    int                  status;
+
+    while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+        for (i = 0; i < FY_MAX_WORKERS; i++) {
+            if (fy_workers[i].pid == pid) {
+                break;
+            }
+        }
+        if (i == FY_MAX_WORKERS) {
+            continue;
+        }
+        w = &fy_workers[i];
+
+        if (WIFSIGNALED(status)) {
+            fy_log_error(FY_LOG_ALERT, 0, "worker process %d exited on "
+                         "signal %d%s", (int) pid, WTERMSIG(status),
+                         WCOREDUMP(status) ? " (core dumped)" : "");
+        } else if (WEXITSTATUS(status) != 0) {
+            fy_log_error(FY_LOG_ALERT, 0, "worker process %d exited with "
+                         "fatal code %d", (int) pid, WEXITSTATUS(status));
+        } else {
+            fy_log_error(FY_LOG_NOTICE, 0, "worker process %d exited with "
+                         "code 0", (int) pid);
+        }
+
+        /* A dead worker must not look alive or busy to anyone. */
+        fy_shm_set(fy_shm->workers[i].pid, 0);
+        fy_shm_set(fy_shm->workers[i].active, 0);
+        fy_shm_set(fy_shm->workers[i].rss, 0);
+        close(w->channel);
+        w->channel = -1;
+        w->pid = 0;
+
+        if (w->exiting || fy_quit || fy_terminate
+            || w->generation != fy_generation)
+        {
+            continue;
+        }
+
+        if (fy_current_msec - w->started < FY_RESPAWN_MIN_AGE) {
+            /* The death itself was logged above at [alert]; this is
+             * only what we do about it. */
+            fy_log_error(FY_LOG_WARN, 0, "worker in slot %u died %llu ms "
+                         "after start; restarting it in %d ms", i,
+                         (unsigned long long) (fy_current_msec - w->started),
+                         FY_RESPAWN_DELAY);
+            w->waiting = 1;
+            w->respawn.handler = fy_master_respawn_handler;
+            w->respawn.data = w;
+            fy_timer_add(&w->respawn, FY_RESPAWN_DELAY);
+            continue;
+        }
+        fy_master_spawn(i);
+    }
+}
+
+static void
+fy_master_respawn_handler(fy_event_t *ev)
+{
+    fy_master_worker_t  *w = ev->data;
+
+    w->waiting = 0;
+    if (!fy_quit && !fy_terminate && w->pid == 0) {
+        fy_master_spawn((unsigned) (w - fy_workers));
+    }
+}
+
+/* ---- listeners ---- */
+
+static int
+fy_master_listen_add(void)
+{
+    fy_listen_t  *ls;
+    unsigned      i;
+
+    fy_listen_evs = fy_pcalloc(fy_cycle->pool,
+                               (fy_cycle->listening.nelts + 1)
+                               * sizeof(fy_event_t));
+    if (fy_listen_evs == NULL) {
+        return FY_ERROR;
+    }
+    for (i = 0; i < fy_cycle->listening.nelts; i++) {
+        ls = fy_array_elt(&fy_cycle->listening, fy_listen_t, i);
+        fy_listen_evs[i].data = ls;
+        fy_listen_evs[i].handler = fy_master_accept;
+        fy_listen_evs[i].timer_index = -1;
+        if (fy_event_add_fd(ls->fd, &fy_listen_evs[i]) != FY_OK) {
+            return FY_ERROR;
+        }
+    }
+    return FY_OK;
+}
+
+static void
+fy_master_listen_del(fy_cycle_t *cycle)
+{
+    fy_listen_t  *ls;
+    unsigned      i;
+
+    for (i = 0; i < cycle->listening.nelts; i++) {
+        ls = fy_array_elt(&cycle->listening, fy_listen_t, i);
+        if (ls->fd != -1) {
+            fy_event_del_fd(ls->fd);
+        }
+    }
+}
+
+/* Out of file descriptors: stop accepting for a moment instead of
+ * spinning on a listener that stays readable. */
+static void
+fy_master_accept_resume(fy_event_t *ev)
+{
+    fy_unused(ev);
+    if (!fy_quit && !fy_terminate) {
+        fy_master_listen_add();
+    }
+}
+
+/* ---- dispatch ---- */
+
+typedef struct {
+    fy_channel_msg_t  msg;
+    int               fds[FY_CHANNEL_MAX_FDS];
+} fy_master_batch_t;
+
+static void
+fy_master_candidates(fy_dispatch_cand_t *cand)
+{
+    fy_master_worker_t  *w;
+    fy_shm_worker_t     *sw;
+    unsigned             i;
+    uint64_t             accepted;
+
+    for (i = 0; i < FY_MAX_WORKERS; i++) {
+        w = &fy_workers[i];
+        sw = &fy_shm->workers[i];
+        cand[i].usable = w->pid != 0 && !w->exiting
+                         && w->generation == fy_generation;
+        cand[i].active = fy_shm_get(sw->active);
+        accepted = fy_shm_get(sw->accepted);
+        cand[i].inflight = w->handed > accepted ? w->handed - accepted : 0;
+        cand[i].rss = fy_shm_get(sw->rss);
+    }
+}
+
+static void fy_master_assign(fy_master_batch_t *batches,
+    fy_dispatch_cand_t *cand, const fy_channel_conn_t *conn, int fd);
+
+/* Send one worker's batch; on a full or dead channel, the worker is
+ * left out and its connections go to others. */
+static void
+fy_master_flush(fy_master_batch_t *batches, fy_dispatch_cand_t *cand,
+                unsigned slot)
+{
+    fy_master_batch_t  *b = &batches[slot];
+    fy_master_worker_t *w = &fy_workers[slot];
+    fy_channel_msg_t    msg;
+    int                 fds[FY_CHANNEL_MAX_FDS];
+    uint32_t            i, n = b->msg.nfds;
+    int                 rc;
+
+    if (n == 0) {
+        return;
+    }
+    b->msg.cmd = FY_CHANNEL_CONNS;
+    rc = fy_channel_send(w->channel, &b->msg, b->fds);
+    b->msg.nfds = 0;
+
+    if (rc == FY_OK) {
+        for (i = 0; i < n; i++) {
+            close(b->fds[i]);
+        }
+        w->handed += n;
+        fy_shm_add(fy_shm->dispatched, n);
+        return;
+    }
+
+    fy_log_error(FY_LOG_WARN, 0, "channel to worker %d is %s; passing its "
+                 "%u connections to another worker", (int) w->pid,
+                 rc == FY_AGAIN ? "full" : "broken", n);
+    cand[slot].usable = 0;
+
+    /* copy out: assigning may refill this very batch array entry */
+    memcpy(&msg, &b->msg, sizeof(msg));
+    memcpy(fds, b->fds, n * sizeof(int));
+    for (i = 0; i < n; i++) {
+        fy_master_assign(batches, cand, &msg.conns[i], fds[i]);
+    }
+}
+
+static void
+fy_master_assign(fy_master_batch_t *batches, fy_dispatch_cand_t *cand,
+                 const fy_channel_conn_t *conn, int fd)
+{
+    fy_master_batch_t  *b;
+    int                 slot;
+
+    slot = fy_cycle->dispatch->pick(&fy_dispatch_st, cand, FY_MAX_WORKERS);
+    if (slot < 0) {
+        fy_log_error(FY_LOG_ERR, 0, "no worker can take a connection; "
+                     "closing it");
+        fy_shm_add(fy_shm->dispatch_failed, 1);
+        close(fd);
+        return;
+    }
+
+    fy_log_debug("dispatch fd %d to worker slot %d pid %d (active %llu "
+                 "inflight %llu rss %llu)", fd, slot,
+                 (int) fy_workers[slot].pid,
+                 (unsigned long long) cand[slot].active,
+                 (unsigned long long) cand[slot].inflight,
+                 (unsigned long long) cand[slot].rss);
+
+    /* Count it now so the next pick in this burst sees it. */
+    cand[slot].inflight++;
+
+    b = &batches[slot];
+    b->msg.conns[b->msg.nfds] = *conn;
+    b->fds[b->msg.nfds] = fd;
+    b->msg.nfds++;
+    if (b->msg.nfds == FY_CHANNEL_MAX_FDS) {
+        fy_master_flush(batches, cand, (unsigned) slot);
+    }
+}
+
+static void
+fy_master_accept(fy_event_t *ev)
+{
+    static fy_master_batch_t  batches[FY_MAX_WORKERS];
+    fy_dispatch_cand_t        cand[FY_MAX_WORKERS];
+    fy_listen_t              *ls = ev->data;
+    fy_channel_conn_t         conn;
+    socklen_t                 len;
+    unsigned                  i, n;
+    int                       fd;
+
+    fy_master_candidates(cand);
+
+    for (n = 0; n < FY_ACCEPT_BATCH; n++) {
+        memset(&conn, 0, sizeof(conn));
+        len = sizeof(conn.addr);
+        fd = accept4(ls->fd, (struct sockaddr *) &conn.addr, &len,
+                     SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd == -1) {
+            if (errno == EAGAIN || errno == EWOULDBLOCK) {
+                break;
+            }
+            if (errno == EINTR || errno == ECONNABORTED) {
+                continue;
+            }
+            fy_log_error(FY_LOG_CRIT, errno, "accept4() on %s failed",
+                         ls->text);
+            if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS
+                || errno == ENOMEM)
+            {
+                fy_master_listen_del(fy_cycle);
+                fy_accept_resume_ev.handler = fy_master_accept_resume;
+                fy_accept_resume_ev.timer_index = -1;
+                fy_timer_add(&fy_accept_resume_ev, 100);
+            }
+            break;
+        }
+        conn.listener = ls->index;
+        conn.addrlen = len;
+        fy_master_assign(batches, cand, &conn, fd);
+    }
+
+    for (i = 0; i < FY_MAX_WORKERS; i++) {
+        fy_master_flush(batches, cand, i);
+    }
+}
+
+/* ---- reload ---- */
+
+static void
+fy_master_reload(void)
+{
+    fy_cycle_t  *cycle, *old = fy_cycle;
+
+    fy_log_error(FY_LOG_NOTICE, 0, "reconfiguring");
+
+    cycle = fy_cycle_load(fy_opts->prefix, fy_opts->conf_file,
+                          fy_opts->directives, 0);
+    if (cycle == NULL) {
+        fy_log_error(FY_LOG_ALERT, 0, "reload failed: the configuration "
+                     "above has errors; still serving the previous one");
+        return;
+    }
+    if (fy_listen_open(cycle, old) != FY_OK) {
+        fy_log_error(FY_LOG_ALERT, 0, "reload failed: cannot open the "
+                     "listening sockets; still serving the previous "
+                     "configuration");
+        fy_cycle_free(cycle);
+        return;
+    }
+
+    /* From here on the new configuration is in charge. */
+    fy_master_listen_del(old);
+    fy_listen_close(old);          /* only those the new one did not take */
+    fy_cycle = cycle;
+    fy_generation++;
+    cycle->generation = fy_generation;
+    fy_master_listen_add();
+
+    fy_master_start_workers(cycle->workers);
+    fy_master_signal_workers(SIGQUIT, 1);
+    fy_cycle_free(old);
+    fy_log_error(FY_LOG_NOTICE, 0, "reload done: generation %llu",
+                 (unsigned long long) fy_generation);
+}
+
+/* ---- signals and the loop ---- */
+
+static void
+fy_master_terminate_timeout(fy_event_t *ev)
+{
+    fy_unused(ev);
+    fy_log_error(FY_LOG_ALERT, 0, "workers did not exit in %d ms; killing "
+                 "them", FY_TERMINATE_WAIT);
+    fy_master_signal_workers(SIGKILL, 0);
+}
+
+static void
+fy_master_signal_handler(fy_event_t *ev)
+{
+    int  signo;
+
+    fy_unused(ev);
+
+    while ((signo = fy_signal_read()) > 0) {
+        switch (signo) {
+
+        case SIGCHLD:
+            fy_master_reap();
+            break;
+
+        case SIGTERM:
+        case SIGINT:
+            if (fy_terminate) {
+                break;
+            }
+            fy_log_error(FY_LOG_NOTICE, 0, "signal %d received, exiting",
+                         signo);
+            fy_terminate = 1;
+            fy_master_listen_del(fy_cycle);
+            fy_listen_close(fy_cycle);
+            fy_master_signal_workers(SIGTERM, 0);
+            fy_terminate_ev.handler = fy_master_terminate_timeout;
+            fy_terminate_ev.timer_index = -1;
+            fy_timer_add(&fy_terminate_ev, FY_TERMINATE_WAIT);
+            break;
+
+        case SIGQUIT:
+            if (fy_quit || fy_terminate) {
+                break;
+            }
+            fy_log_error(FY_LOG_NOTICE, 0, "signal %d received, shutting "
+                         "down gracefully", signo);
+            fy_quit = 1;
+            fy_master_listen_del(fy_cycle);
+            fy_listen_close(fy_cycle);
+            fy_master_signal_workers(SIGQUIT, 0);
+            break;
+
+        case SIGHUP:
+            if (!fy_quit && !fy_terminate) {
+                fy_master_reload();
+            }
+            break;
+
+        case SIGUSR1:
+            fy_log_error(FY_LOG_NOTICE, 0, "reopening logs");
+            fy_log_reopen(&fy_log);
+            fy_master_signal_workers(SIGUSR1, 0);
+            break;
+        }
+    }
+}
+
+int
+fy_master_run(fy_cycle_t *cycle, const fy_master_opts_t *opts)
+{
+    unsigned  i;
+
+    fy_cycle = cycle;
+    fy_opts = opts;
+    fy_generation = 1;
+    cycle->generation = 1;
+
+    for (i = 0; i < FY_MAX_WORKERS; i++) {
+        fy_workers[i].channel = -1;
+        fy_workers[i].respawn.timer_index = -1;
+    }
+
+    fy_time_update();
+    fy_shm_set(fy_shm->master_pid, (uint64_t) getpid());
+    fy_shm_set(fy_shm->start_ms, fy_wall_msec);
+
+    if (fy_event_init(1) != FY_OK || fy_signal_open() != FY_OK) {
+        return 1;
+    }
+    fy_signal_ev.handler = fy_master_signal_handler;
+    if (fy_event_add_fd(fy_signal_fd(), &fy_signal_ev) != FY_OK
+        || fy_master_listen_add() != FY_OK)
+    {
+        return 1;
+    }
+
+    fy_master_start_workers(cycle->workers);
+
+    for ( ;; ) {
+        fy_event_process(-1);
+        if ((fy_quit || fy_terminate) && fy_master_live_workers() == 0) {
+            break;
+        }
+    }
+
+    fy_log_error(FY_LOG_NOTICE, 0, "exit");
+    return 0;
+}

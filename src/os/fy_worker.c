@@ -1,0 +1,202 @@
+/*
+ * fy_worker.c -- a worker process: one epoll loop serving the client
+ * connections the master hands it over its channel.
+ *
+ * The worker writes its shared-memory slot (heartbeat, active
+ * connections, RSS ...) and nothing else; it never accepts.  Signals
+ * arrive through a signalfd in the same loop, so handlers run as
+ * ordinary code, never asynchronously:
+ *   SIGTERM, SIGINT  exit now
+ *   SIGQUIT          stop taking connections, finish in-flight
+ *                    requests, close idle keep-alive ones, then exit
+ *   SIGUSR1          reopen the error log
+ */
+#include "fy_core.h"
+#include "fy_worker.h"
+#include "fy_event.h"
+#include "fy_channel.h"
+#include "fy_proc.h"
+#include "fy_http.h"
+#include "fy_signal.h"
+
+fy_shm_worker_t  *fy_worker_slot;
+fy_cycle_t       *fy_worker_cycle;
+
+#define FY_HEARTBEAT_MS  500
+
+static int          fy_worker_channel = -1;
+static int          fy_worker_quit;
+static int          fy_worker_terminate;
+static fy_event_t   fy_worker_channel_ev;
+static fy_event_t   fy_worker_signal_ev;
+static fy_event_t   fy_worker_heartbeat_ev;
+static uint64_t     fy_worker_rss_at;
+
+static void fy_worker_start_quit(void);
+
+static void
+fy_worker_heartbeat(fy_event_t *ev)
+{
+    fy_shm_set(fy_worker_slot->heartbeat_ms, fy_wall_msec);
+
+    /* RSS costs a /proc read: once a second is what least_mem needs. */
+    if (fy_current_msec - fy_worker_rss_at >= 1000) {
+        fy_worker_rss_at = fy_current_msec;
+        fy_shm_set(fy_worker_slot->rss, fy_proc_rss());
+    }
+    fy_timer_add(ev, FY_HEARTBEAT_MS);
+}
+
+static void
+fy_worker_new_conn(fy_channel_conn_t *cc, int fd)
+{
+    fy_conn_t    *c;
+    fy_listen_t  *ls;
+
+    if (cc->listener >= fy_worker_cycle->listening.nelts) {
+        fy_log_error(FY_LOG_ALERT, 0, "connection for unknown listener %u",
+                     cc->listener);
+        close(fd);
+        return;
+    }
+    ls = fy_array_elt(&fy_worker_cycle->listening, fy_listen_t, cc->listener);
+
+    c = fy_conn_get(fd);
+    if (c == NULL) {
+        fy_log_error(FY_LOG_ALERT, 0, "%d worker_connections are not enough",
+                     fy_worker_cycle->core->worker_connections);
+        close(fd);
+        return;
+    }
+    memcpy(&c->addr, &cc->addr, fy_min(cc->addrlen, sizeof(c->addr)));
+    c->addrlen = cc->addrlen;
+    c->listening = ls;
+    fy_http_init_connection(c, ls);
+}
+
+static void
+fy_worker_channel_handler(fy_event_t *ev)
+{
+    fy_channel_msg_t  msg;
+    int               fds[FY_CHANNEL_MAX_FDS];
+    uint32_t          i;
+    int               rc;
+
+    fy_unused(ev);
+
+    /* Bounded: let the connections just received run before more. */
+    for (int k = 0; k < 16; k++) {
+        rc = fy_channel_recv(fy_worker_channel, &msg, fds);
+        if (rc == FY_AGAIN) {
+            return;
+        }
+        if (rc == FY_DONE) {
+            /* The master is gone: nobody will send more work. */
+            fy_log_error(FY_LOG_ALERT, 0, "channel to the master closed, "
+                         "exiting gracefully");
+            fy_worker_start_quit();
+            return;
+        }
+        if (rc != FY_OK) {
+            continue;   /* logged; any fds were closed */
+        }
+
+        /* Counted on receipt so the master's "in flight" (handed out
+         * minus received) drops as soon as the worker has them. */
+        fy_shm_add(fy_worker_slot->accepted, msg.nfds);
+
+        for (i = 0; i < msg.nfds; i++) {
+            fy_worker_new_conn(&msg.conns[i], fds[i]);
+        }
+    }
+}
+
+static void
+fy_worker_start_quit(void)
+{
+    if (fy_worker_quit) {
+        return;
+    }
+    fy_worker_quit = 1;
+    fy_http_quitting = 1;
+
+    if (fy_worker_channel != -1) {
+        fy_event_del_fd(fy_worker_channel);
+        close(fy_worker_channel);
+        fy_worker_channel = -1;
+    }
+    fy_http_close_idle();
+}
+
+static void
+fy_worker_signal_handler(fy_event_t *ev)
+{
+    int  signo;
+
+    fy_unused(ev);
+
+    while ((signo = fy_signal_read()) > 0) {
+        switch (signo) {
+        case SIGTERM:
+        case SIGINT:
+            fy_worker_terminate = 1;
+            break;
+        case SIGQUIT:
+            fy_log_error(FY_LOG_NOTICE, 0, "gracefully shutting down");
+            fy_worker_start_quit();
+            break;
+        case SIGUSR1:
+            fy_log_reopen(&fy_log);
+            break;
+        default:
+            break;
+        }
+    }
+}
+
+void
+fy_worker_run(fy_cycle_t *cycle, unsigned slot, int channel)
+{
+    fy_worker_cycle = cycle;
+    fy_worker_channel = channel;
+    fy_worker_slot = &fy_shm->workers[slot];
+
+    if (fy_event_init((unsigned) cycle->core->worker_connections) != FY_OK
+        || fy_signal_open() != FY_OK)
+    {
+        exit(2);
+    }
+
+    fy_shm_set(fy_worker_slot->pid, (uint64_t) getpid());
+    fy_shm_set(fy_worker_slot->generation, cycle->generation);
+    fy_shm_set(fy_worker_slot->started_ms, fy_wall_msec);
+
+    fy_worker_channel_ev.handler = fy_worker_channel_handler;
+    fy_worker_signal_ev.handler = fy_worker_signal_handler;
+    fy_worker_heartbeat_ev.handler = fy_worker_heartbeat;
+    fy_worker_heartbeat_ev.timer_index = -1;
+
+    if (fy_event_add_fd(channel, &fy_worker_channel_ev) != FY_OK
+        || fy_event_add_fd(fy_signal_fd(), &fy_worker_signal_ev) != FY_OK)
+    {
+        exit(2);
+    }
+
+    fy_worker_rss_at = fy_current_msec;
+    fy_shm_set(fy_worker_slot->rss, fy_proc_rss());
+    fy_worker_heartbeat(&fy_worker_heartbeat_ev);
+
+    for ( ;; ) {
+        fy_event_process(-1);
+
+        if (fy_worker_terminate) {
+            break;
+        }
+        if (fy_worker_quit && fy_shm_get(fy_worker_slot->active) == 0) {
+            break;
+        }
+    }
+
+    fy_log_error(FY_LOG_NOTICE, 0, "exit");
+    exit(0);
+}

@@ -1,0 +1,19 @@
+/*
+ * fy_worker.h -- the worker process.
+ */
+#ifndef FY_WORKER_H
+#define FY_WORKER_H
+
+#include "fy_core.h"
+#include "fy_shm.h"
+#include "fy_cycle.h"
+
+/* This worker's shared-memory slot (written only by this process). */
+extern fy_shm_worker_t  *fy_worker_slot;
+extern fy_cycle_t       *fy_worker_cycle;
+
+/* Run the worker loop; never returns. */
+void fy_worker_run(fy_cycle_t *cycle, unsigned slot, int channel)
+    __attribute__((noreturn));
+
+#endif /* FY_WORKER_H */
