@@ -307,7 +307,7 @@ main(int argc, char **argv)
     fy_args_t          a;
     fy_cycle_t        *cycle;
     fy_master_opts_t   opts;
-    char              *prefix, *pid_path;
+    char              *prefix, *pid_path = NULL;
     int                rc;
 
     memset(&a, 0, sizeof(a));
@@ -342,6 +342,7 @@ main(int argc, char **argv)
         if (cycle == NULL) {
             fprintf(stderr, "ferry: configuration file %s test failed\n",
                     name);
+            free(prefix);
             return 1;
         }
         if (!a.quiet) {
@@ -350,16 +351,19 @@ main(int argc, char **argv)
                     name, name);
         }
         fy_cycle_free(cycle);
+        free(prefix);
         return 0;
     }
 
     if (cycle == NULL) {
+        free(prefix);
         return 1;
     }
 
     if (a.signal) {
         rc = fy_send_signal(cycle, a.signal);
         fy_cycle_free(cycle);
+        free(prefix);
         return rc;
     }
 
@@ -372,7 +376,7 @@ main(int argc, char **argv)
             cycle->error_log_path = fy_palloc(cycle->pool, strlen(prefix)
                                               + strlen(a.error_log) + 1);
             if (cycle->error_log_path == NULL) {
-                return 1;
+                goto failed;
             }
             strcpy(stpcpy(cycle->error_log_path, prefix), a.error_log);
         }
@@ -381,25 +385,25 @@ main(int argc, char **argv)
     fy_raise_nofile(cycle);
 
     if (fy_listen_open(cycle, NULL) != FY_OK || fy_shm_init() != FY_OK) {
-        return 1;
+        goto failed;
     }
 
     if (fy_log_open(&fy_log, cycle->error_log_path,
                     cycle->core->error_log_level) != FY_OK)
     {
-        return 1;
+        goto failed;
     }
     /* From here on the log is a running log: timestamps and pids. */
     fy_log.startup = 0;
 
     if (cycle->core->daemon && fy_daemonize() != FY_OK) {
-        return 1;
+        goto failed;
     }
     /* The master may replace (and free) the cycle on reload; the pid
      * file stays where it was created until the master exits. */
     pid_path = strdup(cycle->pid_path);
     if (pid_path == NULL || fy_write_pid(pid_path) != FY_OK) {
-        return 1;
+        goto failed;
     }
 
     fy_log_error(FY_LOG_NOTICE, 0, "ferry/" FY_VERSION " started, %u worker "
@@ -411,8 +415,17 @@ main(int argc, char **argv)
     opts.directives = a.directives;
     opts.error_log = a.error_log;
 
-    rc = fy_master_run(cycle, &opts);
+    rc = fy_master_run(cycle, &opts);   /* frees the last cycle */
 
     fy_delete_pid(pid_path);
+    free(pid_path);
+    free(prefix);
     return rc;
+
+failed:
+    fy_listen_close(cycle);
+    fy_cycle_free(cycle);
+    free(pid_path);
+    free(prefix);
+    return 1;
 }

@@ -588,5 +588,10 @@ fy_master_run(fy_cycle_t *cycle, const fy_master_opts_t *opts)
     }
 
     fy_log_error(FY_LOG_NOTICE, 0, "exit");
+    fy_listen_close(fy_cycle);
+    fy_cycle_free(fy_cycle);
+    fy_cycle = NULL;
+    fy_event_done();
+    fy_signal_close();
     return 0;
 }
