@@ -29,6 +29,8 @@ typedef struct {
     int                 events_seen;
 } fy_core_conf_t;
 
+#define FY_MAX_LISTEN  1024
+
 /* A listening socket: one per distinct address:port in "listen". */
 typedef struct {
     struct sockaddr_in6  addr;         /* holds sockaddr_in too */

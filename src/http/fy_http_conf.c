@@ -648,6 +648,11 @@ fy_http_add_listen(fy_cycle_t *cycle, fy_http_srv_conf_t *scf,
         }
     }
 
+    if (cycle->listening.nelts == FY_MAX_LISTEN) {
+        fy_log_error(FY_LOG_EMERG, 0, "too many listening addresses (at most "
+                     "%d) in %s:%u", FY_MAX_LISTEN, scf->file, l->line);
+        return FY_ERROR;
+    }
     ls = fy_array_push(&cycle->listening);
     if (ls == NULL) {
         return FY_ERROR;

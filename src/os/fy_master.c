@@ -49,7 +49,11 @@ static fy_master_worker_t      fy_workers[FY_MAX_WORKERS];
 static fy_cycle_t             *fy_cycle;
 static const fy_master_opts_t *fy_opts;
 static fy_dispatch_state_t     fy_dispatch_st;
-static fy_event_t             *fy_listen_evs;
+/* Listener events live here, not in a cycle's pool: an event already
+ * returned by epoll_wait may still be run after a reload has freed the
+ * old cycle or a stop has closed the socket.  The handler finds the
+ * listener by index in the current cycle and checks it is open. */
+static fy_event_t              fy_listen_evs[FY_MAX_LISTEN];
 static fy_event_t              fy_signal_ev;
 static fy_event_t              fy_accept_resume_ev;
 static fy_event_t              fy_terminate_ev;
@@ -245,15 +249,9 @@ fy_master_listen_add(void)
     fy_listen_t  *ls;
     unsigned      i;
 
-    fy_listen_evs = fy_pcalloc(fy_cycle->pool,
-                               (fy_cycle->listening.nelts + 1)
-                               * sizeof(fy_event_t));
-    if (fy_listen_evs == NULL) {
-        return FY_ERROR;
-    }
     for (i = 0; i < fy_cycle->listening.nelts; i++) {
         ls = fy_array_elt(&fy_cycle->listening, fy_listen_t, i);
-        fy_listen_evs[i].data = ls;
+        fy_listen_evs[i].data = (void *) (uintptr_t) i;
         fy_listen_evs[i].handler = fy_master_accept;
         fy_listen_evs[i].timer_index = -1;
         if (fy_event_add_fd(ls->fd, &fy_listen_evs[i]) != FY_OK) {
@@ -400,11 +398,20 @@ fy_master_accept(fy_event_t *ev)
 {
     static fy_master_batch_t  batches[FY_MAX_WORKERS];
     fy_dispatch_cand_t        cand[FY_MAX_WORKERS];
-    fy_listen_t              *ls = ev->data;
+    fy_listen_t              *ls;
     fy_channel_conn_t         conn;
     socklen_t                 len;
     unsigned                  i, n;
     int                       fd;
+
+    i = (unsigned) (uintptr_t) ev->data;
+    if (i >= fy_cycle->listening.nelts) {
+        return;                     /* stale: from before a reload */
+    }
+    ls = fy_array_elt(&fy_cycle->listening, fy_listen_t, i);
+    if (ls->fd == -1) {
+        return;                     /* stale: closed by a stop */
+    }
 
     fy_master_candidates(cand);
 

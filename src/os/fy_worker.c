@@ -84,6 +84,10 @@ fy_worker_channel_handler(fy_event_t *ev)
 
     fy_unused(ev);
 
+    if (fy_worker_channel == -1) {
+        return;     /* closed by a graceful stop earlier in this turn */
+    }
+
     /* Bounded: let the connections just received run before more. */
     for (int k = 0; k < 16; k++) {
         rc = fy_channel_recv(fy_worker_channel, &msg, fds);
