@@ -184,6 +184,7 @@ struct fy_http_request_s {
     uint64_t              body_rest;        /* body bytes still unread */
     unsigned              seen;         /* header flags, see request.c */
     unsigned              keepalive:1;
+    unsigned              host_from_target:1;  /* absolute-form */
     unsigned              header_sent:1;
     unsigned              head:1;           /* HEAD: no body in response */
 

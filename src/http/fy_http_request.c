@@ -345,6 +345,9 @@ fy_http_process_one_header(fy_http_request_t *r, fy_http_header_t *h,
             return 400;             /* two Host headers: RFC 9112 3.2 */
         }
         *seen |= 1;
+        if (r->host_from_target) {
+            return 0;           /* the absolute-form target's host wins */
+        }
         if (fy_http_validate_host(r, &h->value) != FY_OK) {
             return 400;
         }
@@ -550,6 +553,58 @@ fy_http_handler(fy_http_request_t *r, unsigned seen)
     fy_http_send_error(r, 404);
 }
 
+/*
+ * The request target.  In absolute-form ("GET http://host/p HTTP/1.1")
+ * only the path and query are what a backend expects to see, and the
+ * target's host takes the place of the Host header (RFC 9112 3.2.2).
+ */
+static int
+fy_http_set_uri(fy_http_request_t *r)
+{
+    fy_http_parser_t  *p = &r->parser;
+    fy_str_t           host;
+    u_char            *u;
+    size_t             len;
+
+    r->uri.data = p->uri_start;
+    r->uri.len = (size_t) (p->uri_end - p->uri_start);
+
+    if (p->host_start && p->path_start) {
+        host.data = p->host_start;
+        host.len = (size_t) ((p->port_end ? p->port_end : p->host_end)
+                             - p->host_start);
+        if (fy_http_validate_host(r, &host) != FY_OK) {
+            return FY_ERROR;
+        }
+        r->host_from_target = 1;
+
+        len = (size_t) (p->uri_end - p->path_start);
+        if (len == 0 || *p->path_start != '/') {
+            /* "http://h" or "http://h?q": the path is "/" */
+            u = fy_palloc(r->pool, len + 1);
+            if (u == NULL) {
+                return FY_ERROR;
+            }
+            u[0] = '/';
+            memcpy(u + 1, p->path_start, len);
+            r->uri.data = u;
+            r->uri.len = len + 1;
+        } else {
+            r->uri.data = p->path_start;
+            r->uri.len = len;
+        }
+    }
+
+    r->path = r->uri;
+    u = memchr(r->uri.data, '?', r->uri.len);
+    if (u) {
+        r->path.len = (size_t) (u - r->uri.data);
+        r->args.data = u + 1;
+        r->args.len = (size_t) (r->uri.data + r->uri.len - u - 1);
+    }
+    return FY_OK;
+}
+
 static void
 fy_http_process_header(fy_http_request_t *r)
 {
@@ -582,15 +637,19 @@ fy_http_process_header(fy_http_request_t *r)
         r->method_name.len = (size_t) (p->method_end - p->request_start);
         r->method = p->method;
         r->head = p->method == FY_HTTP_HEAD;
-        r->uri.data = p->uri_start;
-        r->uri.len = (size_t) (p->uri_end - p->uri_start);
-        r->path = r->uri;
-        if (p->args_start) {
-            r->path.len = (size_t) (p->args_start - 1 - p->uri_start);
-            r->args.data = p->args_start;
-            r->args.len = (size_t) (p->uri_end - p->args_start);
-        }
         r->http_version = p->http_major * 1000 + p->http_minor;
+
+        if (p->method == FY_HTTP_CONNECT) {
+            /* ferry is not a forward proxy */
+            r->keepalive = 0;
+            fy_http_send_error(r, 405);
+            return;
+        }
+        if (fy_http_set_uri(r) != FY_OK) {
+            r->keepalive = 0;
+            fy_http_send_error(r, 400);
+            return;
+        }
     }
 
     for ( ;; ) {
