@@ -15,6 +15,29 @@
 
 #define FY_MAX_WORKERS    64
 #define FY_MAX_UPSTREAMS  256
+#define FY_MAX_PEERS      1024     /* upstream servers, all upstreams */
+#define FY_RT_BUCKETS     16       /* response-time histogram buckets */
+
+/* Worker slot states, as the master sees them (fy_shm_worker_t.state). */
+enum {
+    FY_WORKER_FREE = 0,        /* never used, or freed */
+    FY_WORKER_STARTING,        /* forked, not yet in its loop */
+    FY_WORKER_RUNNING,         /* taking new connections */
+    FY_WORKER_DRAINING,        /* told to stop: old generation, memory,
+                                  shutdown; finishing its requests */
+    FY_WORKER_EXITED,          /* dead; waiting to be replaced */
+    FY_WORKER_DISABLED         /* crashed too often; not respawned */
+};
+
+/* Upstream server states (fy_shm_peer_t.state). */
+enum {
+    FY_PEER_UP = 0,
+    FY_PEER_DOWN,              /* "down" in the config, or failed the
+                                  active health check */
+    FY_PEER_UNAVAILABLE,       /* max_fails reached: out for fail_timeout */
+    FY_PEER_DRAINING,
+    FY_PEER_BACKUP             /* a backup server not currently in use */
+};
 
 typedef struct {
     uint64_t  pid;           /* 0 when the slot is free */
@@ -27,14 +50,60 @@ typedef struct {
     uint64_t  bytes_in;      /* bytes read from clients */
     uint64_t  bytes_out;     /* bytes written to clients */
     uint64_t  rss;           /* resident set size, bytes */
+
+    /* written by the master, not the worker */
+    uint64_t  state;         /* FY_WORKER_* */
+    uint64_t  restarts;      /* times this slot was respawned */
+    uint64_t  exit_status;   /* last wait() status of the slot's process */
+    uint64_t  exited_ms;     /* when it last died, wall clock */
+    uint64_t  dispatched;    /* fds the master handed to this slot */
 } __attribute__((aligned(FY_CACHELINE))) fy_shm_worker_t;
+
+/*
+ * One upstream server.  The configuration gives each server a peer
+ * index; a reload maps servers that stay (same upstream name and
+ * address) to the same index, so their counters survive.  Counters are
+ * written by whichever worker served the request (fetch-add); state
+ * fields by the worker or health checker that saw the change.
+ */
+typedef struct {
+    char      upstream[48];  /* upstream name, NUL-terminated */
+    char      addr[48];      /* "127.0.0.1:8081" */
+    uint64_t  in_use;        /* 1 while a configuration refers to it */
+    uint64_t  state;         /* FY_PEER_* */
+    uint64_t  weight;        /* configured weight */
+    uint64_t  active;        /* requests in progress, all workers */
+    uint64_t  requests;
+    uint64_t  responses[5];  /* 1xx .. 5xx */
+    uint64_t  failures;      /* counted per proxy_next_upstream rules */
+    uint64_t  retries;       /* requests passed on to another server */
+    uint64_t  bytes_in;
+    uint64_t  bytes_out;
+    uint64_t  fails;         /* failures in the current fail_timeout */
+    uint64_t  fail_window_ms;
+    uint64_t  unavailable_until_ms;
+    uint64_t  check_ms;      /* last active health check, wall clock */
+    uint64_t  check_ok;      /* 1 if it passed */
+    uint64_t  check_code;    /* status seen, or 0 */
+    uint64_t  rt_sum_ms;     /* response time: sum and histogram */
+    uint64_t  rt_count;
+    uint64_t  rt_buckets[FY_RT_BUCKETS];
+} __attribute__((aligned(FY_CACHELINE))) fy_shm_peer_t;
 
 typedef struct {
     uint64_t         master_pid;
     uint64_t         start_ms;
     uint64_t         dispatched;       /* fds handed to workers */
     uint64_t         dispatch_failed;  /* accepted but no worker could take */
+    uint64_t         accepted;         /* connections accepted (stub_status
+                                          "accepts") */
+    uint64_t         generation;       /* configuration generation */
+    uint64_t         reloads;          /* successful reloads */
+    uint64_t         reloads_failed;
+    uint64_t         reload_ms;        /* last reload attempt, wall clock */
+    uint64_t         reload_ok;        /* 1 if it succeeded */
     fy_shm_worker_t  workers[FY_MAX_WORKERS];
+    fy_shm_peer_t    peers[FY_MAX_PEERS];
     /* Round-robin position of each upstream (by its index in the
      * configuration), shared so that all workers rotate as one. */
     uint64_t         upstream_cursor[FY_MAX_UPSTREAMS]
