@@ -85,6 +85,10 @@ fy_master_spawn(unsigned slot)
     fy_shm_set(sw->accepted, 0);
     fy_shm_set(sw->rss, 0);
     fy_shm_set(sw->heartbeat_ms, fy_wall_msec);
+    fy_shm_set(sw->state, FY_WORKER_STARTING);
+    if (fy_shm_get(sw->exited_ms)) {
+        fy_shm_add(sw->restarts, 1);     /* the slot had a process before */
+    }
 
     pid = fork();
     if (pid == -1) {
@@ -149,6 +153,7 @@ fy_master_signal_workers(int signo, int only_old)
         }
         if (signo == SIGQUIT || signo == SIGTERM) {
             w->exiting = 1;
+            fy_shm_set(fy_shm->workers[i].state, FY_WORKER_DRAINING);
         }
         if (kill(w->pid, signo) == -1 && errno != ESRCH) {
             fy_log_error(FY_LOG_ALERT, errno, "kill(%d, %d) failed",
@@ -203,6 +208,9 @@ fy_master_reap(void)
         fy_shm_set(fy_shm->workers[i].pid, 0);
         fy_shm_set(fy_shm->workers[i].active, 0);
         fy_shm_set(fy_shm->workers[i].rss, 0);
+        fy_shm_set(fy_shm->workers[i].state, FY_WORKER_EXITED);
+        fy_shm_set(fy_shm->workers[i].exit_status, (uint64_t) status);
+        fy_shm_set(fy_shm->workers[i].exited_ms, fy_wall_msec);
         close(w->channel);
         w->channel = -1;
         w->pid = 0;
@@ -342,6 +350,7 @@ fy_master_flush(fy_master_batch_t *batches, fy_dispatch_cand_t *cand,
         }
         w->handed += n;
         fy_shm_add(fy_shm->dispatched, n);
+        fy_shm_add(fy_shm->workers[slot].dispatched, n);
         return;
     }
 
@@ -439,6 +448,7 @@ fy_master_accept(fy_event_t *ev)
             }
             break;
         }
+        fy_shm_add(fy_shm->accepted, 1);
         conn.listener = ls->index;
         conn.addrlen = len;
         fy_master_assign(batches, cand, &conn, fd);
@@ -458,9 +468,12 @@ fy_master_reload(void)
 
     fy_log_error(FY_LOG_NOTICE, 0, "reconfiguring");
 
+    fy_shm_set(fy_shm->reload_ms, fy_wall_msec);
+    fy_shm_set(fy_shm->reload_ok, 0);
     cycle = fy_cycle_load(fy_opts->prefix, fy_opts->conf_file,
                           fy_opts->directives, 0);
     if (cycle == NULL) {
+        fy_shm_add(fy_shm->reloads_failed, 1);
         fy_log_error(FY_LOG_ALERT, 0, "reload failed: the configuration "
                      "above has errors; still serving the previous one");
         return;
@@ -469,6 +482,7 @@ fy_master_reload(void)
         fy_log_error(FY_LOG_ALERT, 0, "reload failed: cannot open the "
                      "listening sockets; still serving the previous "
                      "configuration");
+        fy_shm_add(fy_shm->reloads_failed, 1);
         fy_cycle_free(cycle);
         return;
     }
@@ -479,6 +493,9 @@ fy_master_reload(void)
     fy_cycle = cycle;
     fy_generation++;
     cycle->generation = fy_generation;
+    fy_shm_set(fy_shm->generation, fy_generation);
+    fy_shm_add(fy_shm->reloads, 1);
+    fy_shm_set(fy_shm->reload_ok, 1);
     fy_master_listen_add();
 
     fy_master_start_workers(cycle->workers);
@@ -565,6 +582,7 @@ fy_master_run(fy_cycle_t *cycle, const fy_master_opts_t *opts)
     fy_opts = opts;
     fy_generation = 1;
     cycle->generation = 1;
+    fy_shm_set(fy_shm->generation, 1);
 
     for (i = 0; i < FY_MAX_WORKERS; i++) {
         fy_workers[i].channel = -1;

@@ -174,6 +174,7 @@ fy_worker_run(fy_cycle_t *cycle, unsigned slot, int channel)
     fy_shm_set(fy_worker_slot->pid, (uint64_t) getpid());
     fy_shm_set(fy_worker_slot->generation, cycle->generation);
     fy_shm_set(fy_worker_slot->started_ms, fy_wall_msec);
+    fy_shm_set(fy_worker_slot->state, FY_WORKER_RUNNING);
 
     fy_worker_channel_ev.handler = fy_worker_channel_handler;
     fy_worker_signal_ev.handler = fy_worker_signal_handler;
