@@ -15,6 +15,9 @@
  * Every error is logged at [emerg] as
  *     <message> in <file>:<line>
  * and makes fy_conf_parse() return FY_ERROR.
+ *
+ * fy_conf_file.c holds the reader, fy_conf_set.c the generic setters
+ * and value parsers.
  */
 #ifndef FY_CONF_FILE_H
 #define FY_CONF_FILE_H
@@ -41,6 +44,10 @@
 #define FY_CONF_UNSET_INT    (-1)
 #define FY_CONF_UNSET_SIZE   ((size_t) -1)
 #define FY_CONF_UNSET_MSEC   ((int64_t) -1)
+
+/* Longest message, once formatted, that the reader logs or a setter
+ * returns; longer ones are cut. */
+#define FY_CONF_ERRSTR_MAX   1024
 
 /* What a setter returns: NULL on success, else a message that the
  * reader prints as  "<name>" directive <message> in <file>:<line>.

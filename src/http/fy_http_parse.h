@@ -95,7 +95,7 @@ int  fy_http_parse_status_line(fy_http_parser_t *p, fy_buf_t *b);
  * characters in the name. */
 int  fy_http_parse_header_line(fy_http_parser_t *p, fy_buf_t *b);
 
-/* Chunked transfer coding (RFC 9112 7.1). */
+/* Chunked transfer coding (RFC 9112 7.1), in fy_http_chunked.c. */
 typedef struct {
     unsigned   state;
     uint64_t   size;         /* data bytes left in the current chunk */
