@@ -12,6 +12,7 @@
 #include "fy_master.h"
 #include "fy_shm.h"
 #include "fy_dispatch.h"
+#include "fy_http.h"
 
 #include <fcntl.h>
 #include <signal.h>
@@ -384,7 +385,9 @@ main(int argc, char **argv)
 
     fy_raise_nofile(cycle);
 
-    if (fy_listen_open(cycle, NULL) != FY_OK || fy_shm_init() != FY_OK) {
+    if (fy_listen_open(cycle, NULL) != FY_OK || fy_shm_init() != FY_OK
+        || (cycle->http && fy_http_peers_register(cycle) != FY_OK))
+    {
         goto failed;
     }
 

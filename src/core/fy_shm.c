@@ -16,6 +16,12 @@
 
 fy_shm_t  *fy_shm;
 
+/* Roughly logarithmic, like Prometheus' default buckets, in ms. */
+const uint64_t  fy_rt_bounds_ms[FY_RT_BUCKETS] = {
+    1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000, 30000,
+    60000, UINT64_MAX
+};
+
 
 /*
  * Accepts nothing.  Maps sizeof(fy_shm_t) rounded up to whole pages,

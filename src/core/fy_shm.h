@@ -112,6 +112,9 @@ typedef struct {
 
 extern fy_shm_t  *fy_shm;
 
+/* Upper bounds (ms) of the response-time buckets; the last is +Inf. */
+extern const uint64_t  fy_rt_bounds_ms[FY_RT_BUCKETS];
+
 /* Map the region (zeroed).  FY_OK / FY_ERROR (logged). */
 int  fy_shm_init(void);
 

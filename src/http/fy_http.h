@@ -67,6 +67,7 @@ typedef struct {
     fy_str_t              name;       /* as written: "127.0.0.1:8081" */
     struct sockaddr_in6   addr;
     socklen_t             addrlen;
+    unsigned              shm;        /* index in fy_shm->peers */
 } fy_http_upstream_peer_t;
 
 typedef struct {
@@ -138,6 +139,13 @@ extern const fy_command_t  fy_http_commands[];
 
 /* Merge levels, resolve upstream names, build cycle->listening. */
 int fy_http_init_cycle(fy_cycle_t *cycle);
+
+/* fy_http_peer.c: give every upstream server of the cycle its slot in
+ * shared memory (master only, after the shared memory exists; again on
+ * each reload).  FY_OK, or FY_ERROR (logged) if the table is full. */
+int  fy_http_peers_register(fy_cycle_t *cycle);
+/* Count one finished response time in a server's histogram. */
+void fy_http_peer_response_time(unsigned peer, uint64_t ms);
 
 /* ---- connections and requests ---- */
 

@@ -25,6 +25,7 @@
 #include "fy_core.h"
 #include "fy_http.h"
 #include "fy_worker.h"
+#include "fy_shm.h"
 
 enum {
     FY_PROXY_BODY_NONE = 0,
@@ -60,12 +61,16 @@ struct fy_http_proxy_s {
     uint64_t                  rest;        /* LENGTH: bytes still due */
     char                      chunk_hdr[24];
     int                       status;
+    uint64_t                  start;       /* fy_current_msec at connect */
+    fy_shm_peer_t            *stats;       /* the peer's shared counters
+                                              while it counts as active */
     fy_array_t                headers;     /* response header fields */
     unsigned                  status_done:1;
     unsigned                  body_started:1;  /* body bytes consumed */
 };
 
 static void fy_proxy_connect(fy_http_proxy_t *p);
+static void fy_proxy_close_upstream(fy_http_proxy_t *p);
 static void fy_proxy_connected(fy_event_t *wev);
 static void fy_proxy_send_request(fy_http_proxy_t *p);
 static void fy_proxy_send_handler(fy_event_t *ev);
@@ -90,10 +95,7 @@ fy_proxy_cleanup(void *data)
 {
     fy_http_proxy_t  *p = data;
 
-    if (p->uc) {
-        fy_conn_close(p->uc);
-        p->uc = NULL;
-    }
+    fy_proxy_close_upstream(p);
     fy_buf_release(&p->req);
     fy_buf_release(&p->body);
     fy_buf_release(&p->buf);
@@ -102,6 +104,10 @@ fy_proxy_cleanup(void *data)
 static void
 fy_proxy_close_upstream(fy_http_proxy_t *p)
 {
+    if (p->stats) {
+        fy_shm_add(p->stats->active, (uint64_t) -1);
+        p->stats = NULL;
+    }
     if (p->uc) {
         fy_conn_close(p->uc);
         p->uc = NULL;
@@ -273,6 +279,10 @@ fy_proxy_connect(fy_http_proxy_t *p)
     p->peer = fy_array_elt(&p->u->peers, fy_http_upstream_peer_t,
                            (p->first + p->tries) % p->u->peers.nelts);
     p->tries++;
+    p->start = fy_current_msec;
+    p->stats = &fy_shm->peers[p->peer->shm];
+    fy_shm_add(p->stats->requests, 1);
+    fy_shm_add(p->stats->active, 1);
 
     fd = socket(p->peer->addr.sin6_family,
                 SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -397,6 +407,7 @@ fy_proxy_send_request(fy_http_proxy_t *p)
             n = send(uc->fd, out->pos, fy_buf_size(out), MSG_NOSIGNAL);
             if (n > 0) {
                 out->pos += n;
+                fy_shm_add(p->stats->bytes_out, (uint64_t) n);
                 continue;
             }
             if (n == -1 && errno == EINTR) {
@@ -549,6 +560,9 @@ fy_proxy_process_header(fy_http_proxy_t *p)
 
     p->status = (int) p->parser.status;
     r->status = p->status;
+    if (p->status >= 100 && p->status < 600) {
+        fy_shm_add(p->stats->responses[p->status / 100 - 1], 1);
+    }
 
     if (r->head || p->status == 204 || p->status == 304
         || (p->status >= 100 && p->status < 200))
@@ -751,6 +765,7 @@ fy_proxy_read_header(fy_event_t *rev)
         n = recv(uc->fd, p->buf.last, fy_buf_free(&p->buf), 0);
         if (n > 0) {
             p->buf.last += n;
+            fy_shm_add(p->stats->bytes_in, (uint64_t) n);
             continue;
         }
         if (n == -1 && errno == EINTR) {
@@ -785,6 +800,9 @@ fy_proxy_finish(fy_http_proxy_t *p)
     fy_http_conn_t     *hc = r->hc;
     static char         last[] = "0\r\n\r\n";
 
+    if (p->stats) {
+        fy_http_peer_response_time(p->peer->shm, fy_current_msec - p->start);
+    }
     fy_proxy_close_upstream(p);
 
     if (p->out == FY_PROXY_OUT_CHUNK && p->body_type == FY_PROXY_BODY_CLOSE) {
@@ -952,6 +970,7 @@ fy_proxy_relay(fy_http_proxy_t *p)
         n = recv(uc->fd, p->buf.last, fy_buf_free(&p->buf), 0);
         if (n > 0) {
             p->buf.last += n;
+            fy_shm_add(p->stats->bytes_in, (uint64_t) n);
             continue;
         }
         if (n == -1 && errno == EINTR) {

@@ -21,6 +21,7 @@
 #include "fy_listen.h"
 #include "fy_signal.h"
 #include "fy_shm.h"
+#include "fy_http.h"
 
 #include <sys/wait.h>
 
@@ -476,6 +477,13 @@ fy_master_reload(void)
         fy_shm_add(fy_shm->reloads_failed, 1);
         fy_log_error(FY_LOG_ALERT, 0, "reload failed: the configuration "
                      "above has errors; still serving the previous one");
+        return;
+    }
+    if (cycle->http && fy_http_peers_register(cycle) != FY_OK) {
+        fy_log_error(FY_LOG_ALERT, 0, "reload failed: still serving the "
+                     "previous configuration");
+        fy_shm_add(fy_shm->reloads_failed, 1);
+        fy_cycle_free(cycle);
         return;
     }
     if (fy_listen_open(cycle, old) != FY_OK) {
