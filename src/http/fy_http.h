@@ -226,6 +226,13 @@ const char *fy_http_connection_header(fy_http_request_t *r);
 extern unsigned fy_http_quitting;   /* worker is shutting down gracefully */
 void fy_http_close_idle(void);
 
+/* fy_http_uri.c: decode %XX, resolve "." and "..", merge slashes.
+ * path may be replaced by a copy in pool.  FY_ERROR: invalid (400). */
+int    fy_http_normalize_path(fy_pool_t *pool, fy_str_t *path);
+/* %-escape what a path sent upstream cannot carry raw; with dst NULL,
+ * returns the length needed. */
+size_t fy_http_escape_path(u_char *dst, const u_char *src, size_t len);
+
 /* fy_http_proxy.c */
 void fy_http_proxy_handler(fy_http_request_t *r);
 

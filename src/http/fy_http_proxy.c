@@ -161,15 +161,33 @@ fy_proxy_create_request(fy_http_proxy_t *p)
     unsigned             i;
     u_char              *q;
 
-    /* proxy_pass with a URI replaces the matched location prefix */
+    /* Without a URI part the request URI goes up as the client sent
+     * it.  With one, the URI part replaces the part of the normalised
+     * path the location matched (nothing of it for an exact location),
+     * re-escaped, and the arguments follow (nginx). */
     uri_tail = r->uri;
-    if (lcf->proxy_uri_set && !lcf->exact
-        && r->uri.len >= lcf->name.len)
-    {
-        uri_tail.data += lcf->name.len;
-        uri_tail.len -= lcf->name.len;
-    } else if (lcf->proxy_uri_set) {
-        uri_tail.len = 0;
+    if (lcf->proxy_uri_set) {
+        fy_str_t  rest = r->path;
+        size_t    n;
+
+        if (lcf->exact || rest.len < lcf->name.len) {
+            rest.len = 0;
+        } else {
+            rest.data += lcf->name.len;
+            rest.len -= lcf->name.len;
+        }
+        n = fy_http_escape_path(NULL, rest.data, rest.len);
+        uri_tail.data = fy_palloc(r->pool, n + 1 + r->args.len);
+        if (uri_tail.data == NULL) {
+            return FY_ERROR;
+        }
+        uri_tail.len = fy_http_escape_path(uri_tail.data, rest.data,
+                                           rest.len);
+        if (r->args.data) {
+            uri_tail.data[uri_tail.len++] = '?';
+            memcpy(uri_tail.data + uri_tail.len, r->args.data, r->args.len);
+            uri_tail.len += r->args.len;
+        }
     }
 
     size = r->method_name.len + 1 + lcf->proxy_uri.len + uri_tail.len

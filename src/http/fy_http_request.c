@@ -378,13 +378,38 @@ fy_http_process_one_header(fy_http_request_t *r, fy_http_header_t *h,
     return 0;
 }
 
+/* "*.example.com" matches any name ending in ".example.com";
+ * ".example.com" matches those and "example.com" itself (nginx). */
+static int
+fy_http_wildcard_match(const fy_str_t *name, const fy_str_t *host)
+{
+    const u_char  *suffix;
+    size_t         slen;
+
+    if (name->len < 2 || (name->data[0] != '*' && name->data[0] != '.')) {
+        return 0;
+    }
+    suffix = name->data + (name->data[0] == '*');   /* ".example.com" */
+    slen = name->len - (name->data[0] == '*');
+
+    if (host->len > slen
+        && memcmp(host->data + host->len - slen, suffix, slen) == 0)
+    {
+        return 1;
+    }
+    return name->data[0] == '.' && host->len == slen - 1
+           && memcmp(host->data, suffix + 1, slen - 1) == 0;
+}
+
 static void
 fy_http_find_config(fy_http_request_t *r)
 {
     fy_listen_t         *ls = r->hc->ls;
     fy_http_srv_conf_t  *scf;
     fy_http_loc_conf_t  *lcf;
+    fy_http_srv_conf_t  *best;
     fy_str_t            *name;
+    size_t               best_len;
     unsigned             i, j;
 
     /* server_name: exact names, then "*.example.com" and
@@ -402,21 +427,22 @@ fy_http_find_config(fy_http_request_t *r)
                 }
             }
         }
+        best = NULL;
+        best_len = 0;
         for (i = 0; i < ls->servers.nelts; i++) {
             scf = *fy_array_elt(&ls->servers, fy_http_srv_conf_t *, i);
             for (j = 0; j < scf->names.nelts; j++) {
                 name = fy_array_elt(&scf->names, fy_str_t, j);
-                size_t skip = name->data[0] == '*' ? 1 : 0;
-                if ((name->data[0] == '*' || name->data[0] == '.')
-                    && r->host.len > name->len - skip
-                    && memcmp(r->host.data + r->host.len
-                              - (name->len - skip),
-                              name->data + skip, name->len - skip) == 0)
+                if (fy_http_wildcard_match(name, &r->host)
+                    && name->len > best_len)
                 {
-                    r->srv = scf;
-                    goto location;
+                    best = scf;     /* the longest wildcard wins */
+                    best_len = name->len;
                 }
             }
+        }
+        if (best) {
+            r->srv = best;
         }
     }
 
@@ -524,15 +550,6 @@ fy_http_handler(fy_http_request_t *r, unsigned seen)
             return;
         }
         r->body_rest = (uint64_t) r->content_length;
-        have = fy_buf_size(&hc->in);
-        if ((seen & 16) && have < r->body_rest && r->http_version >= 1001) {
-            /* The client waits for this before sending the body; a
-             * short write here only delays it until its own timeout. */
-            if (send(hc->c->fd, cont, sizeof(cont) - 1, MSG_NOSIGNAL) < 0) {
-                fy_log_error(FY_LOG_INFO, errno, "send() of 100 Continue "
-                             "failed, client %s", hc->addr_text);
-            }
-        }
     }
 
     if (lcf->return_code != FY_CONF_UNSET_INT) {
@@ -546,6 +563,16 @@ fy_http_handler(fy_http_request_t *r, unsigned seen)
     }
 
     if (lcf->upstream) {
+        have = fy_buf_size(&hc->in);
+        if ((seen & 16) && have < r->body_rest && r->http_version >= 1001) {
+            /* The client waits for this before sending the body, and
+             * only a proxied request wants the body.  A short write
+             * here only delays the client until its own timeout. */
+            if (send(hc->c->fd, cont, sizeof(cont) - 1, MSG_NOSIGNAL) < 0) {
+                fy_log_error(FY_LOG_INFO, errno, "send() of 100 Continue "
+                             "failed, client %s", hc->addr_text);
+            }
+        }
         fy_http_proxy_handler(r);
         return;
     }
@@ -602,7 +629,8 @@ fy_http_set_uri(fy_http_request_t *r)
         r->args.data = u + 1;
         r->args.len = (size_t) (r->uri.data + r->uri.len - u - 1);
     }
-    return FY_OK;
+    /* locations match what the path means, not how it is spelled */
+    return fy_http_normalize_path(r->pool, &r->path);
 }
 
 static void
@@ -777,18 +805,24 @@ fy_http_send_response(fy_http_request_t *r, int status, const fy_str_t *type,
 {
     fy_http_conn_t  *hc = r->hc;
     const char      *line, *conn;
-    char            *hdr, code[8];
+    char            *hdr, code[8], clen[24];
     size_t           llen, size;
     int              n;
 
     r->status = status;
     line = fy_http_status_line(status, &llen);
     if (line == NULL) {
-        n = snprintf(code, sizeof(code), "%03d", status);
+        /* a code we have no reason phrase for: "299 " -- the space
+         * after the code is required even with an empty phrase */
+        n = snprintf(code, sizeof(code), "%03d ", status);
         line = code;
         llen = (size_t) n;
     }
     conn = fy_http_connection_header(r);
+    if (status == 204 || status == 304 || (status >= 100 && status < 200)) {
+        len = 0;        /* these never carry a body (RFC 9110 6.4.1) */
+    }
+    snprintf(clen, sizeof(clen), "%zu", len);
 
     size = 256 + llen + fy_http_date_len + (type ? type->len : 0)
            + (location ? location->len : 0);
@@ -803,15 +837,18 @@ fy_http_send_response(fy_http_request_t *r, int status, const fy_str_t *type,
                  "Server: ferry\r\n"
                  "Date: %s\r\n"
                  "%s%.*s%s"
-                 "Content-Length: %zu\r\n"
+                 "%s%s%s"
                  "%s%.*s%s"
                  "Connection: %s\r\n"
                  "\r\n",
                  (int) llen, line, fy_http_date,
-                 type ? "Content-Type: " : "",
-                 type ? (int) type->len : 0, type ? (char *) type->data : "",
-                 type ? "\r\n" : "",
-                 len,
+                 type && len ? "Content-Type: " : "",
+                 type && len ? (int) type->len : 0,
+                 type && len ? (char *) type->data : "",
+                 type && len ? "\r\n" : "",
+                 status == 204 || status == 304 ? "" : "Content-Length: ",
+                 status == 204 || status == 304 ? "" : clen,
+                 status == 204 || status == 304 ? "" : "\r\n",
                  location ? "Location: " : "",
                  location ? (int) location->len : 0,
                  location ? (char *) location->data : "",
@@ -821,7 +858,7 @@ fy_http_send_response(fy_http_request_t *r, int status, const fy_str_t *type,
     hc->out[0].iov_base = hdr;
     hc->out[0].iov_len = (size_t) n;
     hc->out[1].iov_base = (void *) body;
-    hc->out[1].iov_len = (r->head || status == 204 || status == 304) ? 0 : len;
+    hc->out[1].iov_len = r->head ? 0 : len;
     hc->nout = 2;
     hc->out_done = NULL;
     r->header_sent = 1;
@@ -843,7 +880,7 @@ fy_http_send_error(fy_http_request_t *r, int status)
 {
     static fy_str_t  html = fy_string("text/html");
     const char      *line;
-    char            *body;
+    char            *body, code[8];
     size_t           llen, size;
     int              n;
 
@@ -853,9 +890,10 @@ fy_http_send_error(fy_http_request_t *r, int status)
         llen = strlen(line);
     }
     if (line == NULL) {
-        line = "500 Internal Server Error";
-        llen = strlen(line);
-        status = 500;
+        /* "return 418;": the code stands alone, as nginx shows it */
+        snprintf(code, sizeof(code), "%03d", status);
+        line = code;
+        llen = strlen(code);
     }
 
     if (status >= 400 && status != 408 && status < 500 && status != 404

@@ -111,3 +111,36 @@ fy_listen_close(fy_cycle_t *cycle)
         }
     }
 }
+
+/* Undo fy_listen_open(cycle, old) after it succeeded but the reload
+ * failed later: the sockets taken over go back to the old cycle, the
+ * ones opened for the new cycle are closed. */
+void
+fy_listen_give_back(fy_cycle_t *cycle, fy_cycle_t *old)
+{
+    fy_listen_t  *ls, *ols;
+    unsigned      i, j;
+
+    for (i = 0; i < cycle->listening.nelts; i++) {
+        ls = fy_array_elt(&cycle->listening, fy_listen_t, i);
+        if (ls->fd == -1) {
+            continue;
+        }
+        if (!ls->inherited) {
+            close(ls->fd);
+            ls->fd = -1;
+            continue;
+        }
+        for (j = 0; j < old->listening.nelts; j++) {
+            ols = fy_array_elt(&old->listening, fy_listen_t, j);
+            if (ols->addrlen == ls->addrlen
+                && memcmp(&ols->addr, &ls->addr, ls->addrlen) == 0)
+            {
+                ols->fd = ls->fd;
+                break;
+            }
+        }
+        ls->fd = -1;
+        ls->inherited = 0;
+    }
+}

@@ -13,6 +13,8 @@
  * error, what was opened here is closed again, `old` is untouched,
  * and FY_ERROR is returned (logged at [emerg]). */
 int  fy_listen_open(fy_cycle_t *cycle, fy_cycle_t *old);
+/* Give the sockets taken over back to `old` and close the rest. */
+void fy_listen_give_back(fy_cycle_t *cycle, fy_cycle_t *old);
 /* Close the sockets of `cycle` that are still open. */
 void fy_listen_close(fy_cycle_t *cycle);
 

@@ -245,7 +245,11 @@ fy_master_respawn_handler(fy_event_t *ev)
     fy_master_worker_t  *w = ev->data;
 
     w->waiting = 0;
-    if (!fy_quit && !fy_terminate && w->pid == 0) {
+    /* a reload since then has started its own workers for this slot's
+     * share; a worker of the old generation is not wanted any more */
+    if (!fy_quit && !fy_terminate && w->pid == 0
+        && w->generation == fy_generation)
+    {
         fy_master_spawn((unsigned) (w - fy_workers));
     }
 }
@@ -455,9 +459,17 @@ fy_master_accept(fy_event_t *ev)
         fy_master_assign(batches, cand, &conn, fd);
     }
 
-    for (i = 0; i < FY_MAX_WORKERS; i++) {
-        fy_master_flush(batches, cand, i);
-    }
+    /* A failed flush re-assigns its connections, possibly to a slot
+     * already flushed in this pass: repeat until every batch is empty. */
+    do {
+        n = 0;
+        for (i = 0; i < FY_MAX_WORKERS; i++) {
+            if (batches[i].msg.nfds) {
+                fy_master_flush(batches, cand, i);
+                n = 1;
+            }
+        }
+    } while (n);
 }
 
 /* ---- reload ---- */
@@ -479,24 +491,25 @@ fy_master_reload(void)
                      "above has errors; still serving the previous one");
         return;
     }
-    if (cycle->http && fy_http_peers_register(cycle) != FY_OK) {
+
+    /* Sockets the new cycle keeps change owner (and listener index):
+     * take every old one out of epoll first, put them back if the new
+     * configuration cannot be used after all. */
+    fy_master_listen_del(old);
+    if (fy_listen_open(cycle, old) != FY_OK
+        || (cycle->http && fy_http_peers_register(cycle) != FY_OK))
+    {
         fy_log_error(FY_LOG_ALERT, 0, "reload failed: still serving the "
                      "previous configuration");
         fy_shm_add(fy_shm->reloads_failed, 1);
+        fy_listen_give_back(cycle, old);
         fy_cycle_free(cycle);
-        return;
-    }
-    if (fy_listen_open(cycle, old) != FY_OK) {
-        fy_log_error(FY_LOG_ALERT, 0, "reload failed: cannot open the "
-                     "listening sockets; still serving the previous "
-                     "configuration");
-        fy_shm_add(fy_shm->reloads_failed, 1);
-        fy_cycle_free(cycle);
+        fy_master_listen_add();
         return;
     }
 
     /* From here on the new configuration is in charge. */
-    fy_master_listen_del(old);
+    fy_timer_del(&fy_accept_resume_ev);
     fy_listen_close(old);          /* only those the new one did not take */
     fy_cycle = cycle;
     fy_generation++;
@@ -548,6 +561,7 @@ fy_master_signal_handler(fy_event_t *ev)
             fy_terminate = 1;
             fy_master_listen_del(fy_cycle);
             fy_listen_close(fy_cycle);
+            fy_timer_del(&fy_accept_resume_ev);
             fy_master_signal_workers(SIGTERM, 0);
             fy_terminate_ev.handler = fy_master_terminate_timeout;
             fy_terminate_ev.timer_index = -1;
@@ -563,6 +577,7 @@ fy_master_signal_handler(fy_event_t *ev)
             fy_quit = 1;
             fy_master_listen_del(fy_cycle);
             fy_listen_close(fy_cycle);
+            fy_timer_del(&fy_accept_resume_ev);
             fy_master_signal_workers(SIGQUIT, 0);
             break;
 
@@ -605,6 +620,8 @@ fy_master_run(fy_cycle_t *cycle, const fy_master_opts_t *opts)
         return 1;
     }
     fy_signal_ev.handler = fy_master_signal_handler;
+    fy_accept_resume_ev.timer_index = -1;
+    fy_terminate_ev.timer_index = -1;
     if (fy_event_add_fd(fy_signal_fd(), &fy_signal_ev) != FY_OK
         || fy_master_listen_add() != FY_OK)
     {

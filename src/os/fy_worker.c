@@ -33,6 +33,7 @@ static fy_event_t   fy_worker_heartbeat_ev;
 static uint64_t     fy_worker_rss_at;
 
 static void fy_worker_start_quit(void);
+static void fy_worker_drain_channel(void);
 
 static void
 fy_worker_heartbeat(fy_event_t *ev)
@@ -74,32 +75,20 @@ fy_worker_new_conn(fy_channel_conn_t *cc, int fd)
     fy_http_init_connection(c, ls);
 }
 
-static void
-fy_worker_channel_handler(fy_event_t *ev)
+/* Receive up to `max` messages; FY_AGAIN when the channel is empty,
+ * FY_DONE when the master closed it, FY_OK when `max` was reached. */
+static int
+fy_worker_recv_conns(int max)
 {
     fy_channel_msg_t  msg;
     int               fds[FY_CHANNEL_MAX_FDS];
     uint32_t          i;
-    int               rc;
+    int               k, rc;
 
-    fy_unused(ev);
-
-    if (fy_worker_channel == -1) {
-        return;     /* closed by a graceful stop earlier in this turn */
-    }
-
-    /* Bounded: let the connections just received run before more. */
-    for (int k = 0; k < 16; k++) {
+    for (k = 0; k < max; k++) {
         rc = fy_channel_recv(fy_worker_channel, &msg, fds);
-        if (rc == FY_AGAIN) {
-            return;
-        }
-        if (rc == FY_DONE) {
-            /* The master is gone: nobody will send more work. */
-            fy_log_error(FY_LOG_ALERT, 0, "channel to the master closed, "
-                         "exiting gracefully");
-            fy_worker_start_quit();
-            return;
+        if (rc == FY_AGAIN || rc == FY_DONE) {
+            return rc;
         }
         if (rc != FY_OK) {
             continue;   /* logged; any fds were closed */
@@ -113,6 +102,36 @@ fy_worker_channel_handler(fy_event_t *ev)
             fy_worker_new_conn(&msg.conns[i], fds[i]);
         }
     }
+    return FY_OK;
+}
+
+static void
+fy_worker_drain_channel(void)
+{
+    while (fy_worker_recv_conns(16) == FY_OK) {
+        /* until the channel is empty or closed */
+    }
+}
+
+static void
+fy_worker_channel_handler(fy_event_t *ev)
+{
+    int  rc;
+
+    fy_unused(ev);
+
+    if (fy_worker_channel == -1) {
+        return;     /* closed by a graceful stop earlier in this turn */
+    }
+
+    /* Bounded: let the connections just received run before more. */
+    rc = fy_worker_recv_conns(16);
+    if (rc == FY_DONE) {
+        /* The master is gone: nobody will send more work. */
+        fy_log_error(FY_LOG_ALERT, 0, "channel to the master closed, "
+                     "exiting gracefully");
+        fy_worker_start_quit();
+    }
 }
 
 static void
@@ -125,6 +144,10 @@ fy_worker_start_quit(void)
     fy_http_quitting = 1;
 
     if (fy_worker_channel != -1) {
+        /* Connections the master sent just before it told us to stop
+         * are already ours: take and serve them (each answered with
+         * "Connection: close") rather than let the kernel reset them. */
+        fy_worker_drain_channel();
         fy_event_del_fd(fy_worker_channel);
         close(fy_worker_channel);
         fy_worker_channel = -1;
@@ -174,7 +197,10 @@ fy_worker_run(fy_cycle_t *cycle, unsigned slot, int channel)
     fy_shm_set(fy_worker_slot->pid, (uint64_t) getpid());
     fy_shm_set(fy_worker_slot->generation, cycle->generation);
     fy_shm_set(fy_worker_slot->started_ms, fy_wall_msec);
-    fy_shm_set(fy_worker_slot->state, FY_WORKER_RUNNING);
+    /* the master may already have told this worker to drain */
+    if (fy_shm_get(fy_worker_slot->state) == FY_WORKER_STARTING) {
+        fy_shm_set(fy_worker_slot->state, FY_WORKER_RUNNING);
+    }
 
     fy_worker_channel_ev.handler = fy_worker_channel_handler;
     fy_worker_signal_ev.handler = fy_worker_signal_handler;
