@@ -119,25 +119,45 @@ sub rss_of {
         my $port = $f->port(0);
         my $re = qr/dispatch fd (\d+) to worker slot (\d+) pid (\d+) \(active (\d+) inflight (\d+) rss (\d+)\)/;
 
-        # workers report their rss at least once a second: poll until a
-        # dispatch line shows a report (rss > 0)
-        my $reported = wait_until {
-            pid_of_new_connection($port);
-            my @rss = map { /$re/ ? $6 : () } split /\n/, $f->error_log;
-            grep { $_ > 0 } @rss;
-        } 5;
-        ok($reported, 'least_mem: dispatch lines show a reported rss within 5 s');
+        # one dispatch line per connection, in order
+        my $dispatch_lines = sub {
+            return map { [/$re/] } grep { /$re/ } split /\n/, $f->error_log;
+        };
+        # the rss /proc shows for a pid, and how far a report may be off:
+        # 30%, at least 256 KiB; a value in the wrong unit (KiB, pages)
+        # or of the wrong process must not pass
+        my $near = sub {
+            my ($rss, $real) = @_;
+            my $tol = 0.3 * $real;
+            $tol = 256 * 1024 if $tol < 256 * 1024;
+            return $rss > 0 && abs($rss - $real) <= $tol;
+        };
+        # one connection: [dispatch line, /proc rss of each worker just
+        # before, pid that answered]
+        my $probe = sub {
+            my $before = () = $dispatch_lines->();
+            my %proc = map { $_ => rss_of($_) // 0 } @w;
+            my $pid = pid_of_new_connection($port);
+            my @all = $dispatch_lines->();
+            return [$all[$before], \%proc, $pid];
+        };
+
+        # let both workers serve a few requests (their rss grows then),
+        # then poll until their reports have caught up: workers report
+        # at least once a second
+        $probe->() for 1 .. 4;
+        my %current;
+        my $caught_up = wait_until {
+            my ($line, $proc) = @{ $probe->() };
+            $current{ $line->[2] } = 1
+                if $line && $near->($line->[5], $proc->{ $line->[2] } // 0);
+            keys %current == @w;
+        } 4;
+        ok($caught_up, 'least_mem: the reported rss follows /proc within a few seconds')
+            or diag(join "\n", map { "pid $_->[2] rss $_->[5]" } $dispatch_lines->());
 
         # now each connection: the dispatch line's rss against /proc
-        my (@lines, @checks);
-        for my $i (1 .. 6) {
-            my $before = grep { /$re/ } split /\n/, $f->error_log;
-            my %proc = map { $_ => rss_of($_) } @w;
-            my $pid = pid_of_new_connection($port);
-            my @all = map { [/$re/] } grep { /$re/ } split /\n/, $f->error_log;
-            my $line = $all[$before];
-            push @checks, [$line, \%proc, $pid];
-        }
+        my @checks = map { $probe->() } 1 .. 6;
 
         my @bad;
         for my $c (@checks) {
@@ -150,31 +170,17 @@ sub rss_of {
             push @bad, "dispatched to $lpid, not a worker" unless $worker{$lpid};
             push @bad, "request answered by $pid but dispatched to $lpid"
                 unless defined $pid && $pid == $lpid;
-            my $real = $proc->{$lpid} // rss_of($lpid) // 0;
-            my $tol = 0.3 * $real;
-            $tol = 4 * 1024 * 1024 if $tol < 4 * 1024 * 1024;
+            my $real = $proc->{$lpid} || rss_of($lpid) // 0;
             push @bad, "pid $lpid reported rss $rss, /proc says $real"
-                if $rss <= 0 || abs($rss - $real) > $tol;
+                unless $near->($rss, $real);
         }
         ok(!@bad, 'least_mem: every dispatch line names the worker that'
-                  . ' answered and an rss within 30% (or 4 MiB) of /proc')
+                  . ' answered and an rss within 30% of /proc')
             or diag(join "\n", @bad);
 
-        # the chosen worker never had a clearly larger rss (1 MiB) than
-        # what the other worker last reported
-        my %last;
-        my @worse;
-        for my $l (map { [/$re/] } grep { /$re/ } split /\n/, $f->error_log) {
-            my (undef, undef, $pid, undef, undef, $rss) = @$l;
-            next unless $rss > 0;
-            for my $o (grep { $_ != $pid } keys %last) {
-                push @worse, "chose $pid (rss $rss) over $o (rss $last{$o})"
-                    if $rss > $last{$o} + 1024 * 1024;
-            }
-            $last{$pid} = $rss;
-        }
-        ok(!@worse, 'least_mem: never chose a worker with clearly more memory')
-            or diag(join "\n", @worse);
+        # Whether the worker with the smallest rss was chosen cannot be
+        # judged from the log: a line shows only the chosen worker's rss,
+        # and the other's may have been reported since its last line.
     }
     $f->stop;
 }

@@ -18,12 +18,16 @@ http {
     upstream down    { server 127.0.0.1:%%PORT_2%%; }
     upstream garbage { server 127.0.0.1:%%PORT_3%%; }
     upstream silent  { server 127.0.0.1:%%PORT_4%%; }
+    upstream short   { server 127.0.0.1:%%PORT_5%%; }
+    upstream slow    { server 127.0.0.1:%%PORT_6%%; }
     server {
         listen 127.0.0.1:%%PORT_0%%;
         location / { proxy_pass http://good; }
         location /down/ { proxy_pass http://down; }
         location /garbage/ { proxy_pass http://garbage; }
         location /silent/ { proxy_pass http://silent; }
+        location /short/ { proxy_pass http://short; }
+        location /slow/ { proxy_pass http://slow; }
     }
 }
 EOF
@@ -35,6 +39,14 @@ my $garbage = Ferry::Test::Backend->new(port => $f->port(3), raw => sub {
     syswrite $sock, "THIS IS NOT HTTP AT ALL\r\nreally not\r\n\r\n";
 });
 my $silent = Ferry::Test::Backend->new(port => $f->port(4), raw => sub { });
+# promises 1000 bytes, sends 10, closes
+my $short = Ferry::Test::Backend->new(port => $f->port(5), raw => sub {
+    my ($sock) = @_;
+    syswrite $sock, "HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n0123456789";
+});
+my $slow = Ferry::Test::Backend->new(port => $f->port(6), handler => sub {
+    { delay => 1, body => 'late' }
+});
 
 $f->start or do { done_testing; exit };
 my $port = $f->port(0);
@@ -67,6 +79,12 @@ my @bad = (
     ['both Content-Length and Transfer-Encoding',
      "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n"
      . "Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 400],
+    # too long for nginx's default buffers (4 x 8k): 414 for the request
+    # line, 400 for a header line
+    ['request line of 20 KiB',
+     "GET /" . ('u' x 20480) . " HTTP/1.1\r\nHost: x\r\n\r\n", 414],
+    ['header line of 20 KiB',
+     "GET / HTTP/1.1\r\nHost: x\r\nX-Big: " . ('h' x 20480) . "\r\n\r\n", 400],
     # nginx answers versions it does not support with 505
     ['HTTP/2.0 in the request line',
      "GET / HTTP/2.0\r\nHost: x\r\n\r\n", 505],
@@ -115,6 +133,35 @@ still_serving('a garbage upstream');
     is($silent->requests, 1, 'the silent upstream did get the request');
 }
 still_serving('a silent upstream');
+
+# an upstream that closes in the middle of the body: the client must not
+# be left waiting for the rest; its connection is closed
+{
+    my $c = Ferry::Test::Client->new($port);
+    $c->send(build_request(path => '/short/x'));
+    my $r = $c->read_response(timeout => 5);
+    ok($r->{error} && $r->{error} =~ /closed/,
+       'truncated upstream body: the client connection is closed, not left hanging')
+        or diag($r->{error} // "complete response: $r->{raw}");
+    $c->close;
+}
+still_serving('a truncated upstream body');
+
+# clients that go away before the upstream answers
+{
+    my @c;
+    for (1 .. 5) {
+        my $c = Ferry::Test::Client->new($port);
+        $c->send(build_request(path => "/slow/$_"));
+        push @c, $c;
+    }
+    my $all = wait_until { $slow->requests >= 5 } 5;
+    ok($all, 'five requests in flight at a slow upstream');
+    $_->close for @c;
+    still_serving('clients that left before the upstream answered');
+    my $r = http_get($port, '/slow/last');
+    is($r->{body}, 'late', 'the slow upstream is still usable afterwards');
+}
 
 # a 502 does not spoil a keep-alive connection
 {

@@ -10,6 +10,7 @@ use warnings;
 
 use Test::More;
 use Ferry::Test;
+use Time::HiRes ();
 
 my $f = Ferry::Test->new(conf => main_conf() . <<'EOF');
 worker_processes 1;
@@ -28,6 +29,7 @@ http {
         location /lp/ { return 200 "lp"; }
         location /lp/a/bc/ { return 200 "lp-abc/"; }
         location /lp/a { return 200 "lp-a"; }
+        location /gone { return 404 "gone\n"; }
         location /vars {
             return 200 "pid=$pid addr=$remote_addr uri=$request_uri host=$host";
         }
@@ -46,6 +48,10 @@ my $backend = Ferry::Test::Backend->new(port => $f->port(1), handler => sub {
                              'X-Multi' => 'a',
                              'X-Multi' => 'b'],
                  body => "created\n" };
+    }
+    if ($uri eq '/status/204') {
+        return { status => 204, reason => 'No Content',
+                 headers => ['X-Empty' => 'yes'] };
     }
     if ($uri eq '/status/404') {
         return { status => 404, reason => 'Not Found',
@@ -236,6 +242,92 @@ for my $mode (qw(length chunked close)) {
 }
 
 
+# two requests in one write (pipelining): both answered, in order
+{
+    my $c = Ferry::Test::Client->new($port);
+    $c->send(build_request(path => '/echo/p1')
+             . build_request(path => '/echo/p2',
+                             headers => [Connection => 'close']));
+    my @uris = map { (parse_echo($c->read_response->{body}) // {})->{uri} }
+               1 .. 2;
+    is_deeply(\@uris, ['/echo/p1', '/echo/p2'],
+              'pipelined requests answered in order');
+    $c->close;
+}
+
+# a request arriving in pieces (the parser resumes where it stopped)
+{
+    my $req = build_request(method => 'POST', path => '/echo/pieces?q=1',
+                            headers => ['X-Long' => 'v' x 300,
+                                        Connection => 'close'],
+                            body => 'piece-body');
+    my $c = Ferry::Test::Client->new($port);
+    my @cuts = (1, 3, 7, 20, 60, 200, 330, length($req) - 4);
+    my $off = 0;
+    for my $cut (@cuts, length $req) {
+        $c->send(substr($req, $off, $cut - $off));
+        $off = $cut;
+        # pacing, so the pieces arrive in separate reads
+        Time::HiRes::sleep(0.01);
+    }
+    my $r = $c->read_response;
+    my $e = parse_echo($r->{body}) // {};
+    is($e->{uri}, '/echo/pieces?q=1', 'request sent in pieces: URI intact');
+    is_deeply(values_of($e, 'X-Long'), ['v' x 300],
+              'request sent in pieces: long header intact');
+    is($e->{body}, 'piece-body', 'request sent in pieces: body intact');
+    $c->close;
+}
+
+# a large header is forwarded whole
+{
+    my $cookie = join '; ', map { "k$_=" . ('c' x 50) } 1 .. 100;
+    my $r = http_get($port, '/echo/cookie', Cookie => $cookie);
+    is($r->{status}, 200, '5 KiB Cookie header: 200');
+    is_deeply(values_of(parse_echo($r->{body}) // {}, 'Cookie'), [$cookie],
+              '5 KiB Cookie header forwarded intact');
+}
+
+# HEAD: headers of the backend, no body; 204: no body; both keep the
+# connection usable
+{
+    my ($res, $closed) = http_keepalive($port, [
+        "HEAD /body/length/5000 HTTP/1.1\r\nHost: x\r\n\r\n",
+        build_request(path => '/status/204'),
+        build_request(path => '/echo/after-head'),
+    ]);
+    is($res->[0]{status}, 200, 'HEAD: 200');
+    is($res->[0]{headers}{'content-length'}, 5000,
+       'HEAD: Content-Length of the backend passed through');
+    is($res->[0]{body}, '', 'HEAD: no body');
+    is($res->[1]{status}, 204, '204 from the backend passed through');
+    is($res->[1]{headers}{'x-empty'}, 'yes', '204: headers passed through');
+    is((parse_echo($res->[2]{body}) // {})->{uri}, '/echo/after-head',
+       'HEAD and 204 leave the connection in step');
+    ok(!$closed, 'HEAD and 204: connection still open');
+}
+
+
+# many clients at once, each gets its own answer
+{
+    my @c = map { Ferry::Test::Client->new($port) } 1 .. 50;
+    my $i = 0;
+    $_->send(build_request(path => '/echo/many/' . $i++,
+                           headers => [Connection => 'close'])) for @c;
+    my @bad;
+    $i = 0;
+    for my $c (@c) {
+        my $r = $c->read_response(timeout => 10);
+        my $uri = (parse_echo($r->{body}) // {})->{uri} // 'none';
+        push @bad, "$i: " . ($r->{error} // $uri) if $uri ne "/echo/many/$i";
+        $i++;
+        $c->close;
+    }
+    ok(!@bad, '50 concurrent clients each get their own response')
+        or diag(join "\n", @bad);
+}
+
+
 # ---- upstream round robin -------------------------------------------
 
 {
@@ -293,6 +385,12 @@ for my $mode (qw(length chunked close)) {
          'return: Content-Type text/plain');
     is($r->{headers}{'content-length'}, length($r->{body} // ''),
        'return: Content-Length matches the body');
+}
+
+{
+    my $r = http_get($port, '/gone');
+    is($r->{status}, 404, 'return 404: status');
+    is($r->{body}, "gone\n", 'return 404 "text": the text is the body');
 }
 
 $f->stop;

@@ -339,8 +339,14 @@ main(int argc, char **argv)
 
     if (a.test) {
         const char *name = cycle ? cycle->conf_file : a.conf_file;
+        char        full[4096];
 
         if (cycle == NULL) {
+            /* the same absolute name the success line shows */
+            if (a.conf_file[0] != '/') {
+                snprintf(full, sizeof(full), "%s%s", prefix, a.conf_file);
+                name = full;
+            }
             fprintf(stderr, "ferry: configuration file %s test failed\n",
                     name);
             free(prefix);

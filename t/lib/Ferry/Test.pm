@@ -24,6 +24,12 @@ package Ferry::Test;
 #   $f->stop;                           # one ok(): stopped, log clean
 #   done_testing;
 #
+# Also: $f->run('-t') -> (exit code, output); $f->worker_pids,
+# $f->wait_workers(N), $f->wait_exit(SECONDS), $f->allow_log(qr/.../),
+# $f->error_log; http_keepalive($port, [@requests]) -> (\@responses,
+# $closed); Ferry::Test::Client->new($port) for a connection held open
+# (send, read_response, wait_close); wait_until { COND } SECONDS.
+#
 # Every wait is a poll with a deadline; nothing sleeps for a fixed time.
 # Forked helpers leave with POSIX::_exit so they never run the test's
 # END blocks.  The prefix directory is removed at the end unless the test
