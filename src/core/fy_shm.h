@@ -102,6 +102,7 @@ typedef struct {
     uint64_t         reloads_failed;
     uint64_t         reload_ms;        /* last reload attempt, wall clock */
     uint64_t         reload_ok;        /* 1 if it succeeded */
+    uint64_t         connection_serial;/* last $connection number given */
     fy_shm_worker_t  workers[FY_MAX_WORKERS];
     fy_shm_peer_t    peers[FY_MAX_PEERS];
     /* Round-robin position of each upstream (by its index in the

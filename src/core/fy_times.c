@@ -11,6 +11,11 @@ uint64_t  fy_wall_msec;
 char      fy_http_date[32];
 size_t    fy_http_date_len;
 
+char      fy_log_time_local[32];
+size_t    fy_log_time_local_len;
+char      fy_time_iso8601[32];
+size_t    fy_time_iso8601_len;
+
 static time_t  fy_http_date_sec = -1;
 
 void
@@ -31,5 +36,21 @@ fy_time_update(void)
         gmtime_r(&ts.tv_sec, &tm);
         fy_http_date_len = strftime(fy_http_date, sizeof(fy_http_date),
                                     "%a, %d %b %Y %H:%M:%S GMT", &tm);
+
+        /* the access log's local times, as nginx writes them */
+        localtime_r(&ts.tv_sec, &tm);
+        fy_log_time_local_len = strftime(fy_log_time_local,
+                                         sizeof(fy_log_time_local),
+                                         "%d/%b/%Y:%H:%M:%S %z", &tm);
+        fy_time_iso8601_len = strftime(fy_time_iso8601,
+                                       sizeof(fy_time_iso8601),
+                                       "%Y-%m-%dT%H:%M:%S%z", &tm);
+        /* ISO 8601 wants "+00:00", strftime gives "+0000" */
+        if (fy_time_iso8601_len == 24) {
+            memmove(fy_time_iso8601 + 23, fy_time_iso8601 + 22, 2);
+            fy_time_iso8601[22] = ':';
+            fy_time_iso8601[25] = '\0';
+            fy_time_iso8601_len = 25;
+        }
     }
 }

@@ -15,6 +15,11 @@ extern uint64_t  fy_wall_msec;       /* wall clock, for shm and logs */
 extern char      fy_http_date[32];   /* "Tue, 24 Nov 2026 21:10:26 GMT" */
 extern size_t    fy_http_date_len;
 
+extern char      fy_log_time_local[32];  /* "24/Nov/2026:21:10:26 +0000" */
+extern size_t    fy_log_time_local_len;
+extern char      fy_time_iso8601[32];    /* "2026-11-24T21:10:26+00:00" */
+extern size_t    fy_time_iso8601_len;
+
 void fy_time_update(void);
 
 #endif /* FY_TIMES_H */

@@ -23,6 +23,8 @@
 typedef struct fy_http_request_s  fy_http_request_t;
 typedef struct fy_http_conn_s     fy_http_conn_t;
 typedef struct fy_http_proxy_s    fy_http_proxy_t;
+typedef struct fy_http_log_s      fy_http_log_t;
+struct fy_http_log_file_s;
 
 /* ---- variables and values with variables ("complex values") ---- */
 
@@ -38,11 +40,24 @@ struct fy_http_variable_s {
     fy_http_variable_pt   get;
 };
 
+/* Variables named by a prefix and a free part: $http_NAME,
+ * $arg_NAME, $cookie_NAME.  `arg` is the part after the prefix. */
+typedef size_t (*fy_http_pvariable_pt)(fy_http_request_t *r,
+                                       const fy_str_t *arg, u_char *buf,
+                                       size_t size);
+
+typedef struct {
+    const char            *prefix;
+    fy_http_pvariable_pt   get;
+} fy_http_pvariable_t;
+
 /* A text with $variables, compiled once at config time into a list of
  * literal and variable parts. */
 typedef struct {
     fy_str_t                    lit;     /* literal part, or ... */
-    const fy_http_variable_t   *var;     /* ... a variable */
+    const fy_http_variable_t   *var;     /* ... a variable, or ... */
+    const fy_http_pvariable_t  *pvar;    /* ... a prefix variable ... */
+    fy_str_t                    arg;     /* ... with this free part */
 } fy_http_cv_part_t;
 
 typedef struct {
@@ -58,6 +73,13 @@ fy_http_cv_t *fy_http_cv_compile(fy_conf_t *cf, const fy_str_t *text);
 /* Evaluate into the request pool; NULL on allocation failure. */
 u_char *fy_http_cv_eval(fy_http_request_t *r, const fy_http_cv_t *cv,
                         size_t *len);
+/* The length of one part's value (literal or variable). */
+size_t  fy_http_cv_part_len(fy_http_request_t *r,
+                            const fy_http_cv_part_t *part);
+/* Write one part's value into buf (size bytes); returns its length. */
+size_t  fy_http_cv_part_get(fy_http_request_t *r,
+                            const fy_http_cv_part_t *part, u_char *buf,
+                            size_t size);
 const fy_http_variable_t *fy_http_variable_find(const u_char *name,
                                                 size_t len);
 
@@ -103,6 +125,9 @@ typedef struct fy_http_loc_conf_s {
     int64_t              send_timeout;
     size_t               client_max_body_size;
     fy_str_t             default_type;
+
+    fy_array_t           access_logs;   /* fy_http_log_t */
+    unsigned             access_log_off:1;
 } fy_http_loc_conf_t;
 
 typedef struct {
@@ -133,9 +158,14 @@ typedef struct fy_http_main_conf_s {
     fy_array_t           upstreams;     /* fy_http_upstream_t * */
     fy_http_srv_conf_t  *srv;           /* http-level server defaults */
     fy_http_loc_conf_t  *loc;           /* http-level location defaults */
+
+    fy_array_t           log_formats;   /* access log formats */
+    void                *combined;      /* the predefined "combined" */
+    struct fy_http_log_file_s *log_files; /* every access log file */
 } fy_http_main_conf_t;
 
 extern const fy_command_t  fy_http_commands[];
+extern const fy_command_t  fy_http_log_commands[];
 
 /* Merge levels, resolve upstream names, build cycle->listening. */
 int fy_http_init_cycle(fy_cycle_t *cycle);
@@ -158,6 +188,7 @@ struct fy_http_conn_s {
                                            pipelined requests */
     fy_http_request_t   *r;             /* current request, or NULL */
     unsigned             requests;      /* served on this connection */
+    uint64_t             serial;        /* $connection */
     char                 addr_text[48]; /* "127.0.0.1" */
     unsigned             port;          /* peer port */
 
@@ -200,7 +231,12 @@ struct fy_http_request_s {
     fy_http_loc_conf_t   *loc;
     int                   status;           /* answered with */
     fy_http_proxy_t      *proxy;
-    uint64_t              bytes_out;
+    uint64_t              bytes_out;       /* header and body sent */
+    uint64_t              header_out;      /* response header bytes */
+    uint64_t              request_length;  /* header and body received */
+    uint64_t              start_msec;      /* monotonic, for $request_time */
+    uint64_t              start_wall;      /* wall clock ms */
+    unsigned              number;          /* on its connection, from 1 */
 };
 
 typedef struct {
@@ -232,6 +268,14 @@ int    fy_http_normalize_path(fy_pool_t *pool, fy_str_t *path);
 /* %-escape what a path sent upstream cannot carry raw; with dst NULL,
  * returns the length needed. */
 size_t fy_http_escape_path(u_char *dst, const u_char *src, size_t len);
+
+/* fy_http_log.c: the access log */
+void fy_http_log_request(fy_http_request_t *r);
+/* End of the http block: the default access_log if none was given. */
+const char *fy_http_log_http_done(fy_conf_t *cf, fy_http_main_conf_t *hmcf);
+void fy_http_log_init_process(fy_cycle_t *cycle);
+void fy_http_log_flush_all(void);
+void fy_http_log_reopen(void);
 
 /* fy_http_proxy.c */
 void fy_http_proxy_handler(fy_http_request_t *r);

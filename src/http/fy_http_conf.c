@@ -199,7 +199,10 @@ fy_http_block(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
     ctx->srv = hmcf->srv;
     ctx->loc = hmcf->loc;
 
-    return fy_http_parse_block(cf, FY_CONF_HTTP, ctx);
+    if (fy_http_parse_block(cf, FY_CONF_HTTP, ctx) != FY_CONF_OK) {
+        return FY_CONF_ERROR;
+    }
+    return fy_http_log_http_done(cf, hmcf);
 }
 
 static const char *
@@ -597,6 +600,11 @@ fy_http_merge_loc(fy_http_loc_conf_t *prev, fy_http_loc_conf_t *conf)
              FY_CONF_UNSET_MSEC, 60000);
     fy_merge(conf->client_max_body_size, prev->client_max_body_size,
              FY_CONF_UNSET_SIZE, 1024 * 1024);
+    /* access_log: a level with none of its own logs like its parent */
+    if (conf->access_logs.nelts == 0 && !conf->access_log_off) {
+        conf->access_logs = prev->access_logs;
+        conf->access_log_off = prev->access_log_off;
+    }
     if (conf->default_type.data == NULL) {
         if (prev->default_type.data) {
             conf->default_type = prev->default_type;

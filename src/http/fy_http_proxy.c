@@ -463,6 +463,7 @@ fy_proxy_send_request(fy_http_proxy_t *p)
             k = fy_min(k, fy_buf_free(&p->body));
             memcpy(p->body.last, hc->in.pos, k);
             hc->in.pos += k;
+            r->request_length += k;
             p->body.last += k;
             r->body_rest -= k;
             continue;
@@ -472,6 +473,7 @@ fy_proxy_send_request(fy_http_proxy_t *p)
                  fy_min(fy_buf_free(&p->body), r->body_rest), 0);
         if (n > 0) {
             fy_shm_add(fy_worker_slot->bytes_in, (uint64_t) n);
+            r->request_length += (uint64_t) n;
             p->body.last += n;
             r->body_rest -= (uint64_t) n;
             continue;
@@ -538,6 +540,9 @@ fy_proxy_check_client(fy_event_t *rev)
         fy_log_error(FY_LOG_INFO, 0, "client %s prematurely closed "
                      "connection while waiting for upstream",
                      hc->addr_text);
+        if (hc->r && !hc->r->header_sent) {
+            hc->r->status = 499;    /* nginx's code for this, in the log */
+        }
         fy_http_close_connection(hc);
     }
 }
@@ -659,6 +664,7 @@ fy_proxy_process_header(fy_http_proxy_t *p)
     q += sprintf(q, "Connection: %s\r\n\r\n", conn);
 
     r->header_sent = 1;
+    r->header_out = (uint64_t) (q - hdr);
     hc->out[0].iov_base = hdr;
     hc->out[0].iov_len = (size_t) (q - hdr);
     hc->nout = 1;

@@ -18,6 +18,7 @@
 #include "fy_core.h"
 #include "fy_http.h"
 #include "fy_worker.h"
+#include "fy_shm.h"
 
 #include <sys/uio.h>
 
@@ -60,6 +61,7 @@ fy_http_init_connection(fy_conn_t *c, fy_listen_t *ls)
     hc->port = ntohs(c->addr.sin6_port);   /* same offset in sockaddr_in */
 
     fy_shm_add(fy_worker_slot->active, 1);
+    hc->serial = fy_shm_add(fy_shm->connection_serial, 1) + 1;
 
     if (fy_conn_register(c) != FY_OK) {
         fy_http_close_connection(hc);
@@ -112,6 +114,9 @@ fy_http_create_request(fy_http_conn_t *hc)
     r->pool = pool;
     r->hc = hc;
     r->content_length = -1;
+    r->start_msec = fy_current_msec;
+    r->number = hc->requests + 1;
+    r->start_wall = fy_wall_msec;
     r->srv = fy_http_default_server(hc->ls);
     fy_http_parser_init(&r->parser);
     fy_array_init(&r->headers, pool, 16, sizeof(fy_http_header_t));
@@ -122,6 +127,11 @@ fy_http_create_request(fy_http_conn_t *hc)
 static void
 fy_http_free_request(fy_http_request_t *r)
 {
+    /* every request that got as far as a request line or an answer is
+     * logged once, however it ended */
+    if (r->request_line.len || r->status) {
+        fy_http_log_request(r);
+    }
     r->hc->r = NULL;
     /* Pool cleanups close what the request still holds (upstream). */
     fy_pool_destroy(r->pool);
@@ -703,6 +713,7 @@ fy_http_process_header(fy_http_request_t *r)
         }
 
         if (rc == FY_HTTP_PARSE_HEADER_DONE) {
+            r->request_length = (uint64_t) (hc->in.pos - hc->in.start);
             fy_http_handler(r, *seen);
             return;
         }
@@ -857,6 +868,7 @@ fy_http_send_response(fy_http_request_t *r, int status, const fy_str_t *type,
 
     hc->out[0].iov_base = hdr;
     hc->out[0].iov_len = (size_t) n;
+    r->header_out = (uint64_t) n;
     hc->out[1].iov_base = (void *) body;
     hc->out[1].iov_len = r->head ? 0 : len;
     hc->nout = 2;

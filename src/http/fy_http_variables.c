@@ -112,6 +112,296 @@ fy_var_scheme(fy_http_request_t *r, u_char *buf, size_t size)
     return fy_var_copy(buf, size, "http", 4);
 }
 
+
+static size_t
+fy_var_num(u_char *buf, size_t size, uint64_t v)
+{
+    char  tmp[24];
+    int   n = snprintf(tmp, sizeof(tmp), "%llu", (unsigned long long) v);
+
+    return fy_var_copy(buf, size, tmp, (size_t) n);
+}
+
+static size_t
+fy_var_request(fy_http_request_t *r, u_char *buf, size_t size)
+{
+    return fy_var_copy(buf, size, r->request_line.data, r->request_line.len);
+}
+
+static size_t
+fy_var_status(fy_http_request_t *r, u_char *buf, size_t size)
+{
+    char  tmp[8];
+    int   n = snprintf(tmp, sizeof(tmp), "%03d", r->status);
+
+    return fy_var_copy(buf, size, tmp, (size_t) n);
+}
+
+static size_t
+fy_var_bytes_sent(fy_http_request_t *r, u_char *buf, size_t size)
+{
+    return fy_var_num(buf, size, r->bytes_out);
+}
+
+static size_t
+fy_var_body_bytes_sent(fy_http_request_t *r, u_char *buf, size_t size)
+{
+    return fy_var_num(buf, size, r->bytes_out > r->header_out
+                                 ? r->bytes_out - r->header_out : 0);
+}
+
+static size_t
+fy_var_request_length(fy_http_request_t *r, u_char *buf, size_t size)
+{
+    return fy_var_num(buf, size, r->request_length);
+}
+
+static size_t
+fy_var_connection(fy_http_request_t *r, u_char *buf, size_t size)
+{
+    return fy_var_num(buf, size, r->hc->serial);
+}
+
+static size_t
+fy_var_connection_requests(fy_http_request_t *r, u_char *buf, size_t size)
+{
+    /* nginx counts the current request too */
+    return fy_var_num(buf, size, r->number);
+}
+
+/* "seconds.milliseconds" */
+static size_t
+fy_var_msec_text(u_char *buf, size_t size, uint64_t ms)
+{
+    char  tmp[32];
+    int   n = snprintf(tmp, sizeof(tmp), "%llu.%03u",
+                       (unsigned long long) (ms / 1000), (unsigned) (ms % 1000));
+
+    return fy_var_copy(buf, size, tmp, (size_t) n);
+}
+
+static size_t
+fy_var_request_time(fy_http_request_t *r, u_char *buf, size_t size)
+{
+    return fy_var_msec_text(buf, size, fy_current_msec - r->start_msec);
+}
+
+static size_t
+fy_var_msec(fy_http_request_t *r, u_char *buf, size_t size)
+{
+    fy_unused(r);
+    return fy_var_msec_text(buf, size, fy_wall_msec);
+}
+
+static size_t
+fy_var_time_local(fy_http_request_t *r, u_char *buf, size_t size)
+{
+    fy_unused(r);
+    return fy_var_copy(buf, size, fy_log_time_local, fy_log_time_local_len);
+}
+
+static size_t
+fy_var_time_iso8601(fy_http_request_t *r, u_char *buf, size_t size)
+{
+    fy_unused(r);
+    return fy_var_copy(buf, size, fy_time_iso8601, fy_time_iso8601_len);
+}
+
+static size_t
+fy_var_hostname(fy_http_request_t *r, u_char *buf, size_t size)
+{
+    static char    name[256];
+    static size_t  len;
+
+    fy_unused(r);
+    if (len == 0) {
+        if (gethostname(name, sizeof(name) - 1) != 0) {
+            strcpy(name, "localhost");
+        }
+        len = strlen(name);
+    }
+    return fy_var_copy(buf, size, name, len);
+}
+
+static size_t
+fy_var_server_addr(fy_http_request_t *r, u_char *buf, size_t size)
+{
+    struct sockaddr_in6  sa;
+    socklen_t            len = sizeof(sa);
+    char                 text[64];
+
+    /* the local address of the connection: a wildcard listener does
+     * not know it, so ask the socket */
+    if (getsockname(r->hc->c->fd, (struct sockaddr *) &sa, &len) != 0) {
+        return 0;
+    }
+    fy_sockaddr_text((struct sockaddr *) &sa, text, sizeof(text), 0);
+    return fy_var_copy(buf, size, text, strlen(text));
+}
+
+static size_t
+fy_var_proxy_host(fy_http_request_t *r, u_char *buf, size_t size)
+{
+    if (r->loc == NULL || r->loc->upstream == NULL) {
+        return 0;
+    }
+    return fy_var_copy(buf, size, r->loc->proxy_host.data,
+                       r->loc->proxy_host.len);
+}
+
+/* The request header named by the variable's free part: "http_user_agent"
+ * names User-Agent (underscores for dashes, any case). */
+static const fy_http_header_t *
+fy_var_find_header(fy_http_request_t *r, const fy_str_t *arg)
+{
+    fy_http_header_t  *h;
+    unsigned           i;
+    size_t             k;
+
+    for (i = 0; i < r->headers.nelts; i++) {
+        h = fy_array_elt(&r->headers, fy_http_header_t, i);
+        if (h->name.len != arg->len) {
+            continue;
+        }
+        for (k = 0; k < arg->len; k++) {
+            u_char a = arg->data[k], b = h->name.data[k];
+
+            if (b == '-') {
+                b = '_';
+            }
+            if ((a | 0x20) != (b | 0x20)) {
+                break;
+            }
+        }
+        if (k == arg->len) {
+            return h;
+        }
+    }
+    return NULL;
+}
+
+static size_t
+fy_var_proxy_add_xff(fy_http_request_t *r, u_char *buf, size_t size)
+{
+    static const fy_str_t      xff = fy_string("x_forwarded_for");
+    const fy_http_header_t    *h = fy_var_find_header(r, &xff);
+    size_t                     n = 0, alen = strlen(r->hc->addr_text);
+
+    /* "<client's X-Forwarded-For>, <remote_addr>", or just the address */
+    if (h && h->value.len) {
+        n += fy_var_copy(buf, size, h->value.data, h->value.len);
+        n += fy_var_copy(buf ? buf + n : NULL, size > n ? size - n : 0,
+                         ", ", 2);
+    }
+    n += fy_var_copy(buf ? buf + n : NULL, size > n ? size - n : 0,
+                     r->hc->addr_text, alen);
+    return n;
+}
+
+static size_t
+fy_pvar_http(fy_http_request_t *r, const fy_str_t *arg, u_char *buf,
+             size_t size)
+{
+    const fy_http_header_t  *h = fy_var_find_header(r, arg);
+
+    return h ? fy_var_copy(buf, size, h->value.data, h->value.len) : 0;
+}
+
+static size_t
+fy_pvar_arg(fy_http_request_t *r, const fy_str_t *arg, u_char *buf,
+            size_t size)
+{
+    u_char  *p = r->args.data, *end = r->args.data + r->args.len, *amp;
+
+    /* "a=1&b=2": the value of the first parameter named arg */
+    while (p && p < end) {
+        amp = memchr(p, '&', (size_t) (end - p));
+        if (amp == NULL) {
+            amp = end;
+        }
+        if ((size_t) (amp - p) > arg->len && p[arg->len] == '='
+            && memcmp(p, arg->data, arg->len) == 0)
+        {
+            p += arg->len + 1;
+            return fy_var_copy(buf, size, p, (size_t) (amp - p));
+        }
+        p = amp + 1;
+    }
+    return 0;
+}
+
+static size_t
+fy_pvar_cookie(fy_http_request_t *r, const fy_str_t *arg, u_char *buf,
+               size_t size)
+{
+    static const fy_str_t    name = fy_string("cookie");
+    const fy_http_header_t  *h = fy_var_find_header(r, &name);
+    u_char                  *p, *end, *semi;
+
+    if (h == NULL) {
+        return 0;
+    }
+    p = h->value.data;
+    end = p + h->value.len;
+    /* "a=1; b=2" */
+    while (p < end) {
+        while (p < end && (*p == ' ' || *p == ';')) {
+            p++;
+        }
+        semi = memchr(p, ';', (size_t) (end - p));
+        if (semi == NULL) {
+            semi = end;
+        }
+        if ((size_t) (semi - p) > arg->len && p[arg->len] == '='
+            && memcmp(p, arg->data, arg->len) == 0)
+        {
+            p += arg->len + 1;
+            return fy_var_copy(buf, size, p, (size_t) (semi - p));
+        }
+        p = semi;
+    }
+    return 0;
+}
+
+/* $remote_user: the user name of HTTP Basic authentication. */
+static size_t
+fy_var_remote_user(fy_http_request_t *r, u_char *buf, size_t size)
+{
+    static const fy_str_t    name = fy_string("authorization");
+    static const char        b64[] =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    const fy_http_header_t  *h = fy_var_find_header(r, &name);
+    u_char                   out[256];
+    const char              *pos;
+    size_t                   i, n = 0;
+    unsigned                 acc = 0, bits = 0;
+
+    if (h == NULL || h->value.len < 6
+        || strncasecmp((char *) h->value.data, "Basic ", 6) != 0)
+    {
+        return 0;
+    }
+    for (i = 6; i < h->value.len && n < sizeof(out); i++) {
+        if (h->value.data[i] == '=') {
+            break;
+        }
+        pos = memchr(b64, h->value.data[i], 64);
+        if (pos == NULL) {
+            return 0;
+        }
+        acc = (acc << 6) | (unsigned) (pos - b64);
+        bits += 6;
+        if (bits >= 8) {
+            bits -= 8;
+            out[n++] = (u_char) (acc >> bits);
+        }
+    }
+    for (i = 0; i < n && out[i] != ':'; i++) {
+        /* the user is what comes before the first colon */
+    }
+    return fy_var_copy(buf, size, out, i);
+}
+
 static const fy_http_variable_t  fy_http_variables[] = {
     { "pid",              fy_var_pid },
     { "remote_addr",      fy_var_remote_addr },
@@ -124,6 +414,29 @@ static const fy_http_variable_t  fy_http_variables[] = {
     { "server_port",      fy_var_server_port },
     { "server_protocol",  fy_var_server_protocol },
     { "scheme",           fy_var_scheme },
+    { "request",          fy_var_request },
+    { "status",           fy_var_status },
+    { "bytes_sent",       fy_var_bytes_sent },
+    { "body_bytes_sent",  fy_var_body_bytes_sent },
+    { "request_length",   fy_var_request_length },
+    { "request_time",     fy_var_request_time },
+    { "connection",       fy_var_connection },
+    { "connection_requests", fy_var_connection_requests },
+    { "msec",             fy_var_msec },
+    { "time_local",       fy_var_time_local },
+    { "time_iso8601",     fy_var_time_iso8601 },
+    { "hostname",         fy_var_hostname },
+    { "server_addr",      fy_var_server_addr },
+    { "proxy_host",       fy_var_proxy_host },
+    { "proxy_add_x_forwarded_for", fy_var_proxy_add_xff },
+    { "remote_user",      fy_var_remote_user },
+    { NULL, NULL }
+};
+
+static const fy_http_pvariable_t  fy_http_pvariables[] = {
+    { "http_",    fy_pvar_http },
+    { "arg_",     fy_pvar_arg },
+    { "cookie_",  fy_pvar_cookie },
     { NULL, NULL }
 };
 
@@ -138,6 +451,42 @@ fy_http_variable_find(const u_char *name, size_t len)
         }
     }
     return NULL;
+}
+
+static const fy_http_pvariable_t *
+fy_http_pvariable_find(const u_char *name, size_t len, fy_str_t *arg)
+{
+    const fy_http_pvariable_t  *v;
+    size_t                      plen;
+
+    for (v = fy_http_pvariables; v->prefix; v++) {
+        plen = strlen(v->prefix);
+        if (len > plen && memcmp(v->prefix, name, plen) == 0) {
+            arg->data = (u_char *) name + plen;
+            arg->len = len - plen;
+            return v;
+        }
+    }
+    return NULL;
+}
+
+size_t
+fy_http_cv_part_get(fy_http_request_t *r, const fy_http_cv_part_t *part,
+                    u_char *buf, size_t size)
+{
+    if (part->var) {
+        return part->var->get(r, buf, size);
+    }
+    if (part->pvar) {
+        return part->pvar->get(r, &part->arg, buf, size);
+    }
+    return fy_var_copy(buf, size, part->lit.data, part->lit.len);
+}
+
+size_t
+fy_http_cv_part_len(fy_http_request_t *r, const fy_http_cv_part_t *part)
+{
+    return fy_http_cv_part_get(r, part, NULL, 0);
 }
 
 static int
@@ -215,6 +564,9 @@ fy_http_cv_compile(fy_conf_t *cf, const fy_str_t *text)
         part = &cv->parts[cv->nparts++];
         part->var = fy_http_variable_find(name, nlen);
         if (part->var == NULL) {
+            part->pvar = fy_http_pvariable_find(name, nlen, &part->arg);
+        }
+        if (part->var == NULL && part->pvar == NULL) {
             fy_conf_error(cf, "unknown \"%.*s\" variable", (int) nlen, name);
             return NULL;
         }
@@ -226,7 +578,6 @@ fy_http_cv_compile(fy_conf_t *cf, const fy_str_t *text)
 u_char *
 fy_http_cv_eval(fy_http_request_t *r, const fy_http_cv_t *cv, size_t *len)
 {
-    const fy_http_cv_part_t  *part;
     u_char                   *buf, *p;
     size_t                    n = 0;
     unsigned                  i;
@@ -237,8 +588,7 @@ fy_http_cv_eval(fy_http_request_t *r, const fy_http_cv_t *cv, size_t *len)
     }
 
     for (i = 0; i < cv->nparts; i++) {
-        part = &cv->parts[i];
-        n += part->var ? part->var->get(r, NULL, 0) : part->lit.len;
+        n += fy_http_cv_part_len(r, &cv->parts[i]);
     }
 
     buf = fy_palloc(r->pool, n + 1);
@@ -248,13 +598,7 @@ fy_http_cv_eval(fy_http_request_t *r, const fy_http_cv_t *cv, size_t *len)
 
     p = buf;
     for (i = 0; i < cv->nparts; i++) {
-        part = &cv->parts[i];
-        if (part->var) {
-            p += part->var->get(r, p, (size_t) (buf + n - p));
-        } else {
-            memcpy(p, part->lit.data, part->lit.len);
-            p += part->lit.len;
-        }
+        p += fy_http_cv_part_get(r, &cv->parts[i], p, (size_t) (buf + n - p));
     }
     *len = (size_t) (p - buf);
     return buf;

@@ -174,6 +174,7 @@ fy_worker_signal_handler(fy_event_t *ev)
             break;
         case SIGUSR1:
             fy_log_reopen(&fy_log);
+            fy_http_log_reopen();
             break;
         default:
             break;
@@ -213,6 +214,7 @@ fy_worker_run(fy_cycle_t *cycle, unsigned slot, int channel)
         exit(2);
     }
 
+    fy_http_log_init_process(cycle);
     fy_worker_rss_at = fy_current_msec;
     fy_shm_set(fy_worker_slot->rss, fy_proc_rss());
     fy_worker_heartbeat(&fy_worker_heartbeat_ev);
@@ -228,6 +230,7 @@ fy_worker_run(fy_cycle_t *cycle, unsigned slot, int channel)
         }
     }
 
+    fy_http_log_flush_all();
     fy_log_error(FY_LOG_NOTICE, 0, "exit");
     exit(0);
 }

@@ -1,0 +1,585 @@
+/*
+ * fy_http_log.c -- the access log: log_format and access_log.
+ *
+ *   log_format NAME [escape=default|json|none] STRING ...;      http
+ *   access_log PATH [FORMAT [buffer=SIZE [flush=TIME]]] | off;  http, server, location
+ *
+ * As in nginx: the predefined format "combined", "access_log" without
+ * a format uses it, several access_log directives at one level all
+ * write, a level without any inherits its parent's, and values are
+ * escaped (default: '"', '\' and bytes outside 0x20..0x7e as \xXX).
+ *
+ * Files are opened by the master when the configuration is loaded, so
+ * every worker inherits the descriptors; a worker reopens them on
+ * SIGUSR1 (after the operator moved the old file away).  A line is
+ * written with one write() (O_APPEND keeps workers' lines whole), or,
+ * with buffer=, collected and written when the buffer is full, when
+ * flush= has passed since the oldest line, and when the worker exits.
+ */
+#include "fy_core.h"
+#include "fy_http.h"
+
+#include <fcntl.h>
+
+enum {
+    FY_LOG_ESCAPE_DEFAULT = 0,
+    FY_LOG_ESCAPE_JSON,
+    FY_LOG_ESCAPE_NONE
+};
+
+typedef struct {
+    fy_str_t         name;
+    int              escape;
+    fy_http_cv_t    *cv;
+} fy_http_log_fmt_t;
+
+typedef struct fy_http_log_file_s {
+    char                        *path;
+    int                          fd;
+    u_char                      *buf;        /* buffer=, or NULL */
+    size_t                       size;
+    size_t                       used;
+    int64_t                      flush;      /* ms, 0: only when full */
+    uint64_t                     first;      /* when the oldest line came */
+    struct fy_http_log_file_s   *next;       /* all files of the cycle */
+} fy_http_log_file_t;
+
+struct fy_http_log_s {
+    fy_http_log_file_t  *file;
+    fy_http_log_fmt_t   *fmt;
+};
+
+/* Files of the running configuration (one cycle per process). */
+static fy_http_log_file_t  *fy_http_log_files;
+static fy_event_t           fy_http_log_flush_ev;
+
+static const char  fy_combined[] =
+    "$remote_addr - $remote_user [$time_local] \"$request\" $status "
+    "$body_bytes_sent \"$http_referer\" \"$http_user_agent\"";
+
+static fy_http_log_fmt_t *
+fy_http_log_fmt_find(fy_http_main_conf_t *hmcf, const fy_str_t *name)
+{
+    fy_http_log_fmt_t  *f;
+    unsigned            i;
+
+    for (i = 0; i < hmcf->log_formats.nelts; i++) {
+        f = fy_array_elt(&hmcf->log_formats, fy_http_log_fmt_t, i);
+        if (f->name.len == name->len
+            && memcmp(f->name.data, name->data, name->len) == 0)
+        {
+            return f;
+        }
+    }
+    return NULL;
+}
+
+static fy_http_log_fmt_t *
+fy_http_log_fmt_add(fy_conf_t *cf, fy_http_main_conf_t *hmcf,
+                    const fy_str_t *name, int escape, const fy_str_t *text)
+{
+    fy_http_log_fmt_t  *f;
+
+    if (hmcf->log_formats.pool == NULL) {
+        fy_array_init(&hmcf->log_formats, cf->pool, 2,
+                      sizeof(fy_http_log_fmt_t));
+    }
+    f = fy_array_push(&hmcf->log_formats);
+    if (f == NULL) {
+        return NULL;
+    }
+    f->name = *name;
+    f->escape = escape;
+    f->cv = fy_http_cv_compile(cf, text);
+    return f->cv ? f : NULL;
+}
+
+static const char *
+fy_http_log_format(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
+{
+    fy_http_main_conf_t  *hmcf = conf;
+    fy_str_t              text;
+    unsigned              i, first = 2;
+    int                   escape = FY_LOG_ESCAPE_DEFAULT;
+    size_t                len = 0;
+    u_char               *p;
+
+    fy_unused(cmd);
+
+    if (fy_str_eq(&cf->args[1], "combined")
+        || (hmcf->log_formats.pool
+            && fy_http_log_fmt_find(hmcf, &cf->args[1])))
+    {
+        fy_conf_error(cf, "duplicate \"log_format\" name \"%s\"",
+                      cf->args[1].data);
+        return FY_CONF_ERROR;
+    }
+
+    if (cf->args[2].len > 7 && memcmp(cf->args[2].data, "escape=", 7) == 0) {
+        const char *v = (char *) cf->args[2].data + 7;
+
+        escape = strcmp(v, "default") == 0 ? FY_LOG_ESCAPE_DEFAULT
+               : strcmp(v, "json") == 0 ? FY_LOG_ESCAPE_JSON
+               : strcmp(v, "none") == 0 ? FY_LOG_ESCAPE_NONE : -1;
+        if (escape == -1) {
+            fy_conf_error(cf, "unknown log format escaping \"%s\"", v);
+            return FY_CONF_ERROR;
+        }
+        first = 3;
+        if (cf->nargs < 4) {
+            return "has no format string";
+        }
+    }
+
+    /* the strings are concatenated, as nginx does */
+    for (i = first; i < cf->nargs; i++) {
+        len += cf->args[i].len;
+    }
+    text.data = p = fy_palloc(cf->pool, len + 1);
+    if (p == NULL) {
+        return "cannot allocate memory";
+    }
+    for (i = first; i < cf->nargs; i++) {
+        memcpy(p, cf->args[i].data, cf->args[i].len);
+        p += cf->args[i].len;
+    }
+    *p = '\0';
+    text.len = len;
+
+    if (fy_http_log_fmt_add(cf, hmcf, &cf->args[1], escape, &text) == NULL) {
+        return FY_CONF_ERROR;
+    }
+    return FY_CONF_OK;
+}
+
+/* nginx writes the default log only when no level has access_log */
+static int
+fy_http_log_any_configured(fy_http_main_conf_t *hmcf)
+{
+    fy_http_srv_conf_t  *scf;
+    fy_http_loc_conf_t  *lcf;
+    unsigned             i, j;
+
+    for (i = 0; i < hmcf->servers.nelts; i++) {
+        scf = *fy_array_elt(&hmcf->servers, fy_http_srv_conf_t *, i);
+        if (scf->loc->access_logs.nelts || scf->loc->access_log_off) {
+            return 1;
+        }
+        for (j = 0; j < scf->locations.nelts; j++) {
+            lcf = *fy_array_elt(&scf->locations, fy_http_loc_conf_t *, j);
+            if (lcf->access_logs.nelts || lcf->access_log_off) {
+                return 1;
+            }
+        }
+    }
+    return 0;
+}
+
+static void
+fy_http_log_file_close(void *data)
+{
+    fy_http_log_file_t  *f = data;
+
+    if (f->fd != -1) {
+        close(f->fd);
+        f->fd = -1;
+    }
+    free(f->buf);
+    f->buf = NULL;
+}
+
+static const char *
+fy_http_access_log(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
+{
+    fy_http_loc_conf_t   *lcf = conf;
+    /* from the cycle: this also runs after the http block has ended */
+    fy_http_main_conf_t  *hmcf = ((fy_cycle_t *) cf->cycle)->http;
+    fy_http_log_t        *log;
+    fy_http_log_file_t   *file;
+    fy_str_t              fmt_name = fy_string("combined");
+    unsigned              i;
+    int64_t               v;
+
+    fy_unused(cmd);
+
+    if (lcf->access_logs.pool == NULL) {
+        fy_array_init(&lcf->access_logs, cf->pool, 1, sizeof(fy_http_log_t));
+    }
+
+    if (fy_str_eq(&cf->args[1], "off")) {
+        if (cf->nargs != 2) {
+            return "invalid parameter after \"off\"";
+        }
+        lcf->access_log_off = 1;
+        return FY_CONF_OK;
+    }
+
+    log = fy_array_push(&lcf->access_logs);
+    file = fy_pcalloc(cf->pool, sizeof(fy_http_log_file_t));
+    if (log == NULL || file == NULL) {
+        return "cannot allocate memory";
+    }
+    file->fd = -1;
+    file->path = fy_conf_full_name(cf, cf->prefix, &cf->args[1]);
+    log->file = file;
+    file->next = hmcf->log_files;
+    hmcf->log_files = file;
+
+    if (cf->nargs >= 3) {
+        fmt_name = cf->args[2];
+    }
+    if (fy_str_eq(&fmt_name, "combined")) {
+        if (hmcf->combined == NULL) {
+            fy_str_t  text = { sizeof(fy_combined) - 1, (u_char *) fy_combined };
+            hmcf->combined = fy_http_log_fmt_add(cf, hmcf, &fmt_name,
+                                                 FY_LOG_ESCAPE_DEFAULT, &text);
+            if (hmcf->combined == NULL) {
+                return FY_CONF_ERROR;
+            }
+        }
+        log->fmt = hmcf->combined;
+    } else {
+        log->fmt = hmcf->log_formats.pool
+                   ? fy_http_log_fmt_find(hmcf, &fmt_name) : NULL;
+        if (log->fmt == NULL) {
+            fy_conf_error(cf, "unknown log format \"%s\"", fmt_name.data);
+            return FY_CONF_ERROR;
+        }
+    }
+
+    for (i = 3; i < cf->nargs; i++) {
+        fy_str_t  val;
+
+        if (strncmp((char *) cf->args[i].data, "buffer=", 7) == 0) {
+            val.data = cf->args[i].data + 7;
+            val.len = cf->args[i].len - 7;
+            v = fy_conf_parse_size(&val);
+            if (v <= 0 || v > 16 * 1024 * 1024) {
+                fy_conf_error(cf, "invalid buffer size \"%s\"",
+                              cf->args[i].data);
+                return FY_CONF_ERROR;
+            }
+            file->size = (size_t) v;
+        } else if (strncmp((char *) cf->args[i].data, "flush=", 6) == 0) {
+            val.data = cf->args[i].data + 6;
+            val.len = cf->args[i].len - 6;
+            file->flush = fy_conf_parse_msec(&val);
+            if (file->flush <= 0) {
+                fy_conf_error(cf, "invalid flush time \"%s\"",
+                              cf->args[i].data);
+                return FY_CONF_ERROR;
+            }
+        } else {
+            fy_conf_error(cf, "invalid parameter \"%s\"", cf->args[i].data);
+            return FY_CONF_ERROR;
+        }
+    }
+    if (file->flush && file->size == 0) {
+        return "has \"flush\" without \"buffer\"";
+    }
+
+    /* Open now: a path that cannot be opened is a configuration error,
+     * caught by -t and by a reload before anything changes. */
+    file->fd = open(file->path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC,
+                    0644);
+    if (file->fd == -1) {
+        fy_conf_error(cf, "open() \"%s\" failed (%d: %s)", file->path, errno,
+                      strerror(errno));
+        return FY_CONF_ERROR;
+    }
+    if (fy_pool_cleanup_add(cf->pool, fy_http_log_file_close, file) != FY_OK)
+    {
+        close(file->fd);
+        return "cannot allocate memory";
+    }
+    return FY_CONF_OK;
+}
+
+/* nginx's default when no access_log is configured anywhere:
+ * "access_log logs/access.log combined;" at the http level. */
+const char *
+fy_http_log_http_done(fy_conf_t *cf, fy_http_main_conf_t *hmcf)
+{
+    fy_http_loc_conf_t  *lcf = hmcf->loc;
+    fy_str_t             args[2] = { fy_string("access_log"),
+                                     fy_string("logs/access.log") };
+    fy_str_t            *saved_args = cf->args;
+    unsigned             saved_nargs = cf->nargs;
+    const char          *rv;
+
+    if (lcf->access_logs.nelts || lcf->access_log_off
+        || fy_http_log_any_configured(hmcf))
+    {
+        return FY_CONF_OK;
+    }
+    cf->args = args;
+    cf->nargs = 2;
+    rv = fy_http_access_log(cf, NULL, lcf);
+    cf->args = saved_args;
+    cf->nargs = saved_nargs;
+    return rv;
+}
+
+const fy_command_t  fy_http_log_commands[] = {
+
+    { "log_format", FY_CONF_HTTP, 0, 2, FY_CONF_MANY, fy_http_log_format,
+      FY_CONF_MAIN_OFF, 0, NULL },
+
+    { "access_log", FY_CONF_HTTP | FY_CONF_SRV | FY_CONF_LOC, 0, 1, 5,
+      fy_http_access_log, FY_CONF_LOC_OFF, 0, NULL },
+
+    { NULL, 0, 0, 0, 0, NULL, 0, 0, NULL }
+};
+
+/* ---- writing ---- */
+
+/* Escape one value into dst (NULL: just measure). */
+static size_t
+fy_http_log_escape(int escape, u_char *dst, const u_char *src, size_t len)
+{
+    static const char  hex[] = "0123456789ABCDEF";
+    size_t             i, n = 0;
+    u_char             c;
+
+    for (i = 0; i < len; i++) {
+        c = src[i];
+        if (escape == FY_LOG_ESCAPE_NONE
+            || (escape == FY_LOG_ESCAPE_DEFAULT && c >= 0x20 && c < 0x7f
+                && c != '"' && c != '\\')
+            || (escape == FY_LOG_ESCAPE_JSON && c >= 0x20 && c != '"'
+                && c != '\\'))
+        {
+            if (dst) {
+                dst[n] = c;
+            }
+            n++;
+        } else if (escape == FY_LOG_ESCAPE_JSON) {
+            /* \" \\ and \u00XX for control characters */
+            if (c == '"' || c == '\\') {
+                if (dst) {
+                    dst[n] = '\\';
+                    dst[n + 1] = c;
+                }
+                n += 2;
+            } else {
+                if (dst) {
+                    memcpy(dst + n, "\\u00", 4);
+                    dst[n + 4] = (u_char) hex[c >> 4];
+                    dst[n + 5] = (u_char) hex[c & 0xf];
+                }
+                n += 6;
+            }
+        } else {
+            if (dst) {
+                dst[n] = '\\';
+                dst[n + 1] = 'x';
+                dst[n + 2] = (u_char) hex[c >> 4];
+                dst[n + 3] = (u_char) hex[c & 0xf];
+            }
+            n += 4;
+        }
+    }
+    return n;
+}
+
+static void
+fy_http_log_write(fy_http_log_file_t *f, const u_char *data, size_t len)
+{
+    ssize_t  n;
+
+    do {
+        n = write(f->fd, data, len);
+    } while (n == -1 && errno == EINTR);
+
+    if (n != (ssize_t) len) {
+        fy_log_error(FY_LOG_ALERT, n == -1 ? errno : 0, "write() to \"%s\" "
+                     "was incomplete: %zd of %zu", f->path, n, len);
+    }
+}
+
+static void
+fy_http_log_flush_file(fy_http_log_file_t *f)
+{
+    if (f->used) {
+        fy_http_log_write(f, f->buf, f->used);
+        f->used = 0;
+    }
+}
+
+static void
+fy_http_log_flush_handler(fy_event_t *ev)
+{
+    fy_http_log_file_t  *f;
+    uint64_t             next = 0;
+
+    fy_unused(ev);
+
+    for (f = fy_http_log_files; f; f = f->next) {
+        if (f->used == 0 || f->flush == 0) {
+            continue;
+        }
+        if (fy_current_msec - f->first >= (uint64_t) f->flush) {
+            fy_http_log_flush_file(f);
+        } else {
+            uint64_t left = (uint64_t) f->flush - (fy_current_msec - f->first);
+            next = next ? fy_min(next, left) : left;
+        }
+    }
+    if (next) {
+        fy_timer_add(&fy_http_log_flush_ev, next);
+    }
+}
+
+static void
+fy_http_log_one(fy_http_request_t *r, fy_http_log_t *log)
+{
+    fy_http_log_file_t       *f = log->file;
+    const fy_http_cv_t       *cv = log->fmt->cv;
+    const fy_http_cv_part_t  *part;
+    u_char                    stack[4096], *line, *p, *val;
+    size_t                    len = 1, vlen;
+    unsigned                  i;
+
+    if (f->fd == -1) {
+        return;
+    }
+
+    /* size the line: literal parts as they are, values escaped, an
+     * empty value as "-" (nginx) */
+    for (i = 0; i < cv->nparts; i++) {
+        part = &cv->parts[i];
+        if (part->var == NULL && part->pvar == NULL) {
+            len += part->lit.len;
+            continue;
+        }
+        vlen = fy_http_cv_part_len(r, part);
+        if (vlen == 0) {
+            len += 1;
+            continue;
+        }
+        val = fy_palloc(r->pool, vlen);
+        if (val == NULL) {
+            return;
+        }
+        vlen = fy_http_cv_part_get(r, part, val, vlen);
+        len += fy_http_log_escape(log->fmt->escape, NULL, val, vlen);
+    }
+
+    line = len <= sizeof(stack) ? stack : fy_palloc(r->pool, len);
+    if (line == NULL) {
+        return;
+    }
+
+    p = line;
+    for (i = 0; i < cv->nparts; i++) {
+        part = &cv->parts[i];
+        if (part->var == NULL && part->pvar == NULL) {
+            memcpy(p, part->lit.data, part->lit.len);
+            p += part->lit.len;
+            continue;
+        }
+        vlen = fy_http_cv_part_len(r, part);
+        if (vlen == 0) {
+            *p++ = '-';
+            continue;
+        }
+        val = fy_palloc(r->pool, vlen);
+        if (val == NULL) {
+            return;
+        }
+        vlen = fy_http_cv_part_get(r, part, val, vlen);
+        p += fy_http_log_escape(log->fmt->escape, p, val, vlen);
+    }
+    *p++ = '\n';
+    len = (size_t) (p - line);
+
+    if (f->size == 0) {
+        fy_http_log_write(f, line, len);
+        return;
+    }
+
+    if (f->buf == NULL) {
+        f->buf = malloc(f->size);
+        if (f->buf == NULL) {
+            fy_http_log_write(f, line, len);
+            return;
+        }
+    }
+    if (f->used + len > f->size) {
+        fy_http_log_flush_file(f);
+    }
+    if (len > f->size) {
+        fy_http_log_write(f, line, len);
+        return;
+    }
+    if (f->used == 0) {
+        f->first = fy_current_msec;
+        if (f->flush && !fy_timer_is_set(&fy_http_log_flush_ev)) {
+            fy_http_log_flush_ev.handler = fy_http_log_flush_handler;
+            fy_timer_add(&fy_http_log_flush_ev, (uint64_t) f->flush);
+        }
+    }
+    memcpy(f->buf + f->used, line, len);
+    f->used += len;
+}
+
+void
+fy_http_log_request(fy_http_request_t *r)
+{
+    fy_http_loc_conf_t  *lcf = r->loc ? r->loc : r->srv->loc;
+    fy_http_log_t       *log;
+    unsigned             i;
+
+    if (lcf->access_log_off) {
+        return;
+    }
+    for (i = 0; i < lcf->access_logs.nelts; i++) {
+        log = fy_array_elt(&lcf->access_logs, fy_http_log_t, i);
+        fy_http_log_one(r, log);
+    }
+}
+
+/* ---- per process ---- */
+
+void
+fy_http_log_init_process(fy_cycle_t *cycle)
+{
+    fy_http_main_conf_t  *hmcf = cycle->http;
+
+    fy_http_log_flush_ev.timer_index = -1;
+    fy_http_log_files = hmcf ? hmcf->log_files : NULL;
+}
+
+void
+fy_http_log_flush_all(void)
+{
+    fy_http_log_file_t  *f;
+
+    for (f = fy_http_log_files; f; f = f->next) {
+        fy_http_log_flush_file(f);
+    }
+}
+
+/* SIGUSR1: write what is buffered to the old file, then open the path
+ * again and put the new file on the same descriptor number. */
+void
+fy_http_log_reopen(void)
+{
+    fy_http_log_file_t  *f;
+    int                  fd;
+
+    for (f = fy_http_log_files; f; f = f->next) {
+        fy_http_log_flush_file(f);
+        fd = open(f->path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+        if (fd == -1) {
+            fy_log_error(FY_LOG_ALERT, errno, "open() \"%s\" failed",
+                         f->path);
+            continue;
+        }
+        if (dup3(fd, f->fd, O_CLOEXEC) == -1) {
+            fy_log_error(FY_LOG_ALERT, errno, "dup3() for \"%s\" failed",
+                         f->path);
+        }
+        close(fd);
+    }
+}
