@@ -33,6 +33,7 @@ static void fy_http_write_handler(fy_event_t *wev);
 static void fy_http_set_keepalive(fy_http_conn_t *hc);
 static void fy_http_free_request(fy_http_request_t *r);
 static void fy_http_idle_del(fy_http_conn_t *hc);
+static void fy_http_set_stat(fy_http_request_t *r, unsigned stat);
 
 static fy_http_srv_conf_t *
 fy_http_default_server(fy_listen_t *ls)
@@ -65,6 +66,7 @@ fy_http_init_connection(fy_conn_t *c, fy_listen_t *ls)
         fy_http_close_connection(hc);
         return;
     }
+    fy_shm_add(fy_worker_slot->handled, 1);
 
     c->read.handler = fy_http_wait_request;
     c->write.handler = fy_event_ignore;
@@ -116,12 +118,14 @@ fy_http_create_request(fy_http_conn_t *hc)
     fy_http_parser_init(&r->parser);
     fy_array_init(&r->headers, pool, 16, sizeof(fy_http_header_t));
     hc->r = r;
+    fy_http_set_stat(r, FY_HTTP_STAT_READING);
     return r;
 }
 
 static void
 fy_http_free_request(fy_http_request_t *r)
 {
+    fy_http_set_stat(r, FY_HTTP_STAT_NONE);
     r->hc->r = NULL;
     /* Pool cleanups close what the request still holds (upstream). */
     fy_pool_destroy(r->pool);
@@ -480,6 +484,19 @@ fy_http_return_handler(fy_http_request_t *r)
     fy_http_send_response(r, code, &lcf->default_type, text, len, NULL);
 }
 
+/* Drop the body bytes already read for a request that does not want
+ * them; finalize closes the connection if more are on their way. */
+static void
+fy_http_skip_body(fy_http_request_t *r)
+{
+    fy_http_conn_t  *hc = r->hc;
+    size_t           have;
+
+    have = fy_min(fy_buf_size(&hc->in), r->body_rest);
+    hc->in.pos += have;
+    r->body_rest -= have;
+}
+
 /* Headers are complete: decide what to do with the request. */
 static void
 fy_http_handler(fy_http_request_t *r, unsigned seen)
@@ -491,6 +508,7 @@ fy_http_handler(fy_http_request_t *r, unsigned seen)
 
     fy_timer_del(&hc->c->read);
     hc->c->read.handler = fy_event_ignore;
+    fy_http_set_stat(r, FY_HTTP_STAT_WRITING);
 
     if (r->http_version >= 1001) {
         r->keepalive = !(seen & 4);
@@ -538,10 +556,22 @@ fy_http_handler(fy_http_request_t *r, unsigned seen)
     if (lcf->return_code != FY_CONF_UNSET_INT) {
         /* The body is not wanted: skip what we have; a body still on
          * its way makes the connection unusable afterwards. */
-        have = fy_min(fy_buf_size(&hc->in), r->body_rest);
-        hc->in.pos += have;
-        r->body_rest -= have;
+        fy_http_skip_body(r);
         fy_http_return_handler(r);
+        return;
+    }
+
+    /* After "return", as nginx's access phase follows its rewrite
+     * phase. */
+    if (fy_http_access_check(r) != FY_OK) {
+        fy_http_skip_body(r);
+        fy_http_send_error(r, 403);
+        return;
+    }
+
+    if (lcf->handler) {
+        fy_http_skip_body(r);
+        lcf->handler(r);
         return;
     }
 
@@ -782,6 +812,7 @@ fy_http_send_response(fy_http_request_t *r, int status, const fy_str_t *type,
     int              n;
 
     r->status = status;
+    fy_http_set_stat(r, FY_HTTP_STAT_WRITING);
     line = fy_http_status_line(status, &llen);
     if (line == NULL) {
         n = snprintf(code, sizeof(code), "%03d", status);
@@ -1069,6 +1100,30 @@ fy_http_set_keepalive(fy_http_conn_t *hc)
         /* More may have arrived while we answered. */
         fy_event_post(&c->read);
     }
+}
+
+/*
+ * Move r's connection between stub_status's Reading and Writing (and
+ * neither: Waiting).  Called at each change so the slot's gauges are
+ * exact at any moment; every request ends in FY_HTTP_STAT_NONE.
+ */
+static void
+fy_http_set_stat(fy_http_request_t *r, unsigned stat)
+{
+    if (r->stat == stat) {
+        return;
+    }
+    if (r->stat == FY_HTTP_STAT_READING) {
+        fy_shm_add(fy_worker_slot->reading, (uint64_t) -1);
+    } else if (r->stat == FY_HTTP_STAT_WRITING) {
+        fy_shm_add(fy_worker_slot->writing, (uint64_t) -1);
+    }
+    if (stat == FY_HTTP_STAT_READING) {
+        fy_shm_add(fy_worker_slot->reading, 1);
+    } else if (stat == FY_HTTP_STAT_WRITING) {
+        fy_shm_add(fy_worker_slot->writing, 1);
+    }
+    r->stat = stat;
 }
 
 /* Graceful stop: close every connection that is between requests. */
