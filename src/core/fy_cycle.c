@@ -52,6 +52,7 @@ const fy_command_t  fy_core_commands[] = {
 static const fy_command_t *const  fy_conf_tables[] = {
     fy_core_commands,
     fy_http_commands,
+    fy_http_status_commands,
     fy_http_access_commands,
     NULL
 };
