@@ -1060,8 +1060,10 @@ fy_http_keepalive_handler(fy_event_t *rev)
     fy_http_idle_del(hc);
     rev->handler = fy_http_wait_request;
     fy_http_wait_request(rev);
-    /* Still idle (nothing arrived, buffer released): list it again. */
-    if (c->fd != -1 && c->data == hc && hc->r == NULL) {
+    /* Still idle (nothing arrived, buffer released): list it again.
+     * Not when a whole request was answered at once and set_keepalive
+     * listed it already: a second insert loops the list on itself. */
+    if (c->fd != -1 && c->data == hc && hc->r == NULL && !hc->idle) {
         rev->handler = fy_http_keepalive_handler;
         fy_http_idle_add(hc);
     }
