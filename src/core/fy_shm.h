@@ -57,6 +57,13 @@ typedef struct {
     uint64_t  exit_status;   /* last wait() status of the slot's process */
     uint64_t  exited_ms;     /* when it last died, wall clock */
     uint64_t  dispatched;    /* fds the master handed to this slot */
+
+    /* written by the worker, for stub_status and the status page */
+    uint64_t  reading;       /* connections reading a request header */
+    uint64_t  writing;       /* connections with a request being served
+                                (header read, response not yet done) */
+    uint64_t  handled;       /* connections set up, all processes of
+                                the slot (never reset, unlike accepted) */
 } __attribute__((aligned(FY_CACHELINE))) fy_shm_worker_t;
 
 /*

@@ -128,6 +128,13 @@ typedef struct fy_http_loc_conf_s {
 
     fy_array_t           access_logs;   /* fy_http_log_t */
     unsigned             access_log_off:1;
+    /* Content handler set by a directive (status, stub_status); runs
+     * after allow/deny.  Not inherited by nested levels. */
+    void               (*handler)(fy_http_request_t *r);
+    unsigned             status_format;  /* "status" argument, see
+                                            fy_http_status.h */
+    fy_array_t          *access;         /* allow/deny rules, NULL: none
+                                            here (inherited) */
 } fy_http_loc_conf_t;
 
 typedef struct {
@@ -166,6 +173,8 @@ typedef struct fy_http_main_conf_s {
 
 extern const fy_command_t  fy_http_commands[];
 extern const fy_command_t  fy_http_log_commands[];
+extern const fy_command_t  fy_http_status_commands[];
+extern const fy_command_t  fy_http_access_commands[];
 
 /* Merge levels, resolve upstream names, build cycle->listening. */
 int fy_http_init_cycle(fy_cycle_t *cycle);
@@ -226,6 +235,8 @@ struct fy_http_request_s {
     unsigned              host_from_target:1;  /* absolute-form */
     unsigned              header_sent:1;
     unsigned              head:1;           /* HEAD: no body in response */
+    unsigned              stat:2;           /* FY_HTTP_STAT_*: counted in
+                                               the slot as reading/writing */
 
     fy_http_srv_conf_t   *srv;
     fy_http_loc_conf_t   *loc;
@@ -279,5 +290,14 @@ void fy_http_log_reopen(void);
 
 /* fy_http_proxy.c */
 void fy_http_proxy_handler(fy_http_request_t *r);
+
+/* fy_http_access.c: allow/deny of the request's location.  FY_OK, or
+ * FY_DECLINED when the client is denied (answer 403). */
+int  fy_http_access_check(fy_http_request_t *r);
+
+/* What a connection is doing, as stub_status counts it (r->stat). */
+#define FY_HTTP_STAT_NONE     0   /* no request: "Waiting" */
+#define FY_HTTP_STAT_READING  1   /* reading the request header */
+#define FY_HTTP_STAT_WRITING  2   /* serving the request */
 
 #endif /* FY_HTTP_H */

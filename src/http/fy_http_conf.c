@@ -615,7 +615,12 @@ fy_http_merge_loc(fy_http_loc_conf_t *prev, fy_http_loc_conf_t *conf)
     /* "return" and "proxy_pass" in a server apply to its locations
      * that have no handler of their own, as nginx's server-level
      * return runs before location matching. */
-    if (conf->return_code == FY_CONF_UNSET_INT && conf->upstream == NULL) {
+    if (conf->access == NULL) {
+        conf->access = prev->access;
+    }
+    if (conf->return_code == FY_CONF_UNSET_INT && conf->upstream == NULL
+        && conf->handler == NULL)
+    {
         conf->return_code = prev->return_code;
         conf->return_text = prev->return_text;
     }

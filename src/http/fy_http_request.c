@@ -34,6 +34,7 @@ static void fy_http_write_handler(fy_event_t *wev);
 static void fy_http_set_keepalive(fy_http_conn_t *hc);
 static void fy_http_free_request(fy_http_request_t *r);
 static void fy_http_idle_del(fy_http_conn_t *hc);
+static void fy_http_set_stat(fy_http_request_t *r, unsigned stat);
 
 static fy_http_srv_conf_t *
 fy_http_default_server(fy_listen_t *ls)
@@ -67,6 +68,7 @@ fy_http_init_connection(fy_conn_t *c, fy_listen_t *ls)
         fy_http_close_connection(hc);
         return;
     }
+    fy_shm_add(fy_worker_slot->handled, 1);
 
     c->read.handler = fy_http_wait_request;
     c->write.handler = fy_event_ignore;
@@ -121,6 +123,7 @@ fy_http_create_request(fy_http_conn_t *hc)
     fy_http_parser_init(&r->parser);
     fy_array_init(&r->headers, pool, 16, sizeof(fy_http_header_t));
     hc->r = r;
+    fy_http_set_stat(r, FY_HTTP_STAT_READING);
     return r;
 }
 
@@ -132,6 +135,7 @@ fy_http_free_request(fy_http_request_t *r)
     if (r->request_line.len || r->status) {
         fy_http_log_request(r);
     }
+    fy_http_set_stat(r, FY_HTTP_STAT_NONE);
     r->hc->r = NULL;
     /* Pool cleanups close what the request still holds (upstream). */
     fy_pool_destroy(r->pool);
@@ -516,6 +520,19 @@ fy_http_return_handler(fy_http_request_t *r)
     fy_http_send_response(r, code, &lcf->default_type, text, len, NULL);
 }
 
+/* Drop the body bytes already read for a request that does not want
+ * them; finalize closes the connection if more are on their way. */
+static void
+fy_http_skip_body(fy_http_request_t *r)
+{
+    fy_http_conn_t  *hc = r->hc;
+    size_t           have;
+
+    have = fy_min(fy_buf_size(&hc->in), r->body_rest);
+    hc->in.pos += have;
+    r->body_rest -= have;
+}
+
 /* Headers are complete: decide what to do with the request. */
 static void
 fy_http_handler(fy_http_request_t *r, unsigned seen)
@@ -527,6 +544,7 @@ fy_http_handler(fy_http_request_t *r, unsigned seen)
 
     fy_timer_del(&hc->c->read);
     hc->c->read.handler = fy_event_ignore;
+    fy_http_set_stat(r, FY_HTTP_STAT_WRITING);
 
     if (r->http_version >= 1001) {
         r->keepalive = !(seen & 4);
@@ -565,10 +583,22 @@ fy_http_handler(fy_http_request_t *r, unsigned seen)
     if (lcf->return_code != FY_CONF_UNSET_INT) {
         /* The body is not wanted: skip what we have; a body still on
          * its way makes the connection unusable afterwards. */
-        have = fy_min(fy_buf_size(&hc->in), r->body_rest);
-        hc->in.pos += have;
-        r->body_rest -= have;
+        fy_http_skip_body(r);
         fy_http_return_handler(r);
+        return;
+    }
+
+    /* After "return", as nginx's access phase follows its rewrite
+     * phase. */
+    if (fy_http_access_check(r) != FY_OK) {
+        fy_http_skip_body(r);
+        fy_http_send_error(r, 403);
+        return;
+    }
+
+    if (lcf->handler) {
+        fy_http_skip_body(r);
+        lcf->handler(r);
         return;
     }
 
@@ -821,6 +851,7 @@ fy_http_send_response(fy_http_request_t *r, int status, const fy_str_t *type,
     int              n;
 
     r->status = status;
+    fy_http_set_stat(r, FY_HTTP_STAT_WRITING);
     line = fy_http_status_line(status, &llen);
     if (line == NULL) {
         /* a code we have no reason phrase for: "299 " -- the space
@@ -1079,8 +1110,10 @@ fy_http_keepalive_handler(fy_event_t *rev)
     fy_http_idle_del(hc);
     rev->handler = fy_http_wait_request;
     fy_http_wait_request(rev);
-    /* Still idle (nothing arrived, buffer released): list it again. */
-    if (c->fd != -1 && c->data == hc && hc->r == NULL) {
+    /* Still idle (nothing arrived, buffer released): list it again.
+     * Not when a whole request was answered at once and set_keepalive
+     * listed it already: a second insert loops the list on itself. */
+    if (c->fd != -1 && c->data == hc && hc->r == NULL && !hc->idle) {
         rev->handler = fy_http_keepalive_handler;
         fy_http_idle_add(hc);
     }
@@ -1119,6 +1152,30 @@ fy_http_set_keepalive(fy_http_conn_t *hc)
         /* More may have arrived while we answered. */
         fy_event_post(&c->read);
     }
+}
+
+/*
+ * Move r's connection between stub_status's Reading and Writing (and
+ * neither: Waiting).  Called at each change so the slot's gauges are
+ * exact at any moment; every request ends in FY_HTTP_STAT_NONE.
+ */
+static void
+fy_http_set_stat(fy_http_request_t *r, unsigned stat)
+{
+    if (r->stat == stat) {
+        return;
+    }
+    if (r->stat == FY_HTTP_STAT_READING) {
+        fy_shm_add(fy_worker_slot->reading, (uint64_t) -1);
+    } else if (r->stat == FY_HTTP_STAT_WRITING) {
+        fy_shm_add(fy_worker_slot->writing, (uint64_t) -1);
+    }
+    if (stat == FY_HTTP_STAT_READING) {
+        fy_shm_add(fy_worker_slot->reading, 1);
+    } else if (stat == FY_HTTP_STAT_WRITING) {
+        fy_shm_add(fy_worker_slot->writing, 1);
+    }
+    r->stat = stat;
 }
 
 /* Graceful stop: close every connection that is between requests. */

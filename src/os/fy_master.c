@@ -83,6 +83,8 @@ fy_master_spawn(unsigned slot)
      * and byte counters keep counting across generations. */
     fy_shm_set(sw->pid, 0);
     fy_shm_set(sw->active, 0);
+    fy_shm_set(sw->reading, 0);
+    fy_shm_set(sw->writing, 0);
     fy_shm_set(sw->accepted, 0);
     fy_shm_set(sw->rss, 0);
     fy_shm_set(sw->heartbeat_ms, fy_wall_msec);
@@ -208,6 +210,8 @@ fy_master_reap(void)
         /* A dead worker must not look alive or busy to anyone. */
         fy_shm_set(fy_shm->workers[i].pid, 0);
         fy_shm_set(fy_shm->workers[i].active, 0);
+        fy_shm_set(fy_shm->workers[i].reading, 0);
+        fy_shm_set(fy_shm->workers[i].writing, 0);
         fy_shm_set(fy_shm->workers[i].rss, 0);
         fy_shm_set(fy_shm->workers[i].state, FY_WORKER_EXITED);
         fy_shm_set(fy_shm->workers[i].exit_status, (uint64_t) status);

@@ -1,0 +1,197 @@
+/*
+ * fy_http_access.c -- "allow" and "deny": who may use a location.
+ *
+ *     allow 127.0.0.1;
+ *     allow 10.0.0.0/8;
+ *     allow ::1;
+ *     deny  all;
+ *
+ * As in nginx: the rules are checked in the order written and the
+ * first one that matches the client's address decides; when none
+ * matches, the request is allowed.  A level with no rules of its own
+ * takes all of its parent's (http -> server -> location); one rule
+ * in a location replaces the whole inherited list.  A denied request
+ * is answered 403.  The check runs after "return", as nginx's access
+ * phase comes after its rewrite phase.
+ */
+#include "fy_core.h"
+#include "fy_http.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+typedef struct {
+    int       family;       /* AF_INET, AF_INET6, or 0 for "all" */
+    uint8_t   addr[16];     /* network part, already masked */
+    uint8_t   mask[16];
+    unsigned  deny:1;
+} fy_http_access_rule_t;
+
+static const char *fy_http_access_rule(fy_conf_t *cf,
+    const fy_command_t *cmd, void *conf);
+
+const fy_command_t  fy_http_access_commands[] = {
+
+    { "allow", FY_CONF_HTTP | FY_CONF_SRV | FY_CONF_LOC, 0, 1, 1,
+      fy_http_access_rule, FY_CONF_LOC_OFF, 0, NULL },
+
+    { "deny", FY_CONF_HTTP | FY_CONF_SRV | FY_CONF_LOC, 0, 1, 1,
+      fy_http_access_rule, FY_CONF_LOC_OFF, 0, NULL },
+
+    { NULL, 0, 0, 0, 0, NULL, 0, 0, NULL }
+};
+
+
+/*
+ * Accepts "all", an address, or address/prefix, IPv4 or IPv6, as
+ * cf->args[1].  Appends a rule to the level's list (made on first
+ * use).  Host bits set below the prefix are cleared with a warning,
+ * as nginx does, since they can never match anything else.
+ */
+static const char *
+fy_http_access_rule(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
+{
+    fy_http_loc_conf_t     *lcf = conf;
+    fy_http_access_rule_t  *rule;
+    fy_str_t               *arg = &cf->args[1];
+    char                    text[64], *slash;
+    int64_t                 bits, max;
+    unsigned                i, changed = 0;
+
+    if (lcf->access == NULL) {
+        lcf->access = fy_pcalloc(cf->pool, sizeof(fy_array_t));
+        if (lcf->access == NULL) {
+            return "cannot allocate memory";
+        }
+        fy_array_init(lcf->access, cf->pool, 4,
+                      sizeof(fy_http_access_rule_t));
+    }
+    rule = fy_array_push(lcf->access);     /* zeroed: "all" */
+    if (rule == NULL) {
+        return "cannot allocate memory";
+    }
+    rule->deny = cmd->name[0] == 'd';
+
+    if (fy_str_eq(arg, "all")) {
+        return FY_CONF_OK;
+    }
+
+    if (arg->len >= sizeof(text)) {
+        goto invalid;
+    }
+    memcpy(text, arg->data, arg->len);
+    text[arg->len] = '\0';
+
+    slash = strchr(text, '/');
+    if (slash) {
+        *slash++ = '\0';
+    }
+
+    if (inet_pton(AF_INET, text, rule->addr) == 1) {
+        rule->family = AF_INET;
+        max = 32;
+    } else if (inet_pton(AF_INET6, text, rule->addr) == 1) {
+        rule->family = AF_INET6;
+        max = 128;
+    } else {
+        goto invalid;
+    }
+
+    bits = max;
+    if (slash) {
+        bits = fy_atoi((u_char *) slash, strlen(slash));
+        if (bits < 0 || bits > max) {
+            goto invalid;
+        }
+    }
+
+    for (i = 0; i < max / 8; i++) {
+        if (bits >= 8) {
+            rule->mask[i] = 0xff;
+            bits -= 8;
+        } else {
+            rule->mask[i] = (uint8_t) (0xff00 >> bits);
+            bits = 0;
+        }
+        if (rule->addr[i] & ~rule->mask[i]) {
+            changed = 1;
+            rule->addr[i] &= rule->mask[i];
+        }
+    }
+
+    if (changed) {
+        fy_log_error(FY_LOG_WARN, 0, "low address bits of %s are "
+                     "meaningless in %s:%u", arg->data,
+                     cf->file ? cf->file->name : "command line", cf->line);
+    }
+    return FY_CONF_OK;
+
+invalid:
+
+    fy_conf_error(cf, "invalid parameter \"%.*s\"", (int) arg->len,
+                  arg->data);
+    return FY_CONF_ERROR;
+}
+
+
+/*
+ * Accepts a request whose location is chosen.  Returns FY_OK when no
+ * rule applies or the first matching rule is "allow", FY_DECLINED when
+ * it is "deny" (logged as nginx does, at [error]).
+ */
+int
+fy_http_access_check(fy_http_request_t *r)
+{
+    fy_http_loc_conf_t     *lcf = r->loc ? r->loc : r->srv->loc;
+    fy_http_access_rule_t  *rule;
+    struct sockaddr_in6    *sa = &r->hc->c->addr;
+    const uint8_t          *addr;
+    unsigned                i, j, n;
+    int                     family;
+
+    if (lcf->access == NULL) {
+        return FY_OK;
+    }
+
+    family = sa->sin6_family;
+    if (family == AF_INET) {
+        addr = (const uint8_t *)
+               &((struct sockaddr_in *) (void *) sa)->sin_addr;
+    } else {
+        addr = sa->sin6_addr.s6_addr;
+        if (IN6_IS_ADDR_V4MAPPED(&sa->sin6_addr)) {
+            /* an IPv4 client on a dual-stack socket: IPv4 rules apply */
+            family = AF_INET;
+            addr += 12;
+        }
+    }
+    n = family == AF_INET ? 4 : 16;
+
+    for (i = 0; i < lcf->access->nelts; i++) {
+        rule = fy_array_elt(lcf->access, fy_http_access_rule_t, i);
+
+        if (rule->family != 0) {
+            if (rule->family != family) {
+                continue;
+            }
+            for (j = 0; j < n; j++) {
+                if ((addr[j] & rule->mask[j]) != rule->addr[j]) {
+                    break;
+                }
+            }
+            if (j < n) {
+                continue;
+            }
+        }
+
+        if (rule->deny) {
+            fy_log_error(FY_LOG_ERR, 0, "access forbidden by rule, "
+                         "client: %s, request: \"%.*s\"",
+                         r->hc->addr_text, (int) r->request_line.len,
+                         (char *) r->request_line.data);
+            return FY_DECLINED;
+        }
+        return FY_OK;
+    }
+    return FY_OK;
+}
