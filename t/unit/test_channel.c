@@ -432,6 +432,7 @@ test_handoff(int ch[2])
     int               p[2], fds[FY_CHANNEL_MAX_FDS];
     ssize_t           n;
     fy_channel_msg_t  msg, in, raw;
+    static char       big[sizeof(fy_channel_msg_t) + 64];
     static const char pending[] = "GET /next HTTP/1.1\r\nHost: x\r\n";
 
     if (pipe(p) == -1) {
@@ -489,8 +490,11 @@ test_handoff(int ch[2])
     expect_malformed(ch, &msg, HDR + offsetof(fy_channel_handoff_t, data) + 5,
                      &p[1], 1, "handoff longer than its len");
     expect_malformed(ch, &msg, HDR + 8, &p[1], 1, "handoff truncated header");
+    /* a record longer than the struct: sent from a bigger buffer */
     msg.handoff.len = FY_CHANNEL_MAX_DATA + 1;
-    expect_malformed(ch, &msg, HDR + offsetof(fy_channel_handoff_t, data)
+    memset(big, 0, sizeof(big));
+    memcpy(big, &msg, sizeof(msg));
+    expect_malformed(ch, big, HDR + offsetof(fy_channel_handoff_t, data)
                      + FY_CHANNEL_MAX_DATA + 1, &p[1], 1,
                      "handoff len past the limit");
     msg.handoff.len = 4;
