@@ -180,7 +180,8 @@ fy_channel_send(int ch, fy_channel_msg_t *msg, const int *fds)
  * Accepts the receiving end of a channel and room for a message and
  * FY_CHANNEL_MAX_FDS fds.  Returns FY_OK with msg filled and msg->nfds
  * fds (close-on-exec, owned by the caller) in fds[]; FY_AGAIN when no
- * record is waiting; FY_DONE when the master closed its end; FY_ERROR
+ * record is waiting; FY_DONE when the peer closed its end (or died,
+ * ECONNRESET); FY_ERROR
  * (logged) on a read error or a malformed record, whose fds are
  * closed here.
  */
@@ -220,6 +221,12 @@ fy_channel_recv(int ch, fy_channel_msg_t *msg, int *fds)
 
         if (err == EAGAIN || err == EWOULDBLOCK) {
             return FY_AGAIN;
+        }
+
+        if (err == ECONNRESET) {
+            /* the peer died with records of ours unread: it is gone,
+             * just as at end of file */
+            return FY_DONE;
         }
 
         fy_log_error(FY_LOG_ALERT, err, "recvmsg() on channel %d failed", ch);
