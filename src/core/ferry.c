@@ -13,6 +13,7 @@
 #include "fy_shm.h"
 #include "fy_dispatch.h"
 #include "fy_http.h"
+#include "fy_user.h"
 
 #include <fcntl.h>
 #include <signal.h>
@@ -226,6 +227,54 @@ fy_write_pid(const char *path)
     return FY_OK;
 }
 
+/*
+ * Another master over the same pid file would fight this one for the
+ * ports and then remove the pid file from under it.  A pid file is
+ * live if its process exists and runs the same binary as we do; one
+ * left by a master that died (its pid gone, or reused by some other
+ * program) is only stale.  FY_OK to go on, FY_ERROR (logged) if a
+ * master runs.
+ */
+static int
+fy_check_pid(const char *path)
+{
+    char     buf[32], link[64], exe[4096], self[4096];
+    int      fd;
+    long     pid;
+    ssize_t  n, a, b;
+
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd == -1) {
+        return FY_OK;
+    }
+    n = read(fd, buf, sizeof(buf) - 1);
+    close(fd);
+    if (n <= 0) {
+        return FY_OK;
+    }
+    buf[n] = '\0';
+    pid = strtol(buf, NULL, 10);
+    if (pid <= 0 || pid == (long) getpid()
+        || (kill((pid_t) pid, 0) == -1 && errno == ESRCH))
+    {
+        return FY_OK;
+    }
+
+    snprintf(link, sizeof(link), "/proc/%ld/exe", pid);
+    a = readlink(link, exe, sizeof(exe) - 1);
+    b = readlink("/proc/self/exe", self, sizeof(self) - 1);
+    if (a > 0 && b > 0 && (a != b || memcmp(exe, self, (size_t) a) != 0)) {
+        fy_log_error(FY_LOG_WARN, 0, "pid file \"%s\" names process %ld, "
+                     "which is not ferry; replacing the stale file", path,
+                     pid);
+        return FY_OK;
+    }
+
+    fy_log_error(FY_LOG_EMERG, 0, "ferry is already running (pid %ld, from "
+                 "\"%s\")", pid, path);
+    return FY_ERROR;
+}
+
 /* Remove the pid file only if it is still ours (a newer master may
  * have replaced it). */
 static void
@@ -389,6 +438,10 @@ main(int argc, char **argv)
         }
     }
 
+    if (fy_check_pid(cycle->pid_path) != FY_OK) {
+        goto failed;
+    }
+
     fy_raise_nofile(cycle);
 
     if (fy_listen_open(cycle, NULL) != FY_OK || fy_shm_init() != FY_OK
@@ -404,6 +457,8 @@ main(int argc, char **argv)
     }
     /* From here on the log is a running log: timestamps and pids. */
     fy_log.startup = 0;
+    /* workers running as "user" reopen it on SIGUSR1 */
+    fy_user_own_file(cycle, fy_log.path);
 
     if (cycle->core->daemon && fy_daemonize() != FY_OK) {
         goto failed;

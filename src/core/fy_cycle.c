@@ -7,6 +7,8 @@
 #include "fy_dispatch.h"
 #include "fy_shm.h"
 #include "fy_http.h"
+#include "fy_supervise.h"
+#include "fy_user.h"
 
 #include <arpa/inet.h>
 #include <netdb.h>
@@ -21,6 +23,11 @@ static const char *fy_core_worker_dispatch(fy_conf_t *cf,
     const fy_command_t *cmd, void *conf);
 
 static const fy_conf_bounds_t  fy_core_conn_bounds = { 2, 1048576 };
+static const fy_conf_bounds_t  fy_core_nofile_bounds = { 16, 1048576 };
+/* 0 turns the check off; below a second the 500 ms heartbeat of an
+ * idle worker would already look late */
+static const fy_conf_bounds_t  fy_core_heartbeat_bounds = { 0, 86400000 };
+static const fy_conf_bounds_t  fy_core_timeout_bounds = { 0, 86400000 };
 
 const fy_command_t  fy_core_commands[] = {
 
@@ -38,6 +45,31 @@ const fy_command_t  fy_core_commands[] = {
 
     { "worker_dispatch", FY_CONF_MAIN, 0, 1, 1, fy_core_worker_dispatch,
       FY_CONF_MAIN_OFF, 0, NULL },
+
+    { "worker_shutdown_timeout", FY_CONF_MAIN, 0, 1, 1, fy_conf_set_msec,
+      FY_CONF_MAIN_OFF, offsetof(fy_core_conf_t, worker_shutdown_timeout),
+      &fy_core_timeout_bounds },
+
+    { "worker_restart_delay", FY_CONF_MAIN, 0, 1, 2,
+      fy_supervise_set_restart_delay, FY_CONF_MAIN_OFF, 0, NULL },
+
+    { "worker_max_restarts", FY_CONF_MAIN, 0, 1, 3,
+      fy_supervise_set_max_restarts, FY_CONF_MAIN_OFF, 0, NULL },
+
+    { "worker_heartbeat_timeout", FY_CONF_MAIN, 0, 1, 1,
+      fy_supervise_set_heartbeat_timeout, FY_CONF_MAIN_OFF,
+      offsetof(fy_core_conf_t, worker_heartbeat_timeout),
+      &fy_core_heartbeat_bounds },
+
+    { "worker_max_memory", FY_CONF_MAIN, 0, 1, 1, fy_conf_set_size,
+      FY_CONF_MAIN_OFF, offsetof(fy_core_conf_t, worker_max_memory), NULL },
+
+    { "worker_rlimit_nofile", FY_CONF_MAIN, 0, 1, 1, fy_conf_set_int,
+      FY_CONF_MAIN_OFF, offsetof(fy_core_conf_t, worker_rlimit_nofile),
+      &fy_core_nofile_bounds },
+
+    { "user", FY_CONF_MAIN, 0, 1, 2, fy_user_set_conf, FY_CONF_MAIN_OFF, 0,
+      NULL },
 
     { "events", FY_CONF_MAIN, FY_CONF_BLOCK, 0, 0, fy_core_events,
       FY_CONF_MAIN_OFF, 0, NULL },
@@ -221,6 +253,14 @@ fy_cycle_load(const char *prefix, const char *conf_file,
     ccf->daemon = FY_CONF_UNSET_INT;
     ccf->worker_processes = FY_CONF_UNSET_INT;
     ccf->worker_connections = FY_CONF_UNSET_INT;
+    ccf->worker_shutdown_timeout = FY_CONF_UNSET_MSEC;
+    ccf->worker_restart_delay = FY_CONF_UNSET_MSEC;
+    ccf->worker_restart_delay_max = FY_CONF_UNSET_MSEC;
+    ccf->worker_max_restarts = FY_CONF_UNSET_INT;
+    ccf->worker_restarts_window = FY_CONF_UNSET_MSEC;
+    ccf->worker_heartbeat_timeout = FY_CONF_UNSET_MSEC;
+    ccf->worker_max_memory = FY_CONF_UNSET_SIZE;
+    ccf->worker_rlimit_nofile = FY_CONF_UNSET_INT;
 
     memset(&ctx, 0, sizeof(ctx));
     ctx.main = ccf;
@@ -251,6 +291,10 @@ fy_cycle_load(const char *prefix, const char *conf_file,
     }
     if (ccf->worker_connections == FY_CONF_UNSET_INT) {
         ccf->worker_connections = 512;
+    }
+    fy_supervise_conf_defaults(ccf);
+    if (ccf->worker_max_memory == FY_CONF_UNSET_SIZE) {
+        ccf->worker_max_memory = 0;
     }
     cycle->workers = (unsigned) ccf->worker_processes;
     if (cycle->workers == 0) {

@@ -27,6 +27,19 @@ typedef struct {
     const struct fy_dispatch_ops_s *dispatch;  /* NULL: not set */
     int                 worker_connections;
     int                 events_seen;
+
+    /* process lifecycle (fy_supervise.c, fy_user.c, docs/lifecycle.md) */
+    int64_t             worker_shutdown_timeout;  /* ms, 0: none */
+    int64_t             worker_restart_delay;     /* ms, first backoff */
+    int64_t             worker_restart_delay_max; /* ms, the cap */
+    int                 worker_max_restarts;      /* 0: never disable */
+    int64_t             worker_restarts_window;   /* ms: "per TIME" */
+    int64_t             worker_heartbeat_timeout; /* ms, 0: off */
+    size_t              worker_max_memory;        /* bytes, 0: off */
+    int                 worker_rlimit_nofile;     /* unset: leave as is */
+    fy_str_t            user;                     /* "user" name, or empty */
+    uid_t               user_uid;
+    gid_t               user_gid;
 } fy_core_conf_t;
 
 #define FY_MAX_LISTEN  1024

@@ -110,6 +110,22 @@ typedef struct {
     uint64_t         reload_ms;        /* last reload attempt, wall clock */
     uint64_t         reload_ok;        /* 1 if it succeeded */
     uint64_t         connection_serial;/* last $connection number given */
+    uint64_t         stopping;         /* 1 once the master shuts down:
+                                          workers then close idle
+                                          keep-alive connections instead
+                                          of handing them back */
+    /* lifecycle events, counted by the master (docs/lifecycle.md) */
+    uint64_t         worker_spawns;    /* processes started */
+    uint64_t         worker_respawns;  /* of them, replacing a dead one */
+    uint64_t         worker_crashes;   /* unexpected deaths */
+    uint64_t         worker_hang_kills;     /* heartbeat timeout */
+    uint64_t         worker_memory_recycles;/* worker_max_memory */
+    uint64_t         worker_shutdown_kills; /* worker_shutdown_timeout */
+    uint64_t         worker_disabled;  /* slots given up on */
+    uint64_t         handbacks;        /* keep-alive connections passed
+                                          from a draining worker to
+                                          another */
+    uint64_t         handbacks_failed; /* closed instead (no taker) */
     fy_shm_worker_t  workers[FY_MAX_WORKERS];
     fy_shm_peer_t    peers[FY_MAX_PEERS];
     /* Round-robin position of each upstream (by its index in the

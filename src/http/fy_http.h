@@ -256,7 +256,12 @@ typedef struct {
 } fy_http_header_t;
 
 /* fy_http_request.c */
-void fy_http_init_connection(fy_conn_t *c, fy_listen_t *ls);
+/* Start serving a connection.  A new one has data NULL and requests 0;
+ * one handed over from a draining worker brings what that worker had
+ * read (len bytes) and how many requests it served. */
+void fy_http_init_connection(fy_conn_t *c, fy_listen_t *ls,
+                             const u_char *data, size_t len,
+                             unsigned requests);
 /* The response is done (all sent) or failed: keep alive or close. */
 void fy_http_finalize(fy_http_request_t *r, int close_connection);
 /* Send a complete response with a small body (errors, return). */
@@ -271,7 +276,17 @@ void fy_http_close_connection(fy_http_conn_t *hc);
 const char *fy_http_status_line(int status, size_t *len);
 const char *fy_http_connection_header(fy_http_request_t *r);
 extern unsigned fy_http_quitting;   /* worker is shutting down gracefully */
-void fy_http_close_idle(void);
+/* Draining: hand every idle keep-alive connection back to the master
+ * (or close it when that is not possible).  Returns how many are left
+ * because the channel was full; try again later. */
+unsigned fy_http_drain_idle(void);
+
+/* fy_http_handoff.c: give an idle connection (no request; hc->in holds
+ * at most the bytes of its next request) back to the master.  FY_OK:
+ * sent, and hc is freed; FY_AGAIN: the channel is full, try later;
+ * FY_DECLINED: not possible (master stopping, too many bytes read);
+ * FY_ERROR: the channel is broken. */
+int  fy_http_handback(fy_http_conn_t *hc);
 
 /* fy_http_uri.c: decode %XX, resolve "." and "..", merge slashes.
  * path may be replaced by a copy in pool.  FY_ERROR: invalid (400). */

@@ -35,6 +35,9 @@ static void fy_http_set_keepalive(fy_http_conn_t *hc);
 static void fy_http_free_request(fy_http_request_t *r);
 static void fy_http_idle_del(fy_http_conn_t *hc);
 static void fy_http_set_stat(fy_http_request_t *r, unsigned stat);
+static void fy_http_idle_add(fy_http_conn_t *hc);
+static void fy_http_keepalive_handler(fy_event_t *rev);
+static int fy_http_drain_one(fy_http_conn_t *hc);
 
 static fy_http_srv_conf_t *
 fy_http_default_server(fy_listen_t *ls)
@@ -43,7 +46,8 @@ fy_http_default_server(fy_listen_t *ls)
 }
 
 void
-fy_http_init_connection(fy_conn_t *c, fy_listen_t *ls)
+fy_http_init_connection(fy_conn_t *c, fy_listen_t *ls, const u_char *data,
+                        size_t len, unsigned requests)
 {
     fy_http_conn_t      *hc;
     fy_http_srv_conf_t  *scf = fy_http_default_server(ls);
@@ -69,6 +73,30 @@ fy_http_init_connection(fy_conn_t *c, fy_listen_t *ls)
         return;
     }
     fy_shm_add(fy_worker_slot->handled, 1);
+
+    /* Handed over by a draining worker: carry on where it stopped. */
+    hc->requests = requests;
+    if (len) {
+        if (fy_buf_alloc(&hc->in, fy_max(len, scf->large_header_buffer))
+            != FY_OK)
+        {
+            fy_http_close_connection(hc);
+            return;
+        }
+        memcpy(hc->in.last, data, len);
+        hc->in.last += len;
+
+    } else if (requests) {
+        /* between two requests: idle here as it was there */
+        c->read.handler = fy_http_keepalive_handler;
+        c->write.handler = fy_event_ignore;
+        fy_timer_add(&c->read, (uint64_t) scf->loc->keepalive_timeout);
+        fy_http_idle_add(hc);
+        /* the next request may be in the socket already */
+        c->read.ready = 1;
+        fy_event_post(&c->read);
+        return;
+    }
 
     c->read.handler = fy_http_wait_request;
     c->write.handler = fy_event_ignore;
@@ -831,7 +859,10 @@ fy_http_connection_header(fy_http_request_t *r)
 {
     fy_http_loc_conf_t  *lcf = fy_http_req_loc(r);
 
-    if (fy_http_quitting || lcf->keepalive_timeout == 0
+    /* a draining worker keeps connections alive when it can hand them
+     * back to the master after the response */
+    if ((fy_http_quitting && !fy_worker_can_handback())
+        || lcf->keepalive_timeout == 0
         || r->hc->requests + 1 >= (unsigned) lcf->keepalive_requests)
     {
         r->keepalive = 0;
@@ -1063,8 +1094,7 @@ fy_http_finalize(fy_http_request_t *r, int close_connection)
     fy_shm_add(fy_worker_slot->requests, 1);
     hc->requests++;
 
-    if (close_connection || !r->keepalive || r->body_rest || fy_http_quitting)
-    {
+    if (close_connection || !r->keepalive || r->body_rest) {
         fy_http_close_connection(hc);
         return;
     }
@@ -1074,6 +1104,12 @@ fy_http_finalize(fy_http_request_t *r, int close_connection)
 static void
 fy_http_idle_add(fy_http_conn_t *hc)
 {
+    /* A request answered at once inside the keep-alive handler lists
+     * the connection from set_keepalive; the handler must not list it
+     * a second time, which would make the list loop on itself. */
+    if (hc->idle) {
+        return;
+    }
     hc->idle = 1;
     hc->idle_prev = NULL;
     hc->idle_next = fy_http_idle;
@@ -1137,6 +1173,9 @@ fy_http_set_keepalive(fy_http_conn_t *hc)
         memmove(hc->in.start, hc->in.pos, rest);
         hc->in.pos = hc->in.start;
         hc->in.last = hc->in.start + rest;
+        if (fy_http_quitting && fy_http_drain_one(hc)) {
+            return;
+        }
         c->read.handler = fy_http_wait_request;
         fy_timer_add(&c->read, (uint64_t) lcf->keepalive_timeout);
         fy_event_post(&c->read);
@@ -1144,6 +1183,9 @@ fy_http_set_keepalive(fy_http_conn_t *hc)
     }
 
     fy_buf_release(&hc->in);
+    if (fy_http_quitting && fy_http_drain_one(hc)) {
+        return;
+    }
     c->read.handler = fy_http_keepalive_handler;
     fy_timer_add(&c->read, (uint64_t) lcf->keepalive_timeout);
     fy_http_idle_add(hc);
@@ -1178,14 +1220,43 @@ fy_http_set_stat(fy_http_request_t *r, unsigned stat)
     r->stat = stat;
 }
 
-/* Graceful stop: close every connection that is between requests. */
-void
-fy_http_close_idle(void)
+/*
+ * Draining: one connection between requests leaves this worker, handed
+ * back to the master (or closed if it cannot be).  Returns 1 if it is
+ * gone, 0 if it stays here: the channel was full (the drain timer tries
+ * again), or it holds more read bytes than a hand-off carries (it is
+ * served here, and the next response says whether to go on).
+ */
+static int
+fy_http_drain_one(fy_http_conn_t *hc)
 {
-    fy_http_conn_t  *hc;
+    int  rc;
 
-    while ((hc = fy_http_idle) != NULL) {
-        fy_http_idle_del(hc);
-        fy_http_close_connection(hc);
+    rc = fy_http_handback(hc);
+    if (rc == FY_OK) {
+        return 1;
     }
+    if (rc == FY_AGAIN) {
+        return 0;
+    }
+    if (rc == FY_DECLINED && hc->in.start && fy_buf_size(&hc->in)) {
+        return 0;
+    }
+    fy_http_close_connection(hc);
+    return 1;
+}
+
+unsigned
+fy_http_drain_idle(void)
+{
+    fy_http_conn_t  *hc, *next;
+    unsigned         left = 0;
+
+    for (hc = fy_http_idle; hc; hc = next) {
+        next = hc->idle_next;
+        if (!fy_http_drain_one(hc)) {
+            left++;
+        }
+    }
+    return left;
 }

@@ -9,6 +9,10 @@
  * receiver never sees half a batch and the byte count alone tells how
  * many entries were sent.
  *
+ * Hand-off records (one connection moving between generations) carry
+ * the bytes already read from it after the fixed part; only the used
+ * part travels, and the receiver checks the length against the header.
+ *
  * The receiver trusts nothing: every fd that arrives with a record it
  * rejects is closed here, so a bad record never leaks descriptors into
  * a worker.
@@ -19,6 +23,9 @@
 
 
 #define FY_CHANNEL_HDR_SIZE  offsetof(fy_channel_msg_t, conns)
+/* a hand-off record without its data */
+#define FY_CHANNEL_HANDOFF_SIZE                                              \
+    (FY_CHANNEL_HDR_SIZE + offsetof(fy_channel_handoff_t, data))
 
 /*
  * The control buffer must be aligned for struct cmsghdr; a char array
@@ -32,6 +39,7 @@ typedef union {
 
 static void fy_channel_close_fds(const int *fds, int n);
 static int fy_channel_take_fds(struct msghdr *mh, int *fds);
+static int fy_channel_check(int ch, fy_channel_msg_t *msg, size_t n);
 
 
 /*
@@ -79,14 +87,28 @@ fy_channel_send(int ch, fy_channel_msg_t *msg, const int *fds)
     struct cmsghdr     *cmsg;
     fy_channel_cmsg_t   control;
 
-    if (msg->nfds == 0 || msg->nfds > FY_CHANNEL_MAX_FDS) {
+    if (msg->nfds == 0 || msg->nfds > FY_CHANNEL_MAX_FDS
+        || (msg->cmd != FY_CHANNEL_CONNS && msg->nfds != 1))
+    {
         fy_log_error(FY_LOG_ALERT, 0,
                      "channel %d: refusing to send %u fds", ch, msg->nfds);
         errno = EINVAL;
         return FY_ERROR;
     }
 
-    len = FY_CHANNEL_HDR_SIZE + msg->nfds * sizeof(fy_channel_conn_t);
+    if (msg->cmd == FY_CHANNEL_CONNS) {
+        len = FY_CHANNEL_HDR_SIZE + msg->nfds * sizeof(fy_channel_conn_t);
+
+    } else if (msg->handoff.len <= FY_CHANNEL_MAX_DATA) {
+        /* only the used part of data travels */
+        len = FY_CHANNEL_HANDOFF_SIZE + msg->handoff.len;
+
+    } else {
+        fy_log_error(FY_LOG_ALERT, 0, "channel %d: refusing to send %u "
+                     "bytes with a connection", ch, msg->handoff.len);
+        errno = EINVAL;
+        return FY_ERROR;
+    }
     fdlen = msg->nfds * sizeof(int);
 
     iov.iov_base = msg;
@@ -158,14 +180,15 @@ fy_channel_send(int ch, fy_channel_msg_t *msg, const int *fds)
  * Accepts the receiving end of a channel and room for a message and
  * FY_CHANNEL_MAX_FDS fds.  Returns FY_OK with msg filled and msg->nfds
  * fds (close-on-exec, owned by the caller) in fds[]; FY_AGAIN when no
- * record is waiting; FY_DONE when the master closed its end; FY_ERROR
+ * record is waiting; FY_DONE when the peer closed its end (or died,
+ * ECONNRESET); FY_ERROR
  * (logged) on a read error or a malformed record, whose fds are
  * closed here.
  */
 int
 fy_channel_recv(int ch, fy_channel_msg_t *msg, int *fds)
 {
-    int                 i, nrecv, err;
+    int                 nrecv, err;
     int                 got[FY_CHANNEL_MAX_FDS];
     ssize_t             n;
     struct iovec        iov;
@@ -198,6 +221,12 @@ fy_channel_recv(int ch, fy_channel_msg_t *msg, int *fds)
 
         if (err == EAGAIN || err == EWOULDBLOCK) {
             return FY_AGAIN;
+        }
+
+        if (err == ECONNRESET) {
+            /* the peer died with records of ours unread: it is gone,
+             * just as at end of file */
+            return FY_DONE;
         }
 
         fy_log_error(FY_LOG_ALERT, err, "recvmsg() on channel %d failed", ch);
@@ -251,21 +280,8 @@ fy_channel_recv(int ch, fy_channel_msg_t *msg, int *fds)
         return FY_ERROR;
     }
 
-    if (msg->cmd != FY_CHANNEL_CONNS) {
+    if (fy_channel_check(ch, msg, (size_t) n) != FY_OK) {
         fy_channel_close_fds(got, nrecv);
-        fy_log_error(FY_LOG_ALERT, 0,
-                     "channel %d: unknown command %u", ch, msg->cmd);
-        return FY_ERROR;
-    }
-
-    if (msg->nfds == 0 || msg->nfds > FY_CHANNEL_MAX_FDS
-        || (size_t) n != FY_CHANNEL_HDR_SIZE
-                         + msg->nfds * sizeof(fy_channel_conn_t))
-    {
-        fy_channel_close_fds(got, nrecv);
-        fy_log_error(FY_LOG_ALERT, 0,
-                     "channel %d: record of %zd bytes claims %u fds",
-                     ch, n, msg->nfds);
         return FY_ERROR;
     }
 
@@ -277,21 +293,78 @@ fy_channel_recv(int ch, fy_channel_msg_t *msg, int *fds)
         return FY_ERROR;
     }
 
-    /* the worker copies addrlen bytes of addr; a length past the
-     * field would read beyond it */
-    for (i = 0; i < nrecv; i++) {
-        if (msg->conns[i].addrlen > sizeof(msg->conns[i].addr)) {
-            fy_channel_close_fds(got, nrecv);
-            fy_log_error(FY_LOG_ALERT, 0,
-                         "channel %d: connection %d has addrlen %u",
-                         ch, i, msg->conns[i].addrlen);
-            return FY_ERROR;
-        }
-    }
-
     memcpy(fds, got, nrecv * sizeof(int));
 
     return FY_OK;
+}
+
+
+/*
+ * Accepts a received record of n bytes (at least the header).  Checks
+ * that its command is known, that its length is what its header says
+ * and that no address length overruns its field.  Returns FY_OK, or
+ * FY_ERROR (logged).
+ */
+static int
+fy_channel_check(int ch, fy_channel_msg_t *msg, size_t n)
+{
+    uint32_t  i;
+
+    switch (msg->cmd) {
+
+    case FY_CHANNEL_CONNS:
+        if (msg->nfds == 0 || msg->nfds > FY_CHANNEL_MAX_FDS
+            || n != FY_CHANNEL_HDR_SIZE
+                    + msg->nfds * sizeof(fy_channel_conn_t))
+        {
+            fy_log_error(FY_LOG_ALERT, 0,
+                         "channel %d: record of %zu bytes claims %u fds",
+                         ch, n, msg->nfds);
+            return FY_ERROR;
+        }
+
+        /* the worker copies addrlen bytes of addr; a length past the
+         * field would read beyond it */
+        for (i = 0; i < msg->nfds; i++) {
+            if (msg->conns[i].addrlen > sizeof(msg->conns[i].addr)) {
+                fy_log_error(FY_LOG_ALERT, 0,
+                             "channel %d: connection %u has addrlen %u",
+                             ch, i, msg->conns[i].addrlen);
+                return FY_ERROR;
+            }
+        }
+
+        return FY_OK;
+
+    case FY_CHANNEL_HANDBACK:
+    case FY_CHANNEL_HANDOFF:
+        if (msg->nfds != 1 || n < FY_CHANNEL_HANDOFF_SIZE
+            || msg->handoff.len > FY_CHANNEL_MAX_DATA
+            || n != FY_CHANNEL_HANDOFF_SIZE + msg->handoff.len)
+        {
+            fy_log_error(FY_LOG_ALERT, 0, "channel %d: hand-off record of "
+                         "%zu bytes claims %u fds and %u bytes of data",
+                         ch, n, msg->nfds,
+                         n >= FY_CHANNEL_HANDOFF_SIZE ? msg->handoff.len : 0);
+            return FY_ERROR;
+        }
+
+        if (msg->handoff.conn.addrlen > sizeof(msg->handoff.conn.addr)
+            || msg->handoff.local_len > sizeof(msg->handoff.local))
+        {
+            fy_log_error(FY_LOG_ALERT, 0, "channel %d: hand-off record "
+                         "with address lengths %u and %u", ch,
+                         msg->handoff.conn.addrlen, msg->handoff.local_len);
+            return FY_ERROR;
+        }
+
+        return FY_OK;
+
+    default:
+        fy_log_error(FY_LOG_ALERT, 0,
+                     "channel %d: unknown command %u", ch, msg->cmd);
+        return FY_ERROR;
+    }
 }
 
 

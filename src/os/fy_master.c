@@ -11,9 +11,13 @@
  *   SIGHUP           reload the configuration (see fy_master_reload)
  *   SIGUSR1          reopen the error log, in workers too
  *   SIGCHLD          reap workers; replace those that died
+ *
+ * What happens to workers that die, hang or grow is fy_supervise.c;
+ * keep-alive connections moving between workers are fy_handoff.c.
  */
 #include "fy_core.h"
 #include "fy_master.h"
+#include "fy_master_int.h"
 #include "fy_worker.h"
 #include "fy_event.h"
 #include "fy_channel.h"
@@ -22,6 +26,7 @@
 #include "fy_signal.h"
 #include "fy_shm.h"
 #include "fy_http.h"
+#include "fy_user.h"
 
 #include <sys/wait.h>
 
@@ -29,27 +34,16 @@
  * hand-offs, small enough that other listeners and signals get their
  * turn under a flood. */
 #define FY_ACCEPT_BATCH      64
-/* A worker that dies younger than this is restarted after a pause,
- * not at once, so a worker that crashes on start cannot spin. */
-#define FY_RESPAWN_MIN_AGE   1000
-#define FY_RESPAWN_DELAY     1000
 #define FY_TERMINATE_WAIT    5000
 
-typedef struct {
-    pid_t        pid;         /* 0: slot free */
-    int          channel;     /* master's end, -1 if none */
-    uint64_t     handed;      /* fds sent over the channel */
-    uint64_t     generation;
-    uint64_t     started;     /* fy_current_msec at fork */
-    unsigned     exiting:1;   /* told to stop; not to be replaced */
-    unsigned     waiting:1;   /* respawn timer armed */
-    fy_event_t   respawn;     /* timer for a delayed restart */
-} fy_master_worker_t;
+/* Shared with fy_supervise.c and fy_handoff.c (fy_master_int.h). */
+fy_master_worker_t             fy_workers[FY_MAX_WORKERS];
+fy_cycle_t                    *fy_cycle;
+fy_dispatch_state_t            fy_dispatch_st;
+int                            fy_quit, fy_terminate;
+uint64_t                       fy_generation;
 
-static fy_master_worker_t      fy_workers[FY_MAX_WORKERS];
-static fy_cycle_t             *fy_cycle;
 static const fy_master_opts_t *fy_opts;
-static fy_dispatch_state_t     fy_dispatch_st;
 /* Listener events live here, not in a cycle's pool: an event already
  * returned by epoll_wait may still be run after a reload has freed the
  * old cycle or a stop has closed the socket.  The handler finds the
@@ -58,15 +52,12 @@ static fy_event_t              fy_listen_evs[FY_MAX_LISTEN];
 static fy_event_t              fy_signal_ev;
 static fy_event_t              fy_accept_resume_ev;
 static fy_event_t              fy_terminate_ev;
-static int                     fy_quit, fy_terminate;
-static uint64_t                fy_generation;
 
 static void fy_master_accept(fy_event_t *ev);
-static void fy_master_respawn_handler(fy_event_t *ev);
 
 /* ---- workers ---- */
 
-static int
+int
 fy_master_spawn(unsigned slot)
 {
     fy_master_worker_t  *w = &fy_workers[slot];
@@ -123,8 +114,12 @@ fy_master_spawn(unsigned slot)
     w->started = fy_current_msec;
     w->exiting = 0;
     w->waiting = 0;
+    w->killed = 0;
+    fy_shm_add(fy_shm->worker_spawns, 1);
     fy_log_error(FY_LOG_NOTICE, 0, "start worker process %d (slot %u)",
                  (int) pid, slot);
+    /* draining workers hand their keep-alive connections back on it */
+    (void) fy_handoff_watch(slot);
     return FY_OK;
 }
 
@@ -136,6 +131,7 @@ fy_master_start_workers(unsigned n)
 
     for (i = 0; i < FY_MAX_WORKERS && n; i++) {
         if (fy_workers[i].pid == 0 && !fy_workers[i].waiting) {
+            fy_supervise_fresh(i);
             if (fy_master_spawn(i) == FY_OK) {
                 n--;
             }
@@ -154,7 +150,12 @@ fy_master_signal_workers(int signo, int only_old)
         if (w->pid == 0 || (only_old && w->generation == fy_generation)) {
             continue;
         }
-        if (signo == SIGQUIT || signo == SIGTERM) {
+        if (signo == SIGQUIT) {
+            fy_supervise_drain(i, only_old ? "replaced by a new generation"
+                                           : "shutting down");
+            continue;
+        }
+        if (signo == SIGTERM) {
             w->exiting = 1;
             fy_shm_set(fy_shm->workers[i].state, FY_WORKER_DRAINING);
         }
@@ -179,82 +180,17 @@ fy_master_live_workers(void)
 static void
 fy_master_reap(void)
 {
-    fy_master_worker_t  *w;
-    unsigned             i;
-    pid_t                pid;
-    int                  status;
+    unsigned  i;
+    pid_t     pid;
+    int       status;
 
     while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
         for (i = 0; i < FY_MAX_WORKERS; i++) {
             if (fy_workers[i].pid == pid) {
+                fy_supervise_reaped(i, status);
                 break;
             }
         }
-        if (i == FY_MAX_WORKERS) {
-            continue;
-        }
-        w = &fy_workers[i];
-
-        if (WIFSIGNALED(status)) {
-            fy_log_error(FY_LOG_ALERT, 0, "worker process %d exited on "
-                         "signal %d%s", (int) pid, WTERMSIG(status),
-                         WCOREDUMP(status) ? " (core dumped)" : "");
-        } else if (WEXITSTATUS(status) != 0) {
-            fy_log_error(FY_LOG_ALERT, 0, "worker process %d exited with "
-                         "fatal code %d", (int) pid, WEXITSTATUS(status));
-        } else {
-            fy_log_error(FY_LOG_NOTICE, 0, "worker process %d exited with "
-                         "code 0", (int) pid);
-        }
-
-        /* A dead worker must not look alive or busy to anyone. */
-        fy_shm_set(fy_shm->workers[i].pid, 0);
-        fy_shm_set(fy_shm->workers[i].active, 0);
-        fy_shm_set(fy_shm->workers[i].reading, 0);
-        fy_shm_set(fy_shm->workers[i].writing, 0);
-        fy_shm_set(fy_shm->workers[i].rss, 0);
-        fy_shm_set(fy_shm->workers[i].state, FY_WORKER_EXITED);
-        fy_shm_set(fy_shm->workers[i].exit_status, (uint64_t) status);
-        fy_shm_set(fy_shm->workers[i].exited_ms, fy_wall_msec);
-        close(w->channel);
-        w->channel = -1;
-        w->pid = 0;
-
-        if (w->exiting || fy_quit || fy_terminate
-            || w->generation != fy_generation)
-        {
-            continue;
-        }
-
-        if (fy_current_msec - w->started < FY_RESPAWN_MIN_AGE) {
-            /* The death itself was logged above at [alert]; this is
-             * only what we do about it. */
-            fy_log_error(FY_LOG_WARN, 0, "worker in slot %u died %llu ms "
-                         "after start; restarting it in %d ms", i,
-                         (unsigned long long) (fy_current_msec - w->started),
-                         FY_RESPAWN_DELAY);
-            w->waiting = 1;
-            w->respawn.handler = fy_master_respawn_handler;
-            w->respawn.data = w;
-            fy_timer_add(&w->respawn, FY_RESPAWN_DELAY);
-            continue;
-        }
-        fy_master_spawn(i);
-    }
-}
-
-static void
-fy_master_respawn_handler(fy_event_t *ev)
-{
-    fy_master_worker_t  *w = ev->data;
-
-    w->waiting = 0;
-    /* a reload since then has started its own workers for this slot's
-     * share; a worker of the old generation is not wanted any more */
-    if (!fy_quit && !fy_terminate && w->pid == 0
-        && w->generation == fy_generation)
-    {
-        fy_master_spawn((unsigned) (w - fy_workers));
     }
 }
 
@@ -310,7 +246,7 @@ typedef struct {
     int               fds[FY_CHANNEL_MAX_FDS];
 } fy_master_batch_t;
 
-static void
+void
 fy_master_candidates(fy_dispatch_cand_t *cand)
 {
     fy_master_worker_t  *w;
@@ -523,6 +459,7 @@ fy_master_reload(void)
     fy_shm_set(fy_shm->reload_ok, 1);
     fy_master_listen_add();
 
+    fy_supervise_cancel_respawns();
     fy_master_start_workers(cycle->workers);
     fy_master_signal_workers(SIGQUIT, 1);
     fy_cycle_free(old);
@@ -563,6 +500,7 @@ fy_master_signal_handler(fy_event_t *ev)
             fy_log_error(FY_LOG_NOTICE, 0, "signal %d received, exiting",
                          signo);
             fy_terminate = 1;
+            fy_shm_set(fy_shm->stopping, 1);
             fy_master_listen_del(fy_cycle);
             fy_listen_close(fy_cycle);
             fy_timer_del(&fy_accept_resume_ev);
@@ -579,6 +517,7 @@ fy_master_signal_handler(fy_event_t *ev)
             fy_log_error(FY_LOG_NOTICE, 0, "signal %d received, shutting "
                          "down gracefully", signo);
             fy_quit = 1;
+            fy_shm_set(fy_shm->stopping, 1);
             fy_master_listen_del(fy_cycle);
             fy_listen_close(fy_cycle);
             fy_timer_del(&fy_accept_resume_ev);
@@ -594,6 +533,7 @@ fy_master_signal_handler(fy_event_t *ev)
         case SIGUSR1:
             fy_log_error(FY_LOG_NOTICE, 0, "reopening logs");
             fy_log_reopen(&fy_log);
+            fy_user_own_file(fy_cycle, fy_log.path);
             fy_master_signal_workers(SIGUSR1, 0);
             break;
         }
@@ -614,6 +554,7 @@ fy_master_run(fy_cycle_t *cycle, const fy_master_opts_t *opts)
     for (i = 0; i < FY_MAX_WORKERS; i++) {
         fy_workers[i].channel = -1;
         fy_workers[i].respawn.timer_index = -1;
+        fy_workers[i].kill.timer_index = -1;
     }
 
     fy_time_update();
@@ -633,6 +574,7 @@ fy_master_run(fy_cycle_t *cycle, const fy_master_opts_t *opts)
     }
 
     fy_master_start_workers(cycle->workers);
+    fy_supervise_start();
 
     for ( ;; ) {
         fy_event_process(-1);
@@ -641,6 +583,7 @@ fy_master_run(fy_cycle_t *cycle, const fy_master_opts_t *opts)
         }
     }
 
+    fy_supervise_stop();
     fy_log_error(FY_LOG_NOTICE, 0, "exit");
     fy_listen_close(fy_cycle);
     fy_cycle_free(fy_cycle);

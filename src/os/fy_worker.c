@@ -8,7 +8,9 @@
  * ordinary code, never asynchronously:
  *   SIGTERM, SIGINT  exit now
  *   SIGQUIT          stop taking connections, finish in-flight
- *                    requests, close idle keep-alive ones, then exit
+ *                    requests, hand idle keep-alive ones back to the
+ *                    master (or close them when the master is shutting
+ *                    down), then exit
  *   SIGUSR1          reopen the error log
  */
 #include "fy_core.h"
@@ -18,11 +20,15 @@
 #include "fy_proc.h"
 #include "fy_http.h"
 #include "fy_signal.h"
+#include "fy_user.h"
 
 fy_shm_worker_t  *fy_worker_slot;
 fy_cycle_t       *fy_worker_cycle;
 
 #define FY_HEARTBEAT_MS  500
+/* While draining: how often idle connections that could not be handed
+ * back yet (channel full) are tried again. */
+#define FY_DRAIN_RETRY_MS  20
 
 static int          fy_worker_channel = -1;
 static int          fy_worker_quit;
@@ -30,10 +36,10 @@ static int          fy_worker_terminate;
 static fy_event_t   fy_worker_channel_ev;
 static fy_event_t   fy_worker_signal_ev;
 static fy_event_t   fy_worker_heartbeat_ev;
+static fy_event_t   fy_worker_drain_ev;
 static uint64_t     fy_worker_rss_at;
 
 static void fy_worker_start_quit(void);
-static void fy_worker_drain_channel(void);
 
 static void
 fy_worker_heartbeat(fy_event_t *ev)
@@ -48,8 +54,10 @@ fy_worker_heartbeat(fy_event_t *ev)
     fy_timer_add(ev, FY_HEARTBEAT_MS);
 }
 
+/* A connection from the master: new (h NULL), or handed over from a
+ * draining worker with what that worker had read of it. */
 static void
-fy_worker_new_conn(fy_channel_conn_t *cc, int fd)
+fy_worker_new_conn(fy_channel_conn_t *cc, int fd, fy_channel_handoff_t *h)
 {
     fy_conn_t    *c;
     fy_listen_t  *ls;
@@ -72,20 +80,24 @@ fy_worker_new_conn(fy_channel_conn_t *cc, int fd)
     memcpy(&c->addr, &cc->addr, fy_min(cc->addrlen, sizeof(c->addr)));
     c->addrlen = cc->addrlen;
     c->listening = ls;
-    fy_http_init_connection(c, ls);
+    if (h) {
+        fy_http_init_connection(c, ls, h->data, h->len, h->requests);
+    } else {
+        fy_http_init_connection(c, ls, NULL, 0, 0);
+    }
 }
 
-/* Receive up to `max` messages; FY_AGAIN when the channel is empty,
- * FY_DONE when the master closed it, FY_OK when `max` was reached. */
+/* Take every record waiting on the channel.  limit: at most that many
+ * (0: all of them).  FY_DONE when the master has gone away. */
 static int
-fy_worker_recv_conns(int max)
+fy_worker_read_channel(int limit)
 {
     fy_channel_msg_t  msg;
     int               fds[FY_CHANNEL_MAX_FDS];
     uint32_t          i;
-    int               k, rc;
+    int               rc, k;
 
-    for (k = 0; k < max; k++) {
+    for (k = 0; limit == 0 || k < limit; k++) {
         rc = fy_channel_recv(fy_worker_channel, &msg, fds);
         if (rc == FY_AGAIN || rc == FY_DONE) {
             return rc;
@@ -98,38 +110,66 @@ fy_worker_recv_conns(int max)
          * minus received) drops as soon as the worker has them. */
         fy_shm_add(fy_worker_slot->accepted, msg.nfds);
 
+        if (msg.cmd == FY_CHANNEL_HANDOFF) {
+            fy_worker_new_conn(&msg.handoff.conn, fds[0], &msg.handoff);
+            continue;
+        }
+        if (msg.cmd != FY_CHANNEL_CONNS) {
+            fy_log_error(FY_LOG_ALERT, 0, "master sent command %u",
+                         msg.cmd);
+            for (i = 0; i < msg.nfds; i++) {
+                close(fds[i]);
+            }
+            continue;
+        }
         for (i = 0; i < msg.nfds; i++) {
-            fy_worker_new_conn(&msg.conns[i], fds[i]);
+            fy_worker_new_conn(&msg.conns[i], fds[i], NULL);
         }
     }
     return FY_OK;
 }
 
-static void
-fy_worker_drain_channel(void)
+int
+fy_worker_can_handback(void)
 {
-    while (fy_worker_recv_conns(16) == FY_OK) {
-        /* until the channel is empty or closed */
+    /* when the master shuts down there is no worker to take them */
+    return fy_worker_channel != -1 && !fy_shm_get(fy_shm->stopping);
+}
+
+int
+fy_worker_handback(fy_channel_msg_t *msg, int fd)
+{
+    if (fy_worker_channel == -1) {
+        return FY_ERROR;
+    }
+    return fy_channel_send(fy_worker_channel, msg, &fd);
+}
+
+static void
+fy_worker_drain(fy_event_t *ev)
+{
+    if (fy_http_drain_idle() > 0) {
+        fy_timer_add(ev, FY_DRAIN_RETRY_MS);
     }
 }
 
 static void
 fy_worker_channel_handler(fy_event_t *ev)
 {
-    int  rc;
-
     fy_unused(ev);
 
     if (fy_worker_channel == -1) {
-        return;     /* closed by a graceful stop earlier in this turn */
+        return;     /* closed earlier in this turn */
     }
 
     /* Bounded: let the connections just received run before more. */
-    rc = fy_worker_recv_conns(16);
-    if (rc == FY_DONE) {
+    if (fy_worker_read_channel(16) == FY_DONE) {
         /* The master is gone: nobody will send more work. */
         fy_log_error(FY_LOG_ALERT, 0, "channel to the master closed, "
                      "exiting gracefully");
+        fy_event_del_fd(fy_worker_channel);
+        close(fy_worker_channel);
+        fy_worker_channel = -1;
         fy_worker_start_quit();
     }
 }
@@ -143,16 +183,21 @@ fy_worker_start_quit(void)
     fy_worker_quit = 1;
     fy_http_quitting = 1;
 
-    if (fy_worker_channel != -1) {
-        /* Connections the master sent just before it told us to stop
-         * are already ours: take and serve them (each answered with
-         * "Connection: close") rather than let the kernel reset them. */
-        fy_worker_drain_channel();
+    /* The channel stays open: idle keep-alive connections go back to
+     * the master on it.  Connections the master sent before it told
+     * us to stop may still be queued there; they are ours to serve,
+     * and dropping them would reset clients. */
+    if (fy_worker_channel != -1
+        && fy_worker_read_channel(0) == FY_DONE)
+    {
         fy_event_del_fd(fy_worker_channel);
         close(fy_worker_channel);
         fy_worker_channel = -1;
     }
-    fy_http_close_idle();
+
+    fy_worker_drain_ev.handler = fy_worker_drain;
+    fy_worker_drain_ev.timer_index = -1;
+    fy_worker_drain(&fy_worker_drain_ev);
 }
 
 static void
@@ -189,6 +234,8 @@ fy_worker_run(fy_cycle_t *cycle, unsigned slot, int channel)
     fy_worker_channel = channel;
     fy_worker_slot = &fy_shm->workers[slot];
 
+    fy_user_worker_init(cycle);
+
     if (fy_event_init((unsigned) cycle->core->worker_connections) != FY_OK
         || fy_signal_open() != FY_OK)
     {
@@ -202,6 +249,9 @@ fy_worker_run(fy_cycle_t *cycle, unsigned slot, int channel)
     if (fy_shm_get(fy_worker_slot->state) == FY_WORKER_STARTING) {
         fy_shm_set(fy_worker_slot->state, FY_WORKER_RUNNING);
     }
+    fy_log_error(FY_LOG_NOTICE, 0, "worker process ready (slot %u, "
+                 "generation %llu)", slot,
+                 (unsigned long long) cycle->generation);
 
     fy_worker_channel_ev.handler = fy_worker_channel_handler;
     fy_worker_signal_ev.handler = fy_worker_signal_handler;

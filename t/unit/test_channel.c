@@ -425,6 +425,94 @@ test_malformed(int ch[2])
 }
 
 
+/* A connection handed back with the bytes already read from it. */
+static void
+test_handoff(int ch[2])
+{
+    int               p[2], fds[FY_CHANNEL_MAX_FDS];
+    ssize_t           n;
+    fy_channel_msg_t  msg, in, raw;
+    static char       big[sizeof(fy_channel_msg_t) + 64];
+    static const char pending[] = "GET /next HTTP/1.1\r\nHost: x\r\n";
+
+    if (pipe(p) == -1) {
+        ok(0, "pipe");
+        return;
+    }
+
+    memset(&msg, 0, sizeof(msg));
+    msg.cmd = FY_CHANNEL_HANDBACK;
+    msg.nfds = 1;
+    fill_conn(&msg.handoff.conn, 1);
+    fill_conn((fy_channel_conn_t *) &raw, 0);
+    memcpy(&msg.handoff.local, &((fy_channel_conn_t *) &raw)->addr,
+           sizeof(msg.handoff.local));
+    msg.handoff.local_len = sizeof(struct sockaddr_in);
+    msg.handoff.requests = 7;
+    msg.handoff.len = sizeof(pending) - 1;
+    memcpy(msg.handoff.data, pending, sizeof(pending) - 1);
+
+    is_int(fy_channel_send(ch[0], &msg, &p[1]), FY_OK, "handoff: send");
+    memset(&in, 0xa5, sizeof(in));
+    is_int(fy_channel_recv(ch[1], &in, fds), FY_OK, "handoff: recv");
+    is_int(in.cmd, FY_CHANNEL_HANDBACK, "handoff: cmd");
+    is_int(in.handoff.requests, 7, "handoff: requests");
+    is_int(in.handoff.len, sizeof(pending) - 1, "handoff: data length");
+    ok(memcmp(in.handoff.data, pending, sizeof(pending) - 1) == 0,
+       "handoff: pending bytes arrive intact");
+    ok(memcmp(&in.handoff.conn, &msg.handoff.conn, CONN) == 0
+       && memcmp(&in.handoff.local, &msg.handoff.local,
+                 sizeof(in.handoff.local)) == 0,
+       "handoff: peer and listener addresses arrive intact");
+    ok(same_file(fds[0], p[1]), "handoff: and the right fd");
+    close(fds[0]);
+
+    /* only the used part of data travels */
+    msg.cmd = FY_CHANNEL_HANDOFF;
+    msg.handoff.len = 0;
+    is_int(fy_channel_send(ch[0], &msg, &p[1]), FY_OK, "handoff: no data");
+    n = recv(ch[1], &raw, sizeof(raw), 0);
+    is_int(n, HDR + offsetof(fy_channel_handoff_t, data),
+           "handoff: record without data is header + fixed part");
+
+    msg.handoff.len = FY_CHANNEL_MAX_DATA + 1;
+    is_int(fy_channel_send(ch[0], &msg, &p[1]), FY_ERROR,
+           "handoff: more than FY_CHANNEL_MAX_DATA refused");
+    msg.handoff.len = 4;
+    msg.nfds = 2;
+    is_int(fy_channel_send(ch[0], &msg, fds), FY_ERROR,
+           "handoff: two fds refused");
+    msg.nfds = 1;
+
+    /* a receiver trusts no length */
+    expect_malformed(ch, &msg, HDR + offsetof(fy_channel_handoff_t, data) + 3,
+                     &p[1], 1, "handoff shorter than its len");
+    expect_malformed(ch, &msg, HDR + offsetof(fy_channel_handoff_t, data) + 5,
+                     &p[1], 1, "handoff longer than its len");
+    expect_malformed(ch, &msg, HDR + 8, &p[1], 1, "handoff truncated header");
+    /* a record longer than the struct: sent from a bigger buffer */
+    msg.handoff.len = FY_CHANNEL_MAX_DATA + 1;
+    memset(big, 0, sizeof(big));
+    memcpy(big, &msg, sizeof(msg));
+    expect_malformed(ch, big, HDR + offsetof(fy_channel_handoff_t, data)
+                     + FY_CHANNEL_MAX_DATA + 1, &p[1], 1,
+                     "handoff len past the limit");
+    msg.handoff.len = 4;
+    msg.handoff.local_len = sizeof(msg.handoff.local) + 1;
+    expect_malformed(ch, &msg, HDR + offsetof(fy_channel_handoff_t, data) + 4,
+                     &p[1], 1, "handoff local_len too big");
+    msg.handoff.local_len = sizeof(struct sockaddr_in);
+    msg.nfds = 2;
+    expect_malformed(ch, &msg, HDR + offsetof(fy_channel_handoff_t, data) + 4,
+                     fds, 0, "handoff claiming 2 fds");
+
+    is_int(fy_channel_recv(ch[1], &in, fds), FY_AGAIN,
+           "handoff: nothing left over");
+    close(p[0]);
+    close(p[1]);
+}
+
+
 static void
 test_done(void)
 {
@@ -536,6 +624,7 @@ main(void)
     test_batch(ch);
     test_again(ch);
     test_malformed(ch);
+    test_handoff(ch);
     close(ch[0]);
     close(ch[1]);
 

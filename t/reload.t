@@ -1,0 +1,225 @@
+#!/usr/bin/perl
+
+# Reloading (SIGHUP): a bad configuration keeps the old one serving;
+# keep-alive connections move to the new generation instead of being
+# closed (idle ones at once, busy ones after their response); 20 reloads
+# under continuous load drop nothing; worker_shutdown_timeout kills a
+# worker that does not finish.
+
+use strict;
+use warnings;
+
+use Test::More;
+use Ferry::Test;
+use Time::HiRes ();
+
+sub conf {
+    my ($top) = @_;
+    return main_conf() . ($top // '') . <<'EOF';
+worker_processes 2;
+events { worker_connections 512; }
+http {
+    upstream slow { server 127.0.0.1:%%PORT_1%%; }
+    server {
+        listen 127.0.0.1:%%PORT_0%%;
+        location / { return 200 "$pid"; }
+        location /slow/ { proxy_pass http://slow; }
+    }
+}
+EOF
+}
+
+sub reloads_done {
+    my ($f) = @_;
+    return scalar(() = $f->error_log =~ /reload done: generation/g);
+}
+
+# HUP and wait until the new generation's workers are up and the old
+# ones are gone; returns the new worker pids.
+sub reload_and_settle {
+    my ($f, @old) = @_;
+    my $n = reloads_done($f);
+    kill 'HUP', $f->master_pid;
+    my %old = map { $_ => 1 } @old;
+    my @now;
+    my $ok = wait_until {
+        @now = $f->worker_pids;
+        reloads_done($f) > $n && @now == 2 && !grep { $old{$_} } @now;
+    } 10;
+    ok($ok, 'reload: new workers replace the old ones')
+        or diag("before: @old, now: @now");
+    return @now;
+}
+
+
+# ---- a bad configuration keeps the old one serving ----------------------
+
+{
+    my $f = Ferry::Test->new(conf => conf());
+    if ($f->start) {
+        my @w = $f->wait_workers(2);
+        $f->allow_log(qr/\[emerg\] \d+#\d+: unknown directive "bogus_directive"/,
+                      qr/\[alert\] \d+#\d+: reload failed/);
+        my $good = Ferry::Test::read_file($f->conf_file);
+        (my $bad = $good) =~ s/worker_processes 2;/worker_processes 2;\nbogus_directive on;/;
+        $f->write_file('conf/ferry.conf', $bad);
+        my $line = 1 + (() = substr($bad, 0, index($bad, 'bogus')) =~ /\n/g);
+
+        kill 'HUP', $f->master_pid;
+        my $seen = wait_until { $f->error_log =~ /reload failed/ } 5;
+        ok($seen, 'bad reload: "reload failed" in the error log');
+        like($f->error_log,
+             qr/\[emerg\] \d+#\d+: unknown directive "bogus_directive" in \Q${\ $f->conf_file}\E:$line/,
+             'bad reload: [emerg] names the file and line');
+        is_deeply([ $f->worker_pids ], \@w, 'bad reload: same workers still running');
+        my $r = http_get($f->port(0), '/');
+        is($r->{status}, 200, 'bad reload: still serving');
+        ok(grep({ $_ == ($r->{body} // 0) } @w), 'bad reload: by the old workers');
+
+        # fixed again: the next reload works
+        $f->write_file('conf/ferry.conf', $good);
+        reload_and_settle($f, @w);
+        is(http_get($f->port(0), '/')->{status}, 200, 'good reload after a bad one serves');
+    }
+    $f->stop;
+}
+
+
+# ---- keep-alive connections move to the new generation ------------------
+
+{
+    my $f = Ferry::Test->new(conf => conf());
+    my $b = Ferry::Test::Backend->new(port => $f->port(1), handler => sub {
+        { delay => 1, body => "slow\n" }
+    });
+    if ($f->start) {
+        my @w = $f->wait_workers(2);
+        my %old = map { $_ => 1 } @w;
+
+        # an idle connection: one request answered before the reload
+        my $idle = Ferry::Test::Client->new($f->port(0));
+        $idle->send(build_request(path => '/'));
+        my $r1 = $idle->read_response;
+        ok($old{ $r1->{body} // 0 }, 'idle: first answer from an old worker');
+
+        # a busy connection: its request is at the slow upstream
+        my $busy = Ferry::Test::Client->new($f->port(0));
+        $busy->send(build_request(path => '/slow/x'));
+        wait_until { $b->requests >= 1 } 5;
+
+        my @new = reload_and_settle($f, @w);
+
+        my $r2 = $busy->read_response(timeout => 5);
+        is($r2->{status}, 200, 'busy: in-flight request answered across the reload');
+        is($r2->{headers}{connection}, 'keep-alive',
+           'busy: and the connection stays keep-alive');
+
+        my %new = map { $_ => 1 } @new;
+        for ([idle => $idle], [busy => $busy]) {
+            my ($name, $c) = @$_;
+            ok(!$c->{eof}, "$name: connection not closed by the old worker");
+            $c->send(build_request(path => '/'));
+            my $r = $c->read_response;
+            is($r->{status}, 200, "$name: next request on the same connection answered")
+                or diag($r->{error} // $r->{raw});
+            ok($new{ $r->{body} // 0 }, "$name: by a new-generation worker")
+                or diag("answered by " . ($r->{body} // '?') . ", new: @new");
+            $c->close;
+        }
+        like($f->error_log, qr/handed back to the master/,
+             'the log shows the hand-back');
+    }
+    $f->stop;
+}
+
+
+# ---- zero-drop: 20 reloads under continuous load ------------------------
+
+SKIP: {
+    my $wrk = (grep { -x } '/usr/bin/wrk', '/usr/local/bin/wrk')[0];
+    skip 'wrk is not installed (apt-get install wrk)', 8 unless $wrk;
+
+    my $f = Ferry::Test->new(conf => conf());
+    last SKIP unless $f->start;
+    $f->wait_workers(2);
+    my $url = 'http://127.0.0.1:' . $f->port(0) . '/';
+
+    # keep-alive clients and new-connection-per-request clients at once
+    my %out;
+    my %pid;
+    for my $kind (qw(keepalive close)) {
+        my $file = $f->prefix . "/wrk-$kind.out";
+        $out{$kind} = $file;
+        my @cmd = ($wrk, '-t1', $kind eq 'keepalive' ? '-c20' : '-c8',
+                   '-d6s', '--timeout', '3s',
+                   $kind eq 'close' ? ('-H', 'Connection: close') : (),
+                   $url);
+        my $pid = fork // die "fork: $!";
+        if ($pid == 0) {
+            open STDOUT, '>', $file or POSIX::_exit(126);
+            open STDERR, '>&', \*STDOUT;
+            alarm 0;
+            { exec @cmd }
+            POSIX::_exit(127);
+        }
+        $pid{$kind} = $pid;
+    }
+
+    # let the load run, then 20 reloads back to back, 150 ms apart
+    Time::HiRes::sleep(1);
+    for (1 .. 20) {
+        kill 'HUP', $f->master_pid;
+        Time::HiRes::sleep(0.15);
+    }
+    for my $kind (keys %pid) {
+        my $st = Ferry::Test::_wait_pid($pid{$kind}, 15);
+        ok(defined $st && $st == 0, "wrk ($kind) finished");
+    }
+
+    for my $kind (qw(keepalive close)) {
+        my $text = Ferry::Test::read_file($out{$kind}) // '';
+        my ($n) = $text =~ /(\d+) requests in/;
+        ok(($n // 0) > 500, "$kind clients: requests were made (" . ($n // 0) . ")")
+            or diag($text);
+        unlike($text, qr/Socket errors/, "$kind clients: no connect, read, write or timeout errors")
+            or diag($text);
+        unlike($text, qr/Non-2xx/, "$kind clients: no failed responses")
+            or diag($text);
+    }
+    my $reloads = wait_until { reloads_done($f) == 20 } 5;
+    is(reloads_done($f), 20, '20 reloads done during the load');
+    my @hb = $f->error_log =~ /handed back to the master/g;
+    ok(@hb > 0, 'keep-alive connections were handed back (' . scalar(@hb) . ')');
+    $f->stop;
+}
+
+
+# ---- worker_shutdown_timeout ----------------------------------------------
+
+{
+    my $f = Ferry::Test->new(conf => conf("worker_shutdown_timeout 500ms;\n"));
+    my $b = Ferry::Test::Backend->new(port => $f->port(1), handler => sub {
+        { delay => 8, body => "too slow\n" }
+    });
+    if ($f->start) {
+        my @w = $f->wait_workers(2);
+        my $c = Ferry::Test::Client->new($f->port(0));
+        $c->send(build_request(path => '/slow/z'));
+        wait_until { $b->requests >= 1 } 5;
+
+        my $t0 = Time::HiRes::time();
+        kill 'HUP', $f->master_pid;
+        my %old = map { $_ => 1 } @w;
+        my $gone = wait_until { !grep { $old{$_} } $f->worker_pids } 5;
+        my $took = Time::HiRes::time() - $t0;
+        ok($gone && $took < 3, sprintf('old workers gone %.1fs after the reload (timeout 500ms, upstream needs 8s)', $took));
+        like($f->error_log, qr/still has connections after worker_shutdown_timeout; killing it/,
+             'the kill is logged');
+        ok($c->wait_close(2), 'the unfinished connection is closed');
+        is(http_get($f->port(0), '/')->{status}, 200, 'new workers serve');
+        $c->close;
+    }
+    $f->stop;
+}
+
+done_testing;
