@@ -45,7 +45,7 @@ typedef struct {
     const fy_http_variable_t   *var;     /* ... a variable */
 } fy_http_cv_part_t;
 
-typedef struct {
+typedef struct fy_http_cv_s {
     fy_http_cv_part_t  *parts;
     unsigned            nparts;
     unsigned            has_vars:1;
@@ -68,7 +68,18 @@ typedef struct {
     struct sockaddr_in6   addr;
     socklen_t             addrlen;
     unsigned              shm;        /* index in fy_shm->peers */
+
+    /* "server" parameters */
+    unsigned              weight;         /* 1.. */
+    unsigned              max_fails;      /* 0: never unavailable */
+    unsigned              max_conns;      /* 0: no limit */
+    int64_t               fail_timeout;   /* ms */
+    int64_t               slow_start;     /* ms, 0: off */
+    unsigned              backup:1;
+    unsigned              down:1;
 } fy_http_upstream_peer_t;
+
+typedef struct fy_http_balancer_s  fy_http_balancer_t;
 
 typedef struct {
     fy_str_t     name;
@@ -76,8 +87,15 @@ typedef struct {
     unsigned     index;               /* slot of its shared cursor */
     unsigned     implicit:1;          /* made by proxy_pass host:port */
     unsigned     defined:1;           /* an upstream {} block exists */
+    unsigned     has_backup:1;        /* some server is "backup" */
     const char  *file;                /* first reference, for errors */
     unsigned     line;
+
+    const fy_http_balancer_t  *balancer;  /* NULL until set: round robin */
+    void                      *bal_data;  /* the balancer's own tables */
+    struct fy_http_cv_s       *hash_key;  /* hash KEY */
+    unsigned                   hash_consistent:1;
+    unsigned                   random_two:1;
 } fy_http_upstream_t;
 
 /* ---- configuration ---- */
@@ -103,7 +121,25 @@ typedef struct fy_http_loc_conf_s {
     int64_t              send_timeout;
     size_t               client_max_body_size;
     fy_str_t             default_type;
+
+    unsigned             next_upstream;       /* FY_HTTP_NEXT_* mask */
+    int                  next_upstream_tries; /* 0: as many as servers */
+    int64_t              next_upstream_timeout;  /* ms, 0: none */
 } fy_http_loc_conf_t;
+
+/* proxy_next_upstream: when a request goes on to the next server. */
+#define FY_HTTP_NEXT_ERROR           0x0001
+#define FY_HTTP_NEXT_TIMEOUT         0x0002
+#define FY_HTTP_NEXT_INVALID_HEADER  0x0004
+#define FY_HTTP_NEXT_HTTP_500        0x0008
+#define FY_HTTP_NEXT_HTTP_502        0x0010
+#define FY_HTTP_NEXT_HTTP_503        0x0020
+#define FY_HTTP_NEXT_HTTP_504        0x0040
+#define FY_HTTP_NEXT_HTTP_403        0x0080
+#define FY_HTTP_NEXT_HTTP_404        0x0100
+#define FY_HTTP_NEXT_HTTP_429        0x0200
+#define FY_HTTP_NEXT_NON_IDEMPOTENT  0x0400
+#define FY_HTTP_NEXT_OFF             0x8000  /* "off": set, but nothing */
 
 typedef struct {
     fy_array_t           addr;          /* sockaddr_in6 + len, see below */
@@ -146,6 +182,11 @@ int fy_http_init_cycle(fy_cycle_t *cycle);
 int  fy_http_peers_register(fy_cycle_t *cycle);
 /* Count one finished response time in a server's histogram. */
 void fy_http_peer_response_time(unsigned peer, uint64_t ms);
+/* Passive health: a try failed (as proxy_next_upstream counts
+ * failures) or got the answer the client will see. */
+void fy_http_peer_failed(fy_http_upstream_t *u, fy_http_upstream_peer_t *peer);
+void fy_http_peer_succeeded(fy_http_upstream_t *u,
+                            fy_http_upstream_peer_t *peer);
 
 /* ---- connections and requests ---- */
 
@@ -228,5 +269,10 @@ void fy_http_close_idle(void);
 
 /* fy_http_proxy.c */
 void fy_http_proxy_handler(fy_http_request_t *r);
+/* $upstream_addr, $upstream_status (fy_http_variable_pt) */
+size_t fy_http_proxy_upstream_addr(fy_http_request_t *r, u_char *buf,
+                                   size_t size);
+size_t fy_http_proxy_upstream_status(fy_http_request_t *r, u_char *buf,
+                                     size_t size);
 
 #endif /* FY_HTTP_H */

@@ -124,6 +124,8 @@ static const fy_http_variable_t  fy_http_variables[] = {
     { "server_port",      fy_var_server_port },
     { "server_protocol",  fy_var_server_protocol },
     { "scheme",           fy_var_scheme },
+    { "upstream_addr",    fy_http_proxy_upstream_addr },
+    { "upstream_status",  fy_http_proxy_upstream_status },
     { NULL, NULL }
 };
 
