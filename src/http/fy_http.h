@@ -80,6 +80,7 @@ typedef struct {
 } fy_http_upstream_peer_t;
 
 typedef struct fy_http_balancer_s  fy_http_balancer_t;
+typedef struct fy_http_health_s    fy_http_health_t;
 
 typedef struct {
     fy_str_t     name;
@@ -96,6 +97,7 @@ typedef struct {
     struct fy_http_cv_s       *hash_key;  /* hash KEY */
     unsigned                   hash_consistent:1;
     unsigned                   random_two:1;
+    fy_http_health_t          *health;    /* health_check, or NULL */
 } fy_http_upstream_t;
 
 /* ---- configuration ---- */
@@ -187,6 +189,15 @@ void fy_http_peer_response_time(unsigned peer, uint64_t ms);
 void fy_http_peer_failed(fy_http_upstream_t *u, fy_http_upstream_peer_t *peer);
 void fy_http_peer_succeeded(fy_http_upstream_t *u,
                             fy_http_upstream_peer_t *peer);
+
+/* fy_http_health.c: the health_check directive, and the checker
+ * process (forked by the master; one for the whole proxy). */
+const char *fy_http_health_conf(fy_conf_t *cf, const fy_command_t *cmd,
+                                void *conf);
+/* 1 if some upstream of the cycle has health_check. */
+int  fy_http_health_wanted(fy_cycle_t *cycle);
+/* The checker's main loop, in the forked process; never returns. */
+void fy_http_health_run(fy_cycle_t *cycle) __attribute__((noreturn));
 
 /* ---- connections and requests ---- */
 

@@ -70,6 +70,9 @@ const fy_command_t  fy_http_commands[] = {
     { "zone", FY_CONF_UPS, 0, 1, 2, fy_http_upstream_zone,
       FY_CONF_SRV_OFF, 0, NULL },
 
+    { "health_check", FY_CONF_UPS, 0, 0, FY_CONF_MANY, fy_http_health_conf,
+      FY_CONF_SRV_OFF, 0, NULL },
+
     { "location", FY_CONF_SRV, FY_CONF_BLOCK, 1, 2, fy_http_location,
       FY_CONF_SRV_OFF, 0, NULL },
 

@@ -88,6 +88,10 @@ fy_http_peers_register(fy_cycle_t *cycle)
                 snprintf(sp->upstream, sizeof(sp->upstream), "%s", up);
                 snprintf(sp->addr, sizeof(sp->addr), "%s", addr);
             }
+            if (u->health == NULL) {
+                /* checks were removed: their verdict goes with them */
+                fy_shm_set(sp->check_down, 0);
+            }
             fy_shm_set(sp->weight, peer->weight);
             fy_shm_set(sp->state, peer->down ? FY_PEER_DOWN
                                   : fy_shm_get(sp->check_down) ? FY_PEER_DOWN
