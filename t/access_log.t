@@ -17,7 +17,8 @@ events { worker_connections 256; }
 http {
     log_format vars '$status $request_method $uri $args $arg_a $http_x_test '
                     '$cookie_c $connection_requests $request_length '
-                    '$body_bytes_sent $remote_user $proxy_host';
+                    '$body_bytes_sent $remote_user $proxy_host '
+                    '$upstream_addr $upstream_status';
     log_format js escape=json '{"ua":"$http_user_agent"}';
     upstream app { server 127.0.0.1:%%PORT_1%%; }
     access_log logs/access.log;
@@ -87,6 +88,8 @@ ok($v[8] > 100, '$request_length counts header and body');
 is($v[9], length($r->{body}), '$body_bytes_sent is the body length');
 is($v[10], '-', 'empty $remote_user is "-"');
 is($v[11], 'app', '$proxy_host');
+is($v[12], '127.0.0.1:' . $f->port(1), '$upstream_addr');
+is($v[13], '200', '$upstream_status');
 is(scalar(lines_of('access.log')), 1, 'the server log replaces the http one');
 
 # off, json

@@ -12,6 +12,8 @@
 #include "fy_shm.h"
 
 #include <sys/mman.h>
+#include <sched.h>
+#include <signal.h>
 
 
 fy_shm_t  *fy_shm;
@@ -64,4 +66,51 @@ fy_shm_init(void)
     fy_shm = p;
 
     return FY_OK;
+}
+
+
+/*
+ * Accepts a lock in shared memory.  Returns when this process holds
+ * it.  Spins briefly, then yields the CPU between attempts (with two
+ * cores and more workers, spinning against a descheduled owner would
+ * waste its time slice); every few thousand attempts it checks that
+ * the owner still exists and takes the lock from a dead one.
+ */
+void
+fy_shm_lock(fy_shm_lock_t *lock)
+{
+    uint64_t  me = (uint64_t) getpid(), owner;
+    unsigned  spins = 0;
+
+    for ( ;; ) {
+        owner = 0;
+        if (__atomic_compare_exchange_n(&lock->owner, &owner, me, 0,
+                                        __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
+        {
+            return;
+        }
+        if (++spins < 64) {
+#if defined(__x86_64__) || defined(__i386__)
+            __builtin_ia32_pause();
+#endif
+            continue;
+        }
+        if (spins % 4096 == 0 && kill((pid_t) owner, 0) == -1
+            && errno == ESRCH
+            && __atomic_compare_exchange_n(&lock->owner, &owner, me, 0,
+                                           __ATOMIC_ACQUIRE,
+                                           __ATOMIC_RELAXED))
+        {
+            fy_log_error(FY_LOG_ALERT, 0, "shared lock held by dead process "
+                         "%llu taken over", (unsigned long long) owner);
+            return;
+        }
+        sched_yield();
+    }
+}
+
+void
+fy_shm_unlock(fy_shm_lock_t *lock)
+{
+    __atomic_store_n(&lock->owner, 0, __ATOMIC_RELEASE);
 }

@@ -95,7 +95,32 @@ typedef struct {
     uint64_t  rt_sum_ms;     /* response time: sum and histogram */
     uint64_t  rt_count;
     uint64_t  rt_buckets[FY_RT_BUCKETS];
+
+    /* balancing and health (fy_http_balancer*.c, fy_http_health.c) */
+    int64_t   current_weight;  /* smooth round robin; under the upstream
+                                  lock */
+    uint64_t  up_since_ms;     /* back in service since (slow_start) */
+    uint64_t  check_down;      /* 1 while active checks say it is down */
+    uint64_t  check_fails;     /* consecutive failed checks */
+    uint64_t  check_passes;    /* consecutive passed checks */
 } __attribute__((aligned(FY_CACHELINE))) fy_shm_peer_t;
+
+/*
+ * A lock between processes for a few dozen instructions of work (one
+ * balancer pick).  It holds the owner's pid, so a waiter that finds
+ * the owner dead (a worker killed inside the critical section) takes
+ * the lock over instead of spinning for ever.
+ */
+typedef struct {
+    uint64_t  owner;           /* pid, 0 when free */
+} fy_shm_lock_t;
+
+/* Per upstream (by its index in the configuration). */
+typedef struct {
+    fy_shm_lock_t  lock;       /* around picks and fail accounting */
+    uint64_t       no_live;    /* 1 after "no live upstreams" was logged,
+                                  until a server is picked again */
+} __attribute__((aligned(FY_CACHELINE))) fy_shm_upstream_t;
 
 typedef struct {
     uint64_t         master_pid;
@@ -132,6 +157,8 @@ typedef struct {
      * configuration), shared so that all workers rotate as one. */
     uint64_t         upstream_cursor[FY_MAX_UPSTREAMS]
                          __attribute__((aligned(FY_CACHELINE)));
+    fy_shm_upstream_t  upstreams[FY_MAX_UPSTREAMS];
+    uint64_t         checker_pid;      /* the health checker, 0 if none */
 } fy_shm_t;
 
 extern fy_shm_t  *fy_shm;
@@ -141,6 +168,9 @@ extern const uint64_t  fy_rt_bounds_ms[FY_RT_BUCKETS];
 
 /* Map the region (zeroed).  FY_OK / FY_ERROR (logged). */
 int  fy_shm_init(void);
+
+void fy_shm_lock(fy_shm_lock_t *lock);
+void fy_shm_unlock(fy_shm_lock_t *lock);
 
 #define fy_shm_get(field)      __atomic_load_n(&(field), __ATOMIC_RELAXED)
 #define fy_shm_set(field, v)   __atomic_store_n(&(field), (v), __ATOMIC_RELAXED)

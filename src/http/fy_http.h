@@ -60,7 +60,7 @@ typedef struct {
     fy_str_t                    arg;     /* ... with this free part */
 } fy_http_cv_part_t;
 
-typedef struct {
+typedef struct fy_http_cv_s {
     fy_http_cv_part_t  *parts;
     unsigned            nparts;
     unsigned            has_vars:1;
@@ -90,7 +90,19 @@ typedef struct {
     struct sockaddr_in6   addr;
     socklen_t             addrlen;
     unsigned              shm;        /* index in fy_shm->peers */
+
+    /* "server" parameters */
+    unsigned              weight;         /* 1.. */
+    unsigned              max_fails;      /* 0: never unavailable */
+    unsigned              max_conns;      /* 0: no limit */
+    int64_t               fail_timeout;   /* ms */
+    int64_t               slow_start;     /* ms, 0: off */
+    unsigned              backup:1;
+    unsigned              down:1;
 } fy_http_upstream_peer_t;
+
+typedef struct fy_http_balancer_s  fy_http_balancer_t;
+typedef struct fy_http_health_s    fy_http_health_t;
 
 typedef struct {
     fy_str_t     name;
@@ -98,8 +110,16 @@ typedef struct {
     unsigned     index;               /* slot of its shared cursor */
     unsigned     implicit:1;          /* made by proxy_pass host:port */
     unsigned     defined:1;           /* an upstream {} block exists */
+    unsigned     has_backup:1;        /* some server is "backup" */
     const char  *file;                /* first reference, for errors */
     unsigned     line;
+
+    const fy_http_balancer_t  *balancer;  /* NULL until set: round robin */
+    void                      *bal_data;  /* the balancer's own tables */
+    struct fy_http_cv_s       *hash_key;  /* hash KEY */
+    unsigned                   hash_consistent:1;
+    unsigned                   random_two:1;
+    fy_http_health_t          *health;    /* health_check, or NULL */
 } fy_http_upstream_t;
 
 /* ---- configuration ---- */
@@ -135,7 +155,24 @@ typedef struct fy_http_loc_conf_s {
                                             fy_http_status.h */
     fy_array_t          *access;         /* allow/deny rules, NULL: none
                                             here (inherited) */
+    unsigned             next_upstream;       /* FY_HTTP_NEXT_* mask */
+    int                  next_upstream_tries; /* 0: as many as servers */
+    int64_t              next_upstream_timeout;  /* ms, 0: none */
 } fy_http_loc_conf_t;
+
+/* proxy_next_upstream: when a request goes on to the next server. */
+#define FY_HTTP_NEXT_ERROR           0x0001
+#define FY_HTTP_NEXT_TIMEOUT         0x0002
+#define FY_HTTP_NEXT_INVALID_HEADER  0x0004
+#define FY_HTTP_NEXT_HTTP_500        0x0008
+#define FY_HTTP_NEXT_HTTP_502        0x0010
+#define FY_HTTP_NEXT_HTTP_503        0x0020
+#define FY_HTTP_NEXT_HTTP_504        0x0040
+#define FY_HTTP_NEXT_HTTP_403        0x0080
+#define FY_HTTP_NEXT_HTTP_404        0x0100
+#define FY_HTTP_NEXT_HTTP_429        0x0200
+#define FY_HTTP_NEXT_NON_IDEMPOTENT  0x0400
+#define FY_HTTP_NEXT_OFF             0x8000  /* "off": set, but nothing */
 
 typedef struct {
     fy_array_t           addr;          /* sockaddr_in6 + len, see below */
@@ -185,6 +222,20 @@ int fy_http_init_cycle(fy_cycle_t *cycle);
 int  fy_http_peers_register(fy_cycle_t *cycle);
 /* Count one finished response time in a server's histogram. */
 void fy_http_peer_response_time(unsigned peer, uint64_t ms);
+/* Passive health: a try failed (as proxy_next_upstream counts
+ * failures) or got the answer the client will see. */
+void fy_http_peer_failed(fy_http_upstream_t *u, fy_http_upstream_peer_t *peer);
+void fy_http_peer_succeeded(fy_http_upstream_t *u,
+                            fy_http_upstream_peer_t *peer);
+
+/* fy_http_health.c: the health_check directive, and the checker
+ * process (forked by the master; one for the whole proxy). */
+const char *fy_http_health_conf(fy_conf_t *cf, const fy_command_t *cmd,
+                                void *conf);
+/* 1 if some upstream of the cycle has health_check. */
+int  fy_http_health_wanted(fy_cycle_t *cycle);
+/* The checker's main loop, in the forked process; never returns. */
+void fy_http_health_run(fy_cycle_t *cycle) __attribute__((noreturn));
 
 /* ---- connections and requests ---- */
 
@@ -305,6 +356,11 @@ void fy_http_log_reopen(void);
 
 /* fy_http_proxy.c */
 void fy_http_proxy_handler(fy_http_request_t *r);
+/* $upstream_addr, $upstream_status (fy_http_variable_pt) */
+size_t fy_http_proxy_upstream_addr(fy_http_request_t *r, u_char *buf,
+                                   size_t size);
+size_t fy_http_proxy_upstream_status(fy_http_request_t *r, u_char *buf,
+                                     size_t size);
 
 /* fy_http_access.c: allow/deny of the request's location.  FY_OK, or
  * FY_DECLINED when the client is denied (answer 403). */

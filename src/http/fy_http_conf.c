@@ -5,6 +5,7 @@
  */
 #include "fy_core.h"
 #include "fy_http.h"
+#include "fy_http_balancer.h"
 #include "fy_shm.h"
 
 #include <netinet/in.h>
@@ -27,11 +28,18 @@ static const char *fy_http_return(fy_conf_t *cf, const fy_command_t *cmd,
     void *conf);
 static const char *fy_http_proxy_pass(fy_conf_t *cf, const fy_command_t *cmd,
     void *conf);
+static const char *fy_http_upstream_balancer(fy_conf_t *cf,
+    const fy_command_t *cmd, void *conf);
+static const char *fy_http_upstream_zone(fy_conf_t *cf,
+    const fy_command_t *cmd, void *conf);
+static const char *fy_http_next_upstream(fy_conf_t *cf,
+    const fy_command_t *cmd, void *conf);
 
 #define FY_HTTP_ANY  (FY_CONF_HTTP | FY_CONF_SRV | FY_CONF_LOC)
 
 static const fy_conf_bounds_t  fy_http_buffer_bounds = { 1024, 16777216 };
 static const fy_conf_bounds_t  fy_http_requests_bounds = { 0, 1000000000 };
+static const fy_conf_bounds_t  fy_http_tries_bounds = { 0, 1000 };
 
 const fy_command_t  fy_http_commands[] = {
 
@@ -46,6 +54,24 @@ const fy_command_t  fy_http_commands[] = {
 
     { "upstream", FY_CONF_HTTP, FY_CONF_BLOCK, 1, 1, fy_http_upstream_block,
       FY_CONF_MAIN_OFF, 0, NULL },
+
+    { "least_conn", FY_CONF_UPS, 0, 0, 0, fy_http_upstream_balancer,
+      FY_CONF_SRV_OFF, 0, NULL },
+
+    { "ip_hash", FY_CONF_UPS, 0, 0, 0, fy_http_upstream_balancer,
+      FY_CONF_SRV_OFF, 0, NULL },
+
+    { "hash", FY_CONF_UPS, 0, 1, 2, fy_http_upstream_balancer,
+      FY_CONF_SRV_OFF, 0, NULL },
+
+    { "random", FY_CONF_UPS, 0, 0, 2, fy_http_upstream_balancer,
+      FY_CONF_SRV_OFF, 0, NULL },
+
+    { "zone", FY_CONF_UPS, 0, 1, 2, fy_http_upstream_zone,
+      FY_CONF_SRV_OFF, 0, NULL },
+
+    { "health_check", FY_CONF_UPS, 0, 0, FY_CONF_MANY, fy_http_health_conf,
+      FY_CONF_SRV_OFF, 0, NULL },
 
     { "location", FY_CONF_SRV, FY_CONF_BLOCK, 1, 2, fy_http_location,
       FY_CONF_SRV_OFF, 0, NULL },
@@ -105,6 +131,17 @@ const fy_command_t  fy_http_commands[] = {
     { "default_type", FY_HTTP_ANY, 0, 1, 1, fy_conf_set_str,
       FY_CONF_LOC_OFF, offsetof(fy_http_loc_conf_t, default_type), NULL },
 
+    { "proxy_next_upstream", FY_HTTP_ANY, 0, 1, FY_CONF_MANY,
+      fy_http_next_upstream, FY_CONF_LOC_OFF, 0, NULL },
+
+    { "proxy_next_upstream_tries", FY_HTTP_ANY, 0, 1, 1, fy_conf_set_int,
+      FY_CONF_LOC_OFF, offsetof(fy_http_loc_conf_t, next_upstream_tries),
+      &fy_http_tries_bounds },
+
+    { "proxy_next_upstream_timeout", FY_HTTP_ANY, 0, 1, 1, fy_conf_set_msec,
+      FY_CONF_LOC_OFF, offsetof(fy_http_loc_conf_t, next_upstream_timeout),
+      NULL },
+
     { NULL, 0, 0, 0, 0, NULL, 0, 0, NULL }
 };
 
@@ -125,6 +162,8 @@ fy_http_create_loc_conf(fy_pool_t *pool)
     lcf->keepalive_requests = FY_CONF_UNSET_INT;
     lcf->send_timeout = FY_CONF_UNSET_MSEC;
     lcf->client_max_body_size = FY_CONF_UNSET_SIZE;
+    lcf->next_upstream_tries = FY_CONF_UNSET_INT;
+    lcf->next_upstream_timeout = FY_CONF_UNSET_MSEC;
     return lcf;
 }
 
@@ -438,7 +477,69 @@ fy_http_upstream_block(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
                       u->name.data);
         return FY_CONF_ERROR;
     }
+    if (u->has_backup && u->balancer && !u->balancer->backup) {
+        fy_conf_error(cf, "\"%s\" balancing in upstream \"%s\" does not "
+                      "support \"backup\" servers", u->balancer->name,
+                      u->name.data);
+        return FY_CONF_ERROR;
+    }
     return FY_CONF_OK;
+}
+
+static const char *
+fy_http_upstream_balancer(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
+{
+    fy_http_upstream_t  *u = conf;
+
+    fy_unused(cmd);
+
+    if (u->balancer) {
+        fy_conf_error(cf, "balancing method \"%s\" is already set in "
+                      "upstream \"%s\"", u->balancer->name, u->name.data);
+        return FY_CONF_ERROR;
+    }
+    u->balancer = fy_http_balancer_find(&cf->args[0]);
+    return u->balancer->conf ? u->balancer->conf(cf, u) : FY_CONF_OK;
+}
+
+/* nginx needs "zone" for state shared by its workers; ferry's upstream
+ * state is always in shared memory, so the directive is accepted for
+ * configurations written for nginx and changes nothing. */
+static const char *
+fy_http_upstream_zone(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
+{
+    fy_unused(cmd);
+    fy_unused(conf);
+
+    if (cf->nargs == 3 && fy_conf_parse_size(&cf->args[2]) == -1) {
+        fy_conf_error(cf, "invalid zone size \"%s\"", cf->args[2].data);
+        return FY_CONF_ERROR;
+    }
+    return FY_CONF_OK;
+}
+
+/* "name=value" with name matching: the value, else NULL. */
+static fy_str_t *
+fy_http_param(fy_str_t *arg, const char *name, fy_str_t *value)
+{
+    size_t  n = strlen(name);
+
+    if (arg->len <= n || memcmp(arg->data, name, n) != 0
+        || arg->data[n] != '=')
+    {
+        return NULL;
+    }
+    value->data = arg->data + n + 1;
+    value->len = arg->len - n - 1;
+    return value;
+}
+
+static void
+fy_http_peer_defaults(fy_http_upstream_peer_t *peer)
+{
+    peer->weight = 1;
+    peer->max_fails = 1;
+    peer->fail_timeout = 10000;
 }
 
 static const char *
@@ -446,20 +547,19 @@ fy_http_upstream_server(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
 {
     fy_http_upstream_t       *u = conf;
     fy_http_upstream_peer_t  *peer;
+    fy_str_t                 *arg, v;
+    int64_t                   n;
+    unsigned                  i;
 
     fy_unused(cmd);
-
-    if (cf->nargs > 2) {
-        /* weight=, max_fails=, backup ... arrive with shared balancing;
-         * accepting them now would promise behaviour we do not have. */
-        fy_conf_error(cf, "invalid parameter \"%s\"", cf->args[2].data);
-        return FY_CONF_ERROR;
-    }
 
     peer = fy_array_push(&u->peers);
     if (peer == NULL) {
         return "cannot allocate memory";
     }
+    memset(peer, 0, sizeof(*peer));
+    fy_http_peer_defaults(peer);
+
     if (fy_parse_addr_port(cf->args[1].data, cf->args[1].len, 0, &peer->addr,
                            &peer->addrlen) != FY_OK)
     {
@@ -468,6 +568,102 @@ fy_http_upstream_server(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
         return FY_CONF_ERROR;
     }
     peer->name = cf->args[1];
+
+    for (i = 2; i < cf->nargs; i++) {
+        arg = &cf->args[i];
+
+        if (fy_http_param(arg, "weight", &v)) {
+            n = fy_atoi(v.data, v.len);
+            if (n < 1 || n > 1000) {
+                goto invalid;
+            }
+            peer->weight = (unsigned) n;
+        } else if (fy_http_param(arg, "max_fails", &v)) {
+            n = fy_atoi(v.data, v.len);
+            if (n < 0 || n > 1000000) {
+                goto invalid;
+            }
+            peer->max_fails = (unsigned) n;
+        } else if (fy_http_param(arg, "max_conns", &v)) {
+            n = fy_atoi(v.data, v.len);
+            if (n < 0 || n > 1000000000) {
+                goto invalid;
+            }
+            peer->max_conns = (unsigned) n;
+        } else if (fy_http_param(arg, "fail_timeout", &v)) {
+            peer->fail_timeout = fy_conf_parse_msec(&v);
+            if (peer->fail_timeout < 0) {
+                goto invalid;
+            }
+        } else if (fy_http_param(arg, "slow_start", &v)) {
+            peer->slow_start = fy_conf_parse_msec(&v);
+            if (peer->slow_start < 0) {
+                goto invalid;
+            }
+        } else if (fy_str_eq(arg, "backup")) {
+            peer->backup = 1;
+            u->has_backup = 1;
+        } else if (fy_str_eq(arg, "down")) {
+            peer->down = 1;
+        } else {
+            goto invalid;
+        }
+    }
+    if (peer->backup && peer->down) {
+        fy_conf_error(cf, "a server cannot be both \"backup\" and \"down\"");
+        return FY_CONF_ERROR;
+    }
+    return FY_CONF_OK;
+
+invalid:
+    fy_conf_error(cf, "invalid parameter \"%s\"", arg->data);
+    return FY_CONF_ERROR;
+}
+
+static const char *
+fy_http_next_upstream(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
+{
+    static const fy_conf_enum_t  cases[] = {
+        { "error",          FY_HTTP_NEXT_ERROR },
+        { "timeout",        FY_HTTP_NEXT_TIMEOUT },
+        { "invalid_header", FY_HTTP_NEXT_INVALID_HEADER },
+        { "http_500",       FY_HTTP_NEXT_HTTP_500 },
+        { "http_502",       FY_HTTP_NEXT_HTTP_502 },
+        { "http_503",       FY_HTTP_NEXT_HTTP_503 },
+        { "http_504",       FY_HTTP_NEXT_HTTP_504 },
+        { "http_403",       FY_HTTP_NEXT_HTTP_403 },
+        { "http_404",       FY_HTTP_NEXT_HTTP_404 },
+        { "http_429",       FY_HTTP_NEXT_HTTP_429 },
+        { "non_idempotent", FY_HTTP_NEXT_NON_IDEMPOTENT },
+        { "off",            FY_HTTP_NEXT_OFF },
+        { NULL, 0 }
+    };
+    fy_http_loc_conf_t    *lcf = conf;
+    const fy_conf_enum_t  *e;
+    unsigned               i, mask = 0;
+
+    fy_unused(cmd);
+
+    if (lcf->next_upstream) {
+        return "is duplicate";
+    }
+    for (i = 1; i < cf->nargs; i++) {
+        for (e = cases; e->name; e++) {
+            if (fy_str_eq(&cf->args[i], e->name)) {
+                break;
+            }
+        }
+        if (e->name == NULL) {
+            fy_conf_error(cf, "invalid value \"%s\"", cf->args[i].data);
+            return FY_CONF_ERROR;
+        }
+        mask |= (unsigned) e->value;
+    }
+    if ((mask & FY_HTTP_NEXT_OFF) && mask != FY_HTTP_NEXT_OFF) {
+        fy_conf_error(cf, "\"off\" cannot be combined with other values");
+        return FY_CONF_ERROR;
+    }
+    lcf->next_upstream = mask;
     return FY_CONF_OK;
 }
 
@@ -605,6 +801,12 @@ fy_http_merge_loc(fy_http_loc_conf_t *prev, fy_http_loc_conf_t *conf)
         conf->access_logs = prev->access_logs;
         conf->access_log_off = prev->access_log_off;
     }
+    fy_merge(conf->next_upstream, prev->next_upstream, 0,
+             FY_HTTP_NEXT_ERROR | FY_HTTP_NEXT_TIMEOUT);
+    fy_merge(conf->next_upstream_tries, prev->next_upstream_tries,
+             FY_CONF_UNSET_INT, 0);
+    fy_merge(conf->next_upstream_timeout, prev->next_upstream_timeout,
+             FY_CONF_UNSET_MSEC, 0);
     if (conf->default_type.data == NULL) {
         if (prev->default_type.data) {
             conf->default_type = prev->default_type;
@@ -736,19 +938,26 @@ fy_http_init_cycle(fy_cycle_t *cycle)
 
     for (i = 0; i < hmcf->upstreams.nelts; i++) {
         u = *fy_array_elt(&hmcf->upstreams, fy_http_upstream_t *, i);
-        if (!u->implicit) {
-            continue;
+        if (u->implicit) {
+            peer = fy_array_push(&u->peers);
+            if (peer == NULL) {
+                return FY_ERROR;
+            }
+            memset(peer, 0, sizeof(*peer));
+            fy_http_peer_defaults(peer);
+            if (fy_parse_addr_port(u->name.data, u->name.len, 0, &peer->addr,
+                                   &peer->addrlen) != FY_OK)
+            {
+                fy_log_error(FY_LOG_EMERG, 0, "host not found in upstream "
+                             "\"%s\" in %s:%u", u->name.data, u->file,
+                             u->line);
+                return FY_ERROR;
+            }
+            peer->name = u->name;
         }
-        peer = fy_array_push(&u->peers);
-        if (peer == NULL
-            || fy_parse_addr_port(u->name.data, u->name.len, 0, &peer->addr,
-                                  &peer->addrlen) != FY_OK)
-        {
-            fy_log_error(FY_LOG_EMERG, 0, "host not found in upstream \"%s\" "
-                         "in %s:%u", u->name.data, u->file, u->line);
+        if (fy_http_balancer_init(cycle->pool, u) != FY_OK) {
             return FY_ERROR;
         }
-        peer->name = u->name;
     }
 
     for (i = 0; i < hmcf->servers.nelts; i++) {

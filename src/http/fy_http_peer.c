@@ -6,6 +6,10 @@
  * The master assigns the slots when a configuration is loaded and on
  * every reload; a server that stays (same upstream name, same address)
  * keeps its slot, so its counters survive the reload.
+ *
+ * Passive health lives here too: a worker that sees a server fail
+ * counts it in the slot, and max_fails failures within fail_timeout
+ * take the server out of every worker's choice for fail_timeout.
  */
 #include "fy_core.h"
 #include "fy_http.h"
@@ -84,7 +88,15 @@ fy_http_peers_register(fy_cycle_t *cycle)
                 snprintf(sp->upstream, sizeof(sp->upstream), "%s", up);
                 snprintf(sp->addr, sizeof(sp->addr), "%s", addr);
             }
-            fy_shm_set(sp->weight, 1);
+            if (u->health == NULL) {
+                /* checks were removed: their verdict goes with them */
+                fy_shm_set(sp->check_down, 0);
+            }
+            fy_shm_set(sp->weight, peer->weight);
+            fy_shm_set(sp->state, peer->down ? FY_PEER_DOWN
+                                  : fy_shm_get(sp->check_down) ? FY_PEER_DOWN
+                                  : peer->backup ? FY_PEER_BACKUP
+                                  : FY_PEER_UP);
         }
     }
 
@@ -108,4 +120,73 @@ fy_http_peer_response_time(unsigned peer, uint64_t ms)
     fy_shm_add(sp->rt_buckets[b], 1);
     fy_shm_add(sp->rt_sum_ms, ms);
     fy_shm_add(sp->rt_count, 1);
+}
+
+/*
+ * Accepts the upstream and the server that failed.  Counts the failure;
+ * with max_fails set, the max_fails-th failure within fail_timeout (or
+ * the first one after a server's time out, before any success: nginx's
+ * "one more try") makes it unavailable to all workers for
+ * fail_timeout, logged once by the worker that saw it happen.
+ */
+void
+fy_http_peer_failed(fy_http_upstream_t *u, fy_http_upstream_peer_t *peer)
+{
+    fy_shm_peer_t  *sp = &fy_shm->peers[peer->shm];
+    fy_shm_lock_t  *lock = &fy_shm->upstreams[u->index].lock;
+    uint64_t        now = fy_wall_msec, fails;
+    uint64_t        timeout = (uint64_t) peer->fail_timeout;
+    int             disabled = 0;
+
+    fy_shm_add(sp->failures, 1);
+    if (peer->max_fails == 0) {
+        return;
+    }
+
+    fy_shm_lock(lock);
+    fails = fy_shm_get(sp->fails);
+    if (fails < peer->max_fails
+        && now - fy_shm_get(sp->fail_window_ms) > timeout)
+    {
+        /* the old failures are too old to count with this one */
+        fails = 0;
+        fy_shm_set(sp->fail_window_ms, now);
+    }
+    fails++;
+    fy_shm_set(sp->fails, fails);
+    if (fails >= peer->max_fails
+        && fy_shm_get(sp->unavailable_until_ms) <= now)
+    {
+        fy_shm_set(sp->unavailable_until_ms, now + timeout);
+        /* with slow_start it ramps up from when it is tried again */
+        fy_shm_set(sp->up_since_ms, now + timeout);
+        fy_shm_set(sp->state, FY_PEER_UNAVAILABLE);
+        disabled = 1;
+    }
+    fy_shm_unlock(lock);
+
+    if (disabled && u->peers.nelts > 1) {
+        fy_log_error(FY_LOG_WARN, 0, "upstream server %.*s in upstream "
+                     "\"%.*s\" temporarily disabled for %lld ms after %llu "
+                     "failure(s)", (int) peer->name.len, peer->name.data,
+                     (int) u->name.len, u->name.data,
+                     (long long) peer->fail_timeout,
+                     (unsigned long long) fails);
+    }
+}
+
+/* A server answered: its failure count starts again. */
+void
+fy_http_peer_succeeded(fy_http_upstream_t *u, fy_http_upstream_peer_t *peer)
+{
+    fy_shm_peer_t  *sp = &fy_shm->peers[peer->shm];
+
+    fy_unused(u);
+
+    if (fy_shm_get(sp->fails)) {
+        fy_shm_set(sp->fails, 0);
+        if (fy_shm_get(sp->state) == FY_PEER_UNAVAILABLE) {
+            fy_shm_set(sp->state, peer->backup ? FY_PEER_BACKUP : FY_PEER_UP);
+        }
+    }
 }

@@ -24,6 +24,7 @@
  */
 #include "fy_core.h"
 #include "fy_http.h"
+#include "fy_http_balancer.h"
 #include "fy_worker.h"
 #include "fy_shm.h"
 
@@ -48,7 +49,11 @@ struct fy_http_proxy_s {
     fy_http_upstream_peer_t  *peer;
     fy_conn_t                *uc;          /* upstream connection */
     unsigned                  tries;       /* peers tried so far */
-    unsigned                  first;       /* first peer index */
+    uint8_t                  *tried;       /* per peer: 1 once tried */
+    uint64_t                  first_start; /* fy_current_msec, first try */
+    const u_char             *key;         /* hash / ip_hash key */
+    size_t                    key_len;
+    fy_array_t                states;      /* fy_proxy_state_t, per try */
 
     fy_buf_t                  req;         /* request header to send */
     fy_buf_t                  body;        /* client body on its way up */
@@ -67,7 +72,18 @@ struct fy_http_proxy_s {
     fy_array_t                headers;     /* response header fields */
     unsigned                  status_done:1;
     unsigned                  body_started:1;  /* body bytes consumed */
+    unsigned                  body_keep:1;     /* the whole body fits in
+                                                  p->body: kept for retries */
+    unsigned                  request_sent:1;  /* bytes went upstream */
 };
+
+/* One try, for $upstream_addr and $upstream_status. */
+typedef struct {
+    fy_str_t   addr;       /* server, or the upstream name if none */
+    int        status;     /* 0 while waiting */
+} fy_proxy_state_t;
+
+static uint64_t  fy_proxy_rnd;     /* random balancer state, per worker */
 
 static void fy_proxy_connect(fy_http_proxy_t *p);
 static void fy_proxy_close_upstream(fy_http_proxy_t *p);
@@ -79,6 +95,8 @@ static void fy_proxy_relay(fy_http_proxy_t *p);
 static void fy_proxy_relay_read(fy_event_t *rev);
 static void fy_proxy_body_written(fy_http_request_t *r);
 static void fy_proxy_check_client(fy_event_t *rev);
+static int fy_proxy_balancer_key(fy_http_proxy_t *p);
+static fy_proxy_state_t *fy_proxy_state(fy_http_proxy_t *p);
 
 /* ", client: 1.2.3.4, request: "GET / HTTP/1.1", upstream: "..."" */
 #define FY_PROXY_CTX_FMT  ", client: %s, request: \"%.*s\", upstream: " \
@@ -90,11 +108,71 @@ static void fy_proxy_check_client(fy_event_t *rev);
                           (p)->peer ? (char *) (p)->peer->name.data : "", \
                           (int) (p)->r->uri.len, (char *) (p)->r->uri.data
 
+/* $upstream_addr (addr != 0) or $upstream_status: every server tried,
+ * ", " between them, as nginx writes them; "-" for a try that got no
+ * status.  Returns the length; writes at most size bytes when buf is
+ * not NULL. */
+static size_t
+fy_proxy_states_text(fy_http_proxy_t *p, int addr, u_char *buf, size_t size)
+{
+    fy_proxy_state_t  *st;
+    char               tmp[16];
+    size_t             len = 0, n;
+    unsigned           i;
+    const void        *src;
+
+    for (i = 0; p && i < p->states.nelts; i++) {
+        st = fy_array_elt(&p->states, fy_proxy_state_t, i);
+        if (i) {
+            if (buf && len + 2 <= size) {
+                memcpy(buf + len, ", ", 2);
+            }
+            len += 2;
+        }
+        if (addr) {
+            src = st->addr.data;
+            n = st->addr.len;
+        } else {
+            n = st->status ? (size_t) snprintf(tmp, sizeof(tmp), "%d",
+                                               st->status)
+                           : (size_t) snprintf(tmp, sizeof(tmp), "-");
+            src = tmp;
+        }
+        if (buf && len + n <= size) {
+            memcpy(buf + len, src, n);
+        }
+        len += n;
+    }
+    return len;
+}
+
+size_t
+fy_http_proxy_upstream_addr(fy_http_request_t *r, u_char *buf, size_t size)
+{
+    return fy_proxy_states_text(r->proxy, 1, buf, size);
+}
+
+size_t
+fy_http_proxy_upstream_status(fy_http_request_t *r, u_char *buf, size_t size)
+{
+    return fy_proxy_states_text(r->proxy, 0, buf, size);
+}
+
 static void
 fy_proxy_cleanup(void *data)
 {
     fy_http_proxy_t  *p = data;
+    u_char            addr[512], status[128];
+    size_t            alen, slen;
 
+    if (fy_log.level >= FY_LOG_DEBUG && p->states.nelts) {
+        alen = fy_min(fy_proxy_states_text(p, 1, addr, sizeof(addr)),
+                      sizeof(addr));
+        slen = fy_min(fy_proxy_states_text(p, 0, status, sizeof(status)),
+                      sizeof(status));
+        fy_log_debug("proxy done: upstream_addr \"%.*s\" upstream_status "
+                     "\"%.*s\"", (int) alen, addr, (int) slen, status);
+    }
     fy_proxy_close_upstream(p);
     fy_buf_release(&p->req);
     fy_buf_release(&p->body);
@@ -121,7 +199,11 @@ static void
 fy_proxy_fail(fy_http_proxy_t *p, int status)
 {
     fy_http_request_t  *r = p->r;
+    fy_proxy_state_t   *st = fy_proxy_state(p);
 
+    if (st && st->status == 0) {
+        st->status = status;
+    }
     fy_proxy_close_upstream(p);
     if (r->header_sent) {
         fy_http_close_connection(r->hc);
@@ -240,6 +322,31 @@ fy_proxy_create_request(fy_http_proxy_t *p)
     return FY_OK;
 }
 
+/* What hash and ip_hash choose by: the key evaluated once per request
+ * (every try of the request uses the same one), or the client's
+ * address bytes. */
+static int
+fy_proxy_balancer_key(fy_http_proxy_t *p)
+{
+    fy_http_upstream_t   *u = p->u;
+    struct sockaddr_in6  *sa = &p->r->hc->c->addr;
+
+    if (u->hash_key) {
+        p->key = fy_http_cv_eval(p->r, u->hash_key, &p->key_len);
+        return p->key ? FY_OK : FY_ERROR;
+    }
+    if (u->balancer == &fy_http_balancer_ip_hash) {
+        if (sa->sin6_family == AF_INET) {
+            p->key = (u_char *) &((struct sockaddr_in *) sa)->sin_addr;
+            p->key_len = 4;
+        } else {
+            p->key = sa->sin6_addr.s6_addr;
+            p->key_len = 16;
+        }
+    }
+    return FY_OK;
+}
+
 void
 fy_http_proxy_handler(fy_http_request_t *r)
 {
@@ -261,46 +368,188 @@ fy_http_proxy_handler(fy_http_request_t *r)
         return;
     }
 
+    fy_array_init(&p->states, r->pool, 2, sizeof(fy_proxy_state_t));
+    p->tried = fy_pcalloc(r->pool, p->u->peers.nelts);
+    if (p->tried == NULL || fy_proxy_balancer_key(p) != FY_OK)
+    {
+        fy_http_send_error(r, 500);
+        return;
+    }
+
     /* While the upstream works, notice a client that goes away. */
     r->hc->c->read.handler = fy_proxy_check_client;
 
-    p->first = (unsigned) (fy_shm_add(fy_shm->upstream_cursor[p->u->index], 1)
-                           % p->u->peers.nelts);
+    /* A small body is read into one buffer and kept, so that it can be
+     * sent again to another server; a bigger one is streamed, and once
+     * it has started the request cannot move on. */
+    p->body_keep = r->content_length >= 0
+                   && r->content_length <= FY_PROXY_BODY_BUFFER;
+    p->first_start = fy_current_msec;
     fy_proxy_connect(p);
 }
 
-/* Try the next peer after a failure before any response byte came;
- * 502 (or 504 after a timeout) when every peer has been tried. */
-static void
-fy_proxy_next(fy_http_proxy_t *p, int status)
+/* Whether a request may go on to another server after failing with
+ * ft (FY_HTTP_NEXT_*): proxy_next_upstream allows it, nothing reached
+ * the client, the body can be sent again, a non-idempotent request was
+ * not already sent, tries and time are left, and some server not yet
+ * tried can take it. */
+static int
+fy_proxy_can_retry(fy_http_proxy_t *p, unsigned ft)
 {
-    fy_proxy_close_upstream(p);
-    if (p->tries < p->u->peers.nelts && !p->body_started
-        && !p->r->header_sent)
+    fy_http_request_t   *r = p->r;
+    fy_http_loc_conf_t  *lcf = r->loc;
+    fy_http_bal_ctx_t    bc;
+    unsigned             i;
+
+    if (!(lcf->next_upstream & ft) || (p->body_started && !p->body_keep)
+        || r->header_sent)
     {
-        /* The request can be sent again as long as no body byte has
-         * been taken from the client: the body is streamed, not kept. */
+        return 0;
+    }
+    /* nginx's rule: POST, PATCH (and methods it does not know) may
+     * have changed something upstream once they were sent */
+    if (p->request_sent && !(lcf->next_upstream & FY_HTTP_NEXT_NON_IDEMPOTENT)
+        && (r->method == FY_HTTP_POST || r->method == FY_HTTP_PATCH
+            || r->method == FY_HTTP_UNKNOWN))
+    {
+        return 0;
+    }
+    if (lcf->next_upstream_tries
+        && p->tries >= (unsigned) lcf->next_upstream_tries)
+    {
+        return 0;
+    }
+    if (lcf->next_upstream_timeout
+        && fy_current_msec - p->first_start
+           >= (uint64_t) lcf->next_upstream_timeout)
+    {
+        return 0;
+    }
+
+    memset(&bc, 0, sizeof(bc));
+    bc.u = p->u;
+    bc.shm = fy_shm->peers;
+    bc.tried = p->tried;
+    bc.now = fy_wall_msec;
+    for (bc.backup = 0; bc.backup < 2; bc.backup++) {
+        for (i = 0; i < p->u->peers.nelts; i++) {
+            if (fy_http_bal_weight(&bc, i)) {
+                return 1;
+            }
+        }
+    }
+    return 0;
+}
+
+static fy_proxy_state_t *
+fy_proxy_state(fy_http_proxy_t *p)
+{
+    return p->states.nelts
+           ? fy_array_elt(&p->states, fy_proxy_state_t, p->states.nelts - 1)
+           : NULL;
+}
+
+/*
+ * The current server failed with ft (FY_HTTP_NEXT_*) before anything
+ * reached the client.  Counts the failure where nginx does (error,
+ * timeout and invalid_header always; http_5xx and http_429 when they
+ * are in proxy_next_upstream -- the only way to get here with them;
+ * http_403 and http_404 never), then tries the next server if allowed,
+ * else answers 502, or 504 after a timeout.
+ */
+static void
+fy_proxy_next(fy_http_proxy_t *p, unsigned ft)
+{
+    fy_proxy_state_t  *st = fy_proxy_state(p);
+    int                status = ft == FY_HTTP_NEXT_TIMEOUT ? 504 : 502;
+
+    if (st && st->status == 0) {
+        st->status = status;
+    }
+    if (!(ft & (FY_HTTP_NEXT_HTTP_403 | FY_HTTP_NEXT_HTTP_404))) {
+        fy_http_peer_failed(p->u, p->peer);
+    }
+    fy_proxy_close_upstream(p);
+
+    if (fy_proxy_can_retry(p, ft)) {
+        fy_shm_add(fy_shm->peers[p->peer->shm].retries, 1);
         p->req.pos = p->req.start;
+        p->body.pos = p->body.start;
+        p->request_sent = 0;
         fy_proxy_connect(p);
         return;
     }
     fy_proxy_fail(p, status);
 }
 
+/* Pick a server; log "no live upstreams" once per outage, not once per
+ * request, and say when servers are back. */
+static int
+fy_proxy_pick(fy_http_proxy_t *p)
+{
+    fy_shm_upstream_t  *su = &fy_shm->upstreams[p->u->index];
+    fy_http_bal_ctx_t   bc;
+    int                 i;
+
+    memset(&bc, 0, sizeof(bc));
+    bc.u = p->u;
+    bc.shm = fy_shm->peers;
+    bc.tried = p->tried;
+    bc.key = p->key;
+    bc.key_len = p->key_len;
+    bc.now = fy_wall_msec;
+    bc.rnd = &fy_proxy_rnd;
+
+    i = fy_http_balancer_get(&bc, &su->lock);
+
+    if (i < 0 && p->tries == 0) {
+        if (!__atomic_exchange_n(&su->no_live, 1, __ATOMIC_RELAXED)) {
+            fy_log_error(FY_LOG_ERR, 0, "no live upstreams in upstream "
+                         "\"%.*s\" (logged once until one is back)"
+                         FY_PROXY_CTX_FMT, (int) p->u->name.len,
+                         (char *) p->u->name.data, FY_PROXY_CTX(p));
+        }
+    } else if (i >= 0 && fy_shm_get(su->no_live)
+               && __atomic_exchange_n(&su->no_live, 0, __ATOMIC_RELAXED))
+    {
+        fy_log_error(FY_LOG_NOTICE, 0, "upstream \"%.*s\" has live servers "
+                     "again", (int) p->u->name.len, (char *) p->u->name.data);
+    }
+    return i;
+}
+
 static void
 fy_proxy_connect(fy_http_proxy_t *p)
 {
     fy_http_loc_conf_t  *lcf = p->r->loc;
+    fy_proxy_state_t    *st;
     fy_conn_t           *uc;
-    int                  fd, rc;
+    int                  fd, rc, i;
 
-    p->peer = fy_array_elt(&p->u->peers, fy_http_upstream_peer_t,
-                           (p->first + p->tries) % p->u->peers.nelts);
+    i = fy_proxy_pick(p);
+    st = fy_array_push(&p->states);
+    if (st == NULL) {
+        if (i >= 0) {
+            p->peer = fy_array_elt(&p->u->peers, fy_http_upstream_peer_t, i);
+            fy_shm_add(fy_shm->peers[p->peer->shm].active, (uint64_t) -1);
+        }
+        fy_proxy_fail(p, 500);
+        return;
+    }
+    if (i < 0) {
+        st->addr = p->u->name;
+        st->status = 502;
+        fy_proxy_fail(p, 502);
+        return;
+    }
+
+    p->peer = fy_array_elt(&p->u->peers, fy_http_upstream_peer_t, i);
+    p->tried[i] = 1;
     p->tries++;
     p->start = fy_current_msec;
-    p->stats = &fy_shm->peers[p->peer->shm];
-    fy_shm_add(p->stats->requests, 1);
-    fy_shm_add(p->stats->active, 1);
+    p->stats = &fy_shm->peers[p->peer->shm];   /* active counted by the pick */
+    st->addr = p->peer->name;
+    st->status = 0;
 
     fd = socket(p->peer->addr.sin6_family,
                 SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -327,7 +576,7 @@ fy_proxy_connect(fy_http_proxy_t *p)
     if (rc == -1 && errno != EINPROGRESS) {
         fy_log_error(FY_LOG_ERR, errno, "connect() failed while connecting "
                      "to upstream" FY_PROXY_CTX_FMT, FY_PROXY_CTX(p));
-        fy_proxy_next(p, 502);
+        fy_proxy_next(p, FY_HTTP_NEXT_ERROR);
         return;
     }
 
@@ -358,7 +607,7 @@ fy_proxy_connected(fy_event_t *wev)
         fy_log_error(FY_LOG_ERR, ETIMEDOUT, "upstream timed out while "
                      "connecting to upstream" FY_PROXY_CTX_FMT,
                      FY_PROXY_CTX(p));
-        fy_proxy_next(p, 504);
+        fy_proxy_next(p, FY_HTTP_NEXT_TIMEOUT);
         return;
     }
 
@@ -368,7 +617,7 @@ fy_proxy_connected(fy_event_t *wev)
     if (err) {
         fy_log_error(FY_LOG_ERR, err, "connect() failed while connecting "
                      "to upstream" FY_PROXY_CTX_FMT, FY_PROXY_CTX(p));
-        fy_proxy_next(p, 502);
+        fy_proxy_next(p, FY_HTTP_NEXT_ERROR);
         return;
     }
 
@@ -397,7 +646,7 @@ fy_proxy_send_handler(fy_event_t *ev)
                      "request to upstream" FY_PROXY_CTX_FMT,
                      ev->write ? "upstream" : "client", FY_PROXY_CTX(p));
         if (ev->write) {
-            fy_proxy_fail(p, 504);
+            fy_proxy_next(p, FY_HTTP_NEXT_TIMEOUT);
         } else {
             fy_http_close_connection(p->r->hc);
         }
@@ -425,6 +674,7 @@ fy_proxy_send_request(fy_http_proxy_t *p)
             n = send(uc->fd, out->pos, fy_buf_size(out), MSG_NOSIGNAL);
             if (n > 0) {
                 out->pos += n;
+                p->request_sent = 1;
                 fy_shm_add(p->stats->bytes_out, (uint64_t) n);
                 continue;
             }
@@ -439,7 +689,7 @@ fy_proxy_send_request(fy_http_proxy_t *p)
             fy_log_error(FY_LOG_ERR, errno, "send() failed while sending "
                          "request to upstream" FY_PROXY_CTX_FMT,
                          FY_PROXY_CTX(p));
-            fy_proxy_next(p, 502);
+            fy_proxy_next(p, FY_HTTP_NEXT_ERROR);
             return;
         }
 
@@ -455,7 +705,9 @@ fy_proxy_send_request(fy_http_proxy_t *p)
             fy_proxy_fail(p, 500);
             return;
         }
-        fy_buf_reset(&p->body);
+        if (!p->body_keep) {
+            fy_buf_reset(&p->body);
+        }
         p->body_started = 1;
 
         k = fy_min(fy_buf_size(&hc->in), r->body_rest);
@@ -547,6 +799,22 @@ fy_proxy_check_client(fy_event_t *rev)
     }
 }
 
+/* The proxy_next_upstream case an upstream status falls under, or 0. */
+static unsigned
+fy_proxy_status_ft(int status)
+{
+    switch (status) {
+    case 500: return FY_HTTP_NEXT_HTTP_500;
+    case 502: return FY_HTTP_NEXT_HTTP_502;
+    case 503: return FY_HTTP_NEXT_HTTP_503;
+    case 504: return FY_HTTP_NEXT_HTTP_504;
+    case 403: return FY_HTTP_NEXT_HTTP_403;
+    case 404: return FY_HTTP_NEXT_HTTP_404;
+    case 429: return FY_HTTP_NEXT_HTTP_429;
+    default:  return 0;
+    }
+}
+
 /* The header is parsed: decide framing, send the client its header. */
 static void
 fy_proxy_process_header(fy_http_proxy_t *p)
@@ -559,7 +827,7 @@ fy_proxy_process_header(fy_http_proxy_t *p)
     char               *hdr, *q, code[4];
     size_t              size, llen;
     int64_t             cl = -1, n;
-    unsigned            i, chunked = 0, te = 0;
+    unsigned            i, chunked = 0, te = 0, ft;
 
     for (i = 0; i < headers->nelts; i++) {
         h = fy_array_elt(headers, fy_http_header_t, i);
@@ -582,10 +850,22 @@ fy_proxy_process_header(fy_http_proxy_t *p)
     }
 
     p->status = (int) p->parser.status;
-    r->status = p->status;
     if (p->status >= 100 && p->status < 600) {
         fy_shm_add(p->stats->responses[p->status / 100 - 1], 1);
     }
+    fy_proxy_state(p)->status = p->status;
+
+    ft = fy_proxy_status_ft(p->status);
+    if (ft && fy_proxy_can_retry(p, ft)) {
+        fy_log_error(FY_LOG_WARN, 0, "upstream answered %d, passing the "
+                     "request to the next server" FY_PROXY_CTX_FMT,
+                     p->status, FY_PROXY_CTX(p));
+        fy_proxy_next(p, ft);
+        return;
+    }
+    /* the answer is what the client gets: the server works */
+    fy_http_peer_succeeded(p->u, p->peer);
+    r->status = p->status;
 
     if (r->head || p->status == 204 || p->status == 304
         || (p->status >= 100 && p->status < 200))
@@ -684,7 +964,7 @@ fy_proxy_process_header(fy_http_proxy_t *p)
 invalid:
     fy_log_error(FY_LOG_ERR, 0, "upstream sent invalid header"
                  FY_PROXY_CTX_FMT, FY_PROXY_CTX(p));
-    fy_proxy_fail(p, 502);
+    fy_proxy_next(p, FY_HTTP_NEXT_INVALID_HEADER);
 }
 
 /* Parse what p->buf holds of the response header.  FY_DONE when it is
@@ -748,7 +1028,7 @@ fy_proxy_read_header(fy_event_t *rev)
         fy_log_error(FY_LOG_ERR, ETIMEDOUT, "upstream timed out while "
                      "reading response header from upstream"
                      FY_PROXY_CTX_FMT, FY_PROXY_CTX(p));
-        fy_proxy_fail(p, 504);
+        fy_proxy_next(p, FY_HTTP_NEXT_TIMEOUT);
         return;
     }
 
@@ -756,7 +1036,7 @@ fy_proxy_read_header(fy_event_t *rev)
         rc = fy_proxy_parse_header(p);
 
         if (rc == FY_ERROR) {
-            fy_proxy_fail(p, 502);
+            fy_proxy_next(p, FY_HTTP_NEXT_INVALID_HEADER);
             return;
         }
 
@@ -782,7 +1062,7 @@ fy_proxy_read_header(fy_event_t *rev)
         if (fy_buf_free(&p->buf) == 0) {
             fy_log_error(FY_LOG_ERR, 0, "upstream sent too big header"
                          FY_PROXY_CTX_FMT, FY_PROXY_CTX(p));
-            fy_proxy_fail(p, 502);
+            fy_proxy_next(p, FY_HTTP_NEXT_INVALID_HEADER);
             return;
         }
 
@@ -802,12 +1082,8 @@ fy_proxy_read_header(fy_event_t *rev)
         fy_log_error(FY_LOG_ERR, n == 0 ? 0 : errno, "upstream prematurely "
                      "closed connection while reading response header from "
                      "upstream" FY_PROXY_CTX_FMT, FY_PROXY_CTX(p));
-        if (p->buf.last == p->buf.start) {
-            /* nothing came back at all: another peer may do better */
-            fy_proxy_next(p, 502);
-        } else {
-            fy_proxy_fail(p, 502);
-        }
+        /* nothing reached the client yet: another server may do better */
+        fy_proxy_next(p, FY_HTTP_NEXT_ERROR);
         return;
     }
 

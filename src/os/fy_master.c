@@ -35,6 +35,9 @@
  * turn under a flood. */
 #define FY_ACCEPT_BATCH      64
 #define FY_TERMINATE_WAIT    5000
+/* A health checker that died is started again after this pause, so one
+ * that crashes at once cannot spin. */
+#define FY_CHECKER_RESTART_DELAY  1000
 
 /* Shared with fy_supervise.c and fy_handoff.c (fy_master_int.h). */
 fy_master_worker_t             fy_workers[FY_MAX_WORKERS];
@@ -54,6 +57,11 @@ static fy_event_t              fy_accept_resume_ev;
 static fy_event_t              fy_terminate_ev;
 
 static void fy_master_accept(fy_event_t *ev);
+static void fy_master_checker_start(void);
+static int  fy_master_checker_reap(pid_t pid, int status);
+static void fy_master_checker_signal(int signo);
+static pid_t       fy_checker_old;      /* told to quit, not yet reaped */
+static fy_event_t  fy_checker_ev;       /* delayed (re)start */
 
 /* ---- workers ---- */
 
@@ -144,6 +152,10 @@ fy_master_signal_workers(int signo, int only_old)
 {
     unsigned  i;
 
+    if (!only_old) {
+        fy_master_checker_signal(signo);
+    }
+
     for (i = 0; i < FY_MAX_WORKERS; i++) {
         fy_master_worker_t *w = &fy_workers[i];
 
@@ -174,7 +186,7 @@ fy_master_live_workers(void)
     for (i = 0; i < FY_MAX_WORKERS; i++) {
         n += fy_workers[i].pid != 0;
     }
-    return n;
+    return n + (fy_shm_get(fy_shm->checker_pid) != 0) + (fy_checker_old != 0);
 }
 
 static void
@@ -185,6 +197,9 @@ fy_master_reap(void)
     int       status;
 
     while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+        if (fy_master_checker_reap(pid, status)) {
+            continue;
+        }
         for (i = 0; i < FY_MAX_WORKERS; i++) {
             if (fy_workers[i].pid == pid) {
                 fy_supervise_reaped(i, status);
@@ -192,6 +207,105 @@ fy_master_reap(void)
             }
         }
     }
+}
+
+/* ---- the health checker (fy_http_health.c) ----
+ *
+ * At most one, started when some upstream has health_check, restarted
+ * one second after it dies, replaced on reload: the old one is told to
+ * quit and the new one starts once the old is reaped, so two never
+ * write the same servers' health at once. */
+
+static void
+fy_master_checker_timer(fy_event_t *ev)
+{
+    fy_unused(ev);
+    fy_master_checker_start();
+}
+
+static void
+fy_master_checker_start(void)
+{
+    unsigned  i;
+    pid_t     pid;
+
+    if (fy_quit || fy_terminate || !fy_cycle->http
+        || !fy_http_health_wanted(fy_cycle)
+        || fy_shm_get(fy_shm->checker_pid) != 0 || fy_checker_old != 0)
+    {
+        return;
+    }
+
+    pid = fork();
+    if (pid == -1) {
+        fy_log_error(FY_LOG_ALERT, errno, "fork() of the health checker "
+                     "failed");
+        return;
+    }
+    if (pid == 0) {
+        for (i = 0; i < FY_MAX_WORKERS; i++) {
+            if (fy_workers[i].channel != -1) {
+                close(fy_workers[i].channel);
+            }
+        }
+        fy_listen_close(fy_cycle);
+        fy_signal_close();
+        fy_event_done();
+        fy_http_health_run(fy_cycle);
+    }
+    fy_shm_set(fy_shm->checker_pid, (uint64_t) pid);
+    fy_log_error(FY_LOG_NOTICE, 0, "start health checker process %d",
+                 (int) pid);
+}
+
+static void
+fy_master_checker_signal(int signo)
+{
+    pid_t  pid = (pid_t) fy_shm_get(fy_shm->checker_pid);
+
+    if (fy_checker_old && kill(fy_checker_old, signo) == -1
+        && errno != ESRCH)
+    {
+        fy_log_error(FY_LOG_ALERT, errno, "kill(%d, %d) failed",
+                     (int) fy_checker_old, signo);
+    }
+    if (pid == 0) {
+        return;
+    }
+    if (kill(pid, signo) == -1 && errno != ESRCH) {
+        fy_log_error(FY_LOG_ALERT, errno, "kill(%d, %d) failed", (int) pid,
+                     signo);
+    }
+    if (signo == SIGQUIT || signo == SIGTERM || signo == SIGKILL) {
+        fy_checker_old = pid;
+        fy_shm_set(fy_shm->checker_pid, 0);
+    }
+}
+
+/* 1 if pid was a health checker (reaped here), 0 if not. */
+static int
+fy_master_checker_reap(pid_t pid, int status)
+{
+    if (pid == fy_checker_old) {
+        fy_checker_old = 0;
+        fy_log_error(FY_LOG_NOTICE, 0, "health checker process %d exited",
+                     (int) pid);
+        fy_master_checker_start();      /* the reload's new one, if any */
+        return 1;
+    }
+    if ((uint64_t) pid != fy_shm_get(fy_shm->checker_pid)) {
+        return 0;
+    }
+    fy_shm_set(fy_shm->checker_pid, 0);
+    fy_log_error(FY_LOG_ALERT, 0, "health checker process %d died (status "
+                 "%d); restarting it in %d ms", (int) pid, status,
+                 FY_CHECKER_RESTART_DELAY);
+    fy_checker_ev.handler = fy_master_checker_timer;
+    fy_checker_ev.timer_index = -1;
+    if (!fy_quit && !fy_terminate) {
+        fy_timer_add(&fy_checker_ev, FY_CHECKER_RESTART_DELAY);
+    }
+    return 1;
 }
 
 /* ---- listeners ---- */
@@ -462,6 +576,8 @@ fy_master_reload(void)
     fy_supervise_cancel_respawns();
     fy_master_start_workers(cycle->workers);
     fy_master_signal_workers(SIGQUIT, 1);
+    fy_master_checker_signal(SIGQUIT);     /* the new one starts when */
+    fy_master_checker_start();             /* the old one is reaped */
     fy_cycle_free(old);
     fy_log_error(FY_LOG_NOTICE, 0, "reload done: generation %llu",
                  (unsigned long long) fy_generation);
@@ -575,6 +691,7 @@ fy_master_run(fy_cycle_t *cycle, const fy_master_opts_t *opts)
 
     fy_master_start_workers(cycle->workers);
     fy_supervise_start();
+    fy_master_checker_start();
 
     for ( ;; ) {
         fy_event_process(-1);
