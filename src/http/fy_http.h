@@ -24,6 +24,7 @@ typedef struct fy_http_request_s  fy_http_request_t;
 typedef struct fy_http_conn_s     fy_http_conn_t;
 typedef struct fy_http_proxy_s    fy_http_proxy_t;
 typedef struct fy_http_log_s      fy_http_log_t;
+typedef struct fy_http_tunnel_s   fy_http_tunnel_t;
 struct fy_http_log_file_s;
 
 /* ---- variables and values with variables ("complex values") ---- */
@@ -293,6 +294,9 @@ struct fy_http_request_s {
     fy_http_loc_conf_t   *loc;
     int                   status;           /* answered with */
     fy_http_proxy_t      *proxy;
+    fy_http_tunnel_t     *tunnel;          /* after a 101 */
+    fy_str_t              upgrade;         /* Upgrade header, if the
+                                              client asked to upgrade */
     uint64_t              bytes_out;       /* header and body sent */
     uint64_t              header_out;      /* response header bytes */
     uint64_t              request_length;  /* header and body received */
@@ -353,6 +357,11 @@ const char *fy_http_log_http_done(fy_conf_t *cf, fy_http_main_conf_t *hmcf);
 void fy_http_log_init_process(fy_cycle_t *cycle);
 void fy_http_log_flush_all(void);
 void fy_http_log_reopen(void);
+
+/* fy_http_tunnel.c: copy bytes both ways after a 101.  Takes over uc;
+ * pending: what the upstream sent after its header. */
+int  fy_http_tunnel_start(fy_http_request_t *r, fy_conn_t *uc,
+                          const u_char *pending, size_t len);
 
 /* fy_http_proxy.c */
 void fy_http_proxy_handler(fy_http_request_t *r);

@@ -274,7 +274,8 @@ fy_proxy_create_request(fy_http_proxy_t *p)
 
     size = r->method_name.len + 1 + lcf->proxy_uri.len + uri_tail.len
            + sizeof(" HTTP/1.0\r\n") + sizeof("Host: \r\n")
-           + lcf->proxy_host.len + sizeof("Connection: close\r\n")
+           + lcf->proxy_host.len + sizeof("Connection: upgrade\r\n")
+           + sizeof("Upgrade: \r\n") + r->upgrade.len
            + sizeof("Content-Length: \r\n") + 20 + 2;
     for (i = 0; i < r->headers.nelts; i++) {
         h = fy_array_elt(&r->headers, fy_http_header_t, i);
@@ -294,9 +295,18 @@ fy_proxy_create_request(fy_http_proxy_t *p)
         fy_cpy(lcf->proxy_uri.data, lcf->proxy_uri.len);
     }
     fy_cpy(uri_tail.data, uri_tail.len);
-    fy_cpy(" HTTP/1.0\r\nHost: ", 17);
-    fy_cpy(lcf->proxy_host.data, lcf->proxy_host.len);
-    fy_cpy("\r\nConnection: close\r\n", 21);
+    if (r->upgrade.len) {
+        /* an upgrade needs HTTP/1.1 and its two headers passed on */
+        fy_cpy(" HTTP/1.1\r\nHost: ", 17);
+        fy_cpy(lcf->proxy_host.data, lcf->proxy_host.len);
+        fy_cpy("\r\nConnection: upgrade\r\nUpgrade: ", 32);
+        fy_cpy(r->upgrade.data, r->upgrade.len);
+        fy_cpy("\r\n", 2);
+    } else {
+        fy_cpy(" HTTP/1.0\r\nHost: ", 17);
+        fy_cpy(lcf->proxy_host.data, lcf->proxy_host.len);
+        fy_cpy("\r\nConnection: close\r\n", 21);
+    }
 
     for (i = 0; i < r->headers.nelts; i++) {
         h = fy_array_elt(&r->headers, fy_http_header_t, i);
@@ -867,6 +877,11 @@ fy_proxy_process_header(fy_http_proxy_t *p)
     fy_http_peer_succeeded(p->u, p->peer);
     r->status = p->status;
 
+    if (p->status == 101 && r->upgrade.len == 0) {
+        /* switching protocols nobody asked for */
+        goto invalid;
+    }
+
     if (r->head || p->status == 204 || p->status == 304
         || (p->status >= 100 && p->status < 200))
     {
@@ -923,7 +938,8 @@ fy_proxy_process_header(fy_http_proxy_t *p)
     for (i = 0; i < headers->nelts; i++) {
         h = fy_array_elt(headers, fy_http_header_t, i);
         if (fy_str_eq_ci(&h->name, "Date") || fy_str_eq_ci(&h->name, "Server")
-            || fy_proxy_skip_header(&h->name))
+            || (fy_proxy_skip_header(&h->name)
+                && !(p->status == 101 && fy_str_eq_ci(&h->name, "Upgrade"))))
         {
             continue;
         }
@@ -941,7 +957,8 @@ fy_proxy_process_header(fy_http_proxy_t *p)
     {
         q += sprintf(q, "Transfer-Encoding: chunked\r\n");
     }
-    q += sprintf(q, "Connection: %s\r\n\r\n", conn);
+    q += sprintf(q, "Connection: %s\r\n\r\n",
+                 p->status == 101 ? "upgrade" : conn);
 
     r->header_sent = 1;
     r->header_out = (uint64_t) (q - hdr);
@@ -1132,6 +1149,21 @@ static void
 fy_proxy_body_written(fy_http_request_t *r)
 {
     fy_http_proxy_t  *p = r->proxy;
+    fy_conn_t        *uc;
+
+    if (p->status == 101 && p->uc) {
+        /* HTTP is over on this connection: the tunnel takes the
+         * upstream socket and what came after the 101 */
+        uc = p->uc;
+        p->uc = NULL;
+        if (fy_http_tunnel_start(r, uc, p->buf.pos, fy_buf_size(&p->buf))
+            != FY_OK)
+        {
+            fy_conn_close(uc);
+            fy_http_close_connection(r->hc);
+        }
+        return;
+    }
 
     if (p->uc == NULL) {
         /* this was the terminating chunk */

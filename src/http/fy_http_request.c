@@ -411,6 +411,12 @@ fy_http_process_one_header(fy_http_request_t *r, fy_http_header_t *h,
         if (fy_http_token_in(&h->value, "keep-alive")) {
             *seen |= 8;
         }
+        if (fy_http_token_in(&h->value, "upgrade")) {
+            *seen |= 32;
+        }
+
+    } else if (fy_str_eq_ci(&h->name, "Upgrade")) {
+        r->upgrade = h->value;
 
     } else if (fy_str_eq_ci(&h->name, "Expect")) {
         if (fy_str_eq_ci(&h->value, "100-continue")) {
@@ -592,6 +598,14 @@ fy_http_handler(fy_http_request_t *r, unsigned seen)
         r->keepalive = 0;
         fy_http_send_error(r, r->content_length != -1 ? 400 : 411);
         return;
+    }
+
+    /* An upgrade (WebSocket) is only honoured as the RFC asks: HTTP/1.1,
+     * with "upgrade" among the Connection options and no body. */
+    if (!((seen & 32) && r->http_version >= 1001
+          && r->content_length <= 0))
+    {
+        r->upgrade.len = 0;
     }
 
     fy_http_find_config(r);
