@@ -263,6 +263,7 @@ struct fy_http_conn_s {
     fy_http_conn_t      *idle_next;     /* idle keep-alive list */
     fy_http_conn_t      *idle_prev;
     unsigned             idle:1;
+    unsigned             nodelay:1;     /* TCP_NODELAY is set */
 };
 
 struct fy_http_request_s {

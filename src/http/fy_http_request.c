@@ -21,6 +21,7 @@
 #include "fy_shm.h"
 
 #include <sys/uio.h>
+#include <netinet/tcp.h>
 
 unsigned  fy_http_quitting;
 
@@ -177,11 +178,19 @@ static ssize_t
 fy_http_recv(fy_http_conn_t *hc)
 {
     fy_conn_t  *c = hc->c;
+    size_t      size = fy_buf_free(&hc->in);
     ssize_t     n;
 
     for ( ;; ) {
-        n = recv(c->fd, hc->in.last, fy_buf_free(&hc->in), 0);
+        n = recv(c->fd, hc->in.last, size, 0);
         if (n > 0) {
+            /* Less than asked for: the socket is drained.  Bytes that
+             * come later raise a new edge-triggered event, so no recv()
+             * is spent to hear EAGAIN -- unless the FIN came along,
+             * which epoll does not report twice. */
+            if ((size_t) n < size && !c->read.eof) {
+                c->read.ready = 0;
+            }
             hc->in.last += n;
             fy_shm_add(fy_worker_slot->bytes_in, (uint64_t) n);
             return n;
@@ -1177,6 +1186,22 @@ fy_http_set_keepalive(fy_http_conn_t *hc)
     size_t               rest;
 
     fy_http_free_request(hc->r);
+
+    /* A connection that stays open gets TCP_NODELAY, once, as in
+     * nginx: a response whose header and body leave in two writes
+     * must not wait for the client's delayed ACK (Nagle).  Connections
+     * closed after one response never pay for the system call. */
+    if (!hc->nodelay) {
+        int  one = 1;
+
+        hc->nodelay = 1;
+        if (setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one))
+            == -1)
+        {
+            fy_log_error(FY_LOG_INFO, errno, "setsockopt(TCP_NODELAY) "
+                         "failed, client %s", hc->addr_text);
+        }
+    }
 
     rest = fy_buf_size(&hc->in);
     if (rest) {
