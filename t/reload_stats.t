@@ -94,6 +94,22 @@ ok(wait_until(sub {
            && !$m->{last_reload_ok};
    }, 10), 'a failed reload shows as failed on the status page');
 is(http_get($port, '/still')->{status}, 200, 'and the old configuration serves');
+# lifecycle counters: two workers at start, two more for the reload
+my $ev = status()->{master}{events} // {};
+ok(($ev->{worker_spawns} // 0) >= 4, "worker_spawns counts every worker started ($ev->{worker_spawns})");
+my ($crashes, $respawns) = ($ev->{worker_crashes}, $ev->{worker_respawns});
+my ($victim) = grep { $_->{state} eq 'running' && $_->{pid} } @{ status()->{workers} };
+kill 'KILL', $victim->{pid};
+ok(wait_until(sub {
+       my $e = status()->{master}{events} // {};
+       ($e->{worker_crashes} // 0) == $crashes + 1
+           && ($e->{worker_respawns} // 0) == $respawns + 1;
+   }, 5), 'a killed worker counts as a crash and a respawn');
+$f->allow_log(qr/\[alert\] .*exited on signal 9/);
+my $prom = http_get($port, '/status?format=prometheus')->{body} // '';
+like($prom, qr/^ferry_lifecycle_events_total\{event="worker_crashes"\} \Q@{[$crashes + 1]}\E$/m,
+     'and Prometheus shows it');
+
 $f->allow_log(qr/\[emerg\] .*unknown directive "bogus_directive"/);
 $f->allow_log(qr/\[alert\] .*reload failed/);
 

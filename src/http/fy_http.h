@@ -357,7 +357,7 @@ void fy_http_log_request(fy_http_request_t *r);
 const char *fy_http_log_http_done(fy_conf_t *cf, fy_http_main_conf_t *hmcf);
 void fy_http_log_init_process(fy_cycle_t *cycle);
 void fy_http_log_flush_all(void);
-void fy_http_log_reopen(void);
+void fy_http_log_reopen(int uid);
 
 /* fy_http_tunnel.c: copy bytes both ways after a 101.  Takes over uc;
  * pending: what the upstream sent after its header. */

@@ -561,9 +561,12 @@ fy_http_log_flush_all(void)
 }
 
 /* SIGUSR1: write what is buffered to the old file, then open the path
- * again and put the new file on the same descriptor number. */
+ * again and put the new file on the same descriptor number.  The
+ * master does it first (as root, giving the files to `uid` when that is
+ * not -1), so that workers running as the configured user find files
+ * they may open, and workers forked later inherit the new ones. */
 void
-fy_http_log_reopen(void)
+fy_http_log_reopen(int uid)
 {
     fy_http_log_file_t  *f;
     int                  fd;
@@ -575,6 +578,10 @@ fy_http_log_reopen(void)
             fy_log_error(FY_LOG_ALERT, errno, "open() \"%s\" failed",
                          f->path);
             continue;
+        }
+        if (uid != -1 && fchown(fd, (uid_t) uid, (gid_t) -1) == -1) {
+            fy_log_error(FY_LOG_WARN, errno, "chown(\"%s\", %d) failed",
+                         f->path, uid);
         }
         if (dup3(fd, f->fd, O_CLOEXEC) == -1) {
             fy_log_error(FY_LOG_ALERT, errno, "dup3() for \"%s\" failed",

@@ -16,6 +16,18 @@
 #include "fy_http_status.h"
 #include "fy_times.h"
 
+const fy_http_status_event_t  fy_http_status_events[FY_STATUS_NEVENTS] = {
+    { "worker_spawns",          offsetof(fy_shm_t, worker_spawns) },
+    { "worker_respawns",        offsetof(fy_shm_t, worker_respawns) },
+    { "worker_crashes",         offsetof(fy_shm_t, worker_crashes) },
+    { "worker_hang_kills",      offsetof(fy_shm_t, worker_hang_kills) },
+    { "worker_memory_recycles", offsetof(fy_shm_t, worker_memory_recycles) },
+    { "worker_shutdown_kills",  offsetof(fy_shm_t, worker_shutdown_kills) },
+    { "worker_disabled",        offsetof(fy_shm_t, worker_disabled) },
+    { "handbacks",              offsetof(fy_shm_t, handbacks) },
+    { "handbacks_failed",       offsetof(fy_shm_t, handbacks_failed) },
+};
+
 static const char *fy_http_status_set(fy_conf_t *cf, const fy_command_t *cmd,
     void *conf);
 static const char *fy_http_stub_status_set(fy_conf_t *cf,
@@ -226,6 +238,11 @@ fy_http_status_snapshot(fy_pool_t *pool, int with_peers)
     st->accepted = fy_shm_get(fy_shm->accepted);
     st->dispatched = fy_shm_get(fy_shm->dispatched);
     st->dispatch_failed = fy_shm_get(fy_shm->dispatch_failed);
+    for (i = 0; i < FY_STATUS_NEVENTS; i++) {
+        st->events[i] = __atomic_load_n((uint64_t *) ((char *) fy_shm
+                                        + fy_http_status_events[i].offset),
+                                        __ATOMIC_RELAXED);
+    }
 
     st->workers = fy_pcalloc(pool, FY_MAX_WORKERS
                                    * sizeof(fy_http_status_worker_t));

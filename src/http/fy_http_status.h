@@ -64,6 +64,17 @@ typedef struct {
     uint64_t     rt_buckets[FY_RT_BUCKETS];   /* per bucket, not cumulative */
 } fy_http_status_peer_t;
 
+/* The master's lifecycle counters (fy_shm_t), one row each: shown in
+ * JSON under master.events and in Prometheus as
+ * ferry_lifecycle_events_total{event="NAME"}. */
+typedef struct {
+    const char  *name;
+    size_t       offset;       /* in fy_shm_t */
+} fy_http_status_event_t;
+
+#define FY_STATUS_NEVENTS  9
+extern const fy_http_status_event_t  fy_http_status_events[FY_STATUS_NEVENTS];
+
 typedef struct {
     uint64_t                  now_ms;          /* wall clock */
     uint64_t                  master_pid;
@@ -76,6 +87,7 @@ typedef struct {
     uint64_t                  accepted;
     uint64_t                  dispatched;
     uint64_t                  dispatch_failed;
+    uint64_t                  events[FY_STATUS_NEVENTS];
 
     /* sums over the worker slots */
     uint64_t                  active;

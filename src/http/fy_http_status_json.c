@@ -155,9 +155,15 @@ fy_http_status_json(fy_http_status_out_t *o, fy_http_status_t *st)
         fy_ull(st->reloads_failed));
     fy_json_time(o, "last_reload_ms", st->reload_ms);
     fy_http_status_printf(o, ",\"last_reload_ok\":%s,"
-        "\"dispatched\":%llu,\"dispatch_failed\":%llu},",
+        "\"dispatched\":%llu,\"dispatch_failed\":%llu,\"events\":{",
         st->reload_ms == 0 ? "null" : st->reload_ok ? "true" : "false",
         fy_ull(st->dispatched), fy_ull(st->dispatch_failed));
+    for (i = 0; i < FY_STATUS_NEVENTS; i++) {
+        fy_http_status_printf(o, "%s\"%s\":%llu", i ? "," : "",
+                              fy_http_status_events[i].name,
+                              fy_ull(st->events[i]));
+    }
+    fy_http_status_printf(o, "}},");
 
     fy_http_status_printf(o, "\"connections\":{\"active\":%llu,"
         "\"reading\":%llu,\"writing\":%llu,\"waiting\":%llu,"

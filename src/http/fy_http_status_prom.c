@@ -52,6 +52,8 @@ fy_prom_seconds(fy_http_status_out_t *o, uint64_t ms, const char *end)
 static void
 fy_prom_global(fy_http_status_out_t *o, fy_http_status_t *st)
 {
+    unsigned  i;
+
     fy_prom_family(o, "info", "gauge", "ferry's version, always 1.");
     fy_http_status_printf(o, "ferry_info{version=\"%s\"} 1\n", FY_VERSION);
 
@@ -75,6 +77,18 @@ fy_prom_global(fy_http_status_out_t *o, fy_http_status_t *st)
                    "serving.");
     fy_http_status_printf(o, "ferry_reload_failures_total %llu\n",
                           fy_ull(st->reloads_failed));
+
+    fy_prom_family(o, "lifecycle_events_total", "counter",
+                   "Worker lifecycle events counted by the master: "
+                   "processes started, respawned after a death, crashes, "
+                   "kills for a missed heartbeat, recycles for memory, "
+                   "kills at worker_shutdown_timeout, slots disabled, "
+                   "keep-alive connections handed back (and failed).");
+    for (i = 0; i < FY_STATUS_NEVENTS; i++) {
+        fy_http_status_printf(o, "ferry_lifecycle_events_total{event=\"%s\"} "
+                              "%llu\n", fy_http_status_events[i].name,
+                              fy_ull(st->events[i]));
+    }
 
     if (st->reload_ms) {
         fy_prom_family(o, "last_reload_time_seconds", "gauge",

@@ -251,6 +251,9 @@ fy_master_checker_start(void)
         fy_listen_close(fy_cycle);
         fy_signal_close();
         fy_event_done();
+        /* the checker talks to the network: as the workers do, it drops
+         * to the configured user */
+        fy_user_worker_init(fy_cycle);
         fy_http_health_run(fy_cycle);
     }
     fy_shm_set(fy_shm->checker_pid, (uint64_t) pid);
@@ -572,6 +575,7 @@ fy_master_reload(void)
     fy_shm_add(fy_shm->reloads, 1);
     fy_shm_set(fy_shm->reload_ok, 1);
     fy_master_listen_add();
+    fy_http_log_init_process(cycle);     /* access logs reopen from here */
 
     fy_supervise_cancel_respawns();
     fy_master_start_workers(cycle->workers);
@@ -650,6 +654,8 @@ fy_master_signal_handler(fy_event_t *ev)
             fy_log_error(FY_LOG_NOTICE, 0, "reopening logs");
             fy_log_reopen(&fy_log);
             fy_user_own_file(fy_cycle, fy_log.path);
+            fy_http_log_reopen(fy_cycle->core->user.data && geteuid() == 0
+                               ? (int) fy_cycle->core->user_uid : -1);
             fy_master_signal_workers(SIGUSR1, 0);
             break;
         }
@@ -689,6 +695,7 @@ fy_master_run(fy_cycle_t *cycle, const fy_master_opts_t *opts)
         return 1;
     }
 
+    fy_http_log_init_process(cycle);
     fy_master_start_workers(cycle->workers);
     fy_supervise_start();
     fy_master_checker_start();

@@ -219,7 +219,7 @@ fy_worker_signal_handler(fy_event_t *ev)
             break;
         case SIGUSR1:
             fy_log_reopen(&fy_log);
-            fy_http_log_reopen();
+            fy_http_log_reopen(-1);
             break;
         default:
             break;
