@@ -83,6 +83,9 @@ size_t  fy_http_cv_part_get(fy_http_request_t *r,
                             size_t size);
 const fy_http_variable_t *fy_http_variable_find(const u_char *name,
                                                 size_t len);
+/* The value of the query parameter `name` (the first one), or 0. */
+int     fy_http_arg(fy_http_request_t *r, const u_char *name, size_t len,
+                    fy_str_t *value);
 
 /* ---- upstreams ---- */
 
@@ -121,6 +124,13 @@ typedef struct {
     unsigned                   hash_consistent:1;
     unsigned                   random_two:1;
     fy_http_health_t          *health;    /* health_check, or NULL */
+
+    /* keepalive N: idle connections each worker keeps to this
+     * upstream's servers (0: none, one connection per request) */
+    unsigned                   keepalive;
+    int64_t                    keepalive_timeout;   /* ms idle */
+    int                        keepalive_requests;  /* per connection */
+    struct fy_http_upcache_s  *cache;     /* the worker's, made on use */
 } fy_http_upstream_t;
 
 /* ---- configuration ---- */
@@ -331,6 +341,8 @@ int  fy_http_write_out(fy_http_request_t *r);
 void fy_http_close_connection(fy_http_conn_t *hc);
 const char *fy_http_status_line(int status, size_t *len);
 const char *fy_http_connection_header(fy_http_request_t *r);
+/* Is token one of the comma-separated tokens of v (any case)? */
+int  fy_http_token_in(const fy_str_t *v, const char *token);
 extern unsigned fy_http_quitting;   /* worker is shutting down gracefully */
 /* Draining: hand every idle keep-alive connection back to the master
  * (or close it when that is not possible).  Returns how many are left
@@ -363,6 +375,18 @@ void fy_http_log_reopen(int uid);
  * pending: what the upstream sent after its header. */
 int  fy_http_tunnel_start(fy_http_request_t *r, fy_conn_t *uc,
                           const u_char *pending, size_t len);
+
+/* fy_http_upcache.c: the per-worker cache of idle upstream
+ * connections ("keepalive N" in an upstream block). */
+extern const fy_command_t  fy_http_upcache_commands[];
+/* An idle connection to server `peer` of u, or NULL; its `requests`
+ * says how many it has carried. */
+fy_conn_t *fy_http_upcache_get(fy_http_upstream_t *u, unsigned peer,
+                               unsigned *requests);
+/* Keep c (idle, the response read to its end) for later, or close it
+ * when the cache is full or the connection has served enough. */
+void       fy_http_upcache_put(fy_http_upstream_t *u, unsigned peer,
+                               fy_conn_t *c, unsigned requests);
 
 /* fy_http_proxy.c */
 void fy_http_proxy_handler(fy_http_request_t *r);

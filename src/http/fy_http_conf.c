@@ -430,6 +430,8 @@ fy_http_upstream_get(fy_conf_t *cf, fy_http_main_conf_t *hmcf,
     u->file = cf->file ? cf->file->name : "command line";
     u->line = cf->line;
     u->implicit = 1;
+    u->keepalive_timeout = FY_CONF_UNSET_MSEC;
+    u->keepalive_requests = FY_CONF_UNSET_INT;
     u->index = hmcf->upstreams.nelts - 1;
     if (u->index >= FY_MAX_UPSTREAMS) {
         fy_conf_error(cf, "too many upstreams (at most %d)", FY_MAX_UPSTREAMS);
@@ -935,6 +937,15 @@ fy_http_init_cycle(fy_cycle_t *cycle)
              FY_CONF_UNSET_MSEC, 60000);
     fy_merge(hmcf->srv->large_header_buffer, FY_CONF_UNSET_SIZE,
              FY_CONF_UNSET_SIZE, 8192);
+
+    for (i = 0; i < hmcf->upstreams.nelts; i++) {
+        u = *fy_array_elt(&hmcf->upstreams, fy_http_upstream_t *, i);
+        /* nginx's upstream keepalive defaults */
+        fy_merge(u->keepalive_timeout, FY_CONF_UNSET_MSEC,
+                 FY_CONF_UNSET_MSEC, 60000);
+        fy_merge(u->keepalive_requests, FY_CONF_UNSET_INT,
+                 FY_CONF_UNSET_INT, 1000);
+    }
 
     for (i = 0; i < hmcf->upstreams.nelts; i++) {
         u = *fy_array_elt(&hmcf->upstreams, fy_http_upstream_t *, i);

@@ -75,6 +75,12 @@ struct fy_http_proxy_s {
                                               the first piece of body */
     unsigned                  status_done:1;
     unsigned                  body_started:1;  /* body bytes consumed */
+    unsigned                  reused:1;        /* uc came from the cache */
+    unsigned                  framed:1;        /* the response's end is
+                                                  known without a close */
+    unsigned                  upstream_close:1;/* it said Connection: close */
+    unsigned                  peer_index;      /* p->peer in u->peers */
+    unsigned                  uc_requests;     /* carried by uc before */
     unsigned                  body_keep:1;     /* the whole body fits in
                                                   p->body: kept for retries */
     unsigned                  request_sent:1;  /* bytes went upstream */
@@ -89,6 +95,7 @@ typedef struct {
 static uint64_t  fy_proxy_rnd;     /* random balancer state, per worker */
 
 static void fy_proxy_connect(fy_http_proxy_t *p);
+static void fy_proxy_connect_peer(fy_http_proxy_t *p);
 static void fy_proxy_close_upstream(fy_http_proxy_t *p);
 static void fy_proxy_connected(fy_event_t *wev);
 static void fy_proxy_send_request(fy_http_proxy_t *p);
@@ -180,6 +187,16 @@ fy_proxy_cleanup(void *data)
     fy_buf_release(&p->req);
     fy_buf_release(&p->body);
     fy_buf_release(&p->buf);
+}
+
+/* A kept connection that dies before any answer was most likely
+ * closed by the server while idle; the request is retried on a new one
+ * (fy_proxy_next), so it is no error worth an operator's attention. */
+static int
+fy_proxy_err_level(fy_http_proxy_t *p)
+{
+    return p->reused && p->buf.last == p->buf.start ? FY_LOG_DEBUG
+                                                    : FY_LOG_ERR;
 }
 
 static void
@@ -304,6 +321,13 @@ fy_proxy_create_request(fy_http_proxy_t *p)
         fy_cpy(lcf->proxy_host.data, lcf->proxy_host.len);
         fy_cpy("\r\nConnection: upgrade\r\nUpgrade: ", 32);
         fy_cpy(r->upgrade.data, r->upgrade.len);
+        fy_cpy("\r\n", 2);
+    } else if (p->u->keepalive) {
+        /* kept-alive upstream connections need HTTP/1.1, whose default
+         * is to stay open (nginx needs proxy_http_version 1.1 and an
+         * empty Connection header set by hand for this) */
+        fy_cpy(" HTTP/1.1\r\nHost: ", 17);
+        fy_cpy(lcf->proxy_host.data, lcf->proxy_host.len);
         fy_cpy("\r\n", 2);
     } else {
         fy_cpy(" HTTP/1.0\r\nHost: ", 17);
@@ -476,6 +500,24 @@ fy_proxy_next(fy_http_proxy_t *p, unsigned ft)
     fy_proxy_state_t  *st = fy_proxy_state(p);
     int                status = ft == FY_HTTP_NEXT_TIMEOUT ? 504 : 502;
 
+    if (p->reused && ft == FY_HTTP_NEXT_ERROR && p->buf.last == p->buf.start
+        && !p->r->header_sent && (!p->body_started || p->body_keep))
+    {
+        /* A kept connection the server closed while it was idle (the
+         * close crossed our request).  Not the server's fault, and not
+         * a try: once more on a new connection to the same server. */
+        fy_log_debug("kept upstream connection was closed, reconnecting"
+                     FY_PROXY_CTX_FMT, FY_PROXY_CTX(p));
+        fy_conn_close(p->uc);
+        p->uc = NULL;
+        p->reused = 0;
+        p->req.pos = p->req.start;
+        p->body.pos = p->body.start;
+        p->request_sent = 0;
+        fy_proxy_connect_peer(p);
+        return;
+    }
+
     if (st && st->status == 0) {
         st->status = status;
     }
@@ -534,10 +576,9 @@ fy_proxy_pick(fy_http_proxy_t *p)
 static void
 fy_proxy_connect(fy_http_proxy_t *p)
 {
-    fy_http_loc_conf_t  *lcf = p->r->loc;
     fy_proxy_state_t    *st;
     fy_conn_t           *uc;
-    int                  fd, rc, i;
+    int                  i;
 
     i = fy_proxy_pick(p);
     st = fy_array_push(&p->states);
@@ -557,12 +598,39 @@ fy_proxy_connect(fy_http_proxy_t *p)
     }
 
     p->peer = fy_array_elt(&p->u->peers, fy_http_upstream_peer_t, i);
+    p->peer_index = (unsigned) i;
     p->tried[i] = 1;
     p->tries++;
     p->start = fy_current_msec;
     p->stats = &fy_shm->peers[p->peer->shm];   /* active counted by the pick */
     st->addr = p->peer->name;
     st->status = 0;
+
+    p->reused = 0;
+    p->uc_requests = 0;
+    if (p->u->keepalive) {
+        uc = fy_http_upcache_get(p->u, (unsigned) i, &p->uc_requests);
+        if (uc) {
+            p->reused = 1;
+            uc->data = p;
+            p->uc = uc;
+            uc->read.handler = fy_event_ignore;
+            uc->write.handler = fy_proxy_send_handler;
+            uc->write.ready = 1;
+            fy_proxy_send_request(p);
+            return;
+        }
+    }
+    fy_proxy_connect_peer(p);
+}
+
+/* A new connection to p->peer. */
+static void
+fy_proxy_connect_peer(fy_http_proxy_t *p)
+{
+    fy_http_loc_conf_t  *lcf = p->r->loc;
+    fy_conn_t           *uc;
+    int                  fd, rc;
 
     fd = socket(p->peer->addr.sin6_family,
                 SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -699,7 +767,7 @@ fy_proxy_send_request(fy_http_proxy_t *p)
                 fy_timer_add(&uc->write, (uint64_t) lcf->proxy_send_timeout);
                 return;
             }
-            fy_log_error(FY_LOG_ERR, errno, "send() failed while sending "
+            fy_log_error(fy_proxy_err_level(p), errno, "send() failed while sending "
                          "request to upstream" FY_PROXY_CTX_FMT,
                          FY_PROXY_CTX(p));
             fy_proxy_next(p, FY_HTTP_NEXT_ERROR);
@@ -849,6 +917,10 @@ fy_proxy_process_header(fy_http_proxy_t *p)
                 goto invalid;
             }
             cl = n;
+        } else if (fy_str_eq_ci(&h->name, "Connection")) {
+            if (fy_http_token_in(&h->value, "close")) {
+                p->upstream_close = 1;
+            }
         } else if (fy_str_eq_ci(&h->name, "Transfer-Encoding")) {
             te = 1;
             /* the final coding must be chunked (RFC 9112 6.3) */
@@ -900,6 +972,11 @@ fy_proxy_process_header(fy_http_proxy_t *p)
         p->out = r->http_version >= 1001 ? FY_PROXY_OUT_CHUNK
                                          : FY_PROXY_OUT_RAW;
     }
+
+    /* Only an HTTP/1.1 response whose end is known without a close may
+     * leave its connection open for the next request. */
+    p->framed = p->body_type != FY_PROXY_BODY_CLOSE && !p->upstream_close
+                && p->parser.http_major == 1 && p->parser.http_minor >= 1;
 
     /* Without a length or chunks, only the close can end the body. */
     if ((p->body_type == FY_PROXY_BODY_CLOSE && p->out == FY_PROXY_OUT_RAW)
@@ -1114,7 +1191,7 @@ fy_proxy_read_header(fy_event_t *rev)
             rev->ready = 0;
             return;
         }
-        fy_log_error(FY_LOG_ERR, n == 0 ? 0 : errno, "upstream prematurely "
+        fy_log_error(fy_proxy_err_level(p), n == 0 ? 0 : errno, "upstream prematurely "
                      "closed connection while reading response header from "
                      "upstream" FY_PROXY_CTX_FMT, FY_PROXY_CTX(p));
         /* nothing reached the client yet: another server may do better */
@@ -1137,6 +1214,16 @@ fy_proxy_finish(fy_http_proxy_t *p)
 
     if (p->stats) {
         fy_http_peer_response_time(p->peer->shm, fy_current_msec - p->start);
+    }
+    if (p->u->keepalive && p->framed && p->uc && fy_buf_size(&p->buf) == 0)
+    {
+        /* read exactly to its end: the connection can carry another */
+        fy_conn_t *uc = p->uc;
+
+        p->uc = NULL;
+        fy_shm_add(p->stats->active, (uint64_t) -1);
+        p->stats = NULL;
+        fy_http_upcache_put(p->u, p->peer_index, uc, p->uc_requests + 1);
     }
     fy_proxy_close_upstream(p);
 

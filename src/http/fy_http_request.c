@@ -287,7 +287,7 @@ fy_http_read_header(fy_event_t *rev)
     fy_http_process_header(r);
 }
 
-static int
+int
 fy_http_token_in(const fy_str_t *v, const char *token)
 {
     size_t   tlen = strlen(token);

@@ -378,30 +378,6 @@ fy_http_status_printf(fy_http_status_out_t *o, const char *fmt, ...)
 
 /* ---- the request ---- */
 
-/* The value of "name" in the query string, or NULL. */
-static int
-fy_http_status_arg(fy_http_request_t *r, const char *name, fy_str_t *value)
-{
-    u_char  *p = r->args.data, *end = r->args.data + r->args.len, *amp;
-    size_t   len = strlen(name);
-
-    while (p < end) {
-        amp = memchr(p, '&', (size_t) (end - p));
-        if (amp == NULL) {
-            amp = end;
-        }
-        if ((size_t) (amp - p) > len && p[len] == '='
-            && memcmp(p, name, len) == 0)
-        {
-            value->data = p + len + 1;
-            value->len = (size_t) (amp - p) - len - 1;
-            return 1;
-        }
-        p = amp + 1;
-    }
-    return 0;
-}
-
 /*
  * ?format= first; then an Accept that asks for JSON or for the
  * Prometheus text format (what a Prometheus server sends when it
@@ -416,7 +392,7 @@ fy_http_status_format(fy_http_request_t *r)
     fy_str_t               v;
     unsigned               i;
 
-    if (fy_http_status_arg(r, "format", &v)) {
+    if (fy_http_arg(r, (u_char *) "format", 6, &v)) {
         for (e = fy_http_status_formats; e->name; e++) {
             if (fy_str_eq(&v, e->name)) {
                 return e->value;

@@ -307,27 +307,46 @@ fy_pvar_http(fy_http_request_t *r, const fy_str_t *arg, u_char *buf,
     return h ? fy_var_copy(buf, size, h->value.data, h->value.len) : 0;
 }
 
-static size_t
-fy_pvar_arg(fy_http_request_t *r, const fy_str_t *arg, u_char *buf,
-            size_t size)
+int
+fy_http_arg(fy_http_request_t *r, const u_char *name, size_t len,
+            fy_str_t *value)
 {
-    u_char  *p = r->args.data, *end = r->args.data + r->args.len, *amp;
+    u_char  *p, *end, *amp;
 
-    /* "a=1&b=2": the value of the first parameter named arg */
-    while (p && p < end) {
+    if (r->args.data == NULL) {
+        return 0;       /* no query (and no pointer to do sums on) */
+    }
+    p = r->args.data;
+    end = p + r->args.len;
+
+    /* "a=1&b=2": the value of the first parameter named name */
+    while (p < end) {
         amp = memchr(p, '&', (size_t) (end - p));
         if (amp == NULL) {
             amp = end;
         }
-        if ((size_t) (amp - p) > arg->len && p[arg->len] == '='
-            && memcmp(p, arg->data, arg->len) == 0)
+        if ((size_t) (amp - p) > len && p[len] == '='
+            && memcmp(p, name, len) == 0)
         {
-            p += arg->len + 1;
-            return fy_var_copy(buf, size, p, (size_t) (amp - p));
+            value->data = p + len + 1;
+            value->len = (size_t) (amp - p) - len - 1;
+            return 1;
         }
         p = amp + 1;
     }
     return 0;
+}
+
+static size_t
+fy_pvar_arg(fy_http_request_t *r, const fy_str_t *arg, u_char *buf,
+            size_t size)
+{
+    fy_str_t  v;
+
+    if (!fy_http_arg(r, arg->data, arg->len, &v)) {
+        return 0;
+    }
+    return fy_var_copy(buf, size, v.data, v.len);
 }
 
 static size_t
