@@ -223,6 +223,11 @@ int  fy_http_write_out(fy_http_request_t *r);
 void fy_http_close_connection(fy_http_conn_t *hc);
 const char *fy_http_status_line(int status, size_t *len);
 const char *fy_http_connection_header(fy_http_request_t *r);
+/* Check a Host value (or the authority of an absolute-form target) and
+ * set r->host to it lowercased, without port or trailing dot, in place
+ * in h's bytes.  FY_OK, or FY_ERROR for an invalid host.  Uses nothing
+ * of r but r->host. */
+int  fy_http_validate_host(fy_http_request_t *r, fy_str_t *h);
 extern unsigned fy_http_quitting;   /* worker is shutting down gracefully */
 void fy_http_close_idle(void);
 

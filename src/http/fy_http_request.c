@@ -261,8 +261,9 @@ fy_http_token_in(const fy_str_t *v, const char *token)
 }
 
 /* Check and normalise Host: lowercase, no port, no trailing dot.
- * FY_OK or FY_ERROR for an invalid host. */
-static int
+ * FY_OK or FY_ERROR for an invalid host.  Not static only so that
+ * t/fuzz/fuzz_http_host.c can reach it. */
+int
 fy_http_validate_host(fy_http_request_t *r, fy_str_t *h)
 {
     u_char  *p, *dot = NULL, *host_end;
