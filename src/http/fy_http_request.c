@@ -1030,8 +1030,16 @@ fy_http_keepalive_handler(fy_event_t *rev)
     fy_http_idle_del(hc);
     rev->handler = fy_http_wait_request;
     fy_http_wait_request(rev);
-    /* Still idle (nothing arrived, buffer released): list it again. */
-    if (c->fd != -1 && c->data == hc && hc->r == NULL) {
+    /*
+     * Still idle (nothing arrived: the buffer was given back and the
+     * handler left in place): list it again.  Not when a request was
+     * answered meanwhile: set_keepalive has then listed it already, or
+     * posted a pipelined request; listing it twice links it to itself,
+     * and once it is freed the list points at freed memory.
+     */
+    if (c->fd != -1 && c->data == hc && hc->r == NULL && !hc->idle
+        && rev->handler == fy_http_wait_request && hc->in.start == NULL)
+    {
         rev->handler = fy_http_keepalive_handler;
         fy_http_idle_add(hc);
     }
