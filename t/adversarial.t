@@ -106,7 +106,16 @@ sub still_serving {
 
 # warm up the proxy path, then take the worker's descriptor baseline
 is(http_get($port, '/echo/warm')->{status}, 200, 'proxied request works');
+# at rest: the same count twice, 200 ms apart (the warm-up's client and
+# upstream descriptors are closed just after the response is sent)
 my $base = fd_count($worker);
+wait_until {
+    Time::HiRes::sleep(0.2);
+    my $now = fd_count($worker);
+    my $same = $now == $base;
+    $base = $now;
+    $same;
+} 3;
 ok($base > 0, "worker $worker has $base descriptors at rest");
 
 sub fds_back {
