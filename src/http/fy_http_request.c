@@ -312,8 +312,9 @@ fy_http_token_in(const fy_str_t *v, const char *token)
 }
 
 /* Check and normalise Host: lowercase, no port, no trailing dot.
- * FY_OK or FY_ERROR for an invalid host. */
-static int
+ * FY_OK or FY_ERROR for an invalid host.  Not static only so that
+ * t/fuzz/fuzz_http_host.c can reach it. */
+int
 fy_http_validate_host(fy_http_request_t *r, fy_str_t *h)
 {
     u_char  *p, *dot = NULL, *host_end;
@@ -1169,10 +1170,16 @@ fy_http_keepalive_handler(fy_event_t *rev)
     fy_http_idle_del(hc);
     rev->handler = fy_http_wait_request;
     fy_http_wait_request(rev);
-    /* Still idle (nothing arrived, buffer released): list it again.
-     * Not when a whole request was answered at once and set_keepalive
-     * listed it already: a second insert loops the list on itself. */
-    if (c->fd != -1 && c->data == hc && hc->r == NULL && !hc->idle) {
+    /*
+     * Still idle (nothing arrived: the buffer was given back and the
+     * handler left in place): list it again.  Not when a request was
+     * answered meanwhile: set_keepalive has then listed it already, or
+     * posted a pipelined request; listing it twice links it to itself,
+     * and once it is freed the list points at freed memory.
+     */
+    if (c->fd != -1 && c->data == hc && hc->r == NULL && !hc->idle
+        && rev->handler == fy_http_wait_request && hc->in.start == NULL)
+    {
         rev->handler = fy_http_keepalive_handler;
         fy_http_idle_add(hc);
     }

@@ -1,0 +1,405 @@
+#!/usr/bin/perl
+
+# Hostile clients and upstreams, on loopback, bounded in time and count
+# (about 15 s in all).  What each part proves is in docs/security.md.
+#
+#   slowloris       300 connections dribbling header bytes: normal
+#                   clients are still answered (each within 2 s), and
+#                   client_header_timeout closes the dribblers
+#   floods          a long request line, too many header bytes, a body
+#                   over client_max_body_size: 414, 400 (too large), 413
+#   worker_connections   300 idle connections against 32: the excess is
+#                   closed, the worker survives and serves afterwards
+#   bad upstreams   reset (502), stall (504 after proxy_read_timeout),
+#                   garbage (502), closes mid-body (the client's
+#                   connection is closed, never a short "complete" body)
+#   disconnects     a client leaving mid-upload and mid-download: the
+#                   worker's descriptor count returns to its baseline
+#   smuggling       CL.TE, TE.CL, TE.TE obfuscations, differing and
+#                   malformed Content-Length: each refused with 4xx, the
+#                   connection closed after one response, and the fake
+#                   backend never sees any of them
+
+use strict;
+use warnings;
+
+use Test::More;
+use Ferry::Test;
+use IO::Socket::INET;
+use Socket qw(SOL_SOCKET SO_LINGER);
+use Time::HiRes ();
+
+my $f = Ferry::Test->new(conf => main_conf() . <<'EOF');
+worker_processes 1;
+events { worker_connections 1024; }
+http {
+    large_client_header_buffer_size 1k;
+    client_max_body_size 1k;
+    upstream echo     { server 127.0.0.1:%%PORT_1%%; }
+    upstream reset    { server 127.0.0.1:%%PORT_2%%; }
+    upstream stall    { server 127.0.0.1:%%PORT_3%%; }
+    upstream garbage  { server 127.0.0.1:%%PORT_4%%; }
+    upstream midbody  { server 127.0.0.1:%%PORT_5%%; }
+    upstream midchunk { server 127.0.0.1:%%PORT_6%%; }
+    upstream big      { server 127.0.0.1:%%PORT_7%%; }
+    server {
+        listen 127.0.0.1:%%PORT_0%%;
+        client_header_timeout 2s;
+        location / { return 200 "ok\n"; }
+        location /echo { proxy_pass http://echo; }
+        location /upload { client_max_body_size 10m; proxy_pass http://echo; }
+        location /reset { proxy_pass http://reset; }
+        location /stall { proxy_read_timeout 500ms; proxy_pass http://stall; }
+        location /garbage { proxy_pass http://garbage; }
+        location /midbody { proxy_pass http://midbody; }
+        location /midchunk { proxy_pass http://midchunk; }
+        location /big { proxy_pass http://big; }
+    }
+}
+EOF
+
+my $echo = Ferry::Test::Backend->new(port => $f->port(1));
+my $reset = Ferry::Test::Backend->new(port => $f->port(2), on_connect => sub {
+    my ($sock) = @_;
+    # linger 0: close() sends a RST instead of a FIN
+    setsockopt($sock, SOL_SOCKET, SO_LINGER, pack('ii', 1, 0));
+});
+my $stall = Ferry::Test::Backend->new(port => $f->port(3), raw => sub {
+    sleep 20;       # killed with the backend at the end
+});
+my $garbage = Ferry::Test::Backend->new(port => $f->port(4), raw => sub {
+    syswrite $_[0], "garbage\r\n\r\n";
+});
+my $midbody = Ferry::Test::Backend->new(port => $f->port(5), raw => sub {
+    syswrite $_[0], "HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n"
+                    . ('x' x 1000);
+});
+my $midchunk = Ferry::Test::Backend->new(port => $f->port(6), raw => sub {
+    syswrite $_[0], "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+                    . "3e8\r\n" . ('x' x 1000) . "\r\n";
+});
+my $big = Ferry::Test::Backend->new(port => $f->port(7), handler => sub {
+    return { status => 200, body => 'b' x (16 * 1024 * 1024) };
+});
+
+$f->start or do { done_testing; exit };
+my $port = $f->port(0);
+my ($worker) = $f->wait_workers(1);
+
+# client and upstream misbehaviour is logged at [info]/[error], never
+# higher; nothing here may need an allow_log
+
+sub fd_count {
+    my ($pid) = @_;
+    opendir my $d, "/proc/$pid/fd" or return -1;
+    my $n = grep { /^\d+$/ } readdir $d;
+    closedir $d;
+    return $n;
+}
+
+sub still_serving {
+    my ($after) = @_;
+    my $r = http_get($port, '/');
+    is($r->{status}, 200, "still serving after $after")
+        or diag($r->{error} // $r->{raw});
+}
+
+# warm up the proxy path, then take the worker's descriptor baseline
+is(http_get($port, '/echo/warm')->{status}, 200, 'proxied request works');
+# at rest: the same count twice, 200 ms apart (the warm-up's client and
+# upstream descriptors are closed just after the response is sent)
+my $base = fd_count($worker);
+wait_until {
+    Time::HiRes::sleep(0.2);
+    my $now = fd_count($worker);
+    my $same = $now == $base;
+    $base = $now;
+    $same;
+} 3;
+ok($base > 0, "worker $worker has $base descriptors at rest");
+
+sub fds_back {
+    my ($what) = @_;
+    my $n;
+    my $back = wait_until { ($n = fd_count($worker)) == $base } 5;
+    ok($back, "worker descriptors back to $base after $what")
+        or diag("worker has $n descriptors");
+}
+
+
+# ---- slowloris ------------------------------------------------------
+
+{
+    my $n = 300;
+    my @slow;
+    for (1 .. $n) {
+        my $c = Ferry::Test::Client->new($port, timeout => 2) or last;
+        $c->send("GET / HTTP/1.1\r\nHost: slow\r\n") or last;
+        push @slow, $c;
+    }
+    is(scalar @slow, $n, "$n slowloris connections open");
+
+    # dribble one byte per connection per round for 4 s, and fetch a
+    # page every few rounds: each must come back within 2 s
+    my $drip = "X-Slow: " . ('s' x 100) . "\r\n";
+    my ($asked, $answered, $worst) = (0, 0, 0);
+    my $end = Time::HiRes::time() + 4;
+    my $round = 0;
+    while (Time::HiRes::time() < $end) {
+        my $byte = substr($drip, $round % length $drip, 1);
+        for my $c (@slow) {
+            next if $c->{gone};
+            my $w = syswrite $c->sock, $byte;
+            $c->{gone} = 1 if !defined $w && !$!{EAGAIN};
+        }
+        if ($round++ % 4 == 0) {
+            my $t0 = Time::HiRes::time();
+            my $r = http($port, build_request(path => '/',
+                         headers => [Connection => 'close']), timeout => 2);
+            my $dt = Time::HiRes::time() - $t0;
+            $asked++;
+            $answered++ if ($r->{status} // 0) == 200;
+            $worst = $dt if $dt > $worst;
+        }
+        Time::HiRes::sleep(0.05);
+    }
+    ok($asked >= 5, "$asked normal requests made during the slowloris");
+    is($answered, $asked, 'every normal request answered 200 (within 2 s)')
+        or diag("worst wait ${worst}s");
+
+    # client_header_timeout 2s is for the whole header, not per read:
+    # every dribbler has been cut off by now (4 s after it started)
+    my $closed = 0;
+    for my $c (@slow) {
+        $closed++ if $c->wait_close(0.5) || $c->{gone};
+    }
+    is($closed, $n, 'client_header_timeout closed every slowloris connection')
+        or diag("$closed of $n closed");
+    is(join('', map { $_->buffer } @slow), '',
+       'and none of them got a response');
+    $_->close for @slow;
+    fds_back('the slowloris');
+}
+
+
+# ---- floods against the limits ----------------------------------------
+
+{
+    my $r = http($port, "GET /" . ('a' x 2000) . " HTTP/1.1\r\nHost: x\r\n\r\n",
+                 wait_close => 2);
+    is($r->{status}, 414, 'request line longer than the header buffer: 414');
+    ok($r->{closed}, '... and the connection closed');
+
+    my @h = map { ("X-Fill-$_" => 'f' x 40) } 1 .. 50;
+    $r = http($port, build_request(path => '/', headers => \@h),
+              wait_close => 2);
+    is($r->{status}, 400, 'headers over the buffer: 400');
+    like($r->{body}, qr/Request Header Or Cookie Too Large/,
+         '... "Request Header Or Cookie Too Large", as nginx says it');
+    ok($r->{closed}, '... and the connection closed');
+
+    # a single line flood: one header of 5000 bytes
+    $r = http($port, build_request(path => '/',
+                                   headers => ['X-Big' => 'y' x 5000]),
+              wait_close => 2);
+    is($r->{status}, 400, 'one header longer than the buffer: 400');
+
+    # body over client_max_body_size, announced: refused before reading
+    my $c = Ferry::Test::Client->new($port);
+    $c->send("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 2048\r\n\r\n");
+    $r = $c->read_response(timeout => 3);
+    is($r->{status}, 413, 'Content-Length over client_max_body_size: 413 '
+                          . 'before any body byte was sent');
+    ok($c->wait_close(2), '... and the connection closed');
+    $c->close;
+
+    $r = http($port, "POST /echo HTTP/1.1\r\nHost: x\r\n"
+                     . "Content-Length: 99999999999999999999999\r\n\r\n");
+    is($r->{status}, 400, 'Content-Length that overflows 64 bits: 400');
+
+    is(scalar $echo->request_lines, 1, 'none of the floods reached the backend');
+    still_serving('the floods');
+}
+
+
+# ---- bad upstreams ----------------------------------------------------
+
+{
+    my $r = http_get($port, '/reset');
+    is($r->{status}, 502, 'upstream that resets: 502');
+
+    my $t0 = Time::HiRes::time();
+    $r = http_get($port, '/stall');
+    my $dt = Time::HiRes::time() - $t0;
+    is($r->{status}, 504, 'upstream that stalls: 504');
+    ok($dt >= 0.4 && $dt < 3, sprintf('... after proxy_read_timeout 500ms '
+                                      . '(%.2fs)', $dt));
+
+    $r = http_get($port, '/garbage');
+    is($r->{status}, 502, 'upstream that sends garbage: 502');
+
+    for my $case (['/midbody', 'Content-Length'], ['/midchunk', 'chunked']) {
+        my ($path, $framing) = @$case;
+        $r = http_get($port, $path);
+        like($r->{error} // '', qr/closed before a complete response/,
+             "upstream closing mid-body ($framing): client connection "
+             . "closed, no complete response");
+        like($r->{raw} // '', qr{^HTTP/1\.1 200 }, '... after the 200 header');
+        ok(length($r->{raw} // '') < 100000, '... with a short body');
+    }
+    fds_back('the bad upstreams');
+}
+
+
+# ---- clients that leave ---------------------------------------------
+
+{
+    # mid-upload: 20 kB of an announced 1 MB, then gone
+    my $c = Ferry::Test::Client->new($port);
+    $c->send("POST /upload/x HTTP/1.1\r\nHost: x\r\n"
+             . "Content-Length: 1000000\r\n\r\n" . ('u' x 20000));
+    # the fake backend logs a request once its body is complete, so
+    # the upstream connection shows in the worker's descriptors only
+    my $n;
+    my $up = wait_until { ($n = fd_count($worker)) >= $base + 2 } 5;
+    ok($up, 'worker holds the client and the upstream connection')
+        or diag("worker has $n descriptors, $base at rest");
+    $c->close;
+    fds_back('a client left mid-upload');
+
+    # mid-download: a 16 MB response, read 64 kB of it, then gone
+    $c = Ferry::Test::Client->new($port);
+    $c->send(build_request(path => '/big'));
+    wait_until { $c->_read_some(0.5); length($c->buffer) >= 65536 } 5;
+    ok(length($c->buffer) >= 65536, 'download started');
+    $c->close;
+    fds_back('a client left mid-download');
+    still_serving('the clients that left');
+}
+
+
+# ---- request smuggling ---------------------------------------------
+
+{
+    my $before = scalar $echo->request_lines;
+    my $smuggled = "GET /smuggled HTTP/1.1\r\nHost: x\r\n\r\n";
+    my $head = "POST /echo/s HTTP/1.1\r\nHost: x\r\n";
+    my @cases = (
+        ['CL.TE', "Content-Length: 6\r\nTransfer-Encoding: chunked\r\n\r\n"
+                  . "0\r\n\r\n" . $smuggled],
+        ['TE.CL', "Transfer-Encoding: chunked\r\nContent-Length: 4\r\n\r\n"
+                  . "5c\r\n" . $smuggled . "\r\n0\r\n\r\n"],
+        ['TE.TE: chunked + identity',
+         "Transfer-Encoding: chunked\r\nTransfer-Encoding: identity\r\n\r\n"
+         . "0\r\n\r\n" . $smuggled],
+        ['TE.TE: space before the colon',
+         "Transfer-Encoding : chunked\r\nContent-Length: 5\r\n\r\n"
+         . "0\r\n\r\n" . $smuggled],
+        ['TE.TE: obs-fold', "Transfer-Encoding:\r\n chunked\r\n\r\n"
+                            . "0\r\n\r\n" . $smuggled],
+        ['TE.TE: tab and case', "Transfer-Encoding:\tcHuNkEd\r\n\r\n"
+                                . "0\r\n\r\n" . $smuggled],
+        ['TE.TE: xchunked', "Transfer-Encoding: xchunked\r\n\r\n"
+                            . "0\r\n\r\n" . $smuggled],
+        ['TE.TE: bare LF line', "X: y\nTransfer-Encoding: chunked\r\n\r\n"
+                                . "0\r\n\r\n" . $smuggled],
+        ['TE.TE: CR in the name', "Transfer-Encoding\r: chunked\r\n\r\n"
+                                  . "0\r\n\r\n" . $smuggled],
+        ['TE in HTTP/1.0', "Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n"
+                           . $smuggled, '1.0'],
+        ['duplicate differing Content-Length',
+         "Content-Length: 0\r\nContent-Length: " . length($smuggled)
+         . "\r\n\r\n" . $smuggled],
+        ['Content-Length list', "Content-Length: 0, 38\r\n\r\n" . $smuggled],
+        ['Content-Length with a sign', "Content-Length: +0\r\n\r\n" . $smuggled],
+        ['negative Content-Length', "Content-Length: -1\r\n\r\n" . $smuggled],
+        ['Content-Length with inner space',
+         "Content-Length: 0 5\r\n\r\n" . $smuggled],
+        ['hex Content-Length', "Content-Length: 0x0\r\n\r\n" . $smuggled],
+        ['empty Content-Length', "Content-Length:\r\n\r\n" . $smuggled],
+    );
+    for my $case (@cases) {
+        my ($name, $rest, $version) = @$case;
+        my $req = $head . $rest;
+        $req =~ s{HTTP/1\.1}{HTTP/$version} if $version;
+        my $c = Ferry::Test::Client->new($port);
+        $c->send($req);
+        my $r = $c->read_response(timeout => 3);
+        my $closed = $c->wait_close(2);
+        my $st = $r->{status} // 'none';
+        ok($st =~ /^4\d\d$/, "$name: refused ($st)")
+            or diag($r->{error} // $r->{raw});
+        ok($closed && $c->buffer eq '',
+           "$name: connection closed after that one response");
+        $c->close;
+    }
+    my @seen = $echo->request_lines;
+    is(scalar @seen, $before, 'no smuggling attempt reached the backend')
+        or diag(join "\n", @seen[$before .. $#seen]);
+    ok(!grep({ m{/smuggled} } @seen), 'the smuggled request never did');
+
+    # control: the same framing done right is forwarded, once
+    my $r = http($port, $head . "Content-Length: 3\r\nConnection: close\r\n"
+                        . "\r\nabc");
+    is($r->{status}, 200, 'a well-framed POST is proxied');
+    is(scalar $echo->request_lines, $before + 1, '... as one request');
+}
+
+fds_back('the smuggling attempts, at the end');
+is(join(',', $f->worker_pids), $worker, 'the same worker throughout');
+
+$f->stop;
+
+
+# ---- past worker_connections ------------------------------------------
+
+{
+    my $g = Ferry::Test->new(conf => main_conf() . <<'EOF');
+worker_processes 1;
+events { worker_connections 32; }
+http {
+    server {
+        listen 127.0.0.1:%%PORT_0%%;
+        client_header_timeout 30s;
+        location / { return 200 "ok\n"; }
+    }
+}
+EOF
+    # the worker's own complaint, once per connection it had no room for
+    $g->allow_log(qr/\[alert\] \d+#0: 32 worker_connections are not enough/);
+    $g->start or last;
+    my $gp = $g->port(0);
+    my ($w) = $g->wait_workers(1);
+
+    my $n = 300;
+    my @idle;
+    for (1 .. $n) {
+        my $c = Ferry::Test::Client->new($gp, timeout => 2) or last;
+        push @idle, $c;
+    }
+    is(scalar @idle, $n, "$n idle connections made against 32 "
+                         . "worker_connections (the master accepts them all)");
+
+    # the worker closes what it has no room for; at most 32 stay open
+    my $open;
+    my $settled = wait_until {
+        $open = grep { !$_->wait_close(0.001) } @idle;
+        $open <= 32;
+    } 5;
+    ok($settled, 'the connections past worker_connections were closed')
+        or diag("$open of $n still open");
+    is(join('', map { $_->buffer } @idle), '', '... without a response');
+    is(join(',', $g->worker_pids), $w, 'the worker did not crash');
+
+    $_->close for @idle;
+    my $r;
+    my $back = wait_until {
+        $r = http_get($gp, '/');
+        ($r->{status} // 0) == 200;
+    } 5;
+    ok($back, 'served again once the idle connections are gone')
+        or diag($r->{error} // $r->{raw});
+    $g->stop;
+}
+
+done_testing;
