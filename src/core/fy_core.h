@@ -48,6 +48,13 @@ typedef unsigned char  u_char;
 
 #define FY_CACHELINE   64
 
+/* This process's pid, set by fy_event_init() -- which every process
+ * with a loop (master, worker, health checker) calls right after its
+ * fork -- so hot paths need no getpid() system call.  0 before that:
+ * use fy_getpid(). */
+extern pid_t  fy_pid;
+#define fy_getpid()   (fy_pid ? fy_pid : getpid())
+
 #include "fy_string.h"
 #include "fy_buf.h"
 #include "fy_log.h"

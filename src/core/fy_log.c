@@ -21,6 +21,7 @@
 
 
 fy_log_t  fy_log = { 2, FY_LOG_ERR, NULL, 0 };
+pid_t     fy_pid;
 
 static const char *fy_log_levels[] = {
     NULL, "emerg", "alert", "crit", "error", "warn", "notice", "info", "debug"
@@ -144,7 +145,7 @@ fy_log_error(int level, int err, const char *fmt, ...)
     } else {
         len = fy_log_time(buf, sizeof(buf));
         r = snprintf(buf + len, sizeof(buf) - len, "[%s] %ld#0: ",
-                     fy_log_level_name(level), (long) getpid());
+                     fy_log_level_name(level), (long) fy_getpid());
     }
     len += r < 0 ? 0 : (size_t) r;
 

@@ -79,7 +79,7 @@ fy_shm_init(void)
 void
 fy_shm_lock(fy_shm_lock_t *lock)
 {
-    uint64_t  me = (uint64_t) getpid(), owner;
+    uint64_t  me = (uint64_t) fy_getpid(), owner;
     unsigned  spins = 0;
 
     for ( ;; ) {

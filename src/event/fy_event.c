@@ -24,6 +24,8 @@ fy_event_init(unsigned max_conns)
 {
     unsigned  i;
 
+    fy_pid = getpid();      /* a new process's loop: see fy_core.h */
+
     fy_ep = epoll_create1(EPOLL_CLOEXEC);
     if (fy_ep == -1) {
         fy_log_error(FY_LOG_EMERG, errno, "epoll_create1() failed");
@@ -56,7 +58,9 @@ fy_event_init(unsigned max_conns)
 void
 fy_event_done(void)
 {
-    /* A new worker drops what it inherited from the master's loop. */
+    /* A new worker drops what it inherited from the master's loop,
+     * including its idea of its own pid (getpid() until its own init). */
+    fy_pid = 0;
     fy_timer_reset();
     fy_posted = fy_posted_tail = NULL;
     if (fy_ep != -1) {

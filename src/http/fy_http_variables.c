@@ -27,7 +27,7 @@ fy_var_pid(fy_http_request_t *r, u_char *buf, size_t size)
     int   n;
 
     fy_unused(r);
-    n = snprintf(tmp, sizeof(tmp), "%d", (int) getpid());
+    n = snprintf(tmp, sizeof(tmp), "%d", (int) fy_getpid());
     return fy_var_copy(buf, size, tmp, (size_t) n);
 }
 
