@@ -65,13 +65,33 @@ static fy_event_t  fy_checker_ev;       /* delayed (re)start */
 
 /* ---- workers ---- */
 
+/*
+ * In a child just forked from the master (a worker or the health
+ * checker): drop what belongs to the master -- the other workers'
+ * channels, the listening sockets, its signalfd and event loop -- so
+ * that only the master accepts and a dead child's channel reads EOF.
+ */
+static void
+fy_master_child_init(void)
+{
+    unsigned  i;
+
+    for (i = 0; i < FY_MAX_WORKERS; i++) {
+        if (fy_workers[i].channel != -1) {
+            close(fy_workers[i].channel);
+        }
+    }
+    fy_listen_close(fy_cycle);
+    fy_signal_close();
+    fy_event_done();
+}
+
 int
 fy_master_spawn(unsigned slot)
 {
     fy_master_worker_t  *w = &fy_workers[slot];
     fy_shm_worker_t     *sw = &fy_shm->workers[slot];
     int                  ch[2];
-    unsigned             i;
     pid_t                pid;
 
     if (fy_channel_open(ch) != FY_OK) {
@@ -103,14 +123,7 @@ fy_master_spawn(unsigned slot)
     if (pid == 0) {
         /* The worker keeps only its own end of its own channel. */
         close(ch[0]);
-        for (i = 0; i < FY_MAX_WORKERS; i++) {
-            if (fy_workers[i].channel != -1) {
-                close(fy_workers[i].channel);
-            }
-        }
-        fy_listen_close(fy_cycle);
-        fy_signal_close();
-        fy_event_done();
+        fy_master_child_init();
         fy_worker_run(fy_cycle, slot, ch[1]);
     }
 
@@ -226,7 +239,6 @@ fy_master_checker_timer(fy_event_t *ev)
 static void
 fy_master_checker_start(void)
 {
-    unsigned  i;
     pid_t     pid;
 
     if (fy_quit || fy_terminate || !fy_cycle->http
@@ -243,14 +255,7 @@ fy_master_checker_start(void)
         return;
     }
     if (pid == 0) {
-        for (i = 0; i < FY_MAX_WORKERS; i++) {
-            if (fy_workers[i].channel != -1) {
-                close(fy_workers[i].channel);
-            }
-        }
-        fy_listen_close(fy_cycle);
-        fy_signal_close();
-        fy_event_done();
+        fy_master_child_init();
         /* the checker talks to the network: as the workers do, it drops
          * to the configured user */
         fy_user_worker_init(fy_cycle);
