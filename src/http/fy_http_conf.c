@@ -180,7 +180,10 @@ fy_http_create_srv_conf(fy_conf_t *cf)
         return NULL;
     }
     fy_array_init(&scf->locations, cf->pool, 4, sizeof(fy_http_loc_conf_t *));
+    fy_array_init(&scf->regex_locations, cf->pool, 1,
+                  sizeof(fy_http_loc_conf_t *));
     fy_array_init(&scf->names, cf->pool, 1, sizeof(fy_str_t));
+    fy_array_init(&scf->regex_names, cf->pool, 1, sizeof(fy_http_regex_t *));
     fy_array_init(&scf->listens, cf->pool, 1, sizeof(fy_http_listen_t));
     scf->client_header_timeout = FY_CONF_UNSET_MSEC;
     scf->large_header_buffer = FY_CONF_UNSET_SIZE;
@@ -274,38 +277,59 @@ fy_http_location(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
     fy_http_srv_conf_t   *scf = conf;
     fy_http_loc_conf_t   *lcf, **plcf;
     fy_conf_ctx_t        *ctx;
-    fy_str_t             *name;
-    unsigned              i, exact = 0;
+    fy_str_t             *name, mod;
+    fy_http_regex_t      *re = NULL;
+    unsigned              i, exact = 0, noregex = 0;
 
     fy_unused(cmd);
 
+    /* The modifier is its own word ("~ RE") or glued to the name
+     * ("~RE", "=/x"), as nginx accepts both. */
+    name = &cf->args[cf->nargs - 1];
     if (cf->nargs == 3) {
-        if (!fy_str_eq(&cf->args[1], "=")) {
-            /* "~", "~*" and "^~" need the regex router (PCRE2), which
-             * is not part of this version: refuse rather than
-             * silently treat them as prefixes. */
-            fy_conf_error(cf, "location modifier \"%s\" is not supported; "
-                          "only prefix and \"=\" locations are",
-                          cf->args[1].data);
-            return FY_CONF_ERROR;
-        }
-        exact = 1;
-        name = &cf->args[2];
+        mod = cf->args[1];
     } else {
-        name = &cf->args[1];
-        if (name->data[0] == '~' || name->data[0] == '@') {
-            fy_conf_error(cf, "location \"%s\" is not supported; only prefix "
-                          "and \"=\" locations are", name->data);
+        mod.data = name->data;
+        mod.len = 0;
+        if (name->data[0] == '=' || name->data[0] == '~') {
+            mod.len = 1 + (name->len > 1 && name->data[0] == '~'
+                           && name->data[1] == '*');
+        } else if (name->len > 1 && name->data[0] == '^'
+                   && name->data[1] == '~')
+        {
+            mod.len = 2;
+        } else if (name->data[0] == '@') {
+            fy_conf_error(cf, "named location \"%s\" is not supported",
+                          name->data);
             return FY_CONF_ERROR;
         }
-        if (name->len > 1 && name->data[0] == '=') {
-            exact = 1;
-            name->data++;
-            name->len--;
+        if (mod.len == name->len) {
+            mod.len = 0;            /* "location =" is the prefix "=" */
         }
+        name->data += mod.len;
+        name->len -= mod.len;
     }
 
-    for (i = 0; i < scf->locations.nelts; i++) {
+    if (mod.len == 0) {
+        /* a prefix location */
+    } else if (mod.len == 1 && mod.data[0] == '=') {
+        exact = 1;
+    } else if (mod.len == 2 && mod.data[0] == '^' && mod.data[1] == '~') {
+        noregex = 1;
+    } else if (mod.data[0] == '~' && (mod.len == 1 || (mod.len == 2
+                                                       && mod.data[1] == '*')))
+    {
+        re = fy_http_regex_compile(cf, name, mod.len == 2);
+        if (re == NULL) {
+            return FY_CONF_ERROR;
+        }
+    } else {
+        fy_conf_error(cf, "invalid location modifier \"%.*s\"",
+                      (int) mod.len, mod.data);
+        return FY_CONF_ERROR;
+    }
+
+    for (i = 0; re == NULL && i < scf->locations.nelts; i++) {
         lcf = *fy_array_elt(&scf->locations, fy_http_loc_conf_t *, i);
         if (lcf->exact == exact && lcf->name.len == name->len
             && memcmp(lcf->name.data, name->data, name->len) == 0)
@@ -317,12 +341,14 @@ fy_http_location(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
 
     lcf = fy_http_create_loc_conf(cf->pool);
     ctx = fy_pcalloc(cf->pool, sizeof(fy_conf_ctx_t));
-    plcf = fy_array_push(&scf->locations);
+    plcf = fy_array_push(re ? &scf->regex_locations : &scf->locations);
     if (lcf == NULL || ctx == NULL || plcf == NULL) {
         return "cannot allocate memory";
     }
     lcf->name = *name;
     lcf->exact = exact;
+    lcf->noregex = noregex;
+    lcf->regex = re;
     *plcf = lcf;
 
     ctx->main = cf->ctx->main;
@@ -373,7 +399,8 @@ static const char *
 fy_http_server_name(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
 {
     fy_http_srv_conf_t  *scf = conf;
-    fy_str_t            *name;
+    fy_http_regex_t    **pre;
+    fy_str_t            *name, src;
     unsigned             i;
     size_t               j;
 
@@ -381,9 +408,18 @@ fy_http_server_name(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
 
     for (i = 1; i < cf->nargs; i++) {
         if (cf->args[i].data[0] == '~') {
-            fy_conf_error(cf, "regex server_name \"%s\" is not supported",
-                          cf->args[i].data);
-            return FY_CONF_ERROR;
+            /* Hosts are lowercased already; caseless as in nginx. */
+            src.data = cf->args[i].data + 1;
+            src.len = cf->args[i].len - 1;
+            pre = fy_array_push(&scf->regex_names);
+            if (pre == NULL) {
+                return "cannot allocate memory";
+            }
+            *pre = fy_http_regex_compile(cf, &src, 1);
+            if (*pre == NULL) {
+                return FY_CONF_ERROR;
+            }
+            continue;
         }
         name = fy_array_push(&scf->names);
         if (name == NULL) {
@@ -982,6 +1018,10 @@ fy_http_init_cycle(fy_cycle_t *cycle)
 
         for (j = 0; j < scf->locations.nelts; j++) {
             lcf = *fy_array_elt(&scf->locations, fy_http_loc_conf_t *, j);
+            fy_http_merge_loc(scf->loc, lcf);
+        }
+        for (j = 0; j < scf->regex_locations.nelts; j++) {
+            lcf = *fy_array_elt(&scf->regex_locations, fy_http_loc_conf_t *, j);
             fy_http_merge_loc(scf->loc, lcf);
         }
         if (scf->locations.nelts > 1) {

@@ -1,0 +1,146 @@
+#!/usr/bin/perl
+
+# Routing as nginx documents it: the order of "=", prefix, "^~" and
+# regex locations, "~*" ignoring case, captures $1..$9 and named
+# captures in return texts and the access log, server_name wildcards
+# and regexes in nginx's order, and an invalid regex refused with its
+# file and line.
+
+use strict;
+use warnings;
+
+use Test::More;
+use Ferry::Test;
+
+my $conf = main_conf() . <<'EOF';
+worker_processes 1;
+events { worker_connections 256; }
+http {
+    log_format caps '$request_uri one=$1 two=$2';
+    server {
+        listen 127.0.0.1:%%PORT_0%%;
+        access_log logs/caps.log caps;
+
+        location = /exact { return 200 "exact"; }
+        location / { return 200 "root"; }
+        location /docs/ { return 200 "docs-prefix"; }
+        location ^~ /static/ { return 200 "static-noregex"; }
+        location ~ \.php$ { return 200 "php"; }
+        location ~ ^/docs/(.+)\.html$ { return 200 "html $1"; }
+        location ~ ^/docs/ { return 200 "second-regex"; }
+        location ~* \.JPG$ { return 200 "jpg"; }
+        location ~ ^/(?<file>[a-z]+)/(\d+)$ { return 200 "file=$file num=$2"; }
+        location = /exact.php { return 200 "exact-php"; }
+        location ~^/glued/(x)$ { return 200 "glued $1"; }
+    }
+    server {
+        listen 127.0.0.1:%%PORT_0%%;
+        server_name example.com;
+        location / { return 200 "exact-name"; }
+    }
+    server {
+        listen 127.0.0.1:%%PORT_0%%;
+        server_name *.example.com;
+        location / { return 200 "leading-wildcard"; }
+    }
+    server {
+        listen 127.0.0.1:%%PORT_0%%;
+        server_name www.example.*;
+        location / { return 200 "trailing-wildcard"; }
+    }
+    server {
+        listen 127.0.0.1:%%PORT_0%%;
+        server_name ~^(?<sub>[a-z]+)\.example\.(org|net)$ ~^www\.;
+        location / { return 200 "regex sub=$sub tld=$2"; }
+        location ~ ^/re/(\w+)$ { return 200 "loc=$1 sub=$sub"; }
+    }
+    server {
+        listen 127.0.0.1:%%PORT_0%%;
+        server_name ~^(?<sub>.+)\.example\.org$;
+        location / { return 200 "second-regex-server"; }
+    }
+}
+EOF
+
+my $f = Ferry::Test->new(conf => $conf);
+my ($rc, $out) = $f->run('-t');
+is($rc, 0, '-t accepts regex locations and server names') or diag($out);
+$f->start or do { done_testing; exit };
+my $port = $f->port(0);
+
+my @cases = (
+    ['/exact',            'exact',           '"=" wins over everything'],
+    ['/exact.php',        'exact-php',       '"=" wins over a matching regex'],
+    ['/exact/x',          'root',            '"=" does not match a longer path'],
+    ['/index.php',        'php',             'a regex wins over the prefix /'],
+    ['/static/a.php',     'static-noregex',  '"^~" stops the regex search'],
+    ['/docs/a.txt',       'second-regex',    'regexes are tried after the prefix'],
+    ['/docs/guide.html',  'html guide',      'the first matching regex wins; $1'],
+    ['/docs/a.php',       'php',             'regexes in order of appearance'],
+    ['/photo.jpg',        'jpg',             '"~*" ignores case'],
+    ['/PHOTO.JpG',        'jpg',             '"~*" ignores case of the path too'],
+    ['/index.PHP',        'root',            '"~" is case-sensitive'],
+    ['/docs/',            'second-regex',    'a regex wins over a longer prefix'],
+    ['/abc/42',           'file=abc num=42', 'named and numbered captures'],
+    ['/glued/x',          'glued x',         'a modifier glued to the regex'],
+    ['/other',            'root',            'no regex: the longest prefix'],
+);
+for my $c (@cases) {
+    my $r = http_get($port, $c->[0]);
+    is($r->{body}, $c->[1], "$c->[0]: $c->[2]");
+}
+
+my @hosts = (
+    ['example.com',          'exact-name',          'the exact name'],
+    ['a.example.com',        'leading-wildcard',    'a leading wildcard'],
+    ['www.example.com',      'leading-wildcard',
+     'a leading wildcard before a trailing one'],
+    ['www.example.net',      'trailing-wildcard',   'a trailing wildcard before a regex'],
+    ['api.example.org',      'regex sub=api tld=org',
+     'the first matching regex, named and numbered captures'],
+    ['a.b.example.org',      'second-regex-server', 'the next regex when the first fails'],
+    ['WWW.Other.Org',        'regex sub= tld=',     'regexes see the lowercased host'],
+    ['nothing.test',         'root',                'no match: the default server'],
+);
+for my $h (@hosts) {
+    my $r = http_get($port, '/', Host => $h->[0]);
+    is($r->{body}, $h->[1], "Host $h->[0]: $h->[2]");
+}
+is(http_get($port, '/re/xyz', Host => 'api.example.net')->{body},
+   'loc=xyz sub=api',
+   'location captures and server_name named captures together');
+
+http_get($port, '/docs/page.html');
+http_get($port, '/abc/7');
+my $log = $f->prefix . '/logs/caps.log';
+my $seen = wait_until { (Ferry::Test::read_file($log) // '')
+                        =~ m{^/abc/7 one=abc two=7$}m } 10;
+ok($seen, 'captures in log_format')
+    or diag(Ferry::Test::read_file($log) // '(no log)');
+like(Ferry::Test::read_file($f->prefix . '/logs/caps.log') // '',
+     qr{^/docs/page\.html one=page two=-$}m, "a missing group logs \"-\"");
+
+$f->stop;
+
+# Configuration errors name the file and line and give PCRE2's reason.
+for my $t (['location ~ ^/(unclosed { return 200; }', qr/invalid regex "\^\/\(unclosed": missing closing parenthesis .*in \S+ferry\.conf:8/, 'location'],
+           ['server_name ~^(?<x>a;',                   qr/invalid regex "\^\(\?<x>a": .*in \S+ferry\.conf:8/, 'server_name'],
+           ['location ~ ^/ok { return 200 "$nope"; }',  qr/unknown "nope" variable/, 'unknown name'],
+           ['location @named { return 200; }',          qr/named location "\@named" is not supported/, 'named location'],
+           ['location ~** /x { return 200; }',          qr/invalid location modifier "~\*\*"/, 'bad modifier'])
+{
+    my $g = Ferry::Test->new(conf => main_conf() . <<"EOF");
+events { worker_connections 64; }
+http {
+    server {
+        listen 127.0.0.1:%%PORT_0%%;
+        $t->[0]
+    }
+}
+EOF
+    my ($grc, $gout) = $g->run('-t');
+    isnt($grc, 0, "-t fails: $t->[2]");
+    like($gout, $t->[1], "-t says why: $t->[2]");
+}
+
+done_testing;
