@@ -122,12 +122,56 @@ like(Ferry::Test::read_file($f->prefix . '/logs/caps.log') // '',
 
 $f->stop;
 
+# Nested locations, searched as nginx does.
+my $nested = Ferry::Test->new(conf => main_conf() . <<'EOF');
+events { worker_connections 64; }
+http {
+    server {
+        listen 127.0.0.1:%%PORT_0%%;
+        location /api/ {
+            location /api/v2/ { return 200 "v2"; }
+            location = /api/exact { return 200 "api-exact"; }
+            location ~ \.json$ { return 200 "api-json"; }
+            location ^~ /api/raw/ { return 200 "api-raw"; }
+            return 200 "api";
+        }
+        location ~ ^/img/(\w+) {
+            location ~ \.png$ { return 200 "png $1"; }
+            return 200 "img $1";
+        }
+        location ~ \.json$ { return 200 "server-json"; }
+        location / { return 200 "root"; }
+    }
+}
+EOF
+$nested->start or do { done_testing; exit };
+for my $c (['/api/x',          'api',         'the outer prefix'],
+           ['/api/v2/x',       'v2',          'a nested prefix'],
+           ['/api/exact',      'api-exact',   'a nested "="'],
+           ['/api/v2/x.json',  'api-json',    'nested regexes of the outer prefix'],
+           ['/api/x.json',     'api-json',    'nested regexes before the server\'s'],
+           ['/x.json',         'server-json', 'a server regex'],
+           ['/img/cat.png',    'png cat',     'a regex nested in a regex'],
+           ['/img/cat.gif',    'img cat',     'the outer regex'],
+           ['/api/raw/a',      'api-raw',     'a nested "^~" prefix'],
+           # nginx: "^~" stops the regexes of its own level only; the
+           # levels above still try theirs
+           ['/api/raw/a.json', 'server-json', 'a nested "^~" and the server\'s regexes'])
+{
+    is(http_get($nested->port(0), $c->[0])->{body}, $c->[1],
+       "nested: $c->[0]: $c->[2]");
+}
+$nested->stop;
+
 # Configuration errors name the file and line and give PCRE2's reason.
 for my $t (['location ~ ^/(unclosed { return 200; }', qr/invalid regex "\^\/\(unclosed": missing closing parenthesis .*in \S+ferry\.conf:8/, 'location'],
            ['server_name ~^(?<x>a;',                   qr/invalid regex "\^\(\?<x>a": .*in \S+ferry\.conf:8/, 'server_name'],
            ['location ~ ^/ok { return 200 "$nope"; }',  qr/unknown "nope" variable/, 'unknown name'],
            ['location @named { return 200; }',          qr/named location "\@named" is not supported/, 'named location'],
-           ['location ~** /x { return 200; }',          qr/invalid location modifier "~\*\*"/, 'bad modifier'])
+           ['location ~** /x { return 200; }',          qr/invalid location modifier "~\*\*"/, 'bad modifier'],
+           ['location /a { location /b { return 200; } }', qr/location "\/b" is outside location "\/a" in \S+ferry\.conf:8/, 'nested outside'],
+           ['location = /a { location /a/b { return 200; } }', qr/location "\/a\/b" cannot be inside the exact location "\/a"/, 'nested in exact'],
+           ['location ~ ^/a { location /a/b { return 200; } }', qr/location "\/a\/b" is outside location "\^\/a"/, 'prefix in regex'])
 {
     my $g = Ferry::Test->new(conf => main_conf() . <<"EOF");
 events { worker_connections 64; }

@@ -94,8 +94,8 @@ typedef struct fy_http_captures_s  fy_http_captures_t;
  * names the file, line and PCRE2's message. */
 fy_http_regex_t *fy_http_regex_compile(fy_conf_t *cf, const fy_str_t *pattern,
                                        int caseless);
-/* Match subject: FY_OK (*captures set, NULL when the regex has no
- * groups), FY_DECLINED (no match) or FY_ERROR (logged). */
+/* Match subject: FY_OK (*captures set, left alone when the regex has
+ * no groups), FY_DECLINED (no match) or FY_ERROR (logged). */
 int  fy_http_regex_exec(fy_http_request_t *r, const fy_http_regex_t *re,
                         const fy_str_t *subject,
                         fy_http_captures_t **captures);
@@ -158,6 +158,8 @@ typedef struct fy_http_loc_conf_s {
     unsigned             exact:1;       /* location = /x */
     unsigned             noregex:1;     /* location ^~ /x */
     fy_http_regex_t     *regex;         /* location ~ RE, ~* RE */
+    fy_array_t          *locations;     /* nested prefix ones, or NULL */
+    fy_array_t          *regex_locations;  /* nested regex ones, or NULL */
 
     int                  return_code;   /* -1: no return */
     fy_http_cv_t        *return_text;   /* body, or URL for redirects */

@@ -151,9 +151,8 @@ fy_http_regex_exec(fy_http_request_t *r, const fy_http_regex_t *re,
     }
 
     if (re->captures == 0) {
-        /* Nothing to read later; $1.. then fall back to the
-         * server_name match, if any. */
-        *captures = NULL;
+        /* Nothing to read later: the captures of an earlier match
+         * (an outer location, the server name) stay, as in nginx. */
         return FY_OK;
     }
 

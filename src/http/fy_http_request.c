@@ -523,17 +523,63 @@ fy_http_find_server(fy_http_request_t *r, fy_array_t *servers)
     }
 }
 
-/* location in nginx's order: an "=" location equal to the path wins;
- * else the longest prefix is remembered, and used at once if it is
- * "^~"; else the first regex location (in the order written) that
- * matches; else the remembered prefix. */
+/* location in nginx's order, among the locations of one level: an "="
+ * location equal to the path wins; else the longest prefix is
+ * remembered and the locations nested in it are searched the same way;
+ * unless that prefix is "^~", the first regex location of this level
+ * (in the order written) that matches wins, and its nested locations
+ * are searched; else the remembered prefix.  FY_OK: final; FY_AGAIN: a
+ * prefix was found; FY_DECLINED: nothing matched.  r->loc is the best
+ * found. */
+static int
+fy_http_find_location(fy_http_request_t *r, fy_array_t *prefixes,
+                      fy_array_t *regexes)
+{
+    fy_http_loc_conf_t  *lcf;
+    unsigned             i, noregex = 0;
+    int                  rc = FY_DECLINED;
+
+    /* Sorted longest first, "=" before a prefix of the same name: the
+     * first match is the best one. */
+    for (i = 0; prefixes && i < prefixes->nelts; i++) {
+        lcf = *fy_array_elt(prefixes, fy_http_loc_conf_t *, i);
+        if (r->path.len >= lcf->name.len
+            && (!lcf->exact || r->path.len == lcf->name.len)
+            && memcmp(r->path.data, lcf->name.data, lcf->name.len) == 0)
+        {
+            r->loc = lcf;
+            if (lcf->exact) {
+                return FY_OK;
+            }
+            noregex = lcf->noregex;
+            if (fy_http_find_location(r, lcf->locations, lcf->regex_locations)
+                == FY_OK)
+            {
+                return FY_OK;
+            }
+            rc = FY_AGAIN;
+            break;
+        }
+    }
+    for (i = 0; !noregex && regexes && i < regexes->nelts; i++) {
+        lcf = *fy_array_elt(regexes, fy_http_loc_conf_t *, i);
+        if (fy_http_regex_exec(r, lcf->regex, &r->path, &r->captures)
+            == FY_OK)
+        {
+            r->loc = lcf;
+            (void) fy_http_find_location(r, lcf->locations,
+                                         lcf->regex_locations);
+            return FY_OK;
+        }
+    }
+    return rc;
+}
+
 static void
 fy_http_find_config(fy_http_request_t *r)
 {
     fy_listen_t         *ls = r->hc->ls;
     fy_http_srv_conf_t  *scf;
-    fy_http_loc_conf_t  *lcf;
-    unsigned             i;
 
     scf = *fy_array_elt(&ls->servers, fy_http_srv_conf_t *, 0);
     if ((ls->servers.nelts > 1 || scf->regex_names.nelts) && r->host.len) {
@@ -542,30 +588,7 @@ fy_http_find_config(fy_http_request_t *r)
 
     scf = r->srv;
     r->loc = scf->loc;
-    /* Sorted longest first, "=" before a prefix of the same name: the
-     * first match is the best one. */
-    for (i = 0; i < scf->locations.nelts; i++) {
-        lcf = *fy_array_elt(&scf->locations, fy_http_loc_conf_t *, i);
-        if (r->path.len >= lcf->name.len
-            && (!lcf->exact || r->path.len == lcf->name.len)
-            && memcmp(r->path.data, lcf->name.data, lcf->name.len) == 0)
-        {
-            r->loc = lcf;
-            if (lcf->exact || lcf->noregex) {
-                return;
-            }
-            break;
-        }
-    }
-    for (i = 0; i < scf->regex_locations.nelts; i++) {
-        lcf = *fy_array_elt(&scf->regex_locations, fy_http_loc_conf_t *, i);
-        if (fy_http_regex_exec(r, lcf->regex, &r->path, &r->captures)
-            == FY_OK)
-        {
-            r->loc = lcf;
-            return;
-        }
-    }
+    (void) fy_http_find_location(r, &scf->locations, &scf->regex_locations);
 }
 
 static void
