@@ -161,12 +161,35 @@ for my $c (['/api/x',          'api',         'the outer prefix'],
     is(http_get($nested->port(0), $c->[0])->{body}, $c->[1],
        "nested: $c->[0]: $c->[2]");
 }
+
+# A reload compiles the new regexes and frees the old ones.
+{
+    my $text = Ferry::Test::read_file($nested->conf_file);
+    $text =~ s/"server-json"/"server-json-2"/;
+    my @old = $nested->worker_pids;
+    my $done = () = $nested->error_log =~ /reload done/g;
+    $nested->write_file('conf/ferry.conf', $text);
+    kill 'HUP', $nested->master_pid;
+    my $ok = wait_until {
+        my @now = $nested->worker_pids;
+        my %old = map { $_ => 1 } @old;
+        (() = $nested->error_log =~ /reload done/g) > $done
+            && @now && !grep { $old{$_} } @now;
+    } 10;
+    ok($ok, 'reload with regex locations');
+    is(http_get($nested->port(0), '/x.json')->{body}, 'server-json-2',
+       'reload: the new regex location answers');
+    is(http_get($nested->port(0), '/img/a.png')->{body}, 'png a',
+       'reload: captures after a reload');
+}
 $nested->stop;
 
 # Configuration errors name the file and line and give PCRE2's reason.
 for my $t (['location ~ ^/(unclosed { return 200; }', qr/invalid regex "\^\/\(unclosed": missing closing parenthesis .*in \S+ferry\.conf:8/, 'location'],
            ['server_name ~^(?<x>a;',                   qr/invalid regex "\^\(\?<x>a": .*in \S+ferry\.conf:8/, 'server_name'],
            ['location ~ ^/ok { return 200 "$nope"; }',  qr/unknown "nope" variable/, 'unknown name'],
+           ['server_name www.*.com;',                   qr/invalid server name or wildcard "www\.\*\.com" in \S+ferry\.conf:8/, 'inner wildcard'],
+           ['server_name *.a.*;',                       qr/invalid server name or wildcard "\*\.a\.\*"/, 'two wildcards'],
            ['location @named { return 200; }',          qr/named location "\@named" is not supported/, 'named location'],
            ['location ~** /x { return 200; }',          qr/invalid location modifier "~\*\*"/, 'bad modifier'],
            ['location /a { location /b { return 200; } }', qr/location "\/b" is outside location "\/a" in \S+ferry\.conf:8/, 'nested outside'],

@@ -439,6 +439,7 @@ fy_http_server_name(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
     fy_http_srv_conf_t  *scf = conf;
     fy_http_regex_t    **pre;
     fy_str_t            *name, src;
+    u_char              *p;
     unsigned             i;
     size_t               j;
 
@@ -458,6 +459,18 @@ fy_http_server_name(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
                 return FY_CONF_ERROR;
             }
             continue;
+        }
+        /* A "*" only as a whole first or last label (nginx) */
+        src = cf->args[i];
+        p = memchr(src.data, '*', src.len);
+        if (p && !((p == src.data && src.len > 2 && src.data[1] == '.'
+                    && memchr(p + 1, '*', src.len - 1) == NULL)
+                   || (p == src.data + src.len - 1 && src.len > 2
+                       && p[-1] == '.')))
+        {
+            fy_conf_error(cf, "invalid server name or wildcard \"%s\"",
+                          src.data);
+            return FY_CONF_ERROR;
         }
         name = fy_array_push(&scf->names);
         if (name == NULL) {
