@@ -87,6 +87,24 @@ const fy_http_variable_t *fy_http_variable_find(const u_char *name,
 int     fy_http_arg(fy_http_request_t *r, const u_char *name, size_t len,
                     fy_str_t *value);
 
+/* fy_http_regex.c: PCRE2 regexes of locations and server names. */
+typedef struct fy_http_regex_s     fy_http_regex_t;
+typedef struct fy_http_captures_s  fy_http_captures_t;
+/* Compile (and JIT) pattern; NULL after logging a config error that
+ * names the file, line and PCRE2's message. */
+fy_http_regex_t *fy_http_regex_compile(fy_conf_t *cf, const fy_str_t *pattern,
+                                       int caseless);
+/* Match subject: FY_OK (*captures set, left alone when the regex has
+ * no groups), FY_DECLINED (no match) or FY_ERROR (logged). */
+int  fy_http_regex_exec(fy_http_request_t *r, const fy_http_regex_t *re,
+                        const fy_str_t *subject,
+                        fy_http_captures_t **captures);
+/* The capture variable for $1..$9 or $NAME, a named group of a regex
+ * defined earlier in the configuration; NULL if name is neither. */
+const fy_http_pvariable_t *fy_http_regex_variable(fy_conf_t *cf,
+                                                  const u_char *name,
+                                                  size_t len);
+
 /* ---- upstreams ---- */
 
 typedef struct {
@@ -136,8 +154,12 @@ typedef struct {
 /* ---- configuration ---- */
 
 typedef struct fy_http_loc_conf_s {
-    fy_str_t             name;          /* location prefix */
+    fy_str_t             name;          /* location prefix or regex */
     unsigned             exact:1;       /* location = /x */
+    unsigned             noregex:1;     /* location ^~ /x */
+    fy_http_regex_t     *regex;         /* location ~ RE, ~* RE */
+    fy_array_t          *locations;     /* nested prefix ones, or NULL */
+    fy_array_t          *regex_locations;  /* nested regex ones, or NULL */
 
     int                  return_code;   /* -1: no return */
     fy_http_cv_t        *return_text;   /* body, or URL for redirects */
@@ -193,7 +215,9 @@ typedef struct {
 typedef struct fy_http_srv_conf_s {
     fy_http_loc_conf_t  *loc;           /* server-level defaults */
     fy_array_t           locations;     /* fy_http_loc_conf_t *, longest first */
+    fy_array_t           regex_locations;  /* fy_http_loc_conf_t *, in order */
     fy_array_t           names;         /* fy_str_t, lowercased */
+    fy_array_t           regex_names;   /* fy_http_regex_t *, in order */
     fy_array_t           listens;       /* fy_http_listen_t */
     int64_t              client_header_timeout;
     size_t               large_header_buffer;
@@ -217,6 +241,7 @@ typedef struct fy_http_main_conf_s {
     fy_array_t           log_formats;   /* access log formats */
     void                *combined;      /* the predefined "combined" */
     struct fy_http_log_file_s *log_files; /* every access log file */
+    fy_http_regex_t     *regexes;       /* every regex, latest first */
 } fy_http_main_conf_t;
 
 extern const fy_command_t  fy_http_commands[];
@@ -303,6 +328,8 @@ struct fy_http_request_s {
 
     fy_http_srv_conf_t   *srv;
     fy_http_loc_conf_t   *loc;
+    fy_http_captures_t   *captures;         /* of the location regex */
+    fy_http_captures_t   *srv_captures;     /* of the server_name regex */
     int                   status;           /* answered with */
     fy_http_proxy_t      *proxy;
     fy_http_tunnel_t     *tunnel;          /* after a 101 */

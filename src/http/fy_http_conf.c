@@ -73,7 +73,8 @@ const fy_command_t  fy_http_commands[] = {
     { "health_check", FY_CONF_UPS, 0, 0, FY_CONF_MANY, fy_http_health_conf,
       FY_CONF_SRV_OFF, 0, NULL },
 
-    { "location", FY_CONF_SRV, FY_CONF_BLOCK, 1, 2, fy_http_location,
+    { "location", FY_CONF_SRV | FY_CONF_LOC, FY_CONF_BLOCK, 1, 2,
+      fy_http_location,
       FY_CONF_SRV_OFF, 0, NULL },
 
     { "listen", FY_CONF_SRV, 0, 1, FY_CONF_MANY, fy_http_listen,
@@ -180,7 +181,10 @@ fy_http_create_srv_conf(fy_conf_t *cf)
         return NULL;
     }
     fy_array_init(&scf->locations, cf->pool, 4, sizeof(fy_http_loc_conf_t *));
+    fy_array_init(&scf->regex_locations, cf->pool, 1,
+                  sizeof(fy_http_loc_conf_t *));
     fy_array_init(&scf->names, cf->pool, 1, sizeof(fy_str_t));
+    fy_array_init(&scf->regex_names, cf->pool, 1, sizeof(fy_http_regex_t *));
     fy_array_init(&scf->listens, cf->pool, 1, sizeof(fy_http_listen_t));
     scf->client_header_timeout = FY_CONF_UNSET_MSEC;
     scf->large_header_buffer = FY_CONF_UNSET_SIZE;
@@ -272,41 +276,99 @@ static const char *
 fy_http_location(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
 {
     fy_http_srv_conf_t   *scf = conf;
-    fy_http_loc_conf_t   *lcf, **plcf;
+    fy_http_loc_conf_t   *lcf, **plcf, *parent = NULL;
     fy_conf_ctx_t        *ctx;
-    fy_str_t             *name;
-    unsigned              i, exact = 0;
+    fy_array_t           *list;
+    fy_str_t             *name, mod;
+    fy_http_regex_t      *re = NULL;
+    unsigned              i, exact = 0, noregex = 0;
 
     fy_unused(cmd);
 
+    /* The modifier is its own word ("~ RE") or glued to the name
+     * ("~RE", "=/x"), as nginx accepts both. */
+    name = &cf->args[cf->nargs - 1];
     if (cf->nargs == 3) {
-        if (!fy_str_eq(&cf->args[1], "=")) {
-            /* "~", "~*" and "^~" need the regex router (PCRE2), which
-             * is not part of this version: refuse rather than
-             * silently treat them as prefixes. */
-            fy_conf_error(cf, "location modifier \"%s\" is not supported; "
-                          "only prefix and \"=\" locations are",
-                          cf->args[1].data);
-            return FY_CONF_ERROR;
-        }
-        exact = 1;
-        name = &cf->args[2];
+        mod = cf->args[1];
     } else {
-        name = &cf->args[1];
-        if (name->data[0] == '~' || name->data[0] == '@') {
-            fy_conf_error(cf, "location \"%s\" is not supported; only prefix "
-                          "and \"=\" locations are", name->data);
+        mod.data = name->data;
+        mod.len = 0;
+        if (name->data[0] == '=' || name->data[0] == '~') {
+            mod.len = 1 + (name->len > 1 && name->data[0] == '~'
+                           && name->data[1] == '*');
+        } else if (name->len > 1 && name->data[0] == '^'
+                   && name->data[1] == '~')
+        {
+            mod.len = 2;
+        } else if (name->data[0] == '@') {
+            fy_conf_error(cf, "named location \"%s\" is not supported",
+                          name->data);
             return FY_CONF_ERROR;
         }
-        if (name->len > 1 && name->data[0] == '=') {
-            exact = 1;
-            name->data++;
-            name->len--;
+        if (mod.len == name->len) {
+            mod.len = 0;            /* "location =" is the prefix "=" */
         }
+        name->data += mod.len;
+        name->len -= mod.len;
     }
 
-    for (i = 0; i < scf->locations.nelts; i++) {
-        lcf = *fy_array_elt(&scf->locations, fy_http_loc_conf_t *, i);
+    if (mod.len == 0) {
+        /* a prefix location */
+    } else if (mod.len == 1 && mod.data[0] == '=') {
+        exact = 1;
+    } else if (mod.len == 2 && mod.data[0] == '^' && mod.data[1] == '~') {
+        noregex = 1;
+    } else if (mod.data[0] == '~' && (mod.len == 1 || (mod.len == 2
+                                                       && mod.data[1] == '*')))
+    {
+        re = fy_http_regex_compile(cf, name, mod.len == 2);
+        if (re == NULL) {
+            return FY_CONF_ERROR;
+        }
+    } else {
+        fy_conf_error(cf, "invalid location modifier \"%.*s\"",
+                      (int) mod.len, mod.data);
+        return FY_CONF_ERROR;
+    }
+
+    /* Nested locations, as nginx: not inside an "=" location; a
+     * prefix one must lie within its parent's prefix (so never inside
+     * a regex location); regexes may go anywhere. */
+    if (cf->ctx_type == FY_CONF_LOC) {
+        parent = cf->ctx->loc;
+        if (parent->exact) {
+            fy_conf_error(cf, "location \"%s\" cannot be inside the exact "
+                          "location \"%s\"", name->data, parent->name.data);
+            return FY_CONF_ERROR;
+        }
+        if (re == NULL
+            && (parent->regex || name->len < parent->name.len
+                || memcmp(name->data, parent->name.data,
+                          parent->name.len) != 0))
+        {
+            fy_conf_error(cf, "location \"%s\" is outside location \"%s\"",
+                          name->data, parent->name.data);
+            return FY_CONF_ERROR;
+        }
+        list = re ? parent->regex_locations : parent->locations;
+        if (list == NULL) {
+            list = fy_pcalloc(cf->pool, sizeof(fy_array_t));
+            if (list == NULL) {
+                return "cannot allocate memory";
+            }
+            fy_array_init(list, cf->pool, 2, sizeof(fy_http_loc_conf_t *));
+            if (re) {
+                parent->regex_locations = list;
+            } else {
+                parent->locations = list;
+            }
+        }
+    } else {
+        list = re ? &scf->regex_locations : &scf->locations;
+    }
+
+    for (i = 0; re == NULL && i < list->nelts; i++) {
+        lcf = *fy_array_elt(list, fy_http_loc_conf_t *, i);
         if (lcf->exact == exact && lcf->name.len == name->len
             && memcmp(lcf->name.data, name->data, name->len) == 0)
         {
@@ -317,12 +379,14 @@ fy_http_location(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
 
     lcf = fy_http_create_loc_conf(cf->pool);
     ctx = fy_pcalloc(cf->pool, sizeof(fy_conf_ctx_t));
-    plcf = fy_array_push(&scf->locations);
+    plcf = fy_array_push(list);
     if (lcf == NULL || ctx == NULL || plcf == NULL) {
         return "cannot allocate memory";
     }
     lcf->name = *name;
     lcf->exact = exact;
+    lcf->noregex = noregex;
+    lcf->regex = re;
     *plcf = lcf;
 
     ctx->main = cf->ctx->main;
@@ -373,7 +437,9 @@ static const char *
 fy_http_server_name(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
 {
     fy_http_srv_conf_t  *scf = conf;
-    fy_str_t            *name;
+    fy_http_regex_t    **pre;
+    fy_str_t            *name, src;
+    u_char              *p;
     unsigned             i;
     size_t               j;
 
@@ -381,8 +447,29 @@ fy_http_server_name(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
 
     for (i = 1; i < cf->nargs; i++) {
         if (cf->args[i].data[0] == '~') {
-            fy_conf_error(cf, "regex server_name \"%s\" is not supported",
-                          cf->args[i].data);
+            /* Hosts are lowercased already; caseless as in nginx. */
+            src.data = cf->args[i].data + 1;
+            src.len = cf->args[i].len - 1;
+            pre = fy_array_push(&scf->regex_names);
+            if (pre == NULL) {
+                return "cannot allocate memory";
+            }
+            *pre = fy_http_regex_compile(cf, &src, 1);
+            if (*pre == NULL) {
+                return FY_CONF_ERROR;
+            }
+            continue;
+        }
+        /* A "*" only as a whole first or last label (nginx) */
+        src = cf->args[i];
+        p = memchr(src.data, '*', src.len);
+        if (p && !((p == src.data && src.len > 2 && src.data[1] == '.'
+                    && memchr(p + 1, '*', src.len - 1) == NULL)
+                   || (p == src.data + src.len - 1 && src.len > 2
+                       && p[-1] == '.')))
+        {
+            fy_conf_error(cf, "invalid server name or wildcard \"%s\"",
+                          src.data);
             return FY_CONF_ERROR;
         }
         name = fy_array_push(&scf->names);
@@ -843,6 +930,37 @@ fy_loc_cmp(const void *a, const void *b)
     return (int) lb->exact - (int) la->exact;
 }
 
+/* Merge each location of list (and those nested in it) with its
+ * parent's values; sort a list of prefix locations longest first. */
+static void
+fy_http_init_locations(fy_http_srv_conf_t *scf, fy_http_loc_conf_t *parent,
+                       fy_array_t *list, int sort)
+{
+    fy_http_loc_conf_t  *lcf;
+    unsigned             i;
+    int                  code;
+
+    for (i = 0; list && i < list->nelts; i++) {
+        lcf = *fy_array_elt(list, fy_http_loc_conf_t *, i);
+        code = lcf->return_code;
+        fy_http_merge_loc(parent, lcf);
+        if (parent != scf->loc && code == FY_CONF_UNSET_INT
+            && lcf->upstream == NULL && lcf->handler == NULL)
+        {
+            /* Only the server's "return" reaches a nested location; its
+             * parent's does not (nginx). */
+            lcf->return_code = scf->loc->return_code;
+            lcf->return_text = scf->loc->return_text;
+        }
+        fy_http_init_locations(scf, lcf, lcf->locations, 1);
+        fy_http_init_locations(scf, lcf, lcf->regex_locations, 0);
+    }
+    if (sort && list && list->nelts > 1) {
+        qsort(list->elts, list->nelts, sizeof(fy_http_loc_conf_t *),
+              fy_loc_cmp);
+    }
+}
+
 static int
 fy_http_same_addr(const struct sockaddr_in6 *a, socklen_t alen,
                   const struct sockaddr_in6 *b, socklen_t blen)
@@ -926,7 +1044,6 @@ fy_http_init_cycle(fy_cycle_t *cycle)
 {
     fy_http_main_conf_t  *hmcf = cycle->http;
     fy_http_srv_conf_t   *scf;
-    fy_http_loc_conf_t   *lcf;
     fy_http_upstream_t   *u;
     fy_http_upstream_peer_t *peer;
     fy_http_listen_t     *l;
@@ -980,14 +1097,8 @@ fy_http_init_cycle(fy_cycle_t *cycle)
                  FY_CONF_UNSET_SIZE, 8192);
         fy_http_merge_loc(hmcf->loc, scf->loc);
 
-        for (j = 0; j < scf->locations.nelts; j++) {
-            lcf = *fy_array_elt(&scf->locations, fy_http_loc_conf_t *, j);
-            fy_http_merge_loc(scf->loc, lcf);
-        }
-        if (scf->locations.nelts > 1) {
-            qsort(scf->locations.elts, scf->locations.nelts,
-                  sizeof(fy_http_loc_conf_t *), fy_loc_cmp);
-        }
+        fy_http_init_locations(scf, scf->loc, &scf->locations, 1);
+        fy_http_init_locations(scf, scf->loc, &scf->regex_locations, 0);
 
         if (scf->listens.nelts == 0) {
             /* nginx's default: a server without "listen" takes *:80 */

@@ -459,68 +459,136 @@ fy_http_wildcard_match(const fy_str_t *name, const fy_str_t *host)
            && memcmp(host->data, suffix + 1, slen - 1) == 0;
 }
 
+/* "www.example.*" matches any name starting with "www.example." */
+static int
+fy_http_trailing_wildcard_match(const fy_str_t *name, const fy_str_t *host)
+{
+    return name->len > 2 && name->data[name->len - 1] == '*'
+           && name->data[name->len - 2] == '.'
+           && host->len > name->len - 1
+           && memcmp(host->data, name->data, name->len - 1) == 0;
+}
+
+/* server_name in nginx's order: the exact name, the longest leading
+ * wildcard, the longest trailing wildcard, the first regex that
+ * matches (servers and names in the order written); otherwise the
+ * default server stays. */
+static void
+fy_http_find_server(fy_http_request_t *r, fy_array_t *servers)
+{
+    fy_http_srv_conf_t  *scf, *lead = NULL, *trail = NULL;
+    fy_http_regex_t     *re;
+    fy_str_t            *name;
+    size_t               lead_len = 0, trail_len = 0;
+    unsigned             i, j;
+
+    for (i = 0; i < servers->nelts; i++) {
+        scf = *fy_array_elt(servers, fy_http_srv_conf_t *, i);
+        for (j = 0; j < scf->names.nelts; j++) {
+            name = fy_array_elt(&scf->names, fy_str_t, j);
+            if (name->len == r->host.len
+                && memcmp(name->data, r->host.data, name->len) == 0)
+            {
+                r->srv = scf;
+                return;
+            }
+            if (name->len > lead_len && fy_http_wildcard_match(name, &r->host))
+            {
+                lead = scf;
+                lead_len = name->len;
+            }
+            if (name->len > trail_len
+                && fy_http_trailing_wildcard_match(name, &r->host))
+            {
+                trail = scf;
+                trail_len = name->len;
+            }
+        }
+    }
+    if (lead || trail) {
+        r->srv = lead ? lead : trail;
+        return;
+    }
+    for (i = 0; i < servers->nelts; i++) {
+        scf = *fy_array_elt(servers, fy_http_srv_conf_t *, i);
+        for (j = 0; j < scf->regex_names.nelts; j++) {
+            re = *fy_array_elt(&scf->regex_names, fy_http_regex_t *, j);
+            if (fy_http_regex_exec(r, re, &r->host, &r->srv_captures)
+                == FY_OK)
+            {
+                r->srv = scf;
+                return;
+            }
+        }
+    }
+}
+
+/* location in nginx's order, among the locations of one level: an "="
+ * location equal to the path wins; else the longest prefix is
+ * remembered and the locations nested in it are searched the same way;
+ * unless that prefix is "^~", the first regex location of this level
+ * (in the order written) that matches wins, and its nested locations
+ * are searched; else the remembered prefix.  FY_OK: final; FY_AGAIN: a
+ * prefix was found; FY_DECLINED: nothing matched.  r->loc is the best
+ * found. */
+static int
+fy_http_find_location(fy_http_request_t *r, fy_array_t *prefixes,
+                      fy_array_t *regexes)
+{
+    fy_http_loc_conf_t  *lcf;
+    unsigned             i, noregex = 0;
+    int                  rc = FY_DECLINED;
+
+    /* Sorted longest first, "=" before a prefix of the same name: the
+     * first match is the best one. */
+    for (i = 0; prefixes && i < prefixes->nelts; i++) {
+        lcf = *fy_array_elt(prefixes, fy_http_loc_conf_t *, i);
+        if (r->path.len >= lcf->name.len
+            && (!lcf->exact || r->path.len == lcf->name.len)
+            && memcmp(r->path.data, lcf->name.data, lcf->name.len) == 0)
+        {
+            r->loc = lcf;
+            if (lcf->exact) {
+                return FY_OK;
+            }
+            noregex = lcf->noregex;
+            if (fy_http_find_location(r, lcf->locations, lcf->regex_locations)
+                == FY_OK)
+            {
+                return FY_OK;
+            }
+            rc = FY_AGAIN;
+            break;
+        }
+    }
+    for (i = 0; !noregex && regexes && i < regexes->nelts; i++) {
+        lcf = *fy_array_elt(regexes, fy_http_loc_conf_t *, i);
+        if (fy_http_regex_exec(r, lcf->regex, &r->path, &r->captures)
+            == FY_OK)
+        {
+            r->loc = lcf;
+            (void) fy_http_find_location(r, lcf->locations,
+                                         lcf->regex_locations);
+            return FY_OK;
+        }
+    }
+    return rc;
+}
+
 static void
 fy_http_find_config(fy_http_request_t *r)
 {
     fy_listen_t         *ls = r->hc->ls;
     fy_http_srv_conf_t  *scf;
-    fy_http_loc_conf_t  *lcf;
-    fy_http_srv_conf_t  *best;
-    fy_str_t            *name;
-    size_t               best_len;
-    unsigned             i, j;
 
-    /* server_name: exact names, then "*.example.com" and
-     * ".example.com" suffixes; otherwise the default server. */
-    if (ls->servers.nelts > 1 && r->host.len) {
-        for (i = 0; i < ls->servers.nelts; i++) {
-            scf = *fy_array_elt(&ls->servers, fy_http_srv_conf_t *, i);
-            for (j = 0; j < scf->names.nelts; j++) {
-                name = fy_array_elt(&scf->names, fy_str_t, j);
-                if (name->len == r->host.len
-                    && memcmp(name->data, r->host.data, name->len) == 0)
-                {
-                    r->srv = scf;
-                    goto location;
-                }
-            }
-        }
-        best = NULL;
-        best_len = 0;
-        for (i = 0; i < ls->servers.nelts; i++) {
-            scf = *fy_array_elt(&ls->servers, fy_http_srv_conf_t *, i);
-            for (j = 0; j < scf->names.nelts; j++) {
-                name = fy_array_elt(&scf->names, fy_str_t, j);
-                if (fy_http_wildcard_match(name, &r->host)
-                    && name->len > best_len)
-                {
-                    best = scf;     /* the longest wildcard wins */
-                    best_len = name->len;
-                }
-            }
-        }
-        if (best) {
-            r->srv = best;
-        }
+    scf = *fy_array_elt(&ls->servers, fy_http_srv_conf_t *, 0);
+    if ((ls->servers.nelts > 1 || scf->regex_names.nelts) && r->host.len) {
+        fy_http_find_server(r, &ls->servers);
     }
-
-location:
 
     scf = r->srv;
-    for (i = 0; i < scf->locations.nelts; i++) {
-        lcf = *fy_array_elt(&scf->locations, fy_http_loc_conf_t *, i);
-        if (lcf->exact ? (r->path.len == lcf->name.len
-                          && memcmp(r->path.data, lcf->name.data,
-                                    lcf->name.len) == 0)
-                       : (r->path.len >= lcf->name.len
-                          && memcmp(r->path.data, lcf->name.data,
-                                    lcf->name.len) == 0))
-        {
-            r->loc = lcf;
-            return;
-        }
-    }
     r->loc = scf->loc;
+    (void) fy_http_find_location(r, &scf->locations, &scf->regex_locations);
 }
 
 static void

@@ -571,8 +571,13 @@ fy_http_cv_compile(fy_conf_t *cf, const fy_str_t *text)
             p++;
         } else {
             name = p;
-            while (p < end && fy_is_var_char(*p)) {
+            /* "$1x" is the capture $1 and then "x", as in nginx */
+            if (p < end && *p >= '0' && *p <= '9') {
                 p++;
+            } else {
+                while (p < end && fy_is_var_char(*p)) {
+                    p++;
+                }
             }
             nlen = (size_t) (p - name);
         }
@@ -586,6 +591,12 @@ fy_http_cv_compile(fy_conf_t *cf, const fy_str_t *text)
         part->var = fy_http_variable_find(name, nlen);
         if (part->var == NULL) {
             part->pvar = fy_http_pvariable_find(name, nlen, &part->arg);
+        }
+        if (part->var == NULL && part->pvar == NULL) {
+            /* $1..$9, or a named capture of a regex read so far */
+            part->pvar = fy_http_regex_variable(cf, name, nlen);
+            part->arg.data = (u_char *) name;
+            part->arg.len = nlen;
         }
         if (part->var == NULL && part->pvar == NULL) {
             fy_conf_error(cf, "unknown \"%.*s\" variable", (int) nlen, name);
