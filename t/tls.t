@@ -82,6 +82,14 @@ http {
         location / { return 200 "server=b sni=\$ssl_server_name\\n"; }
     }
     server {
+        listen 127.0.0.1:%%PORT_0%% ssl;
+        server_name c.test;
+        ssl_certificate b.crt;
+        ssl_certificate_key b.key;
+        ssl_session_tickets off;
+        location / { return 200 "server=c reused=\$ssl_session_reused\\n"; }
+    }
+    server {
         listen 127.0.0.1:%%PORT_1%%;
         location / { return 200 "plain scheme=\$scheme https=[\$https]\\n"; }
     }
@@ -194,6 +202,40 @@ for (1 .. 6) {
 is($reused, 6, 'resumption: every later connection resumed the session ($ssl_session_reused r)');
 ok(scalar(grep { $_ != $pid0 } keys %pids) >= 1,
    'resumption: resumed on workers other than the one that issued the ticket');
+
+# ssl_session_tickets off on a server reached through SNI: no ticket
+my $csess = $f->prefix . '/csess.pem';
+my $creq = "printf 'GET / HTTP/1.0\\r\\nHost: c.test\\r\\n\\r\\n'";
+my $c1 = `$creq | timeout 5 openssl s_client -connect 127.0.0.1:$port -servername c.test -sess_out $csess -ign_eof 2>&1`;
+like($c1, qr/server=c reused=\./, 'tickets off (SNI server): handshake and response');
+unlike($c1, qr/New Session Ticket arrived/, 'tickets off (SNI server): no ticket sent');
+like($first, qr/New Session Ticket arrived/, '... while the default server sends them');
+
+# ---- ssl_session_ticket_key: tickets survive a restart of the master --
+
+{
+    my $kc = conf();
+    $kc =~ s/http \{/http {\n    ssl_session_ticket_key ticket.key;\n    ssl_session_ticket_key old.key;/;
+    my $k = Ferry::Test->new(conf => $kc);
+    my $kd = $k->prefix . '/conf';
+    sh("cp $d/*.crt $d/*.key $kd/");
+    sh("openssl rand -out $kd/ticket.key 80 && openssl rand -out $kd/old.key 48");
+    my $kp = $k->port(0);
+    my $ks = $k->prefix . '/sess.pem';
+    my $kreq = "printf 'GET / HTTP/1.0\\r\\nHost: a.test\\r\\n\\r\\n'";
+    $k->start;
+    `$kreq | timeout 5 openssl s_client -connect 127.0.0.1:$kp -servername a.test -sess_out $ks -ign_eof 2>&1`;
+    $k->stop;
+    $k->start;
+    my $o = `$kreq | timeout 5 openssl s_client -connect 127.0.0.1:$kp -servername a.test -sess_in $ks -ign_eof 2>&1`;
+    like($o, qr/reused=r/, 'ssl_session_ticket_key: a ticket resumes after a restart');
+    $k->stop;
+
+    sh("openssl rand -out $kd/old.key 20");
+    my ($code, $out) = $k->run('-t');
+    isnt($code, 0, 'ssl_session_ticket_key: a 20-byte file is refused');
+    like($out, qr/ssl_session_ticket_key ".*old\.key" must be 48 or 80 bytes/, '... with the file named');
+}
 
 # ---- bad pairs: -t and reload ------------------------------------------
 

@@ -10,6 +10,7 @@
 
 #include <ctype.h>
 #include <openssl/ssl.h>
+#include <openssl/err.h>
 
 static const char *fy_http_ssl_file(fy_conf_t *cf, const fy_command_t *cmd,
     void *conf);
@@ -147,6 +148,7 @@ fy_http_ssl_servername(SSL *ssl, int *alert, void *arg)
 {
     fy_conn_t           *c = SSL_get_app_data(ssl);
     fy_http_srv_conf_t  *scf;
+    SSL_CTX             *ctx;
     const char          *name;
     u_char               lower[256];
     fy_str_t             host;
@@ -171,8 +173,24 @@ fy_http_ssl_servername(SSL *ssl, int *alert, void *arg)
     host.data = lower;
 
     scf = fy_http_find_server(c->listening, &host);
-    if (scf && scf->tls.ctx && scf->tls.ctx != SSL_get_SSL_CTX(ssl)) {
-        SSL_set_SSL_CTX(ssl, scf->tls.ctx);
+    if (scf == NULL || scf->tls.ctx == NULL
+        || scf->tls.ctx == SSL_get_SSL_CTX(ssl))
+    {
+        return SSL_TLSEXT_ERR_OK;
+    }
+
+    /* SSL_set_SSL_CTX changes the certificates only: the options
+     * (tickets, cipher preference) and the cipher list are the
+     * connection's own, copied from the first context; give it the new
+     * server's.  The protocol version is already chosen by now, so
+     * ssl_protocols is the default server's (as with nginx). */
+    ctx = scf->tls.ctx;
+    SSL_set_SSL_CTX(ssl, ctx);
+    SSL_clear_options(ssl, SSL_get_options(ssl) & ~SSL_CTX_get_options(ctx));
+    SSL_set_options(ssl, SSL_CTX_get_options(ctx));
+    SSL_set_num_tickets(ssl, SSL_CTX_get_num_tickets(ctx));
+    if (SSL_set_cipher_list(ssl, scf->tls.ciphers) != 1) {
+        ERR_clear_error();
     }
     return SSL_TLSEXT_ERR_OK;
 }

@@ -368,8 +368,11 @@ fy_tls_ctx_create(fy_pool_t *pool, fy_tls_conf_t *conf,
     SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
     SSL_CTX_set_session_id_context(ctx, sid_ctx, sizeof(sid_ctx) - 1);
     SSL_CTX_set_timeout(ctx, (long) (conf->session_timeout / 1000));
+    /* the keys are there even with tickets off: OpenSSL calls the
+     * callback of the context a connection started with, and SNI may
+     * have moved it to this one */
+    SSL_CTX_set_ex_data(ctx, fy_tls_ctx_index, tickets);
     if (conf->session_tickets) {
-        SSL_CTX_set_ex_data(ctx, fy_tls_ctx_index, tickets);
         SSL_CTX_set_tlsext_ticket_key_evp_cb(ctx, fy_tls_ticket_cb);
     } else {
         SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET);
