@@ -58,6 +58,7 @@ worker_processes 4;
 events { worker_connections 64; }
 http {
     access_log off;
+    client_header_timeout 2s;
     log_format tls '\$https \$ssl_protocol';
     server {
         listen 127.0.0.1:%%PORT_0%% ssl;
@@ -164,6 +165,19 @@ like($r->{body}, qr/The plain HTTP request was sent to HTTPS port/, '... with ng
 is(lc($r->{headers}{connection} // ''), 'close', '... and Connection: close');
 $r = http_get($f->port(1), '/');
 like($r->{body}, qr/plain scheme=http https=\[\]/, 'plain port: $scheme http, $https empty');
+
+# ---- handshake timeout ---------------------------------------------------
+
+{
+    my $t0 = time;
+    my $s = IO::Socket::INET->new(PeerAddr => "127.0.0.1:$port", Timeout => 5);
+    syswrite($s, "\x16\x03\x01\x02\x00\x01");    # a ClientHello that never ends
+    my $closed = wait_until { my $n = sysread($s, my $x, 100); defined $n && $n == 0 } 5;
+    ok($closed, 'a stalled handshake is closed');
+    cmp_ok(time - $t0, '<=', 4, '... after client_header_timeout (2s)');
+    my $logged = wait_until { $f->error_log =~ /client timed out in SSL handshake/ } 2;
+    ok($logged, '... and logged');
+}
 
 # ---- keep-alive, bodies both ways, proxy ------------------------------
 
