@@ -52,6 +52,7 @@ typedef struct {
     int                  fd;           /* -1 until opened (master) */
     int                  backlog;
     unsigned             inherited:1;  /* taken over from the old cycle */
+    unsigned             ssl:1;        /* "listen ... ssl" */
     unsigned             index;        /* position in cycle->listening */
     fy_array_t           servers;      /* fy_http_srv_conf_t *, default first */
 } fy_listen_t;

@@ -3,6 +3,7 @@
  */
 #include "fy_core.h"
 #include "fy_event.h"
+#include "fy_tls.h"
 
 #include <sys/epoll.h>
 
@@ -116,6 +117,7 @@ fy_conn_get(int fd)
     c->instance++;
     c->data = NULL;
     c->listening = NULL;
+    c->ssl = NULL;
     c->addrlen = 0;
     c->registered = 0;
     memset(&c->read, 0, sizeof(fy_event_t));
@@ -212,6 +214,9 @@ fy_conn_close(fy_conn_t *c)
     fy_timer_del(&c->write);
     fy_event_unpost(&c->read);
     fy_event_unpost(&c->write);
+    if (c->ssl) {
+        fy_tls_conn_free(c);
+    }
     /* close() removes the fd from epoll: it is never dup'ed. */
     close(c->fd);
     c->fd = -1;

@@ -48,6 +48,7 @@ struct fy_conn_s {
     fy_event_t            write;
     void                 *data;       /* owner: http connection, upstream */
     void                 *listening;  /* fy_listen_t it came in on */
+    void                 *ssl;        /* SSL *, NULL for plain TCP */
     struct sockaddr_in6   addr;       /* peer address */
     socklen_t             addrlen;
     fy_conn_t            *next_free;

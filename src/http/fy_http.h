@@ -18,6 +18,7 @@
 #include "fy_cycle.h"
 #include "fy_event.h"
 #include "fy_http_parse.h"
+#include "fy_tls.h"
 #include <sys/uio.h>
 
 typedef struct fy_http_request_s  fy_http_request_t;
@@ -221,6 +222,7 @@ typedef struct fy_http_srv_conf_s {
     fy_array_t           listens;       /* fy_http_listen_t */
     int64_t              client_header_timeout;
     size_t               large_header_buffer;
+    fy_tls_conf_t        tls;           /* ssl_* directives */
     const char          *file;
     unsigned             line;
 } fy_http_srv_conf_t;
@@ -229,6 +231,7 @@ typedef struct {
     struct sockaddr_in6  addr;
     socklen_t            addrlen;
     unsigned             default_server:1;
+    unsigned             ssl:1;
     unsigned             line;
 } fy_http_listen_t;
 
@@ -242,12 +245,14 @@ typedef struct fy_http_main_conf_s {
     void                *combined;      /* the predefined "combined" */
     struct fy_http_log_file_s *log_files; /* every access log file */
     fy_http_regex_t     *regexes;       /* every regex, latest first */
+    fy_tls_tickets_t     tickets;       /* session-ticket keys, all servers */
 } fy_http_main_conf_t;
 
 extern const fy_command_t  fy_http_commands[];
 extern const fy_command_t  fy_http_log_commands[];
 extern const fy_command_t  fy_http_status_commands[];
 extern const fy_command_t  fy_http_access_commands[];
+extern const fy_command_t  fy_http_ssl_commands[];
 
 /* Merge levels, resolve upstream names, build cycle->listening. */
 int fy_http_init_cycle(fy_cycle_t *cycle);
@@ -299,6 +304,7 @@ struct fy_http_conn_s {
     fy_http_conn_t      *idle_prev;
     unsigned             idle:1;
     unsigned             nodelay:1;     /* TCP_NODELAY is set */
+    unsigned             plain_on_tls:1;/* plain HTTP came to a TLS port */
 };
 
 struct fy_http_request_s {
@@ -355,6 +361,15 @@ typedef struct {
 void fy_http_init_connection(fy_conn_t *c, fy_listen_t *ls,
                              const u_char *data, size_t len,
                              unsigned requests);
+/* The connection is ready for HTTP (after the TLS handshake): wait for
+ * the first request. */
+void fy_http_start_connection(fy_http_conn_t *hc);
+/* The server of ls named host in nginx's order (exact, leading and
+ * trailing wildcards, regexes), or NULL.  r may be NULL (SNI): regex
+ * captures are then not kept. */
+fy_http_srv_conf_t *fy_http_find_server(fy_listen_t *ls,
+                                        const fy_str_t *host,
+                                        fy_http_request_t *r);
 /* The response is done (all sent) or failed: keep alive or close. */
 void fy_http_finalize(fy_http_request_t *r, int close_connection);
 /* Send a complete response with a small body (errors, return). */
@@ -419,6 +434,26 @@ fy_conn_t *fy_http_upcache_get(fy_http_upstream_t *u, unsigned peer,
  * when the cache is full or the connection has served enough. */
 void       fy_http_upcache_put(fy_http_upstream_t *u, unsigned peer,
                                fy_conn_t *c, unsigned requests);
+
+/* fy_http_ssl.c: TLS on client connections */
+/* Resolve the TLS settings of every server, build the contexts of
+ * servers on "ssl" listeners.  FY_OK or FY_ERROR (logged). */
+int  fy_http_ssl_init_cycle(fy_cycle_t *cycle);
+/* A new connection on an "ssl" listener: handshake, then HTTP. */
+void fy_http_ssl_init_connection(fy_http_conn_t *hc);
+/* nginx's answer to plain HTTP on a TLS port (400, then close). */
+void fy_http_ssl_plain_error(fy_http_request_t *r);
+/* $https, $ssl_protocol, $ssl_cipher, $ssl_server_name,
+ * $ssl_session_reused */
+size_t fy_http_ssl_var_https(fy_http_request_t *r, u_char *buf, size_t size);
+size_t fy_http_ssl_var_protocol(fy_http_request_t *r, u_char *buf,
+                                size_t size);
+size_t fy_http_ssl_var_cipher(fy_http_request_t *r, u_char *buf,
+                              size_t size);
+size_t fy_http_ssl_var_server_name(fy_http_request_t *r, u_char *buf,
+                                   size_t size);
+size_t fy_http_ssl_var_session_reused(fy_http_request_t *r, u_char *buf,
+                                      size_t size);
 
 /* fy_http_proxy.c */
 void fy_http_proxy_handler(fy_http_request_t *r);

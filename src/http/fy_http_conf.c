@@ -188,6 +188,7 @@ fy_http_create_srv_conf(fy_conf_t *cf)
     fy_array_init(&scf->listens, cf->pool, 1, sizeof(fy_http_listen_t));
     scf->client_header_timeout = FY_CONF_UNSET_MSEC;
     scf->large_header_buffer = FY_CONF_UNSET_SIZE;
+    fy_tls_conf_init(cf->pool, &scf->tls);
     scf->file = cf->file ? cf->file->name : "command line";
     scf->line = cf->line;
     return scf;
@@ -236,6 +237,7 @@ fy_http_block(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
         return "cannot allocate memory";
     }
     hmcf->loc = hmcf->srv->loc;
+    fy_tls_tickets_init(cf->pool, &hmcf->tickets);
     cycle->http = hmcf;
 
     ctx->main = hmcf;
@@ -424,6 +426,10 @@ fy_http_listen(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
             || fy_str_eq(&cf->args[i], "default"))
         {
             l->default_server = 1;
+            continue;
+        }
+        if (fy_str_eq(&cf->args[i], "ssl")) {
+            l->ssl = 1;
             continue;
         }
         fy_conf_error(cf, "invalid parameter \"%s\" in \"listen\"",
@@ -1003,6 +1009,7 @@ fy_http_add_listen(fy_cycle_t *cycle, fy_http_srv_conf_t *scf,
 
 found:
 
+    ls->ssl |= l->ssl;
     pscf = fy_array_push(&ls->servers);
     if (pscf == NULL) {
         return FY_ERROR;
@@ -1116,5 +1123,5 @@ fy_http_init_cycle(fy_cycle_t *cycle)
             }
         }
     }
-    return FY_OK;
+    return fy_http_ssl_init_cycle(cycle);
 }

@@ -5,7 +5,8 @@
  * bytes of the next request it may already have read.  The receiving
  * side is fy_http_init_connection() with those bytes.
  *
- * Only plain HTTP connections between requests can move: all their
+ * Only plain HTTP connections between requests can move (a TLS one
+ * answers "Connection: close" while its worker drains): all their
  * state is the socket, the bytes read and the request count.
  */
 #include "fy_core.h"
@@ -23,7 +24,8 @@ fy_http_handback(fy_http_conn_t *hc)
     size_t                   len;
     int                      rc;
 
-    if (!fy_worker_can_handback()) {
+    /* TLS state lives in this process's memory: it cannot move */
+    if (!fy_worker_can_handback() || c->ssl) {
         return FY_DECLINED;
     }
 

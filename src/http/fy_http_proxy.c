@@ -802,8 +802,8 @@ fy_proxy_send_request(fy_http_proxy_t *p)
             continue;
         }
 
-        n = recv(hc->c->fd, p->body.last,
-                 fy_min(fy_buf_free(&p->body), r->body_rest), 0);
+        n = fy_conn_recv(hc->c, p->body.last,
+                         fy_min(fy_buf_free(&p->body), r->body_rest));
         if (n > 0) {
             fy_shm_add(fy_worker_slot->bytes_in, (uint64_t) n);
             r->request_length += (uint64_t) n;
@@ -811,11 +811,7 @@ fy_proxy_send_request(fy_http_proxy_t *p)
             r->body_rest -= (uint64_t) n;
             continue;
         }
-        if (n == -1 && errno == EINTR) {
-            continue;
-        }
-        if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-            hc->c->read.ready = 0;
+        if (n == FY_AGAIN) {
             hc->c->read.handler = fy_proxy_send_handler;
             fy_timer_add(&hc->c->read, 60000);
             fy_timer_del(&uc->write);
@@ -866,10 +862,8 @@ fy_proxy_check_client(fy_event_t *rev)
     if (!rev->eof && !rev->error) {
         return;     /* pipelined bytes: they wait in the socket */
     }
-    n = recv(c->fd, &ch, 1, MSG_PEEK);
-    if (n == 0 || (n == -1 && errno != EAGAIN && errno != EWOULDBLOCK
-                   && errno != EINTR))
-    {
+    n = fy_conn_peek(c, (u_char *) &ch, 1);
+    if (n == 0 || n == FY_ERROR) {
         fy_log_error(FY_LOG_INFO, 0, "client %s prematurely closed "
                      "connection while waiting for upstream",
                      hc->addr_text);

@@ -150,8 +150,8 @@ fy_http_regex_exec(fy_http_request_t *r, const fy_http_regex_t *re,
         return FY_ERROR;
     }
 
-    if (re->captures == 0) {
-        /* Nothing to read later: the captures of an earlier match
+    if (re->captures == 0 || captures == NULL) {
+        /* Nothing to read later (or nobody to read them: SNI): the captures of an earlier match
          * (an outer location, the server name) stay, as in nginx. */
         return FY_OK;
     }

@@ -39,6 +39,7 @@ static void fy_http_set_stat(fy_http_request_t *r, unsigned stat);
 static void fy_http_idle_add(fy_http_conn_t *hc);
 static void fy_http_keepalive_handler(fy_event_t *rev);
 static int fy_http_drain_one(fy_http_conn_t *hc);
+static void fy_http_need_more(fy_http_conn_t *hc);
 
 static fy_http_srv_conf_t *
 fy_http_default_server(fy_listen_t *ls)
@@ -97,7 +98,21 @@ fy_http_init_connection(fy_conn_t *c, fy_listen_t *ls, const u_char *data,
         c->read.ready = 1;
         fy_event_post(&c->read);
         return;
+
+    } else if (ls->ssl) {
+        /* TLS connections are never handed over: this one is new */
+        fy_http_ssl_init_connection(hc);
+        return;
     }
+
+    fy_http_start_connection(hc);
+}
+
+void
+fy_http_start_connection(fy_http_conn_t *hc)
+{
+    fy_conn_t           *c = hc->c;
+    fy_http_srv_conf_t  *scf = fy_http_default_server(hc->ls);
 
     c->read.handler = fy_http_wait_request;
     c->write.handler = fy_event_ignore;
@@ -182,7 +197,7 @@ fy_http_recv(fy_http_conn_t *hc)
     ssize_t     n;
 
     for ( ;; ) {
-        n = recv(c->fd, hc->in.last, size, 0);
+        n = fy_conn_recv(c, hc->in.last, size);
         if (n > 0) {
             /* Less than asked for: the socket is drained.  Bytes that
              * come later raise a new edge-triggered event, so no recv()
@@ -195,19 +210,26 @@ fy_http_recv(fy_http_conn_t *hc)
             fy_shm_add(fy_worker_slot->bytes_in, (uint64_t) n);
             return n;
         }
-        if (n == 0) {
-            return 0;
-        }
-        if (errno == EINTR) {
-            continue;
-        }
-        if (errno == EAGAIN || errno == EWOULDBLOCK) {
-            c->read.ready = 0;
-            return FY_AGAIN;
+        if (n == 0 || n == FY_AGAIN) {
+            return n;
         }
         fy_log_error(FY_LOG_INFO, errno, "recv() failed, client %s",
                      hc->addr_text);
         return FY_ERROR;
+    }
+}
+
+/*
+ * The header is incomplete.  If the last read left `ready` set (the
+ * peer's FIN came with the bytes, or TLS read up to a close_notify),
+ * no new edge will be reported: read again from the posted queue,
+ * where the end of the stream is seen and the connection closed.
+ */
+static void
+fy_http_need_more(fy_http_conn_t *hc)
+{
+    if (hc->c->read.ready) {
+        fy_event_post(&hc->c->read);
     }
 }
 
@@ -471,11 +493,15 @@ fy_http_trailing_wildcard_match(const fy_str_t *name, const fy_str_t *host)
 
 /* server_name in nginx's order: the exact name, the longest leading
  * wildcard, the longest trailing wildcard, the first regex that
- * matches (servers and names in the order written); otherwise the
- * default server stays. */
-static void
-fy_http_find_server(fy_http_request_t *r, fy_array_t *servers)
+ * matches (servers and names in the order written).  host is
+ * lowercased.  NULL: none matches (the default server answers).  r may
+ * be NULL (SNI, before any request): a regex's captures are then not
+ * kept. */
+fy_http_srv_conf_t *
+fy_http_find_server(fy_listen_t *ls, const fy_str_t *host,
+                    fy_http_request_t *r)
 {
+    fy_array_t          *servers = &ls->servers;
     fy_http_srv_conf_t  *scf, *lead = NULL, *trail = NULL;
     fy_http_regex_t     *re;
     fy_str_t            *name;
@@ -486,19 +512,18 @@ fy_http_find_server(fy_http_request_t *r, fy_array_t *servers)
         scf = *fy_array_elt(servers, fy_http_srv_conf_t *, i);
         for (j = 0; j < scf->names.nelts; j++) {
             name = fy_array_elt(&scf->names, fy_str_t, j);
-            if (name->len == r->host.len
-                && memcmp(name->data, r->host.data, name->len) == 0)
+            if (name->len == host->len
+                && memcmp(name->data, host->data, name->len) == 0)
             {
-                r->srv = scf;
-                return;
+                return scf;
             }
-            if (name->len > lead_len && fy_http_wildcard_match(name, &r->host))
+            if (name->len > lead_len && fy_http_wildcard_match(name, host))
             {
                 lead = scf;
                 lead_len = name->len;
             }
             if (name->len > trail_len
-                && fy_http_trailing_wildcard_match(name, &r->host))
+                && fy_http_trailing_wildcard_match(name, host))
             {
                 trail = scf;
                 trail_len = name->len;
@@ -506,21 +531,20 @@ fy_http_find_server(fy_http_request_t *r, fy_array_t *servers)
         }
     }
     if (lead || trail) {
-        r->srv = lead ? lead : trail;
-        return;
+        return lead ? lead : trail;
     }
     for (i = 0; i < servers->nelts; i++) {
         scf = *fy_array_elt(servers, fy_http_srv_conf_t *, i);
         for (j = 0; j < scf->regex_names.nelts; j++) {
             re = *fy_array_elt(&scf->regex_names, fy_http_regex_t *, j);
-            if (fy_http_regex_exec(r, re, &r->host, &r->srv_captures)
-                == FY_OK)
+            if (fy_http_regex_exec(r, re, host,
+                                   r ? &r->srv_captures : NULL) == FY_OK)
             {
-                r->srv = scf;
-                return;
+                return scf;
             }
         }
     }
+    return NULL;
 }
 
 /* location in nginx's order, among the locations of one level: an "="
@@ -583,7 +607,10 @@ fy_http_find_config(fy_http_request_t *r)
 
     scf = *fy_array_elt(&ls->servers, fy_http_srv_conf_t *, 0);
     if ((ls->servers.nelts > 1 || scf->regex_names.nelts) && r->host.len) {
-        fy_http_find_server(r, &ls->servers);
+        scf = fy_http_find_server(ls, &r->host, r);
+        if (scf) {
+            r->srv = scf;
+        }
     }
 
     scf = r->srv;
@@ -658,6 +685,11 @@ fy_http_handler(fy_http_request_t *r, unsigned seen)
     hc->c->read.handler = fy_event_ignore;
     fy_http_set_stat(r, FY_HTTP_STAT_WRITING);
 
+    if (hc->plain_on_tls) {
+        fy_http_ssl_plain_error(r);
+        return;
+    }
+
     if (r->http_version >= 1001) {
         r->keepalive = !(seen & 4);
         if (!(seen & 1)) {
@@ -728,7 +760,9 @@ fy_http_handler(fy_http_request_t *r, unsigned seen)
             /* The client waits for this before sending the body, and
              * only a proxied request wants the body.  A short write
              * here only delays the client until its own timeout. */
-            if (send(hc->c->fd, cont, sizeof(cont) - 1, MSG_NOSIGNAL) < 0) {
+            if (fy_conn_send(hc->c, (const u_char *) cont, sizeof(cont) - 1)
+                < 0)
+            {
                 fy_log_error(FY_LOG_INFO, errno, "send() of 100 Continue "
                              "failed, client %s", hc->addr_text);
             }
@@ -809,7 +843,9 @@ fy_http_process_header(fy_http_request_t *r)
             if (fy_buf_free(&hc->in) == 0) {
                 r->keepalive = 0;
                 fy_http_send_error(r, 414);
+                return;
             }
+            fy_http_need_more(hc);
             return;
         }
         if (rc != FY_OK) {
@@ -873,7 +909,9 @@ fy_http_process_header(fy_http_request_t *r)
                 /* nginx: 400 "Request Header Or Cookie Too Large" */
                 r->keepalive = 0;
                 fy_http_send_error(r, 494);
+                return;
             }
+            fy_http_need_more(hc);
             return;
         }
 
@@ -953,7 +991,8 @@ fy_http_connection_header(fy_http_request_t *r)
 
     /* a draining worker keeps connections alive when it can hand them
      * back to the master after the response */
-    if ((fy_http_quitting && !fy_worker_can_handback())
+    if ((fy_http_quitting
+         && (!fy_worker_can_handback() || r->hc->c->ssl))
         || lcf->keepalive_timeout == 0
         || r->hc->requests + 1 >= (unsigned) lcf->keepalive_requests)
     {
@@ -1123,18 +1162,14 @@ fy_http_write_out(fy_http_request_t *r)
             return FY_OK;
         }
 
-        n = writev(c->fd, iov, cnt);
+        n = fy_conn_writev(c, iov, cnt);
         if (n > 0) {
             fy_iov_advance(hc->out, hc->nout, (size_t) n);
             fy_shm_add(fy_worker_slot->bytes_out, (uint64_t) n);
             r->bytes_out += (uint64_t) n;
             continue;
         }
-        if (n == -1 && errno == EINTR) {
-            continue;
-        }
-        if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-            c->write.ready = 0;
+        if (n == FY_AGAIN) {
             c->write.handler = fy_http_write_handler;
             fy_timer_add(&c->write,
                          (uint64_t) fy_http_req_loc(r)->send_timeout);

@@ -52,24 +52,17 @@ fy_tunnel_pump(fy_conn_t *src, fy_conn_t *dst, fy_buf_t *b, int *moved)
 
     for ( ;; ) {
         if (fy_buf_size(b)) {
-            n = send(dst->fd, b->pos, fy_buf_size(b), MSG_NOSIGNAL);
+            n = fy_conn_send(dst, b->pos, fy_buf_size(b));
             if (n > 0) {
                 b->pos += n;
                 *moved = 1;
                 continue;
             }
-            if (n == -1 && errno == EINTR) {
-                continue;
-            }
-            if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-                dst->write.ready = 0;
-                return FY_AGAIN;
-            }
-            return FY_ERROR;
+            return n == FY_AGAIN ? FY_AGAIN : FY_ERROR;
         }
 
         fy_buf_reset(b);
-        n = recv(src->fd, b->last, fy_buf_free(b), 0);
+        n = fy_conn_recv(src, b->last, fy_buf_free(b));
         if (n > 0) {
             b->last += n;
             *moved = 1;
@@ -78,14 +71,7 @@ fy_tunnel_pump(fy_conn_t *src, fy_conn_t *dst, fy_buf_t *b, int *moved)
         if (n == 0) {
             return FY_DONE;
         }
-        if (errno == EINTR) {
-            continue;
-        }
-        if (errno == EAGAIN || errno == EWOULDBLOCK) {
-            src->read.ready = 0;
-            return FY_AGAIN;
-        }
-        return FY_ERROR;
+        return n == FY_AGAIN ? FY_AGAIN : FY_ERROR;
     }
 }
 

@@ -108,7 +108,9 @@ fy_var_server_protocol(fy_http_request_t *r, u_char *buf, size_t size)
 static size_t
 fy_var_scheme(fy_http_request_t *r, u_char *buf, size_t size)
 {
-    fy_unused(r);
+    if (r->hc->c->ssl) {
+        return fy_var_copy(buf, size, "https", 5);
+    }
     return fy_var_copy(buf, size, "http", 4);
 }
 
@@ -433,6 +435,11 @@ static const fy_http_variable_t  fy_http_variables[] = {
     { "server_port",      fy_var_server_port },
     { "server_protocol",  fy_var_server_protocol },
     { "scheme",           fy_var_scheme },
+    { "https",            fy_http_ssl_var_https },
+    { "ssl_protocol",     fy_http_ssl_var_protocol },
+    { "ssl_cipher",       fy_http_ssl_var_cipher },
+    { "ssl_server_name",  fy_http_ssl_var_server_name },
+    { "ssl_session_reused", fy_http_ssl_var_session_reused },
     { "request",          fy_var_request },
     { "status",           fy_var_status },
     { "bytes_sent",       fy_var_bytes_sent },

@@ -1,0 +1,625 @@
+/*
+ * fy_tls.c -- OpenSSL server contexts, shared ticket keys, the
+ * handshake and the I/O wrappers (see fy_tls.h).
+ *
+ * Contexts are built by the master when it loads a configuration, so
+ * every worker forked from it has the same certificates and the same
+ * ticket keys: a ticket issued by one worker is accepted by any other.
+ */
+#include "fy_core.h"
+#include "fy_tls.h"
+#include "fy_log.h"
+
+#include <fcntl.h>
+#include <openssl/ssl.h>
+#include <openssl/err.h>
+#include <openssl/rand.h>
+#include <openssl/evp.h>
+#include <openssl/core_names.h>
+
+/* SSL_CTX ex_data: the cycle's fy_tls_tickets_t */
+static int  fy_tls_ctx_index = -1;
+
+/* The key used when no ssl_session_ticket_key file is given: made once
+ * by the master, so it outlives reloads and every worker has it. */
+static fy_tls_ticket_key_t  fy_tls_auto_key;
+static int                  fy_tls_auto_key_set;
+
+/* The newest OpenSSL error as text ("" if none), the queue emptied. */
+static const char *
+fy_tls_error(void)
+{
+    static char    text[256];
+    unsigned long  e = ERR_peek_last_error();
+
+    text[0] = '\0';
+    if (e) {
+        ERR_error_string_n(e, text, sizeof(text));
+    }
+    ERR_clear_error();
+    return text;
+}
+
+void
+fy_tls_conf_init(fy_pool_t *pool, fy_tls_conf_t *conf)
+{
+    memset(conf, 0, sizeof(*conf));
+    fy_array_init(&conf->certs, pool, 1, sizeof(char *));
+    fy_array_init(&conf->keys, pool, 1, sizeof(char *));
+    conf->prefer_server_ciphers = -1;
+    conf->session_tickets = -1;
+    conf->session_timeout = -1;
+}
+
+void
+fy_tls_tickets_init(fy_pool_t *pool, fy_tls_tickets_t *t)
+{
+    fy_array_init(&t->files, pool, 1, sizeof(char *));
+    fy_array_init(&t->keys, pool, 1, sizeof(fy_tls_ticket_key_t));
+}
+
+void
+fy_tls_conf_merge(const fy_tls_conf_t *prev, fy_tls_conf_t *conf)
+{
+    if (conf->certs.nelts == 0 && conf->keys.nelts == 0) {
+        conf->certs = prev->certs;
+        conf->keys = prev->keys;
+        conf->file = prev->file;
+        conf->line = prev->line;
+    }
+    if (conf->protocols == 0) {
+        conf->protocols = prev->protocols ? prev->protocols
+                                          : FY_TLS_V1_2 | FY_TLS_V1_3;
+    }
+    if (conf->ciphers == NULL) {
+        conf->ciphers = prev->ciphers ? prev->ciphers : "HIGH:!aNULL:!MD5";
+    }
+    if (conf->prefer_server_ciphers == -1) {
+        conf->prefer_server_ciphers = prev->prefer_server_ciphers == -1
+                                      ? 0 : prev->prefer_server_ciphers;
+    }
+    if (conf->session_tickets == -1) {
+        conf->session_tickets = prev->session_tickets == -1
+                                ? 1 : prev->session_tickets;
+    }
+    if (conf->session_timeout == -1) {
+        conf->session_timeout = prev->session_timeout == -1
+                                ? 300000 : prev->session_timeout;
+    }
+}
+
+/* ---- ticket keys ---- */
+
+static int
+fy_tls_ticket_file(fy_tls_tickets_t *t, const char *path)
+{
+    fy_tls_ticket_key_t  *k;
+    u_char                buf[81];
+    ssize_t               n;
+    int                   fd;
+
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd == -1) {
+        fy_log_error(FY_LOG_EMERG, errno, "cannot open ssl_session_ticket_key "
+                     "\"%s\"", path);
+        return FY_ERROR;
+    }
+    n = read(fd, buf, sizeof(buf));
+    close(fd);
+    if (n != 48 && n != 80) {
+        fy_log_error(FY_LOG_EMERG, n < 0 ? errno : 0, "ssl_session_ticket_key "
+                     "\"%s\" must be 48 or 80 bytes", path);
+        return FY_ERROR;
+    }
+    k = fy_array_push(&t->keys);
+    if (k == NULL) {
+        return FY_ERROR;
+    }
+    memset(k, 0, sizeof(*k));
+    /* nginx's layout: name, HMAC key, AES key */
+    k->size = n == 80 ? 32 : 16;
+    memcpy(k->name, buf, 16);
+    memcpy(k->hmac_key, buf + 16, k->size);
+    memcpy(k->aes_key, buf + 16 + k->size, k->size);
+    OPENSSL_cleanse(buf, sizeof(buf));
+    return FY_OK;
+}
+
+int
+fy_tls_tickets_load(fy_tls_tickets_t *t)
+{
+    fy_tls_ticket_key_t  *k;
+    unsigned              i;
+
+    for (i = 0; i < t->files.nelts; i++) {
+        if (fy_tls_ticket_file(t, *fy_array_elt(&t->files, char *, i))
+            != FY_OK)
+        {
+            return FY_ERROR;
+        }
+    }
+    if (t->keys.nelts) {
+        return FY_OK;
+    }
+    if (!fy_tls_auto_key_set) {
+        fy_tls_auto_key.size = 32;
+        if (RAND_bytes(fy_tls_auto_key.name, 16) != 1
+            || RAND_bytes(fy_tls_auto_key.hmac_key, 32) != 1
+            || RAND_bytes(fy_tls_auto_key.aes_key, 32) != 1)
+        {
+            fy_log_error(FY_LOG_EMERG, 0, "RAND_bytes() failed: %s",
+                         fy_tls_error());
+            return FY_ERROR;
+        }
+        fy_tls_auto_key_set = 1;
+    }
+    k = fy_array_push(&t->keys);
+    if (k == NULL) {
+        return FY_ERROR;
+    }
+    *k = fy_tls_auto_key;
+    return FY_OK;
+}
+
+static int
+fy_tls_ticket_mac(EVP_MAC_CTX *hctx, fy_tls_ticket_key_t *k)
+{
+    OSSL_PARAM  params[3];
+
+    params[0] = OSSL_PARAM_construct_octet_string(OSSL_MAC_PARAM_KEY,
+                                                  k->hmac_key, k->size);
+    params[1] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST,
+                                                 (char *) "SHA256", 0);
+    params[2] = OSSL_PARAM_construct_end();
+    return EVP_MAC_CTX_set_params(hctx, params);
+}
+
+/* OpenSSL's ticket callback: enc 1 makes a ticket with the first key;
+ * enc 0 finds the key by name.  Returns 1 (use it), 2 (use it and
+ * issue a new ticket: an older key), 0 (unknown key: full handshake),
+ * -1 (failure). */
+static int
+fy_tls_ticket_cb(SSL *ssl, unsigned char *name, unsigned char *iv,
+                 EVP_CIPHER_CTX *ectx, EVP_MAC_CTX *hctx, int enc)
+{
+    fy_tls_tickets_t     *t;
+    fy_tls_ticket_key_t  *k;
+    const EVP_CIPHER     *cipher;
+    unsigned              i;
+
+    t = SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), fy_tls_ctx_index);
+    if (t == NULL || t->keys.nelts == 0) {
+        return enc ? -1 : 0;
+    }
+
+    if (enc) {
+        k = fy_array_elt(&t->keys, fy_tls_ticket_key_t, 0);
+        cipher = k->size == 32 ? EVP_aes_256_cbc() : EVP_aes_128_cbc();
+        if (RAND_bytes(iv, EVP_CIPHER_get_iv_length(cipher)) != 1
+            || EVP_EncryptInit_ex(ectx, cipher, NULL, k->aes_key, iv) != 1
+            || fy_tls_ticket_mac(hctx, k) != 1)
+        {
+            return -1;
+        }
+        memcpy(name, k->name, 16);
+        return 1;
+    }
+
+    for (i = 0; i < t->keys.nelts; i++) {
+        k = fy_array_elt(&t->keys, fy_tls_ticket_key_t, i);
+        if (memcmp(name, k->name, 16) != 0) {
+            continue;
+        }
+        cipher = k->size == 32 ? EVP_aes_256_cbc() : EVP_aes_128_cbc();
+        if (fy_tls_ticket_mac(hctx, k) != 1
+            || EVP_DecryptInit_ex(ectx, cipher, NULL, k->aes_key, iv) != 1)
+        {
+            return -1;
+        }
+        return i == 0 ? 1 : 2;
+    }
+    return 0;
+}
+
+/* ---- contexts ---- */
+
+static int
+fy_tls_alpn_select(SSL *ssl, const unsigned char **out, unsigned char *outlen,
+                   const unsigned char *in, unsigned int inlen, void *arg)
+{
+    static const unsigned char  ours[] = "\x08http/1.1";
+    unsigned char              *sel;
+
+    fy_unused(ssl);
+    fy_unused(arg);
+    if (SSL_select_next_proto(&sel, outlen, ours, sizeof(ours) - 1, in, inlen)
+        != OPENSSL_NPN_NEGOTIATED)
+    {
+        return SSL_TLSEXT_ERR_ALERT_FATAL;     /* no_application_protocol */
+    }
+    *out = sel;
+    return SSL_TLSEXT_ERR_OK;
+}
+
+static void
+fy_tls_ctx_free(void *data)
+{
+    SSL_CTX_free(data);
+}
+
+static int
+fy_tls_set_protocols(SSL_CTX *ctx, unsigned p)
+{
+    static const struct { unsigned bit; int version; uint64_t no; } v[] = {
+        { FY_TLS_V1,   TLS1_VERSION,   SSL_OP_NO_TLSv1 },
+        { FY_TLS_V1_1, TLS1_1_VERSION, SSL_OP_NO_TLSv1_1 },
+        { FY_TLS_V1_2, TLS1_2_VERSION, SSL_OP_NO_TLSv1_2 },
+        { FY_TLS_V1_3, TLS1_3_VERSION, SSL_OP_NO_TLSv1_3 },
+    };
+    int       min = 0, max = 0;
+    unsigned  i;
+
+    for (i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+        if (p & v[i].bit) {
+            if (min == 0) {
+                min = v[i].version;
+            }
+            max = v[i].version;
+        }
+    }
+    /* a gap ("TLSv1 TLSv1.2") is closed with the old option bits */
+    for (i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+        if (!(p & v[i].bit) && v[i].version > min && v[i].version < max) {
+            SSL_CTX_set_options(ctx, v[i].no);
+        }
+    }
+    return SSL_CTX_set_min_proto_version(ctx, min) == 1
+           && SSL_CTX_set_max_proto_version(ctx, max) == 1;
+}
+
+int
+fy_tls_ctx_create(fy_pool_t *pool, fy_tls_conf_t *conf,
+                  fy_tls_tickets_t *tickets, const char *what)
+{
+    static const unsigned char  sid_ctx[] = "ferry";
+    SSL_CTX                    *ctx;
+    const char                 *cert, *key;
+    unsigned                    i;
+
+    if (fy_tls_ctx_index == -1) {
+        fy_tls_ctx_index = SSL_CTX_get_ex_new_index(0, NULL, NULL, NULL,
+                                                    NULL);
+    }
+
+    if (conf->certs.nelts == 0) {
+        fy_log_error(FY_LOG_EMERG, 0, "no \"ssl_certificate\" is defined "
+                     "for %s", what);
+        return FY_ERROR;
+    }
+    if (conf->keys.nelts != conf->certs.nelts) {
+        fy_log_error(FY_LOG_EMERG, 0, "%u \"ssl_certificate\" but %u "
+                     "\"ssl_certificate_key\" for %s in %s:%u",
+                     conf->certs.nelts, conf->keys.nelts, what, conf->file,
+                     conf->line);
+        return FY_ERROR;
+    }
+
+    ctx = SSL_CTX_new(TLS_server_method());
+    if (ctx == NULL || fy_pool_cleanup_add(pool, fy_tls_ctx_free, ctx)
+                       != FY_OK)
+    {
+        fy_log_error(FY_LOG_EMERG, 0, "SSL_CTX_new() failed: %s",
+                     fy_tls_error());
+        SSL_CTX_free(ctx);
+        return FY_ERROR;
+    }
+    conf->ctx = ctx;
+
+    for (i = 0; i < conf->certs.nelts; i++) {
+        cert = *fy_array_elt(&conf->certs, char *, i);
+        key = *fy_array_elt(&conf->keys, char *, i);
+
+        /* the certificate goes to the slot of its key type (RSA,
+         * ECDSA ...), its chain with it; the key must fit that slot */
+        if (SSL_CTX_use_certificate_chain_file(ctx, cert) != 1) {
+            fy_log_error(FY_LOG_EMERG, 0, "cannot load certificate \"%s\": "
+                         "%s in %s:%u", cert, fy_tls_error(), conf->file,
+                         conf->line);
+            return FY_ERROR;
+        }
+        if (SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM) != 1) {
+            fy_log_error(FY_LOG_EMERG, 0, "cannot load certificate key "
+                         "\"%s\" (for \"%s\"): %s in %s:%u", key, cert,
+                         fy_tls_error(), conf->file, conf->line);
+            return FY_ERROR;
+        }
+        if (SSL_CTX_check_private_key(ctx) != 1) {
+            fy_log_error(FY_LOG_EMERG, 0, "certificate key \"%s\" does not "
+                         "match certificate \"%s\": %s in %s:%u", key, cert,
+                         fy_tls_error(), conf->file, conf->line);
+            return FY_ERROR;
+        }
+    }
+
+    if (!fy_tls_set_protocols(ctx, conf->protocols)) {
+        fy_log_error(FY_LOG_EMERG, 0, "cannot set ssl_protocols for %s: %s",
+                     what, fy_tls_error());
+        return FY_ERROR;
+    }
+    if (SSL_CTX_set_cipher_list(ctx, conf->ciphers) != 1) {
+        fy_log_error(FY_LOG_EMERG, 0, "invalid ssl_ciphers \"%s\" for %s: %s",
+                     conf->ciphers, what, fy_tls_error());
+        return FY_ERROR;
+    }
+
+    SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION
+                             | SSL_OP_NO_COMPRESSION
+                             | SSL_OP_IGNORE_UNEXPECTED_EOF);
+    if (conf->prefer_server_ciphers) {
+        SSL_CTX_set_options(ctx, SSL_OP_CIPHER_SERVER_PREFERENCE);
+    }
+    SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE
+                          | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER
+                          | SSL_MODE_RELEASE_BUFFERS);
+    SSL_CTX_set_read_ahead(ctx, 0);
+
+    /* Resumption is by tickets only: no per-process session cache,
+     * whose sessions another worker could not find. */
+    SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+    SSL_CTX_set_session_id_context(ctx, sid_ctx, sizeof(sid_ctx) - 1);
+    SSL_CTX_set_timeout(ctx, (long) (conf->session_timeout / 1000));
+    /* the keys are there even with tickets off: OpenSSL calls the
+     * callback of the context a connection started with, and SNI may
+     * have moved it to this one */
+    SSL_CTX_set_ex_data(ctx, fy_tls_ctx_index, tickets);
+    if (conf->session_tickets) {
+        SSL_CTX_set_tlsext_ticket_key_evp_cb(ctx, fy_tls_ticket_cb);
+    } else {
+        SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET);
+        SSL_CTX_set_num_tickets(ctx, 0);
+    }
+
+    SSL_CTX_set_alpn_select_cb(ctx, fy_tls_alpn_select, NULL);
+    return FY_OK;
+}
+
+/* ---- connections ---- */
+
+int
+fy_tls_conn_create(fy_conn_t *c, void *ctx)
+{
+    SSL  *ssl = SSL_new(ctx);
+
+    if (ssl == NULL) {
+        fy_log_error(FY_LOG_ALERT, 0, "SSL_new() failed: %s", fy_tls_error());
+        return FY_ERROR;
+    }
+    if (SSL_set_fd(ssl, c->fd) != 1) {
+        fy_log_error(FY_LOG_ALERT, 0, "SSL_set_fd() failed: %s",
+                     fy_tls_error());
+        SSL_free(ssl);
+        return FY_ERROR;
+    }
+    SSL_set_app_data(ssl, c);
+    SSL_set_accept_state(ssl);
+    c->ssl = ssl;
+    return FY_OK;
+}
+
+/* Map an SSL_* failure to FY_AGAIN (and the ready flag of the
+ * direction OpenSSL waits for) or FY_ERROR (logged, errno EPROTO). */
+static int
+fy_tls_fail(fy_conn_t *c, int n, const char *op, const char *who)
+{
+    int  err = SSL_get_error(c->ssl, n);
+    int  saved = errno;
+
+    switch (err) {
+    case SSL_ERROR_WANT_READ:
+        c->read.ready = 0;
+        return FY_AGAIN;
+    case SSL_ERROR_WANT_WRITE:
+        c->write.ready = 0;
+        return FY_AGAIN;
+    case SSL_ERROR_SYSCALL:
+        ERR_clear_error();
+        fy_log_error(FY_LOG_INFO, saved, "%s failed, %s", op, who);
+        errno = saved ? saved : ECONNRESET;
+        return FY_ERROR;
+    default:
+        fy_log_error(FY_LOG_INFO, 0, "%s failed (%s), %s", op,
+                     fy_tls_error(), who);
+        errno = EPROTO;
+        return FY_ERROR;
+    }
+}
+
+int
+fy_tls_handshake(fy_conn_t *c, const char *who)
+{
+    int  n;
+
+    ERR_clear_error();
+    n = SSL_do_handshake(c->ssl);
+    if (n == 1) {
+        return FY_OK;
+    }
+    if (SSL_get_error(c->ssl, n) == SSL_ERROR_ZERO_RETURN) {
+        errno = ECONNRESET;
+        return FY_ERROR;
+    }
+    return fy_tls_fail(c, n, "SSL_do_handshake()", who);
+}
+
+void
+fy_tls_conn_free(fy_conn_t *c)
+{
+    SSL  *ssl = c->ssl;
+
+    if (ssl == NULL) {
+        return;
+    }
+    if (SSL_is_init_finished(ssl)) {
+        /* one try at close_notify; we do not wait for the peer's */
+        SSL_set_quiet_shutdown(ssl, 0);
+        ERR_clear_error();
+        (void) SSL_shutdown(ssl);
+        ERR_clear_error();
+    }
+    SSL_free(ssl);
+    c->ssl = NULL;
+}
+
+ssize_t
+fy_conn_recv(fy_conn_t *c, u_char *buf, size_t size)
+{
+    size_t   got = 0, n;
+    ssize_t  r;
+    int      rc;
+
+    if (c->ssl == NULL) {
+        for ( ;; ) {
+            r = recv(c->fd, buf, size, 0);
+            if (r >= 0) {
+                return r;
+            }
+            if (errno == EINTR) {
+                continue;
+            }
+            if (errno == EAGAIN || errno == EWOULDBLOCK) {
+                c->read.ready = 0;
+                return FY_AGAIN;
+            }
+            return FY_ERROR;
+        }
+    }
+
+    /* Records come one per SSL_read: go on until the buffer is full or
+     * the socket is dry, so that a short read means "drained". */
+    while (got < size) {
+        ERR_clear_error();
+        if (SSL_read_ex(c->ssl, buf + got, size - got, &n) == 1) {
+            got += n;
+            continue;
+        }
+        rc = SSL_get_error(c->ssl, 0);
+        if (rc == SSL_ERROR_ZERO_RETURN) {
+            c->read.eof = 1;
+            return (ssize_t) got;     /* 0 if nothing came before it */
+        }
+        if (got) {
+            /* give what we have; the error shows again next time */
+            if (rc == SSL_ERROR_WANT_READ) {
+                c->read.ready = 0;
+            }
+            ERR_clear_error();
+            return (ssize_t) got;
+        }
+        return fy_tls_fail(c, 0, "SSL_read()", "client");
+    }
+    return (ssize_t) got;
+}
+
+ssize_t
+fy_conn_peek(fy_conn_t *c, u_char *buf, size_t size)
+{
+    size_t   n;
+    ssize_t  r;
+    int      rc;
+
+    if (c->ssl == NULL) {
+        do {
+            r = recv(c->fd, buf, size, MSG_PEEK);
+        } while (r == -1 && errno == EINTR);
+        if (r == -1 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            return FY_AGAIN;
+        }
+        return r < 0 ? FY_ERROR : r;
+    }
+    ERR_clear_error();
+    if (SSL_peek_ex(c->ssl, buf, size, &n) == 1) {
+        return (ssize_t) n;
+    }
+    rc = SSL_get_error(c->ssl, 0);
+    ERR_clear_error();
+    if (rc == SSL_ERROR_ZERO_RETURN) {
+        return 0;
+    }
+    if (rc == SSL_ERROR_WANT_READ || rc == SSL_ERROR_WANT_WRITE) {
+        return FY_AGAIN;
+    }
+    return FY_ERROR;
+}
+
+ssize_t
+fy_conn_send(fy_conn_t *c, const u_char *buf, size_t size)
+{
+    size_t   n;
+    ssize_t  r;
+
+    if (c->ssl == NULL) {
+        for ( ;; ) {
+            r = send(c->fd, buf, size, MSG_NOSIGNAL);
+            if (r >= 0) {
+                return r;
+            }
+            if (errno == EINTR) {
+                continue;
+            }
+            if (errno == EAGAIN || errno == EWOULDBLOCK) {
+                c->write.ready = 0;
+                return FY_AGAIN;
+            }
+            return FY_ERROR;
+        }
+    }
+    if (size == 0) {
+        return 0;
+    }
+    ERR_clear_error();
+    if (SSL_write_ex(c->ssl, buf, size, &n) == 1) {
+        return (ssize_t) n;
+    }
+    return fy_tls_fail(c, 0, "SSL_write()", "client");
+}
+
+ssize_t
+fy_conn_writev(fy_conn_t *c, const struct iovec *iov, int cnt)
+{
+    /* small pieces are gathered into one record instead of one record
+     * each (a response header and the start of its body) */
+    static u_char  gather[16384];
+    size_t         len = 0, k;
+    ssize_t        r;
+    int            i;
+
+    if (c->ssl == NULL) {
+        for ( ;; ) {
+            r = writev(c->fd, iov, cnt);
+            if (r >= 0) {
+                return r;
+            }
+            if (errno == EINTR) {
+                continue;
+            }
+            if (errno == EAGAIN || errno == EWOULDBLOCK) {
+                c->write.ready = 0;
+                return FY_AGAIN;
+            }
+            return FY_ERROR;
+        }
+    }
+
+    if (cnt == 1 || iov[0].iov_len >= sizeof(gather)) {
+        return fy_conn_send(c, iov[0].iov_base, iov[0].iov_len);
+    }
+    /* A retry after WANT_WRITE gathers the same bytes again (the
+     * caller only advances its iovecs by what was written), as
+     * SSL_write requires. */
+    for (i = 0; i < cnt && len < sizeof(gather); i++) {
+        k = fy_min(iov[i].iov_len, sizeof(gather) - len);
+        memcpy(gather + len, iov[i].iov_base, k);
+        len += k;
+    }
+    return fy_conn_send(c, gather, len);
+}

@@ -1,0 +1,91 @@
+/*
+ * fy_tls.h -- TLS with OpenSSL: server contexts built from the ssl_*
+ * directives, shared session-ticket keys, the non-blocking handshake
+ * and the connection I/O wrappers every reader and writer goes through.
+ *
+ * fy_conn_recv / fy_conn_send / fy_conn_writev are recv/send/writev on
+ * a plain connection and SSL_read/SSL_write on one with c->ssl.  Both
+ * return bytes moved, 0 at end of stream (recv only), FY_AGAIN with
+ * the `ready` flag of the direction that must wait cleared, or
+ * FY_ERROR (errno set; EPROTO for a TLS failure, already logged).
+ *
+ * A TLS read fills the buffer until it is full or the socket has no
+ * whole record left, so "fewer bytes than asked" means the socket is
+ * drained, as for recv(): with edge-triggered epoll no decrypted byte
+ * may be left waiting in OpenSSL's buffer unnoticed.
+ */
+#ifndef FY_TLS_H
+#define FY_TLS_H
+
+#include "fy_core.h"
+#include "fy_pool.h"
+#include "fy_array.h"
+#include "fy_event.h"
+#include "fy_conf_file.h"
+#include <sys/uio.h>
+
+/* ssl_protocols bits */
+#define FY_TLS_V1    0x01
+#define FY_TLS_V1_1  0x02
+#define FY_TLS_V1_2  0x04
+#define FY_TLS_V1_3  0x08
+
+/* Per server (and at http level, inherited by servers). */
+typedef struct {
+    fy_array_t   certs;           /* char *, absolute paths */
+    fy_array_t   keys;            /* char *, absolute paths */
+    const char  *file;            /* where the first certificate was */
+    unsigned     line;            /* given, for messages */
+    unsigned     protocols;       /* FY_TLS_*, 0: unset */
+    char        *ciphers;         /* NULL: unset */
+    int          prefer_server_ciphers;   /* -1: unset */
+    int          session_tickets;         /* -1: unset */
+    int64_t      session_timeout;         /* ms, -1: unset */
+    void        *ctx;             /* SSL_CTX *, once built */
+} fy_tls_conf_t;
+
+/* One session-ticket key: 16 bytes of name, then the HMAC and AES
+ * keys (32 bytes each for an 80-byte file, 16 for a 48-byte one). */
+typedef struct {
+    u_char    name[16];
+    u_char    hmac_key[32];
+    u_char    aes_key[32];
+    unsigned  size;               /* 16 or 32 */
+} fy_tls_ticket_key_t;
+
+/* The keys of one cycle; the first one encrypts new tickets. */
+typedef struct {
+    fy_array_t   files;           /* char *, ssl_session_ticket_key */
+    fy_array_t   keys;            /* fy_tls_ticket_key_t */
+} fy_tls_tickets_t;
+
+void fy_tls_conf_init(fy_pool_t *pool, fy_tls_conf_t *conf);
+void fy_tls_tickets_init(fy_pool_t *pool, fy_tls_tickets_t *t);
+/* Unset values of conf take prev's, then the defaults. */
+void fy_tls_conf_merge(const fy_tls_conf_t *prev, fy_tls_conf_t *conf);
+/* Read the ssl_session_ticket_key files, or use the key this master
+ * made once (the same in every worker and across reloads).  FY_OK or
+ * FY_ERROR (logged). */
+int  fy_tls_tickets_load(fy_tls_tickets_t *t);
+/* Build conf->ctx: certificates and keys loaded and checked to match,
+ * protocols, ciphers, tickets, ALPN.  `what` names the server in
+ * messages.  The context is freed with pool.  FY_OK or FY_ERROR. */
+int  fy_tls_ctx_create(fy_pool_t *pool, fy_tls_conf_t *conf,
+                       fy_tls_tickets_t *tickets, const char *what);
+
+/* Start TLS on an accepted connection with ctx (SSL_CTX *); the
+ * handshake's app data is c.  FY_OK or FY_ERROR. */
+int  fy_tls_conn_create(fy_conn_t *c, void *ctx);
+/* One step of the server handshake: FY_OK (done), FY_AGAIN (ready
+ * flags say which way), FY_ERROR (logged at info with `who`). */
+int  fy_tls_handshake(fy_conn_t *c, const char *who);
+/* Send close_notify if possible and free the TLS state. */
+void fy_tls_conn_free(fy_conn_t *c);
+
+ssize_t fy_conn_recv(fy_conn_t *c, u_char *buf, size_t size);
+ssize_t fy_conn_send(fy_conn_t *c, const u_char *buf, size_t size);
+/* Look at the next bytes without taking them (a client gone?) */
+ssize_t fy_conn_peek(fy_conn_t *c, u_char *buf, size_t size);
+ssize_t fy_conn_writev(fy_conn_t *c, const struct iovec *iov, int cnt);
+
+#endif /* FY_TLS_H */
