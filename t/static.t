@@ -246,4 +246,49 @@ $r = http_get($port, '/small.txt');
 is($r->{body}, $small, 'still serving afterwards');
 
 $f->stop;
+
+# ---- configuration errors, with file and line ----
+sub conf_error {
+    my ($name, $http, $want) = @_;
+    my $c = Ferry::Test->new(conf => main_conf()
+        . "events { worker_connections 8; }\nhttp {\n$http\n}\n");
+    my ($rc, $out) = $c->run('-t');
+    is($rc, 1, "$name: ferry -t fails");
+    like($out, $want, "$name: the message");
+}
+conf_error('root twice', "root a;\nroot b;",
+           qr/\[emerg\] "root" directive is duplicate, "root" was specified earlier in \S+ferry\.conf:7/);
+conf_error('alias after root',
+           "server { listen 127.0.0.1:1; location / { root a;\nalias b; } }",
+           qr/\[emerg\] "alias" directive is duplicate, "root" was specified earlier in \S+:7/);
+conf_error('alias in server', "server { alias b; }",
+           qr/\[emerg\] "alias" directive is not allowed here in \S+:6/);
+conf_error('index with a slash', "index a/b.html;",
+           qr/\[emerg\] invalid index file name "a\/b\.html".* in \S+:6/);
+conf_error('types line without extension', "types {\ntext/plain;\n}",
+           qr/\[emerg\] invalid number of arguments in "types" entry "text\/plain".* in \S+:7/);
+conf_error('types line with a block', "types {\ntext/plain txt {}\n}",
+           qr/\[emerg\] "text\/plain" is not terminated by ";" in \S+:7/);
+
+# the shipped mime.types loads, and maps what it says
+{
+    my $c = Ferry::Test->new(conf => main_conf() . <<'EOF');
+events { worker_connections 8; }
+http {
+    include mime.types;
+    server { listen 127.0.0.1:%%PORT_0%%; root html; }
+}
+EOF
+    $c->write_file('conf/mime.types',
+                   Ferry::Test::read_file("$Ferry::Test::ROOT/conf/mime.types"));
+    $c->write_file('html/a.json', "{}\n");
+    $c->write_file('html/a.WOFF2', "x");
+    $c->start;
+    is(http_get($c->port(0), '/a.json')->{headers}{'content-type'},
+       'application/json', 'conf/mime.types: json');
+    is(http_get($c->port(0), '/a.WOFF2')->{headers}{'content-type'},
+       'font/woff2', 'conf/mime.types: woff2, any case');
+    $c->stop;
+}
+
 done_testing;
