@@ -68,6 +68,7 @@ http {
         ssl_certificate a-ec.crt;
         ssl_certificate_key a-ec.key;
         location /proxy/ { proxy_pass http://127.0.0.1:%%PORT_2%%; }
+        location /files/ { root files-root; }
         location / {
             return 200 "server=a pid=\$pid scheme=\$scheme https=\$https proto=\$ssl_protocol cipher=\$ssl_cipher sni=\$ssl_server_name reused=\$ssl_session_reused\\n";
         }
@@ -190,6 +191,15 @@ my $e = parse_echo($out);
 is($e && $e->{'body-length'}, 300000, 'proxy over TLS: the upstream got the whole body');
 is($e && length($e->{body}), 300000, 'proxy over TLS: the client got it all back');
 is($e && $e->{uri}, '/proxy/echo', 'proxy over TLS: uri');
+
+# static files over TLS: sendfile() cannot encrypt, so the file goes
+# through the TLS layer; the bytes must arrive intact
+my $file = join '', map { chr(($_ * 7) % 251) } 1 .. 2_000_000;
+$f->write_file('files-root/files/blob.bin', $file);
+($rc, $out) = curl('a.test', '/files/blob.bin');
+is($rc, 0, 'static file over TLS: fetched');
+is(length($out), length($file), 'static file over TLS: every byte');
+ok($out eq $file, 'static file over TLS: byte-identical');
 
 ($rc, $out) = curl('a.test', '/', "-w 'connects=%{num_connects}\\n'", "https://a.test:$port/",
                    "https://a.test:$port/");

@@ -582,6 +582,15 @@ fy_conf_handler(fy_conf_t *cf, int last, const fy_conf_words_t *w)
         return fy_conf_include(cf, last);
     }
 
+    if (cf->handler) {
+        if (last != FY_CONF_TOK_END) {
+            fy_conf_error(cf, "\"%.*s\" is not terminated by \";\"",
+                          (int) name->len, name->data);
+            return FY_ERROR;
+        }
+        return cf->handler(cf);
+    }
+
     found = 0;
 
     for (t = cf->tables; t && *t; t++) {

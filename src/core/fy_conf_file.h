@@ -131,6 +131,11 @@ struct fy_conf_s {
     fy_conf_dump_t             *dump;      /* files read, first first */
     fy_conf_dump_t            **dump_last;
     unsigned                    depth;     /* include nesting */
+    /* Set by a block whose contents are not directives ("types"):
+     * every line ended by ';' in it goes here, with the words in
+     * args/nargs.  FY_OK or FY_ERROR (logged by the handler). */
+    int                       (*handler)(fy_conf_t *cf);
+    void                       *handler_data;
 };
 
 /* Initialise cf for a new configuration.  Tables, prefix, conf_dir,

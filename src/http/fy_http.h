@@ -192,6 +192,8 @@ typedef struct fy_http_loc_conf_s {
     unsigned             next_upstream;       /* FY_HTTP_NEXT_* mask */
     int                  next_upstream_tries; /* 0: as many as servers */
     int64_t              next_upstream_timeout;  /* ms, 0: none */
+    struct fy_http_static_conf_s *static_conf;  /* root, alias, index,
+                                    types (fy_http_static.h), NULL: none */
 } fy_http_loc_conf_t;
 
 /* proxy_next_upstream: when a request goes on to the next server. */
@@ -253,6 +255,7 @@ extern const fy_command_t  fy_http_log_commands[];
 extern const fy_command_t  fy_http_status_commands[];
 extern const fy_command_t  fy_http_access_commands[];
 extern const fy_command_t  fy_http_ssl_commands[];
+extern const fy_command_t  fy_http_static_commands[];
 
 /* Merge levels, resolve upstream names, build cycle->listening. */
 int fy_http_init_cycle(fy_cycle_t *cycle);
@@ -347,6 +350,7 @@ struct fy_http_request_s {
     uint64_t              start_msec;      /* monotonic, for $request_time */
     uint64_t              start_wall;      /* wall clock ms */
     unsigned              number;          /* on its connection, from 1 */
+    struct fy_http_static_file_s *file;    /* a static file being sent */
 };
 
 typedef struct {

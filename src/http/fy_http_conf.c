@@ -6,6 +6,7 @@
 #include "fy_core.h"
 #include "fy_http.h"
 #include "fy_http_balancer.h"
+#include "fy_http_static.h"
 #include "fy_shm.h"
 
 #include <netinet/in.h>
@@ -921,6 +922,7 @@ fy_http_merge_loc(fy_http_loc_conf_t *prev, fy_http_loc_conf_t *conf)
         conf->return_code = prev->return_code;
         conf->return_text = prev->return_text;
     }
+    fy_http_static_merge(prev, conf);
 }
 
 static int
