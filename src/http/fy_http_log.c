@@ -436,7 +436,8 @@ fy_http_log_one(fy_http_request_t *r, fy_http_log_t *log)
     fy_http_log_file_t       *f = log->file;
     const fy_http_cv_t       *cv = log->fmt->cv;
     const fy_http_cv_part_t  *part;
-    u_char                    stack[4096], *line, *p, *val;
+    fy_str_t                 *vals;
+    u_char                    stack[4096], *line, *p;
     size_t                    len = 1, vlen;
     unsigned                  i;
 
@@ -444,8 +445,13 @@ fy_http_log_one(fy_http_request_t *r, fy_http_log_t *log)
         return;
     }
 
-    /* size the line: literal parts as they are, values escaped, an
-     * empty value as "-" (nginx) */
+    /* Each variable is evaluated once: its value is kept for the
+     * writing pass.  Literal parts go as they are, values escaped, an
+     * empty value as "-" (nginx). */
+    vals = fy_palloc(r->pool, cv->nparts * sizeof(fy_str_t));
+    if (vals == NULL) {
+        return;
+    }
     for (i = 0; i < cv->nparts; i++) {
         part = &cv->parts[i];
         if (part->var == NULL && part->pvar == NULL) {
@@ -453,16 +459,18 @@ fy_http_log_one(fy_http_request_t *r, fy_http_log_t *log)
             continue;
         }
         vlen = fy_http_cv_part_len(r, part);
-        if (vlen == 0) {
-            len += 1;
-            continue;
+        vals[i].len = 0;
+        if (vlen) {
+            vals[i].data = fy_palloc(r->pool, vlen);
+            if (vals[i].data == NULL) {
+                return;
+            }
+            vals[i].len = fy_http_cv_part_get(r, part, vals[i].data, vlen);
         }
-        val = fy_palloc(r->pool, vlen);
-        if (val == NULL) {
-            return;
-        }
-        vlen = fy_http_cv_part_get(r, part, val, vlen);
-        len += fy_http_log_escape(log->fmt->escape, NULL, val, vlen);
+        len += vals[i].len
+               ? fy_http_log_escape(log->fmt->escape, NULL, vals[i].data,
+                                    vals[i].len)
+               : 1;
     }
 
     line = len <= sizeof(stack) ? stack : fy_palloc(r->pool, len);
@@ -476,19 +484,12 @@ fy_http_log_one(fy_http_request_t *r, fy_http_log_t *log)
         if (part->var == NULL && part->pvar == NULL) {
             memcpy(p, part->lit.data, part->lit.len);
             p += part->lit.len;
-            continue;
-        }
-        vlen = fy_http_cv_part_len(r, part);
-        if (vlen == 0) {
+        } else if (vals[i].len == 0) {
             *p++ = '-';
-            continue;
+        } else {
+            p += fy_http_log_escape(log->fmt->escape, p, vals[i].data,
+                                    vals[i].len);
         }
-        val = fy_palloc(r->pool, vlen);
-        if (val == NULL) {
-            return;
-        }
-        vlen = fy_http_cv_part_get(r, part, val, vlen);
-        p += fy_http_log_escape(log->fmt->escape, p, val, vlen);
     }
     *p++ = '\n';
     len = (size_t) (p - line);
