@@ -62,6 +62,7 @@ events { worker_connections 128; }
 http {
     access_log off;
     upstream tlsapp { server 127.0.0.1:%%PORT_1%%; keepalive 4; }
+    upstream closing { server 127.0.0.1:%%PORT_7%%; keepalive 2; }
     upstream failover {
         server 127.0.0.1:%%PORT_4%%;      # plain HTTP: the handshake fails
         server 127.0.0.1:%%PORT_1%%;
@@ -103,6 +104,7 @@ http {
                                   proxy_ssl_name \$http_x_name; }
         location /next/         { proxy_pass https://failover; }
         location /ws/           { proxy_pass https://127.0.0.1:%%PORT_5%%; }
+        location /closing/      { proxy_pass https://closing; }
         location /slow/         { proxy_pass https://127.0.0.1:%%PORT_6%%;
                                   proxy_connect_timeout 1s; }
     }
@@ -137,6 +139,14 @@ my $b5 = Ferry::Test::Backend->new(port => $f->port(5), ssl => \%tls, raw => sub
     while (defined(my $line = <$s>)) {
         syswrite $s, uc $line;
     }
+});
+# answers one request on a kept-alive connection, then closes it while
+# ferry holds it idle (close_notify, then the end of the stream)
+my $b7 = Ferry::Test::Backend->new(port => $f->port(7), ssl => \%tls, raw => sub {
+    my ($s, $req) = @_;
+    Ferry::Test::Backend::_write_all($s, Ferry::Test::Backend::_response(
+        $req, Ferry::Test::Backend::echo($req), 0));
+    select undef, undef, undef, 0.3;
 });
 my $b6 = Ferry::Test::Backend->new(port => $f->port(6), on_connect => sub { sleep 4 });
 
@@ -235,6 +245,20 @@ is($e->{'tls-sni'}, 'two.test', 'kept connections: a request for another name ..
 isnt($e->{'tls-conn'} // 'x2', $c1, '... gets its own connection');
 ($r, $e) = get('/keep-sni/z', 'X-Name' => 'one.test');
 is($e->{'tls-conn'} // 'x3', $c1, '... and the first name its kept one');
+
+# a kept TLS connection the server closes while it is idle: noticed and
+# dropped then (through TLS), not found broken by the next request
+($r, $e) = get('/closing/1');
+my $closing1 = $e->{'tls-conn'} // 'c1';
+is($r->{status}, 200, 'closing backend: first request');
+$ok = wait_until { my @l = $b7->request_lines; @l == 1 && !kill(0, $closing1) } 5;
+ok($ok, '... the backend closed the kept connection');
+select undef, undef, undef, 0.2;
+($r, $e) = get('/closing/2');
+is($r->{status}, 200, '... the next request is served');
+isnt($e->{'tls-conn'} // $closing1, $closing1, '... on a new connection');
+unlike($f->error_log, qr/kept upstream connection was closed, reconnecting.*closing\/2/,
+       '... the idle close was noticed before, not by the request');
 
 # ---- bodies ------------------------------------------------------------------
 
