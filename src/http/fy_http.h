@@ -19,6 +19,7 @@
 #include "fy_event.h"
 #include "fy_http_parse.h"
 #include "fy_tls.h"
+#include "fy_tls_upstream.h"
 #include <sys/uio.h>
 
 typedef struct fy_http_request_s  fy_http_request_t;
@@ -122,6 +123,10 @@ typedef struct {
     int64_t               slow_start;     /* ms, 0: off */
     unsigned              backup:1;
     unsigned              down:1;
+
+    /* proxy_ssl_session_reuse: this worker's last TLS session with the
+     * server (process memory: each worker has its own) */
+    fy_tls_up_session_t   ssl_session;
 } fy_http_upstream_peer_t;
 
 typedef struct fy_http_balancer_s  fy_http_balancer_t;
@@ -134,6 +139,8 @@ typedef struct {
     unsigned     implicit:1;          /* made by proxy_pass host:port */
     unsigned     defined:1;           /* an upstream {} block exists */
     unsigned     has_backup:1;        /* some server is "backup" */
+    unsigned     bare_http:1;         /* implicit, named without a port */
+    unsigned     bare_https:1;        /* by http:// (80) or https:// (443) */
     const char  *file;                /* first reference, for errors */
     unsigned     line;
 
@@ -169,6 +176,10 @@ typedef struct fy_http_loc_conf_s {
     fy_str_t             proxy_host;    /* Host sent upstream */
     fy_str_t             proxy_uri;     /* URI part of proxy_pass, or empty */
     unsigned             proxy_uri_set:1;
+    unsigned             proxy_https:1; /* proxy_pass https:// */
+    /* proxy_ssl_* (fy_http_proxy_ssl.c); NULL: none at this level, the
+     * parent's is shared */
+    struct fy_http_proxy_ssl_conf_s *proxy_ssl;
 
     int64_t              proxy_connect_timeout;
     int64_t              proxy_read_timeout;
@@ -256,6 +267,7 @@ extern const fy_command_t  fy_http_status_commands[];
 extern const fy_command_t  fy_http_access_commands[];
 extern const fy_command_t  fy_http_ssl_commands[];
 extern const fy_command_t  fy_http_static_commands[];
+extern const fy_command_t  fy_http_proxy_ssl_commands[];
 
 /* Merge levels, resolve upstream names, build cycle->listening. */
 int fy_http_init_cycle(fy_cycle_t *cycle);
@@ -434,6 +446,11 @@ extern const fy_command_t  fy_http_upcache_commands[];
  * says how many it has carried. */
 fy_conn_t *fy_http_upcache_get(fy_http_upstream_t *u, unsigned peer,
                                unsigned *requests);
+/* The same for a request that needs a connection made with the TLS
+ * context tls_ctx (NULL: plain TCP) for tls_name. */
+fy_conn_t *fy_http_upcache_get_tls(fy_http_upstream_t *u, unsigned peer,
+                                   const void *tls_ctx, const char *tls_name,
+                                   unsigned *requests);
 /* Keep c (idle, the response read to its end) for later, or close it
  * when the cache is full or the connection has served enough. */
 void       fy_http_upcache_put(fy_http_upstream_t *u, unsigned peer,
@@ -458,6 +475,14 @@ size_t fy_http_ssl_var_server_name(fy_http_request_t *r, u_char *buf,
                                    size_t size);
 size_t fy_http_ssl_var_session_reused(fy_http_request_t *r, u_char *buf,
                                       size_t size);
+
+/* fy_http_proxy_ssl.c: TLS to upstreams.  Merge conf's proxy_ssl_*
+ * settings with prev's; after all levels are merged, build the client
+ * contexts of the locations that proxy_pass to https:// (FY_OK, or
+ * FY_ERROR logged with file and line). */
+void fy_http_proxy_ssl_merge(fy_http_loc_conf_t *prev,
+                             fy_http_loc_conf_t *conf);
+int  fy_http_proxy_ssl_init_cycle(fy_cycle_t *cycle);
 
 /* fy_http_proxy.c */
 void fy_http_proxy_handler(fy_http_request_t *r);

@@ -821,6 +821,7 @@ fy_http_proxy_pass(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
     fy_http_loc_conf_t  *lcf = conf;
     fy_str_t             url = cf->args[1], host;
     u_char              *slash;
+    size_t               skip;
 
     fy_unused(cmd);
 
@@ -829,11 +830,14 @@ fy_http_proxy_pass(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
     }
 
     if (url.len > 8 && strncasecmp((char *) url.data, "https://", 8) == 0) {
-        fy_conf_error(cf, "https upstreams are not supported yet in \"%s\"",
-                      url.data);
-        return FY_CONF_ERROR;
-    }
-    if (url.len <= 7 || strncasecmp((char *) url.data, "http://", 7) != 0) {
+        /* TLS to the upstream: fy_http_proxy_ssl.c */
+        lcf->proxy_https = 1;
+        skip = 8;
+    } else if (url.len > 7
+               && strncasecmp((char *) url.data, "http://", 7) == 0)
+    {
+        skip = 7;
+    } else {
         fy_conf_error(cf, "invalid URL prefix in \"%s\"", url.data);
         return FY_CONF_ERROR;
     }
@@ -843,9 +847,9 @@ fy_http_proxy_pass(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
         return FY_CONF_ERROR;
     }
 
-    host.data = url.data + 7;
-    slash = memchr(host.data, '/', url.len - 7);
-    host.len = slash ? (size_t) (slash - host.data) : url.len - 7;
+    host.data = url.data + skip;
+    slash = memchr(host.data, '/', url.len - skip);
+    host.len = slash ? (size_t) (slash - host.data) : url.len - skip;
     if (host.len == 0) {
         fy_conf_error(cf, "no host in \"%s\"", url.data);
         return FY_CONF_ERROR;
@@ -860,6 +864,17 @@ fy_http_proxy_pass(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
     lcf->upstream = fy_http_upstream_get(cf, cf->ctx->main, &host);
     if (lcf->upstream == NULL) {
         return FY_CONF_ERROR;
+    }
+    /* a host without a port: 80, or 443 for https (if it is not the
+     * name of an upstream block, which is known only at the end) */
+    slash = memchr(host.data, ']', host.len);
+    slash = slash ? slash : host.data;
+    if (memchr(slash, ':', host.len - (size_t) (slash - host.data)) == NULL) {
+        if (lcf->proxy_https) {
+            lcf->upstream->bare_https = 1;
+        } else {
+            lcf->upstream->bare_http = 1;
+        }
     }
     return FY_CONF_OK;
 }
@@ -923,6 +938,7 @@ fy_http_merge_loc(fy_http_loc_conf_t *prev, fy_http_loc_conf_t *conf)
         conf->return_text = prev->return_text;
     }
     fy_http_static_merge(prev, conf);
+    fy_http_proxy_ssl_merge(prev, conf);
 }
 
 static int
@@ -1076,6 +1092,13 @@ fy_http_init_cycle(fy_cycle_t *cycle)
     for (i = 0; i < hmcf->upstreams.nelts; i++) {
         u = *fy_array_elt(&hmcf->upstreams, fy_http_upstream_t *, i);
         if (u->implicit) {
+            if (u->bare_http && u->bare_https) {
+                fy_log_error(FY_LOG_EMERG, 0, "\"%s\" is used by both "
+                             "http:// and https:// without a port; give "
+                             "the port in %s:%u", u->name.data, u->file,
+                             u->line);
+                return FY_ERROR;
+            }
             peer = fy_array_push(&u->peers);
             if (peer == NULL) {
                 return FY_ERROR;
@@ -1089,6 +1112,10 @@ fy_http_init_cycle(fy_cycle_t *cycle)
                              "\"%s\" in %s:%u", u->name.data, u->file,
                              u->line);
                 return FY_ERROR;
+            }
+            if (u->bare_https) {
+                /* fy_parse_addr_port gave 80 */
+                peer->addr.sin6_port = htons(443);
             }
             peer->name = u->name;
         }
@@ -1124,6 +1151,9 @@ fy_http_init_cycle(fy_cycle_t *cycle)
                 return FY_ERROR;
             }
         }
+    }
+    if (fy_http_proxy_ssl_init_cycle(cycle) != FY_OK) {
+        return FY_ERROR;
     }
     return fy_http_ssl_init_cycle(cycle);
 }

@@ -196,7 +196,9 @@ fy_http_proxy_handler(fy_http_request_t *r)
     p->u = r->loc->upstream;
     r->proxy = p;
 
-    if (fy_proxy_create_request(p) != FY_OK) {
+    if (fy_proxy_create_request(p) != FY_OK
+        || (r->loc->proxy_https && fy_proxy_ssl_prepare(p) != FY_OK))
+    {
         fy_http_send_error(r, 500);
         return;
     }
@@ -405,7 +407,9 @@ fy_proxy_connect(fy_http_proxy_t *p)
     p->reused = 0;
     p->uc_requests = 0;
     if (p->u->keepalive) {
-        uc = fy_http_upcache_get(p->u, (unsigned) i, &p->uc_requests);
+        /* https: one made with the same context, for the same name */
+        uc = fy_http_upcache_get_tls(p->u, (unsigned) i, fy_proxy_ssl_ctx(p),
+                                     p->ssl_name, &p->uc_requests);
         if (uc) {
             p->reused = 1;
             uc->data = p;
@@ -498,6 +502,10 @@ fy_proxy_connected(fy_event_t *wev)
         return;
     }
 
+    if (p->r->loc->proxy_https) {
+        fy_proxy_ssl_handshake(p);    /* then fy_proxy_send_request */
+        return;
+    }
     fy_timer_del(wev);
     uc->write.handler = fy_proxy_send_handler;
     fy_proxy_send_request(p);

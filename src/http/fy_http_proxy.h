@@ -7,6 +7,9 @@
  *   fy_http_proxy_request.c   build the request and send it up, with
  *                             its body
  *   fy_http_proxy_response.c  read the response header, relay the body
+ *   fy_http_proxy_ssl.c       proxy_pass https://: the proxy_ssl_*
+ *                             directives, the TLS handshake after
+ *                             connect
  *
  * Private to src/http/fy_http_proxy*.c.
  */
@@ -72,7 +75,17 @@ struct fy_http_proxy_s {
     unsigned                  body_keep:1;     /* the whole body fits in
                                                   p->body: kept for retries */
     unsigned                  request_sent:1;  /* bytes went upstream */
+    char                     *ssl_name;        /* https: the name for SNI
+                                                  and verification */
 };
+
+/* The proxy_ssl_* settings of a level (fy_http_proxy_ssl.c). */
+typedef struct fy_http_proxy_ssl_conf_s {
+    fy_tls_up_conf_t          tls;
+    fy_http_cv_t             *name;        /* proxy_ssl_name, NULL: unset
+                                              (the proxy_pass host) */
+    unsigned                  name_set:1;
+} fy_http_proxy_ssl_conf_t;
 
 /* One try, for $upstream_addr and $upstream_status. */
 typedef struct {
@@ -82,10 +95,11 @@ typedef struct {
 
 /* ", client: 1.2.3.4, request: "GET / HTTP/1.1", upstream: "..."" */
 #define FY_PROXY_CTX_FMT  ", client: %s, request: \"%.*s\", upstream: " \
-                          "\"http://%.*s%.*s\""
+                          "\"%s://%.*s%.*s\""
 #define FY_PROXY_CTX(p)   (p)->r->hc->addr_text,                          \
                           (int) (p)->r->request_line.len,                 \
                           (char *) (p)->r->request_line.data,             \
+                          (p)->r->loc->proxy_https ? "https" : "http",    \
                           (int) ((p)->peer ? (p)->peer->name.len : 0),    \
                           (p)->peer ? (char *) (p)->peer->name.data : "", \
                           (int) (p)->r->uri.len, (char *) (p)->r->uri.data
@@ -102,5 +116,11 @@ void fy_proxy_send_handler(fy_event_t *ev);
 void fy_proxy_send_request(fy_http_proxy_t *p);
 void fy_proxy_check_client(fy_event_t *rev);
 void fy_proxy_read_header(fy_event_t *rev);
+/* https: the name for this request (FY_OK / FY_ERROR), the TLS context
+ * kept connections must have been made with; after connect(), the
+ * handshake, then fy_proxy_send_request */
+int fy_proxy_ssl_prepare(fy_http_proxy_t *p);
+const void *fy_proxy_ssl_ctx(fy_http_proxy_t *p);
+void fy_proxy_ssl_handshake(fy_http_proxy_t *p);
 
 #endif /* FY_HTTP_PROXY_H */

@@ -181,22 +181,19 @@ fy_proxy_send_request(fy_http_proxy_t *p)
         out = fy_buf_size(&p->req) ? &p->req : &p->body;
 
         if (fy_buf_size(out)) {
-            n = send(uc->fd, out->pos, fy_buf_size(out), MSG_NOSIGNAL);
+            /* plain send(), or SSL_write() to an https upstream */
+            n = fy_conn_send(uc, out->pos, fy_buf_size(out));
             if (n > 0) {
                 out->pos += n;
                 p->request_sent = 1;
                 fy_shm_add(p->stats->bytes_out, (uint64_t) n);
                 continue;
             }
-            if (n == -1 && errno == EINTR) {
-                continue;
-            }
-            if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-                uc->write.ready = 0;
+            if (n == FY_AGAIN) {
                 fy_timer_add(&uc->write, (uint64_t) lcf->proxy_send_timeout);
                 return;
             }
-            fy_log_error(fy_proxy_err_level(p), errno,
+            fy_log_error(fy_proxy_err_level(p), n == 0 ? 0 : errno,
                          "send() failed while sending "
                          "request to upstream" FY_PROXY_CTX_FMT,
                          FY_PROXY_CTX(p));

@@ -319,17 +319,14 @@ fy_proxy_read_header(fy_event_t *rev)
             return;
         }
 
-        n = recv(uc->fd, p->buf.last, fy_buf_free(&p->buf), 0);
+        /* recv(), or SSL_read() from an https upstream */
+        n = fy_conn_recv(uc, p->buf.last, fy_buf_free(&p->buf));
         if (n > 0) {
             p->buf.last += n;
             fy_shm_add(p->stats->bytes_in, (uint64_t) n);
             continue;
         }
-        if (n == -1 && errno == EINTR) {
-            continue;
-        }
-        if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-            rev->ready = 0;
+        if (n == FY_AGAIN) {
             return;
         }
         fy_log_error(fy_proxy_err_level(p), n == 0 ? 0 : errno,
@@ -563,17 +560,13 @@ fy_proxy_relay(fy_http_proxy_t *p)
 
         /* FY_AGAIN: the buffer is used up; read more */
         fy_buf_reset(&p->buf);
-        n = recv(uc->fd, p->buf.last, fy_buf_free(&p->buf), 0);
+        n = fy_conn_recv(uc, p->buf.last, fy_buf_free(&p->buf));
         if (n > 0) {
             p->buf.last += n;
             fy_shm_add(p->stats->bytes_in, (uint64_t) n);
             continue;
         }
-        if (n == -1 && errno == EINTR) {
-            continue;
-        }
-        if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-            uc->read.ready = 0;
+        if (n == FY_AGAIN) {
             uc->read.handler = fy_proxy_relay_read;
             fy_timer_add(&uc->read, (uint64_t) r->loc->proxy_read_timeout);
             return;

@@ -19,6 +19,17 @@
  * event closes it, as does keepalive_timeout.  A server may still
  * close a connection just as a request goes out on it; the proxy then
  * retries once on a new connection (fy_http_proxy.c).
+ *
+ * TLS connections (proxy_pass https://) are kept with their SSL
+ * object.  On those a readable socket does not have to mean a close:
+ * TLS 1.3 servers send session tickets after the handshake, which may
+ * arrive only once the response has been read.  The idle handler
+ * therefore peeks through TLS (SSL_peek): records that carry no data
+ * are consumed there (a ticket is filed for session reuse) and the
+ * connection stays; a close_notify, the end of the stream, an error or
+ * application data (a protocol violation on an idle connection) close
+ * it.  A kept TLS connection only serves a request made with the same
+ * context and the same server name (SNI and the verified name).
  */
 #include "fy_core.h"
 #include "fy_http.h"
@@ -136,12 +147,9 @@ fy_http_upcache_idle_handler(fy_event_t *ev)
 {
     fy_conn_t         *c = ev->data;
     fy_http_upitem_t  *it = c->data;
-    char               ch;
+    u_char             ch;
 
-    if (!ev->timedout
-        && recv(c->fd, &ch, 1, MSG_PEEK) == -1
-        && (errno == EAGAIN || errno == EWOULDBLOCK))
-    {
+    if (!ev->timedout && fy_conn_peek(c, &ch, 1) == FY_AGAIN) {
         ev->ready = 0;
         return;
     }
@@ -152,6 +160,14 @@ fy_http_upcache_idle_handler(fy_event_t *ev)
 fy_conn_t *
 fy_http_upcache_get(fy_http_upstream_t *u, unsigned peer, unsigned *requests)
 {
+    return fy_http_upcache_get_tls(u, peer, NULL, NULL, requests);
+}
+
+fy_conn_t *
+fy_http_upcache_get_tls(fy_http_upstream_t *u, unsigned peer,
+                        const void *tls_ctx, const char *tls_name,
+                        unsigned *requests)
+{
     fy_http_upcache_t  *cache = u->cache;
     fy_http_upitem_t   *it;
     fy_conn_t          *c;
@@ -160,7 +176,9 @@ fy_http_upcache_get(fy_http_upstream_t *u, unsigned peer, unsigned *requests)
         return NULL;
     }
     for (it = cache->idle; it; it = it->next) {
-        if (it->peer == peer) {
+        if (it->peer == peer
+            && fy_tls_up_conn_matches(it->c, tls_ctx, tls_name))
+        {
             c = it->c;
             *requests = it->requests;
             fy_http_upcache_unlink(cache, it);

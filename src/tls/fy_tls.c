@@ -26,7 +26,7 @@ static fy_tls_ticket_key_t  fy_tls_auto_key;
 static int                  fy_tls_auto_key_set;
 
 /* The newest OpenSSL error as text ("" if none), the queue emptied. */
-static const char *
+const char *
 fy_tls_error(void)
 {
     static char    text[256];
@@ -247,8 +247,8 @@ fy_tls_ctx_free(void *data)
     SSL_CTX_free(data);
 }
 
-static int
-fy_tls_set_protocols(SSL_CTX *ctx, unsigned p)
+int
+fy_tls_set_protocols(void *ctx, unsigned p)
 {
     static const struct { unsigned bit; int version; uint64_t no; } v[] = {
         { FY_TLS_V1,   TLS1_VERSION,   SSL_OP_NO_TLSv1 },
@@ -434,6 +434,14 @@ fy_tls_fail(fy_conn_t *c, int n, const char *op, const char *who)
     }
 }
 
+/* Who is at the other end of c, for messages: the wrappers serve
+ * client connections and upstream ones (fy_tls_upstream.c). */
+static const char *
+fy_tls_peer(fy_conn_t *c)
+{
+    return SSL_is_server(c->ssl) ? "client" : "upstream";
+}
+
 int
 fy_tls_handshake(fy_conn_t *c, const char *who)
 {
@@ -515,7 +523,7 @@ fy_conn_recv(fy_conn_t *c, u_char *buf, size_t size)
             ERR_clear_error();
             return (ssize_t) got;
         }
-        return fy_tls_fail(c, 0, "SSL_read()", "client");
+        return fy_tls_fail(c, 0, "SSL_read()", fy_tls_peer(c));
     }
     return (ssize_t) got;
 }
@@ -580,7 +588,7 @@ fy_conn_send(fy_conn_t *c, const u_char *buf, size_t size)
     if (SSL_write_ex(c->ssl, buf, size, &n) == 1) {
         return (ssize_t) n;
     }
-    return fy_tls_fail(c, 0, "SSL_write()", "client");
+    return fy_tls_fail(c, 0, "SSL_write()", fy_tls_peer(c));
 }
 
 ssize_t

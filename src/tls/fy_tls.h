@@ -72,6 +72,11 @@ int  fy_tls_tickets_load(fy_tls_tickets_t *t);
  * messages.  The context is freed with pool.  FY_OK or FY_ERROR. */
 int  fy_tls_ctx_create(fy_pool_t *pool, fy_tls_conf_t *conf,
                        fy_tls_tickets_t *tickets, const char *what);
+/* Limit ctx (SSL_CTX *) to the FY_TLS_* protocols p; 1 on success.
+ * Also used for upstream contexts (fy_tls_upstream.c). */
+int  fy_tls_set_protocols(void *ctx, unsigned p);
+/* The newest OpenSSL error as text ("" if none); empties the queue. */
+const char *fy_tls_error(void);
 
 /* Start TLS on an accepted connection with ctx (SSL_CTX *); the
  * handshake's app data is c.  FY_OK or FY_ERROR. */

@@ -868,7 +868,7 @@ sub parse_echo {
             my ($n, $v) = $1 =~ /^([^:]*):[ \t]*(.*?)[ \t]*$/ ? ($1, $2)
                                                                : ($1, undef);
             push @{ $e{headers} }, [$n, $v];
-        } elsif ($l =~ /^(method|uri|version|body-length) (.*)$/) {
+        } elsif ($l =~ /^(method|uri|version|body-length|tls-\w+) (.*)$/) {
             $e{$1} = $2;
         }
     }
@@ -1042,6 +1042,16 @@ package Ferry::Test::Backend;
 #       syswrite $sock, "garbage\r\n\r\n";
 #   });
 #   on_connect => sub { my ($sock) = @_; ... }  # before reading; then closed
+#   ssl => { cert => FILE, key => FILE,     # speak TLS (IO::Socket::SSL);
+#            ca => FILE }                   # ca: require a client
+#                                           # certificate signed by it
+#   With ssl, $req->{tls} = { sni, reused (0/1), client (subject CN or ''),
+#   protocol, conn (the connection's process id) } and the echo adds the
+#   lines "tls-sni", "tls-reused", "tls-client", "tls-protocol",
+#   "tls-conn".  The context is made once, before the per-connection
+#   forks, so every connection shares its session-ticket keys and a
+#   client can resume.  A failed handshake is logged to the file
+#   tls_errors() reads.
 #
 # The default handler echoes the request: status 200, text/plain, body
 #   method GET\nuri /x\nversion HTTP/1.0\nheader Host: ...\n...
@@ -1098,6 +1108,16 @@ sub new {
 
 sub port { $_[0]{port} }
 
+# With ssl: the handshake failures seen so far (one line each).
+sub tls_errors {
+    my ($self) = @_;
+    open my $fh, '<', "$self->{log}.tls" or return ();
+    my @l = <$fh>;
+    close $fh;
+    chomp @l;
+    return @l;
+}
+
 # Requests received so far (counted when a request has been read, before
 # the handler runs).
 sub requests {
@@ -1135,6 +1155,18 @@ sub _serve {
 
     $SIG{CHLD} = 'IGNORE';
     $SIG{PIPE} = 'IGNORE';
+    if ($o->{ssl}) {
+        require IO::Socket::SSL;
+        my %v = $o->{ssl}{ca}
+            ? (SSL_verify_mode => IO::Socket::SSL::SSL_VERIFY_PEER()
+                   | IO::Socket::SSL::SSL_VERIFY_FAIL_IF_NO_PEER_CERT(),
+               SSL_ca_file => $o->{ssl}{ca})
+            : (SSL_verify_mode => IO::Socket::SSL::SSL_VERIFY_NONE());
+        $o->{ssl_ctx} = IO::Socket::SSL::SSL_Context->new(
+            SSL_server => 1, SSL_cert_file => $o->{ssl}{cert},
+            SSL_key_file => $o->{ssl}{key}, %v)
+            or die "backend TLS context: $IO::Socket::SSL::SSL_ERROR\n";
+    }
     my $sel = IO::Select->new($listen);
     while (1) {
         # the test process is gone: stop serving
@@ -1155,6 +1187,28 @@ sub _connection {
     my ($sock, $log, $o) = @_;
 
     binmode $sock;
+    my $tls;
+    if ($o->{ssl_ctx}) {
+        my $plain = $sock;
+        $sock = IO::Socket::SSL->start_SSL($plain, SSL_server => 1,
+                                           SSL_reuse_ctx => $o->{ssl_ctx},
+                                           Timeout => 10);
+        if (!$sock) {
+            if (open my $fh, '>>', "$log.tls") {
+                syswrite $fh, "$IO::Socket::SSL::SSL_ERROR\n";
+                close $fh;
+            }
+            close $plain;
+            return;
+        }
+        my $ssl = $sock->_get_ssl_object;
+        $tls = { sni => $sock->get_servername // '',
+                 reused => Net::SSLeay::session_reused($ssl) ? 1 : 0,
+                 client => ($sock->peer_certificate
+                            ? $sock->peer_certificate('cn') // '' : ''),
+                 protocol => $sock->get_sslversion // '',
+                 conn => $$ };
+    }
     if ($o->{on_connect}) {
         $o->{on_connect}->($sock);
         close $sock;
@@ -1170,6 +1224,7 @@ sub _connection {
             close $fh;
         }
 
+        $req->{tls} = $tls if $tls;
         if ($o->{raw}) {
             $o->{raw}->($sock, $req);
             last;
@@ -1209,6 +1264,9 @@ sub echo {
           . "uri $req->{uri}\n"
           . "version " . ($req->{version} // '') . "\n";
     $t .= "header $_\n" for @{ $req->{header_lines} };
+    if (my $tls = $req->{tls}) {
+        $t .= "tls-$_ $tls->{$_}\n" for qw(sni reused client protocol conn);
+    }
     $t .= "body-length " . length($req->{body}) . "\n\n" . $req->{body};
     return { status => 200, headers => ['Content-Type' => 'text/plain'],
              body => $t };
@@ -1283,7 +1341,9 @@ sub _fill {
     my ($sock, $buf, $deadline) = @_;
     my $sel = IO::Select->new($sock);
     my $left = $deadline - Time::HiRes::time();
-    return undef if $left <= 0 || !$sel->can_read($left);
+    # TLS: decrypted bytes may wait in the library, not in the socket
+    my $pending = $sock->isa('IO::Socket::SSL') && $sock->pending;
+    return undef if !$pending && ($left <= 0 || !$sel->can_read($left));
     my $n = sysread $sock, $$buf, 262144, length $$buf;
     return $n;
 }

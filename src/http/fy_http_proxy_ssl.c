@@ -1,0 +1,421 @@
+/*
+ * fy_http_proxy_ssl.c -- proxy_pass https://: the proxy_ssl_*
+ * directives, the client contexts built when the configuration is
+ * loaded, and the TLS handshake between connect() and the request.
+ *
+ *   location / {
+ *       proxy_pass https://backend;
+ *       proxy_ssl_verify on;
+ *       proxy_ssl_trusted_certificate ca.crt;
+ *       proxy_ssl_server_name on;          # SNI
+ *       proxy_ssl_name api.internal;       # default: the proxy_pass host
+ *   }
+ *
+ * A level with any proxy_ssl_* directive has its own settings, merged
+ * with its parent's; a level without shares its parent's.  Every set
+ * of settings used by an https location gets an OpenSSL context, and
+ * sets that are alike share one.  The OpenSSL side is in
+ * src/tls/fy_tls_upstream.c.
+ */
+#include "fy_core.h"
+#include "fy_http.h"
+#include "fy_shm.h"
+#include "fy_http_proxy.h"
+
+static const char *fy_proxy_ssl_flag(fy_conf_t *cf, const fy_command_t *cmd,
+    void *conf);
+static const char *fy_proxy_ssl_int(fy_conf_t *cf, const fy_command_t *cmd,
+    void *conf);
+static const char *fy_proxy_ssl_arg(fy_conf_t *cf, const fy_command_t *cmd,
+    void *conf);
+static const char *fy_proxy_ssl_protocols(fy_conf_t *cf,
+    const fy_command_t *cmd, void *conf);
+static const char *fy_proxy_ssl_name(fy_conf_t *cf, const fy_command_t *cmd,
+    void *conf);
+static void fy_proxy_ssl_handler(fy_event_t *ev);
+
+#define FY_PROXY_SSL_ANY  (FY_CONF_HTTP | FY_CONF_SRV | FY_CONF_LOC)
+#define FY_UP_OFF(f)      offsetof(fy_tls_up_conf_t, f)
+
+static const fy_conf_bounds_t  fy_proxy_ssl_depth_bounds = { 0, 100 };
+
+/* For fy_proxy_ssl_arg: whether the value is a path. */
+static const int  fy_proxy_ssl_is_path = 1;
+
+const fy_command_t  fy_http_proxy_ssl_commands[] = {
+
+    { "proxy_ssl_verify", FY_PROXY_SSL_ANY, 0, 1, 1, fy_proxy_ssl_flag,
+      FY_CONF_LOC_OFF, FY_UP_OFF(verify), NULL },
+
+    { "proxy_ssl_verify_depth", FY_PROXY_SSL_ANY, 0, 1, 1, fy_proxy_ssl_int,
+      FY_CONF_LOC_OFF, FY_UP_OFF(verify_depth), &fy_proxy_ssl_depth_bounds },
+
+    { "proxy_ssl_trusted_certificate", FY_PROXY_SSL_ANY, 0, 1, 1,
+      fy_proxy_ssl_arg, FY_CONF_LOC_OFF, FY_UP_OFF(trusted),
+      &fy_proxy_ssl_is_path },
+
+    { "proxy_ssl_certificate", FY_PROXY_SSL_ANY, 0, 1, 1, fy_proxy_ssl_arg,
+      FY_CONF_LOC_OFF, FY_UP_OFF(cert), &fy_proxy_ssl_is_path },
+
+    { "proxy_ssl_certificate_key", FY_PROXY_SSL_ANY, 0, 1, 1,
+      fy_proxy_ssl_arg, FY_CONF_LOC_OFF, FY_UP_OFF(key),
+      &fy_proxy_ssl_is_path },
+
+    { "proxy_ssl_ciphers", FY_PROXY_SSL_ANY, 0, 1, 1, fy_proxy_ssl_arg,
+      FY_CONF_LOC_OFF, FY_UP_OFF(ciphers), NULL },
+
+    { "proxy_ssl_protocols", FY_PROXY_SSL_ANY, 0, 1, 4,
+      fy_proxy_ssl_protocols, FY_CONF_LOC_OFF, 0, NULL },
+
+    { "proxy_ssl_server_name", FY_PROXY_SSL_ANY, 0, 1, 1, fy_proxy_ssl_flag,
+      FY_CONF_LOC_OFF, FY_UP_OFF(server_name), NULL },
+
+    { "proxy_ssl_name", FY_PROXY_SSL_ANY, 0, 1, 1, fy_proxy_ssl_name,
+      FY_CONF_LOC_OFF, 0, NULL },
+
+    { "proxy_ssl_session_reuse", FY_PROXY_SSL_ANY, 0, 1, 1,
+      fy_proxy_ssl_flag, FY_CONF_LOC_OFF, FY_UP_OFF(session_reuse), NULL },
+
+    { NULL, 0, 0, 0, 0, NULL, 0, 0, NULL }
+};
+
+/* ---- directives ---- */
+
+/* The level's own settings, made on its first proxy_ssl_* directive. */
+static fy_http_proxy_ssl_conf_t *
+fy_proxy_ssl_conf(fy_conf_t *cf, fy_http_loc_conf_t *lcf)
+{
+    fy_http_proxy_ssl_conf_t  *sc = lcf->proxy_ssl;
+
+    if (sc == NULL) {
+        sc = fy_pcalloc(cf->pool, sizeof(fy_http_proxy_ssl_conf_t));
+        if (sc == NULL) {
+            return NULL;
+        }
+        fy_tls_up_conf_init(&sc->tls);
+        lcf->proxy_ssl = sc;
+    }
+    return sc;
+}
+
+static const char *
+fy_proxy_ssl_flag(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
+{
+    fy_http_proxy_ssl_conf_t  *sc = fy_proxy_ssl_conf(cf, conf);
+    const char                *rv;
+
+    if (sc == NULL) {
+        return "cannot allocate memory";
+    }
+    rv = fy_conf_set_flag(cf, cmd, &sc->tls);
+    if (rv == FY_CONF_OK && cmd->offset == FY_UP_OFF(verify)) {
+        /* for "no proxy_ssl_trusted_certificate for proxy_ssl_verify" */
+        sc->tls.verify_file = cf->file ? cf->file->name : "command line";
+        sc->tls.verify_line = cf->line;
+    }
+    return rv;
+}
+
+static const char *
+fy_proxy_ssl_int(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
+{
+    fy_http_proxy_ssl_conf_t  *sc = fy_proxy_ssl_conf(cf, conf);
+
+    return sc ? fy_conf_set_int(cf, cmd, &sc->tls) : "cannot allocate memory";
+}
+
+/* A file (made absolute against the configuration's directory) or a
+ * cipher list, with where it was written. */
+static const char *
+fy_proxy_ssl_arg(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
+{
+    fy_http_proxy_ssl_conf_t  *sc = fy_proxy_ssl_conf(cf, conf);
+    fy_tls_up_arg_t           *a;
+
+    if (sc == NULL) {
+        return "cannot allocate memory";
+    }
+    a = (fy_tls_up_arg_t *) ((char *) &sc->tls + cmd->offset);
+    if (a->value) {
+        return "is duplicate";
+    }
+    a->value = cmd->post ? fy_conf_full_name(cf, cf->conf_dir, &cf->args[1])
+                         : fy_pstrndup(cf->pool, cf->args[1].data,
+                                       cf->args[1].len);
+    if (a->value == NULL) {
+        return "cannot allocate memory";
+    }
+    a->file = cf->file ? cf->file->name : "command line";
+    a->line = cf->line;
+    return FY_CONF_OK;
+}
+
+static const char *
+fy_proxy_ssl_protocols(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
+{
+    static const struct { const char *name; unsigned bit; } names[] = {
+        { "TLSv1", FY_TLS_V1 }, { "TLSv1.1", FY_TLS_V1_1 },
+        { "TLSv1.2", FY_TLS_V1_2 }, { "TLSv1.3", FY_TLS_V1_3 },
+    };
+    fy_http_proxy_ssl_conf_t  *sc = fy_proxy_ssl_conf(cf, conf);
+    unsigned                   i, k;
+
+    fy_unused(cmd);
+    if (sc == NULL) {
+        return "cannot allocate memory";
+    }
+    if (sc->tls.protocols) {
+        return "is duplicate";
+    }
+    for (i = 1; i < cf->nargs; i++) {
+        for (k = 0; k < sizeof(names) / sizeof(names[0]); k++) {
+            if (fy_str_eq(&cf->args[i], names[k].name)) {
+                sc->tls.protocols |= names[k].bit;
+                break;
+            }
+        }
+        if (k == sizeof(names) / sizeof(names[0])) {
+            fy_conf_error(cf, "invalid value \"%s\" in "
+                          "\"proxy_ssl_protocols\"", cf->args[i].data);
+            return FY_CONF_ERROR;
+        }
+    }
+    return FY_CONF_OK;
+}
+
+static const char *
+fy_proxy_ssl_name(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
+{
+    fy_http_proxy_ssl_conf_t  *sc = fy_proxy_ssl_conf(cf, conf);
+
+    fy_unused(cmd);
+    if (sc == NULL) {
+        return "cannot allocate memory";
+    }
+    if (sc->name_set) {
+        return "is duplicate";
+    }
+    sc->name = fy_http_cv_compile(cf, &cf->args[1]);
+    if (sc->name == NULL) {
+        return FY_CONF_ERROR;
+    }
+    sc->name_set = 1;
+    return FY_CONF_OK;
+}
+
+/* ---- after reading ---- */
+
+void
+fy_http_proxy_ssl_merge(fy_http_loc_conf_t *prev, fy_http_loc_conf_t *conf)
+{
+    fy_http_proxy_ssl_conf_t  *sc = conf->proxy_ssl;
+
+    if (sc == NULL) {
+        conf->proxy_ssl = prev->proxy_ssl;
+        return;
+    }
+    if (prev == conf || prev->proxy_ssl == NULL) {
+        /* the http level, or nothing above: nginx's defaults */
+        fy_tls_up_conf_merge(NULL, &sc->tls);
+        return;
+    }
+    if (sc == prev->proxy_ssl) {
+        return;
+    }
+    fy_tls_up_conf_merge(&prev->proxy_ssl->tls, &sc->tls);
+    if (!sc->name_set) {
+        sc->name = prev->proxy_ssl->name;
+        sc->name_set = prev->proxy_ssl->name_set;
+    }
+}
+
+/* Give lcf's settings a context: an existing one of settings alike
+ * (kept in `built`), or a new one. */
+static int
+fy_proxy_ssl_build(fy_cycle_t *cycle, fy_array_t *built,
+                   fy_http_proxy_ssl_conf_t **dflt, fy_http_loc_conf_t *lcf)
+{
+    fy_http_proxy_ssl_conf_t  *sc, *other, **slot;
+    char                       what[160];
+    unsigned                   i;
+
+    if (lcf->proxy_ssl == NULL) {
+        /* no proxy_ssl_* anywhere above: one set of defaults for all */
+        if (*dflt == NULL) {
+            *dflt = fy_pcalloc(cycle->pool, sizeof(fy_http_proxy_ssl_conf_t));
+            if (*dflt == NULL) {
+                return FY_ERROR;
+            }
+            fy_tls_up_conf_init(&(*dflt)->tls);
+            fy_tls_up_conf_merge(NULL, &(*dflt)->tls);
+        }
+        lcf->proxy_ssl = *dflt;
+    }
+    sc = lcf->proxy_ssl;
+    if (sc->tls.ctx) {
+        return FY_OK;
+    }
+    for (i = 0; i < built->nelts; i++) {
+        other = *fy_array_elt(built, fy_http_proxy_ssl_conf_t *, i);
+        if (fy_tls_up_conf_same(&other->tls, &sc->tls)) {
+            sc->tls.ctx = other->tls.ctx;
+            return FY_OK;
+        }
+    }
+    snprintf(what, sizeof(what), "proxy_pass https in location \"%.*s\"",
+             (int) fy_min(lcf->name.len, 100), (char *) lcf->name.data);
+    if (fy_tls_up_ctx_create(cycle->pool, &sc->tls, what) != FY_OK) {
+        return FY_ERROR;
+    }
+    slot = fy_array_push(built);
+    if (slot == NULL) {
+        return FY_ERROR;
+    }
+    *slot = sc;
+    return FY_OK;
+}
+
+static int
+fy_proxy_ssl_walk(fy_cycle_t *cycle, fy_array_t *built,
+                  fy_http_proxy_ssl_conf_t **dflt, fy_array_t *list)
+{
+    fy_http_loc_conf_t  *lcf;
+    unsigned             i;
+
+    for (i = 0; list && i < list->nelts; i++) {
+        lcf = *fy_array_elt(list, fy_http_loc_conf_t *, i);
+        if (lcf->upstream && lcf->proxy_https
+            && fy_proxy_ssl_build(cycle, built, dflt, lcf) != FY_OK)
+        {
+            return FY_ERROR;
+        }
+        if (fy_proxy_ssl_walk(cycle, built, dflt, lcf->locations) != FY_OK
+            || fy_proxy_ssl_walk(cycle, built, dflt, lcf->regex_locations)
+               != FY_OK)
+        {
+            return FY_ERROR;
+        }
+    }
+    return FY_OK;
+}
+
+int
+fy_http_proxy_ssl_init_cycle(fy_cycle_t *cycle)
+{
+    fy_http_main_conf_t       *hmcf = cycle->http;
+    fy_http_srv_conf_t        *scf;
+    fy_http_proxy_ssl_conf_t  *dflt = NULL;
+    fy_array_t                 built;
+    unsigned                   i;
+
+    fy_array_init(&built, cycle->pool, 2, sizeof(fy_http_proxy_ssl_conf_t *));
+    for (i = 0; i < hmcf->servers.nelts; i++) {
+        scf = *fy_array_elt(&hmcf->servers, fy_http_srv_conf_t *, i);
+        if (fy_proxy_ssl_walk(cycle, &built, &dflt, &scf->locations) != FY_OK
+            || fy_proxy_ssl_walk(cycle, &built, &dflt, &scf->regex_locations)
+               != FY_OK)
+        {
+            return FY_ERROR;
+        }
+    }
+    return FY_OK;
+}
+
+/* ---- requests ---- */
+
+/* The name for SNI and verification: proxy_ssl_name evaluated, else
+ * the proxy_pass host; without a port (nginx). */
+int
+fy_proxy_ssl_prepare(fy_http_proxy_t *p)
+{
+    fy_http_request_t         *r = p->r;
+    fy_http_proxy_ssl_conf_t  *sc = r->loc->proxy_ssl;
+    const u_char              *d, *e;
+    size_t                     len;
+
+    if (sc->name) {
+        d = fy_http_cv_eval(r, sc->name, &len);
+        if (d == NULL) {
+            return FY_ERROR;
+        }
+    } else {
+        d = r->loc->proxy_host.data;
+        len = r->loc->proxy_host.len;
+    }
+    if (len && d[0] == '[') {
+        /* [v6]:port */
+        e = memchr(d, ']', len);
+        if (e) {
+            len = (size_t) (e - d - 1);
+            d++;
+        }
+    } else if ((e = memchr(d, ':', len)) != NULL) {
+        len = (size_t) (e - d);
+    }
+    p->ssl_name = fy_pstrndup(r->pool, d, len);
+    return p->ssl_name ? FY_OK : FY_ERROR;
+}
+
+const void *
+fy_proxy_ssl_ctx(fy_http_proxy_t *p)
+{
+    return p->r->loc->proxy_https ? p->r->loc->proxy_ssl->tls.ctx : NULL;
+}
+
+/* TCP is up: start TLS.  The connect timer stays armed, so
+ * proxy_connect_timeout covers the handshake (as in nginx). */
+void
+fy_proxy_ssl_handshake(fy_http_proxy_t *p)
+{
+    fy_conn_t  *uc = p->uc;
+
+    if (uc->ssl == NULL) {
+        if (fy_tls_up_conn_create(uc, &p->r->loc->proxy_ssl->tls,
+                                  p->ssl_name, &p->peer->ssl_session)
+            != FY_OK)
+        {
+            fy_proxy_fail(p, 502);
+            return;
+        }
+        uc->read.handler = fy_proxy_ssl_handler;
+        uc->write.handler = fy_proxy_ssl_handler;
+    }
+    fy_proxy_ssl_handler(&uc->write);
+}
+
+static void
+fy_proxy_ssl_handler(fy_event_t *ev)
+{
+    fy_conn_t        *uc = ev->data;
+    fy_http_proxy_t  *p = uc->data;
+    char              err[256];
+    int               rc;
+
+    if (ev->timedout) {
+        fy_log_error(FY_LOG_ERR, ETIMEDOUT, "upstream timed out while SSL "
+                     "handshaking to upstream" FY_PROXY_CTX_FMT,
+                     FY_PROXY_CTX(p));
+        fy_proxy_next(p, FY_HTTP_NEXT_TIMEOUT);
+        return;
+    }
+
+    rc = fy_tls_up_handshake(uc, err, sizeof(err));
+    if (rc == FY_AGAIN) {
+        return;
+    }
+    if (rc != FY_OK) {
+        fy_log_error(FY_LOG_ERR, 0, "%s while SSL handshaking to upstream"
+                     FY_PROXY_CTX_FMT, err, FY_PROXY_CTX(p));
+        fy_proxy_next(p, FY_HTTP_NEXT_ERROR);
+        return;
+    }
+
+    fy_log_debug("SSL handshake to upstream done, session %s"
+                 FY_PROXY_CTX_FMT,
+                 fy_tls_up_session_reused(uc) ? "reused" : "new",
+                 FY_PROXY_CTX(p));
+    fy_timer_del(&uc->write);
+    uc->read.handler = fy_event_ignore;
+    uc->write.handler = fy_proxy_send_handler;
+    fy_proxy_send_request(p);
+}
