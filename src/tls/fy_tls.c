@@ -434,6 +434,28 @@ fy_tls_fail(fy_conn_t *c, int n, const char *op, const char *who)
     }
 }
 
+/*
+ * A read that OpenSSL cannot finish before it writes (reading = 1:
+ * SSL_read answering a TLS 1.3 key update into a full socket), or a
+ * write that must read first (reading = 0).  Both directions wait: the
+ * socket said EAGAIN to the other one, and this one cannot go on.  The
+ * flag makes the event loop run this direction's handler when the
+ * other direction's event comes; its own may never come (the bytes it
+ * waits for may be in OpenSSL's buffer already).  Returns FY_AGAIN.
+ */
+static ssize_t
+fy_tls_want_other(fy_conn_t *c, int reading)
+{
+    c->read.ready = 0;
+    c->write.ready = 0;
+    if (reading) {
+        c->read_on_write = 1;
+    } else {
+        c->write_on_read = 1;
+    }
+    return FY_AGAIN;
+}
+
 int
 fy_tls_handshake(fy_conn_t *c, const char *who)
 {
@@ -494,6 +516,8 @@ fy_conn_recv(fy_conn_t *c, u_char *buf, size_t size)
         }
     }
 
+    c->read_on_write = 0;     /* a new try replaces a wait for writability */
+
     /* Records come one per SSL_read: go on until the buffer is full or
      * the socket is dry, so that a short read means "drained". */
     while (got < size) {
@@ -511,9 +535,15 @@ fy_conn_recv(fy_conn_t *c, u_char *buf, size_t size)
             /* give what we have; the error shows again next time */
             if (rc == SSL_ERROR_WANT_READ) {
                 c->read.ready = 0;
+            } else if (rc == SSL_ERROR_WANT_WRITE) {
+                fy_tls_want_other(c, 1);
             }
             ERR_clear_error();
             return (ssize_t) got;
+        }
+        if (rc == SSL_ERROR_WANT_WRITE) {
+            ERR_clear_error();
+            return fy_tls_want_other(c, 1);
         }
         return fy_tls_fail(c, 0, "SSL_read()", "client");
     }
@@ -576,9 +606,14 @@ fy_conn_send(fy_conn_t *c, const u_char *buf, size_t size)
     if (size == 0) {
         return 0;
     }
+    c->write_on_read = 0;
     ERR_clear_error();
     if (SSL_write_ex(c->ssl, buf, size, &n) == 1) {
         return (ssize_t) n;
+    }
+    if (SSL_get_error(c->ssl, 0) == SSL_ERROR_WANT_READ) {
+        ERR_clear_error();
+        return fy_tls_want_other(c, 0);
     }
     return fy_tls_fail(c, 0, "SSL_write()", "client");
 }
