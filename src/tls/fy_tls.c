@@ -9,6 +9,7 @@
 #include "fy_core.h"
 #include "fy_tls.h"
 #include "fy_log.h"
+#include "fy_tls_cache.h"
 
 #include <fcntl.h>
 #include <openssl/ssl.h>
@@ -49,6 +50,7 @@ fy_tls_conf_init(fy_pool_t *pool, fy_tls_conf_t *conf)
     conf->prefer_server_ciphers = -1;
     conf->session_tickets = -1;
     conf->session_timeout = -1;
+    fy_tls_conf_init_srv(conf);
 }
 
 void
@@ -86,6 +88,7 @@ fy_tls_conf_merge(const fy_tls_conf_t *prev, fy_tls_conf_t *conf)
         conf->session_timeout = prev->session_timeout == -1
                                 ? 300000 : prev->session_timeout;
     }
+    fy_tls_conf_merge_srv(prev, conf);
 }
 
 /* ---- ticket keys ---- */
@@ -291,7 +294,8 @@ fy_tls_ctx_create(fy_pool_t *pool, fy_tls_conf_t *conf,
                                                     NULL);
     }
 
-    if (conf->certs.nelts == 0) {
+    /* a server that refuses every handshake needs no certificate */
+    if (conf->certs.nelts == 0 && !conf->reject_handshake) {
         fy_log_error(FY_LOG_EMERG, 0, "no \"ssl_certificate\" is defined "
                      "for %s", what);
         return FY_ERROR;
@@ -380,7 +384,7 @@ fy_tls_ctx_create(fy_pool_t *pool, fy_tls_conf_t *conf,
     }
 
     SSL_CTX_set_alpn_select_cb(ctx, fy_tls_alpn_select, NULL);
-    return FY_OK;
+    return fy_tls_ctx_srv(pool, conf, ctx, what);
 }
 
 /* ---- connections ---- */
@@ -401,6 +405,7 @@ fy_tls_conn_create(fy_conn_t *c, void *ctx)
         return FY_ERROR;
     }
     SSL_set_app_data(ssl, c);
+    fy_tls_cache_conn(ssl, ctx);
     SSL_set_accept_state(ssl);
     c->ssl = ssl;
     return FY_OK;
