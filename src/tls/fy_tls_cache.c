@@ -247,6 +247,11 @@ fy_tls_cache_put(fy_tls_cache_t *c, const u_char *id, size_t idlen,
     off = fy_tls_cache_alloc(c, (uint32_t) n);
     if (off < 0) {
         off = fy_tls_cache_alloc(c, (uint32_t) n);    /* emptied: fits */
+        if (off < 0) {
+            c->busy = 0;
+            fy_tls_cache_unlock(c);
+            return FY_DECLINED;
+        }
     }
     r = fy_tls_rec(c, off);
     memset(r, 0, sizeof(*r));
