@@ -120,6 +120,8 @@ fy_conn_get(int fd)
     c->ssl = NULL;
     c->addrlen = 0;
     c->registered = 0;
+    c->read_on_write = 0;
+    c->write_on_read = 0;
     memset(&c->read, 0, sizeof(fy_event_t));
     memset(&c->write, 0, sizeof(fy_event_t));
     c->read.data = c;
@@ -290,6 +292,22 @@ fy_event_process(int max_wait)
         if (what & EPOLLRDHUP) {
             c->read.eof = 1;
             what |= EPOLLIN;
+        }
+
+        /* A TLS read waiting for the socket to take bytes (or a write
+         * waiting for bytes to come) is run from the posted queue when
+         * that direction's event arrives: its own direction may never
+         * report again.  Posted before the handlers run, so a close
+         * in them unposts it. */
+        if ((what & EPOLLIN) && c->write_on_read) {
+            c->write_on_read = 0;
+            c->write.ready = 1;
+            fy_event_post(&c->write);
+        }
+        if ((what & EPOLLOUT) && c->read_on_write) {
+            c->read_on_write = 0;
+            c->read.ready = 1;
+            fy_event_post(&c->read);
         }
 
         if (what & EPOLLIN) {

@@ -53,6 +53,12 @@ struct fy_conn_s {
     socklen_t             addrlen;
     fy_conn_t            *next_free;
     unsigned              registered:1;
+    /* TLS: a read that must first write (SSL_ERROR_WANT_WRITE from
+     * SSL_read: a key update answered into a full socket), or a write
+     * that must first read.  The loop then runs the waiting handler
+     * when the other direction's event comes (see fy_tls.h). */
+    unsigned              read_on_write:1;
+    unsigned              write_on_read:1;
 };
 
 #define fy_timer_is_set(ev)   ((ev)->timer_index >= 0)

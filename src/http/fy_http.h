@@ -475,6 +475,26 @@ size_t fy_http_ssl_var_server_name(fy_http_request_t *r, u_char *buf,
                                    size_t size);
 size_t fy_http_ssl_var_session_reused(fy_http_request_t *r, u_char *buf,
                                       size_t size);
+/* A request on a server with ssl_verify_client: FY_OK, or FY_ERROR
+ * with nginx's 400 for a failed verification or a missing certificate
+ * sent. */
+int    fy_http_ssl_verify(fy_http_request_t *r);
+/* $ssl_client_verify, _s_dn, _i_dn, _serial, _fingerprint, _raw_cert,
+ * _cert */
+size_t fy_http_ssl_var_client_verify(fy_http_request_t *r, u_char *buf,
+                                     size_t size);
+size_t fy_http_ssl_var_client_s_dn(fy_http_request_t *r, u_char *buf,
+                                   size_t size);
+size_t fy_http_ssl_var_client_i_dn(fy_http_request_t *r, u_char *buf,
+                                   size_t size);
+size_t fy_http_ssl_var_client_serial(fy_http_request_t *r, u_char *buf,
+                                     size_t size);
+size_t fy_http_ssl_var_client_fingerprint(fy_http_request_t *r, u_char *buf,
+                                          size_t size);
+size_t fy_http_ssl_var_client_raw_cert(fy_http_request_t *r, u_char *buf,
+                                       size_t size);
+size_t fy_http_ssl_var_client_cert(fy_http_request_t *r, u_char *buf,
+                                   size_t size);
 
 /* fy_http_proxy_ssl.c: TLS to upstreams.  Merge conf's proxy_ssl_*
  * settings with prev's; after all levels are merged, build the client

@@ -721,6 +721,11 @@ fy_http_handler(fy_http_request_t *r, unsigned seen)
     fy_http_find_config(r);
     lcf = r->loc;
 
+    /* ssl_verify_client of the server the Host chose, as nginx */
+    if (fy_http_ssl_verify(r) != FY_OK) {
+        return;
+    }
+
     if (r->content_length > 0) {
         if ((uint64_t) r->content_length > lcf->client_max_body_size
             && lcf->client_max_body_size != 0)

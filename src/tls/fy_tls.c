@@ -9,6 +9,7 @@
 #include "fy_core.h"
 #include "fy_tls.h"
 #include "fy_log.h"
+#include "fy_tls_cache.h"
 
 #include <fcntl.h>
 #include <openssl/ssl.h>
@@ -49,6 +50,7 @@ fy_tls_conf_init(fy_pool_t *pool, fy_tls_conf_t *conf)
     conf->prefer_server_ciphers = -1;
     conf->session_tickets = -1;
     conf->session_timeout = -1;
+    fy_tls_conf_init_srv(conf);
 }
 
 void
@@ -86,6 +88,7 @@ fy_tls_conf_merge(const fy_tls_conf_t *prev, fy_tls_conf_t *conf)
         conf->session_timeout = prev->session_timeout == -1
                                 ? 300000 : prev->session_timeout;
     }
+    fy_tls_conf_merge_srv(prev, conf);
 }
 
 /* ---- ticket keys ---- */
@@ -291,7 +294,8 @@ fy_tls_ctx_create(fy_pool_t *pool, fy_tls_conf_t *conf,
                                                     NULL);
     }
 
-    if (conf->certs.nelts == 0) {
+    /* a server that refuses every handshake needs no certificate */
+    if (conf->certs.nelts == 0 && !conf->reject_handshake) {
         fy_log_error(FY_LOG_EMERG, 0, "no \"ssl_certificate\" is defined "
                      "for %s", what);
         return FY_ERROR;
@@ -380,7 +384,7 @@ fy_tls_ctx_create(fy_pool_t *pool, fy_tls_conf_t *conf,
     }
 
     SSL_CTX_set_alpn_select_cb(ctx, fy_tls_alpn_select, NULL);
-    return FY_OK;
+    return fy_tls_ctx_srv(pool, conf, ctx, what);
 }
 
 /* ---- connections ---- */
@@ -401,6 +405,7 @@ fy_tls_conn_create(fy_conn_t *c, void *ctx)
         return FY_ERROR;
     }
     SSL_set_app_data(ssl, c);
+    fy_tls_cache_conn(ssl, ctx);
     SSL_set_accept_state(ssl);
     c->ssl = ssl;
     return FY_OK;
@@ -440,6 +445,28 @@ static const char *
 fy_tls_peer(fy_conn_t *c)
 {
     return SSL_is_server(c->ssl) ? "client" : "upstream";
+}
+
+/*
+ * A read that OpenSSL cannot finish before it writes (reading = 1:
+ * SSL_read answering a TLS 1.3 key update into a full socket), or a
+ * write that must read first (reading = 0).  Both directions wait: the
+ * socket said EAGAIN to the other one, and this one cannot go on.  The
+ * flag makes the event loop run this direction's handler when the
+ * other direction's event comes; its own may never come (the bytes it
+ * waits for may be in OpenSSL's buffer already).  Returns FY_AGAIN.
+ */
+static ssize_t
+fy_tls_want_other(fy_conn_t *c, int reading)
+{
+    c->read.ready = 0;
+    c->write.ready = 0;
+    if (reading) {
+        c->read_on_write = 1;
+    } else {
+        c->write_on_read = 1;
+    }
+    return FY_AGAIN;
 }
 
 int
@@ -502,6 +529,8 @@ fy_conn_recv(fy_conn_t *c, u_char *buf, size_t size)
         }
     }
 
+    c->read_on_write = 0;     /* a new try replaces a wait for writability */
+
     /* Records come one per SSL_read: go on until the buffer is full or
      * the socket is dry, so that a short read means "drained". */
     while (got < size) {
@@ -519,9 +548,15 @@ fy_conn_recv(fy_conn_t *c, u_char *buf, size_t size)
             /* give what we have; the error shows again next time */
             if (rc == SSL_ERROR_WANT_READ) {
                 c->read.ready = 0;
+            } else if (rc == SSL_ERROR_WANT_WRITE) {
+                fy_tls_want_other(c, 1);
             }
             ERR_clear_error();
             return (ssize_t) got;
+        }
+        if (rc == SSL_ERROR_WANT_WRITE) {
+            ERR_clear_error();
+            return fy_tls_want_other(c, 1);
         }
         return fy_tls_fail(c, 0, "SSL_read()", fy_tls_peer(c));
     }
@@ -584,9 +619,14 @@ fy_conn_send(fy_conn_t *c, const u_char *buf, size_t size)
     if (size == 0) {
         return 0;
     }
+    c->write_on_read = 0;
     ERR_clear_error();
     if (SSL_write_ex(c->ssl, buf, size, &n) == 1) {
         return (ssize_t) n;
+    }
+    if (SSL_get_error(c->ssl, 0) == SSL_ERROR_WANT_READ) {
+        ERR_clear_error();
+        return fy_tls_want_other(c, 0);
     }
     return fy_tls_fail(c, 0, "SSL_write()", fy_tls_peer(c));
 }

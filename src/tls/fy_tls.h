@@ -30,6 +30,26 @@
 #define FY_TLS_V1_2  0x04
 #define FY_TLS_V1_3  0x08
 
+/* ssl_session_cache: bits of fy_tls_conf_t.cache */
+#define FY_TLS_CACHE_OFF      0x01
+#define FY_TLS_CACHE_NONE     0x02
+#define FY_TLS_CACHE_BUILTIN  0x04
+#define FY_TLS_CACHE_SHARED   0x08
+
+/* ssl_verify_client */
+enum {
+    FY_TLS_VERIFY_OFF = 0,
+    FY_TLS_VERIFY_ON,
+    FY_TLS_VERIFY_OPTIONAL,
+    FY_TLS_VERIFY_OPTIONAL_NO_CA
+};
+
+/* Where a directive was given, for messages about its value. */
+typedef struct {
+    const char  *file;
+    unsigned     line;
+} fy_tls_where_t;
+
 /* Per server (and at http level, inherited by servers). */
 typedef struct {
     fy_array_t   certs;           /* char *, absolute paths */
@@ -42,6 +62,24 @@ typedef struct {
     int          session_tickets;         /* -1: unset */
     int64_t      session_timeout;         /* ms, -1: unset */
     void        *ctx;             /* SSL_CTX *, once built */
+
+    /* session cache, curves, client certificates, rejection
+     * (fy_tls_srv.c) */
+    unsigned        cache;                /* FY_TLS_CACHE_*, 0: unset */
+    int             cache_builtin;        /* builtin:N sessions */
+    char           *cache_name;           /* shared:NAME:SIZE */
+    size_t          cache_size;
+    fy_tls_where_t  cache_where;
+    char           *ecdh_curve;           /* NULL: unset */
+    fy_tls_where_t  ecdh_where;
+    int             verify;               /* FY_TLS_VERIFY_*, -1: unset */
+    fy_tls_where_t  verify_where;
+    int             verify_depth;         /* -1: unset */
+    char           *client_cert;          /* ssl_client_certificate */
+    fy_tls_where_t  client_cert_where;
+    char           *trusted_cert;         /* ssl_trusted_certificate */
+    fy_tls_where_t  trusted_where;
+    int             reject_handshake;     /* -1: unset */
 } fy_tls_conf_t;
 
 /* One session-ticket key: 16 bytes of name, then the HMAC and AES
@@ -77,6 +115,18 @@ int  fy_tls_ctx_create(fy_pool_t *pool, fy_tls_conf_t *conf,
 int  fy_tls_set_protocols(void *ctx, unsigned p);
 /* The newest OpenSSL error as text ("" if none); empties the queue. */
 const char *fy_tls_error(void);
+
+/* fy_tls_srv.c: the server options above.  Init and merge are
+ * called by fy_tls_conf_init/merge; fy_tls_ctx_srv by
+ * fy_tls_ctx_create on the context it builds (FY_OK or FY_ERROR,
+ * logged with the directive's file and line). */
+void fy_tls_conf_init_srv(fy_tls_conf_t *conf);
+void fy_tls_conf_merge_srv(const fy_tls_conf_t *prev, fy_tls_conf_t *conf);
+int  fy_tls_ctx_srv(fy_pool_t *pool, fy_tls_conf_t *conf, void *ctx,
+                    const char *what);
+/* ssl_verify_client optional_no_ca lets these verification results
+ * pass (the issuer is unknown). */
+int  fy_tls_verify_error_optional(long rc);
 
 /* Start TLS on an accepted connection with ctx (SSL_CTX *); the
  * handshake's app data is c.  FY_OK or FY_ERROR. */
