@@ -72,6 +72,11 @@ struct fy_http_proxy_s {
     unsigned                  body_keep:1;     /* the whole body fits in
                                                   p->body: kept for retries */
     unsigned                  request_sent:1;  /* bytes went upstream */
+    unsigned                  keep_conn:1;     /* the request let the
+                                                  connection stay open */
+    fy_str_t                  host;        /* $proxy_host */
+    fy_str_t                  uri;         /* target from proxy_pass with
+                                              variables, or empty */
 };
 
 /* One try, for $upstream_addr and $upstream_status. */
@@ -98,6 +103,7 @@ fy_proxy_state_t *fy_proxy_state(fy_http_proxy_t *p);
 void fy_proxy_next(fy_http_proxy_t *p, unsigned ft);
 int fy_proxy_skip_header(const fy_str_t *name);
 int fy_proxy_create_request(fy_http_proxy_t *p);
+int fy_proxy_eval_pass(fy_http_proxy_t *p);
 void fy_proxy_send_handler(fy_event_t *ev);
 void fy_proxy_send_request(fy_http_proxy_t *p);
 void fy_proxy_check_client(fy_event_t *rev);
