@@ -263,7 +263,9 @@ fy_proxy_create_request(fy_http_proxy_t *p)
 
     fy_cpy(method.data, method.len);
     *q++ = ' ';
-    fy_cpy(prefix.data, prefix.len);
+    if (prefix.len) {
+        fy_cpy(prefix.data, prefix.len);
+    }
     fy_cpy(tail.data, tail.len);
     fy_cpy(version == 1001 ? " HTTP/1.1\r\n" : " HTTP/1.0\r\n", 11);
 
