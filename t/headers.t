@@ -188,6 +188,12 @@ my $backend = Ferry::Test::Backend->new(port => $f->port(1), handler => sub {
                              'X-Kept' => 'k', 'Content-Type' => 'text/plain'],
                  body => "resp\n" };
     }
+    if ($uri =~ m{^/hop/}) {
+        return { status => 200,
+                 headers => ['Connection' => 'close, X-Resp-Hop', 'X-Resp-Hop' => '1',
+                             'X-Other' => '2'],
+                 body => "hop\n" };
+    }
     if ($uri =~ m{^/status/(\d+)}) {
         return { status => $1, headers => ['Content-Type' => 'text/plain',
                                            'X-From' => 'backend'],
@@ -302,6 +308,16 @@ sub echo_of {
                                . "Upgrade: h2c\r\nX-Ok: 1\r\n\r\n"));
     is_deeply([grep { !/^(Host|Connection|X-Level|X-Uri|X-Client)$/ } @{ names_of($e) }],
               ['X-Ok'], 'hop-by-hop headers not passed up');
+
+    $e = echo_of(http($port, "GET /x HTTP/1.1\r\nHost: h\r\nConnection: close, X-Hop\r\n"
+                            . "X-Hop: 1\r\nX-Ok: 1\r\n\r\n"));
+    is_deeply([grep { !/^(Host|Connection|X-Level|X-Uri|X-Client)$/ } @{ names_of($e) }],
+              ['X-Ok'], 'fields named in the client\'s Connection not passed up');
+
+    my $r = http_get($port, '/hop/x');
+    ok(!exists $r->{headers}{'x-resp-hop'},
+       'fields named in the upstream\'s Connection not passed down');
+    is($r->{headers}{'x-other'}, '2', '... the others are');
 }
 
 

@@ -102,6 +102,7 @@ int fy_proxy_can_retry(fy_http_proxy_t *p, unsigned ft);
 fy_proxy_state_t *fy_proxy_state(fy_http_proxy_t *p);
 void fy_proxy_next(fy_http_proxy_t *p, unsigned ft);
 int fy_proxy_skip_header(const fy_str_t *name);
+int fy_proxy_connection_option(fy_array_t *headers, const fy_str_t *name);
 int fy_proxy_create_request(fy_http_proxy_t *p);
 int fy_proxy_eval_pass(fy_http_proxy_t *p);
 void fy_proxy_send_handler(fy_event_t *ev);

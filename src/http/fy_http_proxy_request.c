@@ -28,6 +28,42 @@ fy_proxy_skip_header(const fy_str_t *name)
     return 0;
 }
 
+/* Is name one of the options of the Connection fields of headers?
+ * Those fields are hop-by-hop too (RFC 9110 7.6.1): the sender meant
+ * them for this connection only. */
+int
+fy_proxy_connection_option(fy_array_t *headers, const fy_str_t *name)
+{
+    fy_http_header_t  *h;
+    u_char            *p, *end, *start;
+    unsigned           i;
+
+    for (i = 0; i < headers->nelts; i++) {
+        h = fy_array_elt(headers, fy_http_header_t, i);
+        if (!fy_str_eq_ci(&h->name, "Connection")) {
+            continue;
+        }
+        p = h->value.data;
+        end = p + h->value.len;
+        while (p < end) {
+            while (p < end && (*p == ' ' || *p == '\t' || *p == ',')) {
+                p++;
+            }
+            start = p;
+            while (p < end && *p != ',' && *p != ' ' && *p != '\t') {
+                p++;
+            }
+            if ((size_t) (p - start) == name->len
+                && strncasecmp((char *) start, (char *) name->data,
+                               name->len) == 0)
+            {
+                return 1;
+            }
+        }
+    }
+    return 0;
+}
+
 /* %-escape what a request target used as is cannot carry raw: a
  * capture or $uri in "proxy_pass http://up/$1" is decoded, and a space,
  * CR or LF in it would split the request line.  '%' and '?' stay, so
@@ -164,7 +200,7 @@ fy_proxy_create_request(fy_http_proxy_t *p)
     fy_http_header_t       *h;
     fy_str_t                method, prefix, tail, host, conn, *vals = NULL;
     size_t                  size;
-    unsigned                i, nset = set ? set->nelts : 0;
+    unsigned                i, nset = set ? set->nelts : 0, conn_fields = 0;
     int                     version, upgrade = r->upgrade.len != 0;
     u_char                 *q;
 
@@ -244,6 +280,7 @@ fy_proxy_create_request(fy_http_proxy_t *p)
         for (i = 0; i < r->headers.nelts; i++) {
             h = fy_array_elt(&r->headers, fy_http_header_t, i);
             size += h->name.len + h->value.len + 4;
+            conn_fields |= fy_str_eq_ci(&h->name, "Connection");
         }
     }
 
@@ -293,7 +330,9 @@ fy_proxy_create_request(fy_http_proxy_t *p)
         h = fy_array_elt(&r->headers, fy_http_header_t, i);
         if (fy_proxy_skip_header(&h->name)
             || fy_str_eq_ci(&h->name, "Content-Length")
-            || fy_proxy_is_set(set, &h->name))
+            || fy_proxy_is_set(set, &h->name)
+            || (conn_fields
+                && fy_proxy_connection_option(&r->headers, &h->name)))
         {
             continue;
         }

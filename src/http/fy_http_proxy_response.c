@@ -83,7 +83,7 @@ fy_proxy_process_header(fy_http_proxy_t *p)
     fy_str_t            add;
     unsigned            own_server, own_date;
     int64_t             cl = -1, n;
-    unsigned            i, chunked = 0, te = 0, ft;
+    unsigned            i, chunked = 0, te = 0, ft, conn_fields = 0;
 
     for (i = 0; i < headers->nelts; i++) {
         h = fy_array_elt(headers, fy_http_header_t, i);
@@ -94,6 +94,7 @@ fy_proxy_process_header(fy_http_proxy_t *p)
             }
             cl = n;
         } else if (fy_str_eq_ci(&h->name, "Connection")) {
+            conn_fields = 1;
             if (fy_http_token_in(&h->value, "close")) {
                 p->upstream_close = 1;
             }
@@ -232,7 +233,9 @@ fy_proxy_process_header(fy_http_proxy_t *p)
     for (i = 0; i < headers->nelts; i++) {
         h = fy_array_elt(headers, fy_http_header_t, i);
         if (fy_proxy_hidden(r->loc, &h->name)
-            || (fy_proxy_skip_header(&h->name)
+            || ((fy_proxy_skip_header(&h->name)
+                 || (conn_fields
+                     && fy_proxy_connection_option(headers, &h->name)))
                 && !(p->status == 101 && fy_str_eq_ci(&h->name, "Upgrade"))))
         {
             continue;
