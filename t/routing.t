@@ -190,7 +190,7 @@ for my $t (['location ~ ^/(unclosed { return 200; }', qr/invalid regex "\^\/\(un
            ['location ~ ^/ok { return 200 "$nope"; }',  qr/unknown "nope" variable/, 'unknown name'],
            ['server_name www.*.com;',                   qr/invalid server name or wildcard "www\.\*\.com" in \S+ferry\.conf:8/, 'inner wildcard'],
            ['server_name *.a.*;',                       qr/invalid server name or wildcard "\*\.a\.\*"/, 'two wildcards'],
-           ['location @named { return 200; }',          qr/named location "\@named" is not supported/, 'named location'],
+           ['location /a { location @named { return 200; } }', qr/named location "\@named" can be on the server level only in \S+ferry\.conf:8/, 'named location nested'],
            ['location ~** /x { return 200; }',          qr/invalid location modifier "~\*\*"/, 'bad modifier'],
            ['location /a { location /b { return 200; } }', qr/location "\/b" is outside location "\/a" in \S+ferry\.conf:8/, 'nested outside'],
            ['location = /a { location /a/b { return 200; } }', qr/location "\/a\/b" cannot be inside the exact location "\/a"/, 'nested in exact'],

@@ -161,6 +161,21 @@ typedef struct {
 
 /* ---- configuration ---- */
 
+/* One proxy_set_header or add_header line (fy_http_headers.c). */
+typedef struct {
+    fy_str_t             name;
+    fy_http_cv_t        *value;
+    unsigned             always:1;      /* add_header ... always */
+} fy_http_header_conf_t;
+
+/* One code of an error_page line (fy_http_error_page.c). */
+typedef struct {
+    int                  status;        /* the error it catches */
+    int                  overwrite;     /* =CODE; 0: "=" alone (the new
+                                           answer's own); -1: none */
+    fy_http_cv_t        *uri;           /* /uri, @name or a URL */
+} fy_http_error_page_t;
+
 typedef struct fy_http_loc_conf_s {
     fy_str_t             name;          /* location prefix or regex */
     unsigned             exact:1;       /* location = /x */
@@ -180,6 +195,10 @@ typedef struct fy_http_loc_conf_s {
     /* proxy_ssl_* (fy_http_proxy_ssl.c); NULL: none at this level, the
      * parent's is shared */
     struct fy_http_proxy_ssl_conf_s *proxy_ssl;
+    unsigned             named:1;       /* location @name */
+    fy_http_cv_t        *proxy_pass_cv; /* proxy_pass with variables */
+    fy_array_t          *proxy_upstreams;  /* where its upstream is
+                                           looked up (the http block's) */
 
     int64_t              proxy_connect_timeout;
     int64_t              proxy_read_timeout;
@@ -205,7 +224,27 @@ typedef struct fy_http_loc_conf_s {
     int64_t              next_upstream_timeout;  /* ms, 0: none */
     struct fy_http_static_conf_s *static_conf;  /* root, alias, index,
                                     types (fy_http_static.h), NULL: none */
+
+    /* Headers (fy_http_headers.c, fy_http_error_page.c).  An array
+     * left NULL is inherited whole from the level above, as nginx
+     * inherits these lists only by a level that has none of its own. */
+    fy_array_t          *proxy_set_headers;  /* fy_http_header_conf_t */
+    fy_array_t          *add_headers;        /* fy_http_header_conf_t */
+    fy_array_t          *hide_headers;       /* fy_str_t */
+    fy_array_t          *pass_headers;       /* fy_str_t */
+    fy_array_t          *error_pages;        /* fy_http_error_page_t */
+    fy_http_cv_t        *proxy_method;       /* NULL: the client's */
+    int                  proxy_http_version; /* 1000, 1001; unset: 1.1
+                                                with upstream keepalive,
+                                                else 1.0 */
+    int                  pass_request_headers;
+    int                  pass_request_body;
+    int                  server_tokens;
+    int                  intercept_errors;
 } fy_http_loc_conf_t;
+
+/* Does the location proxy (proxy_pass, with or without variables)? */
+#define fy_http_proxied(lcf)  ((lcf)->upstream || (lcf)->proxy_pass_cv)
 
 /* proxy_next_upstream: when a request goes on to the next server. */
 #define FY_HTTP_NEXT_ERROR           0x0001
@@ -232,6 +271,7 @@ typedef struct fy_http_srv_conf_s {
     fy_array_t           regex_locations;  /* fy_http_loc_conf_t *, in order */
     fy_array_t           names;         /* fy_str_t, lowercased */
     fy_array_t           regex_names;   /* fy_http_regex_t *, in order */
+    fy_array_t           named;         /* fy_http_loc_conf_t *, @name */
     fy_array_t           listens;       /* fy_http_listen_t */
     int64_t              client_header_timeout;
     size_t               large_header_buffer;
@@ -346,6 +386,13 @@ struct fy_http_request_s {
     unsigned              head:1;           /* HEAD: no body in response */
     unsigned              stat:2;           /* FY_HTTP_STAT_*: counted in
                                                the slot as reading/writing */
+    unsigned              error_page:1;     /* went through error_page
+                                               (never twice, as nginx's
+                                               recursive_error_pages off) */
+    unsigned              internal:1;       /* path changed by an internal
+                                               redirect: send it, not uri */
+    int                   err_status;       /* error_page: the status to
+                                               answer with; 0: as made */
 
     fy_http_srv_conf_t   *srv;
     fy_http_loc_conf_t   *loc;
@@ -393,6 +440,13 @@ void fy_http_send_response(fy_http_request_t *r, int status,
                            const fy_str_t *type, const u_char *body,
                            size_t len, const fy_str_t *location);
 void fy_http_send_error(fy_http_request_t *r, int status);
+/* Search r->srv for the location of r->path (r->loc, r->captures). */
+void fy_http_find_location_of(fy_http_request_t *r);
+/* Serve r by r->loc: return, allow/deny, content handler, proxy_pass,
+ * else 404.  Also the second half of an internal redirect. */
+void fy_http_run_location(fy_http_request_t *r);
+/* The location r answers by (the server's own before one is chosen). */
+fy_http_loc_conf_t *fy_http_req_loc(fy_http_request_t *r);
 /* Write hc->out; FY_OK when all is written, FY_AGAIN (write handler
  * armed, out_done will be called later), FY_ERROR (connection dead). */
 int  fy_http_write_out(fy_http_request_t *r);
@@ -418,6 +472,39 @@ unsigned fy_http_drain_idle(void);
  * FY_DECLINED: not possible (master stopping, too many bytes read);
  * FY_ERROR: the channel is broken. */
 int  fy_http_handback(fy_http_conn_t *hc);
+
+/* fy_http_headers.c: proxy_set_header, add_header, proxy_hide_header,
+ * proxy_pass_header, proxy_method, proxy_http_version,
+ * proxy_pass_request_headers/_body, proxy_intercept_errors,
+ * server_tokens. */
+extern const fy_command_t  fy_http_headers_commands[];
+void fy_http_headers_merge(fy_http_loc_conf_t *prev, fy_http_loc_conf_t *conf);
+/* A header value with variables, evaluated for r, with every control
+ * byte (CR, LF, NUL ...; not HTAB) %-escaped so that no variable can
+ * split a header.  NULL on allocation failure. */
+u_char *fy_http_header_value(fy_http_request_t *r, const fy_http_cv_t *cv,
+                             size_t *len);
+/* The same escaping of a value already made; returns s itself when
+ * nothing needs escaping, else a copy in pool (NULL: no memory). */
+u_char *fy_http_header_escape(fy_pool_t *pool, u_char *s, size_t *len);
+/* "Server: ferry/0.1.0\r\n" or, with server_tokens off, "Server:
+ * ferry\r\n"; and the signature for error pages. */
+const char *fy_http_server_line(fy_http_request_t *r, size_t *len);
+const char *fy_http_signature(fy_http_request_t *r);
+/* The add_header lines ("Name: value\r\n"...) for an answer with this
+ * status, in r's pool; FY_OK (out may be empty) or FY_ERROR. */
+int  fy_http_add_headers(fy_http_request_t *r, int status, fy_str_t *out);
+/* Is name a valid header field name (an RFC 9110 token)? */
+int  fy_http_is_token(const u_char *name, size_t len);
+
+/* fy_http_error_page.c: error_page and named locations. */
+extern const fy_command_t  fy_http_error_page_commands[];
+/* The error_page of lcf for status, or NULL. */
+const fy_http_error_page_t *fy_http_error_page_find(fy_http_loc_conf_t *lcf,
+                                                    int status);
+/* Answer status through r's error_page if it has one for it: FY_OK
+ * (handled: internal redirect or redirect sent) or FY_DECLINED. */
+int  fy_http_error_page(fy_http_request_t *r, int status);
 
 /* fy_http_uri.c: decode %XX, resolve "." and "..", merge slashes.
  * path may be replaced by a copy in pool.  FY_ERROR: invalid (400). */
@@ -511,6 +598,8 @@ size_t fy_http_proxy_upstream_addr(fy_http_request_t *r, u_char *buf,
                                    size_t size);
 size_t fy_http_proxy_upstream_status(fy_http_request_t *r, u_char *buf,
                                      size_t size);
+/* $proxy_host of a request being proxied (r->proxy set) */
+size_t fy_http_proxy_host(fy_http_request_t *r, u_char *buf, size_t size);
 
 /* fy_http_access.c: allow/deny of the request's location.  FY_OK, or
  * FY_DECLINED when the client is denied (answer 403). */

@@ -17,6 +17,8 @@ static const char *fy_http_server(fy_conf_t *cf, const fy_command_t *cmd,
     void *conf);
 static const char *fy_http_location(fy_conf_t *cf, const fy_command_t *cmd,
     void *conf);
+static const char *fy_http_named_location(fy_conf_t *cf,
+    fy_http_srv_conf_t *scf, const fy_str_t *name);
 static const char *fy_http_listen(fy_conf_t *cf, const fy_command_t *cmd,
     void *conf);
 static const char *fy_http_server_name(fy_conf_t *cf,
@@ -166,6 +168,10 @@ fy_http_create_loc_conf(fy_pool_t *pool)
     lcf->client_max_body_size = FY_CONF_UNSET_SIZE;
     lcf->next_upstream_tries = FY_CONF_UNSET_INT;
     lcf->next_upstream_timeout = FY_CONF_UNSET_MSEC;
+    lcf->pass_request_headers = FY_CONF_UNSET_INT;
+    lcf->pass_request_body = FY_CONF_UNSET_INT;
+    lcf->server_tokens = FY_CONF_UNSET_INT;
+    lcf->intercept_errors = FY_CONF_UNSET_INT;
     return lcf;
 }
 
@@ -186,6 +192,7 @@ fy_http_create_srv_conf(fy_conf_t *cf)
                   sizeof(fy_http_loc_conf_t *));
     fy_array_init(&scf->names, cf->pool, 1, sizeof(fy_str_t));
     fy_array_init(&scf->regex_names, cf->pool, 1, sizeof(fy_http_regex_t *));
+    fy_array_init(&scf->named, cf->pool, 1, sizeof(fy_http_loc_conf_t *));
     fy_array_init(&scf->listens, cf->pool, 1, sizeof(fy_http_listen_t));
     scf->client_header_timeout = FY_CONF_UNSET_MSEC;
     scf->large_header_buffer = FY_CONF_UNSET_SIZE;
@@ -275,6 +282,48 @@ fy_http_server(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
     return fy_http_parse_block(cf, FY_CONF_SRV, ctx);
 }
 
+/* location @NAME { ... }: reached only through error_page, never by
+ * the path; as nginx, only directly in a server. */
+static const char *
+fy_http_named_location(fy_conf_t *cf, fy_http_srv_conf_t *scf,
+                       const fy_str_t *name)
+{
+    fy_http_loc_conf_t  *lcf, **plcf;
+    fy_conf_ctx_t       *ctx;
+    unsigned             i;
+
+    if (cf->ctx_type != FY_CONF_SRV) {
+        fy_conf_error(cf, "named location \"%s\" can be on the server "
+                      "level only", name->data);
+        return FY_CONF_ERROR;
+    }
+    if (name->len < 2) {
+        fy_conf_error(cf, "invalid named location \"%s\"", name->data);
+        return FY_CONF_ERROR;
+    }
+    for (i = 0; i < scf->named.nelts; i++) {
+        lcf = *fy_array_elt(&scf->named, fy_http_loc_conf_t *, i);
+        if (fy_str_eq(name, (char *) lcf->name.data)) {
+            fy_conf_error(cf, "duplicate location \"%s\"", name->data);
+            return FY_CONF_ERROR;
+        }
+    }
+    lcf = fy_http_create_loc_conf(cf->pool);
+    ctx = fy_pcalloc(cf->pool, sizeof(fy_conf_ctx_t));
+    plcf = fy_array_push(&scf->named);
+    if (lcf == NULL || ctx == NULL || plcf == NULL) {
+        return "cannot allocate memory";
+    }
+    lcf->name = *name;
+    lcf->named = 1;
+    *plcf = lcf;
+
+    ctx->main = cf->ctx->main;
+    ctx->srv = scf;
+    ctx->loc = lcf;
+    return fy_http_parse_block(cf, FY_CONF_LOC, ctx);
+}
+
 static const char *
 fy_http_location(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
 {
@@ -304,9 +353,7 @@ fy_http_location(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
         {
             mod.len = 2;
         } else if (name->data[0] == '@') {
-            fy_conf_error(cf, "named location \"%s\" is not supported",
-                          name->data);
-            return FY_CONF_ERROR;
+            return fy_http_named_location(cf, scf, name);
         }
         if (mod.len == name->len) {
             mod.len = 0;            /* "location =" is the prefix "=" */
@@ -339,6 +386,11 @@ fy_http_location(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
      * a regex location); regexes may go anywhere. */
     if (cf->ctx_type == FY_CONF_LOC) {
         parent = cf->ctx->loc;
+        if (parent->named) {
+            fy_conf_error(cf, "location \"%s\" cannot be inside the named "
+                          "location \"%s\"", name->data, parent->name.data);
+            return FY_CONF_ERROR;
+        }
         if (parent->exact) {
             fy_conf_error(cf, "location \"%s\" cannot be inside the exact "
                           "location \"%s\"", name->data, parent->name.data);
@@ -825,8 +877,24 @@ fy_http_proxy_pass(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
 
     fy_unused(cmd);
 
-    if (lcf->upstream) {
+    if (fy_http_proxied(lcf)) {
         return "is duplicate";
+    }
+
+    if (memchr(url.data, '$', url.len)
+        && (url.data[0] == '$'
+            || (url.len > 7
+                && strncasecmp((char *) url.data, "http://", 7) == 0)))
+    {
+        /* Evaluated per request (fy_http_proxy_handler): the host names
+         * an upstream, the URI part (if any) is sent as is. */
+        lcf->proxy_pass_cv = fy_http_cv_compile(cf, &url);
+        if (lcf->proxy_pass_cv == NULL) {
+            return FY_CONF_ERROR;
+        }
+        lcf->proxy_upstreams = &((fy_http_main_conf_t *) cf->ctx->main)
+                                   ->upstreams;
+        return FY_CONF_OK;
     }
 
     if (url.len > 8 && strncasecmp((char *) url.data, "https://", 8) == 0) {
@@ -842,8 +910,8 @@ fy_http_proxy_pass(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
         return FY_CONF_ERROR;
     }
     if (memchr(url.data, '$', url.len)) {
-        fy_conf_error(cf, "variables in \"proxy_pass\" are not supported: "
-                      "\"%s\"", url.data);
+        fy_conf_error(cf, "variables in \"proxy_pass https://\" are not "
+                      "supported: \"%s\"", url.data);
         return FY_CONF_ERROR;
     }
 
@@ -852,6 +920,13 @@ fy_http_proxy_pass(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
     host.len = slash ? (size_t) (slash - host.data) : url.len - skip;
     if (host.len == 0) {
         fy_conf_error(cf, "no host in \"%s\"", url.data);
+        return FY_CONF_ERROR;
+    }
+    if (slash && (lcf->regex || lcf->named)) {
+        /* nothing says which part of the path to replace */
+        fy_conf_error(cf, "\"proxy_pass\" cannot have URI part in location "
+                      "given by regular expression, or inside named "
+                      "location");
         return FY_CONF_ERROR;
     }
     if (slash) {
@@ -931,7 +1006,7 @@ fy_http_merge_loc(fy_http_loc_conf_t *prev, fy_http_loc_conf_t *conf)
     if (conf->access == NULL) {
         conf->access = prev->access;
     }
-    if (conf->return_code == FY_CONF_UNSET_INT && conf->upstream == NULL
+    if (conf->return_code == FY_CONF_UNSET_INT && !fy_http_proxied(conf)
         && conf->handler == NULL)
     {
         conf->return_code = prev->return_code;
@@ -939,6 +1014,7 @@ fy_http_merge_loc(fy_http_loc_conf_t *prev, fy_http_loc_conf_t *conf)
     }
     fy_http_static_merge(prev, conf);
     fy_http_proxy_ssl_merge(prev, conf);
+    fy_http_headers_merge(prev, conf);
 }
 
 static int
@@ -969,7 +1045,7 @@ fy_http_init_locations(fy_http_srv_conf_t *scf, fy_http_loc_conf_t *parent,
         code = lcf->return_code;
         fy_http_merge_loc(parent, lcf);
         if (parent != scf->loc && code == FY_CONF_UNSET_INT
-            && lcf->upstream == NULL && lcf->handler == NULL)
+            && !fy_http_proxied(lcf) && lcf->handler == NULL)
         {
             /* Only the server's "return" reaches a nested location; its
              * parent's does not (nginx). */
@@ -1135,6 +1211,7 @@ fy_http_init_cycle(fy_cycle_t *cycle)
 
         fy_http_init_locations(scf, scf->loc, &scf->locations, 1);
         fy_http_init_locations(scf, scf->loc, &scf->regex_locations, 0);
+        fy_http_init_locations(scf, scf->loc, &scf->named, 0);
 
         if (scf->listens.nelts == 0) {
             /* nginx's default: a server without "listen" takes *:80 */

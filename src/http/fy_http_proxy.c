@@ -90,6 +90,17 @@ fy_http_proxy_upstream_status(fy_http_request_t *r, u_char *buf, size_t size)
     return fy_proxy_states_text(r->proxy, 0, buf, size);
 }
 
+size_t
+fy_http_proxy_host(fy_http_request_t *r, u_char *buf, size_t size)
+{
+    fy_http_proxy_t  *p = r->proxy;
+
+    if (buf) {
+        memcpy(buf, p->host.data, fy_min(size, p->host.len));
+    }
+    return p->host.len;
+}
+
 static void
 fy_proxy_cleanup(void *data)
 {
@@ -180,10 +191,47 @@ fy_proxy_balancer_key(fy_http_proxy_t *p)
     return FY_OK;
 }
 
+/* An internal redirect (error_page) proxies a request a second time:
+ * $upstream_addr and $upstream_status keep the first one's tries. */
+static int
+fy_proxy_keep_states(fy_http_proxy_t *p, fy_http_proxy_t *old)
+{
+    fy_proxy_state_t  *st;
+    unsigned           i;
+
+    for (i = 0; i < old->states.nelts; i++) {
+        st = fy_array_push(&p->states);
+        if (st == NULL) {
+            return FY_ERROR;
+        }
+        *st = *fy_array_elt(&old->states, fy_proxy_state_t, i);
+    }
+    return FY_OK;
+}
+
+/* proxy_pass_request_body off: the body stays with ferry.  What came
+ * with the header is skipped; a body still on its way closes the
+ * connection after the answer. */
+static void
+fy_proxy_drop_body(fy_http_request_t *r)
+{
+    fy_http_conn_t  *hc = r->hc;
+    size_t           have;
+
+    have = fy_min(fy_buf_size(&hc->in), r->body_rest);
+    hc->in.pos += have;
+    r->body_rest -= have;
+    if (r->body_rest) {
+        r->keepalive = 0;
+        r->body_rest = 0;
+    }
+}
+
 void
 fy_http_proxy_handler(fy_http_request_t *r)
 {
     fy_http_proxy_t  *p;
+    int               rc;
 
     p = fy_pcalloc(r->pool, sizeof(fy_http_proxy_t));
     if (p == NULL || fy_pool_cleanup_add(r->pool, fy_proxy_cleanup, p)
@@ -194,7 +242,24 @@ fy_http_proxy_handler(fy_http_request_t *r)
     }
     p->r = r;
     p->u = r->loc->upstream;
+    p->host = r->loc->proxy_host;
+    fy_array_init(&p->states, r->pool, 2, sizeof(fy_proxy_state_t));
+    if (r->proxy && fy_proxy_keep_states(p, r->proxy) != FY_OK) {
+        fy_http_send_error(r, 500);
+        return;
+    }
     r->proxy = p;
+
+    if (r->loc->proxy_pass_cv) {
+        rc = fy_proxy_eval_pass(p);
+        if (rc != FY_OK) {
+            fy_http_send_error(r, rc);
+            return;
+        }
+    }
+    if (!r->loc->pass_request_body) {
+        fy_proxy_drop_body(r);
+    }
 
     if (fy_proxy_create_request(p) != FY_OK
         || (r->loc->proxy_https && fy_proxy_ssl_prepare(p) != FY_OK))
@@ -203,7 +268,6 @@ fy_http_proxy_handler(fy_http_request_t *r)
         return;
     }
 
-    fy_array_init(&p->states, r->pool, 2, sizeof(fy_proxy_state_t));
     p->tried = fy_pcalloc(r->pool, p->u->peers.nelts);
     if (p->tried == NULL || fy_proxy_balancer_key(p) != FY_OK)
     {

@@ -77,6 +77,11 @@ struct fy_http_proxy_s {
     unsigned                  request_sent:1;  /* bytes went upstream */
     char                     *ssl_name;        /* https: the name for SNI
                                                   and verification */
+    unsigned                  keep_conn:1;     /* the request let the
+                                                  connection stay open */
+    fy_str_t                  host;        /* $proxy_host */
+    fy_str_t                  uri;         /* target from proxy_pass with
+                                              variables, or empty */
 };
 
 /* The proxy_ssl_* settings of a level (fy_http_proxy_ssl.c). */
@@ -111,7 +116,9 @@ int fy_proxy_can_retry(fy_http_proxy_t *p, unsigned ft);
 fy_proxy_state_t *fy_proxy_state(fy_http_proxy_t *p);
 void fy_proxy_next(fy_http_proxy_t *p, unsigned ft);
 int fy_proxy_skip_header(const fy_str_t *name);
+int fy_proxy_connection_option(fy_array_t *headers, const fy_str_t *name);
 int fy_proxy_create_request(fy_http_proxy_t *p);
+int fy_proxy_eval_pass(fy_http_proxy_t *p);
 void fy_proxy_send_handler(fy_event_t *ev);
 void fy_proxy_send_request(fy_http_proxy_t *p);
 void fy_proxy_check_client(fy_event_t *rev);

@@ -28,55 +28,260 @@ fy_proxy_skip_header(const fy_str_t *name)
     return 0;
 }
 
-/* Build "METHOD URI HTTP/1.0" + headers into p->req. */
+/* Is name one of the options of the Connection fields of headers?
+ * Those fields are hop-by-hop too (RFC 9110 7.6.1): the sender meant
+ * them for this connection only. */
 int
-fy_proxy_create_request(fy_http_proxy_t *p)
+fy_proxy_connection_option(fy_array_t *headers, const fy_str_t *name)
+{
+    fy_http_header_t  *h;
+    u_char            *p, *end, *start;
+    unsigned           i;
+
+    for (i = 0; i < headers->nelts; i++) {
+        h = fy_array_elt(headers, fy_http_header_t, i);
+        if (!fy_str_eq_ci(&h->name, "Connection")) {
+            continue;
+        }
+        p = h->value.data;
+        end = p + h->value.len;
+        while (p < end) {
+            while (p < end && (*p == ' ' || *p == '\t' || *p == ',')) {
+                p++;
+            }
+            start = p;
+            while (p < end && *p != ',' && *p != ' ' && *p != '\t') {
+                p++;
+            }
+            if ((size_t) (p - start) == name->len
+                && strncasecmp((char *) start, (char *) name->data,
+                               name->len) == 0)
+            {
+                return 1;
+            }
+        }
+    }
+    return 0;
+}
+
+/* %-escape what a request target used as is cannot carry raw: a
+ * capture or $uri in "proxy_pass http://up/$1" is decoded, and a space,
+ * CR or LF in it would split the request line.  '%' and '?' stay, so
+ * the target means what the configuration wrote. */
+static u_char *
+fy_proxy_escape_target(fy_pool_t *pool, u_char *s, size_t *len)
+{
+    static const char  hex[] = "0123456789ABCDEF";
+    u_char            *out, *q;
+    size_t             i, n = 0;
+
+#define fy_target_escape(c)  ((c) <= 0x20 || (c) >= 0x7f || (c) == '#')
+
+    for (i = 0; i < *len; i++) {
+        n += fy_target_escape(s[i]);
+    }
+    if (n == 0) {
+        return s;
+    }
+    out = fy_palloc(pool, *len + 2 * n);
+    if (out == NULL) {
+        return NULL;
+    }
+    for (q = out, i = 0; i < *len; i++) {
+        if (fy_target_escape(s[i])) {
+            *q++ = '%';
+            *q++ = (u_char) hex[s[i] >> 4];
+            *q++ = (u_char) hex[s[i] & 0xf];
+        } else {
+            *q++ = s[i];
+        }
+    }
+#undef fy_target_escape
+    *len = (size_t) (q - out);
+    return out;
+}
+
+/*
+ * The request target sent up, as two pieces (prefix, tail):
+ * - proxy_pass with variables and a URI part: that URI, as is;
+ * - a URI part: it replaces the part of the normalised path the
+ *   location matched (nothing of it for an exact location), the rest
+ *   re-escaped, and the arguments follow (nginx);
+ * - no URI part: the client's target as received, or, after an
+ *   internal redirect (error_page), the new path re-escaped and its
+ *   arguments.
+ */
+static int
+fy_proxy_target(fy_http_proxy_t *p, fy_str_t *prefix, fy_str_t *tail)
 {
     fy_http_request_t   *r = p->r;
     fy_http_loc_conf_t  *lcf = r->loc;
-    fy_http_header_t    *h;
-    fy_str_t             uri_tail;
-    size_t               size;
-    unsigned             i;
-    u_char              *q;
+    fy_str_t             rest = r->path;
+    size_t               n;
 
-    /* Without a URI part the request URI goes up as the client sent
-     * it.  With one, the URI part replaces the part of the normalised
-     * path the location matched (nothing of it for an exact location),
-     * re-escaped, and the arguments follow (nginx). */
-    uri_tail = r->uri;
-    if (lcf->proxy_uri_set) {
-        fy_str_t  rest = r->path;
-        size_t    n;
+    prefix->len = 0;
+    prefix->data = NULL;
+    *tail = r->uri;
 
+    if (p->uri.len) {
+        *tail = p->uri;
+        return FY_OK;
+    }
+    if (lcf->proxy_uri_set && !lcf->proxy_pass_cv) {
+        *prefix = lcf->proxy_uri;
         if (lcf->exact || rest.len < lcf->name.len) {
             rest.len = 0;
         } else {
             rest.data += lcf->name.len;
             rest.len -= lcf->name.len;
         }
-        n = fy_http_escape_path(NULL, rest.data, rest.len);
-        uri_tail.data = fy_palloc(r->pool, n + 1 + r->args.len);
-        if (uri_tail.data == NULL) {
-            return FY_ERROR;
-        }
-        uri_tail.len = fy_http_escape_path(uri_tail.data, rest.data,
-                                           rest.len);
-        if (r->args.data) {
-            uri_tail.data[uri_tail.len++] = '?';
-            memcpy(uri_tail.data + uri_tail.len, r->args.data, r->args.len);
-            uri_tail.len += r->args.len;
-        }
+    } else if (!r->internal) {
+        return FY_OK;
     }
 
-    size = r->method_name.len + 1 + lcf->proxy_uri.len + uri_tail.len
-           + sizeof(" HTTP/1.0\r\n") + sizeof("Host: \r\n")
-           + lcf->proxy_host.len + sizeof("Connection: upgrade\r\n")
-           + sizeof("Upgrade: \r\n") + r->upgrade.len
+    n = fy_http_escape_path(NULL, rest.data, rest.len);
+    tail->data = fy_palloc(r->pool, n + 1 + r->args.len);
+    if (tail->data == NULL) {
+        return FY_ERROR;
+    }
+    tail->len = fy_http_escape_path(tail->data, rest.data, rest.len);
+    if (r->args.data) {
+        tail->data[tail->len++] = '?';
+        memcpy(tail->data + tail->len, r->args.data, r->args.len);
+        tail->len += r->args.len;
+    }
+    return FY_OK;
+}
+
+/* Is name among the proxy_set_header fields of the location? */
+static int
+fy_proxy_is_set(fy_array_t *set, const fy_str_t *name)
+{
+    fy_http_header_conf_t  *sh;
+    unsigned                i;
+
+    for (i = 0; set && i < set->nelts; i++) {
+        sh = fy_array_elt(set, fy_http_header_conf_t, i);
+        if (sh->name.len == name->len
+            && strncasecmp((char *) sh->name.data, (char *) name->data,
+                           name->len) == 0)
+        {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/*
+ * Build the request header into p->req:
+ *
+ *   METHOD TARGET HTTP/1.x        proxy_method, fy_proxy_target,
+ *                                 proxy_http_version
+ *   Host: ...                     proxy_set_header Host, else $proxy_host
+ *   Connection: ...               proxy_set_header Connection, else
+ *                                 "close" (none on a kept connection)
+ *   <proxy_set_header fields, in order; empty values left out>
+ *   Content-Length: N             the client's body, if it goes up
+ *   <the client's fields, minus hop-by-hop, Content-Length and the
+ *    ones proxy_set_header names; none with
+ *    proxy_pass_request_headers off>
+ *
+ * An upgrade (WebSocket) always goes as HTTP/1.1 with "Connection:
+ * upgrade" and the client's Upgrade, whatever the configuration says
+ * about those two fields.
+ */
+int
+fy_proxy_create_request(fy_http_proxy_t *p)
+{
+    fy_http_request_t      *r = p->r;
+    fy_http_loc_conf_t     *lcf = r->loc;
+    fy_array_t             *set = lcf->proxy_set_headers;
+    fy_http_header_conf_t  *sh;
+    fy_http_header_t       *h;
+    fy_str_t                method, prefix, tail, host, conn, *vals = NULL;
+    size_t                  size;
+    unsigned                i, nset = set ? set->nelts : 0, conn_fields = 0;
+    int                     version, upgrade = r->upgrade.len != 0;
+    u_char                 *q;
+
+    method = r->method_name;
+    if (lcf->proxy_method) {
+        method.data = fy_http_cv_eval(r, lcf->proxy_method, &method.len);
+        if (method.data == NULL) {
+            return FY_ERROR;
+        }
+        if (!fy_http_is_token(method.data, method.len)) {
+            fy_log_error(FY_LOG_ERR, 0, "invalid method \"%.*s\" from "
+                         "\"proxy_method\", client %s",
+                         (int) fy_min(method.len, 64), method.data,
+                         r->hc->addr_text);
+            return FY_ERROR;
+        }
+    }
+    if (fy_proxy_target(p, &prefix, &tail) != FY_OK) {
+        return FY_ERROR;
+    }
+
+    /* HTTP/1.1 for an upgrade; else proxy_http_version; else 1.1 when
+     * the upstream keeps connections (nginx needs
+     * proxy_http_version 1.1 and proxy_set_header Connection "" for
+     * that), 1.0 otherwise (nginx's default) */
+    version = upgrade ? 1001
+              : lcf->proxy_http_version ? lcf->proxy_http_version
+              : p->u->keepalive ? 1001 : 1000;
+
+    host = p->host;
+    fy_str_set(&conn, "close");
+    if (p->u->keepalive && version == 1001) {
+        conn.len = 0;           /* HTTP/1.1 stays open by default */
+    }
+
+    size = method.len + 1 + prefix.len + tail.len + sizeof(" HTTP/1.x\r\n")
            + sizeof("Content-Length: \r\n") + 20 + 2;
-    for (i = 0; i < r->headers.nelts; i++) {
-        h = fy_array_elt(&r->headers, fy_http_header_t, i);
-        size += h->name.len + h->value.len + 4;
+    if (nset) {
+        vals = fy_palloc(r->pool, nset * sizeof(fy_str_t));
+        if (vals == NULL) {
+            return FY_ERROR;
+        }
+    }
+    for (i = 0; i < nset; i++) {
+        sh = fy_array_elt(set, fy_http_header_conf_t, i);
+        vals[i].data = fy_http_header_value(r, sh->value, &vals[i].len);
+        if (vals[i].data == NULL) {
+            return FY_ERROR;
+        }
+        if (fy_str_eq_ci(&sh->name, "Host")) {
+            host = vals[i];
+            vals[i].len = 0;
+        } else if (fy_str_eq_ci(&sh->name, "Connection")) {
+            conn = vals[i];
+            vals[i].len = 0;
+        } else if (fy_str_eq_ci(&sh->name, "Content-Length")
+                   || fy_str_eq_ci(&sh->name, "Transfer-Encoding")
+                   || (upgrade && fy_str_eq_ci(&sh->name, "Upgrade")))
+        {
+            vals[i].len = 0;    /* framing and upgrades are ferry's */
+        }
+        size += sh->name.len + vals[i].len + 4;
+    }
+    if (upgrade) {
+        fy_str_set(&conn, "upgrade");
+        size += sizeof("Upgrade: \r\n") + r->upgrade.len;
+    }
+    size += sizeof("Host: \r\n") + host.len
+            + sizeof("Connection: \r\n") + conn.len;
+
+    /* A connection goes back to the upstream's keepalive cache only if
+     * this request let it stay open. */
+    p->keep_conn = !upgrade && p->u->keepalive && version == 1001
+                   && !fy_http_token_in(&conn, "close");
+
+    if (lcf->pass_request_headers) {
+        for (i = 0; i < r->headers.nelts; i++) {
+            h = fy_array_elt(&r->headers, fy_http_header_t, i);
+            size += h->name.len + h->value.len + 4;
+            conn_fields |= fy_str_eq_ci(&h->name, "Connection");
+        }
     }
 
     if (fy_buf_alloc(&p->req, size) != FY_OK) {
@@ -85,55 +290,120 @@ fy_proxy_create_request(fy_http_proxy_t *p)
     q = p->req.last;
 
 #define fy_cpy(s, n)  (memcpy(q, (s), (n)), q += (n))
+#define fy_field(name, nlen, v)                                            \
+    do {                                                                   \
+        fy_cpy(name, nlen);                                                \
+        fy_cpy(": ", 2);                                                   \
+        fy_cpy((v).data, (v).len);                                         \
+        fy_cpy("\r\n", 2);                                                 \
+    } while (0)
 
-    fy_cpy(r->method_name.data, r->method_name.len);
+    fy_cpy(method.data, method.len);
     *q++ = ' ';
-    if (lcf->proxy_uri_set) {
-        fy_cpy(lcf->proxy_uri.data, lcf->proxy_uri.len);
+    if (prefix.len) {
+        fy_cpy(prefix.data, prefix.len);
     }
-    fy_cpy(uri_tail.data, uri_tail.len);
-    if (r->upgrade.len) {
-        /* an upgrade needs HTTP/1.1 and its two headers passed on */
-        fy_cpy(" HTTP/1.1\r\nHost: ", 17);
-        fy_cpy(lcf->proxy_host.data, lcf->proxy_host.len);
-        fy_cpy("\r\nConnection: upgrade\r\nUpgrade: ", 32);
-        fy_cpy(r->upgrade.data, r->upgrade.len);
-        fy_cpy("\r\n", 2);
-    } else if (p->u->keepalive) {
-        /* kept-alive upstream connections need HTTP/1.1, whose default
-         * is to stay open (nginx needs proxy_http_version 1.1 and an
-         * empty Connection header set by hand for this) */
-        fy_cpy(" HTTP/1.1\r\nHost: ", 17);
-        fy_cpy(lcf->proxy_host.data, lcf->proxy_host.len);
-        fy_cpy("\r\n", 2);
-    } else {
-        fy_cpy(" HTTP/1.0\r\nHost: ", 17);
-        fy_cpy(lcf->proxy_host.data, lcf->proxy_host.len);
-        fy_cpy("\r\nConnection: close\r\n", 21);
-    }
+    fy_cpy(tail.data, tail.len);
+    fy_cpy(version == 1001 ? " HTTP/1.1\r\n" : " HTTP/1.0\r\n", 11);
 
-    for (i = 0; i < r->headers.nelts; i++) {
-        h = fy_array_elt(&r->headers, fy_http_header_t, i);
-        if (fy_proxy_skip_header(&h->name)
-            || fy_str_eq_ci(&h->name, "Content-Length"))
-        {
-            continue;
-        }
-        fy_cpy(h->name.data, h->name.len);
-        fy_cpy(": ", 2);
-        fy_cpy(h->value.data, h->value.len);
-        fy_cpy("\r\n", 2);
+    if (host.len) {
+        fy_field("Host", 4, host);
     }
-    if (r->content_length >= 0) {
+    if (conn.len) {
+        fy_field("Connection", 10, conn);
+    }
+    if (upgrade) {
+        fy_field("Upgrade", 7, r->upgrade);
+    }
+    for (i = 0; i < nset; i++) {
+        sh = fy_array_elt(set, fy_http_header_conf_t, i);
+        if (vals[i].len) {
+            fy_field(sh->name.data, sh->name.len, vals[i]);
+        }
+    }
+    if (r->content_length >= 0 && lcf->pass_request_body) {
         q += sprintf((char *) q, "Content-Length: %lld\r\n",
                      (long long) r->content_length);
     }
+
+    for (i = 0; lcf->pass_request_headers && i < r->headers.nelts; i++) {
+        h = fy_array_elt(&r->headers, fy_http_header_t, i);
+        if (fy_proxy_skip_header(&h->name)
+            || fy_str_eq_ci(&h->name, "Content-Length")
+            || fy_proxy_is_set(set, &h->name)
+            || (conn_fields
+                && fy_proxy_connection_option(&r->headers, &h->name)))
+        {
+            continue;
+        }
+        fy_field(h->name.data, h->name.len, h->value);
+    }
     fy_cpy("\r\n", 2);
 
+#undef fy_field
 #undef fy_cpy
 
     p->req.last = q;
     return FY_OK;
+}
+
+/* proxy_pass with variables: evaluate the URL; its host names an
+ * upstream (an upstream block, or a host:port another proxy_pass
+ * made one of); its URI part, if any, is the target, as is.  FY_OK,
+ * or the status to answer with (logged). */
+int
+fy_proxy_eval_pass(fy_http_proxy_t *p)
+{
+    fy_http_request_t   *r = p->r;
+    fy_http_loc_conf_t  *lcf = r->loc;
+    fy_http_upstream_t  *u;
+    fy_str_t             host;
+    u_char              *url, *slash;
+    size_t               len;
+    unsigned             i;
+
+    url = fy_http_cv_eval(r, lcf->proxy_pass_cv, &len);
+    if (url == NULL) {
+        return 500;
+    }
+    if (len <= 7 || strncasecmp((char *) url, "http://", 7) != 0) {
+        fy_log_error(FY_LOG_ERR, 0, "invalid URL prefix in \"%.*s\" from "
+                     "\"proxy_pass\", client %s", (int) fy_min(len, 256),
+                     url, r->hc->addr_text);
+        return 500;
+    }
+    host.data = url + 7;
+    slash = memchr(host.data, '/', len - 7);
+    host.len = slash ? (size_t) (slash - host.data) : len - 7;
+
+    for (i = 0; i < lcf->proxy_upstreams->nelts; i++) {
+        u = *fy_array_elt(lcf->proxy_upstreams, fy_http_upstream_t *, i);
+        if (u->peers.nelts && u->name.len == host.len
+            && strncasecmp((char *) u->name.data, (char *) host.data,
+                           host.len) == 0)
+        {
+            p->u = u;
+            p->host = u->name;
+            if (slash) {
+                p->uri.data = slash;
+                p->uri.len = (size_t) (url + len - slash);
+                p->uri.data = fy_proxy_escape_target(r->pool, p->uri.data,
+                                                     &p->uri.len);
+                if (p->uri.data == NULL) {
+                    return 500;
+                }
+            }
+            return FY_OK;
+        }
+    }
+    /* nginx would ask its resolver; ferry resolves names only when the
+     * configuration is read */
+    fy_log_error(FY_LOG_ERR, 0, "no upstream \"%.*s\" for \"proxy_pass\" "
+                 "with variables (ferry resolves no names at run time), "
+                 "client %s, request: \"%.*s\"", (int) fy_min(host.len, 256),
+                 host.data, r->hc->addr_text, (int) r->request_line.len,
+                 r->request_line.data);
+    return 502;
 }
 
 /* Called when the upstream is writable or the client readable while

@@ -37,6 +37,39 @@ fy_proxy_status_ft(int status)
     }
 }
 
+/* Is an upstream response field kept from the client?  nginx hides
+ * Date, Server, X-Pad and X-Accel-* unless proxy_pass_header names
+ * them, and whatever proxy_hide_header names. */
+static int
+fy_proxy_hidden(fy_http_loc_conf_t *lcf, const fy_str_t *name)
+{
+    fy_str_t  *n;
+    unsigned   i;
+    int        hide;
+
+    hide = fy_str_eq_ci(name, "Date") || fy_str_eq_ci(name, "Server")
+           || fy_str_eq_ci(name, "X-Pad")
+           || (name->len >= 8
+               && strncasecmp((char *) name->data, "X-Accel-", 8) == 0);
+    for (i = 0; !hide && lcf->hide_headers && i < lcf->hide_headers->nelts;
+         i++)
+    {
+        n = fy_array_elt(lcf->hide_headers, fy_str_t, i);
+        hide = n->len == name->len
+               && strncasecmp((char *) n->data, (char *) name->data,
+                              name->len) == 0;
+    }
+    for (i = 0; hide && lcf->pass_headers && i < lcf->pass_headers->nelts;
+         i++)
+    {
+        n = fy_array_elt(lcf->pass_headers, fy_str_t, i);
+        hide = !(n->len == name->len
+                 && strncasecmp((char *) n->data, (char *) name->data,
+                                name->len) == 0);
+    }
+    return hide;
+}
+
 /* The header is parsed: decide framing, send the client its header. */
 static void
 fy_proxy_process_header(fy_http_proxy_t *p)
@@ -44,11 +77,13 @@ fy_proxy_process_header(fy_http_proxy_t *p)
     fy_array_t         *headers = &p->headers;
     fy_http_request_t  *r = p->r;
     fy_http_header_t   *h;
-    const char         *conn, *line;
+    const char         *conn, *line, *server;
     char               *hdr, *q, code[4];
-    size_t              size, llen;
+    size_t              size, llen, slen;
+    fy_str_t            add;
+    unsigned            own_server, own_date;
     int64_t             cl = -1, n;
-    unsigned            i, chunked = 0, te = 0, ft;
+    unsigned            i, chunked = 0, te = 0, ft, conn_fields = 0;
 
     for (i = 0; i < headers->nelts; i++) {
         h = fy_array_elt(headers, fy_http_header_t, i);
@@ -59,6 +94,7 @@ fy_proxy_process_header(fy_http_proxy_t *p)
             }
             cl = n;
         } else if (fy_str_eq_ci(&h->name, "Connection")) {
+            conn_fields = 1;
             if (fy_http_token_in(&h->value, "close")) {
                 p->upstream_close = 1;
             }
@@ -90,7 +126,19 @@ fy_proxy_process_header(fy_http_proxy_t *p)
     }
     /* the answer is what the client gets: the server works */
     fy_http_peer_succeeded(p->u, p->peer);
-    r->status = p->status;
+
+    if (p->status >= 300 && r->loc->intercept_errors && !r->error_page
+        && fy_http_error_page_find(r->loc, p->status))
+    {
+        /* proxy_intercept_errors: the location's error_page answers
+         * instead; the upstream's body is not wanted */
+        fy_proxy_close_upstream(p);
+        r->hc->c->read.handler = fy_event_ignore;
+        fy_http_send_error(r, p->status);
+        return;
+    }
+    /* after error_page 404 /x: still a 404, unless "=" said otherwise */
+    r->status = r->err_status ? r->err_status : p->status;
 
     if (p->status == 101 && r->upgrade.len == 0) {
         /* switching protocols nobody asked for */
@@ -116,7 +164,8 @@ fy_proxy_process_header(fy_http_proxy_t *p)
 
     /* Only an HTTP/1.1 response whose end is known without a close may
      * leave its connection open for the next request. */
-    p->framed = p->body_type != FY_PROXY_BODY_CLOSE && !p->upstream_close
+    p->framed = p->keep_conn
+                && p->body_type != FY_PROXY_BODY_CLOSE && !p->upstream_close
                 && p->parser.http_major == 1 && p->parser.http_minor >= 1;
 
     /* Without a length or chunks, only the close can end the body. */
@@ -127,8 +176,27 @@ fy_proxy_process_header(fy_http_proxy_t *p)
     }
     conn = fy_http_connection_header(r);
 
-    line = fy_http_status_line(p->status, &llen);
-    size = 128 + fy_http_date_len + llen
+    /* the upstream's Server and Date replace ferry's only when
+     * proxy_pass_header lets them through (nginx) */
+    own_server = own_date = 1;
+    for (i = 0; i < headers->nelts; i++) {
+        h = fy_array_elt(headers, fy_http_header_t, i);
+        if (!fy_proxy_hidden(r->loc, &h->name)) {
+            if (fy_str_eq_ci(&h->name, "Server")) {
+                own_server = 0;
+            } else if (fy_str_eq_ci(&h->name, "Date")) {
+                own_date = 0;
+            }
+        }
+    }
+    server = fy_http_server_line(r, &slen);
+    if (fy_http_add_headers(r, r->status, &add) != FY_OK) {
+        fy_proxy_fail(p, 500);
+        return;
+    }
+
+    line = fy_http_status_line(r->status, &llen);
+    size = 128 + slen + fy_http_date_len + llen + add.len
            + (size_t) (p->parser.status_text_end - p->parser.status_text_start);
     for (i = 0; i < headers->nelts; i++) {
         h = fy_array_elt(headers, fy_http_header_t, i);
@@ -141,11 +209,12 @@ fy_proxy_process_header(fy_http_proxy_t *p)
     }
 
     q = hdr;
-    if (p->parser.status_text_end > p->parser.status_text_start
+    if ((p->parser.status_text_end > p->parser.status_text_start
+         && r->status == p->status)
         || line == NULL)
     {
         /* the upstream's own reason phrase, as nginx passes it */
-        snprintf(code, sizeof(code), "%03d", p->status);
+        snprintf(code, sizeof(code), "%03d", r->status);
         q += sprintf(q, "HTTP/1.1 %s %.*s\r\n", code,
                      (int) (p->parser.status_text_end
                             - p->parser.status_text_start),
@@ -153,12 +222,20 @@ fy_proxy_process_header(fy_http_proxy_t *p)
     } else {
         q += sprintf(q, "HTTP/1.1 %.*s\r\n", (int) llen, line);
     }
-    q += sprintf(q, "Server: ferry\r\nDate: %s\r\n", fy_http_date);
+    if (own_server) {
+        memcpy(q, server, slen);
+        q += slen;
+    }
+    if (own_date) {
+        q += sprintf(q, "Date: %s\r\n", fy_http_date);
+    }
 
     for (i = 0; i < headers->nelts; i++) {
         h = fy_array_elt(headers, fy_http_header_t, i);
-        if (fy_str_eq_ci(&h->name, "Date") || fy_str_eq_ci(&h->name, "Server")
-            || (fy_proxy_skip_header(&h->name)
+        if (fy_proxy_hidden(r->loc, &h->name)
+            || ((fy_proxy_skip_header(&h->name)
+                 || (conn_fields
+                     && fy_proxy_connection_option(headers, &h->name)))
                 && !(p->status == 101 && fy_str_eq_ci(&h->name, "Upgrade"))))
         {
             continue;
@@ -171,6 +248,10 @@ fy_proxy_process_header(fy_http_proxy_t *p)
         q += h->value.len;
         *q++ = '\r';
         *q++ = '\n';
+    }
+    if (add.len) {
+        memcpy(q, add.data, add.len);
+        q += add.len;
     }
     if ((p->body_type == FY_PROXY_BODY_CHUNKED && p->out == FY_PROXY_OUT_RAW)
         || p->out == FY_PROXY_OUT_CHUNK)

@@ -599,6 +599,15 @@ fy_http_find_location(fy_http_request_t *r, fy_array_t *prefixes,
     return rc;
 }
 
+void
+fy_http_find_location_of(fy_http_request_t *r)
+{
+    fy_http_srv_conf_t  *scf = r->srv;
+
+    r->loc = scf->loc;
+    (void) fy_http_find_location(r, &scf->locations, &scf->regex_locations);
+}
+
 static void
 fy_http_find_config(fy_http_request_t *r)
 {
@@ -613,9 +622,7 @@ fy_http_find_config(fy_http_request_t *r)
         }
     }
 
-    scf = r->srv;
-    r->loc = scf->loc;
-    (void) fy_http_find_location(r, &scf->locations, &scf->regex_locations);
+    fy_http_find_location_of(r);
 }
 
 static void
@@ -644,8 +651,14 @@ fy_http_return_handler(fy_http_request_t *r)
     if (code == 301 || code == 302 || code == 303 || code == 307
         || code == 308)
     {
-        location.data = text;
+        /* $uri and captures are decoded: "%0d%0a" in them must not
+         * end the Location line */
+        location.data = fy_http_header_escape(r->pool, text, &len);
         location.len = len;
+        if (location.data == NULL) {
+            fy_http_send_error(r, 500);
+            return;
+        }
         r->status = code;
         fy_http_send_response(r, code, NULL, NULL, 0, &location);
         return;
@@ -678,8 +691,6 @@ fy_http_handler(fy_http_request_t *r, unsigned seen)
 {
     fy_http_conn_t      *hc = r->hc;
     fy_http_loc_conf_t  *lcf;
-    size_t               have;
-    static const char    cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
 
     fy_timer_del(&hc->c->read);
     hc->c->read.handler = fy_event_ignore;
@@ -737,6 +748,17 @@ fy_http_handler(fy_http_request_t *r, unsigned seen)
         r->body_rest = (uint64_t) r->content_length;
     }
 
+    fy_http_run_location(r);
+}
+
+void
+fy_http_run_location(fy_http_request_t *r)
+{
+    fy_http_conn_t      *hc = r->hc;
+    fy_http_loc_conf_t  *lcf = r->loc;
+    size_t               have;
+    static const char    cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
+
     if (lcf->return_code != FY_CONF_UNSET_INT) {
         /* The body is not wanted: skip what we have; a body still on
          * its way makes the connection unusable afterwards. */
@@ -759,9 +781,11 @@ fy_http_handler(fy_http_request_t *r, unsigned seen)
         return;
     }
 
-    if (lcf->upstream) {
+    if (fy_http_proxied(lcf)) {
         have = fy_buf_size(&hc->in);
-        if ((seen & 16) && have < r->body_rest && r->http_version >= 1001) {
+        if ((r->seen & 16) && have < r->body_rest && r->http_version >= 1001
+            && !r->error_page && lcf->pass_request_body)
+        {
             /* The client waits for this before sending the body, and
              * only a proxied request wants the body.  A short write
              * here only delays the client until its own timeout. */
@@ -982,7 +1006,7 @@ fy_http_status_line(int status, size_t *len)
     return NULL;
 }
 
-static fy_http_loc_conf_t *
+fy_http_loc_conf_t *
 fy_http_req_loc(fy_http_request_t *r)
 {
     return r->loc ? r->loc : r->srv->loc;
@@ -1012,11 +1036,15 @@ fy_http_send_response(fy_http_request_t *r, int status, const fy_str_t *type,
                       const fy_str_t *location)
 {
     fy_http_conn_t  *hc = r->hc;
-    const char      *line, *conn;
+    const char      *line, *conn, *server;
     char            *hdr, code[8], clen[24];
-    size_t           llen, size;
+    size_t           llen, size, slen;
+    fy_str_t         add;
     int              n;
 
+    if (r->err_status) {
+        status = r->err_status;     /* error_page 404 /x: still a 404 */
+    }
     r->status = status;
     fy_http_set_stat(r, FY_HTTP_STAT_WRITING);
     line = fy_http_status_line(status, &llen);
@@ -1032,9 +1060,14 @@ fy_http_send_response(fy_http_request_t *r, int status, const fy_str_t *type,
         len = 0;        /* these never carry a body (RFC 9110 6.4.1) */
     }
     snprintf(clen, sizeof(clen), "%zu", len);
+    server = fy_http_server_line(r, &slen);
+    if (fy_http_add_headers(r, status, &add) != FY_OK) {
+        fy_http_close_connection(hc);
+        return;
+    }
 
-    size = 256 + llen + fy_http_date_len + (type ? type->len : 0)
-           + (location ? location->len : 0);
+    size = 256 + llen + slen + fy_http_date_len + (type ? type->len : 0)
+           + (location ? location->len : 0) + add.len;
     hdr = fy_palloc(r->pool, size);
     if (hdr == NULL) {
         fy_http_close_connection(hc);
@@ -1043,14 +1076,15 @@ fy_http_send_response(fy_http_request_t *r, int status, const fy_str_t *type,
 
     n = snprintf(hdr, size,
                  "HTTP/1.1 %.*s\r\n"
-                 "Server: ferry\r\n"
+                 "%.*s"
                  "Date: %s\r\n"
                  "%s%.*s%s"
                  "%s%s%s"
                  "%s%.*s%s"
+                 "%.*s"
                  "Connection: %s\r\n"
                  "\r\n",
-                 (int) llen, line, fy_http_date,
+                 (int) llen, line, (int) slen, server, fy_http_date,
                  type && len ? "Content-Type: " : "",
                  type && len ? (int) type->len : 0,
                  type && len ? (char *) type->data : "",
@@ -1062,6 +1096,7 @@ fy_http_send_response(fy_http_request_t *r, int status, const fy_str_t *type,
                  location ? (int) location->len : 0,
                  location ? (char *) location->data : "",
                  location ? "\r\n" : "",
+                 (int) add.len, add.data ? (char *) add.data : "",
                  conn);
 
     hc->out[0].iov_base = hdr;
@@ -1089,11 +1124,14 @@ void
 fy_http_send_error(fy_http_request_t *r, int status)
 {
     static fy_str_t  html = fy_string("text/html");
-    const char      *line;
+    const char      *line, *sig;
     char            *body, code[8];
     size_t           llen, size;
     int              n;
 
+    /* the status of the last error is the one answered, whatever an
+     * error_page said about the first */
+    r->err_status = 0;
     line = fy_http_status_line(status, &llen);
     if (status == 494) {
         line = "400 Request Header Or Cookie Too Large";
@@ -1114,7 +1152,12 @@ fy_http_send_error(fy_http_request_t *r, int status)
         r->keepalive = 0;
     }
 
-    size = 2 * llen + 128;
+    if (fy_http_error_page(r, status) == FY_OK) {
+        return;
+    }
+
+    sig = fy_http_signature(r);
+    size = 2 * llen + 128 + strlen(sig);
     body = fy_palloc(r->pool, size);
     if (body == NULL) {
         fy_http_close_connection(r->hc);
@@ -1123,8 +1166,8 @@ fy_http_send_error(fy_http_request_t *r, int status)
     n = snprintf(body, size,
                  "<html>\r\n<head><title>%.*s</title></head>\r\n<body>\r\n"
                  "<center><h1>%.*s</h1></center>\r\n"
-                 "<hr><center>ferry</center>\r\n</body>\r\n</html>\r\n",
-                 (int) llen, line, (int) llen, line);
+                 "<hr><center>%s</center>\r\n</body>\r\n</html>\r\n",
+                 (int) llen, line, (int) llen, line, sig);
 
     fy_http_send_response(r, status, &html, (u_char *) body, (size_t) n,
                           NULL);

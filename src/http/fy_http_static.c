@@ -283,7 +283,7 @@ fy_http_static_merge(fy_http_loc_conf_t *prev, fy_http_loc_conf_t *conf)
     if (s == NULL || (s->root == NULL && s->alias == NULL)) {
         return;
     }
-    if (conf->return_code == FY_CONF_UNSET_INT && conf->upstream == NULL
+    if (conf->return_code == FY_CONF_UNSET_INT && !fy_http_proxied(conf)
         && conf->handler == NULL)
     {
         conf->handler = fy_http_static_handler;
@@ -519,11 +519,12 @@ fy_http_static_send(fy_http_request_t *r, fy_http_static_file_t *f,
 {
     fy_http_conn_t  *hc = r->hc;
     fy_str_t        *inm, *ims, *range, *ifr;
-    const char      *line, *conn;
-    char             etag[48], lm[40], *hdr;
+    const char      *line, *conn, *server;
+    char             etag[48], lm[40], *hdr, code[8];
     struct tm        tm;
     off_t            start = 0, end = st->st_size - 1;
-    size_t           llen, size, n;
+    size_t           llen, size, n, slen;
+    fy_str_t         add;
     int              status = 200;
 
     snprintf(etag, sizeof(etag), "\"%llx-%llx\"",
@@ -537,6 +538,11 @@ fy_http_static_send(fy_http_request_t *r, fy_http_static_file_t *f,
      * default "if_modified_since exact". */
     inm = fy_http_static_header(r, "If-None-Match");
     ims = fy_http_static_header(r, "If-Modified-Since");
+    if (r->err_status) {
+        /* an error page (error_page 404 /404.html) is sent whole,
+         * with the error's status */
+        inm = ims = NULL;
+    }
     if (inm) {
         if (fy_http_static_etag_match(inm, etag)) {
             status = 304;
@@ -547,7 +553,7 @@ fy_http_static_send(fy_http_request_t *r, fy_http_static_file_t *f,
 
     range = fy_http_static_header(r, "Range");
     ifr = fy_http_static_header(r, "If-Range");
-    if (status == 200 && range
+    if (status == 200 && range && !r->err_status
         && (ifr == NULL || fy_str_eq(ifr, etag) || fy_str_eq(ifr, lm)))
     {
         switch (fy_http_parse_range(range->data, range->len, st->st_size,
@@ -564,22 +570,31 @@ fy_http_static_send(fy_http_request_t *r, fy_http_static_file_t *f,
         }
     }
 
-    r->status = status;
-    line = fy_http_status_line(status == 416 ? 200 : status, &llen);
+    r->status = r->err_status ? r->err_status : status;
+    line = fy_http_status_line(status == 416 ? 200 : r->status, &llen);
     if (status == 416) {
         line = "416 Requested Range Not Satisfiable";
         llen = strlen(line);
+    } else if (line == NULL) {
+        snprintf(code, sizeof(code), "%03d ", r->status);
+        line = code;
+        llen = strlen(code);
     }
     conn = fy_http_connection_header(r);
+    server = fy_http_server_line(r, &slen);
+    if (fy_http_add_headers(r, r->status, &add) != FY_OK) {
+        fy_http_close_connection(hc);
+        return;
+    }
 
-    size = 512 + llen + fy_http_date_len + type->len;
+    size = 512 + llen + slen + fy_http_date_len + type->len + add.len;
     hdr = fy_palloc(r->pool, size);
     if (hdr == NULL) {
         fy_http_close_connection(hc);
         return;
     }
-    n = (size_t) snprintf(hdr, size, "HTTP/1.1 %.*s\r\nServer: ferry\r\n"
-                          "Date: %s\r\n", (int) llen, line, fy_http_date);
+    n = (size_t) snprintf(hdr, size, "HTTP/1.1 %.*s\r\n%.*sDate: %s\r\n",
+                          (int) llen, line, (int) slen, server, fy_http_date);
     if (status == 200 || status == 206) {
         n += (size_t) snprintf(hdr + n, size - n,
                                "Content-Type: %.*s\r\n"
@@ -602,6 +617,10 @@ fy_http_static_send(fy_http_request_t *r, fy_http_static_file_t *f,
     if (status != 416) {
         n += (size_t) snprintf(hdr + n, size - n, "Last-Modified: %s\r\n"
                                "ETag: %s\r\n", lm, etag);
+    }
+    if (add.len) {
+        memcpy(hdr + n, add.data, add.len);
+        n += add.len;
     }
     n += (size_t) snprintf(hdr + n, size - n, "Connection: %s\r\n\r\n", conn);
 

@@ -244,6 +244,10 @@ fy_var_server_addr(fy_http_request_t *r, u_char *buf, size_t size)
 static size_t
 fy_var_proxy_host(fy_http_request_t *r, u_char *buf, size_t size)
 {
+    if (r->proxy) {
+        /* the one of this request (proxy_pass with variables) */
+        return fy_http_proxy_host(r, buf, size);
+    }
     if (r->loc == NULL || r->loc->upstream == NULL) {
         return 0;
     }

@@ -1,0 +1,260 @@
+/*
+ * fy_http_error_page.c -- error_page: an error answered by another
+ * location of the same server (an internal redirect), by a named
+ * location (location @name), or by a redirect to a URL.
+ *
+ *   error_page 404 /404.html;        internal redirect, status kept
+ *   error_page 404 =200 /empty.gif;  ... answered with 200
+ *   error_page 404 = /fallback;      ... with what /fallback answers
+ *   error_page 502 @app;             named location: method and URI
+ *                                    unchanged
+ *   error_page 403 http://x/forbidden;   302 (or =301 ... =308)
+ *
+ * Every error ferry itself answers once the location is known goes
+ * through fy_http_error_page (from fy_http_send_error); an upstream's
+ * answer of 300 or more does when the location has
+ * proxy_intercept_errors on (fy_http_proxy_response.c).  A request goes
+ * through error_page at most once (nginx's recursive_error_pages off):
+ * an error while serving the error page is answered plainly with its
+ * own status.
+ */
+#include "fy_core.h"
+#include "fy_http.h"
+
+static const char *fy_http_error_page_set(fy_conf_t *cf,
+    const fy_command_t *cmd, void *conf);
+
+const fy_command_t  fy_http_error_page_commands[] = {
+
+    { "error_page", FY_CONF_HTTP | FY_CONF_SRV | FY_CONF_LOC, 0, 2,
+      FY_CONF_MANY, fy_http_error_page_set, FY_CONF_LOC_OFF, 0, NULL },
+
+    { NULL, 0, 0, 0, 0, NULL, 0, 0, NULL }
+};
+
+/* error_page CODE ... [=[RESPONSE]] URI */
+static const char *
+fy_http_error_page_set(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
+{
+    fy_http_loc_conf_t    *lcf = conf;
+    fy_http_error_page_t  *ep;
+    fy_http_cv_t          *uri;
+    fy_str_t              *last = &cf->args[cf->nargs - 1], *eq;
+    unsigned               i, ncodes = cf->nargs - 2;
+    int64_t                code;
+    int                    overwrite = -1;
+
+    fy_unused(cmd);
+
+    eq = &cf->args[cf->nargs - 2];
+    if (eq->data[0] == '=') {
+        if (eq->len > 1) {
+            code = fy_atoi(eq->data + 1, eq->len - 1);
+            if (code < 100 || code > 999) {
+                fy_conf_error(cf, "invalid value \"%s\"", eq->data);
+                return FY_CONF_ERROR;
+            }
+            overwrite = (int) code;
+        } else {
+            overwrite = 0;
+        }
+        ncodes--;
+    }
+    if (ncodes == 0) {
+        fy_conf_error(cf, "invalid number of arguments in \"error_page\" "
+                      "directive");
+        return FY_CONF_ERROR;
+    }
+    if (last->len == 0) {
+        fy_conf_error(cf, "empty URI in \"error_page\"");
+        return FY_CONF_ERROR;
+    }
+    uri = fy_http_cv_compile(cf, last);
+    if (uri == NULL) {
+        return FY_CONF_ERROR;
+    }
+
+    if (lcf->error_pages == NULL) {
+        lcf->error_pages = fy_pcalloc(cf->pool, sizeof(fy_array_t));
+        if (lcf->error_pages == NULL) {
+            return "cannot allocate memory";
+        }
+        fy_array_init(lcf->error_pages, cf->pool, 4,
+                      sizeof(fy_http_error_page_t));
+    }
+    for (i = 1; i <= ncodes; i++) {
+        code = fy_atoi(cf->args[i].data, cf->args[i].len);
+        if (code == -1) {
+            fy_conf_error(cf, "invalid value \"%s\"", cf->args[i].data);
+            return FY_CONF_ERROR;
+        }
+        if (code < 300 || code > 599) {
+            fy_conf_error(cf, "value \"%s\" must be between 300 and 599",
+                          cf->args[i].data);
+            return FY_CONF_ERROR;
+        }
+        ep = fy_array_push(lcf->error_pages);
+        if (ep == NULL) {
+            return "cannot allocate memory";
+        }
+        ep->status = (int) code;
+        ep->overwrite = overwrite;
+        ep->uri = uri;
+    }
+    return FY_CONF_OK;
+}
+
+const fy_http_error_page_t *
+fy_http_error_page_find(fy_http_loc_conf_t *lcf, int status)
+{
+    fy_http_error_page_t  *ep;
+    unsigned               i;
+
+    for (i = 0; lcf->error_pages && i < lcf->error_pages->nelts; i++) {
+        ep = fy_array_elt(lcf->error_pages, fy_http_error_page_t, i);
+        if (ep->status == status) {
+            return ep;
+        }
+    }
+    return NULL;
+}
+
+static fy_http_loc_conf_t *
+fy_http_named_location(fy_http_request_t *r, const u_char *name, size_t len)
+{
+    fy_http_loc_conf_t  *lcf;
+    unsigned             i;
+
+    for (i = 0; i < r->srv->named.nelts; i++) {
+        lcf = *fy_array_elt(&r->srv->named, fy_http_loc_conf_t *, i);
+        if (lcf->name.len == len && memcmp(lcf->name.data, name, len) == 0) {
+            return lcf;
+        }
+    }
+    return NULL;
+}
+
+/*
+ * What an internal redirect does to the request body: the new location
+ * does not get it.  What already arrived is skipped; a body still on
+ * its way makes the connection close after the answer (as after a
+ * "return").
+ */
+static void
+fy_http_error_page_drop_body(fy_http_request_t *r)
+{
+    fy_http_conn_t  *hc = r->hc;
+    size_t           have;
+
+    if (hc->in.start) {
+        have = fy_min(fy_buf_size(&hc->in), r->body_rest);
+        hc->in.pos += have;
+        r->body_rest -= have;
+    }
+    if (r->body_rest) {
+        r->keepalive = 0;
+        r->body_rest = 0;
+    }
+    if (r->content_length > 0) {
+        r->content_length = 0;      /* what a named location proxies */
+    }
+}
+
+int
+fy_http_error_page(fy_http_request_t *r, int status)
+{
+    static const char            get[] = "GET";
+    const fy_http_error_page_t  *ep;
+    fy_http_loc_conf_t          *named;
+    fy_str_t                     path, location;
+    u_char                      *uri, *q;
+    size_t                       len;
+    int                          code;
+
+    if (r->loc == NULL || r->error_page || r->header_sent) {
+        return FY_DECLINED;
+    }
+    ep = fy_http_error_page_find(r->loc, status);
+    if (ep == NULL) {
+        return FY_DECLINED;
+    }
+    r->error_page = 1;
+
+    uri = fy_http_cv_eval(r, ep->uri, &len);
+    if (uri == NULL || len == 0) {
+        return FY_DECLINED;
+    }
+
+    if (uri[0] != '/' && uri[0] != '@') {
+        /* a URL: the client is sent there, 302 unless a redirect code
+         * was given */
+        code = ep->overwrite;
+        if (code != 301 && code != 302 && code != 303 && code != 307
+            && code != 308)
+        {
+            code = 302;
+        }
+        location.data = fy_http_header_escape(r->pool, uri, &len);
+        location.len = len;
+        if (location.data == NULL) {
+            return FY_DECLINED;
+        }
+        r->err_status = 0;
+        fy_http_send_response(r, code, NULL, NULL, 0, &location);
+        return FY_OK;
+    }
+
+    r->err_status = ep->overwrite > 0 ? ep->overwrite
+                    : ep->overwrite == 0 ? 0 : status;
+    fy_http_error_page_drop_body(r);
+
+    if (uri[0] == '@') {
+        named = fy_http_named_location(r, uri, len);
+        if (named == NULL) {
+            fy_log_error(FY_LOG_ERR, 0, "could not find named location "
+                         "\"%.*s\", client %s", (int) len, uri,
+                         r->hc->addr_text);
+            r->err_status = 0;
+            fy_http_send_error(r, 500);
+            return FY_OK;
+        }
+        fy_log_debug("error_page %d: named location \"%.*s\"", status,
+                     (int) len, uri);
+        r->loc = named;
+        fy_http_run_location(r);
+        return FY_OK;
+    }
+
+    /* a URI of this server: path and arguments as given, the method GET
+     * (HEAD stays HEAD), the location searched again */
+    fy_log_debug("error_page %d: internal redirect to \"%.*s\"", status,
+                 (int) len, uri);
+    path.data = uri;
+    path.len = len;
+    q = memchr(uri, '?', len);
+    if (q) {
+        path.len = (size_t) (q - uri);
+        r->args.data = q + 1;
+        r->args.len = len - path.len - 1;
+    } else {
+        r->args.data = NULL;
+        r->args.len = 0;
+    }
+    if (fy_http_normalize_path(r->pool, &path) != FY_OK) {
+        r->err_status = 0;
+        fy_http_send_error(r, 500);
+        return FY_OK;
+    }
+    r->path = path;
+    r->internal = 1;
+    if (!r->head) {
+        r->method = FY_HTTP_GET;
+        r->method_name.data = (u_char *) get;
+        r->method_name.len = sizeof(get) - 1;
+    }
+    r->content_length = -1;
+    r->captures = NULL;
+    fy_http_find_location_of(r);
+    fy_http_run_location(r);
+    return FY_OK;
+}

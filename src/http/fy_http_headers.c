@@ -1,0 +1,400 @@
+/*
+ * fy_http_headers.c -- the directives that shape headers: what goes
+ * up to the upstream (proxy_set_header, proxy_pass_request_headers,
+ * proxy_pass_request_body, proxy_method, proxy_http_version), what
+ * comes back to the client (proxy_hide_header, proxy_pass_header,
+ * add_header, server_tokens), and proxy_intercept_errors; plus the
+ * helpers every response writer shares (the Server line, the
+ * add_header lines, header values made safe).
+ *
+ * Header values with variables are the classic header-splitting hole:
+ * $uri and regex captures are %-decoded, so "/a%0d%0aSet-Cookie:..."
+ * puts a CR LF into them, and $remote_user is base64-decoded.  Every
+ * value ferry writes from a variable goes through fy_http_header_value,
+ * which %-escapes control bytes: the header stays one line, keeps what
+ * it says readable, and a Location stays a valid URL meaning what the
+ * client's escaped request meant.
+ */
+#include "fy_core.h"
+#include "fy_http.h"
+
+static const char *fy_http_set_header(fy_conf_t *cf, const fy_command_t *cmd,
+    void *conf);
+static const char *fy_http_header_list(fy_conf_t *cf, const fy_command_t *cmd,
+    void *conf);
+static const char *fy_http_proxy_method(fy_conf_t *cf,
+    const fy_command_t *cmd, void *conf);
+static const char *fy_http_proxy_http_version(fy_conf_t *cf,
+    const fy_command_t *cmd, void *conf);
+
+#define FY_HTTP_ANY  (FY_CONF_HTTP | FY_CONF_SRV | FY_CONF_LOC)
+
+const fy_command_t  fy_http_headers_commands[] = {
+
+    { "proxy_set_header", FY_HTTP_ANY, 0, 2, 2, fy_http_set_header,
+      FY_CONF_LOC_OFF, offsetof(fy_http_loc_conf_t, proxy_set_headers),
+      NULL },
+
+    { "add_header", FY_HTTP_ANY, 0, 2, 3, fy_http_set_header,
+      FY_CONF_LOC_OFF, offsetof(fy_http_loc_conf_t, add_headers), NULL },
+
+    { "proxy_hide_header", FY_HTTP_ANY, 0, 1, 1, fy_http_header_list,
+      FY_CONF_LOC_OFF, offsetof(fy_http_loc_conf_t, hide_headers), NULL },
+
+    { "proxy_pass_header", FY_HTTP_ANY, 0, 1, 1, fy_http_header_list,
+      FY_CONF_LOC_OFF, offsetof(fy_http_loc_conf_t, pass_headers), NULL },
+
+    { "proxy_method", FY_HTTP_ANY, 0, 1, 1, fy_http_proxy_method,
+      FY_CONF_LOC_OFF, 0, NULL },
+
+    { "proxy_http_version", FY_HTTP_ANY, 0, 1, 1, fy_http_proxy_http_version,
+      FY_CONF_LOC_OFF, 0, NULL },
+
+    { "proxy_pass_request_headers", FY_HTTP_ANY, 0, 1, 1, fy_conf_set_flag,
+      FY_CONF_LOC_OFF, offsetof(fy_http_loc_conf_t, pass_request_headers),
+      NULL },
+
+    { "proxy_pass_request_body", FY_HTTP_ANY, 0, 1, 1, fy_conf_set_flag,
+      FY_CONF_LOC_OFF, offsetof(fy_http_loc_conf_t, pass_request_body),
+      NULL },
+
+    { "proxy_intercept_errors", FY_HTTP_ANY, 0, 1, 1, fy_conf_set_flag,
+      FY_CONF_LOC_OFF, offsetof(fy_http_loc_conf_t, intercept_errors),
+      NULL },
+
+    { "server_tokens", FY_HTTP_ANY, 0, 1, 1, fy_conf_set_flag,
+      FY_CONF_LOC_OFF, offsetof(fy_http_loc_conf_t, server_tokens), NULL },
+
+    { NULL, 0, 0, 0, 0, NULL, 0, 0, NULL }
+};
+
+int
+fy_http_is_token(const u_char *name, size_t len)
+{
+    size_t  i;
+
+    if (len == 0) {
+        return 0;
+    }
+    for (i = 0; i < len; i++) {
+        u_char c = name[i];
+
+        if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
+            || (c >= '0' && c <= '9'))
+        {
+            continue;
+        }
+        if (c == 0 || strchr("!#$%&'*+-.^_`|~", c) == NULL) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* A control byte that may not appear in a field value (RFC 9110 5.5:
+ * HTAB is the only one allowed). */
+static int
+fy_http_is_ctl(u_char c)
+{
+    return (c < 0x20 && c != '\t') || c == 0x7f;
+}
+
+/* proxy_set_header NAME VALUE; add_header NAME VALUE [always]. */
+static const char *
+fy_http_set_header(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
+{
+    fy_array_t             **list = (fy_array_t **) ((char *) conf
+                                                     + cmd->offset);
+    fy_http_header_conf_t   *h;
+    fy_str_t                *name = &cf->args[1], *value = &cf->args[2];
+    size_t                   i;
+
+    if (!fy_http_is_token(name->data, name->len)) {
+        fy_conf_error(cf, "invalid header name \"%s\"", name->data);
+        return FY_CONF_ERROR;
+    }
+    for (i = 0; i < value->len; i++) {
+        if (fy_http_is_ctl(value->data[i])) {
+            fy_conf_error(cf, "a control character in the value of header "
+                          "\"%s\"", name->data);
+            return FY_CONF_ERROR;
+        }
+    }
+    if (cf->nargs == 4 && !fy_str_eq(&cf->args[3], "always")) {
+        fy_conf_error(cf, "invalid parameter \"%s\"", cf->args[3].data);
+        return FY_CONF_ERROR;
+    }
+    if (cmd->offset == offsetof(fy_http_loc_conf_t, proxy_set_headers)
+        && (fy_str_eq_ci(name, "Content-Length")
+            || fy_str_eq_ci(name, "Transfer-Encoding"))
+        && value->len)
+    {
+        /* The framing of what goes up is ferry's business: a wrong
+         * length there would let one request hide another. */
+        fy_conf_error(cf, "\"%s\" is set by ferry from the request body "
+                      "and cannot be given a value", name->data);
+        return FY_CONF_ERROR;
+    }
+
+    if (*list == NULL) {
+        *list = fy_pcalloc(cf->pool, sizeof(fy_array_t));
+        if (*list == NULL) {
+            return "cannot allocate memory";
+        }
+        fy_array_init(*list, cf->pool, 4, sizeof(fy_http_header_conf_t));
+    }
+    h = fy_array_push(*list);
+    if (h == NULL) {
+        return "cannot allocate memory";
+    }
+    memset(h, 0, sizeof(*h));
+    h->name = *name;
+    h->always = cf->nargs == 4;
+    h->value = fy_http_cv_compile(cf, value);
+    return h->value ? FY_CONF_OK : FY_CONF_ERROR;
+}
+
+/* proxy_hide_header NAME; proxy_pass_header NAME. */
+static const char *
+fy_http_header_list(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
+{
+    fy_array_t  **list = (fy_array_t **) ((char *) conf + cmd->offset);
+    fy_str_t     *name;
+
+    if (!fy_http_is_token(cf->args[1].data, cf->args[1].len)) {
+        fy_conf_error(cf, "invalid header name \"%s\"", cf->args[1].data);
+        return FY_CONF_ERROR;
+    }
+    if (*list == NULL) {
+        *list = fy_pcalloc(cf->pool, sizeof(fy_array_t));
+        if (*list == NULL) {
+            return "cannot allocate memory";
+        }
+        fy_array_init(*list, cf->pool, 4, sizeof(fy_str_t));
+    }
+    name = fy_array_push(*list);
+    if (name == NULL) {
+        return "cannot allocate memory";
+    }
+    *name = cf->args[1];
+    return FY_CONF_OK;
+}
+
+static const char *
+fy_http_proxy_method(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
+{
+    fy_http_loc_conf_t  *lcf = conf;
+
+    fy_unused(cmd);
+
+    if (lcf->proxy_method) {
+        return "is duplicate";
+    }
+    lcf->proxy_method = fy_http_cv_compile(cf, &cf->args[1]);
+    if (lcf->proxy_method == NULL) {
+        return FY_CONF_ERROR;
+    }
+    if (!lcf->proxy_method->has_vars
+        && !fy_http_is_token(cf->args[1].data, cf->args[1].len))
+    {
+        fy_conf_error(cf, "invalid method \"%s\"", cf->args[1].data);
+        return FY_CONF_ERROR;
+    }
+    return FY_CONF_OK;
+}
+
+static const char *
+fy_http_proxy_http_version(fy_conf_t *cf, const fy_command_t *cmd,
+                           void *conf)
+{
+    fy_http_loc_conf_t  *lcf = conf;
+
+    fy_unused(cmd);
+
+    if (lcf->proxy_http_version) {
+        return "is duplicate";
+    }
+    if (fy_str_eq(&cf->args[1], "1.0")) {
+        lcf->proxy_http_version = 1000;
+    } else if (fy_str_eq(&cf->args[1], "1.1")) {
+        lcf->proxy_http_version = 1001;
+    } else {
+        fy_conf_error(cf, "invalid value \"%s\", it must be \"1.0\" or "
+                      "\"1.1\"", cf->args[1].data);
+        return FY_CONF_ERROR;
+    }
+    return FY_CONF_OK;
+}
+
+/* Called from fy_http_merge_loc for every level, parent first. */
+void
+fy_http_headers_merge(fy_http_loc_conf_t *prev, fy_http_loc_conf_t *conf)
+{
+    if (conf->proxy_set_headers == NULL) {
+        conf->proxy_set_headers = prev->proxy_set_headers;
+    }
+    if (conf->add_headers == NULL) {
+        conf->add_headers = prev->add_headers;
+    }
+    if (conf->hide_headers == NULL) {
+        conf->hide_headers = prev->hide_headers;
+    }
+    if (conf->pass_headers == NULL) {
+        conf->pass_headers = prev->pass_headers;
+    }
+    if (conf->error_pages == NULL) {
+        conf->error_pages = prev->error_pages;
+    }
+    if (conf->proxy_method == NULL) {
+        conf->proxy_method = prev->proxy_method;
+    }
+    if (conf->proxy_http_version == 0) {
+        /* 0 stays 0 when no level set it: the upstream decides */
+        conf->proxy_http_version = prev->proxy_http_version;
+    }
+#define fy_merge_flag(f, dflt)                                             \
+    if (conf->f == FY_CONF_UNSET_INT) {                                    \
+        conf->f = prev->f == FY_CONF_UNSET_INT ? (dflt) : prev->f;         \
+    }
+    fy_merge_flag(pass_request_headers, 1);
+    fy_merge_flag(pass_request_body, 1);
+    fy_merge_flag(server_tokens, 1);
+    fy_merge_flag(intercept_errors, 0);
+#undef fy_merge_flag
+}
+
+u_char *
+fy_http_header_escape(fy_pool_t *pool, u_char *s, size_t *len)
+{
+    static const char  hex[] = "0123456789ABCDEF";
+    u_char            *out, *q;
+    size_t             i, n = 0;
+
+    for (i = 0; i < *len; i++) {
+        n += fy_http_is_ctl(s[i]);
+    }
+    if (n == 0) {
+        return s;
+    }
+    out = fy_palloc(pool, *len + 2 * n);
+    if (out == NULL) {
+        return NULL;
+    }
+    for (q = out, i = 0; i < *len; i++) {
+        if (fy_http_is_ctl(s[i])) {
+            *q++ = '%';
+            *q++ = (u_char) hex[s[i] >> 4];
+            *q++ = (u_char) hex[s[i] & 0xf];
+        } else {
+            *q++ = s[i];
+        }
+    }
+    *len = (size_t) (q - out);
+    return out;
+}
+
+u_char *
+fy_http_header_value(fy_http_request_t *r, const fy_http_cv_t *cv,
+                     size_t *len)
+{
+    u_char  *v = fy_http_cv_eval(r, cv, len);
+
+    if (v == NULL || !cv->has_vars) {
+        return v;           /* literals were checked when read */
+    }
+    return fy_http_header_escape(r->pool, v, len);
+}
+
+const char *
+fy_http_server_line(fy_http_request_t *r, size_t *len)
+{
+    static const char  full[] = "Server: ferry/" FY_VERSION "\r\n";
+    static const char  bare[] = "Server: ferry\r\n";
+
+    if (fy_http_req_loc(r)->server_tokens == 0) {
+        *len = sizeof(bare) - 1;
+        return bare;
+    }
+    *len = sizeof(full) - 1;
+    return full;
+}
+
+const char *
+fy_http_signature(fy_http_request_t *r)
+{
+    return fy_http_req_loc(r)->server_tokens == 0 ? "ferry"
+                                                  : "ferry/" FY_VERSION;
+}
+
+/* The statuses add_header (without "always") applies to, as nginx. */
+static int
+fy_http_add_header_status(int status)
+{
+    switch (status) {
+    case 200: case 201: case 204: case 206:
+    case 301: case 302: case 303: case 304: case 307: case 308:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+int
+fy_http_add_headers(fy_http_request_t *r, int status, fy_str_t *out)
+{
+    fy_array_t             *list = fy_http_req_loc(r)->add_headers;
+    fy_http_header_conf_t  *h;
+    fy_str_t               *vals;
+    size_t                  size = 0;
+    unsigned                i;
+    u_char                 *q;
+    int                     plain = fy_http_add_header_status(status);
+
+    out->data = NULL;
+    out->len = 0;
+    if (list == NULL || list->nelts == 0) {
+        return FY_OK;
+    }
+    vals = fy_palloc(r->pool, list->nelts * sizeof(fy_str_t));
+    if (vals == NULL) {
+        return FY_ERROR;
+    }
+    for (i = 0; i < list->nelts; i++) {
+        h = fy_array_elt(list, fy_http_header_conf_t, i);
+        vals[i].len = 0;
+        if (!plain && !h->always) {
+            continue;
+        }
+        vals[i].data = fy_http_header_value(r, h->value, &vals[i].len);
+        if (vals[i].data == NULL) {
+            return FY_ERROR;
+        }
+        if (vals[i].len) {
+            /* an empty value adds nothing (nginx) */
+            size += h->name.len + 2 + vals[i].len + 2;
+        }
+    }
+    if (size == 0) {
+        return FY_OK;
+    }
+    q = out->data = fy_palloc(r->pool, size);
+    if (q == NULL) {
+        return FY_ERROR;
+    }
+    for (i = 0; i < list->nelts; i++) {
+        h = fy_array_elt(list, fy_http_header_conf_t, i);
+        if (vals[i].len == 0) {
+            continue;
+        }
+        memcpy(q, h->name.data, h->name.len);
+        q += h->name.len;
+        *q++ = ':';
+        *q++ = ' ';
+        memcpy(q, vals[i].data, vals[i].len);
+        q += vals[i].len;
+        *q++ = '\r';
+        *q++ = '\n';
+    }
+    out->len = size;
+    return FY_OK;
+}
