@@ -1,17 +1,21 @@
 #!/usr/bin/perl
 
-# Workers killed at random under load (about 12 s).
+# Workers killed at random under load (about 32 s).
 #
-# For 10 s, 8 client connections send requests one after another
+# For 30 s, 8 client connections send requests one after another
 # (keep-alive, 20 requests per connection, then a new connection) and a
-# random worker gets SIGKILL every 200-400 ms.  Every answer carries the
-# pid of the worker that gave it ($pid), so each connection's owner is
-# known from its first response on: the master hands a connection to
-# one worker for its whole life.  Clients never retry.
+# random worker gets SIGKILL every 200-400 ms.  The first request on a
+# connection asks the worker for its pid ($pid), so each connection's
+# owner is known from its first response on: the master hands a
+# connection to one worker for its whole life.  The others are proxied
+# to a backend over kept-alive upstream connections (which die with
+# their worker), and each answer must be the backend's echo of that
+# very request.  Clients never retry.
 #
 # What is asserted, and what is not:
 #   - every second of the run had successful answers (served throughout)
 #   - no request hung: a failure is always a close or reset, seen at once
+#   - every answer is the one to its request (the echoed URI)
 #   - a failed request on a connection whose owner is known happened on
 #     a connection owned by a worker that was killed; failures on
 #     connections owned by live workers: none
@@ -32,29 +36,36 @@ use IO::Select;
 use Time::HiRes ();
 
 my $WORKERS = 4;
-my $RUN = 10;
+my $RUN = 30;
 
 # Workers here die every few hundred milliseconds, faster than the
 # default crash back-off (500 ms doubling up to 30 s, 10 restarts a
 # minute: docs/lifecycle.md) lets them come back -- that back-off is
-# there to stop a crash loop, which this is not.  The test runs with a
-# short delay and no restart limit, as an operator expecting such kills
-# would configure it.
+# there to stop a crash loop, which this is not.  The test runs with the
+# shortest delays (1 ms, doubling up to 10 ms) and no restart limit, as
+# an operator expecting such kills would configure it.
 my $f = Ferry::Test->new(conf => main_conf() . <<"EOF");
 worker_processes $WORKERS;
-worker_restart_delay 10ms 100ms;
+worker_restart_delay 1ms 10ms;
 worker_max_restarts off;
 events { worker_connections 256; }
 http {
+    upstream app {
+        server 127.0.0.1:%%PORT_1%%;
+        keepalive 8;
+    }
     server {
         listen 127.0.0.1:%%PORT_0%%;
-        location / { return 200 "\$pid\\n"; }
+        location = /pid { return 200 "\$pid\\n"; }
+        location / { proxy_pass http://app; }
     }
 }
 EOF
 
 # the master reports each worker it lost, as nginx does
 $f->allow_log(qr/\[alert\] \d+#0: worker process \d+ exited on signal 9/);
+
+my $backend = Ferry::Test::Backend->new(port => $f->port(1));
 
 $f->start or do { done_testing; exit };
 my $port = $f->port(0);
@@ -77,10 +88,25 @@ my $master_fds = fd_count($master);
 ok($master_fds > 0, "master holds $master_fds descriptors before the run");
 
 
-my $REQ = "GET /f HTTP/1.1\r\nHost: x\r\n\r\n";
+my $PID_REQ = "GET /pid HTTP/1.1\r\nHost: x\r\n\r\n";
+my $seq = 0;
+
+# The next request on slot $s: /pid first, then proxied ones, each with
+# its own URI so that its answer can be matched to it.
+sub send_next {
+    my ($s) = @_;
+    if (!defined $s->{owner}) {
+        $s->{uri} = '/pid';
+        $s->{c}->send($PID_REQ);
+    } else {
+        $s->{uri} = '/up/' . ++$seq;
+        $s->{c}->send("GET $s->{uri} HTTP/1.1\r\nHost: x\r\n\r\n");
+    }
+    $s->{sent} = Time::HiRes::time();
+}
 my @slots = map { { id => $_ } } 1 .. 8;
 my (%killed, @kills, @fail, %ok_per_sec);
-my ($ok, $hung) = (0, 0);
+my ($ok, $hung, $wrong) = (0, 0, 0);
 
 sub open_conn {
     my ($s) = @_;
@@ -95,8 +121,7 @@ sub open_conn {
     $s->{owner} = undef;
     $s->{done} = 0;
     $s->{opened} = Time::HiRes::time();
-    $s->{c}->send($REQ);
-    $s->{sent} = Time::HiRes::time();
+    send_next($s);
 }
 
 my $t0 = Time::HiRes::time();
@@ -125,8 +150,12 @@ while ((my $now = Time::HiRes::time()) < $end) {
         $c->_read_some(0.001) if !$c->{eof};
         my $r = Ferry::Test::parse_response(\$c->{buf}, eof => $c->{eof});
         if ($r && !$r->{error} && ($r->{status} // 0) == 200) {
-            my ($pid) = $r->{body} =~ /^(\d+)/;
-            $s->{owner} //= $pid;
+            if ($s->{uri} eq '/pid') {
+                ($s->{owner}) = $r->{body} =~ /^(\d+)\n\z/;
+                $wrong++ unless defined $s->{owner};
+            } elsif ($r->{body} !~ /^uri \Q$s->{uri}\E$/m) {
+                $wrong++;
+            }
             $ok++;
             $ok_per_sec{int(Time::HiRes::time() - $t0)}++;
             if (++$s->{done} >= 20) {
@@ -134,8 +163,7 @@ while ((my $now = Time::HiRes::time()) < $end) {
                 $s->{c} = undef;
                 next;
             }
-            $c->send($REQ);
-            $s->{sent} = Time::HiRes::time();
+            send_next($s);
             next;
         }
         if ($c->{eof} || ($r && $r->{error})) {
@@ -162,11 +190,12 @@ diag(sprintf "%d kills, %d answers, %d failures (%d on connections "
      . "with a known owner)", scalar @kills, $ok, scalar @fail,
      scalar grep { defined $_->{owner} } @fail);
 
-ok(@kills >= 20, scalar(@kills) . ' workers killed');
+ok(@kills >= 60, scalar(@kills) . ' workers killed');
 my @quiet = grep { !$ok_per_sec{$_} } 0 .. $RUN - 1;
 ok(!@quiet, 'answers in every second of the run')
     or diag("seconds without an answer: @quiet");
-ok($ok >= 200, "$ok answers in all");
+ok($ok >= 600, "$ok answers in all");
+is($wrong, 0, 'every answer is the one to its request');
 is($hung, 0, 'no request hung (more than 3 s without an answer)');
 
 my @owned_alive = grep { defined $_->{owner} && !$killed{$_->{owner}} } @fail;
