@@ -207,18 +207,34 @@ sub rss_of {
 
 SKIP: {
     skip 'user needs root', 5 if $> != 0;
-    my $uid = getpwnam('nobody');
+    my ($uid, $gid) = (getpwnam('nobody'))[2, 3];
     skip 'no user nobody', 5 unless defined $uid;
 
     my $f = Ferry::Test->new(conf => conf("user nobody;\nworker_rlimit_nofile 200;\n"));
     if ($f->start) {
+        # "real effective saved fs" of Uid: and Gid: in /proc/PID/status
+        my $ids = sub {
+            my $st = Ferry::Test::read_file("/proc/$_[0]/status") // '';
+            my ($u) = $st =~ /^Uid:\s+(\d+\s+\d+\s+\d+\s+\d+)/m;
+            my ($g) = $st =~ /^Gid:\s+(\d+\s+\d+\s+\d+\s+\d+)/m;
+            return join '/', map { join ' ', split ' ', $_ // '?' } $u, $g;
+        };
+        my $nobody = join '/', "$uid $uid $uid $uid", "$gid $gid $gid $gid";
         my @w = $f->wait_workers(2);
-        my %uids = map {
-            (Ferry::Test::read_file("/proc/$_/status") // '') =~ /^Uid:\s+(\d+)\s+(\d+)/m
-                ? ($_ => "$1/$2") : ($_ => '?')
-        } @w, $f->master_pid;
-        is($uids{ $f->master_pid }, '0/0', 'master stays root');
-        is_deeply([ map { $uids{$_} } @w ], [ ("$uid/$uid") x 2 ], 'workers run as nobody');
+        # A worker is the master's child from fork() on, and gives up
+        # root only in its initialisation: wait until both have (or the
+        # deadline), instead of reading /proc in between.
+        my %ids;
+        wait_until {
+            %ids = map { $_ => $ids->($_) } @w;
+            !grep { $_ ne $nobody } values %ids;
+        } 10;
+        like($ids->($f->master_pid), qr{^0 0 0 0/0 0 0 0$}, 'master stays root');
+        is_deeply([ map { $ids{$_} } @w ], [ ($nobody) x 2 ],
+                  'workers run as nobody: real, effective, saved and fs uid and gid');
+        my $groups = (Ferry::Test::read_file("/proc/$w[0]/status") // '')
+                     =~ /^Groups:\s*(.*)$/m ? $1 : '?';
+        unlike($groups, qr/(?:^|\s)0(?:\s|$)/, "no supplementary group root (Groups: $groups)");
         my $lim = Ferry::Test::read_file("/proc/$w[0]/limits") // '';
         like($lim, qr/Max open files\s+200\s+200/, 'worker_rlimit_nofile 200 applied');
         is(http_get($f->port(0), '/')->{status}, 200, 'and they serve');

@@ -108,11 +108,49 @@ sub get_json {
     return ($j, $r);
 }
 
+# A request's counters and gauges settle only after its response is
+# written: the worker counts it in "requests" and takes it out of
+# "writing" a moment after the client may already have read the answer
+# and sent its next request -- perhaps to the other worker, whose status
+# page then still sees the first one writing.  settled($path, $parse)
+# fetches $path until $parse (body -> hash with writing and reading)
+# shows nothing in flight but the status request itself (bounded by a
+# deadline) and returns the last one parsed and how many fetches it
+# took ({res} holds the response); each fetch is a request and a
+# connection of its own.
+sub settled {
+    my ($path, $parse) = @_;
+    my ($v, $n) = (undef, 0);
+    wait_until {
+        $n++;
+        my $r = http_get($port, $path);
+        $v = ($r->{status} // 0) == 200 ? eval { $parse->($r->{body}) } : undef;
+        $v->{res} = $r if $v;
+        $v && $v->{writing} == 1 && $v->{reading} == 0;
+    } 10;
+    return ($v, $n);
+}
+sub json_body {
+    my $j = JSON::PP->new->decode($_[0]);
+    return { %{ $j->{connections} }, json => $j };
+}
+
 sub sum { my $s = 0; $s += $_ for @_; $s }
 sub worker_requests { sum(map { $_->{requests} } @{ $_[0]{workers} }) }
 sub servers { map { @{ $_->{servers} } } @{ $_[0]{upstreams} } }
 
 # ---- JSON: the documented fields ----
+
+# A worker is the master's child (wait_workers) from fork() on, but its
+# slot says "running", with its pid and memory, only once it has set
+# itself up: wait for that (bounded) instead of reading in between.
+my $running = wait_until {
+    my $x = eval { JSON::PP->new->decode(
+        http_get($port, '/status?format=json')->{body} // '') };
+    my @w = @{ $x->{workers} // [] };
+    @w == 2 && !grep { $_->{state} ne 'running' || !$_->{pid} || !$_->{rss} } @w;
+} 10;
+ok($running, 'both worker slots running');
 
 my ($j, $r) = get_json();
 is($r->{headers}{'content-type'}, 'application/json', 'JSON content type');
@@ -175,12 +213,14 @@ for (1 .. $N) {
     $ok++ if ($x->{status} // 0) == 200 && $x->{body} =~ /^(one|two)\n$/;
 }
 is($ok, $N, "$N proxied requests answered");
-my ($j2) = get_json();
+my ($c2, $polls) = settled('/status?format=json', \&json_body);
+ok($c2, "JSON with only itself in flight, after $polls fetches");
+my $j2 = $c2->{json} // {};
 
-# the first JSON request itself is answered (and counted) before j2
-is(worker_requests($j2) - worker_requests($j1), $N + 1,
-   'workers\' requests moved by exactly N + 1 (the status request)');
-is($j2->{requests} - $j1->{requests}, $N + 1, 'total requests too');
+# j1 and every fetch before j2 are answered and counted before j2
+is(worker_requests($j2) - worker_requests($j1), $N + $polls,
+   'workers\' requests moved by exactly N + the status requests');
+is($j2->{requests} - $j1->{requests}, $N + $polls, 'total requests too');
 my @s1 = servers($j1);
 my @s2 = servers($j2);
 is(sum(map { $_->{requests} } @s2) - sum(map { $_->{requests} } @s1), $N,
@@ -194,18 +234,23 @@ is($s2[$_]{response_time_ms}{count} - $s1[$_]{response_time_ms}{count},
 is(sum(map { $_->{count} } @{ $s2[$_]{response_time_ms}{buckets} }),
    $s2[$_]{response_time_ms}{count}, "server $_ buckets add up to count")
     for 0 .. 1;
-# connections: j1's, N, and j2's own (set up before it was rendered)
-is($j2->{connections}{handled} - $j1->{connections}{handled}, $N + 1,
-   'handled moved by N + 1 (plus the page\'s own, counted in j1 and j2)');
-is($j2->{connections}{accepted} - $j1->{connections}{accepted}, $N + 1,
-   'accepted moved by N + 1');
+# connections: N, the fetches, j2's own (set up before it was rendered)
+is($j2->{connections}{handled} - $j1->{connections}{handled}, $N + $polls,
+   'handled moved by N + the status requests after j1');
+is($j2->{connections}{accepted} - $j1->{connections}{accepted}, $N + $polls,
+   'accepted moved by N + the status requests after j1');
 is($j2->{connections}{writing}, 1, 'writing: only this status request');
 is($j2->{connections}{reading}, 0, 'reading: none');
 
 # ---- stub_status, line by line ----
 
 my ($j3) = get_json();
-$r = http_get($port, '/basic_status');
+my ($stub, $spolls) = settled('/basic_status', sub {
+    $_[0] =~ /Reading: (\d+) Writing: (\d+)/
+        ? { reading => $1, writing => $2 } : undef;
+});
+ok($stub, "stub_status with only itself in flight, after $spolls fetches");
+$r = $stub->{res} // {};
 is($r->{status}, 200, 'stub_status 200');
 is($r->{headers}{'content-type'}, 'text/plain', 'stub_status text/plain');
 my @l = split /(?<=\n)/, $r->{body};
@@ -218,9 +263,12 @@ like($l[3], qr/^Reading: \d+ Writing: \d+ Waiting: \d+ \n\z/,
 my ($active) = $l[0] =~ /(\d+)/;
 my ($acc, $hnd, $req) = $l[2] =~ /(\d+) (\d+) (\d+)/;
 my ($rd, $wr, $wt) = $l[3] =~ /(\d+)\D+(\d+)\D+(\d+)/;
-is($acc, $j3->{connections}{accepted} + 1, 'accepts: one more connection');
-is($hnd, $j3->{connections}{handled} + 1, 'handled: one more connection');
-is($req, $j3->{requests} + 1, 'requests: the JSON request since');
+is($acc, $j3->{connections}{accepted} + $spolls,
+   'accepts: one more connection per fetch');
+is($hnd, $j3->{connections}{handled} + $spolls,
+   'handled: one more connection per fetch');
+is($req, $j3->{requests} + $spolls,
+   'requests: the JSON request and the fetches before this one');
 is($wr, 1, 'Writing: this request');
 is($active, $rd + $wr + $wt, 'Active = Reading + Writing + Waiting');
 
@@ -279,9 +327,14 @@ is(http_get($port, '/status?format=yaml')->{status}, 400,
 
 # ---- Prometheus ----
 
-$r = http_get($port, '/metrics');
+my ($prom) = settled('/metrics', sub {
+    my %g = $_[0] =~ /^ferry_connections\{state="(\w+)"\} (\d+)$/mg;
+    exists $g{writing} ? \%g : undef;
+});
+ok($prom, '/metrics with only itself in flight');
+$r = $prom->{res} // {};
 is($r->{status}, 200, '/metrics 200');
-my $m = $r->{body};
+my $m = $r->{body} // '';
 my $p1 = $f->port(1);
 for my $re (qr/^ferry_requests_total \d+$/m,
             qr/^ferry_worker_requests_total\{worker="0"\} \d+$/m,

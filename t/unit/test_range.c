@@ -65,5 +65,20 @@ main(void)
     range("bytes", 100, FY_HTTP_RANGE_IGNORE, 0, 0);
     range("", 100, FY_HTTP_RANGE_IGNORE, 0, 0);
 
+    /* the edges fuzz_range's reference spells out: numbers past 2^63-1
+     * saturate (so two of them are equal, not reversed), the largest
+     * file, a separator that only looks like "=" to a sloppy case fold,
+     * whitespace between a number and "-" */
+    range("bytes=99999999999999999999-99999999999999999998", 100,
+          FY_HTTP_RANGE_UNSATISFIABLE, 0, 0);
+    range("bytes=-99999999999999999999", 100, FY_HTTP_RANGE_OK, 0, 99);
+    range("bytes=9223372036854775806-", INT64_MAX, FY_HTTP_RANGE_OK,
+          INT64_MAX - 1, INT64_MAX - 1);
+    range("bytes=-1", INT64_MAX, FY_HTTP_RANGE_OK, INT64_MAX - 1,
+          INT64_MAX - 1);
+    range("bytes\x1d0-1", 100, FY_HTTP_RANGE_IGNORE, 0, 0);
+    range("bytes=1 -2", 100, FY_HTTP_RANGE_IGNORE, 0, 0);
+    range("bytes=1- 2", 100, FY_HTTP_RANGE_IGNORE, 0, 0);
+
     return done_testing();
 }

@@ -1,0 +1,234 @@
+/*
+ * fuzz_range.c -- the Range header parser (fy_http_parse_range), run by
+ * the static file handler on every Range value a client sends.
+ *
+ * Input: the first byte picks the file size (a few bytes of the input
+ * give it: small sizes, huge ones, 0 and 2^63-1 all come up), the rest
+ * is the header value, copied into a buffer of its exact size so a read
+ * past it is an ASan report.
+ *
+ * Checked: a range that is served lies inside the file (0 <= start <=
+ * end < size), and nothing is written to start and end otherwise; the
+ * result agrees with a second, separately written reading of the same
+ * grammar (below); "bytes" is matched in any case; and the result for
+ * a value with OWS appended is the same.
+ */
+
+#include "fy_core.h"
+#include "fy_http_static.h"
+#include "fy_fuzz.h"
+
+
+/* The grammar ferry serves, written another way than the parser:
+ *   "bytes" "=" OWS ( first "-" [ last ] / "-" suffix ) OWS
+ * one range only, digits only; a number past 2^63-1 counts as 2^63-1
+ * (so a start that large is unsatisfiable, as in nginx). */
+
+static int
+ows(u_char c)
+{
+    return c == ' ' || c == '\t';
+}
+
+/* Digits of [p, q) as an off_t, saturated; -1 when empty. */
+static off_t
+ref_num(const u_char *p, const u_char *q)
+{
+    unsigned __int128  v = 0;
+
+    if (p == q) {
+        return -1;
+    }
+    while (p < q) {
+        v = v * 10 + (unsigned) (*p++ - '0');
+        if (v > INT64_MAX) {
+            v = INT64_MAX;
+        }
+    }
+    return (off_t) v;
+}
+
+static int
+ref_range(const u_char *s, size_t len, off_t size, off_t *start, off_t *end)
+{
+    static const char   bytes[] = "bytes=";
+    const u_char       *p, *q, *dash, *last;
+    off_t               a, b;
+    size_t              i;
+    u_char              c;
+
+    if (len < 6) {
+        return FY_HTTP_RANGE_IGNORE;
+    }
+    for (i = 0; i < 6; i++) {
+        c = (s[i] >= 'A' && s[i] <= 'Z') ? s[i] + ('a' - 'A') : s[i];
+        if (c != (u_char) bytes[i]) {
+            return FY_HTTP_RANGE_IGNORE;
+        }
+    }
+
+    p = s + 6;
+    last = s + len;
+    while (p < last && ows(*p)) {
+        p++;
+    }
+    q = last;
+    while (q > p && ows(q[-1])) {
+        q--;
+    }
+
+    /* exactly: digits* "-" digits*, nothing else */
+    dash = NULL;
+    for (i = 0; p + i < q; i++) {
+        if (p[i] == '-' && dash == NULL) {
+            dash = p + i;
+        } else if (p[i] < '0' || p[i] > '9') {
+            return FY_HTTP_RANGE_IGNORE;
+        }
+    }
+    if (dash == NULL) {
+        return FY_HTTP_RANGE_IGNORE;
+    }
+
+    a = ref_num(p, dash);
+    b = ref_num(dash + 1, q);
+
+    if (a < 0 && b < 0) {
+        return FY_HTTP_RANGE_IGNORE;
+    }
+    if (a < 0) {
+        if (b == 0 || size == 0) {
+            return FY_HTTP_RANGE_UNSATISFIABLE;
+        }
+        *start = size - (b < size ? b : size);
+        *end = size - 1;
+        return FY_HTTP_RANGE_OK;
+    }
+    if (b >= 0 && b < a) {
+        return FY_HTTP_RANGE_IGNORE;
+    }
+    if (a >= size) {
+        return FY_HTTP_RANGE_UNSATISFIABLE;
+    }
+    *start = a;
+    *end = (b < 0 || b >= size) ? size - 1 : b;
+    return FY_HTTP_RANGE_OK;
+}
+
+
+/* The first n bytes of data, big-endian. */
+static uint64_t
+be(const uint8_t *data, size_t n)
+{
+    uint64_t  v = 0;
+
+    while (n--) {
+        v = v << 8 | *data++;
+    }
+    return v;
+}
+
+/* The file size, from the first byte or more; *used: how many. */
+static off_t
+pick_size(const uint8_t *data, size_t size, size_t *used)
+{
+    size_t  n;
+
+    *used = fy_min(size, 1);
+    if (size == 0) {
+        return 100;
+    }
+
+    switch (data[0] % 5) {
+    case 0:
+        return data[0] / 5;                 /* 0..51 */
+    case 1:
+        n = fy_min(size - 1, 2);
+        *used += n;
+        return (off_t) be(data + 1, n);     /* up to 65535 */
+    case 2:
+        n = fy_min(size - 1, 8);
+        *used += n;
+        return (off_t) (be(data + 1, n) & INT64_MAX);
+    case 3:
+        return INT64_MAX;
+    default:
+        return 0;
+    }
+}
+
+
+static int
+parse(const u_char *v, size_t len, off_t size, off_t *start, off_t *end)
+{
+    u_char  *copy;
+    int      rc;
+
+    /* exact size: ASan sees any read past the value */
+    copy = malloc(len ? len : 1);
+    memcpy(copy, v, len);
+    rc = fy_http_parse_range(copy, len, size, start, end);
+    free(copy);
+
+    return rc;
+}
+
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    off_t     fsize, s, e, rs, re, s2, e2;
+    size_t    used, len, i;
+    u_char   *v;
+    int       rc, ref, rc2;
+
+    size = fy_min(size, FY_FUZZ_MAX_LEN);
+    fsize = pick_size(data, size, &used);
+    data += used;
+    len = size - used;
+
+    s = e = -7;
+    rc = parse(data, len, fsize, &s, &e);
+
+    fy_fuzz_assert(rc == FY_HTTP_RANGE_OK || rc == FY_HTTP_RANGE_IGNORE
+                   || rc == FY_HTTP_RANGE_UNSATISFIABLE);
+
+    if (rc == FY_HTTP_RANGE_OK) {
+        fy_fuzz_assert(fsize > 0);
+        fy_fuzz_assert(0 <= s && s <= e && e < fsize);
+
+    } else {
+        fy_fuzz_assert(s == -7 && e == -7);
+    }
+
+    rs = re = -7;
+    ref = ref_range(data, len, fsize, &rs, &re);
+    if (rc != ref || s != rs || e != re) {
+        fprintf(stderr, "value \"%.*s\" of %lld bytes: ferry %d %lld-%lld, "
+                "reference %d %lld-%lld\n", (int) len, data,
+                (long long) fsize, rc, (long long) s, (long long) e, ref,
+                (long long) rs, (long long) re);
+        fy_fuzz_assert(rc == ref && s == rs && e == re);
+    }
+
+    /* "bytes" in another case, and OWS after the value: same answer */
+    v = malloc(len + 2);
+    memcpy(v, data, len);
+    for (i = 0; i < fy_min(len, 5); i++) {
+        v[i] ^= (u_char) (((v[i] | 0x20) >= 'a' && (v[i] | 0x20) <= 'z')
+                          ? 0x20 : 0);
+    }
+    s2 = e2 = -7;
+    rc2 = parse(v, len, fsize, &s2, &e2);
+    fy_fuzz_assert(rc2 == rc && s2 == s && e2 == e);
+
+    memcpy(v, data, len);
+    v[len] = ' ';
+    v[len + 1] = '\t';
+    s2 = e2 = -7;
+    rc2 = parse(v, len + 2, fsize, &s2, &e2);
+    fy_fuzz_assert(rc2 == rc && s2 == s && e2 == e);
+    free(v);
+
+    return 0;
+}
