@@ -223,7 +223,16 @@ typedef struct fy_http_srv_conf_s {
     fy_array_t           regex_names;   /* fy_http_regex_t *, in order */
     fy_array_t           listens;       /* fy_http_listen_t */
     int64_t              client_header_timeout;
+    /* Reading the request header, from the listener's default server
+     * (fy_http_request.c): the first buffer, then at most
+     * large_header_buffers more of large_header_buffer bytes, each
+     * holding whole lines (client_header_buffer_size,
+     * large_client_header_buffers). */
+    size_t               client_header_buffer;
     size_t               large_header_buffer;
+    int                  large_header_buffers;
+    int                  ignore_invalid_headers;
+    int                  underscores_in_headers;
     fy_tls_conf_t        tls;           /* ssl_* directives */
     const char          *file;
     unsigned             line;
@@ -350,6 +359,12 @@ struct fy_http_request_s {
     uint64_t              start_msec;      /* monotonic, for $request_time */
     uint64_t              start_wall;      /* wall clock ms */
     unsigned              number;          /* on its connection, from 1 */
+    /* Reading the header (fy_http_large_header_buffer): where the line
+     * being parsed starts in hc->in, the large buffers taken so far,
+     * the header bytes in the buffers given up before hc->in. */
+    u_char               *line_start;
+    unsigned              large_buffers;
+    size_t                header_before;
     struct fy_http_static_file_s *file;    /* a static file being sent */
 };
 

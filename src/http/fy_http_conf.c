@@ -35,10 +35,13 @@ static const char *fy_http_upstream_zone(fy_conf_t *cf,
     const fy_command_t *cmd, void *conf);
 static const char *fy_http_next_upstream(fy_conf_t *cf,
     const fy_command_t *cmd, void *conf);
+static const char *fy_http_large_header_buffers(fy_conf_t *cf,
+    const fy_command_t *cmd, void *conf);
 
 #define FY_HTTP_ANY  (FY_CONF_HTTP | FY_CONF_SRV | FY_CONF_LOC)
 
 static const fy_conf_bounds_t  fy_http_buffer_bounds = { 1024, 16777216 };
+static const fy_conf_bounds_t  fy_http_header_buffer_bounds = { 64, 16777216 };
 static const fy_conf_bounds_t  fy_http_requests_bounds = { 0, 1000000000 };
 static const fy_conf_bounds_t  fy_http_tries_bounds = { 0, 1000 };
 
@@ -88,10 +91,21 @@ const fy_command_t  fy_http_commands[] = {
       fy_conf_set_msec, FY_CONF_SRV_OFF,
       offsetof(fy_http_srv_conf_t, client_header_timeout), NULL },
 
-    { "large_client_header_buffer_size", FY_CONF_HTTP | FY_CONF_SRV, 0, 1, 1,
+    { "client_header_buffer_size", FY_CONF_HTTP | FY_CONF_SRV, 0, 1, 1,
       fy_conf_set_size, FY_CONF_SRV_OFF,
-      offsetof(fy_http_srv_conf_t, large_header_buffer),
-      &fy_http_buffer_bounds },
+      offsetof(fy_http_srv_conf_t, client_header_buffer),
+      &fy_http_header_buffer_bounds },
+
+    { "large_client_header_buffers", FY_CONF_HTTP | FY_CONF_SRV, 0, 2, 2,
+      fy_http_large_header_buffers, FY_CONF_SRV_OFF, 0, NULL },
+
+    { "ignore_invalid_headers", FY_CONF_HTTP | FY_CONF_SRV, 0, 1, 1,
+      fy_conf_set_flag, FY_CONF_SRV_OFF,
+      offsetof(fy_http_srv_conf_t, ignore_invalid_headers), NULL },
+
+    { "underscores_in_headers", FY_CONF_HTTP | FY_CONF_SRV, 0, 1, 1,
+      fy_conf_set_flag, FY_CONF_SRV_OFF,
+      offsetof(fy_http_srv_conf_t, underscores_in_headers), NULL },
 
     { "return", FY_CONF_SRV | FY_CONF_LOC, 0, 1, 2, fy_http_return,
       FY_CONF_LOC_OFF, 0, NULL },
@@ -188,7 +202,11 @@ fy_http_create_srv_conf(fy_conf_t *cf)
     fy_array_init(&scf->regex_names, cf->pool, 1, sizeof(fy_http_regex_t *));
     fy_array_init(&scf->listens, cf->pool, 1, sizeof(fy_http_listen_t));
     scf->client_header_timeout = FY_CONF_UNSET_MSEC;
+    scf->client_header_buffer = FY_CONF_UNSET_SIZE;
     scf->large_header_buffer = FY_CONF_UNSET_SIZE;
+    scf->large_header_buffers = FY_CONF_UNSET_INT;
+    scf->ignore_invalid_headers = FY_CONF_UNSET_INT;
+    scf->underscores_in_headers = FY_CONF_UNSET_INT;
     fy_tls_conf_init(cf->pool, &scf->tls);
     scf->file = cf->file ? cf->file->name : "command line";
     scf->line = cf->line;
@@ -763,6 +781,38 @@ fy_http_next_upstream(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
     return FY_CONF_OK;
 }
 
+/* large_client_header_buffers NUMBER SIZE */
+static const char *
+fy_http_large_header_buffers(fy_conf_t *cf, const fy_command_t *cmd,
+                             void *conf)
+{
+    fy_http_srv_conf_t  *scf = conf;
+    int64_t              n, size;
+
+    fy_unused(cmd);
+
+    if (scf->large_header_buffers != FY_CONF_UNSET_INT) {
+        return "is duplicate";
+    }
+    n = fy_atoi(cf->args[1].data, cf->args[1].len);
+    if (n < 1 || n > 1024) {
+        fy_conf_error(cf, "invalid number of buffers \"%s\" (1 to 1024)",
+                      cf->args[1].data);
+        return FY_CONF_ERROR;
+    }
+    size = fy_conf_parse_size(&cf->args[2]);
+    if (size < fy_http_header_buffer_bounds.min
+        || size > fy_http_header_buffer_bounds.max)
+    {
+        fy_conf_error(cf, "invalid buffer size \"%s\" (64 to 16m)",
+                      cf->args[2].data);
+        return FY_CONF_ERROR;
+    }
+    scf->large_header_buffers = (int) n;
+    scf->large_header_buffer = (size_t) size;
+    return FY_CONF_OK;
+}
+
 static int
 fy_http_is_redirect(int code)
 {
@@ -925,6 +975,27 @@ fy_http_merge_loc(fy_http_loc_conf_t *prev, fy_http_loc_conf_t *conf)
     fy_http_static_merge(prev, conf);
 }
 
+/* How a server reads request headers; nginx's defaults: 1k, 4 8k, on,
+ * off. */
+static void
+fy_http_merge_header_conf(fy_http_srv_conf_t *prev, fy_http_srv_conf_t *conf)
+{
+    fy_merge(conf->client_header_buffer, prev->client_header_buffer,
+             FY_CONF_UNSET_SIZE, 1024);
+    if (conf->large_header_buffers == FY_CONF_UNSET_INT) {
+        conf->large_header_buffers = prev->large_header_buffers;
+        conf->large_header_buffer = prev->large_header_buffer;
+    }
+    if (conf->large_header_buffers == FY_CONF_UNSET_INT) {
+        conf->large_header_buffers = 4;
+        conf->large_header_buffer = 8192;
+    }
+    fy_merge(conf->ignore_invalid_headers, prev->ignore_invalid_headers,
+             FY_CONF_UNSET_INT, 1);
+    fy_merge(conf->underscores_in_headers, prev->underscores_in_headers,
+             FY_CONF_UNSET_INT, 0);
+}
+
 static int
 fy_loc_cmp(const void *a, const void *b)
 {
@@ -1061,8 +1132,7 @@ fy_http_init_cycle(fy_cycle_t *cycle)
     fy_http_merge_loc(hmcf->loc, hmcf->loc);
     fy_merge(hmcf->srv->client_header_timeout, FY_CONF_UNSET_MSEC,
              FY_CONF_UNSET_MSEC, 60000);
-    fy_merge(hmcf->srv->large_header_buffer, FY_CONF_UNSET_SIZE,
-             FY_CONF_UNSET_SIZE, 8192);
+    fy_http_merge_header_conf(hmcf->srv, hmcf->srv);
 
     for (i = 0; i < hmcf->upstreams.nelts; i++) {
         u = *fy_array_elt(&hmcf->upstreams, fy_http_upstream_t *, i);
@@ -1102,8 +1172,7 @@ fy_http_init_cycle(fy_cycle_t *cycle)
 
         fy_merge(scf->client_header_timeout, hmcf->srv->client_header_timeout,
                  FY_CONF_UNSET_MSEC, 60000);
-        fy_merge(scf->large_header_buffer, hmcf->srv->large_header_buffer,
-                 FY_CONF_UNSET_SIZE, 8192);
+        fy_http_merge_header_conf(hmcf->srv, scf);
         fy_http_merge_loc(hmcf->loc, scf->loc);
 
         fy_http_init_locations(scf, scf->loc, &scf->locations, 1);

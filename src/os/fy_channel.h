@@ -22,7 +22,7 @@
 
 #define FY_CHANNEL_MAX_FDS   32
 /* Bytes read but not yet served that may travel with a handed-back
- * connection: two default large_header_buffer's worth.  A worker
+ * connection: two default large_client_header_buffers' worth.  A worker
  * holding more serves them itself instead of handing back. */
 #define FY_CHANNEL_MAX_DATA  16384
 
