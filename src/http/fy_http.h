@@ -110,7 +110,7 @@ const fy_http_pvariable_t *fy_http_regex_variable(fy_conf_t *cf,
 
 typedef struct {
     fy_str_t              name;       /* as written: "127.0.0.1:8081" */
-    struct sockaddr_in6   addr;
+    fy_sockaddr_t         addr;
     socklen_t             addrlen;
     unsigned              shm;        /* index in fy_shm->peers */
 
@@ -239,8 +239,9 @@ typedef struct fy_http_srv_conf_s {
 } fy_http_srv_conf_t;
 
 typedef struct {
-    struct sockaddr_in6  addr;
+    fy_sockaddr_t        addr;
     socklen_t            addrlen;
+    int                  backlog;       /* "backlog=N", -1: not given */
     unsigned             default_server:1;
     unsigned             ssl:1;
     unsigned             line;

@@ -37,6 +37,8 @@ static const char *fy_http_next_upstream(fy_conf_t *cf,
     const fy_command_t *cmd, void *conf);
 static const char *fy_http_large_header_buffers(fy_conf_t *cf,
     const fy_command_t *cmd, void *conf);
+static fy_str_t *fy_http_param(fy_str_t *arg, const char *name,
+    fy_str_t *value);
 
 #define FY_HTTP_ANY  (FY_CONF_HTTP | FY_CONF_SRV | FY_CONF_LOC)
 
@@ -422,7 +424,10 @@ fy_http_listen(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
 {
     fy_http_srv_conf_t  *scf = conf;
     fy_http_listen_t    *l;
+    fy_str_t             v;
+    int64_t              n;
     unsigned             i;
+    int                  rc;
 
     fy_unused(cmd);
 
@@ -431,16 +436,42 @@ fy_http_listen(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
         return "cannot allocate memory";
     }
     l->line = cf->line;
+    l->backlog = -1;
 
-    if (fy_parse_addr_port(cf->args[1].data, cf->args[1].len, 0, &l->addr,
-                           &l->addrlen) != FY_OK)
-    {
+    rc = fy_parse_addr_port(cf->args[1].data, cf->args[1].len, 0, &l->addr,
+                            &l->addrlen);
+    if (rc == FY_DECLINED) {
+        fy_conf_error(cf, "too long path in the unix domain socket \"%s\" "
+                      "in \"listen\" (at most %zu bytes)", cf->args[1].data,
+                      sizeof(l->addr.sun.sun_path) - 1);
+        return FY_CONF_ERROR;
+    }
+    if (rc != FY_OK) {
         fy_conf_error(cf, "invalid address \"%s\" in \"listen\"",
                       cf->args[1].data);
         return FY_CONF_ERROR;
     }
 
     for (i = 2; i < cf->nargs; i++) {
+        if (fy_http_param(&cf->args[i], "backlog", &v)) {
+            n = fy_atoi(v.data, v.len);
+            if (n < 1 || n > 65535) {
+                fy_conf_error(cf, "invalid backlog \"%s\" in \"listen\" "
+                              "(1 to 65535)", v.data);
+                return FY_CONF_ERROR;
+            }
+            l->backlog = (int) n;
+            continue;
+        }
+        if (fy_str_eq(&cf->args[i], "reuseport")) {
+            /* one socket per worker, balanced by the kernel, is the
+             * opposite of the master accepting and choosing a worker
+             * (worker_dispatch) */
+            fy_conf_error(cf, "\"reuseport\" is not supported: the master "
+                          "accepts every connection and hands it to a "
+                          "worker (see worker_dispatch)");
+            return FY_CONF_ERROR;
+        }
         if (fy_str_eq(&cf->args[i], "default_server")
             || fy_str_eq(&cf->args[i], "default"))
         {
@@ -664,6 +695,7 @@ fy_http_upstream_server(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
     fy_str_t                 *arg, v;
     int64_t                   n;
     unsigned                  i;
+    int                       rc;
 
     fy_unused(cmd);
 
@@ -674,10 +706,12 @@ fy_http_upstream_server(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
     memset(peer, 0, sizeof(*peer));
     fy_http_peer_defaults(peer);
 
-    if (fy_parse_addr_port(cf->args[1].data, cf->args[1].len, 0, &peer->addr,
-                           &peer->addrlen) != FY_OK)
-    {
-        fy_conf_error(cf, "host not found in upstream \"%s\"",
+    rc = fy_parse_addr_port(cf->args[1].data, cf->args[1].len, 0,
+                            &peer->addr, &peer->addrlen);
+    if (rc != FY_OK) {
+        fy_conf_error(cf, rc == FY_DECLINED
+                          ? "too long path in the unix domain socket \"%s\""
+                          : "host not found in upstream \"%s\"",
                       cf->args[1].data);
         return FY_CONF_ERROR;
     }
@@ -894,8 +928,20 @@ fy_http_proxy_pass(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
     }
 
     host.data = url.data + 7;
-    slash = memchr(host.data, '/', url.len - 7);
-    host.len = slash ? (size_t) (slash - host.data) : url.len - 7;
+    if (url.len > 12 && strncmp((char *) host.data, "unix:", 5) == 0) {
+        /* nginx's "http://unix:/path.sock:/uri": the path ends at the
+         * next ':', what follows is the URI part */
+        slash = memchr(host.data + 5, ':', url.len - 12);
+        host.len = slash ? (size_t) (slash - host.data) : url.len - 7;
+        if (slash && slash + 1 == url.data + url.len) {
+            slash = NULL;                   /* "...sock:" has no URI */
+        } else if (slash) {
+            slash++;
+        }
+    } else {
+        slash = memchr(host.data, '/', url.len - 7);
+        host.len = slash ? (size_t) (slash - host.data) : url.len - 7;
+    }
     if (host.len == 0) {
         fy_conf_error(cf, "no host in \"%s\"", url.data);
         return FY_CONF_ERROR;
@@ -907,6 +953,10 @@ fy_http_proxy_pass(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
     }
 
     lcf->proxy_host = host;
+    if (host.len > 5 && strncmp((char *) host.data, "unix:", 5) == 0) {
+        /* the Host sent to a unix-domain upstream, as nginx */
+        fy_str_set(&lcf->proxy_host, "localhost");
+    }
     lcf->upstream = fy_http_upstream_get(cf, cf->ctx->main, &host);
     if (lcf->upstream == NULL) {
         return FY_CONF_ERROR;
@@ -1041,8 +1091,8 @@ fy_http_init_locations(fy_http_srv_conf_t *scf, fy_http_loc_conf_t *parent,
 }
 
 static int
-fy_http_same_addr(const struct sockaddr_in6 *a, socklen_t alen,
-                  const struct sockaddr_in6 *b, socklen_t blen)
+fy_http_same_addr(const fy_sockaddr_t *a, socklen_t alen,
+                  const fy_sockaddr_t *b, socklen_t blen)
 {
     return alen == blen && memcmp(a, b, alen) == 0;
 }
@@ -1074,14 +1124,22 @@ fy_http_add_listen(fy_cycle_t *cycle, fy_http_srv_conf_t *scf,
     ls->addr = l->addr;
     ls->addrlen = l->addrlen;
     ls->fd = -1;
-    ls->backlog = 511;
+    ls->backlog = -1;
     ls->index = cycle->listening.nelts - 1;
-    fy_sockaddr_text((struct sockaddr *) &l->addr, ls->text, sizeof(ls->text),
-                     1);
+    fy_sockaddr_text(&l->addr.sa, l->addrlen, ls->text, sizeof(ls->text), 1);
     fy_array_init(&ls->servers, cycle->pool, 2, sizeof(fy_http_srv_conf_t *));
 
 found:
 
+    if (l->backlog != -1) {
+        /* socket options belong to the address: set once (nginx) */
+        if (ls->backlog != -1) {
+            fy_log_error(FY_LOG_EMERG, 0, "duplicate listen options for %s "
+                         "in %s:%u", ls->text, scf->file, l->line);
+            return FY_ERROR;
+        }
+        ls->backlog = l->backlog;
+    }
     ls->ssl |= l->ssl;
     pscf = fy_array_push(&ls->servers);
     if (pscf == NULL) {
@@ -1128,6 +1186,7 @@ fy_http_init_cycle(fy_cycle_t *cycle)
     fy_http_upstream_peer_t *peer;
     fy_http_listen_t     *l;
     unsigned              i, j;
+    int                   rc;
 
     fy_http_merge_loc(hmcf->loc, hmcf->loc);
     fy_merge(hmcf->srv->client_header_timeout, FY_CONF_UNSET_MSEC,
@@ -1152,12 +1211,14 @@ fy_http_init_cycle(fy_cycle_t *cycle)
             }
             memset(peer, 0, sizeof(*peer));
             fy_http_peer_defaults(peer);
-            if (fy_parse_addr_port(u->name.data, u->name.len, 0, &peer->addr,
-                                   &peer->addrlen) != FY_OK)
-            {
-                fy_log_error(FY_LOG_EMERG, 0, "host not found in upstream "
-                             "\"%s\" in %s:%u", u->name.data, u->file,
-                             u->line);
+            rc = fy_parse_addr_port(u->name.data, u->name.len, 0,
+                                    &peer->addr, &peer->addrlen);
+            if (rc != FY_OK) {
+                fy_log_error(FY_LOG_EMERG, 0, "%s \"%s\" in %s:%u",
+                             rc == FY_DECLINED
+                             ? "too long path in the unix domain socket"
+                             : "host not found in upstream",
+                             u->name.data, u->file, u->line);
                 return FY_ERROR;
             }
             peer->name = u->name;
@@ -1186,12 +1247,19 @@ fy_http_init_cycle(fy_cycle_t *cycle)
             }
             fy_parse_addr_port((u_char *) "80", 2, 0, &l->addr, &l->addrlen);
             l->line = scf->line;
+            l->backlog = -1;
         }
         for (j = 0; j < scf->listens.nelts; j++) {
             l = fy_array_elt(&scf->listens, fy_http_listen_t, j);
             if (fy_http_add_listen(cycle, scf, l) != FY_OK) {
                 return FY_ERROR;
             }
+        }
+    }
+    for (i = 0; i < cycle->listening.nelts; i++) {
+        fy_listen_t *ls = fy_array_elt(&cycle->listening, fy_listen_t, i);
+        if (ls->backlog == -1) {
+            ls->backlog = 511;          /* nginx's NGX_LISTEN_BACKLOG */
         }
     }
     return fy_http_ssl_init_cycle(cycle);

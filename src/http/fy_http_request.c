@@ -63,9 +63,10 @@ fy_http_init_connection(fy_conn_t *c, fy_listen_t *ls, const u_char *data,
     hc->c = c;
     hc->ls = ls;
     c->data = hc;
-    fy_sockaddr_text((struct sockaddr *) &c->addr, hc->addr_text,
+    fy_sockaddr_text((struct sockaddr *) &c->addr, c->addrlen, hc->addr_text,
                      sizeof(hc->addr_text), 0);
-    hc->port = ntohs(c->addr.sin6_port);   /* same offset in sockaddr_in */
+    /* same offset in sockaddr_in; a unix client has none */
+    hc->port = c->addr.sin6_family == AF_UNIX ? 0 : ntohs(c->addr.sin6_port);
 
     fy_shm_add(fy_worker_slot->active, 1);
     hc->serial = fy_shm_add(fy_shm->connection_serial, 1) + 1;
@@ -1412,7 +1413,7 @@ fy_http_set_keepalive(fy_http_conn_t *hc)
      * nginx: a response whose header and body leave in two writes
      * must not wait for the client's delayed ACK (Nagle).  Connections
      * closed after one response never pay for the system call. */
-    if (!hc->nodelay) {
+    if (!hc->nodelay && c->addr.sin6_family != AF_UNIX) {
         int  one = 1;
 
         hc->nodelay = 1;
