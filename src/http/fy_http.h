@@ -406,10 +406,10 @@ const char *fy_http_connection_header(fy_http_request_t *r);
 /* Is token one of the comma-separated tokens of v (any case)? */
 int  fy_http_token_in(const fy_str_t *v, const char *token);
 /* Check a Host value (or the authority of an absolute-form target) and
- * set r->host to it lowercased, without port or trailing dot, in place
- * in h's bytes.  FY_OK, or FY_ERROR for an invalid host.  Uses nothing
- * of r but r->host. */
-int  fy_http_validate_host(fy_http_request_t *r, fy_str_t *h);
+ * set *host to it lowercased, without port or trailing dot, in place
+ * in h's bytes.  FY_OK, or FY_ERROR for an invalid host (*host is then
+ * untouched).  Pure: no request, no state. */
+int  fy_http_validate_host(fy_str_t *h, fy_str_t *host);
 extern unsigned fy_http_quitting;   /* worker is shutting down gracefully */
 /* Draining: hand every idle keep-alive connection back to the master
  * (or close it when that is not possible).  Returns how many are left

@@ -337,17 +337,18 @@ fy_http_token_in(const fy_str_t *v, const char *token)
 }
 
 /* Check and normalise Host: lowercase, no port, no trailing dot.
- * FY_OK or FY_ERROR for an invalid host.  Not static only so that
- * t/fuzz/fuzz_http_host.c can reach it. */
+ * FY_OK or FY_ERROR for an invalid host.  A pure function of its
+ * arguments (only h's bytes are lowercased in place), so that
+ * t/fuzz/fuzz_http_host.c can call it alone. */
 int
-fy_http_validate_host(fy_http_request_t *r, fy_str_t *h)
+fy_http_validate_host(fy_str_t *h, fy_str_t *host)
 {
     u_char  *p, *dot = NULL, *host_end;
     size_t   i;
     int      in_brackets = 0;
 
     if (h->len == 0) {
-        r->host.len = 0;
+        host->len = 0;
         return FY_OK;
     }
 
@@ -361,6 +362,13 @@ fy_http_validate_host(fy_http_request_t *r, fy_str_t *h)
             in_brackets = 1;
             break;
         case ']':
+            /* only closing an IP literal, and then the port or nothing
+             * follows: "[::1]x" and "x]" are no hosts */
+            if (!in_brackets
+                || (p + 1 < h->data + h->len && p[1] != ':'))
+            {
+                return FY_ERROR;
+            }
             in_brackets = 0;
             break;
         case ':':
@@ -399,11 +407,11 @@ fy_http_validate_host(fy_http_request_t *r, fy_str_t *h)
         return FY_ERROR;
     }
 
-    r->host.data = h->data;
-    r->host.len = (size_t) (host_end - h->data);
-    for (i = 0; i < r->host.len; i++) {
-        if (r->host.data[i] >= 'A' && r->host.data[i] <= 'Z') {
-            r->host.data[i] |= 0x20;
+    host->data = h->data;
+    host->len = (size_t) (host_end - h->data);
+    for (i = 0; i < host->len; i++) {
+        if (host->data[i] >= 'A' && host->data[i] <= 'Z') {
+            host->data[i] |= 0x20;
         }
     }
     return FY_OK;
@@ -425,7 +433,7 @@ fy_http_process_one_header(fy_http_request_t *r, fy_http_header_t *h,
         if (r->host_from_target) {
             return 0;           /* the absolute-form target's host wins */
         }
-        if (fy_http_validate_host(r, &h->value) != FY_OK) {
+        if (fy_http_validate_host(&h->value, &r->host) != FY_OK) {
             return 400;
         }
 
@@ -797,7 +805,7 @@ fy_http_set_uri(fy_http_request_t *r)
         host.data = p->host_start;
         host.len = (size_t) ((p->port_end ? p->port_end : p->host_end)
                              - p->host_start);
-        if (fy_http_validate_host(r, &host) != FY_OK) {
+        if (fy_http_validate_host(&host, &r->host) != FY_OK) {
             return FY_ERROR;
         }
         r->host_from_target = 1;
