@@ -806,7 +806,7 @@ fy_http_parse_header_line(fy_http_parser_t *r, fy_buf_t *b)
                 r->header_start = NULL;
                 r->header_end = NULL;
                 r->name_underscore = (ch == '_');
-                r->name_invalid = !fy_http_is_plain_name(ch);
+                r->name_invalid = !fy_http_is_plain_name(ch) && ch != '_';
                 state = sw_name;
                 break;
             }
