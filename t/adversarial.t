@@ -33,7 +33,8 @@ my $f = Ferry::Test->new(conf => main_conf() . <<'EOF');
 worker_processes 1;
 events { worker_connections 1024; }
 http {
-    large_client_header_buffer_size 1k;
+    client_header_buffer_size 1k;
+    large_client_header_buffers 1 1k;
     client_max_body_size 1k;
     upstream echo     { server 127.0.0.1:%%PORT_1%%; }
     upstream reset    { server 127.0.0.1:%%PORT_2%%; }

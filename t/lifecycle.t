@@ -20,7 +20,7 @@ sub conf {
         . ";\n" . <<'EOF';
 events { worker_connections 512; }
 http {
-    large_client_header_buffer_size 64k;
+    large_client_header_buffers 4 64k;
     server {
         listen 127.0.0.1:%%PORT_0%%;
         location / { return 200 "$pid"; }

@@ -28,7 +28,7 @@ my $f = Ferry::Test->new(conf => main_conf() . <<'EOF');
 worker_processes 2;
 events { worker_connections 64; }
 http {
-    large_client_header_buffer_size 1k;
+    large_client_header_buffers 4 1k;
     client_max_body_size 1k;
     upstream refused { server 127.0.0.1:%%PORT_1%%; }
     upstream silent { server 127.0.0.1:%%PORT_2%%; }

@@ -353,17 +353,33 @@ fy_cycle_free(fy_cycle_t *cycle)
 
 int
 fy_parse_addr_port(const u_char *s, size_t len, int need_port,
-                   struct sockaddr_in6 *sa, socklen_t *salen)
+                   fy_sockaddr_t *addr, socklen_t *salen)
 {
-    struct sockaddr_in  *sin = (struct sockaddr_in *) sa;
-    struct addrinfo      hints, *res;
-    const u_char        *colon, *host_end;
-    char                 host[256];
-    size_t               hlen;
-    int64_t              port = -1;
-    int                  v6 = 0;
+    struct sockaddr_in6  *sa = &addr->sin6;
+    struct sockaddr_in   *sin = &addr->sin;
+    struct addrinfo       hints, *res;
+    const u_char         *colon, *host_end;
+    char                  host[256];
+    size_t                hlen;
+    int64_t               port = -1;
+    int                   v6 = 0;
 
-    memset(sa, 0, sizeof(*sa));
+    memset(addr, 0, sizeof(*addr));
+
+    if (len >= 5 && memcmp(s, "unix:", 5) == 0) {
+        /* nginx's "unix:/path": a unix-domain socket */
+        if (len == 5 || memchr(s + 5, '\0', len - 5)) {
+            return FY_ERROR;
+        }
+        if (len - 5 >= sizeof(addr->sun.sun_path)) {
+            return FY_DECLINED;
+        }
+        addr->sun.sun_family = AF_UNIX;
+        memcpy(addr->sun.sun_path, s + 5, len - 5);
+        *salen = (socklen_t) (offsetof(struct sockaddr_un, sun_path)
+                              + len - 5 + 1);
+        return FY_OK;
+    }
 
     if (len && s[0] == '[') {
         host_end = memchr(s, ']', len);
@@ -451,10 +467,22 @@ fy_parse_addr_port(const u_char *s, size_t len, int need_port,
 }
 
 void
-fy_sockaddr_text(const struct sockaddr *sa, char *buf, size_t size,
-                 int with_port)
+fy_sockaddr_text(const struct sockaddr *sa, socklen_t len, char *buf,
+                 size_t size, int with_port)
 {
     char  ip[INET6_ADDRSTRLEN];
+
+    if (sa->sa_family == AF_UNIX) {
+        const struct sockaddr_un *su = (const struct sockaddr_un *) sa;
+        size_t  off = offsetof(struct sockaddr_un, sun_path), plen = 0;
+
+        if (len > off) {
+            plen = strnlen(su->sun_path, fy_min((size_t) len - off,
+                                                sizeof(su->sun_path)));
+        }
+        snprintf(buf, size, "unix:%.*s", (int) plen, su->sun_path);
+        return;
+    }
 
     if (sa->sa_family == AF_INET6) {
         const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *) sa;

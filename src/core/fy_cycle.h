@@ -14,6 +14,7 @@
 #include "fy_array.h"
 #include "fy_conf_file.h"
 #include <netinet/in.h>
+#include <sys/un.h>
 
 struct fy_dispatch_ops_s;
 
@@ -44,13 +45,22 @@ typedef struct {
 
 #define FY_MAX_LISTEN  1024
 
-/* A listening socket: one per distinct address:port in "listen". */
+/* An address to listen on or connect to: IPv4, IPv6 or a unix-domain
+ * socket ("unix:/path"). */
+typedef union {
+    struct sockaddr      sa;
+    struct sockaddr_in   sin;
+    struct sockaddr_in6  sin6;
+    struct sockaddr_un   sun;
+} fy_sockaddr_t;
+
+/* A listening socket: one per distinct address in "listen". */
 typedef struct {
-    struct sockaddr_in6  addr;         /* holds sockaddr_in too */
+    fy_sockaddr_t        addr;
     socklen_t            addrlen;
-    char                 text[64];     /* "127.0.0.1:8080" */
+    char                 text[128];    /* "127.0.0.1:8080", "unix:/x.sock" */
     int                  fd;           /* -1 until opened (master) */
-    int                  backlog;
+    int                  backlog;      /* listen(): "backlog=", 511 */
     unsigned             inherited:1;  /* taken over from the old cycle */
     unsigned             ssl:1;        /* "listen ... ssl" */
     unsigned             index;        /* position in cycle->listening */
@@ -78,13 +88,16 @@ fy_cycle_t *fy_cycle_load(const char *prefix, const char *conf_file,
                           const char *directives, int dump);
 void        fy_cycle_free(fy_cycle_t *cycle);
 
-/* Parse "addr:port", "port", "[v6]:port", "*:port" into a sockaddr.
- * FY_OK or FY_ERROR. Used by listen, server and proxy_pass. */
+/* Parse "addr:port", "port", "[v6]:port", "*:port" or "unix:/path"
+ * into a sockaddr.  FY_OK, FY_DECLINED for a unix path too long for
+ * sun_path, or FY_ERROR.  Used by listen, server and proxy_pass. */
 int fy_parse_addr_port(const u_char *s, size_t len, int need_port,
-                       struct sockaddr_in6 *sa, socklen_t *salen);
-/* "127.0.0.1:8080" / "[::1]:8080" */
-void fy_sockaddr_text(const struct sockaddr *sa, char *buf, size_t size,
-                      int with_port);
+                       fy_sockaddr_t *sa, socklen_t *salen);
+/* "127.0.0.1:8080" / "[::1]:8080" / "unix:/path" ("unix:" for an
+ * unnamed peer); without port: "127.0.0.1" / "::1".  len is the
+ * address's length (a unix path need not be NUL-terminated). */
+void fy_sockaddr_text(const struct sockaddr *sa, socklen_t len, char *buf,
+                      size_t size, int with_port);
 
 extern const fy_command_t  fy_core_commands[];
 

@@ -111,7 +111,7 @@ const fy_http_pvariable_t *fy_http_regex_variable(fy_conf_t *cf,
 
 typedef struct {
     fy_str_t              name;       /* as written: "127.0.0.1:8081" */
-    struct sockaddr_in6   addr;
+    fy_sockaddr_t         addr;
     socklen_t             addrlen;
     unsigned              shm;        /* index in fy_shm->peers */
 
@@ -274,15 +274,25 @@ typedef struct fy_http_srv_conf_s {
     fy_array_t           named;         /* fy_http_loc_conf_t *, @name */
     fy_array_t           listens;       /* fy_http_listen_t */
     int64_t              client_header_timeout;
+    /* Reading the request header, from the listener's default server
+     * (fy_http_request.c): the first buffer, then at most
+     * large_header_buffers more of large_header_buffer bytes, each
+     * holding whole lines (client_header_buffer_size,
+     * large_client_header_buffers). */
+    size_t               client_header_buffer;
     size_t               large_header_buffer;
+    int                  large_header_buffers;
+    int                  ignore_invalid_headers;
+    int                  underscores_in_headers;
     fy_tls_conf_t        tls;           /* ssl_* directives */
     const char          *file;
     unsigned             line;
 } fy_http_srv_conf_t;
 
 typedef struct {
-    struct sockaddr_in6  addr;
+    fy_sockaddr_t        addr;
     socklen_t            addrlen;
+    int                  backlog;       /* "backlog=N", -1: not given */
     unsigned             default_server:1;
     unsigned             ssl:1;
     unsigned             line;
@@ -409,6 +419,12 @@ struct fy_http_request_s {
     uint64_t              start_msec;      /* monotonic, for $request_time */
     uint64_t              start_wall;      /* wall clock ms */
     unsigned              number;          /* on its connection, from 1 */
+    /* Reading the header (fy_http_large_header_buffer): where the line
+     * being parsed starts in hc->in, the large buffers taken so far,
+     * the header bytes in the buffers given up before hc->in. */
+    u_char               *line_start;
+    unsigned              large_buffers;
+    size_t                header_before;
     struct fy_http_static_file_s *file;    /* a static file being sent */
 };
 
@@ -456,10 +472,10 @@ const char *fy_http_connection_header(fy_http_request_t *r);
 /* Is token one of the comma-separated tokens of v (any case)? */
 int  fy_http_token_in(const fy_str_t *v, const char *token);
 /* Check a Host value (or the authority of an absolute-form target) and
- * set r->host to it lowercased, without port or trailing dot, in place
- * in h's bytes.  FY_OK, or FY_ERROR for an invalid host.  Uses nothing
- * of r but r->host. */
-int  fy_http_validate_host(fy_http_request_t *r, fy_str_t *h);
+ * set *host to it lowercased, without port or trailing dot, in place
+ * in h's bytes.  FY_OK, or FY_ERROR for an invalid host (*host is then
+ * untouched).  Pure: no request, no state. */
+int  fy_http_validate_host(fy_str_t *h, fy_str_t *host);
 extern unsigned fy_http_quitting;   /* worker is shutting down gracefully */
 /* Draining: hand every idle keep-alive connection back to the master
  * (or close it when that is not possible).  Returns how many are left

@@ -154,7 +154,10 @@ fy_http_access_check(fy_http_request_t *r)
     }
 
     family = sa->sin6_family;
-    if (family == AF_INET) {
+    if (family == AF_UNIX) {
+        /* no address: only "all" rules apply to a unix-domain client */
+        addr = NULL;
+    } else if (family == AF_INET) {
         addr = (const uint8_t *)
                &((struct sockaddr_in *) (void *) sa)->sin_addr;
     } else {
@@ -165,7 +168,7 @@ fy_http_access_check(fy_http_request_t *r)
             addr += 12;
         }
     }
-    n = family == AF_INET ? 4 : 16;
+    n = family == AF_INET ? 4 : family == AF_INET6 ? 16 : 0;
 
     for (i = 0; i < lcf->access->nelts; i++) {
         rule = fy_array_elt(lcf->access, fy_http_access_rule_t, i);

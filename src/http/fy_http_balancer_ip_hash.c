@@ -4,7 +4,8 @@
  * first three octets of an IPv4 address (a /24 sticks together), all
  * sixteen of IPv6; the hash picks a point in the total weight.  When
  * the chosen server cannot take the request the hash is stirred and
- * tried again, 20 times, then round robin decides.
+ * tried again, 20 times, then round robin decides.  A unix-domain
+ * client has no address: round robin, as in nginx.
  */
 #include "fy_core.h"
 #include "fy_http_balancer.h"
@@ -19,6 +20,9 @@ fy_http_ip_hash_pick(fy_http_bal_ctx_t *bc)
     size_t                    len, k;
     unsigned                  tries, i, n = bc->u->peers.nelts;
 
+    if (bc->key_len == 0) {
+        return fy_http_bal_smooth(bc, NULL);    /* a unix-domain client */
+    }
     len = bc->key_len == 4 ? 3 : bc->key_len;
 
     /* walk the configured weights (all servers, usable or not), so a

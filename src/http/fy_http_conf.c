@@ -37,10 +37,15 @@ static const char *fy_http_upstream_zone(fy_conf_t *cf,
     const fy_command_t *cmd, void *conf);
 static const char *fy_http_next_upstream(fy_conf_t *cf,
     const fy_command_t *cmd, void *conf);
+static const char *fy_http_large_header_buffers(fy_conf_t *cf,
+    const fy_command_t *cmd, void *conf);
+static fy_str_t *fy_http_param(fy_str_t *arg, const char *name,
+    fy_str_t *value);
 
 #define FY_HTTP_ANY  (FY_CONF_HTTP | FY_CONF_SRV | FY_CONF_LOC)
 
 static const fy_conf_bounds_t  fy_http_buffer_bounds = { 1024, 16777216 };
+static const fy_conf_bounds_t  fy_http_header_buffer_bounds = { 64, 16777216 };
 static const fy_conf_bounds_t  fy_http_requests_bounds = { 0, 1000000000 };
 static const fy_conf_bounds_t  fy_http_tries_bounds = { 0, 1000 };
 
@@ -90,10 +95,21 @@ const fy_command_t  fy_http_commands[] = {
       fy_conf_set_msec, FY_CONF_SRV_OFF,
       offsetof(fy_http_srv_conf_t, client_header_timeout), NULL },
 
-    { "large_client_header_buffer_size", FY_CONF_HTTP | FY_CONF_SRV, 0, 1, 1,
+    { "client_header_buffer_size", FY_CONF_HTTP | FY_CONF_SRV, 0, 1, 1,
       fy_conf_set_size, FY_CONF_SRV_OFF,
-      offsetof(fy_http_srv_conf_t, large_header_buffer),
-      &fy_http_buffer_bounds },
+      offsetof(fy_http_srv_conf_t, client_header_buffer),
+      &fy_http_header_buffer_bounds },
+
+    { "large_client_header_buffers", FY_CONF_HTTP | FY_CONF_SRV, 0, 2, 2,
+      fy_http_large_header_buffers, FY_CONF_SRV_OFF, 0, NULL },
+
+    { "ignore_invalid_headers", FY_CONF_HTTP | FY_CONF_SRV, 0, 1, 1,
+      fy_conf_set_flag, FY_CONF_SRV_OFF,
+      offsetof(fy_http_srv_conf_t, ignore_invalid_headers), NULL },
+
+    { "underscores_in_headers", FY_CONF_HTTP | FY_CONF_SRV, 0, 1, 1,
+      fy_conf_set_flag, FY_CONF_SRV_OFF,
+      offsetof(fy_http_srv_conf_t, underscores_in_headers), NULL },
 
     { "return", FY_CONF_SRV | FY_CONF_LOC, 0, 1, 2, fy_http_return,
       FY_CONF_LOC_OFF, 0, NULL },
@@ -195,7 +211,11 @@ fy_http_create_srv_conf(fy_conf_t *cf)
     fy_array_init(&scf->named, cf->pool, 1, sizeof(fy_http_loc_conf_t *));
     fy_array_init(&scf->listens, cf->pool, 1, sizeof(fy_http_listen_t));
     scf->client_header_timeout = FY_CONF_UNSET_MSEC;
+    scf->client_header_buffer = FY_CONF_UNSET_SIZE;
     scf->large_header_buffer = FY_CONF_UNSET_SIZE;
+    scf->large_header_buffers = FY_CONF_UNSET_INT;
+    scf->ignore_invalid_headers = FY_CONF_UNSET_INT;
+    scf->underscores_in_headers = FY_CONF_UNSET_INT;
     fy_tls_conf_init(cf->pool, &scf->tls);
     scf->file = cf->file ? cf->file->name : "command line";
     scf->line = cf->line;
@@ -456,7 +476,10 @@ fy_http_listen(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
 {
     fy_http_srv_conf_t  *scf = conf;
     fy_http_listen_t    *l;
+    fy_str_t             v;
+    int64_t              n;
     unsigned             i;
+    int                  rc;
 
     fy_unused(cmd);
 
@@ -465,16 +488,42 @@ fy_http_listen(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
         return "cannot allocate memory";
     }
     l->line = cf->line;
+    l->backlog = -1;
 
-    if (fy_parse_addr_port(cf->args[1].data, cf->args[1].len, 0, &l->addr,
-                           &l->addrlen) != FY_OK)
-    {
+    rc = fy_parse_addr_port(cf->args[1].data, cf->args[1].len, 0, &l->addr,
+                            &l->addrlen);
+    if (rc == FY_DECLINED) {
+        fy_conf_error(cf, "too long path in the unix domain socket \"%s\" "
+                      "in \"listen\" (at most %zu bytes)", cf->args[1].data,
+                      sizeof(l->addr.sun.sun_path) - 1);
+        return FY_CONF_ERROR;
+    }
+    if (rc != FY_OK) {
         fy_conf_error(cf, "invalid address \"%s\" in \"listen\"",
                       cf->args[1].data);
         return FY_CONF_ERROR;
     }
 
     for (i = 2; i < cf->nargs; i++) {
+        if (fy_http_param(&cf->args[i], "backlog", &v)) {
+            n = fy_atoi(v.data, v.len);
+            if (n < 1 || n > 65535) {
+                fy_conf_error(cf, "invalid backlog \"%s\" in \"listen\" "
+                              "(1 to 65535)", v.data);
+                return FY_CONF_ERROR;
+            }
+            l->backlog = (int) n;
+            continue;
+        }
+        if (fy_str_eq(&cf->args[i], "reuseport")) {
+            /* one socket per worker, balanced by the kernel, is the
+             * opposite of the master accepting and choosing a worker
+             * (worker_dispatch) */
+            fy_conf_error(cf, "\"reuseport\" is not supported: the master "
+                          "accepts every connection and hands it to a "
+                          "worker (see worker_dispatch)");
+            return FY_CONF_ERROR;
+        }
         if (fy_str_eq(&cf->args[i], "default_server")
             || fy_str_eq(&cf->args[i], "default"))
         {
@@ -698,6 +747,7 @@ fy_http_upstream_server(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
     fy_str_t                 *arg, v;
     int64_t                   n;
     unsigned                  i;
+    int                       rc;
 
     fy_unused(cmd);
 
@@ -708,10 +758,12 @@ fy_http_upstream_server(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
     memset(peer, 0, sizeof(*peer));
     fy_http_peer_defaults(peer);
 
-    if (fy_parse_addr_port(cf->args[1].data, cf->args[1].len, 0, &peer->addr,
-                           &peer->addrlen) != FY_OK)
-    {
-        fy_conf_error(cf, "host not found in upstream \"%s\"",
+    rc = fy_parse_addr_port(cf->args[1].data, cf->args[1].len, 0,
+                            &peer->addr, &peer->addrlen);
+    if (rc != FY_OK) {
+        fy_conf_error(cf, rc == FY_DECLINED
+                          ? "too long path in the unix domain socket \"%s\""
+                          : "host not found in upstream \"%s\"",
                       cf->args[1].data);
         return FY_CONF_ERROR;
     }
@@ -812,6 +864,38 @@ fy_http_next_upstream(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
         return FY_CONF_ERROR;
     }
     lcf->next_upstream = mask;
+    return FY_CONF_OK;
+}
+
+/* large_client_header_buffers NUMBER SIZE */
+static const char *
+fy_http_large_header_buffers(fy_conf_t *cf, const fy_command_t *cmd,
+                             void *conf)
+{
+    fy_http_srv_conf_t  *scf = conf;
+    int64_t              n, size;
+
+    fy_unused(cmd);
+
+    if (scf->large_header_buffers != FY_CONF_UNSET_INT) {
+        return "is duplicate";
+    }
+    n = fy_atoi(cf->args[1].data, cf->args[1].len);
+    if (n < 1 || n > 1024) {
+        fy_conf_error(cf, "invalid number of buffers \"%s\" (1 to 1024)",
+                      cf->args[1].data);
+        return FY_CONF_ERROR;
+    }
+    size = fy_conf_parse_size(&cf->args[2]);
+    if (size < fy_http_header_buffer_bounds.min
+        || size > fy_http_header_buffer_bounds.max)
+    {
+        fy_conf_error(cf, "invalid buffer size \"%s\" (64 to 16m)",
+                      cf->args[2].data);
+        return FY_CONF_ERROR;
+    }
+    scf->large_header_buffers = (int) n;
+    scf->large_header_buffer = (size_t) size;
     return FY_CONF_OK;
 }
 
@@ -916,8 +1000,20 @@ fy_http_proxy_pass(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
     }
 
     host.data = url.data + skip;
-    slash = memchr(host.data, '/', url.len - skip);
-    host.len = slash ? (size_t) (slash - host.data) : url.len - skip;
+    if (url.len > skip + 5 && strncmp((char *) host.data, "unix:", 5) == 0) {
+        /* nginx's "http://unix:/path.sock:/uri": the path ends at the
+         * next ':', what follows is the URI part */
+        slash = memchr(host.data + 5, ':', url.len - skip - 5);
+        host.len = slash ? (size_t) (slash - host.data) : url.len - skip;
+        if (slash && slash + 1 == url.data + url.len) {
+            slash = NULL;                   /* "...sock:" has no URI */
+        } else if (slash) {
+            slash++;
+        }
+    } else {
+        slash = memchr(host.data, '/', url.len - skip);
+        host.len = slash ? (size_t) (slash - host.data) : url.len - skip;
+    }
     if (host.len == 0) {
         fy_conf_error(cf, "no host in \"%s\"", url.data);
         return FY_CONF_ERROR;
@@ -936,6 +1032,10 @@ fy_http_proxy_pass(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
     }
 
     lcf->proxy_host = host;
+    if (host.len > 5 && strncmp((char *) host.data, "unix:", 5) == 0) {
+        /* the Host sent to a unix-domain upstream, as nginx */
+        fy_str_set(&lcf->proxy_host, "localhost");
+    }
     lcf->upstream = fy_http_upstream_get(cf, cf->ctx->main, &host);
     if (lcf->upstream == NULL) {
         return FY_CONF_ERROR;
@@ -1017,6 +1117,27 @@ fy_http_merge_loc(fy_http_loc_conf_t *prev, fy_http_loc_conf_t *conf)
     fy_http_headers_merge(prev, conf);
 }
 
+/* How a server reads request headers; nginx's defaults: 1k, 4 8k, on,
+ * off. */
+static void
+fy_http_merge_header_conf(fy_http_srv_conf_t *prev, fy_http_srv_conf_t *conf)
+{
+    fy_merge(conf->client_header_buffer, prev->client_header_buffer,
+             FY_CONF_UNSET_SIZE, 1024);
+    if (conf->large_header_buffers == FY_CONF_UNSET_INT) {
+        conf->large_header_buffers = prev->large_header_buffers;
+        conf->large_header_buffer = prev->large_header_buffer;
+    }
+    if (conf->large_header_buffers == FY_CONF_UNSET_INT) {
+        conf->large_header_buffers = 4;
+        conf->large_header_buffer = 8192;
+    }
+    fy_merge(conf->ignore_invalid_headers, prev->ignore_invalid_headers,
+             FY_CONF_UNSET_INT, 1);
+    fy_merge(conf->underscores_in_headers, prev->underscores_in_headers,
+             FY_CONF_UNSET_INT, 0);
+}
+
 static int
 fy_loc_cmp(const void *a, const void *b)
 {
@@ -1062,8 +1183,8 @@ fy_http_init_locations(fy_http_srv_conf_t *scf, fy_http_loc_conf_t *parent,
 }
 
 static int
-fy_http_same_addr(const struct sockaddr_in6 *a, socklen_t alen,
-                  const struct sockaddr_in6 *b, socklen_t blen)
+fy_http_same_addr(const fy_sockaddr_t *a, socklen_t alen,
+                  const fy_sockaddr_t *b, socklen_t blen)
 {
     return alen == blen && memcmp(a, b, alen) == 0;
 }
@@ -1095,14 +1216,22 @@ fy_http_add_listen(fy_cycle_t *cycle, fy_http_srv_conf_t *scf,
     ls->addr = l->addr;
     ls->addrlen = l->addrlen;
     ls->fd = -1;
-    ls->backlog = 511;
+    ls->backlog = -1;
     ls->index = cycle->listening.nelts - 1;
-    fy_sockaddr_text((struct sockaddr *) &l->addr, ls->text, sizeof(ls->text),
-                     1);
+    fy_sockaddr_text(&l->addr.sa, l->addrlen, ls->text, sizeof(ls->text), 1);
     fy_array_init(&ls->servers, cycle->pool, 2, sizeof(fy_http_srv_conf_t *));
 
 found:
 
+    if (l->backlog != -1) {
+        /* socket options belong to the address: set once (nginx) */
+        if (ls->backlog != -1) {
+            fy_log_error(FY_LOG_EMERG, 0, "duplicate listen options for %s "
+                         "in %s:%u", ls->text, scf->file, l->line);
+            return FY_ERROR;
+        }
+        ls->backlog = l->backlog;
+    }
     ls->ssl |= l->ssl;
     pscf = fy_array_push(&ls->servers);
     if (pscf == NULL) {
@@ -1149,12 +1278,12 @@ fy_http_init_cycle(fy_cycle_t *cycle)
     fy_http_upstream_peer_t *peer;
     fy_http_listen_t     *l;
     unsigned              i, j;
+    int                   rc;
 
     fy_http_merge_loc(hmcf->loc, hmcf->loc);
     fy_merge(hmcf->srv->client_header_timeout, FY_CONF_UNSET_MSEC,
              FY_CONF_UNSET_MSEC, 60000);
-    fy_merge(hmcf->srv->large_header_buffer, FY_CONF_UNSET_SIZE,
-             FY_CONF_UNSET_SIZE, 8192);
+    fy_http_merge_header_conf(hmcf->srv, hmcf->srv);
 
     for (i = 0; i < hmcf->upstreams.nelts; i++) {
         u = *fy_array_elt(&hmcf->upstreams, fy_http_upstream_t *, i);
@@ -1181,17 +1310,20 @@ fy_http_init_cycle(fy_cycle_t *cycle)
             }
             memset(peer, 0, sizeof(*peer));
             fy_http_peer_defaults(peer);
-            if (fy_parse_addr_port(u->name.data, u->name.len, 0, &peer->addr,
-                                   &peer->addrlen) != FY_OK)
-            {
-                fy_log_error(FY_LOG_EMERG, 0, "host not found in upstream "
-                             "\"%s\" in %s:%u", u->name.data, u->file,
-                             u->line);
+            rc = fy_parse_addr_port(u->name.data, u->name.len, 0,
+                                    &peer->addr, &peer->addrlen);
+            if (rc != FY_OK) {
+                fy_log_error(FY_LOG_EMERG, 0, "%s \"%s\" in %s:%u",
+                             rc == FY_DECLINED
+                             ? "too long path in the unix domain socket"
+                             : "host not found in upstream",
+                             u->name.data, u->file, u->line);
                 return FY_ERROR;
             }
             if (u->bare_https) {
-                /* fy_parse_addr_port gave 80 */
-                peer->addr.sin6_port = htons(443);
+                /* fy_parse_addr_port gave 80 (sin_port and sin6_port
+                 * share their place) */
+                peer->addr.sin6.sin6_port = htons(443);
             }
             peer->name = u->name;
         }
@@ -1205,8 +1337,7 @@ fy_http_init_cycle(fy_cycle_t *cycle)
 
         fy_merge(scf->client_header_timeout, hmcf->srv->client_header_timeout,
                  FY_CONF_UNSET_MSEC, 60000);
-        fy_merge(scf->large_header_buffer, hmcf->srv->large_header_buffer,
-                 FY_CONF_UNSET_SIZE, 8192);
+        fy_http_merge_header_conf(hmcf->srv, scf);
         fy_http_merge_loc(hmcf->loc, scf->loc);
 
         fy_http_init_locations(scf, scf->loc, &scf->locations, 1);
@@ -1221,12 +1352,19 @@ fy_http_init_cycle(fy_cycle_t *cycle)
             }
             fy_parse_addr_port((u_char *) "80", 2, 0, &l->addr, &l->addrlen);
             l->line = scf->line;
+            l->backlog = -1;
         }
         for (j = 0; j < scf->listens.nelts; j++) {
             l = fy_array_elt(&scf->listens, fy_http_listen_t, j);
             if (fy_http_add_listen(cycle, scf, l) != FY_OK) {
                 return FY_ERROR;
             }
+        }
+    }
+    for (i = 0; i < cycle->listening.nelts; i++) {
+        fy_listen_t *ls = fy_array_elt(&cycle->listening, fy_listen_t, i);
+        if (ls->backlog == -1) {
+            ls->backlog = 511;          /* nginx's NGX_LISTEN_BACKLOG */
         }
     }
     if (fy_http_proxy_ssl_init_cycle(cycle) != FY_OK) {

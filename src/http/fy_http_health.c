@@ -305,7 +305,7 @@ static void
 fy_health_start(fy_event_t *ev)
 {
     fy_health_probe_t   *pr = ev->data;
-    struct sockaddr_in6  sa = pr->peer->addr;
+    fy_sockaddr_t        sa = pr->peer->addr;
     fy_conn_t           *c;
     int                  fd;
 
@@ -316,12 +316,13 @@ fy_health_start(fy_event_t *ev)
     if (pr->c) {
         fy_health_result(pr, 0, 0, "timed out");
     }
-    if (pr->hc->port) {
+    if (pr->hc->port && sa.sa.sa_family != AF_UNIX) {
         /* sin_port and sin6_port sit at the same offset */
-        sa.sin6_port = htons((uint16_t) pr->hc->port);
+        sa.sin6.sin6_port = htons((uint16_t) pr->hc->port);
     }
 
-    fd = socket(sa.sin6_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    fd = socket(sa.sa.sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+                0);
     if (fd == -1) {
         fy_log_error(FY_LOG_ALERT, errno, "socket() failed for a health "
                      "check");
@@ -338,7 +339,7 @@ fy_health_start(fy_event_t *ev)
     pr->sent = 0;
     pr->resp_len = 0;
 
-    if (connect(fd, (struct sockaddr *) &sa, pr->peer->addrlen) == -1
+    if (connect(fd, &sa.sa, pr->peer->addrlen) == -1
         && errno != EINPROGRESS)
     {
         fy_health_result(pr, 0, 0, strerror(errno));

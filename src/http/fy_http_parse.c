@@ -48,6 +48,14 @@ static const uint32_t  fy_http_host[8] = {
 
 #define fy_http_is_alpha(ch)  (((ch) | 0x20) >= 'a' && ((ch) | 0x20) <= 'z')
 
+/* The bytes nginx takes in a header name without calling it invalid
+ * ('_' aside, see underscores_in_headers). */
+#define fy_http_is_plain_name(ch)                                          \
+    (fy_http_is_alpha(ch) || fy_http_is_digit(ch) || (ch) == '-')
+
+/* Any byte a lenient name may hold: visible ASCII or obs-text, not ':'. */
+#define fy_http_is_name_byte(ch)  ((ch) > 0x20 && (ch) != 0x7f && (ch) != ':')
+
 /* A request-target byte: visible ASCII or obs-text; no CTL, SP, DEL. */
 #define fy_http_is_uri(ch)    ((ch) > 0x20 && (ch) != 0x7f)
 
@@ -790,11 +798,15 @@ fy_http_parse_header_line(fy_http_parser_t *r, fy_buf_t *b)
         switch (state) {
 
         case sw_start:
-            if (fy_http_is_tchar(ch)) {
+            if (fy_http_is_tchar(ch)
+                || (r->lenient_names && fy_http_is_name_byte(ch)))
+            {
                 r->header_name_start = p;
                 r->header_name_end = NULL;
                 r->header_start = NULL;
                 r->header_end = NULL;
+                r->name_underscore = (ch == '_');
+                r->name_invalid = !fy_http_is_plain_name(ch) && ch != '_';
                 state = sw_name;
                 break;
             }
@@ -814,13 +826,25 @@ fy_http_parse_header_line(fy_http_parser_t *r, fy_buf_t *b)
             goto invalid;
 
         case sw_name:
-            if (fy_http_is_tchar(ch)) {
+            if (fy_http_is_plain_name(ch)) {
                 break;
             }
 
             if (ch == ':') {
                 r->header_name_end = p;
                 state = sw_space_before_value;
+                break;
+            }
+
+            if (ch == '_') {
+                r->name_underscore = 1;
+                break;
+            }
+
+            if (fy_http_is_tchar(ch)
+                || (r->lenient_names && fy_http_is_name_byte(ch)))
+            {
+                r->name_invalid = 1;
                 break;
             }
 

@@ -77,6 +77,20 @@ typedef struct {
     u_char    *header_name_end;
     u_char    *header_start;     /* value, leading/trailing OWS removed */
     u_char    *header_end;
+
+    /*
+     * Header names as nginx's ignore_invalid_headers and
+     * underscores_in_headers see them.  In: lenient_names (the request
+     * side) accepts visible bytes that are not tchar in a name (they
+     * only set name_invalid); otherwise such a name is a parse error,
+     * as for upstream responses.  Out, with each FY_OK: name_underscore
+     * (the name has '_'), name_invalid (it has a byte other than A-Z,
+     * a-z, 0-9, '-' and '_').  CTL, SP, DEL in a name are always an
+     * error.
+     */
+    unsigned   lenient_names:1;
+    unsigned   name_underscore:1;
+    unsigned   name_invalid:1;
 } fy_http_parser_t;
 
 void fy_http_parser_init(fy_http_parser_t *p);
@@ -91,8 +105,8 @@ int  fy_http_parse_status_line(fy_http_parser_t *p, fy_buf_t *b);
 
 /* One header field per FY_OK; FY_HTTP_PARSE_HEADER_DONE at the empty
  * line.  Rejects: no name, whitespace before the colon, obs-fold,
- * NUL/CR/LF or other control characters in the value, non-token
- * characters in the name. */
+ * NUL/CR/LF or other control characters in the name or the value,
+ * non-token characters in the name unless lenient_names is set. */
 int  fy_http_parse_header_line(fy_http_parser_t *p, fy_buf_t *b);
 
 /* Chunked transfer coding (RFC 9112 7.1), in fy_http_chunked.c. */

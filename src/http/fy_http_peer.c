@@ -70,7 +70,7 @@ fy_http_peers_register(fy_cycle_t *cycle)
 
         for (j = 0; j < u->peers.nelts; j++) {
             peer = fy_array_elt(&u->peers, fy_http_upstream_peer_t, j);
-            fy_sockaddr_text((struct sockaddr *) &peer->addr, addr,
+            fy_sockaddr_text(&peer->addr.sa, peer->addrlen, addr,
                              sizeof(addr), 1);
             slot = fy_peer_slot(up, addr, taken);
             if (slot < 0) {

@@ -183,6 +183,8 @@ fy_proxy_balancer_key(fy_http_proxy_t *p)
         if (sa->sin6_family == AF_INET) {
             p->key = (u_char *) &((struct sockaddr_in *) sa)->sin_addr;
             p->key_len = 4;
+        } else if (sa->sin6_family == AF_UNIX) {
+            p->key_len = 0;         /* no address: round robin (nginx) */
         } else {
             p->key = sa->sin6_addr.s6_addr;
             p->key_len = 16;
@@ -496,7 +498,7 @@ fy_proxy_connect_peer(fy_http_proxy_t *p)
     fy_conn_t           *uc;
     int                  fd, rc;
 
-    fd = socket(p->peer->addr.sin6_family,
+    fd = socket(p->peer->addr.sa.sa_family,
                 SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd == -1) {
         fy_log_error(FY_LOG_ALERT, errno, "socket() failed" FY_PROXY_CTX_FMT,

@@ -63,9 +63,10 @@ fy_http_init_connection(fy_conn_t *c, fy_listen_t *ls, const u_char *data,
     hc->c = c;
     hc->ls = ls;
     c->data = hc;
-    fy_sockaddr_text((struct sockaddr *) &c->addr, hc->addr_text,
+    fy_sockaddr_text((struct sockaddr *) &c->addr, c->addrlen, hc->addr_text,
                      sizeof(hc->addr_text), 0);
-    hc->port = ntohs(c->addr.sin6_port);   /* same offset in sockaddr_in */
+    /* same offset in sockaddr_in; a unix client has none */
+    hc->port = c->addr.sin6_family == AF_UNIX ? 0 : ntohs(c->addr.sin6_port);
 
     fy_shm_add(fy_worker_slot->active, 1);
     hc->serial = fy_shm_add(fy_shm->connection_serial, 1) + 1;
@@ -79,7 +80,7 @@ fy_http_init_connection(fy_conn_t *c, fy_listen_t *ls, const u_char *data,
     /* Handed over by a draining worker: carry on where it stopped. */
     hc->requests = requests;
     if (len) {
-        if (fy_buf_alloc(&hc->in, fy_max(len, scf->large_header_buffer))
+        if (fy_buf_alloc(&hc->in, fy_max(len, scf->client_header_buffer))
             != FY_OK)
         {
             fy_http_close_connection(hc);
@@ -165,6 +166,8 @@ fy_http_create_request(fy_http_conn_t *hc)
     r->start_wall = fy_wall_msec;
     r->srv = fy_http_default_server(hc->ls);
     fy_http_parser_init(&r->parser);
+    /* names nginx would call invalid are ignored or passed, not 400 */
+    r->parser.lenient_names = 1;
     fy_array_init(&r->headers, pool, 16, sizeof(fy_http_header_t));
     hc->r = r;
     fy_http_set_stat(r, FY_HTTP_STAT_READING);
@@ -248,7 +251,7 @@ fy_http_wait_request(fy_event_t *rev)
     }
 
     if (hc->in.start == NULL
-        && fy_buf_alloc(&hc->in, scf->large_header_buffer) != FY_OK)
+        && fy_buf_alloc(&hc->in, scf->client_header_buffer) != FY_OK)
     {
         fy_http_close_connection(hc);
         return;
@@ -334,17 +337,18 @@ fy_http_token_in(const fy_str_t *v, const char *token)
 }
 
 /* Check and normalise Host: lowercase, no port, no trailing dot.
- * FY_OK or FY_ERROR for an invalid host.  Not static only so that
- * t/fuzz/fuzz_http_host.c can reach it. */
+ * FY_OK or FY_ERROR for an invalid host.  A pure function of its
+ * arguments (only h's bytes are lowercased in place), so that
+ * t/fuzz/fuzz_http_host.c can call it alone. */
 int
-fy_http_validate_host(fy_http_request_t *r, fy_str_t *h)
+fy_http_validate_host(fy_str_t *h, fy_str_t *host)
 {
     u_char  *p, *dot = NULL, *host_end;
     size_t   i;
     int      in_brackets = 0;
 
     if (h->len == 0) {
-        r->host.len = 0;
+        host->len = 0;
         return FY_OK;
     }
 
@@ -358,6 +362,13 @@ fy_http_validate_host(fy_http_request_t *r, fy_str_t *h)
             in_brackets = 1;
             break;
         case ']':
+            /* only closing an IP literal, and then the port or nothing
+             * follows: "[::1]x" and "x]" are no hosts */
+            if (!in_brackets
+                || (p + 1 < h->data + h->len && p[1] != ':'))
+            {
+                return FY_ERROR;
+            }
             in_brackets = 0;
             break;
         case ':':
@@ -396,11 +407,11 @@ fy_http_validate_host(fy_http_request_t *r, fy_str_t *h)
         return FY_ERROR;
     }
 
-    r->host.data = h->data;
-    r->host.len = (size_t) (host_end - h->data);
-    for (i = 0; i < r->host.len; i++) {
-        if (r->host.data[i] >= 'A' && r->host.data[i] <= 'Z') {
-            r->host.data[i] |= 0x20;
+    host->data = h->data;
+    host->len = (size_t) (host_end - h->data);
+    for (i = 0; i < host->len; i++) {
+        if (host->data[i] >= 'A' && host->data[i] <= 'Z') {
+            host->data[i] |= 0x20;
         }
     }
     return FY_OK;
@@ -422,7 +433,7 @@ fy_http_process_one_header(fy_http_request_t *r, fy_http_header_t *h,
         if (r->host_from_target) {
             return 0;           /* the absolute-form target's host wins */
         }
-        if (fy_http_validate_host(r, &h->value) != FY_OK) {
+        if (fy_http_validate_host(&h->value, &r->host) != FY_OK) {
             return 400;
         }
 
@@ -823,7 +834,7 @@ fy_http_set_uri(fy_http_request_t *r)
         host.data = p->host_start;
         host.len = (size_t) ((p->port_end ? p->port_end : p->host_end)
                              - p->host_start);
-        if (fy_http_validate_host(r, &host) != FY_OK) {
+        if (fy_http_validate_host(&host, &r->host) != FY_OK) {
             return FY_ERROR;
         }
         r->host_from_target = 1;
@@ -856,25 +867,115 @@ fy_http_set_uri(fy_http_request_t *r)
     return fy_http_normalize_path(r->pool, &r->path);
 }
 
+/*
+ * The header buffer is full in the middle of the request line or of a
+ * header line: as nginx's large_client_header_buffers, move the
+ * unfinished line to a new buffer of the large size.  The old buffer
+ * holds the lines parsed so far, which the request points into: the
+ * request's pool frees it.  FY_OK, or the status to refuse the request
+ * with: 414 for the request line, 494 for a header line, when the line
+ * is already as long as a large buffer or the request has taken all of
+ * them; 500 without memory.  So a request header never holds more than
+ * client_header_buffer_size + NUMBER x SIZE bytes.
+ */
+static int
+fy_http_large_header_buffer(fy_http_request_t *r)
+{
+    fy_http_conn_t      *hc = r->hc;
+    fy_http_srv_conf_t  *scf = fy_http_default_server(hc->ls);
+    fy_http_parser_t    *p = &r->parser;
+    u_char              *line = r->line_start, **ptr;
+    fy_buf_t             nb;
+    size_t               len = (size_t) (hc->in.last - line);
+    unsigned             i;
+    int                  status = r->method_name.data ? 494 : 414;
+    u_char             **ptrs[] = {
+        &p->request_start, &p->request_end, &p->method_end, &p->uri_start,
+        &p->uri_end, &p->args_start, &p->host_start, &p->host_end,
+        &p->port_start, &p->port_end, &p->path_start,
+        &p->header_name_start, &p->header_name_end, &p->header_start,
+        &p->header_end
+    };
+
+    if (len >= scf->large_header_buffer
+        || r->large_buffers == (unsigned) scf->large_header_buffers)
+    {
+        fy_log_error(FY_LOG_INFO, 0, "client sent too %s, client %s",
+                     status == 414 ? "long URI"
+                     : len >= scf->large_header_buffer ? "long header line"
+                     : "large request", hc->addr_text);
+        return status;
+    }
+
+    if (fy_buf_alloc(&nb, scf->large_header_buffer) != FY_OK) {
+        return 500;
+    }
+    if (fy_pool_cleanup_add(r->pool, free, hc->in.start) != FY_OK) {
+        fy_buf_release(&nb);
+        return 500;
+    }
+    r->large_buffers++;
+
+    /* The parser's pointers into the unfinished line move with it;
+     * those into earlier lines stay where the old buffer keeps them. */
+    memcpy(nb.start, line, len);
+    for (i = 0; i < sizeof(ptrs) / sizeof(ptrs[0]); i++) {
+        ptr = ptrs[i];
+        if (*ptr && *ptr >= line && *ptr <= hc->in.last) {
+            *ptr = nb.start + (*ptr - line);
+        }
+    }
+    r->header_before += (size_t) (line - hc->in.start);
+    r->line_start = nb.start;
+    nb.pos = nb.start + (hc->in.pos - line);
+    nb.last = nb.start + len;
+    hc->in = nb;
+    return FY_OK;
+}
+
+/* The parser wants more bytes: make room if the buffer is full, and
+ * read again.  FY_OK or the status to refuse the request with. */
+static int
+fy_http_header_more(fy_http_request_t *r)
+{
+    fy_http_conn_t  *hc = r->hc;
+    int              status;
+
+    if (r->parser.state == 0) {
+        r->line_start = hc->in.last;    /* between lines: nothing to keep */
+    }
+    if (fy_buf_free(&hc->in) == 0) {
+        status = fy_http_large_header_buffer(r);
+        if (status != FY_OK) {
+            return status;
+        }
+    }
+    fy_http_need_more(hc);
+    return FY_OK;
+}
+
 static void
 fy_http_process_header(fy_http_request_t *r)
 {
-    fy_http_conn_t    *hc = r->hc;
-    fy_http_parser_t  *p = &r->parser;
-    fy_http_header_t  *h;
-    int                rc, status;
-    unsigned          *seen = &r->seen;
+    fy_http_conn_t      *hc = r->hc;
+    fy_http_parser_t    *p = &r->parser;
+    fy_http_header_t    *h;
+    fy_http_srv_conf_t  *scf = fy_http_default_server(hc->ls);
+    int                  rc, status;
+    unsigned            *seen = &r->seen;
 
     if (r->method_name.data == NULL) {
+        if (p->state == 0) {
+            r->line_start = hc->in.pos;
+        }
         rc = fy_http_parse_request_line(p, &hc->in);
 
         if (rc == FY_AGAIN) {
-            if (fy_buf_free(&hc->in) == 0) {
+            status = fy_http_header_more(r);
+            if (status != FY_OK) {
                 r->keepalive = 0;
-                fy_http_send_error(r, 414);
-                return;
+                fy_http_send_error(r, status);
             }
-            fy_http_need_more(hc);
             return;
         }
         if (rc != FY_OK) {
@@ -906,9 +1007,25 @@ fy_http_process_header(fy_http_request_t *r)
     }
 
     for ( ;; ) {
+        if (p->state == 0) {
+            r->line_start = hc->in.pos;
+        }
         rc = fy_http_parse_header_line(p, &hc->in);
 
         if (rc == FY_OK) {
+            if ((p->name_invalid
+                 || (p->name_underscore && !scf->underscores_in_headers))
+                && scf->ignore_invalid_headers)
+            {
+                /* nginx: not an error, but the field does not exist
+                 * for anything after this (upstream, $http_) */
+                fy_log_error(FY_LOG_INFO, 0, "client sent invalid header "
+                             "line: \"%.*s\", client %s",
+                             (int) fy_min(p->header_name_end
+                                          - p->header_name_start, 256),
+                             (char *) p->header_name_start, hc->addr_text);
+                continue;
+            }
             h = fy_array_push(&r->headers);
             if (h == NULL) {
                 fy_http_send_error(r, 500);
@@ -928,19 +1045,20 @@ fy_http_process_header(fy_http_request_t *r)
         }
 
         if (rc == FY_HTTP_PARSE_HEADER_DONE) {
-            r->request_length = (uint64_t) (hc->in.pos - hc->in.start);
+            r->request_length = (uint64_t) (r->header_before
+                                            + (size_t) (hc->in.pos
+                                                        - hc->in.start));
             fy_http_handler(r, *seen);
             return;
         }
 
         if (rc == FY_AGAIN) {
-            if (fy_buf_free(&hc->in) == 0) {
-                /* nginx: 400 "Request Header Or Cookie Too Large" */
+            status = fy_http_header_more(r);
+            if (status != FY_OK) {
+                /* 494: nginx's 400 "Request Header Or Cookie Too Large" */
                 r->keepalive = 0;
-                fy_http_send_error(r, 494);
-                return;
+                fy_http_send_error(r, status);
             }
-            fy_http_need_more(hc);
             return;
         }
 
@@ -1169,8 +1287,10 @@ fy_http_send_error(fy_http_request_t *r, int status)
                  "<hr><center>%s</center>\r\n</body>\r\n</html>\r\n",
                  (int) llen, line, (int) llen, line, sig);
 
-    fy_http_send_response(r, status, &html, (u_char *) body, (size_t) n,
-                          NULL);
+    /* 494 is nginx's own code: the client sees, and the access log
+     * shows, 400 (nginx's err_status) with the 494 text */
+    fy_http_send_response(r, status == 494 ? 400 : status, &html,
+                          (u_char *) body, (size_t) n, NULL);
 }
 
 /* Advance an iovec array past `n` written bytes. */
@@ -1349,7 +1469,7 @@ fy_http_set_keepalive(fy_http_conn_t *hc)
      * nginx: a response whose header and body leave in two writes
      * must not wait for the client's delayed ACK (Nagle).  Connections
      * closed after one response never pay for the system call. */
-    if (!hc->nodelay) {
+    if (!hc->nodelay && c->addr.sin6_family != AF_UNIX) {
         int  one = 1;
 
         hc->nodelay = 1;

@@ -41,7 +41,12 @@ static size_t
 fy_var_remote_port(fy_http_request_t *r, u_char *buf, size_t size)
 {
     char  tmp[8];
-    int   n = snprintf(tmp, sizeof(tmp), "%u", r->hc->port);
+    int   n;
+
+    if (r->hc->port == 0) {
+        return 0;                   /* a unix-domain client (nginx) */
+    }
+    n = snprintf(tmp, sizeof(tmp), "%u", r->hc->port);
 
     return fy_var_copy(buf, size, tmp, (size_t) n);
 }
@@ -91,8 +96,12 @@ static size_t
 fy_var_server_port(fy_http_request_t *r, u_char *buf, size_t size)
 {
     char  tmp[8];
-    int   n = snprintf(tmp, sizeof(tmp), "%u",
-                       ntohs(r->hc->ls->addr.sin6_port));
+    int   n;
+
+    if (r->hc->ls->addr.sa.sa_family == AF_UNIX) {
+        return 0;                   /* nginx: empty on a unix socket */
+    }
+    n = snprintf(tmp, sizeof(tmp), "%u", ntohs(r->hc->ls->addr.sin6.sin6_port));
 
     return fy_var_copy(buf, size, tmp, (size_t) n);
 }
@@ -228,16 +237,16 @@ fy_var_hostname(fy_http_request_t *r, u_char *buf, size_t size)
 static size_t
 fy_var_server_addr(fy_http_request_t *r, u_char *buf, size_t size)
 {
-    struct sockaddr_in6  sa;
-    socklen_t            len = sizeof(sa);
-    char                 text[64];
+    fy_sockaddr_t  sa;
+    socklen_t      len = sizeof(sa);
+    char           text[128];
 
     /* the local address of the connection: a wildcard listener does
-     * not know it, so ask the socket */
-    if (getsockname(r->hc->c->fd, (struct sockaddr *) &sa, &len) != 0) {
+     * not know it, so ask the socket ("unix:/path" on a unix one) */
+    if (getsockname(r->hc->c->fd, &sa.sa, &len) != 0) {
         return 0;
     }
-    fy_sockaddr_text((struct sockaddr *) &sa, text, sizeof(text), 0);
+    fy_sockaddr_text(&sa.sa, len, text, sizeof(text), 0);
     return fy_var_copy(buf, size, text, strlen(text));
 }
 

@@ -18,11 +18,12 @@
 #define FY_CHANNEL_H
 
 #include "fy_core.h"
+#include "fy_cycle.h"
 #include <netinet/in.h>
 
 #define FY_CHANNEL_MAX_FDS   32
 /* Bytes read but not yet served that may travel with a handed-back
- * connection: two default large_header_buffer's worth.  A worker
+ * connection: two default large_client_header_buffers' worth.  A worker
  * holding more serves them itself instead of handing back. */
 #define FY_CHANNEL_MAX_DATA  16384
 
@@ -48,8 +49,9 @@ typedef struct {
 typedef struct {
     fy_channel_conn_t    conn;       /* peer; listener: index in the
                                         receiver's cycle (HANDOFF only) */
-    struct sockaddr_in6  local;      /* the listener's address: cycles
-                                        differ, so it is matched by this */
+    fy_sockaddr_t        local;      /* the listener's address (unix-domain
+                                        ones too): cycles differ, so it is
+                                        matched by this */
     uint32_t             local_len;
     uint32_t             requests;   /* served on it so far */
     uint32_t             len;        /* bytes in data */

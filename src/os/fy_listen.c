@@ -5,26 +5,43 @@
 #include "fy_listen.h"
 
 #include <netinet/in.h>
+#include <sys/stat.h>
+
+/* Close a socket the master opened; a unix-domain one also loses its
+ * file, as nginx removes it (only the master calls this). */
+static void
+fy_listen_close_one(fy_listen_t *ls)
+{
+    close(ls->fd);
+    ls->fd = -1;
+    if (ls->addr.sa.sa_family == AF_UNIX
+        && unlink(ls->addr.sun.sun_path) == -1 && errno != ENOENT)
+    {
+        fy_log_error(FY_LOG_ALERT, errno, "unlink() %s failed", ls->text);
+    }
+}
 
 static int
 fy_listen_open_one(fy_listen_t *ls)
 {
     int  fd, on = 1;
+    int  family = ls->addr.sa.sa_family;
 
-    fd = socket(ls->addr.sin6_family,
-                SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    fd = socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd == -1) {
         fy_log_error(FY_LOG_EMERG, errno, "socket() %s failed", ls->text);
         return FY_ERROR;
     }
     /* Restarting ferry must not wait for old connections' TIME_WAIT. */
-    if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) == -1) {
+    if (family != AF_UNIX
+        && setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) == -1)
+    {
         fy_log_error(FY_LOG_EMERG, errno, "setsockopt(SO_REUSEADDR) %s "
                      "failed", ls->text);
         close(fd);
         return FY_ERROR;
     }
-    if (ls->addr.sin6_family == AF_INET6
+    if (family == AF_INET6
         && setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof(on)) == -1)
     {
         fy_log_error(FY_LOG_EMERG, errno, "setsockopt(IPV6_V6ONLY) %s "
@@ -32,17 +49,33 @@ fy_listen_open_one(fy_listen_t *ls)
         close(fd);
         return FY_ERROR;
     }
-    if (bind(fd, (struct sockaddr *) &ls->addr, ls->addrlen) == -1) {
+    /* A socket file left by a ferry that did not exit cleanly would make
+     * bind() fail: remove it first, as nginx does. */
+    if (family == AF_UNIX
+        && unlink(ls->addr.sun.sun_path) == -1 && errno != ENOENT)
+    {
+        fy_log_error(FY_LOG_EMERG, errno, "unlink() %s failed", ls->text);
+        close(fd);
+        return FY_ERROR;
+    }
+    if (bind(fd, &ls->addr.sa, ls->addrlen) == -1) {
         fy_log_error(FY_LOG_EMERG, errno, "bind() to %s failed", ls->text);
         close(fd);
         return FY_ERROR;
     }
-    if (listen(fd, ls->backlog) == -1) {
-        fy_log_error(FY_LOG_EMERG, errno, "listen() to %s failed", ls->text);
-        close(fd);
+    ls->fd = fd;
+    /* Every local user may connect (nginx's 0666); workers running as
+     * "user" never touch the file. */
+    if (family == AF_UNIX && chmod(ls->addr.sun.sun_path, 0666) == -1) {
+        fy_log_error(FY_LOG_EMERG, errno, "chmod() %s failed", ls->text);
+        fy_listen_close_one(ls);
         return FY_ERROR;
     }
-    ls->fd = fd;
+    if (listen(fd, ls->backlog) == -1) {
+        fy_log_error(FY_LOG_EMERG, errno, "listen() to %s failed", ls->text);
+        fy_listen_close_one(ls);
+        return FY_ERROR;
+    }
     return FY_OK;
 }
 
@@ -62,6 +95,15 @@ fy_listen_open(fy_cycle_t *cycle, fy_cycle_t *old)
             {
                 ls->fd = ols->fd;
                 ls->inherited = 1;
+                /* a new backlog= applies to the socket kept: listen()
+                 * again only changes the queue's length (nginx) */
+                if (ls->backlog != ols->backlog
+                    && listen(ls->fd, ls->backlog) == -1)
+                {
+                    fy_log_error(FY_LOG_ALERT, errno, "listen() to %s "
+                                 "with backlog %d failed", ls->text,
+                                 ls->backlog);
+                }
                 break;
             }
         }
@@ -89,7 +131,7 @@ failed:
     for (i = 0; i < cycle->listening.nelts; i++) {
         ls = fy_array_elt(&cycle->listening, fy_listen_t, i);
         if (ls->fd != -1 && !ls->inherited) {
-            close(ls->fd);
+            fy_listen_close_one(ls);
         }
         ls->fd = -1;
         ls->inherited = 0;
@@ -99,6 +141,20 @@ failed:
 
 void
 fy_listen_close(fy_cycle_t *cycle)
+{
+    fy_listen_t  *ls;
+    unsigned      i;
+
+    for (i = 0; i < cycle->listening.nelts; i++) {
+        ls = fy_array_elt(&cycle->listening, fy_listen_t, i);
+        if (ls->fd != -1) {
+            fy_listen_close_one(ls);
+        }
+    }
+}
+
+void
+fy_listen_drop(fy_cycle_t *cycle)
 {
     fy_listen_t  *ls;
     unsigned      i;
@@ -127,8 +183,7 @@ fy_listen_give_back(fy_cycle_t *cycle, fy_cycle_t *old)
             continue;
         }
         if (!ls->inherited) {
-            close(ls->fd);
-            ls->fd = -1;
+            fy_listen_close_one(ls);
             continue;
         }
         for (j = 0; j < old->listening.nelts; j++) {
@@ -137,6 +192,9 @@ fy_listen_give_back(fy_cycle_t *cycle, fy_cycle_t *old)
                 && memcmp(&ols->addr, &ls->addr, ls->addrlen) == 0)
             {
                 ols->fd = ls->fd;
+                if (ols->backlog != ls->backlog) {
+                    (void) listen(ols->fd, ols->backlog);
+                }
                 break;
             }
         }

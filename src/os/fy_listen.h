@@ -15,7 +15,12 @@
 int  fy_listen_open(fy_cycle_t *cycle, fy_cycle_t *old);
 /* Give the sockets taken over back to `old` and close the rest. */
 void fy_listen_give_back(fy_cycle_t *cycle, fy_cycle_t *old);
-/* Close the sockets of `cycle` that are still open. */
+/* Close the sockets of `cycle` that are still open and remove the
+ * files of its unix-domain ones (the master: stop, exit, listeners a
+ * reload dropped). */
 void fy_listen_close(fy_cycle_t *cycle);
+/* Only close the descriptors (a freshly forked child: the sockets and
+ * their files stay the master's). */
+void fy_listen_drop(fy_cycle_t *cycle);
 
 #endif /* FY_LISTEN_H */

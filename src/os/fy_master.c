@@ -81,7 +81,7 @@ fy_master_child_init(void)
             close(fy_workers[i].channel);
         }
     }
-    fy_listen_close(fy_cycle);
+    fy_listen_drop(fy_cycle);
     fy_signal_close();
     fy_event_done();
 }
@@ -518,6 +518,13 @@ fy_master_accept(fy_event_t *ev)
         fy_shm_add(fy_shm->accepted, 1);
         conn.listener = ls->index;
         conn.addrlen = len;
+        if (conn.addr.sin6_family == AF_UNIX) {
+            /* a unix client's address is "unix:" (nginx); a path it
+             * bound to would not fit here and says nothing useful */
+            memset(&conn.addr, 0, sizeof(conn.addr));
+            conn.addr.sin6_family = AF_UNIX;
+            conn.addrlen = sizeof(sa_family_t);
+        }
         fy_master_assign(batches, cand, &conn, fd);
     }
 

@@ -7,8 +7,10 @@
  * Checked: no memory error or UB; the same results whether the input
  * arrives whole, byte by byte or in random pieces; and what a parser
  * hands out on FY_OK is what its contract says (pointers in order and
- * inside the bytes consumed, methods and names are tokens, values hold
- * no CR, LF, NUL or other controls and no surrounding whitespace).
+ * inside the bytes consumed, methods and names are tokens -- or, with
+ * lenient_names (the client side), visible bytes with name_invalid and
+ * name_underscore saying exactly which --, values hold no CR, LF, NUL
+ * or other controls and no surrounding whitespace).
  */
 
 #include "fy_core.h"
@@ -68,15 +70,28 @@ static void
 check_header_line(const fy_http_parser_t *p, const fy_buf_t *b)
 {
     const u_char  *c;
+    unsigned       under, invalid;
 
     fy_fuzz_assert(p->header_name_start < p->header_name_end);
     fy_fuzz_assert(p->header_name_end < p->header_start);
     fy_fuzz_assert(p->header_start <= p->header_end);
     fy_fuzz_assert(p->header_end < b->pos && b->pos <= b->last);
 
+    under = 0;
+    invalid = 0;
     for (c = p->header_name_start; c < p->header_name_end; c++) {
-        fy_fuzz_assert(fy_http_is_tchar(*c));
+        if (p->lenient_names) {
+            fy_fuzz_assert(*c > 0x20 && *c != 0x7f && *c != ':');
+        } else {
+            fy_fuzz_assert(fy_http_is_tchar(*c));
+        }
+        under |= (*c == '_');
+        invalid |= !(fy_http_is_digit(*c) || *c == '-' || *c == '_'
+                     || ((*c | 0x20) >= 'a' && (*c | 0x20) <= 'z'));
     }
+    /* the flags ignore_invalid_headers and underscores_in_headers use */
+    fy_fuzz_assert(p->name_underscore == under);
+    fy_fuzz_assert(p->name_invalid == invalid);
 
     for (c = p->header_start; c < p->header_end; c++) {
         fy_fuzz_assert(fy_http_is_text(*c));
@@ -91,7 +106,8 @@ check_header_line(const fy_http_parser_t *p, const fy_buf_t *b)
 
 
 static void
-run(const uint8_t *data, size_t size, int mode, fy_fuzz_trace_t *t)
+run(const uint8_t *data, size_t size, int mode, int lenient,
+    fy_fuzz_trace_t *t)
 {
     fy_fuzz_feed_t    f;
     fy_http_parser_t  p;
@@ -100,6 +116,7 @@ run(const uint8_t *data, size_t size, int mode, fy_fuzz_trace_t *t)
 
     fy_fuzz_feed_init(&f, &b, data, size, mode);
     fy_http_parser_init(&p);
+    p.lenient_names = lenient;
     in_headers = 0;
 
     for ( ;; ) {
@@ -146,6 +163,7 @@ run(const uint8_t *data, size_t size, int mode, fy_fuzz_trace_t *t)
             fy_fuzz_trace_add(t, fy_fuzz_off(&f, p.header_name_end));
             fy_fuzz_trace_add(t, fy_fuzz_off(&f, p.header_start));
             fy_fuzz_trace_add(t, fy_fuzz_off(&f, p.header_end));
+            fy_fuzz_trace_add(t, p.name_underscore * 2 + p.name_invalid);
             continue;
         }
 
@@ -174,20 +192,29 @@ run(const uint8_t *data, size_t size, int mode, fy_fuzz_trace_t *t)
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    fy_fuzz_trace_t  whole = { 0 }, bytes = { 0 }, pieces = { 0 };
+    fy_fuzz_trace_t  whole, bytes, pieces;
+    int              lenient;
 
     size = fy_min(size, FY_FUZZ_MAX_LEN);
 
-    run(data, size, FY_FUZZ_WHOLE, &whole);
-    run(data, size, FY_FUZZ_BYTES, &bytes);
-    run(data, size, FY_FUZZ_RANDOM, &pieces);
+    /* strict names (upstream responses' rules) and lenient ones (client
+     * requests, for ignore_invalid_headers) */
+    for (lenient = 0; lenient < 2; lenient++) {
+        memset(&whole, 0, sizeof(whole));
+        memset(&bytes, 0, sizeof(bytes));
+        memset(&pieces, 0, sizeof(pieces));
 
-    fy_fuzz_trace_same(&whole, &bytes, "byte by byte");
-    fy_fuzz_trace_same(&whole, &pieces, "random pieces");
+        run(data, size, FY_FUZZ_WHOLE, lenient, &whole);
+        run(data, size, FY_FUZZ_BYTES, lenient, &bytes);
+        run(data, size, FY_FUZZ_RANDOM, lenient, &pieces);
 
-    fy_fuzz_trace_free(&whole);
-    fy_fuzz_trace_free(&bytes);
-    fy_fuzz_trace_free(&pieces);
+        fy_fuzz_trace_same(&whole, &bytes, "byte by byte");
+        fy_fuzz_trace_same(&whole, &pieces, "random pieces");
+
+        fy_fuzz_trace_free(&whole);
+        fy_fuzz_trace_free(&bytes);
+        fy_fuzz_trace_free(&pieces);
+    }
 
     return 0;
 }

@@ -446,7 +446,7 @@ test_handoff(int ch[2])
     fill_conn(&msg.handoff.conn, 1);
     fill_conn((fy_channel_conn_t *) &raw, 0);
     memcpy(&msg.handoff.local, &((fy_channel_conn_t *) &raw)->addr,
-           sizeof(msg.handoff.local));
+           sizeof(struct sockaddr_in6));
     msg.handoff.local_len = sizeof(struct sockaddr_in);
     msg.handoff.requests = 7;
     msg.handoff.len = sizeof(pending) - 1;

@@ -40,6 +40,9 @@ use warnings;
 
 use Test::More ();
 use IO::Socket::INET;
+use IO::Socket::IP;
+use IO::Socket::UNIX;
+use Socket qw(SOCK_STREAM);
 use IO::Select;
 use POSIX qw(WNOHANG);
 use File::Temp ();
@@ -202,7 +205,8 @@ sub _conf_text {
     return $text;
 }
 
-# [host, port] of every "listen" in the configuration files written.
+# [host, port] of every "listen" in the configuration files written
+# (["unix", PATH] for "listen unix:PATH").
 sub listen_addrs {
     my ($self) = @_;
     my @addrs;
@@ -211,7 +215,9 @@ sub listen_addrs {
     while ($text =~ /(?:^|[;{}\s])listen\s+([^\s;]+)/g) {
         my $a = $1;
         my ($host, $port);
-        if ($a =~ /^(\d+)$/) {
+        if ($a =~ /^unix:(.+)$/) {
+            ($host, $port) = ('unix', $1);
+        } elsif ($a =~ /^(\d+)$/) {
             ($host, $port) = ('127.0.0.1', $1);
         } elsif ($a =~ /^\[?(.*?)\]?:(\d+)$/) {
             ($host, $port) = ($1, $2);
@@ -339,8 +345,11 @@ sub wait_until (&;$) {
 
 sub _can_connect {
     my ($host, $port) = @_;
-    my $s = IO::Socket::INET->new(PeerAddr => $host, PeerPort => $port,
-                                  Proto => 'tcp', Timeout => 1);
+    # "unix", path for "listen unix:PATH"; IPv6 addresses as well as IPv4
+    my $s = $host eq 'unix'
+        ? IO::Socket::UNIX->new(Peer => $port, Type => SOCK_STREAM)
+        : IO::Socket::IP->new(PeerHost => $host, PeerPort => $port,
+                              Proto => 'tcp', Timeout => 1);
     return 0 unless $s;
     close $s;
     return 1;
