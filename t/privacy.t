@@ -29,6 +29,8 @@ worker_processes 2;
 events { worker_connections 64; }
 http {
     large_client_header_buffers 4 1k;
+    server_tokens off;      # the default (on) adds the version, as nginx;
+                            # t/headers.t tests that
     client_max_body_size 1k;
     upstream refused { server 127.0.0.1:%%PORT_1%%; }
     upstream silent { server 127.0.0.1:%%PORT_2%%; }
