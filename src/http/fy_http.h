@@ -204,6 +204,14 @@ typedef struct fy_http_loc_conf_s {
     int64_t              proxy_read_timeout;
     int64_t              proxy_send_timeout;
     size_t               proxy_buffer_size;
+    int                  proxy_buffering;    /* flag: read ahead of a
+                                                slow client */
+    unsigned             proxy_buffers_num;  /* proxy_buffers N size */
+    size_t               proxy_buffers_size;
+    size_t               client_body_buffer_size;
+    int                  proxy_request_buffering;  /* flag: read the start
+                                                of a chunked body first */
+    int64_t              client_body_timeout;
     int64_t              keepalive_timeout;
     int                  keepalive_requests;
     int64_t              send_timeout;
@@ -389,11 +397,15 @@ struct fy_http_request_s {
 
     int64_t               content_length;   /* -1: no body header */
     uint64_t              body_rest;        /* body bytes still unread */
+    fy_http_chunked_t     chunked_body;     /* decoder of a chunked body */
+    uint64_t              body_received;    /* body bytes read, decoded */
     unsigned              seen;         /* header flags, see request.c */
     unsigned              keepalive:1;
     unsigned              host_from_target:1;  /* absolute-form */
     unsigned              header_sent:1;
     unsigned              head:1;           /* HEAD: no body in response */
+    unsigned              chunked:1;        /* the body is chunked and its
+                                               end has not been read yet */
     unsigned              stat:2;           /* FY_HTTP_STAT_*: counted in
                                                the slot as reading/writing */
     unsigned              error_page:1;     /* went through error_page

@@ -41,6 +41,8 @@ static const char *fy_http_large_header_buffers(fy_conf_t *cf,
     const fy_command_t *cmd, void *conf);
 static fy_str_t *fy_http_param(fy_str_t *arg, const char *name,
     fy_str_t *value);
+static const char *fy_http_proxy_buffers(fy_conf_t *cf,
+    const fy_command_t *cmd, void *conf);
 
 #define FY_HTTP_ANY  (FY_CONF_HTTP | FY_CONF_SRV | FY_CONF_LOC)
 
@@ -151,6 +153,25 @@ const fy_command_t  fy_http_commands[] = {
     { "default_type", FY_HTTP_ANY, 0, 1, 1, fy_conf_set_str,
       FY_CONF_LOC_OFF, offsetof(fy_http_loc_conf_t, default_type), NULL },
 
+    /* bodies both ways (fy_http_proxy_request.c, _response.c) */
+    { "client_body_buffer_size", FY_HTTP_ANY, 0, 1, 1, fy_conf_set_size,
+      FY_CONF_LOC_OFF, offsetof(fy_http_loc_conf_t, client_body_buffer_size),
+      &fy_http_buffer_bounds },
+
+    { "client_body_timeout", FY_HTTP_ANY, 0, 1, 1, fy_conf_set_msec,
+      FY_CONF_LOC_OFF, offsetof(fy_http_loc_conf_t, client_body_timeout),
+      NULL },
+
+    { "proxy_buffering", FY_HTTP_ANY, 0, 1, 1, fy_conf_set_flag,
+      FY_CONF_LOC_OFF, offsetof(fy_http_loc_conf_t, proxy_buffering), NULL },
+
+    { "proxy_buffers", FY_HTTP_ANY, 0, 2, 2, fy_http_proxy_buffers,
+      FY_CONF_LOC_OFF, 0, NULL },
+
+    { "proxy_request_buffering", FY_HTTP_ANY, 0, 1, 1, fy_conf_set_flag,
+      FY_CONF_LOC_OFF, offsetof(fy_http_loc_conf_t, proxy_request_buffering),
+      NULL },
+
     { "proxy_next_upstream", FY_HTTP_ANY, 0, 1, FY_CONF_MANY,
       fy_http_next_upstream, FY_CONF_LOC_OFF, 0, NULL },
 
@@ -178,6 +199,11 @@ fy_http_create_loc_conf(fy_pool_t *pool)
     lcf->proxy_read_timeout = FY_CONF_UNSET_MSEC;
     lcf->proxy_send_timeout = FY_CONF_UNSET_MSEC;
     lcf->proxy_buffer_size = FY_CONF_UNSET_SIZE;
+    lcf->proxy_buffering = FY_CONF_UNSET_INT;
+    lcf->proxy_buffers_size = FY_CONF_UNSET_SIZE;
+    lcf->client_body_buffer_size = FY_CONF_UNSET_SIZE;
+    lcf->proxy_request_buffering = FY_CONF_UNSET_INT;
+    lcf->client_body_timeout = FY_CONF_UNSET_MSEC;
     lcf->keepalive_timeout = FY_CONF_UNSET_MSEC;
     lcf->keepalive_requests = FY_CONF_UNSET_INT;
     lcf->send_timeout = FY_CONF_UNSET_MSEC;
@@ -899,6 +925,39 @@ fy_http_large_header_buffers(fy_conf_t *cf, const fy_command_t *cmd,
     return FY_CONF_OK;
 }
 
+/* proxy_buffers NUMBER SIZE: the response buffers one request may fill
+ * ahead of a slow client (nginx wants at least two). */
+static const char *
+fy_http_proxy_buffers(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
+{
+    fy_http_loc_conf_t  *lcf = conf;
+    int64_t              num, size;
+
+    fy_unused(cmd);
+
+    if (lcf->proxy_buffers_size != FY_CONF_UNSET_SIZE) {
+        return "is duplicate";
+    }
+    num = fy_atoi(cf->args[1].data, cf->args[1].len);
+    if (num < 2 || num > 4096) {
+        fy_conf_error(cf, "invalid number of buffers \"%s\" in "
+                      "\"proxy_buffers\" directive, it must be between 2 "
+                      "and 4096", cf->args[1].data);
+        return FY_CONF_ERROR;
+    }
+    size = fy_conf_parse_size(&cf->args[2]);
+    if (size < fy_http_buffer_bounds.min || size > fy_http_buffer_bounds.max)
+    {
+        fy_conf_error(cf, "invalid buffer size \"%s\" in \"proxy_buffers\" "
+                      "directive, it must be between 1k and 16m",
+                      cf->args[2].data);
+        return FY_CONF_ERROR;
+    }
+    lcf->proxy_buffers_num = (unsigned) num;
+    lcf->proxy_buffers_size = (size_t) size;
+    return FY_CONF_OK;
+}
+
 static int
 fy_http_is_redirect(int code)
 {
@@ -1082,6 +1141,24 @@ fy_http_merge_loc(fy_http_loc_conf_t *prev, fy_http_loc_conf_t *conf)
              FY_CONF_UNSET_MSEC, 60000);
     fy_merge(conf->client_max_body_size, prev->client_max_body_size,
              FY_CONF_UNSET_SIZE, 1024 * 1024);
+    /* nginx's defaults on 64-bit Linux: "8 4k" is 8 memory pages,
+     * client_body_buffer_size two */
+    fy_merge(conf->proxy_buffering, prev->proxy_buffering,
+             FY_CONF_UNSET_INT, 1);
+    if (conf->proxy_buffers_size == FY_CONF_UNSET_SIZE) {
+        conf->proxy_buffers_num = prev->proxy_buffers_size
+                                  == FY_CONF_UNSET_SIZE
+                                  ? 8 : prev->proxy_buffers_num;
+        conf->proxy_buffers_size = prev->proxy_buffers_size
+                                   == FY_CONF_UNSET_SIZE
+                                   ? 4096 : prev->proxy_buffers_size;
+    }
+    fy_merge(conf->client_body_buffer_size, prev->client_body_buffer_size,
+             FY_CONF_UNSET_SIZE, 16384);
+    fy_merge(conf->client_body_timeout, prev->client_body_timeout,
+             FY_CONF_UNSET_MSEC, 60000);
+    fy_merge(conf->proxy_request_buffering, prev->proxy_request_buffering,
+             FY_CONF_UNSET_INT, 1);
     /* access_log: a level with none of its own logs like its parent */
     if (conf->access_logs.nelts == 0 && !conf->access_log_off) {
         conf->access_logs = prev->access_logs;

@@ -8,11 +8,12 @@
  *   connect --> send request header and body --> read response header
  *   --> relay body --> finalize
  *
- * Memory is bounded: one buffer for the request body on its way up
- * and one (proxy_buffer_size) for the response on its way down.  The
- * response buffer is refilled only after the client has taken what is
- * in it, so a slow client slows the upstream instead of growing
- * memory (this is nginx's "proxy_buffering off" behaviour).
+ * Memory is bounded: one buffer (client_body_buffer_size) for the
+ * request body on its way up, and for the response on its way down
+ * proxy_buffer_size, plus with proxy_buffering up to proxy_buffers
+ * read ahead of a slow client.  Once those are full the upstream waits
+ * for the client: a slow client slows the upstream instead of growing
+ * memory, and nothing is written to disk.
  *
  * How the body reaches the client depends on how the upstream framed
  * it and who the client is:
@@ -223,9 +224,11 @@ fy_proxy_drop_body(fy_http_request_t *r)
     have = fy_min(fy_buf_size(&hc->in), r->body_rest);
     hc->in.pos += have;
     r->body_rest -= have;
-    if (r->body_rest) {
+    if (r->body_rest || r->chunked) {
+        /* its end is unknown: no next request can be found after it */
         r->keepalive = 0;
         r->body_rest = 0;
+        r->chunked = 0;
     }
 }
 
@@ -259,15 +262,10 @@ fy_http_proxy_handler(fy_http_request_t *r)
             return;
         }
     }
+    p->content_length = r->content_length;
     if (!r->loc->pass_request_body) {
         fy_proxy_drop_body(r);
-    }
-
-    if (fy_proxy_create_request(p) != FY_OK
-        || (r->loc->proxy_https && fy_proxy_ssl_prepare(p) != FY_OK))
-    {
-        fy_http_send_error(r, 500);
-        return;
+        p->content_length = -1;
     }
 
     p->tried = fy_pcalloc(r->pool, p->u->peers.nelts);
@@ -277,14 +275,32 @@ fy_http_proxy_handler(fy_http_request_t *r)
         return;
     }
 
+    if (r->chunked && r->loc->proxy_request_buffering) {
+        /* how the body goes up depends on its size: read the start of
+         * it first (fy_proxy_read_body calls fy_proxy_start) */
+        fy_proxy_read_body(p);
+        return;
+    }
+    p->body_chunked = r->chunked;
+    fy_proxy_start(p);
+}
+
+/* The body's framing upstream is known: build the request, connect. */
+void
+fy_proxy_start(fy_http_proxy_t *p)
+{
+    fy_http_request_t  *r = p->r;
+
+    if (fy_proxy_create_request(p) != FY_OK
+        || (r->loc->proxy_https && fy_proxy_ssl_prepare(p) != FY_OK))
+    {
+        fy_http_send_error(r, 500);
+        return;
+    }
+
     /* While the upstream works, notice a client that goes away. */
     r->hc->c->read.handler = fy_proxy_check_client;
 
-    /* A small body is read into one buffer and kept, so that it can be
-     * sent again to another server; a bigger one is streamed, and once
-     * it has started the request cannot move on. */
-    p->body_keep = r->content_length >= 0
-                   && r->content_length <= FY_PROXY_BODY_BUFFER;
     p->first_start = fy_current_msec;
     fy_proxy_connect(p);
 }
@@ -302,8 +318,7 @@ fy_proxy_can_retry(fy_http_proxy_t *p, unsigned ft)
     fy_http_bal_ctx_t    bc;
     unsigned             i;
 
-    if (!(lcf->next_upstream & ft) || (p->body_started && !p->body_keep)
-        || r->header_sent)
+    if (!(lcf->next_upstream & ft) || p->body_lost || r->header_sent)
     {
         return 0;
     }
@@ -365,7 +380,7 @@ fy_proxy_next(fy_http_proxy_t *p, unsigned ft)
     int                status = ft == FY_HTTP_NEXT_TIMEOUT ? 504 : 502;
 
     if (p->reused && ft == FY_HTTP_NEXT_ERROR && p->buf.last == p->buf.start
-        && !p->r->header_sent && (!p->body_started || p->body_keep))
+        && !p->r->header_sent && !p->body_lost)
     {
         /* A kept connection the server closed while it was idle (the
          * close crossed our request).  Not the server's fault, and not
@@ -375,8 +390,7 @@ fy_proxy_next(fy_http_proxy_t *p, unsigned ft)
         fy_conn_close(p->uc);
         p->uc = NULL;
         p->reused = 0;
-        p->req.pos = p->req.start;
-        p->body.pos = p->body.start;
+        fy_proxy_rewind(p);
         p->request_sent = 0;
         fy_proxy_connect_peer(p);
         return;
@@ -392,8 +406,7 @@ fy_proxy_next(fy_http_proxy_t *p, unsigned ft)
 
     if (fy_proxy_can_retry(p, ft)) {
         fy_shm_add(fy_shm->peers[p->peer->shm].retries, 1);
-        p->req.pos = p->req.start;
-        p->body.pos = p->body.start;
+        fy_proxy_rewind(p);
         p->request_sent = 0;
         fy_proxy_connect(p);
         return;

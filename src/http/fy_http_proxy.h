@@ -32,8 +32,6 @@ enum {
     FY_PROXY_OUT_DECHUNK       /* send only chunk data */
 };
 
-#define FY_PROXY_BODY_BUFFER  16384
-
 struct fy_http_proxy_s {
     fy_http_request_t        *r;
     fy_http_upstream_t       *u;
@@ -65,15 +63,12 @@ struct fy_http_proxy_s {
                                               written yet: it leaves with
                                               the first piece of body */
     unsigned                  status_done:1;
-    unsigned                  body_started:1;  /* body bytes consumed */
     unsigned                  reused:1;        /* uc came from the cache */
     unsigned                  framed:1;        /* the response's end is
                                                   known without a close */
     unsigned                  upstream_close:1;/* it said Connection: close */
     unsigned                  peer_index;      /* p->peer in u->peers */
     unsigned                  uc_requests;     /* carried by uc before */
-    unsigned                  body_keep:1;     /* the whole body fits in
-                                                  p->body: kept for retries */
     unsigned                  request_sent:1;  /* bytes went upstream */
     char                     *ssl_name;        /* https: the name for SNI
                                                   and verification */
@@ -82,6 +77,40 @@ struct fy_http_proxy_s {
     fy_str_t                  host;        /* $proxy_host */
     fy_str_t                  uri;         /* target from proxy_pass with
                                               variables, or empty */
+
+    /* The request body on its way up (fy_http_proxy_request.c):
+     * p->body holds decoded body bytes, [pos, last) not yet sent.  It
+     * is only emptied for more once full and sent; until then it holds
+     * every body byte read, and the request can be sent again. */
+    int64_t                   content_length;  /* sent upstream, -1: none */
+    unsigned                  body_lost:1;     /* p->body was emptied:
+                                                  no more retries */
+    unsigned                  body_done:1;     /* the client's body is
+                                                  read to its end */
+    unsigned                  body_chunked:1;  /* it goes up chunked */
+    unsigned                  chunk_open:1;    /* a chunk has been started
+                                                  (its CRLF is due) */
+    unsigned                  last_chunk:1;    /* the last-chunk is queued */
+    char                      frame[24];       /* CRLF, chunk-size line */
+    uint8_t                   frame_pos, frame_len;
+    uint8_t                   tail_pos, tail_len;  /* of the last-chunk */
+    size_t                    chunk_rest;      /* data of this chunk to go */
+
+    /* The response body on its way down (fy_http_proxy_response.c):
+     * with proxy_buffering, up to proxy_buffers buffers read ahead of
+     * a slow client, oldest first from ahead[ahead_head]; p->buf is
+     * the one being relayed.  The scan follows the upstream's framing
+     * on every byte read, to know when the upstream is done. */
+    fy_buf_t                 *ahead;
+    unsigned                  ahead_head, ahead_count;
+    uint64_t                  scan_rest;       /* LENGTH: bytes to read */
+    fy_http_chunked_t         scan_chunked;
+    unsigned                  up_done:1;       /* the response is read to
+                                                  its end (or the close) */
+    unsigned                  up_failed:1;     /* it ended too early */
+    unsigned                  up_extra:1;      /* bytes after its end */
+    unsigned                  buffering:1;     /* read ahead (see above) */
+    unsigned                  finished:1;      /* fy_proxy_finish ran */
 };
 
 /* The proxy_ssl_* settings of a level (fy_http_proxy_ssl.c). */
@@ -119,6 +148,9 @@ int fy_proxy_skip_header(const fy_str_t *name);
 int fy_proxy_connection_option(fy_array_t *headers, const fy_str_t *name);
 int fy_proxy_create_request(fy_http_proxy_t *p);
 int fy_proxy_eval_pass(fy_http_proxy_t *p);
+void fy_proxy_start(fy_http_proxy_t *p);
+void fy_proxy_read_body(fy_http_proxy_t *p);
+void fy_proxy_rewind(fy_http_proxy_t *p);
 void fy_proxy_send_handler(fy_event_t *ev);
 void fy_proxy_send_request(fy_http_proxy_t *p);
 void fy_proxy_check_client(fy_event_t *rev);

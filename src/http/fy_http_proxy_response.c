@@ -20,6 +20,11 @@ static void fy_proxy_body_written(fy_http_request_t *r);
 static int fy_proxy_next_piece(fy_http_proxy_t *p);
 static void fy_proxy_relay(fy_http_proxy_t *p);
 static void fy_proxy_relay_read(fy_event_t *rev);
+static void fy_proxy_scan(fy_http_proxy_t *p, u_char *start, u_char *end);
+static void fy_proxy_release_upstream(fy_http_proxy_t *p);
+static int fy_proxy_up_recv(fy_http_proxy_t *p, fy_buf_t *b);
+static void fy_proxy_ahead_free(void *data);
+static void fy_proxy_read_ahead(fy_http_proxy_t *p);
 
 /* The proxy_next_upstream case an upstream status falls under, or 0. */
 static unsigned
@@ -292,6 +297,15 @@ fy_proxy_process_header(fy_http_proxy_t *p)
 
     p->hdr.iov_base = hdr;
     p->hdr.iov_len = (size_t) (q - hdr);
+
+    /* follow the body from its first bytes, those that came with the
+     * header; a response without a body is complete already */
+    p->buffering = r->loc->proxy_buffering;
+    p->scan_rest = p->rest;
+    fy_proxy_scan(p, p->buf.pos, p->buf.last);
+    if (p->up_done) {
+        fy_proxy_release_upstream(p);
+    }
     fy_proxy_relay(p);
     return;
 
@@ -432,20 +446,8 @@ fy_proxy_finish(fy_http_proxy_t *p)
     fy_http_conn_t     *hc = r->hc;
     static char         last[] = "0\r\n\r\n";
 
-    if (p->stats) {
-        fy_http_peer_response_time(p->peer->shm, fy_current_msec - p->start);
-    }
-    if (p->u->keepalive && p->framed && p->uc && fy_buf_size(&p->buf) == 0)
-    {
-        /* read exactly to its end: the connection can carry another */
-        fy_conn_t *uc = p->uc;
-
-        p->uc = NULL;
-        fy_shm_add(p->stats->active, (uint64_t) -1);
-        p->stats = NULL;
-        fy_http_upcache_put(p->u, p->peer_index, uc, p->uc_requests + 1);
-    }
-    fy_proxy_close_upstream(p);
+    p->finished = 1;
+    fy_proxy_release_upstream(p);
 
     if (p->out == FY_PROXY_OUT_CHUNK && p->body_type == FY_PROXY_BODY_CLOSE) {
         /* the terminating chunk, once */
@@ -490,7 +492,7 @@ fy_proxy_body_written(fy_http_request_t *r)
         return;
     }
 
-    if (p->uc == NULL) {
+    if (p->finished) {
         /* this was the terminating chunk */
         r->hc->c->read.handler = fy_event_ignore;
         fy_http_finalize(r, 0);
@@ -596,8 +598,6 @@ static void
 fy_proxy_relay(fy_http_proxy_t *p)
 {
     fy_http_request_t  *r = p->r;
-    fy_conn_t          *uc = p->uc;
-    ssize_t             n;
     int                 rc;
 
     for ( ;; ) {
@@ -622,7 +622,9 @@ fy_proxy_relay(fy_http_proxy_t *p)
             case FY_OK:
                 continue;
             case FY_AGAIN:
-                /* the client is slow: stop reading the upstream */
+                /* the client is slow: read ahead of it if buffering,
+                 * else leave the upstream waiting */
+                fy_proxy_read_ahead(p);
                 return;
             default:
                 fy_http_close_connection(r->hc);
@@ -639,30 +641,251 @@ fy_proxy_relay(fy_http_proxy_t *p)
             return;
         }
 
-        /* FY_AGAIN: the buffer is used up; read more */
+        /* FY_AGAIN: the buffer is used up; the oldest one read ahead
+         * takes its place, or more is read into it */
         fy_buf_reset(&p->buf);
-        n = fy_conn_recv(uc, p->buf.last, fy_buf_free(&p->buf));
-        if (n > 0) {
-            p->buf.last += n;
-            fy_shm_add(p->stats->bytes_in, (uint64_t) n);
+        if (p->ahead_count) {
+            fy_buf_t  *b = &p->ahead[p->ahead_head], tmp;
+
+            tmp = p->buf;
+            p->buf = *b;
+            *b = tmp;
+            p->ahead_head = (p->ahead_head + 1) % r->loc->proxy_buffers_num;
+            p->ahead_count--;
             continue;
         }
-        if (n == FY_AGAIN) {
-            uc->read.handler = fy_proxy_relay_read;
-            fy_timer_add(&uc->read, (uint64_t) r->loc->proxy_read_timeout);
+
+        rc = fy_proxy_up_recv(p, &p->buf);
+        if (rc == FY_OK) {
+            continue;
+        }
+        if (rc == FY_AGAIN) {
+            p->uc->read.handler = fy_proxy_relay_read;
+            fy_timer_add(&p->uc->read, (uint64_t) r->loc->proxy_read_timeout);
             return;
         }
-        if (n == 0 && p->body_type == FY_PROXY_BODY_CLOSE) {
+        if (rc == FY_DONE && p->body_type == FY_PROXY_BODY_CLOSE) {
             p->body_type = p->out == FY_PROXY_OUT_CHUNK
                            ? FY_PROXY_BODY_CLOSE : FY_PROXY_BODY_NONE;
             fy_proxy_finish(p);
             return;
         }
-        fy_log_error(FY_LOG_ERR, n == 0 ? 0 : errno, "upstream prematurely "
-                     "closed connection while reading upstream"
-                     FY_PROXY_CTX_FMT, FY_PROXY_CTX(p));
+        /* closed too early (logged) */
         fy_proxy_fail(p, 502);
         return;
+    }
+}
+
+/*
+ * Where the upstream's body ends, followed on every byte read from it
+ * (the relay's own parse runs later, when the client takes the bytes):
+ * once it is read to its end the upstream connection can go, cached
+ * or closed, however slow the client.  Bytes after the end make the
+ * connection unfit for another request.
+ */
+static void
+fy_proxy_scan(fy_http_proxy_t *p, u_char *start, u_char *end)
+{
+    fy_buf_t  b;
+    size_t    n;
+    int       rc;
+
+    if (p->up_done) {
+        p->up_extra |= end > start;
+        return;
+    }
+
+    switch (p->body_type) {
+
+    case FY_PROXY_BODY_NONE:
+        p->up_done = 1;
+        p->up_extra = end > start;
+        return;
+
+    case FY_PROXY_BODY_LENGTH:
+        n = (size_t) fy_min((uint64_t) (end - start), p->scan_rest);
+        p->scan_rest -= n;
+        if (p->scan_rest == 0) {
+            p->up_done = 1;
+            p->up_extra = (size_t) (end - start) > n;
+        }
+        return;
+
+    case FY_PROXY_BODY_CHUNKED:
+        b.start = b.pos = start;
+        b.last = b.end = end;
+        do {
+            rc = fy_http_parse_chunked(&p->scan_chunked, &b);
+        } while (rc == FY_OK);
+        if (rc == FY_DONE) {
+            p->up_done = 1;
+            p->up_extra = b.pos < end;
+        } else if (rc != FY_AGAIN) {
+            /* the relay reports it when it gets there; read no more */
+            p->up_done = 1;
+            p->up_failed = 1;
+        }
+        return;
+
+    default: /* FY_PROXY_BODY_CLOSE: only the close ends it */
+        return;
+    }
+}
+
+/* The upstream is done with this response: its connection goes back to
+ * the cache when the response was read exactly to its end, else it is
+ * closed. */
+static void
+fy_proxy_release_upstream(fy_http_proxy_t *p)
+{
+    fy_conn_t  *uc = p->uc;
+
+    if (uc == NULL) {
+        return;
+    }
+    if (p->stats) {
+        fy_http_peer_response_time(p->peer->shm, fy_current_msec - p->start);
+    }
+    if (p->u->keepalive && p->framed && p->up_done && !p->up_extra
+        && !p->up_failed)
+    {
+        p->uc = NULL;
+        fy_shm_add(p->stats->active, (uint64_t) -1);
+        p->stats = NULL;
+        fy_timer_del(&uc->read);
+        fy_http_upcache_put(p->u, p->peer_index, uc, p->uc_requests + 1);
+        return;
+    }
+    fy_proxy_close_upstream(p);
+}
+
+/* Read body bytes from the upstream into b's free space (no further
+ * than the body's end when it has a length).  FY_OK, FY_AGAIN, FY_DONE
+ * (nothing more will come: the response is read, or the upstream
+ * closed), FY_ERROR (it closed too early or failed; logged). */
+static int
+fy_proxy_up_recv(fy_http_proxy_t *p, fy_buf_t *b)
+{
+    fy_conn_t  *uc = p->uc;
+    size_t      size;
+    ssize_t     n;
+
+    if (p->up_done) {
+        return p->up_failed ? FY_ERROR : FY_DONE;
+    }
+    if (!uc->read.ready) {
+        return FY_AGAIN;    /* drained by a short read: wait for the edge */
+    }
+    size = fy_buf_free(b);
+    if (p->body_type == FY_PROXY_BODY_LENGTH) {
+        size = (size_t) fy_min((uint64_t) size, p->scan_rest);
+    }
+
+    /* recv(), or SSL_read()s from an https upstream, which also read
+     * until the buffer is full or the socket dry */
+    n = fy_conn_recv(uc, b->last, size);
+    if (n > 0) {
+        if ((size_t) n < size && !uc->read.eof) {
+            uc->read.ready = 0;
+        }
+        fy_shm_add(p->stats->bytes_in, (uint64_t) n);
+        fy_proxy_scan(p, b->last, b->last + n);
+        b->last += n;
+        if (p->up_done) {
+            fy_proxy_release_upstream(p);
+        }
+        return FY_OK;
+    }
+    if (n == FY_AGAIN) {
+        return FY_AGAIN;
+    }
+
+    p->up_done = 1;
+    if (n == 0 && p->body_type == FY_PROXY_BODY_CLOSE) {
+        fy_proxy_release_upstream(p);
+        return FY_DONE;
+    }
+    fy_log_error(FY_LOG_ERR, n == 0 ? 0 : errno, "upstream prematurely "
+                 "closed connection while reading upstream"
+                 FY_PROXY_CTX_FMT, FY_PROXY_CTX(p));
+    p->up_failed = 1;
+    fy_proxy_close_upstream(p);
+    return FY_ERROR;
+}
+
+static void
+fy_proxy_ahead_free(void *data)
+{
+    fy_http_proxy_t  *p = data;
+    unsigned          i;
+
+    for (i = 0; i < p->r->loc->proxy_buffers_num; i++) {
+        fy_buf_release(&p->ahead[i]);
+    }
+}
+
+/*
+ * proxy_buffering: the client is slow, so read the upstream ahead into
+ * up to proxy_buffers buffers (allocated when first needed) while it
+ * has something to say, so that it is done sooner.  Memory stays
+ * within proxy_buffer_size + proxy_buffers; once they are all full the
+ * upstream waits for the client, as without buffering.  Problems are
+ * only noted (p->up_failed): the relay reports them in their turn,
+ * after the bytes read before them.
+ */
+static void
+fy_proxy_read_ahead(fy_http_proxy_t *p)
+{
+    fy_http_loc_conf_t  *lcf = p->r->loc;
+    fy_buf_t            *b;
+    unsigned             num = lcf->proxy_buffers_num;
+    int                  rc, fresh;
+
+    if (!p->buffering || p->up_done) {
+        return;
+    }
+    if (p->ahead == NULL) {
+        p->ahead = fy_pcalloc(p->r->pool, num * sizeof(fy_buf_t));
+        if (p->ahead == NULL
+            || fy_pool_cleanup_add(p->r->pool, fy_proxy_ahead_free, p)
+               != FY_OK)
+        {
+            p->ahead = NULL;
+            p->buffering = 0;
+            return;
+        }
+    }
+
+    while (!p->up_done) {
+        /* the newest buffer while it has room, else the next free one */
+        b = &p->ahead[(p->ahead_head + p->ahead_count + num - 1) % num];
+        fresh = p->ahead_count == 0 || fy_buf_free(b) == 0;
+        if (fresh) {
+            if (p->ahead_count == num) {
+                /* all full: the upstream is not waited for now */
+                fy_timer_del(&p->uc->read);
+                return;
+            }
+            b = &p->ahead[(p->ahead_head + p->ahead_count) % num];
+            if (b->start == NULL
+                && fy_buf_alloc(b, lcf->proxy_buffers_size) != FY_OK)
+            {
+                return;
+            }
+            fy_buf_reset(b);
+        }
+
+        rc = fy_proxy_up_recv(p, b);
+        if (rc != FY_OK) {
+            if (rc == FY_AGAIN) {
+                p->uc->read.handler = fy_proxy_relay_read;
+                fy_timer_add(&p->uc->read, (uint64_t) lcf->proxy_read_timeout);
+            }
+            return;
+        }
+        if (fresh) {
+            p->ahead_count++;
+        }
     }
 }
 
@@ -679,8 +902,10 @@ fy_proxy_relay_read(fy_event_t *rev)
         return;
     }
     fy_timer_del(rev);
-    /* a write to the client still in progress resumes the relay itself */
+    /* a write to the client still in progress resumes the relay
+     * itself; meanwhile the upstream may be read ahead */
     if (p->r->hc->nout) {
+        fy_proxy_read_ahead(p);
         return;
     }
     fy_proxy_relay(p);

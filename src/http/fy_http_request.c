@@ -312,6 +312,22 @@ fy_http_read_header(fy_event_t *rev)
     fy_http_process_header(r);
 }
 
+/* Is token the last of the comma-separated list v (any case)? */
+static int
+fy_http_token_last_is(const fy_str_t *v, const char *token)
+{
+    size_t  tlen = strlen(token), n = v->len;
+
+    while (n && (v->data[n - 1] == ' ' || v->data[n - 1] == '\t')) {
+        n--;
+    }
+    return n >= tlen
+           && strncasecmp((char *) v->data + n - tlen, token, tlen) == 0
+           && (n == tlen || v->data[n - tlen - 1] == ','
+               || v->data[n - tlen - 1] == ' '
+               || v->data[n - tlen - 1] == '\t');
+}
+
 int
 fy_http_token_in(const fy_str_t *v, const char *token)
 {
@@ -445,7 +461,20 @@ fy_http_process_one_header(fy_http_request_t *r, fy_http_header_t *h,
         r->content_length = n;
 
     } else if (fy_str_eq_ci(&h->name, "Transfer-Encoding")) {
+        /* One header whose only coding is chunked (any case, RFC 9112
+         * 7).  Two headers are refused as nginx does; a list whose
+         * final coding is not chunked leaves the body without a frame
+         * (RFC 9112 6.3: 400); other codings before chunked are not
+         * implemented (nginx: 501).  Both close the connection. */
+        if (*seen & 2) {
+            return 400;
+        }
         *seen |= 2;
+        if (!fy_str_eq_ci(&h->value, "chunked")) {
+            r->keepalive = 0;
+            return fy_http_token_last_is(&h->value, "chunked") ? 501 : 400;
+        }
+        r->chunked = 1;
 
     } else if (fy_str_eq_ci(&h->name, "Connection")) {
         if (fy_http_token_in(&h->value, "close")) {
@@ -690,10 +719,22 @@ fy_http_skip_body(fy_http_request_t *r)
 {
     fy_http_conn_t  *hc = r->hc;
     size_t           have;
+    int              rc;
 
     have = fy_min(fy_buf_size(&hc->in), r->body_rest);
     hc->in.pos += have;
     r->body_rest -= have;
+
+    /* a chunked body wholly read with the header ends here (what
+     * follows is the next request); otherwise r->chunked stays set */
+    while (r->chunked && fy_buf_size(&hc->in)) {
+        rc = fy_http_parse_chunked(&r->chunked_body, &hc->in);
+        if (rc == FY_DONE) {
+            r->chunked = 0;
+        } else if (rc != FY_OK) {
+            break;      /* FY_AGAIN: all read; invalid: closed at the end */
+        }
+    }
 }
 
 /* Headers are complete: decide what to do with the request. */
@@ -722,20 +763,20 @@ fy_http_handler(fy_http_request_t *r, unsigned seen)
         r->keepalive = (seen & 8) && !(seen & 4);
     }
 
-    if (seen & 2) {
-        /* Transfer-Encoding request bodies are not read by this
-         * version; nginx 1.2 answered them the same way.  Anything
-         * with both TE and Content-Length is refused outright, as a
-         * smuggling attempt. */
+    if ((seen & 2) && (r->content_length != -1 || r->http_version < 1001))
+    {
+        /* Both framings at once is the classic smuggling attempt, and
+         * HTTP/1.0 has no chunked coding (RFC 9112 6.1, nginx): refused,
+         * the connection closed. */
         r->keepalive = 0;
-        fy_http_send_error(r, r->content_length != -1 ? 400 : 411);
+        fy_http_send_error(r, 400);
         return;
     }
 
     /* An upgrade (WebSocket) is only honoured as the RFC asks: HTTP/1.1,
      * with "upgrade" among the Connection options and no body. */
     if (!((seen & 32) && r->http_version >= 1001
-          && r->content_length <= 0))
+          && r->content_length <= 0 && !r->chunked))
     {
         r->upgrade.len = 0;
     }
@@ -794,7 +835,8 @@ fy_http_run_location(fy_http_request_t *r)
 
     if (fy_http_proxied(lcf)) {
         have = fy_buf_size(&hc->in);
-        if ((r->seen & 16) && have < r->body_rest && r->http_version >= 1001
+        if ((r->seen & 16) && r->http_version >= 1001
+            && (r->chunked ? have == 0 : have < r->body_rest)
             && !r->error_page && lcf->pass_request_body)
         {
             /* The client waits for this before sending the body, and
@@ -1389,7 +1431,7 @@ fy_http_finalize(fy_http_request_t *r, int close_connection)
     fy_shm_add(fy_worker_slot->requests, 1);
     hc->requests++;
 
-    if (close_connection || !r->keepalive || r->body_rest) {
+    if (close_connection || !r->keepalive || r->body_rest || r->chunked) {
         fy_http_close_connection(hc);
         return;
     }
