@@ -90,6 +90,7 @@ static const fy_command_t *const  fy_conf_tables[] = {
     fy_http_access_commands,
     fy_http_ssl_commands,
     fy_http_static_commands,
+    fy_http_gzip_commands,
     NULL
 };
 

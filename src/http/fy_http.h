@@ -19,6 +19,7 @@
 #include "fy_event.h"
 #include "fy_http_parse.h"
 #include "fy_tls.h"
+#include "fy_http_gzip.h"
 #include <sys/uio.h>
 
 typedef struct fy_http_request_s  fy_http_request_t;
@@ -194,6 +195,7 @@ typedef struct fy_http_loc_conf_s {
     int64_t              next_upstream_timeout;  /* ms, 0: none */
     struct fy_http_static_conf_s *static_conf;  /* root, alias, index,
                                     types (fy_http_static.h), NULL: none */
+    fy_http_gzip_conf_t  gzip;          /* gzip* directives (fy_http_gzip.h) */
 } fy_http_loc_conf_t;
 
 /* proxy_next_upstream: when a request goes on to the next server. */

@@ -166,6 +166,7 @@ fy_http_create_loc_conf(fy_pool_t *pool)
     lcf->client_max_body_size = FY_CONF_UNSET_SIZE;
     lcf->next_upstream_tries = FY_CONF_UNSET_INT;
     lcf->next_upstream_timeout = FY_CONF_UNSET_MSEC;
+    fy_http_gzip_init_conf(&lcf->gzip);
     return lcf;
 }
 
@@ -923,6 +924,7 @@ fy_http_merge_loc(fy_http_loc_conf_t *prev, fy_http_loc_conf_t *conf)
         conf->return_text = prev->return_text;
     }
     fy_http_static_merge(prev, conf);
+    fy_http_gzip_merge_conf(&prev->gzip, &conf->gzip);
 }
 
 static int

@@ -72,6 +72,8 @@ struct fy_http_proxy_s {
     unsigned                  body_keep:1;     /* the whole body fits in
                                                   p->body: kept for retries */
     unsigned                  request_sent:1;  /* bytes went upstream */
+    struct fy_http_gzip_s    *gzip;        /* compressing the body, or NULL
+                                              (fy_http_gzip.c) */
 };
 
 /* One try, for $upstream_addr and $upstream_status. */

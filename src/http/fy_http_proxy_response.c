@@ -17,7 +17,10 @@ static void fy_proxy_process_header(fy_http_proxy_t *p);
 static int fy_proxy_parse_header(fy_http_proxy_t *p);
 static void fy_proxy_finish(fy_http_proxy_t *p);
 static void fy_proxy_body_written(fy_http_request_t *r);
+static int fy_proxy_body_piece(fy_http_proxy_t *p, u_char **start,
+    size_t *len);
 static int fy_proxy_next_piece(fy_http_proxy_t *p);
+static int fy_proxy_gzip_piece(fy_http_proxy_t *p);
 static void fy_proxy_relay(fy_http_proxy_t *p);
 static void fy_proxy_relay_read(fy_event_t *rev);
 
@@ -44,11 +47,13 @@ fy_proxy_process_header(fy_http_proxy_t *p)
     fy_array_t         *headers = &p->headers;
     fy_http_request_t  *r = p->r;
     fy_http_header_t   *h;
+    fy_str_t            value;
     const char         *conn, *line;
     char               *hdr, *q, code[4];
     size_t              size, llen;
     int64_t             cl = -1, n;
     unsigned            i, chunked = 0, te = 0, ft;
+    int                 gzip = FY_HTTP_GZIP_NO;
 
     for (i = 0; i < headers->nelts; i++) {
         h = fy_array_elt(headers, fy_http_header_t, i);
@@ -119,16 +124,39 @@ fy_proxy_process_header(fy_http_proxy_t *p)
     p->framed = p->body_type != FY_PROXY_BODY_CLOSE && !p->upstream_close
                 && p->parser.http_major == 1 && p->parser.http_minor >= 1;
 
+    /* gzip: the body is decoded, compressed, and sent chunked to an
+     * HTTP/1.1 client, up to the close to an HTTP/1.0 one */
+    if (p->status != 101) {
+        gzip = fy_http_gzip_decide(r, p->status, NULL,
+                                   p->body_type == FY_PROXY_BODY_LENGTH
+                                   ? cl : -1, headers, 0);
+    }
+    if (gzip == FY_HTTP_GZIP_YES) {
+        p->gzip = fy_http_gzip_start(r, p->body_type == FY_PROXY_BODY_LENGTH
+                                        ? cl : -1);
+        if (p->gzip == NULL) {
+            fy_proxy_fail(p, 500);
+            return;
+        }
+        p->out = p->body_type == FY_PROXY_BODY_CHUNKED
+                 ? FY_PROXY_OUT_DECHUNK : FY_PROXY_OUT_RAW;
+        if (r->http_version < 1001) {
+            r->keepalive = 0;
+        }
+    }
+
     /* Without a length or chunks, only the close can end the body. */
-    if ((p->body_type == FY_PROXY_BODY_CLOSE && p->out == FY_PROXY_OUT_RAW)
-        || p->out == FY_PROXY_OUT_DECHUNK)
+    if (p->gzip == NULL
+        && ((p->body_type == FY_PROXY_BODY_CLOSE
+             && p->out == FY_PROXY_OUT_RAW)
+            || p->out == FY_PROXY_OUT_DECHUNK))
     {
         r->keepalive = 0;
     }
     conn = fy_http_connection_header(r);
 
     line = fy_http_status_line(p->status, &llen);
-    size = 128 + fy_http_date_len + llen
+    size = 192 + fy_http_date_len + llen
            + (size_t) (p->parser.status_text_end - p->parser.status_text_start);
     for (i = 0; i < headers->nelts; i++) {
         h = fy_array_elt(headers, fy_http_header_t, i);
@@ -163,17 +191,28 @@ fy_proxy_process_header(fy_http_proxy_t *p)
         {
             continue;
         }
+        value = h->value;
+        if (p->gzip && (fy_str_eq_ci(&h->name, "Content-Length")
+                        || fy_str_eq_ci(&h->name, "Accept-Ranges")))
+        {
+            continue;           /* not true of the compressed body */
+        }
+        if (p->gzip && fy_str_eq_ci(&h->name, "ETag")) {
+            value = fy_http_gzip_weak_etag(r, &h->value);
+        }
         memcpy(q, h->name.data, h->name.len);
         q += h->name.len;
         *q++ = ':';
         *q++ = ' ';
-        memcpy(q, h->value.data, h->value.len);
-        q += h->value.len;
+        memcpy(q, value.data, value.len);
+        q += value.len;
         *q++ = '\r';
         *q++ = '\n';
     }
+    q += sprintf(q, "%s", fy_http_gzip_header_lines(r, gzip));
     if ((p->body_type == FY_PROXY_BODY_CHUNKED && p->out == FY_PROXY_OUT_RAW)
-        || p->out == FY_PROXY_OUT_CHUNK)
+        || p->out == FY_PROXY_OUT_CHUNK
+        || (p->gzip && r->http_version >= 1001))
     {
         q += sprintf(q, "Transfer-Encoding: chunked\r\n");
     }
@@ -422,18 +461,17 @@ fy_proxy_body_written(fy_http_request_t *r)
 }
 
 /*
- * Move the next piece of p->buf to the client.  Returns FY_OK when a
- * piece was queued in hc->out, FY_AGAIN when the buffer holds nothing
- * to send, FY_DONE when the body is complete, FY_ERROR on a broken
- * chunked body.
+ * Take the next piece of body from p->buf: *start, *len, as it goes to
+ * the client (chunks and all when passed through raw).  Returns FY_OK,
+ * FY_AGAIN when the buffer holds nothing to send, FY_DONE when the body
+ * is complete, FY_ERROR on a broken chunked body.
  */
 static int
-fy_proxy_next_piece(fy_http_proxy_t *p)
+fy_proxy_body_piece(fy_http_proxy_t *p, u_char **piece, size_t *piece_len)
 {
-    fy_http_conn_t  *hc = p->r->hc;
     u_char          *start = p->buf.pos;
     size_t           len;
-    int              rc, i = 0;
+    int              rc;
 
     switch (p->body_type) {
 
@@ -492,6 +530,25 @@ fy_proxy_next_piece(fy_http_proxy_t *p)
         break;
     }
 
+    *piece = start;
+    *piece_len = len;
+    return FY_OK;
+}
+
+/* Move the next piece of p->buf to the client: FY_OK when it was
+ * queued in hc->out, else as fy_proxy_body_piece. */
+static int
+fy_proxy_next_piece(fy_http_proxy_t *p)
+{
+    fy_http_conn_t  *hc = p->r->hc;
+    u_char          *start;
+    size_t           len;
+    int              rc, i = 0;
+
+    rc = fy_proxy_body_piece(p, &start, &len);
+    if (rc != FY_OK) {
+        return rc;
+    }
     if (p->hdr.iov_len) {
         hc->out[i++] = p->hdr;
         p->hdr.iov_len = 0;
@@ -514,6 +571,53 @@ fy_proxy_next_piece(fy_http_proxy_t *p)
     return FY_OK;
 }
 
+/*
+ * The same with gzip between body and client: pieces go into the
+ * compressor, and what comes out is queued.  A piece stays in p->buf
+ * until the compressor has taken all of it, and nothing more is read
+ * from the upstream while compressed output waits for the client, so
+ * memory stays at p->buf plus the compressor's.
+ */
+static int
+fy_proxy_gzip_piece(fy_http_proxy_t *p)
+{
+    fy_http_conn_t  *hc = p->r->hc;
+    u_char          *start;
+    size_t           len;
+    int              rc, i, n;
+
+    for ( ;; ) {
+        if (fy_http_gzip_done(p->gzip)) {
+            return FY_DONE;
+        }
+        if (!fy_http_gzip_wants_input(p->gzip)) {
+            i = 0;
+            n = fy_http_gzip_deflate(p->gzip, hc->out + (p->hdr.iov_len ? 1
+                                                                        : 0));
+            if (n < 0) {
+                return FY_ERROR;
+            }
+            if (n == 0) {
+                continue;
+            }
+            if (p->hdr.iov_len) {
+                hc->out[i++] = p->hdr;
+                p->hdr.iov_len = 0;
+            }
+            hc->nout = i + n;
+            return FY_OK;
+        }
+        rc = fy_proxy_body_piece(p, &start, &len);
+        if (rc == FY_OK) {
+            fy_http_gzip_input(p->gzip, start, len);
+        } else if (rc == FY_DONE) {
+            fy_http_gzip_finish(p->gzip);
+        } else {
+            return rc;
+        }
+    }
+}
+
 static void
 fy_proxy_relay(fy_http_proxy_t *p)
 {
@@ -523,7 +627,7 @@ fy_proxy_relay(fy_http_proxy_t *p)
     int                 rc;
 
     for ( ;; ) {
-        rc = fy_proxy_next_piece(p);
+        rc = p->gzip ? fy_proxy_gzip_piece(p) : fy_proxy_next_piece(p);
 
         if (rc == FY_DONE) {
             /* and done it stays: the chunked parser must not be asked
@@ -573,10 +677,19 @@ fy_proxy_relay(fy_http_proxy_t *p)
             continue;
         }
         if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            if (p->gzip && fy_http_gzip_holds(p->gzip)) {
+                /* the upstream pauses: what is compressed goes now */
+                fy_http_gzip_flush(p->gzip);
+                continue;
+            }
             uc->read.ready = 0;
             uc->read.handler = fy_proxy_relay_read;
             fy_timer_add(&uc->read, (uint64_t) r->loc->proxy_read_timeout);
             return;
+        }
+        if (n == 0 && p->body_type == FY_PROXY_BODY_CLOSE && p->gzip) {
+            p->body_type = FY_PROXY_BODY_NONE;  /* the compressor ends it */
+            continue;
         }
         if (n == 0 && p->body_type == FY_PROXY_BODY_CLOSE) {
             p->body_type = p->out == FY_PROXY_OUT_CHUNK

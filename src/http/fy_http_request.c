@@ -1007,10 +1007,11 @@ fy_http_send_response(fy_http_request_t *r, int status, const fy_str_t *type,
                       const fy_str_t *location)
 {
     fy_http_conn_t  *hc = r->hc;
-    const char      *line, *conn;
+    const char      *line, *conn, *gzip = "";
     char            *hdr, code[8], clen[24];
-    size_t           llen, size;
-    int              n;
+    u_char          *z;
+    size_t           llen, size, zlen;
+    int              n, how;
 
     r->status = status;
     fy_http_set_stat(r, FY_HTTP_STAT_WRITING);
@@ -1026,9 +1027,22 @@ fy_http_send_response(fy_http_request_t *r, int status, const fy_str_t *type,
     if (status == 204 || status == 304 || (status >= 100 && status < 200)) {
         len = 0;        /* these never carry a body (RFC 9110 6.4.1) */
     }
+    if (len) {
+        /* the whole body is here: compressed in one go, with its length */
+        how = fy_http_gzip_decide(r, status, type, (int64_t) len, NULL, 0);
+        if (how == FY_HTTP_GZIP_YES) {
+            if (fy_http_gzip_buffer(r, body, len, &z, &zlen) == FY_OK) {
+                body = z;
+                len = zlen;
+            } else {
+                how = FY_HTTP_GZIP_VARY;
+            }
+        }
+        gzip = fy_http_gzip_header_lines(r, how);
+    }
     snprintf(clen, sizeof(clen), "%zu", len);
 
-    size = 256 + llen + fy_http_date_len + (type ? type->len : 0)
+    size = 320 + llen + fy_http_date_len + (type ? type->len : 0)
            + (location ? location->len : 0);
     hdr = fy_palloc(r->pool, size);
     if (hdr == NULL) {
@@ -1043,6 +1057,7 @@ fy_http_send_response(fy_http_request_t *r, int status, const fy_str_t *type,
                  "%s%.*s%s"
                  "%s%s%s"
                  "%s%.*s%s"
+                 "%s"
                  "Connection: %s\r\n"
                  "\r\n",
                  (int) llen, line, fy_http_date,
@@ -1057,7 +1072,7 @@ fy_http_send_response(fy_http_request_t *r, int status, const fy_str_t *type,
                  location ? (int) location->len : 0,
                  location ? (char *) location->data : "",
                  location ? "\r\n" : "",
-                 conn);
+                 gzip, conn);
 
     hc->out[0].iov_base = hdr;
     hc->out[0].iov_len = (size_t) n;
