@@ -16,7 +16,6 @@
 #include <sys/uio.h>
 
 struct fy_http_request_s;
-struct fy_conf_s;
 
 /* gzip_proxied */
 #define FY_HTTP_GZIP_PROXIED_OFF        0x0001
@@ -56,8 +55,6 @@ typedef struct {
     size_t       window;        /* gzip_window: LZ77 window, bytes */
     size_t       hash;          /* gzip_hash: hash table, bytes */
 } fy_http_gzip_conf_t;
-
-extern const struct fy_command_s  fy_http_gzip_commands[];
 
 void fy_http_gzip_init_conf(fy_http_gzip_conf_t *conf);
 /* conf from prev (already merged), or the defaults when prev is conf. */
