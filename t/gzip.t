@@ -14,6 +14,7 @@ use lib 't/lib';
 use Ferry::Test;
 use IO::Uncompress::Gunzip qw(gunzip $GunzipError);
 use IO::Compress::Gzip qw(gzip $GzipError);
+use Compress::Raw::Zlib;
 use IO::Socket::INET;
 use Time::HiRes ();
 
@@ -89,6 +90,7 @@ http {
             gzip_hash 512;
             proxy_pass http://app;
         }
+        location /pause/ { proxy_pass http://127.0.0.1:%%PORT_2%%; }
         location /ret {
             default_type text/html;
             return 200 "<p>$request_uri returned, returned, returned, returned</p>";
@@ -130,6 +132,17 @@ my $b = Ferry::Test::Backend->new(port => $f->port(1), handler => sub {
     $status = $1 if $u =~ /status(\d\d\d)/;
     return { status => $status, headers => \@h, body => $body,
              mode => $mode, chunk_size => 3000 };
+});
+
+# An upstream that sends half of its body, pauses, then the rest.
+my $first = "first half, " x 100;
+my $b2 = Ferry::Test::Backend->new(port => $f->port(2), raw => sub {
+    my ($sock) = @_;
+    syswrite $sock, "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n"
+                  . "Transfer-Encoding: chunked\r\n\r\n"
+                  . sprintf("%x\r\n%s\r\n", length $first, $first);
+    select(undef, undef, undef, 2);
+    syswrite $sock, "5\r\nrest\n\r\n0\r\n\r\n";
 });
 
 $f->start;
@@ -247,6 +260,33 @@ SKIP: {
     $r = get('/p/small-length', -version => '1.0', @$AE);
     is_identity($r, $small, 'HTTP/1.0 client with the default gzip_http_version 1.1');
     is($r->{headers}{'content-length'}, length $small, '... with its Content-Length');
+}
+
+# An upstream that pauses: what was compressed reaches the client before
+# the rest of the body exists.
+{
+    my $c = Ferry::Test::Client->new($port, timeout => 5);
+    $c->send(build_request(path => '/pause/x', headers => [@$AE, Connection => 'close']));
+    my ($got, $t0) = ('', Time::HiRes::time());
+    while (Time::HiRes::time() - $t0 < 1.5 && length($got) < length $first) {
+        $c->_read_some(0.1);
+        next unless $c->buffer =~ /\r\n\r\n(.*)$/s;
+        # the whole chunks so far, inflated as far as they go
+        my ($raw, $data) = ($1, '');
+        while ($raw =~ s/^([0-9a-f]+)\r\n//) {
+            my $n = hex $1;
+            last if $n == 0 || length($raw) < $n + 2;
+            $data .= substr($raw, 0, $n);
+            substr($raw, 0, $n + 2, '');
+        }
+        my $inf = Compress::Raw::Zlib::Inflate->new(-WindowBits => WANT_GZIP);
+        $got = '';
+        $inf->inflate($data, $got);
+    }
+    is($got, $first, 'upstream paused: the first half arrived compressed '
+                     . 'before the rest was sent');
+    my $r = $c->read_response;
+    is(gunzipped($r), $first . "rest\n", '... and then the whole body');
 }
 
 # ---- what stays as it is ----
