@@ -510,6 +510,13 @@ sub rss {
     is_gzip($r, $noisy, 'the stalled client then gets all of it');
 }
 
+sub asan {
+    open my $fh, '<', $Ferry::Test::BINARY or return 0;
+    binmode $fh;
+    local $/;
+    return index(<$fh>, '__asan_init') >= 0;
+}
+
 sub abandon {
     my ($path) = @_;
     my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $port)
@@ -528,8 +535,13 @@ my $settled = wait_until { fds() <= $fd0 } 5;
 ok($settled, "300 abandoned responses: no descriptor left behind ("
              . fds() . " open, $fd0 before)");
 my $grown = rss() - $rss0;
-ok($grown < 3 * 1024, "300 abandoned responses: worker RSS grew $grown KiB"
-                      . " (a leaked stream would be 86 KiB each)");
+SKIP: {
+    # ASan keeps freed memory in quarantine; its leak check at the
+    # worker's exit (a report fails $f->stop) takes this one's place
+    skip 'AddressSanitizer build: RSS is not the measure', 1 if asan();
+    ok($grown < 3 * 1024, "300 abandoned responses: worker RSS grew $grown KiB"
+                          . " (a leaked stream would be 86 KiB each)");
+}
 is_gzip(get('/p/big-chunked', @$AE), $big, 'and the next response is whole');
 
 $f->stop;
