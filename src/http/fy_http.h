@@ -258,7 +258,7 @@ extern const fy_command_t  fy_http_status_commands[];
 extern const fy_command_t  fy_http_access_commands[];
 extern const fy_command_t  fy_http_ssl_commands[];
 extern const fy_command_t  fy_http_static_commands[];
-extern const fy_command_t  fy_http_gzip_commands[];    /* fy_http_gzip.c */
+extern const fy_command_t  fy_http_gzip_commands[];  /* fy_http_gzip_conf.c */
 
 /* Merge levels, resolve upstream names, build cycle->listening. */
 int fy_http_init_cycle(fy_cycle_t *cycle);

@@ -1,8 +1,9 @@
 /*
  * fy_http_gzip.h -- gzip compression of responses (nginx's gzip and
- * gzip_static): the directives, the decision whether a response is
- * compressed, the Accept-Encoding parser, and a deflate stream that
- * turns body pieces into iovecs for the client.
+ * gzip_static): the directives (fy_http_gzip_conf.c), the decision
+ * whether a response is compressed and the Accept-Encoding parser
+ * (fy_http_gzip.c), and a deflate stream that turns body pieces into
+ * iovecs for the client (fy_http_gzip_stream.c).
  *
  * Users: fy_http_proxy_response.c (upstream bodies, streamed),
  * fy_http_static.c (files, read in pieces; gzip_static), and

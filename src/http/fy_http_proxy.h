@@ -73,7 +73,7 @@ struct fy_http_proxy_s {
                                                   p->body: kept for retries */
     unsigned                  request_sent:1;  /* bytes went upstream */
     struct fy_http_gzip_s    *gzip;        /* compressing the body, or NULL
-                                              (fy_http_gzip.c) */
+                                              (fy_http_gzip_stream.c) */
 };
 
 /* One try, for $upstream_addr and $upstream_status. */

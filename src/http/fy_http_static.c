@@ -17,7 +17,7 @@
  * cannot appear in a segment (fy_http_uri.c resolves dot segments, and
  * the handler checks again), so nothing outside the root is reachable.
  *
- * gzip (fy_http_gzip.c): with gzip_static, "name.gz" next to the file
+ * gzip (fy_http_gzip*.c): with gzip_static, "name.gz" next to the file
  * is sent in its place to a client that takes gzip; with gzip, a file
  * of a gzip_types type is compressed on the way, read in pieces, as
  * sendfile() cannot compress.
