@@ -74,6 +74,8 @@ struct fy_http_proxy_s {
     unsigned                  request_sent:1;  /* bytes went upstream */
     struct fy_http_gzip_s    *gzip;        /* compressing the body, or NULL
                                               (fy_http_gzip_stream.c) */
+    unsigned                  yielded:1;   /* gzip: the upstream read timer
+                                              is a pause for the others */
 };
 
 /* One try, for $upstream_addr and $upstream_status. */

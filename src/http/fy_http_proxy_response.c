@@ -12,6 +12,11 @@
 #include "fy_worker.h"
 #include "fy_shm.h"
 
+/* Upstream bytes compressed for one client before the worker's other
+ * connections get a turn: compressing costs far more than copying, and
+ * a fast upstream with a fast client would otherwise keep the loop. */
+#define FY_PROXY_GZIP_TURN  (256 * 1024)
+
 static unsigned fy_proxy_status_ft(int status);
 static void fy_proxy_process_header(fy_http_proxy_t *p);
 static int fy_proxy_parse_header(fy_http_proxy_t *p);
@@ -623,6 +628,7 @@ fy_proxy_relay(fy_http_proxy_t *p)
 {
     fy_http_request_t  *r = p->r;
     fy_conn_t          *uc = p->uc;
+    size_t              turn = 0;
     ssize_t             n;
     int                 rc;
 
@@ -666,9 +672,17 @@ fy_proxy_relay(fy_http_proxy_t *p)
         }
 
         /* FY_AGAIN: the buffer is used up; read more */
+        if (p->gzip && turn >= FY_PROXY_GZIP_TURN) {
+            /* the others' turn; on in 1 ms (fy_proxy_relay_read) */
+            p->yielded = 1;
+            uc->read.handler = fy_proxy_relay_read;
+            fy_timer_add(&uc->read, 1);
+            return;
+        }
         fy_buf_reset(&p->buf);
         n = recv(uc->fd, p->buf.last, fy_buf_free(&p->buf), 0);
         if (n > 0) {
+            turn += (size_t) n;
             p->buf.last += n;
             fy_shm_add(p->stats->bytes_in, (uint64_t) n);
             continue;
@@ -711,12 +725,14 @@ fy_proxy_relay_read(fy_event_t *rev)
     fy_conn_t        *uc = rev->data;
     fy_http_proxy_t  *p = uc->data;
 
-    if (rev->timedout) {
+    if (rev->timedout && !p->yielded) {
         fy_log_error(FY_LOG_ERR, ETIMEDOUT, "upstream timed out while "
                      "reading upstream" FY_PROXY_CTX_FMT, FY_PROXY_CTX(p));
         fy_proxy_fail(p, 504);
         return;
     }
+    rev->timedout = 0;
+    p->yielded = 0;
     fy_timer_del(rev);
     /* a write to the client still in progress resumes the relay itself */
     if (p->r->hc->nout) {

@@ -57,7 +57,7 @@ typedef struct fy_http_static_file_s {
 /* Read and compressed at a time when gzip compresses a file, and how
  * much to compress for one client before the others get a turn. */
 #define FY_HTTP_STATIC_GZIP_READ  16384
-#define FY_HTTP_STATIC_GZIP_TURN  (1024 * 1024)
+#define FY_HTTP_STATIC_GZIP_TURN  (256 * 1024)
 
 static const char *fy_http_static_root(fy_conf_t *cf, const fy_command_t *cmd,
     void *conf);
