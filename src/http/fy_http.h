@@ -20,6 +20,7 @@
 #include "fy_http_parse.h"
 #include "fy_tls.h"
 #include "fy_tls_upstream.h"
+#include "fy_http_gzip.h"
 #include <sys/uio.h>
 
 typedef struct fy_http_request_s  fy_http_request_t;
@@ -249,6 +250,7 @@ typedef struct fy_http_loc_conf_s {
     int                  pass_request_body;
     int                  server_tokens;
     int                  intercept_errors;
+    fy_http_gzip_conf_t  gzip;          /* gzip* directives (fy_http_gzip.h) */
 } fy_http_loc_conf_t;
 
 /* Does the location proxy (proxy_pass, with or without variables)? */
@@ -326,6 +328,7 @@ extern const fy_command_t  fy_http_access_commands[];
 extern const fy_command_t  fy_http_ssl_commands[];
 extern const fy_command_t  fy_http_static_commands[];
 extern const fy_command_t  fy_http_proxy_ssl_commands[];
+extern const fy_command_t  fy_http_gzip_commands[];  /* fy_http_gzip_conf.c */
 
 /* Merge levels, resolve upstream names, build cycle->listening. */
 int fy_http_init_cycle(fy_cycle_t *cycle);

@@ -214,6 +214,7 @@ fy_http_create_loc_conf(fy_pool_t *pool)
     lcf->pass_request_body = FY_CONF_UNSET_INT;
     lcf->server_tokens = FY_CONF_UNSET_INT;
     lcf->intercept_errors = FY_CONF_UNSET_INT;
+    fy_http_gzip_init_conf(&lcf->gzip);
     return lcf;
 }
 
@@ -1192,6 +1193,7 @@ fy_http_merge_loc(fy_http_loc_conf_t *prev, fy_http_loc_conf_t *conf)
     fy_http_static_merge(prev, conf);
     fy_http_proxy_ssl_merge(prev, conf);
     fy_http_headers_merge(prev, conf);
+    fy_http_gzip_merge_conf(&prev->gzip, &conf->gzip);
 }
 
 /* How a server reads request headers; nginx's defaults: 1k, 4 8k, on,

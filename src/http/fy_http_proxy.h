@@ -111,6 +111,10 @@ struct fy_http_proxy_s {
     unsigned                  up_extra:1;      /* bytes after its end */
     unsigned                  buffering:1;     /* read ahead (see above) */
     unsigned                  finished:1;      /* fy_proxy_finish ran */
+    struct fy_http_gzip_s    *gzip;        /* compressing the body, or NULL
+                                              (fy_http_gzip_stream.c) */
+    unsigned                  yielded:1;   /* gzip: the upstream read timer
+                                              is a pause for the others */
 };
 
 /* The proxy_ssl_* settings of a level (fy_http_proxy_ssl.c). */

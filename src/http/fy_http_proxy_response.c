@@ -12,12 +12,20 @@
 #include "fy_worker.h"
 #include "fy_shm.h"
 
+/* Upstream bytes compressed for one client before the worker's other
+ * connections get a turn: compressing costs far more than copying, and
+ * a fast upstream with a fast client would otherwise keep the loop. */
+#define FY_PROXY_GZIP_TURN  (256 * 1024)
+
 static unsigned fy_proxy_status_ft(int status);
 static void fy_proxy_process_header(fy_http_proxy_t *p);
 static int fy_proxy_parse_header(fy_http_proxy_t *p);
 static void fy_proxy_finish(fy_http_proxy_t *p);
 static void fy_proxy_body_written(fy_http_request_t *r);
+static int fy_proxy_body_piece(fy_http_proxy_t *p, u_char **start,
+    size_t *len);
 static int fy_proxy_next_piece(fy_http_proxy_t *p);
+static int fy_proxy_gzip_piece(fy_http_proxy_t *p);
 static void fy_proxy_relay(fy_http_proxy_t *p);
 static void fy_proxy_relay_read(fy_event_t *rev);
 static void fy_proxy_scan(fy_http_proxy_t *p, u_char *start, u_char *end);
@@ -82,6 +90,7 @@ fy_proxy_process_header(fy_http_proxy_t *p)
     fy_array_t         *headers = &p->headers;
     fy_http_request_t  *r = p->r;
     fy_http_header_t   *h;
+    fy_str_t            value;
     const char         *conn, *line, *server;
     char               *hdr, *q, code[4];
     size_t              size, llen, slen;
@@ -89,6 +98,7 @@ fy_proxy_process_header(fy_http_proxy_t *p)
     unsigned            own_server, own_date;
     int64_t             cl = -1, n;
     unsigned            i, chunked = 0, te = 0, ft, conn_fields = 0;
+    int                 gzip = FY_HTTP_GZIP_NO;
 
     for (i = 0; i < headers->nelts; i++) {
         h = fy_array_elt(headers, fy_http_header_t, i);
@@ -173,9 +183,32 @@ fy_proxy_process_header(fy_http_proxy_t *p)
                 && p->body_type != FY_PROXY_BODY_CLOSE && !p->upstream_close
                 && p->parser.http_major == 1 && p->parser.http_minor >= 1;
 
+    /* gzip: the body is decoded, compressed, and sent chunked to an
+     * HTTP/1.1 client, up to the close to an HTTP/1.0 one */
+    if (p->status != 101) {
+        gzip = fy_http_gzip_decide(r, p->status, NULL,
+                                   p->body_type == FY_PROXY_BODY_LENGTH
+                                   ? cl : -1, headers, 0);
+    }
+    if (gzip == FY_HTTP_GZIP_YES) {
+        p->gzip = fy_http_gzip_start(r, p->body_type == FY_PROXY_BODY_LENGTH
+                                        ? cl : -1);
+        if (p->gzip == NULL) {
+            fy_proxy_fail(p, 500);
+            return;
+        }
+        p->out = p->body_type == FY_PROXY_BODY_CHUNKED
+                 ? FY_PROXY_OUT_DECHUNK : FY_PROXY_OUT_RAW;
+        if (r->http_version < 1001) {
+            r->keepalive = 0;
+        }
+    }
+
     /* Without a length or chunks, only the close can end the body. */
-    if ((p->body_type == FY_PROXY_BODY_CLOSE && p->out == FY_PROXY_OUT_RAW)
-        || p->out == FY_PROXY_OUT_DECHUNK)
+    if (p->gzip == NULL
+        && ((p->body_type == FY_PROXY_BODY_CLOSE
+             && p->out == FY_PROXY_OUT_RAW)
+            || p->out == FY_PROXY_OUT_DECHUNK))
     {
         r->keepalive = 0;
     }
@@ -201,7 +234,7 @@ fy_proxy_process_header(fy_http_proxy_t *p)
     }
 
     line = fy_http_status_line(r->status, &llen);
-    size = 128 + slen + fy_http_date_len + llen + add.len
+    size = 192 + slen + fy_http_date_len + llen + add.len
            + (size_t) (p->parser.status_text_end - p->parser.status_text_start);
     for (i = 0; i < headers->nelts; i++) {
         h = fy_array_elt(headers, fy_http_header_t, i);
@@ -245,21 +278,32 @@ fy_proxy_process_header(fy_http_proxy_t *p)
         {
             continue;
         }
+        value = h->value;
+        if (p->gzip && (fy_str_eq_ci(&h->name, "Content-Length")
+                        || fy_str_eq_ci(&h->name, "Accept-Ranges")))
+        {
+            continue;           /* not true of the compressed body */
+        }
+        if (p->gzip && fy_str_eq_ci(&h->name, "ETag")) {
+            value = fy_http_gzip_weak_etag(r, &h->value);
+        }
         memcpy(q, h->name.data, h->name.len);
         q += h->name.len;
         *q++ = ':';
         *q++ = ' ';
-        memcpy(q, h->value.data, h->value.len);
-        q += h->value.len;
+        memcpy(q, value.data, value.len);
+        q += value.len;
         *q++ = '\r';
         *q++ = '\n';
     }
+    q += sprintf(q, "%s", fy_http_gzip_header_lines(r, gzip));
     if (add.len) {
         memcpy(q, add.data, add.len);
         q += add.len;
     }
     if ((p->body_type == FY_PROXY_BODY_CHUNKED && p->out == FY_PROXY_OUT_RAW)
-        || p->out == FY_PROXY_OUT_CHUNK)
+        || p->out == FY_PROXY_OUT_CHUNK
+        || (p->gzip && r->http_version >= 1001))
     {
         q += sprintf(q, "Transfer-Encoding: chunked\r\n");
     }
@@ -502,18 +546,17 @@ fy_proxy_body_written(fy_http_request_t *r)
 }
 
 /*
- * Move the next piece of p->buf to the client.  Returns FY_OK when a
- * piece was queued in hc->out, FY_AGAIN when the buffer holds nothing
- * to send, FY_DONE when the body is complete, FY_ERROR on a broken
- * chunked body.
+ * Take the next piece of body from p->buf: *start, *len, as it goes to
+ * the client (chunks and all when passed through raw).  Returns FY_OK,
+ * FY_AGAIN when the buffer holds nothing to send, FY_DONE when the body
+ * is complete, FY_ERROR on a broken chunked body.
  */
 static int
-fy_proxy_next_piece(fy_http_proxy_t *p)
+fy_proxy_body_piece(fy_http_proxy_t *p, u_char **piece, size_t *piece_len)
 {
-    fy_http_conn_t  *hc = p->r->hc;
     u_char          *start = p->buf.pos;
     size_t           len;
-    int              rc, i = 0;
+    int              rc;
 
     switch (p->body_type) {
 
@@ -572,6 +615,25 @@ fy_proxy_next_piece(fy_http_proxy_t *p)
         break;
     }
 
+    *piece = start;
+    *piece_len = len;
+    return FY_OK;
+}
+
+/* Move the next piece of p->buf to the client: FY_OK when it was
+ * queued in hc->out, else as fy_proxy_body_piece. */
+static int
+fy_proxy_next_piece(fy_http_proxy_t *p)
+{
+    fy_http_conn_t  *hc = p->r->hc;
+    u_char          *start;
+    size_t           len;
+    int              rc, i = 0;
+
+    rc = fy_proxy_body_piece(p, &start, &len);
+    if (rc != FY_OK) {
+        return rc;
+    }
     if (p->hdr.iov_len) {
         hc->out[i++] = p->hdr;
         p->hdr.iov_len = 0;
@@ -594,14 +656,62 @@ fy_proxy_next_piece(fy_http_proxy_t *p)
     return FY_OK;
 }
 
+/*
+ * The same with gzip between body and client: pieces go into the
+ * compressor, and what comes out is queued.  A piece stays in p->buf
+ * until the compressor has taken all of it, and nothing more is read
+ * from the upstream while compressed output waits for the client, so
+ * memory stays at p->buf plus the compressor's.
+ */
+static int
+fy_proxy_gzip_piece(fy_http_proxy_t *p)
+{
+    fy_http_conn_t  *hc = p->r->hc;
+    u_char          *start;
+    size_t           len;
+    int              rc, i, n;
+
+    for ( ;; ) {
+        if (fy_http_gzip_done(p->gzip)) {
+            return FY_DONE;
+        }
+        if (!fy_http_gzip_wants_input(p->gzip)) {
+            i = 0;
+            n = fy_http_gzip_deflate(p->gzip, hc->out + (p->hdr.iov_len ? 1
+                                                                        : 0));
+            if (n < 0) {
+                return FY_ERROR;
+            }
+            if (n == 0) {
+                continue;
+            }
+            if (p->hdr.iov_len) {
+                hc->out[i++] = p->hdr;
+                p->hdr.iov_len = 0;
+            }
+            hc->nout = i + n;
+            return FY_OK;
+        }
+        rc = fy_proxy_body_piece(p, &start, &len);
+        if (rc == FY_OK) {
+            fy_http_gzip_input(p->gzip, start, len);
+        } else if (rc == FY_DONE) {
+            fy_http_gzip_finish(p->gzip);
+        } else {
+            return rc;
+        }
+    }
+}
+
 static void
 fy_proxy_relay(fy_http_proxy_t *p)
 {
     fy_http_request_t  *r = p->r;
+    size_t              turn = 0;
     int                 rc;
 
     for ( ;; ) {
-        rc = fy_proxy_next_piece(p);
+        rc = p->gzip ? fy_proxy_gzip_piece(p) : fy_proxy_next_piece(p);
 
         if (rc == FY_DONE) {
             /* and done it stays: the chunked parser must not be asked
@@ -642,7 +752,17 @@ fy_proxy_relay(fy_http_proxy_t *p)
         }
 
         /* FY_AGAIN: the buffer is used up; the oldest one read ahead
-         * takes its place, or more is read into it */
+         * takes its place, or more is read into it.  A compressed
+         * response gets FY_PROXY_GZIP_TURN bytes per loop turn while
+         * the upstream is still read (after that, what is left is
+         * bounded by proxy_buffers). */
+        if (p->gzip && p->uc && turn >= FY_PROXY_GZIP_TURN) {
+            /* the others' turn; on in 1 ms (fy_proxy_relay_read) */
+            p->yielded = 1;
+            p->uc->read.handler = fy_proxy_relay_read;
+            fy_timer_add(&p->uc->read, 1);
+            return;
+        }
         fy_buf_reset(&p->buf);
         if (p->ahead_count) {
             fy_buf_t  *b = &p->ahead[p->ahead_head], tmp;
@@ -652,17 +772,28 @@ fy_proxy_relay(fy_http_proxy_t *p)
             *b = tmp;
             p->ahead_head = (p->ahead_head + 1) % r->loc->proxy_buffers_num;
             p->ahead_count--;
+            turn += fy_buf_size(&p->buf);
             continue;
         }
 
         rc = fy_proxy_up_recv(p, &p->buf);
         if (rc == FY_OK) {
+            turn += fy_buf_size(&p->buf);
             continue;
         }
         if (rc == FY_AGAIN) {
+            if (p->gzip && fy_http_gzip_holds(p->gzip)) {
+                /* the upstream pauses: what is compressed goes now */
+                fy_http_gzip_flush(p->gzip);
+                continue;
+            }
             p->uc->read.handler = fy_proxy_relay_read;
             fy_timer_add(&p->uc->read, (uint64_t) r->loc->proxy_read_timeout);
             return;
+        }
+        if (rc == FY_DONE && p->body_type == FY_PROXY_BODY_CLOSE && p->gzip) {
+            p->body_type = FY_PROXY_BODY_NONE;  /* the compressor ends it */
+            continue;
         }
         if (rc == FY_DONE && p->body_type == FY_PROXY_BODY_CLOSE) {
             p->body_type = p->out == FY_PROXY_OUT_CHUNK
@@ -895,12 +1026,14 @@ fy_proxy_relay_read(fy_event_t *rev)
     fy_conn_t        *uc = rev->data;
     fy_http_proxy_t  *p = uc->data;
 
-    if (rev->timedout) {
+    if (rev->timedout && !p->yielded) {
         fy_log_error(FY_LOG_ERR, ETIMEDOUT, "upstream timed out while "
                      "reading upstream" FY_PROXY_CTX_FMT, FY_PROXY_CTX(p));
         fy_proxy_fail(p, 504);
         return;
     }
+    rev->timedout = 0;
+    p->yielded = 0;
     fy_timer_del(rev);
     /* a write to the client still in progress resumes the relay
      * itself; meanwhile the upstream may be read ahead */

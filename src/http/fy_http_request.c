@@ -1196,11 +1196,12 @@ fy_http_send_response(fy_http_request_t *r, int status, const fy_str_t *type,
                       const fy_str_t *location)
 {
     fy_http_conn_t  *hc = r->hc;
-    const char      *line, *conn, *server;
+    const char      *line, *conn, *server, *gzip = "";
     char            *hdr, code[8], clen[24];
-    size_t           llen, size, slen;
+    u_char          *z;
+    size_t           llen, size, slen, zlen;
     fy_str_t         add;
-    int              n;
+    int              n, how;
 
     if (r->err_status) {
         status = r->err_status;     /* error_page 404 /x: still a 404 */
@@ -1219,6 +1220,19 @@ fy_http_send_response(fy_http_request_t *r, int status, const fy_str_t *type,
     if (status == 204 || status == 304 || (status >= 100 && status < 200)) {
         len = 0;        /* these never carry a body (RFC 9110 6.4.1) */
     }
+    if (len) {
+        /* the whole body is here: compressed in one go, with its length */
+        how = fy_http_gzip_decide(r, status, type, (int64_t) len, NULL, 0);
+        if (how == FY_HTTP_GZIP_YES) {
+            if (fy_http_gzip_buffer(r, body, len, &z, &zlen) == FY_OK) {
+                body = z;
+                len = zlen;
+            } else {
+                how = FY_HTTP_GZIP_VARY;
+            }
+        }
+        gzip = fy_http_gzip_header_lines(r, how);
+    }
     snprintf(clen, sizeof(clen), "%zu", len);
     server = fy_http_server_line(r, &slen);
     if (fy_http_add_headers(r, status, &add) != FY_OK) {
@@ -1226,7 +1240,7 @@ fy_http_send_response(fy_http_request_t *r, int status, const fy_str_t *type,
         return;
     }
 
-    size = 256 + llen + slen + fy_http_date_len + (type ? type->len : 0)
+    size = 320 + llen + slen + fy_http_date_len + (type ? type->len : 0)
            + (location ? location->len : 0) + add.len;
     hdr = fy_palloc(r->pool, size);
     if (hdr == NULL) {
@@ -1241,7 +1255,7 @@ fy_http_send_response(fy_http_request_t *r, int status, const fy_str_t *type,
                  "%s%.*s%s"
                  "%s%s%s"
                  "%s%.*s%s"
-                 "%.*s"
+                 "%s%.*s"
                  "Connection: %s\r\n"
                  "\r\n",
                  (int) llen, line, (int) slen, server, fy_http_date,
@@ -1256,7 +1270,7 @@ fy_http_send_response(fy_http_request_t *r, int status, const fy_str_t *type,
                  location ? (int) location->len : 0,
                  location ? (char *) location->data : "",
                  location ? "\r\n" : "",
-                 (int) add.len, add.data ? (char *) add.data : "",
+                 gzip, (int) add.len, add.data ? (char *) add.data : "",
                  conn);
 
     hc->out[0].iov_base = hdr;

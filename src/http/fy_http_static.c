@@ -16,6 +16,11 @@
  * root is refused (403), as nginx's "disable_symlinks on"; ".." and NUL
  * cannot appear in a segment (fy_http_uri.c resolves dot segments, and
  * the handler checks again), so nothing outside the root is reachable.
+ *
+ * gzip (fy_http_gzip*.c): with gzip_static, "name.gz" next to the file
+ * is sent in its place to a client that takes gzip; with gzip, a file
+ * of a gzip_types type is compressed on the way, read in pieces, as
+ * sendfile() cannot compress.
  */
 #include "fy_core.h"
 #include "fy_http.h"
@@ -40,10 +45,19 @@
 /* The file of a request being sent: r->file. */
 typedef struct fy_http_static_file_s {
     int    fd;          /* -1 once closed */
+    int    dir;         /* the file's directory while looking, or -1 */
     off_t  pos;         /* next byte to send */
     off_t  end;         /* one past the last byte to send */
     unsigned  yielded:1;   /* the write timer is the 1 ms pause */
+    unsigned  gz_how:2;    /* FY_HTTP_GZIP_*: the decision, for headers */
+    fy_http_gzip_t *gz;    /* compressing on the way, or NULL */
+    u_char   *in;          /* its read buffer */
 } fy_http_static_file_t;
+
+/* Read and compressed at a time when gzip compresses a file, and how
+ * much to compress for one client before the others get a turn. */
+#define FY_HTTP_STATIC_GZIP_READ  16384
+#define FY_HTTP_STATIC_GZIP_TURN  (256 * 1024)
 
 static const char *fy_http_static_root(fy_conf_t *cf, const fy_command_t *cmd,
     void *conf);
@@ -53,6 +67,7 @@ static const char *fy_http_static_types(fy_conf_t *cf,
     const fy_command_t *cmd, void *conf);
 static void fy_http_static_handler(fy_http_request_t *r);
 static void fy_http_static_send_body(fy_http_request_t *r);
+static void fy_http_static_send_gzip(fy_http_request_t *r);
 
 const fy_command_t  fy_http_static_commands[] = {
 
@@ -374,6 +389,10 @@ fy_http_static_file_close(void *data)
         close(f->fd);
         f->fd = -1;
     }
+    if (f->dir != -1) {
+        close(f->dir);
+        f->dir = -1;
+    }
 }
 
 /* The first header called `name`, or NULL. */
@@ -551,9 +570,28 @@ fy_http_static_send(fy_http_request_t *r, fy_http_static_file_t *f,
         status = 304;
     }
 
+    if (status == 200 && f->gz_how == FY_HTTP_GZIP_NO) {
+        /* not the .gz of gzip_static: maybe compress it on the way
+         * (then without Range, as nginx: the length is unknown) */
+        f->gz_how = fy_http_gzip_decide(r, 200, type, st->st_size, NULL,
+                                        FY_HTTP_GZIP_HAS_LM
+                                        | FY_HTTP_GZIP_HAS_ETAG);
+        if (f->gz_how == FY_HTTP_GZIP_YES) {
+            f->gz = fy_http_gzip_start(r, st->st_size);
+            f->in = fy_palloc(r->pool, FY_HTTP_STATIC_GZIP_READ);
+            if (f->gz == NULL || f->in == NULL) {
+                fy_http_close_connection(hc);
+                return;
+            }
+            if (r->http_version < 1001) {
+                r->keepalive = 0;       /* the close ends the body */
+            }
+        }
+    }
+
     range = fy_http_static_header(r, "Range");
     ifr = fy_http_static_header(r, "If-Range");
-    if (status == 200 && range && !r->err_status
+    if (status == 200 && range && !r->err_status && f->gz == NULL
         && (ifr == NULL || fy_str_eq(ifr, etag) || fy_str_eq(ifr, lm)))
     {
         switch (fy_http_parse_range(range->data, range->len, st->st_size,
@@ -587,7 +625,7 @@ fy_http_static_send(fy_http_request_t *r, fy_http_static_file_t *f,
         return;
     }
 
-    size = 512 + llen + slen + fy_http_date_len + type->len + add.len;
+    size = 640 + llen + slen + fy_http_date_len + type->len + add.len;
     hdr = fy_palloc(r->pool, size);
     if (hdr == NULL) {
         fy_http_close_connection(hc);
@@ -596,18 +634,25 @@ fy_http_static_send(fy_http_request_t *r, fy_http_static_file_t *f,
     n = (size_t) snprintf(hdr, size, "HTTP/1.1 %.*s\r\n%.*sDate: %s\r\n",
                           (int) llen, line, (int) slen, server, fy_http_date);
     if (status == 200 || status == 206) {
-        n += (size_t) snprintf(hdr + n, size - n,
-                               "Content-Type: %.*s\r\n"
-                               "Content-Length: %lld\r\n",
-                               (int) type->len, type->data,
-                               (long long) (end - start + 1));
+        n += (size_t) snprintf(hdr + n, size - n, "Content-Type: %.*s\r\n",
+                               (int) type->len, type->data);
+        if (f->gz == NULL) {
+            n += (size_t) snprintf(hdr + n, size - n,
+                                   "Content-Length: %lld\r\n",
+                                   (long long) (end - start + 1));
+        } else if (r->http_version >= 1001) {
+            n += (size_t) snprintf(hdr + n, size - n,
+                                   "Transfer-Encoding: chunked\r\n");
+        }
+        n += (size_t) snprintf(hdr + n, size - n, "%s",
+                               fy_http_gzip_header_lines(r, f->gz_how));
     }
     if (status == 206) {
         n += (size_t) snprintf(hdr + n, size - n,
                                "Content-Range: bytes %lld-%lld/%lld\r\n",
                                (long long) start, (long long) end,
                                (long long) st->st_size);
-    } else if (status == 200) {
+    } else if (status == 200 && f->gz == NULL) {
         n += (size_t) snprintf(hdr + n, size - n, "Accept-Ranges: bytes\r\n");
     } else if (status == 416) {
         n += (size_t) snprintf(hdr + n, size - n, "Content-Length: 0\r\n"
@@ -615,8 +660,10 @@ fy_http_static_send(fy_http_request_t *r, fy_http_static_file_t *f,
                                (long long) st->st_size);
     }
     if (status != 416) {
+        /* a compressed body is not the file byte for byte: weak */
         n += (size_t) snprintf(hdr + n, size - n, "Last-Modified: %s\r\n"
-                               "ETag: %s\r\n", lm, etag);
+                               "ETag: %s%s\r\n", lm, f->gz ? "W/" : "",
+                               etag);
     }
     if (add.len) {
         memcpy(hdr + n, add.data, add.len);
@@ -703,6 +750,11 @@ fy_http_static_send_body(fy_http_request_t *r)
     size_t                  turn = 0;
     ssize_t                 n;
 
+    if (f->gz) {
+        fy_http_static_send_gzip(r);
+        return;
+    }
+
     while (f->pos < f->end) {
         if (turn >= FY_HTTP_STATIC_TURN) {
             /* others' turn: carry on in the next one */
@@ -751,6 +803,121 @@ fy_http_static_send_body(fy_http_request_t *r)
     c->write.handler = fy_event_ignore;
     fy_http_static_file_close(f);
     fy_http_finalize(r, 0);
+}
+
+/* The file through the compressor: read a piece, compress it, write
+ * what comes out, and read the next piece only once that is written,
+ * so memory stays at one read buffer and the compressor's. */
+static void
+fy_http_static_send_gzip(fy_http_request_t *r)
+{
+    fy_http_static_file_t  *f = r->file;
+    fy_http_conn_t         *hc = r->hc;
+    fy_conn_t              *c = hc->c;
+    size_t                  turn = 0;
+    ssize_t                 k;
+    int                     n;
+
+    for ( ;; ) {
+        if (fy_http_gzip_done(f->gz)) {
+            fy_http_static_file_close(f);
+            fy_http_finalize(r, 0);
+            return;
+        }
+
+        if (!fy_http_gzip_wants_input(f->gz)) {
+            n = fy_http_gzip_deflate(f->gz, hc->out);
+            if (n < 0) {
+                fy_http_close_connection(hc);
+                return;
+            }
+            if (n == 0) {
+                continue;
+            }
+            hc->nout = n;
+            hc->out_done = fy_http_static_send_body;
+            switch (fy_http_write_out(r)) {
+            case FY_OK:
+                hc->out_done = NULL;
+                continue;
+            case FY_AGAIN:
+                return;
+            default:
+                fy_http_close_connection(hc);
+                return;
+            }
+        }
+
+        if (f->pos == f->end) {
+            fy_http_gzip_finish(f->gz);
+            continue;
+        }
+        if (turn >= FY_HTTP_STATIC_GZIP_TURN) {
+            /* compressing is work: the others' turn, then on */
+            c->write.handler = fy_http_static_write_handler;
+            f->yielded = 1;
+            fy_timer_add(&c->write, 1);
+            return;
+        }
+        k = pread(f->fd, f->in, (size_t) fy_min(f->end - f->pos,
+                                                (off_t) FY_HTTP_STATIC_GZIP_READ),
+                  f->pos);
+        if (k > 0) {
+            f->pos += k;
+            turn += (size_t) k;
+            fy_http_gzip_input(f->gz, f->in, (size_t) k);
+            continue;
+        }
+        if (k == -1 && errno == EINTR) {
+            continue;
+        }
+        fy_log_error(FY_LOG_ERR, k == 0 ? 0 : errno, "file of \"%.*s\" "
+                     "could not be read while being compressed, client %s",
+                     (int) r->path.len, r->path.data, hc->addr_text);
+        fy_http_close_connection(hc);
+        return;
+    }
+}
+
+/* gzip_static: "name.gz" next to the file (in directory f->dir) is sent
+ * in its place, with its own length, dates and ETag, to a client that
+ * takes gzip (to any with "always").  Returns the decision the headers
+ * follow: YES (f->fd and *st are now the .gz), VARY (there is one, the
+ * client does not get it), NO (there is none). */
+static int
+fy_http_static_gzip_file(fy_http_request_t *r, fy_http_static_file_t *f,
+                         struct stat *st, const u_char *name, size_t nlen)
+{
+    char         gzname[NAME_MAX + 1];
+    struct stat  gst;
+    int          fd;
+
+    if (nlen + 3 > NAME_MAX) {
+        return FY_HTTP_GZIP_NO;
+    }
+    memcpy(gzname, name, nlen);
+    memcpy(gzname + nlen, ".gz", 4);
+    fd = openat(f->dir, gzname, O_RDONLY | O_NOFOLLOW | O_CLOEXEC
+                                | O_NONBLOCK);
+    if (fd == -1) {
+        /* none, or a link, or not ours to read: the file itself */
+        return FY_HTTP_GZIP_NO;
+    }
+    if (fstat(fd, &gst) == -1 || !S_ISREG(gst.st_mode)) {
+        close(fd);
+        return FY_HTTP_GZIP_NO;
+    }
+    if (r->loc->gzip.static_mode != FY_HTTP_GZIP_STATIC_ALWAYS
+        && !fy_http_gzip_request_ok(r, NULL, FY_HTTP_GZIP_HAS_LM
+                                             | FY_HTTP_GZIP_HAS_ETAG))
+    {
+        close(fd);
+        return FY_HTTP_GZIP_VARY;
+    }
+    close(f->fd);
+    f->fd = fd;
+    *st = gst;
+    return FY_HTTP_GZIP_YES;
 }
 
 /* A directory asked for without the trailing slash: 301 to it with. */
@@ -811,13 +978,14 @@ fy_http_static_handler(fy_http_request_t *r)
         p += fy_min(r->loc->name.len, r->path.len);
     }
 
-    f = fy_palloc(r->pool, sizeof(fy_http_static_file_t));
+    f = fy_pcalloc(r->pool, sizeof(fy_http_static_file_t));
     if (f == NULL || fy_pool_cleanup_add(r->pool, fy_http_static_file_close,
                                          f) != FY_OK)
     {
         fy_http_close_connection(r->hc);
         return;
     }
+    f->dir = -1;
     f->fd = open(base, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     if (f->fd == -1) {
         fy_http_static_open_error(r, errno, base);
@@ -853,7 +1021,11 @@ fy_http_static_handler(fy_http_request_t *r)
             fy_http_static_open_error(r, errno, seg);
             return;
         }
-        close(f->fd);
+        /* the directory stays open: gzip_static looks for "seg.gz" */
+        if (f->dir != -1) {
+            close(f->dir);
+        }
+        f->dir = f->fd;
         f->fd = fd;
         name = p;
         nlen = len;
@@ -907,6 +1079,17 @@ fy_http_static_handler(fy_http_request_t *r)
         /* a device, FIFO, socket, or an index that is a directory */
         fy_http_send_error(r, 404);
         return;
+    }
+
+    if (r->loc->gzip.static_mode != FY_HTTP_GZIP_STATIC_OFF && name
+        && f->dir != -1 && r->path.data[r->path.len - 1] != '/')
+    {
+        /* not for an index file (nginx: not for a URI ending in "/") */
+        f->gz_how = fy_http_static_gzip_file(r, f, &st, name, nlen);
+    }
+    if (f->dir != -1) {
+        close(f->dir);
+        f->dir = -1;
     }
 
     if (name == NULL) {
