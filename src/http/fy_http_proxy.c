@@ -2,8 +2,11 @@
  * fy_http_proxy.c -- proxy_pass: forward a request to an upstream
  * server and stream the response back.
  *
- * One request, one upstream connection (HTTP/1.0 with "Connection:
- * close", nginx's default proxy_http_version).  The states:
+ * One request, one upstream connection per try: HTTP/1.0 with
+ * "Connection: close" as nginx's default, or HTTP/1.1 kept open for
+ * an upstream with "keepalive" (fy_http_upcache.c), for a body sent up
+ * chunked and for an upgrade; proxy_http_version and proxy_set_header
+ * Connection decide otherwise (fy_proxy_create_request).  The states:
  *
  *   connect --> send request header and body --> read response header
  *   --> relay body --> finalize
@@ -22,6 +25,8 @@
  *   chunked, 1.0 client   -> decoded, connection closed at the end
  *   to close, 1.1 client  -> re-framed as chunked, connection kept
  *   to close, 1.0 client  -> passed as is, connection closed
+ * With gzip the decoded body goes through the compressor and leaves
+ * chunked (1.1) or to the close (1.0) (fy_http_gzip_stream.c).
  */
 #include "fy_core.h"
 #include "fy_http.h"
