@@ -273,7 +273,7 @@ fy_proxy_read_header(fy_event_t *rev)
 {
     fy_conn_t        *uc = rev->data;
     fy_http_proxy_t  *p = uc->data;
-    size_t            rest;
+    size_t            rest, size;
     ssize_t           n;
     int               rc;
 
@@ -319,8 +319,16 @@ fy_proxy_read_header(fy_event_t *rev)
             return;
         }
 
-        n = recv(uc->fd, p->buf.last, fy_buf_free(&p->buf), 0);
+        if (!rev->ready) {
+            return;     /* drained by a short read: wait for the edge */
+        }
+        size = fy_buf_free(&p->buf);
+        n = recv(uc->fd, p->buf.last, size, 0);
         if (n > 0) {
+            /* short read: drained, as in fy_conn_recv */
+            if ((size_t) n < size && !rev->eof) {
+                rev->ready = 0;
+            }
             p->buf.last += n;
             fy_shm_add(p->stats->bytes_in, (uint64_t) n);
             continue;
@@ -519,6 +527,7 @@ fy_proxy_relay(fy_http_proxy_t *p)
 {
     fy_http_request_t  *r = p->r;
     fy_conn_t          *uc = p->uc;
+    size_t              size;
     ssize_t             n;
     int                 rc;
 
@@ -561,10 +570,20 @@ fy_proxy_relay(fy_http_proxy_t *p)
             return;
         }
 
-        /* FY_AGAIN: the buffer is used up; read more */
+        /* FY_AGAIN: the buffer is used up; read more, unless the last
+         * read was short (drained): then wait for the next edge */
         fy_buf_reset(&p->buf);
-        n = recv(uc->fd, p->buf.last, fy_buf_free(&p->buf), 0);
+        if (!uc->read.ready) {
+            uc->read.handler = fy_proxy_relay_read;
+            fy_timer_add(&uc->read, (uint64_t) r->loc->proxy_read_timeout);
+            return;
+        }
+        size = fy_buf_free(&p->buf);
+        n = recv(uc->fd, p->buf.last, size, 0);
         if (n > 0) {
+            if ((size_t) n < size && !uc->read.eof) {
+                uc->read.ready = 0;     /* as in fy_conn_recv */
+            }
             p->buf.last += n;
             fy_shm_add(p->stats->bytes_in, (uint64_t) n);
             continue;
