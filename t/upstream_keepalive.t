@@ -11,6 +11,8 @@ use warnings;
 
 use Test::More;
 use Ferry::Test;
+use Socket qw(IPPROTO_TCP TCP_NODELAY);
+use Time::HiRes ();
 
 my $f = Ferry::Test->new(conf => main_conf() . <<'EOF');
 worker_processes 1;
@@ -23,6 +25,7 @@ http {
                       keepalive_requests 5; }
     upstream closer { server 127.0.0.1:%%PORT_2%%; keepalive 4; }
     upstream quitter { server 127.0.0.1:%%PORT_3%%; keepalive 4; }
+    upstream slow   { server 127.0.0.1:%%PORT_4%%; keepalive 4; }
     server {
         listen 127.0.0.1:%%PORT_0%%;
         location /kept/   { proxy_pass http://kept; }
@@ -30,6 +33,7 @@ http {
         location /capped/ { proxy_pass http://capped; }
         location /closer/ { proxy_pass http://closer; }
         location /quit/   { proxy_pass http://quitter; }
+        location /slow/   { proxy_pass http://slow; }
     }
 }
 EOF
@@ -56,6 +60,35 @@ my $closer = Ferry::Test::Backend->new(port => $f->port(2), handler => sub {
 my $quitter = Ferry::Test::Backend->new(port => $f->port(3), raw => sub {
     my ($sock) = @_;
     syswrite $sock, "HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nok\n";
+});
+
+# Answers every request of a kept connection in small pieces, paced so
+# that each arrives in a read of its own: a cut status line, the rest
+# of the header, then the body in two parts; every second response is
+# chunked, its last chunk cut too.  ferry stops reading after a short
+# read (the socket is drained) and must be woken by the next piece.
+my $slow = Ferry::Test::Backend->new(port => $f->port(4), on_connect => sub {
+    my ($sock) = @_;
+    setsockopt($sock, IPPROTO_TCP, TCP_NODELAY, 1);
+    my ($buf, $n) = ('', 0);
+    while (1) {
+        while ($buf !~ /\r\n\r\n/) {
+            sysread($sock, $buf, 4096, length $buf) or return;
+        }
+        $buf =~ s/^.*?\r\n\r\n//s;
+        $n++;
+        my $body = "piece $n of conn $$\n";
+        my @parts = $n % 2
+            ? ("HTTP/1.1 20", "0 OK\r\nContent-Len",
+               "gth: " . length($body) . "\r\n\r\n",
+               substr($body, 0, 5), substr($body, 5))
+            : ("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n", "\r\n",
+               sprintf("%x\r\n", length $body), "$body\r\n", "0\r\n", "\r\n");
+        for (@parts) {
+            syswrite($sock, $_) or return;
+            Time::HiRes::sleep(0.02);
+        }
+    }
 });
 
 $f->start or do { done_testing; exit };
@@ -101,6 +134,18 @@ is(scalar keys %$seen, 10, 'a new connection after each Connection: close');
 is(scalar @$bad, 0, 'server silently closing idle connections: no error')
     or diag("@$bad");
 unlike($f->error_log, qr/\[error\].*upstream/, 'and nothing counted as an upstream error');
+
+# responses in pieces over one kept connection: none is lost or hangs
+{
+    my ($res) = http_keepalive($port,
+        [ map { "GET /slow/$_ HTTP/1.1\r\nHost: x\r\n\r\n" } 1 .. 4 ]);
+    my @bodies = map { $_->{body} // $_->{error} } @$res;
+    my ($pid) = ($bodies[0] // '') =~ /of conn (\d+)/;
+    is_deeply(\@bodies, [ map { "piece $_ of conn " . ($pid // '?') . "\n" }
+                          1 .. 4 ],
+              'responses arriving in pieces: all complete, in order, over '
+              . 'one upstream connection');
+}
 
 # configuration errors
 my $t = Ferry::Test->new(conf => main_conf() . <<'EOF');

@@ -1,5 +1,6 @@
 /*
- * fy_buf.c -- heap-backed byte buffers.
+ * fy_buf.c -- heap-backed byte buffers (from fy_mem: a buffer given
+ * back is usually taken again by the next request).
  */
 #include "fy_core.h"
 
@@ -7,7 +8,7 @@
 int
 fy_buf_alloc(fy_buf_t *b, size_t size)
 {
-    b->start = malloc(size ? size : 1);
+    b->start = fy_mem_alloc(size ? size : 1);
     if (b->start == NULL) {
         b->pos = b->last = b->end = NULL;
         return FY_ERROR;
@@ -24,7 +25,9 @@ fy_buf_alloc(fy_buf_t *b, size_t size)
 void
 fy_buf_release(fy_buf_t *b)
 {
-    free(b->start);
+    if (b->start) {
+        fy_mem_free(b->start, (size_t) (b->end - b->start));
+    }
     b->start = b->pos = b->last = b->end = NULL;
 }
 

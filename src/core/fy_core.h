@@ -56,6 +56,7 @@ extern pid_t  fy_pid;
 #define fy_getpid()   (fy_pid ? fy_pid : getpid())
 
 #include "fy_string.h"
+#include "fy_mem.h"
 #include "fy_buf.h"
 #include "fy_log.h"
 

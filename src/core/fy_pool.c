@@ -26,6 +26,9 @@ struct fy_pool_block_s {
 
 /* The block header is padded so that the data behind it is aligned. */
 #define FY_POOL_HDR   fy_align_up(sizeof(fy_pool_block_t), FY_POOL_ALIGN)
+/* The first block also holds the pool itself. */
+#define FY_POOL_FIRST (FY_POOL_HDR + fy_align_up(sizeof(fy_pool_t),         \
+                                                 FY_POOL_ALIGN))
 
 
 static fy_pool_block_t *
@@ -53,7 +56,8 @@ fy_pool_block_new(size_t size)
 fy_pool_t *
 fy_pool_create(size_t block_size)
 {
-    fy_pool_t  *pool;
+    fy_pool_t        *pool;
+    fy_pool_block_t  *first;
 
     if (block_size == 0) {
         block_size = FY_POOL_DEFAULT_SIZE;
@@ -62,19 +66,22 @@ fy_pool_create(size_t block_size)
         block_size = FY_POOL_MIN_SIZE;
     }
 
-    pool = malloc(sizeof(fy_pool_t));
-    if (pool == NULL) {
+    /* The pool lives at the start of its first block, which is
+     * block_size bytes in all: one allocation, of a size fy_mem keeps,
+     * since a request's pool is made and destroyed with every request. */
+    first = fy_mem_alloc(block_size);
+    if (first == NULL) {
         return NULL;
     }
+    first->next = NULL;
+    first->last = (u_char *) first + FY_POOL_FIRST;
+    first->end = (u_char *) first + block_size;
 
+    pool = (fy_pool_t *) ((u_char *) first + FY_POOL_HDR);
     pool->block_size = block_size;
     pool->cleanups = NULL;
-    pool->blocks = fy_pool_block_new(block_size);
-
-    if (pool->blocks == NULL) {
-        free(pool);
-        return NULL;
-    }
+    pool->blocks = first;
+    pool->first = first;
 
     return pool;
 }
@@ -84,7 +91,7 @@ void
 fy_pool_destroy(fy_pool_t *pool)
 {
     fy_pool_cleanup_t  *c;
-    fy_pool_block_t    *b, *next;
+    fy_pool_block_t    *b, *next, *first;
 
     if (pool == NULL) {
         return;
@@ -95,12 +102,14 @@ fy_pool_destroy(fy_pool_t *pool)
         c->handler(c->data);
     }
 
+    first = pool->first;
     for (b = pool->blocks; b; b = next) {
         next = b->next;
-        free(b);
+        if (b != first) {
+            free(b);
+        }
     }
-
-    free(pool);
+    fy_mem_free(first, pool->block_size);
 }
 
 

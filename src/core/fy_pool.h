@@ -20,6 +20,7 @@ typedef struct {
     fy_pool_block_t    *blocks;     /* newest first */
     size_t              block_size; /* default size of a new block */
     fy_pool_cleanup_t  *cleanups;   /* run in reverse order of adding */
+    fy_pool_block_t    *first;      /* holds this struct; from fy_mem */
 } fy_pool_t;
 
 fy_pool_t *fy_pool_create(size_t block_size);

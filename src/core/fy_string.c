@@ -8,21 +8,6 @@
 
 
 int
-fy_str_eq_ci(const fy_str_t *s, const char *lit)
-{
-    size_t  n;
-
-    n = strlen(lit);
-
-    if (s->len != n) {
-        return 0;
-    }
-
-    return n == 0 || strncasecmp((const char *) s->data, lit, n) == 0;
-}
-
-
-int
 fy_str_eq(const fy_str_t *s, const char *lit)
 {
     size_t  n;

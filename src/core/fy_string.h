@@ -6,6 +6,8 @@
 #ifndef FY_STRING_H
 #define FY_STRING_H
 
+#include <strings.h>
+
 typedef struct {
     size_t   len;
     u_char  *data;
@@ -16,8 +18,18 @@ typedef struct {
 #define fy_str_set(str, text) \
     ((str)->len = sizeof(text) - 1, (str)->data = (u_char *) (text))
 
-/* Case-insensitive compare of a counted string with a C literal. */
-int fy_str_eq_ci(const fy_str_t *s, const char *lit);
+/* Case-insensitive compare of a counted string with a C literal.
+ * Inline because it runs for every header of every request and
+ * response: with a literal, strlen() is a constant and most names are
+ * told apart by their length alone, without a call. */
+static inline int
+fy_str_eq_ci(const fy_str_t *s, const char *lit)
+{
+    size_t  n = strlen(lit);
+
+    return s->len == n
+           && (n == 0 || strncasecmp((const char *) s->data, lit, n) == 0);
+}
 int fy_str_eq(const fy_str_t *s, const char *lit);
 /* malloc'ed NUL-terminated copy; NULL on allocation failure */
 char *fy_str_dup_cstr(const fy_str_t *s);

@@ -50,6 +50,16 @@ fy_proxy_status_ft(int status)
     }
 }
 
+/* Append n bytes at q; returns the new end. */
+static char *
+fy_proxy_cpy(char *q, const void *src, size_t n)
+{
+    memcpy(q, src, n);
+    return q + n;
+}
+
+#define fy_proxy_lit(q, s)  fy_proxy_cpy(q, s, sizeof(s) - 1)
+
 /* Is an upstream response field kept from the client?  nginx hides
  * Date, Server, X-Pad and X-Accel-* unless proxy_pass_header names
  * them, and whatever proxy_hide_header names. */
@@ -92,7 +102,7 @@ fy_proxy_process_header(fy_http_proxy_t *p)
     fy_http_header_t   *h;
     fy_str_t            value;
     const char         *conn, *line, *server;
-    char               *hdr, *q, code[4];
+    char               *hdr, *q;
     size_t              size, llen, slen;
     fy_str_t            add;
     unsigned            own_server, own_date;
@@ -246,26 +256,34 @@ fy_proxy_process_header(fy_http_proxy_t *p)
         return;
     }
 
-    q = hdr;
+    /* No printf here: it cost more than the rest of the response
+     * header (callgrind, docs/performance.md). */
+    q = fy_proxy_lit(hdr, "HTTP/1.1 ");
     if ((p->parser.status_text_end > p->parser.status_text_start
          && r->status == p->status)
         || line == NULL)
     {
-        /* the upstream's own reason phrase, as nginx passes it */
-        snprintf(code, sizeof(code), "%03d", r->status);
-        q += sprintf(q, "HTTP/1.1 %s %.*s\r\n", code,
-                     (int) (p->parser.status_text_end
-                            - p->parser.status_text_start),
-                     (char *) p->parser.status_text_start);
+        /* the upstream's own reason phrase, as nginx passes it; the
+         * parser took exactly three digits (and error_page codes have
+         * three) */
+        *q++ = (char) ('0' + r->status / 100 % 10);
+        *q++ = (char) ('0' + r->status / 10 % 10);
+        *q++ = (char) ('0' + r->status % 10);
+        *q++ = ' ';
+        q = fy_proxy_cpy(q, p->parser.status_text_start,
+                         (size_t) (p->parser.status_text_end
+                                   - p->parser.status_text_start));
     } else {
-        q += sprintf(q, "HTTP/1.1 %.*s\r\n", (int) llen, line);
+        q = fy_proxy_cpy(q, line, llen);
     }
+    q = fy_proxy_lit(q, "\r\n");
     if (own_server) {
-        memcpy(q, server, slen);
-        q += slen;
+        q = fy_proxy_cpy(q, server, slen);
     }
     if (own_date) {
-        q += sprintf(q, "Date: %s\r\n", fy_http_date);
+        q = fy_proxy_lit(q, "Date: ");
+        q = fy_proxy_cpy(q, fy_http_date, fy_http_date_len);
+        q = fy_proxy_lit(q, "\r\n");
     }
 
     for (i = 0; i < headers->nelts; i++) {
@@ -305,10 +323,14 @@ fy_proxy_process_header(fy_http_proxy_t *p)
         || p->out == FY_PROXY_OUT_CHUNK
         || (p->gzip && r->http_version >= 1001))
     {
-        q += sprintf(q, "Transfer-Encoding: chunked\r\n");
+        q = fy_proxy_lit(q, "Transfer-Encoding: chunked\r\n");
     }
-    q += sprintf(q, "Connection: %s\r\n\r\n",
-                 p->status == 101 ? "upgrade" : conn);
+    if (p->status == 101) {
+        conn = "upgrade";
+    }
+    q = fy_proxy_lit(q, "Connection: ");
+    q = fy_proxy_cpy(q, conn, strlen(conn));
+    q = fy_proxy_lit(q, "\r\n\r\n");
 
     /* The header waits for the body bytes already in p->buf so that
      * both leave in one writev: a system call less per response, and
@@ -458,7 +480,11 @@ fy_proxy_read_header(fy_event_t *rev)
             return;
         }
 
-        /* recv(), or SSL_read() from an https upstream */
+        if (!rev->ready) {
+            return;     /* drained by a short read: wait for the edge */
+        }
+        /* recv(), or SSL_read()s from an https upstream (a short read
+         * clears rev->ready) */
         n = fy_conn_recv(uc, p->buf.last, fy_buf_free(&p->buf));
         if (n > 0) {
             p->buf.last += n;

@@ -202,13 +202,7 @@ fy_http_recv(fy_http_conn_t *hc)
     for ( ;; ) {
         n = fy_conn_recv(c, hc->in.last, size);
         if (n > 0) {
-            /* Less than asked for: the socket is drained.  Bytes that
-             * come later raise a new edge-triggered event, so no recv()
-             * is spent to hear EAGAIN -- unless the FIN came along,
-             * which epoll does not report twice. */
-            if ((size_t) n < size && !c->read.eof) {
-                c->read.ready = 0;
-            }
+            /* a short read cleared c->read.ready (fy_conn_recv) */
             hc->in.last += n;
             fy_shm_add(fy_worker_slot->bytes_in, (uint64_t) n);
             return n;

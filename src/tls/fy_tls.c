@@ -515,6 +515,13 @@ fy_conn_recv(fy_conn_t *c, u_char *buf, size_t size)
     if (c->ssl == NULL) {
         for ( ;; ) {
             r = recv(c->fd, buf, size, 0);
+            if (r > 0 && (size_t) r < size && !c->read.eof) {
+                /* Less than asked for: the socket is drained.  Bytes
+                 * that come later raise a new edge-triggered event, so
+                 * no recv() need be spent to hear EAGAIN -- unless the
+                 * FIN came along, which epoll does not report twice. */
+                c->read.ready = 0;
+            }
             if (r >= 0) {
                 return r;
             }

@@ -12,7 +12,10 @@
  * A TLS read fills the buffer until it is full or the socket has no
  * whole record left, so "fewer bytes than asked" means the socket is
  * drained, as for recv(): with edge-triggered epoll no decrypted byte
- * may be left waiting in OpenSSL's buffer unnoticed.
+ * may be left waiting in OpenSSL's buffer unnoticed.  fy_conn_recv
+ * therefore clears c->read.ready after a short read (unless the peer's
+ * FIN came with it, c->read.eof), as nginx's recv does: whoever checks
+ * `ready` before reading saves the recv() that would only say EAGAIN.
  */
 #ifndef FY_TLS_H
 #define FY_TLS_H

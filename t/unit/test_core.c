@@ -229,6 +229,48 @@ test_buf(void)
 }
 
 
+/* fy_mem: a freed block of a kept size is the next one handed out
+ * (except under ASan, which turns the lists off); sizes share a list
+ * by power of two; the block is as big as asked; tiny and huge sizes
+ * go straight to malloc. */
+static void
+test_mem(void)
+{
+    u_char  *a, *b, *c;
+    int      cached;
+
+    a = fy_mem_alloc(5000);
+    ok(a != NULL, "mem: 5000 bytes");
+    memset(a, 'x', 5000);
+    fy_mem_free(a, 5000);
+    b = fy_mem_alloc(8192);
+    cached = (b == a);
+#if defined(__SANITIZE_ADDRESS__)
+    cached = 1;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+    cached = 1;
+#endif
+#endif
+    ok(cached, "mem: 5000 and 8192 share a list: the block comes back");
+    memset(b, 'y', 8192);
+    c = fy_mem_alloc(8192);
+    ok(c != NULL && c != b, "mem: a second block while the first is held");
+    memset(c, 'z', 8192);
+    fy_mem_free(b, 8192);
+    fy_mem_free(c, 8192);
+    fy_mem_free(NULL, 8192);
+    ok(1, "mem: NULL is freed as nothing");
+
+    a = fy_mem_alloc(100);
+    b = fy_mem_alloc(1 << 20);
+    ok(a != NULL && b != NULL, "mem: sizes not kept still allocate");
+    memset(b, 0, 1 << 20);
+    fy_mem_free(a, 100);
+    fy_mem_free(b, 1 << 20);
+}
+
+
 static int64_t
 size_of(const char *s)
 {
@@ -439,6 +481,7 @@ main(void)
     test_numbers();
     test_strings();
     test_buf();
+    test_mem();
     test_size();
     test_time();
     test_log();
