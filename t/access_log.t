@@ -32,6 +32,10 @@ http {
         location /quiet { access_log off; return 200 "q"; }
         location /json { access_log logs/json.log js; return 200 "j"; }
         location /more { access_log logs/more.log more; return 200 "more"; }
+        location /cond {
+            access_log logs/cond.log vars if=$arg_log;
+            return 200 "c";
+        }
         location /buf {
             access_log logs/buf.log vars buffer=64k flush=1s;
             return 200 "b";
@@ -116,6 +120,15 @@ ok(abs(($m[4] // 0) - Time::HiRes::time()) < 60 && $m[4] =~ /^\d+\.\d{3}$/,
 like($m[5], qr{^\d\d/\w{3}/\d{4}:\d\d:\d\d:\d\d [+-]\d{4}$}, '$time_local');
 like($m[6], qr/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d\d:\d\d$/, '$time_iso8601');
 is($m[7], '10.0.0.9, 127.0.0.1', '$proxy_add_x_forwarded_for appends the client');
+
+# if=: only when the condition is neither empty nor "0"
+http_get($port, "/cond?log=$_") for ('', '0', '1', 'yes');
+http_get($port, '/cond');
+my @c = wait_lines('cond.log', 2);
+Time::HiRes::sleep(0.2);
+@c = lines_of('cond.log');
+is(join(',', map { (split / /)[3] } @c), 'log=1,log=yes',
+   'access_log if=$arg_log: only the requests with a value other than 0');
 
 # buffer and flush
 http_get($port, '/buf');
