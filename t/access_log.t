@@ -20,6 +20,9 @@ http {
                     '$body_bytes_sent $remote_user $proxy_host '
                     '$upstream_addr $upstream_status';
     log_format js escape=json '{"ua":"$http_user_agent"}';
+    log_format more '$hostname|$bytes_sent|$body_bytes_sent|$request_time|'
+                    '$msec|$time_local|$time_iso8601|'
+                    '$proxy_add_x_forwarded_for';
     upstream app { server 127.0.0.1:%%PORT_1%%; }
     access_log logs/access.log;
     server {
@@ -28,6 +31,11 @@ http {
         location / { proxy_pass http://app; }
         location /quiet { access_log off; return 200 "q"; }
         location /json { access_log logs/json.log js; return 200 "j"; }
+        location /more { access_log logs/more.log more; return 200 "more"; }
+        location /cond {
+            access_log logs/cond.log vars if=$arg_log;
+            return 200 "c";
+        }
         location /buf {
             access_log logs/buf.log vars buffer=64k flush=1s;
             return 200 "b";
@@ -98,6 +106,30 @@ is(scalar(lines_of('vars.log')), 1, 'access_log off writes nothing');
 http($port, "GET /json HTTP/1.1\r\nHost: h\r\nUser-Agent: a\"b\\c\xe9\r\nConnection: close\r\n\r\n");
 is((wait_lines('json.log', 1))[0], "{\"ua\":\"a\\\"b\\\\c\xe9\"}", 'escape=json escapes quote and backslash, keeps UTF-8 bytes');
 
+# the variables with a time, a host name or a computed header
+http($port, "GET /more HTTP/1.1\r\nHost: h\r\nX-Forwarded-For: 10.0.0.9\r\n"
+          . "Connection: close\r\n\r\n");
+my @m = split /\|/, (wait_lines('more.log', 1))[0] // '';
+chomp(my $hn = `hostname 2>/dev/null` || '');
+is($m[0], $hn, '$hostname') if $hn ne '';
+ok($m[1] > $m[2] && $m[2] == 4, '$bytes_sent counts the header, '
+   . '$body_bytes_sent only the body');
+like($m[3], qr/^\d+\.\d{3}$/, '$request_time: seconds.milliseconds');
+ok(abs(($m[4] // 0) - Time::HiRes::time()) < 60 && $m[4] =~ /^\d+\.\d{3}$/,
+   '$msec: the current time with milliseconds');
+like($m[5], qr{^\d\d/\w{3}/\d{4}:\d\d:\d\d:\d\d [+-]\d{4}$}, '$time_local');
+like($m[6], qr/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d\d:\d\d$/, '$time_iso8601');
+is($m[7], '10.0.0.9, 127.0.0.1', '$proxy_add_x_forwarded_for appends the client');
+
+# if=: only when the condition is neither empty nor "0"
+http_get($port, "/cond?log=$_") for ('', '0', '1', 'yes');
+http_get($port, '/cond');
+my @c = wait_lines('cond.log', 2);
+Time::HiRes::sleep(0.2);
+@c = lines_of('cond.log');
+is(join(',', map { (split / /)[3] } @c), 'log=1,log=yes',
+   'access_log if=$arg_log: only the requests with a value other than 0');
+
 # buffer and flush
 http_get($port, '/buf');
 is(scalar(lines_of('buf.log')), 0, 'buffered line not written at once');
@@ -114,6 +146,13 @@ rename $f->prefix . '/logs/access.log', $f->prefix . '/logs/access.log.1';
 kill 'USR1', $f->master_pid;
 ok(wait_until(sub { http_get($port2, '/after'); scalar(lines_of('access.log')) >= 1 }, 5),
    'after SIGUSR1 lines go to a new file');
+
+# "ferry -s reopen" sends the same signal
+rename $f->prefix . '/logs/access.log', $f->prefix . '/logs/access.log.2';
+my ($src) = $f->run('-s', 'reopen');
+is($src, 0, 'ferry -s reopen');
+ok(wait_until(sub { http_get($port2, '/after2'); scalar(lines_of('access.log')) >= 1 }, 5),
+   'after -s reopen lines go to a new file');
 
 $f->stop;
 ok(scalar(grep { m{/after} } lines_of('access.log.1')) <= 1,

@@ -4,12 +4,18 @@
 # (about 15 s in all).  What each part proves is in docs/security.md.
 #
 #   slowloris       300 connections dribbling header bytes: normal
-#                   clients are still answered (each within 2 s), and
+#                   clients are still answered (each within 1 s), and
 #                   client_header_timeout closes the dribblers
 #   floods          a long request line, too many header bytes, a body
 #                   over client_max_body_size: 414, 400 (too large), 413
 #   worker_connections   300 idle connections against 32: the excess is
 #                   closed, the worker survives and serves afterwards
+#   connection flood     11,100 connections against 2 x 512: the 10,000+
+#                   past the limit are closed at once, none hangs, the
+#                   error log counts them in a few lines, stub_status
+#                   shows them accepted but not handled, no worker
+#                   crashes, nothing spins afterwards, and ordinary
+#                   requests are served again at once
 #   bad upstreams   reset (502), stall (504 after proxy_read_timeout),
 #                   garbage (502), closes mid-body (the client's
 #                   connection is closed, never a short "complete" body)
@@ -48,7 +54,7 @@ http {
     upstream big      { server 127.0.0.1:%%PORT_7%%; }
     server {
         listen 127.0.0.1:%%PORT_0%%;
-        client_header_timeout 2s;
+        client_header_timeout 4s;
         location / { return 200 "ok\n"; }
         location /echo { proxy_pass http://echo; }
         location /upload { client_max_body_size 10m; proxy_pass http://echo; }
@@ -143,11 +149,13 @@ sub fds_back {
     }
     is(scalar @slow, $n, "$n slowloris connections open");
 
-    # dribble one byte per connection per round for 4 s, and fetch a
-    # page every few rounds: each must come back within 2 s
+    # dribble one byte per connection per round for 3 s (they are all
+    # connected throughout: client_header_timeout is 4 s), and fetch a
+    # page every few rounds: each must come back within 1 s
     my $drip = "X-Slow: " . ('s' x 100) . "\r\n";
     my ($asked, $answered, $worst) = (0, 0, 0);
-    my $end = Time::HiRes::time() + 4;
+    my $start = Time::HiRes::time();
+    my $end = $start + 3;
     my $round = 0;
     while (Time::HiRes::time() < $end) {
         my $byte = substr($drip, $round % length $drip, 1);
@@ -159,24 +167,29 @@ sub fds_back {
         if ($round++ % 4 == 0) {
             my $t0 = Time::HiRes::time();
             my $r = http($port, build_request(path => '/',
-                         headers => [Connection => 'close']), timeout => 2);
+                         headers => [Connection => 'close']), timeout => 1);
             my $dt = Time::HiRes::time() - $t0;
             $asked++;
-            $answered++ if ($r->{status} // 0) == 200;
+            $answered++ if ($r->{status} // 0) == 200 && $dt <= 1;
             $worst = $dt if $dt > $worst;
         }
         Time::HiRes::sleep(0.05);
     }
     ok($asked >= 5, "$asked normal requests made during the slowloris");
-    is($answered, $asked, 'every normal request answered 200 (within 2 s)')
+    is($answered, $asked, 'every normal request answered 200 within 1 s')
         or diag("worst wait ${worst}s");
+    note(sprintf('slowloris: %d requests, worst wait %.3f s', $asked, $worst));
+    my $alive = grep { !$_->{gone} && !$_->wait_close(0.001) } @slow;
+    is($alive, $n, "all $n dribblers were still connected at the end");
 
-    # client_header_timeout 2s is for the whole header, not per read:
-    # every dribbler has been cut off by now (4 s after it started)
+    # client_header_timeout 4s is for the whole header, not per read:
+    # every dribbler is cut off 4 s after it started, though it sent a
+    # byte every 50 ms
     my $closed = 0;
-    for my $c (@slow) {
-        $closed++ if $c->wait_close(0.5) || $c->{gone};
-    }
+    wait_until {
+        $closed = grep { $_->{gone} || $_->wait_close(0.001) } @slow;
+        $closed == $n;
+    } $start + 7 - Time::HiRes::time();
     is($closed, $n, 'client_header_timeout closed every slowloris connection')
         or diag("$closed of $n closed");
     is(join('', map { $_->buffer } @slow), '',
@@ -433,6 +446,98 @@ EOF
         ($r->{status} // 0) == 200;
     } 5;
     ok($back, 'served again once the idle connections are gone')
+        or diag($r->{error} // $r->{raw});
+    $g->stop;
+}
+
+
+# ---- a flood of 10,000 connections past worker_connections ------------
+
+{
+    my $flood = "$Ferry::Test::ROOT/objs/t/tools/fy_flood";
+    my $g = Ferry::Test->new(conf => main_conf() . <<'EOF');
+worker_processes 2;
+events { worker_connections 512; }
+http {
+    access_log off;
+    server {
+        listen 127.0.0.1:%%PORT_0%%;
+        location / { return 200 "ok\n"; }
+        location = /stub { stub_status; }
+    }
+}
+EOF
+    # the only complaint allowed: the workers' counted, rate-limited one
+    $g->allow_log(qr/\[alert\] \d+#0: 512 worker_connections are not enough, closed \d+ connections?$/m);
+    $g->start or last;
+    my $gp = $g->port(0);
+    my @w = sort $g->wait_workers(2);
+
+    # 2 x 512 connections fit, the rest (10,076) do not; every
+    # connection sends a request, so the tool can tell answered ones
+    # (kept open, filling the workers) from closed ones
+    my $total = 11100;
+    my $out = `$flood -p $gp -n $total -r -h 5 -t 30 2>&1`;
+    my %got = $out =~ /(\w+) ([\d.]+)/g;
+    note("fy_flood: $out");
+    is($got{connections}, $total, "$total connections made")
+        or diag($out);
+    is($got{failed}, 0, 'none failed to connect (the master accepts them all)');
+    is($got{open}, 0, 'none left hanging: each was answered or closed '
+                      . 'within 5 s');
+    ok(($got{answered} // 0) >= 1 && $got{answered} <= 1024,
+       'answered: ' . ($got{answered} // 'none')
+       . ', at most 2 x 512 worker_connections');
+    my $closed = $got{closed} // 0;
+    ok($closed >= 10000, "$closed connections past the limit closed "
+                         . 'without an answer');
+
+    is(join(',', sort $g->worker_pids), join(',', @w),
+       'the same two workers: none crashed');
+
+    # the error log says why, in a few lines that count them all
+    my ($lines, $sum) = (0, 0);
+    my $counted = wait_until {
+        my @n = $g->error_log =~ /worker_connections are not enough, closed (\d+) connection/g;
+        $lines = @n;
+        $sum = 0;
+        $sum += $_ for @n;
+        $sum == $closed;
+    } 5;
+    ok($counted, "the error log counts the $closed closed connections "
+                 . "(it says $sum)");
+    ok($lines >= 1 && $lines <= 2 * (4 + int($got{seconds} // 0)),
+       "... in $lines lines, at most two per worker per second");
+
+    # what an operator's monitoring sees: accepted, not handled
+    my $st = http_get($gp, '/stub');
+    my ($acc, $hand) = ($st->{body} // '') =~ /^ (\d+) (\d+) \d+ $/m;
+    is(($acc // 0) - ($hand // 0), $closed,
+       'stub_status: accepts - handled = the closed connections')
+        or diag($st->{body} // $st->{error});
+
+    # nothing spins once the flood is over
+    my $ticks = sub {
+        my $s = Ferry::Test::read_file("/proc/$_[0]/stat") // '';
+        $s =~ s/^.*\) //s;
+        my @f = split ' ', $s;
+        return ($f[11] // 0) + ($f[12] // 0);      # utime + stime
+    };
+    my @pids = ($g->master_pid, @w);
+    my %t0 = map { $_ => $ticks->($_) } @pids;
+    Time::HiRes::sleep(1);
+    my @busy = grep { $ticks->($_) - $t0{$_} > 10 } @pids;
+    is("@busy", '', 'master and workers idle afterwards (under 0.1 s of '
+                     . 'CPU in 1 s)');
+
+    my $t0 = Time::HiRes::time();
+    my $r;
+    my $back = wait_until {
+        $r = http_get($gp, '/');
+        ($r->{status} // 0) == 200;
+    } 5;
+    ok($back, sprintf('an ordinary request is served after the flood '
+                      . '(%.2f s)', Time::HiRes::time() - $t0))
         or diag($r->{error} // $r->{raw});
     $g->stop;
 }

@@ -624,11 +624,18 @@ int  fy_http_proxy_ssl_init_cycle(fy_cycle_t *cycle);
 
 /* fy_http_proxy.c */
 void fy_http_proxy_handler(fy_http_request_t *r);
-/* $upstream_addr, $upstream_status (fy_http_variable_pt) */
+/* $upstream_addr, $upstream_status, $upstream_connect_time,
+ * $upstream_header_time, $upstream_response_time (fy_http_variable_pt) */
 size_t fy_http_proxy_upstream_addr(fy_http_request_t *r, u_char *buf,
                                    size_t size);
 size_t fy_http_proxy_upstream_status(fy_http_request_t *r, u_char *buf,
                                      size_t size);
+size_t fy_http_proxy_upstream_connect_time(fy_http_request_t *r, u_char *buf,
+                                           size_t size);
+size_t fy_http_proxy_upstream_header_time(fy_http_request_t *r, u_char *buf,
+                                          size_t size);
+size_t fy_http_proxy_upstream_response_time(fy_http_request_t *r,
+                                            u_char *buf, size_t size);
 /* $proxy_host of a request being proxied (r->proxy set) */
 size_t fy_http_proxy_host(fy_http_request_t *r, u_char *buf, size_t size);
 

@@ -2,7 +2,8 @@
  * fy_http_log.c -- the access log: log_format and access_log.
  *
  *   log_format NAME [escape=default|json|none] STRING ...;      http
- *   access_log PATH [FORMAT [buffer=SIZE [flush=TIME]]] | off;  http, server, location
+ *   access_log PATH [FORMAT [buffer=SIZE [flush=TIME] [if=COND]]] | off;
+ *                                                   http, server, location
  *
  * As in nginx: the predefined format "combined", "access_log" without
  * a format uses it, several access_log directives at one level all
@@ -47,6 +48,8 @@ typedef struct fy_http_log_file_s {
 struct fy_http_log_s {
     fy_http_log_file_t  *file;
     fy_http_log_fmt_t   *fmt;
+    fy_http_cv_t        *cond;       /* if=: no line when it evaluates to
+                                        "" or "0" (nginx); NULL: always */
 };
 
 /* Files of the running configuration (one cycle per process). */
@@ -222,6 +225,7 @@ fy_http_access_log(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
     file->fd = -1;
     file->path = fy_conf_full_name(cf, cf->prefix, &cf->args[1]);
     log->file = file;
+    log->cond = NULL;
     file->next = hmcf->log_files;
     hmcf->log_files = file;
 
@@ -267,6 +271,13 @@ fy_http_access_log(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
             if (file->flush <= 0) {
                 fy_conf_error(cf, "invalid flush time \"%s\"",
                               cf->args[i].data);
+                return FY_CONF_ERROR;
+            }
+        } else if (strncmp((char *) cf->args[i].data, "if=", 3) == 0) {
+            val.data = cf->args[i].data + 3;
+            val.len = cf->args[i].len - 3;
+            log->cond = fy_http_cv_compile(cf, &val);
+            if (log->cond == NULL) {
                 return FY_CONF_ERROR;
             }
         } else {
@@ -325,7 +336,7 @@ const fy_command_t  fy_http_log_commands[] = {
     { "log_format", FY_CONF_HTTP, 0, 2, FY_CONF_MANY, fy_http_log_format,
       FY_CONF_MAIN_OFF, 0, NULL },
 
-    { "access_log", FY_CONF_HTTP | FY_CONF_SRV | FY_CONF_LOC, 0, 1, 5,
+    { "access_log", FY_CONF_HTTP | FY_CONF_SRV | FY_CONF_LOC, 0, 1, 6,
       fy_http_access_log, FY_CONF_LOC_OFF, 0, NULL },
 
     { NULL, 0, 0, 0, 0, NULL, 0, 0, NULL }
@@ -530,12 +541,20 @@ fy_http_log_request(fy_http_request_t *r)
     fy_http_loc_conf_t  *lcf = r->loc ? r->loc : r->srv->loc;
     fy_http_log_t       *log;
     unsigned             i;
+    u_char              *v;
+    size_t               len;
 
     if (lcf->access_log_off) {
         return;
     }
     for (i = 0; i < lcf->access_logs.nelts; i++) {
         log = fy_array_elt(&lcf->access_logs, fy_http_log_t, i);
+        if (log->cond) {
+            v = fy_http_cv_eval(r, log->cond, &len);
+            if (v == NULL || len == 0 || (len == 1 && v[0] == '0')) {
+                continue;
+            }
+        }
         fy_http_log_one(r, log);
     }
 }

@@ -37,7 +37,13 @@
 
 static uint64_t  fy_proxy_rnd;     /* random balancer state, per worker */
 
-static size_t fy_proxy_states_text(fy_http_proxy_t *p, int addr, u_char *buf,
+/* what fy_proxy_states_text writes: FY_PROXY_T_* (a time) or these */
+enum {
+    FY_PROXY_V_ADDR = FY_PROXY_T_N,
+    FY_PROXY_V_STATUS
+};
+
+static size_t fy_proxy_states_text(fy_http_proxy_t *p, int what, u_char *buf,
     size_t size);
 static void fy_proxy_cleanup(void *data);
 static int fy_proxy_balancer_key(fy_http_proxy_t *p);
@@ -46,35 +52,55 @@ static void fy_proxy_connect(fy_http_proxy_t *p);
 static void fy_proxy_connect_peer(fy_http_proxy_t *p);
 static void fy_proxy_connected(fy_event_t *wev);
 
-/* $upstream_addr (addr != 0) or $upstream_status: every server tried,
- * ", " between them, as nginx writes them; "-" for a try that got no
- * status.  Returns the length; writes at most size bytes when buf is
- * not NULL. */
+/* $upstream_addr, $upstream_status or one of the times (what is
+ * FY_PROXY_V_* or FY_PROXY_T_*), one value per try as nginx writes
+ * them: ", " between tries, " : " before the tries of an internal
+ * redirect; "-" for a try that got no status, or did not get as far as
+ * the time measures; times as seconds with milliseconds.  Returns the
+ * length; writes at most size bytes when buf is not NULL. */
 static size_t
-fy_proxy_states_text(fy_http_proxy_t *p, int addr, u_char *buf, size_t size)
+fy_proxy_states_text(fy_http_proxy_t *p, int what, u_char *buf, size_t size)
 {
     fy_proxy_state_t  *st;
-    char               tmp[16];
+    char               tmp[32];
     size_t             len = 0, n;
     unsigned           i;
+    uint64_t           ms;
     const void        *src;
 
     for (i = 0; p && i < p->states.nelts; i++) {
         st = fy_array_elt(&p->states, fy_proxy_state_t, i);
         if (i) {
-            if (buf && len + 2 <= size) {
-                memcpy(buf + len, ", ", 2);
+            src = st->redirect ? " : " : ", ";
+            n = st->redirect ? 3 : 2;
+            if (buf && len + n <= size) {
+                memcpy(buf + len, src, n);
             }
-            len += 2;
+            len += n;
         }
-        if (addr) {
+        src = tmp;
+        if (what == FY_PROXY_V_ADDR) {
             src = st->addr.data;
             n = st->addr.len;
-        } else {
+        } else if (what == FY_PROXY_V_STATUS) {
             n = st->status ? (size_t) snprintf(tmp, sizeof(tmp), "%d",
                                                st->status)
                            : (size_t) snprintf(tmp, sizeof(tmp), "-");
-            src = tmp;
+        } else {
+            ms = st->time[what];
+            if (ms == FY_PROXY_NO_TIME && what == FY_PROXY_T_RESPONSE
+                && i == p->states.nelts - 1 && i >= p->kept
+                && p == p->r->proxy)
+            {
+                /* logged while the try still runs (a client gone in the
+                 * middle, a WebSocket tunnel): its time so far */
+                ms = fy_current_msec - p->start;
+            }
+            n = ms == FY_PROXY_NO_TIME
+                ? (size_t) snprintf(tmp, sizeof(tmp), "-")
+                : (size_t) snprintf(tmp, sizeof(tmp), "%llu.%03u",
+                                    (unsigned long long) (ms / 1000),
+                                    (unsigned) (ms % 1000));
         }
         if (buf && len + n <= size) {
             memcpy(buf + len, src, n);
@@ -87,13 +113,34 @@ fy_proxy_states_text(fy_http_proxy_t *p, int addr, u_char *buf, size_t size)
 size_t
 fy_http_proxy_upstream_addr(fy_http_request_t *r, u_char *buf, size_t size)
 {
-    return fy_proxy_states_text(r->proxy, 1, buf, size);
+    return fy_proxy_states_text(r->proxy, FY_PROXY_V_ADDR, buf, size);
 }
 
 size_t
 fy_http_proxy_upstream_status(fy_http_request_t *r, u_char *buf, size_t size)
 {
-    return fy_proxy_states_text(r->proxy, 0, buf, size);
+    return fy_proxy_states_text(r->proxy, FY_PROXY_V_STATUS, buf, size);
+}
+
+size_t
+fy_http_proxy_upstream_connect_time(fy_http_request_t *r, u_char *buf,
+    size_t size)
+{
+    return fy_proxy_states_text(r->proxy, FY_PROXY_T_CONNECT, buf, size);
+}
+
+size_t
+fy_http_proxy_upstream_header_time(fy_http_request_t *r, u_char *buf,
+    size_t size)
+{
+    return fy_proxy_states_text(r->proxy, FY_PROXY_T_HEADER, buf, size);
+}
+
+size_t
+fy_http_proxy_upstream_response_time(fy_http_request_t *r, u_char *buf,
+    size_t size)
+{
+    return fy_proxy_states_text(r->proxy, FY_PROXY_T_RESPONSE, buf, size);
 }
 
 size_t
@@ -115,10 +162,10 @@ fy_proxy_cleanup(void *data)
     size_t            alen, slen;
 
     if (fy_log.level >= FY_LOG_DEBUG && p->states.nelts) {
-        alen = fy_min(fy_proxy_states_text(p, 1, addr, sizeof(addr)),
-                      sizeof(addr));
-        slen = fy_min(fy_proxy_states_text(p, 0, status, sizeof(status)),
-                      sizeof(status));
+        alen = fy_min(fy_proxy_states_text(p, FY_PROXY_V_ADDR, addr,
+                                           sizeof(addr)), sizeof(addr));
+        slen = fy_min(fy_proxy_states_text(p, FY_PROXY_V_STATUS, status,
+                                           sizeof(status)), sizeof(status));
         fy_log_debug("proxy done: upstream_addr \"%.*s\" upstream_status "
                      "\"%.*s\"", (int) alen, addr, (int) slen, status);
     }
@@ -138,9 +185,11 @@ fy_proxy_err_level(fy_http_proxy_t *p)
                                                     : FY_LOG_ERR;
 }
 
+/* The try ends here (the upstream is let go): its response time. */
 void
 fy_proxy_close_upstream(fy_http_proxy_t *p)
 {
+    fy_proxy_timed(p, FY_PROXY_T_RESPONSE);
     if (p->stats) {
         fy_shm_add(p->stats->active, (uint64_t) -1);
         p->stats = NULL;
@@ -200,7 +249,7 @@ fy_proxy_balancer_key(fy_http_proxy_t *p)
 }
 
 /* An internal redirect (error_page) proxies a request a second time:
- * $upstream_addr and $upstream_status keep the first one's tries. */
+ * the $upstream_* variables keep the first one's tries. */
 static int
 fy_proxy_keep_states(fy_http_proxy_t *p, fy_http_proxy_t *old)
 {
@@ -214,6 +263,7 @@ fy_proxy_keep_states(fy_http_proxy_t *p, fy_http_proxy_t *old)
         }
         *st = *fy_array_elt(&old->states, fy_proxy_state_t, i);
     }
+    p->kept = old->states.nelts;
     return FY_OK;
 }
 
@@ -370,6 +420,18 @@ fy_proxy_state(fy_http_proxy_t *p)
            : NULL;
 }
 
+void
+fy_proxy_timed(fy_http_proxy_t *p, int t)
+{
+    fy_proxy_state_t  *st = fy_proxy_state(p);
+
+    /* not an earlier proxying's try (kept by an internal redirect) */
+    if (st && p->states.nelts > p->kept && st->time[t] == FY_PROXY_NO_TIME)
+    {
+        st->time[t] = fy_current_msec - p->start;
+    }
+}
+
 /*
  * The current server failed with ft (FY_HTTP_NEXT_*) before anything
  * reached the client.  Counts the failure where nginx does (error,
@@ -395,6 +457,9 @@ fy_proxy_next(fy_http_proxy_t *p, unsigned ft)
         fy_conn_close(p->uc);
         p->uc = NULL;
         p->reused = 0;
+        if (st) {
+            st->time[FY_PROXY_T_CONNECT] = FY_PROXY_NO_TIME;
+        }
         fy_proxy_rewind(p);
         p->request_sent = 0;
         fy_proxy_connect_peer(p);
@@ -462,8 +527,16 @@ fy_proxy_connect(fy_http_proxy_t *p)
     fy_conn_t           *uc;
     int                  i;
 
+    p->start = fy_current_msec;
     i = fy_proxy_pick(p);
     st = fy_array_push(&p->states);
+    if (st != NULL) {
+        memset(st, 0, sizeof(fy_proxy_state_t));
+        st->redirect = p->kept && p->states.nelts == p->kept + 1;
+        st->time[FY_PROXY_T_CONNECT] = FY_PROXY_NO_TIME;
+        st->time[FY_PROXY_T_HEADER] = FY_PROXY_NO_TIME;
+        st->time[FY_PROXY_T_RESPONSE] = FY_PROXY_NO_TIME;
+    }
     if (st == NULL) {
         if (i >= 0) {
             p->peer = fy_array_elt(&p->u->peers, fy_http_upstream_peer_t, i);
@@ -483,7 +556,6 @@ fy_proxy_connect(fy_http_proxy_t *p)
     p->peer_index = (unsigned) i;
     p->tried[i] = 1;
     p->tries++;
-    p->start = fy_current_msec;
     p->stats = &fy_shm->peers[p->peer->shm];   /* active counted by the pick */
     st->addr = p->peer->name;
     st->status = 0;
@@ -501,6 +573,7 @@ fy_proxy_connect(fy_http_proxy_t *p)
             uc->read.handler = fy_event_ignore;
             uc->write.handler = fy_proxy_send_handler;
             uc->write.ready = 1;
+            fy_proxy_timed(p, FY_PROXY_T_CONNECT);   /* 0: it was open */
             fy_proxy_send_request(p);
             return;
         }
@@ -590,6 +663,7 @@ fy_proxy_connected(fy_event_t *wev)
         fy_proxy_ssl_handshake(p);    /* then fy_proxy_send_request */
         return;
     }
+    fy_proxy_timed(p, FY_PROXY_T_CONNECT);
     fy_timer_del(wev);
     uc->write.handler = fy_proxy_send_handler;
     fy_proxy_send_request(p);

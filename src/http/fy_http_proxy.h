@@ -43,6 +43,9 @@ struct fy_http_proxy_s {
     const u_char             *key;         /* hash / ip_hash key */
     size_t                    key_len;
     fy_array_t                states;      /* fy_proxy_state_t, per try */
+    unsigned                  kept;        /* states[0..kept) are from an
+                                              earlier proxying (internal
+                                              redirect) */
 
     fy_buf_t                  req;         /* request header to send */
     fy_buf_t                  body;        /* client body on its way up */
@@ -55,7 +58,8 @@ struct fy_http_proxy_s {
     uint64_t                  rest;        /* LENGTH: bytes still due */
     char                      chunk_hdr[24];
     int                       status;
-    uint64_t                  start;       /* fy_current_msec at connect */
+    uint64_t                  start;       /* fy_current_msec when the try
+                                              started (before the pick) */
     fy_shm_peer_t            *stats;       /* the peer's shared counters
                                               while it counts as active */
     fy_array_t                headers;     /* response header fields */
@@ -125,10 +129,25 @@ typedef struct fy_http_proxy_ssl_conf_s {
     unsigned                  name_set:1;
 } fy_http_proxy_ssl_conf_t;
 
-/* One try, for $upstream_addr and $upstream_status. */
+/* When a try reached a step, for $upstream_connect_time,
+ * $upstream_header_time and $upstream_response_time: milliseconds
+ * since the try started (p->start), FY_PROXY_NO_TIME until then. */
+enum {
+    FY_PROXY_T_CONNECT = 0,    /* connected (and the TLS handshake done) */
+    FY_PROXY_T_HEADER,         /* the response header parsed */
+    FY_PROXY_T_RESPONSE,       /* the try ended: response read, or failed */
+    FY_PROXY_T_N
+};
+
+#define FY_PROXY_NO_TIME  ((uint64_t) -1)
+
+/* One try, for the $upstream_* variables. */
 typedef struct {
     fy_str_t   addr;       /* server, or the upstream name if none */
     int        status;     /* 0 while waiting */
+    unsigned   redirect:1; /* the first try after an internal redirect:
+                              " : " before it instead of ", " (nginx) */
+    uint64_t   time[FY_PROXY_T_N];
 } fy_proxy_state_t;
 
 /* ", client: 1.2.3.4, request: "GET / HTTP/1.1", upstream: "..."" */
@@ -147,6 +166,8 @@ void fy_proxy_close_upstream(fy_http_proxy_t *p);
 void fy_proxy_fail(fy_http_proxy_t *p, int status);
 int fy_proxy_can_retry(fy_http_proxy_t *p, unsigned ft);
 fy_proxy_state_t *fy_proxy_state(fy_http_proxy_t *p);
+/* the current try reached step t (FY_PROXY_T_*), unless it had already */
+void fy_proxy_timed(fy_http_proxy_t *p, int t);
 void fy_proxy_next(fy_http_proxy_t *p, unsigned ft);
 int fy_proxy_skip_header(const fy_str_t *name);
 int fy_proxy_connection_option(fy_array_t *headers, const fy_str_t *name);

@@ -503,6 +503,7 @@ fy_proxy_read_header(fy_event_t *rev)
         return;
     }
 
+    fy_proxy_timed(p, FY_PROXY_T_HEADER);
     fy_timer_del(rev);
     uc->read.handler = fy_proxy_relay_read;
     fy_proxy_process_header(p);
@@ -903,6 +904,7 @@ fy_proxy_release_upstream(fy_http_proxy_t *p)
     if (p->stats) {
         fy_http_peer_response_time(p->peer->shm, fy_current_msec - p->start);
     }
+    fy_proxy_timed(p, FY_PROXY_T_RESPONSE);
     if (p->u->keepalive && p->framed && p->up_done && !p->up_extra
         && !p->up_failed)
     {

@@ -414,6 +414,7 @@ fy_proxy_ssl_handler(fy_event_t *ev)
                  FY_PROXY_CTX_FMT,
                  fy_tls_up_session_reused(uc) ? "reused" : "new",
                  FY_PROXY_CTX(p));
+    fy_proxy_timed(p, FY_PROXY_T_CONNECT);    /* TLS included, as nginx */
     fy_timer_del(&uc->write);
     uc->read.handler = fy_event_ignore;
     uc->write.handler = fy_proxy_send_handler;

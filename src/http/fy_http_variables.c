@@ -478,6 +478,9 @@ static const fy_http_variable_t  fy_http_variables[] = {
     { "remote_user",      fy_var_remote_user },
     { "upstream_addr",    fy_http_proxy_upstream_addr },
     { "upstream_status",  fy_http_proxy_upstream_status },
+    { "upstream_connect_time", fy_http_proxy_upstream_connect_time },
+    { "upstream_header_time", fy_http_proxy_upstream_header_time },
+    { "upstream_response_time", fy_http_proxy_upstream_response_time },
     { NULL, NULL }
 };
 

@@ -39,7 +39,33 @@ static fy_event_t   fy_worker_heartbeat_ev;
 static fy_event_t   fy_worker_drain_ev;
 static uint64_t     fy_worker_rss_at;
 
+/* Connections closed for want of a free worker_connections slot and
+ * not reported yet.  A flood past the limit must not flood the error
+ * log as well: the first is logged at once, the rest at most once a
+ * second with their count (also from the heartbeat, so the last ones
+ * of a burst are reported too). */
+static unsigned     fy_worker_full_closed;
+static uint64_t     fy_worker_full_logged;     /* fy_current_msec */
+
 static void fy_worker_start_quit(void);
+static void fy_worker_full_report(void);
+
+static void
+fy_worker_full_report(void)
+{
+    unsigned  n = fy_worker_full_closed;
+
+    if (n == 0 || (fy_worker_full_logged
+                   && fy_current_msec - fy_worker_full_logged < 1000))
+    {
+        return;
+    }
+    fy_log_error(FY_LOG_ALERT, 0, "%d worker_connections are not enough, "
+                 "closed %u connection%s", fy_worker_cycle->core
+                 ->worker_connections, n, n == 1 ? "" : "s");
+    fy_worker_full_logged = fy_current_msec;
+    fy_worker_full_closed = 0;
+}
 
 static void
 fy_worker_heartbeat(fy_event_t *ev)
@@ -51,6 +77,7 @@ fy_worker_heartbeat(fy_event_t *ev)
         fy_worker_rss_at = fy_current_msec;
         fy_shm_set(fy_worker_slot->rss, fy_proc_rss());
     }
+    fy_worker_full_report();
     fy_timer_add(ev, FY_HEARTBEAT_MS);
 }
 
@@ -72,9 +99,11 @@ fy_worker_new_conn(fy_channel_conn_t *cc, int fd, fy_channel_handoff_t *h)
 
     c = fy_conn_get(fd);
     if (c == NULL) {
-        fy_log_error(FY_LOG_ALERT, 0, "%d worker_connections are not enough",
-                     fy_worker_cycle->core->worker_connections);
+        /* the client sees the connection closed (reset if it had sent
+         * something); stub_status shows it as accepted, not handled */
         close(fd);
+        fy_worker_full_closed++;
+        fy_worker_full_report();
         return;
     }
     memcpy(&c->addr, &cc->addr, fy_min(cc->addrlen, sizeof(c->addr)));
