@@ -54,3 +54,23 @@ fy_time_update(void)
         }
     }
 }
+
+time_t
+fy_time_parse_http(const u_char *p, size_t len)
+{
+    char        buf[64];
+    struct tm   tm;
+    char       *end;
+
+    if (len == 0 || len >= sizeof(buf)) {
+        return -1;
+    }
+    memcpy(buf, p, len);
+    buf[len] = '\0';
+    memset(&tm, 0, sizeof(tm));
+    end = strptime(buf, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+    if (end == NULL || *end != '\0') {
+        return -1;
+    }
+    return timegm(&tm);
+}

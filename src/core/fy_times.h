@@ -22,4 +22,8 @@ extern size_t    fy_time_iso8601_len;
 
 void fy_time_update(void);
 
+/* An IMF-fixdate ("Sun, 06 Nov 1994 08:49:37 GMT", the form of
+ * fy_http_date) as a time, or -1 (fy_times.c). */
+time_t fy_time_parse_http(const u_char *p, size_t len);
+
 #endif /* FY_TIMES_H */

@@ -518,6 +518,10 @@ u_char *fy_http_header_value(fy_http_request_t *r, const fy_http_cv_t *cv,
 /* The same escaping of a value already made; returns s itself when
  * nothing needs escaping, else a copy in pool (NULL: no memory). */
 u_char *fy_http_header_escape(fy_pool_t *pool, u_char *s, size_t *len);
+/* s with every byte escape() says yes to %-escaped (a copy from pool),
+ * or s itself when there is none; *len is updated. */
+u_char *fy_http_escape_bytes(fy_pool_t *pool, u_char *s, size_t *len,
+    int (*escape)(u_char c));
 /* "Server: ferry/0.1.0\r\n" or, with server_tokens off, "Server:
  * ferry\r\n"; and the signature for error pages. */
 const char *fy_http_server_line(fy_http_request_t *r, size_t *len);

@@ -158,26 +158,6 @@ fy_http_gzip_cache_control(const fy_array_t *headers, const char *token)
     return 0;
 }
 
-static time_t
-fy_http_gzip_date(const fy_str_t *v)
-{
-    char       buf[64];
-    struct tm  tm;
-    char      *end;
-
-    if (v->len == 0 || v->len >= sizeof(buf)) {
-        return -1;
-    }
-    memcpy(buf, v->data, v->len);
-    buf[v->len] = '\0';
-    memset(&tm, 0, sizeof(tm));
-    end = strptime(buf, "%a, %d %b %Y %H:%M:%S GMT", &tm);
-    if (end == NULL || *end != '\0') {
-        return -1;
-    }
-    return timegm(&tm);
-}
-
 /*
  * gzip_proxied for a request with Via: compress when one of the listed
  * conditions holds, as nginx documents them.  An Expires that cannot be
@@ -205,9 +185,9 @@ fy_http_gzip_proxied_ok(fy_http_request_t *r, const fy_http_gzip_conf_t *g,
     }
     e = fy_http_gzip_find(resp, "Expires");
     if ((p & FY_HTTP_GZIP_PROXIED_EXPIRED) && e) {
-        expires = fy_http_gzip_date(e);
+        expires = fy_time_parse_http(e->data, e->len);
         d = fy_http_gzip_find(resp, "Date");
-        date = d ? fy_http_gzip_date(d) : -1;
+        date = d ? fy_time_parse_http(d->data, d->len) : -1;
         if (date == -1) {
             date = (time_t) (r->start_wall / 1000);
         }

@@ -264,14 +264,15 @@ fy_http_headers_merge(fy_http_loc_conf_t *prev, fy_http_loc_conf_t *conf)
 }
 
 u_char *
-fy_http_header_escape(fy_pool_t *pool, u_char *s, size_t *len)
+fy_http_escape_bytes(fy_pool_t *pool, u_char *s, size_t *len,
+                     int (*escape)(u_char c))
 {
     static const char  hex[] = "0123456789ABCDEF";
     u_char            *out, *q;
     size_t             i, n = 0;
 
     for (i = 0; i < *len; i++) {
-        n += fy_http_is_ctl(s[i]);
+        n += escape(s[i]);
     }
     if (n == 0) {
         return s;
@@ -281,7 +282,7 @@ fy_http_header_escape(fy_pool_t *pool, u_char *s, size_t *len)
         return NULL;
     }
     for (q = out, i = 0; i < *len; i++) {
-        if (fy_http_is_ctl(s[i])) {
+        if (escape(s[i])) {
             *q++ = '%';
             *q++ = (u_char) hex[s[i] >> 4];
             *q++ = (u_char) hex[s[i] & 0xf];
@@ -291,6 +292,12 @@ fy_http_header_escape(fy_pool_t *pool, u_char *s, size_t *len)
     }
     *len = (size_t) (q - out);
     return out;
+}
+
+u_char *
+fy_http_header_escape(fy_pool_t *pool, u_char *s, size_t *len)
+{
+    return fy_http_escape_bytes(pool, s, len, fy_http_is_ctl);
 }
 
 u_char *

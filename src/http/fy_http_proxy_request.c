@@ -68,37 +68,16 @@ fy_proxy_connection_option(fy_array_t *headers, const fy_str_t *name)
  * capture or $uri in "proxy_pass http://up/$1" is decoded, and a space,
  * CR or LF in it would split the request line.  '%' and '?' stay, so
  * the target means what the configuration wrote. */
+static int
+fy_proxy_target_escapes(u_char c)
+{
+    return c <= 0x20 || c >= 0x7f || c == '#';
+}
+
 static u_char *
 fy_proxy_escape_target(fy_pool_t *pool, u_char *s, size_t *len)
 {
-    static const char  hex[] = "0123456789ABCDEF";
-    u_char            *out, *q;
-    size_t             i, n = 0;
-
-#define fy_target_escape(c)  ((c) <= 0x20 || (c) >= 0x7f || (c) == '#')
-
-    for (i = 0; i < *len; i++) {
-        n += fy_target_escape(s[i]);
-    }
-    if (n == 0) {
-        return s;
-    }
-    out = fy_palloc(pool, *len + 2 * n);
-    if (out == NULL) {
-        return NULL;
-    }
-    for (q = out, i = 0; i < *len; i++) {
-        if (fy_target_escape(s[i])) {
-            *q++ = '%';
-            *q++ = (u_char) hex[s[i] >> 4];
-            *q++ = (u_char) hex[s[i] & 0xf];
-        } else {
-            *q++ = s[i];
-        }
-    }
-#undef fy_target_escape
-    *len = (size_t) (q - out);
-    return out;
+    return fy_http_escape_bytes(pool, s, len, fy_proxy_target_escapes);
 }
 
 /*

@@ -509,27 +509,6 @@ fy_http_static_etag_match(const fy_str_t *v, const char *etag)
     return 0;
 }
 
-/* An IMF-fixdate ("Sun, 06 Nov 1994 08:49:37 GMT") as a time, or -1. */
-static time_t
-fy_http_static_parse_date(const fy_str_t *v)
-{
-    char        buf[64];
-    struct tm   tm;
-    char       *end;
-
-    if (v->len == 0 || v->len >= sizeof(buf)) {
-        return -1;
-    }
-    memcpy(buf, v->data, v->len);
-    buf[v->len] = '\0';
-    memset(&tm, 0, sizeof(tm));
-    end = strptime(buf, "%a, %d %b %Y %H:%M:%S GMT", &tm);
-    if (end == NULL || *end != '\0') {
-        return -1;
-    }
-    return timegm(&tm);
-}
-
 /* Send the header for the open file f (stat st, type) and then the
  * body, as the conditional and Range headers ask. */
 static void
@@ -566,7 +545,9 @@ fy_http_static_send(fy_http_request_t *r, fy_http_static_file_t *f,
         if (fy_http_static_etag_match(inm, etag)) {
             status = 304;
         }
-    } else if (ims && fy_http_static_parse_date(ims) == st->st_mtime) {
+    } else if (ims
+               && fy_time_parse_http(ims->data, ims->len) == st->st_mtime)
+    {
         status = 304;
     }
 

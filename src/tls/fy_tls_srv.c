@@ -19,20 +19,6 @@
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 
-static const char *
-fy_tls_srv_error(void)
-{
-    static char    text[256];
-    unsigned long  e = ERR_peek_last_error();
-
-    text[0] = '\0';
-    if (e) {
-        ERR_error_string_n(e, text, sizeof(text));
-    }
-    ERR_clear_error();
-    return text;
-}
-
 void
 fy_tls_conf_init_srv(fy_tls_conf_t *conf)
 {
@@ -164,7 +150,7 @@ fy_tls_srv_verify(SSL_CTX *ctx, fy_tls_conf_t *conf, const char *what)
         {
             fy_log_error(FY_LOG_EMERG, 0, "cannot load ssl_client_certificate "
                          "\"%s\": %s in %s:%u", conf->client_cert,
-                         fy_tls_srv_error(), conf->client_cert_where.file,
+                         fy_tls_error(), conf->client_cert_where.file,
                          conf->client_cert_where.line);
             return FY_ERROR;
         }
@@ -176,7 +162,7 @@ fy_tls_srv_verify(SSL_CTX *ctx, fy_tls_conf_t *conf, const char *what)
     {
         fy_log_error(FY_LOG_EMERG, 0, "cannot load ssl_trusted_certificate "
                      "\"%s\": %s in %s:%u", conf->trusted_cert,
-                     fy_tls_srv_error(), conf->trusted_where.file,
+                     fy_tls_error(), conf->trusted_where.file,
                      conf->trusted_where.line);
         return FY_ERROR;
     }
@@ -197,7 +183,7 @@ fy_tls_srv_verify(SSL_CTX *ctx, fy_tls_conf_t *conf, const char *what)
     SSL_CTX_set_verify_depth(ctx, conf->verify_depth);
     if (!fy_tls_verify_sid_ctx(ctx, conf)) {
         fy_log_error(FY_LOG_EMERG, 0, "cannot set the session id context "
-                     "for %s: %s", what, fy_tls_srv_error());
+                     "for %s: %s", what, fy_tls_error());
         return FY_ERROR;
     }
     return FY_OK;
@@ -250,7 +236,7 @@ fy_tls_ctx_srv(fy_pool_t *pool, fy_tls_conf_t *conf, void *data,
     if (strcmp(conf->ecdh_curve, "auto") != 0
         && SSL_CTX_set1_groups_list(ctx, conf->ecdh_curve) != 1)
     {
-        e = fy_tls_srv_error();
+        e = fy_tls_error();
         fy_log_error(FY_LOG_EMERG, 0, "invalid ssl_ecdh_curve \"%s\"%s%s "
                      "in %s:%u", conf->ecdh_curve, *e ? ": " : "", e,
                      conf->ecdh_where.file, conf->ecdh_where.line);
