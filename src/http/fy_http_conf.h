@@ -1,0 +1,42 @@
+/*
+ * fy_http_conf.h -- private to the fy_http_conf*.c files: the setters
+ * the http directive table (fy_http_conf.c) names that live in the
+ * other files, and the helpers they share.
+ */
+#ifndef FY_HTTP_CONF_H
+#define FY_HTTP_CONF_H
+
+#include "fy_core.h"
+#include "fy_http.h"
+
+/* fy_http_conf_server.c: http, server, location, listen, server_name */
+const char *fy_http_parse_block(fy_conf_t *cf, unsigned type,
+    fy_conf_ctx_t *ctx);
+const char *fy_http_block(fy_conf_t *cf, const fy_command_t *cmd,
+    void *conf);
+const char *fy_http_server(fy_conf_t *cf, const fy_command_t *cmd,
+    void *conf);
+const char *fy_http_location(fy_conf_t *cf, const fy_command_t *cmd,
+    void *conf);
+const char *fy_http_listen(fy_conf_t *cf, const fy_command_t *cmd,
+    void *conf);
+const char *fy_http_server_name(fy_conf_t *cf, const fy_command_t *cmd,
+    void *conf);
+
+/* fy_http_conf_upstream.c: upstream blocks and proxy_pass */
+const char *fy_http_upstream_block(fy_conf_t *cf, const fy_command_t *cmd,
+    void *conf);
+const char *fy_http_upstream_server(fy_conf_t *cf, const fy_command_t *cmd,
+    void *conf);
+const char *fy_http_upstream_balancer(fy_conf_t *cf,
+    const fy_command_t *cmd, void *conf);
+const char *fy_http_upstream_zone(fy_conf_t *cf, const fy_command_t *cmd,
+    void *conf);
+const char *fy_http_proxy_pass(fy_conf_t *cf, const fy_command_t *cmd,
+    void *conf);
+void fy_http_peer_defaults(fy_http_upstream_peer_t *peer);
+
+/* fy_http_conf.c */
+fy_str_t *fy_http_param(fy_str_t *arg, const char *name, fy_str_t *value);
+
+#endif /* FY_HTTP_CONF_H */

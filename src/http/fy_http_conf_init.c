@@ -1,0 +1,348 @@
+/*
+ * fy_http_conf_init.c -- after the config is read: merge each level
+ * into the one below it, resolve upstreams, and gather the listening
+ * sockets (fy_http_init_cycle).
+ */
+#include "fy_core.h"
+#include "fy_http.h"
+#include "fy_http_balancer.h"
+#include "fy_http_conf.h"
+#include "fy_http_static.h"
+
+#include <netinet/in.h>
+
+#define fy_merge(child, parent, unset, dflt)                               \
+    do {                                                                   \
+        if ((child) == (unset)) {                                          \
+            (child) = ((parent) == (unset)) ? (dflt) : (parent);           \
+        }                                                                  \
+    } while (0)
+
+static void
+fy_http_merge_loc(fy_http_loc_conf_t *prev, fy_http_loc_conf_t *conf)
+{
+    fy_merge(conf->proxy_connect_timeout, prev->proxy_connect_timeout,
+             FY_CONF_UNSET_MSEC, 60000);
+    fy_merge(conf->proxy_read_timeout, prev->proxy_read_timeout,
+             FY_CONF_UNSET_MSEC, 60000);
+    fy_merge(conf->proxy_send_timeout, prev->proxy_send_timeout,
+             FY_CONF_UNSET_MSEC, 60000);
+    fy_merge(conf->proxy_buffer_size, prev->proxy_buffer_size,
+             FY_CONF_UNSET_SIZE, 16384);
+    fy_merge(conf->keepalive_timeout, prev->keepalive_timeout,
+             FY_CONF_UNSET_MSEC, 75000);
+    fy_merge(conf->keepalive_requests, prev->keepalive_requests,
+             FY_CONF_UNSET_INT, 1000);
+    fy_merge(conf->send_timeout, prev->send_timeout,
+             FY_CONF_UNSET_MSEC, 60000);
+    fy_merge(conf->client_max_body_size, prev->client_max_body_size,
+             FY_CONF_UNSET_SIZE, 1024 * 1024);
+    /* nginx's defaults on 64-bit Linux: "8 4k" is 8 memory pages,
+     * client_body_buffer_size two */
+    fy_merge(conf->proxy_buffering, prev->proxy_buffering,
+             FY_CONF_UNSET_INT, 1);
+    if (conf->proxy_buffers_size == FY_CONF_UNSET_SIZE) {
+        conf->proxy_buffers_num = prev->proxy_buffers_size
+                                  == FY_CONF_UNSET_SIZE
+                                  ? 8 : prev->proxy_buffers_num;
+        conf->proxy_buffers_size = prev->proxy_buffers_size
+                                   == FY_CONF_UNSET_SIZE
+                                   ? 4096 : prev->proxy_buffers_size;
+    }
+    fy_merge(conf->client_body_buffer_size, prev->client_body_buffer_size,
+             FY_CONF_UNSET_SIZE, 16384);
+    fy_merge(conf->client_body_timeout, prev->client_body_timeout,
+             FY_CONF_UNSET_MSEC, 60000);
+    fy_merge(conf->proxy_request_buffering, prev->proxy_request_buffering,
+             FY_CONF_UNSET_INT, 1);
+    /* access_log: a level with none of its own logs like its parent */
+    if (conf->access_logs.nelts == 0 && !conf->access_log_off) {
+        conf->access_logs = prev->access_logs;
+        conf->access_log_off = prev->access_log_off;
+    }
+    fy_merge(conf->next_upstream, prev->next_upstream, 0,
+             FY_HTTP_NEXT_ERROR | FY_HTTP_NEXT_TIMEOUT);
+    fy_merge(conf->next_upstream_tries, prev->next_upstream_tries,
+             FY_CONF_UNSET_INT, 0);
+    fy_merge(conf->next_upstream_timeout, prev->next_upstream_timeout,
+             FY_CONF_UNSET_MSEC, 0);
+    if (conf->default_type.data == NULL) {
+        if (prev->default_type.data) {
+            conf->default_type = prev->default_type;
+        } else {
+            fy_str_set(&conf->default_type, "text/plain");
+        }
+    }
+    /* "return" and "proxy_pass" in a server apply to its locations
+     * that have no handler of their own, as nginx's server-level
+     * return runs before location matching. */
+    if (conf->access == NULL) {
+        conf->access = prev->access;
+    }
+    if (conf->return_code == FY_CONF_UNSET_INT && !fy_http_proxied(conf)
+        && conf->handler == NULL)
+    {
+        conf->return_code = prev->return_code;
+        conf->return_text = prev->return_text;
+    }
+    fy_http_static_merge(prev, conf);
+    fy_http_proxy_ssl_merge(prev, conf);
+    fy_http_headers_merge(prev, conf);
+    fy_http_gzip_merge_conf(&prev->gzip, &conf->gzip);
+}
+
+/* How a server reads request headers; nginx's defaults: 1k, 4 8k, on,
+ * off. */
+static void
+fy_http_merge_header_conf(fy_http_srv_conf_t *prev, fy_http_srv_conf_t *conf)
+{
+    fy_merge(conf->client_header_buffer, prev->client_header_buffer,
+             FY_CONF_UNSET_SIZE, 1024);
+    if (conf->large_header_buffers == FY_CONF_UNSET_INT) {
+        conf->large_header_buffers = prev->large_header_buffers;
+        conf->large_header_buffer = prev->large_header_buffer;
+    }
+    if (conf->large_header_buffers == FY_CONF_UNSET_INT) {
+        conf->large_header_buffers = 4;
+        conf->large_header_buffer = 8192;
+    }
+    fy_merge(conf->ignore_invalid_headers, prev->ignore_invalid_headers,
+             FY_CONF_UNSET_INT, 1);
+    fy_merge(conf->underscores_in_headers, prev->underscores_in_headers,
+             FY_CONF_UNSET_INT, 0);
+}
+
+static int
+fy_loc_cmp(const void *a, const void *b)
+{
+    const fy_http_loc_conf_t *la = *(fy_http_loc_conf_t *const *) a;
+    const fy_http_loc_conf_t *lb = *(fy_http_loc_conf_t *const *) b;
+
+    /* Longest prefix first, so the first match is the best one. */
+    if (la->name.len != lb->name.len) {
+        return la->name.len > lb->name.len ? -1 : 1;
+    }
+    return (int) lb->exact - (int) la->exact;
+}
+
+/* Merge each location of list (and those nested in it) with its
+ * parent's values; sort a list of prefix locations longest first. */
+static void
+fy_http_init_locations(fy_http_srv_conf_t *scf, fy_http_loc_conf_t *parent,
+                       fy_array_t *list, int sort)
+{
+    fy_http_loc_conf_t  *lcf;
+    unsigned             i;
+    int                  code;
+
+    for (i = 0; list && i < list->nelts; i++) {
+        lcf = *fy_array_elt(list, fy_http_loc_conf_t *, i);
+        code = lcf->return_code;
+        fy_http_merge_loc(parent, lcf);
+        if (parent != scf->loc && code == FY_CONF_UNSET_INT
+            && !fy_http_proxied(lcf) && lcf->handler == NULL)
+        {
+            /* Only the server's "return" reaches a nested location; its
+             * parent's does not (nginx). */
+            lcf->return_code = scf->loc->return_code;
+            lcf->return_text = scf->loc->return_text;
+        }
+        fy_http_init_locations(scf, lcf, lcf->locations, 1);
+        fy_http_init_locations(scf, lcf, lcf->regex_locations, 0);
+    }
+    if (sort && list && list->nelts > 1) {
+        qsort(list->elts, list->nelts, sizeof(fy_http_loc_conf_t *),
+              fy_loc_cmp);
+    }
+}
+
+static int
+fy_http_same_addr(const fy_sockaddr_t *a, socklen_t alen,
+                  const fy_sockaddr_t *b, socklen_t blen)
+{
+    return alen == blen && memcmp(a, b, alen) == 0;
+}
+
+static int
+fy_http_add_listen(fy_cycle_t *cycle, fy_http_srv_conf_t *scf,
+                   fy_http_listen_t *l)
+{
+    fy_listen_t          *ls;
+    fy_http_srv_conf_t  **pscf, *first;
+    unsigned              i;
+
+    for (i = 0; i < cycle->listening.nelts; i++) {
+        ls = fy_array_elt(&cycle->listening, fy_listen_t, i);
+        if (fy_http_same_addr(&ls->addr, ls->addrlen, &l->addr, l->addrlen)) {
+            goto found;
+        }
+    }
+
+    if (cycle->listening.nelts == FY_MAX_LISTEN) {
+        fy_log_error(FY_LOG_EMERG, 0, "too many listening addresses (at most "
+                     "%d) in %s:%u", FY_MAX_LISTEN, scf->file, l->line);
+        return FY_ERROR;
+    }
+    ls = fy_array_push(&cycle->listening);
+    if (ls == NULL) {
+        return FY_ERROR;
+    }
+    ls->addr = l->addr;
+    ls->addrlen = l->addrlen;
+    ls->fd = -1;
+    ls->backlog = -1;
+    ls->index = cycle->listening.nelts - 1;
+    fy_sockaddr_text(&l->addr.sa, l->addrlen, ls->text, sizeof(ls->text), 1);
+    fy_array_init(&ls->servers, cycle->pool, 2, sizeof(fy_http_srv_conf_t *));
+
+found:
+
+    if (l->backlog != -1) {
+        /* socket options belong to the address: set once (nginx) */
+        if (ls->backlog != -1) {
+            fy_log_error(FY_LOG_EMERG, 0, "duplicate listen options for %s "
+                         "in %s:%u", ls->text, scf->file, l->line);
+            return FY_ERROR;
+        }
+        ls->backlog = l->backlog;
+    }
+    ls->ssl |= l->ssl;
+    pscf = fy_array_push(&ls->servers);
+    if (pscf == NULL) {
+        return FY_ERROR;
+    }
+    *pscf = scf;
+
+    if (l->default_server) {
+        first = *fy_array_elt(&ls->servers, fy_http_srv_conf_t *, 0);
+        for (i = 0; i < ls->servers.nelts - 1; i++) {
+            fy_http_srv_conf_t *s =
+                *fy_array_elt(&ls->servers, fy_http_srv_conf_t *, i);
+            fy_http_listen_t   *sl;
+            unsigned            k;
+
+            for (k = 0; k < s->listens.nelts; k++) {
+                sl = fy_array_elt(&s->listens, fy_http_listen_t, k);
+                if (sl->default_server
+                    && fy_http_same_addr(&sl->addr, sl->addrlen, &l->addr,
+                                         l->addrlen))
+                {
+                    fy_log_error(FY_LOG_EMERG, 0, "a duplicate default "
+                                 "server for %s in %s:%u", ls->text,
+                                 scf->file, l->line);
+                    return FY_ERROR;
+                }
+            }
+        }
+        /* The default server goes first: it answers unknown hosts. */
+        pscf = fy_array_elt(&ls->servers, fy_http_srv_conf_t *,
+                            ls->servers.nelts - 1);
+        *fy_array_elt(&ls->servers, fy_http_srv_conf_t *, 0) = scf;
+        *pscf = first;
+    }
+    return FY_OK;
+}
+
+int
+fy_http_init_cycle(fy_cycle_t *cycle)
+{
+    fy_http_main_conf_t  *hmcf = cycle->http;
+    fy_http_srv_conf_t   *scf;
+    fy_http_upstream_t   *u;
+    fy_http_upstream_peer_t *peer;
+    fy_http_listen_t     *l;
+    unsigned              i, j;
+    int                   rc;
+
+    fy_http_merge_loc(hmcf->loc, hmcf->loc);
+    fy_merge(hmcf->srv->client_header_timeout, FY_CONF_UNSET_MSEC,
+             FY_CONF_UNSET_MSEC, 60000);
+    fy_http_merge_header_conf(hmcf->srv, hmcf->srv);
+
+    for (i = 0; i < hmcf->upstreams.nelts; i++) {
+        u = *fy_array_elt(&hmcf->upstreams, fy_http_upstream_t *, i);
+        /* nginx's upstream keepalive defaults */
+        fy_merge(u->keepalive_timeout, FY_CONF_UNSET_MSEC,
+                 FY_CONF_UNSET_MSEC, 60000);
+        fy_merge(u->keepalive_requests, FY_CONF_UNSET_INT,
+                 FY_CONF_UNSET_INT, 1000);
+    }
+
+    for (i = 0; i < hmcf->upstreams.nelts; i++) {
+        u = *fy_array_elt(&hmcf->upstreams, fy_http_upstream_t *, i);
+        if (u->implicit) {
+            if (u->bare_http && u->bare_https) {
+                fy_log_error(FY_LOG_EMERG, 0, "\"%s\" is used by both "
+                             "http:// and https:// without a port; give "
+                             "the port in %s:%u", u->name.data, u->file,
+                             u->line);
+                return FY_ERROR;
+            }
+            peer = fy_array_push(&u->peers);
+            if (peer == NULL) {
+                return FY_ERROR;
+            }
+            memset(peer, 0, sizeof(*peer));
+            fy_http_peer_defaults(peer);
+            rc = fy_parse_addr_port(u->name.data, u->name.len, 0,
+                                    &peer->addr, &peer->addrlen);
+            if (rc != FY_OK) {
+                fy_log_error(FY_LOG_EMERG, 0, "%s \"%s\" in %s:%u",
+                             rc == FY_DECLINED
+                             ? "too long path in the unix domain socket"
+                             : "host not found in upstream",
+                             u->name.data, u->file, u->line);
+                return FY_ERROR;
+            }
+            if (u->bare_https) {
+                /* fy_parse_addr_port gave 80 (sin_port and sin6_port
+                 * share their place) */
+                peer->addr.sin6.sin6_port = htons(443);
+            }
+            peer->name = u->name;
+        }
+        if (fy_http_balancer_init(cycle->pool, u) != FY_OK) {
+            return FY_ERROR;
+        }
+    }
+
+    for (i = 0; i < hmcf->servers.nelts; i++) {
+        scf = *fy_array_elt(&hmcf->servers, fy_http_srv_conf_t *, i);
+
+        fy_merge(scf->client_header_timeout, hmcf->srv->client_header_timeout,
+                 FY_CONF_UNSET_MSEC, 60000);
+        fy_http_merge_header_conf(hmcf->srv, scf);
+        fy_http_merge_loc(hmcf->loc, scf->loc);
+
+        fy_http_init_locations(scf, scf->loc, &scf->locations, 1);
+        fy_http_init_locations(scf, scf->loc, &scf->regex_locations, 0);
+        fy_http_init_locations(scf, scf->loc, &scf->named, 0);
+
+        if (scf->listens.nelts == 0) {
+            /* nginx's default: a server without "listen" takes *:80 */
+            l = fy_array_push(&scf->listens);
+            if (l == NULL) {
+                return FY_ERROR;
+            }
+            fy_parse_addr_port((u_char *) "80", 2, 0, &l->addr, &l->addrlen);
+            l->line = scf->line;
+            l->backlog = -1;
+        }
+        for (j = 0; j < scf->listens.nelts; j++) {
+            l = fy_array_elt(&scf->listens, fy_http_listen_t, j);
+            if (fy_http_add_listen(cycle, scf, l) != FY_OK) {
+                return FY_ERROR;
+            }
+        }
+    }
+    for (i = 0; i < cycle->listening.nelts; i++) {
+        fy_listen_t *ls = fy_array_elt(&cycle->listening, fy_listen_t, i);
+        if (ls->backlog == -1) {
+            ls->backlog = 511;          /* nginx's NGX_LISTEN_BACKLOG */
+        }
+    }
+    if (fy_http_proxy_ssl_init_cycle(cycle) != FY_OK) {
+        return FY_ERROR;
+    }
+    return fy_http_ssl_init_cycle(cycle);
+}

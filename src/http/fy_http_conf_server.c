@@ -1,0 +1,449 @@
+/*
+ * fy_http_conf_server.c -- the http, server and location blocks (each
+ * read in its own context, with a fresh server or location conf) and
+ * the listen and server_name directives.
+ */
+#include "fy_core.h"
+#include "fy_http.h"
+#include "fy_http_conf.h"
+
+#include <netinet/in.h>
+
+static const char *fy_http_named_location(fy_conf_t *cf,
+    fy_http_srv_conf_t *scf, const fy_str_t *name);
+
+static fy_http_loc_conf_t *
+fy_http_create_loc_conf(fy_pool_t *pool)
+{
+    fy_http_loc_conf_t  *lcf = fy_pcalloc(pool, sizeof(fy_http_loc_conf_t));
+
+    if (lcf == NULL) {
+        return NULL;
+    }
+    lcf->return_code = FY_CONF_UNSET_INT;
+    lcf->proxy_connect_timeout = FY_CONF_UNSET_MSEC;
+    lcf->proxy_read_timeout = FY_CONF_UNSET_MSEC;
+    lcf->proxy_send_timeout = FY_CONF_UNSET_MSEC;
+    lcf->proxy_buffer_size = FY_CONF_UNSET_SIZE;
+    lcf->proxy_buffering = FY_CONF_UNSET_INT;
+    lcf->proxy_buffers_size = FY_CONF_UNSET_SIZE;
+    lcf->client_body_buffer_size = FY_CONF_UNSET_SIZE;
+    lcf->proxy_request_buffering = FY_CONF_UNSET_INT;
+    lcf->client_body_timeout = FY_CONF_UNSET_MSEC;
+    lcf->keepalive_timeout = FY_CONF_UNSET_MSEC;
+    lcf->keepalive_requests = FY_CONF_UNSET_INT;
+    lcf->send_timeout = FY_CONF_UNSET_MSEC;
+    lcf->client_max_body_size = FY_CONF_UNSET_SIZE;
+    lcf->next_upstream_tries = FY_CONF_UNSET_INT;
+    lcf->next_upstream_timeout = FY_CONF_UNSET_MSEC;
+    lcf->pass_request_headers = FY_CONF_UNSET_INT;
+    lcf->pass_request_body = FY_CONF_UNSET_INT;
+    lcf->server_tokens = FY_CONF_UNSET_INT;
+    lcf->intercept_errors = FY_CONF_UNSET_INT;
+    fy_http_gzip_init_conf(&lcf->gzip);
+    return lcf;
+}
+
+static fy_http_srv_conf_t *
+fy_http_create_srv_conf(fy_conf_t *cf)
+{
+    fy_http_srv_conf_t  *scf = fy_pcalloc(cf->pool, sizeof(fy_http_srv_conf_t));
+
+    if (scf == NULL) {
+        return NULL;
+    }
+    scf->loc = fy_http_create_loc_conf(cf->pool);
+    if (scf->loc == NULL) {
+        return NULL;
+    }
+    fy_array_init(&scf->locations, cf->pool, 4, sizeof(fy_http_loc_conf_t *));
+    fy_array_init(&scf->regex_locations, cf->pool, 1,
+                  sizeof(fy_http_loc_conf_t *));
+    fy_array_init(&scf->names, cf->pool, 1, sizeof(fy_str_t));
+    fy_array_init(&scf->regex_names, cf->pool, 1, sizeof(fy_http_regex_t *));
+    fy_array_init(&scf->named, cf->pool, 1, sizeof(fy_http_loc_conf_t *));
+    fy_array_init(&scf->listens, cf->pool, 1, sizeof(fy_http_listen_t));
+    scf->client_header_timeout = FY_CONF_UNSET_MSEC;
+    scf->client_header_buffer = FY_CONF_UNSET_SIZE;
+    scf->large_header_buffer = FY_CONF_UNSET_SIZE;
+    scf->large_header_buffers = FY_CONF_UNSET_INT;
+    scf->ignore_invalid_headers = FY_CONF_UNSET_INT;
+    scf->underscores_in_headers = FY_CONF_UNSET_INT;
+    fy_tls_conf_init(cf->pool, &scf->tls);
+    scf->file = cf->file ? cf->file->name : "command line";
+    scf->line = cf->line;
+    return scf;
+}
+
+/* Read a block in a new context and restore the old one. */
+const char *
+fy_http_parse_block(fy_conf_t *cf, unsigned type, fy_conf_ctx_t *ctx)
+{
+    fy_conf_ctx_t  *saved_ctx = cf->ctx;
+    unsigned        saved_type = cf->ctx_type;
+    int             rc;
+
+    cf->ctx = ctx;
+    cf->ctx_type = type;
+    rc = fy_conf_parse(cf, NULL);
+    cf->ctx = saved_ctx;
+    cf->ctx_type = saved_type;
+
+    return rc == FY_OK ? FY_CONF_OK : FY_CONF_ERROR;
+}
+
+const char *
+fy_http_block(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
+{
+    fy_cycle_t           *cycle = cf->cycle;
+    fy_http_main_conf_t  *hmcf;
+    fy_conf_ctx_t        *ctx;
+
+    fy_unused(cmd);
+    fy_unused(conf);
+
+    if (cycle->http) {
+        return "is duplicate";
+    }
+
+    hmcf = fy_pcalloc(cf->pool, sizeof(fy_http_main_conf_t));
+    ctx = fy_pcalloc(cf->pool, sizeof(fy_conf_ctx_t));
+    if (hmcf == NULL || ctx == NULL) {
+        return "cannot allocate memory";
+    }
+    fy_array_init(&hmcf->servers, cf->pool, 4, sizeof(fy_http_srv_conf_t *));
+    fy_array_init(&hmcf->upstreams, cf->pool, 4, sizeof(fy_http_upstream_t *));
+    hmcf->srv = fy_http_create_srv_conf(cf);
+    if (hmcf->srv == NULL) {
+        return "cannot allocate memory";
+    }
+    hmcf->loc = hmcf->srv->loc;
+    fy_tls_tickets_init(cf->pool, &hmcf->tickets);
+    cycle->http = hmcf;
+
+    ctx->main = hmcf;
+    ctx->srv = hmcf->srv;
+    ctx->loc = hmcf->loc;
+
+    if (fy_http_parse_block(cf, FY_CONF_HTTP, ctx) != FY_CONF_OK) {
+        return FY_CONF_ERROR;
+    }
+    return fy_http_log_http_done(cf, hmcf);
+}
+
+const char *
+fy_http_server(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
+{
+    fy_http_main_conf_t   *hmcf = conf;
+    fy_http_srv_conf_t    *scf, **pscf;
+    fy_conf_ctx_t         *ctx;
+
+    fy_unused(cmd);
+
+    scf = fy_http_create_srv_conf(cf);
+    ctx = fy_pcalloc(cf->pool, sizeof(fy_conf_ctx_t));
+    pscf = fy_array_push(&hmcf->servers);
+    if (scf == NULL || ctx == NULL || pscf == NULL) {
+        return "cannot allocate memory";
+    }
+    *pscf = scf;
+
+    ctx->main = hmcf;
+    ctx->srv = scf;
+    ctx->loc = scf->loc;
+
+    return fy_http_parse_block(cf, FY_CONF_SRV, ctx);
+}
+
+/* location @NAME { ... }: reached only through error_page, never by
+ * the path; as nginx, only directly in a server. */
+static const char *
+fy_http_named_location(fy_conf_t *cf, fy_http_srv_conf_t *scf,
+                       const fy_str_t *name)
+{
+    fy_http_loc_conf_t  *lcf, **plcf;
+    fy_conf_ctx_t       *ctx;
+    unsigned             i;
+
+    if (cf->ctx_type != FY_CONF_SRV) {
+        fy_conf_error(cf, "named location \"%s\" can be on the server "
+                      "level only", name->data);
+        return FY_CONF_ERROR;
+    }
+    if (name->len < 2) {
+        fy_conf_error(cf, "invalid named location \"%s\"", name->data);
+        return FY_CONF_ERROR;
+    }
+    for (i = 0; i < scf->named.nelts; i++) {
+        lcf = *fy_array_elt(&scf->named, fy_http_loc_conf_t *, i);
+        if (fy_str_eq(name, (char *) lcf->name.data)) {
+            fy_conf_error(cf, "duplicate location \"%s\"", name->data);
+            return FY_CONF_ERROR;
+        }
+    }
+    lcf = fy_http_create_loc_conf(cf->pool);
+    ctx = fy_pcalloc(cf->pool, sizeof(fy_conf_ctx_t));
+    plcf = fy_array_push(&scf->named);
+    if (lcf == NULL || ctx == NULL || plcf == NULL) {
+        return "cannot allocate memory";
+    }
+    lcf->name = *name;
+    lcf->named = 1;
+    *plcf = lcf;
+
+    ctx->main = cf->ctx->main;
+    ctx->srv = scf;
+    ctx->loc = lcf;
+    return fy_http_parse_block(cf, FY_CONF_LOC, ctx);
+}
+
+const char *
+fy_http_location(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
+{
+    fy_http_srv_conf_t   *scf = conf;
+    fy_http_loc_conf_t   *lcf, **plcf, *parent = NULL;
+    fy_conf_ctx_t        *ctx;
+    fy_array_t           *list;
+    fy_str_t             *name, mod;
+    fy_http_regex_t      *re = NULL;
+    unsigned              i, exact = 0, noregex = 0;
+
+    fy_unused(cmd);
+
+    /* The modifier is its own word ("~ RE") or glued to the name
+     * ("~RE", "=/x"), as nginx accepts both. */
+    name = &cf->args[cf->nargs - 1];
+    if (cf->nargs == 3) {
+        mod = cf->args[1];
+    } else {
+        mod.data = name->data;
+        mod.len = 0;
+        if (name->data[0] == '=' || name->data[0] == '~') {
+            mod.len = 1 + (name->len > 1 && name->data[0] == '~'
+                           && name->data[1] == '*');
+        } else if (name->len > 1 && name->data[0] == '^'
+                   && name->data[1] == '~')
+        {
+            mod.len = 2;
+        } else if (name->data[0] == '@') {
+            return fy_http_named_location(cf, scf, name);
+        }
+        if (mod.len == name->len) {
+            mod.len = 0;            /* "location =" is the prefix "=" */
+        }
+        name->data += mod.len;
+        name->len -= mod.len;
+    }
+
+    if (mod.len == 0) {
+        /* a prefix location */
+    } else if (mod.len == 1 && mod.data[0] == '=') {
+        exact = 1;
+    } else if (mod.len == 2 && mod.data[0] == '^' && mod.data[1] == '~') {
+        noregex = 1;
+    } else if (mod.data[0] == '~' && (mod.len == 1 || (mod.len == 2
+                                                       && mod.data[1] == '*')))
+    {
+        re = fy_http_regex_compile(cf, name, mod.len == 2);
+        if (re == NULL) {
+            return FY_CONF_ERROR;
+        }
+    } else {
+        fy_conf_error(cf, "invalid location modifier \"%.*s\"",
+                      (int) mod.len, mod.data);
+        return FY_CONF_ERROR;
+    }
+
+    /* Nested locations, as nginx: not inside an "=" location; a
+     * prefix one must lie within its parent's prefix (so never inside
+     * a regex location); regexes may go anywhere. */
+    if (cf->ctx_type == FY_CONF_LOC) {
+        parent = cf->ctx->loc;
+        if (parent->named) {
+            fy_conf_error(cf, "location \"%s\" cannot be inside the named "
+                          "location \"%s\"", name->data, parent->name.data);
+            return FY_CONF_ERROR;
+        }
+        if (parent->exact) {
+            fy_conf_error(cf, "location \"%s\" cannot be inside the exact "
+                          "location \"%s\"", name->data, parent->name.data);
+            return FY_CONF_ERROR;
+        }
+        if (re == NULL
+            && (parent->regex || name->len < parent->name.len
+                || memcmp(name->data, parent->name.data,
+                          parent->name.len) != 0))
+        {
+            fy_conf_error(cf, "location \"%s\" is outside location \"%s\"",
+                          name->data, parent->name.data);
+            return FY_CONF_ERROR;
+        }
+        list = re ? parent->regex_locations : parent->locations;
+        if (list == NULL) {
+            list = fy_pcalloc(cf->pool, sizeof(fy_array_t));
+            if (list == NULL) {
+                return "cannot allocate memory";
+            }
+            fy_array_init(list, cf->pool, 2, sizeof(fy_http_loc_conf_t *));
+            if (re) {
+                parent->regex_locations = list;
+            } else {
+                parent->locations = list;
+            }
+        }
+    } else {
+        list = re ? &scf->regex_locations : &scf->locations;
+    }
+
+    for (i = 0; re == NULL && i < list->nelts; i++) {
+        lcf = *fy_array_elt(list, fy_http_loc_conf_t *, i);
+        if (lcf->exact == exact && lcf->name.len == name->len
+            && memcmp(lcf->name.data, name->data, name->len) == 0)
+        {
+            fy_conf_error(cf, "duplicate location \"%s\"", name->data);
+            return FY_CONF_ERROR;
+        }
+    }
+
+    lcf = fy_http_create_loc_conf(cf->pool);
+    ctx = fy_pcalloc(cf->pool, sizeof(fy_conf_ctx_t));
+    plcf = fy_array_push(list);
+    if (lcf == NULL || ctx == NULL || plcf == NULL) {
+        return "cannot allocate memory";
+    }
+    lcf->name = *name;
+    lcf->exact = exact;
+    lcf->noregex = noregex;
+    lcf->regex = re;
+    *plcf = lcf;
+
+    ctx->main = cf->ctx->main;
+    ctx->srv = scf;
+    ctx->loc = lcf;
+
+    return fy_http_parse_block(cf, FY_CONF_LOC, ctx);
+}
+
+const char *
+fy_http_listen(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
+{
+    fy_http_srv_conf_t  *scf = conf;
+    fy_http_listen_t    *l;
+    fy_str_t             v;
+    int64_t              n;
+    unsigned             i;
+    int                  rc;
+
+    fy_unused(cmd);
+
+    l = fy_array_push(&scf->listens);
+    if (l == NULL) {
+        return "cannot allocate memory";
+    }
+    l->line = cf->line;
+    l->backlog = -1;
+
+    rc = fy_parse_addr_port(cf->args[1].data, cf->args[1].len, 0, &l->addr,
+                            &l->addrlen);
+    if (rc == FY_DECLINED) {
+        fy_conf_error(cf, "too long path in the unix domain socket \"%s\" "
+                      "in \"listen\" (at most %zu bytes)", cf->args[1].data,
+                      sizeof(l->addr.sun.sun_path) - 1);
+        return FY_CONF_ERROR;
+    }
+    if (rc != FY_OK) {
+        fy_conf_error(cf, "invalid address \"%s\" in \"listen\"",
+                      cf->args[1].data);
+        return FY_CONF_ERROR;
+    }
+
+    for (i = 2; i < cf->nargs; i++) {
+        if (fy_http_param(&cf->args[i], "backlog", &v)) {
+            n = fy_atoi(v.data, v.len);
+            if (n < 1 || n > 65535) {
+                fy_conf_error(cf, "invalid backlog \"%s\" in \"listen\" "
+                              "(1 to 65535)", v.data);
+                return FY_CONF_ERROR;
+            }
+            l->backlog = (int) n;
+            continue;
+        }
+        if (fy_str_eq(&cf->args[i], "reuseport")) {
+            /* one socket per worker, balanced by the kernel, is the
+             * opposite of the master accepting and choosing a worker
+             * (worker_dispatch) */
+            fy_conf_error(cf, "\"reuseport\" is not supported: the master "
+                          "accepts every connection and hands it to a "
+                          "worker (see worker_dispatch)");
+            return FY_CONF_ERROR;
+        }
+        if (fy_str_eq(&cf->args[i], "default_server")
+            || fy_str_eq(&cf->args[i], "default"))
+        {
+            l->default_server = 1;
+            continue;
+        }
+        if (fy_str_eq(&cf->args[i], "ssl")) {
+            l->ssl = 1;
+            continue;
+        }
+        fy_conf_error(cf, "invalid parameter \"%s\" in \"listen\"",
+                      cf->args[i].data);
+        return FY_CONF_ERROR;
+    }
+    return FY_CONF_OK;
+}
+
+const char *
+fy_http_server_name(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
+{
+    fy_http_srv_conf_t  *scf = conf;
+    fy_http_regex_t    **pre;
+    fy_str_t            *name, src;
+    u_char              *p;
+    unsigned             i;
+    size_t               j;
+
+    fy_unused(cmd);
+
+    for (i = 1; i < cf->nargs; i++) {
+        if (cf->args[i].data[0] == '~') {
+            /* Hosts are lowercased already; caseless as in nginx. */
+            src.data = cf->args[i].data + 1;
+            src.len = cf->args[i].len - 1;
+            pre = fy_array_push(&scf->regex_names);
+            if (pre == NULL) {
+                return "cannot allocate memory";
+            }
+            *pre = fy_http_regex_compile(cf, &src, 1);
+            if (*pre == NULL) {
+                return FY_CONF_ERROR;
+            }
+            continue;
+        }
+        /* A "*" only as a whole first or last label (nginx) */
+        src = cf->args[i];
+        p = memchr(src.data, '*', src.len);
+        if (p && !((p == src.data && src.len > 2 && src.data[1] == '.'
+                    && memchr(p + 1, '*', src.len - 1) == NULL)
+                   || (p == src.data + src.len - 1 && src.len > 2
+                       && p[-1] == '.')))
+        {
+            fy_conf_error(cf, "invalid server name or wildcard \"%s\"",
+                          src.data);
+            return FY_CONF_ERROR;
+        }
+        name = fy_array_push(&scf->names);
+        if (name == NULL) {
+            return "cannot allocate memory";
+        }
+        *name = cf->args[i];
+        /* Host comparison is case-insensitive: store lowercase. */
+        for (j = 0; j < name->len; j++) {
+            if (name->data[j] >= 'A' && name->data[j] <= 'Z') {
+                name->data[j] |= 0x20;
+            }
+        }
+    }
+    return FY_CONF_OK;
+}

@@ -1,0 +1,323 @@
+/*
+ * fy_http_conf_upstream.c -- upstream { } blocks (server, the balancer
+ * directives, zone) and proxy_pass, which names an upstream or creates
+ * an implicit one to be resolved by fy_http_init_cycle.
+ */
+#include "fy_core.h"
+#include "fy_http.h"
+#include "fy_http_balancer.h"
+#include "fy_http_conf.h"
+
+#include <netinet/in.h>
+
+/* Find the upstream called name, creating an implicit one (to be
+ * resolved as host:port at the end) when there is none yet. */
+static fy_http_upstream_t *
+fy_http_upstream_get(fy_conf_t *cf, fy_http_main_conf_t *hmcf,
+                     const fy_str_t *name)
+{
+    fy_http_upstream_t  *u, **pu;
+    unsigned             i;
+
+    for (i = 0; i < hmcf->upstreams.nelts; i++) {
+        u = *fy_array_elt(&hmcf->upstreams, fy_http_upstream_t *, i);
+        if (u->name.len == name->len
+            && strncasecmp((char *) u->name.data, (char *) name->data,
+                           name->len) == 0)
+        {
+            return u;
+        }
+    }
+
+    u = fy_pcalloc(cf->pool, sizeof(fy_http_upstream_t));
+    pu = fy_array_push(&hmcf->upstreams);
+    if (u == NULL || pu == NULL) {
+        fy_conf_error(cf, "cannot allocate memory");
+        return NULL;
+    }
+    u->name.data = (u_char *) fy_pstrndup(cf->pool, name->data, name->len);
+    u->name.len = name->len;
+    u->file = cf->file ? cf->file->name : "command line";
+    u->line = cf->line;
+    u->implicit = 1;
+    u->keepalive_timeout = FY_CONF_UNSET_MSEC;
+    u->keepalive_requests = FY_CONF_UNSET_INT;
+    u->index = hmcf->upstreams.nelts - 1;
+    if (u->index >= FY_MAX_UPSTREAMS) {
+        fy_conf_error(cf, "too many upstreams (at most %d)", FY_MAX_UPSTREAMS);
+        return NULL;
+    }
+    fy_array_init(&u->peers, cf->pool, 2, sizeof(fy_http_upstream_peer_t));
+    *pu = u;
+    return u;
+}
+
+const char *
+fy_http_upstream_block(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
+{
+    fy_http_main_conf_t  *hmcf = conf;
+    fy_http_upstream_t   *u;
+    fy_conf_ctx_t        *ctx;
+    const char           *rv;
+
+    fy_unused(cmd);
+
+    u = fy_http_upstream_get(cf, hmcf, &cf->args[1]);
+    ctx = fy_pcalloc(cf->pool, sizeof(fy_conf_ctx_t));
+    if (u == NULL || ctx == NULL) {
+        return FY_CONF_ERROR;
+    }
+    if (u->defined) {
+        fy_conf_error(cf, "duplicate upstream \"%s\"", cf->args[1].data);
+        return FY_CONF_ERROR;
+    }
+    u->defined = 1;
+    u->implicit = 0;
+    u->file = cf->file ? cf->file->name : "command line";
+    u->line = cf->line;
+
+    ctx->main = hmcf;
+    ctx->srv = u;
+    ctx->loc = NULL;
+
+    rv = fy_http_parse_block(cf, FY_CONF_UPS, ctx);
+    if (rv != FY_CONF_OK) {
+        return rv;
+    }
+    if (u->peers.nelts == 0) {
+        fy_conf_error(cf, "no servers are inside upstream \"%s\"",
+                      u->name.data);
+        return FY_CONF_ERROR;
+    }
+    if (u->has_backup && u->balancer && !u->balancer->backup) {
+        fy_conf_error(cf, "\"%s\" balancing in upstream \"%s\" does not "
+                      "support \"backup\" servers", u->balancer->name,
+                      u->name.data);
+        return FY_CONF_ERROR;
+    }
+    return FY_CONF_OK;
+}
+
+const char *
+fy_http_upstream_balancer(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
+{
+    fy_http_upstream_t  *u = conf;
+
+    fy_unused(cmd);
+
+    if (u->balancer) {
+        fy_conf_error(cf, "balancing method \"%s\" is already set in "
+                      "upstream \"%s\"", u->balancer->name, u->name.data);
+        return FY_CONF_ERROR;
+    }
+    u->balancer = fy_http_balancer_find(&cf->args[0]);
+    return u->balancer->conf ? u->balancer->conf(cf, u) : FY_CONF_OK;
+}
+
+/* nginx needs "zone" for state shared by its workers; ferry's upstream
+ * state is always in shared memory, so the directive is accepted for
+ * configurations written for nginx and changes nothing. */
+const char *
+fy_http_upstream_zone(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
+{
+    fy_unused(cmd);
+    fy_unused(conf);
+
+    if (cf->nargs == 3 && fy_conf_parse_size(&cf->args[2]) == -1) {
+        fy_conf_error(cf, "invalid zone size \"%s\"", cf->args[2].data);
+        return FY_CONF_ERROR;
+    }
+    return FY_CONF_OK;
+}
+
+void
+fy_http_peer_defaults(fy_http_upstream_peer_t *peer)
+{
+    peer->weight = 1;
+    peer->max_fails = 1;
+    peer->fail_timeout = 10000;
+}
+
+const char *
+fy_http_upstream_server(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
+{
+    fy_http_upstream_t       *u = conf;
+    fy_http_upstream_peer_t  *peer;
+    fy_str_t                 *arg, v;
+    int64_t                   n;
+    unsigned                  i;
+    int                       rc;
+
+    fy_unused(cmd);
+
+    peer = fy_array_push(&u->peers);
+    if (peer == NULL) {
+        return "cannot allocate memory";
+    }
+    memset(peer, 0, sizeof(*peer));
+    fy_http_peer_defaults(peer);
+
+    rc = fy_parse_addr_port(cf->args[1].data, cf->args[1].len, 0,
+                            &peer->addr, &peer->addrlen);
+    if (rc != FY_OK) {
+        fy_conf_error(cf, rc == FY_DECLINED
+                          ? "too long path in the unix domain socket \"%s\""
+                          : "host not found in upstream \"%s\"",
+                      cf->args[1].data);
+        return FY_CONF_ERROR;
+    }
+    peer->name = cf->args[1];
+
+    for (i = 2; i < cf->nargs; i++) {
+        arg = &cf->args[i];
+
+        if (fy_http_param(arg, "weight", &v)) {
+            n = fy_atoi(v.data, v.len);
+            if (n < 1 || n > 1000) {
+                goto invalid;
+            }
+            peer->weight = (unsigned) n;
+        } else if (fy_http_param(arg, "max_fails", &v)) {
+            n = fy_atoi(v.data, v.len);
+            if (n < 0 || n > 1000000) {
+                goto invalid;
+            }
+            peer->max_fails = (unsigned) n;
+        } else if (fy_http_param(arg, "max_conns", &v)) {
+            n = fy_atoi(v.data, v.len);
+            if (n < 0 || n > 1000000000) {
+                goto invalid;
+            }
+            peer->max_conns = (unsigned) n;
+        } else if (fy_http_param(arg, "fail_timeout", &v)) {
+            peer->fail_timeout = fy_conf_parse_msec(&v);
+            if (peer->fail_timeout < 0) {
+                goto invalid;
+            }
+        } else if (fy_http_param(arg, "slow_start", &v)) {
+            peer->slow_start = fy_conf_parse_msec(&v);
+            if (peer->slow_start < 0) {
+                goto invalid;
+            }
+        } else if (fy_str_eq(arg, "backup")) {
+            peer->backup = 1;
+            u->has_backup = 1;
+        } else if (fy_str_eq(arg, "down")) {
+            peer->down = 1;
+        } else {
+            goto invalid;
+        }
+    }
+    if (peer->backup && peer->down) {
+        fy_conf_error(cf, "a server cannot be both \"backup\" and \"down\"");
+        return FY_CONF_ERROR;
+    }
+    return FY_CONF_OK;
+
+invalid:
+    fy_conf_error(cf, "invalid parameter \"%s\"", arg->data);
+    return FY_CONF_ERROR;
+}
+
+const char *
+fy_http_proxy_pass(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
+{
+    fy_http_loc_conf_t  *lcf = conf;
+    fy_str_t             url = cf->args[1], host;
+    u_char              *slash;
+    size_t               skip;
+
+    fy_unused(cmd);
+
+    if (fy_http_proxied(lcf)) {
+        return "is duplicate";
+    }
+
+    if (memchr(url.data, '$', url.len)
+        && (url.data[0] == '$'
+            || (url.len > 7
+                && strncasecmp((char *) url.data, "http://", 7) == 0)))
+    {
+        /* Evaluated per request (fy_http_proxy_handler): the host names
+         * an upstream, the URI part (if any) is sent as is. */
+        lcf->proxy_pass_cv = fy_http_cv_compile(cf, &url);
+        if (lcf->proxy_pass_cv == NULL) {
+            return FY_CONF_ERROR;
+        }
+        lcf->proxy_upstreams = &((fy_http_main_conf_t *) cf->ctx->main)
+                                   ->upstreams;
+        return FY_CONF_OK;
+    }
+
+    if (url.len > 8 && strncasecmp((char *) url.data, "https://", 8) == 0) {
+        /* TLS to the upstream: fy_http_proxy_ssl.c */
+        lcf->proxy_https = 1;
+        skip = 8;
+    } else if (url.len > 7
+               && strncasecmp((char *) url.data, "http://", 7) == 0)
+    {
+        skip = 7;
+    } else {
+        fy_conf_error(cf, "invalid URL prefix in \"%s\"", url.data);
+        return FY_CONF_ERROR;
+    }
+    if (memchr(url.data, '$', url.len)) {
+        fy_conf_error(cf, "variables in \"proxy_pass https://\" are not "
+                      "supported: \"%s\"", url.data);
+        return FY_CONF_ERROR;
+    }
+
+    host.data = url.data + skip;
+    if (url.len > skip + 5 && strncmp((char *) host.data, "unix:", 5) == 0) {
+        /* nginx's "http://unix:/path.sock:/uri": the path ends at the
+         * next ':', what follows is the URI part */
+        slash = memchr(host.data + 5, ':', url.len - skip - 5);
+        host.len = slash ? (size_t) (slash - host.data) : url.len - skip;
+        if (slash && slash + 1 == url.data + url.len) {
+            slash = NULL;                   /* "...sock:" has no URI */
+        } else if (slash) {
+            slash++;
+        }
+    } else {
+        slash = memchr(host.data, '/', url.len - skip);
+        host.len = slash ? (size_t) (slash - host.data) : url.len - skip;
+    }
+    if (host.len == 0) {
+        fy_conf_error(cf, "no host in \"%s\"", url.data);
+        return FY_CONF_ERROR;
+    }
+    if (slash && (lcf->regex || lcf->named)) {
+        /* nothing says which part of the path to replace */
+        fy_conf_error(cf, "\"proxy_pass\" cannot have URI part in location "
+                      "given by regular expression, or inside named "
+                      "location");
+        return FY_CONF_ERROR;
+    }
+    if (slash) {
+        lcf->proxy_uri.data = slash;
+        lcf->proxy_uri.len = (size_t) (url.data + url.len - slash);
+        lcf->proxy_uri_set = 1;
+    }
+
+    lcf->proxy_host = host;
+    if (host.len > 5 && strncmp((char *) host.data, "unix:", 5) == 0) {
+        /* the Host sent to a unix-domain upstream, as nginx */
+        fy_str_set(&lcf->proxy_host, "localhost");
+    }
+    lcf->upstream = fy_http_upstream_get(cf, cf->ctx->main, &host);
+    if (lcf->upstream == NULL) {
+        return FY_CONF_ERROR;
+    }
+    /* a host without a port: 80, or 443 for https (if it is not the
+     * name of an upstream block, which is known only at the end) */
+    slash = memchr(host.data, ']', host.len);
+    slash = slash ? slash : host.data;
+    if (memchr(slash, ':', host.len - (size_t) (slash - host.data)) == NULL) {
+        if (lcf->proxy_https) {
+            lcf->upstream->bare_https = 1;
+        } else {
+            lcf->upstream->bare_http = 1;
+        }
+    }
+    return FY_CONF_OK;
+}
