@@ -5,7 +5,7 @@
  * (fy_http_gzip.c), and a deflate stream that turns body pieces into
  * iovecs for the client (fy_http_gzip_stream.c).
  *
- * Users: fy_http_proxy_response.c (upstream bodies, streamed),
+ * Users: fy_http_proxy_relay.c (upstream bodies, streamed),
  * fy_http_static.c (files, read in pieces; gzip_static), and
  * fy_http_request.c (small complete bodies: return, error pages).
  */

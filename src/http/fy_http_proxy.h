@@ -6,7 +6,10 @@
  *                             connect, retry, fail
  *   fy_http_proxy_request.c   build the request and send it up, with
  *                             its body
- *   fy_http_proxy_response.c  read the response header, relay the body
+ *   fy_http_proxy_response.c  read the response header, send the
+ *                             client its header
+ *   fy_http_proxy_relay.c     relay the response body (read-ahead,
+ *                             gzip), release the upstream
  *   fy_http_proxy_ssl.c       proxy_pass https://: the proxy_ssl_*
  *                             directives, the TLS handshake after
  *                             connect
@@ -100,7 +103,7 @@ struct fy_http_proxy_s {
     uint8_t                   tail_pos, tail_len;  /* of the last-chunk */
     size_t                    chunk_rest;      /* data of this chunk to go */
 
-    /* The response body on its way down (fy_http_proxy_response.c):
+    /* The response body on its way down (fy_http_proxy_relay.c):
      * with proxy_buffering, up to proxy_buffers buffers read ahead of
      * a slow client, oldest first from ahead[ahead_head]; p->buf is
      * the one being relayed.  The scan follows the upstream's framing
@@ -180,6 +183,12 @@ void fy_proxy_send_handler(fy_event_t *ev);
 void fy_proxy_send_request(fy_http_proxy_t *p);
 void fy_proxy_check_client(fy_event_t *rev);
 void fy_proxy_read_header(fy_event_t *rev);
+/* the body relay (fy_http_proxy_relay.c), entered from the header */
+void fy_proxy_scan(fy_http_proxy_t *p, u_char *start, u_char *end);
+void fy_proxy_relay(fy_http_proxy_t *p);
+void fy_proxy_relay_read(fy_event_t *rev);
+void fy_proxy_body_written(fy_http_request_t *r);
+void fy_proxy_release_upstream(fy_http_proxy_t *p);
 /* https: the name for this request (FY_OK / FY_ERROR), the TLS context
  * kept connections must have been made with; after connect(), the
  * handshake, then fy_proxy_send_request */
