@@ -45,7 +45,7 @@ my $who = sub {
     return { status => 200, body => "conn $$ $req->{version} "
                                     . ($h{connection} // '-') . "\n" };
 };
-my $b = Ferry::Test::Backend->new(port => $f->port(1), handler => $who);
+my $backend = Ferry::Test::Backend->new(port => $f->port(1), handler => $who);
 
 # Says "Connection: close" on every second request of a connection.
 my $closer = Ferry::Test::Backend->new(port => $f->port(2), handler => sub {

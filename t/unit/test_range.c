@@ -76,7 +76,7 @@ main(void)
           INT64_MAX - 1, INT64_MAX - 1);
     range("bytes=-1", INT64_MAX, FY_HTTP_RANGE_OK, INT64_MAX - 1,
           INT64_MAX - 1);
-    range("bytes\x1d0-1", 100, FY_HTTP_RANGE_IGNORE, 0, 0);
+    range("bytes\x1d" "0-1", 100, FY_HTTP_RANGE_IGNORE, 0, 0);
     range("bytes=1 -2", 100, FY_HTTP_RANGE_IGNORE, 0, 0);
     range("bytes=1- 2", 100, FY_HTTP_RANGE_IGNORE, 0, 0);
 
