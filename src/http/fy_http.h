@@ -285,7 +285,7 @@ typedef struct fy_http_srv_conf_s {
     fy_array_t           listens;       /* fy_http_listen_t */
     int64_t              client_header_timeout;
     /* Reading the request header, from the listener's default server
-     * (fy_http_request.c): the first buffer, then at most
+     * (fy_http_request_header.c): the first buffer, then at most
      * large_header_buffers more of large_header_buffer bytes, each
      * holding whole lines (client_header_buffer_size,
      * large_client_header_buffers). */
@@ -402,7 +402,7 @@ struct fy_http_request_s {
     uint64_t              body_rest;        /* body bytes still unread */
     fy_http_chunked_t     chunked_body;     /* decoder of a chunked body */
     uint64_t              body_received;    /* body bytes read, decoded */
-    unsigned              seen;         /* header flags, see request.c */
+    unsigned              seen;         /* header flags, see request_header.c */
     unsigned              keepalive:1;
     unsigned              host_from_target:1;  /* absolute-form */
     unsigned              header_sent:1;
@@ -448,7 +448,8 @@ typedef struct {
     fy_str_t   value;
 } fy_http_header_t;
 
-/* fy_http_request.c */
+/* The client side: fy_http_request.c, fy_http_request_header.c,
+ * fy_http_request_route.c, fy_http_response.c */
 /* Start serving a connection.  A new one has data NULL and requests 0;
  * one handed over from a draining worker brings what that worker had
  * read (len bytes) and how many requests it served. */

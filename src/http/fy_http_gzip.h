@@ -7,7 +7,7 @@
  *
  * Users: fy_http_proxy_relay.c (upstream bodies, streamed),
  * fy_http_static.c (files, read in pieces; gzip_static), and
- * fy_http_request.c (small complete bodies: return, error pages).
+ * fy_http_response.c (small complete bodies: return, error pages).
  */
 #ifndef FY_HTTP_GZIP_H
 #define FY_HTTP_GZIP_H

@@ -1,11 +1,13 @@
 /*
  * fy_http_static.h -- serving files from disk: root, alias, index,
- * types, and the Range parser the handler uses.
+ * types (fy_http_static.c), and the Range parser the sending uses
+ * (fy_http_static_send.c).
  */
 #ifndef FY_HTTP_STATIC_H
 #define FY_HTTP_STATIC_H
 
 #include "fy_http.h"
+#include <sys/stat.h>
 
 /* One "types" entry: extension (lowercase) -> MIME type. */
 typedef struct {
@@ -36,5 +38,28 @@ void fy_http_static_merge(fy_http_loc_conf_t *prev, fy_http_loc_conf_t *conf);
 
 int fy_http_parse_range(const u_char *s, size_t len, off_t size,
                         off_t *start, off_t *end);
+
+/* ---- private to fy_http_static.c and fy_http_static_send.c ---- */
+
+/* The file of a request being sent: r->file. */
+typedef struct fy_http_static_file_s {
+    int    fd;          /* -1 once closed */
+    int    dir;         /* the file's directory while looking, or -1 */
+    off_t  pos;         /* next byte to send */
+    off_t  end;         /* one past the last byte to send */
+    unsigned  yielded:1;   /* the write timer is the 1 ms pause */
+    unsigned  gz_how:2;    /* FY_HTTP_GZIP_*: the decision, for headers */
+    fy_http_gzip_t *gz;    /* compressing on the way, or NULL */
+    u_char   *in;          /* its read buffer */
+} fy_http_static_file_t;
+
+/* Close what f still holds (the request pool's cleanup, and when the
+ * body is sent). */
+void fy_http_static_file_close(void *data);
+
+/* fy_http_static_send.c: send the header for the open file f (stat st,
+ * type) and then the body, as the conditional and Range headers ask. */
+void fy_http_static_send(fy_http_request_t *r, fy_http_static_file_t *f,
+                         const struct stat *st, const fy_str_t *type);
 
 #endif /* FY_HTTP_STATIC_H */

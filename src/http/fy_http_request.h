@@ -1,0 +1,40 @@
+/*
+ * fy_http_request.h -- what the files of the client side share: the
+ * steps one file hands to another.
+ *
+ *   fy_http_request.c         the connection's life: wait for and read
+ *                             a request, finalize, keep-alive, drain
+ *   fy_http_request_header.c  parse and check the request header
+ *   fy_http_request_route.c   choose server and location, run the
+ *                             location's handler
+ *   fy_http_response.c        responses and error pages, writing them
+ *
+ * Private to src/http/fy_http_request*.c and fy_http_response.c.
+ */
+#ifndef FY_HTTP_REQUEST_H
+#define FY_HTTP_REQUEST_H
+
+#include "fy_core.h"
+#include "fy_http.h"
+
+/* The first server of a listen socket: the one whose settings apply
+ * until Host has chosen another. */
+static inline fy_http_srv_conf_t *
+fy_http_default_server(fy_listen_t *ls)
+{
+    return *fy_array_elt(&ls->servers, fy_http_srv_conf_t *, 0);
+}
+
+/* fy_http_request_header.c: parse what hc->in holds of r's header,
+ * then hand a complete one to fy_http_handler. */
+void fy_http_process_header(fy_http_request_t *r);
+
+/* fy_http_request_route.c: the header is complete; seen holds the
+ * framing flags fy_http_process_header noted. */
+void fy_http_handler(fy_http_request_t *r, unsigned seen);
+
+/* fy_http_request.c: move r between stub_status's Reading and
+ * Writing (and neither). */
+void fy_http_set_stat(fy_http_request_t *r, unsigned stat);
+
+#endif /* FY_HTTP_REQUEST_H */

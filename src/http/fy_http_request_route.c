@@ -1,0 +1,368 @@
+/*
+ * fy_http_request_route.c -- a request whose header is complete:
+ * settle keep-alive and the body's framing, choose the server
+ * (server_name) and the location in nginx's order, and run what the
+ * location says: "return", the access check, a content handler
+ * (static files, status pages) or the proxy.
+ */
+#include "fy_core.h"
+#include "fy_http.h"
+#include "fy_http_request.h"
+
+/* "*.example.com" matches any name ending in ".example.com";
+ * ".example.com" matches those and "example.com" itself (nginx). */
+static int
+fy_http_wildcard_match(const fy_str_t *name, const fy_str_t *host)
+{
+    const u_char  *suffix;
+    size_t         slen;
+
+    if (name->len < 2 || (name->data[0] != '*' && name->data[0] != '.')) {
+        return 0;
+    }
+    suffix = name->data + (name->data[0] == '*');   /* ".example.com" */
+    slen = name->len - (name->data[0] == '*');
+
+    if (host->len > slen
+        && memcmp(host->data + host->len - slen, suffix, slen) == 0)
+    {
+        return 1;
+    }
+    return name->data[0] == '.' && host->len == slen - 1
+           && memcmp(host->data, suffix + 1, slen - 1) == 0;
+}
+
+/* "www.example.*" matches any name starting with "www.example." */
+static int
+fy_http_trailing_wildcard_match(const fy_str_t *name, const fy_str_t *host)
+{
+    return name->len > 2 && name->data[name->len - 1] == '*'
+           && name->data[name->len - 2] == '.'
+           && host->len > name->len - 1
+           && memcmp(host->data, name->data, name->len - 1) == 0;
+}
+
+/* server_name in nginx's order: the exact name, the longest leading
+ * wildcard, the longest trailing wildcard, the first regex that
+ * matches (servers and names in the order written).  host is
+ * lowercased.  NULL: none matches (the default server answers).  r may
+ * be NULL (SNI, before any request): a regex's captures are then not
+ * kept. */
+fy_http_srv_conf_t *
+fy_http_find_server(fy_listen_t *ls, const fy_str_t *host,
+                    fy_http_request_t *r)
+{
+    fy_array_t          *servers = &ls->servers;
+    fy_http_srv_conf_t  *scf, *lead = NULL, *trail = NULL;
+    fy_http_regex_t     *re;
+    fy_str_t            *name;
+    size_t               lead_len = 0, trail_len = 0;
+    unsigned             i, j;
+
+    for (i = 0; i < servers->nelts; i++) {
+        scf = *fy_array_elt(servers, fy_http_srv_conf_t *, i);
+        for (j = 0; j < scf->names.nelts; j++) {
+            name = fy_array_elt(&scf->names, fy_str_t, j);
+            if (name->len == host->len
+                && memcmp(name->data, host->data, name->len) == 0)
+            {
+                return scf;
+            }
+            if (name->len > lead_len && fy_http_wildcard_match(name, host))
+            {
+                lead = scf;
+                lead_len = name->len;
+            }
+            if (name->len > trail_len
+                && fy_http_trailing_wildcard_match(name, host))
+            {
+                trail = scf;
+                trail_len = name->len;
+            }
+        }
+    }
+    if (lead || trail) {
+        return lead ? lead : trail;
+    }
+    for (i = 0; i < servers->nelts; i++) {
+        scf = *fy_array_elt(servers, fy_http_srv_conf_t *, i);
+        for (j = 0; j < scf->regex_names.nelts; j++) {
+            re = *fy_array_elt(&scf->regex_names, fy_http_regex_t *, j);
+            if (fy_http_regex_exec(r, re, host,
+                                   r ? &r->srv_captures : NULL) == FY_OK)
+            {
+                return scf;
+            }
+        }
+    }
+    return NULL;
+}
+
+/* location in nginx's order, among the locations of one level: an "="
+ * location equal to the path wins; else the longest prefix is
+ * remembered and the locations nested in it are searched the same way;
+ * unless that prefix is "^~", the first regex location of this level
+ * (in the order written) that matches wins, and its nested locations
+ * are searched; else the remembered prefix.  FY_OK: final; FY_AGAIN: a
+ * prefix was found; FY_DECLINED: nothing matched.  r->loc is the best
+ * found. */
+static int
+fy_http_find_location(fy_http_request_t *r, fy_array_t *prefixes,
+                      fy_array_t *regexes)
+{
+    fy_http_loc_conf_t  *lcf;
+    unsigned             i, noregex = 0;
+    int                  rc = FY_DECLINED;
+
+    /* Sorted longest first, "=" before a prefix of the same name: the
+     * first match is the best one. */
+    for (i = 0; prefixes && i < prefixes->nelts; i++) {
+        lcf = *fy_array_elt(prefixes, fy_http_loc_conf_t *, i);
+        if (r->path.len >= lcf->name.len
+            && (!lcf->exact || r->path.len == lcf->name.len)
+            && memcmp(r->path.data, lcf->name.data, lcf->name.len) == 0)
+        {
+            r->loc = lcf;
+            if (lcf->exact) {
+                return FY_OK;
+            }
+            noregex = lcf->noregex;
+            if (fy_http_find_location(r, lcf->locations, lcf->regex_locations)
+                == FY_OK)
+            {
+                return FY_OK;
+            }
+            rc = FY_AGAIN;
+            break;
+        }
+    }
+    for (i = 0; !noregex && regexes && i < regexes->nelts; i++) {
+        lcf = *fy_array_elt(regexes, fy_http_loc_conf_t *, i);
+        if (fy_http_regex_exec(r, lcf->regex, &r->path, &r->captures)
+            == FY_OK)
+        {
+            r->loc = lcf;
+            (void) fy_http_find_location(r, lcf->locations,
+                                         lcf->regex_locations);
+            return FY_OK;
+        }
+    }
+    return rc;
+}
+
+void
+fy_http_find_location_of(fy_http_request_t *r)
+{
+    fy_http_srv_conf_t  *scf = r->srv;
+
+    r->loc = scf->loc;
+    (void) fy_http_find_location(r, &scf->locations, &scf->regex_locations);
+}
+
+static void
+fy_http_find_config(fy_http_request_t *r)
+{
+    fy_listen_t         *ls = r->hc->ls;
+    fy_http_srv_conf_t  *scf;
+
+    scf = *fy_array_elt(&ls->servers, fy_http_srv_conf_t *, 0);
+    if ((ls->servers.nelts > 1 || scf->regex_names.nelts) && r->host.len) {
+        scf = fy_http_find_server(ls, &r->host, r);
+        if (scf) {
+            r->srv = scf;
+        }
+    }
+
+    fy_http_find_location_of(r);
+}
+
+static void
+fy_http_return_handler(fy_http_request_t *r)
+{
+    fy_http_loc_conf_t  *lcf = r->loc;
+    fy_str_t             location;
+    u_char              *text = NULL;
+    size_t               len = 0;
+    int                  code = lcf->return_code;
+
+    if (code == 444) {
+        /* nginx's "close the connection without a response" */
+        fy_http_close_connection(r->hc);
+        return;
+    }
+
+    if (lcf->return_text) {
+        text = fy_http_cv_eval(r, lcf->return_text, &len);
+        if (text == NULL) {
+            fy_http_send_error(r, 500);
+            return;
+        }
+    }
+
+    if (code == 301 || code == 302 || code == 303 || code == 307
+        || code == 308)
+    {
+        /* $uri and captures are decoded: "%0d%0a" in them must not
+         * end the Location line */
+        location.data = fy_http_header_escape(r->pool, text, &len);
+        location.len = len;
+        if (location.data == NULL) {
+            fy_http_send_error(r, 500);
+            return;
+        }
+        r->status = code;
+        fy_http_send_response(r, code, NULL, NULL, 0, &location);
+        return;
+    }
+
+    if (text == NULL && code >= 400) {
+        fy_http_send_error(r, code);
+        return;
+    }
+
+    fy_http_send_response(r, code, &lcf->default_type, text, len, NULL);
+}
+
+/* Drop the body bytes already read for a request that does not want
+ * them; finalize closes the connection if more are on their way. */
+static void
+fy_http_skip_body(fy_http_request_t *r)
+{
+    fy_http_conn_t  *hc = r->hc;
+    size_t           have;
+    int              rc;
+
+    have = fy_min(fy_buf_size(&hc->in), r->body_rest);
+    hc->in.pos += have;
+    r->body_rest -= have;
+
+    /* a chunked body wholly read with the header ends here (what
+     * follows is the next request); otherwise r->chunked stays set */
+    while (r->chunked && fy_buf_size(&hc->in)) {
+        rc = fy_http_parse_chunked(&r->chunked_body, &hc->in);
+        if (rc == FY_DONE) {
+            r->chunked = 0;
+        } else if (rc != FY_OK) {
+            break;      /* FY_AGAIN: all read; invalid: closed at the end */
+        }
+    }
+}
+
+/* Headers are complete: decide what to do with the request. */
+void
+fy_http_handler(fy_http_request_t *r, unsigned seen)
+{
+    fy_http_conn_t      *hc = r->hc;
+    fy_http_loc_conf_t  *lcf;
+
+    fy_timer_del(&hc->c->read);
+    hc->c->read.handler = fy_event_ignore;
+    fy_http_set_stat(r, FY_HTTP_STAT_WRITING);
+
+    if (hc->plain_on_tls) {
+        fy_http_ssl_plain_error(r);
+        return;
+    }
+
+    if (r->http_version >= 1001) {
+        r->keepalive = !(seen & 4);
+        if (!(seen & 1)) {
+            fy_http_send_error(r, 400);     /* HTTP/1.1 needs Host */
+            return;
+        }
+    } else {
+        r->keepalive = (seen & 8) && !(seen & 4);
+    }
+
+    if ((seen & 2) && (r->content_length != -1 || r->http_version < 1001))
+    {
+        /* Both framings at once is the classic smuggling attempt, and
+         * HTTP/1.0 has no chunked coding (RFC 9112 6.1, nginx): refused,
+         * the connection closed. */
+        r->keepalive = 0;
+        fy_http_send_error(r, 400);
+        return;
+    }
+
+    /* An upgrade (WebSocket) is only honoured as the RFC asks: HTTP/1.1,
+     * with "upgrade" among the Connection options and no body. */
+    if (!((seen & 32) && r->http_version >= 1001
+          && r->content_length <= 0 && !r->chunked))
+    {
+        r->upgrade.len = 0;
+    }
+
+    fy_http_find_config(r);
+    lcf = r->loc;
+
+    /* ssl_verify_client of the server the Host chose, as nginx */
+    if (fy_http_ssl_verify(r) != FY_OK) {
+        return;
+    }
+
+    if (r->content_length > 0) {
+        if ((uint64_t) r->content_length > lcf->client_max_body_size
+            && lcf->client_max_body_size != 0)
+        {
+            r->keepalive = 0;
+            fy_http_send_error(r, 413);
+            return;
+        }
+        r->body_rest = (uint64_t) r->content_length;
+    }
+
+    fy_http_run_location(r);
+}
+
+void
+fy_http_run_location(fy_http_request_t *r)
+{
+    fy_http_conn_t      *hc = r->hc;
+    fy_http_loc_conf_t  *lcf = r->loc;
+    size_t               have;
+    static const char    cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
+
+    if (lcf->return_code != FY_CONF_UNSET_INT) {
+        /* The body is not wanted: skip what we have; a body still on
+         * its way makes the connection unusable afterwards. */
+        fy_http_skip_body(r);
+        fy_http_return_handler(r);
+        return;
+    }
+
+    /* After "return", as nginx's access phase follows its rewrite
+     * phase. */
+    if (fy_http_access_check(r) != FY_OK) {
+        fy_http_skip_body(r);
+        fy_http_send_error(r, 403);
+        return;
+    }
+
+    if (lcf->handler) {
+        fy_http_skip_body(r);
+        lcf->handler(r);
+        return;
+    }
+
+    if (fy_http_proxied(lcf)) {
+        have = fy_buf_size(&hc->in);
+        if ((r->seen & 16) && r->http_version >= 1001
+            && (r->chunked ? have == 0 : have < r->body_rest)
+            && !r->error_page && lcf->pass_request_body)
+        {
+            /* The client waits for this before sending the body, and
+             * only a proxied request wants the body.  A short write
+             * here only delays the client until its own timeout. */
+            if (fy_conn_send(hc->c, (const u_char *) cont, sizeof(cont) - 1)
+                < 0)
+            {
+                fy_log_error(FY_LOG_INFO, errno, "send() of 100 Continue "
+                             "failed, client %s", hc->addr_text);
+            }
+        }
+        fy_http_proxy_handler(r);
+        return;
+    }
+
+    fy_http_send_error(r, 404);
+}

@@ -1,0 +1,341 @@
+/*
+ * fy_http_response.c -- answers that ferry makes itself: the status
+ * line, the Connection header that settles keep-alive, a whole
+ * response from memory (fy_http_send_response), nginx-style error
+ * pages, and writing the queued iovecs out to the client
+ * (fy_http_write_out) until fy_http_finalize.
+ */
+#include "fy_core.h"
+#include "fy_http.h"
+#include "fy_http_request.h"
+#include "fy_worker.h"
+#include "fy_shm.h"
+
+#include <sys/uio.h>
+
+static void fy_http_write_handler(fy_event_t *wev);
+
+typedef struct {
+    int          code;
+    const char  *line;
+} fy_http_status_t;
+
+static const fy_http_status_t  fy_http_statuses[] = {
+    { 100, "100 Continue" },
+    { 101, "101 Switching Protocols" },
+    { 200, "200 OK" },
+    { 201, "201 Created" },
+    { 202, "202 Accepted" },
+    { 204, "204 No Content" },
+    { 206, "206 Partial Content" },
+    { 301, "301 Moved Permanently" },
+    { 302, "302 Moved Temporarily" },
+    { 303, "303 See Other" },
+    { 304, "304 Not Modified" },
+    { 307, "307 Temporary Redirect" },
+    { 308, "308 Permanent Redirect" },
+    { 400, "400 Bad Request" },
+    { 401, "401 Unauthorized" },
+    { 403, "403 Forbidden" },
+    { 404, "404 Not Found" },
+    { 405, "405 Not Allowed" },
+    { 408, "408 Request Time-out" },
+    { 411, "411 Length Required" },
+    { 413, "413 Request Entity Too Large" },
+    { 414, "414 Request-URI Too Large" },
+    { 429, "429 Too Many Requests" },
+    { 494, "400 Bad Request" },
+    { 500, "500 Internal Server Error" },
+    { 501, "501 Not Implemented" },
+    { 502, "502 Bad Gateway" },
+    { 503, "503 Service Temporarily Unavailable" },
+    { 504, "504 Gateway Time-out" },
+    { 505, "505 HTTP Version Not Supported" },
+    { 0, NULL }
+};
+
+const char *
+fy_http_status_line(int status, size_t *len)
+{
+    const fy_http_status_t  *s;
+
+    for (s = fy_http_statuses; s->code; s++) {
+        if (s->code == status) {
+            *len = strlen(s->line);
+            return s->line;
+        }
+    }
+    *len = 0;
+    return NULL;
+}
+
+fy_http_loc_conf_t *
+fy_http_req_loc(fy_http_request_t *r)
+{
+    return r->loc ? r->loc : r->srv->loc;
+}
+
+/* The Connection header we answer with; also settles keep-alive. */
+const char *
+fy_http_connection_header(fy_http_request_t *r)
+{
+    fy_http_loc_conf_t  *lcf = fy_http_req_loc(r);
+
+    /* a draining worker keeps connections alive when it can hand them
+     * back to the master after the response */
+    if ((fy_http_quitting
+         && (!fy_worker_can_handback() || r->hc->c->ssl))
+        || lcf->keepalive_timeout == 0
+        || r->hc->requests + 1 >= (unsigned) lcf->keepalive_requests)
+    {
+        r->keepalive = 0;
+    }
+    return r->keepalive ? "keep-alive" : "close";
+}
+
+void
+fy_http_send_response(fy_http_request_t *r, int status, const fy_str_t *type,
+                      const u_char *body, size_t len,
+                      const fy_str_t *location)
+{
+    fy_http_conn_t  *hc = r->hc;
+    const char      *line, *conn, *server, *gzip = "";
+    char            *hdr, code[8], clen[24];
+    u_char          *z;
+    size_t           llen, size, slen, zlen;
+    fy_str_t         add;
+    int              n, how;
+
+    if (r->err_status) {
+        status = r->err_status;     /* error_page 404 /x: still a 404 */
+    }
+    r->status = status;
+    fy_http_set_stat(r, FY_HTTP_STAT_WRITING);
+    line = fy_http_status_line(status, &llen);
+    if (line == NULL) {
+        /* a code we have no reason phrase for: "299 " -- the space
+         * after the code is required even with an empty phrase */
+        n = snprintf(code, sizeof(code), "%03d ", status);
+        line = code;
+        llen = (size_t) n;
+    }
+    conn = fy_http_connection_header(r);
+    if (status == 204 || status == 304 || (status >= 100 && status < 200)) {
+        len = 0;        /* these never carry a body (RFC 9110 6.4.1) */
+    }
+    if (len) {
+        /* the whole body is here: compressed in one go, with its length */
+        how = fy_http_gzip_decide(r, status, type, (int64_t) len, NULL, 0);
+        if (how == FY_HTTP_GZIP_YES) {
+            if (fy_http_gzip_buffer(r, body, len, &z, &zlen) == FY_OK) {
+                body = z;
+                len = zlen;
+            } else {
+                how = FY_HTTP_GZIP_VARY;
+            }
+        }
+        gzip = fy_http_gzip_header_lines(r, how);
+    }
+    snprintf(clen, sizeof(clen), "%zu", len);
+    server = fy_http_server_line(r, &slen);
+    if (fy_http_add_headers(r, status, &add) != FY_OK) {
+        fy_http_close_connection(hc);
+        return;
+    }
+
+    size = 320 + llen + slen + fy_http_date_len + (type ? type->len : 0)
+           + (location ? location->len : 0) + add.len;
+    hdr = fy_palloc(r->pool, size);
+    if (hdr == NULL) {
+        fy_http_close_connection(hc);
+        return;
+    }
+
+    n = snprintf(hdr, size,
+                 "HTTP/1.1 %.*s\r\n"
+                 "%.*s"
+                 "Date: %s\r\n"
+                 "%s%.*s%s"
+                 "%s%s%s"
+                 "%s%.*s%s"
+                 "%s%.*s"
+                 "Connection: %s\r\n"
+                 "\r\n",
+                 (int) llen, line, (int) slen, server, fy_http_date,
+                 type && len ? "Content-Type: " : "",
+                 type && len ? (int) type->len : 0,
+                 type && len ? (char *) type->data : "",
+                 type && len ? "\r\n" : "",
+                 status == 204 || status == 304 ? "" : "Content-Length: ",
+                 status == 204 || status == 304 ? "" : clen,
+                 status == 204 || status == 304 ? "" : "\r\n",
+                 location ? "Location: " : "",
+                 location ? (int) location->len : 0,
+                 location ? (char *) location->data : "",
+                 location ? "\r\n" : "",
+                 gzip, (int) add.len, add.data ? (char *) add.data : "",
+                 conn);
+
+    hc->out[0].iov_base = hdr;
+    hc->out[0].iov_len = (size_t) n;
+    r->header_out = (uint64_t) n;
+    hc->out[1].iov_base = (void *) body;
+    hc->out[1].iov_len = r->head ? 0 : len;
+    hc->nout = 2;
+    hc->out_done = NULL;
+    r->header_sent = 1;
+
+    switch (fy_http_write_out(r)) {
+    case FY_OK:
+        fy_http_finalize(r, 0);
+        return;
+    case FY_AGAIN:
+        return;
+    default:
+        fy_http_close_connection(hc);
+    }
+}
+
+/* nginx-style error pages: small HTML that says what happened. */
+void
+fy_http_send_error(fy_http_request_t *r, int status)
+{
+    static fy_str_t  html = fy_string("text/html");
+    const char      *line, *sig;
+    char            *body, code[8];
+    size_t           llen, size;
+    int              n;
+
+    /* the status of the last error is the one answered, whatever an
+     * error_page said about the first */
+    r->err_status = 0;
+    line = fy_http_status_line(status, &llen);
+    if (status == 494) {
+        line = "400 Request Header Or Cookie Too Large";
+        llen = strlen(line);
+    }
+    if (line == NULL) {
+        /* "return 418;": the code stands alone, as nginx shows it */
+        snprintf(code, sizeof(code), "%03d", status);
+        line = code;
+        llen = strlen(code);
+    }
+
+    if (status >= 400 && status != 408 && status < 500 && status != 404
+        && status != 403 && status != 405)
+    {
+        /* A request we could not make sense of: the byte stream after
+         * it cannot be trusted to start a new request. */
+        r->keepalive = 0;
+    }
+
+    if (fy_http_error_page(r, status) == FY_OK) {
+        return;
+    }
+
+    sig = fy_http_signature(r);
+    size = 2 * llen + 128 + strlen(sig);
+    body = fy_palloc(r->pool, size);
+    if (body == NULL) {
+        fy_http_close_connection(r->hc);
+        return;
+    }
+    n = snprintf(body, size,
+                 "<html>\r\n<head><title>%.*s</title></head>\r\n<body>\r\n"
+                 "<center><h1>%.*s</h1></center>\r\n"
+                 "<hr><center>%s</center>\r\n</body>\r\n</html>\r\n",
+                 (int) llen, line, (int) llen, line, sig);
+
+    /* 494 is nginx's own code: the client sees, and the access log
+     * shows, 400 (nginx's err_status) with the 494 text */
+    fy_http_send_response(r, status == 494 ? 400 : status, &html,
+                          (u_char *) body, (size_t) n, NULL);
+}
+
+/* Advance an iovec array past `n` written bytes. */
+static void
+fy_iov_advance(struct iovec *iov, int cnt, size_t n)
+{
+    int  i;
+
+    for (i = 0; i < cnt && n; i++) {
+        size_t k = fy_min(n, iov[i].iov_len);
+        iov[i].iov_base = (char *) iov[i].iov_base + k;
+        iov[i].iov_len -= k;
+        n -= k;
+    }
+}
+
+int
+fy_http_write_out(fy_http_request_t *r)
+{
+    fy_http_conn_t      *hc = r->hc;
+    fy_conn_t           *c = hc->c;
+    struct iovec         iov[4];
+    ssize_t              n;
+    int                  i, cnt;
+
+    for ( ;; ) {
+        cnt = 0;
+        for (i = 0; i < hc->nout; i++) {
+            if (hc->out[i].iov_len) {
+                iov[cnt++] = hc->out[i];
+            }
+        }
+        if (cnt == 0) {
+            hc->nout = 0;
+            fy_timer_del(&c->write);
+            c->write.handler = fy_event_ignore;
+            return FY_OK;
+        }
+
+        n = fy_conn_writev(c, iov, cnt);
+        if (n > 0) {
+            fy_iov_advance(hc->out, hc->nout, (size_t) n);
+            fy_shm_add(fy_worker_slot->bytes_out, (uint64_t) n);
+            r->bytes_out += (uint64_t) n;
+            continue;
+        }
+        if (n == FY_AGAIN) {
+            c->write.handler = fy_http_write_handler;
+            fy_timer_add(&c->write,
+                         (uint64_t) fy_http_req_loc(r)->send_timeout);
+            return FY_AGAIN;
+        }
+        fy_log_error(FY_LOG_INFO, errno, "writev() failed, client %s",
+                     hc->addr_text);
+        return FY_ERROR;
+    }
+}
+
+static void
+fy_http_write_handler(fy_event_t *wev)
+{
+    fy_conn_t          *c = wev->data;
+    fy_http_conn_t     *hc = c->data;
+    fy_http_request_t  *r = hc->r;
+    void              (*done)(fy_http_request_t *r);
+
+    if (wev->timedout) {
+        fy_log_error(FY_LOG_INFO, 0, "client timed out while sending "
+                     "response, client %s", hc->addr_text);
+        fy_http_close_connection(hc);
+        return;
+    }
+
+    switch (fy_http_write_out(r)) {
+    case FY_AGAIN:
+        return;
+    case FY_OK:
+        done = hc->out_done;
+        hc->out_done = NULL;
+        if (done) {
+            done(r);
+        } else {
+            fy_http_finalize(r, 0);
+        }
+        return;
+    default:
+        fy_http_close_connection(hc);
+    }
+}
