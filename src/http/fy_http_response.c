@@ -3,7 +3,8 @@
  * line, the Connection header that settles keep-alive, a whole
  * response from memory (fy_http_send_response), nginx-style error
  * pages, and writing the queued iovecs out to the client
- * (fy_http_write_out) until fy_http_finalize.
+ * (fy_http_write_out, which the proxy relay and static files use for
+ * their responses too) until fy_http_finalize.
  */
 #include "fy_core.h"
 #include "fy_http.h"
