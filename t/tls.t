@@ -15,13 +15,6 @@ for my $tool (qw(openssl curl)) {
     plan skip_all => "no $tool" unless grep { -x "$_/$tool" } split /:/, $ENV{PATH};
 }
 
-sub sh {
-    my ($cmd) = @_;
-    my $out = `$cmd 2>&1`;
-    die "failed: $cmd\n$out" if $?;
-    return $out;
-}
-
 # root CA -> intermediate CA -> leaf certificates (RSA and ECDSA)
 sub make_pki {
     my ($d) = @_;

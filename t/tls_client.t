@@ -18,13 +18,6 @@ for my $tool (qw(openssl curl)) {
     plan skip_all => "no $tool" unless grep { -x "$_/$tool" } split /:/, $ENV{PATH};
 }
 
-sub sh {
-    my ($cmd) = @_;
-    my $out = `$cmd 2>&1`;
-    die "failed: $cmd\n$out" if $?;
-    return $out;
-}
-
 # root CA -> intermediate; server a.test; clients: one from the root,
 # one from the intermediate, one from another CA, one self-signed
 sub make_pki {

@@ -17,13 +17,6 @@ use Ferry::Test;
 plan skip_all => 'no openssl' unless grep { -x "$_/openssl" } split /:/, $ENV{PATH};
 plan skip_all => 'no IO::Socket::SSL' unless eval { require IO::Socket::SSL; 1 };
 
-sub sh {
-    my ($cmd) = @_;
-    my $out = `$cmd 2>&1`;
-    die "failed: $cmd\n$out" if $?;
-    return $out;
-}
-
 # root CA -> intermediate -> a.test (the backends' certificate, chain
 # included); the root also signs ferry's client certificate; another CA
 # signs nothing we use.

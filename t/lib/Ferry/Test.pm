@@ -56,7 +56,7 @@ use Exporter 'import';
 
 our @EXPORT = qw(main_conf http http_get http_keepalive build_request
                  parse_echo parse_response test_body wait_until
-                 port_is_closed);
+                 port_is_closed sh);
 
 my $TB = Test::More->builder;
 
@@ -325,6 +325,15 @@ sub _wait_pid {
         Time::HiRes::sleep($delay);
         $delay = 0.05 if ($delay *= 2) > 0.05;
     }
+}
+
+# Run a shell command (certificates made with openssl, say); its output
+# with stderr, or die with both if it failed.
+sub sh {
+    my ($cmd) = @_;
+    my $out = `$cmd 2>&1`;
+    die "failed: $cmd\n$out" if $?;
+    return $out;
 }
 
 # Poll $cond every few ms until it returns true or $timeout seconds pass.
