@@ -187,4 +187,13 @@ const char *fy_conf_set_enum(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
 int64_t fy_conf_parse_size(const fy_str_t *s);
 int64_t fy_conf_parse_msec(const fy_str_t *s);
 
+/* Merge one inherited setting: a child left unset takes its parent's
+ * value, or dflt when neither level set it (nginx's ngx_conf_merge_*). */
+#define fy_conf_merge(child, parent, unset, dflt)                          \
+    do {                                                                   \
+        if ((child) == (unset)) {                                          \
+            (child) = ((parent) == (unset)) ? (dflt) : (parent);           \
+        }                                                                  \
+    } while (0)
+
 #endif /* FY_CONF_FILE_H */

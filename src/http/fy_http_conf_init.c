@@ -11,36 +11,29 @@
 
 #include <netinet/in.h>
 
-#define fy_merge(child, parent, unset, dflt)                               \
-    do {                                                                   \
-        if ((child) == (unset)) {                                          \
-            (child) = ((parent) == (unset)) ? (dflt) : (parent);           \
-        }                                                                  \
-    } while (0)
-
 static void
 fy_http_merge_loc(fy_http_loc_conf_t *prev, fy_http_loc_conf_t *conf)
 {
-    fy_merge(conf->proxy_connect_timeout, prev->proxy_connect_timeout,
-             FY_CONF_UNSET_MSEC, 60000);
-    fy_merge(conf->proxy_read_timeout, prev->proxy_read_timeout,
-             FY_CONF_UNSET_MSEC, 60000);
-    fy_merge(conf->proxy_send_timeout, prev->proxy_send_timeout,
-             FY_CONF_UNSET_MSEC, 60000);
-    fy_merge(conf->proxy_buffer_size, prev->proxy_buffer_size,
-             FY_CONF_UNSET_SIZE, 16384);
-    fy_merge(conf->keepalive_timeout, prev->keepalive_timeout,
-             FY_CONF_UNSET_MSEC, 75000);
-    fy_merge(conf->keepalive_requests, prev->keepalive_requests,
-             FY_CONF_UNSET_INT, 1000);
-    fy_merge(conf->send_timeout, prev->send_timeout,
-             FY_CONF_UNSET_MSEC, 60000);
-    fy_merge(conf->client_max_body_size, prev->client_max_body_size,
-             FY_CONF_UNSET_SIZE, 1024 * 1024);
+    fy_conf_merge(conf->proxy_connect_timeout, prev->proxy_connect_timeout,
+                  FY_CONF_UNSET_MSEC, 60000);
+    fy_conf_merge(conf->proxy_read_timeout, prev->proxy_read_timeout,
+                  FY_CONF_UNSET_MSEC, 60000);
+    fy_conf_merge(conf->proxy_send_timeout, prev->proxy_send_timeout,
+                  FY_CONF_UNSET_MSEC, 60000);
+    fy_conf_merge(conf->proxy_buffer_size, prev->proxy_buffer_size,
+                  FY_CONF_UNSET_SIZE, 16384);
+    fy_conf_merge(conf->keepalive_timeout, prev->keepalive_timeout,
+                  FY_CONF_UNSET_MSEC, 75000);
+    fy_conf_merge(conf->keepalive_requests, prev->keepalive_requests,
+                  FY_CONF_UNSET_INT, 1000);
+    fy_conf_merge(conf->send_timeout, prev->send_timeout,
+                  FY_CONF_UNSET_MSEC, 60000);
+    fy_conf_merge(conf->client_max_body_size, prev->client_max_body_size,
+                  FY_CONF_UNSET_SIZE, 1024 * 1024);
     /* nginx's defaults on 64-bit Linux: "8 4k" is 8 memory pages,
      * client_body_buffer_size two */
-    fy_merge(conf->proxy_buffering, prev->proxy_buffering,
-             FY_CONF_UNSET_INT, 1);
+    fy_conf_merge(conf->proxy_buffering, prev->proxy_buffering,
+                  FY_CONF_UNSET_INT, 1);
     if (conf->proxy_buffers_size == FY_CONF_UNSET_SIZE) {
         conf->proxy_buffers_num = prev->proxy_buffers_size
                                   == FY_CONF_UNSET_SIZE
@@ -49,23 +42,23 @@ fy_http_merge_loc(fy_http_loc_conf_t *prev, fy_http_loc_conf_t *conf)
                                    == FY_CONF_UNSET_SIZE
                                    ? 4096 : prev->proxy_buffers_size;
     }
-    fy_merge(conf->client_body_buffer_size, prev->client_body_buffer_size,
-             FY_CONF_UNSET_SIZE, 16384);
-    fy_merge(conf->client_body_timeout, prev->client_body_timeout,
-             FY_CONF_UNSET_MSEC, 60000);
-    fy_merge(conf->proxy_request_buffering, prev->proxy_request_buffering,
-             FY_CONF_UNSET_INT, 1);
+    fy_conf_merge(conf->client_body_buffer_size, prev->client_body_buffer_size,
+                  FY_CONF_UNSET_SIZE, 16384);
+    fy_conf_merge(conf->client_body_timeout, prev->client_body_timeout,
+                  FY_CONF_UNSET_MSEC, 60000);
+    fy_conf_merge(conf->proxy_request_buffering, prev->proxy_request_buffering,
+                  FY_CONF_UNSET_INT, 1);
     /* access_log: a level with none of its own logs like its parent */
     if (conf->access_logs.nelts == 0 && !conf->access_log_off) {
         conf->access_logs = prev->access_logs;
         conf->access_log_off = prev->access_log_off;
     }
-    fy_merge(conf->next_upstream, prev->next_upstream, 0,
-             FY_HTTP_NEXT_ERROR | FY_HTTP_NEXT_TIMEOUT);
-    fy_merge(conf->next_upstream_tries, prev->next_upstream_tries,
-             FY_CONF_UNSET_INT, 0);
-    fy_merge(conf->next_upstream_timeout, prev->next_upstream_timeout,
-             FY_CONF_UNSET_MSEC, 0);
+    fy_conf_merge(conf->next_upstream, prev->next_upstream, 0,
+                  FY_HTTP_NEXT_ERROR | FY_HTTP_NEXT_TIMEOUT);
+    fy_conf_merge(conf->next_upstream_tries, prev->next_upstream_tries,
+                  FY_CONF_UNSET_INT, 0);
+    fy_conf_merge(conf->next_upstream_timeout, prev->next_upstream_timeout,
+                  FY_CONF_UNSET_MSEC, 0);
     if (conf->default_type.data == NULL) {
         if (prev->default_type.data) {
             conf->default_type = prev->default_type;
@@ -96,8 +89,8 @@ fy_http_merge_loc(fy_http_loc_conf_t *prev, fy_http_loc_conf_t *conf)
 static void
 fy_http_merge_header_conf(fy_http_srv_conf_t *prev, fy_http_srv_conf_t *conf)
 {
-    fy_merge(conf->client_header_buffer, prev->client_header_buffer,
-             FY_CONF_UNSET_SIZE, 1024);
+    fy_conf_merge(conf->client_header_buffer, prev->client_header_buffer,
+                  FY_CONF_UNSET_SIZE, 1024);
     if (conf->large_header_buffers == FY_CONF_UNSET_INT) {
         conf->large_header_buffers = prev->large_header_buffers;
         conf->large_header_buffer = prev->large_header_buffer;
@@ -106,10 +99,10 @@ fy_http_merge_header_conf(fy_http_srv_conf_t *prev, fy_http_srv_conf_t *conf)
         conf->large_header_buffers = 4;
         conf->large_header_buffer = 8192;
     }
-    fy_merge(conf->ignore_invalid_headers, prev->ignore_invalid_headers,
-             FY_CONF_UNSET_INT, 1);
-    fy_merge(conf->underscores_in_headers, prev->underscores_in_headers,
-             FY_CONF_UNSET_INT, 0);
+    fy_conf_merge(conf->ignore_invalid_headers, prev->ignore_invalid_headers,
+                  FY_CONF_UNSET_INT, 1);
+    fy_conf_merge(conf->underscores_in_headers, prev->underscores_in_headers,
+                  FY_CONF_UNSET_INT, 0);
 }
 
 static int
@@ -255,17 +248,17 @@ fy_http_init_cycle(fy_cycle_t *cycle)
     int                   rc;
 
     fy_http_merge_loc(hmcf->loc, hmcf->loc);
-    fy_merge(hmcf->srv->client_header_timeout, FY_CONF_UNSET_MSEC,
-             FY_CONF_UNSET_MSEC, 60000);
+    fy_conf_merge(hmcf->srv->client_header_timeout, FY_CONF_UNSET_MSEC,
+                  FY_CONF_UNSET_MSEC, 60000);
     fy_http_merge_header_conf(hmcf->srv, hmcf->srv);
 
     for (i = 0; i < hmcf->upstreams.nelts; i++) {
         u = *fy_array_elt(&hmcf->upstreams, fy_http_upstream_t *, i);
         /* nginx's upstream keepalive defaults */
-        fy_merge(u->keepalive_timeout, FY_CONF_UNSET_MSEC,
-                 FY_CONF_UNSET_MSEC, 60000);
-        fy_merge(u->keepalive_requests, FY_CONF_UNSET_INT,
-                 FY_CONF_UNSET_INT, 1000);
+        fy_conf_merge(u->keepalive_timeout, FY_CONF_UNSET_MSEC,
+                      FY_CONF_UNSET_MSEC, 60000);
+        fy_conf_merge(u->keepalive_requests, FY_CONF_UNSET_INT,
+                      FY_CONF_UNSET_INT, 1000);
     }
 
     for (i = 0; i < hmcf->upstreams.nelts; i++) {
@@ -309,8 +302,9 @@ fy_http_init_cycle(fy_cycle_t *cycle)
     for (i = 0; i < hmcf->servers.nelts; i++) {
         scf = *fy_array_elt(&hmcf->servers, fy_http_srv_conf_t *, i);
 
-        fy_merge(scf->client_header_timeout, hmcf->srv->client_header_timeout,
-                 FY_CONF_UNSET_MSEC, 60000);
+        fy_conf_merge(scf->client_header_timeout,
+                      hmcf->srv->client_header_timeout,
+                      FY_CONF_UNSET_MSEC, 60000);
         fy_http_merge_header_conf(hmcf->srv, scf);
         fy_http_merge_loc(hmcf->loc, scf->loc);
 

@@ -281,22 +281,15 @@ fy_http_gzip_init_conf(fy_http_gzip_conf_t *conf)
     conf->hash = FY_CONF_UNSET_SIZE;
 }
 
-#define fy_gzip_merge(child, parent, unset, dflt)                          \
-    do {                                                                   \
-        if ((child) == (unset)) {                                          \
-            (child) = ((parent) == (unset)) ? (dflt) : (parent);           \
-        }                                                                  \
-    } while (0)
-
 void
 fy_http_gzip_merge_conf(const fy_http_gzip_conf_t *prev,
                         fy_http_gzip_conf_t *conf)
 {
-    fy_gzip_merge(conf->enable, prev->enable, FY_CONF_UNSET_INT, 0);
-    fy_gzip_merge(conf->static_mode, prev->static_mode, FY_CONF_UNSET_INT,
+    fy_conf_merge(conf->enable, prev->enable, FY_CONF_UNSET_INT, 0);
+    fy_conf_merge(conf->static_mode, prev->static_mode, FY_CONF_UNSET_INT,
                   FY_HTTP_GZIP_STATIC_OFF);
-    fy_gzip_merge(conf->min_length, prev->min_length, FY_CONF_UNSET_SIZE, 20);
-    fy_gzip_merge(conf->level, prev->level, FY_CONF_UNSET_INT, 1);
+    fy_conf_merge(conf->min_length, prev->min_length, FY_CONF_UNSET_SIZE, 20);
+    fy_conf_merge(conf->level, prev->level, FY_CONF_UNSET_INT, 1);
     if (conf->bufs_num == FY_CONF_UNSET_INT) {
         /* prev may be conf itself (the http level) */
         conf->bufs_size = prev->bufs_num != FY_CONF_UNSET_INT
@@ -304,13 +297,13 @@ fy_http_gzip_merge_conf(const fy_http_gzip_conf_t *prev,
         conf->bufs_num = prev->bufs_num != FY_CONF_UNSET_INT
                          ? prev->bufs_num : 4;
     }
-    fy_gzip_merge(conf->http_version, prev->http_version, FY_CONF_UNSET_INT,
+    fy_conf_merge(conf->http_version, prev->http_version, FY_CONF_UNSET_INT,
                   1001);
     if (conf->proxied == 0) {
         conf->proxied = prev->proxied ? prev->proxied
                                       : FY_HTTP_GZIP_PROXIED_OFF;
     }
-    fy_gzip_merge(conf->vary, prev->vary, FY_CONF_UNSET_INT, 0);
+    fy_conf_merge(conf->vary, prev->vary, FY_CONF_UNSET_INT, 0);
     if (conf->types == NULL && !conf->types_any) {
         conf->types = prev->types;
         conf->types_any = prev->types_any;
@@ -319,6 +312,6 @@ fy_http_gzip_merge_conf(const fy_http_gzip_conf_t *prev,
         conf->disable = prev->disable;
         conf->disable_msie6 = prev->disable_msie6;
     }
-    fy_gzip_merge(conf->window, prev->window, FY_CONF_UNSET_SIZE, 8192);
-    fy_gzip_merge(conf->hash, prev->hash, FY_CONF_UNSET_SIZE, 16384);
+    fy_conf_merge(conf->window, prev->window, FY_CONF_UNSET_SIZE, 8192);
+    fy_conf_merge(conf->hash, prev->hash, FY_CONF_UNSET_SIZE, 16384);
 }

@@ -252,15 +252,14 @@ fy_http_headers_merge(fy_http_loc_conf_t *prev, fy_http_loc_conf_t *conf)
         /* 0 stays 0 when no level set it: the upstream decides */
         conf->proxy_http_version = prev->proxy_http_version;
     }
-#define fy_merge_flag(f, dflt)                                             \
-    if (conf->f == FY_CONF_UNSET_INT) {                                    \
-        conf->f = prev->f == FY_CONF_UNSET_INT ? (dflt) : prev->f;         \
-    }
-    fy_merge_flag(pass_request_headers, 1);
-    fy_merge_flag(pass_request_body, 1);
-    fy_merge_flag(server_tokens, 1);
-    fy_merge_flag(intercept_errors, 0);
-#undef fy_merge_flag
+    fy_conf_merge(conf->pass_request_headers, prev->pass_request_headers,
+                  FY_CONF_UNSET_INT, 1);
+    fy_conf_merge(conf->pass_request_body, prev->pass_request_body,
+                  FY_CONF_UNSET_INT, 1);
+    fy_conf_merge(conf->server_tokens, prev->server_tokens,
+                  FY_CONF_UNSET_INT, 1);
+    fy_conf_merge(conf->intercept_errors, prev->intercept_errors,
+                  FY_CONF_UNSET_INT, 0);
 }
 
 u_char *
