@@ -19,6 +19,12 @@ static unsigned     fy_nconns;
 static unsigned     fy_nfree;
 static fy_event_t  *fy_posted;       /* posted queue head */
 static fy_event_t  *fy_posted_tail;
+static fy_conn_t   *fy_lazy;         /* open, not yet in epoll */
+
+#define FY_REG_RETRY_MS  100
+
+static void fy_lazy_del(fy_conn_t *c);
+static int fy_conn_register_pending(int timeout);
 
 int
 fy_event_init(unsigned max_conns)
@@ -64,6 +70,7 @@ fy_event_done(void)
     fy_pid = 0;
     fy_timer_reset();
     fy_posted = fy_posted_tail = NULL;
+    fy_lazy = NULL;
     if (fy_ep != -1) {
         close(fy_ep);
         fy_ep = -1;
@@ -120,6 +127,8 @@ fy_conn_get(int fd)
     c->ssl = NULL;
     c->addrlen = 0;
     c->registered = 0;
+    c->lazy = 0;
+    c->reg_failed = 0;
     c->read_on_write = 0;
     c->write_on_read = 0;
     memset(&c->read, 0, sizeof(fy_event_t));
@@ -150,11 +159,93 @@ fy_conn_register(fy_conn_t *c)
     ee.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
     ee.data.u64 = ((uint64_t) c->instance << 32) | c->index;
     if (epoll_ctl(fy_ep, EPOLL_CTL_ADD, c->fd, &ee) == -1) {
-        fy_log_error(FY_LOG_ALERT, errno, "epoll_ctl(ADD, %d) failed", c->fd);
+        if (!c->reg_failed) {       /* a lazy one is retried: log once */
+            fy_log_error(FY_LOG_ALERT, errno, "epoll_ctl(ADD, %d) failed",
+                         c->fd);
+        }
+        c->reg_failed = 1;
         return FY_ERROR;
     }
     c->registered = 1;
     return FY_OK;
+}
+
+void
+fy_conn_register_lazy(fy_conn_t *c)
+{
+    c->write.ready = 1;
+    c->defer_until = 0;
+    c->lazy = 1;
+    c->lazy_prev = NULL;
+    c->lazy_next = fy_lazy;
+    if (fy_lazy) {
+        fy_lazy->lazy_prev = c;
+    }
+    fy_lazy = c;
+}
+
+void
+fy_conn_defer(fy_conn_t *c, unsigned msec)
+{
+    if (!c->lazy) {
+        return;                     /* in epoll already */
+    }
+    c->defer_read = c->read.handler;
+    c->defer_write = c->write.handler;
+    c->defer_until = fy_current_msec + msec;
+}
+
+static void
+fy_lazy_del(fy_conn_t *c)
+{
+    if (c->lazy_prev) {
+        c->lazy_prev->lazy_next = c->lazy_next;
+    } else {
+        fy_lazy = c->lazy_next;
+    }
+    if (c->lazy_next) {
+        c->lazy_next->lazy_prev = c->lazy_prev;
+    }
+    c->lazy = 0;
+}
+
+/*
+ * Before the loop sleeps: register the lazy connections, except those
+ * deferred whose handlers have not changed since and whose time has
+ * not come.  Returns the epoll_wait() timeout, shortened to the first
+ * deferral that will end (or to a retry after a failed epoll_ctl()).
+ * A registration done now loses nothing: with EPOLLET, adding an fd
+ * that is already readable or writable queues that event at once.
+ */
+static int
+fy_conn_register_pending(int timeout)
+{
+    fy_conn_t  *c, *next;
+    uint64_t    wait;
+
+    for (c = fy_lazy; c; c = next) {
+        next = c->lazy_next;
+
+        if (c->defer_until > fy_current_msec
+            && c->read.handler == c->defer_read
+            && c->write.handler == c->defer_write)
+        {
+            wait = c->defer_until - fy_current_msec;
+
+        } else if (fy_conn_register(c) == FY_OK) {
+            fy_lazy_del(c);
+            continue;
+
+        } else {
+            /* ENOMEM or the epoll watch limit: try again soon; the
+             * connection's own timers end it meanwhile */
+            wait = FY_REG_RETRY_MS;
+        }
+        if (timeout < 0 || wait < (uint64_t) timeout) {
+            timeout = (int) wait;
+        }
+    }
+    return timeout;
 }
 
 void
@@ -216,6 +307,9 @@ fy_conn_close(fy_conn_t *c)
     fy_timer_del(&c->write);
     fy_event_unpost(&c->read);
     fy_event_unpost(&c->write);
+    if (c->lazy) {
+        fy_lazy_del(c);
+    }
     if (c->ssl) {
         fy_tls_conn_free(c);
     }
@@ -254,6 +348,9 @@ fy_event_process(int max_wait)
     timeout = fy_posted ? 0 : fy_timer_next();
     if (timeout == -1 || (max_wait >= 0 && max_wait < timeout)) {
         timeout = max_wait;
+    }
+    if (fy_lazy) {
+        timeout = fy_conn_register_pending(timeout);
     }
 
     n = epoll_wait(fy_ep, evs, FY_EPOLL_EVENTS, timeout);

@@ -4,7 +4,16 @@
  * A connection (fy_conn_t) owns one fd and two events, read and write.
  * Its fd is registered once, edge-triggered, for both directions; a
  * handler therefore reads or writes until EAGAIN and remembers with
- * `ready` whether the fd may still have more.  Handlers are swapped as
+ * `ready` whether the fd may still have more.
+ *
+ * A client connection is registered lazily (fy_conn_register_lazy):
+ * the handlers first try the socket directly, and the fd joins epoll
+ * only when the loop is about to sleep with the connection still open.
+ * A connection whose only wait is "notice if the client goes away"
+ * (a proxied request waiting for its upstream) may stay out of epoll a
+ * little longer (fy_conn_defer): a request answered within that time
+ * and then closed never costs an epoll_ctl() nor the epoll bookkeeping
+ * at close().  Handlers are swapped as
  * the connection moves through its states (rev->handler = next_step).
  *
  * Connections come from a preallocated array with a free list.  The
@@ -53,6 +62,14 @@ struct fy_conn_s {
     socklen_t             addrlen;
     fy_conn_t            *next_free;
     unsigned              registered:1;
+    unsigned              lazy:1;     /* on the to-register list */
+    unsigned              reg_failed:1;
+    fy_conn_t            *lazy_next;  /* the to-register list */
+    fy_conn_t            *lazy_prev;
+    /* fy_conn_defer(): the handlers it saw and until when */
+    fy_event_handler_pt   defer_read;
+    fy_event_handler_pt   defer_write;
+    uint64_t              defer_until;
     /* TLS: a read that must first write (SSL_ERROR_WANT_WRITE from
      * SSL_read: a key update answered into a full socket), or a write
      * that must first read.  The loop then runs the waiting handler
@@ -82,6 +99,17 @@ void  fy_event_ignore(fy_event_t *ev);
 fy_conn_t *fy_conn_get(int fd);      /* NULL (fd untouched) if none free */
 /* Register for edge-triggered read+write; FY_OK / FY_ERROR. */
 int   fy_conn_register(fy_conn_t *c);
+/* Register when the loop is next about to wait, if c is still open
+ * then: handlers may read and write it directly until they get EAGAIN
+ * (write.ready starts set: a new socket has room).  If epoll_ctl()
+ * fails then, the loop logs it once and retries every 100 ms; the
+ * connection's own timers still run. */
+void  fy_conn_register_lazy(fy_conn_t *c);
+/* For a lazily registered c that is not registered yet: leave it out
+ * of epoll for up to `msec` more, as long as its read and write
+ * handlers stay the ones it has now.  For a wait that only watches for
+ * the peer going away. */
+void  fy_conn_defer(fy_conn_t *c, unsigned msec);
 /* Close the fd, delete timers, return the slot.  Safe against events
  * still queued for it in this turn. */
 void  fy_conn_close(fy_conn_t *c);

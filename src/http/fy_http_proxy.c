@@ -353,8 +353,11 @@ fy_proxy_start(fy_http_proxy_t *p)
         return;
     }
 
-    /* While the upstream works, notice a client that goes away. */
+    /* While the upstream works, notice a client that goes away; a new
+     * client connection not in epoll yet joins it only if the upstream
+     * has not answered within FY_PROXY_ABORT_DEFER ms. */
     r->hc->c->read.handler = fy_proxy_check_client;
+    fy_conn_defer(r->hc->c, FY_PROXY_ABORT_DEFER);
 
     p->first_start = fy_current_msec;
     fy_proxy_connect(p);

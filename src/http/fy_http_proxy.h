@@ -144,6 +144,13 @@ enum {
 
 #define FY_PROXY_NO_TIME  ((uint64_t) -1)
 
+/* How long a new client connection may wait for its upstream's answer
+ * before it joins epoll (fy_conn_defer): a client that goes away in that
+ * time is noticed up to this much later than nginx would; a request
+ * answered in that time (most, behind a busy proxy) saves the
+ * epoll_ctl() and the epoll work of close(). */
+#define FY_PROXY_ABORT_DEFER  100
+
 /* One try, for the $upstream_* variables. */
 typedef struct {
     fy_str_t   addr;       /* server, or the upstream name if none */

@@ -68,10 +68,9 @@ fy_http_init_connection(fy_conn_t *c, fy_listen_t *ls, const u_char *data,
     fy_shm_add(fy_worker_slot->active, 1);
     hc->serial = fy_shm_add(fy_shm->connection_serial, 1) + 1;
 
-    if (fy_conn_register(c) != FY_OK) {
-        fy_http_close_connection(hc);
-        return;
-    }
+    /* into epoll only if it must wait (see fy_event.h): a request that
+     * is there already and answered at once never needs it */
+    fy_conn_register_lazy(c);
     fy_shm_add(fy_worker_slot->handled, 1);
 
     /* Handed over by a draining worker: carry on where it stopped. */
