@@ -18,17 +18,38 @@ typedef struct {
 #define fy_str_set(str, text) \
     ((str)->len = sizeof(text) - 1, (str)->data = (u_char *) (text))
 
+/* ASCII case-insensitive equality of n bytes.  Inline, not
+ * strncasecmp(): header names are short and a libc call per compare
+ * cost more than the compare itself (callgrind, docs/performance.md).
+ * Two bytes that differ are equal only as the two cases of a letter. */
+static inline int
+fy_mem_eq_ci(const u_char *a, const char *b, size_t n)
+{
+    u_char  x, y;
+
+    while (n--) {
+        x = *a++;
+        y = (u_char) *b++;
+        if (x != y
+            && ((x | 0x20) != (y | 0x20)
+                || (unsigned) ((x | 0x20) - 'a') > (unsigned) ('z' - 'a')))
+        {
+            return 0;
+        }
+    }
+    return 1;
+}
+
 /* Case-insensitive compare of a counted string with a C literal.
  * Inline because it runs for every header of every request and
  * response: with a literal, strlen() is a constant and most names are
- * told apart by their length alone, without a call. */
+ * told apart by their length alone. */
 static inline int
 fy_str_eq_ci(const fy_str_t *s, const char *lit)
 {
     size_t  n = strlen(lit);
 
-    return s->len == n
-           && (n == 0 || strncasecmp((const char *) s->data, lit, n) == 0);
+    return s->len == n && fy_mem_eq_ci(s->data, lit, n);
 }
 int fy_str_eq(const fy_str_t *s, const char *lit);
 /* malloc'ed NUL-terminated copy; NULL on allocation failure */

@@ -13,15 +13,21 @@
 int
 fy_proxy_skip_header(const fy_str_t *name)
 {
-    /* hop-by-hop headers and the ones nginx's proxy sets itself */
-    static const char *const  skip[] = {
-        "Host", "Connection", "Keep-Alive", "Proxy-Connection", "TE",
-        "Upgrade", "Expect", "Transfer-Encoding", NULL
+    /* hop-by-hop headers and the ones nginx's proxy sets itself; the
+     * lengths are known, so most names are passed over without a look
+     * at their bytes */
+    static const fy_str_t  skip[] = {
+        fy_string("Host"), fy_string("Connection"), fy_string("Keep-Alive"),
+        fy_string("Proxy-Connection"), fy_string("TE"), fy_string("Upgrade"),
+        fy_string("Expect"), fy_string("Transfer-Encoding")
     };
-    const char *const  *s;
+    size_t  i;
 
-    for (s = skip; *s; s++) {
-        if (fy_str_eq_ci(name, *s)) {
+    for (i = 0; i < sizeof(skip) / sizeof(skip[0]); i++) {
+        if (name->len == skip[i].len
+            && fy_mem_eq_ci(name->data, (const char *) skip[i].data,
+                            name->len))
+        {
             return 1;
         }
     }
@@ -54,8 +60,7 @@ fy_proxy_connection_option(fy_array_t *headers, const fy_str_t *name)
                 p++;
             }
             if ((size_t) (p - start) == name->len
-                && strncasecmp((char *) start, (char *) name->data,
-                               name->len) == 0)
+                && fy_mem_eq_ci(start, (char *) name->data, name->len))
             {
                 return 1;
             }

@@ -55,22 +55,20 @@ fy_proxy_hidden(fy_http_loc_conf_t *lcf, const fy_str_t *name)
     hide = fy_str_eq_ci(name, "Date") || fy_str_eq_ci(name, "Server")
            || fy_str_eq_ci(name, "X-Pad")
            || (name->len >= 8
-               && strncasecmp((char *) name->data, "X-Accel-", 8) == 0);
+               && fy_mem_eq_ci(name->data, "X-Accel-", 8));
     for (i = 0; !hide && lcf->hide_headers && i < lcf->hide_headers->nelts;
          i++)
     {
         n = fy_array_elt(lcf->hide_headers, fy_str_t, i);
         hide = n->len == name->len
-               && strncasecmp((char *) n->data, (char *) name->data,
-                              name->len) == 0;
+               && fy_mem_eq_ci(name->data, (char *) n->data, name->len);
     }
     for (i = 0; hide && lcf->pass_headers && i < lcf->pass_headers->nelts;
          i++)
     {
         n = fy_array_elt(lcf->pass_headers, fy_str_t, i);
         hide = !(n->len == name->len
-                 && strncasecmp((char *) n->data, (char *) name->data,
-                                name->len) == 0);
+                 && fy_mem_eq_ci(name->data, (char *) n->data, name->len));
     }
     return hide;
 }
@@ -83,7 +81,7 @@ fy_proxy_process_header(fy_http_proxy_t *p)
     fy_http_request_t  *r = p->r;
     fy_http_header_t   *h;
     fy_str_t            value;
-    const char         *conn, *line, *server;
+    const char         *conn, *line, *server, *gz;
     char               *hdr, *q;
     size_t              size, llen, slen;
     fy_str_t            add;
@@ -296,7 +294,8 @@ fy_proxy_process_header(fy_http_proxy_t *p)
         *q++ = '\r';
         *q++ = '\n';
     }
-    q += sprintf(q, "%s", fy_http_gzip_header_lines(r, gzip));
+    gz = fy_http_gzip_header_lines(r, gzip);
+    q = fy_proxy_cpy(q, gz, strlen(gz));
     if (add.len) {
         memcpy(q, add.data, add.len);
         q += add.len;

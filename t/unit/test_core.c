@@ -183,6 +183,16 @@ test_strings(void)
 
     ok(fy_str_eq_ci(&s, "keep-alive"), "eq_ci ignores case");
     ok(!fy_str_eq_ci(&s, "keep-aliv"), "eq_ci checks length");
+    ok(!fy_str_eq_ci(&s, "keep_alive"), "eq_ci: '-' is not '_'");
+    /* only letters fold: these pairs differ by 0x20 too */
+    ok(!fy_mem_eq_ci((u_char *) "a^b", "a~b", 3), "mem_eq_ci: '^' is not '~'");
+    ok(!fy_mem_eq_ci((u_char *) "@", "`", 1), "mem_eq_ci: '@' is not '`'");
+    ok(!fy_mem_eq_ci((u_char *) "[", "{", 1), "mem_eq_ci: '[' is not '{'");
+    ok(!fy_mem_eq_ci((u_char *) "\r", "-", 1), "mem_eq_ci: CR is not '-'");
+    ok(fy_mem_eq_ci((u_char *) "X-ACCEL-z", "x-accel-Z", 9),
+       "mem_eq_ci folds every letter");
+    ok(!fy_mem_eq_ci((u_char *) "\xc1", "\xe1", 1),
+       "mem_eq_ci folds ASCII letters only");
     ok(fy_str_eq(&s, "Keep-Alive"), "eq exact");
     ok(!fy_str_eq(&s, "keep-alive"), "eq is case-sensitive");
     ok(fy_str_eq(&e, ""), "empty string equals \"\"");
