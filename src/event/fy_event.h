@@ -76,6 +76,9 @@ struct fy_conn_s {
      * when the other direction's event comes (see fy_tls.h). */
     unsigned              read_on_write:1;
     unsigned              write_on_read:1;
+    /* TLS with read-ahead: a socket read OpenSSL made came back short
+     * (or empty) since fy_conn_recv() started; see fy_tls.c */
+    unsigned              tls_drained:1;
 };
 
 #define fy_timer_is_set(ev)   ((ev)->timer_index >= 0)

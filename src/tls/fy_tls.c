@@ -365,7 +365,11 @@ fy_tls_ctx_create(fy_pool_t *pool, fy_tls_conf_t *conf,
     SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE
                           | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER
                           | SSL_MODE_RELEASE_BUFFERS);
-    SSL_CTX_set_read_ahead(ctx, 0);
+    /* Read-ahead: OpenSSL asks the socket for a whole buffer instead of
+     * a record header and then its body, so one read() usually brings
+     * a request; fy_tls_bio_cb tells fy_conn_recv when that read came
+     * back short, i.e. the socket is dry (docs/tls.md). */
+    SSL_CTX_set_read_ahead(ctx, 1);
 
     /* Resumption is by tickets only: no per-process session cache,
      * whose sessions another worker could not find. */
@@ -389,9 +393,34 @@ fy_tls_ctx_create(fy_pool_t *pool, fy_tls_conf_t *conf,
 
 /* ---- connections ---- */
 
+/* Called by OpenSSL around every operation on a client connection's
+ * socket BIO.  With read-ahead each read asks for all the room left in
+ * OpenSSL's buffer, so one that returns less, or nothing, has emptied
+ * the socket: what comes later raises a new edge-triggered event. */
+static long
+fy_tls_bio_cb(BIO *b, int oper, const char *argp, size_t len, int argi,
+              long argl, int ret, size_t *processed)
+{
+    fy_conn_t  *c;
+
+    fy_unused(argp);
+    fy_unused(argi);
+    fy_unused(argl);
+
+    if (oper == (BIO_CB_READ | BIO_CB_RETURN)) {
+        c = (fy_conn_t *) BIO_get_callback_arg(b);
+        if (ret <= 0 || processed == NULL || *processed < len) {
+            c->tls_drained = 1;
+        }
+    }
+    return ret;
+}
+
 int
 fy_tls_conn_create(fy_conn_t *c, void *ctx)
 {
+    BIO  *rbio;
+
     SSL  *ssl = SSL_new(ctx);
 
     if (ssl == NULL) {
@@ -405,6 +434,9 @@ fy_tls_conn_create(fy_conn_t *c, void *ctx)
         return FY_ERROR;
     }
     SSL_set_app_data(ssl, c);
+    rbio = SSL_get_rbio(ssl);
+    BIO_set_callback_arg(rbio, (char *) c);
+    BIO_set_callback_ex(rbio, fy_tls_bio_cb);
     fy_tls_cache_conn(ssl, ctx);
     SSL_set_accept_state(ssl);
     c->ssl = ssl;
@@ -539,11 +571,19 @@ fy_conn_recv(fy_conn_t *c, u_char *buf, size_t size)
     c->read_on_write = 0;     /* a new try replaces a wait for writability */
 
     /* Records come one per SSL_read: go on until the buffer is full or
-     * the socket is dry, so that a short read means "drained". */
+     * the socket is dry, so that a short read means "drained".  A
+     * client connection knows the socket is dry once a read-ahead read
+     * came back short and OpenSSL holds nothing more (fy_tls_bio_cb);
+     * others find out from SSL_ERROR_WANT_READ. */
+    c->tls_drained = 0;
     while (got < size) {
         ERR_clear_error();
         if (SSL_read_ex(c->ssl, buf + got, size - got, &n) == 1) {
             got += n;
+            if (c->tls_drained && !c->read.eof && !SSL_has_pending(c->ssl)) {
+                c->read.ready = 0;
+                break;
+            }
             continue;
         }
         rc = SSL_get_error(c->ssl, 0);
