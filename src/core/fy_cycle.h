@@ -61,6 +61,8 @@ typedef struct {
     char                 text[128];    /* "127.0.0.1:8080", "unix:/x.sock" */
     int                  fd;           /* -1 until opened (master) */
     int                  backlog;      /* listen(): "backlog=", 511 */
+    unsigned             deferred:1;   /* "deferred": TCP_DEFER_ACCEPT 1 */
+    unsigned             opts:1;       /* a listen gave socket options */
     unsigned             inherited:1;  /* taken over from the old cycle */
     unsigned             ssl:1;        /* "listen ... ssl" */
     unsigned             index;        /* position in cycle->listening */

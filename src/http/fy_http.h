@@ -303,6 +303,7 @@ typedef struct {
     fy_sockaddr_t        addr;
     socklen_t            addrlen;
     int                  backlog;       /* "backlog=N", -1: not given */
+    unsigned             deferred:1;    /* "deferred" */
     unsigned             default_server:1;
     unsigned             ssl:1;
     unsigned             line;

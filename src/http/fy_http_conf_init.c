@@ -190,14 +190,17 @@ fy_http_add_listen(fy_cycle_t *cycle, fy_http_srv_conf_t *scf,
 
 found:
 
-    if (l->backlog != -1) {
-        /* socket options belong to the address: set once (nginx) */
-        if (ls->backlog != -1) {
+    if (l->backlog != -1 || l->deferred) {
+        /* socket options belong to the address: one listen of it may
+         * give them (nginx), the others take them as they are */
+        if (ls->opts) {
             fy_log_error(FY_LOG_EMERG, 0, "duplicate listen options for %s "
                          "in %s:%u", ls->text, scf->file, l->line);
             return FY_ERROR;
         }
+        ls->opts = 1;
         ls->backlog = l->backlog;
+        ls->deferred = l->deferred;
     }
     ls->ssl |= l->ssl;
     pscf = fy_array_push(&ls->servers);

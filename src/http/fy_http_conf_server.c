@@ -368,6 +368,19 @@ fy_http_listen(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
             l->backlog = (int) n;
             continue;
         }
+        if (fy_str_eq(&cf->args[i], "deferred")) {
+            /* TCP_DEFER_ACCEPT is a TCP option: nginx takes it for a
+             * unix socket and only logs at start that setsockopt()
+             * failed; refuse it here, where the file and line are */
+            if (l->addr.sa.sa_family == AF_UNIX) {
+                fy_conf_error(cf, "\"deferred\" is a TCP option and "
+                              "cannot be used with \"%s\" in \"listen\"",
+                              cf->args[1].data);
+                return FY_CONF_ERROR;
+            }
+            l->deferred = 1;
+            continue;
+        }
         if (fy_str_eq(&cf->args[i], "reuseport")) {
             /* one socket per worker, balanced by the kernel, is the
              * opposite of the master accepting and choosing a worker

@@ -5,7 +5,13 @@
 #include "fy_listen.h"
 
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/stat.h>
+
+/* "deferred" turns TCP_DEFER_ACCEPT on with nginx's 1 second: how long
+ * a connection waited before it was accepted cannot be known, so
+ * nginx keeps the wait short. */
+#define FY_LISTEN_DEFER_SECS  1
 
 /* Close a socket the master opened; a unix-domain one also loses its
  * file, as nginx removes it (only the master calls this). */
@@ -24,7 +30,7 @@ fy_listen_close_one(fy_listen_t *ls)
 static int
 fy_listen_open_one(fy_listen_t *ls)
 {
-    int  fd, on = 1;
+    int  fd, on = 1, defer = FY_LISTEN_DEFER_SECS;
     int  family = ls->addr.sa.sa_family;
 
     fd = socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -71,12 +77,52 @@ fy_listen_open_one(fy_listen_t *ls)
         fy_listen_close_one(ls);
         return FY_ERROR;
     }
+    /* Before listen(), so no connection is queued without it (nginx
+     * sets it just after; the kernel takes it either way). */
+    if (ls->deferred
+        && setsockopt(fd, IPPROTO_TCP, TCP_DEFER_ACCEPT, &defer,
+                      sizeof(defer)) == -1)
+    {
+        fy_log_error(FY_LOG_EMERG, errno, "setsockopt(TCP_DEFER_ACCEPT, %d) "
+                     "%s failed", defer, ls->text);
+        fy_listen_close_one(ls);
+        return FY_ERROR;
+    }
     if (listen(fd, ls->backlog) == -1) {
         fy_log_error(FY_LOG_EMERG, errno, "listen() to %s failed", ls->text);
         fy_listen_close_one(ls);
         return FY_ERROR;
     }
     return FY_OK;
+}
+
+/* The socket `to->fd` was set up for `from` (the same address in the
+ * other cycle): give it the options of `to` that differ.  A reload
+ * applies the new cycle's options to a socket it keeps, and a failed
+ * one puts the old cycle's back.  Nothing is closed, so a failure is
+ * only logged and the socket keeps serving as it was (nginx: "failed,
+ * ignored"). */
+static void
+fy_listen_reconfigure(const fy_listen_t *to, const fy_listen_t *from)
+{
+    int  secs;
+
+    /* listen() again on a listening socket only changes the queue's
+     * length (nginx) */
+    if (to->backlog != from->backlog && listen(to->fd, to->backlog) == -1) {
+        fy_log_error(FY_LOG_ALERT, errno, "listen() to %s with backlog %d "
+                     "failed", to->text, to->backlog);
+    }
+    /* 0 turns deferring off again (nginx's delete_deferred) */
+    if (to->deferred != from->deferred) {
+        secs = to->deferred ? FY_LISTEN_DEFER_SECS : 0;
+        if (setsockopt(to->fd, IPPROTO_TCP, TCP_DEFER_ACCEPT, &secs,
+                       sizeof(secs)) == -1)
+        {
+            fy_log_error(FY_LOG_ALERT, errno, "setsockopt(TCP_DEFER_ACCEPT, "
+                         "%d) %s failed", secs, to->text);
+        }
+    }
 }
 
 int
@@ -95,15 +141,8 @@ fy_listen_open(fy_cycle_t *cycle, fy_cycle_t *old)
             {
                 ls->fd = ols->fd;
                 ls->inherited = 1;
-                /* a new backlog= applies to the socket kept: listen()
-                 * again only changes the queue's length (nginx) */
-                if (ls->backlog != ols->backlog
-                    && listen(ls->fd, ls->backlog) == -1)
-                {
-                    fy_log_error(FY_LOG_ALERT, errno, "listen() to %s "
-                                 "with backlog %d failed", ls->text,
-                                 ls->backlog);
-                }
+                /* new backlog= or deferred apply to the socket kept */
+                fy_listen_reconfigure(ls, ols);
                 break;
             }
         }
@@ -132,6 +171,15 @@ failed:
         ls = fy_array_elt(&cycle->listening, fy_listen_t, i);
         if (ls->fd != -1 && !ls->inherited) {
             fy_listen_close_one(ls);
+        }
+        /* a socket taken over is still the old cycle's: its options
+         * go back to what the old cycle set */
+        for (j = 0; ls->inherited && j < old->listening.nelts; j++) {
+            ols = fy_array_elt(&old->listening, fy_listen_t, j);
+            if (ols->fd == ls->fd) {
+                fy_listen_reconfigure(ols, ls);
+                break;
+            }
         }
         ls->fd = -1;
         ls->inherited = 0;
@@ -192,9 +240,7 @@ fy_listen_give_back(fy_cycle_t *cycle, fy_cycle_t *old)
                 && memcmp(&ols->addr, &ls->addr, ls->addrlen) == 0)
             {
                 ols->fd = ls->fd;
-                if (ols->backlog != ls->backlog) {
-                    (void) listen(ols->fd, ols->backlog);
-                }
+                fy_listen_reconfigure(ols, ls);
                 break;
             }
         }
