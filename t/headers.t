@@ -194,6 +194,12 @@ my $backend = Ferry::Test::Backend->new(port => $f->port(1), handler => sub {
                              'X-Other' => '2'],
                  body => "hop\n" };
     }
+    if ($uri =~ m{^/hopka/}) {
+        return { status => 200,
+                 headers => ['Connection' => 'keep-alive', 'Connection' => 'Keep-Alive, X-Resp-Hop',
+                             'X-Resp-Hop' => '1', 'X-Other' => '2'],
+                 body => "hop\n" };
+    }
     if ($uri =~ m{^/status/(\d+)}) {
         return { status => $1, headers => ['Content-Type' => 'text/plain',
                                            'X-From' => 'backend'],
@@ -318,6 +324,10 @@ sub echo_of {
     ok(!exists $r->{headers}{'x-resp-hop'},
        'fields named in the upstream\'s Connection not passed down');
     is($r->{headers}{'x-other'}, '2', '... the others are');
+    $r = http_get($port, '/hopka/x');
+    ok(!exists $r->{headers}{'x-resp-hop'},
+       '... also named after keep-alive, in a second Connection field');
+    is($r->{headers}{'x-other'}, '2', '... and the others pass');
 }
 
 

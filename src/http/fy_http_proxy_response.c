@@ -42,6 +42,29 @@ fy_proxy_cpy(char *q, const void *src, size_t n)
 
 #define fy_proxy_lit(q, s)  fy_proxy_cpy(q, s, sizeof(s) - 1)
 
+/* Does a Connection value list nothing but "keep-alive"? */
+static int
+fy_proxy_keepalive_only(const fy_str_t *v)
+{
+    u_char  *p = v->data, *end = v->data + v->len, *start;
+
+    for ( ;; ) {
+        while (p < end && (*p == ' ' || *p == '\t' || *p == ',')) {
+            p++;
+        }
+        if (p == end) {
+            return 1;
+        }
+        start = p;
+        while (p < end && *p != ',' && *p != ' ' && *p != '\t') {
+            p++;
+        }
+        if (p - start != 10 || !fy_mem_eq_ci(start, "keep-alive", 10)) {
+            return 0;
+        }
+    }
+}
+
 /* Is an upstream response field kept from the client?  nginx hides
  * Date, Server, X-Pad and X-Accel-* unless proxy_pass_header names
  * them, and whatever proxy_hide_header names. */
@@ -99,7 +122,9 @@ fy_proxy_process_header(fy_http_proxy_t *p)
             }
             cl = n;
         } else if (fy_str_eq_ci(&h->name, "Connection")) {
-            conn_fields = 1;
+            /* options name fields to drop; "keep-alive", the usual one,
+             * names a field dropped anyway: no search per field then */
+            conn_fields |= !fy_proxy_keepalive_only(&h->value);
             if (fy_http_token_in(&h->value, "close")) {
                 p->upstream_close = 1;
             }

@@ -6,8 +6,10 @@
 #include "fy_core.h"
 #include "fy_pool.h"
 #include "fy_conf_file.h"
+#include "fy_cycle.h"
 #include "fy_tap.h"
 
+#include <arpa/inet.h>
 #include <fcntl.h>
 #include <stdint.h>
 
@@ -481,6 +483,37 @@ test_log(void)
     rmdir(dir);
 }
 
+static void
+test_sockaddr_text(void)
+{
+    struct sockaddr_in   a4;
+    struct sockaddr_in6  a6;
+    char                 buf[64];
+    char                 small[8];
+
+    memset(&a4, 0, sizeof(a4));
+    a4.sin_family = AF_INET;
+    a4.sin_port = htons(65535);
+    inet_pton(AF_INET, "255.0.10.1", &a4.sin_addr);
+    fy_sockaddr_text((struct sockaddr *) &a4, sizeof(a4), buf, sizeof(buf), 1);
+    is_str(buf, "255.0.10.1:65535", "IPv4 with port");
+    fy_sockaddr_text((struct sockaddr *) &a4, sizeof(a4), buf, sizeof(buf), 0);
+    is_str(buf, "255.0.10.1", "IPv4 without port");
+    a4.sin_port = htons(0);
+    inet_pton(AF_INET, "0.0.0.0", &a4.sin_addr);
+    fy_sockaddr_text((struct sockaddr *) &a4, sizeof(a4), buf, sizeof(buf), 1);
+    is_str(buf, "0.0.0.0:0", "IPv4 zeros");
+    inet_pton(AF_INET, "127.0.0.1", &a4.sin_addr);
+    fy_sockaddr_text((struct sockaddr *) &a4, sizeof(a4), small, sizeof(small), 0);
+    is_str(small, "127.0.0", "IPv4 cut to the buffer, terminated");
+
+    memset(&a6, 0, sizeof(a6));
+    a6.sin6_family = AF_INET6;
+    a6.sin6_port = htons(8080);
+    inet_pton(AF_INET6, "::1", &a6.sin6_addr);
+    fy_sockaddr_text((struct sockaddr *) &a6, sizeof(a6), buf, sizeof(buf), 1);
+    is_str(buf, "[::1]:8080", "IPv6 with port");
+}
 
 int
 main(void)
@@ -495,6 +528,7 @@ main(void)
     test_size();
     test_time();
     test_log();
+    test_sockaddr_text();
 
     return done_testing();
 }
