@@ -230,15 +230,7 @@ for my $t (
      qr/"deferred" is a TCP option and cannot be used with "unix:\S+\/x\.sock" in "listen" in \S+ferry\.conf:6/],
 ) {
     my ($block, $msg) = @$t;
-    my $g = Ferry::Test->new(conf => main_conf() . <<"EOF");
-events { }
-http {
-    $block
-}
-EOF
-    my ($rc, $out) = $g->run('-t');
-    isnt($rc, 0, '-t refuses: ' . (split /\n/, $block)[-1]);
-    like($out, qr/\[emerg\] .*$msg/, '... naming the problem, file and line');
+    http_conf_refused($block, $msg, (split /\n/, $block)[-1]);
 }
 
 # the options given once for an address apply to every server there

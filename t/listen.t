@@ -267,15 +267,7 @@ for my $t (
      qr/a duplicate default server for unix:\/tmp\/x\.sock in \S+ferry\.conf:7/],
 ) {
     my ($block, $msg) = @$t;
-    my $g = Ferry::Test->new(conf => main_conf() . <<"EOF");
-events { }
-http {
-    $block
-}
-EOF
-    my ($rc, $out) = $g->run('-t');
-    isnt($rc, 0, '-t refuses: ' . (split /\n/, $block)[0]);
-    like($out, qr/\[emerg\] .*$msg/, '... naming the problem, file and line');
+    http_conf_refused($block, $msg, (split /\n/, $block)[0]);
 }
 
 done_testing;

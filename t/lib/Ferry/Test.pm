@@ -56,7 +56,7 @@ use Exporter 'import';
 
 our @EXPORT = qw(main_conf http http_get http_keepalive build_request
                  parse_echo parse_response test_body wait_until
-                 port_is_closed sh);
+                 port_is_closed sh http_conf_refused);
 
 my $TB = Test::More->builder;
 
@@ -362,6 +362,19 @@ sub _can_connect {
     return 0 unless $s;
     close $s;
     return 1;
+}
+
+# `ferry -t` on main_conf() plus "events { }" and "http { $block }":
+# two ok()s, that it refuses and that it says [emerg] matching $msg
+# (a regex that should name the file and line).
+sub http_conf_refused {
+    my ($block, $msg, $name) = @_;
+    my $g = Ferry::Test->new(conf => main_conf()
+                                     . "events { }\nhttp {\n    $block\n}\n");
+    my ($rc, $out) = $g->run('-t');
+    $TB->isnt_num($rc, 0, "-t refuses: $name");
+    $TB->like($out, qr/\[emerg\] .*$msg/, '... naming the problem, file and line')
+        or $TB->diag($out);
 }
 
 # True if nothing accepts TCP connections on 127.0.0.1:$port.
