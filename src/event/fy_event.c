@@ -20,6 +20,7 @@ static unsigned     fy_nfree;
 static fy_event_t  *fy_posted;       /* posted queue head */
 static fy_event_t  *fy_posted_tail;
 static fy_conn_t   *fy_lazy;         /* open, not yet in epoll */
+static unsigned     fy_ndeferred;    /* of those, fy_conn_defer()ed */
 
 #define FY_REG_RETRY_MS  100
 
@@ -71,6 +72,7 @@ fy_event_done(void)
     fy_timer_reset();
     fy_posted = fy_posted_tail = NULL;
     fy_lazy = NULL;
+    fy_ndeferred = 0;
     if (fy_ep != -1) {
         close(fy_ep);
         fy_ep = -1;
@@ -128,6 +130,7 @@ fy_conn_get(int fd)
     c->addrlen = 0;
     c->registered = 0;
     c->lazy = 0;
+    c->deferred = 0;
     c->reg_failed = 0;
     c->read_on_write = 0;
     c->write_on_read = 0;
@@ -174,7 +177,6 @@ void
 fy_conn_register_lazy(fy_conn_t *c)
 {
     c->write.ready = 1;
-    c->defer_until = 0;
     c->lazy = 1;
     c->lazy_prev = NULL;
     c->lazy_next = fy_lazy;
@@ -189,6 +191,13 @@ fy_conn_defer(fy_conn_t *c, unsigned msec)
 {
     if (!c->lazy) {
         return;                     /* in epoll already */
+    }
+    if (!c->deferred) {
+        if (fy_ndeferred >= FY_DEFER_MAX) {
+            return;                 /* registered at the end of the turn */
+        }
+        c->deferred = 1;
+        fy_ndeferred++;
     }
     c->defer_read = c->read.handler;
     c->defer_write = c->write.handler;
@@ -207,6 +216,10 @@ fy_lazy_del(fy_conn_t *c)
         c->lazy_next->lazy_prev = c->lazy_prev;
     }
     c->lazy = 0;
+    if (c->deferred) {
+        c->deferred = 0;
+        fy_ndeferred--;
+    }
 }
 
 /*
@@ -226,7 +239,8 @@ fy_conn_register_pending(int timeout)
     for (c = fy_lazy; c; c = next) {
         next = c->lazy_next;
 
-        if (c->defer_until > fy_current_msec
+        if (c->deferred
+            && c->defer_until > fy_current_msec
             && c->read.handler == c->defer_read
             && c->write.handler == c->defer_write)
         {

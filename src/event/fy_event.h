@@ -4,7 +4,8 @@
  * A connection (fy_conn_t) owns one fd and two events, read and write.
  * Its fd is registered once, edge-triggered, for both directions; a
  * handler therefore reads or writes until EAGAIN and remembers with
- * `ready` whether the fd may still have more.
+ * `ready` whether the fd may still have more.  Handlers are swapped as
+ * the connection moves through its states (rev->handler = next_step).
  *
  * A client connection is registered lazily (fy_conn_register_lazy):
  * the handlers first try the socket directly, and the fd joins epoll
@@ -13,8 +14,7 @@
  * (a proxied request waiting for its upstream) may stay out of epoll a
  * little longer (fy_conn_defer): a request answered within that time
  * and then closed never costs an epoll_ctl() nor the epoll bookkeeping
- * at close().  Handlers are swapped as
- * the connection moves through its states (rev->handler = next_step).
+ * at close().
  *
  * Connections come from a preallocated array with a free list.  The
  * epoll data carries the slot index and the connection's `instance`,
@@ -63,6 +63,7 @@ struct fy_conn_s {
     fy_conn_t            *next_free;
     unsigned              registered:1;
     unsigned              lazy:1;     /* on the to-register list */
+    unsigned              deferred:1; /* ... and fy_conn_defer()ed */
     unsigned              reg_failed:1;
     fy_conn_t            *lazy_next;  /* the to-register list */
     fy_conn_t            *lazy_prev;
@@ -111,7 +112,10 @@ void  fy_conn_register_lazy(fy_conn_t *c);
 /* For a lazily registered c that is not registered yet: leave it out
  * of epoll for up to `msec` more, as long as its read and write
  * handlers stay the ones it has now.  For a wait that only watches for
- * the peer going away. */
+ * the peer going away.  At most FY_DEFER_MAX connections are deferred
+ * at a time (the loop looks at each of them every turn); beyond that
+ * this does nothing. */
+#define FY_DEFER_MAX  128
 void  fy_conn_defer(fy_conn_t *c, unsigned msec);
 /* Close the fd, delete timers, return the slot.  Safe against events
  * still queued for it in this turn. */
