@@ -542,18 +542,7 @@ for my $t (['proxy_set_header "Bad Name" x;', qr/invalid header name "Bad Name" 
            ['location @a { location /b { } }', qr/location "\/b" cannot be inside the named location "\@a"/, 'nested in named'],
            ['location / { proxy_pass http://$nope; }', qr/unknown "nope" variable/, 'unknown variable in proxy_pass'])
 {
-    my $g = Ferry::Test->new(conf => main_conf() . <<"EOF");
-events { worker_connections 64; }
-http {
-    server {
-        listen 127.0.0.1:%%PORT_0%%;
-        $t->[0]
-    }
-}
-EOF
-    my ($grc, $gout) = $g->run('-t');
-    isnt($grc, 0, "-t fails: $t->[2]");
-    like($gout, $t->[1], "-t says why: $t->[2]");
+    server_conf_refused($t->[0], $t->[1], $t->[2]);
 }
 
 done_testing;

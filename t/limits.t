@@ -299,19 +299,8 @@ for my $t (
     ['large_client_header_buffer_size 8k;', qr/unknown directive/],
 ) {
     my ($directive, $msg) = @$t;
-    my $g = Ferry::Test->new(conf => main_conf() . <<"EOF");
-events { }
-http {
-    server {
-        listen 127.0.0.1:%%PORT_0%%;
-        $directive
-    }
-}
-EOF
-    my ($rc, $out) = $g->run('-t');
-    isnt($rc, 0, "-t refuses \"$directive\"");
-    like($out, qr/\[emerg\] .*$msg.* in \S+ferry\.conf:8/,
-         '... naming the problem, the file and line 8');
+    server_conf_refused($directive, qr/$msg.* in \S+ferry\.conf:8/,
+                        "\"$directive\"");
 }
 
 done_testing;

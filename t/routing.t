@@ -196,18 +196,7 @@ for my $t (['location ~ ^/(unclosed { return 200; }', qr/invalid regex "\^\/\(un
            ['location = /a { location /a/b { return 200; } }', qr/location "\/a\/b" cannot be inside the exact location "\/a"/, 'nested in exact'],
            ['location ~ ^/a { location /a/b { return 200; } }', qr/location "\/a\/b" is outside location "\^\/a"/, 'prefix in regex'])
 {
-    my $g = Ferry::Test->new(conf => main_conf() . <<"EOF");
-events { worker_connections 64; }
-http {
-    server {
-        listen 127.0.0.1:%%PORT_0%%;
-        $t->[0]
-    }
-}
-EOF
-    my ($grc, $gout) = $g->run('-t');
-    isnt($grc, 0, "-t fails: $t->[2]");
-    like($gout, $t->[1], "-t says why: $t->[2]");
+    server_conf_refused($t->[0], $t->[1], $t->[2]);
 }
 
 done_testing;

@@ -56,7 +56,8 @@ use Exporter 'import';
 
 our @EXPORT = qw(main_conf http http_get http_keepalive build_request
                  parse_echo parse_response test_body wait_until
-                 port_is_closed sh http_conf_refused);
+                 port_is_closed sh http_conf_refused
+                 server_conf_refused);
 
 my $TB = Test::More->builder;
 
@@ -375,6 +376,15 @@ sub http_conf_refused {
     $TB->isnt_num($rc, 0, "-t refuses: $name");
     $TB->like($out, qr/\[emerg\] .*$msg/, '... naming the problem, file and line')
         or $TB->diag($out);
+}
+
+# The same with $directive in a server that listens on %%PORT_$port%%
+# (0 unless given): the directive is on line 8 of the file.
+sub server_conf_refused {
+    my ($directive, $msg, $name, $port) = @_;
+    $port //= 0;
+    http_conf_refused("server {\n        listen 127.0.0.1:%%PORT_$port%%;\n"
+                      . "        $directive\n    }", $msg, $name);
 }
 
 # True if nothing accepts TCP connections on 127.0.0.1:$port.
