@@ -419,9 +419,8 @@ fy_tls_bio_cb(BIO *b, int oper, const char *argp, size_t len, int argi,
 int
 fy_tls_conn_create(fy_conn_t *c, void *ctx)
 {
-    BIO  *rbio;
-
     SSL  *ssl = SSL_new(ctx);
+    BIO  *rbio;
 
     if (ssl == NULL) {
         fy_log_error(FY_LOG_ALERT, 0, "SSL_new() failed: %s", fy_tls_error());
