@@ -9,6 +9,7 @@
 #include "fy_http.h"
 #include "fy_supervise.h"
 #include "fy_user.h"
+#include "fy_sched.h"
 
 #include <arpa/inet.h>
 #include <netdb.h>
@@ -70,6 +71,10 @@ const fy_command_t  fy_core_commands[] = {
 
     { "user", FY_CONF_MAIN, 0, 1, 2, fy_user_set_conf, FY_CONF_MAIN_OFF, 0,
       NULL },
+
+    { "master_sched", FY_CONF_MAIN, 0, 1, 1, fy_conf_set_enum,
+      FY_CONF_MAIN_OFF, offsetof(fy_core_conf_t, master_sched),
+      fy_sched_values },
 
     { "events", FY_CONF_MAIN, FY_CONF_BLOCK, 0, 0, fy_core_events,
       FY_CONF_MAIN_OFF, 0, NULL },
@@ -268,6 +273,7 @@ fy_cycle_load(const char *prefix, const char *conf_file,
     ccf->worker_heartbeat_timeout = FY_CONF_UNSET_MSEC;
     ccf->worker_max_memory = FY_CONF_UNSET_SIZE;
     ccf->worker_rlimit_nofile = FY_CONF_UNSET_INT;
+    ccf->master_sched = FY_CONF_UNSET_INT;
 
     memset(&ctx, 0, sizeof(ctx));
     ctx.main = ccf;
@@ -302,6 +308,9 @@ fy_cycle_load(const char *prefix, const char *conf_file,
     fy_supervise_conf_defaults(ccf);
     if (ccf->worker_max_memory == FY_CONF_UNSET_SIZE) {
         ccf->worker_max_memory = 0;
+    }
+    if (ccf->master_sched == FY_CONF_UNSET_INT) {
+        ccf->master_sched = FY_SCHED_BATCH;
     }
     cycle->workers = (unsigned) ccf->worker_processes;
     if (cycle->workers == 0) {

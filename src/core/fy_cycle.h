@@ -38,6 +38,7 @@ typedef struct {
     int64_t             worker_heartbeat_timeout; /* ms, 0: off */
     size_t              worker_max_memory;        /* bytes, 0: off */
     int                 worker_rlimit_nofile;     /* unset: leave as is */
+    int                 master_sched;             /* FY_SCHED_* (fy_sched.h) */
     fy_str_t            user;                     /* "user" name, or empty */
     uid_t               user_uid;
     gid_t               user_gid;

@@ -26,6 +26,7 @@
 #include "fy_signal.h"
 #include "fy_shm.h"
 #include "fy_http.h"
+#include "fy_sched.h"
 #include "fy_user.h"
 
 #include <sys/wait.h>
@@ -85,6 +86,7 @@ fy_master_child_init(void)
     fy_listen_drop(fy_cycle);
     fy_signal_close();
     fy_event_done();
+    fy_sched_child();
 }
 
 int
@@ -636,6 +638,7 @@ fy_master_reload(void)
     fy_shm_set(fy_shm->reload_ok, 1);
     fy_master_listen_add();
     fy_http_log_init_process(cycle);     /* access logs reopen from here */
+    fy_sched_master(cycle);
 
     fy_supervise_cancel_respawns();
     fy_master_start_workers(cycle->workers);
@@ -756,6 +759,7 @@ fy_master_run(fy_cycle_t *cycle, const fy_master_opts_t *opts)
     }
 
     fy_http_log_init_process(cycle);
+    fy_sched_master(cycle);
     fy_master_start_workers(cycle->workers);
     fy_supervise_start();
     fy_master_checker_start();
