@@ -2,7 +2,8 @@
 
 # Reloading (SIGHUP): a bad configuration keeps the old one serving;
 # keep-alive connections move to the new generation instead of being
-# closed (idle ones at once, busy ones after their response); 20 reloads
+# closed (idle ones at once, busy ones after their response), and leave
+# the old worker's epoll when they go; 20 reloads
 # under continuous load drop nothing; worker_shutdown_timeout kills a
 # worker that does not finish.
 
@@ -129,6 +130,92 @@ sub reload_and_settle {
         like($f->error_log, qr/handed back to the master/,
              'the log shows the hand-back');
     }
+    $f->stop;
+}
+
+
+# ---- a handed-back connection leaves the old worker's epoll --------------
+
+# The server side socket of a client connection, as ss shows it: its
+# inode, or undef.
+sub server_ino {
+    my ($port, $client_port) = @_;
+    for (`ss -tnHe state established 2>/dev/null`) {
+        return $1 if /\s127\.0\.0\.1:\Q$port\E\s+127\.0\.0\.1:\Q$client_port\E\s.*\bino:(\d+)/;
+    }
+    return undef;
+}
+
+# The inodes of the files a process's epoll instances watch
+# (/proc/PID/fdinfo of each eventpoll fd: "tfd: N events: ... ino:HEX").
+sub epoll_inos {
+    my ($pid) = @_;
+    my %ino;
+    opendir my $d, "/proc/$pid/fd" or return undef;
+    for my $fd (grep { /^\d+$/ } readdir $d) {
+        my $l = readlink("/proc/$pid/fd/$fd") // next;
+        next unless $l eq 'anon_inode:[eventpoll]';
+        my $info = Ferry::Test::read_file("/proc/$pid/fdinfo/$fd") // next;
+        $ino{ hex $1 } = 1 while $info =~ /^tfd:.*\bino:\s*([0-9a-f]+)/mg;
+    }
+    return \%ino;
+}
+
+SKIP: {
+    skip 'ss (iproute2) not installed', 6 unless `ss -V 2>/dev/null` =~ /iproute/;
+    my $f = Ferry::Test->new(conf => conf());
+    my $b = Ferry::Test::Backend->new(port => $f->port(1), handler => sub {
+        { delay => 3, body => "slow\n" }
+    });
+    last SKIP unless $f->start;
+    $f->wait_workers(2);
+
+    # two connections on one worker (the dispatch spreads them): open
+    # them until two answers name the same worker
+    my ($idle, $busy, $old, %by, @extra);
+    for (1 .. 8) {
+        my $c = Ferry::Test::Client->new($f->port(0));
+        $c->send(build_request(path => '/'));
+        my $pid = $c->read_response->{body} // next;
+        if ($by{$pid}) {
+            ($idle, $busy, $old) = ($by{$pid}, $c, $pid);
+            last;
+        }
+        $by{$pid} = $c;
+    }
+    @extra = grep { !$idle || ($_ != $idle) } values %by;
+    ok($old, 'an idle and a busy connection on the same worker')
+        or last SKIP;
+    $busy->send(build_request(path => '/slow/x'));
+    wait_until { $b->requests >= 1 } 5;
+
+    my $port = $f->port(0);
+    my $idle_ino = server_ino($port, $idle->sock->sockport);
+    my $busy_ino = server_ino($port, $busy->sock->sockport);
+    my $before = epoll_inos($old);
+    ok($idle_ino && $busy_ino && $before->{$idle_ino} && $before->{$busy_ino},
+       "before the reload the worker's epoll watches both sockets");
+
+    my $n = reloads_done($f);
+    my $hb = () = $f->error_log =~ /handed back to the master/g;
+    kill 'HUP', $f->master_pid;
+    ok((wait_until {
+            (() = $f->error_log =~ /handed back to the master/g) > $hb
+        } 5), 'the idle connection is handed back');
+    my $after = epoll_inos($old);
+    ok($after && $after->{$busy_ino},
+       'the old worker, still serving the busy one, watches its socket')
+        or diag("old worker $old gone before the busy response?");
+    ok($after && !$after->{$idle_ino},
+       'but no longer the socket it handed back')
+        or diag("idle socket inode $idle_ino still in the epoll of $old");
+
+    $idle->send(build_request(path => '/'));
+    my $r = $idle->read_response;
+    isnt($r->{body} // $old, $old,
+         'the handed-back connection is served by another worker');
+    $busy->read_response(timeout => 5);
+    $_->close for $idle, $busy, @extra;
     $f->stop;
 }
 

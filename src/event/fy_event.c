@@ -173,6 +173,24 @@ fy_conn_register(fy_conn_t *c)
     return FY_OK;
 }
 
+/*
+ * Before c's socket leaves this process over the channel: close()
+ * would not end the registration, since epoll watches the open file
+ * and the file lives on in the process that receives it.  This loop
+ * would go on waking up for a socket another worker serves.
+ */
+void
+fy_conn_unregister(fy_conn_t *c)
+{
+    if (c->registered
+        && epoll_ctl(fy_ep, EPOLL_CTL_DEL, c->fd, NULL) == -1)
+    {
+        fy_log_error(FY_LOG_ALERT, errno, "epoll_ctl(DEL, %d) failed",
+                     c->fd);
+    }
+    c->registered = 0;
+}
+
 void
 fy_conn_register_lazy(fy_conn_t *c)
 {
@@ -327,7 +345,9 @@ fy_conn_close(fy_conn_t *c)
     if (c->ssl) {
         fy_tls_conn_free(c);
     }
-    /* close() removes the fd from epoll: it is never dup'ed. */
+    /* close() removes the fd from epoll: this process never dups it,
+     * and one sent to another process was taken out first
+     * (fy_conn_unregister). */
     close(c->fd);
     c->fd = -1;
     c->instance++;       /* events already queued for it become stale */

@@ -117,6 +117,9 @@ void  fy_conn_register_lazy(fy_conn_t *c);
  * this does nothing. */
 #define FY_DEFER_MAX  128
 void  fy_conn_defer(fy_conn_t *c, unsigned msec);
+/* Take c out of epoll (if it is in) before its fd is sent to another
+ * process: closing it here would leave the registration behind. */
+void  fy_conn_unregister(fy_conn_t *c);
 /* Close the fd, delete timers, return the slot.  Safe against events
  * still queued for it in this turn. */
 void  fy_conn_close(fy_conn_t *c);

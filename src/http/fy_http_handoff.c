@@ -59,7 +59,9 @@ fy_http_handback(fy_http_conn_t *hc)
                  "(%zu bytes pending)", hc->addr_text, hc->port, len);
 
     /* The record holds its own reference to the socket: closing ours
-     * closes nothing for the client. */
+     * closes nothing for the client, and so would not take it out of
+     * this worker's epoll either. */
+    fy_conn_unregister(c);
     fy_http_close_connection(hc);
     return FY_OK;
 }
