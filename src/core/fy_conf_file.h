@@ -16,8 +16,10 @@
  *     <message> in <file>:<line>
  * and makes fy_conf_parse() return FY_ERROR.
  *
- * fy_conf_file.c holds the reader, fy_conf_set.c the generic setters
- * and value parsers.
+ * The reader is fy_conf_lex.c (the tokenizer), fy_conf_directive.c
+ * (rows found, checked and run) and fy_conf_file.c (files, "include",
+ * the entry points), sharing fy_conf_file_int.h; fy_conf_set.c holds
+ * the generic setters and value parsers.
  */
 #ifndef FY_CONF_FILE_H
 #define FY_CONF_FILE_H

@@ -580,16 +580,18 @@ fy_conn_t *fy_http_upcache_get_tls(fy_http_upstream_t *u, unsigned peer,
 void       fy_http_upcache_put(fy_http_upstream_t *u, unsigned peer,
                                fy_conn_t *c, unsigned requests);
 
-/* fy_http_ssl.c: TLS on client connections */
-/* Resolve the TLS settings of every server, build the contexts of
- * servers on "ssl" listeners.  FY_OK or FY_ERROR (logged). */
+/* TLS on client connections (fy_http_ssl*.c) */
+/* fy_http_ssl_init.c: resolve the TLS settings of every server, build
+ * the contexts of servers on "ssl" listeners.  FY_OK or FY_ERROR
+ * (logged). */
 int  fy_http_ssl_init_cycle(fy_cycle_t *cycle);
-/* A new connection on an "ssl" listener: handshake, then HTTP. */
+/* fy_http_ssl_conn.c: a new connection on an "ssl" listener:
+ * handshake, then HTTP. */
 void fy_http_ssl_init_connection(fy_http_conn_t *hc);
 /* nginx's answer to plain HTTP on a TLS port (400, then close). */
 void fy_http_ssl_plain_error(fy_http_request_t *r);
-/* $https, $ssl_protocol, $ssl_cipher, $ssl_server_name,
- * $ssl_session_reused */
+/* fy_http_ssl_var.c: $https, $ssl_protocol, $ssl_cipher,
+ * $ssl_server_name, $ssl_session_reused */
 size_t fy_http_ssl_var_https(fy_http_request_t *r, u_char *buf, size_t size);
 size_t fy_http_ssl_var_protocol(fy_http_request_t *r, u_char *buf,
                                 size_t size);
@@ -599,12 +601,12 @@ size_t fy_http_ssl_var_server_name(fy_http_request_t *r, u_char *buf,
                                    size_t size);
 size_t fy_http_ssl_var_session_reused(fy_http_request_t *r, u_char *buf,
                                       size_t size);
-/* A request on a server with ssl_verify_client: FY_OK, or FY_ERROR
- * with nginx's 400 for a failed verification or a missing certificate
- * sent. */
+/* fy_http_ssl_conn.c: a request on a server with ssl_verify_client:
+ * FY_OK, or FY_ERROR with nginx's 400 for a failed verification or a
+ * missing certificate sent. */
 int    fy_http_ssl_verify(fy_http_request_t *r);
-/* $ssl_client_verify, _s_dn, _i_dn, _serial, _fingerprint, _raw_cert,
- * _cert */
+/* fy_http_ssl_var.c: $ssl_client_verify, _s_dn, _i_dn, _serial,
+ * _fingerprint, _raw_cert, _cert */
 size_t fy_http_ssl_var_client_verify(fy_http_request_t *r, u_char *buf,
                                      size_t size);
 size_t fy_http_ssl_var_client_s_dn(fy_http_request_t *r, u_char *buf,

@@ -129,7 +129,7 @@ const fy_command_t  fy_http_commands[] = {
     { "default_type", FY_HTTP_ANY, 0, 1, 1, fy_conf_set_str,
       FY_CONF_LOC_OFF, offsetof(fy_http_loc_conf_t, default_type), NULL },
 
-    /* bodies both ways (fy_http_proxy_request.c, _response.c) */
+    /* bodies both ways (fy_http_proxy_send.c, _response.c) */
     { "client_body_buffer_size", FY_HTTP_ANY, 0, 1, 1, fy_conf_set_size,
       FY_CONF_LOC_OFF, offsetof(fy_http_loc_conf_t, client_body_buffer_size),
       &fy_http_buffer_bounds },

@@ -100,13 +100,14 @@ void fy_http_parser_init(fy_http_parser_t *p);
  * versions other than 1.x are rejected. */
 int  fy_http_parse_request_line(fy_http_parser_t *p, fy_buf_t *b);
 
-/* "HTTP/1.1 200 OK\r\n" from an upstream. */
+/* "HTTP/1.1 200 OK\r\n" from an upstream; in fy_http_parse_status.c. */
 int  fy_http_parse_status_line(fy_http_parser_t *p, fy_buf_t *b);
 
 /* One header field per FY_OK; FY_HTTP_PARSE_HEADER_DONE at the empty
  * line.  Rejects: no name, whitespace before the colon, obs-fold,
  * NUL/CR/LF or other control characters in the name or the value,
- * non-token characters in the name unless lenient_names is set. */
+ * non-token characters in the name unless lenient_names is set.  In
+ * fy_http_parse_header.c. */
 int  fy_http_parse_header_line(fy_http_parser_t *p, fy_buf_t *b);
 
 /* Chunked transfer coding (RFC 9112 7.1), in fy_http_chunked.c. */

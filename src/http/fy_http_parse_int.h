@@ -1,7 +1,8 @@
 /*
  * fy_http_parse_int.h -- what the HTTP/1.x parsers share, internal to
- * fy_http_parse.c (request, status and header lines) and
- * fy_http_chunked.c (chunk sizes, extensions and trailer fields).
+ * fy_http_parse.c (request lines), fy_http_parse_status.c (status
+ * lines), fy_http_parse_header.c (header lines) and fy_http_chunked.c
+ * (chunk sizes, extensions and trailer fields).
  *
  * Character classes as 256-bit maps, one bit per byte value, and the
  * simple ones as comparisons.
@@ -18,6 +19,8 @@ extern const uint32_t  fy_http_tchar[8];
 #define fy_http_is_tchar(ch)  fy_http_in(fy_http_tchar, ch)
 
 #define fy_http_is_digit(ch)  ((ch) >= '0' && (ch) <= '9')
+
+#define fy_http_is_alpha(ch)  (((ch) | 0x20) >= 'a' && ((ch) | 0x20) <= 'z')
 
 /* field-vchar, SP, HTAB (RFC 9110 5.5); also reason-phrase bytes. */
 #define fy_http_is_text(ch)   (((ch) >= 0x20 && (ch) != 0x7f) || (ch) == '\t')

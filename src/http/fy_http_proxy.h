@@ -4,8 +4,9 @@
  *
  *   fy_http_proxy.c           the request's life: pick a server,
  *                             connect, retry, fail
- *   fy_http_proxy_request.c   build the request and send it up, with
- *                             its body
+ *   fy_http_proxy_request.c   build the request header
+ *   fy_http_proxy_send.c      send it up, read the client's body and
+ *                             send it up, wait for the response
  *   fy_http_proxy_response.c  read the response header, send the
  *                             client its header
  *   fy_http_proxy_relay.c     relay the response body (read-ahead,
@@ -85,7 +86,7 @@ struct fy_http_proxy_s {
     fy_str_t                  uri;         /* target from proxy_pass with
                                               variables, or empty */
 
-    /* The request body on its way up (fy_http_proxy_request.c):
+    /* The request body on its way up (fy_http_proxy_send.c):
      * p->body holds decoded body bytes, [pos, last) not yet sent.  It
      * is only emptied for more once full and sent; until then it holds
      * every body byte read, and the request can be sent again. */
@@ -179,16 +180,19 @@ fy_proxy_state_t *fy_proxy_state(fy_http_proxy_t *p);
 /* the current try reached step t (FY_PROXY_T_*), unless it had already */
 void fy_proxy_timed(fy_http_proxy_t *p, int t);
 void fy_proxy_next(fy_http_proxy_t *p, unsigned ft);
+void fy_proxy_start(fy_http_proxy_t *p);
+/* the request header (fy_http_proxy_request.c) */
 int fy_proxy_skip_header(const fy_str_t *name);
 int fy_proxy_connection_option(fy_array_t *headers, const fy_str_t *name);
 int fy_proxy_create_request(fy_http_proxy_t *p);
 int fy_proxy_eval_pass(fy_http_proxy_t *p);
-void fy_proxy_start(fy_http_proxy_t *p);
+/* the request and its body sent up (fy_http_proxy_send.c) */
 void fy_proxy_read_body(fy_http_proxy_t *p);
 void fy_proxy_rewind(fy_http_proxy_t *p);
 void fy_proxy_send_handler(fy_event_t *ev);
 void fy_proxy_send_request(fy_http_proxy_t *p);
 void fy_proxy_check_client(fy_event_t *rev);
+/* the response header (fy_http_proxy_response.c) */
 void fy_proxy_read_header(fy_event_t *rev);
 /* the body relay (fy_http_proxy_relay.c), entered from the header */
 void fy_proxy_scan(fy_http_proxy_t *p, u_char *start, u_char *end);

@@ -7,7 +7,7 @@
  * always completes (the verify callback accepts every error) and the
  * result is kept in the session; the HTTP layer then answers a request
  * on a connection whose verification failed, or that sent no
- * certificate where one is required, with a 400 (fy_http_ssl.c).
+ * certificate where one is required, with a 400 (fy_http_ssl_conn.c).
  */
 #include "fy_core.h"
 #include "fy_tls.h"

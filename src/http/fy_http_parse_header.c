@@ -1,0 +1,215 @@
+/*
+ * fy_http_parse_header.c -- header field lines (RFC 9112 5, RFC 9110
+ * 5.5), of requests and of upstream responses alike, one field per
+ * call that finishes; a resumable parser like the others
+ * (fy_http_parse.c).
+ *
+ * It walks [b->pos, b->last) one byte per switch iteration and keeps
+ * what it needs to resume in a state number plus pointers into the
+ * buffer.  Nothing here allocates, logs or reads past b->last.  On an
+ * error b->pos is left at the offending byte and the state is reset.
+ */
+
+#include "fy_core.h"
+#include "fy_http_parse.h"
+#include "fy_http_parse_int.h"
+
+
+/* The bytes nginx takes in a header name without calling it invalid
+ * ('_' aside, see underscores_in_headers). */
+#define fy_http_is_plain_name(ch)                                          \
+    (fy_http_is_alpha(ch) || fy_http_is_digit(ch) || (ch) == '-')
+
+/* Any byte a lenient name may hold: visible ASCII or obs-text, not ':'. */
+#define fy_http_is_name_byte(ch)  ((ch) > 0x20 && (ch) != 0x7f && (ch) != ':')
+
+
+int
+fy_http_parse_header_line(fy_http_parser_t *r, fy_buf_t *b)
+{
+    u_char   ch, *p;
+    enum {
+        sw_start = 0,
+        sw_name,
+        sw_space_before_value,
+        sw_value,
+        sw_space_after_value,   /* OWS that may turn out to be trailing */
+        sw_almost_done,
+        sw_header_almost_done   /* CR of the empty line seen */
+    } state;
+
+    state = r->state;
+
+    for (p = b->pos; p < b->last; p++) {
+        ch = *p;
+
+        switch (state) {
+
+        case sw_start:
+            if (fy_http_is_tchar(ch)
+                || (r->lenient_names && fy_http_is_name_byte(ch)))
+            {
+                r->header_name_start = p;
+                r->header_name_end = NULL;
+                r->header_start = NULL;
+                r->header_end = NULL;
+                r->name_underscore = (ch == '_');
+                r->name_invalid = !fy_http_is_plain_name(ch) && ch != '_';
+                state = sw_name;
+                break;
+            }
+
+            if (ch == '\r') {
+                state = sw_header_almost_done;
+                break;
+            }
+
+            if (ch == '\n') {
+                goto header_done;
+            }
+
+            /* SP/HTAB here is obs-fold (RFC 9112 5.2): joining lines
+             * is how smuggling starts, so it is rejected; ':' means an
+             * empty name; anything else is not a token */
+            goto invalid;
+
+        case sw_name:
+            if (fy_http_is_plain_name(ch)) {
+                break;
+            }
+
+            if (ch == ':') {
+                r->header_name_end = p;
+                state = sw_space_before_value;
+                break;
+            }
+
+            if (ch == '_') {
+                r->name_underscore = 1;
+                break;
+            }
+
+            if (fy_http_is_tchar(ch)
+                || (r->lenient_names && fy_http_is_name_byte(ch)))
+            {
+                r->name_invalid = 1;
+                break;
+            }
+
+            /* RFC 9112 5.1: whitespace before the colon MUST be
+             * rejected; a line without a colon is no field at all */
+            goto invalid;
+
+        case sw_space_before_value:
+            if (ch == ' ' || ch == '\t') {
+                break;
+            }
+
+            if (ch == '\r' || ch == '\n') {
+                r->header_start = p;
+                r->header_end = p;
+
+                if (ch == '\n') {
+                    goto done;
+                }
+
+                state = sw_almost_done;
+                break;
+            }
+
+            if (!fy_http_is_text(ch)) {
+                goto invalid;
+            }
+
+            r->header_start = p;
+            state = sw_value;
+            break;
+
+        case sw_value:
+            if (ch == ' ' || ch == '\t') {
+                r->header_end = p;
+                state = sw_space_after_value;
+                break;
+            }
+
+            if (ch == '\r' || ch == '\n') {
+                r->header_end = p;
+
+                if (ch == '\n') {
+                    goto done;
+                }
+
+                state = sw_almost_done;
+                break;
+            }
+
+            if (!fy_http_is_text(ch)) {
+                goto invalid;
+            }
+
+            break;
+
+        case sw_space_after_value:
+            if (ch == ' ' || ch == '\t') {
+                break;
+            }
+
+            /* header_end already marks the last non-OWS byte */
+            if (ch == '\r') {
+                state = sw_almost_done;
+                break;
+            }
+
+            if (ch == '\n') {
+                goto done;
+            }
+
+            if (!fy_http_is_text(ch)) {
+                goto invalid;
+            }
+
+            state = sw_value;
+            break;
+
+        case sw_almost_done:
+            /* a CR not followed by LF could be read as a line end by
+             * one hop and not by the next */
+            if (ch != '\n') {
+                goto invalid;
+            }
+            goto done;
+
+        case sw_header_almost_done:
+            if (ch != '\n') {
+                goto invalid;
+            }
+            goto header_done;
+        }
+    }
+
+    b->pos = p;
+    r->state = state;
+
+    return FY_AGAIN;
+
+done:
+
+    b->pos = p + 1;
+    r->state = sw_start;
+
+    return FY_OK;
+
+header_done:
+
+    b->pos = p + 1;
+    r->state = sw_start;
+
+    return FY_HTTP_PARSE_HEADER_DONE;
+
+invalid:
+
+    b->pos = p;
+    r->state = sw_start;
+
+    return FY_HTTP_PARSE_INVALID_HEADER;
+}
