@@ -64,6 +64,11 @@ typedef struct {
                                 (header read, response not yet done) */
     uint64_t  handled;       /* connections set up, all processes of
                                 the slot (never reset, unlike accepted) */
+    uint64_t  conns;         /* connections taken from worker_connections
+                                now: clients and upstreams (kept by the
+                                event layer, fy_conn_count_to); the
+                                master passes over a worker that has no
+                                room left (fy_dispatch_pick) */
 } __attribute__((aligned(FY_CACHELINE))) fy_shm_worker_t;
 
 /*
