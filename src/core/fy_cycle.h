@@ -101,6 +101,10 @@ int fy_parse_addr_port(const u_char *s, size_t len, int need_port,
  * address's length (a unix path need not be NUL-terminated). */
 void fy_sockaddr_text(const struct sockaddr *sa, socklen_t len, char *buf,
                       size_t size, int with_port);
+/* Room for the longest of those texts, NUL included: "unix:" and a
+ * full sun_path (114 bytes; "[v6]:port" takes at most 54). */
+#define FY_SOCKADDR_STRLEN                                                 \
+    (sizeof("unix:") - 1 + sizeof(((struct sockaddr_un *) 0)->sun_path) + 1)
 
 extern const fy_command_t  fy_core_commands[];
 

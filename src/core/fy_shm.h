@@ -17,6 +17,11 @@
 #define FY_MAX_UPSTREAMS  256
 #define FY_MAX_PEERS      1024     /* upstream servers, all upstreams */
 #define FY_RT_BUCKETS     16       /* response-time histogram buckets */
+/* The longest upstream name, explicit ("upstream NAME") or implicit
+ * ("proxy_pass http://HOST:PORT", "http://unix:PATH"): the
+ * configuration refuses longer ones, so the status page never shows a
+ * name cut short.  127 holds "unix:" and the longest unix path. */
+#define FY_UPSTREAM_NAME_MAX  127
 
 /* Worker slot states, as the master sees them (fy_shm_worker_t.state). */
 enum {
@@ -64,6 +69,11 @@ typedef struct {
                                 (header read, response not yet done) */
     uint64_t  handled;       /* connections set up, all processes of
                                 the slot (never reset, unlike accepted) */
+    uint64_t  conns;         /* connections taken from worker_connections
+                                now: clients and upstreams (kept by the
+                                event layer, fy_conn_count_to); the
+                                master passes over a worker that has no
+                                room left (fy_dispatch_pick) */
 } __attribute__((aligned(FY_CACHELINE))) fy_shm_worker_t;
 
 /*
@@ -74,8 +84,12 @@ typedef struct {
  * fields by the worker or health checker that saw the change.
  */
 typedef struct {
-    char      upstream[48];  /* upstream name, NUL-terminated */
-    char      addr[48];      /* "127.0.0.1:8081" */
+    /* NUL-terminated, never cut: the names fit (FY_UPSTREAM_NAME_MAX),
+     * and addr holds the longest address text, "unix:" and a full
+     * sun_path (FY_SOCKADDR_STRLEN, checked in fy_http_peer.c).  With
+     * them a slot is 640 bytes, ten cache lines (1024 slots: 640 KiB). */
+    char      upstream[FY_UPSTREAM_NAME_MAX + 1];
+    char      addr[128];     /* "127.0.0.1:8081", "[::1]:80", "unix:/x" */
     uint64_t  in_use;        /* 1 while a configuration refers to it */
     uint64_t  state;         /* FY_PEER_* */
     uint64_t  weight;        /* configured weight */

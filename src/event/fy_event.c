@@ -21,6 +21,7 @@ static fy_event_t  *fy_posted;       /* posted queue head */
 static fy_event_t  *fy_posted_tail;
 static fy_conn_t   *fy_lazy;         /* open, not yet in epoll */
 static unsigned     fy_ndeferred;    /* of those, fy_conn_defer()ed */
+static uint64_t    *fy_conn_count_out;  /* fy_conn_count_to() */
 
 #define FY_REG_RETRY_MS  100
 
@@ -81,6 +82,26 @@ fy_event_done(void)
     fy_conns = NULL;
     fy_free_conns = NULL;
     fy_nconns = fy_nfree = 0;
+    fy_conn_count_out = NULL;
+}
+
+void
+fy_conn_count_to(uint64_t *out)
+{
+    fy_conn_count_out = out;
+    if (out) {
+        __atomic_store_n(out, (uint64_t) (fy_nconns - fy_nfree),
+                         __ATOMIC_RELAXED);
+    }
+}
+
+static void
+fy_conn_count_publish(void)
+{
+    if (fy_conn_count_out) {
+        __atomic_store_n(fy_conn_count_out, (uint64_t) (fy_nconns - fy_nfree),
+                         __ATOMIC_RELAXED);
+    }
 }
 
 int
@@ -121,6 +142,7 @@ fy_conn_get(int fd)
     }
     fy_free_conns = c->next_free;
     fy_nfree--;
+    fy_conn_count_publish();
 
     c->fd = fd;
     c->instance++;
@@ -332,6 +354,8 @@ fy_event_run_posted(void)
 void
 fy_conn_close(fy_conn_t *c)
 {
+    int  fd;
+
     if (c->fd == -1) {
         return;
     }
@@ -345,16 +369,20 @@ fy_conn_close(fy_conn_t *c)
     if (c->ssl) {
         fy_tls_conn_free(c);
     }
-    /* close() removes the fd from epoll: this process never dups it,
-     * and one sent to another process was taken out first
-     * (fy_conn_unregister). */
-    close(c->fd);
+    fd = c->fd;
     c->fd = -1;
     c->instance++;       /* events already queued for it become stale */
     c->data = NULL;
     c->next_free = fy_free_conns;
     fy_free_conns = c;
     fy_nfree++;
+    /* the count first: a client that has seen this close and connects
+     * again must find the slot free in the master's eyes */
+    fy_conn_count_publish();
+    /* close() removes the fd from epoll: this process never dups it,
+     * and one sent to another process was taken out first
+     * (fy_conn_unregister). */
+    close(fd);
 }
 
 unsigned

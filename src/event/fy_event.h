@@ -125,6 +125,11 @@ void  fy_conn_unregister(fy_conn_t *c);
 void  fy_conn_close(fy_conn_t *c);
 unsigned fy_conn_free_count(void);
 unsigned fy_conn_used_count(void);
+/* Keep *out equal to fy_conn_used_count() from now on (NULL: stop),
+ * stored like fy_shm_set() does: a worker's slot, for the master to see
+ * how full it is.  Stored before the close() of a freed connection, so
+ * a peer that has seen the close never reads an older count. */
+void  fy_conn_count_to(uint64_t *out);
 
 /* Posted events run after the ready fds of this turn.  Used when a
  * handler knows there is work the kernel will not report again (bytes

@@ -11,13 +11,22 @@
 #include <netinet/in.h>
 
 /* Find the upstream called name, creating an implicit one (to be
- * resolved as host:port at the end) when there is none yet. */
+ * resolved as host:port at the end) when there is none yet.  A name
+ * longer than the status page's shared slot holds is refused here,
+ * for upstream blocks and proxy_pass alike, rather than shown cut. */
 static fy_http_upstream_t *
 fy_http_upstream_get(fy_conf_t *cf, fy_http_main_conf_t *hmcf,
                      const fy_str_t *name)
 {
     fy_http_upstream_t  *u, **pu;
     unsigned             i;
+
+    if (name->len > FY_UPSTREAM_NAME_MAX) {
+        fy_conf_error(cf, "upstream name \"%.*s\" is too long (%zu bytes, "
+                      "at most %d)", (int) name->len, (char *) name->data,
+                      name->len, FY_UPSTREAM_NAME_MAX);
+        return NULL;
+    }
 
     for (i = 0; i < hmcf->upstreams.nelts; i++) {
         u = *fy_array_elt(&hmcf->upstreams, fy_http_upstream_t *, i);

@@ -15,6 +15,10 @@
 #include "fy_http.h"
 #include "fy_shm.h"
 
+/* Whatever fy_sockaddr_text() writes fits the slot whole. */
+_Static_assert(sizeof(((fy_shm_peer_t *) 0)->addr) >= FY_SOCKADDR_STRLEN,
+               "fy_shm_peer_t.addr cannot hold every address");
+
 static int
 fy_peer_match(fy_shm_peer_t *sp, const char *up, const char *addr)
 {
@@ -57,7 +61,8 @@ fy_http_peers_register(fy_cycle_t *cycle)
     fy_http_upstream_t       *u;
     fy_http_upstream_peer_t  *peer;
     fy_shm_peer_t            *sp;
-    char                      addr[48], up[48];
+    char                      addr[FY_SOCKADDR_STRLEN];
+    char                      up[FY_UPSTREAM_NAME_MAX + 1];
     unsigned                  i, j;
     int                       slot;
 
@@ -65,6 +70,13 @@ fy_http_peers_register(fy_cycle_t *cycle)
 
     for (i = 0; hmcf && i < hmcf->upstreams.nelts; i++) {
         u = *fy_array_elt(&hmcf->upstreams, fy_http_upstream_t *, i);
+        if (u->name.len > FY_UPSTREAM_NAME_MAX) {
+            /* the configuration refuses these (fy_http_upstream_get);
+             * a name cut short could merge two upstreams' counters */
+            fy_log_error(FY_LOG_EMERG, 0, "upstream name \"%.*s\" is too "
+                         "long", (int) u->name.len, (char *) u->name.data);
+            return FY_ERROR;
+        }
         snprintf(up, sizeof(up), "%.*s", (int) u->name.len,
                  (char *) u->name.data);
 

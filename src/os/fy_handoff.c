@@ -143,8 +143,8 @@ fy_handoff_pass(fy_channel_msg_t *msg, int fd)
     fy_master_candidates(cand);
 
     for ( ;; ) {
-        slot = fy_cycle->dispatch->pick(&fy_dispatch_st, cand,
-                                        FY_MAX_WORKERS);
+        slot = fy_dispatch_pick(fy_cycle->dispatch, &fy_dispatch_st,
+                                cand, FY_MAX_WORKERS);
         if (slot < 0) {
             fy_log_error(FY_LOG_ERR, 0, "no worker can take a handed-back "
                          "connection; closing it");

@@ -108,6 +108,7 @@ fy_master_spawn(unsigned slot)
     fy_shm_set(sw->reading, 0);
     fy_shm_set(sw->writing, 0);
     fy_shm_set(sw->accepted, 0);
+    fy_shm_set(sw->conns, 0);
     fy_shm_set(sw->rss, 0);
     fy_shm_set(sw->heartbeat_ms, fy_wall_msec);
     fy_shm_set(sw->state, FY_WORKER_STARTING);
@@ -431,6 +432,8 @@ fy_master_candidates(fy_dispatch_cand_t *cand)
         accepted = fy_shm_get(sw->accepted);
         cand[i].inflight = w->handed > accepted ? w->handed - accepted : 0;
         cand[i].rss = fy_shm_get(sw->rss);
+        cand[i].used = fy_shm_get(sw->conns);
+        cand[i].limit = (uint64_t) fy_cycle->core->worker_connections;
     }
 }
 
@@ -490,7 +493,8 @@ fy_master_assign(fy_master_batch_t *batches, fy_dispatch_cand_t *cand,
     fy_master_batch_t  *b;
     int                 slot;
 
-    slot = fy_cycle->dispatch->pick(&fy_dispatch_st, cand, FY_MAX_WORKERS);
+    slot = fy_dispatch_pick(fy_cycle->dispatch, &fy_dispatch_st, cand,
+                            FY_MAX_WORKERS);
     if (slot < 0) {
         fy_log_error(FY_LOG_ERR, 0, "no worker can take a connection; "
                      "closing it");

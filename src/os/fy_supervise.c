@@ -134,6 +134,7 @@ fy_supervise_reaped(unsigned slot, int status)
     fy_shm_set(sw->active, 0);
     fy_shm_set(sw->reading, 0);
     fy_shm_set(sw->writing, 0);
+    fy_shm_set(sw->conns, 0);
     fy_shm_set(sw->rss, 0);
     fy_shm_set(sw->state, FY_WORKER_EXITED);
     fy_shm_set(sw->exit_status, (uint64_t) status);

@@ -135,25 +135,26 @@ fy_worker_read_channel(int limit)
             continue;   /* logged; any fds were closed */
         }
 
-        /* Counted on receipt so the master's "in flight" (handed out
-         * minus received) drops as soon as the worker has them. */
-        fy_shm_add(fy_worker_slot->accepted, msg.nfds);
-
         if (msg.cmd == FY_CHANNEL_HANDOFF) {
             fy_worker_new_conn(&msg.handoff.conn, fds[0], &msg.handoff);
-            continue;
-        }
-        if (msg.cmd != FY_CHANNEL_CONNS) {
+        } else if (msg.cmd != FY_CHANNEL_CONNS) {
             fy_log_error(FY_LOG_ALERT, 0, "master sent command %u",
                          msg.cmd);
             for (i = 0; i < msg.nfds; i++) {
                 close(fds[i]);
             }
-            continue;
+        } else {
+            for (i = 0; i < msg.nfds; i++) {
+                fy_worker_new_conn(&msg.conns[i], fds[i], NULL);
+            }
         }
-        for (i = 0; i < msg.nfds; i++) {
-            fy_worker_new_conn(&msg.conns[i], fds[i], NULL);
-        }
+
+        /* Counted on receipt so the master's "in flight" (handed out
+         * minus received) drops as soon as the worker has them -- and
+         * only once they are in its count of connections in use
+         * (slot->conns), so the master never sees them in neither and
+         * takes the worker for less full than it is. */
+        fy_shm_add(fy_worker_slot->accepted, msg.nfds);
     }
     return FY_OK;
 }
@@ -274,6 +275,8 @@ fy_worker_run(fy_cycle_t *cycle, unsigned slot, int channel)
     {
         exit(2);
     }
+    /* how full this worker is, for the master's dispatch */
+    fy_conn_count_to(&fy_worker_slot->conns);
 
     fy_shm_set(fy_worker_slot->pid, (uint64_t) getpid());
     fy_shm_set(fy_worker_slot->generation, cycle->generation);

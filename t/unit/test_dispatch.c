@@ -1,6 +1,8 @@
 /*
- * test_dispatch.c -- the worker-dispatch strategies on fake candidate
- * arrays: no processes, no shared memory, just the picking rules.
+ * test_dispatch.c -- the worker-dispatch strategies, and how
+ * fy_dispatch_pick() keeps full workers out of their way, on fake
+ * candidate arrays: no processes, no shared memory, just the picking
+ * rules.
  */
 
 #include "fy_core.h"
@@ -299,6 +301,150 @@ test_least_mem(void)
 }
 
 
+/* Picks k times through fy_dispatch_pick(), counting each pick as in
+ * flight to the chosen worker as the master does. */
+static int *
+pick_full_seq(const fy_dispatch_ops_t *ops, fy_dispatch_state_t *st,
+    fy_dispatch_cand_t *c, int n, int k, int *out)
+{
+    int  i;
+
+    for (i = 0; i < k; i++) {
+        out[i] = fy_dispatch_pick(ops, st, c, n);
+        if (out[i] >= 0) {
+            c[out[i]].inflight++;
+        }
+    }
+
+    return out;
+}
+
+
+static void
+test_full(void)
+{
+    int                  i, seq[16];
+    fy_dispatch_cand_t   c[NCAND], copy[NCAND];
+    fy_dispatch_state_t  st;
+    const fy_dispatch_ops_t  *rr = &fy_dispatch_round_robin;
+    const fy_dispatch_ops_t  *lc = &fy_dispatch_least_conn;
+    const fy_dispatch_ops_t  *lm = &fy_dispatch_least_mem;
+
+    /* fy_dispatch_full: used + inflight against the limit */
+    cands_init(c, 1);
+    c[0].limit = 4;
+    c[0].used = 3;
+    ok(!fy_dispatch_full(&c[0]), "full: 3 of 4 used has room");
+    c[0].inflight = 1;
+    ok(fy_dispatch_full(&c[0]), "full: 3 used + 1 in flight of 4 is full");
+    c[0].inflight = 0;
+    c[0].used = 5;
+    ok(fy_dispatch_full(&c[0]), "full: over the limit is full");
+    c[0].limit = 0;
+    ok(!fy_dispatch_full(&c[0]), "full: no limit known is never full");
+    c[0].limit = 4;
+    c[0].used = 1;
+    c[0].inflight = UINT64_MAX;
+    ok(fy_dispatch_full(&c[0]), "full: a wrapped sum is full");
+
+    /* round_robin steps over a full worker without costing it a turn
+     * later: the rotation goes on where it was */
+    cands_init(c, 3);
+    for (i = 0; i < 3; i++) {
+        c[i].limit = 4;
+    }
+    c[1].used = 4;
+    st.cursor = 0;
+    is_str(seq_str(pick_full_seq(rr, &st, c, 3, 4, seq), 4), "0 2 0 2",
+           "rr: full worker skipped");
+    c[1].used = 3;
+    is_str(seq_str(pick_full_seq(rr, &st, c, 3, 3, seq), 3), "0 1 2",
+           "rr: room again: back in the rotation at its turn");
+
+    /* what is handed out in one burst fills a worker up */
+    cands_init(c, 2);
+    c[0].limit = c[1].limit = 4;
+    c[0].used = 2;
+    st.cursor = 0;
+    is_str(seq_str(pick_full_seq(rr, &st, c, 2, 6, seq), 6), "0 1 0 1 1 1",
+           "rr: in-flight connections count toward full");
+
+    /* the array itself is left as it was */
+    cands_init(c, 3);
+    for (i = 0; i < 3; i++) {
+        c[i].limit = 2;
+    }
+    c[0].used = 2;
+    memcpy(copy, c, sizeof(copy));
+    st.cursor = 0;
+    is_int(fy_dispatch_pick(rr, &st, c, 3), 1, "pick: first with room");
+    ok(memcmp(copy, c, sizeof(copy)) == 0, "pick: candidates untouched");
+
+    /* all full: the strategy picks among them as if none were (the
+     * worker closes the connection and logs it) */
+    cands_init(c, 3);
+    for (i = 0; i < 3; i++) {
+        c[i].limit = 2;
+        c[i].used = 2;
+    }
+    st.cursor = 1;
+    is_str(seq_str(pick_full_seq(rr, &st, c, 3, 4, seq), 4), "1 2 0 1",
+           "rr: all full -> plain rotation");
+
+    /* full and unusable: nobody */
+    cands_init(c, 2);
+    c[0].usable = 0;
+    c[1].limit = 1;
+    c[1].used = 1;
+    st.cursor = 0;
+    is_int(fy_dispatch_pick(rr, &st, c, 2), 1,
+           "pick: the only usable one, full, is still picked");
+    c[1].usable = 0;
+    is_int(fy_dispatch_pick(rr, &st, c, 2), -1, "pick: none usable -> -1");
+    is_int(fy_dispatch_pick(rr, &st, c, 0), -1, "pick: n == 0 -> -1");
+
+    /* an unusable worker with room does not count as room */
+    cands_init(c, 3);
+    for (i = 0; i < 3; i++) {
+        c[i].limit = 2;
+        c[i].used = 2;
+    }
+    c[2].usable = 0;
+    c[2].used = 0;
+    st.cursor = 0;
+    is_str(seq_str(pick_full_seq(rr, &st, c, 3, 2, seq), 2), "0 1",
+           "pick: room on an unusable worker is no room");
+
+    /* least_conn: a worker full of upstream connections has few
+     * clients (active) but no room (used) */
+    cands_init(c, 2);
+    c[0].limit = c[1].limit = 4;
+    c[0].active = 2;
+    c[0].used = 4;
+    c[1].active = 3;
+    c[1].used = 3;
+    st.cursor = 0;
+    is_int(fy_dispatch_pick(lc, &st, c, 2), 1,
+           "lc: fewest clients but full -> the other");
+
+    /* least_mem: the smallest worker is full */
+    cands_init(c, 3);
+    for (i = 0; i < 3; i++) {
+        c[i].limit = 4;
+    }
+    c[0].rss = 10 << 20;
+    c[0].used = 4;
+    c[1].rss = 30 << 20;
+    c[2].rss = 20 << 20;
+    st.cursor = 0;
+    is_str(seq_str(pick_full_seq(lm, &st, c, 3, 3, seq), 3), "2 2 2",
+           "lm: smallest rss but full -> the next smallest");
+    c[2].used = 1;      /* 1 + 3 in flight: full as well */
+    is_int(fy_dispatch_pick(lm, &st, c, 3), 1,
+           "lm: then the next one with room");
+}
+
+
 static void
 test_find(void)
 {
@@ -336,6 +482,7 @@ main(void)
     test_round_robin();
     test_least_conn();
     test_least_mem();
+    test_full();
     test_find();
 
     return done_testing();
