@@ -121,7 +121,7 @@ SKIP: {
        'started under SCHED_BATCH with master_sched normal: left as it was');
     is(children_policies($g), '3 3 3',
        '... and the children keep the policy ferry was started with');
-    like($g->error_log, qr/\[notice\].*not the normal one: master_sched ignored/,
+    like($g->error_log, qr/\[notice\].*policy SCHED_BATCH, not the normal one: master_sched ignored/,
          '... said once in the error log');
     $g->stop;
 }

@@ -18,6 +18,19 @@ static struct sched_param  fy_sched_saved_param;
 static int                 fy_sched_current = -1;
 
 
+static const char *
+fy_sched_name(int policy)
+{
+    switch (policy & ~SCHED_RESET_ON_FORK) {
+    case SCHED_BATCH: return "SCHED_BATCH";
+    case SCHED_IDLE:  return "SCHED_IDLE";
+    case SCHED_FIFO:  return "SCHED_FIFO";
+    case SCHED_RR:    return "SCHED_RR";
+    default:          return "(unknown)";
+    }
+}
+
+
 void
 fy_sched_master(fy_cycle_t *cycle)
 {
@@ -38,8 +51,8 @@ fy_sched_master(fy_cycle_t *cycle)
         if (fy_sched_saved != SCHED_OTHER) {
             /* the operator chose a policy for ferry (chrt): keep it */
             fy_log_error(FY_LOG_NOTICE, 0, "started with scheduling policy "
-                         "%d, not the normal one: master_sched ignored",
-                         fy_sched_saved);
+                         "%s, not the normal one: master_sched ignored",
+                         fy_sched_name(fy_sched_saved));
         }
     }
     if (fy_sched_saved != SCHED_OTHER) {
