@@ -85,16 +85,6 @@ fy_event_done(void)
     fy_conn_count_out = NULL;
 }
 
-void
-fy_conn_count_to(uint64_t *out)
-{
-    fy_conn_count_out = out;
-    if (out) {
-        __atomic_store_n(out, (uint64_t) (fy_nconns - fy_nfree),
-                         __ATOMIC_RELAXED);
-    }
-}
-
 static void
 fy_conn_count_publish(void)
 {
@@ -102,6 +92,13 @@ fy_conn_count_publish(void)
         __atomic_store_n(fy_conn_count_out, (uint64_t) (fy_nconns - fy_nfree),
                          __ATOMIC_RELAXED);
     }
+}
+
+void
+fy_conn_count_to(uint64_t *out)
+{
+    fy_conn_count_out = out;
+    fy_conn_count_publish();
 }
 
 int
