@@ -202,7 +202,10 @@ SKIP: {
     ok((wait_until {
             (() = $f->error_log =~ /handed back to the master/g) > $hb
         } 5), 'the idle connection is handed back');
-    my $after = epoll_inos($old);
+    # the log line comes just before the worker unregisters and closes
+    # the socket: look again for a while rather than once
+    my $after;
+    wait_until { $after = epoll_inos($old); $after && !$after->{$idle_ino} } 5;
     ok($after && $after->{$busy_ino},
        'the old worker, still serving the busy one, watches its socket')
         or diag("old worker $old gone before the busy response?");
