@@ -677,9 +677,6 @@ fy_conn_send(fy_conn_t *c, const u_char *buf, size_t size)
     return fy_tls_fail(c, 0, "SSL_write()", fy_tls_peer(c));
 }
 
-/* The most a plain writev() copies together to send() it instead. */
-#define FY_CONN_GATHER  2048
-
 ssize_t
 fy_conn_writev(fy_conn_t *c, const struct iovec *iov, int cnt)
 {
@@ -690,14 +687,17 @@ fy_conn_writev(fy_conn_t *c, const struct iovec *iov, int cnt)
     ssize_t        r;
     int            i;
 
+    _Static_assert(FY_CONN_GATHER <= sizeof(gather), "gather buffer");
+
     if (c->ssl == NULL) {
         /* One piece, or pieces that add up to little (a response
          * header and a small body, an upstream request), go out with
          * send(): writev() costs the kernel its VFS layer and an iovec
          * array copied in and checked, about 3% of the CPU of a
-         * proxied keep-alive request (docs/performance.md).  The same
-         * bytes in the same order: a partial write is the same prefix
-         * writev() would have written. */
+         * proxied keep-alive request, more than copying up to 8 KiB
+         * here (docs/performance.md).  The same bytes in the same
+         * order: a partial write is the prefix writev() would have
+         * written. */
         if (cnt == 1) {
             return fy_conn_send(c, iov[0].iov_base, iov[0].iov_len);
         }

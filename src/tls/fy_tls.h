@@ -145,5 +145,8 @@ ssize_t fy_conn_send(fy_conn_t *c, const u_char *buf, size_t size);
 /* Look at the next bytes without taking them (a client gone?) */
 ssize_t fy_conn_peek(fy_conn_t *c, u_char *buf, size_t size);
 ssize_t fy_conn_writev(fy_conn_t *c, const struct iovec *iov, int cnt);
+/* The most a plain fy_conn_writev copies together to send() it in one
+ * piece; larger writes are a writev(). */
+#define FY_CONN_GATHER  8192
 
 #endif /* FY_TLS_H */

@@ -131,8 +131,9 @@ main(void)
     static u_char        got[1 << 20], junk[1 << 16];
     static const size_t  one[] = { 71 };
     static const size_t  hdr_body[] = { 146, 6 };
-    static const size_t  with_empty[] = { 100, 0, 900, 1, 0, 1047 };
-    static const size_t  over[] = { 146, 1903 };
+    static const size_t  with_empty[] = { 100, 0, 900, 1, 0,
+                                          FY_CONN_GATHER - 1001 };
+    static const size_t  over[] = { 146, FY_CONN_GATHER - 145 };
     static const size_t  big[] = { 300, 16384, 4096 };
     static const size_t  small3[] = { 700, 0, 1300 };
     struct iovec         left[8];
@@ -148,8 +149,8 @@ main(void)
 
     whole(c, b, one, 1, "one piece (an upstream request)");
     whole(c, b, hdr_body, 2, "header and a 6-byte body");
-    whole(c, b, with_empty, 6, "six pieces with empty ones, 2048 bytes");
-    whole(c, b, over, 2, "2049 bytes in two pieces (writev)");
+    whole(c, b, with_empty, 6, "six pieces with empty ones, FY_CONN_GATHER bytes");
+    whole(c, b, over, 2, "FY_CONN_GATHER + 1 bytes in two pieces (writev)");
     whole(c, b, big, 3, "20 KiB in three pieces (writev)");
 
     /* Fill ferry's direction until the kernel takes no more. */
