@@ -80,7 +80,9 @@ read_n(int fd, u_char *buf, size_t n)
     return got;
 }
 
-/* The pieces of a write, and their bytes laid end to end. */
+/* The pieces of a write, and their bytes laid end to end.  In memory
+ * they are apart, last first, with other bytes between them: a copy
+ * that took them as one run would send the wrong bytes. */
 static struct iovec  iov[8];
 static u_char        flat[65536];
 static size_t        flat_len;
@@ -92,13 +94,14 @@ pieces(const size_t *lens, int cnt)
     size_t         off = 0;
     int            i;
 
-    for (i = 0; i < cnt; i++) {
-        iov[i].iov_base = lens[i] ? store + off : NULL;
-        iov[i].iov_len = lens[i];
-        off += lens[i];
-    }
     for (off = 0; off < sizeof(store); off++) {
         store[off] = (u_char) ('a' + (off * 7 + off / 13) % 26);
+    }
+    off = 0;
+    for (i = cnt - 1; i >= 0; i--) {
+        iov[i].iov_base = lens[i] ? store + off : NULL;
+        iov[i].iov_len = lens[i];
+        off += lens[i] + 5;
     }
     off = 0;
     for (i = 0; i < cnt; i++) {
