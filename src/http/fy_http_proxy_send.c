@@ -510,7 +510,7 @@ fy_proxy_send_request(fy_http_proxy_t *p)
                 return;
             }
             fy_log_error(fy_proxy_err_level(p), n == 0 ? 0 : errno,
-                         "writev() failed while sending "
+                         "send() or writev() failed while sending "
                          "request to upstream" FY_PROXY_CTX_FMT,
                          FY_PROXY_CTX(p));
             fy_proxy_next(p, FY_HTTP_NEXT_ERROR);

@@ -303,8 +303,8 @@ fy_http_write_out(fy_http_request_t *r)
                          (uint64_t) fy_http_req_loc(r)->send_timeout);
             return FY_AGAIN;
         }
-        fy_log_error(FY_LOG_INFO, errno, "writev() failed, client %s",
-                     hc->addr_text);
+        fy_log_error(FY_LOG_INFO, errno,
+                     "send() or writev() failed, client %s", hc->addr_text);
         return FY_ERROR;
     }
 }
