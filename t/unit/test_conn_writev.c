@@ -7,9 +7,9 @@
  * what was queued before.
  *
  * Over real TCP on 127.0.0.1, as to a client or an upstream.  SIGPIPE
- * keeps its default action until the last check: writing to a peer that
- * has gone must come back as FY_ERROR, not kill the process, even where
- * ferry had not ignored the signal.
+ * keeps its default action here: writing to a peer that has gone must
+ * come back as FY_ERROR, not kill the process, even where ferry had not
+ * ignored the signal.
  */
 
 #include "fy_core.h"
@@ -18,7 +18,6 @@
 #include "fy_tap.h"
 
 #include <fcntl.h>
-#include <signal.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <netinet/in.h>
@@ -50,7 +49,8 @@ tcp_pair(int *a, int *b)
     *a = socket(AF_INET, SOCK_STREAM, 0);
     if (*a == -1
         || setsockopt(*a, SOL_SOCKET, SO_SNDBUF, &small, sizeof(small)) == -1
-        || connect(*a, (struct sockaddr *) &sin, sizeof(sin)) == -1) {
+        || connect(*a, (struct sockaddr *) &sin, sizeof(sin)) == -1)
+    {
         return -1;
     }
     *b = accept(l, NULL, NULL);
@@ -152,7 +152,8 @@ main(void)
 
     whole(c, b, one, 1, "one piece (an upstream request)");
     whole(c, b, hdr_body, 2, "header and a 6-byte body");
-    whole(c, b, with_empty, 6, "six pieces with empty ones, FY_CONN_GATHER bytes");
+    whole(c, b, with_empty, 6,
+          "six pieces with empty ones, FY_CONN_GATHER bytes");
     whole(c, b, over, 2, "FY_CONN_GATHER + 1 bytes in two pieces (writev)");
     whole(c, b, big, 3, "20 KiB in three pieces (writev)");
 
