@@ -677,68 +677,80 @@ fy_conn_send(fy_conn_t *c, const u_char *buf, size_t size)
     return fy_tls_fail(c, 0, "SSL_write()", fy_tls_peer(c));
 }
 
+/* Where fy_conn_writev gathers pieces to write them in one call. */
+static u_char  fy_conn_gather_buf[16384];
+
+/* Copy the iovecs into fy_conn_gather_buf, at most max bytes (the last
+ * piece cut short); returns the bytes copied. */
+static size_t
+fy_conn_gather(const struct iovec *iov, int cnt, size_t max)
+{
+    size_t  len = 0, k;
+    int     i;
+
+    for (i = 0; i < cnt && len < max; i++) {
+        k = fy_min(iov[i].iov_len, max - len);
+        if (k) {
+            memcpy(fy_conn_gather_buf + len, iov[i].iov_base, k);
+        }
+        len += k;
+    }
+    return len;
+}
+
 ssize_t
 fy_conn_writev(fy_conn_t *c, const struct iovec *iov, int cnt)
 {
-    /* TLS: small pieces are gathered into one record instead of one
-     * record each (a response header and the start of its body) */
-    static u_char  gather[16384];
-    size_t         len = 0, k;
-    ssize_t        r;
-    int            i;
+    size_t   len = 0;
+    ssize_t  r;
+    int      i;
 
-    _Static_assert(FY_CONN_GATHER <= sizeof(gather), "gather buffer");
+    _Static_assert(FY_CONN_GATHER <= sizeof(fy_conn_gather_buf),
+                   "gather buffer");
 
-    if (c->ssl == NULL) {
-        /* One piece, or pieces that add up to little (a response
-         * header and a small body, an upstream request), go out with
-         * send(): writev() costs the kernel its VFS layer and an iovec
-         * array copied in and checked, about 3% of the CPU of a
-         * proxied keep-alive request, more than copying up to 8 KiB
-         * here (docs/performance.md).  The same bytes in the same
-         * order: a partial write is the prefix writev() would have
-         * written. */
-        if (cnt == 1) {
-            return fy_conn_send(c, iov[0].iov_base, iov[0].iov_len);
-        }
-        for (i = 0; i < cnt && len <= FY_CONN_GATHER; i++) {
-            len += iov[i].iov_len;
-        }
-        if (len <= FY_CONN_GATHER) {
-            for (i = 0, len = 0; i < cnt; i++) {
-                if (iov[i].iov_len) {
-                    memcpy(gather + len, iov[i].iov_base, iov[i].iov_len);
-                    len += iov[i].iov_len;
-                }
-            }
-            return fy_conn_send(c, gather, len);
-        }
-        for ( ;; ) {
-            r = writev(c->fd, iov, cnt);
-            if (r >= 0) {
-                return r;
-            }
-            if (errno == EINTR) {
-                continue;
-            }
-            if (errno == EAGAIN || errno == EWOULDBLOCK) {
-                c->write.ready = 0;
-                return FY_AGAIN;
-            }
-            return FY_ERROR;
-        }
-    }
-
-    if (cnt == 1 || iov[0].iov_len >= sizeof(gather)) {
+    if (cnt == 1) {
         return fy_conn_send(c, iov[0].iov_base, iov[0].iov_len);
     }
-    /* A retry after WANT_WRITE gathers the same bytes again (the
-     * caller only advances its iovecs by what was written), as
-     * SSL_write requires. */
-    for (i = 0; i < cnt && len < sizeof(gather); i++) {
-        k = fy_min(iov[i].iov_len, sizeof(gather) - len);
-        memcpy(gather + len, iov[i].iov_base, k);
-        len += k;
+
+    if (c->ssl) {
+        /* Small pieces are gathered into one record instead of one
+         * record each (a response header and the start of its body).
+         * A retry after WANT_WRITE gathers the same bytes again (the
+         * caller only advances its iovecs by what was written), as
+         * SSL_write requires. */
+        if (iov[0].iov_len >= sizeof(fy_conn_gather_buf)) {
+            return fy_conn_send(c, iov[0].iov_base, iov[0].iov_len);
+        }
+        len = fy_conn_gather(iov, cnt, sizeof(fy_conn_gather_buf));
+        return fy_conn_send(c, fy_conn_gather_buf, len);
     }
-    return fy_conn_send(c, gather, len);
+
+    /* Plain: one piece (above), or pieces that add up to little (a
+     * response header and a small body), go out with send(): writev()
+     * costs the kernel its VFS layer and an iovec array copied in and
+     * checked, about 3% of the CPU of a proxied keep-alive request,
+     * more than copying up to 8 KiB here (docs/performance.md).  The
+     * same bytes in the same order: a partial write is the prefix
+     * writev() would have written. */
+    for (i = 0; i < cnt && len <= FY_CONN_GATHER; i++) {
+        len += iov[i].iov_len;
+    }
+    if (len <= FY_CONN_GATHER) {
+        len = fy_conn_gather(iov, cnt, len);
+        return fy_conn_send(c, fy_conn_gather_buf, len);
+    }
+    for ( ;; ) {
+        r = writev(c->fd, iov, cnt);
+        if (r >= 0) {
+            return r;
+        }
+        if (errno == EINTR) {
+            continue;
+        }
+        if (errno == EAGAIN || errno == EWOULDBLOCK) {
+            c->write.ready = 0;
+            return FY_AGAIN;
+        }
+        return FY_ERROR;
+    }
 }
