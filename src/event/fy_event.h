@@ -80,6 +80,11 @@ struct fy_conn_s {
     /* TLS with read-ahead: a socket read OpenSSL made came back short
      * (or empty) since fy_conn_recv() started; see fy_tls.c */
     unsigned              tls_drained:1;
+    /* Its read handler runs late in the turn, after the other ready
+     * handlers and the posted events (fy_event_process): set on
+     * upstream connections, so that the requests a turn read go up
+     * together before the answers of the turn are read. */
+    unsigned              read_late:1;
 };
 
 #define fy_timer_is_set(ev)   ((ev)->timer_index >= 0)

@@ -577,7 +577,8 @@ fy_proxy_connect(fy_http_proxy_t *p)
             uc->write.handler = fy_proxy_send_handler;
             uc->write.ready = 1;
             fy_proxy_timed(p, FY_PROXY_T_CONNECT);   /* 0: it was open */
-            fy_proxy_send_request(p);
+            /* sent with the turn's other requests (fy_event_process) */
+            fy_event_post(&uc->write);
             return;
         }
     }
@@ -611,6 +612,7 @@ fy_proxy_connect_peer(fy_http_proxy_t *p)
         return;
     }
     uc->data = p;
+    uc->read_late = 1;      /* answers are read after the turn's requests */
     p->uc = uc;
 
     rc = connect(fd, (struct sockaddr *) &p->peer->addr, p->peer->addrlen);
