@@ -126,6 +126,16 @@ poke(int peer)
     }
 }
 
+/* The late connection's peer writes first, then a's; one turn must
+ * note exactly `want`. */
+static void
+late_first(int late_peer, int peer_a, const char *want, const char *what)
+{
+    poke(late_peer);
+    poke(peer_a);
+    is_str(turn(), want, "%s", what);
+}
+
 int
 main(void)
 {
@@ -165,12 +175,9 @@ main(void)
 
     /* a's handler closes b before b's late read would run */
     b->write.handler = fy_event_ignore;
-    poke(pb);
-    poke(pa);
     close_me = b;
-    o = turn();
-    is_str(o, "ap", "turn 2: a late read of a connection closed "
-           "meanwhile does not run");
+    late_first(pb, pa, "ap", "turn 2: a late read of a connection closed "
+               "meanwhile does not run");
     close(pb);
 
     /* the slot is reused; a's handler reads the new one dry */
@@ -180,19 +187,13 @@ main(void)
         return done_testing();
     }
     fy_event_process(0);
-    poke(pb2);
-    poke(pa);
     drain_me = b2;
-    o = turn();
-    is_str(o, "ap", "turn 3: a late read whose socket an earlier handler "
-           "drained does not run");
+    late_first(pb2, pa, "ap", "turn 3: a late read whose socket an earlier "
+               "handler drained does not run");
 
     /* without interference it runs, after the posted event */
-    poke(pb2);
-    poke(pa);
-    o = turn();
-    is_str(o, "apd", "turn 4: a's read, the posted event, then d's late "
-           "read");
+    late_first(pb2, pa, "apd", "turn 4: a's read, the posted event, then "
+               "d's late read");
 
     close(pa);
     close(pc);
