@@ -293,7 +293,7 @@ push @backends, Ferry::Test::Backend->new(port => $f->port(2),
 
 $f->start;
 my $port = $f->port(0);
-my ($worker) = $f->worker_pids;
+my ($worker) = $f->wait_workers(1);   # the worker may not be forked yet
 
 # A POST with raw bytes after the header; returns the response.
 sub post {
