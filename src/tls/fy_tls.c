@@ -536,6 +536,21 @@ fy_tls_conn_free(fy_conn_t *c)
     c->ssl = NULL;
 }
 
+/* After a plain socket call failed with other than EINTR: EAGAIN is
+ * FY_AGAIN and ends the event's readiness (ev, if given), the rest is
+ * FY_ERROR with errno kept for the caller's log line. */
+static ssize_t
+fy_conn_sock_error(fy_event_t *ev)
+{
+    if (errno == EAGAIN || errno == EWOULDBLOCK) {
+        if (ev) {
+            ev->ready = 0;
+        }
+        return FY_AGAIN;
+    }
+    return FY_ERROR;
+}
+
 ssize_t
 fy_conn_recv(fy_conn_t *c, u_char *buf, size_t size)
 {
@@ -544,27 +559,20 @@ fy_conn_recv(fy_conn_t *c, u_char *buf, size_t size)
     int      rc;
 
     if (c->ssl == NULL) {
-        for ( ;; ) {
+        do {
             r = recv(c->fd, buf, size, 0);
-            if (r > 0 && (size_t) r < size && !c->read.eof) {
-                /* Less than asked for: the socket is drained.  Bytes
-                 * that come later raise a new edge-triggered event, so
-                 * no recv() need be spent to hear EAGAIN -- unless the
-                 * FIN came along, which epoll does not report twice. */
-                c->read.ready = 0;
-            }
-            if (r >= 0) {
-                return r;
-            }
-            if (errno == EINTR) {
-                continue;
-            }
-            if (errno == EAGAIN || errno == EWOULDBLOCK) {
-                c->read.ready = 0;
-                return FY_AGAIN;
-            }
-            return FY_ERROR;
+        } while (r == -1 && errno == EINTR);
+        if (r < 0) {
+            return fy_conn_sock_error(&c->read);
         }
+        if (r > 0 && (size_t) r < size && !c->read.eof) {
+            /* Less than asked for: the socket is drained.  Bytes that
+             * come later raise a new edge-triggered event, so no recv()
+             * need be spent to hear EAGAIN -- unless the FIN came
+             * along, which epoll does not report twice. */
+            c->read.ready = 0;
+        }
+        return r;
     }
 
     c->read_on_write = 0;     /* a new try replaces a wait for writability */
@@ -620,10 +628,7 @@ fy_conn_peek(fy_conn_t *c, u_char *buf, size_t size)
         do {
             r = recv(c->fd, buf, size, MSG_PEEK);
         } while (r == -1 && errno == EINTR);
-        if (r == -1 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-            return FY_AGAIN;
-        }
-        return r < 0 ? FY_ERROR : r;
+        return r >= 0 ? r : fy_conn_sock_error(NULL);
     }
     ERR_clear_error();
     if (SSL_peek_ex(c->ssl, buf, size, &n) == 1) {
@@ -647,20 +652,10 @@ fy_conn_send(fy_conn_t *c, const u_char *buf, size_t size)
     ssize_t  r;
 
     if (c->ssl == NULL) {
-        for ( ;; ) {
+        do {
             r = send(c->fd, buf, size, MSG_NOSIGNAL);
-            if (r >= 0) {
-                return r;
-            }
-            if (errno == EINTR) {
-                continue;
-            }
-            if (errno == EAGAIN || errno == EWOULDBLOCK) {
-                c->write.ready = 0;
-                return FY_AGAIN;
-            }
-            return FY_ERROR;
-        }
+        } while (r == -1 && errno == EINTR);
+        return r >= 0 ? r : fy_conn_sock_error(&c->write);
     }
     if (size == 0) {
         return 0;
@@ -739,18 +734,8 @@ fy_conn_writev(fy_conn_t *c, const struct iovec *iov, int cnt)
         len = fy_conn_gather(iov, cnt, len);
         return fy_conn_send(c, fy_conn_gather_buf, len);
     }
-    for ( ;; ) {
+    do {
         r = writev(c->fd, iov, cnt);
-        if (r >= 0) {
-            return r;
-        }
-        if (errno == EINTR) {
-            continue;
-        }
-        if (errno == EAGAIN || errno == EWOULDBLOCK) {
-            c->write.ready = 0;
-            return FY_AGAIN;
-        }
-        return FY_ERROR;
-    }
+    } while (r == -1 && errno == EINTR);
+    return r >= 0 ? r : fy_conn_sock_error(&c->write);
 }
