@@ -469,12 +469,13 @@ fy_event_process(int max_wait)
             fy_event_post(&c->read);
         }
 
-        if ((what & EPOLLIN) && c->read_late) {
+        if (what & EPOLLIN) {
             c->read.ready = 1;
-            late[nlate++] = i;      /* run below */
-        } else if (what & EPOLLIN) {
-            c->read.ready = 1;
-            c->read.handler(&c->read);
+            if (c->read_late) {
+                late[nlate++] = i;      /* run below */
+            } else {
+                c->read.handler(&c->read);
+            }
         }
         /* The read handler may have closed (and even reused) the slot. */
         if ((what & EPOLLOUT) && c->fd != -1 && c->instance == instance) {
