@@ -82,7 +82,15 @@ fy_worker_heartbeat(fy_event_t *ev)
 }
 
 /* A connection from the master: new (h NULL), or handed over from a
- * draining worker with what that worker had read of it. */
+ * draining worker with what that worker had read of it.
+ *
+ * It is counted received (slot->accepted) once it is in the count of
+ * connections in use (fy_conn_get: slot->conns), so the master never
+ * sees it in neither and takes the worker for less full than it is;
+ * and before its handler runs, which may answer and close it at once:
+ * counted after that, the client could see the close and connect
+ * again while the master still saw this one in flight, and least_conn
+ * would steer the new one away from an idle worker. */
 static void
 fy_worker_new_conn(fy_channel_conn_t *cc, int fd, fy_channel_handoff_t *h)
 {
@@ -93,6 +101,7 @@ fy_worker_new_conn(fy_channel_conn_t *cc, int fd, fy_channel_handoff_t *h)
         fy_log_error(FY_LOG_ALERT, 0, "connection for unknown listener %u",
                      cc->listener);
         close(fd);
+        fy_shm_add(fy_worker_slot->accepted, 1);
         return;
     }
     ls = fy_array_elt(&fy_worker_cycle->listening, fy_listen_t, cc->listener);
@@ -102,10 +111,12 @@ fy_worker_new_conn(fy_channel_conn_t *cc, int fd, fy_channel_handoff_t *h)
         /* the client sees the connection closed (reset if it had sent
          * something); stub_status shows it as accepted, not handled */
         close(fd);
+        fy_shm_add(fy_worker_slot->accepted, 1);
         fy_worker_full_closed++;
         fy_worker_full_report();
         return;
     }
+    fy_shm_add(fy_worker_slot->accepted, 1);
     memcpy(&c->addr, &cc->addr, fy_min(cc->addrlen, sizeof(c->addr)));
     c->addrlen = cc->addrlen;
     c->listening = ls;
@@ -143,18 +154,12 @@ fy_worker_read_channel(int limit)
             for (i = 0; i < msg.nfds; i++) {
                 close(fds[i]);
             }
+            fy_shm_add(fy_worker_slot->accepted, msg.nfds);
         } else {
             for (i = 0; i < msg.nfds; i++) {
                 fy_worker_new_conn(&msg.conns[i], fds[i], NULL);
             }
         }
-
-        /* Counted on receipt so the master's "in flight" (handed out
-         * minus received) drops as soon as the worker has them -- and
-         * only once they are in its count of connections in use
-         * (slot->conns), so the master never sees them in neither and
-         * takes the worker for less full than it is. */
-        fy_shm_add(fy_worker_slot->accepted, msg.nfds);
     }
     return FY_OK;
 }
