@@ -148,8 +148,8 @@ sub rss_of {
         # in code and pools (1.7 MB to 2.5 MB here, more than the
         # tolerance).  Reports are up to a second old, so compare only
         # once /proc has stood still for longer than that.  The first
-        # connections rotate (no worker has reported yet), so both
-        # workers are warmed.
+        # connections rotate (the workers have not reported yet, or
+        # report the same rss), so both workers are warmed.
         $probe->() for 1 .. 20;
         my %last = map { $_ => -1 } @w;
         my $still_since = Time::HiRes::time();
