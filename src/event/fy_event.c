@@ -395,6 +395,17 @@ fy_conn_used_count(void)
     return fy_nconns - fy_nfree;
 }
 
+/* The connection an epoll event's data names (slot index in the low
+ * 32 bits, the slot's instance in the high ones), or NULL if that
+ * connection has been closed since (the slot free or reused). */
+static fy_conn_t *
+fy_event_live_conn(uint64_t d)
+{
+    fy_conn_t  *c = &fy_conns[d & 0xffffffff];
+
+    return c->fd != -1 && c->instance == (uint32_t) (d >> 32) ? c : NULL;
+}
+
 void
 fy_event_process(int max_wait)
 {
@@ -437,11 +448,11 @@ fy_event_process(int max_wait)
             continue;
         }
 
-        c = &fy_conns[d & 0xffffffff];
-        instance = (uint32_t) (d >> 32);
-        if (c->fd == -1 || c->instance != instance) {
+        c = fy_event_live_conn(d);
+        if (c == NULL) {
             continue;   /* closed earlier in this turn */
         }
+        instance = c->instance;
 
         if (what & (EPOLLERR | EPOLLHUP)) {
             /* Let both handlers find out through their next syscall. */
@@ -498,9 +509,8 @@ fy_event_process(int max_wait)
      */
     fy_event_run_posted();
     for (i = 0; i < nlate; i++) {
-        d = evs[late[i]].data.u64;
-        c = &fy_conns[d & 0xffffffff];
-        if (c->fd == -1 || c->instance != (uint32_t) (d >> 32)) {
+        c = fy_event_live_conn(evs[late[i]].data.u64);
+        if (c == NULL) {
             continue;   /* closed meanwhile */
         }
         if (c->read.ready) {
