@@ -122,7 +122,7 @@ fy_handoff_pass(fy_channel_msg_t *msg, int fd)
 {
     fy_dispatch_cand_t   cand[FY_MAX_WORKERS];
     fy_master_worker_t  *w;
-    int                  listener, slot, rc;
+    int                  listener, slot, rc, ncand;
 
     listener = fy_quit || fy_terminate ? -1 : fy_handoff_listener(&msg->handoff);
     if (listener < 0) {
@@ -140,11 +140,11 @@ fy_handoff_pass(fy_channel_msg_t *msg, int fd)
     msg->cmd = FY_CHANNEL_HANDOFF;
     msg->handoff.conn.listener = (uint32_t) listener;
 
-    fy_master_candidates(cand);
+    ncand = fy_master_candidates(cand);
 
     for ( ;; ) {
         slot = fy_dispatch_pick(fy_cycle->dispatch, &fy_dispatch_st,
-                                cand, FY_MAX_WORKERS);
+                                cand, ncand);
         if (slot < 0) {
             fy_log_error(FY_LOG_ERR, 0, "no worker can take a handed-back "
                          "connection; closing it");

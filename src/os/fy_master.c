@@ -415,15 +415,27 @@ fy_master_close_sent(void)
     }
 }
 
-void
+/* Fill cand[] for the slots up to the last one with a process and
+ * return how many that is: the strategies then look at 1 or 2 slots
+ * with 1 or 2 workers, not at all FY_MAX_WORKERS of them per
+ * connection (that scan was most of the master's instructions per
+ * connection, docs/performance.md).  Slots past it are empty. */
+int
 fy_master_candidates(fy_dispatch_cand_t *cand)
 {
     fy_master_worker_t  *w;
     fy_shm_worker_t     *sw;
-    unsigned             i;
+    unsigned             i, n;
     uint64_t             accepted;
 
+    n = 0;
     for (i = 0; i < FY_MAX_WORKERS; i++) {
+        if (fy_workers[i].pid != 0) {
+            n = i + 1;
+        }
+    }
+
+    for (i = 0; i < n; i++) {
         w = &fy_workers[i];
         sw = &fy_shm->workers[i];
         cand[i].usable = w->pid != 0 && !w->exiting
@@ -435,16 +447,18 @@ fy_master_candidates(fy_dispatch_cand_t *cand)
         cand[i].used = fy_shm_get(sw->conns);
         cand[i].limit = (uint64_t) fy_cycle->core->worker_connections;
     }
+    return (int) n;
 }
 
 static void fy_master_assign(fy_master_batch_t *batches,
-    fy_dispatch_cand_t *cand, const fy_channel_conn_t *conn, int fd);
+    fy_dispatch_cand_t *cand, int ncand, const fy_channel_conn_t *conn,
+    int fd);
 
 /* Send one worker's batch; on a full or dead channel, the worker is
  * left out and its connections go to others. */
 static void
 fy_master_flush(fy_master_batch_t *batches, fy_dispatch_cand_t *cand,
-                unsigned slot)
+                int ncand, unsigned slot)
 {
     fy_master_batch_t  *b = &batches[slot];
     fy_master_worker_t *w = &fy_workers[slot];
@@ -482,19 +496,19 @@ fy_master_flush(fy_master_batch_t *batches, fy_dispatch_cand_t *cand,
     memcpy(&msg, &b->msg, sizeof(msg));
     memcpy(fds, b->fds, n * sizeof(int));
     for (i = 0; i < n; i++) {
-        fy_master_assign(batches, cand, &msg.conns[i], fds[i]);
+        fy_master_assign(batches, cand, ncand, &msg.conns[i], fds[i]);
     }
 }
 
 static void
 fy_master_assign(fy_master_batch_t *batches, fy_dispatch_cand_t *cand,
-                 const fy_channel_conn_t *conn, int fd)
+                 int ncand, const fy_channel_conn_t *conn, int fd)
 {
     fy_master_batch_t  *b;
     int                 slot;
 
     slot = fy_dispatch_pick(fy_cycle->dispatch, &fy_dispatch_st, cand,
-                            FY_MAX_WORKERS);
+                            ncand);
     if (slot < 0) {
         fy_log_error(FY_LOG_ERR, 0, "no worker can take a connection; "
                      "closing it");
@@ -518,7 +532,7 @@ fy_master_assign(fy_master_batch_t *batches, fy_dispatch_cand_t *cand,
     b->fds[b->msg.nfds] = fd;
     b->msg.nfds++;
     if (b->msg.nfds == FY_CHANNEL_MAX_FDS) {
-        fy_master_flush(batches, cand, (unsigned) slot);
+        fy_master_flush(batches, cand, ncand, (unsigned) slot);
     }
 }
 
@@ -531,7 +545,7 @@ fy_master_accept(fy_event_t *ev)
     fy_channel_conn_t         conn;
     socklen_t                 len;
     unsigned                  i, n;
-    int                       fd;
+    int                       fd, ncand;
 
     i = (unsigned) (uintptr_t) ev->data;
     if (i >= fy_cycle->listening.nelts) {
@@ -542,7 +556,7 @@ fy_master_accept(fy_event_t *ev)
         return;                     /* stale: closed by a stop */
     }
 
-    fy_master_candidates(cand);
+    ncand = fy_master_candidates(cand);
 
     for (n = 0; n < FY_ACCEPT_BATCH; n++) {
         memset(&conn, 0, sizeof(conn));
@@ -578,16 +592,16 @@ fy_master_accept(fy_event_t *ev)
             conn.addr.sin6_family = AF_UNIX;
             conn.addrlen = sizeof(sa_family_t);
         }
-        fy_master_assign(batches, cand, &conn, fd);
+        fy_master_assign(batches, cand, ncand, &conn, fd);
     }
 
     /* A failed flush re-assigns its connections, possibly to a slot
      * already flushed in this pass: repeat until every batch is empty. */
     do {
         n = 0;
-        for (i = 0; i < FY_MAX_WORKERS; i++) {
+        for (i = 0; i < (unsigned) ncand; i++) {
             if (batches[i].msg.nfds) {
-                fy_master_flush(batches, cand, i);
+                fy_master_flush(batches, cand, ncand, i);
                 n = 1;
             }
         }

@@ -38,7 +38,7 @@ extern fy_dispatch_state_t  fy_dispatch_st;
 
 /* fy_master.c */
 int  fy_master_spawn(unsigned slot);
-void fy_master_candidates(fy_dispatch_cand_t *cand);
+int  fy_master_candidates(fy_dispatch_cand_t *cand);
 
 /* fy_handoff.c: read hand-backs from a worker's channel, pass them on. */
 int  fy_handoff_watch(unsigned slot);
