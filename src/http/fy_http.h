@@ -216,6 +216,9 @@ typedef struct fy_http_loc_conf_s {
     int64_t              keepalive_timeout;
     int                  keepalive_requests;
     int64_t              send_timeout;
+    int                  lingering_close;    /* FY_HTTP_LINGERING_* */
+    int64_t              lingering_time;
+    int64_t              lingering_timeout;
     size_t               client_max_body_size;
     fy_str_t             default_type;
 
@@ -257,6 +260,12 @@ typedef struct fy_http_loc_conf_s {
 #define fy_http_proxied(lcf)  ((lcf)->upstream || (lcf)->proxy_pass_cv)
 
 /* proxy_next_upstream: when a request goes on to the next server. */
+/* lingering_close (fy_http_lingering.c) */
+#define FY_HTTP_LINGERING_OFF     0
+#define FY_HTTP_LINGERING_ON      1
+#define FY_HTTP_LINGERING_ALWAYS  2
+extern const fy_conf_enum_t  fy_http_lingering_values[];
+
 #define FY_HTTP_NEXT_ERROR           0x0001
 #define FY_HTTP_NEXT_TIMEOUT         0x0002
 #define FY_HTTP_NEXT_INVALID_HEADER  0x0004
@@ -382,6 +391,10 @@ struct fy_http_conn_s {
     unsigned             idle:1;
     unsigned             nodelay:1;     /* TCP_NODELAY is set */
     unsigned             plain_on_tls:1;/* plain HTTP came to a TLS port */
+    unsigned             lingering:1;   /* write side shut, reading what
+                                           the client still sends */
+    uint64_t             linger_until;  /* fy_current_msec: lingering_time */
+    uint64_t             linger_timeout;
 };
 
 struct fy_http_request_s {
@@ -405,6 +418,8 @@ struct fy_http_request_s {
     uint64_t              body_received;    /* body bytes read, decoded */
     unsigned              seen;         /* header flags, see request_header.c */
     unsigned              keepalive:1;
+    unsigned              body_dropped:1;   /* a body left unread: the
+                                               client may still send it */
     unsigned              host_from_target:1;  /* absolute-form */
     unsigned              header_sent:1;
     unsigned              head:1;           /* HEAD: no body in response */

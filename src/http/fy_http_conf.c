@@ -122,6 +122,18 @@ const fy_command_t  fy_http_commands[] = {
     { "send_timeout", FY_HTTP_ANY, 0, 1, 1, fy_conf_set_msec,
       FY_CONF_LOC_OFF, offsetof(fy_http_loc_conf_t, send_timeout), NULL },
 
+    /* closing while the client still sends (fy_http_lingering.c) */
+    { "lingering_close", FY_HTTP_ANY, 0, 1, 1, fy_conf_set_enum,
+      FY_CONF_LOC_OFF, offsetof(fy_http_loc_conf_t, lingering_close),
+      fy_http_lingering_values },
+
+    { "lingering_time", FY_HTTP_ANY, 0, 1, 1, fy_conf_set_msec,
+      FY_CONF_LOC_OFF, offsetof(fy_http_loc_conf_t, lingering_time), NULL },
+
+    { "lingering_timeout", FY_HTTP_ANY, 0, 1, 1, fy_conf_set_msec,
+      FY_CONF_LOC_OFF, offsetof(fy_http_loc_conf_t, lingering_timeout),
+      NULL },
+
     { "client_max_body_size", FY_HTTP_ANY, 0, 1, 1, fy_conf_set_size,
       FY_CONF_LOC_OFF, offsetof(fy_http_loc_conf_t, client_max_body_size),
       NULL },

@@ -28,6 +28,13 @@ fy_http_merge_loc(fy_http_loc_conf_t *prev, fy_http_loc_conf_t *conf)
                   FY_CONF_UNSET_INT, 1000);
     fy_conf_merge(conf->send_timeout, prev->send_timeout,
                   FY_CONF_UNSET_MSEC, 60000);
+    /* nginx's defaults */
+    fy_conf_merge(conf->lingering_close, prev->lingering_close,
+                  FY_CONF_UNSET_INT, FY_HTTP_LINGERING_ON);
+    fy_conf_merge(conf->lingering_time, prev->lingering_time,
+                  FY_CONF_UNSET_MSEC, 30000);
+    fy_conf_merge(conf->lingering_timeout, prev->lingering_timeout,
+                  FY_CONF_UNSET_MSEC, 5000);
     fy_conf_merge(conf->client_max_body_size, prev->client_max_body_size,
                   FY_CONF_UNSET_SIZE, 1024 * 1024);
     /* nginx's defaults on 64-bit Linux: "8 4k" is 8 memory pages,

@@ -33,6 +33,9 @@ fy_http_create_loc_conf(fy_pool_t *pool)
     lcf->keepalive_timeout = FY_CONF_UNSET_MSEC;
     lcf->keepalive_requests = FY_CONF_UNSET_INT;
     lcf->send_timeout = FY_CONF_UNSET_MSEC;
+    lcf->lingering_close = FY_CONF_UNSET_INT;
+    lcf->lingering_time = FY_CONF_UNSET_MSEC;
+    lcf->lingering_timeout = FY_CONF_UNSET_MSEC;
     lcf->client_max_body_size = FY_CONF_UNSET_SIZE;
     lcf->next_upstream_tries = FY_CONF_UNSET_INT;
     lcf->next_upstream_timeout = FY_CONF_UNSET_MSEC;

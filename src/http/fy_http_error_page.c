@@ -154,6 +154,7 @@ fy_http_error_page_drop_body(fy_http_request_t *r)
     if (r->body_rest) {
         r->keepalive = 0;
         r->body_rest = 0;
+        r->body_dropped = 1;
     }
     if (r->content_length > 0) {
         r->content_length = 0;      /* what a named location proxies */

@@ -9,7 +9,8 @@
  *   wait_request --(first bytes)--> read_header --(headers done)-->
  *   location handler (return / proxy) --(response written)-->
  *   finalize --> keep-alive: wait_request again (or the next
- *   pipelined request at once), or close.
+ *   pipelined request at once), or close (first lingering, while the
+ *   client may still be sending: fy_http_lingering.c).
  *
  * The request's headers are parsed in place in hc->in; its fields point
  * into that buffer, which therefore never moves while a request is
@@ -40,7 +41,6 @@ static void fy_http_read_header(fy_event_t *rev);
 static void fy_http_set_keepalive(fy_http_conn_t *hc);
 static void fy_http_free_request(fy_http_request_t *r);
 static void fy_http_idle_del(fy_http_conn_t *hc);
-static void fy_http_idle_add(fy_http_conn_t *hc);
 static void fy_http_keepalive_handler(fy_event_t *rev);
 static int fy_http_drain_one(fy_http_conn_t *hc);
 
@@ -291,19 +291,29 @@ fy_http_read_header(fy_event_t *rev)
 void
 fy_http_finalize(fy_http_request_t *r, int close_connection)
 {
-    fy_http_conn_t  *hc = r->hc;
+    fy_http_conn_t      *hc = r->hc;
+    fy_http_loc_conf_t  *lcf;
 
     fy_shm_add(fy_worker_slot->requests, 1);
     hc->requests++;
 
     if (close_connection || !r->keepalive || r->body_rest || r->chunked) {
+        /* close_connection: the connection is unusable (a tunnel that
+         * ended), nothing more is read from it */
+        if (!close_connection && fy_http_lingering_wanted(r)) {
+            lcf = fy_http_req_loc(r);
+            fy_http_free_request(r);
+            fy_http_lingering_start(hc, lcf->lingering_time,
+                                    lcf->lingering_timeout);
+            return;
+        }
         fy_http_close_connection(hc);
         return;
     }
     fy_http_set_keepalive(hc);
 }
 
-static void
+void
 fy_http_idle_add(fy_http_conn_t *hc)
 {
     /* A request answered at once inside the keep-alive handler lists
@@ -456,6 +466,11 @@ fy_http_drain_one(fy_http_conn_t *hc)
 {
     int  rc;
 
+    if (hc->lingering) {
+        /* its response is out; what it reads now is only dropped */
+        fy_http_close_connection(hc);
+        return 1;
+    }
     rc = fy_http_handback(hc);
     if (rc == FY_OK) {
         return 1;

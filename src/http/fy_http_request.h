@@ -36,5 +36,15 @@ void fy_http_handler(fy_http_request_t *r, unsigned seen);
 /* fy_http_request.c: move r between stub_status's Reading and
  * Writing (and neither). */
 void fy_http_set_stat(fy_http_request_t *r, unsigned stat);
+/* fy_http_request.c: put a connection on the idle list, which a
+ * worker that stops gracefully empties. */
+void fy_http_idle_add(fy_http_conn_t *hc);
+
+/* fy_http_lingering.c: whether r's connection, about to be closed,
+ * should first shut its write side and read what the client still
+ * sends (lingering_close); and doing so, r already freed. */
+int  fy_http_lingering_wanted(fy_http_request_t *r);
+void fy_http_lingering_start(fy_http_conn_t *hc, int64_t time,
+                             int64_t timeout);
 
 #endif /* FY_HTTP_REQUEST_H */

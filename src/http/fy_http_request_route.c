@@ -301,6 +301,9 @@ fy_http_handler(fy_http_request_t *r, unsigned seen)
     }
 
     if (r->content_length > 0) {
+        /* unread until read: a 413 leaves all of it in the socket (and
+         * lingering_close then reads it away before closing) */
+        r->body_rest = (uint64_t) r->content_length;
         if ((uint64_t) r->content_length > lcf->client_max_body_size
             && lcf->client_max_body_size != 0)
         {
@@ -308,7 +311,6 @@ fy_http_handler(fy_http_request_t *r, unsigned seen)
             fy_http_send_error(r, 413);
             return;
         }
-        r->body_rest = (uint64_t) r->content_length;
     }
 
     fy_http_run_location(r);
