@@ -259,13 +259,13 @@ typedef struct fy_http_loc_conf_s {
 /* Does the location proxy (proxy_pass, with or without variables)? */
 #define fy_http_proxied(lcf)  ((lcf)->upstream || (lcf)->proxy_pass_cv)
 
-/* proxy_next_upstream: when a request goes on to the next server. */
 /* lingering_close (fy_http_lingering.c) */
 #define FY_HTTP_LINGERING_OFF     0
 #define FY_HTTP_LINGERING_ON      1
 #define FY_HTTP_LINGERING_ALWAYS  2
 extern const fy_conf_enum_t  fy_http_lingering_values[];
 
+/* proxy_next_upstream: when a request goes on to the next server. */
 #define FY_HTTP_NEXT_ERROR           0x0001
 #define FY_HTTP_NEXT_TIMEOUT         0x0002
 #define FY_HTTP_NEXT_INVALID_HEADER  0x0004
