@@ -19,7 +19,6 @@ use warnings;
 
 use Test::More;
 use Ferry::Test;
-use IO::Select;
 use Time::HiRes ();
 
 my $f = Ferry::Test->new(conf => main_conf() . <<'EOF');
