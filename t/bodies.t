@@ -439,6 +439,12 @@ for my $size (0, 1, 1000, 16383, 16384, 16385, 100_000, 1_048_576) {
                  "800\r\n" . ('x' x 2048) . "\r\n0\r\n\r\n", wait_close => 3);
     is($r->{status}, 413, 'client_max_body_size 1k, a 2 kB chunk: 413');
     ok($r->{closed}, '... closed');
+    # refused before a server was chosen: the log line names none (nginx
+    # writes "upstream:" only once it has one)
+    my ($line) = grep { /too large chunked body: .*POST \/small/ }
+                 split /\n/, $f->error_log;
+    like($line // '', qr/\[error\].*client: 127\.0\.0\.1, request: "POST \/small HTTP\/1\.1"$/,
+         '... logged with the client and the request, and no upstream');
     # many small chunks: the decoded size counts, not the coded one
     $r = post('/small', "Transfer-Encoding: chunked\r\n",
               chunked('y' x 1500, 10), wait_close => 3);
@@ -451,6 +457,8 @@ for my $size (0, 1, 1000, 16383, 16384, 16385, 100_000, 1_048_576) {
     $r = post('/medium', "Transfer-Encoding: chunked\r\n",
               chunked(test_body(60_000, 2), 1000), wait_close => 3);
     is($r->{status}, 413, 'client_max_body_size 40k exceeded while streaming: 413');
+    like($f->error_log, qr/too large chunked body: .*request: "POST \/medium HTTP\/1\.1", upstream: "http:\/\/127\.0\.0\.1:\d+\/medium"$/m,
+         '... logged with the upstream it was streaming to');
     is(scalar(grep { /^A done / } log_lines()), $before + 1,
        '... the backend got no complete body of the refused ones');
 }

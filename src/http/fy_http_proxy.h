@@ -161,16 +161,22 @@ typedef struct {
     uint64_t   time[FY_PROXY_T_N];
 } fy_proxy_state_t;
 
-/* ", client: 1.2.3.4, request: "GET / HTTP/1.1", upstream: "..."" */
-#define FY_PROXY_CTX_FMT  ", client: %s, request: \"%.*s\", upstream: " \
-                          "\"%s://%.*s%.*s\""
+/* ", client: 1.2.3.4, request: "GET / HTTP/1.1", upstream: "..."": the
+ * upstream part only once a server is chosen (nginx: u->peer.name), so a
+ * request refused before that does not name an empty one */
+#define FY_PROXY_CTX_FMT  ", client: %s, request: \"%.*s\"%s%.*s%.*s%s"
 #define FY_PROXY_CTX(p)   (p)->r->hc->addr_text,                          \
                           (int) (p)->r->request_line.len,                 \
                           (char *) (p)->r->request_line.data,             \
-                          (p)->r->loc->proxy_https ? "https" : "http",    \
+                          (p)->peer == NULL ? ""                          \
+                          : (p)->r->loc->proxy_https                      \
+                          ? ", upstream: \"https://"                      \
+                          : ", upstream: \"http://",                      \
                           (int) ((p)->peer ? (p)->peer->name.len : 0),    \
                           (p)->peer ? (char *) (p)->peer->name.data : "", \
-                          (int) (p)->r->uri.len, (char *) (p)->r->uri.data
+                          (int) ((p)->peer ? (p)->r->uri.len : 0),        \
+                          (p)->peer ? (char *) (p)->r->uri.data : "",     \
+                          (p)->peer ? "\"" : ""
 
 int fy_proxy_err_level(fy_http_proxy_t *p);
 void fy_proxy_close_upstream(fy_http_proxy_t *p);
