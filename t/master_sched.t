@@ -46,10 +46,18 @@ EOF
 };
 
 # Master, two workers and the health checker.
+# A child resets the policy it inherits right after fork(), so one read
+# at the moment it appears can still see the master's: wait (bounded)
+# until all three say normal, and report what they say then.
 sub children_policies {
     my ($f) = @_;
-    my @c = $f->wait_workers(3);
-    return join ' ', map { policy($_) // 'gone' } @c;
+    my $got;
+    wait_until {
+        my @c = $f->wait_workers(3);
+        $got = join ' ', map { policy($_) // 'gone' } @c;
+        $got eq '0 0 0';
+    } 5;
+    return $got;
 }
 
 my $reloads = 0;
