@@ -216,6 +216,10 @@ typedef struct fy_http_loc_conf_s {
     int64_t              keepalive_timeout;
     int                  keepalive_requests;
     int64_t              send_timeout;
+    int                  sendfile;       /* flag: files by sendfile() */
+    int                  tcp_nopush;     /* flag: TCP_CORK around a file's
+                                            header and sendfile() */
+    int                  tcp_nodelay;    /* flag: fy_http_nodelay() */
     int                  lingering_close;    /* FY_HTTP_LINGERING_* */
     int64_t              lingering_time;
     int64_t              lingering_timeout;
@@ -390,6 +394,7 @@ struct fy_http_conn_s {
     fy_http_conn_t      *idle_prev;
     unsigned             idle:1;
     unsigned             nodelay:1;     /* TCP_NODELAY is set */
+    unsigned             corked:1;      /* TCP_CORK is set (tcp_nopush) */
     unsigned             plain_on_tls:1;/* plain HTTP came to a TLS port */
     unsigned             lingering:1;   /* write side shut, reading what
                                            the client still sends */
@@ -499,6 +504,10 @@ fy_http_loc_conf_t *fy_http_req_loc(fy_http_request_t *r);
  * armed, out_done will be called later), FY_ERROR (connection dead). */
 int  fy_http_write_out(fy_http_request_t *r);
 void fy_http_close_connection(fy_http_conn_t *hc);
+/* TCP_NODELAY once, if lcf's tcp_nodelay is on; TCP_CORK on or off
+ * (tcp_nopush) */
+void fy_http_nodelay(fy_http_conn_t *hc, const fy_http_loc_conf_t *lcf);
+void fy_http_cork(fy_http_conn_t *hc, int on);
 const char *fy_http_status_line(int status, size_t *len);
 const char *fy_http_connection_header(fy_http_request_t *r);
 /* Is token one of the comma-separated tokens of v (any case)? */

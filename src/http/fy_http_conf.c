@@ -19,6 +19,8 @@ static const char *fy_http_return(fy_conf_t *cf, const fy_command_t *cmd,
     void *conf);
 static const char *fy_http_proxy_buffers(fy_conf_t *cf,
     const fy_command_t *cmd, void *conf);
+static const char *fy_http_hash_size(fy_conf_t *cf, const fy_command_t *cmd,
+    void *conf);
 
 #define FY_HTTP_ANY  (FY_CONF_HTTP | FY_CONF_SRV | FY_CONF_LOC)
 
@@ -121,6 +123,42 @@ const fy_command_t  fy_http_commands[] = {
 
     { "send_timeout", FY_HTTP_ANY, 0, 1, 1, fy_conf_set_msec,
       FY_CONF_LOC_OFF, offsetof(fy_http_loc_conf_t, send_timeout), NULL },
+
+    /* sending (fy_http_static_send.c, fy_http_nodelay) */
+    { "sendfile", FY_HTTP_ANY, 0, 1, 1, fy_conf_set_flag,
+      FY_CONF_LOC_OFF, offsetof(fy_http_loc_conf_t, sendfile), NULL },
+
+    { "tcp_nopush", FY_HTTP_ANY, 0, 1, 1, fy_conf_set_flag,
+      FY_CONF_LOC_OFF, offsetof(fy_http_loc_conf_t, tcp_nopush), NULL },
+
+    { "tcp_nodelay", FY_HTTP_ANY, 0, 1, 1, fy_conf_set_flag,
+      FY_CONF_LOC_OFF, offsetof(fy_http_loc_conf_t, tcp_nodelay), NULL },
+
+    /* nginx sizes its hash tables with these; ferry's lookups have
+     * none to size, so they are checked and have no effect */
+    { "types_hash_max_size", FY_HTTP_ANY, 0, 1, 1, fy_http_hash_size,
+      FY_CONF_LOC_OFF, 0, NULL },
+
+    { "types_hash_bucket_size", FY_HTTP_ANY, 0, 1, 1, fy_http_hash_size,
+      FY_CONF_LOC_OFF, 0, NULL },
+
+    { "proxy_headers_hash_max_size", FY_HTTP_ANY, 0, 1, 1,
+      fy_http_hash_size, FY_CONF_LOC_OFF, 0, NULL },
+
+    { "proxy_headers_hash_bucket_size", FY_HTTP_ANY, 0, 1, 1,
+      fy_http_hash_size, FY_CONF_LOC_OFF, 0, NULL },
+
+    { "server_names_hash_max_size", FY_CONF_HTTP, 0, 1, 1,
+      fy_http_hash_size, FY_CONF_LOC_OFF, 0, NULL },
+
+    { "server_names_hash_bucket_size", FY_CONF_HTTP, 0, 1, 1,
+      fy_http_hash_size, FY_CONF_LOC_OFF, 0, NULL },
+
+    { "variables_hash_max_size", FY_CONF_HTTP, 0, 1, 1, fy_http_hash_size,
+      FY_CONF_LOC_OFF, 0, NULL },
+
+    { "variables_hash_bucket_size", FY_CONF_HTTP, 0, 1, 1,
+      fy_http_hash_size, FY_CONF_LOC_OFF, 0, NULL },
 
     /* closing while the client still sends (fy_http_lingering.c) */
     { "lingering_close", FY_HTTP_ANY, 0, 1, 1, fy_conf_set_enum,
@@ -266,6 +304,33 @@ fy_http_large_header_buffers(fy_conf_t *cf, const fy_command_t *cmd,
     }
     scf->large_header_buffers = (int) n;
     scf->large_header_buffer = (size_t) size;
+    return FY_CONF_OK;
+}
+
+/* types_hash_max_size and its kin: nginx sizes fixed hash tables by
+ * them and refuses to start when a table does not fit.  ferry's tables
+ * (types, server names, variables, headers) grow as needed, so there
+ * is nothing to size; the value is still checked as nginx checks it, a
+ * number, or a size for the *_bucket_size ones, so that a configuration
+ * nginx refuses is refused here too. */
+static const char *
+fy_http_hash_size(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
+{
+    size_t   len = strlen(cmd->name);
+    int64_t  v;
+
+    fy_unused(conf);
+
+    if (len > 11 && strcmp(cmd->name + len - 11, "bucket_size") == 0) {
+        v = fy_conf_parse_size(&cf->args[1]);
+    } else {
+        v = fy_atoi(cf->args[1].data, cf->args[1].len);
+    }
+    if (v <= 0) {
+        fy_conf_error(cf, "invalid value \"%s\" in \"%s\"",
+                      cf->args[1].data, cmd->name);
+        return FY_CONF_ERROR;
+    }
     return FY_CONF_OK;
 }
 

@@ -28,6 +28,11 @@ fy_http_merge_loc(fy_http_loc_conf_t *prev, fy_http_loc_conf_t *conf)
                   FY_CONF_UNSET_INT, 1000);
     fy_conf_merge(conf->send_timeout, prev->send_timeout,
                   FY_CONF_UNSET_MSEC, 60000);
+    /* sendfile on where nginx's default is off: the copy through user
+     * space costs CPU and buys nothing on a plain connection */
+    fy_conf_merge(conf->sendfile, prev->sendfile, FY_CONF_UNSET_INT, 1);
+    fy_conf_merge(conf->tcp_nopush, prev->tcp_nopush, FY_CONF_UNSET_INT, 0);
+    fy_conf_merge(conf->tcp_nodelay, prev->tcp_nodelay, FY_CONF_UNSET_INT, 1);
     /* nginx's defaults */
     fy_conf_merge(conf->lingering_close, prev->lingering_close,
                   FY_CONF_UNSET_INT, FY_HTTP_LINGERING_ON);

@@ -33,6 +33,9 @@ fy_http_create_loc_conf(fy_pool_t *pool)
     lcf->keepalive_timeout = FY_CONF_UNSET_MSEC;
     lcf->keepalive_requests = FY_CONF_UNSET_INT;
     lcf->send_timeout = FY_CONF_UNSET_MSEC;
+    lcf->sendfile = FY_CONF_UNSET_INT;
+    lcf->tcp_nopush = FY_CONF_UNSET_INT;
+    lcf->tcp_nodelay = FY_CONF_UNSET_INT;
     lcf->lingering_close = FY_CONF_UNSET_INT;
     lcf->lingering_time = FY_CONF_UNSET_MSEC;
     lcf->lingering_timeout = FY_CONF_UNSET_MSEC;

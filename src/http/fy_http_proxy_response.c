@@ -377,6 +377,11 @@ fy_proxy_process_header(fy_http_proxy_t *p)
     fy_proxy_scan(p, p->buf.pos, p->buf.last);
     if (p->up_done) {
         fy_proxy_release_upstream(p);
+    } else {
+        /* The body streams: each piece is written as it comes, in
+         * both proxy_buffering modes (nginx streams only with "off",
+         * and sets TCP_NODELAY there). */
+        fy_http_nodelay(r->hc, r->loc);
     }
     fy_proxy_relay(p);
     return;

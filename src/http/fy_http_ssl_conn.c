@@ -68,6 +68,9 @@ fy_http_ssl_handshake_handler(fy_event_t *ev)
             fy_http_close_connection(hc);
             return;
         }
+        /* as nginx: the default server's tcp_nodelay, before the
+         * server's first flight */
+        fy_http_nodelay(hc, scf->loc);
     }
 
     snprintf(who, sizeof(who), "client %s", hc->addr_text);

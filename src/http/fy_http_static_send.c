@@ -3,7 +3,7 @@
  * and opened: the conditional requests (If-None-Match,
  * If-Modified-Since), Range and If-Range (fy_http_parse_range), the
  * response header, then the body by sendfile() (read and written
- * through TLS on a TLS connection), or, with gzip, read in pieces and
+ * on a TLS connection or with sendfile off), or, with gzip, read in pieces and
  * compressed on the way, as sendfile() cannot compress.  A long body
  * gives the other connections a turn now and then.
  */
@@ -299,6 +299,16 @@ fy_http_static_send(fy_http_request_t *r, fy_http_static_file_t *f,
     f->pos = start;
     f->end = (status == 200 || status == 206) && !r->head ? end + 1 : start;
 
+    /* tcp_nopush: the header waits in the socket for the file's first
+     * bytes and leaves in one segment with them (nginx corks only when
+     * sendfile() sends the body; fy_http_set_keepalive uncorks) */
+    if (f->end > f->pos && f->gz == NULL && hc->c->ssl == NULL
+        && r->loc->sendfile && r->loc->tcp_nopush && !hc->corked
+        && hc->c->addr.sin6_family != AF_UNIX)
+    {
+        fy_http_cork(hc, 1);
+    }
+
     hc->out[0].iov_base = hdr;
     hc->out[0].iov_len = n;
     hc->nout = 1;
@@ -338,15 +348,16 @@ fy_http_static_write_handler(fy_event_t *wev)
 }
 
 /*
- * TLS: the kernel cannot encrypt, so sendfile() would send the file in
- * clear.  Read a piece at f->pos and write it through the connection's
- * TLS layer; after FY_AGAIN the same bytes are read again from the same
+ * Without sendfile(): on TLS, as the kernel cannot encrypt and
+ * sendfile() would send the file in clear, or with sendfile off.  Read
+ * a piece at f->pos and write it through the connection (its TLS layer,
+ * if any); after FY_AGAIN the same bytes are read again from the same
  * offset, which is what SSL_write wants on its retry (the buffer may
  * move: SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER).  Returns bytes sent (and
  * moves f->pos), 0 at an unexpected end of file, FY_AGAIN or -1.
  */
 static ssize_t
-fy_http_static_send_tls(fy_conn_t *c, fy_http_static_file_t *f)
+fy_http_static_send_copy(fy_conn_t *c, fy_http_static_file_t *f)
 {
     u_char   buf[16384];
     ssize_t  k, n;
@@ -388,10 +399,10 @@ fy_http_static_send_body(fy_http_request_t *r)
             fy_timer_add(&c->write, 1);
             return;
         }
-        n = c->ssl ? fy_http_static_send_tls(c, f)
-                   : sendfile(c->fd, f->fd, &f->pos,
-                              (size_t) fy_min(f->end - f->pos,
-                                              (off_t) (1 << 30)));
+        n = c->ssl || !r->loc->sendfile
+            ? fy_http_static_send_copy(c, f)
+            : sendfile(c->fd, f->fd, &f->pos,
+                       (size_t) fy_min(f->end - f->pos, (off_t) (1 << 30)));
         if (n == FY_AGAIN) {
             errno = EAGAIN;         /* the TLS layer set the ready flags */
             n = -1;

@@ -16,6 +16,9 @@
 #include "fy_http.h"
 #include "fy_worker.h"
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+
 #define FY_TUNNEL_BUFFER  16384
 
 struct fy_http_tunnel_s {
@@ -157,6 +160,21 @@ fy_http_tunnel_start(fy_http_request_t *r, fy_conn_t *uc,
     memcpy(t->up.last, hc->in.pos, early);
     t->up.last += early;
     hc->in.pos += early;
+
+    /* as nginx: both sides, as a tunnel's small writes (WebSocket
+     * frames) must not wait for the peer's delayed ACK */
+    fy_http_nodelay(hc, r->loc);
+    if (r->loc->tcp_nodelay) {
+        int  one = 1;
+
+        if (setsockopt(uc->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one))
+            == -1 && errno != EOPNOTSUPP)
+        {
+            fy_log_error(FY_LOG_INFO, errno, "setsockopt(TCP_NODELAY) "
+                         "failed on the upstream of a tunnel, client %s",
+                         hc->addr_text);
+        }
+    }
 
     t->c->read.handler = fy_tunnel_handler;
     t->c->write.handler = fy_tunnel_handler;
