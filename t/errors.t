@@ -74,6 +74,12 @@ my @bad = (
      "GET / HTTP/1.1\r\nHost : x\r\n\r\n", 400],
     ['HTTP/1.1 request without Host',
      "GET / HTTP/1.1\r\nX-A: b\r\n\r\n", 400],
+    # RFC 9110 4.2.1: an http URI with an empty host is invalid; it would
+    # reach the backend with no Host at all (nginx: 400 too)
+    ['empty Host', "GET / HTTP/1.1\r\nHost: \r\n\r\n", 400],
+    ['empty Host, HTTP/1.0', "GET / HTTP/1.0\r\nHost:\r\n\r\n", 400],
+    ['absolute-form target with an empty host',
+     "GET http:///x HTTP/1.1\r\nHost: x\r\n\r\n", 400],
     ['invalid Content-Length',
      "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n", 400],
     ['both Content-Length and Transfer-Encoding',

@@ -65,7 +65,8 @@ fy_http_token_in(const fy_str_t *v, const char *token)
 }
 
 /* Check and normalise Host: lowercase, no port, no trailing dot.
- * FY_OK or FY_ERROR for an invalid host.  A pure function of its
+ * FY_OK or FY_ERROR for an invalid host, an empty one included (RFC
+ * 9110 4.2.1: an http URI's host is never empty; nginx: 400).  A pure function of its
  * arguments (only h's bytes are lowercased in place), so that
  * t/fuzz/fuzz_http_host.c can call it alone. */
 int
@@ -74,11 +75,6 @@ fy_http_validate_host(fy_str_t *h, fy_str_t *host)
     u_char  *p, *dot = NULL, *host_end;
     size_t   i;
     int      in_brackets = 0;
-
-    if (h->len == 0) {
-        host->len = 0;
-        return FY_OK;
-    }
 
     host_end = h->data + h->len;
     for (p = h->data; p < h->data + h->len; p++) {
