@@ -23,6 +23,8 @@ http {
     log_format more '$hostname|$bytes_sent|$body_bytes_sent|$request_time|'
                     '$msec|$time_local|$time_iso8601|'
                     '$proxy_add_x_forwarded_for';
+    log_format multi '$proxy_add_x_forwarded_for|$http_x_forwarded_for|'
+                     '$http_x_test|$http_cookie|$cookie_e|$cookie_c';
     upstream app { server 127.0.0.1:%%PORT_1%%; }
     access_log logs/access.log;
     server {
@@ -32,6 +34,7 @@ http {
         location /quiet { access_log off; return 200 "q"; }
         location /json { access_log logs/json.log js; return 200 "j"; }
         location /more { access_log logs/more.log more; return 200 "more"; }
+        location /multi { access_log logs/multi.log multi; return 200 "m"; }
         location /cond {
             access_log logs/cond.log vars if=$arg_log;
             return 200 "c";
@@ -120,6 +123,21 @@ ok(abs(($m[4] // 0) - Time::HiRes::time()) < 60 && $m[4] =~ /^\d+\.\d{3}$/,
 like($m[5], qr{^\d\d/\w{3}/\d{4}:\d\d:\d\d:\d\d [+-]\d{4}$}, '$time_local');
 like($m[6], qr/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d\d:\d\d$/, '$time_iso8601');
 is($m[7], '10.0.0.9, 127.0.0.1', '$proxy_add_x_forwarded_for appends the client');
+
+# A field on several lines is one list (RFC 9110 5.3): a front proxy that
+# adds the client's address on a line of its own must not lose it
+http($port, "GET /multi HTTP/1.1\r\nHost: h\r\nX-Forwarded-For: 6.6.6.6\r\n"
+          . "X-Test: a\r\nX-Forwarded-For: 203.0.113.7\r\nX-Forwarded-For:\r\n"
+          . "Cookie: c=3\r\nX-Test: b\r\nCookie: d=4; e=5\r\n"
+          . "Connection: close\r\n\r\n");
+my @mu = split /\|/, (wait_lines('multi.log', 1))[0] // '', -1;
+is($mu[0], '6.6.6.6, 203.0.113.7, 127.0.0.1',
+   '$proxy_add_x_forwarded_for: every X-Forwarded-For line, then the client');
+is($mu[1], '6.6.6.6, 203.0.113.7', '$http_x_forwarded_for: the lines joined');
+is($mu[2], 'a, b', '$http_x_test: the lines joined with ", "');
+is($mu[3], 'c=3; d=4; e=5', '$http_cookie: Cookie lines joined with "; "');
+is($mu[4], '5', '$cookie_e: found in the second Cookie line');
+is($mu[5], '3', '$cookie_c: and in the first');
 
 # if=: only when the condition is neither empty nor "0"
 http_get($port, "/cond?log=$_") for ('', '0', '1', 'yes');

@@ -264,17 +264,17 @@ fy_var_proxy_host(fy_http_request_t *r, u_char *buf, size_t size)
                        r->loc->proxy_host.len);
 }
 
-/* The request header named by the variable's free part: "http_user_agent"
- * names User-Agent (underscores for dashes, any case). */
+/* The next request header, from *i on, named by the variable's free
+ * part: "http_user_agent" names User-Agent (underscores for dashes, any
+ * case); *i is left past it. */
 static const fy_http_header_t *
-fy_var_find_header(fy_http_request_t *r, const fy_str_t *arg)
+fy_var_next_header(fy_http_request_t *r, const fy_str_t *arg, unsigned *i)
 {
     fy_http_header_t  *h;
-    unsigned           i;
     size_t             k;
 
-    for (i = 0; i < r->headers.nelts; i++) {
-        h = fy_array_elt(&r->headers, fy_http_header_t, i);
+    for ( ; *i < r->headers.nelts; (*i)++) {
+        h = fy_array_elt(&r->headers, fy_http_header_t, *i);
         if (h->name.len != arg->len) {
             continue;
         }
@@ -289,22 +289,61 @@ fy_var_find_header(fy_http_request_t *r, const fy_str_t *arg)
             }
         }
         if (k == arg->len) {
+            (*i)++;
             return h;
         }
     }
     return NULL;
 }
 
+static const fy_http_header_t *
+fy_var_find_header(fy_http_request_t *r, const fy_str_t *arg)
+{
+    unsigned  i = 0;
+
+    return fy_var_next_header(r, arg, &i);
+}
+
+/*
+ * Every request header the free part names, in order, their values
+ * joined by sep: several lines of a field are one list (RFC 9110 5.3),
+ * and a front proxy that adds the client's address on a line of its own
+ * must not see it dropped.  nginx joins them the same way ($http_*
+ * since 1.23; X-Forwarded-For and Cookie always).  Empty values add
+ * nothing.
+ */
+static size_t
+fy_var_headers(fy_http_request_t *r, const fy_str_t *arg, const char *sep,
+               u_char *buf, size_t size)
+{
+    const fy_http_header_t  *h;
+    unsigned                 i = 0;
+    size_t                   n = 0, slen = strlen(sep);
+
+    while ((h = fy_var_next_header(r, arg, &i)) != NULL) {
+        if (h->value.len == 0) {
+            continue;
+        }
+        if (n) {
+            n += fy_var_copy(buf ? buf + n : NULL, size > n ? size - n : 0,
+                             sep, slen);
+        }
+        n += fy_var_copy(buf ? buf + n : NULL, size > n ? size - n : 0,
+                         h->value.data, h->value.len);
+    }
+    return n;
+}
+
 static size_t
 fy_var_proxy_add_xff(fy_http_request_t *r, u_char *buf, size_t size)
 {
-    static const fy_str_t      xff = fy_string("x_forwarded_for");
-    const fy_http_header_t    *h = fy_var_find_header(r, &xff);
-    size_t                     n = 0, alen = strlen(r->hc->addr_text);
+    static const fy_str_t  xff = fy_string("x_forwarded_for");
+    size_t                 n, alen = strlen(r->hc->addr_text);
 
-    /* "<client's X-Forwarded-For>, <remote_addr>", or just the address */
-    if (h && h->value.len) {
-        n += fy_var_copy(buf, size, h->value.data, h->value.len);
+    /* "<client's X-Forwarded-For lines>, <remote_addr>", or just the
+     * address */
+    n = fy_var_headers(r, &xff, ", ", buf, size);
+    if (n) {
         n += fy_var_copy(buf ? buf + n : NULL, size > n ? size - n : 0,
                          ", ", 2);
     }
@@ -317,9 +356,11 @@ static size_t
 fy_pvar_http(fy_http_request_t *r, const fy_str_t *arg, u_char *buf,
              size_t size)
 {
-    const fy_http_header_t  *h = fy_var_find_header(r, arg);
-
-    return h ? fy_var_copy(buf, size, h->value.data, h->value.len) : 0;
+    /* Cookie lines join with "; " (RFC 6265 5.4), others with ", " */
+    return fy_var_headers(r, arg,
+                          arg->len == 6 && strncasecmp((char *) arg->data,
+                                                       "cookie", 6) == 0
+                          ? "; " : ", ", buf, size);
 }
 
 int
@@ -369,30 +410,31 @@ fy_pvar_cookie(fy_http_request_t *r, const fy_str_t *arg, u_char *buf,
                size_t size)
 {
     static const fy_str_t    name = fy_string("cookie");
-    const fy_http_header_t  *h = fy_var_find_header(r, &name);
+    const fy_http_header_t  *h;
+    unsigned                 i = 0;
     u_char                  *p, *end, *semi;
 
-    if (h == NULL) {
-        return 0;
-    }
-    p = h->value.data;
-    end = p + h->value.len;
-    /* "a=1; b=2" */
-    while (p < end) {
-        while (p < end && (*p == ' ' || *p == ';')) {
-            p++;
+    /* "a=1; b=2", in each Cookie line (a gateway from HTTP/2 may have
+     * split them, RFC 9113 8.2.3) */
+    while ((h = fy_var_next_header(r, &name, &i)) != NULL) {
+        p = h->value.data;
+        end = p + h->value.len;
+        while (p < end) {
+            while (p < end && (*p == ' ' || *p == ';')) {
+                p++;
+            }
+            semi = memchr(p, ';', (size_t) (end - p));
+            if (semi == NULL) {
+                semi = end;
+            }
+            if ((size_t) (semi - p) > arg->len && p[arg->len] == '='
+                && memcmp(p, arg->data, arg->len) == 0)
+            {
+                p += arg->len + 1;
+                return fy_var_copy(buf, size, p, (size_t) (semi - p));
+            }
+            p = semi;
         }
-        semi = memchr(p, ';', (size_t) (end - p));
-        if (semi == NULL) {
-            semi = end;
-        }
-        if ((size_t) (semi - p) > arg->len && p[arg->len] == '='
-            && memcmp(p, arg->data, arg->len) == 0)
-        {
-            p += arg->len + 1;
-            return fy_var_copy(buf, size, p, (size_t) (semi - p));
-        }
-        p = semi;
     }
     return 0;
 }
