@@ -120,5 +120,15 @@ is($r->{status}, 502, 'a 101 nobody asked for is a 502');
 $r = http($port, "GET /plain HTTP/1.0\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n");
 is($r->{status}, 400, 'HTTP/1.0 upgrade request goes up as a plain request');
 
+# No upgrade to h2c: a tunnel of HTTP/2 to the backend would carry
+# requests past every location and allow/deny of ferry.  The request
+# goes up as a plain one (no Upgrade), so the rogue backend's 101 is one
+# nobody asked for.
+for my $up ('h2c', 'h2c, websocket', 'websocket, H2C') {
+    $r = http($port, "GET /rogue HTTP/1.1\r\nHost: x\r\nConnection: Upgrade, HTTP2-Settings\r\n"
+                   . "Upgrade: $up\r\nHTTP2-Settings: AAMAAABkAARAAAAAAAIAAAAA\r\n\r\n");
+    is($r->{status}, 502, "Upgrade: $up is not passed on: the backend's 101 is a 502");
+}
+
 $f->stop;
 done_testing;

@@ -291,6 +291,13 @@ fy_http_handler(fy_http_request_t *r, unsigned seen)
     {
         r->upgrade.len = 0;
     }
+    /* ... and never to h2c (deprecated by RFC 9113 3.1): the tunnel
+     * would carry HTTP/2 requests straight to the backend, past every
+     * location, allow/deny and limit ("h2c smuggling").  The request
+     * goes on as an ordinary one, its Upgrade dropped as hop-by-hop. */
+    if (r->upgrade.len && fy_http_token_in(&r->upgrade, "h2c")) {
+        r->upgrade.len = 0;
+    }
 
     fy_http_find_config(r);
     lcf = r->loc;
