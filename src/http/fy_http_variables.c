@@ -69,6 +69,13 @@ fy_var_args(fy_http_request_t *r, u_char *buf, size_t size)
     return fy_var_copy(buf, size, r->args.data, r->args.len);
 }
 
+/* "?" when there are arguments, else empty (nginx) */
+static size_t
+fy_var_is_args(fy_http_request_t *r, u_char *buf, size_t size)
+{
+    return r->args.len ? fy_var_copy(buf, size, "?", 1) : 0;
+}
+
 static size_t
 fy_var_request_method(fy_http_request_t *r, u_char *buf, size_t size)
 {
@@ -443,6 +450,8 @@ static const fy_http_variable_t  fy_http_variables[] = {
     { "request_uri",      fy_var_request_uri },
     { "uri",              fy_var_uri },
     { "args",             fy_var_args },
+    { "query_string",     fy_var_args },
+    { "is_args",          fy_var_is_args },
     { "request_method",   fy_var_request_method },
     { "host",             fy_var_host },
     { "server_port",      fy_var_server_port },
