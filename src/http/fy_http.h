@@ -254,6 +254,8 @@ typedef struct fy_http_loc_conf_s {
     int                  server_tokens;
     int                  intercept_errors;
     fy_http_gzip_conf_t  gzip;          /* gzip* directives (fy_http_gzip.h) */
+    /* try_files (fy_http_try_files.c), NULL: none; not inherited */
+    struct fy_http_try_files_s *try_files;
 } fy_http_loc_conf_t;
 
 /* Does the location proxy (proxy_pass, with or without variables)? */
@@ -572,6 +574,15 @@ int  fy_http_internal_redirect(fy_http_request_t *r, u_char *uri, size_t len);
  * there is none. */
 void fy_http_named_redirect(fy_http_request_t *r, const u_char *name,
                             size_t len);
+
+/* fy_http_try_files.c: try_files */
+typedef struct fy_http_try_files_s  fy_http_try_files_t;
+extern const fy_command_t  fy_http_try_files_commands[];
+/* Run r->loc's try_files (the location has one).  FY_DECLINED: go on
+ * with the location's handler, r->path may be a file found; FY_OK: the
+ * request was handed on or answered; a status (> 0): "=CODE", to be
+ * answered as "return CODE;". */
+int  fy_http_try_files(fy_http_request_t *r);
 
 /* fy_http_uri.c: decode %XX, resolve "." and "..", merge slashes.
  * path may be replaced by a copy in pool.  FY_ERROR: invalid (400). */
