@@ -84,6 +84,10 @@ http {
             alias other/;
             try_files \$uri \$uri.txt =404;
         }
+        location /al2/ {
+            alias other/;
+            try_files /f.txt =404;
+        }
         location /loop/ {
             try_files \$uri /loop/again;
         }
@@ -252,6 +256,9 @@ is($r->{body}, "from alias\n", 'alias: $uri.txt is the file');
 is($r->{headers}{'content-type'}, 'text/plain', 'alias: the type of the file found');
 $r = http_get($port, '/al/none');
 is($r->{status}, 404, 'alias: none: =404');
+$r = http_get($port, '/al2/whatever');
+is($r->{body}, "from alias\n",
+   'alias: a value outside the location\'s prefix is looked up in the alias');
 
 # ---- redirect limit ----
 $r = http_get($port, '/a1');
