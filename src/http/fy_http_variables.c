@@ -14,7 +14,9 @@
 static size_t
 fy_var_copy(u_char *buf, size_t size, const void *src, size_t len)
 {
-    if (buf) {
+    if (buf && len) {
+        /* len 0 may come with src NULL: $args of a request without
+         * a query, which memcpy must not be given */
         memcpy(buf, src, fy_min(size, len));
     }
     return len;
