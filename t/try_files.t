@@ -313,6 +313,24 @@ for my $path ('/plain/../secret.txt', '/plain/%2e%2e/%2e%2e/secret.txt',
        "$path: answered (got $r->{status})");
 }
 
+# ---- one keep-alive connection through every branch ----
+my ($res, $closed) = http_keepalive($port, [
+    build_request(path => '/small.txt'),
+    build_request(path => '/missing?k=1'),
+    build_request(path => '/plain/none'),
+    build_request(path => '/spa/x/y'),
+    build_request(method => 'HEAD', path => '/nothing'),
+    build_request(path => '/fb/none', headers => [Connection => 'close']),
+]);
+is(scalar @$res, 6, 'keep-alive: six answers on one connection');
+is($res->[0]{body}, "small\n", 'keep-alive: a file');
+is(parse_echo($res->[1]{body})->{uri}, '/missing?k=1', 'keep-alive: @backend');
+is($res->[2]{status}, 404, 'keep-alive: =404');
+is($res->[3]{body}, "spa index\n", 'keep-alive: fallback URI');
+is($res->[4]{status}, 200, 'keep-alive: HEAD to @backend');
+is($res->[5]{body}, "small\n", 'keep-alive: the last');
+ok($closed, 'keep-alive: closed after Connection: close');
+
 # ---- server level: for requests no location matches; not inherited ----
 $r = http_get($f->port(2), '/anything/at/all');
 is($r->{body}, "small\n", 'server-level try_files: no location matched');
