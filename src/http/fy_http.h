@@ -258,6 +258,8 @@ typedef struct fy_http_loc_conf_s {
     int                  server_tokens;
     int                  intercept_errors;
     fy_http_gzip_conf_t  gzip;          /* gzip* directives (fy_http_gzip.h) */
+    /* try_files (fy_http_try_files.c), NULL: none; not inherited */
+    struct fy_http_try_files_s *try_files;
 } fy_http_loc_conf_t;
 
 /* Does the location proxy (proxy_pass, with or without variables)? */
@@ -439,6 +441,8 @@ struct fy_http_request_s {
                                                redirect: send it, not uri */
     int                   err_status;       /* error_page: the status to
                                                answer with; 0: as made */
+    unsigned              redirects:4;      /* internal redirects so far
+                                               (FY_HTTP_MAX_REDIRECTS) */
 
     fy_http_srv_conf_t   *srv;
     fy_http_loc_conf_t   *loc;
@@ -566,6 +570,28 @@ const fy_http_error_page_t *fy_http_error_page_find(fy_http_loc_conf_t *lcf,
 /* Answer status through r's error_page if it has one for it: FY_OK
  * (handled: internal redirect or redirect sent) or FY_DECLINED. */
 int  fy_http_error_page(fy_http_request_t *r, int status);
+/* Internal redirects (error_page, try_files).  At most
+ * FY_HTTP_MAX_REDIRECTS per request (nginx's limit); one more is a
+ * cycle, logged and answered 500. */
+#define FY_HTTP_MAX_REDIRECTS  10
+/* r, method and body as they are, to uri (len bytes; a "?" splits off
+ * the new arguments, none: no arguments): the path normalised, the
+ * location searched again and run.  FY_OK: done (served, or answered);
+ * FY_ERROR: uri is not a valid path, nothing done (the caller answers). */
+int  fy_http_internal_redirect(fy_http_request_t *r, u_char *uri, size_t len);
+/* r served by the server's location @name (name with its "@"); 500 if
+ * there is none. */
+void fy_http_named_redirect(fy_http_request_t *r, const u_char *name,
+                            size_t len);
+
+/* fy_http_try_files.c: try_files */
+typedef struct fy_http_try_files_s  fy_http_try_files_t;
+extern const fy_command_t  fy_http_try_files_commands[];
+/* Run r->loc's try_files (the location has one).  FY_DECLINED: go on
+ * with the location's handler, r->path may be a file found; FY_OK: the
+ * request was handed on or answered; a status (> 0): "=CODE", to be
+ * answered as "return CODE;". */
+int  fy_http_try_files(fy_http_request_t *r);
 
 /* fy_http_uri.c: decode %XX, resolve "." and "..", merge slashes.
  * path may be replaced by a copy in pool.  FY_ERROR: invalid (400). */

@@ -17,6 +17,10 @@
  * through error_page at most once (nginx's recursive_error_pages off):
  * an error while serving the error page is answered plainly with its
  * own status.
+ *
+ * The internal redirect itself (fy_http_internal_redirect,
+ * fy_http_named_redirect) is shared with try_files
+ * (fy_http_try_files.c), and so is the limit on redirects per request.
  */
 #include "fy_core.h"
 #include "fy_http.h"
@@ -134,6 +138,81 @@ fy_http_named_location(fy_http_request_t *r, const u_char *name, size_t len)
     return NULL;
 }
 
+/* Count one internal redirect of r (to `to`).  error_page alone needs
+ * no limit (once per request), but try_files may send a request back
+ * to a location that sends it on again: as nginx, the eleventh is a
+ * cycle, answered 500 with the built-in page (no error_page for it:
+ * that would be one more).  FY_OK: go on; FY_ERROR: answered. */
+static int
+fy_http_redirect_count(fy_http_request_t *r, const u_char *to, size_t len)
+{
+    if (r->redirects >= FY_HTTP_MAX_REDIRECTS) {
+        fy_log_error(FY_LOG_ERR, 0, "rewrite or internal redirection cycle "
+                     "while internally redirecting to \"%.*s\", client %s",
+                     (int) len, to, r->hc->addr_text);
+        r->error_page = 1;
+        fy_http_send_error(r, 500);
+        return FY_ERROR;
+    }
+    r->redirects++;
+    return FY_OK;
+}
+
+void
+fy_http_named_redirect(fy_http_request_t *r, const u_char *name, size_t len)
+{
+    fy_http_loc_conf_t  *named;
+
+    named = fy_http_named_location(r, name, len);
+    if (named == NULL) {
+        fy_log_error(FY_LOG_ERR, 0, "could not find named location "
+                     "\"%.*s\", client %s", (int) len, name,
+                     r->hc->addr_text);
+        r->err_status = 0;
+        fy_http_send_error(r, 500);
+        return;
+    }
+    if (fy_http_redirect_count(r, name, len) != FY_OK) {
+        return;
+    }
+    fy_log_debug("named location \"%.*s\"", (int) len, name);
+    r->loc = named;
+    fy_http_run_location(r);
+}
+
+int
+fy_http_internal_redirect(fy_http_request_t *r, u_char *uri, size_t len)
+{
+    fy_str_t   path, args;
+    u_char    *q;
+
+    path.data = uri;
+    path.len = len;
+    args.data = NULL;
+    args.len = 0;
+    q = memchr(uri, '?', len);
+    if (q) {
+        path.len = (size_t) (q - uri);
+        args.data = q + 1;
+        args.len = len - path.len - 1;
+    }
+    if (fy_http_normalize_path(r->pool, &path) != FY_OK) {
+        return FY_ERROR;
+    }
+    if (fy_http_redirect_count(r, uri, len) != FY_OK) {
+        return FY_OK;
+    }
+
+    fy_log_debug("internal redirect to \"%.*s\"", (int) len, uri);
+    r->path = path;
+    r->args = args;
+    r->internal = 1;
+    r->captures = NULL;
+    fy_http_find_location_of(r);
+    fy_http_run_location(r);
+    return FY_OK;
+}
+
 /*
  * What an internal redirect does to the request body: the new location
  * does not get it.  What already arrived is skipped; a body still on
@@ -166,9 +245,8 @@ fy_http_error_page(fy_http_request_t *r, int status)
 {
     static const char            get[] = "GET";
     const fy_http_error_page_t  *ep;
-    fy_http_loc_conf_t          *named;
-    fy_str_t                     path, location;
-    u_char                      *uri, *q;
+    fy_str_t                     location;
+    u_char                      *uri;
     size_t                       len;
     int                          code;
 
@@ -210,52 +288,23 @@ fy_http_error_page(fy_http_request_t *r, int status)
     fy_http_error_page_drop_body(r);
 
     if (uri[0] == '@') {
-        named = fy_http_named_location(r, uri, len);
-        if (named == NULL) {
-            fy_log_error(FY_LOG_ERR, 0, "could not find named location "
-                         "\"%.*s\", client %s", (int) len, uri,
-                         r->hc->addr_text);
-            r->err_status = 0;
-            fy_http_send_error(r, 500);
-            return FY_OK;
-        }
-        fy_log_debug("error_page %d: named location \"%.*s\"", status,
-                     (int) len, uri);
-        r->loc = named;
-        fy_http_run_location(r);
+        fy_log_debug("error_page %d: named location", status);
+        fy_http_named_redirect(r, uri, len);
         return FY_OK;
     }
 
     /* a URI of this server: path and arguments as given, the method GET
      * (HEAD stays HEAD), the location searched again */
-    fy_log_debug("error_page %d: internal redirect to \"%.*s\"", status,
-                 (int) len, uri);
-    path.data = uri;
-    path.len = len;
-    q = memchr(uri, '?', len);
-    if (q) {
-        path.len = (size_t) (q - uri);
-        r->args.data = q + 1;
-        r->args.len = len - path.len - 1;
-    } else {
-        r->args.data = NULL;
-        r->args.len = 0;
-    }
-    if (fy_http_normalize_path(r->pool, &path) != FY_OK) {
-        r->err_status = 0;
-        fy_http_send_error(r, 500);
-        return FY_OK;
-    }
-    r->path = path;
-    r->internal = 1;
+    fy_log_debug("error_page %d: internal redirect", status);
     if (!r->head) {
         r->method = FY_HTTP_GET;
         r->method_name.data = (u_char *) get;
         r->method_name.len = sizeof(get) - 1;
     }
     r->content_length = -1;
-    r->captures = NULL;
-    fy_http_find_location_of(r);
-    fy_http_run_location(r);
+    if (fy_http_internal_redirect(r, uri, len) != FY_OK) {
+        r->err_status = 0;
+        fy_http_send_error(r, 500);
+    }
     return FY_OK;
 }

@@ -2,8 +2,8 @@
  * fy_http_request_route.c -- a request whose header is complete:
  * settle keep-alive and the body's framing, choose the server
  * (server_name) and the location in nginx's order, and run what the
- * location says: "return", the access check, a content handler
- * (static files, status pages) or the proxy.
+ * location says: "return", the access check, try_files, a content
+ * handler (static files, status pages) or the proxy.
  */
 #include "fy_core.h"
 #include "fy_http.h"
@@ -176,14 +176,14 @@ fy_http_find_config(fy_http_request_t *r)
     fy_http_find_location_of(r);
 }
 
+/* "return CODE [TEXT|URL]", and try_files' "=CODE" (text NULL). */
 static void
-fy_http_return_handler(fy_http_request_t *r)
+fy_http_return_answer(fy_http_request_t *r, int code, fy_http_cv_t *text_cv)
 {
     fy_http_loc_conf_t  *lcf = r->loc;
     fy_str_t             location;
     u_char              *text = NULL;
     size_t               len = 0;
-    int                  code = lcf->return_code;
 
     if (code == 444) {
         /* nginx's "close the connection without a response" */
@@ -191,8 +191,8 @@ fy_http_return_handler(fy_http_request_t *r)
         return;
     }
 
-    if (lcf->return_text) {
-        text = fy_http_cv_eval(r, lcf->return_text, &len);
+    if (text_cv) {
+        text = fy_http_cv_eval(r, text_cv, &len);
         if (text == NULL) {
             fy_http_send_error(r, 500);
             return;
@@ -221,6 +221,12 @@ fy_http_return_handler(fy_http_request_t *r)
     }
 
     fy_http_send_response(r, code, &lcf->default_type, text, len, NULL);
+}
+
+static void
+fy_http_return_handler(fy_http_request_t *r)
+{
+    fy_http_return_answer(r, r->loc->return_code, r->loc->return_text);
 }
 
 /* Drop the body bytes already read for a request that does not want
@@ -329,6 +335,7 @@ fy_http_run_location(fy_http_request_t *r)
     fy_http_conn_t      *hc = r->hc;
     fy_http_loc_conf_t  *lcf = r->loc;
     size_t               have;
+    int                  rc;
     static const char    cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
 
     if (lcf->return_code != FY_CONF_UNSET_INT) {
@@ -345,6 +352,21 @@ fy_http_run_location(fy_http_request_t *r)
         fy_http_skip_body(r);
         fy_http_send_error(r, 403);
         return;
+    }
+
+    /* After the access check and before the content handler, as
+     * nginx's try_files phase; it may change r->path or send the
+     * request elsewhere. */
+    if (lcf->try_files) {
+        rc = fy_http_try_files(r);
+        if (rc > 0) {
+            fy_http_skip_body(r);
+            fy_http_return_answer(r, rc, NULL);
+            return;
+        }
+        if (rc != FY_DECLINED) {
+            return;
+        }
     }
 
     if (lcf->handler) {

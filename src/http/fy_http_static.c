@@ -18,6 +18,10 @@
  * cannot appear in a segment (fy_http_uri.c resolves dot segments, and
  * the handler checks again), so nothing outside the root is reachable.
  *
+ * try_files (fy_http_try_files.c) asks fy_http_static_exists, which
+ * looks a path up the same way, so it never reports a file the handler
+ * would refuse, nor probes a path outside the root.
+ *
  * gzip_static (fy_http_gzip*.c): "name.gz" next to the file is opened
  * in its place for a client that takes gzip.
  */
@@ -426,55 +430,52 @@ fy_http_static_redirect(fy_http_request_t *r)
     fy_http_send_response(r, 301, NULL, NULL, 0, &location);
 }
 
-static void
-fy_http_static_handler(fy_http_request_t *r)
+/* The directory r's files come from for path, and in *p where the part
+ * of path looked up inside it starts: the root and the whole path, or
+ * the alias and what follows the location's prefix.  NULL: neither. */
+static const char *
+fy_http_static_base(fy_http_loc_conf_t *lcf, const fy_str_t *path,
+                    const u_char **p)
 {
-    fy_http_static_conf_t  *scf = r->loc->static_conf;
-    fy_http_static_file_t  *f;
-    const fy_str_t         *idx;
-    const u_char           *p, *q, *last, *name;
-    const char             *base;
-    char                    seg[NAME_MAX + 1];
-    struct stat             st;
-    size_t                  len, nlen;
-    unsigned                i, nidx;
-    int                     fd;
+    fy_http_static_conf_t  *scf = lcf->static_conf;
 
-    if (r->method != FY_HTTP_GET && r->method != FY_HTTP_HEAD) {
-        fy_http_send_error(r, 405);
-        return;
+    *p = path->data;
+    if (scf == NULL) {
+        return NULL;
     }
-    if (memchr(r->path.data, '\0', r->path.len)) {
-        fy_http_send_error(r, 400);
-        return;
-    }
-
-    p = r->path.data;
-    last = r->path.data + r->path.len;
-    base = scf->root;
     if (scf->alias) {
-        base = scf->alias;
-        p += fy_min(r->loc->name.len, r->path.len);
+        *p += fy_min(lcf->name.len, path->len);
+        return scf->alias;
     }
+    return scf->root;
+}
 
-    f = fy_pcalloc(r->pool, sizeof(fy_http_static_file_t));
-    if (f == NULL || fy_pool_cleanup_add(r->pool, fy_http_static_file_close,
-                                         f) != FY_OK)
-    {
-        fy_http_close_connection(r->hc);
-        return;
-    }
-    f->dir = -1;
+/*
+ * Open base, then each segment of [p, last) under the one before, with
+ * O_NOFOLLOW.  f->fd ends as the last one opened, f->dir as its
+ * directory (-1 with no segment), *name and *nlen as its segment (NULL
+ * with none).  Returns 0 or an errno value, with *what the name that
+ * failed; *what is NULL for a "." or ".." segment (EINVAL) and one
+ * longer than NAME_MAX (ENAMETOOLONG), which are never looked up.
+ * seg (NAME_MAX + 1 bytes) holds the segment being opened.
+ */
+static int
+fy_http_static_walk(const char *base, const u_char *p, const u_char *last,
+                    fy_http_static_file_t *f, char *seg, const char **what,
+                    const u_char **name, size_t *nlen)
+{
+    const u_char  *q;
+    size_t         len;
+    int            fd;
+
+    *name = NULL;
+    *nlen = 0;
+    *what = base;
     f->fd = open(base, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     if (f->fd == -1) {
-        fy_http_static_open_error(r, errno, base);
-        return;
+        return errno;
     }
-    r->file = f;
 
-    /* one segment at a time below the root, never following links */
-    name = NULL;
-    nlen = 0;
     while (p < last) {
         if (*p == '/') {
             p++;
@@ -485,20 +486,20 @@ fy_http_static_handler(fy_http_request_t *r)
         if ((len == 1 && p[0] == '.') || (len == 2 && p[0] == '.'
                                           && p[1] == '.'))
         {
-            fy_http_send_error(r, 400);
-            return;
+            *what = NULL;
+            return EINVAL;
         }
         if (len > NAME_MAX) {
-            fy_http_send_error(r, 404);
-            return;
+            *what = NULL;
+            return ENAMETOOLONG;
         }
         memcpy(seg, p, len);
         seg[len] = '\0';
+        *what = seg;
         fd = openat(f->fd, seg, O_RDONLY | O_NOFOLLOW | O_CLOEXEC
                                 | O_NONBLOCK);
         if (fd == -1) {
-            fy_http_static_open_error(r, errno, seg);
-            return;
+            return errno;
         }
         /* the directory stays open: gzip_static looks for "seg.gz" */
         if (f->dir != -1) {
@@ -506,9 +507,98 @@ fy_http_static_handler(fy_http_request_t *r)
         }
         f->dir = f->fd;
         f->fd = fd;
-        name = p;
-        nlen = len;
+        *name = p;
+        *nlen = len;
         p += len;
+    }
+    return 0;
+}
+
+int
+fy_http_static_exists(fy_http_request_t *r, const fy_str_t *path, int dir)
+{
+    fy_http_static_file_t   f = { .fd = -1, .dir = -1 };
+    const u_char           *p, *name;
+    const char             *base, *what;
+    char                    seg[NAME_MAX + 1];
+    struct stat             st;
+    size_t                  nlen;
+    int                     err, found;
+
+    base = fy_http_static_base(r->loc, path, &p);
+    if (base == NULL || memchr(path->data, '\0', path->len)) {
+        return 0;
+    }
+
+    err = fy_http_static_walk(base, p, path->data + path->len, &f, seg,
+                              &what, &name, &nlen);
+    found = err == 0 && fstat(f.fd, &st) == 0
+            && (dir ? S_ISDIR(st.st_mode) : S_ISREG(st.st_mode));
+    fy_http_static_file_close(&f);
+
+    if (err && what && err != ENOENT && err != ENOTDIR) {
+        /* the handler would answer 403 (a link, a file we may not read)
+         * or 500: here it is a file that is not there, but one the
+         * operator may want to hear of */
+        fy_log_error(err == EACCES || err == EPERM || err == ELOOP
+                     || err == ENAMETOOLONG ? FY_LOG_INFO : FY_LOG_ERR, err,
+                     "try_files: open() of \"%s\" for \"%.*s\" failed, "
+                     "client %s", what, (int) path->len, path->data,
+                     r->hc->addr_text);
+    }
+    return found;
+}
+
+static void
+fy_http_static_handler(fy_http_request_t *r)
+{
+    fy_http_static_conf_t  *scf = r->loc->static_conf;
+    fy_http_static_file_t  *f;
+    const fy_str_t         *idx;
+    const u_char           *p, *name;
+    const char             *base, *what;
+    char                    seg[NAME_MAX + 1];
+    struct stat             st;
+    size_t                  nlen;
+    unsigned                i, nidx;
+    int                     fd, err;
+
+    if (r->method != FY_HTTP_GET && r->method != FY_HTTP_HEAD) {
+        fy_http_send_error(r, 405);
+        return;
+    }
+    if (memchr(r->path.data, '\0', r->path.len)) {
+        fy_http_send_error(r, 400);
+        return;
+    }
+
+    base = fy_http_static_base(r->loc, &r->path, &p);
+
+    f = fy_pcalloc(r->pool, sizeof(fy_http_static_file_t));
+    if (f == NULL || fy_pool_cleanup_add(r->pool, fy_http_static_file_close,
+                                         f) != FY_OK)
+    {
+        fy_http_close_connection(r->hc);
+        return;
+    }
+    f->fd = -1;
+    f->dir = -1;
+    r->file = f;
+
+    /* one segment at a time below the root, never following links */
+    err = fy_http_static_walk(base, p, r->path.data + r->path.len, f, seg,
+                              &what, &name, &nlen);
+    if (err == EINVAL && what == NULL) {
+        fy_http_send_error(r, 400);
+        return;
+    }
+    if (err && what == NULL) {
+        fy_http_send_error(r, 404);     /* a segment longer than NAME_MAX */
+        return;
+    }
+    if (err) {
+        fy_http_static_open_error(r, err, what);
+        return;
     }
 
     if (fstat(f->fd, &st) == -1) {

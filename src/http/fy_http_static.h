@@ -1,7 +1,7 @@
 /*
  * fy_http_static.h -- serving files from disk: root, alias, index,
- * types (fy_http_static.c), and the Range parser the sending uses
- * (fy_http_static_send.c).
+ * types (fy_http_static.c), the lookup try_files shares, and the Range
+ * parser the sending uses (fy_http_static_send.c).
  */
 #ifndef FY_HTTP_STATIC_H
 #define FY_HTTP_STATIC_H
@@ -28,6 +28,13 @@ typedef struct fy_http_static_conf_s {
  * index and types, and make conf a file-serving location when it has a
  * root or alias and no return, proxy_pass or other handler. */
 void fy_http_static_merge(fy_http_loc_conf_t *prev, fy_http_loc_conf_t *conf);
+
+/* try_files: would the static handler of r's location find, for the
+ * request path `path`, a regular file (dir 0) or a directory (dir 1)?
+ * Looked up as the handler does: under the root or alias, segment by
+ * segment, no links, no "." or ".." segment, no NUL.  1 or 0. */
+int fy_http_static_exists(fy_http_request_t *r, const fy_str_t *path,
+                          int dir);
 
 /* Range header values (RFC 9110 14.2) for a representation of `size`
  * bytes.  Only one range is served: */

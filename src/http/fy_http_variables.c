@@ -14,7 +14,9 @@
 static size_t
 fy_var_copy(u_char *buf, size_t size, const void *src, size_t len)
 {
-    if (buf) {
+    if (buf && len) {
+        /* len 0 may come with src NULL: $args of a request without
+         * a query, which memcpy must not be given */
         memcpy(buf, src, fy_min(size, len));
     }
     return len;
@@ -67,6 +69,13 @@ static size_t
 fy_var_args(fy_http_request_t *r, u_char *buf, size_t size)
 {
     return fy_var_copy(buf, size, r->args.data, r->args.len);
+}
+
+/* "?" when there are arguments, else empty (nginx) */
+static size_t
+fy_var_is_args(fy_http_request_t *r, u_char *buf, size_t size)
+{
+    return r->args.len ? fy_var_copy(buf, size, "?", 1) : 0;
 }
 
 static size_t
@@ -485,6 +494,8 @@ static const fy_http_variable_t  fy_http_variables[] = {
     { "request_uri",      fy_var_request_uri },
     { "uri",              fy_var_uri },
     { "args",             fy_var_args },
+    { "query_string",     fy_var_args },
+    { "is_args",          fy_var_is_args },
     { "request_method",   fy_var_request_method },
     { "host",             fy_var_host },
     { "server_port",      fy_var_server_port },
