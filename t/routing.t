@@ -122,6 +122,42 @@ like(Ferry::Test::read_file($f->prefix . '/logs/caps.log') // '',
 
 $f->stop;
 
+# A default_server written after other servers does not move ahead of
+# them: between names that match alike (two regexes here) the order
+# written decides, as in nginx; unknown hosts go to the default.
+{
+    my $d = Ferry::Test->new(conf => main_conf() . <<'EOF');
+events { worker_connections 64; }
+http {
+    server {
+        listen 127.0.0.1:%%PORT_0%%;
+        server_name ~^r\.;
+        return 200 "first";
+    }
+    server {
+        listen 127.0.0.1:%%PORT_0%% default_server;
+        server_name ~^r\.;
+        return 200 "default";
+    }
+    server {
+        listen 127.0.0.1:%%PORT_0%%;
+        server_name ~^r\. a.test;
+        return 200 "third";
+    }
+}
+EOF
+    $d->start or BAIL_OUT('ferry did not start');
+    my $p = $d->port(0);
+    is(http_get($p, '/', Host => 'r.x')->{body}, 'first',
+       'two matching regexes: the server written first, not the default_server');
+    is(http_get($p, '/', Host => 'none.test')->{body}, 'default',
+       'an unknown host: the default_server');
+    is(http_get($p, '/', Host => 'a.test')->{body}, 'third', 'an exact name');
+    is(http($p, "GET / HTTP/1.0\r\n\r\n")->{body}, 'default',
+       'no Host: the default_server');
+    $d->stop;
+}
+
 # Nested locations, searched as nginx does.
 my $nested = Ferry::Test->new(conf => main_conf() . <<'EOF');
 events { worker_connections 64; }

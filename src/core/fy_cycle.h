@@ -67,7 +67,11 @@ typedef struct {
     unsigned             inherited:1;  /* taken over from the old cycle */
     unsigned             ssl:1;        /* "listen ... ssl" */
     unsigned             index;        /* position in cycle->listening */
-    fy_array_t           servers;      /* fy_http_srv_conf_t *, default first */
+    fy_array_t           servers;      /* fy_http_srv_conf_t *, in the order
+                                          written: server_name ties and
+                                          regexes go by it (nginx) */
+    struct fy_http_srv_conf_s *default_server;  /* the first, or the one
+                                          "listen ... default_server" marks */
 } fy_listen_t;
 
 typedef struct {

@@ -173,7 +173,7 @@ fy_http_add_listen(fy_cycle_t *cycle, fy_http_srv_conf_t *scf,
                    fy_http_listen_t *l)
 {
     fy_listen_t          *ls;
-    fy_http_srv_conf_t  **pscf, *first;
+    fy_http_srv_conf_t  **pscf;
     unsigned              i;
 
     for (i = 0; i < cycle->listening.nelts; i++) {
@@ -197,6 +197,7 @@ fy_http_add_listen(fy_cycle_t *cycle, fy_http_srv_conf_t *scf,
     ls->fd = -1;
     ls->backlog = -1;
     ls->index = cycle->listening.nelts - 1;
+    ls->default_server = NULL;
     fy_sockaddr_text(&l->addr.sa, l->addrlen, ls->text, sizeof(ls->text), 1);
     fy_array_init(&ls->servers, cycle->pool, 2, sizeof(fy_http_srv_conf_t *));
 
@@ -220,9 +221,11 @@ found:
         return FY_ERROR;
     }
     *pscf = scf;
+    if (ls->default_server == NULL) {
+        ls->default_server = scf;
+    }
 
     if (l->default_server) {
-        first = *fy_array_elt(&ls->servers, fy_http_srv_conf_t *, 0);
         for (i = 0; i < ls->servers.nelts - 1; i++) {
             fy_http_srv_conf_t *s =
                 *fy_array_elt(&ls->servers, fy_http_srv_conf_t *, i);
@@ -242,11 +245,9 @@ found:
                 }
             }
         }
-        /* The default server goes first: it answers unknown hosts. */
-        pscf = fy_array_elt(&ls->servers, fy_http_srv_conf_t *,
-                            ls->servers.nelts - 1);
-        *fy_array_elt(&ls->servers, fy_http_srv_conf_t *, 0) = scf;
-        *pscf = first;
+        /* It answers unknown hosts; the list keeps the order written,
+         * which decides between names that match alike. */
+        ls->default_server = scf;
     }
     return FY_OK;
 }

@@ -17,12 +17,13 @@
 #include "fy_core.h"
 #include "fy_http.h"
 
-/* The first server of a listen socket: the one whose settings apply
- * until Host has chosen another. */
+/* The default server of a listen socket (its first, or the one marked
+ * default_server): the one whose settings apply until Host has chosen
+ * another, and that answers unknown hosts. */
 static inline fy_http_srv_conf_t *
 fy_http_default_server(fy_listen_t *ls)
 {
-    return *fy_array_elt(&ls->servers, fy_http_srv_conf_t *, 0);
+    return ls->default_server;
 }
 
 /* fy_http_request_header.c: parse what hc->in holds of r's header,

@@ -165,7 +165,7 @@ fy_http_find_config(fy_http_request_t *r)
     fy_listen_t         *ls = r->hc->ls;
     fy_http_srv_conf_t  *scf;
 
-    scf = *fy_array_elt(&ls->servers, fy_http_srv_conf_t *, 0);
+    scf = ls->default_server;
     if ((ls->servers.nelts > 1 || scf->regex_names.nelts) && r->host.len) {
         scf = fy_http_find_server(ls, &r->host, r);
         if (scf) {

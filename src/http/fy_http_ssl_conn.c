@@ -18,7 +18,7 @@ fy_http_ssl_init_connection(fy_http_conn_t *hc)
     fy_conn_t           *c = hc->c;
     fy_http_srv_conf_t  *scf;
 
-    scf = *fy_array_elt(&hc->ls->servers, fy_http_srv_conf_t *, 0);
+    scf = hc->ls->default_server;
     c->read.handler = fy_http_ssl_handshake_handler;
     c->write.handler = fy_http_ssl_handshake_handler;
     /* the handshake has client_header_timeout, as in nginx */
@@ -63,7 +63,7 @@ fy_http_ssl_handshake_handler(fy_event_t *ev)
             fy_http_start_connection(hc);
             return;
         }
-        scf = *fy_array_elt(&hc->ls->servers, fy_http_srv_conf_t *, 0);
+        scf = hc->ls->default_server;
         if (fy_tls_conn_create(c, scf->tls.ctx) != FY_OK) {
             fy_http_close_connection(hc);
             return;

@@ -72,8 +72,7 @@ fy_http_ssl_hello(SSL *ssl, int *alert, void *arg)
     if (c == NULL || c->listening == NULL) {
         return SSL_CLIENT_HELLO_SUCCESS;
     }
-    scf = *fy_array_elt(&((fy_listen_t *) c->listening)->servers,
-                        fy_http_srv_conf_t *, 0);
+    scf = ((fy_listen_t *) c->listening)->default_server;
     name = fy_http_ssl_hello_name(ssl, &len);
     if (name && len && len < sizeof(lower)) {
         for (i = 0; i < len; i++) {
