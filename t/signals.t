@@ -50,6 +50,50 @@ sub slow_backend {
 }
 
 
+# ---- a stale pid file naming another program ----------------------------
+# ferry replaces it and says so on stderr, before its own log is open
+# (warnings show there, as nginx shows them)
+
+{
+    my $f = Ferry::Test->new(conf => $CONF);
+    my $other = fork // die "fork: $!";
+    if ($other == 0) { exec 'sleep', '30'; POSIX::_exit(127); }
+    open my $pf, '>', $f->pid_file or die $f->pid_file . ": $!";
+    print $pf "$other\n";
+    close $pf;
+    if ($f->start) {
+        like(Ferry::Test::read_file($f->stderr_file) // '',
+             qr/^ferry: \[warn\] pid file "[^"]+" names process $other, which is not ferry; replacing the stale file$/m,
+             'a pid file naming another program: a [warn] on stderr, and ferry starts');
+        is(Ferry::Test::read_file($f->pid_file), $f->master_pid . "\n",
+           '... the pid file now names the master');
+    }
+    $f->stop;
+    kill 'KILL', $other;
+    waitpid $other, 0;
+}
+
+# -t shows a configuration's warnings, -q hides them
+{
+    my $f = Ferry::Test->new(conf => main_conf() . <<'EOF');
+events { }
+http {
+    server {
+        listen 127.0.0.1:%%PORT_0%%;
+        allow 10.0.0.1/8;
+        return 200;
+    }
+}
+EOF
+    my ($rc, $out) = $f->run('-t');
+    is($rc, 0, '-t: a configuration with a warning is ok');
+    like($out, qr/\[warn\] low address bits of 10\.0\.0\.1\/8 are meaningless in \S+ferry\.conf:\d+/,
+         '... and -t prints the warning with file and line');
+    ($rc, $out) = $f->run('-t', '-q');
+    is($rc, 0, '-t -q: ok');
+    unlike($out, qr/warn|syntax is ok/, '... silently');
+}
+
 # ---- ferry -s stop / -s quit ------------------------------------------
 
 for my $sig (qw(stop quit)) {

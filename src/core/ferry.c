@@ -366,6 +366,9 @@ main(int argc, char **argv)
     if (fy_parse_args(argc, argv, &a) != FY_OK) {
         return 1;
     }
+    if (a.test && a.quiet) {
+        fy_log.level = FY_LOG_ERR;      /* -q: errors only, as nginx */
+    }
     if (a.help) {
         fy_show_version(0);
         fy_usage(stderr);

@@ -20,7 +20,10 @@
 #define FY_LOG_ERR_ROOM   128
 
 
-fy_log_t  fy_log = { 2, FY_LOG_ERR, NULL, 0 };
+/* Until the configured log is open: stderr, warnings and worse (what
+ * -t reports about a configuration, a stale pid file, an ignored
+ * "user"), as nginx shows them. */
+fy_log_t  fy_log = { 2, FY_LOG_WARN, NULL, 0 };
 pid_t     fy_pid;
 
 static const char *fy_log_levels[] = {

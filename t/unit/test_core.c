@@ -422,7 +422,7 @@ test_log(void)
     is_int(fy_log_level_from_name("errors", 6), -1, "level unknown");
     is_int(fy_log_level_from_name("err", 3), -1, "level prefix");
     is_str(fy_log_level_name(FY_LOG_WARN), "warn", "level name warn");
-    is_int(fy_log.level, FY_LOG_ERR, "default level is error");
+    is_int(fy_log.level, FY_LOG_WARN, "default level (until the log is open) is warn");
     is_int(fy_log.fd, 2, "default log is stderr");
 
     if (mkdtemp(dir) == NULL) {
