@@ -167,8 +167,10 @@ typedef struct {
     uint64_t         handbacks_failed; /* closed instead (no taker) */
     fy_shm_worker_t  workers[FY_MAX_WORKERS];
     fy_shm_peer_t    peers[FY_MAX_PEERS];
-    /* Round-robin position of each upstream (by its index in the
-     * configuration), shared so that all workers rotate as one. */
+    /* Unused since the balancers (fy_http_balancer*.c) keep their
+     * state in upstreams[]; the first proxy's shared round-robin
+     * position, kept so that the layout (architecture.md) does not
+     * move. */
     uint64_t         upstream_cursor[FY_MAX_UPSTREAMS]
                          __attribute__((aligned(FY_CACHELINE)));
     fy_shm_upstream_t  upstreams[FY_MAX_UPSTREAMS];

@@ -11,8 +11,10 @@
  * escaped (default: '"', '\' and bytes outside 0x20..0x7e as \xXX).
  *
  * Files are opened by the master when the configuration is loaded, so
- * every worker inherits the descriptors; a worker reopens them on
- * SIGUSR1 (after the operator moved the old file away).  A line is
+ * every worker inherits the descriptors.  On SIGUSR1 (after the
+ * operator moved the old file away) the master reopens them, so that
+ * workers it starts later inherit the new files, and so does each
+ * worker.  A line is
  * written with one write() (O_APPEND keeps workers' lines whole), or,
  * with buffer=, collected and written when the buffer is full, when
  * flush= has passed since the oldest line, and when the worker exits.

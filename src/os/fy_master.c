@@ -9,7 +9,8 @@
  *   SIGQUIT          graceful stop: listeners close, workers get
  *                    SIGQUIT and finish what they are doing
  *   SIGHUP           reload the configuration (see fy_master_reload)
- *   SIGUSR1          reopen the error log, in workers too
+ *   SIGUSR1          reopen the error log and the access logs, then in
+ *                    the workers and the health checker too
  *   SIGCHLD          reap workers; replace those that died
  *
  * What happens to workers that die, hang or grow is fy_supervise.c;

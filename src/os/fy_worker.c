@@ -11,7 +11,7 @@
  *                    requests, hand idle keep-alive ones back to the
  *                    master (or close them when the master is shutting
  *                    down), then exit
- *   SIGUSR1          reopen the error log
+ *   SIGUSR1          reopen the error log and the access logs
  */
 #include "fy_core.h"
 #include "fy_worker.h"
