@@ -92,6 +92,10 @@ my @bad = (
     ['header line of 20 KiB',
      "GET / HTTP/1.1\r\nHost: x\r\nX-Big: " . ('h' x 20480) . "\r\n\r\n", 400],
     # nginx answers versions it does not support with 505
+    # nginx refuses TRACE (it would echo cookies and credentials back)
+    ['TRACE', "TRACE / HTTP/1.1\r\nHost: x\r\n\r\n", 405],
+    ['TRACE with a body',
+     "TRACE / HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc", 405],
     ['HTTP/2.0 in the request line',
      "GET / HTTP/2.0\r\nHost: x\r\n\r\n", 505],
 );

@@ -391,6 +391,16 @@ fy_http_process_header(fy_http_request_t *r)
             fy_http_send_error(r, 405);
             return;
         }
+        if (p->method == FY_HTTP_TRACE) {
+            /* as nginx: a TRACE echoes the request back, the headers a
+             * proxy or the browser added (cookies, credentials) with
+             * it (cross-site tracing); no backend should see one */
+            fy_log_error(FY_LOG_INFO, 0, "client sent TRACE method, "
+                         "client %s", hc->addr_text);
+            r->keepalive = 0;
+            fy_http_send_error(r, 405);
+            return;
+        }
         if (fy_http_set_uri(r) != FY_OK) {
             r->keepalive = 0;
             fy_http_send_error(r, 400);
