@@ -182,6 +182,9 @@ int fy_proxy_err_level(fy_http_proxy_t *p);
 void fy_proxy_close_upstream(fy_http_proxy_t *p);
 void fy_proxy_fail(fy_http_proxy_t *p, int status);
 int fy_proxy_can_retry(fy_http_proxy_t *p, unsigned ft);
+/* a kept connection found closed before the request went out on it:
+ * 1 when the request went on a new one instead */
+int fy_proxy_kept_gone(fy_http_proxy_t *p);
 fy_proxy_state_t *fy_proxy_state(fy_http_proxy_t *p);
 /* the current try reached step t (FY_PROXY_T_*), unless it had already */
 void fy_proxy_timed(fy_http_proxy_t *p, int t);

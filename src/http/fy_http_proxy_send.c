@@ -491,6 +491,10 @@ fy_proxy_send_request(fy_http_proxy_t *p)
     ssize_t              n;
     int                  cnt, rc;
 
+    if (fy_proxy_kept_gone(p)) {
+        return;
+    }
+
     for ( ;; ) {
         cnt = fy_proxy_body_iov(p, iov);
 
