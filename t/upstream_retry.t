@@ -107,7 +107,8 @@ my $idle = Ferry::Test::Backend->new(port => $f->port(3), on_connect => sub {
 
 $f->start or do { done_testing; exit };
 my $port = $f->port(0);
-my ($worker) = $f->worker_pids;
+my $worker;
+wait_until { ($worker) = $f->worker_pids } 10;
 
 # A client on its own connection, as in the report that found it: the
 # first request leaves a kept connection, the second finds it.
