@@ -11,6 +11,10 @@
  *   connect --> send request header and body --> read response header
  *   --> relay body --> finalize
  *
+ * The response header is read from the first byte sent on: a server
+ * may answer before the request is complete, and then the rest of the
+ * request is not sent (fy_proxy_send_stop).
+ *
  * Memory is bounded: one buffer (client_body_buffer_size) for the
  * request body on its way up, and for the response on its way down
  * proxy_buffer_size, plus with proxy_buffering up to proxy_buffers
@@ -217,7 +221,7 @@ fy_proxy_resend_safe(fy_http_proxy_t *p)
     fy_http_request_t  *r = p->r;
 
     if (!p->reused || p->buf.last != p->buf.start || r->header_sent
-        || p->body_lost)
+        || p->body_lost || p->early)
     {
         return 0;
     }
@@ -425,7 +429,8 @@ fy_proxy_can_retry(fy_http_proxy_t *p, unsigned ft)
     fy_http_bal_ctx_t    bc;
     unsigned             i;
 
-    if (!(lcf->next_upstream & ft) || p->body_lost || r->header_sent)
+    if (!(lcf->next_upstream & ft) || p->body_lost || r->header_sent
+        || p->early)
     {
         return 0;
     }
@@ -503,10 +508,15 @@ fy_proxy_reconnect(fy_http_proxy_t *p)
     }
     fy_proxy_rewind(p);
     p->request_sent = 0;
+    p->request_done = 0;
     /* nothing is read from the client until the new connection can
      * take it (the client may have been waited for with the body) */
     fy_timer_del(&c->read);
     c->read.handler = fy_proxy_check_client;
+    if (fy_proxy_header_init(p) != FY_OK) {
+        fy_proxy_fail(p, 500);
+        return;
+    }
     fy_proxy_connect_peer(p);
 }
 
@@ -580,6 +590,11 @@ fy_proxy_next(fy_http_proxy_t *p, unsigned ft)
         fy_shm_add(fy_shm->peers[p->peer->shm].retries, 1);
         fy_proxy_rewind(p);
         p->request_sent = 0;
+        p->request_done = 0;
+        /* the client's body waits until the next server can take it
+         * (it may have been waited for when this one failed) */
+        fy_timer_del(&p->r->hc->c->read);
+        p->r->hc->c->read.handler = fy_proxy_check_client;
         fy_proxy_connect(p);
         return;
     }
@@ -629,6 +644,10 @@ fy_proxy_connect(fy_http_proxy_t *p)
     fy_conn_t           *uc;
     int                  i;
 
+    if (fy_proxy_header_init(p) != FY_OK) {
+        fy_proxy_fail(p, 500);
+        return;
+    }
     p->start = fy_current_msec;
     i = fy_proxy_pick(p);
     st = fy_array_push(&p->states);
