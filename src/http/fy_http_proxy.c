@@ -11,6 +11,10 @@
  *   connect --> send request header and body --> read response header
  *   --> relay body --> finalize
  *
+ * The response header is read from the first byte sent on: a server
+ * may answer before the request is complete, and then the rest of the
+ * request is not sent (fy_proxy_send_stop).
+ *
  * Memory is bounded: one buffer (client_body_buffer_size) for the
  * request body on its way up, and for the response on its way down
  * proxy_buffer_size, plus with proxy_buffering up to proxy_buffers
@@ -50,6 +54,7 @@ static int fy_proxy_balancer_key(fy_http_proxy_t *p);
 static int fy_proxy_pick(fy_http_proxy_t *p);
 static void fy_proxy_connect(fy_http_proxy_t *p);
 static void fy_proxy_connect_peer(fy_http_proxy_t *p);
+static void fy_proxy_reconnect(fy_http_proxy_t *p);
 static void fy_proxy_connected(fy_event_t *wev);
 
 /* $upstream_addr, $upstream_status or one of the times (what is
@@ -175,14 +180,62 @@ fy_proxy_cleanup(void *data)
     fy_buf_release(&p->buf);
 }
 
-/* A kept connection that dies before any answer was most likely
- * closed by the server while idle; the request is retried on a new one
- * (fy_proxy_next), so it is no error worth an operator's attention. */
+/* RFC 9110 9.2.2: the methods whose effect is the same however often
+ * a request is made.  Methods ferry does not know count as not. */
+static int
+fy_proxy_idempotent(fy_http_request_t *r)
+{
+    switch (r->method) {
+    case FY_HTTP_GET:
+    case FY_HTTP_HEAD:
+    case FY_HTTP_PUT:
+    case FY_HTTP_DELETE:
+    case FY_HTTP_OPTIONS:
+    case FY_HTTP_TRACE:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+/*
+ * A request failed on a kept connection before any answer: the server
+ * most likely closed the connection while it was idle, and the close
+ * crossed the request.  Sending it again on a new connection is safe
+ * only when the server cannot have acted on it, or acting twice does
+ * no harm (RFC 9110 9.2.2, RFC 9112 9.3.1):
+ *   - nothing of it had been sent: the connection was found closed
+ *     first (fy_proxy_kept_gone), or the first write failed;
+ *   - it was sent, but its method is idempotent, or
+ *     proxy_next_upstream non_idempotent says the operator takes the
+ *     risk -- the rule that decides whether a request that was sent
+ *     may go on to another server (fy_proxy_can_retry).
+ * A POST that was sent and met a close gets its 502 instead: the
+ * server may have done it already, only without answering.  Always:
+ * no byte of a response came, nothing reached the client, and the
+ * body is all still here.
+ */
+static int
+fy_proxy_resend_safe(fy_http_proxy_t *p)
+{
+    fy_http_request_t  *r = p->r;
+
+    if (!p->reused || p->buf.last != p->buf.start || r->header_sent
+        || p->body_lost || p->early)
+    {
+        return 0;
+    }
+    return !p->request_sent || fy_proxy_idempotent(r)
+           || (r->loc->next_upstream & FY_HTTP_NEXT_NON_IDEMPOTENT);
+}
+
+/* A failure on a kept connection that fy_proxy_next will mend by
+ * sending the request again on a new one is no error worth an
+ * operator's attention. */
 int
 fy_proxy_err_level(fy_http_proxy_t *p)
 {
-    return p->reused && p->buf.last == p->buf.start ? FY_LOG_DEBUG
-                                                    : FY_LOG_ERR;
+    return fy_proxy_resend_safe(p) ? FY_LOG_DEBUG : FY_LOG_ERR;
 }
 
 /* The try ends here (the upstream is let go): its response time. */
@@ -376,15 +429,16 @@ fy_proxy_can_retry(fy_http_proxy_t *p, unsigned ft)
     fy_http_bal_ctx_t    bc;
     unsigned             i;
 
-    if (!(lcf->next_upstream & ft) || p->body_lost || r->header_sent)
+    if (!(lcf->next_upstream & ft) || p->body_lost || r->header_sent
+        || p->early)
     {
         return 0;
     }
-    /* nginx's rule: POST, PATCH (and methods it does not know) may
-     * have changed something upstream once they were sent */
+    /* nginx's rule: a request that is not idempotent (POST, PATCH,
+     * CONNECT, methods ferry does not know) may have changed something
+     * upstream once it was sent */
     if (p->request_sent && !(lcf->next_upstream & FY_HTTP_NEXT_NON_IDEMPOTENT)
-        && (r->method == FY_HTTP_POST || r->method == FY_HTTP_PATCH
-            || r->method == FY_HTTP_UNKNOWN))
+        && !fy_proxy_idempotent(r))
     {
         return 0;
     }
@@ -435,6 +489,71 @@ fy_proxy_timed(fy_http_proxy_t *p, int t)
     }
 }
 
+/* The request again from its start, on a new connection to the same
+ * server, in place of a kept one that turned out closed: the same try
+ * (the server's active count and $upstream_* entry stay), only its
+ * connect time is measured anew. */
+static void
+fy_proxy_reconnect(fy_http_proxy_t *p)
+{
+    fy_proxy_state_t  *st = fy_proxy_state(p);
+    fy_conn_t         *c = p->r->hc->c;
+
+    fy_conn_close(p->uc);
+    p->uc = NULL;
+    p->reused = 0;
+    p->uc_requests = 0;
+    if (st) {
+        st->time[FY_PROXY_T_CONNECT] = FY_PROXY_NO_TIME;
+    }
+    fy_proxy_rewind(p);
+    p->request_sent = 0;
+    p->request_done = 0;
+    /* nothing is read from the client until the new connection can
+     * take it (the client may have been waited for with the body) */
+    fy_timer_del(&c->read);
+    c->read.handler = fy_proxy_check_client;
+    if (fy_proxy_header_init(p) != FY_OK) {
+        fy_proxy_fail(p, 500);
+        return;
+    }
+    fy_proxy_connect_peer(p);
+}
+
+/*
+ * The first bytes of a request are about to go on a kept connection.
+ * If the server's FIN or reset has arrived since the connection left
+ * the cache (in the same turn, or the cache's idle handler had no turn
+ * yet), nothing of the request can have reached the server: it goes on
+ * a new connection, whatever its method.  The event flags tell without
+ * a system call; only a "readable" that may be left over from reading
+ * the last response is checked with a peek.  Bytes waiting there
+ * would be a server talking out of turn on an idle connection: not
+ * used either.  Returns 1 when the request went on a new connection.
+ */
+int
+fy_proxy_kept_gone(fy_http_proxy_t *p)
+{
+    fy_conn_t  *uc = p->uc;
+    u_char      ch;
+
+    if (!p->reused || p->request_sent
+        || !(uc->read.ready || uc->read.eof || uc->read.error))
+    {
+        return 0;
+    }
+    if (!uc->read.eof && !uc->read.error
+        && fy_conn_peek(uc, &ch, 1) == FY_AGAIN)
+    {
+        uc->read.ready = 0;
+        return 0;
+    }
+    fy_log_debug("kept upstream connection closed before the request "
+                 "went out, reconnecting" FY_PROXY_CTX_FMT, FY_PROXY_CTX(p));
+    fy_proxy_reconnect(p);
+    return 1;
+}
+
 /*
  * The current server failed with ft (FY_HTTP_NEXT_*) before anything
  * reached the client.  Counts the failure where nginx does (error,
@@ -449,23 +568,13 @@ fy_proxy_next(fy_http_proxy_t *p, unsigned ft)
     fy_proxy_state_t  *st = fy_proxy_state(p);
     int                status = ft == FY_HTTP_NEXT_TIMEOUT ? 504 : 502;
 
-    if (p->reused && ft == FY_HTTP_NEXT_ERROR && p->buf.last == p->buf.start
-        && !p->r->header_sent && !p->body_lost)
-    {
+    if (ft == FY_HTTP_NEXT_ERROR && fy_proxy_resend_safe(p)) {
         /* A kept connection the server closed while it was idle (the
          * close crossed our request).  Not the server's fault, and not
          * a try: once more on a new connection to the same server. */
         fy_log_debug("kept upstream connection was closed, reconnecting"
                      FY_PROXY_CTX_FMT, FY_PROXY_CTX(p));
-        fy_conn_close(p->uc);
-        p->uc = NULL;
-        p->reused = 0;
-        if (st) {
-            st->time[FY_PROXY_T_CONNECT] = FY_PROXY_NO_TIME;
-        }
-        fy_proxy_rewind(p);
-        p->request_sent = 0;
-        fy_proxy_connect_peer(p);
+        fy_proxy_reconnect(p);
         return;
     }
 
@@ -481,6 +590,11 @@ fy_proxy_next(fy_http_proxy_t *p, unsigned ft)
         fy_shm_add(fy_shm->peers[p->peer->shm].retries, 1);
         fy_proxy_rewind(p);
         p->request_sent = 0;
+        p->request_done = 0;
+        /* the client's body waits until the next server can take it
+         * (it may have been waited for when this one failed) */
+        fy_timer_del(&p->r->hc->c->read);
+        p->r->hc->c->read.handler = fy_proxy_check_client;
         fy_proxy_connect(p);
         return;
     }
@@ -530,6 +644,10 @@ fy_proxy_connect(fy_http_proxy_t *p)
     fy_conn_t           *uc;
     int                  i;
 
+    if (fy_proxy_header_init(p) != FY_OK) {
+        fy_proxy_fail(p, 500);
+        return;
+    }
     p->start = fy_current_msec;
     i = fy_proxy_pick(p);
     st = fy_array_push(&p->states);

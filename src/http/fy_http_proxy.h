@@ -78,6 +78,10 @@ struct fy_http_proxy_s {
     unsigned                  peer_index;      /* p->peer in u->peers */
     unsigned                  uc_requests;     /* carried by uc before */
     unsigned                  request_sent:1;  /* bytes went upstream */
+    unsigned                  request_done:1;  /* all of the request did */
+    unsigned                  early:1;         /* the response header came
+                                                  before that: the rest is
+                                                  not sent, no retry */
     char                     *ssl_name;        /* https: the name for SNI
                                                   and verification */
     unsigned                  keep_conn:1;     /* the request let the
@@ -182,6 +186,9 @@ int fy_proxy_err_level(fy_http_proxy_t *p);
 void fy_proxy_close_upstream(fy_http_proxy_t *p);
 void fy_proxy_fail(fy_http_proxy_t *p, int status);
 int fy_proxy_can_retry(fy_http_proxy_t *p, unsigned ft);
+/* a kept connection found closed before the request went out on it:
+ * 1 when the request went on a new one instead */
+int fy_proxy_kept_gone(fy_http_proxy_t *p);
 fy_proxy_state_t *fy_proxy_state(fy_http_proxy_t *p);
 /* the current try reached step t (FY_PROXY_T_*), unless it had already */
 void fy_proxy_timed(fy_http_proxy_t *p, int t);
@@ -197,9 +204,15 @@ void fy_proxy_read_body(fy_http_proxy_t *p);
 void fy_proxy_rewind(fy_http_proxy_t *p);
 void fy_proxy_send_handler(fy_event_t *ev);
 void fy_proxy_send_request(fy_http_proxy_t *p);
+void fy_proxy_send_stop(fy_http_proxy_t *p);
 void fy_proxy_check_client(fy_event_t *rev);
-/* the response header (fy_http_proxy_response.c) */
+/* the response header (fy_http_proxy_response.c): made ready for a
+ * try (FY_OK / FY_ERROR), read while the request goes up and after;
+ * after a failed send, fy_proxy_read_early goes on with a response the
+ * upstream had sent (FY_OK) or finds none (FY_DECLINED) */
+int fy_proxy_header_init(fy_http_proxy_t *p);
 void fy_proxy_read_header(fy_event_t *rev);
+int fy_proxy_read_early(fy_http_proxy_t *p);
 /* the body relay (fy_http_proxy_relay.c), entered from the header */
 void fy_proxy_scan(fy_http_proxy_t *p, u_char *start, u_char *end);
 void fy_proxy_relay(fy_http_proxy_t *p);

@@ -440,29 +440,42 @@ fy_proxy_parse_header(fy_http_proxy_t *p)
     }
 }
 
-void
-fy_proxy_read_header(fy_event_t *rev)
+/* Ready for the response of a new try: p->buf (allocated once, for
+ * all tries), an empty header. */
+int
+fy_proxy_header_init(fy_http_proxy_t *p)
 {
-    fy_conn_t        *uc = rev->data;
-    fy_http_proxy_t  *p = uc->data;
-    size_t            rest;
-    ssize_t           n;
-    int               rc;
-
-    if (rev->timedout) {
-        fy_log_error(FY_LOG_ERR, ETIMEDOUT, "upstream timed out while "
-                     "reading response header from upstream"
-                     FY_PROXY_CTX_FMT, FY_PROXY_CTX(p));
-        fy_proxy_next(p, FY_HTTP_NEXT_TIMEOUT);
-        return;
+    if (p->buf.start == NULL
+        && fy_buf_alloc(&p->buf, p->r->loc->proxy_buffer_size) != FY_OK)
+    {
+        return FY_ERROR;
     }
+    fy_buf_reset(&p->buf);
+    fy_http_parser_init(&p->parser);
+    p->status_done = 0;
+    p->upstream_close = 0;
+    fy_array_init(&p->headers, p->r->pool, 16, sizeof(fy_http_header_t));
+    return FY_OK;
+}
+
+/* Read what the upstream has sent of the response header, while the
+ * socket has bytes, and parse it; interim responses (1xx but 101) are
+ * dropped.  FY_DONE: complete; FY_AGAIN: more is to come; FY_ERROR:
+ * invalid or too big (logged); FY_DECLINED: the upstream closed (*err
+ * 0) or failed (*err the errno) first, not logged. */
+static int
+fy_proxy_header_in(fy_http_proxy_t *p, int *err)
+{
+    fy_conn_t  *uc = p->uc;
+    size_t      rest;
+    ssize_t     n;
+    int         rc;
 
     for ( ;; ) {
         rc = fy_proxy_parse_header(p);
 
         if (rc == FY_ERROR) {
-            fy_proxy_next(p, FY_HTTP_NEXT_INVALID_HEADER);
-            return;
+            return FY_ERROR;
         }
 
         if (rc == FY_DONE) {
@@ -480,19 +493,18 @@ fy_proxy_read_header(fy_event_t *rev)
                 p->headers.nelts = 0;
                 continue;
             }
-            break;
+            return FY_DONE;
         }
 
         /* FY_AGAIN: read more */
         if (fy_buf_free(&p->buf) == 0) {
             fy_log_error(FY_LOG_ERR, 0, "upstream sent too big header"
                          FY_PROXY_CTX_FMT, FY_PROXY_CTX(p));
-            fy_proxy_next(p, FY_HTTP_NEXT_INVALID_HEADER);
-            return;
+            return FY_ERROR;
         }
 
-        if (!rev->ready) {
-            return;     /* drained by a short read: wait for the edge */
+        if (!uc->read.ready) {
+            return FY_AGAIN;    /* drained by a short read: wait for the edge */
         }
         /* recv(), or SSL_read()s from an https upstream (a short read
          * clears rev->ready) */
@@ -503,19 +515,96 @@ fy_proxy_read_header(fy_event_t *rev)
             continue;
         }
         if (n == FY_AGAIN) {
-            return;
+            return FY_AGAIN;
         }
-        fy_log_error(fy_proxy_err_level(p), n == 0 ? 0 : errno,
-                     "upstream prematurely "
+        *err = n == 0 ? 0 : errno;
+        return FY_DECLINED;
+    }
+}
+
+/* The response header is complete: if the request is still on its way
+ * up, it stops there (fy_proxy_send_stop); then the header is used. */
+static void
+fy_proxy_header_done(fy_http_proxy_t *p)
+{
+    fy_conn_t  *uc = p->uc;
+
+    if (!p->request_done) {
+        fy_proxy_send_stop(p);
+    }
+    fy_proxy_timed(p, FY_PROXY_T_HEADER);
+    fy_timer_del(&uc->read);
+    uc->read.handler = fy_proxy_relay_read;
+    fy_proxy_process_header(p);
+}
+
+/*
+ * The upstream's read handler from the first byte of the request on,
+ * not only once it is all sent: a server may answer before it has read
+ * the whole request (RFC 9112 9.5) -- a 401 or 413 to an upload, often
+ * followed by a close that resets the connection under the rest of
+ * the body -- and that answer is what the client must get.
+ */
+void
+fy_proxy_read_header(fy_event_t *rev)
+{
+    fy_conn_t        *uc = rev->data;
+    fy_http_proxy_t  *p = uc->data;
+    int               rc, err = 0;
+
+    if (rev->timedout) {
+        fy_log_error(FY_LOG_ERR, ETIMEDOUT, "upstream timed out while "
+                     "reading response header from upstream"
+                     FY_PROXY_CTX_FMT, FY_PROXY_CTX(p));
+        fy_proxy_next(p, FY_HTTP_NEXT_TIMEOUT);
+        return;
+    }
+
+    rc = fy_proxy_header_in(p, &err);
+    switch (rc) {
+    case FY_AGAIN:
+        return;
+    case FY_ERROR:
+        fy_proxy_next(p, FY_HTTP_NEXT_INVALID_HEADER);
+        return;
+    case FY_DECLINED:
+        fy_log_error(fy_proxy_err_level(p), err, "upstream prematurely "
                      "closed connection while reading response header from "
                      "upstream" FY_PROXY_CTX_FMT, FY_PROXY_CTX(p));
         /* nothing reached the client yet: another server may do better */
         fy_proxy_next(p, FY_HTTP_NEXT_ERROR);
         return;
     }
+    fy_proxy_header_done(p);
+}
 
-    fy_proxy_timed(p, FY_PROXY_T_HEADER);
-    fy_timer_del(rev);
-    uc->read.handler = fy_proxy_relay_read;
-    fy_proxy_process_header(p);
+/*
+ * A send to the upstream failed (EPIPE, ECONNRESET): did it answer
+ * first?  A server that answers early and closes without reading the
+ * rest of the request makes the kernel reset the connection, and the
+ * reset can arrive with the answer, before the read handler had a
+ * turn.  What the server sent stays readable after the reset (Linux
+ * keeps the received bytes until they are read), so it is read now.
+ * FY_OK: a complete header was there and the response goes on (or an
+ * invalid one failed the try); the caller must not touch p again.
+ * FY_DECLINED: no complete header, the send failure stands.
+ */
+int
+fy_proxy_read_early(fy_http_proxy_t *p)
+{
+    int  rc, err = 0;
+
+    p->uc->read.ready = 1;      /* no event may have said so yet */
+    rc = fy_proxy_header_in(p, &err);
+    if (rc == FY_ERROR) {
+        fy_proxy_next(p, FY_HTTP_NEXT_INVALID_HEADER);
+        return FY_OK;
+    }
+    if (rc != FY_DONE) {
+        return FY_DECLINED;
+    }
+    fy_log_debug("upstream had answered before the send failed"
+                 FY_PROXY_CTX_FMT, FY_PROXY_CTX(p));
+    fy_proxy_header_done(p);
+    return FY_OK;
 }

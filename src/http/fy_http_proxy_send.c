@@ -489,7 +489,13 @@ fy_proxy_send_request(fy_http_proxy_t *p)
     fy_conn_t           *uc = p->uc;
     struct iovec         iov[4];
     ssize_t              n;
-    int                  cnt, rc;
+    int                  cnt, rc, err;
+
+    if (fy_proxy_kept_gone(p)) {
+        return;
+    }
+    /* an answer may come before the request is all up (see there) */
+    uc->read.handler = fy_proxy_read_header;
 
     for ( ;; ) {
         cnt = fy_proxy_body_iov(p, iov);
@@ -509,7 +515,11 @@ fy_proxy_send_request(fy_http_proxy_t *p)
                 fy_timer_add(&uc->write, (uint64_t) lcf->proxy_send_timeout);
                 return;
             }
-            fy_log_error(fy_proxy_err_level(p), n == 0 ? 0 : errno,
+            err = n == 0 ? 0 : errno;
+            if (fy_proxy_read_early(p) == FY_OK) {
+                return;     /* it had answered: that answer goes on */
+            }
+            fy_log_error(fy_proxy_err_level(p), err,
                          "send() or writev() failed while sending "
                          "request to upstream" FY_PROXY_CTX_FMT,
                          FY_PROXY_CTX(p));
@@ -557,28 +567,49 @@ fy_proxy_send_request(fy_http_proxy_t *p)
         return;
     }
 
-    /* everything is up: wait for the response */
+    /* everything is up: wait for the rest of the response header (some
+     * of it may have come already) */
+    p->request_done = 1;
     fy_timer_del(&uc->write);
     fy_timer_del(&hc->c->read);
     hc->c->read.handler = fy_proxy_check_client;
     uc->write.handler = fy_event_ignore;
-    uc->read.handler = fy_proxy_read_header;
     fy_timer_add(&uc->read, (uint64_t) lcf->proxy_read_timeout);
-
-    if (p->buf.start == NULL
-        && fy_buf_alloc(&p->buf, lcf->proxy_buffer_size) != FY_OK)
-    {
-        fy_proxy_fail(p, 500);
-        return;
-    }
-    fy_http_parser_init(&p->parser);
-    fy_buf_reset(&p->buf);
-    p->status_done = 0;
-    fy_array_init(&p->headers, p->r->pool, 16, sizeof(fy_http_header_t));
 
     if (uc->read.ready) {
         fy_proxy_read_header(&uc->read);
     }
+}
+
+/*
+ * The response header came before the whole request went up: a server
+ * may answer early, typically to refuse a body (401, 413), and close
+ * without reading the rest (RFC 9112 9.5).  Sending stops here.  The
+ * upstream connection did not get a complete request, so it is not
+ * kept (keep_conn), and the request is not tried again anywhere
+ * (p->early: the server has decided on it).  The rest of the client's
+ * body is never read: unless it has all been read already, the client
+ * connection closes after the response, through lingering_close, which
+ * reads the rest away so that the client gets the response rather
+ * than a reset.
+ */
+void
+fy_proxy_send_stop(fy_http_proxy_t *p)
+{
+    fy_http_request_t  *r = p->r;
+    fy_conn_t          *c = r->hc->c;
+
+    fy_log_debug("upstream answered before the request was sent whole, "
+                 "sending stops" FY_PROXY_CTX_FMT, FY_PROXY_CTX(p));
+    p->early = 1;
+    p->keep_conn = 0;
+    if (r->body_rest || r->chunked) {
+        r->keepalive = 0;
+    }
+    fy_timer_del(&p->uc->write);
+    p->uc->write.handler = fy_event_ignore;
+    fy_timer_del(&c->read);
+    c->read.handler = fy_proxy_check_client;
 }
 
 /* A client that closes while we wait for the upstream: nginx's

@@ -18,7 +18,9 @@
  * may send on an idle HTTP connection is its close, so any readable
  * event closes it, as does keepalive_timeout.  A server may still
  * close a connection just as a request goes out on it; the proxy then
- * retries once on a new connection (fy_http_proxy.c).
+ * sends the request again on a new connection when the server cannot
+ * have acted on it, or acting twice is harmless (fy_proxy_resend_safe
+ * in fy_http_proxy.c).
  *
  * TLS connections (proxy_pass https://) are kept with their SSL
  * object.  On those a readable socket does not have to mean a close:
