@@ -183,6 +183,10 @@ fy_proxy_process_header(fy_http_proxy_t *p)
         p->body_type = FY_PROXY_BODY_CHUNKED;
         p->out = r->http_version >= 1001 ? FY_PROXY_OUT_RAW
                                          : FY_PROXY_OUT_DECHUNK;
+        /* its chunk lines may reach the client as they are: read them
+         * as a strict client would (fy_http_parse.h) */
+        p->chunked.strict = 1;
+        p->scan_chunked.strict = 1;
     } else if (cl != -1) {
         p->body_type = FY_PROXY_BODY_LENGTH;
         p->rest = (uint64_t) cl;
@@ -197,6 +201,21 @@ fy_proxy_process_header(fy_http_proxy_t *p)
     p->framed = p->keep_conn
                 && p->body_type != FY_PROXY_BODY_CLOSE && !p->upstream_close
                 && p->parser.http_major == 1 && p->parser.http_minor >= 1;
+
+    /* Follow the body from its first bytes, those that came with the
+     * header (a 101's belong to the tunnel).  A chunked body already
+     * broken there is a 502: the client has had nothing yet, and gets
+     * an answer rather than a closed connection. */
+    p->scan_rest = p->rest;
+    if (p->status != 101) {
+        fy_proxy_scan(p, p->buf.pos, p->buf.last);
+        if (p->up_failed) {
+            fy_log_error(FY_LOG_ERR, 0, "upstream sent invalid chunked "
+                         "response" FY_PROXY_CTX_FMT, FY_PROXY_CTX(p));
+            fy_proxy_fail(p, 502);
+            return;
+        }
+    }
 
     /* gzip: the body is decoded, compressed, and sent chunked to an
      * HTTP/1.1 client, up to the close to an HTTP/1.0 one */
@@ -370,11 +389,9 @@ fy_proxy_process_header(fy_http_proxy_t *p)
     p->hdr.iov_base = hdr;
     p->hdr.iov_len = (size_t) (q - hdr);
 
-    /* follow the body from its first bytes, those that came with the
-     * header; a response without a body is complete already */
+    /* a response without a body, or with all of it in those first
+     * bytes, is read to its end already */
     p->buffering = r->loc->proxy_buffering;
-    p->scan_rest = p->rest;
-    fy_proxy_scan(p, p->buf.pos, p->buf.last);
     if (p->up_done) {
         fy_proxy_release_upstream(p);
     } else {
