@@ -6,8 +6,8 @@
 # client makes: only what RFC 9112 7.1 allows is relayed.  Anything else
 # is a 502 while the client has had nothing, and after that a closed
 # connection without the last-chunk (a message that is visibly short,
-# never a different one).  The client-visible bytes are compared
-# exactly.
+# never a different one).  Duplicate header framing fields are collapsed
+# or refused.  The client-visible bytes are compared exactly.
 
 use strict;
 use warnings;
@@ -88,6 +88,25 @@ my %good = (
 );
 $resp{"/good/$_"} = $OK_TE . $good{$_} for keys %good;
 $resp{'/good/split'} = [$OK_TE . "5\r\nhe", "llo\r\n0\r\nX-T: 1\r\n\r\n"];
+
+# header framing fields
+$resp{'/cl/same'} = "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n"
+                  . "X-A: 1\r\nContent-Length: 5\r\n\r\nhello";
+$resp{'/cl/differ'} = "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n"
+                    . "Content-Length: 3\r\n\r\nhello";
+$resp{'/cl/list'} = "HTTP/1.1 200 OK\r\nContent-Length: 5, 5\r\n\r\nhello";
+$resp{'/te/and-cl'} = "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n"
+                    . "Transfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n";
+$resp{'/te/twice'} = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n"
+                   . "Transfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n";
+$resp{'/te/gzip-chunked'} = "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, "
+                          . "chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n";
+$resp{'/te/two-lines'} = "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n"
+                       . "Transfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n";
+$resp{'/te/xchunked'} = "HTTP/1.1 200 OK\r\nTransfer-Encoding: xchunked\r\n"
+                      . "\r\n5\r\nhello\r\n0\r\n\r\n";
+$resp{'/te/case'} = "HTTP/1.1 200 OK\r\nTransfer-Encoding: ChUnKeD\r\n"
+                  . "\r\n5\r\nhello\r\n0\r\n\r\n";
 
 my $be = Ferry::Test::Backend->new(port => $f->port(1), raw => sub {
     my ($sock, $req) = @_;
@@ -175,6 +194,39 @@ for my $name (sort(keys %good), 'split') {
     like($head, qr{^HTTP/1\.1 200 OK\r\n}, "legal chunked framing ($name): 200");
     is($body, $want, '... relayed byte for byte');
     ok(!$closed, '... and the connection stays open');
+}
+
+{
+    my ($raw, $closed) = exchange('/cl/same');
+    my ($head, $body) = head_body($raw);
+    my $n = () = $head =~ /^Content-Length:/mig;
+    is($n, 1, 'two identical Content-Lengths: the client gets one');
+    like($head, qr/^Content-Length: 5\r$/m, '... with the value');
+    like($head, qr/^X-A: 1\r$/m, '... and the other fields');
+    is($body, 'hello', '... and the body');
+    ok(!$closed, '... on a connection kept open');
+}
+
+for my $case (['/cl/differ', 'two differing Content-Lengths'],
+              ['/cl/list', 'a Content-Length list'],
+              ['/te/and-cl', 'Transfer-Encoding with Content-Length'],
+              ['/te/twice', 'Transfer-Encoding: chunked twice'],
+              ['/te/gzip-chunked', 'a coding before chunked'],
+              ['/te/two-lines', 'Transfer-Encoding over two lines'],
+              ['/te/xchunked', 'Transfer-Encoding: xchunked'])
+{
+    my ($path, $name) = @$case;
+    my ($raw) = exchange($path);
+    like($raw, qr{^HTTP/1\.1 502 Bad Gateway\r\n}, "$name: 502");
+}
+
+{
+    my ($raw) = exchange('/te/case');
+    my ($head, $body) = head_body($raw);
+    like($head, qr{^HTTP/1\.1 200 OK\r\n}, 'Transfer-Encoding in any case: 200');
+    my $n = () = $head =~ /^Transfer-Encoding:/mig;
+    is($n, 1, '... with one Transfer-Encoding');
+    is($body, "5\r\nhello\r\n0\r\n\r\n", '... and the body as it came');
 }
 
 is(http_get($port, '/good/plain')->{status}, 200, 'still serving');

@@ -111,6 +111,7 @@ fy_proxy_process_header(fy_http_proxy_t *p)
     unsigned            own_server, own_date;
     int64_t             cl = -1, n;
     unsigned            i, chunked = 0, te = 0, ft, conn_fields = 0;
+    unsigned            cl_first = 0;
     int                 gzip = FY_HTTP_GZIP_NO;
 
     for (i = 0; i < headers->nelts; i++) {
@@ -119,6 +120,9 @@ fy_proxy_process_header(fy_http_proxy_t *p)
             n = fy_atoi(h->value.data, h->value.len);
             if (n < 0 || (cl != -1 && cl != n)) {
                 goto invalid;
+            }
+            if (cl == -1) {
+                cl_first = i;   /* the one passed on (RFC 9110 8.6) */
             }
             cl = n;
         } else if (fy_str_eq_ci(&h->name, "Connection")) {
@@ -129,14 +133,21 @@ fy_proxy_process_header(fy_http_proxy_t *p)
                 p->upstream_close = 1;
             }
         } else if (fy_str_eq_ci(&h->name, "Transfer-Encoding")) {
-            te = 1;
-            /* the final coding must be chunked (RFC 9112 6.3) */
-            chunked = h->value.len >= 7
-                && strncasecmp((char *) h->value.data + h->value.len - 7,
-                               "chunked", 7) == 0;
+            /*
+             * Only "chunked", once.  ferry replaces the field with its
+             * own "Transfer-Encoding: chunked", so another coding
+             * (gzip, chunked; or over two lines) would reach the
+             * client undeclared, and chunked twice is not allowed
+             * (RFC 9112 7).
+             */
+            te++;
+            chunked = fy_str_eq_ci(&h->value, "chunked");
         }
     }
-    if (te && (!chunked || cl != -1)) {
+    /* with Content-Length too: an error (RFC 9112 6.3 lets a proxy
+     * drop the length instead), as the upstream framed the body two
+     * ways and may have meant either */
+    if (te && (te > 1 || !chunked || cl != -1)) {
         goto invalid;
     }
 
@@ -319,6 +330,11 @@ fy_proxy_process_header(fy_http_proxy_t *p)
                 && !(p->status == 101 && fy_str_eq_ci(&h->name, "Upgrade"))))
         {
             continue;
+        }
+        if (cl != -1 && i != cl_first
+            && fy_str_eq_ci(&h->name, "Content-Length"))
+        {
+            continue;           /* a repeated one: the client gets one */
         }
         value = h->value;
         if (p->gzip && (fy_str_eq_ci(&h->name, "Content-Length")
