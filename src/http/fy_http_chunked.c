@@ -7,11 +7,77 @@
  * caller may drain it between calls.  Nothing here allocates, logs or
  * reads past b->last.  On an error b->pos is left at the offending
  * byte (for the caller's log line) and the state is reset.
+ *
+ * Two readings of one grammar: c->strict (an upstream's body, which
+ * the proxy may relay byte for byte) accepts only CRLF line ends and
+ * refuses framing fields in the trailer section; without it (a
+ * client's body, always decoded and framed anew) a bare LF ends a line
+ * too.  Both cost the same per data byte: the checks are on metadata.
  */
 
 #include "fy_core.h"
 #include "fy_http_parse.h"
 #include "fy_http_parse_int.h"
+
+
+/* Out of line: inlined, these rare trailer steps cost the hot size
+ * and data states a few instructions per call (callgrind). */
+static void fy_http_chunk_name_char(fy_http_chunked_t *c, u_char ch)
+    __attribute__((noinline));
+static int fy_http_chunk_name_refused(const fy_http_chunked_t *c)
+    __attribute__((noinline));
+
+
+/* Keep one more byte of a trailer name (strict parsers only). */
+static void
+fy_http_chunk_name_char(fy_http_chunked_t *c, u_char ch)
+{
+    if (c->name_len < FY_HTTP_CHUNK_NAME_MAX) {
+        c->name[c->name_len] = (ch >= 'A' && ch <= 'Z') ? ch | 0x20 : ch;
+    }
+    if (c->name_len <= FY_HTTP_CHUNK_NAME_MAX) {
+        c->name_len++;
+    }
+}
+
+/*
+ * Is the trailer field just named one a client must not see in a
+ * trailer section we pass on as it came?  RFC 9110 6.5.1: fields that
+ * frame the message, route it or say how to process its content cannot
+ * come after the content, and a sender must not send them there; a
+ * client that merges trailers into the header anyway (some do) would
+ * then read a message other than the one we framed.  Refused:
+ *   - framing: Content-Length, Transfer-Encoding, Trailer;
+ *   - the connection and routing, which ferry alone decides for the
+ *     client and strips from the upstream's header: Connection,
+ *     Keep-Alive, Proxy-Connection, Upgrade, TE, Host;
+ *   - content format: Content-Encoding, Content-Type, Content-Range.
+ * Anything else (checksums, Server-Timing, Expires, ...) passes; what
+ * the upstream could as well have put in its header gains nothing by
+ * being refused here.
+ */
+static int
+fy_http_chunk_name_refused(const fy_http_chunked_t *c)
+{
+    static const fy_str_t  refused[] = {
+        fy_string("content-length"), fy_string("transfer-encoding"),
+        fy_string("trailer"), fy_string("connection"),
+        fy_string("keep-alive"), fy_string("proxy-connection"),
+        fy_string("upgrade"), fy_string("te"), fy_string("host"),
+        fy_string("content-encoding"), fy_string("content-type"),
+        fy_string("content-range")
+    };
+    size_t  i;
+
+    for (i = 0; i < fy_nelems(refused); i++) {
+        if (c->name_len == refused[i].len
+            && memcmp(c->name, refused[i].data, c->name_len) == 0)
+        {
+            return 1;
+        }
+    }
+    return 0;
+}
 
 
 int
@@ -256,7 +322,8 @@ fy_http_parse_chunked(fy_http_chunked_t *c, fy_buf_t *b)
                 break;
             }
 
-            if (ch == '\n') {
+            /* a bare LF: tolerated only where nobody else reads it */
+            if (ch == '\n' && !c->strict) {
                 goto size_line_done;
             }
 
@@ -283,7 +350,7 @@ fy_http_parse_chunked(fy_http_chunked_t *c, fy_buf_t *b)
                 break;
             }
 
-            if (ch == '\n') {
+            if (ch == '\n' && !c->strict) {
                 state = sw_chunk_start;
                 break;
             }
@@ -303,6 +370,10 @@ fy_http_parse_chunked(fy_http_chunked_t *c, fy_buf_t *b)
 
         case sw_trailer_start:
             if (fy_http_is_tchar(ch)) {
+                if (c->strict) {
+                    c->name_len = 0;
+                    fy_http_chunk_name_char(c, ch);
+                }
                 state = sw_trailer_name;
                 break;
             }
@@ -312,7 +383,7 @@ fy_http_parse_chunked(fy_http_chunked_t *c, fy_buf_t *b)
                 break;
             }
 
-            if (ch == '\n') {
+            if (ch == '\n' && !c->strict) {
                 goto done;
             }
 
@@ -320,10 +391,17 @@ fy_http_parse_chunked(fy_http_chunked_t *c, fy_buf_t *b)
 
         case sw_trailer_name:
             if (fy_http_is_tchar(ch)) {
+                if (c->strict) {
+                    fy_http_chunk_name_char(c, ch);
+                }
                 break;
             }
 
             if (ch != ':') {
+                goto invalid;
+            }
+
+            if (c->strict && fy_http_chunk_name_refused(c)) {
                 goto invalid;
             }
 
@@ -340,7 +418,7 @@ fy_http_parse_chunked(fy_http_chunked_t *c, fy_buf_t *b)
                 break;
             }
 
-            if (ch == '\n') {
+            if (ch == '\n' && !c->strict) {
                 state = sw_trailer_start;
                 break;
             }

@@ -111,6 +111,10 @@ int  fy_http_parse_status_line(fy_http_parser_t *p, fy_buf_t *b);
 int  fy_http_parse_header_line(fy_http_parser_t *p, fy_buf_t *b);
 
 /* Chunked transfer coding (RFC 9112 7.1), in fy_http_chunked.c. */
+
+/* Longer than any trailer name a strict parser refuses. */
+#define FY_HTTP_CHUNK_NAME_MAX  20
+
 typedef struct {
     unsigned   state;
     uint64_t   size;         /* data bytes left in the current chunk */
@@ -123,6 +127,22 @@ typedef struct {
      * through a buffer the caller keeps draining.
      */
     size_t     meta_len;
+    /*
+     * Set by a caller that passes the coded bytes on as they are (the
+     * proxy, for an upstream's body): only what RFC 9112 7.1 allows,
+     * CRLF and never a bare LF, and no trailer field a client could
+     * take for the message's framing, connection or content format
+     * (fy_http_chunked.c).  Otherwise a client reading the same bytes
+     * strictly could end the message elsewhere than we did.  Left 0
+     * where the body is decoded and framed anew (request bodies): there
+     * a bare LF is read as CRLF, as nginx does, and trailers are
+     * dropped anyway.
+     */
+    unsigned   strict;
+    /* strict: the current trailer name in lower case, as far as it
+     * fits; name_len stops one past the array (too long to refuse) */
+    uint8_t    name_len;
+    u_char     name[FY_HTTP_CHUNK_NAME_MAX];
 } fy_http_chunked_t;
 
 /* Limits on meta_len: one chunk-size line, the whole trailer section. */
@@ -135,7 +155,9 @@ typedef struct {
  *   FY_DONE   last-chunk and trailer section consumed; b->pos is just
  *             past the final CRLF (anything after it is the next message)
  *   FY_HTTP_PARSE_INVALID_CHUNKED  bad size (not hex, overflow), bad
- *             extension, missing CRLF after data, bad trailer.
+ *             extension, missing CRLF after data, bad trailer; with
+ *             c->strict also a bare LF outside chunk data and a refused
+ *             trailer field.
  * A proxy that passes chunked bytes through unchanged simply forwards
  * everything the calls consumed; one that decodes forwards only the
  * data spans.  Memory: none; the state fits in the struct. */

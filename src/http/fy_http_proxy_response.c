@@ -111,6 +111,7 @@ fy_proxy_process_header(fy_http_proxy_t *p)
     unsigned            own_server, own_date;
     int64_t             cl = -1, n;
     unsigned            i, chunked = 0, te = 0, ft, conn_fields = 0;
+    unsigned            cl_first = 0;
     int                 gzip = FY_HTTP_GZIP_NO;
 
     for (i = 0; i < headers->nelts; i++) {
@@ -119,6 +120,9 @@ fy_proxy_process_header(fy_http_proxy_t *p)
             n = fy_atoi(h->value.data, h->value.len);
             if (n < 0 || (cl != -1 && cl != n)) {
                 goto invalid;
+            }
+            if (cl == -1) {
+                cl_first = i;   /* the one passed on (RFC 9110 8.6) */
             }
             cl = n;
         } else if (fy_str_eq_ci(&h->name, "Connection")) {
@@ -129,14 +133,21 @@ fy_proxy_process_header(fy_http_proxy_t *p)
                 p->upstream_close = 1;
             }
         } else if (fy_str_eq_ci(&h->name, "Transfer-Encoding")) {
-            te = 1;
-            /* the final coding must be chunked (RFC 9112 6.3) */
-            chunked = h->value.len >= 7
-                && strncasecmp((char *) h->value.data + h->value.len - 7,
-                               "chunked", 7) == 0;
+            /*
+             * Only "chunked", once.  ferry replaces the field with its
+             * own "Transfer-Encoding: chunked", so another coding
+             * (gzip, chunked; or over two lines) would reach the
+             * client undeclared, and chunked twice is not allowed
+             * (RFC 9112 7).
+             */
+            te++;
+            chunked = fy_str_eq_ci(&h->value, "chunked");
         }
     }
-    if (te && (!chunked || cl != -1)) {
+    /* with Content-Length too: an error (RFC 9112 6.3 lets a proxy
+     * drop the length instead), as the upstream framed the body two
+     * ways and may have meant either */
+    if (te && (te > 1 || !chunked || cl != -1)) {
         goto invalid;
     }
 
@@ -183,6 +194,10 @@ fy_proxy_process_header(fy_http_proxy_t *p)
         p->body_type = FY_PROXY_BODY_CHUNKED;
         p->out = r->http_version >= 1001 ? FY_PROXY_OUT_RAW
                                          : FY_PROXY_OUT_DECHUNK;
+        /* its chunk lines may reach the client as they are: read them
+         * as a strict client would (fy_http_parse.h) */
+        p->chunked.strict = 1;
+        p->scan_chunked.strict = 1;
     } else if (cl != -1) {
         p->body_type = FY_PROXY_BODY_LENGTH;
         p->rest = (uint64_t) cl;
@@ -197,6 +212,21 @@ fy_proxy_process_header(fy_http_proxy_t *p)
     p->framed = p->keep_conn
                 && p->body_type != FY_PROXY_BODY_CLOSE && !p->upstream_close
                 && p->parser.http_major == 1 && p->parser.http_minor >= 1;
+
+    /* Follow the body from its first bytes, those that came with the
+     * header (a 101's belong to the tunnel).  A chunked body already
+     * broken there is a 502: the client has had nothing yet, and gets
+     * an answer rather than a closed connection. */
+    p->scan_rest = p->rest;
+    if (p->status != 101) {
+        fy_proxy_scan(p, p->buf.pos, p->buf.last);
+        if (p->up_failed) {
+            fy_log_error(FY_LOG_ERR, 0, "upstream sent invalid chunked "
+                         "response" FY_PROXY_CTX_FMT, FY_PROXY_CTX(p));
+            fy_proxy_fail(p, 502);
+            return;
+        }
+    }
 
     /* gzip: the body is decoded, compressed, and sent chunked to an
      * HTTP/1.1 client, up to the close to an HTTP/1.0 one */
@@ -301,6 +331,11 @@ fy_proxy_process_header(fy_http_proxy_t *p)
         {
             continue;
         }
+        if (cl != -1 && i != cl_first
+            && fy_str_eq_ci(&h->name, "Content-Length"))
+        {
+            continue;           /* a repeated one: the client gets one */
+        }
         value = h->value;
         if (p->gzip && (fy_str_eq_ci(&h->name, "Content-Length")
                         || fy_str_eq_ci(&h->name, "Accept-Ranges")))
@@ -370,11 +405,9 @@ fy_proxy_process_header(fy_http_proxy_t *p)
     p->hdr.iov_base = hdr;
     p->hdr.iov_len = (size_t) (q - hdr);
 
-    /* follow the body from its first bytes, those that came with the
-     * header; a response without a body is complete already */
+    /* a response without a body, or with all of it in those first
+     * bytes, is read to its end already */
     p->buffering = r->loc->proxy_buffering;
-    p->scan_rest = p->rest;
-    fy_proxy_scan(p, p->buf.pos, p->buf.last);
     if (p->up_done) {
         fy_proxy_release_upstream(p);
     } else {

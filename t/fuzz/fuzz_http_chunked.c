@@ -8,7 +8,9 @@
  * an ASan report.  Checked as well: the decoded data, the result and
  * where the body ended (or failed) are the same however the input is
  * split, data spans lie inside the bytes just consumed, and the size
- * line and trailer limits hold.
+ * line and trailer limits hold.  Both readings run: the strict one
+ * (an upstream's body, relayed as it came) may only refuse more than
+ * the lax one (a client's body), never accept or decode differently.
  */
 
 #include "fy_core.h"
@@ -20,11 +22,13 @@ typedef struct {
     fy_fuzz_trace_t   t;
     u_char           *body;       /* decoded data */
     size_t            len;
+    int               rc;         /* the last result */
+    size_t            end;        /* where FY_DONE or an error stopped */
 } result_t;
 
 
 static void
-run(const uint8_t *data, size_t size, int mode, result_t *res)
+run(const uint8_t *data, size_t size, int mode, int strict, result_t *res)
 {
     fy_http_chunked_t  c;
     fy_buf_t           b;
@@ -34,7 +38,9 @@ run(const uint8_t *data, size_t size, int mode, result_t *res)
     int                rc;
 
     memset(&c, 0, sizeof(c));
+    c.strict = (unsigned) strict;
     res->body = malloc(size ? size : 1);
+    res->end = size;
     res->len = 0;
     rng = fy_fuzz_hash(data, size) | 1;
 
@@ -91,13 +97,15 @@ run(const uint8_t *data, size_t size, int mode, result_t *res)
             fy_fuzz_assert(rc == FY_DONE
                            || rc == FY_HTTP_PARSE_INVALID_CHUNKED);
             fy_fuzz_assert(rc == FY_DONE ? b.pos > b.start : b.pos < b.last);
-            fy_fuzz_trace_add(&res->t, (long) (off + (b.pos - b.start)));
+            res->end = off + (size_t) (b.pos - b.start);
+            fy_fuzz_trace_add(&res->t, (long) res->end);
             break;
         }
 
         free(piece);
     }
 
+    res->rc = rc;
     fy_fuzz_trace_add(&res->t, rc);
     fy_fuzz_trace_add(&res->t, (long) res->len);
     fy_fuzz_assert(res->len <= size);
@@ -124,23 +132,48 @@ result_free(result_t *r)
 }
 
 
+/* The same input, split three ways, in one reading. */
+static void
+run_all(const uint8_t *data, size_t size, int strict, result_t *whole)
+{
+    result_t  bytes = { 0 }, pieces = { 0 };
+
+    run(data, size, FY_FUZZ_WHOLE, strict, whole);
+    run(data, size, FY_FUZZ_BYTES, strict, &bytes);
+    run(data, size, FY_FUZZ_RANDOM, strict, &pieces);
+
+    same(whole, &bytes, strict ? "strict, byte by byte" : "byte by byte");
+    same(whole, &pieces, strict ? "strict, random pieces" : "random pieces");
+
+    result_free(&bytes);
+    result_free(&pieces);
+}
+
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    result_t  whole = { 0 }, bytes = { 0 }, pieces = { 0 };
+    result_t  lax = { 0 }, strict = { 0 };
 
     size = fy_min(size, FY_FUZZ_MAX_LEN);
 
-    run(data, size, FY_FUZZ_WHOLE, &whole);
-    run(data, size, FY_FUZZ_BYTES, &bytes);
-    run(data, size, FY_FUZZ_RANDOM, &pieces);
+    run_all(data, size, 0, &lax);
+    run_all(data, size, 1, &strict);
 
-    same(&whole, &bytes, "byte by byte");
-    same(&whole, &pieces, "random pieces");
+    /* both walk the same states until the strict one refuses */
+    fy_fuzz_assert(strict.len <= lax.len
+                   && memcmp(strict.body, lax.body, strict.len) == 0);
+    if (strict.rc == FY_DONE) {
+        fy_fuzz_assert(lax.rc == FY_DONE && lax.end == strict.end
+                       && lax.len == strict.len);
+    }
+    if (lax.rc == FY_HTTP_PARSE_INVALID_CHUNKED) {
+        fy_fuzz_assert(strict.rc == FY_HTTP_PARSE_INVALID_CHUNKED
+                       && strict.end <= lax.end);
+    }
 
-    result_free(&whole);
-    result_free(&bytes);
-    result_free(&pieces);
+    result_free(&lax);
+    result_free(&strict);
 
     return 0;
 }

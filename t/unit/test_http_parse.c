@@ -817,10 +817,10 @@ test_header_lenient_names(void)
 /*
  * Describes a chunked body as "<decoded data> rc=N @pos".  Each data
  * span must lie in the bytes the call consumed and end where it
- * stopped.
+ * stopped.  strict: as the proxy reads an upstream's body.
  */
 static void
-run_chunked(const char *in, size_t len, int bytewise, char *out)
+run_chunked(const char *in, size_t len, int bytewise, int strict, char *out)
 {
     int                rc;
     u_char            *before;
@@ -831,6 +831,7 @@ run_chunked(const char *in, size_t len, int bytewise, char *out)
 
     feed_init(&f, in, len, bytewise);
     memset(&c, 0, sizeof(fy_http_chunked_t));
+    c.strict = (unsigned) strict;
 
     for ( ;; ) {
         before = f.b.pos;
@@ -899,6 +900,8 @@ static const ch_case_t  ch_cases[] = {
     /* trailers */
     { "1\r\nx\r\n0\r\nX-Sum: abc\r\nY:\r\nZ: a b \r\n\r\n", FY_DONE, "x", -1 },
     { "0\nT: v\n\n", FY_DONE, "", -1 },
+    /* a request body's trailers are dropped: no name is refused */
+    { "0\r\nContent-Length: 1\r\nHost: x\r\n\r\n", FY_DONE, "", -1 },
 
     /* the next message starts right after */
     { "1\r\nx\r\n0\r\n\r\nGET / HTTP/1.1\r\n", FY_DONE, "x", 11 },
@@ -961,36 +964,116 @@ static const ch_case_t  ch_cases[] = {
 };
 
 
+/*
+ * The strict reading (an upstream's body, relayed as it came): CRLF
+ * only, and no trailer field that frames, routes or says how to read
+ * the message.  Extensions and BWS are as legal as ever.
+ */
+static const ch_case_t  chs_cases[] = {
+    { "5\r\nhello\r\n0\r\n\r\n", FY_DONE, "hello", -1 },
+    { "5 ; a = b ; c\t;\td\r\nhello\r\n0;last\r\n\r\n", FY_DONE,
+      "hello", -1 },
+    { "5;a=\"x y\\\"z\\\\\" ;b=\"\"\r\nhello\r\n0\r\n\r\n", FY_DONE,
+      "hello", -1 },
+    { "2\r\n\n\n\r\n0\r\n\r\n", FY_DONE, "\\x0a\\x0a", -1 },
+    { "1\r\nx\r\n0\r\nX-Sum: abc\r\nY:\r\nZ: a b \r\n\r\n", FY_DONE, "x", -1 },
+    { "1\r\nx\r\n0\r\n\r\nGET / HTTP/1.1\r\n", FY_DONE, "x", 11 },
+
+    /* names close to refused ones, and long ones, pass */
+    { "0\r\nContent-Lengthx: 1\r\nXContent-Length: 1\r\nContent-Len: 1\r\n"
+      "Hosts: a\r\nT: e\r\nTE2: 1\r\nContent: 1\r\nTrailers: x\r\n\r\n",
+      FY_DONE, "", -1 },
+    { "0\r\nContent-Type-Options: 1\r\n\r\n", FY_DONE, "", -1 },
+    { "0\r\nTransfer-Encodings-1: 1\r\nContent-Length-Too-Long: 1\r\n\r\n",
+      FY_DONE, "", -1 },
+
+    /* a bare LF anywhere outside the data */
+    { "3\nabc\r\n0\r\n\r\n", CBAD, NULL, 0 },
+    { "3\r\nabc\n0\r\n\r\n", CBAD, NULL, 0 },
+    { "3\nabc\n0\n\n", CBAD, NULL, 0 },
+    { "3;a=b\nabc\r\n0\r\n\r\n", CBAD, NULL, 0 },
+    { "3;a\nabc\r\n0\r\n\r\n", CBAD, NULL, 0 },
+    { "3;a=\"b\"\nabc\r\n0\r\n\r\n", CBAD, NULL, 0 },
+    { "0\n\r\n", CBAD, NULL, 0 },
+    { "0\r\n\n", CBAD, NULL, 0 },
+    { "0\r\nT: v\n\r\n", CBAD, NULL, 0 },
+    { "0\r\nT: v\r\n\n", CBAD, NULL, 0 },
+    { "5\r\nhello\n101\r\nF\r\n0\r\n\r\n", CBAD, NULL, 0 },
+
+    /* refused trailer fields, in any case, first or later */
+    { "0\r\nContent-Length: 1\r\n\r\n", CBAD, NULL, 0 },
+    { "0\r\nX: 1\r\ncontent-length:1\r\n\r\n", CBAD, NULL, 0 },
+    { "0\r\nTRANSFER-ENCODING: chunked\r\n\r\n", CBAD, NULL, 0 },
+    { "0\r\nTrailer: X\r\n\r\n", CBAD, NULL, 0 },
+    { "0\r\nConnection: close\r\n\r\n", CBAD, NULL, 0 },
+    { "0\r\nKeep-Alive: 1\r\n\r\n", CBAD, NULL, 0 },
+    { "0\r\nProxy-Connection: 1\r\n\r\n", CBAD, NULL, 0 },
+    { "0\r\nUpgrade: h2c\r\n\r\n", CBAD, NULL, 0 },
+    { "0\r\nte: trailers\r\n\r\n", CBAD, NULL, 0 },
+    { "0\r\nHost: a\r\n\r\n", CBAD, NULL, 0 },
+    { "0\r\nContent-Encoding: gzip\r\n\r\n", CBAD, NULL, 0 },
+    { "0\r\nContent-Type: a/b\r\n\r\n", CBAD, NULL, 0 },
+    { "0\r\nContent-Range: bytes 0-1/2\r\n\r\n", CBAD, NULL, 0 },
+};
+
+
 static void
-test_chunked(void)
+check_chunked(const ch_case_t *cases, size_t n, int strict, const char *what)
 {
     char              whole[OUT_MAX], bytes[OUT_MAX], want[OUT_MAX];
     size_t            i, len;
     const ch_case_t  *c;
 
-    for (i = 0; i < fy_nelems(ch_cases); i++) {
-        c = &ch_cases[i];
+    for (i = 0; i < n; i++) {
+        c = &cases[i];
         len = strlen(c->in);
 
-        run_chunked(c->in, len, WHOLE, whole);
-        run_chunked(c->in, len, BYTES, bytes);
+        run_chunked(c->in, len, WHOLE, strict, whole);
+        run_chunked(c->in, len, BYTES, strict, bytes);
 
         want[0] = '\0';
 
         if (c->rc == FY_DONE) {
             appendf(want, "%s rc=%d @%d", c->want, FY_DONE,
                     c->used < 0 ? (int) len : c->used);
-            is_str(whole, want, "chunked %zu whole", i);
+            is_str(whole, want, "%s %zu whole", what, i);
 
         } else {
             appendf(want, " rc=%d @", c->rc);
-            ok(strstr(whole, want) != NULL, "chunked %zu rejected", i);
+            ok(strstr(whole, want) != NULL, "%s %zu rejected", what, i);
             if (strstr(whole, want) == NULL) {
                 printf("#   got: %s\n", whole);
             }
         }
 
-        is_str(bytes, whole, "chunked %zu byte by byte", i);
+        is_str(bytes, whole, "%s %zu byte by byte", what, i);
+    }
+}
+
+
+static void
+test_chunked(void)
+{
+    char    lax[OUT_MAX], strict[OUT_MAX], want[OUT_MAX];
+    size_t  i, len;
+
+    check_chunked(ch_cases, fy_nelems(ch_cases), 0, "chunked");
+    check_chunked(chs_cases, fy_nelems(chs_cases), 1, "chunked strict");
+
+    /* the strict reading only ever refuses more: what it accepts, the
+     * lax one reads the same way */
+    for (i = 0; i < fy_nelems(ch_cases) + fy_nelems(chs_cases); i++) {
+        const char  *in = i < fy_nelems(ch_cases)
+                          ? ch_cases[i].in
+                          : chs_cases[i - fy_nelems(ch_cases)].in;
+
+        len = strlen(in);
+        run_chunked(in, len, WHOLE, 0, lax);
+        run_chunked(in, len, WHOLE, 1, strict);
+        want[0] = '\0';
+        appendf(want, " rc=%d @", FY_HTTP_PARSE_INVALID_CHUNKED);
+        ok(strcmp(strict, lax) == 0 || strstr(strict, want) != NULL,
+           "chunked %zu: strict is lax or refuses", i);
     }
 }
 
@@ -1041,9 +1124,9 @@ test_chunked_state(void)
        "chunked: 2^63-1 is a valid size");
 
     /* NUL and line ends inside data are just data */
-    run_chunked("4\r\n\0\x01\xff\n\r\n0\r\n\r\n", 14, WHOLE, out);
+    run_chunked("4\r\n\0\x01\xff\n\r\n0\r\n\r\n", 14, WHOLE, 0, out);
     is_str(out, "\\x00\\x01\\xff\\x0a rc=-4 @14", "chunked: binary data");
-    run_chunked("4\r\n\0\x01\xff\n\r\n0\r\n\r\n", 14, BYTES, out);
+    run_chunked("4\r\n\0\x01\xff\n\r\n0\r\n\r\n", 14, BYTES, 1, out);
     is_str(out, "\\x00\\x01\\xff\\x0a rc=-4 @14",
            "chunked: binary data, byte by byte");
 
@@ -1052,18 +1135,18 @@ test_chunked_state(void)
     memcpy(big, "1;a=", 4);
     memset(big + 4, 'x', n);
     memcpy(big + 4 + n, "\r\nx\r\n0\r\n\r\n", 11);
-    run_chunked(big, strlen(big), WHOLE, out);
+    run_chunked(big, strlen(big), WHOLE, 1, out);
     ok(strstr(out, "rc=14 @4096") != NULL, "chunked: size line limit");
 
     memcpy(big + 4 + n - 10, "\r\nx\r\n0\r\n\r\n", 11);
-    run_chunked(big, strlen(big), WHOLE, out);
+    run_chunked(big, strlen(big), WHOLE, 1, out);
     is_str(out, "x rc=-4 @4100", "chunked: long size line under the limit");
 
     n = FY_HTTP_CHUNK_TRAILER_MAX;
     memcpy(big, "0\r\nT: ", 6);
     memset(big + 6, 'v', n);
     memcpy(big + 6 + n, "\r\n\r\n", 5);
-    run_chunked(big, strlen(big), WHOLE, out);
+    run_chunked(big, strlen(big), WHOLE, 1, out);
     ok(strstr(out, "rc=14 @32771") != NULL, "chunked: trailer limit");
 }
 
