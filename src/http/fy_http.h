@@ -191,6 +191,9 @@ typedef struct fy_http_loc_conf_s {
     fy_http_upstream_t  *upstream;      /* proxy_pass target, NULL: none */
     fy_str_t             proxy_host;    /* Host sent upstream */
     fy_str_t             proxy_uri;     /* URI part of proxy_pass, or empty */
+    fy_str_t             proxy_url;     /* proxy_pass as written, for
+                                           proxy_redirect default; empty
+                                           with variables */
     unsigned             proxy_uri_set:1;
     unsigned             proxy_https:1; /* proxy_pass https:// */
     /* proxy_ssl_* (fy_http_proxy_ssl.c); NULL: none at this level, the
