@@ -252,7 +252,8 @@ fy_http_redirect_by_default(fy_http_request_t *r, fy_http_loc_conf_t *lcf,
         return FY_DECLINED;
     }
     /* URL + "/" becomes "/": only the URL goes */
-    return fy_http_redirect_replace(r, value, prefix, url->len, NULL, 0);
+    return fy_http_redirect_replace(r, value, prefix, url->len,
+                                    (u_char *) "", 0);
 }
 
 /* The first rule of the list that matches value (from prefix on)
