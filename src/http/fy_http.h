@@ -191,6 +191,9 @@ typedef struct fy_http_loc_conf_s {
     fy_http_upstream_t  *upstream;      /* proxy_pass target, NULL: none */
     fy_str_t             proxy_host;    /* Host sent upstream */
     fy_str_t             proxy_uri;     /* URI part of proxy_pass, or empty */
+    fy_str_t             proxy_url;     /* proxy_pass as written, for
+                                           proxy_redirect default; empty
+                                           with variables */
     unsigned             proxy_uri_set:1;
     unsigned             proxy_https:1; /* proxy_pass https:// */
     /* proxy_ssl_* (fy_http_proxy_ssl.c); NULL: none at this level, the
@@ -260,6 +263,9 @@ typedef struct fy_http_loc_conf_s {
     fy_http_gzip_conf_t  gzip;          /* gzip* directives (fy_http_gzip.h) */
     /* try_files (fy_http_try_files.c), NULL: none; not inherited */
     struct fy_http_try_files_s *try_files;
+    /* proxy_redirect (fy_http_proxy_redirect.c), NULL: none here or
+     * above, the default of the location's own proxy_pass */
+    struct fy_http_proxy_redirect_s *proxy_redirect;
 } fy_http_loc_conf_t;
 
 /* Does the location proxy (proxy_pass, with or without variables)? */
@@ -592,6 +598,16 @@ extern const fy_command_t  fy_http_try_files_commands[];
  * request was handed on or answered; a status (> 0): "=CODE", to be
  * answered as "return CODE;". */
 int  fy_http_try_files(fy_http_request_t *r);
+
+/* fy_http_proxy_redirect.c: proxy_redirect */
+typedef struct fy_http_proxy_redirect_s  fy_http_proxy_redirect_t;
+extern const fy_command_t  fy_http_proxy_redirect_commands[];
+void fy_http_proxy_redirect_merge(fy_http_loc_conf_t *prev,
+                                  fy_http_loc_conf_t *conf);
+/* Rewrite the Location and Refresh fields among an upstream's response
+ * headers by r->loc's proxy_redirect (values replaced by copies in r's
+ * pool): FY_OK, or FY_ERROR when memory ran out. */
+int  fy_http_proxy_redirect(fy_http_request_t *r, fy_array_t *headers);
 
 /* fy_http_uri.c: decode %XX, resolve "." and "..", merge slashes.
  * path may be replaced by a copy in pool.  FY_ERROR: invalid (400). */

@@ -308,6 +308,7 @@ fy_http_proxy_pass(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
         lcf->proxy_uri_set = 1;
     }
 
+    lcf->proxy_url = url;
     lcf->proxy_host = host;
     if (host.len > 5 && strncmp((char *) host.data, "unix:", 5) == 0) {
         /* the Host sent to a unix-domain upstream, as nginx */

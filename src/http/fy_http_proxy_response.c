@@ -186,6 +186,12 @@ fy_proxy_process_header(fy_http_proxy_t *p)
         goto invalid;
     }
 
+    /* proxy_redirect: Location and Refresh (fy_http_proxy_redirect.c) */
+    if (fy_http_proxy_redirect(r, headers) != FY_OK) {
+        fy_proxy_fail(p, 500);
+        return;
+    }
+
     if (r->head || p->status == 204 || p->status == 304
         || (p->status >= 100 && p->status < 200))
     {
