@@ -24,7 +24,7 @@ worker_processes 1;
 events { worker_connections 256; }
 http {
     # used here, defined further down (nginx resolves variables last)
-    log_format m '$logged|$uri';
+    log_format m '$logged|$uri|$cached_ua|$volatile_ua';
     access_log logs/access.log m;
 
     map $http_upgrade $connection_upgrade {
@@ -86,6 +86,10 @@ http {
         logme    was-logged;
     }
 
+    # kept from the first use in a request, or evaluated on each
+    map $arg_c $cached_ua { default "ua=$upstream_status"; }
+    map $arg_c $volatile_ua { volatile; default "ua=$upstream_status"; }
+
     map $exact $chained {
         red      chained-red;
         default  chained-other;
@@ -117,6 +121,13 @@ http {
         location /up/ {
             proxy_set_header Connection $connection_upgrade;
             proxy_set_header X-Exact $exact;
+            proxy_pass http://127.0.0.1:%%PORT_1%%;
+        }
+        location /cache/ {
+            add_header X-Cached $cached_ua;
+            add_header X-Volatile $volatile_ua;
+            proxy_set_header X-Cached $cached_ua;
+            proxy_set_header X-Volatile $volatile_ua;
             proxy_pass http://127.0.0.1:%%PORT_1%%;
         }
         location /pass/ {
@@ -239,8 +250,19 @@ http_get($port, '/log?l=logme');
 my $log = '';
 wait_until { $log = Ferry::Test::read_file($f->prefix . '/logs/access.log') // '';
              $log =~ /was-logged/ } 5;
-like($log, qr{^was-logged\|/log$}m,
+like($log, qr{^was-logged\|/log\|ua=\|ua=$}m,
      'log_format with a map defined after it');
+
+$r = http_get($port, '/cache/');
+like($r->{body}, qr/^header X-Cached: ua=\r?$/m,
+     'a map used before the upstream answered ...');
+is(join('|', $r->{headers}{'x-cached'} // '(none)',
+             $r->{headers}{'x-volatile'} // '(none)'),
+   'ua=|ua=200',
+   '... keeps that value for the request; a volatile one does not');
+wait_until { $log = Ferry::Test::read_file($f->prefix . '/logs/access.log')
+                    // ''; $log =~ m{/cache/} } 5;
+like($log, qr{^-\|/cache/\|ua=\|ua=200$}m, '... in log_format too');
 
 $f->stop;
 
