@@ -61,7 +61,8 @@ typedef struct {
     fy_str_t                    lit;     /* literal part, or ... */
     const fy_http_variable_t   *var;     /* ... a variable, or ... */
     const fy_http_pvariable_t  *pvar;    /* ... a prefix variable ... */
-    fy_str_t                    arg;     /* ... with this free part */
+    fy_str_t                    arg;     /* ... with this free part, or */
+    struct fy_http_map_s       *map;     /* ... a map's variable */
 } fy_http_cv_part_t;
 
 typedef struct fy_http_cv_s {
@@ -107,6 +108,23 @@ int  fy_http_regex_exec(fy_http_request_t *r, const fy_http_regex_t *re,
 const fy_http_pvariable_t *fy_http_regex_variable(fy_conf_t *cf,
                                                   const u_char *name,
                                                   size_t len);
+
+/* fy_http_map.c: map blocks.  A map's variable may be used before its
+ * block: the first use makes the map, the block fills it, and the end
+ * of the http block reports any left unfilled. */
+typedef struct fy_http_map_s  fy_http_map_t;
+extern const fy_command_t  fy_http_map_commands[];
+/* The map named name (found or made), or NULL when there is no http
+ * block or its end is past (name is then an unknown variable). */
+fy_http_map_t *fy_http_map_reference(fy_conf_t *cf, const u_char *name,
+                                     size_t len);
+/* End of the http block: FY_CONF_OK, or an error for a variable used
+ * and never defined by a map (at the line of its first use). */
+const char *fy_http_map_http_done(fy_conf_t *cf,
+                                  struct fy_http_main_conf_s *hmcf);
+/* The map's value for r (fy_http_variable_pt's contract). */
+size_t fy_http_map_get(fy_http_request_t *r, fy_http_map_t *map, u_char *buf,
+                       size_t size);
 
 /* ---- upstreams ---- */
 
@@ -340,6 +358,9 @@ typedef struct fy_http_main_conf_s {
     void                *combined;      /* the predefined "combined" */
     struct fy_http_log_file_s *log_files; /* every access log file */
     fy_http_regex_t     *regexes;       /* every regex, latest first */
+    struct fy_http_map_s *maps;         /* map variables, latest first */
+    unsigned             nmaps;
+    unsigned             maps_checked:1; /* every reference resolved */
     fy_tls_tickets_t     tickets;       /* session-ticket keys, all servers */
 } fy_http_main_conf_t;
 
@@ -454,6 +475,7 @@ struct fy_http_request_s {
     fy_http_loc_conf_t   *loc;
     fy_http_captures_t   *captures;         /* of the location regex */
     fy_http_captures_t   *srv_captures;     /* of the server_name regex */
+    void                 *map_values;       /* the maps' values so far */
     int                   status;           /* answered with */
     fy_http_proxy_t      *proxy;
     fy_http_tunnel_t     *tunnel;          /* after a 101 */

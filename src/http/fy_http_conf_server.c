@@ -131,7 +131,9 @@ fy_http_block(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
     ctx->srv = hmcf->srv;
     ctx->loc = hmcf->loc;
 
-    if (fy_http_parse_block(cf, FY_CONF_HTTP, ctx) != FY_CONF_OK) {
+    if (fy_http_parse_block(cf, FY_CONF_HTTP, ctx) != FY_CONF_OK
+        || fy_http_map_http_done(cf, hmcf) != FY_CONF_OK)
+    {
         return FY_CONF_ERROR;
     }
     return fy_http_log_http_done(cf, hmcf);

@@ -467,7 +467,7 @@ fy_http_log_one(fy_http_request_t *r, fy_http_log_t *log)
     }
     for (i = 0; i < cv->nparts; i++) {
         part = &cv->parts[i];
-        if (part->var == NULL && part->pvar == NULL) {
+        if (part->var == NULL && part->pvar == NULL && part->map == NULL) {
             len += part->lit.len;
             continue;
         }
@@ -494,7 +494,7 @@ fy_http_log_one(fy_http_request_t *r, fy_http_log_t *log)
     p = line;
     for (i = 0; i < cv->nparts; i++) {
         part = &cv->parts[i];
-        if (part->var == NULL && part->pvar == NULL) {
+        if (part->var == NULL && part->pvar == NULL && part->map == NULL) {
             memcpy(p, part->lit.data, part->lit.len);
             p += part->lit.len;
         } else if (vals[i].len == 0) {

@@ -584,6 +584,9 @@ fy_http_cv_part_get(fy_http_request_t *r, const fy_http_cv_part_t *part,
     if (part->pvar) {
         return part->pvar->get(r, &part->arg, buf, size);
     }
+    if (part->map) {
+        return fy_http_map_get(r, part->map, buf, size);
+    }
     return fy_var_copy(buf, size, part->lit.data, part->lit.len);
 }
 
@@ -682,6 +685,10 @@ fy_http_cv_compile(fy_conf_t *cf, const fy_str_t *text)
             part->arg.len = nlen;
         }
         if (part->var == NULL && part->pvar == NULL) {
+            /* a map's, maybe one whose block comes later */
+            part->map = fy_http_map_reference(cf, name, nlen);
+        }
+        if (part->var == NULL && part->pvar == NULL && part->map == NULL) {
             fy_conf_error(cf, "unknown \"%.*s\" variable", (int) nlen, name);
             return NULL;
         }
