@@ -716,6 +716,19 @@ size_t fy_http_proxy_host(fy_http_request_t *r, u_char *buf, size_t size);
 /* fy_http_access.c: allow/deny of the request's location.  FY_OK, or
  * FY_DECLINED when the client is denied (answer 403). */
 int  fy_http_access_check(fy_http_request_t *r);
+/* An address with a prefix (allow/deny, set_real_ip_from). */
+typedef struct {
+    int       family;       /* AF_INET, AF_INET6 (0: allow/deny's "all") */
+    uint8_t   addr[16];     /* network part, already masked */
+    uint8_t   mask[16];
+} fy_http_cidr_t;
+int  fy_http_cidr_parse(fy_conf_t *cf, const fy_str_t *arg,
+                        fy_http_cidr_t *cidr);
+const uint8_t *fy_http_cidr_addr(const struct sockaddr_in6 *sa, int *family,
+                                 unsigned *n);
+int  fy_http_cidr_match(const fy_http_cidr_t *cidr, int family,
+                        const uint8_t *addr, unsigned n);
+
 
 /* What a connection is doing, as stub_status counts it (r->stat). */
 #define FY_HTTP_STAT_NONE     0   /* no request: "Waiting" */
