@@ -4,7 +4,7 @@
 # real_ip_recursive.  A trusted peer's X-Real-IP / X-Forwarded-For /
 # other field replaces the client address everywhere ($remote_addr, the
 # access log, allow/deny and its error log line,
-# $proxy_add_x_forwarded_for); an untrusted peer's does not; invalid
+# $proxy_add_x_forwarded_for, ip_hash); an untrusted peer's does not; invalid
 # values are ignored; $realip_remote_addr/_port keep the peer's; each
 # request of a keep-alive connection starts from the peer's address;
 # the location's settings apply before allow/deny (after "return");
@@ -32,6 +32,7 @@ http {
     log_format ra '\$remote_addr|\$realip_remote_addr|\$request_uri';
     access_log logs/access.log ra;
     upstream be { server 127.0.0.1:%%PORT_1%%; }
+    upstream iph { ip_hash; server 127.0.0.1:%%PORT_5%%; server 127.0.0.1:%%PORT_6%%; }
     proxy_set_header X-Forwarded-For \$proxy_add_x_forwarded_for;
 
     # trusted peer, X-Real-IP (the default)
@@ -50,6 +51,7 @@ http {
             proxy_pass http://be;
         }
         location /client-return { real_ip_header X-Client; return 200 $show; }
+        location /iph { proxy_pass http://iph; }
     }
 
     # only 10.0.0.0/8 trusted: the headers of 127.0.0.1 are not used
@@ -91,6 +93,12 @@ http {
 }
 EOF
 my $backend = Ferry::Test::Backend->new(port => $f->port(1));
+my @named = map {
+    my $name = "b$_";
+    Ferry::Test::Backend->new(port => $f->port(4 + $_), handler => sub {
+        return { status => 200, body => "$name\n" };
+    });
+} 1, 2;
 $f->start or BAIL_OUT('ferry did not start');
 
 sub body {
@@ -164,6 +172,24 @@ like(body(0, '/client-return', 'X-Client' => '203.0.113.4'),
      qr/^200 addr=127\.0\.0\.1 /,
      '... and "return" answers before the location\'s applies (nginx\'s '
      . 'rewrite phase comes before pre-access)');
+
+# ip_hash balances on the real address: twenty /24 networks reach both
+# servers (the peer alone, 127.0.0.1, always hashes to the same one)
+{
+    my %seen;
+    for my $i (1 .. 20) {
+        my $r = http_get($f->port(0), '/iph', 'X-Real-IP' => "198.51.$i.1");
+        $seen{$r->{body} // ''}++;
+    }
+    is(join(' ', sort keys %seen), "b1\n b2\n",
+       'ip_hash: real addresses from different networks reach both servers');
+    my %one;
+    for (1 .. 5) {
+        my $r = http_get($f->port(0), '/iph', 'X-Real-IP' => '198.51.7.1');
+        $one{$r->{body} // ''}++;
+    }
+    is(scalar keys %one, 1, '... and one real address always the same one');
+}
 
 # keep-alive: each request starts from the peer's address
 {
