@@ -284,6 +284,8 @@ typedef struct fy_http_loc_conf_s {
     /* proxy_redirect (fy_http_proxy_redirect.c), NULL: none here or
      * above, the default of the location's own proxy_pass */
     struct fy_http_proxy_redirect_s *proxy_redirect;
+    /* set_real_ip_from & co. (fy_http_realip.c), NULL: none here */
+    struct fy_http_realip_conf_s *realip;
 } fy_http_loc_conf_t;
 
 /* Does the location proxy (proxy_pass, with or without variables)? */
@@ -487,6 +489,8 @@ struct fy_http_request_s {
     uint64_t              start_msec;      /* monotonic, for $request_time */
     uint64_t              start_wall;      /* wall clock ms */
     unsigned              number;          /* on its connection, from 1 */
+    struct fy_http_realip_s *realip;       /* the peer's own address once
+                                              realip replaced it, or NULL */
     /* Reading the header (fy_http_large_header_buffer): where the line
      * being parsed starts in hc->in, the large buffers taken so far,
      * the header bytes in the buffers given up before hc->in. */
@@ -738,6 +742,30 @@ size_t fy_http_proxy_host(fy_http_request_t *r, u_char *buf, size_t size);
 /* fy_http_access.c: allow/deny of the request's location.  FY_OK, or
  * FY_DECLINED when the client is denied (answer 403). */
 int  fy_http_access_check(fy_http_request_t *r);
+/* An address with a prefix (allow/deny, set_real_ip_from). */
+typedef struct {
+    int       family;       /* AF_INET, AF_INET6 (0: allow/deny's "all") */
+    uint8_t   addr[16];     /* network part, already masked */
+    uint8_t   mask[16];
+} fy_http_cidr_t;
+int  fy_http_cidr_parse(fy_conf_t *cf, const fy_str_t *arg,
+                        fy_http_cidr_t *cidr);
+const uint8_t *fy_http_cidr_addr(const struct sockaddr_in6 *sa, int *family,
+                                 unsigned *n);
+int  fy_http_cidr_match(const fy_http_cidr_t *cidr, int family,
+                        const uint8_t *addr, unsigned n);
+
+/* fy_http_realip.c: set_real_ip_from, real_ip_header, real_ip_recursive */
+extern const fy_command_t  fy_http_realip_commands[];
+void fy_http_realip_merge(fy_http_loc_conf_t *prev, fy_http_loc_conf_t *conf);
+/* Replace the client address by the header's of a trusted peer, with
+ * lcf's settings, once per request (later calls do nothing once it is
+ * done); restored when the request ends. */
+void fy_http_realip(fy_http_request_t *r, fy_http_loc_conf_t *lcf);
+size_t fy_http_realip_var_addr(fy_http_request_t *r, u_char *buf,
+                               size_t size);
+size_t fy_http_realip_var_port(fy_http_request_t *r, u_char *buf,
+                               size_t size);
 
 /* What a connection is doing, as stub_status counts it (r->stat). */
 #define FY_HTTP_STAT_NONE     0   /* no request: "Waiting" */

@@ -21,10 +21,8 @@
 #include <netinet/in.h>
 
 typedef struct {
-    int       family;       /* AF_INET, AF_INET6, or 0 for "all" */
-    uint8_t   addr[16];     /* network part, already masked */
-    uint8_t   mask[16];
-    unsigned  deny:1;
+    fy_http_cidr_t  cidr;       /* family 0: "all" */
+    unsigned        deny:1;
 } fy_http_access_rule_t;
 
 static const char *fy_http_access_rule(fy_conf_t *cf,
@@ -43,10 +41,127 @@ const fy_command_t  fy_http_access_commands[] = {
 
 
 /*
- * Accepts "all", an address, or address/prefix, IPv4 or IPv6, as
- * cf->args[1].  Appends a rule to the level's list (made on first
- * use).  Host bits set below the prefix are cleared with a warning,
- * as nginx does, since they can never match anything else.
+ * Accepts an address or address/prefix, IPv4 or IPv6, in arg (shared
+ * with set_real_ip_from, fy_http_realip.c).  Fills *cidr.  Host bits
+ * set below the prefix are cleared with a warning, as nginx does,
+ * since they can never match anything else.  FY_OK, or FY_ERROR with
+ * the error logged with the file and line.
+ */
+int
+fy_http_cidr_parse(fy_conf_t *cf, const fy_str_t *arg, fy_http_cidr_t *cidr)
+{
+    char      text[64], *slash;
+    int64_t   bits, max;
+    unsigned  i, changed = 0;
+
+    memset(cidr, 0, sizeof(*cidr));
+    if (arg->len >= sizeof(text)) {
+        goto invalid;
+    }
+    memcpy(text, arg->data, arg->len);
+    text[arg->len] = '\0';
+
+    slash = strchr(text, '/');
+    if (slash) {
+        *slash++ = '\0';
+    }
+
+    if (inet_pton(AF_INET, text, cidr->addr) == 1) {
+        cidr->family = AF_INET;
+        max = 32;
+    } else if (inet_pton(AF_INET6, text, cidr->addr) == 1) {
+        cidr->family = AF_INET6;
+        max = 128;
+    } else {
+        goto invalid;
+    }
+
+    bits = max;
+    if (slash) {
+        bits = fy_atoi((u_char *) slash, strlen(slash));
+        if (bits < 0 || bits > max) {
+            goto invalid;
+        }
+    }
+
+    for (i = 0; i < max / 8; i++) {
+        if (bits >= 8) {
+            cidr->mask[i] = 0xff;
+            bits -= 8;
+        } else {
+            cidr->mask[i] = (uint8_t) (0xff00 >> bits);
+            bits = 0;
+        }
+        if (cidr->addr[i] & ~cidr->mask[i]) {
+            changed = 1;
+            cidr->addr[i] &= cidr->mask[i];
+        }
+    }
+
+    if (changed) {
+        fy_log_error(FY_LOG_WARN, 0, "low address bits of %.*s are "
+                     "meaningless in %s:%u", (int) arg->len, arg->data,
+                     cf->file ? cf->file->name : "command line", cf->line);
+    }
+    return FY_OK;
+
+invalid:
+
+    fy_conf_error(cf, "invalid parameter \"%.*s\"", (int) arg->len,
+                  arg->data);
+    return FY_ERROR;
+}
+
+
+/* The address bytes of sa (4 or 16 in *n; an IPv4 client on a
+ * dual-stack socket as IPv4), and its family in *family; NULL and 0
+ * for a unix-domain client, which has no address. */
+const uint8_t *
+fy_http_cidr_addr(const struct sockaddr_in6 *sa, int *family, unsigned *n)
+{
+    const uint8_t  *addr;
+
+    *family = sa->sin6_family;
+    if (*family == AF_INET) {
+        addr = (const uint8_t *)
+               &((const struct sockaddr_in *) (const void *) sa)->sin_addr;
+    } else if (*family == AF_INET6) {
+        addr = sa->sin6_addr.s6_addr;
+        if (IN6_IS_ADDR_V4MAPPED(&sa->sin6_addr)) {
+            *family = AF_INET;
+            addr += 12;
+        }
+    } else {
+        *n = 0;
+        return NULL;
+    }
+    *n = *family == AF_INET ? 4 : 16;
+    return addr;
+}
+
+
+/* 1 if the address (as fy_http_cidr_addr gives it) is in cidr. */
+int
+fy_http_cidr_match(const fy_http_cidr_t *cidr, int family,
+                   const uint8_t *addr, unsigned n)
+{
+    unsigned  j;
+
+    if (cidr->family != family || addr == NULL) {
+        return 0;
+    }
+    for (j = 0; j < n; j++) {
+        if ((addr[j] & cidr->mask[j]) != cidr->addr[j]) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+
+/*
+ * Accepts "all" or what fy_http_cidr_parse does, as cf->args[1].
+ * Appends a rule to the level's list (made on first use).
  */
 static const char *
 fy_http_access_rule(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
@@ -54,9 +169,6 @@ fy_http_access_rule(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
     fy_http_loc_conf_t     *lcf = conf;
     fy_http_access_rule_t  *rule;
     fy_str_t               *arg = &cf->args[1];
-    char                    text[64], *slash;
-    int64_t                 bits, max;
-    unsigned                i, changed = 0;
 
     if (lcf->access == NULL) {
         lcf->access = fy_pcalloc(cf->pool, sizeof(fy_array_t));
@@ -75,62 +187,8 @@ fy_http_access_rule(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
     if (fy_str_eq(arg, "all")) {
         return FY_CONF_OK;
     }
-
-    if (arg->len >= sizeof(text)) {
-        goto invalid;
-    }
-    memcpy(text, arg->data, arg->len);
-    text[arg->len] = '\0';
-
-    slash = strchr(text, '/');
-    if (slash) {
-        *slash++ = '\0';
-    }
-
-    if (inet_pton(AF_INET, text, rule->addr) == 1) {
-        rule->family = AF_INET;
-        max = 32;
-    } else if (inet_pton(AF_INET6, text, rule->addr) == 1) {
-        rule->family = AF_INET6;
-        max = 128;
-    } else {
-        goto invalid;
-    }
-
-    bits = max;
-    if (slash) {
-        bits = fy_atoi((u_char *) slash, strlen(slash));
-        if (bits < 0 || bits > max) {
-            goto invalid;
-        }
-    }
-
-    for (i = 0; i < max / 8; i++) {
-        if (bits >= 8) {
-            rule->mask[i] = 0xff;
-            bits -= 8;
-        } else {
-            rule->mask[i] = (uint8_t) (0xff00 >> bits);
-            bits = 0;
-        }
-        if (rule->addr[i] & ~rule->mask[i]) {
-            changed = 1;
-            rule->addr[i] &= rule->mask[i];
-        }
-    }
-
-    if (changed) {
-        fy_log_error(FY_LOG_WARN, 0, "low address bits of %s are "
-                     "meaningless in %s:%u", arg->data,
-                     cf->file ? cf->file->name : "command line", cf->line);
-    }
-    return FY_CONF_OK;
-
-invalid:
-
-    fy_conf_error(cf, "invalid parameter \"%.*s\"", (int) arg->len,
-                  arg->data);
-    return FY_CONF_ERROR;
+    return fy_http_cidr_parse(cf, arg, &rule->cidr) == FY_OK
+           ? FY_CONF_OK : FY_CONF_ERROR;
 }
 
 
@@ -144,47 +202,24 @@ fy_http_access_check(fy_http_request_t *r)
 {
     fy_http_loc_conf_t     *lcf = r->loc ? r->loc : r->srv->loc;
     fy_http_access_rule_t  *rule;
-    struct sockaddr_in6    *sa = &r->hc->c->addr;
     const uint8_t          *addr;
-    unsigned                i, j, n;
+    unsigned                i, n;
     int                     family;
 
     if (lcf->access == NULL) {
         return FY_OK;
     }
 
-    family = sa->sin6_family;
-    if (family == AF_UNIX) {
-        /* no address: only "all" rules apply to a unix-domain client */
-        addr = NULL;
-    } else if (family == AF_INET) {
-        addr = (const uint8_t *)
-               &((struct sockaddr_in *) (void *) sa)->sin_addr;
-    } else {
-        addr = sa->sin6_addr.s6_addr;
-        if (IN6_IS_ADDR_V4MAPPED(&sa->sin6_addr)) {
-            /* an IPv4 client on a dual-stack socket: IPv4 rules apply */
-            family = AF_INET;
-            addr += 12;
-        }
-    }
-    n = family == AF_INET ? 4 : family == AF_INET6 ? 16 : 0;
+    /* a unix-domain client has no address: only "all" rules apply */
+    addr = fy_http_cidr_addr(&r->hc->c->addr, &family, &n);
 
     for (i = 0; i < lcf->access->nelts; i++) {
         rule = fy_array_elt(lcf->access, fy_http_access_rule_t, i);
 
-        if (rule->family != 0) {
-            if (rule->family != family) {
-                continue;
-            }
-            for (j = 0; j < n; j++) {
-                if ((addr[j] & rule->mask[j]) != rule->addr[j]) {
-                    break;
-                }
-            }
-            if (j < n) {
-                continue;
-            }
+        if (rule->cidr.family != 0
+            && !fy_http_cidr_match(&rule->cidr, family, addr, n))
+        {
+            continue;
         }
 
         if (rule->deny) {

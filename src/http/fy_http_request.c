@@ -388,7 +388,11 @@ fy_http_nodelay(fy_http_conn_t *hc, const fy_http_loc_conf_t *lcf)
     fy_conn_t  *c = hc->c;
     int         one = 1;
 
-    if (hc->nodelay || !lcf->tcp_nodelay || c->addr.sin6_family == AF_UNIX) {
+    /* the listener's family: realip may have given a unix-domain
+     * connection an IP client address */
+    if (hc->nodelay || !lcf->tcp_nodelay
+        || hc->ls->addr.sa.sa_family == AF_UNIX)
+    {
         return;
     }
     hc->nodelay = 1;

@@ -173,6 +173,9 @@ fy_http_find_config(fy_http_request_t *r)
         }
     }
 
+    /* nginx's post-read phase: the server's settings, before the
+     * location is looked for */
+    fy_http_realip(r, r->srv->loc);
     fy_http_find_location_of(r);
 }
 
@@ -347,7 +350,9 @@ fy_http_run_location(fy_http_request_t *r)
     }
 
     /* After "return", as nginx's access phase follows its rewrite
-     * phase. */
+     * phase; realip with the location's settings first, if the
+     * server's did not already (nginx's pre-access phase). */
+    fy_http_realip(r, lcf);
     if (fy_http_access_check(r) != FY_OK) {
         fy_http_skip_body(r);
         fy_http_send_error(r, 403);

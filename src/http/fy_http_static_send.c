@@ -304,7 +304,7 @@ fy_http_static_send(fy_http_request_t *r, fy_http_static_file_t *f,
      * sendfile() sends the body; fy_http_set_keepalive uncorks) */
     if (f->end > f->pos && f->gz == NULL && hc->c->ssl == NULL
         && r->loc->sendfile && r->loc->tcp_nopush && !hc->corked
-        && hc->c->addr.sin6_family != AF_UNIX)
+        && hc->ls->addr.sa.sa_family != AF_UNIX)
     {
         fy_http_cork(hc, 1);
     }

@@ -491,6 +491,8 @@ static const fy_http_variable_t  fy_http_variables[] = {
     { "pid",              fy_var_pid },
     { "remote_addr",      fy_var_remote_addr },
     { "remote_port",      fy_var_remote_port },
+    { "realip_remote_addr", fy_http_realip_var_addr },
+    { "realip_remote_port", fy_http_realip_var_port },
     { "request_uri",      fy_var_request_uri },
     { "uri",              fy_var_uri },
     { "args",             fy_var_args },
