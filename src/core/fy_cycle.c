@@ -10,6 +10,7 @@
 #include "fy_supervise.h"
 #include "fy_user.h"
 #include "fy_sched.h"
+#include "fy_worker_conf.h"
 
 #include <arpa/inet.h>
 #include <netdb.h>
@@ -88,6 +89,7 @@ const fy_command_t  fy_core_commands[] = {
 
 static const fy_command_t *const  fy_conf_tables[] = {
     fy_core_commands,
+    fy_worker_conf_commands,
     fy_http_commands,
     fy_http_log_commands,
     fy_http_upcache_commands,
@@ -276,6 +278,8 @@ fy_cycle_load(const char *prefix, const char *conf_file,
     ccf->worker_max_memory = FY_CONF_UNSET_SIZE;
     ccf->worker_rlimit_nofile = FY_CONF_UNSET_INT;
     ccf->master_sched = FY_CONF_UNSET_INT;
+    ccf->worker_priority = FY_CONF_UNSET_INT;
+    ccf->worker_rlimit_core = FY_CONF_UNSET_SIZE;
 
     memset(&ctx, 0, sizeof(ctx));
     ctx.main = ccf;
@@ -319,6 +323,8 @@ fy_cycle_load(const char *prefix, const char *conf_file,
         ncpu = sysconf(_SC_NPROCESSORS_ONLN);
         cycle->workers = ncpu < 1 ? 1 : (unsigned) fy_min(ncpu, FY_MAX_WORKERS);
     }
+
+    fy_worker_conf_check(cycle);
 
     cycle->dispatch = ccf->dispatch ? ccf->dispatch
                                     : &fy_dispatch_round_robin;
