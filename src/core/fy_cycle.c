@@ -23,6 +23,8 @@ static const char *fy_core_worker_processes(fy_conf_t *cf,
     const fy_command_t *cmd, void *conf);
 static const char *fy_core_worker_dispatch(fy_conf_t *cf,
     const fy_command_t *cmd, void *conf);
+static const char *fy_core_use(fy_conf_t *cf, const fy_command_t *cmd,
+    void *conf);
 
 static const fy_conf_bounds_t  fy_core_conn_bounds = { 2, 1048576 };
 static const fy_conf_bounds_t  fy_core_nofile_bounds = { 16, 1048576 };
@@ -83,6 +85,21 @@ const fy_command_t  fy_core_commands[] = {
     { "worker_connections", FY_CONF_EVENTS, 0, 1, 1, fy_conf_set_int,
       FY_CONF_MAIN_OFF, offsetof(fy_core_conf_t, worker_connections),
       &fy_core_conn_bounds },
+
+    { "use", FY_CONF_EVENTS, 0, 1, 1, fy_core_use, FY_CONF_MAIN_OFF, 0,
+      NULL },
+
+    { "multi_accept", FY_CONF_EVENTS, 0, 1, 1, fy_conf_set_flag,
+      FY_CONF_MAIN_OFF, offsetof(fy_core_conf_t, multi_accept), NULL },
+
+    /* no effect: only the master accepts (docs/configuration.md) */
+    { "accept_mutex", FY_CONF_EVENTS, 0, 1, 1, fy_conf_set_flag,
+      FY_CONF_MAIN_OFF, offsetof(fy_core_conf_t, accept_mutex), NULL },
+
+    /* no effect: the clock is read once per loop turn without a system
+     * call (docs/configuration.md) */
+    { "timer_resolution", FY_CONF_MAIN, 0, 1, 1, fy_conf_set_msec,
+      FY_CONF_MAIN_OFF, offsetof(fy_core_conf_t, timer_resolution), NULL },
 
     { NULL, 0, 0, 0, 0, NULL, 0, 0, NULL }
 };
@@ -202,6 +219,26 @@ fy_core_worker_dispatch(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
     return FY_CONF_OK;
 }
 
+/* "use epoll": the only event method ferry has; nginx on Linux
+ * refuses the others it was not built with the same way. */
+static const char *
+fy_core_use(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
+{
+    fy_core_conf_t  *ccf = conf;
+
+    fy_unused(cmd);
+
+    if (ccf->use_seen) {
+        return "is duplicate";
+    }
+    if (!fy_str_eq(&cf->args[1], "epoll")) {
+        fy_conf_error(cf, "invalid event type \"%s\"", cf->args[1].data);
+        return FY_CONF_ERROR;
+    }
+    ccf->use_seen = 1;
+    return FY_CONF_OK;
+}
+
 /* The directory part of a path, with its trailing slash. */
 static char *
 fy_dirname(fy_pool_t *pool, const char *path)
@@ -280,6 +317,9 @@ fy_cycle_load(const char *prefix, const char *conf_file,
     ccf->master_sched = FY_CONF_UNSET_INT;
     ccf->worker_priority = FY_CONF_UNSET_INT;
     ccf->worker_rlimit_core = FY_CONF_UNSET_SIZE;
+    ccf->multi_accept = FY_CONF_UNSET_INT;
+    ccf->accept_mutex = FY_CONF_UNSET_INT;
+    ccf->timer_resolution = FY_CONF_UNSET_MSEC;
 
     memset(&ctx, 0, sizeof(ctx));
     ctx.main = ccf;
@@ -324,6 +364,11 @@ fy_cycle_load(const char *prefix, const char *conf_file,
         cycle->workers = ncpu < 1 ? 1 : (unsigned) fy_min(ncpu, FY_MAX_WORKERS);
     }
 
+    /* ferry's master has always taken every waiting connection, up
+     * to a batch, per wake-up: nginx's default is off */
+    if (ccf->multi_accept == FY_CONF_UNSET_INT) {
+        ccf->multi_accept = 1;
+    }
     fy_worker_conf_check(cycle);
 
     cycle->dispatch = ccf->dispatch ? ccf->dispatch

@@ -51,6 +51,12 @@ typedef struct {
     size_t              worker_rlimit_core;       /* unset: leave as is */
     fy_str_t            working_directory;        /* absolute, or empty */
     fy_array_t          env;                      /* fy_str_t "VAR[=VALUE]" */
+
+    /* events */
+    int                 multi_accept;             /* 0: one per wake-up */
+    int                 accept_mutex;             /* no effect */
+    int                 use_seen;
+    int64_t             timer_resolution;         /* ms, no effect */
 } fy_core_conf_t;
 
 #define FY_MAX_LISTEN  1024

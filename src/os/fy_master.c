@@ -550,7 +550,7 @@ fy_master_accept(fy_event_t *ev)
     fy_listen_t              *ls;
     fy_channel_conn_t         conn;
     socklen_t                 len;
-    unsigned                  i, n;
+    unsigned                  i, n, limit;
     int                       fd, ncand;
 
     i = (unsigned) (uintptr_t) ev->data;
@@ -564,7 +564,11 @@ fy_master_accept(fy_event_t *ev)
 
     ncand = fy_master_candidates(cand);
 
-    for (n = 0; n < FY_ACCEPT_BATCH; n++) {
+    /* "multi_accept off": one connection per wake-up, as in nginx; the
+     * listener is level-triggered, so the next turn takes the next */
+    limit = fy_cycle->core->multi_accept ? FY_ACCEPT_BATCH : 1;
+
+    for (n = 0; n < limit; n++) {
         memset(&conn, 0, sizeof(conn));
         len = sizeof(conn.addr);
         fd = accept4(ls->fd, (struct sockaddr *) &conn.addr, &len,
@@ -600,6 +604,8 @@ fy_master_accept(fy_event_t *ev)
         }
         fy_master_assign(batches, cand, ncand, &conn, fd);
     }
+    fy_log_debug("accepted %u connection%s on %s in one pass", n,
+                 n == 1 ? "" : "s", ls->text);
 
     /* A failed flush re-assigns its connections, possibly to a slot
      * already flushed in this pass: repeat until every batch is empty. */
