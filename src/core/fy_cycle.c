@@ -101,6 +101,9 @@ const fy_command_t  fy_core_commands[] = {
     { "timer_resolution", FY_CONF_MAIN, 0, 1, 1, fy_conf_set_msec,
       FY_CONF_MAIN_OFF, offsetof(fy_core_conf_t, timer_resolution), NULL },
 
+    { "pcre_jit", FY_CONF_MAIN, 0, 1, 1, fy_conf_set_flag, FY_CONF_MAIN_OFF,
+      offsetof(fy_core_conf_t, pcre_jit), NULL },
+
     { NULL, 0, 0, 0, 0, NULL, 0, 0, NULL }
 };
 
@@ -319,6 +322,7 @@ fy_cycle_load(const char *prefix, const char *conf_file,
     ccf->worker_rlimit_core = FY_CONF_UNSET_SIZE;
     ccf->multi_accept = FY_CONF_UNSET_INT;
     ccf->accept_mutex = FY_CONF_UNSET_INT;
+    ccf->pcre_jit = FY_CONF_UNSET_INT;
     ccf->timer_resolution = FY_CONF_UNSET_MSEC;
 
     memset(&ctx, 0, sizeof(ctx));
@@ -369,6 +373,10 @@ fy_cycle_load(const char *prefix, const char *conf_file,
     if (ccf->multi_accept == FY_CONF_UNSET_INT) {
         ccf->multi_accept = 1;
     }
+    /* nginx's default is off; ferry has always JIT-compiled */
+    if (ccf->pcre_jit == FY_CONF_UNSET_INT) {
+        ccf->pcre_jit = 1;
+    }
     fy_worker_conf_check(cycle);
 
     cycle->dispatch = ccf->dispatch ? ccf->dispatch
@@ -394,6 +402,9 @@ fy_cycle_load(const char *prefix, const char *conf_file,
 
     if (cycle->http && fy_http_init_cycle(cycle) != FY_OK) {
         goto failed;
+    }
+    if (cycle->http && ccf->pcre_jit) {
+        fy_http_regex_jit(cycle);
     }
 
     if (dump) {

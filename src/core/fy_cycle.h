@@ -56,6 +56,7 @@ typedef struct {
     int                 multi_accept;             /* 0: one per wake-up */
     int                 accept_mutex;             /* no effect */
     int                 use_seen;
+    int                 pcre_jit;
     int64_t             timer_resolution;         /* ms, no effect */
 } fy_core_conf_t;
 

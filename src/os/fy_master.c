@@ -678,6 +678,7 @@ fy_master_reload(void)
     fy_cycle_free(old);
     fy_log_error(FY_LOG_NOTICE, 0, "reload done: generation %llu",
                  (unsigned long long) fy_generation);
+    fy_http_regex_jit_report(cycle);
 }
 
 /* ---- signals and the loop ---- */
