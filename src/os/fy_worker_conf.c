@@ -265,8 +265,8 @@ fy_env_put(char **p, const char *s, size_t nlen, const char *value)
  * block.  So the kept entries are built in a new block, every
  * inherited string is wiped, and the new block is copied over the old
  * one when it fits (it shows in /proc/PID/environ then; when it does
- * not, that shows only NULs).  Nothing here is freed: environ points
- * to it for the process's life.
+ * not, that shows only NULs).  environ points to the new array (and
+ * block, unless copied) for the process's life.
  */
 static void
 fy_worker_conf_environ(fy_cycle_t *cycle)
@@ -337,6 +337,7 @@ fy_worker_conf_environ(fy_cycle_t *cycle)
         for (i = 0; i < n; i++) {
             env[i] = area + (env[i] - block);
         }
+        free(block);
     }
     environ = env;
 }
