@@ -163,7 +163,9 @@ fy_worker_conf_directory(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
         fy_conf_error(cf, "cannot allocate memory");
         return FY_CONF_ERROR;
     }
-    memcpy(p, cf->prefix, plen);
+    if (plen) {
+        memcpy(p, cf->prefix, plen);
+    }
     memcpy(p + plen, v->data, v->len + 1);
 
     /* checked now, so a typo is an [emerg] with file and line rather
