@@ -476,6 +476,7 @@ main(int argc, char **argv)
     fy_log_error(FY_LOG_NOTICE, 0, "ferry/" FY_VERSION " started, %u worker "
                  "processes, dispatch %s", cycle->workers,
                  cycle->dispatch->name);
+    fy_http_regex_jit_report(cycle);
 
     opts.prefix = prefix;
     opts.conf_file = a.conf_file;

@@ -10,6 +10,7 @@
 #include "fy_supervise.h"
 #include "fy_user.h"
 #include "fy_sched.h"
+#include "fy_worker_conf.h"
 
 #include <arpa/inet.h>
 #include <netdb.h>
@@ -22,6 +23,8 @@ static const char *fy_core_worker_processes(fy_conf_t *cf,
     const fy_command_t *cmd, void *conf);
 static const char *fy_core_worker_dispatch(fy_conf_t *cf,
     const fy_command_t *cmd, void *conf);
+static const char *fy_core_use(fy_conf_t *cf, const fy_command_t *cmd,
+    void *conf);
 
 static const fy_conf_bounds_t  fy_core_conn_bounds = { 2, 1048576 };
 static const fy_conf_bounds_t  fy_core_nofile_bounds = { 16, 1048576 };
@@ -83,11 +86,30 @@ const fy_command_t  fy_core_commands[] = {
       FY_CONF_MAIN_OFF, offsetof(fy_core_conf_t, worker_connections),
       &fy_core_conn_bounds },
 
+    { "use", FY_CONF_EVENTS, 0, 1, 1, fy_core_use, FY_CONF_MAIN_OFF, 0,
+      NULL },
+
+    { "multi_accept", FY_CONF_EVENTS, 0, 1, 1, fy_conf_set_flag,
+      FY_CONF_MAIN_OFF, offsetof(fy_core_conf_t, multi_accept), NULL },
+
+    /* no effect: only the master accepts (docs/configuration.md) */
+    { "accept_mutex", FY_CONF_EVENTS, 0, 1, 1, fy_conf_set_flag,
+      FY_CONF_MAIN_OFF, offsetof(fy_core_conf_t, accept_mutex), NULL },
+
+    /* no effect: the clock is read once per loop turn without a system
+     * call (docs/configuration.md) */
+    { "timer_resolution", FY_CONF_MAIN, 0, 1, 1, fy_conf_set_msec,
+      FY_CONF_MAIN_OFF, offsetof(fy_core_conf_t, timer_resolution), NULL },
+
+    { "pcre_jit", FY_CONF_MAIN, 0, 1, 1, fy_conf_set_flag, FY_CONF_MAIN_OFF,
+      offsetof(fy_core_conf_t, pcre_jit), NULL },
+
     { NULL, 0, 0, 0, 0, NULL, 0, 0, NULL }
 };
 
 static const fy_command_t *const  fy_conf_tables[] = {
     fy_core_commands,
+    fy_worker_conf_commands,
     fy_http_commands,
     fy_http_log_commands,
     fy_http_upcache_commands,
@@ -202,6 +224,26 @@ fy_core_worker_dispatch(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
     return FY_CONF_OK;
 }
 
+/* "use epoll": the only event method ferry has; nginx on Linux
+ * refuses the others it was not built with the same way. */
+static const char *
+fy_core_use(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
+{
+    fy_core_conf_t  *ccf = conf;
+
+    fy_unused(cmd);
+
+    if (ccf->use_seen) {
+        return "is duplicate";
+    }
+    if (!fy_str_eq(&cf->args[1], "epoll")) {
+        fy_conf_error(cf, "invalid event type \"%s\"", cf->args[1].data);
+        return FY_CONF_ERROR;
+    }
+    ccf->use_seen = 1;
+    return FY_CONF_OK;
+}
+
 /* The directory part of a path, with its trailing slash. */
 static char *
 fy_dirname(fy_pool_t *pool, const char *path)
@@ -278,6 +320,12 @@ fy_cycle_load(const char *prefix, const char *conf_file,
     ccf->worker_max_memory = FY_CONF_UNSET_SIZE;
     ccf->worker_rlimit_nofile = FY_CONF_UNSET_INT;
     ccf->master_sched = FY_CONF_UNSET_INT;
+    ccf->worker_priority = FY_CONF_UNSET_INT;
+    ccf->worker_rlimit_core = FY_CONF_UNSET_SIZE;
+    ccf->multi_accept = FY_CONF_UNSET_INT;
+    ccf->accept_mutex = FY_CONF_UNSET_INT;
+    ccf->pcre_jit = FY_CONF_UNSET_INT;
+    ccf->timer_resolution = FY_CONF_UNSET_MSEC;
 
     memset(&ctx, 0, sizeof(ctx));
     ctx.main = ccf;
@@ -322,6 +370,17 @@ fy_cycle_load(const char *prefix, const char *conf_file,
         cycle->workers = ncpu < 1 ? 1 : (unsigned) fy_min(ncpu, FY_MAX_WORKERS);
     }
 
+    /* ferry's master has always taken every waiting connection, up
+     * to a batch, per wake-up: nginx's default is off */
+    if (ccf->multi_accept == FY_CONF_UNSET_INT) {
+        ccf->multi_accept = 1;
+    }
+    /* nginx's default is off; ferry has always JIT-compiled */
+    if (ccf->pcre_jit == FY_CONF_UNSET_INT) {
+        ccf->pcre_jit = 1;
+    }
+    fy_worker_conf_check(cycle);
+
     cycle->dispatch = ccf->dispatch ? ccf->dispatch
                                     : &fy_dispatch_round_robin;
 
@@ -345,6 +404,9 @@ fy_cycle_load(const char *prefix, const char *conf_file,
 
     if (cycle->http && fy_http_init_cycle(cycle) != FY_OK) {
         goto failed;
+    }
+    if (cycle->http && ccf->pcre_jit) {
+        fy_http_regex_jit(cycle);
     }
 
     if (dump) {

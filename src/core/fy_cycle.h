@@ -42,6 +42,22 @@ typedef struct {
     fy_str_t            user;                     /* "user" name, or empty */
     uid_t               user_uid;
     gid_t               user_gid;
+
+    /* what a new worker process is given (fy_worker_conf.c) */
+    int                 worker_priority;          /* unset: leave as is */
+    uint64_t           *cpu_affinity;             /* masks, CPU 0 = bit 0 */
+    unsigned            cpu_affinity_n;           /* 0: not set */
+    unsigned            cpu_affinity_auto;
+    size_t              worker_rlimit_core;       /* unset: leave as is */
+    fy_str_t            working_directory;        /* absolute, or empty */
+    fy_array_t          env;                      /* fy_str_t "VAR[=VALUE]" */
+
+    /* events */
+    int                 multi_accept;             /* 0: one per wake-up */
+    int                 accept_mutex;             /* no effect */
+    int                 use_seen;
+    int                 pcre_jit;
+    int64_t             timer_resolution;         /* ms, no effect */
 } fy_core_conf_t;
 
 #define FY_MAX_LISTEN  1024

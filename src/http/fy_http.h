@@ -98,6 +98,12 @@ typedef struct fy_http_captures_s  fy_http_captures_t;
  * names the file, line and PCRE2's message. */
 fy_http_regex_t *fy_http_regex_compile(fy_conf_t *cf, const fy_str_t *pattern,
                                        int caseless);
+/* "pcre_jit on": JIT-compile every regex of the cycle (an [info] line
+ * says how many; a pattern the JIT refuses is interpreted). */
+void fy_http_regex_jit(fy_cycle_t *cycle);
+/* The [info] line "pcre JIT enabled for N of M regexes", when some
+ * are: at start and after a reload, once the error log is open. */
+void fy_http_regex_jit_report(fy_cycle_t *cycle);
 /* Match subject: FY_OK (*captures set, left alone when the regex has
  * no groups), FY_DECLINED (no match) or FY_ERROR (logged). */
 int  fy_http_regex_exec(fy_http_request_t *r, const fy_http_regex_t *re,

@@ -3,8 +3,11 @@
  * "server_name ~RE", through PCRE2, and the capture variables $1..$9
  * and $NAME (for "(?<NAME>...)").
  *
- * A regex is compiled once, when the configuration is read, and JIT
- * compiled when PCRE2 can (otherwise pcre2_match interprets it).  The
+ * A regex is compiled once, when the configuration is read, and with
+ * "pcre_jit on" (the default) JIT compiled once the whole configuration
+ * is read, since pcre_jit may come after http {}; pcre2_match runs
+ * the JIT code where there is some and interprets the pattern
+ * otherwise.  The
  * match data is one per worker, grown to the largest capture count
  * seen; a match with captures copies its offsets into the request pool
  * so that variables evaluated later (return, log_format) can read them.
@@ -81,10 +84,6 @@ fy_http_regex_compile(fy_conf_t *cf, const fy_str_t *pattern, int caseless)
         return NULL;
     }
 
-    /* Without JIT (not built in, or no executable memory) pcre2_match
-     * interprets the pattern: slower, same results. */
-    (void) pcre2_jit_compile(re->code, PCRE2_JIT_COMPLETE);
-
     pcre2_pattern_info(re->code, PCRE2_INFO_CAPTURECOUNT, &count);
     pcre2_pattern_info(re->code, PCRE2_INFO_NAMECOUNT, &nnames);
     re->captures = count;
@@ -114,6 +113,42 @@ fy_http_regex_compile(fy_conf_t *cf, const fy_str_t *pattern, int caseless)
         hmcf->regexes = re;
     }
     return re;
+}
+
+void
+fy_http_regex_jit(fy_cycle_t *cycle)
+{
+    fy_http_regex_t  *re;
+    int               rc;
+
+    for (re = cycle->http->regexes; re; re = re->next) {
+        /* Without JIT support (not built in, or no executable memory)
+         * pcre2_match interprets the pattern: slower, same results. */
+        rc = pcre2_jit_compile(re->code, PCRE2_JIT_COMPLETE);
+        if (rc != 0) {
+            fy_log_error(FY_LOG_INFO, 0, "pcre2_jit_compile() failed: %d in "
+                         "\"%s\", ignored", rc, re->source.data);
+        }
+    }
+}
+
+void
+fy_http_regex_jit_report(fy_cycle_t *cycle)
+{
+    fy_http_regex_t  *re;
+    size_t            size;
+    unsigned          n = 0, jit = 0;
+
+    for (re = cycle->http ? cycle->http->regexes : NULL; re; re = re->next) {
+        n++;
+        size = 0;
+        (void) pcre2_pattern_info(re->code, PCRE2_INFO_JITSIZE, &size);
+        jit += size != 0;
+    }
+    if (jit) {
+        fy_log_error(FY_LOG_INFO, 0, "pcre JIT enabled for %u of %u "
+                     "regexes", jit, n);
+    }
 }
 
 int

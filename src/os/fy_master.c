@@ -29,6 +29,7 @@
 #include "fy_http.h"
 #include "fy_sched.h"
 #include "fy_user.h"
+#include "fy_worker_conf.h"
 
 #include <sys/wait.h>
 #include <sys/syscall.h>
@@ -129,7 +130,7 @@ fy_master_spawn(unsigned slot)
         /* The worker keeps only its own end of its own channel. */
         close(ch[0]);
         fy_master_child_init();
-        fy_worker_run(fy_cycle, slot, ch[1]);
+        fy_worker_run(fy_cycle, slot, w->number, ch[1]);
     }
 
     close(ch[1]);
@@ -153,13 +154,15 @@ fy_master_spawn(unsigned slot)
 static void
 fy_master_start_workers(unsigned n)
 {
-    unsigned  i;
+    unsigned  i, number = 0;
 
-    for (i = 0; i < FY_MAX_WORKERS && n; i++) {
+    for (i = 0; i < FY_MAX_WORKERS && number < n; i++) {
         if (fy_workers[i].pid == 0 && !fy_workers[i].waiting) {
             fy_supervise_fresh(i);
+            /* a worker restarted in this slot keeps the number */
+            fy_workers[i].number = number;
             if (fy_master_spawn(i) == FY_OK) {
-                n--;
+                number++;
             }
         }
     }
@@ -262,8 +265,10 @@ fy_master_checker_start(void)
     if (pid == 0) {
         fy_master_child_init();
         /* the checker talks to the network: as the workers do, it drops
-         * to the configured user */
+         * to the configured user; it is bound to no CPU */
+        fy_worker_conf_early(fy_cycle);
         fy_user_worker_init(fy_cycle);
+        fy_worker_conf_late(fy_cycle, -1);
         fy_http_health_run(fy_cycle);
     }
     fy_shm_set(fy_shm->checker_pid, (uint64_t) pid);
@@ -545,7 +550,7 @@ fy_master_accept(fy_event_t *ev)
     fy_listen_t              *ls;
     fy_channel_conn_t         conn;
     socklen_t                 len;
-    unsigned                  i, n;
+    unsigned                  i, n, limit;
     int                       fd, ncand;
 
     i = (unsigned) (uintptr_t) ev->data;
@@ -559,7 +564,11 @@ fy_master_accept(fy_event_t *ev)
 
     ncand = fy_master_candidates(cand);
 
-    for (n = 0; n < FY_ACCEPT_BATCH; n++) {
+    /* "multi_accept off": one connection per wake-up, as in nginx; the
+     * listener is level-triggered, so the next turn takes the next */
+    limit = fy_cycle->core->multi_accept ? FY_ACCEPT_BATCH : 1;
+
+    for (n = 0; n < limit; n++) {
         memset(&conn, 0, sizeof(conn));
         len = sizeof(conn.addr);
         fd = accept4(ls->fd, (struct sockaddr *) &conn.addr, &len,
@@ -595,6 +604,8 @@ fy_master_accept(fy_event_t *ev)
         }
         fy_master_assign(batches, cand, ncand, &conn, fd);
     }
+    fy_log_debug("accepted %u connection%s on %s in one pass", n,
+                 n == 1 ? "" : "s", ls->text);
 
     /* A failed flush re-assigns its connections, possibly to a slot
      * already flushed in this pass: repeat until every batch is empty. */
@@ -667,6 +678,7 @@ fy_master_reload(void)
     fy_cycle_free(old);
     fy_log_error(FY_LOG_NOTICE, 0, "reload done: generation %llu",
                  (unsigned long long) fy_generation);
+    fy_http_regex_jit_report(cycle);
 }
 
 /* ---- signals and the loop ---- */

@@ -21,6 +21,8 @@ typedef struct {
     uint64_t             handed;      /* fds sent over the channel */
     uint64_t             generation;
     uint64_t             started;     /* fy_current_msec at fork */
+    unsigned             number;      /* in its generation, from 0: which
+                                         worker_cpu_affinity mask */
     unsigned             exiting:1;   /* told to stop; not to be replaced */
     unsigned             waiting:1;   /* respawn timer armed */
     unsigned             killed:1;    /* SIGKILLed by the master */

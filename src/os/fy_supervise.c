@@ -321,6 +321,7 @@ fy_supervise_memory(unsigned slot, uint64_t rss)
         return;     /* all 64 slots busy: try again next round */
     }
     fy_supervise_fresh((unsigned) succ);
+    fy_workers[succ].number = w->number;
     if (fy_master_spawn((unsigned) succ) != FY_OK) {
         return;
     }

@@ -21,6 +21,7 @@
 #include "fy_http.h"
 #include "fy_signal.h"
 #include "fy_user.h"
+#include "fy_worker_conf.h"
 
 fy_shm_worker_t  *fy_worker_slot;
 fy_cycle_t       *fy_worker_cycle;
@@ -267,13 +268,17 @@ fy_worker_signal_handler(fy_event_t *ev)
 }
 
 void
-fy_worker_run(fy_cycle_t *cycle, unsigned slot, int channel)
+fy_worker_run(fy_cycle_t *cycle, unsigned slot, unsigned number, int channel)
 {
     fy_worker_cycle = cycle;
     fy_worker_channel = channel;
     fy_worker_slot = &fy_shm->workers[slot];
 
+    /* nginx's order: environment, priority and limits, user, CPUs,
+     * directory */
+    fy_worker_conf_early(cycle);
     fy_user_worker_init(cycle);
+    fy_worker_conf_late(cycle, (int) number);
 
     if (fy_event_init((unsigned) cycle->core->worker_connections) != FY_OK
         || fy_signal_open() != FY_OK)

@@ -19,8 +19,10 @@ int fy_worker_can_handback(void);
 /* Send a HANDBACK record with its fd; fy_channel_send's codes. */
 int fy_worker_handback(fy_channel_msg_t *msg, int fd);
 
-/* Run the worker loop; never returns. */
-void fy_worker_run(fy_cycle_t *cycle, unsigned slot, int channel)
+/* Run the worker loop; never returns.  number: the worker's place in
+ * its generation, from 0 (worker_cpu_affinity). */
+void fy_worker_run(fy_cycle_t *cycle, unsigned slot, unsigned number,
+                   int channel)
     __attribute__((noreturn));
 
 #endif /* FY_WORKER_H */
