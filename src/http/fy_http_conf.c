@@ -134,6 +134,19 @@ const fy_command_t  fy_http_commands[] = {
     { "tcp_nodelay", FY_HTTP_ANY, 0, 1, 1, fy_conf_set_flag,
       FY_CONF_LOC_OFF, offsetof(fy_http_loc_conf_t, tcp_nodelay), NULL },
 
+    /* redirects (fy_http_absolute_location) */
+    { "absolute_redirect", FY_HTTP_ANY, 0, 1, 1, fy_conf_set_flag,
+      FY_CONF_LOC_OFF, offsetof(fy_http_loc_conf_t, absolute_redirect),
+      NULL },
+
+    { "server_name_in_redirect", FY_HTTP_ANY, 0, 1, 1, fy_conf_set_flag,
+      FY_CONF_LOC_OFF,
+      offsetof(fy_http_loc_conf_t, server_name_in_redirect), NULL },
+
+    { "port_in_redirect", FY_HTTP_ANY, 0, 1, 1, fy_conf_set_flag,
+      FY_CONF_LOC_OFF, offsetof(fy_http_loc_conf_t, port_in_redirect),
+      NULL },
+
     /* nginx sizes its hash tables with these; ferry's lookups have
      * none to size, so they are checked and have no effect */
     { "types_hash_max_size", FY_HTTP_ANY, 0, 1, 1, fy_http_hash_size,

@@ -1,0 +1,185 @@
+#!/usr/bin/perl
+
+# Redirects ferry makes itself and the directives around them:
+# absolute_redirect, server_name_in_redirect and port_in_redirect on the
+# Location a client sees (the static handler's directory 301, "return
+# 3xx /path", a proxied Location that proxy_redirect rewrote, one it
+# did not), on plain and TLS listeners, and on the schemes' own ports
+# 80 and 443 (127.0.47.x addresses: no other test listens there).
+
+use strict;
+use warnings;
+
+use Test::More;
+use IO::Socket::INET;
+use Ferry::Test;
+
+my $have_ssl = eval { require IO::Socket::SSL; 1 };
+my $root_ports = $> == 0;
+
+my $conf = main_conf() . <<'EOF';
+worker_processes 1;
+events { worker_connections 256; }
+http {
+    server {
+        listen 127.0.0.1:%%PORT_0%%;
+        server_name first.example second.example;
+        root html;
+
+        location /ret { return 301 /target?a=1; }
+        location /abs { return 302 http://other.example/x; }
+        location /off { absolute_redirect off; }
+        location /sn { server_name_in_redirect on; }
+        location /np { port_in_redirect off; }
+        location /snnp { server_name_in_redirect on; port_in_redirect off; }
+        location /px/ { proxy_pass http://127.0.0.1:%%PORT_2%%; }
+        location /pxoff/ {
+            proxy_pass http://127.0.0.1:%%PORT_2%%;
+            absolute_redirect off;
+        }
+    }
+
+    server {
+        listen 127.0.0.1:%%PORT_1%% ssl;
+        ssl_certificate t.crt;
+        ssl_certificate_key t.key;
+        root html;
+        location /np { port_in_redirect off; }
+    }
+EOF
+$conf .= <<'EOF' if $root_ports;
+
+    server {
+        listen 127.0.47.1:80;
+        listen 127.0.47.1:443 ssl;
+        ssl_certificate t.crt;
+        ssl_certificate_key t.key;
+        root html;
+    }
+EOF
+$conf .= "}\n";
+
+my $f = Ferry::Test->new(conf => $conf);
+sh('cd ' . $f->prefix . '/conf && openssl req -x509 -newkey ec'
+   . ' -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout t.key -out t.crt'
+   . " -days 2 -subj /CN=a.test 2>/dev/null");
+for my $d (qw(dir off sn np snnp)) {
+    $f->write_file("html/$d/index.html", "index\n");
+}
+
+my ($port, $tport, $bport) = ($f->port(0), $f->port(1), $f->port(2));
+
+# The backend: Location from X-Loc.
+my $backend = Ferry::Test::Backend->new(port => $bport, handler => sub {
+    my ($req) = @_;
+    my %h = map { lc $_->[0] => $_->[1] } @{ $req->{headers} };
+    return { status => 302, reason => 'Found',
+             headers => [ Location => $h{'x-loc'} ], body => '' };
+});
+
+$f->start or BAIL_OUT('ferry did not start');
+
+# The raw response to $req on $addr ("host:port"), read to the close.
+sub raw {
+    my ($addr, $req, %o) = @_;
+    my $s = $o{tls}
+        ? IO::Socket::SSL->new(PeerAddr => $addr, SSL_verify_mode => 0,
+                               Timeout => 5)
+        : IO::Socket::INET->new(PeerAddr => $addr, Timeout => 5);
+    return "connect $addr: $!" unless $s;
+    print $s $req;
+    my $buf = '';
+    local $SIG{ALRM} = sub { die "timeout\n" };
+    alarm 5;
+    eval { while (1) { my $n = sysread $s, $buf, 65536, length $buf;
+                       last unless $n; } };
+    alarm 0;
+    close $s;
+    return $buf;
+}
+
+# The Location a client gets for GET $path with the header lines @h
+# (HTTP/1.1; Host: localhost unless given; version => '1.0' for none).
+sub loc {
+    my ($addr, $path, %o) = @_;
+    my $req = "GET $path HTTP/" . ($o{version} // '1.1') . "\r\n";
+    $req .= "Host: " . ($o{host} // 'localhost') . "\r\n"
+        unless exists $o{host} && !defined $o{host};
+    $req .= "$_\r\n" for @{ $o{headers} // [] };
+    $req .= "Connection: close\r\n\r\n";
+    my $r = raw($addr, $req, tls => $o{tls});
+    return $r =~ /^Location: (.*?)\r$/mi ? $1 : "(none) $r";
+}
+
+my $a0 = "127.0.0.1:$port";
+
+# ---- absolute_redirect on (the default) ----
+is(loc($a0, '/dir?q=1'), "http://localhost:$port/dir/?q=1",
+   'static directory 301: scheme, Host, port in front');
+is(loc($a0, '/ret'), "http://localhost:$port/target?a=1",
+   'return 301 /path: absolute');
+is(loc($a0, '/abs'), 'http://other.example/x',
+   'return 302 with a URL: unchanged');
+is(loc($a0, '/dir', host => 'www.example.com:9999'),
+   "http://www.example.com:$port/dir/",
+   "Host with a port: its name, the listener's port (nginx)");
+is(loc($a0, '/dir', host => 'WWW.Example.COM.'),
+   "http://www.example.com:$port/dir/", 'Host lowercased, trailing dot gone');
+is(loc($a0, '/dir', host => '[::1]:81'), "http://[::1]:$port/dir/",
+   'an IPv6 Host keeps its brackets');
+is(loc($a0, '/dir', version => '1.0', host => undef),
+   "http://127.0.0.1:$port/dir/",
+   'HTTP/1.0 without Host: the local address');
+
+# ---- absolute_redirect off ----
+is(loc($a0, '/off?x'), '/off/?x', 'absolute_redirect off: relative');
+
+# ---- server_name_in_redirect, port_in_redirect ----
+is(loc($a0, '/sn', host => 'www.example.com'),
+   "http://first.example:$port/sn/",
+   'server_name_in_redirect on: the first server_name');
+is(loc($a0, '/np', host => 'www.example.com'), 'http://www.example.com/np/',
+   'port_in_redirect off: no port');
+is(loc($a0, '/snnp'), 'http://first.example/snnp/', 'both');
+
+# ---- TLS: https ----
+SKIP: {
+    skip 'no IO::Socket::SSL', 2 unless $have_ssl;
+    is(loc("127.0.0.1:$tport", '/dir', tls => 1),
+       "https://localhost:$tport/dir/", 'TLS listener: https');
+    is(loc("127.0.0.1:$tport", '/np', tls => 1), 'https://localhost/np/',
+       'TLS listener, port_in_redirect off');
+}
+
+# ---- the schemes' own ports are left out ----
+SKIP: {
+    skip 'ports 80 and 443 need root', 2 unless $root_ports;
+    is(loc('127.0.47.1:80', '/dir', host => 'a.example:80'),
+       'http://a.example/dir/', 'port 80 of http: no port');
+    skip 'no IO::Socket::SSL', 1 unless $have_ssl;
+    is(loc('127.0.47.1:443', '/dir', host => 'a.example', tls => 1),
+       'https://a.example/dir/', 'port 443 of https: no port');
+}
+
+# ---- proxied Locations ----
+is(loc($a0, '/px/a', headers => ["X-Loc: http://127.0.0.1:$bport/px/b"]),
+   "http://localhost:$port/px/b",
+   'proxy_redirect default made it relative: then absolute (nginx)');
+is(loc($a0, '/px/a', headers => ['X-Loc: /rel/c']), '/rel/c',
+   'a relative Location no rule matched: as the backend sent it');
+is(loc($a0, '/pxoff/a',
+       headers => ["X-Loc: http://127.0.0.1:$bport/pxoff/b"]),
+   '/pxoff/b', 'absolute_redirect off: the rewritten Location stays relative');
+
+# ---- -t accepts the directives at every level ----
+my @flags = qw(absolute_redirect server_name_in_redirect port_in_redirect);
+my $lv = sub { join '', map { "$_ $_[0]; " } @flags };
+$f->write_file('conf/levels.conf', main_conf() . "events { }\nhttp { "
+               . $lv->('off') . "server { listen 127.0.0.1:1; "
+               . $lv->('on') . "location / { " . $lv->('off') . "} } }\n");
+my ($code, $out) = $f->run({ noconf => 1 }, '-p', $f->prefix . '/',
+                           '-c', 'conf/levels.conf', '-t');
+is($code, 0, "ferry -t: http, server and location accept @flags")
+    or diag $out;
+$f->stop;
+done_testing();
