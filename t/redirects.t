@@ -4,8 +4,9 @@
 # absolute_redirect, server_name_in_redirect and port_in_redirect on the
 # Location a client sees (the static handler's directory 301, "return
 # 3xx /path", a proxied Location that proxy_redirect rewrote, one it
-# did not), on plain and TLS listeners, and on the schemes' own ports
-# 80 and 443 (127.0.47.x addresses: no other test listens there).
+# did not), on plain and TLS listeners, on the schemes' own ports 80
+# and 443 (127.0.47.x addresses: no other test listens there);
+# and log_not_found in the error log.
 
 use strict;
 use warnings;
@@ -37,6 +38,7 @@ http {
             proxy_pass http://127.0.0.1:%%PORT_2%%;
             absolute_redirect off;
         }
+        location /quiet/ { log_not_found off; }
     }
 
     server {
@@ -63,7 +65,7 @@ my $f = Ferry::Test->new(conf => $conf);
 sh('cd ' . $f->prefix . '/conf && openssl req -x509 -newkey ec'
    . ' -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout t.key -out t.crt'
    . " -days 2 -subj /CN=a.test 2>/dev/null");
-for my $d (qw(dir off sn np snnp)) {
+for my $d (qw(dir off sn np snnp quiet)) {
     $f->write_file("html/$d/index.html", "index\n");
 }
 
@@ -171,8 +173,25 @@ is(loc($a0, '/pxoff/a',
        headers => ["X-Loc: http://127.0.0.1:$bport/pxoff/b"]),
    '/pxoff/b', 'absolute_redirect off: the rewritten Location stays relative');
 
+# ---- log_not_found ----
+my $r = http_get($port, '/quiet/missing-quiet.txt');
+is($r->{status}, 404, 'log_not_found off: still 404');
+$r = http_get($port, '/dir/missing-loud.txt');
+is($r->{status}, 404, 'log_not_found on: 404');
+ok(wait_until { $f->error_log =~ /missing-loud\.txt/ },
+   'log_not_found on (default): the 404 is logged');
+unlike($f->error_log, qr/missing-quiet\.txt/,
+       'log_not_found off: the 404 is not logged');
+symlink($f->prefix . '/html/quiet/index.html',
+        $f->prefix . '/html/quiet/link.txt') or die "symlink: $!";
+$r = http_get($port, '/quiet/link.txt');
+is($r->{status}, 403, 'log_not_found off: a symbolic link is 403');
+ok(wait_until { $f->error_log =~ m{quiet/link\.txt} },
+   '... and still logged (only 404s are quiet)');
+
 # ---- -t accepts the directives at every level ----
-my @flags = qw(absolute_redirect server_name_in_redirect port_in_redirect);
+my @flags = qw(absolute_redirect server_name_in_redirect port_in_redirect
+               log_not_found);
 my $lv = sub { join '', map { "$_ $_[0]; " } @flags };
 $f->write_file('conf/levels.conf', main_conf() . "events { }\nhttp { "
                . $lv->('off') . "server { listen 127.0.0.1:1; "

@@ -227,6 +227,7 @@ typedef struct fy_http_loc_conf_s {
     int                  absolute_redirect;
     int                  server_name_in_redirect;
     int                  port_in_redirect;
+    int                  log_not_found;  /* flag: static 404s logged */
     int                  lingering_close;    /* FY_HTTP_LINGERING_* */
     int64_t              lingering_time;
     int64_t              lingering_timeout;

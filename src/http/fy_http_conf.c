@@ -134,7 +134,7 @@ const fy_command_t  fy_http_commands[] = {
     { "tcp_nodelay", FY_HTTP_ANY, 0, 1, 1, fy_conf_set_flag,
       FY_CONF_LOC_OFF, offsetof(fy_http_loc_conf_t, tcp_nodelay), NULL },
 
-    /* redirects (fy_http_absolute_location) */
+    /* redirects (fy_http_absolute_location) and static files */
     { "absolute_redirect", FY_HTTP_ANY, 0, 1, 1, fy_conf_set_flag,
       FY_CONF_LOC_OFF, offsetof(fy_http_loc_conf_t, absolute_redirect),
       NULL },
@@ -146,6 +146,9 @@ const fy_command_t  fy_http_commands[] = {
     { "port_in_redirect", FY_HTTP_ANY, 0, 1, 1, fy_conf_set_flag,
       FY_CONF_LOC_OFF, offsetof(fy_http_loc_conf_t, port_in_redirect),
       NULL },
+
+    { "log_not_found", FY_HTTP_ANY, 0, 1, 1, fy_conf_set_flag,
+      FY_CONF_LOC_OFF, offsetof(fy_http_loc_conf_t, log_not_found), NULL },
 
     /* nginx sizes its hash tables with these; ferry's lookups have
      * none to size, so they are checked and have no effect */
