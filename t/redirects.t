@@ -6,7 +6,8 @@
 # 3xx /path", a proxied Location that proxy_redirect rewrote, one it
 # did not), on plain and TLS listeners, on the schemes' own ports 80
 # and 443 (127.0.47.x addresses: no other test listens there);
-# and log_not_found in the error log.
+# log_not_found in the error log; and chunked_transfer_encoding off in
+# the bytes of a response whose length is unknown.
 
 use strict;
 use warnings;
@@ -22,6 +23,8 @@ my $conf = main_conf() . <<'EOF';
 worker_processes 1;
 events { worker_connections 256; }
 http {
+    gzip_types text/plain;
+
     server {
         listen 127.0.0.1:%%PORT_0%%;
         server_name first.example second.example;
@@ -39,6 +42,15 @@ http {
             absolute_redirect off;
         }
         location /quiet/ { log_not_found off; }
+        location /nochunk/ {
+            proxy_pass http://127.0.0.1:%%PORT_2%%;
+            chunked_transfer_encoding off;
+        }
+        location /chunk/ { proxy_pass http://127.0.0.1:%%PORT_2%%; }
+        location /gz/ { gzip on; gzip_min_length 1; }
+        location /gzoff/ {
+            gzip on; gzip_min_length 1; chunked_transfer_encoding off;
+        }
     }
 
     server {
@@ -65,16 +77,24 @@ my $f = Ferry::Test->new(conf => $conf);
 sh('cd ' . $f->prefix . '/conf && openssl req -x509 -newkey ec'
    . ' -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout t.key -out t.crt'
    . " -days 2 -subj /CN=a.test 2>/dev/null");
-for my $d (qw(dir off sn np snnp quiet)) {
+for my $d (qw(dir off sn np snnp quiet gz gzoff)) {
     $f->write_file("html/$d/index.html", "index\n");
 }
+$f->write_file('html/gz/f.txt', "compress me " x 100);
+$f->write_file('html/gzoff/f.txt', "compress me " x 100);
 
 my ($port, $tport, $bport) = ($f->port(0), $f->port(1), $f->port(2));
 
-# The backend: Location from X-Loc.
+# The backend: Location from X-Loc; /chunk/ and /nochunk/ answer with a
+# body ended by the close (no length), or chunked with X-Chunked.
 my $backend = Ferry::Test::Backend->new(port => $bport, handler => sub {
     my ($req) = @_;
     my %h = map { lc $_->[0] => $_->[1] } @{ $req->{headers} };
+    if ($req->{uri} =~ m{/(no)?chunk/}) {
+        return { status => 200, headers => [ 'Content-Type' => 'text/plain' ],
+                 body => "unknown length body\n",
+                 mode => $h{'x-chunked'} ? 'chunked' : 'close' };
+    }
     return { status => 302, reason => 'Found',
              headers => [ Location => $h{'x-loc'} ], body => '' };
 });
@@ -189,9 +209,48 @@ is($r->{status}, 403, 'log_not_found off: a symbolic link is 403');
 ok(wait_until { $f->error_log =~ m{quiet/link\.txt} },
    '... and still logged (only 404s are quiet)');
 
+# ---- chunked_transfer_encoding ----
+my $req = "GET %s HTTP/1.1\r\nHost: localhost\r\n%s\r\n";
+my $raw = raw($a0, sprintf($req, '/chunk/x', "Connection: close\r\n"));
+like($raw, qr/\r\nTransfer-Encoding: chunked\r\n.*\r\n\r\n[0-9a-f]+\r\nunknown.*\r\n0\r\n\r\n\z/s,
+     'default: a body without length goes chunked') or diag $raw;
+
+# off: the requests below ask for keep-alive; only the close can end
+# the body, so ferry closes
+
+$raw = raw($a0, sprintf($req, '/nochunk/x', ''));
+unlike($raw, qr/Transfer-Encoding/i, 'off: no Transfer-Encoding');
+unlike($raw, qr/Content-Length/i, '... no Content-Length');
+like($raw, qr/\r\nConnection: close\r\n/, '... Connection: close');
+like($raw, qr/\r\n\r\nunknown length body\n\z/,
+     '... the body as it is, ended by the close') or diag $raw;
+
+$raw = raw($a0, sprintf($req, '/nochunk/x', "X-Chunked: 1\r\n"));
+unlike($raw, qr/Transfer-Encoding/i, 'off, a chunked upstream body: unchunked');
+like($raw, qr/\r\nConnection: close\r\n/, '... Connection: close');
+like($raw, qr/\r\n\r\nunknown length body\n\z/, '... ended by the close')
+    or diag $raw;
+
+my $gz = "GET %s HTTP/1.1\r\nHost: localhost\r\nAccept-Encoding: gzip\r\n%s\r\n";
+$raw = raw($a0, sprintf($gz, '/gz/f.txt', "Connection: close\r\n"));
+like($raw, qr/\r\nTransfer-Encoding: chunked\r\n/,
+     'gzip of a static file: chunked by default');
+$raw = raw($a0, sprintf($gz, '/gzoff/f.txt', ''));
+like($raw, qr/\r\nContent-Encoding: gzip\r\n/, 'off, gzip: compressed');
+unlike($raw, qr/Transfer-Encoding/i, '... not chunked');
+like($raw, qr/\r\nConnection: close\r\n/, '... Connection: close');
+my ($body) = $raw =~ /\r\n\r\n(.*)\z/s;
+SKIP: {
+    skip 'no IO::Uncompress::Gunzip', 1
+        unless eval { require IO::Uncompress::Gunzip; 1 };
+    my $out;
+    IO::Uncompress::Gunzip::gunzip(\$body, \$out);
+    is($out, "compress me " x 100, '... the whole body up to the close');
+}
+
 # ---- -t accepts the directives at every level ----
 my @flags = qw(absolute_redirect server_name_in_redirect port_in_redirect
-               log_not_found);
+               log_not_found chunked_transfer_encoding);
 my $lv = sub { join '', map { "$_ $_[0]; " } @flags };
 $f->write_file('conf/levels.conf', main_conf() . "events { }\nhttp { "
                . $lv->('off') . "server { listen 127.0.0.1:1; "

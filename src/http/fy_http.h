@@ -228,6 +228,8 @@ typedef struct fy_http_loc_conf_s {
     int                  server_name_in_redirect;
     int                  port_in_redirect;
     int                  log_not_found;  /* flag: static 404s logged */
+    int                  chunked_transfer_encoding;  /* flag: see
+                                            fy_http_chunked_out() */
     int                  lingering_close;    /* FY_HTTP_LINGERING_* */
     int64_t              lingering_time;
     int64_t              lingering_timeout;
@@ -529,6 +531,9 @@ const char *fy_http_connection_header(fy_http_request_t *r);
  * absolute_redirect is on (nginx's header filter); *loc is replaced in
  * r's pool.  FY_OK or FY_ERROR (no memory). */
 int  fy_http_absolute_location(fy_http_request_t *r, fy_str_t *loc);
+/* May a body of unknown length go to r's client in chunks?  HTTP/1.1
+ * and chunked_transfer_encoding on; otherwise the close ends it. */
+int  fy_http_chunked_out(fy_http_request_t *r);
 /* Is token one of the comma-separated tokens of v (any case)? */
 int  fy_http_token_in(const fy_str_t *v, const char *token);
 /* Check a Host value (or the authority of an absolute-form target) and

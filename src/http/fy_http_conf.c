@@ -134,6 +134,10 @@ const fy_command_t  fy_http_commands[] = {
     { "tcp_nodelay", FY_HTTP_ANY, 0, 1, 1, fy_conf_set_flag,
       FY_CONF_LOC_OFF, offsetof(fy_http_loc_conf_t, tcp_nodelay), NULL },
 
+    { "chunked_transfer_encoding", FY_HTTP_ANY, 0, 1, 1, fy_conf_set_flag,
+      FY_CONF_LOC_OFF,
+      offsetof(fy_http_loc_conf_t, chunked_transfer_encoding), NULL },
+
     /* redirects (fy_http_absolute_location) and static files */
     { "absolute_redirect", FY_HTTP_ANY, 0, 1, 1, fy_conf_set_flag,
       FY_CONF_LOC_OFF, offsetof(fy_http_loc_conf_t, absolute_redirect),

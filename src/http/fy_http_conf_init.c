@@ -42,6 +42,8 @@ fy_http_merge_loc(fy_http_loc_conf_t *prev, fy_http_loc_conf_t *conf)
                   FY_CONF_UNSET_INT, 1);
     fy_conf_merge(conf->log_not_found, prev->log_not_found,
                   FY_CONF_UNSET_INT, 1);
+    fy_conf_merge(conf->chunked_transfer_encoding,
+                  prev->chunked_transfer_encoding, FY_CONF_UNSET_INT, 1);
     /* nginx's defaults */
     fy_conf_merge(conf->lingering_close, prev->lingering_close,
                   FY_CONF_UNSET_INT, FY_HTTP_LINGERING_ON);

@@ -40,6 +40,7 @@ fy_http_create_loc_conf(fy_pool_t *pool)
     lcf->server_name_in_redirect = FY_CONF_UNSET_INT;
     lcf->port_in_redirect = FY_CONF_UNSET_INT;
     lcf->log_not_found = FY_CONF_UNSET_INT;
+    lcf->chunked_transfer_encoding = FY_CONF_UNSET_INT;
     lcf->lingering_close = FY_CONF_UNSET_INT;
     lcf->lingering_time = FY_CONF_UNSET_MSEC;
     lcf->lingering_timeout = FY_CONF_UNSET_MSEC;

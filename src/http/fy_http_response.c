@@ -186,6 +186,14 @@ fy_http_absolute_location(fy_http_request_t *r, fy_str_t *loc)
     return FY_OK;
 }
 
+/* chunked_transfer_encoding: is the chunked coding ours to use? */
+int
+fy_http_chunked_out(fy_http_request_t *r)
+{
+    return r->http_version >= 1001
+           && fy_http_req_loc(r)->chunked_transfer_encoding;
+}
+
 void
 fy_http_send_response(fy_http_request_t *r, int status, const fy_str_t *type,
                       const u_char *body, size_t len,
