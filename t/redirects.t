@@ -250,7 +250,8 @@ SKIP: {
 
 # ---- -t accepts the directives at every level ----
 my @flags = qw(absolute_redirect server_name_in_redirect port_in_redirect
-               log_not_found chunked_transfer_encoding);
+               log_not_found chunked_transfer_encoding
+               msie_padding msie_refresh);
 my $lv = sub { join '', map { "$_ $_[0]; " } @flags };
 $f->write_file('conf/levels.conf', main_conf() . "events { }\nhttp { "
                . $lv->('off') . "server { listen 127.0.0.1:1; "
@@ -259,5 +260,12 @@ my ($code, $out) = $f->run({ noconf => 1 }, '-p', $f->prefix . '/',
                            '-c', 'conf/levels.conf', '-t');
 is($code, 0, "ferry -t: http, server and location accept @flags")
     or diag $out;
+$f->write_file('conf/msie.conf', main_conf()
+               . "events { }\nhttp { msie_refresh always; }\n");
+($code, $out) = $f->run({ noconf => 1 }, '-p', $f->prefix . '/',
+                        '-c', 'conf/msie.conf', '-t');
+like($out, qr/"msie_refresh" directive invalid value "always", it must be "on" or "off" in \S+msie\.conf:\d/,
+     'msie_refresh: the value is checked');
+
 $f->stop;
 done_testing();
