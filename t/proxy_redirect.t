@@ -25,6 +25,9 @@ my $f = Ferry::Test->new(conf => main_conf() . <<'EOF');
 worker_processes 1;
 events { worker_connections 256; }
 http {
+    # the rewritten values as proxy_redirect makes them; made absolute
+    # after that by absolute_redirect, which t/redirects.t tests
+    absolute_redirect off;
     upstream u { server 127.0.0.1:%%PORT_1%%; }
 
     server {

@@ -142,7 +142,8 @@ $r = http_get($port, '/dir/');
 is($r->{body}, "<p>dir index</p>\n", 'directory: its index.html');
 $r = http_get($port, '/dir?a=1');
 is($r->{status}, 301, 'directory without slash: 301');
-is($r->{headers}{location}, '/dir/?a=1', '301 to the path with a slash');
+is($r->{headers}{location}, "http://localhost:$port/dir/?a=1",
+   '301 to the path with a slash (absolute_redirect on)');
 $r = http_get($port, '/noidx/');
 is($r->{status}, 403, 'directory without index: 403');
 $r = http_get($port, '/ix/');

@@ -187,7 +187,8 @@ $r = http_get($port, '/spa/app.js');
 is($r->{body}, "app();\n", 'SPA: a file');
 $r = http_get($port, '/spa/sub?q=1');
 is($r->{status}, 301, '$uri/ without the slash: 301, as nginx');
-is($r->{headers}{location}, '/spa/sub/?q=1', '... to the directory');
+is($r->{headers}{location}, "http://localhost:$port/spa/sub/?q=1",
+   '... to the directory');
 $r = http_get($port, '/spa/sub/');
 is($r->{body}, "sub index\n", '$uri/: the subdirectory index');
 $r = http_get($port, '/spa/route/deep?id=7');

@@ -247,6 +247,13 @@ typedef struct fy_http_loc_conf_s {
     int                  tcp_nopush;     /* flag: TCP_CORK around a file's
                                             header and sendfile() */
     int                  tcp_nodelay;    /* flag: fy_http_nodelay() */
+    /* redirects ferry makes (fy_http_absolute_location) */
+    int                  absolute_redirect;
+    int                  server_name_in_redirect;
+    int                  port_in_redirect;
+    int                  log_not_found;  /* flag: static 404s logged */
+    int                  chunked_transfer_encoding;  /* flag: see
+                                            fy_http_chunked_out() */
     int                  lingering_close;    /* FY_HTTP_LINGERING_* */
     int64_t              lingering_time;
     int64_t              lingering_timeout;
@@ -552,6 +559,13 @@ void fy_http_nodelay(fy_http_conn_t *hc, const fy_http_loc_conf_t *lcf);
 void fy_http_cork(fy_http_conn_t *hc, int on);
 const char *fy_http_status_line(int status, size_t *len);
 const char *fy_http_connection_header(fy_http_request_t *r);
+/* A Location that starts with "/" made scheme://host[:port]/... when
+ * absolute_redirect is on (nginx's header filter); *loc is replaced in
+ * r's pool.  FY_OK or FY_ERROR (no memory). */
+int  fy_http_absolute_location(fy_http_request_t *r, fy_str_t *loc);
+/* May a body of unknown length go to r's client in chunks?  HTTP/1.1
+ * and chunked_transfer_encoding on; otherwise the close ends it. */
+int  fy_http_chunked_out(fy_http_request_t *r);
 /* Is token one of the comma-separated tokens of v (any case)? */
 int  fy_http_token_in(const fy_str_t *v, const char *token);
 /* Check a Host value (or the authority of an absolute-form target) and

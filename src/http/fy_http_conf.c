@@ -19,6 +19,8 @@ static const char *fy_http_return(fy_conf_t *cf, const fy_command_t *cmd,
     void *conf);
 static const char *fy_http_proxy_buffers(fy_conf_t *cf,
     const fy_command_t *cmd, void *conf);
+static const char *fy_http_msie(fy_conf_t *cf, const fy_command_t *cmd,
+    void *conf);
 static const char *fy_http_hash_size(fy_conf_t *cf, const fy_command_t *cmd,
     void *conf);
 
@@ -133,6 +135,33 @@ const fy_command_t  fy_http_commands[] = {
 
     { "tcp_nodelay", FY_HTTP_ANY, 0, 1, 1, fy_conf_set_flag,
       FY_CONF_LOC_OFF, offsetof(fy_http_loc_conf_t, tcp_nodelay), NULL },
+
+    { "chunked_transfer_encoding", FY_HTTP_ANY, 0, 1, 1, fy_conf_set_flag,
+      FY_CONF_LOC_OFF,
+      offsetof(fy_http_loc_conf_t, chunked_transfer_encoding), NULL },
+
+    /* redirects (fy_http_absolute_location) and static files */
+    { "absolute_redirect", FY_HTTP_ANY, 0, 1, 1, fy_conf_set_flag,
+      FY_CONF_LOC_OFF, offsetof(fy_http_loc_conf_t, absolute_redirect),
+      NULL },
+
+    { "server_name_in_redirect", FY_HTTP_ANY, 0, 1, 1, fy_conf_set_flag,
+      FY_CONF_LOC_OFF,
+      offsetof(fy_http_loc_conf_t, server_name_in_redirect), NULL },
+
+    { "port_in_redirect", FY_HTTP_ANY, 0, 1, 1, fy_conf_set_flag,
+      FY_CONF_LOC_OFF, offsetof(fy_http_loc_conf_t, port_in_redirect),
+      NULL },
+
+    { "log_not_found", FY_HTTP_ANY, 0, 1, 1, fy_conf_set_flag,
+      FY_CONF_LOC_OFF, offsetof(fy_http_loc_conf_t, log_not_found), NULL },
+
+    /* nginx's answers for MSIE 4 to 10: no effect (fy_http_msie) */
+    { "msie_padding", FY_HTTP_ANY, 0, 1, 1, fy_http_msie,
+      FY_CONF_LOC_OFF, 0, NULL },
+
+    { "msie_refresh", FY_HTTP_ANY, 0, 1, 1, fy_http_msie,
+      FY_CONF_LOC_OFF, 0, NULL },
 
     /* nginx sizes its hash tables with these; ferry's lookups have
      * none to size, so they are checked and have no effect */
@@ -304,6 +333,28 @@ fy_http_large_header_buffers(fy_conf_t *cf, const fy_command_t *cmd,
     }
     scf->large_header_buffers = (int) n;
     scf->large_header_buffer = (size_t) size;
+    return FY_CONF_OK;
+}
+
+/* msie_padding, msie_refresh: nginx pads error pages for MSIE (whose
+ * own "friendly" page replaced short ones) and answers its redirects
+ * with a Refresh page.  Only user agents that say "MSIE" get these,
+ * Internet Explorer 10 and older, which nothing runs any more, so ferry
+ * accepts them for nginx configurations and checks the value, and
+ * that is all. */
+static const char *
+fy_http_msie(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
+{
+    fy_unused(conf);
+
+    if (!fy_str_eq_ci(&cf->args[1], "on")
+        && !fy_str_eq_ci(&cf->args[1], "off"))
+    {
+        fy_conf_error(cf, "\"%s\" directive invalid value \"%s\", it "
+                      "must be \"on\" or \"off\"", cmd->name,
+                      cf->args[1].data);
+        return FY_CONF_ERROR;
+    }
     return FY_CONF_OK;
 }
 

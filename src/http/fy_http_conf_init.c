@@ -33,6 +33,17 @@ fy_http_merge_loc(fy_http_loc_conf_t *prev, fy_http_loc_conf_t *conf)
     fy_conf_merge(conf->sendfile, prev->sendfile, FY_CONF_UNSET_INT, 1);
     fy_conf_merge(conf->tcp_nopush, prev->tcp_nopush, FY_CONF_UNSET_INT, 0);
     fy_conf_merge(conf->tcp_nodelay, prev->tcp_nodelay, FY_CONF_UNSET_INT, 1);
+    /* nginx's defaults (docs/configuration.md, absolute_redirect) */
+    fy_conf_merge(conf->absolute_redirect, prev->absolute_redirect,
+                  FY_CONF_UNSET_INT, 1);
+    fy_conf_merge(conf->server_name_in_redirect,
+                  prev->server_name_in_redirect, FY_CONF_UNSET_INT, 0);
+    fy_conf_merge(conf->port_in_redirect, prev->port_in_redirect,
+                  FY_CONF_UNSET_INT, 1);
+    fy_conf_merge(conf->log_not_found, prev->log_not_found,
+                  FY_CONF_UNSET_INT, 1);
+    fy_conf_merge(conf->chunked_transfer_encoding,
+                  prev->chunked_transfer_encoding, FY_CONF_UNSET_INT, 1);
     /* nginx's defaults */
     fy_conf_merge(conf->lingering_close, prev->lingering_close,
                   FY_CONF_UNSET_INT, FY_HTTP_LINGERING_ON);

@@ -36,6 +36,11 @@ fy_http_create_loc_conf(fy_pool_t *pool)
     lcf->sendfile = FY_CONF_UNSET_INT;
     lcf->tcp_nopush = FY_CONF_UNSET_INT;
     lcf->tcp_nodelay = FY_CONF_UNSET_INT;
+    lcf->absolute_redirect = FY_CONF_UNSET_INT;
+    lcf->server_name_in_redirect = FY_CONF_UNSET_INT;
+    lcf->port_in_redirect = FY_CONF_UNSET_INT;
+    lcf->log_not_found = FY_CONF_UNSET_INT;
+    lcf->chunked_transfer_encoding = FY_CONF_UNSET_INT;
     lcf->lingering_close = FY_CONF_UNSET_INT;
     lcf->lingering_time = FY_CONF_UNSET_MSEC;
     lcf->lingering_timeout = FY_CONF_UNSET_MSEC;

@@ -132,7 +132,7 @@ fy_http_gzip_start(fy_http_request_t *r, int64_t length)
     }
     gz->live = 1;
     gz->r = r;
-    gz->chunked = r->http_version >= 1001;
+    gz->chunked = fy_http_chunked_out(r);
     gz->flush = Z_NO_FLUSH;
     gz->z.next_out = gz->out;
     gz->z.avail_out = (uInt) gz->size;

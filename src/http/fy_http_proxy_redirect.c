@@ -329,7 +329,7 @@ fy_http_proxy_redirect(fy_http_request_t *r, fy_array_t *headers)
     fy_http_loc_conf_t  *lcf = r->loc;
     fy_http_header_t    *h;
     ssize_t              prefix;
-    unsigned             i;
+    unsigned             i, location;
     int                  rc;
 
     if (lcf->proxy_redirect && lcf->proxy_redirect->off) {
@@ -337,7 +337,8 @@ fy_http_proxy_redirect(fy_http_request_t *r, fy_array_t *headers)
     }
     for (i = 0; i < headers->nelts; i++) {
         h = fy_array_elt(headers, fy_http_header_t, i);
-        if (fy_str_eq_ci(&h->name, "Location")) {
+        location = fy_str_eq_ci(&h->name, "Location");
+        if (location) {
             prefix = 0;
         } else if (fy_str_eq_ci(&h->name, "Refresh")) {
             prefix = fy_http_refresh_url(&h->value);
@@ -353,6 +354,14 @@ fy_http_proxy_redirect(fy_http_request_t *r, fy_array_t *headers)
              : fy_http_redirect_by_default(r, lcf, &h->value,
                                            (size_t) prefix);
         if (rc == FY_ERROR) {
+            return FY_ERROR;
+        }
+        /* a Location a rule rewrote is ferry's, as in nginx: made
+         * absolute if it came out relative (absolute_redirect); one no
+         * rule matched, and Refresh, stay as the upstream sent them */
+        if (rc == FY_OK && location
+            && fy_http_absolute_location(r, &h->value) != FY_OK)
+        {
             return FY_ERROR;
         }
     }

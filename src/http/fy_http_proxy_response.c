@@ -198,8 +198,8 @@ fy_proxy_process_header(fy_http_proxy_t *p)
         p->body_type = FY_PROXY_BODY_NONE;
     } else if (chunked) {
         p->body_type = FY_PROXY_BODY_CHUNKED;
-        p->out = r->http_version >= 1001 ? FY_PROXY_OUT_RAW
-                                         : FY_PROXY_OUT_DECHUNK;
+        p->out = fy_http_chunked_out(r) ? FY_PROXY_OUT_RAW
+                                        : FY_PROXY_OUT_DECHUNK;
         /* its chunk lines may reach the client as they are: read them
          * as a strict client would (fy_http_parse.h) */
         p->chunked.strict = 1;
@@ -209,8 +209,8 @@ fy_proxy_process_header(fy_http_proxy_t *p)
         p->rest = (uint64_t) cl;
     } else {
         p->body_type = FY_PROXY_BODY_CLOSE;
-        p->out = r->http_version >= 1001 ? FY_PROXY_OUT_CHUNK
-                                         : FY_PROXY_OUT_RAW;
+        p->out = fy_http_chunked_out(r) ? FY_PROXY_OUT_CHUNK
+                                        : FY_PROXY_OUT_RAW;
     }
 
     /* Only an HTTP/1.1 response whose end is known without a close may
@@ -235,7 +235,8 @@ fy_proxy_process_header(fy_http_proxy_t *p)
     }
 
     /* gzip: the body is decoded, compressed, and sent chunked to an
-     * HTTP/1.1 client, up to the close to an HTTP/1.0 one */
+     * HTTP/1.1 client, up to the close to an HTTP/1.0 one (or with
+     * chunked_transfer_encoding off) */
     if (p->status != 101) {
         gzip = fy_http_gzip_decide(r, p->status, NULL,
                                    p->body_type == FY_PROXY_BODY_LENGTH
@@ -250,7 +251,7 @@ fy_proxy_process_header(fy_http_proxy_t *p)
         }
         p->out = p->body_type == FY_PROXY_BODY_CHUNKED
                  ? FY_PROXY_OUT_DECHUNK : FY_PROXY_OUT_RAW;
-        if (r->http_version < 1001) {
+        if (!fy_http_chunked_out(r)) {
             r->keepalive = 0;
         }
     }
@@ -368,7 +369,7 @@ fy_proxy_process_header(fy_http_proxy_t *p)
     }
     if ((p->body_type == FY_PROXY_BODY_CHUNKED && p->out == FY_PROXY_OUT_RAW)
         || p->out == FY_PROXY_OUT_CHUNK
-        || (p->gzip && r->http_version >= 1001))
+        || (p->gzip && fy_http_chunked_out(r)))
     {
         q = fy_proxy_lit(q, "Transfer-Encoding: chunked\r\n");
     }

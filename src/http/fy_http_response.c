@@ -94,6 +94,106 @@ fy_http_connection_header(fy_http_request_t *r)
     return r->keepalive ? "keep-alive" : "close";
 }
 
+/*
+ * Every Location ferry makes goes through here: the static handler's
+ * directory 301, "return 3xx URL", error_page's redirects, and a proxied
+ * Location that proxy_redirect rewrote.  As nginx's header filter, a
+ * value that starts with "/" gets "scheme://host[:port]" in front when
+ * absolute_redirect is on.  The host: the first server_name with
+ * server_name_in_redirect on, else the request's Host (without its
+ * port), else the connection's local address.  The port: the
+ * listener's, left out when it is the scheme's (80, 443) or with
+ * port_in_redirect off.  Anything else is left as it is.
+ */
+int
+fy_http_absolute_location(fy_http_request_t *r, fy_str_t *loc)
+{
+    fy_http_loc_conf_t  *lcf = fy_http_req_loc(r);
+    fy_http_conn_t      *hc = r->hc;
+    fy_sockaddr_t        sa;
+    socklen_t            salen = sizeof(sa);
+    fy_str_t             host;
+    const char          *scheme;
+    char                 addr[FY_SOCKADDR_STRLEN + 2], port[8];
+    unsigned             lport;
+    size_t               len;
+    u_char              *p;
+    int                  v6;
+
+    if (!lcf->absolute_redirect || loc->len == 0 || loc->data[0] != '/') {
+        return FY_OK;
+    }
+    if (hc->ls->addr.sa.sa_family == AF_UNIX) {
+        /* no port, and no address a client could go to: a Host, or
+         * the server's name, or the Location stays relative */
+        lport = 0;
+    } else {
+        lport = ntohs(hc->ls->addr.sin6.sin6_port);
+    }
+
+    host.len = 0;
+    if (lcf->server_name_in_redirect && r->srv && r->srv->names.nelts) {
+        host = *fy_array_elt(&r->srv->names, fy_str_t, 0);
+    }
+    if (host.len == 0 && r->host.len) {
+        host = r->host;
+    }
+    if (host.len == 0 && r->srv && r->srv->names.nelts
+        && hc->ls->addr.sa.sa_family == AF_UNIX)
+    {
+        host = *fy_array_elt(&r->srv->names, fy_str_t, 0);
+    }
+    if (host.len == 0) {
+        if (hc->ls->addr.sa.sa_family == AF_UNIX
+            || getsockname(hc->c->fd, &sa.sa, &salen) != 0)
+        {
+            return FY_OK;
+        }
+        /* an IPv6 address in brackets, as a URL wants it (nginx
+         * leaves them out here) */
+        v6 = sa.sa.sa_family == AF_INET6;
+        fy_sockaddr_text(&sa.sa, salen, addr + v6, sizeof(addr) - 2, 0);
+        if (v6) {
+            addr[0] = '[';
+            len = strlen(addr);
+            addr[len] = ']';
+            addr[len + 1] = '\0';
+        }
+        host.data = (u_char *) addr;
+        host.len = strlen(addr);
+    }
+
+    scheme = hc->c->ssl ? "https://" : "http://";
+    if (!lcf->port_in_redirect || lport == (hc->c->ssl ? 443u : 80u)) {
+        lport = 0;
+    }
+    port[0] = '\0';
+    if (lport) {
+        snprintf(port, sizeof(port), ":%u", lport);
+    }
+
+    len = strlen(scheme) + host.len + strlen(port) + loc->len;
+    p = fy_palloc(r->pool, len);
+    if (p == NULL) {
+        return FY_ERROR;
+    }
+    memcpy(p, scheme, strlen(scheme));
+    memcpy(p + strlen(scheme), host.data, host.len);
+    memcpy(p + strlen(scheme) + host.len, port, strlen(port));
+    memcpy(p + len - loc->len, loc->data, loc->len);
+    loc->data = p;
+    loc->len = len;
+    return FY_OK;
+}
+
+/* chunked_transfer_encoding: is the chunked coding ours to use? */
+int
+fy_http_chunked_out(fy_http_request_t *r)
+{
+    return r->http_version >= 1001
+           && fy_http_req_loc(r)->chunked_transfer_encoding;
+}
+
 void
 fy_http_send_response(fy_http_request_t *r, int status, const fy_str_t *type,
                       const u_char *body, size_t len,
@@ -104,7 +204,7 @@ fy_http_send_response(fy_http_request_t *r, int status, const fy_str_t *type,
     char            *hdr, code[8], clen[24];
     u_char          *z;
     size_t           llen, size, slen, zlen;
-    fy_str_t         add;
+    fy_str_t         add, abs;
     int              n, how;
 
     if (r->err_status) {
@@ -142,6 +242,15 @@ fy_http_send_response(fy_http_request_t *r, int status, const fy_str_t *type,
     if (fy_http_add_headers(r, status, &add) != FY_OK) {
         fy_http_close_connection(hc);
         return;
+    }
+
+    if (location) {
+        abs = *location;
+        if (fy_http_absolute_location(r, &abs) != FY_OK) {
+            fy_http_close_connection(hc);
+            return;
+        }
+        location = &abs;
     }
 
     size = 320 + llen + slen + fy_http_date_len + (type ? type->len : 0)

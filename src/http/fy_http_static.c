@@ -316,10 +316,12 @@ fy_http_static_open_error(fy_http_request_t *r, int err, const char *what)
     default:
         status = 500;
     }
-    fy_log_error(status == 500 ? FY_LOG_ERR : FY_LOG_INFO, err,
-                 "open() of \"%s\" for \"%.*s\" failed, "
-                 "client %s", what, (int) r->path.len, r->path.data,
-                 r->hc->addr_text);
+    if (status != 404 || r->loc->log_not_found) {
+        fy_log_error(status == 500 ? FY_LOG_ERR : FY_LOG_INFO, err,
+                     "open() of \"%s\" for \"%.*s\" failed, "
+                     "client %s", what, (int) r->path.len, r->path.data,
+                     r->hc->addr_text);
+    }
     fy_http_send_error(r, status);
 }
 

@@ -208,7 +208,7 @@ fy_http_static_send(fy_http_request_t *r, fy_http_static_file_t *f,
                 fy_http_close_connection(hc);
                 return;
             }
-            if (r->http_version < 1001) {
+            if (!fy_http_chunked_out(r)) {
                 r->keepalive = 0;       /* the close ends the body */
             }
         }
@@ -265,7 +265,7 @@ fy_http_static_send(fy_http_request_t *r, fy_http_static_file_t *f,
             n += (size_t) snprintf(hdr + n, size - n,
                                    "Content-Length: %lld\r\n",
                                    (long long) (end - start + 1));
-        } else if (r->http_version >= 1001) {
+        } else if (fy_http_chunked_out(r)) {
             n += (size_t) snprintf(hdr + n, size - n,
                                    "Transfer-Encoding: chunked\r\n");
         }

@@ -231,6 +231,7 @@ main(void)
     memset(&hc, 0, sizeof(hc));
     strcpy(hc.addr_text, "test");
     memset(&loc, 0, sizeof(loc));
+    loc.chunked_transfer_encoding = 1;      /* the default */
     fy_http_gzip_init_conf(&loc.gzip);
     fy_http_gzip_merge_conf(&loc.gzip, &loc.gzip);
     is_int(loc.gzip.bufs_num * loc.gzip.bufs_size, 16384,
