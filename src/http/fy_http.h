@@ -75,6 +75,10 @@ typedef struct fy_http_cv_s {
 /* Compile text; on an unknown variable logs the config error and
  * returns NULL. */
 fy_http_cv_t *fy_http_cv_compile(fy_conf_t *cf, const fy_str_t *text);
+/* fy_http_conf.c: the setter of types_hash_max_size and its kin (map's
+ * too): the value checked as nginx checks it, no effect */
+const char *fy_http_hash_size(fy_conf_t *cf, const fy_command_t *cmd,
+    void *conf);
 /* Evaluate into the request pool; NULL on allocation failure. */
 u_char *fy_http_cv_eval(fy_http_request_t *r, const fy_http_cv_t *cv,
                         size_t *len);

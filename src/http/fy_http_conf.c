@@ -21,8 +21,6 @@ static const char *fy_http_proxy_buffers(fy_conf_t *cf,
     const fy_command_t *cmd, void *conf);
 static const char *fy_http_msie(fy_conf_t *cf, const fy_command_t *cmd,
     void *conf);
-static const char *fy_http_hash_size(fy_conf_t *cf, const fy_command_t *cmd,
-    void *conf);
 
 #define FY_HTTP_ANY  (FY_CONF_HTTP | FY_CONF_SRV | FY_CONF_LOC)
 
@@ -364,7 +362,7 @@ fy_http_msie(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
  * is nothing to size; the value is still checked as nginx checks it, a
  * number, or a size for the *_bucket_size ones, so that a configuration
  * nginx refuses is refused here too. */
-static const char *
+const char *
 fy_http_hash_size(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
 {
     size_t   len = strlen(cmd->name);

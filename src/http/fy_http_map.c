@@ -66,8 +66,6 @@ typedef struct {
 
 static const char *fy_http_map_block(fy_conf_t *cf, const fy_command_t *cmd,
     void *conf);
-static const char *fy_http_map_hash_size(fy_conf_t *cf,
-    const fy_command_t *cmd, void *conf);
 
 const fy_command_t  fy_http_map_commands[] = {
 
@@ -76,36 +74,14 @@ const fy_command_t  fy_http_map_commands[] = {
 
     /* nginx sizes the maps' hash tables with these; ferry's maps are
      * sorted arrays, so they are checked and have no effect */
-    { "map_hash_max_size", FY_CONF_HTTP, 0, 1, 1, fy_http_map_hash_size,
+    { "map_hash_max_size", FY_CONF_HTTP, 0, 1, 1, fy_http_hash_size,
       FY_CONF_MAIN_OFF, 0, NULL },
 
-    { "map_hash_bucket_size", FY_CONF_HTTP, 0, 1, 1, fy_http_map_hash_size,
+    { "map_hash_bucket_size", FY_CONF_HTTP, 0, 1, 1, fy_http_hash_size,
       FY_CONF_MAIN_OFF, 0, NULL },
 
     { NULL, 0, 0, 0, 0, NULL, 0, 0, NULL }
 };
-
-/* As types_hash_max_size and its kin (fy_http_conf.c): a number, or a
- * size for the bucket size. */
-static const char *
-fy_http_map_hash_size(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
-{
-    int64_t  v;
-
-    fy_unused(conf);
-
-    if (strcmp(cmd->name, "map_hash_bucket_size") == 0) {
-        v = fy_conf_parse_size(&cf->args[1]);
-    } else {
-        v = fy_atoi(cf->args[1].data, cf->args[1].len);
-    }
-    if (v <= 0) {
-        fy_conf_error(cf, "invalid value \"%s\" in \"%s\"",
-                      cf->args[1].data, cmd->name);
-        return FY_CONF_ERROR;
-    }
-    return FY_CONF_OK;
-}
 
 static fy_http_map_t *
 fy_http_map_find(fy_http_main_conf_t *hmcf, const u_char *name, size_t len)
@@ -307,6 +283,31 @@ fy_http_map_line(fy_conf_t *cf)
     return FY_OK;
 }
 
+/* A mask given twice in one list ("conflicting parameter", at the
+ * later one, as nginx).  The lists are short and kept in the order
+ * written, so a quadratic look is enough. */
+static int
+fy_http_map_masks_unique(fy_conf_t *cf, fy_array_t *masks)
+{
+    fy_http_map_entry_t  *e;
+    unsigned              i, j;
+
+    for (i = 0; i < masks->nelts; i++) {
+        e = fy_array_elt(masks, fy_http_map_entry_t, i);
+        for (j = 0; j < i; j++) {
+            if (fy_http_map_entry_cmp(fy_array_elt(masks, fy_http_map_entry_t,
+                                                   j), e) == 0)
+            {
+                fy_http_map_error_at(cf, e->file, e->line,
+                                     "conflicting parameter \"%.*s\"",
+                                     &e->key);
+                return FY_ERROR;
+            }
+        }
+    }
+    return FY_OK;
+}
+
 /* End of a block: sort the strings out into exact ones and masks, sort
  * the exact ones for the binary search, refuse a source given twice. */
 static int
@@ -352,37 +353,10 @@ fy_http_map_finish(fy_conf_t *cf, fy_http_map_t *map)
             return FY_ERROR;
         }
     }
-    for (i = 0; i < map->head.nelts; i++) {
-        unsigned  j;
-
-        e = fy_array_elt(&map->head, fy_http_map_entry_t, i);
-        for (j = 0; j < i; j++) {
-            if (fy_http_map_entry_cmp(fy_array_elt(&map->head,
-                                                   fy_http_map_entry_t, j),
-                                      e) == 0)
-            {
-                fy_http_map_error_at(cf, e->file, e->line,
-                                     "conflicting parameter \"%.*s\"",
-                                     &e->key);
-                return FY_ERROR;
-            }
-        }
-    }
-    for (i = 0; i < map->tail.nelts; i++) {
-        unsigned  j;
-
-        e = fy_array_elt(&map->tail, fy_http_map_entry_t, i);
-        for (j = 0; j < i; j++) {
-            if (fy_http_map_entry_cmp(fy_array_elt(&map->tail,
-                                                   fy_http_map_entry_t, j),
-                                      e) == 0)
-            {
-                fy_http_map_error_at(cf, e->file, e->line,
-                                     "conflicting parameter \"%.*s\"",
-                                     &e->key);
-                return FY_ERROR;
-            }
-        }
+    if (fy_http_map_masks_unique(cf, &map->head) != FY_OK
+        || fy_http_map_masks_unique(cf, &map->tail) != FY_OK)
+    {
+        return FY_ERROR;
     }
     return FY_OK;
 }
