@@ -343,17 +343,14 @@ fy_http_large_header_buffers(fy_conf_t *cf, const fy_command_t *cmd,
 static const char *
 fy_http_msie(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
 {
+    fy_command_t  flag = *cmd;
+    int           ignored = FY_CONF_UNSET_INT;
+
     fy_unused(conf);
 
-    if (!fy_str_eq_ci(&cf->args[1], "on")
-        && !fy_str_eq_ci(&cf->args[1], "off"))
-    {
-        fy_conf_error(cf, "\"%s\" directive invalid value \"%s\", it "
-                      "must be \"on\" or \"off\"", cmd->name,
-                      cf->args[1].data);
-        return FY_CONF_ERROR;
-    }
-    return FY_CONF_OK;
+    /* the generic flag check, into a value nobody reads */
+    flag.offset = 0;
+    return fy_conf_set_flag(cf, &flag, &ignored);
 }
 
 /* types_hash_max_size and its kin: nginx sizes fixed hash tables by

@@ -170,27 +170,18 @@ fy_http_realip_header(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
 static const char *
 fy_http_realip_recursive(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
 {
+    /* the generic flag setter, on the field of the lazily made struct */
+    static const fy_command_t  flag = {
+        "real_ip_recursive", 0, 0, 1, 1, fy_conf_set_flag, 0,
+        offsetof(struct fy_http_realip_conf_s, recursive), NULL
+    };
     struct fy_http_realip_conf_s  *rc = fy_http_realip_conf(cf, conf);
-    fy_str_t                      *arg = &cf->args[1];
 
     fy_unused(cmd);
     if (rc == NULL) {
         return "cannot allocate memory";
     }
-    if (rc->recursive != FY_CONF_UNSET_INT) {
-        return "is duplicate";
-    }
-    if (fy_str_eq(arg, "on")) {
-        rc->recursive = 1;
-    } else if (fy_str_eq(arg, "off")) {
-        rc->recursive = 0;
-    } else {
-        fy_conf_error(cf, "invalid value \"%.*s\" in \"real_ip_recursive\", "
-                      "it must be \"on\" or \"off\"", (int) arg->len,
-                      arg->data);
-        return FY_CONF_ERROR;
-    }
-    return FY_CONF_OK;
+    return fy_conf_set_flag(cf, &flag, rc);
 }
 
 void
