@@ -111,7 +111,7 @@ fy_proxy_process_header(fy_http_proxy_t *p)
     unsigned            own_server, own_date;
     int64_t             cl = -1, n;
     unsigned            i, chunked = 0, te = 0, ft, conn_fields = 0;
-    unsigned            cl_first = 0;
+    unsigned            cl_first = 0, cl_lines = 0;
     int                 gzip = FY_HTTP_GZIP_NO;
 
     for (i = 0; i < headers->nelts; i++) {
@@ -125,6 +125,7 @@ fy_proxy_process_header(fy_http_proxy_t *p)
                 cl_first = i;   /* the one passed on (RFC 9110 8.6) */
             }
             cl = n;
+            cl_lines++;
         } else if (fy_str_eq_ci(&h->name, "Connection")) {
             /* options name fields to drop; "keep-alive", the usual one,
              * names a field dropped anyway: no search per field then */
@@ -338,7 +339,7 @@ fy_proxy_process_header(fy_http_proxy_t *p)
         {
             continue;
         }
-        if (cl != -1 && i != cl_first
+        if (cl_lines > 1 && i != cl_first
             && fy_str_eq_ci(&h->name, "Content-Length"))
         {
             continue;           /* a repeated one: the client gets one */
