@@ -323,6 +323,9 @@ fy_http_route(fy_http_request_t *r)
     {
         return;
     }
+    /* the location is searched with whatever URI they made: its
+     * proxy_pass URI part applies again */
+    r->rewritten = 0;
 
     fy_http_find_location_of(r);
     lcf = r->loc;

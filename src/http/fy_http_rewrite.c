@@ -271,8 +271,11 @@ fy_http_rw_exec(fy_http_request_t *r, fy_http_rw_script_t *script,
                 return FY_DONE;
             }
             if (op->set_args) {
+                /* proxy_pass without a URI part then sends path and
+                 * these, not the target as received (nginx) */
                 r->args.data = len ? v : NULL;
                 r->args.len = len;
+                r->internal = 1;
             } else if (fy_http_map_assign(r, op->var, v, len) != FY_OK) {
                 fy_http_send_error(r, 500);
                 return FY_DONE;
