@@ -571,8 +571,8 @@ void fy_http_send_response(fy_http_request_t *r, int status,
 void fy_http_send_error(fy_http_request_t *r, int status);
 /* Search r->srv for the location of r->path (r->loc, r->captures). */
 void fy_http_find_location_of(fy_http_request_t *r);
-/* Serve r by r->loc: return, allow/deny, content handler, proxy_pass,
- * else 404.  Also the second half of an internal redirect. */
+/* Serve r by r->loc: its rewrite directives, allow/deny, try_files,
+ * content handler, proxy_pass, else 404.  Also the second half of an internal redirect. */
 void fy_http_run_location(fy_http_request_t *r);
 /* The location r answers by (the server's own before one is chosen). */
 fy_http_loc_conf_t *fy_http_req_loc(fy_http_request_t *r);

@@ -1,9 +1,10 @@
 /*
  * fy_http_request_route.c -- a request whose header is complete:
  * settle keep-alive and the body's framing, choose the server
- * (server_name) and the location in nginx's order, and run what the
- * location says: "return", the access check, try_files, a content
- * handler (static files, status pages) or the proxy.
+ * (server_name), run the server's rewrite directives, choose the
+ * location in nginx's order, and run what the location says: its
+ * rewrite directives (fy_http_rewrite.c), the access check, try_files,
+ * a content handler (static files, status pages) or the proxy.
  */
 #include "fy_core.h"
 #include "fy_http.h"
