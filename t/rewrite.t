@@ -116,6 +116,7 @@ http {
             return 200 "false";
         }
         location /ifeq/ {
+            if ($arg_e = "") { return 200 "empty"; }
             if ($arg_e = yes) { return 200 "eq"; }
             if ( $arg_e != "no" ) { return 200 "ne"; }
             return 200 "no";
@@ -300,6 +301,7 @@ is(body('/ifvar/'), 'status 200: false', '... empty is false');
 is(body('/ifeq/?e=yes'), 'status 200: eq', 'if ($v = text)');
 is(body('/ifeq/?e=x'), 'status 200: ne', 'if ( $v != "text" )');
 is(body('/ifeq/?e=no'), 'status 200: no', '... neither');
+is(body('/ifeq/'), 'status 200: empty', 'if ($v = "")');
 is(body('/ifre/', 'X-Agent' => 'Bot/42'), 'status 200: bot 42',
    'if ~ with a capture in the block');
 is(body('/ifre/', 'X-Agent' => 'CURL/8'), 'status 200: curl', '~* ignores case');
