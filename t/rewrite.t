@@ -169,6 +169,9 @@ http {
         listen 127.0.0.1:%%PORT_2%%;
         server_name localhost;
 
+        if ($host = old.example) {
+            rewrite ^ $scheme://new.example$request_uri? permanent;
+        }
         if ($arg_deny) { return 403; }
         if ($arg_stop) { break; }
         rewrite ^/old/(.*)$ /new/$1;
@@ -337,6 +340,10 @@ is(body2('/old/x?stop=1'), 'status 200: old location:/old/x',
    '... a server\'s break stops them');
 $r = http_get($port2, '/px/y?deny=1');
 is($r->{status}, 403, 'a server\'s return answers before a proxied location');
+$r = http_get($port2, '/old/x?a=1', Host => 'old.example');
+is("$r->{status} " . ($r->{headers}{location} // ''),
+   '301 http://new.example/old/x?a=1',
+   'the usual host move: if, $scheme, $request_uri and "?"');
 is(body2('/lvl/'), 'status 200: lvl:loc',
    'a location\'s set after the server\'s');
 
