@@ -33,6 +33,7 @@
 #define FY_CONF_SRV      0x0008
 #define FY_CONF_LOC      0x0010
 #define FY_CONF_UPS      0x0020
+#define FY_CONF_IF       0x0040   /* inside an http "if" block */
 #define FY_CONF_ANY      0x00ff
 
 /* Row flags */

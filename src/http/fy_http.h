@@ -132,6 +132,15 @@ fy_http_map_t *fy_http_map_reference(fy_conf_t *cf, const u_char *name,
  * and never defined by a map (at the line of its first use). */
 const char *fy_http_map_http_done(fy_conf_t *cf,
                                   struct fy_http_main_conf_s *hmcf);
+/* "set $name": the map variable name (found or made) marked as one a
+ * "set" writes, so that no map block need define it; NULL: no memory
+ * or no http block. */
+fy_http_map_t *fy_http_map_assignable(fy_conf_t *cf, const u_char *name,
+                                      size_t len);
+/* Make data (len bytes, living as long as r) r's value of map: FY_OK,
+ * or FY_ERROR when memory ran out. */
+int  fy_http_map_assign(fy_http_request_t *r, fy_http_map_t *map,
+                        u_char *data, size_t len);
 /* The map's value for r (fy_http_variable_pt's contract). */
 size_t fy_http_map_get(fy_http_request_t *r, fy_http_map_t *map, u_char *buf,
                        size_t size);
@@ -213,8 +222,14 @@ typedef struct fy_http_loc_conf_s {
     fy_array_t          *locations;     /* nested prefix ones, or NULL */
     fy_array_t          *regex_locations;  /* nested regex ones, or NULL */
 
-    int                  return_code;   /* -1: no return */
-    fy_http_cv_t        *return_text;   /* body, or URL for redirects */
+    /* rewrite, set, if, break, return in the order written
+     * (fy_http_rewrite*.c), NULL: none; not inherited.  A server's own
+     * moves to fy_http_srv_conf_t.rewrite at init. */
+    struct fy_http_rw_script_s *rewrite;
+    struct fy_http_rw_script_s *rw_cur;  /* config time: where the next
+                                            directive goes (an if's) */
+    int                  rewrite_log;    /* flag */
+    int                  uninitialized_variable_warn;  /* flag */
 
     fy_http_upstream_t  *upstream;      /* proxy_pass target, NULL: none */
     fy_str_t             proxy_host;    /* Host sent upstream */
@@ -335,6 +350,9 @@ typedef struct {
 
 typedef struct fy_http_srv_conf_s {
     fy_http_loc_conf_t  *loc;           /* server-level defaults */
+    /* its rewrite module directives, run before the location is
+     * searched (nginx's server rewrite phase); NULL: none */
+    struct fy_http_rw_script_s *rewrite;
     fy_array_t           locations;     /* fy_http_loc_conf_t *, longest first */
     fy_array_t           regex_locations;  /* fy_http_loc_conf_t *, in order */
     fy_array_t           names;         /* fy_str_t, lowercased */
@@ -489,6 +507,11 @@ struct fy_http_request_s {
                                                answer with; 0: as made */
     unsigned              redirects:4;      /* internal redirects so far
                                                (FY_HTTP_MAX_REDIRECTS) */
+    unsigned              uri_changed:1;    /* rewrite: search the
+                                               location again */
+    unsigned              rewritten:1;      /* rewrite ... break: the URI
+                                               is no longer the location's
+                                               (proxy_pass sends it whole) */
 
     fy_http_srv_conf_t   *srv;
     fy_http_loc_conf_t   *loc;
@@ -548,8 +571,8 @@ void fy_http_send_response(fy_http_request_t *r, int status,
 void fy_http_send_error(fy_http_request_t *r, int status);
 /* Search r->srv for the location of r->path (r->loc, r->captures). */
 void fy_http_find_location_of(fy_http_request_t *r);
-/* Serve r by r->loc: return, allow/deny, content handler, proxy_pass,
- * else 404.  Also the second half of an internal redirect. */
+/* Serve r by r->loc: its rewrite directives, allow/deny, try_files,
+ * content handler, proxy_pass, else 404.  Also the second half of an internal redirect. */
 void fy_http_run_location(fy_http_request_t *r);
 /* The location r answers by (the server's own before one is chosen). */
 fy_http_loc_conf_t *fy_http_req_loc(fy_http_request_t *r);
@@ -639,6 +662,25 @@ int  fy_http_internal_redirect(fy_http_request_t *r, u_char *uri, size_t len);
  * there is none. */
 void fy_http_named_redirect(fy_http_request_t *r, const u_char *name,
                             size_t len);
+
+/* fy_http_rewrite.c, fy_http_rewrite_conf.c: rewrite, set, if,
+ * break, return, rewrite_log, uninitialized_variable_warn. */
+typedef struct fy_http_rw_script_s  fy_http_rw_script_t;
+extern const fy_command_t  fy_http_rewrite_commands[];
+/* Run script for r, lcf's rewrite_log and uninitialized_variable_warn
+ * applying.  FY_DECLINED: go on (r->path, r->args may be new);
+ * FY_AGAIN: search the location again ("last", or the URI changed in
+ * a location); FY_DONE: answered (return, a redirect, an error). */
+int  fy_http_rewrite_run(fy_http_request_t *r, fy_http_rw_script_t *script,
+                         fy_http_loc_conf_t *lcf);
+/* fy_http_request_route.c: answer r with code as "return CODE TEXT"
+ * does (text NULL: none; a URL for redirects, escaped here), or close
+ * it for 444.  The request body is skipped first. */
+void fy_http_return_text(fy_http_request_t *r, int code, u_char *text,
+                         size_t len);
+/* Server rewrites of r->srv, then the location for r->path, and run it
+ * (a request, and an internal redirect to a URI, start here). */
+void fy_http_route(fy_http_request_t *r);
 
 /* fy_http_try_files.c: try_files */
 typedef struct fy_http_try_files_s  fy_http_try_files_t;

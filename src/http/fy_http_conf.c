@@ -2,7 +2,7 @@
  * fy_http_conf.c -- the http directive table (one table, listed in
  * fy_cycle.c) and the small setters that need more than a generic
  * one: proxy_next_upstream, large_client_header_buffers,
- * proxy_buffers, return.  The block directives live in
+ * proxy_buffers.  The block directives live in
  * fy_http_conf_server.c, upstreams and proxy_pass in
  * fy_http_conf_upstream.c, merging and fy_http_init_cycle in
  * fy_http_conf_init.c.
@@ -15,8 +15,6 @@ static const char *fy_http_next_upstream(fy_conf_t *cf,
     const fy_command_t *cmd, void *conf);
 static const char *fy_http_large_header_buffers(fy_conf_t *cf,
     const fy_command_t *cmd, void *conf);
-static const char *fy_http_return(fy_conf_t *cf, const fy_command_t *cmd,
-    void *conf);
 static const char *fy_http_proxy_buffers(fy_conf_t *cf,
     const fy_command_t *cmd, void *conf);
 static const char *fy_http_msie(fy_conf_t *cf, const fy_command_t *cmd,
@@ -90,9 +88,6 @@ const fy_command_t  fy_http_commands[] = {
     { "underscores_in_headers", FY_CONF_HTTP | FY_CONF_SRV, 0, 1, 1,
       fy_conf_set_flag, FY_CONF_SRV_OFF,
       offsetof(fy_http_srv_conf_t, underscores_in_headers), NULL },
-
-    { "return", FY_CONF_SRV | FY_CONF_LOC, 0, 1, 2, fy_http_return,
-      FY_CONF_LOC_OFF, 0, NULL },
 
     { "proxy_pass", FY_CONF_LOC, 0, 1, 1, fy_http_proxy_pass,
       FY_CONF_LOC_OFF, 0, NULL },
@@ -410,57 +405,5 @@ fy_http_proxy_buffers(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
     }
     lcf->proxy_buffers_num = (unsigned) num;
     lcf->proxy_buffers_size = (size_t) size;
-    return FY_CONF_OK;
-}
-
-static int
-fy_http_is_redirect(int code)
-{
-    return code == 301 || code == 302 || code == 303 || code == 307
-           || code == 308;
-}
-
-static const char *
-fy_http_return(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
-{
-    fy_http_loc_conf_t  *lcf = conf;
-    fy_str_t            *text = NULL;
-    int64_t              code;
-
-    fy_unused(cmd);
-
-    if (lcf->return_code != FY_CONF_UNSET_INT) {
-        return "is duplicate";
-    }
-
-    code = fy_atoi(cf->args[1].data, cf->args[1].len);
-    if (code == -1) {
-        if (cf->nargs != 2
-            || (strncmp((char *) cf->args[1].data, "http://", 7) != 0
-                && strncmp((char *) cf->args[1].data, "https://", 8) != 0
-                && strncmp((char *) cf->args[1].data, "$scheme", 7) != 0))
-        {
-            fy_conf_error(cf, "invalid return code \"%s\"", cf->args[1].data);
-            return FY_CONF_ERROR;
-        }
-        code = 302;
-        text = &cf->args[1];
-    } else if (code > 999) {
-        fy_conf_error(cf, "invalid return code \"%s\"", cf->args[1].data);
-        return FY_CONF_ERROR;
-    } else if (cf->nargs == 3) {
-        text = &cf->args[2];
-    }
-
-    lcf->return_code = (int) code;
-    if (text) {
-        lcf->return_text = fy_http_cv_compile(cf, text);
-        if (lcf->return_text == NULL) {
-            return FY_CONF_ERROR;
-        }
-    } else if (fy_http_is_redirect((int) code)) {
-        fy_conf_error(cf, "redirect code %d needs a URL", (int) code);
-        return FY_CONF_ERROR;
-    }
     return FY_CONF_OK;
 }

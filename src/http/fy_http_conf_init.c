@@ -89,18 +89,14 @@ fy_http_merge_loc(fy_http_loc_conf_t *prev, fy_http_loc_conf_t *conf)
             fy_str_set(&conf->default_type, "text/plain");
         }
     }
-    /* "return" and "proxy_pass" in a server apply to its locations
-     * that have no handler of their own, as nginx's server-level
-     * return runs before location matching. */
     if (conf->access == NULL) {
         conf->access = prev->access;
     }
-    if (conf->return_code == FY_CONF_UNSET_INT && !fy_http_proxied(conf)
-        && conf->handler == NULL)
-    {
-        conf->return_code = prev->return_code;
-        conf->return_text = prev->return_text;
-    }
+    /* the rewrite directives themselves are not inherited (nginx) */
+    fy_conf_merge(conf->rewrite_log, prev->rewrite_log, FY_CONF_UNSET_INT,
+                  0);
+    fy_conf_merge(conf->uninitialized_variable_warn,
+                  prev->uninitialized_variable_warn, FY_CONF_UNSET_INT, 1);
     fy_http_static_merge(prev, conf);
     fy_http_proxy_ssl_merge(prev, conf);
     fy_http_headers_merge(prev, conf);
@@ -151,20 +147,10 @@ fy_http_init_locations(fy_http_srv_conf_t *scf, fy_http_loc_conf_t *parent,
 {
     fy_http_loc_conf_t  *lcf;
     unsigned             i;
-    int                  code;
 
     for (i = 0; list && i < list->nelts; i++) {
         lcf = *fy_array_elt(list, fy_http_loc_conf_t *, i);
-        code = lcf->return_code;
         fy_http_merge_loc(parent, lcf);
-        if (parent != scf->loc && code == FY_CONF_UNSET_INT
-            && !fy_http_proxied(lcf) && lcf->handler == NULL)
-        {
-            /* Only the server's "return" reaches a nested location; its
-             * parent's does not (nginx). */
-            lcf->return_code = scf->loc->return_code;
-            lcf->return_text = scf->loc->return_text;
-        }
         fy_http_init_locations(scf, lcf, lcf->locations, 1);
         fy_http_init_locations(scf, lcf, lcf->regex_locations, 0);
     }
@@ -336,6 +322,11 @@ fy_http_init_cycle(fy_cycle_t *cycle)
                       FY_CONF_UNSET_MSEC, 60000);
         fy_http_merge_header_conf(hmcf->srv, scf);
         fy_http_merge_loc(hmcf->loc, scf->loc);
+        /* The server's rewrite directives run before a location is
+         * chosen, once (fy_http_route): not again as the location of a
+         * request no location matches. */
+        scf->rewrite = scf->loc->rewrite;
+        scf->loc->rewrite = NULL;
 
         fy_http_init_locations(scf, scf->loc, &scf->locations, 1);
         fy_http_init_locations(scf, scf->loc, &scf->regex_locations, 0);

@@ -20,7 +20,8 @@ fy_http_create_loc_conf(fy_pool_t *pool)
     if (lcf == NULL) {
         return NULL;
     }
-    lcf->return_code = FY_CONF_UNSET_INT;
+    lcf->rewrite_log = FY_CONF_UNSET_INT;
+    lcf->uninitialized_variable_warn = FY_CONF_UNSET_INT;
     lcf->proxy_connect_timeout = FY_CONF_UNSET_MSEC;
     lcf->proxy_read_timeout = FY_CONF_UNSET_MSEC;
     lcf->proxy_send_timeout = FY_CONF_UNSET_MSEC;

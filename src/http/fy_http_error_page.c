@@ -207,9 +207,10 @@ fy_http_internal_redirect(fy_http_request_t *r, u_char *uri, size_t len)
     r->path = path;
     r->args = args;
     r->internal = 1;
+    r->rewritten = 0;
     r->captures = NULL;
-    fy_http_find_location_of(r);
-    fy_http_run_location(r);
+    /* as nginx, the server's rewrites run again for the new URI */
+    fy_http_route(r);
     return FY_OK;
 }
 

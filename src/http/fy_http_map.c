@@ -16,6 +16,11 @@
  * its block (nginx resolves variables after reading everything): the
  * first use makes an empty map that the block fills later, and the end
  * of the http block reports uses no block filled.
+ *
+ * A variable of the rewrite module's "set" is one of these too, with
+ * or without a block: "set" writes the request's value (as nginx's map
+ * variables are changeable), and one no block defines is empty until
+ * a "set" ran (fy_http_map_assign).
  */
 #include "fy_core.h"
 #include "fy_http.h"
@@ -44,6 +49,7 @@ struct fy_http_map_s {
     fy_http_cv_t    *deflt;          /* NULL: the empty string */
     unsigned         index;          /* slot in r->map_values */
     unsigned         defined:1;      /* its block has been read */
+    unsigned         assigned:1;     /* a "set" writes it */
     unsigned         hostnames:1;
     unsigned         is_volatile:1;
     const char      *file;           /* first use, or the block */
@@ -158,7 +164,7 @@ fy_http_map_http_done(fy_conf_t *cf, fy_http_main_conf_t *hmcf)
 
     hmcf->maps_checked = 1;
     for (map = hmcf->maps; map; map = map->next) {
-        if (!map->defined) {
+        if (!map->defined && !map->assigned) {
             fy_http_map_error_at(cf, map->file, map->line,
                                  "unknown \"%.*s\" variable", &map->name);
             return FY_CONF_ERROR;
@@ -542,22 +548,70 @@ fy_http_map_eval(fy_http_request_t *r, fy_http_map_t *map, size_t *len)
     return fy_http_cv_eval(r, value, len);
 }
 
-size_t
-fy_http_map_get(fy_http_request_t *r, fy_http_map_t *map, u_char *buf,
-                size_t size)
+/* r's value slot of map, NULL when memory ran out. */
+static fy_http_map_value_t *
+fy_http_map_slot(fy_http_request_t *r, fy_http_map_t *map)
 {
-    fy_http_map_value_t  *vals = r->map_values, *v;
-    u_char               *data;
-    size_t                len;
+    fy_http_map_value_t  *vals = r->map_values;
 
     if (vals == NULL) {
         vals = fy_pcalloc(r->pool, map->hmcf->nmaps * sizeof(*vals));
         if (vals == NULL) {
-            return 0;
+            return NULL;
         }
         r->map_values = vals;
     }
-    v = &vals[map->index];
+    return &vals[map->index];
+}
+
+fy_http_map_t *
+fy_http_map_assignable(fy_conf_t *cf, const u_char *name, size_t len)
+{
+    fy_http_map_t  *map = fy_http_map_reference(cf, name, len);
+
+    if (map) {
+        map->assigned = 1;
+    }
+    return map;
+}
+
+int
+fy_http_map_assign(fy_http_request_t *r, fy_http_map_t *map, u_char *data,
+                   size_t len)
+{
+    fy_http_map_value_t  *v = fy_http_map_slot(r, map);
+
+    if (v == NULL) {
+        return FY_ERROR;
+    }
+    v->data = data;
+    v->len = len;
+    v->state = FY_MAP_KNOWN;
+    return FY_OK;
+}
+
+size_t
+fy_http_map_get(fy_http_request_t *r, fy_http_map_t *map, u_char *buf,
+                size_t size)
+{
+    fy_http_map_value_t  *v;
+    u_char               *data;
+    size_t                len;
+
+    v = fy_http_map_slot(r, map);
+    if (v == NULL) {
+        return 0;
+    }
+
+    if (!map->defined && v->state != FY_MAP_KNOWN) {
+        /* a "set" variable no "set" has written yet: empty */
+        if (buf && r->loc && r->loc->uninitialized_variable_warn == 1) {
+            fy_log_error(FY_LOG_WARN, 0, "using uninitialized \"%.*s\" "
+                         "variable, client %s", (int) map->name.len,
+                         map->name.data, r->hc->addr_text);
+        }
+        return 0;
+    }
 
     if (v->state == FY_MAP_KNOWN || (v->state == FY_MAP_SIZED && buf)) {
         /* a volatile map is evaluated once per use all the same: the

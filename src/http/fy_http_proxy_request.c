@@ -90,7 +90,8 @@ fy_proxy_escape_target(fy_pool_t *pool, u_char *s, size_t *len)
  * - proxy_pass with variables and a URI part: that URI, as is;
  * - a URI part: it replaces the part of the normalised path the
  *   location matched (nothing of it for an exact location), the rest
- *   re-escaped, and the arguments follow (nginx);
+ *   re-escaped, and the arguments follow (nginx); but after "rewrite
+ *   ... break" the new URI is sent whole, as nginx does;
  * - no URI part: the client's target as received, or, after an
  *   internal redirect (error_page), the new path re-escaped and its
  *   arguments.
@@ -111,7 +112,7 @@ fy_proxy_target(fy_http_proxy_t *p, fy_str_t *prefix, fy_str_t *tail)
         *tail = p->uri;
         return FY_OK;
     }
-    if (lcf->proxy_uri_set && !lcf->proxy_pass_cv) {
+    if (lcf->proxy_uri_set && !lcf->proxy_pass_cv && !r->rewritten) {
         *prefix = lcf->proxy_uri;
         if (lcf->exact || rest.len < lcf->name.len) {
             rest.len = 0;

@@ -1,9 +1,10 @@
 /*
  * fy_http_request_route.c -- a request whose header is complete:
  * settle keep-alive and the body's framing, choose the server
- * (server_name) and the location in nginx's order, and run what the
- * location says: "return", the access check, try_files, a content
- * handler (static files, status pages) or the proxy.
+ * (server_name), run the server's rewrite directives, choose the
+ * location in nginx's order, and run what the location says: its
+ * rewrite directives (fy_http_rewrite.c), the access check, try_files,
+ * a content handler (static files, status pages) or the proxy.
  */
 #include "fy_core.h"
 #include "fy_http.h"
@@ -159,8 +160,10 @@ fy_http_find_location_of(fy_http_request_t *r)
     (void) fy_http_find_location(r, &scf->locations, &scf->regex_locations);
 }
 
+/* The server for Host, and nginx's post-read phase (realip) with its
+ * settings. */
 static void
-fy_http_find_config(fy_http_request_t *r)
+fy_http_find_server_of(fy_http_request_t *r)
 {
     fy_listen_t         *ls = r->hc->ls;
     fy_http_srv_conf_t  *scf;
@@ -173,63 +176,7 @@ fy_http_find_config(fy_http_request_t *r)
         }
     }
 
-    /* nginx's post-read phase: the server's settings, before the
-     * location is looked for */
     fy_http_realip(r, r->srv->loc);
-    fy_http_find_location_of(r);
-}
-
-/* "return CODE [TEXT|URL]", and try_files' "=CODE" (text NULL). */
-static void
-fy_http_return_answer(fy_http_request_t *r, int code, fy_http_cv_t *text_cv)
-{
-    fy_http_loc_conf_t  *lcf = r->loc;
-    fy_str_t             location;
-    u_char              *text = NULL;
-    size_t               len = 0;
-
-    if (code == 444) {
-        /* nginx's "close the connection without a response" */
-        fy_http_close_connection(r->hc);
-        return;
-    }
-
-    if (text_cv) {
-        text = fy_http_cv_eval(r, text_cv, &len);
-        if (text == NULL) {
-            fy_http_send_error(r, 500);
-            return;
-        }
-    }
-
-    if (code == 301 || code == 302 || code == 303 || code == 307
-        || code == 308)
-    {
-        /* $uri and captures are decoded: "%0d%0a" in them must not
-         * end the Location line */
-        location.data = fy_http_header_escape(r->pool, text, &len);
-        location.len = len;
-        if (location.data == NULL) {
-            fy_http_send_error(r, 500);
-            return;
-        }
-        r->status = code;
-        fy_http_send_response(r, code, NULL, NULL, 0, &location);
-        return;
-    }
-
-    if (text == NULL && code >= 400) {
-        fy_http_send_error(r, code);
-        return;
-    }
-
-    fy_http_send_response(r, code, &lcf->default_type, text, len, NULL);
-}
-
-static void
-fy_http_return_handler(fy_http_request_t *r)
-{
-    fy_http_return_answer(r, r->loc->return_code, r->loc->return_text);
 }
 
 /* Drop the body bytes already read for a request that does not want
@@ -257,12 +204,52 @@ fy_http_skip_body(fy_http_request_t *r)
     }
 }
 
+/* "return CODE [TEXT|URL]", try_files' "=CODE" (text NULL) and
+ * rewrite's redirects. */
+void
+fy_http_return_text(fy_http_request_t *r, int code, u_char *text, size_t len)
+{
+    fy_str_t  location;
+
+    /* The body is not wanted: skip what we have; a body still on its
+     * way makes the connection unusable afterwards. */
+    fy_http_skip_body(r);
+
+    if (code == 444) {
+        /* nginx's "close the connection without a response" */
+        fy_http_close_connection(r->hc);
+        return;
+    }
+
+    if (code == 301 || code == 302 || code == 303 || code == 307
+        || code == 308)
+    {
+        /* $uri and captures are decoded: "%0d%0a" in them must not
+         * end the Location line */
+        location.data = fy_http_header_escape(r->pool, text, &len);
+        location.len = len;
+        if (location.data == NULL) {
+            fy_http_send_error(r, 500);
+            return;
+        }
+        r->status = code;
+        fy_http_send_response(r, code, NULL, NULL, 0, &location);
+        return;
+    }
+
+    if (text == NULL && code >= 400) {
+        fy_http_send_error(r, code);
+        return;
+    }
+
+    fy_http_send_response(r, code, &r->loc->default_type, text, len, NULL);
+}
+
 /* Headers are complete: decide what to do with the request. */
 void
 fy_http_handler(fy_http_request_t *r, unsigned seen)
 {
     fy_http_conn_t      *hc = r->hc;
-    fy_http_loc_conf_t  *lcf;
 
     fy_timer_del(&hc->c->read);
     hc->c->read.handler = fy_event_ignore;
@@ -308,8 +295,7 @@ fy_http_handler(fy_http_request_t *r, unsigned seen)
         r->upgrade.len = 0;
     }
 
-    fy_http_find_config(r);
-    lcf = r->loc;
+    fy_http_find_server_of(r);
 
     /* ssl_verify_client of the server the Host chose, as nginx */
     if (fy_http_ssl_verify(r) != FY_OK) {
@@ -320,13 +306,38 @@ fy_http_handler(fy_http_request_t *r, unsigned seen)
         /* unread until read: a 413 leaves all of it in the socket (and
          * lingering_close then reads it away before closing) */
         r->body_rest = (uint64_t) r->content_length;
-        if ((uint64_t) r->content_length > lcf->client_max_body_size
-            && lcf->client_max_body_size != 0)
-        {
-            r->keepalive = 0;
-            fy_http_send_error(r, 413);
-            return;
-        }
+    }
+
+    fy_http_route(r);
+}
+
+void
+fy_http_route(fy_http_request_t *r)
+{
+    fy_http_loc_conf_t  *lcf;
+
+    /* nginx's server rewrite phase: before the location is searched,
+     * with the server's settings */
+    r->loc = r->srv->loc;
+    if (r->srv->rewrite
+        && fy_http_rewrite_run(r, r->srv->rewrite, r->srv->loc) == FY_DONE)
+    {
+        return;
+    }
+    /* the location is searched with whatever URI they made: its
+     * proxy_pass URI part applies again */
+    r->rewritten = 0;
+
+    fy_http_find_location_of(r);
+    lcf = r->loc;
+
+    if (r->content_length > 0
+        && (uint64_t) r->content_length > lcf->client_max_body_size
+        && lcf->client_max_body_size != 0)
+    {
+        r->keepalive = 0;
+        fy_http_send_error(r, 413);
+        return;
     }
 
     fy_http_run_location(r);
@@ -341,16 +352,34 @@ fy_http_run_location(fy_http_request_t *r)
     int                  rc;
     static const char    cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
 
-    if (lcf->return_code != FY_CONF_UNSET_INT) {
-        /* The body is not wanted: skip what we have; a body still on
-         * its way makes the connection unusable afterwards. */
-        fy_http_skip_body(r);
-        fy_http_return_handler(r);
-        return;
+    if (lcf->rewrite) {
+        /* nginx's rewrite phase; the post-rewrite one searches the
+         * location again for a "last" or a URI changed without a flag,
+         * at most FY_HTTP_MAX_REDIRECTS times with internal redirects */
+        rc = fy_http_rewrite_run(r, lcf->rewrite, lcf);
+        if (rc == FY_DONE) {
+            return;
+        }
+        if (rc == FY_AGAIN) {
+            if (r->redirects >= FY_HTTP_MAX_REDIRECTS) {
+                fy_log_error(FY_LOG_ERR, 0, "rewrite or internal "
+                             "redirection cycle while processing \"%.*s\", "
+                             "client %s", (int) r->path.len, r->path.data,
+                             r->hc->addr_text);
+                r->error_page = 1;
+                fy_http_send_error(r, 500);
+                return;
+            }
+            r->redirects++;
+            r->captures = NULL;
+            fy_http_find_location_of(r);
+            fy_http_run_location(r);
+            return;
+        }
     }
 
-    /* After "return", as nginx's access phase follows its rewrite
-     * phase; realip with the location's settings first, if the
+    /* After the rewrite directives, as nginx's access phase follows
+     * its rewrite phase; realip with the location's settings first, if the
      * server's did not already (nginx's pre-access phase). */
     fy_http_realip(r, lcf);
     if (fy_http_access_check(r) != FY_OK) {
@@ -365,8 +394,7 @@ fy_http_run_location(fy_http_request_t *r)
     if (lcf->try_files) {
         rc = fy_http_try_files(r);
         if (rc > 0) {
-            fy_http_skip_body(r);
-            fy_http_return_answer(r, rc, NULL);
+            fy_http_return_text(r, rc, NULL, 0);
             return;
         }
         if (rc != FY_DECLINED) {

@@ -271,8 +271,7 @@ fy_http_static_merge(fy_http_loc_conf_t *prev, fy_http_loc_conf_t *conf)
     if (s == NULL || (s->root == NULL && s->alias == NULL)) {
         return;
     }
-    if (conf->return_code == FY_CONF_UNSET_INT && !fy_http_proxied(conf)
-        && conf->handler == NULL)
+    if (!fy_http_proxied(conf) && conf->handler == NULL)
     {
         conf->handler = fy_http_static_handler;
     }
