@@ -60,6 +60,7 @@ sub make_pki {
     sh("cd $d && $o ocsp -index db/index.txt -rsigner ca.crt -rkey ca.key -CA ca.crt"
        . " -issuer ca.crt -cert srv.crt -respout srv.ocsp -ndays 1");
     sh("cd $d && echo garbage > garbage.pem");
+    sh("cd $d && $o ecparam -name prime256v1 -out ec.pem");
 }
 
 # certbot's options-ssl-nginx.conf: what it documents setting
@@ -138,6 +139,20 @@ http {
             return 200 "one verify=\$ssl_client_verify cipher=\$ssl_cipher proto=\$ssl_protocol\\n";
         }
     }
+    # reached by SNI on the address of the one above: its own DH
+    # parameters, stapled response and record size
+    server {
+        listen 127.0.0.1:%%PORT_1%% ssl;
+        server_name b.test;
+        ssl_certificate srv.crt;
+        ssl_certificate_key srv.key;
+        ssl_dhparam dh.pem;
+        ssl_stapling on;
+        ssl_stapling_file srv.ocsp;
+        ssl_buffer_size 1k;
+        location /files/ { root files-root; }
+        location / { return 200 "b cipher=\$ssl_cipher\n"; }
+    }
     server {
         listen 127.0.0.1:%%PORT_2%% ssl http2;
         server_name a.test;
@@ -166,7 +181,9 @@ sub curl {
 
 sub s_client {
     my ($port, @opt) = @_;
-    return `echo | timeout 5 openssl s_client -connect 127.0.0.1:$port -servername a.test @opt 2>&1`;
+    # "b:PORT" asks for b.test by SNI
+    my ($name, $p) = $port =~ /^b:(\d+)$/ ? ('b.test', $1) : ('a.test', $port);
+    return `echo | timeout 5 openssl s_client -connect 127.0.0.1:$p -servername $name @opt 2>&1`;
 }
 
 # ---- ferry -t: accepted, with the HTTP/2 warnings --------------------
@@ -224,6 +241,9 @@ $out = s_client($p1, '-tls1_2 -cipher DHE-RSA-AES128-GCM-SHA256');
 unlike($out, qr/Cipher is DHE-/, 'no ssl_dhparam: the DHE-only client is refused');
 like($out, qr/alert|handshake failure|no shared cipher|Cipher is \(NONE\)/i,
      '... the handshake fails');
+$out = s_client("b:$p1", '-tls1_2 -cipher DHE-RSA-AES128-GCM-SHA256');
+like($out, qr/Cipher is DHE-RSA-AES128-GCM-SHA256/,
+     'ssl_dhparam of a server chosen by SNI');
 $out = s_client($p2, '-tls1_2 -cipher DHE-RSA-AES256-GCM-SHA384');
 like($out, qr/Cipher is DHE-RSA-AES256-GCM-SHA384/,
      'certbot server: its ssl_ciphers DHE suite with ssl_dhparam');
@@ -261,6 +281,8 @@ like($out, qr/OCSP Response Status: successful/, 'ssl_stapling_file: the respons
 like($out, qr/Responder Id: CN ?= ?Ferry Test CA/, '... the one of the file');
 $out = s_client($p1, '-status');
 like($out, qr/OCSP response: no response sent/, 'no stapling: nothing stapled');
+$out = s_client("b:$p1", '-status');
+like($out, qr/OCSP Response Status: successful/, 'ssl_stapling_file of a server chosen by SNI');
 $out = s_client($p0, '-status -tls1_2');
 like($out, qr/OCSP Response Status: successful/, 'ssl_stapling_file: stapled in TLS 1.2 too');
 
@@ -268,8 +290,9 @@ like($out, qr/OCSP Response Status: successful/, 'ssl_stapling_file: stapled in 
 
 # the largest application-data record of a 6000-byte file, TLS 1.2
 sub max_record {
-    my ($port) = @_;
-    my $o = `printf 'GET /files/big.txt HTTP/1.0\\r\\nHost: a.test\\r\\n\\r\\n' | timeout 5 openssl s_client -connect 127.0.0.1:$port -servername a.test -tls1_2 -ign_eof -trace 2>&1`;
+    my ($port, $name) = @_;
+    $name //= 'a.test';
+    my $o = `printf 'GET /files/big.txt HTTP/1.0\\r\\nHost: $name\\r\\n\\r\\n' | timeout 5 openssl s_client -connect 127.0.0.1:$port -servername $name -tls1_2 -ign_eof -trace 2>&1`;
     my ($max, $body) = (0, 0);
     while ($o =~ /Received Record\n\s*Header:\n\s*Version = [^\n]*\n\s*Content Type = ApplicationData \(23\)\n\s*Length = (\d+)/g) {
         $max = $1 if $1 > $max;
@@ -282,6 +305,9 @@ ok($got, 'ssl_buffer_size 1k: the file arrives');
 ok($max > 1000 && $max <= 1024 + 64, "ssl_buffer_size 1k: records of at most 1k (largest $max)");
 ($max, $got) = max_record($p1);
 ok($max > 5000, "default 16k: the 6000-byte file in one record (largest $max)");
+($max, $got) = max_record($p1, 'b.test');
+ok($got && $max > 1000 && $max <= 1024 + 64,
+   "ssl_buffer_size 1k of a server chosen by SNI (largest $max)");
 ($rc, $out) = curl($p0, '/files/big.txt');
 is($out, $big, 'ssl_buffer_size 1k: the body is intact');
 
@@ -332,9 +358,9 @@ http_conf_refused("ssl_password_file $d/nonexistent.txt;",
 http_conf_refused("server { $srv $d/srv.key; ssl_dhparam $d/garbage.pem; }",
                   qr/cannot load ssl_dhparam ".*garbage\.pem".* in \S+$line6/,
                   'ssl_dhparam: a file without DH parameters');
-http_conf_refused("server { $srv $d/srv.key; ssl_dhparam $d/srv.key; }",
-                  qr/ssl_dhparam ".*srv\.key".* in \S+$line6/,
-                  'ssl_dhparam: a key, not parameters');
+http_conf_refused("server { $srv $d/srv.key; ssl_dhparam $d/ec.pem; }",
+                  qr/ssl_dhparam ".*ec\.pem" holds EC parameters, not DH, in \S+$line6/,
+                  'ssl_dhparam: EC parameters, not DH');
 http_conf_refused("server { $srv $d/srv.key; ssl_crl $d/garbage.pem; }",
                   qr/cannot load ssl_crl ".*garbage\.pem".* in \S+$line6/,
                   'ssl_crl: a file without a CRL');
