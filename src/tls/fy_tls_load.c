@@ -72,6 +72,7 @@ fy_tls_read_passwords(fy_pool_t *pool, const char *path, const char **err)
         }
         pwd = fy_array_push(a);
         if (pwd == NULL || (pwd->data = fy_palloc(pool, len + 1)) == NULL) {
+            OPENSSL_cleanse(buf, sizeof(buf));
             *err = "cannot allocate memory";
             return NULL;
         }

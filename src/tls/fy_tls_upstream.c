@@ -309,9 +309,6 @@ fy_tls_up_conn_create(fy_conn_t *c, fy_tls_up_conf_t *conf, const char *name,
     }
     SSL_set_app_data(ssl, c);
     SSL_set_connect_state(ssl);
-    /* writes as large as the caller gives (nginx has no buffer on
-     * upstream connections either): OpenSSL makes 16k records */
-    c->tls_buffer = UINT32_MAX;
 
     if (conf->server_name && !ip && name[0]
         && SSL_set_tlsext_host_name(ssl, name) != 1)
