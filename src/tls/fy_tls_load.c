@@ -97,7 +97,7 @@ fy_tls_password_cb(char *buf, int size, int rwflag, void *data)
         return 0;
     }
     if (pwd->len > (size_t) size) {
-        fy_log_error(FY_LOG_EMERG, 0, "a passphrase of ssl_password_file is "
+        fy_log_error(FY_LOG_ERR, 0, "a passphrase of ssl_password_file is "
                      "truncated to %d bytes", size);
     }
     memcpy(buf, pwd->data, fy_min(pwd->len, (size_t) size));
