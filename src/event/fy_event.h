@@ -80,6 +80,11 @@ struct fy_conn_s {
     /* TLS with read-ahead: a socket read OpenSSL made came back short
      * (or empty) since fy_conn_recv() started; see fy_tls.c */
     unsigned              tls_drained:1;
+    /* TLS: the most one SSL_write takes, so the size of the records
+     * sent: ssl_buffer_size on client connections, no limit
+     * (UINT32_MAX, as fy_conn_get sets it) on upstream ones, where
+     * nginx has no buffer either and OpenSSL makes 16k records */
+    uint32_t              tls_buffer;
     /* Its read handler runs late in the turn, after the other ready
      * handlers and the posted events (fy_event_process): set on
      * upstream connections, so that the requests a turn read go up

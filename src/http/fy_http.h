@@ -318,6 +318,9 @@ typedef struct fy_http_loc_conf_s {
     struct fy_http_proxy_redirect_s *proxy_redirect;
     /* set_real_ip_from & co. (fy_http_realip.c), NULL: none here */
     struct fy_http_realip_conf_s *realip;
+    /* the http2_* directives given at this level, one bit each
+     * (fy_http_http2.c): only for "is duplicate" */
+    unsigned             http2_seen;
 } fy_http_loc_conf_t;
 
 /* Does the location proxy (proxy_pass, with or without variables)? */
@@ -371,6 +374,7 @@ typedef struct fy_http_srv_conf_s {
     int                  ignore_invalid_headers;
     int                  underscores_in_headers;
     fy_tls_conf_t        tls;           /* ssl_* directives */
+    unsigned             http2_seen;    /* as in fy_http_loc_conf_t */
     const char          *file;
     unsigned             line;
 } fy_http_srv_conf_t;
@@ -406,6 +410,10 @@ extern const fy_command_t  fy_http_log_commands[];
 extern const fy_command_t  fy_http_status_commands[];
 extern const fy_command_t  fy_http_access_commands[];
 extern const fy_command_t  fy_http_ssl_commands[];
+extern const fy_command_t  fy_http_http2_commands[];  /* fy_http_http2.c */
+/* The warning for HTTP/2 asked for where ferry speaks HTTP/1.1:
+ * `what` is the directive or parameter, logged with cf's file:line. */
+void fy_http_http2_ignored(fy_conf_t *cf, const char *what);
 extern const fy_command_t  fy_http_static_commands[];
 extern const fy_command_t  fy_http_proxy_ssl_commands[];
 extern const fy_command_t  fy_http_gzip_commands[];  /* fy_http_gzip_conf.c */

@@ -414,6 +414,12 @@ fy_http_listen(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
             l->ssl = 1;
             continue;
         }
+        if (fy_str_eq(&cf->args[i], "http2")) {
+            /* nginx's way before the "http2" directive (1.25.1) */
+            fy_http_http2_ignored(cf, "the \"http2\" parameter of "
+                                  "\"listen\"");
+            continue;
+        }
         fy_conf_error(cf, "invalid parameter \"%s\" in \"listen\"",
                       cf->args[i].data);
         return FY_CONF_ERROR;

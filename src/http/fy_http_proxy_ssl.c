@@ -32,6 +32,8 @@ static const char *fy_proxy_ssl_protocols(fy_conf_t *cf,
     const fy_command_t *cmd, void *conf);
 static const char *fy_proxy_ssl_name(fy_conf_t *cf, const fy_command_t *cmd,
     void *conf);
+static const char *fy_proxy_ssl_password_file(fy_conf_t *cf,
+    const fy_command_t *cmd, void *conf);
 static void fy_proxy_ssl_handler(fy_event_t *ev);
 
 #define FY_PROXY_SSL_ANY  (FY_CONF_HTTP | FY_CONF_SRV | FY_CONF_LOC)
@@ -75,6 +77,12 @@ const fy_command_t  fy_http_proxy_ssl_commands[] = {
 
     { "proxy_ssl_session_reuse", FY_PROXY_SSL_ANY, 0, 1, 1,
       fy_proxy_ssl_flag, FY_CONF_LOC_OFF, FY_UP_OFF(session_reuse), NULL },
+
+    { "proxy_ssl_crl", FY_PROXY_SSL_ANY, 0, 1, 1, fy_proxy_ssl_arg,
+      FY_CONF_LOC_OFF, FY_UP_OFF(crl), &fy_proxy_ssl_is_path },
+
+    { "proxy_ssl_password_file", FY_PROXY_SSL_ANY, 0, 1, 1,
+      fy_proxy_ssl_password_file, FY_CONF_LOC_OFF, 0, NULL },
 
     { NULL, 0, 0, 0, 0, NULL, 0, 0, NULL }
 };
@@ -147,6 +155,35 @@ fy_proxy_ssl_arg(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
     }
     a->file = cf->file ? cf->file->name : "command line";
     a->line = cf->line;
+    return FY_CONF_OK;
+}
+
+/* Read now, as nginx does: a bad file is an error at its line. */
+static const char *
+fy_proxy_ssl_password_file(fy_conf_t *cf, const fy_command_t *cmd,
+                           void *conf)
+{
+    fy_http_proxy_ssl_conf_t  *sc = fy_proxy_ssl_conf(cf, conf);
+    const char                *err = NULL;
+    char                      *path;
+
+    fy_unused(cmd);
+    if (sc == NULL) {
+        return "cannot allocate memory";
+    }
+    if (sc->tls.passwords) {
+        return "is duplicate";
+    }
+    path = fy_conf_full_name(cf, cf->conf_dir, &cf->args[1]);
+    if (path == NULL) {
+        return "cannot allocate memory";
+    }
+    sc->tls.passwords = fy_tls_read_passwords(cf->pool, path, &err);
+    if (sc->tls.passwords == NULL) {
+        fy_conf_error(cf, "cannot read proxy_ssl_password_file \"%s\": %s",
+                      path, err);
+        return FY_CONF_ERROR;
+    }
     return FY_CONF_OK;
 }
 

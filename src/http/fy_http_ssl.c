@@ -1,7 +1,8 @@
 /*
  * fy_http_ssl.c -- TLS on client connections: the ssl_* directives.
  *
- * The rest of it has a file each: the contexts of the servers on
+ * The files these name are loaded into the context by
+ * src/tls/fy_tls_load.c.  The rest of it has a file each: the contexts of the servers on
  * "listen ... ssl" addresses and SNI (fy_http_ssl_init.c), the
  * handshake before HTTP starts and the client-certificate check
  * (fy_http_ssl_conn.c), the $ssl_* variables (fy_http_ssl_var.c).  The
@@ -12,6 +13,7 @@
 #include "fy_tls_cache.h"
 
 #include <limits.h>
+#include <strings.h>
 
 static const char *fy_http_ssl_file(fy_conf_t *cf, const fy_command_t *cmd,
     void *conf);
@@ -27,6 +29,16 @@ static const char *fy_http_ssl_where_str(fy_conf_t *cf,
     const fy_command_t *cmd, void *conf);
 static const char *fy_http_ssl_verify_client(fy_conf_t *cf,
     const fy_command_t *cmd, void *conf);
+static const char *fy_http_ssl_password_file(fy_conf_t *cf,
+    const fy_command_t *cmd, void *conf);
+static const char *fy_http_ssl_stapling(fy_conf_t *cf,
+    const fy_command_t *cmd, void *conf);
+static const char *fy_http_ssl_responder(fy_conf_t *cf,
+    const fy_command_t *cmd, void *conf);
+static const char *fy_http_ssl_early_data(fy_conf_t *cf,
+    const fy_command_t *cmd, void *conf);
+static const char *fy_http_ssl_conf_command(fy_conf_t *cf,
+    const fy_command_t *cmd, void *conf);
 
 static const fy_conf_enum_t  fy_http_ssl_verify_modes[] = {
     { "off",            FY_TLS_VERIFY_OFF },
@@ -37,6 +49,8 @@ static const fy_conf_enum_t  fy_http_ssl_verify_modes[] = {
 };
 
 static const fy_conf_bounds_t  fy_http_ssl_depth_bounds = { 0, 100 };
+/* nginx takes any size; 0 would never send a byte */
+static const fy_conf_bounds_t  fy_http_ssl_buffer_bounds = { 1, UINT32_MAX };
 
 #define FY_HTTP_SSL_CTX  (FY_CONF_HTTP | FY_CONF_SRV)
 #define FY_TLS_OFF(f)    offsetof(fy_http_srv_conf_t, tls.f)
@@ -95,6 +109,38 @@ const fy_command_t  fy_http_ssl_commands[] = {
 
     { "ssl_reject_handshake", FY_HTTP_SSL_CTX, 0, 1, 1, fy_conf_set_flag,
       FY_CONF_SRV_OFF, FY_TLS_OFF(reject_handshake), NULL },
+
+    { "ssl_dhparam", FY_HTTP_SSL_CTX, 0, 1, 1, fy_http_ssl_where_str,
+      FY_CONF_SRV_OFF, FY_TLS_OFF(dhparam), NULL },
+
+    { "ssl_crl", FY_HTTP_SSL_CTX, 0, 1, 1, fy_http_ssl_where_str,
+      FY_CONF_SRV_OFF, FY_TLS_OFF(crl), NULL },
+
+    { "ssl_password_file", FY_HTTP_SSL_CTX, 0, 1, 1,
+      fy_http_ssl_password_file, FY_CONF_SRV_OFF, 0, NULL },
+
+    { "ssl_buffer_size", FY_HTTP_SSL_CTX, 0, 1, 1, fy_conf_set_size,
+      FY_CONF_SRV_OFF, FY_TLS_OFF(buffer_size), &fy_http_ssl_buffer_bounds },
+
+    { "ssl_stapling", FY_HTTP_SSL_CTX, 0, 1, 1, fy_http_ssl_stapling,
+      FY_CONF_SRV_OFF, FY_TLS_OFF(stapling), NULL },
+
+    { "ssl_stapling_file", FY_HTTP_SSL_CTX, 0, 1, 1, fy_http_ssl_where_str,
+      FY_CONF_SRV_OFF, FY_TLS_OFF(stapling_file), NULL },
+
+    /* checked as nginx checks them; they only matter when responses
+     * are fetched from a responder, which ferry does not do */
+    { "ssl_stapling_verify", FY_HTTP_SSL_CTX, 0, 1, 1, fy_conf_set_flag,
+      FY_CONF_SRV_OFF, FY_TLS_OFF(stapling_verify), NULL },
+
+    { "ssl_stapling_responder", FY_HTTP_SSL_CTX, 0, 1, 1,
+      fy_http_ssl_responder, FY_CONF_SRV_OFF, 0, NULL },
+
+    { "ssl_early_data", FY_HTTP_SSL_CTX, 0, 1, 1, fy_http_ssl_early_data,
+      FY_CONF_SRV_OFF, FY_TLS_OFF(early_data), NULL },
+
+    { "ssl_conf_command", FY_HTTP_SSL_CTX, 0, 2, 2, fy_http_ssl_conf_command,
+      FY_CONF_SRV_OFF, 0, NULL },
 
     { NULL, 0, 0, 0, 0, NULL, 0, 0, NULL }
 };
@@ -298,4 +344,117 @@ fy_http_ssl_verify_client(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
         fy_http_ssl_where(cf, &scf->tls.verify_where);
     }
     return rv;
+}
+
+/* ssl_password_file: read now, as nginx does, so that a missing or
+ * unreadable file is an error at its own line. */
+static const char *
+fy_http_ssl_password_file(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
+{
+    fy_http_srv_conf_t  *scf = conf;
+    const char          *err = NULL;
+    char                *path;
+
+    fy_unused(cmd);
+    if (scf->tls.passwords) {
+        return "is duplicate";
+    }
+    path = fy_conf_full_name(cf, cf->conf_dir, &cf->args[1]);
+    if (path == NULL) {
+        return "cannot allocate memory";
+    }
+    scf->tls.passwords = fy_tls_read_passwords(cf->pool, path, &err);
+    if (scf->tls.passwords == NULL) {
+        fy_conf_error(cf, "cannot read ssl_password_file \"%s\": %s", path,
+                      err);
+        return FY_CONF_ERROR;
+    }
+    fy_http_ssl_where(cf, &scf->tls.passwords_where);
+    return FY_CONF_OK;
+}
+
+/* ssl_stapling, and where it was given (for the warning of "on"
+ * without a file). */
+static const char *
+fy_http_ssl_stapling(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
+{
+    fy_http_srv_conf_t  *scf = conf;
+    const char          *rv = fy_conf_set_flag(cf, cmd, conf);
+
+    if (rv == FY_CONF_OK) {
+        fy_http_ssl_where(cf, &scf->tls.stapling_where);
+    }
+    return rv;
+}
+
+/* ssl_stapling_responder URL: only http:// responders (nginx). */
+static const char *
+fy_http_ssl_responder(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
+{
+    fy_http_srv_conf_t  *scf = conf;
+    fy_str_t            *url = &cf->args[1];
+
+    fy_unused(cmd);
+    if (scf->tls.stapling_responder) {
+        return "is duplicate";
+    }
+    if (url->len <= 7 || strncasecmp((char *) url->data, "http://", 7) != 0) {
+        fy_conf_error(cf, "invalid URL prefix in OCSP responder \"%s\" "
+                      "(only http:// responders are supported)", url->data);
+        return FY_CONF_ERROR;
+    }
+    scf->tls.stapling_responder = fy_pstrndup(cf->pool, url->data, url->len);
+    if (scf->tls.stapling_responder == NULL) {
+        return "cannot allocate memory";
+    }
+    fy_http_ssl_where(cf, &scf->tls.stapling_responder_where);
+    return FY_CONF_OK;
+}
+
+/* ssl_early_data: off, nginx's default, is what ferry does.  On would
+ * need requests read from 0-RTT data, which a replay can repeat: with
+ * the Early-Data header and 425 answers to get right end to end, it is
+ * refused rather than silently not done. */
+static const char *
+fy_http_ssl_early_data(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
+{
+    fy_http_srv_conf_t  *scf = conf;
+    const char          *rv = fy_conf_set_flag(cf, cmd, conf);
+
+    if (rv == FY_CONF_OK && scf->tls.early_data == 1) {
+        fy_conf_error(cf, "\"ssl_early_data on\" is not supported: ferry "
+                      "does not accept TLS 1.3 early data (0-RTT); clients "
+                      "send their requests after the handshake");
+        return FY_CONF_ERROR;
+    }
+    return rv;
+}
+
+/* ssl_conf_command NAME VALUE: several per level, applied in order. */
+static const char *
+fy_http_ssl_conf_command(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
+{
+    fy_http_srv_conf_t  *scf = conf;
+    fy_tls_conf_cmd_t   *c;
+
+    fy_unused(cmd);
+    if (scf->tls.conf_commands == NULL) {
+        scf->tls.conf_commands = fy_palloc(cf->pool, sizeof(fy_array_t));
+        if (scf->tls.conf_commands == NULL) {
+            return "cannot allocate memory";
+        }
+        fy_array_init(scf->tls.conf_commands, cf->pool, 2,
+                      sizeof(fy_tls_conf_cmd_t));
+    }
+    c = fy_array_push(scf->tls.conf_commands);
+    if (c == NULL) {
+        return "cannot allocate memory";
+    }
+    c->name = fy_pstrndup(cf->pool, cf->args[1].data, cf->args[1].len);
+    c->value = fy_pstrndup(cf->pool, cf->args[2].data, cf->args[2].len);
+    if (c->name == NULL || c->value == NULL) {
+        return "cannot allocate memory";
+    }
+    fy_http_ssl_where(cf, &c->where);
+    return FY_CONF_OK;
 }

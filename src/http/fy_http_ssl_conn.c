@@ -68,6 +68,7 @@ fy_http_ssl_handshake_handler(fy_event_t *ev)
             fy_http_close_connection(hc);
             return;
         }
+        c->tls_buffer = (uint32_t) scf->tls.buffer_size;
         /* as nginx: the default server's tcp_nodelay, before the
          * server's first flight */
         fy_http_nodelay(hc, scf->loc);

@@ -91,6 +91,8 @@ fy_http_ssl_hello(SSL *ssl, int *alert, void *arg)
         *alert = SSL_AD_UNRECOGNIZED_NAME;
         return SSL_CLIENT_HELLO_ERROR;
     }
+    /* the named server's record size (nginx does the same) */
+    c->tls_buffer = (uint32_t) scf->tls.buffer_size;
     if (scf->tls.ctx == NULL || scf->tls.ctx == SSL_get_SSL_CTX(ssl)) {
         return SSL_CLIENT_HELLO_SUCCESS;
     }

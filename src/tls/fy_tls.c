@@ -331,7 +331,7 @@ fy_tls_ctx_create(fy_pool_t *pool, fy_tls_conf_t *conf,
                          conf->line);
             return FY_ERROR;
         }
-        if (SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM) != 1) {
+        if (!fy_tls_use_key(ctx, key, conf->passwords)) {
             fy_log_error(FY_LOG_EMERG, 0, "cannot load certificate key "
                          "\"%s\" (for \"%s\"): %s in %s:%u", key, cert,
                          fy_tls_error(), conf->file, conf->line);
@@ -439,6 +439,7 @@ fy_tls_conn_create(fy_conn_t *c, void *ctx)
     fy_tls_cache_conn(ssl, ctx);
     SSL_set_accept_state(ssl);
     c->ssl = ssl;
+    c->tls_buffer = FY_TLS_BUFFER;
     return FY_OK;
 }
 
@@ -660,6 +661,11 @@ fy_conn_send(fy_conn_t *c, const u_char *buf, size_t size)
     if (size == 0) {
         return 0;
     }
+    /* one record of at most ssl_buffer_size bytes per call, as nginx
+     * writes its buffer; callers write again until FY_AGAIN */
+    if (size > c->tls_buffer) {
+        size = c->tls_buffer;
+    }
     c->write_on_read = 0;
     ERR_clear_error();
     if (SSL_write_ex(c->ssl, buf, size, &n) == 1) {
@@ -713,10 +719,11 @@ fy_conn_writev(fy_conn_t *c, const struct iovec *iov, int cnt)
          * A retry after WANT_WRITE gathers the same bytes again (the
          * caller only advances its iovecs by what was written), as
          * SSL_write requires. */
-        if (iov[0].iov_len >= sizeof(fy_conn_gather_buf)) {
+        len = fy_min(sizeof(fy_conn_gather_buf), (size_t) c->tls_buffer);
+        if (iov[0].iov_len >= len) {
             return fy_conn_send(c, iov[0].iov_base, iov[0].iov_len);
         }
-        len = fy_conn_gather(iov, cnt, sizeof(fy_conn_gather_buf));
+        len = fy_conn_gather(iov, cnt, len);
         return fy_conn_send(c, fy_conn_gather_buf, len);
     }
 

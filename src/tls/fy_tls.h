@@ -83,7 +83,35 @@ typedef struct {
     char           *trusted_cert;         /* ssl_trusted_certificate */
     fy_tls_where_t  trusted_where;
     int             reject_handshake;     /* -1: unset */
+
+    /* files and options loaded into the context beyond the
+     * certificates (fy_tls_load.c) */
+    char           *dhparam;              /* ssl_dhparam */
+    fy_tls_where_t  dhparam_where;
+    char           *crl;                  /* ssl_crl */
+    fy_tls_where_t  crl_where;
+    fy_array_t     *passwords;            /* fy_str_t, ssl_password_file;
+                                             NULL: unset */
+    fy_tls_where_t  passwords_where;
+    size_t          buffer_size;          /* ssl_buffer_size */
+    int             stapling;             /* -1: unset */
+    fy_tls_where_t  stapling_where;
+    int             stapling_verify;      /* -1: unset (no effect) */
+    char           *stapling_file;        /* DER OCSP response */
+    fy_tls_where_t  stapling_file_where;
+    char           *stapling_responder;   /* checked, no effect */
+    fy_tls_where_t  stapling_responder_where;
+    int             early_data;           /* -1: unset; only off */
+    fy_array_t     *conf_commands;        /* fy_tls_conf_cmd_t, NULL:
+                                             unset */
 } fy_tls_conf_t;
+
+/* One ssl_conf_command: an OpenSSL SSL_CONF_cmd name and value. */
+typedef struct {
+    char            *name;
+    char            *value;
+    fy_tls_where_t   where;
+} fy_tls_conf_cmd_t;
 
 /* One session-ticket key: 16 bytes of name, then the HMAC and AES
  * keys (32 bytes each for an 80-byte file, 16 for a 48-byte one). */
@@ -131,6 +159,31 @@ int  fy_tls_ctx_srv(fy_pool_t *pool, fy_tls_conf_t *conf, void *ctx,
  * pass (the issuer is unknown). */
 int  fy_tls_verify_error_optional(long rc);
 
+/* fy_tls_load.c: the files of ssl_dhparam, ssl_crl,
+ * ssl_password_file, ssl_stapling_file and the ssl_conf_command
+ * list.  Each returns FY_OK or FY_ERROR (logged at emerg with the
+ * directive's file and line). */
+/* Read a passphrase file into an array of fy_str_t (one per line,
+ * nginx's way); NULL with *err set on failure. */
+fy_array_t *fy_tls_read_passwords(fy_pool_t *pool, const char *path,
+                                  const char **err);
+/* Load key (PEM) into ctx (SSL_CTX *), trying each passphrase of
+ * passwords in turn (NULL: none; an encrypted key then fails, never
+ * prompts).  1 on success, 0 with the OpenSSL error queued. */
+int  fy_tls_use_key(void *ctx, const char *key, fy_array_t *passwords);
+/* Never ask a terminal for a passphrase: ctx's callback gives none. */
+void fy_tls_no_prompt(void *ctx);
+int  fy_tls_load_dhparam(void *ctx, const char *path,
+                         const fy_tls_where_t *where);
+/* Add the CRLs of path to ctx's trust store and check every
+ * certificate of a chain against them (nginx's flags); `what` names
+ * the directive in messages. */
+int  fy_tls_load_crl(void *ctx, const char *path, const char *what,
+                     const fy_tls_where_t *where);
+/* ssl_stapling, ssl_stapling_file on a server context. */
+int  fy_tls_load_stapling(fy_pool_t *pool, void *ctx, fy_tls_conf_t *conf);
+int  fy_tls_conf_commands(void *ctx, fy_array_t *cmds);
+
 /* Start TLS on an accepted connection with ctx (SSL_CTX *); the
  * handshake's app data is c.  FY_OK or FY_ERROR. */
 int  fy_tls_conn_create(fy_conn_t *c, void *ctx);
@@ -145,6 +198,10 @@ ssize_t fy_conn_send(fy_conn_t *c, const u_char *buf, size_t size);
 /* Look at the next bytes without taking them (a client gone?) */
 ssize_t fy_conn_peek(fy_conn_t *c, u_char *buf, size_t size);
 ssize_t fy_conn_writev(fy_conn_t *c, const struct iovec *iov, int cnt);
+/* The largest TLS record fy_conn_send makes by default (and the
+ * default of ssl_buffer_size): OpenSSL's maximum. */
+#define FY_TLS_BUFFER   16384
+
 /* The most a plain fy_conn_writev copies together to send() it in one
  * piece; larger writes are a writev(). */
 #define FY_CONN_GATHER  8192

@@ -1,7 +1,10 @@
 /*
  * fy_tls_srv.c -- the server options of a TLS context beyond
  * certificates and protocols: ssl_session_cache, ssl_ecdh_curve,
- * ssl_verify_client with its CA files and depth, ssl_reject_handshake.
+ * ssl_verify_client with its CA files, CRL and depth,
+ * ssl_reject_handshake; and the order in which the files of
+ * fy_tls_load.c (ssl_dhparam, ssl_crl, ssl_stapling_file,
+ * ssl_conf_command) go into the context.
  *
  * Client certificates are verified as nginx does it: the handshake
  * always completes (the verify callback accepts every error) and the
@@ -26,7 +29,23 @@ fy_tls_conf_init_srv(fy_tls_conf_t *conf)
     conf->verify = -1;
     conf->verify_depth = -1;
     conf->reject_handshake = -1;
+    conf->buffer_size = (size_t) -1;
+    conf->stapling = -1;
+    conf->stapling_verify = -1;
+    conf->early_data = -1;
 }
+
+/* A string (a path) and where it was given, taken from prev if unset. */
+#define fy_tls_merge_where(f, w)                                          \
+    if (conf->f == NULL) {                                                \
+        conf->f = prev->f;                                                \
+        conf->w = prev->w;                                                \
+    }
+
+#define fy_tls_merge_flag(f, dflt)                                        \
+    if (conf->f == -1) {                                                  \
+        conf->f = prev->f == -1 ? (dflt) : prev->f;                       \
+    }
 
 void
 fy_tls_conf_merge_srv(const fy_tls_conf_t *prev, fy_tls_conf_t *conf)
@@ -65,7 +84,30 @@ fy_tls_conf_merge_srv(const fy_tls_conf_t *prev, fy_tls_conf_t *conf)
         conf->reject_handshake = prev->reject_handshake == -1
                                  ? 0 : prev->reject_handshake;
     }
+
+    fy_tls_merge_where(dhparam, dhparam_where);
+    fy_tls_merge_where(crl, crl_where);
+    fy_tls_merge_where(passwords, passwords_where);
+    fy_tls_merge_where(stapling_file, stapling_file_where);
+    fy_tls_merge_where(stapling_responder, stapling_responder_where);
+    if (conf->stapling == -1) {
+        conf->stapling = prev->stapling == -1 ? 0 : prev->stapling;
+        conf->stapling_where = prev->stapling_where;
+    }
+    fy_tls_merge_flag(stapling_verify, 0);
+    fy_tls_merge_flag(early_data, 0);
+    if (conf->buffer_size == (size_t) -1) {
+        conf->buffer_size = prev->buffer_size == (size_t) -1
+                            ? FY_TLS_BUFFER : prev->buffer_size;
+    }
+    /* inherited only by a level without any of its own (nginx) */
+    if (conf->conf_commands == NULL) {
+        conf->conf_commands = prev->conf_commands;
+    }
 }
+
+#undef fy_tls_merge_where
+#undef fy_tls_merge_flag
 
 /* The handshake goes on whatever the verification found; the result
  * is SSL_get_verify_result's, checked per request. */
@@ -131,6 +173,8 @@ fy_tls_verify_sid_ctx(SSL_CTX *ctx, fy_tls_conf_t *conf)
          && EVP_DigestUpdate(md, "|", 1) == 1
          && (conf->trusted_cert == NULL
              || fy_tls_digest_file(md, conf->trusted_cert))
+         && EVP_DigestUpdate(md, "|", 1) == 1
+         && (conf->crl == NULL || fy_tls_digest_file(md, conf->crl))
          && EVP_DigestFinal_ex(md, sum, &len) == 1
          && SSL_CTX_set_session_id_context(ctx, sum,
                                            fy_min(len, SSL_MAX_SID_CTX_LENGTH))
@@ -164,6 +208,12 @@ fy_tls_srv_verify(SSL_CTX *ctx, fy_tls_conf_t *conf, const char *what)
                      "\"%s\": %s in %s:%u", conf->trusted_cert,
                      fy_tls_error(), conf->trusted_where.file,
                      conf->trusted_where.line);
+        return FY_ERROR;
+    }
+
+    if (conf->crl && fy_tls_load_crl(ctx, conf->crl, "ssl_crl",
+                                     &conf->crl_where) != FY_OK)
+    {
         return FY_ERROR;
     }
 
@@ -242,8 +292,18 @@ fy_tls_ctx_srv(fy_pool_t *pool, fy_tls_conf_t *conf, void *data,
                      conf->ecdh_where.file, conf->ecdh_where.line);
         return FY_ERROR;
     }
-    if (fy_tls_srv_verify(ctx, conf, what) != FY_OK) {
+    if (conf->dhparam
+        && fy_tls_load_dhparam(ctx, conf->dhparam, &conf->dhparam_where)
+           != FY_OK)
+    {
         return FY_ERROR;
     }
-    return fy_tls_srv_cache(pool, ctx, conf);
+    if (fy_tls_srv_verify(ctx, conf, what) != FY_OK
+        || fy_tls_srv_cache(pool, ctx, conf) != FY_OK
+        || fy_tls_load_stapling(pool, ctx, conf) != FY_OK)
+    {
+        return FY_ERROR;
+    }
+    /* last, so that they override what the directives set (nginx) */
+    return fy_tls_conf_commands(ctx, conf->conf_commands);
 }

@@ -61,6 +61,12 @@ fy_tls_up_conf_merge(const fy_tls_up_conf_t *prev, fy_tls_up_conf_t *conf)
     if (prev && conf->trusted.value == NULL) {
         conf->trusted = prev->trusted;
     }
+    if (prev && conf->crl.value == NULL) {
+        conf->crl = prev->crl;
+    }
+    if (prev && conf->passwords == NULL) {
+        conf->passwords = prev->passwords;
+    }
     /* the certificate and its key go together: a level that names
      * either takes neither from its parent */
     if (prev && conf->cert.value == NULL && conf->key.value == NULL) {
@@ -86,7 +92,9 @@ fy_tls_up_conf_same(const fy_tls_up_conf_t *a, const fy_tls_up_conf_t *b)
            && fy_tls_up_str_eq(a->ciphers.value, b->ciphers.value)
            && fy_tls_up_str_eq(a->trusted.value, b->trusted.value)
            && fy_tls_up_str_eq(a->cert.value, b->cert.value)
-           && fy_tls_up_str_eq(a->key.value, b->key.value);
+           && fy_tls_up_str_eq(a->key.value, b->key.value)
+           && fy_tls_up_str_eq(a->crl.value, b->crl.value)
+           && a->passwords == b->passwords;
     /* server_name is applied per connection, not to the context */
 }
 
@@ -146,7 +154,8 @@ int
 fy_tls_up_ctx_create(fy_pool_t *pool, fy_tls_up_conf_t *conf,
                      const char *what)
 {
-    SSL_CTX  *ctx;
+    SSL_CTX         *ctx;
+    fy_tls_where_t   where;
 
     if (fy_tls_up_slot_index == -1) {
         fy_tls_up_slot_index = SSL_get_ex_new_index(0, NULL, NULL, NULL,
@@ -191,6 +200,16 @@ fy_tls_up_ctx_create(fy_pool_t *pool, fy_tls_up_conf_t *conf,
         return FY_ERROR;
     }
 
+    if (conf->crl.value) {
+        where.file = conf->crl.file;
+        where.line = conf->crl.line;
+        if (fy_tls_load_crl(ctx, conf->crl.value, "proxy_ssl_crl", &where)
+            != FY_OK)
+        {
+            return FY_ERROR;
+        }
+    }
+
     if (conf->cert.value) {
         if (SSL_CTX_use_certificate_chain_file(ctx, conf->cert.value) != 1) {
             fy_log_error(FY_LOG_EMERG, 0, "cannot load proxy_ssl_certificate "
@@ -198,9 +217,7 @@ fy_tls_up_ctx_create(fy_pool_t *pool, fy_tls_up_conf_t *conf,
                          fy_tls_error(), conf->cert.file, conf->cert.line);
             return FY_ERROR;
         }
-        if (SSL_CTX_use_PrivateKey_file(ctx, conf->key.value, SSL_FILETYPE_PEM)
-            != 1)
-        {
+        if (!fy_tls_use_key(ctx, conf->key.value, conf->passwords)) {
             fy_log_error(FY_LOG_EMERG, 0, "cannot load proxy_ssl_certificate_"
                          "key \"%s\" (for \"%s\"): %s in %s:%u",
                          conf->key.value, conf->cert.value, fy_tls_error(),

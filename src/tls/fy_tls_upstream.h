@@ -14,6 +14,7 @@
 #include "fy_core.h"
 #include "fy_pool.h"
 #include "fy_event.h"
+#include "fy_array.h"
 
 /* A directive's value (a path made absolute, or a cipher list), with
  * where it was written, for messages. */
@@ -35,6 +36,9 @@ typedef struct {
     fy_tls_up_arg_t   trusted;        /* proxy_ssl_trusted_certificate */
     fy_tls_up_arg_t   cert;           /* proxy_ssl_certificate */
     fy_tls_up_arg_t   key;            /* proxy_ssl_certificate_key */
+    fy_tls_up_arg_t   crl;            /* proxy_ssl_crl */
+    fy_array_t       *passwords;      /* proxy_ssl_password_file:
+                                         fy_str_t, NULL: unset */
     const char       *verify_file;    /* where "proxy_ssl_verify on" */
     unsigned          verify_line;    /* was written */
     void             *ctx;            /* SSL_CTX *, once built */
