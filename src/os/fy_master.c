@@ -646,7 +646,8 @@ fy_master_reload(void)
      * configuration cannot be used after all. */
     fy_master_listen_del(old);
     if (fy_listen_open(cycle, old) != FY_OK
-        || (cycle->http && fy_http_peers_register(cycle) != FY_OK))
+        || (cycle->http && fy_http_peers_register(cycle) != FY_OK)
+        || (cycle->http && fy_http_limit_zones_map(cycle) != FY_OK))
     {
         fy_log_error(FY_LOG_ALERT, 0, "reload failed: still serving the "
                      "previous configuration");
