@@ -114,6 +114,9 @@ fy_http_limit_zone_t *fy_http_limit_zone_define(fy_conf_t *cf,
  * 0 when empty or too long (logged; not accounted). */
 size_t fy_http_limit_key(fy_http_request_t *r, fy_http_limit_zone_t *z,
                          u_char *buf, uint32_t *hash);
+/* Make the SIZE bytes at shm an empty zone (t/unit/test_limit_zone.c
+ * calls it on ordinary memory). */
+void fy_http_limit_shm_init(fy_http_limit_shm_t *shm, size_t size);
 /* Under the zone's lock: the node of key, or NULL. */
 fy_http_limit_node_t *fy_http_limit_find(fy_http_limit_shm_t *shm,
     const u_char *key, size_t len, uint32_t hash);

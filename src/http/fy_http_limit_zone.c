@@ -269,7 +269,7 @@ fy_http_limit_index(fy_http_limit_shm_t *shm, fy_http_limit_node_t *n)
 }
 
 /* An empty table: every node on the free list, no chains. */
-static void
+void
 fy_http_limit_shm_init(fy_http_limit_shm_t *shm, size_t size)
 {
     uint32_t  nb, nn, i, *buckets;
