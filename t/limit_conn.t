@@ -182,6 +182,7 @@ $f->stop;
 {
     my $g = Ferry::Test->new(conf => main_conf() . <<'EOF');
 worker_processes 2;
+worker_dispatch round_robin;
 events { worker_connections 64; }
 http {
     add_header X-Pid $pid always;

@@ -4,7 +4,8 @@
 # limit_req_status, limit_req_log_level, limit_req_dry_run and
 # $limit_req_status.  Rejections over the rate, the default 503 and a
 # custom status, nginx's log lines, burst served late (coarse timing
-# only) and nodelay at once, several limit_req lines applying together,
+# only) and nodelay at once, a client leaving while its request waits
+# (499), several limit_req lines applying together,
 # a level's own lines replacing the inherited ones, an empty key not
 # accounted, "return" answering before the limits, one zone shared by
 # two workers, the state kept across a reload when the zone is
@@ -47,6 +48,7 @@ $common
     limit_req_zone \$arg_k zone=bykey:64k rate=1r/m;
     limit_req_zone \$binary_remote_addr zone=inh:64k rate=1r/m;
     limit_req_zone \$binary_remote_addr zone=ret:64k rate=1r/m;
+    limit_req_zone \$binary_remote_addr zone=long:64k rate=1r/m;
 
     server {
         listen 127.0.0.1:%%PORT_0%%;
@@ -67,6 +69,8 @@ $common
         location /key { limit_req zone=bykey; }
         location /ret { limit_req zone=ret; return 200 "returned\\n"; }
         location /bin { return 200 "\$binary_remote_addr"; }
+        # the second request would wait a minute
+        location /long { limit_req zone=long burst=5; }
     }
 
     # inherited from the server; a location with its own line does not
@@ -79,7 +83,7 @@ $common
     }
 }
 EOF
-for my $name (qw(one sec status dry delay nodelay steps two1 two2 key ret
+for my $name (qw(one sec status dry delay nodelay steps two1 two2 key ret long
                  index.html x own/x)) {
     $f->write_file("html/$name", "ok $name\n");
 }
@@ -198,6 +202,18 @@ if ($f->start) {
     is(get(0, '/bin')->{body}, "\x7f\x00\x00\x01",
        '$binary_remote_addr: 4 bytes of 127.0.0.1');
 
+    # ---- a client that leaves while its request waits ----
+    is(get(0, '/long')->{status}, 200, 'long delay: first passes');
+    my $c = Ferry::Test::Client->new($f->port(0));
+    $c->send("GET /long HTTP/1.1\r\nHost: localhost\r\n\r\n");
+    ok((wait_until { $f->error_log =~ /delaying request, excess: 1\.\d{3}, by zone "long"/ } 5),
+       'long delay: the second waits');
+    $c->close;
+    ok((wait_until { $f->error_log =~ /client 127\.0\.0\.1 prematurely closed connection while its request was delayed/ } 5),
+       'the client closing is noticed during the delay');
+    ok((wait_until { grep { $_ eq '/long|DELAYED|499' } access_lines('/long') } 5),
+       'logged as 499 with $limit_req_status DELAYED');
+
     # ---- $limit_req_status in the access log ----
     ok((wait_until { access_lines('/two1') >= 2 } 5), 'access log written');
     my @one = access_lines('/one');
@@ -220,6 +236,7 @@ $f->stop;
 {
     my $g = Ferry::Test->new(conf => main_conf() . <<'EOF');
 worker_processes 2;
+worker_dispatch round_robin;
 events { worker_connections 64; }
 http {
     add_header X-Pid $pid always;
