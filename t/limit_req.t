@@ -6,8 +6,8 @@
 # custom status, nginx's log lines, burst served late (coarse timing
 # only) and nodelay at once, a client leaving while its request waits
 # (499), several limit_req lines applying together,
-# a level's own lines replacing the inherited ones, an empty key not
-# accounted, "return" answering before the limits, one zone shared by
+# a level's own lines replacing the inherited ones, an empty key or
+# one longer than 88 bytes not accounted, "return" answering before the limits, one zone shared by
 # two workers, the state kept across a reload when the zone is
 # unchanged and dropped when its size changes, $binary_remote_addr,
 # and configuration errors with file and line.
@@ -187,6 +187,14 @@ if ($f->start) {
     is(get(0, '/key?k=a')->{status}, 200, 'key a: first');
     is(get(0, '/key?k=a')->{status}, 503, 'key a: second rejected');
     is(get(0, '/key?k=b')->{status}, 200, 'key b: counted apart');
+    my $long = 'x' x 89;
+    is(get(0, "/key?k=$long")->{status}, 200, 'an 89-byte key: passes');
+    is(get(0, "/key?k=$long")->{status}, 200, '... and is not accounted');
+    like($f->error_log, qr/\[error\] .*the value of the "\$arg_k" key is more than 88 bytes: "x{89}"/,
+         '... but logged');
+    my $max = 'y' x 88;
+    is(get(0, "/key?k=$max")->{status}, 200, 'an 88-byte key: first');
+    is(get(0, "/key?k=$max")->{status}, 503, 'an 88-byte key: accounted');
 
     # ---- "return" answers before the limits (rewrite phase) ----
     is(get(0, '/ret')->{status}, 200, 'return: first');

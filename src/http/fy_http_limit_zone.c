@@ -432,21 +432,38 @@ size_t
 fy_http_limit_key(fy_http_request_t *r, fy_http_limit_zone_t *z, u_char *buf,
                   uint32_t *hash)
 {
-    u_char  *v;
-    size_t   len;
+    const fy_http_cv_t  *cv = z->key;
+    u_char              *v;
+    size_t               len = 0, n;
+    unsigned             i;
 
-    v = fy_http_cv_eval(r, z->key, &len);
-    if (v == NULL || len == 0) {
+    /* sized first, then written straight into buf: nothing taken from
+     * the pool for the usual short key */
+    if (!cv->has_vars) {
+        /* a constant: one entry for every request, whatever its length */
+        len = fy_min(cv->text.len, FY_LIMIT_KEY_MAX);
+        memcpy(buf, cv->text.data, len);
+    } else {
+        for (i = 0; i < cv->nparts; i++) {
+            len += fy_http_cv_part_len(r, &cv->parts[i]);
+        }
+        if (len > FY_LIMIT_KEY_MAX) {
+            v = fy_http_cv_eval(r, cv, &n);
+            fy_log_error(FY_LOG_ERR, 0, "the value of the \"%.*s\" key is "
+                         "more than %d bytes: \"%.*s\"", (int) cv->text.len,
+                         cv->text.data, FY_LIMIT_KEY_MAX,
+                         v ? (int) n : 0, v ? (char *) v : "");
+            return 0;
+        }
+        for (n = 0, i = 0; i < cv->nparts && n < len; i++) {
+            n += fy_http_cv_part_get(r, &cv->parts[i], buf + n, len - n);
+        }
+        len = fy_min(n, len);
+    }
+    if (len == 0) {
         return 0;       /* nginx: an empty key is not accounted */
     }
-    if (len > FY_LIMIT_KEY_MAX) {
-        fy_log_error(FY_LOG_ERR, 0, "the value of the \"%.*s\" key is more "
-                     "than %d bytes: \"%.*s\"", (int) z->key->text.len,
-                     z->key->text.data, FY_LIMIT_KEY_MAX, (int) len, v);
-        return 0;
-    }
-    memcpy(buf, v, len);
-    *hash = fy_http_limit_hash(z->shm->seed, v, len);
+    *hash = fy_http_limit_hash(z->shm->seed, buf, len);
     return len;
 }
 
