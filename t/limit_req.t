@@ -7,7 +7,8 @@
 # only) and nodelay at once, a client leaving while its request waits
 # (499), several limit_req lines applying together,
 # a level's own lines replacing the inherited ones, an empty key or
-# one longer than 88 bytes not accounted, "return" answering before the limits, one zone shared by
+# one longer than 88 bytes not accounted, a full zone evicting the least
+# recently used keys, "return" answering before the limits, one zone shared by
 # two workers, the state kept across a reload when the zone is
 # unchanged and dropped when its size changes, $binary_remote_addr,
 # and configuration errors with file and line.
@@ -49,6 +50,7 @@ $common
     limit_req_zone \$binary_remote_addr zone=inh:64k rate=1r/m;
     limit_req_zone \$binary_remote_addr zone=ret:64k rate=1r/m;
     limit_req_zone \$binary_remote_addr zone=long:64k rate=1r/m;
+    limit_req_zone \$arg_k zone=small:32k rate=1r/m;
 
     server {
         listen 127.0.0.1:%%PORT_0%%;
@@ -67,6 +69,7 @@ $common
         location /two1 { limit_req zone=two_a; limit_req zone=lax; }
         location /two2 { limit_req zone=lax burst=100; limit_req zone=two_b; }
         location /key { limit_req zone=bykey; }
+        location /small { limit_req zone=small; }
         location /ret { limit_req zone=ret; return 200 "returned\\n"; }
         location /bin { return 200 "\$binary_remote_addr"; }
         # the second request would wait a minute
@@ -83,7 +86,7 @@ $common
     }
 }
 EOF
-for my $name (qw(one sec status dry delay nodelay steps two1 two2 key ret long
+for my $name (qw(one sec status dry delay nodelay steps two1 two2 key ret long small
                  index.html x own/x)) {
     $f->write_file("html/$name", "ok $name\n");
 }
@@ -195,6 +198,18 @@ if ($f->start) {
     my $max = 'y' x 88;
     is(get(0, "/key?k=$max")->{status}, 200, 'an 88-byte key: first');
     is(get(0, "/key?k=$max")->{status}, 503, 'an 88-byte key: accounted');
+
+    # ---- a full zone forgets its least recently used keys ----
+    # 32k holds about 250 keys: after 300, the first are gone
+    my ($rs) = http_keepalive($f->port(0),
+        [ map { build_request(path => "/small?k=$_", headers =>
+                              [Host => 'localhost', Connection => 'keep-alive']) }
+          0 .. 299 ]);
+    is(scalar(grep { $_->{status} == 200 } @$rs), 300,
+       'full zone: 300 different keys all pass');
+    is(get(0, '/small?k=299')->{status}, 503, 'full zone: a recent key is still limited');
+    is(get(0, '/small?k=0')->{status}, 200,
+       'full zone: the oldest key was evicted, so it passes again');
 
     # ---- "return" answers before the limits (rewrite phase) ----
     is(get(0, '/ret')->{status}, 200, 'return: first');
