@@ -5,8 +5,9 @@
 # Requests held open by a backend that answers only when the test says
 # so: the N+1th at once is rejected (503, or the status configured),
 # logged in nginx's words; the count comes back when a request ends,
-# when its client goes away, and when its worker is told to exit at
-# once (SIGTERM); dry run; an empty key is not counted; one zone shared
+# when its client goes away, when its worker is told to exit at once
+# (SIGTERM), and when its worker is killed (SIGKILL: the master gives
+# the count back); dry run; an empty key is not counted; one zone shared
 # by two workers; a count taken before a reload still counts after it
 # (the zone is kept); configuration errors with file and line.
 #
@@ -173,6 +174,21 @@ if ($f->start) {
     is(http_get($p, '/a/after-term')->{status}, 200,
        'the count of the request it had open was given back');
     release('term');
+
+    # ---- a worker killed: the master gives its counts back ----
+    ($w) = $f->worker_pids;
+    $c = hold($p, '/a/hold-kill');
+    ok(seen('kill'), 'held before SIGKILL');
+    is(http_get($p, '/a/before-kill')->{status}, 503, 'limited while held');
+    kill 'KILL', $w;
+    $f->allow_log(qr/exited on signal 9/);
+    ok((wait_until { my @n = $f->worker_pids; @n == 1 && $n[0] != $w } 10),
+       'the killed worker was replaced');
+    like($f->error_log, qr/\[notice\] .*gave back 1 connection\(s\) process $w held in limit_conn zone "addr"/,
+         'the master gave back its count');
+    is(http_get($p, '/a/after-kill')->{status}, 200,
+       'so the key is not limited for ever');
+    release('kill');
 }
 $f->stop;
 

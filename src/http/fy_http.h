@@ -829,6 +829,9 @@ int  fy_http_limit_req(fy_http_request_t *r);
 int  fy_http_limit_conn(fy_http_request_t *r);
 /* A worker exiting at once: give back every count it holds. */
 void fy_http_limit_conn_release_all(void);
+/* Master: a worker process pid has exited; give back the limit_conn
+ * counts it still held (it was killed, or crashed). */
+void fy_http_limit_reap(pid_t pid);
 size_t fy_http_limit_var_req_status(fy_http_request_t *r, u_char *buf,
                                     size_t size);
 size_t fy_http_limit_var_conn_status(fy_http_request_t *r, u_char *buf,

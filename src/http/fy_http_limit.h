@@ -56,9 +56,11 @@ typedef struct {
                                     between the check of several limits
                                     and their accounting (not evicted) */
     uint32_t   conns;            /* limit_conn: connections counted */
-    int64_t    excess;           /* limit_req: in 1/1000 requests */
+    int64_t    excess;           /* limit_req: in 1/1000 requests;
+                                    limit_conn hold: the node counted in */
     uint64_t   last;             /* limit_req: ms (monotonic clock) of
-                                    the last accounted request */
+                                    the last accounted request;
+                                    limit_conn hold: the holder's pid */
     u_char     key[FY_LIMIT_KEY_MAX];
 } fy_http_limit_node_t;
 
@@ -125,6 +127,16 @@ fy_http_limit_node_t *fy_http_limit_find(fy_http_limit_shm_t *shm,
 fy_http_limit_node_t *fy_http_limit_alloc(fy_http_limit_shm_t *shm,
     const u_char *key, size_t len, uint32_t hash);
 void fy_http_limit_free(fy_http_limit_shm_t *shm, fy_http_limit_node_t *n);
+/* limit_conn, under the lock: a "hold" node (length 0, which no key
+ * has: empty keys are not counted; in no hash chain) saying that
+ * process pid holds one count in node target, so that the master can
+ * give back the counts of a worker that died without doing it
+ * (fy_http_limit_reap).  NULL when the zone is full. */
+fy_http_limit_node_t *fy_http_limit_hold(fy_http_limit_shm_t *shm,
+    uint32_t target, uint64_t pid);
+/* limit_conn, under the lock: give back the count of hold node n (the
+ * node counted in is freed at 0) and free n. */
+void fy_http_limit_unhold(fy_http_limit_shm_t *shm, fy_http_limit_node_t *n);
 /* Under the lock: n is the most recently used. */
 void fy_http_limit_touch(fy_http_limit_shm_t *shm, fy_http_limit_node_t *n);
 /* Node i of the zone. */

@@ -12,8 +12,10 @@
  * the request's pool whose cleanup gives it back (after the access log
  * line); the records are also on a list of the worker, so that a worker
  * told to exit at once (SIGTERM) gives back what its open requests hold
- * before it goes.  A worker that dies without exiting (SIGKILL, crash)
- * leaves its counts in the zone, as in nginx (docs/configuration.md).
+ * before it goes.  Each count also has a "hold" node in the zone with
+ * the worker's pid: when a worker dies without giving its counts back
+ * (SIGKILL, a crash), the master gives them back as it reaps it
+ * (fy_http_limit_reap), where nginx would keep them for ever.
  */
 #include "fy_core.h"
 #include "fy_http.h"
@@ -22,7 +24,7 @@
 /* One count this worker holds in a zone. */
 typedef struct fy_http_limit_held_s {
     fy_http_limit_zone_t         *zone;    /* NULL once given back */
-    uint32_t                      node;
+    uint32_t                      hold;    /* its hold node in the zone */
     struct fy_http_limit_held_s  *prev;    /* the worker's list */
     struct fy_http_limit_held_s  *next;
     struct fy_http_limit_held_s  *rnext;   /* the request's list */
@@ -158,17 +160,13 @@ static void
 fy_http_limit_conn_release(fy_http_limit_held_t *h)
 {
     fy_http_limit_shm_t   *shm;
-    fy_http_limit_node_t  *n;
 
     if (h->zone == NULL) {
         return;
     }
     shm = h->zone->shm;
     fy_shm_lock(&shm->lock);
-    n = fy_http_limit_node(shm, h->node);
-    if (n->conns && --n->conns == 0) {
-        fy_http_limit_free(shm, n);
-    }
+    fy_http_limit_unhold(shm, fy_http_limit_node(shm, h->hold));
     fy_shm_unlock(&shm->lock);
     h->zone = NULL;
 
@@ -221,7 +219,7 @@ fy_http_limit_conn(fy_http_request_t *r)
     fy_array_t             *limits = lcf->limit_conns;
     fy_http_limit_conn_t   *lim;
     fy_http_limit_shm_t    *shm;
-    fy_http_limit_node_t   *n;
+    fy_http_limit_node_t   *n, *hold;
     fy_http_limit_held_t   *h;
     u_char                  key[FY_LIMIT_KEY_MAX];
     uint32_t                hash;
@@ -254,16 +252,7 @@ fy_http_limit_conn(fy_http_request_t *r)
         shm = lim->zone->shm;
         fy_shm_lock(&shm->lock);
         n = fy_http_limit_find(shm, key, len, hash);
-        if (n == NULL) {
-            n = fy_http_limit_alloc(shm, key, len, hash);
-            if (n == NULL) {
-                fy_shm_unlock(&shm->lock);
-                fy_log_error(FY_LOG_ALERT, 0, "could not allocate node in "
-                             "limit_conn zone \"%.*s\"",
-                             (int) lim->zone->name.len, lim->zone->name.data);
-                goto rejected;
-            }
-        } else if (n->conns >= lim->conns) {
+        if (n && n->conns >= lim->conns) {
             fy_shm_unlock(&shm->lock);
             snprintf(text, sizeof(text), "limiting connections%s by zone "
                      "\"%.*s\"", lcf->limit_conn_dry_run ? ", dry run," : "",
@@ -271,11 +260,29 @@ fy_http_limit_conn(fy_http_request_t *r)
             fy_http_limit_log(r, lcf->limit_conn_log_level, text);
             goto rejected;
         }
+        if (n == NULL) {
+            n = fy_http_limit_alloc(shm, key, len, hash);
+        }
+        /* the count is recorded with this process's pid in a node of
+         * its own, for the master if this worker dies holding it */
+        hold = n ? fy_http_limit_hold(shm, fy_http_limit_index(shm, n),
+                                      (uint64_t) fy_getpid())
+                 : NULL;
+        if (hold == NULL) {
+            if (n && n->conns == 0) {
+                fy_http_limit_free(shm, n);     /* just made */
+            }
+            fy_shm_unlock(&shm->lock);
+            fy_log_error(FY_LOG_ALERT, 0, "could not allocate node in "
+                         "limit_conn zone \"%.*s\"",
+                         (int) lim->zone->name.len, lim->zone->name.data);
+            goto rejected;
+        }
         n->conns++;
         fy_shm_unlock(&shm->lock);
 
         h->zone = lim->zone;
-        h->node = fy_http_limit_index(shm, n);
+        h->hold = fy_http_limit_index(shm, hold);
         h->next = fy_http_limit_held;
         if (h->next) {
             h->next->prev = h;

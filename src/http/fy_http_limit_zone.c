@@ -565,9 +565,95 @@ fy_http_limit_free(fy_http_limit_shm_t *shm, fy_http_limit_node_t *n)
         }
     }
     fy_http_limit_lru_unlink(shm, n);
+    n->last = 0;
     n->next = shm->free;
     shm->free = i;
     shm->used--;
+}
+
+
+fy_http_limit_node_t *
+fy_http_limit_hold(fy_http_limit_shm_t *shm, uint32_t target, uint64_t pid)
+{
+    fy_http_limit_node_t  *n;
+    uint32_t               i = shm->free;
+
+    if (i == FY_LIMIT_NIL) {
+        return NULL;
+    }
+    n = fy_http_limit_node(shm, i);
+    shm->free = n->next;
+    memset(n, 0, offsetof(fy_http_limit_node_t, key));
+    n->hnext = FY_LIMIT_NIL;
+    n->excess = target;
+    n->last = pid;
+    /* limit_conn zones never evict: their LRU list is simply the list
+     * of nodes in use, which the master walks for a dead worker's */
+    fy_http_limit_lru_push(shm, n);
+    shm->used++;
+    return n;
+}
+
+void
+fy_http_limit_unhold(fy_http_limit_shm_t *shm, fy_http_limit_node_t *n)
+{
+    fy_http_limit_node_t  *t;
+
+    if ((uint64_t) n->excess < shm->nnodes) {
+        t = fy_http_limit_node(shm, (uint32_t) n->excess);
+        if (t->len && t->conns && --t->conns == 0) {
+            fy_http_limit_free(shm, t);
+        }
+    }
+    fy_http_limit_lru_unlink(shm, n);
+    n->last = 0;            /* a free node is nobody's hold */
+    n->next = shm->free;
+    shm->free = fy_http_limit_index(shm, n);
+    shm->used--;
+}
+
+/*
+ * Accepts the pid of a worker process that has exited (master, from
+ * fy_master_reap).  Gives back every limit_conn count it still held:
+ * a worker killed (SIGKILL, a crash, worker_shutdown_timeout) cannot
+ * run its pool cleanups, and its counts would otherwise stay, a
+ * permanent limit.  The walk is bounded by the node count, so a list a
+ * dying worker left half-changed cannot make it loop.
+ */
+void
+fy_http_limit_reap(pid_t pid)
+{
+    fy_http_limit_map_t   *m;
+    fy_http_limit_shm_t   *shm;
+    fy_http_limit_node_t  *n;
+    uint32_t               i, next, steps, given;
+
+    for (m = fy_http_limit_maps; m; m = m->next) {
+        if (m->kind != FY_LIMIT_CONN) {
+            continue;
+        }
+        shm = m->shm;
+        given = 0;
+        fy_shm_lock(&shm->lock);
+        /* oldest first: a count's node is older than its holds, so
+         * the node a hold frees is behind the walk, never the next */
+        for (i = shm->lru_tail, steps = 0;
+             i < shm->nnodes && steps < shm->nnodes; i = next, steps++)
+        {
+            n = fy_http_limit_node(shm, i);
+            next = n->prev;
+            if (n->len == 0 && n->last == (uint64_t) pid) {
+                fy_http_limit_unhold(shm, n);
+                given++;
+            }
+        }
+        fy_shm_unlock(&shm->lock);
+        if (given) {
+            fy_log_error(FY_LOG_NOTICE, 0, "gave back %u connection(s) "
+                         "process %d held in limit_conn zone \"%s\"",
+                         given, (int) pid, m->name);
+        }
+    }
 }
 
 

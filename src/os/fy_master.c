@@ -223,6 +223,7 @@ fy_master_reap(void)
         }
         for (i = 0; i < FY_MAX_WORKERS; i++) {
             if (fy_workers[i].pid == pid) {
+                fy_http_limit_reap(pid);
                 fy_supervise_reaped(i, status);
                 break;
             }

@@ -2,7 +2,8 @@
  * test_limit_zone.c -- the table inside a limit_req / limit_conn zone
  * (src/http/fy_http_limit_zone.c) on ordinary memory: sizing, insert
  * and find, a full zone, chains of keys with one hash, the LRU order
- * that eviction follows, and freed nodes coming back.
+ * that eviction follows, freed nodes coming back, and limit_conn's
+ * hold nodes.
  */
 
 #include "fy_core.h"
@@ -107,6 +108,25 @@ main(void)
     is_int(i, nn, "all nodes usable again, all in one chain");
     ok(find(shm, nn - 1, 7) != NULL && find(shm, 0, 7) != NULL,
        "a long chain is walked to its end");
+
+    /* limit_conn's hold nodes: one per count, the count's node freed
+     * with the last */
+    fy_http_limit_shm_init(shm, SIZE);
+    n = add(shm, 1, 1);
+    n->conns = 2;
+    first = fy_http_limit_hold(shm, fy_http_limit_index(shm, n), 4242);
+    ok(first != NULL && first->len == 0 && first->last == 4242,
+       "hold: no key, the holder's pid");
+    ok(find(shm, 1, 1) == n, "a hold is not in the key's chain");
+    ok(fy_http_limit_hold(shm, fy_http_limit_index(shm, n), 4243) != NULL,
+       "a second hold");
+    is_int(shm->used, 3, "the key and two holds in use");
+    fy_http_limit_unhold(shm, first);
+    is_int(n->conns, 1, "unhold: one count less");
+    ok(find(shm, 1, 1) == n, "the key stays while counted");
+    fy_http_limit_unhold(shm, fy_http_limit_node(shm, shm->lru_head));
+    ok(find(shm, 1, 1) == NULL, "the last unhold frees the key");
+    is_int(shm->used, 0, "nothing in use");
 
     free(shm);
     return done_testing();
