@@ -127,6 +127,8 @@ static const fy_command_t *const  fy_conf_tables[] = {
     fy_http_proxy_redirect_commands,
     fy_http_map_commands,
     fy_http_rewrite_commands,
+    fy_http_limit_req_commands,
+    fy_http_limit_conn_commands,
     NULL
 };
 

@@ -321,6 +321,17 @@ typedef struct fy_http_loc_conf_s {
     /* the http2_* directives given at this level, one bit each
      * (fy_http_http2.c): only for "is duplicate" */
     unsigned             http2_seen;
+    /* limit_req, limit_conn (fy_http_limit_*.c): the lines of this
+     * level, NULL: none here, the parent's apply (nginx: a level with
+     * its own lines replaces the inherited ones) */
+    fy_array_t          *limit_reqs;         /* fy_http_limit_req_t */
+    fy_array_t          *limit_conns;        /* fy_http_limit_conn_t */
+    int                  limit_req_status;   /* 503 */
+    int                  limit_req_log_level;  /* FY_LOG_ERR */
+    int                  limit_req_dry_run;
+    int                  limit_conn_status;
+    int                  limit_conn_log_level;
+    int                  limit_conn_dry_run;
 } fy_http_loc_conf_t;
 
 /* Does the location proxy (proxy_pass, with or without variables)? */
@@ -403,6 +414,8 @@ typedef struct fy_http_main_conf_s {
     unsigned             nmaps;
     unsigned             maps_checked:1; /* every reference resolved */
     fy_tls_tickets_t     tickets;       /* session-ticket keys, all servers */
+    struct fy_http_limit_zone_s *limit_zones;  /* limit_req_zone,
+                                           limit_conn_zone, latest first */
 } fy_http_main_conf_t;
 
 extern const fy_command_t  fy_http_commands[];
@@ -546,6 +559,11 @@ struct fy_http_request_s {
     unsigned              large_buffers;
     size_t                header_before;
     struct fy_http_static_file_s *file;    /* a static file being sent */
+    /* limit_req, limit_conn: $limit_req_status, $limit_conn_status
+     * (FY_LIMIT_*, 0: not checked) and the counts held */
+    unsigned              limit_req_status:3;
+    unsigned              limit_conn_status:3;
+    struct fy_http_limit_held_s *limit_held;
 };
 
 typedef struct {
@@ -840,6 +858,37 @@ size_t fy_http_realip_var_addr(fy_http_request_t *r, u_char *buf,
                                size_t size);
 size_t fy_http_realip_var_port(fy_http_request_t *r, u_char *buf,
                                size_t size);
+
+/* fy_http_limit_zone.c, fy_http_limit_req.c, fy_http_limit_conn.c:
+ * limit_req_zone, limit_req, limit_conn_zone, limit_conn and their
+ * _status, _log_level, _dry_run */
+extern const fy_command_t  fy_http_limit_req_commands[];
+extern const fy_command_t  fy_http_limit_conn_commands[];
+void fy_http_limit_init_conf(fy_http_loc_conf_t *lcf);
+void fy_http_limit_merge(fy_http_loc_conf_t *prev, fy_http_loc_conf_t *conf);
+/* End of the http block: FY_CONF_OK, or an error for a zone used and
+ * never defined (at the line of its first use). */
+const char *fy_http_limit_http_done(fy_conf_t *cf, fy_http_main_conf_t *hmcf);
+/* Master, before forking a cycle's workers: map its zones, keeping the
+ * state of those unchanged since the previous cycle.  FY_OK or
+ * FY_ERROR (logged; nothing changed). */
+int  fy_http_limit_zones_map(fy_cycle_t *cycle);
+/* The pre-access phase: FY_OK (go on), FY_AGAIN (limit_req delays the
+ * request; fy_http_run_access runs later) or a status to answer. */
+int  fy_http_limit_req(fy_http_request_t *r);
+int  fy_http_limit_conn(fy_http_request_t *r);
+/* A worker exiting at once: give back every count it holds. */
+void fy_http_limit_conn_release_all(void);
+/* Master: a worker process pid has exited; give back the limit_conn
+ * counts it still held (it was killed, or crashed). */
+void fy_http_limit_reap(pid_t pid);
+size_t fy_http_limit_var_req_status(fy_http_request_t *r, u_char *buf,
+                                    size_t size);
+size_t fy_http_limit_var_conn_status(fy_http_request_t *r, u_char *buf,
+                                     size_t size);
+/* fy_http_request_route.c: the request after its pre-access limits:
+ * limit_conn, allow/deny, try_files, the content handler or proxy. */
+void fy_http_run_access(fy_http_request_t *r);
 
 /* What a connection is doing, as stub_status counts it (r->stat). */
 #define FY_HTTP_STAT_NONE     0   /* no request: "Waiting" */

@@ -53,6 +53,7 @@ fy_http_create_loc_conf(fy_pool_t *pool)
     lcf->server_tokens = FY_CONF_UNSET_INT;
     lcf->intercept_errors = FY_CONF_UNSET_INT;
     fy_http_gzip_init_conf(&lcf->gzip);
+    fy_http_limit_init_conf(lcf);
     return lcf;
 }
 
@@ -138,7 +139,8 @@ fy_http_block(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
     ctx->loc = hmcf->loc;
 
     if (fy_http_parse_block(cf, FY_CONF_HTTP, ctx) != FY_CONF_OK
-        || fy_http_map_http_done(cf, hmcf) != FY_CONF_OK)
+        || fy_http_map_http_done(cf, hmcf) != FY_CONF_OK
+        || fy_http_limit_http_done(cf, hmcf) != FY_CONF_OK)
     {
         return FY_CONF_ERROR;
     }

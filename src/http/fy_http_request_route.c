@@ -346,11 +346,8 @@ fy_http_route(fy_http_request_t *r)
 void
 fy_http_run_location(fy_http_request_t *r)
 {
-    fy_http_conn_t      *hc = r->hc;
     fy_http_loc_conf_t  *lcf = r->loc;
-    size_t               have;
     int                  rc;
-    static const char    cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
 
     if (lcf->rewrite) {
         /* nginx's rewrite phase; the post-rewrite one searches the
@@ -378,10 +375,44 @@ fy_http_run_location(fy_http_request_t *r)
         }
     }
 
-    /* After the rewrite directives, as nginx's access phase follows
-     * its rewrite phase; realip with the location's settings first, if the
-     * server's did not already (nginx's pre-access phase). */
+    /* After the rewrite directives, as nginx's pre-access phase
+     * follows its rewrite phase: realip with the location's settings
+     * first, if the server's did not already, then limit_req (which
+     * may make the request wait), then limit_conn, then allow/deny
+     * (access phase). */
     fy_http_realip(r, lcf);
+    if (lcf->limit_reqs) {
+        rc = fy_http_limit_req(r);
+        if (rc == FY_AGAIN) {
+            return;         /* fy_http_run_access when the delay ends */
+        }
+        if (rc > 0) {
+            fy_http_skip_body(r);
+            fy_http_send_error(r, rc);
+            return;
+        }
+    }
+    fy_http_run_access(r);
+}
+
+void
+fy_http_run_access(fy_http_request_t *r)
+{
+    fy_http_conn_t      *hc = r->hc;
+    fy_http_loc_conf_t  *lcf = r->loc;
+    size_t               have;
+    int                  rc;
+    static const char    cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
+
+    if (lcf->limit_conns) {
+        rc = fy_http_limit_conn(r);
+        if (rc > 0) {
+            fy_http_skip_body(r);
+            fy_http_send_error(r, rc);
+            return;
+        }
+    }
+
     if (fy_http_access_check(r) != FY_OK) {
         fy_http_skip_body(r);
         fy_http_send_error(r, 403);

@@ -39,6 +39,24 @@ fy_var_remote_addr(fy_http_request_t *r, u_char *buf, size_t size)
     return fy_var_copy(buf, size, r->hc->addr_text, strlen(r->hc->addr_text));
 }
 
+/* nginx: the address in binary form, 4 bytes for IPv4 (also one mapped
+ * in IPv6), 16 for IPv6; "unix:" for a unix-domain client.  The key of
+ * choice for limit_req_zone and limit_conn_zone: short and fixed. */
+static size_t
+fy_var_binary_remote_addr(fy_http_request_t *r, u_char *buf, size_t size)
+{
+    const uint8_t  *addr;
+    unsigned        n;
+    int             family;
+
+    addr = fy_http_cidr_addr(&r->hc->c->addr, &family, &n);
+    if (addr == NULL) {
+        return fy_var_copy(buf, size, r->hc->addr_text,
+                           strlen(r->hc->addr_text));
+    }
+    return fy_var_copy(buf, size, addr, n);
+}
+
 static size_t
 fy_var_remote_port(fy_http_request_t *r, u_char *buf, size_t size)
 {
@@ -491,6 +509,7 @@ static const fy_http_variable_t  fy_http_variables[] = {
     { "pid",              fy_var_pid },
     { "remote_addr",      fy_var_remote_addr },
     { "remote_port",      fy_var_remote_port },
+    { "binary_remote_addr", fy_var_binary_remote_addr },
     { "realip_remote_addr", fy_http_realip_var_addr },
     { "realip_remote_port", fy_http_realip_var_port },
     { "request_uri",      fy_var_request_uri },
@@ -536,6 +555,8 @@ static const fy_http_variable_t  fy_http_variables[] = {
     { "upstream_connect_time", fy_http_proxy_upstream_connect_time },
     { "upstream_header_time", fy_http_proxy_upstream_header_time },
     { "upstream_response_time", fy_http_proxy_upstream_response_time },
+    { "limit_req_status", fy_http_limit_var_req_status },
+    { "limit_conn_status", fy_http_limit_var_conn_status },
     { NULL, NULL }
 };
 

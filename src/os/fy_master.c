@@ -223,6 +223,7 @@ fy_master_reap(void)
         }
         for (i = 0; i < FY_MAX_WORKERS; i++) {
             if (fy_workers[i].pid == pid) {
+                fy_http_limit_reap(pid);
                 fy_supervise_reaped(i, status);
                 break;
             }
@@ -646,7 +647,8 @@ fy_master_reload(void)
      * configuration cannot be used after all. */
     fy_master_listen_del(old);
     if (fy_listen_open(cycle, old) != FY_OK
-        || (cycle->http && fy_http_peers_register(cycle) != FY_OK))
+        || (cycle->http && fy_http_peers_register(cycle) != FY_OK)
+        || (cycle->http && fy_http_limit_zones_map(cycle) != FY_OK))
     {
         fy_log_error(FY_LOG_ALERT, 0, "reload failed: still serving the "
                      "previous configuration");

@@ -326,6 +326,9 @@ fy_worker_run(fy_cycle_t *cycle, unsigned slot, unsigned number, int channel)
         }
     }
 
+    /* SIGTERM leaves requests open: their limit_conn counts would stay
+     * in the shared zones for ever */
+    fy_http_limit_conn_release_all();
     fy_http_log_flush_all();
     fy_log_error(FY_LOG_NOTICE, 0, "exit");
     exit(0);

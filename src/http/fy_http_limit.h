@@ -1,0 +1,160 @@
+/*
+ * fy_http_limit.h -- private to fy_http_limit_*.c: the shared zones of
+ * limit_req_zone and limit_conn_zone and what the two modules share.
+ *
+ * A zone is one anonymous MAP_SHARED mapping of the size written in
+ * "zone=NAME:SIZE", made by the master before it forks the workers, so
+ * that every worker counts in the same table.  Its layout:
+ *
+ *     fy_http_limit_shm_t   header: lock, sizes, LRU and free lists
+ *     uint32_t[nbuckets]    hash buckets: first node of each chain
+ *     fy_http_limit_node_t[nnodes]   fixed-size nodes, 128 bytes each
+ *
+ * Nodes are named by their index (FY_LIMIT_NIL: none), every list and
+ * chain lives inside the mapping, and everything is read and written
+ * under the zone's lock (fy_shm_lock: a spinlock on an atomic that
+ * takes over from a dead owner).
+ */
+#ifndef FY_HTTP_LIMIT_H
+#define FY_HTTP_LIMIT_H
+
+#include "fy_core.h"
+#include "fy_http.h"
+#include "fy_shm.h"
+
+#define FY_LIMIT_NIL       0xffffffffu
+/* The longest key value a node holds.  A node is 128 bytes (8,000 per
+ * megabyte); $binary_remote_addr takes 4 or 16, $remote_addr at most
+ * 39, most host names fit.  A longer value is not accounted (logged),
+ * as nginx does with keys longer than its own limit (255). */
+#define FY_LIMIT_KEY_MAX   88
+
+/* limit_req's lookup: over the burst (fy_core.h's codes go to -4) */
+#define FY_LIMIT_BUSY      (-5)
+
+enum {
+    FY_LIMIT_REQ = 1,            /* limit_req_zone */
+    FY_LIMIT_CONN                /* limit_conn_zone */
+};
+
+/* $limit_req_status / $limit_conn_status (0: empty, not checked) */
+enum {
+    FY_LIMIT_PASSED = 1,
+    FY_LIMIT_DELAYED,
+    FY_LIMIT_REJECTED,
+    FY_LIMIT_DELAYED_DRY_RUN,
+    FY_LIMIT_REJECTED_DRY_RUN
+};
+
+typedef struct {
+    uint32_t   hnext;            /* next in its hash chain */
+    uint32_t   prev;             /* LRU list (newest at head) */
+    uint32_t   next;             /* ... or the free list */
+    uint32_t   hash;
+    uint16_t   len;              /* key length */
+    uint16_t   count;            /* limit_req: lookups holding the node
+                                    between the check of several limits
+                                    and their accounting (not evicted) */
+    uint32_t   conns;            /* limit_conn: connections counted */
+    int64_t    excess;           /* limit_req: in 1/1000 requests;
+                                    limit_conn hold: the node counted in */
+    uint64_t   last;             /* limit_req: ms (monotonic clock) of
+                                    the last accounted request;
+                                    limit_conn hold: the holder's pid */
+    u_char     key[FY_LIMIT_KEY_MAX];
+} fy_http_limit_node_t;
+
+typedef struct {
+    fy_shm_lock_t  lock;
+    uint64_t       seed;         /* of the key hash, random per zone */
+    uint32_t       nbuckets;     /* a power of two */
+    uint32_t       nnodes;
+    uint32_t       used;         /* nodes in the LRU list */
+    uint32_t       free;         /* free list head */
+    uint32_t       lru_head;     /* most recently used */
+    uint32_t       lru_tail;     /* least recently used */
+} __attribute__((aligned(FY_CACHELINE))) fy_http_limit_shm_t;
+
+/* A zone as configured (in the cycle's pool). */
+typedef struct fy_http_limit_zone_s {
+    fy_str_t              name;
+    unsigned              kind;          /* FY_LIMIT_*; 0: only used */
+    size_t                size;          /* 0 until defined */
+    fy_http_cv_t         *key;
+    uint64_t              rate;          /* limit_req: requests per 1000
+                                            seconds (r/s * 1000) */
+    fy_http_limit_shm_t  *shm;           /* mapped by the master */
+    const char           *file;          /* first use, for "unknown" */
+    unsigned              line;
+    unsigned              use_kind;      /* FY_LIMIT_* of that use */
+    struct fy_http_limit_zone_s *next;
+} fy_http_limit_zone_t;
+
+/* One "limit_req" line. */
+typedef struct {
+    fy_http_limit_zone_t  *zone;
+    uint64_t               burst;        /* in 1/1000 requests */
+    uint64_t               delay;        /* excess not delayed, 1/1000 */
+} fy_http_limit_req_t;
+
+/* One "limit_conn" line. */
+typedef struct {
+    fy_http_limit_zone_t  *zone;
+    unsigned               conns;
+} fy_http_limit_conn_t;
+
+/* fy_http_limit_zone.c */
+/* The zone named name (found, or made as only referenced), for a
+ * directive of kind at cf's line; NULL after a config error. */
+fy_http_limit_zone_t *fy_http_limit_zone_get(fy_conf_t *cf,
+    const fy_str_t *name, unsigned kind);
+/* "zone=NAME:SIZE" of limit_req_zone / limit_conn_zone: the zone,
+ * defined with its key (args[1]); NULL after a config error. */
+fy_http_limit_zone_t *fy_http_limit_zone_define(fy_conf_t *cf,
+    const fy_str_t *arg, unsigned kind);
+/* The key's value for r into buf (FY_LIMIT_KEY_MAX bytes): its length,
+ * 0 when empty or too long (logged; not accounted). */
+size_t fy_http_limit_key(fy_http_request_t *r, fy_http_limit_zone_t *z,
+                         u_char *buf, uint32_t *hash);
+/* Make the SIZE bytes at shm an empty zone (t/unit/test_limit_zone.c
+ * calls it on ordinary memory). */
+void fy_http_limit_shm_init(fy_http_limit_shm_t *shm, size_t size);
+/* Under the zone's lock: the node of key, or NULL. */
+fy_http_limit_node_t *fy_http_limit_find(fy_http_limit_shm_t *shm,
+    const u_char *key, size_t len, uint32_t hash);
+/* Under the lock: a new node for key (fields zeroed), at the head of
+ * the LRU list; NULL when the zone is full. */
+fy_http_limit_node_t *fy_http_limit_alloc(fy_http_limit_shm_t *shm,
+    const u_char *key, size_t len, uint32_t hash);
+void fy_http_limit_free(fy_http_limit_shm_t *shm, fy_http_limit_node_t *n);
+/* limit_conn, under the lock: a "hold" node (length 0, which no key
+ * has: empty keys are not counted; in no hash chain) saying that
+ * process pid holds one count in node target, so that the master can
+ * give back the counts of a worker that died without doing it
+ * (fy_http_limit_reap).  NULL when the zone is full. */
+fy_http_limit_node_t *fy_http_limit_hold(fy_http_limit_shm_t *shm,
+    uint32_t target, uint64_t pid);
+/* limit_conn, under the lock: give back the count of hold node n (the
+ * node counted in is freed at 0) and free n. */
+void fy_http_limit_unhold(fy_http_limit_shm_t *shm, fy_http_limit_node_t *n);
+/* Under the lock: n is the most recently used. */
+void fy_http_limit_touch(fy_http_limit_shm_t *shm, fy_http_limit_node_t *n);
+/* Node i of the zone. */
+#define fy_http_limit_node(shm, i)                                         \
+    ((fy_http_limit_node_t *) ((u_char *) (shm)                           \
+     + fy_http_limit_nodes_offset((shm)->nbuckets)) + (i))
+size_t fy_http_limit_nodes_offset(uint32_t nbuckets);
+uint32_t fy_http_limit_index(fy_http_limit_shm_t *shm,
+                             fy_http_limit_node_t *n);
+/* ", client: A, server: S, request: \"R\", host: \"H\"" after text,
+ * at level, as nginx ends its request-related lines. */
+void fy_http_limit_log(fy_http_request_t *r, int level, const char *text);
+
+/* FY_LIMIT_* statuses by name, for the variables */
+extern const fy_str_t  fy_http_limit_status_names[];
+
+/* fy_http_limit_req.c: limit_*_log_level's values */
+extern const fy_conf_enum_t  fy_http_limit_log_levels[];
+extern const fy_conf_bounds_t  fy_http_limit_status_bounds;
+
+#endif /* FY_HTTP_LIMIT_H */
