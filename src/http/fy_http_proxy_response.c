@@ -112,7 +112,8 @@ fy_proxy_process_header(fy_http_proxy_t *p)
     int64_t             cl = -1, n;
     unsigned            i, chunked = 0, te = 0, ft, conn_fields = 0;
     unsigned            cl_first = 0, cl_lines = 0;
-    int                 gzip = FY_HTTP_GZIP_NO;
+    int                 gzip = FY_HTTP_GZIP_NO, expires, filters;
+    fy_str_t            ctype;
 
     for (i = 0; i < headers->nelts; i++) {
         h = fy_array_elt(headers, fy_http_header_t, i);
@@ -270,6 +271,11 @@ fy_proxy_process_header(fy_http_proxy_t *p)
     /* the upstream's Server and Date replace ferry's only when
      * proxy_pass_header lets them through (nginx) */
     own_server = own_date = 1;
+    /* expires and charset change what the upstream said: its Expires
+     * and Cache-Control give way to expires's, its Content-Type may
+     * get a charset (nginx's header filters) */
+    expires = fy_http_expires_applies(r, r->status);
+    filters = expires || r->loc->charset;
     for (i = 0; i < headers->nelts; i++) {
         h = fy_array_elt(headers, fy_http_header_t, i);
         if (!fy_proxy_hidden(r->loc, &h->name)) {
@@ -277,6 +283,12 @@ fy_proxy_process_header(fy_http_proxy_t *p)
                 own_server = 0;
             } else if (fy_str_eq_ci(&h->name, "Date")) {
                 own_date = 0;
+            } else if (expires && r->loc->expires == FY_HTTP_EXPIRES_MODIFIED
+                       && fy_str_eq_ci(&h->name, "Last-Modified"))
+            {
+                r->last_modified = fy_time_parse_http(h->value.data,
+                                                      h->value.len);
+                r->has_last_modified = r->last_modified != -1;
             }
         }
     }
@@ -292,6 +304,9 @@ fy_proxy_process_header(fy_http_proxy_t *p)
     for (i = 0; i < headers->nelts; i++) {
         h = fy_array_elt(headers, fy_http_header_t, i);
         size += h->name.len + h->value.len + 4;
+    }
+    if (filters) {
+        size += fy_http_charset_room(r);
     }
     hdr = fy_palloc(r->pool, size);
     if (hdr == NULL) {
@@ -352,6 +367,16 @@ fy_proxy_process_header(fy_http_proxy_t *p)
         }
         if (p->gzip && fy_str_eq_ci(&h->name, "ETag")) {
             value = fy_http_gzip_weak_etag(r, &h->value);
+        }
+        if (filters) {
+            if (expires && fy_http_expires_hides(&h->name)) {
+                continue;
+            }
+            if (fy_str_eq_ci(&h->name, "Content-Type")
+                && fy_http_charset_type(r, &h->value, &ctype) == 1)
+            {
+                value = ctype;  /* hdr has fy_http_charset_room */
+            }
         }
         memcpy(q, h->name.data, h->name.len);
         q += h->name.len;

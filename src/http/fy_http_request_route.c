@@ -353,9 +353,12 @@ fy_http_run_location(fy_http_request_t *r)
      * phase; realip with the location's settings first, if the
      * server's did not already (nginx's pre-access phase). */
     fy_http_realip(r, lcf);
-    if (fy_http_access_check(r) != FY_OK) {
+    if ((lcf->access || lcf->auth_on)
+        && (rc = fy_http_access_phase(r)) != 0)
+    {
+        /* allow/deny, auth_basic and satisfy */
         fy_http_skip_body(r);
-        fy_http_send_error(r, 403);
+        fy_http_send_error(r, rc);
         return;
     }
 
