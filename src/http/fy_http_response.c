@@ -333,6 +333,9 @@ fy_http_send_error(fy_http_request_t *r, int status)
     if (status == 494) {
         line = "400 Request Header Or Cookie Too Large";
         llen = strlen(line);
+    } else if (status == 401) {
+        line = "401 Authorization Required";    /* nginx's page */
+        llen = strlen(line);
     }
     if (line == NULL) {
         /* "return 418;": the code stands alone, as nginx shows it */
