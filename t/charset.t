@@ -23,10 +23,10 @@ events { worker_connections 64; }
 http {
     upstream be { server 127.0.0.1:%%PORT_1%%; }
     types { text/html html; text/css css; text/plain txt; image/gif gif; }
+    charset utf-8;
     server {
         listen 127.0.0.1:%%PORT_0%%;
         root %%PREFIX%%/html;
-        charset utf-8;
 
         location / { }
         location /types/ { charset_types text/css; }
@@ -43,6 +43,7 @@ http {
     server {
         listen 127.0.0.1:%%PORT_2%%;
         root %%PREFIX%%/html;
+        charset off;
         location / { }
     }
 }
@@ -73,11 +74,12 @@ sub ctype {
          : "$r->{status} " . ($r->{headers}{'content-type'} // 'none');
 }
 
-is(ctype('/x.html'), '200 text/html; charset=utf-8', 'charset utf-8: text/html');
+is(ctype('/x.html'), '200 text/html; charset=utf-8',
+   'charset utf-8 (in http, inherited): text/html');
 is(ctype('/x.txt'), '200 text/plain; charset=utf-8', '... text/plain');
 is(ctype('/x.css'), '200 text/css', '... not text/css (not in the default charset_types)');
 is(ctype('/x.gif'), '200 image/gif', '... not image/gif');
-is(ctype('/x.html', 2), '200 text/html', 'a server without charset: none');
+is(ctype('/x.html', 2), '200 text/html', 'a server with charset off: none');
 is(ctype('/types/x.css'), '200 text/css; charset=utf-8', 'charset_types text/css: css');
 is(ctype('/types/x.html'), '200 text/html', '... and no longer html');
 is(ctype('/all/x.gif'), '200 image/gif; charset=utf-8', 'charset_types *: every type');

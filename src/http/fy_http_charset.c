@@ -184,7 +184,8 @@ fy_http_charset_merge(fy_http_loc_conf_t *prev, fy_http_loc_conf_t *conf)
         return;
     }
     if (c == p) {
-        return;                 /* the http level merged with itself */
+        p = NULL;               /* the http level merged with itself:
+                                   the defaults */
     }
     if (c->charset.data == NULL) {
         c->charset = p ? p->charset : (fy_str_t) { 0, (u_char *) "" };
