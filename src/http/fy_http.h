@@ -654,7 +654,6 @@ int  fy_http_add_header_status(int status);
 extern const fy_command_t  fy_http_expires_commands[];
 void fy_http_expires_merge(fy_http_loc_conf_t *prev,
                            fy_http_loc_conf_t *conf);
-int  fy_http_expires_applies(fy_http_request_t *r, int status);
 #define FY_HTTP_EXPIRES_LEN  128    /* the longest fy_http_expires_lines */
 size_t fy_http_expires_lines(fy_http_request_t *r, u_char *buf);
 int  fy_http_expires_hides(const fy_str_t *name);

@@ -133,18 +133,11 @@ fy_http_expires_next(time_t now, int64_t when)
     return mktime(&tm);
 }
 
-/* Would expires add its lines to a response with this status? */
-int
-fy_http_expires_applies(fy_http_request_t *r, int status)
-{
-    return fy_http_req_loc(r)->expires != FY_HTTP_EXPIRES_OFF
-           && fy_http_add_header_status(status);
-}
-
 /*
  * Write "Expires: ...\r\nCache-Control: ...\r\n" for r's response into
  * buf (FY_HTTP_EXPIRES_LEN bytes at least); its length.  The caller
- * checked fy_http_expires_applies.
+ * checked that expires is on and applies to the status
+ * (fy_http_add_header_status).
  */
 size_t
 fy_http_expires_lines(fy_http_request_t *r, u_char *buf)
@@ -188,8 +181,13 @@ fy_http_expires_lines(fy_http_request_t *r, u_char *buf)
         break;
     }
 
-    gmtime_r(&t, &tm);
-    strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S GMT", &tm);
+    if (gmtime_r(&t, &tm) == NULL
+        || strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S GMT", &tm)
+           == 0)
+    {
+        /* a time past what a date can say (expires 300000000y) */
+        strcpy(date, "Fri, 31 Dec 9999 23:59:59 GMT");
+    }
     if (lcf->expires_time < 0 || max_age < 0) {
         cc = "no-cache";
     }

@@ -274,7 +274,8 @@ fy_proxy_process_header(fy_http_proxy_t *p)
     /* expires and charset change what the upstream said: its Expires
      * and Cache-Control give way to expires's, its Content-Type may
      * get a charset (nginx's header filters) */
-    expires = fy_http_expires_applies(r, r->status);
+    expires = r->loc->expires != FY_HTTP_EXPIRES_OFF
+              && fy_http_add_header_status(r->status);
     filters = expires || r->loc->charset;
     for (i = 0; i < headers->nelts; i++) {
         h = fy_array_elt(headers, fy_http_header_t, i);
