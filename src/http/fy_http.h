@@ -318,6 +318,10 @@ typedef struct fy_http_loc_conf_s {
     /* charset, source_charset, charset_types, override_charset
      * (fy_http_charset.c); NULL: none at this level */
     struct fy_http_charset_conf_s *charset;
+    unsigned             charset_on:1;  /* a "charset" other than off */
+    /* expires or charset may change a proxied response's header: the
+     * one test fy_proxy_process_header makes when neither is on */
+    unsigned             header_filters:1;
 } fy_http_loc_conf_t;
 
 #define FY_HTTP_SATISFY_ALL  0

@@ -181,6 +181,7 @@ fy_http_charset_merge(fy_http_loc_conf_t *prev, fy_http_loc_conf_t *conf)
 
     if (c == NULL) {
         conf->charset = p;
+        conf->charset_on = prev->charset_on;
         return;
     }
     if (c == p) {
@@ -208,6 +209,7 @@ fy_http_charset_merge(fy_http_loc_conf_t *prev, fy_http_loc_conf_t *conf)
     if (c->override_charset == FY_CONF_UNSET_INT) {
         c->override_charset = p ? p->override_charset : 0;
     }
+    conf->charset_on = c->charset.len != 0;
 }
 
 /* The value of a "charset=" parameter of type (quotes taken off), and
@@ -279,13 +281,14 @@ int
 fy_http_charset_type(fy_http_request_t *r, const fy_str_t *type,
                      fy_str_t *out)
 {
-    const struct fy_http_charset_conf_s  *cc = fy_http_req_loc(r)->charset;
+    fy_http_loc_conf_t                   *lcf = fy_http_req_loc(r);
+    const struct fy_http_charset_conf_s  *cc = lcf->charset;
     const fy_str_t                       *dst;
     fy_str_t                              src;
     size_t                                keep;
     u_char                               *p;
 
-    if (cc == NULL || cc->charset.len == 0 || type->len == 0) {
+    if (!lcf->charset_on || type->len == 0) {
         return 0;
     }
     dst = &cc->charset;
@@ -330,7 +333,8 @@ fy_http_charset_type(fy_http_request_t *r, const fy_str_t *type,
 size_t
 fy_http_charset_room(fy_http_request_t *r)
 {
-    const struct fy_http_charset_conf_s  *cc = fy_http_req_loc(r)->charset;
+    fy_http_loc_conf_t  *lcf = fy_http_req_loc(r);
 
-    return cc ? sizeof("; charset=") - 1 + cc->charset.len : 0;
+    return lcf->charset_on ? sizeof("; charset=") - 1
+                             + lcf->charset->charset.len : 0;
 }

@@ -361,13 +361,19 @@ fy_http_add_headers(fy_http_request_t *r, int status, fy_str_t *out)
     fy_http_header_conf_t  *h;
     fy_str_t               *vals = NULL;
     size_t                  size = 0, auth = 0;
-    unsigned                i, nelts = list ? list->nelts : 0;
+    unsigned                i, nelts;
     u_char                 *q;
-    int                     plain = fy_http_add_header_status(status);
-    int                     expires;
+    int                     plain, expires;
 
     out->data = NULL;
     out->len = 0;
+    if (list == NULL && lcf->expires == FY_HTTP_EXPIRES_OFF
+        && r->auth_challenge == NULL)
+    {
+        return FY_OK;
+    }
+    nelts = list ? list->nelts : 0;
+    plain = fy_http_add_header_status(status);
     expires = plain && lcf->expires != FY_HTTP_EXPIRES_OFF;
     if (r->auth_challenge) {
         auth = fy_http_auth_basic_header(r, status, NULL);
