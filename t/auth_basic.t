@@ -198,6 +198,10 @@ is(get('/allip/x.html', Authorization => basic('plain:p1ain'))->{status}, 200,
    '... and given, lets it in');
 is(get('/anymissing/x.html')->{status}, 200,
    'satisfy any with the address allowed: the missing file is not read');
+unlike($f->error_log, qr/access forbidden by rule, .*"GET \/any\//,
+       'satisfy any: the deny that matched is not logged (nginx)');
+like($f->error_log, qr/access forbidden by rule, .*"GET \/all\//,
+     'satisfy all: it is');
 
 # ---- the file --------------------------------------------------------------
 is(get('/', Authorization => basic('bob:builder'))->{status}, 401,
