@@ -332,7 +332,36 @@ typedef struct fy_http_loc_conf_s {
     int                  limit_conn_status;
     int                  limit_conn_log_level;
     int                  limit_conn_dry_run;
+    /* auth_basic (fy_http_auth_basic.c): the WWW-Authenticate value
+     * made at load, data NULL: unset, len 0: "off"; the password file,
+     * NULL: unset; satisfy (FY_HTTP_SATISFY_*); auth_on: both set */
+    fy_str_t             auth_challenge;
+    char                *auth_user_file;
+    int                  satisfy;
+    unsigned             auth_on:1;
+    /* expires (fy_http_expires.c): FY_HTTP_EXPIRES_*, and its time in
+     * seconds (the time of day for "@") */
+    int                  expires;
+    int64_t              expires_time;
+    int                  etag;          /* flag: static files' ETag */
+    /* charset, source_charset, charset_types, override_charset
+     * (fy_http_charset.c); NULL: none at this level */
+    struct fy_http_charset_conf_s *charset;
+    unsigned             charset_on:1;  /* a "charset" other than off */
+    /* expires or charset may change a proxied response's header: the
+     * one test fy_proxy_process_header makes when neither is on */
+    unsigned             header_filters:1;
 } fy_http_loc_conf_t;
+
+#define FY_HTTP_SATISFY_ALL  0
+#define FY_HTTP_SATISFY_ANY  1
+
+#define FY_HTTP_EXPIRES_OFF       0
+#define FY_HTTP_EXPIRES_EPOCH     1
+#define FY_HTTP_EXPIRES_MAX       2
+#define FY_HTTP_EXPIRES_ACCESS    3
+#define FY_HTTP_EXPIRES_MODIFIED  4
+#define FY_HTTP_EXPIRES_DAILY     5
 
 /* Does the location proxy (proxy_pass, with or without variables)? */
 #define fy_http_proxied(lcf)  ((lcf)->upstream || (lcf)->proxy_pass_cv)
@@ -564,6 +593,13 @@ struct fy_http_request_s {
     unsigned              limit_req_status:3;
     unsigned              limit_conn_status:3;
     struct fy_http_limit_held_s *limit_held;
+    const fy_str_t       *auth_challenge;  /* auth_basic refused: its
+                                              WWW-Authenticate value */
+    int64_t               last_modified;   /* of what is answered, for
+                                              "expires modified": the
+                                              file's mtime or the
+                                              upstream's Last-Modified */
+    unsigned              has_last_modified:1;
 };
 
 typedef struct {
@@ -664,6 +700,25 @@ const char *fy_http_signature(fy_http_request_t *r);
 /* The add_header lines ("Name: value\r\n"...) for an answer with this
  * status, in r's pool; FY_OK (out may be empty) or FY_ERROR. */
 int  fy_http_add_headers(fy_http_request_t *r, int status, fy_str_t *out);
+/* 1 for the statuses add_header (without "always") and expires touch */
+int  fy_http_add_header_status(int status);
+
+/* fy_http_expires.c: expires */
+extern const fy_command_t  fy_http_expires_commands[];
+void fy_http_expires_merge(fy_http_loc_conf_t *prev,
+                           fy_http_loc_conf_t *conf);
+#define FY_HTTP_EXPIRES_LEN  128    /* the longest fy_http_expires_lines */
+size_t fy_http_expires_lines(fy_http_request_t *r, u_char *buf);
+int  fy_http_expires_hides(const fy_str_t *name);
+
+/* fy_http_charset.c: charset, charset_types, source_charset,
+ * override_charset */
+extern const fy_command_t  fy_http_charset_commands[];
+void fy_http_charset_merge(fy_http_loc_conf_t *prev,
+                           fy_http_loc_conf_t *conf);
+int  fy_http_charset_type(fy_http_request_t *r, const fy_str_t *type,
+                          fy_str_t *out);
+size_t fy_http_charset_room(fy_http_request_t *r);
 /* Is name a valid header field name (an RFC 9110 token)? */
 int  fy_http_is_token(const u_char *name, size_t len);
 
@@ -831,9 +886,23 @@ size_t fy_http_proxy_upstream_response_time(fy_http_request_t *r,
 /* $proxy_host of a request being proxied (r->proxy set) */
 size_t fy_http_proxy_host(fy_http_request_t *r, u_char *buf, size_t size);
 
-/* fy_http_access.c: allow/deny of the request's location.  FY_OK, or
- * FY_DECLINED when the client is denied (answer 403). */
-int  fy_http_access_check(fy_http_request_t *r);
+/* fy_http_access.c: allow/deny of the request's location.  FY_OK when
+ * an "allow" rule matches, FY_DECLINED when there are no rules or none
+ * matches, 403 when a "deny" does (logged when log is 1, as nginx does
+ * under "satisfy all" only). */
+int  fy_http_access_check(fy_http_request_t *r, int log);
+
+/* fy_http_auth_basic.c: auth_basic, auth_basic_user_file, satisfy */
+extern const fy_command_t  fy_http_auth_basic_commands[];
+void fy_http_auth_basic_merge(fy_http_loc_conf_t *prev,
+                              fy_http_loc_conf_t *conf);
+int  fy_http_access_phase(fy_http_request_t *r);
+size_t fy_http_auth_basic_header(fy_http_request_t *r, int status,
+                                 u_char *buf);
+/* fy_http_auth_crypt.c */
+ssize_t fy_http_base64_decode(const u_char *in, size_t len, u_char *out);
+int  fy_http_auth_check_password(const u_char *pw, size_t pwlen,
+                                 const char *stored);
 /* An address with a prefix (allow/deny, set_real_ip_from). */
 typedef struct {
     int       family;       /* AF_INET, AF_INET6 (0: allow/deny's "all") */

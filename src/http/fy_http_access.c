@@ -12,7 +12,8 @@
  * takes all of its parent's (http -> server -> location); one rule
  * in a location replaces the whole inherited list.  A denied request
  * is answered 403.  The check runs after "return", as nginx's access
- * phase comes after its rewrite phase.
+ * phase comes after its rewrite phase, and before auth_basic; "satisfy"
+ * combines the two (fy_http_access_phase, fy_http_auth_basic.c).
  */
 #include "fy_core.h"
 #include "fy_http.h"
@@ -193,12 +194,13 @@ fy_http_access_rule(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
 
 
 /*
- * Accepts a request whose location is chosen.  Returns FY_OK when no
- * rule applies or the first matching rule is "allow", FY_DECLINED when
- * it is "deny" (logged as nginx does, at [error]).
+ * Accepts a request whose location is chosen.  Returns FY_OK when the
+ * first matching rule is "allow", FY_DECLINED when no rule matches (or
+ * there are none: the request may go on), 403 when it is "deny"
+ * (logged as nginx does, at [error], when log is 1).
  */
 int
-fy_http_access_check(fy_http_request_t *r)
+fy_http_access_check(fy_http_request_t *r, int log)
 {
     fy_http_loc_conf_t     *lcf = r->loc ? r->loc : r->srv->loc;
     fy_http_access_rule_t  *rule;
@@ -207,7 +209,7 @@ fy_http_access_check(fy_http_request_t *r)
     int                     family;
 
     if (lcf->access == NULL) {
-        return FY_OK;
+        return FY_DECLINED;
     }
 
     /* a unix-domain client has no address: only "all" rules apply */
@@ -223,13 +225,15 @@ fy_http_access_check(fy_http_request_t *r)
         }
 
         if (rule->deny) {
-            fy_log_error(FY_LOG_ERR, 0, "access forbidden by rule, "
-                         "client: %s, request: \"%.*s\"",
-                         r->hc->addr_text, (int) r->request_line.len,
-                         (char *) r->request_line.data);
-            return FY_DECLINED;
+            if (log) {
+                fy_log_error(FY_LOG_ERR, 0, "access forbidden by rule, "
+                             "client: %s, request: \"%.*s\"",
+                             r->hc->addr_text, (int) r->request_line.len,
+                             (char *) r->request_line.data);
+            }
+            return 403;
         }
         return FY_OK;
     }
-    return FY_OK;
+    return FY_DECLINED;
 }

@@ -104,6 +104,11 @@ fy_http_merge_loc(fy_http_loc_conf_t *prev, fy_http_loc_conf_t *conf)
     fy_http_realip_merge(prev, conf);
     fy_http_limit_merge(prev, conf);
     fy_http_gzip_merge_conf(&prev->gzip, &conf->gzip);
+    fy_http_auth_basic_merge(prev, conf);
+    fy_http_expires_merge(prev, conf);
+    fy_http_charset_merge(prev, conf);
+    conf->header_filters = conf->expires != FY_HTTP_EXPIRES_OFF
+                           || conf->charset_on;
 }
 
 /* How a server reads request headers; nginx's defaults: 1k, 4 8k, on,

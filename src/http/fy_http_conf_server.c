@@ -52,6 +52,9 @@ fy_http_create_loc_conf(fy_pool_t *pool)
     lcf->pass_request_body = FY_CONF_UNSET_INT;
     lcf->server_tokens = FY_CONF_UNSET_INT;
     lcf->intercept_errors = FY_CONF_UNSET_INT;
+    lcf->satisfy = FY_CONF_UNSET_INT;
+    lcf->expires = FY_CONF_UNSET_INT;
+    lcf->etag = FY_CONF_UNSET_INT;
     fy_http_gzip_init_conf(&lcf->gzip);
     fy_http_limit_init_conf(lcf);
     return lcf;

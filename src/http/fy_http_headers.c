@@ -332,8 +332,9 @@ fy_http_signature(fy_http_request_t *r)
                                                   : "ferry/" FY_VERSION;
 }
 
-/* The statuses add_header (without "always") applies to, as nginx. */
-static int
+/* The statuses add_header (without "always") and expires apply to, as
+ * nginx. */
+int
 fy_http_add_header_status(int status)
 {
     switch (status) {
@@ -345,27 +346,48 @@ fy_http_add_header_status(int status)
     }
 }
 
+/*
+ * The lines nginx's header filters add to every response ferry sends
+ * (ferry's own, static files, proxied): auth_basic's WWW-Authenticate
+ * on its 401, expires's Expires and Cache-Control, then the add_header
+ * lines.  out is empty when there are none, at the cost of three tests
+ * when none of them is configured.
+ */
 int
 fy_http_add_headers(fy_http_request_t *r, int status, fy_str_t *out)
 {
-    fy_array_t             *list = fy_http_req_loc(r)->add_headers;
+    fy_http_loc_conf_t     *lcf = fy_http_req_loc(r);
+    fy_array_t             *list = lcf->add_headers;
     fy_http_header_conf_t  *h;
-    fy_str_t               *vals;
-    size_t                  size = 0;
-    unsigned                i;
+    fy_str_t               *vals = NULL;
+    size_t                  size = 0, auth = 0;
+    unsigned                i, nelts;
     u_char                 *q;
-    int                     plain = fy_http_add_header_status(status);
+    int                     plain, expires;
 
     out->data = NULL;
     out->len = 0;
-    if (list == NULL || list->nelts == 0) {
+    if (list == NULL && lcf->expires == FY_HTTP_EXPIRES_OFF
+        && r->auth_challenge == NULL)
+    {
         return FY_OK;
     }
-    vals = fy_palloc(r->pool, list->nelts * sizeof(fy_str_t));
-    if (vals == NULL) {
-        return FY_ERROR;
+    nelts = list ? list->nelts : 0;
+    plain = fy_http_add_header_status(status);
+    expires = plain && lcf->expires != FY_HTTP_EXPIRES_OFF;
+    if (r->auth_challenge) {
+        auth = fy_http_auth_basic_header(r, status, NULL);
     }
-    for (i = 0; i < list->nelts; i++) {
+    if (nelts == 0 && !expires && auth == 0) {
+        return FY_OK;
+    }
+    if (nelts) {
+        vals = fy_palloc(r->pool, nelts * sizeof(fy_str_t));
+        if (vals == NULL) {
+            return FY_ERROR;
+        }
+    }
+    for (i = 0; i < nelts; i++) {
         h = fy_array_elt(list, fy_http_header_conf_t, i);
         vals[i].len = 0;
         if (!plain && !h->always) {
@@ -380,6 +402,7 @@ fy_http_add_headers(fy_http_request_t *r, int status, fy_str_t *out)
             size += h->name.len + 2 + vals[i].len + 2;
         }
     }
+    size += auth + (expires ? FY_HTTP_EXPIRES_LEN : 0);
     if (size == 0) {
         return FY_OK;
     }
@@ -387,7 +410,13 @@ fy_http_add_headers(fy_http_request_t *r, int status, fy_str_t *out)
     if (q == NULL) {
         return FY_ERROR;
     }
-    for (i = 0; i < list->nelts; i++) {
+    if (auth) {
+        q += fy_http_auth_basic_header(r, status, q);
+    }
+    if (expires) {
+        q += fy_http_expires_lines(r, q);
+    }
+    for (i = 0; i < nelts; i++) {
         h = fy_array_elt(list, fy_http_header_conf_t, i);
         if (vals[i].len == 0) {
             continue;
@@ -401,6 +430,6 @@ fy_http_add_headers(fy_http_request_t *r, int status, fy_str_t *out)
         *q++ = '\r';
         *q++ = '\n';
     }
-    out->len = size;
+    out->len = (size_t) (q - out->data);
     return FY_OK;
 }

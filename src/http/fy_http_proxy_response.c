@@ -42,6 +42,52 @@ fy_proxy_cpy(char *q, const void *src, size_t n)
 
 #define fy_proxy_lit(q, s)  fy_proxy_cpy(q, s, sizeof(s) - 1)
 
+/* expires on a proxied response: its own Last-Modified is what
+ * "expires modified" counts from (nginx). */
+static void
+fy_proxy_filters_start(fy_http_request_t *r, fy_array_t *headers)
+{
+    fy_http_header_t  *h;
+    unsigned           i;
+
+    if (r->loc->expires != FY_HTTP_EXPIRES_MODIFIED) {
+        return;
+    }
+    for (i = 0; i < headers->nelts; i++) {
+        h = fy_array_elt(headers, fy_http_header_t, i);
+        if (fy_str_eq_ci(&h->name, "Last-Modified")) {
+            r->last_modified = fy_time_parse_http(h->value.data,
+                                                  h->value.len);
+            r->has_last_modified = r->last_modified != -1;
+            return;
+        }
+    }
+}
+
+/* A field of a proxied response under expires and charset: 1 when it
+ * is left out (Expires and Cache-Control, replaced by expires's own
+ * when expires applies to the status), else *value may change (a
+ * Content-Type with "; charset=", fy_http_charset_room counted). */
+static int
+fy_proxy_filter_header(fy_http_request_t *r, const fy_http_header_t *h,
+                       fy_str_t *value)
+{
+    fy_str_t  ctype;
+
+    if (r->loc->expires != FY_HTTP_EXPIRES_OFF
+        && fy_http_add_header_status(r->status)
+        && fy_http_expires_hides(&h->name))
+    {
+        return 1;
+    }
+    if (fy_str_eq_ci(&h->name, "Content-Type")
+        && fy_http_charset_type(r, &h->value, &ctype) == 1)
+    {
+        *value = ctype;
+    }
+    return 0;
+}
+
 /* Does a Connection value list nothing but "keep-alive"? */
 static int
 fy_proxy_keepalive_only(const fy_str_t *v)
@@ -112,7 +158,7 @@ fy_proxy_process_header(fy_http_proxy_t *p)
     int64_t             cl = -1, n;
     unsigned            i, chunked = 0, te = 0, ft, conn_fields = 0;
     unsigned            cl_first = 0, cl_lines = 0;
-    int                 gzip = FY_HTTP_GZIP_NO;
+    int                 gzip = FY_HTTP_GZIP_NO, filters;
 
     for (i = 0; i < headers->nelts; i++) {
         h = fy_array_elt(headers, fy_http_header_t, i);
@@ -280,6 +326,12 @@ fy_proxy_process_header(fy_http_proxy_t *p)
             }
         }
     }
+    /* expires and charset change what the upstream said (nginx's
+     * header filters): one test when neither is on */
+    filters = r->loc->header_filters;
+    if (filters) {
+        fy_proxy_filters_start(r, headers);
+    }
     server = fy_http_server_line(r, &slen);
     if (fy_http_add_headers(r, r->status, &add) != FY_OK) {
         fy_proxy_fail(p, 500);
@@ -292,6 +344,9 @@ fy_proxy_process_header(fy_http_proxy_t *p)
     for (i = 0; i < headers->nelts; i++) {
         h = fy_array_elt(headers, fy_http_header_t, i);
         size += h->name.len + h->value.len + 4;
+    }
+    if (filters) {
+        size += fy_http_charset_room(r);
     }
     hdr = fy_palloc(r->pool, size);
     if (hdr == NULL) {
@@ -352,6 +407,9 @@ fy_proxy_process_header(fy_http_proxy_t *p)
         }
         if (p->gzip && fy_str_eq_ci(&h->name, "ETag")) {
             value = fy_http_gzip_weak_etag(r, &h->value);
+        }
+        if (filters && fy_proxy_filter_header(r, h, &value)) {
+            continue;
         }
         memcpy(q, h->name.data, h->name.len);
         q += h->name.len;

@@ -198,6 +198,15 @@ fy_http_process_one_header(fy_http_request_t *r, fy_http_header_t *h,
     } else if (fy_str_eq_ci(&h->name, "Upgrade")) {
         r->upgrade = h->value;
 
+    } else if (fy_str_eq_ci(&h->name, "Authorization")) {
+        /* one set of credentials: nginx refuses a second line as a
+         * "duplicate header line" (400), whether or not auth_basic is
+         * on, so neither ferry nor a backend has to pick one */
+        if (*seen & 64) {
+            return 400;
+        }
+        *seen |= 64;
+
     } else if (fy_str_eq_ci(&h->name, "Expect")) {
         if (fy_str_eq_ci(&h->value, "100-continue")) {
             *seen |= 16;

@@ -413,9 +413,12 @@ fy_http_run_access(fy_http_request_t *r)
         }
     }
 
-    if (fy_http_access_check(r) != FY_OK) {
+    if ((lcf->access || lcf->auth_on)
+        && (rc = fy_http_access_phase(r)) != 0)
+    {
+        /* allow/deny, auth_basic and satisfy */
         fy_http_skip_body(r);
-        fy_http_send_error(r, 403);
+        fy_http_send_error(r, rc);
         return;
     }
 

@@ -204,7 +204,7 @@ fy_http_send_response(fy_http_request_t *r, int status, const fy_str_t *type,
     char            *hdr, code[8], clen[24];
     u_char          *z;
     size_t           llen, size, slen, zlen;
-    fy_str_t         add, abs;
+    fy_str_t         add, abs, ctype;
     int              n, how;
 
     if (r->err_status) {
@@ -238,6 +238,16 @@ fy_http_send_response(fy_http_request_t *r, int status, const fy_str_t *type,
         gzip = fy_http_gzip_header_lines(r, how);
     }
     snprintf(clen, sizeof(clen), "%zu", len);
+    if (type && len) {
+        switch (fy_http_charset_type(r, type, &ctype)) {
+        case 1:
+            type = &ctype;
+            break;
+        case -1:
+            fy_http_close_connection(hc);
+            return;
+        }
+    }
     server = fy_http_server_line(r, &slen);
     if (fy_http_add_headers(r, status, &add) != FY_OK) {
         fy_http_close_connection(hc);
@@ -323,6 +333,9 @@ fy_http_send_error(fy_http_request_t *r, int status)
     if (status == 494) {
         line = "400 Request Header Or Cookie Too Large";
         llen = strlen(line);
+    } else if (status == 401) {
+        line = "401 Authorization Required";    /* nginx's page */
+        llen = strlen(line);
     }
     if (line == NULL) {
         /* "return 418;": the code stands alone, as nginx shows it */
@@ -332,7 +345,7 @@ fy_http_send_error(fy_http_request_t *r, int status)
     }
 
     if (status >= 400 && status != 408 && status < 500 && status != 404
-        && status != 403 && status != 405)
+        && status != 403 && status != 405 && status != 401)
     {
         /* A request we could not make sense of: the byte stream after
          * it cannot be trusted to start a new request. */

@@ -56,6 +56,12 @@ const fy_command_t  fy_http_static_commands[] = {
     { "types", FY_CONF_HTTP | FY_CONF_SRV | FY_CONF_LOC, FY_CONF_BLOCK, 0, 0,
       fy_http_static_types, FY_CONF_LOC_OFF, 0, NULL },
 
+    /* etag off: no ETag, and If-None-Match / If-Range have none to
+     * match (fy_http_static_send.c) */
+    { "etag", FY_CONF_HTTP | FY_CONF_SRV | FY_CONF_LOC, 0, 1, 1,
+      fy_conf_set_flag, FY_CONF_LOC_OFF, offsetof(fy_http_loc_conf_t, etag),
+      NULL },
+
     { NULL, 0, 0, 0, 0, NULL, 0, 0, NULL }
 };
 
@@ -253,6 +259,7 @@ fy_http_static_merge(fy_http_loc_conf_t *prev, fy_http_loc_conf_t *conf)
 {
     fy_http_static_conf_t  *s = conf->static_conf, *p = prev->static_conf;
 
+    fy_conf_merge(conf->etag, prev->etag, FY_CONF_UNSET_INT, 1);
     if (s == NULL) {
         s = conf->static_conf = p;
 
@@ -393,7 +400,9 @@ fy_http_static_gzip_file(fy_http_request_t *r, fy_http_static_file_t *f,
     }
     if (r->loc->gzip.static_mode != FY_HTTP_GZIP_STATIC_ALWAYS
         && !fy_http_gzip_request_ok(r, NULL, FY_HTTP_GZIP_HAS_LM
-                                             | FY_HTTP_GZIP_HAS_ETAG))
+                                             | (r->loc->etag
+                                                ? FY_HTTP_GZIP_HAS_ETAG
+                                                : 0)))
     {
         close(fd);
         return FY_HTTP_GZIP_VARY;

@@ -166,12 +166,19 @@ fy_http_static_send(fy_http_request_t *r, fy_http_static_file_t *f,
     struct tm        tm;
     off_t            start = 0, end = st->st_size - 1;
     size_t           llen, size, n, slen;
-    fy_str_t         add;
+    fy_str_t         add, ctype;
     int              status = 200;
 
-    snprintf(etag, sizeof(etag), "\"%llx-%llx\"",
-             (unsigned long long) st->st_mtime,
-             (unsigned long long) st->st_size);
+    /* etag off: none sent, and none for If-None-Match or If-Range to
+     * match ("*" still matches, as nginx) */
+    etag[0] = '\0';
+    if (r->loc->etag) {
+        snprintf(etag, sizeof(etag), "\"%llx-%llx\"",
+                 (unsigned long long) st->st_mtime,
+                 (unsigned long long) st->st_size);
+    }
+    r->last_modified = st->st_mtime;      /* for "expires modified" */
+    r->has_last_modified = 1;
     gmtime_r(&st->st_mtime, &tm);
     strftime(lm, sizeof(lm), "%a, %d %b %Y %H:%M:%S GMT", &tm);
 
@@ -200,7 +207,8 @@ fy_http_static_send(fy_http_request_t *r, fy_http_static_file_t *f,
          * (then without Range, as nginx: the length is unknown) */
         f->gz_how = fy_http_gzip_decide(r, 200, type, st->st_size, NULL,
                                         FY_HTTP_GZIP_HAS_LM
-                                        | FY_HTTP_GZIP_HAS_ETAG);
+                                        | (etag[0] ? FY_HTTP_GZIP_HAS_ETAG
+                                                   : 0));
         if (f->gz_how == FY_HTTP_GZIP_YES) {
             f->gz = fy_http_gzip_start(r, st->st_size);
             f->in = fy_palloc(r->pool, FY_HTTP_STATIC_GZIP_READ);
@@ -217,7 +225,8 @@ fy_http_static_send(fy_http_request_t *r, fy_http_static_file_t *f,
     range = fy_http_static_header(r, "Range");
     ifr = fy_http_static_header(r, "If-Range");
     if (status == 200 && range && !r->err_status && f->gz == NULL
-        && (ifr == NULL || fy_str_eq(ifr, etag) || fy_str_eq(ifr, lm)))
+        && (ifr == NULL || (etag[0] && fy_str_eq(ifr, etag))
+            || fy_str_eq(ifr, lm)))
     {
         switch (fy_http_parse_range(range->data, range->len, st->st_size,
                                     &start, &end))
@@ -245,6 +254,16 @@ fy_http_static_send(fy_http_request_t *r, fy_http_static_file_t *f,
     }
     conn = fy_http_connection_header(r);
     server = fy_http_server_line(r, &slen);
+    switch (status == 200 || status == 206
+            ? fy_http_charset_type(r, type, &ctype) : 0)
+    {
+    case 1:
+        type = &ctype;          /* charset: "; charset=..." added */
+        break;
+    case -1:
+        fy_http_close_connection(hc);
+        return;
+    }
     if (fy_http_add_headers(r, r->status, &add) != FY_OK) {
         fy_http_close_connection(hc);
         return;
@@ -286,9 +305,12 @@ fy_http_static_send(fy_http_request_t *r, fy_http_static_file_t *f,
     }
     if (status != 416) {
         /* a compressed body is not the file byte for byte: weak */
-        n += (size_t) snprintf(hdr + n, size - n, "Last-Modified: %s\r\n"
-                               "ETag: %s%s\r\n", lm, f->gz ? "W/" : "",
-                               etag);
+        n += (size_t) snprintf(hdr + n, size - n, "Last-Modified: %s\r\n",
+                               lm);
+        if (etag[0]) {
+            n += (size_t) snprintf(hdr + n, size - n, "ETag: %s%s\r\n",
+                                   f->gz ? "W/" : "", etag);
+        }
     }
     if (add.len) {
         memcpy(hdr + n, add.data, add.len);

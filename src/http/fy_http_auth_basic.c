@@ -1,0 +1,410 @@
+/*
+ * fy_http_auth_basic.c -- nginx's auth_basic module and the "satisfy"
+ * of its access phase:
+ *
+ *     auth_basic            "closed site";     # or off
+ *     auth_basic_user_file  conf/htpasswd;     # relative: to the config
+ *     satisfy               all;               # or any
+ *
+ * A request to a location with both (and auth_basic not "off") must
+ * carry "Authorization: Basic base64(user:password)" naming a user of
+ * the file with that password (formats: fy_http_auth_crypt.c), else
+ * it is answered 401 with "WWW-Authenticate: Basic realm=...".
+ * The file is read on every such request, as nginx does: an edit takes
+ * effect at once, without a reload; a file that does not exist answers
+ * 403 and one that cannot be read 500, as nginx.  Each level without
+ * its own auth_basic or auth_basic_user_file takes its parent's.
+ *
+ * The access phase (fy_http_access_phase) runs allow/deny first, then
+ * auth_basic, as nginx's modules are ordered.  "satisfy all" (the
+ * default): the first that refuses answers (403 or 401).  "satisfy
+ * any": an "allow" rule that matches, or good credentials, let the
+ * request in; otherwise 401 if auth_basic refused, 403 if only deny.
+ * The Authorization header still goes to a proxied backend.
+ */
+#include "fy_core.h"
+#include "fy_http.h"
+
+#include <fcntl.h>
+
+#define FY_HTTP_AUTH_READ   4096    /* the file is read in such pieces */
+#define FY_HTTP_AUTH_ENTRY  1024    /* longest password entry we keep */
+
+static const char *fy_http_auth_basic(fy_conf_t *cf, const fy_command_t *cmd,
+    void *conf);
+static const char *fy_http_auth_user_file(fy_conf_t *cf,
+    const fy_command_t *cmd, void *conf);
+
+static const fy_conf_enum_t  fy_http_satisfy_values[] = {
+    { "all", FY_HTTP_SATISFY_ALL },
+    { "any", FY_HTTP_SATISFY_ANY },
+    { NULL, 0 }
+};
+
+#define FY_HTTP_ANY  (FY_CONF_HTTP | FY_CONF_SRV | FY_CONF_LOC)
+
+const fy_command_t  fy_http_auth_basic_commands[] = {
+
+    { "auth_basic", FY_HTTP_ANY, 0, 1, 1, fy_http_auth_basic,
+      FY_CONF_LOC_OFF, 0, NULL },
+
+    { "auth_basic_user_file", FY_HTTP_ANY, 0, 1, 1, fy_http_auth_user_file,
+      FY_CONF_LOC_OFF, 0, NULL },
+
+    { "satisfy", FY_HTTP_ANY, 0, 1, 1, fy_conf_set_enum,
+      FY_CONF_LOC_OFF, offsetof(fy_http_loc_conf_t, satisfy),
+      fy_http_satisfy_values },
+
+    { NULL, 0, 0, 0, 0, NULL, 0, 0, NULL }
+};
+
+
+/*
+ * auth_basic STRING | off.  The realm goes into the challenge as a
+ * quoted-string (RFC 9110 5.6.4): '"' and '\' get a backslash, so a
+ * realm with a quote cannot end the value early (nginx copies it as it
+ * is).  The whole field value is made here, once.
+ */
+static const char *
+fy_http_auth_basic(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
+{
+    static const char    pre[] = "Basic realm=\"";
+    fy_http_loc_conf_t  *lcf = conf;
+    fy_str_t            *realm = &cf->args[1];
+    u_char              *p;
+    size_t               i;
+
+    fy_unused(cmd);
+
+    if (lcf->auth_challenge.data) {
+        return "is duplicate";
+    }
+    if (fy_str_eq(realm, "off")) {
+        lcf->auth_challenge.data = (u_char *) "";
+        lcf->auth_challenge.len = 0;
+        return FY_CONF_OK;
+    }
+    if (memchr(realm->data, '$', realm->len)) {
+        fy_conf_error(cf, "variables in \"auth_basic\" are not supported");
+        return FY_CONF_ERROR;
+    }
+    for (i = 0; i < realm->len; i++) {
+        if (realm->data[i] < 0x20 || realm->data[i] == 0x7f) {
+            fy_conf_error(cf, "a control character in \"auth_basic\"");
+            return FY_CONF_ERROR;
+        }
+    }
+
+    p = fy_palloc(cf->pool, sizeof(pre) + 2 * realm->len + 1);
+    if (p == NULL) {
+        return "cannot allocate memory";
+    }
+    lcf->auth_challenge.data = p;
+    memcpy(p, pre, sizeof(pre) - 1);
+    p += sizeof(pre) - 1;
+    for (i = 0; i < realm->len; i++) {
+        if (realm->data[i] == '"' || realm->data[i] == '\\') {
+            *p++ = '\\';
+        }
+        *p++ = realm->data[i];
+    }
+    *p++ = '"';
+    lcf->auth_challenge.len = (size_t) (p - lcf->auth_challenge.data);
+    return FY_CONF_OK;
+}
+
+/* auth_basic_user_file FILE: relative to the configuration's folder,
+ * as nginx (its conf prefix). */
+static const char *
+fy_http_auth_user_file(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
+{
+    fy_http_loc_conf_t  *lcf = conf;
+
+    fy_unused(cmd);
+
+    if (lcf->auth_user_file) {
+        return "is duplicate";
+    }
+    if (memchr(cf->args[1].data, '$', cf->args[1].len)) {
+        fy_conf_error(cf, "variables in \"auth_basic_user_file\" are not "
+                      "supported");
+        return FY_CONF_ERROR;
+    }
+    lcf->auth_user_file = fy_conf_full_name(cf, cf->conf_dir, &cf->args[1]);
+    return lcf->auth_user_file ? FY_CONF_OK : "cannot allocate memory";
+}
+
+/* Called from fy_http_merge_loc for every level, parent first. */
+void
+fy_http_auth_basic_merge(fy_http_loc_conf_t *prev, fy_http_loc_conf_t *conf)
+{
+    if (conf->auth_challenge.data == NULL) {
+        conf->auth_challenge = prev->auth_challenge;
+    }
+    if (conf->auth_user_file == NULL) {
+        conf->auth_user_file = prev->auth_user_file;
+    }
+    fy_conf_merge(conf->satisfy, prev->satisfy, FY_CONF_UNSET_INT,
+                  FY_HTTP_SATISFY_ALL);
+    conf->auth_on = conf->auth_challenge.len && conf->auth_user_file;
+}
+
+
+/*
+ * The user and password of "Authorization: Basic ..." (as nginx: the
+ * scheme in any case, spaces after it, a user before the first ':'
+ * that is not empty).  They are decoded into the request's pool.
+ * FY_OK, FY_DECLINED (none, or not of that form), FY_ERROR.
+ */
+static int
+fy_http_auth_credentials(fy_http_request_t *r, fy_str_t *user, fy_str_t *pw)
+{
+    fy_http_header_t  *h;
+    u_char            *p, *end, *out, *colon;
+    ssize_t            n;
+    unsigned           i;
+
+    for (i = 0; i < r->headers.nelts; i++) {
+        h = fy_array_elt(&r->headers, fy_http_header_t, i);
+        if (fy_str_eq_ci(&h->name, "Authorization")) {
+            break;
+        }
+    }
+    if (i == r->headers.nelts) {
+        return FY_DECLINED;
+    }
+    p = h->value.data;
+    end = p + h->value.len;
+    if (h->value.len < 6 || strncasecmp((char *) p, "Basic ", 6) != 0) {
+        return FY_DECLINED;
+    }
+    for (p += 6; p < end && *p == ' '; p++) {
+        /* void */
+    }
+    if (p == end) {
+        return FY_DECLINED;
+    }
+    out = fy_palloc(r->pool, (size_t) (end - p + 3) / 4 * 3 + 1);
+    if (out == NULL) {
+        return FY_ERROR;
+    }
+    n = fy_http_base64_decode(p, (size_t) (end - p), out);
+    if (n <= 0) {
+        return FY_DECLINED;
+    }
+    colon = memchr(out, ':', (size_t) n);
+    if (colon == NULL || colon == out) {
+        return FY_DECLINED;
+    }
+    user->data = out;
+    user->len = (size_t) (colon - out);
+    pw->data = colon + 1;
+    pw->len = (size_t) (out + n - pw->data);
+    return FY_OK;
+}
+
+/*
+ * Look for user in the file, as nginx reads it: lines "name:password"
+ * or "name:password:comment", a line that starts with '#' is a
+ * comment, the password ends at ':' or the end of the line.  The
+ * stored password is copied into entry (NUL-terminated).  FY_OK when
+ * found, FY_DECLINED when not, or the HTTP status to answer when the
+ * file cannot be read.
+ */
+static int
+fy_http_auth_find_user(fy_http_request_t *r, const char *file,
+                       const fy_str_t *user, char *entry)
+{
+    enum { sw_login, sw_passwd, sw_skip }  state = sw_login;
+    u_char   buf[FY_HTTP_AUTH_READ];
+    size_t   login = 0, plen = 0;
+    ssize_t  n, i;
+    int      fd, err;
+
+    fd = open(file, O_RDONLY | O_CLOEXEC);
+    if (fd == -1) {
+        err = errno;
+        fy_log_error(err == ENOENT ? FY_LOG_ERR : FY_LOG_CRIT, err,
+                     "open() \"%s\" failed, client: %s, request: \"%.*s\"",
+                     file, r->hc->addr_text, (int) r->request_line.len,
+                     (char *) r->request_line.data);
+        return err == ENOENT ? 403 : 500;
+    }
+
+    for ( ;; ) {
+        n = read(fd, buf, sizeof(buf));
+        if (n == -1) {
+            if (errno == EINTR) {
+                continue;
+            }
+            fy_log_error(FY_LOG_CRIT, errno, "read() \"%s\" failed", file);
+            close(fd);
+            return 500;
+        }
+        if (n == 0) {
+            break;
+        }
+        for (i = 0; i < n; i++) {
+            u_char  ch = buf[i];
+
+            switch (state) {
+            case sw_login:
+                if (login == 0 && ch == '#') {
+                    state = sw_skip;
+                } else if (ch == '\n' || ch == '\r') {
+                    login = 0;
+                } else if (ch == ':') {
+                    state = login == user->len ? sw_passwd : sw_skip;
+                } else if (login < user->len && user->data[login] == ch) {
+                    login++;
+                } else {
+                    state = sw_skip;
+                }
+                break;
+
+            case sw_passwd:
+                if (ch == '\n' || ch == '\r' || ch == ':') {
+                    goto found;
+                }
+                if (plen < FY_HTTP_AUTH_ENTRY - 1) {
+                    entry[plen++] = (char) ch;
+                }
+                break;
+
+            case sw_skip:
+                if (ch == '\n' || ch == '\r') {
+                    state = sw_login;
+                    login = 0;
+                }
+                break;
+            }
+        }
+    }
+    if (state != sw_passwd) {
+        close(fd);
+        return FY_DECLINED;
+    }
+
+found:
+
+    close(fd);
+    entry[plen] = '\0';
+    return FY_OK;
+}
+
+/* auth_basic for r: FY_DECLINED when off for its location, FY_OK when
+ * the credentials are good, else the status to answer (401 with the
+ * challenge set, 403, 500). */
+static int
+fy_http_auth_basic_check(fy_http_request_t *r, fy_http_loc_conf_t *lcf)
+{
+    fy_str_t  user, pw;
+    char      entry[FY_HTTP_AUTH_ENTRY];
+    int       rc;
+
+    if (!lcf->auth_on) {
+        return FY_DECLINED;
+    }
+    rc = fy_http_auth_credentials(r, &user, &pw);
+    if (rc == FY_ERROR) {
+        return 500;
+    }
+    if (rc == FY_DECLINED) {
+        fy_log_error(FY_LOG_INFO, 0, "no user/password was provided for "
+                     "basic authentication, client: %s, request: \"%.*s\"",
+                     r->hc->addr_text, (int) r->request_line.len,
+                     (char *) r->request_line.data);
+        r->auth_challenge = &lcf->auth_challenge;
+        return 401;
+    }
+
+    rc = fy_http_auth_find_user(r, lcf->auth_user_file, &user, entry);
+    if (rc == FY_DECLINED) {
+        fy_log_error(FY_LOG_ERR, 0, "user \"%.*s\" was not found in \"%s\", "
+                     "client: %s, request: \"%.*s\"", (int) user.len,
+                     (char *) user.data, lcf->auth_user_file,
+                     r->hc->addr_text, (int) r->request_line.len,
+                     (char *) r->request_line.data);
+        r->auth_challenge = &lcf->auth_challenge;
+        return 401;
+    }
+    if (rc != FY_OK) {
+        return rc;
+    }
+
+    rc = fy_http_auth_check_password(pw.data, pw.len, entry);
+    explicit_bzero(entry, sizeof(entry));
+    if (rc == FY_OK) {
+        return FY_OK;
+    }
+    if (rc == FY_ERROR) {
+        return 500;
+    }
+    fy_log_error(FY_LOG_ERR, 0, "user \"%.*s\": password mismatch, "
+                 "client: %s, request: \"%.*s\"", (int) user.len,
+                 (char *) user.data, r->hc->addr_text,
+                 (int) r->request_line.len, (char *) r->request_line.data);
+    r->auth_challenge = &lcf->auth_challenge;
+    return 401;
+}
+
+/*
+ * nginx's access phase for r's location: allow/deny, then auth_basic,
+ * combined as "satisfy" says.  0: go on; else the status to answer.
+ */
+int
+fy_http_access_phase(fy_http_request_t *r)
+{
+    fy_http_loc_conf_t  *lcf = r->loc;
+    int                  rc, code = 0;
+
+    if (lcf->satisfy != FY_HTTP_SATISFY_ANY) {
+        if (fy_http_access_check(r, 1) == 403) {
+            return 403;
+        }
+        rc = fy_http_auth_basic_check(r, lcf);
+        return rc > 0 ? rc : 0;
+    }
+
+    /* any: the first that lets it in wins; a refusal is remembered
+     * until one does */
+    rc = fy_http_access_check(r, 0);
+    if (rc == FY_OK) {
+        return 0;
+    }
+    if (rc == 403) {
+        code = 403;
+    }
+    rc = fy_http_auth_basic_check(r, lcf);
+    if (rc == FY_OK) {
+        return 0;
+    }
+    /* auth_basic comes after allow/deny: its refusal (401, or 403
+     * for a missing file) is the one answered, as in nginx */
+    return rc > 0 ? rc : code;
+}
+
+/* The WWW-Authenticate line of a 401 that auth_basic made, for the
+ * response writers (through fy_http_add_headers): its length with
+ * buf NULL, else written to buf.  The challenge is the one of the
+ * location that refused, kept in the request, since error_page may
+ * have moved the request to another location since. */
+size_t
+fy_http_auth_basic_header(fy_http_request_t *r, int status, u_char *buf)
+{
+    static const char  name[] = "WWW-Authenticate: ";
+    const fy_str_t    *ch = r->auth_challenge;
+    size_t             len;
+
+    if (status != 401 || ch == NULL) {
+        return 0;
+    }
+    len = sizeof(name) - 1 + ch->len + 2;
+    if (buf) {
+        memcpy(buf, name, sizeof(name) - 1);
+        memcpy(buf + sizeof(name) - 1, ch->data, ch->len);
+        buf[len - 2] = '\r';
+        buf[len - 1] = '\n';
+    }
+    return len;
+}
