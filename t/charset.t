@@ -55,6 +55,11 @@ for my $d ('', qw(types/ all/ off/ koi/ src/ srcdiff/ noetag/)) {
     $f->write_file("html/${d}x.gif", "GIF89a");
     $f->write_file("html/${d}x.txt", "text\n");
 }
+# one mtime for all: the etag tests compare /x.txt's Last-Modified with
+# /noetag/x.txt's, written a moment later (a second apart on a busy
+# machine)
+my $mtime = time - 3600;
+utime($mtime, $mtime, glob($f->prefix . '/html/{,*/}x.*')) or die "utime: $!";
 
 my $be = Ferry::Test::Backend->new(port => $f->port(1), handler => sub {
     my ($req) = @_;
