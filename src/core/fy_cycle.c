@@ -112,6 +112,7 @@ static const fy_command_t *const  fy_conf_tables[] = {
     fy_worker_conf_commands,
     fy_http_commands,
     fy_http_log_commands,
+    fy_http_error_log_commands,
     fy_http_upcache_commands,
     fy_http_status_commands,
     fy_http_access_commands,

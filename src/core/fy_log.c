@@ -23,7 +23,8 @@
 /* Until the configured log is open: stderr, warnings and worse (what
  * -t reports about a configuration, a stale pid file, an ignored
  * "user"), as nginx shows them. */
-fy_log_t  fy_log = { 2, FY_LOG_WARN, NULL, 0 };
+fy_log_t  fy_log = { 2, FY_LOG_WARN, NULL, 0, NULL, FY_LOG_WARN };
+fy_log_t *fy_log_cur;
 pid_t     fy_pid;
 
 static const char *fy_log_levels[] = {
@@ -133,15 +134,16 @@ fy_log_error(int level, int err, const char *fmt, ...)
 {
     char     buf[FY_LOG_LINE_MAX];
     size_t   len, room;
-    ssize_t  n;
-    int      r;
-    va_list  ap;
+    ssize_t   n;
+    int       r;
+    va_list   ap;
+    fy_log_t *log = fy_log_cur ? fy_log_cur : &fy_log;
 
-    if (level > fy_log.level) {
+    if (level > (log == &fy_log ? fy_log.level : log->max)) {
         return;
     }
 
-    if (fy_log.startup) {
+    if (log->startup) {
         len = 0;
         r = snprintf(buf, sizeof(buf), "ferry: [%s] ",
                      fy_log_level_name(level));
@@ -173,9 +175,15 @@ fy_log_error(int level, int err, const char *fmt, ...)
 
     buf[len++] = '\n';
 
-    do {
-        n = write(fy_log.fd, buf, len);
-    } while (n == -1 && errno == EINTR);
+    /* several error_log at one level all get the line (nginx) */
+    for ( ; log; log = log->next) {
+        if (level > log->level) {
+            continue;
+        }
+        do {
+            n = write(log->fd, buf, len);
+        } while (n == -1 && errno == EINTR);
+    }
 }
 
 

@@ -21,15 +21,26 @@ enum {
     FY_LOG_DEBUG
 };
 
-typedef struct {
-    int    fd;       /* 2 for stderr */
-    int    level;    /* messages above this level are dropped */
-    char  *path;     /* NULL for stderr */
-    int    startup;  /* before the configured log is open: lines read
-                        "ferry: [emerg] ..." on stderr, like nginx's */
-} fy_log_t;
+typedef struct fy_log_s  fy_log_t;
+
+struct fy_log_s {
+    int        fd;       /* 2 for stderr */
+    int        level;    /* messages above this level are dropped */
+    char      *path;     /* NULL for stderr */
+    int        startup;  /* before the configured log is open: lines read
+                            "ferry: [emerg] ..." on stderr, like nginx's */
+    /* error_log in http, server, location (fy_http_error_log.c): the
+     * logs of one level are chained; the head's max is the highest
+     * level of its chain, checked before anything is formatted */
+    fy_log_t  *next;
+    int        max;
+};
 
 extern fy_log_t  fy_log;      /* the process-wide error log */
+/* Where fy_log_error() writes while an event handler runs: the logs of
+ * the connection's server or location (fy_event_t.log), NULL for
+ * fy_log.  Set and cleared by the event loop around each handler. */
+extern fy_log_t *fy_log_cur;
 
 void fy_log_error(int level, int err, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -42,7 +53,7 @@ int  fy_log_open(fy_log_t *log, const char *path, int level);
 void fy_log_reopen(fy_log_t *log);
 
 #define fy_log_debug(...) \
-    do { if (fy_log.level >= FY_LOG_DEBUG) \
+    do { if ((fy_log_cur ? fy_log_cur->max : fy_log.level) >= FY_LOG_DEBUG) \
              fy_log_error(FY_LOG_DEBUG, 0, __VA_ARGS__); } while (0)
 
 #endif /* FY_LOG_H */

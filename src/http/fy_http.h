@@ -266,6 +266,8 @@ typedef struct fy_http_loc_conf_s {
 
     fy_array_t           access_logs;   /* fy_http_log_t */
     unsigned             access_log_off:1;
+    fy_log_t            *error_log;     /* error_log here or inherited,
+                                           NULL: the main one */
     /* Content handler set by a directive (status, stub_status); runs
      * after allow/deny.  Not inherited by nested levels. */
     void               (*handler)(fy_http_request_t *r);
@@ -376,6 +378,8 @@ typedef struct fy_http_main_conf_s {
     fy_array_t           log_formats;   /* access log formats */
     void                *combined;      /* the predefined "combined" */
     struct fy_http_log_file_s *log_files; /* every access log file */
+    struct fy_http_error_log_s *error_logs; /* every error_log file of
+                                           http, server, location */
     fy_http_regex_t     *regexes;       /* every regex, latest first */
     struct fy_http_map_s *maps;         /* map variables, latest first */
     unsigned             nmaps;
@@ -673,6 +677,16 @@ const char *fy_http_log_http_done(fy_conf_t *cf, fy_http_main_conf_t *hmcf);
 void fy_http_log_init_process(fy_cycle_t *cycle);
 void fy_http_log_flush_all(void);
 void fy_http_log_reopen(int uid);
+
+/* fy_http_error_log.c: error_log in http, server, location */
+extern const fy_command_t  fy_http_error_log_commands[];
+void fy_http_error_log_merge(fy_http_loc_conf_t *prev,
+                             fy_http_loc_conf_t *conf);
+/* r->loc (or r->srv) is chosen: its error logs take what is logged for
+ * the connection from now on */
+void fy_http_error_log_set(fy_http_request_t *r);
+void fy_http_error_log_init_process(fy_cycle_t *cycle);
+void fy_http_error_log_reopen(int uid);
 
 /* fy_http_tunnel.c: copy bytes both ways after a 101.  Takes over uc;
  * pending: what the upstream sent after its header. */

@@ -60,6 +60,8 @@ fy_http_init_connection(fy_conn_t *c, fy_listen_t *ls, const u_char *data,
     hc->c = c;
     hc->ls = ls;
     c->data = hc;
+    /* until a request's server is known: the default server's */
+    c->read.log = c->write.log = scf->loc->error_log;
     fy_sockaddr_text((struct sockaddr *) &c->addr, c->addrlen, hc->addr_text,
                      sizeof(hc->addr_text), 0);
     /* same offset in sockaddr_in; a unix client has none */
@@ -161,6 +163,7 @@ fy_http_create_request(fy_http_conn_t *hc)
     r->number = hc->requests + 1;
     r->start_wall = fy_wall_msec;
     r->srv = fy_http_default_server(hc->ls);
+    hc->c->read.log = hc->c->write.log = r->srv->loc->error_log;
     fy_http_parser_init(&r->parser);
     /* names nginx would call invalid are ignored or passed, not 400 */
     r->parser.lenient_names = 1;

@@ -157,6 +157,7 @@ fy_http_find_location_of(fy_http_request_t *r)
 
     r->loc = scf->loc;
     (void) fy_http_find_location(r, &scf->locations, &scf->regex_locations);
+    fy_http_error_log_set(r);
 }
 
 static void

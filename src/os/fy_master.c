@@ -667,7 +667,8 @@ fy_master_reload(void)
     fy_shm_add(fy_shm->reloads, 1);
     fy_shm_set(fy_shm->reload_ok, 1);
     fy_master_listen_add();
-    fy_http_log_init_process(cycle);     /* access logs reopen from here */
+    fy_http_log_init_process(cycle);
+    fy_http_error_log_init_process(cycle);     /* access logs reopen from here */
     fy_sched_master(cycle);
 
     fy_supervise_cancel_respawns();
@@ -750,6 +751,9 @@ fy_master_signal_handler(fy_event_t *ev)
             fy_user_own_file(fy_cycle, fy_log.path);
             fy_http_log_reopen(fy_cycle->core->user.data && geteuid() == 0
                                ? (int) fy_cycle->core->user_uid : -1);
+            fy_http_error_log_reopen(fy_cycle->core->user.data
+                                     && geteuid() == 0
+                                     ? (int) fy_cycle->core->user_uid : -1);
             fy_master_signal_workers(SIGUSR1, 0);
             break;
         }
@@ -790,6 +794,7 @@ fy_master_run(fy_cycle_t *cycle, const fy_master_opts_t *opts)
     }
 
     fy_http_log_init_process(cycle);
+    fy_http_error_log_init_process(cycle);
     fy_sched_master(cycle);
     fy_master_start_workers(cycle->workers);
     fy_supervise_start();

@@ -260,6 +260,7 @@ fy_worker_signal_handler(fy_event_t *ev)
         case SIGUSR1:
             fy_log_reopen(&fy_log);
             fy_http_log_reopen(-1);
+            fy_http_error_log_reopen(-1);
             break;
         default:
             break;
@@ -311,6 +312,7 @@ fy_worker_run(fy_cycle_t *cycle, unsigned slot, unsigned number, int channel)
     }
 
     fy_http_log_init_process(cycle);
+    fy_http_error_log_init_process(cycle);
     fy_worker_rss_at = fy_current_msec;
     fy_shm_set(fy_worker_slot->rss, fy_proc_rss());
     fy_worker_heartbeat(&fy_worker_heartbeat_ev);
