@@ -303,6 +303,10 @@ typedef struct fy_http_loc_conf_s {
     /* proxy_redirect (fy_http_proxy_redirect.c), NULL: none here or
      * above, the default of the location's own proxy_pass */
     struct fy_http_proxy_redirect_s *proxy_redirect;
+    /* proxy_cookie_domain, proxy_cookie_path (fy_http_proxy_cookie.c),
+     * NULL: none here or above */
+    struct fy_http_proxy_cookie_s *proxy_cookie_domain;
+    struct fy_http_proxy_cookie_s *proxy_cookie_path;
     /* set_real_ip_from & co. (fy_http_realip.c), NULL: none here */
     struct fy_http_realip_conf_s *realip;
 } fy_http_loc_conf_t;
@@ -662,6 +666,16 @@ void fy_http_proxy_redirect_merge(fy_http_loc_conf_t *prev,
  * headers by r->loc's proxy_redirect (values replaced by copies in r's
  * pool): FY_OK, or FY_ERROR when memory ran out. */
 int  fy_http_proxy_redirect(fy_http_request_t *r, fy_array_t *headers);
+
+/* fy_http_proxy_cookie.c: proxy_cookie_domain, proxy_cookie_path */
+typedef struct fy_http_proxy_cookie_s  fy_http_proxy_cookie_t;
+extern const fy_command_t  fy_http_proxy_cookie_commands[];
+void fy_http_proxy_cookie_merge(fy_http_loc_conf_t *prev,
+                                fy_http_loc_conf_t *conf);
+/* Rewrite the Domain and Path attributes of the Set-Cookie fields
+ * among an upstream's response headers by r->loc's rules (values
+ * replaced by copies in r's pool): FY_OK, or FY_ERROR (no memory). */
+int  fy_http_proxy_cookie(fy_http_request_t *r, fy_array_t *headers);
 
 /* fy_http_uri.c: decode %XX, resolve "." and "..", merge slashes.
  * path may be replaced by a copy in pool.  FY_ERROR: invalid (400). */

@@ -105,6 +105,7 @@ fy_http_merge_loc(fy_http_loc_conf_t *prev, fy_http_loc_conf_t *conf)
     fy_http_proxy_ssl_merge(prev, conf);
     fy_http_headers_merge(prev, conf);
     fy_http_proxy_redirect_merge(prev, conf);
+    fy_http_proxy_cookie_merge(prev, conf);
     fy_http_error_log_merge(prev, conf);
     fy_http_realip_merge(prev, conf);
     fy_http_gzip_merge_conf(&prev->gzip, &conf->gzip);
