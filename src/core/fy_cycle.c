@@ -113,6 +113,8 @@ static const fy_command_t *const  fy_conf_tables[] = {
     fy_http_commands,
     fy_http_log_commands,
     fy_http_error_log_commands,
+    fy_http_keepalive_commands,
+    fy_http_temp_conf_commands,
     fy_http_upcache_commands,
     fy_http_status_commands,
     fy_http_access_commands,

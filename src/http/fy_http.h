@@ -205,6 +205,13 @@ typedef struct {
     fy_http_cv_t        *uri;           /* /uri, @name or a URL */
 } fy_http_error_page_t;
 
+/* A size with where it was set, for checks made after the merge. */
+typedef struct {
+    size_t               size;          /* FY_CONF_UNSET_SIZE: not set */
+    const char          *file;
+    unsigned             line;
+} fy_http_size_at_t;
+
 typedef struct fy_http_loc_conf_s {
     fy_str_t             name;          /* location prefix or regex */
     unsigned             exact:1;       /* location = /x */
@@ -264,6 +271,19 @@ typedef struct fy_http_loc_conf_s {
     size_t               client_max_body_size;
     fy_str_t             default_type;
 
+    /* accepted without effect (fy_http_temp_conf.c): kept only to
+     * check them as nginx does */
+    fy_http_size_at_t    proxy_busy_buffers;
+    fy_http_size_at_t    proxy_temp_write;
+    fy_http_size_at_t    proxy_max_temp;
+    size_t               proxy_buffer_size_conf;  /* as set, 0: not */
+    int                  body_single_buffer;
+    unsigned             proxy_temp_path_seen;  /* for "is duplicate" */
+    unsigned             body_temp_path_seen;
+    unsigned             body_in_file_only_seen;
+    int                  keepalive_disable;  /* fy_http_keepalive.c */
+    int64_t              keepalive_time;
+    int                  reset_timedout_connection;
     fy_array_t           access_logs;   /* fy_http_log_t */
     unsigned             access_log_off:1;
     fy_log_t            *error_log;     /* error_log here or inherited,
@@ -456,6 +476,8 @@ struct fy_http_conn_s {
                                            the client still sends */
     uint64_t             linger_until;  /* fy_current_msec: lingering_time */
     uint64_t             linger_timeout;
+    uint64_t             start_msec;    /* accepted (or handed over):
+                                           keepalive_time */
 };
 
 struct fy_http_request_s {
@@ -691,6 +713,28 @@ const char *fy_http_log_http_done(fy_conf_t *cf, fy_http_main_conf_t *hmcf);
 void fy_http_log_init_process(fy_cycle_t *cycle);
 void fy_http_log_flush_all(void);
 void fy_http_log_reopen(int uid);
+
+/* fy_http_keepalive.c: keepalive_disable, keepalive_time,
+ * reset_timedout_connection */
+extern const fy_command_t  fy_http_keepalive_commands[];
+void fy_http_keepalive_init_conf(fy_http_loc_conf_t *lcf);
+void fy_http_keepalive_merge(fy_http_loc_conf_t *prev,
+                             fy_http_loc_conf_t *conf);
+/* May r's connection be kept after its response (keepalive_time, and
+ * keepalive_disable by User-Agent)?  1 or 0. */
+int  fy_http_keepalive_allowed(fy_http_request_t *r, fy_http_loc_conf_t *lcf);
+/* The connection is about to be closed because the client timed out
+ * (or "return 444"): with reset_timedout_connection, SO_LINGER 0 so
+ * that close() resets it; 1 if so. */
+int  fy_http_reset_timedout(fy_http_conn_t *hc);
+
+/* fy_http_temp_conf.c: proxy_temp_path & co., without effect */
+extern const fy_command_t  fy_http_temp_conf_commands[];
+void fy_http_temp_init_conf(fy_http_loc_conf_t *lcf);
+/* before proxy_buffer_size is merged */
+void fy_http_temp_merge(fy_http_loc_conf_t *prev, fy_http_loc_conf_t *conf);
+/* nginx's checks on a merged level: FY_OK, or FY_ERROR (logged) */
+int  fy_http_temp_check(fy_http_loc_conf_t *lcf);
 
 /* fy_http_error_log.c: error_log in http, server, location */
 extern const fy_command_t  fy_http_error_log_commands[];

@@ -52,6 +52,8 @@ fy_http_create_loc_conf(fy_pool_t *pool)
     lcf->server_tokens = FY_CONF_UNSET_INT;
     lcf->intercept_errors = FY_CONF_UNSET_INT;
     fy_http_gzip_init_conf(&lcf->gzip);
+    fy_http_keepalive_init_conf(lcf);
+    fy_http_temp_init_conf(lcf);
     return lcf;
 }
 

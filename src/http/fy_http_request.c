@@ -60,6 +60,7 @@ fy_http_init_connection(fy_conn_t *c, fy_listen_t *ls, const u_char *data,
     hc->c = c;
     hc->ls = ls;
     c->data = hc;
+    hc->start_msec = fy_current_msec;
     /* until a request's server is known: the default server's */
     c->read.log = c->write.log = scf->loc->error_log;
     fy_sockaddr_text((struct sockaddr *) &c->addr, c->addrlen, hc->addr_text,
@@ -276,6 +277,7 @@ fy_http_read_header(fy_event_t *rev)
          * only in the log; the connection is simply closed. */
         fy_log_error(FY_LOG_INFO, 0, "client timed out while reading "
                      "request header, client %s", hc->addr_text);
+        fy_http_reset_timedout(hc);
         fy_http_close_connection(hc);
         return;
     }

@@ -190,7 +190,9 @@ fy_http_return_answer(fy_http_request_t *r, int code, fy_http_cv_t *text_cv)
     size_t               len = 0;
 
     if (code == 444) {
-        /* nginx's "close the connection without a response" */
+        /* nginx's "close the connection without a response", reset
+         * with reset_timedout_connection (nginx 1.15.2) */
+        fy_http_reset_timedout(r->hc);
         fy_http_close_connection(r->hc);
         return;
     }
