@@ -43,6 +43,12 @@ http {
             client_body_in_single_buffer off;
             return 200 "moot";
         }
+        location /files/ {
+            open_file_cache max=1000 inactive=20s;
+            open_file_cache_valid 60s;
+            open_file_cache_min_uses 1;
+            open_file_cache_errors on;
+        }
     }
     server {
         listen 127.0.0.1:%%PORT_1%%;
@@ -51,6 +57,7 @@ http {
 }
 EOF
 $f->write_file('html/big.bin', 'x' x (16 * 1024 * 1024));
+$f->write_file('html/files/a.txt', "one\n");
 
 $f->start or do { done_testing; exit };
 my ($on, $off) = ($f->port(0), $f->port(1));
@@ -178,6 +185,12 @@ is(connection_of('POST', '/safari', $msie6), 'close', '... and msie6 still appli
 
 # accepted without effect
 is(http_get($on, '/moot')->{body}, 'moot', 'proxy_temp_path & co. accepted');
+is(http_get($on, '/files/a.txt')->{body}, "one\n", 'open_file_cache accepted');
+$f->write_file('html/files/a.txt', "two, longer\n");
+is(http_get($on, '/files/a.txt')->{body}, "two, longer\n",
+   '... and a changed file is served changed at once');
+unlink $f->prefix . '/html/files/a.txt';
+is(http_get($on, '/files/a.txt')->{status}, 404, '... and a removed one is a 404 at once');
 
 $f->allow_log(qr/client timed out/);
 $f->stop;
@@ -205,6 +218,10 @@ for my $case (['reset_timedout_connection maybe;', qr/invalid value "maybe"/, 'm
               ["proxy_buffers 4 4k;\n        proxy_busy_buffers_size 16k;", qr/"proxy_busy_buffers_size" must be less than the size of all "proxy_buffers" minus one buffer/, 'busy_buffers_size 16k'],
               ["proxy_buffer_size 8k;\n        proxy_busy_buffers_size 4k;", qr/"proxy_busy_buffers_size" must be equal to or greater than the maximum of the value of "proxy_buffer_size" and one of the "proxy_buffers"/, 'busy_buffers_size 4k'],
               ["proxy_temp_file_write_size 2k;", qr/"proxy_temp_file_write_size" must be equal to or greater than the maximum of the value of "proxy_buffer_size" and one of the "proxy_buffers"/, 'write_size 2k'],
+              ['open_file_cache inactive=20s;', qr/"open_file_cache" directive must have the "max" parameter/, 'inactive=20s'],
+              ['open_file_cache max=0;', qr/invalid "open_file_cache" parameter "max=0"/, 'max=0'],
+              ['open_file_cache_errors maybe;', qr/invalid value "maybe"/, 'errors maybe'],
+              ['open_file_cache_min_uses x;', qr/invalid value "x"|invalid/, 'min_uses x'],
               ["proxy_max_temp_file_size 1k;", qr/"proxy_max_temp_file_size" must be equal to zero to disable temporary files usage or must be equal to or greater than/, 'file_size 1k'])
 {
     my ($dir, $re, $word) = @$case;

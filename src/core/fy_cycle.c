@@ -115,6 +115,7 @@ static const fy_command_t *const  fy_conf_tables[] = {
     fy_http_error_log_commands,
     fy_http_keepalive_commands,
     fy_http_temp_conf_commands,
+    fy_http_open_file_cache_commands,
     fy_http_upcache_commands,
     fy_http_status_commands,
     fy_http_access_commands,

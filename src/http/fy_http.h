@@ -281,6 +281,11 @@ typedef struct fy_http_loc_conf_s {
     unsigned             proxy_temp_path_seen;  /* for "is duplicate" */
     unsigned             body_temp_path_seen;
     unsigned             body_in_file_only_seen;
+    /* open_file_cache* (fy_http_open_file_cache.c): checked, no effect */
+    unsigned             open_file_cache_seen;
+    int64_t              open_file_cache_valid;
+    int                  open_file_cache_min_uses;
+    int                  open_file_cache_errors;
     int                  keepalive_disable;  /* fy_http_keepalive.c */
     int64_t              keepalive_time;
     int                  reset_timedout_connection;
@@ -735,6 +740,10 @@ void fy_http_temp_init_conf(fy_http_loc_conf_t *lcf);
 void fy_http_temp_merge(fy_http_loc_conf_t *prev, fy_http_loc_conf_t *conf);
 /* nginx's checks on a merged level: FY_OK, or FY_ERROR (logged) */
 int  fy_http_temp_check(fy_http_loc_conf_t *lcf);
+
+/* fy_http_open_file_cache.c: open_file_cache*, without effect */
+extern const fy_command_t  fy_http_open_file_cache_commands[];
+void fy_http_open_file_cache_init_conf(fy_http_loc_conf_t *lcf);
 
 /* fy_http_error_log.c: error_log in http, server, location */
 extern const fy_command_t  fy_http_error_log_commands[];
