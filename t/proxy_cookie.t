@@ -1,10 +1,13 @@
 #!/usr/bin/perl
 
-# proxy_cookie_domain and proxy_cookie_path: what a client sees of a
-# backend's Set-Cookie fields.  Text domains (case, leading dot), text
-# path prefixes (case-sensitive), regexes with groups, ~*, variables in
-# the replacement, rules in order, several fields and attributes, the
-# cookie's own "name=value" left alone, inheritance and off, and
+# proxy_cookie_domain, proxy_cookie_path and proxy_cookie_flags: what a
+# client sees of a backend's Set-Cookie fields.  Text domains (case,
+# leading dot), text path prefixes (case-sensitive), regexes with
+# groups, ~*, variables in the replacement, rules in order, several
+# fields and attributes, the cookie's own "name=value" left alone, a
+# changed field written again as nginx writes it (parts joined by "; ")
+# and an unchanged one left as it came; flags added, kept, changed and
+# removed by name, regex or variables; inheritance and off; and
 # configuration errors with file and line.
 #
 # The backend sends one Set-Cookie field for each X-C header of the
@@ -23,6 +26,7 @@ events { worker_connections 256; }
 http {
     upstream u { server 127.0.0.1:%%PORT_1%%; }
     proxy_cookie_domain http.example front.example;
+    proxy_cookie_flags one secure;
 
     server {
         listen 127.0.0.1:%%PORT_0%%;
@@ -42,6 +46,17 @@ http {
             proxy_pass http://u;
             proxy_cookie_domain off;
             proxy_cookie_path off;
+        }
+        location /flags/ {
+            proxy_pass http://u;
+            proxy_cookie_flags one secure httponly;
+            proxy_cookie_flags ~^s(ess)?id$ samesite=strict nohttponly;
+            proxy_cookie_flags all nosecure nosamesite nohttponly;
+            proxy_cookie_flags $arg_c $arg_f samesite=lax;
+        }
+        location /flags/off/ {
+            proxy_pass http://u;
+            proxy_cookie_flags off;
         }
         location /nested/ {
             proxy_pass http://u;
@@ -94,8 +109,12 @@ is(cookie('/', 'domain=app.internal; path=/app/; Max-Age=5'),
    'domain=app.internal; path=/; Max-Age=5',
    'a cookie named "domain" is not an attribute, its path is');
 is(cookie('/', 'a=1;Path=/app/z;Domain=app.internal;Secure'),
-   'a=1;Path=/z;Domain=example.com;Secure',
-   'both attributes of one field, without spaces');
+   'a=1; Path=/z; Domain=example.com; Secure',
+   'both attributes of one field; written again with "; " (nginx)');
+is(cookie('/', 'a=1;Path=/other;Domain=elsewhere'),
+   'a=1;Path=/other;Domain=elsewhere', 'a field nothing changed is left as it came');
+is(cookie('/', 'novalue; Domain=app.internal'),
+   'novalue; Domain=app.internal', 'a field without "name=value" is left alone');
 is(cookie('/', 'a=1; Domain=app.internal', 'b=2; Path=/app/'),
    'a=1; Domain=example.com, b=2; Path=/',
    'every Set-Cookie field');
@@ -109,6 +128,25 @@ is(cookie('/off/', 'a=1; Domain=http.example'),
    'a=1; Domain=http.example', 'off cancels the inherited rules');
 is(cookie('/nested/in/', 'a=1; Path=/app/q'),
    'a=1; Path=/nested/q', 'a nested location inherits its parent\'s');
+
+# proxy_cookie_flags
+is(cookie('/flags/', 'one=1; Path=/'), 'one=1; Path=/; Secure; HttpOnly',
+   'flags: missing ones added at the end');
+is(cookie('/flags/', 'ONE=1;secure'), 'ONE=1; secure; HttpOnly',
+   '... the name without case, a flag there already kept as it is');
+is(cookie('/flags/', 'sid=9; HttpOnly; SameSite=Lax; Path=/'), 'sid=9; SameSite=Strict; Path=/',
+   '... a regex name; SameSite changed in place, HttpOnly removed');
+is(cookie('/flags/', 'sessid=9;samesite=STRICT'), 'sessid=9; samesite=STRICT',
+   '... a SameSite already as asked for is kept');
+is(cookie('/flags/', 'all=1; Secure; SameSite=None; Path=/; httponly'), 'all=1; Path=/',
+   '... nosecure, nosamesite, nohttponly remove them');
+is(cookie('/flags/', 'other=1;Path=/'), 'other=1;Path=/', '... no rule for the cookie: untouched');
+is(cookie('/flags/?c=v&f=secure', 'v=1'), 'v=1; Secure; SameSite=Lax',
+   '... name and flag from variables');
+is(cookie('/flags/?c=v&f=bogus', 'v=1'), 'v=1; SameSite=Lax',
+   '... an unknown flag from a variable does nothing (nginx)');
+is(cookie('/inherit/', 'one=1'), 'one=1; Secure', '... inherited from the http level');
+is(cookie('/flags/off/', 'one=1'), 'one=1', '... off cancels the inherited rules');
 
 $f->stop;
 
@@ -127,6 +165,8 @@ for my $case (['proxy_cookie_domain one;', qr/invalid parameter "one"/, 'one'],
               ['proxy_cookie_path a b c;', qr/invalid number of arguments in "proxy_cookie_path"/, 'a b c'],
               ['proxy_cookie_path ~^/(x $1;', qr/pcre2?_compile|missing|regex/i, '~^/(x'],
               ["proxy_cookie_domain a b;\n        proxy_cookie_domain off;", qr/"proxy_cookie_domain" directive is duplicate/, 'domain off'],
+              ['proxy_cookie_flags a sticky;', qr/invalid parameter "sticky"/, 'sticky'],
+              ['proxy_cookie_flags off secure;', qr/invalid parameter "secure"/, 'off secure'],
               ['proxy_cookie_path / $nosuch;', qr/unknown "nosuch" variable|nosuch/, 'nosuch'])
 {
     my ($dir, $re, $word) = @$case;

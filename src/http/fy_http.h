@@ -332,6 +332,7 @@ typedef struct fy_http_loc_conf_s {
      * NULL: none here or above */
     struct fy_http_proxy_cookie_s *proxy_cookie_domain;
     struct fy_http_proxy_cookie_s *proxy_cookie_path;
+    struct fy_http_proxy_cookie_s *proxy_cookie_flags;
     /* set_real_ip_from & co. (fy_http_realip.c), NULL: none here */
     struct fy_http_realip_conf_s *realip;
 } fy_http_loc_conf_t;
@@ -694,14 +695,16 @@ void fy_http_proxy_redirect_merge(fy_http_loc_conf_t *prev,
  * pool): FY_OK, or FY_ERROR when memory ran out. */
 int  fy_http_proxy_redirect(fy_http_request_t *r, fy_array_t *headers);
 
-/* fy_http_proxy_cookie.c: proxy_cookie_domain, proxy_cookie_path */
+/* fy_http_proxy_cookie.c: proxy_cookie_domain, proxy_cookie_path,
+ * proxy_cookie_flags */
 typedef struct fy_http_proxy_cookie_s  fy_http_proxy_cookie_t;
 extern const fy_command_t  fy_http_proxy_cookie_commands[];
 void fy_http_proxy_cookie_merge(fy_http_loc_conf_t *prev,
                                 fy_http_loc_conf_t *conf);
-/* Rewrite the Domain and Path attributes of the Set-Cookie fields
- * among an upstream's response headers by r->loc's rules (values
- * replaced by copies in r's pool): FY_OK, or FY_ERROR (no memory). */
+/* Rewrite the Domain and Path attributes and set the flags of the
+ * Set-Cookie fields among an upstream's response headers by r->loc's
+ * rules (values replaced by copies in r's pool): FY_OK, or FY_ERROR
+ * (no memory). */
 int  fy_http_proxy_cookie(fy_http_request_t *r, fy_array_t *headers);
 
 /* fy_http_uri.c: decode %XX, resolve "." and "..", merge slashes.
