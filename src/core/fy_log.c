@@ -132,8 +132,8 @@ fy_log_strerror(int err)
 void
 fy_log_error(int level, int err, const char *fmt, ...)
 {
-    char     buf[FY_LOG_LINE_MAX];
-    size_t   len, room;
+    char      buf[FY_LOG_LINE_MAX];
+    size_t    len, room;
     ssize_t   n;
     int       r;
     va_list   ap;

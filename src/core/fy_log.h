@@ -52,8 +52,8 @@ int  fy_log_open(fy_log_t *log, const char *path, int level);
 /* Reopen the log file in place (SIGUSR1 / -s reopen). */
 void fy_log_reopen(fy_log_t *log);
 
-#define fy_log_debug(...) \
-    do { if ((fy_log_cur ? fy_log_cur->max : fy_log.level) >= FY_LOG_DEBUG) \
+#define fy_log_debug(...)                                                   \
+    do { if ((fy_log_cur ? fy_log_cur->max : fy_log.level) >= FY_LOG_DEBUG)  \
              fy_log_error(FY_LOG_DEBUG, 0, __VA_ARGS__); } while (0)
 
 #endif /* FY_LOG_H */

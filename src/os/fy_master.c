@@ -667,8 +667,8 @@ fy_master_reload(void)
     fy_shm_add(fy_shm->reloads, 1);
     fy_shm_set(fy_shm->reload_ok, 1);
     fy_master_listen_add();
-    fy_http_log_init_process(cycle);
-    fy_http_error_log_init_process(cycle);     /* access logs reopen from here */
+    fy_http_log_init_process(cycle);     /* access logs reopen from here */
+    fy_http_error_log_init_process(cycle);      /* and error logs */
     fy_sched_master(cycle);
 
     fy_supervise_cancel_respawns();
