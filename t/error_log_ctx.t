@@ -38,6 +38,13 @@ http {
         server_name b.test;
         location / { deny all; }
     }
+    server {
+        # deferred: the request is there when the worker gets the
+        # connection, so it is read before the first event handler
+        listen 127.0.0.1:%%PORT_1%% deferred;
+        error_log logs/d.log info;
+        location / { return 200; }
+    }
 }
 EOF
 $f->write_file('html/index.html', "x\n");
@@ -95,6 +102,16 @@ ok($r->{status} >= 400, 'too long header refused');
 ok(wait_until(sub { log_of('a.log') =~ m{\[info\] .*client sent too long header line} }, 5),
    'a header error is logged to the default server\'s log');
 unlike(log_of('http.log'), qr{client sent too}, 'not the http-level one');
+
+# ... also when the request is read as the worker takes the connection
+for my $i (1 .. 3) {
+    my $c = Ferry::Test::Client->new($f->port(1));
+    $c->send("TRACE /t$i HTTP/1.1\r\nHost: x\r\n\r\n");
+    $c->read_response;
+}
+ok(wait_until(sub { (() = log_of('d.log') =~ /client sent TRACE method/g) == 3 }, 5),
+   'a request read at once: its header error in the default server\'s log');
+unlike($f->error_log, qr/client sent TRACE/, '... not the main one');
 
 # SIGUSR1 reopens them
 rename $f->prefix . '/logs/a.log', $f->prefix . '/logs/a.log.1';

@@ -61,8 +61,10 @@ fy_http_init_connection(fy_conn_t *c, fy_listen_t *ls, const u_char *data,
     hc->ls = ls;
     c->data = hc;
     hc->start_msec = fy_current_msec;
-    /* until a request's server is known: the default server's */
+    /* until a request's server is known: the default server's, from
+     * here on (a request already there is read before we return) */
     c->read.log = c->write.log = scf->loc->error_log;
+    fy_log_cur = c->read.log;
     fy_sockaddr_text((struct sockaddr *) &c->addr, c->addrlen, hc->addr_text,
                      sizeof(hc->addr_text), 0);
     /* same offset in sockaddr_in; a unix client has none */

@@ -126,6 +126,7 @@ fy_worker_new_conn(fy_channel_conn_t *cc, int fd, fy_channel_handoff_t *h)
     } else {
         fy_http_init_connection(c, ls, NULL, 0, 0);
     }
+    fy_log_cur = NULL;      /* the channel's own lines: the main log */
 }
 
 /* Take every record waiting on the channel.  limit: at most that many
