@@ -149,6 +149,7 @@ sub line_of {
 for my $case (['error_log logs/x.log loud;', qr/invalid log level "loud"/, 'loud'],
               ['error_log /nonexistent/dir/e.log;', qr{open\(\) "/nonexistent/dir/e\.log" failed}, 'nonexistent'],
               ['error_log syslog:server=127.0.0.1;', qr/syslog is not supported/, 'syslog'],
+              ['error_log memory:32m debug;', qr/memory log is not supported/, 'memory:'],
               ['error_log a b c;', qr/invalid number of arguments in "error_log"/, 'a b c'])
 {
     my ($dir, $re, $word) = @$case;

@@ -86,6 +86,14 @@ fy_http_error_log(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
                       cf->args[1].data);
         return FY_CONF_ERROR;
 
+    } else if (cf->args[1].len > 7
+               && memcmp(cf->args[1].data, "memory:", 7) == 0)
+    {
+        /* nginx's in-memory debug log (a debugging build's) */
+        fy_conf_error(cf, "memory log is not supported, \"%s\"",
+                      cf->args[1].data);
+        return FY_CONF_ERROR;
+
     } else {
         log->path = fy_conf_full_name(cf, cf->prefix, &cf->args[1]);
         if (log->path == NULL) {
