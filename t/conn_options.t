@@ -167,6 +167,8 @@ is(connection_of('GET', '/ok', $safari), 'keep-alive', 'Safari kept by default')
 is(connection_of('POST', '/none', $msie6), 'keep-alive', 'none: MSIE 6 POST kept');
 is(connection_of('GET', '/safari', $safari), 'close', 'safari: Safari on macOS closes');
 is(connection_of('GET', '/safari', $chrome), 'keep-alive', '... Chrome on macOS is kept');
+is(connection_of('GET', '/safari', 'Mozilla/5.0 (compatible; MSIE 10.0; Mac OS X) Safari/1'),
+   'keep-alive', '... and anything saying MSIE (nginx)');
 is(connection_of('POST', '/safari', $msie6), 'close', '... and msie6 still applies');
 
 # keepalive_time: the first response that ends after it closes

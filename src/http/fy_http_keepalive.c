@@ -110,16 +110,17 @@ fy_http_ua_find(const u_char *s, size_t len, const char *t)
     return n <= len ? memmem(s, len, t, n) : NULL;
 }
 
-/* nginx's reading of User-Agent (ngx_http_process_user_agent): MSIE 4,
- * 5 and 6 (but 6 with "SV1", XP SP2's, is fixed), not Opera posing as
- * MSIE; Safari on macOS, not Chrome nor anything with "Gecko/". */
+/* nginx's reading of User-Agent: MSIE 4, 5 and 6 (but 6 with "SV1",
+ * XP SP2's, is fixed), not Opera posing as MSIE; Safari on macOS, not
+ * Chrome nor anything with "Gecko/", nor anything saying MSIE or
+ * Opera. */
 static unsigned
 fy_http_ua_kind(fy_http_request_t *r)
 {
     fy_http_header_t  *h;
     const u_char      *ua = NULL, *end, *msie;
     size_t             len = 0;
-    unsigned           i, kind = 0;
+    unsigned           i, kind = 0, other;
 
     for (i = 0; i < r->headers.nelts; i++) {
         h = fy_array_elt(&r->headers, fy_http_header_t, i);
@@ -135,7 +136,8 @@ fy_http_ua_kind(fy_http_request_t *r)
     end = ua + len;
 
     msie = fy_http_ua_find(ua, len, "MSIE ");
-    if (msie && msie + 7 < end && msie[6] == '.') {
+    other = msie && msie + 7 < end;         /* some MSIE */
+    if (other && msie[6] == '.') {
         if (msie[5] == '4' || msie[5] == '5'
             || (msie[5] == '6'
                 && !fy_http_ua_find(msie + 8, (size_t) (end - msie - 8),
@@ -145,9 +147,10 @@ fy_http_ua_kind(fy_http_request_t *r)
         }
     }
     if (fy_http_ua_find(ua, len, "Opera")) {
-        kind = 0;
+        return 0;
     }
-    if (!fy_http_ua_find(ua, len, "Gecko/")
+    if (!other
+        && !fy_http_ua_find(ua, len, "Gecko/")
         && !fy_http_ua_find(ua, len, "Chrome/")
         && fy_http_ua_find(ua, len, "Safari/")
         && fy_http_ua_find(ua, len, "Mac OS X"))
