@@ -135,6 +135,35 @@ ok(wait_until(sub { log_of('loc.log') =~ m{/loc/kept} }, 5),
 
 $f->stop;
 
+# several error_log in main: each gets what its level lets through
+{
+    my $m = Ferry::Test->new(conf => <<'EOF2');
+daemon off;
+error_log logs/error.log;
+error_log logs/main2.log notice;
+pid logs/ferry.pid;
+events { }
+http {
+    access_log off;
+    server { listen 127.0.0.1:%%PORT_0%%; location / { deny all; } }
+}
+EOF2
+    my $mlog = sub { Ferry::Test::read_file($m->prefix . "/logs/$_[0]") // '' };
+    if ($m->start) {
+        is(http_get($m->port(0), '/m1')->{status}, 403, 'main logs: denied');
+        ok(wait_until(sub { $mlog->('main2.log') =~ m{access forbidden.*GET /m1} }, 5),
+           'several error_log in main: the second gets the line');
+        like($mlog->('error.log'), qr{access forbidden.*GET /m1}, '... and so does the first');
+        like($mlog->('main2.log'), qr/\[notice\]/, '... the second at its level (notice)');
+        unlike($mlog->('error.log'), qr/\[notice\]/, '... the first at its own (error)');
+        rename $m->prefix . '/logs/main2.log', $m->prefix . '/logs/main2.log.1';
+        kill 'USR1', $m->master_pid;
+        ok(wait_until(sub { http_get($m->port(0), '/m2'); $mlog->('main2.log') =~ m{/m2} }, 5),
+           '... SIGUSR1 reopens it too');
+    }
+    $m->stop;
+}
+
 # configuration errors
 
 sub line_of {

@@ -139,7 +139,7 @@ fy_log_error(int level, int err, const char *fmt, ...)
     va_list   ap;
     fy_log_t *log = fy_log_cur ? fy_log_cur : &fy_log;
 
-    if (level > (log == &fy_log ? fy_log.level : log->max)) {
+    if (level > fy_log_limit(log)) {
         return;
     }
 
@@ -270,8 +270,44 @@ fy_log_open(fy_log_t *log, const char *path, int level)
  * number (an fd inherited by a child, stderr redirected to the log)
  * follows the new file too.
  */
+int
+fy_log_open_more(const char *path, int level)
+{
+    fy_log_t  *log, **last;
+
+    log = calloc(1, sizeof(fy_log_t));
+    if (log == NULL) {
+        fy_log_error(FY_LOG_EMERG, errno, "calloc() failed");
+        return FY_ERROR;
+    }
+    log->fd = -1;
+    if (fy_log_open(log, path, level) != FY_OK) {
+        free(log);
+        return FY_ERROR;
+    }
+    for (last = &fy_log.next; *last; last = &(*last)->next) {
+        /* void */
+    }
+    *last = log;
+    fy_log.max = fy_log.level;
+    for (log = fy_log.next; log; log = log->next) {
+        fy_log.max = fy_max(fy_log.max, log->level);
+    }
+    return FY_OK;
+}
+
+static void fy_log_reopen_one(fy_log_t *log);
+
 void
 fy_log_reopen(fy_log_t *log)
+{
+    for ( ; log; log = log->next) {
+        fy_log_reopen_one(log);
+    }
+}
+
+static void
+fy_log_reopen_one(fy_log_t *log)
 {
     int  fd, flags;
 

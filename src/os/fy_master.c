@@ -696,7 +696,8 @@ fy_master_terminate_timeout(fy_event_t *ev)
 static void
 fy_master_signal_handler(fy_event_t *ev)
 {
-    int  signo;
+    fy_log_t  *log;
+    int        signo;
 
     fy_unused(ev);
 
@@ -748,7 +749,9 @@ fy_master_signal_handler(fy_event_t *ev)
         case SIGUSR1:
             fy_log_error(FY_LOG_NOTICE, 0, "reopening logs");
             fy_log_reopen(&fy_log);
-            fy_user_own_file(fy_cycle, fy_log.path);
+            for (log = &fy_log; log; log = log->next) {
+                fy_user_own_file(fy_cycle, log->path);
+            }
             fy_http_log_reopen(fy_cycle->core->user.data && geteuid() == 0
                                ? (int) fy_cycle->core->user_uid : -1);
             fy_http_error_log_reopen(fy_cycle->core->user.data
