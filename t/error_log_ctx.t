@@ -12,7 +12,12 @@ use warnings;
 use Test::More;
 use Ferry::Test;
 
-my $dead = Ferry::Test::free_port();
+# a port bound but not listening: connections to it are refused, and
+# nothing else can take it while the test runs
+use IO::Socket::INET;
+my $hold = IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => 0,
+                                 Proto => 'tcp') or die "bind: $!";
+my $dead = $hold->sockport;
 my $f = Ferry::Test->new(conf => main_conf() . <<"EOF");
 worker_processes 1;
 events { worker_connections 256; }
