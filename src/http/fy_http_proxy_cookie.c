@@ -10,7 +10,7 @@
  *   proxy_cookie_path   off | PATH REPLACEMENT;
  *   proxy_cookie_flags  off | COOKIE [FLAG ...];
  *
- * As in nginx: both may be given several times; on each Domain (Path)
+ * As in nginx: each may be given several times; on each Domain (Path)
  * attribute of each Set-Cookie field the rules are tried in order and
  * the first that matches rewrites the value.  A text DOMAIN matches the
  * whole attribute value without case, a leading "." of either being
@@ -47,15 +47,15 @@ struct fy_http_proxy_cookie_s {
 };
 
 /* proxy_cookie_flags: what a rule does to the three attributes */
-#define FY_COOKIE_SECURE_ON     0x01
-#define FY_COOKIE_SECURE_OFF    0x02
-#define FY_COOKIE_HTTPONLY_ON   0x04
-#define FY_COOKIE_HTTPONLY_OFF  0x08
-#define FY_COOKIE_SAMESITE_STRICT 0x10
-#define FY_COOKIE_SAMESITE_LAX  0x20
-#define FY_COOKIE_SAMESITE_NONE 0x40
-#define FY_COOKIE_SAMESITE_OFF  0x80
-#define FY_COOKIE_SAMESITE_ON   0x70
+#define FY_COOKIE_SECURE_ON        0x01
+#define FY_COOKIE_SECURE_OFF       0x02
+#define FY_COOKIE_HTTPONLY_ON      0x04
+#define FY_COOKIE_HTTPONLY_OFF     0x08
+#define FY_COOKIE_SAMESITE_STRICT  0x10
+#define FY_COOKIE_SAMESITE_LAX     0x20
+#define FY_COOKIE_SAMESITE_NONE    0x40
+#define FY_COOKIE_SAMESITE_OFF     0x80
+#define FY_COOKIE_SAMESITE_ON      0x70    /* any of the three */
 
 static const fy_conf_enum_t  fy_http_cookie_flag_names[] = {
     { "secure", FY_COOKIE_SECURE_ON },
