@@ -6,8 +6,11 @@
 # gzip, includes of conf.d/ and sites-enabled/, try_files) and in the
 # usual reverse-proxy snippet (proxy_set_header for Host, X-Real-IP,
 # X-Forwarded-*, WebSocket, proxy_redirect, long timeouts) are accepted
-# by "ferry -t" and do what they say.  Written for this test in the
-# shape of those files, not copied from them.
+# by "ferry -t" and do what they say; and so is a reverse-proxy site of
+# the kind kept in sites-available/ (its own error_log and access_log,
+# proxy_cookie_*, proxy temp-file and busy-buffer settings, the open
+# file cache, reset_timedout_connection, keepalive_disable).  Written
+# for this test in the shape of those files, not copied from them.
 
 use strict;
 use warnings;
@@ -156,4 +159,95 @@ is($h{'x-forwarded-proto'}, 'http', '... X-Forwarded-Proto');
 is($h{host}, 'localhost', '... Host: $host');
 
 $f->stop;
+
+# A reverse-proxy site as written in sites-available/ for an app server:
+# its own error_log and access_log, cookies and temp-file settings of
+# nginx's proxy, connection options, the open file cache.
+my $PROXY_SITE = <<'EOF2';
+upstream app_server {
+    server 127.0.0.1:%%PORT_1%% fail_timeout=0;
+}
+
+server {
+    listen 127.0.0.1:%%PORT_0%%;
+    server_name app.example.com;
+
+    access_log logs/app.access.log;
+    error_log logs/app.error.log warn;
+
+    client_max_body_size 20m;
+    client_body_temp_path logs/client_temp 1 2;
+    keepalive_timeout 65;
+    keepalive_disable msie6;
+    reset_timedout_connection on;
+    open_file_cache max=1000 inactive=20s;
+    open_file_cache_valid 30s;
+    open_file_cache_min_uses 2;
+    open_file_cache_errors on;
+
+    location /static/ {
+        alias static/;
+    }
+
+    location / {
+        proxy_pass http://app_server;
+        proxy_set_header Host $http_host;
+        proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+        proxy_redirect off;
+        proxy_buffering on;
+        proxy_buffer_size 128k;
+        proxy_buffers 4 256k;
+        proxy_busy_buffers_size 256k;
+        proxy_temp_path logs/proxy_temp;
+        proxy_max_temp_file_size 0;
+        proxy_temp_file_write_size 256k;
+        proxy_cookie_domain app.internal app.example.com;
+        proxy_cookie_path /internal/ /;
+    }
+
+    location /admin/ {
+        deny all;
+    }
+}
+EOF2
+
+my $p = Ferry::Test->new(conf => <<'EOF2');
+worker_processes 1;
+pid logs/nginx.pid;
+error_log logs/error.log;
+daemon off;
+events { worker_connections 256; }
+http {
+    include sites-enabled/*;
+}
+EOF2
+$p->write_file('conf/sites-enabled/app', $p->subst($PROXY_SITE));
+$p->write_file('static/site.css', "p { }\n");
+($rc, $out) = $p->run('-t');
+is($rc, 0, 'ferry -t accepts a reverse-proxy site with its own error_log and proxy cookie, temp and cache settings')
+    or diag($out);
+
+my $app = Ferry::Test::Backend->new(port => $p->port(1), handler => sub {
+    return { headers => [ 'Set-Cookie' => 'sid=42; Domain=app.internal; Path=/internal/x; HttpOnly' ],
+             body => "app\n" };
+});
+$p->start or do { done_testing; exit };
+$port = $p->port(0);
+
+$r = http_get($port, '/login', Host => 'app.example.com');
+is($r->{status}, 200, 'the site proxies to its app server');
+is($r->{headers}{'set-cookie'}, 'sid=42; Domain=app.example.com; Path=/x; HttpOnly',
+   '... with the cookie\'s Domain and Path rewritten');
+is(http_get($port, '/static/site.css', Host => 'app.example.com')->{body}, "p { }\n",
+   'static files served');
+is(http_get($port, '/admin/', Host => 'app.example.com')->{status}, 403, 'a denied location');
+ok(wait_until(sub { (Ferry::Test::read_file($p->prefix . '/logs/app.error.log') // '')
+                        =~ m{access forbidden by rule.*GET /admin/} }, 5),
+   '... logged to the site\'s own error_log');
+unlike($p->error_log, qr{/admin/}, '... not to the main one');
+ok(wait_until(sub { (Ferry::Test::read_file($p->prefix . '/logs/app.access.log') // '')
+                        =~ m{GET /login} }, 5),
+   'the site\'s access_log');
+
+$p->stop;
 done_testing;

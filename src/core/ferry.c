@@ -354,11 +354,14 @@ fy_raise_nofile(fy_cycle_t *cycle)
 int
 main(int argc, char **argv)
 {
-    fy_args_t          a;
-    fy_cycle_t        *cycle;
-    fy_master_opts_t   opts;
-    char              *prefix, *pid_path = NULL;
-    int                rc;
+    fy_args_t             a;
+    fy_cycle_t           *cycle;
+    fy_master_opts_t      opts;
+    fy_core_error_log_t  *more;
+    fy_log_t             *log;
+    char                 *prefix, *pid_path = NULL;
+    unsigned              i;
+    int                   rc;
 
     memset(&a, 0, sizeof(a));
     fy_log.startup = 1;
@@ -459,10 +462,19 @@ main(int argc, char **argv)
     {
         goto failed;
     }
+    for (i = 0; i < cycle->core->error_logs_more.nelts; i++) {
+        more = fy_array_elt(&cycle->core->error_logs_more,
+                            fy_core_error_log_t, i);
+        if (fy_log_open_more(more->path, more->level) != FY_OK) {
+            goto failed;
+        }
+    }
     /* From here on the log is a running log: timestamps and pids. */
     fy_log.startup = 0;
-    /* workers running as "user" reopen it on SIGUSR1 */
-    fy_user_own_file(cycle, fy_log.path);
+    /* workers running as "user" reopen them on SIGUSR1 */
+    for (log = &fy_log; log; log = log->next) {
+        fy_user_own_file(cycle, log->path);
+    }
 
     if (cycle->core->daemon && fy_daemonize() != FY_OK) {
         goto failed;

@@ -112,6 +112,10 @@ static const fy_command_t *const  fy_conf_tables[] = {
     fy_worker_conf_commands,
     fy_http_commands,
     fy_http_log_commands,
+    fy_http_error_log_commands,
+    fy_http_keepalive_commands,
+    fy_http_temp_conf_commands,
+    fy_http_open_file_cache_commands,
     fy_http_upcache_commands,
     fy_http_status_commands,
     fy_http_access_commands,
@@ -128,6 +132,7 @@ static const fy_command_t *const  fy_conf_tables[] = {
     fy_http_gzip_commands,
     fy_http_try_files_commands,
     fy_http_proxy_redirect_commands,
+    fy_http_proxy_cookie_commands,
     fy_http_map_commands,
     fy_http_rewrite_commands,
     fy_http_limit_req_commands,
@@ -166,9 +171,6 @@ fy_core_error_log(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
 
     fy_unused(cmd);
 
-    if (ccf->error_log.data) {
-        return "is duplicate";
-    }
     if (cf->nargs == 3) {
         level = fy_log_level_from_name((char *) cf->args[2].data,
                                        cf->args[2].len);
@@ -176,6 +178,24 @@ fy_core_error_log(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
             fy_conf_error(cf, "invalid log level \"%s\"", cf->args[2].data);
             return FY_CONF_ERROR;
         }
+    }
+    if (ccf->error_log.data) {
+        /* several: all get every line their level lets through (nginx) */
+        fy_core_error_log_t  *more;
+
+        if (ccf->error_logs_more.pool == NULL) {
+            fy_array_init(&ccf->error_logs_more, cf->pool, 2,
+                          sizeof(fy_core_error_log_t));
+        }
+        more = fy_array_push(&ccf->error_logs_more);
+        if (more == NULL) {
+            return "cannot allocate memory";
+        }
+        more->path = fy_str_eq(v, "stderr")
+                     ? (char *) "stderr"
+                     : fy_conf_full_name(cf, cf->prefix, v);
+        more->level = level;
+        return more->path ? FY_CONF_OK : "cannot allocate memory";
     }
     ccf->error_log = *v;
     ccf->error_log_level = level;

@@ -18,12 +18,20 @@
 
 struct fy_dispatch_ops_s;
 
+/* A further error_log of main: its absolute path (or "stderr"). */
+typedef struct {
+    char               *path;
+    int                 level;
+} fy_core_error_log_t;
+
 /* main and events contexts */
 typedef struct {
     int                 daemon;
     fy_str_t            pid;
     fy_str_t            error_log;
     int                 error_log_level;
+    fy_array_t          error_logs_more;    /* the 2nd.. error_log in main:
+                                               fy_core_error_log_t */
     int                 worker_processes;   /* 0 in the file means auto */
     const struct fy_dispatch_ops_s *dispatch;  /* NULL: not set */
     int                 worker_connections;

@@ -23,7 +23,8 @@
 /* Until the configured log is open: stderr, warnings and worse (what
  * -t reports about a configuration, a stale pid file, an ignored
  * "user"), as nginx shows them. */
-fy_log_t  fy_log = { 2, FY_LOG_WARN, NULL, 0 };
+fy_log_t  fy_log = { 2, FY_LOG_WARN, NULL, 0, NULL, FY_LOG_WARN };
+fy_log_t *fy_log_cur;
 pid_t     fy_pid;
 
 static const char *fy_log_levels[] = {
@@ -131,17 +132,18 @@ fy_log_strerror(int err)
 void
 fy_log_error(int level, int err, const char *fmt, ...)
 {
-    char     buf[FY_LOG_LINE_MAX];
-    size_t   len, room;
-    ssize_t  n;
-    int      r;
-    va_list  ap;
+    char      buf[FY_LOG_LINE_MAX];
+    size_t    len, room;
+    ssize_t   n;
+    int       r;
+    va_list   ap;
+    fy_log_t *log = fy_log_cur ? fy_log_cur : &fy_log;
 
-    if (level > fy_log.level) {
+    if (level > fy_log_limit(log)) {
         return;
     }
 
-    if (fy_log.startup) {
+    if (log->startup) {
         len = 0;
         r = snprintf(buf, sizeof(buf), "ferry: [%s] ",
                      fy_log_level_name(level));
@@ -173,9 +175,15 @@ fy_log_error(int level, int err, const char *fmt, ...)
 
     buf[len++] = '\n';
 
-    do {
-        n = write(fy_log.fd, buf, len);
-    } while (n == -1 && errno == EINTR);
+    /* several error_log at one level all get the line (nginx) */
+    for ( ; log; log = log->next) {
+        if (level > log->level) {
+            continue;
+        }
+        do {
+            n = write(log->fd, buf, len);
+        } while (n == -1 && errno == EINTR);
+    }
 }
 
 
@@ -262,8 +270,44 @@ fy_log_open(fy_log_t *log, const char *path, int level)
  * number (an fd inherited by a child, stderr redirected to the log)
  * follows the new file too.
  */
+int
+fy_log_open_more(const char *path, int level)
+{
+    fy_log_t  *log, **last;
+
+    log = calloc(1, sizeof(fy_log_t));
+    if (log == NULL) {
+        fy_log_error(FY_LOG_EMERG, errno, "calloc() failed");
+        return FY_ERROR;
+    }
+    log->fd = -1;
+    if (fy_log_open(log, path, level) != FY_OK) {
+        free(log);
+        return FY_ERROR;
+    }
+    for (last = &fy_log.next; *last; last = &(*last)->next) {
+        /* void */
+    }
+    *last = log;
+    fy_log.max = fy_log.level;
+    for (log = fy_log.next; log; log = log->next) {
+        fy_log.max = fy_max(fy_log.max, log->level);
+    }
+    return FY_OK;
+}
+
+static void fy_log_reopen_one(fy_log_t *log);
+
 void
 fy_log_reopen(fy_log_t *log)
+{
+    for ( ; log; log = log->next) {
+        fy_log_reopen_one(log);
+    }
+}
+
+static void
+fy_log_reopen_one(fy_log_t *log)
 {
     int  fd, flags;
 

@@ -21,15 +21,27 @@ enum {
     FY_LOG_DEBUG
 };
 
-typedef struct {
-    int    fd;       /* 2 for stderr */
-    int    level;    /* messages above this level are dropped */
-    char  *path;     /* NULL for stderr */
-    int    startup;  /* before the configured log is open: lines read
-                        "ferry: [emerg] ..." on stderr, like nginx's */
-} fy_log_t;
+typedef struct fy_log_s  fy_log_t;
 
-extern fy_log_t  fy_log;      /* the process-wide error log */
+struct fy_log_s {
+    int        fd;       /* 2 for stderr */
+    int        level;    /* messages above this level are dropped */
+    char      *path;     /* NULL for stderr */
+    int        startup;  /* before the configured log is open: lines read
+                            "ferry: [emerg] ..." on stderr, like nginx's */
+    /* error_log in http, server, location (fy_http_error_log.c): the
+     * logs of one level are chained; the head's max is the highest
+     * level of its chain, checked before anything is formatted */
+    fy_log_t  *next;
+    int        max;
+};
+
+extern fy_log_t  fy_log;      /* the process-wide error log (with more
+                                 error_log in main chained at next) */
+/* Where fy_log_error() writes while an event handler runs: the logs of
+ * the connection's server or location (fy_event_t.log), NULL for
+ * fy_log.  Set and cleared by the event loop around each handler. */
+extern fy_log_t *fy_log_cur;
 
 void fy_log_error(int level, int err, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -38,11 +50,18 @@ int  fy_log_level_from_name(const char *name, size_t len);
 const char *fy_log_level_name(int level);
 /* Open path for appending (NULL or "stderr" means fd 2); FY_OK/FY_ERROR */
 int  fy_log_open(fy_log_t *log, const char *path, int level);
-/* Reopen the log file in place (SIGUSR1 / -s reopen). */
+/* Reopen the log files of a chain in place (SIGUSR1 / -s reopen). */
 void fy_log_reopen(fy_log_t *log);
+/* A further log of main, chained after fy_log; FY_OK/FY_ERROR. */
+int  fy_log_open_more(const char *path, int level);
 
-#define fy_log_debug(...) \
-    do { if (fy_log.level >= FY_LOG_DEBUG) \
+/* The highest level a chain of logs writes: one log's own, or the
+ * head's max when there are several. */
+#define fy_log_limit(log)  ((log)->next ? (log)->max : (log)->level)
+
+#define fy_log_debug(...)                                                   \
+    do { if (fy_log_limit(fy_log_cur ? fy_log_cur : &fy_log)              \
+             >= FY_LOG_DEBUG)                                               \
              fy_log_error(FY_LOG_DEBUG, 0, __VA_ARGS__); } while (0)
 
 #endif /* FY_LOG_H */

@@ -346,7 +346,7 @@ fy_event_run_posted(void)
 
     while ((ev = fy_posted) != NULL) {
         fy_event_unpost(ev);
-        ev->handler(ev);
+        fy_event_call(ev);
     }
 }
 
@@ -445,7 +445,7 @@ fy_event_process(int max_wait)
             ev = (fy_event_t *) (uintptr_t) (d & ~FY_EV_PLAIN);
             ev->ready = 1;
             ev->error = (what & (EPOLLERR | EPOLLHUP)) != 0;
-            ev->handler(ev);
+            fy_event_call(ev);
             continue;
         }
 
@@ -486,13 +486,13 @@ fy_event_process(int max_wait)
             if (c->read_late) {
                 late[nlate++] = i;      /* run below */
             } else {
-                c->read.handler(&c->read);
+                fy_event_call(&c->read);
             }
         }
         /* The read handler may have closed (and even reused) the slot. */
         if ((what & EPOLLOUT) && c->fd != -1 && c->instance == instance) {
             c->write.ready = 1;
-            c->write.handler(&c->write);
+            fy_event_call(&c->write);
         }
     }
 
@@ -515,7 +515,7 @@ fy_event_process(int max_wait)
             continue;   /* closed meanwhile */
         }
         if (c->read.ready) {
-            c->read.handler(&c->read);
+            fy_event_call(&c->read);
         }
     }
     fy_event_run_posted();

@@ -47,7 +47,15 @@ struct fy_event_s {
     unsigned              posted:1;   /* in the posted queue */
     fy_event_t           *post_next;  /* posted queue links */
     fy_event_t           *post_prev;
+    fy_log_t             *log;        /* error_log of the connection's
+                                         server or location, NULL: the
+                                         main one (fy_log_cur) */
 };
+
+/* Run an event's handler with its error log current. */
+#define fy_event_call(ev)                                                   \
+    do { fy_log_cur = (ev)->log; (ev)->handler(ev); fy_log_cur = NULL; }    \
+    while (0)
 
 struct fy_conn_s {
     int                   fd;         /* -1 when free */

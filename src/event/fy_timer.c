@@ -143,7 +143,7 @@ fy_timer_expire(void)
         ev = fy_heap[0];
         fy_timer_del(ev);
         ev->timedout = 1;
-        ev->handler(ev);
+        fy_event_call(ev);
     }
 }
 

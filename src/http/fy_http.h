@@ -214,6 +214,13 @@ typedef struct {
     fy_http_cv_t        *uri;           /* /uri, @name or a URL */
 } fy_http_error_page_t;
 
+/* A size with where it was set, for checks made after the merge. */
+typedef struct {
+    size_t               size;          /* FY_CONF_UNSET_SIZE: not set */
+    const char          *file;
+    unsigned             line;
+} fy_http_size_at_t;
+
 typedef struct fy_http_loc_conf_s {
     fy_str_t             name;          /* location prefix or regex */
     unsigned             exact:1;       /* location = /x */
@@ -279,8 +286,28 @@ typedef struct fy_http_loc_conf_s {
     size_t               client_max_body_size;
     fy_str_t             default_type;
 
+    /* accepted without effect (fy_http_temp_conf.c): kept only to
+     * check them as nginx does */
+    fy_http_size_at_t    proxy_busy_buffers;
+    fy_http_size_at_t    proxy_temp_write;
+    fy_http_size_at_t    proxy_max_temp;
+    size_t               proxy_buffer_size_conf;  /* as set, 0: not */
+    int                  body_single_buffer;
+    unsigned             proxy_temp_path_seen;  /* for "is duplicate" */
+    unsigned             body_temp_path_seen;
+    unsigned             body_in_file_only_seen;
+    /* open_file_cache* (fy_http_open_file_cache.c): checked, no effect */
+    unsigned             open_file_cache_seen;
+    int64_t              open_file_cache_valid;
+    int                  open_file_cache_min_uses;
+    int                  open_file_cache_errors;
+    int                  keepalive_disable;  /* fy_http_keepalive.c */
+    int64_t              keepalive_time;
+    int                  reset_timedout_connection;
     fy_array_t           access_logs;   /* fy_http_log_t */
     unsigned             access_log_off:1;
+    fy_log_t            *error_log;     /* error_log here or inherited,
+                                           NULL: the main one */
     /* Content handler set by a directive (status, stub_status); runs
      * after allow/deny.  Not inherited by nested levels. */
     void               (*handler)(fy_http_request_t *r);
@@ -316,6 +343,11 @@ typedef struct fy_http_loc_conf_s {
     /* proxy_redirect (fy_http_proxy_redirect.c), NULL: none here or
      * above, the default of the location's own proxy_pass */
     struct fy_http_proxy_redirect_s *proxy_redirect;
+    /* proxy_cookie_domain, proxy_cookie_path (fy_http_proxy_cookie.c),
+     * NULL: none here or above */
+    struct fy_http_proxy_cookie_s *proxy_cookie_domain;
+    struct fy_http_proxy_cookie_s *proxy_cookie_path;
+    struct fy_http_proxy_cookie_s *proxy_cookie_flags;
     /* set_real_ip_from & co. (fy_http_realip.c), NULL: none here */
     struct fy_http_realip_conf_s *realip;
     /* the http2_* directives given at this level, one bit each
@@ -438,6 +470,8 @@ typedef struct fy_http_main_conf_s {
     fy_array_t           log_formats;   /* access log formats */
     void                *combined;      /* the predefined "combined" */
     struct fy_http_log_file_s *log_files; /* every access log file */
+    struct fy_http_error_log_s *error_logs; /* every error_log file of
+                                           http, server, location */
     fy_http_regex_t     *regexes;       /* every regex, latest first */
     struct fy_http_map_s *maps;         /* map variables, latest first */
     unsigned             nmaps;
@@ -516,6 +550,8 @@ struct fy_http_conn_s {
                                            the client still sends */
     uint64_t             linger_until;  /* fy_current_msec: lingering_time */
     uint64_t             linger_timeout;
+    uint64_t             start_msec;    /* accepted (or handed over):
+                                           keepalive_time */
 };
 
 struct fy_http_request_s {
@@ -782,6 +818,18 @@ void fy_http_proxy_redirect_merge(fy_http_loc_conf_t *prev,
  * pool): FY_OK, or FY_ERROR when memory ran out. */
 int  fy_http_proxy_redirect(fy_http_request_t *r, fy_array_t *headers);
 
+/* fy_http_proxy_cookie.c: proxy_cookie_domain, proxy_cookie_path,
+ * proxy_cookie_flags */
+typedef struct fy_http_proxy_cookie_s  fy_http_proxy_cookie_t;
+extern const fy_command_t  fy_http_proxy_cookie_commands[];
+void fy_http_proxy_cookie_merge(fy_http_loc_conf_t *prev,
+                                fy_http_loc_conf_t *conf);
+/* Rewrite the Domain and Path attributes and set the flags of the
+ * Set-Cookie fields among an upstream's response headers by r->loc's
+ * rules (values replaced by copies in r's pool): FY_OK, or FY_ERROR
+ * (no memory). */
+int  fy_http_proxy_cookie(fy_http_request_t *r, fy_array_t *headers);
+
 /* fy_http_uri.c: decode %XX, resolve "." and "..", merge slashes.
  * path may be replaced by a copy in pool.  FY_ERROR: invalid (400). */
 int    fy_http_normalize_path(fy_pool_t *pool, fy_str_t *path);
@@ -796,6 +844,42 @@ const char *fy_http_log_http_done(fy_conf_t *cf, fy_http_main_conf_t *hmcf);
 void fy_http_log_init_process(fy_cycle_t *cycle);
 void fy_http_log_flush_all(void);
 void fy_http_log_reopen(int uid);
+
+/* fy_http_keepalive.c: keepalive_disable, keepalive_time,
+ * reset_timedout_connection */
+extern const fy_command_t  fy_http_keepalive_commands[];
+void fy_http_keepalive_init_conf(fy_http_loc_conf_t *lcf);
+void fy_http_keepalive_merge(fy_http_loc_conf_t *prev,
+                             fy_http_loc_conf_t *conf);
+/* May r's connection be kept after its response (keepalive_time, and
+ * keepalive_disable by User-Agent)?  1 or 0. */
+int  fy_http_keepalive_allowed(fy_http_request_t *r, fy_http_loc_conf_t *lcf);
+/* The connection is about to be closed because the client timed out
+ * (or "return 444"): with reset_timedout_connection, SO_LINGER 0 so
+ * that close() resets it; 1 if so. */
+int  fy_http_reset_timedout(fy_http_conn_t *hc);
+
+/* fy_http_temp_conf.c: proxy_temp_path & co., without effect */
+extern const fy_command_t  fy_http_temp_conf_commands[];
+void fy_http_temp_init_conf(fy_http_loc_conf_t *lcf);
+/* before proxy_buffer_size is merged */
+void fy_http_temp_merge(fy_http_loc_conf_t *prev, fy_http_loc_conf_t *conf);
+/* nginx's checks on a merged level: FY_OK, or FY_ERROR (logged) */
+int  fy_http_temp_check(fy_http_loc_conf_t *lcf);
+
+/* fy_http_open_file_cache.c: open_file_cache*, without effect */
+extern const fy_command_t  fy_http_open_file_cache_commands[];
+void fy_http_open_file_cache_init_conf(fy_http_loc_conf_t *lcf);
+
+/* fy_http_error_log.c: error_log in http, server, location */
+extern const fy_command_t  fy_http_error_log_commands[];
+void fy_http_error_log_merge(fy_http_loc_conf_t *prev,
+                             fy_http_loc_conf_t *conf);
+/* r->loc (or r->srv) is chosen: its error logs take what is logged for
+ * the connection from now on */
+void fy_http_error_log_set(fy_http_request_t *r);
+void fy_http_error_log_init_process(fy_cycle_t *cycle);
+void fy_http_error_log_reopen(int uid);
 
 /* fy_http_tunnel.c: copy bytes both ways after a 101.  Takes over uc;
  * pending: what the upstream sent after its header. */

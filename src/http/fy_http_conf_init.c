@@ -14,6 +14,7 @@
 static void
 fy_http_merge_loc(fy_http_loc_conf_t *prev, fy_http_loc_conf_t *conf)
 {
+    fy_http_temp_merge(prev, conf);     /* before proxy_buffer_size's */
     fy_conf_merge(conf->proxy_connect_timeout, prev->proxy_connect_timeout,
                   FY_CONF_UNSET_MSEC, 60000);
     fy_conf_merge(conf->proxy_read_timeout, prev->proxy_read_timeout,
@@ -101,6 +102,9 @@ fy_http_merge_loc(fy_http_loc_conf_t *prev, fy_http_loc_conf_t *conf)
     fy_http_proxy_ssl_merge(prev, conf);
     fy_http_headers_merge(prev, conf);
     fy_http_proxy_redirect_merge(prev, conf);
+    fy_http_proxy_cookie_merge(prev, conf);
+    fy_http_error_log_merge(prev, conf);
+    fy_http_keepalive_merge(prev, conf);
     fy_http_realip_merge(prev, conf);
     fy_http_limit_merge(prev, conf);
     fy_http_gzip_merge_conf(&prev->gzip, &conf->gzip);
@@ -146,8 +150,9 @@ fy_loc_cmp(const void *a, const void *b)
 }
 
 /* Merge each location of list (and those nested in it) with its
- * parent's values; sort a list of prefix locations longest first. */
-static void
+ * parent's values; sort a list of prefix locations longest first.
+ * FY_ERROR: a merged location fails a check (logged). */
+static int
 fy_http_init_locations(fy_http_srv_conf_t *scf, fy_http_loc_conf_t *parent,
                        fy_array_t *list, int sort)
 {
@@ -157,13 +162,19 @@ fy_http_init_locations(fy_http_srv_conf_t *scf, fy_http_loc_conf_t *parent,
     for (i = 0; list && i < list->nelts; i++) {
         lcf = *fy_array_elt(list, fy_http_loc_conf_t *, i);
         fy_http_merge_loc(parent, lcf);
-        fy_http_init_locations(scf, lcf, lcf->locations, 1);
-        fy_http_init_locations(scf, lcf, lcf->regex_locations, 0);
+        if (fy_http_temp_check(lcf) != FY_OK
+            || fy_http_init_locations(scf, lcf, lcf->locations, 1) != FY_OK
+            || fy_http_init_locations(scf, lcf, lcf->regex_locations, 0)
+               != FY_OK)
+        {
+            return FY_ERROR;
+        }
     }
     if (sort && list && list->nelts > 1) {
         qsort(list->elts, list->nelts, sizeof(fy_http_loc_conf_t *),
               fy_loc_cmp);
     }
+    return FY_OK;
 }
 
 static int
@@ -269,6 +280,9 @@ fy_http_init_cycle(fy_cycle_t *cycle)
     int                   rc;
 
     fy_http_merge_loc(hmcf->loc, hmcf->loc);
+    if (fy_http_temp_check(hmcf->loc) != FY_OK) {
+        return FY_ERROR;
+    }
     fy_conf_merge(hmcf->srv->client_header_timeout, FY_CONF_UNSET_MSEC,
                   FY_CONF_UNSET_MSEC, 60000);
     fy_http_merge_header_conf(hmcf->srv, hmcf->srv);
@@ -334,9 +348,15 @@ fy_http_init_cycle(fy_cycle_t *cycle)
         scf->rewrite = scf->loc->rewrite;
         scf->loc->rewrite = NULL;
 
-        fy_http_init_locations(scf, scf->loc, &scf->locations, 1);
-        fy_http_init_locations(scf, scf->loc, &scf->regex_locations, 0);
-        fy_http_init_locations(scf, scf->loc, &scf->named, 0);
+        if (fy_http_temp_check(scf->loc) != FY_OK
+            || fy_http_init_locations(scf, scf->loc, &scf->locations, 1)
+               != FY_OK
+            || fy_http_init_locations(scf, scf->loc, &scf->regex_locations, 0)
+               != FY_OK
+            || fy_http_init_locations(scf, scf->loc, &scf->named, 0) != FY_OK)
+        {
+            return FY_ERROR;
+        }
 
         if (scf->listens.nelts == 0) {
             /* nginx's default: a server without "listen" takes *:80 */

@@ -177,6 +177,7 @@ fy_http_named_redirect(fy_http_request_t *r, const u_char *name, size_t len)
     }
     fy_log_debug("named location \"%.*s\"", (int) len, name);
     r->loc = named;
+    fy_http_error_log_set(r);
     fy_http_run_location(r);
 }
 

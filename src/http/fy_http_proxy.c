@@ -691,6 +691,7 @@ fy_proxy_connect(fy_http_proxy_t *p)
             p->reused = 1;
             uc->data = p;
             p->uc = uc;
+            uc->read.log = uc->write.log = p->r->loc->error_log;
             uc->read.handler = fy_event_ignore;
             uc->write.handler = fy_proxy_send_handler;
             uc->write.ready = 1;
@@ -731,6 +732,7 @@ fy_proxy_connect_peer(fy_http_proxy_t *p)
     }
     uc->data = p;
     uc->read_late = 1;      /* answers are read after the turn's requests */
+    uc->read.log = uc->write.log = p->r->loc->error_log;
     p->uc = uc;
 
     rc = connect(fd, (struct sockaddr *) &p->peer->addr, p->peer->addrlen);

@@ -238,6 +238,14 @@ fy_proxy_process_header(fy_http_proxy_t *p)
         fy_proxy_fail(p, 500);
         return;
     }
+    /* proxy_cookie_*: Set-Cookie (fy_http_proxy_cookie.c) */
+    if ((r->loc->proxy_cookie_domain || r->loc->proxy_cookie_path
+         || r->loc->proxy_cookie_flags)
+        && fy_http_proxy_cookie(r, headers) != FY_OK)
+    {
+        fy_proxy_fail(p, 500);
+        return;
+    }
 
     if (r->head || p->status == 204 || p->status == 304
         || (p->status >= 100 && p->status < 200))

@@ -342,7 +342,8 @@ fy_proxy_read_body_handler(fy_event_t *rev)
         fy_log_error(FY_LOG_INFO, ETIMEDOUT, "client timed out while "
                      "reading client request body" FY_PROXY_CTX_FMT,
                      FY_PROXY_CTX(p));
-        fy_proxy_body_failed(p, 408);
+        /* nginx sends nothing when it resets (reset_timedout_connection) */
+        fy_proxy_body_failed(p, fy_http_reset_timedout(p->r->hc) ? 0 : 408);
         return;
     }
     fy_proxy_read_body(p);
@@ -474,7 +475,8 @@ fy_proxy_send_handler(fy_event_t *ev)
         fy_log_error(FY_LOG_INFO, ETIMEDOUT, "client timed out while "
                      "reading client request body" FY_PROXY_CTX_FMT,
                      FY_PROXY_CTX(p));
-        fy_proxy_body_failed(p, 408);
+        /* nginx sends nothing when it resets (reset_timedout_connection) */
+        fy_proxy_body_failed(p, fy_http_reset_timedout(p->r->hc) ? 0 : 408);
         return;
     }
     fy_proxy_send_request(p);

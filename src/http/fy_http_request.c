@@ -60,6 +60,11 @@ fy_http_init_connection(fy_conn_t *c, fy_listen_t *ls, const u_char *data,
     hc->c = c;
     hc->ls = ls;
     c->data = hc;
+    hc->start_msec = fy_current_msec;
+    /* until a request's server is known: the default server's, from
+     * here on (a request already there is read before we return) */
+    c->read.log = c->write.log = scf->loc->error_log;
+    fy_log_cur = c->read.log;
     fy_sockaddr_text((struct sockaddr *) &c->addr, c->addrlen, hc->addr_text,
                      sizeof(hc->addr_text), 0);
     /* same offset in sockaddr_in; a unix client has none */
@@ -161,6 +166,7 @@ fy_http_create_request(fy_http_conn_t *hc)
     r->number = hc->requests + 1;
     r->start_wall = fy_wall_msec;
     r->srv = fy_http_default_server(hc->ls);
+    hc->c->read.log = hc->c->write.log = r->srv->loc->error_log;
     fy_http_parser_init(&r->parser);
     /* names nginx would call invalid are ignored or passed, not 400 */
     r->parser.lenient_names = 1;
@@ -273,6 +279,7 @@ fy_http_read_header(fy_event_t *rev)
          * only in the log; the connection is simply closed. */
         fy_log_error(FY_LOG_INFO, 0, "client timed out while reading "
                      "request header, client %s", hc->addr_text);
+        fy_http_reset_timedout(hc);
         fy_http_close_connection(hc);
         return;
     }

@@ -158,6 +158,7 @@ fy_http_find_location_of(fy_http_request_t *r)
 
     r->loc = scf->loc;
     (void) fy_http_find_location(r, &scf->locations, &scf->regex_locations);
+    fy_http_error_log_set(r);
 }
 
 /* The server for Host, and nginx's post-read phase (realip) with its
@@ -177,6 +178,9 @@ fy_http_find_server_of(fy_http_request_t *r)
     }
 
     fy_http_realip(r, r->srv->loc);
+    if (r->loc == NULL) {
+        fy_http_error_log_set(r);      /* the server's, for its lines */
+    }
 }
 
 /* Drop the body bytes already read for a request that does not want
@@ -216,7 +220,9 @@ fy_http_return_text(fy_http_request_t *r, int code, u_char *text, size_t len)
     fy_http_skip_body(r);
 
     if (code == 444) {
-        /* nginx's "close the connection without a response" */
+        /* nginx's "close the connection without a response", reset
+         * with reset_timedout_connection (nginx 1.15.2) */
+        fy_http_reset_timedout(r->hc);
         fy_http_close_connection(r->hc);
         return;
     }
@@ -319,6 +325,7 @@ fy_http_route(fy_http_request_t *r)
     /* nginx's server rewrite phase: before the location is searched,
      * with the server's settings */
     r->loc = r->srv->loc;
+    fy_http_error_log_set(r);
     if (r->srv->rewrite
         && fy_http_rewrite_run(r, r->srv->rewrite, r->srv->loc) == FY_DONE)
     {

@@ -87,7 +87,8 @@ fy_http_connection_header(fy_http_request_t *r)
     if ((fy_http_quitting
          && (!fy_worker_can_handback() || r->hc->c->ssl))
         || lcf->keepalive_timeout == 0
-        || r->hc->requests + 1 >= (unsigned) lcf->keepalive_requests)
+        || r->hc->requests + 1 >= (unsigned) lcf->keepalive_requests
+        || (r->keepalive && !fy_http_keepalive_allowed(r, lcf)))
     {
         r->keepalive = 0;
     }
@@ -442,6 +443,7 @@ fy_http_write_handler(fy_event_t *wev)
     if (wev->timedout) {
         fy_log_error(FY_LOG_INFO, 0, "client timed out while sending "
                      "response, client %s", hc->addr_text);
+        fy_http_reset_timedout(hc);
         fy_http_close_connection(hc);
         return;
     }

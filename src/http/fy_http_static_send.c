@@ -363,6 +363,7 @@ fy_http_static_write_handler(fy_event_t *wev)
     } else if (wev->timedout) {
         fy_log_error(FY_LOG_INFO, 0, "client timed out while sending a "
                      "file, client %s", hc->addr_text);
+        fy_http_reset_timedout(hc);
         fy_http_close_connection(hc);
         return;
     }

@@ -231,6 +231,7 @@ fy_http_upcache_put(fy_http_upstream_t *u, unsigned peer, fy_conn_t *c,
     cache->count++;
 
     c->data = it;
+    c->read.log = c->write.log = NULL;  /* no request's any more */
     fy_timer_del(&c->write);
     c->read.handler = fy_http_upcache_idle_handler;
     c->write.handler = fy_event_ignore;

@@ -670,6 +670,7 @@ fy_master_reload(void)
     fy_shm_set(fy_shm->reload_ok, 1);
     fy_master_listen_add();
     fy_http_log_init_process(cycle);     /* access logs reopen from here */
+    fy_http_error_log_init_process(cycle);      /* and error logs */
     fy_sched_master(cycle);
 
     fy_supervise_cancel_respawns();
@@ -697,7 +698,8 @@ fy_master_terminate_timeout(fy_event_t *ev)
 static void
 fy_master_signal_handler(fy_event_t *ev)
 {
-    int  signo;
+    fy_log_t  *log;
+    int        signo;
 
     fy_unused(ev);
 
@@ -749,9 +751,14 @@ fy_master_signal_handler(fy_event_t *ev)
         case SIGUSR1:
             fy_log_error(FY_LOG_NOTICE, 0, "reopening logs");
             fy_log_reopen(&fy_log);
-            fy_user_own_file(fy_cycle, fy_log.path);
+            for (log = &fy_log; log; log = log->next) {
+                fy_user_own_file(fy_cycle, log->path);
+            }
             fy_http_log_reopen(fy_cycle->core->user.data && geteuid() == 0
                                ? (int) fy_cycle->core->user_uid : -1);
+            fy_http_error_log_reopen(fy_cycle->core->user.data
+                                     && geteuid() == 0
+                                     ? (int) fy_cycle->core->user_uid : -1);
             fy_master_signal_workers(SIGUSR1, 0);
             break;
         }
@@ -792,6 +799,7 @@ fy_master_run(fy_cycle_t *cycle, const fy_master_opts_t *opts)
     }
 
     fy_http_log_init_process(cycle);
+    fy_http_error_log_init_process(cycle);
     fy_sched_master(cycle);
     fy_master_start_workers(cycle->workers);
     fy_supervise_start();

@@ -126,6 +126,7 @@ fy_worker_new_conn(fy_channel_conn_t *cc, int fd, fy_channel_handoff_t *h)
     } else {
         fy_http_init_connection(c, ls, NULL, 0, 0);
     }
+    fy_log_cur = NULL;      /* the channel's own lines: the main log */
 }
 
 /* Take every record waiting on the channel.  limit: at most that many
@@ -260,6 +261,7 @@ fy_worker_signal_handler(fy_event_t *ev)
         case SIGUSR1:
             fy_log_reopen(&fy_log);
             fy_http_log_reopen(-1);
+            fy_http_error_log_reopen(-1);
             break;
         default:
             break;
@@ -311,6 +313,7 @@ fy_worker_run(fy_cycle_t *cycle, unsigned slot, unsigned number, int channel)
     }
 
     fy_http_log_init_process(cycle);
+    fy_http_error_log_init_process(cycle);
     fy_worker_rss_at = fy_current_msec;
     fy_shm_set(fy_worker_slot->rss, fy_proc_rss());
     fy_worker_heartbeat(&fy_worker_heartbeat_ev);
