@@ -243,6 +243,10 @@ typedef struct fy_http_loc_conf_s {
      * parent's is shared */
     struct fy_http_proxy_ssl_conf_s *proxy_ssl;
     unsigned             named:1;       /* location @name */
+    unsigned             internal:1;    /* "internal": a client's own
+                                           request gets 404 here */
+    /* limit_except (fy_http_limit_except.c), NULL: none here or above */
+    struct fy_http_limit_except_s *limit_except;
     fy_http_cv_t        *proxy_pass_cv; /* proxy_pass with variables */
     fy_array_t          *proxy_upstreams;  /* where its upstream is
                                            looked up (the http block's) */
@@ -511,6 +515,9 @@ struct fy_http_request_s {
                                                recursive_error_pages off) */
     unsigned              internal:1;       /* path changed by an internal
                                                redirect: send it, not uri */
+    unsigned              redirected:1;     /* URI made by an internal
+                                               redirect or a rewrite: may
+                                               enter "internal" locations */
     int                   err_status;       /* error_page: the status to
                                                answer with; 0: as made */
     unsigned              redirects:4;      /* internal redirects so far
@@ -816,6 +823,17 @@ size_t fy_http_proxy_host(fy_http_request_t *r, u_char *buf, size_t size);
 /* fy_http_access.c: allow/deny of the request's location.  FY_OK, or
  * FY_DECLINED when the client is denied (answer 403). */
 int  fy_http_access_check(fy_http_request_t *r);
+
+/* fy_http_limit_except.c: the allow/deny rules for r's method in lcf
+ * (which has a limit_except): the block's for a method it does not
+ * list, else rules. */
+fy_array_t *fy_http_limit_except_rules(fy_http_request_t *r,
+    fy_http_loc_conf_t *lcf, fy_array_t *rules);
+/* after lcf's own access is merged: a block without rules of its own
+ * takes the location's */
+void fy_http_limit_except_merge(fy_http_loc_conf_t *prev,
+    fy_http_loc_conf_t *lcf);
+extern const fy_command_t  fy_http_limit_except_commands[];
 /* An address with a prefix (allow/deny, set_real_ip_from). */
 typedef struct {
     int       family;       /* AF_INET, AF_INET6 (0: allow/deny's "all") */

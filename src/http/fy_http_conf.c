@@ -19,6 +19,8 @@ static const char *fy_http_proxy_buffers(fy_conf_t *cf,
     const fy_command_t *cmd, void *conf);
 static const char *fy_http_msie(fy_conf_t *cf, const fy_command_t *cmd,
     void *conf);
+static const char *fy_http_internal(fy_conf_t *cf, const fy_command_t *cmd,
+    void *conf);
 
 #define FY_HTTP_ANY  (FY_CONF_HTTP | FY_CONF_SRV | FY_CONF_LOC)
 
@@ -62,6 +64,10 @@ const fy_command_t  fy_http_commands[] = {
     { "location", FY_CONF_SRV | FY_CONF_LOC, FY_CONF_BLOCK, 1, 2,
       fy_http_location,
       FY_CONF_SRV_OFF, 0, NULL },
+
+    /* a location for internal redirects only (fy_http_route) */
+    { "internal", FY_CONF_LOC, 0, 0, 0, fy_http_internal,
+      FY_CONF_LOC_OFF, 0, NULL },
 
     { "listen", FY_CONF_SRV, 0, 1, FY_CONF_MANY, fy_http_listen,
       FY_CONF_SRV_OFF, 0, NULL },
@@ -326,6 +332,22 @@ fy_http_large_header_buffers(fy_conf_t *cf, const fy_command_t *cmd,
     }
     scf->large_header_buffers = (int) n;
     scf->large_header_buffer = (size_t) size;
+    return FY_CONF_OK;
+}
+
+/* internal: no argument, once per location (nginx). */
+static const char *
+fy_http_internal(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
+{
+    fy_http_loc_conf_t  *lcf = conf;
+
+    fy_unused(cf);
+    fy_unused(cmd);
+
+    if (lcf->internal) {
+        return "is duplicate";
+    }
+    lcf->internal = 1;
     return FY_CONF_OK;
 }
 

@@ -177,6 +177,7 @@ fy_http_named_redirect(fy_http_request_t *r, const u_char *name, size_t len)
     }
     fy_log_debug("named location \"%.*s\"", (int) len, name);
     r->loc = named;
+    r->redirected = 1;
     fy_http_run_location(r);
 }
 
@@ -207,6 +208,7 @@ fy_http_internal_redirect(fy_http_request_t *r, u_char *uri, size_t len)
     r->path = path;
     r->args = args;
     r->internal = 1;
+    r->redirected = 1;
     r->rewritten = 0;
     r->captures = NULL;
     /* as nginx, the server's rewrites run again for the new URI */

@@ -331,6 +331,17 @@ fy_http_route(fy_http_request_t *r)
     fy_http_find_location_of(r);
     lcf = r->loc;
 
+    /* "internal": only a URI that an internal redirect (error_page,
+     * try_files, a named location) or a rewrite made may be answered
+     * here; a client asking for it directly gets 404, as nginx, before
+     * anything else of the location is looked at.  The search again
+     * after a rewrite (fy_http_run_location) always has such a URI. */
+    if (lcf->internal && !r->redirected) {
+        fy_http_skip_body(r);
+        fy_http_send_error(r, 404);
+        return;
+    }
+
     if (r->content_length > 0
         && (uint64_t) r->content_length > lcf->client_max_body_size
         && lcf->client_max_body_size != 0)

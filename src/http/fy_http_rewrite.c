@@ -75,6 +75,7 @@ fy_http_rw_new_uri(fy_http_request_t *r, const fy_http_rw_op_t *op,
     r->path = path;
     r->args = args;
     r->internal = 1;        /* proxy_pass without a URI part sends r->path */
+    r->redirected = 1;      /* as nginx: "internal" locations let it in */
     return FY_OK;
 }
 
