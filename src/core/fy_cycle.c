@@ -116,6 +116,7 @@ static const fy_command_t *const  fy_conf_tables[] = {
     fy_http_status_commands,
     fy_http_access_commands,
     fy_http_limit_except_commands,
+    fy_http_limit_rate_commands,
     fy_http_realip_commands,
     fy_http_ssl_commands,
     fy_http_http2_commands,

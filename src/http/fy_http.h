@@ -247,6 +247,8 @@ typedef struct fy_http_loc_conf_s {
                                            request gets 404 here */
     /* limit_except (fy_http_limit_except.c), NULL: none here or above */
     struct fy_http_limit_except_s *limit_except;
+    /* limit_rate, limit_rate_after (fy_http_limit_rate.c), NULL: none */
+    struct fy_http_limit_rate_conf_s *limit_rate;
     fy_http_cv_t        *proxy_pass_cv; /* proxy_pass with variables */
     fy_array_t          *proxy_upstreams;  /* where its upstream is
                                            looked up (the http block's) */
@@ -515,6 +517,12 @@ struct fy_http_request_s {
                                                recursive_error_pages off) */
     unsigned              internal:1;       /* path changed by an internal
                                                redirect: send it, not uri */
+    unsigned              limit_rate_set:1; /* by set $limit_rate or
+                                               X-Accel-Limit-Rate */
+    unsigned              limit_delayed:1;  /* the write timer waits for
+                                               limit_rate, not the client */
+    size_t                limit_rate;       /* bytes/s, 0: none */
+    uint64_t              limit_rate_after; /* bytes sent before */
     unsigned              redirected:1;     /* URI made by an internal
                                                redirect or a rewrite: may
                                                enter "internal" locations */
@@ -834,6 +842,24 @@ fy_array_t *fy_http_limit_except_rules(fy_http_request_t *r,
 void fy_http_limit_except_merge(fy_http_loc_conf_t *prev,
     fy_http_loc_conf_t *lcf);
 extern const fy_command_t  fy_http_limit_except_commands[];
+
+/* fy_http_limit_rate.c: limit_rate, limit_rate_after */
+extern const fy_command_t  fy_http_limit_rate_commands[];
+void fy_http_limit_rate_merge(fy_http_loc_conf_t *prev,
+    fy_http_loc_conf_t *conf);
+/* the rate and what goes before it for the location chosen (a rate
+ * set by "set $limit_rate" stays) */
+void fy_http_limit_rate_start(fy_http_request_t *r, fy_http_loc_conf_t *lcf);
+/* set $limit_rate VALUE; X-Accel-Limit-Rate from the upstream */
+void fy_http_limit_rate_assign(fy_http_request_t *r, const u_char *p,
+    size_t len);
+void fy_http_limit_rate_header(fy_http_request_t *r, const fy_str_t *value);
+/* r->limit_rate set: the bytes r may send now, or 0 and in *delay the
+ * milliseconds to wait before asking again */
+uint64_t fy_http_limit_rate_allow(fy_http_request_t *r, uint64_t *delay);
+/* the same for cnt iovecs, cut to what may go; 0: wait *delay ms */
+int fy_http_limit_rate_iov(fy_http_request_t *r, struct iovec *iov, int cnt,
+    uint64_t *delay);
 /* An address with a prefix (allow/deny, set_real_ip_from). */
 typedef struct {
     int       family;       /* AF_INET, AF_INET6 (0: allow/deny's "all") */

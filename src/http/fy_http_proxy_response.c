@@ -279,6 +279,11 @@ fy_proxy_process_header(fy_http_proxy_t *p)
                 own_date = 0;
             }
         }
+        if (h->name.len == 18
+            && fy_str_eq_ci(&h->name, "X-Accel-Limit-Rate"))
+        {
+            fy_http_limit_rate_header(r, &h->value);
+        }
     }
     server = fy_http_server_line(r, &slen);
     if (fy_http_add_headers(r, r->status, &add) != FY_OK) {

@@ -413,6 +413,12 @@ fy_http_run_location(fy_http_request_t *r)
         }
     }
 
+    /* the location that answers says how fast (nginx reads it at the
+     * first write, when no later phase can change the location) */
+    if (lcf->limit_rate || r->limit_rate) {
+        fy_http_limit_rate_start(r, lcf);
+    }
+
     if (lcf->handler) {
         fy_http_skip_body(r);
         lcf->handler(r);

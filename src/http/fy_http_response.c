@@ -383,6 +383,7 @@ fy_http_write_out(fy_http_request_t *r)
     fy_conn_t           *c = hc->c;
     struct iovec         iov[4];
     ssize_t              n;
+    uint64_t             delay;
     int                  i, cnt;
 
     for ( ;; ) {
@@ -397,6 +398,17 @@ fy_http_write_out(fy_http_request_t *r)
             fy_timer_del(&c->write);
             c->write.handler = fy_event_ignore;
             return FY_OK;
+        }
+
+        if (r->limit_rate) {
+            cnt = fy_http_limit_rate_iov(r, iov, cnt, &delay);
+            if (cnt == 0) {
+                /* limit_rate: on when the timer says */
+                r->limit_delayed = 1;
+                c->write.handler = fy_http_write_handler;
+                fy_timer_add(&c->write, delay);
+                return FY_AGAIN;
+            }
         }
 
         n = fy_conn_writev(c, iov, cnt);
@@ -426,7 +438,13 @@ fy_http_write_handler(fy_event_t *wev)
     fy_http_request_t  *r = hc->r;
     void              (*done)(fy_http_request_t *r);
 
-    if (wev->timedout) {
+    if (r->limit_delayed) {
+        if (!wev->timedout) {
+            return;         /* woken before the limit_rate timer */
+        }
+        r->limit_delayed = 0;
+        wev->timedout = 0;
+    } else if (wev->timedout) {
         fy_log_error(FY_LOG_INFO, 0, "client timed out while sending "
                      "response, client %s", hc->addr_text);
         fy_http_close_connection(hc);

@@ -353,17 +353,17 @@ fy_http_static_write_handler(fy_event_t *wev)
  * a piece at f->pos and write it through the connection (its TLS layer,
  * if any); after FY_AGAIN the same bytes are read again from the same
  * offset, which is what SSL_write wants on its retry (the buffer may
- * move: SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER).  Returns bytes sent (and
- * moves f->pos), 0 at an unexpected end of file, FY_AGAIN or -1.
+ * move: SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER).  At most max bytes.
+ * Returns bytes sent (and moves f->pos), 0 at an unexpected end of
+ * file, FY_AGAIN or -1.
  */
 static ssize_t
-fy_http_static_send_copy(fy_conn_t *c, fy_http_static_file_t *f)
+fy_http_static_send_copy(fy_conn_t *c, fy_http_static_file_t *f, off_t max)
 {
     u_char   buf[16384];
     ssize_t  k, n;
 
-    k = pread(f->fd, buf, (size_t) fy_min(f->end - f->pos,
-                                          (off_t) sizeof(buf)), f->pos);
+    k = pread(f->fd, buf, (size_t) fy_min(max, (off_t) sizeof(buf)), f->pos);
     if (k <= 0) {
         return k;
     }
@@ -385,6 +385,8 @@ fy_http_static_send_body(fy_http_request_t *r)
     fy_conn_t              *c = hc->c;
     size_t                  turn = 0;
     ssize_t                 n;
+    off_t                   max;
+    uint64_t                allow, delay;
 
     if (f->gz) {
         fy_http_static_send_gzip(r);
@@ -399,10 +401,21 @@ fy_http_static_send_body(fy_http_request_t *r)
             fy_timer_add(&c->write, 1);
             return;
         }
+        max = fy_min(f->end - f->pos, (off_t) (1 << 30));
+        if (r->limit_rate) {
+            allow = fy_http_limit_rate_allow(r, &delay);
+            if (allow == 0) {
+                /* limit_rate: on when the timer says, as after a turn */
+                c->write.handler = fy_http_static_write_handler;
+                f->yielded = 1;
+                fy_timer_add(&c->write, delay);
+                return;
+            }
+            max = (off_t) fy_min((uint64_t) max, allow);
+        }
         n = c->ssl || !r->loc->sendfile
-            ? fy_http_static_send_copy(c, f)
-            : sendfile(c->fd, f->fd, &f->pos,
-                       (size_t) fy_min(f->end - f->pos, (off_t) (1 << 30)));
+            ? fy_http_static_send_copy(c, f, max)
+            : sendfile(c->fd, f->fd, &f->pos, (size_t) max);
         if (n == FY_AGAIN) {
             errno = EAGAIN;         /* the TLS layer set the ready flags */
             n = -1;
