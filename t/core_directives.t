@@ -26,6 +26,7 @@ http {
         # ---- internal ----
         location /secret/ {
             internal;
+            location /secret/nested/ { }
         }
         location /errors/ {
             internal;
@@ -36,6 +37,9 @@ http {
         }
         location /tf/ {
             try_files \$uri /secret/page.txt;
+        }
+        location /tf/nested/ {
+            try_files \$uri /secret/nested/n.txt;
         }
         location /rw/ {
             rewrite ^/rw/(.*)\$ /secret/\$1 last;
@@ -115,6 +119,7 @@ http {
 EOF
 
 $f->write_file('html/secret/page.txt', "secret page\n");
+$f->write_file('html/secret/nested/n.txt', "nested\n");
 $f->write_file('html/errors/404.html', "custom 404\n");
 $f->write_file('html/errors/plain.txt', "plain\n");
 $f->write_file('html/notfound.txt', "not found page\n");
@@ -138,6 +143,10 @@ is($r->{status}, 404, 'internal: a direct request gets 404');
 unlike($r->{body}, qr/secret page/, '... and not the file');
 $r = http_get($port, '/secret/');
 is($r->{status}, 404, 'internal: its directory too');
+$r = http_get($port, '/secret/nested/n.txt');
+is($r->{status}, 404, 'a location nested in an internal one is internal');
+$r = http_get($port, '/tf/nested/n.txt');
+is($r->{body}, "nested\n", '... and reached by try_files');
 
 $r = http_get($port, '/errors/plain.txt');
 is($r->{status}, 404, 'internal with error_page: 404');

@@ -93,6 +93,7 @@ fy_http_merge_loc(fy_http_loc_conf_t *prev, fy_http_loc_conf_t *conf)
         conf->access = prev->access;
     }
     fy_http_limit_except_merge(prev, conf);
+    conf->internal |= prev->internal;   /* nested ones too, as nginx */
     fy_http_limit_rate_merge(prev, conf);
     /* the rewrite directives themselves are not inherited (nginx) */
     fy_conf_merge(conf->rewrite_log, prev->rewrite_log, FY_CONF_UNSET_INT,
