@@ -1,9 +1,10 @@
 #!/usr/bin/perl
 # core_directives.t -- nginx core-module directives for locations:
 # "internal" (only internal redirects and rewrites reach the location; a
-# client's own request gets 404) and "limit_except" (methods a location
+# client's own request gets 404), "limit_except" (methods a location
 # does not list are checked against the block's allow/deny: 403 when
-# denied; GET lets HEAD through); configuration errors with file and
+# denied; GET lets HEAD through), "merge_slashes", "recursive_error_pages",
+# "if_modified_since", "max_ranges"; configuration errors with file and
 # line.
 
 use strict;
@@ -114,6 +115,42 @@ http {
             }
             proxy_pass http://backend;
         }
+
+        # ---- merge_slashes (default on) ----
+        location = /m/a/b { return 200 "exact \$uri"; }
+
+        # ---- recursive_error_pages ----
+        location /r1/ {
+            recursive_error_pages on;
+            error_page 404 /r2/x;
+        }
+        location /r2/ {
+            error_page 404 /final.txt;
+        }
+        location /n1/ {
+            error_page 404 /n2/x;
+        }
+        location /n2/ {
+            error_page 404 /final.txt;
+        }
+        location /loop/ {
+            recursive_error_pages on;
+            error_page 404 /loop/again;
+        }
+
+        # ---- if_modified_since, max_ranges ----
+        location /ims_off/ { if_modified_since off; alias html/f/; }
+        location /ims_before/ { if_modified_since before; alias html/f/; }
+        location /f/ { }
+        location /noranges/ { max_ranges 0; alias html/f/; }
+        location /oneranges/ { max_ranges 1; alias html/f/; }
+    }
+
+    server {
+        listen 127.0.0.1:%%PORT_2%%;
+        merge_slashes off;
+        location = /m/a/b { return 200 "exact \$uri"; }
+        location / { return 200 "other \$uri"; }
     }
 }
 EOF
@@ -123,6 +160,10 @@ $f->write_file('html/secret/nested/n.txt', "nested\n");
 $f->write_file('html/errors/404.html', "custom 404\n");
 $f->write_file('html/errors/plain.txt', "plain\n");
 $f->write_file('html/notfound.txt', "not found page\n");
+$f->write_file('html/final.txt', "final page\n");
+$f->write_file('html/f/file.txt', "0123456789");
+my $mtime = 1700000000;             # Tue, 14 Nov 2023 22:13:20 GMT
+utime $mtime, $mtime, $f->prefix . '/html/f/file.txt' or die "utime: $!";
 $f->allow_log(qr/access forbidden by rule/);
 
 my $backend = Ferry::Test::Backend->new(port => $f->port(1));
@@ -227,6 +268,61 @@ is($r->{status}, 200, '... MKCOL too');
 $r = req('LOCK', '/dav/a');
 is($r->{status}, 403, '... LOCK not listed: 403');
 
+# ---- merge_slashes ----
+$r = http_get($port, '//m///a//b');
+is($r->{body}, 'exact /m/a/b', 'merge_slashes on (default): //m///a//b is '
+   . '/m/a/b');
+$r = http_get($f->port(2), '//m///a//b');
+is($r->{body}, 'other //m///a//b', 'merge_slashes off: the slashes stay, '
+   . 'the exact location does not match');
+$r = http_get($f->port(2), '/m/a/b');
+is($r->{body}, 'exact /m/a/b', 'merge_slashes off: the plain path matches');
+$r = http_get($f->port(2), '/m/x/..//a/./b');
+is($r->{body}, 'other /m//a/b', 'merge_slashes off: dot segments still go');
+
+# ---- recursive_error_pages ----
+$r = http_get($port, '/r1/none');
+is($r->{status}, 404, 'recursive_error_pages on: 404');
+is($r->{body}, "final page\n", '... the second error_page answers');
+$r = http_get($port, '/n1/none');
+is($r->{status}, 404, 'recursive_error_pages off (default): 404');
+unlike($r->{body}, qr/final page/, '... the built-in page, not a second '
+       . 'error_page');
+like($r->{body}, qr/404 Not Found/, '... which is the built-in one');
+$r = http_get($port, '/loop/x');
+is($r->{status}, 500, 'recursive error_page loop: 500 after the redirect '
+   . 'limit');
+like($f->error_log, qr/rewrite or internal redirection cycle/,
+     '... logged as a cycle');
+$f->allow_log(qr/rewrite or internal redirection cycle/);
+
+# ---- if_modified_since ----
+my $exact = 'Tue, 14 Nov 2023 22:13:20 GMT';
+my $later = 'Wed, 15 Nov 2023 10:00:00 GMT';
+$r = http_get($port, '/f/file.txt', 'If-Modified-Since' => $exact);
+is($r->{status}, 304, 'if_modified_since exact (default): the same time: 304');
+$r = http_get($port, '/f/file.txt', 'If-Modified-Since' => $later);
+is($r->{status}, 200, '... a later time: 200');
+$r = http_get($port, '/ims_before/file.txt', 'If-Modified-Since' => $later);
+is($r->{status}, 304, 'if_modified_since before: a later time: 304');
+$r = http_get($port, '/ims_before/file.txt',
+              'If-Modified-Since' => 'Mon, 13 Nov 2023 10:00:00 GMT');
+is($r->{status}, 200, '... an earlier time: 200');
+$r = http_get($port, '/ims_off/file.txt', 'If-Modified-Since' => $exact);
+is($r->{status}, 200, 'if_modified_since off: 200 even for the same time');
+is($r->{body}, '0123456789', '... with the file');
+
+# ---- max_ranges ----
+$r = http_get($port, '/f/file.txt', Range => 'bytes=2-4');
+is($r->{status}, 206, 'ranges by default: 206');
+is($r->{body}, '234', '... the range');
+$r = http_get($port, '/noranges/file.txt', Range => 'bytes=2-4');
+is($r->{status}, 200, 'max_ranges 0: 200');
+is($r->{body}, '0123456789', '... the whole file');
+ok(!exists $r->{headers}{'accept-ranges'}, '... and no Accept-Ranges');
+$r = http_get($port, '/oneranges/file.txt', Range => 'bytes=2-4');
+is($r->{status}, 206, 'max_ranges 1: one range served');
+
 like($f->error_log, qr/access forbidden by rule, client: 127\.0\.0\.1, request: "POST \/ro\/a HTTP\/1\.1"/,
      'a denied method is logged as an access rule');
 
@@ -254,6 +350,21 @@ server_conf_refused('location / { limit_except GET { deny all; } '
 server_conf_refused('limit_except GET { deny all; }',
                     qr/"limit_except" directive is not allowed here in \S+ferry\.conf:8/,
                     'limit_except in a server');
+server_conf_refused('location / { merge_slashes off; }',
+                    qr/"merge_slashes" directive is not allowed here in \S+ferry\.conf:8/,
+                    'merge_slashes in a location');
+server_conf_refused('merge_slashes maybe;',
+                    qr/"merge_slashes" directive invalid value "maybe", it must be "on" or "off" in \S+ferry\.conf:8/,
+                    'merge_slashes not on or off');
+server_conf_refused('if_modified_since after;',
+                    qr/"if_modified_since" directive invalid value "after" in \S+ferry\.conf:8/,
+                    'if_modified_since with an unknown value');
+server_conf_refused('max_ranges -1;',
+                    qr/"max_ranges" directive invalid value "-1" in \S+ferry\.conf:8/,
+                    'max_ranges negative');
+server_conf_refused('recursive_error_pages yes;',
+                    qr/"recursive_error_pages" directive invalid value "yes", it must be "on" or "off" in \S+ferry\.conf:8/,
+                    'recursive_error_pages not on or off');
 server_conf_refused('location / { limit_except { deny all; } }',
                     qr/invalid number of arguments in "limit_except" directive in \S+ferry\.conf:8/,
                     'limit_except without a method');

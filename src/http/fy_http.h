@@ -316,6 +316,12 @@ typedef struct fy_http_loc_conf_s {
     int                  pass_request_body;
     int                  server_tokens;
     int                  intercept_errors;
+    int                  recursive_error_pages;  /* flag: error_page
+                                            again for an error page's
+                                            own error */
+    int                  if_modified_since;  /* FY_HTTP_IMS_* */
+    int                  max_ranges;     /* 0: no Range; else one range
+                                            is all ferry serves */
     fy_http_gzip_conf_t  gzip;          /* gzip* directives (fy_http_gzip.h) */
     /* try_files (fy_http_try_files.c), NULL: none; not inherited */
     struct fy_http_try_files_s *try_files;
@@ -331,6 +337,12 @@ typedef struct fy_http_loc_conf_s {
 
 /* Does the location proxy (proxy_pass, with or without variables)? */
 #define fy_http_proxied(lcf)  ((lcf)->upstream || (lcf)->proxy_pass_cv)
+
+/* if_modified_since (fy_http_static_send.c) */
+#define FY_HTTP_IMS_OFF      0
+#define FY_HTTP_IMS_EXACT    1
+#define FY_HTTP_IMS_BEFORE   2
+extern const fy_conf_enum_t  fy_http_ims_values[];
 
 /* lingering_close (fy_http_lingering.c) */
 #define FY_HTTP_LINGERING_OFF     0
@@ -379,6 +391,7 @@ typedef struct fy_http_srv_conf_s {
     int                  large_header_buffers;
     int                  ignore_invalid_headers;
     int                  underscores_in_headers;
+    int                  merge_slashes;     /* flag: "//" read as "/" */
     fy_tls_conf_t        tls;           /* ssl_* directives */
     unsigned             http2_seen;    /* as in fy_http_loc_conf_t */
     const char          *file;
@@ -727,6 +740,9 @@ int  fy_http_proxy_redirect(fy_http_request_t *r, fy_array_t *headers);
 /* fy_http_uri.c: decode %XX, resolve "." and "..", merge slashes.
  * path may be replaced by a copy in pool.  FY_ERROR: invalid (400). */
 int    fy_http_normalize_path(fy_pool_t *pool, fy_str_t *path);
+/* the same; merge 0 (merge_slashes off): empty segments are kept */
+int    fy_http_normalize_path_as(fy_pool_t *pool, fy_str_t *path,
+                                 int merge);
 /* %-escape what a path sent upstream cannot carry raw; with dst NULL,
  * returns the length needed. */
 size_t fy_http_escape_path(u_char *dst, const u_char *src, size_t len);

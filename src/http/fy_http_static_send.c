@@ -167,6 +167,7 @@ fy_http_static_send(fy_http_request_t *r, fy_http_static_file_t *f,
     off_t            start = 0, end = st->st_size - 1;
     size_t           llen, size, n, slen;
     fy_str_t         add;
+    time_t           t;
     int              status = 200;
 
     snprintf(etag, sizeof(etag), "\"%llx-%llx\"",
@@ -176,8 +177,9 @@ fy_http_static_send(fy_http_request_t *r, fy_http_static_file_t *f,
     strftime(lm, sizeof(lm), "%a, %d %b %Y %H:%M:%S GMT", &tm);
 
     /* If-None-Match wins over If-Modified-Since (RFC 9110 13.2.2);
-     * If-Modified-Since matches only the exact time, as nginx's
-     * default "if_modified_since exact". */
+     * If-Modified-Since as if_modified_since says: the exact time
+     * (nginx's default), that time or later ("before": the file was
+     * modified before it), or never ("off"). */
     inm = fy_http_static_header(r, "If-None-Match");
     ims = fy_http_static_header(r, "If-Modified-Since");
     if (r->err_status) {
@@ -189,10 +191,14 @@ fy_http_static_send(fy_http_request_t *r, fy_http_static_file_t *f,
         if (fy_http_static_etag_match(inm, etag)) {
             status = 304;
         }
-    } else if (ims
-               && fy_time_parse_http(ims->data, ims->len) == st->st_mtime)
-    {
-        status = 304;
+    } else if (ims && r->loc->if_modified_since != FY_HTTP_IMS_OFF) {
+        t = fy_time_parse_http(ims->data, ims->len);
+        if (t == st->st_mtime
+            || (t != (time_t) -1 && t > st->st_mtime
+                && r->loc->if_modified_since == FY_HTTP_IMS_BEFORE))
+        {
+            status = 304;
+        }
     }
 
     if (status == 200 && f->gz_how == FY_HTTP_GZIP_NO) {
@@ -216,7 +222,10 @@ fy_http_static_send(fy_http_request_t *r, fy_http_static_file_t *f,
 
     range = fy_http_static_header(r, "Range");
     ifr = fy_http_static_header(r, "If-Range");
+    /* max_ranges 0: no ranges (nor Accept-Ranges); any other value
+     * allows the one range ferry serves (several are the whole file) */
     if (status == 200 && range && !r->err_status && f->gz == NULL
+        && r->loc->max_ranges > 0
         && (ifr == NULL || fy_str_eq(ifr, etag) || fy_str_eq(ifr, lm)))
     {
         switch (fy_http_parse_range(range->data, range->len, st->st_size,
@@ -277,7 +286,7 @@ fy_http_static_send(fy_http_request_t *r, fy_http_static_file_t *f,
                                "Content-Range: bytes %lld-%lld/%lld\r\n",
                                (long long) start, (long long) end,
                                (long long) st->st_size);
-    } else if (status == 200 && f->gz == NULL) {
+    } else if (status == 200 && f->gz == NULL && r->loc->max_ranges > 0) {
         n += (size_t) snprintf(hdr + n, size - n, "Accept-Ranges: bytes\r\n");
     } else if (status == 416) {
         n += (size_t) snprintf(hdr + n, size - n, "Content-Length: 0\r\n"
