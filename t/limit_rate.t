@@ -75,8 +75,19 @@ http {
             proxy_pass http://backend;
         }
     }
+
+    server {
+        listen 127.0.0.1:%%PORT_3%% ssl;
+        ssl_certificate t.crt;
+        ssl_certificate_key t.key;
+        root html;
+        location /sf/ { limit_rate 100k; }
+    }
 }
 EOF
+sh('cd ' . $f->prefix . '/conf && openssl req -x509 -newkey ec'
+   . ' -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout t.key -out t.crt'
+   . " -days 2 -subj /CN=a.test 2>/dev/null");
 
 $f->write_file('html/fast/big.txt', $big);
 $f->write_file('html/sf/big.txt', $big);
@@ -168,6 +179,31 @@ is($r->{body}, $big, 'X-Accel-Limit-Rate 102400: the whole body');
 cmp_ok($t, '>=', 1.5, '... limited by the upstream\'s field');
 ok(!exists $r->{headers}{'x-accel-limit-rate'},
    '... which the client does not see');
+
+# ---- TLS: the file is read and written through TLS, limited the same
+# (a write cut short must be retried with at least as many bytes:
+# the allowance only grows while nothing is sent) ----
+{
+    require IO::Socket::SSL;
+    my $t0 = time;
+    my $s = IO::Socket::SSL->new(PeerAddr => '127.0.0.1',
+                                 PeerPort => $f->port(3),
+                                 SSL_verify_mode => 0, Timeout => 10)
+        or die "TLS connect: $IO::Socket::SSL::SSL_ERROR";
+    print $s "GET /sf/big.txt HTTP/1.1\r\nHost: a.test\r\n"
+             . "Connection: close\r\n\r\n";
+    my $raw = '';
+    while (1) {
+        my $n = sysread $s, $raw, 65536, length $raw;
+        last unless $n;
+    }
+    close $s;
+    my $tt = time - $t0;
+    my ($head, $body) = split /\r\n\r\n/, $raw, 2;
+    like($head, qr{^HTTP/1\.1 200}, 'TLS, limit_rate 100k: 200');
+    is($body, $big, '... the whole file, intact');
+    cmp_ok($tt, '>=', 1.5, '... took at least 1.5 s');
+}
 
 # ---- the worker sleeps while it waits ----
 my ($worker) = $f->worker_pids;
