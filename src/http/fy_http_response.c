@@ -420,6 +420,7 @@ fy_http_write_out(fy_http_request_t *r)
         }
         if (n == FY_AGAIN) {
             c->write.handler = fy_http_write_handler;
+            r->limit_delayed = 0;       /* this timer is send_timeout */
             fy_timer_add(&c->write,
                          (uint64_t) fy_http_req_loc(r)->send_timeout);
             return FY_AGAIN;
