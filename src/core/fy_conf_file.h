@@ -34,6 +34,7 @@
 #define FY_CONF_LOC      0x0010
 #define FY_CONF_UPS      0x0020
 #define FY_CONF_IF       0x0040   /* inside an http "if" block */
+#define FY_CONF_LMT      0x0080   /* inside a "limit_except" block */
 #define FY_CONF_ANY      0x00ff
 
 /* Row flags */

@@ -122,6 +122,8 @@ static const fy_command_t *const  fy_conf_tables[] = {
     fy_http_auth_basic_commands,
     fy_http_expires_commands,
     fy_http_charset_commands,
+    fy_http_limit_except_commands,
+    fy_http_limit_rate_commands,
     fy_http_realip_commands,
     fy_http_ssl_commands,
     fy_http_http2_commands,

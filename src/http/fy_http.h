@@ -250,6 +250,12 @@ typedef struct fy_http_loc_conf_s {
      * parent's is shared */
     struct fy_http_proxy_ssl_conf_s *proxy_ssl;
     unsigned             named:1;       /* location @name */
+    unsigned             internal:1;    /* "internal": a client's own
+                                           request gets 404 here */
+    /* limit_except (fy_http_limit_except.c), NULL: none here or above */
+    struct fy_http_limit_except_s *limit_except;
+    /* limit_rate, limit_rate_after (fy_http_limit_rate.c), NULL: none */
+    struct fy_http_limit_rate_conf_s *limit_rate;
     fy_http_cv_t        *proxy_pass_cv; /* proxy_pass with variables */
     fy_array_t          *proxy_upstreams;  /* where its upstream is
                                            looked up (the http block's) */
@@ -337,6 +343,12 @@ typedef struct fy_http_loc_conf_s {
     int                  pass_request_body;
     int                  server_tokens;
     int                  intercept_errors;
+    int                  recursive_error_pages;  /* flag: error_page
+                                            again for an error page's
+                                            own error */
+    int                  if_modified_since;  /* FY_HTTP_IMS_* */
+    int                  max_ranges;     /* 0: no Range; else one range
+                                            is all ferry serves */
     fy_http_gzip_conf_t  gzip;          /* gzip* directives (fy_http_gzip.h) */
     /* try_files (fy_http_try_files.c), NULL: none; not inherited */
     struct fy_http_try_files_s *try_files;
@@ -398,6 +410,12 @@ typedef struct fy_http_loc_conf_s {
 /* Does the location proxy (proxy_pass, with or without variables)? */
 #define fy_http_proxied(lcf)  ((lcf)->upstream || (lcf)->proxy_pass_cv)
 
+/* if_modified_since (fy_http_static_send.c) */
+#define FY_HTTP_IMS_OFF      0
+#define FY_HTTP_IMS_EXACT    1
+#define FY_HTTP_IMS_BEFORE   2
+extern const fy_conf_enum_t  fy_http_ims_values[];
+
 /* lingering_close (fy_http_lingering.c) */
 #define FY_HTTP_LINGERING_OFF     0
 #define FY_HTTP_LINGERING_ON      1
@@ -445,6 +463,7 @@ typedef struct fy_http_srv_conf_s {
     int                  large_header_buffers;
     int                  ignore_invalid_headers;
     int                  underscores_in_headers;
+    int                  merge_slashes;     /* flag: "//" read as "/" */
     fy_tls_conf_t        tls;           /* ssl_* directives */
     unsigned             http2_seen;    /* as in fy_http_loc_conf_t */
     const char          *file;
@@ -589,6 +608,15 @@ struct fy_http_request_s {
                                                recursive_error_pages off) */
     unsigned              internal:1;       /* path changed by an internal
                                                redirect: send it, not uri */
+    unsigned              limit_rate_set:1; /* by set $limit_rate or
+                                               X-Accel-Limit-Rate */
+    unsigned              limit_delayed:1;  /* the write timer waits for
+                                               limit_rate, not the client */
+    size_t                limit_rate;       /* bytes/s, 0: none */
+    uint64_t              limit_rate_after; /* bytes sent before */
+    unsigned              redirected:1;     /* URI made by an internal
+                                               redirect or a rewrite: may
+                                               enter "internal" locations */
     int                   err_status;       /* error_page: the status to
                                                answer with; 0: as made */
     unsigned              redirects:4;      /* internal redirects so far
@@ -833,6 +861,9 @@ int  fy_http_proxy_cookie(fy_http_request_t *r, fy_array_t *headers);
 /* fy_http_uri.c: decode %XX, resolve "." and "..", merge slashes.
  * path may be replaced by a copy in pool.  FY_ERROR: invalid (400). */
 int    fy_http_normalize_path(fy_pool_t *pool, fy_str_t *path);
+/* the same; merge 0 (merge_slashes off): empty segments are kept */
+int    fy_http_normalize_path_as(fy_pool_t *pool, fy_str_t *path,
+                                 int merge);
 /* %-escape what a path sent upstream cannot carry raw; with dst NULL,
  * returns the length needed. */
 size_t fy_http_escape_path(u_char *dst, const u_char *src, size_t len);
@@ -987,6 +1018,34 @@ size_t fy_http_auth_basic_header(fy_http_request_t *r, int status,
 ssize_t fy_http_base64_decode(const u_char *in, size_t len, u_char *out);
 int  fy_http_auth_check_password(const u_char *pw, size_t pwlen,
                                  const char *stored);
+/* fy_http_limit_except.c: the allow/deny rules for r's method in lcf
+ * (which has a limit_except): the block's for a method it does not
+ * list, else rules. */
+fy_array_t *fy_http_limit_except_rules(fy_http_request_t *r,
+    fy_http_loc_conf_t *lcf, fy_array_t *rules);
+/* after lcf's own access is merged: a block without rules of its own
+ * takes the location's */
+void fy_http_limit_except_merge(fy_http_loc_conf_t *prev,
+    fy_http_loc_conf_t *lcf);
+extern const fy_command_t  fy_http_limit_except_commands[];
+
+/* fy_http_limit_rate.c: limit_rate, limit_rate_after */
+extern const fy_command_t  fy_http_limit_rate_commands[];
+void fy_http_limit_rate_merge(fy_http_loc_conf_t *prev,
+    fy_http_loc_conf_t *conf);
+/* the rate and what goes before it for the location chosen (a rate
+ * set by "set $limit_rate" stays) */
+void fy_http_limit_rate_start(fy_http_request_t *r, fy_http_loc_conf_t *lcf);
+/* set $limit_rate VALUE; X-Accel-Limit-Rate from the upstream */
+void fy_http_limit_rate_assign(fy_http_request_t *r, const u_char *p,
+    size_t len);
+void fy_http_limit_rate_header(fy_http_request_t *r, const fy_str_t *value);
+/* r->limit_rate set: the bytes r may send now, or 0 and in *delay the
+ * milliseconds to wait before asking again */
+uint64_t fy_http_limit_rate_allow(fy_http_request_t *r, uint64_t *delay);
+/* the same for cnt iovecs, cut to what may go; 0: wait *delay ms */
+int fy_http_limit_rate_iov(fy_http_request_t *r, struct iovec *iov, int cnt,
+    uint64_t *delay);
 /* An address with a prefix (allow/deny, set_real_ip_from). */
 typedef struct {
     int       family;       /* AF_INET, AF_INET6 (0: allow/deny's "all") */

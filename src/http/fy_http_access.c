@@ -29,12 +29,16 @@ typedef struct {
 static const char *fy_http_access_rule(fy_conf_t *cf,
     const fy_command_t *cmd, void *conf);
 
+/* also inside limit_except (fy_http_limit_except.c) */
+#define FY_HTTP_ACCESS_CTX \
+    (FY_CONF_HTTP | FY_CONF_SRV | FY_CONF_LOC | FY_CONF_LMT)
+
 const fy_command_t  fy_http_access_commands[] = {
 
-    { "allow", FY_CONF_HTTP | FY_CONF_SRV | FY_CONF_LOC, 0, 1, 1,
+    { "allow", FY_HTTP_ACCESS_CTX, 0, 1, 1,
       fy_http_access_rule, FY_CONF_LOC_OFF, 0, NULL },
 
-    { "deny", FY_CONF_HTTP | FY_CONF_SRV | FY_CONF_LOC, 0, 1, 1,
+    { "deny", FY_HTTP_ACCESS_CTX, 0, 1, 1,
       fy_http_access_rule, FY_CONF_LOC_OFF, 0, NULL },
 
     { NULL, 0, 0, 0, 0, NULL, 0, 0, NULL }
@@ -203,20 +207,25 @@ int
 fy_http_access_check(fy_http_request_t *r, int log)
 {
     fy_http_loc_conf_t     *lcf = r->loc ? r->loc : r->srv->loc;
+    fy_array_t             *rules = lcf->access;
     fy_http_access_rule_t  *rule;
     const uint8_t          *addr;
     unsigned                i, n;
     int                     family;
 
-    if (lcf->access == NULL) {
+    /* a method limit_except does not list: its block's rules instead */
+    if (lcf->limit_except) {
+        rules = fy_http_limit_except_rules(r, lcf, rules);
+    }
+    if (rules == NULL) {
         return FY_DECLINED;
     }
 
     /* a unix-domain client has no address: only "all" rules apply */
     addr = fy_http_cidr_addr(&r->hc->c->addr, &family, &n);
 
-    for (i = 0; i < lcf->access->nelts; i++) {
-        rule = fy_array_elt(lcf->access, fy_http_access_rule_t, i);
+    for (i = 0; i < rules->nelts; i++) {
+        rule = fy_array_elt(rules, fy_http_access_rule_t, i);
 
         if (rule->cidr.family != 0
             && !fy_http_cidr_match(&rule->cidr, family, addr, n))

@@ -11,6 +11,8 @@
 #include "fy_http.h"
 #include "fy_http_conf.h"
 
+#include <limits.h>
+
 static const char *fy_http_next_upstream(fy_conf_t *cf,
     const fy_command_t *cmd, void *conf);
 static const char *fy_http_large_header_buffers(fy_conf_t *cf,
@@ -19,6 +21,8 @@ static const char *fy_http_proxy_buffers(fy_conf_t *cf,
     const fy_command_t *cmd, void *conf);
 static const char *fy_http_msie(fy_conf_t *cf, const fy_command_t *cmd,
     void *conf);
+static const char *fy_http_internal(fy_conf_t *cf, const fy_command_t *cmd,
+    void *conf);
 
 #define FY_HTTP_ANY  (FY_CONF_HTTP | FY_CONF_SRV | FY_CONF_LOC)
 
@@ -26,6 +30,14 @@ static const fy_conf_bounds_t  fy_http_buffer_bounds = { 1024, 16777216 };
 static const fy_conf_bounds_t  fy_http_header_buffer_bounds = { 64, 16777216 };
 static const fy_conf_bounds_t  fy_http_requests_bounds = { 0, 1000000000 };
 static const fy_conf_bounds_t  fy_http_tries_bounds = { 0, 1000 };
+static const fy_conf_bounds_t  fy_http_ranges_bounds = { 0, INT_MAX - 1 };
+
+const fy_conf_enum_t  fy_http_ims_values[] = {
+    { "off",    FY_HTTP_IMS_OFF },
+    { "exact",  FY_HTTP_IMS_EXACT },
+    { "before", FY_HTTP_IMS_BEFORE },
+    { NULL, 0 }
+};
 
 const fy_command_t  fy_http_commands[] = {
 
@@ -63,6 +75,10 @@ const fy_command_t  fy_http_commands[] = {
       fy_http_location,
       FY_CONF_SRV_OFF, 0, NULL },
 
+    /* a location for internal redirects only (fy_http_route) */
+    { "internal", FY_CONF_LOC, 0, 0, 0, fy_http_internal,
+      FY_CONF_LOC_OFF, 0, NULL },
+
     { "listen", FY_CONF_SRV, 0, 1, FY_CONF_MANY, fy_http_listen,
       FY_CONF_SRV_OFF, 0, NULL },
 
@@ -88,6 +104,11 @@ const fy_command_t  fy_http_commands[] = {
     { "underscores_in_headers", FY_CONF_HTTP | FY_CONF_SRV, 0, 1, 1,
       fy_conf_set_flag, FY_CONF_SRV_OFF,
       offsetof(fy_http_srv_conf_t, underscores_in_headers), NULL },
+
+    /* the request path as locations see it (fy_http_uri.c) */
+    { "merge_slashes", FY_CONF_HTTP | FY_CONF_SRV, 0, 1, 1,
+      fy_conf_set_flag, FY_CONF_SRV_OFF,
+      offsetof(fy_http_srv_conf_t, merge_slashes), NULL },
 
     { "proxy_pass", FY_CONF_LOC, 0, 1, 1, fy_http_proxy_pass,
       FY_CONF_LOC_OFF, 0, NULL },
@@ -148,6 +169,20 @@ const fy_command_t  fy_http_commands[] = {
 
     { "log_not_found", FY_HTTP_ANY, 0, 1, 1, fy_conf_set_flag,
       FY_CONF_LOC_OFF, offsetof(fy_http_loc_conf_t, log_not_found), NULL },
+
+    /* conditional and range requests of static files */
+    { "if_modified_since", FY_HTTP_ANY, 0, 1, 1, fy_conf_set_enum,
+      FY_CONF_LOC_OFF, offsetof(fy_http_loc_conf_t, if_modified_since),
+      fy_http_ims_values },
+
+    { "max_ranges", FY_HTTP_ANY, 0, 1, 1, fy_conf_set_int,
+      FY_CONF_LOC_OFF, offsetof(fy_http_loc_conf_t, max_ranges),
+      &fy_http_ranges_bounds },
+
+    /* error_page after error_page (fy_http_error_page.c) */
+    { "recursive_error_pages", FY_HTTP_ANY, 0, 1, 1, fy_conf_set_flag,
+      FY_CONF_LOC_OFF, offsetof(fy_http_loc_conf_t, recursive_error_pages),
+      NULL },
 
     /* nginx's answers for MSIE 4 to 10: no effect (fy_http_msie) */
     { "msie_padding", FY_HTTP_ANY, 0, 1, 1, fy_http_msie,
@@ -326,6 +361,22 @@ fy_http_large_header_buffers(fy_conf_t *cf, const fy_command_t *cmd,
     }
     scf->large_header_buffers = (int) n;
     scf->large_header_buffer = (size_t) size;
+    return FY_CONF_OK;
+}
+
+/* internal: no argument, once per location (nginx). */
+static const char *
+fy_http_internal(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
+{
+    fy_http_loc_conf_t  *lcf = conf;
+
+    fy_unused(cf);
+    fy_unused(cmd);
+
+    if (lcf->internal) {
+        return "is duplicate";
+    }
+    lcf->internal = 1;
     return FY_CONF_OK;
 }
 

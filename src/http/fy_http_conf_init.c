@@ -9,6 +9,7 @@
 #include "fy_http_conf.h"
 #include "fy_http_static.h"
 
+#include <limits.h>
 #include <netinet/in.h>
 
 static void
@@ -93,6 +94,15 @@ fy_http_merge_loc(fy_http_loc_conf_t *prev, fy_http_loc_conf_t *conf)
     if (conf->access == NULL) {
         conf->access = prev->access;
     }
+    fy_conf_merge(conf->recursive_error_pages, prev->recursive_error_pages,
+                  FY_CONF_UNSET_INT, 0);
+    fy_conf_merge(conf->if_modified_since, prev->if_modified_since,
+                  FY_CONF_UNSET_INT, FY_HTTP_IMS_EXACT);
+    fy_conf_merge(conf->max_ranges, prev->max_ranges, FY_CONF_UNSET_INT,
+                  INT_MAX);
+    fy_http_limit_except_merge(prev, conf);
+    conf->internal |= prev->internal;   /* nested ones too, as nginx */
+    fy_http_limit_rate_merge(prev, conf);
     /* the rewrite directives themselves are not inherited (nginx) */
     fy_conf_merge(conf->rewrite_log, prev->rewrite_log, FY_CONF_UNSET_INT,
                   0);
@@ -131,6 +141,8 @@ fy_http_merge_header_conf(fy_http_srv_conf_t *prev, fy_http_srv_conf_t *conf)
         conf->large_header_buffer = 8192;
     }
     fy_conf_merge(conf->ignore_invalid_headers, prev->ignore_invalid_headers,
+                  FY_CONF_UNSET_INT, 1);
+    fy_conf_merge(conf->merge_slashes, prev->merge_slashes,
                   FY_CONF_UNSET_INT, 1);
     fy_conf_merge(conf->underscores_in_headers, prev->underscores_in_headers,
                   FY_CONF_UNSET_INT, 0);

@@ -55,6 +55,9 @@ fy_http_create_loc_conf(fy_pool_t *pool)
     lcf->satisfy = FY_CONF_UNSET_INT;
     lcf->expires = FY_CONF_UNSET_INT;
     lcf->etag = FY_CONF_UNSET_INT;
+    lcf->recursive_error_pages = FY_CONF_UNSET_INT;
+    lcf->if_modified_since = FY_CONF_UNSET_INT;
+    lcf->max_ranges = FY_CONF_UNSET_INT;
     fy_http_gzip_init_conf(&lcf->gzip);
     fy_http_limit_init_conf(lcf);
     fy_http_keepalive_init_conf(lcf);
@@ -88,6 +91,7 @@ fy_http_create_srv_conf(fy_conf_t *cf)
     scf->large_header_buffers = FY_CONF_UNSET_INT;
     scf->ignore_invalid_headers = FY_CONF_UNSET_INT;
     scf->underscores_in_headers = FY_CONF_UNSET_INT;
+    scf->merge_slashes = FY_CONF_UNSET_INT;
     fy_tls_conf_init(cf->pool, &scf->tls);
     scf->file = cf->file ? cf->file->name : "command line";
     scf->line = cf->line;

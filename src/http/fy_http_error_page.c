@@ -14,9 +14,9 @@
  * through fy_http_error_page (from fy_http_send_error); an upstream's
  * answer of 300 or more does when the location has
  * proxy_intercept_errors on (fy_http_proxy_response.c).  A request goes
- * through error_page at most once (nginx's recursive_error_pages off):
- * an error while serving the error page is answered plainly with its
- * own status.
+ * through error_page at most once unless the location where the error
+ * happened has recursive_error_pages on (nginx): an error while serving
+ * the error page is answered plainly with its own status.
  *
  * The internal redirect itself (fy_http_internal_redirect,
  * fy_http_named_redirect) is shared with try_files
@@ -178,6 +178,7 @@ fy_http_named_redirect(fy_http_request_t *r, const u_char *name, size_t len)
     fy_log_debug("named location \"%.*s\"", (int) len, name);
     r->loc = named;
     fy_http_error_log_set(r);
+    r->redirected = 1;
     fy_http_run_location(r);
 }
 
@@ -208,6 +209,7 @@ fy_http_internal_redirect(fy_http_request_t *r, u_char *uri, size_t len)
     r->path = path;
     r->args = args;
     r->internal = 1;
+    r->redirected = 1;
     r->rewritten = 0;
     r->captures = NULL;
     /* as nginx, the server's rewrites run again for the new URI */
@@ -252,6 +254,9 @@ fy_http_error_page(fy_http_request_t *r, int status)
     size_t                       len;
     int                          code;
 
+    /* once per request, unless recursive_error_pages is on where the
+     * error happened; the redirect limit ends a loop of them with a
+     * 500 (fy_http_redirect_count sets r->error_page) */
     if (r->loc == NULL || r->error_page || r->header_sent) {
         return FY_DECLINED;
     }
@@ -259,7 +264,9 @@ fy_http_error_page(fy_http_request_t *r, int status)
     if (ep == NULL) {
         return FY_DECLINED;
     }
-    r->error_page = 1;
+    if (!r->loc->recursive_error_pages) {
+        r->error_page = 1;
+    }
 
     uri = fy_http_cv_eval(r, ep->uri, &len);
     if (uri == NULL || len == 0) {

@@ -333,6 +333,11 @@ fy_proxy_process_header(fy_http_proxy_t *p)
                 own_date = 0;
             }
         }
+        if (h->name.len == 18
+            && fy_str_eq_ci(&h->name, "X-Accel-Limit-Rate"))
+        {
+            fy_http_limit_rate_header(r, &h->value);
+        }
     }
     /* expires and charset change what the upstream said (nginx's
      * header filters): one test when neither is on */

@@ -264,8 +264,11 @@ fy_http_set_uri(fy_http_request_t *r)
         r->args.data = u + 1;
         r->args.len = (size_t) (r->uri.data + r->uri.len - u - 1);
     }
-    /* locations match what the path means, not how it is spelled */
-    return fy_http_normalize_path(r->pool, &r->path);
+    /* locations match what the path means, not how it is spelled;
+     * merge_slashes of the address's default server, as nginx (the
+     * path is read before Host chooses the server) */
+    return fy_http_normalize_path_as(r->pool, &r->path,
+                                     r->srv->merge_slashes);
 }
 
 /*

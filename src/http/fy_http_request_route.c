@@ -338,6 +338,17 @@ fy_http_route(fy_http_request_t *r)
     fy_http_find_location_of(r);
     lcf = r->loc;
 
+    /* "internal": only a URI that an internal redirect (error_page,
+     * try_files, a named location) or a rewrite made may be answered
+     * here; a client asking for it directly gets 404, as nginx, before
+     * anything else of the location is looked at.  The search again
+     * after a rewrite (fy_http_run_location) always has such a URI. */
+    if (lcf->internal && !r->redirected) {
+        fy_http_skip_body(r);
+        fy_http_send_error(r, 404);
+        return;
+    }
+
     if (r->content_length > 0
         && (uint64_t) r->content_length > lcf->client_max_body_size
         && lcf->client_max_body_size != 0)
@@ -420,7 +431,7 @@ fy_http_run_access(fy_http_request_t *r)
         }
     }
 
-    if ((lcf->access || lcf->auth_on)
+    if ((lcf->access || lcf->auth_on || lcf->limit_except)
         && (rc = fy_http_access_phase(r)) != 0)
     {
         /* allow/deny, auth_basic and satisfy */
@@ -441,6 +452,12 @@ fy_http_run_access(fy_http_request_t *r)
         if (rc != FY_DECLINED) {
             return;
         }
+    }
+
+    /* the location that answers says how fast (nginx reads it at the
+     * first write, when no later phase can change the location) */
+    if (lcf->limit_rate || r->limit_rate) {
+        fy_http_limit_rate_start(r, lcf);
     }
 
     if (lcf->handler) {

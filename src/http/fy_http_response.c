@@ -397,6 +397,7 @@ fy_http_write_out(fy_http_request_t *r)
     fy_conn_t           *c = hc->c;
     struct iovec         iov[4];
     ssize_t              n;
+    uint64_t             delay;
     int                  i, cnt;
 
     for ( ;; ) {
@@ -413,6 +414,17 @@ fy_http_write_out(fy_http_request_t *r)
             return FY_OK;
         }
 
+        if (r->limit_rate) {
+            cnt = fy_http_limit_rate_iov(r, iov, cnt, &delay);
+            if (cnt == 0) {
+                /* limit_rate: on when the timer says */
+                r->limit_delayed = 1;
+                c->write.handler = fy_http_write_handler;
+                fy_timer_add(&c->write, delay);
+                return FY_AGAIN;
+            }
+        }
+
         n = fy_conn_writev(c, iov, cnt);
         if (n > 0) {
             fy_iov_advance(hc->out, hc->nout, (size_t) n);
@@ -422,6 +434,7 @@ fy_http_write_out(fy_http_request_t *r)
         }
         if (n == FY_AGAIN) {
             c->write.handler = fy_http_write_handler;
+            r->limit_delayed = 0;       /* this timer is send_timeout */
             fy_timer_add(&c->write,
                          (uint64_t) fy_http_req_loc(r)->send_timeout);
             return FY_AGAIN;
@@ -440,7 +453,13 @@ fy_http_write_handler(fy_event_t *wev)
     fy_http_request_t  *r = hc->r;
     void              (*done)(fy_http_request_t *r);
 
-    if (wev->timedout) {
+    if (r->limit_delayed) {
+        if (!wev->timedout) {
+            return;         /* woken before the limit_rate timer */
+        }
+        r->limit_delayed = 0;
+        wev->timedout = 0;
+    } else if (wev->timedout) {
         fy_log_error(FY_LOG_INFO, 0, "client timed out while sending "
                      "response, client %s", hc->addr_text);
         fy_http_reset_timedout(hc);

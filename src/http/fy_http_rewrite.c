@@ -75,6 +75,7 @@ fy_http_rw_new_uri(fy_http_request_t *r, const fy_http_rw_op_t *op,
     r->path = path;
     r->args = args;
     r->internal = 1;        /* proxy_pass without a URI part sends r->path */
+    r->redirected = 1;      /* as nginx: "internal" locations let it in */
     return FY_OK;
 }
 
@@ -276,6 +277,8 @@ fy_http_rw_exec(fy_http_request_t *r, fy_http_rw_script_t *script,
                 r->args.data = len ? v : NULL;
                 r->args.len = len;
                 r->internal = 1;
+            } else if (op->set_limit_rate) {
+                fy_http_limit_rate_assign(r, v, len);
             } else if (fy_http_map_assign(r, op->var, v, len) != FY_OK) {
                 fy_http_send_error(r, 500);
                 return FY_DONE;

@@ -51,6 +51,7 @@ typedef struct {
     unsigned               noargs:1;  /* rewrite: replacement ended with
                                          "?" (removed) */
     unsigned               set_args:1;  /* set $args */
+    unsigned               set_limit_rate:1;  /* set $limit_rate */
     int                    code;      /* return */
     fy_http_regex_t       *regex;     /* rewrite, if ~ */
     fy_str_t               source;    /* the regex as written (logs) */

@@ -167,6 +167,7 @@ fy_http_static_send(fy_http_request_t *r, fy_http_static_file_t *f,
     off_t            start = 0, end = st->st_size - 1;
     size_t           llen, size, n, slen;
     fy_str_t         add, ctype;
+    time_t           t;
     int              status = 200;
 
     /* etag off: none sent, and none for If-None-Match or If-Range to
@@ -183,8 +184,9 @@ fy_http_static_send(fy_http_request_t *r, fy_http_static_file_t *f,
     strftime(lm, sizeof(lm), "%a, %d %b %Y %H:%M:%S GMT", &tm);
 
     /* If-None-Match wins over If-Modified-Since (RFC 9110 13.2.2);
-     * If-Modified-Since matches only the exact time, as nginx's
-     * default "if_modified_since exact". */
+     * If-Modified-Since as if_modified_since says: the exact time
+     * (nginx's default), that time or later ("before": the file was
+     * modified before it), or never ("off"). */
     inm = fy_http_static_header(r, "If-None-Match");
     ims = fy_http_static_header(r, "If-Modified-Since");
     if (r->err_status) {
@@ -196,10 +198,14 @@ fy_http_static_send(fy_http_request_t *r, fy_http_static_file_t *f,
         if (fy_http_static_etag_match(inm, etag)) {
             status = 304;
         }
-    } else if (ims
-               && fy_time_parse_http(ims->data, ims->len) == st->st_mtime)
-    {
-        status = 304;
+    } else if (ims && r->loc->if_modified_since != FY_HTTP_IMS_OFF) {
+        t = fy_time_parse_http(ims->data, ims->len);
+        if (t == st->st_mtime
+            || (t != (time_t) -1 && t > st->st_mtime
+                && r->loc->if_modified_since == FY_HTTP_IMS_BEFORE))
+        {
+            status = 304;
+        }
     }
 
     if (status == 200 && f->gz_how == FY_HTTP_GZIP_NO) {
@@ -224,7 +230,10 @@ fy_http_static_send(fy_http_request_t *r, fy_http_static_file_t *f,
 
     range = fy_http_static_header(r, "Range");
     ifr = fy_http_static_header(r, "If-Range");
+    /* max_ranges 0: no ranges (nor Accept-Ranges); any other value
+     * allows the one range ferry serves (several are the whole file) */
     if (status == 200 && range && !r->err_status && f->gz == NULL
+        && r->loc->max_ranges > 0
         && (ifr == NULL || (etag[0] && fy_str_eq(ifr, etag))
             || fy_str_eq(ifr, lm)))
     {
@@ -296,7 +305,7 @@ fy_http_static_send(fy_http_request_t *r, fy_http_static_file_t *f,
                                "Content-Range: bytes %lld-%lld/%lld\r\n",
                                (long long) start, (long long) end,
                                (long long) st->st_size);
-    } else if (status == 200 && f->gz == NULL) {
+    } else if (status == 200 && f->gz == NULL && r->loc->max_ranges > 0) {
         n += (size_t) snprintf(hdr + n, size - n, "Accept-Ranges: bytes\r\n");
     } else if (status == 416) {
         n += (size_t) snprintf(hdr + n, size - n, "Content-Length: 0\r\n"
@@ -376,17 +385,17 @@ fy_http_static_write_handler(fy_event_t *wev)
  * a piece at f->pos and write it through the connection (its TLS layer,
  * if any); after FY_AGAIN the same bytes are read again from the same
  * offset, which is what SSL_write wants on its retry (the buffer may
- * move: SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER).  Returns bytes sent (and
- * moves f->pos), 0 at an unexpected end of file, FY_AGAIN or -1.
+ * move: SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER).  At most max bytes.
+ * Returns bytes sent (and moves f->pos), 0 at an unexpected end of
+ * file, FY_AGAIN or -1.
  */
 static ssize_t
-fy_http_static_send_copy(fy_conn_t *c, fy_http_static_file_t *f)
+fy_http_static_send_copy(fy_conn_t *c, fy_http_static_file_t *f, off_t max)
 {
     u_char   buf[16384];
     ssize_t  k, n;
 
-    k = pread(f->fd, buf, (size_t) fy_min(f->end - f->pos,
-                                          (off_t) sizeof(buf)), f->pos);
+    k = pread(f->fd, buf, (size_t) fy_min(max, (off_t) sizeof(buf)), f->pos);
     if (k <= 0) {
         return k;
     }
@@ -408,6 +417,8 @@ fy_http_static_send_body(fy_http_request_t *r)
     fy_conn_t              *c = hc->c;
     size_t                  turn = 0;
     ssize_t                 n;
+    off_t                   max;
+    uint64_t                allow, delay;
 
     if (f->gz) {
         fy_http_static_send_gzip(r);
@@ -422,10 +433,21 @@ fy_http_static_send_body(fy_http_request_t *r)
             fy_timer_add(&c->write, 1);
             return;
         }
+        max = fy_min(f->end - f->pos, (off_t) (1 << 30));
+        if (r->limit_rate) {
+            allow = fy_http_limit_rate_allow(r, &delay);
+            if (allow == 0) {
+                /* limit_rate: on when the timer says, as after a turn */
+                c->write.handler = fy_http_static_write_handler;
+                f->yielded = 1;
+                fy_timer_add(&c->write, delay);
+                return;
+            }
+            max = (off_t) fy_min((uint64_t) max, allow);
+        }
         n = c->ssl || !r->loc->sendfile
-            ? fy_http_static_send_copy(c, f)
-            : sendfile(c->fd, f->fd, &f->pos,
-                       (size_t) fy_min(f->end - f->pos, (off_t) (1 << 30)));
+            ? fy_http_static_send_copy(c, f, max)
+            : sendfile(c->fd, f->fd, &f->pos, (size_t) max);
         if (n == FY_AGAIN) {
             errno = EAGAIN;         /* the TLS layer set the ready flags */
             n = -1;

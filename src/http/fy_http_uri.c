@@ -50,6 +50,12 @@ fy_http_path_is_plain(const fy_str_t *p)
 int
 fy_http_normalize_path(fy_pool_t *pool, fy_str_t *path)
 {
+    return fy_http_normalize_path_as(pool, path, 1);
+}
+
+int
+fy_http_normalize_path_as(fy_pool_t *pool, fy_str_t *path, int merge)
+{
     u_char   *tmp, *out, *seg, *end, *q;
     size_t    n = 0, i, slen;
     int       hi, lo;
@@ -85,7 +91,8 @@ fy_http_normalize_path(fy_pool_t *pool, fy_str_t *path)
         i += 2;
     }
 
-    /* 2: segments: drop "" and ".", let ".." remove the previous one */
+    /* 2: segments: drop "" (unless merge_slashes is off) and ".", let
+     * ".." remove the previous one */
     q = out;
     seg = tmp;
     end = tmp + n;
@@ -94,7 +101,9 @@ fy_http_normalize_path(fy_pool_t *pool, fy_str_t *path)
         for (slen = 0; seg + slen < end && seg[slen] != '/'; slen++) {
             /* find the segment's end */
         }
-        if (slen == 0 || (slen == 1 && seg[0] == '.')) {
+        if (slen == 0 && !merge && seg < end) {
+            *q++ = '/';                         /* "//": kept */
+        } else if (slen == 0 || (slen == 1 && seg[0] == '.')) {
             if (seg + slen == end) {
                 *q++ = '/';                     /* keep a trailing slash */
             }
@@ -119,7 +128,7 @@ fy_http_normalize_path(fy_pool_t *pool, fy_str_t *path)
         *q++ = '/';
     }
     /* a trailing "/" may have been written twice ("/a//") */
-    while (q - out > 1 && q[-1] == '/' && q[-2] == '/') {
+    while (merge && q - out > 1 && q[-1] == '/' && q[-2] == '/') {
         q--;
     }
 

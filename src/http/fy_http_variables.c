@@ -189,6 +189,12 @@ fy_var_body_bytes_sent(fy_http_request_t *r, u_char *buf, size_t size)
 }
 
 static size_t
+fy_var_limit_rate(fy_http_request_t *r, u_char *buf, size_t size)
+{
+    return fy_var_num(buf, size, r->limit_rate);
+}
+
+static size_t
 fy_var_request_length(fy_http_request_t *r, u_char *buf, size_t size)
 {
     return fy_var_num(buf, size, r->request_length);
@@ -539,6 +545,7 @@ static const fy_http_variable_t  fy_http_variables[] = {
     { "bytes_sent",       fy_var_bytes_sent },
     { "body_bytes_sent",  fy_var_body_bytes_sent },
     { "request_length",   fy_var_request_length },
+    { "limit_rate",       fy_var_limit_rate },
     { "request_time",     fy_var_request_time },
     { "connection",       fy_var_connection },
     { "connection_requests", fy_var_connection_requests },
