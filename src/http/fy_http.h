@@ -141,6 +141,16 @@ fy_http_map_t *fy_http_map_assignable(fy_conf_t *cf, const u_char *name,
  * or FY_ERROR when memory ran out. */
 int  fy_http_map_assign(fy_http_request_t *r, fy_http_map_t *map,
                         u_char *data, size_t len);
+/* fy_http_geo.c: geo blocks (variables by client address) */
+extern const fy_command_t  fy_http_geo_commands[];
+/* geo, split_clients: define the variable of arg ("$name") as one
+ * whose value eval computes (lazily, once per request, kept in the
+ * map's slot); NULL after logging the config error (bad name, a
+ * duplicate). */
+typedef u_char *(*fy_http_map_eval_pt)(fy_http_request_t *r, void *data,
+                                       size_t *len);
+fy_http_map_t *fy_http_map_define(fy_conf_t *cf, const fy_str_t *arg,
+                                  fy_http_map_eval_pt eval, void *data);
 /* The map's value for r (fy_http_variable_pt's contract). */
 size_t fy_http_map_get(fy_http_request_t *r, fy_http_map_t *map, u_char *buf,
                        size_t size);
@@ -830,6 +840,12 @@ int  fy_http_cidr_match(const fy_http_cidr_t *cidr, int family,
                         const uint8_t *addr, unsigned n);
 
 /* fy_http_realip.c: set_real_ip_from, real_ip_header, real_ip_recursive */
+/* The client address X-Forwarded-For gives for a peer that is one of
+ * trusted (fy_http_cidr_t): its last element, or with recursive the
+ * last one not trusted.  FY_OK with *sa, or FY_DECLINED (no field, or
+ * its last element is no address). */
+int  fy_http_realip_forwarded(fy_http_request_t *r, const fy_array_t *trusted,
+                              int recursive, struct sockaddr_in6 *sa);
 extern const fy_command_t  fy_http_realip_commands[];
 void fy_http_realip_merge(fy_http_loc_conf_t *prev, fy_http_loc_conf_t *conf);
 /* Replace the client address by the header's of a trusted peer, with

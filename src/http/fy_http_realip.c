@@ -368,6 +368,44 @@ fy_http_realip_prev(fy_http_realip_walk_t *w, const u_char **el, size_t *len)
     }
 }
 
+/* geo's "proxy": the address X-Forwarded-For gives (every line, from
+ * the right) for a trusted peer, walked as real_ip_recursive does. */
+int
+fy_http_realip_forwarded(fy_http_request_t *r, const fy_array_t *trusted,
+                         int recursive, struct sockaddr_in6 *sa)
+{
+    static const fy_str_t   xfwd = fy_string("X-Forwarded-For");
+    fy_http_realip_walk_t   w;
+    struct sockaddr_in6     cand;
+    socklen_t               clen;
+    const uint8_t          *addr;
+    const u_char           *el;
+    size_t                  len;
+    unsigned                n;
+    int                     family, found = 0;
+
+    memset(&w, 0, sizeof(w));
+    w.r = r;
+    w.name = &xfwd;
+    w.line = r->headers.nelts;
+
+    while (fy_http_realip_prev(&w, &el, &len)) {
+        if (fy_http_realip_parse(el, len, &cand, &clen) != FY_OK) {
+            break;              /* nginx: the walk ends at a bad one */
+        }
+        *sa = cand;
+        found = 1;
+        if (!recursive) {
+            break;
+        }
+        addr = fy_http_cidr_addr(&cand, &family, &n);
+        if (!fy_http_realip_trusted(trusted, family, addr, n)) {
+            break;
+        }
+    }
+    return found ? FY_OK : FY_DECLINED;
+}
+
 /* Put the peer's address back (the request's pool goes). */
 static void
 fy_http_realip_restore(void *data)
