@@ -143,6 +143,10 @@ int  fy_http_map_assign(fy_http_request_t *r, fy_http_map_t *map,
                         u_char *data, size_t len);
 /* fy_http_geo.c: geo blocks (variables by client address) */
 extern const fy_command_t  fy_http_geo_commands[];
+/* fy_http_split_clients.c: split_clients blocks, and nginx's
+ * MurmurHash2 (32 bits, seed 0, little-endian words) they hash with */
+extern const fy_command_t  fy_http_split_clients_commands[];
+uint32_t fy_murmur_hash2(const u_char *data, size_t len);
 /* geo, split_clients: define the variable of arg ("$name") as one
  * whose value eval computes (lazily, once per request, kept in the
  * map's slot); NULL after logging the config error (bad name, a
