@@ -128,6 +128,7 @@ static const fy_command_t *const  fy_conf_tables[] = {
     fy_http_map_commands,
     fy_http_geo_commands,
     fy_http_split_clients_commands,
+    fy_http_referer_commands,
     fy_http_rewrite_commands,
     NULL
 };

@@ -332,6 +332,8 @@ typedef struct fy_http_loc_conf_s {
     struct fy_http_proxy_redirect_s *proxy_redirect;
     /* set_real_ip_from & co. (fy_http_realip.c), NULL: none here */
     struct fy_http_realip_conf_s *realip;
+    /* valid_referers (fy_http_referer.c), NULL: none here or above */
+    struct fy_http_referer_conf_s *referers;
     /* the http2_* directives given at this level, one bit each
      * (fy_http_http2.c): only for "is duplicate" */
     unsigned             http2_seen;
@@ -842,6 +844,11 @@ const uint8_t *fy_http_cidr_addr(const struct sockaddr_in6 *sa, int *family,
                                  unsigned *n);
 int  fy_http_cidr_match(const fy_http_cidr_t *cidr, int family,
                         const uint8_t *addr, unsigned n);
+
+/* fy_http_referer.c: valid_referers and $invalid_referer */
+extern const fy_command_t  fy_http_referer_commands[];
+void fy_http_referer_merge(fy_http_loc_conf_t *prev, fy_http_loc_conf_t *conf);
+size_t fy_http_referer_var(fy_http_request_t *r, u_char *buf, size_t size);
 
 /* fy_http_realip.c: set_real_ip_from, real_ip_header, real_ip_recursive */
 /* The client address X-Forwarded-For gives for a peer that is one of
