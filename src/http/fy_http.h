@@ -431,6 +431,9 @@ extern const fy_command_t  fy_http_http2_commands[];  /* fy_http_http2.c */
  * `what` is the directive or parameter, logged with cf's file:line. */
 void fy_http_http2_ignored(fy_conf_t *cf, const char *what);
 extern const fy_command_t  fy_http_static_commands[];
+/* fy_http_autoindex.c: autoindex, autoindex_format, _exact_size,
+ * _localtime */
+extern const fy_command_t  fy_http_autoindex_commands[];
 extern const fy_command_t  fy_http_proxy_ssl_commands[];
 extern const fy_command_t  fy_http_gzip_commands[];  /* fy_http_gzip_conf.c */
 
