@@ -5,7 +5,8 @@
 # no default (empty), delete, include, a duplicate network (the later
 # value, with a warning), text that is no address (255.255.255.255), an
 # IPv4-mapped IPv6 address, the client's own address when no $address
-# is given, "proxy" with X-Forwarded-For (last element; with
+# is given (also as set_real_ip_from replaced it), "proxy" with
+# X-Forwarded-For (last element, an element that is no address; with
 # proxy_recursive the last untrusted one), "ranges" (a range cut by a
 # smaller one inside it, delete, default), a geo used before its block,
 # in "if"; configuration errors with file and line.
@@ -28,6 +29,7 @@ http {
         location /net    { return 200 "[$net]"; }
         location /nodef  { return 200 "[$nodef]"; }
         location /client { return 200 "[$client]"; }
+
         location /proxy  { return 200 "[$viaproxy]"; }
         location /rec    { return 200 "[$viarec]"; }
         location /range  { return 200 "[$rng]"; }
@@ -35,6 +37,13 @@ http {
             if ($blocked) { return 403; }
             return 200 "welcome";
         }
+    }
+
+    # realip at server level: replaced before "return" (post-read)
+    server {
+        listen 127.0.0.1:%%PORT_1%%;
+        set_real_ip_from 127.0.0.1;
+        location / { return 200 "[$client]"; }
     }
 
     geo $arg_ip $net {
@@ -60,6 +69,7 @@ http {
 
     geo $client {
         127.0.0.0/8  loopback;
+        10.0.0.0/8   ten;
         default      elsewhere;
     }
 
@@ -129,12 +139,17 @@ is(body('/nodef?ip=9.0.0.1'), '[]', 'without default: empty');
 # the client's address
 is(body('/client'), '[loopback]', 'the client address by default');
 
+is(http_get($f->port(1), '/', 'X-Real-IP' => '10.7.7.7')->{body}, '[ten]',
+   'the address set_real_ip_from gave');
+
 # proxy
 is(body('/proxy'), '[self]', 'proxy without X-Forwarded-For: own address');
 is(body('/proxy', 'X-Forwarded-For' => '203.0.113.9'), '[doc3]',
    'a trusted peer: X-Forwarded-For');
 is(body('/proxy', 'X-Forwarded-For' => '203.0.113.9, 198.51.100.7'), '[doc2]',
    'not recursive: the last element');
+is(body('/proxy', 'X-Forwarded-For' => 'garbage'), '[self]',
+   'no address in X-Forwarded-For: the own address');
 is(body('/rec', 'X-Forwarded-For' => '203.0.113.9, 198.51.100.7'), '[doc3]',
    'proxy_recursive: the last untrusted element');
 is(body('/rec', 'X-Forwarded-For' => '198.51.100.7'), '[doc2]',
