@@ -28,6 +28,7 @@ http {
         listen 127.0.0.1:%%PORT_0%%;
         location /net    { return 200 "[$net]"; }
         location /nodef  { return 200 "[$nodef]"; }
+        location /zero   { return 200 "[$zero]"; }
         location /client { return 200 "[$client]"; }
 
         location /proxy  { return 200 "[$viaproxy]"; }
@@ -61,6 +62,10 @@ http {
         2001:db8:1::/48  doc6-longer;
         ::1              loop6;
         include          geo.inc;
+    }
+
+    geo $arg_ip $zero {
+        0.0.0.0/0   any4;
     }
 
     geo $arg_ip $nodef {
@@ -135,6 +140,8 @@ is(body('/net?ip=2001:db9::1'), '[dflt]', 'IPv6 outside: default (::/0)');
 is(body('/net?ip=::ffff:10.1.2.3'), '[host]', 'IPv4-mapped IPv6 is IPv4');
 is(body('/nodef?ip=10.0.0.1'), '[ten]', 'without default: match');
 is(body('/nodef?ip=9.0.0.1'), '[]', 'without default: empty');
+is(body('/zero?ip=9.0.0.1'), '[any4]', '0.0.0.0/0: any IPv4 address');
+is(body('/zero?ip=2001:db8::1'), '[]', '0.0.0.0/0: not IPv6');
 
 # the client's address
 is(body('/client'), '[loopback]', 'the client address by default');
