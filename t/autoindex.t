@@ -56,6 +56,7 @@ put('html/list/sp ace.txt', "s");
 put("html/list/caf\xc3\xa9.txt", "utf8");
 put('html/list/' . ('n' x 60) . '.txt', "long");
 put('html/withindex/index.html', "the index\n");
+put('html/xss/<b>"x/f', "x");
 put('html/withindex/other.txt', "o");
 put('html/off/f.txt', "f");
 put('html/rounded/small', 'x' x 9999);
@@ -101,6 +102,12 @@ like($b, qr{<a href="b\.txt">b\.txt</a> {45} 14-Nov-2023 22:13                  
      'a file line: exact size');
 like($b, qr{>n{47}\.\.&gt;</a> }, 'a name over 50 characters is shortened');
 like($b, qr{>caf\xc3\xa9\.txt</a> {42} }, 'UTF-8 padded by characters');
+
+like(http_get($f->port(0), '/xss/%3Cb%3E%22x/')->{body},
+     qr{<title>Index of /xss/&lt;b&gt;&quot;x/</title>.*<h1>Index of /xss/&lt;b&gt;&quot;x/</h1>}s,
+     'the path in the title and heading escaped');
+like(http_get($f->port(0), '/xss/')->{body}, qr{<a href="%3Cb%3E%22x/">&lt;b&gt;&quot;x/</a>},
+     'a directory name escaped');
 
 $r = http_get($f->port(0), '/list');
 is($r->{status}, 301, 'no trailing slash: 301');
