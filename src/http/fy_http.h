@@ -141,6 +141,20 @@ fy_http_map_t *fy_http_map_assignable(fy_conf_t *cf, const u_char *name,
  * or FY_ERROR when memory ran out. */
 int  fy_http_map_assign(fy_http_request_t *r, fy_http_map_t *map,
                         u_char *data, size_t len);
+/* fy_http_geo.c: geo blocks (variables by client address) */
+extern const fy_command_t  fy_http_geo_commands[];
+/* fy_http_split_clients.c: split_clients blocks, and nginx's
+ * MurmurHash2 (32 bits, seed 0, little-endian words) they hash with */
+extern const fy_command_t  fy_http_split_clients_commands[];
+uint32_t fy_murmur_hash2(const u_char *data, size_t len);
+/* geo, split_clients: define the variable of arg ("$name") as one
+ * whose value eval computes (lazily, once per request, kept in the
+ * map's slot); NULL after logging the config error (bad name, a
+ * duplicate). */
+typedef u_char *(*fy_http_map_eval_pt)(fy_http_request_t *r, void *data,
+                                       size_t *len);
+fy_http_map_t *fy_http_map_define(fy_conf_t *cf, const fy_str_t *arg,
+                                  fy_http_map_eval_pt eval, void *data);
 /* The map's value for r (fy_http_variable_pt's contract). */
 size_t fy_http_map_get(fy_http_request_t *r, fy_http_map_t *map, u_char *buf,
                        size_t size);
@@ -362,6 +376,8 @@ typedef struct fy_http_loc_conf_s {
     struct fy_http_proxy_cookie_s *proxy_cookie_flags;
     /* set_real_ip_from & co. (fy_http_realip.c), NULL: none here */
     struct fy_http_realip_conf_s *realip;
+    /* valid_referers (fy_http_referer.c), NULL: none here or above */
+    struct fy_http_referer_conf_s *referers;
     /* the http2_* directives given at this level, one bit each
      * (fy_http_http2.c): only for "is duplicate" */
     unsigned             http2_seen;
@@ -510,6 +526,9 @@ extern const fy_command_t  fy_http_http2_commands[];  /* fy_http_http2.c */
  * `what` is the directive or parameter, logged with cf's file:line. */
 void fy_http_http2_ignored(fy_conf_t *cf, const char *what);
 extern const fy_command_t  fy_http_static_commands[];
+/* fy_http_autoindex.c: autoindex, autoindex_format, _exact_size,
+ * _localtime */
+extern const fy_command_t  fy_http_autoindex_commands[];
 extern const fy_command_t  fy_http_proxy_ssl_commands[];
 extern const fy_command_t  fy_http_gzip_commands[];  /* fy_http_gzip_conf.c */
 
@@ -1059,7 +1078,18 @@ const uint8_t *fy_http_cidr_addr(const struct sockaddr_in6 *sa, int *family,
 int  fy_http_cidr_match(const fy_http_cidr_t *cidr, int family,
                         const uint8_t *addr, unsigned n);
 
+/* fy_http_referer.c: valid_referers and $invalid_referer */
+extern const fy_command_t  fy_http_referer_commands[];
+void fy_http_referer_merge(fy_http_loc_conf_t *prev, fy_http_loc_conf_t *conf);
+size_t fy_http_referer_var(fy_http_request_t *r, u_char *buf, size_t size);
+
 /* fy_http_realip.c: set_real_ip_from, real_ip_header, real_ip_recursive */
+/* The client address X-Forwarded-For gives for a peer that is one of
+ * trusted (fy_http_cidr_t): its last element, or with recursive the
+ * last one not trusted.  FY_OK with *sa, or FY_DECLINED (no field, or
+ * its last element is no address). */
+int  fy_http_realip_forwarded(fy_http_request_t *r, const fy_array_t *trusted,
+                              int recursive, struct sockaddr_in6 *sa);
 extern const fy_command_t  fy_http_realip_commands[];
 void fy_http_realip_merge(fy_http_loc_conf_t *prev, fy_http_loc_conf_t *conf);
 /* Replace the client address by the header's of a trusted peer, with

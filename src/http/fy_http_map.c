@@ -56,6 +56,9 @@ struct fy_http_map_s {
     unsigned         line;
     fy_http_main_conf_t  *hmcf;
     fy_http_map_t   *next;
+    /* geo, split_clients: another module's block defines the value */
+    fy_http_map_eval_pt  eval;
+    void            *eval_data;
 };
 
 /* A request's value of one map. */
@@ -367,67 +370,98 @@ fy_http_map_finish(fy_conf_t *cf, fy_http_map_t *map)
     return FY_OK;
 }
 
-/* map STRING $variable { ... } */
+/* The variable name of a block directive's "$name" (or "${name}")
+ * argument in *name, checked as nginx checks it; NULL after logging
+ * the error. */
 static const char *
-fy_http_map_block(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
+fy_http_map_name(fy_conf_t *cf, const fy_str_t *arg, fy_str_t *name)
 {
-    fy_str_t              name = cf->args[2];
-    fy_http_cv_t         *source;
-    fy_http_map_t        *map;
-    size_t                i;
-    int                   rc;
+    size_t  i;
 
-    fy_unused(cmd);
-    fy_unused(conf);
-
-    if (name.len < 2 || name.data[0] != '$') {
-        fy_conf_error(cf, "invalid variable name \"%s\"", name.data);
+    *name = *arg;
+    if (name->len < 2 || name->data[0] != '$') {
+        fy_conf_error(cf, "invalid variable name \"%s\"", arg->data);
         return FY_CONF_ERROR;
     }
-    name.data++;
-    name.len--;
-    if (name.data[0] == '{' && name.len > 2 && name.data[name.len - 1] == '}') {
-        name.data++;
-        name.len -= 2;
+    name->data++;
+    name->len--;
+    if (name->data[0] == '{' && name->len > 2
+        && name->data[name->len - 1] == '}')
+    {
+        name->data++;
+        name->len -= 2;
     }
-    for (i = 0; i < name.len; i++) {
-        u_char  ch = name.data[i];
+    for (i = 0; i < name->len; i++) {
+        u_char  ch = name->data[i];
 
         if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z')
               || (ch >= '0' && ch <= '9') || ch == '_'))
         {
-            fy_conf_error(cf, "invalid variable name \"%s\"", cf->args[2].data);
+            fy_conf_error(cf, "invalid variable name \"%s\"", arg->data);
             return FY_CONF_ERROR;
         }
     }
 
     /* A name ferry already has (or one of its prefixes covers) cannot
      * be a map's. */
-    if (fy_http_variable_find(name.data, name.len)
-        || (name.data[0] >= '0' && name.data[0] <= '9'))
+    if (fy_http_variable_find(name->data, name->len)
+        || (name->data[0] >= '0' && name->data[0] <= '9'))
     {
         fy_conf_error(cf, "the duplicate \"%.*s\" variable",
-                      (int) name.len, name.data);
+                      (int) name->len, name->data);
         return FY_CONF_ERROR;
     }
+    return FY_CONF_OK;
+}
 
-    source = fy_http_cv_compile(cf, &cf->args[1]);
-    if (source == NULL) {
-        return FY_CONF_ERROR;
+fy_http_map_t *
+fy_http_map_define(fy_conf_t *cf, const fy_str_t *arg,
+                   fy_http_map_eval_pt eval, void *data)
+{
+    fy_str_t        name;
+    fy_http_map_t  *map;
+
+    if (fy_http_map_name(cf, arg, &name) != FY_CONF_OK) {
+        return NULL;
     }
     map = fy_http_map_reference(cf, name.data, name.len);
     if (map == NULL) {
-        return "cannot allocate memory";
+        fy_conf_error(cf, "cannot allocate memory");
+        return NULL;
     }
     if (map->defined) {
         fy_conf_error(cf, "the duplicate \"%.*s\" variable",
                       (int) name.len, name.data);
-        return FY_CONF_ERROR;
+        return NULL;
     }
     map->defined = 1;
-    map->source = source;
+    map->eval = eval;
+    map->eval_data = data;
     map->file = cf->file ? cf->file->name : NULL;
     map->line = cf->line;
+    return map;
+}
+
+/* map STRING $variable { ... } */
+static const char *
+fy_http_map_block(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
+{
+    fy_http_cv_t         *source;
+    fy_http_map_t        *map;
+    int                   rc;
+
+    fy_unused(cmd);
+    fy_unused(conf);
+
+    map = fy_http_map_define(cf, &cf->args[2], NULL, NULL);
+    if (map == NULL) {
+        return FY_CONF_ERROR;
+    }
+    source = fy_http_cv_compile(cf, &cf->args[1]);
+    if (source == NULL) {
+        return FY_CONF_ERROR;
+    }
+    map->source = source;
 
     cf->handler = fy_http_map_line;
     cf->handler_data = map;
@@ -491,6 +525,9 @@ fy_http_map_eval(fy_http_request_t *r, fy_http_map_t *map, size_t *len)
     unsigned                    i;
     int                         rc;
 
+    if (map->eval) {
+        return map->eval(r, map->eval_data, len);
+    }
     subject.data = fy_http_cv_eval(r, map->source, &subject.len);
     if (subject.data == NULL) {
         return NULL;

@@ -368,6 +368,58 @@ fy_http_realip_prev(fy_http_realip_walk_t *w, const u_char **el, size_t *len)
     }
 }
 
+/* Take the address the walk gives: its last element, or with recursive
+ * the last one not in from (the first when all are).  An element that
+ * is no address ends the walk (nginx), keeping the last good one.
+ * 1 with *sa and *salen, 0 when the walk gave none. */
+static int
+fy_http_realip_take(fy_http_realip_walk_t *w, const fy_array_t *from,
+                    int recursive, struct sockaddr_in6 *sa, socklen_t *salen)
+{
+    struct sockaddr_in6   cand;
+    socklen_t             clen;
+    const uint8_t        *addr;
+    const u_char         *el;
+    size_t                len;
+    unsigned              n;
+    int                   family, found = 0;
+
+    while (fy_http_realip_prev(w, &el, &len)) {
+        if (fy_http_realip_parse(el, len, &cand, &clen) != FY_OK) {
+            break;
+        }
+        *sa = cand;
+        *salen = clen;
+        found = 1;
+        if (!recursive) {
+            break;
+        }
+        addr = fy_http_cidr_addr(&cand, &family, &n);
+        if (!fy_http_realip_trusted(from, family, addr, n)) {
+            break;
+        }
+    }
+    return found;
+}
+
+/* geo's "proxy": the address X-Forwarded-For gives (every line, from
+ * the right) for a trusted peer, walked as real_ip_recursive does. */
+int
+fy_http_realip_forwarded(fy_http_request_t *r, const fy_array_t *trusted,
+                         int recursive, struct sockaddr_in6 *sa)
+{
+    static const fy_str_t   xfwd = fy_string("X-Forwarded-For");
+    fy_http_realip_walk_t   w;
+    socklen_t               salen;
+
+    memset(&w, 0, sizeof(w));
+    w.r = r;
+    w.name = &xfwd;
+    w.line = r->headers.nelts;
+    return fy_http_realip_take(&w, trusted, recursive, sa, &salen)
+           ? FY_OK : FY_DECLINED;
+}
+
 /* Put the peer's address back (the request's pool goes). */
 static void
 fy_http_realip_restore(void *data)
@@ -391,12 +443,10 @@ fy_http_realip(fy_http_request_t *r, fy_http_loc_conf_t *lcf)
     fy_http_conn_t                *hc = r->hc;
     fy_http_realip_walk_t          w;
     fy_http_header_t              *h;
-    struct sockaddr_in6            sa, cand;
-    socklen_t                      salen = 0, clen;
+    struct sockaddr_in6            sa;
+    socklen_t                      salen = 0;
     const uint8_t                 *addr;
-    const u_char                  *el;
-    size_t                         len;
-    unsigned                       n, i, found = 0;
+    unsigned                       n, i;
     int                            family;
     static const fy_str_t          xrealip = fy_string("X-Real-IP");
     static const fy_str_t          xfwd = fy_string("X-Forwarded-For");
@@ -434,22 +484,8 @@ fy_http_realip(fy_http_request_t *r, fy_http_loc_conf_t *lcf)
         w.line = 0;             /* and no line before it */
     }
 
-    while (fy_http_realip_prev(&w, &el, &len)) {
-        if (fy_http_realip_parse(el, len, &cand, &clen) != FY_OK) {
-            break;              /* nginx: the walk ends at a bad one */
-        }
-        sa = cand;
-        salen = clen;
-        found = 1;
-        if (rc->recursive != 1) {
-            break;
-        }
-        addr = fy_http_cidr_addr(&sa, &family, &n);
-        if (!fy_http_realip_trusted(rc->from, family, addr, n)) {
-            break;
-        }
-    }
-    if (!found) {
+    if (!fy_http_realip_take(&w, rc->from, rc->recursive == 1, &sa, &salen))
+    {
         return;
     }
 

@@ -77,13 +77,23 @@ static fy_str_t  fy_http_static_default_index = fy_string("index.html");
 
 /* ---- directives ---- */
 
-static fy_http_static_conf_t *
+fy_http_static_conf_t *
 fy_http_static_conf(fy_conf_t *cf, fy_http_loc_conf_t *lcf)
 {
-    if (lcf->static_conf == NULL) {
-        lcf->static_conf = fy_pcalloc(cf->pool, sizeof(fy_http_static_conf_t));
+    fy_http_static_conf_t  *scf = lcf->static_conf;
+
+    if (scf == NULL) {
+        scf = fy_pcalloc(cf->pool, sizeof(fy_http_static_conf_t));
+        if (scf == NULL) {
+            return NULL;
+        }
+        scf->autoindex = FY_CONF_UNSET_INT;
+        scf->autoindex_exact_size = FY_CONF_UNSET_INT;
+        scf->autoindex_localtime = FY_CONF_UNSET_INT;
+        scf->autoindex_format = FY_CONF_UNSET_INT;
+        lcf->static_conf = scf;
     }
-    return lcf->static_conf;
+    return scf;
 }
 
 /* root and alias: one path per level, as in nginx. */
@@ -273,6 +283,14 @@ fy_http_static_merge(fy_http_loc_conf_t *prev, fy_http_loc_conf_t *conf)
         if (s->types == NULL) {
             s->types = p->types;
         }
+        fy_conf_merge(s->autoindex, p->autoindex, FY_CONF_UNSET_INT,
+                      FY_CONF_UNSET_INT);
+        fy_conf_merge(s->autoindex_exact_size, p->autoindex_exact_size,
+                      FY_CONF_UNSET_INT, FY_CONF_UNSET_INT);
+        fy_conf_merge(s->autoindex_localtime, p->autoindex_localtime,
+                      FY_CONF_UNSET_INT, FY_CONF_UNSET_INT);
+        fy_conf_merge(s->autoindex_format, p->autoindex_format,
+                      FY_CONF_UNSET_INT, FY_CONF_UNSET_INT);
     }
 
     if (s == NULL || (s->root == NULL && s->alias == NULL)) {
@@ -644,6 +662,10 @@ fy_http_static_handler(fy_http_request_t *r)
             name = idx[i].data;
             nlen = idx[i].len;
             break;
+        }
+        if (i == nidx && scf->autoindex == 1) {
+            fy_http_autoindex(r, f->fd);
+            return;
         }
         if (i == nidx) {
             fy_log_error(FY_LOG_INFO, 0, "directory index of \"%.*s\" is "

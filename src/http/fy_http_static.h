@@ -22,7 +22,27 @@ typedef struct fy_http_static_conf_s {
     char        *alias;       /* location only; NULL: unset */
     fy_array_t  *index;       /* fy_str_t; NULL: unset ("index.html") */
     fy_array_t  *types;       /* fy_http_type_t; NULL: unset */
+    /* autoindex* (fy_http_autoindex.c); FY_CONF_UNSET_INT: unset */
+    int          autoindex;
+    int          autoindex_exact_size;
+    int          autoindex_localtime;
+    int          autoindex_format;       /* FY_AUTOINDEX_* */
 } fy_http_static_conf_t;
+
+#define FY_AUTOINDEX_HTML   0
+#define FY_AUTOINDEX_XML    1
+#define FY_AUTOINDEX_JSON   2
+#define FY_AUTOINDEX_JSONP  3
+
+/* The level's static settings, made (all unset) on first use; NULL: no
+ * memory. */
+fy_http_static_conf_t *fy_http_static_conf(fy_conf_t *cf,
+                                           fy_http_loc_conf_t *lcf);
+
+/* fy_http_autoindex.c: the directives, and the listing of the directory
+ * open as fd for r (a directory URI with no index file, autoindex on):
+ * sends the response. */
+void fy_http_autoindex(fy_http_request_t *r, int fd);
 
 /* After the other fields of conf are merged from prev: inherit root,
  * index and types, and make conf a file-serving location when it has a
