@@ -52,6 +52,8 @@ fy_http_create_loc_conf(fy_pool_t *pool)
     lcf->pass_request_body = FY_CONF_UNSET_INT;
     lcf->server_tokens = FY_CONF_UNSET_INT;
     lcf->intercept_errors = FY_CONF_UNSET_INT;
+    lcf->proxy_ignore_client_abort = FY_CONF_UNSET_INT;
+    lcf->proxy_socket_keepalive = FY_CONF_UNSET_INT;
     fy_http_gzip_init_conf(&lcf->gzip);
     return lcf;
 }

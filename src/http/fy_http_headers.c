@@ -355,10 +355,17 @@ fy_http_add_headers(fy_http_request_t *r, int status, fy_str_t *out)
     unsigned                i;
     u_char                 *q;
     int                     plain = fy_http_add_header_status(status);
+    fy_str_t                accel = { 0, NULL };
 
     out->data = NULL;
     out->len = 0;
+    if (r->accel && status < 400) {
+        /* an X-Accel-Redirect's kept fields (fy_http_proxy_accel.c):
+         * not on an error, which nginx answers with a clean header */
+        accel = r->accel->lines;
+    }
     if (list == NULL || list->nelts == 0) {
+        *out = accel;
         return FY_OK;
     }
     vals = fy_palloc(r->pool, list->nelts * sizeof(fy_str_t));
@@ -381,11 +388,16 @@ fy_http_add_headers(fy_http_request_t *r, int status, fy_str_t *out)
         }
     }
     if (size == 0) {
+        *out = accel;
         return FY_OK;
     }
-    q = out->data = fy_palloc(r->pool, size);
+    q = out->data = fy_palloc(r->pool, size + accel.len);
     if (q == NULL) {
         return FY_ERROR;
+    }
+    if (accel.len) {
+        memcpy(q, accel.data, accel.len);
+        q += accel.len;
     }
     for (i = 0; i < list->nelts; i++) {
         h = fy_array_elt(list, fy_http_header_conf_t, i);
@@ -401,6 +413,6 @@ fy_http_add_headers(fy_http_request_t *r, int status, fy_str_t *out)
         *q++ = '\r';
         *q++ = '\n';
     }
-    out->len = size;
+    out->len = size + accel.len;
     return FY_OK;
 }

@@ -143,6 +143,10 @@ fy_proxy_process_header(fy_http_proxy_t *p)
              */
             te++;
             chunked = fy_str_eq_ci(&h->value, "chunked");
+        } else if (h->name.len > 8 && (h->name.data[0] | 0x20) == 'x'
+                   && fy_mem_eq_ci(h->name.data, "X-Accel-", 8))
+        {
+            fy_proxy_accel_field(p, h);
         }
     }
     /* with Content-Length too: an error (RFC 9112 6.3 lets a proxy
@@ -233,6 +237,13 @@ fy_proxy_process_header(fy_http_proxy_t *p)
             fy_proxy_fail(p, 502);
             return;
         }
+    }
+
+    /* X-Accel-Redirect: another URI answers (fy_http_proxy_accel.c) */
+    if (p->xa_redirect && p->status != 101
+        && fy_proxy_accel_redirect(p) == FY_DONE)
+    {
+        return;
     }
 
     /* gzip: the body is decoded, compressed, and sent chunked to an
@@ -416,6 +427,9 @@ fy_proxy_process_header(fy_http_proxy_t *p)
     /* a response without a body, or with all of it in those first
      * bytes, is read to its end already */
     p->buffering = r->loc->proxy_buffering;
+    if (p->xa_buffering) {
+        fy_proxy_accel_buffering(p);
+    }
     if (p->up_done) {
         fy_proxy_release_upstream(p);
     } else {
@@ -495,6 +509,8 @@ fy_proxy_header_init(fy_http_proxy_t *p)
     fy_http_parser_init(&p->parser);
     p->status_done = 0;
     p->upstream_close = 0;
+    p->xa_redirect = NULL;
+    p->xa_buffering = NULL;
     fy_array_init(&p->headers, p->r->pool, 16, sizeof(fy_http_header_t));
     return FY_OK;
 }

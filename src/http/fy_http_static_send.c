@@ -169,6 +169,10 @@ fy_http_static_send(fy_http_request_t *r, fy_http_static_file_t *f,
     fy_str_t         add;
     int              status = 200;
 
+    if (r->accel && r->accel->type.len) {
+        /* after X-Accel-Redirect: the upstream's type, as nginx */
+        type = &r->accel->type;
+    }
     snprintf(etag, sizeof(etag), "\"%llx-%llx\"",
              (unsigned long long) st->st_mtime,
              (unsigned long long) st->st_size);
