@@ -11,6 +11,9 @@
 #                         passed; unsafe URIs refused with 404; the
 #                         backend's connection kept when its body was
 #                         empty, closed when it was not read
+#   X-Accel-Buffering     yes / no: proxy_buffering for the response
+#                         (seen in $upstream_response_time with a client
+#                         that waits before reading)
 #   proxy_ignore_headers  X-Accel-Redirect ignored: the backend's own
 #                         answer goes through (the field still hidden)
 #   proxy_ignore_client_abort   a client that goes away leaves the
@@ -30,6 +33,7 @@ use warnings;
 use Test::More;
 use Ferry::Test;
 use IO::Select;
+use IO::Socket::INET;
 use POSIX ();
 use Time::HiRes ();
 use Socket qw(SOL_SOCKET SO_KEEPALIVE);
@@ -45,6 +49,7 @@ http {
     resolver_timeout 5s;
     upstream b { server 127.0.0.1:%%PORT_1%%; keepalive 4; }
     upstream b2 { server 127.0.0.1:%%PORT_2%%; }
+    log_format ut '$uri $upstream_response_time';
 
     server {
         listen 127.0.0.1:%%PORT_0%%;
@@ -58,6 +63,23 @@ http {
             proxy_ignore_headers X-Accel-Redirect Expires Cache-Control
                                  Set-Cookie Vary X-Accel-Expires
                                  X-Accel-Limit-Rate X-Accel-Charset;
+            proxy_pass http://b;
+        }
+        location /xab/ {
+            proxy_buffers 16 1m;
+            access_log logs/xab.log ut;
+            proxy_pass http://b;
+        }
+        location /xaboff/ {
+            proxy_buffering off;
+            proxy_buffers 16 1m;
+            access_log logs/xab.log ut;
+            proxy_pass http://b;
+        }
+        location /xabign/ {
+            proxy_ignore_headers X-Accel-Buffering;
+            proxy_buffers 16 1m;
+            access_log logs/xab.log ut;
             proxy_pass http://b;
         }
         location /abort-off/ { proxy_pass http://b2; }
@@ -92,6 +114,11 @@ sub note_line {
     close $fh;
 }
 
+# more than the kernel's socket buffers between ferry and a client that
+# does not read can hold (tcp_wmem's 4 MiB at most), less than the 16
+# MiB of proxy_buffers
+my $BIG = 8 << 20;
+
 # backend 1: the answers with X-Accel-* fields; every request noted
 # with the process that serves its connection (one per connection)
 my $b = Ferry::Test::Backend->new(port => $f->port(1), handler => sub {
@@ -119,6 +146,9 @@ my $b = Ferry::Test::Backend->new(port => $f->port(1), handler => sub {
     return { headers => ['X-Accel-Redirect' => '/files/a.txt'],
              body => "upstream body\n" }
         if $u =~ m{^/ign/};
+    return { headers => [$1 eq 'none' ? () : ('X-Accel-Buffering' => $1)],
+             body => 'x' x $BIG }
+        if $u =~ m{^/xab(?:off|ign)?/(yes|none|no)\b};
     return Ferry::Test::Backend::echo($req);
 });
 
@@ -221,6 +251,47 @@ ok(!exists $r->{headers}{'x-accel-redirect'}, '... the field still hidden');
 $r = http_get($f->port(0), '/ign/xa/file');
 is($r->{headers}{'x-other'}, 'not kept',
    '... all of its fields, as without a redirect');
+
+# ---- X-Accel-Buffering -------------------------------------------------
+
+# A client that reads nothing for a second, then all: when ferry reads
+# the upstream ahead (buffering), the upstream is done at once; when it
+# does not, only after the client began to read.  $upstream_response_time
+# in the access log says which.
+sub upstream_time {
+    my ($uri) = @_;
+    my $s = IO::Socket::INET->new(Proto => 'tcp') or return 'socket';
+    setsockopt($s, SOL_SOCKET, Socket::SO_RCVBUF, 4096);
+    connect($s, Socket::pack_sockaddr_in($f->port(0),
+                                         Socket::inet_aton('127.0.0.1')))
+        or return 'connect';
+    syswrite $s, "GET $uri HTTP/1.1\r\nHost: localhost\r\n"
+               . "Connection: close\r\n\r\n";
+    Time::HiRes::sleep(1.2);
+    my ($n, $total) = (0, 0);
+    while (($n = sysread $s, my $buf, 1 << 20)) {
+        $total += $n;
+    }
+    close $s;
+    return 'short' if $total < $BIG;
+    my $t;
+    wait_until {
+        ($t) = (Ferry::Test::read_file($f->prefix . '/logs/xab.log') // '')
+               =~ /^\Q$uri\E ([\d.]+)$/m;
+        defined $t;
+    } 5;
+    return $t // 'none';
+}
+cmp_ok(upstream_time('/xab/none'), '<', 0.8,
+       'proxy_buffering on: the upstream is read ahead of the client');
+cmp_ok(upstream_time('/xab/no'), '>=', 1,
+       'X-Accel-Buffering: no turns that off for the response');
+cmp_ok(upstream_time('/xaboff/none'), '>=', 1,
+       'proxy_buffering off: the upstream waits for the client');
+cmp_ok(upstream_time('/xaboff/yes'), '<', 0.8,
+       'X-Accel-Buffering: yes turns read-ahead on for the response');
+cmp_ok(upstream_time('/xabign/no'), '<', 0.8,
+       'proxy_ignore_headers X-Accel-Buffering: the location\'s buffering');
 
 # ---- proxy_ignore_client_abort -----------------------------------------
 
