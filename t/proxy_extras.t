@@ -57,7 +57,10 @@ http {
 
         location / { proxy_pass http://b; }
         location /files/ { }
-        location /back/ { proxy_pass http://b; }
+        location /back/ {
+            add_header X-Up "$upstream_addr $upstream_status";
+            proxy_pass http://b;
+        }
         location @named { return 200 "named $request_method $uri\n"; }
         location /ign/ {
             proxy_ignore_headers X-Accel-Redirect Expires Cache-Control
@@ -221,6 +224,9 @@ is($r->{status}, 200, 'X-Accel-Redirect to a proxied URI');
 like($r->{body}, qr/^method GET\nuri \/back\/dest\?a=1&b=2\n/,
      '... GET, with the arguments it names');
 like($r->{body}, qr/body-length 0/, '... and no body');
+my $up = '127.0.0.1:' . $f->port(1);
+is($r->{headers}{'x-up'}, "$up : $up 200 : 200",
+   '... $upstream_addr and $upstream_status name both, " : " between');
 
 $r = http($f->port(0), build_request(method => 'POST', path => '/xa/named',
           headers => [Connection => 'close'], body => 'data'));
