@@ -14,6 +14,10 @@
  *   fy_http_proxy_ssl.c       proxy_pass https://: the proxy_ssl_*
  *                             directives, the TLS handshake after
  *                             connect
+ *   fy_http_proxy_accel.c     X-Accel-Redirect, X-Accel-Buffering,
+ *                             proxy_ignore_headers
+ *   fy_http_proxy_conn.c      proxy_bind, proxy_socket_keepalive,
+ *                             proxy_ignore_client_abort
  *
  * Private to src/http/fy_http_proxy*.c.
  */
