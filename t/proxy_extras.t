@@ -234,6 +234,8 @@ is($r->{body}, "named POST /xa/named\n",
    'X-Accel-Redirect to @named: method and URI as they were');
 is($r->{headers}{'set-cookie'}, 'sid=42; Path=/',
    '... Set-Cookie kept there too');
+is($r->{headers}{'content-type'}, 'application/x-app',
+   '... and its Content-Type for a "return"');
 
 $r = http_get($f->port(0), '/xa/unsafe1');
 is($r->{status}, 404, 'X-Accel-Redirect with ".." is refused: 404');

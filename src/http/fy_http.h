@@ -588,7 +588,7 @@ struct fy_http_request_s {
 
 /* What an X-Accel-Redirect keeps of the upstream's response, as nginx:
  * its Content-Type in place of the one the final answer would have
- * (a static file's), and Set-Cookie, Content-Disposition,
+ * (a static file's, a return's), and Set-Cookie, Content-Disposition,
  * Cache-Control and Expires, as lines "Name: value\r\n" that
  * fy_http_add_headers adds to every answer but an error. */
 typedef struct fy_http_accel_s {
