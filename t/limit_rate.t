@@ -74,6 +74,10 @@ http {
         location /proxyfast/ {
             proxy_pass http://backend;
         }
+        location /proxyign/ {
+            proxy_pass http://backend;
+            proxy_ignore_headers X-Accel-Limit-Rate;
+        }
     }
 
     server {
@@ -179,6 +183,11 @@ is($r->{body}, $big, 'X-Accel-Limit-Rate 102400: the whole body');
 cmp_ok($t, '>=', 1.5, '... limited by the upstream\'s field');
 ok(!exists $r->{headers}{'x-accel-limit-rate'},
    '... which the client does not see');
+
+($r, $t) = timed('/proxyign/accel');
+is($r->{body}, $big, 'proxy_ignore_headers X-Accel-Limit-Rate: the whole body');
+cmp_ok($t, '<', 1, '... not limited by the field');
+ok(!exists $r->{headers}{'x-accel-limit-rate'}, '... still not shown');
 
 # ---- TLS: the file is read and written through TLS, limited the same
 # (a write cut short must be retried with at least as many bytes:

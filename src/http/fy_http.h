@@ -411,6 +411,18 @@ typedef struct fy_http_loc_conf_s {
     /* expires or charset may change a proxied response's header: the
      * one test fy_proxy_process_header makes when neither is on */
     unsigned             header_filters:1;
+    /* fy_http_proxy_accel.c: proxy_ignore_headers, FY_HTTP_IGN_* (0:
+     * not given here, inherited) */
+    unsigned             proxy_ignore_headers;
+    /* fy_http_proxy_conn.c: proxy_ignore_client_abort,
+     * proxy_socket_keepalive (flags), proxy_bind (NULL: not given
+     * here, inherited; its "off" is a bind of nothing) */
+    int                  proxy_ignore_client_abort;
+    int                  proxy_socket_keepalive;
+    struct fy_http_proxy_bind_s *proxy_bind;
+    /* fy_http_resolver.c: resolver (bit 0) and resolver_timeout (bit 1)
+     * given at this level, only for "is duplicate": no effect */
+    unsigned             resolver_seen;
 } fy_http_loc_conf_t;
 
 #define FY_HTTP_SATISFY_ALL  0
@@ -422,6 +434,22 @@ typedef struct fy_http_loc_conf_s {
 #define FY_HTTP_EXPIRES_ACCESS    3
 #define FY_HTTP_EXPIRES_MODIFIED  4
 #define FY_HTTP_EXPIRES_DAILY     5
+
+/* proxy_ignore_headers: the upstream response fields ferry does not act
+ * on.  Only X-Accel-Redirect, X-Accel-Buffering and X-Accel-Limit-Rate
+ * change what ferry
+ * does; the others steer nginx's cache, rate limit or charset, which
+ * ferry does not have (docs/configuration.md). */
+#define FY_HTTP_IGN_XA_REDIRECT   0x0001
+#define FY_HTTP_IGN_XA_EXPIRES    0x0002
+#define FY_HTTP_IGN_XA_LIMIT_RATE 0x0004
+#define FY_HTTP_IGN_XA_BUFFERING  0x0008
+#define FY_HTTP_IGN_XA_CHARSET    0x0010
+#define FY_HTTP_IGN_EXPIRES       0x0020
+#define FY_HTTP_IGN_CACHE_CONTROL 0x0040
+#define FY_HTTP_IGN_SET_COOKIE    0x0080
+#define FY_HTTP_IGN_VARY          0x0100
+#define FY_HTTP_IGN_SET           0x8000  /* given (perhaps empty) */
 
 /* Does the location proxy (proxy_pass, with or without variables)? */
 #define fy_http_proxied(lcf)  ((lcf)->upstream || (lcf)->proxy_pass_cv)
@@ -531,6 +559,14 @@ extern const fy_command_t  fy_http_static_commands[];
 extern const fy_command_t  fy_http_autoindex_commands[];
 extern const fy_command_t  fy_http_proxy_ssl_commands[];
 extern const fy_command_t  fy_http_gzip_commands[];  /* fy_http_gzip_conf.c */
+/* fy_http_proxy_accel.c: proxy_ignore_headers; fy_http_proxy_conn.c:
+ * proxy_bind, proxy_socket_keepalive, proxy_ignore_client_abort;
+ * fy_http_resolver.c: resolver, resolver_timeout */
+extern const fy_command_t  fy_http_proxy_accel_commands[];
+extern const fy_command_t  fy_http_proxy_conn_commands[];
+extern const fy_command_t  fy_http_resolver_commands[];
+void fy_http_proxy_conn_merge(fy_http_loc_conf_t *prev,
+                              fy_http_loc_conf_t *conf);
 
 /* Merge levels, resolve upstream names, build cycle->listening. */
 int fy_http_init_cycle(fy_cycle_t *cycle);
@@ -683,7 +719,20 @@ struct fy_http_request_s {
                                               file's mtime or the
                                               upstream's Last-Modified */
     unsigned              has_last_modified:1;
+    /* after an upstream's X-Accel-Redirect, the fields of its response
+     * the final answer keeps (fy_http_proxy_accel.c), else NULL */
+    struct fy_http_accel_s *accel;
 };
+
+/* What an X-Accel-Redirect keeps of the upstream's response, as nginx:
+ * its Content-Type in place of the one the final answer would have
+ * (a static file's, a return's), and Set-Cookie, Content-Disposition,
+ * Cache-Control and Expires, as lines "Name: value\r\n" that
+ * fy_http_add_headers adds to every answer but an error. */
+typedef struct fy_http_accel_s {
+    fy_str_t              type;             /* empty: none */
+    fy_str_t              lines;
+} fy_http_accel_t;
 
 typedef struct {
     fy_str_t   name;
@@ -826,6 +875,10 @@ int  fy_http_internal_redirect(fy_http_request_t *r, u_char *uri, size_t len);
  * there is none. */
 void fy_http_named_redirect(fy_http_request_t *r, const u_char *name,
                             size_t len);
+/* What an internal redirect does to the request body: the new location
+ * does not get it; what is still on its way closes the connection
+ * after the answer. */
+void fy_http_drop_body(fy_http_request_t *r);
 
 /* fy_http_rewrite.c, fy_http_rewrite_conf.c: rewrite, set, if,
  * break, return, rewrite_log, uninitialized_variable_warn. */

@@ -223,8 +223,8 @@ fy_http_internal_redirect(fy_http_request_t *r, u_char *uri, size_t len)
  * its way makes the connection close after the answer (as after a
  * "return").
  */
-static void
-fy_http_error_page_drop_body(fy_http_request_t *r)
+void
+fy_http_drop_body(fy_http_request_t *r)
 {
     fy_http_conn_t  *hc = r->hc;
     size_t           have;
@@ -294,7 +294,7 @@ fy_http_error_page(fy_http_request_t *r, int status)
 
     r->err_status = ep->overwrite > 0 ? ep->overwrite
                     : ep->overwrite == 0 ? 0 : status;
-    fy_http_error_page_drop_body(r);
+    fy_http_drop_body(r);
 
     if (uri[0] == '@') {
         fy_log_debug("error_page %d: named location", status);

@@ -348,10 +348,11 @@ fy_http_add_header_status(int status)
 
 /*
  * The lines nginx's header filters add to every response ferry sends
- * (ferry's own, static files, proxied): auth_basic's WWW-Authenticate
- * on its 401, expires's Expires and Cache-Control, then the add_header
- * lines.  out is empty when there are none, at the cost of three tests
- * when none of them is configured.
+ * (ferry's own, static files, proxied): the fields an
+ * X-Accel-Redirect kept (not on an error), auth_basic's
+ * WWW-Authenticate on its 401, expires's Expires and Cache-Control,
+ * then the add_header lines.  out is empty when there are none, at the
+ * cost of four tests when none of them is configured.
  */
 int
 fy_http_add_headers(fy_http_request_t *r, int status, fy_str_t *out)
@@ -360,6 +361,7 @@ fy_http_add_headers(fy_http_request_t *r, int status, fy_str_t *out)
     fy_array_t             *list = lcf->add_headers;
     fy_http_header_conf_t  *h;
     fy_str_t               *vals = NULL;
+    fy_str_t                accel = { 0, NULL };
     size_t                  size = 0, auth = 0;
     unsigned                i, nelts;
     u_char                 *q;
@@ -368,9 +370,14 @@ fy_http_add_headers(fy_http_request_t *r, int status, fy_str_t *out)
     out->data = NULL;
     out->len = 0;
     if (list == NULL && lcf->expires == FY_HTTP_EXPIRES_OFF
-        && r->auth_challenge == NULL)
+        && r->auth_challenge == NULL && r->accel == NULL)
     {
         return FY_OK;
+    }
+    if (r->accel && status < 400) {
+        /* an X-Accel-Redirect's kept fields (fy_http_proxy_accel.c):
+         * not on an error, which nginx answers with a clean header */
+        accel = r->accel->lines;
     }
     nelts = list ? list->nelts : 0;
     plain = fy_http_add_header_status(status);
@@ -379,6 +386,7 @@ fy_http_add_headers(fy_http_request_t *r, int status, fy_str_t *out)
         auth = fy_http_auth_basic_header(r, status, NULL);
     }
     if (nelts == 0 && !expires && auth == 0) {
+        *out = accel;
         return FY_OK;
     }
     if (nelts) {
@@ -404,11 +412,16 @@ fy_http_add_headers(fy_http_request_t *r, int status, fy_str_t *out)
     }
     size += auth + (expires ? FY_HTTP_EXPIRES_LEN : 0);
     if (size == 0) {
+        *out = accel;
         return FY_OK;
     }
-    q = out->data = fy_palloc(r->pool, size);
+    q = out->data = fy_palloc(r->pool, size + accel.len);
     if (q == NULL) {
         return FY_ERROR;
+    }
+    if (accel.len) {
+        memcpy(q, accel.data, accel.len);
+        q += accel.len;
     }
     if (auth) {
         q += fy_http_auth_basic_header(r, status, q);

@@ -735,6 +735,14 @@ fy_proxy_connect_peer(fy_http_proxy_t *p)
     uc->read.log = uc->write.log = p->r->loc->error_log;
     p->uc = uc;
 
+    /* proxy_bind, proxy_socket_keepalive (fy_http_proxy_conn.c) */
+    if ((lcf->proxy_bind || lcf->proxy_socket_keepalive == 1)
+        && fy_proxy_conn_socket(p, fd) != FY_OK)
+    {
+        fy_proxy_fail(p, 500);
+        return;
+    }
+
     rc = connect(fd, (struct sockaddr *) &p->peer->addr, p->peer->addrlen);
     if (rc == -1 && errno != EINPROGRESS) {
         fy_log_error(FY_LOG_ERR, errno, "connect() failed while connecting "

@@ -14,6 +14,10 @@
  *   fy_http_proxy_ssl.c       proxy_pass https://: the proxy_ssl_*
  *                             directives, the TLS handshake after
  *                             connect
+ *   fy_http_proxy_accel.c     X-Accel-Redirect, X-Accel-Buffering,
+ *                             proxy_ignore_headers
+ *   fy_http_proxy_conn.c      proxy_bind, proxy_socket_keepalive,
+ *                             proxy_ignore_client_abort
  *
  * Private to src/http/fy_http_proxy*.c.
  */
@@ -127,6 +131,10 @@ struct fy_http_proxy_s {
                                               (fy_http_gzip_stream.c) */
     unsigned                  yielded:1;   /* gzip: the upstream read timer
                                               is a pause for the others */
+    /* the response's X-Accel-Redirect and X-Accel-Buffering fields,
+     * NULL: none (fy_http_proxy_accel.c) */
+    fy_http_header_t         *xa_redirect;
+    fy_http_header_t         *xa_buffering;
 };
 
 /* The proxy_ssl_* settings of a level (fy_http_proxy_ssl.c). */
@@ -219,6 +227,16 @@ void fy_proxy_relay(fy_http_proxy_t *p);
 void fy_proxy_relay_read(fy_event_t *rev);
 void fy_proxy_body_written(fy_http_request_t *r);
 void fy_proxy_release_upstream(fy_http_proxy_t *p);
+/* X-Accel-* of the response (fy_http_proxy_accel.c): note field h
+ * (its name starts with "X-Accel-"); act on X-Accel-Redirect (FY_DONE:
+ * the request went on elsewhere, p is finished; FY_DECLINED: ignored)
+ * and on X-Accel-Buffering */
+void fy_proxy_accel_field(fy_http_proxy_t *p, fy_http_header_t *h);
+int  fy_proxy_accel_redirect(fy_http_proxy_t *p);
+void fy_proxy_accel_buffering(fy_http_proxy_t *p);
+/* proxy_bind and proxy_socket_keepalive on a new upstream socket
+ * (fy_http_proxy_conn.c): FY_OK, or FY_ERROR (logged) */
+int  fy_proxy_conn_socket(fy_http_proxy_t *p, int fd);
 /* https: the name for this request (FY_OK / FY_ERROR), the TLS context
  * kept connections must have been made with; after connect(), the
  * handshake, then fy_proxy_send_request */

@@ -189,6 +189,10 @@ fy_proxy_process_header(fy_http_proxy_t *p)
              */
             te++;
             chunked = fy_str_eq_ci(&h->value, "chunked");
+        } else if (h->name.len > 8 && (h->name.data[0] | 0x20) == 'x'
+                   && fy_mem_eq_ci(h->name.data, "X-Accel-", 8))
+        {
+            fy_proxy_accel_field(p, h);
         }
     }
     /* with Content-Length too: an error (RFC 9112 6.3 lets a proxy
@@ -289,6 +293,13 @@ fy_proxy_process_header(fy_http_proxy_t *p)
         }
     }
 
+    /* X-Accel-Redirect: another URI answers (fy_http_proxy_accel.c) */
+    if (p->xa_redirect && p->status != 101
+        && fy_proxy_accel_redirect(p) == FY_DONE)
+    {
+        return;
+    }
+
     /* gzip: the body is decoded, compressed, and sent chunked to an
      * HTTP/1.1 client, up to the close to an HTTP/1.0 one (or with
      * chunked_transfer_encoding off) */
@@ -334,7 +345,8 @@ fy_proxy_process_header(fy_http_proxy_t *p)
             }
         }
         if (h->name.len == 18
-            && fy_str_eq_ci(&h->name, "X-Accel-Limit-Rate"))
+            && fy_str_eq_ci(&h->name, "X-Accel-Limit-Rate")
+            && !(r->loc->proxy_ignore_headers & FY_HTTP_IGN_XA_LIMIT_RATE))
         {
             fy_http_limit_rate_header(r, &h->value);
         }
@@ -487,6 +499,9 @@ fy_proxy_process_header(fy_http_proxy_t *p)
     /* a response without a body, or with all of it in those first
      * bytes, is read to its end already */
     p->buffering = r->loc->proxy_buffering;
+    if (p->xa_buffering) {
+        fy_proxy_accel_buffering(p);
+    }
     if (p->up_done) {
         fy_proxy_release_upstream(p);
     } else {
@@ -566,6 +581,8 @@ fy_proxy_header_init(fy_http_proxy_t *p)
     fy_http_parser_init(&p->parser);
     p->status_done = 0;
     p->upstream_close = 0;
+    p->xa_redirect = NULL;
+    p->xa_buffering = NULL;
     fy_array_init(&p->headers, p->r->pool, 16, sizeof(fy_http_header_t));
     return FY_OK;
 }

@@ -628,6 +628,16 @@ fy_proxy_check_client(fy_event_t *rev)
         return;     /* pipelined bytes: they wait in the socket */
     }
     n = fy_conn_peek(c, (u_char *) &ch, 1);
+    if ((n == 0 || n == FY_ERROR) && hc->r
+        && hc->r->loc->proxy_ignore_client_abort == 1)
+    {
+        /* the upstream gets to answer; writing that answer fails then
+         * and ends the request (nginx) */
+        fy_log_debug("client %s closed connection while waiting for "
+                     "upstream, proxy_ignore_client_abort on",
+                     hc->addr_text);
+        return;
+    }
     if (n == 0 || n == FY_ERROR) {
         fy_log_error(FY_LOG_INFO, 0, "client %s prematurely closed "
                      "connection while waiting for upstream",

@@ -225,6 +225,11 @@ fy_http_send_response(fy_http_request_t *r, int status, const fy_str_t *type,
     if (status == 204 || status == 304 || (status >= 100 && status < 200)) {
         len = 0;        /* these never carry a body (RFC 9110 6.4.1) */
     }
+    if (r->accel && r->accel->type.len && type && status < 400) {
+        /* after X-Accel-Redirect: the upstream's type, as nginx's
+         * "return" keeps a type already set */
+        type = &r->accel->type;
+    }
     if (len) {
         /* the whole body is here: compressed in one go, with its length */
         how = fy_http_gzip_decide(r, status, type, (int64_t) len, NULL, 0);

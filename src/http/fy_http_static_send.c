@@ -170,6 +170,10 @@ fy_http_static_send(fy_http_request_t *r, fy_http_static_file_t *f,
     time_t           t;
     int              status = 200;
 
+    if (r->accel && r->accel->type.len) {
+        /* after X-Accel-Redirect: the upstream's type, as nginx */
+        type = &r->accel->type;
+    }
     /* etag off: none sent, and none for If-None-Match or If-Range to
      * match ("*" still matches, as nginx) */
     etag[0] = '\0';
