@@ -978,9 +978,17 @@ void fy_http_open_file_cache_init_conf(fy_http_loc_conf_t *lcf);
 extern const fy_command_t  fy_http_error_log_commands[];
 void fy_http_error_log_merge(fy_http_loc_conf_t *prev,
                              fy_http_loc_conf_t *conf);
-/* r->loc (or r->srv) is chosen: its error logs take what is logged for
- * the connection from now on */
-void fy_http_error_log_set(fy_http_request_t *r);
+/* r->loc (or r->srv) is chosen (or changed): its error logs take what
+ * is logged for the connection from now on, for the rest of this
+ * handler too.  Inline: three calls on every request's path. */
+static inline void
+fy_http_error_log_set(fy_http_request_t *r)
+{
+    fy_log_t  *log = r->loc ? r->loc->error_log : r->srv->loc->error_log;
+
+    r->hc->c->read.log = r->hc->c->write.log = log;
+    fy_log_cur = log;
+}
 void fy_http_error_log_init_process(fy_cycle_t *cycle);
 void fy_http_error_log_reopen(int uid);
 

@@ -144,18 +144,6 @@ fy_http_error_log_merge(fy_http_loc_conf_t *prev, fy_http_loc_conf_t *conf)
     }
 }
 
-/* The request's location is chosen (or changed): its logs from now on,
- * for the rest of this handler too. */
-void
-fy_http_error_log_set(fy_http_request_t *r)
-{
-    fy_conn_t  *c = r->hc->c;
-    fy_log_t   *log = r->loc ? r->loc->error_log : r->srv->loc->error_log;
-
-    c->read.log = c->write.log = log;
-    fy_log_cur = log;
-}
-
 void
 fy_http_error_log_init_process(fy_cycle_t *cycle)
 {
