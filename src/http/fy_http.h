@@ -102,6 +102,10 @@ typedef struct fy_http_captures_s  fy_http_captures_t;
  * names the file, line and PCRE2's message. */
 fy_http_regex_t *fy_http_regex_compile(fy_conf_t *cf, const fy_str_t *pattern,
                                        int caseless);
+/* An argument "~RE" (case-sensitive) or "~*RE" (caseless) compiled as
+ * above: proxy_redirect's and proxy_cookie_*'s regex rules. */
+fy_http_regex_t *fy_http_regex_compile_arg(fy_conf_t *cf,
+                                           const fy_str_t *arg);
 /* "pcre_jit on": JIT-compile every regex of the cycle (an [info] line
  * says how many; a pattern the JIT refuses is interpreted). */
 void fy_http_regex_jit(fy_cycle_t *cycle);

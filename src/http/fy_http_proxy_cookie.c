@@ -97,7 +97,7 @@ fy_http_proxy_cookie_set(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
     fy_http_proxy_cookie_t **slot = (void *) ((char *) lcf + cmd->offset);
     fy_http_proxy_cookie_t *pc = *slot;
     fy_http_cookie_rule_t  *rule;
-    fy_str_t               *arg = &cf->args[1], re, text;
+    fy_str_t               *arg = &cf->args[1], text;
     const char             *file = cf->file ? cf->file->name
                                             : "command line";
 
@@ -137,14 +137,7 @@ fy_http_proxy_cookie_set(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
     memset(rule, 0, sizeof(*rule));
 
     if (arg->len && arg->data[0] == '~') {
-        re.data = arg->data + 1;
-        re.len = arg->len - 1;
-        if (re.len && re.data[0] == '*') {
-            re.data++;
-            re.len--;
-        }
-        rule->regex = fy_http_regex_compile(cf, &re,
-                                            re.data - arg->data == 2);
+        rule->regex = fy_http_regex_compile_arg(cf, arg);
         if (rule->regex == NULL) {
             return FY_CONF_ERROR;
         }

@@ -118,7 +118,7 @@ fy_http_proxy_redirect_set(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
     fy_http_loc_conf_t       *lcf = conf;
     fy_http_proxy_redirect_t *pr = lcf->proxy_redirect;
     fy_http_redirect_rule_t  *rule;
-    fy_str_t                 *arg = &cf->args[1], re;
+    fy_str_t                 *arg = &cf->args[1];
     const char               *file = cf->file ? cf->file->name
                                               : "command line";
 
@@ -171,14 +171,7 @@ fy_http_proxy_redirect_set(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
     }
 
     if (arg->len && arg->data[0] == '~') {
-        re.data = arg->data + 1;
-        re.len = arg->len - 1;
-        if (re.len && re.data[0] == '*') {
-            re.data++;
-            re.len--;
-        }
-        rule->regex = fy_http_regex_compile(cf, &re,
-                                            re.data - arg->data == 2);
+        rule->regex = fy_http_regex_compile_arg(cf, arg);
         if (rule->regex == NULL) {
             return FY_CONF_ERROR;
         }

@@ -115,6 +115,18 @@ fy_http_regex_compile(fy_conf_t *cf, const fy_str_t *pattern, int caseless)
     return re;
 }
 
+fy_http_regex_t *
+fy_http_regex_compile_arg(fy_conf_t *cf, const fy_str_t *arg)
+{
+    fy_str_t  re;
+    int       caseless;
+
+    caseless = arg->len > 1 && arg->data[1] == '*';
+    re.data = arg->data + 1 + caseless;
+    re.len = arg->len - 1 - caseless;
+    return fy_http_regex_compile(cf, &re, caseless);
+}
+
 void
 fy_http_regex_jit(fy_cycle_t *cycle)
 {
