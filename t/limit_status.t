@@ -223,7 +223,11 @@ if ($f->start) {
     release(1); release(2);
     is($a->read_response->{status}, 200, 'held request answered');
     is($d->read_response->{status}, 200, 'held dry-run request answered');
+    # a count is given back just after its response is sent: poll
+    my $back = wait_until { json()->{limit_conn}{addr}{active} == 0 } 5;
+    ok($back, 'limit_conn: the held request\'s count given back');
     is(statuses('/c/z'), '200', 'limit_conn: the count is back');
+    wait_until { json()->{limit_conn}{addr}{active} == 0 } 5;
     $j = json();
     is_deeply($j->{limit_conn}{addr},
               { passed => 2, rejected => 2, rejected_dry_run => 0,
