@@ -368,14 +368,16 @@ fy_http_limit_req_unhold(fy_http_limit_zone_t *z, fy_http_limit_node_t *n)
 }
 
 /* A request passed a zone: counted there as passed, or as delayed
- * when the zone's own excess is over its "delay" (the request waits
- * the longest of the zones' delays). */
+ * when the zone's own excess over its "delay" makes a wait of at least
+ * a millisecond (the request waits the longest of the zones' waits). */
 static void
 fy_http_limit_req_count(fy_http_limit_req_t *lim, uint64_t excess, int dry)
 {
     unsigned  result = FY_LIMIT_PASSED;
 
-    if (excess > lim->delay) {
+    if (excess > lim->delay
+        && (excess - lim->delay) * 1000 / lim->zone->rate > 0)
+    {
         result = dry ? FY_LIMIT_DELAYED_DRY_RUN : FY_LIMIT_DELAYED;
     }
     fy_http_limit_count(lim->zone->shm, result);
