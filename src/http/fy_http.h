@@ -1180,6 +1180,9 @@ const char *fy_http_limit_http_done(fy_conf_t *cf, fy_http_main_conf_t *hmcf);
  * state of those unchanged since the previous cycle.  FY_OK or
  * FY_ERROR (logged; nothing changed). */
 int  fy_http_limit_zones_map(fy_cycle_t *cycle);
+/* fy_http_limit_stats.c, a worker starting: the zones of its cycle are
+ * the ones its status page shows. */
+void fy_http_limit_init_process(fy_cycle_t *cycle);
 /* The pre-access phase: FY_OK (go on), FY_AGAIN (limit_req delays the
  * request; fy_http_run_access runs later) or a status to answer. */
 int  fy_http_limit_req(fy_http_request_t *r);

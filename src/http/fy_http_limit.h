@@ -6,7 +6,9 @@
  * "zone=NAME:SIZE", made by the master before it forks the workers, so
  * that every worker counts in the same table.  Its layout:
  *
- *     fy_http_limit_shm_t   header: lock, sizes, LRU and free lists
+ *     fy_http_limit_shm_t   header: lock, sizes, LRU and free lists;
+ *                           then, on a cache line of its own, the
+ *                           zone's counters for the status page
  *     uint32_t[nbuckets]    hash buckets: first node of each chain
  *     fy_http_limit_node_t[nnodes]   fixed-size nodes, 128 bytes each
  *
@@ -73,7 +75,19 @@ typedef struct {
     uint32_t       free;         /* free list head */
     uint32_t       lru_head;     /* most recently used */
     uint32_t       lru_tail;     /* least recently used */
+    uint32_t       holds;        /* limit_conn: hold nodes in use, that
+                                    is connections counted now */
+    /* Requests by result (FY_LIMIT_PASSED ..., [0] unused), for the
+     * status page: one relaxed atomic add per zone checked, outside
+     * the lock, on their own cache line so that counting does not
+     * bounce the lock's.  Kept across a reload with the mapping. */
+    uint64_t       results[FY_LIMIT_REJECTED_DRY_RUN + 1]
+                   __attribute__((aligned(FY_CACHELINE)));
 } __attribute__((aligned(FY_CACHELINE))) fy_http_limit_shm_t;
+
+/* Count a request's result (FY_LIMIT_*) in zone shm. */
+#define fy_http_limit_count(shm, result)                                   \
+    fy_shm_add((shm)->results[result], 1)
 
 /* A zone as configured (in the cycle's pool). */
 typedef struct fy_http_limit_zone_s {

@@ -291,9 +291,18 @@ fy_http_limit_conn(fy_http_request_t *r)
         h->rnext = r->limit_held;
         r->limit_held = h;
     }
+    /* passed: counted (status page) in every zone that counts it */
+    for (h = r->limit_held; h; h = h->rnext) {
+        fy_http_limit_count(h->zone->shm, FY_LIMIT_PASSED);
+    }
     return FY_OK;
 
 rejected:
+    /* only in the zone that rejects it: those that counted it give
+     * their count back at once */
+    fy_http_limit_count(lim->zone->shm, lcf->limit_conn_dry_run
+                                        ? FY_LIMIT_REJECTED_DRY_RUN
+                                        : FY_LIMIT_REJECTED);
     fy_http_limit_conn_release_request(r);
     if (lcf->limit_conn_dry_run) {
         r->limit_conn_status = FY_LIMIT_REJECTED_DRY_RUN;

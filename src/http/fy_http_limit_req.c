@@ -367,13 +367,32 @@ fy_http_limit_req_unhold(fy_http_limit_zone_t *z, fy_http_limit_node_t *n)
     fy_shm_unlock(&z->shm->lock);
 }
 
+/* A request passed a zone: counted there as passed, or as delayed
+ * when the zone's own excess over its "delay" makes a wait of at least
+ * a millisecond (the request waits the longest of the zones' waits). */
+static void
+fy_http_limit_req_count(fy_http_limit_req_t *lim, uint64_t excess, int dry)
+{
+    unsigned  result = FY_LIMIT_PASSED;
+
+    if (excess > lim->delay
+        && (excess - lim->delay) * 1000 / lim->zone->rate > 0)
+    {
+        result = dry ? FY_LIMIT_DELAYED_DRY_RUN : FY_LIMIT_DELAYED;
+    }
+    fy_http_limit_count(lim->zone->shm, result);
+}
+
 /* All limits passed: account the held nodes; return the longest delay
  * (ms) and, in *excess and *which, the excess and limit that make it.
- * The last limit's excess (already accounted) comes in *excess. */
+ * The last limit's excess (already accounted) comes in *excess, with
+ * *which; when it is not one of held's, accounted is 1 and it is
+ * counted for the status page here. */
 static uint64_t
 fy_http_limit_req_account(fy_array_t *limits, fy_http_limit_node_t **held,
                           unsigned last, uint64_t *excess,
-                          fy_http_limit_req_t **which)
+                          fy_http_limit_req_t **which, int accounted,
+                          int dry)
 {
     fy_http_limit_req_t   *lim = *which;
     fy_http_limit_node_t  *n;
@@ -382,6 +401,9 @@ fy_http_limit_req_account(fy_array_t *limits, fy_http_limit_node_t **held,
     int64_t                ms, e;
     unsigned               i;
 
+    if (accounted) {
+        fy_http_limit_req_count(lim, *excess, dry);
+    }
     max_delay = *excess <= lim->delay
                 ? 0 : (*excess - lim->delay) * 1000 / lim->zone->rate;
 
@@ -406,6 +428,7 @@ fy_http_limit_req_account(fy_array_t *limits, fy_http_limit_node_t **held,
         n->excess = e;
         fy_shm_unlock(&shm->lock);
 
+        fy_http_limit_req_count(lim, (uint64_t) e, dry);
         if ((uint64_t) e <= lim->delay) {
             continue;
         }
@@ -515,6 +538,11 @@ fy_http_limit_req(fy_http_request_t *r)
     }
 
     if (rc == FY_LIMIT_BUSY || rc == FY_ERROR) {
+        /* counted in the zone that rejects it only: the zones it was
+         * held in are let go without accounting it (nginx) */
+        fy_http_limit_count(lim->zone->shm, lcf->limit_req_dry_run
+                                            ? FY_LIMIT_REJECTED_DRY_RUN
+                                            : FY_LIMIT_REJECTED);
         if (rc == FY_LIMIT_BUSY) {
             snprintf(text, sizeof(text), "limiting requests%s, excess: "
                      "%llu.%03llu by zone \"%.*s\"",
@@ -545,7 +573,8 @@ fy_http_limit_req(fy_http_request_t *r)
         excess = 0;
         last = n;
     }
-    delay = fy_http_limit_req_account(limits, held, last, &excess, &lim);
+    delay = fy_http_limit_req_account(limits, held, last, &excess, &lim,
+                                      rc == FY_OK, lcf->limit_req_dry_run);
     if (delay == 0) {
         r->limit_req_status = FY_LIMIT_PASSED;
         return FY_OK;

@@ -587,6 +587,7 @@ fy_http_limit_hold(fy_http_limit_shm_t *shm, uint32_t target, uint64_t pid)
     n->hnext = FY_LIMIT_NIL;
     n->excess = target;
     n->last = pid;
+    shm->holds++;
     /* limit_conn zones never evict: their LRU list is simply the list
      * of nodes in use, which the master walks for a dead worker's */
     fy_http_limit_lru_push(shm, n);
@@ -607,6 +608,7 @@ fy_http_limit_unhold(fy_http_limit_shm_t *shm, fy_http_limit_node_t *n)
     }
     fy_http_limit_lru_unlink(shm, n);
     n->last = 0;            /* a free node is nobody's hold */
+    shm->holds--;
     n->next = shm->free;
     shm->free = fy_http_limit_index(shm, n);
     shm->used--;

@@ -28,6 +28,15 @@ const fy_http_status_event_t  fy_http_status_events[FY_STATUS_NEVENTS] = {
     { "handbacks_failed",       offsetof(fy_shm_t, handbacks_failed) },
 };
 
+const fy_http_status_result_t
+    fy_http_status_limit_results[FY_STATUS_NRESULTS] = {
+    { "passed", 1 },
+    { "delayed", 0 },
+    { "rejected", 1 },
+    { "delayed_dry_run", 0 },
+    { "rejected_dry_run", 1 },
+};
+
 static const char *fy_http_status_set(fy_conf_t *cf, const fy_command_t *cmd,
     void *conf);
 static const char *fy_http_stub_status_set(fy_conf_t *cf,
@@ -267,6 +276,12 @@ fy_http_status_snapshot(fy_pool_t *pool, int with_peers)
     if (!with_peers) {
         return st;
     }
+
+    n = (unsigned) fy_http_limit_status(pool, &st->zones);
+    if ((int) n < 0) {
+        return NULL;
+    }
+    st->nzones = n;
 
     n = 0;
     for (i = 0; i < FY_MAX_PEERS; i++) {

@@ -75,6 +75,34 @@ typedef struct {
 #define FY_STATUS_NEVENTS  9
 extern const fy_http_status_event_t  fy_http_status_events[FY_STATUS_NEVENTS];
 
+/* A limit_req_zone or limit_conn_zone, from its shared memory. */
+enum {
+    FY_HTTP_STATUS_LIMIT_REQ = 1,
+    FY_HTTP_STATUS_LIMIT_CONN
+};
+
+#define FY_STATUS_NRESULTS  5     /* passed ... rejected_dry_run */
+
+typedef struct {
+    const char  *name;        /* copied into the snapshot */
+    unsigned     kind;        /* FY_HTTP_STATUS_LIMIT_* */
+    uint64_t     results[FY_STATUS_NRESULTS];  /* counters, by the
+                                  names of fy_http_status_limit_results */
+    uint64_t     keys;        /* gauges: keys held now */
+    uint64_t     capacity;    /* entries the zone has room for */
+    uint64_t     active;      /* limit_conn: connections counted now */
+} fy_http_status_zone_t;
+
+/* The results a zone counts, in order: name, and whether limit_conn
+ * zones have it too (they never delay). */
+typedef struct {
+    const char  *name;
+    unsigned     conn:1;
+} fy_http_status_result_t;
+
+extern const fy_http_status_result_t
+    fy_http_status_limit_results[FY_STATUS_NRESULTS];
+
 typedef struct {
     uint64_t                  now_ms;          /* wall clock */
     uint64_t                  master_pid;
@@ -102,6 +130,10 @@ typedef struct {
     fy_http_status_peer_t    *peers;           /* servers in use, by
                                                   upstream then order */
     unsigned                  npeers;
+    fy_http_status_zone_t    *zones;           /* limit_req zones, then
+                                                  limit_conn zones, each
+                                                  by name */
+    unsigned                  nzones;
 } fy_http_status_t;
 
 /* Output built in the request pool; grows by doubling.  A failed
@@ -128,6 +160,10 @@ const char *fy_http_status_peer_state(uint64_t state);
 void fy_http_status_json(fy_http_status_out_t *o, fy_http_status_t *st);
 void fy_http_status_prom(fy_http_status_out_t *o, fy_http_status_t *st);
 void fy_http_status_html(fy_http_status_out_t *o, fy_http_status_t *st);
+
+/* fy_http_limit_stats.c: this worker's zones into *zones (pool), in
+ * the snapshot's order; their count, or -1 on allocation failure. */
+int fy_http_limit_status(fy_pool_t *pool, fy_http_status_zone_t **zones);
 
 /* fy_http_stub_status.c */
 void fy_http_stub_status_handler(fy_http_request_t *r);

@@ -139,6 +139,46 @@ fy_json_peer(fy_http_status_out_t *o, fy_http_status_t *st,
     fy_http_status_printf(o, "]}}");
 }
 
+/* "limit_req" or "limit_conn": an object keyed by zone name, as
+ * nginx Plus's API has them; limit_conn zones have no delays */
+static void
+fy_json_zones(fy_http_status_out_t *o, fy_http_status_t *st, unsigned kind)
+{
+    fy_http_status_zone_t  *z;
+    unsigned                i, j, first = 1;
+
+    fy_http_status_printf(o, ",\"%s\":{", kind == FY_HTTP_STATUS_LIMIT_REQ
+                                          ? "limit_req" : "limit_conn");
+    for (i = 0; i < st->nzones; i++) {
+        z = &st->zones[i];
+        if (z->kind != kind) {
+            continue;
+        }
+        if (!first) {
+            fy_http_status_write(o, ",", 1);
+        }
+        first = 0;
+        fy_json_str(o, z->name);
+        fy_http_status_write(o, ":{", 2);
+        for (j = 0; j < FY_STATUS_NRESULTS; j++) {
+            if (kind == FY_HTTP_STATUS_LIMIT_CONN
+                && !fy_http_status_limit_results[j].conn)
+            {
+                continue;
+            }
+            fy_http_status_printf(o, "\"%s\":%llu,",
+                                  fy_http_status_limit_results[j].name,
+                                  fy_ull(z->results[j]));
+        }
+        if (kind == FY_HTTP_STATUS_LIMIT_CONN) {
+            fy_http_status_printf(o, "\"active\":%llu,", fy_ull(z->active));
+        }
+        fy_http_status_printf(o, "\"keys\":%llu,\"capacity\":%llu}",
+                              fy_ull(z->keys), fy_ull(z->capacity));
+    }
+    fy_http_status_write(o, "}", 1);
+}
+
 void
 fy_http_status_json(fy_http_status_out_t *o, fy_http_status_t *st)
 {
@@ -194,5 +234,9 @@ fy_http_status_json(fy_http_status_out_t *o, fy_http_status_t *st)
         }
         fy_json_peer(o, st, &st->peers[i]);
     }
-    fy_http_status_printf(o, "%s]}\n", st->npeers ? "]}" : "");
+    fy_http_status_printf(o, "%s]", st->npeers ? "]}" : "");
+
+    fy_json_zones(o, st, FY_HTTP_STATUS_LIMIT_REQ);
+    fy_json_zones(o, st, FY_HTTP_STATUS_LIMIT_CONN);
+    fy_http_status_write(o, "}\n", 2);
 }

@@ -391,10 +391,108 @@ fy_prom_peers(fy_http_status_out_t *o, fy_http_status_t *st)
     }
 }
 
+static const char *
+fy_prom_kind(unsigned kind)
+{
+    return kind == FY_HTTP_STATUS_LIMIT_REQ ? "limit_req" : "limit_conn";
+}
+
+/* The zones of limit_req_zone and limit_conn_zone: a family is written
+ * only when there is a zone of its kind. */
+static void
+fy_prom_zones(fy_http_status_out_t *o, fy_http_status_t *st)
+{
+    fy_http_status_zone_t  *z;
+    unsigned                i, j, kind, nreq = 0;
+
+    if (st->nzones == 0) {
+        return;
+    }
+    for (i = 0; i < st->nzones; i++) {
+        nreq += st->zones[i].kind == FY_HTTP_STATUS_LIMIT_REQ;
+    }
+
+    for (kind = FY_HTTP_STATUS_LIMIT_REQ; kind <= FY_HTTP_STATUS_LIMIT_CONN;
+         kind++)
+    {
+        if ((kind == FY_HTTP_STATUS_LIMIT_REQ && nreq == 0)
+            || (kind == FY_HTTP_STATUS_LIMIT_CONN && nreq == st->nzones))
+        {
+            continue;
+        }
+        if (kind == FY_HTTP_STATUS_LIMIT_REQ) {
+            fy_prom_family(o, "limit_req_requests_total", "counter",
+                           "Requests checked by a limit_req zone, by "
+                           "result: passed, delayed, rejected, and what "
+                           "limit_req_dry_run would have delayed or "
+                           "rejected.");
+        } else {
+            fy_prom_family(o, "limit_conn_connections_total", "counter",
+                           "Requests checked by a limit_conn zone, by "
+                           "result: passed, rejected, and what "
+                           "limit_conn_dry_run would have rejected.");
+        }
+        for (i = 0; i < st->nzones; i++) {
+            z = &st->zones[i];
+            if (z->kind != kind) {
+                continue;
+            }
+            for (j = 0; j < FY_STATUS_NRESULTS; j++) {
+                if (kind == FY_HTTP_STATUS_LIMIT_CONN
+                    && !fy_http_status_limit_results[j].conn)
+                {
+                    continue;
+                }
+                fy_http_status_printf(o, "ferry_%s{zone=\"",
+                    kind == FY_HTTP_STATUS_LIMIT_REQ
+                    ? "limit_req_requests_total"
+                    : "limit_conn_connections_total");
+                fy_prom_value(o, z->name);
+                fy_http_status_printf(o, "\",result=\"%s\"} %llu\n",
+                                      fy_http_status_limit_results[j].name,
+                                      fy_ull(z->results[j]));
+            }
+        }
+    }
+
+    if (nreq < st->nzones) {
+        fy_prom_family(o, "limit_conn_active", "gauge",
+                       "Connections a limit_conn zone counts now, all "
+                       "keys and workers.");
+        for (i = nreq; i < st->nzones; i++) {
+            fy_http_status_printf(o, "ferry_limit_conn_active{zone=\"");
+            fy_prom_value(o, st->zones[i].name);
+            fy_http_status_printf(o, "\"} %llu\n",
+                                  fy_ull(st->zones[i].active));
+        }
+    }
+
+    fy_prom_family(o, "limit_zone_keys", "gauge",
+                   "Keys a limit_req or limit_conn zone holds now.");
+    for (i = 0; i < st->nzones; i++) {
+        z = &st->zones[i];
+        fy_http_status_printf(o, "ferry_limit_zone_keys{zone=\"");
+        fy_prom_value(o, z->name);
+        fy_http_status_printf(o, "\",kind=\"%s\"} %llu\n",
+                              fy_prom_kind(z->kind), fy_ull(z->keys));
+    }
+    fy_prom_family(o, "limit_zone_capacity", "gauge",
+                   "Entries a zone has room for (a limit_conn zone "
+                   "spends one per key and one per connection).");
+    for (i = 0; i < st->nzones; i++) {
+        z = &st->zones[i];
+        fy_http_status_printf(o, "ferry_limit_zone_capacity{zone=\"");
+        fy_prom_value(o, z->name);
+        fy_http_status_printf(o, "\",kind=\"%s\"} %llu\n",
+                              fy_prom_kind(z->kind), fy_ull(z->capacity));
+    }
+}
+
 void
 fy_http_status_prom(fy_http_status_out_t *o, fy_http_status_t *st)
 {
     fy_prom_global(o, st);
     fy_prom_workers(o, st);
     fy_prom_peers(o, st);
+    fy_prom_zones(o, st);
 }
