@@ -8,7 +8,7 @@
 # location's proxy_pass with its URI part, access_log off, expires,
 # limit_rate, add_header of the last if that holds (nginx's "only the
 # last if" rule), an if in a nested location inheriting from both
-# levels, and configuration errors (directives nginx does not allow in
+# levels, try_files kept by an if without proxy_pass, and configuration errors (directives nginx does not allow in
 # an if, with file and line; an if of a server stays rewrite-only).
 
 use strict;
@@ -88,6 +88,18 @@ http {
                 }
             }
         }
+        location /tf/ {
+            if ($arg_q) {
+                add_header X-Q q;
+            }
+            try_files $uri /tf/fallback.txt?$args;
+        }
+        location /tp/ {
+            if ($arg_p) {
+                proxy_pass http://b;
+            }
+            try_files $uri =404;
+        }
         location /slow/ {
             if ($arg_slow) {
                 limit_rate 10k;
@@ -100,6 +112,8 @@ EOF
 $f->write_file('html/static/f.txt', "static\n");
 $f->write_file('html/nest/in/f.txt', "nested\n");
 $f->write_file('html/slow/big', 'x' x 30000);
+$f->write_file('html/tf/fallback.txt', "fallback\n");
+$f->write_file('html/tp/f.txt', "tp file\n");
 
 my $a = Ferry::Test::Backend->new(port => $f->port(1));
 my $b = Ferry::Test::Backend->new(port => $f->port(2), handler => sub {
@@ -189,6 +203,15 @@ $r = req('GET', '/nest/in/f.txt?x=1');
 is("$r->{status} $r->{body}", "200 nested\n", 'an if in a nested location serves its file');
 is($r->{headers}{'x-outer'}, 'outer', '... with add_header from two levels up');
 is($r->{headers}{'cache-control'}, 'no-cache', '... and expires epoch from there');
+
+# ---- try_files and an if -----------------------------------------------
+$r = req('GET', '/tf/missing?q=1');
+is("$r->{status} $r->{body}", "200 fallback\n",
+   'an if without proxy_pass keeps the location\'s try_files');
+is($r->{headers}{'x-q'}, 'q', '... and its add_header applies');
+is(req('GET', '/tp/f.txt')->{body}, "tp file\n", 'try_files: the file');
+is(req('GET', '/tp/f.txt?p=1')->{body}, "backend b /tp/f.txt?p=1\n",
+   'an if with proxy_pass goes there without try_files (nginx)');
 
 # ---- limit_rate in an if -----------------------------------------------
 my $t0 = time;

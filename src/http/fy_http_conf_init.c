@@ -170,9 +170,10 @@ fy_loc_cmp(const void *a, const void *b)
  * nameless locations, an if without a content handler of its own
  * answers with the location's (its proxy_pass, static files, status
  * page), taken before the merge so that an inherited root does not
- * make it a static one.  try_files, which nginx leaves behind here
- * (its "if is evil" trap), is kept: try_files is not allowed in an
- * if, so the location's is the only one that can apply. */
+ * make it a static one.  Such an if also keeps the location's
+ * try_files, which nginx leaves behind (its "if is evil" trap: an
+ * "access_log off" in an if would change what is served); an if with
+ * its own proxy_pass goes there without try_files, as in nginx. */
 static int
 fy_http_init_ifs(fy_http_loc_conf_t *parent)
 {
@@ -192,8 +193,8 @@ fy_http_init_ifs(fy_http_loc_conf_t *parent)
             lcf->proxy_https = parent->proxy_https;
             lcf->proxy_pass_cv = parent->proxy_pass_cv;
             lcf->proxy_upstreams = parent->proxy_upstreams;
+            lcf->try_files = parent->try_files;
         }
-        lcf->try_files = parent->try_files;
         fy_http_merge_loc(parent, lcf);
         if (fy_http_temp_check(lcf) != FY_OK) {
             return FY_ERROR;
