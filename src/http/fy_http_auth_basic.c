@@ -50,8 +50,8 @@ const fy_command_t  fy_http_auth_basic_commands[] = {
     { "auth_basic", FY_HTTP_ANY | FY_CONF_LMT, 0, 1, 1, fy_http_auth_basic,
       FY_CONF_LOC_OFF, 0, NULL },
 
-    { "auth_basic_user_file", FY_HTTP_ANY | FY_CONF_LMT, 0, 1, 1, fy_http_auth_user_file,
-      FY_CONF_LOC_OFF, 0, NULL },
+    { "auth_basic_user_file", FY_HTTP_ANY | FY_CONF_LMT, 0, 1, 1,
+      fy_http_auth_user_file, FY_CONF_LOC_OFF, 0, NULL },
 
     { "satisfy", FY_HTTP_ANY, 0, 1, 1, fy_conf_set_enum,
       FY_CONF_LOC_OFF, offsetof(fy_http_loc_conf_t, satisfy),
