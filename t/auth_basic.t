@@ -9,7 +9,9 @@
 # the file edited without a reload, a missing file (403) and an
 # unreadable one (500), the error log lines, $remote_user in the access
 # logs, Authorization passed to a proxied backend, keep-alive after a
-# 401, error_page 401, and configuration errors with file and line.
+# 401, error_page 401, auth_basic in limit_except (for the methods it
+# does not list, with satisfy all/any and the block's allow/deny), and
+# configuration errors with file and line.
 
 use strict;
 use warnings;
@@ -53,6 +55,46 @@ http {
         location /dir/ { auth_basic_user_file %%PREFIX%%/html; }
         location /err/ { error_page 401 /e401.html; }
         location = /e401.html { auth_basic off; }
+
+        # auth_basic in limit_except: for the methods it does not list
+        location /lmt/ {
+            auth_basic off;
+            limit_except GET {
+                auth_basic "writers";
+                auth_basic_user_file htpasswd;
+            }
+            proxy_pass http://be;
+        }
+        location /lmtall/ {
+            auth_basic off;
+            limit_except GET { allow 127.0.0.1; deny all; auth_basic w; }
+            proxy_pass http://be;
+        }
+        location /lmtdeny/ {
+            auth_basic off;
+            limit_except GET { deny all; auth_basic w; }
+            proxy_pass http://be;
+        }
+        location /lmtany/ {
+            satisfy any;
+            auth_basic off;
+            limit_except GET { allow 127.0.0.1; deny all; auth_basic w; }
+            proxy_pass http://be;
+        }
+        location /lmtany2/ {
+            satisfy any;
+            auth_basic off;
+            limit_except GET { allow 192.0.2.1; deny all; auth_basic w; }
+            proxy_pass http://be;
+        }
+        location /lmtinh/ {
+            limit_except GET { allow all; }
+            proxy_pass http://be;
+        }
+        location /lmtoff/ {
+            limit_except GET { auth_basic off; }
+            proxy_pass http://be;
+        }
     }
 
     # no auth_basic at all
@@ -263,6 +305,42 @@ like(Ferry::Test::read_file($f->prefix . '/logs/access.log'),
      qr/^127\.0\.0\.1 - - \[[^\]]+\] "GET \/ HTTP\/1\.1" 401 /m,
      '... "-" without credentials');
 
+# ---- auth_basic in limit_except -------------------------------------------
+sub send_method {
+    my ($method, $path, @h) = @_;
+    return http($f->port(0), build_request(method => $method, path => $path,
+        headers => [@h, Connection => 'close'], body => ''));
+}
+my $good = basic('plain:p1ain');
+is(send_method('GET', '/lmt/x')->{status}, 200,
+   'limit_except GET { auth_basic }: GET needs no password');
+$r = send_method('POST', '/lmt/x');
+is($r->{status}, 401, '... POST without one: 401');
+is($r->{headers}{'www-authenticate'}, 'Basic realm="writers"', '... the block\'s realm');
+is(send_method('POST', '/lmt/x', Authorization => basic('plain:bad'))->{status}, 401,
+   '... a wrong password: 401');
+is(send_method('DELETE', '/lmt/x', Authorization => $good)->{status}, 200,
+   '... the right one lets DELETE in');
+is(send_method('POST', '/lmtall/x')->{status}, 401,
+   'satisfy all: an allowed address still needs the block\'s password');
+is(send_method('POST', '/lmtall/x', Authorization => $good)->{status}, 200,
+   '... with it: in (the block\'s realm, the server\'s file)');
+is(send_method('POST', '/lmtdeny/x', Authorization => $good)->{status}, 403,
+   'satisfy all: the block\'s deny wins over a good password');
+is(send_method('GET', '/lmtdeny/x')->{status}, 200, '... GET is not limited');
+is(send_method('POST', '/lmtany/x')->{status}, 200,
+   'satisfy any: the block\'s allow lets it in without a password');
+is(send_method('POST', '/lmtany2/x')->{status}, 401,
+   'satisfy any, the address not allowed: the block\'s password asked for');
+is(send_method('POST', '/lmtany2/x', Authorization => $good)->{status}, 200,
+   '... and given, lets it in');
+$r = send_method('POST', '/lmtinh/x');
+is($r->{status}, 401, 'a block without auth_basic: the location\'s applies');
+is($r->{headers}{'www-authenticate'}, $challenge, '... with its realm');
+is(send_method('POST', '/lmtoff/x')->{status}, 200,
+   'auth_basic off in the block: unlisted methods need no password');
+is(send_method('GET', '/lmtoff/x')->{status}, 401, '... GET still does');
+
 $f->stop;
 
 # ---- configuration errors ------------------------------------------------------
@@ -283,6 +361,12 @@ server_conf_refused('satisfy some;', 'invalid value "some" in .*ferry\.conf:8',
 server_conf_refused('satisfy any; satisfy all;',
                     '"satisfy" directive is duplicate in .*ferry\.conf:8',
                     'satisfy twice');
+server_conf_refused('location / { limit_except GET { satisfy any; } }',
+                    '"satisfy" directive is not allowed here in .*ferry\.conf:8',
+                    'satisfy in limit_except (nginx does not take it there)');
+server_conf_refused('location / { limit_except GET { auth_basic a; auth_basic b; } }',
+                    '"auth_basic" directive is duplicate in .*ferry\.conf:8',
+                    'auth_basic twice in limit_except');
 server_conf_refused('auth_basic a b;', 'invalid number of arguments in "auth_basic" .*ferry\.conf:8',
                     'auth_basic with two arguments');
 

@@ -388,9 +388,9 @@ server_conf_refused('if ($arg_a) return 200;',
                     'directive "if" has no opening "\{" in \S+ferry.conf:8',
                     'if without a block');
 server_conf_refused("location / {\n            if (\$arg_a) {\n"
-                    . "                add_header X y;\n            }\n        }",
-                    '"add_header" directive is not allowed here in \S+ferry.conf:10',
-                    'a directive rewrite does not take inside if');
+                    . "                proxy_set_header X y;\n            }\n        }",
+                    '"proxy_set_header" directive is not allowed here in \S+ferry.conf:10',
+                    'a directive nginx does not take inside if (t/if_location.t has more)');
 server_conf_refused("if (\$arg_a) {\n            if (\$arg_b) { return 200; }\n        }",
                     '"if" directive is not allowed here in \S+ferry.conf:9',
                     'if inside if');

@@ -33,11 +33,13 @@
 #define FY_CONF_SRV      0x0008
 #define FY_CONF_LOC      0x0010
 #define FY_CONF_UPS      0x0020
-#define FY_CONF_IF       0x0040   /* inside an http "if" block */
+#define FY_CONF_IF       0x0040   /* inside an "if" block of a server */
 #define FY_CONF_LMT      0x0080   /* inside a "limit_except" block */
-#define FY_CONF_ANY      0x00ff
+#define FY_CONF_LIF      0x0100   /* inside an "if" block of a location
+                                     (nginx's "if in location") */
+#define FY_CONF_ANY      0x01ff
 
-/* Row flags */
+/* Row flags (the flags field of a row, apart from its contexts) */
 #define FY_CONF_BLOCK    0x0100   /* followed by '{' instead of ';' */
 
 #define FY_CONF_MANY     0xffff   /* max_args: no upper bound */

@@ -246,6 +246,10 @@ typedef struct fy_http_loc_conf_s {
     fy_http_regex_t     *regex;         /* location ~ RE, ~* RE */
     fy_array_t          *locations;     /* nested prefix ones, or NULL */
     fy_array_t          *regex_locations;  /* nested regex ones, or NULL */
+    fy_array_t          *ifs;           /* the confs of its "if" blocks
+                                           (fy_http_location_if), NULL:
+                                           none; merged with it */
+    unsigned             noname:1;      /* this is an "if" block's conf */
 
     /* rewrite, set, if, break, return in the order written
      * (fy_http_rewrite*.c), NULL: none; not inherited.  A server's own
@@ -892,6 +896,12 @@ extern const fy_command_t  fy_http_rewrite_commands[];
  * applying.  FY_DECLINED: go on (r->path, r->args may be new);
  * FY_AGAIN: search the location again ("last", or the URI changed in
  * a location); FY_DONE: answered (return, a redirect, an error). */
+/* fy_http_conf_server.c: the block of an "if" in a location, read
+ * into a conf of its own that is merged with parent's (nginx's "if in
+ * location"); its rewrite directives go to `block`.  *out is the new
+ * conf. */
+const char *fy_http_location_if(fy_conf_t *cf, fy_http_loc_conf_t *parent,
+    fy_http_rw_script_t *block, fy_http_loc_conf_t **out);
 int  fy_http_rewrite_run(fy_http_request_t *r, fy_http_rw_script_t *script,
                          fy_http_loc_conf_t *lcf);
 /* fy_http_request_route.c: answer r with code as "return CODE TEXT"
@@ -1111,6 +1121,11 @@ fy_array_t *fy_http_limit_except_rules(fy_http_request_t *r,
  * takes the location's */
 void fy_http_limit_except_merge(fy_http_loc_conf_t *prev,
     fy_http_loc_conf_t *lcf);
+/* The auth_basic realm (as a challenge) and file for r: the block's
+ * for a method limit_except does not list; else left as given (the
+ * location's). */
+void fy_http_limit_except_auth(fy_http_request_t *r, fy_http_loc_conf_t *lcf,
+    const fy_str_t **challenge, const char **file);
 extern const fy_command_t  fy_http_limit_except_commands[];
 
 /* fy_http_limit_rate.c: limit_rate, limit_rate_after */

@@ -13,7 +13,9 @@
  * The file is read on every such request, as nginx does: an edit takes
  * effect at once, without a reload; a file that does not exist answers
  * 403 and one that cannot be read 500, as nginx.  Each level without
- * its own auth_basic or auth_basic_user_file takes its parent's.
+ * its own auth_basic or auth_basic_user_file takes its parent's.  In a
+ * limit_except block they apply to the methods it does not list
+ * (fy_http_limit_except.c).
  *
  * The access phase (fy_http_access_phase) runs allow/deny first, then
  * auth_basic, as nginx's modules are ordered.  "satisfy all" (the
@@ -45,11 +47,11 @@ static const fy_conf_enum_t  fy_http_satisfy_values[] = {
 
 const fy_command_t  fy_http_auth_basic_commands[] = {
 
-    { "auth_basic", FY_HTTP_ANY, 0, 1, 1, fy_http_auth_basic,
+    { "auth_basic", FY_HTTP_ANY | FY_CONF_LMT, 0, 1, 1, fy_http_auth_basic,
       FY_CONF_LOC_OFF, 0, NULL },
 
-    { "auth_basic_user_file", FY_HTTP_ANY, 0, 1, 1, fy_http_auth_user_file,
-      FY_CONF_LOC_OFF, 0, NULL },
+    { "auth_basic_user_file", FY_HTTP_ANY | FY_CONF_LMT, 0, 1, 1,
+      fy_http_auth_user_file, FY_CONF_LOC_OFF, 0, NULL },
 
     { "satisfy", FY_HTTP_ANY, 0, 1, 1, fy_conf_set_enum,
       FY_CONF_LOC_OFF, offsetof(fy_http_loc_conf_t, satisfy),
@@ -292,17 +294,19 @@ found:
     return FY_OK;
 }
 
-/* auth_basic for r: FY_DECLINED when off for its location, FY_OK when
- * the credentials are good, else the status to answer (401 with the
- * challenge set, 403, 500). */
+/* auth_basic for r with the realm (as its challenge) and file that
+ * apply (the location's, or its limit_except's): FY_DECLINED when off,
+ * FY_OK when the credentials are good, else the status to answer (401
+ * with the challenge set, 403, 500). */
 static int
-fy_http_auth_basic_check(fy_http_request_t *r, fy_http_loc_conf_t *lcf)
+fy_http_auth_basic_check(fy_http_request_t *r, const fy_str_t *challenge,
+                         const char *file)
 {
     fy_str_t  user, pw;
     char      entry[FY_HTTP_AUTH_ENTRY];
     int       rc;
 
-    if (!lcf->auth_on) {
+    if (challenge->len == 0 || file == NULL) {
         return FY_DECLINED;
     }
     rc = fy_http_auth_credentials(r, &user, &pw);
@@ -314,18 +318,18 @@ fy_http_auth_basic_check(fy_http_request_t *r, fy_http_loc_conf_t *lcf)
                      "basic authentication, client: %s, request: \"%.*s\"",
                      r->hc->addr_text, (int) r->request_line.len,
                      (char *) r->request_line.data);
-        r->auth_challenge = &lcf->auth_challenge;
+        r->auth_challenge = challenge;
         return 401;
     }
 
-    rc = fy_http_auth_find_user(r, lcf->auth_user_file, &user, entry);
+    rc = fy_http_auth_find_user(r, file, &user, entry);
     if (rc == FY_DECLINED) {
         fy_log_error(FY_LOG_ERR, 0, "user \"%.*s\" was not found in \"%s\", "
                      "client: %s, request: \"%.*s\"", (int) user.len,
-                     (char *) user.data, lcf->auth_user_file,
+                     (char *) user.data, file,
                      r->hc->addr_text, (int) r->request_line.len,
                      (char *) r->request_line.data);
-        r->auth_challenge = &lcf->auth_challenge;
+        r->auth_challenge = challenge;
         return 401;
     }
     if (rc != FY_OK) {
@@ -344,7 +348,7 @@ fy_http_auth_basic_check(fy_http_request_t *r, fy_http_loc_conf_t *lcf)
                  "client: %s, request: \"%.*s\"", (int) user.len,
                  (char *) user.data, r->hc->addr_text,
                  (int) r->request_line.len, (char *) r->request_line.data);
-    r->auth_challenge = &lcf->auth_challenge;
+    r->auth_challenge = challenge;
     return 401;
 }
 
@@ -356,13 +360,20 @@ int
 fy_http_access_phase(fy_http_request_t *r)
 {
     fy_http_loc_conf_t  *lcf = r->loc;
+    const fy_str_t      *challenge = &lcf->auth_challenge;
+    const char          *file = lcf->auth_user_file;
     int                  rc, code = 0;
+
+    if (lcf->limit_except) {
+        /* an unlisted method: the block's auth_basic */
+        fy_http_limit_except_auth(r, lcf, &challenge, &file);
+    }
 
     if (lcf->satisfy != FY_HTTP_SATISFY_ANY) {
         if (fy_http_access_check(r, 1) == 403) {
             return 403;
         }
-        rc = fy_http_auth_basic_check(r, lcf);
+        rc = fy_http_auth_basic_check(r, challenge, file);
         return rc > 0 ? rc : 0;
     }
 
@@ -375,7 +386,7 @@ fy_http_access_phase(fy_http_request_t *r)
     if (rc == 403) {
         code = 403;
     }
-    rc = fy_http_auth_basic_check(r, lcf);
+    rc = fy_http_auth_basic_check(r, challenge, file);
     if (rc == FY_OK) {
         return 0;
     }

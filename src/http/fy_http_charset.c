@@ -45,19 +45,19 @@ static const char *fy_http_charset_override(fy_conf_t *cf,
 
 const fy_command_t  fy_http_charset_commands[] = {
 
-    { "charset", FY_HTTP_ANY, 0, 1, 1, fy_http_charset_name,
+    { "charset", FY_HTTP_ANY | FY_CONF_LIF, 0, 1, 1, fy_http_charset_name,
       FY_CONF_LOC_OFF, offsetof(struct fy_http_charset_conf_s, charset),
       NULL },
 
-    { "source_charset", FY_HTTP_ANY, 0, 1, 1, fy_http_charset_name,
-      FY_CONF_LOC_OFF,
+    { "source_charset", FY_HTTP_ANY | FY_CONF_LIF, 0, 1, 1,
+      fy_http_charset_name, FY_CONF_LOC_OFF,
       offsetof(struct fy_http_charset_conf_s, source_charset), NULL },
 
     { "charset_types", FY_HTTP_ANY, 0, 1, FY_CONF_MANY,
       fy_http_charset_types, FY_CONF_LOC_OFF, 0, NULL },
 
-    { "override_charset", FY_HTTP_ANY, 0, 1, 1, fy_http_charset_override,
-      FY_CONF_LOC_OFF, 0, NULL },
+    { "override_charset", FY_HTTP_ANY | FY_CONF_LIF, 0, 1, 1,
+      fy_http_charset_override, FY_CONF_LOC_OFF, 0, NULL },
 
     { NULL, 0, 0, 0, 0, NULL, 0, 0, NULL }
 };

@@ -110,7 +110,7 @@ const fy_command_t  fy_http_commands[] = {
       fy_conf_set_flag, FY_CONF_SRV_OFF,
       offsetof(fy_http_srv_conf_t, merge_slashes), NULL },
 
-    { "proxy_pass", FY_CONF_LOC, 0, 1, 1, fy_http_proxy_pass,
+    { "proxy_pass", FY_CONF_LOC | FY_CONF_LIF, 0, 1, 1, fy_http_proxy_pass,
       FY_CONF_LOC_OFF, 0, NULL },
 
     { "proxy_connect_timeout", FY_HTTP_ANY, 0, 1, 1, fy_conf_set_msec,
@@ -141,7 +141,7 @@ const fy_command_t  fy_http_commands[] = {
       FY_CONF_LOC_OFF, offsetof(fy_http_loc_conf_t, send_timeout), NULL },
 
     /* sending (fy_http_static_send.c, fy_http_nodelay) */
-    { "sendfile", FY_HTTP_ANY, 0, 1, 1, fy_conf_set_flag,
+    { "sendfile", FY_HTTP_ANY | FY_CONF_LIF, 0, 1, 1, fy_conf_set_flag,
       FY_CONF_LOC_OFF, offsetof(fy_http_loc_conf_t, sendfile), NULL },
 
     { "tcp_nopush", FY_HTTP_ANY, 0, 1, 1, fy_conf_set_flag,

@@ -100,7 +100,6 @@ fy_http_merge_loc(fy_http_loc_conf_t *prev, fy_http_loc_conf_t *conf)
                   FY_CONF_UNSET_INT, FY_HTTP_IMS_EXACT);
     fy_conf_merge(conf->max_ranges, prev->max_ranges, FY_CONF_UNSET_INT,
                   INT_MAX);
-    fy_http_limit_except_merge(prev, conf);
     conf->internal |= prev->internal;   /* nested ones too, as nginx */
     fy_http_limit_rate_merge(prev, conf);
     /* the rewrite directives themselves are not inherited (nginx) */
@@ -124,6 +123,7 @@ fy_http_merge_loc(fy_http_loc_conf_t *prev, fy_http_loc_conf_t *conf)
     }
     fy_http_gzip_merge_conf(&prev->gzip, &conf->gzip);
     fy_http_auth_basic_merge(prev, conf);
+    fy_http_limit_except_merge(prev, conf);     /* after auth_basic's */
     fy_http_expires_merge(prev, conf);
     fy_http_charset_merge(prev, conf);
     conf->header_filters = conf->expires != FY_HTTP_EXPIRES_OFF
@@ -166,6 +166,43 @@ fy_loc_cmp(const void *a, const void *b)
     return (int) lb->exact - (int) la->exact;
 }
 
+/* The confs of a location's "if" blocks, merged with it.  As nginx's
+ * nameless locations, an if without a content handler of its own
+ * answers with the location's (its proxy_pass, static files, status
+ * page), taken before the merge so that an inherited root does not
+ * make it a static one.  Such an if also keeps the location's
+ * try_files, which nginx leaves behind (its "if is evil" trap: an
+ * "access_log off" in an if would change what is served); an if with
+ * its own proxy_pass goes there without try_files, as in nginx. */
+static int
+fy_http_init_ifs(fy_http_loc_conf_t *parent)
+{
+    fy_http_loc_conf_t  *lcf;
+    unsigned             i;
+
+    for (i = 0; parent->ifs && i < parent->ifs->nelts; i++) {
+        lcf = *fy_array_elt(parent->ifs, fy_http_loc_conf_t *, i);
+        if (!fy_http_proxied(lcf) && lcf->handler == NULL) {
+            lcf->handler = parent->handler;
+            lcf->status_format = parent->status_format;
+            lcf->upstream = parent->upstream;
+            lcf->proxy_host = parent->proxy_host;
+            lcf->proxy_uri = parent->proxy_uri;
+            lcf->proxy_url = parent->proxy_url;
+            lcf->proxy_uri_set = parent->proxy_uri_set;
+            lcf->proxy_https = parent->proxy_https;
+            lcf->proxy_pass_cv = parent->proxy_pass_cv;
+            lcf->proxy_upstreams = parent->proxy_upstreams;
+            lcf->try_files = parent->try_files;
+        }
+        fy_http_merge_loc(parent, lcf);
+        if (fy_http_temp_check(lcf) != FY_OK) {
+            return FY_ERROR;
+        }
+    }
+    return FY_OK;
+}
+
 /* Merge each location of list (and those nested in it) with its
  * parent's values; sort a list of prefix locations longest first.
  * FY_ERROR: a merged location fails a check (logged). */
@@ -180,6 +217,7 @@ fy_http_init_locations(fy_http_srv_conf_t *scf, fy_http_loc_conf_t *parent,
         lcf = *fy_array_elt(list, fy_http_loc_conf_t *, i);
         fy_http_merge_loc(parent, lcf);
         if (fy_http_temp_check(lcf) != FY_OK
+            || fy_http_init_ifs(lcf) != FY_OK
             || fy_http_init_locations(scf, lcf, lcf->locations, 1) != FY_OK
             || fy_http_init_locations(scf, lcf, lcf->regex_locations, 0)
                != FY_OK)

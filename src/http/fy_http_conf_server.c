@@ -352,6 +352,48 @@ fy_http_location(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
     return fy_http_parse_block(cf, FY_CONF_LOC, ctx);
 }
 
+/*
+ * if (...) { ... } in a location: nginx makes the block a nameless
+ * location nested in it, whose conf becomes the request's while the
+ * condition holds (fy_http_rewrite.c).  It has the location's name
+ * (proxy_pass's URI part, alias and try_files cut it from the path)
+ * and is merged with it at init (fy_http_conf_init.c).
+ */
+const char *
+fy_http_location_if(fy_conf_t *cf, fy_http_loc_conf_t *parent,
+                    fy_http_rw_script_t *block, fy_http_loc_conf_t **out)
+{
+    fy_http_loc_conf_t   *lcf, **plcf;
+    fy_conf_ctx_t        *ctx;
+
+    if (parent->ifs == NULL) {
+        parent->ifs = fy_pcalloc(cf->pool, sizeof(fy_array_t));
+        if (parent->ifs == NULL) {
+            return "cannot allocate memory";
+        }
+        fy_array_init(parent->ifs, cf->pool, 2, sizeof(fy_http_loc_conf_t *));
+    }
+    lcf = fy_http_create_loc_conf(cf->pool);
+    ctx = fy_pcalloc(cf->pool, sizeof(fy_conf_ctx_t));
+    plcf = fy_array_push(parent->ifs);
+    if (lcf == NULL || ctx == NULL || plcf == NULL) {
+        return "cannot allocate memory";
+    }
+    lcf->name = parent->name;
+    lcf->exact = parent->exact;
+    lcf->regex = parent->regex;
+    lcf->noname = 1;
+    lcf->rw_cur = block;            /* rewrite, set, ... go to the if */
+    *plcf = lcf;
+    *out = lcf;
+
+    ctx->main = cf->ctx->main;
+    ctx->srv = cf->ctx->srv;
+    ctx->loc = lcf;
+
+    return fy_http_parse_block(cf, FY_CONF_LIF, ctx);
+}
+
 const char *
 fy_http_listen(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
 {

@@ -295,11 +295,11 @@ fy_http_proxy_pass(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
         fy_conf_error(cf, "no host in \"%s\"", url.data);
         return FY_CONF_ERROR;
     }
-    if (slash && (lcf->regex || lcf->named)) {
+    if (slash && (lcf->regex || lcf->named || lcf->noname)) {
         /* nothing says which part of the path to replace */
         fy_conf_error(cf, "\"proxy_pass\" cannot have URI part in location "
                       "given by regular expression, or inside named "
-                      "location");
+                      "location, or inside \"if\" statement");
         return FY_CONF_ERROR;
     }
     if (slash) {

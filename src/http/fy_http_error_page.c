@@ -30,7 +30,8 @@ static const char *fy_http_error_page_set(fy_conf_t *cf,
 
 const fy_command_t  fy_http_error_page_commands[] = {
 
-    { "error_page", FY_CONF_HTTP | FY_CONF_SRV | FY_CONF_LOC, 0, 2,
+    { "error_page", FY_CONF_HTTP | FY_CONF_SRV | FY_CONF_LOC
+      | FY_CONF_LIF, 0, 2,
       FY_CONF_MANY, fy_http_error_page_set, FY_CONF_LOC_OFF, 0, NULL },
 
     { NULL, 0, 0, 0, 0, NULL, 0, 0, NULL }

@@ -27,7 +27,8 @@ static const char *fy_http_expires(fy_conf_t *cf, const fy_command_t *cmd,
 
 const fy_command_t  fy_http_expires_commands[] = {
 
-    { "expires", FY_CONF_HTTP | FY_CONF_SRV | FY_CONF_LOC, 0, 1, 2,
+    { "expires", FY_CONF_HTTP | FY_CONF_SRV | FY_CONF_LOC
+      | FY_CONF_LIF, 0, 1, 2,
       fy_http_expires, FY_CONF_LOC_OFF, 0, NULL },
 
     { NULL, 0, 0, 0, 0, NULL, 0, 0, NULL }

@@ -44,8 +44,8 @@ static const fy_conf_enum_t  fy_http_gzip_static_modes[] = {
 
 const fy_command_t  fy_http_gzip_commands[] = {
 
-    { "gzip", FY_GZIP_ANY, 0, 1, 1, fy_conf_set_flag, FY_CONF_LOC_OFF,
-      FY_GZIP_OFF(enable), NULL },
+    { "gzip", FY_GZIP_ANY | FY_CONF_LIF, 0, 1, 1, fy_conf_set_flag,
+      FY_CONF_LOC_OFF, FY_GZIP_OFF(enable), NULL },
 
     { "gzip_static", FY_GZIP_ANY, 0, 1, 1, fy_conf_set_enum, FY_CONF_LOC_OFF,
       FY_GZIP_OFF(static_mode), fy_http_gzip_static_modes },

@@ -35,7 +35,7 @@ const fy_command_t  fy_http_headers_commands[] = {
       FY_CONF_LOC_OFF, offsetof(fy_http_loc_conf_t, proxy_set_headers),
       NULL },
 
-    { "add_header", FY_HTTP_ANY, 0, 2, 3, fy_http_set_header,
+    { "add_header", FY_HTTP_ANY | FY_CONF_LIF, 0, 2, 3, fy_http_set_header,
       FY_CONF_LOC_OFF, offsetof(fy_http_loc_conf_t, add_headers), NULL },
 
     { "proxy_hide_header", FY_HTTP_ANY, 0, 1, 1, fy_http_header_list,

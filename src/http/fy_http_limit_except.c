@@ -18,10 +18,11 @@
  * takes the location's.  Nested locations inherit a limit_except as
  * they inherit allow/deny.
  *
- * The block takes allow and deny (the context FY_CONF_LMT).  nginx also
- * takes auth_basic there; ferry's auth_basic is a separate module and
- * is not accepted inside limit_except (yet): such a config is refused
- * with "not allowed here", never silently weakened.
+ * The block takes allow, deny, auth_basic and auth_basic_user_file
+ * (the context FY_CONF_LMT).  An unlisted method must pass the block's
+ * allow/deny and auth_basic, combined as the location's "satisfy"
+ * says (fy_http_access_phase); those the block leaves out are the
+ * location's, as nginx's block inherits them.
  */
 #include "fy_core.h"
 #include "fy_http.h"
@@ -29,6 +30,8 @@
 struct fy_http_limit_except_s {
     unsigned     methods;   /* FY_HTTP_LMT_BIT of each method listed */
     fy_array_t  *access;    /* the block's allow/deny rules */
+    fy_str_t     auth_challenge;  /* the block's auth_basic, as in */
+    char        *auth_user_file;  /* fy_http_loc_conf_t */
 };
 
 /* A bit per method: the parser's FY_HTTP_* for those it knows, and
@@ -77,6 +80,8 @@ fy_http_limit_except(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
     fy_http_loc_conf_t            *lcf = conf;
     struct fy_http_limit_except_s *lmt;
     fy_array_t                    *own;
+    fy_str_t                       own_challenge;
+    char                          *own_file;
     unsigned                       i, j, saved = cf->ctx_type;
     int                            rc;
 
@@ -102,15 +107,24 @@ fy_http_limit_except(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
         lmt->methods |= fy_http_lmt_methods[j].bit;
     }
 
-    /* allow/deny inside the block append to lcf->access as anywhere
-     * else: give them an empty list and take it back afterwards */
+    /* allow/deny and auth_basic inside the block set lcf's fields as
+     * anywhere else: give them empty ones and take them back after */
     own = lcf->access;
+    own_challenge = lcf->auth_challenge;
+    own_file = lcf->auth_user_file;
     lcf->access = NULL;
+    lcf->auth_challenge.data = NULL;
+    lcf->auth_challenge.len = 0;
+    lcf->auth_user_file = NULL;
     cf->ctx_type = FY_CONF_LMT;
     rc = fy_conf_parse(cf, NULL);
     cf->ctx_type = saved;
     lmt->access = lcf->access;
+    lmt->auth_challenge = lcf->auth_challenge;
+    lmt->auth_user_file = lcf->auth_user_file;
     lcf->access = own;
+    lcf->auth_challenge = own_challenge;
+    lcf->auth_user_file = own_file;
 
     lcf->limit_except = lmt;
     return rc == FY_OK ? FY_CONF_OK : FY_CONF_ERROR;
@@ -123,15 +137,22 @@ fy_http_limit_except_merge(fy_http_loc_conf_t *prev, fy_http_loc_conf_t *lcf)
         lcf->limit_except = prev->limit_except;
         return;
     }
-    /* the location that wrote it is merged before any that inherit it */
+    /* the location that wrote it is merged before any that inherit
+     * it, and after its own auth_basic is (fy_http_merge_loc) */
     if (lcf->limit_except->access == NULL) {
         lcf->limit_except->access = lcf->access;
     }
+    if (lcf->limit_except->auth_challenge.data == NULL) {
+        lcf->limit_except->auth_challenge = lcf->auth_challenge;
+    }
+    if (lcf->limit_except->auth_user_file == NULL) {
+        lcf->limit_except->auth_user_file = lcf->auth_user_file;
+    }
 }
 
-fy_array_t *
-fy_http_limit_except_rules(fy_http_request_t *r, fy_http_loc_conf_t *lcf,
-                           fy_array_t *rules)
+/* Is r's method one the location's limit_except does not list? */
+static int
+fy_http_limit_except_applies(fy_http_request_t *r, fy_http_loc_conf_t *lcf)
 {
     unsigned  bit = 0, j;
 
@@ -145,6 +166,23 @@ fy_http_limit_except_rules(fy_http_request_t *r, fy_http_loc_conf_t *lcf,
             }
         }
     }
-    return (lcf->limit_except->methods & bit) ? rules
-                                              : lcf->limit_except->access;
+    return !(lcf->limit_except->methods & bit);
+}
+
+fy_array_t *
+fy_http_limit_except_rules(fy_http_request_t *r, fy_http_loc_conf_t *lcf,
+                           fy_array_t *rules)
+{
+    return fy_http_limit_except_applies(r, lcf) ? lcf->limit_except->access
+                                                : rules;
+}
+
+void
+fy_http_limit_except_auth(fy_http_request_t *r, fy_http_loc_conf_t *lcf,
+                          const fy_str_t **challenge, const char **file)
+{
+    if (fy_http_limit_except_applies(r, lcf)) {
+        *challenge = &lcf->limit_except->auth_challenge;
+        *file = lcf->limit_except->auth_user_file;
+    }
 }

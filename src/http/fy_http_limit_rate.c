@@ -41,10 +41,12 @@ static const char *fy_http_limit_rate_set(fy_conf_t *cf,
 
 const fy_command_t  fy_http_limit_rate_commands[] = {
 
-    { "limit_rate", FY_CONF_HTTP | FY_CONF_SRV | FY_CONF_LOC, 0, 1, 1,
+    { "limit_rate", FY_CONF_HTTP | FY_CONF_SRV | FY_CONF_LOC
+      | FY_CONF_LIF, 0, 1, 1,
       fy_http_limit_rate_set, FY_CONF_LOC_OFF, 0, NULL },
 
-    { "limit_rate_after", FY_CONF_HTTP | FY_CONF_SRV | FY_CONF_LOC, 0, 1, 1,
+    { "limit_rate_after", FY_CONF_HTTP | FY_CONF_SRV | FY_CONF_LOC
+      | FY_CONF_LIF, 0, 1, 1,
       fy_http_limit_rate_set, FY_CONF_LOC_OFF, 0, NULL },
 
     { NULL, 0, 0, 0, 0, NULL, 0, 0, NULL }

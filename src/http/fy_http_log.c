@@ -338,7 +338,8 @@ const fy_command_t  fy_http_log_commands[] = {
     { "log_format", FY_CONF_HTTP, 0, 2, FY_CONF_MANY, fy_http_log_format,
       FY_CONF_MAIN_OFF, 0, NULL },
 
-    { "access_log", FY_CONF_HTTP | FY_CONF_SRV | FY_CONF_LOC, 0, 1, 6,
+    { "access_log", FY_CONF_HTTP | FY_CONF_SRV | FY_CONF_LOC
+      | FY_CONF_LIF, 0, 1, 6,
       fy_http_access_log, FY_CONF_LOC_OFF, 0, NULL },
 
     { NULL, 0, 0, 0, 0, NULL, 0, 0, NULL }

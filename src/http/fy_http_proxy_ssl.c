@@ -328,7 +328,8 @@ fy_proxy_ssl_walk(fy_cycle_t *cycle, fy_array_t *built,
         }
         if (fy_proxy_ssl_walk(cycle, built, dflt, lcf->locations) != FY_OK
             || fy_proxy_ssl_walk(cycle, built, dflt, lcf->regex_locations)
-               != FY_OK)
+               != FY_OK
+            || fy_proxy_ssl_walk(cycle, built, dflt, lcf->ifs) != FY_OK)
         {
             return FY_ERROR;
         }

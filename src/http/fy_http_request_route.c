@@ -391,6 +391,9 @@ fy_http_run_location(fy_http_request_t *r)
             fy_http_run_location(r);
             return;
         }
+        /* an "if" whose condition held made its block's conf the
+         * request's */
+        lcf = r->loc;
     }
 
     /* After the rewrite directives, as nginx's pre-access phase

@@ -14,7 +14,9 @@
  *            in a location, search again at the end).
  *   return   answer now.
  *   set      give a variable its value for this request.
- *   if       run the block when the condition holds, then go on.
+ *   if       run the block when the condition holds, then go on; in
+ *            a location the block's conf becomes the request's
+ *            (r->loc) for everything after the rewrite directives.
  *   break    stop.
  */
 #include "fy_core.h"
@@ -292,6 +294,12 @@ fy_http_rw_exec(fy_http_request_t *r, fy_http_rw_script_t *script,
                 return FY_DONE;
             }
             if (rc) {
+                /* nginx: the block's conf is the request's from now
+                 * on (the last of several that hold wins), and the
+                 * location's directives after the if still run */
+                if (op->loc) {
+                    r->loc = op->loc;
+                }
                 rc = fy_http_rw_exec(r, op->block, lcf);
                 if (rc != FY_RW_GO) {
                     return rc;

@@ -61,6 +61,9 @@ typedef struct {
     fy_http_cv_t          *operand;   /* if =, != : the text */
     fy_http_map_t         *var;       /* set: the variable */
     fy_http_rw_script_t   *block;     /* if: its block */
+    fy_http_loc_conf_t    *loc;       /* if in a location: its block's
+                                         conf, the request's when the
+                                         condition holds; else NULL */
 } fy_http_rw_op_t;
 
 struct fy_http_rw_script_s {

@@ -10,10 +10,13 @@
  *   rewrite_log on|off;  uninitialized_variable_warn on|off;
  *
  * The first five are operations run in the order written
- * (fy_http_rewrite.c).  Inside an "if" block only rewrite, return, set
- * and break are allowed (the context FY_CONF_IF): nginx also takes
- * many location directives there, which ferry does not (see
- * docs/configuration.md); nested "if" is refused, as by nginx.
+ * (fy_http_rewrite.c).  Inside an "if" block of a server only rewrite,
+ * return, set and break are allowed (the context FY_CONF_IF); an "if"
+ * of a location is a nameless nested location as in nginx
+ * (fy_http_location_if, the context FY_CONF_LIF), which also takes
+ * the directives nginx documents for "if in location".  Its rewrite
+ * directives still go into the location's script, as the if's block.
+ * Nested "if" is refused, as by nginx.
  */
 #include "fy_core.h"
 #include "fy_http.h"
@@ -32,7 +35,7 @@ static const char *fy_http_rw_if(fy_conf_t *cf, const fy_command_t *cmd,
 static const char *fy_http_rw_break(fy_conf_t *cf, const fy_command_t *cmd,
     void *conf);
 
-#define FY_RW_CTX  (FY_CONF_SRV | FY_CONF_LOC | FY_CONF_IF)
+#define FY_RW_CTX  (FY_CONF_SRV | FY_CONF_LOC | FY_CONF_IF | FY_CONF_LIF)
 
 const fy_command_t  fy_http_rewrite_commands[] = {
 
@@ -380,7 +383,8 @@ fy_http_rw_condition(fy_conf_t *cf, fy_http_rw_op_t *op)
     return FY_ERROR;
 }
 
-/* if (CONDITION) { rewrite, return, set, break } */
+/* if (CONDITION) { ... }: in a server, rewrite, return, set and break;
+ * in a location, also the directives nginx allows "if in location" */
 static const char *
 fy_http_rw_if(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
 {
@@ -401,6 +405,12 @@ fy_http_rw_if(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
         return "cannot allocate memory";
     }
 
+    if (cf->ctx_type == FY_CONF_LOC) {
+        /* nginx's "if in location": a conf of its own (FY_CONF_LIF) */
+        return fy_http_location_if(cf, lcf, op->block, &op->loc);
+    }
+
+    /* in a server: rewrite directives only (FY_CONF_IF), as nginx */
     outer = lcf->rw_cur;
     lcf->rw_cur = op->block;
     cf->ctx_type = FY_CONF_IF;

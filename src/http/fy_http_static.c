@@ -44,7 +44,8 @@ static void fy_http_static_handler(fy_http_request_t *r);
 
 const fy_command_t  fy_http_static_commands[] = {
 
-    { "root", FY_CONF_HTTP | FY_CONF_SRV | FY_CONF_LOC, 0, 1, 1,
+    { "root", FY_CONF_HTTP | FY_CONF_SRV | FY_CONF_LOC
+      | FY_CONF_LIF, 0, 1, 1,
       fy_http_static_root, FY_CONF_LOC_OFF, 0, NULL },
 
     { "alias", FY_CONF_LOC, 0, 1, 1, fy_http_static_root, FY_CONF_LOC_OFF,
