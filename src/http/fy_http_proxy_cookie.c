@@ -371,7 +371,7 @@ static int
 fy_http_cookie_flags_of(fy_http_request_t *r, fy_http_proxy_cookie_t *pc,
                         fy_str_t *name, unsigned *flags)
 {
-    fy_http_cookie_flags_t  *rule;
+    fy_http_cookie_flags_t  *rule = NULL;  /* set when i < nelts */
     fy_http_cv_t           **vp;
     u_char                  *v;
     size_t                   len;
