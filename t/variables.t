@@ -22,7 +22,7 @@ use warnings;
 use Test::More;
 use Ferry::Test;
 
-my $f = Ferry::Test->new(conf => main_conf() . <<'EOF');
+my $conf = <<'EOF';
 worker_processes 1;
 events { worker_connections 256; }
 http {
@@ -36,6 +36,7 @@ http {
     log_format st '$sent_http_content_type|$sent_http_content_length|'
                   '$sent_http_last_modified|$sent_http_cache_control|'
                   '$request_completion|$pipe|$status';
+    log_format gz '$gzip_ratio|$bytes_sent';
     map $sent_http_content_type $ct_kind {
         default   other;
         ~^text/   text;
@@ -74,6 +75,15 @@ http {
             access_log logs/st.log st;
             expires 1h;
         }
+        location /gz/ {
+            gzip on;
+            gzip_min_length 1;
+            gzip_types text/plain;
+            access_log logs/gz.log gz;
+            location /gz/text { return 200 "%%GZTEXT%%"; }
+            location /gz/up/ { proxy_pass http://app; }
+            location /gz/no { gzip off; return 200 "%%GZTEXT%%"; }
+        }
         location /pipe {
             access_log logs/st.log st;
             return 200 "$pipe";
@@ -110,6 +120,10 @@ http {
     }
 }
 EOF
+
+my $gztext = join ' ', map { "line $_ of some text" } 1 .. 200;
+$conf =~ s/%%GZTEXT%%/$gztext/g;
+my $f = Ferry::Test->new(conf => main_conf() . $conf);
 
 my $big = 'b' x 200000;
 my $b = Ferry::Test::Backend->new(port => $f->port(1), handler => sub {
@@ -304,6 +318,20 @@ is($r->{status}, 200, 'WordPress-style: a missing one is rewritten');
 is($r->{body}, "WP INDEX\n", '... to the index');
 $r = http_get($port, '/wp/');
 is($r->{body}, "WP INDEX\n", 'a directory exists (-e): its index is served');
+
+# ---- $gzip_ratio ----
+
+$r = http_get($port, '/gz/text', 'Accept-Encoding' => 'gzip');
+is($r->{headers}{'content-encoding'}, 'gzip', 'gzip: compressed');
+$r = http_get($port, '/gz/up/big', 'Accept-Encoding' => 'gzip');
+is($r->{headers}{'content-encoding'}, 'gzip', 'gzip: a proxied body too');
+http_get($port, '/gz/no', 'Accept-Encoding' => 'gzip');
+my @gl = log_lines('gz.log', 3);
+like((split /\|/, $gl[0])[0], qr/^\d+\.\d\d$/, '$gzip_ratio: N.NN');
+cmp_ok((split /\|/, $gl[0])[0], '>', 2, '$gzip_ratio of repeated text');
+cmp_ok((split /\|/, $gl[1])[0], '>', 100,
+       '$gzip_ratio of a streamed 200000-byte body');
+is((split /\|/, $gl[2])[0], '-', '$gzip_ratio empty when not compressed');
 
 # ---- configuration errors ----
 

@@ -113,6 +113,7 @@ size_t fy_http_var_nginx_version(fy_http_request_t *r, u_char *buf,
 size_t fy_http_var_request_completion(fy_http_request_t *r, u_char *buf,
                                       size_t size);
 size_t fy_http_var_pipe(fy_http_request_t *r, u_char *buf, size_t size);
+size_t fy_http_var_gzip_ratio(fy_http_request_t *r, u_char *buf, size_t size);
 size_t fy_http_var_connection_time(fy_http_request_t *r, u_char *buf,
                                    size_t size);
 size_t fy_http_var_tcpinfo_rtt(fy_http_request_t *r, u_char *buf,
@@ -732,6 +733,10 @@ struct fy_http_request_s {
                                               client asked to upgrade */
     uint64_t              bytes_out;       /* header and body sent */
     uint64_t              header_out;      /* response header bytes */
+    uint64_t              gzip_in;         /* $gzip_ratio: the body's bytes
+                                              before and after gzip, once
+                                              the stream ended (0: none) */
+    uint64_t              gzip_out;
     u_char               *request_id;      /* $request_id's 32 hex digits
                                               once read, else NULL */
     unsigned              pipelined:1;     /* $pipe: read behind the

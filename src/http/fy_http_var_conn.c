@@ -1,7 +1,7 @@
 /*
  * fy_http_var_conn.c -- variables of the request's life and of its
  * connection: $request_id, $request_completion, $pipe,
- * $connection_time, $tcpinfo_rtt, $tcpinfo_rttvar, $tcpinfo_snd_cwnd,
+ * $connection_time, $gzip_ratio, $tcpinfo_rtt, $tcpinfo_rttvar, $tcpinfo_snd_cwnd,
  * $tcpinfo_rcv_space, and $nginx_version (ferry's own version: the
  * variable exists so that nginx configurations carry over, and the
  * server answering is ferry).
@@ -76,6 +76,32 @@ size_t
 fy_http_var_pipe(fy_http_request_t *r, u_char *buf, size_t size)
 {
     return fy_var_conn_copy(buf, size, r->pipelined ? "p" : ".", 1);
+}
+
+/* $gzip_ratio: the body's size before gzip over its size after, with
+ * two decimals rounded as nginx does ("3.46"); empty for a response
+ * not compressed (or not to its end) */
+size_t
+fy_http_var_gzip_ratio(fy_http_request_t *r, u_char *buf, size_t size)
+{
+    uint64_t  in = r->gzip_in, out = r->gzip_out, whole, frac;
+    char      tmp[32];
+    int       n;
+
+    if (out == 0) {
+        return 0;
+    }
+    whole = in / out;
+    frac = in * 100 / out % 100;
+    if (in * 1000 / out % 10 > 4) {
+        if (++frac > 99) {
+            whole++;
+            frac = 0;
+        }
+    }
+    n = snprintf(tmp, sizeof(tmp), "%llu.%02u", (unsigned long long) whole,
+                 (unsigned) frac);
+    return fy_var_conn_copy(buf, size, tmp, (size_t) n);
 }
 
 /* $connection_time: seconds with milliseconds since the connection was

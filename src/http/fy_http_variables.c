@@ -586,6 +586,7 @@ static const fy_http_variable_t  fy_http_variables[] = {
     { "nginx_version",    fy_http_var_nginx_version },
     { "request_completion", fy_http_var_request_completion },
     { "pipe",             fy_http_var_pipe },
+    { "gzip_ratio",       fy_http_var_gzip_ratio },
     { "connection_time",  fy_http_var_connection_time },
     { "tcpinfo_rtt",      fy_http_var_tcpinfo_rtt },
     { "tcpinfo_rttvar",   fy_http_var_tcpinfo_rttvar },
