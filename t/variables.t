@@ -74,6 +74,10 @@ http {
         location /files/ {
             access_log logs/st.log st;
             expires 1h;
+            add_header X-From-Up $upstream_http_x_up;
+        }
+        location /xa/ {
+            proxy_pass http://app;
         }
         location /gz/ {
             gzip on;
@@ -128,6 +132,12 @@ my $f = Ferry::Test->new(conf => main_conf() . $conf);
 my $big = 'b' x 200000;
 my $b = Ferry::Test::Backend->new(port => $f->port(1), handler => sub {
     my ($req) = @_;
+    if ($req->{uri} =~ m{^/xa/}) {
+        return { status => 200,
+                 headers => [ 'X-Up' => 'accel',
+                              'X-Accel-Redirect' => '/files/a.txt' ],
+                 body => "" };
+    }
     if ($req->{uri} =~ m{^/up/loc}) {
         return { status => 302,
                  headers => [ 'X-Up' => 'loc',
@@ -224,6 +234,12 @@ is($f[0], 'good, second line', 'after a retry: the last try\'s field');
 is($f[6], '502, 200', '... and $upstream_status lists both');
 like($f[7], qr/^\d+, 3$/, '$upstream_response_length per try');
 
+# X-Accel-Redirect: the final answer's add_header sees the upstream's
+$r = http_get($port, '/xa/doc');
+is($r->{body}, "a file\n", 'X-Accel-Redirect: the file');
+is($r->{headers}{'x-from-up'}, 'accel',
+   '... with add_header $upstream_http_x_up of the upstream\'s response');
+
 # ---- plain request variables ----
 
 $r = http($port, build_request(method => 'POST', path => '/vars',
@@ -270,6 +286,8 @@ ok((grep { $ids{(split /\|/, $_, -1)[15]} } @hl) == 5,
 
 $r = http_get($port, '/files/a.txt');
 is($r->{body}, "a file\n", 'static file');
+ok(!exists $r->{headers}{'x-from-up'},
+   'add_header with an empty $upstream_http_: no field');
 my $c = Ferry::Test::Client->new($port);
 $c->send(build_request(path => '/pipe') . build_request(path => '/pipe')
          . build_request(path => '/pipe', headers => [Connection => 'close']));
@@ -279,14 +297,16 @@ is($p[0]{body}, '.', '$pipe: the first of three sent at once is "."');
 is($p[1]{body}, 'p', '$pipe: the second is "p"');
 is($p[2]{body}, 'p', '$pipe: the third is "p"');
 
-my @sl = log_lines('st.log', 4);
-@f = split /\|/, $sl[0], -1;
+my @sl = log_lines('st.log', 5);      # X-Accel-Redirect's, a.txt, 3 pipes
+@f = split /\|/, $sl[1], -1;
 is($f[0], 'text/plain', 'static: $sent_http_content_type');
 is($f[1], '7', 'static: $sent_http_content_length');
 like($f[2], qr/GMT$/, 'static: $sent_http_last_modified');
 is($f[3], 'max-age=3600', 'static: $sent_http_cache_control (expires)');
 is($f[4], 'OK', 'static: $request_completion');
-is((split /\|/, $sl[2], -1)[5], 'p', 'log: $pipe of a pipelined request');
+my @pipe = map { (split /\|/, $_, -1)[5] }
+           grep { (split /\|/, $_, -1)[1] eq '1' } @sl;
+is("@pipe", '. p p', 'log: $pipe of the three');
 
 # ---- $document_root, $realpath_root, $request_filename ----
 
