@@ -6,12 +6,14 @@
  *
  * Both cost nothing unless a configuration names one.  The upstream's
  * fields are parsed in place in the buffer the body is relayed through
- * afterwards, so they are only good while the header is being built
- * (add_header); when some configuration names $upstream_http_ (the
- * access log reads it after the body), the fields of the answer that is
- * passed on are copied into the request pool first
- * (fy_http_var_keep_upstream).  $sent_http_ reads the header text ferry
- * wrote (r->header_text), which lives in the request pool anyway.
+ * afterwards, so they would be good only while the header is being
+ * built (add_header), not when the access log reads them after the
+ * body.  So when the configuration names $upstream_http_ anywhere, the
+ * fields of the answer that is passed on are copied into the request
+ * pool (fy_http_var_keep_upstream), before proxy_redirect and
+ * proxy_cookie_* change them, and the variable reads the copy.
+ * $sent_http_ reads the header text ferry wrote (r->header_text),
+ * which lives in the request pool anyway.
  */
 #include "fy_core.h"
 #include "fy_http.h"
