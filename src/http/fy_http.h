@@ -91,6 +91,39 @@ size_t  fy_http_cv_part_get(fy_http_request_t *r,
                             size_t size);
 const fy_http_variable_t *fy_http_variable_find(const u_char *name,
                                                 size_t len);
+/* fy_http_var_response.c: $upstream_http_NAME, $sent_http_NAME; cf's
+ * configuration names $upstream_http_ (its fields are then kept for
+ * the access log); a worker takes its configuration's word for that */
+extern const fy_http_pvariable_t  fy_http_var_response_pvariables[];
+void fy_http_var_upstream_fields_used(fy_conf_t *cf);
+void fy_http_var_init_process(fy_cycle_t *cycle);
+/* fy_http_var_file.c: $document_root, $realpath_root, $request_filename */
+size_t fy_http_var_document_root(fy_http_request_t *r, u_char *buf,
+                                 size_t size);
+size_t fy_http_var_realpath_root(fy_http_request_t *r, u_char *buf,
+                                 size_t size);
+size_t fy_http_var_request_filename(fy_http_request_t *r, u_char *buf,
+                                    size_t size);
+/* fy_http_var_conn.c: $request_id, $nginx_version, $request_completion,
+ * $pipe, $connection_time, $tcpinfo_* */
+size_t fy_http_var_request_id(fy_http_request_t *r, u_char *buf,
+                              size_t size);
+size_t fy_http_var_nginx_version(fy_http_request_t *r, u_char *buf,
+                                 size_t size);
+size_t fy_http_var_request_completion(fy_http_request_t *r, u_char *buf,
+                                      size_t size);
+size_t fy_http_var_pipe(fy_http_request_t *r, u_char *buf, size_t size);
+size_t fy_http_var_gzip_ratio(fy_http_request_t *r, u_char *buf, size_t size);
+size_t fy_http_var_connection_time(fy_http_request_t *r, u_char *buf,
+                                   size_t size);
+size_t fy_http_var_tcpinfo_rtt(fy_http_request_t *r, u_char *buf,
+                               size_t size);
+size_t fy_http_var_tcpinfo_rttvar(fy_http_request_t *r, u_char *buf,
+                                  size_t size);
+size_t fy_http_var_tcpinfo_snd_cwnd(fy_http_request_t *r, u_char *buf,
+                                    size_t size);
+size_t fy_http_var_tcpinfo_rcv_space(fy_http_request_t *r, u_char *buf,
+                                     size_t size);
 /* The value of the query parameter `name` (the first one), or 0. */
 int     fy_http_arg(fy_http_request_t *r, const u_char *name, size_t len,
                     fy_str_t *value);
@@ -550,6 +583,8 @@ typedef struct fy_http_main_conf_s {
     fy_tls_tickets_t     tickets;       /* session-ticket keys, all servers */
     struct fy_http_limit_zone_s *limit_zones;  /* limit_req_zone,
                                            limit_conn_zone, latest first */
+    unsigned             upstream_fields_used:1;  /* $upstream_http_
+                                           is named somewhere */
 } fy_http_main_conf_t;
 
 extern const fy_command_t  fy_http_commands[];
@@ -702,6 +737,19 @@ struct fy_http_request_s {
                                               client asked to upgrade */
     uint64_t              bytes_out;       /* header and body sent */
     uint64_t              header_out;      /* response header bytes */
+    uint64_t              gzip_in;         /* $gzip_ratio: the body's bytes
+                                              before and after gzip, once
+                                              the stream ended (0: none) */
+    uint64_t              gzip_out;
+    u_char               *request_id;      /* $request_id's 32 hex digits
+                                              once read, else NULL */
+    unsigned              pipelined:1;     /* $pipe: read behind the
+                                              request before */
+    unsigned              completed:1;     /* $request_completion: the
+                                              response is all sent */
+    fy_str_t              header_text;     /* the response header sent
+                                              ($sent_http_), empty
+                                              until it is made */
     uint64_t              request_length;  /* header and body received */
     uint64_t              start_msec;      /* monotonic, for $request_time */
     uint64_t              start_wall;      /* wall clock ms */
@@ -1092,6 +1140,14 @@ size_t fy_http_proxy_upstream_header_time(fy_http_request_t *r, u_char *buf,
                                           size_t size);
 size_t fy_http_proxy_upstream_response_time(fy_http_request_t *r,
                                             u_char *buf, size_t size);
+/* $upstream_bytes_received, $upstream_bytes_sent,
+ * $upstream_response_length: one value per try, as $upstream_status */
+size_t fy_http_proxy_upstream_bytes_received(fy_http_request_t *r,
+                                             u_char *buf, size_t size);
+size_t fy_http_proxy_upstream_bytes_sent(fy_http_request_t *r, u_char *buf,
+                                         size_t size);
+size_t fy_http_proxy_upstream_response_length(fy_http_request_t *r,
+                                              u_char *buf, size_t size);
 /* $proxy_host of a request being proxied (r->proxy set) */
 size_t fy_http_proxy_host(fy_http_request_t *r, u_char *buf, size_t size);
 

@@ -206,6 +206,9 @@ fy_http_gzip_deflate(fy_http_gzip_t *gz, struct iovec *iov)
         rc = deflate(&gz->z, gz->flush);
         if (rc == Z_STREAM_END) {
             gz->end = 1;
+            /* $gzip_ratio */
+            gz->r->gzip_in = gz->z.total_in;
+            gz->r->gzip_out = gz->z.total_out;
             fy_http_gzip_cleanup(gz);   /* all is in gz->out */
         } else if (rc != Z_OK
                    && !(rc == Z_BUF_ERROR && gz->z.avail_in == 0
@@ -294,5 +297,7 @@ fy_http_gzip_buffer(fy_http_request_t *r, const u_char *in, size_t len,
         fy_log_error(FY_LOG_ALERT, 0, "deflate() failed: %d", rc);
         return FY_ERROR;
     }
+    r->gzip_in = len;               /* $gzip_ratio */
+    r->gzip_out = *out_len;
     return FY_OK;
 }

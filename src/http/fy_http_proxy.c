@@ -44,7 +44,10 @@ static uint64_t  fy_proxy_rnd;     /* random balancer state, per worker */
 /* what fy_proxy_states_text writes: FY_PROXY_T_* (a time) or these */
 enum {
     FY_PROXY_V_ADDR = FY_PROXY_T_N,
-    FY_PROXY_V_STATUS
+    FY_PROXY_V_STATUS,
+    FY_PROXY_V_RECEIVED,
+    FY_PROXY_V_SENT,
+    FY_PROXY_V_LENGTH
 };
 
 static size_t fy_proxy_states_text(fy_http_proxy_t *p, int what, u_char *buf,
@@ -87,6 +90,17 @@ fy_proxy_states_text(fy_http_proxy_t *p, int what, u_char *buf, size_t size)
         if (what == FY_PROXY_V_ADDR) {
             src = st->addr.data;
             n = st->addr.len;
+        } else if (what == FY_PROXY_V_RECEIVED || what == FY_PROXY_V_SENT) {
+            n = (size_t) snprintf(tmp, sizeof(tmp), "%llu",
+                                  (unsigned long long)
+                                  (what == FY_PROXY_V_SENT ? st->sent
+                                                           : st->received));
+        } else if (what == FY_PROXY_V_LENGTH) {
+            /* the body's bytes; 0 for a try without a response (nginx) */
+            n = (size_t) snprintf(tmp, sizeof(tmp), "%llu",
+                                  (unsigned long long)
+                                  (st->body_from == FY_PROXY_NO_TIME
+                                   ? 0 : st->received - st->body_from));
         } else if (what == FY_PROXY_V_STATUS) {
             n = st->status ? (size_t) snprintf(tmp, sizeof(tmp), "%d",
                                                st->status)
@@ -146,6 +160,27 @@ fy_http_proxy_upstream_response_time(fy_http_request_t *r, u_char *buf,
     size_t size)
 {
     return fy_proxy_states_text(r->proxy, FY_PROXY_T_RESPONSE, buf, size);
+}
+
+size_t
+fy_http_proxy_upstream_bytes_received(fy_http_request_t *r, u_char *buf,
+    size_t size)
+{
+    return fy_proxy_states_text(r->proxy, FY_PROXY_V_RECEIVED, buf, size);
+}
+
+size_t
+fy_http_proxy_upstream_bytes_sent(fy_http_request_t *r, u_char *buf,
+    size_t size)
+{
+    return fy_proxy_states_text(r->proxy, FY_PROXY_V_SENT, buf, size);
+}
+
+size_t
+fy_http_proxy_upstream_response_length(fy_http_request_t *r, u_char *buf,
+    size_t size)
+{
+    return fy_proxy_states_text(r->proxy, FY_PROXY_V_LENGTH, buf, size);
 }
 
 size_t
@@ -653,6 +688,7 @@ fy_proxy_connect(fy_http_proxy_t *p)
     st = fy_array_push(&p->states);
     if (st != NULL) {
         memset(st, 0, sizeof(fy_proxy_state_t));
+        st->body_from = FY_PROXY_NO_TIME;
         st->redirect = p->kept && p->states.nelts == p->kept + 1;
         st->time[FY_PROXY_T_CONNECT] = FY_PROXY_NO_TIME;
         st->time[FY_PROXY_T_HEADER] = FY_PROXY_NO_TIME;

@@ -135,6 +135,10 @@ struct fy_http_proxy_s {
      * NULL: none (fy_http_proxy_accel.c) */
     fy_http_header_t         *xa_redirect;
     fy_http_header_t         *xa_buffering;
+    /* the fields of the response passed on, copied for
+     * $upstream_http_ (fy_http_var_response.c), NULL: none */
+    fy_http_header_t         *kept_fields;
+    unsigned                  nkept_fields;
 };
 
 /* The proxy_ssl_* settings of a level (fy_http_proxy_ssl.c). */
@@ -171,6 +175,12 @@ typedef struct {
     unsigned   redirect:1; /* the first try after an internal redirect:
                               " : " before it instead of ", " (nginx) */
     uint64_t   time[FY_PROXY_T_N];
+    /* $upstream_bytes_received, $upstream_bytes_sent, and where the
+     * body started among the bytes received ($upstream_response_length;
+     * FY_PROXY_NO_TIME until the header is parsed) */
+    uint64_t   received;
+    uint64_t   sent;
+    uint64_t   body_from;
 } fy_proxy_state_t;
 
 /* ", client: 1.2.3.4, request: "GET / HTTP/1.1", upstream: "..."": the
@@ -198,6 +208,17 @@ int fy_proxy_can_retry(fy_http_proxy_t *p, unsigned ft);
  * 1 when the request went on a new one instead */
 int fy_proxy_kept_gone(fy_http_proxy_t *p);
 fy_proxy_state_t *fy_proxy_state(fy_http_proxy_t *p);
+/* n bytes came from (in) or went to (!in) the upstream on the current
+ * try: $upstream_bytes_received, $upstream_bytes_sent */
+static inline void
+fy_proxy_count(fy_http_proxy_t *p, int in, uint64_t n)
+{
+    fy_proxy_state_t  *st = fy_proxy_state(p);
+
+    if (st) {
+        *(in ? &st->received : &st->sent) += n;
+    }
+}
 /* the current try reached step t (FY_PROXY_T_*), unless it had already */
 void fy_proxy_timed(fy_http_proxy_t *p, int t);
 void fy_proxy_next(fy_http_proxy_t *p, unsigned ft);
@@ -243,5 +264,10 @@ int  fy_proxy_conn_socket(fy_http_proxy_t *p, int fd);
 int fy_proxy_ssl_prepare(fy_http_proxy_t *p);
 const void *fy_proxy_ssl_ctx(fy_http_proxy_t *p);
 void fy_proxy_ssl_handshake(fy_http_proxy_t *p);
+
+/* fy_http_var_response.c: the response p passes on is chosen; its
+ * fields are kept for $upstream_http_ when the configuration names it
+ * (FY_OK, or FY_ERROR: no memory) */
+int fy_http_var_keep_upstream(fy_http_proxy_t *p);
 
 #endif /* FY_HTTP_PROXY_H */

@@ -465,6 +465,7 @@ fy_proxy_up_recv(fy_http_proxy_t *p, fy_buf_t *b)
             uc->read.ready = 0;
         }
         fy_shm_add(p->stats->bytes_in, (uint64_t) n);
+        fy_proxy_count(p, 1, (uint64_t) n);
         fy_proxy_scan(p, b->last, b->last + n);
         b->last += n;
         if (p->up_done) {

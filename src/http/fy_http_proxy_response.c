@@ -218,6 +218,10 @@ fy_proxy_process_header(fy_http_proxy_t *p)
     }
     /* the answer is what the client gets: the server works */
     fy_http_peer_succeeded(p->u, p->peer);
+    if (fy_http_var_keep_upstream(p) != FY_OK) {
+        fy_proxy_fail(p, 500);
+        return;
+    }
 
     if (p->status >= 300 && r->loc->intercept_errors && !r->error_page
         && fy_http_error_page_find(r->loc, p->status))
@@ -470,6 +474,8 @@ fy_proxy_process_header(fy_http_proxy_t *p)
      * the client's delayed ACK (40 ms). */
     r->header_sent = 1;
     r->header_out = (uint64_t) (q - hdr);
+    r->header_text.data = (u_char *) hdr;
+    r->header_text.len = (size_t) (q - hdr);
 
     if (p->status == 101) {
         /* no body follows: the header goes alone, then the tunnel
@@ -641,6 +647,7 @@ fy_proxy_header_in(fy_http_proxy_t *p, int *err)
         if (n > 0) {
             p->buf.last += n;
             fy_shm_add(p->stats->bytes_in, (uint64_t) n);
+            fy_proxy_count(p, 1, (uint64_t) n);
             continue;
         }
         if (n == FY_AGAIN) {
@@ -656,12 +663,18 @@ fy_proxy_header_in(fy_http_proxy_t *p, int *err)
 static void
 fy_proxy_header_done(fy_http_proxy_t *p)
 {
-    fy_conn_t  *uc = p->uc;
+    fy_conn_t         *uc = p->uc;
+    fy_proxy_state_t  *st;
 
     if (!p->request_done) {
         fy_proxy_send_stop(p);
     }
     fy_proxy_timed(p, FY_PROXY_T_HEADER);
+    st = fy_proxy_state(p);
+    if (st) {
+        /* what follows the header in p->buf is body */
+        st->body_from = st->received - fy_buf_size(&p->buf);
+    }
     fy_timer_del(&uc->read);
     uc->read.handler = fy_proxy_relay_read;
     fy_proxy_process_header(p);

@@ -509,6 +509,7 @@ fy_proxy_send_request(fy_http_proxy_t *p)
                 fy_proxy_body_sent(p, (size_t) n);
                 p->request_sent = 1;
                 fy_shm_add(p->stats->bytes_out, (uint64_t) n);
+                fy_proxy_count(p, 0, (uint64_t) n);
                 continue;
             }
             if (n == FY_AGAIN) {

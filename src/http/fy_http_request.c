@@ -226,6 +226,7 @@ fy_http_wait_request(fy_event_t *rev)
     fy_http_request_t   *r;
     fy_http_srv_conf_t  *scf = fy_http_default_server(hc->ls);
     ssize_t              n;
+    unsigned             pipelined;
 
     if (rev->timedout) {
         fy_http_close_connection(hc);
@@ -239,6 +240,8 @@ fy_http_wait_request(fy_event_t *rev)
         return;
     }
 
+    /* bytes already here after a request: it was pipelined ($pipe) */
+    pipelined = hc->requests && hc->in.last > hc->in.pos;
     if (hc->in.last == hc->in.pos) {
         n = fy_http_recv(hc);
         if (n == FY_AGAIN) {
@@ -259,6 +262,7 @@ fy_http_wait_request(fy_event_t *rev)
         fy_http_close_connection(hc);
         return;
     }
+    r->pipelined = pipelined;
 
     /* A request has started: from now on the header timeout applies. */
     fy_timer_add(rev, (uint64_t) scf->client_header_timeout);
@@ -303,6 +307,7 @@ fy_http_finalize(fy_http_request_t *r, int close_connection)
 
     fy_shm_add(fy_worker_slot->requests, 1);
     hc->requests++;
+    r->completed = 1;           /* $request_completion */
 
     if (close_connection || !r->keepalive || r->body_rest || r->chunked) {
         /* close_connection: the connection is unusable (a tunnel that

@@ -305,6 +305,8 @@ fy_http_send_response(fy_http_request_t *r, int status, const fy_str_t *type,
     hc->out[0].iov_base = hdr;
     hc->out[0].iov_len = (size_t) n;
     r->header_out = (uint64_t) n;
+    r->header_text.data = (u_char *) hdr;
+    r->header_text.len = (size_t) n;
     hc->out[1].iov_base = (void *) body;
     hc->out[1].iov_len = r->head ? 0 : len;
     hc->nout = 2;

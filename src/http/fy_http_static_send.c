@@ -349,6 +349,8 @@ fy_http_static_send(fy_http_request_t *r, fy_http_static_file_t *f,
     hc->nout = 1;
     hc->out_done = fy_http_static_send_body;
     r->header_out = n;
+    r->header_text.data = (u_char *) hdr;
+    r->header_text.len = n;
     r->header_sent = 1;
 
     switch (fy_http_write_out(r)) {

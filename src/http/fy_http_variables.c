@@ -297,6 +297,28 @@ fy_var_proxy_host(fy_http_request_t *r, u_char *buf, size_t size)
                        r->loc->proxy_host.len);
 }
 
+/* $proxy_port: the port proxy_pass names, else its scheme's (nginx) */
+static size_t
+fy_var_proxy_port(fy_http_request_t *r, u_char *buf, size_t size)
+{
+    u_char  host[256], *p;
+    size_t  n;
+
+    if (!r->proxy && (r->loc == NULL || r->loc->upstream == NULL)) {
+        return 0;
+    }
+    n = fy_var_proxy_host(r, host, sizeof(host));
+    n = fy_min(n, sizeof(host));
+    for (p = host + n; p > host && p[-1] >= '0' && p[-1] <= '9'; p--) {
+        /* back over the digits of a ":port" */
+    }
+    if (p > host && p < host + n && p[-1] == ':') {
+        return fy_var_copy(buf, size, p, (size_t) (host + n - p));
+    }
+    return r->loc->proxy_https ? fy_var_copy(buf, size, "443", 3)
+                               : fy_var_copy(buf, size, "80", 2);
+}
+
 /* The next request header, from *i on, named by the variable's free
  * part: "http_user_agent" names User-Agent (underscores for dashes, any
  * case); *i is left past it. */
@@ -472,6 +494,39 @@ fy_pvar_cookie(fy_http_request_t *r, const fy_str_t *arg, u_char *buf,
     return 0;
 }
 
+/* $server_name: the name of the server that took the request, its
+ * first server_name ("" for a server without one, as nginx). */
+static size_t
+fy_var_server_name(fy_http_request_t *r, u_char *buf, size_t size)
+{
+    fy_str_t  *name;
+
+    if (r->srv == NULL || r->srv->names.nelts == 0) {
+        return 0;
+    }
+    name = fy_array_elt(&r->srv->names, fy_str_t, 0);
+    return fy_var_copy(buf, size, name->data, name->len);
+}
+
+/* $content_type, $content_length: the request's fields (nginx) */
+static size_t
+fy_var_content_type(fy_http_request_t *r, u_char *buf, size_t size)
+{
+    static const fy_str_t  name = fy_string("content_type");
+    const fy_http_header_t  *h = fy_var_find_header(r, &name);
+
+    return h ? fy_var_copy(buf, size, h->value.data, h->value.len) : 0;
+}
+
+static size_t
+fy_var_content_length(fy_http_request_t *r, u_char *buf, size_t size)
+{
+    static const fy_str_t  name = fy_string("content_length");
+    const fy_http_header_t  *h = fy_var_find_header(r, &name);
+
+    return h ? fy_var_copy(buf, size, h->value.data, h->value.len) : 0;
+}
+
 /* $remote_user: the user name of HTTP Basic authentication. */
 static size_t
 fy_var_remote_user(fy_http_request_t *r, u_char *buf, size_t size)
@@ -520,6 +575,23 @@ static const fy_http_variable_t  fy_http_variables[] = {
     { "realip_remote_port", fy_http_realip_var_port },
     { "request_uri",      fy_var_request_uri },
     { "uri",              fy_var_uri },
+    { "document_uri",     fy_var_uri },
+    { "server_name",      fy_var_server_name },
+    { "content_type",     fy_var_content_type },
+    { "content_length",   fy_var_content_length },
+    { "document_root",    fy_http_var_document_root },
+    { "realpath_root",    fy_http_var_realpath_root },
+    { "request_filename", fy_http_var_request_filename },
+    { "request_id",       fy_http_var_request_id },
+    { "nginx_version",    fy_http_var_nginx_version },
+    { "request_completion", fy_http_var_request_completion },
+    { "pipe",             fy_http_var_pipe },
+    { "gzip_ratio",       fy_http_var_gzip_ratio },
+    { "connection_time",  fy_http_var_connection_time },
+    { "tcpinfo_rtt",      fy_http_var_tcpinfo_rtt },
+    { "tcpinfo_rttvar",   fy_http_var_tcpinfo_rttvar },
+    { "tcpinfo_snd_cwnd", fy_http_var_tcpinfo_snd_cwnd },
+    { "tcpinfo_rcv_space", fy_http_var_tcpinfo_rcv_space },
     { "args",             fy_var_args },
     { "query_string",     fy_var_args },
     { "is_args",          fy_var_is_args },
@@ -563,6 +635,10 @@ static const fy_http_variable_t  fy_http_variables[] = {
     { "upstream_connect_time", fy_http_proxy_upstream_connect_time },
     { "upstream_header_time", fy_http_proxy_upstream_header_time },
     { "upstream_response_time", fy_http_proxy_upstream_response_time },
+    { "upstream_response_length", fy_http_proxy_upstream_response_length },
+    { "upstream_bytes_received", fy_http_proxy_upstream_bytes_received },
+    { "upstream_bytes_sent", fy_http_proxy_upstream_bytes_sent },
+    { "proxy_port",       fy_var_proxy_port },
     { "limit_req_status", fy_http_limit_var_req_status },
     { "limit_conn_status", fy_http_limit_var_conn_status },
     { NULL, NULL }
@@ -591,15 +667,21 @@ fy_http_variable_find(const u_char *name, size_t len)
 static const fy_http_pvariable_t *
 fy_http_pvariable_find(const u_char *name, size_t len, fy_str_t *arg)
 {
+    static const fy_http_pvariable_t  *tables[] = {
+        fy_http_pvariables, fy_http_var_response_pvariables, NULL
+    };
     const fy_http_pvariable_t  *v;
     size_t                      plen;
+    unsigned                    t;
 
-    for (v = fy_http_pvariables; v->prefix; v++) {
-        plen = strlen(v->prefix);
-        if (len > plen && memcmp(v->prefix, name, plen) == 0) {
-            arg->data = (u_char *) name + plen;
-            arg->len = len - plen;
-            return v;
+    for (t = 0; tables[t]; t++) {
+        for (v = tables[t]; v->prefix; v++) {
+            plen = strlen(v->prefix);
+            if (len > plen && memcmp(v->prefix, name, plen) == 0) {
+                arg->data = (u_char *) name + plen;
+                arg->len = len - plen;
+                return v;
+            }
         }
     }
     return NULL;
@@ -708,6 +790,12 @@ fy_http_cv_compile(fy_conf_t *cf, const fy_str_t *text)
         part->var = fy_http_variable_find(name, nlen);
         if (part->var == NULL) {
             part->pvar = fy_http_pvariable_find(name, nlen, &part->arg);
+            if (part->pvar && part->pvar->get
+                == fy_http_var_response_pvariables[0].get)
+            {
+                /* $upstream_http_: keep the fields for the access log */
+                fy_http_var_upstream_fields_used(cf);
+            }
         }
         if (part->var == NULL && part->pvar == NULL) {
             /* $1..$9, or a named capture of a regex read so far */

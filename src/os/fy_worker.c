@@ -313,6 +313,7 @@ fy_worker_run(fy_cycle_t *cycle, unsigned slot, unsigned number, int channel)
     }
 
     fy_http_log_init_process(cycle);
+    fy_http_var_init_process(cycle);
     fy_http_error_log_init_process(cycle);
     fy_http_limit_init_process(cycle);
     fy_worker_rss_at = fy_current_msec;

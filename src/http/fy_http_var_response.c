@@ -1,0 +1,178 @@
+/*
+ * fy_http_var_response.c -- the variables of a response's header
+ * fields: $upstream_http_NAME, a field of the upstream's response (its
+ * last try's, as nginx), and $sent_http_NAME, a field of the header
+ * ferry sent the client.
+ *
+ * Both cost nothing unless a configuration names one.  The upstream's
+ * fields are parsed in place in the buffer the body is relayed through
+ * afterwards, so they would be good only while the header is being
+ * built (add_header), not when the access log reads them after the
+ * body.  So when the configuration names $upstream_http_ anywhere, the
+ * fields of the answer that is passed on are copied into the request
+ * pool (fy_http_var_keep_upstream), before proxy_redirect and
+ * proxy_cookie_* change them, and the variable reads the copy.
+ * $sent_http_ reads the header text ferry wrote (r->header_text),
+ * which lives in the request pool anyway.
+ */
+#include "fy_core.h"
+#include "fy_http.h"
+#include "fy_shm.h"
+#include "fy_http_proxy.h"
+
+/* this process's configuration names $upstream_http_ somewhere */
+static unsigned  fy_http_var_upstream_used;
+
+/* Does field name (the header's) match the variable's free part arg:
+ * any case, "_" for "-"? */
+static int
+fy_var_name_is(const u_char *name, size_t len, const fy_str_t *arg)
+{
+    size_t  k;
+    u_char  a, b;
+
+    if (len != arg->len) {
+        return 0;
+    }
+    for (k = 0; k < len; k++) {
+        a = arg->data[k];
+        b = name[k] == '-' ? '_' : name[k];
+        if ((a | 0x20) != (b | 0x20)) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* Append (", " first unless it is the first) value at n in buf. */
+static size_t
+fy_var_join(u_char *buf, size_t size, size_t n, const u_char *v, size_t len)
+{
+    if (n) {
+        if (buf && n + 2 <= size) {
+            memcpy(buf + n, ", ", 2);
+        }
+        n += 2;
+    }
+    if (buf && n < size) {
+        memcpy(buf + n, v, fy_min(len, size - n));
+    }
+    return n + len;
+}
+
+/* $upstream_http_NAME: the fields so named of the upstream's response,
+ * joined by ", " (nginx since 1.23), empty before one came. */
+static size_t
+fy_pvar_upstream_http(fy_http_request_t *r, const fy_str_t *arg, u_char *buf,
+                      size_t size)
+{
+    fy_http_proxy_t   *p = r->proxy;
+    fy_http_header_t  *h;
+    size_t             n = 0;
+    unsigned           i;
+
+    for (i = 0; p && i < p->nkept_fields; i++) {
+        h = &p->kept_fields[i];
+        if (fy_var_name_is(h->name.data, h->name.len, arg)) {
+            n = fy_var_join(buf, size, n, h->value.data, h->value.len);
+        }
+    }
+    return n;
+}
+
+/* $sent_http_NAME: the fields so named of the header sent to the
+ * client, as written there (after proxy_redirect, charset, gzip and
+ * add_header); empty until it is made, so an add_header or a map read
+ * there does not see it. */
+static size_t
+fy_pvar_sent_http(fy_http_request_t *r, const fy_str_t *arg, u_char *buf,
+                  size_t size)
+{
+    u_char  *p, *end, *eol, *colon, *v;
+    size_t   n = 0;
+
+    p = r->header_text.data;
+    end = p + r->header_text.len;
+    /* past the status line, then one "Name: value\r\n" at a time */
+    eol = p ? memchr(p, '\n', (size_t) (end - p)) : NULL;
+    for (p = eol ? eol + 1 : end; p < end; p = eol + 1) {
+        eol = memchr(p, '\n', (size_t) (end - p));
+        if (eol == NULL) {
+            break;
+        }
+        colon = memchr(p, ':', (size_t) (eol - p));
+        if (colon == NULL
+            || !fy_var_name_is(p, (size_t) (colon - p), arg))
+        {
+            continue;
+        }
+        for (v = colon + 1; v < eol && (*v == ' ' || *v == '\t'); v++) {
+            /* the value starts after the blanks */
+        }
+        n = fy_var_join(buf, size, n, v,
+                        (size_t) (eol - v) - (eol[-1] == '\r'));
+    }
+    return n;
+}
+
+const fy_http_pvariable_t  fy_http_var_response_pvariables[] = {
+    { "upstream_http_", fy_pvar_upstream_http },
+    { "sent_http_",     fy_pvar_sent_http },
+    { NULL, NULL }
+};
+
+void
+fy_http_var_upstream_fields_used(fy_conf_t *cf)
+{
+    fy_cycle_t  *cycle = cf->cycle;
+
+    if (cycle && cycle->http) {
+        cycle->http->upstream_fields_used = 1;
+    }
+}
+
+void
+fy_http_var_init_process(fy_cycle_t *cycle)
+{
+    fy_http_var_upstream_used = cycle->http
+                                && cycle->http->upstream_fields_used;
+}
+
+/* The response p passes on is chosen: when the configuration names
+ * $upstream_http_, its fields are copied out of the buffer the body
+ * will overwrite, before proxy_redirect and proxy_cookie_* change
+ * them (nginx's are the upstream's own).  FY_OK or FY_ERROR (no
+ * memory). */
+int
+fy_http_var_keep_upstream(fy_http_proxy_t *p)
+{
+    fy_http_header_t  *h, *copy;
+    u_char            *mem;
+    size_t             size = 0;
+    unsigned           i;
+
+    if (!fy_http_var_upstream_used) {
+        return FY_OK;
+    }
+    for (i = 0; i < p->headers.nelts; i++) {
+        h = fy_array_elt(&p->headers, fy_http_header_t, i);
+        size += h->name.len + h->value.len;
+    }
+    copy = fy_palloc(p->r->pool, p->headers.nelts * sizeof(*copy) + size);
+    if (copy == NULL) {
+        return FY_ERROR;
+    }
+    mem = (u_char *) (copy + p->headers.nelts);
+    for (i = 0; i < p->headers.nelts; i++) {
+        h = fy_array_elt(&p->headers, fy_http_header_t, i);
+        copy[i].name.data = memcpy(mem, h->name.data, h->name.len);
+        copy[i].name.len = h->name.len;
+        mem += h->name.len;
+        copy[i].value.data = memcpy(mem, h->value.data, h->value.len);
+        copy[i].value.len = h->value.len;
+        mem += h->value.len;
+    }
+    p->kept_fields = copy;
+    p->nkept_fields = p->headers.nelts;
+    return FY_OK;
+}
