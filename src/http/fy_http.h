@@ -1153,6 +1153,11 @@ size_t fy_http_realip_var_addr(fy_http_request_t *r, u_char *buf,
                                size_t size);
 size_t fy_http_realip_var_port(fy_http_request_t *r, u_char *buf,
                                size_t size);
+size_t fy_http_static_var_filename(fy_http_request_t *r, u_char *buf,
+                                   size_t size);
+const fy_str_t *fy_http_static_uri_type(fy_http_request_t *r);
+size_t fy_http_static_var_root(fy_http_request_t *r, u_char *buf,
+                               size_t size);
 
 /* fy_http_limit_zone.c, fy_http_limit_req.c, fy_http_limit_conn.c:
  * limit_req_zone, limit_req, limit_conn_zone, limit_conn and their

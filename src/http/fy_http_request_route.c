@@ -248,7 +248,8 @@ fy_http_return_text(fy_http_request_t *r, int code, u_char *text, size_t len)
         return;
     }
 
-    fy_http_send_response(r, code, &r->loc->default_type, text, len, NULL);
+    fy_http_send_response(r, code, fy_http_static_uri_type(r), text, len,
+                          NULL);
 }
 
 /* Headers are complete: decide what to do with the request. */

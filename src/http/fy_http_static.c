@@ -370,7 +370,7 @@ fy_http_static_type_of(fy_http_request_t *r, const u_char *name, size_t len)
     }
     elen = (size_t) (name + len - dot - 1);
 
-    if (scf->types) {
+    if (scf && scf->types) {
         types = scf->types->elts;
         n = scf->types->nelts;
     } else {
@@ -386,6 +386,23 @@ fy_http_static_type_of(fy_http_request_t *r, const u_char *name, size_t len)
         }
     }
     return &r->loc->default_type;
+}
+
+/* The MIME type for the extension of the request's path, looked for in
+ * its last segment only: what nginx gives the text of "return 200
+ * TEXT" (so "/a.txt" answers text/plain, "/x" default_type). */
+const fy_str_t *
+fy_http_static_uri_type(fy_http_request_t *r)
+{
+    const u_char  *name = r->path.data;
+    size_t         len = r->path.len, i;
+
+    for (i = len; i > 0; i--) {
+        if (name[i - 1] == '/') {
+            break;
+        }
+    }
+    return fy_http_static_type_of(r, name + i, len - i);
 }
 
 /* gzip_static: "name.gz" next to the file (in directory f->dir) is sent
@@ -476,6 +493,58 @@ fy_http_static_base(fy_http_loc_conf_t *lcf, const fy_str_t *path,
         return scf->alias;
     }
     return scf->root;
+}
+
+/* $request_filename (nginx): the file the request's path names - the
+ * root and the path, or the alias and what follows the location's
+ * prefix - as "if (-f $request_filename)" wants it; empty where the
+ * location has neither (ferry has no default root). */
+size_t
+fy_http_static_var_filename(fy_http_request_t *r, u_char *buf, size_t size)
+{
+    const char    *base;
+    const u_char  *p;
+    size_t         blen, rlen, sep, n;
+
+    base = r->loc ? fy_http_static_base(r->loc, &r->path, &p) : NULL;
+    if (base == NULL) {
+        return 0;
+    }
+    blen = strlen(base);
+    rlen = (size_t) (r->path.data + r->path.len - p);
+    /* the alias lost its trailing slash when read */
+    sep = (rlen == 0 || *p != '/') && r->loc->static_conf->alias ? 1 : 0;
+    if (buf) {
+        n = fy_min(size, blen);
+        memcpy(buf, base, n);
+        if (sep && size > blen) {
+            buf[blen] = '/';
+        }
+        if (rlen && size > blen + sep) {
+            memcpy(buf + blen + sep, p, fy_min(size - blen - sep, rlen));
+        }
+    }
+    return blen + sep + rlen;
+}
+
+/* $document_root (nginx): the root, or the alias, of the request's
+ * location */
+size_t
+fy_http_static_var_root(fy_http_request_t *r, u_char *buf, size_t size)
+{
+    const char    *base;
+    const u_char  *p;
+    size_t         blen;
+
+    base = r->loc ? fy_http_static_base(r->loc, &r->path, &p) : NULL;
+    if (base == NULL) {
+        return 0;
+    }
+    blen = strlen(base);
+    if (buf) {
+        memcpy(buf, base, fy_min(size, blen));
+    }
+    return blen;
 }
 
 /*

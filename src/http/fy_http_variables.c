@@ -523,6 +523,8 @@ static const fy_http_variable_t  fy_http_variables[] = {
     { "args",             fy_var_args },
     { "query_string",     fy_var_args },
     { "is_args",          fy_var_is_args },
+    { "request_filename", fy_http_static_var_filename },
+    { "document_root",    fy_http_static_var_root },
     { "request_method",   fy_var_request_method },
     { "host",             fy_var_host },
     { "server_port",      fy_var_server_port },

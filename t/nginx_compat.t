@@ -1,0 +1,667 @@
+#!/usr/bin/perl
+
+# nginx_compat: a differential test against real nginx.  nginx (Debian's
+# nginx-light, /usr/sbin/nginx; installed with apt-get when missing) and
+# ferry each run the SAME http-level configuration (one template, ports
+# and paths filled in), with one shared echo backend and one shared
+# document root; the same raw requests go to both and what a client sees
+# is compared: the status, the headers Location, Content-Type,
+# WWW-Authenticate, Cache-Control (max-age within a second), Expires
+# (presence; the value when fixed), Set-Cookie, ETag (presence), Vary and
+# every X-* header, and the body - except bodies that nginx generates
+# itself (its error and redirect pages, which name nginx).  Autoindex
+# JSON is parsed and compared entry by entry; the HTML listing is
+# compared line by line.
+#
+# Covered: rewrite flags (last, break, redirect, permanent), the
+# arguments with and without a trailing '?', captures in redirects, the
+# 10-cycle 500; if with =, !=, ~, ~*, -f, -d, -e, !-e; set and
+# variables in return; map, geo, split_clients (250 strings through one
+# split, so a hash or bucket mismatch shows); valid_referers (none,
+# blocked, server_names, wildcards, a regex); autoindex (json, xml,
+# html; names with spaces, '&', '<'); auth_basic with {PLAIN}, {SHA},
+# {SSHA}, $apr1$ and $6$; limit_except; internal; expires; charset;
+# etag; add_header; error_page to a URI, with =CODE and to a named
+# location; try_files; merge_slashes; absolute_redirect and
+# port_in_redirect in directory redirects; proxy_redirect default;
+# proxy_cookie_path/domain; X-Accel-Redirect; limit_req.
+#
+# Where a difference is documented in docs/configuration.md as
+# deliberate, the case asserts ferry's documented behaviour instead and
+# says so where it is listed.
+
+use strict;
+use warnings;
+
+use Test::More;
+use Ferry::Test;
+use File::Temp ();
+use File::Path ();
+use POSIX ();
+use Digest::SHA qw(sha1);
+use MIME::Base64 qw(encode_base64);
+use JSON::PP ();
+
+# ---- nginx: found or installed ----
+
+sub have_cmd { system("command -v $_[0] > /dev/null 2>&1") == 0 }
+
+sub need_nginx {
+    return '' if -x '/usr/sbin/nginx';
+    return 'nginx missing and not root: apt-get install nginx-light'
+        if $> != 0;
+    return 'nginx missing and no apt-get to install nginx-light'
+        unless have_cmd('apt-get');
+    alarm 900;
+    diag('installing nginx-light');
+    my $apt = 'DEBIAN_FRONTEND=noninteractive apt-get -q -y'
+            . ' -o DPkg::Lock::Timeout=300';
+    my $ok = system("$apt install --no-install-recommends nginx-light"
+                    . " < /dev/null > /dev/null 2>&1") == 0
+          || (system("$apt update < /dev/null > /dev/null 2>&1") == 0
+              && system("$apt install --no-install-recommends nginx-light"
+                        . " < /dev/null > /dev/null 2>&1") == 0);
+    alarm($ENV{FERRY_TEST_TIMEOUT} || 100);
+    # the package starts a system nginx on port 80; it is not ours
+    system('service nginx stop > /dev/null 2>&1') if $ok;
+    return '' if $ok && -x '/usr/sbin/nginx';
+    return 'apt-get install nginx-light failed';
+}
+
+my $why = need_nginx();
+plan skip_all => $why if $why;
+my $NGINX = '/usr/sbin/nginx';
+
+# ---- the shared configuration ----
+# %%S0%% %%S1%% %%S2%%: the three listen ports of the server under test;
+# %%BACK%%: the backend; %%ROOT%%: the shared document root;
+# %%HTPASSWD%%: the password file.
+
+my $TEMPLATE = <<'EOF';
+    types {
+        text/html html;
+        text/plain txt;
+        application/json json;
+        image/png png;
+    }
+    default_type application/octet-stream;
+
+    map $arg_k $mapped {
+        default     dflt;
+        a           alpha;
+        ~^b(\d+)$   beta$1;
+        ~*^CASE     ci;
+    }
+    geo $geo_r {
+        default       none;
+        127.0.0.0/8   loop;
+        10.0.0.0/8    ten;
+    }
+    geo $arg_ip $geo_a {
+        default          none;
+        192.168.1.0/24   lan;
+        192.168.1.7      host7;
+        10.0.0.0/8       ten;
+    }
+    split_clients "${arg_s}salt" $bucket {
+        10%     one;
+        25.5%   two;
+        33%     three;
+        *       rest;
+    }
+    limit_req_zone $uri zone=lr:1m rate=1r/m;
+
+    upstream back { server 127.0.0.1:%%BACK%%; }
+
+    server {
+        listen 127.0.0.1:%%S0%%;
+        server_name example.com *.example.org;
+        root %%ROOT%%;
+
+        location = /map   { return 200 "[$mapped]"; }
+        location = /geo   { return 200 "[$geo_r][$geo_a]"; }
+        location = /split { return 200 "[$bucket]"; }
+        location = /set {
+            set $a "x$arg_v";
+            set $b "${a}y";
+            return 200 "$a|$b|$uri|$args|$request_uri|$is_args";
+        }
+
+        location /rw/ {
+            rewrite ^/rw/last/(.*)$       /dest/$1 last;
+            rewrite ^/rw/break/(.*)$      /files/$1 break;
+            rewrite ^/rw/red/(.*)$        /target/$1 redirect;
+            rewrite ^/rw/perm/(.*)$       http://other.example/$1 permanent;
+            rewrite ^/rw/noargs/(.*)$     /dest/$1? last;
+            rewrite ^/rw/newargs/(.*)$    /dest/$1?n=1 last;
+            rewrite ^/rw/rednoargs/(.*)$  /target/$1? redirect;
+            rewrite ^/rw/redargs/(.*)$    /target/$1?n=$1 redirect;
+            rewrite ^/rw/loop/            /rw/loop/x last;
+            rewrite ^/rw/(a)(b)(c)$       /dest/$3$2$1;
+            return 200 "rw-end $uri $args";
+        }
+        location /dest/ { return 200 "dest $uri $args"; }
+
+        location /if/ {
+            if ($arg_a = "yes")         { return 200 "eq"; }
+            if ($arg_b != "")           { return 200 "ne $arg_b"; }
+            if ($arg_c ~ ^(\d+)-(\w+)$) { return 200 "re $2 $1"; }
+            if ($arg_d ~* ^abc)         { return 200 "rei"; }
+            if (-f $request_filename)   { return 200 "file"; }
+            if (-d $request_filename)   { return 200 "dir"; }
+            if (!-e $request_filename)  { return 200 "none"; }
+            return 200 "fallthrough";
+        }
+        location /ife/ {
+            if (-e $request_filename)   { return 200 "exists"; }
+            return 200 "missing";
+        }
+
+        location /ref/ {
+            valid_referers none blocked server_names *.good.com
+                           good.net/path ~\.regex\.io;
+            if ($invalid_referer) { return 403; }
+            return 200 "ref ok [$invalid_referer]";
+        }
+
+        location /ai/  { autoindex on; autoindex_format json; }
+        location /aix/ { alias %%ROOT%%/ai/; autoindex on;
+                         autoindex_format xml; }
+        location /aih/ { alias %%ROOT%%/ai/; autoindex on; }
+
+        location /auth/ {
+            auth_basic "Secret Place";
+            auth_basic_user_file %%HTPASSWD%%;
+            return 200 "in $remote_user";
+        }
+
+        location /le/  { limit_except GET { deny all; } }
+        location /ler/ { limit_except GET { deny all; } return 200 "ler"; }
+
+        location /int/   { internal; return 200 "int $uri"; }
+        location = /toint { rewrite ^ /int/x last; }
+
+        location = /exp/1h    { expires 1h;     return 200 "e"; }
+        location = /exp/epoch { expires epoch;  return 200 "e"; }
+        location = /exp/max   { expires max;    return 200 "e"; }
+        location = /exp/neg   { expires -1;     return 200 "e"; }
+        location = /exp/off   { expires off;    return 200 "e"; }
+        location = /exp/404   { expires 1h;     return 404; }
+        location /expf/       { alias %%ROOT%%/files/; expires 30m; }
+
+        location /cs/  { alias %%ROOT%%/files/; charset utf-8; }
+        location = /csr { charset utf-8; return 200 "r"; }
+        location /noetag/ { alias %%ROOT%%/files/; etag off; }
+
+        location /ah/ {
+            add_header X-A "v $uri";
+            add_header X-Always yes always;
+            alias %%ROOT%%/files/;
+        }
+
+        location /ep/ {
+            error_page 404 /ep-target;
+            error_page 403 =200 /ep-ok;
+            error_page 418 = @named;
+            error_page 410 =302 http://err.example/gone;
+            if ($arg_x = "403") { return 403; }
+            if ($arg_x = "418") { return 418; }
+            if ($arg_x = "410") { return 410; }
+        }
+        location = /ep-target { return 200 "target $uri"; }
+        location = /ep-ok     { return 200 "ok $uri"; }
+        location @named       { return 200 "named $uri $args"; }
+        location /epf/ { error_page 404 /files/a.txt; }
+
+        location /tf/  { try_files $uri $uri/ /tf-fb?from=$uri; }
+        location = /tf-fb { return 200 "fb $uri $args"; }
+        location /tf2/ { try_files $uri =404; }
+        location /tf3/ { try_files /nope $uri @tfn; }
+        location @tfn  { return 200 "tfn $uri"; }
+
+        location /files/ { }
+        location /dirs/ { }
+        location = /r301 { return 301 /somewhere; }
+        location = /r302 { return 302 "http://abs.example/x?$args"; }
+
+        location /px/ {
+            proxy_pass http://back/up/;
+            proxy_cookie_path /up/ /px/;
+            proxy_cookie_domain back.internal example.com;
+        }
+        location = /lr { limit_req zone=lr; return 200 "lr"; }
+    }
+
+    server {
+        listen 127.0.0.1:%%S1%%;
+        merge_slashes off;
+        absolute_redirect off;
+        root %%ROOT%%;
+        location /dest/ { return 200 "dest1 $uri"; }
+        location / { return 200 "other1 $uri"; }
+        location /dirs/ { }
+        location = /r301 { return 301 /somewhere; }
+    }
+
+    server {
+        listen 127.0.0.1:%%S2%%;
+        port_in_redirect off;
+        root %%ROOT%%;
+        location /dirs/ { }
+        location = /r301 { return 301 /somewhere; }
+    }
+EOF
+
+# ---- the backend behind /px/ ----
+
+my $bport = Ferry::Test::free_port();
+my $backend = Ferry::Test::Backend->new(port => $bport, handler => sub {
+    my ($req) = @_;
+    my $u = $req->{uri};
+    if ($u =~ m{^/up/redir}) {
+        return { status => 302, headers => [
+            Location => 'http://back/up/landed', 'Content-Type' => 'text/plain'
+        ], body => "r" };
+    }
+    if ($u =~ m{^/up/foreign}) {
+        return { status => 301, headers => [
+            Location => 'http://elsewhere.example/up/x' ], body => "" };
+    }
+    if ($u =~ m{^/up/cookie}) {
+        return { status => 200, headers => [
+            'Set-Cookie' => 'a=1; Domain=back.internal; Path=/up/sub',
+            'Content-Type' => 'text/plain' ], body => "c" };
+    }
+    if ($u =~ m{^/up/accel-named}) {
+        return { status => 200, headers => [
+            'X-Accel-Redirect' => '@named' ], body => "never" };
+    }
+    if ($u =~ m{^/up/accel}) {
+        return { status => 200, headers => [
+            'X-Accel-Redirect' => '/dest/accel?q=1' ], body => "never" };
+    }
+    return { status => 200, headers => [ 'Content-Type' => 'text/plain',
+             'X-Up' => $u ], body => "up $u" };
+});
+
+# ---- ferry, and the shared document root inside its prefix ----
+
+my $ferry = Ferry::Test->new(conf => "");
+my %fp = (S0 => $ferry->port(0), S1 => $ferry->port(1),
+          S2 => $ferry->port(2));
+my $root = $ferry->prefix . '/html';
+my $htpasswd = $ferry->prefix . '/htpasswd';
+
+sub fill {
+    my ($text, $p) = @_;
+    $text =~ s/%%(S\d)%%/$p->{$1}/g;
+    $text =~ s/%%BACK%%/$bport/g;
+    $text =~ s/%%ROOT%%/$root/g;
+    $text =~ s/%%HTPASSWD%%/$htpasswd/g;
+    return $text;
+}
+
+$ferry->write_file('conf/ferry.conf', main_conf()
+    . "worker_processes 1;\nevents { worker_connections 64; }\n"
+    . "http {\n" . fill($TEMPLATE, \%fp) . "}\n");
+
+my $MTIME = 1700000000;
+sub put {
+    my ($rel, $text) = @_;
+    my $path = $ferry->write_file("html/$rel", $text);
+    utime $MTIME, $MTIME, $path;
+}
+put('files/a.txt', "hello\n");
+put('files/p.html', "<p>hi</p>\n");
+put('files/i.png', "\x89PNG....");
+put('files/b.bin', "x" x 1234);
+put('rw/break/x.txt', "not this\n");
+put('if/file.txt', "f\n");
+put('ife/file.txt', "f\n");
+put('if/sub/keep', "k\n");
+put('ife/sub/keep', "k\n");
+put('le/f.txt', "le\n");
+put('tf/real.txt', "real\n");
+put('tf/d/index.html', "tf index\n");
+put('tf2/real.txt', "real2\n");
+put('tf3/real.txt', "real3\n");
+put('dirs/sub/index.html', "sub index\n");
+put('ai/plain.txt', "p" x 10);
+put('ai/with space.txt', "s" x 2000);
+put('ai/a&b.txt', "a&b\n");
+put('ai/less<than.txt', "lt\n");
+put('ai/zdir/f', "z\n");
+put('ai/Adir/f', "A\n");
+put('ai/.hidden', "h\n");
+put('ai/big.bin', "b" x 300000);
+for my $d (qw(ai ai/zdir ai/Adir files dirs dirs/sub tf tf/d)) {
+    utime $MTIME, $MTIME, "$root/$d";
+}
+
+# htpasswd: every format nginx reads
+sub ssha {
+    my ($pw, $salt) = @_;
+    return '{SSHA}' . encode_base64(sha1($pw . $salt) . $salt, '');
+}
+my $apr = `openssl passwd -apr1 -salt abcdefgh pw-apr`;
+my $six = `openssl passwd -6 -salt saltsalt pw-six`;
+chomp($apr, $six);
+$ferry->write_file('htpasswd', join '',
+    "# comment line\n",
+    "plain:{PLAIN}pw-plain\n",
+    "sha:{SHA}" . encode_base64(sha1('pw-sha'), '') . "\n",
+    "ssha:" . ssha('pw-ssha', 'NaCl') . "\n",
+    "apr:$apr\n",
+    "six:$six\n");
+chmod 0644, $htpasswd;
+
+$ferry->start;
+
+# ---- nginx, in its own prefix, as this user ----
+
+my $np = File::Temp::tempdir('ferry-nginx-XXXXXX', TMPDIR => 1,
+                             CLEANUP => 0);
+my %np = (S0 => Ferry::Test::free_port(), S1 => Ferry::Test::free_port(),
+          S2 => Ferry::Test::free_port());
+mkdir "$np/tmp";
+{
+    my $user = (getpwuid $>)[0];
+    open my $fh, '>', "$np/nginx.conf" or die "$np/nginx.conf: $!\n";
+    print $fh ($> == 0 ? "user $user;\n" : ''),
+        "worker_processes 1;\n",
+        "error_log $np/error.log info;\n",
+        "pid $np/nginx.pid;\n",
+        "events { worker_connections 64; }\n",
+        "http {\n",
+        "    access_log off;\n",
+        map({ "    ${_}_temp_path $np/tmp/$_;\n" }
+            qw(client_body proxy fastcgi uwsgi scgi)),
+        fill($TEMPLATE, \%np),
+        "}\n";
+    close $fh;
+}
+my $npid = fork // die "fork: $!\n";
+if ($npid == 0) {
+    open STDOUT, '>', "$np/stdout.log";
+    open STDERR, '>', "$np/stderr.log";
+    { exec $NGINX, '-p', "$np/", '-e', "$np/error.log", '-c',
+         "$np/nginx.conf", '-g', 'daemon off; master_process on;' }
+    POSIX::_exit(127);
+}
+my $nginx_up = wait_until {
+    IO::Socket::INET->new(PeerAddr => "127.0.0.1:$np{S0}", Timeout => 1)
+} 10;
+ok($nginx_up, 'nginx started')
+    or diag(Ferry::Test::read_file("$np/stderr.log") // '',
+            Ferry::Test::read_file("$np/error.log") // '');
+
+END {
+    local $?;       # keep the test's exit status
+    if ($npid) {
+        kill 'QUIT', $npid;
+        my $t = time + 5;
+        while (waitpid($npid, POSIX::WNOHANG()) == 0 && time < $t) {
+            select undef, undef, undef, 0.05;
+        }
+        if (waitpid($npid, POSIX::WNOHANG()) == 0) {
+            kill 'KILL', $npid;
+            waitpid $npid, 0;
+        }
+        File::Path::remove_tree($np) if Test::More->builder->is_passing;
+    }
+}
+
+# ---- sending and comparing ----
+
+# What a client sees of one response, with each side's own ports
+# replaced by S0/S1/S2 so the two can be compared.
+sub seen {
+    my ($r, $ports, %o) = @_;
+
+    return { error => $r->{error} } if $r->{error};
+    my %h = %{ $r->{headers} };
+    my %s = (status => $r->{status});
+    for my $n (sort keys %h) {
+        my $v = $h{$n};
+        for my $k (keys %$ports) {
+            $v =~ s/:$ports->{$k}\b/:$k/g;
+        }
+        if ($n =~ /^(location|content-type|www-authenticate|set-cookie
+                     |vary)$/x || $n =~ /^x-/)
+        {
+            $s{$n} = $v;
+        } elsif ($n eq 'cache-control') {
+            # the time left is a few milliseconds apart on the two
+            (my $c = $v) =~ s/max-age=(\d+)/'max-age=' . int(($1 + 1) \/ 2)/e;
+            $s{$n} = $c;
+        } elsif ($n eq 'expires') {
+            $s{$n} = $v =~ /1970|2037/ ? $v : 'present';
+        } elsif ($n eq 'etag') {
+            $s{$n} = 'present';
+        }
+    }
+    # nginx's own error and redirect pages name nginx; their text is
+    # ferry's own and not compared
+    my $nbody = $o{nginx_body} // $r->{body};
+    $s{body} = $r->{body}
+        unless $nbody =~ m{<center>nginx</center>|<hr><center>nginx}
+            || $o{no_body};
+    return \%s;
+}
+
+my (@CASES);
+
+# case(NAME, SERVER, REQUEST-OPTIONS..., expect => {field => ferry's
+# documented value}, no_body => 1, json => 1, lines => 1)
+sub case {
+    my ($name, $srv, %o) = @_;
+    push @CASES, [$name, $srv, \%o];
+}
+
+sub run_case {
+    my ($name, $srv, $o) = @_;
+    my %req = (method => $o->{method} // 'GET', path => $o->{path},
+               headers => [ @{ $o->{headers} // [] },
+                            Connection => 'close' ],
+               (defined $o->{body} ? (body => $o->{body}) : ()));
+    my $raw = $o->{raw} // build_request(%req);
+    my $head = ($req{method} eq 'HEAD') ? 1 : 0;
+    my $rn = http($np{$srv}, $raw, head => $head);
+    my $rf = http($fp{$srv}, $raw, head => $head);
+    my $sn = seen($rn, \%np, %$o);
+    my $sf = seen($rf, \%fp, %$o, nginx_body => $rn->{body} // '');
+    if ($o->{json}) {
+        for my $s ($sn, $sf) {
+            next unless defined $s->{body};
+            my $j = eval { JSON::PP->new->decode($s->{body}) };
+            $s->{body} = $j // "not JSON: $s->{body}";
+        }
+    }
+    # Documented (docs/configuration.md, "The return directive"): a
+    # redirect ferry makes itself has no HTML body, hence no
+    # Content-Type, where nginx sends its own small page.
+    if (($sn->{status} // 0) =~ /^30[12378]$/ && !exists $sn->{body}
+        && ($sn->{'content-type'} // '') eq 'text/html')
+    {
+        ok(!exists $sf->{'content-type'} && ($rf->{body} // '') eq '',
+           "$name: ferry's documented redirect without a body");
+        delete $sn->{'content-type'};
+        delete $sf->{'content-type'};
+    }
+    if ($o->{expect}) {
+        # a documented difference: ferry's documented behaviour
+        for my $k (keys %{ $o->{expect} }) {
+            my $want = $o->{expect}{$k};
+            is($sf->{$k}, $want, "$name: ferry's documented $k");
+            delete $sn->{$k};
+            delete $sf->{$k};
+        }
+    }
+    is_deeply($sf, $sn, "$name: as nginx")
+        or diag(explain({ request => $raw, nginx => $sn, ferry => $sf }));
+}
+
+# rewrite
+case('rewrite last', 'S0', path => '/rw/last/p?q=1');
+case('rewrite break', 'S0', path => '/rw/break/a.txt');
+case('rewrite redirect keeps args', 'S0', path => '/rw/red/p?q=1');
+case('rewrite permanent absolute', 'S0', path => '/rw/perm/p?q=1');
+case('rewrite ? drops args', 'S0', path => '/rw/noargs/p?q=1');
+case('rewrite new args appended', 'S0', path => '/rw/newargs/p?q=1');
+case('rewrite new args, none before', 'S0', path => '/rw/newargs/p');
+case('redirect ? drops args', 'S0', path => '/rw/rednoargs/p?q=1');
+case('redirect with $1 in args', 'S0', path => '/rw/redargs/p%20q?q=1');
+case('rewrite 10 cycles -> 500', 'S0', path => '/rw/loop/');
+case('rewrite captures, no flag', 'S0', path => '/rw/abc?z=2');
+case('rewrite no match', 'S0', path => '/rw/zzz?z=2');
+case('rewrite percent-decoded match', 'S0', path => '/rw/last/a%2Fb?x');
+
+# if
+case('if =', 'S0', path => '/if/?a=yes');
+case('if !=', 'S0', path => '/if/?b=val');
+case('if ~ captures', 'S0', path => '/if/?c=12-ab');
+case('if ~ no match', 'S0', path => '/if/?c=12-a-b');
+case('if ~*', 'S0', path => '/if/?d=ABCdef');
+case('if -f', 'S0', path => '/if/file.txt');
+case('if -d', 'S0', path => '/if/sub');
+case('if !-e', 'S0', path => '/if/nothing');
+case('if -e file', 'S0', path => '/ife/file.txt');
+case('if -e dir', 'S0', path => '/ife/sub');
+case('if -e missing', 'S0', path => '/ife/none');
+
+# set, variables
+case('set and variables', 'S0', path => '/set?v=1&w=%41');
+case('set without args', 'S0', path => '/set');
+
+# map
+case("map $_", 'S0', path => "/map?k=$_") for qw(a b12 b1x case CaSeX zz);
+case('map no arg', 'S0', path => '/map');
+
+# geo
+case("geo $_", 'S0', path => "/geo?ip=$_")
+    for qw(192.168.1.7 192.168.1.8 10.1.2.3 8.8.8.8 junk);
+case('geo no arg', 'S0', path => '/geo');
+
+# valid_referers
+case('referer none', 'S0', path => '/ref/');
+for my $ref ('', 'junk-no-scheme', 'http://example.com/x',
+             'https://www.example.org/', 'http://example.org/',
+             'http://a.good.com/', 'http://good.com/',
+             'http://good.net/path/x', 'http://good.net/other',
+             'https://www.regex.io/', 'http://evil.com/',
+             'http://example.com.evil.net/')
+{
+    case("referer '$ref'", 'S0', path => '/ref/',
+         headers => [ Referer => $ref ]);
+}
+
+# autoindex
+case('autoindex json', 'S0', path => '/ai/', json => 1);
+case('autoindex xml', 'S0', path => '/aix/');
+case('autoindex html', 'S0', path => '/aih/');
+case('autoindex no slash', 'S0', path => '/ai');
+
+# auth_basic
+sub basic { [ Authorization => 'Basic ' . encode_base64($_[0], '') ] }
+case('auth none', 'S0', path => '/auth/');
+for my $u (qw(plain sha ssha apr six)) {
+    case("auth $u good", 'S0', path => '/auth/',
+         headers => basic("$u:pw-$u"));
+    case("auth $u bad", 'S0', path => '/auth/',
+         headers => basic("$u:wrong"));
+}
+case('auth unknown user', 'S0', path => '/auth/',
+     headers => basic('nobody:pw'));
+case('auth not basic', 'S0', path => '/auth/',
+     headers => [ Authorization => 'Bearer x' ]);
+
+# limit_except, internal
+case('limit_except GET', 'S0', path => '/le/f.txt');
+case('limit_except HEAD', 'S0', method => 'HEAD', path => '/le/f.txt');
+case('limit_except POST', 'S0', method => 'POST', path => '/le/f.txt',
+     body => 'x');
+case('limit_except DELETE', 'S0', method => 'DELETE', path => '/le/f.txt');
+case('limit_except POST before return', 'S0', method => 'POST',
+     path => '/ler/', body => 'x');
+case('internal from outside', 'S0', path => '/int/x');
+case('internal by rewrite', 'S0', path => '/toint');
+
+# expires
+case("expires $_", 'S0', path => "/exp/$_")
+    for qw(1h epoch max neg off 404);
+case('expires on a file', 'S0', path => '/expf/a.txt');
+case('expires on a 404 file', 'S0', path => '/expf/none');
+
+# charset, etag, add_header
+case("charset $_", 'S0', path => "/cs/$_") for qw(a.txt p.html i.png b.bin);
+case('charset on return', 'S0', path => '/csr');
+case('etag on', 'S0', path => '/files/a.txt');
+case('etag off', 'S0', path => '/noetag/a.txt');
+case('add_header 200', 'S0', path => '/ah/a.txt');
+case('add_header 404', 'S0', path => '/ah/none');
+
+# error_page
+case('error_page 404 to URI', 'S0', path => '/ep/none');
+case('error_page =200', 'S0', path => '/ep/?x=403');
+case('error_page to named', 'S0', path => '/ep/?x=418');
+case('error_page =302 URL', 'S0', path => '/ep/?x=410');
+case('error_page to a file', 'S0', path => '/epf/none');
+
+# try_files
+case('try_files file', 'S0', path => '/tf/real.txt');
+case('try_files dir', 'S0', path => '/tf/d');
+case('try_files fallback', 'S0', path => '/tf/nope?a=1');
+case('try_files =404', 'S0', path => '/tf2/nope');
+case('try_files =404 found', 'S0', path => '/tf2/real.txt');
+case('try_files named', 'S0', path => '/tf3/nope');
+case('try_files second', 'S0', path => '/tf3/real.txt');
+
+# merge_slashes, directory redirects
+case('merge_slashes on', 'S0', path => '//dest//a');
+case('merge_slashes off', 'S1', path => '//dest//a');
+case("dir redirect $_", $_, path => '/dirs/sub',
+     headers => [ Host => 'example.com' ]) for qw(S0 S1 S2);
+case("dir redirect with args $_", $_, path => '/dirs/sub?x=1',
+     headers => [ Host => 'h.example:8080' ]) for qw(S0 S1 S2);
+case("return 301 relative $_", $_, path => '/r301',
+     headers => [ Host => 'example.com' ]) for qw(S0 S1 S2);
+case('return 302 absolute', 'S0', path => '/r302?a=b');
+case('dir redirect HTTP/1.0 no Host', 'S0',
+     raw => "GET /dirs/sub HTTP/1.0\r\n\r\n");
+
+# proxy
+case('proxy plain', 'S0', path => '/px/abc?d=1');
+case('proxy_redirect default', 'S0', path => '/px/redir');
+case('proxy_redirect foreign', 'S0', path => '/px/foreign');
+case('proxy_cookie_*', 'S0', path => '/px/cookie');
+case('X-Accel-Redirect', 'S0', path => '/px/accel');
+case('X-Accel-Redirect named', 'S0', path => '/px/accel-named?m=1');
+
+# limit_req: the second within the minute is refused
+case('limit_req first', 'S0', path => '/lr');
+case('limit_req second', 'S0', path => '/lr');
+
+run_case(@$_) for @CASES;
+
+# split_clients: 250 strings, one keep-alive connection to each
+{
+    my @reqs = map { build_request(path => "/split?s=str$_-" . ($_ * 7919)) }
+               1 .. 250;
+    my ($rn) = http_keepalive($np{S0}, \@reqs);
+    my ($rf) = http_keepalive($fp{S0}, \@reqs);
+    my @bn = map { $_->{body} // 'none' } @$rn;
+    my @bf = map { $_->{body} // 'none' } @$rf;
+    is(scalar @bn, 250, 'split_clients: 250 answers from nginx');
+    my @diff = grep { ($bn[$_] // '') ne ($bf[$_] // '') } 0 .. 249;
+    is(scalar @diff, 0, 'split_clients: every bucket as nginx')
+        or diag(join "\n", map { "str" . ($_ + 1) . ": nginx $bn[$_]"
+                                 . " ferry $bf[$_]" } @diff[0 .. 9]);
+    my %n;
+    $n{$_}++ for @bn;
+    ok(keys %n == 4, 'split_clients: all four buckets used')
+        or diag(explain(\%n));
+}
+
+$ferry->stop;
+$backend->stop;
+done_testing;
