@@ -534,7 +534,8 @@ void
 fy_http_autoindex(fy_http_request_t *r, int fd)
 {
     static fy_str_t         html = fy_string("text/html");
-    static fy_str_t         xml = fy_string("text/xml");
+    /* nginx names the charset of its XML listing */
+    static fy_str_t         xml = fy_string("text/xml; charset=utf-8");
     static fy_str_t         json = fy_string("application/json");
     static fy_str_t         js = fy_string("application/javascript");
     fy_http_static_conf_t  *scf = r->loc->static_conf;
