@@ -1097,6 +1097,10 @@ fy_array_t *fy_http_limit_except_rules(fy_http_request_t *r,
     fy_http_loc_conf_t *lcf, fy_array_t *rules);
 /* after lcf's own access is merged: a block without rules of its own
  * takes the location's */
+/* ... and whether the location's rewrite directives are skipped for
+ * r's method (one the block does not list), as in nginx */
+int fy_http_limit_except_skips_rewrite(fy_http_request_t *r,
+                                       fy_http_loc_conf_t *lcf);
 void fy_http_limit_except_merge(fy_http_loc_conf_t *prev,
     fy_http_loc_conf_t *lcf);
 extern const fy_command_t  fy_http_limit_except_commands[];

@@ -368,7 +368,7 @@ fy_http_run_location(fy_http_request_t *r)
     fy_http_loc_conf_t  *lcf = r->loc;
     int                  rc;
 
-    if (lcf->rewrite) {
+    if (lcf->rewrite && !fy_http_limit_except_skips_rewrite(r, lcf)) {
         /* nginx's rewrite phase; the post-rewrite one searches the
          * location again for a "last" or a URI changed without a flag,
          * at most FY_HTTP_MAX_REDIRECTS times with internal redirects */
