@@ -136,6 +136,9 @@ my $TEMPLATE = <<'EOF';
             rewrite ^/rw/newargs/(.*)$    /dest/$1?n=1 last;
             rewrite ^/rw/rednoargs/(.*)$  /target/$1? redirect;
             rewrite ^/rw/redargs/(.*)$    /target/$1?n=$1 redirect;
+            rewrite ^/rw/argcap/(.*)$     /dest/x?c=$1 last;
+            rewrite ^/rw/pathcap/(.*)$    /dest/$1 last;
+            rewrite ^/rw/redlit/(.*)$     /t%41%20%zz/$1 redirect;
             rewrite ^/rw/loop/            /rw/loop/x last;
             rewrite ^/rw/(a)(b)(c)$       /dest/$3$2$1;
             return 200 "rw-end $uri $args";
@@ -512,6 +515,15 @@ case('rewrite new args, none before', 'S0', path => '/rw/newargs/p');
 case('redirect ? drops args', 'S0', path => '/rw/rednoargs/p?q=1');
 case('redirect with $1 in args', 'S0', path => '/rw/redargs/p%20q?q=1');
 case('rewrite 10 cycles -> 500', 'S0', path => '/rw/loop/');
+case('redirect, $1 in path and args, + in URI', 'S0',
+     path => '/rw/redargs/a+b&c;d%3Fe%23f%C3%A9');
+case('redirect, no escape in URI', 'S0', path => '/rw/redargs/a+b');
+case('redirect, literal escapes decoded', 'S0', path => '/rw/redlit/q');
+case('rewrite last, $1 in args, escaped URI', 'S0',
+     path => '/rw/argcap/a%20b%26c');
+case('rewrite last, $1 in args, plain URI', 'S0', path => '/rw/argcap/ab');
+case('rewrite last, $1 in path, escaped URI', 'S0',
+     path => '/rw/pathcap/a%20b');
 case('rewrite captures, no flag', 'S0', path => '/rw/abc?z=2');
 case('rewrite no match', 'S0', path => '/rw/zzz?z=2');
 case('rewrite percent-decoded match', 'S0', path => '/rw/last/a%2Fb?x');

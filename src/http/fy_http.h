@@ -115,6 +115,8 @@ int  fy_http_regex_exec(fy_http_request_t *r, const fy_http_regex_t *re,
                         fy_http_captures_t **captures);
 /* The capture variable for $1..$9 or $NAME, a named group of a regex
  * defined earlier in the configuration; NULL if name is neither. */
+/* Whether a part of a compiled text is $1..$9 (rewrite escapes them) */
+int fy_http_cv_part_is_capture(const fy_http_cv_part_t *part);
 const fy_http_pvariable_t *fy_http_regex_variable(fy_conf_t *cf,
                                                   const u_char *name,
                                                   size_t len);

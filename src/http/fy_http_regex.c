@@ -272,6 +272,13 @@ static const fy_http_pvariable_t  fy_http_capture_variable = {
     "", fy_http_capture_get
 };
 
+int
+fy_http_cv_part_is_capture(const fy_http_cv_part_t *part)
+{
+    return part->pvar == &fy_http_capture_variable && part->arg.len == 1
+           && part->arg.data[0] >= '0' && part->arg.data[0] <= '9';
+}
+
 const fy_http_pvariable_t *
 fy_http_regex_variable(fy_conf_t *cf, const u_char *name, size_t len)
 {
