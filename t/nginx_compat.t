@@ -110,6 +110,37 @@ my $TEMPLATE = <<'EOF';
         *       rest;
     }
     limit_req_zone $uri zone=lr:1m rate=1r/m;
+    split_clients "$arg_s" $bucket2 {
+        0.5%    tiny;
+        50%     half;
+    }
+    map $arg_m $mapnd {
+        ~^(?<pre>[a-z]+)-(\d+)$  "$pre:$2";
+        ~*^X                    upper;
+    }
+    geo $arg_ip $geo_del {
+        default          none;
+        10.0.0.0/8       ten;
+        10.1.0.0/16      tenone;
+        10.1.2.0/24      twelve;
+        10.1.3.0/24      thirteen;
+        delete           10.1.2.0/24;
+    }
+    geo $arg_ip $geo_range {
+        ranges;
+        default                   none;
+        10.0.0.0-10.0.0.255       r1;
+        10.0.0.100-10.0.0.110     r2;
+        192.168.0.0-192.168.255.255 r3;
+    }
+    map $http_host $maph {
+        hostnames;
+        default             dflt;
+        example.com         exact;
+        *.example.com       wild;
+        www.example.*       tail;
+        .example.org        dot;
+    }
 
     upstream back { server 127.0.0.1:%%BACK%%; }
 
@@ -172,10 +203,17 @@ my $TEMPLATE = <<'EOF';
                          autoindex_format xml; }
         location /aih/ { alias %%ROOT%%/ai/; autoindex on; }
 
-        location /auth/ {
+        # return runs before the access phase (nginx): /authr/ answers
+        # without asking for a password, /auth/ checks it
+        location /authr/ {
             auth_basic "Secret Place";
             auth_basic_user_file %%HTPASSWD%%;
-            return 200 "in $remote_user";
+            return 200 "in [$remote_user]";
+        }
+        location /auth/ {
+            alias %%ROOT%%/files/;
+            auth_basic "Secret Place";
+            auth_basic_user_file %%HTPASSWD%%;
         }
 
         location /le/  { limit_except GET { deny all; } }
@@ -233,6 +271,52 @@ my $TEMPLATE = <<'EOF';
             proxy_cookie_domain back.internal example.com;
         }
         location = /lr { limit_req zone=lr; return 200 "lr"; }
+
+        location = /geor  { return 200 "[$geo_range]"; }
+        location = /split2 { return 200 "[$bucket2]"; }
+        location = /mapnd { return 200 "[$mapnd]"; }
+        location = /geod  { return 200 "[$geo_del]"; }
+        location /aiu/ { alias %%ROOT%%/ai/; autoindex on;
+                         autoindex_exact_size off; }
+        location /ref2/ {
+            valid_referers server_names;
+            return 200 "[$invalid_referer]";
+        }
+        location /ref3/ {
+            valid_referers none www.example.* www.site.com/p;
+            return 200 "[$invalid_referer]";
+        }
+        location /tfd/ { alias %%ROOT%%/tf/; try_files $uri $uri/ =404; }
+        location = /exp/at { expires @15h30m; return 200 "e"; }
+        location = /maph  { return 200 "[$maph]"; }
+        location = /ifvar { if ($arg_q) { return 200 "set"; } return 200 "unset"; }
+        location = /setargs { set $args "a=1&b=2"; return 200 "$args $arg_b"; }
+        location = /r204  { return 204; }
+        location = /r418  { return 418 "teapot\n"; }
+        location = /r404t { return 404 "custom\n"; }
+        location = /rrel  { return 302 rel/x; }
+        location = /rdollar { return 302 $scheme://$host:$server_port/s?$args; }
+        location /ahi/ {
+            add_header X-Loc loc;
+            location /ahi/inner/ { add_header X-Inner in; return 200 "i"; }
+            return 200 "o";
+        }
+        location /authoff/ {
+            auth_basic "Realm \"q\"";
+            auth_basic_user_file %%HTPASSWD%%;
+            location /authoff/open/ { auth_basic off; return 200 "open"; }
+            return 200 "closed";
+        }
+        location /pxr/ {
+            proxy_pass http://back/up/;
+            proxy_redirect http://back/up/ /moved/;
+        }
+        location /pxoff/ { proxy_pass http://back/up/; proxy_redirect off; }
+        location /expm/ { alias %%ROOT%%/files/; expires modified +1h; }
+        location /idx/ { alias %%ROOT%%/dirs/; index nope.html index.html; }
+        location /epn/ { error_page 404 = @epn; }
+        location @epn { return 200 "epn $uri $args $request_uri"; }
+        location ~ ^/re/(?<first>[a-z]+)/(\d+) { return 200 "re $first $2 $1"; }
     }
 
     server {
@@ -471,6 +555,10 @@ sub run_case {
     my $head = ($req{method} eq 'HEAD') ? 1 : 0;
     my $rn = http($np{$srv}, $raw, head => $head);
     my $rf = http($fp{$srv}, $raw, head => $head);
+    if ($rn->{error}) {
+        fail("$name: nginx answered") or diag($rn->{error});
+        return;
+    }
     my $sn = seen($rn, \%np, %$o);
     my $sf = seen($rf, \%fp, %$o, nginx_body => $rn->{body} // '');
     if ($o->{json}) {
@@ -575,16 +663,16 @@ case('autoindex no slash', 'S0', path => '/ai');
 
 # auth_basic
 sub basic { [ Authorization => 'Basic ' . encode_base64($_[0], '') ] }
-case('auth none', 'S0', path => '/auth/');
+case('auth none', 'S0', path => '/auth/a.txt');
 for my $u (qw(plain sha ssha apr six)) {
-    case("auth $u good", 'S0', path => '/auth/',
+    case("auth $u good", 'S0', path => '/auth/a.txt',
          headers => basic("$u:pw-$u"));
-    case("auth $u bad", 'S0', path => '/auth/',
+    case("auth $u bad", 'S0', path => '/auth/a.txt',
          headers => basic("$u:wrong"));
 }
-case('auth unknown user', 'S0', path => '/auth/',
+case('auth unknown user', 'S0', path => '/auth/a.txt',
      headers => basic('nobody:pw'));
-case('auth not basic', 'S0', path => '/auth/',
+case('auth not basic', 'S0', path => '/auth/a.txt',
      headers => [ Authorization => 'Bearer x' ]);
 
 # limit_except, internal
@@ -649,6 +737,74 @@ case('proxy_cookie_*', 'S0', path => '/px/cookie');
 case('X-Accel-Redirect', 'S0', path => '/px/accel');
 case('X-Accel-Redirect named', 'S0', path => '/px/accel-named?m=1');
 
+# more
+case("geo ranges $_", 'S0', path => "/geor?ip=$_")
+    for qw(10.0.0.5 10.0.0.105 10.0.1.1 192.168.7.7 11.0.0.0);
+case("map hostnames $_", 'S0', path => '/maph', headers => [ Host => $_ ])
+    for qw(example.com a.example.com www.example.net example.org
+           x.example.org other.net EXAMPLE.COM);
+case('if ($var) set', 'S0', path => '/ifvar?q=1');
+case('if ($var) empty', 'S0', path => '/ifvar?q=');
+case('if ($var) 0', 'S0', path => '/ifvar?q=0');
+case('set $args', 'S0', path => '/setargs?z=9');
+case('return 204', 'S0', path => '/r204');
+case('return 418 text', 'S0', path => '/r418');
+case('return 404 text', 'S0', path => '/r404t');
+case('return 302 relative no slash', 'S0', path => '/rrel');
+case('return 302 variables', 'S0', path => '/rdollar?k=v',
+     headers => [ Host => 'vh.example' ]);
+case('add_header outer', 'S0', path => '/ahi/x');
+case('add_header nested replaces', 'S0', path => '/ahi/inner/x');
+case('auth realm with quotes', 'S0', path => '/authoff/');
+case('auth_basic off nested', 'S0', path => '/authoff/open/');
+case('proxy_redirect explicit', 'S0', path => '/pxr/redir');
+case('proxy_redirect off', 'S0', path => '/pxoff/redir');
+case('expires modified', 'S0', path => '/expm/a.txt');
+case('index second', 'S0', path => '/idx/sub/');
+case('HEAD index', 'S0', method => 'HEAD', path => '/idx/sub/');
+case('error_page to named keeps args', 'S0', path => '/epn/zz?y=2');
+case('named and numbered captures', 'S0', path => '/re/abc/42');
+case('HEAD return', 'S0', method => 'HEAD', path => '/set?v=1');
+case('POST return', 'S0', method => 'POST', path => '/set?v=1', body => 'b');
+case('OPTIONS static', 'S0', method => 'OPTIONS', path => '/files/a.txt');
+case('POST static', 'S0', method => 'POST', path => '/files/a.txt',
+     body => 'b');
+case('static missing', 'S0', path => '/files/none');
+case('static dir no index', 'S0', path => '/files/');
+case('encoded path', 'S0', path => '/dest/%61%2e%2e%2fb');
+case('dot segments', 'S0', path => '/dest/a/../b/./c');
+
+case("map named $_", 'S0', path => "/mapnd?m=$_")
+    for qw(abc-12 xYz q);
+case("geo delete $_", 'S0', path => "/geod?ip=$_")
+    for qw(10.1.2.3 10.1.3.3 10.2.0.1 8.8.8.8);
+case('autoindex rounded sizes', 'S0', path => '/aiu/');
+case("referer server_names $_->[0]", 'S0', path => '/ref2/',
+     headers => [ Host => 'zz.example', Referer => $_->[1] ])
+    for ['a', 'http://example.com/'], ['b', 'http://zz.example/'],
+        ['c', 'http://x.example.org/'], ['d', 'http://example.com'],
+        ['e', 'http://example.com:8080/'], ['f', 'https://EXAMPLE.com/'];
+case("referer wild/path $_", 'S0', path => '/ref3/',
+     headers => [ Referer => $_ ])
+    for 'http://www.example.co.uk/', 'http://example.net/',
+        'http://www.site.com/p', 'http://www.site.com/path',
+        'http://www.site.com/', 'http://www.site.com';
+case('try_files dir alias', 'S0', path => '/tfd/d/');
+case('try_files dir alias no slash', 'S0', path => '/tfd/d');
+case('expires @time', 'S0', path => '/exp/at');
+case('auth bad base64', 'S0', path => '/auth/a.txt',
+     headers => [ Authorization => 'Basic !!!' ]);
+case('auth no colon', 'S0', path => '/auth/a.txt',
+     headers => [ Authorization => 'Basic ' . encode_base64('plain', '') ]);
+case("\$remote_user $_->[0]", 'S0', path => '/authr/',
+     headers => [ Authorization => $_->[1] ])
+    for ['no colon', 'Basic ' . encode_base64('plain', '')],
+        ['user', 'Basic ' . encode_base64('u:p:q', '')],
+        ['empty user', 'Basic ' . encode_base64(':p', '')],
+        ['bad', 'Basic !!'], ['bearer', 'Bearer abc'];
+case('auth lowercase scheme', 'S0', path => '/auth/a.txt',
+     headers => [ Authorization => 'basic ' . encode_base64('plain:pw-plain', '') ]);
+
 # limit_req: the second within the minute is refused
 case('limit_req first', 'S0', path => '/lr');
 case('limit_req second', 'S0', path => '/lr');
@@ -668,6 +824,12 @@ run_case(@$_) for @CASES;
     is(scalar @diff, 0, 'split_clients: every bucket as nginx')
         or diag(join "\n", map { "str" . ($_ + 1) . ": nginx $bn[$_]"
                                  . " ferry $bf[$_]" } @diff[0 .. 9]);
+    my @reqs2 = map { build_request(path => "/split2?s=k$_") } 1 .. 200;
+    my ($rn2) = http_keepalive($np{S0}, \@reqs2);
+    my ($rf2) = http_keepalive($fp{S0}, \@reqs2);
+    is_deeply([map { $_->{body} // 'none' } @$rf2],
+              [map { $_->{body} // 'none' } @$rn2],
+              'split_clients: partial percentages as nginx');
     my %n;
     $n{$_}++ for @bn;
     ok(keys %n == 4, 'split_clients: all four buckets used')

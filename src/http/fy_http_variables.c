@@ -508,6 +508,9 @@ fy_var_remote_user(fy_http_request_t *r, u_char *buf, size_t size)
     for (i = 0; i < n && out[i] != ':'; i++) {
         /* the user is what comes before the first colon */
     }
+    if (i == n) {
+        return 0;       /* no colon: not credentials at all (nginx) */
+    }
     return fy_var_copy(buf, size, out, i);
 }
 
