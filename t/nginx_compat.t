@@ -271,6 +271,24 @@ my $TEMPLATE = <<'EOF';
             proxy_cookie_domain back.internal example.com;
         }
         location = /lr { limit_req zone=lr; return 200 "lr"; }
+        location /pxi/ {
+            proxy_pass http://back/up/;
+            proxy_intercept_errors on;
+            error_page 404 /ep-target;
+        }
+        location /pxn/ { proxy_pass http://back; }
+        location /pxb/ {
+            rewrite ^/pxb/(.*)$ /up/b/$1 break;
+            proxy_pass http://back;
+        }
+        location /pxv/ {
+            set $t "up/v";
+            proxy_pass http://back/$t$is_args$args;
+        }
+        location /pxa/ {
+            set $t "up/v";
+            proxy_pass http://127.0.0.1:%%BACK%%/$t$is_args$args;
+        }
 
         location = /geor  { return 200 "[$geo_range]"; }
         location = /split2 { return 200 "[$bucket2]"; }
@@ -358,6 +376,25 @@ my $backend = Ferry::Test::Backend->new(port => $bport, handler => sub {
         return { status => 200, headers => [
             'Set-Cookie' => 'a=1; Domain=back.internal; Path=/up/sub',
             'Content-Type' => 'text/plain' ], body => "c" };
+    }
+    if ($u =~ m{/up/accel-int}) {
+        return { status => 200, headers => [
+            'X-Accel-Redirect' => '/int/acc', 'Set-Cookie' => 's=1',
+            'X-Foo' => 'bar', 'Content-Type' => 'text/x-up',
+            'Cache-Control' => 'max-age=60' ], body => "never" };
+    }
+    if ($u =~ m{/up/accel-file}) {
+        return { status => 200, headers => [
+            'X-Accel-Redirect' => '/files/a.txt',
+            'Content-Type' => 'text/x-up' ], body => "never" };
+    }
+    if ($u =~ m{/up/accel-missing}) {
+        return { status => 200, headers => [
+            'X-Accel-Redirect' => '/files/none' ], body => "never" };
+    }
+    if ($u =~ m{/up/nf}) {
+        return { status => 404, headers => [ 'Content-Type' => 'text/plain',
+            'X-Up' => $u ], body => "backend 404\n" };
     }
     if ($u =~ m{^/up/accel-named}) {
         return { status => 200, headers => [
@@ -804,6 +841,23 @@ case("\$remote_user $_->[0]", 'S0', path => '/authr/',
         ['bad', 'Basic !!'], ['bearer', 'Bearer abc'];
 case('auth lowercase scheme', 'S0', path => '/auth/a.txt',
      headers => [ Authorization => 'basic ' . encode_base64('plain:pw-plain', '') ]);
+
+case('X-Accel-Redirect to internal', 'S0', path => '/px/accel-int');
+case('X-Accel-Redirect to file', 'S0', path => '/px/accel-file');
+case('X-Accel-Redirect to missing', 'S0', path => '/px/accel-missing');
+case('proxy 404 passed', 'S0', path => '/px/nf');
+case('proxy 404 intercepted', 'S0', path => '/pxi/nf');
+case('proxy encoded URI part', 'S0', path => '/px/a%20b/%2F?x=%41');
+case('proxy encoded, no URI part', 'S0', path => '/pxn/a%20b/%2F/../c?x=%41');
+case('proxy after rewrite break', 'S0', path => '/pxb/a%20b?x=1');
+case('proxy with variables', 'S0', path => '/pxv/zz?x=1');
+# Documented difference (docs/configuration.md, proxy_pass "With
+# variables"): ferry resolves nothing at run time, so a proxy_pass with
+# variables whose address no upstream names is 502 (nginx connects).
+case('proxy with variables, bare address', 'S0', path => '/pxa/zz', no_body => 1,
+     expect => { status => 502, 'content-type' => 'text/html',
+                 'x-up' => undef });
+case('proxy HEAD', 'S0', method => 'HEAD', path => '/px/h');
 
 # limit_req: the second within the minute is refused
 case('limit_req first', 'S0', path => '/lr');
