@@ -271,6 +271,30 @@ my $TEMPLATE = <<'EOF';
             proxy_cookie_domain back.internal example.com;
         }
         location = /lr { limit_req zone=lr; return 200 "lr"; }
+        location /cs2/ {
+            alias %%ROOT%%/files/;
+            charset koi8-r;
+            source_charset koi8-r;
+            charset_types text/plain application/json;
+        }
+        location /cs3/ { alias %%ROOT%%/files/; charset off; }
+        location = /csj { charset utf-8; default_type application/json;
+                          return 200 "{}"; }
+        location /ep2/ {
+            error_page 404 /int/from-ep;
+            error_page 500 502 503 504 /files/a.txt;
+            if ($arg_x) { return 503; }
+        }
+        location /ep3/ {
+            error_page 404 @ep3;
+        }
+        location @ep3 { return 404 "chained\n"; }
+        location /expd/ { alias %%ROOT%%/dirs/; expires 1d; }
+        location /tfa/ { try_files $uri @tfa; }
+        location @tfa { return 200 "tfa $uri $args"; }
+        location ~ /regx/ { return 200 "regex $uri"; }
+        location ^~ /regx/pref/ { return 200 "prefix $uri"; }
+        location = /regx/exact { return 200 "exact"; }
         location /pxi/ {
             proxy_pass http://back/up/;
             proxy_intercept_errors on;
@@ -858,6 +882,27 @@ case('proxy with variables, bare address', 'S0', path => '/pxa/zz', no_body => 1
      expect => { status => 502, 'content-type' => 'text/html',
                  'x-up' => undef });
 case('proxy HEAD', 'S0', method => 'HEAD', path => '/px/h');
+
+case("charset_types $_", 'S0', path => "/cs2/$_") for qw(a.txt p.html);
+case('charset off', 'S0', path => '/cs3/a.txt');
+case('charset json return', 'S0', path => '/csj');
+case('error_page to internal', 'S0', path => '/ep2/none');
+case('error_page 503 to file', 'S0', path => '/ep2/x?x=1');
+case('error_page named returns 404 text', 'S0', path => '/ep3/none');
+case('expires on dir redirect', 'S0', path => '/expd/sub');
+case('expires on index', 'S0', path => '/expd/sub/');
+case('try_files named with args', 'S0', path => '/tfa/none?p=1');
+case("location choice $_", 'S0', path => $_)
+    for qw(/regx/a /regx/pref/a /regx/exact /x/regx/ /REGX/a);
+case('merge_slashes regex', 'S0', path => '//regx//a');
+case('merge_slashes off, regex', 'S1', path => '//x//y');
+case('dir redirect, Host with port', 'S0', path => '/dirs/sub',
+     headers => [ Host => 'example.com:9999' ]);
+case('dir redirect, Host with port, port_in_redirect off', 'S2',
+     path => '/dirs/sub', headers => [ Host => 'example.com:9999' ]);
+case('dir redirect, encoded name', 'S0', path => '/dirs/s%75b');
+case('absolute-form request', 'S0',
+     raw => "GET http://abs.example/dirs/sub HTTP/1.1\r\nHost: other\r\nConnection: close\r\n\r\n");
 
 # limit_req: the second within the minute is refused
 case('limit_req first', 'S0', path => '/lr');
