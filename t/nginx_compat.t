@@ -271,6 +271,26 @@ my $TEMPLATE = <<'EOF';
             proxy_cookie_domain back.internal example.com;
         }
         location = /lr { limit_req zone=lr; return 200 "lr"; }
+        location = /https  { rewrite ^ https://$host$request_uri? permanent; }
+        location /trail/   { rewrite ^/(.*)/$ /$1 permanent; return 200 "t $uri"; }
+        location = /meth   { if ($request_method = POST) { return 405; }
+                             return 200 "m $request_method"; }
+        location = /ua     { if ($http_user_agent ~* (bot|crawler)) {
+                                 return 403; }
+                             return 200 "ua"; }
+        location = /hostck { if ($host != "example.com") { return 421; }
+                             return 200 "host ok"; }
+        location = /emptyset { set $x ""; if ($x = "") { return 200 "empty"; }
+                               return 200 "not"; }
+        location /epe/ { error_page 404 = /ep-target; }
+        location /eph/ { error_page 404 =301 /files/a.txt; }
+        location /pxe/ { proxy_pass http://back/up/; expires 1h;
+                         add_header X-Px px; }
+        location /aij/ { alias %%ROOT%%/ai/; autoindex on;
+                         autoindex_format jsonp; }
+        location = /args { return 200 "[$arg_a][$arg_b][$arg_c_d][$args]"; }
+        location = /cookie { return 200 "[$cookie_a][$cookie_b]"; }
+        location = /hdr { return 200 "[$http_x_multi][$http_user_agent][$host]"; }
         location /cs2/ {
             alias %%ROOT%%/files/;
             charset koi8-r;
@@ -373,6 +393,17 @@ my $TEMPLATE = <<'EOF';
     }
 
     server {
+        listen 127.0.0.1:%%S3%%;
+        server_name srv3.example;
+        server_name_in_redirect on;
+        root %%ROOT%%;
+        rewrite ^/old/(.*)$ /dest3/$1 last;
+        rewrite ^/gone$ /dirs/sub redirect;
+        location /dirs/ { }
+        location /dest3/ { return 200 "dest3 $uri"; }
+    }
+
+    server {
         listen 127.0.0.1:%%S2%%;
         port_in_redirect off;
         root %%ROOT%%;
@@ -436,7 +467,7 @@ my $backend = Ferry::Test::Backend->new(port => $bport, handler => sub {
 
 my $ferry = Ferry::Test->new(conf => "");
 my %fp = (S0 => $ferry->port(0), S1 => $ferry->port(1),
-          S2 => $ferry->port(2));
+          S2 => $ferry->port(2), S3 => $ferry->port(3));
 my $root = $ferry->prefix . '/html';
 my $htpasswd = $ferry->prefix . '/htpasswd';
 
@@ -509,8 +540,7 @@ $ferry->start;
 
 my $np = File::Temp::tempdir('ferry-nginx-XXXXXX', TMPDIR => 1,
                              CLEANUP => 0);
-my %np = (S0 => Ferry::Test::free_port(), S1 => Ferry::Test::free_port(),
-          S2 => Ferry::Test::free_port());
+my %np = map { ($_ => Ferry::Test::free_port()) } qw(S0 S1 S2 S3);
 mkdir "$np/tmp";
 {
     my $user = (getpwuid $>)[0];
@@ -947,6 +977,46 @@ case('Range with If-Range mismatch', 'S0', path => '/files/b.bin',
      headers => [ Range => 'bytes=0-9', 'If-Range' => '"x"' ]);
 case('etag off conditional', 'S0', path => '/noetag/a.txt',
      headers => [ 'If-None-Match' => '"6553f100-6"' ]);
+
+case('https redirect idiom', 'S0', path => '/https?a=%20b',
+     headers => [ Host => 'Example.COM:8080' ]);
+case('trailing slash removal', 'S0', path => '/trail/x/?q=1');
+case('if method POST', 'S0', method => 'POST', path => '/meth', body => 'x');
+case('if method GET', 'S0', path => '/meth');
+case('if user agent', 'S0', path => '/ua',
+     headers => [ 'User-Agent' => 'Mozilla GoogleBOT' ]);
+case('if host mismatch', 'S0', path => '/hostck',
+     headers => [ Host => 'other.example' ]);
+case('if host match', 'S0', path => '/hostck',
+     headers => [ Host => 'EXAMPLE.com.' ]);
+case('set empty', 'S0', path => '/emptyset');
+case('error_page = URI', 'S0', path => '/epe/none');
+case('error_page =301 URI', 'S0', path => '/eph/none');
+case('proxy expires, add_header', 'S0', path => '/pxe/x');
+case('proxy expires on 404', 'S0', path => '/pxe/nf');
+case('autoindex jsonp', 'S0', path => '/aij/?callback=cb_1');
+case('autoindex jsonp bad callback', 'S0', path => '/aij/?callback=a(b)');
+case('autoindex jsonp no callback', 'S0', path => '/aij/');
+case('args variables', 'S0', path => '/args?a=1&b=%20x&c_d=3&a=2&B=4');
+case('args case', 'S0', path => '/args?A=1&b');
+case('cookie variables', 'S0', path => '/cookie',
+     headers => [ Cookie => 'x=1; a=va; b= vb', Cookie => 'a=second' ]);
+case('cookie variables, case and spaces', 'S0', path => '/cookie',
+     headers => [ Cookie => 'A =up;b=1,a=2' ]);
+case('cookie variables, prefix names', 'S0', path => '/cookie',
+     headers => [ Cookie => 'aa=1; ba=2; a=3' ]);
+# Documented (docs/configuration.md, Variables, $http_NAME): a header sent
+# on several lines is one list, joined with ", ", as nginx 1.23 and later
+# do; the 1.22 nginx here gives only the first line.
+case('header variables', 'S0', path => '/hdr',
+     headers => [ 'X-Multi' => 'one', 'X-Multi' => 'two',
+                  'User-Agent' => 'ua/1', Host => 'HoSt.Example:81' ],
+     expect => { body => '[one, two][ua/1][host.example]' });
+case('server rewrite last', 'S3', path => '/old/a?b=1');
+case('server rewrite redirect, server_name_in_redirect', 'S3',
+     path => '/gone', headers => [ Host => 'h3.example' ]);
+case('dir redirect, server_name_in_redirect', 'S3', path => '/dirs/sub',
+     headers => [ Host => 'h3.example' ]);
 
 # limit_req: the second within the minute is refused
 case('limit_req first', 'S0', path => '/lr');
