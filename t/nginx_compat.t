@@ -110,6 +110,16 @@ my $TEMPLATE = <<'EOF';
         *       rest;
     }
     limit_req_zone $uri zone=lr:1m rate=1r/m;
+    limit_req_zone $uri zone=lr2:1m rate=1r/m;
+    map $arg_k $mv {
+        default   $arg_d;
+        x         "v-$arg_y";
+        ~^(?<kk>z+)$  "zz-$kk";
+    }
+    map $mset $mfromset {
+        default   no;
+        hello     yes;
+    }
     split_clients "$arg_s" $bucket2 {
         0.5%    tiny;
         50%     half;
@@ -271,6 +281,19 @@ my $TEMPLATE = <<'EOF';
             proxy_cookie_domain back.internal example.com;
         }
         location = /lr { limit_req zone=lr; return 200 "lr"; }
+        location = /lr2 { limit_req zone=lr2 burst=1 nodelay;
+                          limit_req_status 429; return 200 "lr2"; }
+        location = /mv { return 200 "[$mv]"; }
+        location = /mset { set $mset $arg_v; return 200 "[$mfromset]"; }
+        location /ahr/ {
+            add_header X-Plain p;
+            add_header X-Always a always;
+            error_page 404 /ah-target;
+            if ($arg_r) { return 302 /elsewhere; }
+            if ($arg_e) { return 500; }
+        }
+        location = /ah-target { return 200 "t"; }
+        location /tfh/ { try_files $uri $uri.html $uri/ =404; }
         location = /https  { rewrite ^ https://$host$request_uri? permanent; }
         location /trail/   { rewrite ^/(.*)/$ /$1 permanent; return 200 "t $uri"; }
         location = /meth   { if ($request_method = POST) { return 405; }
@@ -1017,6 +1040,19 @@ case('server rewrite redirect, server_name_in_redirect', 'S3',
      path => '/gone', headers => [ Host => 'h3.example' ]);
 case('dir redirect, server_name_in_redirect', 'S3', path => '/dirs/sub',
      headers => [ Host => 'h3.example' ]);
+
+case("map value with variables $_", 'S0', path => "/mv?$_")
+    for 'k=x&y=1', 'k=q&d=dd', 'k=zzz', 'k=';
+case("map of a set variable $_", 'S0', path => "/mset?v=$_")
+    for qw(hello other);
+case('add_header on a redirect', 'S0', path => '/ahr/?r=1');
+case('add_header on a 500', 'S0', path => '/ahr/?e=1');
+case('add_header on an error_page', 'S0', path => '/ahr/none');
+put('tfh/page.html', "page\n");
+case('try_files $uri.html', 'S0', path => '/tfh/page');
+case('limit_req burst 1, first', 'S0', path => '/lr2');
+case('limit_req burst 1, second', 'S0', path => '/lr2');
+case('limit_req burst 1, third', 'S0', path => '/lr2');
 
 # limit_req: the second within the minute is refused
 case('limit_req first', 'S0', path => '/lr');
