@@ -110,6 +110,21 @@ my $TEMPLATE = <<'EOF';
         *       rest;
     }
     limit_req_zone $uri zone=lr:1m rate=1r/m;
+    geo $geo_px {
+        proxy           127.0.0.1;
+        default         none;
+        10.0.0.0/8      ten;
+        127.0.0.0/8     loop;
+    }
+    geo $geo_pxr {
+        proxy           127.0.0.1;
+        proxy           10.0.0.0/8;
+        proxy_recursive;
+        default         none;
+        10.0.0.0/8      ten;
+        192.168.0.0/16  lan;
+        127.0.0.0/8     loop;
+    }
     limit_req_zone $uri zone=lr2:1m rate=1r/m;
     map $arg_k $mv {
         default   $arg_d;
@@ -284,6 +299,7 @@ my $TEMPLATE = <<'EOF';
         location = /lr2 { limit_req zone=lr2 burst=1 nodelay;
                           limit_req_status 429; return 200 "lr2"; }
         location = /mv { return 200 "[$mv]"; }
+        location = /geopx { return 200 "[$geo_px][$geo_pxr]"; }
         location = /mset { set $mset $arg_v; return 200 "[$mfromset]"; }
         location /ahr/ {
             add_header X-Plain p;
@@ -554,7 +570,12 @@ $ferry->write_file('htpasswd', join '',
     "sha:{SHA}" . encode_base64(sha1('pw-sha'), '') . "\n",
     "ssha:" . ssha('pw-ssha', 'NaCl') . "\n",
     "apr:$apr\n",
-    "six:$six\n");
+    "six:$six\n",
+    "md5:" . `openssl passwd -1 -salt saltsalt pw-md5`,
+    "s256:" . `openssl passwd -5 -salt saltsalt pw-s256`,
+    "des:" . crypt('pw-des', 'ab') . "\n",
+    "withcomment:{PLAIN}pw-withcomment:some comment\n",
+    "  spaced:{PLAIN}pw-spaced\n");
 chmod 0644, $htpasswd;
 
 $ferry->start;
@@ -780,7 +801,7 @@ case('autoindex no slash', 'S0', path => '/ai');
 # auth_basic
 sub basic { [ Authorization => 'Basic ' . encode_base64($_[0], '') ] }
 case('auth none', 'S0', path => '/auth/a.txt');
-for my $u (qw(plain sha ssha apr six)) {
+for my $u (qw(plain sha ssha apr six md5 s256 des withcomment spaced)) {
     case("auth $u good", 'S0', path => '/auth/a.txt',
          headers => basic("$u:pw-$u"));
     case("auth $u bad", 'S0', path => '/auth/a.txt',
@@ -1053,6 +1074,33 @@ case('try_files $uri.html', 'S0', path => '/tfh/page');
 case('limit_req burst 1, first', 'S0', path => '/lr2');
 case('limit_req burst 1, second', 'S0', path => '/lr2');
 case('limit_req burst 1, third', 'S0', path => '/lr2');
+
+case('geo proxy, no X-Forwarded-For', 'S0', path => '/geopx');
+case("geo proxy, X-Forwarded-For $_", 'S0', path => '/geopx',
+     headers => [ 'X-Forwarded-For' => $_ ])
+    for '10.1.1.1', '192.168.1.1, 10.2.2.2', '192.168.1.1,10.2.2.2',
+        'junk', '8.8.8.8, 192.168.5.5, 10.0.0.1';
+case("referer odd $_->[0]", 'S0', path => '/ref/',
+     headers => [ Referer => $_->[1] ])
+    for ['upper scheme', 'HTTP://example.com/'],
+        ['port', 'http://example.com:8080/x'],
+        ['ftp', 'ftp://example.com/'], ['spaces', '   '],
+        ['no host', 'http://'], ['userinfo', 'http://u@example.com/'];
+case('HEAD autoindex', 'S0', method => 'HEAD', path => '/aih/');
+case('POST autoindex', 'S0', method => 'POST', path => '/aih/', body => 'x');
+case('POST to a missing file', 'S0', method => 'POST', path => '/files/none',
+     body => 'x');
+case('POST to a directory without /', 'S0', method => 'POST',
+     path => '/dirs/sub', body => 'x');
+case('POST to a directory with an index', 'S0', method => 'POST',
+     path => '/dirs/sub/', body => 'x');
+case('POST to a directory, no index', 'S0', method => 'POST',
+     path => '/files/', body => 'x');
+case('DELETE to a directory', 'S0', method => 'DELETE', path => '/files/');
+case('DELETE to a missing directory', 'S0', method => 'DELETE',
+     path => '/nodir/');
+case('PUT to a missing file', 'S0', method => 'PUT', path => '/files/new',
+     body => 'x');
 
 # limit_req: the second within the minute is refused
 case('limit_req first', 'S0', path => '/lr');

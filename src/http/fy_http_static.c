@@ -660,7 +660,13 @@ fy_http_static_handler(fy_http_request_t *r)
     unsigned                i, nidx;
     int                     fd, err;
 
-    if (r->method != FY_HTTP_GET && r->method != FY_HTTP_HEAD) {
+    /* nginx: POST is looked up as GET is (a missing file is 404, a
+     * directory without "/" redirected, one with "/" and no index file
+     * 403, never listed) and refused with 405 only when a file is
+     * found; any other method is 405 */
+    if (r->method != FY_HTTP_GET && r->method != FY_HTTP_HEAD
+        && r->method != FY_HTTP_POST)
+    {
         fy_http_send_error(r, 405);
         return;
     }
@@ -732,7 +738,7 @@ fy_http_static_handler(fy_http_request_t *r)
             nlen = idx[i].len;
             break;
         }
-        if (i == nidx && scf->autoindex == 1) {
+        if (i == nidx && scf->autoindex == 1 && r->method != FY_HTTP_POST) {
             fy_http_autoindex(r, f->fd);
             return;
         }
@@ -748,6 +754,10 @@ fy_http_static_handler(fy_http_request_t *r)
     if (!S_ISREG(st.st_mode)) {
         /* a device, FIFO, socket, or an index that is a directory */
         fy_http_send_error(r, 404);
+        return;
+    }
+    if (r->method == FY_HTTP_POST) {
+        fy_http_send_error(r, 405);
         return;
     }
 
