@@ -299,6 +299,21 @@ my $TEMPLATE = <<'EOF';
         location = /lr2 { limit_req zone=lr2 burst=1 nodelay;
                           limit_req_status 429; return 200 "lr2"; }
         location = /mv { return 200 "[$mv]"; }
+        location = /exp/0    { expires 0;    return 200 "e"; }
+        location = /exp/m1h  { expires -1h;  return 200 "e"; }
+        location = /exp/1d   { expires 1d;   return 200 "e"; }
+        location /pxc/ {
+            proxy_pass http://back/up/;
+            proxy_cookie_path /up/ /pxc/;
+            proxy_cookie_path ~^/up$ /pxc-exact;
+            proxy_cookie_domain ~\.?back\.internal$ example.com;
+        }
+        location /pxrr/ {
+            proxy_pass http://back/up/;
+            proxy_redirect default;
+            proxy_redirect http://back/elsewhere /ew;
+            proxy_redirect ~^http://back:80/up/(.*)$ /p80/$1;
+        }
         location = /geopx { return 200 "[$geo_px][$geo_pxr]"; }
         location = /mset { set $mset $arg_v; return 200 "[$mfromset]"; }
         location /ahr/ {
@@ -465,6 +480,24 @@ my $backend = Ferry::Test::Backend->new(port => $bport, handler => sub {
     if ($u =~ m{^/up/foreign}) {
         return { status => 301, headers => [
             Location => 'http://elsewhere.example/up/x' ], body => "" };
+    }
+    if ($u =~ m{^/up/cookies2}) {
+        return { status => 200, headers => [
+            'Set-Cookie' => 'a=1; domain=.Back.Internal; path=/up/; HttpOnly',
+            'Set-Cookie' => 'b=2; Path=/up',
+            'Set-Cookie' => 'c=3; Path=/other/; Domain=else.where',
+            'Set-Cookie' => 'd=4;path=/up/x;domain=back.internal',
+            'Content-Type' => 'text/plain' ], body => "c2" };
+    }
+    if ($u =~ m{^/up/redirs/(\w+)}) {
+        my %loc = (rel => '/up/rel', abs => 'http://back/up/abs',
+                   port => 'http://back:80/up/port',
+                   other => 'http://back/elsewhere',
+                   refresh => 'http://back/up/r');
+        return { status => $1 eq 'refresh' ? 200 : 302, headers => [
+            ($1 eq 'refresh' ? (Refresh => "5; url=$loc{$1}")
+                             : (Location => $loc{$1})),
+            'Content-Type' => 'text/plain' ], body => "r" };
     }
     if ($u =~ m{^/up/cookie}) {
         return { status => 200, headers => [
@@ -1101,6 +1134,11 @@ case('DELETE to a missing directory', 'S0', method => 'DELETE',
      path => '/nodir/');
 case('PUT to a missing file', 'S0', method => 'PUT', path => '/files/new',
      body => 'x');
+
+case("expires $_", 'S0', path => "/exp/$_") for qw(0 m1h 1d);
+case('proxy_cookie_* several', 'S0', path => '/pxc/cookies2');
+case("proxy_redirect $_", 'S0', path => "/pxrr/redirs/$_")
+    for qw(rel abs port other refresh);
 
 # limit_req: the second within the minute is refused
 case('limit_req first', 'S0', path => '/lr');
