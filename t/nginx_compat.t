@@ -785,6 +785,11 @@ case('rewrite last, $1 in path, escaped URI', 'S0',
 case('rewrite captures, no flag', 'S0', path => '/rw/abc?z=2');
 case('rewrite no match', 'S0', path => '/rw/zzz?z=2');
 case('rewrite percent-decoded match', 'S0', path => '/rw/last/a%2Fb?x');
+case('rewrite last, ? from a capture', 'S0', path => '/rw/last/a%3Fb?x=1');
+case('rewrite new args, ? from a capture', 'S0', path => '/rw/newargs/a%3Fb');
+case('rewrite no flag, ? from a capture', 'S0', path => '/rw/pathcap/x%3Fy');
+case('redirect, ? from a capture', 'S0', path => '/rw/red/a%3Fb?q=1');
+case('redirect, %3F and # from a capture', 'S0', path => '/rw/red/a%3F%23b');
 
 # if
 case('if =', 'S0', path => '/if/?a=yes');
@@ -983,6 +988,8 @@ case('proxy 404 intercepted', 'S0', path => '/pxi/nf');
 case('proxy encoded URI part', 'S0', path => '/px/a%20b/%2F?x=%41');
 case('proxy encoded, no URI part', 'S0', path => '/pxn/a%20b/%2F/../c?x=%41');
 case('proxy after rewrite break', 'S0', path => '/pxb/a%20b?x=1');
+case('proxy, %3F in the path', 'S0', path => '/px/a%3Fb?x=1');
+case('proxy after rewrite break, %3F', 'S0', path => '/pxb/a%3Fb%23c?x=1');
 case('proxy with variables', 'S0', path => '/pxv/zz?x=1');
 # Documented difference (docs/configuration.md, proxy_pass "With
 # variables"): ferry resolves nothing at run time, so a proxy_pass with

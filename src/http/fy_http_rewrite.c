@@ -75,39 +75,50 @@ fy_http_rw_escape(u_char *p, const u_char *src, size_t len)
     return n;
 }
 
-/* The replacement of op for r, its captures escaped as nginx does. */
+/* The replacement of op for r, its captures escaped as nginx does;
+ * *qpos: where the first "?" written by the replacement's own text is
+ * (*len when none).  Only that one starts the arguments, as in nginx:
+ * a "?" a capture or variable brings (from "%3F") stays in the path. */
 static u_char *
 fy_http_rw_value(fy_http_request_t *r, const fy_http_rw_op_t *op,
-                 int redirect, size_t *len)
+                 int redirect, size_t *len, size_t *qpos)
 {
     const fy_http_cv_t  *cv = op->value;
-    u_char              *buf, *raw;
-    size_t               n, rn, total;
+    u_char              *buf, *raw, *q;
+    size_t               n, rn, total, qp;
     unsigned             i, pass;
-    int                  args;
+    int                  args, quoted;
 
-    if (!cv->has_vars || !fy_http_rw_quoted(r)) {
-        return fy_http_cv_eval(r, cv, len);
+    if (!cv->has_vars) {
+        q = memchr(cv->text.data, '?', cv->text.len);
+        *len = cv->text.len;
+        *qpos = q ? (size_t) (q - cv->text.data) : cv->text.len;
+        return cv->text.data;
     }
+    quoted = fy_http_rw_quoted(r);
 
     /* pass 0 sizes, pass 1 writes */
     buf = NULL;
     total = 0;
+    qp = 0;
     for (pass = 0; pass < 2; pass++) {
         n = 0;
         args = 0;
         for (i = 0; i < cv->nparts; i++) {
             const fy_http_cv_part_t  *part = &cv->parts[i];
 
-            if (!(fy_http_cv_part_is_capture(part) && (redirect || args))) {
-                n += fy_http_cv_part_get(r, part, buf ? buf + n : NULL,
-                                         buf ? total - n : 0);
-                if (part->var == NULL && part->pvar == NULL
+            if (!(quoted && fy_http_cv_part_is_capture(part)
+                  && (redirect || args)))
+            {
+                if (!args && part->var == NULL && part->pvar == NULL
                     && part->map == NULL
-                    && memchr(part->lit.data, '?', part->lit.len))
+                    && (q = memchr(part->lit.data, '?', part->lit.len)))
                 {
                     args = 1;
+                    qp = n + (size_t) (q - part->lit.data);
                 }
+                n += fy_http_cv_part_get(r, part, buf ? buf + n : NULL,
+                                         buf ? total - n : 0);
                 continue;
             }
             rn = fy_http_cv_part_len(r, part);
@@ -127,6 +138,7 @@ fy_http_rw_value(fy_http_request_t *r, const fy_http_rw_op_t *op,
         }
     }
     *len = n;
+    *qpos = args ? qp : n;
     return buf;
 }
 
@@ -193,7 +205,7 @@ fy_http_rw_unescape_redirect(u_char *v, size_t len)
  * arguments as nginx makes them.  FY_OK or FY_ERROR (answered). */
 static int
 fy_http_rw_new_uri(fy_http_request_t *r, const fy_http_rw_op_t *op,
-                   u_char *v, size_t len)
+                   u_char *v, size_t len, size_t qpos)
 {
     fy_str_t   path, args;
     u_char    *q, *p;
@@ -202,7 +214,7 @@ fy_http_rw_new_uri(fy_http_request_t *r, const fy_http_rw_op_t *op,
     path.len = len;
     args.data = NULL;
     args.len = 0;
-    q = memchr(v, '?', len);
+    q = qpos < len ? v + qpos : NULL;
     if (q) {
         path.len = (size_t) (q - v);
         args.data = q + 1;
@@ -245,7 +257,8 @@ fy_http_rw_new_uri(fy_http_request_t *r, const fy_http_rw_op_t *op,
  * arguments after it unless it ended with "?". */
 static void
 fy_http_rw_redirect(fy_http_request_t *r, const fy_http_rw_op_t *op,
-                    u_char *v, size_t len, fy_http_loc_conf_t *lcf)
+                    u_char *v, size_t len, int has_args,
+                    fy_http_loc_conf_t *lcf)
 {
     u_char  *p;
     int      code = op->flag == FY_RW_PERMANENT ? 301 : 302;
@@ -257,7 +270,8 @@ fy_http_rw_redirect(fy_http_request_t *r, const fy_http_rw_op_t *op,
             return;
         }
         memcpy(p, v, len);
-        p[len] = memchr(v, '?', len) ? '&' : '?';
+        /* "&" only after arguments of the replacement's own text */
+        p[len] = has_args ? '&' : '?';
         memcpy(p + len + 1, r->args.data, r->args.len);
         v = p;
         len += 1 + r->args.len;
@@ -277,7 +291,8 @@ fy_http_rw_rewrite(fy_http_request_t *r, const fy_http_rw_op_t *op,
     fy_str_t   uri = r->path;
     u_char    *v;
     size_t     len;
-    int        rc, redirect;
+    size_t     qpos;
+    int        rc, redirect, has_args;
 
     rc = fy_http_regex_exec(r, op->regex, &uri, &r->captures);
     if (lcf->rewrite_log == 1 && rc != FY_ERROR) {
@@ -296,7 +311,7 @@ fy_http_rw_rewrite(fy_http_request_t *r, const fy_http_rw_op_t *op,
 
     redirect = op->absolute || op->flag == FY_RW_REDIRECT
                || op->flag == FY_RW_PERMANENT;
-    v = fy_http_rw_value(r, op, redirect, &len);
+    v = fy_http_rw_value(r, op, redirect, &len, &qpos);
     if (v == NULL) {
         fy_http_send_error(r, 500);
         return FY_DONE;
@@ -310,12 +325,13 @@ fy_http_rw_rewrite(fy_http_request_t *r, const fy_http_rw_op_t *op,
             }
             memcpy(v, op->value->text.data, len);
         }
+        has_args = qpos < len;
         len = fy_http_rw_unescape_redirect(v, len);
-        fy_http_rw_redirect(r, op, v, len, lcf);
+        fy_http_rw_redirect(r, op, v, len, has_args, lcf);
         return FY_DONE;
     }
 
-    if (fy_http_rw_new_uri(r, op, v, len) != FY_OK) {
+    if (fy_http_rw_new_uri(r, op, v, len, qpos) != FY_OK) {
         return FY_DONE;
     }
     if (lcf->rewrite_log == 1) {
