@@ -24,7 +24,12 @@
 # etag; add_header; error_page to a URI, with =CODE and to a named
 # location; try_files; merge_slashes; absolute_redirect and
 # port_in_redirect in directory redirects; proxy_redirect default;
-# proxy_cookie_path/domain; X-Accel-Redirect; limit_req.
+# proxy_cookie_path/domain; X-Accel-Redirect; limit_req.  Also: the
+# escaping of captures, $arg_/$cookie_/$http_ variables, conditional
+# and range requests, methods on files and directories, proxied URIs.
+#
+# Each fix this test led to is its own commit in src/ (see git log);
+# the cases that showed the difference are here.
 #
 # Where a difference is documented in docs/configuration.md as
 # deliberate, the case asserts ferry's documented behaviour instead and
