@@ -304,6 +304,13 @@ my $TEMPLATE = <<'EOF';
         location = /lr2 { limit_req zone=lr2 burst=1 nodelay;
                           limit_req_status 429; return 200 "lr2"; }
         location = /mv { return 200 "[$mv]"; }
+        location /rfa/ { alias %%ROOT%%/files/;
+                         return 200 "[$request_filename][$document_root]"; }
+        location /rfr/ { return 200 "[$request_filename][$document_root]"; }
+        location /rfn/ { alias %%ROOT%%/files;
+                         return 200 "[$request_filename]"; }
+        location /tfargs/ { try_files /nope /tf-fb$is_args$args; }
+        location /ep4/ { error_page 404 /ep-target?from=$uri; }
         location = /exp/0    { expires 0;    return 200 "e"; }
         location = /exp/m1h  { expires -1h;  return 200 "e"; }
         location = /exp/1d   { expires 1d;   return 200 "e"; }
@@ -1151,6 +1158,12 @@ case("expires $_", 'S0', path => "/exp/$_") for qw(0 m1h 1d);
 case('proxy_cookie_* several', 'S0', path => '/pxc/cookies2');
 case("proxy_redirect $_", 'S0', path => "/pxrr/redirs/$_")
     for qw(rel abs port other refresh);
+
+case("\$request_filename $_", 'S0', path => $_)
+    for qw(/rfa/ /rfa/x/y.txt /rfr/a/b /rfn/x /rfn/ /rfa);
+case('try_files fallback with $is_args$args', 'S0', path => '/tfargs/a?b=1');
+case('try_files fallback with $is_args, none', 'S0', path => '/tfargs/a');
+case('error_page URI with args', 'S0', path => '/ep4/zz?orig=1');
 
 # limit_req: the second within the minute is refused
 case('limit_req first', 'S0', path => '/lr');

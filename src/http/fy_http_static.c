@@ -125,6 +125,11 @@ fy_http_static_root(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
         return "out of memory";
     }
     len = strlen(path);
+    scf->written = fy_palloc(cf->pool, len + 1);
+    if (scf->written == NULL) {
+        return "out of memory";
+    }
+    memcpy(scf->written, path, len + 1);
     while (len > 1 && path[len - 1] == '/') {
         path[--len] = '\0';
     }
@@ -276,6 +281,7 @@ fy_http_static_merge(fy_http_loc_conf_t *prev, fy_http_loc_conf_t *conf)
     } else if (p && p != s) {
         if (s->root == NULL && s->alias == NULL) {
             s->root = p->root;
+            s->written = p->written;
         }
         if (s->index == NULL) {
             s->index = p->index;
@@ -497,52 +503,48 @@ fy_http_static_base(fy_http_loc_conf_t *lcf, const fy_str_t *path,
 
 /* $request_filename (nginx): the file the request's path names - the
  * root and the path, or the alias and what follows the location's
- * prefix - as "if (-f $request_filename)" wants it; empty where the
- * location has neither (ferry has no default root). */
+ * prefix, the two put together as they are written (nginx: alias
+ * "/x" for location "/a/" makes "/a/b" "/xb") - as "if (-f
+ * $request_filename)" wants it; empty where the location has neither
+ * (ferry has no default root). */
 size_t
 fy_http_static_var_filename(fy_http_request_t *r, u_char *buf, size_t size)
 {
-    const char    *base;
     const u_char  *p;
-    size_t         blen, rlen, sep, n;
+    size_t         blen, rlen;
 
-    base = r->loc ? fy_http_static_base(r->loc, &r->path, &p) : NULL;
-    if (base == NULL) {
+    if (r->loc == NULL
+        || fy_http_static_base(r->loc, &r->path, &p) == NULL)
+    {
         return 0;
     }
-    blen = strlen(base);
+    blen = strlen(r->loc->static_conf->written);
     rlen = (size_t) (r->path.data + r->path.len - p);
-    /* the alias lost its trailing slash when read */
-    sep = (rlen == 0 || *p != '/') && r->loc->static_conf->alias ? 1 : 0;
     if (buf) {
-        n = fy_min(size, blen);
-        memcpy(buf, base, n);
-        if (sep && size > blen) {
-            buf[blen] = '/';
-        }
-        if (rlen && size > blen + sep) {
-            memcpy(buf + blen + sep, p, fy_min(size - blen - sep, rlen));
+        memcpy(buf, r->loc->static_conf->written, fy_min(size, blen));
+        if (rlen && size > blen) {
+            memcpy(buf + blen, p, fy_min(size - blen, rlen));
         }
     }
-    return blen + sep + rlen;
+    return blen + rlen;
 }
 
 /* $document_root (nginx): the root, or the alias, of the request's
- * location */
+ * location, as written */
 size_t
 fy_http_static_var_root(fy_http_request_t *r, u_char *buf, size_t size)
 {
-    const char    *base;
     const u_char  *p;
     size_t         blen;
 
-    base = r->loc ? fy_http_static_base(r->loc, &r->path, &p) : NULL;
-    if (base == NULL) {
+    if (r->loc == NULL
+        || fy_http_static_base(r->loc, &r->path, &p) == NULL)
+    {
         return 0;
     }
-    blen = strlen(base);
+    blen = strlen(r->loc->static_conf->written);
     if (buf) {
-        memcpy(buf, base, fy_min(size, blen));
+        memcpy(buf, r->loc->static_conf->written, fy_min(size, blen));
     }
     return blen;
 }
