@@ -304,6 +304,12 @@ my $TEMPLATE = <<'EOF';
         location = /lr2 { limit_req zone=lr2 burst=1 nodelay;
                           limit_req_status 429; return 200 "lr2"; }
         location = /mv { return 200 "[$mv]"; }
+        location = /r301text { return 301 "not/a/url"; }
+        location = /r307 { return 307 https://t.example/; }
+        location = /r200.JSON { return 200 "{}"; }
+        location /retx/ { return 200 "x"; }
+        location /ahx/ { add_header Cache-Control "no-cache"; expires 1h;
+                         return 200 "x"; }
         location /rfa/ { alias %%ROOT%%/files/;
                          return 200 "[$request_filename][$document_root]"; }
         location /rfr/ { return 200 "[$request_filename][$document_root]"; }
@@ -1173,6 +1179,21 @@ case('alias without slash, static', 'S0', path => '/rfs/a.txt',
 case('try_files fallback with $is_args$args', 'S0', path => '/tfargs/a?b=1');
 case('try_files fallback with $is_args, none', 'S0', path => '/tfargs/a');
 case('error_page URI with args', 'S0', path => '/ep4/zz?orig=1');
+
+case('return 301 text', 'S0', path => '/r301text');
+case('return 307', 'S0', path => '/r307');
+case('return type by upper-case extension', 'S0', path => '/r200.JSON');
+case("return type $_", 'S0', path => $_)
+    for qw(/retx/a.html /retx/a.b/c /retx/.txt /retx/a.txt/ /retx/a.);
+put('files/UP.TXT', "up\n");
+put('files/.txt', "dot\n");
+case('static dot file type', 'S0', path => '/files/.txt');
+case('static upper-case extension', 'S0', path => '/files/UP.TXT');
+case('add_header Cache-Control with expires', 'S0', path => '/ahx/');
+case('HTTP/1.0 return', 'S0',
+     raw => "GET /set?v=1 HTTP/1.0\r\n\r\n");
+case('HTTP/1.0 file', 'S0',
+     raw => "GET /files/a.txt HTTP/1.0\r\nHost: x\r\n\r\n");
 
 # limit_req: the second within the minute is refused
 case('limit_req first', 'S0', path => '/lr');

@@ -365,8 +365,9 @@ fy_http_static_type_of(fy_http_request_t *r, const u_char *name, size_t len)
     unsigned                n, i;
     size_t                  elen;
 
+    /* a leading dot is no extension (".txt" has none, as in nginx) */
     dot = NULL;
-    for (i = 0; i < len; i++) {
+    for (i = 1; i < len; i++) {
         if (name[i] == '.') {
             dot = name + i;
         }
