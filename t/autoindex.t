@@ -143,11 +143,12 @@ like($r->{headers}{'content-type'}, qr{^application/json}, 'json: application/js
 is($r->{body}, qq{[\r\n}
    . qq{{ "name":"sub\\"dir", "type":"directory", "mtime":"Tue, 14 Nov 2023 22:13:20 GMT" },\r\n}
    . qq{{ "name":"file.txt", "type":"file", "mtime":"Tue, 14 Nov 2023 22:13:20 GMT", "size":3 }\r\n}
-   . qq{]\r\n}, 'json');
+   . qq{]}, 'json (no line end after the last line, as nginx)');
 
 $r = http_get($f->port(0), '/jsonp/?callback=my.cb_1');
 like($r->{headers}{'content-type'}, qr{^application/javascript}, 'jsonp: javascript');
-like($r->{body}, qr{^my\.cb_1\(\[\r\n.*"name":"file\.txt".*\]\);\r\n$}s, 'jsonp: wrapped');
+like($r->{body}, qr{^/\* callback \*/\r\nmy\.cb_1\(\[\r\n.*"name":"file\.txt".*\]\);$}s,
+     'jsonp: wrapped, after nginx\'s comment line');
 is(http_get($f->port(0), '/jsonp/?callback=alert(1)')->{status}, 400,
    'jsonp: a callback that is no name: 400');
 is(http_get($f->port(0), '/jsonp/?callback=' . ('a' x 129))->{status}, 400,

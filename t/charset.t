@@ -86,7 +86,8 @@ is(ctype('/x.css'), '200 text/css', '... not text/css (not in the default charse
 is(ctype('/x.gif'), '200 image/gif', '... not image/gif');
 is(ctype('/x.html', 2), '200 text/html', 'a server with charset off: none');
 is(ctype('/types/x.css'), '200 text/css; charset=utf-8', 'charset_types text/css: css');
-is(ctype('/types/x.html'), '200 text/html', '... and no longer html');
+is(ctype('/types/x.html'), '200 text/html; charset=utf-8',
+   '... and still html (always in, as nginx: t/nginx_compat.t)');
 is(ctype('/all/x.gif'), '200 image/gif; charset=utf-8', 'charset_types *: every type');
 is(ctype('/off/x.html'), '200 text/html', 'charset off in a location');
 is(ctype('/koi/x.html'), '200 text/html; charset=koi8-r', 'another name');

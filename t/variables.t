@@ -323,8 +323,9 @@ is($r->{body}, '[]|||',
    'a server without server_name or root: all empty');
 
 $r = http_get($port, '/al/pic.png');
-is($r->{body}, "file $prefix/html/img/pic.png|$prefix/html/img",
-   'alias: -f $request_filename finds the file, $document_root the alias');
+is($r->{body}, "file $prefix/html/img/pic.png|$prefix/html/img/",
+   'alias: -f $request_filename finds the file, $document_root the alias '
+   . 'as written (with its "/", as nginx)');
 $r = http_get($port, '/al/nope.png');
 is($r->{body}, "none $prefix/html/img/nope.png", 'alias: -f of a missing file');
 $r = http_get($port, '/alnoslash/pic.png');

@@ -97,13 +97,9 @@ const fy_http_variable_t *fy_http_variable_find(const u_char *name,
 extern const fy_http_pvariable_t  fy_http_var_response_pvariables[];
 void fy_http_var_upstream_fields_used(fy_conf_t *cf);
 void fy_http_var_init_process(fy_cycle_t *cycle);
-/* fy_http_var_file.c: $document_root, $realpath_root, $request_filename */
-size_t fy_http_var_document_root(fy_http_request_t *r, u_char *buf,
-                                 size_t size);
+/* fy_http_var_file.c: $realpath_root */
 size_t fy_http_var_realpath_root(fy_http_request_t *r, u_char *buf,
                                  size_t size);
-size_t fy_http_var_request_filename(fy_http_request_t *r, u_char *buf,
-                                    size_t size);
 /* fy_http_var_conn.c: $request_id, $nginx_version, $request_completion,
  * $pipe, $connection_time, $tcpinfo_* */
 size_t fy_http_var_request_id(fy_http_request_t *r, u_char *buf,
@@ -135,10 +131,11 @@ typedef struct fy_http_captures_s  fy_http_captures_t;
  * names the file, line and PCRE2's message. */
 fy_http_regex_t *fy_http_regex_compile(fy_conf_t *cf, const fy_str_t *pattern,
                                        int caseless);
-/* An argument "~RE" (case-sensitive) or "~*RE" (caseless) compiled as
- * above: proxy_redirect's and proxy_cookie_*'s regex rules. */
+/* An argument "~RE" (case-sensitive unless caseless) or "~*RE"
+ * (caseless) compiled as above: proxy_redirect's and proxy_cookie_*'s
+ * regex rules. */
 fy_http_regex_t *fy_http_regex_compile_arg(fy_conf_t *cf,
-                                           const fy_str_t *arg);
+                                           const fy_str_t *arg, int caseless);
 /* "pcre_jit on": JIT-compile every regex of the cycle (an [info] line
  * says how many; a pattern the JIT refuses is interpreted). */
 void fy_http_regex_jit(fy_cycle_t *cycle);
@@ -152,6 +149,8 @@ int  fy_http_regex_exec(fy_http_request_t *r, const fy_http_regex_t *re,
                         fy_http_captures_t **captures);
 /* The capture variable for $1..$9 or $NAME, a named group of a regex
  * defined earlier in the configuration; NULL if name is neither. */
+/* Whether a part of a compiled text is $1..$9 (rewrite escapes them) */
+int fy_http_cv_part_is_capture(const fy_http_cv_part_t *part);
 const fy_http_pvariable_t *fy_http_regex_variable(fy_conf_t *cf,
                                                   const u_char *name,
                                                   size_t len);
@@ -1175,6 +1174,10 @@ fy_array_t *fy_http_limit_except_rules(fy_http_request_t *r,
     fy_http_loc_conf_t *lcf, fy_array_t *rules);
 /* after lcf's own access is merged: a block without rules of its own
  * takes the location's */
+/* ... and whether the location's rewrite directives are skipped for
+ * r's method (one the block does not list), as in nginx */
+int fy_http_limit_except_skips_rewrite(fy_http_request_t *r,
+                                       fy_http_loc_conf_t *lcf);
 void fy_http_limit_except_merge(fy_http_loc_conf_t *prev,
     fy_http_loc_conf_t *lcf);
 /* The auth_basic realm (as a challenge) and file for r: the block's
@@ -1235,6 +1238,11 @@ void fy_http_realip(fy_http_request_t *r, fy_http_loc_conf_t *lcf);
 size_t fy_http_realip_var_addr(fy_http_request_t *r, u_char *buf,
                                size_t size);
 size_t fy_http_realip_var_port(fy_http_request_t *r, u_char *buf,
+                               size_t size);
+size_t fy_http_static_var_filename(fy_http_request_t *r, u_char *buf,
+                                   size_t size);
+const fy_str_t *fy_http_static_uri_type(fy_http_request_t *r);
+size_t fy_http_static_var_root(fy_http_request_t *r, u_char *buf,
                                size_t size);
 
 /* fy_http_limit_zone.c, fy_http_limit_req.c, fy_http_limit_conn.c:

@@ -450,7 +450,7 @@ fy_http_autoindex_page_json(fy_http_request_t *r, const fy_array_t *entries,
 {
     const fy_http_autoindex_entry_t  *e;
     u_char                           *buf, *p;
-    size_t                            size = 16 + callback->len;
+    size_t                            size = 32 + callback->len;
     struct tm                         tm;
     char                              date[40];
     unsigned                          i;
@@ -465,6 +465,8 @@ fy_http_autoindex_page_json(fy_http_request_t *r, const fy_array_t *entries,
     }
     p = buf;
     if (callback->len) {
+        /* nginx's first line, before the call */
+        p = fy_autoindex_cpy(p, "/* callback */\r\n");
         p = (u_char *) memcpy(p, callback->data, callback->len)
             + callback->len;
         *p++ = '(';
@@ -492,8 +494,7 @@ fy_http_autoindex_page_json(fy_http_request_t *r, const fy_array_t *entries,
     if (callback->len) {
         p = fy_autoindex_cpy(p, ");");
     }
-    *p++ = '\r';
-    *p++ = '\n';
+    /* no line end after the last line, as nginx */
     *len = (size_t) (p - buf);
     return buf;
 }
@@ -534,7 +535,8 @@ void
 fy_http_autoindex(fy_http_request_t *r, int fd)
 {
     static fy_str_t         html = fy_string("text/html");
-    static fy_str_t         xml = fy_string("text/xml");
+    /* nginx names the charset of its XML listing */
+    static fy_str_t         xml = fy_string("text/xml; charset=utf-8");
     static fy_str_t         json = fy_string("application/json");
     static fy_str_t         js = fy_string("application/javascript");
     fy_http_static_conf_t  *scf = r->loc->static_conf;

@@ -252,12 +252,18 @@ fy_http_charset_eq(const fy_str_t *a, const fy_str_t *b)
            && strncasecmp((char *) a->data, (char *) b->data, a->len) == 0;
 }
 
-/* Is type (as a whole, case-insensitively) one of charset_types? */
+/* Is type (as a whole, case-insensitively) one of charset_types?
+ * text/html always is: nginx's list is "in addition to text/html". */
 static int
 fy_http_charset_type_ok(const struct fy_http_charset_conf_s *cc,
                         const fy_str_t *type)
 {
-    fy_str_t  *t;
+    static fy_str_t  html = fy_string("text/html");
+    fy_str_t        *t;
+
+    if (fy_http_charset_eq(type, &html)) {
+        return 1;
+    }
     unsigned   i;
 
     if (cc->types_any) {

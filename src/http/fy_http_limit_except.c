@@ -150,9 +150,9 @@ fy_http_limit_except_merge(fy_http_loc_conf_t *prev, fy_http_loc_conf_t *lcf)
     }
 }
 
-/* Is r's method one the location's limit_except does not list? */
+/* Whether lcf's limit_except lists r's method. */
 static int
-fy_http_limit_except_applies(fy_http_request_t *r, fy_http_loc_conf_t *lcf)
+fy_http_limit_except_listed(fy_http_request_t *r, fy_http_loc_conf_t *lcf)
 {
     unsigned  bit = 0, j;
 
@@ -166,23 +166,34 @@ fy_http_limit_except_applies(fy_http_request_t *r, fy_http_loc_conf_t *lcf)
             }
         }
     }
-    return !(lcf->limit_except->methods & bit);
+    return (lcf->limit_except->methods & bit) != 0;
 }
 
 fy_array_t *
 fy_http_limit_except_rules(fy_http_request_t *r, fy_http_loc_conf_t *lcf,
                            fy_array_t *rules)
 {
-    return fy_http_limit_except_applies(r, lcf) ? lcf->limit_except->access
-                                                : rules;
+    return fy_http_limit_except_listed(r, lcf) ? rules
+                                               : lcf->limit_except->access;
 }
 
 void
 fy_http_limit_except_auth(fy_http_request_t *r, fy_http_loc_conf_t *lcf,
                           const fy_str_t **challenge, const char **file)
 {
-    if (fy_http_limit_except_applies(r, lcf)) {
+    if (!fy_http_limit_except_listed(r, lcf)) {
         *challenge = &lcf->limit_except->auth_challenge;
         *file = lcf->limit_except->auth_user_file;
     }
+}
+
+/* nginx runs a method the block does not list with the block's own
+ * configuration, which has no rewrite directives: the location's
+ * return, rewrite, set and if are skipped for it, so "limit_except GET
+ * { deny all; } return 200 ...;" still refuses a POST with 403. */
+int
+fy_http_limit_except_skips_rewrite(fy_http_request_t *r,
+                                   fy_http_loc_conf_t *lcf)
+{
+    return lcf->limit_except != NULL && !fy_http_limit_except_listed(r, lcf);
 }

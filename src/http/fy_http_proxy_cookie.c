@@ -15,7 +15,8 @@
  * the first that matches rewrites the value.  A text DOMAIN matches the
  * whole attribute value without case, a leading "." of either being
  * ignored (and the value's kept); a text PATH is a case-sensitive
- * prefix, replaced.  "~" ("~*" without case) makes it a regex matched
+ * prefix, replaced.  "~" ("~*" without case; for a domain always
+ * without case, as nginx) makes it a regex matched
  * against the whole value, which REPLACEMENT replaces, with the regex's
  * $1..$9 and named groups.  Both texts may hold variables.  A level
  * without any inherits its parent's; "off" cancels them.
@@ -137,7 +138,9 @@ fy_http_proxy_cookie_set(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
     memset(rule, 0, sizeof(*rule));
 
     if (arg->len && arg->data[0] == '~') {
-        rule->regex = fy_http_regex_compile_arg(cf, arg);
+        /* a domain regex is matched without case even after a plain
+         * "~", as nginx compiles it; a path one only after "~*" */
+        rule->regex = fy_http_regex_compile_arg(cf, arg, !path);
         if (rule->regex == NULL) {
             return FY_CONF_ERROR;
         }

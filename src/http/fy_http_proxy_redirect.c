@@ -171,7 +171,7 @@ fy_http_proxy_redirect_set(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
     }
 
     if (arg->len && arg->data[0] == '~') {
-        rule->regex = fy_http_regex_compile_arg(cf, arg);
+        rule->regex = fy_http_regex_compile_arg(cf, arg, 0);
         if (rule->regex == NULL) {
             return FY_CONF_ERROR;
         }

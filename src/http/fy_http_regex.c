@@ -116,15 +116,15 @@ fy_http_regex_compile(fy_conf_t *cf, const fy_str_t *pattern, int caseless)
 }
 
 fy_http_regex_t *
-fy_http_regex_compile_arg(fy_conf_t *cf, const fy_str_t *arg)
+fy_http_regex_compile_arg(fy_conf_t *cf, const fy_str_t *arg, int caseless)
 {
     fy_str_t  re;
-    int       caseless;
+    int       star;
 
-    caseless = arg->len > 1 && arg->data[1] == '*';
-    re.data = arg->data + 1 + caseless;
-    re.len = arg->len - 1 - caseless;
-    return fy_http_regex_compile(cf, &re, caseless);
+    star = arg->len > 1 && arg->data[1] == '*';
+    re.data = arg->data + 1 + star;
+    re.len = arg->len - 1 - star;
+    return fy_http_regex_compile(cf, &re, caseless || star);
 }
 
 void
@@ -283,6 +283,13 @@ fy_http_capture_get(fy_http_request_t *r, const fy_str_t *arg, u_char *buf,
 static const fy_http_pvariable_t  fy_http_capture_variable = {
     "", fy_http_capture_get
 };
+
+int
+fy_http_cv_part_is_capture(const fy_http_cv_part_t *part)
+{
+    return part->pvar == &fy_http_capture_variable && part->arg.len == 1
+           && part->arg.data[0] >= '0' && part->arg.data[0] <= '9';
+}
 
 const fy_http_pvariable_t *
 fy_http_regex_variable(fy_conf_t *cf, const u_char *name, size_t len)

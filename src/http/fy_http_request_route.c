@@ -248,7 +248,8 @@ fy_http_return_text(fy_http_request_t *r, int code, u_char *text, size_t len)
         return;
     }
 
-    fy_http_send_response(r, code, &r->loc->default_type, text, len, NULL);
+    fy_http_send_response(r, code, fy_http_static_uri_type(r), text, len,
+                          NULL);
 }
 
 /* Headers are complete: decide what to do with the request. */
@@ -367,7 +368,7 @@ fy_http_run_location(fy_http_request_t *r)
     fy_http_loc_conf_t  *lcf = r->loc;
     int                  rc;
 
-    if (lcf->rewrite) {
+    if (lcf->rewrite && !fy_http_limit_except_skips_rewrite(r, lcf)) {
         /* nginx's rewrite phase; the post-rewrite one searches the
          * location again for a "last" or a URI changed without a flag,
          * at most FY_HTTP_MAX_REDIRECTS times with internal redirects */

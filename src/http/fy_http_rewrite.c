@@ -28,12 +28,186 @@
 #define FY_RW_GO    0              /* next operation */
 #define FY_RW_STOP  1              /* last, break: stop the script */
 
+/* nginx: when the request's path came with %-escapes or '+' (so the
+ * captures hold decoded bytes), $1..$9 are escaped again where they go
+ * into a redirect or into the arguments ("?...") of the replacement:
+ * bytes outside printable ASCII and space " # % & + ; ? become %XX. */
+static int
+fy_http_rw_quoted(fy_http_request_t *r)
+{
+    size_t  i;
+
+    for (i = 0; i < r->uri.len && r->uri.data[i] != '?'; i++) {
+        if (r->uri.data[i] == '%' || r->uri.data[i] == '+') {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static int
+fy_http_rw_args_unsafe(u_char ch)
+{
+    return ch <= ' ' || ch >= 0x7f || ch == '#' || ch == '%' || ch == '&'
+           || ch == '+' || ch == ';' || ch == '?';
+}
+
+/* The capture's bytes, escaped, at p (NULL: only counted). */
+static size_t
+fy_http_rw_escape(u_char *p, const u_char *src, size_t len)
+{
+    static const u_char  hex[] = "0123456789ABCDEF";
+    size_t               i, n = 0;
+
+    for (i = 0; i < len; i++) {
+        if (!fy_http_rw_args_unsafe(src[i])) {
+            if (p) {
+                p[n] = src[i];
+            }
+            n++;
+            continue;
+        }
+        if (p) {
+            p[n] = '%';
+            p[n + 1] = hex[src[i] >> 4];
+            p[n + 2] = hex[src[i] & 0xf];
+        }
+        n += 3;
+    }
+    return n;
+}
+
+/* The replacement of op for r, its captures escaped as nginx does;
+ * *qpos: where the first "?" written by the replacement's own text is
+ * (*len when none).  Only that one starts the arguments, as in nginx:
+ * a "?" a capture or variable brings (from "%3F") stays in the path. */
+static u_char *
+fy_http_rw_value(fy_http_request_t *r, const fy_http_rw_op_t *op,
+                 int redirect, size_t *len, size_t *qpos)
+{
+    const fy_http_cv_t  *cv = op->value;
+    u_char              *buf, *raw, *q;
+    size_t               n, rn, total, qp;
+    unsigned             i, pass;
+    int                  args, quoted;
+
+    if (!cv->has_vars) {
+        q = memchr(cv->text.data, '?', cv->text.len);
+        *len = cv->text.len;
+        *qpos = q ? (size_t) (q - cv->text.data) : cv->text.len;
+        return cv->text.data;
+    }
+    quoted = fy_http_rw_quoted(r);
+
+    /* pass 0 sizes, pass 1 writes */
+    buf = NULL;
+    total = 0;
+    qp = 0;
+    for (pass = 0; pass < 2; pass++) {
+        n = 0;
+        args = 0;
+        for (i = 0; i < cv->nparts; i++) {
+            const fy_http_cv_part_t  *part = &cv->parts[i];
+
+            if (!(quoted && fy_http_cv_part_is_capture(part)
+                  && (redirect || args)))
+            {
+                if (!args && part->var == NULL && part->pvar == NULL
+                    && part->map == NULL
+                    && (q = memchr(part->lit.data, '?', part->lit.len)))
+                {
+                    args = 1;
+                    qp = n + (size_t) (q - part->lit.data);
+                }
+                n += fy_http_cv_part_get(r, part, buf ? buf + n : NULL,
+                                         buf ? total - n : 0);
+                continue;
+            }
+            rn = fy_http_cv_part_len(r, part);
+            raw = fy_palloc(r->pool, rn + 1);
+            if (raw == NULL) {
+                return NULL;
+            }
+            rn = fy_http_cv_part_get(r, part, raw, rn);
+            n += fy_http_rw_escape(buf ? buf + n : NULL, raw, rn);
+        }
+        if (pass == 0) {
+            total = n;
+            buf = fy_palloc(r->pool, total + 1);
+            if (buf == NULL) {
+                return NULL;
+            }
+        }
+    }
+    *len = n;
+    *qpos = args ? qp : n;
+    return buf;
+}
+
+static int
+fy_http_rw_hex(u_char ch)
+{
+    if (ch >= '0' && ch <= '9') {
+        return ch - '0';
+    }
+    ch |= 0x20;
+    return (ch >= 'a' && ch <= 'f') ? ch - 'a' + 10 : -1;
+}
+
+/* nginx decodes the path of a redirect that rewrite made (up to the
+ * first "?") where a %XX is a printable character above '%'; the rest
+ * stay escaped (a "%" not followed by two hex digits is dropped, as
+ * there).  In place; returns the new length. */
+static size_t
+fy_http_rw_unescape_redirect(u_char *v, size_t len)
+{
+    size_t  i = 0, d = 0;
+    int     h1, h2;
+
+    while (i < len && v[i] != '?') {
+        if (v[i] != '%') {
+            v[d++] = v[i++];
+            continue;
+        }
+        if (i + 1 >= len) {
+            i++;
+            break;
+        }
+        h1 = fy_http_rw_hex(v[i + 1]);
+        if (h1 < 0) {
+            i++;                        /* "%" dropped */
+            continue;
+        }
+        if (i + 2 >= len) {
+            i += 2;
+            break;
+        }
+        h2 = fy_http_rw_hex(v[i + 2]);
+        if (h2 < 0) {
+            i += 2;                     /* "%X" dropped */
+            continue;
+        }
+        if (h1 * 16 + h2 > '%' && h1 * 16 + h2 < 0x7f) {
+            v[d++] = (u_char) (h1 * 16 + h2);
+        } else {
+            v[d++] = v[i];
+            v[d++] = v[i + 1];
+            v[d++] = v[i + 2];
+        }
+        i += 3;
+    }
+    while (i < len) {
+        v[d++] = v[i++];
+    }
+    return d;
+}
+
 /* The new URI of a rewrite that is not a redirect: the path
  * normalised as a request's (which keeps it inside "/"), the
  * arguments as nginx makes them.  FY_OK or FY_ERROR (answered). */
 static int
 fy_http_rw_new_uri(fy_http_request_t *r, const fy_http_rw_op_t *op,
-                   u_char *v, size_t len)
+                   u_char *v, size_t len, size_t qpos)
 {
     fy_str_t   path, args;
     u_char    *q, *p;
@@ -42,7 +216,7 @@ fy_http_rw_new_uri(fy_http_request_t *r, const fy_http_rw_op_t *op,
     path.len = len;
     args.data = NULL;
     args.len = 0;
-    q = memchr(v, '?', len);
+    q = qpos < len ? v + qpos : NULL;
     if (q) {
         path.len = (size_t) (q - v);
         args.data = q + 1;
@@ -85,7 +259,8 @@ fy_http_rw_new_uri(fy_http_request_t *r, const fy_http_rw_op_t *op,
  * arguments after it unless it ended with "?". */
 static void
 fy_http_rw_redirect(fy_http_request_t *r, const fy_http_rw_op_t *op,
-                    u_char *v, size_t len, fy_http_loc_conf_t *lcf)
+                    u_char *v, size_t len, int has_args,
+                    fy_http_loc_conf_t *lcf)
 {
     u_char  *p;
     int      code = op->flag == FY_RW_PERMANENT ? 301 : 302;
@@ -97,7 +272,8 @@ fy_http_rw_redirect(fy_http_request_t *r, const fy_http_rw_op_t *op,
             return;
         }
         memcpy(p, v, len);
-        p[len] = memchr(v, '?', len) ? '&' : '?';
+        /* "&" only after arguments of the replacement's own text */
+        p[len] = has_args ? '&' : '?';
         memcpy(p + len + 1, r->args.data, r->args.len);
         v = p;
         len += 1 + r->args.len;
@@ -117,7 +293,8 @@ fy_http_rw_rewrite(fy_http_request_t *r, const fy_http_rw_op_t *op,
     fy_str_t   uri = r->path;
     u_char    *v;
     size_t     len;
-    int        rc;
+    size_t     qpos;
+    int        rc, redirect, has_args;
 
     rc = fy_http_regex_exec(r, op->regex, &uri, &r->captures);
     if (lcf->rewrite_log == 1 && rc != FY_ERROR) {
@@ -134,19 +311,29 @@ fy_http_rw_rewrite(fy_http_request_t *r, const fy_http_rw_op_t *op,
         return FY_DONE;
     }
 
-    v = fy_http_cv_eval(r, op->value, &len);
+    redirect = op->absolute || op->flag == FY_RW_REDIRECT
+               || op->flag == FY_RW_PERMANENT;
+    v = fy_http_rw_value(r, op, redirect, &len, &qpos);
     if (v == NULL) {
         fy_http_send_error(r, 500);
         return FY_DONE;
     }
-    if (op->absolute || op->flag == FY_RW_REDIRECT
-        || op->flag == FY_RW_PERMANENT)
-    {
-        fy_http_rw_redirect(r, op, v, len, lcf);
+    if (redirect) {
+        if (v == op->value->text.data) {
+            v = fy_palloc(r->pool, len + 1);
+            if (v == NULL) {
+                fy_http_send_error(r, 500);
+                return FY_DONE;
+            }
+            memcpy(v, op->value->text.data, len);
+        }
+        has_args = qpos < len;
+        len = fy_http_rw_unescape_redirect(v, len);
+        fy_http_rw_redirect(r, op, v, len, has_args, lcf);
         return FY_DONE;
     }
 
-    if (fy_http_rw_new_uri(r, op, v, len) != FY_OK) {
+    if (fy_http_rw_new_uri(r, op, v, len, qpos) != FY_OK) {
         return FY_DONE;
     }
     if (lcf->rewrite_log == 1) {

@@ -126,6 +126,11 @@ fy_http_static_root(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
         return "out of memory";
     }
     len = strlen(path);
+    scf->written = fy_palloc(cf->pool, len + 1);
+    if (scf->written == NULL) {
+        return "out of memory";
+    }
+    memcpy(scf->written, path, len + 1);
     while (len > 1 && path[len - 1] == '/') {
         path[--len] = '\0';
     }
@@ -277,6 +282,7 @@ fy_http_static_merge(fy_http_loc_conf_t *prev, fy_http_loc_conf_t *conf)
     } else if (p && p != s) {
         if (s->root == NULL && s->alias == NULL) {
             s->root = p->root;
+            s->written = p->written;
         }
         if (s->index == NULL) {
             s->index = p->index;
@@ -360,8 +366,9 @@ fy_http_static_type_of(fy_http_request_t *r, const u_char *name, size_t len)
     unsigned                n, i;
     size_t                  elen;
 
+    /* a leading dot is no extension (".txt" has none, as in nginx) */
     dot = NULL;
-    for (i = 0; i < len; i++) {
+    for (i = 1; i < len; i++) {
         if (name[i] == '.') {
             dot = name + i;
         }
@@ -371,7 +378,7 @@ fy_http_static_type_of(fy_http_request_t *r, const u_char *name, size_t len)
     }
     elen = (size_t) (name + len - dot - 1);
 
-    if (scf->types) {
+    if (scf && scf->types) {
         types = scf->types->elts;
         n = scf->types->nelts;
     } else {
@@ -387,6 +394,23 @@ fy_http_static_type_of(fy_http_request_t *r, const u_char *name, size_t len)
         }
     }
     return &r->loc->default_type;
+}
+
+/* The MIME type for the extension of the request's path, looked for in
+ * its last segment only: what nginx gives the text of "return 200
+ * TEXT" (so "/a.txt" answers text/plain, "/x" default_type). */
+const fy_str_t *
+fy_http_static_uri_type(fy_http_request_t *r)
+{
+    const u_char  *name = r->path.data;
+    size_t         len = r->path.len, i;
+
+    for (i = len; i > 0; i--) {
+        if (name[i - 1] == '/') {
+            break;
+        }
+    }
+    return fy_http_static_type_of(r, name + i, len - i);
 }
 
 /* gzip_static: "name.gz" next to the file (in directory f->dir) is sent
@@ -477,6 +501,54 @@ fy_http_static_base(fy_http_loc_conf_t *lcf, const fy_str_t *path,
         return scf->alias;
     }
     return scf->root;
+}
+
+/* $request_filename (nginx): the file the request's path names - the
+ * root and the path, or the alias and what follows the location's
+ * prefix, the two put together as they are written (nginx: alias
+ * "/x" for location "/a/" makes "/a/b" "/xb") - as "if (-f
+ * $request_filename)" wants it; empty where the location has neither
+ * (ferry has no default root). */
+size_t
+fy_http_static_var_filename(fy_http_request_t *r, u_char *buf, size_t size)
+{
+    const u_char  *p;
+    size_t         blen, rlen;
+
+    if (r->loc == NULL
+        || fy_http_static_base(r->loc, &r->path, &p) == NULL)
+    {
+        return 0;
+    }
+    blen = strlen(r->loc->static_conf->written);
+    rlen = (size_t) (r->path.data + r->path.len - p);
+    if (buf) {
+        memcpy(buf, r->loc->static_conf->written, fy_min(size, blen));
+        if (rlen && size > blen) {
+            memcpy(buf + blen, p, fy_min(size - blen, rlen));
+        }
+    }
+    return blen + rlen;
+}
+
+/* $document_root (nginx): the root, or the alias, of the request's
+ * location, as written */
+size_t
+fy_http_static_var_root(fy_http_request_t *r, u_char *buf, size_t size)
+{
+    const u_char  *p;
+    size_t         blen;
+
+    if (r->loc == NULL
+        || fy_http_static_base(r->loc, &r->path, &p) == NULL)
+    {
+        return 0;
+    }
+    blen = strlen(r->loc->static_conf->written);
+    if (buf) {
+        memcpy(buf, r->loc->static_conf->written, fy_min(size, blen));
+    }
+    return blen;
 }
 
 /*
@@ -592,7 +664,13 @@ fy_http_static_handler(fy_http_request_t *r)
     unsigned                i, nidx;
     int                     fd, err;
 
-    if (r->method != FY_HTTP_GET && r->method != FY_HTTP_HEAD) {
+    /* nginx: POST is looked up as GET is (a missing file is 404, a
+     * directory without "/" redirected, one with "/" and no index file
+     * 403, never listed) and refused with 405 only when a file is
+     * found; any other method is 405 */
+    if (r->method != FY_HTTP_GET && r->method != FY_HTTP_HEAD
+        && r->method != FY_HTTP_POST)
+    {
         fy_http_send_error(r, 405);
         return;
     }
@@ -664,7 +742,7 @@ fy_http_static_handler(fy_http_request_t *r)
             nlen = idx[i].len;
             break;
         }
-        if (i == nidx && scf->autoindex == 1) {
+        if (i == nidx && scf->autoindex == 1 && r->method != FY_HTTP_POST) {
             fy_http_autoindex(r, f->fd);
             return;
         }
@@ -680,6 +758,10 @@ fy_http_static_handler(fy_http_request_t *r)
     if (!S_ISREG(st.st_mode)) {
         /* a device, FIFO, socket, or an index that is a directory */
         fy_http_send_error(r, 404);
+        return;
+    }
+    if (r->method == FY_HTTP_POST) {
+        fy_http_send_error(r, 405);
         return;
     }
 

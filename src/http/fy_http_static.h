@@ -20,6 +20,8 @@ typedef struct {
 typedef struct fy_http_static_conf_s {
     char        *root;        /* absolute, NUL-terminated; NULL: unset */
     char        *alias;       /* location only; NULL: unset */
+    char        *written;     /* root or alias as written (trailing "/"
+                                 kept): $document_root, $request_filename */
     fy_array_t  *index;       /* fy_str_t; NULL: unset ("index.html") */
     fy_array_t  *types;       /* fy_http_type_t; NULL: unset */
     /* autoindex* (fy_http_autoindex.c); FY_CONF_UNSET_INT: unset */

@@ -123,10 +123,11 @@ fy_http_static_header(fy_http_request_t *r, const char *name)
 
 /* If-None-Match: "*" or a list of entity tags, compared weakly. */
 static int
-fy_http_static_etag_match(const fy_str_t *v, const char *etag)
+fy_http_static_etag_match(const fy_str_t *v, const char *etag, int strong)
 {
     const u_char  *p = v->data, *last = v->data + v->len, *q;
     size_t         elen = strlen(etag);
+    int            weak;
 
     while (p < last) {
         while (p < last && (*p == ' ' || *p == '\t' || *p == ',')) {
@@ -138,14 +139,18 @@ fy_http_static_etag_match(const fy_str_t *v, const char *etag)
         if (*p == '*') {
             return 1;
         }
+        weak = 0;
         if (last - p > 2 && p[0] == 'W' && p[1] == '/') {
             p += 2;
+            weak = 1;
         }
         q = p;
         while (q < last && *q != ',' && *q != ' ' && *q != '\t') {
             q++;
         }
-        if ((size_t) (q - p) == elen && memcmp(p, etag, elen) == 0) {
+        if (!(strong && weak) && elen
+            && (size_t) (q - p) == elen && memcmp(p, etag, elen) == 0)
+        {
             return 1;
         }
         p = q;
@@ -160,7 +165,7 @@ fy_http_static_send(fy_http_request_t *r, fy_http_static_file_t *f,
                     const struct stat *st, const fy_str_t *type)
 {
     fy_http_conn_t  *hc = r->hc;
-    fy_str_t        *inm, *ims, *range, *ifr;
+    fy_str_t        *inm, *ims, *range, *ifr, *ius, *im;
     const char      *line, *conn, *server;
     char             etag[48], lm[40], *hdr, code[8];
     struct tm        tm;
@@ -198,8 +203,25 @@ fy_http_static_send(fy_http_request_t *r, fy_http_static_file_t *f,
          * with the error's status */
         inm = ims = NULL;
     }
+    /* If-Unmodified-Since (a file changed after it, or a date that does
+     * not parse) and If-Match ("*" or the ETag, strongly) that fail:
+     * 412, before anything else, as nginx's not_modified filter */
+    ius = r->err_status ? NULL : fy_http_static_header(r,
+                                                 "If-Unmodified-Since");
+    im = r->err_status ? NULL : fy_http_static_header(r, "If-Match");
+    if (ius) {
+        t = fy_time_parse_http(ius->data, ius->len);
+        if (t == (time_t) -1 || t < st->st_mtime) {
+            fy_http_send_error(r, 412);
+            return;
+        }
+    }
+    if (im && !fy_http_static_etag_match(im, etag, 1)) {
+        fy_http_send_error(r, 412);
+        return;
+    }
     if (inm) {
-        if (fy_http_static_etag_match(inm, etag)) {
+        if (fy_http_static_etag_match(inm, etag, 0)) {
             status = 304;
         }
     } else if (ims && r->loc->if_modified_since != FY_HTTP_IMS_OFF) {
@@ -316,10 +338,13 @@ fy_http_static_send(fy_http_request_t *r, fy_http_static_file_t *f,
                                "Content-Range: bytes */%lld\r\n",
                                (long long) st->st_size);
     }
-    if (status != 416) {
-        /* a compressed body is not the file byte for byte: weak */
+    if (r->status == 200 || r->status == 206 || r->status == 304) {
+        /* nginx drops it from any other answer (an error page) */
         n += (size_t) snprintf(hdr + n, size - n, "Last-Modified: %s\r\n",
                                lm);
+    }
+    if (status != 416) {
+        /* a compressed body is not the file byte for byte: weak */
         if (etag[0]) {
             n += (size_t) snprintf(hdr + n, size - n, "ETag: %s%s\r\n",
                                    f->gz ? "W/" : "", etag);

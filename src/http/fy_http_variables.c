@@ -430,14 +430,15 @@ fy_http_arg(fy_http_request_t *r, const u_char *name, size_t len,
     p = r->args.data;
     end = p + r->args.len;
 
-    /* "a=1&b=2": the value of the first parameter named name */
+    /* "a=1&b=2": the value of the first parameter named name, in any
+     * case (nginx: $arg_a is also "A=1") */
     while (p < end) {
         amp = memchr(p, '&', (size_t) (end - p));
         if (amp == NULL) {
             amp = end;
         }
         if ((size_t) (amp - p) > len && p[len] == '='
-            && memcmp(p, name, len) == 0)
+            && strncasecmp((char *) p, (char *) name, len) == 0)
         {
             value->data = p + len + 1;
             value->len = (size_t) (amp - p) - len - 1;
@@ -467,28 +468,44 @@ fy_pvar_cookie(fy_http_request_t *r, const fy_str_t *arg, u_char *buf,
     static const fy_str_t    name = fy_string("cookie");
     const fy_http_header_t  *h;
     unsigned                 i = 0;
-    u_char                  *p, *end, *semi;
+    u_char                  *p, *q, *end, *semi;
 
     /* "a=1; b=2", in each Cookie line (a gateway from HTTP/2 may have
-     * split them, RFC 9113 8.2.3) */
+     * split them, RFC 9113 8.2.3), as nginx reads them: the name in any
+     * case, spaces allowed around "=", the value up to ";", pairs
+     * separated by ";" or "," */
     while ((h = fy_var_next_header(r, &name, &i)) != NULL) {
         p = h->value.data;
         end = p + h->value.len;
         while (p < end) {
-            while (p < end && (*p == ' ' || *p == ';')) {
+            if ((size_t) (end - p) > arg->len
+                && strncasecmp((char *) p, (char *) arg->data, arg->len) == 0)
+            {
+                q = p + arg->len;
+                while (q < end && *q == ' ') {
+                    q++;
+                }
+                if (q < end && *q == '=') {
+                    q++;
+                    while (q < end && *q == ' ') {
+                        q++;
+                    }
+                    semi = memchr(q, ';', (size_t) (end - q));
+                    if (semi == NULL) {
+                        semi = end;
+                    }
+                    return fy_var_copy(buf, size, q, (size_t) (semi - q));
+                }
+            }
+            while (p < end && *p != ';' && *p != ',') {
                 p++;
             }
-            semi = memchr(p, ';', (size_t) (end - p));
-            if (semi == NULL) {
-                semi = end;
+            if (p < end) {
+                p++;
             }
-            if ((size_t) (semi - p) > arg->len && p[arg->len] == '='
-                && memcmp(p, arg->data, arg->len) == 0)
-            {
-                p += arg->len + 1;
-                return fy_var_copy(buf, size, p, (size_t) (semi - p));
+            while (p < end && *p == ' ') {
+                p++;
             }
-            p = semi;
         }
     }
     return 0;
@@ -563,6 +580,9 @@ fy_var_remote_user(fy_http_request_t *r, u_char *buf, size_t size)
     for (i = 0; i < n && out[i] != ':'; i++) {
         /* the user is what comes before the first colon */
     }
+    if (i == n) {
+        return 0;       /* no colon: not credentials at all (nginx) */
+    }
     return fy_var_copy(buf, size, out, i);
 }
 
@@ -579,9 +599,7 @@ static const fy_http_variable_t  fy_http_variables[] = {
     { "server_name",      fy_var_server_name },
     { "content_type",     fy_var_content_type },
     { "content_length",   fy_var_content_length },
-    { "document_root",    fy_http_var_document_root },
     { "realpath_root",    fy_http_var_realpath_root },
-    { "request_filename", fy_http_var_request_filename },
     { "request_id",       fy_http_var_request_id },
     { "nginx_version",    fy_http_var_nginx_version },
     { "request_completion", fy_http_var_request_completion },
@@ -595,6 +613,8 @@ static const fy_http_variable_t  fy_http_variables[] = {
     { "args",             fy_var_args },
     { "query_string",     fy_var_args },
     { "is_args",          fy_var_is_args },
+    { "request_filename", fy_http_static_var_filename },
+    { "document_root",    fy_http_static_var_root },
     { "request_method",   fy_var_request_method },
     { "host",             fy_var_host },
     { "server_port",      fy_var_server_port },
