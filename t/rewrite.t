@@ -77,6 +77,8 @@ http {
             return 200 "no match:$uri";
         }
         location /loop/ { rewrite ^/loop/(.*)$ /loop/$1 last; }
+        location /tosmall/ { rewrite ^ /small/ last; }
+        location /small/ { client_max_body_size 10; return 200 "small"; }
         location /n/ {
             rewrite ^/n/x(.*)$ /n/$1 last;
             return 200 "done:$uri";
@@ -271,6 +273,15 @@ $r = http_get($port, '/loop/z');
 is($r->{status}, 500, 'a rewrite loop: 500');
 ok(wait_until { $f->error_log =~ m{\[error\].*rewrite or internal redirection cycle while processing "/loop/z"} },
    '... logged');
+
+# client_max_body_size of the location a "last" finds (nginx checks it
+# at every location search)
+$r = http($port, build_request(method => 'POST', path => '/tosmall/',
+                               body => 'x' x 100));
+is($r->{status}, 413, 'a body too large for the location "last" found: 413');
+$r = http($port, build_request(method => 'POST', path => '/tosmall/',
+                               body => 'x' x 5));
+is($r->{status}, 200, '... one within it passes');
 
 # ---- set ----
 $r = http_get($port, '/set/?x=1');

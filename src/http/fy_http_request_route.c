@@ -318,6 +318,25 @@ fy_http_handler(fy_http_request_t *r, unsigned seen)
     fy_http_route(r);
 }
 
+/* client_max_body_size of the location found (nginx checks it each
+ * time a location is found): 1 when the announced body is larger and
+ * the 413 is sent. */
+static int
+fy_http_body_too_large(fy_http_request_t *r)
+{
+    fy_http_loc_conf_t  *lcf = r->loc;
+
+    if (r->content_length > 0
+        && (uint64_t) r->content_length > lcf->client_max_body_size
+        && lcf->client_max_body_size != 0)
+    {
+        r->keepalive = 0;
+        fy_http_send_error(r, 413);
+        return 1;
+    }
+    return 0;
+}
+
 void
 fy_http_route(fy_http_request_t *r)
 {
@@ -350,12 +369,7 @@ fy_http_route(fy_http_request_t *r)
         return;
     }
 
-    if (r->content_length > 0
-        && (uint64_t) r->content_length > lcf->client_max_body_size
-        && lcf->client_max_body_size != 0)
-    {
-        r->keepalive = 0;
-        fy_http_send_error(r, 413);
+    if (fy_http_body_too_large(r)) {
         return;
     }
 
@@ -389,7 +403,9 @@ fy_http_run_location(fy_http_request_t *r)
             r->redirects++;
             r->captures = NULL;
             fy_http_find_location_of(r);
-            fy_http_run_location(r);
+            if (!fy_http_body_too_large(r)) {
+                fy_http_run_location(r);
+            }
             return;
         }
         /* an "if" whose condition held made its block's conf the
