@@ -1161,6 +1161,10 @@ extern const fy_command_t  fy_http_auth_basic_commands[];
 void fy_http_auth_basic_merge(fy_http_loc_conf_t *prev,
                               fy_http_loc_conf_t *conf);
 int  fy_http_access_phase(fy_http_request_t *r);
+/* the user and password of "Authorization: Basic", decoded: FY_OK,
+ * FY_DECLINED (none or malformed), FY_ERROR */
+int  fy_http_auth_credentials(fy_http_request_t *r, fy_str_t *user,
+                              fy_str_t *pw);
 size_t fy_http_auth_basic_header(fy_http_request_t *r, int status,
                                  u_char *buf);
 /* fy_http_auth_crypt.c */

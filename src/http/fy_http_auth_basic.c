@@ -156,9 +156,10 @@ fy_http_auth_basic_merge(fy_http_loc_conf_t *prev, fy_http_loc_conf_t *conf)
  * The user and password of "Authorization: Basic ..." (as nginx: the
  * scheme in any case, spaces after it, a user before the first ':'
  * that is not empty).  They are decoded into the request's pool.
- * FY_OK, FY_DECLINED (none, or not of that form), FY_ERROR.
+ * FY_OK, FY_DECLINED (none, or not of that form), FY_ERROR.  Also
+ * $remote_user's source (fy_http_variables.c).
  */
-static int
+int
 fy_http_auth_credentials(fy_http_request_t *r, fy_str_t *user, fy_str_t *pw)
 {
     fy_http_header_t  *h;

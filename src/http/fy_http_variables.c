@@ -544,46 +544,17 @@ fy_var_content_length(fy_http_request_t *r, u_char *buf, size_t size)
     return h ? fy_var_copy(buf, size, h->value.data, h->value.len) : 0;
 }
 
-/* $remote_user: the user name of HTTP Basic authentication. */
+/* $remote_user: the user name of HTTP Basic authentication, read as
+ * auth_basic reads it (whether or not auth_basic checks it, as nginx). */
 static size_t
 fy_var_remote_user(fy_http_request_t *r, u_char *buf, size_t size)
 {
-    static const fy_str_t    name = fy_string("authorization");
-    static const char        b64[] =
-        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    const fy_http_header_t  *h = fy_var_find_header(r, &name);
-    u_char                   out[256];
-    const char              *pos;
-    size_t                   i, n = 0;
-    unsigned                 acc = 0, bits = 0;
+    fy_str_t  user, pw;
 
-    if (h == NULL || h->value.len < 6
-        || strncasecmp((char *) h->value.data, "Basic ", 6) != 0)
-    {
+    if (fy_http_auth_credentials(r, &user, &pw) != FY_OK) {
         return 0;
     }
-    for (i = 6; i < h->value.len && n < sizeof(out); i++) {
-        if (h->value.data[i] == '=') {
-            break;
-        }
-        pos = memchr(b64, h->value.data[i], 64);
-        if (pos == NULL) {
-            return 0;
-        }
-        acc = (acc << 6) | (unsigned) (pos - b64);
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            out[n++] = (u_char) (acc >> bits);
-        }
-    }
-    for (i = 0; i < n && out[i] != ':'; i++) {
-        /* the user is what comes before the first colon */
-    }
-    if (i == n) {
-        return 0;       /* no colon: not credentials at all (nginx) */
-    }
-    return fy_var_copy(buf, size, out, i);
+    return fy_var_copy(buf, size, user.data, user.len);
 }
 
 static const fy_http_variable_t  fy_http_variables[] = {
