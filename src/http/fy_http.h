@@ -829,6 +829,10 @@ fy_http_loc_conf_t *fy_http_req_loc(fy_http_request_t *r);
  * armed, out_done will be called later), FY_ERROR (connection dead). */
 int  fy_http_write_out(fy_http_request_t *r);
 void fy_http_close_connection(fy_http_conn_t *hc);
+/* A read event on a client connection whose request waits (a limit_req
+ * delay, the upstream): 1 when the client closed or reset it, 0 for
+ * pipelined bytes, which stay in the socket. */
+int fy_http_client_closed(fy_event_t *rev);
 /* TCP_NODELAY once, if lcf's tcp_nodelay is on; TCP_CORK on or off
  * (tcp_nopush) */
 void fy_http_nodelay(fy_http_conn_t *hc, const fy_http_loc_conf_t *lcf);

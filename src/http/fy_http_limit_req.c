@@ -459,14 +459,8 @@ fy_http_limit_req_check_client(fy_event_t *rev)
 {
     fy_conn_t       *c = rev->data;
     fy_http_conn_t  *hc = c->data;
-    char             ch;
-    ssize_t          n;
 
-    if (!rev->eof && !rev->error) {
-        return;     /* pipelined bytes: they wait in the socket */
-    }
-    n = fy_conn_peek(c, (u_char *) &ch, 1);
-    if (n == 0 || n == FY_ERROR) {
+    if (fy_http_client_closed(rev)) {
         fy_log_error(FY_LOG_INFO, 0, "client %s prematurely closed "
                      "connection while its request was delayed",
                      hc->addr_text);

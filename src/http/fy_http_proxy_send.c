@@ -622,16 +622,11 @@ fy_proxy_check_client(fy_event_t *rev)
 {
     fy_conn_t        *c = rev->data;
     fy_http_conn_t   *hc = c->data;
-    char              ch;
-    ssize_t           n;
 
-    if (!rev->eof && !rev->error) {
-        return;     /* pipelined bytes: they wait in the socket */
+    if (!fy_http_client_closed(rev)) {
+        return;
     }
-    n = fy_conn_peek(c, (u_char *) &ch, 1);
-    if ((n == 0 || n == FY_ERROR) && hc->r
-        && hc->r->loc->proxy_ignore_client_abort == 1)
-    {
+    if (hc->r && hc->r->loc->proxy_ignore_client_abort == 1) {
         /* the upstream gets to answer; writing that answer fails then
          * and ends the request (nginx) */
         fy_log_debug("client %s closed connection while waiting for "
@@ -639,13 +634,10 @@ fy_proxy_check_client(fy_event_t *rev)
                      hc->addr_text);
         return;
     }
-    if (n == 0 || n == FY_ERROR) {
-        fy_log_error(FY_LOG_INFO, 0, "client %s prematurely closed "
-                     "connection while waiting for upstream",
-                     hc->addr_text);
-        if (hc->r && !hc->r->header_sent) {
-            hc->r->status = 499;    /* nginx's code for this, in the log */
-        }
-        fy_http_close_connection(hc);
+    fy_log_error(FY_LOG_INFO, 0, "client %s prematurely closed "
+                 "connection while waiting for upstream", hc->addr_text);
+    if (hc->r && !hc->r->header_sent) {
+        hc->r->status = 499;    /* nginx's code for this, in the log */
     }
+    fy_http_close_connection(hc);
 }

@@ -126,6 +126,19 @@ fy_http_start_connection(fy_http_conn_t *hc)
     fy_http_wait_request(&c->read);
 }
 
+int
+fy_http_client_closed(fy_event_t *rev)
+{
+    u_char   ch;
+    ssize_t  n;
+
+    if (!rev->eof && !rev->error) {
+        return 0;
+    }
+    n = fy_conn_peek(rev->data, &ch, 1);
+    return n == 0 || n == FY_ERROR;
+}
+
 void
 fy_http_close_connection(fy_http_conn_t *hc)
 {
