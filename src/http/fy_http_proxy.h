@@ -26,6 +26,7 @@
 
 #include "fy_core.h"
 #include "fy_http.h"
+#include "fy_http_fastcgi.h"
 
 enum {
     FY_PROXY_BODY_NONE = 0,
@@ -139,6 +140,8 @@ struct fy_http_proxy_s {
      * $upstream_http_ (fy_http_var_response.c), NULL: none */
     fy_http_header_t         *kept_fields;
     unsigned                  nkept_fields;
+    /* fastcgi_pass: the FastCGI state (fy_http_fastcgi.c), else NULL */
+    struct fy_http_fastcgi_s *fcgi;
 };
 
 /* The proxy_ssl_* settings of a level (fy_http_proxy_ssl.c). */
@@ -193,6 +196,7 @@ typedef struct {
                           (p)->peer == NULL ? ""                          \
                           : (p)->r->loc->proxy_https                      \
                           ? ", upstream: \"https://"                      \
+                          : (p)->fcgi ? ", upstream: \"fastcgi://"        \
                           : ", upstream: \"http://",                      \
                           (int) ((p)->peer ? (p)->peer->name.len : 0),    \
                           (p)->peer ? (char *) (p)->peer->name.data : "", \

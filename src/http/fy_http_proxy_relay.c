@@ -423,7 +423,7 @@ fy_proxy_release_upstream(fy_http_proxy_t *p)
     }
     fy_proxy_timed(p, FY_PROXY_T_RESPONSE);
     if (p->u->keepalive && p->framed && p->up_done && !p->up_extra
-        && !p->up_failed)
+        && !p->up_failed && (p->fcgi == NULL || fy_http_fastcgi_ended(p)))
     {
         p->uc = NULL;
         fy_shm_add(p->stats->active, (uint64_t) -1);
@@ -453,15 +453,17 @@ fy_proxy_up_recv(fy_http_proxy_t *p, fy_buf_t *b)
         return FY_AGAIN;    /* drained by a short read: wait for the edge */
     }
     size = fy_buf_free(b);
-    if (p->body_type == FY_PROXY_BODY_LENGTH) {
+    if (p->body_type == FY_PROXY_BODY_LENGTH && p->fcgi == NULL) {
         size = (size_t) fy_min((uint64_t) size, p->scan_rest);
     }
 
     /* recv(), or SSL_read()s from an https upstream, which also read
-     * until the buffer is full or the socket dry */
-    n = fy_conn_recv(uc, b->last, size);
+     * until the buffer is full or the socket dry; FastCGI's records
+     * decoded (what is left is less than was read) */
+    n = p->fcgi ? fy_http_fastcgi_recv(p, b->last, size)
+                : fy_conn_recv(uc, b->last, size);
     if (n > 0) {
-        if ((size_t) n < size && !uc->read.eof) {
+        if ((size_t) n < size && !uc->read.eof && p->fcgi == NULL) {
             uc->read.ready = 0;
         }
         fy_shm_add(p->stats->bytes_in, (uint64_t) n);
