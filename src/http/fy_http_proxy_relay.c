@@ -383,6 +383,9 @@ fy_proxy_scan(fy_http_proxy_t *p, u_char *start, u_char *end)
         if (p->scan_rest == 0) {
             p->up_done = 1;
             p->up_extra = (size_t) (end - start) > n;
+        } else if (p->fcgi && p->fcgi->parser.ended) {
+            p->up_done = 1;     /* END_REQUEST before the length */
+            p->up_failed = 1;
         }
         return;
 
@@ -402,7 +405,11 @@ fy_proxy_scan(fy_http_proxy_t *p, u_char *start, u_char *end)
         }
         return;
 
-    default: /* FY_PROXY_BODY_CLOSE: only the close ends it */
+    default: /* FY_PROXY_BODY_CLOSE: only the close ends it, or
+              * FastCGI's END_REQUEST (the connection may stay open) */
+        if (p->fcgi && p->fcgi->parser.ended) {
+            p->up_done = 1;
+        }
         return;
     }
 }

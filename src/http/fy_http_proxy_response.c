@@ -651,7 +651,7 @@ fy_proxy_header_in(fy_http_proxy_t *p, int *err)
             return FY_ERROR;
         }
 
-        if (!uc->read.ready) {
+        if (!uc->read.ready && !(p->fcgi && p->fcgi->parser.ended)) {
             return FY_AGAIN;    /* drained by a short read: wait for the edge */
         }
         /* recv(), or SSL_read()s from an https upstream (a short read
