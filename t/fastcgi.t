@@ -22,6 +22,7 @@ use Test::More;
 use Ferry::Test;
 use Digest::MD5 qw(md5_hex);
 use POSIX qw(WNOHANG);
+use IO::Socket::INET;
 
 my ($FPM) = grep { -x } ('/usr/sbin/php-fpm8.2', glob('/usr/sbin/php-fpm*'));
 plan skip_all => 'php-fpm not installed (sh auto/deps --test installs '
@@ -93,6 +94,12 @@ http {
             rewrite ^/down(/.*)$ $1 break;
             include snippets/fastcgi-php.conf;
             fastcgi_pass 127.0.0.1:%%PORT_2%%;
+        }
+        location = /garbled {
+            fastcgi_pass 127.0.0.1:%%PORT_3%%;
+        }
+        location = /early {
+            fastcgi_pass 127.0.0.1:%%PORT_4%%;
         }
         location ^~ /slow/ {
             rewrite ^/slow(/.*)$ $1 break;
@@ -191,6 +198,32 @@ pm.max_children = 2
 env[POOL] = b
 EOF
 
+# Fake FastCGI servers: one answers in HTTP (not FastCGI at all), one
+# sends the start of a STDOUT record's header and closes before
+# END_REQUEST.
+my @fakes;
+sub fake_server {
+    my ($port, $answer) = @_;
+    my $ls = IO::Socket::INET->new(LocalAddr => '127.0.0.1',
+                                   LocalPort => $port, Listen => 8,
+                                   ReuseAddr => 1) or die "listen: $!";
+    my $pid = fork // die "fork: $!";
+    if ($pid == 0) {
+        while (my $c = $ls->accept) {
+            my $buf;
+            sysread $c, $buf, 65536;
+            syswrite $c, $answer;
+            close $c;
+        }
+        POSIX::_exit(0);
+    }
+    close $ls;
+    push @fakes, $pid;
+}
+fake_server($f->port(3), "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nhi");
+my $part = "Content-Type: text/plain\r\n";
+fake_server($f->port(4), pack('CCnnCC', 1, 6, 1, length $part, 0, 0) . $part);
+
 my $fpm = fork // die "fork: $!";
 if ($fpm == 0) {
     open STDOUT, '>', "$P/php-fpm.out";
@@ -203,6 +236,10 @@ if ($fpm == 0) {
 }
 END {
     local $?;
+    for (@fakes) {
+        kill 'KILL', $_;
+        waitpid $_, 0;
+    }
     if ($fpm && $fpm > 0) {
         kill 'QUIT', $fpm;
         for (1 .. 100) {
@@ -220,7 +257,9 @@ ok((wait_until { !port_is_closed($f->port(1)) && -S "$P/php-b.sock" } 10),
 $f->allow_log(qr/FastCGI sent in stderr: "PHP message: hello from php/,
               qr/connect\(\) failed .* while connecting to upstream/,
               qr/upstream timed out/,
-              qr/no live upstreams/);
+              qr/no live upstreams/,
+              qr/upstream sent invalid FastCGI record/,
+              qr/upstream prematurely closed connection/);
 $f->start;
 my $port = $f->port(0);
 
@@ -361,6 +400,12 @@ is($r->{body}, "custom not found page\n", '... error_page answers');
 # php-fpm down, slow
 $r = http_get($port, '/down/info.php');
 is($r->{status}, 502, 'nothing listening: 502');
+$r = http_get($port, '/garbled');
+is($r->{status}, 502, 'an answer that is not FastCGI: 502');
+ok((wait_until { $f->error_log =~ /\[error\] .*upstream sent invalid FastCGI record/ } 5),
+   '... logged');
+$r = http_get($port, '/early');
+is($r->{status}, 502, 'a server that closes before END_REQUEST: 502');
 $r = http_get($port, '/slow/slow.php', timeout => 10);
 is($r->{status}, 504, 'slower than fastcgi_read_timeout: 504');
 
