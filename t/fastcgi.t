@@ -36,6 +36,10 @@ http {
         server 127.0.0.1:%%PORT_1%%;
         server unix:%%PREFIX%%/php-b.sock;
     }
+    upstream php_fail {
+        server 127.0.0.1:%%PORT_2%%;
+        server 127.0.0.1:%%PORT_1%%;
+    }
     upstream php_kept {
         server 127.0.0.1:%%PORT_1%%;
         keepalive 4;
@@ -70,6 +74,11 @@ http {
             include snippets/fastcgi-php.conf;
             fastcgi_keep_conn on;
             fastcgi_pass php_kept;
+        }
+        location ^~ /fail/ {
+            rewrite ^/fail(/.*)$ $1 break;
+            include snippets/fastcgi-php.conf;
+            fastcgi_pass php_fail;
         }
         location = /inherit {
             fastcgi_pass 127.0.0.1:%%PORT_1%%;
@@ -167,6 +176,11 @@ $f->write_file('html/stderr.php', <<'EOF');
 <?php
 error_log('hello from php via stderr');
 echo "logged\n";
+EOF
+$f->write_file('html/server.php', <<'EOF');
+<?php
+header('Server: php-app');
+echo "own server\n";
 EOF
 $f->write_file('html/slow.php', <<'EOF');
 <?php
@@ -322,6 +336,10 @@ $r = http_get($port, '/moved.php');
 is($r->{status}, 302, 'Location without Status: 302');
 is($r->{headers}{location}, '/elsewhere?a=1', '... Location passed as it is');
 
+$r = http_get($port, '/server.php');
+is($r->{headers}{server}, 'php-app',
+   'the application\'s Server field replaces ferry\'s (as nginx)');
+
 # try_files $fastcgi_script_name =404
 $r = http_get($port, '/missing.php');
 is($r->{status}, 404, 'a missing script: try_files answers 404');
@@ -362,10 +380,14 @@ my ($res, $closed) = http_keepalive($port, [
     build_request(path => '/status.php'),
     build_request(method => 'POST', path => '/info.php?n=3', body => 'abc'),
     build_request(path => '/info.php?n=4'),
+    build_request(method => 'HEAD', path => '/info.php?n=5'),
+    build_request(path => '/index.php'),
 ]);
-is(scalar @$res, 4, 'keep-alive: four responses on one connection');
-is(join(',', map { $_->{status} // 'none' } @$res), '200,404,200,200',
+is(scalar @$res, 6, 'keep-alive: six responses on one connection');
+is(join(',', map { $_->{status} // 'none' } @$res), '200,404,200,200,200,200',
    '... each with its status');
+is($res->[4]{body}, '', '... HEAD: no body');
+is($res->[5]{body}, "index here\n", '... and the request after it is whole');
 is(vars($res->[2]{body})->{BODY}, '3 ' . md5_hex('abc'), '... and body');
 is(vars($res->[3]{body})->{QUERY_STRING}, 'n=4', '... the last one too');
 ok(!$closed, '... and the connection stays open');
@@ -386,10 +408,15 @@ for (1 .. 6) {
 is(join(',', sort keys %pools), 'a,b',
    'an upstream group of a TCP and a unix-socket php-fpm: both answer');
 
+# fastcgi_next_upstream: the first server is down, the second answers
+my @ok = map { http_get($port, '/fail/info.php')->{status} } 1 .. 4;
+is(join(',', @ok), '200,200,200,200',
+   'a server down in the group: every request goes on to the other');
+
 # stderr
 $r = http_get($port, '/stderr.php');
 is($r->{body}, "logged\n", 'a script that writes to stderr answers');
-ok((wait_until { $f->error_log =~ /\[error\] .*FastCGI sent in stderr: "PHP message: hello from php via stderr".*upstream: "fastcgi:\/\// } 5),
+ok((wait_until { $f->error_log =~ /\[error\] .*FastCGI sent in stderr: "PHP message: hello from php via stderr", client: 127\.0\.0\.1, request: "GET \/stderr\.php HTTP\/1\.1", upstream: "fastcgi:\/\/127\.0\.0\.1:\d+"$/m } 5),
    'its error_log() line is in the error log at error level');
 
 # intercept_errors

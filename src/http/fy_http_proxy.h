@@ -200,7 +200,8 @@ typedef struct {
                           : ", upstream: \"http://",                      \
                           (int) ((p)->peer ? (p)->peer->name.len : 0),    \
                           (p)->peer ? (char *) (p)->peer->name.data : "", \
-                          (int) ((p)->peer ? (p)->r->uri.len : 0),        \
+                          (int) ((p)->peer && !(p)->fcgi                  \
+                                 ? (p)->r->uri.len : 0),                  \
                           (p)->peer ? (char *) (p)->r->uri.data : "",     \
                           (p)->peer ? "\"" : ""
 

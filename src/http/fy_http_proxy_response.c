@@ -121,8 +121,11 @@ fy_proxy_hidden(fy_http_loc_conf_t *lcf, const fy_str_t *name)
     unsigned   i;
     int        hide;
 
-    hide = fy_str_eq_ci(name, "Date") || fy_str_eq_ci(name, "Server")
-           || fy_str_eq_ci(name, "X-Pad")
+    /* nginx's defaults: its proxy hides Date, Server and X-Pad, its
+     * FastCGI module does not */
+    hide = (!lcf->fastcgi_pass
+            && (fy_str_eq_ci(name, "Date") || fy_str_eq_ci(name, "Server")
+                || fy_str_eq_ci(name, "X-Pad")))
            || (name->len >= 8
                && fy_mem_eq_ci(name->data, "X-Accel-", 8));
     for (i = 0; !hide && lcf->hide_headers && i < lcf->hide_headers->nelts;
