@@ -80,6 +80,17 @@ http {
             include snippets/fastcgi-php.conf;
             fastcgi_pass php_fail;
         }
+        location ^~ /hdr/ {
+            rewrite ^/hdr(/.*)$ $1 break;
+            include snippets/fastcgi-php.conf;
+            fastcgi_hide_header X-Php;
+            fastcgi_pass_header X-Accel-Custom;
+            fastcgi_ignore_headers X-Accel-Redirect;
+            fastcgi_buffering off;
+            fastcgi_buffer_size 4k;
+            fastcgi_buffers 4 8k;
+            fastcgi_pass 127.0.0.1:%%PORT_1%%;
+        }
         location = /inherit {
             fastcgi_pass 127.0.0.1:%%PORT_1%%;
         }
@@ -181,6 +192,19 @@ $f->write_file('html/server.php', <<'EOF');
 <?php
 header('Server: php-app');
 echo "own server\n";
+EOF
+$f->write_file('html/accel.php', <<'EOF');
+<?php
+header('X-Php: yes');
+header('X-Accel-Custom: shown');
+header('X-Accel-Redirect: /custom404.html');
+echo "the script's own body\n";
+EOF
+$f->write_file('html/big.php', <<'EOF');
+<?php
+for ($i = 0; $i < 30000; $i++) {
+    printf("line %05d of a big response\n", $i);
+}
 EOF
 $f->write_file('html/slow.php', <<'EOF');
 <?php
@@ -339,6 +363,25 @@ is($r->{headers}{location}, '/elsewhere?a=1', '... Location passed as it is');
 $r = http_get($port, '/server.php');
 is($r->{headers}{server}, 'php-app',
    'the application\'s Server field replaces ferry\'s (as nginx)');
+
+# X-Accel-*, hide/pass/ignore headers, buffers
+$r = http_get($port, '/accel.php');
+is($r->{body}, "custom not found page\n",
+   'X-Accel-Redirect from the application: the URI it names answers');
+ok(!exists $r->{headers}{'x-accel-custom'}, 'X-Accel-* is hidden by default');
+$r = http_get($port, '/hdr/accel.php');
+is($r->{body}, "the script's own body\n",
+   'fastcgi_ignore_headers X-Accel-Redirect: the script answers');
+ok(!exists $r->{headers}{'x-php'}, 'fastcgi_hide_header hides a field');
+is($r->{headers}{'x-accel-custom'}, 'shown',
+   'fastcgi_pass_header lets a hidden one through');
+my $want = join '', map { sprintf "line %05d of a big response\n", $_ } 0 .. 29999;
+for my $loc ('', '/hdr') {
+    $r = http_get($port, "$loc/big.php");
+    is(length($r->{body} // ''), length $want,
+       "a big response ($loc/big.php): every byte");
+    ok(($r->{body} // '') eq $want, '... in order');
+}
 
 # try_files $fastcgi_script_name =404
 $r = http_get($port, '/missing.php');
