@@ -272,7 +272,9 @@ fy_http_fastcgi_stderr(void *ctx, const u_char *data, size_t len, int last)
 
     for ( ;; ) {
         k = fy_min(len, sizeof(f->err) - f->err_len);
-        memcpy(f->err + f->err_len, data, k);
+        if (k) {                /* the record's end comes without data */
+            memcpy(f->err + f->err_len, data, k);
+        }
         f->err_len += k;
         data += k;
         len -= k;
