@@ -23,6 +23,10 @@
  *   chunked, bigger      -> HTTP/1.1 and chunked again, one chunk per
  *                           read; the client's chunk sizes, extensions
  *                           and trailers are not passed on
+ *   FastCGI (fastcgi_pass) -> STDIN records in the chunked framing's
+ *                           place (p->frame holds a record header),
+ *                           an empty STDIN for the last-chunk; a chunked
+ *                           body only when read whole (fy_proxy_start)
  *
  * The buffer is emptied for more only once it is full and sent; until
  * then it holds every body byte read and the request can be sent to
