@@ -23,6 +23,7 @@ use Ferry::Test;
 use Digest::MD5 qw(md5_hex);
 use POSIX qw(WNOHANG);
 use IO::Socket::INET;
+use IO::Select;
 
 my ($FPM) = grep { -x } ('/usr/sbin/php-fpm8.2', glob('/usr/sbin/php-fpm*'));
 plan skip_all => 'php-fpm not installed (sh auto/deps --test installs '
@@ -39,6 +40,10 @@ http {
     upstream php_fail {
         server 127.0.0.1:%%PORT_2%%;
         server 127.0.0.1:%%PORT_1%%;
+    }
+    upstream counted {
+        server 127.0.0.1:%%PORT_5%%;
+        keepalive 2;
     }
     upstream php_kept {
         server 127.0.0.1:%%PORT_1%%;
@@ -120,6 +125,15 @@ http {
         }
         location = /early {
             fastcgi_pass 127.0.0.1:%%PORT_4%%;
+        }
+        location = /counted {
+            fastcgi_param REQUEST_METHOD $request_method;
+            fastcgi_keep_conn on;
+            fastcgi_pass counted;
+        }
+        location = /counted-close {
+            fastcgi_param REQUEST_METHOD $request_method;
+            fastcgi_pass counted;
         }
         location ^~ /slow/ {
             rewrite ^/slow(/.*)$ $1 break;
@@ -262,6 +276,80 @@ fake_server($f->port(3), "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nhi");
 my $part = "Content-Type: text/plain\r\n";
 fake_server($f->port(4), pack('CCnnCC', 1, 6, 1, length $part, 0, 0) . $part);
 
+# A FastCGI responder of our own, which numbers its connections and the
+# requests on each, keeps a connection only when BEGIN_REQUEST asks
+# for it (FCGI_KEEP_CONN), pads its records and sends its answer in
+# small pieces: what fastcgi_keep_conn and the keepalive cache do is
+# seen in its answers.
+sub fcgi_record {
+    my ($type, $content, $pad) = @_;
+    return pack('CCnnCC', 1, $type, 1, length $content, $pad, 0)
+           . $content . ("\0" x $pad);
+}
+{
+    my $ls = IO::Socket::INET->new(LocalAddr => '127.0.0.1',
+                                   LocalPort => $f->port(5), Listen => 8,
+                                   ReuseAddr => 1) or die "listen: $!";
+    my $pid = fork // die "fork: $!";
+    if ($pid == 0) {
+        my $sel = IO::Select->new($ls);
+        my (%in, %conn_no, %reqs);
+        my $conns = 0;
+        while (1) {
+            for my $s ($sel->can_read) {
+                if ($s == $ls) {
+                    my $c = $ls->accept or next;
+                    $sel->add($c);
+                    $in{$c} = '';
+                    $conn_no{$c} = ++$conns;
+                    $reqs{$c} = 0;
+                    next;
+                }
+                my $n = sysread $s, my $buf, 65536;
+                if (!$n) {
+                    $sel->remove($s);
+                    close $s;
+                    next;
+                }
+                $in{$s} .= $buf;
+                # a request is complete at its empty STDIN record
+                my ($keep, $done, $pos) = (0, 0, 0);
+                while (length($in{$s}) - $pos >= 8) {
+                    my ($v, $type, $id, $len, $pad) =
+                        unpack 'CCnnC', substr($in{$s}, $pos, 7);
+                    last if length($in{$s}) - $pos < 8 + $len + $pad;
+                    $keep = ord(substr($in{$s}, $pos + 10, 1)) & 1
+                        if $type == 1;
+                    $pos += 8 + $len + $pad;
+                    if ($type == 5 && $len == 0) {
+                        $done = 1;
+                        last;
+                    }
+                }
+                next unless $done;
+                substr($in{$s}, 0, $pos) = '';
+                $reqs{$s}++;
+                my $out = fcgi_record(6, "Content-Type: text/plain\r\n", 3)
+                        . fcgi_record(7, "counted stderr", 2)
+                        . fcgi_record(6, "\r\nconn=$conn_no{$s} "
+                                         . "req=$reqs{$s} keep=$keep\n", 5)
+                        . fcgi_record(6, '', 0)
+                        . fcgi_record(3, "\0\0\0\0\0\0\0\0", 0);
+                # in pieces of 5 bytes: records split anywhere
+                while (length $out) {
+                    syswrite $s, substr($out, 0, 5, '');
+                }
+                if (!$keep) {
+                    $sel->remove($s);
+                    close $s;
+                }
+            }
+        }
+    }
+    close $ls;
+    push @fakes, $pid;
+}
+
 my $fpm = fork // die "fork: $!";
 if ($fpm == 0) {
     open STDOUT, '>', "$P/php-fpm.out";
@@ -293,6 +381,7 @@ ok((wait_until { !port_is_closed($f->port(1)) && -S "$P/php-b.sock" } 10),
     or diag(Ferry::Test::read_file("$P/php-fpm.out") // '');
 
 $f->allow_log(qr/FastCGI sent in stderr: "PHP message: hello from php/,
+              qr/FastCGI sent in stderr: "counted stderr"/,
               qr/connect\(\) failed .* while connecting to upstream/,
               qr/upstream timed out/,
               qr/no live upstreams/,
@@ -441,6 +530,22 @@ ok(!$closed, '... and the connection stays open');
 ]);
 is(join(',', map { vars($_->{body})->{QUERY_STRING} // 'none' } @$res),
    'k=1,k=2,k=3,k=4,k=5', 'fastcgi_keep_conn: five requests, five answers');
+
+# fastcgi_keep_conn: one connection carries the requests
+($res, $closed) = http_keepalive($port, [
+    map { build_request(path => '/counted') } 1 .. 3
+]);
+is(join(',', map { $_->{body} // 'none' } @$res),
+   "conn=1 req=1 keep=1\n,conn=1 req=2 keep=1\n,conn=1 req=3 keep=1\n",
+   'fastcgi_keep_conn on with keepalive: FCGI_KEEP_CONN, one connection '
+   . 'for three requests (records padded and split in 5-byte pieces)');
+$r = http_get($port, '/counted-close');
+like($r->{body} // '', qr/^conn=1 req=4 keep=0$/,
+     'fastcgi_keep_conn off: the kept connection (as nginx), not asked to '
+     . 'stay open');
+$r = http_get($port, '/counted');
+like($r->{body} // '', qr/^conn=2 req=1 keep=1$/,
+     '... it was not cached again: the next request opens another');
 
 # an upstream group: both pools answer
 my %pools;
