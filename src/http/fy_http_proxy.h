@@ -19,6 +19,10 @@
  *   fy_http_proxy_conn.c      proxy_bind, proxy_socket_keepalive,
  *                             proxy_ignore_client_abort
  *
+ * fastcgi_pass runs on these files too: p->fcgi is set, and the
+ * request, the body's framing and the reads are FastCGI's
+ * (fy_http_fastcgi.h).
+ *
  * Private to src/http/fy_http_proxy*.c.
  */
 #ifndef FY_HTTP_PROXY_H
