@@ -229,6 +229,7 @@ typedef struct {
     unsigned     has_backup:1;        /* some server is "backup" */
     unsigned     bare_http:1;         /* implicit, named without a port */
     unsigned     bare_https:1;        /* by http:// (80) or https:// (443) */
+    unsigned     bare_fastcgi:1;      /* by fastcgi_pass without a port */
     const char  *file;                /* first reference, for errors */
     unsigned     line;
 
@@ -271,6 +272,41 @@ typedef struct {
     unsigned             line;
 } fy_http_size_at_t;
 
+/* The fastcgi_* directives of a level (fy_http_fastcgi_conf.c), merged
+ * down like the others; a fastcgi_pass location hands its timeouts,
+ * buffers, header lists and retry rules to the proxy fields the proxy
+ * code reads (fy_http_fastcgi_apply). */
+typedef struct {
+    fy_array_t          *params;        /* fy_http_fastcgi_param_t, NULL:
+                                           the parent's (nginx: a level
+                                           with its own replaces them) */
+    fy_str_t             index;         /* data NULL: unset */
+    fy_http_regex_t     *split;         /* fastcgi_split_path_info */
+    unsigned             split_set:1;
+    int64_t              connect_timeout;
+    int64_t              send_timeout;
+    int64_t              read_timeout;
+    int                  intercept_errors;
+    int                  keep_conn;
+    int                  buffering;
+    size_t               buffer_size;
+    unsigned             buffers_num;
+    size_t               buffers_size;
+    fy_array_t          *hide_headers;  /* fy_str_t, NULL: inherited */
+    fy_array_t          *pass_headers;
+    unsigned             ignore_headers;     /* FY_HTTP_IGN_*, 0: unset */
+    unsigned             next_upstream;      /* FY_HTTP_NEXT_*, 0: unset */
+    int                  next_upstream_tries;
+    int64_t              next_upstream_timeout;
+} fy_http_fastcgi_conf_t;
+
+/* One fastcgi_param line. */
+typedef struct {
+    fy_str_t             name;
+    fy_http_cv_t        *value;
+    unsigned             if_not_empty:1;
+} fy_http_fastcgi_param_t;
+
 typedef struct fy_http_loc_conf_s {
     fy_str_t             name;          /* location prefix or regex */
     unsigned             exact:1;       /* location = /x */
@@ -311,6 +347,9 @@ typedef struct fy_http_loc_conf_s {
     /* limit_rate, limit_rate_after (fy_http_limit_rate.c), NULL: none */
     struct fy_http_limit_rate_conf_s *limit_rate;
     fy_http_cv_t        *proxy_pass_cv; /* proxy_pass with variables */
+    unsigned             fastcgi_pass:1;  /* the upstream speaks FastCGI
+                                           (fastcgi_pass) */
+    fy_http_fastcgi_conf_t  fastcgi;
     fy_array_t          *proxy_upstreams;  /* where its upstream is
                                            looked up (the http block's) */
 
@@ -609,6 +648,31 @@ extern const fy_command_t  fy_http_proxy_conn_commands[];
 extern const fy_command_t  fy_http_resolver_commands[];
 void fy_http_proxy_conn_merge(fy_http_loc_conf_t *prev,
                               fy_http_loc_conf_t *conf);
+/* setters the fastcgi_* twins of proxy_* directives share with them:
+ * each sets the field at cmd->offset */
+const char *fy_http_ignore_headers(fy_conf_t *cf, const fy_command_t *cmd,
+    void *conf);
+const char *fy_http_next_upstream(fy_conf_t *cf, const fy_command_t *cmd,
+    void *conf);
+const char *fy_http_header_list(fy_conf_t *cf, const fy_command_t *cmd,
+    void *conf);
+/* fy_http_fastcgi_conf.c: the fastcgi_* directives; their merge; a
+ * fastcgi_pass location's settings put where the proxy code reads them
+ * (after its nested locations were merged) */
+extern const fy_command_t  fy_http_fastcgi_commands[];
+/* fy_http_conf_upstream.c: the upstream called name, an implicit one
+ * (host:port, unix:path) made if there is none yet; NULL: logged */
+struct fy_http_main_conf_s;
+fy_http_upstream_t *fy_http_upstream_get(fy_conf_t *cf,
+                                         struct fy_http_main_conf_s *hmcf,
+                                         const fy_str_t *name);
+void fy_http_fastcgi_init_conf(fy_http_loc_conf_t *lcf);
+void fy_http_fastcgi_merge(fy_http_loc_conf_t *prev, fy_http_loc_conf_t *conf);
+void fy_http_fastcgi_apply(fy_http_loc_conf_t *lcf);
+/* fy_http_regex.c: the number of capture groups of re */
+unsigned fy_http_regex_captures(const fy_http_regex_t *re);
+int fy_http_regex_split(const fy_http_regex_t *re, const fy_str_t *subject,
+                        fy_str_t *one, fy_str_t *two);
 
 /* Merge levels, resolve upstream names, build cycle->listening. */
 int fy_http_init_cycle(fy_cycle_t *cycle);

@@ -13,8 +13,6 @@
 
 #include <limits.h>
 
-static const char *fy_http_next_upstream(fy_conf_t *cf,
-    const fy_command_t *cmd, void *conf);
 static const char *fy_http_large_header_buffers(fy_conf_t *cf,
     const fy_command_t *cmd, void *conf);
 static const char *fy_http_proxy_buffers(fy_conf_t *cf,
@@ -256,7 +254,8 @@ const fy_command_t  fy_http_commands[] = {
       NULL },
 
     { "proxy_next_upstream", FY_HTTP_ANY, 0, 1, FY_CONF_MANY,
-      fy_http_next_upstream, FY_CONF_LOC_OFF, 0, NULL },
+      fy_http_next_upstream, FY_CONF_LOC_OFF,
+      offsetof(fy_http_loc_conf_t, next_upstream), NULL },
 
     { "proxy_next_upstream_tries", FY_HTTP_ANY, 0, 1, 1, fy_conf_set_int,
       FY_CONF_LOC_OFF, offsetof(fy_http_loc_conf_t, next_upstream_tries),
@@ -285,7 +284,9 @@ fy_http_param(fy_str_t *arg, const char *name, fy_str_t *value)
     return value;
 }
 
-static const char *
+/* proxy_next_upstream, fastcgi_next_upstream: the FY_HTTP_NEXT_* mask
+ * at cmd->offset */
+const char *
 fy_http_next_upstream(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
 {
     static const fy_conf_enum_t  cases[] = {
@@ -303,13 +304,11 @@ fy_http_next_upstream(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
         { "off",            FY_HTTP_NEXT_OFF },
         { NULL, 0 }
     };
-    fy_http_loc_conf_t    *lcf = conf;
+    unsigned              *set = (unsigned *) ((char *) conf + cmd->offset);
     const fy_conf_enum_t  *e;
     unsigned               i, mask = 0;
 
-    fy_unused(cmd);
-
-    if (lcf->next_upstream) {
+    if (*set) {
         return "is duplicate";
     }
     for (i = 1; i < cf->nargs; i++) {
@@ -328,7 +327,7 @@ fy_http_next_upstream(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
         fy_conf_error(cf, "\"off\" cannot be combined with other values");
         return FY_CONF_ERROR;
     }
-    lcf->next_upstream = mask;
+    *set = mask;
     return FY_CONF_OK;
 }
 

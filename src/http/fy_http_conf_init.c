@@ -122,6 +122,7 @@ fy_http_merge_loc(fy_http_loc_conf_t *prev, fy_http_loc_conf_t *conf)
         conf->proxy_ignore_headers = prev->proxy_ignore_headers;
     }
     fy_http_gzip_merge_conf(&prev->gzip, &conf->gzip);
+    fy_http_fastcgi_merge(prev, conf);
     fy_http_auth_basic_merge(prev, conf);
     fy_http_limit_except_merge(prev, conf);     /* after auth_basic's */
     fy_http_expires_merge(prev, conf);
@@ -193,11 +194,15 @@ fy_http_init_ifs(fy_http_loc_conf_t *parent)
             lcf->proxy_https = parent->proxy_https;
             lcf->proxy_pass_cv = parent->proxy_pass_cv;
             lcf->proxy_upstreams = parent->proxy_upstreams;
+            lcf->fastcgi_pass = parent->fastcgi_pass;
             lcf->try_files = parent->try_files;
         }
         fy_http_merge_loc(parent, lcf);
         if (fy_http_temp_check(lcf) != FY_OK) {
             return FY_ERROR;
+        }
+        if (lcf->fastcgi_pass) {
+            fy_http_fastcgi_apply(lcf);
         }
     }
     return FY_OK;
@@ -223,6 +228,11 @@ fy_http_init_locations(fy_http_srv_conf_t *scf, fy_http_loc_conf_t *parent,
                != FY_OK)
         {
             return FY_ERROR;
+        }
+        /* after the nested locations took their proxy_* values from
+         * this one's (fy_http_fastcgi_conf.c) */
+        if (lcf->fastcgi_pass) {
+            fy_http_fastcgi_apply(lcf);
         }
     }
     if (sort && list && list->nelts > 1) {
@@ -354,6 +364,11 @@ fy_http_init_cycle(fy_cycle_t *cycle)
     for (i = 0; i < hmcf->upstreams.nelts; i++) {
         u = *fy_array_elt(&hmcf->upstreams, fy_http_upstream_t *, i);
         if (u->implicit) {
+            if (u->bare_fastcgi) {
+                fy_log_error(FY_LOG_EMERG, 0, "no port in upstream \"%s\" "
+                             "in %s:%u", u->name.data, u->file, u->line);
+                return FY_ERROR;
+            }
             if (u->bare_http && u->bare_https) {
                 fy_log_error(FY_LOG_EMERG, 0, "\"%s\" is used by both "
                              "http:// and https:// without a port; give "

@@ -13,8 +13,9 @@
 /* Find the upstream called name, creating an implicit one (to be
  * resolved as host:port at the end) when there is none yet.  A name
  * longer than the status page's shared slot holds is refused here,
- * for upstream blocks and proxy_pass alike, rather than shown cut. */
-static fy_http_upstream_t *
+ * for upstream blocks, proxy_pass and fastcgi_pass alike, rather than
+ * shown cut. */
+fy_http_upstream_t *
 fy_http_upstream_get(fy_conf_t *cf, fy_http_main_conf_t *hmcf,
                      const fy_str_t *name)
 {

@@ -20,8 +20,6 @@
 
 static const char *fy_http_set_header(fy_conf_t *cf, const fy_command_t *cmd,
     void *conf);
-static const char *fy_http_header_list(fy_conf_t *cf, const fy_command_t *cmd,
-    void *conf);
 static const char *fy_http_proxy_method(fy_conf_t *cf,
     const fy_command_t *cmd, void *conf);
 static const char *fy_http_proxy_http_version(fy_conf_t *cf,
@@ -154,8 +152,9 @@ fy_http_set_header(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
     return h->value ? FY_CONF_OK : FY_CONF_ERROR;
 }
 
-/* proxy_hide_header NAME; proxy_pass_header NAME. */
-static const char *
+/* proxy_hide_header NAME; proxy_pass_header NAME (and fastcgi_*): the
+ * list at cmd->offset. */
+const char *
 fy_http_header_list(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
 {
     fy_array_t  **list = (fy_array_t **) ((char *) conf + cmd->offset);

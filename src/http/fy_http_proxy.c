@@ -397,6 +397,10 @@ fy_http_proxy_handler(fy_http_request_t *r)
         return;
     }
     r->proxy = p;
+    if (r->loc->fastcgi_pass && fy_http_fastcgi_init(p) != FY_OK) {
+        fy_http_send_error(r, 500);
+        return;
+    }
 
     if (r->loc->proxy_pass_cv) {
         rc = fy_proxy_eval_pass(p);
@@ -433,8 +437,23 @@ void
 fy_proxy_start(fy_http_proxy_t *p)
 {
     fy_http_request_t  *r = p->r;
+    int                 rc;
 
-    if (fy_proxy_create_request(p) != FY_OK
+    if (p->fcgi && p->body_chunked) {
+        /* FastCGI applications want CONTENT_LENGTH, and a chunked body
+         * is only measured whole in one buffer (nginx writes a bigger
+         * one to a temporary file; ferry writes nothing to disk) */
+        fy_log_error(FY_LOG_ERR, 0, "chunked request body is larger than "
+                     "client_body_buffer_size %zu bytes, cannot pass it to "
+                     "FastCGI" FY_PROXY_CTX_FMT,
+                     r->loc->client_body_buffer_size, FY_PROXY_CTX(p));
+        r->keepalive = 0;
+        fy_http_send_error(r, 413);
+        return;
+    }
+    rc = p->fcgi ? fy_http_fastcgi_create_request(p)
+                 : fy_proxy_create_request(p);
+    if (rc != FY_OK
         || (r->loc->proxy_https && fy_proxy_ssl_prepare(p) != FY_OK))
     {
         fy_http_send_error(r, 500);

@@ -19,6 +19,10 @@
  *   fy_http_proxy_conn.c      proxy_bind, proxy_socket_keepalive,
  *                             proxy_ignore_client_abort
  *
+ * fastcgi_pass runs on these files too: p->fcgi is set, and the
+ * request, the body's framing and the reads are FastCGI's
+ * (fy_http_fastcgi.h).
+ *
  * Private to src/http/fy_http_proxy*.c.
  */
 #ifndef FY_HTTP_PROXY_H
@@ -26,6 +30,7 @@
 
 #include "fy_core.h"
 #include "fy_http.h"
+#include "fy_http_fastcgi.h"
 
 enum {
     FY_PROXY_BODY_NONE = 0,
@@ -139,6 +144,8 @@ struct fy_http_proxy_s {
      * $upstream_http_ (fy_http_var_response.c), NULL: none */
     fy_http_header_t         *kept_fields;
     unsigned                  nkept_fields;
+    /* fastcgi_pass: the FastCGI state (fy_http_fastcgi.c), else NULL */
+    struct fy_http_fastcgi_s *fcgi;
 };
 
 /* The proxy_ssl_* settings of a level (fy_http_proxy_ssl.c). */
@@ -193,10 +200,12 @@ typedef struct {
                           (p)->peer == NULL ? ""                          \
                           : (p)->r->loc->proxy_https                      \
                           ? ", upstream: \"https://"                      \
+                          : (p)->fcgi ? ", upstream: \"fastcgi://"        \
                           : ", upstream: \"http://",                      \
                           (int) ((p)->peer ? (p)->peer->name.len : 0),    \
                           (p)->peer ? (char *) (p)->peer->name.data : "", \
-                          (int) ((p)->peer ? (p)->r->uri.len : 0),        \
+                          (int) ((p)->peer && !(p)->fcgi                  \
+                                 ? (p)->r->uri.len : 0),                  \
                           (p)->peer ? (char *) (p)->r->uri.data : "",     \
                           (p)->peer ? "\"" : ""
 

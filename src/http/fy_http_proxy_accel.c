@@ -28,21 +28,20 @@
 #include "fy_shm.h"
 #include "fy_http_proxy.h"
 
-static const char *fy_http_ignore_headers(fy_conf_t *cf,
-    const fy_command_t *cmd, void *conf);
-
 #define FY_HTTP_ANY  (FY_CONF_HTTP | FY_CONF_SRV | FY_CONF_LOC)
 
 const fy_command_t  fy_http_proxy_accel_commands[] = {
 
     { "proxy_ignore_headers", FY_HTTP_ANY, 0, 1, FY_CONF_MANY,
-      fy_http_ignore_headers, FY_CONF_LOC_OFF, 0, NULL },
+      fy_http_ignore_headers, FY_CONF_LOC_OFF,
+      offsetof(fy_http_loc_conf_t, proxy_ignore_headers), NULL },
 
     { NULL, 0, 0, 0, 0, NULL, 0, 0, NULL }
 };
 
-/* proxy_ignore_headers FIELD ...: nginx's list of fields, any case */
-static const char *
+/* proxy_ignore_headers FIELD ...: nginx's list of fields, any case;
+ * the mask at cmd->offset (fastcgi_ignore_headers too) */
+const char *
 fy_http_ignore_headers(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
 {
     static const fy_conf_enum_t  fields[] = {
@@ -57,13 +56,11 @@ fy_http_ignore_headers(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
         { "Vary",               FY_HTTP_IGN_VARY },
         { NULL, 0 }
     };
-    fy_http_loc_conf_t    *lcf = conf;
+    unsigned              *set = (unsigned *) ((char *) conf + cmd->offset);
     const fy_conf_enum_t  *e;
     unsigned               i, mask = FY_HTTP_IGN_SET;
 
-    fy_unused(cmd);
-
-    if (lcf->proxy_ignore_headers) {
+    if (*set) {
         return "is duplicate";
     }
     for (i = 1; i < cf->nargs; i++) {
@@ -78,7 +75,7 @@ fy_http_ignore_headers(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
         }
         mask |= (unsigned) e->value;
     }
-    lcf->proxy_ignore_headers = mask;
+    *set = mask;
     return FY_CONF_OK;
 }
 

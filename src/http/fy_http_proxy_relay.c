@@ -383,6 +383,9 @@ fy_proxy_scan(fy_http_proxy_t *p, u_char *start, u_char *end)
         if (p->scan_rest == 0) {
             p->up_done = 1;
             p->up_extra = (size_t) (end - start) > n;
+        } else if (p->fcgi && p->fcgi->parser.ended) {
+            p->up_done = 1;     /* END_REQUEST before the length */
+            p->up_failed = 1;
         }
         return;
 
@@ -402,7 +405,11 @@ fy_proxy_scan(fy_http_proxy_t *p, u_char *start, u_char *end)
         }
         return;
 
-    default: /* FY_PROXY_BODY_CLOSE: only the close ends it */
+    default: /* FY_PROXY_BODY_CLOSE: only the close ends it, or
+              * FastCGI's END_REQUEST (the connection may stay open) */
+        if (p->fcgi && p->fcgi->parser.ended) {
+            p->up_done = 1;
+        }
         return;
     }
 }
@@ -423,7 +430,7 @@ fy_proxy_release_upstream(fy_http_proxy_t *p)
     }
     fy_proxy_timed(p, FY_PROXY_T_RESPONSE);
     if (p->u->keepalive && p->framed && p->up_done && !p->up_extra
-        && !p->up_failed)
+        && !p->up_failed && (p->fcgi == NULL || fy_http_fastcgi_ended(p)))
     {
         p->uc = NULL;
         fy_shm_add(p->stats->active, (uint64_t) -1);
@@ -453,15 +460,17 @@ fy_proxy_up_recv(fy_http_proxy_t *p, fy_buf_t *b)
         return FY_AGAIN;    /* drained by a short read: wait for the edge */
     }
     size = fy_buf_free(b);
-    if (p->body_type == FY_PROXY_BODY_LENGTH) {
+    if (p->body_type == FY_PROXY_BODY_LENGTH && p->fcgi == NULL) {
         size = (size_t) fy_min((uint64_t) size, p->scan_rest);
     }
 
     /* recv(), or SSL_read()s from an https upstream, which also read
-     * until the buffer is full or the socket dry */
-    n = fy_conn_recv(uc, b->last, size);
+     * until the buffer is full or the socket dry; FastCGI's records
+     * decoded (what is left is less than was read) */
+    n = p->fcgi ? fy_http_fastcgi_recv(p, b->last, size)
+                : fy_conn_recv(uc, b->last, size);
     if (n > 0) {
-        if ((size_t) n < size && !uc->read.eof) {
+        if ((size_t) n < size && !uc->read.eof && p->fcgi == NULL) {
             uc->read.ready = 0;
         }
         fy_shm_add(p->stats->bytes_in, (uint64_t) n);

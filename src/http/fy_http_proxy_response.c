@@ -121,8 +121,11 @@ fy_proxy_hidden(fy_http_loc_conf_t *lcf, const fy_str_t *name)
     unsigned   i;
     int        hide;
 
-    hide = fy_str_eq_ci(name, "Date") || fy_str_eq_ci(name, "Server")
-           || fy_str_eq_ci(name, "X-Pad")
+    /* nginx's defaults: its proxy hides Date, Server and X-Pad, its
+     * FastCGI module does not */
+    hide = (!lcf->fastcgi_pass
+            && (fy_str_eq_ci(name, "Date") || fy_str_eq_ci(name, "Server")
+                || fy_str_eq_ci(name, "X-Pad")))
            || (name->len >= 8
                && fy_mem_eq_ci(name->data, "X-Accel-", 8));
     for (i = 0; !hide && lcf->hide_headers && i < lcf->hide_headers->nelts;
@@ -160,6 +163,10 @@ fy_proxy_process_header(fy_http_proxy_t *p)
     unsigned            cl_first = 0, cl_lines = 0;
     int                 gzip = FY_HTTP_GZIP_NO, filters;
 
+    /* FastCGI: a CGI header, its status in a Status field */
+    if (p->fcgi && fy_http_fastcgi_status(p) != FY_OK) {
+        goto invalid;
+    }
     for (i = 0; i < headers->nelts; i++) {
         h = fy_array_elt(headers, fy_http_header_t, i);
         if (fy_str_eq_ci(&h->name, "Content-Length")) {
@@ -281,6 +288,11 @@ fy_proxy_process_header(fy_http_proxy_t *p)
     p->framed = p->keep_conn
                 && p->body_type != FY_PROXY_BODY_CLOSE && !p->upstream_close
                 && p->parser.http_major == 1 && p->parser.http_minor >= 1;
+    if (p->fcgi) {
+        /* END_REQUEST ends a FastCGI response, whatever its framing
+         * (fy_proxy_release_upstream checks it came) */
+        p->framed = p->keep_conn;
+    }
 
     /* Follow the body from its first bytes, those that came with the
      * header (a 101's belong to the tunnel).  A chunked body already
@@ -585,7 +597,11 @@ fy_proxy_header_init(fy_http_proxy_t *p)
     }
     fy_buf_reset(&p->buf);
     fy_http_parser_init(&p->parser);
-    p->status_done = 0;
+    /* FastCGI: the CGI header has no status line */
+    p->status_done = p->fcgi != NULL;
+    if (p->fcgi) {
+        fy_http_fastcgi_reset(p);
+    }
     p->upstream_close = 0;
     p->xa_redirect = NULL;
     p->xa_buffering = NULL;
@@ -624,7 +640,7 @@ fy_proxy_header_in(fy_http_proxy_t *p, int *err)
                 p->buf.pos = p->buf.start;
                 p->buf.last = p->buf.start + rest;
                 fy_http_parser_init(&p->parser);
-                p->status_done = 0;
+                p->status_done = p->fcgi != NULL;
                 p->headers.nelts = 0;
                 continue;
             }
@@ -638,12 +654,14 @@ fy_proxy_header_in(fy_http_proxy_t *p, int *err)
             return FY_ERROR;
         }
 
-        if (!uc->read.ready) {
+        if (!uc->read.ready && !(p->fcgi && p->fcgi->parser.ended)) {
             return FY_AGAIN;    /* drained by a short read: wait for the edge */
         }
         /* recv(), or SSL_read()s from an https upstream (a short read
          * clears rev->ready) */
-        n = fy_conn_recv(uc, p->buf.last, fy_buf_free(&p->buf));
+        n = p->fcgi ? fy_http_fastcgi_recv(p, p->buf.last,
+                                           fy_buf_free(&p->buf))
+                    : fy_conn_recv(uc, p->buf.last, fy_buf_free(&p->buf));
         if (n > 0) {
             p->buf.last += n;
             fy_shm_add(p->stats->bytes_in, (uint64_t) n);

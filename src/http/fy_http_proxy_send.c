@@ -23,6 +23,10 @@
  *   chunked, bigger      -> HTTP/1.1 and chunked again, one chunk per
  *                           read; the client's chunk sizes, extensions
  *                           and trailers are not passed on
+ *   FastCGI (fastcgi_pass) -> STDIN records in the chunked framing's
+ *                           place (p->frame holds a record header),
+ *                           an empty STDIN for the last-chunk; a chunked
+ *                           body only when read whole (fy_proxy_start)
  *
  * The buffer is emptied for more only once it is full and sent; until
  * then it holds every body byte read and the request can be sent to
@@ -363,7 +367,7 @@ fy_proxy_body_iov(fy_http_proxy_t *p, struct iovec *iov)
         iov[i++].iov_len = fy_buf_size(&p->req);
     }
 
-    if (!p->body_chunked) {
+    if (!p->body_chunked && p->fcgi == NULL) {
         if (fy_buf_size(&p->body)) {
             iov[i].iov_base = p->body.pos;
             iov[i++].iov_len = fy_buf_size(&p->body);
@@ -377,7 +381,14 @@ fy_proxy_body_iov(fy_http_proxy_t *p, struct iovec *iov)
          * last-chunk leaves with it when the body is complete, so that
          * no small segment waits alone for an ACK */
         n = fy_buf_size(&p->body);
-        if (n) {
+        if (n && p->fcgi) {
+            /* FastCGI: a STDIN record (its content is at most 64K) */
+            n = fy_min(n, (size_t) FY_FCGI_MAX_CONTENT);
+            fy_http_fastcgi_stdin((u_char *) p->frame, n);
+            p->frame_len = FY_FCGI_HEADER_LEN;
+            p->frame_pos = 0;
+            p->chunk_rest = n;
+        } else if (n) {
             p->frame_len = (uint8_t) snprintf(p->frame, sizeof(p->frame),
                                               "%s%zx\r\n",
                                               p->chunk_open ? "\r\n" : "",
@@ -386,10 +397,17 @@ fy_proxy_body_iov(fy_http_proxy_t *p, struct iovec *iov)
             p->chunk_rest = n;
             p->chunk_open = 1;
         }
-        if (p->body_done && !p->last_chunk) {
+        if (p->body_done && !p->last_chunk
+            && (p->fcgi == NULL || fy_buf_size(&p->body) == p->chunk_rest))
+        {
+            /* (a body of more than one STDIN record: after the last) */
             p->last_chunk = 1;
             p->tail_pos = p->chunk_open ? 0 : 2;
             p->tail_len = sizeof(fy_proxy_last_chunk) - 1;
+            if (p->fcgi) {
+                p->tail_pos = 0;        /* the empty STDIN ends it */
+                p->tail_len = FY_FCGI_HEADER_LEN;
+            }
         }
     }
 
@@ -402,7 +420,8 @@ fy_proxy_body_iov(fy_http_proxy_t *p, struct iovec *iov)
         iov[i++].iov_len = p->chunk_rest;
     }
     if (p->tail_pos < p->tail_len) {
-        iov[i].iov_base = (char *) fy_proxy_last_chunk + p->tail_pos;
+        iov[i].iov_base = p->fcgi ? (char *) p->fcgi->stdin_end + p->tail_pos
+                                  : (char *) fy_proxy_last_chunk + p->tail_pos;
         iov[i++].iov_len = (size_t) (p->tail_len - p->tail_pos);
     }
     return i;
@@ -418,7 +437,7 @@ fy_proxy_body_sent(fy_http_proxy_t *p, size_t n)
     p->req.pos += k;
     n -= k;
 
-    if (!p->body_chunked) {
+    if (!p->body_chunked && p->fcgi == NULL) {
         p->body.pos += n;
         return;
     }

@@ -218,6 +218,62 @@ fy_http_regex_exec(fy_http_request_t *r, const fy_http_regex_t *re,
     return FY_OK;
 }
 
+unsigned
+fy_http_regex_captures(const fy_http_regex_t *re)
+{
+    return re->captures;
+}
+
+/* fastcgi_split_path_info: match subject with re (two groups, checked
+ * at load) and give the groups' values, empty for one that did not
+ * take part.  As nginx, $1..$9 are left as they were.  FY_OK,
+ * FY_DECLINED (no match), FY_ERROR (logged). */
+int
+fy_http_regex_split(const fy_http_regex_t *re, const fy_str_t *subject,
+                    fy_str_t *one, fy_str_t *two)
+{
+    PCRE2_SIZE  *ov;
+    fy_str_t    *out[2] = { one, two };
+    unsigned     i;
+    int          rc;
+
+    if (fy_regex_md == NULL || fy_regex_md_pairs < re->captures + 1) {
+        if (fy_regex_md) {
+            pcre2_match_data_free(fy_regex_md);
+        }
+        fy_regex_md = pcre2_match_data_create(fy_max(re->captures + 1, 10),
+                                              NULL);
+        if (fy_regex_md == NULL) {
+            fy_regex_md_pairs = 0;
+            return FY_ERROR;
+        }
+        fy_regex_md_pairs = pcre2_get_ovector_count(fy_regex_md);
+    }
+    rc = pcre2_match(re->code, (PCRE2_SPTR) subject->data, subject->len, 0,
+                     0, fy_regex_md, NULL);
+    if (rc == PCRE2_ERROR_NOMATCH) {
+        return FY_DECLINED;
+    }
+    if (rc < 0) {
+        fy_log_error(FY_LOG_ERR, 0, "pcre2_match() failed (%d) on \"%.*s\" "
+                     "with regex \"%s\"", rc, (int) subject->len,
+                     subject->data, re->source.data);
+        return FY_ERROR;
+    }
+    ov = pcre2_get_ovector_pointer(fy_regex_md);
+    for (i = 0; i < 2; i++) {
+        out[i]->len = 0;
+        out[i]->data = subject->data;
+        if ((int) i + 1 < rc && ov[2 * i + 2] != PCRE2_UNSET
+            && ov[2 * i + 3] >= ov[2 * i + 2])
+        {
+            out[i]->data = subject->data + ov[2 * i + 2];
+            out[i]->len = ov[2 * i + 3] - ov[2 * i + 2];
+        }
+    }
+    return FY_OK;
+}
+
 /* The value of group n of caps, or 0 (empty) when it did not take part. */
 static size_t
 fy_http_capture_copy(const fy_http_captures_t *caps, unsigned n,

@@ -8,6 +8,7 @@
  */
 #include "fy_core.h"
 #include "fy_http.h"
+#include "fy_http_fastcgi.h"
 
 #include <arpa/inet.h>
 
@@ -632,6 +633,8 @@ static const fy_http_variable_t  fy_http_variables[] = {
     { "proxy_port",       fy_var_proxy_port },
     { "limit_req_status", fy_http_limit_var_req_status },
     { "limit_conn_status", fy_http_limit_var_conn_status },
+    { "fastcgi_script_name", fy_http_fastcgi_var_script_name },
+    { "fastcgi_path_info", fy_http_fastcgi_var_path_info },
     { NULL, NULL }
 };
 

@@ -1,0 +1,394 @@
+/*
+ * fy_http_fastcgi.c -- one request to a FastCGI responder
+ * (fastcgi_pass), on the proxy's machinery (fy_http_proxy*.c): the
+ * params evaluated and sent in PARAMS records, and the response's
+ * records decoded as they are read, so that the proxy's header parser
+ * and body relay see the CGI response that STDOUT carries:
+ *
+ *   BEGIN_REQUEST, PARAMS..., empty PARAMS     built here into p->req
+ *   STDIN records, empty STDIN                 framed by the proxy's
+ *                                              body sender
+ *                                              (fy_proxy_body_iov)
+ *   STDOUT -> CGI header + body                fy_http_fastcgi_recv
+ *   STDERR -> the error log
+ *   END_REQUEST -> the end of the response     (read as a close)
+ *
+ * $fastcgi_script_name and $fastcgi_path_info are computed from the
+ * URI and the location's fastcgi_split_path_info and fastcgi_index
+ * whenever they are read: they also serve try_files, before any
+ * FastCGI request exists.
+ */
+#include "fy_core.h"
+#include "fy_http.h"
+#include "fy_shm.h"
+#include "fy_http_proxy.h"
+#include "fy_http_fastcgi.h"
+
+#include <ctype.h>
+
+static void fy_http_fastcgi_stderr(void *ctx, const u_char *data,
+    size_t len, int last);
+
+/* The script name and path info of r's URI: the split's two groups,
+ * or the whole URI and nothing. */
+static void
+fy_http_fastcgi_split_uri(fy_http_request_t *r, fy_str_t *script,
+                          fy_str_t *info)
+{
+    fy_http_fastcgi_conf_t  *fc = &r->loc->fastcgi;
+
+    *script = r->path;
+    info->data = r->path.data;
+    info->len = 0;
+    if (fc->split
+        && fy_http_regex_split(fc->split, &r->path, script, info) != FY_OK)
+    {
+        *script = r->path;
+        info->len = 0;
+    }
+}
+
+size_t
+fy_http_fastcgi_var_script_name(fy_http_request_t *r, u_char *buf,
+                                size_t size)
+{
+    fy_str_t   script, info, *index = &r->loc->fastcgi.index;
+    size_t     n, len;
+
+    fy_http_fastcgi_split_uri(r, &script, &info);
+    len = script.len;
+    /* a directory: fastcgi_index names the script (nginx) */
+    if (len && script.data[len - 1] == '/' && index->len) {
+        len += index->len;
+    }
+    if (buf) {
+        n = fy_min(size, script.len);
+        memcpy(buf, script.data, n);
+        if (len > script.len && size > n) {
+            memcpy(buf + n, index->data, fy_min(size - n, index->len));
+        }
+    }
+    return len;
+}
+
+size_t
+fy_http_fastcgi_var_path_info(fy_http_request_t *r, u_char *buf, size_t size)
+{
+    fy_str_t  script, info;
+
+    fy_http_fastcgi_split_uri(r, &script, &info);
+    if (buf) {
+        memcpy(buf, info.data, fy_min(size, info.len));
+    }
+    return info.len;
+}
+
+int
+fy_http_fastcgi_init(fy_http_proxy_t *p)
+{
+    fy_http_fastcgi_t  *f;
+
+    f = fy_pcalloc(p->r->pool, sizeof(fy_http_fastcgi_t));
+    if (f == NULL) {
+        return FY_ERROR;
+    }
+    fy_fcgi_parser_init(&f->parser, fy_http_fastcgi_stderr, p);
+    fy_fcgi_header(f->stdin_end, FY_FCGI_STDIN, FY_FCGI_REQUEST_ID, 0, 0);
+    p->fcgi = f;
+    return FY_OK;
+}
+
+void
+fy_http_fastcgi_stdin(u_char *h, size_t n)
+{
+    fy_fcgi_header(h, FY_FCGI_STDIN, FY_FCGI_REQUEST_ID, n, 0);
+}
+
+/* Is name (a request header's) sent by a fastcgi_param as HTTP_NAME
+ * already?  Then the header is not (nginx). */
+static int
+fy_http_fastcgi_param_set(fy_array_t *params, const fy_str_t *name)
+{
+    fy_http_fastcgi_param_t  *fp;
+    unsigned                  i;
+    size_t                    k;
+    u_char                    c;
+
+    for (i = 0; params && i < params->nelts; i++) {
+        fp = fy_array_elt(params, fy_http_fastcgi_param_t, i);
+        if (fp->name.len != name->len + 5
+            || memcmp(fp->name.data, "HTTP_", 5) != 0)
+        {
+            continue;
+        }
+        for (k = 0; k < name->len; k++) {
+            c = name->data[k] == '-' ? '_' : (u_char) toupper(name->data[k]);
+            if (fp->name.data[5 + k] != c) {
+                break;
+            }
+        }
+        if (k == name->len) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+int
+fy_http_fastcgi_create_request(fy_http_proxy_t *p)
+{
+    fy_http_request_t        *r = p->r;
+    fy_http_fastcgi_conf_t   *fc = &r->loc->fastcgi;
+    fy_array_t               *params = fc->params;
+    fy_http_fastcgi_param_t  *fp;
+    fy_http_header_t         *h;
+    fy_str_t                 *vals = NULL;
+    u_char                   *pairs, *q, *src, num[24];
+    size_t                    len = 0, size, nrec, k, n;
+    unsigned                  i, nparams = params ? params->nelts : 0;
+    unsigned char            *hidden;
+
+    if (nparams) {
+        vals = fy_palloc(r->pool, nparams * sizeof(fy_str_t));
+        if (vals == NULL) {
+            return FY_ERROR;
+        }
+    }
+    for (i = 0; i < nparams; i++) {
+        fp = fy_array_elt(params, fy_http_fastcgi_param_t, i);
+        vals[i].data = fy_http_cv_eval(r, fp->value, &vals[i].len);
+        if (vals[i].data == NULL) {
+            return FY_ERROR;
+        }
+        if (vals[i].len == 0 && p->content_length >= 0
+            && r->content_length < 0
+            && fy_str_eq(&fp->name, "CONTENT_LENGTH"))
+        {
+            /* a chunked body, read whole (fy_proxy_read_body): its
+             * length, as nginx's $content_length gives it then */
+            vals[i].len = (size_t) snprintf((char *) num, sizeof(num),
+                                            "%lld",
+                                            (long long) p->content_length);
+            vals[i].data = fy_palloc(r->pool, vals[i].len);
+            if (vals[i].data == NULL) {
+                return FY_ERROR;
+            }
+            memcpy(vals[i].data, num, vals[i].len);
+        }
+        if (vals[i].len == 0 && fp->if_not_empty) {
+            vals[i].data = NULL;
+            continue;
+        }
+        len += fy_fcgi_pair_len(fp->name.len, vals[i].len);
+    }
+
+    /* every request header as HTTP_NAME (fastcgi_pass_request_headers
+     * on, nginx's default) */
+    hidden = fy_pcalloc(r->pool, r->headers.nelts + 1);
+    if (hidden == NULL) {
+        return FY_ERROR;
+    }
+    for (i = 0; i < r->headers.nelts; i++) {
+        h = fy_array_elt(&r->headers, fy_http_header_t, i);
+        if (fy_http_fastcgi_param_set(params, &h->name)) {
+            hidden[i] = 1;
+            continue;
+        }
+        len += fy_fcgi_pair_len(h->name.len + 5, h->value.len);
+    }
+
+    pairs = fy_palloc(r->pool, len + 1);
+    if (pairs == NULL) {
+        return FY_ERROR;
+    }
+    q = pairs;
+    for (i = 0; i < nparams; i++) {
+        fp = fy_array_elt(params, fy_http_fastcgi_param_t, i);
+        if (vals[i].data) {
+            q = fy_fcgi_pair_put(q, fp->name.data, fp->name.len,
+                                 vals[i].data, vals[i].len);
+        }
+    }
+    for (i = 0; i < r->headers.nelts; i++) {
+        h = fy_array_elt(&r->headers, fy_http_header_t, i);
+        if (hidden[i]) {
+            continue;
+        }
+        q = fy_fcgi_pair_lens(q, h->name.len + 5, h->value.len);
+        memcpy(q, "HTTP_", 5);
+        q += 5;
+        for (k = 0; k < h->name.len; k++) {
+            *q++ = h->name.data[k] == '-'
+                   ? '_' : (u_char) toupper(h->name.data[k]);
+        }
+        memcpy(q, h->value.data, h->value.len);
+        q += h->value.len;
+    }
+
+    /* BEGIN_REQUEST, the pairs in records of at most 65535 bytes, the
+     * empty PARAMS that ends them */
+    nrec = (len + FY_FCGI_MAX_CONTENT - 1) / FY_FCGI_MAX_CONTENT;
+    size = 16 + len + nrec * FY_FCGI_HEADER_LEN + FY_FCGI_HEADER_LEN;
+    if (fy_buf_alloc(&p->req, size) != FY_OK) {
+        return FY_ERROR;
+    }
+    p->keep_conn = r->loc->fastcgi.keep_conn && p->u->keepalive;
+    q = p->req.last;
+    fy_fcgi_begin_request(q, r->loc->fastcgi.keep_conn);
+    q += 16;
+    for (src = pairs; src < pairs + len; src += n) {
+        n = fy_min((size_t) (pairs + len - src), (size_t) FY_FCGI_MAX_CONTENT);
+        fy_fcgi_header(q, FY_FCGI_PARAMS, FY_FCGI_REQUEST_ID, n, 0);
+        memcpy(q + FY_FCGI_HEADER_LEN, src, n);
+        q += FY_FCGI_HEADER_LEN + n;
+    }
+    fy_fcgi_header(q, FY_FCGI_PARAMS, FY_FCGI_REQUEST_ID, 0, 0);
+    q += FY_FCGI_HEADER_LEN;
+    p->req.last = q;
+    return FY_OK;
+}
+
+void
+fy_http_fastcgi_reset(fy_http_proxy_t *p)
+{
+    fy_fcgi_parser_init(&p->fcgi->parser, fy_http_fastcgi_stderr, p);
+    p->fcgi->err_len = 0;
+}
+
+int
+fy_http_fastcgi_ended(fy_http_proxy_t *p)
+{
+    return p->fcgi->parser.ended && !p->fcgi->parser.extra;
+}
+
+/* What the application wrote to STDERR goes to the error log, a
+ * record (or 1 KiB of one) per line, as nginx logs it. */
+static void
+fy_http_fastcgi_stderr(void *ctx, const u_char *data, size_t len, int last)
+{
+    fy_http_proxy_t    *p = ctx;
+    fy_http_fastcgi_t  *f = p->fcgi;
+    size_t              k, n;
+
+    for ( ;; ) {
+        k = fy_min(len, sizeof(f->err) - f->err_len);
+        if (k) {                /* the record's end comes without data */
+            memcpy(f->err + f->err_len, data, k);
+        }
+        f->err_len += k;
+        data += k;
+        len -= k;
+        if (f->err_len < sizeof(f->err) && !(last && len == 0)) {
+            return;
+        }
+        n = f->err_len;
+        while (n && (f->err[n - 1] == '\n' || f->err[n - 1] == '\r')) {
+            n--;
+        }
+        if (n) {
+            fy_log_error(FY_LOG_ERR, 0, "FastCGI sent in stderr: \"%.*s\""
+                         FY_PROXY_CTX_FMT, (int) n, (char *) f->err,
+                         FY_PROXY_CTX(p));
+        }
+        f->err_len = 0;
+        if (len == 0) {
+            return;
+        }
+    }
+}
+
+ssize_t
+fy_http_fastcgi_recv(fy_http_proxy_t *p, u_char *buf, size_t size)
+{
+    fy_fcgi_parser_t  *ps = &p->fcgi->parser;
+    ssize_t            n, k;
+
+    for ( ;; ) {
+        if (ps->ended) {
+            return 0;           /* the response's end, seen as a close */
+        }
+        if (!p->uc->read.ready) {
+            return FY_AGAIN;
+        }
+        n = fy_conn_recv(p->uc, buf, size);
+        if (n == FY_AGAIN) {
+            return FY_AGAIN;
+        }
+        if (n <= 0) {
+            /* closed (or failed) before END_REQUEST: the response is
+             * not complete */
+            if (n == 0) {
+                errno = 0;
+            }
+            return -1;
+        }
+        k = fy_fcgi_parse(ps, buf, (size_t) n);
+        if (k < 0) {
+            fy_log_error(FY_LOG_ERR, 0, "upstream sent invalid FastCGI "
+                         "record" FY_PROXY_CTX_FMT, FY_PROXY_CTX(p));
+            errno = EPROTO;
+            return -1;
+        }
+        if (ps->extra) {
+            p->up_extra = 1;    /* the connection is not reused */
+        }
+        if (k > 0) {
+            return k;
+        }
+    }
+}
+
+int
+fy_http_fastcgi_status(fy_http_proxy_t *p)
+{
+    fy_array_t        *headers = &p->headers;
+    fy_http_header_t  *h;
+    unsigned           i, status = 0, location = 0;
+    u_char            *v;
+
+    p->parser.status_text_start = p->parser.status_text_end = NULL;
+    for (i = 0; i < headers->nelts; i++) {
+        h = fy_array_elt(headers, fy_http_header_t, i);
+        if (fy_str_eq_ci(&h->name, "Location")) {
+            location = 1;
+            continue;
+        }
+        if (!fy_str_eq_ci(&h->name, "Status")) {
+            continue;
+        }
+        /* "Status: 404 Not Found": three digits, the rest the reason */
+        v = h->value.data;
+        if (h->value.len < 3 || !isdigit(v[0]) || !isdigit(v[1])
+            || !isdigit(v[2]) || (h->value.len > 3 && v[3] != ' '))
+        {
+            fy_log_error(FY_LOG_ERR, 0, "upstream sent invalid status "
+                         "\"%.*s\"" FY_PROXY_CTX_FMT, (int) h->value.len,
+                         (char *) v, FY_PROXY_CTX(p));
+            return FY_ERROR;
+        }
+        status = (unsigned) ((v[0] - '0') * 100 + (v[1] - '0') * 10
+                             + (v[2] - '0'));
+        if (status < 100) {
+            fy_log_error(FY_LOG_ERR, 0, "upstream sent invalid status "
+                         "\"%.*s\"" FY_PROXY_CTX_FMT, (int) h->value.len,
+                         (char *) v, FY_PROXY_CTX(p));
+            return FY_ERROR;
+        }
+        if (h->value.len > 4) {
+            p->parser.status_text_start = v + 4;
+            p->parser.status_text_end = v + h->value.len;
+        }
+        /* the field itself does not reach the client */
+        memmove(h, h + 1, (headers->nelts - i - 1) * sizeof(*h));
+        headers->nelts--;
+        i--;
+    }
+    if (status == 0) {
+        /* a Location alone is a redirect (nginx), passed as it is */
+        status = location ? 302 : 200;
+    }
+    p->parser.status = status;
+    p->parser.http_major = 1;
+    p->parser.http_minor = 1;
+    return FY_OK;
+}
