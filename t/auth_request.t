@@ -21,7 +21,8 @@
 #   auth_request off in a nested location; satisfy any with allow, and
 #   with deny; satisfy all with deny (no subrequest at all)
 #   a protected static file; an auth location that answers with
-#   "return" or a static file
+#   "return" or a static file; the auth backend's connection kept for
+#   the next subrequest (upstream keepalive)
 #   a client that closes while the subrequest waits: ferry goes on
 #
 # and the configuration errors, with file and line.
@@ -40,6 +41,7 @@ http {
     upstream auth { server 127.0.0.1:%%PORT_1%%; }
     upstream app  { server 127.0.0.1:%%PORT_2%%; }
     upstream down { server 127.0.0.1:%%PORT_3%%; }
+    upstream authka { server 127.0.0.1:%%PORT_1%%; keepalive 2; }
 
     server {
         listen 127.0.0.1:%%PORT_0%%;
@@ -108,6 +110,12 @@ http {
         location /ret403/ { auth_request /auth-ret403; proxy_pass http://app; }
         location = /auth-ret403 { internal; return 403; }
         location /st/ { auth_request /auth-file.txt; proxy_pass http://app; }
+        location /ka/ { auth_request /auth-ka; proxy_pass http://app; }
+        location = /auth-ka {
+            internal;
+            proxy_set_header X-Original-URI $request_uri;
+            proxy_pass http://authka;
+        }
     }
 }
 EOF
@@ -132,6 +140,11 @@ my $auth = Ferry::Test::Backend->new(port => $f->port(1), handler => sub {
             length $req->{body}, $h{cookie} // '-';
         close $fh;
     }
+    if ($orig =~ m{^/ka/} && open my $fh, '>>', "$dir/ka.log") {
+        print $fh "$$\n";      # one process per connection
+        close $fh;
+    }
+    return { status => 200 } if $orig =~ m{^/ka/};
     return { status => 403 } if $orig =~ /deny/;
     return { status => 401,
              headers => ['WWW-Authenticate' => 'Bearer realm="ferry"',
@@ -263,6 +276,15 @@ $r = http_get($f->port(0), '/ret403/x');
 is($r->{status}, 403, 'an auth location with "return 403" refuses');
 $r = http_get($f->port(0), '/st/x');
 is($r->{status}, 200, 'an auth URI that is a static file lets in');
+
+# the auth backend's connection kept for the next subrequest
+$r = http_get($f->port(0), '/ka/1');
+is($r->{status}, 200, 'an auth upstream with keepalive');
+$r = http_get($f->port(0), '/ka/2');
+is($r->{status}, 200, '... again');
+my @ka = split /\n/, Ferry::Test::read_file("$dir/ka.log") // '';
+is(scalar @ka, 2, '... two subrequests');
+is($ka[0], $ka[1], '... on one kept connection');
 
 # a client that goes away while the auth backend thinks
 my $c = Ferry::Test::Client->new($f->port(0));
