@@ -18,8 +18,9 @@
 #   error_page 401 = /sign_in (internal) and error_page 401 =302 URL
 #   (oauth2-proxy's rd=$request_uri)
 #   keep-alive: several protected requests on one connection
-#   auth_request off in a nested location; satisfy any with allow, and
-#   with deny; satisfy all with deny (no subrequest at all)
+#   auth_request off in a nested location; satisfy any with allow, with
+#   deny, with auth_basic (both challenges of two 401s); satisfy all with
+#   deny (no subrequest at all)
 #   a protected static file; an auth location that answers with
 #   "return" or a static file; the auth backend's connection kept for
 #   the next subrequest (upstream keepalive)
@@ -103,6 +104,13 @@ http {
             proxy_pass http://app;
         }
         location /all/ { deny all; auth_request /auth; proxy_pass http://app; }
+        location /mix/ {
+            satisfy any;
+            auth_basic "pw";
+            auth_basic_user_file htpasswd;
+            auth_request /auth;
+            proxy_pass http://app;
+        }
 
         location /files/ { auth_request /auth; }
         location /ret/ { auth_request /auth-ret; proxy_pass http://app; }
@@ -124,6 +132,7 @@ my $dir = $f->prefix;
 $f->write_file('html/files/a.txt', "the file\n");
 $f->write_file('html/files/deny.txt', "secret\n");
 $f->write_file('html/auth-file.txt', "yes\n");
+$f->write_file('conf/htpasswd', "u:{PLAIN}p\n");
 
 # The auth backend decides by X-Original-URI and notes what it got.
 my $alog = "$dir/auth.log";
@@ -263,6 +272,23 @@ $r = http_get($f->port(0), '/any2/ok');
 is($r->{status}, 200, 'satisfy any with deny: auth_request lets it in');
 $r = http_get($f->port(0), '/any2/deny');
 is($r->{status}, 403, '... or refuses');
+
+# satisfy any with auth_basic: either lets in; auth_basic's 401 wins
+$r = http_get($f->port(0), '/mix/ok');
+is($r->{status}, 200, 'satisfy any: no password, auth_request lets in');
+$nauth = () = auth_lines();
+$r = http_get($f->port(0), '/mix/deny', Authorization => 'Basic dTpw');
+is($r->{status}, 200, '... a good password lets in');
+is(scalar(() = auth_lines()), $nauth, '... without a subrequest');
+$r = http_get($f->port(0), '/mix/deny');
+is($r->{status}, 401, '... both refuse: auth_basic\'s 401');
+is($r->{headers}{'www-authenticate'}, 'Basic realm="pw"',
+   '... with its challenge');
+$r = http_get($f->port(0), '/mix/login');
+is_deeply([map { $_->[1] } grep { lc $_->[0] eq 'www-authenticate' }
+           @{ $r->{header_list} }],
+          ['Basic realm="pw"', 'Bearer realm="ferry"', 'Basic realm="other"'],
+          '... both 401: both challenges');
 
 # static files, auth locations without a proxy
 $r = http_get($f->port(0), '/files/a.txt');

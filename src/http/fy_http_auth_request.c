@@ -275,5 +275,10 @@ fy_http_auth_request_done(fy_http_request_t *sr, int status)
     if (rc != 401) {
         r->auth_lines.len = 0;
     }
+    if (rc == 0) {
+        /* "satisfy any": auth_basic's refusal is overruled; its
+         * challenge must not go out with a backend's own 401 */
+        r->auth_challenge = NULL;
+    }
     fy_http_access_done(r, rc);
 }
