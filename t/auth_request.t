@@ -66,6 +66,7 @@ http {
             proxy_pass_request_body off;
             proxy_set_header Content-Length "";
             proxy_set_header X-Original-URI $request_uri;
+            proxy_set_header X-Original-Method $request_method;
         }
 
         location /signin/ {
@@ -144,9 +145,10 @@ my $auth = Ferry::Test::Backend->new(port => $f->port(1), handler => sub {
     }
     my $orig = $h{'x-original-uri'} // '-';
     if (open my $fh, '>>', $alog) {
-        printf $fh "%s %s orig=%s cl=%s body=%d cookie=%s\n", $req->{method},
-            $req->{uri}, $orig, $h{'content-length'} // '-',
-            length $req->{body}, $h{cookie} // '-';
+        printf $fh "%s %s orig=%s cl=%s body=%d cookie=%s om=%s\n",
+            $req->{method}, $req->{uri}, $orig, $h{'content-length'} // '-',
+            length $req->{body}, $h{cookie} // '-',
+            $h{'x-original-method'} // '-';
         close $fh;
     }
     if ($orig =~ m{^/ka/} && open my $fh, '>>', "$dir/ka.log") {
@@ -192,7 +194,7 @@ unlike($r->{body}, qr/the auth body/, 'the auth answer\'s body is not shown');
 is($r->{headers}{'set-cookie'}, 'sess=abc; Path=/',
    'add_header Set-Cookie $auth_cookie from auth_request_set');
 my @a = auth_lines();
-is($a[-1], 'GET /auth orig=/p/ok?a=1 cl=- body=0 cookie=c=1',
+is($a[-1], 'GET /auth orig=/p/ok?a=1 cl=- body=0 cookie=c=1 om=GET',
    'the subrequest: GET to the auth location\'s URI, X-Original-URI, '
    . 'the client\'s fields');
 
@@ -240,8 +242,9 @@ $e = parse_echo($r->{body});
 is($e->{method}, 'POST', '... the content backend gets the POST');
 like($r->{body}, qr/^body-length 10$/m, '... with its body');
 @a = auth_lines();
-is($a[-1], 'GET /auth orig=/p/post cl=- body=0 cookie=-',
-   '... the auth backend a GET without body or Content-Length');
+is($a[-1], 'GET /auth orig=/p/post cl=- body=0 cookie=- om=POST',
+   '... the auth backend a GET without body or Content-Length, '
+   . '$request_method the client\'s');
 
 # keep-alive
 my ($res, $closed) = http_keepalive($f->port(0), [
