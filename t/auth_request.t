@@ -10,8 +10,10 @@
 #   backend down, or slower than the auth location's proxy_read_timeout
 #   is a 500
 #   the subrequest is GET with the client's header fields and no body
-#   (Content-Length ""), the original URI in X-Original-URI; a POST's
-#   body reaches the content backend only
+#   (Content-Length ""), the original URI in X-Original-URI and the
+#   client's method in X-Original-Method ($request_method); a POST's
+#   body (by length, chunked, after Expect: 100-continue) reaches the
+#   content backend only
 #   auth_request_set: a field of the auth answer to the content backend
 #   (proxy_set_header) and to the client (add_header Set-Cookie), and
 #   $upstream_status of the subrequest
@@ -245,6 +247,35 @@ like($r->{body}, qr/^body-length 10$/m, '... with its body');
 is($a[-1], 'GET /auth orig=/p/post cl=- body=0 cookie=- om=POST',
    '... the auth backend a GET without body or Content-Length, '
    . '$request_method the client\'s');
+
+# Expect: 100-continue (an upload behind the auth proxy): the 100 comes
+# once the auth backend has said yes, then the body goes to the content
+# backend; a chunked body the same way
+{
+    my $c = Ferry::Test::Client->new($f->port(0), timeout => 10);
+    $c->send("POST /p/up HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n"
+             . "Expect: 100-continue\r\nConnection: close\r\n\r\n");
+    wait_until { $c->_read_some(0.2); $c->buffer =~ /\r\n\r\n/ } 5;
+    like($c->buffer, qr{^HTTP/1\.1 100 Continue\r\n\r\n$},
+         'Expect: 100-continue: the 100 after the auth subrequest');
+    $c->{buf} = '';
+    $c->send('12345');
+    $r = $c->read_response(timeout => 10);
+    $c->close;
+    is($r->{status}, 200, '... the upload answered');
+    like($r->{body}, qr/^body-length 5$/m, '... its body passed on');
+}
+$r = http($f->port(0), "POST /p/chunked HTTP/1.1\r\nHost: x\r\n"
+          . "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+          . "3\r\nabc\r\n4\r\ndefg\r\n0\r\n\r\n");
+is($r->{status}, 200, 'a chunked POST to a protected location');
+like($r->{body}, qr/^body-length 7$/m, '... its body passed on');
+@a = auth_lines();
+like($a[-1], qr{^GET /auth orig=/p/chunked cl=- body=0 },
+     '... none of it to the auth backend');
+$r = http_get($f->port(0), '/p/deny?x', 'Expect' => '100-continue');
+is($r->{status}, 403, 'Expect: 100-continue refused: no 100 first');
+ok(!$r->{interim}, '... no interim response at all');
 
 # keep-alive
 my ($res, $closed) = http_keepalive($f->port(0), [
