@@ -17,8 +17,9 @@
 #   auth_request_set: a field of the auth answer to the content backend
 #   (proxy_set_header) and to the client (add_header Set-Cookie), and
 #   $upstream_status of the subrequest
-#   error_page 401 = /sign_in (internal) and error_page 401 =302 URL
-#   (oauth2-proxy's rd=$request_uri)
+#   error_page 401 = /sign_in (internal), error_page 401 =302 URL
+#   (oauth2-proxy's rd=$request_uri) and =302 $redirection_url set by
+#   auth_request_set from the 401's Location (Authelia's)
 #   keep-alive: several protected requests on one connection
 #   auth_request off in a nested location; satisfy any with allow, with
 #   deny, with auth_basic (both challenges of two 401s); satisfy all with
@@ -80,6 +81,13 @@ http {
         location /redir/ {
             auth_request /auth;
             error_page 401 =302 http://login.example/start?rd=$request_uri;
+            proxy_pass http://app;
+        }
+
+        location /ae/ {
+            auth_request /auth;
+            auth_request_set $redirection_url $upstream_http_location;
+            error_page 401 =302 $redirection_url;
             proxy_pass http://app;
         }
 
@@ -158,6 +166,9 @@ my $auth = Ferry::Test::Backend->new(port => $f->port(1), handler => sub {
         close $fh;
     }
     return { status => 200 } if $orig =~ m{^/ka/};
+    return { status => 401,
+             headers => [Location => "https://auth.example/?rd=$orig"] }
+        if $orig =~ m{^/ae/};
     return { status => 403 } if $orig =~ /deny/;
     return { status => 401,
              headers => ['WWW-Authenticate' => 'Bearer realm="ferry"',
@@ -225,6 +236,10 @@ $r = http_get($f->port(0), '/redir/login?x=1');
 is($r->{status}, 302, 'error_page 401 =302 URL: a redirect');
 is($r->{headers}{location}, 'http://login.example/start?rd=/redir/login?x=1',
    '... with rd=$request_uri');
+$r = http_get($f->port(0), '/ae/x?y=1');
+is($r->{status}, 302, 'Authelia\'s error_page 401 =302 $redirection_url');
+is($r->{headers}{location}, 'https://auth.example/?rd=/ae/x?y=1',
+   '... the URL auth_request_set took from the 401\'s Location');
 $r = http_get($f->port(0), '/redir/ok');
 is($r->{status}, 200, '... and an allowed request goes through');
 
