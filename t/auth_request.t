@@ -19,7 +19,8 @@
 #   $upstream_status of the subrequest
 #   error_page 401 = /sign_in (internal), error_page 401 =302 URL
 #   (oauth2-proxy's rd=$request_uri) and =302 $redirection_url set by
-#   auth_request_set from the 401's Location (Authelia's)
+#   auth_request_set from the 401's Location (Authelia's); Authentik's
+#   snippet (error_page 401 = @named, the 401's Set-Cookie there)
 #   keep-alive: several protected requests on one connection
 #   auth_request off in a nested location; satisfy any with allow, with
 #   deny, with auth_basic (both challenges of two 401s); satisfy all with
@@ -91,6 +92,26 @@ http {
             proxy_pass http://app;
         }
 
+        # Authentik's snippet
+        location /ak/ {
+            auth_request /outpost/auth/nginx;
+            error_page 401 = @ak_signin;
+            auth_request_set $ak_cookie $upstream_http_set_cookie;
+            add_header Set-Cookie $ak_cookie;
+            proxy_pass http://app;
+        }
+        location /outpost {
+            proxy_pass http://auth/outpost;
+            proxy_set_header X-Original-URL $scheme://$http_host$request_uri;
+            proxy_pass_request_body off;
+            proxy_set_header Content-Length "";
+        }
+        location @ak_signin {
+            internal;
+            add_header Set-Cookie $ak_cookie;
+            return 302 /outpost/start?rd=$request_uri;
+        }
+
         location /down/ { auth_request /auth-down; proxy_pass http://app; }
         location = /auth-down { internal; proxy_pass http://down; }
         location /slow/ { auth_request /auth-slow; proxy_pass http://app; }
@@ -153,7 +174,7 @@ my $auth = Ferry::Test::Backend->new(port => $f->port(1), handler => sub {
     for (@{ $req->{headers} }) {
         $h{lc $_->[0]} = $_->[1];
     }
-    my $orig = $h{'x-original-uri'} // '-';
+    my $orig = $h{'x-original-uri'} // $h{'x-original-url'} // '-';
     if (open my $fh, '>>', $alog) {
         printf $fh "%s %s orig=%s cl=%s body=%d cookie=%s om=%s\n",
             $req->{method}, $req->{uri}, $orig, $h{'content-length'} // '-',
@@ -240,6 +261,18 @@ $r = http_get($f->port(0), '/ae/x?y=1');
 is($r->{status}, 302, 'Authelia\'s error_page 401 =302 $redirection_url');
 is($r->{headers}{location}, 'https://auth.example/?rd=/ae/x?y=1',
    '... the URL auth_request_set took from the 401\'s Location');
+$r = http_get($f->port(0), '/ak/ok');
+is($r->{status}, 200, 'Authentik\'s snippet: allowed');
+is($r->{headers}{'set-cookie'}, 'sess=abc; Path=/', '... its cookie set');
+@a = auth_lines();
+like($a[-1], qr{^GET /outpost/auth/nginx orig=http://localhost/ak/ok },
+     '... the outpost asked at its URI, with X-Original-URL');
+$r = http_get($f->port(0), '/ak/login');
+is($r->{status}, 302, '... refused: error_page 401 = @named');
+like($r->{headers}{location}, qr{/outpost/start\?rd=/ak/login$},
+     '... to the outpost\'s start');
+is($r->{headers}{'set-cookie'}, 'tried=1',
+   '... with the cookie of the 401 (add_header in the named location)');
 $r = http_get($f->port(0), '/redir/ok');
 is($r->{status}, 200, '... and an allowed request goes through');
 
