@@ -478,6 +478,11 @@ typedef struct fy_http_loc_conf_s {
     char                *auth_user_file;
     int                  satisfy;
     unsigned             auth_on:1;
+    /* auth_request (fy_http_auth_request.c): the subrequest's URI, data
+     * NULL: unset, len 0: "off"; auth_request_set lines
+     * (fy_http_auth_set_t), NULL: none here, the parent's apply */
+    fy_str_t             auth_request;
+    fy_array_t          *auth_request_set;
     /* expires (fy_http_expires.c): FY_HTTP_EXPIRES_*, and its time in
      * seconds (the time of day for "@") */
     int                  expires;
@@ -833,6 +838,12 @@ struct fy_http_request_s {
     struct fy_http_limit_held_s *limit_held;
     const fy_str_t       *auth_challenge;  /* auth_basic refused: its
                                               WWW-Authenticate value */
+    fy_str_t              auth_lines;      /* auth_request answered 401:
+                                              its WWW-Authenticate lines
+                                              ("Name: value\r\n"...) */
+    /* an auth_request subrequest (fy_http_auth_request.c): the request
+     * it decides for; NULL for a client's request */
+    fy_http_request_t    *parent;
     int64_t               last_modified;   /* of what is answered, for
                                               "expires modified": the
                                               file's mtime or the
@@ -1223,6 +1234,22 @@ size_t fy_http_proxy_host(fy_http_request_t *r, u_char *buf, size_t size);
  * matches, 403 when a "deny" does (logged when log is 1, as nginx does
  * under "satisfy all" only). */
 int  fy_http_access_check(fy_http_request_t *r, int log);
+
+/* fy_http_auth_request.c: auth_request, auth_request_set */
+extern const fy_command_t  fy_http_auth_request_commands[];
+void fy_http_auth_request_merge(fy_http_loc_conf_t *prev,
+                                fy_http_loc_conf_t *conf);
+/* The access phase's last step for r (its location has auth_request):
+ * start the subrequest.  code: the refusal so far under "satisfy any"
+ * (401, 403, 0).  FY_AGAIN: it runs, fy_http_access_done follows;
+ * else the status to answer. */
+int  fy_http_auth_request_start(fy_http_request_t *r, int code);
+/* The subrequest sr has its answer (status): the response writers call
+ * this instead of writing to the client. */
+void fy_http_auth_request_done(fy_http_request_t *sr, int status);
+/* fy_http_request_route.c: the access phase of r is over: 0 goes on
+ * with try_files and the content handler, a status is answered. */
+void fy_http_access_done(fy_http_request_t *r, int rc);
 
 /* fy_http_auth_basic.c: auth_basic, auth_basic_user_file, satisfy */
 extern const fy_command_t  fy_http_auth_basic_commands[];

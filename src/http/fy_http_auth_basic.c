@@ -355,7 +355,9 @@ fy_http_auth_basic_check(fy_http_request_t *r, const fy_str_t *challenge,
 
 /*
  * nginx's access phase for r's location: allow/deny, then auth_basic,
- * combined as "satisfy" says.  0: go on; else the status to answer.
+ * then auth_request, combined as "satisfy" says.  0: go on; FY_AGAIN:
+ * the auth_request subrequest runs (fy_http_access_done follows); else
+ * the status to answer.
  */
 int
 fy_http_access_phase(fy_http_request_t *r)
@@ -365,6 +367,9 @@ fy_http_access_phase(fy_http_request_t *r)
     const char          *file = lcf->auth_user_file;
     int                  rc, code = 0;
 
+    if (r->parent) {
+        return 0;       /* a subrequest: no access phase (nginx) */
+    }
     if (lcf->limit_except) {
         /* an unlisted method: the block's auth_basic */
         fy_http_limit_except_auth(r, lcf, &challenge, &file);
@@ -375,7 +380,11 @@ fy_http_access_phase(fy_http_request_t *r)
             return 403;
         }
         rc = fy_http_auth_basic_check(r, challenge, file);
-        return rc > 0 ? rc : 0;
+        if (rc > 0) {
+            return rc;
+        }
+        /* auth_request last, as nginx's modules are ordered */
+        return lcf->auth_request.len ? fy_http_auth_request_start(r, 0) : 0;
     }
 
     /* any: the first that lets it in wins; a refusal is remembered
@@ -393,7 +402,15 @@ fy_http_access_phase(fy_http_request_t *r)
     }
     /* auth_basic comes after allow/deny: its refusal (401, or 403
      * for a missing file) is the one answered, as in nginx */
-    return rc > 0 ? rc : code;
+    if (rc > 0) {
+        if (rc != 401 && rc != 403) {
+            return rc;          /* an error ends the phase (nginx) */
+        }
+        code = rc;
+    }
+    /* auth_request may still let it in */
+    return lcf->auth_request.len ? fy_http_auth_request_start(r, code)
+                                 : code;
 }
 
 /* The WWW-Authenticate line of a 401 that auth_basic made, for the
@@ -406,17 +423,23 @@ fy_http_auth_basic_header(fy_http_request_t *r, int status, u_char *buf)
 {
     static const char  name[] = "WWW-Authenticate: ";
     const fy_str_t    *ch = r->auth_challenge;
-    size_t             len;
+    size_t             len = 0;
 
-    if (status != 401 || ch == NULL) {
+    if (status != 401) {
         return 0;
     }
-    len = sizeof(name) - 1 + ch->len + 2;
-    if (buf) {
-        memcpy(buf, name, sizeof(name) - 1);
-        memcpy(buf + sizeof(name) - 1, ch->data, ch->len);
-        buf[len - 2] = '\r';
-        buf[len - 1] = '\n';
+    if (ch) {
+        len = sizeof(name) - 1 + ch->len + 2;
+        if (buf) {
+            memcpy(buf, name, sizeof(name) - 1);
+            memcpy(buf + sizeof(name) - 1, ch->data, ch->len);
+            buf[len - 2] = '\r';
+            buf[len - 1] = '\n';
+        }
     }
-    return len;
+    /* and auth_request's, the lines of its subrequest's 401 */
+    if (r->auth_lines.len && buf) {
+        memcpy(buf + len, r->auth_lines.data, r->auth_lines.len);
+    }
+    return len + r->auth_lines.len;
 }

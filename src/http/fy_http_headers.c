@@ -369,7 +369,8 @@ fy_http_add_headers(fy_http_request_t *r, int status, fy_str_t *out)
     out->data = NULL;
     out->len = 0;
     if (list == NULL && lcf->expires == FY_HTTP_EXPIRES_OFF
-        && r->auth_challenge == NULL && r->accel == NULL)
+        && r->auth_challenge == NULL && r->accel == NULL
+        && r->auth_lines.len == 0)
     {
         return FY_OK;
     }
@@ -381,7 +382,7 @@ fy_http_add_headers(fy_http_request_t *r, int status, fy_str_t *out)
     nelts = list ? list->nelts : 0;
     plain = fy_http_add_header_status(status);
     expires = plain && lcf->expires != FY_HTTP_EXPIRES_OFF;
-    if (r->auth_challenge) {
+    if (r->auth_challenge || r->auth_lines.len) {
         auth = fy_http_auth_basic_header(r, status, NULL);
     }
     if (nelts == 0 && !expires && auth == 0) {

@@ -591,6 +591,14 @@ fy_http_map_slot(fy_http_request_t *r, fy_http_map_t *map)
 {
     fy_http_map_value_t  *vals = r->map_values;
 
+    if (vals == NULL && r->parent) {
+        /* an auth_request subrequest shares its request's values, as
+         * nginx's subrequests share variables: made there if need be */
+        if (fy_http_map_slot(r->parent, map) == NULL) {
+            return NULL;
+        }
+        vals = r->map_values = r->parent->map_values;
+    }
     if (vals == NULL) {
         vals = fy_pcalloc(r->pool, map->hmcf->nmaps * sizeof(*vals));
         if (vals == NULL) {

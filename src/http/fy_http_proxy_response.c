@@ -145,6 +145,56 @@ fy_proxy_hidden(fy_http_loc_conf_t *lcf, const fy_str_t *name)
     return hide;
 }
 
+/*
+ * The answer of an auth_request subrequest (fy_http_auth_request.c):
+ * nothing of it goes to the client.  A 401's WWW-Authenticate lines are
+ * kept for the request's own answer.  The body is not read: the
+ * connection goes back to the keepalive cache when all of the answer
+ * came with its header (a Content-Length: 0, the usual), else it is
+ * closed.
+ */
+static void
+fy_proxy_subrequest_done(fy_http_proxy_t *p)
+{
+    static const char   name[] = "WWW-Authenticate: ";
+    fy_http_request_t  *r = p->r;
+    fy_str_t           *lines = &r->parent->auth_lines;
+    fy_http_header_t   *h;
+    size_t              size = 0;
+    unsigned            i;
+    char               *q;
+
+    for (i = 0; p->status == 401 && i < p->headers.nelts; i++) {
+        h = fy_array_elt(&p->headers, fy_http_header_t, i);
+        if (fy_str_eq_ci(&h->name, "WWW-Authenticate")) {
+            size += sizeof(name) - 1 + h->value.len + 2;
+        }
+    }
+    if (size) {
+        q = fy_palloc(r->pool, size);
+        if (q == NULL) {
+            fy_proxy_fail(p, 500);
+            return;
+        }
+        lines->data = (u_char *) q;
+        lines->len = size;
+        for (i = 0; i < p->headers.nelts; i++) {
+            h = fy_array_elt(&p->headers, fy_http_header_t, i);
+            if (fy_str_eq_ci(&h->name, "WWW-Authenticate")) {
+                q = fy_proxy_lit(q, name);
+                q = fy_proxy_cpy(q, h->value.data, h->value.len);
+                q = fy_proxy_lit(q, "\r\n");
+            }
+        }
+    }
+    if (p->up_done && !p->up_failed) {
+        fy_proxy_release_upstream(p);
+    } else {
+        fy_proxy_close_upstream(p);
+    }
+    fy_http_auth_request_done(r, p->status);
+}
+
 /* The header is parsed: decide framing, send the client its header. */
 static void
 fy_proxy_process_header(fy_http_proxy_t *p)
@@ -307,6 +357,11 @@ fy_proxy_process_header(fy_http_proxy_t *p)
             fy_proxy_fail(p, 502);
             return;
         }
+    }
+
+    if (r->parent) {
+        fy_proxy_subrequest_done(p);    /* auth_request: not for the client */
+        return;
     }
 
     /* X-Accel-Redirect: another URI answers (fy_http_proxy_accel.c) */

@@ -451,8 +451,10 @@ fy_http_realip(fy_http_request_t *r, fy_http_loc_conf_t *lcf)
     static const fy_str_t          xrealip = fy_string("X-Real-IP");
     static const fy_str_t          xfwd = fy_string("X-Forwarded-For");
 
-    if (r->realip || rc == NULL || rc->from == NULL || hc->c == NULL) {
-        return;
+    if (r->realip || rc == NULL || rc->from == NULL || hc->c == NULL
+        || r->parent)
+    {
+        return;     /* done, none, or an auth_request subrequest */
     }
     addr = fy_http_cidr_addr(&hc->c->addr, &family, &n);
     if (!fy_http_realip_trusted(rc->from, family, addr, n)) {

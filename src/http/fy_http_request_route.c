@@ -252,6 +252,8 @@ fy_http_return_text(fy_http_request_t *r, int code, u_char *text, size_t len)
                           NULL);
 }
 
+static void fy_http_run_content(fy_http_request_t *r);
+
 /* Headers are complete: decide what to do with the request. */
 void
 fy_http_handler(fy_http_request_t *r, unsigned seen)
@@ -419,7 +421,8 @@ fy_http_run_location(fy_http_request_t *r)
      * may make the request wait), then limit_conn, then allow/deny
      * (access phase). */
     fy_http_realip(r, lcf);
-    if (lcf->limit_reqs) {
+    /* an auth_request subrequest is not limited again (nginx) */
+    if (lcf->limit_reqs && !r->parent) {
         rc = fy_http_limit_req(r);
         if (rc == FY_AGAIN) {
             return;         /* fy_http_run_access when the delay ends */
@@ -436,13 +439,10 @@ fy_http_run_location(fy_http_request_t *r)
 void
 fy_http_run_access(fy_http_request_t *r)
 {
-    fy_http_conn_t      *hc = r->hc;
     fy_http_loc_conf_t  *lcf = r->loc;
-    size_t               have;
     int                  rc;
-    static const char    cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
 
-    if (lcf->limit_conns) {
+    if (lcf->limit_conns && !r->parent) {
         rc = fy_http_limit_conn(r);
         if (rc > 0) {
             fy_http_skip_body(r);
@@ -451,14 +451,40 @@ fy_http_run_access(fy_http_request_t *r)
         }
     }
 
-    if ((lcf->access || lcf->auth_on || lcf->limit_except)
+    if ((lcf->access || lcf->auth_on || lcf->limit_except
+         || lcf->auth_request.len)
         && (rc = fy_http_access_phase(r)) != 0)
     {
-        /* allow/deny, auth_basic and satisfy */
+        /* allow/deny, auth_basic, auth_request and satisfy */
+        if (rc != FY_AGAIN) {
+            fy_http_access_done(r, rc);
+        }
+        return;
+    }
+    fy_http_run_content(r);
+}
+
+void
+fy_http_access_done(fy_http_request_t *r, int rc)
+{
+    if (rc) {
         fy_http_skip_body(r);
         fy_http_send_error(r, rc);
         return;
     }
+    fy_http_run_content(r);
+}
+
+/* nginx's phases after the access phase: try_files, then the content
+ * handler or the proxy. */
+static void
+fy_http_run_content(fy_http_request_t *r)
+{
+    fy_http_conn_t      *hc = r->hc;
+    fy_http_loc_conf_t  *lcf = r->loc;
+    size_t               have;
+    int                  rc;
+    static const char    cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
 
     /* After the access check and before the content handler, as
      * nginx's try_files phase; it may change r->path or send the

@@ -208,6 +208,10 @@ fy_http_send_response(fy_http_request_t *r, int status, const fy_str_t *type,
     fy_str_t         add, abs, ctype;
     int              n, how;
 
+    if (r->parent) {
+        fy_http_auth_request_done(r, status);   /* a subrequest's answer */
+        return;
+    }
     if (r->err_status) {
         status = r->err_status;     /* error_page 404 /x: still a 404 */
     }
@@ -334,6 +338,12 @@ fy_http_send_error(fy_http_request_t *r, int status)
     size_t           llen, size;
     int              n;
 
+    if (r->parent) {
+        /* a subrequest's answer: no error page (the request's own
+         * error_page acts on what auth_request makes of it) */
+        fy_http_auth_request_done(r, status);
+        return;
+    }
     /* the status of the last error is the one answered, whatever an
      * error_page said about the first */
     r->err_status = 0;

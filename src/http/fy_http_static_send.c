@@ -175,6 +175,10 @@ fy_http_static_send(fy_http_request_t *r, fy_http_static_file_t *f,
     time_t           t;
     int              status = 200;
 
+    if (r->parent) {
+        fy_http_auth_request_done(r, 200);  /* a subrequest: found */
+        return;
+    }
     if (r->accel && r->accel->type.len) {
         /* after X-Accel-Redirect: the upstream's type, as nginx */
         type = &r->accel->type;

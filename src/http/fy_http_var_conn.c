@@ -34,6 +34,12 @@ fy_http_var_request_id(fy_http_request_t *r, u_char *buf, size_t size)
     u_char             rnd[16];
     unsigned           i;
 
+    if (r->request_id == NULL && r->parent) {
+        /* an auth_request subrequest has its request's id (nginx's
+         * subrequests share variables) */
+        (void) fy_http_var_request_id(r->parent, NULL, 0);
+        r->request_id = r->parent->request_id;
+    }
     if (r->request_id == NULL) {
         r->request_id = fy_palloc(r->pool, 32);
         if (r->request_id == NULL) {

@@ -100,6 +100,11 @@ fy_var_is_args(fy_http_request_t *r, u_char *buf, size_t size)
 static size_t
 fy_var_request_method(fy_http_request_t *r, u_char *buf, size_t size)
 {
+    /* the client's, also in an auth_request subrequest (which is a
+     * GET): nginx reads r->main's, what X-Original-Method relies on */
+    if (r->parent) {
+        r = r->parent;
+    }
     return fy_var_copy(buf, size, r->method_name.data, r->method_name.len);
 }
 
