@@ -226,21 +226,43 @@ fy_http_sub_type_ok(const fy_http_sub_conf_t *sc, const fy_str_t *v)
     return 0;
 }
 
+/* The value of field name in headers (fy_http_header_t), or NULL. */
+static const fy_str_t *
+fy_http_sub_field(const fy_array_t *headers, const char *name)
+{
+    const fy_http_header_t  *h;
+    unsigned                 i;
+
+    for (i = 0; headers && i < headers->nelts; i++) {
+        h = fy_array_elt(headers, fy_http_header_t, i);
+        if (fy_str_eq_ci(&h->name, name)) {
+            return &h->value;
+        }
+    }
+    return NULL;
+}
+
 int
 fy_http_sub_begin(fy_http_request_t *r, int status, const fy_str_t *type,
-                  const fy_str_t *encoding, int64_t length,
+                  const fy_array_t *headers, int64_t length,
                   fy_http_sub_stream_t **out)
 {
     const fy_http_sub_conf_t  *sc;
     const fy_http_sub_line_t  *line;
+    const fy_str_t            *encoding;
     fy_http_sub_pair_t        *pairs;
     unsigned                   i, n = 0;
     size_t                     k;
 
-    if (r->loc == NULL || (sc = r->loc->sub) == NULL || sc->lines == NULL
-        || r->head || status == 204 || status == 304
-        || (status >= 100 && status < 200) || length == 0
-        || (encoding && encoding->len)
+    if (r->loc == NULL || (sc = r->loc->sub) == NULL || sc->lines == NULL) {
+        return FY_DECLINED;
+    }
+    encoding = fy_http_sub_field(headers, "Content-Encoding");
+    if (type == NULL) {
+        type = fy_http_sub_field(headers, "Content-Type");
+    }
+    if (status == 204 || status == 304 || (status >= 100 && status < 200)
+        || length == 0 || (encoding && encoding->len)
         || !fy_http_sub_type_ok(sc, type))
     {
         return FY_DECLINED;

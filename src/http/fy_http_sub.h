@@ -92,12 +92,15 @@ unsigned fy_http_sub_stream_count(const fy_http_sub_stream_t *s);
 /*
  * Is r's response to be filtered: a location with sub_filter lines, a
  * body (not HEAD, not 1xx, 204, 304, not an empty one: length 0), not
- * already encoded (Content-Encoding `encoding` non-empty: passed as it
- * is), a Content-Type `type` among sub_filter_types.  FY_OK and *out
- * (in r's pool), FY_DECLINED (as is), FY_ERROR (no memory).
+ * already encoded (a Content-Encoding in the response header fields
+ * `headers`, fy_http_header_t, may be NULL: passed as it is), a
+ * Content-Type (`type`, or NULL: from headers) among sub_filter_types.
+ * FY_OK and *out (in r's pool), FY_DECLINED (as is), FY_ERROR (no
+ * memory).  For a HEAD request too: its header changes as a GET's
+ * would; the caller has no body to feed (and drops the stream).
  */
 int fy_http_sub_begin(struct fy_http_request_s *r, int status,
-                      const fy_str_t *type, const fy_str_t *encoding,
+                      const fy_str_t *type, const fy_array_t *headers,
                       int64_t length, fy_http_sub_stream_t **out);
 
 /* A filtered response's header field `name`: 0 drop it (Content-Length,
