@@ -287,7 +287,9 @@ fy_http_sub_begin(fy_http_request_t *r, int status, const fy_str_t *type,
         if (line->find->has_vars) {
             /* evaluated into r's pool: ours to lowercase */
             for (k = 0; k < pairs[n].find.len; k++) {
-                pairs[n].find.data[k] = (u_char) tolower(pairs[n].find.data[k]);
+                u_char  *c = &pairs[n].find.data[k];
+
+                *c = (u_char) tolower(*c);
             }
         }
         n++;
