@@ -322,7 +322,9 @@ server_conf_refused('sub_filter a;',
                     'invalid number of arguments in "sub_filter" .*ferry\.conf:8',
                     'one argument');
 server_conf_refused('sub_filter_once maybe;',
-                    'ferry\.conf:8', 'sub_filter_once not a flag');
+                    '"sub_filter_once" directive invalid value "maybe", it '
+                    . 'must be "on" or "off" in .*ferry\.conf:8',
+                    'sub_filter_once not a flag');
 server_conf_refused('sub_filter $nonesuch x;',
                     'unknown "nonesuch" variable.*ferry\.conf:8',
                     'an unknown variable');
