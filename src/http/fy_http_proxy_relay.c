@@ -2,8 +2,9 @@
  * fy_http_proxy_relay.c -- the response body on its way down, once
  * fy_http_proxy_response.c has sent the header: framing followed
  * (fy_proxy_scan), pieces moved to the client as they are or through
- * gzip, read-ahead into proxy_buffers while the client is slow, and
- * the upstream connection released (kept or closed) when the body ends.
+ * sub_filter and / or gzip, read-ahead into proxy_buffers while the
+ * client is slow, and the upstream connection released (kept or
+ * closed) when the body ends.
  */
 #include "fy_core.h"
 #include "fy_http.h"
@@ -22,6 +23,7 @@ static int fy_proxy_body_piece(fy_http_proxy_t *p, u_char **start,
     size_t *len);
 static int fy_proxy_next_piece(fy_http_proxy_t *p);
 static int fy_proxy_gzip_piece(fy_http_proxy_t *p);
+static int fy_proxy_gzip_out(fy_http_proxy_t *p);
 static int fy_proxy_sub_piece(fy_http_proxy_t *p);
 static int fy_proxy_up_recv(fy_http_proxy_t *p, fy_buf_t *b);
 static void fy_proxy_ahead_free(void *data);
@@ -208,8 +210,6 @@ fy_proxy_next_piece(fy_http_proxy_t *p)
  * from the upstream while compressed output waits for the client, so
  * memory stays at p->buf plus the compressor's.
  */
-static int fy_proxy_gzip_out(fy_http_proxy_t *p);
-
 static int
 fy_proxy_gzip_piece(fy_http_proxy_t *p)
 {
