@@ -104,6 +104,7 @@ my $b = Ferry::Test::Backend->new(port => $f->port(1), handler => sub {
     @h = ('Content-Type' => 'application/json') if $u =~ /json/;
     @h = ('Content-Type' => 'text/css') if $u =~ /css/;
     $body = $big if $u =~ /big/;
+    $body = $big x 12 if $u =~ /big12/;
     $body = '<a href="http://127.0.0.1:8080/x">hello</a> find me, Find me'
         if $u =~ /own/;
     push @h, 'Last-Modified' => 'Mon, 01 Jan 2024 00:00:00 GMT',
@@ -115,7 +116,7 @@ my $b = Ferry::Test::Backend->new(port => $f->port(1), handler => sub {
     }
     $body = '' if $u =~ /empty/;
     return { status => 200, headers => \@h, body => $body, mode => $mode,
-             chunk_size => 7 };
+             chunk_size => length $body > 10_000 ? 1000 : 7 };
 });
 
 # An upstream that writes its body in pieces with pauses: /split/N cuts
@@ -238,6 +239,21 @@ for my $mode ('length', 'chunked') {
     ok($r->{body} eq $big_want,
        "1 MiB with many matches ($mode upstream): the bytes computed here")
         or diag(length($r->{body} // '') . " bytes, want " . length $big_want);
+}
+
+# a client that reads nothing for a while: the relay reads the upstream
+# ahead into proxy_buffers meanwhile and swaps buffers under the matcher
+{
+    (my $want12 = $big x 12) =~ s/(needle|hay)/lc($1) eq 'needle' ? 'pin' : ''/gie;
+    my $c = Ferry::Test::Client->new($port, timeout => 30);
+    $c->send(build_request(path => '/big/big12-chunked',
+                           headers => [Connection => 'close']));
+    Time::HiRes::sleep(1);
+    my $r = $c->read_response;
+    $c->close;
+    ok(!$r->{error} && $r->{body} eq $want12,
+       '12 MiB to a client that waits before reading: the right bytes')
+        or diag($r->{error} // length($r->{body} // ''));
 }
 
 # ---- Last-Modified, ETag, Accept-Ranges ----
