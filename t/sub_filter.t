@@ -5,7 +5,8 @@
 # upstream's writes at every byte of the string; sub_filter_types;
 # before gzip; a compressed upstream answer untouched; 1 MiB with many
 # matches against the bytes computed here; Last-Modified and ETag;
-# keep-alive and HTTP/1.0 framing; HEAD; configuration errors.
+# keep-alive and HTTP/1.0 framing; HEAD; ferry's own error page;
+# configuration errors.
 
 use strict;
 use warnings;
@@ -76,6 +77,7 @@ http {
         location /st/ { sub_filter_once off; }
         location /st-gz/ { sub_filter_once off; gzip on; gzip_min_length 1;
                            alias html/st/; }
+        location /err/ { sub_filter 'not found' 'nowhere to be seen'; }
         location /plain/ { proxy_pass http://app; sub_filter_types text/css; }
         location /ret {
             default_type text/html;
@@ -321,6 +323,16 @@ ok(!exists $r->{headers}{'content-length'} && ($r->{body} // '') eq '',
    'static HEAD: no length, no body') or diag($r->{raw});
 $r = get('/st/page.txt');
 is($r->{headers}{'content-length'}, length $page, 'text/plain file as it is');
+
+$r = get('/st/index.html', version => '1.0');
+is($r->{body}, $st_want, 'static file to an HTTP/1.0 client: substituted');
+ok(!$r->{chunked} && !exists $r->{headers}{'content-length'},
+   '... ended by the close');
+
+$r = get('/err/missing.html');
+is($r->{status}, 404, "ferry's own 404 page");
+like($r->{body}, qr/nowhere to be seen/, '... substituted too');
+is($r->{headers}{'content-length'}, length $r->{body}, '... with its length');
 
 $r = get('/ret');
 is($r->{body}, '<p>HI, localhost/earth: hello</p>', 'return body substituted');
