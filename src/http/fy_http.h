@@ -21,6 +21,7 @@
 #include "fy_tls.h"
 #include "fy_tls_upstream.h"
 #include "fy_http_gzip.h"
+#include "fy_http_sub.h"
 #include <sys/uio.h>
 
 typedef struct fy_http_request_s  fy_http_request_t;
@@ -495,6 +496,8 @@ typedef struct fy_http_loc_conf_s {
     /* expires or charset may change a proxied response's header: the
      * one test fy_proxy_process_header makes when neither is on */
     unsigned             header_filters:1;
+    /* sub_filter* (fy_http_sub.c); NULL: none here or above */
+    fy_http_sub_conf_t  *sub;
     /* fy_http_proxy_accel.c: proxy_ignore_headers, FY_HTTP_IGN_* (0:
      * not given here, inherited) */
     unsigned             proxy_ignore_headers;
@@ -980,6 +983,10 @@ int  fy_http_expires_hides(const fy_str_t *name);
 /* fy_http_charset.c: charset, charset_types, source_charset,
  * override_charset */
 extern const fy_command_t  fy_http_charset_commands[];
+/* fy_http_sub.c: sub_filter, sub_filter_once, sub_filter_types,
+ * sub_filter_last_modified */
+extern const fy_command_t  fy_http_sub_commands[];
+void fy_http_sub_merge(fy_http_loc_conf_t *prev, fy_http_loc_conf_t *conf);
 void fy_http_charset_merge(fy_http_loc_conf_t *prev,
                            fy_http_loc_conf_t *conf);
 int  fy_http_charset_type(fy_http_request_t *r, const fy_str_t *type,

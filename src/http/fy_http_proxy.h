@@ -134,6 +134,10 @@ struct fy_http_proxy_s {
     unsigned                  finished:1;      /* fy_proxy_finish ran */
     struct fy_http_gzip_s    *gzip;        /* compressing the body, or NULL
                                               (fy_http_gzip_stream.c) */
+    /* sub_filter: substituting in the body, or NULL (fy_http_sub*.c);
+     * its output goes to gzip when both are on */
+    struct fy_http_sub_stream_s *sub;
+    unsigned                  sub_last:1;  /* sub: the last chunk queued */
     unsigned                  yielded:1;   /* gzip: the upstream read timer
                                               is a pause for the others */
     /* the response's X-Accel-Redirect and X-Accel-Buffering fields,

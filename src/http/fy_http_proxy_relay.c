@@ -2,8 +2,9 @@
  * fy_http_proxy_relay.c -- the response body on its way down, once
  * fy_http_proxy_response.c has sent the header: framing followed
  * (fy_proxy_scan), pieces moved to the client as they are or through
- * gzip, read-ahead into proxy_buffers while the client is slow, and
- * the upstream connection released (kept or closed) when the body ends.
+ * sub_filter and / or gzip, read-ahead into proxy_buffers while the
+ * client is slow, and the upstream connection released (kept or
+ * closed) when the body ends.
  */
 #include "fy_core.h"
 #include "fy_http.h"
@@ -22,6 +23,8 @@ static int fy_proxy_body_piece(fy_http_proxy_t *p, u_char **start,
     size_t *len);
 static int fy_proxy_next_piece(fy_http_proxy_t *p);
 static int fy_proxy_gzip_piece(fy_http_proxy_t *p);
+static int fy_proxy_gzip_out(fy_http_proxy_t *p);
+static int fy_proxy_sub_piece(fy_http_proxy_t *p);
 static int fy_proxy_up_recv(fy_http_proxy_t *p, fy_buf_t *b);
 static void fy_proxy_ahead_free(void *data);
 static void fy_proxy_read_ahead(fy_http_proxy_t *p);
@@ -210,37 +213,132 @@ fy_proxy_next_piece(fy_http_proxy_t *p)
 static int
 fy_proxy_gzip_piece(fy_http_proxy_t *p)
 {
-    fy_http_conn_t  *hc = p->r->hc;
     u_char          *start;
     size_t           len;
-    int              rc, i, n;
+    int              rc;
 
     for ( ;; ) {
         if (fy_http_gzip_done(p->gzip)) {
             return FY_DONE;
         }
         if (!fy_http_gzip_wants_input(p->gzip)) {
-            i = 0;
-            n = fy_http_gzip_deflate(p->gzip, hc->out + (p->hdr.iov_len ? 1
-                                                                        : 0));
-            if (n < 0) {
-                return FY_ERROR;
+            rc = fy_proxy_gzip_out(p);
+            if (rc != 0) {
+                return rc > 0 ? FY_OK : FY_ERROR;
             }
-            if (n == 0) {
-                continue;
-            }
-            if (p->hdr.iov_len) {
-                hc->out[i++] = p->hdr;
-                p->hdr.iov_len = 0;
-            }
-            hc->nout = i + n;
-            return FY_OK;
+            continue;
         }
         rc = fy_proxy_body_piece(p, &start, &len);
         if (rc == FY_OK) {
             fy_http_gzip_input(p->gzip, start, len);
         } else if (rc == FY_DONE) {
             fy_http_gzip_finish(p->gzip);
+        } else {
+            return rc;
+        }
+    }
+}
+
+/* Queue gzip's next output (after the response header if that has not
+ * gone yet): 1 when queued, 0 when there is none now, -1 when zlib
+ * failed. */
+static int
+fy_proxy_gzip_out(fy_http_proxy_t *p)
+{
+    fy_http_conn_t  *hc = p->r->hc;
+    int              i = 0, n;
+
+    n = fy_http_gzip_deflate(p->gzip, hc->out + (p->hdr.iov_len ? 1 : 0));
+    if (n <= 0) {
+        return n < 0 ? -1 : 0;
+    }
+    if (p->hdr.iov_len) {
+        hc->out[i++] = p->hdr;
+        p->hdr.iov_len = 0;
+    }
+    hc->nout = i + n;
+    return 1;
+}
+
+/*
+ * sub_filter between body and client (and gzip): pieces go into the
+ * matcher, its output to the client as one chunk each (or as it is to
+ * an HTTP/1.0 client), or into the compressor.  As with gzip a piece
+ * stays in p->buf until the matcher has used all of it, and the
+ * matcher's buffer until the client or the compressor has taken it.
+ */
+static int
+fy_proxy_sub_piece(fy_http_proxy_t *p)
+{
+    fy_http_conn_t  *hc = p->r->hc;
+    static char      last[] = "0\r\n\r\n";
+    u_char          *start;
+    size_t           len;
+    int              rc, i = 0;
+
+    for ( ;; ) {
+        if (p->gzip) {
+            if (fy_http_gzip_done(p->gzip)) {
+                return FY_DONE;
+            }
+            if (!fy_http_gzip_wants_input(p->gzip)) {
+                rc = fy_proxy_gzip_out(p);
+                if (rc != 0) {
+                    return rc > 0 ? FY_OK : FY_ERROR;
+                }
+                continue;
+            }
+        }
+        if (fy_http_sub_stream_done(p->sub)) {
+            if (p->gzip) {
+                fy_http_gzip_finish(p->gzip);
+                continue;
+            }
+            if (fy_http_chunked_out(p->r) && !p->sub_last) {
+                p->sub_last = 1;
+                if (p->hdr.iov_len) {
+                    hc->out[i++] = p->hdr;
+                    p->hdr.iov_len = 0;
+                }
+                hc->out[i].iov_base = last;
+                hc->out[i].iov_len = sizeof(last) - 1;
+                hc->nout = i + 1;
+                return FY_OK;
+            }
+            return FY_DONE;
+        }
+        if (!fy_http_sub_stream_wants_input(p->sub)) {
+            if (!fy_http_sub_stream_out(p->sub, &start, &len)) {
+                continue;
+            }
+            if (p->gzip) {
+                fy_http_gzip_input(p->gzip, start, len);
+                continue;
+            }
+            if (p->hdr.iov_len) {
+                hc->out[i++] = p->hdr;
+                p->hdr.iov_len = 0;
+            }
+            if (fy_http_chunked_out(p->r)) {
+                hc->out[i].iov_base = p->chunk_hdr;
+                hc->out[i++].iov_len = (size_t) snprintf(p->chunk_hdr,
+                                                         sizeof(p->chunk_hdr),
+                                                         "%zx\r\n", len);
+            }
+            hc->out[i].iov_base = start;
+            hc->out[i++].iov_len = len;
+            if (fy_http_chunked_out(p->r)) {
+                hc->out[i].iov_base = (char *) "\r\n";
+                hc->out[i++].iov_len = 2;
+            }
+            hc->nout = i;
+            return FY_OK;
+        }
+        rc = fy_proxy_body_piece(p, &start, &len);
+        if (rc == FY_OK) {
+            fy_http_sub_stream_input(p->sub, start, len);
+        } else if (rc == FY_DONE) {
+            fy_http_sub_stream_finish(p->sub);
         } else {
             return rc;
         }
@@ -255,7 +353,8 @@ fy_proxy_relay(fy_http_proxy_t *p)
     int                 rc;
 
     for ( ;; ) {
-        rc = p->gzip ? fy_proxy_gzip_piece(p) : fy_proxy_next_piece(p);
+        rc = p->sub ? fy_proxy_sub_piece(p)
+             : p->gzip ? fy_proxy_gzip_piece(p) : fy_proxy_next_piece(p);
 
         if (rc == FY_DONE) {
             /* and done it stays: the chunked parser must not be asked
@@ -335,8 +434,11 @@ fy_proxy_relay(fy_http_proxy_t *p)
             fy_timer_add(&p->uc->read, (uint64_t) r->loc->proxy_read_timeout);
             return;
         }
-        if (rc == FY_DONE && p->body_type == FY_PROXY_BODY_CLOSE && p->gzip) {
-            p->body_type = FY_PROXY_BODY_NONE;  /* the compressor ends it */
+        if (rc == FY_DONE && p->body_type == FY_PROXY_BODY_CLOSE
+            && (p->gzip || p->sub))
+        {
+            /* the compressor or the matcher ends it */
+            p->body_type = FY_PROXY_BODY_NONE;
             continue;
         }
         if (rc == FY_DONE && p->body_type == FY_PROXY_BODY_CLOSE) {

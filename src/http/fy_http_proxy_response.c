@@ -211,7 +211,7 @@ fy_proxy_process_header(fy_http_proxy_t *p)
     int64_t             cl = -1, n;
     unsigned            i, chunked = 0, te = 0, ft, conn_fields = 0;
     unsigned            cl_first = 0, cl_lines = 0;
-    int                 gzip = FY_HTTP_GZIP_NO, filters;
+    int                 gzip = FY_HTTP_GZIP_NO, filters, sub = 0;
 
     /* FastCGI: a CGI header, its status in a Status field */
     if (p->fcgi && fy_http_fastcgi_status(p) != FY_OK) {
@@ -371,6 +371,33 @@ fy_proxy_process_header(fy_http_proxy_t *p)
         return;
     }
 
+    /* sub_filter: the body is decoded and substituted (before gzip),
+     * and its length is no longer known: sent as gzip's is; a HEAD
+     * gets the header a GET would (fy_http_sub.c) */
+    if (r->loc->sub && p->status != 101) {
+        switch (fy_http_sub_begin(r, p->status, NULL, headers,
+                                  p->body_type == FY_PROXY_BODY_LENGTH
+                                  ? cl : -1, &p->sub)) {
+        case FY_OK:
+            sub = 1;
+            break;
+        case FY_ERROR:
+            fy_proxy_fail(p, 500);
+            return;
+        }
+        if (r->head) {
+            p->sub = NULL;          /* the header as for a GET only */
+        }
+        if (p->sub) {
+            p->out = p->body_type == FY_PROXY_BODY_CHUNKED
+                     ? FY_PROXY_OUT_DECHUNK : FY_PROXY_OUT_RAW;
+            if (!fy_http_chunked_out(r)) {
+                r->keepalive = 0;
+            }
+            cl = -1;
+        }
+    }
+
     /* gzip: the body is decoded, compressed, and sent chunked to an
      * HTTP/1.1 client, up to the close to an HTTP/1.0 one (or with
      * chunked_transfer_encoding off) */
@@ -394,7 +421,7 @@ fy_proxy_process_header(fy_http_proxy_t *p)
     }
 
     /* Without a length or chunks, only the close can end the body. */
-    if (p->gzip == NULL
+    if (p->gzip == NULL && p->sub == NULL
         && ((p->body_type == FY_PROXY_BODY_CLOSE
              && p->out == FY_PROXY_OUT_RAW)
             || p->out == FY_PROXY_OUT_DECHUNK))
@@ -504,6 +531,15 @@ fy_proxy_process_header(fy_http_proxy_t *p)
         if (p->gzip && fy_str_eq_ci(&h->name, "ETag")) {
             value = fy_http_gzip_weak_etag(r, &h->value);
         }
+        if (sub) {
+            switch (fy_http_sub_header(r, &h->name)) {
+            case FY_HTTP_SUB_DROP:
+                continue;
+            case FY_HTTP_SUB_WEAKEN:
+                value = fy_http_gzip_weak_etag(r, &value);
+                break;
+            }
+        }
         if (filters && fy_proxy_filter_header(r, h, &value)) {
             continue;
         }
@@ -524,7 +560,7 @@ fy_proxy_process_header(fy_http_proxy_t *p)
     }
     if ((p->body_type == FY_PROXY_BODY_CHUNKED && p->out == FY_PROXY_OUT_RAW)
         || p->out == FY_PROXY_OUT_CHUNK
-        || (p->gzip && fy_http_chunked_out(r)))
+        || ((p->gzip || p->sub) && fy_http_chunked_out(r)))
     {
         q = fy_proxy_lit(q, "Transfer-Encoding: chunked\r\n");
     }

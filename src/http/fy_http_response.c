@@ -206,6 +206,7 @@ fy_http_send_response(fy_http_request_t *r, int status, const fy_str_t *type,
     u_char          *z;
     size_t           llen, size, slen, zlen;
     fy_str_t         add, abs, ctype;
+    fy_http_sub_stream_t  *s;
     int              n, how;
 
     if (r->parent) {
@@ -233,6 +234,23 @@ fy_http_send_response(fy_http_request_t *r, int status, const fy_str_t *type,
         /* after X-Accel-Redirect: the upstream's type, as nginx's
          * "return" keeps a type already set */
         type = &r->accel->type;
+    }
+    if (len && r->loc && r->loc->sub) {
+        /* sub_filter: the whole body is here, substituted in one go;
+         * its new length is known (a HEAD's too) */
+        switch (fy_http_sub_begin(r, status, type, NULL, (int64_t) len, &s)) {
+        case FY_OK:
+            if (fy_http_sub_buffer(s, r, body, len, &z, &zlen) != FY_OK) {
+                fy_http_close_connection(hc);
+                return;
+            }
+            body = z;
+            len = zlen;
+            break;
+        case FY_ERROR:
+            fy_http_close_connection(hc);
+            return;
+        }
     }
     if (len) {
         /* the whole body is here: compressed in one go, with its length */

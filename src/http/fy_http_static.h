@@ -79,7 +79,12 @@ typedef struct fy_http_static_file_s {
     unsigned  yielded:1;   /* the write timer is the 1 ms pause */
     unsigned  gz_how:2;    /* FY_HTTP_GZIP_*: the decision, for headers */
     fy_http_gzip_t *gz;    /* compressing on the way, or NULL */
-    u_char   *in;          /* its read buffer */
+    u_char   *in;          /* its (or sub's) read buffer */
+    /* sub_filter: substituting on the way (before gz), or NULL */
+    fy_http_sub_stream_t *sub;
+    unsigned  sub_hdr:1;   /* sub_filter applies: the header changes */
+    unsigned  sub_last:1;  /* the last chunk was queued */
+    char      chunk[24];   /* "%zx\r\n" of sub's output */
 } fy_http_static_file_t;
 
 /* Close what f still holds (the request pool's cleanup, and when the

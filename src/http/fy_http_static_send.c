@@ -3,8 +3,9 @@
  * and opened: the conditional requests (If-None-Match,
  * If-Modified-Since), Range and If-Range (fy_http_parse_range), the
  * response header, then the body by sendfile() (read and written
- * on a TLS connection or with sendfile off), or, with gzip, read in pieces and
- * compressed on the way, as sendfile() cannot compress.  A long body
+ * on a TLS connection or with sendfile off), or, with sub_filter or
+ * gzip, read in pieces, substituted and compressed on the way, as
+ * sendfile() can do neither.  A long body
  * gives the other connections a turn now and then.
  */
 #include "fy_core.h"
@@ -29,7 +30,7 @@
 #define FY_HTTP_STATIC_GZIP_TURN  (256 * 1024)
 
 static void fy_http_static_send_body(fy_http_request_t *r);
-static void fy_http_static_send_gzip(fy_http_request_t *r);
+static void fy_http_static_send_filtered(fy_http_request_t *r);
 
 /* ---- Range ---- */
 
@@ -238,16 +239,47 @@ fy_http_static_send(fy_http_request_t *r, fy_http_static_file_t *f,
         }
     }
 
+    if (status == 200 && f->gz_how == FY_HTTP_GZIP_NO && r->loc->sub) {
+        /* not the .gz of gzip_static: maybe substitute in it (an error
+         * page too, with its status); not with sendfile() then, nor
+         * with Range, nor with a length */
+        switch (fy_http_sub_begin(r, r->err_status ? r->err_status : 200,
+                                  type, NULL, st->st_size, &f->sub))
+        {
+        case FY_OK:
+            f->sub_hdr = 1;
+            break;
+        case FY_ERROR:
+            fy_http_close_connection(hc);
+            return;
+        }
+        if (r->head) {
+            f->sub = NULL;          /* the header as for a GET only */
+        }
+        if (f->sub) {
+            f->in = fy_palloc(r->pool, FY_HTTP_STATIC_GZIP_READ);
+            if (f->in == NULL) {
+                fy_http_close_connection(hc);
+                return;
+            }
+            if (!fy_http_chunked_out(r)) {
+                r->keepalive = 0;       /* the close ends the body */
+            }
+        }
+    }
     if (status == 200 && f->gz_how == FY_HTTP_GZIP_NO) {
         /* not the .gz of gzip_static: maybe compress it on the way
          * (then without Range, as nginx: the length is unknown) */
-        f->gz_how = fy_http_gzip_decide(r, 200, type, st->st_size, NULL,
+        f->gz_how = fy_http_gzip_decide(r, 200, type,
+                                        f->sub_hdr ? -1 : st->st_size, NULL,
                                         FY_HTTP_GZIP_HAS_LM
                                         | (etag[0] ? FY_HTTP_GZIP_HAS_ETAG
                                                    : 0));
         if (f->gz_how == FY_HTTP_GZIP_YES) {
-            f->gz = fy_http_gzip_start(r, st->st_size);
-            f->in = fy_palloc(r->pool, FY_HTTP_STATIC_GZIP_READ);
+            f->gz = fy_http_gzip_start(r, f->sub_hdr ? -1 : st->st_size);
+            if (f->in == NULL) {
+                f->in = fy_palloc(r->pool, FY_HTTP_STATIC_GZIP_READ);
+            }
             if (f->gz == NULL || f->in == NULL) {
                 fy_http_close_connection(hc);
                 return;
@@ -263,6 +295,7 @@ fy_http_static_send(fy_http_request_t *r, fy_http_static_file_t *f,
     /* max_ranges 0: no ranges (nor Accept-Ranges); any other value
      * allows the one range ferry serves (several are the whole file) */
     if (status == 200 && range && !r->err_status && f->gz == NULL
+        && !f->sub_hdr
         && r->loc->max_ranges > 0
         && (ifr == NULL || (etag[0] && fy_str_eq(ifr, etag))
             || fy_str_eq(ifr, lm)))
@@ -319,11 +352,11 @@ fy_http_static_send(fy_http_request_t *r, fy_http_static_file_t *f,
     if (status == 200 || status == 206) {
         n += (size_t) snprintf(hdr + n, size - n, "Content-Type: %.*s\r\n",
                                (int) type->len, type->data);
-        if (f->gz == NULL) {
+        if (f->gz == NULL && !f->sub_hdr) {
             n += (size_t) snprintf(hdr + n, size - n,
                                    "Content-Length: %lld\r\n",
                                    (long long) (end - start + 1));
-        } else if (fy_http_chunked_out(r)) {
+        } else if (fy_http_chunked_out(r) && !r->head) {
             n += (size_t) snprintf(hdr + n, size - n,
                                    "Transfer-Encoding: chunked\r\n");
         }
@@ -335,14 +368,20 @@ fy_http_static_send(fy_http_request_t *r, fy_http_static_file_t *f,
                                "Content-Range: bytes %lld-%lld/%lld\r\n",
                                (long long) start, (long long) end,
                                (long long) st->st_size);
-    } else if (status == 200 && f->gz == NULL && r->loc->max_ranges > 0) {
+    } else if (status == 200 && f->gz == NULL && !f->sub_hdr
+               && r->loc->max_ranges > 0)
+    {
         n += (size_t) snprintf(hdr + n, size - n, "Accept-Ranges: bytes\r\n");
     } else if (status == 416) {
         n += (size_t) snprintf(hdr + n, size - n, "Content-Length: 0\r\n"
                                "Content-Range: bytes */%lld\r\n",
                                (long long) st->st_size);
     }
-    if (r->status == 200 || r->status == 206 || r->status == 304) {
+    if (f->sub_hdr && !r->loc->sub->last_modified) {
+        /* sub_filter: the body is not the file's; neither validator
+         * (sub_filter_last_modified on keeps them, the ETag weak) */
+        etag[0] = '\0';
+    } else if (r->status == 200 || r->status == 206 || r->status == 304) {
         /* nginx drops it from any other answer (an error page) */
         n += (size_t) snprintf(hdr + n, size - n, "Last-Modified: %s\r\n",
                                lm);
@@ -351,7 +390,7 @@ fy_http_static_send(fy_http_request_t *r, fy_http_static_file_t *f,
         /* a compressed body is not the file byte for byte: weak */
         if (etag[0]) {
             n += (size_t) snprintf(hdr + n, size - n, "ETag: %s%s\r\n",
-                                   f->gz ? "W/" : "", etag);
+                                   f->gz || f->sub_hdr ? "W/" : "", etag);
         }
     }
     if (add.len) {
@@ -366,7 +405,8 @@ fy_http_static_send(fy_http_request_t *r, fy_http_static_file_t *f,
     /* tcp_nopush: the header waits in the socket for the file's first
      * bytes and leaves in one segment with them (nginx corks only when
      * sendfile() sends the body; fy_http_set_keepalive uncorks) */
-    if (f->end > f->pos && f->gz == NULL && hc->c->ssl == NULL
+    if (f->end > f->pos && f->gz == NULL && f->sub == NULL
+        && hc->c->ssl == NULL
         && r->loc->sendfile && r->loc->tcp_nopush && !hc->corked
         && hc->ls->addr.sa.sa_family != AF_UNIX)
     {
@@ -455,8 +495,8 @@ fy_http_static_send_body(fy_http_request_t *r)
     off_t                   max;
     uint64_t                allow, delay;
 
-    if (f->gz) {
-        fy_http_static_send_gzip(r);
+    if (f->gz || f->sub) {
+        fy_http_static_send_filtered(r);
         return;
     }
 
@@ -521,55 +561,116 @@ fy_http_static_send_body(fy_http_request_t *r)
     fy_http_finalize(r, 0);
 }
 
-/* The file through the compressor: read a piece, compress it, write
- * what comes out, and read the next piece only once that is written,
- * so memory stays at one read buffer and the compressor's. */
-static void
-fy_http_static_send_gzip(fy_http_request_t *r)
+/* Write what is queued in hc->out: 1 when written, 0 when the write
+ * event resumes fy_http_static_send_body (or the connection is closed). */
+static int
+fy_http_static_write_piece(fy_http_request_t *r, int nout)
 {
+    fy_http_conn_t  *hc = r->hc;
+
+    hc->nout = nout;
+    hc->out_done = fy_http_static_send_body;
+    switch (fy_http_write_out(r)) {
+    case FY_OK:
+        hc->out_done = NULL;
+        return 1;
+    case FY_AGAIN:
+        return 0;
+    default:
+        fy_http_close_connection(hc);
+        return 0;
+    }
+}
+
+/*
+ * The file through sub_filter's matcher and / or the compressor, in
+ * that order: read a piece, substitute, compress, write what comes
+ * out, and read the next piece only once that is written, so memory
+ * stays at one read buffer, the matcher's and the compressor's.
+ */
+static void
+fy_http_static_send_filtered(fy_http_request_t *r)
+{
+    static char             last[] = "0\r\n\r\n";
     fy_http_static_file_t  *f = r->file;
     fy_http_conn_t         *hc = r->hc;
     fy_conn_t              *c = hc->c;
-    size_t                  turn = 0;
+    size_t                  turn = 0, len;
+    u_char                 *data;
     ssize_t                 k;
-    int                     n;
+    int                     n, i;
 
     for ( ;; ) {
-        if (fy_http_gzip_done(f->gz)) {
-            fy_http_static_file_close(f);
-            fy_http_finalize(r, 0);
-            return;
+        if (f->gz) {
+            if (fy_http_gzip_done(f->gz)) {
+                break;
+            }
+            if (!fy_http_gzip_wants_input(f->gz)) {
+                n = fy_http_gzip_deflate(f->gz, hc->out);
+                if (n < 0) {
+                    fy_http_close_connection(hc);
+                    return;
+                }
+                if (n > 0 && !fy_http_static_write_piece(r, n)) {
+                    return;
+                }
+                continue;
+            }
         }
 
-        if (!fy_http_gzip_wants_input(f->gz)) {
-            n = fy_http_gzip_deflate(f->gz, hc->out);
-            if (n < 0) {
-                fy_http_close_connection(hc);
-                return;
-            }
-            if (n == 0) {
+        if (f->sub && fy_http_sub_stream_done(f->sub)) {
+            if (f->gz) {
+                fy_http_gzip_finish(f->gz);
                 continue;
             }
-            hc->nout = n;
-            hc->out_done = fy_http_static_send_body;
-            switch (fy_http_write_out(r)) {
-            case FY_OK:
-                hc->out_done = NULL;
-                continue;
-            case FY_AGAIN:
-                return;
-            default:
-                fy_http_close_connection(hc);
+            if (!fy_http_chunked_out(r) || f->sub_last) {
+                break;
+            }
+            f->sub_last = 1;
+            hc->out[0].iov_base = last;
+            hc->out[0].iov_len = sizeof(last) - 1;
+            if (!fy_http_static_write_piece(r, 1)) {
                 return;
             }
+            continue;
+        }
+        if (f->sub && !fy_http_sub_stream_wants_input(f->sub)) {
+            if (!fy_http_sub_stream_out(f->sub, &data, &len)) {
+                continue;
+            }
+            if (f->gz) {
+                fy_http_gzip_input(f->gz, data, len);
+                continue;
+            }
+            i = 0;
+            if (fy_http_chunked_out(r)) {
+                hc->out[i].iov_base = f->chunk;
+                hc->out[i++].iov_len = (size_t) snprintf(f->chunk,
+                                                         sizeof(f->chunk),
+                                                         "%zx\r\n", len);
+            }
+            hc->out[i].iov_base = data;
+            hc->out[i++].iov_len = len;
+            if (fy_http_chunked_out(r)) {
+                hc->out[i].iov_base = (char *) "\r\n";
+                hc->out[i++].iov_len = 2;
+            }
+            if (!fy_http_static_write_piece(r, i)) {
+                return;
+            }
+            continue;
         }
 
         if (f->pos == f->end) {
-            fy_http_gzip_finish(f->gz);
+            if (f->sub) {
+                fy_http_sub_stream_finish(f->sub);
+            } else {
+                fy_http_gzip_finish(f->gz);
+            }
             continue;
         }
         if (turn >= FY_HTTP_STATIC_GZIP_TURN) {
-            /* compressing is work: the others' turn, then on */
+            /* this is work: the others' turn, then on */
             c->write.handler = fy_http_static_write_handler;
             f->yielded = 1;
             fy_timer_add(&c->write, 1);
@@ -581,16 +682,24 @@ fy_http_static_send_gzip(fy_http_request_t *r)
         if (k > 0) {
             f->pos += k;
             turn += (size_t) k;
-            fy_http_gzip_input(f->gz, f->in, (size_t) k);
+            if (f->sub) {
+                fy_http_sub_stream_input(f->sub, f->in, (size_t) k);
+            } else {
+                fy_http_gzip_input(f->gz, f->in, (size_t) k);
+            }
             continue;
         }
         if (k == -1 && errno == EINTR) {
             continue;
         }
         fy_log_error(FY_LOG_ERR, k == 0 ? 0 : errno, "file of \"%.*s\" "
-                     "could not be read while being compressed, client %s",
-                     (int) r->path.len, r->path.data, hc->addr_text);
+                     "could not be read while being %s, client %s",
+                     (int) r->path.len, r->path.data,
+                     f->sub ? "filtered" : "compressed", hc->addr_text);
         fy_http_close_connection(hc);
         return;
     }
+
+    fy_http_static_file_close(f);
+    fy_http_finalize(r, 0);
 }

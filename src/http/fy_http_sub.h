@@ -1,0 +1,121 @@
+/*
+ * fy_http_sub.h -- nginx's sub module: strings replaced in response
+ * bodies (sub_filter, sub_filter_once, sub_filter_types,
+ * sub_filter_last_modified).  The directives and the per-request
+ * decision are in fy_http_sub.c; the streaming matcher that turns body
+ * pieces into substituted output is fy_http_sub_stream.c (no request
+ * in it: t/unit/test_sub.c drives it directly).
+ *
+ * Users: fy_http_proxy_response.c / fy_http_proxy_relay.c (upstream
+ * bodies), fy_http_static_send.c (files, read in pieces), and
+ * fy_http_response.c (small complete bodies: return, error pages).
+ * The output goes to the client chunked (or to the close for HTTP/1.0),
+ * or into gzip's compressor when gzip is on: substitution comes first.
+ */
+#ifndef FY_HTTP_SUB_H
+#define FY_HTTP_SUB_H
+
+#include "fy_core.h"
+#include "fy_array.h"
+
+struct fy_http_request_s;
+struct fy_http_cv_s;
+
+/* One sub_filter line: the string to find and its replacement, either
+ * of which may hold variables. */
+typedef struct {
+    struct fy_http_cv_s  *find;     /* lowercase when without variables */
+    struct fy_http_cv_s  *repl;
+} fy_http_sub_line_t;
+
+/* The sub_filter directives of one level (fy_http_loc_conf_t.sub;
+ * NULL: none at this level or above). */
+typedef struct fy_http_sub_conf_s {
+    fy_array_t  *lines;             /* fy_http_sub_line_t; NULL: unset */
+    fy_array_t  *types;             /* fy_str_t, lowercase; NULL: unset */
+    unsigned     types_any:1;       /* sub_filter_types * */
+    int          once;              /* flag, default on */
+    int          last_modified;     /* flag, default off */
+} fy_http_sub_conf_t;
+
+
+/* ---- the streaming matcher (fy_http_sub_stream.c) ---- */
+
+/* One string to find (lowercase, not empty) and its replacement, as
+ * evaluated for one response. */
+typedef struct {
+    fy_str_t  find;
+    fy_str_t  repl;
+} fy_http_sub_pair_t;
+
+typedef struct fy_http_sub_stream_s  fy_http_sub_stream_t;
+
+/*
+ * A matcher for one body over npairs pairs (kept by the caller while
+ * the stream lives), "once": each string is replaced at its first
+ * occurrence only.  Matching ignores ASCII case.  At each position of
+ * the body the pairs are tried in their order and the first that
+ * matches wins (nginx's rule); the text after a replacement is searched
+ * again from its end.  out_size: the output buffer.  Memory from pool.
+ * NULL: no memory.
+ */
+fy_http_sub_stream_t *fy_http_sub_stream_create(fy_pool_t *pool,
+    const fy_http_sub_pair_t *pairs, unsigned npairs, int once,
+    size_t out_size);
+/* The next piece of body; its bytes must stay put until
+ * fy_http_sub_stream_wants_input says they are used. */
+void fy_http_sub_stream_input(fy_http_sub_stream_t *s, const u_char *data,
+                              size_t len);
+/* 1: everything given is used (a partial match at its end is kept in
+ * the stream) and nothing waits to be handed out. */
+int  fy_http_sub_stream_wants_input(const fy_http_sub_stream_t *s);
+/* The body is complete: a partial match kept is plain text after all. */
+void fy_http_sub_stream_finish(fy_http_sub_stream_t *s);
+/*
+ * The next output: 1 with *data, *len (the stream's buffer, valid until
+ * the next call; handed out when full or when the input is used up),
+ * 0 when there is none (more input is wanted, or the stream is done).
+ */
+int  fy_http_sub_stream_out(fy_http_sub_stream_t *s, u_char **data,
+                            size_t *len);
+/* Finished and everything handed out. */
+int  fy_http_sub_stream_done(const fy_http_sub_stream_t *s);
+/* Replacements made so far. */
+unsigned fy_http_sub_stream_count(const fy_http_sub_stream_t *s);
+
+
+/* ---- per request (fy_http_sub.c) ---- */
+
+/* Output buffer of a stream. */
+#define FY_HTTP_SUB_OUT  8192
+
+/*
+ * Is r's response to be filtered: a location with sub_filter lines, a
+ * body (not HEAD, not 1xx, 204, 304, not an empty one: length 0), not
+ * already encoded (a Content-Encoding in the response header fields
+ * `headers`, fy_http_header_t, may be NULL: passed as it is), a
+ * Content-Type (`type`, or NULL: from headers) among sub_filter_types.
+ * FY_OK and *out (in r's pool), FY_DECLINED (as is), FY_ERROR (no
+ * memory).  For a HEAD request too: its header changes as a GET's
+ * would; the caller has no body to feed (and drops the stream).
+ */
+int fy_http_sub_begin(struct fy_http_request_s *r, int status,
+                      const fy_str_t *type, const fy_array_t *headers,
+                      int64_t length, fy_http_sub_stream_t **out);
+
+/* A filtered response's header field `name`: 0 drop it (Content-Length,
+ * Accept-Ranges; Last-Modified and ETag unless sub_filter_last_modified
+ * on), 1 keep it, 2 keep it with its ETag made weak. */
+#define FY_HTTP_SUB_DROP     0
+#define FY_HTTP_SUB_KEEP     1
+#define FY_HTTP_SUB_WEAKEN   2
+int fy_http_sub_header(struct fy_http_request_s *r, const fy_str_t *name);
+
+/* Run a whole small body through the filter into r's pool: FY_OK with
+ * *out, *out_len, or FY_ERROR. */
+int fy_http_sub_buffer(fy_http_sub_stream_t *s, struct fy_http_request_s *r,
+                       const u_char *in, size_t len, u_char **out,
+                       size_t *out_len);
+
+
+#endif /* FY_HTTP_SUB_H */
