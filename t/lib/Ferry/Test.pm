@@ -439,9 +439,12 @@ sub start {
                    . _exit_code($self->{status});
             return 'dead';
         }
+        # the master's pid: a stale file left by another process is
+        # there before ferry replaces it, and the port accepts
+        # connections (listen backlog) before the pid file is written
         my $p = read_file($pidfile);
-        if (!defined $p || $p !~ /^\d+\s*$/) {
-            $why = "no pid file $pidfile";
+        if (!defined $p || $p !~ /^(\d+)\s*$/ || $1 != $self->{pid}) {
+            $why = "no pid file $pidfile naming the master $self->{pid}";
             return 0;
         }
         for my $a (@addrs) {
