@@ -41,8 +41,8 @@ fy_stream_finalize(fy_stream_session_t *s, unsigned status)
     if (s->status == 0) {
         s->status = status;
     }
-    fy_stream_log_session(s);
-
+    /* the server is free again before the log line is written, so a
+     * client that saw the line finds least_conn's count up to date */
     if (s->uc) {
         fy_conn_close(s->uc);
         s->uc = NULL;
@@ -50,7 +50,10 @@ fy_stream_finalize(fy_stream_session_t *s, unsigned status)
     if (s->peer) {
         sp = &fy_shm->peers[s->peer->shm];
         fy_shm_add(sp->active, (uint64_t) -1);      /* counted by the pick */
+        fy_shm_add(sp->bytes_out, s->up_sent);
+        fy_shm_add(sp->bytes_in, s->up_received);
     }
+    fy_stream_log_session(s);     /* before the client's close: $server_addr */
     fy_shm_add(fy_worker_slot->bytes_in, s->bytes_received);
     fy_shm_add(fy_worker_slot->bytes_out, s->bytes_sent);
     fy_conn_close(s->c);
