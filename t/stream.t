@@ -181,6 +181,11 @@ stream {
         proxy_pass 127.0.0.1:%%PORT_1%%;
     }
     server {
+        listen 127.0.0.1:%%PORT_20%%;
+        proxy_pass 127.0.0.1:%%PORT_4%%;
+        proxy_half_close off;
+    }
+    server {
         listen 127.0.0.1:%%PORT_19%%;
         allow 127.0.0.1;
         deny all;
@@ -238,6 +243,15 @@ sub log_lines { my $t = Ferry::Test::read_file(shift // $log) // '';
     shutdown($s, SHUT_WR);
     is(read_all($s), 'got 11 bytes: hello there',
        'half-close: client shut its write side and still got the reply');
+    close $s;
+}
+
+{
+    my $s = connect_to($f->port(20));
+    syswrite $s, "hello there";
+    shutdown($s, SHUT_WR);
+    is(read_all($s), '', 'proxy_half_close off: the first FIN ends the '
+                         . 'session, no reply');
     close $s;
 }
 
@@ -390,6 +404,7 @@ stream {
         proxy_next_upstream_tries 2;
         proxy_next_upstream_timeout 10s;
         proxy_buffer_size 16k;
+        proxy_half_close on;
         proxy_bind 127.0.0.1;
         allow 10.0.0.0/8;
         deny all;

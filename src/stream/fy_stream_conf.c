@@ -95,6 +95,9 @@ const fy_command_t  fy_stream_commands[] = {
       FY_CONF_SRV_OFF, offsetof(fy_stream_srv_conf_t, buffer_size),
       &fy_stream_buffer_bounds },
 
+    { "proxy_half_close", FY_STREAM_BOTH, 0, 1, 1, fy_conf_set_flag,
+      FY_CONF_SRV_OFF, offsetof(fy_stream_srv_conf_t, half_close), NULL },
+
     { "proxy_bind", FY_STREAM_BOTH, 0, 1, 1, fy_stream_proxy_bind,
       FY_CONF_SRV_OFF, 0, NULL },
 
@@ -124,6 +127,7 @@ fy_stream_create_srv_conf(fy_conf_t *cf)
     scf->next_upstream_tries = FY_CONF_UNSET_INT;
     scf->next_upstream_timeout = FY_CONF_UNSET_MSEC;
     scf->buffer_size = FY_CONF_UNSET_SIZE;
+    scf->half_close = FY_CONF_UNSET_INT;
     scf->log_off = FY_CONF_UNSET_INT;
     scf->file = cf->file ? cf->file->name : "command line";
     scf->line = cf->line;
@@ -575,6 +579,9 @@ fy_stream_merge(fy_stream_srv_conf_t *p, fy_stream_srv_conf_t *c)
                   FY_CONF_UNSET_MSEC, 0);
     fy_conf_merge(c->buffer_size, p->buffer_size, FY_CONF_UNSET_SIZE,
                   16384);
+    /* nginx's default is off; a FIN passed on is what TCP clients
+     * that shut their write side expect (docs/configuration.md) */
+    fy_conf_merge(c->half_close, p->half_close, FY_CONF_UNSET_INT, 1);
     if (!c->bind_set && p->bind_set) {
         c->bind_set = 1;
         c->bind = p->bind;

@@ -469,7 +469,11 @@ fy_stream_relay(fy_stream_session_t *s)
         fy_stream_finalize(s, 200);
         return;
     }
-    if (rc_up == FY_DONE && rc_down == FY_DONE) {
+    if ((rc_up == FY_DONE && rc_down == FY_DONE)
+        || (!s->scf->half_close && (rc_up == FY_DONE || rc_down == FY_DONE)))
+    {
+        /* both sides closed; or, with proxy_half_close off, one did
+         * and what it sent was delivered */
         fy_stream_finalize(s, 200);
         return;
     }
