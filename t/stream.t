@@ -17,6 +17,7 @@ use IO::Socket::INET;
 use IO::Select;
 use POSIX ();
 use Socket qw(SHUT_WR);
+use JSON::PP ();
 
 my @KIDS;
 END { kill 'KILL', @KIDS if $$ && @KIDS; }
@@ -123,6 +124,9 @@ sub who {
 my $f = Ferry::Test->new(conf => main_conf() . <<'EOF');
 worker_processes 2;
 events { worker_connections 256; }
+http {
+    server { listen 127.0.0.1:%%PORT_21%%; location /status { status; } }
+}
 stream {
     log_format s '$server_port $status "$upstream_addr" $bytes_sent '
                  '$bytes_received $pid $remote_addr $protocol '
@@ -346,6 +350,28 @@ sub log_lines { my $t = Ferry::Test::read_file(shift // $log) // '';
     for (log_lines()) { $pids{$1}++ if /" \d+ \d+ (\d+) / }
     is(scalar(keys %pids), 2, 'worker_processes 2: sessions on both '
                                . 'workers');
+}
+
+# ---- the status page counts stream sessions as active connections ----
+{
+    sub active {
+        my $r = http_get($f->port(21), '/status?format=json');
+        my $j = eval { JSON::PP->new->decode($r->{body} // q()) }
+            or do { diag($r->{raw} // $r->{error} // q(none)); return -1 };
+        my $sum = 0;
+        $sum += $_->{active} // 0 for @{ $j->{workers} };
+        return $j->{connections}{active} == $sum ? $sum : -2;
+    }
+    # the status request itself is one
+    ok((wait_until { active() == 1 } 5), 'status: no session, active 1');
+    my $s = connect_to($f->port(13));
+    syswrite $s, "x";
+    my $b;
+    sysread($s, $b, 1);
+    is(active(), 2, 'status: a stream session held open is an active '
+                    . 'connection of its worker');
+    close $s;
+    ok((wait_until { active() == 1 } 5), 'status: gone when it ends');
 }
 
 $f->stop;
