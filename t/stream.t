@@ -185,6 +185,11 @@ stream {
         proxy_pass 127.0.0.1:%%PORT_1%%;
     }
     server {
+        listen 127.0.0.1:%%PORT_22%%;
+        proxy_pass 127.0.0.1:%%PORT_4%%;
+        proxy_protocol on;
+    }
+    server {
         listen 127.0.0.1:%%PORT_20%%;
         proxy_pass 127.0.0.1:%%PORT_4%%;
         proxy_half_close off;
@@ -256,6 +261,18 @@ sub log_lines { my $t = Ferry::Test::read_file(shift // $log) // '';
     shutdown($s, SHUT_WR);
     is(read_all($s), '', 'proxy_half_close off: the first FIN ends the '
                          . 'session, no reply');
+    close $s;
+}
+
+{
+    my $s = connect_to($f->port(22));
+    my $cport = $s->sockport;
+    syswrite $s, "hi";
+    shutdown($s, SHUT_WR);
+    my $p = $f->port(22);
+    like(read_all($s) // '',
+         qr/^got \d+ bytes: PROXY TCP4 127\.0\.0\.1 127\.0\.0\.1 $cport $p\r\nhi\z/,
+         'proxy_protocol on: the PROXY v1 line, then the client\'s bytes');
     close $s;
 }
 

@@ -106,6 +106,7 @@ typedef struct fy_stream_srv_conf_s {
     int64_t              next_upstream_timeout;  /* ms, 0: none */
     size_t               buffer_size;
     int                  half_close;             /* flag */
+    int                  proxy_protocol;         /* flag: send PROXY v1 */
     int                  bind_set;               /* proxy_bind given */
     fy_sockaddr_t        bind;                   /* family 0: off */
     socklen_t            bind_len;

@@ -98,6 +98,10 @@ const fy_command_t  fy_stream_commands[] = {
     { "proxy_half_close", FY_STREAM_BOTH, 0, 1, 1, fy_conf_set_flag,
       FY_CONF_SRV_OFF, offsetof(fy_stream_srv_conf_t, half_close), NULL },
 
+    { "proxy_protocol", FY_STREAM_BOTH, 0, 1, 1, fy_conf_set_flag,
+      FY_CONF_SRV_OFF, offsetof(fy_stream_srv_conf_t, proxy_protocol),
+      NULL },
+
     { "proxy_bind", FY_STREAM_BOTH, 0, 1, 1, fy_stream_proxy_bind,
       FY_CONF_SRV_OFF, 0, NULL },
 
@@ -128,6 +132,7 @@ fy_stream_create_srv_conf(fy_conf_t *cf)
     scf->next_upstream_timeout = FY_CONF_UNSET_MSEC;
     scf->buffer_size = FY_CONF_UNSET_SIZE;
     scf->half_close = FY_CONF_UNSET_INT;
+    scf->proxy_protocol = FY_CONF_UNSET_INT;
     scf->log_off = FY_CONF_UNSET_INT;
     scf->file = cf->file ? cf->file->name : "command line";
     scf->line = cf->line;
@@ -582,6 +587,8 @@ fy_stream_merge(fy_stream_srv_conf_t *p, fy_stream_srv_conf_t *c)
     /* nginx's default is off; a FIN passed on is what TCP clients
      * that shut their write side expect (docs/configuration.md) */
     fy_conf_merge(c->half_close, p->half_close, FY_CONF_UNSET_INT, 1);
+    fy_conf_merge(c->proxy_protocol, p->proxy_protocol, FY_CONF_UNSET_INT,
+                  0);
     if (!c->bind_set && p->bind_set) {
         c->bind_set = 1;
         c->bind = p->bind;

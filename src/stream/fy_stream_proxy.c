@@ -172,7 +172,8 @@ fy_stream_init_connection(fy_conn_t *c, fy_listen_t *ls)
         fy_stream_finalize(s, 403);
         return;
     }
-    if (fy_buf_alloc(&s->up, s->scf->buffer_size) != FY_OK
+    /* room for a PROXY protocol line whatever proxy_buffer_size is */
+    if (fy_buf_alloc(&s->up, fy_max(s->scf->buffer_size, 128)) != FY_OK
         || fy_buf_alloc(&s->down, s->scf->buffer_size) != FY_OK)
     {
         fy_stream_finalize(s, 500);
@@ -253,6 +254,43 @@ fy_stream_next(fy_stream_session_t *s)
     fy_stream_finalize(s, 502);
 }
 
+/*
+ * proxy_protocol on: the PROXY protocol version 1 line that goes to
+ * the server before the client's first byte:
+ *   PROXY TCP4 SRC DST SRCPORT DSTPORT\r\n   (TCP6 for IPv6)
+ *   PROXY UNKNOWN\r\n                         (a unix-domain client)
+ * At most 107 bytes, which the buffer always has room for (it is
+ * empty: nothing is read from the client before this).
+ */
+static void
+fy_stream_proxy_protocol(fy_stream_session_t *s)
+{
+    fy_sockaddr_t  local;
+    socklen_t      len = sizeof(local);
+    char           src[FY_SOCKADDR_STRLEN], dst[FY_SOCKADDR_STRLEN];
+    int            family = s->c->addr.sin6_family, n;
+
+    if (family == AF_UNIX
+        || getsockname(s->c->fd, &local.sa, &len) == -1
+        || local.sa.sa_family != family)
+    {
+        n = snprintf((char *) s->up.last, fy_buf_free(&s->up),
+                     "PROXY UNKNOWN\r\n");
+    } else {
+        fy_sockaddr_text((struct sockaddr *) &s->c->addr, s->c->addrlen,
+                         src, sizeof(src), 0);
+        fy_sockaddr_text(&local.sa, len, dst, sizeof(dst), 0);
+        n = snprintf((char *) s->up.last, fy_buf_free(&s->up),
+                     "PROXY %s %s %s %u %u\r\n",
+                     family == AF_INET ? "TCP4" : "TCP6", src, dst,
+                     ntohs(s->c->addr.sin6_port),
+                     ntohs(local.sin6.sin6_port));
+    }
+    if (n > 0) {
+        s->up.last += fy_min((size_t) n, fy_buf_free(&s->up));
+    }
+}
+
 static void
 fy_stream_connected(fy_stream_session_t *s)
 {
@@ -261,6 +299,9 @@ fy_stream_connected(fy_stream_session_t *s)
     fy_timer_del(&uc->write);
     fy_http_peer_succeeded(s->u, s->peer);
     s->connect_time = (int64_t) (fy_current_msec - s->connect_start);
+    if (s->scf->proxy_protocol) {
+        fy_stream_proxy_protocol(s);
+    }
 
     c->read.handler = fy_stream_relay_handler;
     c->write.handler = fy_stream_relay_handler;
