@@ -18,6 +18,7 @@ use IO::Select;
 use POSIX ();
 use Socket qw(SHUT_WR);
 use JSON::PP ();
+use Time::HiRes ();
 
 my @KIDS;
 END { kill 'KILL', @KIDS if $$ && @KIDS; }
@@ -190,6 +191,16 @@ stream {
         proxy_protocol on;
     }
     server {
+        listen 127.0.0.1:%%PORT_23%%;
+        proxy_pass 127.0.0.1:%%PORT_3%%;
+        proxy_download_rate 20k;
+    }
+    server {
+        listen 127.0.0.1:%%PORT_24%%;
+        proxy_pass 127.0.0.1:%%PORT_3%%;
+        proxy_upload_rate 20k;
+    }
+    server {
         listen 127.0.0.1:%%PORT_20%%;
         proxy_pass 127.0.0.1:%%PORT_4%%;
         proxy_half_close off;
@@ -273,6 +284,23 @@ sub log_lines { my $t = Ferry::Test::read_file(shift // $log) // '';
     like(read_all($s) // '',
          qr/^got \d+ bytes: PROXY TCP4 127\.0\.0\.1 127\.0\.0\.1 $cport $p\r\nhi\z/,
          'proxy_protocol on: the PROXY v1 line, then the client\'s bytes');
+    close $s;
+}
+
+# ---- proxy_download_rate, proxy_upload_rate: 20k/s lets 20 KiB go in
+# the first second and 20 KiB more each second after, so 60 KiB take at
+# least 2 s; a slow machine only makes it longer ----
+for my $case ([23, 'proxy_download_rate'], [24, 'proxy_upload_rate']) {
+    my $data = 'r' x 61440;
+    my $t0 = Time::HiRes::time();
+    my $s = connect_to($f->port($case->[0]));
+    syswrite $s, $data;      # fits the socket buffers
+    shutdown($s, SHUT_WR);
+    my $got = read_all($s, 15);
+    my $took = Time::HiRes::time() - $t0;
+    is(length($got // ''), 61440, "$case->[1]: every byte through");
+    cmp_ok($took, '>=', 1.9, "$case->[1]: 60 KiB at 20k/s took 2 s or "
+                             . "more (" . sprintf('%.2f', $took) . ")");
     close $s;
 }
 

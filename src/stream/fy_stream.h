@@ -107,6 +107,8 @@ typedef struct fy_stream_srv_conf_s {
     size_t               buffer_size;
     int                  half_close;             /* flag */
     int                  proxy_protocol;         /* flag: send PROXY v1 */
+    size_t               upload_rate;            /* bytes/s, 0: none */
+    size_t               download_rate;
     int                  bind_set;               /* proxy_bind given */
     fy_sockaddr_t        bind;                   /* family 0: off */
     socklen_t            bind_len;

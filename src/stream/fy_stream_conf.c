@@ -102,6 +102,13 @@ const fy_command_t  fy_stream_commands[] = {
       FY_CONF_SRV_OFF, offsetof(fy_stream_srv_conf_t, proxy_protocol),
       NULL },
 
+    { "proxy_upload_rate", FY_STREAM_BOTH, 0, 1, 1, fy_conf_set_size,
+      FY_CONF_SRV_OFF, offsetof(fy_stream_srv_conf_t, upload_rate), NULL },
+
+    { "proxy_download_rate", FY_STREAM_BOTH, 0, 1, 1, fy_conf_set_size,
+      FY_CONF_SRV_OFF, offsetof(fy_stream_srv_conf_t, download_rate),
+      NULL },
+
     { "proxy_bind", FY_STREAM_BOTH, 0, 1, 1, fy_stream_proxy_bind,
       FY_CONF_SRV_OFF, 0, NULL },
 
@@ -133,6 +140,8 @@ fy_stream_create_srv_conf(fy_conf_t *cf)
     scf->buffer_size = FY_CONF_UNSET_SIZE;
     scf->half_close = FY_CONF_UNSET_INT;
     scf->proxy_protocol = FY_CONF_UNSET_INT;
+    scf->upload_rate = FY_CONF_UNSET_SIZE;
+    scf->download_rate = FY_CONF_UNSET_SIZE;
     scf->log_off = FY_CONF_UNSET_INT;
     scf->file = cf->file ? cf->file->name : "command line";
     scf->line = cf->line;
@@ -588,6 +597,9 @@ fy_stream_merge(fy_stream_srv_conf_t *p, fy_stream_srv_conf_t *c)
      * that shut their write side expect (docs/configuration.md) */
     fy_conf_merge(c->half_close, p->half_close, FY_CONF_UNSET_INT, 1);
     fy_conf_merge(c->proxy_protocol, p->proxy_protocol, FY_CONF_UNSET_INT,
+                  0);
+    fy_conf_merge(c->upload_rate, p->upload_rate, FY_CONF_UNSET_SIZE, 0);
+    fy_conf_merge(c->download_rate, p->download_rate, FY_CONF_UNSET_SIZE,
                   0);
     if (!c->bind_set && p->bind_set) {
         c->bind_set = 1;

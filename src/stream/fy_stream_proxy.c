@@ -442,44 +442,89 @@ fy_stream_connect(fy_stream_session_t *s)
 
 /* ---- the relay ---- */
 
-/* Move bytes from src to dst through b.  FY_AGAIN: nothing more can
- * move now; FY_DONE: src closed, all it sent was delivered and the FIN
- * passed on; FY_ERROR: a socket failed.  *moved is set when a byte
- * moved. */
-static int
-fy_stream_pump(fy_conn_t *src, fy_conn_t *dst, fy_buf_t *b, int *eof,
-               uint64_t *in, uint64_t *out, int *moved)
+/* One direction: from src to dst through buf; rate: bytes per second
+ * read from src (proxy_upload_rate / proxy_download_rate), 0: none;
+ * delay: the event whose timer wakes a direction held back by it. */
+typedef struct {
+    fy_conn_t   *src;
+    fy_conn_t   *dst;
+    fy_buf_t    *buf;
+    unsigned     eof;        /* src sent FIN, passed on */
+    uint64_t    *in;         /* bytes read from src */
+    uint64_t    *out;        /* bytes written to dst */
+    size_t       rate;
+    fy_event_t  *delay;
+} fy_stream_dir_t;
+
+/* How much the rate lets this direction read now (nginx's: the rate
+ * times the whole seconds since the session started, plus one second,
+ * minus what was read); 0 with the delay timer armed when nothing:
+ * it fires at the start of the first second that allows a byte more
+ * (in / rate whole seconds after the start), so a held-back direction
+ * wakes once, not every millisecond. */
+static size_t
+fy_stream_allowed(fy_stream_session_t *s, fy_stream_dir_t *d, size_t want)
 {
-    ssize_t  n;
+    uint64_t  elapsed = fy_current_msec - s->start;
+    uint64_t  limit = d->rate * (elapsed / 1000 + 1), at;
+
+    if (limit <= *d->in) {
+        at = *d->in / d->rate * 1000;
+        fy_timer_add(d->delay, at > elapsed ? at - elapsed : 1);
+        return 0;
+    }
+    return fy_min(want, (size_t) (limit - *d->in));
+}
+
+/* Move bytes from src to dst.  FY_AGAIN: nothing more can move now
+ * (or the rate holds it back); FY_DONE: src closed, all it sent was
+ * delivered and the FIN passed on; FY_ERROR: a socket failed.  *moved
+ * is set when a byte moved. */
+static int
+fy_stream_pump(fy_stream_session_t *s, fy_stream_dir_t *d, int *moved)
+{
+    fy_buf_t  *b = d->buf;
+    size_t     size;
+    ssize_t    n;
 
     for ( ;; ) {
         if (fy_buf_size(b)) {
-            n = fy_conn_send(dst, b->pos, fy_buf_size(b));
+            n = fy_conn_send(d->dst, b->pos, fy_buf_size(b));
             if (n > 0) {
                 b->pos += n;
-                *out += (uint64_t) n;
+                *d->out += (uint64_t) n;
                 *moved = 1;
                 continue;
             }
             return n == FY_AGAIN ? FY_AGAIN : FY_ERROR;
         }
-        if (*eof) {
+        if (d->eof) {
             return FY_DONE;
         }
 
         fy_buf_reset(b);
-        n = fy_conn_recv(src, b->last, fy_buf_free(b));
+        size = fy_buf_free(b);
+        if (d->rate) {
+            if (fy_timer_is_set(d->delay)) {
+                return FY_AGAIN;        /* held back until it fires */
+            }
+            size = fy_stream_allowed(s, d, size);
+            if (size == 0) {
+                return FY_AGAIN;
+            }
+        }
+        n = fy_conn_recv(d->src, b->last, size);
         if (n > 0) {
             b->last += n;
-            *in += (uint64_t) n;
+            *d->in += (uint64_t) n;
             *moved = 1;
             continue;
         }
         if (n == 0) {
             /* half-close: the other direction keeps flowing */
-            *eof = 1;
+            d->eof = 1;
             *moved = 1;
-            if (shutdown(dst->fd, SHUT_WR) == -1 && errno != ENOTCONN) {
+            if (shutdown(d->dst->fd, SHUT_WR) == -1 && errno != ENOTCONN) {
                 return FY_ERROR;
             }
             return FY_DONE;
@@ -491,16 +536,33 @@ fy_stream_pump(fy_conn_t *src, fy_conn_t *dst, fy_buf_t *b, int *eof,
 static void
 fy_stream_relay(fy_stream_session_t *s)
 {
-    int  rc_up, rc_down, moved = 0, eof;
+    fy_stream_dir_t  up, down;
+    int              rc_up, rc_down, moved = 0;
 
-    eof = s->up_eof;
-    rc_up = fy_stream_pump(s->c, s->uc, &s->up, &eof, &s->bytes_received,
-                           &s->up_sent, &moved);
-    s->up_eof = eof;
-    eof = s->down_eof;
-    rc_down = fy_stream_pump(s->uc, s->c, &s->down, &eof, &s->up_received,
-                             &s->bytes_sent, &moved);
-    s->down_eof = eof;
+    /* the client's write event and the server's, which carry no other
+     * timer, wake a direction a rate held back */
+    up.src = s->c;
+    up.dst = s->uc;
+    up.buf = &s->up;
+    up.eof = s->up_eof;
+    up.in = &s->bytes_received;
+    up.out = &s->up_sent;
+    up.rate = s->scf->upload_rate;
+    up.delay = &s->c->write;
+
+    down.src = s->uc;
+    down.dst = s->c;
+    down.buf = &s->down;
+    down.eof = s->down_eof;
+    down.in = &s->up_received;
+    down.out = &s->bytes_sent;
+    down.rate = s->scf->download_rate;
+    down.delay = &s->uc->write;
+
+    rc_up = fy_stream_pump(s, &up, &moved);
+    rc_down = fy_stream_pump(s, &down, &moved);
+    s->up_eof = up.eof;
+    s->down_eof = down.eof;
 
     if (rc_up == FY_ERROR || rc_down == FY_ERROR) {
         fy_log_error(FY_LOG_INFO, errno, "stream session failed while "
@@ -531,12 +593,15 @@ fy_stream_relay_handler(fy_event_t *ev)
 
     if (ev->timedout) {
         ev->timedout = 0;
-        fy_log_error(FY_LOG_INFO, ETIMEDOUT, "stream session idle for "
-                     "%lld ms (proxy_timeout), closing, client: %s, "
-                     "server: %s", (long long) s->scf->timeout,
-                     s->addr_text, s->ls->text);
-        fy_stream_finalize(s, 200);
-        return;
+        if (ev == &s->c->read) {
+            fy_log_error(FY_LOG_INFO, ETIMEDOUT, "stream session idle for "
+                         "%lld ms (proxy_timeout), closing, client: %s, "
+                         "server: %s", (long long) s->scf->timeout,
+                         s->addr_text, s->ls->text);
+            fy_stream_finalize(s, 200);
+            return;
+        }
+        /* a rate's delay is over */
     }
     fy_stream_relay(s);
 }
