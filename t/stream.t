@@ -178,6 +178,7 @@ stream {
         listen 127.0.0.1:%%PORT_17%%;
         proxy_pass 127.0.0.1:%%PORT_1%%;
         proxy_timeout 1s;
+        error_log logs/idle.log info;
     }
     server {
         listen 127.0.0.1:%%PORT_18%%;
@@ -366,7 +367,11 @@ for my $case ([23, 'proxy_download_rate'], [24, 'proxy_upload_rate']) {
     is(read_line($s), "A\n", 'proxy_timeout: session up');
     is(read_all($s, 10), '', 'proxy_timeout: the idle session is closed');
     close $s;
-    ok((wait_until { $f->error_log =~ /idle for 1000 ms \(proxy_timeout\)/ } 5), 'proxy_timeout: logged');
+    ok((wait_until { (Ferry::Test::read_file($f->prefix . '/logs/idle.log')
+                      // '') =~ /\[info\] .*idle for 1000 ms \(proxy_timeout\)/ }
+        5), 'proxy_timeout: logged, in the server\'s error_log');
+    unlike($f->error_log, qr/idle for 1000 ms/,
+           'error_log in a stream server: not in the main error log');
 }
 
 # ---- allow / deny ----
@@ -476,6 +481,11 @@ stream {
         proxy_next_upstream_timeout 10s;
         proxy_buffer_size 16k;
         proxy_half_close on;
+        proxy_protocol on;
+        proxy_upload_rate 1m;
+        proxy_download_rate 0;
+        error_log logs/s.log warn;
+        access_log off;
         proxy_bind 127.0.0.1;
         allow 10.0.0.0/8;
         deny all;

@@ -116,6 +116,7 @@ typedef struct fy_stream_srv_conf_s {
     fy_array_t          *logs;                   /* fy_stream_access_log_t,
                                                     NULL: unset */
     int                  log_off;                /* access_log off */
+    fy_log_t            *error_log;              /* NULL: the main one */
     const char          *file;
     unsigned             line;
 } fy_stream_srv_conf_t;
@@ -133,6 +134,7 @@ typedef struct fy_stream_main_conf_s {
     fy_stream_srv_conf_t   *srv;         /* the stream level's settings */
     fy_array_t              formats;     /* fy_stream_log_format_t */
     fy_stream_log_file_t   *log_files;   /* every access_log file */
+    struct fy_http_error_log_s *error_logs;  /* every error_log file */
 } fy_stream_main_conf_t;
 
 extern const fy_command_t  fy_stream_commands[];

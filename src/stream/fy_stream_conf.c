@@ -30,6 +30,8 @@ static const char *fy_stream_proxy_bind(fy_conf_t *cf,
     const fy_command_t *cmd, void *conf);
 static const char *fy_stream_access_rule(fy_conf_t *cf,
     const fy_command_t *cmd, void *conf);
+static const char *fy_stream_error_log(fy_conf_t *cf,
+    const fy_command_t *cmd, void *conf);
 static const char *fy_stream_hash(fy_conf_t *cf, const fy_command_t *cmd,
     void *conf);
 
@@ -110,6 +112,9 @@ const fy_command_t  fy_stream_commands[] = {
       NULL },
 
     { "proxy_bind", FY_STREAM_BOTH, 0, 1, 1, fy_stream_proxy_bind,
+      FY_CONF_SRV_OFF, 0, NULL },
+
+    { "error_log", FY_STREAM_BOTH, 0, 1, 2, fy_stream_error_log,
       FY_CONF_SRV_OFF, 0, NULL },
 
     { "allow", FY_STREAM_BOTH, 0, 1, 1, fy_stream_access_rule,
@@ -305,6 +310,18 @@ fy_stream_upstream_block(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
         return FY_CONF_ERROR;
     }
     return FY_CONF_OK;
+}
+
+/* error_log FILE [LEVEL]: http's reader, the stream block's lists */
+static const char *
+fy_stream_error_log(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
+{
+    fy_stream_srv_conf_t   *scf = conf;
+    fy_stream_main_conf_t  *smcf = cf->ctx->main;
+
+    fy_unused(cmd);
+
+    return fy_http_error_log_add(cf, &scf->error_log, &smcf->error_logs);
 }
 
 /* hash KEY [consistent]: http's balancer, with a key of stream
@@ -608,6 +625,9 @@ fy_stream_merge(fy_stream_srv_conf_t *p, fy_stream_srv_conf_t *c)
     }
     if (c->access == NULL) {
         c->access = p->access;
+    }
+    if (c->error_log == NULL) {
+        c->error_log = p->error_log;
     }
     if (c->logs == NULL && c->log_off == FY_CONF_UNSET_INT) {
         c->logs = p->logs;

@@ -154,7 +154,9 @@ fy_stream_init_connection(fy_conn_t *c, fy_listen_t *ls)
                      sizeof(s->addr_text), 0);
 
     c->data = s;
-    c->read.log = c->write.log = NULL;
+    /* the server's error_log, or the main one (NULL) */
+    c->read.log = c->write.log = scf->error_log;
+    fy_log_cur = scf->error_log;
     /* nothing is read from the client before a server is connected:
      * its bytes wait in the socket, and the relay's first pass takes
      * them (edge-triggered epoll would not report them again) */
@@ -403,7 +405,7 @@ fy_stream_connect(fy_stream_session_t *s)
     }
     s->uc = uc;
     uc->data = s;
-    uc->read.log = uc->write.log = NULL;
+    uc->read.log = uc->write.log = s->scf->error_log;
     uc->read.handler = fy_stream_connect_handler;
     uc->write.handler = fy_stream_connect_handler;
 
