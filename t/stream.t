@@ -133,6 +133,8 @@ stream {
                  '$bytes_received $pid $remote_addr $protocol '
                  '$session_time';
     access_log logs/stream.log s;
+    log_format pp '$status $proxy_protocol_addr $proxy_protocol_port '
+                  '$proxy_protocol_server_addr $proxy_protocol_server_port';
 
     upstream ab { server 127.0.0.1:%%PORT_1%%; server 127.0.0.1:%%PORT_2%%; }
     upstream lc {
@@ -200,6 +202,11 @@ stream {
         listen 127.0.0.1:%%PORT_24%%;
         proxy_pass 127.0.0.1:%%PORT_3%%;
         proxy_upload_rate 20k;
+    }
+    server {
+        listen 127.0.0.1:%%PORT_25%% proxy_protocol;
+        proxy_pass 127.0.0.1:%%PORT_4%%;
+        access_log logs/pp.log pp;
     }
     server {
         listen 127.0.0.1:%%PORT_20%%;
@@ -303,6 +310,45 @@ for my $case ([23, 'proxy_download_rate'], [24, 'proxy_upload_rate']) {
     cmp_ok($took, '>=', 1.9, "$case->[1]: 60 KiB at 20k/s took 2 s or "
                              . "more (" . sprintf('%.2f', $took) . ")");
     close $s;
+}
+
+# ---- listen ... proxy_protocol: v1, v2, broken ----
+{
+    my $pplog = $f->prefix . '/logs/pp.log';
+    my $n = () = log_lines($pplog);     # ferry's start-up probe: 400
+
+    my $s = connect_to($f->port(25));
+    syswrite $s, "PROXY TCP4 192.0.2.1 198.51.100.2 5555 443\r\nhello";
+    shutdown($s, SHUT_WR);
+    is(read_all($s), 'got 5 bytes: hello',
+       'PROXY v1 from the client: taken off, the rest proxied');
+    close $s;
+    ok((wait_until { log_lines($pplog) > $n } 5), 'v1: logged');
+    is((log_lines($pplog))[$n], '200 192.0.2.1 5555 198.51.100.2 443',
+       'v1: $proxy_protocol_addr, _port, _server_addr, _server_port');
+
+    my $v2 = "\r\n\r\n\0\r\nQUIT\n" . "\x21\x21" . pack('n', 36)
+             . pack('n8', 0x2001, 0xdb8, 0, 0, 0, 0, 0, 1)
+             . pack('n8', 0x2001, 0xdb8, 0, 0, 0, 0, 0, 2)
+             . pack('nn', 6666, 8443);
+    $s = connect_to($f->port(25));
+    syswrite $s, $v2 . "v2data";
+    shutdown($s, SHUT_WR);
+    is(read_all($s), 'got 6 bytes: v2data',
+       'PROXY v2 from the client: taken off, the rest proxied');
+    close $s;
+    ok((wait_until { log_lines($pplog) > $n + 1 } 5), 'v2: logged');
+    is((log_lines($pplog))[$n + 1], '200 2001:db8::1 6666 2001:db8::2 8443',
+       'v2: the IPv6 addresses and ports');
+
+    $s = connect_to($f->port(25));
+    syswrite $s, "GET / HTTP/1.0\r\n\r\n";
+    is(read_all($s), '', 'no PROXY header: closed without a byte');
+    close $s;
+    ok((wait_until { log_lines($pplog) > $n + 2 } 5), 'broken: logged');
+    is((log_lines($pplog))[$n + 2], '400    ', 'broken: 400, no addresses');
+    like($f->error_log, qr/broken header: "GET \/ HTTP\/1\.0\.\.\.\." while reading PROXY protocol/,
+         'broken: the error log shows the first bytes');
 }
 
 # ---- round robin, least_conn, hash ----

@@ -53,6 +53,10 @@ enum {
     FY_STREAM_VAR_MSEC,
     FY_STREAM_VAR_PROTOCOL,
     FY_STREAM_VAR_HOSTNAME,
+    FY_STREAM_VAR_PP_ADDR,
+    FY_STREAM_VAR_PP_PORT,
+    FY_STREAM_VAR_PP_SERVER_ADDR,
+    FY_STREAM_VAR_PP_SERVER_PORT,
     FY_STREAM_VAR_N
 };
 
@@ -87,6 +91,7 @@ typedef struct {
     socklen_t            addrlen;
     int                  backlog;       /* -1: not given */
     unsigned             deferred:1;
+    unsigned             proxy_protocol:1;  /* clients send a PROXY header */
     unsigned             line;
     /* so_keepalive=on|off|[idle]:[intvl]:[cnt]: -1 not given */
     int                  keepalive;     /* -1 / 0 / 1 */
@@ -107,6 +112,7 @@ typedef struct fy_stream_srv_conf_s {
     size_t               buffer_size;
     int                  half_close;             /* flag */
     int                  proxy_protocol;         /* flag: send PROXY v1 */
+    int64_t              pp_timeout;             /* proxy_protocol_timeout */
     size_t               upload_rate;            /* bytes/s, 0: none */
     size_t               download_rate;
     int                  bind_set;               /* proxy_bind given */
@@ -180,9 +186,20 @@ typedef struct fy_stream_session_s {
     char                      addr_text[FY_SOCKADDR_STRLEN];  /* client */
     char                      up_addrs[256];  /* $upstream_addr */
     size_t                    up_addrs_len;
+    /* what the client's PROXY protocol header said (listen ...
+     * proxy_protocol); empty strings for none or "UNKNOWN"/LOCAL */
+    char                      pp_addr[48];
+    char                      pp_server_addr[48];
+    unsigned                  pp_port;
+    unsigned                  pp_server_port;
     unsigned                  up_eof:1;    /* client sent FIN, passed on */
     unsigned                  down_eof:1;  /* upstream sent FIN, passed on */
 } fy_stream_session_t;
+
+/* fy_stream_pp.c: read a PROXY protocol header (v1 or v2) from the
+ * client into s.  FY_OK (read and taken off the socket), FY_AGAIN (not
+ * all here yet), FY_ERROR (broken: logged). */
+int fy_stream_pp_read(fy_stream_session_t *s);
 
 /* fy_stream_log.c */
 fy_stream_cv_t *fy_stream_cv_compile(fy_conf_t *cf, const fy_str_t *text);

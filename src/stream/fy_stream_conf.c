@@ -104,6 +104,9 @@ const fy_command_t  fy_stream_commands[] = {
       FY_CONF_SRV_OFF, offsetof(fy_stream_srv_conf_t, proxy_protocol),
       NULL },
 
+    { "proxy_protocol_timeout", FY_STREAM_BOTH, 0, 1, 1, fy_conf_set_msec,
+      FY_CONF_SRV_OFF, offsetof(fy_stream_srv_conf_t, pp_timeout), NULL },
+
     { "proxy_upload_rate", FY_STREAM_BOTH, 0, 1, 1, fy_conf_set_size,
       FY_CONF_SRV_OFF, offsetof(fy_stream_srv_conf_t, upload_rate), NULL },
 
@@ -145,6 +148,7 @@ fy_stream_create_srv_conf(fy_conf_t *cf)
     scf->buffer_size = FY_CONF_UNSET_SIZE;
     scf->half_close = FY_CONF_UNSET_INT;
     scf->proxy_protocol = FY_CONF_UNSET_INT;
+    scf->pp_timeout = FY_CONF_UNSET_MSEC;
     scf->upload_rate = FY_CONF_UNSET_SIZE;
     scf->download_rate = FY_CONF_UNSET_SIZE;
     scf->log_off = FY_CONF_UNSET_INT;
@@ -488,6 +492,10 @@ fy_stream_listen(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
             l->deferred = 1;
             continue;
         }
+        if (fy_str_eq(&cf->args[i], "proxy_protocol")) {
+            l->proxy_protocol = 1;
+            continue;
+        }
         if (fy_str_eq(&cf->args[i], "udp")) {
             fy_conf_error(cf, "\"udp\" is not supported: ferry's stream "
                           "proxies TCP only");
@@ -615,6 +623,7 @@ fy_stream_merge(fy_stream_srv_conf_t *p, fy_stream_srv_conf_t *c)
     fy_conf_merge(c->half_close, p->half_close, FY_CONF_UNSET_INT, 1);
     fy_conf_merge(c->proxy_protocol, p->proxy_protocol, FY_CONF_UNSET_INT,
                   0);
+    fy_conf_merge(c->pp_timeout, p->pp_timeout, FY_CONF_UNSET_MSEC, 30000);
     fy_conf_merge(c->upload_rate, p->upload_rate, FY_CONF_UNSET_SIZE, 0);
     fy_conf_merge(c->download_rate, p->download_rate, FY_CONF_UNSET_SIZE,
                   0);

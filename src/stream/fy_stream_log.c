@@ -50,7 +50,9 @@ static const char *const  fy_stream_var_names[FY_STREAM_VAR_N] = {
     "upstream_addr", "bytes_sent", "bytes_received",
     "upstream_bytes_sent", "upstream_bytes_received",
     "upstream_connect_time", "session_time", "status", "connection",
-    "pid", "time_local", "time_iso8601", "msec", "protocol", "hostname"
+    "pid", "time_local", "time_iso8601", "msec", "protocol", "hostname",
+    "proxy_protocol_addr", "proxy_protocol_port",
+    "proxy_protocol_server_addr", "proxy_protocol_server_port"
 };
 
 /* "$name" or "${name}" at text[i]; the variable's index, or -1. */
@@ -242,6 +244,19 @@ fy_stream_var(fy_stream_session_t *s, int var, u_char *buf, size_t size)
         }
         break;
     }
+    case FY_STREAM_VAR_PP_ADDR:
+        n = snprintf(b, size, "%s", s->pp_addr);
+        break;
+    case FY_STREAM_VAR_PP_SERVER_ADDR:
+        n = snprintf(b, size, "%s", s->pp_server_addr);
+        break;
+    case FY_STREAM_VAR_PP_PORT:
+    case FY_STREAM_VAR_PP_SERVER_PORT:
+        if (s->pp_addr[0]) {
+            n = snprintf(b, size, "%u", var == FY_STREAM_VAR_PP_PORT
+                                        ? s->pp_port : s->pp_server_port);
+        }
+        break;
     default:
         break;
     }

@@ -31,6 +31,8 @@ static uint64_t  fy_stream_rnd;     /* random balancer state, per worker */
 static void fy_stream_connect(fy_stream_session_t *s);
 static void fy_stream_relay(fy_stream_session_t *s);
 static void fy_stream_relay_handler(fy_event_t *ev);
+static void fy_stream_pp_handler(fy_event_t *ev);
+static void fy_stream_start(fy_stream_session_t *s);
 
 /* End the session: log it, close both sides, give back what it held. */
 static void
@@ -170,6 +172,49 @@ fy_stream_init_connection(fy_conn_t *c, fy_listen_t *ls)
     if (l && l->keepalive != -1) {
         fy_stream_keepalive(s);
     }
+    if (l && l->proxy_protocol) {
+        c->read.handler = fy_stream_pp_handler;
+        fy_timer_add(&c->read, (uint64_t) scf->pp_timeout);
+        fy_stream_pp_handler(&c->read);
+        return;
+    }
+    fy_stream_start(s);
+}
+
+/* listen ... proxy_protocol: the header first, within
+ * proxy_protocol_timeout; broken or late: 400, closed. */
+static void
+fy_stream_pp_handler(fy_event_t *ev)
+{
+    fy_conn_t            *c = ev->data;
+    fy_stream_session_t  *s = c->data;
+    int                   rc;
+
+    if (ev->timedout) {
+        ev->timedout = 0;
+        fy_log_error(FY_LOG_ERR, ETIMEDOUT, "client timed out while "
+                     "reading PROXY protocol header, client: %s",
+                     s->addr_text);
+        fy_stream_finalize(s, 400);
+        return;
+    }
+    rc = fy_stream_pp_read(s);
+    if (rc == FY_AGAIN) {
+        return;
+    }
+    if (rc != FY_OK) {
+        fy_stream_finalize(s, 400);
+        return;
+    }
+    fy_timer_del(&c->read);
+    c->read.handler = fy_event_ignore;
+    fy_stream_start(s);
+}
+
+/* The access rules, the buffers, then the first server. */
+static void
+fy_stream_start(fy_stream_session_t *s)
+{
     if (fy_stream_access(s) != FY_OK) {
         fy_stream_finalize(s, 403);
         return;
