@@ -14,6 +14,7 @@ use warnings;
 use Test::More;
 use Ferry::Test;
 use IO::Socket::INET;
+use IO::Socket::UNIX;
 use IO::Select;
 use POSIX ();
 use Socket qw(SHUT_WR);
@@ -209,6 +210,10 @@ stream {
         access_log logs/pp.log pp;
     }
     server {
+        listen unix:%%PREFIX%%/s.sock;
+        proxy_pass unix:%%PREFIX%%/echo.sock;
+    }
+    server {
         listen 127.0.0.1:%%PORT_20%%;
         proxy_pass 127.0.0.1:%%PORT_4%%;
         proxy_half_close off;
@@ -227,6 +232,24 @@ backend($f->port(2), named('B'));
 backend($f->port(3), \&raw_echo);
 backend($f->port(4), \&after_fin);
 $f->port($_) for 5, 6;      # nothing listens there
+{
+    # a unix-domain echo
+    my $l = IO::Socket::UNIX->new(Local => $f->prefix . '/echo.sock',
+                                  Listen => 16) or die "unix backend: $!";
+    my $pid = fork // die "fork: $!";
+    if ($pid == 0) {
+        $SIG{CHLD} = 'IGNORE';
+        alarm 0;
+        while (1) {
+            my $c = $l->accept or next;
+            my $k = fork;
+            if (defined $k && $k == 0) { raw_echo($c); POSIX::_exit(0); }
+            close $c;
+        }
+    }
+    close $l;
+    push @KIDS, $pid;
+}
 
 $f->allow_log(qr/\[error\]|\[warn\]/);
 $f->start or do { done_testing; exit };
@@ -261,6 +284,16 @@ sub log_lines { my $t = Ferry::Test::read_file(shift // $log) // '';
     ok($got eq $data, '1 MiB through and back: every byte intact');
     $s->blocking(1);
     is(read_all($s), '', 'the echo ends after the client\'s FIN');
+    close $s;
+}
+
+# ---- unix-domain sockets on both sides ----
+{
+    my $s = IO::Socket::UNIX->new(Peer => $f->prefix . '/s.sock');
+    syswrite $s, "over unix";
+    shutdown($s, SHUT_WR);
+    is(read_all($s), 'over unix',
+       'listen unix: to proxy_pass unix: and back');
     close $s;
 }
 
@@ -446,6 +479,25 @@ for my $case ([23, 'proxy_download_rate'], [24, 'proxy_upload_rate']) {
     for (log_lines()) { $pids{$1}++ if /" \d+ \d+ (\d+) / }
     is(scalar(keys %pids), 2, 'worker_processes 2: sessions on both '
                                . 'workers');
+}
+
+# ---- SIGUSR1 reopens the stream access log ----
+{
+    rename $log, "$log.old" or die "rename: $!";
+    kill 'USR1', $f->master_pid;
+    ok((wait_until { -e $log } 5), 'SIGUSR1: the master made the log anew');
+    # the workers reopen after the master; round robin sends one of
+    # two sessions in a row to each of them
+    my %pids;
+    my $both = wait_until {
+        who($f->port(19));
+        %pids = ();
+        for (log_lines()) { $pids{$1}++ if /" \d+ \d+ (\d+) / }
+        keys(%pids) == 2;
+    } 10;
+    ok($both, 'SIGUSR1: both workers write to the new file');
+    like(Ferry::Test::read_file("$log.old") // '', qr/ 200 /,
+         'SIGUSR1: the old file keeps the lines before it');
 }
 
 # ---- the status page counts stream sessions as active connections ----
