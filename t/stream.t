@@ -153,6 +153,10 @@ stream {
         server 127.0.0.1:%%PORT_2%% down;
         server 127.0.0.1:%%PORT_1%%;
     }
+    upstream half {
+        server 127.0.0.1:%%PORT_5%% max_fails=0;
+        server 127.0.0.1:%%PORT_1%%;
+    }
     upstream none {
         server 127.0.0.1:%%PORT_5%%;
         server 127.0.0.1:%%PORT_6%%;
@@ -212,6 +216,20 @@ stream {
     server {
         listen unix:%%PREFIX%%/s.sock;
         proxy_pass unix:%%PREFIX%%/echo.sock;
+    }
+    server {
+        listen 127.0.0.1:%%PORT_26%%;
+        proxy_pass half;
+        proxy_next_upstream off;
+    }
+    server {
+        listen 127.0.0.1:%%PORT_27%%;
+        proxy_pass half;
+        proxy_next_upstream_tries 1;
+    }
+    server {
+        listen 127.0.0.1:%%PORT_28%%;
+        proxy_pass half;
     }
     server {
         listen 127.0.0.1:%%PORT_20%%;
@@ -426,6 +444,17 @@ for my $case ([23, 'proxy_download_rate'], [24, 'proxy_upload_rate']) {
               . "(@seq)");
     like($f->error_log, qr/connect\(\) failed .*upstream: "127\.0\.0\.1:\Q${\ $f->port(5)}\E"/,
          'the refused connect is in the error log');
+}
+
+# ---- proxy_next_upstream off, proxy_next_upstream_tries 1: a refused
+# server is not passed over; by default it is ----
+for my $case ([26, 'proxy_next_upstream off'],
+              [27, 'proxy_next_upstream_tries 1'],
+              [28, 'the default']) {
+    my %n;
+    $n{who($f->port($case->[0]))}++ for 1 .. 4;
+    is_deeply(\%n, $case->[0] == 28 ? { A => 4 } : { A => 2, closed => 2 },
+              "$case->[1]: " . join(' ', map { "$_=$n{$_}" } sort keys %n));
 }
 
 # ---- every server down: closed at once, 502 ----
