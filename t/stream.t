@@ -549,6 +549,19 @@ for my $case ([26, 'proxy_next_upstream off'],
                     . 'connection of its worker');
     close $s;
     ok((wait_until { active() == 1 } 5), 'status: gone when it ends');
+
+    # stream upstreams' servers are listed with http's: sessions counted
+    # as requests, the refused server's failures
+    my $r = http_get($f->port(21), '/status?format=json');
+    my $j = eval { JSON::PP->new->decode($r->{body} // '') } // {};
+    my %up = map { $_->{name} => $_ } @{ $j->{upstreams} // [] };
+    my $ab = 0;
+    $ab += $_->{requests} for @{ $up{ab}{servers} // [] };
+    cmp_ok($ab, '>=', 4, 'status: stream upstream "ab" with its sessions');
+    my ($dead) = grep { $_->{server} =~ /:\Q${\ $f->port(5)}\E$/ }
+                 @{ $up{fail}{servers} // [] };
+    cmp_ok($dead->{failures} // 0, '>=', 1,
+           'status: the refused server\'s failures');
 }
 
 $f->stop;
