@@ -7,6 +7,7 @@
 #include "fy_dispatch.h"
 #include "fy_shm.h"
 #include "fy_http.h"
+#include "fy_stream.h"
 #include "fy_supervise.h"
 #include "fy_user.h"
 #include "fy_sched.h"
@@ -111,6 +112,8 @@ static const fy_command_t *const  fy_conf_tables[] = {
     fy_core_commands,
     fy_worker_conf_commands,
     fy_http_commands,
+    fy_stream_commands,
+    fy_stream_log_commands,
     fy_http_log_commands,
     fy_http_error_log_commands,
     fy_http_keepalive_commands,
@@ -442,6 +445,10 @@ fy_cycle_load(const char *prefix, const char *conf_file,
     }
 
     if (cycle->http && fy_http_init_cycle(cycle) != FY_OK) {
+        goto failed;
+    }
+    /* after http's: a stream listen may not take an http address */
+    if (cycle->stream && fy_stream_init_cycle(cycle) != FY_OK) {
         goto failed;
     }
     if (cycle->http && ccf->pcre_jit) {

@@ -96,12 +96,17 @@ typedef struct {
                                           regexes go by it (nginx) */
     struct fy_http_srv_conf_s *default_server;  /* the first, or the one
                                           "listen ... default_server" marks */
+    /* a stream listener: its server (fy_stream_srv_conf_t) and listen
+     * (fy_stream_listen_t); NULL for http */
+    void                *stream;
+    void                *stream_listen;
 } fy_listen_t;
 
 typedef struct {
     fy_pool_t                  *pool;
     fy_core_conf_t             *core;
     struct fy_http_main_conf_s *http;          /* NULL without http {} */
+    struct fy_stream_main_conf_s *stream;      /* NULL without stream {} */
     fy_array_t                  listening;     /* fy_listen_t */
     char                       *prefix;        /* with trailing slash */
     char                       *conf_file;     /* absolute */

@@ -1136,6 +1136,11 @@ fy_http_error_log_set(fy_http_request_t *r)
     r->hc->c->read.log = r->hc->c->write.log = log;
     fy_log_cur = log;
 }
+/* Read "error_log FILE [LEVEL]" (cf->args) onto the level's chain;
+ * a file goes on the list `files` (reopened on SIGUSR1).  Also the
+ * stream block's error_log. */
+const char *fy_http_error_log_add(fy_conf_t *cf, fy_log_t **chain,
+    struct fy_http_error_log_s **files);
 void fy_http_error_log_init_process(fy_cycle_t *cycle);
 void fy_http_error_log_reopen(int uid);
 

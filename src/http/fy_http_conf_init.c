@@ -281,6 +281,8 @@ fy_http_add_listen(fy_cycle_t *cycle, fy_http_srv_conf_t *scf,
     ls->backlog = -1;
     ls->index = cycle->listening.nelts - 1;
     ls->default_server = NULL;
+    ls->stream = NULL;
+    ls->stream_listen = NULL;
     fy_sockaddr_text(&l->addr.sa, l->addrlen, ls->text, sizeof(ls->text), 1);
     fy_array_init(&ls->servers, cycle->pool, 2, sizeof(fy_http_srv_conf_t *));
 

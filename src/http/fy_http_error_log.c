@@ -21,9 +21,13 @@
  * access logs - so that a path that cannot be opened is a
  * configuration error and a failed reload leaves the old files in use.
  * On SIGUSR1 they are reopened like the main log and the access logs.
+ *
+ * The stream block's error_log (fy_stream_conf.c) is read by the same
+ * code (fy_http_error_log_add) into its own chain and file list.
  */
 #include "fy_core.h"
 #include "fy_http.h"
+#include "fy_stream.h"
 
 #include <fcntl.h>
 
@@ -34,8 +38,9 @@ struct fy_http_error_log_s {
     fy_http_error_log_t  *all;      /* every one of the cycle, to reopen */
 };
 
-/* The running configuration's, for SIGUSR1. */
+/* The running configuration's, for SIGUSR1: http's and stream's. */
 static fy_http_error_log_t  *fy_http_error_logs;
+static fy_http_error_log_t  *fy_http_error_logs_stream;
 
 static void
 fy_http_error_log_close(void *data)
@@ -53,11 +58,19 @@ fy_http_error_log(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
 {
     fy_http_loc_conf_t   *lcf = conf;
     fy_http_main_conf_t  *hmcf = ((fy_cycle_t *) cf->cycle)->http;
+
+    fy_unused(cmd);
+
+    return fy_http_error_log_add(cf, &lcf->error_log, &hmcf->error_logs);
+}
+
+const char *
+fy_http_error_log_add(fy_conf_t *cf, fy_log_t **chain,
+                      struct fy_http_error_log_s **files)
+{
     fy_http_error_log_t  *el;
     fy_log_t             *log, **last;
     int                   level = FY_LOG_ERR;
-
-    fy_unused(cmd);
 
     if (cf->nargs == 3) {
         level = fy_log_level_from_name((char *) cf->args[2].data,
@@ -112,18 +125,18 @@ fy_http_error_log(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
             close(log->fd);
             return "cannot allocate memory";
         }
-        el->all = hmcf->error_logs;
-        hmcf->error_logs = el;
+        el->all = *files;
+        *files = el;
     }
 
     /* in the order written; the head knows the chain's highest level */
-    for (last = &lcf->error_log; *last; last = &(*last)->next) {
+    for (last = chain; *last; last = &(*last)->next) {
         /* void */
     }
     *last = log;
     log->max = level;
-    if (level > lcf->error_log->max) {
-        lcf->error_log->max = level;
+    if (level > (*chain)->max) {
+        (*chain)->max = level;
     }
     return FY_CONF_OK;
 }
@@ -148,19 +161,20 @@ void
 fy_http_error_log_init_process(fy_cycle_t *cycle)
 {
     fy_http_error_logs = cycle->http ? cycle->http->error_logs : NULL;
+    fy_http_error_logs_stream = cycle->stream ? cycle->stream->error_logs
+                                              : NULL;
 }
 
 /* SIGUSR1, as fy_http_log_reopen(): the path again, on the same
  * descriptor number; the master gives the file to `uid` (not -1) so
  * that workers running as that user can reopen it too. */
-void
-fy_http_error_log_reopen(int uid)
+static void
+fy_http_error_log_reopen_list(fy_http_error_log_t *el, int uid)
 {
-    fy_http_error_log_t  *el;
-    fy_log_t             *log;
-    int                   fd;
+    fy_log_t  *log;
+    int        fd;
 
-    for (el = fy_http_error_logs; el; el = el->all) {
+    for ( /* void */ ; el; el = el->all) {
         log = &el->log;
         fd = open(log->path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
         if (fd == -1) {
@@ -178,4 +192,11 @@ fy_http_error_log_reopen(int uid)
         }
         close(fd);
     }
+}
+
+void
+fy_http_error_log_reopen(int uid)
+{
+    fy_http_error_log_reopen_list(fy_http_error_logs, uid);
+    fy_http_error_log_reopen_list(fy_http_error_logs_stream, uid);
 }

@@ -14,6 +14,7 @@
 #include "fy_core.h"
 #include "fy_http.h"
 #include "fy_shm.h"
+#include "fy_stream.h"
 
 /* Whatever fy_sockaddr_text() writes fits the slot whole. */
 _Static_assert(sizeof(((fy_shm_peer_t *) 0)->addr) >= FY_SOCKADDR_STRLEN,
@@ -58,18 +59,23 @@ fy_http_peers_register(fy_cycle_t *cycle)
 {
     static uint8_t            taken[FY_MAX_PEERS];
     fy_http_main_conf_t      *hmcf = cycle->http;
+    fy_array_t               *sups = fy_stream_upstreams(cycle);
     fy_http_upstream_t       *u;
     fy_http_upstream_peer_t  *peer;
     fy_shm_peer_t            *sp;
     char                      addr[FY_SOCKADDR_STRLEN];
     char                      up[FY_UPSTREAM_NAME_MAX + 1];
-    unsigned                  i, j;
+    unsigned                  i, j, nhttp;
     int                       slot;
 
     memset(taken, 0, sizeof(taken));
 
-    for (i = 0; hmcf && i < hmcf->upstreams.nelts; i++) {
-        u = *fy_array_elt(&hmcf->upstreams, fy_http_upstream_t *, i);
+    /* http's upstreams, then the stream block's (fy_stream.h) */
+    nhttp = hmcf ? hmcf->upstreams.nelts : 0;
+    for (i = 0; i < nhttp + (sups ? sups->nelts : 0); i++) {
+        u = i < nhttp
+            ? *fy_array_elt(&hmcf->upstreams, fy_http_upstream_t *, i)
+            : fy_array_elt(sups, fy_stream_upstream_t, i - nhttp)->u;
         if (u->name.len > FY_UPSTREAM_NAME_MAX) {
             /* the configuration refuses these (fy_http_upstream_get);
              * a name cut short could merge two upstreams' counters */

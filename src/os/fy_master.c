@@ -27,6 +27,7 @@
 #include "fy_signal.h"
 #include "fy_shm.h"
 #include "fy_http.h"
+#include "fy_stream.h"
 #include "fy_sched.h"
 #include "fy_user.h"
 #include "fy_worker_conf.h"
@@ -647,7 +648,8 @@ fy_master_reload(void)
      * configuration cannot be used after all. */
     fy_master_listen_del(old);
     if (fy_listen_open(cycle, old) != FY_OK
-        || (cycle->http && fy_http_peers_register(cycle) != FY_OK)
+        || ((cycle->http || cycle->stream)
+            && fy_http_peers_register(cycle) != FY_OK)
         || (cycle->http && fy_http_limit_zones_map(cycle) != FY_OK))
     {
         fy_log_error(FY_LOG_ALERT, 0, "reload failed: still serving the "
@@ -759,6 +761,10 @@ fy_master_signal_handler(fy_event_t *ev)
             fy_http_error_log_reopen(fy_cycle->core->user.data
                                      && geteuid() == 0
                                      ? (int) fy_cycle->core->user_uid : -1);
+            fy_stream_log_reopen(fy_cycle, fy_cycle->core->user.data
+                                           && geteuid() == 0
+                                           ? (int) fy_cycle->core->user_uid
+                                           : -1);
             fy_master_signal_workers(SIGUSR1, 0);
             break;
         }

@@ -19,6 +19,7 @@
 #include "fy_channel.h"
 #include "fy_proc.h"
 #include "fy_http.h"
+#include "fy_stream.h"
 #include "fy_signal.h"
 #include "fy_user.h"
 #include "fy_worker_conf.h"
@@ -121,7 +122,15 @@ fy_worker_new_conn(fy_channel_conn_t *cc, int fd, fy_channel_handoff_t *h)
     memcpy(&c->addr, &cc->addr, fy_min(cc->addrlen, sizeof(c->addr)));
     c->addrlen = cc->addrlen;
     c->listening = ls;
-    if (h) {
+    if (ls->stream) {
+        if (h) {
+            /* an http keep-alive connection handed back, whose address
+             * is a stream listener's in the new configuration */
+            fy_conn_close(c);
+        } else {
+            fy_stream_init_connection(c, ls);
+        }
+    } else if (h) {
         fy_http_init_connection(c, ls, h->data, h->len, h->requests);
     } else {
         fy_http_init_connection(c, ls, NULL, 0, 0);
@@ -262,6 +271,7 @@ fy_worker_signal_handler(fy_event_t *ev)
             fy_log_reopen(&fy_log);
             fy_http_log_reopen(-1);
             fy_http_error_log_reopen(-1);
+            fy_stream_log_reopen(fy_worker_cycle, -1);
             break;
         default:
             break;

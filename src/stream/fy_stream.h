@@ -1,0 +1,218 @@
+/*
+ * fy_stream.h -- the stream { } block: TCP proxying and balancing, as
+ * nginx's ngx_stream_core, _proxy, _upstream, _access and _log modules.
+ *
+ *   fy_stream_conf.c      the block, server, listen, upstream, the
+ *                         directive table, building the listeners
+ *   fy_stream_proxy.c     a session: access check, connect (with the
+ *                         next server on failure), relay, close
+ *   fy_stream_log.c       log_format, access_log, the variables
+ *
+ * Listeners are the cycle's (fy_listen_t with `stream` set): the master
+ * accepts and hands the fd to a worker as for http; the worker sees the
+ * listener's `stream` and calls fy_stream_init_connection instead of
+ * fy_http_init_connection.
+ *
+ * Upstreams are fy_http_upstream_t, as http's: the same "server"
+ * parameters, the same balancers (fy_http_balancer.h), the same shared
+ * slots and passive health (fy_http_peer.c).  They live in their own
+ * list (nginx keeps stream and http upstream names apart), indexed in
+ * shared memory after http's.
+ */
+#ifndef FY_STREAM_H
+#define FY_STREAM_H
+
+#include "fy_core.h"
+#include "fy_cycle.h"
+#include "fy_event.h"
+#include "fy_http.h"
+
+/* Contexts of the stream block (fy_conf_file.h has the http ones). */
+#define FY_CONF_STREAM      0x0200
+#define FY_CONF_STREAM_SRV  0x0400
+#define FY_CONF_STREAM_UPS  0x0800
+
+/* A stream variable, by its index (fy_stream_log.c). */
+enum {
+    FY_STREAM_VAR_REMOTE_ADDR,
+    FY_STREAM_VAR_REMOTE_PORT,
+    FY_STREAM_VAR_SERVER_ADDR,
+    FY_STREAM_VAR_SERVER_PORT,
+    FY_STREAM_VAR_UPSTREAM_ADDR,
+    FY_STREAM_VAR_BYTES_SENT,
+    FY_STREAM_VAR_BYTES_RECEIVED,
+    FY_STREAM_VAR_UPSTREAM_BYTES_SENT,
+    FY_STREAM_VAR_UPSTREAM_BYTES_RECEIVED,
+    FY_STREAM_VAR_UPSTREAM_CONNECT_TIME,
+    FY_STREAM_VAR_SESSION_TIME,
+    FY_STREAM_VAR_STATUS,
+    FY_STREAM_VAR_CONNECTION,
+    FY_STREAM_VAR_PID,
+    FY_STREAM_VAR_TIME_LOCAL,
+    FY_STREAM_VAR_TIME_ISO8601,
+    FY_STREAM_VAR_MSEC,
+    FY_STREAM_VAR_PROTOCOL,
+    FY_STREAM_VAR_HOSTNAME,
+    FY_STREAM_VAR_PP_ADDR,
+    FY_STREAM_VAR_PP_PORT,
+    FY_STREAM_VAR_PP_SERVER_ADDR,
+    FY_STREAM_VAR_PP_SERVER_PORT,
+    FY_STREAM_VAR_N
+};
+
+/* A text with $variables, compiled: literal parts and variables. */
+typedef struct {
+    fy_str_t   lit;         /* literal text before the variable */
+    int        var;         /* FY_STREAM_VAR_*, -1: none (last part) */
+} fy_stream_cv_part_t;
+
+typedef struct {
+    fy_stream_cv_part_t  *parts;
+    unsigned              n;
+} fy_stream_cv_t;
+
+typedef struct {
+    fy_http_cidr_t   cidr;          /* family 0: "all" */
+    unsigned         deny:1;
+} fy_stream_access_rule_t;
+
+typedef struct fy_stream_log_file_s  fy_stream_log_file_t;
+
+typedef struct {
+    fy_stream_log_file_t  *file;
+    fy_stream_cv_t        *format;     /* found when the block ends */
+    fy_str_t               format_name;
+    unsigned               line;
+} fy_stream_access_log_t;
+
+/* "listen" of a stream server */
+typedef struct {
+    fy_sockaddr_t        addr;
+    socklen_t            addrlen;
+    int                  backlog;       /* -1: not given */
+    unsigned             deferred:1;
+    unsigned             proxy_protocol:1;  /* clients send a PROXY header */
+    unsigned             line;
+    /* so_keepalive=on|off|[idle]:[intvl]:[cnt]: -1 not given */
+    int                  keepalive;     /* -1 / 0 / 1 */
+    int                  keepidle;      /* s, 0: system's */
+    int                  keepintvl;
+    int                  keepcnt;
+} fy_stream_listen_t;
+
+/* A stream server, and the stream level's defaults (same type). */
+typedef struct fy_stream_srv_conf_s {
+    fy_array_t           listens;       /* fy_stream_listen_t */
+    fy_http_upstream_t  *upstream;      /* proxy_pass, NULL: none */
+    int64_t              connect_timeout;        /* ms */
+    int64_t              timeout;                /* ms, idle */
+    int                  next_upstream;          /* flag */
+    int                  next_upstream_tries;    /* 0: no limit */
+    int64_t              next_upstream_timeout;  /* ms, 0: none */
+    size_t               buffer_size;
+    int                  half_close;             /* flag */
+    int                  proxy_protocol;         /* flag: send PROXY v1 */
+    int64_t              pp_timeout;             /* proxy_protocol_timeout */
+    size_t               upload_rate;            /* bytes/s, 0: none */
+    size_t               download_rate;
+    int                  bind_set;               /* proxy_bind given */
+    fy_sockaddr_t        bind;                   /* family 0: off */
+    socklen_t            bind_len;
+    fy_array_t          *access;                 /* rules, NULL: none */
+    fy_array_t          *logs;                   /* fy_stream_access_log_t,
+                                                    NULL: unset */
+    int                  log_off;                /* access_log off */
+    fy_log_t            *error_log;              /* NULL: the main one */
+    const char          *file;
+    unsigned             line;
+} fy_stream_srv_conf_t;
+
+/* An upstream of the stream block: http's type, and the hash key
+ * evaluated with the stream variables. */
+typedef struct {
+    fy_http_upstream_t  *u;
+    fy_stream_cv_t      *hash_key;      /* hash KEY, or NULL */
+} fy_stream_upstream_t;
+
+typedef struct fy_stream_main_conf_s {
+    fy_array_t              servers;     /* fy_stream_srv_conf_t * */
+    fy_array_t              upstreams;   /* fy_stream_upstream_t */
+    fy_stream_srv_conf_t   *srv;         /* the stream level's settings */
+    fy_array_t              formats;     /* fy_stream_log_format_t */
+    fy_stream_log_file_t   *log_files;   /* every access_log file */
+    struct fy_http_error_log_s *error_logs;  /* every error_log file */
+} fy_stream_main_conf_t;
+
+extern const fy_command_t  fy_stream_commands[];
+extern const fy_command_t  fy_stream_log_commands[];
+
+/* fy_stream_conf.c: merge the servers, resolve proxy_pass, prepare the
+ * balancers and add the listeners to cycle->listening.  FY_OK or
+ * FY_ERROR (logged with file and line). */
+int  fy_stream_init_cycle(fy_cycle_t *cycle);
+/* The stream upstreams of cycle for fy_http_peers_register (NULL
+ * without a stream block). */
+fy_array_t *fy_stream_upstreams(fy_cycle_t *cycle);
+/* Find the stream upstream record of u (its hash key). */
+fy_stream_upstream_t *fy_stream_upstream_of(fy_stream_main_conf_t *smcf,
+                                            fy_http_upstream_t *u);
+
+/* fy_stream_proxy.c: a connection accepted on a stream listener. */
+void fy_stream_init_connection(fy_conn_t *c, fy_listen_t *ls);
+
+/* One proxied connection (fy_stream_proxy.c), in its own pool. */
+typedef struct fy_stream_session_s {
+    fy_pool_t                *pool;
+    fy_conn_t                *c;           /* client */
+    fy_conn_t                *uc;          /* upstream, NULL: none now */
+    fy_listen_t              *ls;
+    fy_stream_srv_conf_t     *scf;
+    fy_http_upstream_t       *u;
+    fy_stream_upstream_t     *su;
+    fy_http_upstream_peer_t  *peer;        /* the server of uc */
+    uint8_t                  *tried;       /* per server of u */
+    unsigned                  tries;
+    uint64_t                  start;       /* fy_current_msec */
+    uint64_t                  connect_start;
+    int64_t                   connect_time;  /* ms, -1: not connected */
+    fy_buf_t                  up;          /* client -> upstream */
+    fy_buf_t                  down;        /* upstream -> client */
+    uint64_t                  bytes_received;  /* from the client */
+    uint64_t                  bytes_sent;      /* to the client */
+    uint64_t                  up_received;     /* from the upstream */
+    uint64_t                  up_sent;         /* to the upstream */
+    uint64_t                  serial;      /* $connection */
+    unsigned                  status;      /* $status */
+    char                      addr_text[FY_SOCKADDR_STRLEN];  /* client */
+    char                      up_addrs[256];  /* $upstream_addr */
+    size_t                    up_addrs_len;
+    /* what the client's PROXY protocol header said (listen ...
+     * proxy_protocol); empty strings for none or "UNKNOWN"/LOCAL */
+    char                      pp_addr[48];
+    char                      pp_server_addr[48];
+    unsigned                  pp_port;
+    unsigned                  pp_server_port;
+    unsigned                  up_eof:1;    /* client sent FIN, passed on */
+    unsigned                  down_eof:1;  /* upstream sent FIN, passed on */
+} fy_stream_session_t;
+
+/* fy_stream_pp.c: read a PROXY protocol header (v1 or v2) from the
+ * client into s.  FY_OK (read and taken off the socket), FY_AGAIN (not
+ * all here yet), FY_ERROR (broken: logged). */
+int fy_stream_pp_read(fy_stream_session_t *s);
+
+/* fy_stream_log.c */
+fy_stream_cv_t *fy_stream_cv_compile(fy_conf_t *cf, const fy_str_t *text);
+int  fy_stream_log_init_cycle(fy_conf_t *cf, fy_stream_main_conf_t *smcf);
+void fy_stream_log_reopen(fy_cycle_t *cycle, int uid);
+
+/* The value of variable `var` of session s into buf (at most size
+ * bytes); returns its length. */
+size_t fy_stream_var(fy_stream_session_t *s, int var, u_char *buf,
+                     size_t size);
+/* Evaluate cv for s into buf; returns the length (cut at size). */
+size_t fy_stream_cv_eval(fy_stream_session_t *s, const fy_stream_cv_t *cv,
+                         u_char *buf, size_t size);
+void fy_stream_log_session(fy_stream_session_t *s);
+
+#endif /* FY_STREAM_H */

@@ -1,0 +1,767 @@
+/*
+ * fy_stream_conf.c -- the stream { } block: its servers, their listen
+ * and proxy_* directives, allow/deny, and its upstream blocks; then
+ * (fy_stream_init_cycle) the servers merged with the stream level,
+ * proxy_pass resolved and the listeners added to the cycle.
+ *
+ * The upstream blocks reuse http's "server", "least_conn", "random"
+ * and "zone" setters, since a stream upstream is an http one
+ * (fy_http_upstream_t); only "hash" differs, as its key is made of
+ * stream variables.
+ */
+#include "fy_core.h"
+#include "fy_stream.h"
+#include "fy_http_conf.h"
+#include "fy_http_balancer.h"
+
+#include <netinet/in.h>
+
+static const char *fy_stream_block(fy_conf_t *cf, const fy_command_t *cmd,
+    void *conf);
+static const char *fy_stream_server(fy_conf_t *cf, const fy_command_t *cmd,
+    void *conf);
+static const char *fy_stream_upstream_block(fy_conf_t *cf,
+    const fy_command_t *cmd, void *conf);
+static const char *fy_stream_listen(fy_conf_t *cf, const fy_command_t *cmd,
+    void *conf);
+static const char *fy_stream_proxy_pass(fy_conf_t *cf,
+    const fy_command_t *cmd, void *conf);
+static const char *fy_stream_proxy_bind(fy_conf_t *cf,
+    const fy_command_t *cmd, void *conf);
+static const char *fy_stream_access_rule(fy_conf_t *cf,
+    const fy_command_t *cmd, void *conf);
+static const char *fy_stream_error_log(fy_conf_t *cf,
+    const fy_command_t *cmd, void *conf);
+static const char *fy_stream_hash(fy_conf_t *cf, const fy_command_t *cmd,
+    void *conf);
+
+#define FY_STREAM_BOTH  (FY_CONF_STREAM | FY_CONF_STREAM_SRV)
+
+static const fy_conf_bounds_t  fy_stream_tries_bounds = { 0, 1000000 };
+static const fy_conf_bounds_t  fy_stream_buffer_bounds = { 1, 1 << 30 };
+
+const fy_command_t  fy_stream_commands[] = {
+
+    { "stream", FY_CONF_MAIN, FY_CONF_BLOCK, 0, 0, fy_stream_block,
+      FY_CONF_MAIN_OFF, 0, NULL },
+
+    { "server", FY_CONF_STREAM, FY_CONF_BLOCK, 0, 0, fy_stream_server,
+      FY_CONF_MAIN_OFF, 0, NULL },
+
+    { "upstream", FY_CONF_STREAM, FY_CONF_BLOCK, 1, 1,
+      fy_stream_upstream_block, FY_CONF_MAIN_OFF, 0, NULL },
+
+    /* inside upstream: http's setters, conf = the fy_http_upstream_t */
+    { "server", FY_CONF_STREAM_UPS, 0, 1, FY_CONF_MANY,
+      fy_http_upstream_server, FY_CONF_SRV_OFF, 0, NULL },
+
+    { "least_conn", FY_CONF_STREAM_UPS, 0, 0, 0,
+      fy_http_upstream_balancer, FY_CONF_SRV_OFF, 0, NULL },
+
+    { "random", FY_CONF_STREAM_UPS, 0, 0, 2,
+      fy_http_upstream_balancer, FY_CONF_SRV_OFF, 0, NULL },
+
+    { "hash", FY_CONF_STREAM_UPS, 0, 1, 2, fy_stream_hash,
+      FY_CONF_SRV_OFF, 0, NULL },
+
+    { "zone", FY_CONF_STREAM_UPS, 0, 1, 2, fy_http_upstream_zone,
+      FY_CONF_SRV_OFF, 0, NULL },
+
+    { "listen", FY_CONF_STREAM_SRV, 0, 1, FY_CONF_MANY, fy_stream_listen,
+      FY_CONF_SRV_OFF, 0, NULL },
+
+    { "proxy_pass", FY_CONF_STREAM_SRV, 0, 1, 1, fy_stream_proxy_pass,
+      FY_CONF_SRV_OFF, 0, NULL },
+
+    { "proxy_connect_timeout", FY_STREAM_BOTH, 0, 1, 1, fy_conf_set_msec,
+      FY_CONF_SRV_OFF, offsetof(fy_stream_srv_conf_t, connect_timeout),
+      NULL },
+
+    { "proxy_timeout", FY_STREAM_BOTH, 0, 1, 1, fy_conf_set_msec,
+      FY_CONF_SRV_OFF, offsetof(fy_stream_srv_conf_t, timeout), NULL },
+
+    { "proxy_next_upstream", FY_STREAM_BOTH, 0, 1, 1, fy_conf_set_flag,
+      FY_CONF_SRV_OFF, offsetof(fy_stream_srv_conf_t, next_upstream),
+      NULL },
+
+    { "proxy_next_upstream_tries", FY_STREAM_BOTH, 0, 1, 1,
+      fy_conf_set_int, FY_CONF_SRV_OFF,
+      offsetof(fy_stream_srv_conf_t, next_upstream_tries),
+      &fy_stream_tries_bounds },
+
+    { "proxy_next_upstream_timeout", FY_STREAM_BOTH, 0, 1, 1,
+      fy_conf_set_msec, FY_CONF_SRV_OFF,
+      offsetof(fy_stream_srv_conf_t, next_upstream_timeout), NULL },
+
+    { "proxy_buffer_size", FY_STREAM_BOTH, 0, 1, 1, fy_conf_set_size,
+      FY_CONF_SRV_OFF, offsetof(fy_stream_srv_conf_t, buffer_size),
+      &fy_stream_buffer_bounds },
+
+    { "proxy_half_close", FY_STREAM_BOTH, 0, 1, 1, fy_conf_set_flag,
+      FY_CONF_SRV_OFF, offsetof(fy_stream_srv_conf_t, half_close), NULL },
+
+    { "proxy_protocol", FY_STREAM_BOTH, 0, 1, 1, fy_conf_set_flag,
+      FY_CONF_SRV_OFF, offsetof(fy_stream_srv_conf_t, proxy_protocol),
+      NULL },
+
+    { "proxy_protocol_timeout", FY_STREAM_BOTH, 0, 1, 1, fy_conf_set_msec,
+      FY_CONF_SRV_OFF, offsetof(fy_stream_srv_conf_t, pp_timeout), NULL },
+
+    { "proxy_upload_rate", FY_STREAM_BOTH, 0, 1, 1, fy_conf_set_size,
+      FY_CONF_SRV_OFF, offsetof(fy_stream_srv_conf_t, upload_rate), NULL },
+
+    { "proxy_download_rate", FY_STREAM_BOTH, 0, 1, 1, fy_conf_set_size,
+      FY_CONF_SRV_OFF, offsetof(fy_stream_srv_conf_t, download_rate),
+      NULL },
+
+    { "proxy_bind", FY_STREAM_BOTH, 0, 1, 1, fy_stream_proxy_bind,
+      FY_CONF_SRV_OFF, 0, NULL },
+
+    { "error_log", FY_STREAM_BOTH, 0, 1, 2, fy_stream_error_log,
+      FY_CONF_SRV_OFF, 0, NULL },
+
+    { "allow", FY_STREAM_BOTH, 0, 1, 1, fy_stream_access_rule,
+      FY_CONF_SRV_OFF, 0, NULL },
+
+    { "deny", FY_STREAM_BOTH, 0, 1, 1, fy_stream_access_rule,
+      FY_CONF_SRV_OFF, 0, NULL },
+
+    { NULL, 0, 0, 0, 0, NULL, 0, 0, NULL }
+};
+
+
+static fy_stream_srv_conf_t *
+fy_stream_create_srv_conf(fy_conf_t *cf)
+{
+    fy_stream_srv_conf_t  *scf;
+
+    scf = fy_pcalloc(cf->pool, sizeof(fy_stream_srv_conf_t));
+    if (scf == NULL) {
+        return NULL;
+    }
+    fy_array_init(&scf->listens, cf->pool, 1, sizeof(fy_stream_listen_t));
+    scf->connect_timeout = FY_CONF_UNSET_MSEC;
+    scf->timeout = FY_CONF_UNSET_MSEC;
+    scf->next_upstream = FY_CONF_UNSET_INT;
+    scf->next_upstream_tries = FY_CONF_UNSET_INT;
+    scf->next_upstream_timeout = FY_CONF_UNSET_MSEC;
+    scf->buffer_size = FY_CONF_UNSET_SIZE;
+    scf->half_close = FY_CONF_UNSET_INT;
+    scf->proxy_protocol = FY_CONF_UNSET_INT;
+    scf->pp_timeout = FY_CONF_UNSET_MSEC;
+    scf->upload_rate = FY_CONF_UNSET_SIZE;
+    scf->download_rate = FY_CONF_UNSET_SIZE;
+    scf->log_off = FY_CONF_UNSET_INT;
+    scf->file = cf->file ? cf->file->name : "command line";
+    scf->line = cf->line;
+    return scf;
+}
+
+/* Read a block in a new context and restore the old one. */
+static const char *
+fy_stream_parse_block(fy_conf_t *cf, unsigned type, void *main, void *srv)
+{
+    fy_conf_ctx_t  *saved_ctx = cf->ctx, *ctx;
+    unsigned        saved_type = cf->ctx_type;
+    int             rc;
+
+    ctx = fy_pcalloc(cf->pool, sizeof(fy_conf_ctx_t));
+    if (ctx == NULL) {
+        return "cannot allocate memory";
+    }
+    ctx->main = main;
+    ctx->srv = srv;
+    cf->ctx = ctx;
+    cf->ctx_type = type;
+    rc = fy_conf_parse(cf, NULL);
+    cf->ctx = saved_ctx;
+    cf->ctx_type = saved_type;
+    return rc == FY_OK ? FY_CONF_OK : FY_CONF_ERROR;
+}
+
+static const char *
+fy_stream_block(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
+{
+    fy_cycle_t             *cycle = cf->cycle;
+    fy_stream_main_conf_t  *smcf;
+    const char             *rv;
+
+    fy_unused(cmd);
+    fy_unused(conf);
+
+    if (cycle->stream) {
+        return "is duplicate";
+    }
+    smcf = fy_pcalloc(cf->pool, sizeof(fy_stream_main_conf_t));
+    if (smcf == NULL) {
+        return "cannot allocate memory";
+    }
+    fy_array_init(&smcf->servers, cf->pool, 4,
+                  sizeof(fy_stream_srv_conf_t *));
+    fy_array_init(&smcf->upstreams, cf->pool, 4,
+                  sizeof(fy_stream_upstream_t));
+    smcf->srv = fy_stream_create_srv_conf(cf);
+    if (smcf->srv == NULL) {
+        return "cannot allocate memory";
+    }
+    cycle->stream = smcf;
+
+    rv = fy_stream_parse_block(cf, FY_CONF_STREAM, smcf, smcf->srv);
+    if (rv != FY_CONF_OK) {
+        return rv;
+    }
+    return fy_stream_log_init_cycle(cf, smcf) == FY_OK ? FY_CONF_OK
+                                                       : FY_CONF_ERROR;
+}
+
+static const char *
+fy_stream_server(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
+{
+    fy_stream_main_conf_t  *smcf = conf;
+    fy_stream_srv_conf_t   *scf, **pscf;
+
+    fy_unused(cmd);
+
+    scf = fy_stream_create_srv_conf(cf);
+    pscf = fy_array_push(&smcf->servers);
+    if (scf == NULL || pscf == NULL) {
+        return "cannot allocate memory";
+    }
+    *pscf = scf;
+    return fy_stream_parse_block(cf, FY_CONF_STREAM_SRV, smcf, scf);
+}
+
+/* The stream upstream called name, made (implicit) when there is none
+ * yet: proxy_pass may name an upstream defined further down. */
+static fy_stream_upstream_t *
+fy_stream_upstream_get(fy_conf_t *cf, fy_stream_main_conf_t *smcf,
+                       const fy_str_t *name)
+{
+    fy_stream_upstream_t  *su;
+    fy_http_upstream_t    *u;
+    unsigned               i;
+
+    if (name->len > FY_UPSTREAM_NAME_MAX) {
+        fy_conf_error(cf, "upstream name \"%.*s\" is too long (%zu bytes, "
+                      "at most %d)", (int) name->len, (char *) name->data,
+                      name->len, FY_UPSTREAM_NAME_MAX);
+        return NULL;
+    }
+    for (i = 0; i < smcf->upstreams.nelts; i++) {
+        su = fy_array_elt(&smcf->upstreams, fy_stream_upstream_t, i);
+        if (su->u->name.len == name->len
+            && strncasecmp((char *) su->u->name.data, (char *) name->data,
+                           name->len) == 0)
+        {
+            return su;
+        }
+    }
+
+    u = fy_pcalloc(cf->pool, sizeof(fy_http_upstream_t));
+    su = fy_array_push(&smcf->upstreams);
+    if (u == NULL || su == NULL) {
+        fy_conf_error(cf, "cannot allocate memory");
+        return NULL;
+    }
+    su->u = u;
+    su->hash_key = NULL;
+    u->name.data = (u_char *) fy_pstrndup(cf->pool, name->data, name->len);
+    u->name.len = name->len;
+    u->file = cf->file ? cf->file->name : "command line";
+    u->line = cf->line;
+    u->implicit = 1;
+    fy_array_init(&u->peers, cf->pool, 2, sizeof(fy_http_upstream_peer_t));
+    return su;
+}
+
+static const char *
+fy_stream_upstream_block(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
+{
+    fy_stream_main_conf_t  *smcf = conf;
+    fy_stream_upstream_t   *su;
+    fy_http_upstream_t     *u;
+    const char             *rv;
+
+    fy_unused(cmd);
+
+    su = fy_stream_upstream_get(cf, smcf, &cf->args[1]);
+    if (su == NULL) {
+        return FY_CONF_ERROR;
+    }
+    u = su->u;
+    if (u->defined) {
+        fy_conf_error(cf, "duplicate upstream \"%s\"", cf->args[1].data);
+        return FY_CONF_ERROR;
+    }
+    u->defined = 1;
+    u->implicit = 0;
+    u->file = cf->file ? cf->file->name : "command line";
+    u->line = cf->line;
+
+    rv = fy_stream_parse_block(cf, FY_CONF_STREAM_UPS, smcf, u);
+    if (rv != FY_CONF_OK) {
+        return rv;
+    }
+    if (u->peers.nelts == 0) {
+        fy_conf_error(cf, "no servers are inside upstream \"%s\"",
+                      u->name.data);
+        return FY_CONF_ERROR;
+    }
+    if (u->has_backup && u->balancer && !u->balancer->backup) {
+        fy_conf_error(cf, "\"%s\" balancing in upstream \"%s\" does not "
+                      "support \"backup\" servers", u->balancer->name,
+                      u->name.data);
+        return FY_CONF_ERROR;
+    }
+    return FY_CONF_OK;
+}
+
+/* error_log FILE [LEVEL]: http's reader, the stream block's lists */
+static const char *
+fy_stream_error_log(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
+{
+    fy_stream_srv_conf_t   *scf = conf;
+    fy_stream_main_conf_t  *smcf = cf->ctx->main;
+
+    fy_unused(cmd);
+
+    return fy_http_error_log_add(cf, &scf->error_log, &smcf->error_logs);
+}
+
+/* hash KEY [consistent]: http's balancer, with a key of stream
+ * variables kept beside the upstream. */
+static const char *
+fy_stream_hash(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
+{
+    fy_http_upstream_t     *u = conf;
+    fy_stream_main_conf_t  *smcf = cf->ctx->main;
+    fy_stream_upstream_t   *su;
+
+    fy_unused(cmd);
+
+    if (u->balancer) {
+        fy_conf_error(cf, "balancing method \"%s\" is already set in "
+                      "upstream \"%s\"", u->balancer->name, u->name.data);
+        return FY_CONF_ERROR;
+    }
+    if (cf->nargs == 3) {
+        if (!fy_str_eq(&cf->args[2], "consistent")) {
+            fy_conf_error(cf, "invalid parameter \"%s\"", cf->args[2].data);
+            return FY_CONF_ERROR;
+        }
+        u->hash_consistent = 1;
+    }
+    su = fy_stream_upstream_of(smcf, u);
+    su->hash_key = fy_stream_cv_compile(cf, &cf->args[1]);
+    if (su->hash_key == NULL) {
+        return FY_CONF_ERROR;
+    }
+    u->balancer = &fy_http_balancer_hash;
+    return FY_CONF_OK;
+}
+
+fy_stream_upstream_t *
+fy_stream_upstream_of(fy_stream_main_conf_t *smcf, fy_http_upstream_t *u)
+{
+    fy_stream_upstream_t  *su;
+    unsigned               i;
+
+    for (i = 0; i < smcf->upstreams.nelts; i++) {
+        su = fy_array_elt(&smcf->upstreams, fy_stream_upstream_t, i);
+        if (su->u == u) {
+            return su;
+        }
+    }
+    return NULL;    /* not reached: every stream upstream is listed */
+}
+
+fy_array_t *
+fy_stream_upstreams(fy_cycle_t *cycle)
+{
+    return cycle->stream ? &cycle->stream->upstreams : NULL;
+}
+
+/* so_keepalive=on|off|[keepidle]:[keepintvl]:[keepcnt] */
+static int
+fy_stream_keepalive(fy_stream_listen_t *l, fy_str_t *v)
+{
+    u_char   *p = v->data, *end = v->data + v->len, *colon;
+    int      *field[3] = { &l->keepidle, &l->keepintvl, &l->keepcnt };
+    int64_t   n;
+    unsigned  i;
+
+    if (fy_str_eq(v, "on") || fy_str_eq(v, "off")) {
+        l->keepalive = v->data[1] == 'n';
+        return FY_OK;
+    }
+    for (i = 0; i < 3; i++) {
+        colon = memchr(p, ':', (size_t) (end - p));
+        if (colon == NULL) {
+            colon = end;
+        }
+        if (colon > p) {
+            fy_str_t  s = { (size_t) (colon - p), p };
+
+            /* idle and interval are times (seconds by default) */
+            n = i < 2 ? fy_conf_parse_msec(&s) : fy_atoi(p, s.len);
+            if (n < 0 || (i < 2 && (n < 1000 || n / 1000 > 32767))
+                || (i == 2 && (n < 1 || n > 127)))
+            {
+                return FY_ERROR;
+            }
+            *field[i] = (int) (i < 2 ? n / 1000 : n);
+        }
+        if (colon == end) {
+            break;
+        }
+        p = colon + 1;
+    }
+    if (p < end && i == 3) {
+        return FY_ERROR;
+    }
+    if (l->keepidle == 0 && l->keepintvl == 0 && l->keepcnt == 0) {
+        return FY_ERROR;
+    }
+    l->keepalive = 1;
+    return FY_OK;
+}
+
+static const char *
+fy_stream_listen(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
+{
+    fy_stream_srv_conf_t  *scf = conf;
+    fy_stream_listen_t    *l;
+    fy_str_t               v;
+    int64_t                n;
+    unsigned               i;
+    int                    rc;
+
+    fy_unused(cmd);
+
+    l = fy_array_push(&scf->listens);
+    if (l == NULL) {
+        return "cannot allocate memory";
+    }
+    memset(l, 0, sizeof(*l));
+    l->line = cf->line;
+    l->backlog = -1;
+    l->keepalive = -1;
+
+    /* nginx's stream listen needs a port (or a unix path) */
+    rc = fy_parse_addr_port(cf->args[1].data, cf->args[1].len, 1, &l->addr,
+                            &l->addrlen);
+    if (rc == FY_DECLINED) {
+        fy_conf_error(cf, "too long path in the unix domain socket \"%s\" "
+                      "in \"listen\"", cf->args[1].data);
+        return FY_CONF_ERROR;
+    }
+    if (rc != FY_OK) {
+        fy_conf_error(cf, "invalid address \"%s\" in \"listen\" (a port "
+                      "is required in stream)", cf->args[1].data);
+        return FY_CONF_ERROR;
+    }
+
+    for (i = 2; i < cf->nargs; i++) {
+        if (fy_http_param(&cf->args[i], "backlog", &v)) {
+            n = fy_atoi(v.data, v.len);
+            if (n < 1 || n > 65535) {
+                fy_conf_error(cf, "invalid backlog \"%s\" in \"listen\" "
+                              "(1 to 65535)", v.data);
+                return FY_CONF_ERROR;
+            }
+            l->backlog = (int) n;
+            continue;
+        }
+        if (fy_http_param(&cf->args[i], "so_keepalive", &v)) {
+            if (l->addr.sa.sa_family == AF_UNIX
+                || fy_stream_keepalive(l, &v) != FY_OK)
+            {
+                fy_conf_error(cf, "invalid so_keepalive value: \"%s\"",
+                              cf->args[i].data);
+                return FY_CONF_ERROR;
+            }
+            continue;
+        }
+        if (fy_str_eq(&cf->args[i], "deferred")) {
+            if (l->addr.sa.sa_family == AF_UNIX) {
+                fy_conf_error(cf, "\"deferred\" is a TCP option and "
+                              "cannot be used with \"%s\" in \"listen\"",
+                              cf->args[1].data);
+                return FY_CONF_ERROR;
+            }
+            l->deferred = 1;
+            continue;
+        }
+        if (fy_str_eq(&cf->args[i], "proxy_protocol")) {
+            l->proxy_protocol = 1;
+            continue;
+        }
+        if (fy_str_eq(&cf->args[i], "udp")) {
+            fy_conf_error(cf, "\"udp\" is not supported: ferry's stream "
+                          "proxies TCP only");
+            return FY_CONF_ERROR;
+        }
+        if (fy_str_eq(&cf->args[i], "reuseport")) {
+            fy_conf_error(cf, "\"reuseport\" is not supported: the master "
+                          "accepts every connection and hands it to a "
+                          "worker (see worker_dispatch)");
+            return FY_CONF_ERROR;
+        }
+        fy_conf_error(cf, "invalid parameter \"%s\" in \"listen\"",
+                      cf->args[i].data);
+        return FY_CONF_ERROR;
+    }
+    return FY_CONF_OK;
+}
+
+static const char *
+fy_stream_proxy_pass(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
+{
+    fy_stream_srv_conf_t  *scf = conf;
+    fy_stream_upstream_t  *su;
+
+    fy_unused(cmd);
+
+    if (scf->upstream) {
+        return "is duplicate";
+    }
+    if (memchr(cf->args[1].data, '$', cf->args[1].len)) {
+        fy_conf_error(cf, "variables in \"proxy_pass\" are not supported "
+                      "in stream: \"%s\"", cf->args[1].data);
+        return FY_CONF_ERROR;
+    }
+    su = fy_stream_upstream_get(cf, cf->ctx->main, &cf->args[1]);
+    if (su == NULL) {
+        return FY_CONF_ERROR;
+    }
+    scf->upstream = su->u;
+    return FY_CONF_OK;
+}
+
+/* proxy_bind ADDRESS | off: the local address of upstream connections
+ * (no port: the system picks one). */
+static const char *
+fy_stream_proxy_bind(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
+{
+    fy_stream_srv_conf_t  *scf = conf;
+
+    fy_unused(cmd);
+
+    if (scf->bind_set) {
+        return "is duplicate";
+    }
+    scf->bind_set = 1;
+    if (fy_str_eq(&cf->args[1], "off")) {
+        return FY_CONF_OK;
+    }
+    if (memchr(cf->args[1].data, '$', cf->args[1].len)
+        || fy_parse_addr_port(cf->args[1].data, cf->args[1].len, 0,
+                              &scf->bind, &scf->bind_len) != FY_OK
+        || scf->bind.sa.sa_family == AF_UNIX)
+    {
+        fy_conf_error(cf, "invalid address \"%s\" in \"proxy_bind\" (an "
+                      "IP address, or off)", cf->args[1].data);
+        return FY_CONF_ERROR;
+    }
+    if (scf->bind.sa.sa_family == AF_INET) {
+        /* fy_parse_addr_port gives 80 without a port: none was meant */
+        if (memchr(cf->args[1].data, ':', cf->args[1].len) == NULL) {
+            scf->bind.sin.sin_port = 0;
+        }
+    } else if (cf->args[1].data[0] != '[') {
+        scf->bind.sin6.sin6_port = 0;
+    }
+    return FY_CONF_OK;
+}
+
+static const char *
+fy_stream_access_rule(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
+{
+    fy_stream_srv_conf_t     *scf = conf;
+    fy_stream_access_rule_t  *rule;
+
+    if (scf->access == NULL) {
+        scf->access = fy_pcalloc(cf->pool, sizeof(fy_array_t));
+        if (scf->access == NULL) {
+            return "cannot allocate memory";
+        }
+        fy_array_init(scf->access, cf->pool, 4,
+                      sizeof(fy_stream_access_rule_t));
+    }
+    rule = fy_array_push(scf->access);
+    if (rule == NULL) {
+        return "cannot allocate memory";
+    }
+    memset(rule, 0, sizeof(*rule));     /* "all" */
+    rule->deny = cmd->name[0] == 'd';
+    if (fy_str_eq(&cf->args[1], "all")) {
+        return FY_CONF_OK;
+    }
+    return fy_http_cidr_parse(cf, &cf->args[1], &rule->cidr) == FY_OK
+           ? FY_CONF_OK : FY_CONF_ERROR;
+}
+
+
+/* ---- after the whole configuration is read ---- */
+
+static void
+fy_stream_merge(fy_stream_srv_conf_t *p, fy_stream_srv_conf_t *c)
+{
+    /* nginx's defaults */
+    fy_conf_merge(c->connect_timeout, p->connect_timeout,
+                  FY_CONF_UNSET_MSEC, 60000);
+    fy_conf_merge(c->timeout, p->timeout, FY_CONF_UNSET_MSEC, 600000);
+    fy_conf_merge(c->next_upstream, p->next_upstream, FY_CONF_UNSET_INT, 1);
+    fy_conf_merge(c->next_upstream_tries, p->next_upstream_tries,
+                  FY_CONF_UNSET_INT, 0);
+    fy_conf_merge(c->next_upstream_timeout, p->next_upstream_timeout,
+                  FY_CONF_UNSET_MSEC, 0);
+    fy_conf_merge(c->buffer_size, p->buffer_size, FY_CONF_UNSET_SIZE,
+                  16384);
+    /* nginx's default is off; a FIN passed on is what TCP clients
+     * that shut their write side expect (docs/configuration.md) */
+    fy_conf_merge(c->half_close, p->half_close, FY_CONF_UNSET_INT, 1);
+    fy_conf_merge(c->proxy_protocol, p->proxy_protocol, FY_CONF_UNSET_INT,
+                  0);
+    fy_conf_merge(c->pp_timeout, p->pp_timeout, FY_CONF_UNSET_MSEC, 30000);
+    fy_conf_merge(c->upload_rate, p->upload_rate, FY_CONF_UNSET_SIZE, 0);
+    fy_conf_merge(c->download_rate, p->download_rate, FY_CONF_UNSET_SIZE,
+                  0);
+    if (!c->bind_set && p->bind_set) {
+        c->bind_set = 1;
+        c->bind = p->bind;
+        c->bind_len = p->bind_len;
+    }
+    if (c->access == NULL) {
+        c->access = p->access;
+    }
+    if (c->error_log == NULL) {
+        c->error_log = p->error_log;
+    }
+    if (c->logs == NULL && c->log_off == FY_CONF_UNSET_INT) {
+        c->logs = p->logs;
+        c->log_off = p->log_off;
+    }
+}
+
+static int
+fy_stream_add_listen(fy_cycle_t *cycle, fy_stream_srv_conf_t *scf,
+                     fy_stream_listen_t *l)
+{
+    fy_listen_t  *ls;
+    unsigned      i;
+
+    for (i = 0; i < cycle->listening.nelts; i++) {
+        ls = fy_array_elt(&cycle->listening, fy_listen_t, i);
+        if (ls->addrlen == l->addrlen
+            && memcmp(&ls->addr, &l->addr, l->addrlen) == 0)
+        {
+            fy_log_error(FY_LOG_EMERG, 0, "duplicate \"%s\" address and "
+                         "port pair in %s:%u", ls->text, scf->file,
+                         l->line);
+            return FY_ERROR;
+        }
+    }
+    if (cycle->listening.nelts == FY_MAX_LISTEN) {
+        fy_log_error(FY_LOG_EMERG, 0, "too many listening addresses (at most "
+                     "%d) in %s:%u", FY_MAX_LISTEN, scf->file, l->line);
+        return FY_ERROR;
+    }
+    ls = fy_array_push(&cycle->listening);
+    if (ls == NULL) {
+        return FY_ERROR;
+    }
+    memset(ls, 0, sizeof(*ls));
+    ls->addr = l->addr;
+    ls->addrlen = l->addrlen;
+    ls->fd = -1;
+    ls->backlog = l->backlog;
+    ls->deferred = l->deferred;
+    ls->opts = l->backlog != -1 || l->deferred;
+    ls->index = cycle->listening.nelts - 1;
+    ls->stream = scf;
+    ls->stream_listen = l;
+    fy_sockaddr_text(&l->addr.sa, l->addrlen, ls->text, sizeof(ls->text), 1);
+    fy_array_init(&ls->servers, cycle->pool, 1, sizeof(void *));
+    return FY_OK;
+}
+
+int
+fy_stream_init_cycle(fy_cycle_t *cycle)
+{
+    fy_stream_main_conf_t    *smcf = cycle->stream;
+    fy_stream_srv_conf_t     *scf;
+    fy_stream_upstream_t     *su;
+    fy_http_upstream_t       *u;
+    fy_http_upstream_peer_t  *peer;
+    unsigned                  i, j, base;
+    int                       rc;
+
+    fy_stream_merge(smcf->srv, smcf->srv);
+
+    /* shared-memory indexes (lock, "no live upstreams") after http's */
+    base = cycle->http ? cycle->http->upstreams.nelts : 0;
+
+    for (i = 0; i < smcf->upstreams.nelts; i++) {
+        su = fy_array_elt(&smcf->upstreams, fy_stream_upstream_t, i);
+        u = su->u;
+        u->index = base + i;
+        if (u->index >= FY_MAX_UPSTREAMS) {
+            fy_log_error(FY_LOG_EMERG, 0, "too many upstreams in http and "
+                         "stream (at most %d) in %s:%u", FY_MAX_UPSTREAMS,
+                         u->file, u->line);
+            return FY_ERROR;
+        }
+        if (u->implicit) {
+            peer = fy_array_push(&u->peers);
+            if (peer == NULL) {
+                return FY_ERROR;
+            }
+            memset(peer, 0, sizeof(*peer));
+            fy_http_peer_defaults(peer);
+            rc = fy_parse_addr_port(u->name.data, u->name.len, 1,
+                                    &peer->addr, &peer->addrlen);
+            if (rc != FY_OK) {
+                /* nginx: an unknown name is not an address either */
+                fy_log_error(FY_LOG_EMERG, 0, "%s \"%s\" in %s:%u",
+                             rc == FY_DECLINED
+                             ? "too long path in the unix domain socket"
+                             : "host not found in upstream (no stream "
+                             "upstream block of that name, and not an "
+                             "address with a port)",
+                             u->name.data, u->file, u->line);
+                return FY_ERROR;
+            }
+            peer->name = u->name;
+        }
+        if (fy_http_balancer_init(cycle->pool, u) != FY_OK) {
+            return FY_ERROR;
+        }
+    }
+
+    for (i = 0; i < smcf->servers.nelts; i++) {
+        scf = *fy_array_elt(&smcf->servers, fy_stream_srv_conf_t *, i);
+        fy_stream_merge(smcf->srv, scf);
+
+        if (scf->upstream == NULL) {
+            fy_log_error(FY_LOG_EMERG, 0, "no handler for server in %s:%u "
+                         "(a stream server needs \"proxy_pass\")",
+                         scf->file, scf->line);
+            return FY_ERROR;
+        }
+        if (scf->listens.nelts == 0) {
+            fy_log_error(FY_LOG_EMERG, 0, "no \"listen\" is defined for "
+                         "server in %s:%u", scf->file, scf->line);
+            return FY_ERROR;
+        }
+        for (j = 0; j < scf->listens.nelts; j++) {
+            if (fy_stream_add_listen(cycle, scf,
+                    fy_array_elt(&scf->listens, fy_stream_listen_t, j))
+                != FY_OK)
+            {
+                return FY_ERROR;
+            }
+        }
+    }
+    return FY_OK;
+}

@@ -1,0 +1,552 @@
+/*
+ * fy_stream_log.c -- the stream variables, texts made of them
+ * (log_format, hash KEY), and access_log: one line per session,
+ * written when it ends, as nginx's ngx_stream_log_module.
+ *
+ * A file is opened by the configuration reader (so -t and a reload
+ * catch an unopenable path), inherited by the workers, reopened on
+ * SIGUSR1 (fy_stream_log_reopen) and closed with the cycle's pool.
+ * Each line is one write() to a file opened O_APPEND, so lines of
+ * several workers never interleave.
+ */
+#include "fy_core.h"
+#include "fy_stream.h"
+#include "fy_worker.h"
+
+#include <ctype.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+struct fy_stream_log_file_s {
+    char                  *path;
+    int                    fd;
+    fy_stream_log_file_t  *next;
+};
+
+typedef struct {
+    fy_str_t         name;
+    fy_stream_cv_t  *cv;
+} fy_stream_log_format_t;
+
+static const char *fy_stream_log_format(fy_conf_t *cf,
+    const fy_command_t *cmd, void *conf);
+static const char *fy_stream_access_log(fy_conf_t *cf,
+    const fy_command_t *cmd, void *conf);
+
+const fy_command_t  fy_stream_log_commands[] = {
+
+    { "log_format", FY_CONF_STREAM, 0, 2, FY_CONF_MANY,
+      fy_stream_log_format, FY_CONF_MAIN_OFF, 0, NULL },
+
+    { "access_log", FY_CONF_STREAM | FY_CONF_STREAM_SRV, 0, 1, 2,
+      fy_stream_access_log, FY_CONF_SRV_OFF, 0, NULL },
+
+    { NULL, 0, 0, 0, 0, NULL, 0, 0, NULL }
+};
+
+static const char *const  fy_stream_var_names[FY_STREAM_VAR_N] = {
+    "remote_addr", "remote_port", "server_addr", "server_port",
+    "upstream_addr", "bytes_sent", "bytes_received",
+    "upstream_bytes_sent", "upstream_bytes_received",
+    "upstream_connect_time", "session_time", "status", "connection",
+    "pid", "time_local", "time_iso8601", "msec", "protocol", "hostname",
+    "proxy_protocol_addr", "proxy_protocol_port",
+    "proxy_protocol_server_addr", "proxy_protocol_server_port"
+};
+
+/* "$name" or "${name}" at text[i]; the variable's index, or -1. */
+static int
+fy_stream_var_find(const u_char *p, size_t len)
+{
+    unsigned  v;
+
+    for (v = 0; v < FY_STREAM_VAR_N; v++) {
+        if (strlen(fy_stream_var_names[v]) == len
+            && memcmp(fy_stream_var_names[v], p, len) == 0)
+        {
+            return (int) v;
+        }
+    }
+    return -1;
+}
+
+fy_stream_cv_t *
+fy_stream_cv_compile(fy_conf_t *cf, const fy_str_t *text)
+{
+    fy_stream_cv_t       *cv;
+    fy_stream_cv_part_t  *part;
+    const u_char         *p = text->data, *end = text->data + text->len;
+    const u_char         *lit, *name;
+    size_t                n;
+    unsigned              max = 1;
+    int                   var, brace;
+
+    for (n = 0; n < text->len; n++) {
+        max += text->data[n] == '$';
+    }
+    cv = fy_pcalloc(cf->pool, sizeof(fy_stream_cv_t));
+    if (cv == NULL
+        || (cv->parts = fy_pcalloc(cf->pool,
+                                   max * sizeof(fy_stream_cv_part_t))) == NULL)
+    {
+        fy_conf_error(cf, "cannot allocate memory");
+        return NULL;
+    }
+
+    lit = p;
+    while (p < end) {
+        if (*p != '$') {
+            p++;
+            continue;
+        }
+        part = &cv->parts[cv->n];
+        part->lit.data = (u_char *) lit;
+        part->lit.len = (size_t) (p - lit);
+        p++;
+        brace = p < end && *p == '{';
+        p += brace;
+        name = p;
+        while (p < end && (isalnum(*p) || *p == '_')) {
+            p++;
+        }
+        if (brace && (p == end || *p != '}')) {
+            fy_conf_error(cf, "the closing bracket in \"%.*s\" variable is "
+                          "missing", (int) (p - name), name);
+            return NULL;
+        }
+        if (p == name) {
+            fy_conf_error(cf, "invalid variable name in \"%.*s\"",
+                          (int) text->len, text->data);
+            return NULL;
+        }
+        var = fy_stream_var_find(name, (size_t) (p - name));
+        if (var < 0) {
+            fy_conf_error(cf, "unknown \"%.*s\" variable",
+                          (int) (p - name), name);
+            return NULL;
+        }
+        part->var = var;
+        cv->n++;
+        p += brace;
+        lit = p;
+    }
+    part = &cv->parts[cv->n++];
+    part->lit.data = (u_char *) lit;
+    part->lit.len = (size_t) (end - lit);
+    part->var = -1;
+    return cv;
+}
+
+/* "seconds.milliseconds" */
+static size_t
+fy_stream_secs(u_char *buf, size_t size, uint64_t ms)
+{
+    int  n = snprintf((char *) buf, size, "%llu.%03u",
+                      (unsigned long long) (ms / 1000),
+                      (unsigned) (ms % 1000));
+
+    return n < 0 ? 0 : fy_min((size_t) n, size - 1);
+}
+
+static size_t
+fy_stream_local(fy_stream_session_t *s, u_char *buf, size_t size, int port)
+{
+    fy_sockaddr_t  sa;
+    socklen_t      len = sizeof(sa);
+    char           text[FY_SOCKADDR_STRLEN];
+
+    if (getsockname(s->c->fd, &sa.sa, &len) == -1) {
+        return 0;
+    }
+    if (port) {
+        if (sa.sa.sa_family == AF_UNIX) {
+            return 0;
+        }
+        return (size_t) snprintf((char *) buf, size, "%u",
+                                 ntohs(sa.sin6.sin6_port));
+    }
+    fy_sockaddr_text(&sa.sa, len, text, sizeof(text), 0);
+    return (size_t) snprintf((char *) buf, size, "%s", text);
+}
+
+size_t
+fy_stream_var(fy_stream_session_t *s, int var, u_char *buf, size_t size)
+{
+    char   *b = (char *) buf;
+    int     n = 0;
+
+    switch (var) {
+    case FY_STREAM_VAR_REMOTE_ADDR:
+        n = snprintf(b, size, "%s", s->addr_text);
+        break;
+    case FY_STREAM_VAR_REMOTE_PORT:
+        if (s->c->addr.sin6_family != AF_UNIX) {
+            n = snprintf(b, size, "%u", ntohs(s->c->addr.sin6_port));
+        }
+        break;
+    case FY_STREAM_VAR_SERVER_ADDR:
+        return fy_stream_local(s, buf, size, 0);
+    case FY_STREAM_VAR_SERVER_PORT:
+        return fy_stream_local(s, buf, size, 1);
+    case FY_STREAM_VAR_UPSTREAM_ADDR:
+        n = snprintf(b, size, "%.*s", (int) s->up_addrs_len, s->up_addrs);
+        break;
+    case FY_STREAM_VAR_BYTES_SENT:
+        n = snprintf(b, size, "%llu", (unsigned long long) s->bytes_sent);
+        break;
+    case FY_STREAM_VAR_BYTES_RECEIVED:
+        n = snprintf(b, size, "%llu",
+                     (unsigned long long) s->bytes_received);
+        break;
+    case FY_STREAM_VAR_UPSTREAM_BYTES_SENT:
+        n = snprintf(b, size, "%llu", (unsigned long long) s->up_sent);
+        break;
+    case FY_STREAM_VAR_UPSTREAM_BYTES_RECEIVED:
+        n = snprintf(b, size, "%llu", (unsigned long long) s->up_received);
+        break;
+    case FY_STREAM_VAR_UPSTREAM_CONNECT_TIME:
+        if (s->connect_time < 0) {
+            n = snprintf(b, size, "-");
+            break;
+        }
+        return fy_stream_secs(buf, size, (uint64_t) s->connect_time);
+    case FY_STREAM_VAR_SESSION_TIME:
+        return fy_stream_secs(buf, size, fy_current_msec - s->start);
+    case FY_STREAM_VAR_STATUS:
+        n = snprintf(b, size, "%03u", s->status);
+        break;
+    case FY_STREAM_VAR_CONNECTION:
+        n = snprintf(b, size, "%llu", (unsigned long long) s->serial);
+        break;
+    case FY_STREAM_VAR_PID:
+        n = snprintf(b, size, "%d", (int) getpid());
+        break;
+    case FY_STREAM_VAR_TIME_LOCAL:
+        n = snprintf(b, size, "%.*s", (int) fy_log_time_local_len,
+                     fy_log_time_local);
+        break;
+    case FY_STREAM_VAR_TIME_ISO8601:
+        n = snprintf(b, size, "%.*s", (int) fy_time_iso8601_len,
+                     fy_time_iso8601);
+        break;
+    case FY_STREAM_VAR_MSEC:
+        return fy_stream_secs(buf, size, fy_wall_msec);
+    case FY_STREAM_VAR_PROTOCOL:
+        n = snprintf(b, size, "TCP");
+        break;
+    case FY_STREAM_VAR_HOSTNAME: {
+        char  host[256];
+
+        if (gethostname(host, sizeof(host)) == 0) {
+            host[sizeof(host) - 1] = '\0';
+            n = snprintf(b, size, "%s", host);
+        }
+        break;
+    }
+    case FY_STREAM_VAR_PP_ADDR:
+        n = snprintf(b, size, "%s", s->pp_addr);
+        break;
+    case FY_STREAM_VAR_PP_SERVER_ADDR:
+        n = snprintf(b, size, "%s", s->pp_server_addr);
+        break;
+    case FY_STREAM_VAR_PP_PORT:
+    case FY_STREAM_VAR_PP_SERVER_PORT:
+        if (s->pp_addr[0]) {
+            n = snprintf(b, size, "%u", var == FY_STREAM_VAR_PP_PORT
+                                        ? s->pp_port : s->pp_server_port);
+        }
+        break;
+    default:
+        break;
+    }
+    return n < 0 ? 0 : fy_min((size_t) n, size ? size - 1 : 0);
+}
+
+size_t
+fy_stream_cv_eval(fy_stream_session_t *s, const fy_stream_cv_t *cv,
+                  u_char *buf, size_t size)
+{
+    const fy_stream_cv_part_t  *part;
+    size_t                      len = 0, n;
+    unsigned                    i;
+
+    for (i = 0; i < cv->n; i++) {
+        part = &cv->parts[i];
+        n = fy_min(part->lit.len, size - len);
+        memcpy(buf + len, part->lit.data, n);
+        len += n;
+        if (part->var >= 0 && len + 1 < size) {
+            len += fy_stream_var(s, part->var, buf + len, size - len);
+        }
+    }
+    return len;
+}
+
+void
+fy_stream_log_session(fy_stream_session_t *s)
+{
+    fy_stream_access_log_t  *al;
+    u_char                   line[4096];
+    size_t                   len;
+    unsigned                 i;
+
+    if (s->scf->logs == NULL) {
+        return;
+    }
+    for (i = 0; i < s->scf->logs->nelts; i++) {
+        al = fy_array_elt(s->scf->logs, fy_stream_access_log_t, i);
+        len = fy_stream_cv_eval(s, al->format, line, sizeof(line) - 1);
+        line[len++] = '\n';
+        if (write(al->file->fd, line, len) == -1) {
+            fy_log_error(FY_LOG_ALERT, errno, "write() to \"%s\" failed",
+                         al->file->path);
+        }
+    }
+}
+
+
+/* ---- directives ---- */
+
+static const char *
+fy_stream_log_format(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
+{
+    fy_stream_main_conf_t   *smcf = conf;
+    fy_stream_log_format_t  *fmt;
+    fy_str_t                 text;
+    unsigned                 i, first = 2;
+    size_t                   len = 0;
+    u_char                  *p;
+
+    fy_unused(cmd);
+
+    if (smcf->formats.elts == NULL) {
+        fy_array_init(&smcf->formats, cf->pool, 2,
+                      sizeof(fy_stream_log_format_t));
+    }
+    for (i = 0; i < smcf->formats.nelts; i++) {
+        fmt = fy_array_elt(&smcf->formats, fy_stream_log_format_t, i);
+        if (fmt->name.len == cf->args[1].len
+            && memcmp(fmt->name.data, cf->args[1].data, fmt->name.len) == 0)
+        {
+            fy_conf_error(cf, "duplicate \"log_format\" name \"%s\"",
+                          cf->args[1].data);
+            return FY_CONF_ERROR;
+        }
+    }
+    if (cf->args[2].len > 7
+        && memcmp(cf->args[2].data, "escape=", 7) == 0)
+    {
+        /* the values of stream variables hold nothing to escape */
+        if (!fy_str_eq(&cf->args[2], "escape=default")
+            && !fy_str_eq(&cf->args[2], "escape=json")
+            && !fy_str_eq(&cf->args[2], "escape=none"))
+        {
+            fy_conf_error(cf, "unknown log format escaping \"%s\"",
+                          cf->args[2].data + 7);
+            return FY_CONF_ERROR;
+        }
+        first = 3;
+        if (cf->nargs < 4) {
+            return "has no format";
+        }
+    }
+    for (i = first; i < cf->nargs; i++) {
+        len += cf->args[i].len;
+    }
+    p = fy_palloc(cf->pool, len + 1);
+    if (p == NULL) {
+        return "cannot allocate memory";
+    }
+    text.data = p;
+    for (i = first; i < cf->nargs; i++) {
+        memcpy(p, cf->args[i].data, cf->args[i].len);
+        p += cf->args[i].len;
+    }
+    *p = '\0';
+    text.len = len;
+
+    fmt = fy_array_push(&smcf->formats);
+    if (fmt == NULL) {
+        return "cannot allocate memory";
+    }
+    fmt->name = cf->args[1];
+    fmt->cv = fy_stream_cv_compile(cf, &text);
+    return fmt->cv ? FY_CONF_OK : FY_CONF_ERROR;
+}
+
+static void
+fy_stream_log_close(void *data)
+{
+    fy_stream_log_file_t  *f = data;
+
+    if (f->fd != -1) {
+        close(f->fd);
+        f->fd = -1;
+    }
+}
+
+/* access_log PATH FORMAT | off.  The format is looked up once the
+ * stream block is read (fy_stream_log_init_cycle), so it may come
+ * later in the file; until then it is kept by name. */
+static const char *
+fy_stream_access_log(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
+{
+    fy_stream_srv_conf_t    *scf = conf;
+    fy_stream_main_conf_t   *smcf = cf->ctx->main;
+    fy_stream_log_file_t    *f;
+    fy_stream_access_log_t  *al;
+    char                    *path;
+
+    fy_unused(cmd);
+
+    if (fy_str_eq(&cf->args[1], "off")) {
+        if (cf->nargs != 2) {
+            return "has invalid parameters after \"off\"";
+        }
+        scf->log_off = 1;
+        return FY_CONF_OK;
+    }
+    if (cf->nargs != 3) {
+        /* nginx's stream log has no default format */
+        fy_conf_error(cf, "\"access_log\" in stream needs a format name "
+                      "(buffer=, gzip, flush= and if= are not supported)");
+        return FY_CONF_ERROR;
+    }
+    if (memchr(cf->args[1].data, '$', cf->args[1].len)
+        || (cf->args[1].len > 7
+            && memcmp(cf->args[1].data, "syslog:", 7) == 0))
+    {
+        fy_conf_error(cf, "access_log paths with variables and syslog: "
+                      "are not supported in stream: \"%s\"",
+                      cf->args[1].data);
+        return FY_CONF_ERROR;
+    }
+    if (scf->logs == NULL) {
+        scf->logs = fy_pcalloc(cf->pool, sizeof(fy_array_t));
+        if (scf->logs == NULL) {
+            return "cannot allocate memory";
+        }
+        fy_array_init(scf->logs, cf->pool, 1, sizeof(fy_stream_access_log_t));
+    }
+    path = fy_conf_full_name(cf, cf->prefix, &cf->args[1]);
+    if (path == NULL) {
+        return "cannot allocate memory";
+    }
+    for (f = smcf->log_files; f; f = f->next) {
+        if (strcmp(f->path, path) == 0) {
+            break;
+        }
+    }
+    if (f == NULL) {
+        f = fy_pcalloc(cf->pool, sizeof(fy_stream_log_file_t));
+        if (f == NULL) {
+            return "cannot allocate memory";
+        }
+        f->path = path;
+        f->fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+        if (f->fd == -1) {
+            fy_conf_error(cf, "open() \"%s\" failed (%d: %s)", path, errno,
+                          strerror(errno));
+            return FY_CONF_ERROR;
+        }
+        if (fy_pool_cleanup_add(cf->pool, fy_stream_log_close, f) != FY_OK) {
+            close(f->fd);
+            return "cannot allocate memory";
+        }
+        f->next = smcf->log_files;
+        smcf->log_files = f;
+    }
+    al = fy_array_push(scf->logs);
+    if (al == NULL) {
+        return "cannot allocate memory";
+    }
+    al->file = f;
+    al->format = NULL;
+    al->format_name = cf->args[2];
+    al->line = cf->line;
+    return FY_CONF_OK;
+}
+
+static int
+fy_stream_log_resolve(fy_conf_t *cf, fy_stream_main_conf_t *smcf,
+                      fy_stream_srv_conf_t *scf)
+{
+    fy_stream_access_log_t  *al;
+    fy_stream_log_format_t  *fmt;
+    fy_str_t                *name;
+    unsigned                 i, j;
+
+    if (scf->log_off == 1) {
+        scf->logs = NULL;       /* "off" cancels the level's logs */
+        return FY_OK;
+    }
+    for (i = 0; scf->logs && i < scf->logs->nelts; i++) {
+        al = fy_array_elt(scf->logs, fy_stream_access_log_t, i);
+        name = &al->format_name;
+        for (j = 0; j < smcf->formats.nelts; j++) {
+            fmt = fy_array_elt(&smcf->formats, fy_stream_log_format_t, j);
+            if (fmt->name.len == name->len
+                && memcmp(fmt->name.data, name->data, name->len) == 0)
+            {
+                al->format = fmt->cv;
+                break;
+            }
+        }
+        if (al->format == NULL) {
+            fy_log_error(FY_LOG_EMERG, 0, "unknown log format \"%.*s\" in "
+                         "%s:%u", (int) name->len, (char *) name->data,
+                         scf->file, al->line);
+            return FY_ERROR;
+        }
+    }
+    fy_unused(cf);
+    return FY_OK;
+}
+
+int
+fy_stream_log_init_cycle(fy_conf_t *cf, fy_stream_main_conf_t *smcf)
+{
+    unsigned  i;
+
+    if (fy_stream_log_resolve(cf, smcf, smcf->srv) != FY_OK) {
+        return FY_ERROR;
+    }
+    for (i = 0; i < smcf->servers.nelts; i++) {
+        if (fy_stream_log_resolve(cf, smcf,
+                *fy_array_elt(&smcf->servers, fy_stream_srv_conf_t *, i))
+            != FY_OK)
+        {
+            return FY_ERROR;
+        }
+    }
+    return FY_OK;
+}
+
+void
+fy_stream_log_reopen(fy_cycle_t *cycle, int uid)
+{
+    fy_stream_log_file_t  *f;
+    int                    fd;
+
+    if (cycle->stream == NULL) {
+        return;
+    }
+    for (f = cycle->stream->log_files; f; f = f->next) {
+        fd = open(f->path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+        if (fd == -1) {
+            fy_log_error(FY_LOG_ALERT, errno, "open() \"%s\" failed",
+                         f->path);
+            continue;
+        }
+        if (uid != -1 && fchown(fd, (uid_t) uid, (gid_t) -1) == -1) {
+            fy_log_error(FY_LOG_WARN, errno, "chown(\"%s\", %d) failed",
+                         f->path, uid);
+        }
+        if (dup3(fd, f->fd, O_CLOEXEC) == -1) {
+            fy_log_error(FY_LOG_ALERT, errno, "dup3() for \"%s\" failed",
+                         f->path);
+        }
+        close(fd);
+    }
+}

@@ -1,0 +1,235 @@
+/*
+ * fy_stream_pp.c -- "listen ... proxy_protocol": the PROXY protocol
+ * header a load balancer in front of ferry sends before the client's
+ * bytes (version 1, text, or version 2, binary), as nginx reads it.
+ *
+ * The header is looked at with MSG_PEEK until it is complete, then
+ * exactly its length is taken off the socket, so not one byte of the
+ * client's own data is consumed here.  Its addresses become
+ * $proxy_protocol_addr, _port, _server_addr, _server_port.
+ */
+#include "fy_core.h"
+#include "fy_stream.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <ctype.h>
+#include <sys/socket.h>
+
+#define FY_PP_V1_MAX   107             /* "PROXY ...\r\n", the spec's limit */
+#define FY_PP_V2_HEAD  16
+#define FY_PP_V2_MAX   (FY_PP_V2_HEAD + 216)   /* addresses, some TLVs */
+
+static const u_char  fy_pp_v2_sig[12] = {
+    0x0d, 0x0a, 0x0d, 0x0a, 0x00, 0x0d, 0x0a, 0x51, 0x55, 0x49, 0x54, 0x0a
+};
+
+/* The first bytes of a broken header, for the log: what is not
+ * printable becomes '.'. */
+static const char *
+fy_pp_printable(u_char *p, size_t n)
+{
+    size_t  i;
+
+    for (i = 0; i < n; i++) {
+        if (p[i] < 0x20 || p[i] > 0x7e) {
+            p[i] = '.';
+        }
+    }
+    return (const char *) p;
+}
+
+/* One space-separated field of a v1 line into out (NUL-terminated). */
+static const u_char *
+fy_pp_field(const u_char *p, const u_char *end, char *out, size_t size)
+{
+    size_t  n = 0;
+
+    while (p < end && *p != ' ' && *p != '\r') {
+        if (n + 1 >= size) {
+            return NULL;
+        }
+        out[n++] = (char) *p++;
+    }
+    out[n] = '\0';
+    return n ? p : NULL;
+}
+
+static int
+fy_pp_port(const char *text, unsigned *port)
+{
+    char  *end;
+    long   n = strtol(text, &end, 10);
+
+    if (*end != '\0' || n < 0 || n > 65535 || !isdigit((u_char) text[0])) {
+        return FY_ERROR;
+    }
+    *port = (unsigned) n;
+    return FY_OK;
+}
+
+/* "PROXY TCP4|TCP6 SRC DST SPORT DPORT\r\n" or "PROXY UNKNOWN...\r\n";
+ * len: up to and including the LF. */
+static int
+fy_pp_v1(fy_stream_session_t *s, const u_char *p, size_t len)
+{
+    const u_char  *end = p + len - 2;      /* at the CR */
+    char           proto[8], sport[8], dport[8];
+    u_char         bin[16];
+    int            family;
+
+    if (len < 8 || memcmp(p, "PROXY ", 6) != 0 || end[0] != '\r') {
+        return FY_ERROR;
+    }
+    p += 6;
+    if (end - p >= 7 && memcmp(p, "UNKNOWN", 7) == 0) {
+        return FY_OK;                       /* addresses stay empty */
+    }
+    if ((p = fy_pp_field(p, end, proto, sizeof(proto))) == NULL
+        || *p++ != ' '
+        || (p = fy_pp_field(p, end, s->pp_addr, sizeof(s->pp_addr))) == NULL
+        || *p++ != ' '
+        || (p = fy_pp_field(p, end, s->pp_server_addr,
+                            sizeof(s->pp_server_addr))) == NULL
+        || *p++ != ' '
+        || (p = fy_pp_field(p, end, sport, sizeof(sport))) == NULL
+        || *p++ != ' '
+        || (p = fy_pp_field(p, end, dport, sizeof(dport))) == NULL
+        || p != end)
+    {
+        return FY_ERROR;
+    }
+    if (strcmp(proto, "TCP4") == 0) {
+        family = AF_INET;
+    } else if (strcmp(proto, "TCP6") == 0) {
+        family = AF_INET6;
+    } else {
+        return FY_ERROR;
+    }
+    if (inet_pton(family, s->pp_addr, bin) != 1
+        || inet_pton(family, s->pp_server_addr, bin) != 1
+        || fy_pp_port(sport, &s->pp_port) != FY_OK
+        || fy_pp_port(dport, &s->pp_server_port) != FY_OK)
+    {
+        return FY_ERROR;
+    }
+    return FY_OK;
+}
+
+/* The binary header, whole (len bytes). */
+static int
+fy_pp_v2(fy_stream_session_t *s, const u_char *p, size_t len)
+{
+    unsigned  cmd = p[12] & 0x0f, fam = p[13];
+    size_t    alen = len - FY_PP_V2_HEAD;
+
+    if ((p[12] & 0xf0) != 0x20) {
+        return FY_ERROR;                    /* version 2 only */
+    }
+    if (cmd == 0) {
+        return FY_OK;                       /* LOCAL: no addresses */
+    }
+    if (cmd != 1) {
+        return FY_ERROR;
+    }
+    p += FY_PP_V2_HEAD;
+    switch (fam) {
+    case 0x11:                              /* TCP over IPv4 */
+        if (alen < 12) {
+            return FY_ERROR;
+        }
+        inet_ntop(AF_INET, p, s->pp_addr, sizeof(s->pp_addr));
+        inet_ntop(AF_INET, p + 4, s->pp_server_addr,
+                  sizeof(s->pp_server_addr));
+        s->pp_port = (unsigned) (p[8] << 8 | p[9]);
+        s->pp_server_port = (unsigned) (p[10] << 8 | p[11]);
+        return FY_OK;
+    case 0x21:                              /* TCP over IPv6 */
+        if (alen < 36) {
+            return FY_ERROR;
+        }
+        inet_ntop(AF_INET6, p, s->pp_addr, sizeof(s->pp_addr));
+        inet_ntop(AF_INET6, p + 16, s->pp_server_addr,
+                  sizeof(s->pp_server_addr));
+        s->pp_port = (unsigned) (p[32] << 8 | p[33]);
+        s->pp_server_port = (unsigned) (p[34] << 8 | p[35]);
+        return FY_OK;
+    default:
+        return FY_OK;                       /* UNSPEC, UDP, unix: ignored,
+                                               as nginx */
+    }
+}
+
+int
+fy_stream_pp_read(fy_stream_session_t *s)
+{
+    u_char   buf[FY_PP_V2_MAX];
+    ssize_t  n;
+    size_t   len = 0;
+    u_char  *lf;
+    int      rc;
+
+    do {
+        n = recv(s->c->fd, buf, sizeof(buf), MSG_PEEK);
+    } while (n == -1 && errno == EINTR);
+
+    if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+        return FY_AGAIN;
+    }
+    if (n <= 0) {
+        fy_log_error(FY_LOG_INFO, n ? errno : 0, "client closed the "
+                     "connection before its PROXY protocol header, client: "
+                     "%s", s->addr_text);
+        return FY_ERROR;
+    }
+
+    if ((size_t) n >= sizeof(fy_pp_v2_sig)
+        && memcmp(buf, fy_pp_v2_sig, sizeof(fy_pp_v2_sig)) == 0)
+    {
+        if (n < FY_PP_V2_HEAD) {
+            return FY_AGAIN;
+        }
+        len = FY_PP_V2_HEAD + (size_t) (buf[14] << 8 | buf[15]);
+        if (len > sizeof(buf)) {
+            goto broken;
+        }
+        if ((size_t) n < len) {
+            return FY_AGAIN;
+        }
+        rc = fy_pp_v2(s, buf, len);
+    } else {
+        lf = memchr(buf, '\n', fy_min((size_t) n, FY_PP_V1_MAX));
+        if (lf == NULL) {
+            /* a v1 line is short; more can only be missing while the
+             * bytes so far could still start one */
+            if ((size_t) n >= FY_PP_V1_MAX
+                || memcmp(buf, "PROXY ", fy_min((size_t) n, 6)) != 0)
+            {
+                goto broken;
+            }
+            return FY_AGAIN;
+        }
+        len = (size_t) (lf - buf) + 1;
+        rc = fy_pp_v1(s, buf, len);
+    }
+    if (rc != FY_OK) {
+        goto broken;
+    }
+
+    /* take the header, and only the header, off the socket */
+    do {
+        n = recv(s->c->fd, buf, len, 0);
+    } while (n == -1 && errno == EINTR);
+    if (n != (ssize_t) len) {
+        goto broken;
+    }
+    return FY_OK;
+
+broken:
+    len = n > 0 ? fy_min((size_t) n, 32) : 0;
+    fy_log_error(FY_LOG_ERR, 0, "broken header: \"%.*s\" while reading "
+                 "PROXY protocol, client: %s", (int) len,
+                 fy_pp_printable(buf, len), s->addr_text);
+    s->pp_addr[0] = s->pp_server_addr[0] = '\0';
+    return FY_ERROR;
+}
