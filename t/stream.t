@@ -237,6 +237,11 @@ stream {
         proxy_half_close off;
     }
     server {
+        listen 127.0.0.1:%%PORT_29%%;
+        proxy_pass 127.0.0.1:%%PORT_3%%;
+        tcp_nodelay off;
+    }
+    server {
         listen 127.0.0.1:%%PORT_19%%;
         allow 127.0.0.1;
         deny all;
@@ -303,6 +308,44 @@ sub log_lines { my $t = Ferry::Test::read_file(shift // $log) // '';
     $s->blocking(1);
     is(read_all($s), '', 'the echo ends after the client\'s FIN');
     close $s;
+}
+
+# ---- tcp_nodelay: on by default, on both sockets; off when told ----
+# Seen in the workers' system calls (strace): Nagle's algorithm would
+# hold back a small piece until the previous one is acknowledged.
+SKIP: {
+    my $strace = `command -v strace 2>/dev/null` =~ s/\s+$//r;
+    skip 'strace is not installed', 2 unless $strace;
+    my @w = $f->worker_pids;
+    for my $case ([13, 2, 'tcp_nodelay (default on): TCP_NODELAY on the '
+                          . 'client\'s and the server\'s socket'],
+                  [29, 0, 'tcp_nodelay off: no TCP_NODELAY'])
+    {
+        my ($port, $want, $name) = @$case;
+        my $out = $f->prefix . "/strace.$port";
+        my $pid = fork // die "fork: $!";
+        if ($pid == 0) {
+            open STDERR, '>', "$out.err";
+            exec $strace, '-e', 'trace=setsockopt', '-o', $out,
+                 map { ('-p', $_) } @w;
+            POSIX::_exit(127);
+        }
+        Ferry::Test::wait_until(sub {
+            my $n = () = (Ferry::Test::read_file("$out.err") // '')
+                         =~ /attached/g;
+            $n >= @w;
+        }, 10);
+        my $s = connect_to($f->port($port));
+        syswrite $s, "small";
+        shutdown($s, SHUT_WR);
+        my $echo = read_all($s);
+        close $s;
+        kill 'INT', $pid;
+        waitpid $pid, 0;
+        my @set = grep { /TCP_NODELAY, \[1\]/ }
+                  split /\n/, Ferry::Test::read_file($out) // '';
+        is(($echo // 'no echo') . ' ' . scalar(@set), "small $want", $name);
+    }
 }
 
 # ---- unix-domain sockets on both sides ----

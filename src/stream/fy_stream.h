@@ -111,6 +111,7 @@ typedef struct fy_stream_srv_conf_s {
     int64_t              next_upstream_timeout;  /* ms, 0: none */
     size_t               buffer_size;
     int                  half_close;             /* flag */
+    int                  tcp_nodelay;            /* flag */
     int                  proxy_protocol;         /* flag: send PROXY v1 */
     int64_t              pp_timeout;             /* proxy_protocol_timeout */
     size_t               upload_rate;            /* bytes/s, 0: none */

@@ -100,6 +100,9 @@ const fy_command_t  fy_stream_commands[] = {
     { "proxy_half_close", FY_STREAM_BOTH, 0, 1, 1, fy_conf_set_flag,
       FY_CONF_SRV_OFF, offsetof(fy_stream_srv_conf_t, half_close), NULL },
 
+    { "tcp_nodelay", FY_STREAM_BOTH, 0, 1, 1, fy_conf_set_flag,
+      FY_CONF_SRV_OFF, offsetof(fy_stream_srv_conf_t, tcp_nodelay), NULL },
+
     { "proxy_protocol", FY_STREAM_BOTH, 0, 1, 1, fy_conf_set_flag,
       FY_CONF_SRV_OFF, offsetof(fy_stream_srv_conf_t, proxy_protocol),
       NULL },
@@ -147,6 +150,7 @@ fy_stream_create_srv_conf(fy_conf_t *cf)
     scf->next_upstream_timeout = FY_CONF_UNSET_MSEC;
     scf->buffer_size = FY_CONF_UNSET_SIZE;
     scf->half_close = FY_CONF_UNSET_INT;
+    scf->tcp_nodelay = FY_CONF_UNSET_INT;
     scf->proxy_protocol = FY_CONF_UNSET_INT;
     scf->pp_timeout = FY_CONF_UNSET_MSEC;
     scf->upload_rate = FY_CONF_UNSET_SIZE;
@@ -621,6 +625,7 @@ fy_stream_merge(fy_stream_srv_conf_t *p, fy_stream_srv_conf_t *c)
     /* nginx's default is off; a FIN passed on is what TCP clients
      * that shut their write side expect (docs/configuration.md) */
     fy_conf_merge(c->half_close, p->half_close, FY_CONF_UNSET_INT, 1);
+    fy_conf_merge(c->tcp_nodelay, p->tcp_nodelay, FY_CONF_UNSET_INT, 1);
     fy_conf_merge(c->proxy_protocol, p->proxy_protocol, FY_CONF_UNSET_INT,
                   0);
     fy_conf_merge(c->pp_timeout, p->pp_timeout, FY_CONF_UNSET_MSEC, 30000);

@@ -338,6 +338,26 @@ fy_stream_proxy_protocol(fy_stream_session_t *s)
     }
 }
 
+/*
+ * tcp_nodelay (on by default, as nginx): a relay passes each piece on
+ * as it comes, and Nagle would hold a small one back until the
+ * previous one is acknowledged - a request/response protocol (a
+ * database's, say) behind the proxy would wait for delayed ACKs.  On
+ * TCP sockets only, both sides.
+ */
+static void
+fy_stream_nodelay(fy_stream_session_t *s, int fd, int family)
+{
+    int  one = 1;
+
+    if ((family == AF_INET || family == AF_INET6)
+        && setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) == -1)
+    {
+        fy_log_error(FY_LOG_INFO, errno, "setsockopt(TCP_NODELAY) failed, "
+                     "client: %s", s->addr_text);
+    }
+}
+
 static void
 fy_stream_connected(fy_stream_session_t *s)
 {
@@ -346,6 +366,10 @@ fy_stream_connected(fy_stream_session_t *s)
     fy_timer_del(&uc->write);
     fy_http_peer_succeeded(s->u, s->peer);
     s->connect_time = (int64_t) (fy_current_msec - s->connect_start);
+    if (s->scf->tcp_nodelay) {
+        fy_stream_nodelay(s, c->fd, c->addr.sin6_family);
+        fy_stream_nodelay(s, uc->fd, s->peer->addr.sa.sa_family);
+    }
     if (s->scf->proxy_protocol) {
         fy_stream_proxy_protocol(s);
     }
