@@ -418,6 +418,11 @@ typedef struct fy_http_loc_conf_s {
     struct fy_http_realip_conf_s *realip;
     /* valid_referers (fy_http_referer.c), NULL: none here or above */
     struct fy_http_referer_conf_s *referers;
+    /* secure_link, secure_link_md5, secure_link_secret
+     * (fy_http_secure_link.c), NULL: none here or above */
+    struct fy_http_cv_s *secure_link;
+    struct fy_http_cv_s *secure_link_md5;
+    fy_str_t             secure_link_secret;
     /* the http2_* directives given at this level, one bit each
      * (fy_http_http2.c): only for "is duplicate" */
     unsigned             http2_seen;
@@ -1173,6 +1178,7 @@ size_t fy_http_auth_basic_header(fy_http_request_t *r, int status,
                                  u_char *buf);
 /* fy_http_auth_crypt.c */
 ssize_t fy_http_base64_decode(const u_char *in, size_t len, u_char *out);
+ssize_t fy_http_base64url_decode(const u_char *in, size_t len, u_char *out);
 int  fy_http_auth_check_password(const u_char *pw, size_t pwlen,
                                  const char *stored);
 /* fy_http_limit_except.c: the allow/deny rules for r's method in lcf
@@ -1229,6 +1235,13 @@ int  fy_http_cidr_match(const fy_http_cidr_t *cidr, int family,
 extern const fy_command_t  fy_http_referer_commands[];
 void fy_http_referer_merge(fy_http_loc_conf_t *prev, fy_http_loc_conf_t *conf);
 size_t fy_http_referer_var(fy_http_request_t *r, u_char *buf, size_t size);
+/* fy_http_secure_link.c: secure_link*, $secure_link, $secure_link_expires */
+extern const fy_command_t  fy_http_secure_link_commands[];
+void fy_http_secure_link_merge(fy_http_loc_conf_t *prev,
+                               fy_http_loc_conf_t *conf);
+size_t fy_http_secure_link_var(fy_http_request_t *r, u_char *buf, size_t size);
+size_t fy_http_secure_link_expires_var(fy_http_request_t *r, u_char *buf,
+                                       size_t size);
 
 /* fy_http_realip.c: set_real_ip_from, real_ip_header, real_ip_recursive */
 /* The client address X-Forwarded-For gives for a peer that is one of

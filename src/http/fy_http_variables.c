@@ -621,6 +621,8 @@ static const fy_http_variable_t  fy_http_variables[] = {
     { "proxy_add_x_forwarded_for", fy_var_proxy_add_xff },
     { "remote_user",      fy_var_remote_user },
     { "invalid_referer",  fy_http_referer_var },
+    { "secure_link",      fy_http_secure_link_var },
+    { "secure_link_expires", fy_http_secure_link_expires_var },
     { "upstream_addr",    fy_http_proxy_upstream_addr },
     { "upstream_status",  fy_http_proxy_upstream_status },
     { "upstream_connect_time", fy_http_proxy_upstream_connect_time },
