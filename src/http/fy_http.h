@@ -386,6 +386,7 @@ typedef struct fy_http_loc_conf_s {
      * inherits these lists only by a level that has none of its own. */
     fy_array_t          *proxy_set_headers;  /* fy_http_header_conf_t */
     fy_array_t          *add_headers;        /* fy_http_header_conf_t */
+    fy_array_t          *add_trailers;       /* fy_http_header_conf_t */
     fy_array_t          *hide_headers;       /* fy_str_t */
     fy_array_t          *pass_headers;       /* fy_str_t */
     fy_array_t          *error_pages;        /* fy_http_error_page_t */
@@ -898,6 +899,15 @@ const char *fy_http_signature(fy_http_request_t *r);
 int  fy_http_add_headers(fy_http_request_t *r, int status, fy_str_t *out);
 /* 1 for the statuses add_header (without "always") and expires touch */
 int  fy_http_add_header_status(int status);
+/* fy_http_trailers.c: add_trailer.  1 when a response of r with this
+ * status goes chunked for its trailers (an HTTP/1.1 client, a body, an
+ * add_trailer that applies to the status). */
+int  fy_http_trailers_expected(fy_http_request_t *r, int status);
+/* The last chunk of r's body: ["\r\n"]"0\r\n", the trailers for
+ * r->status, "\r\n" (the leading CRLF, ending the previous chunk's
+ * data, when crlf); static when there are none.  FY_OK or FY_ERROR. */
+int  fy_http_trailers_last_chunk(fy_http_request_t *r, int crlf,
+                                 fy_str_t *out);
 
 /* fy_http_expires.c: expires */
 extern const fy_command_t  fy_http_expires_commands[];

@@ -38,6 +38,10 @@ const fy_command_t  fy_http_headers_commands[] = {
     { "add_header", FY_HTTP_ANY | FY_CONF_LIF, 0, 2, 3, fy_http_set_header,
       FY_CONF_LOC_OFF, offsetof(fy_http_loc_conf_t, add_headers), NULL },
 
+    /* sent by the response writers (fy_http_trailers.c) */
+    { "add_trailer", FY_HTTP_ANY | FY_CONF_LIF, 0, 2, 3, fy_http_set_header,
+      FY_CONF_LOC_OFF, offsetof(fy_http_loc_conf_t, add_trailers), NULL },
+
     { "proxy_hide_header", FY_HTTP_ANY, 0, 1, 1, fy_http_header_list,
       FY_CONF_LOC_OFF, offsetof(fy_http_loc_conf_t, hide_headers), NULL },
 
@@ -99,7 +103,8 @@ fy_http_is_ctl(u_char c)
     return (c < 0x20 && c != '\t') || c == 0x7f;
 }
 
-/* proxy_set_header NAME VALUE; add_header NAME VALUE [always]. */
+/* proxy_set_header NAME VALUE; add_header NAME VALUE [always];
+ * add_trailer NAME VALUE [always]. */
 static const char *
 fy_http_set_header(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
 {
@@ -235,6 +240,9 @@ fy_http_headers_merge(fy_http_loc_conf_t *prev, fy_http_loc_conf_t *conf)
     }
     if (conf->add_headers == NULL) {
         conf->add_headers = prev->add_headers;
+    }
+    if (conf->add_trailers == NULL) {
+        conf->add_trailers = prev->add_trailers;
     }
     if (conf->hide_headers == NULL) {
         conf->hide_headers = prev->hide_headers;

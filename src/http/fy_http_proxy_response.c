@@ -326,6 +326,16 @@ fy_proxy_process_header(fy_http_proxy_t *p)
         }
     }
 
+    /* add_trailer: the body goes out in chunks of ferry's, whatever
+     * its framing, and the trailers in the last one (nginx) */
+    if (r->loc->add_trailers && p->gzip == NULL && p->status != 101
+        && p->body_type != FY_PROXY_BODY_NONE
+        && fy_http_trailers_expected(r, r->status))
+    {
+        p->out = FY_PROXY_OUT_CHUNK;
+        p->trailers = 1;
+    }
+
     /* Without a length or chunks, only the close can end the body. */
     if (p->gzip == NULL
         && ((p->body_type == FY_PROXY_BODY_CLOSE
@@ -433,6 +443,9 @@ fy_proxy_process_header(fy_http_proxy_t *p)
                         || fy_str_eq_ci(&h->name, "Accept-Ranges")))
         {
             continue;           /* not true of the compressed body */
+        }
+        if (p->trailers && fy_str_eq_ci(&h->name, "Content-Length")) {
+            continue;           /* chunked instead */
         }
         if (p->gzip && fy_str_eq_ci(&h->name, "ETag")) {
             value = fy_http_gzip_weak_etag(r, &h->value);

@@ -202,11 +202,11 @@ fy_http_send_response(fy_http_request_t *r, int status, const fy_str_t *type,
 {
     fy_http_conn_t  *hc = r->hc;
     const char      *line, *conn, *server, *gzip = "";
-    char            *hdr, code[8], clen[24];
+    char            *hdr, code[8], clen[24], *chunk;
     u_char          *z;
     size_t           llen, size, slen, zlen;
-    fy_str_t         add, abs, ctype;
-    int              n, how;
+    fy_str_t         add, abs, ctype, last;
+    int              n, how, chunked;
 
     if (r->err_status) {
         status = r->err_status;     /* error_page 404 /x: still a 404 */
@@ -244,6 +244,8 @@ fy_http_send_response(fy_http_request_t *r, int status, const fy_str_t *type,
         gzip = fy_http_gzip_header_lines(r, how);
     }
     snprintf(clen, sizeof(clen), "%zu", len);
+    /* add_trailer: chunked, its trailers in the last chunk (nginx) */
+    chunked = fy_http_trailers_expected(r, status);
     if (type && len) {
         switch (fy_http_charset_type(r, type, &ctype)) {
         case 1:
@@ -292,8 +294,9 @@ fy_http_send_response(fy_http_request_t *r, int status, const fy_str_t *type,
                  type && len ? (int) type->len : 0,
                  type && len ? (char *) type->data : "",
                  type && len ? "\r\n" : "",
-                 status == 204 || status == 304 ? "" : "Content-Length: ",
-                 status == 204 || status == 304 ? "" : clen,
+                 status == 204 || status == 304 ? ""
+                 : chunked ? "Transfer-Encoding: chunked" : "Content-Length: ",
+                 status == 204 || status == 304 || chunked ? "" : clen,
                  status == 204 || status == 304 ? "" : "\r\n",
                  location ? "Location: " : "",
                  location ? (int) location->len : 0,
@@ -310,6 +313,23 @@ fy_http_send_response(fy_http_request_t *r, int status, const fy_str_t *type,
     hc->out[1].iov_base = (void *) body;
     hc->out[1].iov_len = r->head ? 0 : len;
     hc->nout = 2;
+    if (chunked) {
+        /* one chunk of all the body, then the last with the trailers */
+        if (fy_http_trailers_last_chunk(r, len != 0, &last) != FY_OK
+            || (chunk = fy_palloc(r->pool, 24)) == NULL)
+        {
+            fy_http_close_connection(hc);
+            return;
+        }
+        hc->out[1].iov_base = chunk;
+        hc->out[1].iov_len = len ? (size_t) snprintf(chunk, 24, "%zx\r\n", len)
+                                 : 0;
+        hc->out[2].iov_base = (void *) body;
+        hc->out[2].iov_len = len;
+        hc->out[3].iov_base = last.data;
+        hc->out[3].iov_len = last.len;
+        hc->nout = 4;
+    }
     hc->out_done = NULL;
     r->header_sent = 1;
 

@@ -315,11 +315,14 @@ fy_http_static_send(fy_http_request_t *r, fy_http_static_file_t *f,
     if (status == 200 || status == 206) {
         n += (size_t) snprintf(hdr + n, size - n, "Content-Type: %.*s\r\n",
                                (int) type->len, type->data);
-        if (f->gz == NULL) {
+        /* add_trailer: chunked, the trailers in the last chunk */
+        f->trailers = f->gz == NULL && r->loc->add_trailers
+                      && fy_http_trailers_expected(r, r->status);
+        if (f->gz == NULL && !f->trailers) {
             n += (size_t) snprintf(hdr + n, size - n,
                                    "Content-Length: %lld\r\n",
                                    (long long) (end - start + 1));
-        } else if (fy_http_chunked_out(r)) {
+        } else if (f->trailers || fy_http_chunked_out(r)) {
             n += (size_t) snprintf(hdr + n, size - n,
                                    "Transfer-Encoding: chunked\r\n");
         }
@@ -372,6 +375,15 @@ fy_http_static_send(fy_http_request_t *r, fy_http_static_file_t *f,
     hc->out[0].iov_base = hdr;
     hc->out[0].iov_len = n;
     hc->nout = 1;
+    if (f->trailers && f->end > f->pos) {
+        /* all of the file (or its range) is one chunk */
+        f->chunk_data = 1;
+        hc->out[1].iov_base = hdr + n;
+        hc->out[1].iov_len = (size_t) snprintf(hdr + n, size - n,
+                                               "%llx\r\n", (unsigned long long)
+                                               (f->end - f->pos));
+        hc->nout = 2;
+    }
     hc->out_done = fy_http_static_send_body;
     r->header_out = n;
     r->header_text.data = (u_char *) hdr;
@@ -450,6 +462,7 @@ fy_http_static_send_body(fy_http_request_t *r)
     ssize_t                 n;
     off_t                   max;
     uint64_t                allow, delay;
+    fy_str_t                last;
 
     if (f->gz) {
         fy_http_static_send_gzip(r);
@@ -514,6 +527,28 @@ fy_http_static_send_body(fy_http_request_t *r)
     fy_timer_del(&c->write);
     c->write.handler = fy_event_ignore;
     fy_http_static_file_close(f);
+    if (f->trailers) {
+        /* the last chunk, with add_trailer's fields; then finalized
+         * here or, after a wait, by the write handler */
+        f->trailers = 0;
+        if (fy_http_trailers_last_chunk(r, f->chunk_data, &last) != FY_OK) {
+            fy_http_close_connection(hc);
+            return;
+        }
+        hc->out[0].iov_base = last.data;
+        hc->out[0].iov_len = last.len;
+        hc->nout = 1;
+        hc->out_done = NULL;
+        switch (fy_http_write_out(r)) {
+        case FY_OK:
+            break;
+        case FY_AGAIN:
+            return;
+        default:
+            fy_http_close_connection(hc);
+            return;
+        }
+    }
     fy_http_finalize(r, 0);
 }
 
