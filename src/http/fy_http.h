@@ -780,6 +780,11 @@ struct fy_http_request_s {
                                               file's mtime or the
                                               upstream's Last-Modified */
     unsigned              has_last_modified:1;
+    /* a Range the file could not satisfy: the 416, and what an
+     * error_page 416 answers, carry a Content-Range with "*" for the
+     * range and range_size for the length, as nginx's do */
+    unsigned              range_unsat:1;
+    int64_t               range_size;
     /* after an upstream's X-Accel-Redirect, the fields of its response
      * the final answer keeps (fy_http_proxy_accel.c), else NULL */
     struct fy_http_accel_s *accel;

@@ -44,6 +44,7 @@ static const fy_http_status_t  fy_http_statuses[] = {
     { 411, "411 Length Required" },
     { 413, "413 Request Entity Too Large" },
     { 414, "414 Request-URI Too Large" },
+    { 416, "416 Requested Range Not Satisfiable" },
     { 429, "429 Too Many Requests" },
     { 494, "400 Bad Request" },
     { 500, "500 Internal Server Error" },
@@ -202,7 +203,7 @@ fy_http_send_response(fy_http_request_t *r, int status, const fy_str_t *type,
 {
     fy_http_conn_t  *hc = r->hc;
     const char      *line, *conn, *server, *gzip = "";
-    char            *hdr, code[8], clen[24], *chunk;
+    char            *hdr, code[8], clen[24], *chunk, crange[48];
     u_char          *z;
     size_t           llen, size, slen, zlen;
     fy_str_t         add, abs, ctype, last;
@@ -244,6 +245,12 @@ fy_http_send_response(fy_http_request_t *r, int status, const fy_str_t *type,
         gzip = fy_http_gzip_header_lines(r, how);
     }
     snprintf(clen, sizeof(clen), "%zu", len);
+    crange[0] = '\0';
+    if (r->range_unsat && status == 416) {
+        /* nginx's 416 and what its error_page answers as 416 */
+        snprintf(crange, sizeof(crange), "Content-Range: bytes */%lld\r\n",
+                 (long long) r->range_size);
+    }
     /* add_trailer: chunked, its trailers in the last chunk (nginx) */
     chunked = fy_http_trailers_expected(r, status);
     if (type && len) {
@@ -271,8 +278,9 @@ fy_http_send_response(fy_http_request_t *r, int status, const fy_str_t *type,
         location = &abs;
     }
 
-    size = 320 + llen + slen + fy_http_date_len + (type ? type->len : 0)
-           + (location ? location->len : 0) + add.len;
+    size = 320 + sizeof(crange) + llen + slen + fy_http_date_len
+           + (type ? type->len : 0) + (location ? location->len : 0)
+           + add.len;
     hdr = fy_palloc(r->pool, size);
     if (hdr == NULL) {
         fy_http_close_connection(hc);
@@ -286,6 +294,7 @@ fy_http_send_response(fy_http_request_t *r, int status, const fy_str_t *type,
                  "%s%.*s%s"
                  "%s%s%s"
                  "%s%.*s%s"
+                 "%s"
                  "%s%.*s"
                  "Connection: %s\r\n"
                  "\r\n",
@@ -302,6 +311,7 @@ fy_http_send_response(fy_http_request_t *r, int status, const fy_str_t *type,
                  location ? (int) location->len : 0,
                  location ? (char *) location->data : "",
                  location ? "\r\n" : "",
+                 crange,
                  gzip, (int) add.len, add.data ? (char *) add.data : "",
                  conn);
 
@@ -373,7 +383,7 @@ fy_http_send_error(fy_http_request_t *r, int status)
     }
 
     if (status >= 400 && status != 408 && status < 500 && status != 404
-        && status != 403 && status != 405 && status != 401)
+        && status != 403 && status != 405 && status != 401 && status != 416)
     {
         /* A request we could not make sense of: the byte stream after
          * it cannot be trusted to start a new request. */

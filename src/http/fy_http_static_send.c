@@ -270,19 +270,20 @@ fy_http_static_send(fy_http_request_t *r, fy_http_static_file_t *f,
             status = 206;
             break;
         case FY_HTTP_RANGE_UNSATISFIABLE:
-            status = 416;
-            break;
+            /* nginx's error page for 416 (or the error_page's answer),
+             * with the file's size in Content-Range */
+            r->range_unsat = 1;
+            r->range_size = st->st_size;
+            fy_http_send_error(r, 416);
+            return;
         default:
             break;
         }
     }
 
     r->status = r->err_status ? r->err_status : status;
-    line = fy_http_status_line(status == 416 ? 200 : r->status, &llen);
-    if (status == 416) {
-        line = "416 Requested Range Not Satisfiable";
-        llen = strlen(line);
-    } else if (line == NULL) {
+    line = fy_http_status_line(r->status, &llen);
+    if (line == NULL) {
         snprintf(code, sizeof(code), "%03d ", r->status);
         line = code;
         llen = strlen(code);
@@ -329,29 +330,28 @@ fy_http_static_send(fy_http_request_t *r, fy_http_static_file_t *f,
         n += (size_t) snprintf(hdr + n, size - n, "%s",
                                fy_http_gzip_header_lines(r, f->gz_how));
     }
-    if (status == 206) {
+    if (r->range_unsat && r->status == 416) {
+        /* a file an error_page 416 serves: the unsatisfied range's */
+        n += (size_t) snprintf(hdr + n, size - n,
+                               "Content-Range: bytes */%lld\r\n",
+                               (long long) r->range_size);
+    } else if (status == 206) {
         n += (size_t) snprintf(hdr + n, size - n,
                                "Content-Range: bytes %lld-%lld/%lld\r\n",
                                (long long) start, (long long) end,
                                (long long) st->st_size);
     } else if (status == 200 && f->gz == NULL && r->loc->max_ranges > 0) {
         n += (size_t) snprintf(hdr + n, size - n, "Accept-Ranges: bytes\r\n");
-    } else if (status == 416) {
-        n += (size_t) snprintf(hdr + n, size - n, "Content-Length: 0\r\n"
-                               "Content-Range: bytes */%lld\r\n",
-                               (long long) st->st_size);
     }
     if (r->status == 200 || r->status == 206 || r->status == 304) {
         /* nginx drops it from any other answer (an error page) */
         n += (size_t) snprintf(hdr + n, size - n, "Last-Modified: %s\r\n",
                                lm);
     }
-    if (status != 416) {
-        /* a compressed body is not the file byte for byte: weak */
-        if (etag[0]) {
-            n += (size_t) snprintf(hdr + n, size - n, "ETag: %s%s\r\n",
-                                   f->gz ? "W/" : "", etag);
-        }
+    /* a compressed body is not the file byte for byte: weak */
+    if (etag[0]) {
+        n += (size_t) snprintf(hdr + n, size - n, "ETag: %s%s\r\n",
+                               f->gz ? "W/" : "", etag);
     }
     if (add.len) {
         memcpy(hdr + n, add.data, add.len);
