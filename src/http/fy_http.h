@@ -387,6 +387,7 @@ typedef struct fy_http_loc_conf_s {
     fy_array_t          *proxy_set_headers;  /* fy_http_header_conf_t */
     fy_array_t          *add_headers;        /* fy_http_header_conf_t */
     fy_array_t          *add_trailers;       /* fy_http_header_conf_t */
+    unsigned             add_headers_sent:1; /* one reads $sent_http_ */
     fy_array_t          *hide_headers;       /* fy_str_t */
     fy_array_t          *pass_headers;       /* fy_str_t */
     fy_array_t          *error_pages;        /* fy_http_error_page_t */
@@ -540,6 +541,10 @@ typedef struct fy_http_srv_conf_s {
     fy_array_t           regex_locations;  /* fy_http_loc_conf_t *, in order */
     fy_array_t           names;         /* fy_str_t, lowercased */
     fy_array_t           regex_names;   /* fy_http_regex_t *, in order */
+    fy_str_t             server_name;   /* the first name as written
+                                           (a regex with its "~"; others
+                                           lowercased): $server_name,
+                                           as nginx's */
     fy_array_t           named;         /* fy_http_loc_conf_t *, @name */
     fy_array_t           listens;       /* fy_http_listen_t */
     int64_t              client_header_timeout;
@@ -902,6 +907,12 @@ const char *fy_http_signature(fy_http_request_t *r);
 /* The add_header lines ("Name: value\r\n"...) for an answer with this
  * status, in r's pool; FY_OK (out may be empty) or FY_ERROR. */
 int  fy_http_add_headers(fy_http_request_t *r, int status, fy_str_t *out);
+/* The same for a location whose add_header values read $sent_http_
+ * (lcf->add_headers_sent): the lines inserted at offset at of the
+ * header the writer made without them, which the values see (a new
+ * buffer: *hdr, *n, *size updated).  FY_OK or FY_ERROR. */
+int  fy_http_add_headers_into(fy_http_request_t *r, int status, char **hdr,
+                              size_t *n, size_t *size, size_t at);
 /* 1 for the statuses add_header (without "always") and expires touch */
 int  fy_http_add_header_status(int status);
 /* fy_http_trailers.c: add_trailer.  1 when a response of r with this

@@ -22,6 +22,7 @@ static const char *fy_http_set_header(fy_conf_t *cf, const fy_command_t *cmd,
     void *conf);
 static const char *fy_http_header_list(fy_conf_t *cf, const fy_command_t *cmd,
     void *conf);
+static int fy_http_cv_reads_sent(const fy_http_cv_t *cv);
 static const char *fy_http_proxy_method(fy_conf_t *cf,
     const fy_command_t *cmd, void *conf);
 static const char *fy_http_proxy_http_version(fy_conf_t *cf,
@@ -156,7 +157,32 @@ fy_http_set_header(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
     h->name = *name;
     h->always = cf->nargs == 4;
     h->value = fy_http_cv_compile(cf, value);
-    return h->value ? FY_CONF_OK : FY_CONF_ERROR;
+    if (h->value == NULL) {
+        return FY_CONF_ERROR;
+    }
+    if (cmd->offset == offsetof(fy_http_loc_conf_t, add_headers)
+        && fy_http_cv_reads_sent(h->value))
+    {
+        /* the writers show it the header made so far */
+        ((fy_http_loc_conf_t *) conf)->add_headers_sent = 1;
+    }
+    return FY_CONF_OK;
+}
+
+/* Does cv read a $sent_http_NAME? */
+static int
+fy_http_cv_reads_sent(const fy_http_cv_t *cv)
+{
+    unsigned  i;
+
+    for (i = 0; i < cv->nparts; i++) {
+        if (cv->parts[i].pvar
+            && cv->parts[i].pvar->get == fy_http_var_response_pvariables[1].get)
+        {
+            return 1;
+        }
+    }
+    return 0;
 }
 
 /* proxy_hide_header NAME; proxy_pass_header NAME. */
@@ -240,6 +266,7 @@ fy_http_headers_merge(fy_http_loc_conf_t *prev, fy_http_loc_conf_t *conf)
     }
     if (conf->add_headers == NULL) {
         conf->add_headers = prev->add_headers;
+        conf->add_headers_sent = prev->add_headers_sent;
     }
     if (conf->add_trailers == NULL) {
         conf->add_trailers = prev->add_trailers;
@@ -452,5 +479,47 @@ fy_http_add_headers(fy_http_request_t *r, int status, fy_str_t *out)
         *q++ = '\n';
     }
     out->len = (size_t) (q - out->data);
+    return FY_OK;
+}
+
+/*
+ * add_header values that read $sent_http_NAME: nginx evaluates them in
+ * its header filter, when the fields before them are set, so
+ * "add_header X-Copy $sent_http_content_type;" copies the type.  The
+ * writer builds its header without the add_header lines (hdr, *n bytes,
+ * in a buffer of *size), shown to the variable as r->header_text while
+ * the values are made; they are then inserted at offset at, in a new
+ * buffer with 32 bytes to spare (*hdr, *n, *size updated).  Only for a
+ * location with such a value (lcf->add_headers_sent).
+ */
+int
+fy_http_add_headers_into(fy_http_request_t *r, int status, char **hdr,
+                         size_t *n, size_t *size, size_t at)
+{
+    fy_str_t   add;
+    char      *p;
+    int        rc;
+
+    r->header_text.data = (u_char *) *hdr;
+    r->header_text.len = *n;
+    rc = fy_http_add_headers(r, status, &add);
+    r->header_text.data = NULL;
+    r->header_text.len = 0;
+    if (rc != FY_OK) {
+        return FY_ERROR;
+    }
+    if (add.len == 0) {
+        return FY_OK;
+    }
+    p = fy_palloc(r->pool, *n + add.len + 32);
+    if (p == NULL) {
+        return FY_ERROR;
+    }
+    memcpy(p, *hdr, at);
+    memcpy(p + at, add.data, add.len);
+    memcpy(p + at + add.len, *hdr + at, *n - at);
+    *hdr = p;
+    *n += add.len;
+    *size = *n + 32;
     return FY_OK;
 }

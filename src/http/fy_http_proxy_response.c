@@ -152,9 +152,9 @@ fy_proxy_process_header(fy_http_proxy_t *p)
     fy_str_t            value;
     const char         *conn, *line, *server, *gz;
     char               *hdr, *q;
-    size_t              size, llen, slen;
+    size_t              size, llen, slen, at, hlen;
     fy_str_t            add;
-    unsigned            own_server, own_date;
+    unsigned            own_server, own_date, sent;
     int64_t             cl = -1, n;
     unsigned            i, chunked = 0, te = 0, ft, conn_fields = 0;
     unsigned            cl_first = 0, cl_lines = 0;
@@ -372,7 +372,9 @@ fy_proxy_process_header(fy_http_proxy_t *p)
         fy_proxy_filters_start(r, headers);
     }
     server = fy_http_server_line(r, &slen);
-    if (fy_http_add_headers(r, r->status, &add) != FY_OK) {
+    sent = r->loc->add_headers_sent;
+    add.len = 0;
+    if (!sent && fy_http_add_headers(r, r->status, &add) != FY_OK) {
         fy_proxy_fail(p, 500);
         return;
     }
@@ -468,6 +470,7 @@ fy_proxy_process_header(fy_http_proxy_t *p)
         memcpy(q, add.data, add.len);
         q += add.len;
     }
+    at = (size_t) (q - hdr);
     if ((p->body_type == FY_PROXY_BODY_CHUNKED && p->out == FY_PROXY_OUT_RAW)
         || p->out == FY_PROXY_OUT_CHUNK
         || (p->gzip && fy_http_chunked_out(r)))
@@ -480,6 +483,18 @@ fy_proxy_process_header(fy_http_proxy_t *p)
     q = fy_proxy_lit(q, "Connection: ");
     q = fy_proxy_cpy(q, conn, strlen(conn));
     q = fy_proxy_lit(q, "\r\n\r\n");
+    if (sent) {
+        /* add_header reads $sent_http_: made now, the upstream's fields
+         * visible to it, as nginx's header filter sees them */
+        hlen = (size_t) (q - hdr);
+        if (fy_http_add_headers_into(r, r->status, &hdr, &hlen, &size, at)
+            != FY_OK)
+        {
+            fy_proxy_fail(p, 500);
+            return;
+        }
+        q = hdr + hlen;
+    }
 
     /* The header waits for the body bytes already in p->buf so that
      * both leave in one writev: a system call less per response, and

@@ -207,7 +207,8 @@ fy_http_send_response(fy_http_request_t *r, int status, const fy_str_t *type,
     u_char          *z;
     size_t           llen, size, slen, zlen;
     fy_str_t         add, abs, ctype, last;
-    int              n, how, chunked;
+    size_t           hsize, hlen;
+    int              n, how, chunked, sent;
 
     if (r->err_status) {
         status = r->err_status;     /* error_page 404 /x: still a 404 */
@@ -264,7 +265,10 @@ fy_http_send_response(fy_http_request_t *r, int status, const fy_str_t *type,
         }
     }
     server = fy_http_server_line(r, &slen);
-    if (fy_http_add_headers(r, status, &add) != FY_OK) {
+    sent = fy_http_req_loc(r)->add_headers_sent;
+    add.len = 0;
+    add.data = NULL;
+    if (!sent && fy_http_add_headers(r, status, &add) != FY_OK) {
         fy_http_close_connection(hc);
         return;
     }
@@ -314,6 +318,20 @@ fy_http_send_response(fy_http_request_t *r, int status, const fy_str_t *type,
                  crange,
                  gzip, (int) add.len, add.data ? (char *) add.data : "",
                  conn);
+    if (sent) {
+        /* add_header reads $sent_http_: made now, before Connection */
+        hsize = size;
+        hlen = (size_t) n;
+        if (fy_http_add_headers_into(r, status, &hdr, &hlen, &hsize,
+                                     hlen - strlen(conn)
+                                     - (sizeof("Connection: \r\n\r\n") - 1))
+            != FY_OK)
+        {
+            fy_http_close_connection(hc);
+            return;
+        }
+        n = (int) hlen;
+    }
 
     hc->out[0].iov_base = hdr;
     hc->out[0].iov_len = (size_t) n;

@@ -170,10 +170,10 @@ fy_http_static_send(fy_http_request_t *r, fy_http_static_file_t *f,
     char             etag[48], lm[40], *hdr, code[8];
     struct tm        tm;
     off_t            start = 0, end = st->st_size - 1;
-    size_t           llen, size, n, slen;
+    size_t           llen, size, n, slen, at;
     fy_str_t         add, ctype;
     time_t           t;
-    int              status = 200;
+    int              status = 200, sent;
 
     if (r->accel && r->accel->type.len) {
         /* after X-Accel-Redirect: the upstream's type, as nginx */
@@ -300,7 +300,9 @@ fy_http_static_send(fy_http_request_t *r, fy_http_static_file_t *f,
         fy_http_close_connection(hc);
         return;
     }
-    if (fy_http_add_headers(r, r->status, &add) != FY_OK) {
+    sent = r->loc->add_headers_sent;
+    add.len = 0;
+    if (!sent && fy_http_add_headers(r, r->status, &add) != FY_OK) {
         fy_http_close_connection(hc);
         return;
     }
@@ -357,7 +359,15 @@ fy_http_static_send(fy_http_request_t *r, fy_http_static_file_t *f,
         memcpy(hdr + n, add.data, add.len);
         n += add.len;
     }
+    at = n;
     n += (size_t) snprintf(hdr + n, size - n, "Connection: %s\r\n\r\n", conn);
+    if (sent && fy_http_add_headers_into(r, r->status, &hdr, &n, &size, at)
+                != FY_OK)
+    {
+        /* add_header reads $sent_http_: made now, before Connection */
+        fy_http_close_connection(hc);
+        return;
+    }
 
     f->pos = start;
     f->end = (status == 200 || status == 206) && !r->head ? end + 1 : start;
