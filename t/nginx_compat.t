@@ -298,6 +298,12 @@ my $TEMPLATE = <<'EOF';
                              add_header X-Copy $sent_http_content_type;
                              add_header X-Len "$sent_http_content_length";
                              add_header X-Conn "$sent_http_connection";
+                             add_header X-First first;
+                             add_header X-Prev "$sent_http_x_first";
+                             add_header X-Later "$sent_http_x_last";
+                             add_header X-Last last;
+                             add_header X-CC "$sent_http_cache_control";
+                             expires 1h;
                              return 200 "hello"; }
         location = /sentloc { add_header X-Loc "$sent_http_location";
                               return 302 /elsewhere; }
@@ -1173,7 +1179,8 @@ case("server_name of $_", 'S3', path => '/sn', headers => [ Host => $_ ])
            a.dot.test);
 # $sent_http_NAME in add_header: the fields set before it (nginx's
 # header filter); Content-Type, Content-Length, Location (as before it
-# is made absolute), Last-Modified, ETag, an upstream's fields
+# is made absolute), Last-Modified, ETag, an upstream's fields, the
+# earlier add_header lines (not the later ones), expires's
 case('add_header $sent_http_ on return', 'S0', path => '/sentct');
 # Documented (docs/configuration.md, Variables, $sent_http_NAME): the
 # Location ferry makes is absolute already when add_header reads it;

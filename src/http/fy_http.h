@@ -909,8 +909,9 @@ const char *fy_http_signature(fy_http_request_t *r);
 int  fy_http_add_headers(fy_http_request_t *r, int status, fy_str_t *out);
 /* The same for a location whose add_header values read $sent_http_
  * (lcf->add_headers_sent): the lines inserted at offset at of the
- * header the writer made without them, which the values see (a new
- * buffer: *hdr, *n, *size updated).  FY_OK or FY_ERROR. */
+ * header the writer made without them, each add_header value made
+ * while the header so far is r->header_text (a new buffer: *hdr, *n,
+ * *size updated).  FY_OK or FY_ERROR. */
 int  fy_http_add_headers_into(fy_http_request_t *r, int status, char **hdr,
                               size_t *n, size_t *size, size_t at);
 /* 1 for the statuses add_header (without "always") and expires touch */

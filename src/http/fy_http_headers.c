@@ -23,6 +23,8 @@ static const char *fy_http_set_header(fy_conf_t *cf, const fy_command_t *cmd,
 static const char *fy_http_header_list(fy_conf_t *cf, const fy_command_t *cmd,
     void *conf);
 static int fy_http_cv_reads_sent(const fy_http_cv_t *cv);
+static int fy_http_add_headers_lines(fy_http_request_t *r, int status,
+    fy_str_t *out, int adds);
 static const char *fy_http_proxy_method(fy_conf_t *cf,
     const fy_command_t *cmd, void *conf);
 static const char *fy_http_proxy_http_version(fy_conf_t *cf,
@@ -392,8 +394,16 @@ fy_http_add_header_status(int status)
 int
 fy_http_add_headers(fy_http_request_t *r, int status, fy_str_t *out)
 {
+    return fy_http_add_headers_lines(r, status, out, 1);
+}
+
+/* The same, without the add_header lines unless adds. */
+static int
+fy_http_add_headers_lines(fy_http_request_t *r, int status, fy_str_t *out,
+                          int adds)
+{
     fy_http_loc_conf_t     *lcf = fy_http_req_loc(r);
-    fy_array_t             *list = lcf->add_headers;
+    fy_array_t             *list = adds ? lcf->add_headers : NULL;
     fy_http_header_conf_t  *h;
     fy_str_t               *vals = NULL;
     fy_str_t                accel = { 0, NULL };
@@ -484,42 +494,87 @@ fy_http_add_headers(fy_http_request_t *r, int status, fy_str_t *out)
 
 /*
  * add_header values that read $sent_http_NAME: nginx evaluates them in
- * its header filter, when the fields before them are set, so
+ * its header filter, one after the other, each seeing the fields set
+ * before it (the writer's, expires's, the earlier add_header lines), so
  * "add_header X-Copy $sent_http_content_type;" copies the type.  The
- * writer builds its header without the add_header lines (hdr, *n bytes,
- * in a buffer of *size), shown to the variable as r->header_text while
- * the values are made; they are then inserted at offset at, in a new
- * buffer with 32 bytes to spare (*hdr, *n, *size updated).  Only for a
- * location with such a value (lcf->add_headers_sent).
+ * writer builds its header without the lines of fy_http_add_headers
+ * (hdr, *n bytes); they are inserted at offset at, the add_header ones
+ * one by one, each value made while r->header_text shows the header so
+ * far.  The result is a new buffer with 32 bytes to spare (*hdr, *n,
+ * *size updated).  Only for a location with such a value
+ * (lcf->add_headers_sent).
  */
 int
 fy_http_add_headers_into(fy_http_request_t *r, int status, char **hdr,
                          size_t *n, size_t *size, size_t at)
 {
-    fy_str_t   add;
-    char      *p;
-    int        rc;
+    const fy_array_t             *list = fy_http_req_loc(r)->add_headers;
+    const fy_http_header_conf_t  *h;
+    fy_str_t                      pre, v;
+    char                         *buf, *p;
+    size_t                        len, cap, need;
+    unsigned                      i;
+    int                           plain;
 
-    r->header_text.data = (u_char *) *hdr;
-    r->header_text.len = *n;
-    rc = fy_http_add_headers(r, status, &add);
-    r->header_text.data = NULL;
-    r->header_text.len = 0;
-    if (rc != FY_OK) {
+    if (fy_http_add_headers_lines(r, status, &pre, 0) != FY_OK) {
         return FY_ERROR;
     }
-    if (add.len == 0) {
-        return FY_OK;
-    }
-    p = fy_palloc(r->pool, *n + add.len + 32);
-    if (p == NULL) {
+    len = *n + pre.len;
+    cap = len + 256;
+    buf = fy_palloc(r->pool, cap);
+    if (buf == NULL) {
         return FY_ERROR;
     }
-    memcpy(p, *hdr, at);
-    memcpy(p + at, add.data, add.len);
-    memcpy(p + at + add.len, *hdr + at, *n - at);
-    *hdr = p;
-    *n += add.len;
-    *size = *n + 32;
+    memcpy(buf, *hdr, at);
+    if (pre.len) {
+        memcpy(buf + at, pre.data, pre.len);
+    }
+    memcpy(buf + at + pre.len, *hdr + at, *n - at);
+    at += pre.len;
+
+    plain = fy_http_add_header_status(status);
+    for (i = 0; list && i < list->nelts; i++) {
+        h = fy_array_elt(list, fy_http_header_conf_t, i);
+        if (!plain && !h->always) {
+            continue;
+        }
+        r->header_text.data = (u_char *) buf;
+        r->header_text.len = len;
+        v.data = fy_http_header_value(r, h->value, &v.len);
+        r->header_text.data = NULL;
+        r->header_text.len = 0;
+        if (v.data == NULL) {
+            return FY_ERROR;
+        }
+        if (v.len == 0) {
+            continue;           /* an empty value adds nothing (nginx) */
+        }
+        need = h->name.len + 2 + v.len + 2;
+        if (len + need + 32 > cap) {
+            cap = 2 * cap + need;
+            p = fy_palloc(r->pool, cap);
+            if (p == NULL) {
+                return FY_ERROR;
+            }
+            memcpy(p, buf, len);
+            buf = p;
+        }
+        /* the line at `at`, after those before it */
+        memmove(buf + at + need, buf + at, len - at);
+        p = buf + at;
+        memcpy(p, h->name.data, h->name.len);
+        p += h->name.len;
+        *p++ = ':';
+        *p++ = ' ';
+        memcpy(p, v.data, v.len);
+        p += v.len;
+        *p++ = '\r';
+        *p++ = '\n';
+        at += need;
+        len += need;
+    }
+    *hdr = buf;
+    *n = len;
+    *size = cap;
     return FY_OK;
 }
