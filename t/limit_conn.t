@@ -7,7 +7,9 @@
 # logged in nginx's words; the count comes back when a request ends,
 # when its client goes away, when its worker is told to exit at once
 # (SIGTERM), and when its worker is killed (SIGKILL: the master gives
-# the count back); dry run; an empty key is not counted; one zone shared
+# the count back); dry run; an empty key is not counted, a key longer
+# than a node holds is counted by its SHA-256, one over nginx's 255 bytes
+# is not (logged); one zone shared
 # by two workers; a count taken before a reload still counts after it
 # (the zone is kept); configuration errors with file and line.
 #
@@ -148,9 +150,25 @@ if ($f->start) {
     ok(seen('k1'), 'held with key a');
     is(http_get($p, '/key/x?k=a')->{status}, 503, 'key a: limited');
     is(http_get($p, '/key/x?k=b')->{status}, 200, 'key b: apart');
-    release('key'); release('k1');
+    my $long = 'L' x 200;
+    my $kl = hold($p, "/key/hold-kl?k=$long");
+    ok(seen('kl'), 'held with a 200-byte key');
+    is(http_get($p, "/key/x?k=$long")->{status}, 503,
+       'a 200-byte key: limited (kept as its SHA-256)');
+    is(http_get($p, '/key/x?k=' . ('L' x 199) . 'M')->{status}, 200,
+       'another 200-byte key: apart');
+    my $huge = 'H' x 256;
+    my $kh = hold($p, "/key/hold-kh?k=$huge");
+    ok(seen('kh'), 'held with a 256-byte key');
+    is(http_get($p, "/key/x?k=$huge")->{status}, 200,
+       'over 255 bytes: not counted (nginx)');
+    like($f->error_log, qr/\[error\] .*the value of the "\$arg_k" key is more than 255 bytes: "H{256}"/,
+         '... and logged in nginx\'s words');
+    release('key'); release('k1'); release('kl'); release('kh');
     $c->read_response;
     $k->read_response;
+    $kl->read_response;
+    $kh->read_response;
 
     # ---- $limit_conn_status ----
     ok((wait_until { access_lines(qr{^/key/x}) >= 3 } 5), 'access log written');

@@ -6,8 +6,10 @@
 # custom status, nginx's log lines, burst served late (coarse timing
 # only) and nodelay at once, a client leaving while its request waits
 # (499), several limit_req lines applying together,
-# a level's own lines replacing the inherited ones, an empty key or
-# one longer than 88 bytes not accounted, a full zone evicting the least
+# a level's own lines replacing the inherited ones, an empty key not
+# accounted, one longer than 88 bytes accounted by its SHA-256 (apart
+# from others), one over nginx's 65535 bytes not (logged), a full zone
+# evicting the least
 # recently used keys, "return" answering before the limits, one zone shared by
 # two workers, the state kept across a reload when the zone is
 # unchanged and dropped when its size changes, $binary_remote_addr,
@@ -51,6 +53,7 @@ $common
     limit_req_zone \$binary_remote_addr zone=ret:64k rate=1r/m;
     limit_req_zone \$binary_remote_addr zone=long:64k rate=1r/m;
     limit_req_zone \$arg_k zone=small:32k rate=1r/m;
+    limit_req_zone \$arg_k\$arg_k\$arg_k\$arg_k\$arg_k\$arg_k\$arg_k\$arg_k\$arg_k\$arg_k\$arg_k\$arg_k\$arg_k\$arg_k\$arg_k\$arg_k\$arg_k zone=huge:64k rate=1r/m;
 
     server {
         listen 127.0.0.1:%%PORT_0%%;
@@ -70,6 +73,7 @@ $common
         location /two2 { limit_req zone=lax burst=100; limit_req zone=two_b; }
         location /key { limit_req zone=bykey; }
         location /small { limit_req zone=small; }
+        location /huge { limit_req zone=huge; }
         location /ret { limit_req zone=ret; return 200 "returned\\n"; }
         location /bin { return 200 "\$binary_remote_addr"; }
         # the second request would wait a minute
@@ -86,7 +90,7 @@ $common
     }
 }
 EOF
-for my $name (qw(one sec status dry delay nodelay steps two1 two2 key ret long small
+for my $name (qw(one sec status dry delay nodelay steps two1 two2 key ret long small huge
                  index.html x own/x)) {
     $f->write_file("html/$name", "ok $name\n");
 }
@@ -191,10 +195,20 @@ if ($f->start) {
     is(get(0, '/key?k=a')->{status}, 503, 'key a: second rejected');
     is(get(0, '/key?k=b')->{status}, 200, 'key b: counted apart');
     my $long = 'x' x 89;
-    is(get(0, "/key?k=$long")->{status}, 200, 'an 89-byte key: passes');
-    is(get(0, "/key?k=$long")->{status}, 200, '... and is not accounted');
-    like($f->error_log, qr/\[error\] .*the value of the "\$arg_k" key is more than 88 bytes: "x{89}"/,
-         '... but logged');
+    is(get(0, "/key?k=$long")->{status}, 200, 'an 89-byte key: first');
+    is(get(0, "/key?k=$long")->{status}, 503,
+       '... accounted (kept as its SHA-256)');
+    is(get(0, '/key?k=' . ('x' x 88) . 'z')->{status}, 200,
+       'another 89-byte key: counted apart');
+    my $k3k = 'w' x 3000;
+    is(get(0, "/key?k=$k3k")->{status}, 200, 'a 3000-byte key: first');
+    is(get(0, "/key?k=$k3k")->{status}, 503, '... accounted');
+    # 17 x 4000 bytes: over nginx's 65535
+    my $h4k = 'h' x 4000;
+    is(get(0, "/huge?k=$h4k")->{status}, 200, 'a 68000-byte key: passes');
+    is(get(0, "/huge?k=$h4k")->{status}, 200, '... and is not accounted');
+    like($f->error_log, qr/\[error\] .*the value of the "(\$arg_k){17}" key is more than 65535 bytes: "h{100}/,
+         '... but logged in nginx\'s words');
     my $max = 'y' x 88;
     is(get(0, "/key?k=$max")->{status}, 200, 'an 88-byte key: first');
     is(get(0, "/key?k=$max")->{status}, 503, 'an 88-byte key: accounted');

@@ -24,7 +24,9 @@
 # etag; add_header; error_page to a URI, with =CODE and to a named
 # location; try_files; merge_slashes; absolute_redirect and
 # port_in_redirect in directory redirects; proxy_redirect default;
-# proxy_cookie_path/domain; X-Accel-Redirect; limit_req.  Also: the
+# proxy_cookie_path/domain; X-Accel-Redirect; limit_req; $server_name
+# of regex, mixed, wildcard and leading-dot names; $sent_http_ read by
+# add_header (return, file, proxied).  Also: the
 # escaping of captures, $arg_/$cookie_/$http_ variables, conditional
 # and range requests, methods on files and directories, proxied URIs.
 #
@@ -292,6 +294,27 @@ my $TEMPLATE = <<'EOF';
 
         location /files/ { }
         location /dirs/ { }
+        location = /sentct { default_type text/x-foo;
+                             add_header X-Copy $sent_http_content_type;
+                             add_header X-Len "$sent_http_content_length";
+                             add_header X-Conn "$sent_http_connection";
+                             add_header X-First first;
+                             add_header X-Prev "$sent_http_x_first";
+                             add_header X-Later "$sent_http_x_last";
+                             add_header X-Last last;
+                             add_header X-CC "$sent_http_cache_control";
+                             expires 1h;
+                             return 200 "hello"; }
+        location = /sentloc { add_header X-Loc "$sent_http_location";
+                              return 302 /elsewhere; }
+        location /sentf/ { alias %%ROOT%%/files/;
+                           add_header X-Copy $sent_http_content_type;
+                           add_header X-Len "$sent_http_content_length";
+                           add_header X-LM "$sent_http_last_modified";
+                           add_header X-ET "$sent_http_etag"; }
+        location /sentpx/ { proxy_pass http://back/up/;
+                            add_header X-Copy $sent_http_content_type;
+                            add_header X-SC "$sent_http_set_cookie"; }
         location = /r301 { return 301 /somewhere; }
         location = /r302 { return 302 "http://abs.example/x?$args"; }
 
@@ -482,6 +505,27 @@ my $TEMPLATE = <<'EOF';
         rewrite ^/gone$ /dirs/sub redirect;
         location /dirs/ { }
         location /dest3/ { return 200 "dest3 $uri"; }
+    }
+
+    server {
+        listen 127.0.0.1:%%S3%%;
+        server_name ~^re\d+\.test$ ~^Other;
+        location / { return 200 "[$server_name]"; }
+    }
+    server {
+        listen 127.0.0.1:%%S3%%;
+        server_name ~^mix\d+\.test$ Plain.Test;
+        location / { return 200 "[$server_name]"; }
+    }
+    server {
+        listen 127.0.0.1:%%S3%%;
+        server_name *.Wild.test;
+        location / { return 200 "[$server_name]"; }
+    }
+    server {
+        listen 127.0.0.1:%%S3%%;
+        server_name .Dot.test;
+        location / { return 200 "[$server_name]"; }
     }
 
     server {
@@ -1087,11 +1131,9 @@ case('Range', 'S0', path => '/files/b.bin',
      headers => [ Range => 'bytes=0-9' ]);
 case('Range suffix', 'S0', path => '/files/b.bin',
      headers => [ Range => 'bytes=-5' ]);
-# Documented (docs/configuration.md, static files, Range): ferry's 416
-# has no body, so no Content-Type; nginx sends its error page.
+# nginx's error page for 416, with Content-Range: bytes */SIZE
 case('Range unsatisfiable', 'S0', path => '/files/b.bin',
-     headers => [ Range => 'bytes=5000-' ],
-     expect => { 'content-type' => undef });
+     headers => [ Range => 'bytes=5000-' ]);
 case('Range with If-Range mismatch', 'S0', path => '/files/b.bin',
      headers => [ Range => 'bytes=0-9', 'If-Range' => '"x"' ]);
 case('etag off conditional', 'S0', path => '/noetag/a.txt',
@@ -1131,6 +1173,23 @@ case('header variables', 'S0', path => '/hdr',
      headers => [ 'X-Multi' => 'one', 'X-Multi' => 'two',
                   'User-Agent' => 'ua/1', Host => 'HoSt.Example:81' ],
      expect => { body => '[one, two][ua/1][host.example]' });
+# $server_name: the first server_name as written, a regex with its "~"
+case("server_name of $_", 'S3', path => '/sn', headers => [ Host => $_ ])
+    for qw(re12.test other.x mix1.test plain.test a.wild.test dot.test
+           a.dot.test);
+# $sent_http_NAME in add_header: the fields set before it (nginx's
+# header filter); Content-Type, Content-Length, Location (as before it
+# is made absolute), Last-Modified, ETag, an upstream's fields, the
+# earlier add_header lines (not the later ones), expires's
+case('add_header $sent_http_ on return', 'S0', path => '/sentct');
+# Documented (docs/configuration.md, Variables, $sent_http_NAME): the
+# Location ferry makes is absolute already when add_header reads it;
+# nginx's is still as written then.
+case('add_header $sent_http_location', 'S0', path => '/sentloc',
+     expect => { 'x-loc' => 'http://localhost:S0/elsewhere' });
+case('add_header $sent_http_ on a file', 'S0', path => '/sentf/a.txt');
+case('add_header $sent_http_ on a proxied answer', 'S0',
+     path => '/sentpx/cookie');
 case('server rewrite last', 'S3', path => '/old/a?b=1');
 case('server rewrite redirect, server_name_in_redirect', 'S3',
      path => '/gone', headers => [ Host => 'h3.example' ]);

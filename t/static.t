@@ -26,6 +26,10 @@ http {
         location /al/ { alias other/; }
         location /ix/ { index first.html second.html; }
         location /ret { return 200 "returned\n"; }
+        location /ep416/ { alias html/; error_page 416 /oops416; }
+        location = /oops416 { return 200 "oops\n"; }
+        location /ep416f/ { alias html/; error_page 416 /e416.txt; }
+        location /ep416c/ { alias html/; error_page 416 =200 /oops416; }
     }
 }
 EOF
@@ -39,6 +43,7 @@ my $small = "hello, static world\n";
 my $big = join '', map { chr(($_ * 7 + ($_ >> 8)) & 255) } 0 .. 1024 * 1024 - 1;
 my $bin = join '', map { chr } 0 .. 255;
 put('html/small.txt', $small);
+put('html/e416.txt', "range page\n");
 put('html/big.bin', $big);
 put('html/bin.dat', $bin x 4);
 put('html/index.html', "<p>root index</p>\n");
@@ -125,6 +130,36 @@ $r = http_get($port, '/small.txt', Range => 'bytes=1000-');
 is($r->{status}, 416, 'Range past the end: 416');
 is($r->{headers}{'content-range'}, 'bytes */' . length $small,
    '416: Content-Range bytes */size');
+like($r->{body}, qr{^<html>\r\n<head><title>416 Requested Range Not Satisfiable</title></head>.*<center><h1>416 Requested Range Not Satisfiable</h1></center>}s,
+     "416: nginx's error page as its body");
+is($r->{headers}{'content-type'}, 'text/html', '416: text/html');
+is($r->{headers}{'content-length'}, length $r->{body},
+   '416: Content-Length of the page');
+$r = http($port, "HEAD /small.txt HTTP/1.1\r\nHost: x\r\nRange: bytes=1000-\r\n"
+         . "Connection: close\r\n\r\n", head => 1);
+ok($r->{status} == 416 && $r->{headers}{'content-length'} > 0
+   && $r->{raw} =~ /\r\n\r\n\z/, 'HEAD 416: the length of the page, no body');
+my ($ka) = http_keepalive($port, [
+    build_request(path => '/small.txt', headers => [ Range => 'bytes=1000-' ]),
+    build_request(path => '/small.txt'),
+]);
+ok(@$ka == 2 && $ka->[0]{status} == 416 && $ka->[1]{status} == 200,
+   '416: the connection stays open (nginx)');
+$r = http_get($port, '/ep416/small.txt', Range => 'bytes=1000-');
+ok($r->{status} == 416 && $r->{body} eq "oops\n",
+   'error_page 416 /uri: its answer, still 416');
+is($r->{headers}{'content-range'}, 'bytes */' . length $small,
+   '... with Content-Range bytes */size');
+$r = http_get($port, '/ep416f/small.txt', Range => 'bytes=1000-');
+ok($r->{status} == 416 && $r->{body} eq "range page\n",
+   'error_page 416 to a file: the file, 416');
+is($r->{headers}{'content-range'}, 'bytes */' . length $small,
+   '... with Content-Range bytes */size');
+ok(!defined $r->{headers}{'accept-ranges'}, '... no Accept-Ranges');
+$r = http_get($port, '/ep416c/small.txt', Range => 'bytes=1000-');
+ok($r->{status} == 200 && $r->{body} eq "oops\n"
+   && !defined $r->{headers}{'content-range'},
+   'error_page 416 =200 /uri: a 200 without Content-Range');
 $r = http_get($port, '/small.txt', Range => 'bytes=0-1,4-5');
 is($r->{status}, 200, 'several ranges: 200');
 is($r->{body}, $small, 'several ranges: the whole file');

@@ -426,6 +426,8 @@ typedef struct fy_http_loc_conf_s {
      * inherits these lists only by a level that has none of its own. */
     fy_array_t          *proxy_set_headers;  /* fy_http_header_conf_t */
     fy_array_t          *add_headers;        /* fy_http_header_conf_t */
+    fy_array_t          *add_trailers;       /* fy_http_header_conf_t */
+    unsigned             add_headers_sent:1; /* one reads $sent_http_ */
     fy_array_t          *hide_headers;       /* fy_str_t */
     fy_array_t          *pass_headers;       /* fy_str_t */
     fy_array_t          *error_pages;        /* fy_http_error_page_t */
@@ -458,6 +460,11 @@ typedef struct fy_http_loc_conf_s {
     struct fy_http_realip_conf_s *realip;
     /* valid_referers (fy_http_referer.c), NULL: none here or above */
     struct fy_http_referer_conf_s *referers;
+    /* secure_link, secure_link_md5, secure_link_secret
+     * (fy_http_secure_link.c), NULL: none here or above */
+    struct fy_http_cv_s *secure_link;
+    struct fy_http_cv_s *secure_link_md5;
+    fy_str_t             secure_link_secret;
     /* the http2_* directives given at this level, one bit each
      * (fy_http_http2.c): only for "is duplicate" */
     unsigned             http2_seen;
@@ -581,6 +588,10 @@ typedef struct fy_http_srv_conf_s {
     fy_array_t           regex_locations;  /* fy_http_loc_conf_t *, in order */
     fy_array_t           names;         /* fy_str_t, lowercased */
     fy_array_t           regex_names;   /* fy_http_regex_t *, in order */
+    fy_str_t             server_name;   /* the first name as written
+                                           (a regex with its "~"; others
+                                           lowercased): $server_name,
+                                           as nginx's */
     fy_array_t           named;         /* fy_http_loc_conf_t *, @name */
     fy_array_t           listens;       /* fy_http_listen_t */
     int64_t              client_header_timeout;
@@ -852,6 +863,11 @@ struct fy_http_request_s {
                                               file's mtime or the
                                               upstream's Last-Modified */
     unsigned              has_last_modified:1;
+    /* a Range the file could not satisfy: the 416, and what an
+     * error_page 416 answers, carry a Content-Range with "*" for the
+     * range and range_size for the length, as nginx's do */
+    unsigned              range_unsat:1;
+    int64_t               range_size;
     /* after an upstream's X-Accel-Redirect, the fields of its response
      * the final answer keeps (fy_http_proxy_accel.c), else NULL */
     struct fy_http_accel_s *accel;
@@ -969,8 +985,24 @@ const char *fy_http_signature(fy_http_request_t *r);
 /* The add_header lines ("Name: value\r\n"...) for an answer with this
  * status, in r's pool; FY_OK (out may be empty) or FY_ERROR. */
 int  fy_http_add_headers(fy_http_request_t *r, int status, fy_str_t *out);
+/* The same for a location whose add_header values read $sent_http_
+ * (lcf->add_headers_sent): the lines inserted at offset at of the
+ * header the writer made without them, each add_header value made
+ * while the header so far is r->header_text (a new buffer: *hdr, *n,
+ * *size updated).  FY_OK or FY_ERROR. */
+int  fy_http_add_headers_into(fy_http_request_t *r, int status, char **hdr,
+                              size_t *n, size_t *size, size_t at);
 /* 1 for the statuses add_header (without "always") and expires touch */
 int  fy_http_add_header_status(int status);
+/* fy_http_trailers.c: add_trailer.  1 when a response of r with this
+ * status goes chunked for its trailers (an HTTP/1.1 client, a body, an
+ * add_trailer that applies to the status). */
+int  fy_http_trailers_expected(fy_http_request_t *r, int status);
+/* The last chunk of r's body: ["\r\n"]"0\r\n", the trailers for
+ * r->status, "\r\n" (the leading CRLF, ending the previous chunk's
+ * data, when crlf); static when there are none.  FY_OK or FY_ERROR. */
+int  fy_http_trailers_last_chunk(fy_http_request_t *r, int crlf,
+                                 fy_str_t *out);
 
 /* fy_http_expires.c: expires */
 extern const fy_command_t  fy_http_expires_commands[];
@@ -1276,6 +1308,7 @@ size_t fy_http_auth_basic_header(fy_http_request_t *r, int status,
                                  u_char *buf);
 /* fy_http_auth_crypt.c */
 ssize_t fy_http_base64_decode(const u_char *in, size_t len, u_char *out);
+ssize_t fy_http_base64url_decode(const u_char *in, size_t len, u_char *out);
 int  fy_http_auth_check_password(const u_char *pw, size_t pwlen,
                                  const char *stored);
 /* fy_http_limit_except.c: the allow/deny rules for r's method in lcf
@@ -1332,6 +1365,13 @@ int  fy_http_cidr_match(const fy_http_cidr_t *cidr, int family,
 extern const fy_command_t  fy_http_referer_commands[];
 void fy_http_referer_merge(fy_http_loc_conf_t *prev, fy_http_loc_conf_t *conf);
 size_t fy_http_referer_var(fy_http_request_t *r, u_char *buf, size_t size);
+/* fy_http_secure_link.c: secure_link*, $secure_link, $secure_link_expires */
+extern const fy_command_t  fy_http_secure_link_commands[];
+void fy_http_secure_link_merge(fy_http_loc_conf_t *prev,
+                               fy_http_loc_conf_t *conf);
+size_t fy_http_secure_link_var(fy_http_request_t *r, u_char *buf, size_t size);
+size_t fy_http_secure_link_expires_var(fy_http_request_t *r, u_char *buf,
+                                       size_t size);
 
 /* fy_http_realip.c: set_real_ip_from, real_ip_header, real_ip_recursive */
 /* The client address X-Forwarded-For gives for a peer that is one of

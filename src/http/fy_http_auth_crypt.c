@@ -25,16 +25,16 @@ static const char  fy_auth_itoa64[] =
     "./0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 
 /*
- * Standard base64 (RFC 4648, with "+/"), as nginx's ngx_decode_base64:
- * decoding stops at the first '=', a byte outside the alphabet before
- * it is an error, and so is a length that leaves one lone character.
- * out needs (len + 3) / 4 * 3 bytes.  The decoded length, or -1.
+ * Base64 with the given 64-character alphabet, as nginx's
+ * ngx_decode_base64 and ngx_decode_base64url: decoding stops at the
+ * first '=', a byte outside the alphabet before it is an error, and so
+ * is a length that leaves one lone character.  out needs
+ * (len + 3) / 4 * 3 bytes.  The decoded length, or -1.
  */
-ssize_t
-fy_http_base64_decode(const u_char *in, size_t len, u_char *out)
+static ssize_t
+fy_http_base64_decode_with(const char *b64, const u_char *in, size_t len,
+                           u_char *out)
 {
-    static const char  b64[] =
-        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     const char        *pos;
     unsigned           acc = 0, bits = 0;
     size_t             i, n = 0;
@@ -55,6 +55,24 @@ fy_http_base64_decode(const u_char *in, size_t len, u_char *out)
         return -1;
     }
     return (ssize_t) n;
+}
+
+/* Standard base64 (RFC 4648, with "+/"): Basic credentials, hashes. */
+ssize_t
+fy_http_base64_decode(const u_char *in, size_t len, u_char *out)
+{
+    return fy_http_base64_decode_with(
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/",
+        in, len, out);
+}
+
+/* base64url (RFC 4648 section 5, "-_" for "+/"): secure_link's hash. */
+ssize_t
+fy_http_base64url_decode(const u_char *in, size_t len, u_char *out)
+{
+    return fy_http_base64_decode_with(
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_",
+        in, len, out);
 }
 
 static size_t

@@ -509,6 +509,9 @@ fy_http_server_name(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
             if (*pre == NULL) {
                 return FY_CONF_ERROR;
             }
+            if (scf->server_name.data == NULL) {
+                scf->server_name = cf->args[i];
+            }
             continue;
         }
         /* A "*" only as a whole first or last label (nginx) */
@@ -532,6 +535,14 @@ fy_http_server_name(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
         for (j = 0; j < name->len; j++) {
             if (name->data[j] >= 'A' && name->data[j] <= 'Z') {
                 name->data[j] |= 0x20;
+            }
+        }
+        if (scf->server_name.data == NULL) {
+            /* ".example.com" names itself without the dot (nginx) */
+            scf->server_name = *name;
+            if (name->len > 1 && name->data[0] == '.') {
+                scf->server_name.data++;
+                scf->server_name.len--;
             }
         }
     }

@@ -185,10 +185,10 @@ fy_http_gzip_done(const fy_http_gzip_t *gz)
 int
 fy_http_gzip_deflate(fy_http_gzip_t *gz, struct iovec *iov)
 {
-    static char  crlf[] = "\r\n", crlf_last[] = "\r\n0\r\n\r\n",
-                 last[] = "0\r\n\r\n";
+    static char  crlf[] = "\r\n";
     size_t       n;
     int          rc, i = 0, full;
+    fy_str_t     last;
 
     if (gz->done) {
         return 0;
@@ -249,15 +249,16 @@ fy_http_gzip_deflate(fy_http_gzip_t *gz, struct iovec *iov)
         iov[i++].iov_len = n;
     }
     if (gz->chunked) {
-        if (n && gz->end) {
-            iov[i].iov_base = crlf_last;
-            iov[i++].iov_len = sizeof(crlf_last) - 1;
-        } else if (n) {
+        if (gz->end) {
+            /* the last chunk, add_trailer's fields in it */
+            if (fy_http_trailers_last_chunk(gz->r, n != 0, &last) != FY_OK) {
+                return FY_ERROR;
+            }
+            iov[i].iov_base = last.data;
+            iov[i++].iov_len = last.len;
+        } else {
             iov[i].iov_base = crlf;
             iov[i++].iov_len = sizeof(crlf) - 1;
-        } else {
-            iov[i].iov_base = last;
-            iov[i++].iov_len = sizeof(last) - 1;
         }
     }
     gz->handed = 1;

@@ -20,6 +20,9 @@
 
 static const char *fy_http_set_header(fy_conf_t *cf, const fy_command_t *cmd,
     void *conf);
+static int fy_http_cv_reads_sent(const fy_http_cv_t *cv);
+static int fy_http_add_headers_lines(fy_http_request_t *r, int status,
+    fy_str_t *out, int adds);
 static const char *fy_http_proxy_method(fy_conf_t *cf,
     const fy_command_t *cmd, void *conf);
 static const char *fy_http_proxy_http_version(fy_conf_t *cf,
@@ -35,6 +38,10 @@ const fy_command_t  fy_http_headers_commands[] = {
 
     { "add_header", FY_HTTP_ANY | FY_CONF_LIF, 0, 2, 3, fy_http_set_header,
       FY_CONF_LOC_OFF, offsetof(fy_http_loc_conf_t, add_headers), NULL },
+
+    /* sent by the response writers (fy_http_trailers.c) */
+    { "add_trailer", FY_HTTP_ANY | FY_CONF_LIF, 0, 2, 3, fy_http_set_header,
+      FY_CONF_LOC_OFF, offsetof(fy_http_loc_conf_t, add_trailers), NULL },
 
     { "proxy_hide_header", FY_HTTP_ANY, 0, 1, 1, fy_http_header_list,
       FY_CONF_LOC_OFF, offsetof(fy_http_loc_conf_t, hide_headers), NULL },
@@ -97,7 +104,8 @@ fy_http_is_ctl(u_char c)
     return (c < 0x20 && c != '\t') || c == 0x7f;
 }
 
-/* proxy_set_header NAME VALUE; add_header NAME VALUE [always]. */
+/* proxy_set_header NAME VALUE; add_header NAME VALUE [always];
+ * add_trailer NAME VALUE [always]. */
 static const char *
 fy_http_set_header(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
 {
@@ -149,7 +157,32 @@ fy_http_set_header(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
     h->name = *name;
     h->always = cf->nargs == 4;
     h->value = fy_http_cv_compile(cf, value);
-    return h->value ? FY_CONF_OK : FY_CONF_ERROR;
+    if (h->value == NULL) {
+        return FY_CONF_ERROR;
+    }
+    if (cmd->offset == offsetof(fy_http_loc_conf_t, add_headers)
+        && fy_http_cv_reads_sent(h->value))
+    {
+        /* the writers show it the header made so far */
+        ((fy_http_loc_conf_t *) conf)->add_headers_sent = 1;
+    }
+    return FY_CONF_OK;
+}
+
+/* Does cv read a $sent_http_NAME? */
+static int
+fy_http_cv_reads_sent(const fy_http_cv_t *cv)
+{
+    unsigned  i;
+
+    for (i = 0; i < cv->nparts; i++) {
+        if (cv->parts[i].pvar
+            && cv->parts[i].pvar->get == fy_http_var_response_pvariables[1].get)
+        {
+            return 1;
+        }
+    }
+    return 0;
 }
 
 /* proxy_hide_header NAME; proxy_pass_header NAME (and fastcgi_*): the
@@ -234,6 +267,10 @@ fy_http_headers_merge(fy_http_loc_conf_t *prev, fy_http_loc_conf_t *conf)
     }
     if (conf->add_headers == NULL) {
         conf->add_headers = prev->add_headers;
+        conf->add_headers_sent = prev->add_headers_sent;
+    }
+    if (conf->add_trailers == NULL) {
+        conf->add_trailers = prev->add_trailers;
     }
     if (conf->hide_headers == NULL) {
         conf->hide_headers = prev->hide_headers;
@@ -356,8 +393,16 @@ fy_http_add_header_status(int status)
 int
 fy_http_add_headers(fy_http_request_t *r, int status, fy_str_t *out)
 {
+    return fy_http_add_headers_lines(r, status, out, 1);
+}
+
+/* The same, without the add_header lines unless adds. */
+static int
+fy_http_add_headers_lines(fy_http_request_t *r, int status, fy_str_t *out,
+                          int adds)
+{
     fy_http_loc_conf_t     *lcf = fy_http_req_loc(r);
-    fy_array_t             *list = lcf->add_headers;
+    fy_array_t             *list = adds ? lcf->add_headers : NULL;
     fy_http_header_conf_t  *h;
     fy_str_t               *vals = NULL;
     fy_str_t                accel = { 0, NULL };
@@ -444,5 +489,92 @@ fy_http_add_headers(fy_http_request_t *r, int status, fy_str_t *out)
         *q++ = '\n';
     }
     out->len = (size_t) (q - out->data);
+    return FY_OK;
+}
+
+/*
+ * add_header values that read $sent_http_NAME: nginx evaluates them in
+ * its header filter, one after the other, each seeing the fields set
+ * before it (the writer's, expires's, the earlier add_header lines), so
+ * "add_header X-Copy $sent_http_content_type;" copies the type.  The
+ * writer builds its header without the lines of fy_http_add_headers
+ * (hdr, *n bytes); they are inserted at offset at, the add_header ones
+ * one by one, each value made while r->header_text shows the header so
+ * far.  The result is a new buffer with 32 bytes to spare (*hdr, *n,
+ * *size updated).  Only for a location with such a value
+ * (lcf->add_headers_sent).
+ */
+int
+fy_http_add_headers_into(fy_http_request_t *r, int status, char **hdr,
+                         size_t *n, size_t *size, size_t at)
+{
+    const fy_array_t             *list = fy_http_req_loc(r)->add_headers;
+    const fy_http_header_conf_t  *h;
+    fy_str_t                      pre, v;
+    char                         *buf, *p;
+    size_t                        len, cap, need;
+    unsigned                      i;
+    int                           plain;
+
+    if (fy_http_add_headers_lines(r, status, &pre, 0) != FY_OK) {
+        return FY_ERROR;
+    }
+    len = *n + pre.len;
+    cap = len + 256;
+    buf = fy_palloc(r->pool, cap);
+    if (buf == NULL) {
+        return FY_ERROR;
+    }
+    memcpy(buf, *hdr, at);
+    if (pre.len) {
+        memcpy(buf + at, pre.data, pre.len);
+    }
+    memcpy(buf + at + pre.len, *hdr + at, *n - at);
+    at += pre.len;
+
+    plain = fy_http_add_header_status(status);
+    for (i = 0; list && i < list->nelts; i++) {
+        h = fy_array_elt(list, fy_http_header_conf_t, i);
+        if (!plain && !h->always) {
+            continue;
+        }
+        r->header_text.data = (u_char *) buf;
+        r->header_text.len = len;
+        v.data = fy_http_header_value(r, h->value, &v.len);
+        r->header_text.data = NULL;
+        r->header_text.len = 0;
+        if (v.data == NULL) {
+            return FY_ERROR;
+        }
+        if (v.len == 0) {
+            continue;           /* an empty value adds nothing (nginx) */
+        }
+        need = h->name.len + 2 + v.len + 2;
+        if (len + need + 32 > cap) {
+            cap = 2 * cap + need;
+            p = fy_palloc(r->pool, cap);
+            if (p == NULL) {
+                return FY_ERROR;
+            }
+            memcpy(p, buf, len);
+            buf = p;
+        }
+        /* the line at `at`, after those before it */
+        memmove(buf + at + need, buf + at, len - at);
+        p = buf + at;
+        memcpy(p, h->name.data, h->name.len);
+        p += h->name.len;
+        *p++ = ':';
+        *p++ = ' ';
+        memcpy(p, v.data, v.len);
+        p += v.len;
+        *p++ = '\r';
+        *p++ = '\n';
+        at += need;
+        len += need;
+    }
+    *hdr = buf;
+    *n = len;
+    *size = cap;
     return FY_OK;
 }

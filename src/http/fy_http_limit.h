@@ -25,11 +25,18 @@
 #include "fy_shm.h"
 
 #define FY_LIMIT_NIL       0xffffffffu
-/* The longest key value a node holds.  A node is 128 bytes (8,000 per
- * megabyte); $binary_remote_addr takes 4 or 16, $remote_addr at most
- * 39, most host names fit.  A longer value is not accounted (logged),
- * as nginx does with keys longer than its own limit (255). */
-#define FY_LIMIT_KEY_MAX   88
+/* The longest key value a node holds as it is.  A node is 128 bytes
+ * (8,000 per megabyte); $binary_remote_addr takes 4 or 16, $remote_addr
+ * at most 39, most host names fit.  A longer value is kept as its
+ * SHA-256, with the key length FY_LIMIT_KEY_DIGEST, which no value
+ * kept as it is has: two such values share an entry only if their
+ * SHA-256 are equal, and never with a short value.  Over nginx's own
+ * limits (65535 bytes for limit_req, 255 for limit_conn) a value is
+ * not accounted (logged), as in nginx. */
+#define FY_LIMIT_KEY_MAX     88
+#define FY_LIMIT_KEY_DIGEST  (0x8000 | 32)
+/* the bytes of a key of length len in a node */
+#define fy_http_limit_key_bytes(len)  ((len) & 0x7fff)
 
 /* limit_req's lookup: over the burst (fy_core.h's codes go to -4) */
 #define FY_LIMIT_BUSY      (-5)
@@ -126,8 +133,9 @@ fy_http_limit_zone_t *fy_http_limit_zone_get(fy_conf_t *cf,
  * defined with its key (args[1]); NULL after a config error. */
 fy_http_limit_zone_t *fy_http_limit_zone_define(fy_conf_t *cf,
     const fy_str_t *arg, unsigned kind);
-/* The key's value for r into buf (FY_LIMIT_KEY_MAX bytes): its length,
- * 0 when empty or too long (logged; not accounted). */
+/* The key's value for r into buf (FY_LIMIT_KEY_MAX bytes): its length;
+ * FY_LIMIT_KEY_DIGEST for a longer one, whose SHA-256 is in buf; 0 when
+ * empty or longer than nginx allows (logged; not accounted). */
 size_t fy_http_limit_key(fy_http_request_t *r, fy_http_limit_zone_t *z,
                          u_char *buf, uint32_t *hash);
 /* Make the SIZE bytes at shm an empty zone (t/unit/test_limit_zone.c

@@ -23,6 +23,7 @@
 
 #include <sys/mman.h>
 #include <sys/random.h>
+#include <openssl/evp.h>
 
 /* A zone the master has mapped. */
 typedef struct fy_http_limit_map_s {
@@ -428,12 +429,41 @@ fy_http_limit_hash(uint64_t seed, const u_char *key, size_t len)
     return (uint32_t) h;
 }
 
+/* A key value too long for a node: its SHA-256 in buf, counted apart
+ * from every value kept as it is (FY_LIMIT_KEY_DIGEST).  Over nginx's
+ * limit for the module, not accounted and logged with nginx's words. */
+static size_t
+fy_http_limit_key_digest(fy_http_request_t *r, fy_http_limit_zone_t *z,
+                         u_char *buf, uint32_t *hash)
+{
+    const fy_http_cv_t  *cv = z->key;
+    u_char              *v;
+    size_t               n, max;
+
+    v = fy_http_cv_eval(r, cv, &n);
+    if (v == NULL) {
+        return 0;
+    }
+    max = z->kind == FY_LIMIT_CONN ? 255 : 65535;
+    if (n > max) {
+        fy_log_error(FY_LOG_ERR, 0, "the value of the \"%.*s\" key is "
+                     "more than %zu bytes: \"%.*s\"", (int) cv->text.len,
+                     cv->text.data, max, (int) n, (char *) v);
+        return 0;
+    }
+    if (!EVP_Digest(v, n, buf, NULL, EVP_sha256(), NULL)) {
+        return 0;
+    }
+    *hash = fy_http_limit_hash(z->shm->seed, buf,
+                               fy_http_limit_key_bytes(FY_LIMIT_KEY_DIGEST));
+    return FY_LIMIT_KEY_DIGEST;
+}
+
 size_t
 fy_http_limit_key(fy_http_request_t *r, fy_http_limit_zone_t *z, u_char *buf,
                   uint32_t *hash)
 {
     const fy_http_cv_t  *cv = z->key;
-    u_char              *v;
     size_t               len = 0, n;
     unsigned             i;
 
@@ -448,12 +478,7 @@ fy_http_limit_key(fy_http_request_t *r, fy_http_limit_zone_t *z, u_char *buf,
             len += fy_http_cv_part_len(r, &cv->parts[i]);
         }
         if (len > FY_LIMIT_KEY_MAX) {
-            v = fy_http_cv_eval(r, cv, &n);
-            fy_log_error(FY_LOG_ERR, 0, "the value of the \"%.*s\" key is "
-                         "more than %d bytes: \"%.*s\"", (int) cv->text.len,
-                         cv->text.data, FY_LIMIT_KEY_MAX,
-                         v ? (int) n : 0, v ? (char *) v : "");
-            return 0;
+            return fy_http_limit_key_digest(r, z, buf, hash);
         }
         for (n = 0, i = 0; i < cv->nparts && n < len; i++) {
             n += fy_http_cv_part_get(r, &cv->parts[i], buf + n, len - n);
@@ -478,7 +503,8 @@ fy_http_limit_find(fy_http_limit_shm_t *shm, const u_char *key, size_t len,
          i = n->hnext)
     {
         n = fy_http_limit_node(shm, i);
-        if (n->hash == hash && n->len == len && memcmp(n->key, key, len) == 0)
+        if (n->hash == hash && n->len == len
+            && memcmp(n->key, key, fy_http_limit_key_bytes(len)) == 0)
         {
             return n;
         }
@@ -541,7 +567,7 @@ fy_http_limit_alloc(fy_http_limit_shm_t *shm, const u_char *key, size_t len,
     memset(n, 0, offsetof(fy_http_limit_node_t, key));
     n->hash = hash;
     n->len = (uint16_t) len;
-    memcpy(n->key, key, len);
+    memcpy(n->key, key, fy_http_limit_key_bytes(len));
     b = hash & (shm->nbuckets - 1);
     n->hnext = buckets[b];
     buckets[b] = i;
@@ -666,8 +692,8 @@ fy_http_limit_log(fy_http_request_t *r, int level, const char *text)
 {
     fy_str_t  *server = NULL;
 
-    if (r->srv->names.nelts) {
-        server = fy_array_elt(&r->srv->names, fy_str_t, 0);
+    if (r->srv->server_name.len) {
+        server = &r->srv->server_name;     /* nginx's "server:" */
     }
     fy_log_error(level, 0, "%s, client: %s, server: %.*s, request: \"%.*s\", "
                  "host: \"%.*s\"", text, r->hc->addr_text,

@@ -132,6 +132,9 @@ struct fy_http_proxy_s {
     unsigned                  up_extra:1;      /* bytes after its end */
     unsigned                  buffering:1;     /* read ahead (see above) */
     unsigned                  finished:1;      /* fy_proxy_finish ran */
+    unsigned                  trailers:1;      /* add_trailer: re-chunked,
+                                                  whatever the framing */
+    unsigned                  last_out:1;      /* our last chunk is queued */
     struct fy_http_gzip_s    *gzip;        /* compressing the body, or NULL
                                               (fy_http_gzip_stream.c) */
     /* sub_filter: substituting in the body, or NULL (fy_http_sub*.c);

@@ -35,16 +35,21 @@ fy_proxy_finish(fy_http_proxy_t *p)
 {
     fy_http_request_t  *r = p->r;
     fy_http_conn_t     *hc = r->hc;
-    static char         last[] = "0\r\n\r\n";
+    fy_str_t            last;
 
     p->finished = 1;
     fy_proxy_release_upstream(p);
 
-    if (p->out == FY_PROXY_OUT_CHUNK && p->body_type == FY_PROXY_BODY_CLOSE) {
-        /* the terminating chunk, once */
+    if (p->out == FY_PROXY_OUT_CHUNK && !p->last_out) {
+        /* the terminating chunk, once; add_trailer's fields in it */
+        p->last_out = 1;
         p->body_type = FY_PROXY_BODY_NONE;
-        hc->out[0].iov_base = last;
-        hc->out[0].iov_len = sizeof(last) - 1;
+        if (fy_http_trailers_last_chunk(r, 0, &last) != FY_OK) {
+            fy_http_close_connection(hc);
+            return;
+        }
+        hc->out[0].iov_base = last.data;
+        hc->out[0].iov_len = last.len;
         hc->nout = 1;
         hc->out_done = fy_proxy_body_written;
         switch (fy_http_write_out(r)) {
@@ -123,7 +128,8 @@ fy_proxy_body_piece(fy_http_proxy_t *p, u_char **piece, size_t *piece_len)
         break;
 
     case FY_PROXY_BODY_CHUNKED:
-        if (p->out == FY_PROXY_OUT_DECHUNK) {
+        if (p->out != FY_PROXY_OUT_RAW) {
+            /* the data alone: for an HTTP/1.0 client, or re-chunked */
             rc = fy_http_parse_chunked(&p->chunked, &p->buf);
             if (rc == FY_OK) {
                 start = p->chunked.data;
@@ -271,7 +277,7 @@ static int
 fy_proxy_sub_piece(fy_http_proxy_t *p)
 {
     fy_http_conn_t  *hc = p->r->hc;
-    static char      last[] = "0\r\n\r\n";
+    fy_str_t         last;
     u_char          *start;
     size_t           len;
     int              rc, i = 0;
@@ -300,8 +306,12 @@ fy_proxy_sub_piece(fy_http_proxy_t *p)
                     hc->out[i++] = p->hdr;
                     p->hdr.iov_len = 0;
                 }
-                hc->out[i].iov_base = last;
-                hc->out[i].iov_len = sizeof(last) - 1;
+                /* the last chunk, add_trailer's fields in it */
+                if (fy_http_trailers_last_chunk(p->r, 0, &last) != FY_OK) {
+                    return FY_ERROR;
+                }
+                hc->out[i].iov_base = last.data;
+                hc->out[i].iov_len = last.len;
                 hc->nout = i + 1;
                 return FY_OK;
             }

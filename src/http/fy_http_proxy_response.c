@@ -205,9 +205,9 @@ fy_proxy_process_header(fy_http_proxy_t *p)
     fy_str_t            value;
     const char         *conn, *line, *server, *gz;
     char               *hdr, *q;
-    size_t              size, llen, slen;
+    size_t              size, llen, slen, at, hlen;
     fy_str_t            add;
-    unsigned            own_server, own_date;
+    unsigned            own_server, own_date, sent;
     int64_t             cl = -1, n;
     unsigned            i, chunked = 0, te = 0, ft, conn_fields = 0;
     unsigned            cl_first = 0, cl_lines = 0;
@@ -420,6 +420,16 @@ fy_proxy_process_header(fy_http_proxy_t *p)
         }
     }
 
+    /* add_trailer: the body goes out in chunks of ferry's, whatever
+     * its framing, and the trailers in the last one (nginx) */
+    if (r->loc->add_trailers && p->gzip == NULL && p->status != 101
+        && p->body_type != FY_PROXY_BODY_NONE
+        && fy_http_trailers_expected(r, r->status))
+    {
+        p->out = FY_PROXY_OUT_CHUNK;
+        p->trailers = 1;
+    }
+
     /* Without a length or chunks, only the close can end the body. */
     if (p->gzip == NULL && p->sub == NULL
         && ((p->body_type == FY_PROXY_BODY_CLOSE
@@ -456,7 +466,9 @@ fy_proxy_process_header(fy_http_proxy_t *p)
         fy_proxy_filters_start(r, headers);
     }
     server = fy_http_server_line(r, &slen);
-    if (fy_http_add_headers(r, r->status, &add) != FY_OK) {
+    sent = r->loc->add_headers_sent;
+    add.len = 0;
+    if (!sent && fy_http_add_headers(r, r->status, &add) != FY_OK) {
         fy_proxy_fail(p, 500);
         return;
     }
@@ -528,6 +540,9 @@ fy_proxy_process_header(fy_http_proxy_t *p)
         {
             continue;           /* not true of the compressed body */
         }
+        if (p->trailers && fy_str_eq_ci(&h->name, "Content-Length")) {
+            continue;           /* chunked instead */
+        }
         if (p->gzip && fy_str_eq_ci(&h->name, "ETag")) {
             value = fy_http_gzip_weak_etag(r, &h->value);
         }
@@ -558,6 +573,7 @@ fy_proxy_process_header(fy_http_proxy_t *p)
         memcpy(q, add.data, add.len);
         q += add.len;
     }
+    at = (size_t) (q - hdr);
     if ((p->body_type == FY_PROXY_BODY_CHUNKED && p->out == FY_PROXY_OUT_RAW)
         || p->out == FY_PROXY_OUT_CHUNK
         || ((p->gzip || p->sub) && fy_http_chunked_out(r)))
@@ -570,6 +586,18 @@ fy_proxy_process_header(fy_http_proxy_t *p)
     q = fy_proxy_lit(q, "Connection: ");
     q = fy_proxy_cpy(q, conn, strlen(conn));
     q = fy_proxy_lit(q, "\r\n\r\n");
+    if (sent) {
+        /* add_header reads $sent_http_: made now, the upstream's fields
+         * visible to it, as nginx's header filter sees them */
+        hlen = (size_t) (q - hdr);
+        if (fy_http_add_headers_into(r, r->status, &hdr, &hlen, &size, at)
+            != FY_OK)
+        {
+            fy_proxy_fail(p, 500);
+            return;
+        }
+        q = hdr + hlen;
+    }
 
     /* The header waits for the body bytes already in p->buf so that
      * both leave in one writev: a system call less per response, and

@@ -44,6 +44,7 @@ static const fy_http_status_t  fy_http_statuses[] = {
     { 411, "411 Length Required" },
     { 413, "413 Request Entity Too Large" },
     { 414, "414 Request-URI Too Large" },
+    { 416, "416 Requested Range Not Satisfiable" },
     { 429, "429 Too Many Requests" },
     { 494, "400 Bad Request" },
     { 500, "500 Internal Server Error" },
@@ -202,12 +203,13 @@ fy_http_send_response(fy_http_request_t *r, int status, const fy_str_t *type,
 {
     fy_http_conn_t  *hc = r->hc;
     const char      *line, *conn, *server, *gzip = "";
-    char            *hdr, code[8], clen[24];
+    char            *hdr, code[8], clen[24], *chunk, crange[48];
     u_char          *z;
     size_t           llen, size, slen, zlen;
-    fy_str_t         add, abs, ctype;
+    fy_str_t         add, abs, ctype, last;
     fy_http_sub_stream_t  *s;
-    int              n, how;
+    size_t           hsize, hlen;
+    int              n, how, chunked, sent;
 
     if (r->parent) {
         fy_http_auth_request_done(r, status);   /* a subrequest's answer */
@@ -266,6 +268,14 @@ fy_http_send_response(fy_http_request_t *r, int status, const fy_str_t *type,
         gzip = fy_http_gzip_header_lines(r, how);
     }
     snprintf(clen, sizeof(clen), "%zu", len);
+    crange[0] = '\0';
+    if (r->range_unsat && status == 416) {
+        /* nginx's 416 and what its error_page answers as 416 */
+        snprintf(crange, sizeof(crange), "Content-Range: bytes */%lld\r\n",
+                 (long long) r->range_size);
+    }
+    /* add_trailer: chunked, its trailers in the last chunk (nginx) */
+    chunked = fy_http_trailers_expected(r, status);
     if (type && len) {
         switch (fy_http_charset_type(r, type, &ctype)) {
         case 1:
@@ -277,7 +287,10 @@ fy_http_send_response(fy_http_request_t *r, int status, const fy_str_t *type,
         }
     }
     server = fy_http_server_line(r, &slen);
-    if (fy_http_add_headers(r, status, &add) != FY_OK) {
+    sent = fy_http_req_loc(r)->add_headers_sent;
+    add.len = 0;
+    add.data = NULL;
+    if (!sent && fy_http_add_headers(r, status, &add) != FY_OK) {
         fy_http_close_connection(hc);
         return;
     }
@@ -291,8 +304,9 @@ fy_http_send_response(fy_http_request_t *r, int status, const fy_str_t *type,
         location = &abs;
     }
 
-    size = 320 + llen + slen + fy_http_date_len + (type ? type->len : 0)
-           + (location ? location->len : 0) + add.len;
+    size = 320 + sizeof(crange) + llen + slen + fy_http_date_len
+           + (type ? type->len : 0) + (location ? location->len : 0)
+           + add.len;
     hdr = fy_palloc(r->pool, size);
     if (hdr == NULL) {
         fy_http_close_connection(hc);
@@ -306,6 +320,7 @@ fy_http_send_response(fy_http_request_t *r, int status, const fy_str_t *type,
                  "%s%.*s%s"
                  "%s%s%s"
                  "%s%.*s%s"
+                 "%s"
                  "%s%.*s"
                  "Connection: %s\r\n"
                  "\r\n",
@@ -314,15 +329,31 @@ fy_http_send_response(fy_http_request_t *r, int status, const fy_str_t *type,
                  type && len ? (int) type->len : 0,
                  type && len ? (char *) type->data : "",
                  type && len ? "\r\n" : "",
-                 status == 204 || status == 304 ? "" : "Content-Length: ",
-                 status == 204 || status == 304 ? "" : clen,
+                 status == 204 || status == 304 ? ""
+                 : chunked ? "Transfer-Encoding: chunked" : "Content-Length: ",
+                 status == 204 || status == 304 || chunked ? "" : clen,
                  status == 204 || status == 304 ? "" : "\r\n",
                  location ? "Location: " : "",
                  location ? (int) location->len : 0,
                  location ? (char *) location->data : "",
                  location ? "\r\n" : "",
+                 crange,
                  gzip, (int) add.len, add.data ? (char *) add.data : "",
                  conn);
+    if (sent) {
+        /* add_header reads $sent_http_: made now, before Connection */
+        hsize = size;
+        hlen = (size_t) n;
+        if (fy_http_add_headers_into(r, status, &hdr, &hlen, &hsize,
+                                     hlen - strlen(conn)
+                                     - (sizeof("Connection: \r\n\r\n") - 1))
+            != FY_OK)
+        {
+            fy_http_close_connection(hc);
+            return;
+        }
+        n = (int) hlen;
+    }
 
     hc->out[0].iov_base = hdr;
     hc->out[0].iov_len = (size_t) n;
@@ -332,6 +363,23 @@ fy_http_send_response(fy_http_request_t *r, int status, const fy_str_t *type,
     hc->out[1].iov_base = (void *) body;
     hc->out[1].iov_len = r->head ? 0 : len;
     hc->nout = 2;
+    if (chunked) {
+        /* one chunk of all the body, then the last with the trailers */
+        if (fy_http_trailers_last_chunk(r, len != 0, &last) != FY_OK
+            || (chunk = fy_palloc(r->pool, 24)) == NULL)
+        {
+            fy_http_close_connection(hc);
+            return;
+        }
+        hc->out[1].iov_base = chunk;
+        hc->out[1].iov_len = len ? (size_t) snprintf(chunk, 24, "%zx\r\n", len)
+                                 : 0;
+        hc->out[2].iov_base = (void *) body;
+        hc->out[2].iov_len = len;
+        hc->out[3].iov_base = last.data;
+        hc->out[3].iov_len = last.len;
+        hc->nout = 4;
+    }
     hc->out_done = NULL;
     r->header_sent = 1;
 
@@ -381,7 +429,7 @@ fy_http_send_error(fy_http_request_t *r, int status)
     }
 
     if (status >= 400 && status != 408 && status < 500 && status != 404
-        && status != 403 && status != 405 && status != 401)
+        && status != 403 && status != 405 && status != 401 && status != 416)
     {
         /* A request we could not make sense of: the byte stream after
          * it cannot be trusted to start a new request. */

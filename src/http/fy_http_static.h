@@ -78,6 +78,8 @@ typedef struct fy_http_static_file_s {
     off_t  end;         /* one past the last byte to send */
     unsigned  yielded:1;   /* the write timer is the 1 ms pause */
     unsigned  gz_how:2;    /* FY_HTTP_GZIP_*: the decision, for headers */
+    unsigned  trailers:1;  /* add_trailer: one chunk, then the last */
+    unsigned  chunk_data:1;   /* ... and that chunk has bytes */
     fy_http_gzip_t *gz;    /* compressing on the way, or NULL */
     u_char   *in;          /* its (or sub's) read buffer */
     /* sub_filter: substituting on the way (before gz), or NULL */

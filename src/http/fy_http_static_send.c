@@ -171,10 +171,10 @@ fy_http_static_send(fy_http_request_t *r, fy_http_static_file_t *f,
     char             etag[48], lm[40], *hdr, code[8];
     struct tm        tm;
     off_t            start = 0, end = st->st_size - 1;
-    size_t           llen, size, n, slen;
+    size_t           llen, size, n, slen, at;
     fy_str_t         add, ctype;
     time_t           t;
-    int              status = 200;
+    int              status = 200, sent;
 
     if (r->parent) {
         fy_http_auth_request_done(r, 200);  /* a subrequest: found */
@@ -307,19 +307,20 @@ fy_http_static_send(fy_http_request_t *r, fy_http_static_file_t *f,
             status = 206;
             break;
         case FY_HTTP_RANGE_UNSATISFIABLE:
-            status = 416;
-            break;
+            /* nginx's error page for 416 (or the error_page's answer),
+             * with the file's size in Content-Range */
+            r->range_unsat = 1;
+            r->range_size = st->st_size;
+            fy_http_send_error(r, 416);
+            return;
         default:
             break;
         }
     }
 
     r->status = r->err_status ? r->err_status : status;
-    line = fy_http_status_line(status == 416 ? 200 : r->status, &llen);
-    if (status == 416) {
-        line = "416 Requested Range Not Satisfiable";
-        llen = strlen(line);
-    } else if (line == NULL) {
+    line = fy_http_status_line(r->status, &llen);
+    if (line == NULL) {
         snprintf(code, sizeof(code), "%03d ", r->status);
         line = code;
         llen = strlen(code);
@@ -336,7 +337,9 @@ fy_http_static_send(fy_http_request_t *r, fy_http_static_file_t *f,
         fy_http_close_connection(hc);
         return;
     }
-    if (fy_http_add_headers(r, r->status, &add) != FY_OK) {
+    sent = r->loc->add_headers_sent;
+    add.len = 0;
+    if (!sent && fy_http_add_headers(r, r->status, &add) != FY_OK) {
         fy_http_close_connection(hc);
         return;
     }
@@ -352,18 +355,27 @@ fy_http_static_send(fy_http_request_t *r, fy_http_static_file_t *f,
     if (status == 200 || status == 206) {
         n += (size_t) snprintf(hdr + n, size - n, "Content-Type: %.*s\r\n",
                                (int) type->len, type->data);
-        if (f->gz == NULL && !f->sub_hdr) {
+        /* add_trailer: chunked, the trailers in the last chunk (the
+         * compressor's and the filter's senders write their own) */
+        f->trailers = f->gz == NULL && !f->sub_hdr && r->loc->add_trailers
+                      && fy_http_trailers_expected(r, r->status);
+        if (f->gz == NULL && !f->sub_hdr && !f->trailers) {
             n += (size_t) snprintf(hdr + n, size - n,
                                    "Content-Length: %lld\r\n",
                                    (long long) (end - start + 1));
-        } else if (fy_http_chunked_out(r) && !r->head) {
+        } else if ((f->trailers || fy_http_chunked_out(r)) && !r->head) {
             n += (size_t) snprintf(hdr + n, size - n,
                                    "Transfer-Encoding: chunked\r\n");
         }
         n += (size_t) snprintf(hdr + n, size - n, "%s",
                                fy_http_gzip_header_lines(r, f->gz_how));
     }
-    if (status == 206) {
+    if (r->range_unsat && r->status == 416) {
+        /* a file an error_page 416 serves: the unsatisfied range's */
+        n += (size_t) snprintf(hdr + n, size - n,
+                               "Content-Range: bytes */%lld\r\n",
+                               (long long) r->range_size);
+    } else if (status == 206) {
         n += (size_t) snprintf(hdr + n, size - n,
                                "Content-Range: bytes %lld-%lld/%lld\r\n",
                                (long long) start, (long long) end,
@@ -372,10 +384,6 @@ fy_http_static_send(fy_http_request_t *r, fy_http_static_file_t *f,
                && r->loc->max_ranges > 0)
     {
         n += (size_t) snprintf(hdr + n, size - n, "Accept-Ranges: bytes\r\n");
-    } else if (status == 416) {
-        n += (size_t) snprintf(hdr + n, size - n, "Content-Length: 0\r\n"
-                               "Content-Range: bytes */%lld\r\n",
-                               (long long) st->st_size);
     }
     if (f->sub_hdr && !r->loc->sub->last_modified) {
         /* sub_filter: the body is not the file's; neither validator
@@ -386,18 +394,24 @@ fy_http_static_send(fy_http_request_t *r, fy_http_static_file_t *f,
         n += (size_t) snprintf(hdr + n, size - n, "Last-Modified: %s\r\n",
                                lm);
     }
-    if (status != 416) {
-        /* a compressed body is not the file byte for byte: weak */
-        if (etag[0]) {
-            n += (size_t) snprintf(hdr + n, size - n, "ETag: %s%s\r\n",
-                                   f->gz || f->sub_hdr ? "W/" : "", etag);
-        }
+    /* a compressed or filtered body is not the file byte for byte: weak */
+    if (etag[0]) {
+        n += (size_t) snprintf(hdr + n, size - n, "ETag: %s%s\r\n",
+                               f->gz || f->sub_hdr ? "W/" : "", etag);
     }
     if (add.len) {
         memcpy(hdr + n, add.data, add.len);
         n += add.len;
     }
+    at = n;
     n += (size_t) snprintf(hdr + n, size - n, "Connection: %s\r\n\r\n", conn);
+    if (sent && fy_http_add_headers_into(r, r->status, &hdr, &n, &size, at)
+                != FY_OK)
+    {
+        /* add_header reads $sent_http_: made now, before Connection */
+        fy_http_close_connection(hc);
+        return;
+    }
 
     f->pos = start;
     f->end = (status == 200 || status == 206) && !r->head ? end + 1 : start;
@@ -416,6 +430,15 @@ fy_http_static_send(fy_http_request_t *r, fy_http_static_file_t *f,
     hc->out[0].iov_base = hdr;
     hc->out[0].iov_len = n;
     hc->nout = 1;
+    if (f->trailers && f->end > f->pos) {
+        /* all of the file (or its range) is one chunk */
+        f->chunk_data = 1;
+        hc->out[1].iov_base = hdr + n;
+        hc->out[1].iov_len = (size_t) snprintf(hdr + n, size - n,
+                                               "%llx\r\n", (unsigned long long)
+                                               (f->end - f->pos));
+        hc->nout = 2;
+    }
     hc->out_done = fy_http_static_send_body;
     r->header_out = n;
     r->header_text.data = (u_char *) hdr;
@@ -494,6 +517,7 @@ fy_http_static_send_body(fy_http_request_t *r)
     ssize_t                 n;
     off_t                   max;
     uint64_t                allow, delay;
+    fy_str_t                last;
 
     if (f->gz || f->sub) {
         fy_http_static_send_filtered(r);
@@ -558,6 +582,28 @@ fy_http_static_send_body(fy_http_request_t *r)
     fy_timer_del(&c->write);
     c->write.handler = fy_event_ignore;
     fy_http_static_file_close(f);
+    if (f->trailers) {
+        /* the last chunk, with add_trailer's fields; then finalized
+         * here or, after a wait, by the write handler */
+        f->trailers = 0;
+        if (fy_http_trailers_last_chunk(r, f->chunk_data, &last) != FY_OK) {
+            fy_http_close_connection(hc);
+            return;
+        }
+        hc->out[0].iov_base = last.data;
+        hc->out[0].iov_len = last.len;
+        hc->nout = 1;
+        hc->out_done = NULL;
+        switch (fy_http_write_out(r)) {
+        case FY_OK:
+            break;
+        case FY_AGAIN:
+            return;
+        default:
+            fy_http_close_connection(hc);
+            return;
+        }
+    }
     fy_http_finalize(r, 0);
 }
 
@@ -591,7 +637,6 @@ fy_http_static_write_piece(fy_http_request_t *r, int nout)
 static void
 fy_http_static_send_filtered(fy_http_request_t *r)
 {
-    static char             last[] = "0\r\n\r\n";
     fy_http_static_file_t  *f = r->file;
     fy_http_conn_t         *hc = r->hc;
     fy_conn_t              *c = hc->c;
@@ -599,6 +644,7 @@ fy_http_static_send_filtered(fy_http_request_t *r)
     u_char                 *data;
     ssize_t                 k;
     int                     n, i;
+    fy_str_t                last;
 
     for ( ;; ) {
         if (f->gz) {
@@ -627,8 +673,13 @@ fy_http_static_send_filtered(fy_http_request_t *r)
                 break;
             }
             f->sub_last = 1;
-            hc->out[0].iov_base = last;
-            hc->out[0].iov_len = sizeof(last) - 1;
+            /* the last chunk, add_trailer's fields in it */
+            if (fy_http_trailers_last_chunk(r, 0, &last) != FY_OK) {
+                fy_http_close_connection(hc);
+                return;
+            }
+            hc->out[0].iov_base = last.data;
+            hc->out[0].iov_len = last.len;
             if (!fy_http_static_write_piece(r, 1)) {
                 return;
             }

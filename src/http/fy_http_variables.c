@@ -108,8 +108,8 @@ fy_var_request_method(fy_http_request_t *r, u_char *buf, size_t size)
     return fy_var_copy(buf, size, r->method_name.data, r->method_name.len);
 }
 
-/* nginx: the Host header without port, else the first server_name,
- * else the empty string. */
+/* nginx: the Host header without port, else the first server_name
+ * (as $server_name), else the empty string. */
 static size_t
 fy_var_host(fy_http_request_t *r, u_char *buf, size_t size)
 {
@@ -118,8 +118,8 @@ fy_var_host(fy_http_request_t *r, u_char *buf, size_t size)
     if (r->host.len) {
         return fy_var_copy(buf, size, r->host.data, r->host.len);
     }
-    if (r->srv && r->srv->names.nelts) {
-        name = fy_array_elt(&r->srv->names, fy_str_t, 0);
+    if (r->srv) {
+        name = &r->srv->server_name;
         return fy_var_copy(buf, size, name->data, name->len);
     }
     return 0;
@@ -524,10 +524,11 @@ fy_var_server_name(fy_http_request_t *r, u_char *buf, size_t size)
 {
     fy_str_t  *name;
 
-    if (r->srv == NULL || r->srv->names.nelts == 0) {
+    /* the first server_name as written, a regex too (nginx) */
+    if (r->srv == NULL) {
         return 0;
     }
-    name = fy_array_elt(&r->srv->names, fy_str_t, 0);
+    name = &r->srv->server_name;
     return fy_var_copy(buf, size, name->data, name->len);
 }
 
@@ -627,6 +628,8 @@ static const fy_http_variable_t  fy_http_variables[] = {
     { "proxy_add_x_forwarded_for", fy_var_proxy_add_xff },
     { "remote_user",      fy_var_remote_user },
     { "invalid_referer",  fy_http_referer_var },
+    { "secure_link",      fy_http_secure_link_var },
+    { "secure_link_expires", fy_http_secure_link_expires_var },
     { "upstream_addr",    fy_http_proxy_upstream_addr },
     { "upstream_status",  fy_http_proxy_upstream_status },
     { "upstream_connect_time", fy_http_proxy_upstream_connect_time },

@@ -2,8 +2,8 @@
  * test_limit_zone.c -- the table inside a limit_req / limit_conn zone
  * (src/http/fy_http_limit_zone.c) on ordinary memory: sizing, insert
  * and find, a full zone, chains of keys with one hash, the LRU order
- * that eviction follows, freed nodes coming back, and limit_conn's
- * hold nodes.
+ * that eviction follows, freed nodes coming back, limit_conn's hold
+ * nodes, and long keys kept as their SHA-256 apart from short ones.
  */
 
 #include "fy_core.h"
@@ -127,6 +127,27 @@ main(void)
     fy_http_limit_unhold(shm, fy_http_limit_node(shm, shm->lru_head));
     ok(find(shm, 1, 1) == NULL, "the last unhold frees the key");
     is_int(shm->used, 0, "nothing in use");
+
+    /* a long key kept as its SHA-256: apart from a short key with the
+     * same 32 bytes, found again by its digest */
+    fy_http_limit_shm_init(shm, SIZE);
+    {
+        u_char  d[32];
+
+        memset(d, 0xab, sizeof(d));
+        n = fy_http_limit_alloc(shm, d, FY_LIMIT_KEY_DIGEST, 9);
+        ok(n != NULL && n->len == FY_LIMIT_KEY_DIGEST
+           && memcmp(n->key, d, 32) == 0, "digest key: its 32 bytes kept");
+        ok(fy_http_limit_find(shm, d, 32, 9) == NULL,
+           "a 32-byte key with the same bytes is another key");
+        ok(fy_http_limit_find(shm, d, FY_LIMIT_KEY_DIGEST, 9) == n,
+           "the digest key is found again");
+        first = fy_http_limit_alloc(shm, d, 32, 9);
+        ok(first != NULL && first != n
+           && fy_http_limit_find(shm, d, 32, 9) == first
+           && fy_http_limit_find(shm, d, FY_LIMIT_KEY_DIGEST, 9) == n,
+           "both in one chain, each found as itself");
+    }
 
     free(shm);
     return done_testing();
