@@ -57,6 +57,20 @@ http {
                         return 200 "plain"; }
         location /px/ { add_trailer X-Up "$upstream_status"; proxy_pass http://up; }
         location /plain/ { proxy_pass http://up; add_header X-H "h"; }
+        # sub_filter's senders write the last chunk themselves
+        location /subf/ {
+            add_trailer X-Sub "s";
+            sub_filter "body" "BODY";
+            sub_filter_once off;
+            sub_filter_types text/plain;
+            alias %%PREFIX%%/html/files/;
+        }
+        location /subp/ {
+            add_trailer X-Sub "s";
+            sub_filter "body" "BODY";
+            sub_filter_types text/plain;
+            proxy_pass http://up/px/;
+        }
     }
     server {
         listen 127.0.0.1:%%PORT_2%%;
@@ -149,6 +163,19 @@ ok($r->{ok} && $r->{body} eq 'le-b' && $r->{trailers}{'X-File'} eq 'f',
 $r = raw_get('/files/zero.txt');
 ok($r->{ok} && $r->{body} eq '' && $r->{trailers}{'X-File'} eq 'f',
    'an empty file: the last chunk with the trailer');
+
+$r = raw_get('/subf/a.txt');
+ok($r->{ok}, 'sub_filter on a static file: one well-formed chunked stream');
+is($r->{body}, 'file-BODY' x 10, '... the body substituted');
+is($r->{trailers}{'X-Sub'}, 's', '... the trailer in its last chunk');
+
+for my $mode (qw(length chunked)) {
+    $r = raw_get("/subp/$mode");
+    ok($r->{ok} && $r->{trailers}{'X-Sub'} eq 's',
+       "sub_filter on a proxied body by $mode: the trailer in the last chunk");
+    is($r->{body}, "upstream BODY $mode\n" . "upstream body $mode\n" x 2,
+       '... the body substituted once');
+}
 
 $r = raw_get('/gz/big.txt', 'Accept-Encoding' => 'gzip');
 like($r->{head}, qr/^Content-Encoding: gzip\r?$/mi, 'gzip: compressed');
