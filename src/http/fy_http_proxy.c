@@ -38,6 +38,7 @@
 #include "fy_http_proxy.h"
 #include "fy_worker.h"
 #include "fy_shm.h"
+#include "fy_http_cache.h"
 
 static uint64_t  fy_proxy_rnd;     /* random balancer state, per worker */
 
@@ -300,6 +301,13 @@ fy_proxy_fail(fy_http_proxy_t *p, int status)
     if (st && st->status == 0) {
         st->status = status;
     }
+    if (p->cache && (status == 502 || status == 504)
+        && fy_http_cache_stale(p, status == 504 ? FY_CACHE_STALE_TIMEOUT
+                                                : FY_CACHE_STALE_ERROR)
+           == FY_DONE)
+    {
+        return;     /* proxy_cache_use_stale: the expired entry answered */
+    }
     fy_proxy_close_upstream(p);
     if (r->header_sent) {
         fy_http_close_connection(r->hc);
@@ -402,6 +410,18 @@ fy_http_proxy_handler(fy_http_request_t *r)
         rc = fy_proxy_eval_pass(p);
         if (rc != FY_OK) {
             fy_http_send_error(r, rc);
+            return;
+        }
+    }
+    if (r->loc->proxy_cache) {
+        /* answered from the cache, or on to the upstream (the one
+         * test a location without proxy_cache makes) */
+        rc = fy_http_cache_start(p);
+        if (rc == FY_DONE) {
+            return;
+        }
+        if (rc != FY_OK) {
+            fy_http_send_error(r, 500);
             return;
         }
     }

@@ -139,6 +139,8 @@ struct fy_http_proxy_s {
      * $upstream_http_ (fy_http_var_response.c), NULL: none */
     fy_http_header_t         *kept_fields;
     unsigned                  nkept_fields;
+    /* the proxy cache (fy_http_cache*.c), NULL: not used */
+    struct fy_http_cache_s   *cache;
 };
 
 /* The proxy_ssl_* settings of a level (fy_http_proxy_ssl.c). */
@@ -240,6 +242,9 @@ void fy_proxy_check_client(fy_event_t *rev);
  * after a failed send, fy_proxy_read_early goes on with a response the
  * upstream had sent (FY_OK) or finds none (FY_DECLINED) */
 int fy_proxy_header_init(fy_http_proxy_t *p);
+/* whether a response field is kept from the client (proxy_hide_header,
+ * proxy_pass_header) */
+int fy_proxy_hidden(fy_http_loc_conf_t *lcf, const fy_str_t *name);
 void fy_proxy_read_header(fy_event_t *rev);
 int fy_proxy_read_early(fy_http_proxy_t *p);
 /* the body relay (fy_http_proxy_relay.c), entered from the header */

@@ -91,4 +91,9 @@ void fy_http_static_file_close(void *data);
 void fy_http_static_send(fy_http_request_t *r, fy_http_static_file_t *f,
                          const struct stat *st, const fy_str_t *type);
 
+/* Send r->file from f->pos to f->end (the header is gone), then
+ * finalize r; resumes on the write event.  The proxy cache sends its
+ * HITs with it (fy_http_cache.c). */
+void fy_http_static_send_body(fy_http_request_t *r);
+
 #endif /* FY_HTTP_STATIC_H */

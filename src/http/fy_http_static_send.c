@@ -28,7 +28,6 @@
 #define FY_HTTP_STATIC_GZIP_READ  16384
 #define FY_HTTP_STATIC_GZIP_TURN  (256 * 1024)
 
-static void fy_http_static_send_body(fy_http_request_t *r);
 static void fy_http_static_send_gzip(fy_http_request_t *r);
 
 /* ---- Range ---- */
@@ -440,7 +439,7 @@ fy_http_static_send_copy(fy_conn_t *c, fy_http_static_file_t *f, off_t max)
 /* Send the file from f->pos to f->end; resumes on the write event.  A
  * client that goes away closes the connection, and the request pool's
  * cleanup closes the file. */
-static void
+void
 fy_http_static_send_body(fy_http_request_t *r)
 {
     fy_http_static_file_t  *f = r->file;

@@ -1,0 +1,625 @@
+/*
+ * fy_http_cache.c -- the proxy cache's index and its answers from
+ * files (layout in fy_http_cache.h).
+ *
+ * The index is a zone of the limit zones' kind (fy_http_limit_zone.c:
+ * the master maps it before the workers fork and keeps it across a
+ * reload), one node per entry whose file is in place.  Every worker
+ * looks entries up and adds them under the zone's lock.
+ *
+ * Eviction happens in the workers, without a cache manager process:
+ * adding an entry first drops the least recently used ones while the
+ * entries' total size is over max_size or the index is full, and each
+ * lookup and each addition drops up to FY_CACHE_INACTIVE_STEP of the
+ * least recently used entries not used for "inactive".  The files of
+ * the dropped entries are unlinked after the lock is let go.  A file
+ * unlinked by mistake (by a worker that dropped its entry just as
+ * another put a new one in place) is found missing by the next lookup,
+ * which drops its entry: a MISS.
+ */
+#include "fy_core.h"
+#include "fy_http.h"
+#include "fy_shm.h"
+#include "fy_http_proxy.h"
+#include "fy_http_static.h"
+#include "fy_http_cache.h"
+#include "fy_user.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <sys/stat.h>
+#include <openssl/evp.h>
+
+/* inactive entries dropped per lookup at most; dropped ones unlinked
+ * after the lock, at most this many per pass */
+#define FY_CACHE_INACTIVE_STEP  2
+#define FY_CACHE_DROP_MAX       16
+
+typedef struct {
+    u_char    md5[FY_CACHE_DROP_MAX][16];
+    unsigned  n;
+} fy_http_cache_drops_t;
+
+
+/* ---- names ---- */
+
+size_t
+fy_http_cache_file_name(fy_http_cache_path_t *cp, const u_char *md5,
+                        char *buf)
+{
+    static const char  hex[] = "0123456789abcdef";
+    char               name[33];
+    size_t             n, end = 32;
+    unsigned           i;
+
+    for (i = 0; i < 16; i++) {
+        name[2 * i] = hex[md5[i] >> 4];
+        name[2 * i + 1] = hex[md5[i] & 0xf];
+    }
+    name[32] = '\0';
+    /* nginx: levels=1:2 takes the last character, then the two before
+     * it: .../c/29/b7f54b2df7773722d382f4809d65029c */
+    n = (size_t) snprintf(buf, PATH_MAX, "%s", cp->path);
+    for (i = 0; i < FY_CACHE_LEVELS_MAX && cp->levels[i]; i++) {
+        end -= cp->levels[i];
+        n += (size_t) snprintf(buf + n, PATH_MAX - n, "/%.*s",
+                               (int) cp->levels[i], name + end);
+    }
+    n += (size_t) snprintf(buf + n, PATH_MAX - n, "/%s", name);
+    return n;
+}
+
+
+/* ---- the index (under the zone's lock) ---- */
+
+static void
+fy_http_cache_drop(fy_http_limit_shm_t *shm, fy_http_limit_node_t *n,
+                   fy_http_cache_drops_t *d)
+{
+    if (d->n < FY_CACHE_DROP_MAX) {
+        memcpy(d->md5[d->n++], n->key, 16);
+    }
+    shm->cache_bytes -= fy_min(shm->cache_bytes, (uint64_t) n->conns * 1024);
+    fy_http_limit_free(shm, n);
+}
+
+/* The least recently used entries not used for cp->inactive: up to max
+ * of them go (never keep, the one being added). */
+static void
+fy_http_cache_expire(fy_http_limit_shm_t *shm, fy_http_cache_path_t *cp,
+                     fy_http_limit_node_t *keep, unsigned max,
+                     fy_http_cache_drops_t *d, int64_t now)
+{
+    fy_http_limit_node_t  *n;
+
+    while (max-- && shm->lru_tail != FY_LIMIT_NIL) {
+        n = fy_http_limit_node(shm, shm->lru_tail);
+        if (n == keep || (int64_t) n->last + cp->inactive > now) {
+            return;
+        }
+        fy_http_cache_drop(shm, n, d);
+    }
+}
+
+static void
+fy_http_cache_unlink(fy_http_cache_path_t *cp, fy_http_cache_drops_t *d)
+{
+    char      name[PATH_MAX];
+    unsigned  i;
+
+    for (i = 0; i < d->n; i++) {
+        fy_http_cache_file_name(cp, d->md5[i], name);
+        if (unlink(name) == -1 && errno != ENOENT) {
+            fy_log_error(FY_LOG_CRIT, errno, "unlink() \"%s\" failed", name);
+        }
+    }
+}
+
+void
+fy_http_cache_index(fy_http_cache_t *c, int64_t valid_sec, uint64_t size)
+{
+    fy_http_limit_shm_t    *shm = c->zone->shm;
+    fy_http_cache_path_t   *cp = c->cp;
+    fy_http_limit_node_t   *n;
+    fy_http_cache_drops_t   d;
+    uint32_t                hash;
+    int64_t                 now = (int64_t) (fy_wall_msec / 1000);
+
+    d.n = 0;
+    hash = fy_http_limit_hash(shm->seed, c->md5, 16);
+    fy_shm_lock(&shm->lock);
+    n = fy_http_limit_find(shm, c->md5, 16, hash);
+    if (n) {
+        /* replaced in place by the rename: the old size goes */
+        shm->cache_bytes -= fy_min(shm->cache_bytes,
+                                   (uint64_t) n->conns * 1024);
+        fy_http_limit_touch(shm, n);
+    } else {
+        n = fy_http_limit_alloc(shm, c->md5, 16, hash);
+        while (n == NULL && shm->lru_tail != FY_LIMIT_NIL) {
+            /* the index is full: the least recently used goes */
+            fy_http_cache_drop(shm, fy_http_limit_node(shm, shm->lru_tail),
+                               &d);
+            n = fy_http_limit_alloc(shm, c->md5, 16, hash);
+        }
+    }
+    if (n) {
+        n->excess = valid_sec;
+        n->last = (uint64_t) now;
+        n->conns = (uint32_t) fy_min((size + 1023) / 1024, UINT32_MAX);
+        shm->cache_bytes += (uint64_t) n->conns * 1024;
+        /* max_size: the least recently used go until it fits */
+        while (cp->max_size && shm->cache_bytes > cp->max_size
+               && shm->lru_tail != FY_LIMIT_NIL
+               && shm->lru_tail != fy_http_limit_index(shm, n)
+               && d.n < FY_CACHE_DROP_MAX)
+        {
+            fy_http_cache_drop(shm, fy_http_limit_node(shm, shm->lru_tail),
+                               &d);
+        }
+        fy_http_cache_expire(shm, cp, n, FY_CACHE_INACTIVE_STEP, &d, now);
+    }
+    fy_shm_unlock(&shm->lock);
+    fy_http_cache_unlink(cp, &d);
+}
+
+/* Look c->md5 up: 1 fresh, 0 expired, -1 not there.  A found entry
+ * counts as used now. */
+static int
+fy_http_cache_lookup(fy_http_cache_t *c)
+{
+    fy_http_limit_shm_t    *shm = c->zone->shm;
+    fy_http_limit_node_t   *n;
+    fy_http_cache_drops_t   d;
+    uint32_t                hash;
+    int64_t                 now = (int64_t) (fy_wall_msec / 1000);
+    int                     rc = -1;
+
+    d.n = 0;
+    hash = fy_http_limit_hash(shm->seed, c->md5, 16);
+    fy_shm_lock(&shm->lock);
+    fy_http_cache_expire(shm, c->cp, NULL, FY_CACHE_INACTIVE_STEP, &d, now);
+    n = fy_http_limit_find(shm, c->md5, 16, hash);
+    if (n) {
+        n->last = (uint64_t) now;
+        fy_http_limit_touch(shm, n);
+        rc = n->excess > now;
+    }
+    fy_shm_unlock(&shm->lock);
+    fy_http_cache_unlink(c->cp, &d);
+    return rc;
+}
+
+/* The entry's file is gone or broken: its entry goes too. */
+static void
+fy_http_cache_forget(fy_http_cache_t *c)
+{
+    fy_http_limit_shm_t    *shm = c->zone->shm;
+    fy_http_limit_node_t   *n;
+    fy_http_cache_drops_t   d;
+
+    d.n = 0;
+    fy_shm_lock(&shm->lock);
+    n = fy_http_limit_find(shm, c->md5, 16,
+                           fy_http_limit_hash(shm->seed, c->md5, 16));
+    if (n) {
+        fy_http_cache_drop(shm, n, &d);
+    }
+    fy_shm_unlock(&shm->lock);
+}
+
+
+/* ---- answering from a file ---- */
+
+/* Open the entry's file and check its header: the fd, or -1 (a file
+ * of another key, broken, or missing). */
+static int
+fy_http_cache_open(fy_http_cache_t *c, fy_http_cache_file_t *h)
+{
+    u_char  key[512];
+    int     fd;
+
+    fd = open(c->name, O_RDONLY | O_CLOEXEC);
+    if (fd == -1) {
+        if (errno != ENOENT) {
+            fy_log_error(FY_LOG_CRIT, errno, "open() \"%s\" failed", c->name);
+        }
+        return -1;
+    }
+    if (pread(fd, h, sizeof(*h), 0) != (ssize_t) sizeof(*h)
+        || memcmp(h->magic, FY_CACHE_MAGIC, 8) != 0
+        || memcmp(h->md5, c->md5, 16) != 0
+        || h->key_len != c->key_len
+        || h->body_start != sizeof(*h) + h->key_len + h->fields_len
+        || (c->key_len <= sizeof(key)
+            && (pread(fd, key, c->key_len, sizeof(*h))
+                != (ssize_t) c->key_len
+                || memcmp(key, c->key, c->key_len) != 0)))
+    {
+        /* a key whose MD5 is another's, or a file not ours: not used
+         * (nginx logs the first as "cache key md5 collision") */
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+/* Send the entry in file fd (header h) as r's answer: FY_OK, or
+ * FY_ERROR before anything was sent (fd is closed either way by the
+ * request's pool once it is r->file, else here). */
+static int
+fy_http_cache_send(fy_http_request_t *r, int fd, fy_http_cache_file_t *h)
+{
+    fy_http_conn_t         *hc = r->hc;
+    fy_http_static_file_t  *f;
+    fy_http_header_t       *rh;
+    fy_str_t               *range = NULL, add;
+    const char             *conn, *server;
+    char                   *hdr, *text, *eol;
+    size_t                  slen, size, n, llen;
+    off_t                   start = 0, end = (off_t) h->body_len - 1;
+    int                     status = h->status;
+    unsigned                i;
+
+    f = fy_pcalloc(r->pool, sizeof(*f));
+    text = fy_palloc(r->pool, h->fields_len + 1);
+    if (f == NULL || text == NULL
+        || pread(fd, text, h->fields_len, (off_t) (sizeof(*h) + h->key_len))
+           != (ssize_t) h->fields_len
+        || (eol = memchr(text, '\n', h->fields_len)) == NULL
+        || fy_pool_cleanup_add(r->pool, fy_http_static_file_close, f)
+           != FY_OK)
+    {
+        close(fd);
+        return FY_ERROR;
+    }
+    f->fd = fd;
+    f->dir = -1;
+    r->file = f;
+    if (r->body_rest || r->chunked) {
+        /* a body nobody reads: no next request can be found after it */
+        r->keepalive = 0;
+    }
+    llen = (size_t) (eol - text) - 1;            /* "200 OK" before CRLF */
+    eol++;
+
+    /* one range of a 200, as static files have it (fy_http_static_send) */
+    for (i = 0; status == 200 && !r->err_status && r->loc->max_ranges > 0
+                && i < r->headers.nelts; i++)
+    {
+        rh = fy_array_elt(&r->headers, fy_http_header_t, i);
+        if (fy_str_eq_ci(&rh->name, "Range")) {
+            range = &rh->value;
+        }
+    }
+    if (range && h->body_len
+        && fy_http_parse_range(range->data, range->len, (off_t) h->body_len,
+                               &start, &end) == FY_HTTP_RANGE_OK)
+    {
+        status = 206;
+    }
+
+    r->status = r->err_status ? r->err_status : status;
+    conn = fy_http_connection_header(r);
+    server = fy_http_server_line(r, &slen);
+    if (fy_http_add_headers(r, r->status, &add) != FY_OK) {
+        return FY_ERROR;
+    }
+    size = 256 + slen + h->fields_len + add.len + fy_http_date_len;
+    hdr = fy_palloc(r->pool, size);
+    if (hdr == NULL) {
+        return FY_ERROR;
+    }
+    if (r->status != h->status) {
+        text = (char *) fy_http_status_line(r->status, &llen);
+        if (text == NULL) {
+            return FY_ERROR;
+        }
+    }
+    n = (size_t) snprintf(hdr, size, "HTTP/1.1 %.*s\r\n%.*sDate: %s\r\n"
+                          "%.*sContent-Length: %lld\r\n", (int) llen, text,
+                          (int) slen, server, fy_http_date,
+                          (int) (h->fields_len - (size_t) (eol - text)),
+                          eol, (long long) (end - start + 1));
+    if (status == 206) {
+        n += (size_t) snprintf(hdr + n, size - n,
+                               "Content-Range: bytes %lld-%lld/%llu\r\n",
+                               (long long) start, (long long) end,
+                               (unsigned long long) h->body_len);
+    }
+    if (add.len && n + add.len < size) {
+        memcpy(hdr + n, add.data, add.len);
+        n += add.len;
+    }
+    n += (size_t) snprintf(hdr + n, size - n, "Connection: %s\r\n\r\n", conn);
+
+    f->pos = (off_t) h->body_start + start;
+    f->end = r->head ? f->pos : (off_t) h->body_start + end + 1;
+
+    hc->out[0].iov_base = hdr;
+    hc->out[0].iov_len = n;
+    hc->nout = 1;
+    hc->out_done = fy_http_static_send_body;
+    r->header_out = n;
+    r->header_text.data = (u_char *) hdr;
+    r->header_text.len = n;
+    r->header_sent = 1;
+
+    switch (fy_http_write_out(r)) {
+    case FY_OK:
+        hc->out_done = NULL;
+        fy_http_static_send_body(r);
+        break;
+    case FY_AGAIN:
+        break;
+    default:
+        fy_http_close_connection(hc);
+    }
+    return FY_OK;
+}
+
+static int
+fy_http_cache_md5(fy_http_cache_t *c)
+{
+    unsigned  len = 16;
+
+    return EVP_Digest(c->key, c->key_len, c->md5, &len, EVP_md5(), NULL)
+           ? FY_OK : FY_ERROR;
+}
+
+/* the request's pool cleanup: an expired entry kept for use_stale */
+static void
+fy_http_cache_close_stale(void *data)
+{
+    fy_http_cache_t  *c = data;
+
+    if (c->stale_fd != -1) {
+        close(c->stale_fd);
+        c->stale_fd = -1;
+    }
+}
+
+int
+fy_http_cache_start(fy_http_proxy_t *p)
+{
+    fy_http_request_t     *r = p->r;
+    fy_http_loc_conf_t    *lcf = r->loc;
+    fy_http_cache_t       *c;
+    fy_http_cache_file_t   h;
+    const fy_http_cv_t    *key;
+    unsigned               methods;
+    int                    fd, rc;
+
+    methods = lcf->proxy_cache_methods
+              ? lcf->proxy_cache_methods
+              : (1u << FY_HTTP_GET) | (1u << FY_HTTP_HEAD);
+    if ((unsigned) r->method >= 32 || !(methods & (1u << r->method))) {
+        return FY_OK;           /* not for the cache: $upstream_cache_status
+                                   stays empty (nginx) */
+    }
+    c = fy_pcalloc(r->pool, sizeof(*c));
+    if (c == NULL) {
+        return FY_ERROR;
+    }
+    c->zone = lcf->proxy_cache;
+    c->cp = c->zone->cache;
+    c->fd = -1;
+    c->stale_fd = -1;
+    key = lcf->proxy_cache_key ? lcf->proxy_cache_key : c->cp->default_key;
+    c->key = fy_http_cv_eval(r, key, &c->key_len);
+    if (c->key == NULL || fy_http_cache_md5(c) != FY_OK) {
+        return FY_ERROR;
+    }
+    fy_http_cache_file_name(c->cp, c->md5, c->name);
+    p->cache = c;
+    /* a HEAD that misses goes up as a HEAD: nothing to store */
+    c->store_ok = r->method != FY_HTTP_HEAD;
+
+    if (fy_http_cache_test(r, lcf->proxy_cache_bypass)) {
+        c->status = FY_CACHE_BYPASS;
+        return FY_OK;
+    }
+
+    rc = fy_http_cache_lookup(c);
+    if (rc < 0) {
+        c->status = FY_CACHE_MISS;
+        return FY_OK;
+    }
+    fd = fy_http_cache_open(c, &h);
+    if (fd == -1) {
+        fy_http_cache_forget(c);
+        c->status = FY_CACHE_MISS;
+        return FY_OK;
+    }
+    if (rc == 0) {
+        /* kept for proxy_cache_use_stale until the request ends */
+        c->status = FY_CACHE_EXPIRED;
+        if ((lcf->proxy_cache_use_stale & ~FY_CACHE_STALE_SET) == 0
+            || fy_pool_cleanup_add(r->pool, fy_http_cache_close_stale, c)
+               != FY_OK)
+        {
+            close(fd);
+            return FY_OK;
+        }
+        c->stale_fd = fd;
+        return FY_OK;
+    }
+    c->status = FY_CACHE_HIT;
+    return fy_http_cache_send(r, fd, &h) == FY_OK ? FY_DONE : FY_ERROR;
+}
+
+int
+fy_http_cache_stale(fy_http_proxy_t *p, unsigned why)
+{
+    fy_http_cache_t       *c = p->cache;
+    fy_http_request_t     *r = p->r;
+    fy_http_cache_file_t   h;
+    int                    fd;
+
+    if (c->stale_fd == -1 || r->header_sent
+        || !(r->loc->proxy_cache_use_stale & why))
+    {
+        return FY_DECLINED;
+    }
+    fd = c->stale_fd;
+    c->stale_fd = -1;
+    if (pread(fd, &h, sizeof(h), 0) != (ssize_t) sizeof(h)) {
+        close(fd);
+        return FY_DECLINED;
+    }
+    fy_http_cache_store_abort(c);
+    c->status = FY_CACHE_STALE;
+    fy_proxy_close_upstream(p);
+    r->hc->c->read.handler = fy_event_ignore;
+    if (fy_http_cache_send(r, fd, &h) != FY_OK) {
+        fy_http_send_error(r, 500);
+    }
+    return FY_DONE;
+}
+
+
+/* ---- at start (master) ---- */
+
+static int
+fy_http_cache_mkdir(fy_cycle_t *cycle, char *path)
+{
+    char  *q;
+
+    /* every missing parent too, as "mkdir -p" */
+    for (q = path + 1; ; q++) {
+        if (*q != '/' && *q != '\0') {
+            continue;
+        }
+        char  saved = *q;
+
+        *q = '\0';
+        if (mkdir(path, 0700) == -1 && errno != EEXIST) {
+            fy_log_error(FY_LOG_EMERG, errno, "mkdir() \"%s\" failed", path);
+            *q = saved;
+            return FY_ERROR;
+        }
+        if (saved == '\0') {
+            fy_user_own_file(cycle, path);
+            return FY_OK;
+        }
+        *q = saved;
+    }
+}
+
+static int
+fy_http_cache_hex(const char *s, u_char *md5)
+{
+    unsigned  i, hi, lo;
+
+    for (i = 0; i < 32; i++) {
+        if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f'))) {
+            return FY_ERROR;
+        }
+    }
+    if (s[32] != '\0') {
+        return FY_ERROR;
+    }
+    for (i = 0; i < 16; i++) {
+        hi = (unsigned) (s[2 * i] <= '9' ? s[2 * i] - '0' : s[2 * i] - 'a' + 10);
+        lo = (unsigned) (s[2 * i + 1] <= '9' ? s[2 * i + 1] - '0'
+                                             : s[2 * i + 1] - 'a' + 10);
+        md5[i] = (u_char) (hi << 4 | lo);
+    }
+    return FY_OK;
+}
+
+/* Index the entries found in dir at level depth (a fresh zone: after a
+ * restart, or a zone whose size changed); temporary files older than a
+ * minute, left by a store that never ended, are removed. */
+static void
+fy_http_cache_load(fy_http_cache_t *c, const char *dir, unsigned depth)
+{
+    fy_http_cache_file_t   h;
+    struct dirent         *de;
+    struct stat            st;
+    DIR                   *d;
+    char                   path[PATH_MAX];
+    size_t                 len;
+    int                    fd;
+
+    d = opendir(dir);
+    if (d == NULL) {
+        return;
+    }
+    while ((de = readdir(d)) != NULL) {
+        if (de->d_name[0] == '.') {
+            continue;
+        }
+        if ((size_t) snprintf(path, sizeof(path), "%s/%s", dir, de->d_name)
+            >= sizeof(path) || lstat(path, &st) == -1)
+        {
+            continue;
+        }
+        if (depth < FY_CACHE_LEVELS_MAX && c->cp->levels[depth]) {
+            if (S_ISDIR(st.st_mode)
+                && strlen(de->d_name) == c->cp->levels[depth])
+            {
+                fy_http_cache_load(c, path, depth + 1);
+            }
+            continue;
+        }
+        len = strlen(de->d_name);
+        if (S_ISREG(st.st_mode) && len > 4
+            && strcmp(de->d_name + len - 4, ".tmp") == 0)
+        {
+            if (st.st_mtime + 60 < (time_t) (fy_wall_msec / 1000)) {
+                unlink(path);
+            }
+            continue;
+        }
+        if (!S_ISREG(st.st_mode)
+            || fy_http_cache_hex(de->d_name, c->md5) != FY_OK)
+        {
+            continue;
+        }
+        fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd == -1) {
+            continue;
+        }
+        if (pread(fd, &h, sizeof(h), 0) == (ssize_t) sizeof(h)
+            && memcmp(h.magic, FY_CACHE_MAGIC, 8) == 0
+            && memcmp(h.md5, c->md5, 16) == 0
+            && h.body_start + h.body_len == (uint64_t) st.st_size)
+        {
+            fy_http_cache_index(c, h.valid_sec, (uint64_t) st.st_size);
+        }
+        close(fd);
+    }
+    closedir(d);
+}
+
+int
+fy_http_cache_paths_init(fy_cycle_t *cycle, int load)
+{
+    fy_http_limit_zone_t  *z;
+    fy_http_cache_t        c;
+    char                   path[PATH_MAX];
+
+    for (z = cycle->http->limit_zones; z; z = z->next) {
+        if (z->kind != FY_LIMIT_CACHE) {
+            continue;
+        }
+        if (!load) {
+            snprintf(path, sizeof(path), "%s", z->cache->path);
+            if (fy_http_cache_mkdir(cycle, path) != FY_OK) {
+                return FY_ERROR;
+            }
+            continue;
+        }
+        if (z->shm->cache_loaded) {
+            continue;           /* kept across the reload, with its index */
+        }
+        memset(&c, 0, sizeof(c));
+        c.zone = z;
+        c.cp = z->cache;
+        fy_http_cache_load(&c, z->cache->path, 0);
+        z->shm->cache_loaded = 1;
+    }
+    return FY_OK;
+}

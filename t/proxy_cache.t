@@ -1,0 +1,378 @@
+#!/usr/bin/perl
+
+# The proxy cache: proxy_cache_path, proxy_cache, proxy_cache_key,
+# proxy_cache_valid, proxy_cache_methods, proxy_cache_bypass,
+# proxy_no_cache, proxy_cache_use_stale and $upstream_cache_status,
+# against a real backend that counts its requests: MISS then HIT (the
+# backend asked once), keys with arguments, validity that runs out
+# (EXPIRED), responses that must not be kept (no-store, private,
+# Set-Cookie, Vary: *, X-Accel-Expires: 0) and X-Accel-Expires /
+# max-age that keep them, proxy_ignore_headers, bypass and no_cache,
+# POST not cached, HEAD answered from a GET's entry, a Range of a HIT,
+# a chunked 1 MiB body kept byte for byte, a client leaving mid-body
+# leaves no broken entry, two workers sharing one entry, entries kept
+# across a reload and a restart, a stale entry answering while the
+# backend is down, the files in the levels layout, and configuration
+# errors with file and line.
+#
+# Every test fails without the cache: the configuration is refused
+# ("unknown directive").
+
+use strict;
+use warnings;
+
+use Test::More;
+use Ferry::Test;
+use Digest::MD5 qw(md5_hex);
+use IO::Socket::INET;
+
+my $big = join '', map { sprintf "%07d\n", $_ } 0 .. 131071;    # 1 MiB
+
+sub handler {
+    my ($req) = @_;
+    my $u = $req->{uri};
+    my @h = ('Content-Type' => 'text/plain');
+    return { status => 200, headers => [@h, 'Cache-Control' => 'no-store'],
+             body => "nostore\n" } if $u =~ m{^/nostore};
+    return { status => 200, headers => [@h, 'Cache-Control' => 'private'],
+             body => "private\n" } if $u =~ m{^/private};
+    return { status => 200, headers => [@h, 'Set-Cookie' => 'a=b'],
+             body => "cookie\n" } if $u =~ m{^(/ign)?/cookie};
+    return { status => 200, headers => [@h, 'Vary' => '*'],
+             body => "vary\n" } if $u =~ m{^/vary};
+    return { status => 200, headers => [@h, 'X-Accel-Expires' => '0'],
+             body => "xae0\n" } if $u =~ m{^/xae0};
+    return { status => 200, headers => [@h, 'X-Accel-Expires' => '60',
+                                        'Cache-Control' => 'no-cache'],
+             body => "xae60\n" } if $u =~ m{^/xae60};
+    return { status => 200, headers => [@h, 'Cache-Control' =>
+                                        'public, max-age=60'],
+             body => "maxage\n" } if $u =~ m{^/maxage};
+    return { status => 404, headers => \@h, body => "none\n" }
+        if $u =~ m{^/missing};
+    return { status => 200, headers => \@h, body => $big, mode => 'chunked',
+             chunk_size => 30000 } if $u =~ m{^/big};
+    return { status => 200, headers => [@h, 'X-Up' => 'yes'],
+             body => "body of $req->{method} $u\n" };
+}
+
+my $f = Ferry::Test->new(conf => main_conf() . <<'EOF');
+worker_processes 1;
+events { worker_connections 64; }
+http {
+    log_format cs '$request_uri $upstream_cache_status';
+    access_log logs/access.log cs;
+    proxy_cache_path cache levels=1:2 keys_zone=one:1m inactive=10m
+                     max_size=64m use_temp_path=off;
+    upstream app { server 127.0.0.1:%%PORT_1%%; }
+    server {
+        listen 127.0.0.1:%%PORT_0%%;
+        add_header X-Cache $upstream_cache_status always;
+        proxy_cache one;
+        proxy_cache_valid 200 10m;
+        location / {
+            proxy_pass http://app;
+            proxy_cache_bypass $arg_nocache;
+        }
+        location /v1 {
+            proxy_pass http://app;
+            proxy_cache_valid 200 1s;
+        }
+        location /nc {
+            proxy_pass http://app;
+            proxy_cache_key $uri;
+            proxy_no_cache $http_x_nostore;
+        }
+        location /ign {
+            proxy_pass http://app;
+            proxy_ignore_headers Set-Cookie Cache-Control;
+        }
+        location /nocache {
+            proxy_pass http://app;
+            proxy_cache off;
+        }
+        location /post {
+            proxy_pass http://app;
+        }
+        location /postok {
+            proxy_pass http://app;
+            proxy_cache_methods POST;
+        }
+    }
+}
+EOF
+
+my $b = Ferry::Test::Backend->new(port => $f->port(1), handler => \&handler);
+$f->start or BAIL_OUT('ferry did not start');
+my $port = $f->port(0);
+
+sub get {
+    my ($path, @h) = @_;
+    return http_get($port, $path, @h);
+}
+
+sub hits {
+    my ($path) = @_;
+    return scalar grep { $_ eq "GET $path" || $_ eq "HEAD $path"
+                         || $_ eq "POST $path" } $b->request_lines;
+}
+
+# ---- MISS, then HIT ----
+my $r = get('/a');
+is($r->{status}, 200, 'first: 200');
+is($r->{body}, "body of GET /a\n", 'first: the body');
+is($r->{headers}{'x-cache'}, 'MISS', 'first: MISS');
+$r = get('/a');
+is($r->{status}, 200, 'second: 200');
+is($r->{body}, "body of GET /a\n", 'second: the same body');
+is($r->{headers}{'x-cache'}, 'HIT', 'second: HIT');
+is($r->{headers}{'x-up'}, 'yes', 'HIT: the upstream\'s fields');
+is($r->{headers}{'content-type'}, 'text/plain', 'HIT: its Content-Type');
+is($r->{headers}{'content-length'}, length("body of GET /a\n"),
+   'HIT: Content-Length');
+is(hits('/a'), 1, 'the backend was asked once');
+
+# ---- the levels layout: cache/<last>/<two before>/<md5 of the key> ----
+{
+    my $md5 = md5_hex('httpapp/a');
+    my $file = $f->prefix . '/cache/' . substr($md5, -1) . '/'
+               . substr($md5, -3, 2) . "/$md5";
+    ok(-f $file, 'the entry\'s file is in the levels layout');
+    my $data = Ferry::Test::read_file($file) // '';
+    like($data, qr/httpapp\/a/, 'the file holds the key');
+    like($data, qr/body of GET \/a\n\z/, 'the file ends with the body');
+}
+
+# ---- keys with arguments ----
+is(get('/k?x=1')->{headers}{'x-cache'}, 'MISS', 'args: ?x=1 MISS');
+is(get('/k?x=2')->{headers}{'x-cache'}, 'MISS', 'args: ?x=2 MISS');
+$r = get('/k?x=1');
+is($r->{headers}{'x-cache'}, 'HIT', 'args: ?x=1 again HIT');
+is($r->{body}, "body of GET /k?x=1\n", 'args: its own body');
+
+# ---- validity that runs out ----
+is(get('/v1')->{headers}{'x-cache'}, 'MISS', '1s: MISS');
+is(get('/v1')->{headers}{'x-cache'}, 'HIT', '1s: HIT at once');
+sleep 2;
+is(get('/v1')->{headers}{'x-cache'}, 'EXPIRED', '1s: EXPIRED after 2s');
+is(get('/v1')->{headers}{'x-cache'}, 'HIT', '1s: the new one HIT');
+is(hits('/v1'), 2, '1s: the backend asked twice');
+
+# ---- responses that are not kept ----
+for my $p ('/nostore', '/private', '/cookie', '/vary', '/xae0', '/missing') {
+    get($p);
+    $r = get($p);
+    is($r->{headers}{'x-cache'}, 'MISS', "$p: not kept (MISS again)");
+    is(hits($p), 2, "$p: the backend asked twice");
+}
+# ... and those their own fields keep
+get('/xae60');
+is(get('/xae60')->{headers}{'x-cache'}, 'HIT',
+   'X-Accel-Expires: 60 keeps it over Cache-Control: no-cache');
+get('/maxage');
+is(get('/maxage')->{headers}{'x-cache'}, 'HIT', 'max-age=60 keeps it');
+get('/ign/cookie');
+is(get('/ign/cookie')->{headers}{'x-cache'}, 'HIT',
+   'proxy_ignore_headers Set-Cookie: kept');
+is(get('/ign/cookie')->{headers}{'set-cookie'}, 'a=b',
+   '... and its Set-Cookie still sent');
+
+# ---- bypass, no_cache, off ----
+get('/b');
+$r = get('/b?nocache=1');
+is($r->{headers}{'x-cache'}, 'BYPASS', 'proxy_cache_bypass: BYPASS');
+is(get('/b?nocache=0')->{headers}{'x-cache'}, 'MISS',
+   'proxy_cache_bypass "0": looked up');
+get('/nc', 'X-Nostore' => '1');
+is(get('/nc')->{headers}{'x-cache'}, 'MISS', 'proxy_no_cache: not stored');
+is(get('/nc')->{headers}{'x-cache'}, 'HIT', '... stored without it');
+get('/nocache');
+$r = get('/nocache');
+ok(!defined $r->{headers}{'x-cache'}, 'proxy_cache off: no status');
+is(hits('/nocache'), 2, 'proxy_cache off: backend asked twice');
+
+# ---- methods ----
+for (1 .. 2) {
+    $r = http($port, build_request(method => 'POST', path => '/post',
+                                   body => 'x',
+                                   headers => [Connection => 'close']));
+}
+is($r->{status}, 200, 'POST: 200');
+ok(!defined $r->{headers}{'x-cache'}, 'POST: not for the cache');
+is(hits('/post'), 2, 'POST: the backend asked twice');
+for (1 .. 2) {
+    $r = http($port, build_request(method => 'POST', path => '/postok',
+                                   body => 'x',
+                                   headers => [Connection => 'close']));
+}
+is($r->{headers}{'x-cache'}, 'HIT', 'proxy_cache_methods POST: HIT');
+
+get('/h');
+$r = http($port, build_request(method => 'HEAD', path => '/h',
+                               headers => [Connection => 'close']),
+          head => 1);
+is($r->{status}, 200, 'HEAD after GET: 200');
+is($r->{headers}{'x-cache'}, 'HIT', 'HEAD after GET: HIT');
+is($r->{body}, '', 'HEAD: no body');
+is($r->{headers}{'content-length'}, length("body of GET /h\n"),
+   'HEAD: the entry\'s length');
+is(hits('/h'), 1, 'HEAD: the backend asked once');
+
+# ---- Range on a HIT ----
+$r = get('/h', Range => 'bytes=0-3');
+is($r->{status}, 206, 'Range on a HIT: 206');
+is($r->{body}, 'body', 'Range: the bytes asked for');
+is($r->{headers}{'content-range'}, 'bytes 0-3/' . length("body of GET /h\n"),
+   'Range: Content-Range');
+
+# ---- a chunked 1 MiB body ----
+$r = get('/big');
+is($r->{headers}{'x-cache'}, 'MISS', 'big: MISS');
+ok($r->{body} eq $big, 'big: the body relayed intact');
+$r = get('/big');
+is($r->{headers}{'x-cache'}, 'HIT', 'big: HIT');
+ok($r->{body} eq $big, 'big: the body from the cache intact');
+is($r->{headers}{'content-length'}, length $big, 'big: its length');
+
+# ---- a client that leaves mid-body ----
+{
+    my $s = IO::Socket::INET->new(PeerAddr => "127.0.0.1:$port");
+    print $s "GET /big/abort HTTP/1.1\r\nHost: x\r\n\r\n";
+    my $got = '';
+    sysread $s, $got, 1000;
+    close $s;
+    wait_until { hits('/big/abort') == 1 } 5;
+    sleep 1;
+    $r = get('/big/abort');
+    ok($r->{body} eq $big, 'after a client left mid-body: the body intact');
+    my @tmp = grep { /\.tmp$/ } split /\n/,
+        `find ${\ $f->prefix}/cache -type f`;
+    is(scalar @tmp, 0, 'no temporary file left');
+}
+
+# ---- the access log ----
+wait_until { (Ferry::Test::read_file($f->prefix . '/logs/access.log') // '')
+             =~ m{^/a HIT$}m } 5;
+my $log = Ferry::Test::read_file($f->prefix . '/logs/access.log') // '';
+like($log, qr{^/a MISS$}m, 'access log: MISS');
+like($log, qr{^/a HIT$}m, 'access log: HIT');
+
+# ---- reload keeps the entries ----
+{
+    my $n = () = $f->error_log =~ /reload done/g;
+    kill 'HUP', $f->master_pid;
+    ok((wait_until { (() = $f->error_log =~ /reload done/g) > $n } 10),
+       'reloaded');
+    is(get('/a')->{headers}{'x-cache'}, 'HIT', 'after a reload: HIT');
+    is(hits('/a'), 1, 'after a reload: the backend not asked');
+}
+
+my $cache_dir = $f->prefix . '/cache';
+$f->stop;
+
+# ---- a restart finds the files; two workers share the entries ----
+{
+    my $g = Ferry::Test->new(conf => main_conf() . <<"EOF");
+worker_processes 2;
+events { worker_connections 64; }
+http {
+    proxy_cache_path $cache_dir levels=1:2 keys_zone=one:1m;
+    upstream app { server 127.0.0.1:%%PORT_1%%; }
+    server {
+        listen 127.0.0.1:%%PORT_0%%;
+        add_header X-Cache \$upstream_cache_status;
+        add_header X-Pid \$pid;
+        proxy_cache one;
+        proxy_cache_valid 200 10m;
+        location / { proxy_pass http://app; }
+    }
+}
+EOF
+    my $b2 = Ferry::Test::Backend->new(port => $g->port(1),
+                                       handler => \&handler);
+    $g->start;
+    $g->wait_workers(2);
+    $r = http_get($g->port(0), '/a');
+    is($r->{headers}{'x-cache'}, 'HIT', 'after a restart: the file is used');
+    my (%pids, %status);
+    for (1 .. 20) {
+        $r = http_get($g->port(0), '/shared');
+        $pids{$r->{headers}{'x-pid'} // ''}++;
+        $status{$r->{headers}{'x-cache'} // ''}++;
+    }
+    is(scalar(grep { $_ eq 'GET /shared' } $b2->request_lines), 1,
+       'two workers: the backend asked once')
+        or diag(join ' ', %status);
+    is($status{MISS}, 1, 'two workers: one MISS, the rest HIT');
+    note('workers answering: ' . join ' ', keys %pids);
+    $g->stop;
+}
+
+# ---- proxy_cache_use_stale ----
+{
+    my $g = Ferry::Test->new(conf => main_conf() . <<'EOF');
+worker_processes 1;
+events { worker_connections 64; }
+http {
+    proxy_cache_path cache keys_zone=st:1m;
+    server {
+        listen 127.0.0.1:%%PORT_0%%;
+        add_header X-Cache $upstream_cache_status always;
+        proxy_cache st;
+        proxy_cache_valid 200 1s;
+        location /stale {
+            proxy_pass http://127.0.0.1:%%PORT_1%%;
+            proxy_cache_use_stale error timeout http_500;
+        }
+        location /nostale {
+            proxy_pass http://127.0.0.1:%%PORT_1%%;
+        }
+    }
+}
+EOF
+    $g->allow_log(qr/connect\(\) failed|upstream answered/);
+    my $b3 = Ferry::Test::Backend->new(port => $g->port(1),
+                                       handler => \&handler);
+    $g->start;
+    is(http_get($g->port(0), '/stale')->{headers}{'x-cache'}, 'MISS',
+       'use_stale: stored');
+    http_get($g->port(0), '/nostale');
+    sleep 2;
+    $b3->stop;
+    $r = http_get($g->port(0), '/stale');
+    is($r->{status}, 200, 'backend down: the stale entry answers');
+    is($r->{headers}{'x-cache'}, 'STALE', 'backend down: STALE');
+    is($r->{body}, "body of GET /stale\n", 'backend down: its body');
+    is(http_get($g->port(0), '/nostale')->{status}, 502,
+       'without use_stale: 502');
+    $g->stop;
+}
+
+# ---- configuration errors ----
+server_conf_refused('location / { proxy_pass http://127.0.0.1:1; '
+                    . 'proxy_cache nope; }',
+                    'unknown proxy_cache zone "nope" in \S+ferry.conf:8',
+                    'unknown zone');
+http_conf_refused('proxy_cache_path c levels=3:2 keys_zone=z:1m;',
+                  'invalid "levels" "3:2" in \S+ferry.conf:6', 'bad levels');
+http_conf_refused('proxy_cache_path c levels=1:2:2:2 keys_zone=z:1m;',
+                  'invalid "levels" "1:2:2:2" in \S+ferry.conf:6',
+                  'four levels');
+http_conf_refused('proxy_cache_path c levels=1:2;',
+                  '"proxy_cache_path" must have "keys_zone" parameter in '
+                  . '\S+ferry.conf:6', 'no keys_zone');
+http_conf_refused('proxy_cache_path c keys_zone=z:1m; '
+                  . 'proxy_cache_path d keys_zone=z:1m;',
+                  'duplicate zone "z" in \S+ferry.conf:6', 'duplicate zone');
+http_conf_refused('proxy_cache_path c keys_zone=z:1m loader_files=1;',
+                  'invalid parameter "loader_files=1" in \S+ferry.conf:6',
+                  'a parameter ferry does not have');
+server_conf_refused('proxy_cache_valid 20x 1m;',
+                    'invalid status "20x" in \S+ferry.conf:8', 'bad status');
+server_conf_refused('proxy_cache_methods PUT;',
+                    'invalid value "PUT" in \S+ferry.conf:8', 'bad method');
+server_conf_refused('proxy_cache_use_stale updating;',
+                    'invalid value "updating" in \S+ferry.conf:8',
+                    'use_stale updating is not done');
+
+done_testing;
