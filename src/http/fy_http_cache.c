@@ -257,7 +257,7 @@ fy_http_cache_send(fy_http_request_t *r, int fd, fy_http_cache_file_t *h)
     fy_str_t               *range = NULL, add;
     const char             *conn, *server;
     char                   *hdr, *text, *eol;
-    size_t                  slen, size, n, llen;
+    size_t                  slen, size, n, llen, flen;
     off_t                   start = 0, end = (off_t) h->body_len - 1;
     int                     status = h->status;
     unsigned                i;
@@ -283,6 +283,7 @@ fy_http_cache_send(fy_http_request_t *r, int fd, fy_http_cache_file_t *h)
     }
     llen = (size_t) (eol - text) - 1;            /* "200 OK" before CRLF */
     eol++;
+    flen = h->fields_len - (size_t) (eol - text); /* the fields after it */
 
     /* one range of a 200, as static files have it (fy_http_static_send) */
     for (i = 0; status == 200 && !r->err_status && r->loc->max_ranges > 0
@@ -320,8 +321,7 @@ fy_http_cache_send(fy_http_request_t *r, int fd, fy_http_cache_file_t *h)
     n = (size_t) snprintf(hdr, size, "HTTP/1.1 %.*s\r\n%.*sDate: %s\r\n"
                           "%.*sContent-Length: %lld\r\n", (int) llen, text,
                           (int) slen, server, fy_http_date,
-                          (int) (h->fields_len - (size_t) (eol - text)),
-                          eol, (long long) (end - start + 1));
+                          (int) flen, eol, (long long) (end - start + 1));
     if (status == 206) {
         n += (size_t) snprintf(hdr + n, size - n,
                                "Content-Range: bytes %lld-%lld/%llu\r\n",
