@@ -2,7 +2,8 @@
 
 # The proxy cache: proxy_cache_path, proxy_cache, proxy_cache_key,
 # proxy_cache_valid, proxy_cache_methods, proxy_cache_bypass,
-# proxy_no_cache, proxy_cache_use_stale and $upstream_cache_status,
+# proxy_no_cache, proxy_cache_use_stale, proxy_cache_lock,
+# proxy_cache_min_uses, inactive and max_size, $upstream_cache_status,
 # against a real backend that counts its requests: MISS then HIT (the
 # backend asked once), keys with arguments, validity that runs out
 # (EXPIRED), responses that must not be kept (no-store, private,
@@ -12,8 +13,10 @@
 # a chunked 1 MiB body kept byte for byte, a client leaving mid-body
 # leaves no broken entry, two workers sharing one entry, entries kept
 # across a reload and a restart, a stale entry answering while the
-# backend is down, the files in the levels layout, and configuration
-# errors with file and line.
+# backend is down, the files in the levels layout, three requests at
+# once with proxy_cache_lock (one to the backend), min_uses 2, an idle
+# entry removed, max_size pushing out the oldest entry, and
+# configuration errors with file and line.
 #
 # Every test fails without the cache: the configuration is refused
 # ("unknown directive").
@@ -76,7 +79,7 @@ http {
         }
         location /v1 {
             proxy_pass http://app;
-            proxy_cache_valid 200 1s;
+            proxy_cache_valid 200 2s;
         }
         location /nc {
             proxy_pass http://app;
@@ -150,13 +153,14 @@ $r = get('/k?x=1');
 is($r->{headers}{'x-cache'}, 'HIT', 'args: ?x=1 again HIT');
 is($r->{body}, "body of GET /k?x=1\n", 'args: its own body');
 
-# ---- validity that runs out ----
-is(get('/v1')->{headers}{'x-cache'}, 'MISS', '1s: MISS');
-is(get('/v1')->{headers}{'x-cache'}, 'HIT', '1s: HIT at once');
-sleep 2;
-is(get('/v1')->{headers}{'x-cache'}, 'EXPIRED', '1s: EXPIRED after 2s');
-is(get('/v1')->{headers}{'x-cache'}, 'HIT', '1s: the new one HIT');
-is(hits('/v1'), 2, '1s: the backend asked twice');
+# ---- validity that runs out (times are whole seconds, as in nginx:
+# 2s is between 1 and 2 seconds) ----
+is(get('/v1')->{headers}{'x-cache'}, 'MISS', '2s: MISS');
+is(get('/v1')->{headers}{'x-cache'}, 'HIT', '2s: HIT at once');
+sleep 3;
+is(get('/v1')->{headers}{'x-cache'}, 'EXPIRED', '2s: EXPIRED after 3s');
+is(get('/v1')->{headers}{'x-cache'}, 'HIT', '2s: the new one HIT');
+is(hits('/v1'), 2, '2s: the backend asked twice');
 
 # ---- responses that are not kept ----
 for my $p ('/nostore', '/private', '/cookie', '/vary', '/xae0', '/missing') {
@@ -348,6 +352,86 @@ EOF
     $g->stop;
 }
 
+# ---- proxy_cache_lock, proxy_cache_min_uses, inactive, max_size ----
+{
+    my $g = Ferry::Test->new(conf => main_conf() . <<'EOF');
+worker_processes 2;
+events { worker_connections 64; }
+http {
+    proxy_cache_path cache levels=2 keys_zone=lk:1m inactive=1s
+                     max_size=1500k;
+    server {
+        listen 127.0.0.1:%%PORT_0%%;
+        add_header X-Cache $upstream_cache_status always;
+        proxy_cache lk;
+        proxy_cache_valid 200 10m;
+        location /slow {
+            proxy_pass http://127.0.0.1:%%PORT_1%%;
+            proxy_cache_lock on;
+        }
+        location /uses {
+            proxy_pass http://127.0.0.1:%%PORT_1%%;
+            proxy_cache_min_uses 2;
+        }
+        location / {
+            proxy_pass http://127.0.0.1:%%PORT_1%%;
+        }
+    }
+}
+EOF
+    my $b4 = Ferry::Test::Backend->new(port => $g->port(1), handler => sub {
+        my ($req) = @_;
+        return { status => 200, body => $big } if $req->{uri} =~ m{^/big};
+        return { status => 200, body => "slow\n", delay => 1 }
+            if $req->{uri} =~ m{^/slow};
+        return handler($req);
+    });
+    $g->start;
+    $g->wait_workers(2);
+    my $p = $g->port(0);
+    my $count = sub { my ($u) = @_;
+                      scalar grep { $_ eq "GET $u" } $b4->request_lines };
+
+    my @c = map { Ferry::Test::Client->new($p) } 1 .. 3;
+    $_->send("GET /slow HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        for @c;
+    my @res = map { $_->read_response(timeout => 10) } @c;
+    is(scalar(grep { ($_->{body} // '') eq "slow\n" } @res), 3,
+       'proxy_cache_lock: all three answered');
+    is($count->('/slow'), 1, 'proxy_cache_lock: the backend asked once');
+    is(join(' ', sort map { $_->{headers}{'x-cache'} // '' } @res),
+       'HIT HIT MISS', 'proxy_cache_lock: one MISS, the others HIT');
+
+    is(http_get($p, '/uses')->{headers}{'x-cache'}, 'MISS', 'min_uses 2: 1st');
+    is(http_get($p, '/uses')->{headers}{'x-cache'}, 'MISS', 'min_uses 2: 2nd');
+    is(http_get($p, '/uses')->{headers}{'x-cache'}, 'HIT',
+       'min_uses 2: stored at the 2nd');
+    is($count->('/uses'), 2, 'min_uses 2: backend asked twice');
+
+    # inactive=1s: an entry unused for longer goes, fresh or not
+    my $md5 = md5_hex('http127.0.0.1:' . $g->port(1) . '/idle');
+    my $file = $g->prefix . '/cache/' . substr($md5, -2) . "/$md5";
+    http_get($p, '/idle');
+    is(http_get($p, '/idle')->{headers}{'x-cache'}, 'HIT', 'inactive: HIT');
+    ok(-f $file, 'inactive: the file (levels=2)');
+    sleep 3;
+    is(http_get($p, '/idle')->{headers}{'x-cache'}, 'MISS',
+       'inactive: unused for longer than inactive, gone');
+
+    # max_size=1500k: a second 1 MiB entry pushes the first one out
+    my $m1 = md5_hex('http127.0.0.1:' . $g->port(1) . '/big1');
+    my $f1 = $g->prefix . '/cache/' . substr($m1, -2) . "/$m1";
+    ok(http_get($p, '/big1')->{body} eq $big, 'max_size: first big');
+    ok(-f $f1, 'max_size: its file');
+    ok(http_get($p, '/big2')->{body} eq $big, 'max_size: second big');
+    ok(!-e $f1, 'max_size: the first one\'s file removed');
+    is(http_get($p, '/big2')->{headers}{'x-cache'}, 'HIT',
+       'max_size: the second one HIT');
+    is(http_get($p, '/big1')->{headers}{'x-cache'}, 'MISS',
+       'max_size: the first one MISS');
+    $g->stop;
+}
+
 # ---- configuration errors ----
 server_conf_refused('location / { proxy_pass http://127.0.0.1:1; '
                     . 'proxy_cache nope; }',
@@ -371,6 +455,8 @@ server_conf_refused('proxy_cache_valid 20x 1m;',
                     'invalid status "20x" in \S+ferry.conf:8', 'bad status');
 server_conf_refused('proxy_cache_methods PUT;',
                     'invalid value "PUT" in \S+ferry.conf:8', 'bad method');
+server_conf_refused('proxy_cache_min_uses 0;',
+                    'between 1 and 32767 in \S+ferry.conf:8', 'min_uses 0');
 server_conf_refused('proxy_cache_use_stale updating;',
                     'invalid value "updating" in \S+ferry.conf:8',
                     'use_stale updating is not done');

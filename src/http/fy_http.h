@@ -477,6 +477,12 @@ typedef struct fy_http_loc_conf_s {
     fy_array_t          *proxy_cache_bypass;
     fy_array_t          *proxy_no_cache;
     unsigned             proxy_cache_use_stale;
+    /* proxy_cache_lock (flag), _lock_timeout, _lock_age (ms),
+     * proxy_cache_min_uses; FY_CONF_UNSET* until merged */
+    int                  proxy_cache_lock;
+    int64_t              proxy_cache_lock_timeout;
+    int64_t              proxy_cache_lock_age;
+    int                  proxy_cache_min_uses;
 } fy_http_loc_conf_t;
 
 #define FY_HTTP_SATISFY_ALL  0
@@ -1295,6 +1301,7 @@ void fy_http_limit_conn_release_all(void);
 void fy_http_limit_reap(pid_t pid);
 /* fy_http_cache_conf.c: proxy_cache_path & co. (fy_http_cache.h) */
 extern const fy_command_t  fy_http_cache_commands[];
+void fy_http_cache_init_conf(fy_http_loc_conf_t *lcf);
 void fy_http_cache_merge(fy_http_loc_conf_t *prev, fy_http_loc_conf_t *conf);
 size_t fy_http_cache_var_status(fy_http_request_t *r, u_char *buf,
                                 size_t size);

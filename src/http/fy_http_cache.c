@@ -77,11 +77,27 @@ static void
 fy_http_cache_drop(fy_http_limit_shm_t *shm, fy_http_limit_node_t *n,
                    fy_http_cache_drops_t *d)
 {
-    if (d->n < FY_CACHE_DROP_MAX) {
+    if ((n->count & FY_CACHE_NODE_FILE) && d->n < FY_CACHE_DROP_MAX) {
         memcpy(d->md5[d->n++], n->key, 16);
     }
     shm->cache_bytes -= fy_min(shm->cache_bytes, (uint64_t) n->conns * 1024);
     fy_http_limit_free(shm, n);
+}
+
+/* The lock time kept after the key in node n. */
+static int64_t
+fy_http_cache_lock_get(fy_http_limit_node_t *n)
+{
+    int64_t  t;
+
+    memcpy(&t, n->key + 16, sizeof(t));
+    return t;
+}
+
+static void
+fy_http_cache_lock_set(fy_http_limit_node_t *n, int64_t t)
+{
+    memcpy(n->key + 16, &t, sizeof(t));
 }
 
 /* The least recently used entries not used for cp->inactive: up to max
@@ -95,8 +111,10 @@ fy_http_cache_expire(fy_http_limit_shm_t *shm, fy_http_cache_path_t *cp,
 
     while (max-- && shm->lru_tail != FY_LIMIT_NIL) {
         n = fy_http_limit_node(shm, shm->lru_tail);
-        if (n == keep || (int64_t) n->last + cp->inactive > now) {
-            return;
+        if (n == keep || (int64_t) n->last + cp->inactive > now
+            || fy_http_cache_lock_get(n) > (int64_t) fy_wall_msec)
+        {
+            return;     /* used lately, or being fetched */
         }
         fy_http_cache_drop(shm, n, d);
     }
@@ -116,6 +134,61 @@ fy_http_cache_unlink(fy_http_cache_path_t *cp, fy_http_cache_drops_t *d)
     }
 }
 
+/* Under the lock: the node of c's key, made when missing (the least
+ * recently used goes when the index is full); NULL if none can be. */
+static fy_http_limit_node_t *
+fy_http_cache_node(fy_http_cache_t *c, fy_http_cache_drops_t *d)
+{
+    fy_http_limit_shm_t   *shm = c->zone->shm;
+    fy_http_limit_node_t  *n;
+    uint32_t               hash;
+
+    hash = fy_http_limit_hash(shm->seed, c->md5, 16);
+    n = fy_http_limit_find(shm, c->md5, 16, hash);
+    if (n && (int64_t) n->last + c->cp->inactive <= (int64_t) (fy_wall_msec
+                                                               / 1000)
+        && fy_http_cache_lock_get(n) <= (int64_t) fy_wall_msec)
+    {
+        /* not used for "inactive": gone, even if the step of
+         * fy_http_cache_expire had not reached it yet */
+        fy_http_cache_drop(shm, n, d);
+        n = NULL;
+    }
+    if (n) {
+        fy_http_limit_touch(shm, n);
+        return n;
+    }
+    n = fy_http_limit_alloc(shm, c->md5, 16, hash);
+    while (n == NULL && shm->lru_tail != FY_LIMIT_NIL) {
+        /* the index is full: the least recently used goes */
+        fy_http_cache_drop(shm, fy_http_limit_node(shm, shm->lru_tail), d);
+        n = fy_http_limit_alloc(shm, c->md5, 16, hash);
+    }
+    if (n) {
+        fy_http_cache_lock_set(n, 0);
+    }
+    return n;
+}
+
+void
+fy_http_cache_unlock(fy_http_cache_t *c)
+{
+    fy_http_limit_shm_t   *shm = c->zone->shm;
+    fy_http_limit_node_t  *n;
+
+    if (!c->lock_held) {
+        return;
+    }
+    c->lock_held = 0;
+    fy_shm_lock(&shm->lock);
+    n = fy_http_limit_find(shm, c->md5, 16,
+                           fy_http_limit_hash(shm->seed, c->md5, 16));
+    if (n) {
+        fy_http_cache_lock_set(n, 0);
+    }
+    fy_shm_unlock(&shm->lock);
+}
+
 void
 fy_http_cache_index(fy_http_cache_t *c, int64_t valid_sec, uint64_t size)
 {
@@ -123,28 +196,19 @@ fy_http_cache_index(fy_http_cache_t *c, int64_t valid_sec, uint64_t size)
     fy_http_cache_path_t   *cp = c->cp;
     fy_http_limit_node_t   *n;
     fy_http_cache_drops_t   d;
-    uint32_t                hash;
     int64_t                 now = (int64_t) (fy_wall_msec / 1000);
 
     d.n = 0;
-    hash = fy_http_limit_hash(shm->seed, c->md5, 16);
     fy_shm_lock(&shm->lock);
-    n = fy_http_limit_find(shm, c->md5, 16, hash);
+    n = fy_http_cache_node(c, &d);
     if (n) {
         /* replaced in place by the rename: the old size goes */
         shm->cache_bytes -= fy_min(shm->cache_bytes,
                                    (uint64_t) n->conns * 1024);
-        fy_http_limit_touch(shm, n);
-    } else {
-        n = fy_http_limit_alloc(shm, c->md5, 16, hash);
-        while (n == NULL && shm->lru_tail != FY_LIMIT_NIL) {
-            /* the index is full: the least recently used goes */
-            fy_http_cache_drop(shm, fy_http_limit_node(shm, shm->lru_tail),
-                               &d);
-            n = fy_http_limit_alloc(shm, c->md5, 16, hash);
+        if (c->lock_held) {
+            fy_http_cache_lock_set(n, 0);
         }
-    }
-    if (n) {
+        n->count |= FY_CACHE_NODE_FILE;
         n->excess = valid_sec;
         n->last = (uint64_t) now;
         n->conns = (uint32_t) fy_min((size + 1023) / 1024, UINT32_MAX);
@@ -160,31 +224,47 @@ fy_http_cache_index(fy_http_cache_t *c, int64_t valid_sec, uint64_t size)
         }
         fy_http_cache_expire(shm, cp, n, FY_CACHE_INACTIVE_STEP, &d, now);
     }
+    c->lock_held = 0;
     fy_shm_unlock(&shm->lock);
     fy_http_cache_unlink(cp, &d);
 }
 
-/* Look c->md5 up: 1 fresh, 0 expired, -1 not there.  A found entry
- * counts as used now. */
+/* Look c->md5 up: 1 fresh, 0 expired, -1 no file.  The key counts as
+ * used now (count it as a use when count); a request that will fetch
+ * it takes proxy_cache_lock when lock (c->lock_held), or finds another
+ * holding it (c->lock_wait). */
 static int
-fy_http_cache_lookup(fy_http_cache_t *c)
+fy_http_cache_lookup(fy_http_cache_t *c, int count, int lock, int64_t age)
 {
     fy_http_limit_shm_t    *shm = c->zone->shm;
     fy_http_limit_node_t   *n;
     fy_http_cache_drops_t   d;
-    uint32_t                hash;
     int64_t                 now = (int64_t) (fy_wall_msec / 1000);
+    int64_t                 now_ms = (int64_t) fy_wall_msec;
     int                     rc = -1;
 
     d.n = 0;
-    hash = fy_http_limit_hash(shm->seed, c->md5, 16);
+    c->lock_wait = 0;
     fy_shm_lock(&shm->lock);
     fy_http_cache_expire(shm, c->cp, NULL, FY_CACHE_INACTIVE_STEP, &d, now);
-    n = fy_http_limit_find(shm, c->md5, 16, hash);
+    n = fy_http_cache_node(c, &d);
     if (n) {
         n->last = (uint64_t) now;
-        fy_http_limit_touch(shm, n);
-        rc = n->excess > now;
+        if (count && (n->count & FY_CACHE_NODE_USES) < FY_CACHE_NODE_USES) {
+            n->count++;
+        }
+        c->uses = n->count & FY_CACHE_NODE_USES;
+        if (n->count & FY_CACHE_NODE_FILE) {
+            rc = n->excess > now;
+        }
+        if (rc != 1 && lock) {
+            if (fy_http_cache_lock_get(n) > now_ms) {
+                c->lock_wait = 1;
+            } else {
+                fy_http_cache_lock_set(n, now_ms + age);
+                c->lock_held = 1;
+            }
+        }
     }
     fy_shm_unlock(&shm->lock);
     fy_http_cache_unlink(c->cp, &d);
@@ -197,14 +277,16 @@ fy_http_cache_forget(fy_http_cache_t *c)
 {
     fy_http_limit_shm_t    *shm = c->zone->shm;
     fy_http_limit_node_t   *n;
-    fy_http_cache_drops_t   d;
 
-    d.n = 0;
     fy_shm_lock(&shm->lock);
     n = fy_http_limit_find(shm, c->md5, 16,
                            fy_http_limit_hash(shm->seed, c->md5, 16));
-    if (n) {
-        fy_http_cache_drop(shm, n, &d);
+    if (n && (n->count & FY_CACHE_NODE_FILE)) {
+        /* the uses and the lock stay; only the file is no more */
+        shm->cache_bytes -= fy_min(shm->cache_bytes,
+                                   (uint64_t) n->conns * 1024);
+        n->conns = 0;
+        n->count &= ~FY_CACHE_NODE_FILE;
     }
     fy_shm_unlock(&shm->lock);
 }
@@ -380,16 +462,100 @@ fy_http_cache_close_stale(void *data)
     }
 }
 
+/* the request's pool cleanup: the lock it may still hold */
+static void
+fy_http_cache_cleanup(void *data)
+{
+    fy_http_cache_unlock(data);
+}
+
+static void fy_http_cache_wait(fy_event_t *wev);
+
+/* Look the request's key up and act: FY_DONE answered from the file,
+ * FY_AGAIN waiting for proxy_cache_lock, FY_OK on to the upstream,
+ * FY_ERROR. */
+static int
+fy_http_cache_decide(fy_http_proxy_t *p, int first)
+{
+    fy_http_request_t     *r = p->r;
+    fy_http_loc_conf_t    *lcf = r->loc;
+    fy_http_cache_t       *c = p->cache;
+    fy_http_cache_file_t   h;
+    fy_conn_t             *cc = r->hc->c;
+    int                    fd, rc, lock;
+
+    lock = lcf->proxy_cache_lock && c->store_ok
+           && fy_current_msec - c->wait_start
+              < (uint64_t) lcf->proxy_cache_lock_timeout;
+    rc = fy_http_cache_lookup(c, first, lock, lcf->proxy_cache_lock_age);
+    if (rc == 1) {
+        fd = fy_http_cache_open(c, &h);
+        if (fd != -1) {
+            c->status = FY_CACHE_HIT;
+            return fy_http_cache_send(r, fd, &h) == FY_OK ? FY_DONE
+                                                          : FY_ERROR;
+        }
+        fy_http_cache_forget(c);
+        rc = -1;
+    }
+    if (c->lock_wait) {
+        /* another request fetches it: look again shortly (nginx polls
+         * every 500 ms; the wait is bounded by proxy_cache_lock_timeout) */
+        cc->write.handler = fy_http_cache_wait;
+        fy_timer_add(&cc->write, 50);
+        return FY_AGAIN;
+    }
+    /* nginx: once proxy_cache_lock_timeout ran out, the response is
+     * not stored; proxy_cache_min_uses: only from the Nth lookup on */
+    if (lcf->proxy_cache_lock && !c->lock_held && c->store_ok) {
+        c->store_ok = 0;
+    }
+    if (c->uses < (unsigned) lcf->proxy_cache_min_uses) {
+        c->store_ok = 0;
+    }
+    c->status = rc == 0 ? FY_CACHE_EXPIRED : FY_CACHE_MISS;
+    if (rc == 0 && (lcf->proxy_cache_use_stale & ~FY_CACHE_STALE_SET)) {
+        /* kept for proxy_cache_use_stale until the request ends */
+        fd = fy_http_cache_open(c, &h);
+        if (fd != -1) {
+            if (fy_pool_cleanup_add(r->pool, fy_http_cache_close_stale, c)
+                != FY_OK)
+            {
+                close(fd);
+                return FY_ERROR;
+            }
+            c->stale_fd = fd;
+        }
+    }
+    return FY_OK;
+}
+
+static void
+fy_http_cache_wait(fy_event_t *wev)
+{
+    fy_conn_t         *cc = wev->data;
+    fy_http_conn_t    *hc = cc->data;
+    fy_http_proxy_t   *p = hc->r->proxy;
+    int                rc;
+
+    wev->timedout = 0;
+    cc->write.handler = fy_event_ignore;
+    rc = fy_http_cache_decide(p, 0);
+    if (rc == FY_OK) {
+        fy_proxy_go(p);
+    } else if (rc == FY_ERROR) {
+        fy_http_send_error(p->r, 500);
+    }
+}
+
 int
 fy_http_cache_start(fy_http_proxy_t *p)
 {
     fy_http_request_t     *r = p->r;
     fy_http_loc_conf_t    *lcf = r->loc;
     fy_http_cache_t       *c;
-    fy_http_cache_file_t   h;
     const fy_http_cv_t    *key;
     unsigned               methods;
-    int                    fd, rc;
 
     methods = lcf->proxy_cache_methods
               ? lcf->proxy_cache_methods
@@ -399,13 +565,16 @@ fy_http_cache_start(fy_http_proxy_t *p)
                                    stays empty (nginx) */
     }
     c = fy_pcalloc(r->pool, sizeof(*c));
-    if (c == NULL) {
+    if (c == NULL
+        || fy_pool_cleanup_add(r->pool, fy_http_cache_cleanup, c) != FY_OK)
+    {
         return FY_ERROR;
     }
     c->zone = lcf->proxy_cache;
     c->cp = c->zone->cache;
     c->fd = -1;
     c->stale_fd = -1;
+    c->wait_start = fy_current_msec;
     key = lcf->proxy_cache_key ? lcf->proxy_cache_key : c->cp->default_key;
     c->key = fy_http_cv_eval(r, key, &c->key_len);
     if (c->key == NULL || fy_http_cache_md5(c) != FY_OK) {
@@ -420,33 +589,7 @@ fy_http_cache_start(fy_http_proxy_t *p)
         c->status = FY_CACHE_BYPASS;
         return FY_OK;
     }
-
-    rc = fy_http_cache_lookup(c);
-    if (rc < 0) {
-        c->status = FY_CACHE_MISS;
-        return FY_OK;
-    }
-    fd = fy_http_cache_open(c, &h);
-    if (fd == -1) {
-        fy_http_cache_forget(c);
-        c->status = FY_CACHE_MISS;
-        return FY_OK;
-    }
-    if (rc == 0) {
-        /* kept for proxy_cache_use_stale until the request ends */
-        c->status = FY_CACHE_EXPIRED;
-        if ((lcf->proxy_cache_use_stale & ~FY_CACHE_STALE_SET) == 0
-            || fy_pool_cleanup_add(r->pool, fy_http_cache_close_stale, c)
-               != FY_OK)
-        {
-            close(fd);
-            return FY_OK;
-        }
-        c->stale_fd = fd;
-        return FY_OK;
-    }
-    c->status = FY_CACHE_HIT;
-    return fy_http_cache_send(r, fd, &h) == FY_OK ? FY_DONE : FY_ERROR;
+    return fy_http_cache_decide(p, 1);
 }
 
 int
@@ -615,6 +758,7 @@ fy_http_cache_paths_init(fy_cycle_t *cycle, int load)
         if (z->shm->cache_loaded) {
             continue;           /* kept across the reload, with its index */
         }
+        fy_time_update();       /* the clocks may not have run yet */
         memset(&c, 0, sizeof(c));
         c.zone = z;
         c.cp = z->cache;

@@ -20,9 +20,12 @@
  *     body                  from body_start, body_len bytes
  *
  * The index of entries lives in the zone's shared mapping (one node
- * per entry, fy_http_limit_node_t): key = the 16 bytes of the MD5,
- * excess = the time (s) until which the entry is fresh, last = the
- * time (s) it was last used, conns = its size in KiB.
+ * per key looked up, fy_http_limit_node_t): key = the 16 bytes of the
+ * MD5, then (key + 16) the time (ms, wall clock) until which a request
+ * fetching it holds proxy_cache_lock, 0: none; excess = the time (s)
+ * until which the entry is fresh, last = the time (s) it was last
+ * used, conns = its size in KiB, count = FY_CACHE_NODE_FILE when its
+ * file is in place, and the lookups counted for proxy_cache_min_uses.
  */
 #ifndef FY_HTTP_CACHE_H
 #define FY_HTTP_CACHE_H
@@ -34,6 +37,8 @@
 #include <limits.h>
 
 #define FY_CACHE_MAGIC      "FYCACHE1"
+#define FY_CACHE_NODE_FILE  0x8000          /* node->count: a file */
+#define FY_CACHE_NODE_USES  0x7fff
 #define FY_CACHE_LEVELS_MAX 3
 
 /* $upstream_cache_status (0: empty, the cache was not asked) */
@@ -103,6 +108,11 @@ typedef struct fy_http_cache_s {
     uint64_t                body_start;
     unsigned                storing:1;
     unsigned                store_ok:1;       /* the request may store */
+    unsigned                lock_held:1;      /* proxy_cache_lock: this
+                                                 request fetches it */
+    unsigned                lock_wait:1;      /* another one does */
+    uint64_t                wait_start;       /* ms (monotonic) */
+    unsigned                uses;             /* lookups counted */
 } fy_http_cache_t;
 
 /* fy_http_cache_conf.c */
@@ -122,8 +132,11 @@ int fy_http_cache_stale(fy_http_proxy_t *p, unsigned why);
 /* The file name of md5 under cp into buf (PATH_MAX): its length. */
 size_t fy_http_cache_file_name(fy_http_cache_path_t *cp, const u_char *md5,
                                char *buf);
+/* proxy_cache_lock: the lock c holds goes (the entry is in place, or
+ * will not be). */
+void fy_http_cache_unlock(fy_http_cache_t *c);
 /* An entry is in place: index it (evicting as inactive and max_size
- * ask), under the zone's lock. */
+ * ask), under the zone's lock; c's lock goes. */
 void fy_http_cache_index(fy_http_cache_t *c, int64_t valid_sec,
                          uint64_t size);
 

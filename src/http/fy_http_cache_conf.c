@@ -36,6 +36,9 @@ static const char *fy_http_cache_use_stale(fy_conf_t *cf,
 
 #define FY_CACHE_LOC  (FY_CONF_HTTP | FY_CONF_SRV | FY_CONF_LOC)
 
+/* uses are counted in 15 bits of the index node */
+static const fy_conf_bounds_t  fy_http_cache_uses_bounds = { 1, 32767 };
+
 static fy_array_t *
 fy_array_create(fy_pool_t *pool, unsigned n, size_t size)
 {
@@ -74,6 +77,23 @@ const fy_command_t  fy_http_cache_commands[] = {
 
     { "proxy_cache_use_stale", FY_CACHE_LOC, 0, 1, 8,
       fy_http_cache_use_stale, FY_CONF_LOC_OFF, 0, NULL },
+
+    { "proxy_cache_lock", FY_CACHE_LOC, 0, 1, 1,
+      fy_conf_set_flag, FY_CONF_LOC_OFF,
+      offsetof(fy_http_loc_conf_t, proxy_cache_lock), NULL },
+
+    { "proxy_cache_lock_timeout", FY_CACHE_LOC, 0, 1, 1,
+      fy_conf_set_msec, FY_CONF_LOC_OFF,
+      offsetof(fy_http_loc_conf_t, proxy_cache_lock_timeout), NULL },
+
+    { "proxy_cache_lock_age", FY_CACHE_LOC, 0, 1, 1,
+      fy_conf_set_msec, FY_CONF_LOC_OFF,
+      offsetof(fy_http_loc_conf_t, proxy_cache_lock_age), NULL },
+
+    { "proxy_cache_min_uses", FY_CACHE_LOC, 0, 1, 1,
+      fy_conf_set_int, FY_CONF_LOC_OFF,
+      offsetof(fy_http_loc_conf_t, proxy_cache_min_uses),
+      &fy_http_cache_uses_bounds },
 
     { NULL, 0, 0, 0, 0, NULL, 0, 0, NULL }
 };
@@ -400,10 +420,27 @@ fy_http_cache_use_stale(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
     return FY_CONF_OK;
 }
 
+void
+fy_http_cache_init_conf(fy_http_loc_conf_t *lcf)
+{
+    lcf->proxy_cache_lock = FY_CONF_UNSET_INT;
+    lcf->proxy_cache_lock_timeout = FY_CONF_UNSET_MSEC;
+    lcf->proxy_cache_lock_age = FY_CONF_UNSET_MSEC;
+    lcf->proxy_cache_min_uses = FY_CONF_UNSET_INT;
+}
+
 /* A level without its own settings takes its parent's, one by one. */
 void
 fy_http_cache_merge(fy_http_loc_conf_t *prev, fy_http_loc_conf_t *conf)
 {
+    fy_conf_merge(conf->proxy_cache_lock, prev->proxy_cache_lock,
+                  FY_CONF_UNSET_INT, 0);
+    fy_conf_merge(conf->proxy_cache_lock_timeout,
+                  prev->proxy_cache_lock_timeout, FY_CONF_UNSET_MSEC, 5000);
+    fy_conf_merge(conf->proxy_cache_lock_age, prev->proxy_cache_lock_age,
+                  FY_CONF_UNSET_MSEC, 5000);
+    fy_conf_merge(conf->proxy_cache_min_uses, prev->proxy_cache_min_uses,
+                  FY_CONF_UNSET_INT, 1);
     if (!conf->proxy_cache_set) {
         conf->proxy_cache = prev->proxy_cache;
         conf->proxy_cache_set = prev->proxy_cache_set;

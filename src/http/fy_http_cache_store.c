@@ -185,6 +185,7 @@ fy_http_cache_store_abort(fy_http_cache_t *c)
         }
     }
     c->storing = 0;
+    fy_http_cache_unlock(c);
 }
 
 static void
@@ -235,8 +236,8 @@ fy_http_cache_write(fy_http_cache_t *c, const void *data, size_t len)
     return FY_OK;
 }
 
-void
-fy_http_cache_store_start(fy_http_proxy_t *p)
+static void
+fy_http_cache_store_open(fy_http_proxy_t *p)
 {
     fy_http_request_t     *r = p->r;
     fy_http_loc_conf_t    *lcf = r->loc;
@@ -367,6 +368,17 @@ fy_http_cache_store_start(fy_http_proxy_t *p)
 }
 
 void
+fy_http_cache_store_start(fy_http_proxy_t *p)
+{
+    fy_http_cache_store_open(p);
+    if (!p->cache->storing) {
+        /* nothing will be put in place: those waiting for the lock
+         * need not wait for this request's end */
+        fy_http_cache_unlock(p->cache);
+    }
+}
+
+void
 fy_http_cache_store_body(fy_http_proxy_t *p, const u_char *data, size_t len)
 {
     fy_http_cache_t  *c = p->cache;
@@ -405,6 +417,7 @@ fy_http_cache_store_end(fy_http_proxy_t *p)
         fy_log_error(FY_LOG_CRIT, errno, "rename() \"%s\" to \"%s\" failed",
                      c->temp, c->name);
         unlink(c->temp);
+        fy_http_cache_unlock(c);
         return;
     }
     fy_http_cache_index(c, c->valid_sec, c->body_start + len);

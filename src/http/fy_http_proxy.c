@@ -417,14 +417,23 @@ fy_http_proxy_handler(fy_http_request_t *r)
         /* answered from the cache, or on to the upstream (the one
          * test a location without proxy_cache makes) */
         rc = fy_http_cache_start(p);
-        if (rc == FY_DONE) {
-            return;
+        if (rc == FY_DONE || rc == FY_AGAIN) {
+            return;     /* answered, or waiting for proxy_cache_lock */
         }
         if (rc != FY_OK) {
             fy_http_send_error(r, 500);
             return;
         }
     }
+    fy_proxy_go(p);
+}
+
+/* On to the upstream (after the cache, if any, had its say). */
+void
+fy_proxy_go(fy_http_proxy_t *p)
+{
+    fy_http_request_t  *r = p->r;
+
     p->content_length = r->content_length;
     if (!r->loc->pass_request_body) {
         fy_proxy_drop_body(r);

@@ -225,6 +225,9 @@ fy_proxy_count(fy_http_proxy_t *p, int in, uint64_t n)
 void fy_proxy_timed(fy_http_proxy_t *p, int t);
 void fy_proxy_next(fy_http_proxy_t *p, unsigned ft);
 void fy_proxy_start(fy_http_proxy_t *p);
+/* the request goes to the upstream: from fy_http_proxy_handler, or
+ * after waiting for proxy_cache_lock (fy_http_cache.c) */
+void fy_proxy_go(fy_http_proxy_t *p);
 /* the request header (fy_http_proxy_request.c) */
 int fy_proxy_skip_header(const fy_str_t *name);
 int fy_proxy_connection_option(fy_array_t *headers, const fy_str_t *name);
