@@ -2,7 +2,7 @@
 
 # The proxy cache: proxy_cache_path, proxy_cache, proxy_cache_key,
 # proxy_cache_valid, proxy_cache_methods, proxy_cache_bypass,
-# proxy_no_cache, proxy_cache_use_stale, proxy_cache_lock,
+# proxy_no_cache, proxy_cache_use_stale (error, updating), proxy_cache_lock,
 # proxy_cache_min_uses, inactive and max_size, $upstream_cache_status,
 # against a real backend that counts its requests: MISS then HIT (the
 # backend asked once), keys with arguments, validity that runs out
@@ -28,6 +28,7 @@ use Test::More;
 use Ferry::Test;
 use Digest::MD5 qw(md5_hex);
 use IO::Socket::INET;
+use Time::HiRes ();
 
 my $big = join '', map { sprintf "%07d\n", $_ } 0 .. 131071;    # 1 MiB
 
@@ -360,6 +361,7 @@ events { worker_connections 64; }
 http {
     proxy_cache_path cache levels=2 keys_zone=lk:1m inactive=1s
                      max_size=1500k;
+    proxy_cache_path cache2 keys_zone=up:1m;
     server {
         listen 127.0.0.1:%%PORT_0%%;
         add_header X-Cache $upstream_cache_status always;
@@ -373,6 +375,12 @@ http {
             proxy_pass http://127.0.0.1:%%PORT_1%%;
             proxy_cache_min_uses 2;
         }
+        location /upd {
+            proxy_pass http://127.0.0.1:%%PORT_1%%;
+            proxy_cache up;
+            proxy_cache_valid 200 2s;
+            proxy_cache_use_stale updating;
+        }
         location / {
             proxy_pass http://127.0.0.1:%%PORT_1%%;
         }
@@ -384,6 +392,8 @@ EOF
         return { status => 200, body => $big } if $req->{uri} =~ m{^/big};
         return { status => 200, body => "slow\n", delay => 1 }
             if $req->{uri} =~ m{^/slow};
+        return { status => 200, body => 'upd ' . Time::HiRes::time() . "\n",
+                 delay => 1 } if $req->{uri} =~ m{^/upd};
         return handler($req);
     });
     $g->start;
@@ -407,6 +417,24 @@ EOF
     is(http_get($p, '/uses')->{headers}{'x-cache'}, 'HIT',
        'min_uses 2: stored at the 2nd');
     is($count->('/uses'), 2, 'min_uses 2: backend asked twice');
+
+    # use_stale updating: while one request updates an expired entry,
+    # the others get the old one
+    my $first = http_get($p, '/upd');
+    is($first->{headers}{'x-cache'}, 'MISS', 'updating: MISS');
+    sleep 3;
+    my $u = Ferry::Test::Client->new($p);
+    $u->send("GET /upd HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    wait_until { $count->('/upd') == 2 } 5;
+    $r = http_get($p, '/upd');
+    is($r->{headers}{'x-cache'}, 'UPDATING', 'updating: UPDATING meanwhile');
+    is($r->{body}, $first->{body}, 'updating: the old body');
+    my $ur = $u->read_response(timeout => 10);
+    is($ur->{headers}{'x-cache'}, 'EXPIRED', 'updating: the updater EXPIRED');
+    is($count->('/upd'), 2, 'updating: the backend asked once more');
+    $r = http_get($p, '/upd');
+    is($r->{headers}{'x-cache'}, 'HIT', 'updating: then HIT');
+    is($r->{body}, $ur->{body}, 'updating: with the new body');
 
     # inactive=1s: an entry unused for longer goes, fresh or not
     my $md5 = md5_hex('http127.0.0.1:' . $g->port(1) . '/idle');
@@ -457,8 +485,8 @@ server_conf_refused('proxy_cache_methods PUT;',
                     'invalid value "PUT" in \S+ferry.conf:8', 'bad method');
 server_conf_refused('proxy_cache_min_uses 0;',
                     'between 1 and 32767 in \S+ferry.conf:8', 'min_uses 0');
-server_conf_refused('proxy_cache_use_stale updating;',
-                    'invalid value "updating" in \S+ferry.conf:8',
-                    'use_stale updating is not done');
+server_conf_refused('proxy_cache_use_stale http_404;',
+                    'invalid value "http_404" in \S+ferry.conf:8',
+                    'use_stale http_404 is not done');
 
 done_testing;

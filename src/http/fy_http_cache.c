@@ -484,9 +484,13 @@ fy_http_cache_decide(fy_http_proxy_t *p, int first)
     fy_conn_t             *cc = r->hc->c;
     int                    fd, rc, lock;
 
-    lock = lcf->proxy_cache_lock && c->store_ok
-           && fy_current_msec - c->wait_start
-              < (uint64_t) lcf->proxy_cache_lock_timeout;
+    /* the node's lock is proxy_cache_lock's, and use_stale updating's
+     * mark of a request updating an expired entry */
+    lock = c->store_ok
+           && ((lcf->proxy_cache_lock
+                && fy_current_msec - c->wait_start
+                   < (uint64_t) lcf->proxy_cache_lock_timeout)
+               || (lcf->proxy_cache_use_stale & FY_CACHE_STALE_UPDATING));
     rc = fy_http_cache_lookup(c, first, lock, lcf->proxy_cache_lock_age);
     if (rc == 1) {
         fd = fy_http_cache_open(c, &h);
@@ -498,7 +502,22 @@ fy_http_cache_decide(fy_http_proxy_t *p, int first)
         fy_http_cache_forget(c);
         rc = -1;
     }
-    if (c->lock_wait) {
+    if (c->lock_wait && rc == 0
+        && (lcf->proxy_cache_use_stale & FY_CACHE_STALE_UPDATING))
+    {
+        /* another request updates the expired entry: it answers */
+        fd = fy_http_cache_open(c, &h);
+        if (fd != -1) {
+            c->status = FY_CACHE_UPDATING;
+            return fy_http_cache_send(r, fd, &h) == FY_OK ? FY_DONE
+                                                          : FY_ERROR;
+        }
+        rc = -1;
+    }
+    if (c->lock_wait && lcf->proxy_cache_lock
+        && fy_current_msec - c->wait_start
+           < (uint64_t) lcf->proxy_cache_lock_timeout)
+    {
         /* another request fetches it: look again shortly (nginx polls
          * every 500 ms; the wait is bounded by proxy_cache_lock_timeout) */
         cc->write.handler = fy_http_cache_wait;

@@ -47,6 +47,7 @@ enum {
     FY_CACHE_BYPASS,
     FY_CACHE_EXPIRED,
     FY_CACHE_STALE,
+    FY_CACHE_UPDATING,
     FY_CACHE_HIT
 };
 
@@ -57,6 +58,7 @@ enum {
 #define FY_CACHE_STALE_502      0x08
 #define FY_CACHE_STALE_503      0x10
 #define FY_CACHE_STALE_504      0x20
+#define FY_CACHE_STALE_UPDATING 0x40
 #define FY_CACHE_STALE_SET      0x8000      /* given ("off": only this) */
 
 /* The file's fixed header (host byte order: the files are this host's). */

@@ -380,7 +380,7 @@ fy_http_cache_cond(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
 }
 
 /* proxy_cache_use_stale error | timeout | http_500 | http_502 |
- * http_503 | http_504 | off ... */
+ * http_503 | http_504 | updating | off ... */
 static const char *
 fy_http_cache_use_stale(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
 {
@@ -391,6 +391,7 @@ fy_http_cache_use_stale(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
         { "http_502", FY_CACHE_STALE_502 },
         { "http_503", FY_CACHE_STALE_503 },
         { "http_504", FY_CACHE_STALE_504 },
+        { "updating", FY_CACHE_STALE_UPDATING },
         { "off",      0 },
         { NULL, 0 }
     };
@@ -496,6 +497,7 @@ fy_http_cache_var_status(fy_http_request_t *r, u_char *buf, size_t size)
         fy_string("BYPASS"),
         fy_string("EXPIRED"),
         fy_string("STALE"),
+        fy_string("UPDATING"),
         fy_string("HIT")
     };
     const fy_str_t  *s;
