@@ -3,10 +3,11 @@
 # The proxy cache: proxy_cache_path, proxy_cache, proxy_cache_key,
 # proxy_cache_valid, proxy_cache_methods, proxy_cache_bypass,
 # proxy_no_cache, proxy_cache_use_stale (error, updating), proxy_cache_lock,
-# proxy_cache_min_uses, inactive and max_size, $upstream_cache_status,
+# proxy_cache_min_uses, proxy_cache_revalidate, inactive and max_size,
+# $upstream_cache_status,
 # against a real backend that counts its requests: MISS then HIT (the
 # backend asked once), keys with arguments, validity that runs out
-# (EXPIRED), responses that must not be kept (no-store, private,
+# (EXPIRED), a 304 to a revalidation (REVALIDATED), responses that must not be kept (no-store, private,
 # Set-Cookie, Vary: *, X-Accel-Expires: 0) and X-Accel-Expires /
 # max-age that keep them, proxy_ignore_headers, bypass and no_cache,
 # POST not cached, HEAD answered from a GET's entry, a Range of a HIT,
@@ -52,6 +53,15 @@ sub handler {
     return { status => 200, headers => [@h, 'Cache-Control' =>
                                         'public, max-age=60'],
              body => "maxage\n" } if $u =~ m{^/maxage};
+    if ($u =~ m{^/rv}) {
+        my ($inm) = map { $_->[1] }
+                    grep { lc $_->[0] eq 'if-none-match' } @{ $req->{headers} };
+        return { status => 304, headers => ['ETag' => '"v1"'] }
+            if defined $inm && $inm eq '"v1"';
+        return { status => 200, body => "rv body\n",
+                 headers => [@h, 'ETag' => '"v1"',
+                             'Last-Modified' => 'Mon, 02 Nov 2026 10:00:00 GMT'] };
+    }
     return { status => 404, headers => \@h, body => "none\n" }
         if $u =~ m{^/missing};
     return { status => 200, headers => \@h, body => $big, mode => 'chunked',
@@ -81,6 +91,13 @@ http {
         location /v1 {
             proxy_pass http://app;
             proxy_cache_valid 200 2s;
+        }
+        location /rv {
+            proxy_pass http://app;
+            proxy_cache_valid 200 2s;
+            proxy_cache_revalidate on;
+            add_header X-Up-Status $upstream_status;
+            add_header X-Cache $upstream_cache_status;
         }
         location /nc {
             proxy_pass http://app;
@@ -162,6 +179,19 @@ sleep 3;
 is(get('/v1')->{headers}{'x-cache'}, 'EXPIRED', '2s: EXPIRED after 3s');
 is(get('/v1')->{headers}{'x-cache'}, 'HIT', '2s: the new one HIT');
 is(hits('/v1'), 2, '2s: the backend asked twice');
+
+# ---- proxy_cache_revalidate ----
+is(get('/rv')->{headers}{'x-cache'}, 'MISS', 'revalidate: MISS');
+sleep 3;
+$r = get('/rv');
+is($r->{status}, 200, 'revalidate: 200 to the client');
+is($r->{headers}{'x-cache'}, 'REVALIDATED', 'revalidate: REVALIDATED');
+is($r->{headers}{'x-up-status'}, '304', 'revalidate: the backend said 304');
+is($r->{body}, "rv body\n", 'revalidate: the stored body');
+is($r->{headers}{etag}, '"v1"', 'revalidate: the stored ETag');
+$r = get('/rv');
+is($r->{headers}{'x-cache'}, 'HIT', 'revalidate: fresh again, HIT');
+is(hits('/rv'), 2, 'revalidate: the backend asked twice');
 
 # ---- responses that are not kept ----
 for my $p ('/nostore', '/private', '/cookie', '/vary', '/xae0', '/missing') {

@@ -483,6 +483,7 @@ typedef struct fy_http_loc_conf_s {
     int64_t              proxy_cache_lock_timeout;
     int64_t              proxy_cache_lock_age;
     int                  proxy_cache_min_uses;
+    int                  proxy_cache_revalidate;      /* flag */
 } fy_http_loc_conf_t;
 
 #define FY_HTTP_SATISFY_ALL  0

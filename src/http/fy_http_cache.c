@@ -471,6 +471,49 @@ fy_http_cache_cleanup(void *data)
 
 static void fy_http_cache_wait(fy_event_t *wev);
 
+/* proxy_cache_revalidate: the stored ETag and Last-Modified of the
+ * entry in fd (header h), to be sent up as conditions. */
+static void
+fy_http_cache_validators(fy_http_request_t *r, fy_http_cache_t *c, int fd,
+                         fy_http_cache_file_t *h)
+{
+    u_char    *text, *p, *end, *eol, *colon, *v;
+    fy_str_t   name, *to;
+
+    text = fy_palloc(r->pool, h->fields_len);
+    if (text == NULL
+        || pread(fd, text, h->fields_len, (off_t) (sizeof(*h) + h->key_len))
+           != (ssize_t) h->fields_len)
+    {
+        return;
+    }
+    end = text + h->fields_len;
+    for (p = text; p < end; p = eol + 1) {
+        eol = memchr(p, '\n', (size_t) (end - p));
+        if (eol == NULL) {
+            break;
+        }
+        colon = memchr(p, ':', (size_t) (eol - p));
+        if (colon == NULL) {
+            continue;           /* the status line */
+        }
+        name.data = p;
+        name.len = (size_t) (colon - p);
+        to = fy_str_eq_ci(&name, "ETag") ? &c->rv_etag
+             : fy_str_eq_ci(&name, "Last-Modified") ? &c->rv_lm : NULL;
+        if (to == NULL) {
+            continue;
+        }
+        for (v = colon + 1; v < eol && *v == ' '; v++) { /* skip */ }
+        to->data = v;
+        to->len = (size_t) (eol - v);
+        if (to->len && v[to->len - 1] == '\r') {
+            to->len--;
+        }
+    }
+    c->revalidate = c->rv_etag.len || c->rv_lm.len;
+}
+
 /* Look the request's key up and act: FY_DONE answered from the file,
  * FY_AGAIN waiting for proxy_cache_lock, FY_OK on to the upstream,
  * FY_ERROR. */
@@ -533,8 +576,11 @@ fy_http_cache_decide(fy_http_proxy_t *p, int first)
         c->store_ok = 0;
     }
     c->status = rc == 0 ? FY_CACHE_EXPIRED : FY_CACHE_MISS;
-    if (rc == 0 && (lcf->proxy_cache_use_stale & ~FY_CACHE_STALE_SET)) {
-        /* kept for proxy_cache_use_stale until the request ends */
+    if (rc == 0 && ((lcf->proxy_cache_use_stale & ~FY_CACHE_STALE_SET)
+                    || lcf->proxy_cache_revalidate))
+    {
+        /* kept for proxy_cache_use_stale and proxy_cache_revalidate
+         * until the request ends */
         fd = fy_http_cache_open(c, &h);
         if (fd != -1) {
             if (fy_pool_cleanup_add(r->pool, fy_http_cache_close_stale, c)
@@ -544,6 +590,9 @@ fy_http_cache_decide(fy_http_proxy_t *p, int first)
                 return FY_ERROR;
             }
             c->stale_fd = fd;
+            if (lcf->proxy_cache_revalidate) {
+                fy_http_cache_validators(r, c, fd, &h);
+            }
         }
     }
     return FY_OK;
@@ -616,14 +665,24 @@ fy_http_cache_stale(fy_http_proxy_t *p, unsigned why)
 {
     fy_http_cache_t       *c = p->cache;
     fy_http_request_t     *r = p->r;
-    fy_http_cache_file_t   h;
-    int                    fd;
 
     if (c->stale_fd == -1 || r->header_sent
         || !(r->loc->proxy_cache_use_stale & why))
     {
         return FY_DECLINED;
     }
+    c->status = FY_CACHE_STALE;
+    return fy_http_cache_answer(p);
+}
+
+int
+fy_http_cache_answer(fy_http_proxy_t *p)
+{
+    fy_http_cache_t       *c = p->cache;
+    fy_http_request_t     *r = p->r;
+    fy_http_cache_file_t   h;
+    int                    fd;
+
     fd = c->stale_fd;
     c->stale_fd = -1;
     if (pread(fd, &h, sizeof(h), 0) != (ssize_t) sizeof(h)) {
@@ -631,7 +690,6 @@ fy_http_cache_stale(fy_http_proxy_t *p, unsigned why)
         return FY_DECLINED;
     }
     fy_http_cache_store_abort(c);
-    c->status = FY_CACHE_STALE;
     fy_proxy_close_upstream(p);
     r->hc->c->read.handler = fy_event_ignore;
     if (fy_http_cache_send(r, fd, &h) != FY_OK) {

@@ -48,6 +48,7 @@ enum {
     FY_CACHE_EXPIRED,
     FY_CACHE_STALE,
     FY_CACHE_UPDATING,
+    FY_CACHE_REVALIDATED,
     FY_CACHE_HIT
 };
 
@@ -115,6 +116,12 @@ typedef struct fy_http_cache_s {
     unsigned                lock_wait:1;      /* another one does */
     uint64_t                wait_start;       /* ms (monotonic) */
     unsigned                uses;             /* lookups counted */
+    /* proxy_cache_revalidate: the expired entry's ETag and
+     * Last-Modified, sent up as If-None-Match and If-Modified-Since
+     * (the client's own are not sent then) */
+    unsigned                revalidate:1;
+    fy_str_t                rv_etag;
+    fy_str_t                rv_lm;
 } fy_http_cache_t;
 
 /* fy_http_cache_conf.c */
@@ -131,6 +138,9 @@ int fy_http_cache_start(fy_http_proxy_t *p);
  * FY_DONE when an expired entry answered instead (use_stale), else
  * FY_DECLINED. */
 int fy_http_cache_stale(fy_http_proxy_t *p, unsigned why);
+/* Answer from the expired entry kept open (c->stale_fd), c->status
+ * set: FY_DONE (FY_DECLINED when it cannot be read). */
+int fy_http_cache_answer(fy_http_proxy_t *p);
 /* The file name of md5 under cp into buf (PATH_MAX): its length. */
 size_t fy_http_cache_file_name(fy_http_cache_path_t *cp, const u_char *md5,
                                char *buf);
@@ -155,6 +165,12 @@ void fy_http_cache_store_body(fy_http_proxy_t *p, const u_char *data,
                               size_t len);
 /* The upstream is done with the response: in place if it is whole. */
 void fy_http_cache_store_end(fy_http_proxy_t *p);
+/* proxy_cache_valid's time for status, 0: none */
+int64_t fy_http_cache_valid_for(fy_http_loc_conf_t *lcf, int status);
+/* The upstream answered 304 to a revalidation: FY_DONE when the
+ * expired entry was refreshed and answered (REVALIDATED), else
+ * FY_DECLINED. */
+int fy_http_cache_revalidated(fy_http_proxy_t *p);
 /* Forget a store under way (the request's cleanup). */
 void fy_http_cache_store_abort(fy_http_cache_t *c);
 

@@ -156,7 +156,7 @@ fy_http_cache_header_valid(fy_array_t *headers, unsigned ignore, time_t now)
 
 /* proxy_cache_valid's time for status, 0: none (nginx: the first line
  * naming it or "any") */
-static int64_t
+int64_t
 fy_http_cache_valid_for(fy_http_loc_conf_t *lcf, int status)
 {
     fy_http_cache_valid_t  *v;
@@ -421,4 +421,47 @@ fy_http_cache_store_end(fy_http_proxy_t *p)
         return;
     }
     fy_http_cache_index(c, c->valid_sec, c->body_start + len);
+}
+
+int
+fy_http_cache_revalidated(fy_http_proxy_t *p)
+{
+    fy_http_request_t     *r = p->r;
+    fy_http_cache_t       *c = p->cache;
+    fy_http_cache_file_t   h;
+    int64_t                valid, valid_sec;
+    time_t                 now = (time_t) (fy_wall_msec / 1000);
+    int                    fd;
+
+    if (!c->revalidate || c->stale_fd == -1 || r->header_sent
+        || pread(c->stale_fd, &h, sizeof(h), 0) != (ssize_t) sizeof(h))
+    {
+        return FY_DECLINED;
+    }
+    /* the 304's own fields, else proxy_cache_valid of the stored status
+     * (nginx) */
+    valid = fy_http_cache_header_valid(&p->headers,
+                                       r->loc->proxy_ignore_headers, now);
+    if (valid == 0) {
+        valid = fy_http_cache_valid_for(r->loc, h.status);
+    }
+    if (valid > 0) {
+        valid_sec = (int64_t) now + valid;
+        fd = open(c->name, O_WRONLY | O_CLOEXEC);
+        if (fd != -1) {
+            if (pwrite(fd, &valid_sec, sizeof(valid_sec),
+                       (off_t) offsetof(fy_http_cache_file_t, valid_sec))
+                == (ssize_t) sizeof(valid_sec))
+            {
+                fy_http_cache_index(c, valid_sec,
+                                    h.body_start + h.body_len);
+            }
+            close(fd);
+        }
+    }
+    fy_http_cache_unlock(c);
+    /* the stored response answers, as fresh (fy_http_cache_stale's
+     * way of sending the kept file) */
+    c->status = FY_CACHE_REVALIDATED;
+    return fy_http_cache_answer(p);
 }

@@ -226,6 +226,11 @@ fy_proxy_process_header(fy_http_proxy_t *p)
     {
         return;     /* proxy_cache_use_stale http_5xx */
     }
+    if (p->cache && p->status == 304 && p->cache->revalidate
+        && fy_http_cache_revalidated(p) == FY_DONE)
+    {
+        return;     /* proxy_cache_revalidate: the entry is fresh again */
+    }
     /* the answer is what the client gets: the server works */
     fy_http_peer_succeeded(p->u, p->peer);
     if (fy_http_var_keep_upstream(p) != FY_OK) {
