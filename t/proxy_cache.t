@@ -153,6 +153,16 @@ is($r->{headers}{'content-length'}, length("body of GET /a\n"),
    'HIT: Content-Length');
 is(hits('/a'), 1, 'the backend was asked once');
 
+# ---- HITs on one kept-alive connection ----
+{
+    my $req = "GET /a HTTP/1.1\r\nHost: x\r\n\r\n";
+    my ($res, $closed) = http_keepalive($port, [$req, $req, $req]);
+    is(scalar(grep { ($_->{headers}{'x-cache'} // '') eq 'HIT'
+                     && $_->{body} eq "body of GET /a\n" } @$res), 3,
+       'keep-alive: three HITs on one connection');
+    ok(!$closed, 'keep-alive: the connection stays open');
+}
+
 # ---- the levels layout: cache/<last>/<two before>/<md5 of the key> ----
 {
     my $md5 = md5_hex('httpapp/a');
