@@ -201,6 +201,13 @@ is($r->{body}, "rv body\n", 'revalidate: the stored body');
 is($r->{headers}{etag}, '"v1"', 'revalidate: the stored ETag');
 $r = get('/rv');
 is($r->{headers}{'x-cache'}, 'HIT', 'revalidate: fresh again, HIT');
+$r = get('/rv', 'If-None-Match' => 'W/"v1"');
+is($r->{status}, 304, 'HIT with If-None-Match of its ETag: 304');
+is($r->{body}, '', '304: no body');
+is(get('/rv', 'If-None-Match' => '"v2"')->{status}, 200,
+   'HIT with another ETag: 200');
+is(get('/rv', 'If-Modified-Since' => 'Mon, 02 Nov 2026 10:00:00 GMT')
+       ->{status}, 304, 'HIT with If-Modified-Since of its Last-Modified: 304');
 is(hits('/rv'), 2, 'revalidate: the backend asked twice');
 
 # ---- responses that are not kept ----

@@ -327,6 +327,85 @@ fy_http_cache_open(fy_http_cache_t *c, fy_http_cache_file_t *h)
     return fd;
 }
 
+/* The value of the stored field name among the lines [p, end) of an
+ * entry's fields ("Name: value\r\n"), or an empty *v. */
+static void
+fy_http_cache_field(u_char *p, u_char *end, const char *name, fy_str_t *v)
+{
+    u_char    *eol, *colon, *s;
+    fy_str_t   n;
+
+    v->len = 0;
+    for ( ; p < end; p = eol + 1) {
+        eol = memchr(p, '\n', (size_t) (end - p));
+        if (eol == NULL) {
+            return;
+        }
+        colon = memchr(p, ':', (size_t) (eol - p));
+        if (colon == NULL) {
+            continue;               /* the status line */
+        }
+        n.data = p;
+        n.len = (size_t) (colon - p);
+        if (!fy_str_eq_ci(&n, name)) {
+            continue;
+        }
+        for (s = colon + 1; s < eol && *s == ' '; s++) { /* skip */ }
+        v->data = s;
+        v->len = (size_t) (eol - s);
+        if (v->len && s[v->len - 1] == '\r') {
+            v->len--;
+        }
+        return;
+    }
+}
+
+/* A HIT's conditions (nginx's not_modified filter on cached answers):
+ * 1 when If-None-Match names the stored ETag, or, without it,
+ * If-Modified-Since is the stored Last-Modified (as
+ * if_modified_since says); then a 304 answers. */
+static int
+fy_http_cache_not_modified(fy_http_request_t *r, u_char *fields,
+                           u_char *end)
+{
+    fy_http_header_t  *rh;
+    fy_str_t          *inm = NULL, *ims = NULL, etag, lm;
+    char              *tag;
+    time_t             t, mt;
+    unsigned           i;
+
+    for (i = 0; i < r->headers.nelts; i++) {
+        rh = fy_array_elt(&r->headers, fy_http_header_t, i);
+        if (fy_str_eq_ci(&rh->name, "If-None-Match")) {
+            inm = &rh->value;
+        } else if (fy_str_eq_ci(&rh->name, "If-Modified-Since")) {
+            ims = &rh->value;
+        }
+    }
+    if (inm) {
+        fy_http_cache_field(fields, end, "ETag", &etag);
+        if (etag.len > 2 && etag.data[0] == 'W' && etag.data[1] == '/') {
+            etag.data += 2;         /* compared weakly */
+            etag.len -= 2;
+        }
+        tag = etag.len ? fy_pstrndup(r->pool, (char *) etag.data, etag.len)
+                       : NULL;
+        return tag && fy_http_static_etag_match(inm, tag, 0);
+    }
+    if (ims == NULL || r->loc->if_modified_since == FY_HTTP_IMS_OFF) {
+        return 0;
+    }
+    fy_http_cache_field(fields, end, "Last-Modified", &lm);
+    if (lm.len == 0) {
+        return 0;
+    }
+    t = fy_time_parse_http(ims->data, ims->len);
+    mt = fy_time_parse_http(lm.data, lm.len);
+    return t != (time_t) -1 && mt != (time_t) -1
+           && (t == mt
+               || (t > mt && r->loc->if_modified_since == FY_HTTP_IMS_BEFORE));
+}
+
 /* Send the entry in file fd (header h) as r's answer: FY_OK, or
  * FY_ERROR before anything was sent (fd is closed either way by the
  * request's pool once it is r->file, else here). */
@@ -382,6 +461,14 @@ fy_http_cache_send(fy_http_request_t *r, int fd, fy_http_cache_file_t *h)
     {
         status = 206;
     }
+    if (status == 200 && !r->err_status
+        && fy_http_cache_not_modified(r, (u_char *) eol,
+                                      (u_char *) eol + flen))
+    {
+        status = 304;
+        start = 0;
+        end = -1;                   /* no body */
+    }
 
     r->status = r->err_status ? r->err_status : status;
     conn = fy_http_connection_header(r);
@@ -401,9 +488,12 @@ fy_http_cache_send(fy_http_request_t *r, int fd, fy_http_cache_file_t *h)
         }
     }
     n = (size_t) snprintf(hdr, size, "HTTP/1.1 %.*s\r\n%.*sDate: %s\r\n"
-                          "%.*sContent-Length: %lld\r\n", (int) llen, text,
-                          (int) slen, server, fy_http_date,
-                          (int) flen, eol, (long long) (end - start + 1));
+                          "%.*s", (int) llen, text, (int) slen, server,
+                          fy_http_date, (int) flen, eol);
+    if (status != 304) {
+        n += (size_t) snprintf(hdr + n, size - n, "Content-Length: %lld\r\n",
+                               (long long) (end - start + 1));
+    }
     if (status == 206) {
         n += (size_t) snprintf(hdr + n, size - n,
                                "Content-Range: bytes %lld-%lld/%llu\r\n",
@@ -417,7 +507,8 @@ fy_http_cache_send(fy_http_request_t *r, int fd, fy_http_cache_file_t *h)
     n += (size_t) snprintf(hdr + n, size - n, "Connection: %s\r\n\r\n", conn);
 
     f->pos = (off_t) h->body_start + start;
-    f->end = r->head ? f->pos : (off_t) h->body_start + end + 1;
+    f->end = r->head || status == 304 ? f->pos
+                                      : (off_t) h->body_start + end + 1;
 
     hc->out[0].iov_base = hdr;
     hc->out[0].iov_len = n;
@@ -477,8 +568,7 @@ static void
 fy_http_cache_validators(fy_http_request_t *r, fy_http_cache_t *c, int fd,
                          fy_http_cache_file_t *h)
 {
-    u_char    *text, *p, *end, *eol, *colon, *v;
-    fy_str_t   name, *to;
+    u_char  *text;
 
     text = fy_palloc(r->pool, h->fields_len);
     if (text == NULL
@@ -487,30 +577,9 @@ fy_http_cache_validators(fy_http_request_t *r, fy_http_cache_t *c, int fd,
     {
         return;
     }
-    end = text + h->fields_len;
-    for (p = text; p < end; p = eol + 1) {
-        eol = memchr(p, '\n', (size_t) (end - p));
-        if (eol == NULL) {
-            break;
-        }
-        colon = memchr(p, ':', (size_t) (eol - p));
-        if (colon == NULL) {
-            continue;           /* the status line */
-        }
-        name.data = p;
-        name.len = (size_t) (colon - p);
-        to = fy_str_eq_ci(&name, "ETag") ? &c->rv_etag
-             : fy_str_eq_ci(&name, "Last-Modified") ? &c->rv_lm : NULL;
-        if (to == NULL) {
-            continue;
-        }
-        for (v = colon + 1; v < eol && *v == ' '; v++) { /* skip */ }
-        to->data = v;
-        to->len = (size_t) (eol - v);
-        if (to->len && v[to->len - 1] == '\r') {
-            to->len--;
-        }
-    }
+    fy_http_cache_field(text, text + h->fields_len, "ETag", &c->rv_etag);
+    fy_http_cache_field(text, text + h->fields_len, "Last-Modified",
+                        &c->rv_lm);
     c->revalidate = c->rv_etag.len || c->rv_lm.len;
 }
 

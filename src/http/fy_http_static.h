@@ -91,6 +91,11 @@ void fy_http_static_file_close(void *data);
 void fy_http_static_send(fy_http_request_t *r, fy_http_static_file_t *f,
                          const struct stat *st, const fy_str_t *type);
 
+/* Whether the If-None-Match / If-Match value v names etag (a
+ * NUL-terminated entity tag; weak comparison unless strong). */
+int fy_http_static_etag_match(const fy_str_t *v, const char *etag,
+                              int strong);
+
 /* Send r->file from f->pos to f->end (the header is gone), then
  * finalize r; resumes on the write event.  The proxy cache sends its
  * HITs with it (fy_http_cache.c). */

@@ -121,7 +121,7 @@ fy_http_static_header(fy_http_request_t *r, const char *name)
 }
 
 /* If-None-Match: "*" or a list of entity tags, compared weakly. */
-static int
+int
 fy_http_static_etag_match(const fy_str_t *v, const char *etag, int strong)
 {
     const u_char  *p = v->data, *last = v->data + v->len, *q;
