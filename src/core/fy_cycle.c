@@ -153,6 +153,7 @@ static const fy_command_t *const  fy_conf_tables[] = {
     fy_http_rewrite_commands,
     fy_http_limit_req_commands,
     fy_http_limit_conn_commands,
+    fy_http_cache_commands,
     NULL
 };
 

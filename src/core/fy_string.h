@@ -18,6 +18,15 @@ typedef struct {
 #define fy_str_set(str, text) \
     ((str)->len = sizeof(text) - 1, (str)->data = (u_char *) (text))
 
+/* Append n bytes at dst; the new end (nginx's ngx_cpymem), for
+ * building header text piece by piece. */
+static inline char *
+fy_cpymem(char *dst, const void *src, size_t n)
+{
+    memcpy(dst, src, n);
+    return dst + n;
+}
+
 /* ASCII case-insensitive equality of n bytes.  Inline, not
  * strncasecmp(): header names are short and a libc call per compare
  * cost more than the compare itself (callgrind, docs/performance.md).

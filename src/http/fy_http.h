@@ -517,6 +517,27 @@ typedef struct fy_http_loc_conf_s {
     /* fy_http_resolver.c: resolver (bit 0) and resolver_timeout (bit 1)
      * given at this level, only for "is duplicate": no effect */
     unsigned             resolver_seen;
+    /* the proxy cache (fy_http_cache_conf.c): proxy_cache's zone (NULL:
+     * none, or "off" when proxy_cache_set), proxy_cache_key (NULL: the
+     * zone's default), proxy_cache_valid (fy_http_cache_valid_t),
+     * proxy_cache_methods (1 << FY_HTTP_*, 0: unset),
+     * proxy_cache_bypass and proxy_no_cache (fy_http_cv_t *), NULL:
+     * none here; proxy_cache_use_stale (FY_CACHE_STALE_*, 0: unset) */
+    struct fy_http_limit_zone_s *proxy_cache;
+    unsigned             proxy_cache_set:1;
+    fy_http_cv_t        *proxy_cache_key;
+    fy_array_t          *proxy_cache_valid;
+    unsigned             proxy_cache_methods;
+    fy_array_t          *proxy_cache_bypass;
+    fy_array_t          *proxy_no_cache;
+    unsigned             proxy_cache_use_stale;
+    /* proxy_cache_lock (flag), _lock_timeout, _lock_age (ms),
+     * proxy_cache_min_uses; FY_CONF_UNSET* until merged */
+    int                  proxy_cache_lock;
+    int64_t              proxy_cache_lock_timeout;
+    int64_t              proxy_cache_lock_age;
+    int                  proxy_cache_min_uses;
+    int                  proxy_cache_revalidate;      /* flag */
 } fy_http_loc_conf_t;
 
 #define FY_HTTP_SATISFY_ALL  0
@@ -1422,6 +1443,16 @@ void fy_http_limit_conn_release_all(void);
 /* Master: a worker process pid has exited; give back the limit_conn
  * counts it still held (it was killed, or crashed). */
 void fy_http_limit_reap(pid_t pid);
+/* fy_http_cache_conf.c: proxy_cache_path & co. (fy_http_cache.h) */
+extern const fy_command_t  fy_http_cache_commands[];
+void fy_http_cache_init_conf(fy_http_loc_conf_t *lcf);
+void fy_http_cache_merge(fy_http_loc_conf_t *prev, fy_http_loc_conf_t *conf);
+size_t fy_http_cache_var_status(fy_http_request_t *r, u_char *buf,
+                                size_t size);
+/* fy_http_cache.c: master, before the zones are mapped (load 0): make
+ * each cache path's directory (FY_OK, or FY_ERROR logged); after
+ * (load 1): index the files a fresh zone finds on disk (FY_OK) */
+int fy_http_cache_paths_init(fy_cycle_t *cycle, int load);
 size_t fy_http_limit_var_req_status(fy_http_request_t *r, u_char *buf,
                                     size_t size);
 size_t fy_http_limit_var_conn_status(fy_http_request_t *r, u_char *buf,

@@ -43,7 +43,8 @@
 
 enum {
     FY_LIMIT_REQ = 1,            /* limit_req_zone */
-    FY_LIMIT_CONN                /* limit_conn_zone */
+    FY_LIMIT_CONN,               /* limit_conn_zone */
+    FY_LIMIT_CACHE               /* proxy_cache_path (fy_http_cache.c) */
 };
 
 /* $limit_req_status / $limit_conn_status (0: empty, not checked) */
@@ -84,6 +85,9 @@ typedef struct {
     uint32_t       lru_tail;     /* least recently used */
     uint32_t       holds;        /* limit_conn: hold nodes in use, that
                                     is connections counted now */
+    uint64_t       cache_bytes;  /* proxy_cache_path: the entries' size */
+    uint32_t       cache_loaded; /* proxy_cache_path: the files on disk
+                                    are indexed (fy_http_cache.c) */
     /* Requests by result (FY_LIMIT_PASSED ..., [0] unused), for the
      * status page: one relaxed atomic add per zone checked, outside
      * the lock, on their own cache line so that counting does not
@@ -108,6 +112,7 @@ typedef struct fy_http_limit_zone_s {
     const char           *file;          /* first use, for "unknown" */
     unsigned              line;
     unsigned              use_kind;      /* FY_LIMIT_* of that use */
+    struct fy_http_cache_path_s *cache;  /* FY_LIMIT_CACHE: its path */
     struct fy_http_limit_zone_s *next;
 } fy_http_limit_zone_t;
 
@@ -159,6 +164,8 @@ fy_http_limit_node_t *fy_http_limit_hold(fy_http_limit_shm_t *shm,
 /* limit_conn, under the lock: give back the count of hold node n (the
  * node counted in is freed at 0) and free n. */
 void fy_http_limit_unhold(fy_http_limit_shm_t *shm, fy_http_limit_node_t *n);
+/* The zone's seeded hash of key (fy_http_limit_key's). */
+uint32_t fy_http_limit_hash(uint64_t seed, const u_char *key, size_t len);
 /* Under the lock: n is the most recently used. */
 void fy_http_limit_touch(fy_http_limit_shm_t *shm, fy_http_limit_node_t *n);
 /* Node i of the zone. */

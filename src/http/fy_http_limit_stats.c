@@ -62,7 +62,8 @@ fy_http_limit_status(fy_pool_t *pool, fy_http_status_zone_t **zones)
     unsigned                n = 0, i, j;
 
     for (z = fy_http_limit_stats_zones; z; z = z->next) {
-        n += z->shm != NULL;
+        /* proxy_cache_path zones are no request limits */
+        n += z->shm != NULL && z->kind != FY_LIMIT_CACHE;
     }
     *zones = fy_pcalloc(pool, (n ? n : 1) * sizeof(fy_http_status_zone_t));
     if (*zones == NULL) {
@@ -70,7 +71,7 @@ fy_http_limit_status(fy_pool_t *pool, fy_http_status_zone_t **zones)
     }
     sz = *zones;
     for (i = 0, z = fy_http_limit_stats_zones; z && i < n; z = z->next) {
-        if (z->shm == NULL) {
+        if (z->shm == NULL || z->kind == FY_LIMIT_CACHE) {
             continue;
         }
         fy_http_limit_stats_copy(&sz[i], z, pool);

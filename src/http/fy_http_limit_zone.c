@@ -47,7 +47,7 @@ const fy_str_t  fy_http_limit_status_names[] = {
 };
 
 static const char *const  fy_http_limit_kind_names[] = {
-    "", "limit_req_zone", "limit_conn_zone"
+    "", "limit_req_zone", "limit_conn_zone", "proxy_cache zone"
 };
 
 
@@ -327,6 +327,10 @@ fy_http_limit_zones_map(fy_cycle_t *cycle)
     void                  *p;
     int                    err;
 
+    /* proxy_cache_path: its directory, before anything changes */
+    if (fy_http_cache_paths_init(cycle, 0) != FY_OK) {
+        return FY_ERROR;
+    }
     for (z = cycle->http->limit_zones; z; z = z->next) {
         for (mp = &fy_http_limit_maps; *mp; mp = &(*mp)->next) {
             m = *mp;
@@ -391,7 +395,8 @@ fy_http_limit_zones_map(fy_cycle_t *cycle)
         mp = &taken->next;
     }
     *mp = made;
-    return FY_OK;
+    /* proxy_cache_path: the entries already on disk */
+    return fy_http_cache_paths_init(cycle, 1);
 
 failed:
     while (made) {
@@ -411,7 +416,7 @@ failed:
 
 /* ---- the table (under the zone's lock) ---- */
 
-static uint32_t
+uint32_t
 fy_http_limit_hash(uint64_t seed, const u_char *key, size_t len)
 {
     uint64_t  h = seed ^ 0xcbf29ce484222325ull;

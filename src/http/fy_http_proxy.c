@@ -38,6 +38,7 @@
 #include "fy_http_proxy.h"
 #include "fy_worker.h"
 #include "fy_shm.h"
+#include "fy_http_cache.h"
 
 static uint64_t  fy_proxy_rnd;     /* random balancer state, per worker */
 
@@ -300,6 +301,13 @@ fy_proxy_fail(fy_http_proxy_t *p, int status)
     if (st && st->status == 0) {
         st->status = status;
     }
+    if (p->cache && (status == 502 || status == 504)
+        && fy_http_cache_stale(p, status == 504 ? FY_CACHE_STALE_TIMEOUT
+                                                : FY_CACHE_STALE_ERROR)
+           == FY_DONE)
+    {
+        return;     /* proxy_cache_use_stale: the expired entry answered */
+    }
     fy_proxy_close_upstream(p);
     if (r->header_sent) {
         fy_http_close_connection(r->hc);
@@ -409,6 +417,29 @@ fy_http_proxy_handler(fy_http_request_t *r)
             return;
         }
     }
+    if (r->loc->proxy_cache && !r->loc->fastcgi_pass && r->parent == NULL) {
+        /* answered from the cache, or on to the upstream (the one
+         * test a location without proxy_cache makes); not for
+         * fastcgi_pass (nginx's proxy_cache is proxy_pass's) nor an
+         * auth_request subrequest (a HIT is written to the client) */
+        rc = fy_http_cache_start(p);
+        if (rc == FY_DONE || rc == FY_AGAIN) {
+            return;     /* answered, or waiting for proxy_cache_lock */
+        }
+        if (rc != FY_OK) {
+            fy_http_send_error(r, 500);
+            return;
+        }
+    }
+    fy_proxy_go(p);
+}
+
+/* On to the upstream (after the cache, if any, had its say). */
+void
+fy_proxy_go(fy_http_proxy_t *p)
+{
+    fy_http_request_t  *r = p->r;
+
     p->content_length = r->content_length;
     if (!r->loc->pass_request_body) {
         fy_proxy_drop_body(r);

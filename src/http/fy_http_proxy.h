@@ -153,6 +153,8 @@ struct fy_http_proxy_s {
     unsigned                  nkept_fields;
     /* fastcgi_pass: the FastCGI state (fy_http_fastcgi.c), else NULL */
     struct fy_http_fastcgi_s *fcgi;
+    /* the proxy cache (fy_http_cache*.c), NULL: not used */
+    struct fy_http_cache_s   *cache;
 };
 
 /* The proxy_ssl_* settings of a level (fy_http_proxy_ssl.c). */
@@ -239,6 +241,9 @@ fy_proxy_count(fy_http_proxy_t *p, int in, uint64_t n)
 void fy_proxy_timed(fy_http_proxy_t *p, int t);
 void fy_proxy_next(fy_http_proxy_t *p, unsigned ft);
 void fy_proxy_start(fy_http_proxy_t *p);
+/* the request goes to the upstream: from fy_http_proxy_handler, or
+ * after waiting for proxy_cache_lock (fy_http_cache.c) */
+void fy_proxy_go(fy_http_proxy_t *p);
 /* the request header (fy_http_proxy_request.c) */
 int fy_proxy_skip_header(const fy_str_t *name);
 int fy_proxy_connection_option(fy_array_t *headers, const fy_str_t *name);
@@ -256,6 +261,9 @@ void fy_proxy_check_client(fy_event_t *rev);
  * after a failed send, fy_proxy_read_early goes on with a response the
  * upstream had sent (FY_OK) or finds none (FY_DECLINED) */
 int fy_proxy_header_init(fy_http_proxy_t *p);
+/* whether a response field is kept from the client (proxy_hide_header,
+ * proxy_pass_header) */
+int fy_proxy_hidden(fy_http_loc_conf_t *lcf, const fy_str_t *name);
 void fy_proxy_read_header(fy_event_t *rev);
 int fy_proxy_read_early(fy_http_proxy_t *p);
 /* the body relay (fy_http_proxy_relay.c), entered from the header */

@@ -12,6 +12,7 @@
 #include "fy_http_proxy.h"
 #include "fy_worker.h"
 #include "fy_shm.h"
+#include "fy_http_cache.h"
 
 /* Upstream bytes compressed for one client before the worker's other
  * connections get a turn: compressing costs far more than copying, and
@@ -491,6 +492,9 @@ fy_proxy_scan(fy_http_proxy_t *p, u_char *start, u_char *end)
 
     case FY_PROXY_BODY_LENGTH:
         n = (size_t) fy_min((uint64_t) (end - start), p->scan_rest);
+        if (p->cache && p->cache->storing) {
+            fy_http_cache_store_body(p, start, n);
+        }
         p->scan_rest -= n;
         if (p->scan_rest == 0) {
             p->up_done = 1;
@@ -506,6 +510,10 @@ fy_proxy_scan(fy_http_proxy_t *p, u_char *start, u_char *end)
         b.last = b.end = end;
         do {
             rc = fy_http_parse_chunked(&p->scan_chunked, &b);
+            if (rc == FY_OK && p->cache && p->cache->storing) {
+                fy_http_cache_store_body(p, p->scan_chunked.data,
+                                         p->scan_chunked.len);
+            }
         } while (rc == FY_OK);
         if (rc == FY_DONE) {
             p->up_done = 1;
@@ -519,6 +527,9 @@ fy_proxy_scan(fy_http_proxy_t *p, u_char *start, u_char *end)
 
     default: /* FY_PROXY_BODY_CLOSE: only the close ends it, or
               * FastCGI's END_REQUEST (the connection may stay open) */
+        if (p->cache && p->cache->storing) {
+            fy_http_cache_store_body(p, start, (size_t) (end - start));
+        }
         if (p->fcgi && p->fcgi->parser.ended) {
             p->up_done = 1;
         }
@@ -534,6 +545,10 @@ fy_proxy_release_upstream(fy_http_proxy_t *p)
 {
     fy_conn_t  *uc = p->uc;
 
+    if (p->cache && p->up_done) {
+        /* all of the response is read: its entry goes in place */
+        fy_http_cache_store_end(p);
+    }
     if (uc == NULL) {
         return;
     }

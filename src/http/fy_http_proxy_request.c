@@ -9,6 +9,7 @@
 #include "fy_http.h"
 #include "fy_http_balancer.h"
 #include "fy_http_proxy.h"
+#include "fy_http_cache.h"
 
 int
 fy_proxy_skip_header(const fy_str_t *name)
@@ -184,6 +185,7 @@ fy_proxy_create_request(fy_http_proxy_t *p)
     fy_http_header_conf_t  *sh;
     fy_http_header_t       *h;
     fy_str_t                method, prefix, tail, host, conn, *vals = NULL;
+    fy_http_cache_t        *rv = NULL;
     size_t                  size;
     unsigned                i, nset = set ? set->nelts : 0, conn_fields = 0;
     int                     version, upgrade = r->upgrade.len != 0;
@@ -256,6 +258,12 @@ fy_proxy_create_request(fy_http_proxy_t *p)
     }
     size += sizeof("Host: \r\n") + host.len
             + sizeof("Connection: \r\n") + conn.len;
+    if (p->cache && p->cache->revalidate) {
+        /* proxy_cache_revalidate: the stored entry's validators */
+        rv = p->cache;
+        size += sizeof("If-None-Match: \r\n") + rv->rv_etag.len
+                + sizeof("If-Modified-Since: \r\n") + rv->rv_lm.len;
+    }
 
     /* A connection goes back to the upstream's keepalive cache only if
      * this request let it stay open. */
@@ -307,6 +315,12 @@ fy_proxy_create_request(fy_http_proxy_t *p)
             fy_field(sh->name.data, sh->name.len, vals[i]);
         }
     }
+    if (rv && rv->rv_etag.len) {
+        fy_field("If-None-Match", 13, rv->rv_etag);
+    }
+    if (rv && rv->rv_lm.len) {
+        fy_field("If-Modified-Since", 17, rv->rv_lm);
+    }
     if (p->content_length >= 0 && lcf->pass_request_body) {
         q += sprintf((char *) q, "Content-Length: %lld\r\n",
                      (long long) p->content_length);
@@ -319,6 +333,8 @@ fy_proxy_create_request(fy_http_proxy_t *p)
         if (fy_proxy_skip_header(&h->name)
             || fy_str_eq_ci(&h->name, "Content-Length")
             || fy_proxy_is_set(set, &h->name)
+            || (rv && (fy_str_eq_ci(&h->name, "If-None-Match")
+                       || fy_str_eq_ci(&h->name, "If-Modified-Since")))
             || (conn_fields
                 && fy_proxy_connection_option(&r->headers, &h->name)))
         {

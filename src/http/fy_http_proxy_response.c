@@ -9,6 +9,7 @@
 #include "fy_http.h"
 #include "fy_http_balancer.h"
 #include "fy_http_proxy.h"
+#include "fy_http_cache.h"
 #include "fy_worker.h"
 #include "fy_shm.h"
 
@@ -32,14 +33,7 @@ fy_proxy_status_ft(int status)
     }
 }
 
-/* Append n bytes at q; returns the new end. */
-static char *
-fy_proxy_cpy(char *q, const void *src, size_t n)
-{
-    memcpy(q, src, n);
-    return q + n;
-}
-
+#define fy_proxy_cpy(q, src, n)  fy_cpymem(q, src, n)
 #define fy_proxy_lit(q, s)  fy_proxy_cpy(q, s, sizeof(s) - 1)
 
 /* expires on a proxied response: its own Last-Modified is what
@@ -114,7 +108,7 @@ fy_proxy_keepalive_only(const fy_str_t *v)
 /* Is an upstream response field kept from the client?  nginx hides
  * Date, Server, X-Pad and X-Accel-* unless proxy_pass_header names
  * them, and whatever proxy_hide_header names. */
-static int
+int
 fy_proxy_hidden(fy_http_loc_conf_t *lcf, const fy_str_t *name)
 {
     fy_str_t  *n;
@@ -273,6 +267,20 @@ fy_proxy_process_header(fy_http_proxy_t *p)
         fy_proxy_next(p, ft);
         return;
     }
+    if (p->cache && p->status >= 500 && p->status <= 504
+        && p->status != 501
+        && fy_http_cache_stale(p, p->status == 500 ? FY_CACHE_STALE_500
+                                  : p->status == 502 ? FY_CACHE_STALE_502
+                                  : p->status == 503 ? FY_CACHE_STALE_503
+                                  : FY_CACHE_STALE_504) == FY_DONE)
+    {
+        return;     /* proxy_cache_use_stale http_5xx */
+    }
+    if (p->cache && p->status == 304 && p->cache->revalidate
+        && fy_http_cache_revalidated(p) == FY_DONE)
+    {
+        return;     /* proxy_cache_revalidate: the entry is fresh again */
+    }
     /* the answer is what the client gets: the server works */
     fy_http_peer_succeeded(p->u, p->peer);
     if (fy_http_var_keep_upstream(p) != FY_OK) {
@@ -349,6 +357,10 @@ fy_proxy_process_header(fy_http_proxy_t *p)
      * broken there is a 502: the client has had nothing yet, and gets
      * an answer rather than a closed connection. */
     p->scan_rest = p->rest;
+    if (p->cache && p->status != 101) {
+        /* the body is written to the cache as it is read (the scan) */
+        fy_http_cache_store_start(p);
+    }
     if (p->status != 101) {
         fy_proxy_scan(p, p->buf.pos, p->buf.last);
         if (p->up_failed) {

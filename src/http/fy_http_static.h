@@ -89,6 +89,12 @@ typedef struct fy_http_static_file_s {
     char      chunk[24];   /* "%zx\r\n" of sub's output */
 } fy_http_static_file_t;
 
+/* sub_filter and gzip set up on f for a whole file (static files, proxy
+ * cache HITs); FY_ERROR: out of memory. */
+int fy_http_static_filters(fy_http_request_t *r, fy_http_static_file_t *f,
+                           const fy_str_t *type, off_t size,
+                           unsigned gzflags);
+
 /* Close what f still holds (the request pool's cleanup, and when the
  * body is sent). */
 void fy_http_static_file_close(void *data);
@@ -97,5 +103,15 @@ void fy_http_static_file_close(void *data);
  * type) and then the body, as the conditional and Range headers ask. */
 void fy_http_static_send(fy_http_request_t *r, fy_http_static_file_t *f,
                          const struct stat *st, const fy_str_t *type);
+
+/* Whether the If-None-Match / If-Match value v names etag (a
+ * NUL-terminated entity tag; weak comparison unless strong). */
+int fy_http_static_etag_match(const fy_str_t *v, const char *etag,
+                              int strong);
+
+/* Send r->file from f->pos to f->end (the header is gone), then
+ * finalize r; resumes on the write event.  The proxy cache sends its
+ * HITs with it (fy_http_cache.c). */
+void fy_http_static_send_body(fy_http_request_t *r);
 
 #endif /* FY_HTTP_STATIC_H */

@@ -29,7 +29,6 @@
 #define FY_HTTP_STATIC_GZIP_READ  16384
 #define FY_HTTP_STATIC_GZIP_TURN  (256 * 1024)
 
-static void fy_http_static_send_body(fy_http_request_t *r);
 static void fy_http_static_send_filtered(fy_http_request_t *r);
 
 /* ---- Range ---- */
@@ -123,7 +122,7 @@ fy_http_static_header(fy_http_request_t *r, const char *name)
 }
 
 /* If-None-Match: "*" or a list of entity tags, compared weakly. */
-static int
+int
 fy_http_static_etag_match(const fy_str_t *v, const char *etag, int strong)
 {
     const u_char  *p = v->data, *last = v->data + v->len, *q;
@@ -157,6 +156,60 @@ fy_http_static_etag_match(const fy_str_t *v, const char *etag, int strong)
         p = q;
     }
     return 0;
+}
+
+/*
+ * sub_filter, then gzip, on the way out of a file of size bytes and
+ * type sent whole as 200 (or as the error page of r->err_status):
+ * f->sub and f->gz set up, with f->in, their read buffer; neither is
+ * sent with sendfile(), a Range or a length.  A HEAD gets the header
+ * as a GET would (f->sub_hdr, f->gz_how) and no stream.  Static files
+ * and proxy cache HITs (fy_http_cache.c).  FY_ERROR: out of memory.
+ */
+int
+fy_http_static_filters(fy_http_request_t *r, fy_http_static_file_t *f,
+                       const fy_str_t *type, off_t size, unsigned gzflags)
+{
+    if (r->loc->sub) {
+        switch (fy_http_sub_begin(r, r->err_status ? r->err_status : 200,
+                                  type, NULL, size, &f->sub))
+        {
+        case FY_OK:
+            f->sub_hdr = 1;
+            break;
+        case FY_ERROR:
+            return FY_ERROR;
+        }
+        if (r->head) {
+            f->sub = NULL;          /* the header as for a GET only */
+        }
+        if (f->sub) {
+            f->in = fy_palloc(r->pool, FY_HTTP_STATIC_GZIP_READ);
+            if (f->in == NULL) {
+                return FY_ERROR;
+            }
+            if (!fy_http_chunked_out(r)) {
+                r->keepalive = 0;       /* the close ends the body */
+            }
+        }
+    }
+    /* compressed on the way: without Range, as nginx (the length is
+     * unknown) */
+    f->gz_how = fy_http_gzip_decide(r, 200, type, f->sub_hdr ? -1 : size,
+                                    NULL, gzflags);
+    if (f->gz_how == FY_HTTP_GZIP_YES) {
+        f->gz = fy_http_gzip_start(r, f->sub_hdr ? -1 : size);
+        if (f->in == NULL) {
+            f->in = fy_palloc(r->pool, FY_HTTP_STATIC_GZIP_READ);
+        }
+        if (f->gz == NULL || f->in == NULL) {
+            return FY_ERROR;
+        }
+        if (!fy_http_chunked_out(r)) {
+            r->keepalive = 0;       /* the close ends the body */
+        }
+    }
+    return FY_OK;
 }
 
 /* Send the header for the open file f (stat st, type) and then the
@@ -239,55 +292,16 @@ fy_http_static_send(fy_http_request_t *r, fy_http_static_file_t *f,
         }
     }
 
-    if (status == 200 && f->gz_how == FY_HTTP_GZIP_NO && r->loc->sub) {
-        /* not the .gz of gzip_static: maybe substitute in it (an error
-         * page too, with its status); not with sendfile() then, nor
-         * with Range, nor with a length */
-        switch (fy_http_sub_begin(r, r->err_status ? r->err_status : 200,
-                                  type, NULL, st->st_size, &f->sub))
-        {
-        case FY_OK:
-            f->sub_hdr = 1;
-            break;
-        case FY_ERROR:
-            fy_http_close_connection(hc);
-            return;
-        }
-        if (r->head) {
-            f->sub = NULL;          /* the header as for a GET only */
-        }
-        if (f->sub) {
-            f->in = fy_palloc(r->pool, FY_HTTP_STATIC_GZIP_READ);
-            if (f->in == NULL) {
-                fy_http_close_connection(hc);
-                return;
-            }
-            if (!fy_http_chunked_out(r)) {
-                r->keepalive = 0;       /* the close ends the body */
-            }
-        }
-    }
-    if (status == 200 && f->gz_how == FY_HTTP_GZIP_NO) {
-        /* not the .gz of gzip_static: maybe compress it on the way
-         * (then without Range, as nginx: the length is unknown) */
-        f->gz_how = fy_http_gzip_decide(r, 200, type,
-                                        f->sub_hdr ? -1 : st->st_size, NULL,
-                                        FY_HTTP_GZIP_HAS_LM
-                                        | (etag[0] ? FY_HTTP_GZIP_HAS_ETAG
-                                                   : 0));
-        if (f->gz_how == FY_HTTP_GZIP_YES) {
-            f->gz = fy_http_gzip_start(r, f->sub_hdr ? -1 : st->st_size);
-            if (f->in == NULL) {
-                f->in = fy_palloc(r->pool, FY_HTTP_STATIC_GZIP_READ);
-            }
-            if (f->gz == NULL || f->in == NULL) {
-                fy_http_close_connection(hc);
-                return;
-            }
-            if (!fy_http_chunked_out(r)) {
-                r->keepalive = 0;       /* the close ends the body */
-            }
-        }
+    if (status == 200 && f->gz_how == FY_HTTP_GZIP_NO
+        && fy_http_static_filters(r, f, type, st->st_size,
+                                  FY_HTTP_GZIP_HAS_LM
+                                  | (etag[0] ? FY_HTTP_GZIP_HAS_ETAG : 0))
+           != FY_OK)
+    {
+        /* not the .gz of gzip_static: maybe substitute in it and
+         * compress it on the way */
+        fy_http_close_connection(hc);
+        return;
     }
 
     range = fy_http_static_header(r, "Range");
@@ -507,7 +521,7 @@ fy_http_static_send_copy(fy_conn_t *c, fy_http_static_file_t *f, off_t max)
 /* Send the file from f->pos to f->end; resumes on the write event.  A
  * client that goes away closes the connection, and the request pool's
  * cleanup closes the file. */
-static void
+void
 fy_http_static_send_body(fy_http_request_t *r)
 {
     fy_http_static_file_t  *f = r->file;

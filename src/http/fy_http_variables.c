@@ -640,6 +640,7 @@ static const fy_http_variable_t  fy_http_variables[] = {
     { "upstream_bytes_sent", fy_http_proxy_upstream_bytes_sent },
     { "proxy_port",       fy_var_proxy_port },
     { "limit_req_status", fy_http_limit_var_req_status },
+    { "upstream_cache_status", fy_http_cache_var_status },
     { "limit_conn_status", fy_http_limit_var_conn_status },
     { "fastcgi_script_name", fy_http_fastcgi_var_script_name },
     { "fastcgi_path_info", fy_http_fastcgi_var_path_info },

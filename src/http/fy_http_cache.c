@@ -1,0 +1,1008 @@
+/*
+ * fy_http_cache.c -- the proxy cache's index and its answers from
+ * files (layout in fy_http_cache.h).
+ *
+ * The index is a zone of the limit zones' kind (fy_http_limit_zone.c:
+ * the master maps it before the workers fork and keeps it across a
+ * reload), one node per entry whose file is in place.  Every worker
+ * looks entries up and adds them under the zone's lock.
+ *
+ * Eviction happens in the workers, without a cache manager process:
+ * adding an entry first drops the least recently used ones while the
+ * entries' total size is over max_size or the index is full, and each
+ * lookup and each addition drops up to FY_CACHE_INACTIVE_STEP of the
+ * least recently used entries not used for "inactive".  The files of
+ * the dropped entries are unlinked after the lock is let go.  A file
+ * unlinked by mistake (by a worker that dropped its entry just as
+ * another put a new one in place) is found missing by the next lookup,
+ * which drops its entry: a MISS.
+ */
+#include "fy_core.h"
+#include "fy_http.h"
+#include "fy_shm.h"
+#include "fy_http_proxy.h"
+#include "fy_http_static.h"
+#include "fy_http_cache.h"
+#include "fy_user.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <sys/stat.h>
+#include <openssl/evp.h>
+
+/* inactive entries dropped per lookup at most; dropped ones unlinked
+ * after the lock, at most this many per pass */
+#define FY_CACHE_INACTIVE_STEP  2
+#define FY_CACHE_DROP_MAX       16
+
+typedef struct {
+    u_char    md5[FY_CACHE_DROP_MAX][16];
+    unsigned  n;
+} fy_http_cache_drops_t;
+
+
+/* ---- names ---- */
+
+size_t
+fy_http_cache_file_name(fy_http_cache_path_t *cp, const u_char *md5,
+                        char *buf)
+{
+    static const char  hex[] = "0123456789abcdef";
+    char               name[33];
+    size_t             n, end = 32;
+    unsigned           i;
+
+    for (i = 0; i < 16; i++) {
+        name[2 * i] = hex[md5[i] >> 4];
+        name[2 * i + 1] = hex[md5[i] & 0xf];
+    }
+    name[32] = '\0';
+    /* nginx: levels=1:2 takes the last character, then the two before
+     * it: .../c/29/b7f54b2df7773722d382f4809d65029c */
+    n = (size_t) snprintf(buf, PATH_MAX, "%s", cp->path);
+    for (i = 0; i < FY_CACHE_LEVELS_MAX && cp->levels[i]; i++) {
+        end -= cp->levels[i];
+        n += (size_t) snprintf(buf + n, PATH_MAX - n, "/%.*s",
+                               (int) cp->levels[i], name + end);
+    }
+    n += (size_t) snprintf(buf + n, PATH_MAX - n, "/%s", name);
+    return n;
+}
+
+
+/* ---- the index (under the zone's lock) ---- */
+
+static void
+fy_http_cache_drop(fy_http_limit_shm_t *shm, fy_http_limit_node_t *n,
+                   fy_http_cache_drops_t *d)
+{
+    if ((n->count & FY_CACHE_NODE_FILE) && d->n < FY_CACHE_DROP_MAX) {
+        memcpy(d->md5[d->n++], n->key, 16);
+    }
+    shm->cache_bytes -= fy_min(shm->cache_bytes, (uint64_t) n->conns * 1024);
+    fy_http_limit_free(shm, n);
+}
+
+/* The lock time kept after the key in node n. */
+static int64_t
+fy_http_cache_lock_get(fy_http_limit_node_t *n)
+{
+    int64_t  t;
+
+    memcpy(&t, n->key + 16, sizeof(t));
+    return t;
+}
+
+static void
+fy_http_cache_lock_set(fy_http_limit_node_t *n, int64_t t)
+{
+    memcpy(n->key + 16, &t, sizeof(t));
+}
+
+/* The least recently used entries not used for cp->inactive: up to max
+ * of them go (never keep, the one being added). */
+static void
+fy_http_cache_expire(fy_http_limit_shm_t *shm, fy_http_cache_path_t *cp,
+                     fy_http_limit_node_t *keep, unsigned max,
+                     fy_http_cache_drops_t *d, int64_t now)
+{
+    fy_http_limit_node_t  *n;
+
+    while (max-- && shm->lru_tail != FY_LIMIT_NIL) {
+        n = fy_http_limit_node(shm, shm->lru_tail);
+        if (n == keep || (int64_t) n->last + cp->inactive > now
+            || fy_http_cache_lock_get(n) > (int64_t) fy_wall_msec)
+        {
+            return;     /* used lately, or being fetched */
+        }
+        fy_http_cache_drop(shm, n, d);
+    }
+}
+
+static void
+fy_http_cache_unlink(fy_http_cache_path_t *cp, fy_http_cache_drops_t *d)
+{
+    char      name[PATH_MAX];
+    unsigned  i;
+
+    for (i = 0; i < d->n; i++) {
+        fy_http_cache_file_name(cp, d->md5[i], name);
+        if (unlink(name) == -1 && errno != ENOENT) {
+            fy_log_error(FY_LOG_CRIT, errno, "unlink() \"%s\" failed", name);
+        }
+    }
+}
+
+/* Under the lock: the node of c's key, made when missing (the least
+ * recently used goes when the index is full); NULL if none can be. */
+static fy_http_limit_node_t *
+fy_http_cache_node(fy_http_cache_t *c, fy_http_cache_drops_t *d)
+{
+    fy_http_limit_shm_t   *shm = c->zone->shm;
+    fy_http_limit_node_t  *n;
+    uint32_t               hash;
+
+    hash = fy_http_limit_hash(shm->seed, c->md5, 16);
+    n = fy_http_limit_find(shm, c->md5, 16, hash);
+    if (n && (int64_t) n->last + c->cp->inactive <= (int64_t) (fy_wall_msec
+                                                               / 1000)
+        && fy_http_cache_lock_get(n) <= (int64_t) fy_wall_msec)
+    {
+        /* not used for "inactive": gone, even if the step of
+         * fy_http_cache_expire had not reached it yet */
+        fy_http_cache_drop(shm, n, d);
+        n = NULL;
+    }
+    if (n) {
+        fy_http_limit_touch(shm, n);
+        return n;
+    }
+    n = fy_http_limit_alloc(shm, c->md5, 16, hash);
+    while (n == NULL && shm->lru_tail != FY_LIMIT_NIL) {
+        /* the index is full: the least recently used goes */
+        fy_http_cache_drop(shm, fy_http_limit_node(shm, shm->lru_tail), d);
+        n = fy_http_limit_alloc(shm, c->md5, 16, hash);
+    }
+    if (n) {
+        fy_http_cache_lock_set(n, 0);
+    }
+    return n;
+}
+
+void
+fy_http_cache_unlock(fy_http_cache_t *c)
+{
+    fy_http_limit_shm_t   *shm = c->zone->shm;
+    fy_http_limit_node_t  *n;
+
+    if (!c->lock_held) {
+        return;
+    }
+    c->lock_held = 0;
+    fy_shm_lock(&shm->lock);
+    n = fy_http_limit_find(shm, c->md5, 16,
+                           fy_http_limit_hash(shm->seed, c->md5, 16));
+    if (n) {
+        fy_http_cache_lock_set(n, 0);
+    }
+    fy_shm_unlock(&shm->lock);
+}
+
+void
+fy_http_cache_index(fy_http_cache_t *c, int64_t valid_sec, uint64_t size)
+{
+    fy_http_limit_shm_t    *shm = c->zone->shm;
+    fy_http_cache_path_t   *cp = c->cp;
+    fy_http_limit_node_t   *n;
+    fy_http_cache_drops_t   d;
+    int64_t                 now = (int64_t) (fy_wall_msec / 1000);
+
+    d.n = 0;
+    fy_shm_lock(&shm->lock);
+    n = fy_http_cache_node(c, &d);
+    if (n) {
+        /* replaced in place by the rename: the old size goes */
+        shm->cache_bytes -= fy_min(shm->cache_bytes,
+                                   (uint64_t) n->conns * 1024);
+        if (c->lock_held) {
+            fy_http_cache_lock_set(n, 0);
+        }
+        n->count |= FY_CACHE_NODE_FILE;
+        n->excess = valid_sec;
+        n->last = (uint64_t) now;
+        n->conns = (uint32_t) fy_min((size + 1023) / 1024, UINT32_MAX);
+        shm->cache_bytes += (uint64_t) n->conns * 1024;
+        /* max_size: the least recently used go until it fits */
+        while (cp->max_size && shm->cache_bytes > cp->max_size
+               && shm->lru_tail != FY_LIMIT_NIL
+               && shm->lru_tail != fy_http_limit_index(shm, n)
+               && d.n < FY_CACHE_DROP_MAX)
+        {
+            fy_http_cache_drop(shm, fy_http_limit_node(shm, shm->lru_tail),
+                               &d);
+        }
+        fy_http_cache_expire(shm, cp, n, FY_CACHE_INACTIVE_STEP, &d, now);
+    }
+    c->lock_held = 0;
+    fy_shm_unlock(&shm->lock);
+    fy_http_cache_unlink(cp, &d);
+}
+
+/* Look c->md5 up: 1 fresh, 0 expired, -1 no file.  The key counts as
+ * used now (count it as a use when count); a request that will fetch
+ * it takes proxy_cache_lock when lock (c->lock_held), or finds another
+ * holding it (c->lock_wait). */
+static int
+fy_http_cache_lookup(fy_http_cache_t *c, int count, int lock, int64_t age)
+{
+    fy_http_limit_shm_t    *shm = c->zone->shm;
+    fy_http_limit_node_t   *n;
+    fy_http_cache_drops_t   d;
+    int64_t                 now = (int64_t) (fy_wall_msec / 1000);
+    int64_t                 now_ms = (int64_t) fy_wall_msec;
+    int                     rc = -1;
+
+    d.n = 0;
+    c->lock_wait = 0;
+    fy_shm_lock(&shm->lock);
+    fy_http_cache_expire(shm, c->cp, NULL, FY_CACHE_INACTIVE_STEP, &d, now);
+    n = fy_http_cache_node(c, &d);
+    if (n) {
+        n->last = (uint64_t) now;
+        if (count && (n->count & FY_CACHE_NODE_USES) < FY_CACHE_NODE_USES) {
+            n->count++;
+        }
+        c->uses = n->count & FY_CACHE_NODE_USES;
+        if (n->count & FY_CACHE_NODE_FILE) {
+            rc = n->excess > now;
+        }
+        if (rc != 1 && lock) {
+            if (fy_http_cache_lock_get(n) > now_ms) {
+                c->lock_wait = 1;
+            } else {
+                fy_http_cache_lock_set(n, now_ms + age);
+                c->lock_held = 1;
+            }
+        }
+    }
+    fy_shm_unlock(&shm->lock);
+    fy_http_cache_unlink(c->cp, &d);
+    return rc;
+}
+
+/* The entry's file is gone or broken: its entry goes too. */
+static void
+fy_http_cache_forget(fy_http_cache_t *c)
+{
+    fy_http_limit_shm_t    *shm = c->zone->shm;
+    fy_http_limit_node_t   *n;
+
+    fy_shm_lock(&shm->lock);
+    n = fy_http_limit_find(shm, c->md5, 16,
+                           fy_http_limit_hash(shm->seed, c->md5, 16));
+    if (n && (n->count & FY_CACHE_NODE_FILE)) {
+        /* the uses and the lock stay; only the file is no more */
+        shm->cache_bytes -= fy_min(shm->cache_bytes,
+                                   (uint64_t) n->conns * 1024);
+        n->conns = 0;
+        n->count &= ~FY_CACHE_NODE_FILE;
+    }
+    fy_shm_unlock(&shm->lock);
+}
+
+
+/* ---- answering from a file ---- */
+
+/* Open the entry's file and check its header: the fd, or -1 (a file
+ * of another key, broken, or missing). */
+static int
+fy_http_cache_open(fy_http_cache_t *c, fy_http_cache_file_t *h)
+{
+    u_char  key[512];
+    int     fd;
+
+    fd = open(c->name, O_RDONLY | O_CLOEXEC);
+    if (fd == -1) {
+        if (errno != ENOENT) {
+            fy_log_error(FY_LOG_CRIT, errno, "open() \"%s\" failed", c->name);
+        }
+        return -1;
+    }
+    if (pread(fd, h, sizeof(*h), 0) != (ssize_t) sizeof(*h)
+        || memcmp(h->magic, FY_CACHE_MAGIC, 8) != 0
+        || memcmp(h->md5, c->md5, 16) != 0
+        || h->key_len != c->key_len
+        || h->body_start != sizeof(*h) + h->key_len + h->fields_len
+        || (c->key_len <= sizeof(key)
+            && (pread(fd, key, c->key_len, sizeof(*h))
+                != (ssize_t) c->key_len
+                || memcmp(key, c->key, c->key_len) != 0)))
+    {
+        /* a key whose MD5 is another's, or a file not ours: not used
+         * (nginx logs the first as "cache key md5 collision") */
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+/* The value of the stored field name among the lines [p, end) of an
+ * entry's fields ("Name: value\r\n"), or an empty *v. */
+static void
+fy_http_cache_field(u_char *p, u_char *end, const char *name, fy_str_t *v)
+{
+    u_char    *eol, *colon, *s;
+    fy_str_t   n;
+
+    v->len = 0;
+    for ( ; p < end; p = eol + 1) {
+        eol = memchr(p, '\n', (size_t) (end - p));
+        if (eol == NULL) {
+            return;
+        }
+        colon = memchr(p, ':', (size_t) (eol - p));
+        if (colon == NULL) {
+            continue;               /* the status line */
+        }
+        n.data = p;
+        n.len = (size_t) (colon - p);
+        if (!fy_str_eq_ci(&n, name)) {
+            continue;
+        }
+        for (s = colon + 1; s < eol && *s == ' '; s++) { /* skip */ }
+        v->data = s;
+        v->len = (size_t) (eol - s);
+        if (v->len && s[v->len - 1] == '\r') {
+            v->len--;
+        }
+        return;
+    }
+}
+
+/* A HIT's conditions (nginx's not_modified filter on cached answers):
+ * 1 when If-None-Match names the stored ETag, or, without it,
+ * If-Modified-Since is the stored Last-Modified (as
+ * if_modified_since says); then a 304 answers. */
+static int
+fy_http_cache_not_modified(fy_http_request_t *r, u_char *fields,
+                           u_char *end)
+{
+    fy_http_header_t  *rh;
+    fy_str_t          *inm = NULL, *ims = NULL, etag, lm;
+    char              *tag;
+    time_t             t, mt;
+    unsigned           i;
+
+    for (i = 0; i < r->headers.nelts; i++) {
+        rh = fy_array_elt(&r->headers, fy_http_header_t, i);
+        if (fy_str_eq_ci(&rh->name, "If-None-Match")) {
+            inm = &rh->value;
+        } else if (fy_str_eq_ci(&rh->name, "If-Modified-Since")) {
+            ims = &rh->value;
+        }
+    }
+    if (inm) {
+        fy_http_cache_field(fields, end, "ETag", &etag);
+        if (etag.len > 2 && etag.data[0] == 'W' && etag.data[1] == '/') {
+            etag.data += 2;         /* compared weakly */
+            etag.len -= 2;
+        }
+        tag = etag.len ? fy_pstrndup(r->pool, (char *) etag.data, etag.len)
+                       : NULL;
+        return tag && fy_http_static_etag_match(inm, tag, 0);
+    }
+    if (ims == NULL || r->loc->if_modified_since == FY_HTTP_IMS_OFF) {
+        return 0;
+    }
+    fy_http_cache_field(fields, end, "Last-Modified", &lm);
+    if (lm.len == 0) {
+        return 0;
+    }
+    t = fy_time_parse_http(ims->data, ims->len);
+    mt = fy_time_parse_http(lm.data, lm.len);
+    return t != (time_t) -1 && mt != (time_t) -1
+           && (t == mt
+               || (t > mt && r->loc->if_modified_since == FY_HTTP_IMS_BEFORE));
+}
+
+/* The stored fields [p, end) into hdr for a body that sub_filter or
+ * gzip changes: ETag weak (or gone with Last-Modified when sub_filter
+ * says so, fy_http_sub_header's rule); the length written. */
+static size_t
+fy_http_cache_fields_filtered(fy_http_request_t *r, fy_http_static_file_t *f,
+                              char *hdr, u_char *p, u_char *end)
+{
+    u_char    *eol, *colon;
+    fy_str_t   name;
+    char      *q = hdr;
+    int        drop = f->sub_hdr && !r->loc->sub->last_modified;
+
+    for ( ; p < end; p = eol + 1) {
+        eol = memchr(p, '\n', (size_t) (end - p));
+        if (eol == NULL) {
+            break;
+        }
+        colon = memchr(p, ':', (size_t) (eol - p));
+        name.data = p;
+        name.len = colon ? (size_t) (colon - p) : 0;
+        if (drop && (fy_str_eq_ci(&name, "ETag")
+                     || fy_str_eq_ci(&name, "Last-Modified")))
+        {
+            continue;
+        }
+        if (colon && fy_str_eq_ci(&name, "ETag")) {
+            /* "ETag: X" -> "ETag: W/X" unless weak already */
+            colon++;
+            while (colon < eol && *colon == ' ') {
+                colon++;
+            }
+            q = fy_cpymem(q, p, (size_t) (colon - p));
+            if (eol - colon < 2 || colon[0] != 'W' || colon[1] != '/') {
+                q = fy_cpymem(q, "W/", 2);
+            }
+            q = fy_cpymem(q, colon, (size_t) (eol + 1 - colon));
+            continue;
+        }
+        q = fy_cpymem(q, p, (size_t) (eol + 1 - p));
+    }
+    return (size_t) (q - hdr);
+}
+
+/* Send the entry in file fd (header h) as r's answer: FY_OK, or
+ * FY_ERROR before anything was sent (fd is closed either way by the
+ * request's pool once it is r->file, else here). */
+static int
+fy_http_cache_send(fy_http_request_t *r, int fd, fy_http_cache_file_t *h)
+{
+    fy_http_conn_t         *hc = r->hc;
+    fy_http_static_file_t  *f;
+    fy_http_header_t       *rh;
+    fy_str_t               *range = NULL, add;
+    const char             *conn, *server;
+    char                   *hdr, *text, *eol;
+    size_t                  slen, size, n, llen, flen;
+    off_t                   start = 0, end = (off_t) h->body_len - 1;
+    int                     status = h->status, filtered = 0;
+    unsigned                i;
+    fy_str_t                enc, type, etag, lm;
+
+    f = fy_pcalloc(r->pool, sizeof(*f));
+    text = fy_palloc(r->pool, h->fields_len + 1);
+    if (f == NULL || text == NULL
+        || pread(fd, text, h->fields_len, (off_t) (sizeof(*h) + h->key_len))
+           != (ssize_t) h->fields_len
+        || (eol = memchr(text, '\n', h->fields_len)) == NULL
+        || fy_pool_cleanup_add(r->pool, fy_http_static_file_close, f)
+           != FY_OK)
+    {
+        close(fd);
+        return FY_ERROR;
+    }
+    f->fd = fd;
+    f->dir = -1;
+    r->file = f;
+    if (r->body_rest || r->chunked) {
+        /* a body nobody reads: no next request can be found after it */
+        r->keepalive = 0;
+    }
+    llen = (size_t) (eol - text) - 1;            /* "200 OK" before CRLF */
+    eol++;
+    flen = h->fields_len - (size_t) (eol - text); /* the fields after it */
+
+    /* one range of a 200, as static files have it (fy_http_static_send) */
+    for (i = 0; status == 200 && !r->err_status && r->loc->max_ranges > 0
+                && i < r->headers.nelts; i++)
+    {
+        rh = fy_array_elt(&r->headers, fy_http_header_t, i);
+        if (fy_str_eq_ci(&rh->name, "Range")) {
+            range = &rh->value;
+        }
+    }
+    if (range && h->body_len
+        && fy_http_parse_range(range->data, range->len, (off_t) h->body_len,
+                               &start, &end) == FY_HTTP_RANGE_OK)
+    {
+        status = 206;
+    }
+    if (status == 200 && !r->err_status
+        && fy_http_cache_not_modified(r, (u_char *) eol,
+                                      (u_char *) eol + flen))
+    {
+        status = 304;
+        start = 0;
+        end = -1;                   /* no body */
+    }
+
+    /* sub_filter and gzip act on a HIT as on the response it stores
+     * (nginx's filters run after the cache): the whole entry then,
+     * through the static module's filtered sender, no Range */
+    fy_http_cache_field((u_char *) eol, (u_char *) eol + flen,
+                        "Content-Encoding", &enc);
+    if ((status == 200 || status == 206) && !r->err_status && enc.len == 0
+        && (r->loc->sub || r->loc->gzip.enable))
+    {
+        fy_http_cache_field((u_char *) eol, (u_char *) eol + flen,
+                            "Content-Type", &type);
+        fy_http_cache_field((u_char *) eol, (u_char *) eol + flen,
+                            "ETag", &etag);
+        fy_http_cache_field((u_char *) eol, (u_char *) eol + flen,
+                            "Last-Modified", &lm);
+        if (fy_http_static_filters(r, f, type.len ? &type : NULL,
+                                   (off_t) h->body_len,
+                                   (lm.len ? FY_HTTP_GZIP_HAS_LM : 0)
+                                   | (etag.len ? FY_HTTP_GZIP_HAS_ETAG : 0))
+            != FY_OK)
+        {
+            return FY_ERROR;
+        }
+        filtered = f->sub_hdr || f->gz_how == FY_HTTP_GZIP_YES;
+        if (filtered) {
+            status = 200;
+            start = 0;
+            end = (off_t) h->body_len - 1;
+        }
+    }
+
+    r->status = r->err_status ? r->err_status : status;
+    conn = fy_http_connection_header(r);
+    server = fy_http_server_line(r, &slen);
+    if (fy_http_add_headers(r, r->status, &add) != FY_OK) {
+        return FY_ERROR;
+    }
+    size = 384 + slen + h->fields_len + add.len + fy_http_date_len;
+    hdr = fy_palloc(r->pool, size);
+    if (hdr == NULL) {
+        return FY_ERROR;
+    }
+    if (r->status != h->status) {
+        text = (char *) fy_http_status_line(r->status, &llen);
+        if (text == NULL) {
+            return FY_ERROR;
+        }
+    }
+    n = (size_t) snprintf(hdr, size, "HTTP/1.1 %.*s\r\n%.*sDate: %s\r\n",
+                          (int) llen, text, (int) slen, server, fy_http_date);
+    if (filtered) {
+        /* the body changes: a weak ETag (gzip; sub_filter with
+         * sub_filter_last_modified on), or none and no Last-Modified
+         * (sub_filter), as the filters treat a proxied response */
+        n += fy_http_cache_fields_filtered(r, f, hdr + n, (u_char *) eol,
+                                           (u_char *) eol + flen);
+        if (fy_http_chunked_out(r) && !r->head) {
+            n += (size_t) snprintf(hdr + n, size - n,
+                                   "Transfer-Encoding: chunked\r\n");
+        }
+        n += (size_t) snprintf(hdr + n, size - n, "%s",
+                               fy_http_gzip_header_lines(r, f->gz_how));
+    } else {
+        memcpy(hdr + n, eol, flen);
+        n += flen;
+        if (status == 200) {
+            n += (size_t) snprintf(hdr + n, size - n, "%s",
+                                   fy_http_gzip_header_lines(r, f->gz_how));
+        }
+    }
+    if (status != 304 && !filtered) {
+        n += (size_t) snprintf(hdr + n, size - n, "Content-Length: %lld\r\n",
+                               (long long) (end - start + 1));
+    }
+    if (status == 206) {
+        n += (size_t) snprintf(hdr + n, size - n,
+                               "Content-Range: bytes %lld-%lld/%llu\r\n",
+                               (long long) start, (long long) end,
+                               (unsigned long long) h->body_len);
+    }
+    if (add.len && n + add.len < size) {
+        memcpy(hdr + n, add.data, add.len);
+        n += add.len;
+    }
+    n += (size_t) snprintf(hdr + n, size - n, "Connection: %s\r\n\r\n", conn);
+
+    f->pos = (off_t) h->body_start + start;
+    f->end = r->head || status == 304 ? f->pos
+                                      : (off_t) h->body_start + end + 1;
+
+    hc->out[0].iov_base = hdr;
+    hc->out[0].iov_len = n;
+    hc->nout = 1;
+    hc->out_done = fy_http_static_send_body;
+    r->header_out = n;
+    r->header_text.data = (u_char *) hdr;
+    r->header_text.len = n;
+    r->header_sent = 1;
+
+    switch (fy_http_write_out(r)) {
+    case FY_OK:
+        hc->out_done = NULL;
+        fy_http_static_send_body(r);
+        break;
+    case FY_AGAIN:
+        break;
+    default:
+        fy_http_close_connection(hc);
+    }
+    return FY_OK;
+}
+
+static int
+fy_http_cache_md5(fy_http_cache_t *c)
+{
+    unsigned  len = 16;
+
+    return EVP_Digest(c->key, c->key_len, c->md5, &len, EVP_md5(), NULL)
+           ? FY_OK : FY_ERROR;
+}
+
+/* the request's pool cleanup: an expired entry kept for use_stale */
+static void
+fy_http_cache_close_stale(void *data)
+{
+    fy_http_cache_t  *c = data;
+
+    if (c->stale_fd != -1) {
+        close(c->stale_fd);
+        c->stale_fd = -1;
+    }
+}
+
+/* the request's pool cleanup: the lock it may still hold */
+static void
+fy_http_cache_cleanup(void *data)
+{
+    fy_http_cache_unlock(data);
+}
+
+static void fy_http_cache_wait(fy_event_t *wev);
+
+/* proxy_cache_revalidate: the stored ETag and Last-Modified of the
+ * entry in fd (header h), to be sent up as conditions. */
+static void
+fy_http_cache_validators(fy_http_request_t *r, fy_http_cache_t *c, int fd,
+                         fy_http_cache_file_t *h)
+{
+    u_char  *text;
+
+    text = fy_palloc(r->pool, h->fields_len);
+    if (text == NULL
+        || pread(fd, text, h->fields_len, (off_t) (sizeof(*h) + h->key_len))
+           != (ssize_t) h->fields_len)
+    {
+        return;
+    }
+    fy_http_cache_field(text, text + h->fields_len, "ETag", &c->rv_etag);
+    fy_http_cache_field(text, text + h->fields_len, "Last-Modified",
+                        &c->rv_lm);
+    c->revalidate = c->rv_etag.len || c->rv_lm.len;
+}
+
+/* Look the request's key up and act: FY_DONE answered from the file,
+ * FY_AGAIN waiting for proxy_cache_lock, FY_OK on to the upstream,
+ * FY_ERROR. */
+static int
+fy_http_cache_decide(fy_http_proxy_t *p, int first)
+{
+    fy_http_request_t     *r = p->r;
+    fy_http_loc_conf_t    *lcf = r->loc;
+    fy_http_cache_t       *c = p->cache;
+    fy_http_cache_file_t   h;
+    fy_conn_t             *cc = r->hc->c;
+    int                    fd, rc, lock;
+
+    /* the node's lock is proxy_cache_lock's, and use_stale updating's
+     * mark of a request updating an expired entry */
+    lock = c->store_ok
+           && ((lcf->proxy_cache_lock
+                && fy_current_msec - c->wait_start
+                   < (uint64_t) lcf->proxy_cache_lock_timeout)
+               || (lcf->proxy_cache_use_stale & FY_CACHE_STALE_UPDATING));
+    rc = fy_http_cache_lookup(c, first, lock, lcf->proxy_cache_lock_age);
+    if (rc == 1) {
+        fd = fy_http_cache_open(c, &h);
+        if (fd != -1) {
+            c->status = FY_CACHE_HIT;
+            return fy_http_cache_send(r, fd, &h) == FY_OK ? FY_DONE
+                                                          : FY_ERROR;
+        }
+        fy_http_cache_forget(c);
+        rc = -1;
+    }
+    if (c->lock_wait && rc == 0
+        && (lcf->proxy_cache_use_stale & FY_CACHE_STALE_UPDATING))
+    {
+        /* another request updates the expired entry: it answers */
+        fd = fy_http_cache_open(c, &h);
+        if (fd != -1) {
+            c->status = FY_CACHE_UPDATING;
+            return fy_http_cache_send(r, fd, &h) == FY_OK ? FY_DONE
+                                                          : FY_ERROR;
+        }
+        rc = -1;
+    }
+    if (c->lock_wait && lcf->proxy_cache_lock
+        && fy_current_msec - c->wait_start
+           < (uint64_t) lcf->proxy_cache_lock_timeout)
+    {
+        /* another request fetches it: look again shortly (nginx polls
+         * every 500 ms; the wait is bounded by proxy_cache_lock_timeout) */
+        cc->write.handler = fy_http_cache_wait;
+        fy_timer_add(&cc->write, 50);
+        return FY_AGAIN;
+    }
+    /* nginx: once proxy_cache_lock_timeout ran out, the response is
+     * not stored; proxy_cache_min_uses: only from the Nth lookup on */
+    if (lcf->proxy_cache_lock && !c->lock_held && c->store_ok) {
+        c->store_ok = 0;
+    }
+    if (c->uses < (unsigned) lcf->proxy_cache_min_uses) {
+        c->store_ok = 0;
+    }
+    c->status = rc == 0 ? FY_CACHE_EXPIRED : FY_CACHE_MISS;
+    if (rc == 0 && ((lcf->proxy_cache_use_stale & ~FY_CACHE_STALE_SET)
+                    || lcf->proxy_cache_revalidate))
+    {
+        /* kept for proxy_cache_use_stale and proxy_cache_revalidate
+         * until the request ends */
+        fd = fy_http_cache_open(c, &h);
+        if (fd != -1) {
+            if (fy_pool_cleanup_add(r->pool, fy_http_cache_close_stale, c)
+                != FY_OK)
+            {
+                close(fd);
+                return FY_ERROR;
+            }
+            c->stale_fd = fd;
+            if (lcf->proxy_cache_revalidate) {
+                fy_http_cache_validators(r, c, fd, &h);
+            }
+        }
+    }
+    return FY_OK;
+}
+
+static void
+fy_http_cache_wait(fy_event_t *wev)
+{
+    fy_conn_t         *cc = wev->data;
+    fy_http_conn_t    *hc = cc->data;
+    fy_http_proxy_t   *p = hc->r->proxy;
+    int                rc;
+
+    wev->timedout = 0;
+    cc->write.handler = fy_event_ignore;
+    rc = fy_http_cache_decide(p, 0);
+    if (rc == FY_OK) {
+        fy_proxy_go(p);
+    } else if (rc == FY_ERROR) {
+        fy_http_send_error(p->r, 500);
+    }
+}
+
+int
+fy_http_cache_start(fy_http_proxy_t *p)
+{
+    fy_http_request_t     *r = p->r;
+    fy_http_loc_conf_t    *lcf = r->loc;
+    fy_http_cache_t       *c;
+    const fy_http_cv_t    *key;
+    unsigned               methods;
+
+    methods = lcf->proxy_cache_methods
+              ? lcf->proxy_cache_methods
+              : (1u << FY_HTTP_GET) | (1u << FY_HTTP_HEAD);
+    if ((unsigned) r->method >= 32 || !(methods & (1u << r->method))) {
+        return FY_OK;           /* not for the cache: $upstream_cache_status
+                                   stays empty (nginx) */
+    }
+    c = fy_pcalloc(r->pool, sizeof(*c));
+    if (c == NULL
+        || fy_pool_cleanup_add(r->pool, fy_http_cache_cleanup, c) != FY_OK)
+    {
+        return FY_ERROR;
+    }
+    c->zone = lcf->proxy_cache;
+    c->cp = c->zone->cache;
+    c->fd = -1;
+    c->stale_fd = -1;
+    c->wait_start = fy_current_msec;
+    key = lcf->proxy_cache_key ? lcf->proxy_cache_key : c->cp->default_key;
+    c->key = fy_http_cv_eval(r, key, &c->key_len);
+    if (c->key == NULL || fy_http_cache_md5(c) != FY_OK) {
+        return FY_ERROR;
+    }
+    fy_http_cache_file_name(c->cp, c->md5, c->name);
+    p->cache = c;
+    /* a HEAD that misses goes up as a HEAD: nothing to store */
+    c->store_ok = r->method != FY_HTTP_HEAD;
+
+    if (fy_http_cache_test(r, lcf->proxy_cache_bypass)) {
+        c->status = FY_CACHE_BYPASS;
+        return FY_OK;
+    }
+    return fy_http_cache_decide(p, 1);
+}
+
+int
+fy_http_cache_stale(fy_http_proxy_t *p, unsigned why)
+{
+    fy_http_cache_t       *c = p->cache;
+    fy_http_request_t     *r = p->r;
+
+    if (c->stale_fd == -1 || r->header_sent
+        || !(r->loc->proxy_cache_use_stale & why))
+    {
+        return FY_DECLINED;
+    }
+    c->status = FY_CACHE_STALE;
+    return fy_http_cache_answer(p);
+}
+
+int
+fy_http_cache_answer(fy_http_proxy_t *p)
+{
+    fy_http_cache_t       *c = p->cache;
+    fy_http_request_t     *r = p->r;
+    fy_http_cache_file_t   h;
+    int                    fd;
+
+    fd = c->stale_fd;
+    c->stale_fd = -1;
+    if (pread(fd, &h, sizeof(h), 0) != (ssize_t) sizeof(h)) {
+        close(fd);
+        return FY_DECLINED;
+    }
+    fy_http_cache_store_abort(c);
+    fy_proxy_close_upstream(p);
+    r->hc->c->read.handler = fy_event_ignore;
+    if (fy_http_cache_send(r, fd, &h) != FY_OK) {
+        fy_http_send_error(r, 500);
+    }
+    return FY_DONE;
+}
+
+
+/* ---- at start (master) ---- */
+
+static int
+fy_http_cache_mkdir(fy_cycle_t *cycle, char *path)
+{
+    char  *q;
+
+    /* every missing parent too, as "mkdir -p" */
+    for (q = path + 1; ; q++) {
+        if (*q != '/' && *q != '\0') {
+            continue;
+        }
+        char  saved = *q;
+
+        *q = '\0';
+        if (mkdir(path, 0700) == -1 && errno != EEXIST) {
+            fy_log_error(FY_LOG_EMERG, errno, "mkdir() \"%s\" failed", path);
+            *q = saved;
+            return FY_ERROR;
+        }
+        if (saved == '\0') {
+            fy_user_own_file(cycle, path);
+            return FY_OK;
+        }
+        *q = saved;
+    }
+}
+
+static int
+fy_http_cache_hex(const char *s, u_char *md5)
+{
+    unsigned  i, hi, lo;
+
+    for (i = 0; i < 32; i++) {
+        if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f'))) {
+            return FY_ERROR;
+        }
+    }
+    if (s[32] != '\0') {
+        return FY_ERROR;
+    }
+    for (i = 0; i < 16; i++) {
+        hi = (unsigned) (s[2 * i] <= '9' ? s[2 * i] - '0' : s[2 * i] - 'a' + 10);
+        lo = (unsigned) (s[2 * i + 1] <= '9' ? s[2 * i + 1] - '0'
+                                             : s[2 * i + 1] - 'a' + 10);
+        md5[i] = (u_char) (hi << 4 | lo);
+    }
+    return FY_OK;
+}
+
+/* Index the entries found in dir at level depth (a fresh zone: after a
+ * restart, or a zone whose size changed); temporary files older than a
+ * minute, left by a store that never ended, are removed. */
+static void
+fy_http_cache_load(fy_http_cache_t *c, const char *dir, unsigned depth)
+{
+    fy_http_cache_file_t   h;
+    struct dirent         *de;
+    struct stat            st;
+    DIR                   *d;
+    char                   path[PATH_MAX];
+    size_t                 len;
+    int                    fd;
+
+    d = opendir(dir);
+    if (d == NULL) {
+        return;
+    }
+    while ((de = readdir(d)) != NULL) {
+        if (de->d_name[0] == '.') {
+            continue;
+        }
+        if ((size_t) snprintf(path, sizeof(path), "%s/%s", dir, de->d_name)
+            >= sizeof(path) || lstat(path, &st) == -1)
+        {
+            continue;
+        }
+        if (depth < FY_CACHE_LEVELS_MAX && c->cp->levels[depth]) {
+            if (S_ISDIR(st.st_mode)
+                && strlen(de->d_name) == c->cp->levels[depth])
+            {
+                fy_http_cache_load(c, path, depth + 1);
+            }
+            continue;
+        }
+        len = strlen(de->d_name);
+        if (S_ISREG(st.st_mode) && len > 4
+            && strcmp(de->d_name + len - 4, ".tmp") == 0)
+        {
+            if (st.st_mtime + 60 < (time_t) (fy_wall_msec / 1000)) {
+                unlink(path);
+            }
+            continue;
+        }
+        if (!S_ISREG(st.st_mode)
+            || fy_http_cache_hex(de->d_name, c->md5) != FY_OK)
+        {
+            continue;
+        }
+        fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd == -1) {
+            continue;
+        }
+        if (pread(fd, &h, sizeof(h), 0) == (ssize_t) sizeof(h)
+            && memcmp(h.magic, FY_CACHE_MAGIC, 8) == 0
+            && memcmp(h.md5, c->md5, 16) == 0
+            && h.body_start + h.body_len == (uint64_t) st.st_size)
+        {
+            fy_http_cache_index(c, h.valid_sec, (uint64_t) st.st_size);
+        }
+        close(fd);
+    }
+    closedir(d);
+}
+
+int
+fy_http_cache_paths_init(fy_cycle_t *cycle, int load)
+{
+    fy_http_limit_zone_t  *z;
+    fy_http_cache_t        c;
+    char                   path[PATH_MAX];
+
+    for (z = cycle->http->limit_zones; z; z = z->next) {
+        if (z->kind != FY_LIMIT_CACHE) {
+            continue;
+        }
+        if (!load) {
+            snprintf(path, sizeof(path), "%s", z->cache->path);
+            if (fy_http_cache_mkdir(cycle, path) != FY_OK) {
+                return FY_ERROR;
+            }
+            continue;
+        }
+        if (z->shm->cache_loaded) {
+            continue;           /* kept across the reload, with its index */
+        }
+        fy_time_update();       /* the clocks may not have run yet */
+        memset(&c, 0, sizeof(c));
+        c.zone = z;
+        c.cp = z->cache;
+        fy_http_cache_load(&c, z->cache->path, 0);
+        z->shm->cache_loaded = 1;
+    }
+    return FY_OK;
+}

@@ -1,0 +1,177 @@
+/*
+ * fy_http_cache.h -- the proxy cache (proxy_cache_path, proxy_cache
+ * and its kin), private to src/http/fy_http_cache*.c and the proxy
+ * files that call it.
+ *
+ *   fy_http_cache_conf.c    the directives, $upstream_cache_status
+ *   fy_http_cache.c         the index (a limit zone of kind
+ *                           FY_LIMIT_CACHE), lookups, eviction, the
+ *                           files' names, answering from a file
+ *   fy_http_cache_store.c   whether and how long a response may be
+ *                           kept, writing it to a temporary file as it
+ *                           is read, putting it in place
+ *
+ * An entry is one file, <path>/<levels>/<md5 of the key in hex>:
+ *
+ *     fy_http_cache_file_t  fixed header (magic, times, sizes, md5)
+ *     key                   the key's text (key_len bytes)
+ *     fields                "NNN reason\r\n" then the response's own
+ *                           header lines (fields_len bytes)
+ *     body                  from body_start, body_len bytes
+ *
+ * The index of entries lives in the zone's shared mapping (one node
+ * per key looked up, fy_http_limit_node_t): key = the 16 bytes of the
+ * MD5, then (key + 16) the time (ms, wall clock) until which a request
+ * fetching it holds proxy_cache_lock, 0: none; excess = the time (s)
+ * until which the entry is fresh, last = the time (s) it was last
+ * used, conns = its size in KiB, count = FY_CACHE_NODE_FILE when its
+ * file is in place, and the lookups counted for proxy_cache_min_uses.
+ */
+#ifndef FY_HTTP_CACHE_H
+#define FY_HTTP_CACHE_H
+
+#include "fy_core.h"
+#include "fy_http.h"
+#include "fy_http_limit.h"
+
+#include <limits.h>
+
+#define FY_CACHE_MAGIC      "FYCACHE1"
+#define FY_CACHE_NODE_FILE  0x8000          /* node->count: a file */
+#define FY_CACHE_NODE_USES  0x7fff
+#define FY_CACHE_LEVELS_MAX 3
+
+/* $upstream_cache_status (0: empty, the cache was not asked) */
+enum {
+    FY_CACHE_MISS = 1,
+    FY_CACHE_BYPASS,
+    FY_CACHE_EXPIRED,
+    FY_CACHE_STALE,
+    FY_CACHE_UPDATING,
+    FY_CACHE_REVALIDATED,
+    FY_CACHE_HIT
+};
+
+/* proxy_cache_use_stale */
+#define FY_CACHE_STALE_ERROR    0x01
+#define FY_CACHE_STALE_TIMEOUT  0x02
+#define FY_CACHE_STALE_500      0x04
+#define FY_CACHE_STALE_502      0x08
+#define FY_CACHE_STALE_503      0x10
+#define FY_CACHE_STALE_504      0x20
+#define FY_CACHE_STALE_UPDATING 0x40
+#define FY_CACHE_STALE_SET      0x8000      /* given ("off": only this) */
+
+/* The file's fixed header (host byte order: the files are this host's). */
+typedef struct {
+    char      magic[8];
+    int64_t   valid_sec;       /* fresh until (wall clock, s) */
+    int64_t   date;            /* stored at */
+    uint64_t  body_start;
+    uint64_t  body_len;
+    uint32_t  fields_len;
+    uint16_t  status;
+    uint16_t  key_len;
+    u_char    md5[16];
+} fy_http_cache_file_t;
+
+/* One proxy_cache_path: the zone (a limit zone whose "key" is the
+ * path) points at it through z->cache. */
+typedef struct fy_http_cache_path_s {
+    char                   *path;          /* NUL-terminated, no '/' at
+                                              the end */
+    unsigned                levels[FY_CACHE_LEVELS_MAX];  /* 0: none */
+    int64_t                 inactive;      /* s */
+    uint64_t                max_size;      /* bytes, 0: no limit */
+    fy_http_cv_t           *default_key;   /* $scheme$proxy_host$request_uri */
+} fy_http_cache_path_t;
+
+/* One "proxy_cache_valid [code ...] time" line. */
+typedef struct {
+    int       status;          /* 0: any */
+    int64_t   valid;           /* s */
+} fy_http_cache_valid_t;
+
+/* A request's use of the cache (r->proxy->cache). */
+typedef struct fy_http_cache_s {
+    fy_http_limit_zone_t   *zone;
+    fy_http_cache_path_t   *cp;
+    u_char                  md5[16];
+    u_char                 *key;
+    size_t                  key_len;
+    char                    name[PATH_MAX];   /* the entry's file */
+    int                     status;           /* FY_CACHE_* */
+    int                     stale_fd;         /* an expired entry kept
+                                                 open for use_stale, -1 */
+    /* storing the response */
+    int                     fd;               /* temporary file, -1 */
+    char                   *temp;             /* its name */
+    int64_t                 valid_sec;
+    uint64_t                body_len;
+    uint64_t                body_start;
+    unsigned                storing:1;
+    unsigned                store_ok:1;       /* the request may store */
+    unsigned                lock_held:1;      /* proxy_cache_lock: this
+                                                 request fetches it */
+    unsigned                lock_wait:1;      /* another one does */
+    uint64_t                wait_start;       /* ms (monotonic) */
+    unsigned                uses;             /* lookups counted */
+    /* proxy_cache_revalidate: the expired entry's ETag and
+     * Last-Modified, sent up as If-None-Match and If-Modified-Since
+     * (the client's own are not sent then) */
+    unsigned                revalidate:1;
+    fy_str_t                rv_etag;
+    fy_str_t                rv_lm;
+} fy_http_cache_t;
+
+/* fy_http_cache_conf.c */
+/* Whether any of the texts in list (fy_http_cv_t *) is non-empty and
+ * not "0" for r. */
+int fy_http_cache_test(fy_http_request_t *r, fy_array_t *list);
+
+/* fy_http_cache.c */
+/* The request enters the cache (its location has proxy_cache): FY_DONE
+ * when it is answered from a file, FY_OK to go on to the upstream
+ * (p->cache says whether to store), FY_ERROR. */
+int fy_http_cache_start(fy_http_proxy_t *p);
+/* The upstream failed or answered an error, why (FY_CACHE_STALE_*):
+ * FY_DONE when an expired entry answered instead (use_stale), else
+ * FY_DECLINED. */
+int fy_http_cache_stale(fy_http_proxy_t *p, unsigned why);
+/* Answer from the expired entry kept open (c->stale_fd), c->status
+ * set: FY_DONE (FY_DECLINED when it cannot be read). */
+int fy_http_cache_answer(fy_http_proxy_t *p);
+/* The file name of md5 under cp into buf (PATH_MAX): its length. */
+size_t fy_http_cache_file_name(fy_http_cache_path_t *cp, const u_char *md5,
+                               char *buf);
+/* proxy_cache_lock: the lock c holds goes (the entry is in place, or
+ * will not be). */
+void fy_http_cache_unlock(fy_http_cache_t *c);
+/* An entry is in place: index it (evicting as inactive and max_size
+ * ask), under the zone's lock; c's lock goes. */
+void fy_http_cache_index(fy_http_cache_t *c, int64_t valid_sec,
+                         uint64_t size);
+
+/* fy_http_cache_store.c */
+/* How long (s) the response may be kept according to its own fields,
+ * as nginx reads them: > 0 that long, 0 the fields do not say, -1 it
+ * must not be kept.  Unit-tested (t/unit/test_cache.c). */
+int64_t fy_http_cache_header_valid(fy_array_t *headers, unsigned ignore,
+                                   time_t now);
+/* The response header is parsed: start storing when it may be kept. */
+void fy_http_cache_store_start(fy_http_proxy_t *p);
+/* Body bytes as the upstream sent them, decoded. */
+void fy_http_cache_store_body(fy_http_proxy_t *p, const u_char *data,
+                              size_t len);
+/* The upstream is done with the response: in place if it is whole. */
+void fy_http_cache_store_end(fy_http_proxy_t *p);
+/* proxy_cache_valid's time for status, 0: none */
+int64_t fy_http_cache_valid_for(fy_http_loc_conf_t *lcf, int status);
+/* The upstream answered 304 to a revalidation: FY_DONE when the
+ * expired entry was refreshed and answered (REVALIDATED), else
+ * FY_DECLINED. */
+int fy_http_cache_revalidated(fy_http_proxy_t *p);
+/* Forget a store under way (the request's cleanup). */
+void fy_http_cache_store_abort(fy_http_cache_t *c);
+
+#endif /* FY_HTTP_CACHE_H */
