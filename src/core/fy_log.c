@@ -298,6 +298,31 @@ fy_log_open_more(const char *path, int level)
 
 static void fy_log_reopen_one(fy_log_t *log);
 
+/* SIGUSR1 for one more log file (access logs, a server's error_log,
+ * stream logs): path opened again onto the same descriptor number fd,
+ * so every holder of fd writes to the new file, owned by uid unless -1
+ * (workers running as "user" reopen it too). */
+void
+fy_log_reopen_fd(const char *path, int fd, int uid)
+{
+    int  nfd;
+
+    nfd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+    if (nfd == -1) {
+        fy_log_error(FY_LOG_ALERT, errno, "open() \"%s\" failed, "
+                     "still logging to the old file", path);
+        return;
+    }
+    if (uid != -1 && fchown(nfd, (uid_t) uid, (gid_t) -1) == -1) {
+        fy_log_error(FY_LOG_WARN, errno, "chown(\"%s\", %d) failed", path,
+                     uid);
+    }
+    if (dup3(nfd, fd, O_CLOEXEC) == -1) {
+        fy_log_error(FY_LOG_ALERT, errno, "dup3() for \"%s\" failed", path);
+    }
+    close(nfd);
+}
+
 void
 fy_log_reopen(fy_log_t *log)
 {

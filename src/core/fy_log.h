@@ -52,6 +52,7 @@ const char *fy_log_level_name(int level);
 int  fy_log_open(fy_log_t *log, const char *path, int level);
 /* Reopen the log files of a chain in place (SIGUSR1 / -s reopen). */
 void fy_log_reopen(fy_log_t *log);
+void fy_log_reopen_fd(const char *path, int fd, int uid);
 /* A further log of main, chained after fy_log; FY_OK/FY_ERROR. */
 int  fy_log_open_more(const char *path, int level);
 

@@ -29,8 +29,8 @@
 
 #define FY_MEM_MIN_SHIFT  10        /* 1 KiB: malloc is fast below */
 #define FY_MEM_MAX_SHIFT  16        /* 64 KiB */
-#define FY_MEM_KEEP_BYTES (1024 * 1024)
-#define FY_MEM_KEEP_MIN   32
+#define FY_MEM_KEEP_BYTES (1024u * 1024)
+#define FY_MEM_KEEP_MIN   32u
 
 #if defined(__SANITIZE_ADDRESS__)
 #define FY_MEM_CACHE      0
@@ -109,7 +109,7 @@ fy_mem_free(void *p, size_t size)
     if (c >= 0
         && fy_mem_lists[c].n < fy_max(FY_MEM_KEEP_MIN,
                                       FY_MEM_KEEP_BYTES
-                                      >> (c + FY_MEM_MIN_SHIFT)))
+                                      >> (unsigned) (c + FY_MEM_MIN_SHIFT)))
     {
         l = &fy_mem_lists[c];
         f->next = l->head;

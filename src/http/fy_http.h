@@ -706,6 +706,11 @@ struct fy_http_main_conf_s;
 fy_http_upstream_t *fy_http_upstream_get(fy_conf_t *cf,
                                          struct fy_http_main_conf_s *hmcf,
                                          const fy_str_t *name);
+/* an upstream block of u begins (refused if it is the second one),
+ * ends (refused without servers, or with "backup" ones its balancer
+ * does not take): http's and stream's */
+int fy_http_upstream_define(fy_conf_t *cf, fy_http_upstream_t *u);
+int fy_http_upstream_check(fy_conf_t *cf, fy_http_upstream_t *u);
 void fy_http_fastcgi_init_conf(fy_http_loc_conf_t *lcf);
 void fy_http_fastcgi_merge(fy_http_loc_conf_t *prev, fy_http_loc_conf_t *conf);
 void fy_http_fastcgi_apply(fy_http_loc_conf_t *lcf);
@@ -713,6 +718,14 @@ void fy_http_fastcgi_apply(fy_http_loc_conf_t *lcf);
 unsigned fy_http_regex_captures(const fy_http_regex_t *re);
 int fy_http_regex_split(const fy_http_regex_t *re, const fy_str_t *subject,
                         fy_str_t *one, fy_str_t *two);
+
+/* fy_http_types.c: gzip_types, charset_types, sub_filter_types read
+ * (the list at *types, *any for "*"), and a Content-Type matched
+ * against such a list (its media type; text/html always in) */
+const char *fy_http_types_conf(fy_conf_t *cf, fy_array_t **types,
+                               unsigned *any);
+int fy_http_types_match(const fy_array_t *types, unsigned any,
+                        const fy_str_t *v);
 
 /* Merge levels, resolve upstream names, build cycle->listening. */
 int fy_http_init_cycle(fy_cycle_t *cycle);

@@ -606,22 +606,7 @@ fy_http_cache_send(fy_http_request_t *r, int fd, fy_http_cache_file_t *h)
     hc->out[0].iov_base = hdr;
     hc->out[0].iov_len = n;
     hc->nout = 1;
-    hc->out_done = fy_http_static_send_body;
-    r->header_out = n;
-    r->header_text.data = (u_char *) hdr;
-    r->header_text.len = n;
-    r->header_sent = 1;
-
-    switch (fy_http_write_out(r)) {
-    case FY_OK:
-        hc->out_done = NULL;
-        fy_http_static_send_body(r);
-        break;
-    case FY_AGAIN:
-        break;
-    default:
-        fy_http_close_connection(hc);
-    }
+    fy_http_static_start(r, hdr, n);
     return FY_OK;
 }
 

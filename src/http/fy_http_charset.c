@@ -24,7 +24,6 @@
 #include "fy_core.h"
 #include "fy_http.h"
 
-#include <ctype.h>
 
 struct fy_http_charset_conf_s {
     fy_str_t     charset;           /* data NULL: unset; len 0: off */
@@ -124,38 +123,17 @@ static const char *
 fy_http_charset_types(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
 {
     struct fy_http_charset_conf_s  *cc = fy_http_charset_conf(cf, conf);
-    fy_str_t                       *t;
-    unsigned                        i;
-    size_t                          j;
+    const char                     *rv;
+    unsigned                        any = 0;
 
     fy_unused(cmd);
 
     if (cc == NULL) {
         return "cannot allocate memory";
     }
-    if (cc->types) {
-        return "is duplicate";
-    }
-    cc->types = fy_pcalloc(cf->pool, sizeof(fy_array_t));
-    if (cc->types == NULL) {
-        return "cannot allocate memory";
-    }
-    fy_array_init(cc->types, cf->pool, cf->nargs, sizeof(fy_str_t));
-    for (i = 1; i < cf->nargs; i++) {
-        if (fy_str_eq(&cf->args[i], "*")) {
-            cc->types_any = 1;
-            continue;
-        }
-        t = fy_array_push(cc->types);
-        if (t == NULL) {
-            return "cannot allocate memory";
-        }
-        *t = cf->args[i];
-        for (j = 0; j < t->len; j++) {
-            t->data[j] = (u_char) tolower(t->data[j]);
-        }
-    }
-    return FY_CONF_OK;
+    rv = fy_http_types_conf(cf, &cc->types, &any);
+    cc->types_any = any;
+    return rv;
 }
 
 static const char *
@@ -252,31 +230,6 @@ fy_http_charset_eq(const fy_str_t *a, const fy_str_t *b)
            && strncasecmp((char *) a->data, (char *) b->data, a->len) == 0;
 }
 
-/* Is type (as a whole, case-insensitively) one of charset_types?
- * text/html always is: nginx's list is "in addition to text/html". */
-static int
-fy_http_charset_type_ok(const struct fy_http_charset_conf_s *cc,
-                        const fy_str_t *type)
-{
-    static fy_str_t  html = fy_string("text/html");
-    fy_str_t        *t;
-
-    if (fy_http_charset_eq(type, &html)) {
-        return 1;
-    }
-    unsigned   i;
-
-    if (cc->types_any) {
-        return 1;
-    }
-    for (i = 0; i < cc->types->nelts; i++) {
-        t = fy_array_elt(cc->types, fy_str_t, i);
-        if (fy_http_charset_eq(t, type)) {
-            return 1;
-        }
-    }
-    return 0;
-}
 
 /*
  * The Content-Type r's response should carry instead of type, as
@@ -306,7 +259,7 @@ fy_http_charset_type(fy_http_request_t *r, const fy_str_t *type,
             return 0;
         }
     } else {
-        if (!fy_http_charset_type_ok(cc, type)) {
+        if (!fy_http_types_match(cc->types, cc->types_any, type)) {
             return 0;
         }
         src = cc->source_charset;

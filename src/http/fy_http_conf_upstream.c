@@ -77,14 +77,9 @@ fy_http_upstream_block(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
     if (u == NULL || ctx == NULL) {
         return FY_CONF_ERROR;
     }
-    if (u->defined) {
-        fy_conf_error(cf, "duplicate upstream \"%s\"", cf->args[1].data);
+    if (fy_http_upstream_define(cf, u) != FY_OK) {
         return FY_CONF_ERROR;
     }
-    u->defined = 1;
-    u->implicit = 0;
-    u->file = cf->file ? cf->file->name : "command line";
-    u->line = cf->line;
 
     ctx->main = hmcf;
     ctx->srv = u;
@@ -94,18 +89,43 @@ fy_http_upstream_block(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
     if (rv != FY_CONF_OK) {
         return rv;
     }
+    return fy_http_upstream_check(cf, u) == FY_OK ? FY_CONF_OK
+                                                  : FY_CONF_ERROR;
+}
+
+/* An upstream block for u (http's or stream's) begins here: the first
+ * one for its name; logged, FY_ERROR, if not. */
+int
+fy_http_upstream_define(fy_conf_t *cf, fy_http_upstream_t *u)
+{
+    if (u->defined) {
+        fy_conf_error(cf, "duplicate upstream \"%s\"", cf->args[1].data);
+        return FY_ERROR;
+    }
+    u->defined = 1;
+    u->implicit = 0;
+    u->file = cf->file ? cf->file->name : "command line";
+    u->line = cf->line;
+    return FY_OK;
+}
+
+/* The block of upstream u was read: it has servers, and its balancer
+ * takes "backup" ones if it has some; logged, FY_ERROR, if not. */
+int
+fy_http_upstream_check(fy_conf_t *cf, fy_http_upstream_t *u)
+{
     if (u->peers.nelts == 0) {
         fy_conf_error(cf, "no servers are inside upstream \"%s\"",
                       u->name.data);
-        return FY_CONF_ERROR;
+        return FY_ERROR;
     }
     if (u->has_backup && u->balancer && !u->balancer->backup) {
         fy_conf_error(cf, "\"%s\" balancing in upstream \"%s\" does not "
                       "support \"backup\" servers", u->balancer->name,
                       u->name.data);
-        return FY_CONF_ERROR;
+        return FY_ERROR;
     }
-    return FY_CONF_OK;
+    return FY_OK;
 }
 
 const char *

@@ -171,26 +171,8 @@ fy_http_error_log_init_process(fy_cycle_t *cycle)
 static void
 fy_http_error_log_reopen_list(fy_http_error_log_t *el, int uid)
 {
-    fy_log_t  *log;
-    int        fd;
-
     for ( /* void */ ; el; el = el->all) {
-        log = &el->log;
-        fd = open(log->path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
-        if (fd == -1) {
-            fy_log_error(FY_LOG_ALERT, errno, "open() \"%s\" failed, "
-                         "still logging to the old file", log->path);
-            continue;
-        }
-        if (uid != -1 && fchown(fd, (uid_t) uid, (gid_t) -1) == -1) {
-            fy_log_error(FY_LOG_WARN, errno, "chown(\"%s\", %d) failed",
-                         log->path, uid);
-        }
-        if (dup3(fd, log->fd, O_CLOEXEC) == -1) {
-            fy_log_error(FY_LOG_ALERT, errno, "dup3() for \"%s\" failed",
-                         log->path);
-        }
-        close(fd);
+        fy_log_reopen_fd(el->log.path, el->log.fd, uid);
     }
 }
 

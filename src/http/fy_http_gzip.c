@@ -277,39 +277,6 @@ fy_http_gzip_request_ok(fy_http_request_t *r, const fy_array_t *headers,
     return 1;
 }
 
-/* Is the media type of Content-Type value v among gzip_types? */
-static int
-fy_http_gzip_type_ok(const fy_http_gzip_conf_t *g, const fy_str_t *v)
-{
-    const fy_str_t  *t;
-    size_t           len = 0;
-    unsigned         i;
-
-    if (g->types_any) {
-        return 1;
-    }
-    if (v == NULL) {
-        return 0;
-    }
-    while (len < v->len && v->data[len] != ';' && v->data[len] != ' '
-           && v->data[len] != '\t')
-    {
-        len++;
-    }
-    if (len == 9 && strncasecmp((const char *) v->data, "text/html", 9) == 0) {
-        return 1;                   /* always, as nginx */
-    }
-    for (i = 0; g->types && i < g->types->nelts; i++) {
-        t = (const fy_str_t *) g->types->elts + i;
-        if (t->len == len
-            && strncasecmp((const char *) t->data, (const char *) v->data,
-                           len) == 0)
-        {
-            return 1;
-        }
-    }
-    return 0;
-}
 
 int
 fy_http_gzip_decide(fy_http_request_t *r, int status, const fy_str_t *type,
@@ -335,7 +302,7 @@ fy_http_gzip_decide(fy_http_request_t *r, int status, const fy_str_t *type,
     if (length != -1 && (uint64_t) length < g->min_length) {
         return FY_HTTP_GZIP_NO;
     }
-    if (!fy_http_gzip_type_ok(g, type ? type
+    if (!fy_http_types_match(g->types, g->types_any, type ? type
                                       : fy_http_gzip_find(headers,
                                                           "Content-Type")))
     {

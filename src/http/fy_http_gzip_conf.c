@@ -8,7 +8,6 @@
 #include "fy_http.h"
 #include "fy_http_gzip.h"
 
-#include <ctype.h>
 
 static const char *fy_http_gzip_set_types(fy_conf_t *cf,
     const fy_command_t *cmd, void *conf);
@@ -96,48 +95,10 @@ static const char *
 fy_http_gzip_set_types(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
 {
     fy_http_gzip_conf_t  *gcf = fy_http_gzip_conf_of(conf);
-    fy_str_t             *t;
-    unsigned              i;
-    size_t                k;
 
     fy_unused(cmd);
 
-    if (gcf->types) {
-        return "is duplicate";
-    }
-    gcf->types = fy_palloc(cf->pool, sizeof(fy_array_t));
-    if (gcf->types == NULL) {
-        return "out of memory";
-    }
-    fy_array_init(gcf->types, cf->pool, cf->nargs, sizeof(fy_str_t));
-
-    for (i = 1; i < cf->nargs; i++) {
-        if (fy_str_eq(&cf->args[i], "*")) {
-            gcf->types_any = 1;
-            continue;
-        }
-        if (cf->args[i].len == 0 || !memchr(cf->args[i].data, '/',
-                                            cf->args[i].len))
-        {
-            fy_conf_error(cf, "invalid MIME type \"%.*s\" in \"gzip_types\"",
-                          (int) cf->args[i].len, cf->args[i].data);
-            return FY_CONF_ERROR;
-        }
-        t = fy_array_push(gcf->types);
-        if (t == NULL) {
-            return "out of memory";
-        }
-        t->data = (u_char *) fy_pstrndup(cf->pool, cf->args[i].data,
-                                         cf->args[i].len);
-        if (t->data == NULL) {
-            return "out of memory";
-        }
-        t->len = cf->args[i].len;
-        for (k = 0; k < t->len; k++) {
-            t->data[k] = (u_char) tolower(t->data[k]);
-        }
-    }
-    return FY_CONF_OK;
+    return fy_http_types_conf(cf, &gcf->types, &gcf->types_any);
 }
 
 static const char *

@@ -592,24 +592,9 @@ void
 fy_http_log_reopen(int uid)
 {
     fy_http_log_file_t  *f;
-    int                  fd;
 
     for (f = fy_http_log_files; f; f = f->next) {
         fy_http_log_flush_file(f);
-        fd = open(f->path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
-        if (fd == -1) {
-            fy_log_error(FY_LOG_ALERT, errno, "open() \"%s\" failed",
-                         f->path);
-            continue;
-        }
-        if (uid != -1 && fchown(fd, (uid_t) uid, (gid_t) -1) == -1) {
-            fy_log_error(FY_LOG_WARN, errno, "chown(\"%s\", %d) failed",
-                         f->path, uid);
-        }
-        if (dup3(fd, f->fd, O_CLOEXEC) == -1) {
-            fy_log_error(FY_LOG_ALERT, errno, "dup3() for \"%s\" failed",
-                         f->path);
-        }
-        close(fd);
+        fy_log_reopen_fd(f->path, f->fd, uid);
     }
 }

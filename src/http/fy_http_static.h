@@ -95,6 +95,9 @@ int fy_http_static_filters(fy_http_request_t *r, fy_http_static_file_t *f,
                            const fy_str_t *type, off_t size,
                            unsigned gzflags);
 
+/* hdr (n bytes, queued in hc->out) sent, then the body from r->file */
+void fy_http_static_start(fy_http_request_t *r, char *hdr, size_t n);
+
 /* Close what f still holds (the request pool's cleanup, and when the
  * body is sent). */
 void fy_http_static_file_close(void *data);
@@ -108,10 +111,5 @@ void fy_http_static_send(fy_http_request_t *r, fy_http_static_file_t *f,
  * NUL-terminated entity tag; weak comparison unless strong). */
 int fy_http_static_etag_match(const fy_str_t *v, const char *etag,
                               int strong);
-
-/* Send r->file from f->pos to f->end (the header is gone), then
- * finalize r; resumes on the write event.  The proxy cache sends its
- * HITs with it (fy_http_cache.c). */
-void fy_http_static_send_body(fy_http_request_t *r);
 
 #endif /* FY_HTTP_STATIC_H */

@@ -29,6 +29,7 @@
 #define FY_HTTP_STATIC_GZIP_READ  16384
 #define FY_HTTP_STATIC_GZIP_TURN  (256 * 1024)
 
+static void fy_http_static_send_body(fy_http_request_t *r);
 static void fy_http_static_send_filtered(fy_http_request_t *r);
 
 /* ---- Range ---- */
@@ -453,6 +454,16 @@ fy_http_static_send(fy_http_request_t *r, fy_http_static_file_t *f,
                                                (f->end - f->pos));
         hc->nout = 2;
     }
+    fy_http_static_start(r, hdr, n);
+}
+
+/* The header hdr (n bytes) is queued in hc->out: send it, then the
+ * body from r->file (static files, proxy cache HITs). */
+void
+fy_http_static_start(fy_http_request_t *r, char *hdr, size_t n)
+{
+    fy_http_conn_t  *hc = r->hc;
+
     hc->out_done = fy_http_static_send_body;
     r->header_out = n;
     r->header_text.data = (u_char *) hdr;
@@ -521,7 +532,7 @@ fy_http_static_send_copy(fy_conn_t *c, fy_http_static_file_t *f, off_t max)
 /* Send the file from f->pos to f->end; resumes on the write event.  A
  * client that goes away closes the connection, and the request pool's
  * cleanup closes the file. */
-void
+static void
 fy_http_static_send_body(fy_http_request_t *r)
 {
     fy_http_static_file_t  *f = r->file;

@@ -118,38 +118,17 @@ static const char *
 fy_http_sub_types(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
 {
     fy_http_sub_conf_t  *sc = fy_http_sub_conf(cf, conf);
-    fy_str_t            *t;
-    unsigned             i;
-    size_t               j;
+    const char          *rv;
+    unsigned             any = 0;
 
     fy_unused(cmd);
 
     if (sc == NULL) {
         return "cannot allocate memory";
     }
-    if (sc->types) {
-        return "is duplicate";
-    }
-    sc->types = fy_pcalloc(cf->pool, sizeof(fy_array_t));
-    if (sc->types == NULL) {
-        return "cannot allocate memory";
-    }
-    fy_array_init(sc->types, cf->pool, cf->nargs, sizeof(fy_str_t));
-    for (i = 1; i < cf->nargs; i++) {
-        if (fy_str_eq(&cf->args[i], "*")) {
-            sc->types_any = 1;
-            continue;
-        }
-        t = fy_array_push(sc->types);
-        if (t == NULL) {
-            return "cannot allocate memory";
-        }
-        *t = cf->args[i];
-        for (j = 0; j < t->len; j++) {
-            t->data[j] = (u_char) tolower(t->data[j]);
-        }
-    }
-    return FY_CONF_OK;
+    rv = fy_http_types_conf(cf, &sc->types, &any);
+    sc->types_any = any;
+    return rv;
 }
 
 static const char *
@@ -192,39 +171,6 @@ fy_http_sub_merge(fy_http_loc_conf_t *prev, fy_http_loc_conf_t *conf)
     }
 }
 
-/* Is the media type of Content-Type value v among sub_filter_types? */
-static int
-fy_http_sub_type_ok(const fy_http_sub_conf_t *sc, const fy_str_t *v)
-{
-    const fy_str_t  *t;
-    size_t           len = 0;
-    unsigned         i;
-
-    if (sc->types_any) {
-        return 1;
-    }
-    if (v == NULL) {
-        return 0;
-    }
-    while (len < v->len && v->data[len] != ';' && v->data[len] != ' '
-           && v->data[len] != '\t')
-    {
-        len++;
-    }
-    if (len == 9 && strncasecmp((const char *) v->data, "text/html", 9) == 0) {
-        return 1;
-    }
-    for (i = 0; sc->types && i < sc->types->nelts; i++) {
-        t = fy_array_elt(sc->types, fy_str_t, i);
-        if (t->len == len
-            && strncasecmp((const char *) t->data, (const char *) v->data,
-                           len) == 0)
-        {
-            return 1;
-        }
-    }
-    return 0;
-}
 
 /* The value of field name in headers (fy_http_header_t), or NULL. */
 static const fy_str_t *
@@ -263,7 +209,7 @@ fy_http_sub_begin(fy_http_request_t *r, int status, const fy_str_t *type,
     }
     if (status == 204 || status == 304 || (status >= 100 && status < 200)
         || length == 0 || (encoding && encoding->len)
-        || !fy_http_sub_type_ok(sc, type))
+        || !fy_http_types_match(sc->types, sc->types_any, type))
     {
         return FY_DECLINED;
     }

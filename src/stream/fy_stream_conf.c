@@ -293,31 +293,15 @@ fy_stream_upstream_block(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
         return FY_CONF_ERROR;
     }
     u = su->u;
-    if (u->defined) {
-        fy_conf_error(cf, "duplicate upstream \"%s\"", cf->args[1].data);
+    if (fy_http_upstream_define(cf, u) != FY_OK) {
         return FY_CONF_ERROR;
     }
-    u->defined = 1;
-    u->implicit = 0;
-    u->file = cf->file ? cf->file->name : "command line";
-    u->line = cf->line;
-
     rv = fy_stream_parse_block(cf, FY_CONF_STREAM_UPS, smcf, u);
     if (rv != FY_CONF_OK) {
         return rv;
     }
-    if (u->peers.nelts == 0) {
-        fy_conf_error(cf, "no servers are inside upstream \"%s\"",
-                      u->name.data);
-        return FY_CONF_ERROR;
-    }
-    if (u->has_backup && u->balancer && !u->balancer->backup) {
-        fy_conf_error(cf, "\"%s\" balancing in upstream \"%s\" does not "
-                      "support \"backup\" servers", u->balancer->name,
-                      u->name.data);
-        return FY_CONF_ERROR;
-    }
-    return FY_CONF_OK;
+    return fy_http_upstream_check(cf, u) == FY_OK ? FY_CONF_OK
+                                                  : FY_CONF_ERROR;
 }
 
 /* error_log FILE [LEVEL]: http's reader, the stream block's lists */

@@ -1,0 +1,121 @@
+/*
+ * fy_http_types.c -- the MIME type lists of gzip_types, charset_types
+ * and sub_filter_types: read from the directive, and a response's
+ * Content-Type looked up in them.  nginx reads all three with one slot
+ * (ngx_http_types_slot) and matches them with one test
+ * (ngx_http_test_content_type) on the type's content_type_len bytes:
+ * the whole value, or the part before a charset parameter
+ * ("text/html; charset=utf-8" is text/html, "text/html; q=1" is not),
+ * any case; "*" for any type; text/html always in.
+ */
+#include "fy_core.h"
+#include "fy_http.h"
+
+#include <ctype.h>
+
+/* TYPE ... | *: the list at *types (lowercase copies), *any for "*";
+ * a second one in the same block is refused, as nginx does. */
+const char *
+fy_http_types_conf(fy_conf_t *cf, fy_array_t **types, unsigned *any)
+{
+    fy_str_t  *t, *a;
+    unsigned   i;
+    size_t     k;
+
+    if (*types) {
+        return "is duplicate";
+    }
+    *types = fy_palloc(cf->pool, sizeof(fy_array_t));
+    if (*types == NULL) {
+        return "out of memory";
+    }
+    fy_array_init(*types, cf->pool, cf->nargs, sizeof(fy_str_t));
+
+    for (i = 1; i < cf->nargs; i++) {
+        a = &cf->args[i];
+        if (fy_str_eq(a, "*")) {
+            *any = 1;
+            continue;
+        }
+        if (a->len == 0 || memchr(a->data, '/', a->len) == NULL) {
+            fy_conf_error(cf, "invalid MIME type \"%.*s\" in \"%.*s\"",
+                          (int) a->len, a->data, (int) cf->args[0].len,
+                          cf->args[0].data);
+            return FY_CONF_ERROR;
+        }
+        t = fy_array_push(*types);
+        if (t == NULL) {
+            return "out of memory";
+        }
+        t->data = (u_char *) fy_pstrndup(cf->pool, a->data, a->len);
+        if (t->data == NULL) {
+            return "out of memory";
+        }
+        t->len = a->len;
+        for (k = 0; k < t->len; k++) {
+            t->data[k] = (u_char) tolower(t->data[k]);
+        }
+    }
+    return FY_CONF_OK;
+}
+
+/* How much of Content-Type value v nginx compares: all of it, or what
+ * comes before the ';' of a charset parameter (its content_type_len). */
+static size_t
+fy_http_types_len(const fy_str_t *v)
+{
+    size_t  i, j, end;
+
+    for (i = 0; i < v->len; i++) {
+        if (v->data[i] != ';') {
+            continue;
+        }
+        for (j = i + 1; j < v->len && (v->data[j] == ' '
+                                        || v->data[j] == '\t'); j++)
+        {
+            /* void */
+        }
+        if (v->len - j >= 8
+            && strncasecmp((const char *) v->data + j, "charset=", 8) == 0)
+        {
+            for (end = i; end > 0 && (v->data[end - 1] == ' '
+                                      || v->data[end - 1] == '\t'); end--)
+            {
+                /* void */
+            }
+            return end;
+        }
+    }
+    return v->len;
+}
+
+/* Is Content-Type value v (as nginx compares it) text/html, or in
+ * types (NULL: none), or is any set? */
+int
+fy_http_types_match(const fy_array_t *types, unsigned any, const fy_str_t *v)
+{
+    const fy_str_t  *t;
+    size_t           len;
+    unsigned         i;
+
+    if (any) {
+        return 1;
+    }
+    if (v == NULL) {
+        return 0;
+    }
+    len = fy_http_types_len(v);
+    if (len == 9 && strncasecmp((const char *) v->data, "text/html", 9) == 0) {
+        return 1;
+    }
+    for (i = 0; types && i < types->nelts; i++) {
+        t = (const fy_str_t *) types->elts + i;
+        if (t->len == len
+            && strncasecmp((const char *) t->data, (const char *) v->data,
+                           len) == 0)
+        {
+            return 1;
+        }
+    }
+    return 0;
+}
