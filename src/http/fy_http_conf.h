@@ -38,5 +38,9 @@ void fy_http_peer_defaults(fy_http_upstream_peer_t *peer);
 
 /* fy_http_conf.c */
 fy_str_t *fy_http_param(fy_str_t *arg, const char *name, fy_str_t *value);
+/* fy_http_conf_server.c: backlog=, deferred, reuseport of an http or
+ * stream listen (1: taken, 0: not one of them, -1: logged error) */
+int fy_http_listen_param(fy_conf_t *cf, unsigned i, int family, int *backlog,
+                         unsigned *deferred);
 
 #endif /* FY_HTTP_CONF_H */

@@ -420,8 +420,7 @@ fy_stream_listen(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
     fy_stream_srv_conf_t  *scf = conf;
     fy_stream_listen_t    *l;
     fy_str_t               v;
-    int64_t                n;
-    unsigned               i;
+    unsigned               i, deferred = 0;
     int                    rc;
 
     fy_unused(cmd);
@@ -450,14 +449,13 @@ fy_stream_listen(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
     }
 
     for (i = 2; i < cf->nargs; i++) {
-        if (fy_http_param(&cf->args[i], "backlog", &v)) {
-            n = fy_atoi(v.data, v.len);
-            if (n < 1 || n > 65535) {
-                fy_conf_error(cf, "invalid backlog \"%s\" in \"listen\" "
-                              "(1 to 65535)", v.data);
-                return FY_CONF_ERROR;
-            }
-            l->backlog = (int) n;
+        rc = fy_http_listen_param(cf, i, l->addr.sa.sa_family, &l->backlog,
+                                  &deferred);
+        if (rc < 0) {
+            return FY_CONF_ERROR;
+        }
+        if (rc > 0) {
+            l->deferred = deferred;
             continue;
         }
         if (fy_http_param(&cf->args[i], "so_keepalive", &v)) {
@@ -470,16 +468,6 @@ fy_stream_listen(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
             }
             continue;
         }
-        if (fy_str_eq(&cf->args[i], "deferred")) {
-            if (l->addr.sa.sa_family == AF_UNIX) {
-                fy_conf_error(cf, "\"deferred\" is a TCP option and "
-                              "cannot be used with \"%s\" in \"listen\"",
-                              cf->args[1].data);
-                return FY_CONF_ERROR;
-            }
-            l->deferred = 1;
-            continue;
-        }
         if (fy_str_eq(&cf->args[i], "proxy_protocol")) {
             l->proxy_protocol = 1;
             continue;
@@ -487,12 +475,6 @@ fy_stream_listen(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
         if (fy_str_eq(&cf->args[i], "udp")) {
             fy_conf_error(cf, "\"udp\" is not supported: ferry's stream "
                           "proxies TCP only");
-            return FY_CONF_ERROR;
-        }
-        if (fy_str_eq(&cf->args[i], "reuseport")) {
-            fy_conf_error(cf, "\"reuseport\" is not supported: the master "
-                          "accepts every connection and hands it to a "
-                          "worker (see worker_dispatch)");
             return FY_CONF_ERROR;
         }
         fy_conf_error(cf, "invalid parameter \"%s\" in \"listen\"",
