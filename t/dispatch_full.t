@@ -195,6 +195,9 @@ sub fill_one_worker {
         wait_until { return -e "$dir/go" } 20;
         return { status => 200, body => "slow " . ($pid // '?') };
     });
+    my $pid_lines = sub {
+        return split /\n/, Ferry::Test::read_file("$dir/pids") // '';
+    };
     if ($f->start) {
         my @w = $f->wait_workers(2);
         my $port = $f->port(0);
@@ -205,12 +208,13 @@ sub fill_one_worker {
             $c->send(build_request(path => "/slow/$i",
                                    headers => [Connection => 'close']));
             push @slow, $c;
-            # its upstream connection is open once the backend has it
-            # (a bound, not a timing check: the ASan build on a loaded
-            # 2-core machine once took more than 5 s)
-            wait_until { return $b->requests >= $i } 20;
+            # its upstream connection is open once the backend's handler
+            # has written its line (the backend counts a request before
+            # its handler runs, so $b->requests is too early for the
+            # file; a bound, not a timing check)
+            wait_until { return $pid_lines->() >= $i } 20;
         }
-        my @pids = split /\n/, Ferry::Test::read_file("$dir/pids") // '';
+        my @pids = $pid_lines->();
         my %n;
         $n{$_}++ for @pids;
         my ($full) = grep { $n{$_} == 2 } keys %n;
