@@ -159,7 +159,7 @@ mkdir "/tmp/ferry-core-compat-$$";
         }
 
         my $m = $f->master_pid;
-        is(nice_of($m), 0, 'the master keeps its priority');
+        is(nice_of($m), nice_of($$), 'the master keeps its priority');
         is(environ_of($m)->{FERRY_T_SECRET}, 'not for workers',
            'the master keeps its environment');
         isnt(readlink("/proc/$m/cwd"), $wd, 'the master keeps its directory');
@@ -263,7 +263,8 @@ for my $case (['auto', '0', '1'], ['auto 10', '1', '1'], ['auto 11', '0', '1'],
     if ($f->start) {
         my ($w) = $f->wait_workers(1);
         wait_ready($f, 1);
-        is(nice_of($w), 0, 'no worker_priority: nice 0');
+        is(nice_of($w), nice_of($$),
+           'no worker_priority: the nice value ferry was started with');
         ok(!exists environ_of($w)->{FERRY_T_SECRET},
            'no env: the environment is still cleared, as in nginx');
         $f->stop;
