@@ -332,15 +332,20 @@ is(abort_seen('/abort-on/1'), 'no-eof',
 # into this process
 sub worker_socket {
     my ($lport) = @_;
-    open my $fh, '<', "/proc/$worker/net/tcp" or return;
+    # /proc/net/tcp is read in pieces while other sockets come and go,
+    # and a line can fall between two pieces: look more than once
     my $inode;
-    while (<$fh>) {
-        my @c = split;
-        next unless @c > 9 && $c[1] =~ /:([0-9A-F]{4})$/ && hex($1) == $lport;
-        next unless $c[3] eq '01';                     # ESTABLISHED
-        $inode = $c[9];
+    for (1 .. 5) {
+        open my $fh, '<', "/proc/$worker/net/tcp" or return;
+        while (<$fh>) {
+            my @c = split;
+            next unless @c > 9 && $c[1] =~ /:([0-9A-F]{4})$/ && hex($1) == $lport;
+            next unless $c[3] eq '01';                 # ESTABLISHED
+            $inode = $c[9];
+        }
+        close $fh;
+        last if $inode;
     }
-    close $fh;
     return unless $inode;
     opendir my $dh, "/proc/$worker/fd" or return;
     my ($target) = grep {

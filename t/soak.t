@@ -95,12 +95,18 @@ my $master = $f->master_pid;
 my ($p0, $p1) = ($f->port(0), $f->port(1));
 
 # inode -> [local port, remote port, state] of every IPv4 TCP socket
+# (the union of three reads: the kernel writes the table in pieces,
+# and a line can fall between two pieces while other sockets come and
+# go; only the inodes of open descriptors are looked up in it)
 sub tcp_sockets {
     my %s;
-    open my $fh, '<', '/proc/net/tcp' or return %s;
-    while (<$fh>) {
-        next unless /^\s*\d+: [0-9A-F]{8}:([0-9A-F]{4}) [0-9A-F]{8}:([0-9A-F]{4}) ([0-9A-F]{2})(?:\s+\S+){5}\s+(\d+)/;
-        $s{$4} = [hex $1, hex $2, $3];
+    for (1 .. 3) {
+        open my $fh, '<', '/proc/net/tcp' or return %s;
+        while (<$fh>) {
+            next unless /^\s*\d+: [0-9A-F]{8}:([0-9A-F]{4}) [0-9A-F]{8}:([0-9A-F]{4}) ([0-9A-F]{2})(?:\s+\S+){5}\s+(\d+)/;
+            $s{$4} = [hex $1, hex $2, $3];
+        }
+        close $fh;
     }
     return %s;
 }

@@ -111,15 +111,21 @@ my ($worker) = $f->wait_workers(1);
 # $peer, duplicated into this process; undef if there is none (yet).
 sub worker_socket {
     my ($peer) = @_;
-    open my $fh, '<', "/proc/$worker/net/tcp" or return;
+    # /proc/net/tcp is read in pieces while other sockets come and go,
+    # and a line can fall between two pieces: look more than once
+    # before calling the connection gone
     my $inode;
-    while (<$fh>) {
-        my @c = split;
-        next unless @c > 9 && $c[2] =~ /:([0-9A-F]{4})$/ && hex($1) == $peer;
-        next unless $c[3] eq '01';                     # ESTABLISHED
-        $inode = $c[9];
+    for (1 .. 5) {
+        open my $fh, '<', "/proc/$worker/net/tcp" or return;
+        while (<$fh>) {
+            my @c = split;
+            next unless @c > 9 && $c[2] =~ /:([0-9A-F]{4})$/ && hex($1) == $peer;
+            next unless $c[3] eq '01';                 # ESTABLISHED
+            $inode = $c[9];
+        }
+        close $fh;
+        last if $inode;
     }
-    close $fh;
     return unless $inode;
     opendir my $dh, "/proc/$worker/fd" or return;
     my ($target) = grep { (readlink("/proc/$worker/fd/$_") // '') eq "socket:[$inode]" }
@@ -263,13 +269,16 @@ for my $case ([$f->port(3), 1, 'tcp_nodelay on'], [$f->port(4), 0, 'tcp_nodelay 
     like($line, qr/CONNECTION ESTABLISHED/, "TLS, $name: handshake done");
     # the client's port: the one established connection to $pt
     my $cport;
-    open my $fh, '<', '/proc/net/tcp' or die;
-    while (<$fh>) {
-        my @c = split;
-        $cport = hex($1) if @c > 3 && $c[3] eq '01' && $c[2] =~ /:([0-9A-F]{4})$/
-                            && hex($1) == $pt && $c[1] =~ /:([0-9A-F]{4})$/;
+    for (1 .. 5) {                 # as in worker_socket
+        open my $fh, '<', '/proc/net/tcp' or die;
+        while (<$fh>) {
+            my @c = split;
+            $cport = hex($1) if @c > 3 && $c[3] eq '01' && $c[2] =~ /:([0-9A-F]{4})$/
+                                && hex($1) == $pt && $c[1] =~ /:([0-9A-F]{4})$/;
+        }
+        close $fh;
+        last if $cport;
     }
-    close $fh;
     ok($cport, '... found the client\'s port');
     is(opts($cport // 0), "nodelay=$want cork=0",
        "... the worker's socket has TCP_NODELAY $want before any request");
