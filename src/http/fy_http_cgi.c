@@ -138,22 +138,18 @@ static int
 fy_http_uwsgi_request(fy_http_proxy_t *p, fy_http_cgi_var_t *v, size_t n)
 {
     fy_http_fastcgi_conf_t  *uc = &p->r->loc->uwsgi;
-    size_t                   len = 0, i, nlen;
+    size_t                   len = 0, i;
     u_char                  *q;
 
+    /* a name or value over 65535 bytes makes the sum bigger too */
     for (i = 0; i < n; i++) {
-        nlen = fy_http_cgi_name_len(&v[i]);
-        if (nlen > FY_UWSGI_MAX_SIZE || v[i].value.len > FY_UWSGI_MAX_SIZE) {
-            len = SIZE_MAX / 2;
-            break;
-        }
-        len += fy_uwsgi_var_len(nlen, v[i].value.len);
+        len += fy_uwsgi_var_len(fy_http_cgi_name_len(&v[i]),
+                                v[i].value.len);
     }
     if (len > FY_UWSGI_MAX_SIZE) {
         fy_log_error(FY_LOG_ERR, 0, "uwsgi request is too big: %zu bytes of "
                      "variables, the uwsgi packet holds at most 65535"
-                     FY_PROXY_CTX_FMT, len > SIZE_MAX / 4 ? (size_t) 0 : len,
-                     FY_PROXY_CTX(p));
+                     FY_PROXY_CTX_FMT, len, FY_PROXY_CTX(p));
         return FY_ERROR;
     }
     if (fy_buf_alloc(&p->req, FY_UWSGI_HEADER_LEN + len) != FY_OK) {
