@@ -105,6 +105,11 @@ http {
             uwsgi_read_timeout 1s;
             uwsgi_pass 127.0.0.1:%%PORT_1%%;
         }
+        location /small/ {
+            include uwsgi_params;
+            client_body_buffer_size 1k;
+            uwsgi_pass 127.0.0.1:%%PORT_1%%;
+        }
         location /huge/ {
             include uwsgi_params;
             uwsgi_param BIG1 $http_x_big;
@@ -260,6 +265,19 @@ $r = http($port, build_request(method => 'POST', path => '/chunked',
 $v = Ferry::UWSGI::env_of($r->{body});
 is($v->{CONTENT_LENGTH}, 12, 'a chunked body: CONTENT_LENGTH is its length');
 is($v->{BODY}, 'hello chunks', '... and the body arrives decoded');
+
+my $chunk = 'c' x 1000;
+$r = http($port, build_request(method => 'POST', path => '/small/x',
+    headers => ['Transfer-Encoding' => 'chunked', Connection => 'close'],
+    body => ("3e8\r\n$chunk\r\n" x 5) . "0\r\n\r\n"));
+is($r->{status}, 413, 'a chunked body bigger than client_body_buffer_size: '
+                      . '413');
+ok((wait_until { $f->error_log =~ /\[error\] .*chunked request body is larger than client_body_buffer_size 1024 bytes, cannot pass it to uwsgi, client: 127\.0\.0\.1, request: "POST \/small\/x HTTP\/1\.1"/ } 5),
+   '... logged');
+$r = http($port, build_request(method => 'POST', path => '/small/x',
+    headers => [Connection => 'close'], body => $chunk x 5));
+is(Ferry::UWSGI::env_of($r->{body})->{BODY_LEN}, 5000,
+   '... while one with a Content-Length streams up at any size');
 
 # statuses and headers
 $r = http_get($port, '/s?status=404+Not+Here');
