@@ -230,7 +230,8 @@ typedef struct {
     unsigned     has_backup:1;        /* some server is "backup" */
     unsigned     bare_http:1;         /* implicit, named without a port */
     unsigned     bare_https:1;        /* by http:// (80) or https:// (443) */
-    unsigned     bare_fastcgi:1;      /* by fastcgi_pass without a port */
+    unsigned     bare_fastcgi:1;      /* by fastcgi_pass (uwsgi_pass,
+                                         scgi_pass) without a port */
     const char  *file;                /* first reference, for errors */
     unsigned     line;
 
@@ -276,7 +277,9 @@ typedef struct {
 /* The fastcgi_* directives of a level (fy_http_fastcgi_conf.c), merged
  * down like the others; a fastcgi_pass location hands its timeouts,
  * buffers, header lists and retry rules to the proxy fields the proxy
- * code reads (fy_http_fastcgi_apply). */
+ * code reads (fy_http_cgi_apply).  The uwsgi_* and scgi_* directives
+ * (fy_http_cgi_conf.c) fill two more of these: index, split and
+ * keep_conn are FastCGI's only, modifier1 and modifier2 uwsgi's. */
 typedef struct {
     fy_array_t          *params;        /* fy_http_fastcgi_param_t, NULL:
                                            the parent's (nginx: a level
@@ -299,9 +302,11 @@ typedef struct {
     unsigned             next_upstream;      /* FY_HTTP_NEXT_*, 0: unset */
     int                  next_upstream_tries;
     int64_t              next_upstream_timeout;
+    int                  modifier1;     /* uwsgi_modifier1, 2 (0-255) */
+    int                  modifier2;
 } fy_http_fastcgi_conf_t;
 
-/* One fastcgi_param line. */
+/* One fastcgi_param (uwsgi_param, scgi_param) line. */
 typedef struct {
     fy_str_t             name;
     fy_http_cv_t        *value;
@@ -350,7 +355,11 @@ typedef struct fy_http_loc_conf_s {
     fy_http_cv_t        *proxy_pass_cv; /* proxy_pass with variables */
     unsigned             fastcgi_pass:1;  /* the upstream speaks FastCGI
                                            (fastcgi_pass) */
+    unsigned             uwsgi_pass:1;  /* uwsgi (uwsgi_pass) */
+    unsigned             scgi_pass:1;   /* SCGI (scgi_pass) */
     fy_http_fastcgi_conf_t  fastcgi;
+    fy_http_fastcgi_conf_t  uwsgi;
+    fy_http_fastcgi_conf_t  scgi;
     fy_array_t          *proxy_upstreams;  /* where its upstream is
                                            looked up (the http block's) */
 
@@ -700,6 +709,27 @@ const char *fy_http_header_list(fy_conf_t *cf, const fy_command_t *cmd,
  * fastcgi_pass location's settings put where the proxy code reads them
  * (after its nested locations were merged) */
 extern const fy_command_t  fy_http_fastcgi_commands[];
+/* fy_http_cgi_conf.c: the uwsgi_* and scgi_* directives, and what the
+ * three share: fastcgi_pass, uwsgi_pass and scgi_pass; the *_param
+ * and *_buffers setters (the fy_http_fastcgi_conf_t at cmd->offset);
+ * a level's defaults and merge; a location's values put where the
+ * proxy code reads them */
+extern const fy_command_t  fy_http_cgi_commands[];
+const char *fy_http_cgi_pass(fy_conf_t *cf, const fy_command_t *cmd,
+    void *conf);
+const char *fy_http_cgi_param(fy_conf_t *cf, const fy_command_t *cmd,
+    void *conf);
+const char *fy_http_cgi_buffers(fy_conf_t *cf, const fy_command_t *cmd,
+    void *conf);
+void fy_http_cgi_conf_init(fy_http_fastcgi_conf_t *fc);
+void fy_http_cgi_conf_merge(fy_http_fastcgi_conf_t *p,
+                            fy_http_fastcgi_conf_t *c);
+void fy_http_cgi_init_conf(fy_http_loc_conf_t *lcf);
+void fy_http_cgi_merge(fy_http_loc_conf_t *prev, fy_http_loc_conf_t *conf);
+void fy_http_cgi_apply(fy_http_loc_conf_t *lcf);
+/* a location proxied to FastCGI, uwsgi or SCGI rather than HTTP */
+#define fy_http_cgi_loc(lcf) \
+    ((lcf)->fastcgi_pass || (lcf)->uwsgi_pass || (lcf)->scgi_pass)
 /* fy_http_conf_upstream.c: the upstream called name, an implicit one
  * (host:port, unix:path) made if there is none yet; NULL: logged */
 struct fy_http_main_conf_s;
@@ -713,7 +743,6 @@ int fy_http_upstream_define(fy_conf_t *cf, fy_http_upstream_t *u);
 int fy_http_upstream_check(fy_conf_t *cf, fy_http_upstream_t *u);
 void fy_http_fastcgi_init_conf(fy_http_loc_conf_t *lcf);
 void fy_http_fastcgi_merge(fy_http_loc_conf_t *prev, fy_http_loc_conf_t *conf);
-void fy_http_fastcgi_apply(fy_http_loc_conf_t *lcf);
 /* fy_http_regex.c: the number of capture groups of re */
 unsigned fy_http_regex_captures(const fy_http_regex_t *re);
 int fy_http_regex_split(const fy_http_regex_t *re, const fy_str_t *subject,

@@ -125,6 +125,7 @@ fy_http_merge_loc(fy_http_loc_conf_t *prev, fy_http_loc_conf_t *conf)
     }
     fy_http_gzip_merge_conf(&prev->gzip, &conf->gzip);
     fy_http_fastcgi_merge(prev, conf);
+    fy_http_cgi_merge(prev, conf);
     fy_http_auth_basic_merge(prev, conf);
     fy_http_auth_request_merge(prev, conf);
     fy_http_limit_except_merge(prev, conf);     /* after auth_basic's */
@@ -199,14 +200,16 @@ fy_http_init_ifs(fy_http_loc_conf_t *parent)
             lcf->proxy_pass_cv = parent->proxy_pass_cv;
             lcf->proxy_upstreams = parent->proxy_upstreams;
             lcf->fastcgi_pass = parent->fastcgi_pass;
+            lcf->uwsgi_pass = parent->uwsgi_pass;
+            lcf->scgi_pass = parent->scgi_pass;
             lcf->try_files = parent->try_files;
         }
         fy_http_merge_loc(parent, lcf);
         if (fy_http_temp_check(lcf) != FY_OK) {
             return FY_ERROR;
         }
-        if (lcf->fastcgi_pass) {
-            fy_http_fastcgi_apply(lcf);
+        if (fy_http_cgi_loc(lcf)) {
+            fy_http_cgi_apply(lcf);
         }
     }
     return FY_OK;
@@ -234,9 +237,9 @@ fy_http_init_locations(fy_http_srv_conf_t *scf, fy_http_loc_conf_t *parent,
             return FY_ERROR;
         }
         /* after the nested locations took their proxy_* values from
-         * this one's (fy_http_fastcgi_conf.c) */
-        if (lcf->fastcgi_pass) {
-            fy_http_fastcgi_apply(lcf);
+         * this one's (fy_http_cgi_conf.c) */
+        if (fy_http_cgi_loc(lcf)) {
+            fy_http_cgi_apply(lcf);
         }
     }
     if (sort && list && list->nelts > 1) {

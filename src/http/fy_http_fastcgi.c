@@ -6,10 +6,14 @@
  * and body relay see the CGI response that STDOUT carries:
  *
  *   BEGIN_REQUEST, PARAMS..., empty PARAMS     built here into p->req
+ *                                              (the params and headers
+ *                                              by fy_http_cgi_vars)
  *   STDIN records, empty STDIN                 framed by the proxy's
  *                                              body sender
  *                                              (fy_proxy_body_iov)
  *   STDOUT -> CGI header + body                fy_http_fastcgi_recv
+ *                                              (its Status:
+ *                                              fy_http_cgi_status)
  *   STDERR -> the error log
  *   END_REQUEST -> the end of the response     (read as a close)
  *
@@ -23,8 +27,7 @@
 #include "fy_shm.h"
 #include "fy_http_proxy.h"
 #include "fy_http_fastcgi.h"
-
-#include <ctype.h>
+#include "fy_http_cgi.h"
 
 static void fy_http_fastcgi_stderr(void *ctx, const u_char *data,
     size_t len, int last);
@@ -104,125 +107,36 @@ fy_http_fastcgi_stdin(u_char *h, size_t n)
     fy_fcgi_header(h, FY_FCGI_STDIN, FY_FCGI_REQUEST_ID, n, 0);
 }
 
-/* Is name (a request header's) sent by a fastcgi_param as HTTP_NAME
- * already?  Then the header is not (nginx). */
-static int
-fy_http_fastcgi_param_set(fy_array_t *params, const fy_str_t *name)
-{
-    fy_http_fastcgi_param_t  *fp;
-    unsigned                  i;
-    size_t                    k;
-    u_char                    c;
-
-    for (i = 0; params && i < params->nelts; i++) {
-        fp = fy_array_elt(params, fy_http_fastcgi_param_t, i);
-        if (fp->name.len != name->len + 5
-            || memcmp(fp->name.data, "HTTP_", 5) != 0)
-        {
-            continue;
-        }
-        for (k = 0; k < name->len; k++) {
-            c = name->data[k] == '-' ? '_' : (u_char) toupper(name->data[k]);
-            if (fp->name.data[5 + k] != c) {
-                break;
-            }
-        }
-        if (k == name->len) {
-            return 1;
-        }
-    }
-    return 0;
-}
-
 int
 fy_http_fastcgi_create_request(fy_http_proxy_t *p)
 {
-    fy_http_request_t        *r = p->r;
-    fy_http_fastcgi_conf_t   *fc = &r->loc->fastcgi;
-    fy_array_t               *params = fc->params;
-    fy_http_fastcgi_param_t  *fp;
-    fy_http_header_t         *h;
-    fy_str_t                 *vals = NULL;
-    u_char                   *pairs, *q, *src, num[24];
-    size_t                    len = 0, size, nrec, k, n;
-    unsigned                  i, nparams = params ? params->nelts : 0;
-    unsigned char            *hidden;
+    fy_http_request_t  *r = p->r;
+    fy_http_cgi_var_t  *v;
+    ssize_t             nvars, i;
+    u_char             *pairs, *q, *src;
+    size_t              len = 0, size, nrec, n;
 
-    if (nparams) {
-        vals = fy_palloc(r->pool, nparams * sizeof(fy_str_t));
-        if (vals == NULL) {
-            return FY_ERROR;
-        }
-    }
-    for (i = 0; i < nparams; i++) {
-        fp = fy_array_elt(params, fy_http_fastcgi_param_t, i);
-        vals[i].data = fy_http_cv_eval(r, fp->value, &vals[i].len);
-        if (vals[i].data == NULL) {
-            return FY_ERROR;
-        }
-        if (vals[i].len == 0 && p->content_length >= 0
-            && r->content_length < 0
-            && fy_str_eq(&fp->name, "CONTENT_LENGTH"))
-        {
-            /* a chunked body, read whole (fy_proxy_read_body): its
-             * length, as nginx's $content_length gives it then */
-            vals[i].len = (size_t) snprintf((char *) num, sizeof(num),
-                                            "%lld",
-                                            (long long) p->content_length);
-            vals[i].data = fy_palloc(r->pool, vals[i].len);
-            if (vals[i].data == NULL) {
-                return FY_ERROR;
-            }
-            memcpy(vals[i].data, num, vals[i].len);
-        }
-        if (vals[i].len == 0 && fp->if_not_empty) {
-            vals[i].data = NULL;
-            continue;
-        }
-        len += fy_fcgi_pair_len(fp->name.len, vals[i].len);
-    }
-
-    /* every request header as HTTP_NAME (fastcgi_pass_request_headers
-     * on, nginx's default) */
-    hidden = fy_pcalloc(r->pool, r->headers.nelts + 1);
-    if (hidden == NULL) {
+    /* the params and request headers (fy_http_cgi.c), as name-value
+     * pairs */
+    nvars = fy_http_cgi_vars(p, r->loc->fastcgi.params, &v);
+    if (nvars < 0) {
         return FY_ERROR;
     }
-    for (i = 0; i < r->headers.nelts; i++) {
-        h = fy_array_elt(&r->headers, fy_http_header_t, i);
-        if (fy_http_fastcgi_param_set(params, &h->name)) {
-            hidden[i] = 1;
-            continue;
-        }
-        len += fy_fcgi_pair_len(h->name.len + 5, h->value.len);
+    for (i = 0; i < nvars; i++) {
+        len += fy_fcgi_pair_len(fy_http_cgi_name_len(&v[i]), v[i].value.len);
     }
-
     pairs = fy_palloc(r->pool, len + 1);
     if (pairs == NULL) {
         return FY_ERROR;
     }
     q = pairs;
-    for (i = 0; i < nparams; i++) {
-        fp = fy_array_elt(params, fy_http_fastcgi_param_t, i);
-        if (vals[i].data) {
-            q = fy_fcgi_pair_put(q, fp->name.data, fp->name.len,
-                                 vals[i].data, vals[i].len);
+    for (i = 0; i < nvars; i++) {
+        q = fy_fcgi_pair_lens(q, fy_http_cgi_name_len(&v[i]), v[i].value.len);
+        q = fy_http_cgi_name_put(q, &v[i]);
+        if (v[i].value.len) {
+            memcpy(q, v[i].value.data, v[i].value.len);
         }
-    }
-    for (i = 0; i < r->headers.nelts; i++) {
-        h = fy_array_elt(&r->headers, fy_http_header_t, i);
-        if (hidden[i]) {
-            continue;
-        }
-        q = fy_fcgi_pair_lens(q, h->name.len + 5, h->value.len);
-        memcpy(q, "HTTP_", 5);
-        q += 5;
-        for (k = 0; k < h->name.len; k++) {
-            *q++ = h->name.data[k] == '-'
-                   ? '_' : (u_char) toupper(h->name.data[k]);
-        }
-        memcpy(q, h->value.data, h->value.len);
-        q += h->value.len;
+        q += v[i].value.len;
     }
 
     /* BEGIN_REQUEST, the pairs in records of at most 65535 bytes, the
@@ -336,59 +250,4 @@ fy_http_fastcgi_recv(fy_http_proxy_t *p, u_char *buf, size_t size)
             return k;
         }
     }
-}
-
-int
-fy_http_fastcgi_status(fy_http_proxy_t *p)
-{
-    fy_array_t        *headers = &p->headers;
-    fy_http_header_t  *h;
-    unsigned           i, status = 0, location = 0;
-    u_char            *v;
-
-    p->parser.status_text_start = p->parser.status_text_end = NULL;
-    for (i = 0; i < headers->nelts; i++) {
-        h = fy_array_elt(headers, fy_http_header_t, i);
-        if (fy_str_eq_ci(&h->name, "Location")) {
-            location = 1;
-            continue;
-        }
-        if (!fy_str_eq_ci(&h->name, "Status")) {
-            continue;
-        }
-        /* "Status: 404 Not Found": three digits, the rest the reason */
-        v = h->value.data;
-        if (h->value.len < 3 || !isdigit(v[0]) || !isdigit(v[1])
-            || !isdigit(v[2]) || (h->value.len > 3 && v[3] != ' '))
-        {
-            fy_log_error(FY_LOG_ERR, 0, "upstream sent invalid status "
-                         "\"%.*s\"" FY_PROXY_CTX_FMT, (int) h->value.len,
-                         (char *) v, FY_PROXY_CTX(p));
-            return FY_ERROR;
-        }
-        status = (unsigned) ((v[0] - '0') * 100 + (v[1] - '0') * 10
-                             + (v[2] - '0'));
-        if (status < 100) {
-            fy_log_error(FY_LOG_ERR, 0, "upstream sent invalid status "
-                         "\"%.*s\"" FY_PROXY_CTX_FMT, (int) h->value.len,
-                         (char *) v, FY_PROXY_CTX(p));
-            return FY_ERROR;
-        }
-        if (h->value.len > 4) {
-            p->parser.status_text_start = v + 4;
-            p->parser.status_text_end = v + h->value.len;
-        }
-        /* the field itself does not reach the client */
-        memmove(h, h + 1, (headers->nelts - i - 1) * sizeof(*h));
-        headers->nelts--;
-        i--;
-    }
-    if (status == 0) {
-        /* a Location alone is a redirect (nginx), passed as it is */
-        status = location ? 302 : 200;
-    }
-    p->parser.status = status;
-    p->parser.http_major = 1;
-    p->parser.http_minor = 1;
-    return FY_OK;
 }

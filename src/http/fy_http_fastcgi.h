@@ -11,8 +11,12 @@
  *                             tested in t/unit/test_fastcgi.c)
  *   fy_http_fastcgi.c         one request: the params evaluated and
  *                             sent, the response's records decoded as
- *                             they are read, the CGI header's Status,
- *                             $fastcgi_script_name, $fastcgi_path_info
+ *                             they are read, $fastcgi_script_name,
+ *                             $fastcgi_path_info
+ *
+ * The params' evaluation and the CGI header's Status are shared with
+ * uwsgi_pass and scgi_pass (fy_http_cgi.c), the fastcgi_* directives'
+ * handlers in part too (fy_http_cgi_conf.c).
  *
  * A fastcgi_pass location is proxied by fy_http_proxy*.c (server pick,
  * connect, retries, timeouts, keepalive cache, the response relay); a
@@ -120,10 +124,6 @@ int  fy_http_fastcgi_ended(struct fy_http_proxy_s *p);
  * FY_AGAIN, or -1 with errno (a garbled record: EPROTO). */
 ssize_t fy_http_fastcgi_recv(struct fy_http_proxy_s *p, u_char *buf,
                              size_t size);
-/* The CGI header is parsed: the status from Status (or 302 for
- * Location, else 200), the Status field dropped.  FY_OK / FY_ERROR
- * (an invalid Status). */
-int  fy_http_fastcgi_status(struct fy_http_proxy_s *p);
 /* The STDIN record header for n bytes of body in h. */
 void fy_http_fastcgi_stdin(u_char *h, size_t n);
 

@@ -417,10 +417,12 @@ fy_http_proxy_handler(fy_http_request_t *r)
             return;
         }
     }
-    if (r->loc->proxy_cache && !r->loc->fastcgi_pass && r->parent == NULL) {
+    if (r->loc->proxy_cache && !fy_http_cgi_loc(r->loc) && r->parent == NULL)
+    {
         /* answered from the cache, or on to the upstream (the one
          * test a location without proxy_cache makes); not for
-         * fastcgi_pass (nginx's proxy_cache is proxy_pass's) nor an
+         * fastcgi_pass, uwsgi_pass, scgi_pass (nginx's proxy_cache is
+         * proxy_pass's, uwsgi_cache and scgi_cache are not here) nor an
          * auth_request subrequest (a HIT is written to the client) */
         rc = fy_http_cache_start(p);
         if (rc == FY_DONE || rc == FY_AGAIN) {
@@ -470,20 +472,29 @@ fy_proxy_start(fy_http_proxy_t *p)
     fy_http_request_t  *r = p->r;
     int                 rc;
 
-    if (p->fcgi && p->body_chunked) {
-        /* FastCGI applications want CONTENT_LENGTH, and a chunked body
-         * is only measured whole in one buffer (nginx writes a bigger
-         * one to a temporary file; ferry writes nothing to disk) */
+    if (p->body_chunked && fy_http_cgi_loc(r->loc)) {
+        /* FastCGI, uwsgi and SCGI applications want CONTENT_LENGTH,
+         * and a chunked body is only measured whole in one buffer
+         * (nginx writes a bigger one to a temporary file; ferry writes
+         * nothing to disk) */
         fy_log_error(FY_LOG_ERR, 0, "chunked request body is larger than "
                      "client_body_buffer_size %zu bytes, cannot pass it to "
-                     "FastCGI" FY_PROXY_CTX_FMT,
-                     r->loc->client_body_buffer_size, FY_PROXY_CTX(p));
+                     "%s" FY_PROXY_CTX_FMT,
+                     r->loc->client_body_buffer_size,
+                     p->fcgi ? "FastCGI" : r->loc->uwsgi_pass ? "uwsgi"
+                     : "SCGI", FY_PROXY_CTX(p));
         r->keepalive = 0;
         fy_http_send_error(r, 413);
         return;
     }
-    rc = p->fcgi ? fy_http_fastcgi_create_request(p)
-                 : fy_proxy_create_request(p);
+    if (p->fcgi) {
+        rc = fy_http_fastcgi_create_request(p);
+    } else if (r->loc->uwsgi_pass || r->loc->scgi_pass) {
+        p->cgi = 1;
+        rc = fy_http_cgi_create_request(p);
+    } else {
+        rc = fy_proxy_create_request(p);
+    }
     if (rc != FY_OK
         || (r->loc->proxy_https && fy_proxy_ssl_prepare(p) != FY_OK))
     {

@@ -21,7 +21,9 @@
  *
  * fastcgi_pass runs on these files too: p->fcgi is set, and the
  * request, the body's framing and the reads are FastCGI's
- * (fy_http_fastcgi.h).
+ * (fy_http_fastcgi.h).  So do uwsgi_pass and scgi_pass: p->cgi is
+ * set, and only the request header and the response's first line
+ * differ from HTTP's (fy_http_cgi.h).
  *
  * Private to src/http/fy_http_proxy*.c.
  */
@@ -31,6 +33,7 @@
 #include "fy_core.h"
 #include "fy_http.h"
 #include "fy_http_fastcgi.h"
+#include "fy_http_cgi.h"
 
 enum {
     FY_PROXY_BODY_NONE = 0,
@@ -80,6 +83,10 @@ struct fy_http_proxy_s {
                                               written yet: it leaves with
                                               the first piece of body */
     unsigned                  status_done:1;
+    unsigned                  cgi:1;           /* uwsgi_pass, scgi_pass */
+    unsigned                  cgi_status:1;    /* the header is CGI's: the
+                                                  status is its Status
+                                                  field's */
     unsigned                  reused:1;        /* uc came from the cache */
     unsigned                  framed:1;        /* the response's end is
                                                   known without a close */
@@ -210,10 +217,14 @@ typedef struct {
                           : (p)->r->loc->proxy_https                      \
                           ? ", upstream: \"https://"                      \
                           : (p)->fcgi ? ", upstream: \"fastcgi://"        \
+                          : (p)->r->loc->uwsgi_pass                       \
+                          ? ", upstream: \"uwsgi://"                      \
+                          : (p)->r->loc->scgi_pass                        \
+                          ? ", upstream: \"scgi://"                       \
                           : ", upstream: \"http://",                      \
                           (int) ((p)->peer ? (p)->peer->name.len : 0),    \
                           (p)->peer ? (char *) (p)->peer->name.data : "", \
-                          (int) ((p)->peer && !(p)->fcgi                  \
+                          (int) ((p)->peer && !fy_http_cgi_loc((p)->r->loc) \
                                  ? (p)->r->uri.len : 0),                  \
                           (p)->peer ? (char *) (p)->r->uri.data : "",     \
                           (p)->peer ? "\"" : ""

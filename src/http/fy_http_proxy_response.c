@@ -116,12 +116,14 @@ fy_proxy_hidden(fy_http_loc_conf_t *lcf, const fy_str_t *name)
     int        hide;
 
     /* nginx's defaults: its proxy hides Date, Server and X-Pad, its
-     * FastCGI module does not */
-    hide = (!lcf->fastcgi_pass
+     * FastCGI, uwsgi and SCGI modules Status (when a status line came
+     * too) */
+    hide = (!fy_http_cgi_loc(lcf)
             && (fy_str_eq_ci(name, "Date") || fy_str_eq_ci(name, "Server")
                 || fy_str_eq_ci(name, "X-Pad")))
            || (name->len >= 8
-               && fy_mem_eq_ci(name->data, "X-Accel-", 8));
+               && fy_mem_eq_ci(name->data, "X-Accel-", 8))
+           || (fy_http_cgi_loc(lcf) && fy_str_eq_ci(name, "Status"));
     for (i = 0; !hide && lcf->hide_headers && i < lcf->hide_headers->nelts;
          i++)
     {
@@ -207,8 +209,9 @@ fy_proxy_process_header(fy_http_proxy_t *p)
     unsigned            cl_first = 0, cl_lines = 0;
     int                 gzip = FY_HTTP_GZIP_NO, filters, sub = 0;
 
-    /* FastCGI: a CGI header, its status in a Status field */
-    if (p->fcgi && fy_http_fastcgi_status(p) != FY_OK) {
+    /* FastCGI (uwsgi, SCGI without a status line): a CGI header, its
+     * status in a Status field */
+    if (p->cgi_status && fy_http_cgi_status(p) != FY_OK) {
         goto invalid;
     }
     for (i = 0; i < headers->nelts; i++) {
@@ -676,6 +679,14 @@ fy_proxy_parse_header(fy_http_proxy_t *p)
     fy_http_header_t  *h;
     int                rc;
 
+    if (!p->status_done && p->cgi) {
+        /* uwsgi, SCGI: an HTTP status line, or a CGI header (nginx) */
+        rc = fy_http_cgi_status_line(&p->buf);
+        if (rc == FY_AGAIN) {
+            return FY_AGAIN;
+        }
+        p->status_done = p->cgi_status = rc == FY_DECLINED;
+    }
     if (!p->status_done) {
         rc = fy_http_parse_status_line(&p->parser, &p->buf);
         if (rc == FY_AGAIN) {
@@ -728,8 +739,10 @@ fy_proxy_header_init(fy_http_proxy_t *p)
     }
     fy_buf_reset(&p->buf);
     fy_http_parser_init(&p->parser);
-    /* FastCGI: the CGI header has no status line */
+    /* FastCGI: the CGI header has no status line (uwsgi, SCGI: it may
+     * have one, fy_proxy_parse_header sees) */
     p->status_done = p->fcgi != NULL;
+    p->cgi_status = p->status_done;
     if (p->fcgi) {
         fy_http_fastcgi_reset(p);
     }
@@ -772,6 +785,7 @@ fy_proxy_header_in(fy_http_proxy_t *p, int *err)
                 p->buf.last = p->buf.start + rest;
                 fy_http_parser_init(&p->parser);
                 p->status_done = p->fcgi != NULL;
+                p->cgi_status = p->status_done;
                 p->headers.nelts = 0;
                 continue;
             }

@@ -1,0 +1,347 @@
+/*
+ * fy_http_cgi_conf.c -- the uwsgi_* and scgi_* directives (nginx's
+ * names, values and defaults), and what they share with fastcgi_*
+ * (fy_http_fastcgi_conf.c): the *_pass handler, *_param, *_buffers,
+ * a level's defaults and merge, and fy_http_cgi_apply.
+ *
+ * Each of the three keeps its values in its own fy_http_fastcgi_conf_t
+ * of the location (fastcgi, uwsgi, scgi), merged down the levels on
+ * its own, as nginx's three modules do.  A location passed to one of
+ * them runs on the proxy code, so once its nested locations have been
+ * merged, that module's values are put into the proxy_* fields the
+ * proxy code reads (fy_http_cgi_apply): neither the proxy_* directives
+ * nor the other two modules' have an effect on it.
+ */
+#include "fy_core.h"
+#include "fy_http.h"
+
+#define FY_CGI_ANY  (FY_CONF_HTTP | FY_CONF_SRV | FY_CONF_LOC)
+#define FY_UWSGI_OFF(field) \
+    offsetof(fy_http_loc_conf_t, uwsgi) \
+    + offsetof(fy_http_fastcgi_conf_t, field)
+#define FY_SCGI_OFF(field) \
+    offsetof(fy_http_loc_conf_t, scgi) \
+    + offsetof(fy_http_fastcgi_conf_t, field)
+
+static const fy_conf_bounds_t  fy_http_cgi_buffer_bounds = { 1024, 16777216 };
+/* uwsgi's packet header has a byte for each */
+static const fy_conf_bounds_t  fy_http_cgi_modifier_bounds = { 0, 255 };
+
+/* The rows uwsgi_* and scgi_* have alike, prefix "uwsgi" or "scgi",
+ * OFF the macro that places a field in its fy_http_fastcgi_conf_t. */
+#define FY_CGI_COMMANDS(prefix, OFF)                                        \
+    { prefix "_pass", FY_CONF_LOC | FY_CONF_LIF, 0, 1, 1,                   \
+      fy_http_cgi_pass, FY_CONF_LOC_OFF, 0, NULL },                         \
+    { prefix "_param", FY_CGI_ANY, 0, 2, 3, fy_http_cgi_param,              \
+      FY_CONF_LOC_OFF, OFF(params), NULL },                                 \
+    { prefix "_intercept_errors", FY_CGI_ANY, 0, 1, 1, fy_conf_set_flag,    \
+      FY_CONF_LOC_OFF, OFF(intercept_errors), NULL },                       \
+    { prefix "_connect_timeout", FY_CGI_ANY, 0, 1, 1, fy_conf_set_msec,     \
+      FY_CONF_LOC_OFF, OFF(connect_timeout), NULL },                        \
+    { prefix "_send_timeout", FY_CGI_ANY, 0, 1, 1, fy_conf_set_msec,        \
+      FY_CONF_LOC_OFF, OFF(send_timeout), NULL },                           \
+    { prefix "_read_timeout", FY_CGI_ANY, 0, 1, 1, fy_conf_set_msec,        \
+      FY_CONF_LOC_OFF, OFF(read_timeout), NULL },                           \
+    { prefix "_pass_header", FY_CGI_ANY, 0, 1, 1, fy_http_header_list,      \
+      FY_CONF_LOC_OFF, OFF(pass_headers), NULL },                           \
+    { prefix "_hide_header", FY_CGI_ANY, 0, 1, 1, fy_http_header_list,      \
+      FY_CONF_LOC_OFF, OFF(hide_headers), NULL },                           \
+    { prefix "_ignore_headers", FY_CGI_ANY, 0, 1, FY_CONF_MANY,             \
+      fy_http_ignore_headers, FY_CONF_LOC_OFF, OFF(ignore_headers), NULL }, \
+    { prefix "_buffering", FY_CGI_ANY, 0, 1, 1, fy_conf_set_flag,           \
+      FY_CONF_LOC_OFF, OFF(buffering), NULL },                              \
+    { prefix "_buffer_size", FY_CGI_ANY, 0, 1, 1, fy_conf_set_size,         \
+      FY_CONF_LOC_OFF, OFF(buffer_size), &fy_http_cgi_buffer_bounds },      \
+    { prefix "_buffers", FY_CGI_ANY, 0, 2, 2, fy_http_cgi_buffers,          \
+      FY_CONF_LOC_OFF, 0, NULL },                                           \
+    { prefix "_next_upstream", FY_CGI_ANY, 0, 1, FY_CONF_MANY,              \
+      fy_http_next_upstream, FY_CONF_LOC_OFF, OFF(next_upstream), NULL },   \
+    { prefix "_next_upstream_tries", FY_CGI_ANY, 0, 1, 1, fy_conf_set_int,  \
+      FY_CONF_LOC_OFF, OFF(next_upstream_tries), NULL },                    \
+    { prefix "_next_upstream_timeout", FY_CGI_ANY, 0, 1, 1,                 \
+      fy_conf_set_msec, FY_CONF_LOC_OFF, OFF(next_upstream_timeout), NULL }
+
+const fy_command_t  fy_http_cgi_commands[] = {
+
+    FY_CGI_COMMANDS("uwsgi", FY_UWSGI_OFF),
+
+    { "uwsgi_modifier1", FY_CGI_ANY, 0, 1, 1, fy_conf_set_int,
+      FY_CONF_LOC_OFF, FY_UWSGI_OFF(modifier1),
+      &fy_http_cgi_modifier_bounds },
+
+    { "uwsgi_modifier2", FY_CGI_ANY, 0, 1, 1, fy_conf_set_int,
+      FY_CONF_LOC_OFF, FY_UWSGI_OFF(modifier2),
+      &fy_http_cgi_modifier_bounds },
+
+    FY_CGI_COMMANDS("scgi", FY_SCGI_OFF),
+
+    { NULL, 0, 0, 0, 0, NULL, 0, 0, NULL }
+};
+
+/* The fy_http_fastcgi_conf_t a row of the tables above (or of
+ * fastcgi's) writes into: cmd->offset is that of a field of it, the
+ * struct is the location's fastcgi, uwsgi or scgi by the name. */
+static fy_http_fastcgi_conf_t *
+fy_http_cgi_conf_of(const fy_command_t *cmd, void *conf)
+{
+    fy_http_loc_conf_t  *lcf = conf;
+
+    switch (cmd->name[0]) {
+    case 'u':
+        return &lcf->uwsgi;
+    case 's':
+        return &lcf->scgi;
+    default:
+        return &lcf->fastcgi;
+    }
+}
+
+void
+fy_http_cgi_conf_init(fy_http_fastcgi_conf_t *fc)
+{
+    fc->connect_timeout = FY_CONF_UNSET_MSEC;
+    fc->send_timeout = FY_CONF_UNSET_MSEC;
+    fc->read_timeout = FY_CONF_UNSET_MSEC;
+    fc->intercept_errors = FY_CONF_UNSET_INT;
+    fc->keep_conn = FY_CONF_UNSET_INT;
+    fc->buffering = FY_CONF_UNSET_INT;
+    fc->buffer_size = FY_CONF_UNSET_SIZE;
+    fc->buffers_size = FY_CONF_UNSET_SIZE;
+    fc->next_upstream_tries = FY_CONF_UNSET_INT;
+    fc->next_upstream_timeout = FY_CONF_UNSET_MSEC;
+    fc->modifier1 = FY_CONF_UNSET_INT;
+    fc->modifier2 = FY_CONF_UNSET_INT;
+}
+
+void
+fy_http_cgi_init_conf(fy_http_loc_conf_t *lcf)
+{
+    fy_http_cgi_conf_init(&lcf->uwsgi);
+    fy_http_cgi_conf_init(&lcf->scgi);
+}
+
+/* fastcgi_pass, uwsgi_pass, scgi_pass ADDRESS: host:port, unix:/path,
+ * or an upstream's name (its servers, balancer, failure accounting
+ * and keepalive cache are those of proxy_pass); uwsgi_pass also takes
+ * nginx's "uwsgi://" before the address. */
+const char *
+fy_http_cgi_pass(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
+{
+    fy_http_loc_conf_t  *lcf = conf;
+    fy_str_t             addr = cf->args[1];
+
+    if (fy_http_proxied(lcf)) {
+        return "is duplicate";
+    }
+    if (cmd->name[0] == 'u') {
+        if (addr.len >= 8 && strncmp((char *) addr.data, "uwsgi://", 8) == 0)
+        {
+            addr.data += 8;
+            addr.len -= 8;
+        } else if (addr.len >= 9
+                   && strncmp((char *) addr.data, "suwsgi://", 9) == 0)
+        {
+            fy_conf_error(cf, "\"suwsgi://\" in \"uwsgi_pass\" is not "
+                          "supported: ferry speaks uwsgi without SSL");
+            return FY_CONF_ERROR;
+        }
+    }
+    if (addr.len == 0 || fy_str_eq(&addr, "unix:")) {
+        fy_conf_error(cf, "no host in \"%s\"", cf->args[1].data);
+        return FY_CONF_ERROR;
+    }
+    if (memchr(addr.data, '$', addr.len)) {
+        fy_conf_error(cf, "variables in \"%s\" are not supported: \"%s\"",
+                      cmd->name, cf->args[1].data);
+        return FY_CONF_ERROR;
+    }
+    if (memmem(addr.data, addr.len, "://", 3)) {
+        fy_conf_error(cf, "invalid address \"%s\" in \"%s\": %s addresses "
+                      "have no scheme", cf->args[1].data, cmd->name,
+                      cmd->name[0] == 'f' ? "FastCGI"
+                      : cmd->name[0] == 'u' ? "uwsgi (but uwsgi://)"
+                      : "SCGI");
+        return FY_CONF_ERROR;
+    }
+    lcf->upstream = fy_http_upstream_get(cf, cf->ctx->main, &addr);
+    if (lcf->upstream == NULL) {
+        return FY_CONF_ERROR;
+    }
+    switch (cmd->name[0]) {
+    case 'u':
+        lcf->uwsgi_pass = 1;
+        break;
+    case 's':
+        lcf->scgi_pass = 1;
+        break;
+    default:
+        lcf->fastcgi_pass = 1;
+    }
+    fy_str_set(&lcf->proxy_host, "localhost");
+    if (!(addr.len > 5 && strncmp((char *) addr.data, "unix:", 5) == 0)
+        && memchr(addr.data, ':', addr.len) == NULL)
+    {
+        /* a name: an upstream block, or nginx's "no port" error at the
+         * end of the configuration (fy_http_init_cycle) */
+        lcf->upstream->bare_fastcgi = 1;
+    }
+    return FY_CONF_OK;
+}
+
+/* fastcgi_param, uwsgi_param, scgi_param NAME VALUE [if_not_empty] */
+const char *
+fy_http_cgi_param(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
+{
+    fy_http_fastcgi_param_t  *fp;
+    fy_array_t              **list = &fy_http_cgi_conf_of(cmd, conf)->params;
+
+    if (cf->nargs == 4 && !fy_str_eq(&cf->args[3], "if_not_empty")) {
+        fy_conf_error(cf, "invalid parameter \"%s\"", cf->args[3].data);
+        return FY_CONF_ERROR;
+    }
+    if (cf->args[1].len == 0) {
+        fy_conf_error(cf, "empty parameter name in \"%s\"", cmd->name);
+        return FY_CONF_ERROR;
+    }
+    if (*list == NULL) {
+        *list = fy_pcalloc(cf->pool, sizeof(fy_array_t));
+        if (*list == NULL) {
+            return "cannot allocate memory";
+        }
+        fy_array_init(*list, cf->pool, 32, sizeof(fy_http_fastcgi_param_t));
+    }
+    fp = fy_array_push(*list);
+    if (fp == NULL) {
+        return "cannot allocate memory";
+    }
+    memset(fp, 0, sizeof(*fp));
+    fp->name = cf->args[1];
+    fp->if_not_empty = cf->nargs == 4;
+    fp->value = fy_http_cv_compile(cf, &cf->args[2]);
+    return fp->value ? FY_CONF_OK : FY_CONF_ERROR;
+}
+
+/* fastcgi_buffers, uwsgi_buffers, scgi_buffers NUMBER SIZE, checked as
+ * proxy_buffers */
+const char *
+fy_http_cgi_buffers(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
+{
+    fy_http_fastcgi_conf_t  *fc = fy_http_cgi_conf_of(cmd, conf);
+    int64_t                  num, size;
+
+    if (fc->buffers_size != FY_CONF_UNSET_SIZE) {
+        return "is duplicate";
+    }
+    num = fy_atoi(cf->args[1].data, cf->args[1].len);
+    if (num < 2 || num > 4096) {
+        fy_conf_error(cf, "invalid number of buffers \"%s\" in \"%s\" "
+                      "directive, it must be between 2 and 4096",
+                      cf->args[1].data, cmd->name);
+        return FY_CONF_ERROR;
+    }
+    size = fy_conf_parse_size(&cf->args[2]);
+    if (size < fy_http_cgi_buffer_bounds.min
+        || size > fy_http_cgi_buffer_bounds.max)
+    {
+        fy_conf_error(cf, "invalid buffer size \"%s\" in \"%s\" directive, "
+                      "it must be between 1k and 16m", cf->args[2].data,
+                      cmd->name);
+        return FY_CONF_ERROR;
+    }
+    fc->buffers_num = (unsigned) num;
+    fc->buffers_size = (size_t) size;
+    return FY_CONF_OK;
+}
+
+/* What the three modules merge alike; the defaults are nginx's, but
+ * the buffer size's, which is proxy_buffer_size's in ferry (16k: the
+ * whole response header must fit). */
+void
+fy_http_cgi_conf_merge(fy_http_fastcgi_conf_t *p, fy_http_fastcgi_conf_t *c)
+{
+    if (c->params == NULL) {
+        c->params = p->params;
+    }
+    fy_conf_merge(c->connect_timeout, p->connect_timeout,
+                  FY_CONF_UNSET_MSEC, 60000);
+    fy_conf_merge(c->send_timeout, p->send_timeout, FY_CONF_UNSET_MSEC,
+                  60000);
+    fy_conf_merge(c->read_timeout, p->read_timeout, FY_CONF_UNSET_MSEC,
+                  60000);
+    fy_conf_merge(c->intercept_errors, p->intercept_errors,
+                  FY_CONF_UNSET_INT, 0);
+    fy_conf_merge(c->buffering, p->buffering, FY_CONF_UNSET_INT, 1);
+    fy_conf_merge(c->buffer_size, p->buffer_size, FY_CONF_UNSET_SIZE, 16384);
+    if (c->buffers_size == FY_CONF_UNSET_SIZE) {
+        c->buffers_num = p->buffers_size == FY_CONF_UNSET_SIZE
+                         ? 8 : p->buffers_num;
+        c->buffers_size = p->buffers_size == FY_CONF_UNSET_SIZE
+                          ? 4096 : p->buffers_size;
+    }
+    if (c->hide_headers == NULL) {
+        c->hide_headers = p->hide_headers;
+    }
+    if (c->pass_headers == NULL) {
+        c->pass_headers = p->pass_headers;
+    }
+    if (c->ignore_headers == 0) {
+        c->ignore_headers = p->ignore_headers;
+    }
+    fy_conf_merge(c->next_upstream, p->next_upstream, 0,
+                  FY_HTTP_NEXT_ERROR | FY_HTTP_NEXT_TIMEOUT);
+    fy_conf_merge(c->next_upstream_tries, p->next_upstream_tries,
+                  FY_CONF_UNSET_INT, 0);
+    fy_conf_merge(c->next_upstream_timeout, p->next_upstream_timeout,
+                  FY_CONF_UNSET_MSEC, 0);
+}
+
+/* Called from fy_http_merge_loc for every level, parent first. */
+void
+fy_http_cgi_merge(fy_http_loc_conf_t *prev, fy_http_loc_conf_t *conf)
+{
+    fy_http_cgi_conf_merge(&prev->uwsgi, &conf->uwsgi);
+    fy_conf_merge(conf->uwsgi.modifier1, prev->uwsgi.modifier1,
+                  FY_CONF_UNSET_INT, 0);
+    fy_conf_merge(conf->uwsgi.modifier2, prev->uwsgi.modifier2,
+                  FY_CONF_UNSET_INT, 0);
+    fy_http_cgi_conf_merge(&prev->scgi, &conf->scgi);
+}
+
+/* A fastcgi_pass, uwsgi_pass or scgi_pass location (or an "if" of
+ * one), merged, with its nested locations merged too: the proxy code
+ * that runs it reads proxy_* fields, which get its module's values;
+ * what these protocols have no use for is turned off. */
+void
+fy_http_cgi_apply(fy_http_loc_conf_t *lcf)
+{
+    fy_http_fastcgi_conf_t  *fc = lcf->uwsgi_pass ? &lcf->uwsgi
+                                  : lcf->scgi_pass ? &lcf->scgi
+                                  : &lcf->fastcgi;
+
+    lcf->proxy_connect_timeout = fc->connect_timeout;
+    lcf->proxy_send_timeout = fc->send_timeout;
+    lcf->proxy_read_timeout = fc->read_timeout;
+    lcf->intercept_errors = fc->intercept_errors;
+    lcf->proxy_buffering = fc->buffering;
+    lcf->proxy_buffer_size = fc->buffer_size;
+    lcf->proxy_buffers_num = fc->buffers_num;
+    lcf->proxy_buffers_size = fc->buffers_size;
+    lcf->hide_headers = fc->hide_headers;
+    lcf->pass_headers = fc->pass_headers;
+    lcf->proxy_ignore_headers = fc->ignore_headers;
+    lcf->next_upstream = fc->next_upstream;
+    lcf->next_upstream_tries = fc->next_upstream_tries;
+    lcf->next_upstream_timeout = fc->next_upstream_timeout;
+    /* the body always goes up (nginx has *_pass_request_body, not
+     * ferry), a chunked one read whole first for its CONTENT_LENGTH */
+    lcf->pass_request_body = 1;
+    lcf->proxy_request_buffering = 1;
+    lcf->proxy_https = 0;
+    lcf->proxy_redirect = NULL;
+    lcf->proxy_cookie_domain = NULL;
+    lcf->proxy_cookie_path = NULL;
+    lcf->proxy_cookie_flags = NULL;
+    lcf->proxy_bind = NULL;
+    lcf->proxy_socket_keepalive = 0;
+    lcf->proxy_ignore_client_abort = 0;
+}
