@@ -7,6 +7,8 @@
  *   fy_stream_proxy.c     a session: access check, connect (with the
  *                         next server on failure), relay, close
  *   fy_stream_log.c       log_format, access_log, the variables
+ *   fy_stream_preread.c   the preread phase: ssl_preread
+ *   fy_stream_tls_hello.c the ClientHello reader ssl_preread uses
  *
  * Listeners are the cycle's (fy_listen_t with `stream` set): the master
  * accepts and hands the fd to a worker as for http; the worker sees the
@@ -26,6 +28,7 @@
 #include "fy_cycle.h"
 #include "fy_event.h"
 #include "fy_http.h"
+#include "fy_stream_tls_hello.h"
 
 /* Contexts of the stream block (fy_conf_file.h has the http ones). */
 #define FY_CONF_STREAM      0x0200
@@ -57,6 +60,9 @@ enum {
     FY_STREAM_VAR_PP_PORT,
     FY_STREAM_VAR_PP_SERVER_ADDR,
     FY_STREAM_VAR_PP_SERVER_PORT,
+    FY_STREAM_VAR_SSL_PREREAD_SERVER_NAME,
+    FY_STREAM_VAR_SSL_PREREAD_ALPN_PROTOCOLS,
+    FY_STREAM_VAR_SSL_PREREAD_PROTOCOL,
     FY_STREAM_VAR_N
 };
 
@@ -114,6 +120,9 @@ typedef struct fy_stream_srv_conf_s {
     int                  tcp_nodelay;            /* flag */
     int                  proxy_protocol;         /* flag: send PROXY v1 */
     int64_t              pp_timeout;             /* proxy_protocol_timeout */
+    int                  ssl_preread;            /* flag */
+    size_t               preread_buffer_size;
+    int64_t              preread_timeout;        /* ms */
     size_t               upload_rate;            /* bytes/s, 0: none */
     size_t               download_rate;
     int                  bind_set;               /* proxy_bind given */
@@ -193,9 +202,18 @@ typedef struct fy_stream_session_s {
     char                      pp_server_addr[48];
     unsigned                  pp_port;
     unsigned                  pp_server_port;
+    fy_tls_hello_t           *hello;       /* ssl_preread on, else NULL */
     unsigned                  up_eof:1;    /* client sent FIN, passed on */
     unsigned                  down_eof:1;  /* upstream sent FIN, passed on */
 } fy_stream_session_t;
+
+/* fy_stream_proxy.c: the content phase (pick a server, connect,
+ * relay), and the end of a session with its $status. */
+void fy_stream_connect(fy_stream_session_t *s);
+void fy_stream_finalize(fy_stream_session_t *s, unsigned status);
+
+/* fy_stream_preread.c: ssl_preread's phase, then fy_stream_connect. */
+void fy_stream_preread(fy_stream_session_t *s);
 
 /* fy_stream_pp.c: read a PROXY protocol header (v1 or v2) from the
  * client into s.  FY_OK (read and taken off the socket), FY_AGAIN (not

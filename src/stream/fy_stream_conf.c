@@ -110,6 +110,17 @@ const fy_command_t  fy_stream_commands[] = {
     { "proxy_protocol_timeout", FY_STREAM_BOTH, 0, 1, 1, fy_conf_set_msec,
       FY_CONF_SRV_OFF, offsetof(fy_stream_srv_conf_t, pp_timeout), NULL },
 
+    { "ssl_preread", FY_STREAM_BOTH, 0, 1, 1, fy_conf_set_flag,
+      FY_CONF_SRV_OFF, offsetof(fy_stream_srv_conf_t, ssl_preread), NULL },
+
+    { "preread_buffer_size", FY_STREAM_BOTH, 0, 1, 1, fy_conf_set_size,
+      FY_CONF_SRV_OFF, offsetof(fy_stream_srv_conf_t, preread_buffer_size),
+      &fy_stream_buffer_bounds },
+
+    { "preread_timeout", FY_STREAM_BOTH, 0, 1, 1, fy_conf_set_msec,
+      FY_CONF_SRV_OFF, offsetof(fy_stream_srv_conf_t, preread_timeout),
+      NULL },
+
     { "proxy_upload_rate", FY_STREAM_BOTH, 0, 1, 1, fy_conf_set_size,
       FY_CONF_SRV_OFF, offsetof(fy_stream_srv_conf_t, upload_rate), NULL },
 
@@ -153,6 +164,9 @@ fy_stream_create_srv_conf(fy_conf_t *cf)
     scf->tcp_nodelay = FY_CONF_UNSET_INT;
     scf->proxy_protocol = FY_CONF_UNSET_INT;
     scf->pp_timeout = FY_CONF_UNSET_MSEC;
+    scf->ssl_preread = FY_CONF_UNSET_INT;
+    scf->preread_buffer_size = FY_CONF_UNSET_SIZE;
+    scf->preread_timeout = FY_CONF_UNSET_MSEC;
     scf->upload_rate = FY_CONF_UNSET_SIZE;
     scf->download_rate = FY_CONF_UNSET_SIZE;
     scf->log_off = FY_CONF_UNSET_INT;
@@ -595,6 +609,11 @@ fy_stream_merge(fy_stream_srv_conf_t *p, fy_stream_srv_conf_t *c)
     fy_conf_merge(c->proxy_protocol, p->proxy_protocol, FY_CONF_UNSET_INT,
                   0);
     fy_conf_merge(c->pp_timeout, p->pp_timeout, FY_CONF_UNSET_MSEC, 30000);
+    fy_conf_merge(c->ssl_preread, p->ssl_preread, FY_CONF_UNSET_INT, 0);
+    fy_conf_merge(c->preread_buffer_size, p->preread_buffer_size,
+                  FY_CONF_UNSET_SIZE, 16384);
+    fy_conf_merge(c->preread_timeout, p->preread_timeout,
+                  FY_CONF_UNSET_MSEC, 30000);
     fy_conf_merge(c->upload_rate, p->upload_rate, FY_CONF_UNSET_SIZE, 0);
     fy_conf_merge(c->download_rate, p->download_rate, FY_CONF_UNSET_SIZE,
                   0);

@@ -52,7 +52,9 @@ static const char *const  fy_stream_var_names[FY_STREAM_VAR_N] = {
     "upstream_connect_time", "session_time", "status", "connection",
     "pid", "time_local", "time_iso8601", "msec", "protocol", "hostname",
     "proxy_protocol_addr", "proxy_protocol_port",
-    "proxy_protocol_server_addr", "proxy_protocol_server_port"
+    "proxy_protocol_server_addr", "proxy_protocol_server_port",
+    "ssl_preread_server_name", "ssl_preread_alpn_protocols",
+    "ssl_preread_protocol"
 };
 
 /* "$name" or "${name}" at text[i]; the variable's index, or -1. */
@@ -256,6 +258,20 @@ fy_stream_var(fy_stream_session_t *s, int var, u_char *buf, size_t size)
             n = snprintf(b, size, "%u", var == FY_STREAM_VAR_PP_PORT
                                         ? s->pp_port : s->pp_server_port);
         }
+        break;
+    case FY_STREAM_VAR_SSL_PREREAD_SERVER_NAME:
+    case FY_STREAM_VAR_SSL_PREREAD_ALPN_PROTOCOLS:
+    case FY_STREAM_VAR_SSL_PREREAD_PROTOCOL:
+        /* empty without ssl_preread, and for what was not a whole
+         * ClientHello */
+        if (s->hello == NULL || !fy_tls_hello_complete(s->hello)) {
+            break;
+        }
+        n = snprintf(b, size, "%s",
+                     var == FY_STREAM_VAR_SSL_PREREAD_SERVER_NAME
+                     ? s->hello->server_name
+                     : var == FY_STREAM_VAR_SSL_PREREAD_ALPN_PROTOCOLS
+                     ? s->hello->alpn : fy_tls_hello_protocol(s->hello));
         break;
     default:
         break;

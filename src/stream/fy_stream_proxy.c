@@ -28,14 +28,13 @@
 
 static uint64_t  fy_stream_rnd;     /* random balancer state, per worker */
 
-static void fy_stream_connect(fy_stream_session_t *s);
 static void fy_stream_relay(fy_stream_session_t *s);
 static void fy_stream_relay_handler(fy_event_t *ev);
 static void fy_stream_pp_handler(fy_event_t *ev);
 static void fy_stream_start(fy_stream_session_t *s);
 
 /* End the session: log it, close both sides, give back what it held. */
-static void
+void
 fy_stream_finalize(fy_stream_session_t *s, unsigned status)
 {
     fy_shm_peer_t  *sp;
@@ -211,19 +210,31 @@ fy_stream_pp_handler(fy_event_t *ev)
     fy_stream_start(s);
 }
 
-/* The access rules, the buffers, then the first server. */
+/* The access rules, the buffers, then the preread phase (ssl_preread)
+ * or at once the first server. */
 static void
 fy_stream_start(fy_stream_session_t *s)
 {
+    size_t  up;
+
     if (fy_stream_access(s) != FY_OK) {
         fy_stream_finalize(s, 403);
         return;
     }
-    /* room for a PROXY protocol line whatever proxy_buffer_size is */
-    if (fy_buf_alloc(&s->up, fy_max(s->scf->buffer_size, 128)) != FY_OK
+    /* room for a PROXY protocol line whatever proxy_buffer_size is,
+     * in front of what the preread phase may have read */
+    up = fy_max(s->scf->buffer_size, 128);
+    if (s->scf->ssl_preread) {
+        up = fy_max(up, s->scf->preread_buffer_size + 128);
+    }
+    if (fy_buf_alloc(&s->up, up) != FY_OK
         || fy_buf_alloc(&s->down, s->scf->buffer_size) != FY_OK)
     {
         fy_stream_finalize(s, 500);
+        return;
+    }
+    if (s->scf->ssl_preread) {
+        fy_stream_preread(s);
         return;
     }
     fy_stream_connect(s);
@@ -306,8 +317,10 @@ fy_stream_next(fy_stream_session_t *s)
  * the server before the client's first byte:
  *   PROXY TCP4 SRC DST SRCPORT DSTPORT\r\n   (TCP6 for IPv6)
  *   PROXY UNKNOWN\r\n                         (a unix-domain client)
- * At most 107 bytes, which the buffer always has room for (it is
- * empty: nothing is read from the client before this).
+ * At most 107 bytes, which the buffer always has room for: nothing
+ * was read from the client before this but what the preread phase
+ * read, at most preread_buffer_size bytes, and the buffer is 128 bytes
+ * larger then (fy_stream_start); those bytes are moved behind it.
  */
 static void
 fy_stream_proxy_protocol(fy_stream_session_t *s)
@@ -315,27 +328,34 @@ fy_stream_proxy_protocol(fy_stream_session_t *s)
     fy_sockaddr_t  local;
     socklen_t      len = sizeof(local);
     char           src[FY_SOCKADDR_STRLEN], dst[FY_SOCKADDR_STRLEN];
+    char           line[128];
     int            family = s->c->addr.sin6_family, n;
+    fy_buf_t      *b = &s->up;
 
     if (family == AF_UNIX
         || getsockname(s->c->fd, &local.sa, &len) == -1
         || local.sa.sa_family != family)
     {
-        n = snprintf((char *) s->up.last, fy_buf_free(&s->up),
-                     "PROXY UNKNOWN\r\n");
+        n = snprintf(line, sizeof(line), "PROXY UNKNOWN\r\n");
     } else {
         fy_sockaddr_text((struct sockaddr *) &s->c->addr, s->c->addrlen,
                          src, sizeof(src), 0);
         fy_sockaddr_text(&local.sa, len, dst, sizeof(dst), 0);
-        n = snprintf((char *) s->up.last, fy_buf_free(&s->up),
-                     "PROXY %s %s %s %u %u\r\n",
+        n = snprintf(line, sizeof(line), "PROXY %s %s %s %u %u\r\n",
                      family == AF_INET ? "TCP4" : "TCP6", src, dst,
                      ntohs(s->c->addr.sin6_port),
                      ntohs(local.sin6.sin6_port));
     }
-    if (n > 0) {
-        s->up.last += fy_min((size_t) n, fy_buf_free(&s->up));
+    if (n <= 0 || (size_t) n >= sizeof(line)) {
+        return;
     }
+    fy_buf_compact(b);
+    if (fy_buf_free(b) < (size_t) n) {
+        return;     /* not reached: see above */
+    }
+    memmove(b->pos + n, b->pos, fy_buf_size(b));
+    memcpy(b->pos, line, (size_t) n);
+    b->last += n;
 }
 
 /*
@@ -432,7 +452,7 @@ fy_stream_add_addr(fy_stream_session_t *s)
     }
 }
 
-static void
+void
 fy_stream_connect(fy_stream_session_t *s)
 {
     fy_stream_srv_conf_t  *scf = s->scf;
