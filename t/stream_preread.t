@@ -187,6 +187,12 @@ like(log_line($p->(10), 2), qr/^\d+ \[\] \[\] \[TLSv1\.3\] 200 \d+$/,
          '$ssl_preread_protocol TLSv1.2');
 }
 
+# ---- the client's bytes are escaped in the log (escape=default) ----
+is(tls_get($p->(10), "q\"x\\y.test"), "A sni=q\"x\\y.test alpn=",
+   'a server name with a quote and a backslash: proxied');
+like(log_line($p->(10), 4), qr/^\d+ \[q\\x22x\\x5Cy\.test\] /,
+     'a quote and a backslash of the SNI written as \\xXX in the log');
+
 # ---- not TLS: proxied unchanged, variables empty ----
 {
     my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1:' . $p->(11),

@@ -72,9 +72,18 @@ typedef struct {
     int        var;         /* FY_STREAM_VAR_*, -1: none (last part) */
 } fy_stream_cv_part_t;
 
+/* How variable values are written into a log line (log_format's
+ * escape=); texts that are not log formats (hash KEY) are NONE. */
+enum {
+    FY_STREAM_ESC_NONE,
+    FY_STREAM_ESC_DEFAULT,      /* " \ and non-printable: \xXX */
+    FY_STREAM_ESC_JSON          /* \" \\ and control: \u00XX */
+};
+
 typedef struct {
     fy_stream_cv_part_t  *parts;
     unsigned              n;
+    unsigned              escape;       /* FY_STREAM_ESC_* */
 } fy_stream_cv_t;
 
 typedef struct {

@@ -279,6 +279,48 @@ fy_stream_var(fy_stream_session_t *s, int var, u_char *buf, size_t size)
     return n < 0 ? 0 : fy_min((size_t) n, size ? size - 1 : 0);
 }
 
+/* A value escaped as log_format's escape= says, into buf (at most
+ * size bytes, no escape cut in half); returns the length.  The
+ * $ssl_preread_* variables carry the client's bytes: without this a
+ * server name with a newline would forge a log line. */
+static size_t
+fy_stream_escape(unsigned esc, const u_char *v, size_t n, u_char *buf,
+                 size_t size)
+{
+    static const char  hex[] = "0123456789ABCDEF";
+    size_t             len = 0, i, w;
+    u_char             c, e[6];
+
+    for (i = 0; i < n; i++) {
+        c = v[i];
+        w = 1;
+        e[0] = c;
+        if (esc == FY_STREAM_ESC_DEFAULT
+            && (c == '"' || c == '\\' || c < 0x20 || c >= 0x7f))
+        {
+            memcpy(e, "\\x", 2);
+            e[2] = (u_char) hex[c >> 4];
+            e[3] = (u_char) hex[c & 15];
+            w = 4;
+        } else if (esc == FY_STREAM_ESC_JSON && (c == '"' || c == '\\')) {
+            e[0] = '\\';
+            e[1] = c;
+            w = 2;
+        } else if (esc == FY_STREAM_ESC_JSON && c < 0x20) {
+            memcpy(e, "\\u00", 4);
+            e[4] = (u_char) hex[c >> 4];
+            e[5] = (u_char) hex[c & 15];
+            w = 6;
+        }
+        if (len + w > size) {
+            break;
+        }
+        memcpy(buf + len, e, w);
+        len += w;
+    }
+    return len;
+}
+
 size_t
 fy_stream_cv_eval(fy_stream_session_t *s, const fy_stream_cv_t *cv,
                   u_char *buf, size_t size)
@@ -286,15 +328,23 @@ fy_stream_cv_eval(fy_stream_session_t *s, const fy_stream_cv_t *cv,
     const fy_stream_cv_part_t  *part;
     size_t                      len = 0, n;
     unsigned                    i;
+    u_char                      val[1024];
 
     for (i = 0; i < cv->n; i++) {
         part = &cv->parts[i];
         n = fy_min(part->lit.len, size - len);
         memcpy(buf + len, part->lit.data, n);
         len += n;
-        if (part->var >= 0 && len + 1 < size) {
-            len += fy_stream_var(s, part->var, buf + len, size - len);
+        if (part->var < 0 || len + 1 >= size) {
+            continue;
         }
+        if (cv->escape == FY_STREAM_ESC_NONE) {
+            len += fy_stream_var(s, part->var, buf + len, size - len);
+            continue;
+        }
+        n = fy_stream_var(s, part->var, val, sizeof(val));
+        len += fy_stream_escape(cv->escape, val, n, buf + len,
+                                size - len - 1);
     }
     return len;
 }
@@ -330,7 +380,7 @@ fy_stream_log_format(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
     fy_stream_main_conf_t   *smcf = conf;
     fy_stream_log_format_t  *fmt;
     fy_str_t                 text;
-    unsigned                 i, first = 2;
+    unsigned                 i, first = 2, escape = FY_STREAM_ESC_DEFAULT;
     size_t                   len = 0;
     u_char                  *p;
 
@@ -353,11 +403,11 @@ fy_stream_log_format(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
     if (cf->args[2].len > 7
         && memcmp(cf->args[2].data, "escape=", 7) == 0)
     {
-        /* the values of stream variables hold nothing to escape */
-        if (!fy_str_eq(&cf->args[2], "escape=default")
-            && !fy_str_eq(&cf->args[2], "escape=json")
-            && !fy_str_eq(&cf->args[2], "escape=none"))
-        {
+        if (fy_str_eq(&cf->args[2], "escape=json")) {
+            escape = FY_STREAM_ESC_JSON;
+        } else if (fy_str_eq(&cf->args[2], "escape=none")) {
+            escape = FY_STREAM_ESC_NONE;
+        } else if (!fy_str_eq(&cf->args[2], "escape=default")) {
             fy_conf_error(cf, "unknown log format escaping \"%s\"",
                           cf->args[2].data + 7);
             return FY_CONF_ERROR;
@@ -388,7 +438,11 @@ fy_stream_log_format(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
     }
     fmt->name = cf->args[1];
     fmt->cv = fy_stream_cv_compile(cf, &text);
-    return fmt->cv ? FY_CONF_OK : FY_CONF_ERROR;
+    if (fmt->cv == NULL) {
+        return FY_CONF_ERROR;
+    }
+    fmt->cv->escape = escape;
+    return FY_CONF_OK;
 }
 
 static void
