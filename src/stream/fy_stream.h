@@ -92,6 +92,8 @@ typedef struct {
 } fy_stream_access_rule_t;
 
 typedef struct fy_stream_log_file_s  fy_stream_log_file_t;
+typedef struct fy_stream_map_s       fy_stream_map_t;
+typedef struct fy_stream_map_value_s fy_stream_map_value_t;
 
 typedef struct {
     fy_stream_log_file_t  *file;
@@ -118,7 +120,8 @@ typedef struct {
 /* A stream server, and the stream level's defaults (same type). */
 typedef struct fy_stream_srv_conf_s {
     fy_array_t           listens;       /* fy_stream_listen_t */
-    fy_http_upstream_t  *upstream;      /* proxy_pass, NULL: none */
+    fy_http_upstream_t  *upstream;      /* proxy_pass, NULL: none or ... */
+    fy_stream_cv_t      *upstream_cv;   /* ... proxy_pass $var */
     int64_t              connect_timeout;        /* ms */
     int64_t              timeout;                /* ms, idle */
     int                  next_upstream;          /* flag */
@@ -160,10 +163,13 @@ typedef struct fy_stream_main_conf_s {
     fy_array_t              formats;     /* fy_stream_log_format_t */
     fy_stream_log_file_t   *log_files;   /* every access_log file */
     struct fy_http_error_log_s *error_logs;  /* every error_log file */
+    fy_array_t              maps;        /* fy_stream_map_t * */
+    unsigned                maps_checked:1;  /* no new map from now on */
 } fy_stream_main_conf_t;
 
 extern const fy_command_t  fy_stream_commands[];
 extern const fy_command_t  fy_stream_log_commands[];
+extern const fy_command_t  fy_stream_map_commands[];
 
 /* fy_stream_conf.c: merge the servers, resolve proxy_pass, prepare the
  * balancers and add the listeners to cycle->listening.  FY_OK or
@@ -212,6 +218,7 @@ typedef struct fy_stream_session_s {
     unsigned                  pp_port;
     unsigned                  pp_server_port;
     fy_tls_hello_t           *hello;       /* ssl_preread on, else NULL */
+    fy_stream_map_value_t    *map_values;  /* the maps' values so far */
     unsigned                  up_eof:1;    /* client sent FIN, passed on */
     unsigned                  down_eof:1;  /* upstream sent FIN, passed on */
 } fy_stream_session_t;
@@ -229,8 +236,25 @@ void fy_stream_preread(fy_stream_session_t *s);
  * all here yet), FY_ERROR (broken: logged). */
 int fy_stream_pp_read(fy_stream_session_t *s);
 
+/* fy_stream_map.c: the variable index (FY_STREAM_VAR_N + n) of the
+ * map called name, made when new (filled by its block later); -1 when
+ * there is no stream block yet, or after the block (no new maps). */
+int  fy_stream_map_reference(fy_conf_t *cf, const u_char *name, size_t len);
+/* End of the stream block: a map used but never defined is an error
+ * at its first use.  FY_OK or FY_ERROR (logged). */
+int  fy_stream_map_done(fy_conf_t *cf, fy_stream_main_conf_t *smcf);
+/* fn on every value (a fy_stream_cv_t *) of every map. */
+int  fy_stream_map_each_value(fy_stream_main_conf_t *smcf,
+                              int (*fn)(void *value, void *data), void *data);
+/* The value of map variable var for s into buf (at most size bytes);
+ * its length. */
+size_t fy_stream_map_get(fy_stream_session_t *s, int var, u_char *buf,
+                         size_t size);
+
 /* fy_stream_log.c */
 fy_stream_cv_t *fy_stream_cv_compile(fy_conf_t *cf, const fy_str_t *text);
+/* The index of the built-in stream variable name, or -1. */
+int  fy_stream_var_builtin(const u_char *name, size_t len);
 int  fy_stream_log_init_cycle(fy_conf_t *cf, fy_stream_main_conf_t *smcf);
 void fy_stream_log_reopen(fy_cycle_t *cycle, int uid);
 

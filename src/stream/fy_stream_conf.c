@@ -34,6 +34,8 @@ static const char *fy_stream_error_log(fy_conf_t *cf,
     const fy_command_t *cmd, void *conf);
 static const char *fy_stream_hash(fy_conf_t *cf, const fy_command_t *cmd,
     void *conf);
+static int fy_stream_map_addresses(fy_conf_t *cf,
+    fy_stream_main_conf_t *smcf);
 
 #define FY_STREAM_BOTH  (FY_CONF_STREAM | FY_CONF_STREAM_SRV)
 
@@ -218,6 +220,7 @@ fy_stream_block(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
                   sizeof(fy_stream_srv_conf_t *));
     fy_array_init(&smcf->upstreams, cf->pool, 4,
                   sizeof(fy_stream_upstream_t));
+    fy_array_init(&smcf->maps, cf->pool, 4, sizeof(fy_stream_map_t *));
     smcf->srv = fy_stream_create_srv_conf(cf);
     if (smcf->srv == NULL) {
         return "cannot allocate memory";
@@ -228,8 +231,75 @@ fy_stream_block(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
     if (rv != FY_CONF_OK) {
         return rv;
     }
+    if (fy_stream_map_done(cf, smcf) != FY_OK
+        || fy_stream_map_addresses(cf, smcf) != FY_OK)
+    {
+        return FY_CONF_ERROR;
+    }
     return fy_stream_log_init_cycle(cf, smcf) == FY_OK ? FY_CONF_OK
                                                        : FY_CONF_ERROR;
+}
+
+static fy_stream_upstream_t *fy_stream_upstream_get(fy_conf_t *cf,
+    fy_stream_main_conf_t *smcf, const fy_str_t *name);
+
+typedef struct {
+    fy_conf_t              *cf;
+    fy_stream_main_conf_t  *smcf;
+} fy_stream_addr_ctx_t;
+
+/* A map value that is plain text and an address with a port, and no
+ * upstream's name: made an upstream of one server now, so that
+ * proxy_pass $var finds it in the session as it finds an upstream
+ * block (its shared-memory slot is made with the others, no upstream
+ * is ever made while running). */
+static int
+fy_stream_map_address(void *value, void *data)
+{
+    fy_stream_addr_ctx_t   *ctx = data;
+    fy_stream_cv_t         *cv = value;
+    fy_stream_upstream_t   *su;
+    fy_sockaddr_t           sa;
+    socklen_t               len;
+    fy_str_t               *text = &cv->parts[0].lit;
+    unsigned                i;
+
+    if (cv->n != 1 || text->len == 0 || text->len > FY_UPSTREAM_NAME_MAX) {
+        return FY_OK;           /* variables in it: found when it is used */
+    }
+    for (i = 0; i < ctx->smcf->upstreams.nelts; i++) {
+        su = fy_array_elt(&ctx->smcf->upstreams, fy_stream_upstream_t, i);
+        if (su->u->name.len == text->len
+            && strncasecmp((char *) su->u->name.data, (char *) text->data,
+                           text->len) == 0)
+        {
+            return FY_OK;
+        }
+    }
+    if (fy_parse_addr_port(text->data, text->len, 1, &sa, &len) != FY_OK) {
+        return FY_OK;           /* not an address: maps have other uses */
+    }
+    return fy_stream_upstream_get(ctx->cf, ctx->smcf, text) ? FY_OK
+                                                             : FY_ERROR;
+}
+
+/* With a "proxy_pass $var" anywhere, every map value that is an
+ * address becomes an upstream (fy_stream_map_address). */
+static int
+fy_stream_map_addresses(fy_conf_t *cf, fy_stream_main_conf_t *smcf)
+{
+    fy_stream_addr_ctx_t   ctx = { cf, smcf };
+    fy_stream_srv_conf_t  *scf;
+    unsigned               i;
+
+    for (i = 0; i < smcf->servers.nelts; i++) {
+        scf = *fy_array_elt(&smcf->servers, fy_stream_srv_conf_t *, i);
+        if (scf->upstream_cv) {
+            return fy_stream_map_each_value(smcf, fy_stream_map_address,
+                                            &ctx);
+        }
+    }
+    return FY_OK;
 }
 
 static const char *
@@ -506,13 +576,13 @@ fy_stream_proxy_pass(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
 
     fy_unused(cmd);
 
-    if (scf->upstream) {
+    if (scf->upstream || scf->upstream_cv) {
         return "is duplicate";
     }
     if (memchr(cf->args[1].data, '$', cf->args[1].len)) {
-        fy_conf_error(cf, "variables in \"proxy_pass\" are not supported "
-                      "in stream: \"%s\"", cf->args[1].data);
-        return FY_CONF_ERROR;
+        /* the upstream named by the value, found per session */
+        scf->upstream_cv = fy_stream_cv_compile(cf, &cf->args[1]);
+        return scf->upstream_cv ? FY_CONF_OK : FY_CONF_ERROR;
     }
     su = fy_stream_upstream_get(cf, cf->ctx->main, &cf->args[1]);
     if (su == NULL) {
@@ -733,7 +803,7 @@ fy_stream_init_cycle(fy_cycle_t *cycle)
         scf = *fy_array_elt(&smcf->servers, fy_stream_srv_conf_t *, i);
         fy_stream_merge(smcf->srv, scf);
 
-        if (scf->upstream == NULL) {
+        if (scf->upstream == NULL && scf->upstream_cv == NULL) {
             fy_log_error(FY_LOG_EMERG, 0, "no handler for server in %s:%u "
                          "(a stream server needs \"proxy_pass\")",
                          scf->file, scf->line);

@@ -57,9 +57,8 @@ static const char *const  fy_stream_var_names[FY_STREAM_VAR_N] = {
     "ssl_preread_protocol"
 };
 
-/* "$name" or "${name}" at text[i]; the variable's index, or -1. */
-static int
-fy_stream_var_find(const u_char *p, size_t len)
+int
+fy_stream_var_builtin(const u_char *p, size_t len)
 {
     unsigned  v;
 
@@ -122,7 +121,16 @@ fy_stream_cv_compile(fy_conf_t *cf, const fy_str_t *text)
                           (int) text->len, text->data);
             return NULL;
         }
-        var = fy_stream_var_find(name, (size_t) (p - name));
+        var = fy_stream_var_builtin(name, (size_t) (p - name));
+        if (var < 0 && *name >= '0' && *name <= '9') {
+            fy_conf_error(cf, "regex captures (\"$%.*s\") are not "
+                          "supported in stream", (int) (p - name), name);
+            return NULL;
+        }
+        if (var < 0) {
+            /* a map's, perhaps defined further down */
+            var = fy_stream_map_reference(cf, name, (size_t) (p - name));
+        }
         if (var < 0) {
             fy_conf_error(cf, "unknown \"%.*s\" variable",
                           (int) (p - name), name);
@@ -274,6 +282,9 @@ fy_stream_var(fy_stream_session_t *s, int var, u_char *buf, size_t size)
                      ? s->hello->alpn : fy_tls_hello_protocol(s->hello));
         break;
     default:
+        if (var >= FY_STREAM_VAR_N) {
+            return fy_stream_map_get(s, var, buf, size ? size - 1 : 0);
+        }
         break;
     }
     return n < 0 ? 0 : fy_min((size_t) n, size ? size - 1 : 0);

@@ -132,10 +132,10 @@ fy_stream_init_connection(fy_conn_t *c, fy_listen_t *ls)
 
     pool = fy_pool_create(2048);
     s = pool ? fy_pcalloc(pool, sizeof(fy_stream_session_t)) : NULL;
-    if (s) {
+    if (s && scf->upstream) {
         s->tried = fy_pcalloc(pool, scf->upstream->peers.nelts);
     }
-    if (s == NULL || s->tried == NULL) {
+    if (s == NULL || (scf->upstream && s->tried == NULL)) {
         fy_log_error(FY_LOG_ALERT, 0, "cannot allocate a stream session");
         fy_pool_destroy(pool);
         fy_conn_close(c);
@@ -146,8 +146,9 @@ fy_stream_init_connection(fy_conn_t *c, fy_listen_t *ls)
     s->c = c;
     s->ls = ls;
     s->scf = scf;
-    s->u = scf->upstream;
-    s->su = fy_stream_upstream_of(fy_worker_cycle->stream, s->u);
+    s->u = scf->upstream;       /* NULL: proxy_pass $var, found later */
+    s->su = s->u ? fy_stream_upstream_of(fy_worker_cycle->stream, s->u)
+                 : NULL;
     s->start = fy_current_msec;
     s->connect_time = -1;
     s->serial = fy_shm_add(fy_shm->connection_serial, 1) + 1;
@@ -452,6 +453,45 @@ fy_stream_add_addr(fy_stream_session_t *s)
     }
 }
 
+/*
+ * proxy_pass $var: the upstream the value names, when the session
+ * first needs one (after the preread phase, so $ssl_preread_* are
+ * known).  An upstream block's name, or an address a map gives (made
+ * an upstream when the configuration was read:
+ * fy_stream_map_address); nothing is resolved or made here.
+ */
+static int
+fy_stream_resolve(fy_stream_session_t *s)
+{
+    fy_stream_main_conf_t  *smcf = fy_worker_cycle->stream;
+    fy_stream_upstream_t   *su;
+    u_char                  name[FY_UPSTREAM_NAME_MAX + 1];
+    size_t                  len;
+    unsigned                i;
+
+    len = fy_stream_cv_eval(s, s->scf->upstream_cv, name, sizeof(name));
+    for (i = 0; len && i < smcf->upstreams.nelts; i++) {
+        su = fy_array_elt(&smcf->upstreams, fy_stream_upstream_t, i);
+        if (su->u->name.len == len
+            && strncasecmp((char *) su->u->name.data, (char *) name, len)
+               == 0)
+        {
+            s->tried = fy_pcalloc(s->pool, su->u->peers.nelts);
+            if (s->tried == NULL) {
+                return FY_ERROR;
+            }
+            s->u = su->u;
+            s->su = su;
+            return FY_OK;
+        }
+    }
+    fy_log_error(FY_LOG_ERR, 0, "no upstream \"%.*s\" for proxy_pass (not a "
+                 "stream upstream, nor an address given by a map), "
+                 "client: %s, server: %s", (int) len, (char *) name,
+                 s->addr_text, s->ls->text);
+    return FY_ERROR;
+}
+
 void
 fy_stream_connect(fy_stream_session_t *s)
 {
@@ -459,6 +499,10 @@ fy_stream_connect(fy_stream_session_t *s)
     fy_conn_t             *uc;
     int                    i, fd, rc;
 
+    if (s->u == NULL && fy_stream_resolve(s) != FY_OK) {
+        fy_stream_finalize(s, 502);
+        return;
+    }
     i = fy_stream_pick(s);
     if (i < 0) {
         fy_stream_finalize(s, 502);
