@@ -7,6 +7,8 @@
  *   fy_stream_proxy.c     a session: access check, connect (with the
  *                         next server on failure), relay, close
  *   fy_stream_log.c       log_format, access_log, the variables
+ *   fy_stream_map.c       map, and its variables' values
+ *   fy_stream_limit_conn.c limit_conn_zone, limit_conn (http's zones)
  *   fy_stream_preread.c   the preread phase: ssl_preread
  *   fy_stream_tls_hello.c the ClientHello reader ssl_preread uses
  *
@@ -63,6 +65,8 @@ enum {
     FY_STREAM_VAR_SSL_PREREAD_SERVER_NAME,
     FY_STREAM_VAR_SSL_PREREAD_ALPN_PROTOCOLS,
     FY_STREAM_VAR_SSL_PREREAD_PROTOCOL,
+    FY_STREAM_VAR_LIMIT_CONN_STATUS,
+    FY_STREAM_VAR_BINARY_REMOTE_ADDR,
     FY_STREAM_VAR_N
 };
 
@@ -80,7 +84,7 @@ enum {
     FY_STREAM_ESC_JSON          /* \" \\ and control: \u00XX */
 };
 
-typedef struct {
+typedef struct fy_stream_cv_s {
     fy_stream_cv_part_t  *parts;
     unsigned              n;
     unsigned              escape;       /* FY_STREAM_ESC_* */
@@ -135,6 +139,10 @@ typedef struct fy_stream_srv_conf_s {
     int                  ssl_preread;            /* flag */
     size_t               preread_buffer_size;
     int64_t              preread_timeout;        /* ms */
+    fy_array_t          *limit_conns;   /* fy_http_limit_conn_t, NULL:
+                                           none here or above */
+    int                  limit_conn_log_level;
+    int                  limit_conn_dry_run;     /* flag */
     size_t               upload_rate;            /* bytes/s, 0: none */
     size_t               download_rate;
     int                  bind_set;               /* proxy_bind given */
@@ -164,12 +172,15 @@ typedef struct fy_stream_main_conf_s {
     fy_stream_log_file_t   *log_files;   /* every access_log file */
     struct fy_http_error_log_s *error_logs;  /* every error_log file */
     fy_array_t              maps;        /* fy_stream_map_t * */
+    /* limit_conn_zone (fy_stream_limit_conn.c), latest first */
+    struct fy_http_limit_zone_s *limit_zones;
     unsigned                maps_checked:1;  /* no new map from now on */
 } fy_stream_main_conf_t;
 
 extern const fy_command_t  fy_stream_commands[];
 extern const fy_command_t  fy_stream_log_commands[];
 extern const fy_command_t  fy_stream_map_commands[];
+extern const fy_command_t  fy_stream_limit_conn_commands[];
 
 /* fy_stream_conf.c: merge the servers, resolve proxy_pass, prepare the
  * balancers and add the listeners to cycle->listening.  FY_OK or
@@ -219,6 +230,8 @@ typedef struct fy_stream_session_s {
     unsigned                  pp_server_port;
     fy_tls_hello_t           *hello;       /* ssl_preread on, else NULL */
     fy_stream_map_value_t    *map_values;  /* the maps' values so far */
+    struct fy_http_limit_held_s *limit_held;  /* limit_conn's counts */
+    unsigned                  limit_conn_status:3;  /* FY_LIMIT_* */
     unsigned                  up_eof:1;    /* client sent FIN, passed on */
     unsigned                  down_eof:1;  /* upstream sent FIN, passed on */
 } fy_stream_session_t;
@@ -250,6 +263,19 @@ int  fy_stream_map_each_value(fy_stream_main_conf_t *smcf,
  * its length. */
 size_t fy_stream_map_get(fy_stream_session_t *s, int var, u_char *buf,
                          size_t size);
+
+/* fy_stream_limit_conn.c: end of the stream block (a zone used, never
+ * defined, is an error); FY_OK or FY_ERROR (logged). */
+int  fy_stream_limit_conn_done(fy_conf_t *cf, fy_stream_main_conf_t *smcf);
+/* After the whole configuration: no stream zone has an http zone's
+ * name.  FY_OK or FY_ERROR (logged). */
+int  fy_stream_limit_conn_check_names(fy_cycle_t *cycle);
+/* The preaccess phase: 0 (counted, or not limited), else the status
+ * to close the session with (503 over a limit, logged). */
+unsigned fy_stream_limit_conn(fy_stream_session_t *s);
+/* $limit_conn_status */
+size_t fy_stream_limit_conn_var(fy_stream_session_t *s, u_char *buf,
+                                size_t size);
 
 /* fy_stream_log.c */
 fy_stream_cv_t *fy_stream_cv_compile(fy_conf_t *cf, const fy_str_t *text);

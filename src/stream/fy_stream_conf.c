@@ -169,6 +169,8 @@ fy_stream_create_srv_conf(fy_conf_t *cf)
     scf->ssl_preread = FY_CONF_UNSET_INT;
     scf->preread_buffer_size = FY_CONF_UNSET_SIZE;
     scf->preread_timeout = FY_CONF_UNSET_MSEC;
+    scf->limit_conn_log_level = FY_CONF_UNSET_INT;
+    scf->limit_conn_dry_run = FY_CONF_UNSET_INT;
     scf->upload_rate = FY_CONF_UNSET_SIZE;
     scf->download_rate = FY_CONF_UNSET_SIZE;
     scf->log_off = FY_CONF_UNSET_INT;
@@ -232,7 +234,8 @@ fy_stream_block(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
         return rv;
     }
     if (fy_stream_map_done(cf, smcf) != FY_OK
-        || fy_stream_map_addresses(cf, smcf) != FY_OK)
+        || fy_stream_map_addresses(cf, smcf) != FY_OK
+        || fy_stream_limit_conn_done(cf, smcf) != FY_OK)
     {
         return FY_CONF_ERROR;
     }
@@ -684,6 +687,13 @@ fy_stream_merge(fy_stream_srv_conf_t *p, fy_stream_srv_conf_t *c)
                   FY_CONF_UNSET_SIZE, 16384);
     fy_conf_merge(c->preread_timeout, p->preread_timeout,
                   FY_CONF_UNSET_MSEC, 30000);
+    if (c->limit_conns == NULL) {
+        c->limit_conns = p->limit_conns;    /* nginx: all or none */
+    }
+    fy_conf_merge(c->limit_conn_log_level, p->limit_conn_log_level,
+                  FY_CONF_UNSET_INT, FY_LOG_ERR);
+    fy_conf_merge(c->limit_conn_dry_run, p->limit_conn_dry_run,
+                  FY_CONF_UNSET_INT, 0);
     fy_conf_merge(c->upload_rate, p->upload_rate, FY_CONF_UNSET_SIZE, 0);
     fy_conf_merge(c->download_rate, p->download_rate, FY_CONF_UNSET_SIZE,
                   0);
@@ -758,6 +768,9 @@ fy_stream_init_cycle(fy_cycle_t *cycle)
     int                       rc;
 
     fy_stream_merge(smcf->srv, smcf->srv);
+    if (fy_stream_limit_conn_check_names(cycle) != FY_OK) {
+        return FY_ERROR;
+    }
 
     /* shared-memory indexes (lock, "no live upstreams") after http's */
     base = cycle->http ? cycle->http->upstreams.nelts : 0;

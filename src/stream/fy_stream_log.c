@@ -54,7 +54,7 @@ static const char *const  fy_stream_var_names[FY_STREAM_VAR_N] = {
     "proxy_protocol_addr", "proxy_protocol_port",
     "proxy_protocol_server_addr", "proxy_protocol_server_port",
     "ssl_preread_server_name", "ssl_preread_alpn_protocols",
-    "ssl_preread_protocol"
+    "ssl_preread_protocol", "limit_conn_status", "binary_remote_addr"
 };
 
 int
@@ -281,6 +281,26 @@ fy_stream_var(fy_stream_session_t *s, int var, u_char *buf, size_t size)
                      : var == FY_STREAM_VAR_SSL_PREREAD_ALPN_PROTOCOLS
                      ? s->hello->alpn : fy_tls_hello_protocol(s->hello));
         break;
+    case FY_STREAM_VAR_BINARY_REMOTE_ADDR: {
+        /* 4 bytes for IPv4, 16 for IPv6, nothing for a unix client */
+        const void  *a = NULL;
+        size_t       len = 0;
+
+        if (s->c->addr.sin6_family == AF_INET) {
+            a = &((struct sockaddr_in *) (void *) &s->c->addr)->sin_addr;
+            len = 4;
+        } else if (s->c->addr.sin6_family == AF_INET6) {
+            a = &s->c->addr.sin6_addr;
+            len = 16;
+        }
+        len = fy_min(len, size);
+        if (len) {
+            memcpy(buf, a, len);
+        }
+        return len;
+    }
+    case FY_STREAM_VAR_LIMIT_CONN_STATUS:
+        return fy_stream_limit_conn_var(s, buf, size ? size - 1 : 0);
     default:
         if (var >= FY_STREAM_VAR_N) {
             return fy_stream_map_get(s, var, buf, size ? size - 1 : 0);

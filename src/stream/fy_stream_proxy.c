@@ -211,13 +211,22 @@ fy_stream_pp_handler(fy_event_t *ev)
     fy_stream_start(s);
 }
 
-/* The access rules, the buffers, then the preread phase (ssl_preread)
- * or at once the first server. */
+/* limit_conn, the access rules, the buffers, then the preread phase
+ * (ssl_preread) or at once the first server. */
 static void
 fy_stream_start(fy_stream_session_t *s)
 {
-    size_t  up;
+    size_t    up;
+    unsigned  status;
 
+    /* nginx's phases: preaccess (limit_conn), access, preread */
+    if (s->scf->limit_conns) {
+        status = fy_stream_limit_conn(s);
+        if (status) {
+            fy_stream_finalize(s, status);
+            return;
+        }
+    }
     if (fy_stream_access(s) != FY_OK) {
         fy_stream_finalize(s, 403);
         return;
