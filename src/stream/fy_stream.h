@@ -189,6 +189,11 @@ int  fy_stream_init_cycle(fy_cycle_t *cycle);
 /* The stream upstreams of cycle for fy_http_peers_register (NULL
  * without a stream block). */
 fy_array_t *fy_stream_upstreams(fy_cycle_t *cycle);
+/* The stream upstream called name, made (implicit: an address, checked
+ * by fy_stream_init_cycle) when there is none yet: proxy_pass may name
+ * an upstream defined further down.  NULL after a config error. */
+fy_stream_upstream_t *fy_stream_upstream_get(fy_conf_t *cf,
+    fy_stream_main_conf_t *smcf, const fy_str_t *name);
 /* Find the stream upstream record of u (its hash key). */
 fy_stream_upstream_t *fy_stream_upstream_of(fy_stream_main_conf_t *smcf,
                                             fy_http_upstream_t *u);
@@ -259,6 +264,10 @@ int  fy_stream_map_done(fy_conf_t *cf, fy_stream_main_conf_t *smcf);
 /* fn on every value (a fy_stream_cv_t *) of every map. */
 int  fy_stream_map_each_value(fy_stream_main_conf_t *smcf,
                               int (*fn)(void *value, void *data), void *data);
+/* End of the stream block, with a "proxy_pass $var" somewhere: every
+ * map value that is an address with a port (plain text) and no
+ * upstream's name is made an upstream.  FY_OK or FY_ERROR (logged). */
+int  fy_stream_map_addresses(fy_conf_t *cf, fy_stream_main_conf_t *smcf);
 /* The value of map variable var for s into buf (at most size bytes);
  * its length. */
 size_t fy_stream_map_get(fy_stream_session_t *s, int var, u_char *buf,

@@ -34,8 +34,6 @@ static const char *fy_stream_error_log(fy_conf_t *cf,
     const fy_command_t *cmd, void *conf);
 static const char *fy_stream_hash(fy_conf_t *cf, const fy_command_t *cmd,
     void *conf);
-static int fy_stream_map_addresses(fy_conf_t *cf,
-    fy_stream_main_conf_t *smcf);
 
 #define FY_STREAM_BOTH  (FY_CONF_STREAM | FY_CONF_STREAM_SRV)
 
@@ -243,68 +241,6 @@ fy_stream_block(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
                                                        : FY_CONF_ERROR;
 }
 
-static fy_stream_upstream_t *fy_stream_upstream_get(fy_conf_t *cf,
-    fy_stream_main_conf_t *smcf, const fy_str_t *name);
-
-typedef struct {
-    fy_conf_t              *cf;
-    fy_stream_main_conf_t  *smcf;
-} fy_stream_addr_ctx_t;
-
-/* A map value that is plain text and an address with a port, and no
- * upstream's name: made an upstream of one server now, so that
- * proxy_pass $var finds it in the session as it finds an upstream
- * block (its shared-memory slot is made with the others, no upstream
- * is ever made while running). */
-static int
-fy_stream_map_address(void *value, void *data)
-{
-    fy_stream_addr_ctx_t   *ctx = data;
-    fy_stream_cv_t         *cv = value;
-    fy_stream_upstream_t   *su;
-    fy_sockaddr_t           sa;
-    socklen_t               len;
-    fy_str_t               *text = &cv->parts[0].lit;
-    unsigned                i;
-
-    if (cv->n != 1 || text->len == 0 || text->len > FY_UPSTREAM_NAME_MAX) {
-        return FY_OK;           /* variables in it: found when it is used */
-    }
-    for (i = 0; i < ctx->smcf->upstreams.nelts; i++) {
-        su = fy_array_elt(&ctx->smcf->upstreams, fy_stream_upstream_t, i);
-        if (su->u->name.len == text->len
-            && strncasecmp((char *) su->u->name.data, (char *) text->data,
-                           text->len) == 0)
-        {
-            return FY_OK;
-        }
-    }
-    if (fy_parse_addr_port(text->data, text->len, 1, &sa, &len) != FY_OK) {
-        return FY_OK;           /* not an address: maps have other uses */
-    }
-    return fy_stream_upstream_get(ctx->cf, ctx->smcf, text) ? FY_OK
-                                                             : FY_ERROR;
-}
-
-/* With a "proxy_pass $var" anywhere, every map value that is an
- * address becomes an upstream (fy_stream_map_address). */
-static int
-fy_stream_map_addresses(fy_conf_t *cf, fy_stream_main_conf_t *smcf)
-{
-    fy_stream_addr_ctx_t   ctx = { cf, smcf };
-    fy_stream_srv_conf_t  *scf;
-    unsigned               i;
-
-    for (i = 0; i < smcf->servers.nelts; i++) {
-        scf = *fy_array_elt(&smcf->servers, fy_stream_srv_conf_t *, i);
-        if (scf->upstream_cv) {
-            return fy_stream_map_each_value(smcf, fy_stream_map_address,
-                                            &ctx);
-        }
-    }
-    return FY_OK;
-}
-
 static const char *
 fy_stream_server(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
 {
@@ -322,9 +258,7 @@ fy_stream_server(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
     return fy_stream_parse_block(cf, FY_CONF_STREAM_SRV, smcf, scf);
 }
 
-/* The stream upstream called name, made (implicit) when there is none
- * yet: proxy_pass may name an upstream defined further down. */
-static fy_stream_upstream_t *
+fy_stream_upstream_t *
 fy_stream_upstream_get(fy_conf_t *cf, fy_stream_main_conf_t *smcf,
                        const fy_str_t *name)
 {

@@ -11,6 +11,10 @@
  * first use (fy_stream_cv_compile) makes the map, its block fills it,
  * and the end of the stream block reports a use no block filled.  Its
  * variable index is FY_STREAM_VAR_N + its place in smcf->maps.
+ *
+ * For "proxy_pass $var": the map values that are addresses are made
+ * upstreams when the block ends (fy_stream_map_addresses), so that a
+ * session only ever looks an upstream up by name.
  */
 #include "fy_core.h"
 #include "fy_stream.h"
@@ -128,6 +132,65 @@ fy_stream_map_each_value(fy_stream_main_conf_t *smcf,
                 fn, data) != FY_OK)
         {
             return FY_ERROR;
+        }
+    }
+    return FY_OK;
+}
+
+typedef struct {
+    fy_conf_t              *cf;
+    fy_stream_main_conf_t  *smcf;
+} fy_stream_addr_ctx_t;
+
+/* A map value that is plain text and an address with a port, and no
+ * upstream's name: made an upstream of one server now, so that
+ * proxy_pass $var finds it in the session as it finds an upstream
+ * block (its shared-memory slot is made with the others, no upstream
+ * is ever made while running). */
+static int
+fy_stream_map_address(void *value, void *data)
+{
+    fy_stream_addr_ctx_t   *ctx = data;
+    fy_stream_cv_t         *cv = value;
+    fy_stream_upstream_t   *su;
+    fy_sockaddr_t           sa;
+    socklen_t               len;
+    fy_str_t               *text = &cv->parts[0].lit;
+    unsigned                i;
+
+    if (cv->n != 1 || text->len == 0 || text->len > FY_UPSTREAM_NAME_MAX) {
+        return FY_OK;           /* variables in it: found when it is used */
+    }
+    for (i = 0; i < ctx->smcf->upstreams.nelts; i++) {
+        su = fy_array_elt(&ctx->smcf->upstreams, fy_stream_upstream_t, i);
+        if (su->u->name.len == text->len
+            && strncasecmp((char *) su->u->name.data, (char *) text->data,
+                           text->len) == 0)
+        {
+            return FY_OK;
+        }
+    }
+    if (fy_parse_addr_port(text->data, text->len, 1, &sa, &len) != FY_OK) {
+        return FY_OK;           /* not an address: maps have other uses */
+    }
+    return fy_stream_upstream_get(ctx->cf, ctx->smcf, text) ? FY_OK
+                                                             : FY_ERROR;
+}
+
+/* With a "proxy_pass $var" anywhere, every map value that is an
+ * address becomes an upstream (fy_stream_map_address). */
+int
+fy_stream_map_addresses(fy_conf_t *cf, fy_stream_main_conf_t *smcf)
+{
+    fy_stream_addr_ctx_t   ctx = { cf, smcf };
+    fy_stream_srv_conf_t  *scf;
+    unsigned               i;
+
+    for (i = 0; i < smcf->servers.nelts; i++) {
+        scf = *fy_array_elt(&smcf->servers, fy_stream_srv_conf_t *, i);
+        if (scf->upstream_cv) {
+            return fy_stream_map_each_value(smcf, fy_stream_map_address,
+                                            &ctx);
         }
     }
     return FY_OK;
