@@ -5,7 +5,8 @@
 # http's shared zones; over the limit the connection is closed without
 # a byte, logged ("limiting connections by zone") at the level asked,
 # status 503 and $limit_conn_status in the access log; a closed session
-# gives its count back; dry run lets it through; a worker killed while
+# gives its count back; dry run lets it through; a reload keeps the
+# zone and its counts; a worker killed while
 # holding counts has them given back by the master; the configuration
 # errors with file and line.
 
@@ -159,6 +160,22 @@ ok((wait_until { count_lines(qr/^\d+ 200 /) >= 4 } 10),
     close $_ for grep { $_ } @s;
     ok(logged(qr/^$p12 200 \[REJECTED_DRY_RUN\]$/m),
        'dry run: $limit_conn_status REJECTED_DRY_RUN');
+}
+
+# ---- a reload keeps the zone: the old workers' sessions still count ----
+{
+    my @s = grep { $_ } (session($p10), session($p10));
+    is(scalar @s, 2, 'reload: two sessions held');
+    kill 'HUP', $f->master_pid;
+    ok((wait_until { $f->error_log =~ /reload done: generation 2/ } 10),
+       'reload: done');
+    ok(!defined session($p10),
+       'reload: the new workers see the old ones\' counts (refused)');
+    close $_ for @s;
+    my $n;
+    wait_until { $n = session($p10) } 10;
+    ok($n, 'reload: once those sessions closed, a new one passes');
+    close $n if $n;
 }
 
 # ---- a worker killed holding counts: the master gives them back ----
