@@ -453,7 +453,8 @@ main(int argc, char **argv)
     if (fy_listen_open(cycle, NULL) != FY_OK || fy_shm_init() != FY_OK
         || ((cycle->http || cycle->stream)
             && fy_http_peers_register(cycle) != FY_OK)
-        || (cycle->http && fy_http_limit_zones_map(cycle) != FY_OK))
+        || ((cycle->http || cycle->stream)
+            && fy_http_limit_zones_map(cycle) != FY_OK))
     {
         goto failed;
     }

@@ -156,6 +156,42 @@ const fy_http_pvariable_t *fy_http_regex_variable(fy_conf_t *cf,
                                                   const u_char *name,
                                                   size_t len);
 
+/* fy_http_map_table.c: the lines of a map block and the matching, for
+ * http's map and stream's.  Values are the caller's, made from their
+ * text by its compile callback (NULL after logging the error). */
+typedef void *(*fy_http_map_value_pt)(fy_conf_t *cf, const fy_str_t *text);
+
+typedef struct {
+    fy_array_t             exact;     /* entries, sorted */
+    fy_array_t             head;      /* "*.example.com", ".example.com" */
+    fy_array_t             tail;      /* "www.example.*" */
+    fy_array_t             regexes;   /* as written */
+    void                  *deflt;     /* NULL: the empty string */
+    fy_http_map_value_pt   compile;
+    unsigned               hostnames:1;
+    unsigned               is_volatile:1;
+} fy_http_map_table_t;
+
+void fy_http_map_table_init(fy_conf_t *cf, fy_http_map_table_t *t,
+                            fy_http_map_value_pt compile);
+/* Read the block (cf just past its "{") into t: FY_OK, or FY_ERROR
+ * logged with file and line. */
+int  fy_http_map_table_read(fy_conf_t *cf, fy_http_map_table_t *t);
+/* The value for subject in *value (NULL: empty), FY_OK; FY_ERROR when
+ * PCRE2 failed (logged).  low: subject.len bytes of scratch.  A
+ * matching regex with groups sets *caps (r's pool) when caps is not
+ * NULL; r may be NULL when caps is. */
+int  fy_http_map_table_find(const fy_http_map_table_t *t, fy_str_t subject,
+                            u_char *low, fy_http_request_t *r,
+                            fy_http_captures_t **caps, void **value);
+/* fn on every value of t (default, strings, masks, regexes). */
+int  fy_http_map_table_each(const fy_http_map_table_t *t,
+                            int (*fn)(void *value, void *data), void *data);
+/* A config error at file:line (where an entry or a use was written),
+ * what having one "%.*s" for name. */
+void fy_http_map_error_at(fy_conf_t *cf, const char *file, unsigned line,
+                          const char *what, const fy_str_t *name);
+
 /* fy_http_map.c: map blocks.  A map's variable may be used before its
  * block: the first use makes the map, the block fills it, and the end
  * of the http block reports any left unfilled. */

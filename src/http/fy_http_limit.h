@@ -105,7 +105,9 @@ typedef struct fy_http_limit_zone_s {
     fy_str_t              name;
     unsigned              kind;          /* FY_LIMIT_*; 0: only used */
     size_t                size;          /* 0 until defined */
-    fy_http_cv_t         *key;
+    fy_http_cv_t         *key;           /* http's; NULL in stream */
+    fy_str_t              key_text;      /* as written (reload: same?) */
+    struct fy_stream_cv_s *stream_key;   /* stream's limit_conn_zone */
     uint64_t              rate;          /* limit_req: requests per 1000
                                             seconds (r/s * 1000) */
     fy_http_limit_shm_t  *shm;           /* mapped by the master */
@@ -123,6 +125,28 @@ typedef struct {
     uint64_t               delay;        /* excess not delayed, 1/1000 */
 } fy_http_limit_req_t;
 
+/* One count a worker holds in a limit_conn zone (fy_http_limit_conn.c):
+ * in the pool of the request or stream session that holds it, on the
+ * worker's list until given back. */
+typedef struct fy_http_limit_held_s {
+    struct fy_http_limit_zone_s  *zone;    /* NULL once given back */
+    uint32_t                      hold;    /* its hold node in the zone */
+    struct fy_http_limit_held_s  *prev;    /* the worker's list */
+    struct fy_http_limit_held_s  *next;
+    struct fy_http_limit_held_s  *rnext;   /* the request's list */
+} fy_http_limit_held_t;
+
+/* limit_conn's count, for http and stream: count one more connection
+ * of key (from fy_http_limit_key*) in z, at most max, into h (which
+ * goes on the worker's list).  FY_OK: counted; FY_DECLINED: max
+ * reached, nothing counted; FY_ERROR: the zone is full (logged). */
+int  fy_http_limit_conn_take(fy_http_limit_held_t *h,
+                             struct fy_http_limit_zone_s *z,
+                             const u_char *key, size_t len, uint32_t hash,
+                             unsigned max);
+/* Give h's count back (nothing if already given). */
+void fy_http_limit_conn_release(fy_http_limit_held_t *h);
+
 /* One "limit_conn" line. */
 typedef struct {
     fy_http_limit_zone_t  *zone;
@@ -138,6 +162,20 @@ fy_http_limit_zone_t *fy_http_limit_zone_get(fy_conf_t *cf,
  * defined with its key (args[1]); NULL after a config error. */
 fy_http_limit_zone_t *fy_http_limit_zone_define(fy_conf_t *cf,
     const fy_str_t *arg, unsigned kind);
+/* The same two in the zone list *list (the stream block's); _define_in
+ * leaves the key (key_text: args[1]) for the caller to compile. */
+fy_http_limit_zone_t *fy_http_limit_zone_get_in(fy_conf_t *cf,
+    fy_http_limit_zone_t **list, const fy_str_t *name, unsigned kind);
+fy_http_limit_zone_t *fy_http_limit_zone_define_in(fy_conf_t *cf,
+    fy_http_limit_zone_t **list, const fy_str_t *arg, unsigned kind);
+/* End of a block: a zone used and never defined is "unknown
+ * limit_conn_zone" at the line of its first use. */
+const char *fy_http_limit_zones_check(fy_conf_t *cf,
+    fy_http_limit_zone_t *list);
+/* A key whose value v (n bytes) is known: into buf as
+ * fy_http_limit_key puts it, with the same results. */
+size_t fy_http_limit_key_value(fy_http_limit_zone_t *z, const u_char *v,
+                               size_t n, u_char *buf, uint32_t *hash);
 /* The key's value for r into buf (FY_LIMIT_KEY_MAX bytes): its length;
  * FY_LIMIT_KEY_DIGEST for a longer one, whose SHA-256 is in buf; 0 when
  * empty or longer than nginx allows (logged; not accounted). */

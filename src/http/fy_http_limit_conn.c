@@ -16,19 +16,13 @@
  * the worker's pid: when a worker dies without giving its counts back
  * (SIGKILL, a crash), the master gives them back as it reaps it
  * (fy_http_limit_reap), where nginx would keep them for ever.
+ *
+ * The stream block's limit_conn (fy_stream_limit_conn.c) counts with
+ * the same fy_http_limit_conn_take / _release.
  */
 #include "fy_core.h"
 #include "fy_http.h"
 #include "fy_http_limit.h"
-
-/* One count this worker holds in a zone. */
-typedef struct fy_http_limit_held_s {
-    fy_http_limit_zone_t         *zone;    /* NULL once given back */
-    uint32_t                      hold;    /* its hold node in the zone */
-    struct fy_http_limit_held_s  *prev;    /* the worker's list */
-    struct fy_http_limit_held_s  *next;
-    struct fy_http_limit_held_s  *rnext;   /* the request's list */
-} fy_http_limit_held_t;
 
 static fy_http_limit_held_t  *fy_http_limit_held;
 
@@ -156,7 +150,7 @@ fy_http_limit_conn_conf(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
 
 /* ---- counting ---- */
 
-static void
+void
 fy_http_limit_conn_release(fy_http_limit_held_t *h)
 {
     fy_http_limit_shm_t   *shm;
@@ -206,6 +200,52 @@ fy_http_limit_conn_release_all(void)
     }
 }
 
+int
+fy_http_limit_conn_take(fy_http_limit_held_t *h, fy_http_limit_zone_t *z,
+                        const u_char *key, size_t len, uint32_t hash,
+                        unsigned max)
+{
+    fy_http_limit_shm_t   *shm = z->shm;
+    fy_http_limit_node_t  *n, *hold;
+
+    fy_shm_lock(&shm->lock);
+    n = fy_http_limit_find(shm, key, len, hash);
+    if (n && n->conns >= max) {
+        fy_shm_unlock(&shm->lock);
+        return FY_DECLINED;
+    }
+    if (n == NULL) {
+        n = fy_http_limit_alloc(shm, key, len, hash);
+    }
+    /* the count is recorded with this process's pid in a node of its
+     * own, for the master if this worker dies holding it */
+    hold = n ? fy_http_limit_hold(shm, fy_http_limit_index(shm, n),
+                                  (uint64_t) fy_getpid())
+             : NULL;
+    if (hold == NULL) {
+        if (n && n->conns == 0) {
+            fy_http_limit_free(shm, n);     /* just made */
+        }
+        fy_shm_unlock(&shm->lock);
+        fy_log_error(FY_LOG_ALERT, 0, "could not allocate node in "
+                     "limit_conn zone \"%.*s\"", (int) z->name.len,
+                     z->name.data);
+        return FY_ERROR;
+    }
+    n->conns++;
+    fy_shm_unlock(&shm->lock);
+
+    h->zone = z;
+    h->hold = fy_http_limit_index(shm, hold);
+    h->prev = NULL;
+    h->next = fy_http_limit_held;
+    if (h->next) {
+        h->next->prev = h;
+    }
+    fy_http_limit_held = h;
+    return FY_OK;
+}
+
 /*
  * Accepts a request whose location has limit_conn lines.  Returns FY_OK
  * (counted in every zone whose key is not empty) or the status to
@@ -218,13 +258,12 @@ fy_http_limit_conn(fy_http_request_t *r)
     fy_http_loc_conf_t     *lcf = r->loc;
     fy_array_t             *limits = lcf->limit_conns;
     fy_http_limit_conn_t   *lim;
-    fy_http_limit_shm_t    *shm;
-    fy_http_limit_node_t   *n, *hold;
     fy_http_limit_held_t   *h;
     u_char                  key[FY_LIMIT_KEY_MAX];
     uint32_t                hash;
     unsigned                i;
     size_t                  len;
+    int                     rc;
     char                    text[160];
 
     if (r->limit_conn_status) {
@@ -249,45 +288,18 @@ fy_http_limit_conn(fy_http_request_t *r)
             return 500;
         }
 
-        shm = lim->zone->shm;
-        fy_shm_lock(&shm->lock);
-        n = fy_http_limit_find(shm, key, len, hash);
-        if (n && n->conns >= lim->conns) {
-            fy_shm_unlock(&shm->lock);
+        rc = fy_http_limit_conn_take(h, lim->zone, key, len, hash,
+                                     lim->conns);
+        if (rc == FY_DECLINED) {
             snprintf(text, sizeof(text), "limiting connections%s by zone "
                      "\"%.*s\"", lcf->limit_conn_dry_run ? ", dry run," : "",
                      (int) lim->zone->name.len, lim->zone->name.data);
             fy_http_limit_log(r, lcf->limit_conn_log_level, text);
             goto rejected;
         }
-        if (n == NULL) {
-            n = fy_http_limit_alloc(shm, key, len, hash);
-        }
-        /* the count is recorded with this process's pid in a node of
-         * its own, for the master if this worker dies holding it */
-        hold = n ? fy_http_limit_hold(shm, fy_http_limit_index(shm, n),
-                                      (uint64_t) fy_getpid())
-                 : NULL;
-        if (hold == NULL) {
-            if (n && n->conns == 0) {
-                fy_http_limit_free(shm, n);     /* just made */
-            }
-            fy_shm_unlock(&shm->lock);
-            fy_log_error(FY_LOG_ALERT, 0, "could not allocate node in "
-                         "limit_conn zone \"%.*s\"",
-                         (int) lim->zone->name.len, lim->zone->name.data);
+        if (rc != FY_OK) {
             goto rejected;
         }
-        n->conns++;
-        fy_shm_unlock(&shm->lock);
-
-        h->zone = lim->zone;
-        h->hold = fy_http_limit_index(shm, hold);
-        h->next = fy_http_limit_held;
-        if (h->next) {
-            h->next->prev = h;
-        }
-        fy_http_limit_held = h;
         h->rnext = r->limit_held;
         r->limit_held = h;
     }

@@ -16,10 +16,16 @@
  * key), or that is new, gets a new empty mapping; the master unmaps
  * those the new configuration no longer names (old workers keep their
  * own mapping until they exit).
+ *
+ * The stream block's limit_conn_zone (fy_stream_limit_conn.c) keeps
+ * its zones in a list of its own (smcf->limit_zones, keys of stream
+ * variables) and shares all the rest: the mappings, the table, the
+ * counting, the reaping.
  */
 #include "fy_core.h"
 #include "fy_http.h"
 #include "fy_http_limit.h"
+#include "fy_stream.h"
 
 #include <sys/mman.h>
 #include <sys/random.h>
@@ -54,11 +60,11 @@ static const char *const  fy_http_limit_kind_names[] = {
 /* ---- configuration ---- */
 
 static fy_http_limit_zone_t *
-fy_http_limit_zone_lookup(fy_http_main_conf_t *hmcf, const fy_str_t *name)
+fy_http_limit_zone_lookup(fy_http_limit_zone_t *list, const fy_str_t *name)
 {
     fy_http_limit_zone_t  *z;
 
-    for (z = hmcf->limit_zones; z; z = z->next) {
+    for (z = list; z; z = z->next) {
         if (z->name.len == name->len
             && memcmp(z->name.data, name->data, name->len) == 0)
         {
@@ -69,9 +75,9 @@ fy_http_limit_zone_lookup(fy_http_main_conf_t *hmcf, const fy_str_t *name)
 }
 
 static fy_http_limit_zone_t *
-fy_http_limit_zone_new(fy_conf_t *cf, const fy_str_t *name)
+fy_http_limit_zone_new(fy_conf_t *cf, fy_http_limit_zone_t **list,
+                       const fy_str_t *name)
 {
-    fy_http_main_conf_t   *hmcf = ((fy_cycle_t *) cf->cycle)->http;
     fy_http_limit_zone_t  *z;
 
     z = fy_pcalloc(cf->pool, sizeof(fy_http_limit_zone_t));
@@ -85,22 +91,29 @@ fy_http_limit_zone_new(fy_conf_t *cf, const fy_str_t *name)
     }
     z->file = cf->file ? cf->file->name : NULL;
     z->line = cf->line;
-    z->next = hmcf->limit_zones;
-    hmcf->limit_zones = z;
+    z->next = *list;
+    *list = z;
     return z;
 }
 
 fy_http_limit_zone_t *
 fy_http_limit_zone_get(fy_conf_t *cf, const fy_str_t *name, unsigned kind)
 {
-    fy_http_main_conf_t   *hmcf = ((fy_cycle_t *) cf->cycle)->http;
+    return fy_http_limit_zone_get_in(cf,
+               &((fy_cycle_t *) cf->cycle)->http->limit_zones, name, kind);
+}
+
+fy_http_limit_zone_t *
+fy_http_limit_zone_get_in(fy_conf_t *cf, fy_http_limit_zone_t **list,
+                          const fy_str_t *name, unsigned kind)
+{
     fy_http_limit_zone_t  *z;
 
-    z = fy_http_limit_zone_lookup(hmcf, name);
+    z = fy_http_limit_zone_lookup(*list, name);
     if (z == NULL) {
         /* used before its limit_*_zone line, as nginx allows: the end
-         * of the http block reports it if it never comes */
-        z = fy_http_limit_zone_new(cf, name);
+         * of the block reports it if it never comes */
+        z = fy_http_limit_zone_new(cf, list, name);
         if (z == NULL) {
             fy_conf_error(cf, "cannot allocate memory");
             return NULL;
@@ -122,7 +135,21 @@ fy_http_limit_zone_get(fy_conf_t *cf, const fy_str_t *name, unsigned kind)
 fy_http_limit_zone_t *
 fy_http_limit_zone_define(fy_conf_t *cf, const fy_str_t *arg, unsigned kind)
 {
-    fy_http_main_conf_t   *hmcf = ((fy_cycle_t *) cf->cycle)->http;
+    fy_http_limit_zone_t  *z;
+
+    z = fy_http_limit_zone_define_in(cf,
+            &((fy_cycle_t *) cf->cycle)->http->limit_zones, arg, kind);
+    if (z == NULL) {
+        return NULL;
+    }
+    z->key = fy_http_cv_compile(cf, &cf->args[1]);
+    return z->key ? z : NULL;
+}
+
+fy_http_limit_zone_t *
+fy_http_limit_zone_define_in(fy_conf_t *cf, fy_http_limit_zone_t **list,
+                             const fy_str_t *arg, unsigned kind)
+{
     fy_http_limit_zone_t  *z;
     fy_str_t               name, size_text;
     const u_char          *colon;
@@ -153,7 +180,7 @@ fy_http_limit_zone_define(fy_conf_t *cf, const fy_str_t *arg, unsigned kind)
         return NULL;
     }
 
-    z = fy_http_limit_zone_lookup(hmcf, &name);
+    z = fy_http_limit_zone_lookup(*list, &name);
     if (z && z->kind) {
         if (z->kind != kind) {
             fy_conf_error(cf, "the shared memory zone \"%.*s\" is already "
@@ -162,8 +189,8 @@ fy_http_limit_zone_define(fy_conf_t *cf, const fy_str_t *arg, unsigned kind)
         } else {
             fy_conf_error(cf, "%s \"%.*s\" is already bound to key \"%.*s\"",
                           fy_http_limit_kind_names[kind], (int) name.len,
-                          name.data, (int) z->key->text.len,
-                          z->key->text.data);
+                          name.data, (int) z->key_text.len,
+                          z->key_text.data);
         }
         return NULL;
     }
@@ -174,7 +201,7 @@ fy_http_limit_zone_define(fy_conf_t *cf, const fy_str_t *arg, unsigned kind)
         return NULL;
     }
     if (z == NULL) {
-        z = fy_http_limit_zone_new(cf, &name);
+        z = fy_http_limit_zone_new(cf, list, &name);
         if (z == NULL) {
             fy_conf_error(cf, "cannot allocate memory");
             return NULL;
@@ -182,10 +209,7 @@ fy_http_limit_zone_define(fy_conf_t *cf, const fy_str_t *arg, unsigned kind)
     }
     z->kind = kind;
     z->size = (size_t) size;
-    z->key = fy_http_cv_compile(cf, &cf->args[1]);
-    if (z->key == NULL) {
-        return NULL;
-    }
+    z->key_text = cf->args[1];      /* the caller compiles it */
     return z;
 }
 
@@ -230,11 +254,17 @@ fy_http_limit_merge(fy_http_loc_conf_t *prev, fy_http_loc_conf_t *conf)
 const char *
 fy_http_limit_http_done(fy_conf_t *cf, fy_http_main_conf_t *hmcf)
 {
+    return fy_http_limit_zones_check(cf, hmcf->limit_zones);
+}
+
+const char *
+fy_http_limit_zones_check(fy_conf_t *cf, fy_http_limit_zone_t *list)
+{
     fy_http_limit_zone_t  *z;
     fy_conf_file_t        *saved_file = cf->file, at;
     unsigned               saved_line = cf->line;
 
-    for (z = hmcf->limit_zones; z; z = z->next) {
+    for (z = list; z; z = z->next) {
         if (z->kind) {
             continue;
         }
@@ -322,23 +352,27 @@ fy_http_limit_unmap(fy_http_limit_map_t *m)
 int
 fy_http_limit_zones_map(fy_cycle_t *cycle)
 {
-    fy_http_limit_zone_t  *z;
+    fy_http_limit_zone_t  *z, *lists[2];
     fy_http_limit_map_t   *m, **mp, *taken = NULL, *made = NULL;
     void                  *p;
+    unsigned               l;
     int                    err;
 
     /* proxy_cache_path: its directory, before anything changes */
-    if (fy_http_cache_paths_init(cycle, 0) != FY_OK) {
+    if (cycle->http && fy_http_cache_paths_init(cycle, 0) != FY_OK) {
         return FY_ERROR;
     }
-    for (z = cycle->http->limit_zones; z; z = z->next) {
+    lists[0] = cycle->http ? cycle->http->limit_zones : NULL;
+    lists[1] = cycle->stream ? cycle->stream->limit_zones : NULL;
+    for (l = 0; l < 2; l++)
+    for (z = lists[l]; z; z = z->next) {
         for (mp = &fy_http_limit_maps; *mp; mp = &(*mp)->next) {
             m = *mp;
             if (m->kind == z->kind && m->size == z->size
                 && strlen(m->name) == z->name.len
                 && memcmp(m->name, z->name.data, z->name.len) == 0
-                && strlen(m->key) == z->key->text.len
-                && memcmp(m->key, z->key->text.data, z->key->text.len) == 0)
+                && strlen(m->key) == z->key_text.len
+                && memcmp(m->key, z->key_text.data, z->key_text.len) == 0)
             {
                 break;
             }
@@ -357,7 +391,7 @@ fy_http_limit_zones_map(fy_cycle_t *cycle)
             goto failed;
         }
         m->name = fy_str_dup_cstr(&z->name);
-        m->key = fy_str_dup_cstr(&z->key->text);
+        m->key = fy_str_dup_cstr(&z->key_text);
         m->kind = z->kind;
         m->size = z->size;
         p = mmap(NULL, z->size, PROT_READ|PROT_WRITE,
@@ -396,7 +430,7 @@ fy_http_limit_zones_map(fy_cycle_t *cycle)
     }
     *mp = made;
     /* proxy_cache_path: the entries already on disk */
-    return fy_http_cache_paths_init(cycle, 1);
+    return cycle->http ? fy_http_cache_paths_init(cycle, 1) : FY_OK;
 
 failed:
     while (made) {
@@ -432,6 +466,34 @@ fy_http_limit_hash(uint64_t seed, const u_char *key, size_t len)
     h *= 0xbf58476d1ce4e5b9ull;
     h ^= h >> 32;
     return (uint32_t) h;
+}
+
+size_t
+fy_http_limit_key_value(fy_http_limit_zone_t *z, const u_char *v, size_t n,
+                        u_char *buf, uint32_t *hash)
+{
+    size_t  max = z->kind == FY_LIMIT_CONN ? 255 : 65535;
+
+    if (n == 0) {
+        return 0;       /* nginx: an empty key is not accounted */
+    }
+    if (n <= FY_LIMIT_KEY_MAX) {
+        memcpy(buf, v, n);
+        *hash = fy_http_limit_hash(z->shm->seed, buf, n);
+        return n;
+    }
+    if (n > max) {
+        fy_log_error(FY_LOG_ERR, 0, "the value of the \"%.*s\" key is "
+                     "more than %zu bytes: \"%.*s\"", (int) z->key_text.len,
+                     z->key_text.data, max, (int) n, (char *) v);
+        return 0;
+    }
+    if (!EVP_Digest(v, n, buf, NULL, EVP_sha256(), NULL)) {
+        return 0;
+    }
+    *hash = fy_http_limit_hash(z->shm->seed, buf,
+                               fy_http_limit_key_bytes(FY_LIMIT_KEY_DIGEST));
+    return FY_LIMIT_KEY_DIGEST;
 }
 
 /* A key value too long for a node: its SHA-256 in buf, counted apart

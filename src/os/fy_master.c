@@ -650,7 +650,8 @@ fy_master_reload(void)
     if (fy_listen_open(cycle, old) != FY_OK
         || ((cycle->http || cycle->stream)
             && fy_http_peers_register(cycle) != FY_OK)
-        || (cycle->http && fy_http_limit_zones_map(cycle) != FY_OK))
+        || ((cycle->http || cycle->stream)
+            && fy_http_limit_zones_map(cycle) != FY_OK))
     {
         fy_log_error(FY_LOG_ALERT, 0, "reload failed: still serving the "
                      "previous configuration");

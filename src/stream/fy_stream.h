@@ -7,6 +7,10 @@
  *   fy_stream_proxy.c     a session: access check, connect (with the
  *                         next server on failure), relay, close
  *   fy_stream_log.c       log_format, access_log, the variables
+ *   fy_stream_map.c       map, and its variables' values
+ *   fy_stream_limit_conn.c limit_conn_zone, limit_conn (http's zones)
+ *   fy_stream_preread.c   the preread phase: ssl_preread
+ *   fy_stream_tls_hello.c the ClientHello reader ssl_preread uses
  *
  * Listeners are the cycle's (fy_listen_t with `stream` set): the master
  * accepts and hands the fd to a worker as for http; the worker sees the
@@ -26,6 +30,7 @@
 #include "fy_cycle.h"
 #include "fy_event.h"
 #include "fy_http.h"
+#include "fy_stream_tls_hello.h"
 
 /* Contexts of the stream block (fy_conf_file.h has the http ones). */
 #define FY_CONF_STREAM      0x0200
@@ -57,6 +62,11 @@ enum {
     FY_STREAM_VAR_PP_PORT,
     FY_STREAM_VAR_PP_SERVER_ADDR,
     FY_STREAM_VAR_PP_SERVER_PORT,
+    FY_STREAM_VAR_SSL_PREREAD_SERVER_NAME,
+    FY_STREAM_VAR_SSL_PREREAD_ALPN_PROTOCOLS,
+    FY_STREAM_VAR_SSL_PREREAD_PROTOCOL,
+    FY_STREAM_VAR_LIMIT_CONN_STATUS,
+    FY_STREAM_VAR_BINARY_REMOTE_ADDR,
     FY_STREAM_VAR_N
 };
 
@@ -66,9 +76,18 @@ typedef struct {
     int        var;         /* FY_STREAM_VAR_*, -1: none (last part) */
 } fy_stream_cv_part_t;
 
-typedef struct {
+/* How variable values are written into a log line (log_format's
+ * escape=); texts that are not log formats (hash KEY) are NONE. */
+enum {
+    FY_STREAM_ESC_NONE,
+    FY_STREAM_ESC_DEFAULT,      /* " \ and non-printable: \xXX */
+    FY_STREAM_ESC_JSON          /* \" \\ and control: \u00XX */
+};
+
+typedef struct fy_stream_cv_s {
     fy_stream_cv_part_t  *parts;
     unsigned              n;
+    unsigned              escape;       /* FY_STREAM_ESC_* */
 } fy_stream_cv_t;
 
 typedef struct {
@@ -77,6 +96,8 @@ typedef struct {
 } fy_stream_access_rule_t;
 
 typedef struct fy_stream_log_file_s  fy_stream_log_file_t;
+typedef struct fy_stream_map_s       fy_stream_map_t;
+typedef struct fy_stream_map_value_s fy_stream_map_value_t;
 
 typedef struct {
     fy_stream_log_file_t  *file;
@@ -103,7 +124,8 @@ typedef struct {
 /* A stream server, and the stream level's defaults (same type). */
 typedef struct fy_stream_srv_conf_s {
     fy_array_t           listens;       /* fy_stream_listen_t */
-    fy_http_upstream_t  *upstream;      /* proxy_pass, NULL: none */
+    fy_http_upstream_t  *upstream;      /* proxy_pass, NULL: none or ... */
+    fy_stream_cv_t      *upstream_cv;   /* ... proxy_pass $var */
     int64_t              connect_timeout;        /* ms */
     int64_t              timeout;                /* ms, idle */
     int                  next_upstream;          /* flag */
@@ -114,6 +136,13 @@ typedef struct fy_stream_srv_conf_s {
     int                  tcp_nodelay;            /* flag */
     int                  proxy_protocol;         /* flag: send PROXY v1 */
     int64_t              pp_timeout;             /* proxy_protocol_timeout */
+    int                  ssl_preread;            /* flag */
+    size_t               preread_buffer_size;
+    int64_t              preread_timeout;        /* ms */
+    fy_array_t          *limit_conns;   /* fy_http_limit_conn_t, NULL:
+                                           none here or above */
+    int                  limit_conn_log_level;
+    int                  limit_conn_dry_run;     /* flag */
     size_t               upload_rate;            /* bytes/s, 0: none */
     size_t               download_rate;
     int                  bind_set;               /* proxy_bind given */
@@ -142,10 +171,16 @@ typedef struct fy_stream_main_conf_s {
     fy_array_t              formats;     /* fy_stream_log_format_t */
     fy_stream_log_file_t   *log_files;   /* every access_log file */
     struct fy_http_error_log_s *error_logs;  /* every error_log file */
+    fy_array_t              maps;        /* fy_stream_map_t * */
+    /* limit_conn_zone (fy_stream_limit_conn.c), latest first */
+    struct fy_http_limit_zone_s *limit_zones;
+    unsigned                maps_checked:1;  /* no new map from now on */
 } fy_stream_main_conf_t;
 
 extern const fy_command_t  fy_stream_commands[];
 extern const fy_command_t  fy_stream_log_commands[];
+extern const fy_command_t  fy_stream_map_commands[];
+extern const fy_command_t  fy_stream_limit_conn_commands[];
 
 /* fy_stream_conf.c: merge the servers, resolve proxy_pass, prepare the
  * balancers and add the listeners to cycle->listening.  FY_OK or
@@ -154,6 +189,11 @@ int  fy_stream_init_cycle(fy_cycle_t *cycle);
 /* The stream upstreams of cycle for fy_http_peers_register (NULL
  * without a stream block). */
 fy_array_t *fy_stream_upstreams(fy_cycle_t *cycle);
+/* The stream upstream called name, made (implicit: an address, checked
+ * by fy_stream_init_cycle) when there is none yet: proxy_pass may name
+ * an upstream defined further down.  NULL after a config error. */
+fy_stream_upstream_t *fy_stream_upstream_get(fy_conf_t *cf,
+    fy_stream_main_conf_t *smcf, const fy_str_t *name);
 /* Find the stream upstream record of u (its hash key). */
 fy_stream_upstream_t *fy_stream_upstream_of(fy_stream_main_conf_t *smcf,
                                             fy_http_upstream_t *u);
@@ -193,17 +233,63 @@ typedef struct fy_stream_session_s {
     char                      pp_server_addr[48];
     unsigned                  pp_port;
     unsigned                  pp_server_port;
+    fy_tls_hello_t           *hello;       /* ssl_preread on, else NULL */
+    fy_stream_map_value_t    *map_values;  /* the maps' values so far */
+    struct fy_http_limit_held_s *limit_held;  /* limit_conn's counts */
+    unsigned                  limit_conn_status:3;  /* FY_LIMIT_* */
     unsigned                  up_eof:1;    /* client sent FIN, passed on */
     unsigned                  down_eof:1;  /* upstream sent FIN, passed on */
 } fy_stream_session_t;
+
+/* fy_stream_proxy.c: the content phase (pick a server, connect,
+ * relay), and the end of a session with its $status. */
+void fy_stream_connect(fy_stream_session_t *s);
+void fy_stream_finalize(fy_stream_session_t *s, unsigned status);
+
+/* fy_stream_preread.c: ssl_preread's phase, then fy_stream_connect. */
+void fy_stream_preread(fy_stream_session_t *s);
 
 /* fy_stream_pp.c: read a PROXY protocol header (v1 or v2) from the
  * client into s.  FY_OK (read and taken off the socket), FY_AGAIN (not
  * all here yet), FY_ERROR (broken: logged). */
 int fy_stream_pp_read(fy_stream_session_t *s);
 
+/* fy_stream_map.c: the variable index (FY_STREAM_VAR_N + n) of the
+ * map called name, made when new (filled by its block later); -1 when
+ * there is no stream block yet, or after the block (no new maps). */
+int  fy_stream_map_reference(fy_conf_t *cf, const u_char *name, size_t len);
+/* End of the stream block: a map used but never defined is an error
+ * at its first use.  FY_OK or FY_ERROR (logged). */
+int  fy_stream_map_done(fy_conf_t *cf, fy_stream_main_conf_t *smcf);
+/* fn on every value (a fy_stream_cv_t *) of every map. */
+int  fy_stream_map_each_value(fy_stream_main_conf_t *smcf,
+                              int (*fn)(void *value, void *data), void *data);
+/* End of the stream block, with a "proxy_pass $var" somewhere: every
+ * map value that is an address with a port (plain text) and no
+ * upstream's name is made an upstream.  FY_OK or FY_ERROR (logged). */
+int  fy_stream_map_addresses(fy_conf_t *cf, fy_stream_main_conf_t *smcf);
+/* The value of map variable var for s into buf (at most size bytes);
+ * its length. */
+size_t fy_stream_map_get(fy_stream_session_t *s, int var, u_char *buf,
+                         size_t size);
+
+/* fy_stream_limit_conn.c: end of the stream block (a zone used, never
+ * defined, is an error); FY_OK or FY_ERROR (logged). */
+int  fy_stream_limit_conn_done(fy_conf_t *cf, fy_stream_main_conf_t *smcf);
+/* After the whole configuration: no stream zone has an http zone's
+ * name.  FY_OK or FY_ERROR (logged). */
+int  fy_stream_limit_conn_check_names(fy_cycle_t *cycle);
+/* The preaccess phase: 0 (counted, or not limited), else the status
+ * to close the session with (503 over a limit, logged). */
+unsigned fy_stream_limit_conn(fy_stream_session_t *s);
+/* $limit_conn_status */
+size_t fy_stream_limit_conn_var(fy_stream_session_t *s, u_char *buf,
+                                size_t size);
+
 /* fy_stream_log.c */
 fy_stream_cv_t *fy_stream_cv_compile(fy_conf_t *cf, const fy_str_t *text);
+/* The index of the built-in stream variable name, or -1. */
+int  fy_stream_var_builtin(const u_char *name, size_t len);
 int  fy_stream_log_init_cycle(fy_conf_t *cf, fy_stream_main_conf_t *smcf);
 void fy_stream_log_reopen(fy_cycle_t *cycle, int uid);
 

@@ -110,6 +110,17 @@ const fy_command_t  fy_stream_commands[] = {
     { "proxy_protocol_timeout", FY_STREAM_BOTH, 0, 1, 1, fy_conf_set_msec,
       FY_CONF_SRV_OFF, offsetof(fy_stream_srv_conf_t, pp_timeout), NULL },
 
+    { "ssl_preread", FY_STREAM_BOTH, 0, 1, 1, fy_conf_set_flag,
+      FY_CONF_SRV_OFF, offsetof(fy_stream_srv_conf_t, ssl_preread), NULL },
+
+    { "preread_buffer_size", FY_STREAM_BOTH, 0, 1, 1, fy_conf_set_size,
+      FY_CONF_SRV_OFF, offsetof(fy_stream_srv_conf_t, preread_buffer_size),
+      &fy_stream_buffer_bounds },
+
+    { "preread_timeout", FY_STREAM_BOTH, 0, 1, 1, fy_conf_set_msec,
+      FY_CONF_SRV_OFF, offsetof(fy_stream_srv_conf_t, preread_timeout),
+      NULL },
+
     { "proxy_upload_rate", FY_STREAM_BOTH, 0, 1, 1, fy_conf_set_size,
       FY_CONF_SRV_OFF, offsetof(fy_stream_srv_conf_t, upload_rate), NULL },
 
@@ -153,6 +164,11 @@ fy_stream_create_srv_conf(fy_conf_t *cf)
     scf->tcp_nodelay = FY_CONF_UNSET_INT;
     scf->proxy_protocol = FY_CONF_UNSET_INT;
     scf->pp_timeout = FY_CONF_UNSET_MSEC;
+    scf->ssl_preread = FY_CONF_UNSET_INT;
+    scf->preread_buffer_size = FY_CONF_UNSET_SIZE;
+    scf->preread_timeout = FY_CONF_UNSET_MSEC;
+    scf->limit_conn_log_level = FY_CONF_UNSET_INT;
+    scf->limit_conn_dry_run = FY_CONF_UNSET_INT;
     scf->upload_rate = FY_CONF_UNSET_SIZE;
     scf->download_rate = FY_CONF_UNSET_SIZE;
     scf->log_off = FY_CONF_UNSET_INT;
@@ -204,6 +220,7 @@ fy_stream_block(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
                   sizeof(fy_stream_srv_conf_t *));
     fy_array_init(&smcf->upstreams, cf->pool, 4,
                   sizeof(fy_stream_upstream_t));
+    fy_array_init(&smcf->maps, cf->pool, 4, sizeof(fy_stream_map_t *));
     smcf->srv = fy_stream_create_srv_conf(cf);
     if (smcf->srv == NULL) {
         return "cannot allocate memory";
@@ -213,6 +230,12 @@ fy_stream_block(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
     rv = fy_stream_parse_block(cf, FY_CONF_STREAM, smcf, smcf->srv);
     if (rv != FY_CONF_OK) {
         return rv;
+    }
+    if (fy_stream_map_done(cf, smcf) != FY_OK
+        || fy_stream_map_addresses(cf, smcf) != FY_OK
+        || fy_stream_limit_conn_done(cf, smcf) != FY_OK)
+    {
+        return FY_CONF_ERROR;
     }
     return fy_stream_log_init_cycle(cf, smcf) == FY_OK ? FY_CONF_OK
                                                        : FY_CONF_ERROR;
@@ -235,9 +258,7 @@ fy_stream_server(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
     return fy_stream_parse_block(cf, FY_CONF_STREAM_SRV, smcf, scf);
 }
 
-/* The stream upstream called name, made (implicit) when there is none
- * yet: proxy_pass may name an upstream defined further down. */
-static fy_stream_upstream_t *
+fy_stream_upstream_t *
 fy_stream_upstream_get(fy_conf_t *cf, fy_stream_main_conf_t *smcf,
                        const fy_str_t *name)
 {
@@ -492,13 +513,13 @@ fy_stream_proxy_pass(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
 
     fy_unused(cmd);
 
-    if (scf->upstream) {
+    if (scf->upstream || scf->upstream_cv) {
         return "is duplicate";
     }
     if (memchr(cf->args[1].data, '$', cf->args[1].len)) {
-        fy_conf_error(cf, "variables in \"proxy_pass\" are not supported "
-                      "in stream: \"%s\"", cf->args[1].data);
-        return FY_CONF_ERROR;
+        /* the upstream named by the value, found per session */
+        scf->upstream_cv = fy_stream_cv_compile(cf, &cf->args[1]);
+        return scf->upstream_cv ? FY_CONF_OK : FY_CONF_ERROR;
     }
     su = fy_stream_upstream_get(cf, cf->ctx->main, &cf->args[1]);
     if (su == NULL) {
@@ -595,6 +616,18 @@ fy_stream_merge(fy_stream_srv_conf_t *p, fy_stream_srv_conf_t *c)
     fy_conf_merge(c->proxy_protocol, p->proxy_protocol, FY_CONF_UNSET_INT,
                   0);
     fy_conf_merge(c->pp_timeout, p->pp_timeout, FY_CONF_UNSET_MSEC, 30000);
+    fy_conf_merge(c->ssl_preread, p->ssl_preread, FY_CONF_UNSET_INT, 0);
+    fy_conf_merge(c->preread_buffer_size, p->preread_buffer_size,
+                  FY_CONF_UNSET_SIZE, 16384);
+    fy_conf_merge(c->preread_timeout, p->preread_timeout,
+                  FY_CONF_UNSET_MSEC, 30000);
+    if (c->limit_conns == NULL) {
+        c->limit_conns = p->limit_conns;    /* nginx: all or none */
+    }
+    fy_conf_merge(c->limit_conn_log_level, p->limit_conn_log_level,
+                  FY_CONF_UNSET_INT, FY_LOG_ERR);
+    fy_conf_merge(c->limit_conn_dry_run, p->limit_conn_dry_run,
+                  FY_CONF_UNSET_INT, 0);
     fy_conf_merge(c->upload_rate, p->upload_rate, FY_CONF_UNSET_SIZE, 0);
     fy_conf_merge(c->download_rate, p->download_rate, FY_CONF_UNSET_SIZE,
                   0);
@@ -669,6 +702,9 @@ fy_stream_init_cycle(fy_cycle_t *cycle)
     int                       rc;
 
     fy_stream_merge(smcf->srv, smcf->srv);
+    if (fy_stream_limit_conn_check_names(cycle) != FY_OK) {
+        return FY_ERROR;
+    }
 
     /* shared-memory indexes (lock, "no live upstreams") after http's */
     base = cycle->http ? cycle->http->upstreams.nelts : 0;
@@ -714,7 +750,7 @@ fy_stream_init_cycle(fy_cycle_t *cycle)
         scf = *fy_array_elt(&smcf->servers, fy_stream_srv_conf_t *, i);
         fy_stream_merge(smcf->srv, scf);
 
-        if (scf->upstream == NULL) {
+        if (scf->upstream == NULL && scf->upstream_cv == NULL) {
             fy_log_error(FY_LOG_EMERG, 0, "no handler for server in %s:%u "
                          "(a stream server needs \"proxy_pass\")",
                          scf->file, scf->line);

@@ -52,12 +52,13 @@ static const char *const  fy_stream_var_names[FY_STREAM_VAR_N] = {
     "upstream_connect_time", "session_time", "status", "connection",
     "pid", "time_local", "time_iso8601", "msec", "protocol", "hostname",
     "proxy_protocol_addr", "proxy_protocol_port",
-    "proxy_protocol_server_addr", "proxy_protocol_server_port"
+    "proxy_protocol_server_addr", "proxy_protocol_server_port",
+    "ssl_preread_server_name", "ssl_preread_alpn_protocols",
+    "ssl_preread_protocol", "limit_conn_status", "binary_remote_addr"
 };
 
-/* "$name" or "${name}" at text[i]; the variable's index, or -1. */
-static int
-fy_stream_var_find(const u_char *p, size_t len)
+int
+fy_stream_var_builtin(const u_char *p, size_t len)
 {
     unsigned  v;
 
@@ -120,7 +121,16 @@ fy_stream_cv_compile(fy_conf_t *cf, const fy_str_t *text)
                           (int) text->len, text->data);
             return NULL;
         }
-        var = fy_stream_var_find(name, (size_t) (p - name));
+        var = fy_stream_var_builtin(name, (size_t) (p - name));
+        if (var < 0 && *name >= '0' && *name <= '9') {
+            fy_conf_error(cf, "regex captures (\"$%.*s\") are not "
+                          "supported in stream", (int) (p - name), name);
+            return NULL;
+        }
+        if (var < 0) {
+            /* a map's, perhaps defined further down */
+            var = fy_stream_map_reference(cf, name, (size_t) (p - name));
+        }
         if (var < 0) {
             fy_conf_error(cf, "unknown \"%.*s\" variable",
                           (int) (p - name), name);
@@ -257,10 +267,89 @@ fy_stream_var(fy_stream_session_t *s, int var, u_char *buf, size_t size)
                                         ? s->pp_port : s->pp_server_port);
         }
         break;
+    case FY_STREAM_VAR_SSL_PREREAD_SERVER_NAME:
+    case FY_STREAM_VAR_SSL_PREREAD_ALPN_PROTOCOLS:
+    case FY_STREAM_VAR_SSL_PREREAD_PROTOCOL:
+        /* empty without ssl_preread, and for what was not a whole
+         * ClientHello */
+        if (s->hello == NULL || !fy_tls_hello_complete(s->hello)) {
+            break;
+        }
+        n = snprintf(b, size, "%s",
+                     var == FY_STREAM_VAR_SSL_PREREAD_SERVER_NAME
+                     ? s->hello->server_name
+                     : var == FY_STREAM_VAR_SSL_PREREAD_ALPN_PROTOCOLS
+                     ? s->hello->alpn : fy_tls_hello_protocol(s->hello));
+        break;
+    case FY_STREAM_VAR_BINARY_REMOTE_ADDR: {
+        /* 4 bytes for IPv4, 16 for IPv6, nothing for a unix client */
+        const void  *a = NULL;
+        size_t       len = 0;
+
+        if (s->c->addr.sin6_family == AF_INET) {
+            a = &((struct sockaddr_in *) (void *) &s->c->addr)->sin_addr;
+            len = 4;
+        } else if (s->c->addr.sin6_family == AF_INET6) {
+            a = &s->c->addr.sin6_addr;
+            len = 16;
+        }
+        len = fy_min(len, size);
+        if (len) {
+            memcpy(buf, a, len);
+        }
+        return len;
+    }
+    case FY_STREAM_VAR_LIMIT_CONN_STATUS:
+        return fy_stream_limit_conn_var(s, buf, size ? size - 1 : 0);
     default:
+        if (var >= FY_STREAM_VAR_N) {
+            return fy_stream_map_get(s, var, buf, size ? size - 1 : 0);
+        }
         break;
     }
     return n < 0 ? 0 : fy_min((size_t) n, size ? size - 1 : 0);
+}
+
+/* A value escaped as log_format's escape= says, into buf (at most
+ * size bytes, no escape cut in half); returns the length.  The
+ * $ssl_preread_* variables carry the client's bytes: without this a
+ * server name with a newline would forge a log line. */
+static size_t
+fy_stream_escape(unsigned esc, const u_char *v, size_t n, u_char *buf,
+                 size_t size)
+{
+    static const char  hex[] = "0123456789ABCDEF";
+    size_t             len = 0, i, w;
+    u_char             c, e[6];
+
+    for (i = 0; i < n; i++) {
+        c = v[i];
+        w = 1;
+        e[0] = c;
+        if (esc == FY_STREAM_ESC_DEFAULT
+            && (c == '"' || c == '\\' || c < 0x20 || c >= 0x7f))
+        {
+            memcpy(e, "\\x", 2);
+            e[2] = (u_char) hex[c >> 4];
+            e[3] = (u_char) hex[c & 15];
+            w = 4;
+        } else if (esc == FY_STREAM_ESC_JSON && (c == '"' || c == '\\')) {
+            e[0] = '\\';
+            e[1] = c;
+            w = 2;
+        } else if (esc == FY_STREAM_ESC_JSON && c < 0x20) {
+            memcpy(e, "\\u00", 4);
+            e[4] = (u_char) hex[c >> 4];
+            e[5] = (u_char) hex[c & 15];
+            w = 6;
+        }
+        if (len + w > size) {
+            break;
+        }
+        memcpy(buf + len, e, w);
+        len += w;
+    }
+    return len;
 }
 
 size_t
@@ -270,15 +359,23 @@ fy_stream_cv_eval(fy_stream_session_t *s, const fy_stream_cv_t *cv,
     const fy_stream_cv_part_t  *part;
     size_t                      len = 0, n;
     unsigned                    i;
+    u_char                      val[1024];
 
     for (i = 0; i < cv->n; i++) {
         part = &cv->parts[i];
         n = fy_min(part->lit.len, size - len);
         memcpy(buf + len, part->lit.data, n);
         len += n;
-        if (part->var >= 0 && len + 1 < size) {
-            len += fy_stream_var(s, part->var, buf + len, size - len);
+        if (part->var < 0 || len + 1 >= size) {
+            continue;
         }
+        if (cv->escape == FY_STREAM_ESC_NONE) {
+            len += fy_stream_var(s, part->var, buf + len, size - len);
+            continue;
+        }
+        n = fy_stream_var(s, part->var, val, sizeof(val));
+        len += fy_stream_escape(cv->escape, val, n, buf + len,
+                                size - len - 1);
     }
     return len;
 }
@@ -314,7 +411,7 @@ fy_stream_log_format(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
     fy_stream_main_conf_t   *smcf = conf;
     fy_stream_log_format_t  *fmt;
     fy_str_t                 text;
-    unsigned                 i, first = 2;
+    unsigned                 i, first = 2, escape = FY_STREAM_ESC_DEFAULT;
     size_t                   len = 0;
     u_char                  *p;
 
@@ -337,11 +434,11 @@ fy_stream_log_format(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
     if (cf->args[2].len > 7
         && memcmp(cf->args[2].data, "escape=", 7) == 0)
     {
-        /* the values of stream variables hold nothing to escape */
-        if (!fy_str_eq(&cf->args[2], "escape=default")
-            && !fy_str_eq(&cf->args[2], "escape=json")
-            && !fy_str_eq(&cf->args[2], "escape=none"))
-        {
+        if (fy_str_eq(&cf->args[2], "escape=json")) {
+            escape = FY_STREAM_ESC_JSON;
+        } else if (fy_str_eq(&cf->args[2], "escape=none")) {
+            escape = FY_STREAM_ESC_NONE;
+        } else if (!fy_str_eq(&cf->args[2], "escape=default")) {
             fy_conf_error(cf, "unknown log format escaping \"%s\"",
                           cf->args[2].data + 7);
             return FY_CONF_ERROR;
@@ -372,7 +469,11 @@ fy_stream_log_format(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
     }
     fmt->name = cf->args[1];
     fmt->cv = fy_stream_cv_compile(cf, &text);
-    return fmt->cv ? FY_CONF_OK : FY_CONF_ERROR;
+    if (fmt->cv == NULL) {
+        return FY_CONF_ERROR;
+    }
+    fmt->cv->escape = escape;
+    return FY_CONF_OK;
 }
 
 static void

@@ -28,14 +28,13 @@
 
 static uint64_t  fy_stream_rnd;     /* random balancer state, per worker */
 
-static void fy_stream_connect(fy_stream_session_t *s);
 static void fy_stream_relay(fy_stream_session_t *s);
 static void fy_stream_relay_handler(fy_event_t *ev);
 static void fy_stream_pp_handler(fy_event_t *ev);
 static void fy_stream_start(fy_stream_session_t *s);
 
 /* End the session: log it, close both sides, give back what it held. */
-static void
+void
 fy_stream_finalize(fy_stream_session_t *s, unsigned status)
 {
     fy_shm_peer_t  *sp;
@@ -133,10 +132,10 @@ fy_stream_init_connection(fy_conn_t *c, fy_listen_t *ls)
 
     pool = fy_pool_create(2048);
     s = pool ? fy_pcalloc(pool, sizeof(fy_stream_session_t)) : NULL;
-    if (s) {
+    if (s && scf->upstream) {
         s->tried = fy_pcalloc(pool, scf->upstream->peers.nelts);
     }
-    if (s == NULL || s->tried == NULL) {
+    if (s == NULL || (scf->upstream && s->tried == NULL)) {
         fy_log_error(FY_LOG_ALERT, 0, "cannot allocate a stream session");
         fy_pool_destroy(pool);
         fy_conn_close(c);
@@ -147,8 +146,9 @@ fy_stream_init_connection(fy_conn_t *c, fy_listen_t *ls)
     s->c = c;
     s->ls = ls;
     s->scf = scf;
-    s->u = scf->upstream;
-    s->su = fy_stream_upstream_of(fy_worker_cycle->stream, s->u);
+    s->u = scf->upstream;       /* NULL: proxy_pass $var, found later */
+    s->su = s->u ? fy_stream_upstream_of(fy_worker_cycle->stream, s->u)
+                 : NULL;
     s->start = fy_current_msec;
     s->connect_time = -1;
     s->serial = fy_shm_add(fy_shm->connection_serial, 1) + 1;
@@ -211,19 +211,40 @@ fy_stream_pp_handler(fy_event_t *ev)
     fy_stream_start(s);
 }
 
-/* The access rules, the buffers, then the first server. */
+/* limit_conn, the access rules, the buffers, then the preread phase
+ * (ssl_preread) or at once the first server. */
 static void
 fy_stream_start(fy_stream_session_t *s)
 {
+    size_t    up;
+    unsigned  status;
+
+    /* nginx's phases: preaccess (limit_conn), access, preread */
+    if (s->scf->limit_conns) {
+        status = fy_stream_limit_conn(s);
+        if (status) {
+            fy_stream_finalize(s, status);
+            return;
+        }
+    }
     if (fy_stream_access(s) != FY_OK) {
         fy_stream_finalize(s, 403);
         return;
     }
-    /* room for a PROXY protocol line whatever proxy_buffer_size is */
-    if (fy_buf_alloc(&s->up, fy_max(s->scf->buffer_size, 128)) != FY_OK
+    /* room for a PROXY protocol line whatever proxy_buffer_size is,
+     * in front of what the preread phase may have read */
+    up = fy_max(s->scf->buffer_size, 128);
+    if (s->scf->ssl_preread) {
+        up = fy_max(up, s->scf->preread_buffer_size + 128);
+    }
+    if (fy_buf_alloc(&s->up, up) != FY_OK
         || fy_buf_alloc(&s->down, s->scf->buffer_size) != FY_OK)
     {
         fy_stream_finalize(s, 500);
+        return;
+    }
+    if (s->scf->ssl_preread) {
+        fy_stream_preread(s);
         return;
     }
     fy_stream_connect(s);
@@ -306,8 +327,10 @@ fy_stream_next(fy_stream_session_t *s)
  * the server before the client's first byte:
  *   PROXY TCP4 SRC DST SRCPORT DSTPORT\r\n   (TCP6 for IPv6)
  *   PROXY UNKNOWN\r\n                         (a unix-domain client)
- * At most 107 bytes, which the buffer always has room for (it is
- * empty: nothing is read from the client before this).
+ * At most 107 bytes, which the buffer always has room for: nothing
+ * was read from the client before this but what the preread phase
+ * read, at most preread_buffer_size bytes, and the buffer is 128 bytes
+ * larger then (fy_stream_start); those bytes are moved behind it.
  */
 static void
 fy_stream_proxy_protocol(fy_stream_session_t *s)
@@ -315,27 +338,34 @@ fy_stream_proxy_protocol(fy_stream_session_t *s)
     fy_sockaddr_t  local;
     socklen_t      len = sizeof(local);
     char           src[FY_SOCKADDR_STRLEN], dst[FY_SOCKADDR_STRLEN];
+    char           line[128];
     int            family = s->c->addr.sin6_family, n;
+    fy_buf_t      *b = &s->up;
 
     if (family == AF_UNIX
         || getsockname(s->c->fd, &local.sa, &len) == -1
         || local.sa.sa_family != family)
     {
-        n = snprintf((char *) s->up.last, fy_buf_free(&s->up),
-                     "PROXY UNKNOWN\r\n");
+        n = snprintf(line, sizeof(line), "PROXY UNKNOWN\r\n");
     } else {
         fy_sockaddr_text((struct sockaddr *) &s->c->addr, s->c->addrlen,
                          src, sizeof(src), 0);
         fy_sockaddr_text(&local.sa, len, dst, sizeof(dst), 0);
-        n = snprintf((char *) s->up.last, fy_buf_free(&s->up),
-                     "PROXY %s %s %s %u %u\r\n",
+        n = snprintf(line, sizeof(line), "PROXY %s %s %s %u %u\r\n",
                      family == AF_INET ? "TCP4" : "TCP6", src, dst,
                      ntohs(s->c->addr.sin6_port),
                      ntohs(local.sin6.sin6_port));
     }
-    if (n > 0) {
-        s->up.last += fy_min((size_t) n, fy_buf_free(&s->up));
+    if (n <= 0 || (size_t) n >= sizeof(line)) {
+        return;
     }
+    fy_buf_compact(b);
+    if (fy_buf_free(b) < (size_t) n) {
+        return;     /* not reached: see above */
+    }
+    memmove(b->pos + n, b->pos, fy_buf_size(b));
+    memcpy(b->pos, line, (size_t) n);
+    b->last += n;
 }
 
 /*
@@ -432,13 +462,56 @@ fy_stream_add_addr(fy_stream_session_t *s)
     }
 }
 
-static void
+/*
+ * proxy_pass $var: the upstream the value names, when the session
+ * first needs one (after the preread phase, so $ssl_preread_* are
+ * known).  An upstream block's name, or an address a map gives (made
+ * an upstream when the configuration was read:
+ * fy_stream_map_address); nothing is resolved or made here.
+ */
+static int
+fy_stream_resolve(fy_stream_session_t *s)
+{
+    fy_stream_main_conf_t  *smcf = fy_worker_cycle->stream;
+    fy_stream_upstream_t   *su;
+    u_char                  name[FY_UPSTREAM_NAME_MAX + 1];
+    size_t                  len;
+    unsigned                i;
+
+    len = fy_stream_cv_eval(s, s->scf->upstream_cv, name, sizeof(name));
+    for (i = 0; len && i < smcf->upstreams.nelts; i++) {
+        su = fy_array_elt(&smcf->upstreams, fy_stream_upstream_t, i);
+        if (su->u->name.len == len
+            && strncasecmp((char *) su->u->name.data, (char *) name, len)
+               == 0)
+        {
+            s->tried = fy_pcalloc(s->pool, su->u->peers.nelts);
+            if (s->tried == NULL) {
+                return FY_ERROR;
+            }
+            s->u = su->u;
+            s->su = su;
+            return FY_OK;
+        }
+    }
+    fy_log_error(FY_LOG_ERR, 0, "no upstream \"%.*s\" for proxy_pass (not a "
+                 "stream upstream, nor an address given by a map), "
+                 "client: %s, server: %s", (int) len, (char *) name,
+                 s->addr_text, s->ls->text);
+    return FY_ERROR;
+}
+
+void
 fy_stream_connect(fy_stream_session_t *s)
 {
     fy_stream_srv_conf_t  *scf = s->scf;
     fy_conn_t             *uc;
     int                    i, fd, rc;
 
+    if (s->u == NULL && fy_stream_resolve(s) != FY_OK) {
+        fy_stream_finalize(s, 502);
+        return;
+    }
     i = fy_stream_pick(s);
     if (i < 0) {
         fy_stream_finalize(s, 502);

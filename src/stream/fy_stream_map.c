@@ -1,0 +1,325 @@
+/*
+ * fy_stream_map.c -- "map STRING $variable { ... }" in the stream
+ * block (nginx's ngx_stream_map_module): a variable whose value is
+ * chosen by matching STRING, made of stream variables, against the
+ * block's sources.  The block's lines and the matching are http's
+ * (fy_http_map_table.c); here the values are texts of stream
+ * variables, and a session keeps each map's value once evaluated
+ * (unless "volatile").
+ *
+ * A map's variable may be used before its block, as in nginx: the
+ * first use (fy_stream_cv_compile) makes the map, its block fills it,
+ * and the end of the stream block reports a use no block filled.  Its
+ * variable index is FY_STREAM_VAR_N + its place in smcf->maps.
+ *
+ * For "proxy_pass $var": the map values that are addresses are made
+ * upstreams when the block ends (fy_stream_map_addresses), so that a
+ * session only ever looks an upstream up by name.
+ */
+#include "fy_core.h"
+#include "fy_stream.h"
+#include "fy_worker.h"
+
+struct fy_stream_map_s {
+    fy_str_t              name;         /* without '$' */
+    fy_stream_cv_t       *source;
+    fy_http_map_table_t   table;        /* values: fy_stream_cv_t */
+    unsigned              index;        /* in smcf->maps */
+    unsigned              defined:1;    /* its block was read */
+    const char           *file;         /* first use, or the block */
+    unsigned              line;
+};
+
+/* A session's value of one map. */
+struct fy_stream_map_value_s {
+    u_char    *data;
+    size_t     len;
+    unsigned   state;
+};
+
+#define FY_SMAP_UNKNOWN     0
+#define FY_SMAP_EVALUATING  1
+#define FY_SMAP_KNOWN       2
+
+static const char *fy_stream_map_block(fy_conf_t *cf,
+    const fy_command_t *cmd, void *conf);
+
+const fy_command_t  fy_stream_map_commands[] = {
+
+    { "map", FY_CONF_STREAM, FY_CONF_BLOCK, 2, 2, fy_stream_map_block,
+      FY_CONF_MAIN_OFF, 0, NULL },
+
+    /* as http's: nginx sizes hash tables with these, ferry's maps are
+     * sorted arrays (checked, no effect) */
+    { "map_hash_max_size", FY_CONF_STREAM, 0, 1, 1, fy_http_hash_size,
+      FY_CONF_MAIN_OFF, 0, NULL },
+
+    { "map_hash_bucket_size", FY_CONF_STREAM, 0, 1, 1, fy_http_hash_size,
+      FY_CONF_MAIN_OFF, 0, NULL },
+
+    { NULL, 0, 0, 0, 0, NULL, 0, 0, NULL }
+};
+
+/* A value of a map block: a text of stream variables. */
+static void *
+fy_stream_map_value(fy_conf_t *cf, const fy_str_t *text)
+{
+    return fy_stream_cv_compile(cf, text);
+}
+
+int
+fy_stream_map_reference(fy_conf_t *cf, const u_char *name, size_t len)
+{
+    fy_cycle_t             *cycle = cf->cycle;
+    fy_stream_main_conf_t  *smcf = cycle ? cycle->stream : NULL;
+    fy_stream_map_t        *map, **pmap;
+    unsigned                i;
+
+    if (smcf == NULL || smcf->maps_checked) {
+        return -1;
+    }
+    for (i = 0; i < smcf->maps.nelts; i++) {
+        map = *fy_array_elt(&smcf->maps, fy_stream_map_t *, i);
+        if (map->name.len == len && memcmp(map->name.data, name, len) == 0) {
+            return FY_STREAM_VAR_N + (int) i;
+        }
+    }
+    map = fy_pcalloc(cf->pool, sizeof(fy_stream_map_t));
+    pmap = fy_array_push(&smcf->maps);
+    if (map == NULL || pmap == NULL) {
+        return -1;
+    }
+    map->name.data = (u_char *) fy_pstrndup(cf->pool, name, len);
+    if (map->name.data == NULL) {
+        return -1;
+    }
+    map->name.len = len;
+    map->index = smcf->maps.nelts - 1;
+    map->file = cf->file ? cf->file->name : NULL;
+    map->line = cf->line;
+    fy_http_map_table_init(cf, &map->table, fy_stream_map_value);
+    *pmap = map;
+    return FY_STREAM_VAR_N + (int) map->index;
+}
+
+int
+fy_stream_map_done(fy_conf_t *cf, fy_stream_main_conf_t *smcf)
+{
+    fy_stream_map_t  *map;
+    unsigned          i;
+
+    smcf->maps_checked = 1;
+    for (i = 0; i < smcf->maps.nelts; i++) {
+        map = *fy_array_elt(&smcf->maps, fy_stream_map_t *, i);
+        if (!map->defined) {
+            fy_http_map_error_at(cf, map->file, map->line,
+                                 "unknown \"%.*s\" variable", &map->name);
+            return FY_ERROR;
+        }
+    }
+    return FY_OK;
+}
+
+int
+fy_stream_map_each_value(fy_stream_main_conf_t *smcf,
+                         int (*fn)(void *value, void *data), void *data)
+{
+    unsigned  i;
+
+    for (i = 0; i < smcf->maps.nelts; i++) {
+        if (fy_http_map_table_each(
+                &(*fy_array_elt(&smcf->maps, fy_stream_map_t *, i))->table,
+                fn, data) != FY_OK)
+        {
+            return FY_ERROR;
+        }
+    }
+    return FY_OK;
+}
+
+typedef struct {
+    fy_conf_t              *cf;
+    fy_stream_main_conf_t  *smcf;
+} fy_stream_addr_ctx_t;
+
+/* A map value that is plain text and an address with a port, and no
+ * upstream's name: made an upstream of one server now, so that
+ * proxy_pass $var finds it in the session as it finds an upstream
+ * block (its shared-memory slot is made with the others, no upstream
+ * is ever made while running). */
+static int
+fy_stream_map_address(void *value, void *data)
+{
+    fy_stream_addr_ctx_t   *ctx = data;
+    fy_stream_cv_t         *cv = value;
+    fy_stream_upstream_t   *su;
+    fy_sockaddr_t           sa;
+    socklen_t               len;
+    fy_str_t               *text = &cv->parts[0].lit;
+    unsigned                i;
+
+    if (cv->n != 1 || text->len == 0 || text->len > FY_UPSTREAM_NAME_MAX) {
+        return FY_OK;           /* variables in it: found when it is used */
+    }
+    for (i = 0; i < ctx->smcf->upstreams.nelts; i++) {
+        su = fy_array_elt(&ctx->smcf->upstreams, fy_stream_upstream_t, i);
+        if (su->u->name.len == text->len
+            && strncasecmp((char *) su->u->name.data, (char *) text->data,
+                           text->len) == 0)
+        {
+            return FY_OK;
+        }
+    }
+    if (fy_parse_addr_port(text->data, text->len, 1, &sa, &len) != FY_OK) {
+        return FY_OK;           /* not an address: maps have other uses */
+    }
+    return fy_stream_upstream_get(ctx->cf, ctx->smcf, text) ? FY_OK
+                                                             : FY_ERROR;
+}
+
+/* With a "proxy_pass $var" anywhere, every map value that is an
+ * address becomes an upstream (fy_stream_map_address). */
+int
+fy_stream_map_addresses(fy_conf_t *cf, fy_stream_main_conf_t *smcf)
+{
+    fy_stream_addr_ctx_t   ctx = { cf, smcf };
+    fy_stream_srv_conf_t  *scf;
+    unsigned               i;
+
+    for (i = 0; i < smcf->servers.nelts; i++) {
+        scf = *fy_array_elt(&smcf->servers, fy_stream_srv_conf_t *, i);
+        if (scf->upstream_cv) {
+            return fy_stream_map_each_value(smcf, fy_stream_map_address,
+                                            &ctx);
+        }
+    }
+    return FY_OK;
+}
+
+/* map STRING $variable { ... } */
+static const char *
+fy_stream_map_block(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
+{
+    fy_stream_main_conf_t  *smcf = conf;
+    fy_str_t                name = cf->args[2];
+    fy_stream_map_t        *map;
+    size_t                  i;
+    int                     var;
+
+    fy_unused(cmd);
+
+    /* "$name" or "${name}", letters, digits and '_' */
+    if (name.len < 2 || name.data[0] != '$') {
+        fy_conf_error(cf, "invalid variable name \"%s\"", cf->args[2].data);
+        return FY_CONF_ERROR;
+    }
+    name.data++;
+    name.len--;
+    if (name.data[0] == '{' && name.len > 2 && name.data[name.len - 1] == '}')
+    {
+        name.data++;
+        name.len -= 2;
+    }
+    for (i = 0; i < name.len; i++) {
+        u_char  ch = name.data[i];
+
+        if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z')
+              || (ch >= '0' && ch <= '9') || ch == '_'))
+        {
+            fy_conf_error(cf, "invalid variable name \"%s\"",
+                          cf->args[2].data);
+            return FY_CONF_ERROR;
+        }
+    }
+    if (fy_stream_var_builtin(name.data, name.len) >= 0
+        || (name.data[0] >= '0' && name.data[0] <= '9'))
+    {
+        fy_conf_error(cf, "the duplicate \"%.*s\" variable", (int) name.len,
+                      name.data);
+        return FY_CONF_ERROR;
+    }
+
+    var = fy_stream_map_reference(cf, name.data, name.len);
+    if (var < 0) {
+        return "cannot allocate memory";
+    }
+    map = *fy_array_elt(&smcf->maps, fy_stream_map_t *,
+                        var - FY_STREAM_VAR_N);
+    if (map->defined) {
+        fy_conf_error(cf, "the duplicate \"%.*s\" variable", (int) name.len,
+                      name.data);
+        return FY_CONF_ERROR;
+    }
+    map->defined = 1;
+    map->file = cf->file ? cf->file->name : NULL;
+    map->line = cf->line;
+    map->source = fy_stream_cv_compile(cf, &cf->args[1]);
+    if (map->source == NULL) {
+        return FY_CONF_ERROR;
+    }
+    return fy_http_map_table_read(cf, &map->table) == FY_OK
+           ? FY_CONF_OK : FY_CONF_ERROR;
+}
+
+/* ---- per session ---- */
+
+size_t
+fy_stream_map_get(fy_stream_session_t *s, int var, u_char *buf, size_t size)
+{
+    fy_stream_main_conf_t      *smcf = fy_worker_cycle->stream;
+    fy_stream_map_t            *map;
+    fy_stream_map_value_t      *v;
+    const fy_stream_cv_t       *value;
+    fy_str_t                    subject;
+    u_char                      src[1024], low[1024], val[1024];
+    void                       *found;
+    size_t                      len;
+
+    map = *fy_array_elt(&smcf->maps, fy_stream_map_t *,
+                        var - FY_STREAM_VAR_N);
+    if (s->map_values == NULL) {
+        s->map_values = fy_pcalloc(s->pool, smcf->maps.nelts
+                                            * sizeof(fy_stream_map_value_t));
+        if (s->map_values == NULL) {
+            return 0;
+        }
+    }
+    v = &s->map_values[map->index];
+
+    if (v->state == FY_SMAP_KNOWN) {
+        len = fy_min(v->len, size);
+        memcpy(buf, v->data, len);
+        return len;
+    }
+    if (v->state == FY_SMAP_EVALUATING) {
+        fy_log_error(FY_LOG_ERR, 0, "cycle while evaluating variable \"%.*s\""
+                     ", client: %s", (int) map->name.len, map->name.data,
+                     s->addr_text);
+        return 0;
+    }
+
+    v->state = FY_SMAP_EVALUATING;
+    subject.data = src;
+    subject.len = fy_stream_cv_eval(s, map->source, src, sizeof(src));
+    if (fy_http_map_table_find(&map->table, subject, low, NULL, NULL, &found)
+        != FY_OK)
+    {
+        v->state = FY_SMAP_UNKNOWN;
+        return 0;               /* PCRE2 failed: logged */
+    }
+    value = found;
+    len = value ? fy_stream_cv_eval(s, value, val, sizeof(val)) : 0;
+
+    v->state = FY_SMAP_UNKNOWN;
+    if (!map->table.is_volatile) {
+        v->data = fy_palloc(s->pool, len + 1);
+        if (v->data) {
+            memcpy(v->data, val, len);
+            v->len = len;
+            v->state = FY_SMAP_KNOWN;
+        }
+    }
+    len = fy_min(len, size);
+    memcpy(buf, val, len);
+    return len;
+}
