@@ -21,36 +21,6 @@ use Socket qw(SHUT_WR);
 use JSON::PP ();
 use Time::HiRes ();
 
-my @KIDS;
-END { kill 'KILL', @KIDS if $$ && @KIDS; }
-
-# A TCP server in its own process; each connection in a child running
-# $serve->($socket).
-sub backend {
-    my ($port, $serve) = @_;
-    my $l = IO::Socket::INET->new(LocalAddr => "127.0.0.1:$port",
-                                  Listen => 64, ReuseAddr => 1)
-        or die "backend $port: $!";
-    my $pid = fork // die "fork: $!";
-    if ($pid == 0) {
-        $SIG{CHLD} = 'IGNORE';
-        alarm 0;
-        while (1) {
-            my $c = $l->accept or next;
-            my $k = fork;
-            if (defined $k && $k == 0) {
-                close $l;
-                $serve->($c);
-                POSIX::_exit(0);
-            }
-            close $c;
-        }
-    }
-    close $l;
-    push @KIDS, $pid;
-    return $pid;
-}
-
 # says its name first, then echoes
 sub named { my $name = shift; return sub {
     my $c = shift;
@@ -250,28 +220,16 @@ stream {
 }
 EOF
 
-backend($f->port(1), named('A'));
-backend($f->port(2), named('B'));
-backend($f->port(3), \&raw_echo);
-backend($f->port(4), \&after_fin);
+tcp_server($f->port(1), named('A'));
+tcp_server($f->port(2), named('B'));
+tcp_server($f->port(3), \&raw_echo);
+tcp_server($f->port(4), \&after_fin);
 $f->port($_) for 5, 6;      # nothing listens there
 {
     # a unix-domain echo
     my $l = IO::Socket::UNIX->new(Local => $f->prefix . '/echo.sock',
                                   Listen => 16) or die "unix backend: $!";
-    my $pid = fork // die "fork: $!";
-    if ($pid == 0) {
-        $SIG{CHLD} = 'IGNORE';
-        alarm 0;
-        while (1) {
-            my $c = $l->accept or next;
-            my $k = fork;
-            if (defined $k && $k == 0) { raw_echo($c); POSIX::_exit(0); }
-            close $c;
-        }
-    }
-    close $l;
-    push @KIDS, $pid;
+    serve_connections($l, \&raw_echo);
 }
 
 $f->allow_log(qr/\[error\]|\[warn\]/);
@@ -620,7 +578,7 @@ stream {
 }
 EOF
     my $g = Ferry::Test->new(conf => $conf =~ s/%%MORE%%//r);
-    backend($g->port(1), named('E'));
+    tcp_server($g->port(1), named('E'));
     $g->start or do { done_testing; exit };
     my $s = connect_to($g->port(0));
     is(read_line($s), "E\n", 'reload: session open');

@@ -19,34 +19,16 @@ use IO::Socket::INET;
 use IO::Select;
 use POSIX ();
 
-my @KIDS;
-END { kill 'KILL', @KIDS if $$ && @KIDS; }
 
 # says "hi", then echoes until the client leaves
 sub backend {
     my ($port) = @_;
-    my $l = IO::Socket::INET->new(LocalAddr => "127.0.0.1:$port",
-                                  Listen => 64, ReuseAddr => 1)
-        or die "backend $port: $!";
-    my $pid = fork // die "fork: $!";
-    if ($pid == 0) {
-        $SIG{CHLD} = 'IGNORE';
-        alarm 0;
-        while (1) {
-            my $c = $l->accept or next;
-            my $k = fork;
-            if (defined $k && $k == 0) {
-                close $l;
-                syswrite $c, "hi\n";
-                my $b;
-                while (sysread($c, $b, 1000)) { syswrite $c, $b; }
-                POSIX::_exit(0);
-            }
-            close $c;
-        }
-    }
-    close $l;
-    push @KIDS, $pid;
+    return tcp_server($port, sub {
+        my ($c) = @_;
+        syswrite $c, "hi\n";
+        my $b;
+        while (sysread($c, $b, 1000)) { syswrite $c, $b; }
+    });
 }
 
 # A session: its socket once the backend's "hi" came through, or undef

@@ -21,34 +21,6 @@ use Socket qw(SHUT_WR);
 plan skip_all => 'no openssl' unless grep { -x "$_/openssl" } split /:/, $ENV{PATH};
 plan skip_all => 'no IO::Socket::SSL' unless eval { require IO::Socket::SSL; 1 };
 
-my @KIDS;
-END { kill 'KILL', @KIDS if $$ && @KIDS; }
-
-sub backend {
-    my ($port, $serve) = @_;
-    my $l = IO::Socket::INET->new(LocalAddr => "127.0.0.1:$port",
-                                  Listen => 64, ReuseAddr => 1)
-        or die "backend $port: $!";
-    my $pid = fork // die "fork: $!";
-    if ($pid == 0) {
-        $SIG{CHLD} = 'IGNORE';
-        alarm 0;
-        while (1) {
-            my $c = $l->accept or next;
-            my $k = fork;
-            if (defined $k && $k == 0) {
-                close $l;
-                $serve->($c);
-                POSIX::_exit(0);
-            }
-            close $c;
-        }
-    }
-    close $l;
-    push @KIDS, $pid;
-    return $pid;
-}
-
 my ($CERT, $KEY);
 
 # terminates TLS, answers its name and the SNI it saw
@@ -151,10 +123,10 @@ EOF
        . " -out b.crt -days 2 -subj '/CN=a.test'");
     ($CERT, $KEY) = ("$d/b.crt", "$d/b.key");
 }
-backend($f->port(1), tls_named('A'));
-backend($f->port(2), tls_named('B'));
-backend($f->port(3), plain_named('plain A'));
-backend($f->port(4), plain_named('plain B'));
+tcp_server($f->port(1), tls_named('A'));
+tcp_server($f->port(2), tls_named('B'));
+tcp_server($f->port(3), plain_named('plain A'));
+tcp_server($f->port(4), plain_named('plain B'));
 
 $f->allow_log(qr/no upstream/);
 $f->start or do { done_testing; exit };

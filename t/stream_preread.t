@@ -22,36 +22,6 @@ use Socket qw(SHUT_WR);
 plan skip_all => 'no openssl' unless grep { -x "$_/openssl" } split /:/, $ENV{PATH};
 plan skip_all => 'no IO::Socket::SSL' unless eval { require IO::Socket::SSL; 1 };
 
-my @KIDS;
-END { kill 'KILL', @KIDS if $$ && @KIDS; }
-
-# A TCP server in its own process; each connection in a child running
-# $serve->($socket).
-sub backend {
-    my ($port, $serve) = @_;
-    my $l = IO::Socket::INET->new(LocalAddr => "127.0.0.1:$port",
-                                  Listen => 64, ReuseAddr => 1)
-        or die "backend $port: $!";
-    my $pid = fork // die "fork: $!";
-    if ($pid == 0) {
-        $SIG{CHLD} = 'IGNORE';
-        alarm 0;
-        while (1) {
-            my $c = $l->accept or next;
-            my $k = fork;
-            if (defined $k && $k == 0) {
-                close $l;
-                $serve->($c);
-                POSIX::_exit(0);
-            }
-            close $c;
-        }
-    }
-    close $l;
-    push @KIDS, $pid;
-    return $pid;
-}
-
 my ($CERT, $KEY);
 
 # Terminates TLS and answers one line: its name, the SNI and ALPN it
@@ -143,9 +113,9 @@ EOF
        . " -addext 'subjectAltName=DNS:a.test,DNS:b.test'");
     ($CERT, $KEY) = ("$d/b.crt", "$d/b.key");
 }
-backend($f->port(1), tls_named('A'));
-backend($f->port(3), \&raw_echo);
-backend($f->port(4), tls_named('P', 1));
+tcp_server($f->port(1), tls_named('A'));
+tcp_server($f->port(3), \&raw_echo);
+tcp_server($f->port(4), tls_named('P', 1));
 
 $f->allow_log(qr/preread buffer full/);
 $f->start or do { done_testing; exit };

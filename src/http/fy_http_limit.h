@@ -153,6 +153,11 @@ typedef struct {
     unsigned               conns;
 } fy_http_limit_conn_t;
 
+/* "limit_conn ZONE N" after ZONE: N checked, the pair added to *conns
+ * (fy_http_limit_conn.c; http's and stream's directive). */
+const char *fy_http_limit_conn_add(fy_conf_t *cf, fy_array_t **conns,
+    fy_http_limit_zone_t *z);
+
 /* fy_http_limit_zone.c */
 /* The zone named name (found, or made as only referenced), for a
  * directive of kind at cf's line; NULL after a config error. */

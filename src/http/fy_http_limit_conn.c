@@ -97,22 +97,17 @@ fy_http_limit_conn_zone(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
     return FY_CONF_OK;
 }
 
-/* limit_conn ZONE N */
-static const char *
-fy_http_limit_conn_conf(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
+/* The rest of a "limit_conn ZONE N" line, for http and stream: N,
+ * checked as nginx checks it, and the pair added to *conns (made on
+ * first use) unless ZONE is there already. */
+const char *
+fy_http_limit_conn_add(fy_conf_t *cf, fy_array_t **conns,
+    fy_http_limit_zone_t *z)
 {
-    fy_http_loc_conf_t    *lcf = conf;
     fy_http_limit_conn_t  *lim, *old;
-    fy_http_limit_zone_t  *z;
     int64_t                n;
     unsigned               i;
 
-    fy_unused(cmd);
-
-    z = fy_http_limit_zone_get(cf, &cf->args[1], FY_LIMIT_CONN);
-    if (z == NULL) {
-        return FY_CONF_ERROR;
-    }
     n = fy_atoi(cf->args[2].data, cf->args[2].len);
     if (n <= 0) {
         fy_conf_error(cf, "invalid number of connections \"%.*s\"",
@@ -123,28 +118,42 @@ fy_http_limit_conn_conf(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
         fy_conf_error(cf, "connection limit must be less 65536");
         return FY_CONF_ERROR;
     }
-
-    if (lcf->limit_conns == NULL) {
-        lcf->limit_conns = fy_pcalloc(cf->pool, sizeof(fy_array_t));
-        if (lcf->limit_conns == NULL) {
+    if (*conns == NULL) {
+        *conns = fy_pcalloc(cf->pool, sizeof(fy_array_t));
+        if (*conns == NULL) {
             return "cannot allocate memory";
         }
-        fy_array_init(lcf->limit_conns, cf->pool, 2,
-                      sizeof(fy_http_limit_conn_t));
+        fy_array_init(*conns, cf->pool, 2, sizeof(fy_http_limit_conn_t));
     }
-    for (i = 0; i < lcf->limit_conns->nelts; i++) {
-        old = fy_array_elt(lcf->limit_conns, fy_http_limit_conn_t, i);
+    for (i = 0; i < (*conns)->nelts; i++) {
+        old = fy_array_elt(*conns, fy_http_limit_conn_t, i);
         if (old->zone == z) {
             return "is duplicate";
         }
     }
-    lim = fy_array_push(lcf->limit_conns);
+    lim = fy_array_push(*conns);
     if (lim == NULL) {
         return "cannot allocate memory";
     }
     lim->zone = z;
     lim->conns = (unsigned) n;
     return FY_CONF_OK;
+}
+
+/* limit_conn ZONE N */
+static const char *
+fy_http_limit_conn_conf(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
+{
+    fy_http_loc_conf_t    *lcf = conf;
+    fy_http_limit_zone_t  *z;
+
+    fy_unused(cmd);
+
+    z = fy_http_limit_zone_get(cf, &cf->args[1], FY_LIMIT_CONN);
+    if (z == NULL) {
+        return FY_CONF_ERROR;
+    }
+    return fy_http_limit_conn_add(cf, &lcf->limit_conns, z);
 }
 
 

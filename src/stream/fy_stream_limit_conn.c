@@ -92,10 +92,7 @@ fy_stream_limit_conn_conf(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
 {
     fy_stream_srv_conf_t   *scf = conf;
     fy_stream_main_conf_t  *smcf = cf->ctx->main;
-    fy_http_limit_conn_t   *lim, *old;
     fy_http_limit_zone_t   *z;
-    int64_t                 n;
-    unsigned                i;
 
     fy_unused(cmd);
 
@@ -104,37 +101,7 @@ fy_stream_limit_conn_conf(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
     if (z == NULL) {
         return FY_CONF_ERROR;
     }
-    n = fy_atoi(cf->args[2].data, cf->args[2].len);
-    if (n <= 0) {
-        fy_conf_error(cf, "invalid number of connections \"%.*s\"",
-                      (int) cf->args[2].len, cf->args[2].data);
-        return FY_CONF_ERROR;
-    }
-    if (n > 65535) {
-        fy_conf_error(cf, "connection limit must be less 65536");
-        return FY_CONF_ERROR;
-    }
-    if (scf->limit_conns == NULL) {
-        scf->limit_conns = fy_pcalloc(cf->pool, sizeof(fy_array_t));
-        if (scf->limit_conns == NULL) {
-            return "cannot allocate memory";
-        }
-        fy_array_init(scf->limit_conns, cf->pool, 2,
-                      sizeof(fy_http_limit_conn_t));
-    }
-    for (i = 0; i < scf->limit_conns->nelts; i++) {
-        old = fy_array_elt(scf->limit_conns, fy_http_limit_conn_t, i);
-        if (old->zone == z) {
-            return "is duplicate";
-        }
-    }
-    lim = fy_array_push(scf->limit_conns);
-    if (lim == NULL) {
-        return "cannot allocate memory";
-    }
-    lim->zone = z;
-    lim->conns = (unsigned) n;
-    return FY_CONF_OK;
+    return fy_http_limit_conn_add(cf, &scf->limit_conns, z);
 }
 
 int

@@ -57,7 +57,7 @@ use Exporter 'import';
 our @EXPORT = qw(main_conf http http_get http_keepalive build_request
                  parse_echo parse_response test_body wait_until
                  port_is_closed sh http_conf_refused
-                 server_conf_refused);
+                 server_conf_refused tcp_server serve_connections);
 
 my $TB = Test::More->builder;
 
@@ -351,6 +351,44 @@ sub wait_until (&;$) {
         Time::HiRes::sleep($delay);
         $delay = 0.05 if ($delay *= 2) > 0.05;
     }
+}
+
+# A plain TCP peer for the stream tests: serve_connections forks a
+# process that accepts on the listening socket $l (TCP or unix) and runs
+# $serve->($socket) for each connection in a child of its own;
+# tcp_server does it on a new listener at 127.0.0.1:$port.  Both return
+# the accepting process's pid (a test may kill it to take the peer
+# away); it is killed when the test file ends.
+my @TCP_SERVERS;
+
+sub serve_connections {
+    my ($l, $serve) = @_;
+    my $pid = fork // die "fork: $!\n";
+    if ($pid == 0) {
+        $SIG{CHLD} = 'IGNORE';
+        alarm 0;
+        while (1) {
+            my $c = $l->accept or next;
+            my $k = fork;
+            if (defined $k && $k == 0) {
+                close $l;
+                $serve->($c);
+                POSIX::_exit(0);
+            }
+            close $c;
+        }
+    }
+    close $l;
+    push @TCP_SERVERS, $pid;
+    return $pid;
+}
+
+sub tcp_server {
+    my ($port, $serve) = @_;
+    my $l = IO::Socket::INET->new(LocalAddr => "127.0.0.1:$port",
+                                  Listen => 64, ReuseAddr => 1)
+        or die "tcp server on port $port: $!\n";
+    return serve_connections($l, $serve);
 }
 
 sub _can_connect {
@@ -678,6 +716,7 @@ sub DESTROY {
 
 END {
     if ($$ == $TEST_PID) {
+        kill 'KILL', @TCP_SERVERS if @TCP_SERVERS;
         my $status = $?;
         my $passing = $TB->is_passing && $status == 0;
         for my $self (grep { defined } @INSTANCES) {
