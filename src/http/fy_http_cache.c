@@ -77,8 +77,11 @@ static void
 fy_http_cache_drop(fy_http_limit_shm_t *shm, fy_http_limit_node_t *n,
                    fy_http_cache_drops_t *d)
 {
-    if ((n->count & FY_CACHE_NODE_FILE) && d->n < FY_CACHE_DROP_MAX) {
-        memcpy(d->md5[d->n++], n->key, 16);
+    if (n->count & FY_CACHE_NODE_FILE) {
+        shm->cache_entries -= shm->cache_entries != 0;
+        if (d->n < FY_CACHE_DROP_MAX) {
+            memcpy(d->md5[d->n++], n->key, 16);
+        }
     }
     shm->cache_bytes -= fy_min(shm->cache_bytes, (uint64_t) n->conns * 1024);
     fy_http_limit_free(shm, n);
@@ -208,7 +211,10 @@ fy_http_cache_index(fy_http_cache_t *c, int64_t valid_sec, uint64_t size)
         if (c->lock_held) {
             fy_http_cache_lock_set(n, 0);
         }
-        n->count |= FY_CACHE_NODE_FILE;
+        if (!(n->count & FY_CACHE_NODE_FILE)) {
+            shm->cache_entries++;
+            n->count |= FY_CACHE_NODE_FILE;
+        }
         n->excess = valid_sec;
         n->last = (uint64_t) now;
         n->conns = (uint32_t) fy_min((size + 1023) / 1024, UINT32_MAX);
@@ -287,6 +293,7 @@ fy_http_cache_forget(fy_http_cache_t *c)
                                    (uint64_t) n->conns * 1024);
         n->conns = 0;
         n->count &= ~FY_CACHE_NODE_FILE;
+        shm->cache_entries -= shm->cache_entries != 0;
     }
     fy_shm_unlock(&shm->lock);
 }
@@ -631,11 +638,20 @@ fy_http_cache_close_stale(void *data)
     }
 }
 
-/* the request's pool cleanup: the lock it may still hold */
+/* the request's pool cleanup: the lock it may still hold, and the
+ * request counted by its final $upstream_cache_status for the status
+ * page (a MISS may have become STALE or REVALIDATED on the way; one
+ * that never got one, a client gone while waiting for the lock, is
+ * not counted) */
 static void
 fy_http_cache_cleanup(void *data)
 {
-    fy_http_cache_unlock(data);
+    fy_http_cache_t  *c = data;
+
+    fy_http_cache_unlock(c);
+    if (c->status) {
+        fy_shm_add(c->zone->shm->cache_results[c->status], 1);
+    }
 }
 
 static void fy_http_cache_wait(fy_event_t *wev);
