@@ -301,12 +301,14 @@ fy_http_cache_forget(fy_http_cache_t *c)
 
 /* ---- answering from a file ---- */
 
-/* Open the entry's file and check its header: the fd, or -1 (a file
- * of another key, broken, or missing). */
+/* Open the entry's file and check its header: the fd, -1 (a file of
+ * another key, broken, or missing), or -2 when it is another variant
+ * than r's (its Vary; r's variant is then in c->variant). */
 static int
-fy_http_cache_open(fy_http_cache_t *c, fy_http_cache_file_t *h)
+fy_http_cache_open(fy_http_request_t *r, fy_http_cache_t *c,
+                   fy_http_cache_file_t *h)
 {
-    u_char  key[512];
+    u_char  key[512], vary[FY_CACHE_VARY_MAX];
     int     fd;
 
     fd = open(c->name, O_RDONLY | O_CLOEXEC);
@@ -320,7 +322,9 @@ fy_http_cache_open(fy_http_cache_t *c, fy_http_cache_file_t *h)
         || memcmp(h->magic, FY_CACHE_MAGIC, 8) != 0
         || memcmp(h->md5, c->md5, 16) != 0
         || h->key_len != c->key_len
-        || h->body_start != sizeof(*h) + h->key_len + h->fields_len
+        || h->vary_len > FY_CACHE_VARY_MAX
+        || h->body_start != (uint64_t) fy_http_cache_fields_off(h)
+                            + h->fields_len
         || (c->key_len <= sizeof(key)
             && (pread(fd, key, c->key_len, sizeof(*h))
                 != (ssize_t) c->key_len
@@ -330,6 +334,16 @@ fy_http_cache_open(fy_http_cache_t *c, fy_http_cache_file_t *h)
          * (nginx logs the first as "cache key md5 collision") */
         close(fd);
         return -1;
+    }
+    if (h->vary_len
+        && (pread(fd, vary, h->vary_len, (off_t) (sizeof(*h) + h->key_len))
+            != (ssize_t) h->vary_len
+            || fy_http_cache_variant(r, c, vary, h->vary_len, c->variant)
+               != FY_OK
+            || memcmp(c->variant, h->variant, 16) != 0))
+    {
+        close(fd);
+        return -2;
     }
     return fd;
 }
@@ -477,7 +491,7 @@ fy_http_cache_send(fy_http_request_t *r, int fd, fy_http_cache_file_t *h)
     f = fy_pcalloc(r->pool, sizeof(*f));
     text = fy_palloc(r->pool, h->fields_len + 1);
     if (f == NULL || text == NULL
-        || pread(fd, text, h->fields_len, (off_t) (sizeof(*h) + h->key_len))
+        || pread(fd, text, h->fields_len, fy_http_cache_fields_off(h))
            != (ssize_t) h->fields_len
         || (eol = memchr(text, '\n', h->fields_len)) == NULL
         || fy_pool_cleanup_add(r->pool, fy_http_static_file_close, f)
@@ -666,7 +680,7 @@ fy_http_cache_validators(fy_http_request_t *r, fy_http_cache_t *c, int fd,
 
     text = fy_palloc(r->pool, h->fields_len);
     if (text == NULL
-        || pread(fd, text, h->fields_len, (off_t) (sizeof(*h) + h->key_len))
+        || pread(fd, text, h->fields_len, fy_http_cache_fields_off(h))
            != (ssize_t) h->fields_len)
     {
         return;
@@ -698,27 +712,39 @@ fy_http_cache_decide(fy_http_proxy_t *p, int first)
                    < (uint64_t) lcf->proxy_cache_lock_timeout)
                || (lcf->proxy_cache_use_stale & FY_CACHE_STALE_UPDATING));
     rc = fy_http_cache_lookup(c, first, lock, lcf->proxy_cache_lock_age);
-    if (rc == 1) {
-        fd = fy_http_cache_open(c, &h);
-        if (fd != -1) {
-            c->status = FY_CACHE_HIT;
-            return fy_http_cache_send(r, fd, &h) == FY_OK ? FY_DONE
-                                                          : FY_ERROR;
+    fd = -1;
+    if (rc >= 0) {
+        fd = fy_http_cache_open(r, c, &h);
+        if (fd == -2 && !c->secondary) {
+            /* Vary: the entry is another variant; this request's own
+             * is looked up under its variant's MD5 (nginx's secondary
+             * key), the key's lock, if taken, given back first */
+            fy_http_cache_unlock(c);
+            memcpy(c->md5, c->variant, 16);
+            c->secondary = 1;
+            fy_http_cache_file_name(c->cp, c->md5, c->name);
+            return fy_http_cache_decide(p, first);
         }
-        fy_http_cache_forget(c);
-        rc = -1;
+        if (fd == -1) {
+            fy_http_cache_forget(c);
+        }
+        if (fd < 0) {
+            /* gone or broken; or under the variant's MD5 an entry of
+             * other Vary names: replaced by this request's response */
+            fd = -1;
+            rc = -1;
+        }
+    }
+    if (rc == 1) {
+        c->status = FY_CACHE_HIT;
+        return fy_http_cache_send(r, fd, &h) == FY_OK ? FY_DONE : FY_ERROR;
     }
     if (c->lock_wait && rc == 0
         && (lcf->proxy_cache_use_stale & FY_CACHE_STALE_UPDATING))
     {
         /* another request updates the expired entry: it answers */
-        fd = fy_http_cache_open(c, &h);
-        if (fd != -1) {
-            c->status = FY_CACHE_UPDATING;
-            return fy_http_cache_send(r, fd, &h) == FY_OK ? FY_DONE
-                                                          : FY_ERROR;
-        }
-        rc = -1;
+        c->status = FY_CACHE_UPDATING;
+        return fy_http_cache_send(r, fd, &h) == FY_OK ? FY_DONE : FY_ERROR;
     }
     if (c->lock_wait && lcf->proxy_cache_lock
         && fy_current_msec - c->wait_start
@@ -726,6 +752,9 @@ fy_http_cache_decide(fy_http_proxy_t *p, int first)
     {
         /* another request fetches it: look again shortly (nginx polls
          * every 500 ms; the wait is bounded by proxy_cache_lock_timeout) */
+        if (fd != -1) {
+            close(fd);
+        }
         cc->write.handler = fy_http_cache_wait;
         fy_timer_add(&cc->write, 50);
         return FY_AGAIN;
@@ -744,19 +773,18 @@ fy_http_cache_decide(fy_http_proxy_t *p, int first)
     {
         /* kept for proxy_cache_use_stale and proxy_cache_revalidate
          * until the request ends */
-        fd = fy_http_cache_open(c, &h);
-        if (fd != -1) {
-            if (fy_pool_cleanup_add(r->pool, fy_http_cache_close_stale, c)
-                != FY_OK)
-            {
-                close(fd);
-                return FY_ERROR;
-            }
-            c->stale_fd = fd;
-            if (lcf->proxy_cache_revalidate) {
-                fy_http_cache_validators(r, c, fd, &h);
-            }
+        if (fy_pool_cleanup_add(r->pool, fy_http_cache_close_stale, c)
+            != FY_OK)
+        {
+            close(fd);
+            return FY_ERROR;
         }
+        c->stale_fd = fd;
+        if (lcf->proxy_cache_revalidate) {
+            fy_http_cache_validators(r, c, fd, &h);
+        }
+    } else if (fd != -1) {
+        close(fd);
     }
     return FY_OK;
 }
@@ -811,6 +839,7 @@ fy_http_cache_start(fy_http_proxy_t *p)
     if (c->key == NULL || fy_http_cache_md5(c) != FY_OK) {
         return FY_ERROR;
     }
+    memcpy(c->main_md5, c->md5, 16);
     fy_http_cache_file_name(c->cp, c->md5, c->name);
     p->cache = c;
     /* a HEAD that misses goes up as a HEAD: nothing to store */
@@ -965,10 +994,16 @@ fy_http_cache_load(fy_http_cache_t *c, const char *dir, unsigned depth)
         if (fd == -1) {
             continue;
         }
-        if (pread(fd, &h, sizeof(h), 0) == (ssize_t) sizeof(h)
-            && memcmp(h.magic, FY_CACHE_MAGIC, 8) == 0
-            && memcmp(h.md5, c->md5, 16) == 0
-            && h.body_start + h.body_len == (uint64_t) st.st_size)
+        if (pread(fd, &h, 8, 0) == 8 && memcmp(h.magic, "FYCACHE", 7) == 0
+            && h.magic[7] != FY_CACHE_MAGIC[7])
+        {
+            /* an entry of another version of the layout: never used,
+             * and nothing else would remove it */
+            unlink(path);
+        } else if (pread(fd, &h, sizeof(h), 0) == (ssize_t) sizeof(h)
+                   && memcmp(h.magic, FY_CACHE_MAGIC, 8) == 0
+                   && memcmp(h.md5, c->md5, 16) == 0
+                   && h.body_start + h.body_len == (uint64_t) st.st_size)
         {
             fy_http_cache_index(c, h.valid_sec, (uint64_t) st.st_size);
         }
