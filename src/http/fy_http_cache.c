@@ -427,17 +427,22 @@ fy_http_cache_not_modified(fy_http_request_t *r, u_char *fields,
                || (t > mt && r->loc->if_modified_since == FY_HTTP_IMS_BEFORE));
 }
 
-/* The stored fields [p, end) into hdr for a body that sub_filter or
- * gzip changes: ETag weak (or gone with Last-Modified when sub_filter
- * says so, fy_http_sub_header's rule); the length written. */
+/* The stored fields [p, end) into hdr, changed as on the MISS: for a
+ * body that sub_filter or gzip changes (filtered), the ETag weak (or
+ * gone with Last-Modified when sub_filter says so, fy_http_sub_header's
+ * rule); expires's Expires and Cache-Control replacing the stored
+ * ones, charset's "; charset=" (the location's header_filters, as
+ * fy_proxy_filter_header does to a proxied response).  The length
+ * written. */
 static size_t
-fy_http_cache_fields_filtered(fy_http_request_t *r, fy_http_static_file_t *f,
-                              char *hdr, u_char *p, u_char *end)
+fy_http_cache_fields_copy(fy_http_request_t *r, fy_http_static_file_t *f,
+                          int filtered, char *hdr, u_char *p, u_char *end)
 {
-    u_char    *eol, *colon;
-    fy_str_t   name;
-    char      *q = hdr;
-    int        drop = f->sub_hdr && !r->loc->sub->last_modified;
+    u_char            *eol, *colon, *v;
+    fy_str_t           name, value;
+    fy_http_header_t   h;
+    char              *q = hdr;
+    int                drop = f->sub_hdr && !r->loc->sub->last_modified;
 
     for ( ; p < end; p = eol + 1) {
         eol = memchr(p, '\n', (size_t) (end - p));
@@ -452,7 +457,24 @@ fy_http_cache_fields_filtered(fy_http_request_t *r, fy_http_static_file_t *f,
         {
             continue;
         }
-        if (colon && fy_str_eq_ci(&name, "ETag")) {
+        if (colon && r->loc->header_filters) {
+            for (v = colon + 1; v < eol && *v == ' '; v++) { /* skip */ }
+            h.name = name;
+            h.value.data = v;
+            h.value.len = (size_t) (eol - v) - (eol[-1] == '\r');
+            value = h.value;
+            if (fy_proxy_filter_header(r, &h, &value)) {
+                continue;
+            }
+            if (value.data != h.value.data) {
+                /* Content-Type with charset's parameter */
+                q = fy_cpymem(q, p, (size_t) (v - p));
+                q = fy_cpymem(q, value.data, value.len);
+                q = fy_cpymem(q, "\r\n", 2);
+                continue;
+            }
+        }
+        if (filtered && colon && fy_str_eq_ci(&name, "ETag")) {
             /* "ETag: X" -> "ETag: W/X" unless weak already */
             colon++;
             while (colon < eol && *colon == ' ') {
@@ -568,10 +590,24 @@ fy_http_cache_send(fy_http_request_t *r, int fd, fy_http_cache_file_t *h)
     r->status = r->err_status ? r->err_status : status;
     conn = fy_http_connection_header(r);
     server = fy_http_server_line(r, &slen);
+    if (r->loc->expires == FY_HTTP_EXPIRES_MODIFIED) {
+        /* "expires modified" counts from the stored Last-Modified, as
+         * from the proxied response's */
+        fy_http_cache_field((u_char *) eol, (u_char *) eol + flen,
+                            "Last-Modified", &lm);
+        r->last_modified = lm.len ? fy_time_parse_http(lm.data, lm.len)
+                                  : (time_t) -1;
+        r->has_last_modified = r->last_modified != (time_t) -1;
+    }
     if (fy_http_add_headers(r, r->status, &add) != FY_OK) {
         return FY_ERROR;
     }
-    size = 384 + slen + h->fields_len + add.len + fy_http_date_len;
+    /* add_trailer: the body as one chunk, the trailers in the last (the
+     * filtered sender writes its own) */
+    f->trailers = !filtered && status != 304 && r->loc->add_trailers
+                  && fy_http_trailers_expected(r, r->status);
+    size = 384 + slen + h->fields_len + add.len + fy_http_date_len
+           + (r->loc->header_filters ? fy_http_charset_room(r) : 0);
     hdr = fy_palloc(r->pool, size);
     if (hdr == NULL) {
         return FY_ERROR;
@@ -588,8 +624,8 @@ fy_http_cache_send(fy_http_request_t *r, int fd, fy_http_cache_file_t *h)
         /* the body changes: a weak ETag (gzip; sub_filter with
          * sub_filter_last_modified on), or none and no Last-Modified
          * (sub_filter), as the filters treat a proxied response */
-        n += fy_http_cache_fields_filtered(r, f, hdr + n, (u_char *) eol,
-                                           (u_char *) eol + flen);
+        n += fy_http_cache_fields_copy(r, f, 1, hdr + n, (u_char *) eol,
+                                       (u_char *) eol + flen);
         if (fy_http_chunked_out(r) && !r->head) {
             n += (size_t) snprintf(hdr + n, size - n,
                                    "Transfer-Encoding: chunked\r\n");
@@ -597,14 +633,22 @@ fy_http_cache_send(fy_http_request_t *r, int fd, fy_http_cache_file_t *h)
         n += (size_t) snprintf(hdr + n, size - n, "%s",
                                fy_http_gzip_header_lines(r, f->gz_how));
     } else {
-        memcpy(hdr + n, eol, flen);
-        n += flen;
+        if (r->loc->header_filters) {
+            n += fy_http_cache_fields_copy(r, f, 0, hdr + n, (u_char *) eol,
+                                           (u_char *) eol + flen);
+        } else {
+            memcpy(hdr + n, eol, flen);
+            n += flen;
+        }
         if (status == 200) {
             n += (size_t) snprintf(hdr + n, size - n, "%s",
                                    fy_http_gzip_header_lines(r, f->gz_how));
         }
     }
-    if (status != 304 && !filtered) {
+    if (f->trailers) {
+        n += (size_t) snprintf(hdr + n, size - n,
+                               "Transfer-Encoding: chunked\r\n");
+    } else if (status != 304 && !filtered) {
         n += (size_t) snprintf(hdr + n, size - n, "Content-Length: %lld\r\n",
                                (long long) (end - start + 1));
     }
@@ -627,6 +671,16 @@ fy_http_cache_send(fy_http_request_t *r, int fd, fy_http_cache_file_t *h)
     hc->out[0].iov_base = hdr;
     hc->out[0].iov_len = n;
     hc->nout = 1;
+    if (f->trailers && f->end > f->pos) {
+        /* all of the entry (or its range) is one chunk, as for a
+         * static file */
+        f->chunk_data = 1;
+        hc->out[1].iov_base = hdr + n;
+        hc->out[1].iov_len = (size_t) snprintf(hdr + n, size - n, "%llx\r\n",
+                                               (unsigned long long)
+                                               (f->end - f->pos));
+        hc->nout = 2;
+    }
     fy_http_static_start(r, hdr, n);
     return FY_OK;
 }

@@ -62,7 +62,7 @@ fy_proxy_filters_start(fy_http_request_t *r, fy_array_t *headers)
  * is left out (Expires and Cache-Control, replaced by expires's own
  * when expires applies to the status), else *value may change (a
  * Content-Type with "; charset=", fy_http_charset_room counted). */
-static int
+int
 fy_proxy_filter_header(fy_http_request_t *r, const fy_http_header_t *h,
                        fy_str_t *value)
 {
