@@ -745,6 +745,46 @@ fy_http_cache_validators(fy_http_request_t *r, fy_http_cache_t *c, int fd,
     c->revalidate = c->rv_etag.len || c->rv_lm.len;
 }
 
+/* proxy_cache_background_update: this request holds the key's lock
+ * (it would update the expired entry in fd): the entry answers at once
+ * (STALE), and once it is sent fy_http_finalize hands the request to
+ * fy_http_cache_bg_start, which fetches the new one; the lock stays
+ * meanwhile, so the key's other requests get UPDATING.  FY_DONE,
+ * FY_ERROR. */
+static int
+fy_http_cache_bg_answer(fy_http_proxy_t *p, int fd, fy_http_cache_file_t *h)
+{
+    fy_http_request_t  *r = p->r;
+    fy_http_cache_t    *c = p->cache;
+    int                 kept;
+
+    if (r->loc->proxy_cache_revalidate) {
+        /* the update asks with the entry's validators; a 304 refreshes
+         * it through a second descriptor (the first is the answer's) */
+        kept = dup(fd);
+        if (kept != -1) {
+            if (fy_pool_cleanup_add(r->pool, fy_http_cache_close_stale, c)
+                != FY_OK)
+            {
+                close(kept);
+                close(fd);
+                return FY_ERROR;
+            }
+            c->stale_fd = kept;
+            fy_http_cache_validators(r, c, kept, h);
+        }
+    }
+    c->status = FY_CACHE_STALE;
+    c->bg = 1;
+    r->cache_bg = 1;
+    if (fy_http_cache_send(r, fd, h) != FY_OK) {
+        c->bg = 0;
+        r->cache_bg = 0;
+        return FY_ERROR;
+    }
+    return FY_DONE;
+}
+
 /* Look the request's key up and act: FY_DONE answered from the file,
  * FY_AGAIN waiting for proxy_cache_lock, FY_OK on to the upstream,
  * FY_ERROR. */
@@ -799,6 +839,12 @@ fy_http_cache_decide(fy_http_proxy_t *p, int first)
         /* another request updates the expired entry: it answers */
         c->status = FY_CACHE_UPDATING;
         return fy_http_cache_send(r, fd, &h) == FY_OK ? FY_DONE : FY_ERROR;
+    }
+    if (rc == 0 && c->lock_held && lcf->proxy_cache_background_update
+        && (lcf->proxy_cache_use_stale & FY_CACHE_STALE_UPDATING)
+        && c->uses >= (unsigned) lcf->proxy_cache_min_uses)
+    {
+        return fy_http_cache_bg_answer(p, fd, &h);
     }
     if (c->lock_wait && lcf->proxy_cache_lock
         && fy_current_msec - c->wait_start

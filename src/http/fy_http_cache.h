@@ -12,6 +12,7 @@
  *                           is read, putting it in place
  *   fy_http_cache_vary.c    Vary: the response's names, the request's
  *                           variant of them
+ *   fy_http_cache_bg.c      proxy_cache_background_update
  *   fy_http_cache_stats.c   the zones on the status page
  *
  * An entry is one file, <path>/<levels>/<md5 of the key in hex>:
@@ -144,6 +145,12 @@ typedef struct fy_http_cache_s {
      * request looks up, and stores, under its variant's MD5 (nginx's
      * secondary key) */
     unsigned                secondary:1;
+    /* proxy_cache_background_update: the expired entry answered the
+     * client (STALE), the request then fetches the new one for the
+     * cache alone (fy_http_cache_bg.c); the answer's status, for the
+     * log */
+    unsigned                bg:1;
+    int                     bg_status;
     fy_str_t                rv_etag;
     fy_str_t                rv_lm;
 } fy_http_cache_t;
@@ -187,6 +194,14 @@ int fy_http_cache_vary_star(const fy_str_t *v);
  * and of r's values of each name, into md5.  FY_OK, FY_ERROR. */
 int fy_http_cache_variant(fy_http_request_t *r, fy_http_cache_t *c,
                           const u_char *vary, size_t len, u_char *md5);
+
+/* fy_http_cache_bg.c */
+/* The response header of the update is in (and stored from): read the
+ * body into the cache, nothing to the client; then the request ends. */
+void fy_http_cache_bg_body(fy_http_proxy_t *p);
+/* The update is over, whatever its outcome: the store (if any) is
+ * dropped, the upstream closed, the request finalized. */
+void fy_http_cache_bg_end(fy_http_proxy_t *p);
 
 /* fy_http_cache_store.c */
 /* How long (s) the response may be kept according to its own fields,

@@ -464,7 +464,7 @@ fy_http_cache_revalidated(fy_http_proxy_t *p)
     time_t                 now = (time_t) (fy_wall_msec / 1000);
     int                    fd;
 
-    if (!c->revalidate || c->stale_fd == -1 || r->header_sent
+    if (!c->revalidate || c->stale_fd == -1 || (r->header_sent && !c->bg)
         || pread(c->stale_fd, &h, sizeof(h), 0) != (ssize_t) sizeof(h))
     {
         return FY_DECLINED;
@@ -491,6 +491,11 @@ fy_http_cache_revalidated(fy_http_proxy_t *p)
         }
     }
     fy_http_cache_unlock(c);
+    if (c->bg) {
+        /* a background update: the client was answered already */
+        fy_http_cache_bg_end(p);
+        return FY_DONE;
+    }
     /* the stored response answers, as fresh (fy_http_cache_stale's
      * way of sending the kept file) */
     c->status = FY_CACHE_REVALIDATED;

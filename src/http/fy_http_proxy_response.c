@@ -289,7 +289,8 @@ fy_proxy_process_header(fy_http_proxy_t *p)
     }
 
     if (p->status >= 300 && r->loc->intercept_errors && !r->error_page
-        && fy_http_error_page_find(r->loc, p->status))
+        && fy_http_error_page_find(r->loc, p->status)
+        && !(p->cache && p->cache->bg))
     {
         /* proxy_intercept_errors: the location's error_page answers
          * instead; the upstream's body is not wanted */
@@ -373,6 +374,10 @@ fy_proxy_process_header(fy_http_proxy_t *p)
 
     if (r->parent) {
         fy_proxy_subrequest_done(p);    /* auth_request: not for the client */
+        return;
+    }
+    if (p->cache && p->cache->bg) {
+        fy_http_cache_bg_body(p);       /* the cache's update: for it alone */
         return;
     }
 
