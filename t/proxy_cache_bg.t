@@ -6,7 +6,8 @@
 # new response into the cache; meanwhile the key's other requests get
 # the expired entry (UPDATING) without going up; the kept-alive
 # connection of the STALE answer serves its next request after the
-# update (a HIT of the new body); the STALE request is logged as STALE
+# update (a HIT of the new body); a client that leaves after its STALE
+# answer does not stop the update; the STALE request is logged as STALE
 # with its 200; an update that fails (a 500 not kept) leaves the old
 # entry, which answers STALE again; without the directive the expired
 # entry's request waits for the upstream (EXPIRED); a bad value is a
@@ -122,6 +123,23 @@ is(hits('/a'), 2, 'the backend asked twice in all');
 my $log = $f->prefix . '/logs/access.log';
 ok((wait_until { (Ferry::Test::read_file($log) // '') =~ m{^/a STALE 200$}m }
     5), 'the STALE request logged as STALE with its 200');
+
+# ---- the client leaves after its STALE answer: the update goes on ----
+unlink $gate, $go;
+is(get('/e'), "MISS old /e\n", '/e fetched');
+sleep 2;
+touch($gate);
+$c = Ferry::Test::Client->new($port);
+$c->send("GET /e HTTP/1.1\r\nHost: x\r\n\r\n");
+$r = $c->read_response;
+is(($r->{headers}{'x-cache'} // '') . ' ' . ($r->{body} // ''),
+   "STALE old /e\n", 'client leaving: its STALE answer');
+ok((wait_until { hits('/e') == 2 } 10), '... the update went up');
+$c->close;                              # gone before the update is in
+touch($go);
+ok((wait_until { get('/e') eq "HIT new /e\n" } 10),
+   'the update was stored all the same: HIT of the new body');
+is(hits('/e'), 2, '... by that update, not one more');
 
 # ---- an update that fails leaves the old entry ----
 unlink $gate, $go;
