@@ -583,6 +583,7 @@ typedef struct fy_http_loc_conf_s {
     int64_t              proxy_cache_lock_age;
     int                  proxy_cache_min_uses;
     int                  proxy_cache_revalidate;      /* flag */
+    int                  proxy_cache_background_update;  /* flag */
 } fy_http_loc_conf_t;
 
 #define FY_HTTP_SATISFY_ALL  0
@@ -877,6 +878,10 @@ struct fy_http_request_s {
                                                client may still send it */
     unsigned              host_from_target:1;  /* absolute-form */
     unsigned              header_sent:1;
+    unsigned              cache_bg:1;       /* proxy_cache_background_update:
+                                               once the answer is sent, the
+                                               request fetches the new
+                                               entry (fy_http_cache_bg.c) */
     unsigned              head:1;           /* HEAD: no body in response */
     unsigned              chunked:1;        /* the body is chunked and its
                                                end has not been read yet */
@@ -1531,6 +1536,10 @@ size_t fy_http_cache_var_status(fy_http_request_t *r, u_char *buf,
  * each cache path's directory (FY_OK, or FY_ERROR logged); after
  * (load 1): index the files a fresh zone finds on disk (FY_OK) */
 int fy_http_cache_paths_init(fy_cycle_t *cycle, int load);
+/* fy_http_cache_bg.c: proxy_cache_background_update, from
+ * fy_http_finalize when r->cache_bg: the answer (the expired entry) is
+ * sent, the upstream is asked for the new one now */
+void fy_http_cache_bg_start(fy_http_request_t *r);
 size_t fy_http_limit_var_req_status(fy_http_request_t *r, u_char *buf,
                                     size_t size);
 size_t fy_http_limit_var_conn_status(fy_http_request_t *r, u_char *buf,

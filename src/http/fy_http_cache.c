@@ -77,8 +77,11 @@ static void
 fy_http_cache_drop(fy_http_limit_shm_t *shm, fy_http_limit_node_t *n,
                    fy_http_cache_drops_t *d)
 {
-    if ((n->count & FY_CACHE_NODE_FILE) && d->n < FY_CACHE_DROP_MAX) {
-        memcpy(d->md5[d->n++], n->key, 16);
+    if (n->count & FY_CACHE_NODE_FILE) {
+        shm->cache_entries -= shm->cache_entries != 0;
+        if (d->n < FY_CACHE_DROP_MAX) {
+            memcpy(d->md5[d->n++], n->key, 16);
+        }
     }
     shm->cache_bytes -= fy_min(shm->cache_bytes, (uint64_t) n->conns * 1024);
     fy_http_limit_free(shm, n);
@@ -208,7 +211,10 @@ fy_http_cache_index(fy_http_cache_t *c, int64_t valid_sec, uint64_t size)
         if (c->lock_held) {
             fy_http_cache_lock_set(n, 0);
         }
-        n->count |= FY_CACHE_NODE_FILE;
+        if (!(n->count & FY_CACHE_NODE_FILE)) {
+            shm->cache_entries++;
+            n->count |= FY_CACHE_NODE_FILE;
+        }
         n->excess = valid_sec;
         n->last = (uint64_t) now;
         n->conns = (uint32_t) fy_min((size + 1023) / 1024, UINT32_MAX);
@@ -287,6 +293,7 @@ fy_http_cache_forget(fy_http_cache_t *c)
                                    (uint64_t) n->conns * 1024);
         n->conns = 0;
         n->count &= ~FY_CACHE_NODE_FILE;
+        shm->cache_entries -= shm->cache_entries != 0;
     }
     fy_shm_unlock(&shm->lock);
 }
@@ -294,12 +301,14 @@ fy_http_cache_forget(fy_http_cache_t *c)
 
 /* ---- answering from a file ---- */
 
-/* Open the entry's file and check its header: the fd, or -1 (a file
- * of another key, broken, or missing). */
+/* Open the entry's file and check its header: the fd, -1 (a file of
+ * another key, broken, or missing), or -2 when it is another variant
+ * than r's (its Vary; r's variant is then in c->variant). */
 static int
-fy_http_cache_open(fy_http_cache_t *c, fy_http_cache_file_t *h)
+fy_http_cache_open(fy_http_request_t *r, fy_http_cache_t *c,
+                   fy_http_cache_file_t *h)
 {
-    u_char  key[512];
+    u_char  key[512], vary[FY_CACHE_VARY_MAX];
     int     fd;
 
     fd = open(c->name, O_RDONLY | O_CLOEXEC);
@@ -313,7 +322,9 @@ fy_http_cache_open(fy_http_cache_t *c, fy_http_cache_file_t *h)
         || memcmp(h->magic, FY_CACHE_MAGIC, 8) != 0
         || memcmp(h->md5, c->md5, 16) != 0
         || h->key_len != c->key_len
-        || h->body_start != sizeof(*h) + h->key_len + h->fields_len
+        || h->vary_len > FY_CACHE_VARY_MAX
+        || h->body_start != (uint64_t) fy_http_cache_fields_off(h)
+                            + h->fields_len
         || (c->key_len <= sizeof(key)
             && (pread(fd, key, c->key_len, sizeof(*h))
                 != (ssize_t) c->key_len
@@ -323,6 +334,16 @@ fy_http_cache_open(fy_http_cache_t *c, fy_http_cache_file_t *h)
          * (nginx logs the first as "cache key md5 collision") */
         close(fd);
         return -1;
+    }
+    if (h->vary_len
+        && (pread(fd, vary, h->vary_len, (off_t) (sizeof(*h) + h->key_len))
+            != (ssize_t) h->vary_len
+            || fy_http_cache_variant(r, c, vary, h->vary_len, c->variant)
+               != FY_OK
+            || memcmp(c->variant, h->variant, 16) != 0))
+    {
+        close(fd);
+        return -2;
     }
     return fd;
 }
@@ -406,17 +427,22 @@ fy_http_cache_not_modified(fy_http_request_t *r, u_char *fields,
                || (t > mt && r->loc->if_modified_since == FY_HTTP_IMS_BEFORE));
 }
 
-/* The stored fields [p, end) into hdr for a body that sub_filter or
- * gzip changes: ETag weak (or gone with Last-Modified when sub_filter
- * says so, fy_http_sub_header's rule); the length written. */
+/* The stored fields [p, end) into hdr, changed as on the MISS: for a
+ * body that sub_filter or gzip changes (filtered), the ETag weak (or
+ * gone with Last-Modified when sub_filter says so, fy_http_sub_header's
+ * rule); expires's Expires and Cache-Control replacing the stored
+ * ones, charset's "; charset=" (the location's header_filters, as
+ * fy_proxy_filter_header does to a proxied response).  The length
+ * written. */
 static size_t
-fy_http_cache_fields_filtered(fy_http_request_t *r, fy_http_static_file_t *f,
-                              char *hdr, u_char *p, u_char *end)
+fy_http_cache_fields_copy(fy_http_request_t *r, fy_http_static_file_t *f,
+                          int filtered, char *hdr, u_char *p, u_char *end)
 {
-    u_char    *eol, *colon;
-    fy_str_t   name;
-    char      *q = hdr;
-    int        drop = f->sub_hdr && !r->loc->sub->last_modified;
+    u_char            *eol, *colon, *v;
+    fy_str_t           name, value;
+    fy_http_header_t   h;
+    char              *q = hdr;
+    int                drop = f->sub_hdr && !r->loc->sub->last_modified;
 
     for ( ; p < end; p = eol + 1) {
         eol = memchr(p, '\n', (size_t) (end - p));
@@ -431,7 +457,24 @@ fy_http_cache_fields_filtered(fy_http_request_t *r, fy_http_static_file_t *f,
         {
             continue;
         }
-        if (colon && fy_str_eq_ci(&name, "ETag")) {
+        if (colon && r->loc->header_filters) {
+            for (v = colon + 1; v < eol && *v == ' '; v++) { /* skip */ }
+            h.name = name;
+            h.value.data = v;
+            h.value.len = (size_t) (eol - v) - (eol[-1] == '\r');
+            value = h.value;
+            if (fy_proxy_filter_header(r, &h, &value)) {
+                continue;
+            }
+            if (value.data != h.value.data) {
+                /* Content-Type with charset's parameter */
+                q = fy_cpymem(q, p, (size_t) (v - p));
+                q = fy_cpymem(q, value.data, value.len);
+                q = fy_cpymem(q, "\r\n", 2);
+                continue;
+            }
+        }
+        if (filtered && colon && fy_str_eq_ci(&name, "ETag")) {
             /* "ETag: X" -> "ETag: W/X" unless weak already */
             colon++;
             while (colon < eol && *colon == ' ') {
@@ -470,7 +513,7 @@ fy_http_cache_send(fy_http_request_t *r, int fd, fy_http_cache_file_t *h)
     f = fy_pcalloc(r->pool, sizeof(*f));
     text = fy_palloc(r->pool, h->fields_len + 1);
     if (f == NULL || text == NULL
-        || pread(fd, text, h->fields_len, (off_t) (sizeof(*h) + h->key_len))
+        || pread(fd, text, h->fields_len, fy_http_cache_fields_off(h))
            != (ssize_t) h->fields_len
         || (eol = memchr(text, '\n', h->fields_len)) == NULL
         || fy_pool_cleanup_add(r->pool, fy_http_static_file_close, f)
@@ -547,10 +590,24 @@ fy_http_cache_send(fy_http_request_t *r, int fd, fy_http_cache_file_t *h)
     r->status = r->err_status ? r->err_status : status;
     conn = fy_http_connection_header(r);
     server = fy_http_server_line(r, &slen);
+    if (r->loc->expires == FY_HTTP_EXPIRES_MODIFIED) {
+        /* "expires modified" counts from the stored Last-Modified, as
+         * from the proxied response's */
+        fy_http_cache_field((u_char *) eol, (u_char *) eol + flen,
+                            "Last-Modified", &lm);
+        r->last_modified = lm.len ? fy_time_parse_http(lm.data, lm.len)
+                                  : (time_t) -1;
+        r->has_last_modified = r->last_modified != (time_t) -1;
+    }
     if (fy_http_add_headers(r, r->status, &add) != FY_OK) {
         return FY_ERROR;
     }
-    size = 384 + slen + h->fields_len + add.len + fy_http_date_len;
+    /* add_trailer: the body as one chunk, the trailers in the last (the
+     * filtered sender writes its own) */
+    f->trailers = !filtered && status != 304 && r->loc->add_trailers
+                  && fy_http_trailers_expected(r, r->status);
+    size = 384 + slen + h->fields_len + add.len + fy_http_date_len
+           + (r->loc->header_filters ? fy_http_charset_room(r) : 0);
     hdr = fy_palloc(r->pool, size);
     if (hdr == NULL) {
         return FY_ERROR;
@@ -567,8 +624,8 @@ fy_http_cache_send(fy_http_request_t *r, int fd, fy_http_cache_file_t *h)
         /* the body changes: a weak ETag (gzip; sub_filter with
          * sub_filter_last_modified on), or none and no Last-Modified
          * (sub_filter), as the filters treat a proxied response */
-        n += fy_http_cache_fields_filtered(r, f, hdr + n, (u_char *) eol,
-                                           (u_char *) eol + flen);
+        n += fy_http_cache_fields_copy(r, f, 1, hdr + n, (u_char *) eol,
+                                       (u_char *) eol + flen);
         if (fy_http_chunked_out(r) && !r->head) {
             n += (size_t) snprintf(hdr + n, size - n,
                                    "Transfer-Encoding: chunked\r\n");
@@ -576,14 +633,22 @@ fy_http_cache_send(fy_http_request_t *r, int fd, fy_http_cache_file_t *h)
         n += (size_t) snprintf(hdr + n, size - n, "%s",
                                fy_http_gzip_header_lines(r, f->gz_how));
     } else {
-        memcpy(hdr + n, eol, flen);
-        n += flen;
+        if (r->loc->header_filters) {
+            n += fy_http_cache_fields_copy(r, f, 0, hdr + n, (u_char *) eol,
+                                           (u_char *) eol + flen);
+        } else {
+            memcpy(hdr + n, eol, flen);
+            n += flen;
+        }
         if (status == 200) {
             n += (size_t) snprintf(hdr + n, size - n, "%s",
                                    fy_http_gzip_header_lines(r, f->gz_how));
         }
     }
-    if (status != 304 && !filtered) {
+    if (f->trailers) {
+        n += (size_t) snprintf(hdr + n, size - n,
+                               "Transfer-Encoding: chunked\r\n");
+    } else if (status != 304 && !filtered) {
         n += (size_t) snprintf(hdr + n, size - n, "Content-Length: %lld\r\n",
                                (long long) (end - start + 1));
     }
@@ -606,6 +671,16 @@ fy_http_cache_send(fy_http_request_t *r, int fd, fy_http_cache_file_t *h)
     hc->out[0].iov_base = hdr;
     hc->out[0].iov_len = n;
     hc->nout = 1;
+    if (f->trailers && f->end > f->pos) {
+        /* all of the entry (or its range) is one chunk, as for a
+         * static file */
+        f->chunk_data = 1;
+        hc->out[1].iov_base = hdr + n;
+        hc->out[1].iov_len = (size_t) snprintf(hdr + n, size - n, "%llx\r\n",
+                                               (unsigned long long)
+                                               (f->end - f->pos));
+        hc->nout = 2;
+    }
     fy_http_static_start(r, hdr, n);
     return FY_OK;
 }
@@ -631,11 +706,20 @@ fy_http_cache_close_stale(void *data)
     }
 }
 
-/* the request's pool cleanup: the lock it may still hold */
+/* the request's pool cleanup: the lock it may still hold, and the
+ * request counted by its final $upstream_cache_status for the status
+ * page (a MISS may have become STALE or REVALIDATED on the way; one
+ * that never got one, a client gone while waiting for the lock, is
+ * not counted) */
 static void
 fy_http_cache_cleanup(void *data)
 {
-    fy_http_cache_unlock(data);
+    fy_http_cache_t  *c = data;
+
+    fy_http_cache_unlock(c);
+    if (c->status) {
+        fy_shm_add(c->zone->shm->cache_results[c->status], 1);
+    }
 }
 
 static void fy_http_cache_wait(fy_event_t *wev);
@@ -650,7 +734,7 @@ fy_http_cache_validators(fy_http_request_t *r, fy_http_cache_t *c, int fd,
 
     text = fy_palloc(r->pool, h->fields_len);
     if (text == NULL
-        || pread(fd, text, h->fields_len, (off_t) (sizeof(*h) + h->key_len))
+        || pread(fd, text, h->fields_len, fy_http_cache_fields_off(h))
            != (ssize_t) h->fields_len)
     {
         return;
@@ -659,6 +743,46 @@ fy_http_cache_validators(fy_http_request_t *r, fy_http_cache_t *c, int fd,
     fy_http_cache_field(text, text + h->fields_len, "Last-Modified",
                         &c->rv_lm);
     c->revalidate = c->rv_etag.len || c->rv_lm.len;
+}
+
+/* proxy_cache_background_update: this request holds the key's lock
+ * (it would update the expired entry in fd): the entry answers at once
+ * (STALE), and once it is sent fy_http_finalize hands the request to
+ * fy_http_cache_bg_start, which fetches the new one; the lock stays
+ * meanwhile, so the key's other requests get UPDATING.  FY_DONE,
+ * FY_ERROR. */
+static int
+fy_http_cache_bg_answer(fy_http_proxy_t *p, int fd, fy_http_cache_file_t *h)
+{
+    fy_http_request_t  *r = p->r;
+    fy_http_cache_t    *c = p->cache;
+    int                 kept;
+
+    if (r->loc->proxy_cache_revalidate) {
+        /* the update asks with the entry's validators; a 304 refreshes
+         * it through a second descriptor (the first is the answer's) */
+        kept = dup(fd);
+        if (kept != -1) {
+            if (fy_pool_cleanup_add(r->pool, fy_http_cache_close_stale, c)
+                != FY_OK)
+            {
+                close(kept);
+                close(fd);
+                return FY_ERROR;
+            }
+            c->stale_fd = kept;
+            fy_http_cache_validators(r, c, kept, h);
+        }
+    }
+    c->status = FY_CACHE_STALE;
+    c->bg = 1;
+    r->cache_bg = 1;
+    if (fy_http_cache_send(r, fd, h) != FY_OK) {
+        c->bg = 0;
+        r->cache_bg = 0;
+        return FY_ERROR;
+    }
+    return FY_DONE;
 }
 
 /* Look the request's key up and act: FY_DONE answered from the file,
@@ -682,27 +806,45 @@ fy_http_cache_decide(fy_http_proxy_t *p, int first)
                    < (uint64_t) lcf->proxy_cache_lock_timeout)
                || (lcf->proxy_cache_use_stale & FY_CACHE_STALE_UPDATING));
     rc = fy_http_cache_lookup(c, first, lock, lcf->proxy_cache_lock_age);
-    if (rc == 1) {
-        fd = fy_http_cache_open(c, &h);
-        if (fd != -1) {
-            c->status = FY_CACHE_HIT;
-            return fy_http_cache_send(r, fd, &h) == FY_OK ? FY_DONE
-                                                          : FY_ERROR;
+    fd = -1;
+    if (rc >= 0) {
+        fd = fy_http_cache_open(r, c, &h);
+        if (fd == -2 && !c->secondary) {
+            /* Vary: the entry is another variant; this request's own
+             * is looked up under its variant's MD5 (nginx's secondary
+             * key), the key's lock, if taken, given back first */
+            fy_http_cache_unlock(c);
+            memcpy(c->md5, c->variant, 16);
+            c->secondary = 1;
+            fy_http_cache_file_name(c->cp, c->md5, c->name);
+            return fy_http_cache_decide(p, first);
         }
-        fy_http_cache_forget(c);
-        rc = -1;
+        if (fd == -1) {
+            fy_http_cache_forget(c);
+        }
+        if (fd < 0) {
+            /* gone or broken; or under the variant's MD5 an entry of
+             * other Vary names: replaced by this request's response */
+            fd = -1;
+            rc = -1;
+        }
+    }
+    if (rc == 1) {
+        c->status = FY_CACHE_HIT;
+        return fy_http_cache_send(r, fd, &h) == FY_OK ? FY_DONE : FY_ERROR;
     }
     if (c->lock_wait && rc == 0
         && (lcf->proxy_cache_use_stale & FY_CACHE_STALE_UPDATING))
     {
         /* another request updates the expired entry: it answers */
-        fd = fy_http_cache_open(c, &h);
-        if (fd != -1) {
-            c->status = FY_CACHE_UPDATING;
-            return fy_http_cache_send(r, fd, &h) == FY_OK ? FY_DONE
-                                                          : FY_ERROR;
-        }
-        rc = -1;
+        c->status = FY_CACHE_UPDATING;
+        return fy_http_cache_send(r, fd, &h) == FY_OK ? FY_DONE : FY_ERROR;
+    }
+    if (rc == 0 && c->lock_held && lcf->proxy_cache_background_update
+        && (lcf->proxy_cache_use_stale & FY_CACHE_STALE_UPDATING)
+        && c->uses >= (unsigned) lcf->proxy_cache_min_uses)
+    {
+        return fy_http_cache_bg_answer(p, fd, &h);
     }
     if (c->lock_wait && lcf->proxy_cache_lock
         && fy_current_msec - c->wait_start
@@ -710,6 +852,9 @@ fy_http_cache_decide(fy_http_proxy_t *p, int first)
     {
         /* another request fetches it: look again shortly (nginx polls
          * every 500 ms; the wait is bounded by proxy_cache_lock_timeout) */
+        if (fd != -1) {
+            close(fd);
+        }
         cc->write.handler = fy_http_cache_wait;
         fy_timer_add(&cc->write, 50);
         return FY_AGAIN;
@@ -728,19 +873,18 @@ fy_http_cache_decide(fy_http_proxy_t *p, int first)
     {
         /* kept for proxy_cache_use_stale and proxy_cache_revalidate
          * until the request ends */
-        fd = fy_http_cache_open(c, &h);
-        if (fd != -1) {
-            if (fy_pool_cleanup_add(r->pool, fy_http_cache_close_stale, c)
-                != FY_OK)
-            {
-                close(fd);
-                return FY_ERROR;
-            }
-            c->stale_fd = fd;
-            if (lcf->proxy_cache_revalidate) {
-                fy_http_cache_validators(r, c, fd, &h);
-            }
+        if (fy_pool_cleanup_add(r->pool, fy_http_cache_close_stale, c)
+            != FY_OK)
+        {
+            close(fd);
+            return FY_ERROR;
         }
+        c->stale_fd = fd;
+        if (lcf->proxy_cache_revalidate) {
+            fy_http_cache_validators(r, c, fd, &h);
+        }
+    } else if (fd != -1) {
+        close(fd);
     }
     return FY_OK;
 }
@@ -795,6 +939,7 @@ fy_http_cache_start(fy_http_proxy_t *p)
     if (c->key == NULL || fy_http_cache_md5(c) != FY_OK) {
         return FY_ERROR;
     }
+    memcpy(c->main_md5, c->md5, 16);
     fy_http_cache_file_name(c->cp, c->md5, c->name);
     p->cache = c;
     /* a HEAD that misses goes up as a HEAD: nothing to store */
@@ -949,10 +1094,16 @@ fy_http_cache_load(fy_http_cache_t *c, const char *dir, unsigned depth)
         if (fd == -1) {
             continue;
         }
-        if (pread(fd, &h, sizeof(h), 0) == (ssize_t) sizeof(h)
-            && memcmp(h.magic, FY_CACHE_MAGIC, 8) == 0
-            && memcmp(h.md5, c->md5, 16) == 0
-            && h.body_start + h.body_len == (uint64_t) st.st_size)
+        if (pread(fd, &h, 8, 0) == 8 && memcmp(h.magic, "FYCACHE", 7) == 0
+            && h.magic[7] != FY_CACHE_MAGIC[7])
+        {
+            /* an entry of another version of the layout: never used,
+             * and nothing else would remove it */
+            unlink(path);
+        } else if (pread(fd, &h, sizeof(h), 0) == (ssize_t) sizeof(h)
+                   && memcmp(h.magic, FY_CACHE_MAGIC, 8) == 0
+                   && memcmp(h.md5, c->md5, 16) == 0
+                   && h.body_start + h.body_len == (uint64_t) st.st_size)
         {
             fy_http_cache_index(c, h.valid_sec, (uint64_t) st.st_size);
         }

@@ -10,11 +10,18 @@
  *   fy_http_cache_store.c   whether and how long a response may be
  *                           kept, writing it to a temporary file as it
  *                           is read, putting it in place
+ *   fy_http_cache_vary.c    Vary: the response's names, the request's
+ *                           variant of them
+ *   fy_http_cache_bg.c      proxy_cache_background_update
+ *   fy_http_cache_stats.c   the zones on the status page
  *
  * An entry is one file, <path>/<levels>/<md5 of the key in hex>:
  *
- *     fy_http_cache_file_t  fixed header (magic, times, sizes, md5)
+ *     fy_http_cache_file_t  fixed header (magic, times, sizes, md5,
+ *                           variant)
  *     key                   the key's text (key_len bytes)
+ *     vary                  the response's Vary, its fields joined by
+ *                           ", " (vary_len bytes, 0: none)
  *     fields                "NNN reason\r\n" then the response's own
  *                           header lines (fields_len bytes)
  *     body                  from body_start, body_len bytes
@@ -36,10 +43,11 @@
 
 #include <limits.h>
 
-#define FY_CACHE_MAGIC      "FYCACHE1"
+#define FY_CACHE_MAGIC      "FYCACHE2"      /* 2: vary and variant */
 #define FY_CACHE_NODE_FILE  0x8000          /* node->count: a file */
 #define FY_CACHE_NODE_USES  0x7fff
 #define FY_CACHE_LEVELS_MAX 3
+#define FY_CACHE_VARY_MAX   1024            /* a longer Vary: not kept */
 
 /* $upstream_cache_status (0: empty, the cache was not asked) */
 enum {
@@ -72,8 +80,17 @@ typedef struct {
     uint32_t  fields_len;
     uint16_t  status;
     uint16_t  key_len;
-    u_char    md5[16];
+    u_char    md5[16];         /* the file's name: the key's MD5, or the
+                                  variant's for a secondary entry */
+    u_char    variant[16];     /* with vary_len: the MD5 of the key and
+                                  the request's values of the Vary names
+                                  (fy_http_cache_variant) */
+    uint16_t  vary_len;
 } fy_http_cache_file_t;
+
+/* where an entry's fields start in its file */
+#define fy_http_cache_fields_off(h)                                        \
+    ((off_t) (sizeof(*(h)) + (h)->key_len + (h)->vary_len))
 
 /* One proxy_cache_path: the zone (a limit zone whose "key" is the
  * path) points at it through z->cache. */
@@ -96,7 +113,11 @@ typedef struct {
 typedef struct fy_http_cache_s {
     fy_http_limit_zone_t   *zone;
     fy_http_cache_path_t   *cp;
-    u_char                  md5[16];
+    u_char                  md5[16];          /* the file's: the key's,
+                                                 or the variant's */
+    u_char                  main_md5[16];     /* the key's */
+    u_char                  variant[16];      /* this request's, of the
+                                                 entry's Vary */
     u_char                 *key;
     size_t                  key_len;
     char                    name[PATH_MAX];   /* the entry's file */
@@ -120,6 +141,16 @@ typedef struct fy_http_cache_s {
      * Last-Modified, sent up as If-None-Match and If-Modified-Since
      * (the client's own are not sent then) */
     unsigned                revalidate:1;
+    /* Vary: the entry under the key is another variant, so this
+     * request looks up, and stores, under its variant's MD5 (nginx's
+     * secondary key) */
+    unsigned                secondary:1;
+    /* proxy_cache_background_update: the expired entry answered the
+     * client (STALE), the request then fetches the new one for the
+     * cache alone (fy_http_cache_bg.c); the answer's status, for the
+     * log */
+    unsigned                bg:1;
+    int                     bg_status;
     fy_str_t                rv_etag;
     fy_str_t                rv_lm;
 } fy_http_cache_t;
@@ -151,6 +182,26 @@ void fy_http_cache_unlock(fy_http_cache_t *c);
  * ask), under the zone's lock; c's lock goes. */
 void fy_http_cache_index(fy_http_cache_t *c, int64_t valid_sec,
                          uint64_t size);
+
+/* fy_http_cache_vary.c */
+/* The response's Vary fields joined by ", " into buf (FY_CACHE_VARY_MAX
+ * bytes): their length (0: none), or -1 when the response must not be
+ * kept: a "*" among the names, or longer than buf. */
+ssize_t fy_http_cache_vary(fy_array_t *headers, u_char *buf);
+/* Whether the Vary value v names "*". */
+int fy_http_cache_vary_star(const fy_str_t *v);
+/* The variant of request r for the names in vary: the MD5 of c's key
+ * and of r's values of each name, into md5.  FY_OK, FY_ERROR. */
+int fy_http_cache_variant(fy_http_request_t *r, fy_http_cache_t *c,
+                          const u_char *vary, size_t len, u_char *md5);
+
+/* fy_http_cache_bg.c */
+/* The response header of the update is in (and stored from): read the
+ * body into the cache, nothing to the client; then the request ends. */
+void fy_http_cache_bg_body(fy_http_proxy_t *p);
+/* The update is over, whatever its outcome: the store (if any) is
+ * dropped, the upstream closed, the request finalized. */
+void fy_http_cache_bg_end(fy_http_proxy_t *p);
 
 /* fy_http_cache_store.c */
 /* How long (s) the response may be kept according to its own fields,

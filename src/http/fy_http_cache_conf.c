@@ -94,6 +94,10 @@ const fy_command_t  fy_http_cache_commands[] = {
       fy_conf_set_flag, FY_CONF_LOC_OFF,
       offsetof(fy_http_loc_conf_t, proxy_cache_revalidate), NULL },
 
+    { "proxy_cache_background_update", FY_CACHE_LOC, 0, 1, 1,
+      fy_conf_set_flag, FY_CONF_LOC_OFF,
+      offsetof(fy_http_loc_conf_t, proxy_cache_background_update), NULL },
+
     { "proxy_cache_min_uses", FY_CACHE_LOC, 0, 1, 1,
       fy_conf_set_int, FY_CONF_LOC_OFF,
       offsetof(fy_http_loc_conf_t, proxy_cache_min_uses),
@@ -433,6 +437,7 @@ fy_http_cache_init_conf(fy_http_loc_conf_t *lcf)
     lcf->proxy_cache_lock_age = FY_CONF_UNSET_MSEC;
     lcf->proxy_cache_min_uses = FY_CONF_UNSET_INT;
     lcf->proxy_cache_revalidate = FY_CONF_UNSET_INT;
+    lcf->proxy_cache_background_update = FY_CONF_UNSET_INT;
 }
 
 /* A level without its own settings takes its parent's, one by one. */
@@ -449,6 +454,8 @@ fy_http_cache_merge(fy_http_loc_conf_t *prev, fy_http_loc_conf_t *conf)
                   FY_CONF_UNSET_INT, 1);
     fy_conf_merge(conf->proxy_cache_revalidate,
                   prev->proxy_cache_revalidate, FY_CONF_UNSET_INT, 0);
+    fy_conf_merge(conf->proxy_cache_background_update,
+                  prev->proxy_cache_background_update, FY_CONF_UNSET_INT, 0);
     if (!conf->proxy_cache_set) {
         conf->proxy_cache = prev->proxy_cache;
         conf->proxy_cache_set = prev->proxy_cache_set;

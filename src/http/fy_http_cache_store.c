@@ -98,9 +98,11 @@ fy_http_cache_header_valid(fy_array_t *headers, unsigned ignore, time_t now)
                 return -1;
             }
         } else if (fy_str_eq_ci(&h->name, "Vary")) {
-            /* "*" never is (nginx); ferry keeps no variants, so no
-             * response that varies is kept (docs/configuration.md) */
-            if (!(ignore & FY_HTTP_IGN_VARY)) {
+            /* "*" never is (nginx); other names are kept with the
+             * entry (fy_http_cache_vary.c) */
+            if (!(ignore & FY_HTTP_IGN_VARY)
+                && fy_http_cache_vary_star(&h->value))
+            {
                 return -1;
             }
         } else if (fy_str_eq_ci(&h->name, "X-Accel-Expires")) {
@@ -247,6 +249,8 @@ fy_http_cache_store_open(fy_http_proxy_t *p)
     fy_array_t            *headers = &p->headers;
     const char            *line;
     u_char                *text, *q;
+    u_char                 vary[FY_CACHE_VARY_MAX], variant[16];
+    ssize_t                vlen = 0;
     size_t                 size, llen;
     int64_t                valid;
     unsigned               i;
@@ -271,6 +275,26 @@ fy_http_cache_store_open(fy_http_proxy_t *p)
     if (valid <= 0) {
         return;
     }
+    if (!(lcf->proxy_ignore_headers & FY_HTTP_IGN_VARY)) {
+        vlen = fy_http_cache_vary(headers, vary);
+        if (vlen < 0) {
+            return;             /* "Vary: *", or too long */
+        }
+    }
+    if (vlen > 0
+        && fy_http_cache_variant(r, c, vary, (size_t) vlen, variant) != FY_OK)
+    {
+        return;
+    }
+    if (c->secondary && (vlen == 0 || memcmp(variant, c->md5, 16) != 0)) {
+        /* nginx: a request that looked its variant up stores there
+         * only while the upstream varies as the entry under the key
+         * said; otherwise its response replaces that entry */
+        fy_http_cache_unlock(c);
+        memcpy(c->md5, c->main_md5, 16);
+        c->secondary = 0;
+        fy_http_cache_file_name(c->cp, c->md5, c->name);
+    }
 
     /* "NNN reason\r\n", then the fields the client gets from the
      * upstream (not ferry's own: Server, Date, Connection, framing,
@@ -283,7 +307,7 @@ fy_http_cache_store_open(fy_http_proxy_t *p)
             return;
         }
     }
-    size = sizeof(h) + c->key_len + 8 + llen;
+    size = sizeof(h) + c->key_len + (size_t) vlen + 8 + llen;
     for (i = 0; i < headers->nelts; i++) {
         f = fy_array_elt(headers, fy_http_header_t, i);
         size += f->name.len + f->value.len + 4;
@@ -296,6 +320,8 @@ fy_http_cache_store_open(fy_http_proxy_t *p)
     q = text + sizeof(h);
     memcpy(q, c->key, c->key_len);
     q += c->key_len;
+    memcpy(q, vary, (size_t) vlen);
+    q += vlen;
     if (line) {
         memcpy(q, line, llen);
         q += llen;
@@ -331,9 +357,14 @@ fy_http_cache_store_open(fy_http_proxy_t *p)
     h.date = (int64_t) now;
     h.status = (uint16_t) p->status;
     h.key_len = (uint16_t) fy_min(c->key_len, 65535);
-    h.fields_len = (uint32_t) ((size_t) (q - text) - sizeof(h) - c->key_len);
+    h.vary_len = (uint16_t) vlen;
+    h.fields_len = (uint32_t) ((size_t) (q - text) - sizeof(h) - c->key_len
+                               - (size_t) vlen);
     h.body_start = (uint64_t) (q - text);
     memcpy(h.md5, c->md5, 16);
+    if (vlen) {
+        memcpy(h.variant, variant, 16);
+    }
     memcpy(text, &h, sizeof(h));
     if (c->key_len > 65535) {
         return;
@@ -433,7 +464,7 @@ fy_http_cache_revalidated(fy_http_proxy_t *p)
     time_t                 now = (time_t) (fy_wall_msec / 1000);
     int                    fd;
 
-    if (!c->revalidate || c->stale_fd == -1 || r->header_sent
+    if (!c->revalidate || c->stale_fd == -1 || (r->header_sent && !c->bg)
         || pread(c->stale_fd, &h, sizeof(h), 0) != (ssize_t) sizeof(h))
     {
         return FY_DECLINED;
@@ -460,6 +491,11 @@ fy_http_cache_revalidated(fy_http_proxy_t *p)
         }
     }
     fy_http_cache_unlock(c);
+    if (c->bg) {
+        /* a background update: the client was answered already */
+        fy_http_cache_bg_end(p);
+        return FY_DONE;
+    }
     /* the stored response answers, as fresh (fy_http_cache_stale's
      * way of sending the kept file) */
     c->status = FY_CACHE_REVALIDATED;

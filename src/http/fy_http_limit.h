@@ -88,12 +88,18 @@ typedef struct {
     uint64_t       cache_bytes;  /* proxy_cache_path: the entries' size */
     uint32_t       cache_loaded; /* proxy_cache_path: the files on disk
                                     are indexed (fy_http_cache.c) */
+    uint32_t       cache_entries; /* proxy_cache_path: nodes whose file
+                                    is in place (FY_CACHE_NODE_FILE) */
     /* Requests by result (FY_LIMIT_PASSED ..., [0] unused), for the
      * status page: one relaxed atomic add per zone checked, outside
      * the lock, on their own cache line so that counting does not
      * bounce the lock's.  Kept across a reload with the mapping. */
     uint64_t       results[FY_LIMIT_REJECTED_DRY_RUN + 1]
                    __attribute__((aligned(FY_CACHELINE)));
+    /* proxy_cache_path: requests by $upstream_cache_status (FY_CACHE_*
+     * of fy_http_cache.h, [0] unused), counted as each request ends,
+     * the same way */
+    uint64_t       cache_results[8];
 } __attribute__((aligned(FY_CACHELINE))) fy_http_limit_shm_t;
 
 /* Count a request's result (FY_LIMIT_*) in zone shm. */
@@ -221,6 +227,9 @@ uint32_t fy_http_limit_index(fy_http_limit_shm_t *shm,
 /* ", client: A, server: S, request: \"R\", host: \"H\"" after text,
  * at level, as nginx ends its request-related lines. */
 void fy_http_limit_log(fy_http_request_t *r, int level, const char *text);
+
+/* fy_http_limit_stats.c: the zones of this worker's cycle, all kinds */
+extern fy_http_limit_zone_t  *fy_http_limit_stats_zones;
 
 /* FY_LIMIT_* statuses by name, for the variables */
 extern const fy_str_t  fy_http_limit_status_names[];

@@ -15,8 +15,9 @@
 #include "fy_http_limit.h"
 #include "fy_http_status.h"
 
-/* The zones of this worker's cycle (fy_http_limit_init_process). */
-static fy_http_limit_zone_t  *fy_http_limit_stats_zones;
+/* The zones of this worker's cycle (fy_http_limit_init_process);
+ * fy_http_cache_stats.c shows the proxy_cache_path ones. */
+fy_http_limit_zone_t  *fy_http_limit_stats_zones;
 
 void
 fy_http_limit_init_process(fy_cycle_t *cycle)

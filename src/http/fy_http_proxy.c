@@ -256,7 +256,8 @@ fy_proxy_resend_safe(fy_http_proxy_t *p)
 {
     fy_http_request_t  *r = p->r;
 
-    if (!p->reused || p->buf.last != p->buf.start || r->header_sent
+    if (!p->reused || p->buf.last != p->buf.start
+        || (r->header_sent && !(p->cache && p->cache->bg))
         || p->body_lost || p->early)
     {
         return 0;
@@ -300,6 +301,10 @@ fy_proxy_fail(fy_http_proxy_t *p, int status)
 
     if (st && st->status == 0) {
         st->status = status;
+    }
+    if (p->cache && p->cache->bg) {
+        fy_http_cache_bg_end(p);    /* the client has its answer */
+        return;
     }
     if (p->cache && (status == 502 || status == 504)
         && fy_http_cache_stale(p, status == 504 ? FY_CACHE_STALE_TIMEOUT
@@ -525,8 +530,10 @@ fy_proxy_can_retry(fy_http_proxy_t *p, unsigned ft)
     fy_http_bal_ctx_t    bc;
     unsigned             i;
 
-    if (!(lcf->next_upstream & ft) || p->body_lost || r->header_sent
-        || p->early)
+    /* a background cache update (fy_http_cache_bg.c) sent nothing of
+     * its own to the client: it may go on to the next server */
+    if (!(lcf->next_upstream & ft) || p->body_lost
+        || (r->header_sent && !(p->cache && p->cache->bg)) || p->early)
     {
         return 0;
     }

@@ -275,10 +275,18 @@ int fy_proxy_header_init(fy_http_proxy_t *p);
 /* whether a response field is kept from the client (proxy_hide_header,
  * proxy_pass_header) */
 int fy_proxy_hidden(fy_http_loc_conf_t *lcf, const fy_str_t *name);
+/* expires and charset on a response field (the location has
+ * header_filters): 1 when it is left out, else *value may change
+ * (proxied responses and the cache's HITs) */
+int fy_proxy_filter_header(fy_http_request_t *r, const fy_http_header_t *h,
+                           fy_str_t *value);
 void fy_proxy_read_header(fy_event_t *rev);
 int fy_proxy_read_early(fy_http_proxy_t *p);
 /* the body relay (fy_http_proxy_relay.c), entered from the header */
 void fy_proxy_scan(fy_http_proxy_t *p, u_char *start, u_char *end);
+/* more of the upstream's body into b (scanned): FY_OK, FY_AGAIN, FY_DONE
+ * (its end), FY_ERROR (logged) */
+int fy_proxy_up_recv(fy_http_proxy_t *p, fy_buf_t *b);
 void fy_proxy_relay(fy_http_proxy_t *p);
 void fy_proxy_relay_read(fy_event_t *rev);
 void fy_proxy_body_written(fy_http_request_t *r);

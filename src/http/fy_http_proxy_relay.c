@@ -26,7 +26,6 @@ static int fy_proxy_next_piece(fy_http_proxy_t *p);
 static int fy_proxy_gzip_piece(fy_http_proxy_t *p);
 static int fy_proxy_gzip_out(fy_http_proxy_t *p);
 static int fy_proxy_sub_piece(fy_http_proxy_t *p);
-static int fy_proxy_up_recv(fy_http_proxy_t *p, fy_buf_t *b);
 static void fy_proxy_ahead_free(void *data);
 static void fy_proxy_read_ahead(fy_http_proxy_t *p);
 
@@ -573,7 +572,7 @@ fy_proxy_release_upstream(fy_http_proxy_t *p)
  * than the body's end when it has a length).  FY_OK, FY_AGAIN, FY_DONE
  * (nothing more will come: the response is read, or the upstream
  * closed), FY_ERROR (it closed too early or failed; logged). */
-static int
+int
 fy_proxy_up_recv(fy_http_proxy_t *p, fy_buf_t *b)
 {
     fy_conn_t  *uc = p->uc;

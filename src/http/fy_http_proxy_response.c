@@ -62,7 +62,7 @@ fy_proxy_filters_start(fy_http_request_t *r, fy_array_t *headers)
  * is left out (Expires and Cache-Control, replaced by expires's own
  * when expires applies to the status), else *value may change (a
  * Content-Type with "; charset=", fy_http_charset_room counted). */
-static int
+int
 fy_proxy_filter_header(fy_http_request_t *r, const fy_http_header_t *h,
                        fy_str_t *value)
 {
@@ -292,7 +292,8 @@ fy_proxy_process_header(fy_http_proxy_t *p)
     }
 
     if (p->status >= 300 && r->loc->intercept_errors && !r->error_page
-        && fy_http_error_page_find(r->loc, p->status))
+        && fy_http_error_page_find(r->loc, p->status)
+        && !(p->cache && p->cache->bg))
     {
         /* proxy_intercept_errors: the location's error_page answers
          * instead; the upstream's body is not wanted */
@@ -376,6 +377,10 @@ fy_proxy_process_header(fy_http_proxy_t *p)
 
     if (r->parent) {
         fy_proxy_subrequest_done(p);    /* auth_request: not for the client */
+        return;
+    }
+    if (p->cache && p->cache->bg) {
+        fy_http_cache_bg_body(p);       /* the cache's update: for it alone */
         return;
     }
 

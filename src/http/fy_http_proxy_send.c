@@ -11,6 +11,7 @@
 #include "fy_http_proxy.h"
 #include "fy_worker.h"
 #include "fy_shm.h"
+#include "fy_http_cache.h"
 
 /*
  * The request body.  Whatever its framing from the client, it is read
@@ -643,6 +644,15 @@ fy_proxy_check_client(fy_event_t *rev)
     fy_http_conn_t   *hc = c->data;
 
     if (!fy_http_client_closed(rev)) {
+        return;
+    }
+    if (hc->r && hc->r->proxy && hc->r->proxy->cache
+        && hc->r->proxy->cache->bg)
+    {
+        /* a background cache update: the client has its answer, and the
+         * update is for the cache, so it goes on (as nginx's upstream
+         * does not stop a response it caches); the connection closes
+         * when it is over */
         return;
     }
     if (hc->r && hc->r->loc->proxy_ignore_client_abort == 1) {

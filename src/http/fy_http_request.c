@@ -318,6 +318,13 @@ fy_http_finalize(fy_http_request_t *r, int close_connection)
     fy_http_conn_t      *hc = r->hc;
     fy_http_loc_conf_t  *lcf;
 
+    if (r->cache_bg) {
+        /* the expired entry answered: the request ends once it has
+         * fetched the new one, without a word more to the client */
+        r->cache_bg = 0;
+        fy_http_cache_bg_start(r);
+        return;
+    }
     fy_shm_add(fy_worker_slot->requests, 1);
     hc->requests++;
     r->completed = 1;           /* $request_completion */

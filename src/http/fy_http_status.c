@@ -283,6 +283,12 @@ fy_http_status_snapshot(fy_pool_t *pool, int with_peers)
     }
     st->nzones = n;
 
+    n = (unsigned) fy_http_cache_status(pool, &st->caches);
+    if ((int) n < 0) {
+        return NULL;
+    }
+    st->ncaches = n;
+
     n = 0;
     for (i = 0; i < FY_MAX_PEERS; i++) {
         n += fy_shm_get(fy_shm->peers[i].in_use) != 0;

@@ -103,6 +103,21 @@ typedef struct {
 extern const fy_http_status_result_t
     fy_http_status_limit_results[FY_STATUS_NRESULTS];
 
+/* A proxy_cache_path zone, from its shared memory. */
+#define FY_STATUS_NCACHE  7       /* miss ... hit, FY_CACHE_* order */
+
+typedef struct {
+    const char  *name;        /* keys_zone name, copied */
+    uint64_t     entries;     /* gauges: entries whose file is in place */
+    uint64_t     bytes;       /* their size on disk (1 KiB blocks) */
+    uint64_t     max_size;    /* 0: none */
+    uint64_t     results[FY_STATUS_NCACHE];  /* counters, by the names
+                                  of fy_http_status_cache_results */
+} fy_http_status_cache_t;
+
+/* $upstream_cache_status in lower case, FY_CACHE_MISS ... FY_CACHE_HIT */
+extern const char *const  fy_http_status_cache_results[FY_STATUS_NCACHE];
+
 typedef struct {
     uint64_t                  now_ms;          /* wall clock */
     uint64_t                  master_pid;
@@ -134,6 +149,9 @@ typedef struct {
                                                   limit_conn zones, each
                                                   by name */
     unsigned                  nzones;
+    fy_http_status_cache_t   *caches;          /* proxy_cache_path zones,
+                                                  by name */
+    unsigned                  ncaches;
 } fy_http_status_t;
 
 /* Output built in the request pool; grows by doubling.  A failed
@@ -164,6 +182,10 @@ void fy_http_status_html(fy_http_status_out_t *o, fy_http_status_t *st);
 /* fy_http_limit_stats.c: this worker's zones into *zones (pool), in
  * the snapshot's order; their count, or -1 on allocation failure. */
 int fy_http_limit_status(fy_pool_t *pool, fy_http_status_zone_t **zones);
+
+/* fy_http_cache_stats.c: this worker's proxy_cache_path zones into
+ * *caches (pool), by name; their count, or -1 on allocation failure. */
+int fy_http_cache_status(fy_pool_t *pool, fy_http_status_cache_t **caches);
 
 /* fy_http_stub_status.c */
 void fy_http_stub_status_handler(fy_http_request_t *r);

@@ -179,6 +179,39 @@ fy_json_zones(fy_http_status_out_t *o, fy_http_status_t *st, unsigned kind)
     fy_http_status_write(o, "}", 1);
 }
 
+/* "caches": an object keyed by keys_zone name, nginx Plus's "caches"
+ * made simple: the gauges, then requests by $upstream_cache_status */
+static void
+fy_json_caches(fy_http_status_out_t *o, fy_http_status_t *st)
+{
+    fy_http_status_cache_t  *c;
+    unsigned                 i, j;
+
+    fy_http_status_printf(o, ",\"caches\":{");
+    for (i = 0; i < st->ncaches; i++) {
+        c = &st->caches[i];
+        if (i) {
+            fy_http_status_write(o, ",", 1);
+        }
+        fy_json_str(o, c->name);
+        fy_http_status_printf(o, ":{\"entries\":%llu,\"size\":%llu,",
+                              fy_ull(c->entries), fy_ull(c->bytes));
+        if (c->max_size) {
+            fy_http_status_printf(o, "\"max_size\":%llu",
+                                  fy_ull(c->max_size));
+        } else {
+            fy_http_status_printf(o, "\"max_size\":null");
+        }
+        for (j = 0; j < FY_STATUS_NCACHE; j++) {
+            fy_http_status_printf(o, ",\"%s\":%llu",
+                                  fy_http_status_cache_results[j],
+                                  fy_ull(c->results[j]));
+        }
+        fy_http_status_write(o, "}", 1);
+    }
+    fy_http_status_write(o, "}", 1);
+}
+
 void
 fy_http_status_json(fy_http_status_out_t *o, fy_http_status_t *st)
 {
@@ -238,5 +271,6 @@ fy_http_status_json(fy_http_status_out_t *o, fy_http_status_t *st)
 
     fy_json_zones(o, st, FY_HTTP_STATUS_LIMIT_REQ);
     fy_json_zones(o, st, FY_HTTP_STATUS_LIMIT_CONN);
+    fy_json_caches(o, st);
     fy_http_status_write(o, "}\n", 2);
 }

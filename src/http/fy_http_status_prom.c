@@ -488,6 +488,62 @@ fy_prom_zones(fy_http_status_out_t *o, fy_http_status_t *st)
     }
 }
 
+/* The proxy_cache_path zones: written only when there is one. */
+static void
+fy_prom_caches(fy_http_status_out_t *o, fy_http_status_t *st)
+{
+    fy_http_status_cache_t  *c;
+    unsigned                 i, j, nmax = 0;
+
+    if (st->ncaches == 0) {
+        return;
+    }
+    fy_prom_family(o, "cache_requests_total", "counter",
+                   "Requests that used a proxy cache zone, by their "
+                   "$upstream_cache_status in lower case.");
+    for (i = 0; i < st->ncaches; i++) {
+        c = &st->caches[i];
+        nmax += c->max_size != 0;
+        for (j = 0; j < FY_STATUS_NCACHE; j++) {
+            fy_http_status_printf(o, "ferry_cache_requests_total{zone=\"");
+            fy_prom_value(o, c->name);
+            fy_http_status_printf(o, "\",cache_status=\"%s\"} %llu\n",
+                                  fy_http_status_cache_results[j],
+                                  fy_ull(c->results[j]));
+        }
+    }
+    fy_prom_family(o, "cache_entries", "gauge",
+                   "Entries a proxy cache zone holds now, all workers.");
+    for (i = 0; i < st->ncaches; i++) {
+        fy_http_status_printf(o, "ferry_cache_entries{zone=\"");
+        fy_prom_value(o, st->caches[i].name);
+        fy_http_status_printf(o, "\"} %llu\n",
+                              fy_ull(st->caches[i].entries));
+    }
+    fy_prom_family(o, "cache_size_bytes", "gauge",
+                   "Size on disk of a proxy cache zone's entries, in "
+                   "1 KiB blocks as max_size counts them.");
+    for (i = 0; i < st->ncaches; i++) {
+        fy_http_status_printf(o, "ferry_cache_size_bytes{zone=\"");
+        fy_prom_value(o, st->caches[i].name);
+        fy_http_status_printf(o, "\"} %llu\n", fy_ull(st->caches[i].bytes));
+    }
+    if (nmax == 0) {
+        return;
+    }
+    fy_prom_family(o, "cache_max_size_bytes", "gauge",
+                   "A proxy cache zone's max_size (zones that have one).");
+    for (i = 0; i < st->ncaches; i++) {
+        if (st->caches[i].max_size == 0) {
+            continue;
+        }
+        fy_http_status_printf(o, "ferry_cache_max_size_bytes{zone=\"");
+        fy_prom_value(o, st->caches[i].name);
+        fy_http_status_printf(o, "\"} %llu\n",
+                              fy_ull(st->caches[i].max_size));
+    }
+}
+
 void
 fy_http_status_prom(fy_http_status_out_t *o, fy_http_status_t *st)
 {
@@ -495,4 +551,5 @@ fy_http_status_prom(fy_http_status_out_t *o, fy_http_status_t *st)
     fy_prom_workers(o, st);
     fy_prom_peers(o, st);
     fy_prom_zones(o, st);
+    fy_prom_caches(o, st);
 }

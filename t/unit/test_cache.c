@@ -4,7 +4,9 @@
  * reads X-Accel-Expires, Cache-Control, Expires, Set-Cookie and Vary,
  * and proxy_ignore_headers), the entries' file names in the levels
  * layout, and the index in a cache zone on ordinary memory: add,
- * replace, the max_size and inactive evictions.
+ * replace, the max_size and inactive evictions, the entries counted
+ * for the status page; Vary: the names kept (fy_http_cache_vary) and a
+ * request's variant of them (fy_http_cache_variant).
  */
 
 #include "fy_core.h"
@@ -44,6 +46,70 @@ valid(unsigned ignore, int n, ...)
     }
     va_end(ap);
     return fy_http_cache_header_valid(&a, ignore, NOW);
+}
+
+/* fields "Name: value" into a, as the proxy parses them */
+static void
+fields(fy_array_t *a, int n, va_list ap)
+{
+    fy_http_header_t  *h;
+    const char        *name, *value;
+    int                i;
+
+    fy_array_init(a, pool, 4, sizeof(fy_http_header_t));
+    for (i = 0; i < n; i++) {
+        name = va_arg(ap, const char *);
+        value = va_arg(ap, const char *);
+        h = fy_array_push(a);
+        h->name.data = (u_char *) name;
+        h->name.len = strlen(name);
+        h->value.data = (u_char *) value;
+        h->value.len = strlen(value);
+    }
+}
+
+/* fy_http_cache_vary of the response fields given, into buf */
+static ssize_t
+vary(u_char *buf, int n, ...)
+{
+    fy_array_t  a;
+    va_list     ap;
+
+    va_start(ap, n);
+    fields(&a, n, ap);
+    va_end(ap);
+    return fy_http_cache_vary(&a, buf);
+}
+
+/* the variant, as 32 hex digits, of a request with key "k" and the
+ * fields given, for the Vary names names */
+static char *
+variant(const char *names, int n, ...)
+{
+    static char         hex[33];
+    fy_http_request_t   r;
+    fy_http_cache_t     c;
+    u_char              md5[16];
+    va_list             ap;
+    int                 i;
+
+    memset(&r, 0, sizeof(r));
+    memset(&c, 0, sizeof(c));
+    r.pool = pool;
+    c.key = (u_char *) "k";
+    c.key_len = 1;
+    va_start(ap, n);
+    fields(&r.headers, n, ap);
+    va_end(ap);
+    if (fy_http_cache_variant(&r, &c, (const u_char *) names, strlen(names),
+                              md5) != FY_OK)
+    {
+        return (char *) "error";
+    }
+    for (i = 0; i < 16; i++) {
+        snprintf(hex + 2 * i, 3, "%02x", md5[i]);
+    }
+    return hex;
 }
 
 static void
@@ -111,9 +177,55 @@ main(void)
     is_int(valid(FY_HTTP_IGN_SET_COOKIE, 1, "Set-Cookie", "a=b"), 0,
            "Set-Cookie ignored");
     is_int(valid(0, 1, "Vary", "*"), -1, "Vary: * not kept");
-    is_int(valid(0, 1, "Vary", "Accept-Encoding"), -1,
-           "Vary: no variants kept");
+    is_int(valid(0, 1, "Vary", "Accept-Encoding"), 0,
+           "Vary: Accept-Encoding does not forbid keeping");
+    is_int(valid(0, 1, "Vary", "Accept-Encoding, *"), -1,
+           "Vary: a * among names not kept");
     is_int(valid(FY_HTTP_IGN_VARY, 1, "Vary", "*"), 0, "Vary ignored");
+
+    /* ---- Vary: the names kept, the variants ---- */
+    {
+        u_char   vb[FY_CACHE_VARY_MAX];
+        char     long_name[1100], v1[33];
+        ssize_t  n;
+
+        n = vary(vb, 1, "Content-Type", "text/plain");
+        is_int(n, 0, "no Vary: nothing kept");
+        n = vary(vb, 2, "Vary", "Accept-Encoding", "vary", "Accept-Language");
+        is_int(n, 32, "two Vary lines: joined");
+        ok(n == 32 && memcmp(vb, "Accept-Encoding, Accept-Language", 32) == 0,
+           "... by \", \"");
+        is_int(vary(vb, 1, "Vary", "Accept-Encoding, *"), -1,
+               "a * among the names: not kept");
+        is_int(vary(vb, 2, "Vary", "Cookie", "Vary", " * "), -1,
+               "a * on a line of its own: not kept");
+        memset(long_name, 'a', sizeof(long_name) - 1);
+        long_name[sizeof(long_name) - 1] = '\0';
+        is_int(vary(vb, 1, "Vary", long_name), -1,
+               "more than FY_CACHE_VARY_MAX bytes: not kept");
+
+        snprintf(v1, sizeof(v1), "%s",
+                 variant("Accept-Encoding", 1, "Accept-Encoding", "gzip"));
+        is_str(variant("accept-encoding", 1, "ACCEPT-ENCODING", "gzip"), v1,
+               "variant: names compare without case");
+        is_str(variant("Accept-Encoding", 2, "Accept-Encoding", "gzip",
+                       "User-Agent", "x"), v1,
+               "variant: a field not named does not count");
+        ok(strcmp(variant("Accept-Encoding", 1, "Accept-Encoding", "br"), v1)
+           != 0, "variant: another value, another variant");
+        ok(strcmp(variant("Accept-Encoding", 1, "Accept-Encoding", "GZIP"), v1)
+           != 0, "variant: values compare exactly");
+        snprintf(v1, sizeof(v1), "%s", variant("Accept-Encoding", 0));
+        is_str(variant("Accept-Encoding", 1, "Accept-Encoding", ""), v1,
+               "variant: a missing field is an empty one");
+        snprintf(v1, sizeof(v1), "%s",
+                 variant("A, B", 2, "A", "1", "B", "2"));
+        ok(strcmp(variant("A, B", 2, "A", "12", "B", ""), v1) != 0,
+           "variant: the values of two names do not run together");
+        ok(strcmp(variant("A, B", 2, "A", "1", "A", "2"),
+                  variant("A, B", 1, "A", "1,2")) == 0,
+           "variant: a field given twice is its values joined by ','");
+    }
 
     /* ---- names ---- */
     memset(&cp, 0, sizeof(cp));
@@ -155,10 +267,12 @@ main(void)
         fy_http_cache_index(&c, (int64_t) NOW + 60, 2000);
     }
     is_int(shm->used, 5, "five entries");
+    is_int(shm->cache_entries, 5, "five entries for the status page");
     is_int(shm->cache_bytes, 5 * 2048, "sizes in KiB blocks");
     md5_of(0, c.md5);
     fy_http_cache_index(&c, (int64_t) NOW + 60, 3000);
     is_int(shm->used, 4, "over max_size: the least recently used went");
+    is_int(shm->cache_entries, 4, "... and is no longer counted");
     md5_of(1, md5);
     ok(fy_http_limit_find(shm, md5, 16, fy_http_limit_hash(shm->seed, md5,
                                                            16)) == NULL,
@@ -174,6 +288,7 @@ main(void)
     md5_of(9, c.md5);
     fy_http_cache_index(&c, (int64_t) NOW + 7200, 1024);
     is_int(shm->used, 3, "inactive: two idle entries dropped");
+    is_int(shm->cache_entries, 3, "... the entries counted: 3");
 
     free(shm);
     fy_pool_destroy(pool);
