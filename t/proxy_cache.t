@@ -11,6 +11,7 @@
 # Set-Cookie, Vary: *, X-Accel-Expires: 0) and X-Accel-Expires /
 # max-age that keep them, proxy_ignore_headers, bypass and no_cache,
 # POST not cached, HEAD answered from a GET's entry, a Range of a HIT,
+# the client's Range and conditions not sent up on a MISS,
 # a chunked 1 MiB body kept byte for byte, a client leaving mid-body
 # leaves no broken entry, two workers sharing one entry, entries kept
 # across a reload and a restart, a stale entry answering while the
@@ -62,6 +63,22 @@ sub handler {
         return { status => 200, body => "rv body\n",
                  headers => [@h, 'ETag' => '"v1"',
                              'Last-Modified' => 'Mon, 02 Nov 2026 10:00:00 GMT'] };
+    }
+    if ($u =~ m{^(/post)?/cond}) {
+        # a server that honours Range and If-None-Match, and says which
+        # of the client's conditions reached it
+        my %in = map { lc $_->[0] => $_->[1] } @{ $req->{headers} };
+        my $saw = join(',', grep { exists $in{$_} }
+                       qw(range if-range if-none-match if-match
+                          if-modified-since if-unmodified-since)) || '-';
+        my $body = "cond body, saw $saw\n";
+        return { status => 304, headers => ['ETag' => '"c1"'] }
+            if ($in{'if-none-match'} // '') eq '"c1"';
+        return { status => 206, body => substr($body, 0, 4),
+                 headers => [@h, 'ETag' => '"c1"', 'Content-Range' =>
+                             'bytes 0-3/' . length $body] }
+            if ($in{range} // '') eq 'bytes=0-3';
+        return { status => 200, body => $body, headers => [@h, 'ETag' => '"c1"'] };
     }
     return { status => 404, headers => \@h, body => "none\n" }
         if $u =~ m{^/missing};
@@ -115,6 +132,10 @@ http {
         }
         location /post {
             proxy_pass http://app;
+        }
+        location /condset {
+            proxy_pass http://app;
+            proxy_set_header Range $http_range;
         }
         location /postok {
             proxy_pass http://app;
@@ -324,6 +345,36 @@ is($r->{status}, 206, 'Range on a HIT: 206');
 is($r->{body}, 'body', 'Range: the bytes asked for');
 is($r->{headers}{'content-range'}, 'bytes 0-3/' . length("body of GET /h\n"),
    'Range: Content-Range');
+
+# ---- the client's range and conditions stay with the cache ----
+# (nginx: a cached location asks the upstream for the whole response)
+$r = get('/cond/r', Range => 'bytes=0-3', 'If-Range' => '"c1"',
+         'If-Match' => '"c1"', 'If-Unmodified-Since' =>
+         'Mon, 02 Nov 2026 10:00:00 GMT');
+is($r->{status}, 200, 'Range on a MISS: the whole 200 comes back');
+is($r->{body}, "cond body, saw -\n",
+   '... the upstream saw no Range, If-Range, If-Match, If-Unmodified-Since');
+is($r->{headers}{'x-cache'}, 'MISS', '... a MISS');
+$r = get('/cond/r', Range => 'bytes=0-3');
+is($r->{status}, 206, '... and it was stored: the next Range is a HIT\'s 206');
+is($r->{body}, 'cond', '... with the bytes asked for');
+is($r->{headers}{'x-cache'}, 'HIT', '... HIT');
+$r = get('/cond/e', 'If-None-Match' => '"c1"', 'If-Modified-Since' =>
+         'Mon, 02 Nov 2026 10:00:00 GMT');
+is($r->{status}, 200, 'If-None-Match on a MISS: the whole 200 comes back');
+is($r->{body}, "cond body, saw -\n",
+   '... the upstream saw neither If-None-Match nor If-Modified-Since');
+$r = get('/cond/e', 'If-None-Match' => '"c1"');
+is($r->{status}, 304, '... stored: the next one is the HIT\'s 304');
+is($r->{headers}{'x-cache'}, 'HIT', '... HIT');
+$r = get('/condset', Range => 'bytes=0-3');
+is($r->{status}, 206, 'proxy_set_header Range $http_range: the Range goes up');
+is($r->{body}, 'cond', '... the upstream\'s 206');
+$r = get('/condset');
+is($r->{headers}{'x-cache'}, 'MISS', '... and its 206 was not stored');
+$r = http($port, build_request(method => 'POST', path => '/post/cond',
+                               body => 'x', headers => [Range => 'bytes=0-3']));
+is($r->{body}, 'cond', 'a POST (not for the cache) passes its Range on');
 
 # ---- a chunked 1 MiB body ----
 $r = get('/big');

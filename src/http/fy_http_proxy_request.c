@@ -11,28 +11,55 @@
 #include "fy_http_proxy.h"
 #include "fy_http_cache.h"
 
-int
-fy_proxy_skip_header(const fy_str_t *name)
+/* Is name one of the n names of set (any case)?  The lengths are
+ * compared first, so most names are passed over without a look at
+ * their bytes. */
+static int
+fy_proxy_name_in(const fy_str_t *name, const fy_str_t *set, size_t n)
 {
-    /* hop-by-hop headers and the ones nginx's proxy sets itself; the
-     * lengths are known, so most names are passed over without a look
-     * at their bytes */
-    static const fy_str_t  skip[] = {
-        fy_string("Host"), fy_string("Connection"), fy_string("Keep-Alive"),
-        fy_string("Proxy-Connection"), fy_string("TE"), fy_string("Upgrade"),
-        fy_string("Expect"), fy_string("Transfer-Encoding")
-    };
     size_t  i;
 
-    for (i = 0; i < sizeof(skip) / sizeof(skip[0]); i++) {
-        if (name->len == skip[i].len
-            && fy_mem_eq_ci(name->data, (const char *) skip[i].data,
+    for (i = 0; i < n; i++) {
+        if (name->len == set[i].len
+            && fy_mem_eq_ci(name->data, (const char *) set[i].data,
                             name->len))
         {
             return 1;
         }
     }
     return 0;
+}
+
+/* hop-by-hop headers and the ones nginx's proxy sets itself */
+int
+fy_proxy_skip_header(const fy_str_t *name)
+{
+    static const fy_str_t  skip[] = {
+        fy_string("Host"), fy_string("Connection"), fy_string("Keep-Alive"),
+        fy_string("Proxy-Connection"), fy_string("TE"), fy_string("Upgrade"),
+        fy_string("Expect"), fy_string("Transfer-Encoding")
+    };
+
+    return fy_proxy_name_in(name, skip, sizeof(skip) / sizeof(skip[0]));
+}
+
+/* A request the proxy cache may answer or store (p->cache) asks the
+ * upstream for the whole response, as nginx's proxy does with a cache:
+ * the client's conditions and range are not passed, so that what
+ * comes back is a 200 worth storing (a 206 or a 304 made for one
+ * client is not), and a HIT answers them from the entry.  The
+ * revalidation's own If-None-Match / If-Modified-Since are ferry's.  A
+ * proxy_set_header of one of these still sends it. */
+static int
+fy_proxy_cache_skip_header(const fy_str_t *name)
+{
+    static const fy_str_t  skip[] = {
+        fy_string("If-Modified-Since"), fy_string("If-Unmodified-Since"),
+        fy_string("If-None-Match"), fy_string("If-Match"),
+        fy_string("Range"), fy_string("If-Range")
+    };
+
+    return fy_proxy_name_in(name, skip, sizeof(skip) / sizeof(skip[0]));
 }
 
 /* Is name one of the options of the Connection fields of headers?
@@ -333,8 +360,7 @@ fy_proxy_create_request(fy_http_proxy_t *p)
         if (fy_proxy_skip_header(&h->name)
             || fy_str_eq_ci(&h->name, "Content-Length")
             || fy_proxy_is_set(set, &h->name)
-            || (rv && (fy_str_eq_ci(&h->name, "If-None-Match")
-                       || fy_str_eq_ci(&h->name, "If-Modified-Since")))
+            || (p->cache && fy_proxy_cache_skip_header(&h->name))
             || (conn_fields
                 && fy_proxy_connection_option(&r->headers, &h->name)))
         {
