@@ -158,7 +158,10 @@ fy_proxy_subrequest_done(fy_http_proxy_t *p)
     unsigned            i;
     char               *q;
 
-    for (i = 0; p->status == 401 && i < p->headers.nelts; i++) {
+    /* auth_request's 401: its challenges go to the client's answer */
+    for (i = 0; p->status == 401 && r->auth_sub && i < p->headers.nelts;
+         i++)
+    {
         h = fy_array_elt(&p->headers, fy_http_header_t, i);
         if (fy_str_eq_ci(&h->name, "WWW-Authenticate")) {
             size += sizeof(name) - 1 + h->value.len + 2;
@@ -186,7 +189,7 @@ fy_proxy_subrequest_done(fy_http_proxy_t *p)
     } else {
         fy_proxy_close_upstream(p);
     }
-    fy_http_auth_request_done(r, p->status);
+    fy_http_subrequest_done(r, p->status);
 }
 
 /* The header is parsed: decide framing, send the client its header. */
@@ -372,7 +375,7 @@ fy_proxy_process_header(fy_http_proxy_t *p)
     }
 
     if (r->parent) {
-        fy_proxy_subrequest_done(p);    /* auth_request: not for the client */
+        fy_proxy_subrequest_done(p);    /* a subrequest: not for the client */
         return;
     }
 

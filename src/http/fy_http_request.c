@@ -318,6 +318,11 @@ fy_http_finalize(fy_http_request_t *r, int close_connection)
     fy_http_conn_t      *hc = r->hc;
     fy_http_loc_conf_t  *lcf;
 
+    if (r->mirrors_running
+        && fy_http_mirror_wait(r, close_connection) == FY_AGAIN)
+    {
+        return;     /* fy_http_mirror_done finalizes it again */
+    }
     fy_shm_add(fy_worker_slot->requests, 1);
     hc->requests++;
     r->completed = 1;           /* $request_completion */

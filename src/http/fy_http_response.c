@@ -212,7 +212,7 @@ fy_http_send_response(fy_http_request_t *r, int status, const fy_str_t *type,
     int              n, how, chunked, sent;
 
     if (r->parent) {
-        fy_http_auth_request_done(r, status);   /* a subrequest's answer */
+        fy_http_subrequest_done(r, status);     /* a subrequest's answer */
         return;
     }
     if (r->err_status) {
@@ -407,7 +407,7 @@ fy_http_send_error(fy_http_request_t *r, int status)
     if (r->parent) {
         /* a subrequest's answer: no error page (the request's own
          * error_page acts on what auth_request makes of it) */
-        fy_http_auth_request_done(r, status);
+        fy_http_subrequest_done(r, status);
         return;
     }
     /* the status of the last error is the one answered, whatever an

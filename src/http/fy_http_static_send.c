@@ -231,7 +231,7 @@ fy_http_static_send(fy_http_request_t *r, fy_http_static_file_t *f,
     int              status = 200, sent;
 
     if (r->parent) {
-        fy_http_auth_request_done(r, 200);  /* a subrequest: found */
+        fy_http_subrequest_done(r, 200);    /* a subrequest: found */
         return;
     }
     if (r->accel && r->accel->type.len) {
