@@ -140,12 +140,13 @@ fy_proxy_hidden(fy_http_loc_conf_t *lcf, const fy_str_t *name)
 }
 
 /*
- * The answer of an auth_request subrequest (fy_http_auth_request.c):
- * nothing of it goes to the client.  A 401's WWW-Authenticate lines are
- * kept for the request's own answer.  The body is not read: the
+ * The answer of a subrequest (fy_http_subrequest.c): nothing of it goes
+ * to the client.  auth_request's: a 401's WWW-Authenticate lines are
+ * kept for the request's own answer, and the body is not read: the
  * connection goes back to the keepalive cache when all of the answer
  * came with its header (a Content-Length: 0, the usual), else it is
- * closed.
+ * closed.  A mirror's body is read to its end and dropped first
+ * (fy_proxy_discard), as nginx reads it, so its connection can be kept.
  */
 static void
 fy_proxy_subrequest_done(fy_http_proxy_t *p)
@@ -183,6 +184,10 @@ fy_proxy_subrequest_done(fy_http_proxy_t *p)
                 q = fy_proxy_lit(q, "\r\n");
             }
         }
+    }
+    if (!p->up_done && !r->auth_sub && p->status != 101) {
+        fy_proxy_discard(p);        /* a mirror's: read to its end */
+        return;
     }
     if (p->up_done && !p->up_failed) {
         fy_proxy_release_upstream(p);
