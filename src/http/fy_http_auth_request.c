@@ -16,7 +16,9 @@
  *
  * The subrequest is the last step of the access phase, after allow/deny
  * and auth_basic (nginx's module order), combined with them by
- * "satisfy" (fy_http_access_phase).  Its answer: 2xx lets the request
+ * "satisfy" (fy_http_access_phase).  Its answer (after the auth
+ * location's own error_page and the auth backend's X-Accel-Redirect,
+ * as nginx: fy_http_subrequest.c): 2xx lets the request
  * in; 401 (with the subrequest's WWW-Authenticate lines) and 403 are
  * answered, through error_page like any refusal; any other status, a
  * failed or timed-out upstream included, is a 500, as nginx.  The

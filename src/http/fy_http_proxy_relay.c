@@ -651,7 +651,7 @@ fy_proxy_discard(fy_http_proxy_t *p)
         return;
     }
     /* read to its end (the connection released) or failed (closed) */
-    fy_http_subrequest_done(p->r, p->status);
+    fy_http_subrequest_done(p->r, p->r->status);
 }
 
 static void

@@ -194,7 +194,7 @@ fy_proxy_subrequest_done(fy_http_proxy_t *p)
     } else {
         fy_proxy_close_upstream(p);
     }
-    fy_http_subrequest_done(r, p->status);
+    fy_http_subrequest_done(r, r->status);     /* error_page's, if any */
 }
 
 /* The header is parsed: decide framing, send the client its header. */
@@ -379,15 +379,16 @@ fy_proxy_process_header(fy_http_proxy_t *p)
         }
     }
 
-    if (r->parent) {
-        fy_proxy_subrequest_done(p);    /* a subrequest: not for the client */
-        return;
-    }
-
-    /* X-Accel-Redirect: another URI answers (fy_http_proxy_accel.c) */
+    /* X-Accel-Redirect: another URI answers (fy_http_proxy_accel.c),
+     * for a subrequest too (nginx) */
     if (p->xa_redirect && p->status != 101
         && fy_proxy_accel_redirect(p) == FY_DONE)
     {
+        return;
+    }
+
+    if (r->parent) {
+        fy_proxy_subrequest_done(p);    /* a subrequest: not for the client */
         return;
     }
 

@@ -14,7 +14,10 @@
  * access phase and mirror, as nginx's subrequests do.  The response
  * writers (fy_http_send_response, fy_http_send_error, the proxy's
  * header, a static file's) see sr->parent and call
- * fy_http_subrequest_done with the status instead of writing.
+ * fy_http_subrequest_done with the status instead of writing; as in
+ * nginx, only after the subrequest's own error_page and an upstream's
+ * X-Accel-Redirect have had their say (the location it ends in
+ * answers for it).
  */
 #include "fy_core.h"
 #include "fy_http.h"
