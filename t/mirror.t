@@ -18,6 +18,7 @@
 #   phase), so nothing is mirrored
 #   keep-alive: several mirrored requests on one connection; a mirror's
 #   big answer read to its end, its upstream connection kept
+#   a client that closes while the mirror runs does not cut it short
 #   access_log: one line per client request; the mirror's only with
 #   log_subrequest on in its location
 #
@@ -67,6 +68,10 @@ http {
         location /ret/ {
             mirror /m;
             return 200 "returned\n";
+        }
+        location /hold/ {
+            mirror /mlog;
+            proxy_pass http://app;
         }
         location /big/ {
             mirror /mbig;
@@ -133,6 +138,11 @@ my $shadow = Ferry::Test::Backend->new(port => $f->port(2), handler => sub {
     if ($req->{uri} =~ m{^/big/}) {
         note_line("$dir/big.log", $$);      # one process per connection
         return { status => 200, body => 'x' x 300000 };
+    }
+    if ($req->{uri} =~ m{^/hold/}) {
+        my $deadline = time + 20;
+        select(undef, undef, undef, 0.05)
+            while !-e "$release.2" && time < $deadline;
     }
     if ($req->{uri} =~ /slow/) {
         my $deadline = time + 20;
@@ -312,6 +322,23 @@ is($r->{status}, 200, 'a request mirrored to a location with log_subrequest');
 ok(wait_until(sub { (Ferry::Test::read_file("$dir/logs/sub.log") // '')
                     =~ m{^/logged/x 200$}m }, 10),
    '... the mirror subrequest has its line there');
+
+# a client that closes while its request's mirror runs: the copy ends
+{
+    my $c = Ferry::Test::Client->new($f->port(0), timeout => 10);
+    $c->send(build_request(path => '/hold/1'));
+    my $res = $c->read_response;
+    is($res->{body}, "app GET /hold/1 body=\n",
+       'a client answered while its mirror is held');
+    ok(wait_until(sub { shadow_got(qr{^GET /hold/1 }) }, 10),
+       '... the shadow has the copy');
+    $c->close;
+    note_line("$release.2", 'go');
+    ok(wait_until(sub { (Ferry::Test::read_file("$dir/logs/sub.log") // '')
+                        =~ m{^/hold/1 200$}m }, 10),
+       '... the client closes: the mirror still ends with the answer');
+}
+
 my $log = Ferry::Test::read_file("$dir/logs/access.log") // '';
 my @two = grep { m{^/two/x } } split /\n/, $log;
 is(scalar @two, 1, 'without log_subrequest: one line per client request');
