@@ -6,7 +6,8 @@
 #   the shadow backend gets a copy of the request: the method, the URI
 #   ($request_uri in the mirror location's proxy_pass), the client's
 #   header fields and its body (by length, chunked: sent with a
-#   Content-Length, after Expect: 100-continue); the client gets the
+#   Content-Length, after Expect: 100-continue; bigger than the
+#   buffers); the client gets the
 #   main backend's answer only
 #   a mirror that holds its request does not hold the client's answer,
 #   but the connection's next request waits for it (the shadow answers
@@ -68,6 +69,11 @@ http {
         location /ret/ {
             mirror /m;
             return 200 "returned\n";
+        }
+        location /bigbody/ {
+            client_body_buffer_size 1k;
+            mirror /m;
+            proxy_pass http://app;
         }
         location /hold/ {
             mirror /mlog;
@@ -210,6 +216,34 @@ ok(wait_until(sub { shadow_got(qr{^POST /ch }) }, 10), '... and the shadow');
 @s = grep { m{^POST /ch } } shadow_lines();
 is($s[0], 'POST /ch cl=7 te=- x-test=- x-mirror=- body=abcdefg',
    '... decoded, with a Content-Length');
+
+# bodies bigger than the buffers: read from the socket, a chunked one
+# growing its buffer
+{
+    my $big = join '', map { chr(97 + $_ % 26) x 1000 } 0 .. 199;
+    $r = http($f->port(0), build_request(method => 'POST',
+              path => '/bigbody/len', headers => [Connection => 'close'],
+              body => $big), timeout => 10);
+    ok($r->{body} eq "app POST /bigbody/len body=$big\n",
+       'a 200 KB body reaches the main backend whole');
+    ok(wait_until(sub { shadow_got(qr{^POST /bigbody/len }) }, 10)
+       && (grep { m{^POST /bigbody/len } } shadow_lines())[0]
+          eq "POST /bigbody/len cl=200000 te=- x-test=- x-mirror=- body=$big",
+       '... and the shadow');
+    my $chunks = join '', map { sprintf("%x\r\n%s\r\n", 1000,
+                                        chr(97 + $_ % 26) x 1000) } 0 .. 99;
+    my $want = join '', map { chr(97 + $_ % 26) x 1000 } 0 .. 99;
+    $r = http($f->port(0), "POST /bigbody/ch HTTP/1.1\r\nHost: localhost\r\n"
+              . "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+              . $chunks . "0\r\n\r\n", timeout => 10);
+    ok($r->{body} eq "app POST /bigbody/ch body=$want\n",
+       'a 100 KB chunked body (client_body_buffer_size 1k) reaches the '
+       . 'main backend whole');
+    ok(wait_until(sub { shadow_got(qr{^POST /bigbody/ch }) }, 10)
+       && (grep { m{^POST /bigbody/ch } } shadow_lines())[0]
+          eq "POST /bigbody/ch cl=100000 te=- x-test=- x-mirror=- body=$want",
+       '... and the shadow, with its length');
+}
 
 # Expect: 100-continue: the 100 first, then the body goes to both
 {
