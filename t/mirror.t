@@ -41,7 +41,8 @@ http {
     upstream shadowka { server 127.0.0.1:%%PORT_2%%; keepalive 2; }
 
     log_format u '$request_uri $status';
-    access_log logs/access.log u;
+    log_format rl '$request_uri $status $request_length';
+    access_log logs/access.log rl;
 
     server {
         listen 127.0.0.1:%%PORT_0%%;
@@ -192,9 +193,10 @@ $f->allow_log(qr/connect\(\) failed/);
 $f->start;
 
 # a POST: the same method, URI, fields and body to the shadow
-my $r = http($f->port(0), build_request(method => 'POST', path => '/a?x=1',
-             headers => ['X-Test' => 'one', Connection => 'close'],
-             body => 'hello'));
+my $post = build_request(method => 'POST', path => '/a?x=1',
+                         headers => ['X-Test' => 'one', Connection => 'close'],
+                         body => 'hello');
+my $r = http($f->port(0), $post);
 is($r->{status}, 200, 'a mirrored POST is answered');
 is($r->{body}, "app POST /a?x=1 body=hello\n",
    '... by the main backend, with the body');
@@ -376,6 +378,9 @@ ok(wait_until(sub { (Ferry::Test::read_file("$dir/logs/sub.log") // '')
 my $log = Ferry::Test::read_file("$dir/logs/access.log") // '';
 my @two = grep { m{^/two/x } } split /\n/, $log;
 is(scalar @two, 1, 'without log_subrequest: one line per client request');
+my $plen = length $post;
+like($log, qr{^/a\?x=1 200 $plen$}m,
+     '$request_length of a mirrored POST: its header and body, once');
 
 $f->stop;
 

@@ -1349,10 +1349,11 @@ fy_http_body_src(fy_http_request_t *r)
 void *fy_http_subrequest_create(fy_http_request_t *r, size_t size,
     const fy_str_t *path, void (*done)(fy_http_request_t *sr, int status));
 void fy_http_subrequest_run(fy_http_request_t *sr);
+void fy_http_subrequest_done(fy_http_request_t *sr, int status);
+
 /* fy_http_proxy_send.c: make room for need more bytes at the end of
  * hc->in (where the bytes read after a chunked body go) */
 int  fy_http_in_room(fy_http_request_t *r, size_t need);
-void fy_http_subrequest_done(fy_http_request_t *sr, int status);
 
 /* fy_http_mirror.c: mirror, mirror_request_body */
 extern const fy_command_t  fy_http_mirror_commands[];

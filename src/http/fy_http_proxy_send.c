@@ -163,8 +163,11 @@ fy_proxy_body_in(fy_http_proxy_t *p)
             }
             fy_shm_add(fy_worker_slot->bytes_in, (uint64_t) n);
         }
-        r->request_length += (uint64_t) n;
-        r->body_received += (uint64_t) n;
+        if (r->body_mem.start == NULL) {
+            /* mirror counted those it read */
+            r->request_length += (uint64_t) n;
+            r->body_received += (uint64_t) n;
+        }
         p->body.last += n;
         r->body_rest -= (uint64_t) n;
         return r->body_rest ? FY_OK : FY_DONE;
