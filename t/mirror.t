@@ -316,8 +316,8 @@ ok(wait_until(sub { shadow_got(qr{^POST /deadmain/x .*body=lost$}) }, 10),
 # two mirrors, two copies
 $r = http_get($f->port(0), '/two/x');
 is($r->{body}, "app GET /two/x body=\n", 'two mirror lines: one answer');
-ok(wait_until(sub { shadow_got(qr{^GET /two/x .*x-mirror=two}) }, 10)
-   && shadow_got(qr{^GET /two/x .*x-mirror=-}),
+ok(wait_until(sub { shadow_got(qr{^GET /two/x .*x-mirror=two})
+                    && shadow_got(qr{^GET /two/x .*x-mirror=-}) }, 10),
    '... and two copies, one through each mirror location');
 
 # mirror_request_body off: no body to the shadow
@@ -349,8 +349,8 @@ is_deeply([map { $_->{body} } @$rs],
           [map { "app GET /ka/$_ body=\n" } 1 .. 3],
           'keep-alive: three mirrored requests answered on one connection');
 ok(!$closed, '... which stays open');
-ok(wait_until(sub { shadow_got(qr{^GET /ka/3 }) }, 10)
-   && shadow_got(qr{^GET /ka/1 }) && shadow_got(qr{^GET /ka/2 }),
+ok(wait_until(sub { shadow_got(qr{^GET /ka/3 }) && shadow_got(qr{^GET /ka/1 })
+                    && shadow_got(qr{^GET /ka/2 }) }, 10),
    '... and the shadow got each');
 
 # a mirror's answer is read to its end and dropped: a big one leaves
