@@ -42,6 +42,7 @@ http {
 
     log_format u '$request_uri $status';
     log_format rl '$request_uri $status $request_length';
+    log_format sh '$request_uri $status $upstream_http_x_shadow';
     access_log logs/access.log rl;
 
     server {
@@ -108,6 +109,8 @@ http {
         }
         location = /mbig {
             internal;
+            log_subrequest on;
+            access_log logs/big.log sh;
             proxy_pass http://shadowka$request_uri;
         }
         location = /mlog {
@@ -148,7 +151,8 @@ my $shadow = Ferry::Test::Backend->new(port => $f->port(2), handler => sub {
               $h{'x-test'} // '-', $h{'x-mirror'} // '-', $body);
     if ($req->{uri} =~ m{^/big/}) {
         note_line("$dir/big.log", $$);      # one process per connection
-        return { status => 200, body => 'x' x 300000 };
+        return { status => 200, headers => ['X-Shadow' => 'big'],
+                 body => 'x' x 300000 };
     }
     if ($req->{uri} =~ m{^/hold/}) {
         my $deadline = time + 20;
@@ -366,6 +370,9 @@ ok(wait_until(sub { my @l = split /\n/,
 my @big = split /\n/, Ferry::Test::read_file("$dir/big.log") // '';
 is($big[1], $big[0], '... on one kept connection: the big answer was read '
    . 'to its end');
+ok(wait_until(sub { (Ferry::Test::read_file("$dir/logs/big.log") // '')
+                    =~ m{^/big/1 200 big\n/big/2 200 big\n$} }, 10),
+   '... its log_subrequest lines with its $upstream_http_ field intact');
 
 # access_log: the client's requests only, but log_subrequest on
 $r = http_get($f->port(0), '/logged/x');
