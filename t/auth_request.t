@@ -31,7 +31,8 @@
 #   a client that closes while the subrequest waits: ferry goes on
 #   the auth location's own error_page (error_page 401 = URI, 502 =
 #   @named with the auth backend down, 401 URI keeping the 401) and the
-#   auth backend's X-Accel-Redirect decide, as in nginx
+#   auth backend's X-Accel-Redirect decide, as in nginx; an auth answer
+#   with a big body read to its end, its keepalive connection kept
 #
 # and the configuration errors, with file and line.
 
@@ -189,6 +190,7 @@ http {
         location = /auth-xa-deny { internal; return 403; }
         location = /auth-xa-ok { internal; return 204; }
         location /ka/ { auth_request /auth-ka; proxy_pass http://app; }
+        location /kabig/ { auth_request /auth-ka; proxy_pass http://app; }
         location = /auth-ka {
             internal;
             proxy_set_header X-Original-URI $request_uri;
@@ -225,6 +227,11 @@ my $auth = Ferry::Test::Backend->new(port => $f->port(1), handler => sub {
         close $fh;
     }
     return { status => 200 } if $orig =~ m{^/ka/};
+    if ($orig =~ m{^/kabig/} && open my $fh, '>>', "$dir/kabig.log") {
+        print $fh "$$\n";
+        close $fh;
+    }
+    return { status => 200, body => 'y' x 300000 } if $orig =~ m{^/kabig/};
     return { status => 200, headers => ['X-Accel-Redirect' => '/auth-xa-deny'],
              body => 'redirected' } if $orig =~ m{^/xa/deny};
     return { status => 401, headers => ['X-Accel-Redirect' => '/auth-xa-ok'] }
@@ -454,6 +461,13 @@ is($r->{status}, 200, '... again');
 my @ka = split /\n/, Ferry::Test::read_file("$dir/ka.log") // '';
 is(scalar @ka, 2, '... two subrequests');
 is($ka[0], $ka[1], '... on one kept connection');
+my $kb1 = http_get($f->port(0), '/kabig/1');
+my $kb2 = http_get($f->port(0), '/kabig/2');
+my @kb = split /\n/, Ferry::Test::read_file("$dir/kabig.log") // '';
+is(join(' ', $kb1->{status} // '-', $kb2->{status} // '-', scalar @kb,
+        @kb == 2 && $kb[0] eq $kb[1] ? 'one' : 'several'),
+   '200 200 2 one', 'auth answers with a big body let in, each read to its '
+   . 'end: the auth backend\'s connection kept for the next');
 
 # a client that goes away while the auth backend thinks
 my $c = Ferry::Test::Client->new($f->port(0));

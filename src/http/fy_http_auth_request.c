@@ -33,9 +33,9 @@
  * handler (proxy_pass, a "return", a static file).  The response
  * writers hand its status to fy_http_auth_request_done instead of
  * writing: nothing of the subrequest reaches the client, and a
- * proxied answer's body is not read (the upstream
- * connection is kept when the whole answer came with its header, else
- * closed).  It runs in the worker's event loop like any proxied
+ * proxied answer's body is read to its end and dropped
+ * (fy_proxy_discard), its upstream connection then kept with
+ * "keepalive", as nginx.  It runs in the worker's event loop like any proxied
  * request, with the auth location's proxy timeouts; a client that goes
  * away meanwhile closes its connection, and the pool's cleanups close
  * the subrequest's upstream with it.

@@ -268,8 +268,8 @@ void fy_proxy_read_header(fy_event_t *rev);
 int fy_proxy_read_early(fy_http_proxy_t *p);
 /* the body relay (fy_http_proxy_relay.c), entered from the header */
 void fy_proxy_scan(fy_http_proxy_t *p, u_char *start, u_char *end);
-/* fy_http_proxy_relay.c: a mirror's answer: read the rest of its body
- * and drop it, then end the subrequest */
+/* fy_http_proxy_relay.c: a subrequest's answer: read the rest of its
+ * body and drop it, then end the subrequest */
 void fy_proxy_discard(fy_http_proxy_t *p);
 void fy_proxy_relay(fy_http_proxy_t *p);
 void fy_proxy_relay_read(fy_event_t *rev);

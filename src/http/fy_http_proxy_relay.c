@@ -628,8 +628,8 @@ fy_proxy_up_recv(fy_http_proxy_t *p, fy_buf_t *b)
 }
 
 /*
- * A mirror subrequest's answer (fy_proxy_subrequest_done): the rest of
- * its body is read and thrown away, through the header's buffer (which
+ * A subrequest's answer (fy_proxy_subrequest_done): the rest of its
+ * body is read and thrown away, through the header's buffer (which
  * nothing needs any more), within the location's proxy_read_timeout;
  * the upstream connection then goes back to the keepalive cache like
  * any read to its end, and the subrequest ends with the status.

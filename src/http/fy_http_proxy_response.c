@@ -142,11 +142,11 @@ fy_proxy_hidden(fy_http_loc_conf_t *lcf, const fy_str_t *name)
 /*
  * The answer of a subrequest (fy_http_subrequest.c): nothing of it goes
  * to the client.  auth_request's: a 401's WWW-Authenticate lines are
- * kept for the request's own answer, and the body is not read: the
- * connection goes back to the keepalive cache when all of the answer
- * came with its header (a Content-Length: 0, the usual), else it is
- * closed.  A mirror's body is read to its end and dropped first
- * (fy_proxy_discard), as nginx reads it, so its connection can be kept.
+ * kept for the request's own answer.  A body that did not all come
+ * with the header is read to its end and dropped first
+ * (fy_proxy_discard), as nginx reads it, so that the connection can go
+ * back to the keepalive cache; the header's values stay readable
+ * ($upstream_http_*: fy_http_var_keep_upstream kept them).
  */
 static void
 fy_proxy_subrequest_done(fy_http_proxy_t *p)
@@ -185,8 +185,8 @@ fy_proxy_subrequest_done(fy_http_proxy_t *p)
             }
         }
     }
-    if (!p->up_done && !r->auth_sub && p->status != 101) {
-        fy_proxy_discard(p);        /* a mirror's: read to its end */
+    if (!p->up_done && p->status != 101) {
+        fy_proxy_discard(p);        /* read to its end first (nginx) */
         return;
     }
     if (p->up_done && !p->up_failed) {
