@@ -29,6 +29,10 @@
 #   "return" or a static file; the auth backend's connection kept for
 #   the next subrequest (upstream keepalive)
 #   a client that closes while the subrequest waits: ferry goes on
+#   the auth location's own error_page (error_page 401 = URI, 502 =
+#   @named with the auth backend down, 401 URI keeping the 401) and the
+#   auth backend's X-Accel-Redirect decide, as in nginx; an auth answer
+#   with a big body read to its end, its keepalive connection kept
 #
 # and the configuration errors, with file and line.
 
@@ -150,7 +154,43 @@ http {
         location /ret403/ { auth_request /auth-ret403; proxy_pass http://app; }
         location = /auth-ret403 { internal; return 403; }
         location /st/ { auth_request /auth-file.txt; proxy_pass http://app; }
+        # the auth location's own error_page and the auth backend's
+        # X-Accel-Redirect decide, as in nginx
+        location /ep/ { auth_request /auth-ep; proxy_pass http://app; }
+        location = /auth-ep {
+            internal;
+            error_page 401 = /auth-ep-ok;
+            return 401;
+        }
+        location = /auth-ep-ok { internal; return 204; }
+        location /epd/ { auth_request /auth-epd; proxy_pass http://app; }
+        location = /auth-epd {
+            internal;
+            error_page 502 = @auth_open;
+            proxy_pass http://down;
+        }
+        location @auth_open { return 204; }
+        location /epk/ {
+            auth_request /auth-epk;
+            auth_request_set $auth_uri $uri;
+            add_header X-Auth-Uri $auth_uri always;
+            proxy_pass http://app;
+        }
+        location = /auth-epk {
+            internal;
+            error_page 401 /auth-ep-ok;
+            return 401;
+        }
+        location /xa/ { auth_request /auth-xa; proxy_pass http://app; }
+        location = /auth-xa {
+            internal;
+            proxy_set_header X-Original-URI $request_uri;
+            proxy_pass http://auth;
+        }
+        location = /auth-xa-deny { internal; return 403; }
+        location = /auth-xa-ok { internal; return 204; }
         location /ka/ { auth_request /auth-ka; proxy_pass http://app; }
+        location /kabig/ { auth_request /auth-ka; proxy_pass http://app; }
         location = /auth-ka {
             internal;
             proxy_set_header X-Original-URI $request_uri;
@@ -187,6 +227,15 @@ my $auth = Ferry::Test::Backend->new(port => $f->port(1), handler => sub {
         close $fh;
     }
     return { status => 200 } if $orig =~ m{^/ka/};
+    if ($orig =~ m{^/kabig/} && open my $fh, '>>', "$dir/kabig.log") {
+        print $fh "$$\n";
+        close $fh;
+    }
+    return { status => 200, body => 'y' x 300000 } if $orig =~ m{^/kabig/};
+    return { status => 200, headers => ['X-Accel-Redirect' => '/auth-xa-deny'],
+             body => 'redirected' } if $orig =~ m{^/xa/deny};
+    return { status => 401, headers => ['X-Accel-Redirect' => '/auth-xa-ok'] }
+        if $orig =~ m{^/xa/ok};
     return { status => 401,
              headers => [Location => "https://auth.example/?rd=$orig"] }
         if $orig =~ m{^/ae/};
@@ -385,6 +434,25 @@ is($r->{status}, 403, 'an auth location with "return 403" refuses');
 $r = http_get($f->port(0), '/st/x');
 is($r->{status}, 200, 'an auth URI that is a static file lets in');
 
+# the auth location's error_page, the auth backend's X-Accel-Redirect
+$r = http_get($f->port(0), '/ep/x');
+is($r->{status}, 200, 'error_page 401 = URI in the auth location: what '
+   . 'that URI answers (204) lets in');
+like($r->{body}, qr{^uri /ep/x$}m, '... to the content backend');
+$r = http_get($f->port(0), '/epd/x');
+is($r->{status}, 200, 'error_page 502 = @named in the auth location: an '
+   . 'auth backend down, let in by the named location');
+$r = http_get($f->port(0), '/epk/x');
+is($r->{status} . ' ' . ($r->{headers}{'x-auth-uri'} // '-'),
+   '401 /auth-ep-ok', 'error_page 401 URI (no "=") in the auth location: '
+   . 'the subrequest redirected there (its $uri by auth_request_set), the '
+   . '401 stays');
+$r = http_get($f->port(0), '/xa/deny');
+is($r->{status}, 403, 'the auth backend\'s X-Accel-Redirect: the location '
+   . 'it names decides (403)');
+$r = http_get($f->port(0), '/xa/ok');
+is($r->{status}, 200, '... or lets in (204)');
+
 # the auth backend's connection kept for the next subrequest
 $r = http_get($f->port(0), '/ka/1');
 is($r->{status}, 200, 'an auth upstream with keepalive');
@@ -393,6 +461,13 @@ is($r->{status}, 200, '... again');
 my @ka = split /\n/, Ferry::Test::read_file("$dir/ka.log") // '';
 is(scalar @ka, 2, '... two subrequests');
 is($ka[0], $ka[1], '... on one kept connection');
+my $kb1 = http_get($f->port(0), '/kabig/1');
+my $kb2 = http_get($f->port(0), '/kabig/2');
+my @kb = split /\n/, Ferry::Test::read_file("$dir/kabig.log") // '';
+is(join(' ', $kb1->{status} // '-', $kb2->{status} // '-', scalar @kb,
+        @kb == 2 && $kb[0] eq $kb[1] ? 'one' : 'several'),
+   '200 200 2 one', 'auth answers with a big body let in, each read to its '
+   . 'end: the auth backend\'s connection kept for the next');
 
 # a client that goes away while the auth backend thinks
 my $c = Ferry::Test::Client->new($f->port(0));

@@ -536,6 +536,11 @@ typedef struct fy_http_loc_conf_s {
      * (fy_http_auth_set_t), NULL: none here, the parent's apply */
     fy_str_t             auth_request;
     fy_array_t          *auth_request_set;
+    /* mirror (fy_http_mirror.c): the URIs (fy_str_t), NULL: unset, no
+     * elements: "off"; mirror_request_body; log_subrequest (flags) */
+    fy_array_t          *mirrors;
+    int                  mirror_request_body;
+    int                  log_subrequest;
     /* expires (fy_http_expires.c): FY_HTTP_EXPIRES_*, and its time in
      * seconds (the time of day for "@") */
     int                  expires;
@@ -959,9 +964,22 @@ struct fy_http_request_s {
     fy_str_t              auth_lines;      /* auth_request answered 401:
                                               its WWW-Authenticate lines
                                               ("Name: value\r\n"...) */
-    /* an auth_request subrequest (fy_http_auth_request.c): the request
-     * it decides for; NULL for a client's request */
+    /* a subrequest (fy_http_subrequest.c): the request it was made
+     * for, NULL for a client's request; what its answer goes to
+     * instead of the client; auth_sub: auth_request's */
     fy_http_request_t    *parent;
+    void                (*sub_done)(fy_http_request_t *sr, int status);
+    unsigned              auth_sub:1;
+    unsigned              continued:1;     /* 100 Continue was sent */
+    /* mirror (fy_http_mirror.c): mirror subrequests still running;
+     * fy_http_finalize waiting for them;
+     * the location whose mirrors were started */
+    unsigned              mirrors_running;
+    unsigned              mirror_finalize:1;
+    fy_http_loc_conf_t   *mirrored;
+    /* the whole body read into memory (mirror): the bytes not sent yet,
+     * in place of hc->in's (fy_http_body_src); start NULL: none */
+    fy_buf_t              body_mem;
     int64_t               last_modified;   /* of what is answered, for
                                               "expires modified": the
                                               file's mtime or the
@@ -1382,6 +1400,48 @@ size_t fy_http_proxy_host(fy_http_request_t *r, u_char *buf, size_t size);
  * matches, 403 when a "deny" does (logged when log is 1, as nginx does
  * under "satisfy all" only). */
 int  fy_http_access_check(fy_http_request_t *r, int log);
+
+/* Where r's body bytes not read yet are (what body_rest counts):
+ * those that came with the header in hc->in (then the socket), or all
+ * of them in memory once mirror read the body whole. */
+static inline fy_buf_t *
+fy_http_body_src(fy_http_request_t *r)
+{
+    return r->body_mem.start ? &r->body_mem : &r->hc->in;
+}
+
+/* fy_http_subrequest.c: a subrequest of r for path, in r's pool, size
+ * bytes (at least a fy_http_request_t, which must come first) zeroed
+ * and the request part filled from r (GET, no body); done gets its
+ * answer.  NULL: no memory.  fy_http_subrequest_run searches its
+ * location and runs it; fy_http_subrequest_done is what the response
+ * writers call for a request with r->parent instead of writing. */
+void *fy_http_subrequest_create(fy_http_request_t *r, size_t size,
+    const fy_str_t *path, void (*done)(fy_http_request_t *sr, int status));
+void fy_http_subrequest_run(fy_http_request_t *sr);
+void fy_http_subrequest_done(fy_http_request_t *sr, int status);
+
+/* fy_http_proxy_send.c: make room for need more bytes at the end of
+ * hc->in (where the bytes read after a chunked body go) */
+int  fy_http_in_room(fy_http_request_t *r, size_t need);
+
+/* fy_http_mirror.c: mirror, mirror_request_body */
+extern const fy_command_t  fy_http_mirror_commands[];
+void fy_http_mirror_merge(fy_http_loc_conf_t *prev, fy_http_loc_conf_t *conf);
+/* Before try_files and the content handler of r (its location has
+ * mirrors): read the body whole if there is one and start the mirror
+ * subrequests.  FY_OK: go on now; FY_AGAIN: the body is being read,
+ * fy_http_run_content follows; FY_DONE: answered (an error). */
+int  fy_http_mirror(fy_http_request_t *r);
+/* fy_http_finalize of r while mirror subrequests run: FY_AGAIN, they
+ * finalize it when the last one ends. */
+int  fy_http_mirror_wait(fy_http_request_t *r, int close_connection);
+
+/* fy_http_request_route.c: try_files, the content handler, the proxy
+ * (after the access phase, and after mirror read the body); sending
+ * 100 Continue once to a client that expects it. */
+void fy_http_run_content(fy_http_request_t *r);
+void fy_http_send_continue(fy_http_request_t *r);
 
 /* fy_http_auth_request.c: auth_request, auth_request_set */
 extern const fy_command_t  fy_http_auth_request_commands[];

@@ -16,7 +16,9 @@
  *
  * The subrequest is the last step of the access phase, after allow/deny
  * and auth_basic (nginx's module order), combined with them by
- * "satisfy" (fy_http_access_phase).  Its answer: 2xx lets the request
+ * "satisfy" (fy_http_access_phase).  Its answer (after the auth
+ * location's own error_page and the auth backend's X-Accel-Redirect,
+ * as nginx: fy_http_subrequest.c): 2xx lets the request
  * in; 401 (with the subrequest's WWW-Authenticate lines) and 403 are
  * answered, through error_page like any refusal; any other status, a
  * failed or timed-out upstream included, is a 500, as nginx.  The
@@ -24,21 +26,16 @@
  * $upstream_http_*, $upstream_status) once it has its answer, whatever
  * the answer, and set in the request.
  *
- * The subrequest is a second fy_http_request_t in the request's pool,
- * on the same client connection, with sr->parent set: GET (nginx's
+ * The subrequest (fy_http_subrequest.c) is GET (nginx's auth
  * subrequests are GET, whatever the client's method), the client's
  * header fields, no body, its path the URI given ($uri), $request_uri
- * the client's.  It searches the locations like a request after an
- * internal redirect (an "internal" location may answer), runs that
- * location's rewrite directives and content handler (proxy_pass, a
- * "return", a static file), skipping realip, limit_req, limit_conn and
- * the access phase, as nginx's subrequests do.  The response writers
- * (fy_http_send_response, fy_http_send_error, the proxy's header, a
- * static file's) see sr->parent and call fy_http_auth_request_done
- * with the status instead of writing: nothing of the subrequest reaches
- * the client, and a proxied answer's body is not read (the upstream
- * connection is kept when the whole answer came with its header, else
- * closed).  It runs in the worker's event loop like any proxied
+ * the client's; it runs its location's rewrite directives and content
+ * handler (proxy_pass, a "return", a static file).  The response
+ * writers hand its status to fy_http_auth_request_done instead of
+ * writing: nothing of the subrequest reaches the client, and a
+ * proxied answer's body is read to its end and dropped
+ * (fy_proxy_discard), its upstream connection then kept with
+ * "keepalive", as nginx.  It runs in the worker's event loop like any proxied
  * request, with the auth location's proxy timeouts; a client that goes
  * away meanwhile closes its connection, and the pool's cleanups close
  * the subrequest's upstream with it.
@@ -184,47 +181,19 @@ int
 fy_http_auth_request_start(fy_http_request_t *r, int code)
 {
     fy_http_auth_req_t  *ar;
-    fy_http_request_t   *sr;
 
-    ar = fy_pcalloc(r->pool, sizeof(fy_http_auth_req_t));
+    ar = fy_http_subrequest_create(r, sizeof(fy_http_auth_req_t),
+                                   &r->loc->auth_request,
+                                   fy_http_auth_request_done);
     if (ar == NULL) {
         return 500;
     }
     ar->code = code;
-    sr = &ar->sr;
-
-    sr->parent = r;
-    sr->pool = r->pool;             /* freed with the request */
-    sr->hc = r->hc;
-    sr->request_line = r->request_line;
-    sr->method = FY_HTTP_GET;
-    fy_str_set(&sr->method_name, "GET");
-    sr->uri = r->uri;               /* $request_uri: the client's */
-    sr->path = r->loc->auth_request;
-    sr->host = r->host;
-    sr->http_version = r->http_version;
-    sr->headers = r->headers;       /* read only: shared */
-    sr->content_length = -1;        /* no body, whatever the client sent */
-    sr->keepalive = r->keepalive;
-    sr->stat = r->stat;
-    sr->redirected = 1;             /* may enter an "internal" location */
-    sr->internal = 1;               /* its path goes upstream */
-    sr->srv = r->srv;
-    sr->srv_captures = r->srv_captures;
-    sr->map_values = r->map_values;
-    sr->request_id = r->request_id;
-    sr->realip = r->realip;
-    sr->start_msec = fy_current_msec;
-    sr->start_wall = r->start_wall;
-    sr->number = r->number;
-
-    fy_log_debug("auth request \"%.*s\", client %s", (int) sr->path.len,
-                 sr->path.data, r->hc->addr_text);
+    ar->sr.auth_sub = 1;
 
     /* It may be answered at once (a "return", a static file): r then
      * goes on, and may be gone, before this returns. */
-    fy_http_find_location_of(sr);
-    fy_http_run_location(sr);
+    fy_http_subrequest_run(&ar->sr);
     return FY_AGAIN;
 }
 

@@ -30,6 +30,8 @@ fy_http_create_loc_conf(fy_pool_t *pool)
     lcf->proxy_buffers_size = FY_CONF_UNSET_SIZE;
     lcf->client_body_buffer_size = FY_CONF_UNSET_SIZE;
     lcf->proxy_request_buffering = FY_CONF_UNSET_INT;
+    lcf->mirror_request_body = FY_CONF_UNSET_INT;
+    lcf->log_subrequest = FY_CONF_UNSET_INT;
     lcf->client_body_timeout = FY_CONF_UNSET_MSEC;
     lcf->keepalive_timeout = FY_CONF_UNSET_MSEC;
     lcf->keepalive_requests = FY_CONF_UNSET_INT;

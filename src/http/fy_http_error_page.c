@@ -227,12 +227,12 @@ fy_http_internal_redirect(fy_http_request_t *r, u_char *uri, size_t len)
 void
 fy_http_drop_body(fy_http_request_t *r)
 {
-    fy_http_conn_t  *hc = r->hc;
+    fy_buf_t        *src = fy_http_body_src(r);
     size_t           have;
 
-    if (hc->in.start) {
-        have = fy_min(fy_buf_size(&hc->in), r->body_rest);
-        hc->in.pos += have;
+    if (src->start) {
+        have = fy_min(fy_buf_size(src), r->body_rest);
+        src->pos += have;
         r->body_rest -= have;
     }
     if (r->body_rest) {

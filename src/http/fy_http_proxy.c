@@ -374,11 +374,11 @@ fy_proxy_keep_states(fy_http_proxy_t *p, fy_http_proxy_t *old)
 static void
 fy_proxy_drop_body(fy_http_request_t *r)
 {
-    fy_http_conn_t  *hc = r->hc;
+    fy_buf_t        *src = fy_http_body_src(r);
     size_t           have;
 
-    have = fy_min(fy_buf_size(&hc->in), r->body_rest);
-    hc->in.pos += have;
+    have = fy_min(fy_buf_size(src), r->body_rest);
+    src->pos += have;
     r->body_rest -= have;
     if (r->body_rest || r->chunked) {
         /* its end is unknown: no next request can be found after it */

@@ -287,6 +287,9 @@ void fy_proxy_scan(fy_http_proxy_t *p, u_char *start, u_char *end);
 /* more of the upstream's body into b (scanned): FY_OK, FY_AGAIN, FY_DONE
  * (its end), FY_ERROR (logged) */
 int fy_proxy_up_recv(fy_http_proxy_t *p, fy_buf_t *b);
+/* fy_http_proxy_relay.c: a subrequest's answer: read the rest of its
+ * body and drop it, then end the subrequest */
+void fy_proxy_discard(fy_http_proxy_t *p);
 void fy_proxy_relay(fy_http_proxy_t *p);
 void fy_proxy_relay_read(fy_event_t *rev);
 void fy_proxy_body_written(fy_http_request_t *r);

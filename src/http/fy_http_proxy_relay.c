@@ -27,6 +27,7 @@ static int fy_proxy_gzip_piece(fy_http_proxy_t *p);
 static int fy_proxy_gzip_out(fy_http_proxy_t *p);
 static int fy_proxy_sub_piece(fy_http_proxy_t *p);
 static void fy_proxy_ahead_free(void *data);
+static void fy_proxy_discard_handler(fy_event_t *rev);
 static void fy_proxy_read_ahead(fy_http_proxy_t *p);
 
 /* The response is complete (or, for BODY_NONE, had no body). */
@@ -623,6 +624,49 @@ fy_proxy_up_recv(fy_http_proxy_t *p, fy_buf_t *b)
     p->up_failed = 1;
     fy_proxy_close_upstream(p);
     return FY_ERROR;
+}
+
+/*
+ * A subrequest's answer (fy_proxy_subrequest_done): the rest of its
+ * body is read and thrown away, through the header's buffer (which
+ * nothing needs any more), within the location's proxy_read_timeout;
+ * the upstream connection then goes back to the keepalive cache like
+ * any read to its end, and the subrequest ends with the status.
+ */
+void
+fy_proxy_discard(fy_http_proxy_t *p)
+{
+    int  rc;
+
+    p->uc->read.handler = fy_proxy_discard_handler;
+    p->uc->write.handler = fy_event_ignore;
+    do {
+        p->buf.pos = p->buf.last = p->buf.start;
+        rc = fy_proxy_up_recv(p, &p->buf);
+    } while (rc == FY_OK);
+
+    if (rc == FY_AGAIN) {
+        fy_timer_add(&p->uc->read, (uint64_t) p->r->loc->proxy_read_timeout);
+        return;
+    }
+    /* read to its end (the connection released) or failed (closed) */
+    fy_http_subrequest_done(p->r, p->r->status);
+}
+
+static void
+fy_proxy_discard_handler(fy_event_t *rev)
+{
+    fy_conn_t        *uc = rev->data;
+    fy_http_proxy_t  *p = uc->data;
+
+    if (rev->timedout) {
+        fy_log_error(FY_LOG_ERR, ETIMEDOUT, "upstream timed out while "
+                     "reading upstream" FY_PROXY_CTX_FMT, FY_PROXY_CTX(p));
+        fy_proxy_fail(p, 504);
+        return;
+    }
+    fy_timer_del(rev);
+    fy_proxy_discard(p);
 }
 
 static void

@@ -142,12 +142,13 @@ fy_proxy_hidden(fy_http_loc_conf_t *lcf, const fy_str_t *name)
 }
 
 /*
- * The answer of an auth_request subrequest (fy_http_auth_request.c):
- * nothing of it goes to the client.  A 401's WWW-Authenticate lines are
- * kept for the request's own answer.  The body is not read: the
- * connection goes back to the keepalive cache when all of the answer
- * came with its header (a Content-Length: 0, the usual), else it is
- * closed.
+ * The answer of a subrequest (fy_http_subrequest.c): nothing of it goes
+ * to the client.  auth_request's: a 401's WWW-Authenticate lines are
+ * kept for the request's own answer.  A body that did not all come
+ * with the header is read to its end and dropped first
+ * (fy_proxy_discard), as nginx reads it, so that the connection can go
+ * back to the keepalive cache; the header's values stay readable
+ * ($upstream_http_*: fy_http_var_keep_upstream kept them).
  */
 static void
 fy_proxy_subrequest_done(fy_http_proxy_t *p)
@@ -160,7 +161,10 @@ fy_proxy_subrequest_done(fy_http_proxy_t *p)
     unsigned            i;
     char               *q;
 
-    for (i = 0; p->status == 401 && i < p->headers.nelts; i++) {
+    /* auth_request's 401: its challenges go to the client's answer */
+    for (i = 0; p->status == 401 && r->auth_sub && i < p->headers.nelts;
+         i++)
+    {
         h = fy_array_elt(&p->headers, fy_http_header_t, i);
         if (fy_str_eq_ci(&h->name, "WWW-Authenticate")) {
             size += sizeof(name) - 1 + h->value.len + 2;
@@ -183,12 +187,16 @@ fy_proxy_subrequest_done(fy_http_proxy_t *p)
             }
         }
     }
+    if (!p->up_done && p->status != 101) {
+        fy_proxy_discard(p);        /* read to its end first (nginx) */
+        return;
+    }
     if (p->up_done && !p->up_failed) {
         fy_proxy_release_upstream(p);
     } else {
         fy_proxy_close_upstream(p);
     }
-    fy_http_auth_request_done(r, p->status);
+    fy_http_subrequest_done(r, r->status);     /* error_page's, if any */
 }
 
 /* The header is parsed: decide framing, send the client its header. */
@@ -375,19 +383,21 @@ fy_proxy_process_header(fy_http_proxy_t *p)
         }
     }
 
-    if (r->parent) {
-        fy_proxy_subrequest_done(p);    /* auth_request: not for the client */
-        return;
-    }
     if (p->cache && p->cache->bg) {
         fy_http_cache_bg_body(p);       /* the cache's update: for it alone */
         return;
     }
 
-    /* X-Accel-Redirect: another URI answers (fy_http_proxy_accel.c) */
+    /* X-Accel-Redirect: another URI answers (fy_http_proxy_accel.c),
+     * for a subrequest too (nginx) */
     if (p->xa_redirect && p->status != 101
         && fy_proxy_accel_redirect(p) == FY_DONE)
     {
+        return;
+    }
+
+    if (r->parent) {
+        fy_proxy_subrequest_done(p);    /* a subrequest: not for the client */
         return;
     }
 

@@ -59,7 +59,12 @@ static const char  fy_proxy_last_chunk[] = "\r\n0\r\n\r\n";
 static int
 fy_proxy_in_room(fy_http_proxy_t *p, size_t need)
 {
-    fy_http_request_t  *r = p->r;
+    return fy_http_in_room(p->r, need);
+}
+
+int
+fy_http_in_room(fy_http_request_t *r, size_t need)
+{
     fy_buf_t           *in = &r->hc->in;
     fy_buf_t            b;
     size_t              n = fy_buf_size(in);
@@ -133,7 +138,7 @@ fy_proxy_body_in(fy_http_proxy_t *p)
 {
     fy_http_request_t  *r = p->r;
     fy_http_conn_t     *hc = r->hc;
-    fy_buf_t            in;
+    fy_buf_t            in, *in_src;
     size_t              size, k;
     ssize_t             n;
     int                 rc;
@@ -144,10 +149,12 @@ fy_proxy_body_in(fy_http_proxy_t *p)
     size = fy_buf_free(&p->body);
 
     if (!r->chunked) {
-        k = fy_min(fy_min(fy_buf_size(&hc->in), r->body_rest), size);
+        /* hc->in's bytes, or all of them when mirror read the body */
+        in_src = fy_http_body_src(r);
+        k = fy_min(fy_min(fy_buf_size(in_src), r->body_rest), size);
         if (k) {
-            memcpy(p->body.last, hc->in.pos, k);
-            hc->in.pos += k;
+            memcpy(p->body.last, in_src->pos, k);
+            in_src->pos += k;
             n = (ssize_t) k;
         } else {
             n = fy_conn_recv(hc->c, p->body.last,
@@ -157,8 +164,11 @@ fy_proxy_body_in(fy_http_proxy_t *p)
             }
             fy_shm_add(fy_worker_slot->bytes_in, (uint64_t) n);
         }
-        r->request_length += (uint64_t) n;
-        r->body_received += (uint64_t) n;
+        if (r->body_mem.start == NULL) {
+            /* mirror counted those it read */
+            r->request_length += (uint64_t) n;
+            r->body_received += (uint64_t) n;
+        }
         p->body.last += n;
         r->body_rest -= (uint64_t) n;
         return r->body_rest ? FY_OK : FY_DONE;
@@ -654,6 +664,9 @@ fy_proxy_check_client(fy_event_t *rev)
          * does not stop a response it caches); the connection closes
          * when it is over */
         return;
+    }
+    if (hc->r && hc->r->mirror_finalize) {
+        return;     /* answered: its mirrors end first (nginx) */
     }
     if (hc->r && hc->r->loc->proxy_ignore_client_abort == 1) {
         /* the upstream gets to answer; writing that answer fails then

@@ -325,10 +325,20 @@ fy_http_finalize(fy_http_request_t *r, int close_connection)
         fy_http_cache_bg_start(r);
         return;
     }
+    if (r->mirrors_running
+        && fy_http_mirror_wait(r, close_connection) == FY_AGAIN)
+    {
+        return;     /* fy_http_mirror_done finalizes it again */
+    }
     fy_shm_add(fy_worker_slot->requests, 1);
     hc->requests++;
     r->completed = 1;           /* $request_completion */
 
+    if (r->body_rest && r->body_mem.start && !r->chunked) {
+        /* mirror read the body whole: what is left of it is in memory,
+         * nothing in the socket (an answer that did not want it) */
+        r->body_rest = 0;
+    }
     if (close_connection || !r->keepalive || r->body_rest || r->chunked) {
         /* close_connection: the connection is unusable (a tunnel that
          * ended), nothing more is read from it */

@@ -189,11 +189,12 @@ static void
 fy_http_skip_body(fy_http_request_t *r)
 {
     fy_http_conn_t  *hc = r->hc;
+    fy_buf_t        *src = fy_http_body_src(r);
     size_t           have;
     int              rc;
 
-    have = fy_min(fy_buf_size(&hc->in), r->body_rest);
-    hc->in.pos += have;
+    have = fy_min(fy_buf_size(src), r->body_rest);
+    src->pos += have;
     r->body_rest -= have;
 
     /* a chunked body wholly read with the header ends here (what
@@ -252,7 +253,6 @@ fy_http_return_text(fy_http_request_t *r, int code, u_char *text, size_t len)
                           NULL);
 }
 
-static void fy_http_run_content(fy_http_request_t *r);
 
 /* Headers are complete: decide what to do with the request. */
 void
@@ -475,16 +475,38 @@ fy_http_access_done(fy_http_request_t *r, int rc)
     fy_http_run_content(r);
 }
 
-/* nginx's phases after the access phase: try_files, then the content
- * handler or the proxy. */
-static void
+/* A client that sent "Expect: 100-continue" waits for this before
+ * sending the body; sent once.  A short write here only delays the
+ * client until its own timeout. */
+void
+fy_http_send_continue(fy_http_request_t *r)
+{
+    fy_http_conn_t     *hc = r->hc;
+    static const char   cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
+
+    r->continued = 1;
+    if (fy_conn_send(hc->c, (const u_char *) cont, sizeof(cont) - 1) < 0) {
+        fy_log_error(FY_LOG_INFO, errno, "send() of 100 Continue "
+                     "failed, client %s", hc->addr_text);
+    }
+}
+
+/* nginx's phases after the access phase: mirror, try_files (its
+ * precontent phase), then the content handler or the proxy. */
+void
 fy_http_run_content(fy_http_request_t *r)
 {
-    fy_http_conn_t      *hc = r->hc;
     fy_http_loc_conf_t  *lcf = r->loc;
     size_t               have;
     int                  rc;
-    static const char    cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
+
+    /* mirror: the main request only, once per location it runs in */
+    if (lcf->mirrors && r->mirrored != lcf && !r->parent
+        && fy_http_mirror(r) != FY_OK)
+    {
+        return;     /* reading the body (run_content follows), or
+                       answered */
+    }
 
     /* After the access check and before the content handler, as
      * nginx's try_files phase; it may change r->path or send the
@@ -513,20 +535,13 @@ fy_http_run_content(fy_http_request_t *r)
     }
 
     if (fy_http_proxied(lcf)) {
-        have = fy_buf_size(&hc->in);
+        have = fy_buf_size(fy_http_body_src(r));
         if ((r->seen & 16) && r->http_version >= 1001
             && (r->chunked ? have == 0 : have < r->body_rest)
-            && !r->error_page && lcf->pass_request_body)
+            && !r->error_page && lcf->pass_request_body && !r->continued)
         {
-            /* The client waits for this before sending the body, and
-             * only a proxied request wants the body.  A short write
-             * here only delays the client until its own timeout. */
-            if (fy_conn_send(hc->c, (const u_char *) cont, sizeof(cont) - 1)
-                < 0)
-            {
-                fy_log_error(FY_LOG_INFO, errno, "send() of 100 Continue "
-                             "failed, client %s", hc->addr_text);
-            }
+            /* only a proxied request wants the body */
+            fy_http_send_continue(r);
         }
         fy_http_proxy_handler(r);
         return;

@@ -211,12 +211,12 @@ fy_http_send_response(fy_http_request_t *r, int status, const fy_str_t *type,
     size_t           hsize, hlen;
     int              n, how, chunked, sent;
 
-    if (r->parent) {
-        fy_http_auth_request_done(r, status);   /* a subrequest's answer */
-        return;
-    }
     if (r->err_status) {
         status = r->err_status;     /* error_page 404 /x: still a 404 */
+    }
+    if (r->parent) {
+        fy_http_subrequest_done(r, status);     /* a subrequest's answer */
+        return;
     }
     r->status = status;
     fy_http_set_stat(r, FY_HTTP_STAT_WRITING);
@@ -404,15 +404,18 @@ fy_http_send_error(fy_http_request_t *r, int status)
     size_t           llen, size;
     int              n;
 
-    if (r->parent) {
-        /* a subrequest's answer: no error page (the request's own
-         * error_page acts on what auth_request makes of it) */
-        fy_http_auth_request_done(r, status);
-        return;
-    }
     /* the status of the last error is the one answered, whatever an
      * error_page said about the first */
     r->err_status = 0;
+    if (r->parent) {
+        /* a subrequest's answer, after its location's error_page (as
+         * nginx: "error_page 401 = /x" in the auth location answers
+         * for it); no page is made */
+        if (fy_http_error_page(r, status) != FY_OK) {
+            fy_http_subrequest_done(r, status);
+        }
+        return;
+    }
     line = fy_http_status_line(status, &llen);
     if (status == 494) {
         line = "400 Request Header Or Cookie Too Large";

@@ -231,7 +231,8 @@ fy_http_static_send(fy_http_request_t *r, fy_http_static_file_t *f,
     int              status = 200, sent;
 
     if (r->parent) {
-        fy_http_auth_request_done(r, 200);  /* a subrequest: found */
+        /* a subrequest: found (or error_page's status) */
+        fy_http_subrequest_done(r, r->err_status ? r->err_status : 200);
         return;
     }
     if (r->accel && r->accel->type.len) {
