@@ -159,6 +159,10 @@ typedef struct {
     unsigned               conns;
 } fy_http_limit_conn_t;
 
+/* limit_conn_zone's parameters: the zone defined in *list, or NULL
+ * (said; fy_http_limit_conn.c, http's and stream's directive). */
+fy_http_limit_zone_t *fy_http_limit_conn_zone_read(fy_conf_t *cf,
+    fy_http_limit_zone_t **list);
 /* "limit_conn ZONE N" after ZONE: N checked, the pair added to *conns
  * (fy_http_limit_conn.c; http's and stream's directive). */
 const char *fy_http_limit_conn_add(fy_conf_t *cf, fy_array_t **conns,

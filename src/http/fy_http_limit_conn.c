@@ -59,42 +59,57 @@ const fy_command_t  fy_http_limit_conn_commands[] = {
 
 /* ---- the directives ---- */
 
-/* limit_conn_zone KEY zone=NAME:SIZE [sync] */
-static const char *
-fy_http_limit_conn_zone(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
+/* The parameters of "limit_conn_zone KEY zone=NAME:SIZE [sync]", for
+ * http and stream: the zone, defined in *list, or NULL (said). */
+fy_http_limit_zone_t *
+fy_http_limit_conn_zone_read(fy_conf_t *cf, fy_http_limit_zone_t **list)
 {
     fy_http_limit_zone_t  *z = NULL;
     fy_str_t              *arg, v;
     unsigned               i;
-
-    fy_unused(cmd);
-    fy_unused(conf);
 
     for (i = 2; i < cf->nargs; i++) {
         arg = &cf->args[i];
         if (arg->len > 5 && memcmp(arg->data, "zone=", 5) == 0 && z == NULL) {
             v.data = arg->data + 5;
             v.len = arg->len - 5;
-            z = fy_http_limit_zone_define(cf, &v, FY_LIMIT_CONN);
+            z = fy_http_limit_zone_define_in(cf, list, &v, FY_LIMIT_CONN);
             if (z == NULL) {
-                return FY_CONF_ERROR;
+                return NULL;
             }
             continue;
         }
         if (fy_str_eq(arg, "sync")) {
             fy_conf_error(cf, "the \"sync\" parameter is not supported "
                           "(it needs nginx Plus's zone_sync)");
-            return FY_CONF_ERROR;
+            return NULL;
         }
         fy_conf_error(cf, "invalid parameter \"%.*s\"", (int) arg->len,
                       arg->data);
-        return FY_CONF_ERROR;
+        return NULL;
     }
     if (z == NULL) {
         fy_conf_error(cf, "\"limit_conn_zone\" must have \"zone\" parameter");
+    }
+    return z;
+}
+
+/* limit_conn_zone KEY zone=NAME:SIZE [sync] */
+static const char *
+fy_http_limit_conn_zone(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
+{
+    fy_http_limit_zone_t  *z;
+
+    fy_unused(cmd);
+    fy_unused(conf);
+
+    z = fy_http_limit_conn_zone_read(cf,
+            &((fy_cycle_t *) cf->cycle)->http->limit_zones);
+    if (z == NULL) {
         return FY_CONF_ERROR;
     }
-    return FY_CONF_OK;
+    z->key = fy_http_cv_compile(cf, &cf->args[1]);
+    return z->key ? FY_CONF_OK : FY_CONF_ERROR;
 }
 
 /* The rest of a "limit_conn ZONE N" line, for http and stream: N,

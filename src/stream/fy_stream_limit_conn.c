@@ -51,35 +51,12 @@ fy_stream_limit_conn_zone(fy_conf_t *cf, const fy_command_t *cmd,
                           void *conf)
 {
     fy_stream_main_conf_t  *smcf = conf;
-    fy_http_limit_zone_t   *z = NULL;
-    fy_str_t               *arg, v;
-    unsigned                i;
+    fy_http_limit_zone_t   *z;
 
     fy_unused(cmd);
 
-    for (i = 2; i < cf->nargs; i++) {
-        arg = &cf->args[i];
-        if (arg->len > 5 && memcmp(arg->data, "zone=", 5) == 0 && z == NULL) {
-            v.data = arg->data + 5;
-            v.len = arg->len - 5;
-            z = fy_http_limit_zone_define_in(cf, &smcf->limit_zones, &v,
-                                             FY_LIMIT_CONN);
-            if (z == NULL) {
-                return FY_CONF_ERROR;
-            }
-            continue;
-        }
-        if (fy_str_eq(arg, "sync")) {
-            fy_conf_error(cf, "the \"sync\" parameter is not supported "
-                          "(it needs nginx Plus's zone_sync)");
-            return FY_CONF_ERROR;
-        }
-        fy_conf_error(cf, "invalid parameter \"%.*s\"", (int) arg->len,
-                      arg->data);
-        return FY_CONF_ERROR;
-    }
+    z = fy_http_limit_conn_zone_read(cf, &smcf->limit_zones);
     if (z == NULL) {
-        fy_conf_error(cf, "\"limit_conn_zone\" must have \"zone\" parameter");
         return FY_CONF_ERROR;
     }
     z->stream_key = fy_stream_cv_compile(cf, &cf->args[1]);
