@@ -7,8 +7,8 @@
 # ending a session after its answer, proxy_timeout ending an idle one,
 # a dead backend (ICMP port unreachable) ending one with 502, the access
 # log line per session ($protocol UDP, bytes both ways), a reload keeping
-# the UDP listener, TCP and UDP on one port, and the configuration
-# errors.
+# the UDP listener, a real DNS query (dig through ferry to dnsmasq),
+# TCP and UDP on one port, and the configuration errors.
 
 use strict;
 use warnings;
@@ -200,6 +200,52 @@ is_deeply(\%seen, { A => 2, B => 2 },
 }
 
 $f->stop;
+
+# ---- a real DNS server and client: dnsmasq behind ferry, dig ----
+SKIP: {
+    my ($dnsmasq) = grep { -x } qw(/usr/sbin/dnsmasq /usr/bin/dnsmasq);
+    my ($dig) = grep { -x } qw(/usr/bin/dig);
+    skip 'dnsmasq or dig not installed (sh auto/deps --test)', 5
+        unless $dnsmasq && $dig;
+
+    my $g = Ferry::Test->new(conf => main_conf() . <<'EOF');
+events { worker_connections 64; }
+stream {
+    log_format u '$protocol $status $bytes_received $bytes_sent';
+    access_log logs/dns.log u;
+    server {
+        listen 127.0.0.1:%%PORT_0%% udp;
+        proxy_pass 127.0.0.1:%%PORT_1%%;
+        proxy_responses 1;
+    }
+}
+EOF
+    my $hosts = $g->write_file('hosts', "10.1.2.3 ferry-test.example\n");
+    my $pid = fork // die "fork: $!\n";
+    if ($pid == 0) {
+        open STDOUT, '>', $g->prefix . '/dnsmasq.log';
+        open STDERR, '>&', \*STDOUT;
+        { exec $dnsmasq, '--keep-in-foreground', '--port=' . $g->port(1),
+             '--listen-address=127.0.0.1', '--bind-interfaces',
+             '--no-resolv', '--no-hosts', "--addn-hosts=$hosts",
+             '--conf-file=/dev/null', '--pid-file=',
+             '--user=' . getpwuid($<), '--log-facility=-'; }
+        POSIX::_exit(127);
+    }
+    push @kids, $pid;
+    my $ask = sub { my $p = shift;
+        my $r = `$dig +short +time=2 +tries=1 -p $p \@127.0.0.1 ferry-test.example A 2>&1`;
+        chomp $r; return $r };
+    ok((wait_until { $ask->($g->port(1)) eq '10.1.2.3' } 10),
+       'dnsmasq answers directly');
+    $g->start or last SKIP;
+    is($ask->($g->port(0)), '10.1.2.3', 'dig through ferry: the A record');
+    my $dlog = $g->prefix . '/logs/dns.log';
+    ok((wait_until { (Ferry::Test::read_file($dlog) // '')
+                     =~ /^UDP 200 \d+ \d+$/m } 10),
+       'the DNS query: one UDP session, 200');
+    $g->stop;
+}
 
 # ---- configuration ----
 {
