@@ -201,6 +201,31 @@ is_deeply(\%seen, { A => 2, B => 2 },
 
 $f->stop;
 
+# ---- two workers reading one socket: every client answered ----
+{
+    my $g = Ferry::Test->new(conf => main_conf() . <<'EOF');
+worker_processes 2;
+events { worker_connections 64; }
+stream {
+    server {
+        listen 127.0.0.1:%%PORT_0%% udp;
+        proxy_pass 127.0.0.1:%%PORT_1%%;
+        proxy_responses 1;
+    }
+}
+EOF
+    udp_echo($g->port(1), 'W');
+    $g->start;
+    $g->wait_workers(2);
+    my $n = 0;
+    for my $i (1 .. 20) {
+        my $a = ask(client($g->port(0)), "q$i");
+        $n++ if defined $a && $a eq "W:q$i";
+    }
+    is($n, 20, 'two workers: 20 clients, each answered once');
+    $g->stop;
+}
+
 # ---- a real DNS server and client: dnsmasq behind ferry, dig ----
 SKIP: {
     my ($dnsmasq) = grep { -x } qw(/usr/sbin/dnsmasq /usr/bin/dnsmasq);
