@@ -1,6 +1,7 @@
 /*
- * fy_stream.h -- the stream { } block: TCP proxying and balancing, as
- * nginx's ngx_stream_core, _proxy, _upstream, _access and _log modules.
+ * fy_stream.h -- the stream { } block: TCP and UDP proxying and
+ * balancing, as nginx's ngx_stream_core, _proxy, _upstream, _access and
+ * _log modules.
  *
  *   fy_stream_conf.c      the block, server, listen, upstream, the
  *                         directive table, building the listeners
@@ -17,7 +18,8 @@
  * Listeners are the cycle's (fy_listen_t with `stream` set): the master
  * accepts and hands the fd to a worker as for http; the worker sees the
  * listener's `stream` and calls fy_stream_init_connection instead of
- * fy_http_init_connection.
+ * fy_http_init_connection.  A `udp` listener is not accepted on: every
+ * worker reads the master's socket itself (fy_stream_udp.c).
  *
  * Upstreams are fy_http_upstream_t, as http's: the same "server"
  * parameters, the same balancers (fy_http_balancer.h), the same shared

@@ -830,10 +830,7 @@ fy_stream_init_cycle(fy_cycle_t *cycle)
                              scf->file, l->line);
                 return FY_ERROR;
             }
-            if (fy_stream_add_listen(cycle, scf,
-                    fy_array_elt(&scf->listens, fy_stream_listen_t, j))
-                != FY_OK)
-            {
+            if (fy_stream_add_listen(cycle, scf, l) != FY_OK) {
                 return FY_ERROR;
             }
         }
