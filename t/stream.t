@@ -661,10 +661,10 @@ EOF
           . "        proxy_pass 127.0.0.1:1;\n    }\n}\n",
           qr/duplicate "127\.0\.0\.1:\d+" address and port pair in \S+ferry\.conf:8/,
           'a stream listen on an http address' ],
-        [ "stream {\n    server {\n        listen 127.0.0.1:%%PORT_0%% udp;\n"
-          . "        proxy_pass 127.0.0.1:1;\n    }\n}\n",
-          qr/"udp" is not supported.* in \S+ferry\.conf:7/,
-          'listen ... udp' ],
+        [ "stream {\n    server {\n        listen 127.0.0.1:%%PORT_0%% udp "
+          . "backlog=10;\n        proxy_pass 127.0.0.1:1;\n    }\n}\n",
+          qr/"backlog" parameter is incompatible with "udp" in \S+ferry\.conf:7/,
+          'listen ... udp backlog=' ],
         [ "stream {\n    server {\n        listen 127.0.0.1:%%PORT_0%%;\n"
           . "        proxy_pass 127.0.0.1:1;\n        access_log logs/x nosuch;\n"
           . "    }\n}\n",

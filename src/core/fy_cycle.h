@@ -90,6 +90,9 @@ typedef struct {
     unsigned             opts:1;       /* a listen gave socket options */
     unsigned             inherited:1;  /* taken over from the old cycle */
     unsigned             ssl:1;        /* "listen ... ssl" */
+    unsigned             udp:1;        /* stream "listen ... udp": a
+                                          datagram socket every worker
+                                          reads (fy_stream_udp.c) */
     unsigned             index;        /* position in cycle->listening */
     fy_array_t           servers;      /* fy_http_srv_conf_t *, in the order
                                           written: server_name ties and

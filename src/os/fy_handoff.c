@@ -108,7 +108,7 @@ fy_handoff_listener(const fy_channel_handoff_t *h)
 
     for (i = 0; i < fy_cycle->listening.nelts; i++) {
         ls = fy_array_elt(&fy_cycle->listening, fy_listen_t, i);
-        if (ls->fd != -1 && ls->addrlen == h->local_len
+        if (ls->fd != -1 && !ls->udp && ls->addrlen == h->local_len
             && memcmp(&ls->addr, &h->local, ls->addrlen) == 0)
         {
             return (int) i;

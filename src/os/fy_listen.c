@@ -33,7 +33,8 @@ fy_listen_open_one(fy_listen_t *ls)
     int  fd, on = 1, defer = FY_LISTEN_DEFER_SECS;
     int  family = ls->addr.sa.sa_family;
 
-    fd = socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    fd = socket(family, (ls->udp ? SOCK_DGRAM : SOCK_STREAM) | SOCK_NONBLOCK
+                        | SOCK_CLOEXEC, 0);
     if (fd == -1) {
         fy_log_error(FY_LOG_EMERG, errno, "socket() %s failed", ls->text);
         return FY_ERROR;
@@ -76,6 +77,9 @@ fy_listen_open_one(fy_listen_t *ls)
         fy_log_error(FY_LOG_EMERG, errno, "chmod() %s failed", ls->text);
         fy_listen_close_one(ls);
         return FY_ERROR;
+    }
+    if (ls->udp) {
+        return FY_OK;       /* a datagram socket is ready once bound */
     }
     /* Before listen(), so no connection is queued without it (nginx
      * sets it just after; the kernel takes it either way). */
@@ -136,9 +140,7 @@ fy_listen_open(fy_cycle_t *cycle, fy_cycle_t *old)
 
         for (j = 0; old && j < old->listening.nelts; j++) {
             ols = fy_array_elt(&old->listening, fy_listen_t, j);
-            if (ols->fd != -1 && ols->addrlen == ls->addrlen
-                && memcmp(&ols->addr, &ls->addr, ls->addrlen) == 0)
-            {
+            if (ols->fd != -1 && fy_listen_same(ols, ls)) {
                 ls->fd = ols->fd;
                 ls->inherited = 1;
                 /* new backlog= or deferred apply to the socket kept */
@@ -201,15 +203,22 @@ fy_listen_close(fy_cycle_t *cycle)
     }
 }
 
+int
+fy_listen_same(const fy_listen_t *a, const fy_listen_t *b)
+{
+    return a->udp == b->udp && a->addrlen == b->addrlen
+           && memcmp(&a->addr, &b->addr, a->addrlen) == 0;
+}
+
 void
-fy_listen_drop(fy_cycle_t *cycle)
+fy_listen_drop(fy_cycle_t *cycle, int keep_udp)
 {
     fy_listen_t  *ls;
     unsigned      i;
 
     for (i = 0; i < cycle->listening.nelts; i++) {
         ls = fy_array_elt(&cycle->listening, fy_listen_t, i);
-        if (ls->fd != -1) {
+        if (ls->fd != -1 && !(keep_udp && ls->udp)) {
             close(ls->fd);
             ls->fd = -1;
         }
@@ -236,9 +245,7 @@ fy_listen_give_back(fy_cycle_t *cycle, fy_cycle_t *old)
         }
         for (j = 0; j < old->listening.nelts; j++) {
             ols = fy_array_elt(&old->listening, fy_listen_t, j);
-            if (ols->addrlen == ls->addrlen
-                && memcmp(&ols->addr, &ls->addr, ls->addrlen) == 0)
-            {
+            if (fy_listen_same(ols, ls)) {
                 ols->fd = ls->fd;
                 fy_listen_reconfigure(ols, ls);
                 break;

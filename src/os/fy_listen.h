@@ -20,7 +20,10 @@ void fy_listen_give_back(fy_cycle_t *cycle, fy_cycle_t *old);
  * reload dropped). */
 void fy_listen_close(fy_cycle_t *cycle);
 /* Only close the descriptors (a freshly forked child: the sockets and
- * their files stay the master's). */
-void fy_listen_drop(fy_cycle_t *cycle);
+ * their files stay the master's).  keep_udp: a worker keeps the UDP
+ * ones, which it reads itself (there is no accept to hand over). */
+void fy_listen_drop(fy_cycle_t *cycle, int keep_udp);
+/* The same socket: address and kind (TCP or UDP) alike. */
+int  fy_listen_same(const fy_listen_t *a, const fy_listen_t *b);
 
 #endif /* FY_LISTEN_H */

@@ -75,9 +75,10 @@ static fy_event_t  fy_checker_ev;       /* delayed (re)start */
  * checker): drop what belongs to the master -- the other workers'
  * channels, the listening sockets, its signalfd and event loop -- so
  * that only the master accepts and a dead child's channel reads EOF.
+ * A worker keeps the UDP listening sockets: it reads them itself.
  */
 static void
-fy_master_child_init(void)
+fy_master_child_init(int worker)
 {
     unsigned  i;
 
@@ -86,7 +87,7 @@ fy_master_child_init(void)
             close(fy_workers[i].channel);
         }
     }
-    fy_listen_drop(fy_cycle);
+    fy_listen_drop(fy_cycle, worker);
     fy_signal_close();
     fy_event_done();
     fy_sched_child();
@@ -130,7 +131,7 @@ fy_master_spawn(unsigned slot)
     if (pid == 0) {
         /* The worker keeps only its own end of its own channel. */
         close(ch[0]);
-        fy_master_child_init();
+        fy_master_child_init(1);
         fy_worker_run(fy_cycle, slot, w->number, ch[1]);
     }
 
@@ -265,7 +266,7 @@ fy_master_checker_start(void)
         return;
     }
     if (pid == 0) {
-        fy_master_child_init();
+        fy_master_child_init(0);
         /* the checker talks to the network: as the workers do, it drops
          * to the configured user; it is bound to no CPU */
         fy_worker_conf_early(fy_cycle);
@@ -338,6 +339,9 @@ fy_master_listen_add(void)
 
     for (i = 0; i < fy_cycle->listening.nelts; i++) {
         ls = fy_array_elt(&fy_cycle->listening, fy_listen_t, i);
+        if (ls->udp) {
+            continue;       /* the workers read it (fy_stream_udp.c) */
+        }
         fy_listen_evs[i].data = (void *) (uintptr_t) i;
         fy_listen_evs[i].handler = fy_master_accept;
         fy_listen_evs[i].timer_index = -1;
@@ -356,7 +360,7 @@ fy_master_listen_del(fy_cycle_t *cycle)
 
     for (i = 0; i < cycle->listening.nelts; i++) {
         ls = fy_array_elt(&cycle->listening, fy_listen_t, i);
-        if (ls->fd != -1) {
+        if (ls->fd != -1 && !ls->udp) {
             fy_event_del_fd(ls->fd);
         }
     }

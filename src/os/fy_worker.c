@@ -232,6 +232,8 @@ fy_worker_start_quit(void)
     }
     fy_worker_quit = 1;
     fy_http_quitting = 1;
+    /* the next generation reads the UDP listeners from now on */
+    fy_stream_udp_stop(fy_worker_cycle);
 
     /* The channel stays open: idle keep-alive connections go back to
      * the master on it.  Connections the master sent before it told
@@ -326,6 +328,9 @@ fy_worker_run(fy_cycle_t *cycle, unsigned slot, unsigned number, int channel)
     fy_http_var_init_process(cycle);
     fy_http_error_log_init_process(cycle);
     fy_http_limit_init_process(cycle);
+    if (fy_stream_udp_init_process(cycle) != FY_OK) {
+        exit(2);
+    }
     fy_worker_rss_at = fy_current_msec;
     fy_shm_set(fy_worker_slot->rss, fy_proc_rss());
     fy_worker_heartbeat(&fy_worker_heartbeat_ev);

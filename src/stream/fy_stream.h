@@ -1,6 +1,7 @@
 /*
- * fy_stream.h -- the stream { } block: TCP proxying and balancing, as
- * nginx's ngx_stream_core, _proxy, _upstream, _access and _log modules.
+ * fy_stream.h -- the stream { } block: TCP and UDP proxying and
+ * balancing, as nginx's ngx_stream_core, _proxy, _upstream, _access and
+ * _log modules.
  *
  *   fy_stream_conf.c      the block, server, listen, upstream, the
  *                         directive table, building the listeners
@@ -11,11 +12,14 @@
  *   fy_stream_limit_conn.c limit_conn_zone, limit_conn (http's zones)
  *   fy_stream_preread.c   the preread phase: ssl_preread
  *   fy_stream_tls_hello.c the ClientHello reader ssl_preread uses
+ *   fy_stream_udp.c       "listen ... udp": datagram sessions keyed by
+ *                         the client's address, read by every worker
  *
  * Listeners are the cycle's (fy_listen_t with `stream` set): the master
  * accepts and hands the fd to a worker as for http; the worker sees the
  * listener's `stream` and calls fy_stream_init_connection instead of
- * fy_http_init_connection.
+ * fy_http_init_connection.  A `udp` listener is not accepted on: every
+ * worker reads the master's socket itself (fy_stream_udp.c).
  *
  * Upstreams are fy_http_upstream_t, as http's: the same "server"
  * parameters, the same balancers (fy_http_balancer.h), the same shared
@@ -113,6 +117,7 @@ typedef struct {
     int                  backlog;       /* -1: not given */
     unsigned             deferred:1;
     unsigned             proxy_protocol:1;  /* clients send a PROXY header */
+    unsigned             udp:1;         /* a datagram socket */
     unsigned             line;
     /* so_keepalive=on|off|[idle]:[intvl]:[cnt]: -1 not given */
     int                  keepalive;     /* -1 / 0 / 1 */
@@ -137,6 +142,10 @@ typedef struct fy_stream_srv_conf_s {
     int                  proxy_protocol;         /* flag: send PROXY v1 */
     int64_t              pp_timeout;             /* proxy_protocol_timeout */
     int                  ssl_preread;            /* flag */
+    int                  udp_requests;           /* proxy_requests, 0:
+                                                    no limit */
+    int                  udp_responses;          /* proxy_responses,
+                                                    -1: no limit */
     size_t               preread_buffer_size;
     int64_t              preread_timeout;        /* ms */
     fy_array_t          *limit_conns;   /* fy_http_limit_conn_t, NULL:
@@ -236,6 +245,7 @@ typedef struct fy_stream_session_s {
     fy_tls_hello_t           *hello;       /* ssl_preread on, else NULL */
     fy_stream_map_value_t    *map_values;  /* the maps' values so far */
     struct fy_http_limit_held_s *limit_held;  /* limit_conn's counts */
+    struct fy_stream_udp_s   *udp;         /* a UDP session, else NULL */
     unsigned                  limit_conn_status:3;  /* FY_LIMIT_* */
     unsigned                  up_eof:1;    /* client sent FIN, passed on */
     unsigned                  down_eof:1;  /* upstream sent FIN, passed on */
@@ -245,6 +255,23 @@ typedef struct fy_stream_session_s {
  * relay), and the end of a session with its $status. */
 void fy_stream_connect(fy_stream_session_t *s);
 void fy_stream_finalize(fy_stream_session_t *s, unsigned status);
+/* The steps of a session that UDP sessions share (fy_stream_proxy.c):
+ * allow/deny (FY_OK or FY_ERROR, logged); proxy_pass $var's upstream
+ * into s->u (FY_OK or FY_ERROR, logged); the balancer's pick (the
+ * server's index, -1: none, logged once per outage); s->peer's name
+ * appended to $upstream_addr. */
+int  fy_stream_access(fy_stream_session_t *s);
+int  fy_stream_resolve(fy_stream_session_t *s);
+int  fy_stream_pick(fy_stream_session_t *s);
+void fy_stream_add_addr(fy_stream_session_t *s);
+
+/* fy_stream_udp.c: in a worker, start reading the UDP listeners of
+ * cycle (FY_OK or FY_ERROR, logged); stop reading them (the worker
+ * quits: its sessions run to their end); the end of a UDP session
+ * (fy_stream_finalize): out of the worker's session table. */
+int  fy_stream_udp_init_process(fy_cycle_t *cycle);
+void fy_stream_udp_stop(fy_cycle_t *cycle);
+void fy_stream_udp_done(fy_stream_session_t *s);
 
 /* fy_stream_preread.c: ssl_preread's phase, then fy_stream_connect. */
 void fy_stream_preread(fy_stream_session_t *s);

@@ -39,6 +39,7 @@ static const char *fy_stream_hash(fy_conf_t *cf, const fy_command_t *cmd,
 
 static const fy_conf_bounds_t  fy_stream_tries_bounds = { 0, 1000000 };
 static const fy_conf_bounds_t  fy_stream_buffer_bounds = { 1, 1 << 30 };
+static const fy_conf_bounds_t  fy_stream_udp_bounds = { 0, 2147483647 };
 
 const fy_command_t  fy_stream_commands[] = {
 
@@ -113,6 +114,14 @@ const fy_command_t  fy_stream_commands[] = {
     { "ssl_preread", FY_STREAM_BOTH, 0, 1, 1, fy_conf_set_flag,
       FY_CONF_SRV_OFF, offsetof(fy_stream_srv_conf_t, ssl_preread), NULL },
 
+    { "proxy_requests", FY_STREAM_BOTH, 0, 1, 1, fy_conf_set_int,
+      FY_CONF_SRV_OFF, offsetof(fy_stream_srv_conf_t, udp_requests),
+      &fy_stream_udp_bounds },
+
+    { "proxy_responses", FY_STREAM_BOTH, 0, 1, 1, fy_conf_set_int,
+      FY_CONF_SRV_OFF, offsetof(fy_stream_srv_conf_t, udp_responses),
+      &fy_stream_udp_bounds },
+
     { "preread_buffer_size", FY_STREAM_BOTH, 0, 1, 1, fy_conf_set_size,
       FY_CONF_SRV_OFF, offsetof(fy_stream_srv_conf_t, preread_buffer_size),
       &fy_stream_buffer_bounds },
@@ -165,6 +174,8 @@ fy_stream_create_srv_conf(fy_conf_t *cf)
     scf->proxy_protocol = FY_CONF_UNSET_INT;
     scf->pp_timeout = FY_CONF_UNSET_MSEC;
     scf->ssl_preread = FY_CONF_UNSET_INT;
+    scf->udp_requests = FY_CONF_UNSET_INT;
+    scf->udp_responses = FY_CONF_UNSET_INT;
     scf->preread_buffer_size = FY_CONF_UNSET_SIZE;
     scf->preread_timeout = FY_CONF_UNSET_MSEC;
     scf->limit_conn_log_level = FY_CONF_UNSET_INT;
@@ -469,7 +480,48 @@ fy_stream_listen(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
         return FY_CONF_ERROR;
     }
 
+    /* nginx refuses the TCP-only parameters with "udp", wherever it
+     * stands among them */
     for (i = 2; i < cf->nargs; i++) {
+        if (fy_str_eq(&cf->args[i], "udp")) {
+            l->udp = 1;
+        }
+    }
+    if (l->udp && l->addr.sa.sa_family == AF_UNIX) {
+        fy_conf_error(cf, "\"udp\" is not supported with \"%s\" in "
+                      "\"listen\" (ferry's UDP listeners are IPv4 or IPv6)",
+                      cf->args[1].data);
+        return FY_CONF_ERROR;
+    }
+    for (i = 2; l->udp && i < cf->nargs; i++) {
+        static const char  *tcp_only[] = { "backlog", "deferred", "ssl",
+            "so_keepalive", "proxy_protocol", NULL };
+        unsigned            k;
+
+        for (k = 0; tcp_only[k]; k++) {
+            if (fy_http_param(&cf->args[i], tcp_only[k], &v)
+                || fy_str_eq(&cf->args[i], tcp_only[k]))
+            {
+                fy_conf_error(cf, "\"%s\" parameter is incompatible with "
+                              "\"udp\"", tcp_only[k]);
+                return FY_CONF_ERROR;
+            }
+        }
+    }
+
+    for (i = 2; i < cf->nargs; i++) {
+        if (fy_str_eq(&cf->args[i], "udp")) {
+            continue;
+        }
+        if (l->udp && fy_str_eq(&cf->args[i], "reuseport")) {
+            /* one socket per worker would need the master to keep one
+             * per worker across reloads and worker restarts; all the
+             * workers read the one socket instead (architecture.md) */
+            fy_conf_error(cf, "\"reuseport\" is not supported: every "
+                          "worker reads the one UDP socket the master "
+                          "opened");
+            return FY_CONF_ERROR;
+        }
         rc = fy_http_listen_param(cf, i, l->addr.sa.sa_family, &l->backlog,
                                   &deferred);
         if (rc < 0) {
@@ -492,11 +544,6 @@ fy_stream_listen(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
         if (fy_str_eq(&cf->args[i], "proxy_protocol")) {
             l->proxy_protocol = 1;
             continue;
-        }
-        if (fy_str_eq(&cf->args[i], "udp")) {
-            fy_conf_error(cf, "\"udp\" is not supported: ferry's stream "
-                          "proxies TCP only");
-            return FY_CONF_ERROR;
         }
         fy_conf_error(cf, "invalid parameter \"%s\" in \"listen\"",
                       cf->args[i].data);
@@ -617,6 +664,12 @@ fy_stream_merge(fy_stream_srv_conf_t *p, fy_stream_srv_conf_t *c)
                   0);
     fy_conf_merge(c->pp_timeout, p->pp_timeout, FY_CONF_UNSET_MSEC, 30000);
     fy_conf_merge(c->ssl_preread, p->ssl_preread, FY_CONF_UNSET_INT, 0);
+    /* nginx: every client datagram joins the session, and the number
+     * of answers is not limited (the session ends at proxy_timeout) */
+    fy_conf_merge(c->udp_requests, p->udp_requests, FY_CONF_UNSET_INT, 0);
+    if (c->udp_responses == FY_CONF_UNSET_INT) {
+        c->udp_responses = p->udp_responses;    /* -1: no limit */
+    }
     fy_conf_merge(c->preread_buffer_size, p->preread_buffer_size,
                   FY_CONF_UNSET_SIZE, 16384);
     fy_conf_merge(c->preread_timeout, p->preread_timeout,
@@ -657,7 +710,8 @@ fy_stream_add_listen(fy_cycle_t *cycle, fy_stream_srv_conf_t *scf,
 
     for (i = 0; i < cycle->listening.nelts; i++) {
         ls = fy_array_elt(&cycle->listening, fy_listen_t, i);
-        if (ls->addrlen == l->addrlen
+        /* TCP and UDP on one port are two sockets (nginx) */
+        if (ls->udp == l->udp && ls->addrlen == l->addrlen
             && memcmp(&ls->addr, &l->addr, l->addrlen) == 0)
         {
             fy_log_error(FY_LOG_EMERG, 0, "duplicate \"%s\" address and "
@@ -683,6 +737,7 @@ fy_stream_add_listen(fy_cycle_t *cycle, fy_stream_srv_conf_t *scf,
     ls->deferred = l->deferred;
     ls->opts = l->backlog != -1 || l->deferred;
     ls->index = cycle->listening.nelts - 1;
+    ls->udp = l->udp;
     ls->stream = scf;
     ls->stream_listen = l;
     fy_sockaddr_text(&l->addr.sa, l->addrlen, ls->text, sizeof(ls->text), 1);
@@ -762,10 +817,20 @@ fy_stream_init_cycle(fy_cycle_t *cycle)
             return FY_ERROR;
         }
         for (j = 0; j < scf->listens.nelts; j++) {
-            if (fy_stream_add_listen(cycle, scf,
-                    fy_array_elt(&scf->listens, fy_stream_listen_t, j))
-                != FY_OK)
-            {
+            fy_stream_listen_t  *l;
+
+            l = fy_array_elt(&scf->listens, fy_stream_listen_t, j);
+            /* a PROXY header and a ClientHello are read from a byte
+             * stream; ferry does not look for them in datagrams */
+            if (l->udp && (scf->proxy_protocol || scf->ssl_preread)) {
+                fy_log_error(FY_LOG_EMERG, 0, "\"%s on\" is not "
+                             "supported with \"listen ... udp\" in %s:%u",
+                             scf->proxy_protocol ? "proxy_protocol"
+                                                 : "ssl_preread",
+                             scf->file, l->line);
+                return FY_ERROR;
+            }
+            if (fy_stream_add_listen(cycle, scf, l) != FY_OK) {
                 return FY_ERROR;
             }
         }

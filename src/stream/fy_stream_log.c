@@ -243,7 +243,7 @@ fy_stream_var(fy_stream_session_t *s, int var, u_char *buf, size_t size)
     case FY_STREAM_VAR_MSEC:
         return fy_stream_secs(buf, size, fy_wall_msec);
     case FY_STREAM_VAR_PROTOCOL:
-        n = snprintf(b, size, "TCP");
+        n = snprintf(b, size, "%s", s->udp ? "UDP" : "TCP");
         break;
     case FY_STREAM_VAR_HOSTNAME: {
         char  host[256];

@@ -57,14 +57,19 @@ fy_stream_finalize(fy_stream_session_t *s, unsigned status)
     fy_stream_log_session(s);     /* before the client's close: $server_addr */
     fy_shm_add(fy_worker_slot->bytes_in, s->bytes_received);
     fy_shm_add(fy_worker_slot->bytes_out, s->bytes_sent);
-    fy_conn_close(s->c);
+    if (s->udp) {
+        /* the client's "connection" is the listening socket, shared */
+        fy_stream_udp_done(s);
+    } else {
+        fy_conn_close(s->c);
+    }
     fy_shm_add(fy_worker_slot->active, (uint64_t) -1);
     fy_buf_release(&s->up);
     fy_buf_release(&s->down);
     fy_pool_destroy(s->pool);
 }
 
-static int
+int
 fy_stream_access(fy_stream_session_t *s)
 {
     fy_array_t               *rules = s->scf->access;
@@ -251,7 +256,7 @@ fy_stream_start(fy_stream_session_t *s)
 }
 
 /* Pick a server; "no live upstreams" once per outage, as http does. */
-static int
+int
 fy_stream_pick(fy_stream_session_t *s)
 {
     fy_shm_upstream_t  *su = &fy_shm->upstreams[s->u->index];
@@ -447,7 +452,7 @@ fy_stream_connect_handler(fy_event_t *ev)
     fy_stream_connected(s);
 }
 
-static void
+void
 fy_stream_add_addr(fy_stream_session_t *s)
 {
     size_t  room = sizeof(s->up_addrs) - s->up_addrs_len;
@@ -469,7 +474,7 @@ fy_stream_add_addr(fy_stream_session_t *s)
  * an upstream when the configuration was read:
  * fy_stream_map_address); nothing is resolved or made here.
  */
-static int
+int
 fy_stream_resolve(fy_stream_session_t *s)
 {
     fy_stream_main_conf_t  *smcf = fy_worker_cycle->stream;

@@ -213,8 +213,9 @@ sub listen_addrs {
     my @addrs;
 
     my $text = $self->_conf_text;
-    while ($text =~ /(?:^|[;{}\s])listen\s+([^\s;]+)/g) {
+    while ($text =~ /(?:^|[;{}\s])listen\s+([^\s;]+)([^;]*)/g) {
         my $a = $1;
+        next if $2 =~ /\budp\b/;     # a UDP socket accepts no connection
         my ($host, $port);
         if ($a =~ /^unix:(.+)$/) {
             ($host, $port) = ('unix', $1);
