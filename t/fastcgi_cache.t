@@ -106,6 +106,13 @@ http {
             fastcgi_cache_valid 200 1s;
             fastcgi_pass 127.0.0.1:%%PORT_1%%;
         }
+        location ^~ /reval/ {
+            rewrite ^/reval(/.*)$ $1 break;
+            include fastcgi.conf;
+            fastcgi_cache_valid 200 1s;
+            fastcgi_cache_revalidate on;
+            fastcgi_pass 127.0.0.1:%%PORT_1%%;
+        }
         location ^~ /stale/ {
             rewrite ^/stale(/.*)$ $1 break;
             include fastcgi.conf;
@@ -162,6 +169,20 @@ $f->write_file('html/cookie.php', $RUN . <<'EOF');
 setcookie('session', 'abc');
 echo "run $n cookie\n";
 EOF
+# answers 304 to its own ETag (logged in runs with " 304")
+$f->write_file('html/etag.php', <<"EOF" . $RUN . <<'EOF2');
+<?php
+header('ETag: "v1"');
+if ((\$_SERVER['HTTP_IF_NONE_MATCH'] ?? '') === '"v1"') {
+    file_put_contents('$P/runs', \$_SERVER['REQUEST_URI'] . " 304\\n",
+                      FILE_APPEND | LOCK_EX);
+    http_response_code(304);
+    exit;
+}
+?>
+EOF
+echo "run $n etag\n";
+EOF2
 $f->write_file('html/wp-admin/admin.php', $RUN . <<'EOF');
 echo "run $n admin\n";
 EOF
@@ -267,28 +288,43 @@ $r = get($one, '/short/page.php');
 check($r, 200, 'MISS', qr/^run 17 page$/, 1, 'cache_valid 1s: first');
 $r = get($one, '/short/page.php');
 check($r, 200, 'HIT', qr/^run 17 page$/, 0, 'cache_valid 1s: at once');
+$r = get($one, '/reval/etag.php');
+check($r, 200, 'MISS', qr/^run 18 etag$/, 1, 'cache_revalidate: stored');
 select undef, undef, undef, 2.2;
 $r = get($one, '/short/page.php');
-check($r, 200, 'EXPIRED', qr/^run 18 page$/, 1,
+check($r, 200, 'EXPIRED', qr/^run 19 page$/, 1,
       'cache_valid 1s: two seconds later');
+$r = get($one, '/reval/etag.php');
+check($r, 200, 'REVALIDATED', qr/^run 18 etag$/, 1,
+      'fastcgi_cache_revalidate: PHP saw HTTP_IF_NONE_MATCH, answered 304');
+like(Ferry::Test::read_file("$P/runs"), qr{^/reval/etag\.php 304$}m,
+     '... as its log says');
+
+# the client's conditions are not passed to PHP when the cache is used
+$r = get($one, '/plain/etag.php', 'If-None-Match' => '"v1"');
+check($r, 200, 'MISS', qr/^run 21 etag$/, 1,
+      'If-None-Match of the client: not passed up, 200 stored');
+$r = get($one, '/plain/etag.php', 'If-None-Match' => '"v1"');
+is($r->{status}, 304, '... then answered 304 from the entry');
+is($r->{headers}{'x-cache'}, 'HIT', '... HIT');
 
 $r = get($one, '/off/page.php');
-check($r, 200, undef, qr/^run 19 page$/, 1, 'fastcgi_cache off');
+check($r, 200, undef, qr/^run 22 page$/, 1, 'fastcgi_cache off');
 $r = get($one, '/proxyonly/page.php');
-check($r, 200, undef, qr/^run 20 page$/, 1, 'proxy_cache: not for fastcgi');
+check($r, 200, undef, qr/^run 23 page$/, 1, 'proxy_cache: not for fastcgi');
 $r = get($one, '/proxyonly/page.php');
-check($r, 200, undef, qr/^run 21 page$/, 1, '... again');
+check($r, 200, undef, qr/^run 24 page$/, 1, '... again');
 
 # use_stale with php-fpm stopped
 $r = get($one, '/stale/page.php');
-check($r, 200, 'MISS', qr/^run 22 page$/, 1, 'use_stale: stored');
+check($r, 200, 'MISS', qr/^run 25 page$/, 1, 'use_stale: stored');
 $r = get($one, '/nostale/page.php');
-check($r, 200, 'MISS', qr/^run 23 page$/, 1, 'no use_stale: stored');
+check($r, 200, 'MISS', qr/^run 26 page$/, 1, 'no use_stale: stored');
 $fpm->stop;
 ok((wait_until { port_is_closed($f->port(1)) } 10), 'php-fpm stopped');
 select undef, undef, undef, 2.2;
 $r = get($one, '/stale/page.php');
-check($r, 200, 'STALE', qr/^run 22 page$/, 0,
+check($r, 200, 'STALE', qr/^run 25 page$/, 0,
       'fastcgi_cache_use_stale error, php-fpm down: the expired entry');
 $r = get($one, '/nostale/page.php');
 is($r->{status}, 502, 'without use_stale: 502');
