@@ -6,7 +6,10 @@
 # cookies), then each directive on its own: MISS then HIT with PHP run
 # once, fastcgi_cache_key with $request_uri, fastcgi_cache_bypass
 # $cookie_wordpress_logged_in, fastcgi_no_cache for POST,
-# fastcgi_cache_methods, a response with Set-Cookie not kept,
+# fastcgi_cache_methods, a response with Set-Cookie not kept (kept with
+# fastcgi_ignore_headers Set-Cookie), fastcgi_cache_revalidate (PHP
+# answers 304 to HTTP_IF_NONE_MATCH), the client's If-None-Match not
+# passed to PHP,
 # fastcgi_cache_valid 200 1s expiring, fastcgi_cache_use_stale error
 # with php-fpm stopped, $upstream_cache_status in add_header; config
 # errors with file and line.  PHP counts its runs in a file.
@@ -104,6 +107,12 @@ http {
             rewrite ^/short(/.*)$ $1 break;
             include fastcgi.conf;
             fastcgi_cache_valid 200 1s;
+            fastcgi_pass 127.0.0.1:%%PORT_1%%;
+        }
+        location ^~ /igncookie/ {
+            rewrite ^/igncookie(/.*)$ $1 break;
+            include fastcgi.conf;
+            fastcgi_ignore_headers Set-Cookie;
             fastcgi_pass 127.0.0.1:%%PORT_1%%;
         }
         location ^~ /reval/ {
@@ -315,16 +324,22 @@ check($r, 200, undef, qr/^run 23 page$/, 1, 'proxy_cache: not for fastcgi');
 $r = get($one, '/proxyonly/page.php');
 check($r, 200, undef, qr/^run 24 page$/, 1, '... again');
 
+$r = get($one, '/igncookie/cookie.php');
+check($r, 200, 'MISS', qr/^run 25 cookie$/, 1,
+      'fastcgi_ignore_headers Set-Cookie: first');
+$r = get($one, '/igncookie/cookie.php');
+check($r, 200, 'HIT', qr/^run 25 cookie$/, 0, '... kept');
+
 # use_stale with php-fpm stopped
 $r = get($one, '/stale/page.php');
-check($r, 200, 'MISS', qr/^run 25 page$/, 1, 'use_stale: stored');
+check($r, 200, 'MISS', qr/^run 26 page$/, 1, 'use_stale: stored');
 $r = get($one, '/nostale/page.php');
-check($r, 200, 'MISS', qr/^run 26 page$/, 1, 'no use_stale: stored');
+check($r, 200, 'MISS', qr/^run 27 page$/, 1, 'no use_stale: stored');
 $fpm->stop;
 ok((wait_until { port_is_closed($f->port(1)) } 10), 'php-fpm stopped');
 select undef, undef, undef, 2.2;
 $r = get($one, '/stale/page.php');
-check($r, 200, 'STALE', qr/^run 25 page$/, 0,
+check($r, 200, 'STALE', qr/^run 26 page$/, 0,
       'fastcgi_cache_use_stale error, php-fpm down: the expired entry');
 $r = get($one, '/nostale/page.php');
 is($r->{status}, 502, 'without use_stale: 502');
