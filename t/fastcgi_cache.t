@@ -57,8 +57,10 @@ http {
             set $skip_cache 1;
         }
 
+        # the recipe's "$uri/" left out: ferry's index serves the
+        # index file itself, it does not redirect to /index.php
         location / {
-            try_files $uri $uri/ /index.php?$args;
+            try_files $uri /index.php?$args;
         }
         location ~ \.php$ {
             include fastcgi.conf;
@@ -235,32 +237,36 @@ my $r = get($wp, '/hello-world/');
 check($r, 200, 'MISS', qr/^run 1 index GET$/, 1, 'recipe, a post first');
 $r = get($wp, '/hello-world/');
 check($r, 200, 'HIT', qr/^run 1 index GET$/, 0, 'recipe, it again');
+$r = get($wp, '/');
+check($r, 200, 'MISS', qr/^run 2 index GET$/, 1, 'recipe, the home page');
+$r = get($wp, '/');
+check($r, 200, 'HIT', qr/^run 2 index GET$/, 0, 'recipe, it again');
 $r = get($wp, '/about/');
-check($r, 200, 'MISS', qr/^run 2 index GET$/, 1,
+check($r, 200, 'MISS', qr/^run 3 index GET$/, 1,
       'recipe, another $request_uri: its own entry');
 $r = get($wp, '/about/');
-check($r, 200, 'HIT', qr/^run 2 index GET$/, 0, 'recipe, it again');
+check($r, 200, 'HIT', qr/^run 3 index GET$/, 0, 'recipe, it again');
 $r = get($wp, '/hello-world/', Cookie => 'wordpress_logged_in_0123=admin');
-check($r, 200, 'BYPASS', qr/^run 3 index GET$/, 1,
+check($r, 200, 'BYPASS', qr/^run 4 index GET$/, 1,
       'recipe, logged-in cookie');
 $r = get($wp, '/hello-world/');
 check($r, 200, 'HIT', qr/^run 1 index GET$/, 0,
       'recipe, the bypassed answer was not kept (fastcgi_no_cache)');
 $r = get($wp, '/hello-world/?s=search');
-check($r, 200, 'BYPASS', qr/^run 4 index GET$/, 1, 'recipe, query string');
+check($r, 200, 'BYPASS', qr/^run 5 index GET$/, 1, 'recipe, query string');
 $r = post($wp, '/hello-world/');
-check($r, 200, undef, qr/^run 5 index POST$/, 1,
+check($r, 200, undef, qr/^run 6 index POST$/, 1,
       'recipe, POST (not a cached method)');
 $r = get($wp, '/wp-admin/admin.php');
-check($r, 200, 'BYPASS', qr/^run 6 admin$/, 1, 'recipe, /wp-admin/');
+check($r, 200, 'BYPASS', qr/^run 7 admin$/, 1, 'recipe, /wp-admin/');
 $r = get($wp, '/wp-admin/admin.php');
-check($r, 200, 'BYPASS', qr/^run 7 admin$/, 1, 'recipe, /wp-admin/ again');
+check($r, 200, 'BYPASS', qr/^run 8 admin$/, 1, 'recipe, /wp-admin/ again');
 
 # ---- one at a time ----
 $r = get($one, '/plain/page.php');
-check($r, 200, 'MISS', qr/^run 8 page$/, 1, 'fastcgi_cache: first');
+check($r, 200, 'MISS', qr/^run 9 page$/, 1, 'fastcgi_cache: first');
 $r = get($one, '/plain/page.php');
-check($r, 200, 'HIT', qr/^run 8 page$/, 0, 'fastcgi_cache: second');
+check($r, 200, 'HIT', qr/^run 9 page$/, 0, 'fastcgi_cache: second');
 $r = http($one, build_request(method => 'HEAD', path => '/plain/page.php',
                               headers => [Connection => 'close']));
 is($r->{headers}{'x-cache'}, 'MISS',
@@ -268,78 +274,78 @@ is($r->{headers}{'x-cache'}, 'MISS',
 $main::runs_seen = runs();
 
 $r = get($one, '/logged/page.php');
-check($r, 200, 'MISS', qr/^run 10 page$/, 1, 'cache_bypass: no cookie');
+check($r, 200, 'MISS', qr/^run 11 page$/, 1, 'cache_bypass: no cookie');
 $r = get($one, '/logged/page.php', Cookie => 'wordpress_logged_in=1');
-check($r, 200, 'BYPASS', qr/^run 11 page$/, 1,
+check($r, 200, 'BYPASS', qr/^run 12 page$/, 1,
       'fastcgi_cache_bypass $cookie_wordpress_logged_in: with it');
 $r = get($one, '/logged/page.php');
-check($r, 200, 'HIT', qr/^run 11 page$/, 0,
+check($r, 200, 'HIT', qr/^run 12 page$/, 0,
       '... its answer replaced the entry (bypass is not no_cache)');
 
 $r = post($one, '/post/page.php');
-check($r, 200, 'MISS', qr/^run 12 page$/, 1, 'fastcgi_no_cache $is_post');
+check($r, 200, 'MISS', qr/^run 13 page$/, 1, 'fastcgi_no_cache $is_post');
 $r = post($one, '/post/page.php');
-check($r, 200, 'MISS', qr/^run 13 page$/, 1, '... POST not kept');
+check($r, 200, 'MISS', qr/^run 14 page$/, 1, '... POST not kept');
 $r = post($one, '/postok/page.php');
-check($r, 200, 'MISS', qr/^run 14 page$/, 1, 'fastcgi_cache_methods POST');
+check($r, 200, 'MISS', qr/^run 15 page$/, 1, 'fastcgi_cache_methods POST');
 $r = post($one, '/postok/page.php');
-check($r, 200, 'HIT', qr/^run 14 page$/, 0, '... POST kept');
+check($r, 200, 'HIT', qr/^run 15 page$/, 0, '... POST kept');
 
 $r = get($one, '/plain/cookie.php');
-check($r, 200, 'MISS', qr/^run 15 cookie$/, 1, 'Set-Cookie: first');
+check($r, 200, 'MISS', qr/^run 16 cookie$/, 1, 'Set-Cookie: first');
 like($r->{raw} // join("\n", map { "$_: $r->{headers}{$_}" }
                                keys %{ $r->{headers} }),
      qr/session=abc/i, '... the cookie reaches the client');
 $r = get($one, '/plain/cookie.php');
-check($r, 200, 'MISS', qr/^run 16 cookie$/, 1, 'Set-Cookie: not kept');
+check($r, 200, 'MISS', qr/^run 17 cookie$/, 1, 'Set-Cookie: not kept');
 
 $r = get($one, '/short/page.php');
-check($r, 200, 'MISS', qr/^run 17 page$/, 1, 'cache_valid 1s: first');
+check($r, 200, 'MISS', qr/^run 18 page$/, 1, 'cache_valid 1s: first');
 $r = get($one, '/short/page.php');
-check($r, 200, 'HIT', qr/^run 17 page$/, 0, 'cache_valid 1s: at once');
+check($r, 200, 'HIT', qr/^run 18 page$/, 0, 'cache_valid 1s: at once');
 $r = get($one, '/reval/etag.php');
-check($r, 200, 'MISS', qr/^run 18 etag$/, 1, 'cache_revalidate: stored');
+check($r, 200, 'MISS', qr/^run 19 etag$/, 1, 'cache_revalidate: stored');
 select undef, undef, undef, 2.2;
 $r = get($one, '/short/page.php');
-check($r, 200, 'EXPIRED', qr/^run 19 page$/, 1,
+check($r, 200, 'EXPIRED', qr/^run 20 page$/, 1,
       'cache_valid 1s: two seconds later');
 $r = get($one, '/reval/etag.php');
-check($r, 200, 'REVALIDATED', qr/^run 18 etag$/, 1,
+check($r, 200, 'REVALIDATED', qr/^run 19 etag$/, 1,
       'fastcgi_cache_revalidate: PHP saw HTTP_IF_NONE_MATCH, answered 304');
 like(Ferry::Test::read_file("$P/runs"), qr{^/reval/etag\.php 304$}m,
      '... as its log says');
 
 # the client's conditions are not passed to PHP when the cache is used
 $r = get($one, '/plain/etag.php', 'If-None-Match' => '"v1"');
-check($r, 200, 'MISS', qr/^run 21 etag$/, 1,
+check($r, 200, 'MISS', qr/^run 22 etag$/, 1,
       'If-None-Match of the client: not passed up, 200 stored');
 $r = get($one, '/plain/etag.php', 'If-None-Match' => '"v1"');
 is($r->{status}, 304, '... then answered 304 from the entry');
 is($r->{headers}{'x-cache'}, 'HIT', '... HIT');
 
 $r = get($one, '/off/page.php');
-check($r, 200, undef, qr/^run 22 page$/, 1, 'fastcgi_cache off');
+check($r, 200, undef, qr/^run 23 page$/, 1, 'fastcgi_cache off');
 $r = get($one, '/proxyonly/page.php');
-check($r, 200, undef, qr/^run 23 page$/, 1, 'proxy_cache: not for fastcgi');
+check($r, 200, undef, qr/^run 24 page$/, 1, 'proxy_cache: not for fastcgi');
 $r = get($one, '/proxyonly/page.php');
-check($r, 200, undef, qr/^run 24 page$/, 1, '... again');
+check($r, 200, undef, qr/^run 25 page$/, 1, '... again');
 
 $r = get($one, '/igncookie/cookie.php');
-check($r, 200, 'MISS', qr/^run 25 cookie$/, 1,
+check($r, 200, 'MISS', qr/^run 26 cookie$/, 1,
       'fastcgi_ignore_headers Set-Cookie: first');
 $r = get($one, '/igncookie/cookie.php');
-check($r, 200, 'HIT', qr/^run 25 cookie$/, 0, '... kept');
+check($r, 200, 'HIT', qr/^run 26 cookie$/, 0, '... kept');
 
 # use_stale with php-fpm stopped
 $r = get($one, '/stale/page.php');
-check($r, 200, 'MISS', qr/^run 26 page$/, 1, 'use_stale: stored');
+check($r, 200, 'MISS', qr/^run 27 page$/, 1, 'use_stale: stored');
 $r = get($one, '/nostale/page.php');
-check($r, 200, 'MISS', qr/^run 27 page$/, 1, 'no use_stale: stored');
+check($r, 200, 'MISS', qr/^run 28 page$/, 1, 'no use_stale: stored');
 $fpm->stop;
 ok((wait_until { port_is_closed($f->port(1)) } 10), 'php-fpm stopped');
 select undef, undef, undef, 2.2;
 $r = get($one, '/stale/page.php');
-check($r, 200, 'STALE', qr/^run 26 page$/, 0,
+check($r, 200, 'STALE', qr/^run 27 page$/, 0,
       'fastcgi_cache_use_stale error, php-fpm down: the expired entry');
 $r = get($one, '/nostale/page.php');
 is($r->{status}, 502, 'without use_stale: 502');
