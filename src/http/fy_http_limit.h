@@ -128,7 +128,7 @@ typedef struct fy_http_limit_zone_s {
     const char           *file;          /* first use, for "unknown" */
     unsigned              line;
     unsigned              use_kind;      /* FY_LIMIT_* of that use */
-    struct fy_http_cache_path_s *cache;  /* FY_LIMIT_CACHE: its path */
+    struct fy_http_cache_path_s *cache;  /* a cache kind: its path */
     struct fy_http_limit_zone_s *next;
 } fy_http_limit_zone_t;
 
