@@ -22,7 +22,7 @@ use Test::More;
 use Ferry::Test;
 use Ferry::PHPFPM;
 use Digest::MD5 qw(md5_hex);
-use POSIX qw(WNOHANG);
+use POSIX ();
 use IO::Socket::INET;
 use IO::Select;
 
