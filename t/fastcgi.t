@@ -20,14 +20,14 @@ use warnings;
 
 use Test::More;
 use Ferry::Test;
+use Ferry::PHPFPM;
 use Digest::MD5 qw(md5_hex);
-use POSIX qw(WNOHANG);
+use POSIX ();
 use IO::Socket::INET;
 use IO::Select;
 
-my ($FPM) = grep { -x } ('/usr/sbin/php-fpm8.2', glob('/usr/sbin/php-fpm*'));
 plan skip_all => 'php-fpm not installed (sh auto/deps --test installs '
-               . 'php8.2-fpm)' unless $FPM;
+               . 'php8.2-fpm)' unless $Ferry::PHPFPM::FPM;
 
 my $CONF = <<'EOF';
 events { worker_connections 64; }
@@ -227,29 +227,6 @@ echo "slept\n";
 EOF
 $f->write_file('html/custom404.html', "custom not found page\n");
 
-# php-fpm: one master, pool "a" on a TCP port, pool "b" on a unix
-# socket; as root it needs -R and a user
-my $root = $> == 0;
-my $user = $root ? "user = root\ngroup = root\n" : '';
-$f->write_file('php-fpm.conf', <<"EOF");
-[global]
-pid = $P/php-fpm.pid
-error_log = $P/php-fpm.log
-daemonize = no
-
-[a]
-${user}listen = 127.0.0.1:%%PORT_1%%
-pm = static
-pm.max_children = 3
-env[POOL] = a
-
-[b]
-${user}listen = $P/php-b.sock
-pm = static
-pm.max_children = 2
-env[POOL] = b
-EOF
-
 # Fake FastCGI servers: one answers in HTTP (not FastCGI at all), one
 # sends the start of a STDOUT record's header and closes before
 # END_REQUEST.
@@ -350,35 +327,19 @@ sub fcgi_record {
     push @fakes, $pid;
 }
 
-my $fpm = fork // die "fork: $!";
-if ($fpm == 0) {
-    open STDOUT, '>', "$P/php-fpm.out";
-    open STDERR, '>&', \*STDOUT;
-    setpgrp(0, 0);
-    my @cmd = ($FPM, '-F', '-y', "$P/php-fpm.conf", '-p', $P,
-               $root ? ('-R') : ());
-    { exec { $cmd[0] } @cmd }
-    POSIX::_exit(127);
-}
+# php-fpm: one master, pool "a" on a TCP port, pool "b" on a unix
+# socket
+my $fpm = Ferry::PHPFPM->new(dir => $P, pools => [
+    { name => 'a', listen => '127.0.0.1:' . $f->port(1), children => 3 },
+    { name => 'b', listen => "$P/php-b.sock", children => 2 } ]);
 END {
     local $?;
     for (@fakes) {
         kill 'KILL', $_;
         waitpid $_, 0;
     }
-    if ($fpm && $fpm > 0) {
-        kill 'QUIT', $fpm;
-        for (1 .. 100) {
-            last if waitpid($fpm, WNOHANG) != 0;
-            select undef, undef, undef, 0.05;
-        }
-        kill 'KILL', $fpm;
-        waitpid $fpm, 0;
-    }
 }
-ok((wait_until { !port_is_closed($f->port(1)) && -S "$P/php-b.sock" } 10),
-   'php-fpm is up (TCP pool and unix-socket pool)')
-    or diag(Ferry::Test::read_file("$P/php-fpm.out") // '');
+ok($fpm->wait_up, 'php-fpm is up (TCP pool and unix-socket pool)');
 
 $f->allow_log(qr/FastCGI sent in stderr: "PHP message: hello from php/,
               qr/FastCGI sent in stderr: "counted stderr"/,

@@ -15,7 +15,8 @@
 # netstring itself read by an SCGI server of the test's own
 # (CONTENT_LENGTH first and once, NUL-terminated pairs, the comma, the
 # body after it), its HTTP status line answer (nph) passed, an invalid
-# Status refused (502); and config errors with file and line.
+# Status refused (502); scgi_cache (MISS, HIT, HIT with uWSGI
+# stopped); and config errors with file and line.
 
 use strict;
 use warnings;
@@ -35,6 +36,7 @@ my $CONF = <<'EOF';
 events { worker_connections 64; }
 http {
     access_log off;
+    scgi_cache_path %%PREFIX%%/cache keys_zone=kept:1m;
     upstream pair {
         server 127.0.0.1:%%PORT_1%%;
         server unix:%%PREFIX%%/scgi-b.sock;
@@ -68,6 +70,14 @@ http {
         location /pair/ {
             include scgi_params;
             scgi_pass pair;
+        }
+        location /cached/ {
+            include scgi_params;
+            scgi_cache kept;
+            scgi_cache_key $request_uri;
+            scgi_cache_valid 10m;
+            add_header X-Cache $upstream_cache_status;
+            scgi_pass 127.0.0.1:%%PORT_1%%;
         }
         location /fail/ {
             include scgi_params;
@@ -356,6 +366,19 @@ is($r->{status}, 502, 'an invalid Status: 502');
 ok((wait_until { $f->error_log =~ /\[error\] .*upstream sent invalid status "abc".* upstream: "scgi:\/\// } 5),
    '... logged');
 
+# scgi_cache: the cache of proxy_cache for scgi_pass
+$r = http_get($port, '/cached/a?x=1');
+is($r->{status}, 200, 'scgi_cache: 200');
+is($r->{headers}{'x-cache'}, 'MISS', 'scgi_cache: first MISS');
+my $first = $r->{body};
+$r = http_get($port, '/cached/a?x=1');
+is($r->{headers}{'x-cache'}, 'HIT', 'scgi_cache: then HIT');
+$ua->stop;
+$r = http_get($port, '/cached/a?x=1');
+is($r->{status}, 200, 'scgi_cache: with the application stopped, 200');
+is($r->{headers}{'x-cache'}, 'HIT', '... HIT');
+is($r->{body}, $first, '... the stored answer');
+
 $f->stop;
 $ua->stop;
 $ub->stop;
@@ -386,5 +409,17 @@ server_conf_refused("scgi_buffers 2 100;",
 server_conf_refused("location / { scgi_pass 127.0.0.1:\$port; }",
                     qr/variables in "scgi_pass" are not supported.* in .*ferry\.conf:8/,
                     'scgi_pass with a variable');
+
+http_conf_refused("scgi_cache_path %%PREFIX%%/c keys_zone=z:1m;\n"
+                  . "    server {\n        location / {\n"
+                  . "            scgi_cache z;\n"
+                  . "            scgi_pass 127.0.0.1:9;\n"
+                  . "        }\n    }",
+                  qr/no "scgi_cache_key" for "scgi_cache" in .*ferry\.conf:9/,
+                  'scgi_cache without scgi_cache_key');
+server_conf_refused("location / { scgi_cache nozone; scgi_cache_key x; "
+                    . "scgi_pass 127.0.0.1:9; }",
+                    qr/unknown scgi_cache zone "nozone" in .*ferry\.conf:8/,
+                    'scgi_cache of a zone never defined');
 
 done_testing;

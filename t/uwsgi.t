@@ -15,8 +15,8 @@
 # uwsgi_modifier1 as uWSGI reads it, uwsgi_param inheritance and
 # if_not_empty; the packet itself read byte by byte by a uwsgi server
 # of the test's own (modifier1, modifier2, the 16-bit sizes), a packet
-# over 64 KiB refused (500, logged); and config errors with file and
-# line.
+# over 64 KiB refused (500, logged); uwsgi_cache (MISS, HIT, HIT with
+# uWSGI stopped); and config errors with file and line.
 
 use strict;
 use warnings;
@@ -36,6 +36,7 @@ my $CONF = <<'EOF';
 events { worker_connections 64; }
 http {
     access_log off;
+    uwsgi_cache_path %%PREFIX%%/cache keys_zone=kept:1m;
     large_client_header_buffers 4 32k;
     upstream pair {
         server 127.0.0.1:%%PORT_1%%;
@@ -75,6 +76,14 @@ http {
         location /pair/ {
             include uwsgi_params;
             uwsgi_pass pair;
+        }
+        location /cached/ {
+            include uwsgi_params;
+            uwsgi_cache kept;
+            uwsgi_cache_key $request_uri;
+            uwsgi_cache_valid 10m;
+            add_header X-Cache $upstream_cache_status;
+            uwsgi_pass 127.0.0.1:%%PORT_1%%;
         }
         location /fail/ {
             include uwsgi_params;
@@ -379,6 +388,19 @@ like($r->{body}, qr/^VAR LONG=len:300$/m, 'a value over 255 bytes');
 like($r->{body}, qr/^VAR HTTP_HOST=localhost$/m, 'a header');
 like($r->{body}, qr/^BODY=payload$/m, 'the body after the packet');
 
+# uwsgi_cache: the cache of proxy_cache for uwsgi_pass
+$r = http_get($port, '/cached/a?x=1');
+is($r->{status}, 200, 'uwsgi_cache: 200');
+is($r->{headers}{'x-cache'}, 'MISS', 'uwsgi_cache: first MISS');
+my $first = $r->{body};
+$r = http_get($port, '/cached/a?x=1');
+is($r->{headers}{'x-cache'}, 'HIT', 'uwsgi_cache: then HIT');
+$ua->stop;
+$r = http_get($port, '/cached/a?x=1');
+is($r->{status}, 200, 'uwsgi_cache: with the application stopped, 200');
+is($r->{headers}{'x-cache'}, 'HIT', '... HIT');
+is($r->{body}, $first, '... the stored answer');
+
 $f->stop;
 $ua->stop;
 $ub->stop;
@@ -415,5 +437,17 @@ server_conf_refused("uwsgi_buffers 1 4k;",
 server_conf_refused("uwsgi_read_timeout soon;",
                     qr/"uwsgi_read_timeout".* in .*ferry\.conf:8/,
                     'uwsgi_read_timeout not a time');
+
+http_conf_refused("uwsgi_cache_path %%PREFIX%%/c keys_zone=z:1m;\n"
+                  . "    server {\n        location / {\n"
+                  . "            uwsgi_cache z;\n"
+                  . "            uwsgi_pass 127.0.0.1:9;\n"
+                  . "        }\n    }",
+                  qr/no "uwsgi_cache_key" for "uwsgi_cache" in .*ferry\.conf:9/,
+                  'uwsgi_cache without uwsgi_cache_key');
+server_conf_refused("location / { uwsgi_cache nozone; uwsgi_cache_key x; "
+                    . "uwsgi_pass 127.0.0.1:9; }",
+                    qr/unknown uwsgi_cache zone "nozone" in .*ferry\.conf:8/,
+                    'uwsgi_cache of a zone never defined');
 
 done_testing;

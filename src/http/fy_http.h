@@ -310,6 +310,35 @@ typedef struct {
     unsigned             line;
 } fy_http_size_at_t;
 
+/* The *_cache directives of one module (proxy_, fastcgi_, uwsgi_,
+ * scgi_; fy_http_cache_conf.c): the zone (NULL: none, or "off" when
+ * set), the key (NULL: proxy_cache's zone's default; the others have
+ * none), *_cache_valid (fy_http_cache_valid_t), *_cache_methods
+ * (1 << FY_HTTP_*, 0: unset), *_cache_bypass and *_no_cache
+ * (fy_http_cv_t *, NULL: none here), *_cache_use_stale
+ * (FY_CACHE_STALE_*, 0: unset); lock (flag), lock_timeout, lock_age
+ * (ms), min_uses, revalidate, background_update: FY_CONF_UNSET* until
+ * merged.  file and line: where the zone was set, for the checks made
+ * after the merge. */
+typedef struct {
+    struct fy_http_limit_zone_s *zone;
+    unsigned             set:1;
+    fy_http_cv_t        *key;
+    fy_array_t          *valid;
+    unsigned             methods;
+    fy_array_t          *bypass;
+    fy_array_t          *no_cache;
+    unsigned             use_stale;
+    int                  lock;
+    int64_t              lock_timeout;
+    int64_t              lock_age;
+    int                  min_uses;
+    int                  revalidate;
+    int                  background_update;
+    const char          *file;
+    unsigned             line;
+} fy_http_cache_conf_t;
+
 /* The fastcgi_* directives of a level (fy_http_fastcgi_conf.c), merged
  * down like the others; a fastcgi_pass location hands its timeouts,
  * buffers, header lists and retry rules to the proxy fields the proxy
@@ -340,6 +369,7 @@ typedef struct {
     int64_t              next_upstream_timeout;
     int                  modifier1;     /* uwsgi_modifier1, 2 (0-255) */
     int                  modifier2;
+    fy_http_cache_conf_t cache;         /* fastcgi_cache & co. */
 } fy_http_fastcgi_conf_t;
 
 /* One fastcgi_param (uwsgi_param, scgi_param) line. */
@@ -567,28 +597,10 @@ typedef struct fy_http_loc_conf_s {
     /* fy_http_resolver.c: resolver (bit 0) and resolver_timeout (bit 1)
      * given at this level, only for "is duplicate": no effect */
     unsigned             resolver_seen;
-    /* the proxy cache (fy_http_cache_conf.c): proxy_cache's zone (NULL:
-     * none, or "off" when proxy_cache_set), proxy_cache_key (NULL: the
-     * zone's default), proxy_cache_valid (fy_http_cache_valid_t),
-     * proxy_cache_methods (1 << FY_HTTP_*, 0: unset),
-     * proxy_cache_bypass and proxy_no_cache (fy_http_cv_t *), NULL:
-     * none here; proxy_cache_use_stale (FY_CACHE_STALE_*, 0: unset) */
-    struct fy_http_limit_zone_s *proxy_cache;
-    unsigned             proxy_cache_set:1;
-    fy_http_cv_t        *proxy_cache_key;
-    fy_array_t          *proxy_cache_valid;
-    unsigned             proxy_cache_methods;
-    fy_array_t          *proxy_cache_bypass;
-    fy_array_t          *proxy_no_cache;
-    unsigned             proxy_cache_use_stale;
-    /* proxy_cache_lock (flag), _lock_timeout, _lock_age (ms),
-     * proxy_cache_min_uses; FY_CONF_UNSET* until merged */
-    int                  proxy_cache_lock;
-    int64_t              proxy_cache_lock_timeout;
-    int64_t              proxy_cache_lock_age;
-    int                  proxy_cache_min_uses;
-    int                  proxy_cache_revalidate;      /* flag */
-    int                  proxy_cache_background_update;  /* flag */
+    /* proxy_cache & co. (fy_http_cache_conf.c); a fastcgi_pass,
+     * uwsgi_pass or scgi_pass location gets its module's here
+     * (fy_http_cgi_apply), the one set the cache code reads */
+    fy_http_cache_conf_t cache;
 } fy_http_loc_conf_t;
 
 #define FY_HTTP_SATISFY_ALL  0
@@ -768,7 +780,7 @@ void fy_http_cgi_conf_merge(fy_http_fastcgi_conf_t *p,
                             fy_http_fastcgi_conf_t *c);
 void fy_http_cgi_init_conf(fy_http_loc_conf_t *lcf);
 void fy_http_cgi_merge(fy_http_loc_conf_t *prev, fy_http_loc_conf_t *conf);
-void fy_http_cgi_apply(fy_http_loc_conf_t *lcf);
+int fy_http_cgi_apply(fy_http_loc_conf_t *lcf);
 /* a location proxied to FastCGI, uwsgi or SCGI rather than HTTP */
 #define fy_http_cgi_loc(lcf) \
     ((lcf)->fastcgi_pass || (lcf)->uwsgi_pass || (lcf)->scgi_pass)
@@ -1588,8 +1600,11 @@ void fy_http_limit_conn_release_all(void);
 void fy_http_limit_reap(pid_t pid);
 /* fy_http_cache_conf.c: proxy_cache_path & co. (fy_http_cache.h) */
 extern const fy_command_t  fy_http_cache_commands[];
-void fy_http_cache_init_conf(fy_http_loc_conf_t *lcf);
-void fy_http_cache_merge(fy_http_loc_conf_t *prev, fy_http_loc_conf_t *conf);
+void fy_http_cache_init_conf(fy_http_cache_conf_t *cc);
+void fy_http_cache_merge(fy_http_cache_conf_t *prev, fy_http_cache_conf_t *conf);
+/* A *_cache without its *_cache_key (prefix "fastcgi" ...): logged
+ * with the file and line of the *_cache line, FY_ERROR. */
+int fy_http_cache_check(fy_http_cache_conf_t *cc, const char *prefix);
 size_t fy_http_cache_var_status(fy_http_request_t *r, u_char *buf,
                                 size_t size);
 /* fy_http_cache.c: master, before the zones are mapped (load 0): make

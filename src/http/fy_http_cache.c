@@ -758,7 +758,7 @@ fy_http_cache_bg_answer(fy_http_proxy_t *p, int fd, fy_http_cache_file_t *h)
     fy_http_cache_t    *c = p->cache;
     int                 kept;
 
-    if (r->loc->proxy_cache_revalidate) {
+    if (r->loc->cache.revalidate) {
         /* the update asks with the entry's validators; a 304 refreshes
          * it through a second descriptor (the first is the answer's) */
         kept = dup(fd);
@@ -801,11 +801,11 @@ fy_http_cache_decide(fy_http_proxy_t *p, int first)
     /* the node's lock is proxy_cache_lock's, and use_stale updating's
      * mark of a request updating an expired entry */
     lock = c->store_ok
-           && ((lcf->proxy_cache_lock
+           && ((lcf->cache.lock
                 && fy_current_msec - c->wait_start
-                   < (uint64_t) lcf->proxy_cache_lock_timeout)
-               || (lcf->proxy_cache_use_stale & FY_CACHE_STALE_UPDATING));
-    rc = fy_http_cache_lookup(c, first, lock, lcf->proxy_cache_lock_age);
+                   < (uint64_t) lcf->cache.lock_timeout)
+               || (lcf->cache.use_stale & FY_CACHE_STALE_UPDATING));
+    rc = fy_http_cache_lookup(c, first, lock, lcf->cache.lock_age);
     fd = -1;
     if (rc >= 0) {
         fd = fy_http_cache_open(r, c, &h);
@@ -834,21 +834,21 @@ fy_http_cache_decide(fy_http_proxy_t *p, int first)
         return fy_http_cache_send(r, fd, &h) == FY_OK ? FY_DONE : FY_ERROR;
     }
     if (c->lock_wait && rc == 0
-        && (lcf->proxy_cache_use_stale & FY_CACHE_STALE_UPDATING))
+        && (lcf->cache.use_stale & FY_CACHE_STALE_UPDATING))
     {
         /* another request updates the expired entry: it answers */
         c->status = FY_CACHE_UPDATING;
         return fy_http_cache_send(r, fd, &h) == FY_OK ? FY_DONE : FY_ERROR;
     }
-    if (rc == 0 && c->lock_held && lcf->proxy_cache_background_update
-        && (lcf->proxy_cache_use_stale & FY_CACHE_STALE_UPDATING)
-        && c->uses >= (unsigned) lcf->proxy_cache_min_uses)
+    if (rc == 0 && c->lock_held && lcf->cache.background_update
+        && (lcf->cache.use_stale & FY_CACHE_STALE_UPDATING)
+        && c->uses >= (unsigned) lcf->cache.min_uses)
     {
         return fy_http_cache_bg_answer(p, fd, &h);
     }
-    if (c->lock_wait && lcf->proxy_cache_lock
+    if (c->lock_wait && lcf->cache.lock
         && fy_current_msec - c->wait_start
-           < (uint64_t) lcf->proxy_cache_lock_timeout)
+           < (uint64_t) lcf->cache.lock_timeout)
     {
         /* another request fetches it: look again shortly (nginx polls
          * every 500 ms; the wait is bounded by proxy_cache_lock_timeout) */
@@ -861,15 +861,15 @@ fy_http_cache_decide(fy_http_proxy_t *p, int first)
     }
     /* nginx: once proxy_cache_lock_timeout ran out, the response is
      * not stored; proxy_cache_min_uses: only from the Nth lookup on */
-    if (lcf->proxy_cache_lock && !c->lock_held && c->store_ok) {
+    if (lcf->cache.lock && !c->lock_held && c->store_ok) {
         c->store_ok = 0;
     }
-    if (c->uses < (unsigned) lcf->proxy_cache_min_uses) {
+    if (c->uses < (unsigned) lcf->cache.min_uses) {
         c->store_ok = 0;
     }
     c->status = rc == 0 ? FY_CACHE_EXPIRED : FY_CACHE_MISS;
-    if (rc == 0 && ((lcf->proxy_cache_use_stale & ~FY_CACHE_STALE_SET)
-                    || lcf->proxy_cache_revalidate))
+    if (rc == 0 && ((lcf->cache.use_stale & ~FY_CACHE_STALE_SET)
+                    || lcf->cache.revalidate))
     {
         /* kept for proxy_cache_use_stale and proxy_cache_revalidate
          * until the request ends */
@@ -880,7 +880,7 @@ fy_http_cache_decide(fy_http_proxy_t *p, int first)
             return FY_ERROR;
         }
         c->stale_fd = fd;
-        if (lcf->proxy_cache_revalidate) {
+        if (lcf->cache.revalidate) {
             fy_http_cache_validators(r, c, fd, &h);
         }
     } else if (fd != -1) {
@@ -916,8 +916,8 @@ fy_http_cache_start(fy_http_proxy_t *p)
     const fy_http_cv_t    *key;
     unsigned               methods;
 
-    methods = lcf->proxy_cache_methods
-              ? lcf->proxy_cache_methods
+    methods = lcf->cache.methods
+              ? lcf->cache.methods
               : (1u << FY_HTTP_GET) | (1u << FY_HTTP_HEAD);
     if ((unsigned) r->method >= 32 || !(methods & (1u << r->method))) {
         return FY_OK;           /* not for the cache: $upstream_cache_status
@@ -929,12 +929,12 @@ fy_http_cache_start(fy_http_proxy_t *p)
     {
         return FY_ERROR;
     }
-    c->zone = lcf->proxy_cache;
+    c->zone = lcf->cache.zone;
     c->cp = c->zone->cache;
     c->fd = -1;
     c->stale_fd = -1;
     c->wait_start = fy_current_msec;
-    key = lcf->proxy_cache_key ? lcf->proxy_cache_key : c->cp->default_key;
+    key = lcf->cache.key ? lcf->cache.key : c->cp->default_key;
     c->key = fy_http_cv_eval(r, key, &c->key_len);
     if (c->key == NULL || fy_http_cache_md5(c) != FY_OK) {
         return FY_ERROR;
@@ -945,7 +945,7 @@ fy_http_cache_start(fy_http_proxy_t *p)
     /* a HEAD that misses goes up as a HEAD: nothing to store */
     c->store_ok = r->method != FY_HTTP_HEAD;
 
-    if (fy_http_cache_test(r, lcf->proxy_cache_bypass)) {
+    if (fy_http_cache_test(r, lcf->cache.bypass)) {
         c->status = FY_CACHE_BYPASS;
         return FY_OK;
     }
@@ -959,7 +959,7 @@ fy_http_cache_stale(fy_http_proxy_t *p, unsigned why)
     fy_http_request_t     *r = p->r;
 
     if (c->stale_fd == -1 || r->header_sent
-        || !(r->loc->proxy_cache_use_stale & why))
+        || !(r->loc->cache.use_stale & why))
     {
         return FY_DECLINED;
     }
@@ -1120,7 +1120,7 @@ fy_http_cache_paths_init(fy_cycle_t *cycle, int load)
     char                   path[PATH_MAX];
 
     for (z = cycle->http->limit_zones; z; z = z->next) {
-        if (z->kind != FY_LIMIT_CACHE) {
+        if (!fy_http_limit_is_cache(z->kind)) {
             continue;
         }
         if (!load) {

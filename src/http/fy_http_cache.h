@@ -1,11 +1,12 @@
 /*
  * fy_http_cache.h -- the proxy cache (proxy_cache_path, proxy_cache
- * and its kin), private to src/http/fy_http_cache*.c and the proxy
- * files that call it.
+ * and its kin; fastcgi_cache, uwsgi_cache, scgi_cache and theirs),
+ * private to src/http/fy_http_cache*.c and the proxy files that call
+ * it.
  *
  *   fy_http_cache_conf.c    the directives, $upstream_cache_status
- *   fy_http_cache.c         the index (a limit zone of kind
- *                           FY_LIMIT_CACHE), lookups, eviction, the
+ *   fy_http_cache.c         the index (a limit zone of a cache kind,
+ *                           FY_LIMIT_CACHE ...), lookups, eviction, the
  *                           files' names, answering from a file
  *   fy_http_cache_store.c   whether and how long a response may be
  *                           kept, writing it to a temporary file as it

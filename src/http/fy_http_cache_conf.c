@@ -1,8 +1,16 @@
 /*
- * fy_http_cache_conf.c -- the proxy cache's directives (proxy_cache_path,
+ * fy_http_cache_conf.c -- the cache's directives (proxy_cache_path,
  * proxy_cache, proxy_cache_key, proxy_cache_valid, proxy_cache_methods,
- * proxy_cache_bypass, proxy_no_cache, proxy_cache_use_stale), their
+ * proxy_cache_bypass, proxy_no_cache, proxy_cache_use_stale, ..._lock,
+ * ..._min_uses, ..._revalidate, ..._background_update), their
  * inheritance, and $upstream_cache_status.
+ *
+ * fastcgi_cache*, uwsgi_cache* and scgi_cache* are the same rows
+ * (FY_CACHE_COMMANDS) setting another fy_http_cache_conf_t of the
+ * location (fy_http_fastcgi_conf_t.cache), which a location passed to
+ * that module copies into the one the cache code reads
+ * (fy_http_cgi_apply): one cache, four sets of directives, as nginx's
+ * four modules each have theirs.
  *
  * A proxy_cache_path is a shared zone of the limit zones' kind
  * (fy_http_limit_zone.c) whose "key" is the path: the master maps it
@@ -50,58 +58,65 @@ fy_array_create(fy_pool_t *pool, unsigned n, size_t size)
     return a;
 }
 
+/* The rows each module has alike: prefix "proxy", "fastcgi", "uwsgi"
+ * or "scgi", field the fy_http_cache_conf_t of the location it sets,
+ * kind its zones' FY_LIMIT_* (the *_cache_path row's offset).  One
+ * cache: the handlers below set whichever struct the row points at. */
+#define FY_CACHE_OFF(field, f) \
+    (offsetof(fy_http_loc_conf_t, field) + offsetof(fy_http_cache_conf_t, f))
+#define FY_CACHE_COMMANDS(prefix, field, kind)                             \
+    { prefix "_cache_path", FY_CONF_HTTP, 0, 2, 8,                         \
+      fy_http_cache_path, FY_CONF_LOC_OFF, kind, NULL },                   \
+    { prefix "_cache", FY_CACHE_LOC, 0, 1, 1,                              \
+      fy_http_cache_conf, FY_CONF_LOC_OFF,                                 \
+      offsetof(fy_http_loc_conf_t, field), &fy_http_cache_kinds[kind] },   \
+    { prefix "_cache_key", FY_CACHE_LOC, 0, 1, 1,                          \
+      fy_http_cache_key, FY_CONF_LOC_OFF, FY_CACHE_OFF(field, key), NULL },\
+    { prefix "_cache_valid", FY_CACHE_LOC, 0, 1, 16,                       \
+      fy_http_cache_valid, FY_CONF_LOC_OFF, FY_CACHE_OFF(field, valid),    \
+      NULL },                                                              \
+    { prefix "_cache_methods", FY_CACHE_LOC, 0, 1, 8,                      \
+      fy_http_cache_methods, FY_CONF_LOC_OFF,                              \
+      FY_CACHE_OFF(field, methods), NULL },                                \
+    { prefix "_cache_bypass", FY_CACHE_LOC, 0, 1, 16,                      \
+      fy_http_cache_cond, FY_CONF_LOC_OFF, FY_CACHE_OFF(field, bypass),    \
+      NULL },                                                              \
+    { prefix "_no_cache", FY_CACHE_LOC, 0, 1, 16,                          \
+      fy_http_cache_cond, FY_CONF_LOC_OFF, FY_CACHE_OFF(field, no_cache),  \
+      NULL },                                                              \
+    { prefix "_cache_use_stale", FY_CACHE_LOC, 0, 1, 8,                    \
+      fy_http_cache_use_stale, FY_CONF_LOC_OFF,                            \
+      FY_CACHE_OFF(field, use_stale), NULL },                              \
+    { prefix "_cache_lock", FY_CACHE_LOC, 0, 1, 1,                         \
+      fy_conf_set_flag, FY_CONF_LOC_OFF, FY_CACHE_OFF(field, lock), NULL },\
+    { prefix "_cache_lock_timeout", FY_CACHE_LOC, 0, 1, 1,                 \
+      fy_conf_set_msec, FY_CONF_LOC_OFF,                                   \
+      FY_CACHE_OFF(field, lock_timeout), NULL },                           \
+    { prefix "_cache_lock_age", FY_CACHE_LOC, 0, 1, 1,                     \
+      fy_conf_set_msec, FY_CONF_LOC_OFF, FY_CACHE_OFF(field, lock_age),    \
+      NULL },                                                              \
+    { prefix "_cache_revalidate", FY_CACHE_LOC, 0, 1, 1,                   \
+      fy_conf_set_flag, FY_CONF_LOC_OFF, FY_CACHE_OFF(field, revalidate),  \
+      NULL },                                                              \
+    { prefix "_cache_background_update", FY_CACHE_LOC, 0, 1, 1,            \
+      fy_conf_set_flag, FY_CONF_LOC_OFF,                                   \
+      FY_CACHE_OFF(field, background_update), NULL },                      \
+    { prefix "_cache_min_uses", FY_CACHE_LOC, 0, 1, 1,                     \
+      fy_conf_set_int, FY_CONF_LOC_OFF, FY_CACHE_OFF(field, min_uses),     \
+      &fy_http_cache_uses_bounds }
+
+/* the *_cache rows' post: their zones' kind (indexed by that kind) */
+static const unsigned  fy_http_cache_kinds[] = {
+    0, 0, 0, FY_LIMIT_CACHE, FY_LIMIT_FASTCGI_CACHE, FY_LIMIT_UWSGI_CACHE,
+    FY_LIMIT_SCGI_CACHE
+};
+
 const fy_command_t  fy_http_cache_commands[] = {
 
-    { "proxy_cache_path", FY_CONF_HTTP, 0, 2, 8,
-      fy_http_cache_path, FY_CONF_LOC_OFF, 0, NULL },
-
-    { "proxy_cache", FY_CACHE_LOC, 0, 1, 1,
-      fy_http_cache_conf, FY_CONF_LOC_OFF, 0, NULL },
-
-    { "proxy_cache_key", FY_CACHE_LOC, 0, 1, 1,
-      fy_http_cache_key, FY_CONF_LOC_OFF, 0, NULL },
-
-    { "proxy_cache_valid", FY_CACHE_LOC, 0, 1, 16,
-      fy_http_cache_valid, FY_CONF_LOC_OFF, 0, NULL },
-
-    { "proxy_cache_methods", FY_CACHE_LOC, 0, 1, 8,
-      fy_http_cache_methods, FY_CONF_LOC_OFF, 0, NULL },
-
-    { "proxy_cache_bypass", FY_CACHE_LOC, 0, 1, 16,
-      fy_http_cache_cond, FY_CONF_LOC_OFF,
-      offsetof(fy_http_loc_conf_t, proxy_cache_bypass), NULL },
-
-    { "proxy_no_cache", FY_CACHE_LOC, 0, 1, 16,
-      fy_http_cache_cond, FY_CONF_LOC_OFF,
-      offsetof(fy_http_loc_conf_t, proxy_no_cache), NULL },
-
-    { "proxy_cache_use_stale", FY_CACHE_LOC, 0, 1, 8,
-      fy_http_cache_use_stale, FY_CONF_LOC_OFF, 0, NULL },
-
-    { "proxy_cache_lock", FY_CACHE_LOC, 0, 1, 1,
-      fy_conf_set_flag, FY_CONF_LOC_OFF,
-      offsetof(fy_http_loc_conf_t, proxy_cache_lock), NULL },
-
-    { "proxy_cache_lock_timeout", FY_CACHE_LOC, 0, 1, 1,
-      fy_conf_set_msec, FY_CONF_LOC_OFF,
-      offsetof(fy_http_loc_conf_t, proxy_cache_lock_timeout), NULL },
-
-    { "proxy_cache_lock_age", FY_CACHE_LOC, 0, 1, 1,
-      fy_conf_set_msec, FY_CONF_LOC_OFF,
-      offsetof(fy_http_loc_conf_t, proxy_cache_lock_age), NULL },
-
-    { "proxy_cache_revalidate", FY_CACHE_LOC, 0, 1, 1,
-      fy_conf_set_flag, FY_CONF_LOC_OFF,
-      offsetof(fy_http_loc_conf_t, proxy_cache_revalidate), NULL },
-
-    { "proxy_cache_background_update", FY_CACHE_LOC, 0, 1, 1,
-      fy_conf_set_flag, FY_CONF_LOC_OFF,
-      offsetof(fy_http_loc_conf_t, proxy_cache_background_update), NULL },
-
-    { "proxy_cache_min_uses", FY_CACHE_LOC, 0, 1, 1,
-      fy_conf_set_int, FY_CONF_LOC_OFF,
-      offsetof(fy_http_loc_conf_t, proxy_cache_min_uses),
-      &fy_http_cache_uses_bounds },
+    FY_CACHE_COMMANDS("proxy", cache, FY_LIMIT_CACHE),
+    FY_CACHE_COMMANDS("fastcgi", fastcgi.cache, FY_LIMIT_FASTCGI_CACHE),
+    FY_CACHE_COMMANDS("uwsgi", uwsgi.cache, FY_LIMIT_UWSGI_CACHE),
+    FY_CACHE_COMMANDS("scgi", scgi.cache, FY_LIMIT_SCGI_CACHE),
 
     { NULL, 0, 0, 0, 0, NULL, 0, 0, NULL }
 };
@@ -138,7 +153,6 @@ fy_http_cache_path(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
     int64_t                n;
     unsigned               i;
 
-    fy_unused(cmd);
     fy_unused(conf);
 
     cp = fy_pcalloc(cf->pool, sizeof(*cp));
@@ -174,11 +188,12 @@ fy_http_cache_path(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
         } else if (a->len > 10 && memcmp(a->data, "keys_zone=", 10) == 0) {
             v.data = a->data + 10;
             v.len = a->len - 10;
-            /* duplicate names: nginx's message */
+            /* duplicate names: nginx's message (a zone of another
+             * kind: fy_http_limit_zone_define's "different use") */
             for (z = ((fy_cycle_t *) cf->cycle)->http->limit_zones; z;
                  z = z->next)
             {
-                if (z->kind == FY_LIMIT_CACHE
+                if (z->kind == (unsigned) cmd->offset
                     && memchr(v.data, ':', v.len)
                     && z->name.len == (size_t) ((u_char *) memchr(v.data,
                                                    ':', v.len) - v.data)
@@ -193,7 +208,7 @@ fy_http_cache_path(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
             key = cf->args[1];
             cf->args[1].data = (u_char *) cp->path;
             cf->args[1].len = strlen(cp->path);
-            z = fy_http_limit_zone_define(cf, &v, FY_LIMIT_CACHE);
+            z = fy_http_limit_zone_define(cf, &v, (unsigned) cmd->offset);
             cf->args[1] = key;
             if (z == NULL) {
                 return FY_CONF_ERROR;
@@ -231,9 +246,12 @@ fy_http_cache_path(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
         }
     }
     if (z == NULL) {
-        fy_conf_error(cf, "\"proxy_cache_path\" must have \"keys_zone\" "
-                      "parameter");
+        fy_conf_error(cf, "\"%s\" must have \"keys_zone\" parameter",
+                      cmd->name);
         return FY_CONF_ERROR;
+    }
+    if (cmd->offset != FY_LIMIT_CACHE) {
+        return FY_CONF_OK;      /* fastcgi_cache_key & co. have none */
     }
     v.data = (u_char *) "$scheme$proxy_host$request_uri";
     v.len = strlen((char *) v.data);
@@ -241,44 +259,44 @@ fy_http_cache_path(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
     return cp->default_key ? FY_CONF_OK : FY_CONF_ERROR;
 }
 
-/* proxy_cache ZONE | off */
+/* proxy_cache ZONE | off (fastcgi_cache ...: the same) */
 static const char *
 fy_http_cache_conf(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
 {
-    fy_http_loc_conf_t  *lcf = conf;
+    fy_http_cache_conf_t  *cc = (void *) ((char *) conf + cmd->offset);
 
-    fy_unused(cmd);
-
-    if (lcf->proxy_cache_set) {
+    if (cc->set) {
         return "is duplicate";
     }
-    lcf->proxy_cache_set = 1;
+    cc->set = 1;
+    cc->file = cf->file ? cf->file->name : NULL;
+    cc->line = cf->line;
     if (fy_str_eq(&cf->args[1], "off")) {
         return FY_CONF_OK;
     }
     if (memchr(cf->args[1].data, '$', cf->args[1].len)) {
-        fy_conf_error(cf, "variables in \"proxy_cache\" are not supported");
+        fy_conf_error(cf, "variables in \"%s\" are not supported",
+                      cmd->name);
         return FY_CONF_ERROR;
     }
     /* a zone defined further down is fine (nginx); the end of the http
-     * block reports one never defined, at this line */
-    lcf->proxy_cache = fy_http_limit_zone_get(cf, &cf->args[1],
-                                              FY_LIMIT_CACHE);
-    return lcf->proxy_cache ? FY_CONF_OK : FY_CONF_ERROR;
+     * block reports one never defined, at this line; one of another
+     * module's *_cache_path (or a limit zone) is an error, as in nginx */
+    cc->zone = fy_http_limit_zone_get(cf, &cf->args[1],
+                                      *(const unsigned *) cmd->post);
+    return cc->zone ? FY_CONF_OK : FY_CONF_ERROR;
 }
 
 static const char *
 fy_http_cache_key(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
 {
-    fy_http_loc_conf_t  *lcf = conf;
+    fy_http_cv_t  **key = (void *) ((char *) conf + cmd->offset);
 
-    fy_unused(cmd);
-
-    if (lcf->proxy_cache_key) {
+    if (*key) {
         return "is duplicate";
     }
-    lcf->proxy_cache_key = fy_http_cv_compile(cf, &cf->args[1]);
-    return lcf->proxy_cache_key ? FY_CONF_OK : FY_CONF_ERROR;
+    *key = fy_http_cv_compile(cf, &cf->args[1]);
+    return *key ? FY_CONF_OK : FY_CONF_ERROR;
 }
 
 /* proxy_cache_valid [code ...] time: only a time is 200 301 302 */
@@ -286,14 +304,12 @@ static const char *
 fy_http_cache_valid(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
 {
     static const int        dflt[] = { 200, 301, 302 };
-    fy_http_loc_conf_t     *lcf = conf;
+    fy_array_t            **list = (void *) ((char *) conf + cmd->offset);
     fy_http_cache_valid_t  *v;
     fy_str_t               *a;
     int64_t                 t;
     int                     code;
     unsigned                i;
-
-    fy_unused(cmd);
 
     a = &cf->args[cf->nargs - 1];
     t = fy_conf_parse_msec(a);
@@ -302,10 +318,9 @@ fy_http_cache_valid(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
                       a->data);
         return FY_CONF_ERROR;
     }
-    if (lcf->proxy_cache_valid == NULL) {
-        lcf->proxy_cache_valid = fy_array_create(cf->pool, 4,
-                                              sizeof(fy_http_cache_valid_t));
-        if (lcf->proxy_cache_valid == NULL) {
+    if (*list == NULL) {
+        *list = fy_array_create(cf->pool, 4, sizeof(fy_http_cache_valid_t));
+        if (*list == NULL) {
             return "cannot allocate memory";
         }
     }
@@ -323,7 +338,7 @@ fy_http_cache_valid(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
                 return FY_CONF_ERROR;
             }
         }
-        v = fy_array_push(lcf->proxy_cache_valid);
+        v = fy_array_push(*list);
         if (v == NULL) {
             return "cannot allocate memory";
         }
@@ -337,12 +352,10 @@ fy_http_cache_valid(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
 static const char *
 fy_http_cache_methods(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
 {
-    fy_http_loc_conf_t  *lcf = conf;
-    unsigned             i, mask = (1u << FY_HTTP_GET) | (1u << FY_HTTP_HEAD);
+    unsigned  *methods = (void *) ((char *) conf + cmd->offset);
+    unsigned   i, mask = (1u << FY_HTTP_GET) | (1u << FY_HTTP_HEAD);
 
-    fy_unused(cmd);
-
-    if (lcf->proxy_cache_methods) {
+    if (*methods) {
         return "is duplicate";
     }
     for (i = 1; i < cf->nargs; i++) {
@@ -356,7 +369,7 @@ fy_http_cache_methods(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
             return FY_CONF_ERROR;
         }
     }
-    lcf->proxy_cache_methods = mask;
+    *methods = mask;
     return FY_CONF_OK;
 }
 
@@ -403,13 +416,11 @@ fy_http_cache_use_stale(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
         { "off",      0 },
         { NULL, 0 }
     };
-    fy_http_loc_conf_t    *lcf = conf;
+    unsigned              *use_stale = (void *) ((char *) conf + cmd->offset);
     const fy_conf_enum_t  *e;
     unsigned               i, mask = FY_CACHE_STALE_SET;
 
-    fy_unused(cmd);
-
-    if (lcf->proxy_cache_use_stale) {
+    if (*use_stale) {
         return "is duplicate";
     }
     for (i = 1; i < cf->nargs; i++) {
@@ -425,59 +436,71 @@ fy_http_cache_use_stale(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
         }
         mask |= (unsigned) e->value;
     }
-    lcf->proxy_cache_use_stale = mask;
+    *use_stale = mask;
     return FY_CONF_OK;
 }
 
 void
-fy_http_cache_init_conf(fy_http_loc_conf_t *lcf)
+fy_http_cache_init_conf(fy_http_cache_conf_t *cc)
 {
-    lcf->proxy_cache_lock = FY_CONF_UNSET_INT;
-    lcf->proxy_cache_lock_timeout = FY_CONF_UNSET_MSEC;
-    lcf->proxy_cache_lock_age = FY_CONF_UNSET_MSEC;
-    lcf->proxy_cache_min_uses = FY_CONF_UNSET_INT;
-    lcf->proxy_cache_revalidate = FY_CONF_UNSET_INT;
-    lcf->proxy_cache_background_update = FY_CONF_UNSET_INT;
+    cc->lock = FY_CONF_UNSET_INT;
+    cc->lock_timeout = FY_CONF_UNSET_MSEC;
+    cc->lock_age = FY_CONF_UNSET_MSEC;
+    cc->min_uses = FY_CONF_UNSET_INT;
+    cc->revalidate = FY_CONF_UNSET_INT;
+    cc->background_update = FY_CONF_UNSET_INT;
 }
 
 /* A level without its own settings takes its parent's, one by one. */
 void
-fy_http_cache_merge(fy_http_loc_conf_t *prev, fy_http_loc_conf_t *conf)
+fy_http_cache_merge(fy_http_cache_conf_t *prev, fy_http_cache_conf_t *conf)
 {
-    fy_conf_merge(conf->proxy_cache_lock, prev->proxy_cache_lock,
+    fy_conf_merge(conf->lock, prev->lock, FY_CONF_UNSET_INT, 0);
+    fy_conf_merge(conf->lock_timeout, prev->lock_timeout, FY_CONF_UNSET_MSEC,
+                  5000);
+    fy_conf_merge(conf->lock_age, prev->lock_age, FY_CONF_UNSET_MSEC, 5000);
+    fy_conf_merge(conf->min_uses, prev->min_uses, FY_CONF_UNSET_INT, 1);
+    fy_conf_merge(conf->revalidate, prev->revalidate, FY_CONF_UNSET_INT, 0);
+    fy_conf_merge(conf->background_update, prev->background_update,
                   FY_CONF_UNSET_INT, 0);
-    fy_conf_merge(conf->proxy_cache_lock_timeout,
-                  prev->proxy_cache_lock_timeout, FY_CONF_UNSET_MSEC, 5000);
-    fy_conf_merge(conf->proxy_cache_lock_age, prev->proxy_cache_lock_age,
-                  FY_CONF_UNSET_MSEC, 5000);
-    fy_conf_merge(conf->proxy_cache_min_uses, prev->proxy_cache_min_uses,
-                  FY_CONF_UNSET_INT, 1);
-    fy_conf_merge(conf->proxy_cache_revalidate,
-                  prev->proxy_cache_revalidate, FY_CONF_UNSET_INT, 0);
-    fy_conf_merge(conf->proxy_cache_background_update,
-                  prev->proxy_cache_background_update, FY_CONF_UNSET_INT, 0);
-    if (!conf->proxy_cache_set) {
-        conf->proxy_cache = prev->proxy_cache;
-        conf->proxy_cache_set = prev->proxy_cache_set;
+    if (!conf->set) {
+        conf->zone = prev->zone;
+        conf->set = prev->set;
+        conf->file = prev->file;
+        conf->line = prev->line;
     }
-    if (conf->proxy_cache_key == NULL) {
-        conf->proxy_cache_key = prev->proxy_cache_key;
+    if (conf->key == NULL) {
+        conf->key = prev->key;
     }
-    if (conf->proxy_cache_valid == NULL) {
-        conf->proxy_cache_valid = prev->proxy_cache_valid;
+    if (conf->valid == NULL) {
+        conf->valid = prev->valid;
     }
-    if (conf->proxy_cache_methods == 0) {
-        conf->proxy_cache_methods = prev->proxy_cache_methods;
+    if (conf->methods == 0) {
+        conf->methods = prev->methods;
     }
-    if (conf->proxy_cache_bypass == NULL) {
-        conf->proxy_cache_bypass = prev->proxy_cache_bypass;
+    if (conf->bypass == NULL) {
+        conf->bypass = prev->bypass;
     }
-    if (conf->proxy_no_cache == NULL) {
-        conf->proxy_no_cache = prev->proxy_no_cache;
+    if (conf->no_cache == NULL) {
+        conf->no_cache = prev->no_cache;
     }
-    if (conf->proxy_cache_use_stale == 0) {
-        conf->proxy_cache_use_stale = prev->proxy_cache_use_stale;
+    if (conf->use_stale == 0) {
+        conf->use_stale = prev->use_stale;
     }
+}
+
+/* nginx: fastcgi_cache_key, uwsgi_cache_key and scgi_cache_key have
+ * no default, and a cache without one is an error */
+int
+fy_http_cache_check(fy_http_cache_conf_t *cc, const char *prefix)
+{
+    if (cc->zone == NULL || cc->key != NULL) {
+        return FY_OK;
+    }
+    fy_log_error(FY_LOG_EMERG, 0, "no \"%s_cache_key\" for \"%s_cache\" "
+                 "in %s:%u", prefix, prefix, cc->file ? cc->file : "-",
+                 cc->line);
+    return FY_ERROR;
 }
 
 int

@@ -44,7 +44,7 @@ fy_http_cache_status(fy_pool_t *pool, fy_http_status_cache_t **caches)
     unsigned                 n = 0, i, j;
 
     for (z = fy_http_limit_stats_zones; z; z = z->next) {
-        n += z->shm != NULL && z->kind == FY_LIMIT_CACHE;
+        n += z->shm != NULL && fy_http_limit_is_cache(z->kind);
     }
     *caches = fy_pcalloc(pool, (n ? n : 1) * sizeof(fy_http_status_cache_t));
     if (*caches == NULL) {
@@ -52,7 +52,7 @@ fy_http_cache_status(fy_pool_t *pool, fy_http_status_cache_t **caches)
     }
     sc = *caches;
     for (i = 0, z = fy_http_limit_stats_zones; z && i < n; z = z->next) {
-        if (z->shm == NULL || z->kind != FY_LIMIT_CACHE) {
+        if (z->shm == NULL || !fy_http_limit_is_cache(z->kind)) {
             continue;
         }
         fy_http_cache_stats_copy(&sc[i], z, pool);

@@ -164,10 +164,10 @@ fy_http_cache_valid_for(fy_http_loc_conf_t *lcf, int status)
     fy_http_cache_valid_t  *v;
     unsigned                i;
 
-    for (i = 0; lcf->proxy_cache_valid && i < lcf->proxy_cache_valid->nelts;
+    for (i = 0; lcf->cache.valid && i < lcf->cache.valid->nelts;
          i++)
     {
-        v = fy_array_elt(lcf->proxy_cache_valid, fy_http_cache_valid_t, i);
+        v = fy_array_elt(lcf->cache.valid, fy_http_cache_valid_t, i);
         if (v->status == 0 || v->status == status) {
             return v->valid;
         }
@@ -263,7 +263,7 @@ fy_http_cache_store_open(fy_http_proxy_t *p)
         || p->status < 200 || r->err_status
         || (p->xa_redirect
             && !(lcf->proxy_ignore_headers & FY_HTTP_IGN_XA_REDIRECT))
-        || fy_http_cache_test(r, lcf->proxy_no_cache))
+        || fy_http_cache_test(r, lcf->cache.no_cache))
     {
         return;
     }

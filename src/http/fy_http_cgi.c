@@ -11,6 +11,7 @@
 #include "fy_shm.h"
 #include "fy_http_proxy.h"
 #include "fy_http_cgi.h"
+#include "fy_http_cache.h"
 
 #include <ctype.h>
 
@@ -66,7 +67,7 @@ fy_http_cgi_vars(fy_http_proxy_t *p, fy_array_t *params,
     ssize_t                   n = 0;
     u_char                    num[24];
 
-    v = fy_palloc(r->pool, (nparams + r->headers.nelts + 1) * sizeof(*v));
+    v = fy_palloc(r->pool, (nparams + r->headers.nelts + 3) * sizeof(*v));
     if (v == NULL) {
         return -1;
     }
@@ -103,13 +104,32 @@ fy_http_cgi_vars(fy_http_proxy_t *p, fy_array_t *params,
      * nginx's default) */
     for (i = 0; i < r->headers.nelts; i++) {
         h = fy_array_elt(&r->headers, fy_http_header_t, i);
-        if (fy_http_cgi_param_set(params, &h->name)) {
+        if (fy_http_cgi_param_set(params, &h->name)
+            || (p->cache && fy_proxy_cache_skip_header(&h->name)))
+        {
             continue;
         }
         v[n].name = h->name;
         v[n].value = h->value;
         v[n].header = 1;
         n++;
+    }
+    /* *_cache_revalidate: the expired entry's validators, as nginx's
+     * HTTP_IF_NONE_MATCH $upstream_cache_etag and
+     * HTTP_IF_MODIFIED_SINCE $upstream_cache_last_modified */
+    if (p->cache && p->cache->revalidate) {
+        if (p->cache->rv_etag.len) {
+            fy_str_set(&v[n].name, "If-None-Match");
+            v[n].value = p->cache->rv_etag;
+            v[n].header = 1;
+            n++;
+        }
+        if (p->cache->rv_lm.len) {
+            fy_str_set(&v[n].name, "If-Modified-Since");
+            v[n].value = p->cache->rv_lm;
+            v[n].header = 1;
+            n++;
+        }
     }
     *vars = v;
     return n;

@@ -99,6 +99,7 @@ fy_http_cgi_conf_of(const fy_command_t *cmd, void *conf)
 void
 fy_http_cgi_conf_init(fy_http_fastcgi_conf_t *fc)
 {
+    fy_http_cache_init_conf(&fc->cache);
     fc->connect_timeout = FY_CONF_UNSET_MSEC;
     fc->send_timeout = FY_CONF_UNSET_MSEC;
     fc->read_timeout = FY_CONF_UNSET_MSEC;
@@ -259,6 +260,7 @@ fy_http_cgi_buffers(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
 void
 fy_http_cgi_conf_merge(fy_http_fastcgi_conf_t *p, fy_http_fastcgi_conf_t *c)
 {
+    fy_http_cache_merge(&p->cache, &c->cache);
     if (c->params == NULL) {
         c->params = p->params;
     }
@@ -310,13 +312,22 @@ fy_http_cgi_merge(fy_http_loc_conf_t *prev, fy_http_loc_conf_t *conf)
 /* A fastcgi_pass, uwsgi_pass or scgi_pass location (or an "if" of
  * one), merged, with its nested locations merged too: the proxy code
  * that runs it reads proxy_* fields, which get its module's values;
- * what these protocols have no use for is turned off. */
-void
+ * what these protocols have no use for is turned off.  FY_ERROR (logged):
+ * its module's *_cache has no *_cache_key. */
+int
 fy_http_cgi_apply(fy_http_loc_conf_t *lcf)
 {
     fy_http_fastcgi_conf_t  *fc = lcf->uwsgi_pass ? &lcf->uwsgi
                                   : lcf->scgi_pass ? &lcf->scgi
                                   : &lcf->fastcgi;
+
+    /* the cache code reads lcf->cache: this module's *_cache* now */
+    lcf->cache = fc->cache;
+    if (fy_http_cache_check(&lcf->cache, lcf->uwsgi_pass ? "uwsgi"
+                            : lcf->scgi_pass ? "scgi" : "fastcgi") != FY_OK)
+    {
+        return FY_ERROR;
+    }
 
     lcf->proxy_connect_timeout = fc->connect_timeout;
     lcf->proxy_send_timeout = fc->send_timeout;
@@ -344,4 +355,5 @@ fy_http_cgi_apply(fy_http_loc_conf_t *lcf)
     lcf->proxy_bind = NULL;
     lcf->proxy_socket_keepalive = 0;
     lcf->proxy_ignore_client_abort = 0;
+    return FY_OK;
 }

@@ -116,7 +116,7 @@ fy_http_merge_loc(fy_http_loc_conf_t *prev, fy_http_loc_conf_t *conf)
     fy_http_keepalive_merge(prev, conf);
     fy_http_realip_merge(prev, conf);
     fy_http_limit_merge(prev, conf);
-    fy_http_cache_merge(prev, conf);
+    fy_http_cache_merge(&prev->cache, &conf->cache);
     fy_http_referer_merge(prev, conf);
     fy_http_secure_link_merge(prev, conf);
     fy_http_proxy_conn_merge(prev, conf);
@@ -209,8 +209,8 @@ fy_http_init_ifs(fy_http_loc_conf_t *parent)
         if (fy_http_temp_check(lcf) != FY_OK) {
             return FY_ERROR;
         }
-        if (fy_http_cgi_loc(lcf)) {
-            fy_http_cgi_apply(lcf);
+        if (fy_http_cgi_loc(lcf) && fy_http_cgi_apply(lcf) != FY_OK) {
+            return FY_ERROR;
         }
     }
     return FY_OK;
@@ -239,8 +239,8 @@ fy_http_init_locations(fy_http_srv_conf_t *scf, fy_http_loc_conf_t *parent,
         }
         /* after the nested locations took their proxy_* values from
          * this one's (fy_http_cgi_conf.c) */
-        if (fy_http_cgi_loc(lcf)) {
-            fy_http_cgi_apply(lcf);
+        if (fy_http_cgi_loc(lcf) && fy_http_cgi_apply(lcf) != FY_OK) {
+            return FY_ERROR;
         }
     }
     if (sort && list && list->nelts > 1) {

@@ -44,8 +44,16 @@
 enum {
     FY_LIMIT_REQ = 1,            /* limit_req_zone */
     FY_LIMIT_CONN,               /* limit_conn_zone */
-    FY_LIMIT_CACHE               /* proxy_cache_path (fy_http_cache.c) */
+    FY_LIMIT_CACHE,              /* proxy_cache_path (fy_http_cache.c) */
+    /* fastcgi_cache_path, uwsgi_cache_path, scgi_cache_path: caches
+     * too, each its own kind so that, as in nginx, a zone is used by
+     * the module whose *_cache_path made it and no other */
+    FY_LIMIT_FASTCGI_CACHE,
+    FY_LIMIT_UWSGI_CACHE,
+    FY_LIMIT_SCGI_CACHE
 };
+
+#define fy_http_limit_is_cache(kind)  ((kind) >= FY_LIMIT_CACHE)
 
 /* $limit_req_status / $limit_conn_status (0: empty, not checked) */
 enum {
@@ -120,7 +128,7 @@ typedef struct fy_http_limit_zone_s {
     const char           *file;          /* first use, for "unknown" */
     unsigned              line;
     unsigned              use_kind;      /* FY_LIMIT_* of that use */
-    struct fy_http_cache_path_s *cache;  /* FY_LIMIT_CACHE: its path */
+    struct fy_http_cache_path_s *cache;  /* a cache kind: its path */
     struct fy_http_limit_zone_s *next;
 } fy_http_limit_zone_t;
 

@@ -64,7 +64,7 @@ fy_http_limit_status(fy_pool_t *pool, fy_http_status_zone_t **zones)
 
     for (z = fy_http_limit_stats_zones; z; z = z->next) {
         /* proxy_cache_path zones are no request limits */
-        n += z->shm != NULL && z->kind != FY_LIMIT_CACHE;
+        n += z->shm != NULL && !fy_http_limit_is_cache(z->kind);
     }
     *zones = fy_pcalloc(pool, (n ? n : 1) * sizeof(fy_http_status_zone_t));
     if (*zones == NULL) {
@@ -72,7 +72,7 @@ fy_http_limit_status(fy_pool_t *pool, fy_http_status_zone_t **zones)
     }
     sz = *zones;
     for (i = 0, z = fy_http_limit_stats_zones; z && i < n; z = z->next) {
-        if (z->shm == NULL || z->kind == FY_LIMIT_CACHE) {
+        if (z->shm == NULL || fy_http_limit_is_cache(z->kind)) {
             continue;
         }
         fy_http_limit_stats_copy(&sz[i], z, pool);

@@ -53,7 +53,8 @@ const fy_str_t  fy_http_limit_status_names[] = {
 };
 
 static const char *const  fy_http_limit_kind_names[] = {
-    "", "limit_req_zone", "limit_conn_zone", "proxy_cache zone"
+    "", "limit_req_zone", "limit_conn_zone", "proxy_cache zone",
+    "fastcgi_cache zone", "uwsgi_cache zone", "scgi_cache zone"
 };
 
 

@@ -422,12 +422,11 @@ fy_http_proxy_handler(fy_http_request_t *r)
             return;
         }
     }
-    if (r->loc->proxy_cache && !fy_http_cgi_loc(r->loc) && r->parent == NULL)
-    {
+    if (r->loc->cache.zone && r->parent == NULL) {
         /* answered from the cache, or on to the upstream (the one
-         * test a location without proxy_cache makes); not for
-         * fastcgi_pass, uwsgi_pass, scgi_pass (nginx's proxy_cache is
-         * proxy_pass's, uwsgi_cache and scgi_cache are not here) nor an
+         * test a location without a cache makes); cache.zone is
+         * proxy_cache's, or for fastcgi_pass, uwsgi_pass and scgi_pass
+         * their module's *_cache (fy_http_cgi_apply); not for an
          * auth_request subrequest (a HIT is written to the client) */
         rc = fy_http_cache_start(p);
         if (rc == FY_DONE || rc == FY_AGAIN) {

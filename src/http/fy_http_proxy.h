@@ -258,6 +258,9 @@ void fy_proxy_go(fy_http_proxy_t *p);
 /* the request header (fy_http_proxy_request.c) */
 int fy_proxy_skip_header(const fy_str_t *name);
 int fy_proxy_connection_option(fy_array_t *headers, const fy_str_t *name);
+/* Whether name is one of the request's conditions or its range, which
+ * a request that uses the cache (p->cache) does not send up. */
+int fy_proxy_cache_skip_header(const fy_str_t *name);
 int fy_proxy_create_request(fy_http_proxy_t *p);
 int fy_proxy_eval_pass(fy_http_proxy_t *p);
 /* the request and its body sent up (fy_http_proxy_send.c) */

@@ -49,8 +49,10 @@ fy_proxy_skip_header(const fy_str_t *name)
  * comes back is a 200 worth storing (a 206 or a 304 made for one
  * client is not), and a HIT answers them from the entry.  The
  * revalidation's own If-None-Match / If-Modified-Since are ferry's.  A
- * proxy_set_header of one of these still sends it. */
-static int
+ * proxy_set_header of one of these still sends it.  The HTTP_* params
+ * of fastcgi_pass, uwsgi_pass and scgi_pass skip them too
+ * (fy_http_cgi.c). */
+int
 fy_proxy_cache_skip_header(const fy_str_t *name)
 {
     static const fy_str_t  skip[] = {
