@@ -11,6 +11,8 @@
  *   fy_stream_limit_conn.c limit_conn_zone, limit_conn (http's zones)
  *   fy_stream_preread.c   the preread phase: ssl_preread
  *   fy_stream_tls_hello.c the ClientHello reader ssl_preread uses
+ *   fy_stream_ssl.c       TLS termination: "listen ... ssl", the ssl_*
+ *                         directives, the handshake, $ssl_*
  *
  * Listeners are the cycle's (fy_listen_t with `stream` set): the master
  * accepts and hands the fd to a worker as for http; the worker sees the
@@ -31,6 +33,7 @@
 #include "fy_event.h"
 #include "fy_http.h"
 #include "fy_stream_tls_hello.h"
+#include "fy_tls.h"
 
 /* Contexts of the stream block (fy_conf_file.h has the http ones). */
 #define FY_CONF_STREAM      0x0200
@@ -67,6 +70,10 @@ enum {
     FY_STREAM_VAR_SSL_PREREAD_PROTOCOL,
     FY_STREAM_VAR_LIMIT_CONN_STATUS,
     FY_STREAM_VAR_BINARY_REMOTE_ADDR,
+    FY_STREAM_VAR_SSL_PROTOCOL,
+    FY_STREAM_VAR_SSL_CIPHER,
+    FY_STREAM_VAR_SSL_SERVER_NAME,
+    FY_STREAM_VAR_SSL_SESSION_REUSED,
     FY_STREAM_VAR_N
 };
 
@@ -113,6 +120,7 @@ typedef struct {
     int                  backlog;       /* -1: not given */
     unsigned             deferred:1;
     unsigned             proxy_protocol:1;  /* clients send a PROXY header */
+    unsigned             ssl:1;         /* TLS terminated here */
     unsigned             line;
     /* so_keepalive=on|off|[idle]:[intvl]:[cnt]: -1 not given */
     int                  keepalive;     /* -1 / 0 / 1 */
@@ -153,6 +161,8 @@ typedef struct fy_stream_srv_conf_s {
                                                     NULL: unset */
     int                  log_off;                /* access_log off */
     fy_log_t            *error_log;              /* NULL: the main one */
+    fy_tls_conf_t        tls;           /* ssl_* (fy_stream_ssl.c) */
+    int64_t              ssl_handshake_timeout;  /* ms */
     const char          *file;
     unsigned             line;
 } fy_stream_srv_conf_t;
@@ -174,6 +184,7 @@ typedef struct fy_stream_main_conf_s {
     fy_array_t              maps;        /* fy_stream_map_t * */
     /* limit_conn_zone (fy_stream_limit_conn.c), latest first */
     struct fy_http_limit_zone_s *limit_zones;
+    fy_tls_tickets_t        tickets;     /* ssl_session_ticket_key */
     unsigned                maps_checked:1;  /* no new map from now on */
 } fy_stream_main_conf_t;
 
@@ -181,6 +192,7 @@ extern const fy_command_t  fy_stream_commands[];
 extern const fy_command_t  fy_stream_log_commands[];
 extern const fy_command_t  fy_stream_map_commands[];
 extern const fy_command_t  fy_stream_limit_conn_commands[];
+extern const fy_command_t  fy_stream_ssl_commands[];
 
 /* fy_stream_conf.c: merge the servers, resolve proxy_pass, prepare the
  * balancers and add the listeners to cycle->listening.  FY_OK or
@@ -245,6 +257,17 @@ typedef struct fy_stream_session_s {
  * relay), and the end of a session with its $status. */
 void fy_stream_connect(fy_stream_session_t *s);
 void fy_stream_finalize(fy_stream_session_t *s, unsigned status);
+
+/* fy_stream_ssl.c: after the servers are merged, the TLS context of
+ * every server with a "listen ... ssl" (FY_OK or FY_ERROR, logged with
+ * file and line); the session's handshake (the ssl phase; then
+ * fy_stream_after_ssl, or the session's end); the $ssl_* variables. */
+int  fy_stream_ssl_init_cycle(fy_cycle_t *cycle);
+void fy_stream_ssl_handshake(fy_stream_session_t *s);
+size_t fy_stream_ssl_var(fy_stream_session_t *s, int var, u_char *buf,
+                         size_t size);
+/* fy_stream_proxy.c: what comes after the ssl phase. */
+void fy_stream_after_ssl(fy_stream_session_t *s);
 
 /* fy_stream_preread.c: ssl_preread's phase, then fy_stream_connect. */
 void fy_stream_preread(fy_stream_session_t *s);
