@@ -264,6 +264,12 @@ my @bad = (
       . "        proxy_pass 127.0.0.1:1;\n    }\n",
       qr/certificate key "\S+ec\.key" does not match certificate "\S+rsa\.crt".* in \S+ferry\.conf:8/,
       'a key that does not match its certificate' ],
+    [ join('', map { "    server { listen 127.0.0.1:%%PORT_$_->[0]%% ssl; "
+                     . "ssl_certificate rsa.crt; ssl_certificate_key rsa.key; "
+                     . "ssl_session_cache shared:Z:$_->[1]; proxy_pass 127.0.0.1:1; }\n" }
+             [0, '1m'], [1, '2m']),
+      qr/the size 2097152 of ssl_session_cache "Z" conflicts with the size 1048576 given in \S+ferry\.conf:6, in \S+ferry\.conf:7/,
+      'one shared cache with two sizes' ],
     [ "    ssl_session_cache shared:X;\n",
       qr/invalid session cache "shared:X" in \S+ferry\.conf:6/,
       'a broken ssl_session_cache' ],

@@ -16,7 +16,7 @@
  */
 #include "fy_core.h"
 #include "fy_stream.h"
-#include "fy_worker.h"
+#include "fy_tls_cache.h"
 
 #include <openssl/ssl.h>
 
@@ -79,6 +79,36 @@ fy_stream_ssl_listen(fy_stream_srv_conf_t *scf)
     return NULL;
 }
 
+/* One name, one size: server n's shared session cache against the
+ * stream servers before it (as http checks its own servers). */
+static int
+fy_stream_ssl_cache_conflict(fy_stream_main_conf_t *smcf, unsigned n)
+{
+    fy_tls_conf_t  *t, *o;
+    unsigned        i;
+
+    t = &(*fy_array_elt(&smcf->servers, fy_stream_srv_conf_t *, n))->tls;
+    if (!(t->cache & FY_TLS_CACHE_SHARED)) {
+        return FY_OK;
+    }
+    for (i = 0; i < n; i++) {
+        o = &(*fy_array_elt(&smcf->servers, fy_stream_srv_conf_t *, i))->tls;
+        if ((o->cache & FY_TLS_CACHE_SHARED)
+            && strcmp(o->cache_name, t->cache_name) == 0
+            && o->cache_size != t->cache_size)
+        {
+            fy_log_error(FY_LOG_EMERG, 0, "the size %zu of ssl_session_cache "
+                         "\"%s\" conflicts with the size %zu given in %s:%u, "
+                         "in %s:%u", t->cache_size, t->cache_name,
+                         o->cache_size, o->cache_where.file,
+                         o->cache_where.line, t->cache_where.file,
+                         t->cache_where.line);
+            return FY_ERROR;
+        }
+    }
+    return FY_OK;
+}
+
 int
 fy_stream_ssl_init_cycle(fy_cycle_t *cycle)
 {
@@ -91,6 +121,9 @@ fy_stream_ssl_init_cycle(fy_cycle_t *cycle)
 
     for (i = 0; i < smcf->servers.nelts; i++) {
         scf = *fy_array_elt(&smcf->servers, fy_stream_srv_conf_t *, i);
+        if (fy_stream_ssl_cache_conflict(smcf, i) != FY_OK) {
+            return FY_ERROR;
+        }
         l = fy_stream_ssl_listen(scf);
         if (l == NULL) {
             continue;
