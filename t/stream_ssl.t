@@ -123,6 +123,41 @@ stream {
         ssl_prefer_server_ciphers on;
     }
     server { listen 127.0.0.1:%%PORT_15%%; proxy_pass 127.0.0.1:%%PORT_1%%; }
+
+    # TLS to the server (proxy_ssl)
+    server {
+        listen 127.0.0.1:%%PORT_16%%;
+        proxy_pass 127.0.0.1:%%PORT_4%%;
+        proxy_ssl on;
+        proxy_ssl_verify on;
+        proxy_ssl_trusted_certificate rsa.crt;
+        proxy_ssl_name rsa.test;
+        proxy_ssl_server_name on;
+    }
+    server {
+        listen 127.0.0.1:%%PORT_17%%;
+        proxy_pass 127.0.0.1:%%PORT_4%%;
+        proxy_ssl on;
+        proxy_ssl_verify on;
+        proxy_ssl_trusted_certificate ec.crt;
+        proxy_ssl_name rsa.test;
+    }
+    server {
+        listen 127.0.0.1:%%PORT_18%%;
+        proxy_pass 127.0.0.1:%%PORT_4%%;
+        proxy_ssl on;
+        proxy_ssl_verify on;
+        proxy_ssl_trusted_certificate rsa.crt;
+        proxy_ssl_name other.test;
+    }
+    server {
+        listen 127.0.0.1:%%PORT_19%% ssl;
+        proxy_pass 127.0.0.1:%%PORT_4%%;
+        proxy_ssl on;
+        proxy_ssl_session_reuse off;
+        proxy_ssl_protocols TLSv1.2;
+        proxy_ssl_ciphers ECDHE-RSA-AES128-GCM-SHA256;
+    }
 }
 EOF
 my $d = $f->prefix . '/conf';
@@ -130,6 +165,25 @@ make_certs($d);
 tcp_server($f->port(1), \&raw_echo);
 tcp_server($f->port(2), \&mib_back);
 tcp_server($f->port(3), \&bye);
+# a TLS echo server that first says what it saw of the handshake; its
+# context is made before the connections' processes fork, so all of
+# them have its ticket key and resume each other's sessions
+{
+    my $ctx = IO::Socket::SSL::SSL_Context->new(SSL_server => 1,
+                                                SSL_cert_file => "$d/rsa.crt",
+                                                SSL_key_file => "$d/rsa.key")
+        or die "TLS backend: $IO::Socket::SSL::SSL_ERROR\n";
+    tcp_server($f->port(4), sub {
+        my $c = IO::Socket::SSL->start_SSL($_[0], SSL_server => 1,
+                                           SSL_reuse_ctx => $ctx) or return;
+        my $ssl = $c->_get_ssl_object;
+        syswrite $c, sprintf("sni=%s version=%s cipher=%s reused=%d\n",
+                             Net::SSLeay::get_servername($ssl) // '-',
+                             $c->get_sslversion, $c->get_cipher,
+                             Net::SSLeay::session_reused($ssl) ? 1 : 0);
+        raw_echo($c);
+    });
+}
 $f->start;
 
 sub logf { Ferry::Test::read_file($f->prefix . "/logs/$_[0]") // '' }
@@ -227,9 +281,76 @@ my $p15 = $f->port(15);
 ok(logged('stream.log', qr/^$p15 200 "" "" "" "" 6 6$/m),
    'a plain session: the $ssl_* variables are empty');
 
+# ---- TLS to the server (proxy_ssl) ---------------------------------------
+
+$f->allow_log(qr/while SSL handshaking to upstream/);
+
+# a line from a connection to ferry (undef on EOF / 10 s)
+sub plain_line {
+    my $s = shift;
+    my ($line, $c) = ('');
+    while (($s->can('pending') && $s->pending)
+           || IO::Select->new($s)->can_read(10))
+    {
+        return undef unless sysread($s, $c, 1);
+        $line .= $c;
+        return $line if $c eq "\n";
+    }
+    return undef;
+}
+
+my @reused;
+for (1 .. 4) {
+    $s = IO::Socket::INET->new('127.0.0.1:' . $f->port(16));
+    my $l = plain_line($s) // 'closed';
+    push @reused, $l =~ /reused=1/ ? 1 : 0;
+    if ($_ == 1) {
+        like($l, qr/^sni=rsa\.test version=TLSv1_3 /,
+             "proxy_ssl on: the server is reached over TLS 1.3, SNI from proxy_ssl_name") or diag $l;
+        print $s "through TLS to the server\n";
+        is(plain_line($s), "through TLS to the server\n",
+           '... verified (proxy_ssl_verify), bytes intact both ways');
+    }
+    close $s;
+}
+ok((grep { $_ } @reused[1 .. 3]) >= 1,
+   'proxy_ssl_session_reuse on: a later connection resumes the TLS session')
+    or diag "@reused";
+
+my $p17 = $f->port(17);
+$s = IO::Socket::INET->new("127.0.0.1:$p17");
+ok(closed($s), 'proxy_ssl_verify on, an untrusted server certificate: closed');
+close $s;
+ok(logged('tls.log', qr/\[error\].*upstream SSL certificate verify error: \(\d+:[^)]+\) while SSL handshaking to upstream, client: 127\.0\.0\.1, server: 127\.0\.0\.1:$p17/),
+   '... logged');
+ok(logged('stream.log', qr/^$p17 502 /m), '... with status 502');
+
+my $p18 = $f->port(18);
+$s = IO::Socket::INET->new("127.0.0.1:$p18");
+ok(closed($s), 'a certificate that does not match proxy_ssl_name: closed');
+close $s;
+ok(logged('tls.log', qr/\[error\].*upstream SSL certificate does not match "other\.test" while SSL handshaking to upstream, client: 127\.0\.0\.1, server: 127\.0\.0\.1:$p18/),
+   '... logged');
+
+# TLS on both sides
+@reused = ();
+for (1 .. 3) {
+    $s = tls_connect($f->port(19));
+    my $l = plain_line($s) // 'closed';
+    push @reused, $l =~ /reused=1/ ? 1 : 0;
+    if ($_ == 1) {
+        like($l, qr/^sni=- version=TLSv1_2 cipher=ECDHE-RSA-AES128-GCM-SHA256 /,
+             'TLS from the client and to the server: proxy_ssl_protocols, _ciphers; no SNI by default');
+        print $s "both sides\n";
+        is(plain_line($s), "both sides\n", '... bytes intact');
+    }
+    close $s;
+}
+is("@reused", '0 0 0', 'proxy_ssl_session_reuse off: no session resumed');
+
 # ---- failures -----------------------------------------------------------
 
-$f->allow_log(qr/client timed out while SSL handshaking|SSL_do_handshake\(\) failed/);
+$f->allow_log(qr/client timed out while SSL handshaking|SSL_do_handshake\(\) failed|while SSL handshaking to upstream/);
 
 $s = IO::Socket::INET->new("127.0.0.1:$p14");
 ok(closed($s), 'a client that says nothing is closed (ssl_handshake_timeout)');
@@ -270,6 +391,15 @@ my @bad = (
              [0, '1m'], [1, '2m']),
       qr/the size 2097152 of ssl_session_cache "Z" conflicts with the size 1048576 given in \S+ferry\.conf:6, in \S+ferry\.conf:7/,
       'one shared cache with two sizes' ],
+    [ "    server {\n        listen 127.0.0.1:%%PORT_0%%;\n"
+      . "        proxy_ssl on;\n        proxy_ssl_verify on;\n        proxy_pass 127.0.0.1:1;\n    }\n",
+      qr/no "proxy_ssl_trusted_certificate" for "proxy_ssl_verify" in \S+ferry\.conf:9/,
+      'proxy_ssl_verify without trusted certificates' ],
+    [ "    server {\n        listen 127.0.0.1:%%PORT_0%%;\n"
+      . "        proxy_ssl on;\n        proxy_ssl_certificate rsa.crt;\n"
+      . "        proxy_ssl_certificate_key ec.key;\n        proxy_pass 127.0.0.1:1;\n    }\n",
+      qr/proxy_ssl_certificate_key "\S+ec\.key" does not match proxy_ssl_certificate "\S+rsa\.crt".* in \S+ferry\.conf:10/,
+      'a proxy_ssl_certificate_key that does not match' ],
     [ "    ssl_session_cache shared:X;\n",
       qr/invalid session cache "shared:X" in \S+ferry\.conf:6/,
       'a broken ssl_session_cache' ],

@@ -57,7 +57,7 @@ const fy_command_t  fy_http_ssl_commands[] = {
       FY_CONF_SRV_OFF, FY_TLS_CONF, NULL },
 
     { "ssl_protocols", FY_HTTP_SSL_CTX, 0, 1, 4, fy_tls_conf_set_protocols,
-      FY_CONF_SRV_OFF, FY_TLS_CONF, NULL },
+      FY_CONF_SRV_OFF, FY_TLS_OFF(protocols), NULL },
 
     { "ssl_ciphers", FY_HTTP_SSL_CTX, 0, 1, 1, fy_tls_conf_set_ciphers,
       FY_CONF_SRV_OFF, FY_TLS_CONF, NULL },

@@ -13,6 +13,7 @@
  *   fy_stream_tls_hello.c the ClientHello reader ssl_preread uses
  *   fy_stream_ssl.c       TLS termination: "listen ... ssl", the ssl_*
  *                         directives, the handshake, $ssl_*
+ *   fy_stream_proxy_ssl.c TLS to the upstream server: proxy_ssl*
  *
  * Listeners are the cycle's (fy_listen_t with `stream` set): the master
  * accepts and hands the fd to a worker as for http; the worker sees the
@@ -34,6 +35,7 @@
 #include "fy_http.h"
 #include "fy_stream_tls_hello.h"
 #include "fy_tls.h"
+#include "fy_tls_upstream.h"
 
 /* Contexts of the stream block (fy_conf_file.h has the http ones). */
 #define FY_CONF_STREAM      0x0200
@@ -163,6 +165,10 @@ typedef struct fy_stream_srv_conf_s {
     fy_log_t            *error_log;              /* NULL: the main one */
     fy_tls_conf_t        tls;           /* ssl_* (fy_stream_ssl.c) */
     int64_t              ssl_handshake_timeout;  /* ms */
+    int                  proxy_ssl;     /* flag: TLS to the server */
+    fy_tls_up_conf_t     up_tls;        /* proxy_ssl_* */
+    fy_stream_cv_t      *ssl_name;      /* proxy_ssl_name, NULL: the
+                                           proxy_pass host */
     const char          *file;
     unsigned             line;
 } fy_stream_srv_conf_t;
@@ -193,6 +199,7 @@ extern const fy_command_t  fy_stream_log_commands[];
 extern const fy_command_t  fy_stream_map_commands[];
 extern const fy_command_t  fy_stream_limit_conn_commands[];
 extern const fy_command_t  fy_stream_ssl_commands[];
+extern const fy_command_t  fy_stream_proxy_ssl_commands[];
 
 /* fy_stream_conf.c: merge the servers, resolve proxy_pass, prepare the
  * balancers and add the listeners to cycle->listening.  FY_OK or
@@ -266,8 +273,22 @@ int  fy_stream_ssl_init_cycle(fy_cycle_t *cycle);
 void fy_stream_ssl_handshake(fy_stream_session_t *s);
 size_t fy_stream_ssl_var(fy_stream_session_t *s, int var, u_char *buf,
                          size_t size);
-/* fy_stream_proxy.c: what comes after the ssl phase. */
+/* fy_stream_proxy.c: what comes after the ssl phase; after the
+ * connect (and the TLS handshake with the server), the relay; the
+ * failed try on s->peer (the next server, or the end). */
 void fy_stream_after_ssl(fy_stream_session_t *s);
+void fy_stream_relay_start(fy_stream_session_t *s);
+void fy_stream_next(fy_stream_session_t *s);
+
+/* fy_stream_proxy_ssl.c: the proxy_ssl* settings merged and the
+ * client contexts built (FY_OK or FY_ERROR, logged); the TLS
+ * handshake with the server just connected, under
+ * proxy_connect_timeout, then fy_stream_relay_start (or
+ * fy_stream_next). */
+void fy_stream_proxy_ssl_merge(fy_stream_srv_conf_t *p,
+                               fy_stream_srv_conf_t *c);
+int  fy_stream_proxy_ssl_init_cycle(fy_cycle_t *cycle);
+void fy_stream_proxy_ssl_handshake(fy_stream_session_t *s);
 
 /* fy_stream_preread.c: ssl_preread's phase, then fy_stream_connect. */
 void fy_stream_preread(fy_stream_session_t *s);

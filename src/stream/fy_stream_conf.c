@@ -174,6 +174,8 @@ fy_stream_create_srv_conf(fy_conf_t *cf)
     scf->log_off = FY_CONF_UNSET_INT;
     fy_tls_conf_init(cf->pool, &scf->tls);
     scf->ssl_handshake_timeout = FY_CONF_UNSET_MSEC;
+    scf->proxy_ssl = FY_CONF_UNSET_INT;
+    fy_tls_up_conf_init(&scf->up_tls);
     scf->file = cf->file ? cf->file->name : "command line";
     scf->line = cf->line;
     return scf;
@@ -656,6 +658,7 @@ fy_stream_merge(fy_stream_srv_conf_t *p, fy_stream_srv_conf_t *c)
     fy_tls_conf_merge(&p->tls, &c->tls);
     fy_conf_merge(c->ssl_handshake_timeout, p->ssl_handshake_timeout,
                   FY_CONF_UNSET_MSEC, 60000);
+    fy_stream_proxy_ssl_merge(p, c);
 }
 
 static int
@@ -780,5 +783,8 @@ fy_stream_init_cycle(fy_cycle_t *cycle)
             }
         }
     }
-    return fy_stream_ssl_init_cycle(cycle);
+    if (fy_stream_ssl_init_cycle(cycle) != FY_OK) {
+        return FY_ERROR;
+    }
+    return fy_stream_proxy_ssl_init_cycle(cycle);
 }

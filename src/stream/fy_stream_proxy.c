@@ -306,7 +306,7 @@ fy_stream_pick(fy_stream_session_t *s)
 /* The try on s->peer failed: count it against the server, close the
  * connection, and go on to the next server if the configuration lets
  * the session. */
-static void
+void
 fy_stream_next(fy_stream_session_t *s)
 {
     fy_stream_srv_conf_t  *scf = s->scf;
@@ -398,8 +398,20 @@ fy_stream_nodelay(fy_stream_session_t *s, int fd, int family)
     }
 }
 
+/* TCP is up: with proxy_ssl the TLS handshake first, under the same
+ * proxy_connect_timeout (as nginx), then the relay. */
 static void
 fy_stream_connected(fy_stream_session_t *s)
+{
+    if (s->scf->proxy_ssl) {
+        fy_stream_proxy_ssl_handshake(s);
+        return;
+    }
+    fy_stream_relay_start(s);
+}
+
+void
+fy_stream_relay_start(fy_stream_session_t *s)
 {
     fy_conn_t  *uc = s->uc, *c = s->c;
 

@@ -33,7 +33,8 @@ const fy_command_t  fy_stream_ssl_commands[] = {
       fy_tls_conf_set_file, FY_CONF_SRV_OFF, FY_STREAM_TLS, NULL },
 
     { "ssl_protocols", FY_STREAM_SSL_CTX, 0, 1, 4,
-      fy_tls_conf_set_protocols, FY_CONF_SRV_OFF, FY_STREAM_TLS, NULL },
+      fy_tls_conf_set_protocols, FY_CONF_SRV_OFF,
+      FY_STREAM_TLS_OFF(protocols), NULL },
 
     { "ssl_ciphers", FY_STREAM_SSL_CTX, 0, 1, 1, fy_tls_conf_set_ciphers,
       FY_CONF_SRV_OFF, FY_STREAM_TLS, NULL },

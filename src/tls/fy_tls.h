@@ -186,11 +186,15 @@ int  fy_tls_conf_commands(void *ctx, fy_array_t *cmds);
 
 /* fy_tls_conf.c: setters shared by http's and stream's ssl_* rows;
  * the row's offset is that of the fy_tls_conf_t in the conf the row
- * receives (of a fy_tls_tickets_t for the ticket key). */
+ * receives (of a fy_tls_tickets_t for the ticket key, of the unsigned
+ * FY_TLS_* bits for the protocols, of a fy_tls_up_arg_t for
+ * fy_tls_conf_set_up_arg, whose row's post is non-NULL for a path). */
 const char *fy_tls_conf_set_file(fy_conf_t *cf, const fy_command_t *cmd,
                                  void *conf);
 const char *fy_tls_conf_set_protocols(fy_conf_t *cf, const fy_command_t *cmd,
                                       void *conf);
+const char *fy_tls_conf_set_up_arg(fy_conf_t *cf, const fy_command_t *cmd,
+                                   void *conf);
 const char *fy_tls_conf_set_ciphers(fy_conf_t *cf, const fy_command_t *cmd,
                                     void *conf);
 const char *fy_tls_conf_set_ticket_key(fy_conf_t *cf,

@@ -4,12 +4,14 @@
  * (src/stream/fy_stream_ssl.c) share.
  *
  * A row's offset is that of the fy_tls_conf_t inside the structure the
- * row's setter receives (fy_tls_tickets_t for ssl_session_ticket_key),
+ * row's setter receives (fy_tls_tickets_t for ssl_session_ticket_key;
+ * the field itself for the protocols and the proxy_ssl_* arguments),
  * so one setter serves every block that has a TLS configuration.
  */
 #include "fy_core.h"
 #include "fy_tls.h"
 #include "fy_tls_cache.h"
+#include "fy_tls_upstream.h"
 
 #include <limits.h>
 
@@ -57,16 +59,16 @@ fy_tls_conf_set_protocols(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
         { "TLSv1", FY_TLS_V1 }, { "TLSv1.1", FY_TLS_V1_1 },
         { "TLSv1.2", FY_TLS_V1_2 }, { "TLSv1.3", FY_TLS_V1_3 },
     };
-    fy_tls_conf_t  *t = fy_tls_conf_of(conf, cmd);
-    unsigned        i, k;
+    unsigned  *protocols = (unsigned *) ((char *) conf + cmd->offset);
+    unsigned   i, k;
 
-    if (t->protocols) {
+    if (*protocols) {
         return "is duplicate";
     }
     for (i = 1; i < cf->nargs; i++) {
         for (k = 0; k < sizeof(names) / sizeof(names[0]); k++) {
             if (fy_str_eq(&cf->args[i], names[k].name)) {
-                t->protocols |= names[k].bit;
+                *protocols |= names[k].bit;
                 break;
             }
         }
@@ -89,6 +91,28 @@ fy_tls_conf_set_ciphers(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
     }
     t->ciphers = fy_pstrndup(cf->pool, cf->args[1].data, cf->args[1].len);
     return t->ciphers ? FY_CONF_OK : "cannot allocate memory";
+}
+
+/* proxy_ssl_certificate, _certificate_key, _trusted_certificate,
+ * _crl (a file: post is not NULL) or _ciphers: a fy_tls_up_arg_t at the
+ * row's offset, with where it was written. */
+const char *
+fy_tls_conf_set_up_arg(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
+{
+    fy_tls_up_arg_t  *a = (fy_tls_up_arg_t *) ((char *) conf + cmd->offset);
+
+    if (a->value) {
+        return "is duplicate";
+    }
+    a->value = cmd->post ? fy_conf_full_name(cf, cf->conf_dir, &cf->args[1])
+                         : fy_pstrndup(cf->pool, cf->args[1].data,
+                                       cf->args[1].len);
+    if (a->value == NULL) {
+        return "cannot allocate memory";
+    }
+    a->file = cf->file ? cf->file->name : "command line";
+    a->line = cf->line;
+    return FY_CONF_OK;
 }
 
 /* ssl_session_ticket_key FILE: the row's offset is a fy_tls_tickets_t */
