@@ -1,14 +1,16 @@
 #!/usr/bin/perl
 
-# TLS termination in the stream block (listen ... ssl): clients speak
+# TLS in the stream block.  Termination (listen ... ssl): clients speak
 # TLS to ferry, which relays the plain bytes to a TCP backend.  Real
 # sockets on 127.0.0.1: bytes intact both ways (and 1 MiB), the
-# backend's close passed on as close_notify, the RSA or the ECDSA
-# certificate by the client's ciphers, session reuse by tickets and by
-# the shared cache across two workers, $ssl_* in the access log, the
-# handshake timeout, plain text on the TLS port, and configuration
-# errors with file and line.  Certificates are self-signed, made with
-# the openssl command line in the test's prefix.
+# backend's close passed on as close_notify and the client's
+# close_notify as a FIN (half-close), the RSA or the ECDSA certificate
+# by the client's ciphers, session reuse by tickets and by the shared
+# cache across two workers, $ssl_* in the access log, the handshake
+# timeout, plain text on the TLS port.  TLS to the server (proxy_ssl):
+# verification, SNI, session reuse, failures closed and logged.  And
+# configuration errors with file and line.  Certificates are
+# self-signed, made with the openssl command line in the test's prefix.
 
 use strict;
 use warnings;
@@ -55,6 +57,14 @@ sub mib_back {
 
 # says "bye" and closes
 sub bye { syswrite $_[0], "bye\n"; }
+
+# reads to the client's FIN, then answers with what it got
+sub after_fin {
+    my $c = shift;
+    my ($b, $all) = ('', '');
+    while (sysread($c, $b, 65536)) { $all .= $b; }
+    syswrite $c, "got " . length($all) . " bytes: $all";
+}
 
 sub tls_connect {
     my ($port, %o) = @_;
@@ -124,6 +134,8 @@ stream {
     }
     server { listen 127.0.0.1:%%PORT_15%%; proxy_pass 127.0.0.1:%%PORT_1%%; }
 
+    server { listen 127.0.0.1:%%PORT_20%% ssl; proxy_pass 127.0.0.1:%%PORT_5%%; }
+
     # TLS to the server (proxy_ssl)
     server {
         listen 127.0.0.1:%%PORT_16%%;
@@ -165,6 +177,7 @@ make_certs($d);
 tcp_server($f->port(1), \&raw_echo);
 tcp_server($f->port(2), \&mib_back);
 tcp_server($f->port(3), \&bye);
+tcp_server($f->port(5), \&after_fin);
 # a TLS echo server that first says what it saw of the handshake; its
 # context is made before the connections' processes fork, so all of
 # them have its ticket key and resume each other's sessions
@@ -219,6 +232,16 @@ is(read_n($s, 4), "bye\n", 'the backend speaks first');
 ok(closed($s), "the backend's close ends the session");
 ok(Net::SSLeay::get_shutdown($s->_get_ssl_object) & 2,
    '... with a TLS close_notify from ferry (SSL_RECEIVED_SHUTDOWN)');
+close $s;
+
+# half-close: the client's close_notify (its socket left open) is passed
+# on as a FIN; the backend's answer still comes back through TLS
+$s = tls_connect($f->port(20));
+print $s "question";
+Net::SSLeay::shutdown($s->_get_ssl_object);       # close_notify only
+is(read_n($s, 21), 'got 8 bytes: question',
+   "half-close: the client's close_notify reaches the backend as a FIN, the answer comes back");
+ok(closed($s), '... then the session ends');
 close $s;
 
 # ---- certificates by key type -------------------------------------------
