@@ -12,9 +12,7 @@
  */
 #include "fy_core.h"
 #include "fy_http.h"
-#include "fy_tls_cache.h"
 
-#include <limits.h>
 #include <strings.h>
 
 static const char *fy_http_ssl_where_str(fy_conf_t *cf,

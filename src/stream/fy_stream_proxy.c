@@ -15,8 +15,10 @@
  * two buffers.  A FIN from one side is passed on with shutdown(SHUT_WR)
  * once everything before it was delivered, and the other direction
  * goes on (half-close; on a TLS connection close_notify, then the
- * FIN: fy_conn_shutdown_write); the session ends when both directions have
- * ended, when a socket fails, or when nothing moved for proxy_timeout.
+ * FIN: fy_conn_shutdown_write); the session ends when both directions
+ * have ended, when a socket fails, or when nothing moved for
+ * proxy_timeout.  The pumps read and write with fy_conn_recv /
+ * fy_conn_send, plain or TLS (listen ... ssl, proxy_ssl) alike.
  */
 #include "fy_core.h"
 #include "fy_stream.h"
@@ -219,7 +221,7 @@ fy_stream_start(fy_stream_session_t *s)
 {
     unsigned  status;
 
-    /* nginx's phases: preaccess (limit_conn), access, preread */
+    /* nginx's phases: preaccess (limit_conn), access, ssl, preread */
     if (s->scf->limit_conns) {
         status = fy_stream_limit_conn(s);
         if (status) {
