@@ -67,7 +67,7 @@ const fy_command_t  fy_http_proxy_ssl_commands[] = {
       FY_CONF_LOC_OFF, FY_UP_OFF(ciphers), NULL },
 
     { "proxy_ssl_protocols", FY_PROXY_SSL_ANY, 0, 1, 4,
-      fy_proxy_ssl_protocols, FY_CONF_LOC_OFF, 0, NULL },
+      fy_proxy_ssl_protocols, FY_CONF_LOC_OFF, FY_UP_OFF(protocols), NULL },
 
     { "proxy_ssl_server_name", FY_PROXY_SSL_ANY, 0, 1, 1, fy_proxy_ssl_flag,
       FY_CONF_LOC_OFF, FY_UP_OFF(server_name), NULL },
@@ -132,30 +132,15 @@ fy_proxy_ssl_int(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
     return sc ? fy_conf_set_int(cf, cmd, &sc->tls) : "cannot allocate memory";
 }
 
-/* A file (made absolute against the configuration's directory) or a
- * cipher list, with where it was written. */
+/* A file or a cipher list (src/tls/fy_tls_conf.c), in the level's
+ * own settings. */
 static const char *
 fy_proxy_ssl_arg(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
 {
     fy_http_proxy_ssl_conf_t  *sc = fy_proxy_ssl_conf(cf, conf);
-    fy_tls_up_arg_t           *a;
 
-    if (sc == NULL) {
-        return "cannot allocate memory";
-    }
-    a = (fy_tls_up_arg_t *) ((char *) &sc->tls + cmd->offset);
-    if (a->value) {
-        return "is duplicate";
-    }
-    a->value = cmd->post ? fy_conf_full_name(cf, cf->conf_dir, &cf->args[1])
-                         : fy_pstrndup(cf->pool, cf->args[1].data,
-                                       cf->args[1].len);
-    if (a->value == NULL) {
-        return "cannot allocate memory";
-    }
-    a->file = cf->file ? cf->file->name : "command line";
-    a->line = cf->line;
-    return FY_CONF_OK;
+    return sc ? fy_tls_conf_set_up_arg(cf, cmd, &sc->tls)
+              : "cannot allocate memory";
 }
 
 /* Read now, as nginx does: a bad file is an error at its line. */
@@ -190,34 +175,10 @@ fy_proxy_ssl_password_file(fy_conf_t *cf, const fy_command_t *cmd,
 static const char *
 fy_proxy_ssl_protocols(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
 {
-    static const struct { const char *name; unsigned bit; } names[] = {
-        { "TLSv1", FY_TLS_V1 }, { "TLSv1.1", FY_TLS_V1_1 },
-        { "TLSv1.2", FY_TLS_V1_2 }, { "TLSv1.3", FY_TLS_V1_3 },
-    };
     fy_http_proxy_ssl_conf_t  *sc = fy_proxy_ssl_conf(cf, conf);
-    unsigned                   i, k;
 
-    fy_unused(cmd);
-    if (sc == NULL) {
-        return "cannot allocate memory";
-    }
-    if (sc->tls.protocols) {
-        return "is duplicate";
-    }
-    for (i = 1; i < cf->nargs; i++) {
-        for (k = 0; k < sizeof(names) / sizeof(names[0]); k++) {
-            if (fy_str_eq(&cf->args[i], names[k].name)) {
-                sc->tls.protocols |= names[k].bit;
-                break;
-            }
-        }
-        if (k == sizeof(names) / sizeof(names[0])) {
-            fy_conf_error(cf, "invalid value \"%s\" in "
-                          "\"proxy_ssl_protocols\"", cf->args[i].data);
-            return FY_CONF_ERROR;
-        }
-    }
-    return FY_CONF_OK;
+    return sc ? fy_tls_conf_set_protocols(cf, cmd, &sc->tls)
+              : "cannot allocate memory";
 }
 
 static const char *

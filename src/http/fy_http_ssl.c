@@ -1,5 +1,7 @@
 /*
  * fy_http_ssl.c -- TLS on client connections: the ssl_* directives.
+ * The setters stream shares (certificates, protocols, ciphers, session
+ * cache, ticket keys) are in src/tls/fy_tls_conf.c.
  *
  * The files these name are loaded into the context by
  * src/tls/fy_tls_load.c.  The rest of it has a file each: the contexts of the servers on
@@ -10,21 +12,9 @@
  */
 #include "fy_core.h"
 #include "fy_http.h"
-#include "fy_tls_cache.h"
 
-#include <limits.h>
 #include <strings.h>
 
-static const char *fy_http_ssl_file(fy_conf_t *cf, const fy_command_t *cmd,
-    void *conf);
-static const char *fy_http_ssl_protocols(fy_conf_t *cf,
-    const fy_command_t *cmd, void *conf);
-static const char *fy_http_ssl_ciphers(fy_conf_t *cf,
-    const fy_command_t *cmd, void *conf);
-static const char *fy_http_ssl_ticket_key(fy_conf_t *cf,
-    const fy_command_t *cmd, void *conf);
-static const char *fy_http_ssl_session_cache(fy_conf_t *cf,
-    const fy_command_t *cmd, void *conf);
 static const char *fy_http_ssl_where_str(fy_conf_t *cf,
     const fy_command_t *cmd, void *conf);
 static const char *fy_http_ssl_verify_client(fy_conf_t *cf,
@@ -54,20 +44,21 @@ static const fy_conf_bounds_t  fy_http_ssl_buffer_bounds = { 1, UINT32_MAX };
 
 #define FY_HTTP_SSL_CTX  (FY_CONF_HTTP | FY_CONF_SRV)
 #define FY_TLS_OFF(f)    offsetof(fy_http_srv_conf_t, tls.f)
+#define FY_TLS_CONF      offsetof(fy_http_srv_conf_t, tls)
 
 const fy_command_t  fy_http_ssl_commands[] = {
 
-    { "ssl_certificate", FY_HTTP_SSL_CTX, 0, 1, 1, fy_http_ssl_file,
-      FY_CONF_SRV_OFF, FY_TLS_OFF(certs), NULL },
+    { "ssl_certificate", FY_HTTP_SSL_CTX, 0, 1, 1, fy_tls_conf_set_file,
+      FY_CONF_SRV_OFF, FY_TLS_CONF, NULL },
 
-    { "ssl_certificate_key", FY_HTTP_SSL_CTX, 0, 1, 1, fy_http_ssl_file,
-      FY_CONF_SRV_OFF, FY_TLS_OFF(keys), NULL },
+    { "ssl_certificate_key", FY_HTTP_SSL_CTX, 0, 1, 1, fy_tls_conf_set_file,
+      FY_CONF_SRV_OFF, FY_TLS_CONF, NULL },
 
-    { "ssl_protocols", FY_HTTP_SSL_CTX, 0, 1, 4, fy_http_ssl_protocols,
-      FY_CONF_SRV_OFF, 0, NULL },
+    { "ssl_protocols", FY_HTTP_SSL_CTX, 0, 1, 4, fy_tls_conf_set_protocols,
+      FY_CONF_SRV_OFF, FY_TLS_OFF(protocols), NULL },
 
-    { "ssl_ciphers", FY_HTTP_SSL_CTX, 0, 1, 1, fy_http_ssl_ciphers,
-      FY_CONF_SRV_OFF, 0, NULL },
+    { "ssl_ciphers", FY_HTTP_SSL_CTX, 0, 1, 1, fy_tls_conf_set_ciphers,
+      FY_CONF_SRV_OFF, FY_TLS_CONF, NULL },
 
     { "ssl_prefer_server_ciphers", FY_HTTP_SSL_CTX, 0, 1, 1,
       fy_conf_set_flag, FY_CONF_SRV_OFF, FY_TLS_OFF(prefer_server_ciphers),
@@ -82,10 +73,11 @@ const fy_command_t  fy_http_ssl_commands[] = {
     /* one key list for every server, so a ticket resumes whatever
      * name (SNI) the client asks for next */
     { "ssl_session_ticket_key", FY_CONF_HTTP, 0, 1, 1,
-      fy_http_ssl_ticket_key, FY_CONF_MAIN_OFF, 0, NULL },
+      fy_tls_conf_set_ticket_key, FY_CONF_MAIN_OFF,
+      offsetof(fy_http_main_conf_t, tickets), NULL },
 
     { "ssl_session_cache", FY_HTTP_SSL_CTX, 0, 1, 2,
-      fy_http_ssl_session_cache, FY_CONF_SRV_OFF, 0, NULL },
+      fy_tls_conf_set_session_cache, FY_CONF_SRV_OFF, FY_TLS_CONF, NULL },
 
     /* a value, and where it was given (checked when the context is
      * built, named in its messages) */
@@ -145,172 +137,6 @@ const fy_command_t  fy_http_ssl_commands[] = {
     { NULL, 0, 0, 0, 0, NULL, 0, 0, NULL }
 };
 
-/* ssl_certificate / ssl_certificate_key: a file each time, paired in
- * the order given (one RSA and one ECDSA pair, say). */
-static const char *
-fy_http_ssl_file(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
-{
-    fy_http_srv_conf_t  *scf = conf;
-    fy_array_t          *a = (fy_array_t *) ((char *) conf + cmd->offset);
-    char               **path;
-
-    path = fy_array_push(a);
-    if (path == NULL) {
-        return "cannot allocate memory";
-    }
-    *path = fy_conf_full_name(cf, cf->conf_dir, &cf->args[1]);
-    if (*path == NULL) {
-        return "cannot allocate memory";
-    }
-    if (scf->tls.file == NULL) {
-        scf->tls.file = cf->file ? cf->file->name : "command line";
-        scf->tls.line = cf->line;
-    }
-    return FY_CONF_OK;
-}
-
-static const char *
-fy_http_ssl_protocols(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
-{
-    static const struct { const char *name; unsigned bit; } names[] = {
-        { "TLSv1", FY_TLS_V1 }, { "TLSv1.1", FY_TLS_V1_1 },
-        { "TLSv1.2", FY_TLS_V1_2 }, { "TLSv1.3", FY_TLS_V1_3 },
-    };
-    fy_http_srv_conf_t  *scf = conf;
-    unsigned             i, k;
-
-    fy_unused(cmd);
-    if (scf->tls.protocols) {
-        return "is duplicate";
-    }
-    for (i = 1; i < cf->nargs; i++) {
-        for (k = 0; k < sizeof(names) / sizeof(names[0]); k++) {
-            if (fy_str_eq(&cf->args[i], names[k].name)) {
-                scf->tls.protocols |= names[k].bit;
-                break;
-            }
-        }
-        if (k == sizeof(names) / sizeof(names[0])) {
-            fy_conf_error(cf, "invalid value \"%s\" in \"ssl_protocols\"",
-                          cf->args[i].data);
-            return FY_CONF_ERROR;
-        }
-    }
-    return FY_CONF_OK;
-}
-
-static const char *
-fy_http_ssl_ciphers(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
-{
-    fy_http_srv_conf_t  *scf = conf;
-
-    fy_unused(cmd);
-    if (scf->tls.ciphers) {
-        return "is duplicate";
-    }
-    scf->tls.ciphers = fy_pstrndup(cf->pool, cf->args[1].data,
-                                   cf->args[1].len);
-    return scf->tls.ciphers ? FY_CONF_OK : "cannot allocate memory";
-}
-
-static const char *
-fy_http_ssl_ticket_key(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
-{
-    fy_http_main_conf_t  *hmcf = conf;
-    char                **path;
-
-    fy_unused(cmd);
-    path = fy_array_push(&hmcf->tickets.files);
-    if (path == NULL) {
-        return "cannot allocate memory";
-    }
-    *path = fy_conf_full_name(cf, cf->conf_dir, &cf->args[1]);
-    return *path ? FY_CONF_OK : "cannot allocate memory";
-}
-
-static void
-fy_http_ssl_where(fy_conf_t *cf, fy_tls_where_t *w)
-{
-    w->file = cf->file ? cf->file->name : "command line";
-    w->line = cf->line;
-}
-
-/* ssl_session_cache off | none | [builtin[:N]] [shared:NAME:SIZE] */
-static const char *
-fy_http_ssl_session_cache(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
-{
-    fy_http_srv_conf_t  *scf = conf;
-    fy_tls_conf_t       *t = &scf->tls;
-    fy_str_t            *a, v;
-    u_char              *colon;
-    int64_t              n;
-    unsigned             i;
-
-    fy_unused(cmd);
-    if (t->cache) {
-        return "is duplicate";
-    }
-    for (i = 1; i < cf->nargs; i++) {
-        a = &cf->args[i];
-        if (fy_str_eq(a, "off") || fy_str_eq(a, "none")) {
-            if (cf->nargs > 2) {
-                goto invalid;
-            }
-            t->cache = fy_str_eq(a, "off") ? FY_TLS_CACHE_OFF
-                                           : FY_TLS_CACHE_NONE;
-            continue;
-        }
-        if (a->len >= 7 && memcmp(a->data, "builtin", 7) == 0
-            && !(t->cache & FY_TLS_CACHE_BUILTIN))
-        {
-            if (a->len > 8 && a->data[7] == ':') {
-                n = fy_atoi(a->data + 8, a->len - 8);
-                if (n <= 0 || n > INT_MAX) {
-                    goto invalid;
-                }
-                t->cache_builtin = (int) n;
-            } else if (a->len != 7) {
-                goto invalid;
-            }
-            t->cache |= FY_TLS_CACHE_BUILTIN;
-            continue;
-        }
-        if (a->len > 7 && memcmp(a->data, "shared:", 7) == 0
-            && !(t->cache & FY_TLS_CACHE_SHARED))
-        {
-            colon = memchr(a->data + 7, ':', a->len - 7);
-            if (colon == NULL || colon == a->data + 7
-                || colon - (a->data + 7) >= 64)
-            {
-                goto invalid;
-            }
-            t->cache_name = fy_pstrndup(cf->pool, a->data + 7,
-                                        (size_t) (colon - (a->data + 7)));
-            v.data = colon + 1;
-            v.len = (size_t) (a->data + a->len - v.data);
-            n = fy_conf_parse_size(&v);
-            if (t->cache_name == NULL || n <= 0) {
-                goto invalid;
-            }
-            if (n < FY_TLS_CACHE_MIN || n > FY_TLS_CACHE_MAX) {
-                fy_conf_error(cf, "session cache \"%s\" must be between "
-                              "32k and 1g", a->data);
-                return FY_CONF_ERROR;
-            }
-            t->cache_size = (size_t) n;
-            t->cache |= FY_TLS_CACHE_SHARED;
-            continue;
-        }
-        goto invalid;
-    }
-    fy_http_ssl_where(cf, &t->cache_where);
-    return FY_CONF_OK;
-
-invalid:
-    fy_conf_error(cf, "invalid session cache \"%s\"", cf->args[i].data);
-    return FY_CONF_ERROR;
-}
-
 /* A string (a path for the certificate files) and where it was given:
  * the fy_tls_where_t follows the char * field in fy_tls_conf_t. */
 static const char *
@@ -330,7 +156,7 @@ fy_http_ssl_where_str(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
     if (*field == NULL) {
         return "cannot allocate memory";
     }
-    fy_http_ssl_where(cf, where);
+    fy_tls_conf_where(cf, where);
     return FY_CONF_OK;
 }
 
@@ -341,7 +167,7 @@ fy_http_ssl_verify_client(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
     const char          *rv = fy_conf_set_enum(cf, cmd, conf);
 
     if (rv == FY_CONF_OK) {
-        fy_http_ssl_where(cf, &scf->tls.verify_where);
+        fy_tls_conf_where(cf, &scf->tls.verify_where);
     }
     return rv;
 }
@@ -369,7 +195,7 @@ fy_http_ssl_password_file(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
                       err);
         return FY_CONF_ERROR;
     }
-    fy_http_ssl_where(cf, &scf->tls.passwords_where);
+    fy_tls_conf_where(cf, &scf->tls.passwords_where);
     return FY_CONF_OK;
 }
 
@@ -382,7 +208,7 @@ fy_http_ssl_stapling(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
     const char          *rv = fy_conf_set_flag(cf, cmd, conf);
 
     if (rv == FY_CONF_OK) {
-        fy_http_ssl_where(cf, &scf->tls.stapling_where);
+        fy_tls_conf_where(cf, &scf->tls.stapling_where);
     }
     return rv;
 }
@@ -407,7 +233,7 @@ fy_http_ssl_responder(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
     if (scf->tls.stapling_responder == NULL) {
         return "cannot allocate memory";
     }
-    fy_http_ssl_where(cf, &scf->tls.stapling_responder_where);
+    fy_tls_conf_where(cf, &scf->tls.stapling_responder_where);
     return FY_CONF_OK;
 }
 
@@ -455,6 +281,6 @@ fy_http_ssl_conf_command(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
     if (c->name == NULL || c->value == NULL) {
         return "cannot allocate memory";
     }
-    fy_http_ssl_where(cf, &c->where);
+    fy_tls_conf_where(cf, &c->where);
     return FY_CONF_OK;
 }

@@ -31,37 +31,30 @@ fy_http_ssl_var_https(fy_http_request_t *r, u_char *buf, size_t size)
 size_t
 fy_http_ssl_var_protocol(fy_http_request_t *r, u_char *buf, size_t size)
 {
-    SSL  *ssl = r->hc->c->ssl;
-
-    return fy_http_ssl_copy(buf, size, ssl ? SSL_get_version(ssl) : NULL);
+    return fy_http_ssl_copy(buf, size,
+                            fy_tls_var(r->hc->c, FY_TLS_VAR_PROTOCOL));
 }
 
 size_t
 fy_http_ssl_var_cipher(fy_http_request_t *r, u_char *buf, size_t size)
 {
-    SSL  *ssl = r->hc->c->ssl;
-
-    return fy_http_ssl_copy(buf, size, ssl ? SSL_get_cipher_name(ssl) : NULL);
+    return fy_http_ssl_copy(buf, size,
+                            fy_tls_var(r->hc->c, FY_TLS_VAR_CIPHER));
 }
 
 size_t
 fy_http_ssl_var_server_name(fy_http_request_t *r, u_char *buf, size_t size)
 {
-    SSL  *ssl = r->hc->c->ssl;
-
     return fy_http_ssl_copy(buf, size,
-        ssl ? SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name) : NULL);
+                            fy_tls_var(r->hc->c, FY_TLS_VAR_SERVER_NAME));
 }
 
 size_t
 fy_http_ssl_var_session_reused(fy_http_request_t *r, u_char *buf,
                                size_t size)
 {
-    SSL  *ssl = r->hc->c->ssl;
-
-    /* nginx: "r" for a resumed session, "." otherwise */
     return fy_http_ssl_copy(buf, size,
-                            ssl ? (SSL_session_reused(ssl) ? "r" : ".") : "");
+                            fy_tls_var(r->hc->c, FY_TLS_VAR_SESSION_REUSED));
 }
 
 /* ---- client certificate variables ---- */

@@ -14,6 +14,9 @@
  *   fy_stream_tls_hello.c the ClientHello reader ssl_preread uses
  *   fy_stream_udp.c       "listen ... udp": datagram sessions keyed by
  *                         the client's address, read by every worker
+ *   fy_stream_ssl.c       TLS termination: "listen ... ssl", the ssl_*
+ *                         directives, the handshake, $ssl_*
+ *   fy_stream_proxy_ssl.c TLS to the upstream server: proxy_ssl*
  *
  * Listeners are the cycle's (fy_listen_t with `stream` set): the master
  * accepts and hands the fd to a worker as for http; the worker sees the
@@ -35,6 +38,8 @@
 #include "fy_event.h"
 #include "fy_http.h"
 #include "fy_stream_tls_hello.h"
+#include "fy_tls.h"
+#include "fy_tls_upstream.h"
 
 /* Contexts of the stream block (fy_conf_file.h has the http ones). */
 #define FY_CONF_STREAM      0x0200
@@ -71,6 +76,10 @@ enum {
     FY_STREAM_VAR_SSL_PREREAD_PROTOCOL,
     FY_STREAM_VAR_LIMIT_CONN_STATUS,
     FY_STREAM_VAR_BINARY_REMOTE_ADDR,
+    FY_STREAM_VAR_SSL_PROTOCOL,
+    FY_STREAM_VAR_SSL_CIPHER,
+    FY_STREAM_VAR_SSL_SERVER_NAME,
+    FY_STREAM_VAR_SSL_SESSION_REUSED,
     FY_STREAM_VAR_N
 };
 
@@ -118,6 +127,7 @@ typedef struct {
     unsigned             deferred:1;
     unsigned             proxy_protocol:1;  /* clients send a PROXY header */
     unsigned             udp:1;         /* a datagram socket */
+    unsigned             ssl:1;         /* TLS terminated here */
     unsigned             line;
     /* so_keepalive=on|off|[idle]:[intvl]:[cnt]: -1 not given */
     int                  keepalive;     /* -1 / 0 / 1 */
@@ -162,6 +172,12 @@ typedef struct fy_stream_srv_conf_s {
                                                     NULL: unset */
     int                  log_off;                /* access_log off */
     fy_log_t            *error_log;              /* NULL: the main one */
+    fy_tls_conf_t        tls;           /* ssl_* (fy_stream_ssl.c) */
+    int64_t              ssl_handshake_timeout;  /* ms */
+    int                  proxy_ssl;     /* flag: TLS to the server */
+    fy_tls_up_conf_t     up_tls;        /* proxy_ssl_* */
+    fy_stream_cv_t      *ssl_name;      /* proxy_ssl_name, NULL: the
+                                           proxy_pass host */
     const char          *file;
     unsigned             line;
 } fy_stream_srv_conf_t;
@@ -183,6 +199,7 @@ typedef struct fy_stream_main_conf_s {
     fy_array_t              maps;        /* fy_stream_map_t * */
     /* limit_conn_zone (fy_stream_limit_conn.c), latest first */
     struct fy_http_limit_zone_s *limit_zones;
+    fy_tls_tickets_t        tickets;     /* ssl_session_ticket_key */
     unsigned                maps_checked:1;  /* no new map from now on */
 } fy_stream_main_conf_t;
 
@@ -190,6 +207,8 @@ extern const fy_command_t  fy_stream_commands[];
 extern const fy_command_t  fy_stream_log_commands[];
 extern const fy_command_t  fy_stream_map_commands[];
 extern const fy_command_t  fy_stream_limit_conn_commands[];
+extern const fy_command_t  fy_stream_ssl_commands[];
+extern const fy_command_t  fy_stream_proxy_ssl_commands[];
 
 /* fy_stream_conf.c: merge the servers, resolve proxy_pass, prepare the
  * balancers and add the listeners to cycle->listening.  FY_OK or
@@ -272,6 +291,31 @@ void fy_stream_add_addr(fy_stream_session_t *s);
 int  fy_stream_udp_init_process(fy_cycle_t *cycle);
 void fy_stream_udp_stop(fy_cycle_t *cycle);
 void fy_stream_udp_done(fy_stream_session_t *s);
+
+/* fy_stream_ssl.c: after the servers are merged, the TLS context of
+ * every server with a "listen ... ssl" (FY_OK or FY_ERROR, logged with
+ * file and line); the session's handshake (the ssl phase; then
+ * fy_stream_after_ssl, or the session's end); the $ssl_* variables. */
+int  fy_stream_ssl_init_cycle(fy_cycle_t *cycle);
+void fy_stream_ssl_handshake(fy_stream_session_t *s);
+size_t fy_stream_ssl_var(fy_stream_session_t *s, int var, u_char *buf,
+                         size_t size);
+/* fy_stream_proxy.c: what comes after the ssl phase; after the
+ * connect (and the TLS handshake with the server), the relay; the
+ * failed try on s->peer (the next server, or the end). */
+void fy_stream_after_ssl(fy_stream_session_t *s);
+void fy_stream_relay_start(fy_stream_session_t *s);
+void fy_stream_next(fy_stream_session_t *s);
+
+/* fy_stream_proxy_ssl.c: the proxy_ssl* settings merged and the
+ * client contexts built (FY_OK or FY_ERROR, logged); the TLS
+ * handshake with the server just connected, under
+ * proxy_connect_timeout, then fy_stream_relay_start (or
+ * fy_stream_next). */
+void fy_stream_proxy_ssl_merge(fy_stream_srv_conf_t *p,
+                               fy_stream_srv_conf_t *c);
+int  fy_stream_proxy_ssl_init_cycle(fy_cycle_t *cycle);
+void fy_stream_proxy_ssl_handshake(fy_stream_session_t *s);
 
 /* fy_stream_preread.c: ssl_preread's phase, then fy_stream_connect. */
 void fy_stream_preread(fy_stream_session_t *s);

@@ -183,6 +183,10 @@ fy_stream_create_srv_conf(fy_conf_t *cf)
     scf->upload_rate = FY_CONF_UNSET_SIZE;
     scf->download_rate = FY_CONF_UNSET_SIZE;
     scf->log_off = FY_CONF_UNSET_INT;
+    fy_tls_conf_init(cf->pool, &scf->tls);
+    scf->ssl_handshake_timeout = FY_CONF_UNSET_MSEC;
+    scf->proxy_ssl = FY_CONF_UNSET_INT;
+    fy_tls_up_conf_init(&scf->up_tls);
     scf->file = cf->file ? cf->file->name : "command line";
     scf->line = cf->line;
     return scf;
@@ -232,6 +236,7 @@ fy_stream_block(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
     fy_array_init(&smcf->upstreams, cf->pool, 4,
                   sizeof(fy_stream_upstream_t));
     fy_array_init(&smcf->maps, cf->pool, 4, sizeof(fy_stream_map_t *));
+    fy_tls_tickets_init(cf->pool, &smcf->tickets);
     smcf->srv = fy_stream_create_srv_conf(cf);
     if (smcf->srv == NULL) {
         return "cannot allocate memory";
@@ -545,6 +550,10 @@ fy_stream_listen(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
             l->proxy_protocol = 1;
             continue;
         }
+        if (fy_str_eq(&cf->args[i], "ssl")) {
+            l->ssl = 1;
+            continue;
+        }
         fy_conf_error(cf, "invalid parameter \"%s\" in \"listen\"",
                       cf->args[i].data);
         return FY_CONF_ERROR;
@@ -699,6 +708,10 @@ fy_stream_merge(fy_stream_srv_conf_t *p, fy_stream_srv_conf_t *c)
         c->logs = p->logs;
         c->log_off = p->log_off;
     }
+    fy_tls_conf_merge(&p->tls, &c->tls);
+    fy_conf_merge(c->ssl_handshake_timeout, p->ssl_handshake_timeout,
+                  FY_CONF_UNSET_MSEC, 60000);
+    fy_stream_proxy_ssl_merge(p, c);
 }
 
 static int
@@ -835,5 +848,8 @@ fy_stream_init_cycle(fy_cycle_t *cycle)
             }
         }
     }
-    return FY_OK;
+    if (fy_stream_ssl_init_cycle(cycle) != FY_OK) {
+        return FY_ERROR;
+    }
+    return fy_stream_proxy_ssl_init_cycle(cycle);
 }

@@ -54,7 +54,8 @@ static const char *const  fy_stream_var_names[FY_STREAM_VAR_N] = {
     "proxy_protocol_addr", "proxy_protocol_port",
     "proxy_protocol_server_addr", "proxy_protocol_server_port",
     "ssl_preread_server_name", "ssl_preread_alpn_protocols",
-    "ssl_preread_protocol", "limit_conn_status", "binary_remote_addr"
+    "ssl_preread_protocol", "limit_conn_status", "binary_remote_addr",
+    "ssl_protocol", "ssl_cipher", "ssl_server_name", "ssl_session_reused"
 };
 
 int
@@ -281,6 +282,11 @@ fy_stream_var(fy_stream_session_t *s, int var, u_char *buf, size_t size)
                      : var == FY_STREAM_VAR_SSL_PREREAD_ALPN_PROTOCOLS
                      ? s->hello->alpn : fy_tls_hello_protocol(s->hello));
         break;
+    case FY_STREAM_VAR_SSL_PROTOCOL:
+    case FY_STREAM_VAR_SSL_CIPHER:
+    case FY_STREAM_VAR_SSL_SERVER_NAME:
+    case FY_STREAM_VAR_SSL_SESSION_REUSED:
+        return fy_stream_ssl_var(s, var, buf, size);
     case FY_STREAM_VAR_BINARY_REMOTE_ADDR: {
         /* 4 bytes for IPv4, 16 for IPv6, nothing for a unix client */
         const void  *a = NULL;

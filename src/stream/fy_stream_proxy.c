@@ -14,8 +14,11 @@
  * is empty, so a slow reader holds back its writer and memory stays at
  * two buffers.  A FIN from one side is passed on with shutdown(SHUT_WR)
  * once everything before it was delivered, and the other direction
- * goes on (half-close); the session ends when both directions have
- * ended, when a socket fails, or when nothing moved for proxy_timeout.
+ * goes on (half-close; on a TLS connection close_notify, then the
+ * FIN: fy_conn_shutdown_write); the session ends when both directions
+ * have ended, when a socket fails, or when nothing moved for
+ * proxy_timeout.  The pumps read and write with fy_conn_recv /
+ * fy_conn_send, plain or TLS (listen ... ssl, proxy_ssl) alike.
  */
 #include "fy_core.h"
 #include "fy_stream.h"
@@ -216,15 +219,14 @@ fy_stream_pp_handler(fy_event_t *ev)
     fy_stream_start(s);
 }
 
-/* limit_conn, the access rules, the buffers, then the preread phase
- * (ssl_preread) or at once the first server. */
+/* limit_conn, the access rules, then the ssl phase (the TLS handshake
+ * on a "listen ... ssl", fy_stream_ssl.c). */
 static void
 fy_stream_start(fy_stream_session_t *s)
 {
-    size_t    up;
     unsigned  status;
 
-    /* nginx's phases: preaccess (limit_conn), access, preread */
+    /* nginx's phases: preaccess (limit_conn), access, ssl, preread */
     if (s->scf->limit_conns) {
         status = fy_stream_limit_conn(s);
         if (status) {
@@ -236,6 +238,16 @@ fy_stream_start(fy_stream_session_t *s)
         fy_stream_finalize(s, 403);
         return;
     }
+    fy_stream_ssl_handshake(s);
+}
+
+/* After the ssl phase: the buffers, then the preread phase
+ * (ssl_preread) or at once the first server. */
+void
+fy_stream_after_ssl(fy_stream_session_t *s)
+{
+    size_t  up;
+
     /* room for a PROXY protocol line whatever proxy_buffer_size is,
      * in front of what the preread phase may have read */
     up = fy_max(s->scf->buffer_size, 128);
@@ -301,7 +313,7 @@ fy_stream_pick(fy_stream_session_t *s)
 /* The try on s->peer failed: count it against the server, close the
  * connection, and go on to the next server if the configuration lets
  * the session. */
-static void
+void
 fy_stream_next(fy_stream_session_t *s)
 {
     fy_stream_srv_conf_t  *scf = s->scf;
@@ -393,8 +405,20 @@ fy_stream_nodelay(fy_stream_session_t *s, int fd, int family)
     }
 }
 
+/* TCP is up: with proxy_ssl the TLS handshake first, under the same
+ * proxy_connect_timeout (as nginx), then the relay. */
 static void
 fy_stream_connected(fy_stream_session_t *s)
+{
+    if (s->scf->proxy_ssl) {
+        fy_stream_proxy_ssl_handshake(s);
+        return;
+    }
+    fy_stream_relay_start(s);
+}
+
+void
+fy_stream_relay_start(fy_stream_session_t *s)
 {
     fy_conn_t  *uc = s->uc, *c = s->c;
 
@@ -673,7 +697,7 @@ fy_stream_pump(fy_stream_session_t *s, fy_stream_dir_t *d, int *moved)
             /* half-close: the other direction keeps flowing */
             d->eof = 1;
             *moved = 1;
-            if (shutdown(d->dst->fd, SHUT_WR) == -1 && errno != ENOTCONN) {
+            if (fy_conn_shutdown_write(d->dst) != FY_OK) {
                 return FY_ERROR;
             }
             return FY_DONE;

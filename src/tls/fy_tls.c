@@ -537,6 +537,47 @@ fy_tls_conn_free(fy_conn_t *c)
     c->ssl = NULL;
 }
 
+const char *
+fy_tls_var(fy_conn_t *c, unsigned what)
+{
+    SSL  *ssl = c->ssl;
+
+    /* nothing was agreed before the handshake ended (a session logged
+     * after a failed or timed-out one) */
+    if (ssl == NULL || !SSL_is_init_finished(ssl)) {
+        return NULL;
+    }
+    switch (what) {
+    case FY_TLS_VAR_PROTOCOL:
+        return SSL_get_version(ssl);
+    case FY_TLS_VAR_CIPHER:
+        return SSL_get_cipher_name(ssl);
+    case FY_TLS_VAR_SERVER_NAME:
+        return SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
+    default:
+        /* nginx: "r" for a resumed session, "." otherwise */
+        return SSL_session_reused(ssl) ? "r" : ".";
+    }
+}
+
+int
+fy_conn_shutdown_write(fy_conn_t *c)
+{
+    if (c->ssl && SSL_is_init_finished(c->ssl)) {
+        /* close_notify, the TLS form of the FIN: one try; when the
+         * socket has no room for it, the FIN alone still tells the
+         * peer (a peer that insists on close_notify sees a truncation
+         * it would also see from a client that just closes) */
+        ERR_clear_error();
+        (void) SSL_shutdown(c->ssl);
+        ERR_clear_error();
+    }
+    if (shutdown(c->fd, SHUT_WR) == -1 && errno != ENOTCONN) {
+        return FY_ERROR;
+    }
+    return FY_OK;
+}
+
 /* After a plain socket call failed with other than EINTR: EAGAIN is
  * FY_AGAIN and ends the event's readiness (ev, if given), the rest is
  * FY_ERROR with errno kept for the caller's log line. */

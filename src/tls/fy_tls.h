@@ -184,12 +184,47 @@ int  fy_tls_load_crl(void *ctx, const char *path, const char *what,
 int  fy_tls_load_stapling(fy_pool_t *pool, void *ctx, fy_tls_conf_t *conf);
 int  fy_tls_conf_commands(void *ctx, fy_array_t *cmds);
 
+/* fy_tls_conf.c: setters shared by http's and stream's ssl_* rows;
+ * the row's offset is that of the fy_tls_conf_t in the conf the row
+ * receives (of a fy_tls_tickets_t for the ticket key, of the unsigned
+ * FY_TLS_* bits for the protocols, of a fy_tls_up_arg_t for
+ * fy_tls_conf_set_up_arg, whose row's post is non-NULL for a path). */
+const char *fy_tls_conf_set_file(fy_conf_t *cf, const fy_command_t *cmd,
+                                 void *conf);
+const char *fy_tls_conf_set_protocols(fy_conf_t *cf, const fy_command_t *cmd,
+                                      void *conf);
+const char *fy_tls_conf_set_up_arg(fy_conf_t *cf, const fy_command_t *cmd,
+                                   void *conf);
+const char *fy_tls_conf_set_ciphers(fy_conf_t *cf, const fy_command_t *cmd,
+                                    void *conf);
+const char *fy_tls_conf_set_ticket_key(fy_conf_t *cf,
+                                       const fy_command_t *cmd, void *conf);
+const char *fy_tls_conf_set_session_cache(fy_conf_t *cf,
+                                          const fy_command_t *cmd,
+                                          void *conf);
+/* Where the directive being read is, for later messages. */
+void fy_tls_conf_where(fy_conf_t *cf, fy_tls_where_t *w);
+
 /* Start TLS on an accepted connection with ctx (SSL_CTX *); the
  * handshake's app data is c.  FY_OK or FY_ERROR. */
 int  fy_tls_conn_create(fy_conn_t *c, void *ctx);
 /* One step of the server handshake: FY_OK (done), FY_AGAIN (ready
  * flags say which way), FY_ERROR (logged at info with `who`). */
 int  fy_tls_handshake(fy_conn_t *c, const char *who);
+/* The TLS values of connection c that http's and stream's $ssl_*
+ * variables give: a static or OpenSSL-owned text, NULL for none (a
+ * plain connection: empty). */
+enum {
+    FY_TLS_VAR_PROTOCOL,        /* $ssl_protocol: "TLSv1.3" */
+    FY_TLS_VAR_CIPHER,          /* $ssl_cipher: OpenSSL's name */
+    FY_TLS_VAR_SERVER_NAME,     /* $ssl_server_name: the SNI name */
+    FY_TLS_VAR_SESSION_REUSED   /* $ssl_session_reused: "r" or "." */
+};
+const char *fy_tls_var(fy_conn_t *c, unsigned what);
+/* A half-close passed on to c: close_notify first on a TLS connection
+ * (one try, as fy_tls_conn_free), then shutdown(SHUT_WR).  FY_OK or
+ * FY_ERROR (errno). */
+int  fy_conn_shutdown_write(fy_conn_t *c);
 /* Send close_notify if possible and free the TLS state. */
 void fy_tls_conn_free(fy_conn_t *c);
 

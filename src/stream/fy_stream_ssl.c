@@ -1,0 +1,253 @@
+/*
+ * fy_stream_ssl.c -- TLS termination in the stream block (nginx's
+ * ngx_stream_ssl_module): "listen ... ssl", the ssl_* directives, the
+ * handshake of a session and the $ssl_* variables.
+ *
+ * Everything TLS itself is src/tls's, shared with http: the setters of
+ * the directives (fy_tls_conf.c), the context with its certificates,
+ * session cache and tickets (fy_tls_ctx_create), the handshake step
+ * and the I/O wrappers the relay reads and writes through
+ * (fy_conn_recv / fy_conn_send in fy_tls.c).  Contexts are built by
+ * the master, so every worker has the same ones and a ticket or a
+ * shared-cache session made by one worker resumes on any other.
+ *
+ * The handshake is nginx's ssl phase: after limit_conn and the access
+ * rules, before the preread phase and the connect.
+ */
+#include "fy_core.h"
+#include "fy_stream.h"
+#include "fy_tls_cache.h"
+
+#include <openssl/ssl.h>
+
+#define FY_STREAM_SSL_CTX  (FY_CONF_STREAM | FY_CONF_STREAM_SRV)
+#define FY_STREAM_TLS      offsetof(fy_stream_srv_conf_t, tls)
+#define FY_STREAM_TLS_OFF(f)  offsetof(fy_stream_srv_conf_t, tls.f)
+
+const fy_command_t  fy_stream_ssl_commands[] = {
+
+    { "ssl_certificate", FY_STREAM_SSL_CTX, 0, 1, 1, fy_tls_conf_set_file,
+      FY_CONF_SRV_OFF, FY_STREAM_TLS, NULL },
+
+    { "ssl_certificate_key", FY_STREAM_SSL_CTX, 0, 1, 1,
+      fy_tls_conf_set_file, FY_CONF_SRV_OFF, FY_STREAM_TLS, NULL },
+
+    { "ssl_protocols", FY_STREAM_SSL_CTX, 0, 1, 4,
+      fy_tls_conf_set_protocols, FY_CONF_SRV_OFF,
+      FY_STREAM_TLS_OFF(protocols), NULL },
+
+    { "ssl_ciphers", FY_STREAM_SSL_CTX, 0, 1, 1, fy_tls_conf_set_ciphers,
+      FY_CONF_SRV_OFF, FY_STREAM_TLS, NULL },
+
+    { "ssl_prefer_server_ciphers", FY_STREAM_SSL_CTX, 0, 1, 1,
+      fy_conf_set_flag, FY_CONF_SRV_OFF,
+      FY_STREAM_TLS_OFF(prefer_server_ciphers), NULL },
+
+    { "ssl_session_cache", FY_STREAM_SSL_CTX, 0, 1, 2,
+      fy_tls_conf_set_session_cache, FY_CONF_SRV_OFF, FY_STREAM_TLS, NULL },
+
+    { "ssl_session_timeout", FY_STREAM_SSL_CTX, 0, 1, 1, fy_conf_set_msec,
+      FY_CONF_SRV_OFF, FY_STREAM_TLS_OFF(session_timeout), NULL },
+
+    { "ssl_session_tickets", FY_STREAM_SSL_CTX, 0, 1, 1, fy_conf_set_flag,
+      FY_CONF_SRV_OFF, FY_STREAM_TLS_OFF(session_tickets), NULL },
+
+    /* one key list for the block, as http's */
+    { "ssl_session_ticket_key", FY_CONF_STREAM, 0, 1, 1,
+      fy_tls_conf_set_ticket_key, FY_CONF_MAIN_OFF,
+      offsetof(fy_stream_main_conf_t, tickets), NULL },
+
+    { "ssl_handshake_timeout", FY_STREAM_SSL_CTX, 0, 1, 1, fy_conf_set_msec,
+      FY_CONF_SRV_OFF, offsetof(fy_stream_srv_conf_t, ssl_handshake_timeout),
+      NULL },
+
+    { NULL, 0, 0, 0, 0, NULL, 0, 0, NULL }
+};
+
+/* The first "listen ... ssl" of scf, or NULL. */
+static fy_stream_listen_t *
+fy_stream_ssl_listen(fy_stream_srv_conf_t *scf)
+{
+    fy_stream_listen_t  *l;
+    unsigned             i;
+
+    for (i = 0; i < scf->listens.nelts; i++) {
+        l = fy_array_elt(&scf->listens, fy_stream_listen_t, i);
+        if (l->ssl) {
+            return l;
+        }
+    }
+    return NULL;
+}
+
+/* One name, one size: server n's shared session cache against the
+ * stream servers before it (as http checks its own servers). */
+static int
+fy_stream_ssl_cache_conflict(fy_stream_main_conf_t *smcf, unsigned n)
+{
+    fy_tls_conf_t  *t, *o;
+    unsigned        i;
+
+    t = &(*fy_array_elt(&smcf->servers, fy_stream_srv_conf_t *, n))->tls;
+    if (!(t->cache & FY_TLS_CACHE_SHARED)) {
+        return FY_OK;
+    }
+    for (i = 0; i < n; i++) {
+        o = &(*fy_array_elt(&smcf->servers, fy_stream_srv_conf_t *, i))->tls;
+        if ((o->cache & FY_TLS_CACHE_SHARED)
+            && strcmp(o->cache_name, t->cache_name) == 0
+            && o->cache_size != t->cache_size)
+        {
+            fy_log_error(FY_LOG_EMERG, 0, "the size %zu of ssl_session_cache "
+                         "\"%s\" conflicts with the size %zu given in %s:%u, "
+                         "in %s:%u", t->cache_size, t->cache_name,
+                         o->cache_size, o->cache_where.file,
+                         o->cache_where.line, t->cache_where.file,
+                         t->cache_where.line);
+            return FY_ERROR;
+        }
+    }
+    return FY_OK;
+}
+
+int
+fy_stream_ssl_init_cycle(fy_cycle_t *cycle)
+{
+    fy_stream_main_conf_t  *smcf = cycle->stream;
+    fy_stream_srv_conf_t   *scf;
+    fy_stream_listen_t     *l;
+    char                    what[160];
+    unsigned                i;
+    int                     tickets_loaded = 0;
+
+    for (i = 0; i < smcf->servers.nelts; i++) {
+        scf = *fy_array_elt(&smcf->servers, fy_stream_srv_conf_t *, i);
+        if (fy_stream_ssl_cache_conflict(smcf, i) != FY_OK) {
+            return FY_ERROR;
+        }
+        l = fy_stream_ssl_listen(scf);
+        if (l == NULL) {
+            continue;
+        }
+        /* nginx's message, at the listen's line */
+        if (scf->tls.certs.nelts == 0) {
+            fy_log_error(FY_LOG_EMERG, 0, "no \"ssl_certificate\" is "
+                         "defined for the \"listen ... ssl\" directive in "
+                         "%s:%u", scf->file, l->line);
+            return FY_ERROR;
+        }
+        if (!tickets_loaded) {
+            if (fy_tls_tickets_load(&smcf->tickets) != FY_OK) {
+                return FY_ERROR;
+            }
+            tickets_loaded = 1;
+        }
+        snprintf(what, sizeof(what), "the stream server in %s:%u",
+                 scf->file, scf->line);
+        if (fy_tls_ctx_create(cycle->pool, &scf->tls, &smcf->tickets, what)
+            != FY_OK)
+        {
+            return FY_ERROR;
+        }
+        /* http's context answers ALPN with http/1.1 only and refuses
+         * clients that offer other protocols; a stream relays whatever
+         * protocol it carries, so it takes part in no ALPN (nginx's
+         * stream without ssl_alpn) */
+        SSL_CTX_set_alpn_select_cb((SSL_CTX *) scf->tls.ctx, NULL, NULL);
+    }
+    return FY_OK;
+}
+
+static void fy_stream_ssl_handler(fy_event_t *ev);
+
+/* The ssl phase: on a "listen ... ssl" the handshake, within
+ * ssl_handshake_timeout; other sessions go on at once. */
+void
+fy_stream_ssl_handshake(fy_stream_session_t *s)
+{
+    fy_stream_listen_t  *l = s->ls->stream_listen;
+    fy_conn_t           *c = s->c;
+
+    if (l == NULL || !l->ssl) {
+        fy_stream_after_ssl(s);
+        return;
+    }
+    if (fy_tls_conn_create(c, s->scf->tls.ctx) != FY_OK) {
+        fy_stream_finalize(s, 500);
+        return;
+    }
+    c->tls_buffer = (uint32_t) s->scf->tls.buffer_size;
+    c->read.handler = fy_stream_ssl_handler;
+    c->write.handler = fy_stream_ssl_handler;
+    fy_timer_add(&c->read, (uint64_t) s->scf->ssl_handshake_timeout);
+    fy_stream_ssl_handler(&c->read);
+}
+
+static void
+fy_stream_ssl_handler(fy_event_t *ev)
+{
+    fy_conn_t            *c = ev->data;
+    fy_stream_session_t  *s = c->data;
+    char                  who[384];
+    int                   rc;
+
+    if (c->read.timedout) {
+        c->read.timedout = 0;
+        fy_log_error(FY_LOG_INFO, ETIMEDOUT, "client timed out while SSL "
+                     "handshaking, client: %s, server: %s", s->addr_text,
+                     s->ls->text);
+        fy_stream_finalize(s, 500);
+        return;
+    }
+    snprintf(who, sizeof(who), "client: %s, server: %s", s->addr_text,
+             s->ls->text);
+    rc = fy_tls_handshake(c, who);
+    if (rc == FY_AGAIN) {
+        return;
+    }
+    if (rc != FY_OK) {
+        /* logged at info by fy_tls_handshake, as nginx logs a client's
+         * failed handshake (plain text on the TLS port, say); the
+         * access log has the session with $status 500 */
+        fy_stream_finalize(s, 500);
+        return;
+    }
+    fy_timer_del(&c->read);
+    c->read.handler = fy_event_ignore;
+    c->write.handler = fy_event_ignore;
+    fy_stream_after_ssl(s);
+}
+
+static size_t
+fy_stream_ssl_copy(u_char *buf, size_t size, const char *v)
+{
+    size_t  len = v ? strlen(v) : 0;
+
+    len = fy_min(len, size);
+    if (len) {
+        memcpy(buf, v, len);
+    }
+    return len;
+}
+
+size_t
+fy_stream_ssl_var(fy_stream_session_t *s, int var, u_char *buf, size_t size)
+{
+    unsigned  what;
+
+    switch (var) {
+    case FY_STREAM_VAR_SSL_PROTOCOL:
+        what = FY_TLS_VAR_PROTOCOL;
+        break;
+    case FY_STREAM_VAR_SSL_CIPHER:
+        what = FY_TLS_VAR_CIPHER;
+        break;
+    case FY_STREAM_VAR_SSL_SERVER_NAME:
+        what = FY_TLS_VAR_SERVER_NAME;
+        break;
+    default:
+        what = FY_TLS_VAR_SESSION_REUSED;
+        break;
+    }
+    return fy_stream_ssl_copy(buf, size, fy_tls_var(s->c, what));
+}

@@ -1,0 +1,208 @@
+/*
+ * fy_tls_conf.c -- the setters of the ssl_* directives that http's
+ * servers (src/http/fy_http_ssl.c) and the stream block's servers
+ * (src/stream/fy_stream_ssl.c) share.
+ *
+ * A row's offset is that of the fy_tls_conf_t inside the structure the
+ * row's setter receives (fy_tls_tickets_t for ssl_session_ticket_key;
+ * the field itself for the protocols and the proxy_ssl_* arguments),
+ * so one setter serves every block that has a TLS configuration.
+ */
+#include "fy_core.h"
+#include "fy_tls.h"
+#include "fy_tls_cache.h"
+#include "fy_tls_upstream.h"
+
+#include <limits.h>
+
+#define fy_tls_conf_of(conf, cmd) \
+    ((fy_tls_conf_t *) ((char *) (conf) + (cmd)->offset))
+
+void
+fy_tls_conf_where(fy_conf_t *cf, fy_tls_where_t *w)
+{
+    w->file = cf->file ? cf->file->name : "command line";
+    w->line = cf->line;
+}
+
+/* ssl_certificate / ssl_certificate_key: a file each time, paired in
+ * the order given (one RSA and one ECDSA pair, say). */
+const char *
+fy_tls_conf_set_file(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
+{
+    fy_tls_conf_t  *t = fy_tls_conf_of(conf, cmd);
+    size_t          n = strlen(cmd->name);
+    fy_array_t     *a;
+    char          **path;
+
+    a = n > 4 && strcmp(cmd->name + n - 4, "_key") == 0 ? &t->keys
+                                                        : &t->certs;
+    path = fy_array_push(a);
+    if (path == NULL) {
+        return "cannot allocate memory";
+    }
+    *path = fy_conf_full_name(cf, cf->conf_dir, &cf->args[1]);
+    if (*path == NULL) {
+        return "cannot allocate memory";
+    }
+    if (t->file == NULL) {
+        t->file = cf->file ? cf->file->name : "command line";
+        t->line = cf->line;
+    }
+    return FY_CONF_OK;
+}
+
+const char *
+fy_tls_conf_set_protocols(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
+{
+    static const struct { const char *name; unsigned bit; } names[] = {
+        { "TLSv1", FY_TLS_V1 }, { "TLSv1.1", FY_TLS_V1_1 },
+        { "TLSv1.2", FY_TLS_V1_2 }, { "TLSv1.3", FY_TLS_V1_3 },
+    };
+    unsigned  *protocols = (unsigned *) ((char *) conf + cmd->offset);
+    unsigned   i, k;
+
+    if (*protocols) {
+        return "is duplicate";
+    }
+    for (i = 1; i < cf->nargs; i++) {
+        for (k = 0; k < sizeof(names) / sizeof(names[0]); k++) {
+            if (fy_str_eq(&cf->args[i], names[k].name)) {
+                *protocols |= names[k].bit;
+                break;
+            }
+        }
+        if (k == sizeof(names) / sizeof(names[0])) {
+            fy_conf_error(cf, "invalid value \"%s\" in \"%s\"",
+                          cf->args[i].data, cmd->name);
+            return FY_CONF_ERROR;
+        }
+    }
+    return FY_CONF_OK;
+}
+
+const char *
+fy_tls_conf_set_ciphers(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
+{
+    fy_tls_conf_t  *t = fy_tls_conf_of(conf, cmd);
+
+    if (t->ciphers) {
+        return "is duplicate";
+    }
+    t->ciphers = fy_pstrndup(cf->pool, cf->args[1].data, cf->args[1].len);
+    return t->ciphers ? FY_CONF_OK : "cannot allocate memory";
+}
+
+/* proxy_ssl_certificate, _certificate_key, _trusted_certificate,
+ * _crl (a file: post is not NULL) or _ciphers: a fy_tls_up_arg_t at the
+ * row's offset, with where it was written. */
+const char *
+fy_tls_conf_set_up_arg(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
+{
+    fy_tls_up_arg_t  *a = (fy_tls_up_arg_t *) ((char *) conf + cmd->offset);
+
+    if (a->value) {
+        return "is duplicate";
+    }
+    a->value = cmd->post ? fy_conf_full_name(cf, cf->conf_dir, &cf->args[1])
+                         : fy_pstrndup(cf->pool, cf->args[1].data,
+                                       cf->args[1].len);
+    if (a->value == NULL) {
+        return "cannot allocate memory";
+    }
+    a->file = cf->file ? cf->file->name : "command line";
+    a->line = cf->line;
+    return FY_CONF_OK;
+}
+
+/* ssl_session_ticket_key FILE: the row's offset is a fy_tls_tickets_t */
+const char *
+fy_tls_conf_set_ticket_key(fy_conf_t *cf, const fy_command_t *cmd,
+                           void *conf)
+{
+    fy_tls_tickets_t  *t;
+    char             **path;
+
+    t = (fy_tls_tickets_t *) ((char *) conf + cmd->offset);
+    path = fy_array_push(&t->files);
+    if (path == NULL) {
+        return "cannot allocate memory";
+    }
+    *path = fy_conf_full_name(cf, cf->conf_dir, &cf->args[1]);
+    return *path ? FY_CONF_OK : "cannot allocate memory";
+}
+
+/* ssl_session_cache off | none | [builtin[:N]] [shared:NAME:SIZE] */
+const char *
+fy_tls_conf_set_session_cache(fy_conf_t *cf, const fy_command_t *cmd,
+                              void *conf)
+{
+    fy_tls_conf_t  *t = fy_tls_conf_of(conf, cmd);
+    fy_str_t       *a, v;
+    u_char         *colon;
+    int64_t         n;
+    unsigned        i;
+
+    if (t->cache) {
+        return "is duplicate";
+    }
+    for (i = 1; i < cf->nargs; i++) {
+        a = &cf->args[i];
+        if (fy_str_eq(a, "off") || fy_str_eq(a, "none")) {
+            if (cf->nargs > 2) {
+                goto invalid;
+            }
+            t->cache = fy_str_eq(a, "off") ? FY_TLS_CACHE_OFF
+                                           : FY_TLS_CACHE_NONE;
+            continue;
+        }
+        if (a->len >= 7 && memcmp(a->data, "builtin", 7) == 0
+            && !(t->cache & FY_TLS_CACHE_BUILTIN))
+        {
+            if (a->len > 8 && a->data[7] == ':') {
+                n = fy_atoi(a->data + 8, a->len - 8);
+                if (n <= 0 || n > INT_MAX) {
+                    goto invalid;
+                }
+                t->cache_builtin = (int) n;
+            } else if (a->len != 7) {
+                goto invalid;
+            }
+            t->cache |= FY_TLS_CACHE_BUILTIN;
+            continue;
+        }
+        if (a->len > 7 && memcmp(a->data, "shared:", 7) == 0
+            && !(t->cache & FY_TLS_CACHE_SHARED))
+        {
+            colon = memchr(a->data + 7, ':', a->len - 7);
+            if (colon == NULL || colon == a->data + 7
+                || colon - (a->data + 7) >= 64)
+            {
+                goto invalid;
+            }
+            t->cache_name = fy_pstrndup(cf->pool, a->data + 7,
+                                        (size_t) (colon - (a->data + 7)));
+            v.data = colon + 1;
+            v.len = (size_t) (a->data + a->len - v.data);
+            n = fy_conf_parse_size(&v);
+            if (t->cache_name == NULL || n <= 0) {
+                goto invalid;
+            }
+            if (n < FY_TLS_CACHE_MIN || n > FY_TLS_CACHE_MAX) {
+                fy_conf_error(cf, "session cache \"%s\" must be between "
+                              "32k and 1g", a->data);
+                return FY_CONF_ERROR;
+            }
+            t->cache_size = (size_t) n;
+            t->cache |= FY_TLS_CACHE_SHARED;
+            continue;
+        }
+        goto invalid;
+    }
+    fy_tls_conf_where(cf, &t->cache_where);
+    return FY_CONF_OK;
+
+invalid:
+    fy_conf_error(cf, "invalid session cache \"%s\"", cf->args[i].data);
+    return FY_CONF_ERROR;
+}
