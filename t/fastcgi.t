@@ -383,6 +383,12 @@ is($v->{POOL}, 'a', 'host:port reaches the TCP pool');
 # fastcgi_index for a directory
 $r = http_get($port, '/index.php');
 is($r->{body}, "index here\n", 'index.php runs');
+# "index index.php": "/" is redirected inside to /index.php, which the
+# PHP location runs (nginx's index module); the file's source never
+# goes out as a static file
+$r = http_get($port, '/?a=1');
+is($r->{status}, 200, 'index index.php: / is 200');
+is($r->{body}, "index here\n", '... answered by PHP, not the source');
 
 # unix socket
 $r = http_get($port, '/unix/info.php');

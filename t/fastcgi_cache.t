@@ -57,10 +57,9 @@ http {
             set $skip_cache 1;
         }
 
-        # the recipe's "$uri/" left out: ferry's index serves the
-        # index file itself, it does not redirect to /index.php
+        index index.php;
         location / {
-            try_files $uri /index.php?$args;
+            try_files $uri $uri/ /index.php?$args;
         }
         location ~ \.php$ {
             include fastcgi.conf;

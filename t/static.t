@@ -25,6 +25,12 @@ http {
 
         location /al/ { alias other/; }
         location /ix/ { index first.html second.html; }
+        # nginx's documented example: "/" found an index here, and is
+        # answered by the location its new URI matches
+        location = /redir/ { index index.html; }
+        location /redir/ { add_header X-Uri "$uri $args" always; }
+        location /absix/ { index none.html /target/; }
+        location /target/ { return 200 "target $uri $args\n"; }
         location /ret { return 200 "returned\n"; }
         location /ep416/ { alias html/; error_page 416 /oops416; }
         location = /oops416 { return 200 "oops\n"; }
@@ -54,6 +60,8 @@ put('html/UPPER.TXT', "upper\n");
 put('html/data.xyz', "xyz\n");
 put('html/noext', "noext\n");
 put('html/ix/second.html', "second\n");
+put('html/redir/index.html', "redir index\n");
+put('html/absix/x.txt', "x\n");
 put('html/a b.txt', "space\n");
 put('other/f.txt', "from alias\n");
 put('secret.txt', "TOP SECRET\n");
@@ -183,6 +191,14 @@ $r = http_get($port, '/noidx/');
 is($r->{status}, 403, 'directory without index: 403');
 $r = http_get($port, '/ix/');
 is($r->{body}, "second\n", 'index list: the first that exists');
+$r = http_get($port, '/redir/?q=1');
+is($r->{body}, "redir index\n", 'index: the file served');
+is($r->{headers}{'x-uri'}, '/redir/index.html q=1',
+   '... by an internal redirect to its URI, the arguments kept '
+   . '(the location that URI matches answered)');
+$r = http_get($port, '/absix/?q=2');
+is($r->{body}, "target /target/ q=2\n",
+   'an absolute last index: redirected to as it is, with the arguments');
 $r = http_get($port, '/missing.txt');
 is($r->{status}, 404, 'missing file: 404');
 $r = http_get($port, '/small.txt/x');
@@ -307,6 +323,8 @@ conf_error('alias in server', "server { alias b; }",
            qr/\[emerg\] "alias" directive is not allowed here in \S+:6/);
 conf_error('index with a slash', "index a/b.html;",
            qr/\[emerg\] invalid index file name "a\/b\.html".* in \S+:6/);
+conf_error('an absolute index not last', "index /a.html b.html;",
+           qr/\[emerg\] only the last index in "index" directive may be absolute in \S+:6/);
 conf_error('types line without extension', "types {\ntext/plain;\n}",
            qr/\[emerg\] invalid number of arguments in "types" entry "text\/plain".* in \S+:7/);
 conf_error('types line with a block', "types {\ntext/plain txt {}\n}",

@@ -1178,6 +1178,10 @@ int  fy_http_error_page(fy_http_request_t *r, int status);
  * location searched again and run.  FY_OK: done (served, or answered);
  * FY_ERROR: uri is not a valid path, nothing done (the caller answers). */
 int  fy_http_internal_redirect(fy_http_request_t *r, u_char *uri, size_t len);
+/* the same to a path already decoded and normalised (kept, not copied)
+ * and its arguments; FY_OK */
+int  fy_http_internal_redirect_to(fy_http_request_t *r, const fy_str_t *path,
+    const fy_str_t *args);
 /* r served by the server's location @name (name with its "@"); 500 if
  * there is none. */
 void fy_http_named_redirect(fy_http_request_t *r, const u_char *name,

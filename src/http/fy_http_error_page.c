@@ -202,13 +202,21 @@ fy_http_internal_redirect(fy_http_request_t *r, u_char *uri, size_t len)
     if (fy_http_normalize_path(r->pool, &path) != FY_OK) {
         return FY_ERROR;
     }
-    if (fy_http_redirect_count(r, uri, len) != FY_OK) {
+    return fy_http_internal_redirect_to(r, &path, &args);
+}
+
+int
+fy_http_internal_redirect_to(fy_http_request_t *r, const fy_str_t *path,
+    const fy_str_t *args)
+{
+    if (fy_http_redirect_count(r, path->data, path->len) != FY_OK) {
         return FY_OK;
     }
 
-    fy_log_debug("internal redirect to \"%.*s\"", (int) len, uri);
-    r->path = path;
-    r->args = args;
+    fy_log_debug("internal redirect to \"%.*s\"", (int) path->len,
+                 path->data);
+    r->path = *path;
+    r->args = *args;
     r->internal = 1;
     r->redirected = 1;
     r->rewritten = 0;

@@ -166,14 +166,26 @@ fy_http_static_index(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
     fy_array_init(scf->index, cf->pool, cf->nargs - 1, sizeof(fy_str_t));
 
     for (i = 1; i < cf->nargs; i++) {
-        /* a file in the directory itself: no paths, no "..", no NUL */
-        if (cf->args[i].len == 0
-            || memchr(cf->args[i].data, '/', cf->args[i].len)
-            || memchr(cf->args[i].data, '\0', cf->args[i].len)
-            || fy_str_eq(&cf->args[i], ".") || fy_str_eq(&cf->args[i], ".."))
+        if (cf->args[i].len > 1 && cf->args[i].data[0] == '/'
+            && !memchr(cf->args[i].data, '\0', cf->args[i].len))
         {
+            /* an absolute index: a URI, redirected to without a look
+             * (nginx), so nothing after it could be reached */
+            if (i != cf->nargs - 1) {
+                fy_conf_error(cf, "only the last index in \"index\" "
+                              "directive may be absolute");
+                return FY_CONF_ERROR;
+            }
+        } else if (cf->args[i].len == 0
+                   || memchr(cf->args[i].data, '/', cf->args[i].len)
+                   || memchr(cf->args[i].data, '\0', cf->args[i].len)
+                   || fy_str_eq(&cf->args[i], ".")
+                   || fy_str_eq(&cf->args[i], ".."))
+        {
+            /* else a file in the directory itself: no paths, no "..",
+             * no NUL */
             fy_conf_error(cf, "invalid index file name \"%.*s\", expected "
-                          "a file name without \"/\"",
+                          "a file name without \"/\" or an absolute URI",
                           (int) cf->args[i].len, cf->args[i].data);
             return FY_CONF_ERROR;
         }
@@ -650,6 +662,45 @@ fy_http_static_exists(fy_http_request_t *r, const fy_str_t *path, int dir)
     return found;
 }
 
+/*
+ * The index file found for a directory serves the request by an
+ * internal redirect to its URI (dir, the request's path ending in "/",
+ * plus the name; an absolute index alone), with the request's
+ * arguments, as nginx's index module does: the new URI is matched
+ * against the locations again, so "index index.php" with a
+ * "location ~ \.php$" hands "/" to the application, never the file's
+ * source to the client.
+ */
+static void
+fy_http_static_index_redirect(fy_http_request_t *r, fy_http_static_file_t *f,
+    const fy_str_t *dir, const fy_str_t *name)
+{
+    fy_str_t  to;
+
+    /* the descriptors of this look-up are done with */
+    if (f->fd != -1) {
+        close(f->fd);
+        f->fd = -1;
+    }
+    if (f->dir != -1) {
+        close(f->dir);
+        f->dir = -1;
+    }
+    r->file = NULL;
+
+    to.len = (dir ? dir->len : 0) + name->len;
+    to.data = fy_palloc(r->pool, to.len);
+    if (to.data == NULL) {
+        fy_http_send_error(r, 500);
+        return;
+    }
+    if (dir) {
+        memcpy(to.data, dir->data, dir->len);
+    }
+    memcpy(to.data + to.len - name->len, name->data, name->len);
+    fy_http_internal_redirect_to(r, &to, &r->args);
+}
+
 static void
 fy_http_static_handler(fy_http_request_t *r)
 {
@@ -721,6 +772,11 @@ fy_http_static_handler(fy_http_request_t *r)
         idx = scf->index ? scf->index->elts : &fy_http_static_default_index;
         nidx = scf->index ? scf->index->nelts : 1;
         for (i = 0; i < nidx; i++) {
+            if (idx[i].data[0] == '/') {
+                /* an absolute index: taken without a look (nginx) */
+                fy_http_static_index_redirect(r, f, NULL, &idx[i]);
+                return;
+            }
             /* names checked at load time (no "/"), NUL-terminated */
             fd = openat(f->fd, (const char *) idx[i].data,
                         O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
@@ -732,15 +788,17 @@ fy_http_static_handler(fy_http_request_t *r)
                                           (const char *) idx[i].data);
                 return;
             }
-            close(f->fd);
-            f->fd = fd;
-            if (fstat(f->fd, &st) == -1) {
+            if (fstat(fd, &st) == -1) {
+                close(fd);
                 fy_http_static_open_error(r, errno, "fstat()");
                 return;
             }
-            name = idx[i].data;
-            nlen = idx[i].len;
-            break;
+            close(fd);
+            if (S_ISDIR(st.st_mode)) {
+                continue;           /* an index that is a directory */
+            }
+            fy_http_static_index_redirect(r, f, &r->path, &idx[i]);
+            return;
         }
         if (i == nidx && scf->autoindex == 1 && r->method != FY_HTTP_POST) {
             fy_http_autoindex(r, f->fd);
@@ -756,7 +814,7 @@ fy_http_static_handler(fy_http_request_t *r)
     }
 
     if (!S_ISREG(st.st_mode)) {
-        /* a device, FIFO, socket, or an index that is a directory */
+        /* a device, FIFO, socket */
         fy_http_send_error(r, 404);
         return;
     }
@@ -766,9 +824,8 @@ fy_http_static_handler(fy_http_request_t *r)
     }
 
     if (r->loc->gzip.static_mode != FY_HTTP_GZIP_STATIC_OFF && name
-        && f->dir != -1 && r->path.data[r->path.len - 1] != '/')
+        && f->dir != -1)
     {
-        /* not for an index file (nginx: not for a URI ending in "/") */
         f->gz_how = fy_http_static_gzip_file(r, f, &st, name, nlen);
     }
     if (f->dir != -1) {
