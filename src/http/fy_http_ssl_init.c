@@ -137,21 +137,9 @@ fy_http_ssl_cache_conflict(fy_http_main_conf_t *hmcf, unsigned n)
     unsigned        i;
 
     t = &(*fy_array_elt(&hmcf->servers, fy_http_srv_conf_t *, n))->tls;
-    if (!(t->cache & FY_TLS_CACHE_SHARED)) {
-        return FY_OK;
-    }
     for (i = 0; i < n; i++) {
         o = &(*fy_array_elt(&hmcf->servers, fy_http_srv_conf_t *, i))->tls;
-        if ((o->cache & FY_TLS_CACHE_SHARED)
-            && strcmp(o->cache_name, t->cache_name) == 0
-            && o->cache_size != t->cache_size)
-        {
-            fy_log_error(FY_LOG_EMERG, 0, "the size %zu of ssl_session_cache "
-                         "\"%s\" conflicts with the size %zu given in %s:%u, "
-                         "in %s:%u", t->cache_size, t->cache_name,
-                         o->cache_size, o->cache_where.file,
-                         o->cache_where.line, t->cache_where.file,
-                         t->cache_where.line);
+        if (fy_tls_conf_cache_conflict(t, o) != FY_OK) {
             return FY_ERROR;
         }
     }

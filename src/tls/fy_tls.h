@@ -204,6 +204,10 @@ const char *fy_tls_conf_set_session_cache(fy_conf_t *cf,
                                           void *conf);
 /* Where the directive being read is, for later messages. */
 void fy_tls_conf_where(fy_conf_t *cf, fy_tls_where_t *w);
+/* FY_ERROR (logged, with both places) when t and o name one shared
+ * session cache with two sizes, else FY_OK. */
+int  fy_tls_conf_cache_conflict(const fy_tls_conf_t *t,
+                                const fy_tls_conf_t *o);
 
 /* Start TLS on an accepted connection with ctx (SSL_CTX *); the
  * handshake's app data is c.  FY_OK or FY_ERROR. */

@@ -206,3 +206,23 @@ invalid:
     fy_conf_error(cf, "invalid session cache \"%s\"", cf->args[i].data);
     return FY_CONF_ERROR;
 }
+
+/* One name, one size: t's shared session cache against o's (servers
+ * checked in order, http's and stream's each against those before). */
+int
+fy_tls_conf_cache_conflict(const fy_tls_conf_t *t, const fy_tls_conf_t *o)
+{
+    if ((t->cache & FY_TLS_CACHE_SHARED) && (o->cache & FY_TLS_CACHE_SHARED)
+        && strcmp(o->cache_name, t->cache_name) == 0
+        && o->cache_size != t->cache_size)
+    {
+        fy_log_error(FY_LOG_EMERG, 0, "the size %zu of ssl_session_cache "
+                     "\"%s\" conflicts with the size %zu given in %s:%u, "
+                     "in %s:%u", t->cache_size, t->cache_name,
+                     o->cache_size, o->cache_where.file,
+                     o->cache_where.line, t->cache_where.file,
+                     t->cache_where.line);
+        return FY_ERROR;
+    }
+    return FY_OK;
+}
