@@ -283,6 +283,9 @@ int  fy_stream_access(fy_stream_session_t *s);
 int  fy_stream_resolve(fy_stream_session_t *s);
 int  fy_stream_pick(fy_stream_session_t *s);
 void fy_stream_add_addr(fy_stream_session_t *s);
+/* The upstream resolved and the server picked, all four steps above:
+ * s->peer set and counted as tried (FY_OK), or FY_ERROR (logged). */
+int  fy_stream_choose(fy_stream_session_t *s);
 
 /* fy_stream_udp.c: in a worker, start reading the UDP listeners of
  * cycle (FY_OK or FY_ERROR, logged); stop reading them (the worker

@@ -530,27 +530,37 @@ fy_stream_resolve(fy_stream_session_t *s)
     return FY_ERROR;
 }
 
-void
-fy_stream_connect(fy_stream_session_t *s)
+int
+fy_stream_choose(fy_stream_session_t *s)
 {
-    fy_stream_srv_conf_t  *scf = s->scf;
-    fy_conn_t             *uc;
-    int                    i, fd, rc;
+    int  i;
 
     if (s->u == NULL && fy_stream_resolve(s) != FY_OK) {
-        fy_stream_finalize(s, 502);
-        return;
+        return FY_ERROR;
     }
     i = fy_stream_pick(s);
     if (i < 0) {
-        fy_stream_finalize(s, 502);
-        return;
+        return FY_ERROR;
     }
     s->peer = fy_array_elt(&s->u->peers, fy_http_upstream_peer_t, i);
     s->tried[i] = 1;
     s->tries++;
     s->connect_start = fy_current_msec;
     fy_stream_add_addr(s);
+    return FY_OK;
+}
+
+void
+fy_stream_connect(fy_stream_session_t *s)
+{
+    fy_stream_srv_conf_t  *scf = s->scf;
+    fy_conn_t             *uc;
+    int                    fd, rc;
+
+    if (fy_stream_choose(s) != FY_OK) {
+        fy_stream_finalize(s, 502);
+        return;
+    }
 
     fd = socket(s->peer->addr.sa.sa_family,
                 SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);

@@ -173,20 +173,11 @@ fy_stream_udp_connect(fy_stream_session_t *s)
 {
     fy_stream_srv_conf_t  *scf = s->scf;
     fy_conn_t             *uc;
-    int                    i, fd;
+    int                    fd;
 
-    if (s->u == NULL && fy_stream_resolve(s) != FY_OK) {
+    if (fy_stream_choose(s) != FY_OK) {
         return FY_ERROR;
     }
-    i = fy_stream_pick(s);
-    if (i < 0) {
-        return FY_ERROR;
-    }
-    s->peer = fy_array_elt(&s->u->peers, fy_http_upstream_peer_t, i);
-    s->tried[i] = 1;
-    s->tries++;
-    s->connect_start = fy_current_msec;
-    fy_stream_add_addr(s);
 
     fd = socket(s->peer->addr.sa.sa_family,
                 SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
