@@ -2,7 +2,7 @@
 
 # The proxy cache: proxy_cache_path, proxy_cache, proxy_cache_key,
 # proxy_cache_valid, proxy_cache_methods, proxy_cache_bypass,
-# proxy_no_cache, proxy_cache_use_stale (error, updating), proxy_cache_lock,
+# proxy_no_cache, proxy_cache_use_stale (error, updating, 4xx, invalid_header), proxy_cache_lock,
 # proxy_cache_min_uses, proxy_cache_revalidate, inactive and max_size,
 # $upstream_cache_status,
 # against a real backend that counts its requests: MISS then HIT (the
@@ -499,6 +499,85 @@ EOF
     $g->stop;
 }
 
+# ---- proxy_cache_use_stale http_403 http_404 http_429 invalid_header ----
+# A backend that answers 200 until a file names another answer: one of
+# 403, 404, 429, or "bad" for a header that is not HTTP.
+{
+    my $g = Ferry::Test->new(conf => main_conf() . <<'EOF');
+worker_processes 1;
+events { worker_connections 64; }
+http {
+    proxy_cache_path cache keys_zone=s4:1m;
+    server {
+        listen 127.0.0.1:%%PORT_0%%;
+        add_header X-Cache $upstream_cache_status always;
+        proxy_cache s4;
+        proxy_cache_valid 200 1s;
+        location /s4/ {
+            proxy_pass http://127.0.0.1:%%PORT_1%%;
+            proxy_cache_use_stale http_403 http_404 http_429 invalid_header;
+        }
+        location /err/ {
+            proxy_pass http://127.0.0.1:%%PORT_1%%;
+            proxy_cache_use_stale error;
+        }
+    }
+}
+EOF
+    $g->allow_log(qr/upstream sent invalid header/);
+    my $mode = $g->prefix . '/mode';
+    my $read_mode = sub {
+        open my $fh, '<', $mode or return 'ok';
+        my $m = <$fh> // 'ok';
+        chomp $m;
+        return $m;
+    };
+    my $b4 = Ferry::Test::Backend->new(port => $g->port(1), raw => sub {
+        my ($sock, $req) = @_;
+        my $m = $read_mode->();
+        my $body = "fresh $req->{uri}\n";
+        if ($m eq 'bad') {
+            syswrite $sock, "NOT HTTP AT ALL\r\n\r\n";
+        } elsif ($m eq 'ok') {
+            syswrite $sock, "HTTP/1.1 200 OK\r\nContent-Length: "
+                . length($body) . "\r\nConnection: close\r\n\r\n$body";
+        } else {
+            syswrite $sock, "HTTP/1.1 $m No\r\nContent-Length: 4\r\n"
+                . "Connection: close\r\n\r\nno!\n";
+        }
+    });
+    my $set_mode = sub {
+        open my $fh, '>', $mode or die "$mode: $!";
+        print $fh "$_[0]\n";
+        close $fh;
+    };
+    $g->start;
+    for my $u (qw(/s4/a /s4/b /s4/c /s4/d /err/bad /err/404)) {
+        is(http_get($g->port(0), $u)->{headers}{'x-cache'}, 'MISS',
+           "use_stale 4xx: $u stored");
+    }
+    sleep 2;
+    my %answer = ('/s4/a' => 403, '/s4/b' => 404, '/s4/c' => 429,
+                  '/s4/d' => 'bad');
+    for my $u (sort keys %answer) {
+        $set_mode->($answer{$u});
+        my $r = http_get($g->port(0), $u);
+        is($r->{status}, 200, "upstream answers $answer{$u}: $u is stale 200");
+        is($r->{headers}{'x-cache'}, 'STALE', "$answer{$u}: STALE");
+        is($r->{body}, "fresh $u\n", "$answer{$u}: the stored body");
+    }
+    # "error" alone covers neither an invalid header nor a 404 (nginx)
+    $set_mode->('bad');
+    is(http_get($g->port(0), '/err/bad')->{status}, 502,
+       'use_stale error: an invalid header is still a 502');
+    $set_mode->('404');
+    my $r = http_get($g->port(0), '/err/404');
+    is($r->{status}, 404, 'use_stale error: the 404 passes');
+    is($r->{headers}{'x-cache'}, 'EXPIRED', 'use_stale error: EXPIRED');
+    $b4->stop;
+    $g->stop;
+}
+
 # ---- proxy_cache_lock, proxy_cache_min_uses, inactive, max_size ----
 {
     my $g = Ferry::Test->new(conf => main_conf() . <<'EOF');
@@ -631,8 +710,11 @@ server_conf_refused('proxy_cache_methods PUT;',
                     'invalid value "PUT" in \S+ferry.conf:8', 'bad method');
 server_conf_refused('proxy_cache_min_uses 0;',
                     'between 1 and 32767 in \S+ferry.conf:8', 'min_uses 0');
-server_conf_refused('proxy_cache_use_stale http_404;',
-                    'invalid value "http_404" in \S+ferry.conf:8',
-                    'use_stale http_404 is not done');
+server_conf_refused('proxy_cache_use_stale error http_418;',
+                    'invalid value "http_418" in \S+ferry.conf:8',
+                    'use_stale: a status nginx does not have');
+server_conf_refused('proxy_cache_use_stale off http_404;',
+                    'invalid value "off" in \S+ferry.conf:8',
+                    'use_stale: off with another value');
 
 done_testing;

@@ -967,6 +967,21 @@ fy_http_cache_stale(fy_http_proxy_t *p, unsigned why)
     return fy_http_cache_answer(p);
 }
 
+unsigned
+fy_http_cache_stale_status(int status)
+{
+    switch (status) {
+    case 500: return FY_CACHE_STALE_500;
+    case 502: return FY_CACHE_STALE_502;
+    case 503: return FY_CACHE_STALE_503;
+    case 504: return FY_CACHE_STALE_504;
+    case 403: return FY_CACHE_STALE_403;
+    case 404: return FY_CACHE_STALE_404;
+    case 429: return FY_CACHE_STALE_429;
+    default:  return 0;
+    }
+}
+
 int
 fy_http_cache_answer(fy_http_proxy_t *p)
 {

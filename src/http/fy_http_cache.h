@@ -69,6 +69,10 @@ enum {
 #define FY_CACHE_STALE_503      0x10
 #define FY_CACHE_STALE_504      0x20
 #define FY_CACHE_STALE_UPDATING 0x40
+#define FY_CACHE_STALE_INVALID  0x80        /* invalid_header */
+#define FY_CACHE_STALE_403      0x100
+#define FY_CACHE_STALE_404      0x200
+#define FY_CACHE_STALE_429      0x400
 #define FY_CACHE_STALE_SET      0x8000      /* given ("off": only this) */
 
 /* The file's fixed header (host byte order: the files are this host's). */
@@ -170,6 +174,9 @@ int fy_http_cache_start(fy_http_proxy_t *p);
  * FY_DONE when an expired entry answered instead (use_stale), else
  * FY_DECLINED. */
 int fy_http_cache_stale(fy_http_proxy_t *p, unsigned why);
+/* The FY_CACHE_STALE_* bit of an upstream's answer status (500, 502,
+ * 503, 504, 403, 404, 429: nginx's list), 0 for any other. */
+unsigned fy_http_cache_stale_status(int status);
 /* Answer from the expired entry kept open (c->stale_fd), c->status
  * set: FY_DONE (FY_DECLINED when it cannot be read). */
 int fy_http_cache_answer(fy_http_proxy_t *p);

@@ -400,18 +400,23 @@ fy_http_cache_cond(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
     return FY_CONF_OK;
 }
 
-/* proxy_cache_use_stale error | timeout | http_500 | http_502 |
- * http_503 | http_504 | updating | off ... */
+/* proxy_cache_use_stale error | timeout | invalid_header | updating |
+ * http_500 | http_502 | http_503 | http_504 | http_403 | http_404 |
+ * http_429 | off ... */
 static const char *
 fy_http_cache_use_stale(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
 {
     static const fy_conf_enum_t  names[] = {
         { "error",    FY_CACHE_STALE_ERROR },
         { "timeout",  FY_CACHE_STALE_TIMEOUT },
+        { "invalid_header", FY_CACHE_STALE_INVALID },
         { "http_500", FY_CACHE_STALE_500 },
         { "http_502", FY_CACHE_STALE_502 },
         { "http_503", FY_CACHE_STALE_503 },
         { "http_504", FY_CACHE_STALE_504 },
+        { "http_403", FY_CACHE_STALE_403 },
+        { "http_404", FY_CACHE_STALE_404 },
+        { "http_429", FY_CACHE_STALE_429 },
         { "updating", FY_CACHE_STALE_UPDATING },
         { "off",      0 },
         { NULL, 0 }

@@ -60,6 +60,7 @@ static void fy_proxy_connect(fy_http_proxy_t *p);
 static void fy_proxy_connect_peer(fy_http_proxy_t *p);
 static void fy_proxy_reconnect(fy_http_proxy_t *p);
 static void fy_proxy_connected(fy_event_t *wev);
+static void fy_proxy_fail_stale(fy_http_proxy_t *p, int status, unsigned why);
 
 /* $upstream_addr, $upstream_status or one of the times (what is
  * FY_PROXY_V_* or FY_PROXY_T_*), one value per try as nginx writes
@@ -296,6 +297,17 @@ fy_proxy_close_upstream(fy_http_proxy_t *p)
 void
 fy_proxy_fail(fy_http_proxy_t *p, int status)
 {
+    fy_proxy_fail_stale(p, status, status == 504 ? FY_CACHE_STALE_TIMEOUT
+                                   : status == 502 ? FY_CACHE_STALE_ERROR
+                                   : 0);
+}
+
+/* The same, where why (FY_CACHE_STALE_*, 0: none) is the failure
+ * proxy_cache_use_stale is asked about: the one fy_proxy_next names,
+ * since nginx tells an invalid header from an error there. */
+static void
+fy_proxy_fail_stale(fy_http_proxy_t *p, int status, unsigned why)
+{
     fy_http_request_t  *r = p->r;
     fy_proxy_state_t   *st = fy_proxy_state(p);
 
@@ -306,11 +318,7 @@ fy_proxy_fail(fy_http_proxy_t *p, int status)
         fy_http_cache_bg_end(p);    /* the client has its answer */
         return;
     }
-    if (p->cache && (status == 502 || status == 504)
-        && fy_http_cache_stale(p, status == 504 ? FY_CACHE_STALE_TIMEOUT
-                                                : FY_CACHE_STALE_ERROR)
-           == FY_DONE)
-    {
+    if (p->cache && why && fy_http_cache_stale(p, why) == FY_DONE) {
         return;     /* proxy_cache_use_stale: the expired entry answered */
     }
     fy_proxy_close_upstream(p);
@@ -700,7 +708,12 @@ fy_proxy_next(fy_http_proxy_t *p, unsigned ft)
         fy_proxy_connect(p);
         return;
     }
-    fy_proxy_fail(p, status);
+    fy_proxy_fail_stale(p, status,
+                        ft == FY_HTTP_NEXT_INVALID_HEADER
+                        ? FY_CACHE_STALE_INVALID
+                        : ft == FY_HTTP_NEXT_TIMEOUT ? FY_CACHE_STALE_TIMEOUT
+                        : ft == FY_HTTP_NEXT_ERROR ? FY_CACHE_STALE_ERROR
+                        : fy_http_cache_stale_status(status));
 }
 
 /* Pick a server; log "no live upstreams" once per outage, not once per

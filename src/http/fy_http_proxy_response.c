@@ -213,7 +213,7 @@ fy_proxy_process_header(fy_http_proxy_t *p)
     fy_str_t            add;
     unsigned            own_server, own_date, sent;
     int64_t             cl = -1, n;
-    unsigned            i, chunked = 0, te = 0, ft, conn_fields = 0;
+    unsigned            i, chunked = 0, te = 0, ft, conn_fields = 0, why;
     unsigned            cl_first = 0, cl_lines = 0;
     int                 gzip = FY_HTTP_GZIP_NO, filters, sub = 0;
 
@@ -278,14 +278,10 @@ fy_proxy_process_header(fy_http_proxy_t *p)
         fy_proxy_next(p, ft);
         return;
     }
-    if (p->cache && p->status >= 500 && p->status <= 504
-        && p->status != 501
-        && fy_http_cache_stale(p, p->status == 500 ? FY_CACHE_STALE_500
-                                  : p->status == 502 ? FY_CACHE_STALE_502
-                                  : p->status == 503 ? FY_CACHE_STALE_503
-                                  : FY_CACHE_STALE_504) == FY_DONE)
+    if (p->cache && (why = fy_http_cache_stale_status(p->status))
+        && fy_http_cache_stale(p, why) == FY_DONE)
     {
-        return;     /* proxy_cache_use_stale http_5xx */
+        return;     /* proxy_cache_use_stale http_5xx, http_4xx */
     }
     if (p->cache && p->status == 304 && p->cache->revalidate
         && fy_http_cache_revalidated(p) == FY_DONE)
