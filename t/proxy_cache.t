@@ -64,7 +64,7 @@ sub handler {
                  headers => [@h, 'ETag' => '"v1"',
                              'Last-Modified' => 'Mon, 02 Nov 2026 10:00:00 GMT'] };
     }
-    if ($u =~ m{^(/post)?/cond}) {
+    if ($u =~ m{^(/post|/mro)?/cond}) {
         # a server that honours Range and If-None-Match, and says which
         # of the client's conditions reached it
         my %in = map { lc $_->[0] => $_->[1] } @{ $req->{headers} };
@@ -74,10 +74,14 @@ sub handler {
         my $body = "cond body, saw $saw\n";
         return { status => 304, headers => ['ETag' => '"c1"'] }
             if ($in{'if-none-match'} // '') eq '"c1"';
-        return { status => 206, body => substr($body, 0, 4),
-                 headers => [@h, 'ETag' => '"c1"', 'Content-Range' =>
-                             'bytes 0-3/' . length $body] }
-            if ($in{range} // '') eq 'bytes=0-3';
+        if (($in{range} // '') =~ /^bytes=(\d*)-(\d*)$/) {
+            my ($from, $to) = $1 eq '' ? (length($body) - $2, length($body) - 1)
+                                       : ($1, $2);
+            return { status => 206, body => substr($body, $from,
+                                                   $to - $from + 1),
+                     headers => [@h, 'ETag' => '"c1"', 'Content-Range' =>
+                                 "bytes $from-$to/" . length $body] };
+        }
         return { status => 200, body => $body, headers => [@h, 'ETag' => '"c1"'] };
     }
     return { status => 404, headers => \@h, body => "none\n" }
@@ -132,6 +136,10 @@ http {
         }
         location /post {
             proxy_pass http://app;
+        }
+        location /mro/ {
+            proxy_pass http://app;
+            proxy_cache_max_range_offset 2;
         }
         location /condset {
             proxy_pass http://app;
@@ -375,6 +383,27 @@ is($r->{headers}{'x-cache'}, 'MISS', '... and its 206 was not stored');
 $r = http($port, build_request(method => 'POST', path => '/post/cond',
                                body => 'x', headers => [Range => 'bytes=0-3']));
 is($r->{body}, 'cond', 'a POST (not for the cache) passes its Range on');
+
+# ---- proxy_cache_max_range_offset 2 ----
+$r = get('/mro/cond', Range => 'bytes=5-8');
+is($r->{status}, 206, 'max_range_offset: a range past it goes up as asked');
+is($r->{body}, 'body', '... the upstream\'s 206 (it saw the Range)');
+is($r->{headers}{'x-cache'}, 'MISS', '... a MISS');
+$r = get('/mro/cond');
+is($r->{headers}{'x-cache'}, 'MISS', '... and its answer was not stored');
+is($r->{body}, "cond body, saw -\n", '... this plain GET is stored');
+$r = get('/mro/cond', Range => 'bytes=11-14');
+is($r->{status}, 206, 'max_range_offset: a HIT still answers a range past it');
+is($r->{body}, 'saw ', '... from the entry');
+is($r->{headers}{'x-cache'}, 'HIT', '... HIT');
+$r = get('/mro/cond?s', Range => 'bytes=-4');
+is($r->{body}, "nge\n", 'max_range_offset: a suffix range goes up');
+is($r->{headers}{'x-cache'}, 'MISS', '... MISS');
+$r = get('/mro/cond?b', Range => 'bytes=1-3');
+is($r->{status}, 200, 'max_range_offset: a range before it is the cache\'s');
+is($r->{body}, "cond body, saw -\n", '... the whole body was asked for');
+is(get('/mro/cond?b', Range => 'bytes=1-3')->{headers}{'x-cache'}, 'HIT',
+   '... and stored');
 
 # ---- a chunked 1 MiB body ----
 $r = get('/big');
@@ -710,6 +739,9 @@ server_conf_refused('proxy_cache_methods PUT;',
                     'invalid value "PUT" in \S+ferry.conf:8', 'bad method');
 server_conf_refused('proxy_cache_min_uses 0;',
                     'between 1 and 32767 in \S+ferry.conf:8', 'min_uses 0');
+server_conf_refused('proxy_cache_max_range_offset 1x;',
+                    'invalid value "1x" in \S+ferry.conf:8',
+                    'max_range_offset: not a size');
 server_conf_refused('proxy_cache_use_stale error http_418;',
                     'invalid value "http_418" in \S+ferry.conf:8',
                     'use_stale: a status nginx does not have');

@@ -317,8 +317,8 @@ typedef struct {
  * (1 << FY_HTTP_*, 0: unset), *_cache_bypass and *_no_cache
  * (fy_http_cv_t *, NULL: none here), *_cache_use_stale
  * (FY_CACHE_STALE_*, 0: unset); lock (flag), lock_timeout, lock_age
- * (ms), min_uses, revalidate, background_update: FY_CONF_UNSET* until
- * merged.  file and line: where the zone was set, for the checks made
+ * (ms), min_uses, revalidate, background_update, max_range_offset
+ * (bytes; SIZE_MAX: none): FY_CONF_UNSET* until merged.  file and line: where the zone was set, for the checks made
  * after the merge. */
 typedef struct {
     struct fy_http_limit_zone_s *zone;
@@ -335,6 +335,7 @@ typedef struct {
     int                  min_uses;
     int                  revalidate;
     int                  background_update;
+    size_t               max_range_offset;
     const char          *file;
     unsigned             line;
 } fy_http_cache_conf_t;

@@ -907,6 +907,49 @@ fy_http_cache_wait(fy_event_t *wev)
     }
 }
 
+/*
+ * proxy_cache_max_range_offset: a Range whose first byte is at or past
+ * max (any Range when max is 0; a suffix range "bytes=-N" too, as its
+ * start is not known) makes the request one the cache does not store.
+ * Only the first range is looked at, and a Range that is not "bytes="
+ * is left alone (nginx).
+ */
+static int
+fy_http_cache_range_past(fy_http_request_t *r, size_t max)
+{
+    fy_http_header_t  *h;
+    u_char            *v, *end;
+    uint64_t           offset = 0;
+    unsigned           i;
+
+    for (i = 0; i < r->headers.nelts; i++) {
+        h = fy_array_elt(&r->headers, fy_http_header_t, i);
+        if (!fy_str_eq_ci(&h->name, "Range")) {
+            continue;
+        }
+        if (max == 0) {
+            return 1;
+        }
+        v = h->value.data;
+        end = v + h->value.len;
+        if (h->value.len < 6 || !fy_mem_eq_ci(v, "bytes=", 6)) {
+            return 0;
+        }
+        for (v += 6; v < end && *v == ' '; v++) { /* void */ }
+        if (v < end && *v == '-') {
+            return 1;
+        }
+        for ( /* void */ ; v < end && *v >= '0' && *v <= '9'; v++) {
+            if (offset >= max) {
+                return 1;       /* and no overflow on a long number */
+            }
+            offset = offset * 10 + (uint64_t) (*v - '0');
+        }
+        return offset >= max;
+    }
+    return 0;
+}
+
 int
 fy_http_cache_start(fy_http_proxy_t *p)
 {
@@ -948,6 +991,14 @@ fy_http_cache_start(fy_http_proxy_t *p)
     if (fy_http_cache_test(r, lcf->cache.bypass)) {
         c->status = FY_CACHE_BYPASS;
         return FY_OK;
+    }
+    /* a HIT still answers it; a MISS goes up as the client asked, with
+     * its Range and conditions, and is not stored (nginx) */
+    if (lcf->cache.max_range_offset != SIZE_MAX
+        && fy_http_cache_range_past(r, lcf->cache.max_range_offset))
+    {
+        c->store_ok = 0;
+        c->pass_cond = 1;
     }
     return fy_http_cache_decide(p, 1);
 }

@@ -137,6 +137,9 @@ typedef struct fy_http_cache_s {
     uint64_t                body_start;
     unsigned                storing:1;
     unsigned                store_ok:1;       /* the request may store */
+    unsigned                pass_cond:1;      /* max_range_offset: the
+                                                 client's Range and
+                                                 conditions go up */
     unsigned                lock_held:1;      /* proxy_cache_lock: this
                                                  request fetches it */
     unsigned                lock_wait:1;      /* another one does */

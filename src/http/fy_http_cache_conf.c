@@ -103,7 +103,10 @@ fy_array_create(fy_pool_t *pool, unsigned n, size_t size)
       FY_CACHE_OFF(field, background_update), NULL },                      \
     { prefix "_cache_min_uses", FY_CACHE_LOC, 0, 1, 1,                     \
       fy_conf_set_int, FY_CONF_LOC_OFF, FY_CACHE_OFF(field, min_uses),     \
-      &fy_http_cache_uses_bounds }
+      &fy_http_cache_uses_bounds },                                        \
+    { prefix "_cache_max_range_offset", FY_CACHE_LOC, 0, 1, 1,             \
+      fy_conf_set_size, FY_CONF_LOC_OFF,                                   \
+      FY_CACHE_OFF(field, max_range_offset), NULL }
 
 /* the *_cache rows' post: their zones' kind (indexed by that kind) */
 static const unsigned  fy_http_cache_kinds[] = {
@@ -454,6 +457,7 @@ fy_http_cache_init_conf(fy_http_cache_conf_t *cc)
     cc->min_uses = FY_CONF_UNSET_INT;
     cc->revalidate = FY_CONF_UNSET_INT;
     cc->background_update = FY_CONF_UNSET_INT;
+    cc->max_range_offset = FY_CONF_UNSET_SIZE;
 }
 
 /* A level without its own settings takes its parent's, one by one. */
@@ -468,6 +472,8 @@ fy_http_cache_merge(fy_http_cache_conf_t *prev, fy_http_cache_conf_t *conf)
     fy_conf_merge(conf->revalidate, prev->revalidate, FY_CONF_UNSET_INT, 0);
     fy_conf_merge(conf->background_update, prev->background_update,
                   FY_CONF_UNSET_INT, 0);
+    fy_conf_merge(conf->max_range_offset, prev->max_range_offset,
+                  FY_CONF_UNSET_SIZE, SIZE_MAX);
     if (!conf->set) {
         conf->zone = prev->zone;
         conf->set = prev->set;

@@ -105,7 +105,8 @@ fy_http_cgi_vars(fy_http_proxy_t *p, fy_array_t *params,
     for (i = 0; i < r->headers.nelts; i++) {
         h = fy_array_elt(&r->headers, fy_http_header_t, i);
         if (fy_http_cgi_param_set(params, &h->name)
-            || (p->cache && fy_proxy_cache_skip_header(&h->name)))
+            || (p->cache && !p->cache->pass_cond
+                && fy_proxy_cache_skip_header(&h->name)))
         {
             continue;
         }

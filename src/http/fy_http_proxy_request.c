@@ -362,7 +362,8 @@ fy_proxy_create_request(fy_http_proxy_t *p)
         if (fy_proxy_skip_header(&h->name)
             || fy_str_eq_ci(&h->name, "Content-Length")
             || fy_proxy_is_set(set, &h->name)
-            || (p->cache && fy_proxy_cache_skip_header(&h->name))
+            || (p->cache && !p->cache->pass_cond
+                && fy_proxy_cache_skip_header(&h->name))
             || (conn_fields
                 && fy_proxy_connection_option(&r->headers, &h->name)))
         {
