@@ -10,7 +10,7 @@
 # (EXPIRED), a 304 to a revalidation (REVALIDATED), responses that must not be kept (no-store, private,
 # Set-Cookie, Vary: *, X-Accel-Expires: 0) and X-Accel-Expires /
 # max-age that keep them, proxy_ignore_headers, bypass and no_cache,
-# POST not cached, HEAD answered from a GET's entry, a Range of a HIT,
+# POST not cached, HEAD answered from a GET's entry, proxy_cache_convert_head, a Range of a HIT,
 # the client's Range and conditions not sent up on a MISS,
 # a chunked 1 MiB body kept byte for byte, a client leaving mid-body
 # leaves no broken entry, two workers sharing one entry, entries kept
@@ -136,6 +136,10 @@ http {
         }
         location /post {
             proxy_pass http://app;
+        }
+        location /nohc/ {
+            proxy_pass http://app;
+            proxy_cache_convert_head off;
         }
         location /mro/ {
             proxy_pass http://app;
@@ -346,6 +350,37 @@ is($r->{body}, '', 'HEAD: no body');
 is($r->{headers}{'content-length'}, length("body of GET /h\n"),
    'HEAD: the entry\'s length');
 is(hits('/h'), 1, 'HEAD: the backend asked once');
+
+# ---- proxy_cache_convert_head (on by default) ----
+# A HEAD that misses goes up as a GET, the answer is stored, the client
+# gets the header alone, and the connection goes on.
+{
+    my ($res, $closed) = http_keepalive($port, [
+        "HEAD /hc HTTP/1.1\r\nHost: x\r\n\r\n",
+        "GET /hc HTTP/1.1\r\nHost: x\r\n\r\n",
+        "HEAD /big?hc HTTP/1.1\r\nHost: x\r\n\r\n",
+        "GET /big?hc HTTP/1.1\r\nHost: x\r\n\r\n"]);
+    is(scalar @$res, 4, 'convert_head: four answers on one connection');
+    is($res->[0]{status}, 200, 'convert_head: the HEAD MISS is a 200');
+    is($res->[0]{headers}{'x-cache'}, 'MISS', '... MISS');
+    is($res->[0]{body}, '', '... with no body');
+    is($res->[0]{headers}{'content-length'}, length("body of GET /hc\n"),
+       '... and the length of the GET\'s body');
+    is($res->[1]{headers}{'x-cache'}, 'HIT', 'the GET after it: HIT');
+    is($res->[1]{body}, "body of GET /hc\n", '... the body the GET fetched');
+    is($res->[2]{body}, '', 'a HEAD MISS of a chunked 1 MiB body: no body');
+    is($res->[3]{headers}{'x-cache'}, 'HIT', '... the GET after it: HIT');
+    is(md5_hex($res->[3]{body} // ''), md5_hex($big), '... the whole MiB');
+    ok(!$closed, '... and the connection stays open');
+    is(hits('/hc'), 1, 'convert_head: the backend asked once');
+    ok((grep { $_ eq 'GET /hc' } $b->request_lines),
+       '... with a GET');
+}
+$r = http($port, build_request(method => 'HEAD', path => '/nohc/x'), head => 1);
+is($r->{headers}{'x-cache'}, 'MISS', 'convert_head off: a HEAD MISS');
+ok((grep { $_ eq 'HEAD /nohc/x' } $b->request_lines),
+   '... goes up as a HEAD');
+is(get('/nohc/x')->{headers}{'x-cache'}, 'MISS', '... and is not stored');
 
 # ---- Range on a HIT ----
 $r = get('/h', Range => 'bytes=0-3');
@@ -739,6 +774,9 @@ server_conf_refused('proxy_cache_methods PUT;',
                     'invalid value "PUT" in \S+ferry.conf:8', 'bad method');
 server_conf_refused('proxy_cache_min_uses 0;',
                     'between 1 and 32767 in \S+ferry.conf:8', 'min_uses 0');
+server_conf_refused('fastcgi_cache_convert_head on;',
+                    'unknown directive "fastcgi_cache_convert_head" in '
+                    . '\S+ferry.conf:8', 'convert_head is proxy_cache\'s only');
 server_conf_refused('proxy_cache_max_range_offset 1x;',
                     'invalid value "1x" in \S+ferry.conf:8',
                     'max_range_offset: not a size');

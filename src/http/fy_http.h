@@ -318,7 +318,8 @@ typedef struct {
  * (fy_http_cv_t *, NULL: none here), *_cache_use_stale
  * (FY_CACHE_STALE_*, 0: unset); lock (flag), lock_timeout, lock_age
  * (ms), min_uses, revalidate, background_update, max_range_offset
- * (bytes; SIZE_MAX: none): FY_CONF_UNSET* until merged.  file and line: where the zone was set, for the checks made
+ * (bytes; SIZE_MAX: none), convert_head (proxy_cache's only):
+ * FY_CONF_UNSET* until merged.  file and line: where the zone was set, for the checks made
  * after the merge. */
 typedef struct {
     struct fy_http_limit_zone_s *zone;
@@ -336,6 +337,7 @@ typedef struct {
     int                  revalidate;
     int                  background_update;
     size_t               max_range_offset;
+    int                  convert_head;
     const char          *file;
     unsigned             line;
 } fy_http_cache_conf_t;

@@ -985,8 +985,20 @@ fy_http_cache_start(fy_http_proxy_t *p)
     memcpy(c->main_md5, c->md5, 16);
     fy_http_cache_file_name(c->cp, c->md5, c->name);
     p->cache = c;
-    /* a HEAD that misses goes up as a HEAD: nothing to store */
-    c->store_ok = r->method != FY_HTTP_HEAD;
+    c->store_ok = 1;
+    if (r->method == FY_HTTP_HEAD) {
+        /* proxy_cache_convert_head (proxy_pass only): a HEAD that misses
+         * goes up as a GET, and the answer is stored while the client
+         * gets its header; otherwise it goes up as a HEAD and nothing
+         * is stored */
+        if (lcf->cache.convert_head == 1 && !lcf->fastcgi_pass
+            && !lcf->uwsgi_pass && !lcf->scgi_pass)
+        {
+            p->head_get = 1;
+        } else {
+            c->store_ok = 0;
+        }
+    }
 
     if (fy_http_cache_test(r, lcf->cache.bypass)) {
         c->status = FY_CACHE_BYPASS;

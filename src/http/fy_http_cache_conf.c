@@ -117,6 +117,10 @@ static const unsigned  fy_http_cache_kinds[] = {
 const fy_command_t  fy_http_cache_commands[] = {
 
     FY_CACHE_COMMANDS("proxy", cache, FY_LIMIT_CACHE),
+    /* nginx has it for proxy_pass alone: FastCGI and the others pass
+     * the client's method in a param, whatever the cache wants */
+    { "proxy_cache_convert_head", FY_CACHE_LOC, 0, 1, 1, fy_conf_set_flag,
+      FY_CONF_LOC_OFF, FY_CACHE_OFF(cache, convert_head), NULL },
     FY_CACHE_COMMANDS("fastcgi", fastcgi.cache, FY_LIMIT_FASTCGI_CACHE),
     FY_CACHE_COMMANDS("uwsgi", uwsgi.cache, FY_LIMIT_UWSGI_CACHE),
     FY_CACHE_COMMANDS("scgi", scgi.cache, FY_LIMIT_SCGI_CACHE),
@@ -458,6 +462,7 @@ fy_http_cache_init_conf(fy_http_cache_conf_t *cc)
     cc->revalidate = FY_CONF_UNSET_INT;
     cc->background_update = FY_CONF_UNSET_INT;
     cc->max_range_offset = FY_CONF_UNSET_SIZE;
+    cc->convert_head = FY_CONF_UNSET_INT;
 }
 
 /* A level without its own settings takes its parent's, one by one. */
@@ -474,6 +479,8 @@ fy_http_cache_merge(fy_http_cache_conf_t *prev, fy_http_cache_conf_t *conf)
                   FY_CONF_UNSET_INT, 0);
     fy_conf_merge(conf->max_range_offset, prev->max_range_offset,
                   FY_CONF_UNSET_SIZE, SIZE_MAX);
+    fy_conf_merge(conf->convert_head, prev->convert_head, FY_CONF_UNSET_INT,
+                  1);
     if (!conf->set) {
         conf->zone = prev->zone;
         conf->set = prev->set;

@@ -91,6 +91,10 @@ struct fy_http_proxy_s {
     unsigned                  framed:1;        /* the response's end is
                                                   known without a close */
     unsigned                  upstream_close:1;/* it said Connection: close */
+    unsigned                  head_get:1;      /* proxy_cache_convert_head:
+                                                  a HEAD asked up as a GET
+                                                  for the cache; the body
+                                                  is stored, not sent */
     unsigned                  peer_index;      /* p->peer in u->peers */
     unsigned                  uc_requests;     /* carried by uc before */
     unsigned                  request_sent:1;  /* bytes went upstream */

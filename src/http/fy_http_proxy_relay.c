@@ -26,6 +26,7 @@ static int fy_proxy_next_piece(fy_http_proxy_t *p);
 static int fy_proxy_gzip_piece(fy_http_proxy_t *p);
 static int fy_proxy_gzip_out(fy_http_proxy_t *p);
 static int fy_proxy_sub_piece(fy_http_proxy_t *p);
+static int fy_proxy_head_piece(fy_http_proxy_t *p);
 static void fy_proxy_ahead_free(void *data);
 static void fy_proxy_discard_handler(fy_event_t *rev);
 static void fy_proxy_read_ahead(fy_http_proxy_t *p);
@@ -210,6 +211,23 @@ fy_proxy_next_piece(fy_http_proxy_t *p)
     return FY_OK;
 }
 
+/* proxy_cache_convert_head: the body of a HEAD's answer, asked for
+ * with GET, is read to its end (fy_proxy_scan stores it) and none of
+ * it is queued: FY_AGAIN for more, FY_DONE, FY_ERROR; the header goes
+ * alone (fy_proxy_relay). */
+static int
+fy_proxy_head_piece(fy_http_proxy_t *p)
+{
+    u_char  *start;
+    size_t   len;
+    int      rc;
+
+    do {
+        rc = fy_proxy_body_piece(p, &start, &len);
+    } while (rc == FY_OK);
+    return rc;
+}
+
 /*
  * The same with gzip between body and client: pieces go into the
  * compressor, and what comes out is queued.  A piece stays in p->buf
@@ -364,7 +382,8 @@ fy_proxy_relay(fy_http_proxy_t *p)
     int                 rc;
 
     for ( ;; ) {
-        rc = p->sub ? fy_proxy_sub_piece(p)
+        rc = p->head_get ? fy_proxy_head_piece(p)
+             : p->sub ? fy_proxy_sub_piece(p)
              : p->gzip ? fy_proxy_gzip_piece(p) : fy_proxy_next_piece(p);
 
         if (rc == FY_DONE) {

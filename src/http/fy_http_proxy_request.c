@@ -221,7 +221,9 @@ fy_proxy_create_request(fy_http_proxy_t *p)
     u_char                 *q;
 
     method = r->method_name;
-    if (lcf->proxy_method) {
+    if (p->head_get) {
+        fy_str_set(&method, "GET");     /* before proxy_method (nginx) */
+    } else if (lcf->proxy_method) {
         method.data = fy_http_cv_eval(r, lcf->proxy_method, &method.len);
         if (method.data == NULL) {
             return FY_ERROR;

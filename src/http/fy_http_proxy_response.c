@@ -328,7 +328,7 @@ fy_proxy_process_header(fy_http_proxy_t *p)
         return;
     }
 
-    if (r->head || p->status == 204 || p->status == 304
+    if ((r->head && !p->head_get) || p->status == 204 || p->status == 304
         || (p->status >= 100 && p->status < 200))
     {
         p->body_type = FY_PROXY_BODY_NONE;
@@ -449,6 +449,7 @@ fy_proxy_process_header(fy_http_proxy_t *p)
     /* add_trailer: the body goes out in chunks of ferry's, whatever
      * its framing, and the trailers in the last one (nginx) */
     if (r->loc->add_trailers && p->gzip == NULL && p->status != 101
+        && !p->head_get
         && p->body_type != FY_PROXY_BODY_NONE
         && fy_http_trailers_expected(r, r->status))
     {
