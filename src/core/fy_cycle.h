@@ -93,6 +93,9 @@ typedef struct {
     unsigned             udp:1;        /* stream "listen ... udp": a
                                           datagram socket every worker
                                           reads (fy_stream_udp.c) */
+    unsigned             proxy_protocol:1; /* http "listen ...
+                                          proxy_protocol": a PROXY header
+                                          comes first (fy_http_pp.c) */
     unsigned             index;        /* position in cycle->listening */
     fy_array_t           servers;      /* fy_http_srv_conf_t *, in the order
                                           written: server_name ties and

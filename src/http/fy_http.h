@@ -706,6 +706,7 @@ typedef struct {
     unsigned             deferred:1;    /* "deferred" */
     unsigned             default_server:1;
     unsigned             ssl:1;
+    unsigned             proxy_protocol:1;
     unsigned             line;
 } fy_http_listen_t;
 
@@ -871,6 +872,9 @@ struct fy_http_conn_s {
     uint64_t             linger_timeout;
     uint64_t             start_msec;    /* accepted (or handed over):
                                            keepalive_time */
+    struct fy_pp_s      *pp;            /* listen ... proxy_protocol: what
+                                           the PROXY header said (malloc),
+                                           NULL before it or without */
 };
 
 struct fy_http_request_s {
@@ -1036,6 +1040,15 @@ void fy_http_init_connection(fy_conn_t *c, fy_listen_t *ls,
 /* The connection is ready for HTTP (after the TLS handshake): wait for
  * the first request. */
 void fy_http_start_connection(fy_http_conn_t *hc);
+/* fy_http_pp.c: "listen ... proxy_protocol": read the PROXY header of
+ * a new connection, then go on to TLS or the request. */
+void fy_http_pp_start(fy_http_conn_t *hc);
+size_t fy_http_pp_var_addr(fy_http_request_t *r, u_char *buf, size_t size);
+size_t fy_http_pp_var_port(fy_http_request_t *r, u_char *buf, size_t size);
+size_t fy_http_pp_var_server_addr(fy_http_request_t *r, u_char *buf,
+                                  size_t size);
+size_t fy_http_pp_var_server_port(fy_http_request_t *r, u_char *buf,
+                                  size_t size);
 /* The server of ls named host in nginx's order (exact, leading and
  * trailing wildcards, regexes), or NULL.  r may be NULL (SNI): regex
  * captures are then not kept. */

@@ -306,7 +306,10 @@ found:
         ls->backlog = l->backlog;
         ls->deferred = l->deferred;
     }
+    /* as ssl, a property of the socket that any listen of the address
+     * may give (nginx) */
     ls->ssl |= l->ssl;
+    ls->proxy_protocol |= l->proxy_protocol;
     pscf = fy_array_push(&ls->servers);
     if (pscf == NULL) {
         return FY_ERROR;

@@ -496,6 +496,10 @@ fy_http_listen(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
             l->ssl = 1;
             continue;
         }
+        if (fy_str_eq(&cf->args[i], "proxy_protocol")) {
+            l->proxy_protocol = 1;
+            continue;
+        }
         if (fy_str_eq(&cf->args[i], "http2")) {
             /* nginx's way before the "http2" directive (1.25.1) */
             fy_http_http2_ignored(cf, "the \"http2\" parameter of "

@@ -5,9 +5,10 @@
  * bytes of the next request it may already have read.  The receiving
  * side is fy_http_init_connection() with those bytes.
  *
- * Only plain HTTP connections between requests can move (a TLS one
- * answers "Connection: close" while its worker drains): all their
- * state is the socket, the bytes read and the request count.
+ * Only plain HTTP connections between requests can move (a TLS one, or
+ * one that began with a PROXY header, answers "Connection: close" while
+ * its worker drains): all their state is the socket, the bytes read
+ * and the request count.
  */
 #include "fy_core.h"
 #include "fy_http.h"
@@ -24,8 +25,9 @@ fy_http_handback(fy_http_conn_t *hc)
     size_t                   len;
     int                      rc;
 
-    /* TLS state lives in this process's memory: it cannot move */
-    if (!fy_worker_can_handback() || c->ssl) {
+    /* TLS state lives in this process's memory: it cannot move; nor
+     * can what a PROXY header said (the header is read once) */
+    if (!fy_worker_can_handback() || c->ssl || hc->pp) {
         return FY_DECLINED;
     }
 

@@ -33,6 +33,7 @@
  */
 #include "fy_core.h"
 #include "fy_http.h"
+#include "fy_pp.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -41,7 +42,8 @@ enum {
     FY_REALIP_UNSET = 0,
     FY_REALIP_XREALIP,          /* X-Real-IP, the default */
     FY_REALIP_XFWD,             /* X-Forwarded-For: every line */
-    FY_REALIP_HEADER            /* another field: its first line */
+    FY_REALIP_HEADER,           /* another field: its first line */
+    FY_REALIP_PROXY             /* proxy_protocol: the PROXY header's */
 };
 
 struct fy_http_realip_conf_s {
@@ -153,10 +155,7 @@ fy_http_realip_header(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
     {
         rc->type = FY_REALIP_XFWD;
     } else if (fy_str_eq(arg, "proxy_protocol")) {
-        fy_conf_error(cf, "real_ip_header proxy_protocol: ferry does not "
-                      "support the PROXY protocol (no \"listen ... "
-                      "proxy_protocol\")");
-        return FY_CONF_ERROR;
+        rc->type = FY_REALIP_PROXY;
     } else if (arg->len == 0) {
         fy_conf_error(cf, "empty header name in \"real_ip_header\"");
         return FY_CONF_ERROR;
@@ -461,6 +460,21 @@ fy_http_realip(fy_http_request_t *r, fy_http_loc_conf_t *lcf)
         return;
     }
 
+    if (rc->type == FY_REALIP_PROXY) {
+        /* real_ip_header proxy_protocol: the address and port of the
+         * connection's PROXY header (listen ... proxy_protocol), if it
+         * gave one (not UNKNOWN or LOCAL) */
+        if (hc->pp == NULL || hc->pp->addr[0] == '\0'
+            || fy_http_realip_parse((u_char *) hc->pp->addr,
+                                    strlen(hc->pp->addr), &sa, &salen)
+               != FY_OK)
+        {
+            return;
+        }
+        sa.sin6_port = htons((uint16_t) hc->pp->port);
+        goto found;
+    }
+
     memset(&w, 0, sizeof(w));
     w.r = r;
     w.name = rc->type == FY_REALIP_XFWD ? &xfwd
@@ -490,6 +504,8 @@ fy_http_realip(fy_http_request_t *r, fy_http_loc_conf_t *lcf)
     {
         return;
     }
+
+found:
 
     s = fy_palloc(r->pool, sizeof(*s));
     if (s == NULL || fy_pool_cleanup_add(r->pool, fy_http_realip_restore, s)

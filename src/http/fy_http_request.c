@@ -101,6 +101,12 @@ fy_http_init_connection(fy_conn_t *c, fy_listen_t *ls, const u_char *data,
         fy_event_post(&c->read);
         return;
 
+    } else if (ls->proxy_protocol) {
+        /* the PROXY header first, then TLS or the request; such a
+         * connection is never handed over either: this one is new */
+        fy_http_pp_start(hc);
+        return;
+
     } else if (ls->ssl) {
         /* TLS connections are never handed over: this one is new */
         fy_http_ssl_init_connection(hc);
@@ -154,6 +160,7 @@ fy_http_close_connection(fy_http_conn_t *hc)
         fy_conn_close(hc->c);
     }
     fy_buf_release(&hc->in);
+    free(hc->pp);
     free(hc);
 }
 

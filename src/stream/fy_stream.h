@@ -37,6 +37,7 @@
 #include "fy_cycle.h"
 #include "fy_event.h"
 #include "fy_http.h"
+#include "fy_pp.h"
 #include "fy_stream_tls_hello.h"
 #include "fy_tls.h"
 #include "fy_tls_upstream.h"
@@ -257,10 +258,7 @@ typedef struct fy_stream_session_s {
     size_t                    up_addrs_len;
     /* what the client's PROXY protocol header said (listen ...
      * proxy_protocol); empty strings for none or "UNKNOWN"/LOCAL */
-    char                      pp_addr[48];
-    char                      pp_server_addr[48];
-    unsigned                  pp_port;
-    unsigned                  pp_server_port;
+    fy_pp_t                   pp;
     fy_tls_hello_t           *hello;       /* ssl_preread on, else NULL */
     fy_stream_map_value_t    *map_values;  /* the maps' values so far */
     struct fy_http_limit_held_s *limit_held;  /* limit_conn's counts */
@@ -323,10 +321,6 @@ void fy_stream_proxy_ssl_handshake(fy_stream_session_t *s);
 /* fy_stream_preread.c: ssl_preread's phase, then fy_stream_connect. */
 void fy_stream_preread(fy_stream_session_t *s);
 
-/* fy_stream_pp.c: read a PROXY protocol header (v1 or v2) from the
- * client into s.  FY_OK (read and taken off the socket), FY_AGAIN (not
- * all here yet), FY_ERROR (broken: logged). */
-int fy_stream_pp_read(fy_stream_session_t *s);
 
 /* fy_stream_map.c: the variable index (FY_STREAM_VAR_N + n) of the
  * map called name, made when new (filled by its block later); -1 when

@@ -256,16 +256,16 @@ fy_stream_var(fy_stream_session_t *s, int var, u_char *buf, size_t size)
         break;
     }
     case FY_STREAM_VAR_PP_ADDR:
-        n = snprintf(b, size, "%s", s->pp_addr);
+        n = snprintf(b, size, "%s", s->pp.addr);
         break;
     case FY_STREAM_VAR_PP_SERVER_ADDR:
-        n = snprintf(b, size, "%s", s->pp_server_addr);
+        n = snprintf(b, size, "%s", s->pp.server_addr);
         break;
     case FY_STREAM_VAR_PP_PORT:
     case FY_STREAM_VAR_PP_SERVER_PORT:
-        if (s->pp_addr[0]) {
+        if (s->pp.addr[0]) {
             n = snprintf(b, size, "%u", var == FY_STREAM_VAR_PP_PORT
-                                        ? s->pp_port : s->pp_server_port);
+                                        ? s->pp.port : s->pp.server_port);
         }
         break;
     case FY_STREAM_VAR_SSL_PREREAD_SERVER_NAME:

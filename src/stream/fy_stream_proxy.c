@@ -206,7 +206,7 @@ fy_stream_pp_handler(fy_event_t *ev)
         fy_stream_finalize(s, 400);
         return;
     }
-    rc = fy_stream_pp_read(s);
+    rc = fy_pp_read(c->fd, &s->pp, s->addr_text);
     if (rc == FY_AGAIN) {
         return;
     }

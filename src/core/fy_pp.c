@@ -1,15 +1,17 @@
 /*
- * fy_stream_pp.c -- "listen ... proxy_protocol": the PROXY protocol
- * header a load balancer in front of ferry sends before the client's
- * bytes (version 1, text, or version 2, binary), as nginx reads it.
+ * fy_pp.c -- "listen ... proxy_protocol" (http and stream): the PROXY
+ * protocol header a load balancer in front of ferry sends before the
+ * client's bytes (version 1, text, or version 2, binary), as nginx
+ * reads it.
  *
  * The header is looked at with MSG_PEEK until it is complete, then
  * exactly its length is taken off the socket, so not one byte of the
- * client's own data is consumed here.  Its addresses become
- * $proxy_protocol_addr, _port, _server_addr, _server_port.
+ * client's own data (a TLS ClientHello, an HTTP request) is consumed
+ * here.  Its addresses become $proxy_protocol_addr, _port,
+ * _server_addr, _server_port.
  */
 #include "fy_core.h"
-#include "fy_stream.h"
+#include "fy_pp.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -71,7 +73,7 @@ fy_pp_port(const char *text, unsigned *port)
 /* "PROXY TCP4|TCP6 SRC DST SPORT DPORT\r\n" or "PROXY UNKNOWN...\r\n";
  * len: up to and including the LF. */
 static int
-fy_pp_v1(fy_stream_session_t *s, const u_char *p, size_t len)
+fy_pp_v1(fy_pp_t *pp, const u_char *p, size_t len)
 {
     const u_char  *end = p + len - 2;      /* at the CR */
     char           proto[8], sport[8], dport[8];
@@ -87,10 +89,10 @@ fy_pp_v1(fy_stream_session_t *s, const u_char *p, size_t len)
     }
     if ((p = fy_pp_field(p, end, proto, sizeof(proto))) == NULL
         || *p++ != ' '
-        || (p = fy_pp_field(p, end, s->pp_addr, sizeof(s->pp_addr))) == NULL
+        || (p = fy_pp_field(p, end, pp->addr, sizeof(pp->addr))) == NULL
         || *p++ != ' '
-        || (p = fy_pp_field(p, end, s->pp_server_addr,
-                            sizeof(s->pp_server_addr))) == NULL
+        || (p = fy_pp_field(p, end, pp->server_addr,
+                            sizeof(pp->server_addr))) == NULL
         || *p++ != ' '
         || (p = fy_pp_field(p, end, sport, sizeof(sport))) == NULL
         || *p++ != ' '
@@ -106,10 +108,10 @@ fy_pp_v1(fy_stream_session_t *s, const u_char *p, size_t len)
     } else {
         return FY_ERROR;
     }
-    if (inet_pton(family, s->pp_addr, bin) != 1
-        || inet_pton(family, s->pp_server_addr, bin) != 1
-        || fy_pp_port(sport, &s->pp_port) != FY_OK
-        || fy_pp_port(dport, &s->pp_server_port) != FY_OK)
+    if (inet_pton(family, pp->addr, bin) != 1
+        || inet_pton(family, pp->server_addr, bin) != 1
+        || fy_pp_port(sport, &pp->port) != FY_OK
+        || fy_pp_port(dport, &pp->server_port) != FY_OK)
     {
         return FY_ERROR;
     }
@@ -118,7 +120,7 @@ fy_pp_v1(fy_stream_session_t *s, const u_char *p, size_t len)
 
 /* The binary header, whole (len bytes). */
 static int
-fy_pp_v2(fy_stream_session_t *s, const u_char *p, size_t len)
+fy_pp_v2(fy_pp_t *pp, const u_char *p, size_t len)
 {
     unsigned  cmd = p[12] & 0x0f, fam = p[13];
     size_t    alen = len - FY_PP_V2_HEAD;
@@ -138,21 +140,21 @@ fy_pp_v2(fy_stream_session_t *s, const u_char *p, size_t len)
         if (alen < 12) {
             return FY_ERROR;
         }
-        inet_ntop(AF_INET, p, s->pp_addr, sizeof(s->pp_addr));
-        inet_ntop(AF_INET, p + 4, s->pp_server_addr,
-                  sizeof(s->pp_server_addr));
-        s->pp_port = (unsigned) (p[8] << 8 | p[9]);
-        s->pp_server_port = (unsigned) (p[10] << 8 | p[11]);
+        inet_ntop(AF_INET, p, pp->addr, sizeof(pp->addr));
+        inet_ntop(AF_INET, p + 4, pp->server_addr,
+                  sizeof(pp->server_addr));
+        pp->port = (unsigned) (p[8] << 8 | p[9]);
+        pp->server_port = (unsigned) (p[10] << 8 | p[11]);
         return FY_OK;
     case 0x21:                              /* TCP over IPv6 */
         if (alen < 36) {
             return FY_ERROR;
         }
-        inet_ntop(AF_INET6, p, s->pp_addr, sizeof(s->pp_addr));
-        inet_ntop(AF_INET6, p + 16, s->pp_server_addr,
-                  sizeof(s->pp_server_addr));
-        s->pp_port = (unsigned) (p[32] << 8 | p[33]);
-        s->pp_server_port = (unsigned) (p[34] << 8 | p[35]);
+        inet_ntop(AF_INET6, p, pp->addr, sizeof(pp->addr));
+        inet_ntop(AF_INET6, p + 16, pp->server_addr,
+                  sizeof(pp->server_addr));
+        pp->port = (unsigned) (p[32] << 8 | p[33]);
+        pp->server_port = (unsigned) (p[34] << 8 | p[35]);
         return FY_OK;
     default:
         return FY_OK;                       /* UNSPEC, UDP, unix: ignored,
@@ -161,7 +163,7 @@ fy_pp_v2(fy_stream_session_t *s, const u_char *p, size_t len)
 }
 
 int
-fy_stream_pp_read(fy_stream_session_t *s)
+fy_pp_read(int fd, fy_pp_t *pp, const char *client)
 {
     u_char   buf[FY_PP_V2_MAX];
     ssize_t  n;
@@ -170,7 +172,7 @@ fy_stream_pp_read(fy_stream_session_t *s)
     int      rc;
 
     do {
-        n = recv(s->c->fd, buf, sizeof(buf), MSG_PEEK);
+        n = recv(fd, buf, sizeof(buf), MSG_PEEK);
     } while (n == -1 && errno == EINTR);
 
     if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
@@ -179,7 +181,7 @@ fy_stream_pp_read(fy_stream_session_t *s)
     if (n <= 0) {
         fy_log_error(FY_LOG_INFO, n ? errno : 0, "client closed the "
                      "connection before its PROXY protocol header, client: "
-                     "%s", s->addr_text);
+                     "%s", client);
         return FY_ERROR;
     }
 
@@ -196,7 +198,7 @@ fy_stream_pp_read(fy_stream_session_t *s)
         if ((size_t) n < len) {
             return FY_AGAIN;
         }
-        rc = fy_pp_v2(s, buf, len);
+        rc = fy_pp_v2(pp, buf, len);
     } else {
         lf = memchr(buf, '\n', fy_min((size_t) n, FY_PP_V1_MAX));
         if (lf == NULL) {
@@ -210,7 +212,7 @@ fy_stream_pp_read(fy_stream_session_t *s)
             return FY_AGAIN;
         }
         len = (size_t) (lf - buf) + 1;
-        rc = fy_pp_v1(s, buf, len);
+        rc = fy_pp_v1(pp, buf, len);
     }
     if (rc != FY_OK) {
         goto broken;
@@ -218,7 +220,7 @@ fy_stream_pp_read(fy_stream_session_t *s)
 
     /* take the header, and only the header, off the socket */
     do {
-        n = recv(s->c->fd, buf, len, 0);
+        n = recv(fd, buf, len, 0);
     } while (n == -1 && errno == EINTR);
     if (n != (ssize_t) len) {
         goto broken;
@@ -229,7 +231,7 @@ broken:
     len = n > 0 ? fy_min((size_t) n, 32) : 0;
     fy_log_error(FY_LOG_ERR, 0, "broken header: \"%.*s\" while reading "
                  "PROXY protocol, client: %s", (int) len,
-                 fy_pp_printable(buf, len), s->addr_text);
-    s->pp_addr[0] = s->pp_server_addr[0] = '\0';
+                 fy_pp_printable(buf, len), client);
+    pp->addr[0] = pp->server_addr[0] = '\0';
     return FY_ERROR;
 }
