@@ -139,6 +139,7 @@ static const fy_command_t *const  fy_conf_tables[] = {
     fy_http_realip_commands,
     fy_http_ssl_commands,
     fy_http_http2_commands,
+    fy_http_tuning_commands,
     fy_http_proxy_accel_commands,
     fy_http_proxy_conn_commands,
     fy_http_resolver_commands,

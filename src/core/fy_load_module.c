@@ -1,6 +1,6 @@
 /*
- * fy_load_module.c -- nginx's "load_module FILE;" (main), as Debian's
- * the files in /etc/nginx/modules-enabled carry it:
+ * fy_load_module.c -- nginx's "load_module FILE;" (main), as the files
+ * in Debian's /etc/nginx/modules-enabled carry it:
  *
  *   load_module modules/ngx_stream_module.so;
  *
