@@ -152,9 +152,12 @@ server_conf_refused('aio sometimes;', '"aio" directive invalid value "sometimes"
 server_conf_refused('open_log_file_cache inactive=1m;',
                     '"open_log_file_cache" must have "max" parameter in \S+:8\b',
                     'open_log_file_cache without max=');
-server_conf_refused('request_pool_size 100;',
+server_conf_refused('connection_pool_size 96;',
+                    '"connection_pool_size" must be no less than 112 in \S+:8\b',
+                    'connection_pool_size 96');
+server_conf_refused('request_pool_size 4100;',
                     '"request_pool_size" must be a multiple of 16 in \S+:8\b',
-                    'request_pool_size 100');
+                    'request_pool_size 4100');
 server_conf_refused('location / { connection_pool_size 512; }',
                     '"connection_pool_size" directive is not allowed here in \S+:8\b',
                     'connection_pool_size in a location');

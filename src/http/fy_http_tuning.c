@@ -38,7 +38,8 @@ enum {
     FY_TUNE_AIO,
     FY_TUNE_FLAG,
     FY_TUNE_SIZE,            /* postpone_output */
-    FY_TUNE_POOL,            /* at least 80, a multiple of 16 */
+    FY_TUNE_POOL,            /* at least 112 (nginx's NGX_MIN_POOL_SIZE
+                                on 64-bit), a multiple of 16 */
     FY_TUNE_LOG_CACHE
 };
 
@@ -202,8 +203,8 @@ fy_http_tuning_noop(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
         break;
     case FY_TUNE_POOL:
         n = fy_conf_parse_size(v);
-        if (n >= 0 && n < 80) {
-            fy_conf_error(cf, "\"%s\" must be no less than 80", cmd->name);
+        if (n >= 0 && n < 112) {
+            fy_conf_error(cf, "\"%s\" must be no less than 112", cmd->name);
             return FY_CONF_ERROR;
         }
         if (n >= 0 && n % 16 != 0) {
