@@ -10,7 +10,7 @@
 # is also seen as a client sees it: the number of data segments a
 # response arrived in (TCP_INFO).  sendfile is seen in the worker's
 # read-call count (/proc/PID/io): one sendfile() against a read per
-# 16 KiB.
+# 16 KiB (output_buffers 1 16k).
 
 use strict;
 use warnings;
@@ -40,7 +40,7 @@ http {
         root html;
         location /nopush/ { tcp_nopush on; }
         location /nopush-nosf/ { tcp_nopush on; sendfile off; }
-        location /nosf/ { sendfile off; }
+        location /nosf/ { sendfile off; output_buffers 1 16k; }
         location / { proxy_pass http://b; }
         location /static/ { }
     }
@@ -310,7 +310,8 @@ for my $case (['nopush', 1, 'tcp_nopush on: header and file in one segment'],
 }
 
 # sendfile on: the worker reads 1 MiB with a few sendfile() calls; off:
-# with a read per 16 KiB (both count in /proc/PID/io's syscr).
+# with a read per output_buffers, 16 KiB here (both count in
+# /proc/PID/io's syscr).
 sub syscr {
     open my $fh, '<', "/proc/$worker/io" or return -1;
     local $/;

@@ -4,6 +4,7 @@
  */
 #include "fy_core.h"
 #include "fy_cycle.h"
+#include "fy_core_tuning.h"
 #include "fy_dispatch.h"
 #include "fy_shm.h"
 #include "fy_http.h"
@@ -110,6 +111,8 @@ const fy_command_t  fy_core_commands[] = {
 
 static const fy_command_t *const  fy_conf_tables[] = {
     fy_core_commands,
+    fy_core_tuning_commands,
+    fy_load_module_commands,
     fy_worker_conf_commands,
     fy_http_commands,
     fy_stream_commands,
@@ -136,6 +139,7 @@ static const fy_command_t *const  fy_conf_tables[] = {
     fy_http_realip_commands,
     fy_http_ssl_commands,
     fy_http_http2_commands,
+    fy_http_tuning_commands,
     fy_http_proxy_accel_commands,
     fy_http_proxy_conn_commands,
     fy_http_resolver_commands,

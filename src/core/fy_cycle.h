@@ -24,6 +24,12 @@ typedef struct {
     int                 level;
 } fy_core_error_log_t;
 
+/* A name in a list built at config time (thread_pool's). */
+typedef struct fy_core_name_s {
+    fy_str_t                 name;
+    struct fy_core_name_s   *next;
+} fy_core_name_t;
+
 /* main and events contexts */
 typedef struct {
     int                 daemon;
@@ -66,6 +72,11 @@ typedef struct {
     int                 use_seen;
     int                 pcre_jit;
     int64_t             timer_resolution;         /* ms, no effect */
+
+    /* accepted without effect (fy_core_tuning.c): kept only to check
+     * them as nginx does */
+    unsigned            tuning_seen;              /* duplicates */
+    fy_core_name_t     *thread_pools;             /* names given */
 } fy_core_conf_t;
 
 #define FY_MAX_LISTEN  1024

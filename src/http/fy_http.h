@@ -451,6 +451,16 @@ typedef struct fy_http_loc_conf_s {
     int                  tcp_nopush;     /* flag: TCP_CORK around a file's
                                             header and sendfile() */
     int                  tcp_nodelay;    /* flag: fy_http_nodelay() */
+    /* reading files (fy_http_tuning.c, fy_http_static_read.c) */
+    size_t               sendfile_max_chunk;  /* per sendfile(), 0: any */
+    unsigned             output_buffers_num;  /* output_buffers N SIZE */
+    size_t               output_buffers_size;
+    int64_t              directio;       /* O_DIRECT from this size on;
+                                            FY_HTTP_DIRECTIO_OFF: never */
+    size_t               directio_alignment;
+    size_t               read_ahead;     /* > 0: POSIX_FADV_SEQUENTIAL */
+    unsigned             tuning_seen;    /* fy_http_tuning.c: duplicates
+                                            of those without effect */
     /* redirects ferry makes (fy_http_absolute_location) */
     int                  absolute_redirect;
     int                  server_name_in_redirect;
@@ -738,6 +748,9 @@ extern const fy_command_t  fy_http_status_commands[];
 extern const fy_command_t  fy_http_access_commands[];
 extern const fy_command_t  fy_http_ssl_commands[];
 extern const fy_command_t  fy_http_http2_commands[];  /* fy_http_http2.c */
+extern const fy_command_t  fy_http_tuning_commands[];  /* fy_http_tuning.c */
+
+#define FY_HTTP_DIRECTIO_OFF  INT64_MAX
 /* The warning for HTTP/2 asked for where ferry speaks HTTP/1.1:
  * `what` is the directive or parameter, logged with cf's file:line. */
 void fy_http_http2_ignored(fy_conf_t *cf, const char *what);

@@ -35,6 +35,21 @@ fy_http_merge_loc(fy_http_loc_conf_t *prev, fy_http_loc_conf_t *conf)
     fy_conf_merge(conf->sendfile, prev->sendfile, FY_CONF_UNSET_INT, 1);
     fy_conf_merge(conf->tcp_nopush, prev->tcp_nopush, FY_CONF_UNSET_INT, 0);
     fy_conf_merge(conf->tcp_nodelay, prev->tcp_nodelay, FY_CONF_UNSET_INT, 1);
+    /* nginx's defaults since 1.21.4 (sendfile_max_chunk) and 1.9.5 */
+    fy_conf_merge(conf->sendfile_max_chunk, prev->sendfile_max_chunk,
+                  FY_CONF_UNSET_SIZE, 2 * 1024 * 1024);
+    if (conf->output_buffers_size == FY_CONF_UNSET_SIZE) {
+        conf->output_buffers_num = prev->output_buffers_size
+                                   == FY_CONF_UNSET_SIZE
+                                   ? 2 : prev->output_buffers_num;
+    }
+    fy_conf_merge(conf->output_buffers_size, prev->output_buffers_size,
+                  FY_CONF_UNSET_SIZE, 32768);
+    fy_conf_merge(conf->directio, prev->directio, FY_CONF_UNSET,
+                  FY_HTTP_DIRECTIO_OFF);
+    fy_conf_merge(conf->directio_alignment, prev->directio_alignment,
+                  FY_CONF_UNSET_SIZE, 512);
+    fy_conf_merge(conf->read_ahead, prev->read_ahead, FY_CONF_UNSET_SIZE, 0);
     /* nginx's defaults (docs/configuration.md, absolute_redirect) */
     fy_conf_merge(conf->absolute_redirect, prev->absolute_redirect,
                   FY_CONF_UNSET_INT, 1);

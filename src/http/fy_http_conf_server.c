@@ -39,6 +39,11 @@ fy_http_create_loc_conf(fy_pool_t *pool)
     lcf->sendfile = FY_CONF_UNSET_INT;
     lcf->tcp_nopush = FY_CONF_UNSET_INT;
     lcf->tcp_nodelay = FY_CONF_UNSET_INT;
+    lcf->sendfile_max_chunk = FY_CONF_UNSET_SIZE;
+    lcf->output_buffers_size = FY_CONF_UNSET_SIZE;
+    lcf->directio = FY_CONF_UNSET;
+    lcf->directio_alignment = FY_CONF_UNSET_SIZE;
+    lcf->read_ahead = FY_CONF_UNSET_SIZE;
     lcf->absolute_redirect = FY_CONF_UNSET_INT;
     lcf->server_name_in_redirect = FY_CONF_UNSET_INT;
     lcf->port_in_redirect = FY_CONF_UNSET_INT;

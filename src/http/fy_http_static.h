@@ -87,7 +87,23 @@ typedef struct fy_http_static_file_s {
     unsigned  sub_hdr:1;   /* sub_filter applies: the header changes */
     unsigned  sub_last:1;  /* the last chunk was queued */
     char      chunk[24];   /* "%zx\r\n" of sub's output */
+    /* read, not sent by sendfile() (fy_http_static_read.c) */
+    unsigned  direct:1;    /* O_DIRECT (directio) */
+    u_char   *rbuf;        /* output_buffers, aligned for O_DIRECT */
+    size_t    rsize;
+    size_t    align;       /* directio_alignment with O_DIRECT, else 1 */
 } fy_http_static_file_t;
+
+/* Before the body of r->file is sent: read_ahead's advice; directio's
+ * O_DIRECT on a file big enough; the read buffer where the body is read
+ * (TLS, sendfile off, O_DIRECT).  FY_ERROR: out of memory. */
+int fy_http_static_read_begin(fy_http_request_t *r, fy_http_static_file_t *f);
+
+/* Read at most max bytes of the file at f->pos into f->rbuf: *data
+ * points at them.  Bytes read (f->pos unchanged), 0 at an unexpected
+ * end of the file, -1 with errno. */
+ssize_t fy_http_static_read(fy_http_static_file_t *f, off_t max,
+                            u_char **data);
 
 /* sub_filter and gzip set up on f for a whole file (static files, proxy
  * cache HITs); FY_ERROR: out of memory. */

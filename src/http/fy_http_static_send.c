@@ -24,9 +24,8 @@
  * the same turn, and a 0 ms timer in the same timer run). */
 #define FY_HTTP_STATIC_TURN  (4 * 1024 * 1024)
 
-/* Read and compressed at a time when gzip compresses a file, and how
- * much to compress for one client before the others get a turn. */
-#define FY_HTTP_STATIC_GZIP_READ  16384
+/* How much to compress for one client before the others get a turn
+ * (it reads output_buffers' SIZE at a time). */
 #define FY_HTTP_STATIC_GZIP_TURN  (256 * 1024)
 
 static void fy_http_static_send_body(fy_http_request_t *r);
@@ -185,7 +184,7 @@ fy_http_static_filters(fy_http_request_t *r, fy_http_static_file_t *f,
             f->sub = NULL;          /* the header as for a GET only */
         }
         if (f->sub) {
-            f->in = fy_palloc(r->pool, FY_HTTP_STATIC_GZIP_READ);
+            f->in = fy_palloc(r->pool, r->loc->output_buffers_size);
             if (f->in == NULL) {
                 return FY_ERROR;
             }
@@ -201,7 +200,7 @@ fy_http_static_filters(fy_http_request_t *r, fy_http_static_file_t *f,
     if (f->gz_how == FY_HTTP_GZIP_YES) {
         f->gz = fy_http_gzip_start(r, f->sub_hdr ? -1 : size);
         if (f->in == NULL) {
-            f->in = fy_palloc(r->pool, FY_HTTP_STATIC_GZIP_READ);
+            f->in = fy_palloc(r->pool, r->loc->output_buffers_size);
         }
         if (f->gz == NULL || f->in == NULL) {
             return FY_ERROR;
@@ -465,6 +464,10 @@ fy_http_static_start(fy_http_request_t *r, char *hdr, size_t n)
 {
     fy_http_conn_t  *hc = r->hc;
 
+    if (fy_http_static_read_begin(r, r->file) != FY_OK) {
+        fy_http_close_connection(hc);
+        return;
+    }
     hc->out_done = fy_http_static_send_body;
     r->header_out = n;
     r->header_text.data = (u_char *) hdr;
@@ -516,14 +519,14 @@ fy_http_static_write_handler(fy_event_t *wev)
 static ssize_t
 fy_http_static_send_copy(fy_conn_t *c, fy_http_static_file_t *f, off_t max)
 {
-    u_char   buf[16384];
-    ssize_t  k, n;
+    u_char   *data;
+    ssize_t   k, n;
 
-    k = pread(f->fd, buf, (size_t) fy_min(max, (off_t) sizeof(buf)), f->pos);
+    k = fy_http_static_read(f, max, &data);
     if (k <= 0) {
         return k;
     }
-    n = fy_conn_send(c, buf, (size_t) k);
+    n = fy_conn_send(c, data, (size_t) k);
     if (n > 0) {
         f->pos += n;
     }
@@ -570,9 +573,16 @@ fy_http_static_send_body(fy_http_request_t *r)
             }
             max = (off_t) fy_min((uint64_t) max, allow);
         }
-        n = c->ssl || !r->loc->sendfile
-            ? fy_http_static_send_copy(c, f, max)
-            : sendfile(c->fd, f->fd, &f->pos, (size_t) max);
+        if (f->rbuf) {
+            n = fy_http_static_send_copy(c, f, max);
+        } else {
+            /* sendfile_max_chunk: one fast client does not keep the
+             * worker in one long call */
+            if (r->loc->sendfile_max_chunk) {
+                max = fy_min(max, (off_t) r->loc->sendfile_max_chunk);
+            }
+            n = sendfile(c->fd, f->fd, &f->pos, (size_t) max);
+        }
         if (n == FY_AGAIN) {
             errno = EAGAIN;         /* the TLS layer set the ready flags */
             n = -1;
@@ -753,8 +763,8 @@ fy_http_static_send_filtered(fy_http_request_t *r)
             fy_timer_add(&c->write, 1);
             return;
         }
-        k = pread(f->fd, f->in, (size_t) fy_min(f->end - f->pos,
-                                                (off_t) FY_HTTP_STATIC_GZIP_READ),
+        k = pread(f->fd, f->in, (size_t) fy_min(f->end - f->pos, (off_t)
+                                                r->loc->output_buffers_size),
                   f->pos);
         if (k > 0) {
             f->pos += k;
