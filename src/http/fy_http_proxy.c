@@ -496,6 +496,9 @@ fy_proxy_start(fy_http_proxy_t *p)
     } else if (r->loc->uwsgi_pass || r->loc->scgi_pass) {
         p->cgi = 1;
         rc = fy_http_cgi_create_request(p);
+    } else if (r->loc->memcached_pass) {
+        p->memc = 1;
+        rc = fy_http_memcached_create_request(p);
     } else {
         rc = fy_proxy_create_request(p);
     }

@@ -1,0 +1,236 @@
+#!/usr/bin/perl
+# memcached_pass against Debian's real memcached (started here on free
+# ports, never the system service), filled through its text protocol:
+# a hit's body and Content-Type, a miss answered 404 and the classic
+# "error_page 404 = @fallback" to a proxy, memcached_gzip_flag, the
+# key's escaping, an invalid response and a dead server (502),
+# memcached_next_upstream not_found to a second memcached, the
+# upstream keepalive connection reused (memcached's own connection
+# count), and configuration errors with file and line.
+
+use strict;
+use warnings;
+use Test::More;
+use IO::Socket::INET;
+use POSIX ();
+use Ferry::Test;
+
+my $MEMCACHED = '/usr/bin/memcached';
+plan skip_all => "no $MEMCACHED (apt-get install memcached)"
+    unless -x $MEMCACHED;
+
+my @mc_pids;
+END { kill 'TERM', $_ for @mc_pids; waitpid($_, 0) for @mc_pids; }
+
+# A memcached of our own on 127.0.0.1:$port (TCP only).
+sub memcached_start {
+    my ($port) = @_;
+    my $pid = fork() // die "fork: $!";
+    if ($pid == 0) {
+        open STDOUT, '>', '/dev/null';
+        open STDERR, '>', '/dev/null';
+        { exec $MEMCACHED, '-l', '127.0.0.1', '-p', $port, '-U', '0',
+             '-m', '8', '-c', '64', ($> == 0 ? ("-u", "root") : ()) };
+        POSIX::_exit(127);
+    }
+    push @mc_pids, $pid;
+    wait_until { !port_is_closed($port) } 5
+        or die "memcached did not start on port $port\n";
+}
+
+# One command (and its data) to a memcached on a connection of its
+# own; the answer up to its end ("END\r\n" for get and stats).
+sub mc {
+    my ($port, $cmd, $end) = @_;
+    my $s = IO::Socket::INET->new(PeerAddr => "127.0.0.1:$port",
+                                  Timeout => 5) or die "connect: $!";
+    print $s $cmd;
+    my $out = '';
+    while ($out !~ $end) {
+        my $n = sysread($s, $out, 4096, length $out);
+        last unless $n;
+    }
+    close $s;
+    return $out;
+}
+
+sub mc_set {
+    my ($port, $key, $flags, $value) = @_;
+    my $r = mc($port, "set $key $flags 0 " . length($value) . "\r\n"
+                      . "$value\r\n", qr/\r\n/);
+    die "set $key: $r" unless $r eq "STORED\r\n";
+}
+
+sub mc_stat {
+    my ($port, $name) = @_;
+    my $r = mc($port, "stats\r\n", qr/END\r\n/);
+    return $r =~ /^STAT $name (\d+)\r$/m ? $1 : undef;
+}
+
+my $f = Ferry::Test->new(conf => main_conf() . <<'EOF');
+worker_processes 1;
+events { worker_connections 64; }
+http {
+    default_type application/x-test-default;
+    upstream mc {
+        server 127.0.0.1:%%PORT_1%%;
+        keepalive 4;
+    }
+    upstream two {
+        server 127.0.0.1:%%PORT_1%%;
+        server 127.0.0.1:%%PORT_2%%;
+    }
+    server {
+        listen 127.0.0.1:%%PORT_0%%;
+        location / {
+            set $memcached_key "$uri";
+            memcached_pass mc;
+            error_page 404 = @fallback;
+        }
+        location @fallback {
+            proxy_pass http://127.0.0.1:%%PORT_3%%;
+        }
+        location /plain/ {
+            set $memcached_key "$uri";
+            memcached_pass mc;
+        }
+        location /gz/ {
+            set $memcached_key "$uri";
+            memcached_gzip_flag 2;
+            memcached_pass mc;
+        }
+        location /esc/ {
+            set $memcached_key "$uri";
+            memcached_pass 127.0.0.1:%%PORT_1%%;
+        }
+        location /dead/ {
+            set $memcached_key "$uri";
+            memcached_pass 127.0.0.1:%%PORT_4%%;
+        }
+        location /nf/ {
+            set $memcached_key "$uri";
+            memcached_next_upstream not_found;
+            memcached_pass two;
+        }
+        location /nonf/ {
+            set $memcached_key "$uri";
+            memcached_pass two;
+        }
+    }
+}
+EOF
+
+memcached_start($f->port(1));
+memcached_start($f->port(2));
+my $dead = $f->port(4);                # nothing listens there
+my $backend = Ferry::Test::Backend->new(port => $f->port(3));
+$f->allow_log(qr/\[error\]/);
+$f->start;
+
+mc_set($f->port(1), '/page.html', 0, "<p>from memcached</p>\n");
+mc_set($f->port(1), '/noext', 0, "raw value");
+mc_set($f->port(1), '/gz/a', 3, "GZBYTES");
+mc_set($f->port(1), '/gz/b', 4, "PLAIN");
+mc_set($f->port(1), '/esc/a%20b%25c', 0, "escaped key");
+mc_set($f->port(2), '/nf/only2', 0, "on the second");
+mc_set($f->port(2), '/nonf/only2', 0, "on the second");
+
+# a hit: the value as the body, the type from the URI's extension
+my $r = http_get($f->port(0), '/page.html');
+is($r->{status}, 200, 'a hit answers 200');
+is($r->{body}, "<p>from memcached</p>\n", '... with the value as body');
+is($r->{headers}{'content-type'}, 'text/html', '... typed by extension');
+is($r->{headers}{'content-length'}, 22, '... and its length');
+$r = http_get($f->port(0), '/noext');
+is($r->{headers}{'content-type'}, 'application/x-test-default',
+   'no extension: default_type');
+is($r->{body}, 'raw value', '... same body');
+
+# a miss: 404, or error_page's fallback to a proxy
+$r = http_get($f->port(0), '/plain/missing');
+is($r->{status}, 404, 'a miss answers 404');
+like($r->{body}, qr/404 Not Found/, "... ferry's own 404 page");
+$r = http_get($f->port(0), '/not-cached');
+is($r->{status}, 200, 'a miss with error_page 404 = @fallback: 200');
+my $e = parse_echo($r->{body});
+is($e && $e->{uri}, '/not-cached', '... from the proxied backend');
+
+# memcached_gzip_flag
+$r = http_get($f->port(0), '/gz/a');
+is($r->{headers}{'content-encoding'}, 'gzip',
+   'a flag bit of memcached_gzip_flag: Content-Encoding: gzip');
+is($r->{body}, 'GZBYTES', '... the value as stored');
+$r = http_get($f->port(0), '/gz/b');
+ok(!exists $r->{headers}{'content-encoding'},
+   'no common bit: no Content-Encoding');
+
+# the key is escaped as nginx escapes it ($uri is decoded: "/esc/a b%c")
+$r = http_get($f->port(0), '/esc/a%20b%25c');
+is($r->{body}, 'escaped key', 'space and % in the key sent as %20 and %25');
+
+# an invalid response (memcached refuses a key over 250 bytes): 502
+$r = http_get($f->port(0), '/plain/' . ('k' x 300));
+is($r->{status}, 502, 'an error from memcached: 502');
+like($f->error_log, qr/memcached sent invalid response: "CLIENT_ERROR/,
+     '... logged');
+
+# a dead server: 502
+$r = http_get($f->port(0), '/dead/x');
+is($r->{status}, 502, 'a dead memcached: 502');
+like($f->error_log, qr/connect\(\) failed .*upstream: "memcached:\/\/127/,
+     '... logged with a memcached:// upstream');
+
+# memcached_next_upstream not_found: the second server has it
+my $ok = 0;
+for (1 .. 4) {
+    $r = http_get($f->port(0), '/nf/only2');
+    $ok++ if $r->{status} == 200 && $r->{body} eq 'on the second';
+}
+is($ok, 4, 'not_found goes on to the next memcached, every time');
+my %st;
+for (1 .. 4) {
+    $st{http_get($f->port(0), '/nonf/only2')->{status}}++;
+}
+ok($st{404} && $st{200}, 'without it a miss on the first is a 404')
+    or diag(explain \%st);
+
+# keepalive: the connection to memcached is reused
+my $before = mc_stat($f->port(1), 'total_connections');
+for (1 .. 5) {
+    $r = http_get($f->port(0), '/page.html');
+    last unless $r->{status} == 200;
+}
+http_get($f->port(0), '/plain/missing');        # a miss keeps it too
+http_get($f->port(0), '/noext');
+my $after = mc_stat($f->port(1), 'total_connections');
+# the stats connection itself counts one; the kept one at most one more
+cmp_ok($after - $before, '<=', 2,
+       'seven requests over one kept connection to memcached');
+is($r->{status}, 200, '... each answered');
+
+$f->stop;
+
+# configuration errors: file and line
+http_conf_refused("server {\n        location / { memcached_pass "
+                  . "127.0.0.1:1; }\n    }",
+                  qr/unknown "memcached_key" variable in \S+:\d+/,
+                  'memcached_pass without set $memcached_key');
+server_conf_refused('location / { set $memcached_key $uri; '
+                    . 'memcached_next_upstream error http_500; '
+                    . 'memcached_pass 127.0.0.1:1; }',
+                    qr/invalid value "http_500" in \S+ferry.conf:8/,
+                    'memcached_next_upstream with a proxy_ value');
+server_conf_refused('location / { set $memcached_key $uri; '
+                    . 'memcached_pass http://127.0.0.1:1; }',
+                    qr/invalid address "http:\/\/127.0.0.1:1" in .*:8/,
+                    'memcached_pass with a scheme');
+server_conf_refused('memcached_pass 127.0.0.1:1;',
+                    qr/"memcached_pass" directive is not allowed here in .*:8/,
+                    'memcached_pass in a server');
+server_conf_refused('location / { set $memcached_key $uri; '
+                    . 'memcached_pass 127.0.0.1:1; proxy_pass '
+                    . 'http://127.0.0.1:1; }',
+                    qr/"proxy_pass" directive is duplicate in .*:8/,
+                    'memcached_pass and proxy_pass');
+
+done_testing;
