@@ -112,6 +112,11 @@ http {
             memcached_next_upstream not_found;
             memcached_pass two;
         }
+        location /fake/ {
+            set $memcached_key "$uri";
+            memcached_read_timeout 1s;
+            memcached_pass 127.0.0.1:%%PORT_5%%;
+        }
         location /nonf/ {
             set $memcached_key "$uri";
             memcached_pass two;
@@ -124,6 +129,19 @@ memcached_start($f->port(1));
 memcached_start($f->port(2));
 my $dead = $f->port(4);                # nothing listens there
 my $backend = Ferry::Test::Backend->new(port => $f->port(3));
+# a fake memcached for what the real one never sends
+tcp_server($f->port(5), sub {
+    my ($c) = @_;
+    my $line = <$c> // return;
+    my ($key) = $line =~ /^get (\S+)\r\n$/ or return;
+    if ($key eq '/fake/trailer') {
+        print $c "VALUE $key 0 3\r\nabcXXXXXXX";
+    } elsif ($key eq '/fake/key') {
+        print $c "VALUE /other 0 3\r\nabc\r\nEND\r\n";
+    } elsif ($key eq '/fake/slow') {
+        sleep 3;
+    }
+});
 $f->allow_log(qr/\[error\]/);
 $f->start;
 
@@ -193,6 +211,28 @@ for (1 .. 4) {
 }
 ok($st{404} && $st{200}, 'without it a miss on the first is a 404')
     or diag(explain \%st);
+
+# what only a broken server sends
+$r = http_get($f->port(0), '/fake/key');
+is($r->{status}, 502, 'a VALUE for another key: 502');
+like($f->error_log, qr/memcached sent invalid key in response "VALUE \/other 0 3" for key "\/fake\/key"/,
+     '... logged');
+$r = http_get($f->port(0), '/fake/trailer');
+is($r->{body}, 'abc', 'a wrong trailer: the value was sent');
+like($f->error_log, qr/memcached sent invalid trailer/, '... and it is logged');
+$r = http_get($f->port(0), '/fake/slow');
+is($r->{status}, 504, 'memcached_read_timeout: 504');
+
+# a value much bigger than memcached_buffer_size, and HEAD
+my $big = join '', map { chr(32 + $_ % 90) } 1 .. 300000;
+mc_set($f->port(1), '/big', 0, $big);
+$r = http_get($f->port(0), '/big');
+ok($r->{body} eq $big, 'a 300000-byte value comes whole');
+$r = http($f->port(0), build_request(method => 'HEAD', path => '/page.html',
+                                       headers => [Connection => 'close']),
+          head => 1);
+is($r->{status}, 200, 'HEAD of a hit: 200');
+is($r->{headers}{'content-length'}, 22, '... with the length of the value');
 
 # keepalive: the connection to memcached is reused
 my $before = mc_stat($f->port(1), 'total_connections');

@@ -390,7 +390,7 @@ typedef struct {
     unsigned             next_upstream;      /* FY_HTTP_NEXT_*, 0: unset */
     int                  next_upstream_tries;
     int64_t              next_upstream_timeout;
-    int64_t              gzip_flag;          /* 0: none (unset: -1) */
+    int                  gzip_flag;          /* 0: none */
     int                  socket_keepalive;
     struct fy_http_proxy_bind_s *bind;       /* NULL: inherited */
     fy_http_cv_t        *key;                /* $memcached_key, compiled
