@@ -76,6 +76,10 @@ http {
         server 127.0.0.1:%%PORT_1%%;
         keepalive 4;
     }
+    upstream bound {
+        server 127.0.0.1:%%PORT_2%%;
+        keepalive 2;
+    }
     upstream two {
         server 127.0.0.1:%%PORT_1%%;
         server 127.0.0.1:%%PORT_2%%;
@@ -107,6 +111,11 @@ http {
             set $memcached_key "$uri";
             memcached_pass 127.0.0.1:%%PORT_4%%;
         }
+        location /deadfb/ {
+            set $memcached_key "$uri";
+            memcached_pass 127.0.0.1:%%PORT_4%%;
+            error_page 404 502 504 = @fallback;
+        }
         location /nf/ {
             set $memcached_key "$uri";
             memcached_next_upstream not_found;
@@ -116,6 +125,12 @@ http {
             set $memcached_key "$uri";
             memcached_read_timeout 1s;
             memcached_pass 127.0.0.1:%%PORT_5%%;
+        }
+        location /bind/ {
+            set $memcached_key "$uri";
+            memcached_bind 127.0.0.2;
+            memcached_socket_keepalive on;
+            memcached_pass bound;
         }
         location /nonf/ {
             set $memcached_key "$uri";
@@ -198,6 +213,11 @@ is($r->{status}, 502, 'a dead memcached: 502');
 like($f->error_log, qr/connect\(\) failed .*upstream: "memcached:\/\/127/,
      '... logged with a memcached:// upstream');
 
+$r = http_get($f->port(0), '/deadfb/x');
+is($r->{status}, 200, 'nginx\'s recipe: error_page 502 = @fallback too');
+$e = parse_echo($r->{body});
+is($e && $e->{uri}, '/deadfb/x', '... from the proxied backend');
+
 # memcached_next_upstream not_found: the second server has it
 my $ok = 0;
 for (1 .. 4) {
@@ -233,6 +253,16 @@ $r = http($f->port(0), build_request(method => 'HEAD', path => '/page.html',
           head => 1);
 is($r->{status}, 200, 'HEAD of a hit: 200');
 is($r->{headers}{'content-length'}, 22, '... with the length of the value');
+
+# memcached_bind and memcached_socket_keepalive on the kept connection
+mc_set($f->port(2), '/bind/x', 0, "bound");
+$r = http_get($f->port(0), '/bind/x');
+is($r->{body}, 'bound', 'memcached_bind: answered');
+like(mc($f->port(2), "stats conns\r\n", qr/END\r\n/),
+     qr/addr tcp:127\.0\.0\.2:\d+/, '... memcached saw 127.0.0.2');
+my $p2 = $f->port(2);
+like(scalar `ss -tnoH state established '( dst 127.0.0.1:$p2 and src 127.0.0.2 )' 2>&1`,
+     qr/timer:\(keepalive/, 'memcached_socket_keepalive: SO_KEEPALIVE on it');
 
 # keepalive: the connection to memcached is reused
 my $before = mc_stat($f->port(1), 'total_connections');
