@@ -194,7 +194,8 @@ is($r->{headers}{'content-encoding'}, 'gzip',
    'a flag bit of memcached_gzip_flag: Content-Encoding: gzip');
 is($r->{body}, 'GZBYTES', '... the value as stored');
 $r = http_get($f->port(0), '/gz/b');
-ok(!exists $r->{headers}{'content-encoding'},
+ok($r->{status} == 200 && $r->{body} eq 'PLAIN'
+   && !exists $r->{headers}{'content-encoding'},
    'no common bit: no Content-Encoding');
 
 # the key is escaped as nginx escapes it ($uri is decoded: "/esc/a b%c")
@@ -266,17 +267,19 @@ like(scalar `ss -tnoH state established '( dst 127.0.0.1:$p2 and src 127.0.0.2 )
 
 # keepalive: the connection to memcached is reused
 my $before = mc_stat($f->port(1), 'total_connections');
+my $answered = 0;
 for (1 .. 5) {
-    $r = http_get($f->port(0), '/page.html');
-    last unless $r->{status} == 200;
+    $answered++ if http_get($f->port(0), '/page.html')->{status} == 200;
 }
-http_get($f->port(0), '/plain/missing');        # a miss keeps it too
-http_get($f->port(0), '/noext');
+# a miss keeps it too
+$answered++ if http_get($f->port(0), '/plain/missing')->{status} == 404;
+$answered++ if http_get($f->port(0), '/noext')->{status} == 200;
 my $after = mc_stat($f->port(1), 'total_connections');
+is($answered, 7, 'seven requests to memcached answered');
 # the stats connection itself counts one; the kept one at most one more
 cmp_ok($after - $before, '<=', 2,
-       'seven requests over one kept connection to memcached');
-is($r->{status}, 200, '... each answered');
+       '... over one kept connection to memcached')
+    if $answered == 7;
 
 $f->stop;
 
