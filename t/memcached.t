@@ -72,6 +72,7 @@ worker_processes 1;
 events { worker_connections 64; }
 http {
     default_type application/x-test-default;
+    proxy_cache_path %%PREFIX%%/cache keys_zone=pc:1m;
     upstream mc {
         server 127.0.0.1:%%PORT_1%%;
         keepalive 4;
@@ -86,6 +87,9 @@ http {
     }
     server {
         listen 127.0.0.1:%%PORT_0%%;
+        proxy_cache pc;
+        proxy_cache_valid 200 10m;
+        add_header X-Cache $upstream_cache_status always;
         location / {
             set $memcached_key "$uri";
             memcached_pass mc;
@@ -178,6 +182,16 @@ $r = http_get($f->port(0), '/noext');
 is($r->{headers}{'content-type'}, 'application/x-test-default',
    'no extension: default_type');
 is($r->{body}, 'raw value', '... same body');
+
+# an inherited proxy_cache does not keep memcached's answers
+mc_set($f->port(1), '/changes', 0, "one");
+my $first = http_get($f->port(0), '/changes')->{body};
+mc_set($f->port(1), '/changes', 0, "two");
+$r = http_get($f->port(0), '/changes');
+is($first . ' ' . $r->{body}, 'one two',
+   'a changed value is seen at once, whatever proxy_cache says');
+ok(!exists $r->{headers}{'x-cache'}, '... the cache is not even looked at')
+    or diag("X-Cache: $r->{headers}{'x-cache'}");
 
 # a miss: 404, or error_page's fallback to a proxy
 $r = http_get($f->port(0), '/plain/missing');

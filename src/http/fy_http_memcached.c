@@ -197,7 +197,9 @@ fy_http_memcached_apply(fy_http_loc_conf_t *lcf)
     lcf->proxy_cookie_path = NULL;
     lcf->proxy_cookie_flags = NULL;
     lcf->proxy_ignore_client_abort = 0;
-    fy_http_cache_init_conf(&lcf->cache);
+    /* no zone: an inherited proxy_cache does not apply (nginx's
+     * memcached module has no cache) */
+    memset(&lcf->cache, 0, sizeof(lcf->cache));
 }
 
 /* nginx's memcached escape: space, '%' and the control characters */
