@@ -136,6 +136,13 @@ http {
             memcached_socket_keepalive on;
             memcached_pass bound;
         }
+        location /ifmc/ {
+            set $memcached_key "$uri";
+            if ($arg_mc) {
+                memcached_pass 127.0.0.1:%%PORT_1%%;
+            }
+            proxy_pass http://127.0.0.1:%%PORT_3%%;
+        }
         location /nonf/ {
             set $memcached_key "$uri";
             memcached_pass two;
@@ -173,7 +180,8 @@ mc_set($f->port(2), '/nf/only2', 0, "on the second");
 mc_set($f->port(2), '/nonf/only2', 0, "on the second");
 
 # a hit: the value as the body, the type from the URI's extension
-my $r = http_get($f->port(0), '/page.html');
+my ($r, $e);
+$r = http_get($f->port(0), '/page.html');
 is($r->{status}, 200, 'a hit answers 200');
 is($r->{body}, "<p>from memcached</p>\n", '... with the value as body');
 is($r->{headers}{'content-type'}, 'text/html', '... typed by extension');
@@ -193,13 +201,20 @@ is($first . ' ' . $r->{body}, 'one two',
 ok(!exists $r->{headers}{'x-cache'}, '... the cache is not even looked at')
     or diag("X-Cache: $r->{headers}{'x-cache'}");
 
+# memcached_pass in an "if" in a location
+mc_set($f->port(1), '/ifmc/x', 0, "from the if");
+is(http_get($f->port(0), '/ifmc/x?mc=1')->{body}, 'from the if',
+   'memcached_pass in an if: memcached answers');
+$e = parse_echo(http_get($f->port(0), '/ifmc/x')->{body});
+is($e && $e->{uri}, '/ifmc/x', '... and the location\'s proxy_pass otherwise');
+
 # a miss: 404, or error_page's fallback to a proxy
 $r = http_get($f->port(0), '/plain/missing');
 is($r->{status}, 404, 'a miss answers 404');
 like($r->{body}, qr/404 Not Found/, "... ferry's own 404 page");
 $r = http_get($f->port(0), '/not-cached');
 is($r->{status}, 200, 'a miss with error_page 404 = @fallback: 200');
-my $e = parse_echo($r->{body});
+$e = parse_echo($r->{body});
 is($e && $e->{uri}, '/not-cached', '... from the proxied backend');
 
 # memcached_gzip_flag

@@ -359,7 +359,7 @@ fy_http_memcached_header(fy_http_proxy_t *p)
 invalid:
     fy_log_error(FY_LOG_ERR, 0, "memcached sent invalid response: \"%.*s\""
                  FY_PROXY_CTX_FMT,
-                 (int) ((lf ? lf : p->buf.last) - line), (char *) line,
+                 (int) (lf - line), (char *) line,
                  FY_PROXY_CTX(p));
     return FY_ERROR;
 }
