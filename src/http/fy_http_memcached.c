@@ -23,12 +23,13 @@
  * The response header is parsed here into the proxy's header fields;
  * the trailer after the value is read and checked by the proxy's scan
  * (fy_http_memcached_trailer) but not passed on, so a response read
- * to its end leaves the connection ready for the next "get".
+ * to its end leaves the connection ready for the next "get".  The
+ * protocol itself (escape, line, trailer) is fy_http_memcached_proto.c.
  */
 #include "fy_core.h"
 #include "fy_http.h"
 #include "fy_shm.h"
-#include "fy_http_proxy.h"
+#include "fy_http_proxy.h"      /* and fy_http_memcached.h */
 
 #define FY_MEMC_ANY  (FY_CONF_HTTP | FY_CONF_SRV | FY_CONF_LOC)
 #define FY_MEMC_OFF(field) \
@@ -202,17 +203,13 @@ fy_http_memcached_apply(fy_http_loc_conf_t *lcf)
     memset(&lcf->cache, 0, sizeof(lcf->cache));
 }
 
-/* nginx's memcached escape: space, '%' and the control characters */
-#define fy_memc_escaped(ch)  ((ch) <= ' ' || (ch) == '%')
-
 /* "get KEY\r\n" into p->req.  FY_OK, or FY_ERROR (logged: 500). */
 int
 fy_http_memcached_create_request(fy_http_proxy_t *p)
 {
-    static const u_char  hex[] = "0123456789ABCDEF";
-    fy_http_request_t   *r = p->r;
-    u_char              *key, *q;
-    size_t               len, i, n;
+    fy_http_request_t  *r = p->r;
+    u_char             *key, *q;
+    size_t              len;
 
     key = fy_http_cv_eval(r, r->loc->memcached.key, &len);
     if (key == NULL) {
@@ -223,23 +220,13 @@ fy_http_memcached_create_request(fy_http_proxy_t *p)
                      "not set" FY_PROXY_CTX_FMT, FY_PROXY_CTX(p));
         return FY_ERROR;
     }
-    n = len;
-    for (i = 0; i < len; i++) {
-        n += fy_memc_escaped(key[i]) ? 2 : 0;
-    }
-    if (fy_buf_alloc(&p->req, sizeof("get ") - 1 + n + 2) != FY_OK) {
+    if (fy_buf_alloc(&p->req, sizeof("get \r\n") - 1
+                                + fy_memc_key_len(key, len)) != FY_OK)
+    {
         return FY_ERROR;
     }
     q = (u_char *) fy_cpymem((char *) p->req.last, "get ", 4);
-    for (i = 0; i < len; i++) {
-        if (fy_memc_escaped(key[i])) {
-            *q++ = '%';
-            *q++ = hex[key[i] >> 4];
-            *q++ = hex[key[i] & 0xf];
-        } else {
-            *q++ = key[i];
-        }
-    }
+    q = fy_memc_key_put(q, key, len);
     *q++ = '\r';
     *q++ = '\n';
     p->req.last = q;
@@ -267,123 +254,85 @@ fy_memc_field(fy_http_proxy_t *p, const char *name, const u_char *value,
 }
 
 /*
- * The response's first line in p->buf, as nginx reads it: the header
- * fields and status of the response made from it.  FY_DONE (p->buf.pos
+ * The response's first line in p->buf (fy_memc_parse_line): the status
+ * and header fields of the response made from it.  FY_DONE (p->buf.pos
  * after the line), FY_AGAIN (no whole line yet), FY_ERROR (logged: an
  * invalid response, memcached_next_upstream's invalid_response).
  */
 int
 fy_http_memcached_header(fy_http_proxy_t *p)
 {
+    static const char  *what[] = { NULL, NULL, NULL, "key", "flags",
+                                   "length" };
     fy_http_request_t  *r = p->r;
     const fy_str_t     *type;
-    u_char             *line = p->buf.pos, *lf, *end, *q, *start;
-    size_t              klen;
-    int64_t             flags, len;
+    fy_memc_value_t     v;
+    u_char             *line = p->buf.pos, *lf, *key = p->req.start + 4;
+    size_t              n, klen = (size_t) (p->req.last - key) - 2;
+    int                 rc;
 
     lf = memchr(line, '\n', (size_t) (p->buf.last - line));
     if (lf == NULL) {
         return FY_AGAIN;
     }
-    if (lf == line || lf[-1] != '\r') {
-        goto invalid;
+    /* n: the line without its CRLF (nginx wants the CR) */
+    n = (size_t) (lf - line);
+    rc = FY_MEMC_INVALID;
+    if (n && line[n - 1] == '\r') {
+        rc = fy_memc_parse_line(line, --n, key, klen, &v);
     }
-    end = lf - 1;               /* the line without its CRLF */
-    klen = (size_t) (p->req.last - p->req.start) - 6;   /* "get " CRLF */
 
-    p->parser.http_major = 1;   /* framed: the connection may be kept */
-    p->parser.http_minor = 1;
-
-    if (end - line == 3 && memcmp(line, "END", 3) == 0) {
+    switch (rc) {
+    case FY_MEMC_END:
         fy_log_error(FY_LOG_INFO, 0, "key: \"%.*s\" was not found by "
-                     "memcached" FY_PROXY_CTX_FMT, (int) klen,
-                     (char *) p->req.start + 4, FY_PROXY_CTX(p));
+                     "memcached" FY_PROXY_CTX_FMT, (int) klen, (char *) key,
+                     FY_PROXY_CTX(p));
         p->parser.status = 404;
-        p->buf.pos = lf + 1;
-        p->status_done = 1;
-        return FY_DONE;
-    }
-    if (end - line < 6 || memcmp(line, "VALUE ", 6) != 0) {
-        goto invalid;
-    }
-    q = line + 6;
-    if ((size_t) (end - q) <= klen || memcmp(q, p->req.start + 4, klen) != 0
-        || q[klen] != ' ')
-    {
-        fy_log_error(FY_LOG_ERR, 0, "memcached sent invalid key in response "
-                     "\"%.*s\" for key \"%.*s\"" FY_PROXY_CTX_FMT,
-                     (int) (end - line), (char *) line, (int) klen,
-                     (char *) p->req.start + 4, FY_PROXY_CTX(p));
+        break;
+    case FY_MEMC_VALUE:
+        type = fy_http_static_uri_type(r);
+        if (fy_memc_field(p, "Content-Length", v.length_text, v.length_len)
+            != FY_OK
+            || (type->len
+                && fy_memc_field(p, "Content-Type", type->data, type->len)
+                   != FY_OK)
+            || ((v.flags & r->loc->memcached.gzip_flag)
+                && fy_memc_field(p, "Content-Encoding", (u_char *) "gzip", 4)
+                   != FY_OK))
+        {
+            return FY_ERROR;
+        }
+        p->parser.status = 200;
+        break;
+    case FY_MEMC_INVALID:
+        fy_log_error(FY_LOG_ERR, 0, "memcached sent invalid response: "
+                     "\"%.*s\"" FY_PROXY_CTX_FMT, (int) n, (char *) line,
+                     FY_PROXY_CTX(p));
+        return FY_ERROR;
+    default:
+        fy_log_error(FY_LOG_ERR, 0, "memcached sent invalid %s in response "
+                     "\"%.*s\" for key \"%.*s\"" FY_PROXY_CTX_FMT, what[rc],
+                     (int) n, (char *) line, (int) klen, (char *) key,
+                     FY_PROXY_CTX(p));
         return FY_ERROR;
     }
-    q += klen + 1;
-    start = q;
-    q = memchr(q, ' ', (size_t) (end - q));
-    if (q == NULL) {
-        goto invalid;
-    }
-    flags = fy_atoi(start, (size_t) (q - start));
-    if (flags == -1) {
-        fy_log_error(FY_LOG_ERR, 0, "memcached sent invalid flags in "
-                     "response \"%.*s\" for key \"%.*s\"" FY_PROXY_CTX_FMT,
-                     (int) (end - line), (char *) line, (int) klen,
-                     (char *) p->req.start + 4, FY_PROXY_CTX(p));
-        return FY_ERROR;
-    }
-    q++;
-    len = fy_atoi(q, (size_t) (end - q));
-    if (len == -1) {
-        fy_log_error(FY_LOG_ERR, 0, "memcached sent invalid length in "
-                     "response \"%.*s\" for key \"%.*s\"" FY_PROXY_CTX_FMT,
-                     (int) (end - line), (char *) line, (int) klen,
-                     (char *) p->req.start + 4, FY_PROXY_CTX(p));
-        return FY_ERROR;
-    }
-
-    type = fy_http_static_uri_type(r);
-    if (fy_memc_field(p, "Content-Length", q, (size_t) (end - q)) != FY_OK
-        || (type->len
-            && fy_memc_field(p, "Content-Type", type->data, type->len)
-               != FY_OK)
-        || ((flags & r->loc->memcached.gzip_flag)
-            && fy_memc_field(p, "Content-Encoding", (u_char *) "gzip", 4)
-               != FY_OK))
-    {
-        return FY_ERROR;
-    }
-    p->parser.status = 200;
+    /* HTTP/1.1, framed: the connection may be kept */
+    p->parser.http_major = 1;
+    p->parser.http_minor = 1;
     p->buf.pos = lf + 1;
     p->status_done = 1;
     return FY_DONE;
-
-invalid:
-    fy_log_error(FY_LOG_ERR, 0, "memcached sent invalid response: \"%.*s\""
-                 FY_PROXY_CTX_FMT,
-                 (int) (lf - line), (char *) line,
-                 FY_PROXY_CTX(p));
-    return FY_ERROR;
 }
 
-/*
- * The scan (fy_proxy_scan) takes n more bytes at start, p->scan_rest
- * of them still due: those of the trailer ("\r\nEND\r\n", the last
- * FY_MEMC_END_LEN) are checked.  A wrong one is logged and the
- * connection is not kept (the client has its value: nginx does the
- * same).
- */
+/* The scan (fy_proxy_scan) takes n more bytes at start, p->scan_rest
+ * still due: a wrong trailer is logged and the connection is not kept
+ * (the client has its value: nginx does the same). */
 void
 fy_http_memcached_trailer(fy_http_proxy_t *p, const u_char *start, size_t n)
 {
-    static const char  trailer[] = "\r\nEND\r\n";
-    size_t             j;
-
-    j = p->scan_rest > FY_MEMC_END_LEN ? p->scan_rest - FY_MEMC_END_LEN : 0;
-    for ( ; j < n; j++) {
-        if (start[j] != trailer[FY_MEMC_END_LEN - (p->scan_rest - j)]) {
-            fy_log_error(FY_LOG_ERR, 0, "memcached sent invalid trailer"
-                         FY_PROXY_CTX_FMT, FY_PROXY_CTX(p));
-            p->framed = 0;
-            return;
-        }
+    if (!fy_memc_trailer_ok(start, n, p->scan_rest)) {
+        fy_log_error(FY_LOG_ERR, 0, "memcached sent invalid trailer"
+                     FY_PROXY_CTX_FMT, FY_PROXY_CTX(p));
+        p->framed = 0;
     }
 }

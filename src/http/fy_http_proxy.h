@@ -36,6 +36,7 @@
 #include "fy_http.h"
 #include "fy_http_fastcgi.h"
 #include "fy_http_cgi.h"
+#include "fy_http_memcached.h"
 
 enum {
     FY_PROXY_BODY_NONE = 0,
@@ -325,7 +326,6 @@ void fy_proxy_ssl_handshake(fy_http_proxy_t *p);
  * its status and header fields (FY_DONE, FY_AGAIN, FY_ERROR: logged);
  * the scan's check of the "\r\nEND\r\n" after the value, n bytes at
  * start with p->scan_rest still due */
-#define FY_MEMC_END_LEN  7
 int  fy_http_memcached_create_request(fy_http_proxy_t *p);
 int  fy_http_memcached_header(fy_http_proxy_t *p);
 void fy_http_memcached_trailer(fy_http_proxy_t *p, const u_char *start,
