@@ -191,6 +191,21 @@ is($r->{headers}{'content-type'}, 'application/x-test-default',
    'no extension: default_type');
 is($r->{body}, 'raw value', '... same body');
 
+# only GET and HEAD (nginx: 405)
+$r = http($f->port(0), build_request(method => 'POST', path => '/page.html',
+                                     body => 'x=1',
+                                     headers => [Connection => 'close']));
+is($r->{status}, 405, 'POST: 405');
+
+# one client connection: a hit, a miss, a hit
+my ($rs, $closed) = http_keepalive($f->port(0), [
+    build_request(path => '/page.html'),
+    build_request(path => '/plain/missing'),
+    build_request(path => '/noext', headers => [Connection => 'close'])]);
+is(join(' ', map { $_->{status} // 'none' } @$rs), '200 404 200',
+   'a hit, a miss, a hit on one client connection');
+is($rs->[2]{body}, 'raw value', '... the last one whole');
+
 # an inherited proxy_cache does not keep memcached's answers
 mc_set($f->port(1), '/changes', 0, "one");
 my $first = http_get($f->port(0), '/changes')->{body};

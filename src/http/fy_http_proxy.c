@@ -448,6 +448,12 @@ fy_proxy_go(fy_http_proxy_t *p)
 
     p->content_length = r->content_length;
     if (!r->loc->pass_request_body) {
+        if (r->loc->memcached_pass && r->method != FY_HTTP_GET
+            && r->method != FY_HTTP_HEAD)
+        {
+            fy_http_send_error(r, 405);     /* nginx's memcached module */
+            return;
+        }
         fy_proxy_drop_body(r);
         p->content_length = -1;
     }
