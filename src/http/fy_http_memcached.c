@@ -262,8 +262,9 @@ fy_memc_field(fy_http_proxy_t *p, const char *name, const u_char *value,
 int
 fy_http_memcached_header(fy_http_proxy_t *p)
 {
-    static const char  *what[] = { NULL, NULL, NULL, "key", "flags",
-                                   "length" };
+    static const char  *what[] = { [FY_MEMC_BAD_KEY] = "key",
+                                   [FY_MEMC_BAD_FLAGS] = "flags",
+                                   [FY_MEMC_BAD_LENGTH] = "length" };
     fy_http_request_t  *r = p->r;
     const fy_str_t     *type;
     fy_memc_value_t     v;
@@ -325,12 +326,12 @@ fy_http_memcached_header(fy_http_proxy_t *p)
 }
 
 /* The scan (fy_proxy_scan) takes n more bytes at start, p->scan_rest
- * still due: a wrong trailer is logged and the connection is not kept
- * (the client has its value: nginx does the same). */
+ * still due: a wrong trailer is logged (once) and the connection is
+ * not kept (the client has its value: nginx does the same). */
 void
 fy_http_memcached_trailer(fy_http_proxy_t *p, const u_char *start, size_t n)
 {
-    if (!fy_memc_trailer_ok(start, n, p->scan_rest)) {
+    if (p->framed && !fy_memc_trailer_ok(start, n, p->scan_rest)) {
         fy_log_error(FY_LOG_ERR, 0, "memcached sent invalid trailer"
                      FY_PROXY_CTX_FMT, FY_PROXY_CTX(p));
         p->framed = 0;
