@@ -12,6 +12,7 @@ use strict;
 use warnings;
 use Test::More;
 use IO::Socket::INET;
+use IO::Socket::UNIX;
 use POSIX ();
 use Ferry::Test;
 
@@ -22,20 +23,23 @@ plan skip_all => "no $MEMCACHED (apt-get install memcached)"
 my @mc_pids;
 END { kill 'TERM', $_ for @mc_pids; waitpid($_, 0) for @mc_pids; }
 
-# A memcached of our own on 127.0.0.1:$port (TCP only).
+# A memcached of our own on 127.0.0.1:$port (TCP only), or on the unix
+# socket $port when it is a path.
 sub memcached_start {
     my ($port) = @_;
+    my @on = $port =~ m{^/} ? ('-s', $port)
+                            : ('-l', '127.0.0.1', '-p', $port);
     my $pid = fork() // die "fork: $!";
     if ($pid == 0) {
         open STDOUT, '>', '/dev/null';
         open STDERR, '>', '/dev/null';
-        { exec $MEMCACHED, '-l', '127.0.0.1', '-p', $port, '-U', '0',
+        { exec $MEMCACHED, @on, '-U', '0',
              '-m', '8', '-c', '64', ($> == 0 ? ("-u", "root") : ()) };
         POSIX::_exit(127);
     }
     push @mc_pids, $pid;
-    wait_until { !port_is_closed($port) } 5
-        or die "memcached did not start on port $port\n";
+    wait_until { $port =~ m{^/} ? -S $port : !port_is_closed($port) } 5
+        or die "memcached did not start on $port\n";
 }
 
 # One command (and its data) to a memcached on a connection of its
@@ -143,6 +147,10 @@ http {
             }
             proxy_pass http://127.0.0.1:%%PORT_3%%;
         }
+        location /unix/ {
+            set $memcached_key "$uri";
+            memcached_pass unix:%%PREFIX%%/mc.sock;
+        }
         location /nonf/ {
             set $memcached_key "$uri";
             memcached_pass two;
@@ -153,6 +161,7 @@ EOF
 
 memcached_start($f->port(1));
 memcached_start($f->port(2));
+memcached_start($f->prefix . '/mc.sock');
 my $dead = $f->port(4);                # nothing listens there
 my $backend = Ferry::Test::Backend->new(port => $f->port(3));
 # a fake memcached for what the real one never sends
@@ -215,6 +224,17 @@ is($first . ' ' . $r->{body}, 'one two',
    'a changed value is seen at once, whatever proxy_cache says');
 ok(!exists $r->{headers}{'x-cache'}, '... the cache is not even looked at')
     or diag("X-Cache: $r->{headers}{'x-cache'}");
+
+# a memcached on a unix socket
+{
+    my $s = IO::Socket::UNIX->new(Peer => $f->prefix . '/mc.sock')
+        or die "unix socket: $!";
+    print $s "set /unix/k 0 0 6\r\nunixed\r\n";
+    my $ans = <$s>;
+    die "set over unix: $ans" unless $ans eq "STORED\r\n";
+}
+is(http_get($f->port(0), '/unix/k')->{body}, 'unixed',
+   'memcached_pass unix:PATH');
 
 # memcached_pass in an "if" in a location
 mc_set($f->port(1), '/ifmc/x', 0, "from the if");
@@ -341,6 +361,10 @@ server_conf_refused('location / { set $memcached_key $uri; '
                     . 'memcached_pass http://127.0.0.1:1; }',
                     qr/invalid address "http:\/\/127.0.0.1:1" in .*:8/,
                     'memcached_pass with a scheme');
+http_conf_refused("server {\n        location / { set \$memcached_key \$uri; "
+                  . "memcached_pass mcnoport; }\n    }",
+                  qr/no port in upstream "mcnoport" in \S+:\d+/,
+                  'memcached_pass to a name that is no upstream');
 server_conf_refused('memcached_pass 127.0.0.1:1;',
                     qr/"memcached_pass" directive is not allowed here in .*:8/,
                     'memcached_pass in a server');
