@@ -151,6 +151,12 @@ http {
             set $memcached_key "$uri";
             memcached_pass unix:%%PREFIX%%/mc.sock;
         }
+        location /tries/ {
+            set $memcached_key "$uri";
+            memcached_next_upstream not_found;
+            memcached_next_upstream_tries 1;
+            memcached_pass two;
+        }
         location /nonf/ {
             set $memcached_key "$uri";
             memcached_pass two;
@@ -295,6 +301,13 @@ for (1 .. 4) {
     $st{http_get($f->port(0), '/nonf/only2')->{status}}++;
 }
 ok($st{404} && $st{200}, 'without it a miss on the first is a 404')
+    or diag(explain \%st);
+mc_set($f->port(2), '/tries/only2', 0, "on the second");
+%st = ();
+for (1 .. 4) {
+    $st{http_get($f->port(0), '/tries/only2')->{status}}++;
+}
+ok($st{404} && $st{200}, 'memcached_next_upstream_tries 1: no second try')
     or diag(explain \%st);
 
 # what only a broken server sends
