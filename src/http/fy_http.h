@@ -382,6 +382,24 @@ typedef struct {
     unsigned             if_not_empty:1;
 } fy_http_fastcgi_param_t;
 
+/* The memcached_* directives of a level (fy_http_memcached.c), merged
+ * down like the others; a memcached_pass location hands them to the
+ * proxy fields the proxy code reads (fy_http_memcached_apply). */
+typedef struct {
+    int64_t              connect_timeout;
+    int64_t              send_timeout;
+    int64_t              read_timeout;
+    size_t               buffer_size;
+    unsigned             next_upstream;      /* FY_HTTP_NEXT_*, 0: unset */
+    int                  next_upstream_tries;
+    int64_t              next_upstream_timeout;
+    int                  gzip_flag;          /* 0: none */
+    int                  socket_keepalive;
+    struct fy_http_proxy_bind_s *bind;       /* NULL: inherited */
+    fy_http_cv_t        *key;                /* $memcached_key, compiled
+                                                by memcached_pass */
+} fy_http_memcached_conf_t;
+
 typedef struct fy_http_loc_conf_s {
     fy_str_t             name;          /* location prefix or regex */
     unsigned             exact:1;       /* location = /x */
@@ -426,6 +444,8 @@ typedef struct fy_http_loc_conf_s {
                                            (fastcgi_pass) */
     unsigned             uwsgi_pass:1;  /* uwsgi (uwsgi_pass) */
     unsigned             scgi_pass:1;   /* SCGI (scgi_pass) */
+    unsigned             memcached_pass:1;  /* memcached's text protocol */
+    fy_http_memcached_conf_t memcached;
     fy_http_fastcgi_conf_t  fastcgi;
     fy_http_fastcgi_conf_t  uwsgi;
     fy_http_fastcgi_conf_t  scgi;
@@ -768,12 +788,25 @@ extern const fy_command_t  fy_http_proxy_conn_commands[];
 extern const fy_command_t  fy_http_resolver_commands[];
 void fy_http_proxy_conn_merge(fy_http_loc_conf_t *prev,
                               fy_http_loc_conf_t *conf);
+/* proxy_bind, memcached_bind: the bind at cmd->offset */
+const char *fy_http_proxy_bind(fy_conf_t *cf, const fy_command_t *cmd,
+    void *conf);
+/* fy_http_memcached.c: the memcached_* directives, a level's defaults
+ * and merge, a memcached_pass location's values put where the proxy
+ * code reads them (after its nested locations were merged) */
+extern const fy_command_t  fy_http_memcached_commands[];
+void fy_http_memcached_init_conf(fy_http_loc_conf_t *lcf);
+void fy_http_memcached_merge(fy_http_loc_conf_t *prev,
+                             fy_http_loc_conf_t *conf);
+void fy_http_memcached_apply(fy_http_loc_conf_t *lcf);
 /* setters the fastcgi_* twins of proxy_* directives share with them:
  * each sets the field at cmd->offset */
 const char *fy_http_ignore_headers(fy_conf_t *cf, const fy_command_t *cmd,
     void *conf);
 const char *fy_http_next_upstream(fy_conf_t *cf, const fy_command_t *cmd,
     void *conf);
+const char *fy_http_next_upstream_of(fy_conf_t *cf, const fy_command_t *cmd,
+    void *conf, const fy_conf_enum_t *cases);
 const char *fy_http_header_list(fy_conf_t *cf, const fy_command_t *cmd,
     void *conf);
 /* fy_http_fastcgi_conf.c: the fastcgi_* directives; their merge; a

@@ -121,7 +121,8 @@ fy_http_cgi_init_conf(fy_http_loc_conf_t *lcf)
     fy_http_cgi_conf_init(&lcf->scgi);
 }
 
-/* fastcgi_pass, uwsgi_pass, scgi_pass ADDRESS: host:port, unix:/path,
+/* fastcgi_pass, uwsgi_pass, scgi_pass (memcached_pass) ADDRESS:
+ * host:port, unix:/path,
  * or an upstream's name (its servers, balancer, failure accounting
  * and keepalive cache are those of proxy_pass); uwsgi_pass also takes
  * nginx's "uwsgi://" before the address. */
@@ -161,7 +162,7 @@ fy_http_cgi_pass(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
                       "have no scheme", cf->args[1].data, cmd->name,
                       cmd->name[0] == 'f' ? "FastCGI"
                       : cmd->name[0] == 'u' ? "uwsgi (but uwsgi://)"
-                      : "SCGI");
+                      : cmd->name[0] == 'm' ? "memcached" : "SCGI");
         return FY_CONF_ERROR;
     }
     lcf->upstream = fy_http_upstream_get(cf, cf->ctx->main, &addr);
@@ -174,6 +175,9 @@ fy_http_cgi_pass(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
         break;
     case 's':
         lcf->scgi_pass = 1;
+        break;
+    case 'm':
+        lcf->memcached_pass = 1;        /* fy_http_memcached.c */
         break;
     default:
         lcf->fastcgi_pass = 1;

@@ -304,6 +304,17 @@ fy_http_next_upstream(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
         { "off",            FY_HTTP_NEXT_OFF },
         { NULL, 0 }
     };
+
+    return fy_http_next_upstream_of(cf, cmd, conf, cases);
+}
+
+/* The *_next_upstream setters: the words of the line, each one of
+ * cases (memcached_next_upstream has names of its own), into the
+ * FY_HTTP_NEXT_* mask at cmd->offset. */
+const char *
+fy_http_next_upstream_of(fy_conf_t *cf, const fy_command_t *cmd, void *conf,
+                         const fy_conf_enum_t *cases)
+{
     unsigned              *set = (unsigned *) ((char *) conf + cmd->offset);
     const fy_conf_enum_t  *e;
     unsigned               i, mask = 0;

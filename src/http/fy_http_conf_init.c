@@ -141,6 +141,7 @@ fy_http_merge_loc(fy_http_loc_conf_t *prev, fy_http_loc_conf_t *conf)
     fy_http_gzip_merge_conf(&prev->gzip, &conf->gzip);
     fy_http_fastcgi_merge(prev, conf);
     fy_http_cgi_merge(prev, conf);
+    fy_http_memcached_merge(prev, conf);
     fy_http_auth_basic_merge(prev, conf);
     fy_http_auth_request_merge(prev, conf);
     fy_http_mirror_merge(prev, conf);
@@ -218,6 +219,7 @@ fy_http_init_ifs(fy_http_loc_conf_t *parent)
             lcf->fastcgi_pass = parent->fastcgi_pass;
             lcf->uwsgi_pass = parent->uwsgi_pass;
             lcf->scgi_pass = parent->scgi_pass;
+            lcf->memcached_pass = parent->memcached_pass;
             lcf->try_files = parent->try_files;
         }
         fy_http_merge_loc(parent, lcf);
@@ -226,6 +228,9 @@ fy_http_init_ifs(fy_http_loc_conf_t *parent)
         }
         if (fy_http_cgi_loc(lcf) && fy_http_cgi_apply(lcf) != FY_OK) {
             return FY_ERROR;
+        }
+        if (lcf->memcached_pass) {
+            fy_http_memcached_apply(lcf);
         }
     }
     return FY_OK;
@@ -256,6 +261,9 @@ fy_http_init_locations(fy_http_srv_conf_t *scf, fy_http_loc_conf_t *parent,
          * this one's (fy_http_cgi_conf.c) */
         if (fy_http_cgi_loc(lcf) && fy_http_cgi_apply(lcf) != FY_OK) {
             return FY_ERROR;
+        }
+        if (lcf->memcached_pass) {
+            fy_http_memcached_apply(lcf);
         }
     }
     if (sort && list && list->nelts > 1) {

@@ -69,6 +69,7 @@ fy_http_create_loc_conf(fy_pool_t *pool)
     lcf->proxy_socket_keepalive = FY_CONF_UNSET_INT;
     fy_http_gzip_init_conf(&lcf->gzip);
     fy_http_fastcgi_init_conf(lcf);
+    fy_http_memcached_init_conf(lcf);
     fy_http_limit_init_conf(lcf);
     fy_http_cache_init_conf(&lcf->cache);
     fy_http_keepalive_init_conf(lcf);

@@ -456,6 +456,12 @@ fy_proxy_go(fy_http_proxy_t *p)
 
     p->content_length = r->content_length;
     if (!r->loc->pass_request_body) {
+        if (r->loc->memcached_pass && r->method != FY_HTTP_GET
+            && r->method != FY_HTTP_HEAD)
+        {
+            fy_http_send_error(r, 405);     /* nginx's memcached module */
+            return;
+        }
         fy_proxy_drop_body(r);
         p->content_length = -1;
     }
@@ -504,6 +510,9 @@ fy_proxy_start(fy_http_proxy_t *p)
     } else if (r->loc->uwsgi_pass || r->loc->scgi_pass) {
         p->cgi = 1;
         rc = fy_http_cgi_create_request(p);
+    } else if (r->loc->memcached_pass) {
+        p->memc = 1;
+        rc = fy_http_memcached_create_request(p);
     } else {
         rc = fy_proxy_create_request(p);
     }

@@ -23,7 +23,9 @@
  * request, the body's framing and the reads are FastCGI's
  * (fy_http_fastcgi.h).  So do uwsgi_pass and scgi_pass: p->cgi is
  * set, and only the request header and the response's first line
- * differ from HTTP's (fy_http_cgi.h).
+ * differ from HTTP's (fy_http_cgi.h).  So does memcached_pass: p->memc
+ * is set, and the request, the response's first line and its trailer
+ * are memcached's (fy_http_memcached.c).
  *
  * Private to src/http/fy_http_proxy*.c.
  */
@@ -34,6 +36,7 @@
 #include "fy_http.h"
 #include "fy_http_fastcgi.h"
 #include "fy_http_cgi.h"
+#include "fy_http_memcached.h"
 
 enum {
     FY_PROXY_BODY_NONE = 0,
@@ -84,6 +87,7 @@ struct fy_http_proxy_s {
                                               the first piece of body */
     unsigned                  status_done:1;
     unsigned                  cgi:1;           /* uwsgi_pass, scgi_pass */
+    unsigned                  memc:1;          /* memcached_pass */
     unsigned                  cgi_status:1;    /* the header is CGI's: the
                                                   status is its Status
                                                   field's */
@@ -225,10 +229,13 @@ typedef struct {
                           ? ", upstream: \"uwsgi://"                      \
                           : (p)->r->loc->scgi_pass                        \
                           ? ", upstream: \"scgi://"                       \
+                          : (p)->r->loc->memcached_pass                   \
+                          ? ", upstream: \"memcached://"                  \
                           : ", upstream: \"http://",                      \
                           (int) ((p)->peer ? (p)->peer->name.len : 0),    \
                           (p)->peer ? (char *) (p)->peer->name.data : "", \
                           (int) ((p)->peer && !fy_http_cgi_loc((p)->r->loc) \
+                                 && !(p)->r->loc->memcached_pass          \
                                  ? (p)->r->uri.len : 0),                  \
                           (p)->peer ? (char *) (p)->r->uri.data : "",     \
                           (p)->peer ? "\"" : ""
@@ -317,6 +324,16 @@ int  fy_proxy_conn_socket(fy_http_proxy_t *p, int fd);
 int fy_proxy_ssl_prepare(fy_http_proxy_t *p);
 const void *fy_proxy_ssl_ctx(fy_http_proxy_t *p);
 void fy_proxy_ssl_handshake(fy_http_proxy_t *p);
+
+/* memcached_pass (fy_http_memcached.c): "get KEY\r\n" into p->req
+ * (FY_OK / FY_ERROR, logged); the response's first line parsed into
+ * its status and header fields (FY_DONE, FY_AGAIN, FY_ERROR: logged);
+ * the scan's check of the "\r\nEND\r\n" after the value, n bytes at
+ * start with p->scan_rest still due */
+int  fy_http_memcached_create_request(fy_http_proxy_t *p);
+int  fy_http_memcached_header(fy_http_proxy_t *p);
+void fy_http_memcached_trailer(fy_http_proxy_t *p, const u_char *start,
+                               size_t n);
 
 /* fy_http_var_response.c: the response p passes on is chosen; its
  * fields are kept for $upstream_http_ when the configuration names it

@@ -511,6 +511,9 @@ fy_proxy_scan(fy_http_proxy_t *p, u_char *start, u_char *end)
 
     case FY_PROXY_BODY_LENGTH:
         n = (size_t) fy_min((uint64_t) (end - start), p->scan_rest);
+        if (p->memc) {
+            fy_http_memcached_trailer(p, start, n);
+        }
         if (p->cache && p->cache->storing) {
             fy_http_cache_store_body(p, start, n);
         }

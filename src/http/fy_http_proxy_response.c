@@ -295,6 +295,18 @@ fy_proxy_process_header(fy_http_proxy_t *p)
         return;
     }
 
+    if (p->memc && p->status == 404) {
+        /* memcached's miss: ferry answers it, as nginx's memcached
+         * module does (error_page 404 applies); the connection, read
+         * to the end of "END\r\n", stays for the next request */
+        p->body_type = FY_PROXY_BODY_NONE;
+        p->framed = p->keep_conn;
+        fy_proxy_scan(p, p->buf.pos, p->buf.last);
+        fy_proxy_release_upstream(p);
+        r->hc->c->read.handler = fy_event_ignore;
+        fy_http_send_error(r, 404);
+        return;
+    }
     if (p->status >= 300 && r->loc->intercept_errors && !r->error_page
         && fy_http_error_page_find(r->loc, p->status)
         && !(p->cache && p->cache->bg))
@@ -365,6 +377,14 @@ fy_proxy_process_header(fy_http_proxy_t *p)
      * broken there is a 502: the client has had nothing yet, and gets
      * an answer rather than a closed connection. */
     p->scan_rest = p->rest;
+    if (p->memc) {
+        /* the "\r\nEND\r\n" after a value is read (and checked:
+         * fy_http_memcached_trailer), not passed on; for a HEAD the
+         * value is not read, so the connection cannot be kept */
+        p->scan_rest += p->body_type == FY_PROXY_BODY_LENGTH
+                        ? FY_MEMC_END_LEN : 0;
+        p->framed &= !r->head;
+    }
     if (p->cache && p->status != 101) {
         /* the body is written to the cache as it is read (the scan) */
         fy_http_cache_store_start(p);
@@ -691,7 +711,10 @@ fy_proxy_parse_header(fy_http_proxy_t *p)
     fy_http_header_t  *h;
     int                rc;
 
-    if (!p->status_done && p->cgi) {
+    if (!p->status_done && (p->cgi || p->memc)) {
+        if (p->memc) {
+            return fy_http_memcached_header(p);  /* one line, no fields */
+        }
         /* uwsgi, SCGI: an HTTP status line, or a CGI header (nginx) */
         rc = fy_http_cgi_status_line(&p->buf);
         if (rc == FY_AGAIN) {
