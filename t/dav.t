@@ -37,6 +37,8 @@ http {
             dav_methods PUT DELETE MKCOL COPY MOVE;
         }
         location /off/ { dav_methods off; }
+        location /mirrored/ { dav_methods PUT; mirror /m; }
+        location = /m { internal; return 204; }
         location /guard/ {
             dav_methods PUT DELETE;
             limit_except GET { deny all; }
@@ -51,6 +53,7 @@ $f->write_file('html/keep.txt', "keep\n");
 $f->write_file('html/aliased/.keep', '');
 $f->write_file('html/guard/g.txt', "guarded\n");
 $f->write_file('html/off/o.txt', "o\n");
+$f->write_file('html/mirrored/.keep', '');
 $f->write_file('html/min/a/b/c', "c");
 $f->write_file('outside/secret', "secret\n");
 symlink "$p/outside", "$h/linkdir" or die "symlink: $!";
@@ -120,6 +123,10 @@ $r = req(PUT => '/keep.txt', body => 'x',
          headers => ['Content-Range' => 'bytes 0-0/1']);
 is($r->{status}, 501, 'PUT with Content-Range: 501');
 is(slurp("$h/keep.txt"), "keep\n", '... the file untouched');
+
+$r = req(PUT => '/mirrored/m.txt', body => 'm' x 70000);
+is($r->{status}, 201, 'PUT where mirror read the body first: 201');
+is(slurp("$h/mirrored/m.txt"), 'm' x 70000, '... the body on disk');
 
 # an upload the client gives up on leaves no temporary file behind
 my $c = Ferry::Test::Client->new($port);

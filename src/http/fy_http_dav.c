@@ -1104,7 +1104,7 @@ static int
 fy_http_dav_read(fy_http_request_t *r, fy_http_dav_put_t *pt)
 {
     fy_http_conn_t  *hc = r->hc;
-    fy_buf_t         in;
+    fy_buf_t         in, *src;
     size_t           k;
     ssize_t          n;
     int              rc;
@@ -1114,10 +1114,12 @@ fy_http_dav_read(fy_http_request_t *r, fy_http_dav_put_t *pt)
             if (r->body_rest == 0) {
                 return FY_DONE;
             }
-            k = fy_min(fy_buf_size(&hc->in), r->body_rest);
+            /* hc->in, or the whole body in memory once mirror read it */
+            src = fy_http_body_src(r);
+            k = fy_min(fy_buf_size(src), r->body_rest);
             if (k) {
-                rc = fy_http_dav_write(r, pt, hc->in.pos, k);
-                hc->in.pos += k;
+                rc = fy_http_dav_write(r, pt, src->pos, k);
+                src->pos += k;
                 n = (ssize_t) k;
             } else {
                 n = fy_conn_recv(hc->c, pt->buf, (size_t)
@@ -1380,7 +1382,8 @@ fy_http_dav(fy_http_request_t *r)
         }
         break;
     }
-    if (!(bit & r->loc->dav)) {
+    /* a subrequest (mirror, auth_request) never changes files */
+    if (!(bit & r->loc->dav) || r->parent) {
         return FY_DECLINED;
     }
 
