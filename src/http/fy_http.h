@@ -627,6 +627,15 @@ typedef struct fy_http_loc_conf_s {
     int                  proxy_ignore_client_abort;
     int                  proxy_socket_keepalive;
     struct fy_http_proxy_bind_s *proxy_bind;
+    /* dav_methods (FY_CONF_UNSET_INT: unset), dav_access (mode bits),
+     * create_full_put_path, min_delete_depth (fy_http_dav.c); dav: the
+     * methods in effect, 0 where no files are served */
+    int                  dav_methods;
+    int                  dav_access;
+    int                  create_full_put_path;
+    int                  min_delete_depth;
+    unsigned             dav;
+    int                  random_index;  /* flag (fy_http_random_index.c) */
     /* fy_http_resolver.c: resolver (bit 0) and resolver_timeout (bit 1)
      * given at this level, only for "is duplicate": no effect */
     unsigned             resolver_seen;
@@ -1058,6 +1067,8 @@ struct fy_http_request_s {
     /* after an upstream's X-Accel-Redirect, the fields of its response
      * the final answer keeps (fy_http_proxy_accel.c), else NULL */
     struct fy_http_accel_s *accel;
+    /* a PUT's body being written to its file (fy_http_dav.c) */
+    struct fy_http_dav_put_s *dav_put;
 };
 
 /* What an X-Accel-Redirect keeps of the upstream's response, as nginx:
@@ -1502,6 +1513,22 @@ void fy_http_subrequest_done(fy_http_request_t *sr, int status);
 /* fy_http_proxy_send.c: make room for need more bytes at the end of
  * hc->in (where the bytes read after a chunked body go) */
 int  fy_http_in_room(fy_http_request_t *r, size_t need);
+
+/* fy_http_dav.c: dav_methods, dav_access, create_full_put_path,
+ * min_delete_depth.  fy_http_dav: before the file handler of r's
+ * location (lcf->dav set): FY_DECLINED for a method not in
+ * dav_methods, else FY_DONE (answered, or the body is being read). */
+typedef struct fy_http_dav_put_s  fy_http_dav_put_t;
+extern const fy_command_t  fy_http_dav_commands[];
+void fy_http_dav_init_conf(fy_http_loc_conf_t *lcf);
+void fy_http_dav_merge(fy_http_loc_conf_t *prev, fy_http_loc_conf_t *conf);
+int  fy_http_dav(fy_http_request_t *r);
+/* fy_http_random_index.c: random_index */
+extern const fy_command_t  fy_http_random_index_commands[];
+/* fy_http_request_route.c: drop the body bytes already read of a
+ * request that does not want them; the answer's end closes the
+ * connection if more are on their way */
+void fy_http_skip_body(fy_http_request_t *r);
 
 /* fy_http_mirror.c: mirror, mirror_request_body */
 extern const fy_command_t  fy_http_mirror_commands[];

@@ -123,6 +123,9 @@ fy_http_merge_loc(fy_http_loc_conf_t *prev, fy_http_loc_conf_t *conf)
     fy_conf_merge(conf->uninitialized_variable_warn,
                   prev->uninitialized_variable_warn, FY_CONF_UNSET_INT, 1);
     fy_http_static_merge(prev, conf);
+    fy_http_dav_merge(prev, conf);      /* after the file handler is set */
+    fy_conf_merge(conf->random_index, prev->random_index, FY_CONF_UNSET_INT,
+                  0);
     fy_http_proxy_ssl_merge(prev, conf);
     fy_http_headers_merge(prev, conf);
     fy_http_proxy_redirect_merge(prev, conf);

@@ -185,7 +185,7 @@ fy_http_find_server_of(fy_http_request_t *r)
 
 /* Drop the body bytes already read for a request that does not want
  * them; finalize closes the connection if more are on their way. */
-static void
+void
 fy_http_skip_body(fy_http_request_t *r)
 {
     fy_http_conn_t  *hc = r->hc;
@@ -529,6 +529,10 @@ fy_http_run_content(fy_http_request_t *r)
     }
 
     if (lcf->handler) {
+        /* dav_methods: PUT reads the body (fy_http_dav.c) */
+        if (lcf->dav && fy_http_dav(r) != FY_DECLINED) {
+            return;
+        }
         fy_http_skip_body(r);
         lcf->handler(r);
         return;

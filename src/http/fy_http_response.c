@@ -41,9 +41,12 @@ static const fy_http_status_t  fy_http_statuses[] = {
     { 404, "404 Not Found" },
     { 405, "405 Not Allowed" },
     { 408, "408 Request Time-out" },
+    { 409, "409 Conflict" },
     { 411, "411 Length Required" },
+    { 412, "412 Precondition Failed" },
     { 413, "413 Request Entity Too Large" },
     { 414, "414 Request-URI Too Large" },
+    { 415, "415 Unsupported Media Type" },
     { 416, "416 Requested Range Not Satisfiable" },
     { 429, "429 Too Many Requests" },
     { 494, "400 Bad Request" },
@@ -53,6 +56,7 @@ static const fy_http_status_t  fy_http_statuses[] = {
     { 503, "503 Service Temporarily Unavailable" },
     { 504, "504 Gateway Time-out" },
     { 505, "505 HTTP Version Not Supported" },
+    { 507, "507 Insufficient Storage" },
     { 0, NULL }
 };
 

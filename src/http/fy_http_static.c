@@ -321,6 +321,12 @@ fy_http_static_merge(fy_http_loc_conf_t *prev, fy_http_loc_conf_t *conf)
     }
 }
 
+int
+fy_http_static_serves(const fy_http_loc_conf_t *lcf)
+{
+    return lcf->handler == fy_http_static_handler;
+}
+
 
 /* ---- finding the file ---- */
 
@@ -495,10 +501,9 @@ fy_http_static_redirect(fy_http_request_t *r)
     fy_http_send_response(r, 301, NULL, NULL, 0, &location);
 }
 
-/* The directory r's files come from for path, and in *p where the part
- * of path looked up inside it starts: the root and the whole path, or
- * the alias and what follows the location's prefix.  NULL: neither. */
-static const char *
+/* the root and the whole path, or the alias and what follows the
+ * location's prefix */
+const char *
 fy_http_static_base(fy_http_loc_conf_t *lcf, const fy_str_t *path,
                     const u_char **p)
 {
@@ -707,6 +712,7 @@ fy_http_static_handler(fy_http_request_t *r)
     fy_http_static_conf_t  *scf = r->loc->static_conf;
     fy_http_static_file_t  *f;
     const fy_str_t         *idx;
+    fy_str_t                pick;
     const u_char           *p, *name;
     const char             *base, *what;
     char                    seg[NAME_MAX + 1];
@@ -768,6 +774,17 @@ fy_http_static_handler(fy_http_request_t *r)
         if (r->path.len == 0 || r->path.data[r->path.len - 1] != '/') {
             fy_http_static_redirect(r);
             return;
+        }
+        /* random_index comes before index, as nginx's modules */
+        if (r->loc->random_index == 1) {
+            switch (fy_http_random_index(r, f->fd, &pick)) {
+            case FY_OK:
+                fy_http_static_index_redirect(r, f, &r->path, &pick);
+                return;
+            case FY_ERROR:
+                fy_http_send_error(r, 500);
+                return;
+            }
         }
         idx = scf->index ? scf->index->elts : &fy_http_static_default_index;
         nidx = scf->index ? scf->index->nelts : 1;

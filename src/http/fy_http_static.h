@@ -68,6 +68,24 @@ int fy_http_static_exists(fy_http_request_t *r, const fy_str_t *path,
 int fy_http_parse_range(const u_char *s, size_t len, off_t size,
                         off_t *start, off_t *end);
 
+/* Whether lcf's content handler is the file handler (dav_methods only
+ * apply there). */
+int fy_http_static_serves(const fy_http_loc_conf_t *lcf);
+
+/* The directory r's files come from for path (the root, or the alias),
+ * and in *p where the part of path looked up inside it starts.  NULL:
+ * neither. */
+const char *fy_http_static_base(fy_http_loc_conf_t *lcf,
+                                const fy_str_t *path, const u_char **p);
+
+/* The request's first header called `name`, or NULL. */
+fy_str_t *fy_http_static_header(fy_http_request_t *r, const char *name);
+
+/* fy_http_random_index.c: a file of the directory open as fd picked at
+ * random for r (random_index on), its name in *pick: FY_OK, FY_DECLINED
+ * (none), FY_ERROR (logged). */
+int fy_http_random_index(fy_http_request_t *r, int fd, fy_str_t *pick);
+
 /* ---- private to fy_http_static.c and fy_http_static_send.c ---- */
 
 /* The file of a request being sent: r->file. */

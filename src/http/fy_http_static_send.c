@@ -105,8 +105,7 @@ fy_http_parse_range(const u_char *s, size_t len, off_t size, off_t *start,
 
 /* ---- sending ---- */
 
-/* The first header called `name`, or NULL. */
-static fy_str_t *
+fy_str_t *
 fy_http_static_header(fy_http_request_t *r, const char *name)
 {
     fy_http_header_t  *h;

@@ -12,7 +12,9 @@
  *   client_body_in_file_only off;
  *
  * Why they change nothing: ferry never writes a request or response
- * body to disk.  A request body is streamed to the upstream as it
+ * body to disk on its way (a WebDAV PUT's body is the file it makes,
+ * written in that file's directory: fy_http_dav.c).  A request body is
+ * streamed to the upstream as it
  * arrives (client_body_buffer_size at a time), a response streamed to
  * the client through proxy_buffer_size + proxy_buffers of memory;
  * when those are full ferry stops reading the upstream instead of
