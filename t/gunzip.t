@@ -92,6 +92,8 @@ my $b = Ferry::Test::Backend->new(port => $f->port(1), handler => sub {
 
 $f->write_file('html/sa/doc.txt', 'the file itself, not sent');
 $f->write_file('html/sa/doc.txt.gz', $gz);
+$f->write_file('html/sa/bad.txt', 'x');
+$f->write_file('html/sa/bad.txt.gz', $corrupt);
 $f->allow_log(qr/inflate\(\) failed: -3 .* while gunzipping the response/,
               qr/gzip body truncated while gunzipping/);
 $f->start or do { done_testing; exit };
@@ -244,6 +246,13 @@ is_gunzipped(get('/p/chunked'), $text, 'and the next response is whole');
        'gzip_static always, HEAD: neither Content-Encoding nor Content-Length');
     $r = get('/sa/doc.txt', -version => '1.0');
     is($r->{body}, $text, 'gzip_static always, HTTP/1.0: to the close');
+    $r = get('/sa/bad.txt');
+    ok($r->{error} && $r->{raw} =~ m{^HTTP/1\.1 200 },
+       'gzip_static always, a corrupt .gz: the response cut short');
+    my $log = '';
+    wait_until { $log = $f->error_log; $log =~ m{request "GET /sa/bad} } 5;
+    like($log, qr{\[error\] .*inflate\(\) failed: -3 .*request "GET /sa/bad\.txt},
+         '... and logged');
 }
 
 # ---- the proxy cache stores the gzip response ----
