@@ -51,6 +51,7 @@ http {
             proxy_pass http://app;
         }
         location /sa/ { gzip_static always; }
+        location /so/ { gzip_static on; gunzip off; }
         location /z/ {
             gunzip off;
             gzip on;
@@ -92,6 +93,8 @@ my $b = Ferry::Test::Backend->new(port => $f->port(1), handler => sub {
 
 $f->write_file('html/sa/doc.txt', 'the file itself, not sent');
 $f->write_file('html/sa/doc.txt.gz', $gz);
+$f->write_file('html/sa/only.txt.gz', $gz);
+$f->write_file('html/so/only.txt.gz', $gz);
 $f->write_file('html/sa/bad.txt', 'x');
 $f->write_file('html/sa/bad.txt.gz', $corrupt);
 $f->allow_log(qr/inflate\(\) failed: -3 .* while gunzipping the response/,
@@ -246,6 +249,15 @@ is_gunzipped(get('/p/chunked'), $text, 'and the next response is whole');
        'gzip_static always, HEAD: neither Content-Encoding nor Content-Length');
     $r = get('/sa/doc.txt', -version => '1.0');
     is($r->{body}, $text, 'gzip_static always, HTTP/1.0: to the close');
+    $r = get('/sa/only.txt');
+    is_gunzipped($r, $text, 'gzip_static always, only NAME.gz on disk, no Accept-Encoding');
+    is_passed(get('/sa/only.txt', @$AE), 'gzip_static always, only NAME.gz, Accept-Encoding: gzip');
+    is(get('/sa/none.txt')->{status}, 404, 'neither NAME nor NAME.gz: 404');
+    is_passed(get('/so/only.txt', @$AE), 'gzip_static on, only NAME.gz, Accept-Encoding: gzip');
+    is(get('/so/only.txt')->{status}, 404,
+       'gzip_static on, only NAME.gz, no Accept-Encoding: 404');
+    is(get('/sa/only.txt', -method => 'POST')->{status}, 404,
+       'only NAME.gz, POST: 404 (as nginx: gzip_static serves GET and HEAD)');
     $r = get('/sa/bad.txt');
     ok($r->{error} && $r->{raw} =~ m{^HTTP/1\.1 200 },
        'gzip_static always, a corrupt .gz: the response cut short');
