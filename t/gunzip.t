@@ -3,7 +3,8 @@
 # backend that always compresses, with Content-Length, chunked or to the
 # close; a gzip_static always file; a proxy cache entry stored
 # compressed) decompressed for clients that do not take gzip, and passed
-# byte for byte to those that do; multi-member bodies; HEAD, 204, 304,
+# byte for byte to those that do; a FastCGI responder's gzip answer;
+# multi-member bodies; HEAD, 204, 304,
 # Range; corrupt and truncated gzip logged and the response cut short;
 # gunzip_buffers; $gzip_ratio in an access log; configuration errors.
 
@@ -13,6 +14,8 @@ use Test::More;
 use lib 't/lib';
 use Ferry::Test;
 use IO::Compress::Gzip qw(gzip $GzipError);
+use IO::Socket::INET;
+use POSIX ();
 
 my $f = Ferry::Test->new(conf => main_conf() . <<'EOF');
 events { worker_connections 64; }
@@ -52,6 +55,7 @@ http {
         }
         location /sa/ { gzip_static always; }
         location /so/ { gzip_static on; gunzip off; }
+        location /fcgi/ { fastcgi_pass 127.0.0.1:%%PORT_2%%; }
         location /z/ {
             gunzip off;
             gzip on;
@@ -90,6 +94,49 @@ my $b = Ferry::Test::Backend->new(port => $f->port(1), handler => sub {
     return { status => $status, headers => \@h, body => $body,
              mode => $mode, chunk_size => $u =~ /multi/ ? 5 : 7000 };
 });
+
+# A FastCGI responder whose answer is gzip: the proxy's machinery
+# carries FastCGI responses, gunzip included.
+my $fcgi_pid;
+{
+    my $ls = IO::Socket::INET->new(LocalAddr => '127.0.0.1',
+                                   LocalPort => $f->port(2), Listen => 8,
+                                   ReuseAddr => 1) or die "listen: $!";
+    $fcgi_pid = fork // die "fork: $!";
+    if ($fcgi_pid == 0) {
+        while (my $c = $ls->accept) {
+            my ($in, $end) = ('', 0);
+            # up to the empty STDIN record (type 5)
+            while (!$end && sysread $c, $in, 65536, length $in) {
+                my $pos = 0;
+                while (length($in) - $pos >= 8) {
+                    my (undef, $type, undef, $len, $pad) =
+                        unpack 'CCnnC', substr($in, $pos, 7);
+                    last if length($in) - $pos < 8 + $len + $pad;
+                    $end = 1 if $type == 5 && $len == 0;
+                    $pos += 8 + $len + $pad;
+                }
+            }
+            my $out = "Content-Type: text/plain\r\nContent-Encoding: gzip\r\n\r\n"
+                      . $gz;
+            my $rec = '';
+            for (my $o = 0; $o < length $out; $o += 30000) {
+                my $piece = substr($out, $o, 30000);
+                $rec .= pack('CCnnCC', 1, 6, 1, length $piece, 0, 0) . $piece;
+            }
+            $rec .= pack('CCnnCC', 1, 6, 1, 0, 0, 0)
+                    . pack('CCnnCC', 1, 3, 1, 8, 0, 0) . "\0" x 8;
+            syswrite $c, $rec;
+            close $c;
+        }
+        POSIX::_exit(0);
+    }
+    close $ls;
+}
+END {
+    local $?;                       # the test's exit status stays
+    if ($fcgi_pid) { kill 'KILL', $fcgi_pid; waitpid $fcgi_pid, 0 }
+}
 
 $f->write_file('html/sa/doc.txt', 'the file itself, not sent');
 $f->write_file('html/sa/doc.txt.gz', $gz);
@@ -232,6 +279,16 @@ for my $what ('corrupt', 'truncated') {
          'truncated gzip: logged');
 }
 is_gunzipped(get('/p/chunked'), $text, 'and the next response is whole');
+
+# ---- FastCGI ----
+
+is_gunzipped(get('/fcgi/x'), $text, 'FastCGI gzip response, no Accept-Encoding');
+{
+    my $r = get('/fcgi/x', @$AE);
+    is($r->{headers}{'content-encoding'}, 'gzip',
+       'FastCGI gzip response, Accept-Encoding: gzip: as it is');
+    is($r->{body}, $gz, '... byte for byte');
+}
 
 # ---- gzip_static always ----
 
