@@ -263,8 +263,9 @@ fy_http_gzip_merge_conf(const fy_http_gzip_conf_t *prev,
     fy_conf_merge(conf->level, prev->level, FY_CONF_UNSET_INT, 1);
     fy_http_gzip_merge_bufs(&prev->bufs, &conf->bufs, 4, 4096);
     fy_conf_merge(conf->gunzip, prev->gunzip, FY_CONF_UNSET_INT, 0);
-    /* nginx: 32 4k|16k (the page size); ferry's pages are 4k */
-    fy_http_gzip_merge_bufs(&prev->gunzip_bufs, &conf->gunzip_bufs, 32,
+    /* nginx: 32 4k (allocated as needed); ferry's one buffer of the
+     * whole size: 16 KiB, as gzip_buffers' default */
+    fy_http_gzip_merge_bufs(&prev->gunzip_bufs, &conf->gunzip_bufs, 4,
                             4096);
     fy_conf_merge(conf->http_version, prev->http_version, FY_CONF_UNSET_INT,
                   1001);

@@ -312,6 +312,9 @@ main(void)
     fy_http_gzip_merge_conf(&loc.gzip, &loc.gzip);
     is_int(loc.gzip.bufs.num * loc.gzip.bufs.size, 16384,
            "default output buffer 16 KiB");
+    is_int(loc.gzip.gunzip_bufs.num * loc.gzip.gunzip_bufs.size, 16384,
+           "default gunzip output buffer 16 KiB");
+    is_int(loc.gzip.gunzip, 0, "gunzip off by default");
     is_int(loc.gzip.window, 8192, "default gzip_window 8k");
     is_int(loc.gzip.hash, 16384, "default gzip_hash 16k");
 
