@@ -151,6 +151,7 @@ static const fy_command_t *const  fy_conf_tables[] = {
     fy_http_headers_commands,
     fy_http_error_page_commands,
     fy_http_gzip_commands,
+    fy_http_gunzip_commands,
     fy_http_fastcgi_commands,
     fy_http_cgi_commands,
     fy_http_memcached_commands,

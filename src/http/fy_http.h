@@ -789,6 +789,7 @@ extern const fy_command_t  fy_http_static_commands[];
 extern const fy_command_t  fy_http_autoindex_commands[];
 extern const fy_command_t  fy_http_proxy_ssl_commands[];
 extern const fy_command_t  fy_http_gzip_commands[];  /* fy_http_gzip_conf.c */
+extern const fy_command_t  fy_http_gunzip_commands[];  /* fy_http_gunzip.c */
 /* fy_http_proxy_accel.c: proxy_ignore_headers; fy_http_proxy_conn.c:
  * proxy_bind, proxy_socket_keepalive, proxy_ignore_client_abort;
  * fy_http_resolver.c: resolver, resolver_timeout */

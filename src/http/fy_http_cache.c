@@ -457,6 +457,11 @@ fy_http_cache_fields_copy(fy_http_request_t *r, fy_http_static_file_t *f,
         {
             continue;
         }
+        if (f->gunzip && (fy_str_eq_ci(&name, "Content-Encoding")
+                          || fy_str_eq_ci(&name, "Accept-Ranges")))
+        {
+            continue;               /* decompressed, whole */
+        }
         if (colon && r->loc->header_filters) {
             for (v = colon + 1; v < eol && *v == ' '; v++) { /* skip */ }
             h.name = name;
@@ -584,6 +589,35 @@ fy_http_cache_send(fy_http_request_t *r, int fd, fy_http_cache_file_t *h)
             status = 200;
             start = 0;
             end = (off_t) h->body_len - 1;
+        }
+    }
+
+    /* gunzip: an entry stored compressed, for a client without gzip:
+     * the whole entry, decompressed, no Range (nginx clears ranges) */
+    if ((status == 200 || status == 206) && !r->err_status && enc.len
+        && r->loc->gzip.gunzip)
+    {
+        fy_http_cache_field((u_char *) eol, (u_char *) eol + flen,
+                            "ETag", &etag);
+        fy_http_cache_field((u_char *) eol, (u_char *) eol + flen,
+                            "Last-Modified", &lm);
+        switch (fy_http_gunzip_wanted(r, NULL, &enc,
+                                      (lm.len ? FY_HTTP_GZIP_HAS_LM : 0)
+                                      | (etag.len ? FY_HTTP_GZIP_HAS_ETAG
+                                                  : 0)))
+        {
+        case FY_HTTP_GZIP_YES:
+            if (fy_http_static_gunzip(r, f) != FY_OK) {
+                return FY_ERROR;
+            }
+            filtered = 1;
+            status = 200;
+            start = 0;
+            end = (off_t) h->body_len - 1;
+            break;
+        case FY_HTTP_GZIP_VARY:
+            f->gz_how = FY_HTTP_GZIP_VARY;
+            break;
         }
     }
 

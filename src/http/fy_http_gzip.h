@@ -34,7 +34,14 @@ struct fy_http_request_s;
 #define FY_HTTP_GZIP_STATIC_ON          1
 #define FY_HTTP_GZIP_STATIC_ALWAYS      2
 
-/* The gzip directives of one level, held in fy_http_loc_conf_t (so the
+/* gzip_buffers, gunzip_buffers: NUMBER SIZE (num FY_CONF_UNSET_INT:
+ * unset); one output buffer of num * size bytes is used */
+typedef struct {
+    int          num;
+    size_t       size;
+} fy_http_gzip_bufs_t;
+
+/* The gzip (and gunzip) directives of one level, held in fy_http_loc_conf_t (so the
  * generic setters reach them by offset); unset fields take the
  * parent's value, then the default, in fy_http_gzip_merge_conf. */
 typedef struct {
@@ -45,8 +52,7 @@ typedef struct {
     unsigned     types_any;     /* gzip_types * */
     size_t       min_length;    /* gzip_min_length */
     int          level;         /* gzip_comp_level 1..9 */
-    int          bufs_num;      /* gzip_buffers NUMBER SIZE */
-    size_t       bufs_size;
+    fy_http_gzip_bufs_t  bufs;  /* gzip_buffers */
     int          http_version;  /* gzip_http_version: 1000 or 1001 */
     unsigned     proxied;       /* gzip_proxied: mask, 0: unset */
     int          vary;          /* gzip_vary */
@@ -55,9 +61,15 @@ typedef struct {
     unsigned     disable_msie6; /* gzip_disable msie6 */
     size_t       window;        /* gzip_window: LZ77 window, bytes */
     size_t       hash;          /* gzip_hash: hash table, bytes */
+    int          gunzip;        /* gunzip on|off (fy_http_gunzip.c) */
+    fy_http_gzip_bufs_t  gunzip_bufs;  /* gunzip_buffers */
 } fy_http_gzip_conf_t;
 
 void fy_http_gzip_init_conf(fy_http_gzip_conf_t *conf);
+/* gzip_buffers, gunzip_buffers: the fy_http_gzip_bufs_t at cmd->offset
+ * in the location's conf. */
+const char *fy_http_gzip_set_buffers(fy_conf_t *cf, const fy_command_t *cmd,
+                                     void *conf);
 /* conf from prev (already merged), or the defaults when prev is conf. */
 void fy_http_gzip_merge_conf(const fy_http_gzip_conf_t *prev,
                              fy_http_gzip_conf_t *conf);
@@ -147,6 +159,33 @@ int  fy_http_gzip_done(const fy_http_gzip_t *gz);
  */
 #define FY_HTTP_GZIP_IOVS  3
 int  fy_http_gzip_deflate(fy_http_gzip_t *gz, struct iovec *iov);
+
+/*
+ * A decompressor (gunzip) for one response body of gzip members, with
+ * an output buffer of `size` bytes: the same calls as the compressor
+ * (input, wants_input, holds, flush, finish, done, and
+ * fy_http_gzip_deflate giving the decompressed output, chunked for
+ * HTTP/1.1 clients).  FY_ERROR from fy_http_gzip_deflate: the body is
+ * not valid gzip or ends inside a member (logged).  NULL: no memory.
+ */
+fy_http_gzip_t *fy_http_gunzip_stream(struct fy_http_request_s *r,
+                                      size_t size);
+
+/* ---- gunzip (fy_http_gunzip.c) ---- */
+
+/*
+ * What gunzip does with a response with these header fields
+ * (fy_http_header_t; or with Content-Encoding `ce` when headers is
+ * NULL): FY_HTTP_GZIP_NO when gunzip is off or the response is not
+ * "Content-Encoding: gzip"; FY_HTTP_GZIP_VARY when the request may have
+ * gzip (fy_http_gzip_request_ok): as it is; FY_HTTP_GZIP_YES: to be
+ * decompressed.  Either of the last two gets Vary with gzip_vary.
+ */
+int fy_http_gunzip_wanted(struct fy_http_request_s *r,
+                          const fy_array_t *headers, const fy_str_t *ce,
+                          unsigned flags);
+/* A decompressor with gunzip_buffers' output buffer.  NULL: no memory. */
+fy_http_gzip_t *fy_http_gunzip_start(struct fy_http_request_s *r);
 
 /* Compress a whole small body into r's pool (one Z_FINISH).  FY_OK and
  * *out, *out_len, or FY_ERROR. */

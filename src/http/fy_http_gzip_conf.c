@@ -11,8 +11,6 @@
 
 static const char *fy_http_gzip_set_types(fy_conf_t *cf,
     const fy_command_t *cmd, void *conf);
-static const char *fy_http_gzip_set_buffers(fy_conf_t *cf,
-    const fy_command_t *cmd, void *conf);
 static const char *fy_http_gzip_set_proxied(fy_conf_t *cf,
     const fy_command_t *cmd, void *conf);
 static const char *fy_http_gzip_set_disable(fy_conf_t *cf,
@@ -59,7 +57,7 @@ const fy_command_t  fy_http_gzip_commands[] = {
       FY_CONF_LOC_OFF, FY_GZIP_OFF(level), &fy_http_gzip_level_bounds },
 
     { "gzip_buffers", FY_GZIP_ANY, 0, 2, 2, fy_http_gzip_set_buffers,
-      FY_CONF_LOC_OFF, 0, NULL },
+      FY_CONF_LOC_OFF, FY_GZIP_OFF(bufs), NULL },
 
     { "gzip_http_version", FY_GZIP_ANY, 0, 1, 1, fy_conf_set_enum,
       FY_CONF_LOC_OFF, FY_GZIP_OFF(http_version), fy_http_gzip_versions },
@@ -101,28 +99,27 @@ fy_http_gzip_set_types(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
     return fy_http_types_conf(cf, &gcf->types, &gcf->types_any);
 }
 
-static const char *
+const char *
 fy_http_gzip_set_buffers(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
 {
-    fy_http_gzip_conf_t  *gcf = fy_http_gzip_conf_of(conf);
+    fy_http_gzip_bufs_t  *b;
     int64_t               n, size;
 
-    fy_unused(cmd);
-
-    if (gcf->bufs_num != FY_CONF_UNSET_INT) {
+    b = (fy_http_gzip_bufs_t *) ((char *) conf + cmd->offset);
+    if (b->num != FY_CONF_UNSET_INT) {
         return "is duplicate";
     }
     n = fy_atoi(cf->args[1].data, cf->args[1].len);
     size = fy_conf_parse_size(&cf->args[2]);
     if (n < 1 || size < 512 || n * size > 16 * 1024 * 1024) {
-        fy_conf_error(cf, "invalid value \"%s %s\" in \"gzip_buffers\": a "
+        fy_conf_error(cf, "invalid value \"%s %s\" in \"%s\": a "
                       "number of at least 1 and a size of at least 512 "
                       "bytes, 16m in all at most", cf->args[1].data,
-                      cf->args[2].data);
+                      cf->args[2].data, cmd->name);
         return FY_CONF_ERROR;
     }
-    gcf->bufs_num = (int) n;
-    gcf->bufs_size = (size_t) size;
+    b->num = (int) n;
+    b->size = (size_t) size;
     return FY_CONF_OK;
 }
 
@@ -235,11 +232,24 @@ fy_http_gzip_init_conf(fy_http_gzip_conf_t *conf)
     conf->static_mode = FY_CONF_UNSET_INT;
     conf->min_length = FY_CONF_UNSET_SIZE;
     conf->level = FY_CONF_UNSET_INT;
-    conf->bufs_num = FY_CONF_UNSET_INT;
+    conf->bufs.num = FY_CONF_UNSET_INT;
+    conf->gunzip = FY_CONF_UNSET_INT;
+    conf->gunzip_bufs.num = FY_CONF_UNSET_INT;
     conf->http_version = FY_CONF_UNSET_INT;
     conf->vary = FY_CONF_UNSET_INT;
     conf->window = FY_CONF_UNSET_SIZE;
     conf->hash = FY_CONF_UNSET_SIZE;
+}
+
+static void
+fy_http_gzip_merge_bufs(const fy_http_gzip_bufs_t *prev,
+                        fy_http_gzip_bufs_t *conf, int num, size_t size)
+{
+    if (conf->num == FY_CONF_UNSET_INT) {
+        /* prev may be conf itself (the http level) */
+        *conf = prev->num != FY_CONF_UNSET_INT ? *prev
+                : (fy_http_gzip_bufs_t) { num, size };
+    }
 }
 
 void
@@ -251,13 +261,12 @@ fy_http_gzip_merge_conf(const fy_http_gzip_conf_t *prev,
                   FY_HTTP_GZIP_STATIC_OFF);
     fy_conf_merge(conf->min_length, prev->min_length, FY_CONF_UNSET_SIZE, 20);
     fy_conf_merge(conf->level, prev->level, FY_CONF_UNSET_INT, 1);
-    if (conf->bufs_num == FY_CONF_UNSET_INT) {
-        /* prev may be conf itself (the http level) */
-        conf->bufs_size = prev->bufs_num != FY_CONF_UNSET_INT
-                          ? prev->bufs_size : 4096;
-        conf->bufs_num = prev->bufs_num != FY_CONF_UNSET_INT
-                         ? prev->bufs_num : 4;
-    }
+    fy_http_gzip_merge_bufs(&prev->bufs, &conf->bufs, 4, 4096);
+    fy_conf_merge(conf->gunzip, prev->gunzip, FY_CONF_UNSET_INT, 0);
+    /* nginx: 32 4k (allocated as needed); ferry's one buffer of the
+     * whole size: 16 KiB, as gzip_buffers' default */
+    fy_http_gzip_merge_bufs(&prev->gunzip_bufs, &conf->gunzip_bufs, 4,
+                            4096);
     fy_conf_merge(conf->http_version, prev->http_version, FY_CONF_UNSET_INT,
                   1001);
     if (conf->proxied == 0) {

@@ -32,6 +32,8 @@ struct fy_http_gzip_s {
     unsigned             end:1;        /* Z_STREAM_END seen */
     unsigned             done:1;       /* ... and its output handed out */
     unsigned             live:1;       /* deflateEnd still to call */
+    unsigned             inflate:1;    /* gunzip: inflate, not deflate */
+    unsigned             member:1;     /* gunzip: inside a gzip member */
     char                 chunk[24];    /* "%zx\r\n" */
 };
 
@@ -59,7 +61,11 @@ fy_http_gzip_cleanup(void *data)
 
     if (gz->live) {
         gz->live = 0;
-        deflateEnd(&gz->z);
+        if (gz->inflate) {
+            inflateEnd(&gz->z);
+        } else {
+            deflateEnd(&gz->z);
+        }
     }
 }
 
@@ -112,28 +118,68 @@ fy_http_gzip_init(fy_http_request_t *r, z_stream *z, int64_t length)
     return FY_OK;
 }
 
+/* The stream with an output buffer of `size` bytes, its cleanup
+ * registered; zlib's state still to be made.  NULL: no memory. */
+static fy_http_gzip_t *
+fy_http_gzip_new(fy_http_request_t *r, size_t size)
+{
+    fy_http_gzip_t  *gz;
+
+    gz = fy_pcalloc(r->pool, sizeof(fy_http_gzip_t));
+    if (gz == NULL) {
+        return NULL;
+    }
+    gz->size = size;
+    gz->out = fy_palloc(r->pool, gz->size);
+    if (gz->out == NULL
+        || fy_pool_cleanup_add(r->pool, fy_http_gzip_cleanup, gz) != FY_OK)
+    {
+        return NULL;
+    }
+    gz->r = r;
+    gz->chunked = fy_http_chunked_out(r);
+    gz->flush = Z_NO_FLUSH;
+    return gz;
+}
+
 fy_http_gzip_t *
 fy_http_gzip_start(fy_http_request_t *r, int64_t length)
 {
     const fy_http_gzip_conf_t  *g = &r->loc->gzip;
     fy_http_gzip_t             *gz;
 
-    gz = fy_pcalloc(r->pool, sizeof(fy_http_gzip_t));
-    if (gz == NULL) {
-        return NULL;
-    }
-    gz->size = (size_t) g->bufs_num * g->bufs_size;
-    gz->out = fy_palloc(r->pool, gz->size);
-    if (gz->out == NULL
-        || fy_pool_cleanup_add(r->pool, fy_http_gzip_cleanup, gz) != FY_OK
-        || fy_http_gzip_init(r, &gz->z, length) != FY_OK)
-    {
+    gz = fy_http_gzip_new(r, (size_t) g->bufs.num * g->bufs.size);
+    if (gz == NULL || fy_http_gzip_init(r, &gz->z, length) != FY_OK) {
         return NULL;
     }
     gz->live = 1;
-    gz->r = r;
-    gz->chunked = fy_http_chunked_out(r);
-    gz->flush = Z_NO_FLUSH;
+    gz->z.next_out = gz->out;
+    gz->z.avail_out = (uInt) gz->size;
+    return gz;
+}
+
+fy_http_gzip_t *
+fy_http_gunzip_stream(fy_http_request_t *r, size_t size)
+{
+    fy_http_gzip_t  *gz;
+    int              rc;
+
+    gz = fy_http_gzip_new(r, size);
+    if (gz == NULL) {
+        return NULL;
+    }
+    gz->inflate = 1;
+    gz->z.zalloc = fy_http_gzip_alloc;
+    gz->z.zfree = fy_http_gzip_free;
+    gz->z.opaque = r->pool;
+    /* windowBits + 16: gzip members only (RFC 1952), as nginx; the
+     * largest window, since the sender's is not known */
+    rc = inflateInit2(&gz->z, MAX_WBITS + 16);
+    if (rc != Z_OK) {
+        fy_log_error(FY_LOG_ALERT, 0, "inflateInit2() failed: %d", rc);
+        return NULL;
+    }
+    gz->live = 1;
     gz->z.next_out = gz->out;
     gz->z.avail_out = (uInt) gz->size;
     return gz;
@@ -182,6 +228,90 @@ fy_http_gzip_done(const fy_http_gzip_t *gz)
     return gz->done;
 }
 
+/* One deflate call: until the input is used up or the buffer is full
+ * (bounded work per call, and the caller writes between calls). */
+static int
+fy_http_gzip_step(fy_http_gzip_t *gz)
+{
+    int  rc;
+
+    rc = deflate(&gz->z, gz->flush);
+    if (rc == Z_STREAM_END) {
+        gz->end = 1;
+        /* $gzip_ratio */
+        gz->r->gzip_in = gz->z.total_in;
+        gz->r->gzip_out = gz->z.total_out;
+        fy_http_gzip_cleanup(gz);   /* all is in gz->out */
+    } else if (rc != Z_OK
+               && !(rc == Z_BUF_ERROR && gz->z.avail_in == 0
+                    && gz->flush == Z_NO_FLUSH))
+    {
+        /* Z_BUF_ERROR with work to do and room to do it in: no
+         * progress is possible, and calling again would spin */
+        fy_log_error(FY_LOG_ALERT, 0, "deflate() failed: %d, client %s",
+                     rc, gz->r->hc->addr_text);
+        return FY_ERROR;
+    }
+    return FY_OK;
+}
+
+/*
+ * One inflate call (gunzip), the same way.  A body may be several gzip
+ * members one after the other (RFC 1952 2.2, what `cat a.gz b.gz`
+ * makes): at a member's end the stream is reset for the next one, as
+ * nginx does.  A corrupt member, bytes after the last one that are not
+ * gzip, or a body that ends inside a member are errors: logged, and
+ * the caller ends the response there (the client sees it cut short,
+ * never a complete-looking wrong body).
+ */
+static int
+fy_http_gunzip_step(fy_http_gzip_t *gz)
+{
+    int  rc;
+
+    if (gz->z.avail_in) {
+        gz->member = 1;
+    }
+    /* never Z_FINISH: inflate would call every call that does not end
+     * the stream a Z_BUF_ERROR; the end is checked below */
+    rc = inflate(&gz->z, gz->flush == Z_NO_FLUSH ? Z_NO_FLUSH
+                                                 : Z_SYNC_FLUSH);
+    if (rc == Z_STREAM_END) {
+        gz->member = 0;
+        if (inflateReset(&gz->z) != Z_OK) {
+            rc = Z_STREAM_ERROR;
+        } else {
+            rc = Z_OK;
+        }
+    } else if (rc == Z_BUF_ERROR && gz->z.avail_out != 0) {
+        rc = Z_OK;                  /* no input: nothing to do now */
+    }
+    if (rc != Z_OK) {
+        fy_log_error(FY_LOG_ERR, 0, "inflate() failed: %d (%s) while "
+                     "gunzipping the response to client %s, request "
+                     "\"%.*s\"", rc, gz->z.msg ? gz->z.msg : "-",
+                     gz->r->hc->addr_text, (int) gz->r->request_line.len,
+                     gz->r->request_line.data);
+        return FY_ERROR;
+    }
+    if (gz->flush == Z_FINISH && gz->z.avail_in == 0
+        && gz->z.avail_out != 0)
+    {
+        /* all input is taken and all output made */
+        if (gz->member) {
+            fy_log_error(FY_LOG_ERR, 0, "inflate() found the gzip body "
+                         "truncated while gunzipping the response to client "
+                         "%s, request \"%.*s\"", gz->r->hc->addr_text,
+                         (int) gz->r->request_line.len,
+                         gz->r->request_line.data);
+            return FY_ERROR;
+        }
+        gz->end = 1;
+        fy_http_gzip_cleanup(gz);
+    }
+    return FY_OK;
+}
+
 int
 fy_http_gzip_deflate(fy_http_gzip_t *gz, struct iovec *iov)
 {
@@ -201,23 +331,8 @@ fy_http_gzip_deflate(fy_http_gzip_t *gz, struct iovec *iov)
     }
 
     if (!gz->end) {
-        /* until the input is used up or the buffer is full: bounded
-         * work per call, and the caller writes between calls */
-        rc = deflate(&gz->z, gz->flush);
-        if (rc == Z_STREAM_END) {
-            gz->end = 1;
-            /* $gzip_ratio */
-            gz->r->gzip_in = gz->z.total_in;
-            gz->r->gzip_out = gz->z.total_out;
-            fy_http_gzip_cleanup(gz);   /* all is in gz->out */
-        } else if (rc != Z_OK
-                   && !(rc == Z_BUF_ERROR && gz->z.avail_in == 0
-                        && gz->flush == Z_NO_FLUSH))
-        {
-            /* Z_BUF_ERROR with work to do and room to do it in: no
-             * progress is possible, and calling again would spin */
-            fy_log_error(FY_LOG_ALERT, 0, "deflate() failed: %d, client %s",
-                         rc, gz->r->hc->addr_text);
+        rc = gz->inflate ? fy_http_gunzip_step(gz) : fy_http_gzip_step(gz);
+        if (rc != FY_OK) {
             return FY_ERROR;
         }
     }

@@ -150,12 +150,17 @@ struct fy_http_proxy_s {
     unsigned                  trailers:1;      /* add_trailer: re-chunked,
                                                   whatever the framing */
     unsigned                  last_out:1;      /* our last chunk is queued */
-    struct fy_http_gzip_s    *gzip;        /* compressing the body, or NULL
+    struct fy_http_gzip_s    *gzip;        /* compressing the body (or
+                                              decompressing it: gunzip),
+                                              or NULL
                                               (fy_http_gzip_stream.c) */
     /* sub_filter: substituting in the body, or NULL (fy_http_sub*.c);
      * its output goes to gzip when both are on */
     struct fy_http_sub_stream_s *sub;
     unsigned                  sub_last:1;  /* sub: the last chunk queued */
+    unsigned                  gunzip:1;    /* gunzip: the header loses
+                                              Content-Encoding (and p->gzip,
+                                              if any, decompresses) */
     unsigned                  yielded:1;   /* gzip: the upstream read timer
                                               is a pause for the others */
     /* the response's X-Accel-Redirect and X-Accel-Buffering fields,

@@ -466,6 +466,32 @@ fy_proxy_process_header(fy_http_proxy_t *p)
         }
     }
 
+    /* gunzip: a gzip body for a client that does not take gzip is
+     * decompressed on the same path as gzip's output; with a body only
+     * (a HEAD, 204, 304 just lose the header fields).  sub_filter
+     * declined the encoded body before. */
+    if (gzip == FY_HTTP_GZIP_NO && r->loc->gzip.gunzip && p->sub == NULL
+        && p->status != 101)
+    {
+        gzip = fy_http_gunzip_wanted(r, headers, NULL, 0);
+        if (gzip == FY_HTTP_GZIP_YES) {
+            p->gunzip = 1;
+            gzip = FY_HTTP_GZIP_VARY;   /* no Content-Encoding added */
+            if (p->body_type != FY_PROXY_BODY_NONE) {
+                p->gzip = fy_http_gunzip_start(r);
+                if (p->gzip == NULL) {
+                    fy_proxy_fail(p, 500);
+                    return;
+                }
+                p->out = p->body_type == FY_PROXY_BODY_CHUNKED
+                         ? FY_PROXY_OUT_DECHUNK : FY_PROXY_OUT_RAW;
+                if (!fy_http_chunked_out(r)) {
+                    r->keepalive = 0;
+                }
+            }
+        }
+    }
+
     /* add_trailer: the body goes out in chunks of ferry's, whatever
      * its framing, and the trailers in the last one (nginx) */
     if (r->loc->add_trailers && p->gzip == NULL && p->status != 101
@@ -582,15 +608,18 @@ fy_proxy_process_header(fy_http_proxy_t *p)
             continue;           /* a repeated one: the client gets one */
         }
         value = h->value;
-        if (p->gzip && (fy_str_eq_ci(&h->name, "Content-Length")
-                        || fy_str_eq_ci(&h->name, "Accept-Ranges")))
+        if ((p->gzip || p->gunzip)
+            && (fy_str_eq_ci(&h->name, "Content-Length")
+                || fy_str_eq_ci(&h->name, "Accept-Ranges")
+                || (p->gunzip
+                    && fy_str_eq_ci(&h->name, "Content-Encoding"))))
         {
-            continue;           /* not true of the compressed body */
+            continue;           /* not true of the (de)compressed body */
         }
         if (p->trailers && fy_str_eq_ci(&h->name, "Content-Length")) {
             continue;           /* chunked instead */
         }
-        if (p->gzip && fy_str_eq_ci(&h->name, "ETag")) {
+        if ((p->gzip || p->gunzip) && fy_str_eq_ci(&h->name, "ETag")) {
             value = fy_http_gzip_weak_etag(r, &h->value);
         }
         if (sub) {

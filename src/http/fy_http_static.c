@@ -468,7 +468,9 @@ fy_http_static_gzip_file(fy_http_request_t *r, fy_http_static_file_t *f,
         close(fd);
         return FY_HTTP_GZIP_VARY;
     }
-    close(f->fd);
+    if (f->fd != -1) {
+        close(f->fd);               /* NAME itself (there may be none) */
+    }
     f->fd = fd;
     *st = gst;
     return FY_HTTP_GZIP_YES;
@@ -572,7 +574,8 @@ fy_http_static_var_root(fy_http_request_t *r, u_char *buf, size_t size)
  * Open base, then each segment of [p, last) under the one before, with
  * O_NOFOLLOW.  f->fd ends as the last one opened, f->dir as its
  * directory (-1 with no segment), *name and *nlen as its segment (NULL
- * with none).  Returns 0 or an errno value, with *what the name that
+ * with none; when a segment fails to open, that one, f->fd being its
+ * directory).  Returns 0 or an errno value, with *what the name that
  * failed; *what is NULL for a "." or ".." segment (EINVAL) and one
  * longer than NAME_MAX (ENAMETOOLONG), which are never looked up.
  * seg (NAME_MAX + 1 bytes) holds the segment being opened.
@@ -614,6 +617,8 @@ fy_http_static_walk(const char *base, const u_char *p, const u_char *last,
         memcpy(seg, p, len);
         seg[len] = '\0';
         *what = seg;
+        *name = p;
+        *nlen = len;
         fd = openat(f->fd, seg, O_RDONLY | O_NOFOLLOW | O_CLOEXEC
                                 | O_NONBLOCK);
         if (fd == -1) {
@@ -625,8 +630,6 @@ fy_http_static_walk(const char *base, const u_char *p, const u_char *last,
         }
         f->dir = f->fd;
         f->fd = fd;
-        *name = p;
-        *nlen = len;
         p += len;
     }
     return 0;
@@ -760,6 +763,24 @@ fy_http_static_handler(fy_http_request_t *r)
         fy_http_send_error(r, 404);     /* a segment longer than NAME_MAX */
         return;
     }
+    if (err == ENOENT && name && name + nlen == r->path.data + r->path.len
+        && r->loc->gzip.static_mode != FY_HTTP_GZIP_STATIC_OFF
+        && r->method != FY_HTTP_POST)
+    {
+        /* gzip_static: "NAME.gz" without NAME, as nginx (which looks
+         * for the .gz first): for a client that takes gzip, or any with
+         * "always" (and gunzip for those without) */
+        if (f->dir != -1) {
+            close(f->dir);
+        }
+        f->dir = f->fd;             /* NAME's directory */
+        f->fd = -1;
+        f->gz_how = fy_http_static_gzip_file(r, f, &st, name, nlen);
+        if (f->gz_how == FY_HTTP_GZIP_YES) {
+            goto send;
+        }
+        f->gz_how = FY_HTTP_GZIP_NO;
+    }
     if (err) {
         fy_http_static_open_error(r, err, what);
         return;
@@ -845,6 +866,7 @@ fy_http_static_handler(fy_http_request_t *r)
     {
         f->gz_how = fy_http_static_gzip_file(r, f, &st, name, nlen);
     }
+send:
     if (f->dir != -1) {
         close(f->dir);
         f->dir = -1;

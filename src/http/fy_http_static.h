@@ -98,6 +98,8 @@ typedef struct fy_http_static_file_s {
     unsigned  gz_how:2;    /* FY_HTTP_GZIP_*: the decision, for headers */
     unsigned  trailers:1;  /* add_trailer: one chunk, then the last */
     unsigned  chunk_data:1;   /* ... and that chunk has bytes */
+    unsigned  gunzip:1;    /* gunzip: a gzip body sent decompressed
+                              (f->gz decompresses; none for a HEAD) */
     fy_http_gzip_t *gz;    /* compressing on the way, or NULL */
     u_char   *in;          /* its (or sub's) read buffer */
     /* sub_filter: substituting on the way (before gz), or NULL */
@@ -128,6 +130,12 @@ ssize_t fy_http_static_read(fy_http_static_file_t *f, off_t max,
 int fy_http_static_filters(fy_http_request_t *r, fy_http_static_file_t *f,
                            const fy_str_t *type, off_t size,
                            unsigned gzflags);
+
+/* gunzip set up on f (the .gz of gzip_static always, a cache entry
+ * stored with "Content-Encoding: gzip") for a client that does not take
+ * gzip: f->gunzip, and the decompressor unless r is a HEAD; FY_ERROR:
+ * out of memory. */
+int fy_http_static_gunzip(fy_http_request_t *r, fy_http_static_file_t *f);
 
 /* hdr (n bytes, queued in hc->out) sent, then the body from r->file */
 void fy_http_static_start(fy_http_request_t *r, char *hdr, size_t n);

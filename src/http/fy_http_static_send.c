@@ -28,6 +28,9 @@
  * (it reads output_buffers' SIZE at a time). */
 #define FY_HTTP_STATIC_GZIP_TURN  (256 * 1024)
 
+/* what a gzip_static file is sent with */
+static const fy_str_t  fy_http_static_gzip_ce = fy_string("gzip");
+
 static void fy_http_static_send_body(fy_http_request_t *r);
 static void fy_http_static_send_filtered(fy_http_request_t *r);
 
@@ -211,6 +214,27 @@ fy_http_static_filters(fy_http_request_t *r, fy_http_static_file_t *f,
     return FY_OK;
 }
 
+int
+fy_http_static_gunzip(fy_http_request_t *r, fy_http_static_file_t *f)
+{
+    f->gunzip = 1;
+    f->gz_how = FY_HTTP_GZIP_VARY;  /* no Content-Encoding; Vary */
+    if (r->head) {
+        return FY_OK;
+    }
+    f->gz = fy_http_gunzip_start(r);
+    if (f->in == NULL) {
+        f->in = fy_palloc(r->pool, FY_HTTP_STATIC_GZIP_READ);
+    }
+    if (f->gz == NULL || f->in == NULL) {
+        return FY_ERROR;
+    }
+    if (!fy_http_chunked_out(r)) {
+        r->keepalive = 0;           /* the close ends the body */
+    }
+    return FY_OK;
+}
+
 /* Send the header for the open file f (stat st, type) and then the
  * body, as the conditional and Range headers ask. */
 void
@@ -304,12 +328,25 @@ fy_http_static_send(fy_http_request_t *r, fy_http_static_file_t *f,
         return;
     }
 
+    if (status == 200 && f->gz_how == FY_HTTP_GZIP_YES
+        && r->loc->gzip.gunzip
+        && fy_http_gunzip_wanted(r, NULL, &fy_http_static_gzip_ce,
+                                 FY_HTTP_GZIP_HAS_LM
+                                 | (etag[0] ? FY_HTTP_GZIP_HAS_ETAG : 0))
+           == FY_HTTP_GZIP_YES
+        && fy_http_static_gunzip(r, f) != FY_OK)
+    {
+        /* the .gz of gzip_static always, for a client without gzip */
+        fy_http_close_connection(hc);
+        return;
+    }
+
     range = fy_http_static_header(r, "Range");
     ifr = fy_http_static_header(r, "If-Range");
     /* max_ranges 0: no ranges (nor Accept-Ranges); any other value
      * allows the one range ferry serves (several are the whole file) */
     if (status == 200 && range && !r->err_status && f->gz == NULL
-        && !f->sub_hdr
+        && !f->sub_hdr && !f->gunzip
         && r->loc->max_ranges > 0
         && (ifr == NULL || (etag[0] && fy_str_eq(ifr, etag))
             || fy_str_eq(ifr, lm)))
@@ -371,9 +408,10 @@ fy_http_static_send(fy_http_request_t *r, fy_http_static_file_t *f,
                                (int) type->len, type->data);
         /* add_trailer: chunked, the trailers in the last chunk (the
          * compressor's and the filter's senders write their own) */
-        f->trailers = f->gz == NULL && !f->sub_hdr && r->loc->add_trailers
+        f->trailers = f->gz == NULL && !f->sub_hdr && !f->gunzip
+                      && r->loc->add_trailers
                       && fy_http_trailers_expected(r, r->status);
-        if (f->gz == NULL && !f->sub_hdr && !f->trailers) {
+        if (f->gz == NULL && !f->sub_hdr && !f->gunzip && !f->trailers) {
             n += (size_t) snprintf(hdr + n, size - n,
                                    "Content-Length: %lld\r\n",
                                    (long long) (end - start + 1));
@@ -394,7 +432,7 @@ fy_http_static_send(fy_http_request_t *r, fy_http_static_file_t *f,
                                "Content-Range: bytes %lld-%lld/%lld\r\n",
                                (long long) start, (long long) end,
                                (long long) st->st_size);
-    } else if (status == 200 && f->gz == NULL && !f->sub_hdr
+    } else if (status == 200 && f->gz == NULL && !f->sub_hdr && !f->gunzip
                && r->loc->max_ranges > 0)
     {
         n += (size_t) snprintf(hdr + n, size - n, "Accept-Ranges: bytes\r\n");
@@ -411,7 +449,8 @@ fy_http_static_send(fy_http_request_t *r, fy_http_static_file_t *f,
     /* a compressed or filtered body is not the file byte for byte: weak */
     if (etag[0]) {
         n += (size_t) snprintf(hdr + n, size - n, "ETag: %s%s\r\n",
-                               f->gz || f->sub_hdr ? "W/" : "", etag);
+                               f->gz || f->sub_hdr || f->gunzip ? "W/" : "",
+                               etag);
     }
     if (add.len) {
         memcpy(hdr + n, add.data, add.len);

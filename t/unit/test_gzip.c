@@ -3,7 +3,8 @@
  * gzip) and the deflate stream: fed in pieces of every size, flushed
  * midway, finished; chunked and plain; inflated back and compared.  A
  * stream dropped halfway with its pool is the sanitizer build's check
- * that nothing outlives the pool.
+ * that nothing outlives the pool.  The inflate side (gunzip): pieces of
+ * every size, several members, corrupt and truncated input.
  */
 #include "fy_core.h"
 #include "fy_http.h"
@@ -175,6 +176,81 @@ stream(const char *name, unsigned version, const u_char *data, size_t size,
     free(back);
 }
 
+/* gzip members of data (level 6, default window) into to: the length */
+static size_t
+gzip_member(const u_char *data, size_t len, u_char *to, size_t size)
+{
+    z_stream  z;
+
+    memset(&z, 0, sizeof(z));
+    if (deflateInit2(&z, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY)
+        != Z_OK)
+    {
+        return 0;
+    }
+    z.next_in = (Bytef *) (uintptr_t) data;
+    z.avail_in = (uInt) len;
+    z.next_out = to;
+    z.avail_out = (uInt) size;
+    deflate(&z, Z_FINISH);
+    deflateEnd(&z);
+    return size - z.avail_out;
+}
+
+/*
+ * The gunzip stream fed gz[0..gzlen) in pieces of `piece` bytes, then
+ * finished: its output (dechunked for HTTP/1.1) must be want[0..wlen),
+ * or, with `bad`, an error must come before the end.
+ */
+static void
+gunzip(const char *name, unsigned version, const u_char *gz, size_t gzlen,
+       size_t piece, const u_char *want, size_t wlen, size_t bufsize,
+       int bad)
+{
+    fy_http_request_t  r;
+    fy_http_gzip_t    *s;
+    u_char            *acc, *plain;
+    size_t             len = 0, pos = 0, k;
+    ssize_t            n;
+    unsigned           writes = 0;
+    int                err = 0;
+
+    request(&r, version);
+    /* room for what a broken input decompresses to as well */
+    acc = malloc(wlen * 2 + 1024 * 1024);
+    plain = malloc(wlen * 2 + 1024 * 1024);
+    s = fy_http_gunzip_stream(&r, bufsize);
+    ok(s != NULL, "%s: stream started", name);
+    while (s && pos < gzlen && !err) {
+        k = fy_min(piece, gzlen - pos);
+        fy_http_gzip_input(s, gz + pos, k);
+        err = drain(s, acc, &len, &writes) != 0;
+        pos += k;
+    }
+    if (s && !err) {
+        fy_http_gzip_finish(s);
+        err = drain(s, acc, &len, &writes) != 0;
+    }
+    if (bad) {
+        ok(err, "%s: an error before the end", name);
+        ok(!fy_http_gzip_done(s), "%s: not done", name);
+    } else {
+        ok(!err && fy_http_gzip_done(s), "%s: done without error", name);
+        if (version >= 1001) {
+            n = dechunk(acc, len, plain, 0);
+        } else {
+            memcpy(plain, acc, len);
+            n = (ssize_t) len;
+        }
+        ok(n == (ssize_t) wlen && memcmp(plain, want, wlen) == 0,
+           "%s: the %zu original bytes (%u writes)", name, wlen, writes);
+        is_int(r.gzip_out, 0, "%s: no $gzip_ratio", name);
+    }
+    fy_pool_destroy(r.pool);
+    free(acc);
+    free(plain);
+}
+
 int
 main(void)
 {
@@ -234,8 +310,11 @@ main(void)
     loc.chunked_transfer_encoding = 1;      /* the default */
     fy_http_gzip_init_conf(&loc.gzip);
     fy_http_gzip_merge_conf(&loc.gzip, &loc.gzip);
-    is_int(loc.gzip.bufs_num * loc.gzip.bufs_size, 16384,
+    is_int(loc.gzip.bufs.num * loc.gzip.bufs.size, 16384,
            "default output buffer 16 KiB");
+    is_int(loc.gzip.gunzip_bufs.num * loc.gzip.gunzip_bufs.size, 16384,
+           "default gunzip output buffer 16 KiB");
+    is_int(loc.gzip.gunzip, 0, "gunzip off by default");
     is_int(loc.gzip.window, 8192, "default gzip_window 8k");
     is_int(loc.gzip.hash, 16384, "default gzip_hash 16k");
 
@@ -258,15 +337,15 @@ main(void)
     stream("empty body, chunked", 1001, text, 0, 1, 0);
 
     loc.gzip.level = 9;
-    loc.gzip.bufs_num = 1;
-    loc.gzip.bufs_size = 512;
+    loc.gzip.bufs.num = 1;
+    loc.gzip.bufs.size = 512;
     loc.gzip.window = 512;
     loc.gzip.hash = 512;
     stream("level 9, 512-byte buffer and window", 1001, noise, 100000, 3000,
            0);
     loc.gzip.level = 1;
-    loc.gzip.bufs_num = 4;
-    loc.gzip.bufs_size = 4096;
+    loc.gzip.bufs.num = 4;
+    loc.gzip.bufs.size = 4096;
     loc.gzip.window = 8192;
     loc.gzip.hash = 16384;
 
@@ -292,6 +371,65 @@ main(void)
     }
     fy_pool_destroy(r.pool);
     ok(1, "... dropped with its pool");
+
+    /* ---- the inflate side (gunzip) ---- */
+    {
+        size_t   glen, g2len, tlen = 300000;
+        u_char  *g = malloc(tlen + 65536), *both = malloc(2 * tlen),
+                *cat = malloc(2 * tlen + 65536), *bad;
+
+        glen = gzip_member(text, tlen, g, tlen + 65536);
+        ok(glen > 0 && glen < tlen, "a %zu-byte member", glen);
+        gunzip("gunzip, 16 KiB pieces, chunked", 1001, g, glen, 16384, text,
+               tlen, 131072, 0);
+        gunzip("gunzip, 1-byte pieces, 512-byte buffer", 1001, g, glen, 1,
+               text, tlen, 512, 0);
+        gunzip("gunzip, 7000-byte pieces, HTTP/1.0", 1000, g, glen, 7000,
+               text, tlen, 4096, 0);
+        g2len = gzip_member(noise, 100000, g + glen, 65536 + tlen - glen);
+        memcpy(both, text, tlen);
+        memcpy(both + tlen, noise, 100000);
+        gunzip("gunzip, two members, 3-byte pieces", 1001, g, glen + g2len, 3,
+               both, tlen + 100000, 4096, 0);
+        gunzip("gunzip, two members, one piece", 1001, g, glen + g2len,
+               glen + g2len, both, tlen + 100000, 131072, 0);
+        /* a member ending exactly where a piece does */
+        gunzip("gunzip, two members, pieces at the boundary", 1001, g,
+               glen + g2len, glen, both, tlen + 100000, 131072, 0);
+        gunzip("gunzip, empty body", 1001, g, 0, 1, text, 0, 4096, 0);
+
+        gunzip("gunzip, truncated", 1001, g, glen / 2, 4096, NULL, 0, 4096,
+               1);
+        gunzip("gunzip, truncated in the trailer", 1001, g, glen - 3, 4096,
+               NULL, 0, 4096, 1);
+        memcpy(cat, g, glen);
+        memcpy(cat + glen, "garbage!", 8);
+        gunzip("gunzip, garbage after the member", 1001, cat, glen + 8, 4096,
+               NULL, 0, 4096, 1);
+        bad = cat;
+        memcpy(bad, g, glen);
+        memset(bad + glen / 2, 'x', 64);
+        gunzip("gunzip, corrupt data", 1001, bad, glen, 4096, NULL, 0, 4096,
+               1);
+        gunzip("gunzip, not gzip at all", 1001, text, 1000, 4096, NULL, 0,
+               4096, 1);
+
+        /* dropped halfway with its pool */
+        request(&r, 1001);
+        gz = fy_http_gunzip_stream(&r, 4096);
+        fy_http_gzip_input(gz, g, glen / 2);
+        {
+            struct iovec  iov[FY_HTTP_GZIP_IOVS];
+
+            ok(fy_http_gzip_deflate(gz, iov) > 0,
+               "a gunzip stream with output on its way");
+        }
+        fy_pool_destroy(r.pool);
+        ok(1, "... dropped with its pool");
+        free(g);
+        free(both);
+        free(cat);
+    }
 
     free(text);
     free(noise);
