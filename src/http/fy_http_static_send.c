@@ -224,7 +224,7 @@ fy_http_static_gunzip(fy_http_request_t *r, fy_http_static_file_t *f)
     }
     f->gz = fy_http_gunzip_start(r);
     if (f->in == NULL) {
-        f->in = fy_palloc(r->pool, FY_HTTP_STATIC_GZIP_READ);
+        f->in = fy_palloc(r->pool, r->loc->output_buffers_size);
     }
     if (f->gz == NULL || f->in == NULL) {
         return FY_ERROR;
