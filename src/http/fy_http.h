@@ -535,6 +535,9 @@ typedef struct fy_http_loc_conf_s {
     struct fy_http_realip_conf_s *realip;
     /* valid_referers (fy_http_referer.c), NULL: none here or above */
     struct fy_http_referer_conf_s *referers;
+    /* modern_browser & co. (fy_http_browser.c), NULL: none here or
+     * above */
+    struct fy_http_browser_conf_s *browser;
     /* secure_link, secure_link_md5, secure_link_secret
      * (fy_http_secure_link.c), NULL: none here or above */
     struct fy_http_cv_s *secure_link;
@@ -1545,6 +1548,16 @@ int  fy_http_cidr_match(const fy_http_cidr_t *cidr, int family,
 extern const fy_command_t  fy_http_referer_commands[];
 void fy_http_referer_merge(fy_http_loc_conf_t *prev, fy_http_loc_conf_t *conf);
 size_t fy_http_referer_var(fy_http_request_t *r, u_char *buf, size_t size);
+/* fy_http_browser.c: modern_browser, ancient_browser, $modern_browser,
+ * $ancient_browser, $msie */
+extern const fy_command_t  fy_http_browser_commands[];
+void fy_http_browser_merge(fy_http_loc_conf_t *prev, fy_http_loc_conf_t *conf);
+size_t fy_http_browser_modern_var(fy_http_request_t *r, u_char *buf,
+                                  size_t size);
+size_t fy_http_browser_ancient_var(fy_http_request_t *r, u_char *buf,
+                                   size_t size);
+size_t fy_http_browser_msie_var(fy_http_request_t *r, u_char *buf,
+                                size_t size);
 /* fy_http_secure_link.c: secure_link*, $secure_link, $secure_link_expires */
 extern const fy_command_t  fy_http_secure_link_commands[];
 void fy_http_secure_link_merge(fy_http_loc_conf_t *prev,
