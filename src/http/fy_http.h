@@ -1000,6 +1000,9 @@ struct fy_http_request_s {
                                               file's mtime or the
                                               upstream's Last-Modified */
     unsigned              has_last_modified:1;
+    /* fy_http_send_response writes last_modified as Last-Modified on a
+     * 200 or 304 (empty_gif) */
+    unsigned              send_last_modified:1;
     /* a Range the file could not satisfy: the 416, and what an
      * error_page 416 answers, carry a Content-Range with "*" for the
      * range and range_size for the length, as nginx's do */
@@ -1548,6 +1551,9 @@ int  fy_http_cidr_match(const fy_http_cidr_t *cidr, int family,
 extern const fy_command_t  fy_http_referer_commands[];
 void fy_http_referer_merge(fy_http_loc_conf_t *prev, fy_http_loc_conf_t *conf);
 size_t fy_http_referer_var(fy_http_request_t *r, u_char *buf, size_t size);
+/* fy_http_empty_gif.c: empty_gif */
+extern const fy_command_t  fy_http_empty_gif_commands[];
+void fy_http_empty_gif_handler(fy_http_request_t *r);
 /* fy_http_browser.c: modern_browser, ancient_browser, $modern_browser,
  * $ancient_browser, $msie */
 extern const fy_command_t  fy_http_browser_commands[];
