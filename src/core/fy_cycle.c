@@ -157,6 +157,7 @@ static const fy_command_t *const  fy_conf_tables[] = {
     fy_http_referer_commands,
     fy_http_browser_commands,
     fy_http_empty_gif_commands,
+    fy_http_userid_commands,
     fy_http_secure_link_commands,
     fy_http_rewrite_commands,
     fy_http_limit_req_commands,

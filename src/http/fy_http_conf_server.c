@@ -69,6 +69,7 @@ fy_http_create_loc_conf(fy_pool_t *pool)
     fy_http_keepalive_init_conf(lcf);
     fy_http_temp_init_conf(lcf);
     fy_http_open_file_cache_init_conf(lcf);
+    fy_http_userid_init_conf(lcf);
     return lcf;
 }
 
