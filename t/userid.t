@@ -54,6 +54,9 @@ http {
         location /u404 { userid on; }
         location /ua { userid on; add_header X-A 1; return 200 $V; }
         location /p { userid on; proxy_pass http://127.0.0.1:%%PORT_1%%; }
+        location /sent { userid on; add_header X-T \$sent_http_content_type;
+                         return 200 $V; }
+        location /f/ { userid on; root html; }
     }
 }
 EOF2
@@ -62,6 +65,7 @@ my $be = Ferry::Test::Backend->new(port => $f->port(1), handler => sub {
     return { status => 200, body => "up\n", headers => [
         'Content-Type' => 'text/plain', 'Set-Cookie' => 'up=1' ] };
 });
+$f->write_file('html/f/a.txt', "file\n");
 $f->start;
 $f->allow_log(qr/client sent (?:too short|invalid) userid cookie/,
               qr/userid cookie .* was reset/);
@@ -201,6 +205,18 @@ my @cookies = map { $_->[1] } grep { lc $_->[0] eq 'set-cookie' }
 is(scalar(@cookies), 2, 'proxied: the upstream\'s cookie and ours');
 ok((grep { $_ eq 'up=1' } @cookies) && (grep { /^uid=/ } @cookies),
    '... both');
+
+$r = get('/sent');
+@names = map { $_->[0] } @{ $r->{header_list} };
+($ia) = grep { $names[$_] eq 'X-T' } 0 .. $#names;
+($ic) = grep { lc $names[$_] eq 'set-cookie' } 0 .. $#names;
+ok(defined $ia && defined $ic && $ia < $ic,
+   'with an add_header of $sent_http_: the cookie after it too');
+is($r->{headers}{'x-t'}, 'text/plain', '... which is made');
+
+$r = get('/f/a.txt');
+is($r->{body}, "file\n", 'a file ...');
+like($r->{headers}{'set-cookie'} // '', qr/^uid=/, '... carries the cookie');
 
 ok(wait_until(sub { Ferry::Test::read_file($f->prefix . '/logs/uid.log') =~ m{^/ul uid=$KHEX -$}m }, 5),
    'the access log: $uid_got, $uid_set');

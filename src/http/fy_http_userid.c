@@ -309,11 +309,17 @@ fy_http_userid_merge(fy_http_loc_conf_t *prev, fy_http_loc_conf_t *conf)
     if (u->domain.data == NULL) {
         u->domain = p->domain;
     }
+    if (u->domain.data == NULL) {
+        u->domain.data = (u_char *) "";     /* none */
+    }
     if (u->path.data == NULL) {
         u->path = p->path.data ? p->path : path;
     }
     if (u->p3p.data == NULL) {
         u->p3p = p->p3p;
+    }
+    if (u->p3p.data == NULL) {
+        u->p3p.data = (u_char *) "";        /* none */
     }
 }
 
