@@ -387,8 +387,9 @@ fy_http_add_header_status(int status)
  * (ferry's own, static files, proxied): the fields an
  * X-Accel-Redirect kept (not on an error), auth_basic's
  * WWW-Authenticate on its 401, expires's Expires and Cache-Control,
- * then the add_header lines.  out is empty when there are none, at the
- * cost of four tests when none of them is configured.
+ * then the add_header lines, then userid's cookie.  out is empty when
+ * there are none, at the cost of six tests when none of them is
+ * configured.
  */
 int
 fy_http_add_headers(fy_http_request_t *r, int status, fy_str_t *out)
@@ -419,11 +420,12 @@ fy_http_add_headers_lines(fy_http_request_t *r, int status, fy_str_t *out,
     {
         return FY_OK;
     }
+    /* userid's Set-Cookie and P3P, last, after the add_header lines as
+     * nginx's filter adds them (fy_http_add_headers_into adds them
+     * itself) */
     if (lcf->userid.enable >= FY_HTTP_USERID_V1 && adds
         && fy_http_userid_lines(r, &uid) != FY_OK)
     {
-        /* userid's Set-Cookie, after the add_header lines as nginx's
-         * filter adds it (fy_http_add_headers_into adds it itself) */
         return FY_ERROR;
     }
     if (r->accel && status < 400) {
