@@ -167,13 +167,13 @@ is($r->{body}, "got=uid=$KHEX set=uid=" . sprintf('%08X' x 4, @$h)
                . " reset=1\n", '... $uid_got the old, $uid_set the new');
 $r = get('/ur?r=log', Cookie => "uid=$K");
 ok($r->{headers}{'set-cookie'}, 'set $uid_reset log: a new cookie');
-ok(wait_until(sub { $f->error_log =~ /\[notice\].*userid cookie "uid=$KHEX" was reset/ }, 5),
+ok(wait_until(sub { $f->error_log =~ /\[notice\].*userid cookie "uid=$KHEX" was reset, client: 127\.0\.0\.1, request: "GET \/ur\?r=log HTTP\/1\.1"/ }, 5),
    '... and the reset logged');
 
 $r = get('/u', Cookie => 'uid=short');
 ok($r->{headers}{'set-cookie'}, 'a too short cookie: a new one');
 like($r->{body}, qr/^got= /, '... no $uid_got');
-ok(wait_until(sub { $f->error_log =~ /client sent too short userid cookie "uid=short"/ }, 5),
+ok(wait_until(sub { $f->error_log =~ /client sent too short userid cookie "uid=short", client: 127\.0\.0\.1, request: "GET \/u HTTP\/1\.1"/ }, 5),
    '... logged');
 $r = get('/u', Cookie => 'uid=fwAAAWhY4aHk3c5kAwME*g==');
 ok($r->{headers}{'set-cookie'}, 'a cookie not base64: a new one');

@@ -390,8 +390,10 @@ fy_http_userid_ctx(fy_http_request_t *r, const fy_http_userid_conf_t *u)
 
     if (len < FY_USERID_KEY_LEN) {
         fy_log_error(FY_LOG_ERR, 0, "client sent too short userid cookie "
-                     "\"%.*s=%.*s\"", (int) u->name.len, u->name.data,
-                     (int) len, v);
+                     "\"%.*s=%.*s\", client: %s, request: \"%.*s\"",
+                     (int) u->name.len, u->name.data, (int) len, v,
+                     r->hc->addr_text, (int) r->request_line.len,
+                     (char *) r->request_line.data);
         return ctx;
     }
     /* the first 22 characters only: a mark may follow, and many
@@ -399,8 +401,10 @@ fy_http_userid_ctx(fy_http_request_t *r, const fy_http_userid_conf_t *u)
     n = fy_http_base64_decode(v, FY_USERID_KEY_LEN, key);
     if (n < 0) {
         fy_log_error(FY_LOG_ERR, 0, "client sent invalid userid cookie "
-                     "\"%.*s=%.*s\"", (int) u->name.len, u->name.data,
-                     (int) len, v);
+                     "\"%.*s=%.*s\", client: %s, request: \"%.*s\"",
+                     (int) u->name.len, u->name.data, (int) len, v,
+                     r->hc->addr_text, (int) r->request_line.len,
+                     (char *) r->request_line.data);
         return ctx;
     }
     memcpy(ctx->got, key, fy_min((size_t) n, sizeof(ctx->got)));
@@ -444,9 +448,11 @@ fy_http_userid_create(fy_http_request_t *r, struct fy_http_userid_ctx_s *ctx,
         ctx->reset_done = 1;
         if (ctx->reset.len == 3 && memcmp(ctx->reset.data, "log", 3) == 0) {
             fy_log_error(FY_LOG_NOTICE, 0, "userid cookie \"%.*s=%08X%08X"
-                         "%08X%08X\" was reset", (int) u->name.len,
-                         u->name.data, ctx->got[0], ctx->got[1], ctx->got[2],
-                         ctx->got[3]);
+                         "%08X%08X\" was reset, client: %s, request: "
+                         "\"%.*s\"", (int) u->name.len, u->name.data,
+                         ctx->got[0], ctx->got[1], ctx->got[2], ctx->got[3],
+                         r->hc->addr_text, (int) r->request_line.len,
+                         (char *) r->request_line.data);
         }
     }
 
