@@ -400,6 +400,24 @@ typedef struct {
                                                 by memcached_pass */
 } fy_http_memcached_conf_t;
 
+/* userid (fy_http_userid.c): the modes, and a level's settings */
+#define FY_HTTP_USERID_OFF  0
+#define FY_HTTP_USERID_LOG  1
+#define FY_HTTP_USERID_V1   2
+#define FY_HTTP_USERID_ON   3
+
+typedef struct {
+    int        enable;      /* FY_HTTP_USERID_* */
+    int        flags;       /* userid_flags bits */
+    int        mark;        /* 0: none */
+    int64_t    service;     /* FY_CONF_UNSET: the server's address */
+    int64_t    expires;     /* seconds, 0: a session cookie, -2: max */
+    fy_str_t   name;
+    fy_str_t   domain;      /* "; domain=NAME" or "" */
+    fy_str_t   path;        /* "; path=PATH" */
+    fy_str_t   p3p;         /* "" : none */
+} fy_http_userid_conf_t;
+
 typedef struct fy_http_loc_conf_s {
     fy_str_t             name;          /* location prefix or regex */
     unsigned             exact:1;       /* location = /x */
@@ -568,6 +586,10 @@ typedef struct fy_http_loc_conf_s {
     struct fy_http_realip_conf_s *realip;
     /* valid_referers (fy_http_referer.c), NULL: none here or above */
     struct fy_http_referer_conf_s *referers;
+    /* modern_browser & co. (fy_http_browser.c), NULL: none here or
+     * above */
+    struct fy_http_browser_conf_s *browser;
+    fy_http_userid_conf_t userid;       /* fy_http_userid.c */
     /* secure_link, secure_link_md5, secure_link_secret
      * (fy_http_secure_link.c), NULL: none here or above */
     struct fy_http_cv_s *secure_link;
@@ -1060,6 +1082,11 @@ struct fy_http_request_s {
                                               file's mtime or the
                                               upstream's Last-Modified */
     unsigned              has_last_modified:1;
+    /* userid's state (fy_http_userid.c), made on first use */
+    struct fy_http_userid_ctx_s *userid;
+    /* fy_http_send_response writes last_modified as Last-Modified on a
+     * 200 or 304 (empty_gif) */
+    unsigned              send_last_modified:1;
     /* a Range the file could not satisfy: the 416, and what an
      * error_page 416 answers, carry a Content-Range with "*" for the
      * range and range_size for the length, as nginx's do */
@@ -1579,6 +1606,8 @@ size_t fy_http_auth_basic_header(fy_http_request_t *r, int status,
 /* fy_http_auth_crypt.c */
 ssize_t fy_http_base64_decode(const u_char *in, size_t len, u_char *out);
 ssize_t fy_http_base64url_decode(const u_char *in, size_t len, u_char *out);
+/* standard base64 with "=" padding; out needs (len + 2) / 3 * 4 bytes */
+size_t fy_http_base64_encode(const u_char *in, size_t len, u_char *out);
 int  fy_http_auth_check_password(const u_char *pw, size_t pwlen,
                                  const char *stored);
 /* fy_http_limit_except.c: the allow/deny rules for r's method in lcf
@@ -1635,6 +1664,33 @@ int  fy_http_cidr_match(const fy_http_cidr_t *cidr, int family,
 extern const fy_command_t  fy_http_referer_commands[];
 void fy_http_referer_merge(fy_http_loc_conf_t *prev, fy_http_loc_conf_t *conf);
 size_t fy_http_referer_var(fy_http_request_t *r, u_char *buf, size_t size);
+/* fy_http_userid.c: userid*, $uid_got, $uid_set, $uid_reset */
+extern const fy_command_t  fy_http_userid_commands[];
+void fy_http_userid_init_conf(fy_http_loc_conf_t *lcf);
+void fy_http_userid_merge(fy_http_loc_conf_t *prev, fy_http_loc_conf_t *conf);
+void fy_http_userid_init_process(void);
+int  fy_http_userid_lines(fy_http_request_t *r, fy_str_t *out);
+void fy_http_userid_reset_assign(fy_http_request_t *r, const u_char *v,
+                                 size_t len);
+size_t fy_http_userid_got_var(fy_http_request_t *r, u_char *buf, size_t size);
+size_t fy_http_userid_set_var(fy_http_request_t *r, u_char *buf, size_t size);
+size_t fy_http_userid_reset_var(fy_http_request_t *r, u_char *buf,
+                                size_t size);
+size_t fy_http_cookie_value(fy_http_request_t *r, const fy_str_t *arg,
+                            u_char *buf, size_t size);
+/* fy_http_empty_gif.c: empty_gif */
+extern const fy_command_t  fy_http_empty_gif_commands[];
+void fy_http_empty_gif_handler(fy_http_request_t *r);
+/* fy_http_browser.c: modern_browser, ancient_browser, $modern_browser,
+ * $ancient_browser, $msie */
+extern const fy_command_t  fy_http_browser_commands[];
+void fy_http_browser_merge(fy_http_loc_conf_t *prev, fy_http_loc_conf_t *conf);
+size_t fy_http_browser_modern_var(fy_http_request_t *r, u_char *buf,
+                                  size_t size);
+size_t fy_http_browser_ancient_var(fy_http_request_t *r, u_char *buf,
+                                   size_t size);
+size_t fy_http_browser_msie_var(fy_http_request_t *r, u_char *buf,
+                                size_t size);
 /* fy_http_secure_link.c: secure_link*, $secure_link, $secure_link_expires */
 extern const fy_command_t  fy_http_secure_link_commands[];
 void fy_http_secure_link_merge(fy_http_loc_conf_t *prev,

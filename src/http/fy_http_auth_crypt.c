@@ -75,7 +75,7 @@ fy_http_base64url_decode(const u_char *in, size_t len, u_char *out)
         in, len, out);
 }
 
-static size_t
+size_t
 fy_http_base64_encode(const u_char *in, size_t len, u_char *out)
 {
     static const char  b64[] =

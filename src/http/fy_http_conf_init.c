@@ -136,6 +136,8 @@ fy_http_merge_loc(fy_http_loc_conf_t *prev, fy_http_loc_conf_t *conf)
     fy_http_limit_merge(prev, conf);
     fy_http_cache_merge(&prev->cache, &conf->cache);
     fy_http_referer_merge(prev, conf);
+    fy_http_browser_merge(prev, conf);
+    fy_http_userid_merge(prev, conf);
     fy_http_secure_link_merge(prev, conf);
     fy_http_proxy_conn_merge(prev, conf);
     if (conf->proxy_ignore_headers == 0) {

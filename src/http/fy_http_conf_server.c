@@ -77,6 +77,7 @@ fy_http_create_loc_conf(fy_pool_t *pool)
     fy_http_dav_init_conf(lcf);
     lcf->random_index = FY_CONF_UNSET_INT;
     fy_http_open_file_cache_init_conf(lcf);
+    fy_http_userid_init_conf(lcf);
     return lcf;
 }
 

@@ -387,8 +387,9 @@ fy_http_add_header_status(int status)
  * (ferry's own, static files, proxied): the fields an
  * X-Accel-Redirect kept (not on an error), auth_basic's
  * WWW-Authenticate on its 401, expires's Expires and Cache-Control,
- * then the add_header lines.  out is empty when there are none, at the
- * cost of four tests when none of them is configured.
+ * then the add_header lines, then userid's cookie.  out is empty when
+ * there are none, at the cost of six tests when none of them is
+ * configured.
  */
 int
 fy_http_add_headers(fy_http_request_t *r, int status, fy_str_t *out)
@@ -405,7 +406,7 @@ fy_http_add_headers_lines(fy_http_request_t *r, int status, fy_str_t *out,
     fy_array_t             *list = adds ? lcf->add_headers : NULL;
     fy_http_header_conf_t  *h;
     fy_str_t               *vals = NULL;
-    fy_str_t                accel = { 0, NULL };
+    fy_str_t                accel = { 0, NULL }, uid = { 0, NULL };
     size_t                  size = 0, auth = 0;
     unsigned                i, nelts;
     u_char                 *q;
@@ -415,9 +416,17 @@ fy_http_add_headers_lines(fy_http_request_t *r, int status, fy_str_t *out,
     out->len = 0;
     if (list == NULL && lcf->expires == FY_HTTP_EXPIRES_OFF
         && r->auth_challenge == NULL && r->accel == NULL
-        && r->auth_lines.len == 0)
+        && r->auth_lines.len == 0 && lcf->userid.enable < FY_HTTP_USERID_V1)
     {
         return FY_OK;
+    }
+    /* userid's Set-Cookie and P3P, last, after the add_header lines as
+     * nginx's filter adds them (fy_http_add_headers_into adds them
+     * itself) */
+    if (lcf->userid.enable >= FY_HTTP_USERID_V1 && adds
+        && fy_http_userid_lines(r, &uid) != FY_OK)
+    {
+        return FY_ERROR;
     }
     if (r->accel && status < 400) {
         /* an X-Accel-Redirect's kept fields (fy_http_proxy_accel.c):
@@ -430,7 +439,7 @@ fy_http_add_headers_lines(fy_http_request_t *r, int status, fy_str_t *out,
     if (r->auth_challenge || r->auth_lines.len) {
         auth = fy_http_auth_basic_header(r, status, NULL);
     }
-    if (nelts == 0 && !expires && auth == 0) {
+    if (nelts == 0 && !expires && auth == 0 && uid.len == 0) {
         *out = accel;
         return FY_OK;
     }
@@ -455,7 +464,7 @@ fy_http_add_headers_lines(fy_http_request_t *r, int status, fy_str_t *out,
             size += h->name.len + 2 + vals[i].len + 2;
         }
     }
-    size += auth + (expires ? FY_HTTP_EXPIRES_LEN : 0);
+    size += auth + (expires ? FY_HTTP_EXPIRES_LEN : 0) + uid.len;
     if (size == 0) {
         *out = accel;
         return FY_OK;
@@ -487,6 +496,10 @@ fy_http_add_headers_lines(fy_http_request_t *r, int status, fy_str_t *out,
         q += vals[i].len;
         *q++ = '\r';
         *q++ = '\n';
+    }
+    if (uid.len) {
+        memcpy(q, uid.data, uid.len);
+        q += uid.len;
     }
     out->len = (size_t) (q - out->data);
     return FY_OK;
@@ -572,6 +585,24 @@ fy_http_add_headers_into(fy_http_request_t *r, int status, char **hdr,
         *p++ = '\n';
         at += need;
         len += need;
+    }
+    if (fy_http_req_loc(r)->userid.enable >= FY_HTTP_USERID_V1) {
+        /* userid's lines, after the add_header ones (nginx's order) */
+        if (fy_http_userid_lines(r, &v) != FY_OK) {
+            return FY_ERROR;
+        }
+        if (len + v.len + 32 > cap) {
+            cap = len + v.len + 32;
+            p = fy_palloc(r->pool, cap);
+            if (p == NULL) {
+                return FY_ERROR;
+            }
+            memcpy(p, buf, len);
+            buf = p;
+        }
+        memmove(buf + at + v.len, buf + at, len - at);
+        memcpy(buf + at, v.data, v.len);
+        len += v.len;
     }
     *hdr = buf;
     *n = len;

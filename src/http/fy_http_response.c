@@ -13,6 +13,7 @@
 #include "fy_shm.h"
 
 #include <sys/uio.h>
+#include <time.h>
 
 static void fy_http_write_handler(fy_event_t *wev);
 
@@ -207,13 +208,15 @@ fy_http_send_response(fy_http_request_t *r, int status, const fy_str_t *type,
 {
     fy_http_conn_t  *hc = r->hc;
     const char      *line, *conn, *server, *gzip = "";
-    char            *hdr, code[8], clen[24], *chunk, crange[48];
+    char            *hdr, code[8], clen[24], *chunk, crange[48], lm[48];
     u_char          *z;
     size_t           llen, size, slen, zlen;
     fy_str_t         add, abs, ctype, last;
     fy_http_sub_stream_t  *s;
     size_t           hsize, hlen;
     int              n, how, chunked, sent;
+    struct tm        tm;
+    time_t           t;
 
     if (r->err_status) {
         status = r->err_status;     /* error_page 404 /x: still a 404 */
@@ -278,6 +281,14 @@ fy_http_send_response(fy_http_request_t *r, int status, const fy_str_t *type,
         snprintf(crange, sizeof(crange), "Content-Range: bytes */%lld\r\n",
                  (long long) r->range_size);
     }
+    lm[0] = '\0';
+    if (r->send_last_modified && (status == 200 || status == 304)) {
+        /* empty_gif's date (nginx sends none on other statuses) */
+        t = (time_t) r->last_modified;
+        gmtime_r(&t, &tm);
+        strftime(lm, sizeof(lm), "Last-Modified: %a, %d %b %Y %H:%M:%S GMT\r\n",
+                 &tm);
+    }
     /* add_trailer: chunked, its trailers in the last chunk (nginx) */
     chunked = fy_http_trailers_expected(r, status);
     if (type && len) {
@@ -308,7 +319,7 @@ fy_http_send_response(fy_http_request_t *r, int status, const fy_str_t *type,
         location = &abs;
     }
 
-    size = 320 + sizeof(crange) + llen + slen + fy_http_date_len
+    size = 320 + sizeof(crange) + sizeof(lm) + llen + slen + fy_http_date_len
            + (type ? type->len : 0) + (location ? location->len : 0)
            + add.len;
     hdr = fy_palloc(r->pool, size);
@@ -324,6 +335,7 @@ fy_http_send_response(fy_http_request_t *r, int status, const fy_str_t *type,
                  "%s%.*s%s"
                  "%s%s%s"
                  "%s%.*s%s"
+                 "%s"
                  "%s"
                  "%s%.*s"
                  "Connection: %s\r\n"
@@ -341,6 +353,7 @@ fy_http_send_response(fy_http_request_t *r, int status, const fy_str_t *type,
                  location ? (int) location->len : 0,
                  location ? (char *) location->data : "",
                  location ? "\r\n" : "",
+                 lm,
                  crange,
                  gzip, (int) add.len, add.data ? (char *) add.data : "",
                  conn);

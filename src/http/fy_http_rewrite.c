@@ -468,6 +468,8 @@ fy_http_rw_exec(fy_http_request_t *r, fy_http_rw_script_t *script,
                 r->internal = 1;
             } else if (op->set_limit_rate) {
                 fy_http_limit_rate_assign(r, v, len);
+            } else if (op->set_uid_reset) {
+                fy_http_userid_reset_assign(r, v, len);
             } else if (fy_http_map_assign(r, op->var, v, len) != FY_OK) {
                 fy_http_send_error(r, 500);
                 return FY_DONE;

@@ -52,6 +52,7 @@ typedef struct {
                                          "?" (removed) */
     unsigned               set_args:1;  /* set $args */
     unsigned               set_limit_rate:1;  /* set $limit_rate */
+    unsigned               set_uid_reset:1;   /* set $uid_reset */
     int                    code;      /* return */
     fy_http_regex_t       *regex;     /* rewrite, if ~ */
     fy_str_t               source;    /* the regex as written (logs) */

@@ -240,6 +240,8 @@ fy_http_rw_set(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
         op->set_args = 1;           /* nginx's changeable built-ins */
     } else if (fy_str_eq(&name, "limit_rate")) {
         op->set_limit_rate = 1;     /* fy_http_limit_rate.c */
+    } else if (fy_str_eq(&name, "uid_reset")) {
+        op->set_uid_reset = 1;      /* fy_http_userid.c */
     } else if (fy_http_variable_find(name.data, name.len)
                || fy_http_regex_variable(cf, name.data, name.len)
                || (name.len > 5 && strncmp((char *) name.data, "http_", 5) == 0)

@@ -564,6 +564,15 @@ fy_var_remote_user(fy_http_request_t *r, u_char *buf, size_t size)
     return fy_var_copy(buf, size, user.data, user.len);
 }
 
+/* The value of the cookie arg->data as $cookie_NAME finds it (userid's
+ * cookie, fy_http_userid.c). */
+size_t
+fy_http_cookie_value(fy_http_request_t *r, const fy_str_t *arg, u_char *buf,
+                     size_t size)
+{
+    return fy_pvar_cookie(r, arg, buf, size);
+}
+
 static const fy_http_variable_t  fy_http_variables[] = {
     { "pid",              fy_var_pid },
     { "remote_addr",      fy_var_remote_addr },
@@ -632,6 +641,12 @@ static const fy_http_variable_t  fy_http_variables[] = {
     { "proxy_add_x_forwarded_for", fy_var_proxy_add_xff },
     { "remote_user",      fy_var_remote_user },
     { "invalid_referer",  fy_http_referer_var },
+    { "uid_got",          fy_http_userid_got_var },
+    { "uid_set",          fy_http_userid_set_var },
+    { "uid_reset",        fy_http_userid_reset_var },
+    { "modern_browser",   fy_http_browser_modern_var },
+    { "ancient_browser",  fy_http_browser_ancient_var },
+    { "msie",             fy_http_browser_msie_var },
     { "secure_link",      fy_http_secure_link_var },
     { "secure_link_expires", fy_http_secure_link_expires_var },
     { "upstream_addr",    fy_http_proxy_upstream_addr },
