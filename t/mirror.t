@@ -76,6 +76,11 @@ http {
             mirror /m;
             return 200 "returned\n";
         }
+        location /small/ {
+            client_max_body_size 10;
+            mirror /m;
+            proxy_pass http://app;
+        }
         location /bigbody/ {
             client_body_buffer_size 1k;
             mirror /m;
@@ -255,6 +260,28 @@ is($s[0], 'POST /ch cl=7 te=- x-test=- x-mirror=- body=abcdefg',
     ok(wait_until(sub { grep { $_ eq $line } shadow_lines() }, 10),
        '... and the shadow, with its length');
 }
+
+# a chunked body that breaks the rules: answered, not mirrored; the
+# bytes after a good one are the next request's
+$r = http($f->port(0), "POST /small/ch HTTP/1.1\r\nHost: localhost\r\n"
+          . "Transfer-Encoding: chunked\r\n\r\n"
+          . "8\r\n12345678\r\n8\r\n12345678\r\n0\r\n\r\n");
+is($r->{status}, 413, 'a chunked body over client_max_body_size: 413');
+$r = http($f->port(0), "POST /ch/bad HTTP/1.1\r\nHost: localhost\r\n"
+          . "Transfer-Encoding: chunked\r\n\r\nzz\r\nabc\r\n0\r\n\r\n");
+is($r->{status}, 400, 'an invalid chunked body: 400');
+{
+    my ($res) = http_keepalive($f->port(0), [
+        "POST /ch/pipe HTTP/1.1\r\nHost: localhost\r\n"
+        . "Transfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n"
+        . "GET /ch/after HTTP/1.1\r\nHost: localhost\r\n\r\n", '']);
+    is($res->[0]{body}, "app POST /ch/pipe body=abc\n",
+       'a chunked body with the next request behind it');
+    is(($res->[1] // {})->{body}, "app GET /ch/after body=\n",
+       '... which is answered next');
+}
+ok(!grep({ m{^POST /(small|ch/bad)} } shadow_lines()),
+   '... the refused bodies were not mirrored');
 
 # Expect: 100-continue: the 100 first, then the body goes to both
 {

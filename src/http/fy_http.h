@@ -1097,6 +1097,10 @@ struct fy_http_request_s {
     struct fy_http_accel_s *accel;
     /* a PUT's body being written to its file (fy_http_dav.c) */
     struct fy_http_dav_put_s *dav_put;
+    /* a body being read whole (fy_http_body_read.c): by whom, and the
+     * buffer its first bytes come from */
+    const struct fy_http_body_reader_s *body_reader;
+    fy_buf_t             *body_from;
 };
 
 /* What an X-Accel-Redirect keeps of the upstream's response, as nginx:
@@ -1526,6 +1530,23 @@ fy_http_body_src(fy_http_request_t *r)
 {
     return r->body_mem.start ? &r->body_mem : &r->hc->in;
 }
+
+/* fy_http_body_read.c: read r's body whole, from the buffer from (its
+ * bytes that are there already: fy_http_body_src, or hc->in for the
+ * reader that fills body_mem) then the socket.  room() gives where the
+ * socket's next bytes may go (size > 0), piece() takes n decoded bytes
+ * of the body (in the room given, at or after its start, for a chunked
+ * body decoded there), each FY_OK or a status (logged); done() runs
+ * when all of it is there.  A failure is answered (or the connection
+ * closed) without done(). */
+typedef struct fy_http_body_reader_s {
+    int    (*room)(fy_http_request_t *r, u_char **buf, size_t *size);
+    int    (*piece)(fy_http_request_t *r, u_char *p, size_t n);
+    void   (*done)(fy_http_request_t *r);
+} fy_http_body_reader_t;
+
+void fy_http_body_read(fy_http_request_t *r, fy_buf_t *from,
+                       const fy_http_body_reader_t *br);
 
 /* fy_http_subrequest.c: a subrequest of r for path, in r's pool, size
  * bytes (at least a fy_http_request_t, which must come first) zeroed

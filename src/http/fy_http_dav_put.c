@@ -1,6 +1,6 @@
 /*
  * fy_http_dav_put.c -- WebDAV's PUT (dav_methods, fy_http_dav.c): the
- * body, read as mirror reads one (what came with the header first, then
+ * body, read by fy_http_body_read.c (what came with the header first, then
  * the socket, Content-Length or chunked, client_max_body_size,
  * client_body_timeout), is written to a temporary file in the target's
  * own directory, made with O_EXCL, given dav_access's mode and the
@@ -12,8 +12,6 @@
 #include "fy_http.h"
 #include "fy_http_static.h"
 #include "fy_http_dav.h"
-#include "fy_worker.h"
-#include "fy_shm.h"
 
 #include <fcntl.h>
 #include <limits.h>
@@ -31,7 +29,15 @@ struct fy_http_dav_put_s {
     char      name[NAME_MAX + 1];
 };
 
-static void fy_http_dav_put_done(fy_http_request_t *r, int rc);
+static int fy_http_dav_room(fy_http_request_t *r, u_char **buf,
+    size_t *size);
+static int fy_http_dav_piece(fy_http_request_t *r, u_char *p, size_t n);
+static void fy_http_dav_put_done(fy_http_request_t *r);
+
+/* the body read whole to the temporary file (fy_http_body_read.c) */
+static const fy_http_body_reader_t  fy_http_dav_reader = {
+    fy_http_dav_room, fy_http_dav_piece, fy_http_dav_put_done
+};
 
 static void
 fy_http_dav_put_free(void *data)
@@ -70,149 +76,27 @@ fy_http_dav_write(fy_http_request_t *r, fy_http_dav_put_t *pt,
     return FY_OK;
 }
 
-/* Decode the chunked bytes of in to the file: FY_OK (want more),
- * FY_DONE, or a status */
+/* fy_http_body_read's room: the upload's buffer */
 static int
-fy_http_dav_dechunk(fy_http_request_t *r, fy_http_dav_put_t *pt,
-                    fy_buf_t *in)
+fy_http_dav_room(fy_http_request_t *r, u_char **buf, size_t *size)
 {
-    fy_http_chunked_t  *c = &r->chunked_body;
-    size_t              max = r->loc->client_max_body_size;
-    int                 rc, st;
-
-    for ( ;; ) {
-        rc = fy_http_parse_chunked(c, in);
-        if (rc == FY_OK) {
-            st = fy_http_dav_write(r, pt, c->data, c->len);
-            if (st != FY_OK) {
-                return st;
-            }
-            r->body_received += c->len;
-        } else if (rc == FY_DONE) {
-            r->chunked = 0;
-            return FY_DONE;
-        } else if (rc != FY_AGAIN) {
-            fy_log_error(FY_LOG_INFO, 0, "client sent invalid chunked body, "
-                         "client %s", r->hc->addr_text);
-            return 400;
-        }
-        if (max && r->body_received + c->size > max) {
-            fy_log_error(FY_LOG_ERR, 0, "client intended to send too large "
-                         "chunked body: %llu+%llu bytes, client %s",
-                         (unsigned long long) r->body_received,
-                         (unsigned long long) c->size, r->hc->addr_text);
-            return 413;
-        }
-        if (rc == FY_AGAIN) {
-            return FY_OK;
-        }
-    }
+    *buf = r->dav_put->buf;
+    *size = r->dav_put->size;
+    return FY_OK;
 }
 
-/* The body to the file: the bytes that came with the header, then the
- * socket's.  FY_DONE, FY_AGAIN, FY_ERROR (the client is gone; logged)
- * or a status to answer (logged). */
+/* ... and its piece: to the file */
 static int
-fy_http_dav_read(fy_http_request_t *r, fy_http_dav_put_t *pt)
+fy_http_dav_piece(fy_http_request_t *r, u_char *p, size_t n)
 {
-    fy_http_conn_t  *hc = r->hc;
-    fy_buf_t         in, *src;
-    size_t           k;
-    ssize_t          n;
-    int              rc;
-
-    for ( ;; ) {
-        if (!r->chunked) {
-            if (r->body_rest == 0) {
-                return FY_DONE;
-            }
-            /* hc->in, or the whole body in memory once mirror read it */
-            src = fy_http_body_src(r);
-            k = fy_min(fy_buf_size(src), r->body_rest);
-            if (k) {
-                rc = fy_http_dav_write(r, pt, src->pos, k);
-                src->pos += k;
-                n = (ssize_t) k;
-            } else {
-                n = fy_conn_recv(hc->c, pt->buf, (size_t)
-                                 fy_min((uint64_t) pt->size, r->body_rest));
-                if (n <= 0) {
-                    goto failed;
-                }
-                fy_shm_add(fy_worker_slot->bytes_in, (uint64_t) n);
-                rc = fy_http_dav_write(r, pt, pt->buf, (size_t) n);
-            }
-            r->body_rest -= (uint64_t) n;
-            r->body_received += (uint64_t) n;
-            r->request_length += (uint64_t) n;
-            if (rc != FY_OK) {
-                return rc;
-            }
-            continue;
-        }
-
-        if (fy_buf_size(&hc->in)) {
-            in = hc->in;
-            rc = fy_http_dav_dechunk(r, pt, &in);
-            r->request_length += (uint64_t) (in.pos - hc->in.pos);
-            hc->in.pos = in.pos;
-        } else {
-            n = fy_conn_recv(hc->c, pt->buf, pt->size);
-            if (n <= 0) {
-                goto failed;
-            }
-            fy_shm_add(fy_worker_slot->bytes_in, (uint64_t) n);
-            in.start = in.pos = pt->buf;
-            in.last = in.end = pt->buf + n;
-            rc = fy_http_dav_dechunk(r, pt, &in);
-            r->request_length += (uint64_t) (in.pos - in.start);
-            if (rc == FY_DONE && in.pos < in.last) {
-                /* what follows the body is the next request's */
-                k = (size_t) (in.last - in.pos);
-                if (fy_http_in_room(r, k) != FY_OK) {
-                    return 500;
-                }
-                memcpy(hc->in.last, in.pos, k);
-                hc->in.last += k;
-            }
-        }
-        if (rc != FY_OK) {
-            return rc;
-        }
-    }
-
-failed:
-
-    if (n == FY_AGAIN) {
-        return FY_AGAIN;
-    }
-    fy_log_error(FY_LOG_INFO, n == 0 ? 0 : errno, "client prematurely closed "
-                 "connection while reading client request body, client %s",
-                 hc->addr_text);
-    return FY_ERROR;
+    return fy_http_dav_write(r, r->dav_put, p, n);
 }
 
+/* The body is all in the file (fy_http_body_read's done; a failure
+ * was answered there, the temporary file going with the pool): put the
+ * file in place. */
 static void
-fy_http_dav_body_handler(fy_event_t *rev)
-{
-    fy_conn_t          *c = rev->data;
-    fy_http_conn_t     *hc = c->data;
-    fy_http_request_t  *r = hc->r;
-
-    if (rev->timedout) {
-        fy_log_error(FY_LOG_INFO, ETIMEDOUT, "client timed out while "
-                     "reading client request body, client %s",
-                     hc->addr_text);
-        fy_http_dav_put_done(r, fy_http_reset_timedout(hc) ? FY_ERROR : 408);
-        return;
-    }
-    fy_http_dav_put_done(r, fy_http_dav_read(r, r->dav_put));
-}
-
-/* What reading the body came to: wait for more, answer an error (the
- * temporary file goes with the pool), or put the file in place. */
-static void
-fy_http_dav_put_done(fy_http_request_t *r, int rc)
+fy_http_dav_put_done(fy_http_request_t *r)
 {
     fy_http_conn_t      *hc = r->hc;
     fy_http_dav_put_t   *pt = r->dav_put;
@@ -220,27 +104,7 @@ fy_http_dav_put_done(fy_http_request_t *r, int rc)
     struct stat          st;
     fy_str_t            *date;
     time_t               t;
-    int                  status;
-
-    if (rc == FY_AGAIN) {
-        hc->c->read.handler = fy_http_dav_body_handler;
-        fy_timer_add(&hc->c->read, (uint64_t) r->loc->client_body_timeout);
-        return;
-    }
-    fy_timer_del(&hc->c->read);
-    hc->c->read.handler = fy_event_ignore;
-
-    if (rc != FY_DONE) {
-        r->body_rest = 0;
-        r->chunked = 0;
-        r->keepalive = 0;
-        if (rc == FY_ERROR) {
-            fy_http_close_connection(hc);
-            return;
-        }
-        fy_http_send_error(r, rc);
-        return;
-    }
+    int                  rc, status;
 
     /* the file's mode is dav_access exactly; a Date header sets its
      * modification time (nginx) */
@@ -358,7 +222,8 @@ fy_http_dav_put(fy_http_request_t *r, const char *base, const u_char *p)
     {
         fy_http_send_continue(r);   /* the client waits for it */
     }
-    fy_http_dav_put_done(r, fy_http_dav_read(r, pt));
+    /* hc->in, or the whole body in memory once mirror read it */
+    fy_http_body_read(r, fy_http_body_src(r), &fy_http_dav_reader);
     return;
 
 refused:

@@ -14,7 +14,8 @@
  *
  * Before try_files and the content handler (nginx's precontent phase),
  * in the main request only: the body, if any, is read whole into
- * memory first (nginx reads it too, to a buffer or a temporary file),
+ * memory first (fy_http_body_read.c; nginx reads it too, to a buffer or
+ * a temporary file),
  * then one subrequest per mirror line starts (fy_http_subrequest.c)
  * with the request's method, header fields, arguments and, with
  * mirror_request_body on, its body; then the request goes on.  Its
@@ -32,24 +33,23 @@
  */
 #include "fy_core.h"
 #include "fy_http.h"
-#include "fy_worker.h"
-#include "fy_shm.h"
 
 static const char *fy_http_mirror_conf(fy_conf_t *cf,
     const fy_command_t *cmd, void *conf);
 static void fy_http_mirror_free(void *data);
-static int fy_http_mirror_read(fy_http_request_t *r);
-static void fy_http_mirror_body_handler(fy_event_t *rev);
-static void fy_http_mirror_body_done(fy_http_request_t *r, int rc);
+static int fy_http_mirror_room(fy_http_request_t *r, u_char **buf,
+    size_t *size);
+static int fy_http_mirror_piece(fy_http_request_t *r, u_char *p, size_t n);
+static void fy_http_mirror_body_done(fy_http_request_t *r);
 static void fy_http_mirror_start(fy_http_request_t *r);
 static void fy_http_mirror_done(fy_http_request_t *sr, int status);
 
 #define FY_HTTP_ANY  (FY_CONF_HTTP | FY_CONF_SRV | FY_CONF_LOC)
 
-/* fy_http_mirror_read results besides FY_DONE, FY_AGAIN, FY_ERROR */
-#define FY_MIRROR_INVALID    400
-#define FY_MIRROR_TOO_LARGE  413
-#define FY_MIRROR_NO_MEMORY  500
+/* the body read whole into r->body_mem (fy_http_body_read.c) */
+static const fy_http_body_reader_t  fy_http_mirror_reader = {
+    fy_http_mirror_room, fy_http_mirror_piece, fy_http_mirror_body_done
+};
 
 const fy_command_t  fy_http_mirror_commands[] = {
 
@@ -155,7 +155,7 @@ fy_http_mirror(fy_http_request_t *r)
         {
             fy_http_send_continue(r);   /* the client waits for it */
         }
-        fy_http_mirror_body_done(r, fy_http_mirror_read(r));
+        fy_http_body_read(r, &hc->in, &fy_http_mirror_reader);
         return FY_AGAIN;
     }
     fy_http_mirror_start(r);
@@ -195,181 +195,41 @@ fy_http_mirror_grow(fy_http_request_t *r, size_t need)
     return FY_OK;
 }
 
-/* Decode the chunked bytes of in into the body's buffer.  in lies in
- * hc->in, or in the buffer's own free space (in place: data only moves
- * down, no room is needed). */
+/* fy_http_body_read's room: the buffer's free space, made bigger for a
+ * chunked body (a body with a length has all the room it needs) */
 static int
-fy_http_mirror_dechunk(fy_http_request_t *r, fy_buf_t *in, int in_place)
+fy_http_mirror_room(fy_http_request_t *r, u_char **buf, size_t *size)
 {
-    fy_http_chunked_t  *c = &r->chunked_body;
-    size_t              max = r->loc->client_max_body_size;
-    int                 rc;
-
-    for ( ;; ) {
-        rc = fy_http_parse_chunked(c, in);
-        if (rc == FY_OK) {
-            if (!in_place && fy_http_mirror_grow(r, c->len) != FY_OK) {
-                return FY_MIRROR_NO_MEMORY;
-            }
-            memmove(r->body_mem.last, c->data, c->len);
-            r->body_mem.last += c->len;
-            r->body_received += c->len;
-        } else if (rc == FY_DONE) {
-            r->chunked = 0;
-            return FY_DONE;
-        } else if (rc != FY_AGAIN) {
-            fy_log_error(FY_LOG_INFO, 0, "client sent invalid chunked body, "
-                         "client %s", r->hc->addr_text);
-            return FY_MIRROR_INVALID;
-        }
-        if (max && r->body_received + c->size > max) {
-            fy_log_error(FY_LOG_ERR, 0, "client intended to send too large "
-                         "chunked body: %llu+%llu bytes, client %s",
-                         (unsigned long long) r->body_received,
-                         (unsigned long long) c->size, r->hc->addr_text);
-            return FY_MIRROR_TOO_LARGE;
-        }
-        if (rc == FY_AGAIN) {
-            return FY_OK;
-        }
+    if (fy_http_mirror_grow(r, r->chunked ? 4096 : 1) != FY_OK) {
+        return 500;
     }
+    *buf = r->body_mem.last;
+    *size = fy_buf_free(&r->body_mem);
+    return FY_OK;
 }
 
-/* Read the body into r->body_mem: the bytes that came with the header
- * first, then the socket's.  FY_DONE, FY_AGAIN, FY_ERROR (the client
- * is gone; logged) or a status to answer (logged). */
+/* ... and its piece: n bytes to the end of the body, from hc->in, or
+ * from the buffer's own free space (in place: the data only moves down,
+ * no room is needed) */
 static int
-fy_http_mirror_read(fy_http_request_t *r)
+fy_http_mirror_piece(fy_http_request_t *r, u_char *p, size_t n)
 {
-    fy_http_conn_t  *hc = r->hc;
-    fy_buf_t        *b = &r->body_mem, in;
-    size_t           k;
-    ssize_t          n;
-    int              rc;
-
-    for ( ;; ) {
-        if (!r->chunked) {
-            if (r->body_rest == 0) {
-                return FY_DONE;
-            }
-            k = fy_min(fy_buf_size(&hc->in), r->body_rest);
-            if (k) {
-                memcpy(b->last, hc->in.pos, k);
-                hc->in.pos += k;
-                n = (ssize_t) k;
-            } else {
-                n = fy_conn_recv(hc->c, b->last, (size_t)
-                                 fy_min((uint64_t) fy_buf_free(b),
-                                        r->body_rest));
-                if (n <= 0) {
-                    goto failed;
-                }
-                fy_shm_add(fy_worker_slot->bytes_in, (uint64_t) n);
-            }
-            b->last += n;
-            r->body_rest -= (uint64_t) n;
-            r->body_received += (uint64_t) n;
-            r->request_length += (uint64_t) n;
-            continue;
-        }
-
-        if (fy_buf_size(&hc->in)) {
-            in = hc->in;
-            rc = fy_http_mirror_dechunk(r, &in, 0);
-            r->request_length += (uint64_t) (in.pos - hc->in.pos);
-            hc->in.pos = in.pos;
-        } else {
-            /* coded bytes land in the free space, decoded in place;
-             * bytes after the body's end are the next request's */
-            if (fy_http_mirror_grow(r, 4096) != FY_OK) {
-                return FY_MIRROR_NO_MEMORY;
-            }
-            n = fy_conn_recv(hc->c, b->last, fy_buf_free(b));
-            if (n <= 0) {
-                goto failed;
-            }
-            fy_shm_add(fy_worker_slot->bytes_in, (uint64_t) n);
-            in.start = in.pos = b->last;
-            in.last = in.end = b->last + n;
-            rc = fy_http_mirror_dechunk(r, &in, 1);
-            r->request_length += (uint64_t) (in.pos - in.start);
-            if (rc == FY_DONE && in.pos < in.last) {
-                k = (size_t) (in.last - in.pos);
-                if (fy_http_in_room(r, k) != FY_OK) {
-                    return FY_MIRROR_NO_MEMORY;
-                }
-                memcpy(hc->in.last, in.pos, k);
-                hc->in.last += k;
-            }
-        }
-        if (rc != FY_OK) {
-            return rc;
-        }
+    if (fy_http_mirror_grow(r, n) != FY_OK) {
+        return 500;
     }
-
-failed:
-
-    if (n == FY_AGAIN) {
-        return FY_AGAIN;
-    }
-    fy_log_error(FY_LOG_INFO, n == 0 ? 0 : errno, "client prematurely closed "
-                 "connection while reading client request body, client %s",
-                 hc->addr_text);
-    return FY_ERROR;
+    memmove(r->body_mem.last, p, n);
+    r->body_mem.last += n;
+    return FY_OK;
 }
 
+/* ... and its done: the body is the buffer's; the request goes on.
+ * From now on body_rest counts the buffer's bytes (fy_http_body_src)
+ * and the body has a length, as nginx sends a read body. */
 static void
-fy_http_mirror_body_handler(fy_event_t *rev)
+fy_http_mirror_body_done(fy_http_request_t *r)
 {
-    fy_conn_t          *c = rev->data;
-    fy_http_conn_t     *hc = c->data;
-    fy_http_request_t  *r = hc->r;
+    size_t  len = fy_buf_size(&r->body_mem);
 
-    if (rev->timedout) {
-        fy_log_error(FY_LOG_INFO, ETIMEDOUT, "client timed out while "
-                     "reading client request body, client %s",
-                     hc->addr_text);
-        /* nginx sends nothing when it resets (reset_timedout_connection) */
-        fy_http_mirror_body_done(r, fy_http_reset_timedout(hc) ? FY_ERROR
-                                                                : 408);
-        return;
-    }
-    fy_http_mirror_body_done(r, fy_http_mirror_read(r));
-}
-
-/* What reading the body came to: wait for more, answer an error, or
- * (FY_DONE) make the body the buffer's and go on with the request. */
-static void
-fy_http_mirror_body_done(fy_http_request_t *r, int rc)
-{
-    fy_http_conn_t  *hc = r->hc;
-    size_t           len;
-
-    if (rc == FY_AGAIN) {
-        hc->c->read.handler = fy_http_mirror_body_handler;
-        fy_timer_add(&hc->c->read, (uint64_t) r->loc->client_body_timeout);
-        return;
-    }
-    fy_timer_del(&hc->c->read);
-    hc->c->read.handler = fy_event_ignore;
-
-    if (rc != FY_DONE) {
-        /* the body is not there: no mirror, nothing sent of it */
-        r->body_mem.pos = r->body_mem.last;
-        r->body_rest = 0;
-        r->chunked = 0;
-        r->keepalive = 0;
-        if (rc == FY_ERROR) {
-            fy_http_close_connection(hc);
-            return;
-        }
-        fy_http_send_error(r, rc);
-        return;
-    }
-
-    /* from now on body_rest counts the buffer's bytes (fy_http_body_src)
-     * and the body has a length, as nginx sends a read body */
-    len = fy_buf_size(&r->body_mem);
     r->body_rest = len;
     r->content_length = (int64_t) len;
     fy_http_mirror_start(r);
