@@ -100,9 +100,10 @@ fy_http_cgi_vars(fy_http_proxy_t *p, fy_array_t *params,
         n++;
     }
 
-    /* every request header as HTTP_NAME (*_pass_request_headers on,
-     * nginx's default) */
-    for (i = 0; i < r->headers.nelts; i++) {
+    /* every request header as HTTP_NAME with *_pass_request_headers
+     * on (nginx's default; fy_http_cgi_apply put it in the proxy's
+     * field) */
+    for (i = 0; r->loc->pass_request_headers && i < r->headers.nelts; i++) {
         h = fy_array_elt(&r->headers, fy_http_header_t, i);
         if (fy_http_cgi_param_set(params, &h->name)
             || (p->cache && fy_proxy_cache_skip_header(&h->name)))

@@ -40,15 +40,12 @@ typedef struct fy_http_proxy_bind_s {
     unsigned             transparent:1;
 } fy_http_proxy_bind_t;
 
-static const char *fy_http_proxy_bind(fy_conf_t *cf, const fy_command_t *cmd,
-    void *conf);
-
 #define FY_HTTP_ANY  (FY_CONF_HTTP | FY_CONF_SRV | FY_CONF_LOC)
 
 const fy_command_t  fy_http_proxy_conn_commands[] = {
 
     { "proxy_bind", FY_HTTP_ANY, 0, 1, 2, fy_http_proxy_bind,
-      FY_CONF_LOC_OFF, 0, NULL },
+      FY_CONF_LOC_OFF, offsetof(fy_http_loc_conf_t, proxy_bind), NULL },
 
     { "proxy_socket_keepalive", FY_HTTP_ANY, 0, 1, 1, fy_conf_set_flag,
       FY_CONF_LOC_OFF, offsetof(fy_http_loc_conf_t, proxy_socket_keepalive),
@@ -125,17 +122,20 @@ fy_http_bind_addr(const u_char *s, size_t len, fy_sockaddr_t *addr,
     return FY_ERROR;
 }
 
-/* proxy_bind ADDRESS [transparent] | off */
-static const char *
+/* proxy_bind ADDRESS [transparent] | off; also fastcgi_bind,
+ * uwsgi_bind and scgi_bind: cmd->offset is that of the
+ * fy_http_proxy_bind_t pointer to set (lcf->proxy_bind, or a
+ * fy_http_fastcgi_conf_t's bind, which fy_http_cgi_apply hands to
+ * proxy_bind). */
+const char *
 fy_http_proxy_bind(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
 {
-    fy_http_loc_conf_t    *lcf = conf;
+    fy_http_proxy_bind_t **set = (fy_http_proxy_bind_t **)
+                                 ((char *) conf + cmd->offset);
     fy_http_proxy_bind_t  *b;
     fy_str_t              *v = &cf->args[1];
 
-    fy_unused(cmd);
-
-    if (lcf->proxy_bind) {
+    if (*set) {
         return "is duplicate";
     }
     b = fy_pcalloc(cf->pool, sizeof(fy_http_proxy_bind_t));
@@ -143,7 +143,7 @@ fy_http_proxy_bind(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
         return "cannot allocate memory";
     }
     if (cf->nargs == 2 && fy_str_eq(v, "off")) {
-        lcf->proxy_bind = b;
+        *set = b;
         return FY_CONF_OK;
     }
     if (cf->nargs == 3) {
@@ -164,7 +164,7 @@ fy_http_proxy_bind(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
         fy_conf_error(cf, "invalid address \"%s\"", v->data);
         return FY_CONF_ERROR;
     }
-    lcf->proxy_bind = b;
+    *set = b;
     return FY_CONF_OK;
 }
 

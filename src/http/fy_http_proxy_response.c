@@ -831,6 +831,9 @@ fy_proxy_header_in(fy_http_proxy_t *p, int *err)
         if (n == FY_AGAIN) {
             return FY_AGAIN;
         }
+        if (n < 0 && p->fcgi && p->fcgi->caught) {
+            return FY_ERROR;    /* fastcgi_catch_stderr: logged */
+        }
         *err = n == 0 ? 0 : errno;
         return FY_DECLINED;
     }
