@@ -16,6 +16,8 @@
 #                                reports it)
 #   *_ignore_client_abort        a client that goes away leaves the
 #                                SCGI connection open until it answers
+#   *_limit_rate (and proxy_limit_rate)  a 5000-byte answer read at
+#                                2000 bytes/s takes 2 s
 #   fastcgi_request_buffering off  a chunked body over the buffer
 #                                streams in STDIN records (413 with on),
 #                                read by a FastCGI server of the test's
@@ -86,6 +88,13 @@ http {
             fastcgi_request_buffering off;
             fastcgi_pass 127.0.0.1:%%PORT_5%%;
         }
+        location /limited/ {
+            fastcgi_limit_rate 2000;
+            fastcgi_buffer_size 1k;
+            fastcgi_buffers 4 1k;
+            fastcgi_busy_buffers_size 2k;
+            fastcgi_pass 127.0.0.1:%%PORT_1%%;
+        }
         location /bound/ {
             fastcgi_bind 127.0.0.2;
             fastcgi_pass 127.0.0.1:%%PORT_2%%;
@@ -112,6 +121,26 @@ http {
             scgi_pass_request_headers off;
             scgi_pass 127.0.0.1:%%PORT_4%%;
         }
+        location /sc/limited/ {
+            scgi_limit_rate 2000;
+            scgi_buffer_size 1k;
+            scgi_buffers 4 1k;
+            scgi_pass 127.0.0.1:%%PORT_4%%;
+        }
+        location /uwlimited/ {
+            uwsgi_param QUERY_STRING $query_string;
+            uwsgi_limit_rate 2k;
+            uwsgi_buffer_size 1k;
+            uwsgi_buffers 4 1k;
+            uwsgi_busy_buffers_size 2k;
+            uwsgi_pass 127.0.0.1:%%PORT_3%%;
+        }
+        location /plimited/ {
+            proxy_limit_rate 2000;
+            proxy_buffer_size 1k;
+            proxy_buffers 4 1k;
+            proxy_pass http://127.0.0.1:%%PORT_6%%;
+        }
         location /sc/abort-on/ {
             scgi_ignore_client_abort on;
             scgi_pass 127.0.0.1:%%PORT_4%%;
@@ -123,6 +152,10 @@ my $P = $f->prefix;
 
 my $php = <<'PHP';
 <?php
+if (isset($_GET['big'])) {
+    echo str_repeat('x', (int) $_GET['big']);
+    exit;
+}
 if (isset($_GET['err'])) {
     error_log('hello from php via stderr');
 }
@@ -130,7 +163,7 @@ echo 'body=', strlen(file_get_contents('php://input')), "\n";
 echo 'foo=', $_SERVER['HTTP_X_FOO'] ?? 'none', "\n";
 echo 'pool=', getenv('POOL'), "\n";
 PHP
-$f->write_file("html/$_/t.php", $php) for qw(php caught nobody stream bound unbound);
+$f->write_file("html/$_/t.php", $php) for qw(php caught nobody stream limited bound unbound);
 
 my $fpm = Ferry::PHPFPM->new(dir => $P, pools => [
     { name => 'a', listen => '127.0.0.1:' . $f->port(1) },
@@ -168,8 +201,11 @@ tcp_server($f->port(4), sub {
         close $fh;
     }
     my $out = 'PEER=' . $c->peerhost . "\n";
-    $out .= "VAR $_=$v{$_}\n" for sort keys %v;
-    $out .= 'BODY=' . substr($in, $at, $cl) . "\n";
+    $out = 'x' x $1 if ($v{REQUEST_URI} // '') =~ /big=(\d+)/;
+    unless ($out =~ /^x/) {
+        $out .= "VAR $_=$v{$_}\n" for sort keys %v;
+        $out .= 'BODY=' . substr($in, $at, $cl) . "\n";
+    }
     syswrite $c, "Status: 200 OK\r\nContent-Type: text/plain\r\n\r\n$out";
 });
 
@@ -216,6 +252,17 @@ tcp_server($f->port(5), sub {
         }
         sysread($c, $in, 65536, length $in) or return;
     }
+});
+
+# an HTTP server with a 5000-byte answer, for proxy_limit_rate
+tcp_server($f->port(6), sub {
+    my ($c) = @_;
+    my $in = '';
+    while ($in !~ /\r\n\r\n/) {
+        sysread($c, $in, 65536, length $in) or return;
+    }
+    syswrite $c, "HTTP/1.1 200 OK\r\nContent-Length: 5000\r\n"
+                 . "Connection: close\r\n\r\n" . ('x' x 5000);
 });
 
 ok($fpm->wait_up, 'php-fpm is up');
@@ -301,6 +348,32 @@ is($r->{status}, 200, '... and from a FastCGI server that reads STDIN');
 like($r->{body}, qr/^stdin=50000 records=\d+ cl=$/m,
      '... the body streamed in STDIN records, CONTENT_LENGTH empty');
 
+# ---- *_limit_rate -------------------------------------------------------
+
+# 5000 bytes read at 2000 bytes/s once the 1k header buffer is full:
+# 2000 at once, 4000 after 1 s, the rest after 2 s.  The four go at the
+# same time; each takes at least that long (no upper bound is asked:
+# a loaded machine only makes it slower).
+{
+    my @uris = ('/plimited/x', '/limited/t.php?big=5000',
+                '/uwlimited/x?big=5000', '/sc/limited/x?big=5000');
+    my $t0 = Time::HiRes::time();
+    my @cl = map {
+        my $c = Ferry::Test::Client->new($port, timeout => 15);
+        $c->send("GET $_ HTTP/1.1\r\nHost: localhost\r\n"
+                 . "Connection: close\r\n\r\n");
+        $c;
+    } @uris;
+    for my $i (0 .. $#uris) {
+        my $res = $cl[$i]->read_response(timeout => 15);
+        my $took = Time::HiRes::time() - $t0;
+        my ($name) = $uris[$i] =~ m{^/(\w+)/};
+        is(($res->{status} // 0) . ' ' . length($res->{body} // ''),
+           '200 5000', "$uris[$i]: all of the body");
+        ok($took >= 1.5, "... paced by the limit (took ${took}s)");
+    }
+}
+
 # ---- scgi_ignore_client_abort -------------------------------------------
 
 sub abort_seen {
@@ -358,6 +431,10 @@ server_conf_refused('uwsgi_pass_request_body maybe;',
     qr/ferry\.conf:8/, 'uwsgi_pass_request_body maybe');
 server_conf_refused('scgi_ignore_client_abort maybe;',
     qr/ferry\.conf:8/, 'scgi_ignore_client_abort maybe');
+server_conf_refused('scgi_limit_rate fast;',
+    qr/ferry\.conf:8/, 'scgi_limit_rate fast');
+server_conf_refused('proxy_limit_rate fast;',
+    qr/ferry\.conf:8/, 'proxy_limit_rate fast');
 server_conf_refused('fastcgi_request_buffering maybe;',
     qr/ferry\.conf:8/, 'fastcgi_request_buffering maybe');
 

@@ -384,6 +384,7 @@ typedef struct {
     /* the twins of proxy_* settings, read by the same handlers and
      * handed to the proxy_* fields by fy_http_cgi_apply */
     struct fy_http_proxy_bind_s *bind;  /* *_bind, NULL: inherited */
+    size_t               limit_rate;    /* *_limit_rate */
     int                  socket_keepalive;
     int                  ignore_client_abort;
     int                  request_buffering;
@@ -455,6 +456,9 @@ typedef struct fy_http_loc_conf_s {
     int64_t              proxy_read_timeout;
     int64_t              proxy_send_timeout;
     size_t               proxy_buffer_size;
+    size_t               proxy_limit_rate;   /* bytes/s of a buffered
+                                                response read from the
+                                                upstream, 0: no limit */
     int                  proxy_buffering;    /* flag: read ahead of a
                                                 slow client */
     unsigned             proxy_buffers_num;  /* proxy_buffers N size */

@@ -74,6 +74,8 @@ static const fy_conf_bounds_t  fy_http_cgi_modifier_bounds = { 0, 255 };
 #define FY_CGI_TWINS(prefix, OFF)                                           \
     { prefix "_bind", FY_CGI_ANY, 0, 1, 2, fy_http_proxy_bind,              \
       FY_CONF_LOC_OFF, OFF(bind), NULL },                                   \
+    { prefix "_limit_rate", FY_CGI_ANY, 0, 1, 1, fy_conf_set_size,          \
+      FY_CONF_LOC_OFF, OFF(limit_rate), NULL },                             \
     { prefix "_socket_keepalive", FY_CGI_ANY, 0, 1, 1, fy_conf_set_flag,    \
       FY_CONF_LOC_OFF, OFF(socket_keepalive), NULL },                       \
     { prefix "_ignore_client_abort", FY_CGI_ANY, 0, 1, 1,                   \
@@ -151,6 +153,7 @@ fy_http_cgi_conf_init(fy_http_fastcgi_conf_t *fc)
     fc->next_upstream_timeout = FY_CONF_UNSET_MSEC;
     fc->modifier1 = FY_CONF_UNSET_INT;
     fc->modifier2 = FY_CONF_UNSET_INT;
+    fc->limit_rate = FY_CONF_UNSET_SIZE;
     fc->socket_keepalive = FY_CONF_UNSET_INT;
     fc->ignore_client_abort = FY_CONF_UNSET_INT;
     fc->request_buffering = FY_CONF_UNSET_INT;
@@ -375,6 +378,7 @@ fy_http_cgi_conf_merge(fy_http_fastcgi_conf_t *p, fy_http_fastcgi_conf_t *c)
     if (c->bind == NULL) {
         c->bind = p->bind;
     }
+    fy_conf_merge(c->limit_rate, p->limit_rate, FY_CONF_UNSET_SIZE, 0);
     fy_conf_merge(c->socket_keepalive, p->socket_keepalive,
                   FY_CONF_UNSET_INT, 0);
     fy_conf_merge(c->ignore_client_abort, p->ignore_client_abort,
@@ -427,6 +431,7 @@ fy_http_cgi_apply(fy_http_loc_conf_t *lcf)
     lcf->proxy_read_timeout = fc->read_timeout;
     lcf->intercept_errors = fc->intercept_errors;
     lcf->proxy_buffering = fc->buffering;
+    lcf->proxy_limit_rate = fc->limit_rate;
     lcf->proxy_buffer_size = fc->buffer_size;
     lcf->proxy_buffers_num = fc->buffers_num;
     lcf->proxy_buffers_size = fc->buffers_size;

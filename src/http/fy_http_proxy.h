@@ -149,7 +149,13 @@ struct fy_http_proxy_s {
     struct fy_http_sub_stream_s *sub;
     unsigned                  sub_last:1;  /* sub: the last chunk queued */
     unsigned                  yielded:1;   /* gzip: the upstream read timer
-                                              is a pause for the others */
+                                              is a pause for the others;
+                                              proxy_limit_rate: a pause
+                                              till more may be read */
+    /* proxy_limit_rate (fy_proxy_rate_recv): when the body's reads
+     * began, and what they read */
+    uint64_t                  rate_start;
+    uint64_t                  rate_read;
     /* the response's X-Accel-Redirect and X-Accel-Buffering fields,
      * NULL: none (fy_http_proxy_accel.c) */
     fy_http_header_t         *xa_redirect;
