@@ -16,6 +16,9 @@
 #                                reports it)
 #   *_ignore_client_abort        a client that goes away leaves the
 #                                SCGI connection open until it answers
+#   uwsgi_string                 its bytes follow the variables in
+#                                the packet (a uwsgi server of the
+#                                test's reads it)
 #   *_limit_rate (and proxy_limit_rate)  a 5000-byte answer read at
 #                                2000 bytes/s takes 2 s
 #   fastcgi_request_buffering off  a chunked body over the buffer
@@ -134,6 +137,13 @@ http {
             uwsgi_buffers 4 1k;
             uwsgi_busy_buffers_size 2k;
             uwsgi_pass 127.0.0.1:%%PORT_3%%;
+        }
+        location /uwstr/ {
+            uwsgi_param NAME value;
+            uwsgi_pass_request_headers off;
+            uwsgi_string "hello-uwsgi!";
+            uwsgi_pass 127.0.0.1:%%PORT_7%%;
+            location /uwstr/in/ { uwsgi_pass 127.0.0.1:%%PORT_7%%; }
         }
         location /plimited/ {
             proxy_limit_rate 2000;
@@ -265,6 +275,32 @@ tcp_server($f->port(6), sub {
                  . "Connection: close\r\n\r\n" . ('x' x 5000);
 });
 
+# a uwsgi server that reads the packet and says how its variables and
+# what follows them fill its size
+tcp_server($f->port(7), sub {
+    my ($c) = @_;
+    my $in = '';
+    while (length $in < 4) {
+        sysread($c, $in, 65536, length $in) or return;
+    }
+    my $size = unpack 'v', substr($in, 1, 2);
+    while (length $in < 4 + $size) {
+        sysread($c, $in, 65536, length $in) or return;
+    }
+    my ($pkt, $at, @vars) = (substr($in, 4, $size), 0);
+    while ($at + 4 <= $size) {
+        my $nl = unpack 'v', substr($pkt, $at, 2);
+        last if $at + 4 + $nl > $size;
+        my $vl = unpack 'v', substr($pkt, $at + 2 + $nl, 2);
+        last if $at + 4 + $nl + $vl > $size;
+        push @vars, substr($pkt, $at + 2, $nl) . '='
+                    . substr($pkt, $at + 4 + $nl, $vl);
+        $at += 4 + $nl + $vl;
+    }
+    syswrite $c, "HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n"
+                 . "VARS=@vars\nAFTER=" . substr($pkt, $at) . "\n";
+});
+
 ok($fpm->wait_up, 'php-fpm is up');
 $f->allow_log(qr/FastCGI sent in stderr: "PHP message: hello from php/,
               qr/FastCGI stderr holds a "fastcgi_catch_stderr" string/,
@@ -317,6 +353,13 @@ like($r->{body}, qr/^VAR CONTENT_LENGTH=0$/m,
      'scgi_pass_request_body off: CONTENT_LENGTH 0');
 like($r->{body}, qr/^BODY=$/m, '... no body');
 unlike($r->{body}, qr/HTTP_X_FOO/, 'scgi_pass_request_headers off');
+
+# ---- uwsgi_string --------------------------------------------------------
+
+is(http_get($port, '/uwstr/x')->{body}, "VARS=NAME=value\nAFTER=hello-uwsgi!\n",
+   'uwsgi_string: after the variables, counted in the packet size');
+is(http_get($port, '/uwstr/in/x')->{body},
+   "VARS=NAME=value\nAFTER=hello-uwsgi!\n", '... inherited');
 
 # ---- *_bind -------------------------------------------------------------
 

@@ -381,6 +381,7 @@ typedef struct {
     int64_t              next_upstream_timeout;
     int                  modifier1;     /* uwsgi_modifier1, 2 (0-255) */
     int                  modifier2;
+    fy_str_t             uwsgi_string;  /* data NULL: unset */
     /* the twins of proxy_* settings, read by the same handlers and
      * handed to the proxy_* fields by fy_http_cgi_apply */
     struct fy_http_proxy_bind_s *bind;  /* *_bind, NULL: inherited */

@@ -113,6 +113,11 @@ const fy_command_t  fy_http_cgi_commands[] = {
       FY_CONF_LOC_OFF, FY_UWSGI_OFF(modifier2),
       &fy_http_cgi_modifier_bounds },
 
+    /* bytes put at the end of the packet's variables (nginx's
+     * undocumented directive, for uWSGI's other modifiers) */
+    { "uwsgi_string", FY_CGI_ANY, 0, 1, 1, fy_conf_set_str,
+      FY_CONF_LOC_OFF, FY_UWSGI_OFF(uwsgi_string), NULL },
+
     FY_CGI_COMMANDS("scgi", FY_SCGI_OFF),
     FY_CGI_TWINS("scgi", FY_SCGI_OFF),
 
@@ -403,6 +408,9 @@ fy_http_cgi_merge(fy_http_loc_conf_t *prev, fy_http_loc_conf_t *conf)
                   FY_CONF_UNSET_INT, 0);
     fy_conf_merge(conf->uwsgi.modifier2, prev->uwsgi.modifier2,
                   FY_CONF_UNSET_INT, 0);
+    if (conf->uwsgi.uwsgi_string.data == NULL) {
+        conf->uwsgi.uwsgi_string = prev->uwsgi.uwsgi_string;
+    }
     fy_http_cgi_conf_merge(&prev->scgi, &conf->scgi);
 }
 
