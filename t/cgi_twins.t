@@ -16,6 +16,9 @@
 #                                reports it)
 #   *_ignore_client_abort        a client that goes away leaves the
 #                                SCGI connection open until it answers
+#   uwsgi_pass suwsgi://, uwsgi_ssl_*  uwsgi over TLS to uWSGI's
+#                                --ssl-socket, verified (a wrong
+#                                uwsgi_ssl_name: 502)
 #   uwsgi_string                 its bytes follow the variables in
 #                                the packet (a uwsgi server of the
 #                                test's reads it)
@@ -40,12 +43,15 @@ use Ferry::PHPFPM;
 use Ferry::UWSGI;
 use IO::Select;
 use Time::HiRes ();
+use Cwd ();
 
 plan skip_all => 'php-fpm not installed (sh auto/deps --test)'
     unless $Ferry::PHPFPM::FPM;
 plan skip_all => 'uWSGI with its python3 plugin not installed (sh '
                . 'auto/deps --test)'
     unless Ferry::UWSGI::available();
+plan skip_all => 'no openssl' unless grep { -x "$_/openssl" } split /:/,
+                                                               $ENV{PATH};
 
 my $f = Ferry::Test->new(conf => main_conf() . <<'EOF');
 events { worker_connections 64; }
@@ -145,6 +151,19 @@ http {
             uwsgi_pass 127.0.0.1:%%PORT_7%%;
             location /uwstr/in/ { uwsgi_pass 127.0.0.1:%%PORT_7%%; }
         }
+        # uwsgi over TLS to uWSGI's --ssl-socket
+        location /tls/ {
+            uwsgi_param REQUEST_METHOD $request_method;
+            uwsgi_ssl_verify on;
+            uwsgi_ssl_trusted_certificate %%PREFIX%%/ca.crt;
+            uwsgi_ssl_name app.test;
+            uwsgi_pass suwsgi://127.0.0.1:%%PORT_8%%;
+            location /tls/wrongname/ {
+                uwsgi_ssl_name other.test;
+                uwsgi_pass suwsgi://127.0.0.1:%%PORT_8%%;
+            }
+        }
+        location /tls-plain/ { uwsgi_pass 127.0.0.1:%%PORT_8%%; }
         location /plimited/ {
             proxy_limit_rate 2000;
             proxy_buffer_size 1k;
@@ -181,6 +200,18 @@ my $fpm = Ferry::PHPFPM->new(dir => $P, pools => [
       extra => "listen.allowed_clients = 127.0.0.2\n" } ]);
 my $uw = Ferry::UWSGI->new(dir => $P, name => 'u', proto => 'uwsgi',
                            socket => '127.0.0.1:' . $f->port(3));
+
+# a CA and a certificate for app.test, for uWSGI's TLS socket
+my $ec = '-newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes';
+sh("cd $P && openssl req -x509 $ec -keyout ca.key -out ca.crt -days 2 "
+   . "-subj /CN=ca.test 2>/dev/null && openssl req $ec -keyout app.key "
+   . "-out app.csr -subj /CN=app.test 2>/dev/null && printf "
+   . "'subjectAltName=DNS:app.test\\n' > app.ext && openssl x509 -req "
+   . "-in app.csr -CA ca.crt -CAkey ca.key -CAcreateserial -out app.crt "
+   . "-days 2 -extfile app.ext 2>/dev/null");
+my $us = Ferry::UWSGI->new(dir => $P, name => 's', proto => 'suwsgi',
+                           socket => '127.0.0.1:' . $f->port(8),
+                           ssl => "$P/app.crt,$P/app.key", processes => 1);
 
 # The SCGI server: reads the netstring and CONTENT_LENGTH bytes of body,
 # answers with its peer's address, the variables and the body; for a
@@ -361,6 +392,19 @@ is(http_get($port, '/uwstr/x')->{body}, "VARS=NAME=value\nAFTER=hello-uwsgi!\n",
 is(http_get($port, '/uwstr/in/x')->{body},
    "VARS=NAME=value\nAFTER=hello-uwsgi!\n", '... inherited');
 
+# ---- uwsgi_ssl_* ---------------------------------------------------------
+
+my $t = http_get($port, '/tls/x?a=1');
+is($t->{status}, 200, 'uwsgi_pass suwsgi://: 200 over TLS');
+is(Ferry::UWSGI::env_of($t->{body})->{INSTANCE}, 's',
+   '... from the uWSGI with the TLS socket, verified as app.test');
+is(http_get($port, '/tls/wrongname/x')->{status}, 502,
+   'uwsgi_ssl_name other.test: the certificate fails verification, 502');
+ok((wait_until { $f->error_log =~ /upstream SSL certificate does not match "other\.test"|certificate verify failed|SSL_do_handshake/ } 5),
+   '... logged');
+is(http_get($port, '/tls-plain/x')->{status}, 502,
+   'uwsgi_pass without suwsgi:// to the TLS socket: 502');
+
 # ---- *_bind -------------------------------------------------------------
 
 like($r->{body}, qr/^PEER=127\.0\.0\.2$/m, 'scgi_bind: the peer address');
@@ -441,6 +485,7 @@ is(abort_seen('/sc/abort-on/slow'), 'no-eof',
 $f->stop;
 $fpm->stop;
 $uw->stop;
+$us->stop;
 
 # ---- configuration errors -----------------------------------------------
 
@@ -474,6 +519,15 @@ server_conf_refused('uwsgi_pass_request_body maybe;',
     qr/ferry\.conf:8/, 'uwsgi_pass_request_body maybe');
 server_conf_refused('scgi_ignore_client_abort maybe;',
     qr/ferry\.conf:8/, 'scgi_ignore_client_abort maybe');
+server_conf_refused('location / { uwsgi_ssl_verify on; '
+                    . 'uwsgi_pass suwsgi://127.0.0.1:1; }',
+    qr/no "uwsgi_ssl_trusted_certificate" for "uwsgi_ssl_verify" in .*ferry\.conf:8/,
+    'uwsgi_ssl_verify without uwsgi_ssl_trusted_certificate');
+server_conf_refused('uwsgi_ssl_verify maybe;',
+    qr/ferry\.conf:8/, 'uwsgi_ssl_verify maybe');
+server_conf_refused('uwsgi_ssl_protocols TLSv9;',
+    qr/invalid value "TLSv9" in "uwsgi_ssl_protocols" in .*ferry\.conf:8/,
+    'uwsgi_ssl_protocols TLSv9');
 server_conf_refused('scgi_limit_rate fast;',
     qr/ferry\.conf:8/, 'scgi_limit_rate fast');
 server_conf_refused('proxy_limit_rate fast;',

@@ -435,6 +435,9 @@ typedef struct fy_http_loc_conf_s {
     /* proxy_ssl_* (fy_http_proxy_ssl.c); NULL: none at this level, the
      * parent's is shared */
     struct fy_http_proxy_ssl_conf_s *proxy_ssl;
+    /* uwsgi_ssl_* (the same code), made proxy_ssl by fy_http_cgi_apply
+     * in a "uwsgi_pass suwsgi://" location (suwsgi set) */
+    struct fy_http_proxy_ssl_conf_s *uwsgi_ssl;
     unsigned             named:1;       /* location @name */
     unsigned             internal:1;    /* "internal": a client's own
                                            request gets 404 here */
@@ -446,6 +449,7 @@ typedef struct fy_http_loc_conf_s {
     unsigned             fastcgi_pass:1;  /* the upstream speaks FastCGI
                                            (fastcgi_pass) */
     unsigned             uwsgi_pass:1;  /* uwsgi (uwsgi_pass) */
+    unsigned             suwsgi:1;      /* ... over TLS (suwsgi://) */
     unsigned             scgi_pass:1;   /* SCGI (scgi_pass) */
     fy_http_fastcgi_conf_t  fastcgi;
     fy_http_fastcgi_conf_t  uwsgi;

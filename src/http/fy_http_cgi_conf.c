@@ -195,9 +195,10 @@ fy_http_cgi_pass(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
         } else if (addr.len >= 9
                    && strncmp((char *) addr.data, "suwsgi://", 9) == 0)
         {
-            fy_conf_error(cf, "\"suwsgi://\" in \"uwsgi_pass\" is not "
-                          "supported: ferry speaks uwsgi without SSL");
-            return FY_CONF_ERROR;
+            /* uwsgi over TLS, with the uwsgi_ssl_* settings */
+            addr.data += 9;
+            addr.len -= 9;
+            lcf->suwsgi = 1;
         }
     }
     if (addr.len == 0 || fy_str_eq(&addr, "unix:")) {
@@ -231,7 +232,13 @@ fy_http_cgi_pass(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
     default:
         lcf->fastcgi_pass = 1;
     }
-    fy_str_set(&lcf->proxy_host, "localhost");
+    /* the Host of nothing but the TLS name (uwsgi_ssl_name's default
+     * is uwsgi_pass's host, as nginx's) */
+    if (lcf->suwsgi) {
+        lcf->proxy_host = addr;
+    } else {
+        fy_str_set(&lcf->proxy_host, "localhost");
+    }
     if (!(addr.len > 5 && strncmp((char *) addr.data, "unix:", 5) == 0)
         && memchr(addr.data, ':', addr.len) == NULL)
     {
@@ -460,7 +467,11 @@ fy_http_cgi_apply(fy_http_loc_conf_t *lcf)
     lcf->proxy_bind = fc->bind;
     lcf->proxy_socket_keepalive = fc->socket_keepalive;
     lcf->proxy_ignore_client_abort = fc->ignore_client_abort;
-    lcf->proxy_https = 0;
+    /* suwsgi://: TLS as for proxy_pass https://, with uwsgi_ssl_* */
+    lcf->proxy_https = lcf->suwsgi;
+    if (lcf->suwsgi) {
+        lcf->proxy_ssl = lcf->uwsgi_ssl;
+    }
     lcf->proxy_redirect = NULL;
     lcf->proxy_cookie_domain = NULL;
     lcf->proxy_cookie_path = NULL;

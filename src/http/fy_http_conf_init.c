@@ -204,6 +204,7 @@ fy_http_init_ifs(fy_http_loc_conf_t *parent)
             lcf->proxy_upstreams = parent->proxy_upstreams;
             lcf->fastcgi_pass = parent->fastcgi_pass;
             lcf->uwsgi_pass = parent->uwsgi_pass;
+            lcf->suwsgi = parent->suwsgi;
             lcf->scgi_pass = parent->scgi_pass;
             lcf->try_files = parent->try_files;
         }
