@@ -2,7 +2,10 @@
  * fy_http_cgi_conf.c -- the uwsgi_* and scgi_* directives (nginx's
  * names, values and defaults), and what they share with fastcgi_*
  * (fy_http_fastcgi_conf.c): the *_pass handler, *_param, *_buffers,
- * a level's defaults and merge, and fy_http_cgi_apply.
+ * the twins of proxy_* directives all three have (FY_CGI_TWINS: *_bind,
+ * *_limit_rate, *_request_buffering, *_temp_path ... on the proxy's
+ * own setters), fastcgi_catch_stderr, a level's defaults and merge,
+ * and fy_http_cgi_apply.
  *
  * Each of the three keeps its values in its own fy_http_fastcgi_conf_t
  * of the location (fastcgi, uwsgi, scgi), merged down the levels on
