@@ -24,6 +24,8 @@
 #                                test's reads it)
 #   *_limit_rate (and proxy_limit_rate)  a 5000-byte answer read at
 #                                2000 bytes/s takes 2 s
+#   *_force_ranges               ferry's 206 of an upstream's 200
+#                                (If-Range, several ranges: the 200)
 #   fastcgi_request_buffering off  a chunked body over the buffer
 #                                streams in STDIN records (413 with on),
 #                                read by a FastCGI server of the test's
@@ -164,6 +166,15 @@ http {
             }
         }
         location /tls-plain/ { uwsgi_pass 127.0.0.1:%%PORT_8%%; }
+        location /pranges/ {
+            proxy_force_ranges on;
+            proxy_pass http://127.0.0.1:%%PORT_6%%;
+        }
+        location /pnoranges/ { proxy_pass http://127.0.0.1:%%PORT_6%%; }
+        location /franges/ {
+            fastcgi_force_ranges on;
+            fastcgi_pass 127.0.0.1:%%PORT_1%%;
+        }
         location /plimited/ {
             proxy_limit_rate 2000;
             proxy_buffer_size 1k;
@@ -182,7 +193,9 @@ my $P = $f->prefix;
 my $php = <<'PHP';
 <?php
 if (isset($_GET['big'])) {
-    echo str_repeat('x', (int) $_GET['big']);
+    header('ETag: "v1"');
+    header('Content-Length: ' . (int) $_GET['big']);
+    echo substr(str_repeat('0123456789', 1000), 0, (int) $_GET['big']);
     exit;
 }
 if (isset($_GET['err'])) {
@@ -192,7 +205,7 @@ echo 'body=', strlen(file_get_contents('php://input')), "\n";
 echo 'foo=', $_SERVER['HTTP_X_FOO'] ?? 'none', "\n";
 echo 'pool=', getenv('POOL'), "\n";
 PHP
-$f->write_file("html/$_/t.php", $php) for qw(php caught nobody stream limited bound unbound);
+$f->write_file("html/$_/t.php", $php) for qw(php caught nobody stream limited franges bound unbound);
 
 my $fpm = Ferry::PHPFPM->new(dir => $P, pools => [
     { name => 'a', listen => '127.0.0.1:' . $f->port(1) },
@@ -303,7 +316,8 @@ tcp_server($f->port(6), sub {
         sysread($c, $in, 65536, length $in) or return;
     }
     syswrite $c, "HTTP/1.1 200 OK\r\nContent-Length: 5000\r\n"
-                 . "Connection: close\r\n\r\n" . ('x' x 5000);
+                 . "Accept-Ranges: none\r\nConnection: close\r\n\r\n"
+                 . ('0123456789' x 500);
 });
 
 # a uwsgi server that reads the packet and says how its variables and
@@ -460,6 +474,50 @@ like($r->{body}, qr/^stdin=50000 records=\d+ cl=$/m,
         ok($took >= 1.5, "... paced by the limit (took ${took}s)");
     }
 }
+
+# ---- *_force_ranges -----------------------------------------------------
+
+my $ranged = sub {
+    my ($uri, @h) = @_;
+    return http($port, "GET $uri HTTP/1.1\r\nHost: localhost\r\n"
+                       . join('', map { "$_\r\n" } @h)
+                       . "Connection: close\r\n\r\n");
+};
+$r = $ranged->('/pranges/x', 'Range: bytes=100-109');
+is($r->{status}, 206, 'proxy_force_ranges: 206 from an upstream that '
+                      . 'says Accept-Ranges: none');
+is($r->{headers}{'content-range'}, 'bytes 100-109/5000', '... Content-Range');
+is("$r->{headers}{'content-length'} $r->{body}", '10 0123456789',
+   '... the range\'s bytes, and its length');
+$r = $ranged->('/pranges/x');
+is("$r->{status} " . ($r->{headers}{'accept-ranges'} // 'none') . ' '
+   . length($r->{body}), '200 bytes 5000',
+   '... without Range: all of it, Accept-Ranges: bytes');
+$r = $ranged->('/pnoranges/x', 'Range: bytes=100-109');
+is("$r->{status} " . length($r->{body}), '200 5000',
+   'without proxy_force_ranges: the upstream\'s 200, whole');
+$r = $ranged->('/franges/t.php?big=5000', 'Range: bytes=4995-');
+is("$r->{status} $r->{headers}{'content-range'} $r->{body}",
+   '206 bytes 4995-4999/5000 56789', 'fastcgi_force_ranges: 206, the end');
+$r = $ranged->('/franges/t.php?big=5000', 'Range: bytes=0-1',
+               'If-Range: "v1"');
+is("$r->{status} $r->{body}", '206 01', '... If-Range with the ETag');
+$r = $ranged->('/franges/t.php?big=5000', 'Range: bytes=0-1',
+               'If-Range: "v0"');
+is("$r->{status} " . length($r->{body}), '200 5000',
+   '... If-Range with another: all of it');
+{
+    # the client connection goes on after a range: its length was true
+    my ($res) = http_keepalive($port, [
+        "GET /pranges/a HTTP/1.1\r\nHost: l\r\nRange: bytes=1-3\r\n\r\n",
+        "GET /pranges/b HTTP/1.1\r\nHost: l\r\nRange: bytes=-2\r\n\r\n"],
+        close_wait => 0);
+    is(join(' ', map { "$_->{status}:" . ($_->{body} // '') } @$res),
+       '206:123 206:89', '... two ranges on one client connection');
+}
+$r = $ranged->('/franges/t.php?big=5000', 'Range: bytes=0-1,5-6');
+is("$r->{status} " . length($r->{body}), '200 5000',
+   '... two ranges: all of it');
 
 # ---- scgi_ignore_client_abort -------------------------------------------
 

@@ -386,6 +386,7 @@ typedef struct {
      * handed to the proxy_* fields by fy_http_cgi_apply */
     struct fy_http_proxy_bind_s *bind;  /* *_bind, NULL: inherited */
     size_t               limit_rate;    /* *_limit_rate */
+    int                  force_ranges;  /* *_force_ranges */
     int                  socket_keepalive;
     int                  ignore_client_abort;
     int                  request_buffering;
@@ -461,6 +462,9 @@ typedef struct fy_http_loc_conf_s {
     int64_t              proxy_read_timeout;
     int64_t              proxy_send_timeout;
     size_t               proxy_buffer_size;
+    int                  proxy_force_ranges; /* flag: ferry's byte ranges
+                                                of a 200 it does not
+                                                cache */
     size_t               proxy_limit_rate;   /* bytes/s of a buffered
                                                 response read from the
                                                 upstream, 0: no limit */

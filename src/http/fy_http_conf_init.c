@@ -61,6 +61,8 @@ fy_http_merge_loc(fy_http_loc_conf_t *prev, fy_http_loc_conf_t *conf)
                   FY_CONF_UNSET_INT, 1);
     fy_conf_merge(conf->proxy_limit_rate, prev->proxy_limit_rate,
                   FY_CONF_UNSET_SIZE, 0);
+    fy_conf_merge(conf->proxy_force_ranges, prev->proxy_force_ranges,
+                  FY_CONF_UNSET_INT, 0);
     if (conf->proxy_buffers_size == FY_CONF_UNSET_SIZE) {
         conf->proxy_buffers_num = prev->proxy_buffers_size
                                   == FY_CONF_UNSET_SIZE

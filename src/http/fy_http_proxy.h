@@ -152,6 +152,14 @@ struct fy_http_proxy_s {
                                               is a pause for the others;
                                               proxy_limit_rate: a pause
                                               till more may be read */
+    /* proxy_force_ranges (fy_http_proxy_range.c): ferry's ranges on
+     * this response (range_allow), and the one being sent (ranged):
+     * bytes still to drop, to send, the range's first byte, the
+     * body's length */
+    unsigned                  range_allow:1;
+    unsigned                  ranged:1;
+    uint64_t                  range_skip, range_left;
+    uint64_t                  range_first, range_total;
     /* proxy_limit_rate (fy_proxy_rate_recv): when the body's reads
      * began, and what they read */
     uint64_t                  rate_start;
@@ -295,6 +303,17 @@ int fy_proxy_read_early(fy_http_proxy_t *p);
 void fy_proxy_scan(fy_http_proxy_t *p, u_char *start, u_char *end);
 /* more of the upstream's body into b (scanned): FY_OK, FY_AGAIN, FY_DONE
  * (its end), FY_ERROR (logged) */
+/* proxy_force_ranges (fy_http_proxy_range.c): whether ferry makes the
+ * ranges of this response (FY_OK: p->range_allow set, and p->ranged
+ * with r->status 206 when the request's Range is served; FY_DECLINED:
+ * not), its header lines (Accept-Ranges, or Content-Range and
+ * Content-Length; at most FY_PROXY_RANGE_LINES bytes) written at q,
+ * and a body piece cut to the range (its new length). */
+#define FY_PROXY_RANGE_LINES  128
+int    fy_proxy_range_start(fy_http_proxy_t *p, fy_array_t *headers,
+                            int64_t cl);
+char  *fy_proxy_range_header(fy_http_proxy_t *p, char *q);
+size_t fy_proxy_range_trim(fy_http_proxy_t *p, u_char **start, size_t len);
 int fy_proxy_up_recv(fy_http_proxy_t *p, fy_buf_t *b);
 /* fy_http_proxy_relay.c: a subrequest's answer: read the rest of its
  * body and drop it, then end the subrequest */

@@ -186,6 +186,15 @@ fy_proxy_next_piece(fy_http_proxy_t *p)
     int              rc, i = 0;
 
     rc = fy_proxy_body_piece(p, &start, &len);
+    while (rc == FY_OK && p->ranged) {
+        /* proxy_force_ranges: the range's part of the piece; a piece
+         * wholly outside it is dropped, the next taken */
+        len = fy_proxy_range_trim(p, &start, len);
+        if (len) {
+            break;
+        }
+        rc = fy_proxy_body_piece(p, &start, &len);
+    }
     if (rc != FY_OK) {
         return rc;
     }
