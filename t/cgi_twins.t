@@ -24,6 +24,8 @@
 #                                test's reads it)
 #   *_limit_rate (and proxy_limit_rate)  a 5000-byte answer read at
 #                                2000 bytes/s takes 2 s
+#   *_store, *_store_access      a 200 saved to a file (root or a
+#                                path with variables), its mode
 #   *_force_ranges               ferry's 206 of an upstream's 200
 #                                (If-Range, several ranges: the 200)
 #   fastcgi_request_buffering off  a chunked body over the buffer
@@ -175,6 +177,21 @@ http {
             fastcgi_force_ranges on;
             fastcgi_pass 127.0.0.1:%%PORT_1%%;
         }
+        location /st/ {
+            root %%PREFIX%%/store;
+            proxy_store on;
+            proxy_store_access user:rw group:rw all:r;
+            proxy_pass http://127.0.0.1:%%PORT_6%%;
+        }
+        location /fst/ {
+            fastcgi_store %%PREFIX%%/fstore/$arg_name;
+            fastcgi_pass 127.0.0.1:%%PORT_1%%;
+        }
+        location /scst/ {
+            scgi_store on;
+            root %%PREFIX%%/store;
+            scgi_pass 127.0.0.1:%%PORT_4%%;
+        }
         location /plimited/ {
             proxy_limit_rate 2000;
             proxy_buffer_size 1k;
@@ -205,7 +222,7 @@ echo 'body=', strlen(file_get_contents('php://input')), "\n";
 echo 'foo=', $_SERVER['HTTP_X_FOO'] ?? 'none', "\n";
 echo 'pool=', getenv('POOL'), "\n";
 PHP
-$f->write_file("html/$_/t.php", $php) for qw(php caught nobody stream limited franges bound unbound);
+$f->write_file("html/$_/t.php", $php) for qw(php caught nobody stream limited franges fst bound unbound);
 
 my $fpm = Ferry::PHPFPM->new(dir => $P, pools => [
     { name => 'a', listen => '127.0.0.1:' . $f->port(1) },
@@ -519,6 +536,32 @@ $r = $ranged->('/franges/t.php?big=5000', 'Range: bytes=0-1,5-6');
 is("$r->{status} " . length($r->{body}), '200 5000',
    '... two ranges: all of it');
 
+# ---- *_store, *_store_access -------------------------------------------
+
+$r = http_get($port, '/st/a/b.txt');
+is("$r->{status} " . length($r->{body}), '200 5000', 'proxy_store: the '
+                                                     . 'client gets it');
+ok((wait_until { -f "$P/store/st/a/b.txt" } 5),
+   '... and it is saved under the root, directories made');
+is(Ferry::Test::read_file("$P/store/st/a/b.txt"), '0123456789' x 500,
+   '... whole');
+is(sprintf('%o', (stat "$P/store/st/a/b.txt")[2] & 0777), '664',
+   'proxy_store_access user:rw group:rw all:r');
+is(join(',', glob("$P/store/st/a/*")), "$P/store/st/a/b.txt",
+   '... no temporary file left');
+$r = http_get($port, '/fst/t.php?big=300&name=saved.txt');
+is(Ferry::Test::read_file("$P/fstore/saved.txt") // 'none',
+   substr('0123456789' x 30, 0, 300),
+   'fastcgi_store PATH with variables: saved there');
+is(sprintf('%o', (stat "$P/fstore/saved.txt")[2] & 0777), '600',
+   '... user:rw by default');
+http_get($port, '/fst/nope.php?name=gone.txt');
+ok(!-e "$P/fstore/gone.txt", '... a 404 is not saved');
+$r = http_get($port, '/scst/x/big=70');
+ok((wait_until { -f "$P/store/scst/x/big=70" } 5)
+   && Ferry::Test::read_file("$P/store/scst/x/big=70") eq 'x' x 70,
+   'scgi_store on: an SCGI answer that ends with the close, saved');
+
 # ---- scgi_ignore_client_abort -------------------------------------------
 
 sub abort_seen {
@@ -586,6 +629,15 @@ server_conf_refused('uwsgi_ssl_verify maybe;',
 server_conf_refused('uwsgi_ssl_protocols TLSv9;',
     qr/invalid value "TLSv9" in "uwsgi_ssl_protocols" in .*ferry\.conf:8/,
     'uwsgi_ssl_protocols TLSv9');
+server_conf_refused('proxy_store_access user:rwx;',
+    qr/invalid value "user:rwx" in "proxy_store_access" in .*ferry\.conf:8/,
+    'proxy_store_access user:rwx');
+server_conf_refused('uwsgi_store_access others:r;',
+    qr/invalid value "others:r" in "uwsgi_store_access" in .*ferry\.conf:8/,
+    'uwsgi_store_access others:r');
+server_conf_refused("fastcgi_store on;\n        fastcgi_store off;",
+    qr/"fastcgi_store" directive is duplicate in .*ferry\.conf:9/,
+    'fastcgi_store twice');
 server_conf_refused('scgi_limit_rate fast;',
     qr/ferry\.conf:8/, 'scgi_limit_rate fast');
 server_conf_refused('proxy_limit_rate fast;',

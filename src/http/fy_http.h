@@ -387,6 +387,8 @@ typedef struct {
     struct fy_http_proxy_bind_s *bind;  /* *_bind, NULL: inherited */
     size_t               limit_rate;    /* *_limit_rate */
     int                  force_ranges;  /* *_force_ranges */
+    struct fy_http_store_s *store;      /* *_store, NULL: inherited */
+    int                  store_access;  /* *_store_access */
     int                  socket_keepalive;
     int                  ignore_client_abort;
     int                  request_buffering;
@@ -462,6 +464,9 @@ typedef struct fy_http_loc_conf_s {
     int64_t              proxy_read_timeout;
     int64_t              proxy_send_timeout;
     size_t               proxy_buffer_size;
+    /* proxy_store (fy_http_proxy_store.c), NULL: unset; its access */
+    struct fy_http_store_s *proxy_store;
+    int                  proxy_store_access;
     int                  proxy_force_ranges; /* flag: ferry's byte ranges
                                                 of a 200 it does not
                                                 cache */
@@ -786,6 +791,12 @@ void fy_http_proxy_conn_merge(fy_http_loc_conf_t *prev,
  * each sets the field at cmd->offset */
 const char *fy_http_proxy_bind(fy_conf_t *cf, const fy_command_t *cmd,
     void *conf);
+/* fy_http_proxy_store.c: proxy_store, proxy_store_access (the field at
+ * cmd->offset, for the CGI twins too) */
+const char *fy_http_proxy_store(fy_conf_t *cf, const fy_command_t *cmd,
+    void *conf);
+const char *fy_http_proxy_store_access(fy_conf_t *cf,
+    const fy_command_t *cmd, void *conf);
 const char *fy_http_ignore_headers(fy_conf_t *cf, const fy_command_t *cmd,
     void *conf);
 const char *fy_http_next_upstream(fy_conf_t *cf, const fy_command_t *cmd,

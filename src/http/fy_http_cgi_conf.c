@@ -3,7 +3,7 @@
  * names, values and defaults), and what they share with fastcgi_*
  * (fy_http_fastcgi_conf.c): the *_pass handler, *_param, *_buffers,
  * the twins of proxy_* directives all three have (FY_CGI_TWINS: *_bind,
- * *_limit_rate, *_force_ranges, *_request_buffering, *_temp_path ... on the proxy's
+ * *_limit_rate, *_force_ranges, *_store, *_request_buffering, *_temp_path ... on the proxy's
  * own setters), fastcgi_catch_stderr, a level's defaults and merge,
  * and fy_http_cgi_apply.
  *
@@ -79,6 +79,11 @@ static const fy_conf_bounds_t  fy_http_cgi_modifier_bounds = { 0, 255 };
       FY_CONF_LOC_OFF, OFF(bind), NULL },                                   \
     { prefix "_limit_rate", FY_CGI_ANY, 0, 1, 1, fy_conf_set_size,          \
       FY_CONF_LOC_OFF, OFF(limit_rate), NULL },                             \
+    { prefix "_store", FY_CGI_ANY, 0, 1, 1, fy_http_proxy_store,            \
+      FY_CONF_LOC_OFF, OFF(store), NULL },                                  \
+    { prefix "_store_access", FY_CGI_ANY, 0, 1, 3,                          \
+      fy_http_proxy_store_access, FY_CONF_LOC_OFF, OFF(store_access),       \
+      NULL },                                                               \
     { prefix "_force_ranges", FY_CGI_ANY, 0, 1, 1, fy_conf_set_flag,        \
       FY_CONF_LOC_OFF, OFF(force_ranges), NULL },                           \
     { prefix "_socket_keepalive", FY_CGI_ANY, 0, 1, 1, fy_conf_set_flag,    \
@@ -165,6 +170,7 @@ fy_http_cgi_conf_init(fy_http_fastcgi_conf_t *fc)
     fc->modifier2 = FY_CONF_UNSET_INT;
     fc->limit_rate = FY_CONF_UNSET_SIZE;
     fc->force_ranges = FY_CONF_UNSET_INT;
+    fc->store_access = FY_CONF_UNSET_INT;
     fc->socket_keepalive = FY_CONF_UNSET_INT;
     fc->ignore_client_abort = FY_CONF_UNSET_INT;
     fc->request_buffering = FY_CONF_UNSET_INT;
@@ -398,6 +404,11 @@ fy_http_cgi_conf_merge(fy_http_fastcgi_conf_t *p, fy_http_fastcgi_conf_t *c)
     }
     fy_conf_merge(c->limit_rate, p->limit_rate, FY_CONF_UNSET_SIZE, 0);
     fy_conf_merge(c->force_ranges, p->force_ranges, FY_CONF_UNSET_INT, 0);
+    if (c->store == NULL) {
+        c->store = p->store;
+    }
+    fy_conf_merge(c->store_access, p->store_access, FY_CONF_UNSET_INT,
+                  0600);
     fy_conf_merge(c->socket_keepalive, p->socket_keepalive,
                   FY_CONF_UNSET_INT, 0);
     fy_conf_merge(c->ignore_client_abort, p->ignore_client_abort,
@@ -455,6 +466,8 @@ fy_http_cgi_apply(fy_http_loc_conf_t *lcf)
     lcf->proxy_buffering = fc->buffering;
     lcf->proxy_limit_rate = fc->limit_rate;
     lcf->proxy_force_ranges = fc->force_ranges;
+    lcf->proxy_store = fc->store;
+    lcf->proxy_store_access = fc->store_access;
     lcf->proxy_buffer_size = fc->buffer_size;
     lcf->proxy_buffers_num = fc->buffers_num;
     lcf->proxy_buffers_size = fc->buffers_size;

@@ -63,6 +63,11 @@ fy_http_merge_loc(fy_http_loc_conf_t *prev, fy_http_loc_conf_t *conf)
                   FY_CONF_UNSET_SIZE, 0);
     fy_conf_merge(conf->proxy_force_ranges, prev->proxy_force_ranges,
                   FY_CONF_UNSET_INT, 0);
+    if (conf->proxy_store == NULL) {
+        conf->proxy_store = prev->proxy_store;
+    }
+    fy_conf_merge(conf->proxy_store_access, prev->proxy_store_access,
+                  FY_CONF_UNSET_INT, 0600);
     if (conf->proxy_buffers_size == FY_CONF_UNSET_SIZE) {
         conf->proxy_buffers_num = prev->proxy_buffers_size
                                   == FY_CONF_UNSET_SIZE

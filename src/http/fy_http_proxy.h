@@ -156,6 +156,9 @@ struct fy_http_proxy_s {
      * this response (range_allow), and the one being sent (ranged):
      * bytes still to drop, to send, the range's first byte, the
      * body's length */
+    /* proxy_store: the file being written, NULL: none
+     * (fy_http_proxy_store.c) */
+    struct fy_http_store_req_s *store;
     unsigned                  range_allow:1;
     unsigned                  ranged:1;
     uint64_t                  range_skip, range_left;
@@ -310,6 +313,13 @@ void fy_proxy_scan(fy_http_proxy_t *p, u_char *start, u_char *end);
  * Content-Length; at most FY_PROXY_RANGE_LINES bytes) written at q,
  * and a body piece cut to the range (its new length). */
 #define FY_PROXY_RANGE_LINES  128
+/* proxy_store (fy_http_proxy_store.c): a 200's file begun (p->store set
+ * if so), body bytes written to it, and, the body read to its end or
+ * failed, the file put in place or removed. */
+void   fy_proxy_store_start(fy_http_proxy_t *p);
+void   fy_proxy_store_body(fy_http_proxy_t *p, const u_char *data,
+                           size_t len);
+void   fy_proxy_store_end(fy_http_proxy_t *p);
 int    fy_proxy_range_start(fy_http_proxy_t *p, fy_array_t *headers,
                             int64_t cl);
 char  *fy_proxy_range_header(fy_http_proxy_t *p, char *q);

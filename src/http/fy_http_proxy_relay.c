@@ -484,8 +484,8 @@ fy_proxy_relay(fy_http_proxy_t *p)
  * or closed, however slow the client.  Bytes after the end make the
  * connection unfit for another request.
  */
-void
-fy_proxy_scan(fy_http_proxy_t *p, u_char *start, u_char *end)
+static void
+fy_proxy_scan_body(fy_http_proxy_t *p, u_char *start, u_char *end)
 {
     fy_buf_t  b;
     size_t    n;
@@ -508,6 +508,9 @@ fy_proxy_scan(fy_http_proxy_t *p, u_char *start, u_char *end)
         if (p->cache && p->cache->storing) {
             fy_http_cache_store_body(p, start, n);
         }
+        if (p->store) {
+            fy_proxy_store_body(p, start, n);
+        }
         p->scan_rest -= n;
         if (p->scan_rest == 0) {
             p->up_done = 1;
@@ -527,6 +530,10 @@ fy_proxy_scan(fy_http_proxy_t *p, u_char *start, u_char *end)
                 fy_http_cache_store_body(p, p->scan_chunked.data,
                                          p->scan_chunked.len);
             }
+            if (rc == FY_OK && p->store) {
+                fy_proxy_store_body(p, p->scan_chunked.data,
+                                    p->scan_chunked.len);
+            }
         } while (rc == FY_OK);
         if (rc == FY_DONE) {
             p->up_done = 1;
@@ -543,10 +550,22 @@ fy_proxy_scan(fy_http_proxy_t *p, u_char *start, u_char *end)
         if (p->cache && p->cache->storing) {
             fy_http_cache_store_body(p, start, (size_t) (end - start));
         }
+        if (p->store) {
+            fy_proxy_store_body(p, start, (size_t) (end - start));
+        }
         if (p->fcgi && p->fcgi->parser.ended) {
             p->up_done = 1;
         }
         return;
+    }
+}
+
+void
+fy_proxy_scan(fy_http_proxy_t *p, u_char *start, u_char *end)
+{
+    fy_proxy_scan_body(p, start, end);
+    if (p->store && p->up_done) {
+        fy_proxy_store_end(p);      /* proxy_store: in place, or removed */
     }
 }
 
@@ -629,6 +648,9 @@ fy_proxy_up_read(fy_http_proxy_t *p, fy_buf_t *b, size_t max)
 
     p->up_done = 1;
     if (n == 0 && p->body_type == FY_PROXY_BODY_CLOSE) {
+        if (p->store) {
+            fy_proxy_store_end(p);      /* the close ended the body */
+        }
         fy_proxy_release_upstream(p);
         return FY_DONE;
     }

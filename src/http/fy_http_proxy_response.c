@@ -373,6 +373,9 @@ fy_proxy_process_header(fy_http_proxy_t *p)
         /* the body is written to the cache as it is read (the scan) */
         fy_http_cache_store_start(p);
     }
+    if (r->loc->proxy_store) {
+        fy_proxy_store_start(p);        /* proxy_store: to a file, too */
+    }
     if (p->status != 101) {
         fy_proxy_scan(p, p->buf.pos, p->buf.last);
         if (p->up_failed) {
