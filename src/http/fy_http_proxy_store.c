@@ -165,7 +165,8 @@ fy_proxy_store_start(fy_http_proxy_t *p)
     size_t                len;
 
     if (r->loc->proxy_store->path == NULL       /* "off" */
-        || p->status != 200 || r->head || r->parent)
+        || p->status != 200 || r->head || r->parent
+        || p->xa_redirect)                      /* another URI answers */
     {
         return;
     }
