@@ -412,9 +412,10 @@ server_conf_refused("location / { uwsgi_pass; }",
 server_conf_refused("location / { uwsgi_pass http://127.0.0.1:9000; }",
                     qr/invalid address "http:\/\/127\.0\.0\.1:9000" in "uwsgi_pass".* in .*ferry\.conf:8/,
                     'uwsgi_pass with an http:// address');
-server_conf_refused("location / { uwsgi_pass suwsgi://127.0.0.1:9000; }",
-                    qr/"suwsgi:\/\/" in "uwsgi_pass" is not supported.* in .*ferry\.conf:8/,
-                    'uwsgi_pass suwsgi://');
+server_conf_refused("location / { uwsgi_ssl_certificate a.crt; "
+                    . "uwsgi_pass suwsgi://127.0.0.1:9000; }",
+                    qr/no "uwsgi_ssl_certificate_key" for "uwsgi_ssl_certificate" in .*ferry\.conf:8/,
+                    'uwsgi_pass suwsgi:// with a certificate, no key');
 server_conf_refused("location / { uwsgi_pass unix:; }",
                     qr/no host in "unix:" in .*ferry\.conf:8/,
                     'uwsgi_pass unix: without a path');

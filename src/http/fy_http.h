@@ -310,6 +310,18 @@ typedef struct {
     unsigned             line;
 } fy_http_size_at_t;
 
+/* *_busy_buffers_size, *_temp_file_write_size, *_max_temp_file_size,
+ * *_temp_path of proxy_* and of the three CGI-style modules: accepted
+ * without effect (fy_http_temp_conf.c), kept only to check them as
+ * nginx does. */
+typedef struct {
+    fy_http_size_at_t    busy;
+    fy_http_size_at_t    write;
+    fy_http_size_at_t    max;
+    size_t               buffer_size_conf;  /* *_buffer_size as set, 0: not */
+    unsigned             path_seen;         /* for "is duplicate" */
+} fy_http_temp_conf_t;
+
 /* The *_cache directives of one module (proxy_, fastcgi_, uwsgi_,
  * scgi_; fy_http_cache_conf.c): the zone (NULL: none, or "off" when
  * set), the key (NULL: proxy_cache's zone's default; the others have
@@ -372,6 +384,21 @@ typedef struct {
     int64_t              next_upstream_timeout;
     int                  modifier1;     /* uwsgi_modifier1, 2 (0-255) */
     int                  modifier2;
+    fy_str_t             uwsgi_string;  /* data NULL: unset */
+    /* the twins of proxy_* settings, read by the same handlers and
+     * handed to the proxy_* fields by fy_http_cgi_apply */
+    struct fy_http_proxy_bind_s *bind;  /* *_bind, NULL: inherited */
+    size_t               limit_rate;    /* *_limit_rate */
+    int                  force_ranges;  /* *_force_ranges */
+    struct fy_http_store_s *store;      /* *_store, NULL: inherited */
+    int                  store_access;  /* *_store_access */
+    int                  socket_keepalive;
+    int                  ignore_client_abort;
+    int                  request_buffering;
+    int                  pass_request_body;
+    int                  pass_request_headers;
+    fy_http_temp_conf_t  temp;          /* checked, no effect */
+    fy_array_t          *catch_stderr;  /* fastcgi_catch_stderr: fy_str_t */
     fy_http_cache_conf_t cache;         /* fastcgi_cache & co. */
 } fy_http_fastcgi_conf_t;
 
@@ -450,6 +477,9 @@ typedef struct fy_http_loc_conf_s {
     /* proxy_ssl_* (fy_http_proxy_ssl.c); NULL: none at this level, the
      * parent's is shared */
     struct fy_http_proxy_ssl_conf_s *proxy_ssl;
+    /* uwsgi_ssl_* (the same code), made proxy_ssl by fy_http_cgi_apply
+     * in a "uwsgi_pass suwsgi://" location (suwsgi set) */
+    struct fy_http_proxy_ssl_conf_s *uwsgi_ssl;
     unsigned             named:1;       /* location @name */
     unsigned             internal:1;    /* "internal": a client's own
                                            request gets 404 here */
@@ -461,6 +491,7 @@ typedef struct fy_http_loc_conf_s {
     unsigned             fastcgi_pass:1;  /* the upstream speaks FastCGI
                                            (fastcgi_pass) */
     unsigned             uwsgi_pass:1;  /* uwsgi (uwsgi_pass) */
+    unsigned             suwsgi:1;      /* ... over TLS (suwsgi://) */
     unsigned             scgi_pass:1;   /* SCGI (scgi_pass) */
     unsigned             memcached_pass:1;  /* memcached's text protocol */
     fy_http_memcached_conf_t memcached;
@@ -474,6 +505,15 @@ typedef struct fy_http_loc_conf_s {
     int64_t              proxy_read_timeout;
     int64_t              proxy_send_timeout;
     size_t               proxy_buffer_size;
+    /* proxy_store (fy_http_proxy_store.c), NULL: unset; its access */
+    struct fy_http_store_s *proxy_store;
+    int                  proxy_store_access;
+    int                  proxy_force_ranges; /* flag: ferry's byte ranges
+                                                of a 200 it does not
+                                                cache */
+    size_t               proxy_limit_rate;   /* bytes/s of a buffered
+                                                response read from the
+                                                upstream, 0: no limit */
     int                  proxy_buffering;    /* flag: read ahead of a
                                                 slow client */
     unsigned             proxy_buffers_num;  /* proxy_buffers N size */
@@ -514,12 +554,8 @@ typedef struct fy_http_loc_conf_s {
 
     /* accepted without effect (fy_http_temp_conf.c): kept only to
      * check them as nginx does */
-    fy_http_size_at_t    proxy_busy_buffers;
-    fy_http_size_at_t    proxy_temp_write;
-    fy_http_size_at_t    proxy_max_temp;
-    size_t               proxy_buffer_size_conf;  /* as set, 0: not */
+    fy_http_temp_conf_t  proxy_temp;
     int                  body_single_buffer;
-    unsigned             proxy_temp_path_seen;  /* for "is duplicate" */
     unsigned             body_temp_path_seen;
     unsigned             body_in_file_only_seen;
     /* open_file_cache* (fy_http_open_file_cache.c): checked, no effect */
@@ -833,6 +869,14 @@ void fy_http_memcached_merge(fy_http_loc_conf_t *prev,
 void fy_http_memcached_apply(fy_http_loc_conf_t *lcf);
 /* setters the fastcgi_* twins of proxy_* directives share with them:
  * each sets the field at cmd->offset */
+const char *fy_http_proxy_bind(fy_conf_t *cf, const fy_command_t *cmd,
+    void *conf);
+/* fy_http_proxy_store.c: proxy_store, proxy_store_access (the field at
+ * cmd->offset, for the CGI twins too) */
+const char *fy_http_proxy_store(fy_conf_t *cf, const fy_command_t *cmd,
+    void *conf);
+const char *fy_http_proxy_store_access(fy_conf_t *cf,
+    const fy_command_t *cmd, void *conf);
 const char *fy_http_ignore_headers(fy_conf_t *cf, const fy_command_t *cmd,
     void *conf);
 const char *fy_http_next_upstream(fy_conf_t *cf, const fy_command_t *cmd,
@@ -1384,8 +1428,17 @@ int  fy_http_keepalive_allowed(fy_http_request_t *r, fy_http_loc_conf_t *lcf);
  * that close() resets it; 1 if so. */
 int  fy_http_reset_timedout(fy_http_conn_t *hc);
 
-/* fy_http_temp_conf.c: proxy_temp_path & co., without effect */
+/* fy_http_temp_conf.c: proxy_temp_path & co., without effect; the
+ * setters and merge serve the fastcgi_, uwsgi_ and scgi_ twins too
+ * (cmd->offset in a fy_http_temp_conf_t) */
 extern const fy_command_t  fy_http_temp_conf_commands[];
+const char *fy_http_temp_path(fy_conf_t *cf, const fy_command_t *cmd,
+    void *conf);
+const char *fy_http_temp_size(fy_conf_t *cf, const fy_command_t *cmd,
+    void *conf);
+void fy_http_temp_conf_init(fy_http_temp_conf_t *t);
+void fy_http_temp_conf_merge(fy_http_temp_conf_t *p, fy_http_temp_conf_t *c,
+    size_t buffer_size);
 void fy_http_temp_init_conf(fy_http_loc_conf_t *lcf);
 /* before proxy_buffer_size is merged */
 void fy_http_temp_merge(fy_http_loc_conf_t *prev, fy_http_loc_conf_t *conf);

@@ -100,9 +100,10 @@ fy_http_cgi_vars(fy_http_proxy_t *p, fy_array_t *params,
         n++;
     }
 
-    /* every request header as HTTP_NAME (*_pass_request_headers on,
-     * nginx's default) */
-    for (i = 0; i < r->headers.nelts; i++) {
+    /* every request header as HTTP_NAME with *_pass_request_headers
+     * on (nginx's default; fy_http_cgi_apply put it in the proxy's
+     * field) */
+    for (i = 0; r->loc->pass_request_headers && i < r->headers.nelts; i++) {
         h = fy_array_elt(&r->headers, fy_http_header_t, i);
         if (fy_http_cgi_param_set(params, &h->name)
             || (p->cache && !p->cache->pass_cond
@@ -153,8 +154,9 @@ fy_http_cgi_name_put(u_char *q, const fy_http_cgi_var_t *v)
     return q;
 }
 
-/* The uwsgi packet of n variables into p->req.  Its size is a 16-bit
- * number: bigger variables are refused as nginx refuses them (500). */
+/* The uwsgi packet of n variables, then uwsgi_string as it is, into
+ * p->req.  Its size is a 16-bit number: bigger variables are refused
+ * as nginx refuses them (500). */
 static int
 fy_http_uwsgi_request(fy_http_proxy_t *p, fy_http_cgi_var_t *v, size_t n)
 {
@@ -167,6 +169,7 @@ fy_http_uwsgi_request(fy_http_proxy_t *p, fy_http_cgi_var_t *v, size_t n)
         len += fy_uwsgi_var_len(fy_http_cgi_name_len(&v[i]),
                                 v[i].value.len);
     }
+    len += uc->uwsgi_string.len;
     if (len > FY_UWSGI_MAX_SIZE) {
         fy_log_error(FY_LOG_ERR, 0, "uwsgi request is too big: %zu bytes of "
                      "variables, the uwsgi packet holds at most 65535"
@@ -186,6 +189,7 @@ fy_http_uwsgi_request(fy_http_proxy_t *p, fy_http_cgi_var_t *v, size_t n)
         q = fy_uwsgi_put_len(q, v[i].value.len);
         q = fy_http_cgi_cpy(q, v[i].value.data, v[i].value.len);
     }
+    q = fy_http_cgi_cpy(q, uc->uwsgi_string.data, uc->uwsgi_string.len);
     p->req.last = q;
     return FY_OK;
 }

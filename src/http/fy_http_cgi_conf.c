@@ -2,7 +2,10 @@
  * fy_http_cgi_conf.c -- the uwsgi_* and scgi_* directives (nginx's
  * names, values and defaults), and what they share with fastcgi_*
  * (fy_http_fastcgi_conf.c): the *_pass handler, *_param, *_buffers,
- * a level's defaults and merge, and fy_http_cgi_apply.
+ * the twins of proxy_* directives all three have (FY_CGI_TWINS: *_bind,
+ * *_limit_rate, *_force_ranges, *_store, *_request_buffering, *_temp_path ... on the proxy's
+ * own setters), fastcgi_catch_stderr, a level's defaults and merge,
+ * and fy_http_cgi_apply.
  *
  * Each of the three keeps its values in its own fy_http_fastcgi_conf_t
  * of the location (fastcgi, uwsgi, scgi), merged down the levels on
@@ -22,6 +25,12 @@
 #define FY_SCGI_OFF(field) \
     offsetof(fy_http_loc_conf_t, scgi) \
     + offsetof(fy_http_fastcgi_conf_t, field)
+#define FY_FCGI_OFF(field) \
+    offsetof(fy_http_loc_conf_t, fastcgi) \
+    + offsetof(fy_http_fastcgi_conf_t, field)
+
+static const char *fy_http_cgi_catch_stderr(fy_conf_t *cf,
+    const fy_command_t *cmd, void *conf);
 
 static const fy_conf_bounds_t  fy_http_cgi_buffer_bounds = { 1024, 16777216 };
 /* uwsgi's packet header has a byte for each */
@@ -61,9 +70,50 @@ static const fy_conf_bounds_t  fy_http_cgi_modifier_bounds = { 0, 255 };
     { prefix "_next_upstream_timeout", FY_CGI_ANY, 0, 1, 1,                 \
       fy_conf_set_msec, FY_CONF_LOC_OFF, OFF(next_upstream_timeout), NULL }
 
+/* The twins of proxy_* directives that all three modules have, on the
+ * proxy's own setters (fy_http_proxy_conn.c, fy_http_temp_conf.c, the
+ * generic ones): one piece of code per directive for the four
+ * prefixes; fy_http_cgi_apply hands the values to the proxy_* fields. */
+#define FY_CGI_TWINS(prefix, OFF)                                           \
+    { prefix "_bind", FY_CGI_ANY, 0, 1, 2, fy_http_proxy_bind,              \
+      FY_CONF_LOC_OFF, OFF(bind), NULL },                                   \
+    { prefix "_limit_rate", FY_CGI_ANY, 0, 1, 1, fy_conf_set_size,          \
+      FY_CONF_LOC_OFF, OFF(limit_rate), NULL },                             \
+    { prefix "_store", FY_CGI_ANY, 0, 1, 1, fy_http_proxy_store,            \
+      FY_CONF_LOC_OFF, OFF(store), NULL },                                  \
+    { prefix "_store_access", FY_CGI_ANY, 0, 1, 3,                          \
+      fy_http_proxy_store_access, FY_CONF_LOC_OFF, OFF(store_access),       \
+      NULL },                                                               \
+    { prefix "_force_ranges", FY_CGI_ANY, 0, 1, 1, fy_conf_set_flag,        \
+      FY_CONF_LOC_OFF, OFF(force_ranges), NULL },                           \
+    { prefix "_socket_keepalive", FY_CGI_ANY, 0, 1, 1, fy_conf_set_flag,    \
+      FY_CONF_LOC_OFF, OFF(socket_keepalive), NULL },                       \
+    { prefix "_ignore_client_abort", FY_CGI_ANY, 0, 1, 1,                   \
+      fy_conf_set_flag, FY_CONF_LOC_OFF, OFF(ignore_client_abort), NULL },  \
+    { prefix "_request_buffering", FY_CGI_ANY, 0, 1, 1, fy_conf_set_flag,   \
+      FY_CONF_LOC_OFF, OFF(request_buffering), NULL },                      \
+    { prefix "_pass_request_body", FY_CGI_ANY, 0, 1, 1, fy_conf_set_flag,   \
+      FY_CONF_LOC_OFF, OFF(pass_request_body), NULL },                      \
+    { prefix "_pass_request_headers", FY_CGI_ANY, 0, 1, 1,                  \
+      fy_conf_set_flag, FY_CONF_LOC_OFF, OFF(pass_request_headers), NULL }, \
+    { prefix "_temp_path", FY_CGI_ANY, 0, 1, 4, fy_http_temp_path,          \
+      FY_CONF_LOC_OFF, OFF(temp.path_seen), NULL },                         \
+    { prefix "_max_temp_file_size", FY_CGI_ANY, 0, 1, 1, fy_http_temp_size, \
+      FY_CONF_LOC_OFF, OFF(temp.max), NULL },                               \
+    { prefix "_temp_file_write_size", FY_CGI_ANY, 0, 1, 1,                  \
+      fy_http_temp_size, FY_CONF_LOC_OFF, OFF(temp.write), NULL },          \
+    { prefix "_busy_buffers_size", FY_CGI_ANY, 0, 1, 1, fy_http_temp_size,  \
+      FY_CONF_LOC_OFF, OFF(temp.busy), NULL }
+
 const fy_command_t  fy_http_cgi_commands[] = {
 
+    FY_CGI_TWINS("fastcgi", FY_FCGI_OFF),
+
+    { "fastcgi_catch_stderr", FY_CGI_ANY, 0, 1, 1, fy_http_cgi_catch_stderr,
+      FY_CONF_LOC_OFF, 0, NULL },
+
     FY_CGI_COMMANDS("uwsgi", FY_UWSGI_OFF),
+    FY_CGI_TWINS("uwsgi", FY_UWSGI_OFF),
 
     { "uwsgi_modifier1", FY_CGI_ANY, 0, 1, 1, fy_conf_set_int,
       FY_CONF_LOC_OFF, FY_UWSGI_OFF(modifier1),
@@ -73,7 +123,13 @@ const fy_command_t  fy_http_cgi_commands[] = {
       FY_CONF_LOC_OFF, FY_UWSGI_OFF(modifier2),
       &fy_http_cgi_modifier_bounds },
 
+    /* bytes put at the end of the packet's variables (nginx's
+     * undocumented directive, for uWSGI's other modifiers) */
+    { "uwsgi_string", FY_CGI_ANY, 0, 1, 1, fy_conf_set_str,
+      FY_CONF_LOC_OFF, FY_UWSGI_OFF(uwsgi_string), NULL },
+
     FY_CGI_COMMANDS("scgi", FY_SCGI_OFF),
+    FY_CGI_TWINS("scgi", FY_SCGI_OFF),
 
     { NULL, 0, 0, 0, 0, NULL, 0, 0, NULL }
 };
@@ -112,6 +168,15 @@ fy_http_cgi_conf_init(fy_http_fastcgi_conf_t *fc)
     fc->next_upstream_timeout = FY_CONF_UNSET_MSEC;
     fc->modifier1 = FY_CONF_UNSET_INT;
     fc->modifier2 = FY_CONF_UNSET_INT;
+    fc->limit_rate = FY_CONF_UNSET_SIZE;
+    fc->force_ranges = FY_CONF_UNSET_INT;
+    fc->store_access = FY_CONF_UNSET_INT;
+    fc->socket_keepalive = FY_CONF_UNSET_INT;
+    fc->ignore_client_abort = FY_CONF_UNSET_INT;
+    fc->request_buffering = FY_CONF_UNSET_INT;
+    fc->pass_request_body = FY_CONF_UNSET_INT;
+    fc->pass_request_headers = FY_CONF_UNSET_INT;
+    fy_http_temp_conf_init(&fc->temp);
 }
 
 void
@@ -143,9 +208,10 @@ fy_http_cgi_pass(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
         } else if (addr.len >= 9
                    && strncmp((char *) addr.data, "suwsgi://", 9) == 0)
         {
-            fy_conf_error(cf, "\"suwsgi://\" in \"uwsgi_pass\" is not "
-                          "supported: ferry speaks uwsgi without SSL");
-            return FY_CONF_ERROR;
+            /* uwsgi over TLS, with the uwsgi_ssl_* settings */
+            addr.data += 9;
+            addr.len -= 9;
+            lcf->suwsgi = 1;
         }
     }
     if (addr.len == 0 || fy_str_eq(&addr, "unix:")) {
@@ -182,7 +248,13 @@ fy_http_cgi_pass(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
     default:
         lcf->fastcgi_pass = 1;
     }
-    fy_str_set(&lcf->proxy_host, "localhost");
+    /* the Host of nothing but the TLS name (uwsgi_ssl_name's default
+     * is uwsgi_pass's host, as nginx's) */
+    if (lcf->suwsgi) {
+        lcf->proxy_host = addr;
+    } else {
+        fy_str_set(&lcf->proxy_host, "localhost");
+    }
     if (!(addr.len > 5 && strncmp((char *) addr.data, "unix:", 5) == 0)
         && memchr(addr.data, ':', addr.len) == NULL)
     {
@@ -258,6 +330,37 @@ fy_http_cgi_buffers(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
     return FY_CONF_OK;
 }
 
+/* fastcgi_catch_stderr STRING (repeatable): a response whose STDERR
+ * records hold one of the strings is an invalid one
+ * (fy_http_fastcgi_stderr): the next server, or 502, as in nginx. */
+static const char *
+fy_http_cgi_catch_stderr(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
+{
+    fy_http_loc_conf_t  *lcf = conf;
+    fy_str_t            *s;
+
+    fy_unused(cmd);
+
+    if (cf->args[1].len == 0) {
+        fy_conf_error(cf, "empty string in \"fastcgi_catch_stderr\"");
+        return FY_CONF_ERROR;
+    }
+    if (lcf->fastcgi.catch_stderr == NULL) {
+        lcf->fastcgi.catch_stderr = fy_pcalloc(cf->pool, sizeof(fy_array_t));
+        if (lcf->fastcgi.catch_stderr == NULL) {
+            return "cannot allocate memory";
+        }
+        fy_array_init(lcf->fastcgi.catch_stderr, cf->pool, 2,
+                      sizeof(fy_str_t));
+    }
+    s = fy_array_push(lcf->fastcgi.catch_stderr);
+    if (s == NULL) {
+        return "cannot allocate memory";
+    }
+    *s = cf->args[1];
+    return FY_CONF_OK;
+}
+
 /* What the three modules merge alike; the defaults are nginx's, but
  * the buffer size's, which is proxy_buffer_size's in ferry (16k: the
  * whole response header must fit). */
@@ -277,6 +380,7 @@ fy_http_cgi_conf_merge(fy_http_fastcgi_conf_t *p, fy_http_fastcgi_conf_t *c)
     fy_conf_merge(c->intercept_errors, p->intercept_errors,
                   FY_CONF_UNSET_INT, 0);
     fy_conf_merge(c->buffering, p->buffering, FY_CONF_UNSET_INT, 1);
+    fy_http_temp_conf_merge(&p->temp, &c->temp, c->buffer_size);
     fy_conf_merge(c->buffer_size, p->buffer_size, FY_CONF_UNSET_SIZE, 16384);
     if (c->buffers_size == FY_CONF_UNSET_SIZE) {
         c->buffers_num = p->buffers_size == FY_CONF_UNSET_SIZE
@@ -299,6 +403,29 @@ fy_http_cgi_conf_merge(fy_http_fastcgi_conf_t *p, fy_http_fastcgi_conf_t *c)
                   FY_CONF_UNSET_INT, 0);
     fy_conf_merge(c->next_upstream_timeout, p->next_upstream_timeout,
                   FY_CONF_UNSET_MSEC, 0);
+    if (c->bind == NULL) {
+        c->bind = p->bind;
+    }
+    fy_conf_merge(c->limit_rate, p->limit_rate, FY_CONF_UNSET_SIZE, 0);
+    fy_conf_merge(c->force_ranges, p->force_ranges, FY_CONF_UNSET_INT, 0);
+    if (c->store == NULL) {
+        c->store = p->store;
+    }
+    fy_conf_merge(c->store_access, p->store_access, FY_CONF_UNSET_INT,
+                  0600);
+    fy_conf_merge(c->socket_keepalive, p->socket_keepalive,
+                  FY_CONF_UNSET_INT, 0);
+    fy_conf_merge(c->ignore_client_abort, p->ignore_client_abort,
+                  FY_CONF_UNSET_INT, 0);
+    fy_conf_merge(c->request_buffering, p->request_buffering,
+                  FY_CONF_UNSET_INT, 1);
+    fy_conf_merge(c->pass_request_body, p->pass_request_body,
+                  FY_CONF_UNSET_INT, 1);
+    fy_conf_merge(c->pass_request_headers, p->pass_request_headers,
+                  FY_CONF_UNSET_INT, 1);
+    if (c->catch_stderr == NULL) {
+        c->catch_stderr = p->catch_stderr;
+    }
 }
 
 /* Called from fy_http_merge_loc for every level, parent first. */
@@ -310,6 +437,9 @@ fy_http_cgi_merge(fy_http_loc_conf_t *prev, fy_http_loc_conf_t *conf)
                   FY_CONF_UNSET_INT, 0);
     fy_conf_merge(conf->uwsgi.modifier2, prev->uwsgi.modifier2,
                   FY_CONF_UNSET_INT, 0);
+    if (conf->uwsgi.uwsgi_string.data == NULL) {
+        conf->uwsgi.uwsgi_string = prev->uwsgi.uwsgi_string;
+    }
     fy_http_cgi_conf_merge(&prev->scgi, &conf->scgi);
 }
 
@@ -338,6 +468,10 @@ fy_http_cgi_apply(fy_http_loc_conf_t *lcf)
     lcf->proxy_read_timeout = fc->read_timeout;
     lcf->intercept_errors = fc->intercept_errors;
     lcf->proxy_buffering = fc->buffering;
+    lcf->proxy_limit_rate = fc->limit_rate;
+    lcf->proxy_force_ranges = fc->force_ranges;
+    lcf->proxy_store = fc->store;
+    lcf->proxy_store_access = fc->store_access;
     lcf->proxy_buffer_size = fc->buffer_size;
     lcf->proxy_buffers_num = fc->buffers_num;
     lcf->proxy_buffers_size = fc->buffers_size;
@@ -347,17 +481,25 @@ fy_http_cgi_apply(fy_http_loc_conf_t *lcf)
     lcf->next_upstream = fc->next_upstream;
     lcf->next_upstream_tries = fc->next_upstream_tries;
     lcf->next_upstream_timeout = fc->next_upstream_timeout;
-    /* the body always goes up (nginx has *_pass_request_body, not
-     * ferry), a chunked one read whole first for its CONTENT_LENGTH */
-    lcf->pass_request_body = 1;
-    lcf->proxy_request_buffering = 1;
-    lcf->proxy_https = 0;
+    lcf->pass_request_body = fc->pass_request_body;
+    lcf->pass_request_headers = fc->pass_request_headers;
+    /* only about chunked bodies in ferry (a Content-Length body is
+     * always streamed): uwsgi and SCGI need their CONTENT_LENGTH, so
+     * nginx reads a chunked one whole whatever *_request_buffering
+     * says, as ferry does; FastCGI streams it with "off" */
+    lcf->proxy_request_buffering = lcf->fastcgi_pass
+                                   ? fc->request_buffering : 1;
+    lcf->proxy_bind = fc->bind;
+    lcf->proxy_socket_keepalive = fc->socket_keepalive;
+    lcf->proxy_ignore_client_abort = fc->ignore_client_abort;
+    /* suwsgi://: TLS as for proxy_pass https://, with uwsgi_ssl_* */
+    lcf->proxy_https = lcf->suwsgi;
+    if (lcf->suwsgi) {
+        lcf->proxy_ssl = lcf->uwsgi_ssl;
+    }
     lcf->proxy_redirect = NULL;
     lcf->proxy_cookie_domain = NULL;
     lcf->proxy_cookie_path = NULL;
     lcf->proxy_cookie_flags = NULL;
-    lcf->proxy_bind = NULL;
-    lcf->proxy_socket_keepalive = 0;
-    lcf->proxy_ignore_client_abort = 0;
     return FY_OK;
 }

@@ -249,6 +249,24 @@ const fy_command_t  fy_http_commands[] = {
     { "proxy_buffers", FY_HTTP_ANY, 0, 2, 2, fy_http_proxy_buffers,
       FY_CONF_LOC_OFF, 0, NULL },
 
+    /* a proxied 200 saved to a file (fy_http_proxy_store.c) */
+    { "proxy_store", FY_HTTP_ANY, 0, 1, 1, fy_http_proxy_store,
+      FY_CONF_LOC_OFF, offsetof(fy_http_loc_conf_t, proxy_store), NULL },
+
+    { "proxy_store_access", FY_HTTP_ANY, 0, 1, 3,
+      fy_http_proxy_store_access, FY_CONF_LOC_OFF,
+      offsetof(fy_http_loc_conf_t, proxy_store_access), NULL },
+
+    /* ferry's byte ranges of a proxied 200 (fy_http_proxy_range.c) */
+    { "proxy_force_ranges", FY_HTTP_ANY, 0, 1, 1, fy_conf_set_flag,
+      FY_CONF_LOC_OFF, offsetof(fy_http_loc_conf_t, proxy_force_ranges),
+      NULL },
+
+    /* the upstream's reads paced (fy_proxy_rate_recv) */
+    { "proxy_limit_rate", FY_HTTP_ANY, 0, 1, 1, fy_conf_set_size,
+      FY_CONF_LOC_OFF, offsetof(fy_http_loc_conf_t, proxy_limit_rate),
+      NULL },
+
     { "proxy_request_buffering", FY_HTTP_ANY, 0, 1, 1, fy_conf_set_flag,
       FY_CONF_LOC_OFF, offsetof(fy_http_loc_conf_t, proxy_request_buffering),
       NULL },

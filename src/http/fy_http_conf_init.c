@@ -74,6 +74,15 @@ fy_http_merge_loc(fy_http_loc_conf_t *prev, fy_http_loc_conf_t *conf)
      * client_body_buffer_size two */
     fy_conf_merge(conf->proxy_buffering, prev->proxy_buffering,
                   FY_CONF_UNSET_INT, 1);
+    fy_conf_merge(conf->proxy_limit_rate, prev->proxy_limit_rate,
+                  FY_CONF_UNSET_SIZE, 0);
+    fy_conf_merge(conf->proxy_force_ranges, prev->proxy_force_ranges,
+                  FY_CONF_UNSET_INT, 0);
+    if (conf->proxy_store == NULL) {
+        conf->proxy_store = prev->proxy_store;
+    }
+    fy_conf_merge(conf->proxy_store_access, prev->proxy_store_access,
+                  FY_CONF_UNSET_INT, 0600);
     if (conf->proxy_buffers_size == FY_CONF_UNSET_SIZE) {
         conf->proxy_buffers_num = prev->proxy_buffers_size
                                   == FY_CONF_UNSET_SIZE
@@ -223,6 +232,7 @@ fy_http_init_ifs(fy_http_loc_conf_t *parent)
             lcf->proxy_upstreams = parent->proxy_upstreams;
             lcf->fastcgi_pass = parent->fastcgi_pass;
             lcf->uwsgi_pass = parent->uwsgi_pass;
+            lcf->suwsgi = parent->suwsgi;
             lcf->scgi_pass = parent->scgi_pass;
             lcf->memcached_pass = parent->memcached_pass;
             lcf->try_files = parent->try_files;

@@ -27,6 +27,9 @@ fy_http_create_loc_conf(fy_pool_t *pool)
     lcf->proxy_send_timeout = FY_CONF_UNSET_MSEC;
     lcf->proxy_buffer_size = FY_CONF_UNSET_SIZE;
     lcf->proxy_buffering = FY_CONF_UNSET_INT;
+    lcf->proxy_limit_rate = FY_CONF_UNSET_SIZE;
+    lcf->proxy_force_ranges = FY_CONF_UNSET_INT;
+    lcf->proxy_store_access = FY_CONF_UNSET_INT;
     lcf->proxy_buffers_size = FY_CONF_UNSET_SIZE;
     lcf->client_body_buffer_size = FY_CONF_UNSET_SIZE;
     lcf->proxy_request_buffering = FY_CONF_UNSET_INT;

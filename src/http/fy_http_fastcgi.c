@@ -167,6 +167,7 @@ fy_http_fastcgi_reset(fy_http_proxy_t *p)
 {
     fy_fcgi_parser_init(&p->fcgi->parser, fy_http_fastcgi_stderr, p);
     p->fcgi->err_len = 0;
+    p->fcgi->caught = 0;
 }
 
 int
@@ -175,8 +176,27 @@ fy_http_fastcgi_ended(fy_http_proxy_t *p)
     return p->fcgi->parser.ended && !p->fcgi->parser.extra;
 }
 
+/* Does text hold one of the fastcgi_catch_stderr strings? */
+static int
+fy_http_fastcgi_catch(fy_array_t *catch, const u_char *text, size_t len)
+{
+    fy_str_t  *s;
+    unsigned   i;
+
+    for (i = 0; i < catch->nelts; i++) {
+        s = fy_array_elt(catch, fy_str_t, i);
+        if (memmem(text, len, s->data, s->len)) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
 /* What the application wrote to STDERR goes to the error log, a
- * record (or 1 KiB of one) per line, as nginx logs it. */
+ * record (or 1 KiB of one) per line, as nginx logs it; with
+ * fastcgi_catch_stderr each such piece is searched for the strings
+ * (as nginx searches what it read of a record), and a match makes the
+ * response invalid (fy_http_fastcgi_recv). */
 static void
 fy_http_fastcgi_stderr(void *ctx, const u_char *data, size_t len, int last)
 {
@@ -203,6 +223,12 @@ fy_http_fastcgi_stderr(void *ctx, const u_char *data, size_t len, int last)
             fy_log_error(FY_LOG_ERR, 0, "FastCGI sent in stderr: \"%.*s\""
                          FY_PROXY_CTX_FMT, (int) n, (char *) f->err,
                          FY_PROXY_CTX(p));
+            if (p->r->loc->fastcgi.catch_stderr
+                && fy_http_fastcgi_catch(p->r->loc->fastcgi.catch_stderr,
+                                         f->err, n))
+            {
+                f->caught = 1;
+            }
         }
         f->err_len = 0;
         if (len == 0) {
@@ -245,6 +271,16 @@ fy_http_fastcgi_recv(fy_http_proxy_t *p, u_char *buf, size_t size)
         }
         if (ps->extra) {
             p->up_extra = 1;    /* the connection is not reused */
+        }
+        if (p->fcgi->caught) {
+            /* nginx: an invalid header before the response's header
+             * ended (the next server, or 502), an error after it */
+            fy_log_error(FY_LOG_ERR, 0, "FastCGI stderr holds a "
+                         "\"fastcgi_catch_stderr\" string"
+                         FY_PROXY_CTX_FMT, FY_PROXY_CTX(p));
+            p->up_extra = 1;
+            errno = EPROTO;
+            return -1;
         }
         if (k > 0) {
             return k;

@@ -107,6 +107,8 @@ typedef struct fy_http_fastcgi_s {
     fy_fcgi_parser_t     parser;
     u_char               err[1024];    /* STDERR text being gathered */
     size_t               err_len;
+    unsigned             caught:1;     /* STDERR held a
+                                          fastcgi_catch_stderr string */
     u_char               stdin_end[FY_FCGI_HEADER_LEN];  /* empty STDIN */
 } fy_http_fastcgi_t;
 
@@ -121,7 +123,9 @@ void fy_http_fastcgi_reset(struct fy_http_proxy_s *p);
 int  fy_http_fastcgi_ended(struct fy_http_proxy_s *p);
 /* recv() from the upstream through the record parser: what the proxy
  * sees is the CGI response, and 0 (as a close) once END_REQUEST came;
- * FY_AGAIN, or -1 with errno (a garbled record: EPROTO). */
+ * FY_AGAIN, or -1 with errno (a garbled record, or STDERR that
+ * fastcgi_catch_stderr catches: EPROTO, and for the latter
+ * p->fcgi->caught set). */
 ssize_t fy_http_fastcgi_recv(struct fy_http_proxy_s *p, u_char *buf,
                              size_t size);
 /* The STDIN record header for n bytes of body in h. */

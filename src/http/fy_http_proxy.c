@@ -490,11 +490,14 @@ fy_proxy_start(fy_http_proxy_t *p)
     fy_http_request_t  *r = p->r;
     int                 rc;
 
-    if (p->body_chunked && fy_http_cgi_loc(r->loc)) {
+    if (p->body_chunked && fy_http_cgi_loc(r->loc)
+        && (p->fcgi == NULL || r->loc->proxy_request_buffering))
+    {
         /* FastCGI, uwsgi and SCGI applications want CONTENT_LENGTH,
          * and a chunked body is only measured whole in one buffer
          * (nginx writes a bigger one to a temporary file; ferry writes
-         * nothing to disk) */
+         * nothing to disk); but with fastcgi_request_buffering off it
+         * streams in STDIN records without one, as nginx sends it */
         fy_log_error(FY_LOG_ERR, 0, "chunked request body is larger than "
                      "client_body_buffer_size %zu bytes, cannot pass it to "
                      "%s" FY_PROXY_CTX_FMT,

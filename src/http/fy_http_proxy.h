@@ -162,7 +162,24 @@ struct fy_http_proxy_s {
                                               Content-Encoding (and p->gzip,
                                               if any, decompresses) */
     unsigned                  yielded:1;   /* gzip: the upstream read timer
-                                              is a pause for the others */
+                                              is a pause for the others;
+                                              proxy_limit_rate: a pause
+                                              till more may be read */
+    /* proxy_force_ranges (fy_http_proxy_range.c): ferry's ranges on
+     * this response (range_allow), and the one being sent (ranged):
+     * bytes still to drop, to send, the range's first byte, the
+     * body's length */
+    /* proxy_store: the file being written, NULL: none
+     * (fy_http_proxy_store.c) */
+    struct fy_http_store_req_s *store;
+    unsigned                  range_allow:1;
+    unsigned                  ranged:1;
+    uint64_t                  range_skip, range_left;
+    uint64_t                  range_first, range_total;
+    /* proxy_limit_rate (fy_proxy_rate_recv): when the body's reads
+     * began, and what they read */
+    uint64_t                  rate_start;
+    uint64_t                  rate_read;
     /* the response's X-Accel-Redirect and X-Accel-Buffering fields,
      * NULL: none (fy_http_proxy_accel.c) */
     fy_http_header_t         *xa_redirect;
@@ -305,6 +322,24 @@ int fy_proxy_read_early(fy_http_proxy_t *p);
 void fy_proxy_scan(fy_http_proxy_t *p, u_char *start, u_char *end);
 /* more of the upstream's body into b (scanned): FY_OK, FY_AGAIN, FY_DONE
  * (its end), FY_ERROR (logged) */
+/* proxy_force_ranges (fy_http_proxy_range.c): whether ferry makes the
+ * ranges of this response (FY_OK: p->range_allow set, and p->ranged
+ * with r->status 206 when the request's Range is served; FY_DECLINED:
+ * not), its header lines (Accept-Ranges, or Content-Range and
+ * Content-Length; at most FY_PROXY_RANGE_LINES bytes) written at q,
+ * and a body piece cut to the range (its new length). */
+#define FY_PROXY_RANGE_LINES  128
+/* proxy_store (fy_http_proxy_store.c): a 200's file begun (p->store set
+ * if so), body bytes written to it, and, the body read to its end or
+ * failed, the file put in place or removed. */
+void   fy_proxy_store_start(fy_http_proxy_t *p);
+void   fy_proxy_store_body(fy_http_proxy_t *p, const u_char *data,
+                           size_t len);
+void   fy_proxy_store_end(fy_http_proxy_t *p);
+int    fy_proxy_range_start(fy_http_proxy_t *p, fy_array_t *headers,
+                            int64_t cl);
+char  *fy_proxy_range_header(fy_http_proxy_t *p, char *q);
+size_t fy_proxy_range_trim(fy_http_proxy_t *p, u_char **start, size_t len);
 int fy_proxy_up_recv(fy_http_proxy_t *p, fy_buf_t *b);
 /* fy_http_proxy_relay.c: a subrequest's answer: read the rest of its
  * body and drop it, then end the subrequest */

@@ -122,8 +122,11 @@ fy_http_bind_addr(const u_char *s, size_t len, fy_sockaddr_t *addr,
     return FY_ERROR;
 }
 
-/* proxy_bind, memcached_bind ADDRESS [transparent] | off: the
- * fy_http_proxy_bind_t pointer at cmd->offset */
+/* proxy_bind ADDRESS [transparent] | off; also fastcgi_bind,
+ * uwsgi_bind, scgi_bind and memcached_bind: cmd->offset is that of the
+ * fy_http_proxy_bind_t pointer to set (lcf->proxy_bind, or a module's
+ * own bind, which fy_http_cgi_apply or fy_http_memcached_apply hands
+ * to proxy_bind). */
 const char *
 fy_http_proxy_bind(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
 {

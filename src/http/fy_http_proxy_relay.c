@@ -30,6 +30,7 @@ static int fy_proxy_head_piece(fy_http_proxy_t *p);
 static void fy_proxy_ahead_free(void *data);
 static void fy_proxy_discard_handler(fy_event_t *rev);
 static void fy_proxy_read_ahead(fy_http_proxy_t *p);
+static int fy_proxy_rate_recv(fy_http_proxy_t *p, fy_buf_t *b);
 
 /* The response is complete (or, for BODY_NONE, had no body). */
 static void
@@ -186,6 +187,15 @@ fy_proxy_next_piece(fy_http_proxy_t *p)
     int              rc, i = 0;
 
     rc = fy_proxy_body_piece(p, &start, &len);
+    while (rc == FY_OK && p->ranged) {
+        /* proxy_force_ranges: the range's part of the piece; a piece
+         * wholly outside it is dropped, the next taken */
+        len = fy_proxy_range_trim(p, &start, len);
+        if (len) {
+            break;
+        }
+        rc = fy_proxy_body_piece(p, &start, &len);
+    }
     if (rc != FY_OK) {
         return rc;
     }
@@ -449,16 +459,19 @@ fy_proxy_relay(fy_http_proxy_t *p)
             continue;
         }
 
-        rc = fy_proxy_up_recv(p, &p->buf);
+        rc = fy_proxy_rate_recv(p, &p->buf);
         if (rc == FY_OK) {
             turn += fy_buf_size(&p->buf);
             continue;
         }
-        if (rc == FY_AGAIN) {
+        if (rc == FY_AGAIN || rc == FY_DECLINED) {
             if (p->gzip && fy_http_gzip_holds(p->gzip)) {
                 /* the upstream pauses: what is compressed goes now */
                 fy_http_gzip_flush(p->gzip);
                 continue;
+            }
+            if (rc == FY_DECLINED) {
+                return;         /* proxy_limit_rate: on at its timer */
             }
             p->uc->read.handler = fy_proxy_relay_read;
             fy_timer_add(&p->uc->read, (uint64_t) r->loc->proxy_read_timeout);
@@ -490,8 +503,8 @@ fy_proxy_relay(fy_http_proxy_t *p)
  * or closed, however slow the client.  Bytes after the end make the
  * connection unfit for another request.
  */
-void
-fy_proxy_scan(fy_http_proxy_t *p, u_char *start, u_char *end)
+static void
+fy_proxy_scan_body(fy_http_proxy_t *p, u_char *start, u_char *end)
 {
     fy_buf_t  b;
     size_t    n;
@@ -517,6 +530,9 @@ fy_proxy_scan(fy_http_proxy_t *p, u_char *start, u_char *end)
         if (p->cache && p->cache->storing) {
             fy_http_cache_store_body(p, start, n);
         }
+        if (p->store) {
+            fy_proxy_store_body(p, start, n);
+        }
         p->scan_rest -= n;
         if (p->scan_rest == 0) {
             p->up_done = 1;
@@ -536,6 +552,10 @@ fy_proxy_scan(fy_http_proxy_t *p, u_char *start, u_char *end)
                 fy_http_cache_store_body(p, p->scan_chunked.data,
                                          p->scan_chunked.len);
             }
+            if (rc == FY_OK && p->store) {
+                fy_proxy_store_body(p, p->scan_chunked.data,
+                                    p->scan_chunked.len);
+            }
         } while (rc == FY_OK);
         if (rc == FY_DONE) {
             p->up_done = 1;
@@ -552,10 +572,22 @@ fy_proxy_scan(fy_http_proxy_t *p, u_char *start, u_char *end)
         if (p->cache && p->cache->storing) {
             fy_http_cache_store_body(p, start, (size_t) (end - start));
         }
+        if (p->store) {
+            fy_proxy_store_body(p, start, (size_t) (end - start));
+        }
         if (p->fcgi && p->fcgi->parser.ended) {
             p->up_done = 1;
         }
         return;
+    }
+}
+
+void
+fy_proxy_scan(fy_http_proxy_t *p, u_char *start, u_char *end)
+{
+    fy_proxy_scan_body(p, start, end);
+    if (p->store && p->up_done) {
+        fy_proxy_store_end(p);      /* proxy_store: in place, or removed */
     }
 }
 
@@ -591,12 +623,13 @@ fy_proxy_release_upstream(fy_http_proxy_t *p)
     fy_proxy_close_upstream(p);
 }
 
-/* Read body bytes from the upstream into b's free space (no further
- * than the body's end when it has a length).  FY_OK, FY_AGAIN, FY_DONE
- * (nothing more will come: the response is read, or the upstream
- * closed), FY_ERROR (it closed too early or failed; logged). */
-int
-fy_proxy_up_recv(fy_http_proxy_t *p, fy_buf_t *b)
+/* Read body bytes from the upstream into b's free space, max at most
+ * (no further than the body's end when it has a length).  FY_OK,
+ * FY_AGAIN, FY_DONE (nothing more will come: the response is read, or
+ * the upstream closed), FY_ERROR (it closed too early or failed;
+ * logged). */
+static int
+fy_proxy_up_read(fy_http_proxy_t *p, fy_buf_t *b, size_t max)
 {
     fy_conn_t  *uc = p->uc;
     size_t      size;
@@ -608,7 +641,7 @@ fy_proxy_up_recv(fy_http_proxy_t *p, fy_buf_t *b)
     if (!uc->read.ready) {
         return FY_AGAIN;    /* drained by a short read: wait for the edge */
     }
-    size = fy_buf_free(b);
+    size = fy_min(fy_buf_free(b), max);
     if (p->body_type == FY_PROXY_BODY_LENGTH && p->fcgi == NULL) {
         size = (size_t) fy_min((uint64_t) size, p->scan_rest);
     }
@@ -637,6 +670,9 @@ fy_proxy_up_recv(fy_http_proxy_t *p, fy_buf_t *b)
 
     p->up_done = 1;
     if (n == 0 && p->body_type == FY_PROXY_BODY_CLOSE) {
+        if (p->store) {
+            fy_proxy_store_end(p);      /* the close ended the body */
+        }
         fy_proxy_release_upstream(p);
         return FY_DONE;
     }
@@ -646,6 +682,50 @@ fy_proxy_up_recv(fy_http_proxy_t *p, fy_buf_t *b)
     p->up_failed = 1;
     fy_proxy_close_upstream(p);
     return FY_ERROR;
+}
+
+int
+fy_proxy_up_recv(fy_http_proxy_t *p, fy_buf_t *b)
+{
+    return fy_proxy_up_read(p, b, SIZE_MAX);
+}
+
+/*
+ * The relay's reads from the upstream, paced by proxy_limit_rate
+ * (fastcgi_, uwsgi_, scgi_limit_rate) when the response is buffered,
+ * as nginx paces them: by the time t seconds (whole ones) have passed
+ * since the body's first read, rate * (t + 1) bytes may have been
+ * read.  Beyond that the read waits on the upstream's read timer, as a
+ * pause (p->yielded), not a timeout.  As fy_proxy_up_recv, and
+ * FY_DECLINED: paused, the timer set.  Without a limit: one test.
+ */
+static int
+fy_proxy_rate_recv(fy_http_proxy_t *p, fy_buf_t *b)
+{
+    size_t    rate = p->r->loc->proxy_limit_rate;
+    uint64_t  allowed;
+    u_char   *last = b->last;
+    int       rc;
+
+    if (rate == 0 || !p->buffering || p->up_done) {
+        return fy_proxy_up_recv(p, b);
+    }
+    if (p->rate_start == 0) {
+        p->rate_start = fy_current_msec;
+    }
+    allowed = (uint64_t) rate
+              * ((fy_current_msec - p->rate_start) / 1000 + 1);
+    if (allowed <= p->rate_read) {
+        /* on at the next whole second */
+        p->yielded = 1;
+        p->uc->read.handler = fy_proxy_relay_read;
+        fy_timer_add(&p->uc->read, 1000 - (fy_current_msec - p->rate_start)
+                                          % 1000);
+        return FY_DECLINED;
+    }
+    rc = fy_proxy_up_read(p, b, (size_t) (allowed - p->rate_read));
+    p->rate_read += (uint64_t) (b->last - last);
+    return rc;
 }
 
 /*
@@ -753,7 +833,7 @@ fy_proxy_read_ahead(fy_http_proxy_t *p)
             fy_buf_reset(b);
         }
 
-        rc = fy_proxy_up_recv(p, b);
+        rc = fy_proxy_rate_recv(p, b);
         if (rc != FY_OK) {
             if (rc == FY_AGAIN) {
                 p->uc->read.handler = fy_proxy_relay_read;

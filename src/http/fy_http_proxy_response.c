@@ -389,6 +389,9 @@ fy_proxy_process_header(fy_http_proxy_t *p)
         /* the body is written to the cache as it is read (the scan) */
         fy_http_cache_store_start(p);
     }
+    if (r->loc->proxy_store) {
+        fy_proxy_store_start(p);        /* proxy_store: to a file, too */
+    }
     if (p->status != 101) {
         fy_proxy_scan(p, p->buf.pos, p->buf.last);
         if (p->up_failed) {
@@ -503,6 +506,11 @@ fy_proxy_process_header(fy_http_proxy_t *p)
         p->trailers = 1;
     }
 
+    /* proxy_force_ranges: one range of a 200 made here */
+    if (r->loc->proxy_force_ranges == 1) {
+        (void) fy_proxy_range_start(p, headers, cl);
+    }
+
     /* Without a length or chunks, only the close can end the body. */
     if (p->gzip == NULL && p->sub == NULL
         && ((p->body_type == FY_PROXY_BODY_CLOSE
@@ -555,6 +563,9 @@ fy_proxy_process_header(fy_http_proxy_t *p)
     }
     if (filters) {
         size += fy_http_charset_room(r);
+    }
+    if (p->range_allow) {
+        size += FY_PROXY_RANGE_LINES;
     }
     hdr = fy_palloc(r->pool, size);
     if (hdr == NULL) {
@@ -619,6 +630,12 @@ fy_proxy_process_header(fy_http_proxy_t *p)
         if (p->trailers && fy_str_eq_ci(&h->name, "Content-Length")) {
             continue;           /* chunked instead */
         }
+        if (p->range_allow
+            && (fy_str_eq_ci(&h->name, "Accept-Ranges")
+                || (p->ranged && fy_str_eq_ci(&h->name, "Content-Length"))))
+        {
+            continue;           /* ferry's own (fy_proxy_range_header) */
+        }
         if ((p->gzip || p->gunzip) && fy_str_eq_ci(&h->name, "ETag")) {
             value = fy_http_gzip_weak_etag(r, &h->value);
         }
@@ -645,6 +662,9 @@ fy_proxy_process_header(fy_http_proxy_t *p)
     }
     gz = fy_http_gzip_header_lines(r, gzip);
     q = fy_proxy_cpy(q, gz, strlen(gz));
+    if (p->range_allow) {
+        q = fy_proxy_range_header(p, q);
+    }
     if (add.len) {
         memcpy(q, add.data, add.len);
         q += add.len;
@@ -879,6 +899,9 @@ fy_proxy_header_in(fy_http_proxy_t *p, int *err)
         }
         if (n == FY_AGAIN) {
             return FY_AGAIN;
+        }
+        if (n < 0 && p->fcgi && p->fcgi->caught) {
+            return FY_ERROR;    /* fastcgi_catch_stderr: logged */
         }
         *err = n == 0 ? 0 : errno;
         return FY_DECLINED;

@@ -44,72 +44,74 @@ static const fy_conf_bounds_t  fy_proxy_ssl_depth_bounds = { 0, 100 };
 /* For fy_proxy_ssl_arg: whether the value is a path. */
 static const int  fy_proxy_ssl_is_path = 1;
 
+/* The proxy_ssl_* rows, and the same for uwsgi_ssl_* ("uwsgi_pass
+ * suwsgi://"), which set lcf->uwsgi_ssl instead (fy_proxy_ssl_slot). */
+#define FY_PROXY_SSL_COMMANDS(prefix)                                       \
+    { prefix "_ssl_verify", FY_PROXY_SSL_ANY, 0, 1, 1, fy_proxy_ssl_flag,   \
+      FY_CONF_LOC_OFF, FY_UP_OFF(verify), NULL },                           \
+    { prefix "_ssl_verify_depth", FY_PROXY_SSL_ANY, 0, 1, 1,                \
+      fy_proxy_ssl_int, FY_CONF_LOC_OFF, FY_UP_OFF(verify_depth),           \
+      &fy_proxy_ssl_depth_bounds },                                         \
+    { prefix "_ssl_trusted_certificate", FY_PROXY_SSL_ANY, 0, 1, 1,         \
+      fy_proxy_ssl_arg, FY_CONF_LOC_OFF, FY_UP_OFF(trusted),                \
+      &fy_proxy_ssl_is_path },                                              \
+    { prefix "_ssl_certificate", FY_PROXY_SSL_ANY, 0, 1, 1,                 \
+      fy_proxy_ssl_arg, FY_CONF_LOC_OFF, FY_UP_OFF(cert),                   \
+      &fy_proxy_ssl_is_path },                                              \
+    { prefix "_ssl_certificate_key", FY_PROXY_SSL_ANY, 0, 1, 1,             \
+      fy_proxy_ssl_arg, FY_CONF_LOC_OFF, FY_UP_OFF(key),                    \
+      &fy_proxy_ssl_is_path },                                              \
+    { prefix "_ssl_ciphers", FY_PROXY_SSL_ANY, 0, 1, 1, fy_proxy_ssl_arg,   \
+      FY_CONF_LOC_OFF, FY_UP_OFF(ciphers), NULL },                          \
+    { prefix "_ssl_protocols", FY_PROXY_SSL_ANY, 0, 1, 4,                   \
+      fy_proxy_ssl_protocols, FY_CONF_LOC_OFF, FY_UP_OFF(protocols), NULL },\
+    { prefix "_ssl_server_name", FY_PROXY_SSL_ANY, 0, 1, 1,                 \
+      fy_proxy_ssl_flag, FY_CONF_LOC_OFF, FY_UP_OFF(server_name), NULL },   \
+    { prefix "_ssl_name", FY_PROXY_SSL_ANY, 0, 1, 1, fy_proxy_ssl_name,     \
+      FY_CONF_LOC_OFF, 0, NULL },                                           \
+    { prefix "_ssl_session_reuse", FY_PROXY_SSL_ANY, 0, 1, 1,               \
+      fy_proxy_ssl_flag, FY_CONF_LOC_OFF, FY_UP_OFF(session_reuse), NULL }, \
+    { prefix "_ssl_crl", FY_PROXY_SSL_ANY, 0, 1, 1, fy_proxy_ssl_arg,       \
+      FY_CONF_LOC_OFF, FY_UP_OFF(crl), &fy_proxy_ssl_is_path },             \
+    { prefix "_ssl_password_file", FY_PROXY_SSL_ANY, 0, 1, 1,               \
+      fy_proxy_ssl_password_file, FY_CONF_LOC_OFF, 0, NULL }
+
 const fy_command_t  fy_http_proxy_ssl_commands[] = {
 
-    { "proxy_ssl_verify", FY_PROXY_SSL_ANY, 0, 1, 1, fy_proxy_ssl_flag,
-      FY_CONF_LOC_OFF, FY_UP_OFF(verify), NULL },
-
-    { "proxy_ssl_verify_depth", FY_PROXY_SSL_ANY, 0, 1, 1, fy_proxy_ssl_int,
-      FY_CONF_LOC_OFF, FY_UP_OFF(verify_depth), &fy_proxy_ssl_depth_bounds },
-
-    { "proxy_ssl_trusted_certificate", FY_PROXY_SSL_ANY, 0, 1, 1,
-      fy_proxy_ssl_arg, FY_CONF_LOC_OFF, FY_UP_OFF(trusted),
-      &fy_proxy_ssl_is_path },
-
-    { "proxy_ssl_certificate", FY_PROXY_SSL_ANY, 0, 1, 1, fy_proxy_ssl_arg,
-      FY_CONF_LOC_OFF, FY_UP_OFF(cert), &fy_proxy_ssl_is_path },
-
-    { "proxy_ssl_certificate_key", FY_PROXY_SSL_ANY, 0, 1, 1,
-      fy_proxy_ssl_arg, FY_CONF_LOC_OFF, FY_UP_OFF(key),
-      &fy_proxy_ssl_is_path },
-
-    { "proxy_ssl_ciphers", FY_PROXY_SSL_ANY, 0, 1, 1, fy_proxy_ssl_arg,
-      FY_CONF_LOC_OFF, FY_UP_OFF(ciphers), NULL },
-
-    { "proxy_ssl_protocols", FY_PROXY_SSL_ANY, 0, 1, 4,
-      fy_proxy_ssl_protocols, FY_CONF_LOC_OFF, FY_UP_OFF(protocols), NULL },
-
-    { "proxy_ssl_server_name", FY_PROXY_SSL_ANY, 0, 1, 1, fy_proxy_ssl_flag,
-      FY_CONF_LOC_OFF, FY_UP_OFF(server_name), NULL },
-
-    { "proxy_ssl_name", FY_PROXY_SSL_ANY, 0, 1, 1, fy_proxy_ssl_name,
-      FY_CONF_LOC_OFF, 0, NULL },
-
-    { "proxy_ssl_session_reuse", FY_PROXY_SSL_ANY, 0, 1, 1,
-      fy_proxy_ssl_flag, FY_CONF_LOC_OFF, FY_UP_OFF(session_reuse), NULL },
-
-    { "proxy_ssl_crl", FY_PROXY_SSL_ANY, 0, 1, 1, fy_proxy_ssl_arg,
-      FY_CONF_LOC_OFF, FY_UP_OFF(crl), &fy_proxy_ssl_is_path },
-
-    { "proxy_ssl_password_file", FY_PROXY_SSL_ANY, 0, 1, 1,
-      fy_proxy_ssl_password_file, FY_CONF_LOC_OFF, 0, NULL },
+    FY_PROXY_SSL_COMMANDS("proxy"),
+    FY_PROXY_SSL_COMMANDS("uwsgi"),
 
     { NULL, 0, 0, 0, 0, NULL, 0, 0, NULL }
 };
 
 /* ---- directives ---- */
 
-/* The level's own settings, made on its first proxy_ssl_* directive. */
+/* The level's own settings, made on its first proxy_ssl_* (or
+ * uwsgi_ssl_*) directive. */
 static fy_http_proxy_ssl_conf_t *
-fy_proxy_ssl_conf(fy_conf_t *cf, fy_http_loc_conf_t *lcf)
+fy_proxy_ssl_conf(fy_conf_t *cf, const fy_command_t *cmd,
+                  fy_http_loc_conf_t *lcf)
 {
-    fy_http_proxy_ssl_conf_t  *sc = lcf->proxy_ssl;
+    fy_http_proxy_ssl_conf_t  **slot = cmd->name[0] == 'u' ? &lcf->uwsgi_ssl
+                                                         : &lcf->proxy_ssl;
 
-    if (sc == NULL) {
-        sc = fy_pcalloc(cf->pool, sizeof(fy_http_proxy_ssl_conf_t));
-        if (sc == NULL) {
+    if (*slot == NULL) {
+        *slot = fy_pcalloc(cf->pool, sizeof(fy_http_proxy_ssl_conf_t));
+        if (*slot == NULL) {
             return NULL;
         }
-        fy_tls_up_conf_init(&sc->tls);
-        lcf->proxy_ssl = sc;
+        fy_tls_up_conf_init(&(*slot)->tls);
+        if (cmd->name[0] == 'u') {
+            (*slot)->tls.prefix = "uwsgi";
+        }
     }
-    return sc;
+    return *slot;
 }
 
 static const char *
 fy_proxy_ssl_flag(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
 {
-    fy_http_proxy_ssl_conf_t  *sc = fy_proxy_ssl_conf(cf, conf);
+    fy_http_proxy_ssl_conf_t  *sc = fy_proxy_ssl_conf(cf, cmd, conf);
     const char                *rv;
 
     if (sc == NULL) {
@@ -127,7 +129,7 @@ fy_proxy_ssl_flag(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
 static const char *
 fy_proxy_ssl_int(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
 {
-    fy_http_proxy_ssl_conf_t  *sc = fy_proxy_ssl_conf(cf, conf);
+    fy_http_proxy_ssl_conf_t  *sc = fy_proxy_ssl_conf(cf, cmd, conf);
 
     return sc ? fy_conf_set_int(cf, cmd, &sc->tls) : "cannot allocate memory";
 }
@@ -137,7 +139,7 @@ fy_proxy_ssl_int(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
 static const char *
 fy_proxy_ssl_arg(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
 {
-    fy_http_proxy_ssl_conf_t  *sc = fy_proxy_ssl_conf(cf, conf);
+    fy_http_proxy_ssl_conf_t  *sc = fy_proxy_ssl_conf(cf, cmd, conf);
 
     return sc ? fy_tls_conf_set_up_arg(cf, cmd, &sc->tls)
               : "cannot allocate memory";
@@ -148,7 +150,7 @@ static const char *
 fy_proxy_ssl_password_file(fy_conf_t *cf, const fy_command_t *cmd,
                            void *conf)
 {
-    fy_http_proxy_ssl_conf_t  *sc = fy_proxy_ssl_conf(cf, conf);
+    fy_http_proxy_ssl_conf_t  *sc = fy_proxy_ssl_conf(cf, cmd, conf);
     const char                *err = NULL;
     char                      *path;
 
@@ -165,8 +167,8 @@ fy_proxy_ssl_password_file(fy_conf_t *cf, const fy_command_t *cmd,
     }
     sc->tls.passwords = fy_tls_read_passwords(cf->pool, path, &err);
     if (sc->tls.passwords == NULL) {
-        fy_conf_error(cf, "cannot read proxy_ssl_password_file \"%s\": %s",
-                      path, err);
+        fy_conf_error(cf, "cannot read %s \"%s\": %s", cmd->name, path,
+                      err);
         return FY_CONF_ERROR;
     }
     return FY_CONF_OK;
@@ -175,7 +177,7 @@ fy_proxy_ssl_password_file(fy_conf_t *cf, const fy_command_t *cmd,
 static const char *
 fy_proxy_ssl_protocols(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
 {
-    fy_http_proxy_ssl_conf_t  *sc = fy_proxy_ssl_conf(cf, conf);
+    fy_http_proxy_ssl_conf_t  *sc = fy_proxy_ssl_conf(cf, cmd, conf);
 
     return sc ? fy_tls_conf_set_protocols(cf, cmd, &sc->tls)
               : "cannot allocate memory";
@@ -184,7 +186,7 @@ fy_proxy_ssl_protocols(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
 static const char *
 fy_proxy_ssl_name(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
 {
-    fy_http_proxy_ssl_conf_t  *sc = fy_proxy_ssl_conf(cf, conf);
+    fy_http_proxy_ssl_conf_t  *sc = fy_proxy_ssl_conf(cf, cmd, conf);
 
     fy_unused(cmd);
     if (sc == NULL) {
@@ -203,28 +205,40 @@ fy_proxy_ssl_name(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
 
 /* ---- after reading ---- */
 
-void
-fy_http_proxy_ssl_merge(fy_http_loc_conf_t *prev, fy_http_loc_conf_t *conf)
+/* One set of settings (proxy_ssl or uwsgi_ssl) of a level, *slot,
+ * merged with its parent's, *prev (top: the http level). */
+static void
+fy_proxy_ssl_merge_slot(fy_http_proxy_ssl_conf_t **prev,
+                        fy_http_proxy_ssl_conf_t **slot, int top)
 {
-    fy_http_proxy_ssl_conf_t  *sc = conf->proxy_ssl;
+    fy_http_proxy_ssl_conf_t  *sc = *slot;
 
     if (sc == NULL) {
-        conf->proxy_ssl = prev->proxy_ssl;
+        *slot = *prev;
         return;
     }
-    if (prev == conf || prev->proxy_ssl == NULL) {
+    if (top || *prev == NULL) {
         /* the http level, or nothing above: nginx's defaults */
         fy_tls_up_conf_merge(NULL, &sc->tls);
         return;
     }
-    if (sc == prev->proxy_ssl) {
+    if (sc == *prev) {
         return;
     }
-    fy_tls_up_conf_merge(&prev->proxy_ssl->tls, &sc->tls);
+    fy_tls_up_conf_merge(&(*prev)->tls, &sc->tls);
     if (!sc->name_set) {
-        sc->name = prev->proxy_ssl->name;
-        sc->name_set = prev->proxy_ssl->name_set;
+        sc->name = (*prev)->name;
+        sc->name_set = (*prev)->name_set;
     }
+}
+
+void
+fy_http_proxy_ssl_merge(fy_http_loc_conf_t *prev, fy_http_loc_conf_t *conf)
+{
+    fy_proxy_ssl_merge_slot(&prev->proxy_ssl, &conf->proxy_ssl,
+                            prev == conf);
+    fy_proxy_ssl_merge_slot(&prev->uwsgi_ssl, &conf->uwsgi_ssl,
+                            prev == conf);
 }
 
 /* Give lcf's settings a context: an existing one of settings alike
@@ -260,7 +274,8 @@ fy_proxy_ssl_build(fy_cycle_t *cycle, fy_array_t *built,
             return FY_OK;
         }
     }
-    snprintf(what, sizeof(what), "proxy_pass https in location \"%.*s\"",
+    snprintf(what, sizeof(what), "%s in location \"%.*s\"",
+             lcf->suwsgi ? "uwsgi_pass suwsgi" : "proxy_pass https",
              (int) fy_min(lcf->name.len, 100), (char *) lcf->name.data);
     if (fy_tls_up_ctx_create(cycle->pool, &sc->tls, what) != FY_OK) {
         return FY_ERROR;

@@ -8,6 +8,8 @@
  *   proxy_max_temp_file_size SIZE;
  *   proxy_temp_file_write_size SIZE;
  *   proxy_busy_buffers_size SIZE;
+ *   fastcgi_, uwsgi_, scgi_ + temp_path, max_temp_file_size,
+ *                     temp_file_write_size, busy_buffers_size
  *   client_body_in_single_buffer on | off;
  *   client_body_in_file_only off;
  *
@@ -28,7 +30,8 @@
  * body in a file for $request_body_file; ferry cannot, so they are
  * refused rather than silently ignored.
  *
- * The checks are nginx's (its proxy module's merge): a
+ * The checks are nginx's (its proxy module's merge, and its fastcgi,
+ * uwsgi and scgi modules' with their own directives): a
  * proxy_busy_buffers_size, proxy_temp_file_write_size or non-zero
  * proxy_max_temp_file_size smaller than the larger of proxy_buffer_size
  * and one of proxy_buffers, or a proxy_busy_buffers_size larger than
@@ -42,13 +45,14 @@
 
 #include <unistd.h>
 
-#define FY_TEMP_BUSY    offsetof(fy_http_loc_conf_t, proxy_busy_buffers)
-#define FY_TEMP_WRITE   offsetof(fy_http_loc_conf_t, proxy_temp_write)
-#define FY_TEMP_MAX     offsetof(fy_http_loc_conf_t, proxy_max_temp)
+#define FY_TEMP_OFF(field) \
+    offsetof(fy_http_loc_conf_t, proxy_temp) \
+    + offsetof(fy_http_temp_conf_t, field)
 
 /* PATH [L1 [L2 [L3]]]: each level a positive number, all together at
- * most 10 (nginx's ngx_conf_set_path_slot); the path is not made. */
-static const char *
+ * most 10 (nginx's ngx_conf_set_path_slot); the path is not made.
+ * cmd->offset: a fy_http_temp_conf_t's path_seen. */
+const char *
 fy_http_temp_path(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
 {
     unsigned  *seen = (unsigned *) ((char *) conf + cmd->offset);
@@ -76,8 +80,9 @@ fy_http_temp_path(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
     return FY_CONF_OK;
 }
 
-/* A size remembered with where it was written, for the checks. */
-static const char *
+/* A size remembered with where it was written, for the checks;
+ * cmd->offset: a fy_http_size_at_t (of a fy_http_temp_conf_t). */
+const char *
 fy_http_temp_size(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
 {
     fy_http_size_at_t  *s = (fy_http_size_at_t *) ((char *) conf
@@ -125,22 +130,21 @@ fy_http_body_in_file_only(fy_conf_t *cf, const fy_command_t *cmd,
 const fy_command_t  fy_http_temp_conf_commands[] = {
 
     { "proxy_temp_path", FY_CONF_HTTP | FY_CONF_SRV | FY_CONF_LOC, 0, 1, 4,
-      fy_http_temp_path, FY_CONF_LOC_OFF,
-      offsetof(fy_http_loc_conf_t, proxy_temp_path_seen), NULL },
+      fy_http_temp_path, FY_CONF_LOC_OFF, FY_TEMP_OFF(path_seen), NULL },
 
     { "client_body_temp_path", FY_CONF_HTTP | FY_CONF_SRV | FY_CONF_LOC, 0,
       1, 4, fy_http_temp_path, FY_CONF_LOC_OFF,
       offsetof(fy_http_loc_conf_t, body_temp_path_seen), NULL },
 
     { "proxy_max_temp_file_size", FY_CONF_HTTP | FY_CONF_SRV | FY_CONF_LOC,
-      0, 1, 1, fy_http_temp_size, FY_CONF_LOC_OFF, FY_TEMP_MAX, NULL },
+      0, 1, 1, fy_http_temp_size, FY_CONF_LOC_OFF, FY_TEMP_OFF(max), NULL },
 
     { "proxy_temp_file_write_size",
       FY_CONF_HTTP | FY_CONF_SRV | FY_CONF_LOC, 0, 1, 1, fy_http_temp_size,
-      FY_CONF_LOC_OFF, FY_TEMP_WRITE, NULL },
+      FY_CONF_LOC_OFF, FY_TEMP_OFF(write), NULL },
 
     { "proxy_busy_buffers_size", FY_CONF_HTTP | FY_CONF_SRV | FY_CONF_LOC,
-      0, 1, 1, fy_http_temp_size, FY_CONF_LOC_OFF, FY_TEMP_BUSY, NULL },
+      0, 1, 1, fy_http_temp_size, FY_CONF_LOC_OFF, FY_TEMP_OFF(busy), NULL },
 
     { "client_body_in_single_buffer",
       FY_CONF_HTTP | FY_CONF_SRV | FY_CONF_LOC, 0, 1, 1, fy_conf_set_flag,
@@ -155,80 +159,116 @@ const fy_command_t  fy_http_temp_conf_commands[] = {
 };
 
 void
+fy_http_temp_conf_init(fy_http_temp_conf_t *t)
+{
+    t->busy.size = FY_CONF_UNSET_SIZE;
+    t->write.size = FY_CONF_UNSET_SIZE;
+    t->max.size = FY_CONF_UNSET_SIZE;
+}
+
+void
 fy_http_temp_init_conf(fy_http_loc_conf_t *lcf)
 {
-    lcf->proxy_busy_buffers.size = FY_CONF_UNSET_SIZE;
-    lcf->proxy_temp_write.size = FY_CONF_UNSET_SIZE;
-    lcf->proxy_max_temp.size = FY_CONF_UNSET_SIZE;
+    fy_http_temp_conf_init(&lcf->proxy_temp);
     lcf->body_single_buffer = FY_CONF_UNSET_INT;
 }
 
-/* Before proxy_buffer_size is merged: whether a level at or above this
- * one set it (else nginx's default stands in for the checks). */
+/* Before the level's *_buffer_size (buffer_size, unset or not) is
+ * merged: whether a level at or above this one set it (else nginx's
+ * default stands in for the checks). */
 void
-fy_http_temp_merge(fy_http_loc_conf_t *prev, fy_http_loc_conf_t *conf)
+fy_http_temp_conf_merge(fy_http_temp_conf_t *p, fy_http_temp_conf_t *c,
+                        size_t buffer_size)
 {
-    conf->proxy_buffer_size_conf =
-        conf->proxy_buffer_size != FY_CONF_UNSET_SIZE
-        ? conf->proxy_buffer_size : prev->proxy_buffer_size_conf;
-    if (conf->proxy_busy_buffers.size == FY_CONF_UNSET_SIZE) {
-        conf->proxy_busy_buffers = prev->proxy_busy_buffers;
+    c->buffer_size_conf = buffer_size != FY_CONF_UNSET_SIZE
+                          ? buffer_size : p->buffer_size_conf;
+    if (c->busy.size == FY_CONF_UNSET_SIZE) {
+        c->busy = p->busy;
     }
-    if (conf->proxy_temp_write.size == FY_CONF_UNSET_SIZE) {
-        conf->proxy_temp_write = prev->proxy_temp_write;
+    if (c->write.size == FY_CONF_UNSET_SIZE) {
+        c->write = p->write;
     }
-    if (conf->proxy_max_temp.size == FY_CONF_UNSET_SIZE) {
-        conf->proxy_max_temp = prev->proxy_max_temp;
+    if (c->max.size == FY_CONF_UNSET_SIZE) {
+        c->max = p->max;
     }
 }
 
-/* After the merge: nginx's checks on a merged level.  FY_OK, or
- * FY_ERROR after the [emerg] line. */
+/* Before proxy_buffer_size is merged. */
+void
+fy_http_temp_merge(fy_http_loc_conf_t *prev, fy_http_loc_conf_t *conf)
+{
+    fy_http_temp_conf_merge(&prev->proxy_temp, &conf->proxy_temp,
+                            conf->proxy_buffer_size);
+}
+
+/* nginx's checks of one module's set (prefix "proxy", "fastcgi", ...)
+ * against its merged *_buffers.  FY_OK, or FY_ERROR after the [emerg]
+ * line. */
+static int
+fy_http_temp_check_set(const char *prefix, fy_http_temp_conf_t *t,
+                       unsigned buffers_num, size_t buffers_size)
+{
+    size_t  size, bufsize;
+
+    bufsize = t->buffer_size_conf
+              ? t->buffer_size_conf : (size_t) sysconf(_SC_PAGESIZE);
+    size = fy_max(bufsize, buffers_size);
+
+#define FY_TEMP_BIGGER  "must be equal to or greater than the maximum of " \
+    "the value of \"%s_buffer_size\" and one of the \"%s_buffers\""
+
+    if (t->busy.size != FY_CONF_UNSET_SIZE) {
+        if (t->busy.size < size) {
+            fy_log_error(FY_LOG_EMERG, 0, "\"%s_busy_buffers_size\" "
+                         FY_TEMP_BIGGER " in %s:%u", prefix, prefix, prefix,
+                         t->busy.file, t->busy.line);
+            return FY_ERROR;
+        }
+        if (t->busy.size > (buffers_num - 1) * buffers_size) {
+            fy_log_error(FY_LOG_EMERG, 0, "\"%s_busy_buffers_size\" must "
+                         "be less than the size of all \"%s_buffers\" "
+                         "minus one buffer in %s:%u", prefix, prefix,
+                         t->busy.file, t->busy.line);
+            return FY_ERROR;
+        }
+    }
+    if (t->write.size != FY_CONF_UNSET_SIZE && t->write.size < size) {
+        fy_log_error(FY_LOG_EMERG, 0, "\"%s_temp_file_write_size\" "
+                     FY_TEMP_BIGGER " in %s:%u", prefix, prefix, prefix,
+                     t->write.file, t->write.line);
+        return FY_ERROR;
+    }
+    if (t->max.size != FY_CONF_UNSET_SIZE && t->max.size != 0
+        && t->max.size < size)
+    {
+        fy_log_error(FY_LOG_EMERG, 0, "\"%s_max_temp_file_size\" must be "
+                     "equal to zero to disable temporary files usage or "
+                     FY_TEMP_BIGGER " in %s:%u", prefix, prefix, prefix,
+                     t->max.file, t->max.line);
+        return FY_ERROR;
+    }
+#undef FY_TEMP_BIGGER
+    return FY_OK;
+}
+
+/* After the merge: nginx's checks on a merged level, each module's
+ * directives against its own buffers.  FY_OK, or FY_ERROR (logged). */
 int
 fy_http_temp_check(fy_http_loc_conf_t *lcf)
 {
-    static const char  bigger[] = "must be equal to or greater than the "
-        "maximum of the value of \"proxy_buffer_size\" and one of the "
-        "\"proxy_buffers\"";
-    size_t             size, bufsize;
-
-    bufsize = lcf->proxy_buffer_size_conf
-              ? lcf->proxy_buffer_size_conf : (size_t) sysconf(_SC_PAGESIZE);
-    size = fy_max(bufsize, lcf->proxy_buffers_size);
-
-    if (lcf->proxy_busy_buffers.size != FY_CONF_UNSET_SIZE) {
-        if (lcf->proxy_busy_buffers.size < size) {
-            fy_log_error(FY_LOG_EMERG, 0, "\"proxy_busy_buffers_size\" %s "
-                         "in %s:%u", bigger, lcf->proxy_busy_buffers.file,
-                         lcf->proxy_busy_buffers.line);
-            return FY_ERROR;
-        }
-        if (lcf->proxy_busy_buffers.size
-            > (lcf->proxy_buffers_num - 1) * lcf->proxy_buffers_size)
-        {
-            fy_log_error(FY_LOG_EMERG, 0, "\"proxy_busy_buffers_size\" must "
-                         "be less than the size of all \"proxy_buffers\" "
-                         "minus one buffer in %s:%u",
-                         lcf->proxy_busy_buffers.file,
-                         lcf->proxy_busy_buffers.line);
-            return FY_ERROR;
-        }
-    }
-    if (lcf->proxy_temp_write.size != FY_CONF_UNSET_SIZE
-        && lcf->proxy_temp_write.size < size)
+    if (fy_http_temp_check_set("proxy", &lcf->proxy_temp,
+                               lcf->proxy_buffers_num,
+                               lcf->proxy_buffers_size) != FY_OK
+        || fy_http_temp_check_set("fastcgi", &lcf->fastcgi.temp,
+                                  lcf->fastcgi.buffers_num,
+                                  lcf->fastcgi.buffers_size) != FY_OK
+        || fy_http_temp_check_set("uwsgi", &lcf->uwsgi.temp,
+                                  lcf->uwsgi.buffers_num,
+                                  lcf->uwsgi.buffers_size) != FY_OK
+        || fy_http_temp_check_set("scgi", &lcf->scgi.temp,
+                                  lcf->scgi.buffers_num,
+                                  lcf->scgi.buffers_size) != FY_OK)
     {
-        fy_log_error(FY_LOG_EMERG, 0, "\"proxy_temp_file_write_size\" %s "
-                     "in %s:%u", bigger, lcf->proxy_temp_write.file,
-                     lcf->proxy_temp_write.line);
-        return FY_ERROR;
-    }
-    if (lcf->proxy_max_temp.size != FY_CONF_UNSET_SIZE
-        && lcf->proxy_max_temp.size != 0 && lcf->proxy_max_temp.size < size)
-    {
-        fy_log_error(FY_LOG_EMERG, 0, "\"proxy_max_temp_file_size\" must be "
-                     "equal to zero to disable temporary files usage or %s "
-                     "in %s:%u", bigger, lcf->proxy_max_temp.file,
-                     lcf->proxy_max_temp.line);
         return FY_ERROR;
     }
     return FY_OK;

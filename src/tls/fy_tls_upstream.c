@@ -3,8 +3,8 @@
  * fy_tls_upstream.h).
  *
  * Contexts are built by the master when it loads a configuration, one
- * per distinct set of proxy_ssl_* settings, so a bad file is a
- * configuration error before anything runs.  Sessions are per worker:
+ * per distinct set of proxy_ssl_* (or uwsgi_ssl_*) settings, so a bad
+ * file is a configuration error before anything runs.  Sessions are per worker:
  * OpenSSL hands each new one (TLS 1.3 tickets arrive after the
  * handshake, while the response is read) to fy_tls_up_new_session,
  * which keeps the newest per upstream server, as nginx does.
@@ -156,6 +156,8 @@ fy_tls_up_ctx_create(fy_pool_t *pool, fy_tls_up_conf_t *conf,
 {
     SSL_CTX         *ctx;
     fy_tls_where_t   where;
+    const char      *pf = conf->prefix ? conf->prefix : "proxy";
+    char             crl_name[32];
 
     if (fy_tls_up_slot_index == -1) {
         fy_tls_up_slot_index = SSL_get_ex_new_index(0, NULL, NULL, NULL,
@@ -165,15 +167,15 @@ fy_tls_up_ctx_create(fy_pool_t *pool, fy_tls_up_conf_t *conf,
     }
 
     if (conf->verify && conf->trusted.value == NULL) {
-        fy_log_error(FY_LOG_EMERG, 0, "no \"proxy_ssl_trusted_certificate\" "
-                     "for \"proxy_ssl_verify\" in %s:%u", conf->verify_file,
-                     conf->verify_line);
+        fy_log_error(FY_LOG_EMERG, 0, "no \"%s_ssl_trusted_certificate\" "
+                     "for \"%s_ssl_verify\" in %s:%u", pf, pf,
+                     conf->verify_file, conf->verify_line);
         return FY_ERROR;
     }
     if ((conf->cert.value == NULL) != (conf->key.value == NULL)) {
-        fy_log_error(FY_LOG_EMERG, 0, "no \"proxy_ssl_certificate%s\" for "
-                     "\"proxy_ssl_certificate%s\" in %s:%u",
-                     conf->cert.value ? "_key" : "",
+        fy_log_error(FY_LOG_EMERG, 0, "no \"%s_ssl_certificate%s\" for "
+                     "\"%s_ssl_certificate%s\" in %s:%u", pf,
+                     conf->cert.value ? "_key" : "", pf,
                      conf->cert.value ? "" : "_key",
                      conf->cert.value ? conf->cert.file : conf->key.file,
                      conf->cert.value ? conf->cert.line : conf->key.line);
@@ -194,8 +196,8 @@ fy_tls_up_ctx_create(fy_pool_t *pool, fy_tls_up_conf_t *conf,
     if (conf->trusted.value
         && SSL_CTX_load_verify_locations(ctx, conf->trusted.value, NULL) != 1)
     {
-        fy_log_error(FY_LOG_EMERG, 0, "cannot load proxy_ssl_trusted_"
-                     "certificate \"%s\": %s in %s:%u", conf->trusted.value,
+        fy_log_error(FY_LOG_EMERG, 0, "cannot load %s_ssl_trusted_"
+                     "certificate \"%s\": %s in %s:%u", pf, conf->trusted.value,
                      fy_tls_error(), conf->trusted.file, conf->trusted.line);
         return FY_ERROR;
     }
@@ -203,8 +205,8 @@ fy_tls_up_ctx_create(fy_pool_t *pool, fy_tls_up_conf_t *conf,
     if (conf->crl.value) {
         where.file = conf->crl.file;
         where.line = conf->crl.line;
-        if (fy_tls_load_crl(ctx, conf->crl.value, "proxy_ssl_crl", &where)
-            != FY_OK)
+        snprintf(crl_name, sizeof(crl_name), "%s_ssl_crl", pf);
+        if (fy_tls_load_crl(ctx, conf->crl.value, crl_name, &where) != FY_OK)
         {
             return FY_ERROR;
         }
@@ -212,35 +214,35 @@ fy_tls_up_ctx_create(fy_pool_t *pool, fy_tls_up_conf_t *conf,
 
     if (conf->cert.value) {
         if (SSL_CTX_use_certificate_chain_file(ctx, conf->cert.value) != 1) {
-            fy_log_error(FY_LOG_EMERG, 0, "cannot load proxy_ssl_certificate "
-                         "\"%s\": %s in %s:%u", conf->cert.value,
+            fy_log_error(FY_LOG_EMERG, 0, "cannot load %s_ssl_certificate "
+                         "\"%s\": %s in %s:%u", pf, conf->cert.value,
                          fy_tls_error(), conf->cert.file, conf->cert.line);
             return FY_ERROR;
         }
         if (!fy_tls_use_key(ctx, conf->key.value, conf->passwords)) {
-            fy_log_error(FY_LOG_EMERG, 0, "cannot load proxy_ssl_certificate_"
-                         "key \"%s\" (for \"%s\"): %s in %s:%u",
+            fy_log_error(FY_LOG_EMERG, 0, "cannot load %s_ssl_certificate_"
+                         "key \"%s\" (for \"%s\"): %s in %s:%u", pf,
                          conf->key.value, conf->cert.value, fy_tls_error(),
                          conf->key.file, conf->key.line);
             return FY_ERROR;
         }
         if (SSL_CTX_check_private_key(ctx) != 1) {
-            fy_log_error(FY_LOG_EMERG, 0, "proxy_ssl_certificate_key \"%s\" "
-                         "does not match proxy_ssl_certificate \"%s\": %s in "
-                         "%s:%u", conf->key.value, conf->cert.value,
+            fy_log_error(FY_LOG_EMERG, 0, "%s_ssl_certificate_key \"%s\" "
+                         "does not match %s_ssl_certificate \"%s\": %s in "
+                         "%s:%u", pf, conf->key.value, pf, conf->cert.value,
                          fy_tls_error(), conf->key.file, conf->key.line);
             return FY_ERROR;
         }
     }
 
     if (!fy_tls_set_protocols(ctx, conf->protocols)) {
-        fy_log_error(FY_LOG_EMERG, 0, "cannot set proxy_ssl_protocols for "
-                     "%s: %s", what, fy_tls_error());
+        fy_log_error(FY_LOG_EMERG, 0, "cannot set %s_ssl_protocols for "
+                     "%s: %s", pf, what, fy_tls_error());
         return FY_ERROR;
     }
     if (SSL_CTX_set_cipher_list(ctx, conf->ciphers.value) != 1) {
-        fy_log_error(FY_LOG_EMERG, 0, "invalid proxy_ssl_ciphers \"%s\": %s "
-                     "in %s:%u", conf->ciphers.value, fy_tls_error(),
+        fy_log_error(FY_LOG_EMERG, 0, "invalid %s_ssl_ciphers \"%s\": %s "
+                     "in %s:%u", pf, conf->ciphers.value, fy_tls_error(),
                      conf->ciphers.file, conf->ciphers.line);
         return FY_ERROR;
     }

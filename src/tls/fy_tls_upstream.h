@@ -41,6 +41,9 @@ typedef struct {
                                          fy_str_t, NULL: unset */
     const char       *verify_file;    /* where "proxy_ssl_verify on" */
     unsigned          verify_line;    /* was written */
+    const char       *prefix;         /* of the directives' names in
+                                         messages, NULL: "proxy"
+                                         ("uwsgi" for uwsgi_ssl_*) */
     void             *ctx;            /* SSL_CTX *, once built */
 } fy_tls_up_conf_t;
 

@@ -8,7 +8,9 @@ package Ferry::PHPFPM;
 #   plan skip_all => ... unless $Ferry::PHPFPM::FPM;
 #   my $fpm = Ferry::PHPFPM->new(dir => $f->prefix, pools => [
 #       { name => 'a', listen => '127.0.0.1:PORT', children => 3 },
-#       { name => 'b', listen => "$dir/php-b.sock", children => 2 } ]);
+#       { name => 'b', listen => "$dir/php-b.sock", children => 2 },
+#       { name => 'c', listen => '127.0.0.1:PORT',
+#         extra => "listen.allowed_clients = 127.0.0.2\n" } ]);
 #   ok($fpm->wait_up, 'php-fpm is up');   # each pool listens
 #   ... requests ...
 #   $fpm->stop;                           # also at the test's end
@@ -37,7 +39,7 @@ sub new {
     for my $p (@{ $a{pools} }) {
         $conf .= "\n[$p->{name}]\n${user}listen = $p->{listen}\n"
                . "pm = static\npm.max_children = " . ($p->{children} // 2)
-               . "\nenv[POOL] = $p->{name}\n";
+               . "\nenv[POOL] = $p->{name}\n" . ($p->{extra} // '');
     }
     open my $fh, '>', "$P/php-fpm.conf" or die "php-fpm.conf: $!";
     print $fh $conf;

@@ -7,7 +7,8 @@ package Ferry::UWSGI;
 #   plan skip_all => ... unless Ferry::UWSGI::available();
 #   my $u = Ferry::UWSGI->new(dir => $f->prefix, name => 'a',
 #                             socket => '127.0.0.1:PORT',  # or a path
-#                             proto => 'uwsgi');           # or 'scgi'
+#                             proto => 'uwsgi');           # or 'scgi',
+#                             # or 'suwsgi' with ssl => 'CERT,KEY'
 #   ... requests ...
 #   $u->stop;
 #
@@ -98,10 +99,13 @@ sub new {
         close $fh;
     }
     $self->{log} = "$dir/uwsgi-$o{name}.log";
+    # proto 'suwsgi': uwsgi over TLS, with ssl => "CERT,KEY"
+    my $proto = $o{proto} // 'uwsgi';
     my @args = ($UWSGI, '--plugin', 'python3',
-                ($o{proto} // 'uwsgi') eq 'scgi' ? '--scgi-socket'
-                                                 : '--socket',
-                $o{socket}, '--wsgi-file', $app, '--master',
+                $proto eq 'scgi' ? ('--scgi-socket', $o{socket})
+                : $proto eq 'suwsgi' ? ('--ssl-socket', "$o{socket},$o{ssl}")
+                : ('--socket', $o{socket}),
+                '--wsgi-file', $app, '--master',
                 '--processes', $o{processes} // 3,
                 '--env', "INSTANCE=$o{name}", '--logto', $self->{log},
                 '--buffer-size', 65535);

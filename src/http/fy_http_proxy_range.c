@@ -1,0 +1,112 @@
+/*
+ * fy_http_proxy_range.c -- proxy_force_ranges (and its fastcgi_,
+ * uwsgi_, scgi_ twins): one byte range of a proxied 200 made by ferry,
+ * whatever the upstream's Accept-Ranges says, as nginx's range filter
+ * makes it for an uncached response:
+ *
+ *   Range: bytes=100-199    ->  206, Content-Range: bytes 100-199/LEN,
+ *                               Content-Length: 100, and the body's
+ *                               bytes 100 to 199 (the upstream's whole
+ *                               body is still read, the rest dropped)
+ *
+ * Only when the body's length is known (Content-Length), it goes out as
+ * it came (no gzip, sub_filter or add_trailer on it) and the location's
+ * max_ranges is not 0; then the upstream's Accept-Ranges is replaced by
+ * ferry's "bytes", and a Range is served if an If-Range, if any, names
+ * the response's ETag or Last-Modified.  A Range ferry cannot serve
+ * (several ranges, malformed, or past the end) gets the whole 200.
+ * Unset, this costs a response one test of the location's flag.
+ */
+#include "fy_core.h"
+#include "fy_http.h"
+#include "fy_shm.h"
+#include "fy_http_static.h"
+#include "fy_http_proxy.h"
+
+/* The value of the request's (or response's) field name, or NULL. */
+static fy_str_t *
+fy_proxy_range_field(fy_array_t *headers, const char *name)
+{
+    fy_http_header_t  *h;
+    unsigned           i;
+
+    for (i = 0; i < headers->nelts; i++) {
+        h = fy_array_elt(headers, fy_http_header_t, i);
+        if (fy_str_eq_ci(&h->name, name)) {
+            return &h->value;
+        }
+    }
+    return NULL;
+}
+
+int
+fy_proxy_range_start(fy_http_proxy_t *p, fy_array_t *headers, int64_t cl)
+{
+    fy_http_request_t  *r = p->r;
+    fy_str_t           *range, *if_range, *v;
+    off_t               start, end;
+
+    if (p->status != 200 || r->status != 200 || cl < 0
+        || p->body_type != FY_PROXY_BODY_LENGTH || p->out != FY_PROXY_OUT_RAW
+        || p->gzip || p->sub || p->trailers || r->loc->max_ranges == 0)
+    {
+        return FY_DECLINED;
+    }
+    /* ferry's ranges, not the upstream's Accept-Ranges */
+    p->range_allow = 1;
+    range = fy_proxy_range_field(&r->headers, "Range");
+    if (range == NULL || cl == 0
+        || fy_http_parse_range(range->data, range->len, (off_t) cl, &start,
+                               &end) != FY_HTTP_RANGE_OK)
+    {
+        return FY_OK;
+    }
+    if_range = fy_proxy_range_field(&r->headers, "If-Range");
+    if (if_range) {
+        /* a strong ETag, or the date, as the response has it */
+        v = fy_proxy_range_field(headers, if_range->len
+                                          && if_range->data[0] == '"'
+                                          ? "ETag" : "Last-Modified");
+        if (v == NULL || v->len != if_range->len
+            || memcmp(v->data, if_range->data, v->len) != 0)
+        {
+            return FY_OK;
+        }
+    }
+    p->range_total = (uint64_t) cl;
+    p->range_first = (uint64_t) start;
+    p->range_skip = (uint64_t) start;
+    p->range_left = (uint64_t) (end - start + 1);
+    p->ranged = 1;
+    r->status = 206;
+    return FY_OK;
+}
+
+char *
+fy_proxy_range_header(fy_http_proxy_t *p, char *q)
+{
+    if (!p->ranged) {
+        return q + sprintf(q, "Accept-Ranges: bytes\r\n");
+    }
+    return q + sprintf(q, "Content-Range: bytes %llu-%llu/%llu\r\n"
+                          "Content-Length: %llu\r\n",
+                       (unsigned long long) p->range_first,
+                       (unsigned long long) (p->range_first + p->range_left
+                                             - 1),
+                       (unsigned long long) p->range_total,
+                       (unsigned long long) p->range_left);
+}
+
+size_t
+fy_proxy_range_trim(fy_http_proxy_t *p, u_char **start, size_t len)
+{
+    size_t  k;
+
+    k = (size_t) fy_min((uint64_t) len, p->range_skip);
+    p->range_skip -= k;
+    *start += k;
+    len -= k;
+    len = (size_t) fy_min((uint64_t) len, p->range_left);
+    p->range_left -= len;
+    return len;
+}
