@@ -192,6 +192,21 @@ http_conf_refused("server { listen 127.0.0.1:%%PORT_0%% rcvbuf=8k; }\n"
                   . "    server { listen 127.0.0.1:%%PORT_0%% so_keepalive=on; }",
                   qr/duplicate listen options for 127\.0\.0\.1:\d+ in \S+ferry\.conf:7/,
                   'two listens of one address giving socket options');
+# a wildcard and an address of one port: two sockets cannot share them
+http_conf_refused("server { listen 127.0.0.1:%%PORT_0%%; }\n"
+                  . "    server { listen %%PORT_0%%; }",
+                  qr/listen 0\.0\.0\.0:(\d+) in \S+ferry\.conf:7 and listen 127\.0\.0\.1:\1 in \S+ferry\.conf:6 overlap/,
+                  'a wildcard and an address on one port');
+http_conf_refused("server { listen [::]:%%PORT_0%% ipv6only=off; }\n"
+                  . "    server { listen 127.0.0.1:%%PORT_0%%; }",
+                  qr/listen 127\.0\.0\.1:(\d+) in \S+ferry\.conf:7 and listen \[::\]:\1 in \S+ferry\.conf:6 overlap/,
+                  '[::]:PORT ipv6only=off and an IPv4 address on that port');
+{
+    my $g = Ferry::Test->new(conf => main_conf() . "events { }\nhttp {\n"
+        . "    server { listen [::]:%%PORT_0%% ipv6only=on; listen %%PORT_0%%; listen 127.0.0.1:%%PORT_1%%; }\n}\n");
+    my ($rc, $out) = $g->run('-t');
+    is($rc, 0, '[::]:PORT (ipv6only=on) beside *:PORT is accepted') or diag $out;
+}
 {
     my $g = Ferry::Test->new(conf => main_conf() . "events { }\nstream {\n"
         . "    server { listen 127.0.0.1:%%PORT_0%% udp fastopen=3; proxy_pass 127.0.0.1:1; }\n}\n");

@@ -117,6 +117,8 @@ typedef struct {
     char                 text[128];    /* "127.0.0.1:8080", "unix:/x.sock" */
     int                  fd;           /* -1 until opened (master) */
     fy_listen_opts_t     sock;         /* from the one listen giving them */
+    const char          *file;         /* the first listen of the address */
+    unsigned             line;
     unsigned             inherited:1;  /* taken over from the old cycle */
     unsigned             ssl:1;        /* "listen ... ssl" */
     unsigned             udp:1;        /* stream "listen ... udp": a

@@ -313,6 +313,8 @@ fy_http_add_listen(fy_cycle_t *cycle, fy_http_srv_conf_t *scf,
     ls->addrlen = l->addrlen;
     ls->fd = -1;
     fy_listen_opts_init(&ls->sock);
+    ls->file = scf->file;
+    ls->line = l->line;
     ls->index = cycle->listening.nelts - 1;
     ls->default_server = NULL;
     ls->stream = NULL;

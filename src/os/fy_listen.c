@@ -314,6 +314,61 @@ fy_listen_close(fy_cycle_t *cycle)
     }
 }
 
+/* The IPv4 addresses a TCP listener takes on its port: 0 none, 1 its
+ * own, 2 all of them.  The same for IPv6 in *v6. */
+static int
+fy_listen_span(const fy_listen_t *ls, int *v6)
+{
+    const struct in6_addr  *a6 = &ls->addr.sin6.sin6_addr;
+
+    if (ls->addr.sa.sa_family == AF_INET) {
+        *v6 = 0;
+        return ls->addr.sin.sin_addr.s_addr == htonl(INADDR_ANY) ? 2 : 1;
+    }
+    *v6 = IN6_IS_ADDR_UNSPECIFIED(a6) ? 2 : 1;
+    /* [::] without IPV6_V6ONLY takes IPv4 clients too */
+    return *v6 == 2 && ls->sock.ipv6only == 0 ? 2 : 0;
+}
+
+int
+fy_listen_check(fy_cycle_t *cycle)
+{
+    fy_listen_t  *a, *b;
+    unsigned      i, j;
+    int           a4, a6, b4, b6;
+
+    for (i = 0; i < cycle->listening.nelts; i++) {
+        a = fy_array_elt(&cycle->listening, fy_listen_t, i);
+        if (a->udp || a->addr.sa.sa_family == AF_UNIX) {
+            continue;
+        }
+        a4 = fy_listen_span(a, &a6);
+        for (j = i + 1; j < cycle->listening.nelts; j++) {
+            b = fy_array_elt(&cycle->listening, fy_listen_t, j);
+            if (b->udp || b->addr.sa.sa_family == AF_UNIX
+                || b->addr.sin.sin_port != a->addr.sin.sin_port)
+            {
+                continue;
+            }
+            b4 = fy_listen_span(b, &b6);
+            /* two different addresses overlap when one is all */
+            if ((a4 && b4 && (a4 == 2 || b4 == 2))
+                || (a6 && b6 && (a6 == 2 || b6 == 2)))
+            {
+                fy_log_error(FY_LOG_EMERG, 0, "listen %s in %s:%u and "
+                             "listen %s in %s:%u overlap: ferry binds every "
+                             "address on a socket of its own, and two "
+                             "listening sockets cannot share a port's "
+                             "addresses (listen on either the wildcard or "
+                             "the addresses)", b->text, b->file, b->line,
+                             a->text, a->file, a->line);
+                return FY_ERROR;
+            }
+        }
+    }
+    return FY_OK;
+}
+
 int
 fy_listen_same(const fy_listen_t *a, const fy_listen_t *b)
 {

@@ -23,6 +23,11 @@ void fy_listen_close(fy_cycle_t *cycle);
  * their files stay the master's).  keep_udp: a worker keeps the UDP
  * ones, which it reads itself (there is no accept to hand over). */
 void fy_listen_drop(fy_cycle_t *cycle, int keep_udp);
+/* FY_ERROR (logged with both files and lines) if two TCP listeners of
+ * `cycle` would need overlapping addresses on one port, which Linux
+ * does not let two listening sockets have: a wildcard and an address
+ * of its family, or [::] with ipv6only=off and any IPv4 address. */
+int  fy_listen_check(fy_cycle_t *cycle);
 /* The same socket: address and kind (TCP or UDP) alike. */
 int  fy_listen_same(const fy_listen_t *a, const fy_listen_t *b);
 

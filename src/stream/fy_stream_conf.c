@@ -689,6 +689,8 @@ fy_stream_add_listen(fy_cycle_t *cycle, fy_stream_srv_conf_t *scf,
     ls->addrlen = l->addrlen;
     ls->fd = -1;
     ls->sock = l->sock;
+    ls->file = scf->file;
+    ls->line = l->line;
     if (ls->sock.backlog == -1) {
         ls->sock.backlog = 511;         /* nginx's NGX_LISTEN_BACKLOG */
     }
