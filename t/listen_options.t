@@ -145,6 +145,63 @@ SKIP: {
        'listen [::]:PORT ipv6only=off: an IPv4 client is served by it');
 }
 
+# without "bind", 127.0.0.1:PORT beside *:PORT is served by the
+# wildcard's socket, its servers chosen by the local address (nginx)
+{
+    my $g = Ferry::Test->new(conf => main_conf() . <<'EOF');
+worker_processes 1;
+events { worker_connections 64; }
+http {
+    server { listen %%PORT_0%%; location / { return 200 "wild $server_addr\n"; } }
+    server { listen 127.0.0.1:%%PORT_0%%; location / { return 200 "lo1\n"; } }
+    server { listen 127.0.0.1:%%PORT_0%%; server_name other;
+             location / { return 200 "other\n"; } }
+    server { listen 127.0.0.1:%%PORT_2%%; location / { return 200 "up2\n"; } }
+    server { listen 127.0.0.1:%%PORT_3%%; location / { return 200 "up3\n"; } }
+}
+stream {
+    server { listen %%PORT_1%%; proxy_pass 127.0.0.1:%%PORT_2%%; }
+    server { listen 127.0.0.1:%%PORT_1%%; proxy_pass 127.0.0.1:%%PORT_3%%; }
+}
+EOF
+    $g->start;
+    my $get = sub {
+        my ($ip, $host, $port) = @_;
+        my $s = IO::Socket::IP->new(PeerHost => $ip, PeerPort => $port // $g->port(0),
+                                    Timeout => 5) or return "connect: $!";
+        print $s "GET / HTTP/1.1\r\nHost: $host\r\nConnection: close\r\n\r\n";
+        local $/;
+        my $r = <$s> // '';
+        return $r =~ /\r\n\r\n(.*)\z/s ? $1 : $r;
+    };
+    is($get->('127.0.0.1', 'x'), "lo1\n",
+       'listen 127.0.0.1:PORT beside listen PORT: its server answers on 127.0.0.1');
+    is($get->('127.0.0.1', 'other'), "other\n", '... and its names are looked up');
+    is($get->('127.0.0.2', 'other'), "wild 127.0.0.2\n",
+       'another local address goes to the wildcard\'s servers');
+    my @socks = grep { /LISTEN/ } `ss -tlnH 'sport = :${\ $g->port(0)}' 2>/dev/null`;
+    is(scalar(@socks), 1, 'one listening socket for the port (ss -tln)');
+    like($socks[0] // '', qr/0\.0\.0\.0:\d+/, '... the wildcard\'s');
+    {
+        is($get->('127.0.0.1', 'x', $g->port(1)), "up3\n",
+           'stream: listen 127.0.0.1:PORT beside listen PORT: its server proxies');
+        is($get->('127.0.0.2', 'x', $g->port(1)), "up2\n",
+           'stream: another local address: the wildcard\'s server');
+    }
+
+    # a keep-alive connection to the shared address, handed back by its
+    # draining worker on a reload, stays with that address's servers
+    my $c = Ferry::Test::Client->new($g->port(0));
+    $c->send("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+    is(($c->read_response // {})->{body}, "lo1\n", 'keep-alive: first request');
+    kill 'HUP', $g->master_pid;
+    ok((wait_until { $g->error_log =~ /reload done/ } 10), 'reloaded');
+    $c->send("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+    is(($c->read_response // {})->{body}, "lo1\n",
+       'keep-alive: the request after the reload, same address\'s server');
+    $g->stop;
+}
+
 # a reload changes the options of the socket it keeps
 $f->write_file('conf/ferry.conf', $conf->('rcvbuf=56k sndbuf=24k', 'off'));
 kill 'HUP', $f->master_pid;
@@ -192,11 +249,16 @@ http_conf_refused("server { listen 127.0.0.1:%%PORT_0%% rcvbuf=8k; }\n"
                   . "    server { listen 127.0.0.1:%%PORT_0%% so_keepalive=on; }",
                   qr/duplicate listen options for 127\.0\.0\.1:\d+ in \S+ferry\.conf:7/,
                   'two listens of one address giving socket options');
-# a wildcard and an address of one port: two sockets cannot share them
-http_conf_refused("server { listen 127.0.0.1:%%PORT_0%%; }\n"
+# an address with "bind" beside a wildcard of its port: two sockets
+# cannot share the address
+http_conf_refused("server { listen 127.0.0.1:%%PORT_0%% bind; }\n"
                   . "    server { listen %%PORT_0%%; }",
                   qr/listen 0\.0\.0\.0:(\d+) in \S+ferry\.conf:7 and listen 127\.0\.0\.1:\1 in \S+ferry\.conf:6 overlap/,
-                  'a wildcard and an address on one port');
+                  'a wildcard and an address with bind on one port');
+http_conf_refused("server { listen 127.0.0.1:%%PORT_0%% rcvbuf=8k; }\n"
+                  . "    server { listen %%PORT_0%%; }",
+                  qr/listen 0\.0\.0\.0:(\d+) in \S+ferry\.conf:7 and listen 127\.0\.0\.1:\1 in \S+ferry\.conf:6 overlap/,
+                  'a socket option asks for a socket of its own too');
 http_conf_refused("server { listen [::]:%%PORT_0%% ipv6only=off; }\n"
                   . "    server { listen 127.0.0.1:%%PORT_0%%; }",
                   qr/listen 127\.0\.0\.1:(\d+) in \S+ferry\.conf:7 and listen \[::\]:\1 in \S+ferry\.conf:6 overlap/,

@@ -108,6 +108,8 @@ typedef struct {
     int                  keepcnt;
     unsigned             deferred:1;   /* "deferred": TCP_DEFER_ACCEPT 1 */
     unsigned             set:1;        /* one of them was given */
+    unsigned             bind:1;       /* "bind", or one of them: a socket
+                                          of its own beside a wildcard */
 } fy_listen_opts_t;
 
 /* A listening socket: one per distinct address in "listen". */
@@ -120,6 +122,13 @@ typedef struct {
     const char          *file;         /* the first listen of the address */
     unsigned             line;
     unsigned             inherited:1;  /* taken over from the old cycle */
+    /* nginx's addresses without "bind": an IP:PORT listener beside a
+     * *:PORT one (of the same family, both http or both stream) has no
+     * socket (shared); the wildcard's (serves) takes its connections,
+     * and the master gives each the listener of its local address
+     * (fy_listen_check, fy_listen_local) */
+    unsigned             shared:1;
+    unsigned             serves:1;
     unsigned             ssl:1;        /* "listen ... ssl" */
     unsigned             udp:1;        /* stream "listen ... udp": a
                                           datagram socket every worker

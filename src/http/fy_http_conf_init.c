@@ -334,6 +334,7 @@ found:
         }
         ls->sock = l->sock;
     }
+    ls->sock.bind |= l->sock.bind;
     /* as ssl, a property of the socket that any listen of the address
      * may give (nginx) */
     ls->ssl |= l->ssl;

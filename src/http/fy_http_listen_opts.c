@@ -94,8 +94,8 @@ fy_http_listen_param(fy_conf_t *cf, unsigned i, int family,
     int64_t    n;
 
     if (fy_str_eq(arg, "bind")) {
-        /* nginx's separate bind() for the address: ferry binds every
-         * address of a listen on a socket of its own anyway */
+        /* a socket of its own even beside a wildcard listen (nginx) */
+        o->bind = 1;
         return 1;
     }
     if (fy_str_eq(arg, "reuseport")) {
@@ -173,6 +173,8 @@ fy_http_listen_param(fy_conf_t *cf, unsigned i, int family,
     } else {
         return 0;
     }
+    /* as nginx: a socket option asks for a socket of its own */
     o->set = 1;
+    o->bind = 1;
     return 1;
 }

@@ -237,6 +237,9 @@ fy_listen_open(fy_cycle_t *cycle, fy_cycle_t *old)
 
     for (i = 0; i < cycle->listening.nelts; i++) {
         ls = fy_array_elt(&cycle->listening, fy_listen_t, i);
+        if (ls->shared) {
+            continue;           /* its wildcard's socket takes it */
+        }
 
         for (j = 0; old && j < old->listening.nelts; j++) {
             ols = fy_array_elt(&old->listening, fy_listen_t, j);
@@ -330,6 +333,30 @@ fy_listen_span(const fy_listen_t *ls, int *v6)
     return *v6 == 2 && ls->sock.ipv6only == 0 ? 2 : 0;
 }
 
+/* The TCP wildcard listener of `ls`'s family and port, of the same
+ * kind (http or stream), or NULL. */
+static fy_listen_t *
+fy_listen_wildcard(fy_cycle_t *cycle, const fy_listen_t *ls)
+{
+    fy_listen_t  *w;
+    unsigned      i;
+    int           v6;
+
+    for (i = 0; i < cycle->listening.nelts; i++) {
+        w = fy_array_elt(&cycle->listening, fy_listen_t, i);
+        if (w != ls && !w->udp && w->addr.sa.sa_family == ls->addr.sa.sa_family
+            && w->addr.sin.sin_port == ls->addr.sin.sin_port
+            && (w->stream == NULL) == (ls->stream == NULL)
+            && (w->addr.sa.sa_family == AF_INET
+                ? fy_listen_span(w, &v6) == 2
+                : (fy_listen_span(w, &v6), v6 == 2)))
+        {
+            return w;
+        }
+    }
+    return NULL;
+}
+
 int
 fy_listen_check(fy_cycle_t *cycle)
 {
@@ -337,15 +364,32 @@ fy_listen_check(fy_cycle_t *cycle)
     unsigned      i, j;
     int           a4, a6, b4, b6;
 
+    /* As nginx: an address without "bind" (or a socket option) on a
+     * port that has a wildcard listen is served by the wildcard's
+     * socket. */
     for (i = 0; i < cycle->listening.nelts; i++) {
         a = fy_array_elt(&cycle->listening, fy_listen_t, i);
-        if (a->udp || a->addr.sa.sa_family == AF_UNIX) {
+        if (a->udp || a->addr.sa.sa_family == AF_UNIX || a->sock.bind
+            || fy_listen_span(a, &a6) == 2 || a6 == 2)
+        {
+            continue;
+        }
+        b = fy_listen_wildcard(cycle, a);
+        if (b) {
+            a->shared = 1;
+            b->serves = 1;
+        }
+    }
+
+    for (i = 0; i < cycle->listening.nelts; i++) {
+        a = fy_array_elt(&cycle->listening, fy_listen_t, i);
+        if (a->udp || a->addr.sa.sa_family == AF_UNIX || a->shared) {
             continue;
         }
         a4 = fy_listen_span(a, &a6);
         for (j = i + 1; j < cycle->listening.nelts; j++) {
             b = fy_array_elt(&cycle->listening, fy_listen_t, j);
-            if (b->udp || b->addr.sa.sa_family == AF_UNIX
+            if (b->udp || b->addr.sa.sa_family == AF_UNIX || b->shared
                 || b->addr.sin.sin_port != a->addr.sin.sin_port)
             {
                 continue;
@@ -356,17 +400,40 @@ fy_listen_check(fy_cycle_t *cycle)
                 || (a6 && b6 && (a6 == 2 || b6 == 2)))
             {
                 fy_log_error(FY_LOG_EMERG, 0, "listen %s in %s:%u and "
-                             "listen %s in %s:%u overlap: ferry binds every "
-                             "address on a socket of its own, and two "
-                             "listening sockets cannot share a port's "
-                             "addresses (listen on either the wildcard or "
-                             "the addresses)", b->text, b->file, b->line,
-                             a->text, a->file, a->line);
+                             "listen %s in %s:%u overlap: two listening "
+                             "sockets cannot share a port's addresses (an "
+                             "address with \"bind\" or a socket option "
+                             "needs a socket of its own)", b->text,
+                             b->file, b->line, a->text, a->file, a->line);
                 return FY_ERROR;
             }
         }
     }
     return FY_OK;
+}
+
+unsigned
+fy_listen_local(fy_cycle_t *cycle, const fy_listen_t *ls, int fd)
+{
+    fy_sockaddr_t  sa;
+    fy_listen_t   *s;
+    socklen_t      len = sizeof(sa);
+    unsigned       i;
+
+    if (getsockname(fd, &sa.sa, &len) == -1) {
+        fy_log_error(FY_LOG_ALERT, errno, "getsockname() on %s failed",
+                     ls->text);
+        return ls->index;
+    }
+    for (i = 0; i < cycle->listening.nelts; i++) {
+        s = fy_array_elt(&cycle->listening, fy_listen_t, i);
+        if (s->shared && s->addrlen == len
+            && memcmp(&s->addr, &sa, len) == 0)
+        {
+            return s->index;
+        }
+    }
+    return ls->index;
 }
 
 int
