@@ -34,9 +34,9 @@ fy_listen_close_one(fy_listen_t *ls)
 static int
 fy_listen_sysctl(const char *name)
 {
-    char   path[64], buf[32];
-    int    fd;
-    ssize_t n;
+    char     path[64], buf[32];
+    int      fd;
+    ssize_t  n;
 
     snprintf(path, sizeof(path), "/proc/sys/net/ipv4/%s", name);
     fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -340,17 +340,19 @@ fy_listen_wildcard(fy_cycle_t *cycle, const fy_listen_t *ls)
 {
     fy_listen_t  *w;
     unsigned      i;
-    int           v6;
+    int           w4, w6;
 
     for (i = 0; i < cycle->listening.nelts; i++) {
         w = fy_array_elt(&cycle->listening, fy_listen_t, i);
-        if (w != ls && !w->udp && w->addr.sa.sa_family == ls->addr.sa.sa_family
-            && w->addr.sin.sin_port == ls->addr.sin.sin_port
-            && (w->stream == NULL) == (ls->stream == NULL)
-            && (w->addr.sa.sa_family == AF_INET
-                ? fy_listen_span(w, &v6) == 2
-                : (fy_listen_span(w, &v6), v6 == 2)))
+        if (w == ls || w->udp
+            || w->addr.sa.sa_family != ls->addr.sa.sa_family
+            || w->addr.sin.sin_port != ls->addr.sin.sin_port
+            || (w->stream == NULL) != (ls->stream == NULL))
         {
+            continue;
+        }
+        w4 = fy_listen_span(w, &w6);
+        if ((w->addr.sa.sa_family == AF_INET ? w4 : w6) == 2) {
             return w;
         }
     }
