@@ -235,8 +235,10 @@ for my $t (
     ['listen unix:;', qr/invalid address "unix:" in "listen"/],
     ['listen 127.0.0.1:%%PORT_0%% reuseport;',
      qr/"reuseport" is not supported: the master accepts every connection/],
-    ['listen 127.0.0.1:%%PORT_0%% fastopen=3;',
-     qr/invalid parameter "fastopen=3" in "listen"/],
+    ['listen 127.0.0.1:%%PORT_0%% fastopen=many;',
+     qr/invalid fastopen "many" in "listen"/],
+    ['listen 127.0.0.1:%%PORT_0%% nosuch;',
+     qr/invalid parameter "nosuch" in "listen"/],
     ["location / { proxy_pass http://unix:$long; }",
      qr/too long path in the unix domain socket "unix:\/tmp\/d+\.sock"/],
 ) {

@@ -8,6 +8,7 @@
 #include "fy_dispatch.h"
 #include "fy_shm.h"
 #include "fy_http.h"
+#include "fy_listen.h"
 #include "fy_stream.h"
 #include "fy_supervise.h"
 #include "fy_user.h"
@@ -468,6 +469,9 @@ fy_cycle_load(const char *prefix, const char *conf_file,
     }
     /* after http's: a stream listen may not take an http address */
     if (cycle->stream && fy_stream_init_cycle(cycle) != FY_OK) {
+        goto failed;
+    }
+    if (fy_listen_check(cycle) != FY_OK) {
         goto failed;
     }
     if (cycle->http && ccf->pcre_jit) {

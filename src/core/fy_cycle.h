@@ -90,16 +90,45 @@ typedef union {
     struct sockaddr_un   sun;
 } fy_sockaddr_t;
 
+/* The socket options of a "listen" (http and stream alike), set by the
+ * master on the listening socket; accepted sockets inherit them from
+ * it (fy_listen.c).  -1: not given, the system's value is left. */
+typedef struct {
+    int                  backlog;      /* listen(): "backlog=", 511 */
+    int                  rcvbuf;       /* SO_RCVBUF: "rcvbuf=SIZE" */
+    int                  sndbuf;       /* SO_SNDBUF: "sndbuf=SIZE" */
+    int                  fastopen;     /* TCP_FASTOPEN: "fastopen=N" */
+    int                  ipv6only;     /* IPV6_V6ONLY: "ipv6only=", 1 */
+    /* "so_keepalive=on|off|[idle]:[intvl]:[cnt]": SO_KEEPALIVE -1/0/1,
+     * TCP_KEEPIDLE and TCP_KEEPINTVL in seconds, TCP_KEEPCNT; 0: the
+     * system's */
+    int                  keepalive;
+    int                  keepidle;
+    int                  keepintvl;
+    int                  keepcnt;
+    unsigned             deferred:1;   /* "deferred": TCP_DEFER_ACCEPT 1 */
+    unsigned             set:1;        /* one of them was given */
+    unsigned             bind:1;       /* "bind", or one of them: a socket
+                                          of its own beside a wildcard */
+} fy_listen_opts_t;
+
 /* A listening socket: one per distinct address in "listen". */
 typedef struct {
     fy_sockaddr_t        addr;
     socklen_t            addrlen;
     char                 text[128];    /* "127.0.0.1:8080", "unix:/x.sock" */
     int                  fd;           /* -1 until opened (master) */
-    int                  backlog;      /* listen(): "backlog=", 511 */
-    unsigned             deferred:1;   /* "deferred": TCP_DEFER_ACCEPT 1 */
-    unsigned             opts:1;       /* a listen gave socket options */
+    fy_listen_opts_t     sock;         /* from the one listen giving them */
+    const char          *file;         /* the first listen of the address */
+    unsigned             line;
     unsigned             inherited:1;  /* taken over from the old cycle */
+    /* nginx's addresses without "bind": an IP:PORT listener beside a
+     * *:PORT one (of the same family, both http or both stream) has no
+     * socket (shared); the wildcard's (serves) takes its connections,
+     * and the master gives each the listener of its local address
+     * (fy_listen_check, fy_listen_local) */
+    unsigned             shared:1;
+    unsigned             serves:1;
     unsigned             ssl:1;        /* "listen ... ssl" */
     unsigned             udp:1;        /* stream "listen ... udp": a
                                           datagram socket every worker

@@ -799,8 +799,7 @@ typedef struct fy_http_srv_conf_s {
 typedef struct {
     fy_sockaddr_t        addr;
     socklen_t            addrlen;
-    int                  backlog;       /* "backlog=N", -1: not given */
-    unsigned             deferred:1;    /* "deferred" */
+    fy_listen_opts_t     sock;          /* backlog=, rcvbuf=, ... */
     unsigned             default_server:1;
     unsigned             ssl:1;
     unsigned             proxy_protocol:1;

@@ -38,9 +38,10 @@ void fy_http_peer_defaults(fy_http_upstream_peer_t *peer);
 
 /* fy_http_conf.c */
 fy_str_t *fy_http_param(fy_str_t *arg, const char *name, fy_str_t *value);
-/* fy_http_conf_server.c: backlog=, deferred, reuseport of an http or
- * stream listen (1: taken, 0: not one of them, -1: logged error) */
-int fy_http_listen_param(fy_conf_t *cf, unsigned i, int family, int *backlog,
-                         unsigned *deferred);
+/* fy_http_listen_opts.c: the socket parameters of an http or stream
+ * listen, cf->args[i] (1: taken, 0: not one of them, -1: logged error) */
+void fy_listen_opts_init(fy_listen_opts_t *o);
+int fy_http_listen_param(fy_conf_t *cf, unsigned i, int family,
+                         fy_listen_opts_t *o);
 
 #endif /* FY_HTTP_CONF_H */

@@ -322,7 +322,9 @@ fy_http_add_listen(fy_cycle_t *cycle, fy_http_srv_conf_t *scf,
     ls->addr = l->addr;
     ls->addrlen = l->addrlen;
     ls->fd = -1;
-    ls->backlog = -1;
+    fy_listen_opts_init(&ls->sock);
+    ls->file = scf->file;
+    ls->line = l->line;
     ls->index = cycle->listening.nelts - 1;
     ls->default_server = NULL;
     ls->stream = NULL;
@@ -332,18 +334,17 @@ fy_http_add_listen(fy_cycle_t *cycle, fy_http_srv_conf_t *scf,
 
 found:
 
-    if (l->backlog != -1 || l->deferred) {
+    if (l->sock.set) {
         /* socket options belong to the address: one listen of it may
          * give them (nginx), the others take them as they are */
-        if (ls->opts) {
+        if (ls->sock.set) {
             fy_log_error(FY_LOG_EMERG, 0, "duplicate listen options for %s "
                          "in %s:%u", ls->text, scf->file, l->line);
             return FY_ERROR;
         }
-        ls->opts = 1;
-        ls->backlog = l->backlog;
-        ls->deferred = l->deferred;
+        ls->sock = l->sock;
     }
+    ls->sock.bind |= l->sock.bind;
     /* as ssl, a property of the socket that any listen of the address
      * may give (nginx) */
     ls->ssl |= l->ssl;
@@ -487,7 +488,7 @@ fy_http_init_cycle(fy_cycle_t *cycle)
             }
             fy_parse_addr_port((u_char *) "80", 2, 0, &l->addr, &l->addrlen);
             l->line = scf->line;
-            l->backlog = -1;
+            fy_listen_opts_init(&l->sock);
         }
         for (j = 0; j < scf->listens.nelts; j++) {
             l = fy_array_elt(&scf->listens, fy_http_listen_t, j);
@@ -498,8 +499,8 @@ fy_http_init_cycle(fy_cycle_t *cycle)
     }
     for (i = 0; i < cycle->listening.nelts; i++) {
         fy_listen_t *ls = fy_array_elt(&cycle->listening, fy_listen_t, i);
-        if (ls->backlog == -1) {
-            ls->backlog = 511;          /* nginx's NGX_LISTEN_BACKLOG */
+        if (ls->sock.backlog == -1) {
+            ls->sock.backlog = 511;     /* nginx's NGX_LISTEN_BACKLOG */
         }
     }
     if (fy_http_proxy_ssl_init_cycle(cycle) != FY_OK) {

@@ -410,59 +410,12 @@ fy_http_location_if(fy_conf_t *cf, fy_http_loc_conf_t *parent,
     return fy_http_parse_block(cf, FY_CONF_LIF, ctx);
 }
 
-/*
- * The listen parameters of http and stream alike, cf->args[i]:
- * backlog=N into *backlog, deferred into *deferred, reuseport refused.
- * 1: it was one of them, 0: it was not, -1: an error, logged.
- */
-int
-fy_http_listen_param(fy_conf_t *cf, unsigned i, int family, int *backlog,
-                     unsigned *deferred)
-{
-    fy_str_t  v;
-    int64_t   n;
-
-    if (fy_http_param(&cf->args[i], "backlog", &v)) {
-        n = fy_atoi(v.data, v.len);
-        if (n < 1 || n > 65535) {
-            fy_conf_error(cf, "invalid backlog \"%s\" in \"listen\" "
-                          "(1 to 65535)", v.data);
-            return -1;
-        }
-        *backlog = (int) n;
-        return 1;
-    }
-    if (fy_str_eq(&cf->args[i], "deferred")) {
-        /* TCP_DEFER_ACCEPT is a TCP option: nginx takes it for a unix
-         * socket and only logs at start that setsockopt() failed;
-         * refuse it here, where the file and line are */
-        if (family == AF_UNIX) {
-            fy_conf_error(cf, "\"deferred\" is a TCP option and cannot "
-                          "be used with \"%s\" in \"listen\"",
-                          cf->args[1].data);
-            return -1;
-        }
-        *deferred = 1;
-        return 1;
-    }
-    if (fy_str_eq(&cf->args[i], "reuseport")) {
-        /* one socket per worker, balanced by the kernel, is the
-         * opposite of the master accepting and choosing a worker
-         * (worker_dispatch) */
-        fy_conf_error(cf, "\"reuseport\" is not supported: the master "
-                      "accepts every connection and hands it to a worker "
-                      "(see worker_dispatch)");
-        return -1;
-    }
-    return 0;
-}
-
 const char *
 fy_http_listen(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
 {
     fy_http_srv_conf_t  *scf = conf;
     fy_http_listen_t    *l;
-    unsigned             i, deferred = 0;
+    unsigned             i;
     int                  rc;
 
     fy_unused(cmd);
@@ -472,7 +425,7 @@ fy_http_listen(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
         return "cannot allocate memory";
     }
     l->line = cf->line;
-    l->backlog = -1;
+    fy_listen_opts_init(&l->sock);
 
     rc = fy_parse_addr_port(cf->args[1].data, cf->args[1].len, 0, &l->addr,
                             &l->addrlen);
@@ -489,13 +442,11 @@ fy_http_listen(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
     }
 
     for (i = 2; i < cf->nargs; i++) {
-        rc = fy_http_listen_param(cf, i, l->addr.sa.sa_family, &l->backlog,
-                                  &deferred);
+        rc = fy_http_listen_param(cf, i, l->addr.sa.sa_family, &l->sock);
         if (rc < 0) {
             return FY_CONF_ERROR;
         }
         if (rc > 0) {
-            l->deferred = deferred;
             continue;
         }
         if (fy_str_eq(&cf->args[i], "default_server")

@@ -108,7 +108,9 @@ fy_handoff_listener(const fy_channel_handoff_t *h)
 
     for (i = 0; i < fy_cycle->listening.nelts; i++) {
         ls = fy_array_elt(&fy_cycle->listening, fy_listen_t, i);
-        if (ls->fd != -1 && !ls->udp && ls->addrlen == h->local_len
+        /* a shared address has no socket: its wildcard's takes it */
+        if ((ls->fd != -1 || ls->shared) && !ls->udp
+            && ls->addrlen == h->local_len
             && memcmp(&ls->addr, &h->local, ls->addrlen) == 0)
         {
             return (int) i;

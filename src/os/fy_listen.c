@@ -4,6 +4,7 @@
 #include "fy_core.h"
 #include "fy_listen.h"
 
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/stat.h>
@@ -27,10 +28,119 @@ fy_listen_close_one(fy_listen_t *ls)
     }
 }
 
+/* The system's value of a keepalive setting (TCP_KEEPIDLE and its
+ * kin cannot be given 0, "the system's", again once set): what a
+ * reload that drops it from so_keepalive= puts back.  0: unknown. */
+static int
+fy_listen_sysctl(const char *name)
+{
+    char     path[64], buf[32];
+    int      fd;
+    ssize_t  n;
+
+    snprintf(path, sizeof(path), "/proc/sys/net/ipv4/%s", name);
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd == -1) {
+        return 0;
+    }
+    n = read(fd, buf, sizeof(buf) - 1);
+    close(fd);
+    if (n <= 0) {
+        return 0;
+    }
+    buf[n] = '\0';
+    return atoi(buf);
+}
+
+/* One option, to `val`.  A new socket (`level` emerg) fails on it; a
+ * kept one (alert) keeps serving as it was (nginx: "failed, ignored"). */
+static int
+fy_listen_setopt(const fy_listen_t *ls, int level, int proto, int opt,
+                 const char *name, int val)
+{
+    if (setsockopt(ls->fd, proto, opt, &val, sizeof(val)) == 0) {
+        return FY_OK;
+    }
+    fy_log_error(level, errno, "setsockopt(%s, %d) %s failed%s", name, val,
+                 ls->text, level == FY_LOG_EMERG ? "" : ", ignored");
+    return FY_ERROR;
+}
+
+/* One TCP keepalive setting: `to`'s value, or when a reload dropped
+ * it, the system's again. */
+static int
+fy_listen_keep(const fy_listen_t *ls, int level, int opt, const char *name,
+               int to, int from, const char *sysctl)
+{
+    if (to == from || (to == 0 && (to = fy_listen_sysctl(sysctl)) == 0)) {
+        return FY_OK;
+    }
+    return fy_listen_setopt(ls, level, IPPROTO_TCP, opt, name, to);
+}
+
+/*
+ * Give the socket `to->fd` the options of `to` (rcvbuf=, sndbuf=,
+ * so_keepalive=, fastopen=, deferred).  from == NULL: a socket just
+ * bound, which gets those given and fails on an error.  Otherwise the
+ * socket was set up for `from` (the same address in the other cycle):
+ * only what differs is set, an error is logged and the socket keeps
+ * serving.  A buffer size a reload drops stays as it is (the system's
+ * default is not known once it was set); a dropped so_keepalive= or
+ * fastopen= is turned off, as on a new socket.
+ */
+static int
+fy_listen_configure(const fy_listen_t *to, const fy_listen_t *from)
+{
+    static const fy_listen_opts_t  none = { .backlog = -1, .rcvbuf = -1,
+        .sndbuf = -1, .fastopen = -1, .ipv6only = -1, .keepalive = -1 };
+    const fy_listen_opts_t  *o = &to->sock, *f;
+    int                      level, rc = FY_OK;
+
+    level = from ? FY_LOG_ALERT : FY_LOG_EMERG;
+    f = from ? &from->sock : &none;
+
+    if (o->rcvbuf != -1 && o->rcvbuf != f->rcvbuf) {
+        rc |= fy_listen_setopt(to, level, SOL_SOCKET, SO_RCVBUF, "SO_RCVBUF",
+                               o->rcvbuf);
+    }
+    if (o->sndbuf != -1 && o->sndbuf != f->sndbuf) {
+        rc |= fy_listen_setopt(to, level, SOL_SOCKET, SO_SNDBUF, "SO_SNDBUF",
+                               o->sndbuf);
+    }
+    if (to->udp || rc != FY_OK) {
+        return rc;
+    }
+    /* accepted sockets inherit keepalive and its timings (nginx sets
+     * them on the listening socket too) */
+    if ((o->keepalive == 1) != (f->keepalive == 1)) {
+        rc |= fy_listen_setopt(to, level, SOL_SOCKET, SO_KEEPALIVE,
+                               "SO_KEEPALIVE", o->keepalive == 1);
+    }
+    rc |= fy_listen_keep(to, level, TCP_KEEPIDLE, "TCP_KEEPIDLE", o->keepidle,
+                         f->keepidle, "tcp_keepalive_time");
+    rc |= fy_listen_keep(to, level, TCP_KEEPINTVL, "TCP_KEEPINTVL",
+                         o->keepintvl, f->keepintvl, "tcp_keepalive_intvl");
+    rc |= fy_listen_keep(to, level, TCP_KEEPCNT, "TCP_KEEPCNT", o->keepcnt,
+                         f->keepcnt, "tcp_keepalive_probes");
+    /* 0 turns fast open off again */
+    if (o->fastopen != f->fastopen && (o->fastopen != -1 || from)) {
+        rc |= fy_listen_setopt(to, level, IPPROTO_TCP, TCP_FASTOPEN,
+                               "TCP_FASTOPEN",
+                               o->fastopen == -1 ? 0 : o->fastopen);
+    }
+    /* 0 turns deferring off again (nginx's delete_deferred) */
+    if (o->deferred != f->deferred) {
+        rc |= fy_listen_setopt(to, level, IPPROTO_TCP, TCP_DEFER_ACCEPT,
+                               "TCP_DEFER_ACCEPT",
+                               o->deferred ? FY_LISTEN_DEFER_SECS : 0);
+    }
+    return rc == FY_OK ? FY_OK : FY_ERROR;
+}
+
 static int
 fy_listen_open_one(fy_listen_t *ls)
 {
-    int  fd, on = 1, defer = FY_LISTEN_DEFER_SECS;
+    int  fd, on = 1;
     int  family = ls->addr.sa.sa_family;
 
     fd = socket(family, (ls->udp ? SOCK_DGRAM : SOCK_STREAM) | SOCK_NONBLOCK
@@ -48,11 +158,15 @@ fy_listen_open_one(fy_listen_t *ls)
         close(fd);
         return FY_ERROR;
     }
+    /* on unless "ipv6only=off": [::]:port then takes IPv4 clients too
+     * (and 0.0.0.0:port cannot be bound beside it).  Only possible
+     * before bind(). */
+    on = ls->sock.ipv6only != 0;
     if (family == AF_INET6
         && setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof(on)) == -1)
     {
-        fy_log_error(FY_LOG_EMERG, errno, "setsockopt(IPV6_V6ONLY) %s "
-                     "failed", ls->text);
+        fy_log_error(FY_LOG_EMERG, errno, "setsockopt(IPV6_V6ONLY, %d) %s "
+                     "failed", on, ls->text);
         close(fd);
         return FY_ERROR;
     }
@@ -78,21 +192,16 @@ fy_listen_open_one(fy_listen_t *ls)
         fy_listen_close_one(ls);
         return FY_ERROR;
     }
-    if (ls->udp) {
-        return FY_OK;       /* a datagram socket is ready once bound */
-    }
-    /* Before listen(), so no connection is queued without it (nginx
-     * sets it just after; the kernel takes it either way). */
-    if (ls->deferred
-        && setsockopt(fd, IPPROTO_TCP, TCP_DEFER_ACCEPT, &defer,
-                      sizeof(defer)) == -1)
-    {
-        fy_log_error(FY_LOG_EMERG, errno, "setsockopt(TCP_DEFER_ACCEPT, %d) "
-                     "%s failed", defer, ls->text);
+    /* Before listen(), so no connection is queued without them (nginx
+     * sets them just after; the kernel takes them either way). */
+    if (fy_listen_configure(ls, NULL) != FY_OK) {
         fy_listen_close_one(ls);
         return FY_ERROR;
     }
-    if (listen(fd, ls->backlog) == -1) {
+    if (ls->udp) {
+        return FY_OK;       /* a datagram socket is ready once bound */
+    }
+    if (listen(fd, ls->sock.backlog) == -1) {
         fy_log_error(FY_LOG_EMERG, errno, "listen() to %s failed", ls->text);
         fy_listen_close_one(ls);
         return FY_ERROR;
@@ -109,24 +218,15 @@ fy_listen_open_one(fy_listen_t *ls)
 static void
 fy_listen_reconfigure(const fy_listen_t *to, const fy_listen_t *from)
 {
-    int  secs;
-
     /* listen() again on a listening socket only changes the queue's
      * length (nginx) */
-    if (to->backlog != from->backlog && listen(to->fd, to->backlog) == -1) {
+    if (!to->udp && to->sock.backlog != from->sock.backlog
+        && listen(to->fd, to->sock.backlog) == -1)
+    {
         fy_log_error(FY_LOG_ALERT, errno, "listen() to %s with backlog %d "
-                     "failed", to->text, to->backlog);
+                     "failed", to->text, to->sock.backlog);
     }
-    /* 0 turns deferring off again (nginx's delete_deferred) */
-    if (to->deferred != from->deferred) {
-        secs = to->deferred ? FY_LISTEN_DEFER_SECS : 0;
-        if (setsockopt(to->fd, IPPROTO_TCP, TCP_DEFER_ACCEPT, &secs,
-                       sizeof(secs)) == -1)
-        {
-            fy_log_error(FY_LOG_ALERT, errno, "setsockopt(TCP_DEFER_ACCEPT, "
-                         "%d) %s failed", secs, to->text);
-        }
-    }
+    (void) fy_listen_configure(to, from);
 }
 
 int
@@ -137,12 +237,26 @@ fy_listen_open(fy_cycle_t *cycle, fy_cycle_t *old)
 
     for (i = 0; i < cycle->listening.nelts; i++) {
         ls = fy_array_elt(&cycle->listening, fy_listen_t, i);
+        if (ls->shared) {
+            continue;           /* its wildcard's socket takes it */
+        }
 
         for (j = 0; old && j < old->listening.nelts; j++) {
             ols = fy_array_elt(&old->listening, fy_listen_t, j);
             if (ols->fd != -1 && fy_listen_same(ols, ls)) {
                 ls->fd = ols->fd;
                 ls->inherited = 1;
+                /* IPV6_V6ONLY is fixed once bound: the socket would
+                 * not be what the new configuration says */
+                if (ls->addr.sa.sa_family == AF_INET6
+                    && (ls->sock.ipv6only != 0) != (ols->sock.ipv6only != 0))
+                {
+                    fy_log_error(FY_LOG_EMERG, 0, "ipv6only of %s cannot "
+                                 "be changed by a reload (its socket is "
+                                 "kept); stop and start ferry for it",
+                                 ls->text);
+                    goto failed;
+                }
                 /* new backlog= or deferred apply to the socket kept */
                 fy_listen_reconfigure(ls, ols);
                 break;
@@ -201,6 +315,127 @@ fy_listen_close(fy_cycle_t *cycle)
             fy_listen_close_one(ls);
         }
     }
+}
+
+/* The IPv4 addresses a TCP listener takes on its port: 0 none, 1 its
+ * own, 2 all of them.  The same for IPv6 in *v6. */
+static int
+fy_listen_span(const fy_listen_t *ls, int *v6)
+{
+    const struct in6_addr  *a6 = &ls->addr.sin6.sin6_addr;
+
+    if (ls->addr.sa.sa_family == AF_INET) {
+        *v6 = 0;
+        return ls->addr.sin.sin_addr.s_addr == htonl(INADDR_ANY) ? 2 : 1;
+    }
+    *v6 = IN6_IS_ADDR_UNSPECIFIED(a6) ? 2 : 1;
+    /* [::] without IPV6_V6ONLY takes IPv4 clients too */
+    return *v6 == 2 && ls->sock.ipv6only == 0 ? 2 : 0;
+}
+
+/* The TCP wildcard listener of `ls`'s family and port, of the same
+ * kind (http or stream), or NULL. */
+static fy_listen_t *
+fy_listen_wildcard(fy_cycle_t *cycle, const fy_listen_t *ls)
+{
+    fy_listen_t  *w;
+    unsigned      i;
+    int           w4, w6;
+
+    for (i = 0; i < cycle->listening.nelts; i++) {
+        w = fy_array_elt(&cycle->listening, fy_listen_t, i);
+        if (w == ls || w->udp
+            || w->addr.sa.sa_family != ls->addr.sa.sa_family
+            || w->addr.sin.sin_port != ls->addr.sin.sin_port
+            || (w->stream == NULL) != (ls->stream == NULL))
+        {
+            continue;
+        }
+        w4 = fy_listen_span(w, &w6);
+        if ((w->addr.sa.sa_family == AF_INET ? w4 : w6) == 2) {
+            return w;
+        }
+    }
+    return NULL;
+}
+
+int
+fy_listen_check(fy_cycle_t *cycle)
+{
+    fy_listen_t  *a, *b;
+    unsigned      i, j;
+    int           a4, a6, b4, b6;
+
+    /* As nginx: an address without "bind" (or a socket option) on a
+     * port that has a wildcard listen is served by the wildcard's
+     * socket. */
+    for (i = 0; i < cycle->listening.nelts; i++) {
+        a = fy_array_elt(&cycle->listening, fy_listen_t, i);
+        if (a->udp || a->addr.sa.sa_family == AF_UNIX || a->sock.bind
+            || fy_listen_span(a, &a6) == 2 || a6 == 2)
+        {
+            continue;
+        }
+        b = fy_listen_wildcard(cycle, a);
+        if (b) {
+            a->shared = 1;
+            b->serves = 1;
+        }
+    }
+
+    for (i = 0; i < cycle->listening.nelts; i++) {
+        a = fy_array_elt(&cycle->listening, fy_listen_t, i);
+        if (a->udp || a->addr.sa.sa_family == AF_UNIX || a->shared) {
+            continue;
+        }
+        a4 = fy_listen_span(a, &a6);
+        for (j = i + 1; j < cycle->listening.nelts; j++) {
+            b = fy_array_elt(&cycle->listening, fy_listen_t, j);
+            if (b->udp || b->addr.sa.sa_family == AF_UNIX || b->shared
+                || b->addr.sin.sin_port != a->addr.sin.sin_port)
+            {
+                continue;
+            }
+            b4 = fy_listen_span(b, &b6);
+            /* two different addresses overlap when one is all */
+            if ((a4 && b4 && (a4 == 2 || b4 == 2))
+                || (a6 && b6 && (a6 == 2 || b6 == 2)))
+            {
+                fy_log_error(FY_LOG_EMERG, 0, "listen %s in %s:%u and "
+                             "listen %s in %s:%u overlap: two listening "
+                             "sockets cannot share a port's addresses (an "
+                             "address with \"bind\" or a socket option "
+                             "needs a socket of its own)", b->text,
+                             b->file, b->line, a->text, a->file, a->line);
+                return FY_ERROR;
+            }
+        }
+    }
+    return FY_OK;
+}
+
+unsigned
+fy_listen_local(fy_cycle_t *cycle, const fy_listen_t *ls, int fd)
+{
+    fy_sockaddr_t  sa;
+    fy_listen_t   *s;
+    socklen_t      len = sizeof(sa);
+    unsigned       i;
+
+    if (getsockname(fd, &sa.sa, &len) == -1) {
+        fy_log_error(FY_LOG_ALERT, errno, "getsockname() on %s failed",
+                     ls->text);
+        return ls->index;
+    }
+    for (i = 0; i < cycle->listening.nelts; i++) {
+        s = fy_array_elt(&cycle->listening, fy_listen_t, i);
+        if (s->shared && s->addrlen == len
+            && memcmp(&s->addr, &sa, len) == 0)
+        {
+            return s->index;
+        }
+    }
+    return ls->index;
 }
 
 int

@@ -339,8 +339,10 @@ fy_master_listen_add(void)
 
     for (i = 0; i < fy_cycle->listening.nelts; i++) {
         ls = fy_array_elt(&fy_cycle->listening, fy_listen_t, i);
-        if (ls->udp) {
-            continue;       /* the workers read it (fy_stream_udp.c) */
+        if (ls->udp || ls->shared) {
+            /* the workers read it (fy_stream_udp.c); a wildcard's
+             * socket takes the other */
+            continue;
         }
         fy_listen_evs[i].data = (void *) (uintptr_t) i;
         fy_listen_evs[i].handler = fy_master_accept;
@@ -599,7 +601,8 @@ fy_master_accept(fy_event_t *ev)
             break;
         }
         fy_shm_add(fy_shm->accepted, 1);
-        conn.listener = ls->index;
+        conn.listener = ls->serves ? fy_listen_local(fy_cycle, ls, fd)
+                                   : ls->index;
         conn.addrlen = len;
         if (conn.addr.sin6_family == AF_UNIX) {
             /* a unix client's address is "unix:" (nginx); a path it

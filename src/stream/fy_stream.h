@@ -124,17 +124,11 @@ typedef struct {
 typedef struct {
     fy_sockaddr_t        addr;
     socklen_t            addrlen;
-    int                  backlog;       /* -1: not given */
-    unsigned             deferred:1;
+    fy_listen_opts_t     sock;          /* backlog=, so_keepalive=, ... */
     unsigned             proxy_protocol:1;  /* clients send a PROXY header */
     unsigned             udp:1;         /* a datagram socket */
     unsigned             ssl:1;         /* TLS terminated here */
     unsigned             line;
-    /* so_keepalive=on|off|[idle]:[intvl]:[cnt]: -1 not given */
-    int                  keepalive;     /* -1 / 0 / 1 */
-    int                  keepidle;      /* s, 0: system's */
-    int                  keepintvl;
-    int                  keepcnt;
 } fy_stream_listen_t;
 
 /* A stream server, and the stream level's defaults (same type). */

@@ -406,58 +406,13 @@ fy_stream_upstreams(fy_cycle_t *cycle)
     return cycle->stream ? &cycle->stream->upstreams : NULL;
 }
 
-/* so_keepalive=on|off|[keepidle]:[keepintvl]:[keepcnt] */
-static int
-fy_stream_keepalive(fy_stream_listen_t *l, fy_str_t *v)
-{
-    u_char   *p = v->data, *end = v->data + v->len, *colon;
-    int      *field[3] = { &l->keepidle, &l->keepintvl, &l->keepcnt };
-    int64_t   n;
-    unsigned  i;
-
-    if (fy_str_eq(v, "on") || fy_str_eq(v, "off")) {
-        l->keepalive = v->data[1] == 'n';
-        return FY_OK;
-    }
-    for (i = 0; i < 3; i++) {
-        colon = memchr(p, ':', (size_t) (end - p));
-        if (colon == NULL) {
-            colon = end;
-        }
-        if (colon > p) {
-            fy_str_t  s = { (size_t) (colon - p), p };
-
-            /* idle and interval are times (seconds by default) */
-            n = i < 2 ? fy_conf_parse_msec(&s) : fy_atoi(p, s.len);
-            if (n < 0 || (i < 2 && (n < 1000 || n / 1000 > 32767))
-                || (i == 2 && (n < 1 || n > 127)))
-            {
-                return FY_ERROR;
-            }
-            *field[i] = (int) (i < 2 ? n / 1000 : n);
-        }
-        if (colon == end) {
-            break;
-        }
-        p = colon + 1;
-    }
-    if (p < end && i == 3) {
-        return FY_ERROR;
-    }
-    if (l->keepidle == 0 && l->keepintvl == 0 && l->keepcnt == 0) {
-        return FY_ERROR;
-    }
-    l->keepalive = 1;
-    return FY_OK;
-}
-
 static const char *
 fy_stream_listen(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
 {
     fy_stream_srv_conf_t  *scf = conf;
     fy_stream_listen_t    *l;
     fy_str_t               v;
-    unsigned               i, deferred = 0;
+    unsigned               i;
     int                    rc;
 
     fy_unused(cmd);
@@ -468,8 +423,7 @@ fy_stream_listen(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
     }
     memset(l, 0, sizeof(*l));
     l->line = cf->line;
-    l->backlog = -1;
-    l->keepalive = -1;
+    fy_listen_opts_init(&l->sock);
 
     /* nginx's stream listen needs a port (or a unix path) */
     rc = fy_parse_addr_port(cf->args[1].data, cf->args[1].len, 1, &l->addr,
@@ -500,7 +454,7 @@ fy_stream_listen(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
     }
     for (i = 2; l->udp && i < cf->nargs; i++) {
         static const char  *tcp_only[] = { "backlog", "deferred", "ssl",
-            "so_keepalive", "proxy_protocol", NULL };
+            "so_keepalive", "proxy_protocol", "fastopen", NULL };
         unsigned            k;
 
         for (k = 0; tcp_only[k]; k++) {
@@ -527,23 +481,11 @@ fy_stream_listen(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
                           "opened");
             return FY_CONF_ERROR;
         }
-        rc = fy_http_listen_param(cf, i, l->addr.sa.sa_family, &l->backlog,
-                                  &deferred);
+        rc = fy_http_listen_param(cf, i, l->addr.sa.sa_family, &l->sock);
         if (rc < 0) {
             return FY_CONF_ERROR;
         }
         if (rc > 0) {
-            l->deferred = deferred;
-            continue;
-        }
-        if (fy_http_param(&cf->args[i], "so_keepalive", &v)) {
-            if (l->addr.sa.sa_family == AF_UNIX
-                || fy_stream_keepalive(l, &v) != FY_OK)
-            {
-                fy_conf_error(cf, "invalid so_keepalive value: \"%s\"",
-                              cf->args[i].data);
-                return FY_CONF_ERROR;
-            }
             continue;
         }
         if (fy_str_eq(&cf->args[i], "proxy_protocol")) {
@@ -746,9 +688,12 @@ fy_stream_add_listen(fy_cycle_t *cycle, fy_stream_srv_conf_t *scf,
     ls->addr = l->addr;
     ls->addrlen = l->addrlen;
     ls->fd = -1;
-    ls->backlog = l->backlog;
-    ls->deferred = l->deferred;
-    ls->opts = l->backlog != -1 || l->deferred;
+    ls->sock = l->sock;
+    ls->file = scf->file;
+    ls->line = l->line;
+    if (ls->sock.backlog == -1) {
+        ls->sock.backlog = 511;         /* nginx's NGX_LISTEN_BACKLOG */
+    }
     ls->index = cycle->listening.nelts - 1;
     ls->udp = l->udp;
     ls->stream = scf;

@@ -103,30 +103,6 @@ fy_stream_access(fy_stream_session_t *s)
     return FY_OK;
 }
 
-/* so_keepalive= of the listen, on the accepted socket. */
-static void
-fy_stream_keepalive(fy_stream_session_t *s)
-{
-    fy_stream_listen_t  *l = s->ls->stream_listen;
-    int                  fd = s->c->fd, on = l->keepalive;
-
-    if (setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &on, sizeof(on)) == -1) {
-        fy_log_error(FY_LOG_ALERT, errno, "setsockopt(SO_KEEPALIVE) failed, "
-                     "client: %s", s->addr_text);
-        return;
-    }
-    if ((l->keepidle && setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE,
-                                   &l->keepidle, sizeof(int)) == -1)
-        || (l->keepintvl && setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL,
-                                       &l->keepintvl, sizeof(int)) == -1)
-        || (l->keepcnt && setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT,
-                                     &l->keepcnt, sizeof(int)) == -1))
-    {
-        fy_log_error(FY_LOG_ALERT, errno, "setsockopt(TCP_KEEP*) failed, "
-                     "client: %s", s->addr_text);
-    }
-}
-
 void
 fy_stream_init_connection(fy_conn_t *c, fy_listen_t *ls)
 {
@@ -176,9 +152,6 @@ fy_stream_init_connection(fy_conn_t *c, fy_listen_t *ls)
     if (fy_conn_register(c) != FY_OK) {
         fy_stream_finalize(s, 500);
         return;
-    }
-    if (l && l->keepalive != -1) {
-        fy_stream_keepalive(s);
     }
     if (l && l->proxy_protocol) {
         c->read.handler = fy_stream_pp_handler;
