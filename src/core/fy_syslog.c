@@ -117,7 +117,7 @@ fy_syslog_conf_param(fy_conf_t *cf, fy_syslog_t *sl, const u_char *p,
     size_t         vlen, i;
     int            n;
 
-    if (len > 7 && memcmp(p, "server=", 7) == 0) {
+    if (len >= 7 && memcmp(p, "server=", 7) == 0) {
         if (sl->addrlen) {
             fy_conf_error(cf, "duplicate syslog \"server\"");
             return FY_ERROR;
