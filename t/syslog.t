@@ -181,6 +181,22 @@ like($rl[0] // '', qr{^<186>$ts \Q$host\E reloaded: T /a\?rl 200 "-"$}, '... wit
 
 $f->stop;
 
+# the only main error_log to syslog: the master's and the worker's lines
+my $m = Ferry::Test->new(conf => <<"EOF");
+daemon off;
+error_log syslog:server=127.0.0.1:$uport,tag=only notice;
+pid logs/ferry.pid;
+events { }
+http { server { listen 127.0.0.1:%%PORT_0%%; location / { return 204; } } }
+EOF
+$m->start;
+like((wait_msg(qr/only: .*start worker process/, [$udp]))[0] // '',
+     qr{^<189>$ts \Q$host\E only: \d{4}/\d\d/\d\d \d\d:\d\d:\d\d \[notice\] \d+#0: start worker process },
+     'the main error_log alone to syslog: the master\'s notice (local7.notice)');
+kill 'TERM', $m->master_pid;
+ok(scalar wait_msg(qr/only: .*\[notice\] \d+#0: exit$/, [$udp]), '... and its exit');
+$m->stop;
+
 # configuration errors, with file and line (the directive is on line 8)
 for my $case (['access_log syslog:server=127.0.0.1,facility=local9;', 'unknown syslog facility "local9"'],
               ['access_log syslog:facility=local0,tag=x;', 'no syslog server specified'],
