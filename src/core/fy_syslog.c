@@ -20,7 +20,6 @@
 #include "fy_syslog.h"
 
 #include <ctype.h>
-#include <fcntl.h>
 #include <time.h>
 
 
