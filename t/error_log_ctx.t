@@ -182,7 +182,8 @@ sub line_of {
 
 for my $case (['error_log logs/x.log loud;', qr/invalid log level "loud"/, 'loud'],
               ['error_log /nonexistent/dir/e.log;', qr{open\(\) "/nonexistent/dir/e\.log" failed}, 'nonexistent'],
-              ['error_log syslog:server=127.0.0.1;', qr/syslog is not supported/, 'syslog'],
+              ['error_log syslog:server=127.0.0.1,facility=loud7;', qr/unknown syslog facility "loud7"/, 'syslog'],
+              ['error_log syslog:facility=local0;', qr/no syslog server specified/, 'facility=local0'],
               ['error_log memory:32m debug;', qr/memory log is not supported/, 'memory:'],
               ['error_log a b c;', qr/invalid number of arguments in "error_log"/, 'a b c'])
 {

@@ -459,15 +459,18 @@ main(int argc, char **argv)
         goto failed;
     }
 
-    if (fy_log_open(&fy_log, cycle->error_log_path,
-                    cycle->core->error_log_level) != FY_OK)
+    if (cycle->core->error_log_syslog
+        ? fy_log_open_syslog(&fy_log, cycle->core->error_log_syslog,
+                             cycle->core->error_log_level) != FY_OK
+        : fy_log_open(&fy_log, cycle->error_log_path,
+                      cycle->core->error_log_level) != FY_OK)
     {
         goto failed;
     }
     for (i = 0; i < cycle->core->error_logs_more.nelts; i++) {
         more = fy_array_elt(&cycle->core->error_logs_more,
                             fy_core_error_log_t, i);
-        if (fy_log_open_more(more->path, more->level) != FY_OK) {
+        if (fy_log_open_more(more->path, more->syslog, more->level) != FY_OK) {
             goto failed;
         }
     }

@@ -13,6 +13,7 @@
 #include "fy_supervise.h"
 #include "fy_user.h"
 #include "fy_sched.h"
+#include "fy_syslog.h"
 #include "fy_worker_conf.h"
 
 #include <arpa/inet.h>
@@ -202,9 +203,17 @@ fy_core_error_log(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
 {
     fy_core_conf_t  *ccf = conf;
     fy_str_t        *v = &cf->args[1];
+    fy_syslog_t     *sl = NULL;
     int              level = FY_LOG_ERR;
 
     fy_unused(cmd);
+
+    if (fy_syslog_is(v)) {
+        sl = fy_syslog_conf(cf, v);
+        if (sl == NULL) {
+            return FY_CONF_ERROR;
+        }
+    }
 
     if (cf->nargs == 3) {
         level = fy_log_level_from_name((char *) cf->args[2].data,
@@ -226,14 +235,20 @@ fy_core_error_log(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
         if (more == NULL) {
             return "cannot allocate memory";
         }
+        more->syslog = sl;
+        more->level = level;
+        if (sl) {
+            more->path = NULL;
+            return FY_CONF_OK;
+        }
         more->path = fy_str_eq(v, "stderr")
                      ? (char *) "stderr"
                      : fy_conf_full_name(cf, cf->prefix, v);
-        more->level = level;
         return more->path ? FY_CONF_OK : "cannot allocate memory";
     }
     ccf->error_log = *v;
     ccf->error_log_level = level;
+    ccf->error_log_syslog = sl;
     return FY_CONF_OK;
 }
 
@@ -458,6 +473,8 @@ fy_cycle_load(const char *prefix, const char *conf_file,
         ccf->error_log_level = FY_LOG_ERR;
     } else if (fy_str_eq(&ccf->error_log, "stderr")) {
         cycle->error_log_path = "stderr";
+    } else if (ccf->error_log_syslog) {
+        cycle->error_log_path = NULL;       /* ferry.c opens the syslog */
     } else {
         cycle->error_log_path = fy_full_path(pool, cycle->prefix,
                                              (char *) ccf->error_log.data,

@@ -18,9 +18,11 @@
 
 struct fy_dispatch_ops_s;
 
-/* A further error_log of main: its absolute path (or "stderr"). */
+/* A further error_log of main: its absolute path (or "stderr"), or
+ * its syslog server. */
 typedef struct {
     char               *path;
+    struct fy_syslog_s *syslog;
     int                 level;
 } fy_core_error_log_t;
 
@@ -36,6 +38,7 @@ typedef struct {
     fy_str_t            pid;
     fy_str_t            error_log;
     int                 error_log_level;
+    struct fy_syslog_s *error_log_syslog;   /* error_log syslog:... */
     fy_array_t          error_logs_more;    /* the 2nd.. error_log in main:
                                                fy_core_error_log_t */
     int                 worker_processes;   /* 0 in the file means auto */

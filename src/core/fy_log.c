@@ -9,6 +9,7 @@
  * both can take locks or allocate inside glibc.
  */
 #include "fy_core.h"
+#include "fy_syslog.h"
 
 #include <fcntl.h>
 #include <time.h>
@@ -23,7 +24,7 @@
 /* Until the configured log is open: stderr, warnings and worse (what
  * -t reports about a configuration, a stale pid file, an ignored
  * "user"), as nginx shows them. */
-fy_log_t  fy_log = { 2, FY_LOG_WARN, NULL, 0, NULL, FY_LOG_WARN };
+fy_log_t  fy_log = { 2, FY_LOG_WARN, NULL, 0, NULL, FY_LOG_WARN, NULL };
 fy_log_t *fy_log_cur;
 pid_t     fy_pid;
 
@@ -80,13 +81,12 @@ fy_log_civil(int64_t days, int *year, int *month, int *mday)
 }
 
 
-static size_t
-fy_log_time(char *buf, size_t size)
+/* The local time now: date, and seconds into the day. */
+static void
+fy_log_now(int *year, int *month, int *mday, int64_t *secs)
 {
     struct timespec  ts;
-    int64_t          t, days, secs;
-    int              year, month, mday;
-    int              n;
+    int64_t          t, days;
 
     if (!fy_log_gmtoff_set) {
         fy_log_update_gmtoff();
@@ -96,18 +96,52 @@ fy_log_time(char *buf, size_t size)
 
     t = (int64_t) ts.tv_sec + fy_log_gmtoff;
     days = t / 86400;
-    secs = t % 86400;
+    *secs = t % 86400;
 
-    if (secs < 0) {
-        secs += 86400;
+    if (*secs < 0) {
+        *secs += 86400;
         days--;
     }
 
-    fy_log_civil(days, &year, &month, &mday);
+    fy_log_civil(days, year, month, mday);
+}
+
+
+static size_t
+fy_log_time(char *buf, size_t size)
+{
+    int64_t  secs;
+    int      year, month, mday;
+    int      n;
+
+    fy_log_now(&year, &month, &mday, &secs);
 
     n = snprintf(buf, size, "%04d/%02d/%02d %02d:%02d:%02d ",
                  year, month, mday, (int) (secs / 3600),
                  (int) (secs / 60 % 60), (int) (secs % 60));
+
+    return n < 0 ? 0 : fy_min((size_t) n, size - 1);
+}
+
+
+/* RFC 3164's TIMESTAMP, local time, the day padded with a space:
+ * "Nov  6 07:05:03" (as nginx's syslog header). */
+size_t
+fy_log_syslog_time(char *buf, size_t size)
+{
+    static const char  months[12][4] = {
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun",
+        "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"
+    };
+    int64_t            secs;
+    int                year, month, mday;
+    int                n;
+
+    fy_log_now(&year, &month, &mday, &secs);
+
+    n = snprintf(buf, size, "%s %2d %02d:%02d:%02d", months[month - 1],
+                 mday, (int) (secs / 3600), (int) (secs / 60 % 60),
+                 (int) (secs % 60));
 
     return n < 0 ? 0 : fy_min((size_t) n, size - 1);
 }
@@ -178,6 +212,10 @@ fy_log_error(int level, int err, const char *fmt, ...)
     /* several error_log at one level all get the line (nginx) */
     for ( ; log; log = log->next) {
         if (level > log->level) {
+            continue;
+        }
+        if (log->syslog) {
+            fy_syslog_error(log->syslog, level, buf, len - 1);
             continue;
         }
         do {
@@ -259,6 +297,7 @@ fy_log_open(fy_log_t *log, const char *path, int level)
     log->fd = fd;
     log->level = level;
     log->path = copy;
+    log->syslog = NULL;
 
     return FY_OK;
 }
@@ -271,9 +310,33 @@ fy_log_open(fy_log_t *log, const char *path, int level)
  * follows the new file too.
  */
 int
-fy_log_open_more(const char *path, int level)
+fy_log_open_syslog(fy_log_t *log, const fy_syslog_t *sl, int level)
+{
+    fy_syslog_t  *copy;
+
+    fy_log_update_gmtoff();
+
+    copy = fy_syslog_dup(sl);
+    if (copy == NULL) {
+        fy_log_error(FY_LOG_EMERG, errno, "malloc() failed");
+        return FY_ERROR;
+    }
+    if (log->fd > 2) {
+        close(log->fd);
+    }
+    free(log->path);
+    log->fd = -1;
+    log->path = NULL;
+    log->level = level;
+    log->syslog = copy;
+    return FY_OK;
+}
+
+int
+fy_log_open_more(const char *path, fy_syslog_t *sl, int level)
 {
     fy_log_t  *log, **last;
+    int        rc;
 
     log = calloc(1, sizeof(fy_log_t));
     if (log == NULL) {
@@ -281,7 +344,9 @@ fy_log_open_more(const char *path, int level)
         return FY_ERROR;
     }
     log->fd = -1;
-    if (fy_log_open(log, path, level) != FY_OK) {
+    rc = sl ? fy_log_open_syslog(log, sl, level)
+            : fy_log_open(log, path, level);
+    if (rc != FY_OK) {
         free(log);
         return FY_ERROR;
     }

@@ -34,6 +34,8 @@ struct fy_log_s {
      * level of its chain, checked before anything is formatted */
     fy_log_t  *next;
     int        max;
+    /* "syslog:..." (fy_syslog.c): lines go there, fd is -1 */
+    struct fy_syslog_s  *syslog;
 };
 
 extern fy_log_t  fy_log;      /* the process-wide error log (with more
@@ -53,8 +55,14 @@ int  fy_log_open(fy_log_t *log, const char *path, int level);
 /* Reopen the log files of a chain in place (SIGUSR1 / -s reopen). */
 void fy_log_reopen(fy_log_t *log);
 void fy_log_reopen_fd(const char *path, int fd, int uid);
-/* A further log of main, chained after fy_log; FY_OK/FY_ERROR. */
-int  fy_log_open_more(const char *path, int level);
+/* A further log of main, chained after fy_log (to syslog when sl is
+ * not NULL, path unused); FY_OK/FY_ERROR. */
+int  fy_log_open_more(const char *path, struct fy_syslog_s *sl, int level);
+/* The main log to syslog: a copy of sl that outlives its cycle. */
+int  fy_log_open_syslog(fy_log_t *log, const struct fy_syslog_s *sl,
+                        int level);
+/* "Nov 26 07:05:03", the local time as syslog headers have it. */
+size_t fy_log_syslog_time(char *buf, size_t size);
 
 /* The highest level a chain of logs writes: one log's own, or the
  * head's max when there are several. */

@@ -1,7 +1,7 @@
 /*
  * fy_http_error_log.c -- error_log in http, server and location.
  *
- *   error_log FILE [LEVEL];                     http, server, location
+ *   error_log FILE | syslog:server=... [LEVEL];  http, server, location
  *
  * As nginx: what is logged while a request is handled goes to the
  * error_log of the innermost level that has one (a level without one
@@ -28,6 +28,7 @@
 #include "fy_core.h"
 #include "fy_http.h"
 #include "fy_stream.h"
+#include "fy_syslog.h"
 
 #include <fcntl.h>
 
@@ -91,13 +92,13 @@ fy_http_error_log_add(fy_conf_t *cf, fy_log_t **chain,
     if (fy_str_eq(&cf->args[1], "stderr")) {
         log->fd = 2;
 
-    } else if (cf->args[1].len > 7
-               && memcmp(cf->args[1].data, "syslog:", 7) == 0)
-    {
-        /* the main error_log has no syslog either */
-        fy_conf_error(cf, "syslog is not supported, \"%s\"",
-                      cf->args[1].data);
-        return FY_CONF_ERROR;
+    } else if (fy_syslog_is(&cf->args[1])) {
+        /* nothing to reopen on SIGUSR1: not in *files */
+        log->fd = -1;
+        log->syslog = fy_syslog_conf(cf, &cf->args[1]);
+        if (log->syslog == NULL) {
+            return FY_CONF_ERROR;
+        }
 
     } else if (cf->args[1].len > 7
                && memcmp(cf->args[1].data, "memory:", 7) == 0)

@@ -3,6 +3,7 @@
  *
  *   log_format NAME [escape=default|json|none] STRING ...;      http
  *   access_log PATH [FORMAT [buffer=SIZE [flush=TIME] [if=COND]]] | off;
+ *   access_log syslog:server=ADDR[,...] [FORMAT [if=COND]];
  *                                                   http, server, location
  *
  * As in nginx: the predefined format "combined", "access_log" without
@@ -18,9 +19,12 @@
  * written with one write() (O_APPEND keeps workers' lines whole), or,
  * with buffer=, collected and written when the buffer is full, when
  * flush= has passed since the oldest line, and when the worker exits.
+ * To syslog (fy_syslog.c) each line is one datagram with the syslog
+ * header in front and no "\n"; such logs cannot be buffered (nginx).
  */
 #include "fy_core.h"
 #include "fy_http.h"
+#include "fy_syslog.h"
 
 #include <fcntl.h>
 
@@ -43,6 +47,7 @@ typedef struct fy_http_log_file_s {
     size_t                       size;
     size_t                       used;
     int64_t                      flush;      /* ms, 0: only when full */
+    fy_syslog_t                 *syslog;     /* syslog:..., or NULL */
     uint64_t                     first;      /* when the oldest line came */
     struct fy_http_log_file_s   *next;       /* all files of the cycle */
 } fy_http_log_file_t;
@@ -225,11 +230,19 @@ fy_http_access_log(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
         return "cannot allocate memory";
     }
     file->fd = -1;
-    file->path = fy_conf_full_name(cf, cf->prefix, &cf->args[1]);
     log->file = file;
     log->cond = NULL;
-    file->next = hmcf->log_files;
-    hmcf->log_files = file;
+    if (fy_syslog_is(&cf->args[1])) {
+        /* not in log_files: nothing to flush or reopen */
+        file->syslog = fy_syslog_conf(cf, &cf->args[1]);
+        if (file->syslog == NULL) {
+            return FY_CONF_ERROR;
+        }
+    } else {
+        file->path = fy_conf_full_name(cf, cf->prefix, &cf->args[1]);
+        file->next = hmcf->log_files;
+        hmcf->log_files = file;
+    }
 
     if (cf->nargs >= 3) {
         fmt_name = cf->args[2];
@@ -289,6 +302,12 @@ fy_http_access_log(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
     }
     if (file->flush && file->size == 0) {
         return "has \"flush\" without \"buffer\"";
+    }
+    if (file->syslog) {
+        if (file->size) {
+            return "logs to syslog cannot be buffered";
+        }
+        return FY_CONF_OK;
     }
 
     /* Open now: a path that cannot be opened is a configuration error,
@@ -455,7 +474,7 @@ fy_http_log_one(fy_http_request_t *r, fy_http_log_t *log)
     size_t                    len = 1, vlen;
     unsigned                  i;
 
-    if (f->fd == -1) {
+    if (f->fd == -1 && f->syslog == NULL) {
         return;
     }
 
@@ -487,12 +506,18 @@ fy_http_log_one(fy_http_request_t *r, fy_http_log_t *log)
                : 1;
     }
 
+    if (f->syslog) {
+        len += FY_SYSLOG_HEADER_MAX;
+    }
     line = len <= sizeof(stack) ? stack : fy_palloc(r->pool, len);
     if (line == NULL) {
         return;
     }
 
     p = line;
+    if (f->syslog) {
+        p += fy_syslog_header(f->syslog, f->syslog->severity, p);
+    }
     for (i = 0; i < cv->nparts; i++) {
         part = &cv->parts[i];
         if (part->var == NULL && part->pvar == NULL && part->map == NULL) {
@@ -504,6 +529,11 @@ fy_http_log_one(fy_http_request_t *r, fy_http_log_t *log)
             p += fy_http_log_escape(log->fmt->escape, p, vals[i].data,
                                     vals[i].len);
         }
+    }
+    if (f->syslog) {
+        /* one datagram, whole (nginx cuts only error log lines) */
+        fy_syslog_send(f->syslog, line, (size_t) (p - line));
+        return;
     }
     *p++ = '\n';
     len = (size_t) (p - line);

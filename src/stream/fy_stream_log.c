@@ -7,11 +7,13 @@
  * catch an unopenable path), inherited by the workers, reopened on
  * SIGUSR1 (fy_stream_log_reopen) and closed with the cycle's pool.
  * Each line is one write() to a file opened O_APPEND, so lines of
- * several workers never interleave.
+ * several workers never interleave.  "access_log syslog:server=..."
+ * sends each line as one datagram instead (fy_syslog.c).
  */
 #include "fy_core.h"
 #include "fy_stream.h"
 #include "fy_worker.h"
+#include "fy_syslog.h"
 
 #include <ctype.h>
 #include <fcntl.h>
@@ -21,6 +23,7 @@
 struct fy_stream_log_file_s {
     char                  *path;
     int                    fd;
+    fy_syslog_t           *syslog;      /* syslog:..., or NULL */
     fy_stream_log_file_t  *next;
 };
 
@@ -390,7 +393,7 @@ void
 fy_stream_log_session(fy_stream_session_t *s)
 {
     fy_stream_access_log_t  *al;
-    u_char                   line[4096];
+    u_char                   line[FY_SYSLOG_HEADER_MAX + 4096];
     size_t                   len;
     unsigned                 i;
 
@@ -399,7 +402,14 @@ fy_stream_log_session(fy_stream_session_t *s)
     }
     for (i = 0; i < s->scf->logs->nelts; i++) {
         al = fy_array_elt(s->scf->logs, fy_stream_access_log_t, i);
-        len = fy_stream_cv_eval(s, al->format, line, sizeof(line) - 1);
+        if (al->file->syslog) {
+            len = fy_syslog_header(al->file->syslog,
+                                   al->file->syslog->severity, line);
+            len += fy_stream_cv_eval(s, al->format, line + len, 4096 - 1);
+            fy_syslog_send(al->file->syslog, line, len);
+            continue;
+        }
+        len = fy_stream_cv_eval(s, al->format, line, 4096 - 1);
         line[len++] = '\n';
         if (write(al->file->fd, line, len) == -1) {
             fy_log_error(FY_LOG_ALERT, errno, "write() to \"%s\" failed",
@@ -521,12 +531,10 @@ fy_stream_access_log(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
         return FY_CONF_ERROR;
     }
     if (memchr(cf->args[1].data, '$', cf->args[1].len)
-        || (cf->args[1].len > 7
-            && memcmp(cf->args[1].data, "syslog:", 7) == 0))
+        && !fy_syslog_is(&cf->args[1]))
     {
-        fy_conf_error(cf, "access_log paths with variables and syslog: "
-                      "are not supported in stream: \"%s\"",
-                      cf->args[1].data);
+        fy_conf_error(cf, "access_log paths with variables are not "
+                      "supported in stream: \"%s\"", cf->args[1].data);
         return FY_CONF_ERROR;
     }
     if (scf->logs == NULL) {
@@ -535,6 +543,20 @@ fy_stream_access_log(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
             return "cannot allocate memory";
         }
         fy_array_init(scf->logs, cf->pool, 1, sizeof(fy_stream_access_log_t));
+    }
+    if (fy_syslog_is(&cf->args[1])) {
+        /* a peer of its own, in no file list: nothing to reopen */
+        f = fy_pcalloc(cf->pool, sizeof(fy_stream_log_file_t));
+        if (f == NULL) {
+            return "cannot allocate memory";
+        }
+        f->fd = -1;
+        f->path = (char *) cf->args[1].data;
+        f->syslog = fy_syslog_conf(cf, &cf->args[1]);
+        if (f->syslog == NULL) {
+            return FY_CONF_ERROR;
+        }
+        goto push;
     }
     path = fy_conf_full_name(cf, cf->prefix, &cf->args[1]);
     if (path == NULL) {
@@ -564,6 +586,7 @@ fy_stream_access_log(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
         f->next = smcf->log_files;
         smcf->log_files = f;
     }
+push:
     al = fy_array_push(scf->logs);
     if (al == NULL) {
         return "cannot allocate memory";
