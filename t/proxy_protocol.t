@@ -163,6 +163,28 @@ ok(wait_until { $f->error_log =~ /broken header: "GET \/ HTTP\/1\.1\.\.Host:/ },
 $r = http($p0, "PROXY TCP4 999.1.1.1 198.51.100.1 1 2\r\n" . $get);
 ok($r->{error} && $r->{raw} eq '', 'a bad address in the header: closed');
 
+# ---- a reload: a kept connection that began with a header is not
+# handed to the new worker (its header is not there to read again):
+# closed while idle; a new one is served by the new worker ----
+{
+    my $c = Ferry::Test::Client->new($p0, timeout => 5);
+    $c->send($v1 . "GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+    my $first = $c->read_response;
+    like($first->{body} // '', qr/ pp=203\.0\.113\.7:40001 /,
+         'before a reload: a kept connection with a header');
+    my @old = $f->worker_pids;
+    kill 'HUP', $f->master_pid;
+    ok(wait_until(sub {
+           my @now = $f->worker_pids;
+           @now && !grep { my $o = $_; grep { $_ == $o } @now } @old;
+       }, 10), 'reload: the old worker is gone');
+    ok($c->wait_close(5), '... and the idle connection was closed, not '
+                          . 'handed over');
+    $c->close;
+    like(http($p0, $v1 . $get)->{body} // '', qr/ pp=203\.0\.113\.7:40001 /,
+         '... a new connection is served with its header');
+}
+
 # ---- a listen without it: no header read, empty variable ----
 is(http($p3, $get)->{body}, "plain []\n",
    'without proxy_protocol: the request is read at once');
