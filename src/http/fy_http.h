@@ -1308,6 +1308,10 @@ int  fy_http_charset_type(fy_http_request_t *r, const fy_str_t *type,
 size_t fy_http_charset_room(fy_http_request_t *r);
 /* Is name a valid header field name (an RFC 9110 token)? */
 int  fy_http_is_token(const u_char *name, size_t len);
+/* The value of the first field called name (any case) in headers
+ * (fy_http_header_t: a request's, a response's), or NULL; headers may
+ * be NULL. */
+fy_str_t *fy_http_header_find(const fy_array_t *headers, const char *name);
 
 /* fy_http_error_page.c: error_page and named locations. */
 extern const fy_command_t  fy_http_error_page_commands[];

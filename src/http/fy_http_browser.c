@@ -277,22 +277,6 @@ fy_http_browser_merge(fy_http_loc_conf_t *prev, fy_http_loc_conf_t *conf)
 
 /* ---- per request ---- */
 
-/* The first field called name (any case), or NULL. */
-static const fy_str_t *
-fy_http_browser_header(fy_http_request_t *r, const char *name)
-{
-    fy_http_header_t  *h;
-    unsigned           i;
-
-    for (i = 0; i < r->headers.nelts; i++) {
-        h = fy_array_elt(&r->headers, fy_http_header_t, i);
-        if (fy_str_eq_ci(&h->name, name)) {
-            return &h->value;
-        }
-    }
-    return NULL;
-}
-
 /* The entry's verdict on the User-Agent [ua, last): FY_BROWSER_*, or
  * -1 when its name is not there. */
 static int
@@ -343,7 +327,7 @@ fy_http_browser_classify(fy_http_request_t *r,
     unsigned                         n, i;
     int                              rc, opera;
 
-    h = fy_http_browser_header(r, "User-Agent");
+    h = fy_http_header_find(&r->headers, "User-Agent");
     if (h == NULL) {
         return bc->unlisted == 1 ? FY_BROWSER_MODERN : FY_BROWSER_ANCIENT;
     }
@@ -435,7 +419,7 @@ fy_http_browser_ancient_var(fy_http_request_t *r, u_char *buf, size_t size)
 size_t
 fy_http_browser_msie_var(fy_http_request_t *r, u_char *buf, size_t size)
 {
-    const fy_str_t  *h = fy_http_browser_header(r, "User-Agent");
+    const fy_str_t  *h = fy_http_header_find(&r->headers, "User-Agent");
     const u_char    *p;
 
     if (h == NULL || memmem(h->data, h->len, "Opera", 5)) {

@@ -342,7 +342,7 @@ fy_http_dav_created(fy_http_request_t *r, const fy_str_t *path)
 int
 fy_http_dav_depth(fy_http_request_t *r, int dflt)
 {
-    fy_str_t  *v = fy_http_static_header(r, "Depth");
+    fy_str_t  *v = fy_http_header_find(&r->headers, "Depth");
 
     if (v == NULL) {
         return dflt;

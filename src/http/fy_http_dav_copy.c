@@ -149,7 +149,7 @@ fy_http_dav_copy_tree(int sfd, int dfd, int access)
 static int
 fy_http_dav_destination(fy_http_request_t *r, fy_str_t *dst)
 {
-    fy_str_t       *v = fy_http_static_header(r, "Destination");
+    fy_str_t       *v = fy_http_header_find(&r->headers, "Destination");
     const char     *scheme;
     const u_char   *p, *last;
     size_t          n;
@@ -251,7 +251,7 @@ fy_http_dav_copy_move(fy_http_request_t *r, const char *base,
         fy_http_send_error(r, 400);
         return;
     }
-    v = fy_http_static_header(r, "Overwrite");
+    v = fy_http_header_find(&r->headers, "Overwrite");
     if (v) {
         if (v->len == 1 && (v->data[0] | 0x20) == 't') {
             overwrite = 1;

@@ -113,7 +113,7 @@ fy_http_dav_put_done(fy_http_request_t *r)
                                                 pt->tmp));
         return;
     }
-    date = fy_http_static_header(r, "Date");
+    date = fy_http_header_find(&r->headers, "Date");
     if (date && (t = fy_time_parse_http(date->data, date->len))
                 != (time_t) -1)
     {
@@ -167,7 +167,7 @@ fy_http_dav_put(fy_http_request_t *r, const char *base, const u_char *p)
         status = 409;
         goto refused;
     }
-    if (fy_http_static_header(r, "Content-Range")) {
+    if (fy_http_header_find(&r->headers, "Content-Range")) {
         fy_log_error(FY_LOG_ERR, 0, "PUT with range is unsupported, "
                      "client %s", r->hc->addr_text);
         status = 501;

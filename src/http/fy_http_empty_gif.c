@@ -65,22 +65,6 @@ fy_http_empty_gif_set(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
     return FY_CONF_OK;
 }
 
-/* The first field called name (any case), or NULL. */
-static const fy_str_t *
-fy_http_empty_gif_header(fy_http_request_t *r, const char *name)
-{
-    fy_http_header_t  *h;
-    unsigned           i;
-
-    for (i = 0; i < r->headers.nelts; i++) {
-        h = fy_array_elt(&r->headers, fy_http_header_t, i);
-        if (fy_str_eq_ci(&h->name, name)) {
-            return &h->value;
-        }
-    }
-    return NULL;
-}
-
 /* 200, 304 or 412 for the conditional fields of r (nginx's
  * not_modified filter on a response dated mtime without an ETag). */
 static int
@@ -89,22 +73,22 @@ fy_http_empty_gif_status(fy_http_request_t *r, time_t mtime)
     const fy_str_t  *v;
     time_t           t;
 
-    v = fy_http_empty_gif_header(r, "If-Unmodified-Since");
+    v = fy_http_header_find(&r->headers, "If-Unmodified-Since");
     if (v) {
         t = fy_time_parse_http(v->data, v->len);
         if (t == (time_t) -1 || t < mtime) {
             return 412;
         }
     }
-    v = fy_http_empty_gif_header(r, "If-Match");
+    v = fy_http_header_find(&r->headers, "If-Match");
     if (v && !fy_http_static_etag_match(v, "", 1)) {
         return 412;
     }
-    v = fy_http_empty_gif_header(r, "If-None-Match");
+    v = fy_http_header_find(&r->headers, "If-None-Match");
     if (v) {
         return fy_http_static_etag_match(v, "", 0) ? 304 : 200;
     }
-    v = fy_http_empty_gif_header(r, "If-Modified-Since");
+    v = fy_http_header_find(&r->headers, "If-Modified-Since");
     if (v && r->loc->if_modified_since != FY_HTTP_IMS_OFF) {
         t = fy_time_parse_http(v->data, v->len);
         if (t == mtime

@@ -124,21 +124,6 @@ fy_http_gzip_accept(const u_char *v, size_t len)
 
 /* ---- the decision ---- */
 
-static const fy_str_t *
-fy_http_gzip_find(const fy_array_t *headers, const char *name)
-{
-    const fy_http_header_t  *h;
-    unsigned                 i;
-
-    for (i = 0; headers && i < headers->nelts; i++) {
-        h = (const fy_http_header_t *) headers->elts + i;
-        if (fy_str_eq_ci(&h->name, name)) {
-            return &h->value;
-        }
-    }
-    return NULL;
-}
-
 /* Is `token` among the comma-separated directives of every
  * Cache-Control field of headers? */
 static int
@@ -179,14 +164,14 @@ fy_http_gzip_proxied_ok(fy_http_request_t *r, const fy_http_gzip_conf_t *g,
         return 1;
     }
     if ((p & FY_HTTP_GZIP_PROXIED_AUTH)
-        && fy_http_gzip_find(req, "Authorization"))
+        && fy_http_header_find(req, "Authorization"))
     {
         return 1;
     }
-    e = fy_http_gzip_find(resp, "Expires");
+    e = fy_http_header_find(resp, "Expires");
     if ((p & FY_HTTP_GZIP_PROXIED_EXPIRED) && e) {
         expires = fy_time_parse_http(e->data, e->len);
-        d = fy_http_gzip_find(resp, "Date");
+        d = fy_http_header_find(resp, "Date");
         date = d ? fy_time_parse_http(d->data, d->len) : -1;
         if (date == -1) {
             date = (time_t) (r->start_wall / 1000);
@@ -205,12 +190,12 @@ fy_http_gzip_proxied_ok(fy_http_request_t *r, const fy_http_gzip_conf_t *g,
         return 1;
     }
     if ((p & FY_HTTP_GZIP_PROXIED_NO_LM) && !(flags & FY_HTTP_GZIP_HAS_LM)
-        && !fy_http_gzip_find(resp, "Last-Modified"))
+        && !fy_http_header_find(resp, "Last-Modified"))
     {
         return 1;
     }
     if ((p & FY_HTTP_GZIP_PROXIED_NO_ETAG) && !(flags & FY_HTTP_GZIP_HAS_ETAG)
-        && !fy_http_gzip_find(resp, "ETag"))
+        && !fy_http_header_find(resp, "ETag"))
     {
         return 1;
     }
@@ -250,19 +235,19 @@ fy_http_gzip_request_ok(fy_http_request_t *r, const fy_array_t *headers,
     fy_http_regex_t           **re;
     unsigned                    i;
 
-    ae = fy_http_gzip_find(&r->headers, "Accept-Encoding");
+    ae = fy_http_header_find(&r->headers, "Accept-Encoding");
     if (ae == NULL || fy_http_gzip_accept(ae->data, ae->len) == 0) {
         return 0;
     }
     if (r->http_version < (unsigned) g->http_version) {
         return 0;
     }
-    if (fy_http_gzip_find(&r->headers, "Via")
+    if (fy_http_header_find(&r->headers, "Via")
         && !fy_http_gzip_proxied_ok(r, g, &r->headers, headers, flags))
     {
         return 0;
     }
-    ua = fy_http_gzip_find(&r->headers, "User-Agent");
+    ua = fy_http_header_find(&r->headers, "User-Agent");
     if (ua && g->disable) {
         if (g->disable_msie6 && fy_http_gzip_msie6(ua)) {
             return 0;
@@ -295,7 +280,7 @@ fy_http_gzip_decide(fy_http_request_t *r, int status, const fy_str_t *type,
     {
         return FY_HTTP_GZIP_NO;
     }
-    ce = fy_http_gzip_find(headers, "Content-Encoding");
+    ce = fy_http_header_find(headers, "Content-Encoding");
     if (ce && ce->len) {
         return FY_HTTP_GZIP_NO;     /* already encoded */
     }
@@ -303,7 +288,7 @@ fy_http_gzip_decide(fy_http_request_t *r, int status, const fy_str_t *type,
         return FY_HTTP_GZIP_NO;
     }
     if (!fy_http_types_match(g->types, g->types_any, type ? type
-                                      : fy_http_gzip_find(headers,
+                                      : fy_http_header_find(headers,
                                                           "Content-Type")))
     {
         return FY_HTTP_GZIP_NO;

@@ -73,6 +73,21 @@ const fy_command_t  fy_http_headers_commands[] = {
     { NULL, 0, 0, 0, 0, NULL, 0, 0, NULL }
 };
 
+fy_str_t *
+fy_http_header_find(const fy_array_t *headers, const char *name)
+{
+    fy_http_header_t  *h;
+    unsigned           i;
+
+    for (i = 0; headers && i < headers->nelts; i++) {
+        h = (fy_http_header_t *) headers->elts + i;
+        if (fy_str_eq_ci(&h->name, name)) {
+            return &h->value;
+        }
+    }
+    return NULL;
+}
+
 int
 fy_http_is_token(const u_char *name, size_t len)
 {

@@ -23,22 +23,6 @@
 #include "fy_http_static.h"
 #include "fy_http_proxy.h"
 
-/* The value of the request's (or response's) field name, or NULL. */
-static fy_str_t *
-fy_proxy_range_field(fy_array_t *headers, const char *name)
-{
-    fy_http_header_t  *h;
-    unsigned           i;
-
-    for (i = 0; i < headers->nelts; i++) {
-        h = fy_array_elt(headers, fy_http_header_t, i);
-        if (fy_str_eq_ci(&h->name, name)) {
-            return &h->value;
-        }
-    }
-    return NULL;
-}
-
 int
 fy_proxy_range_start(fy_http_proxy_t *p, fy_array_t *headers, int64_t cl)
 {
@@ -54,17 +38,17 @@ fy_proxy_range_start(fy_http_proxy_t *p, fy_array_t *headers, int64_t cl)
     }
     /* ferry's ranges, not the upstream's Accept-Ranges */
     p->range_allow = 1;
-    range = fy_proxy_range_field(&r->headers, "Range");
+    range = fy_http_header_find(&r->headers, "Range");
     if (range == NULL || cl == 0
         || fy_http_parse_range(range->data, range->len, (off_t) cl, &start,
                                &end) != FY_HTTP_RANGE_OK)
     {
         return FY_OK;
     }
-    if_range = fy_proxy_range_field(&r->headers, "If-Range");
+    if_range = fy_http_header_find(&r->headers, "If-Range");
     if (if_range) {
         /* a strong ETag, or the date, as the response has it */
-        v = fy_proxy_range_field(headers, if_range->len
+        v = fy_http_header_find(headers, if_range->len
                                           && if_range->data[0] == '"'
                                           ? "ETag" : "Last-Modified");
         if (v == NULL || v->len != if_range->len

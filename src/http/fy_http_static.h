@@ -78,9 +78,6 @@ int fy_http_static_serves(const fy_http_loc_conf_t *lcf);
 const char *fy_http_static_base(fy_http_loc_conf_t *lcf,
                                 const fy_str_t *path, const u_char **p);
 
-/* The request's first header called `name`, or NULL. */
-fy_str_t *fy_http_static_header(fy_http_request_t *r, const char *name);
-
 /* fy_http_random_index.c: a file of the directory open as fd picked at
  * random for r (random_index on), its name in *pick: FY_OK, FY_DECLINED
  * (none), FY_ERROR (logged). */

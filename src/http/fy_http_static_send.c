@@ -108,21 +108,6 @@ fy_http_parse_range(const u_char *s, size_t len, off_t size, off_t *start,
 
 /* ---- sending ---- */
 
-fy_str_t *
-fy_http_static_header(fy_http_request_t *r, const char *name)
-{
-    fy_http_header_t  *h;
-    unsigned           i;
-
-    for (i = 0; i < r->headers.nelts; i++) {
-        h = fy_array_elt(&r->headers, fy_http_header_t, i);
-        if (fy_str_eq_ci(&h->name, name)) {
-            return &h->value;
-        }
-    }
-    return NULL;
-}
-
 /* If-None-Match: "*" or a list of entity tags, compared weakly. */
 int
 fy_http_static_etag_match(const fy_str_t *v, const char *etag, int strong)
@@ -278,8 +263,8 @@ fy_http_static_send(fy_http_request_t *r, fy_http_static_file_t *f,
      * If-Modified-Since as if_modified_since says: the exact time
      * (nginx's default), that time or later ("before": the file was
      * modified before it), or never ("off"). */
-    inm = fy_http_static_header(r, "If-None-Match");
-    ims = fy_http_static_header(r, "If-Modified-Since");
+    inm = fy_http_header_find(&r->headers, "If-None-Match");
+    ims = fy_http_header_find(&r->headers, "If-Modified-Since");
     if (r->err_status) {
         /* an error page (error_page 404 /404.html) is sent whole,
          * with the error's status */
@@ -288,9 +273,9 @@ fy_http_static_send(fy_http_request_t *r, fy_http_static_file_t *f,
     /* If-Unmodified-Since (a file changed after it, or a date that does
      * not parse) and If-Match ("*" or the ETag, strongly) that fail:
      * 412, before anything else, as nginx's not_modified filter */
-    ius = r->err_status ? NULL : fy_http_static_header(r,
+    ius = r->err_status ? NULL : fy_http_header_find(&r->headers,
                                                  "If-Unmodified-Since");
-    im = r->err_status ? NULL : fy_http_static_header(r, "If-Match");
+    im = r->err_status ? NULL : fy_http_header_find(&r->headers, "If-Match");
     if (ius) {
         t = fy_time_parse_http(ius->data, ius->len);
         if (t == (time_t) -1 || t < st->st_mtime) {
@@ -341,8 +326,8 @@ fy_http_static_send(fy_http_request_t *r, fy_http_static_file_t *f,
         return;
     }
 
-    range = fy_http_static_header(r, "Range");
-    ifr = fy_http_static_header(r, "If-Range");
+    range = fy_http_header_find(&r->headers, "Range");
+    ifr = fy_http_header_find(&r->headers, "If-Range");
     /* max_ranges 0: no ranges (nor Accept-Ranges); any other value
      * allows the one range ferry serves (several are the whole file) */
     if (status == 200 && range && !r->err_status && f->gz == NULL

@@ -172,22 +172,6 @@ fy_http_sub_merge(fy_http_loc_conf_t *prev, fy_http_loc_conf_t *conf)
 }
 
 
-/* The value of field name in headers (fy_http_header_t), or NULL. */
-static const fy_str_t *
-fy_http_sub_field(const fy_array_t *headers, const char *name)
-{
-    const fy_http_header_t  *h;
-    unsigned                 i;
-
-    for (i = 0; headers && i < headers->nelts; i++) {
-        h = fy_array_elt(headers, fy_http_header_t, i);
-        if (fy_str_eq_ci(&h->name, name)) {
-            return &h->value;
-        }
-    }
-    return NULL;
-}
-
 int
 fy_http_sub_begin(fy_http_request_t *r, int status, const fy_str_t *type,
                   const fy_array_t *headers, int64_t length,
@@ -203,9 +187,9 @@ fy_http_sub_begin(fy_http_request_t *r, int status, const fy_str_t *type,
     if (r->loc == NULL || (sc = r->loc->sub) == NULL || sc->lines == NULL) {
         return FY_DECLINED;
     }
-    encoding = fy_http_sub_field(headers, "Content-Encoding");
+    encoding = fy_http_header_find(headers, "Content-Encoding");
     if (type == NULL) {
-        type = fy_http_sub_field(headers, "Content-Type");
+        type = fy_http_header_find(headers, "Content-Type");
     }
     if (status == 204 || status == 304 || (status >= 100 && status < 200)
         || length == 0 || (encoding && encoding->len)
