@@ -199,6 +199,20 @@ fy_proxy_subrequest_done(fy_http_proxy_t *p)
     fy_http_subrequest_done(r, r->status);     /* error_page's, if any */
 }
 
+/* A body a filter changes (sub_filter, gzip, gunzip): the filter gets
+ * the body's data alone, and its output, whose length is not known,
+ * goes chunked to an HTTP/1.1 client, up to the close to an HTTP/1.0
+ * one (or with chunked_transfer_encoding off). */
+static void
+fy_proxy_filtered_out(fy_http_proxy_t *p)
+{
+    p->out = p->body_type == FY_PROXY_BODY_CHUNKED
+             ? FY_PROXY_OUT_DECHUNK : FY_PROXY_OUT_RAW;
+    if (!fy_http_chunked_out(p->r)) {
+        p->r->keepalive = 0;
+    }
+}
+
 /* The header is parsed: decide framing, send the client its header. */
 static void
 fy_proxy_process_header(fy_http_proxy_t *p)
@@ -438,11 +452,7 @@ fy_proxy_process_header(fy_http_proxy_t *p)
             p->sub = NULL;          /* the header as for a GET only */
         }
         if (p->sub) {
-            p->out = p->body_type == FY_PROXY_BODY_CHUNKED
-                     ? FY_PROXY_OUT_DECHUNK : FY_PROXY_OUT_RAW;
-            if (!fy_http_chunked_out(r)) {
-                r->keepalive = 0;
-            }
+            fy_proxy_filtered_out(p);
             cl = -1;
         }
     }
@@ -462,11 +472,7 @@ fy_proxy_process_header(fy_http_proxy_t *p)
             fy_proxy_fail(p, 500);
             return;
         }
-        p->out = p->body_type == FY_PROXY_BODY_CHUNKED
-                 ? FY_PROXY_OUT_DECHUNK : FY_PROXY_OUT_RAW;
-        if (!fy_http_chunked_out(r)) {
-            r->keepalive = 0;
-        }
+        fy_proxy_filtered_out(p);
     }
 
     /* gunzip: a gzip body for a client that does not take gzip is
@@ -486,11 +492,7 @@ fy_proxy_process_header(fy_http_proxy_t *p)
                     fy_proxy_fail(p, 500);
                     return;
                 }
-                p->out = p->body_type == FY_PROXY_BODY_CHUNKED
-                         ? FY_PROXY_OUT_DECHUNK : FY_PROXY_OUT_RAW;
-                if (!fy_http_chunked_out(r)) {
-                    r->keepalive = 0;
-                }
+                fy_proxy_filtered_out(p);
             }
         }
     }
