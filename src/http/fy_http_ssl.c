@@ -15,10 +15,6 @@
 
 #include <strings.h>
 
-static const char *fy_http_ssl_where_str(fy_conf_t *cf,
-    const fy_command_t *cmd, void *conf);
-static const char *fy_http_ssl_verify_client(fy_conf_t *cf,
-    const fy_command_t *cmd, void *conf);
 static const char *fy_http_ssl_password_file(fy_conf_t *cf,
     const fy_command_t *cmd, void *conf);
 static const char *fy_http_ssl_stapling(fy_conf_t *cf,
@@ -30,15 +26,6 @@ static const char *fy_http_ssl_early_data(fy_conf_t *cf,
 static const char *fy_http_ssl_conf_command(fy_conf_t *cf,
     const fy_command_t *cmd, void *conf);
 
-static const fy_conf_enum_t  fy_http_ssl_verify_modes[] = {
-    { "off",            FY_TLS_VERIFY_OFF },
-    { "on",             FY_TLS_VERIFY_ON },
-    { "optional",       FY_TLS_VERIFY_OPTIONAL },
-    { "optional_no_ca", FY_TLS_VERIFY_OPTIONAL_NO_CA },
-    { NULL, 0 }
-};
-
-static const fy_conf_bounds_t  fy_http_ssl_depth_bounds = { 0, 100 };
 /* nginx takes any size; 0 would never send a byte */
 static const fy_conf_bounds_t  fy_http_ssl_buffer_bounds = { 1, UINT32_MAX };
 
@@ -81,31 +68,31 @@ const fy_command_t  fy_http_ssl_commands[] = {
 
     /* a value, and where it was given (checked when the context is
      * built, named in its messages) */
-    { "ssl_ecdh_curve", FY_HTTP_SSL_CTX, 0, 1, 1, fy_http_ssl_where_str,
+    { "ssl_ecdh_curve", FY_HTTP_SSL_CTX, 0, 1, 1, fy_tls_conf_set_where_str,
       FY_CONF_SRV_OFF, FY_TLS_OFF(ecdh_curve), NULL },
 
     { "ssl_client_certificate", FY_HTTP_SSL_CTX, 0, 1, 1,
-      fy_http_ssl_where_str, FY_CONF_SRV_OFF, FY_TLS_OFF(client_cert),
+      fy_tls_conf_set_where_str, FY_CONF_SRV_OFF, FY_TLS_OFF(client_cert),
       NULL },
 
     { "ssl_trusted_certificate", FY_HTTP_SSL_CTX, 0, 1, 1,
-      fy_http_ssl_where_str, FY_CONF_SRV_OFF, FY_TLS_OFF(trusted_cert),
+      fy_tls_conf_set_where_str, FY_CONF_SRV_OFF, FY_TLS_OFF(trusted_cert),
       NULL },
 
     { "ssl_verify_client", FY_HTTP_SSL_CTX, 0, 1, 1,
-      fy_http_ssl_verify_client, FY_CONF_SRV_OFF, FY_TLS_OFF(verify),
-      fy_http_ssl_verify_modes },
+      fy_tls_conf_set_verify, FY_CONF_SRV_OFF, FY_TLS_OFF(verify),
+      fy_tls_verify_modes },
 
     { "ssl_verify_depth", FY_HTTP_SSL_CTX, 0, 1, 1, fy_conf_set_int,
-      FY_CONF_SRV_OFF, FY_TLS_OFF(verify_depth), &fy_http_ssl_depth_bounds },
+      FY_CONF_SRV_OFF, FY_TLS_OFF(verify_depth), &fy_tls_depth_bounds },
 
     { "ssl_reject_handshake", FY_HTTP_SSL_CTX, 0, 1, 1, fy_conf_set_flag,
       FY_CONF_SRV_OFF, FY_TLS_OFF(reject_handshake), NULL },
 
-    { "ssl_dhparam", FY_HTTP_SSL_CTX, 0, 1, 1, fy_http_ssl_where_str,
+    { "ssl_dhparam", FY_HTTP_SSL_CTX, 0, 1, 1, fy_tls_conf_set_where_str,
       FY_CONF_SRV_OFF, FY_TLS_OFF(dhparam), NULL },
 
-    { "ssl_crl", FY_HTTP_SSL_CTX, 0, 1, 1, fy_http_ssl_where_str,
+    { "ssl_crl", FY_HTTP_SSL_CTX, 0, 1, 1, fy_tls_conf_set_where_str,
       FY_CONF_SRV_OFF, FY_TLS_OFF(crl), NULL },
 
     { "ssl_password_file", FY_HTTP_SSL_CTX, 0, 1, 1,
@@ -117,7 +104,7 @@ const fy_command_t  fy_http_ssl_commands[] = {
     { "ssl_stapling", FY_HTTP_SSL_CTX, 0, 1, 1, fy_http_ssl_stapling,
       FY_CONF_SRV_OFF, FY_TLS_OFF(stapling), NULL },
 
-    { "ssl_stapling_file", FY_HTTP_SSL_CTX, 0, 1, 1, fy_http_ssl_where_str,
+    { "ssl_stapling_file", FY_HTTP_SSL_CTX, 0, 1, 1, fy_tls_conf_set_where_str,
       FY_CONF_SRV_OFF, FY_TLS_OFF(stapling_file), NULL },
 
     /* checked as nginx checks them; they only matter when responses
@@ -136,41 +123,6 @@ const fy_command_t  fy_http_ssl_commands[] = {
 
     { NULL, 0, 0, 0, 0, NULL, 0, 0, NULL }
 };
-
-/* A string (a path for the certificate files) and where it was given:
- * the fy_tls_where_t follows the char * field in fy_tls_conf_t. */
-static const char *
-fy_http_ssl_where_str(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
-{
-    char            **field = (char **) ((char *) conf + cmd->offset);
-    fy_tls_where_t   *where = (fy_tls_where_t *) (field + 1);
-
-    if (*field) {
-        return "is duplicate";
-    }
-    if (strcmp(cmd->name, "ssl_ecdh_curve") == 0) {
-        *field = fy_pstrndup(cf->pool, cf->args[1].data, cf->args[1].len);
-    } else {
-        *field = fy_conf_full_name(cf, cf->conf_dir, &cf->args[1]);
-    }
-    if (*field == NULL) {
-        return "cannot allocate memory";
-    }
-    fy_tls_conf_where(cf, where);
-    return FY_CONF_OK;
-}
-
-static const char *
-fy_http_ssl_verify_client(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
-{
-    fy_http_srv_conf_t  *scf = conf;
-    const char          *rv = fy_conf_set_enum(cf, cmd, conf);
-
-    if (rv == FY_CONF_OK) {
-        fy_tls_conf_where(cf, &scf->tls.verify_where);
-    }
-    return rv;
-}
 
 /* ssl_password_file: read now, as nginx does, so that a missing or
  * unreadable file is an error at its own line. */
