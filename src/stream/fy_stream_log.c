@@ -376,7 +376,7 @@ fy_stream_cv_eval(fy_stream_session_t *s, const fy_stream_cv_t *cv,
     const fy_stream_cv_part_t  *part;
     size_t                      len = 0, n;
     unsigned                    i;
-    u_char                      val[1024];
+    u_char                      val[4096];
 
     for (i = 0; i < cv->n; i++) {
         part = &cv->parts[i];
