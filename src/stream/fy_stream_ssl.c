@@ -359,6 +359,7 @@ fy_stream_ssl_var(fy_stream_session_t *s, int var, u_char *buf, size_t size)
     };
     const unsigned char  *alpn;
     unsigned              what, len;
+    size_t                n;
 
     switch (var) {
     case FY_STREAM_VAR_SSL_PROTOCOL:
@@ -384,12 +385,11 @@ fy_stream_ssl_var(fy_stream_session_t *s, int var, u_char *buf, size_t size)
         }
         return len;
     default:
-        /* $ssl_client_*: the whole value's length, the part that fits
-         * is in buf */
-        return fy_min(fy_tls_cert_var(s->c,
-                          cert[var - FY_STREAM_VAR_SSL_CLIENT_VERIFY],
-                          buf, size),
-                      size);
+        /* $ssl_client_*: fy_tls_cert_var gives the whole value's
+         * length; the part that fits in buf is the value here */
+        n = fy_tls_cert_var(s->c, cert[var - FY_STREAM_VAR_SSL_CLIENT_VERIFY],
+                            buf, size);
+        return fy_min(n, size);
     }
     return fy_stream_ssl_copy(buf, size, fy_tls_var(s->c, what));
 }
