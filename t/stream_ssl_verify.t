@@ -5,8 +5,9 @@
 # ssl_client_certificate, ssl_trusted_certificate, ssl_verify_depth,
 # ssl_crl) with a failed verification closing the session (status 500,
 # logged at info), the $ssl_client_* variables in the access log;
-# ssl_alpn with $ssl_alpn_protocol; ssl_reject_handshake; and the
-# configuration errors with file and line.  Certificates come from a
+# ssl_alpn with $ssl_alpn_protocol; ssl_reject_handshake;
+# ssl_ecdh_curve, ssl_password_file, ssl_conf_command, ssl_dhparam; and
+# the configuration errors with file and line.  Certificates come from a
 # throwaway CA made with the openssl command line; IO::Socket::SSL is
 # the client.
 
@@ -55,6 +56,9 @@ sub make_pki {
        . "default_md=sha256\\ndefault_crl_days=2\\n' > ca.cnf");
     sh("cd $d && $o ca -config ca.cnf -revoke revoked.crt");
     sh("cd $d && $o ca -config ca.cnf -gencrl -out ca.crl");
+    sh("cd $d && $o pkey -in srv.key -aes256 -passout pass:secret2 -out srv-enc.key");
+    sh("cd $d && printf 'wrong\\nsecret2\\n' > pw.txt && printf 'wrong\\n' > pw-wrong.txt");
+    sh("cd $d && echo garbage > garbage.pem");
 }
 
 sub raw_echo {
@@ -107,6 +111,19 @@ stream {
     server {
         listen 127.0.0.1:%%PORT_14%% ssl;
         ssl_reject_handshake on;
+        proxy_pass 127.0.0.1:%%PORT_1%%;
+    }
+    server {
+        listen 127.0.0.1:%%PORT_16%% ssl;
+        ssl_ecdh_curve prime256v1;
+        proxy_pass 127.0.0.1:%%PORT_1%%;
+    }
+    server {
+        listen 127.0.0.1:%%PORT_17%% ssl;
+        ssl_certificate srv.crt;
+        ssl_certificate_key srv-enc.key;
+        ssl_password_file pw.txt;
+        ssl_conf_command Ciphersuites TLS_CHACHA20_POLY1305_SHA256;
         proxy_pass 127.0.0.1:%%PORT_1%%;
     }
     server {
@@ -242,6 +259,22 @@ ok(!tls(14), 'ssl_reject_handshake on: the handshake is refused');
 like($IO::Socket::SSL::SSL_ERROR, qr/unrecognized name/i, '... with unrecognized_name');
 ok(logged('stream.log', qr/^$p14 500 /m), '... status 500');
 
+# ---- ssl_ecdh_curve, ssl_password_file, ssl_conf_command -----------------
+
+sub s_client {
+    my ($port, $args) = @_;
+    return scalar `timeout 5 openssl s_client -connect 127.0.0.1:$port $args < /dev/null 2>&1`;
+}
+like(s_client($f->port(16), '-groups X25519'), qr/alert handshake failure.*no peer certificate available/s,
+     'ssl_ecdh_curve prime256v1: a client with X25519 only cannot agree');
+like(s_client($f->port(16), '-groups X25519:P-256'), qr/^New, .*Cipher is TLS_/m,
+     '... one that also has P-256 can');
+$s = tls(17);
+ok($s, 'ssl_password_file: the encrypted key was loaded') or diag $IO::Socket::SSL::SSL_ERROR;
+is($s && $s->get_cipher, 'TLS_CHACHA20_POLY1305_SHA256', 'ssl_conf_command Ciphersuites applied');
+is(echo_of($s), "ping\n", '... bytes through');
+close $s if $s;
+
 $f->stop;
 
 # ---- configuration ------------------------------------------------------------
@@ -264,13 +297,34 @@ my @bad = (
       'a missing ssl_client_certificate file' ],
     [ "    ssl_alpn foo '';\n", qr/invalid ALPN protocol "" in "ssl_alpn" .* in \S+ferry\.conf:6/,
       'an empty ALPN protocol' ],
+    [ "    server {\n        listen 127.0.0.1:%%PORT_0%% ssl;\n"
+      . "        ssl_certificate srv.crt;\n        ssl_certificate_key srv.key;\n"
+      . "        ssl_dhparam garbage.pem;\n        proxy_pass 127.0.0.1:1;\n    }\n",
+      qr/ssl_dhparam.*garbage\.pem.* in \S+ferry\.conf:10/, 'an unreadable ssl_dhparam' ],
+    [ "    server {\n        listen 127.0.0.1:%%PORT_0%% ssl;\n"
+      . "        ssl_certificate srv.crt;\n        ssl_certificate_key srv.key;\n"
+      . "        ssl_ecdh_curve nosuchcurve;\n        proxy_pass 127.0.0.1:1;\n    }\n",
+      qr/invalid ssl_ecdh_curve "nosuchcurve".* in \S+ferry\.conf:10/, 'an unknown ssl_ecdh_curve' ],
+    [ "    server {\n        listen 127.0.0.1:%%PORT_0%% ssl;\n"
+      . "        ssl_certificate srv.crt;\n        ssl_certificate_key srv-enc.key;\n"
+      . "        ssl_password_file pw-wrong.txt;\n        proxy_pass 127.0.0.1:1;\n    }\n",
+      qr/cannot load certificate key "\S+srv-enc\.key".* in \S+ferry\.conf:8/,
+      'ssl_password_file without the right passphrase' ],
+    [ "    ssl_password_file nothere.txt;\n",
+      qr/cannot read ssl_password_file "\S+nothere\.txt".* in \S+ferry\.conf:6/,
+      'a missing ssl_password_file' ],
+    [ "    server {\n        listen 127.0.0.1:%%PORT_0%% ssl;\n"
+      . "        ssl_certificate srv.crt;\n        ssl_certificate_key srv.key;\n"
+      . "        ssl_conf_command NoSuchCommand x;\n        proxy_pass 127.0.0.1:1;\n    }\n",
+      qr/SSL_CONF_cmd\("NoSuchCommand", "x"\) failed.* in \S+ferry\.conf:10/, 'an unknown ssl_conf_command' ],
     [ "    ssl_alpn a;\n    ssl_alpn b;\n", qr/"ssl_alpn" directive is duplicate in \S+ferry\.conf:7/,
       'ssl_alpn twice' ],
 );
 for my $b (@bad) {
     my $x = Ferry::Test->new(conf => main_conf() . "events { }\nstream {\n"
                                      . $b->[0] . "}\n");
-    sh("cp $d/srv.crt $d/srv.key " . $x->prefix . '/conf/');
+    sh("cp $d/srv.crt $d/srv.key $d/srv-enc.key $d/pw-wrong.txt $d/garbage.pem "
+       . $x->prefix . '/conf/');
     my ($c, $o) = $x->run('-t');
     isnt($c, 0, "config error: $b->[2]: refused");
     like($o, $b->[1], "config error: $b->[2]: file and line") or diag $o;

@@ -1,7 +1,8 @@
 /*
  * fy_http_ssl.c -- TLS on client connections: the ssl_* directives.
  * The setters stream shares (certificates, protocols, ciphers, session
- * cache, ticket keys) are in src/tls/fy_tls_conf.c.
+ * cache, ticket keys, CA and other files, ssl_verify_client,
+ * ssl_password_file, ssl_conf_command) are in src/tls/fy_tls_conf.c.
  *
  * The files these name are loaded into the context by
  * src/tls/fy_tls_load.c.  The rest of it has a file each: the contexts of the servers on
@@ -15,15 +16,11 @@
 
 #include <strings.h>
 
-static const char *fy_http_ssl_password_file(fy_conf_t *cf,
-    const fy_command_t *cmd, void *conf);
 static const char *fy_http_ssl_stapling(fy_conf_t *cf,
     const fy_command_t *cmd, void *conf);
 static const char *fy_http_ssl_responder(fy_conf_t *cf,
     const fy_command_t *cmd, void *conf);
 static const char *fy_http_ssl_early_data(fy_conf_t *cf,
-    const fy_command_t *cmd, void *conf);
-static const char *fy_http_ssl_conf_command(fy_conf_t *cf,
     const fy_command_t *cmd, void *conf);
 
 /* nginx takes any size; 0 would never send a byte */
@@ -96,7 +93,7 @@ const fy_command_t  fy_http_ssl_commands[] = {
       FY_CONF_SRV_OFF, FY_TLS_OFF(crl), NULL },
 
     { "ssl_password_file", FY_HTTP_SSL_CTX, 0, 1, 1,
-      fy_http_ssl_password_file, FY_CONF_SRV_OFF, 0, NULL },
+      fy_tls_conf_set_password_file, FY_CONF_SRV_OFF, FY_TLS_CONF, NULL },
 
     { "ssl_buffer_size", FY_HTTP_SSL_CTX, 0, 1, 1, fy_conf_set_size,
       FY_CONF_SRV_OFF, FY_TLS_OFF(buffer_size), &fy_http_ssl_buffer_bounds },
@@ -118,38 +115,12 @@ const fy_command_t  fy_http_ssl_commands[] = {
     { "ssl_early_data", FY_HTTP_SSL_CTX, 0, 1, 1, fy_http_ssl_early_data,
       FY_CONF_SRV_OFF, FY_TLS_OFF(early_data), NULL },
 
-    { "ssl_conf_command", FY_HTTP_SSL_CTX, 0, 2, 2, fy_http_ssl_conf_command,
-      FY_CONF_SRV_OFF, 0, NULL },
+    { "ssl_conf_command", FY_HTTP_SSL_CTX, 0, 2, 2,
+      fy_tls_conf_set_conf_command, FY_CONF_SRV_OFF, FY_TLS_CONF, NULL },
 
     { NULL, 0, 0, 0, 0, NULL, 0, 0, NULL }
 };
 
-/* ssl_password_file: read now, as nginx does, so that a missing or
- * unreadable file is an error at its own line. */
-static const char *
-fy_http_ssl_password_file(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
-{
-    fy_http_srv_conf_t  *scf = conf;
-    const char          *err = NULL;
-    char                *path;
-
-    fy_unused(cmd);
-    if (scf->tls.passwords) {
-        return "is duplicate";
-    }
-    path = fy_conf_full_name(cf, cf->conf_dir, &cf->args[1]);
-    if (path == NULL) {
-        return "cannot allocate memory";
-    }
-    scf->tls.passwords = fy_tls_read_passwords(cf->pool, path, &err);
-    if (scf->tls.passwords == NULL) {
-        fy_conf_error(cf, "cannot read ssl_password_file \"%s\": %s", path,
-                      err);
-        return FY_CONF_ERROR;
-    }
-    fy_tls_conf_where(cf, &scf->tls.passwords_where);
-    return FY_CONF_OK;
-}
 
 /* ssl_stapling, and where it was given (for the warning of "on"
  * without a file). */
@@ -206,33 +177,4 @@ fy_http_ssl_early_data(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
         return FY_CONF_ERROR;
     }
     return rv;
-}
-
-/* ssl_conf_command NAME VALUE: several per level, applied in order. */
-static const char *
-fy_http_ssl_conf_command(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
-{
-    fy_http_srv_conf_t  *scf = conf;
-    fy_tls_conf_cmd_t   *c;
-
-    fy_unused(cmd);
-    if (scf->tls.conf_commands == NULL) {
-        scf->tls.conf_commands = fy_palloc(cf->pool, sizeof(fy_array_t));
-        if (scf->tls.conf_commands == NULL) {
-            return "cannot allocate memory";
-        }
-        fy_array_init(scf->tls.conf_commands, cf->pool, 2,
-                      sizeof(fy_tls_conf_cmd_t));
-    }
-    c = fy_array_push(scf->tls.conf_commands);
-    if (c == NULL) {
-        return "cannot allocate memory";
-    }
-    c->name = fy_pstrndup(cf->pool, cf->args[1].data, cf->args[1].len);
-    c->value = fy_pstrndup(cf->pool, cf->args[2].data, cf->args[2].len);
-    if (c->name == NULL || c->value == NULL) {
-        return "cannot allocate memory";
-    }
-    fy_tls_conf_where(cf, &c->where);
-    return FY_CONF_OK;
 }

@@ -92,6 +92,19 @@ const fy_command_t  fy_stream_ssl_commands[] = {
     { "ssl_reject_handshake", FY_STREAM_SSL_CTX, 0, 1, 1, fy_conf_set_flag,
       FY_CONF_SRV_OFF, FY_STREAM_TLS_OFF(reject_handshake), NULL },
 
+    /* more of the context, as http's */
+    { "ssl_ecdh_curve", FY_STREAM_SSL_CTX, 0, 1, 1, fy_tls_conf_set_where_str,
+      FY_CONF_SRV_OFF, FY_STREAM_TLS_OFF(ecdh_curve), NULL },
+
+    { "ssl_dhparam", FY_STREAM_SSL_CTX, 0, 1, 1, fy_tls_conf_set_where_str,
+      FY_CONF_SRV_OFF, FY_STREAM_TLS_OFF(dhparam), NULL },
+
+    { "ssl_password_file", FY_STREAM_SSL_CTX, 0, 1, 1,
+      fy_tls_conf_set_password_file, FY_CONF_SRV_OFF, FY_STREAM_TLS, NULL },
+
+    { "ssl_conf_command", FY_STREAM_SSL_CTX, 0, 2, 2,
+      fy_tls_conf_set_conf_command, FY_CONF_SRV_OFF, FY_STREAM_TLS, NULL },
+
     { "ssl_alpn", FY_STREAM_SSL_CTX, 0, 1, FY_CONF_MANY, fy_stream_ssl_alpn,
       FY_CONF_SRV_OFF, offsetof(fy_stream_srv_conf_t, alpn), NULL },
 

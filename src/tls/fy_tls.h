@@ -236,6 +236,13 @@ const char *fy_tls_conf_set_where_str(fy_conf_t *cf, const fy_command_t *cmd,
 /* ssl_verify_client: offset of tls.verify, post fy_tls_verify_modes */
 const char *fy_tls_conf_set_verify(fy_conf_t *cf, const fy_command_t *cmd,
                                    void *conf);
+/* ssl_password_file (read at once) and ssl_conf_command: offset of
+ * the fy_tls_conf_t */
+const char *fy_tls_conf_set_password_file(fy_conf_t *cf,
+                                          const fy_command_t *cmd,
+                                          void *conf);
+const char *fy_tls_conf_set_conf_command(fy_conf_t *cf,
+                                         const fy_command_t *cmd, void *conf);
 extern const fy_conf_enum_t    fy_tls_verify_modes[];
 /* ssl_verify_depth's range (fy_conf_set_int) */
 extern const fy_conf_bounds_t  fy_tls_depth_bounds;
