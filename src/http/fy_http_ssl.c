@@ -1,7 +1,8 @@
 /*
  * fy_http_ssl.c -- TLS on client connections: the ssl_* directives.
  * The setters stream shares (certificates, protocols, ciphers, session
- * cache, ticket keys) are in src/tls/fy_tls_conf.c.
+ * cache, ticket keys, CA and other files, ssl_verify_client,
+ * ssl_password_file, ssl_conf_command) are in src/tls/fy_tls_conf.c.
  *
  * The files these name are loaded into the context by
  * src/tls/fy_tls_load.c.  The rest of it has a file each: the contexts of the servers on
@@ -15,30 +16,13 @@
 
 #include <strings.h>
 
-static const char *fy_http_ssl_where_str(fy_conf_t *cf,
-    const fy_command_t *cmd, void *conf);
-static const char *fy_http_ssl_verify_client(fy_conf_t *cf,
-    const fy_command_t *cmd, void *conf);
-static const char *fy_http_ssl_password_file(fy_conf_t *cf,
-    const fy_command_t *cmd, void *conf);
 static const char *fy_http_ssl_stapling(fy_conf_t *cf,
     const fy_command_t *cmd, void *conf);
 static const char *fy_http_ssl_responder(fy_conf_t *cf,
     const fy_command_t *cmd, void *conf);
 static const char *fy_http_ssl_early_data(fy_conf_t *cf,
     const fy_command_t *cmd, void *conf);
-static const char *fy_http_ssl_conf_command(fy_conf_t *cf,
-    const fy_command_t *cmd, void *conf);
 
-static const fy_conf_enum_t  fy_http_ssl_verify_modes[] = {
-    { "off",            FY_TLS_VERIFY_OFF },
-    { "on",             FY_TLS_VERIFY_ON },
-    { "optional",       FY_TLS_VERIFY_OPTIONAL },
-    { "optional_no_ca", FY_TLS_VERIFY_OPTIONAL_NO_CA },
-    { NULL, 0 }
-};
-
-static const fy_conf_bounds_t  fy_http_ssl_depth_bounds = { 0, 100 };
 /* nginx takes any size; 0 would never send a byte */
 static const fy_conf_bounds_t  fy_http_ssl_buffer_bounds = { 1, UINT32_MAX };
 
@@ -81,35 +65,35 @@ const fy_command_t  fy_http_ssl_commands[] = {
 
     /* a value, and where it was given (checked when the context is
      * built, named in its messages) */
-    { "ssl_ecdh_curve", FY_HTTP_SSL_CTX, 0, 1, 1, fy_http_ssl_where_str,
+    { "ssl_ecdh_curve", FY_HTTP_SSL_CTX, 0, 1, 1, fy_tls_conf_set_where_str,
       FY_CONF_SRV_OFF, FY_TLS_OFF(ecdh_curve), NULL },
 
     { "ssl_client_certificate", FY_HTTP_SSL_CTX, 0, 1, 1,
-      fy_http_ssl_where_str, FY_CONF_SRV_OFF, FY_TLS_OFF(client_cert),
+      fy_tls_conf_set_where_str, FY_CONF_SRV_OFF, FY_TLS_OFF(client_cert),
       NULL },
 
     { "ssl_trusted_certificate", FY_HTTP_SSL_CTX, 0, 1, 1,
-      fy_http_ssl_where_str, FY_CONF_SRV_OFF, FY_TLS_OFF(trusted_cert),
+      fy_tls_conf_set_where_str, FY_CONF_SRV_OFF, FY_TLS_OFF(trusted_cert),
       NULL },
 
     { "ssl_verify_client", FY_HTTP_SSL_CTX, 0, 1, 1,
-      fy_http_ssl_verify_client, FY_CONF_SRV_OFF, FY_TLS_OFF(verify),
-      fy_http_ssl_verify_modes },
+      fy_tls_conf_set_verify, FY_CONF_SRV_OFF, FY_TLS_OFF(verify),
+      fy_tls_verify_modes },
 
     { "ssl_verify_depth", FY_HTTP_SSL_CTX, 0, 1, 1, fy_conf_set_int,
-      FY_CONF_SRV_OFF, FY_TLS_OFF(verify_depth), &fy_http_ssl_depth_bounds },
+      FY_CONF_SRV_OFF, FY_TLS_OFF(verify_depth), &fy_tls_depth_bounds },
 
     { "ssl_reject_handshake", FY_HTTP_SSL_CTX, 0, 1, 1, fy_conf_set_flag,
       FY_CONF_SRV_OFF, FY_TLS_OFF(reject_handshake), NULL },
 
-    { "ssl_dhparam", FY_HTTP_SSL_CTX, 0, 1, 1, fy_http_ssl_where_str,
+    { "ssl_dhparam", FY_HTTP_SSL_CTX, 0, 1, 1, fy_tls_conf_set_where_str,
       FY_CONF_SRV_OFF, FY_TLS_OFF(dhparam), NULL },
 
-    { "ssl_crl", FY_HTTP_SSL_CTX, 0, 1, 1, fy_http_ssl_where_str,
+    { "ssl_crl", FY_HTTP_SSL_CTX, 0, 1, 1, fy_tls_conf_set_where_str,
       FY_CONF_SRV_OFF, FY_TLS_OFF(crl), NULL },
 
     { "ssl_password_file", FY_HTTP_SSL_CTX, 0, 1, 1,
-      fy_http_ssl_password_file, FY_CONF_SRV_OFF, 0, NULL },
+      fy_tls_conf_set_password_file, FY_CONF_SRV_OFF, FY_TLS_CONF, NULL },
 
     { "ssl_buffer_size", FY_HTTP_SSL_CTX, 0, 1, 1, fy_conf_set_size,
       FY_CONF_SRV_OFF, FY_TLS_OFF(buffer_size), &fy_http_ssl_buffer_bounds },
@@ -117,7 +101,7 @@ const fy_command_t  fy_http_ssl_commands[] = {
     { "ssl_stapling", FY_HTTP_SSL_CTX, 0, 1, 1, fy_http_ssl_stapling,
       FY_CONF_SRV_OFF, FY_TLS_OFF(stapling), NULL },
 
-    { "ssl_stapling_file", FY_HTTP_SSL_CTX, 0, 1, 1, fy_http_ssl_where_str,
+    { "ssl_stapling_file", FY_HTTP_SSL_CTX, 0, 1, 1, fy_tls_conf_set_where_str,
       FY_CONF_SRV_OFF, FY_TLS_OFF(stapling_file), NULL },
 
     /* checked as nginx checks them; they only matter when responses
@@ -131,73 +115,12 @@ const fy_command_t  fy_http_ssl_commands[] = {
     { "ssl_early_data", FY_HTTP_SSL_CTX, 0, 1, 1, fy_http_ssl_early_data,
       FY_CONF_SRV_OFF, FY_TLS_OFF(early_data), NULL },
 
-    { "ssl_conf_command", FY_HTTP_SSL_CTX, 0, 2, 2, fy_http_ssl_conf_command,
-      FY_CONF_SRV_OFF, 0, NULL },
+    { "ssl_conf_command", FY_HTTP_SSL_CTX, 0, 2, 2,
+      fy_tls_conf_set_conf_command, FY_CONF_SRV_OFF, FY_TLS_CONF, NULL },
 
     { NULL, 0, 0, 0, 0, NULL, 0, 0, NULL }
 };
 
-/* A string (a path for the certificate files) and where it was given:
- * the fy_tls_where_t follows the char * field in fy_tls_conf_t. */
-static const char *
-fy_http_ssl_where_str(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
-{
-    char            **field = (char **) ((char *) conf + cmd->offset);
-    fy_tls_where_t   *where = (fy_tls_where_t *) (field + 1);
-
-    if (*field) {
-        return "is duplicate";
-    }
-    if (strcmp(cmd->name, "ssl_ecdh_curve") == 0) {
-        *field = fy_pstrndup(cf->pool, cf->args[1].data, cf->args[1].len);
-    } else {
-        *field = fy_conf_full_name(cf, cf->conf_dir, &cf->args[1]);
-    }
-    if (*field == NULL) {
-        return "cannot allocate memory";
-    }
-    fy_tls_conf_where(cf, where);
-    return FY_CONF_OK;
-}
-
-static const char *
-fy_http_ssl_verify_client(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
-{
-    fy_http_srv_conf_t  *scf = conf;
-    const char          *rv = fy_conf_set_enum(cf, cmd, conf);
-
-    if (rv == FY_CONF_OK) {
-        fy_tls_conf_where(cf, &scf->tls.verify_where);
-    }
-    return rv;
-}
-
-/* ssl_password_file: read now, as nginx does, so that a missing or
- * unreadable file is an error at its own line. */
-static const char *
-fy_http_ssl_password_file(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
-{
-    fy_http_srv_conf_t  *scf = conf;
-    const char          *err = NULL;
-    char                *path;
-
-    fy_unused(cmd);
-    if (scf->tls.passwords) {
-        return "is duplicate";
-    }
-    path = fy_conf_full_name(cf, cf->conf_dir, &cf->args[1]);
-    if (path == NULL) {
-        return "cannot allocate memory";
-    }
-    scf->tls.passwords = fy_tls_read_passwords(cf->pool, path, &err);
-    if (scf->tls.passwords == NULL) {
-        fy_conf_error(cf, "cannot read ssl_password_file \"%s\": %s", path,
-                      err);
-        return FY_CONF_ERROR;
-    }
-    fy_tls_conf_where(cf, &scf->tls.passwords_where);
-    return FY_CONF_OK;
-}
 
 /* ssl_stapling, and where it was given (for the warning of "on"
  * without a file). */
@@ -254,33 +177,4 @@ fy_http_ssl_early_data(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
         return FY_CONF_ERROR;
     }
     return rv;
-}
-
-/* ssl_conf_command NAME VALUE: several per level, applied in order. */
-static const char *
-fy_http_ssl_conf_command(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
-{
-    fy_http_srv_conf_t  *scf = conf;
-    fy_tls_conf_cmd_t   *c;
-
-    fy_unused(cmd);
-    if (scf->tls.conf_commands == NULL) {
-        scf->tls.conf_commands = fy_palloc(cf->pool, sizeof(fy_array_t));
-        if (scf->tls.conf_commands == NULL) {
-            return "cannot allocate memory";
-        }
-        fy_array_init(scf->tls.conf_commands, cf->pool, 2,
-                      sizeof(fy_tls_conf_cmd_t));
-    }
-    c = fy_array_push(scf->tls.conf_commands);
-    if (c == NULL) {
-        return "cannot allocate memory";
-    }
-    c->name = fy_pstrndup(cf->pool, cf->args[1].data, cf->args[1].len);
-    c->value = fy_pstrndup(cf->pool, cf->args[2].data, cf->args[2].len);
-    if (c->name == NULL || c->value == NULL) {
-        return "cannot allocate memory";
-    }
-    fy_tls_conf_where(cf, &c->where);
-    return FY_CONF_OK;
 }

@@ -7,8 +7,6 @@
 #include "fy_core.h"
 #include "fy_http.h"
 
-#include <openssl/ssl.h>
-#include <openssl/x509.h>
 
 static void fy_http_ssl_handshake_handler(fy_event_t *ev);
 
@@ -129,27 +127,17 @@ fy_http_ssl_cert_error(fy_http_request_t *r, const char *what)
 int
 fy_http_ssl_verify(fy_http_request_t *r)
 {
-    SSL   *ssl = r->hc->c->ssl;
-    int    mode = r->srv->tls.verify;
-    long   rc;
+    char  who[80];
 
-    if (ssl == NULL || mode == FY_TLS_VERIFY_OFF) {
+    if (r->hc->c->ssl == NULL || r->srv->tls.verify == FY_TLS_VERIFY_OFF) {
         return FY_OK;
     }
-    rc = SSL_get_verify_result(ssl);
-    if (rc != X509_V_OK
-        && !(mode == FY_TLS_VERIFY_OPTIONAL_NO_CA
-             && fy_tls_verify_error_optional(rc)))
-    {
-        fy_log_error(FY_LOG_INFO, 0, "client SSL certificate verify error: "
-                     "(%ld:%s), client %s", rc,
-                     X509_verify_cert_error_string(rc), r->hc->addr_text);
+    snprintf(who, sizeof(who), "client %s", r->hc->addr_text);
+    switch (fy_tls_verify_client(r->hc->c, r->srv->tls.verify, who)) {
+    case FY_TLS_CLIENT_FAILED:
         fy_http_ssl_cert_error(r, "The SSL certificate error");
         return FY_ERROR;
-    }
-    if (mode == FY_TLS_VERIFY_ON && SSL_get0_peer_certificate(ssl) == NULL) {
-        fy_log_error(FY_LOG_INFO, 0, "client sent no required SSL "
-                     "certificate, client %s", r->hc->addr_text);
+    case FY_TLS_CLIENT_NONE:
         fy_http_ssl_cert_error(r, "No required SSL certificate was sent");
         return FY_ERROR;
     }

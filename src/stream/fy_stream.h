@@ -81,6 +81,15 @@ enum {
     FY_STREAM_VAR_SSL_CIPHER,
     FY_STREAM_VAR_SSL_SERVER_NAME,
     FY_STREAM_VAR_SSL_SESSION_REUSED,
+    FY_STREAM_VAR_SSL_ALPN_PROTOCOL,
+    /* the client certificate's, in this order (fy_stream_ssl.c) */
+    FY_STREAM_VAR_SSL_CLIENT_VERIFY,
+    FY_STREAM_VAR_SSL_CLIENT_S_DN,
+    FY_STREAM_VAR_SSL_CLIENT_I_DN,
+    FY_STREAM_VAR_SSL_CLIENT_SERIAL,
+    FY_STREAM_VAR_SSL_CLIENT_FINGERPRINT,
+    FY_STREAM_VAR_SSL_CLIENT_RAW_CERT,
+    FY_STREAM_VAR_SSL_CLIENT_CERT,
     FY_STREAM_VAR_N
 };
 
@@ -168,6 +177,8 @@ typedef struct fy_stream_srv_conf_s {
     int                  log_off;                /* access_log off */
     fy_log_t            *error_log;              /* NULL: the main one */
     fy_tls_conf_t        tls;           /* ssl_* (fy_stream_ssl.c) */
+    fy_str_t             alpn;          /* ssl_alpn, wire form; len 0:
+                                           none */
     int64_t              ssl_handshake_timeout;  /* ms */
     int                  proxy_ssl;     /* flag: TLS to the server */
     fy_tls_up_conf_t     up_tls;        /* proxy_ssl_* */

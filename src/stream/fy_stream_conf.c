@@ -651,6 +651,9 @@ fy_stream_merge(fy_stream_srv_conf_t *p, fy_stream_srv_conf_t *c)
         c->log_off = p->log_off;
     }
     fy_tls_conf_merge(&p->tls, &c->tls);
+    if (c->alpn.data == NULL) {
+        c->alpn = p->alpn;
+    }
     fy_conf_merge(c->ssl_handshake_timeout, p->ssl_handshake_timeout,
                   FY_CONF_UNSET_MSEC, 60000);
     fy_stream_proxy_ssl_merge(p, c);

@@ -58,7 +58,10 @@ static const char *const  fy_stream_var_names[FY_STREAM_VAR_N] = {
     "proxy_protocol_server_addr", "proxy_protocol_server_port",
     "ssl_preread_server_name", "ssl_preread_alpn_protocols",
     "ssl_preread_protocol", "limit_conn_status", "binary_remote_addr",
-    "ssl_protocol", "ssl_cipher", "ssl_server_name", "ssl_session_reused"
+    "ssl_protocol", "ssl_cipher", "ssl_server_name", "ssl_session_reused",
+    "ssl_alpn_protocol", "ssl_client_verify", "ssl_client_s_dn",
+    "ssl_client_i_dn", "ssl_client_serial", "ssl_client_fingerprint",
+    "ssl_client_raw_cert", "ssl_client_cert"
 };
 
 int
@@ -289,6 +292,14 @@ fy_stream_var(fy_stream_session_t *s, int var, u_char *buf, size_t size)
     case FY_STREAM_VAR_SSL_CIPHER:
     case FY_STREAM_VAR_SSL_SERVER_NAME:
     case FY_STREAM_VAR_SSL_SESSION_REUSED:
+    case FY_STREAM_VAR_SSL_ALPN_PROTOCOL:
+    case FY_STREAM_VAR_SSL_CLIENT_VERIFY:
+    case FY_STREAM_VAR_SSL_CLIENT_S_DN:
+    case FY_STREAM_VAR_SSL_CLIENT_I_DN:
+    case FY_STREAM_VAR_SSL_CLIENT_SERIAL:
+    case FY_STREAM_VAR_SSL_CLIENT_FINGERPRINT:
+    case FY_STREAM_VAR_SSL_CLIENT_RAW_CERT:
+    case FY_STREAM_VAR_SSL_CLIENT_CERT:
         return fy_stream_ssl_var(s, var, buf, size);
     case FY_STREAM_VAR_BINARY_REMOTE_ADDR: {
         /* 4 bytes for IPv4, 16 for IPv6, nothing for a unix client */
@@ -368,7 +379,7 @@ fy_stream_cv_eval(fy_stream_session_t *s, const fy_stream_cv_t *cv,
     const fy_stream_cv_part_t  *part;
     size_t                      len = 0, n;
     unsigned                    i;
-    u_char                      val[1024];
+    u_char                      val[4096];
 
     for (i = 0; i < cv->n; i++) {
         part = &cv->parts[i];

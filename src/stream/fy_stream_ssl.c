@@ -12,13 +12,21 @@
  * shared-cache session made by one worker resumes on any other.
  *
  * The handshake is nginx's ssl phase: after limit_conn and the access
- * rules, before the preread phase and the connect.
+ * rules, before the preread phase and the connect.  Its end checks the
+ * client certificate (ssl_verify_client: the verdict and the
+ * $ssl_client_* values are src/tls/fy_tls_cert.c's, as for http) and
+ * closes a session that fails, as nginx's stream does (status 500).
+ * ssl_alpn makes the server take part in ALPN; ssl_reject_handshake
+ * refuses every handshake of the server (a ClientHello callback).
  */
 #include "fy_core.h"
 #include "fy_stream.h"
 #include "fy_tls_cache.h"
 
 #include <openssl/ssl.h>
+
+static const char *fy_stream_ssl_alpn(fy_conf_t *cf, const fy_command_t *cmd,
+    void *conf);
 
 #define FY_STREAM_SSL_CTX  (FY_CONF_STREAM | FY_CONF_STREAM_SRV)
 #define FY_STREAM_TLS      offsetof(fy_stream_srv_conf_t, tls)
@@ -61,8 +69,115 @@ const fy_command_t  fy_stream_ssl_commands[] = {
       FY_CONF_SRV_OFF, offsetof(fy_stream_srv_conf_t, ssl_handshake_timeout),
       NULL },
 
+    /* client certificates: http's setters on the same fields */
+    { "ssl_verify_client", FY_STREAM_SSL_CTX, 0, 1, 1,
+      fy_tls_conf_set_verify, FY_CONF_SRV_OFF, FY_STREAM_TLS_OFF(verify),
+      fy_tls_verify_modes },
+
+    { "ssl_verify_depth", FY_STREAM_SSL_CTX, 0, 1, 1, fy_conf_set_int,
+      FY_CONF_SRV_OFF, FY_STREAM_TLS_OFF(verify_depth),
+      &fy_tls_depth_bounds },
+
+    { "ssl_client_certificate", FY_STREAM_SSL_CTX, 0, 1, 1,
+      fy_tls_conf_set_where_str, FY_CONF_SRV_OFF,
+      FY_STREAM_TLS_OFF(client_cert), NULL },
+
+    { "ssl_trusted_certificate", FY_STREAM_SSL_CTX, 0, 1, 1,
+      fy_tls_conf_set_where_str, FY_CONF_SRV_OFF,
+      FY_STREAM_TLS_OFF(trusted_cert), NULL },
+
+    { "ssl_crl", FY_STREAM_SSL_CTX, 0, 1, 1, fy_tls_conf_set_where_str,
+      FY_CONF_SRV_OFF, FY_STREAM_TLS_OFF(crl), NULL },
+
+    { "ssl_reject_handshake", FY_STREAM_SSL_CTX, 0, 1, 1, fy_conf_set_flag,
+      FY_CONF_SRV_OFF, FY_STREAM_TLS_OFF(reject_handshake), NULL },
+
+    /* more of the context, as http's */
+    { "ssl_ecdh_curve", FY_STREAM_SSL_CTX, 0, 1, 1, fy_tls_conf_set_where_str,
+      FY_CONF_SRV_OFF, FY_STREAM_TLS_OFF(ecdh_curve), NULL },
+
+    { "ssl_dhparam", FY_STREAM_SSL_CTX, 0, 1, 1, fy_tls_conf_set_where_str,
+      FY_CONF_SRV_OFF, FY_STREAM_TLS_OFF(dhparam), NULL },
+
+    { "ssl_password_file", FY_STREAM_SSL_CTX, 0, 1, 1,
+      fy_tls_conf_set_password_file, FY_CONF_SRV_OFF, FY_STREAM_TLS, NULL },
+
+    { "ssl_conf_command", FY_STREAM_SSL_CTX, 0, 2, 2,
+      fy_tls_conf_set_conf_command, FY_CONF_SRV_OFF, FY_STREAM_TLS, NULL },
+
+    { "ssl_alpn", FY_STREAM_SSL_CTX, 0, 1, FY_CONF_MANY, fy_stream_ssl_alpn,
+      FY_CONF_SRV_OFF, offsetof(fy_stream_srv_conf_t, alpn), NULL },
+
     { NULL, 0, 0, 0, 0, NULL, 0, 0, NULL }
 };
+
+/* ssl_alpn PROTOCOL ...: kept in ALPN's wire form (a length byte
+ * before each name), the list the server prefers in that order. */
+static const char *
+fy_stream_ssl_alpn(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
+{
+    fy_str_t  *alpn = (fy_str_t *) ((char *) conf + cmd->offset);
+    size_t     len = 0;
+    unsigned   i;
+    u_char    *p;
+
+    if (alpn->data) {
+        return "is duplicate";
+    }
+    for (i = 1; i < cf->nargs; i++) {
+        if (cf->args[i].len == 0 || cf->args[i].len > 255) {
+            fy_conf_error(cf, "invalid ALPN protocol \"%s\" in \"ssl_alpn\" "
+                          "(1 to 255 bytes)", cf->args[i].data);
+            return FY_CONF_ERROR;
+        }
+        len += 1 + cf->args[i].len;
+    }
+    p = fy_palloc(cf->pool, len);
+    if (p == NULL) {
+        return "cannot allocate memory";
+    }
+    alpn->data = p;
+    alpn->len = len;
+    for (i = 1; i < cf->nargs; i++) {
+        *p++ = (u_char) cf->args[i].len;
+        memcpy(p, cf->args[i].data, cf->args[i].len);
+        p += cf->args[i].len;
+    }
+    return FY_CONF_OK;
+}
+
+/* ssl_alpn: the first of the server's protocols the client offers; a
+ * client that offers none of them gets no_application_protocol (a
+ * client without ALPN is not asked). */
+static int
+fy_stream_ssl_alpn_select(SSL *ssl, const unsigned char **out,
+                          unsigned char *outlen, const unsigned char *in,
+                          unsigned int inlen, void *arg)
+{
+    fy_stream_srv_conf_t  *scf = arg;
+    unsigned char         *sel;
+
+    fy_unused(ssl);
+    if (SSL_select_next_proto(&sel, outlen, scf->alpn.data,
+                              (unsigned) scf->alpn.len, in, inlen)
+        != OPENSSL_NPN_NEGOTIATED)
+    {
+        return SSL_TLSEXT_ERR_ALERT_FATAL;
+    }
+    *out = sel;
+    return SSL_TLSEXT_ERR_OK;
+}
+
+/* ssl_reject_handshake on: every ClientHello is refused with nginx's
+ * unrecognized_name alert (the session ends with status 500). */
+static int
+fy_stream_ssl_reject(SSL *ssl, int *alert, void *arg)
+{
+    fy_unused(ssl);
+    fy_unused(arg);
+    *alert = SSL_AD_UNRECOGNIZED_NAME;
+    return SSL_CLIENT_HELLO_ERROR;
+}
 
 /* The first "listen ... ssl" of scf, or NULL. */
 static fy_stream_listen_t *
@@ -117,8 +232,9 @@ fy_stream_ssl_init_cycle(fy_cycle_t *cycle)
         if (l == NULL) {
             continue;
         }
-        /* nginx's message, at the listen's line */
-        if (scf->tls.certs.nelts == 0) {
+        /* nginx's message, at the listen's line; a server that
+         * refuses every handshake needs no certificate */
+        if (scf->tls.certs.nelts == 0 && !scf->tls.reject_handshake) {
             fy_log_error(FY_LOG_EMERG, 0, "no \"ssl_certificate\" is "
                          "defined for the \"listen ... ssl\" directive in "
                          "%s:%u", scf->file, l->line);
@@ -140,8 +256,15 @@ fy_stream_ssl_init_cycle(fy_cycle_t *cycle)
         /* http's context answers ALPN with http/1.1 only and refuses
          * clients that offer other protocols; a stream relays whatever
          * protocol it carries, so it takes part in no ALPN (nginx's
-         * stream without ssl_alpn) */
-        SSL_CTX_set_alpn_select_cb((SSL_CTX *) scf->tls.ctx, NULL, NULL);
+         * stream without ssl_alpn); with ssl_alpn, in its own */
+        SSL_CTX_set_alpn_select_cb((SSL_CTX *) scf->tls.ctx,
+                                   scf->alpn.len ? fy_stream_ssl_alpn_select
+                                                 : NULL,
+                                   scf->alpn.len ? scf : NULL);
+        if (scf->tls.reject_handshake) {
+            SSL_CTX_set_client_hello_cb((SSL_CTX *) scf->tls.ctx,
+                                        fy_stream_ssl_reject, NULL);
+        }
     }
     return FY_OK;
 }
@@ -203,6 +326,16 @@ fy_stream_ssl_handler(fy_event_t *ev)
     fy_timer_del(&c->read);
     c->read.handler = fy_event_ignore;
     c->write.handler = fy_event_ignore;
+    if (s->scf->tls.verify != FY_TLS_VERIFY_OFF
+        && fy_tls_verify_client(c, s->scf->tls.verify, who)
+           != FY_TLS_CLIENT_OK)
+    {
+        /* as nginx: the session is not resumed later either */
+        SSL_CTX_remove_session(SSL_get_SSL_CTX(c->ssl),
+                               SSL_get0_session(c->ssl));
+        fy_stream_finalize(s, 500);
+        return;
+    }
     fy_stream_after_ssl(s);
 }
 
@@ -221,7 +354,25 @@ fy_stream_ssl_copy(u_char *buf, size_t size, const char *v)
 size_t
 fy_stream_ssl_var(fy_stream_session_t *s, int var, u_char *buf, size_t size)
 {
-    unsigned  what;
+    static const unsigned  cert[] = {
+        [FY_STREAM_VAR_SSL_CLIENT_VERIFY - FY_STREAM_VAR_SSL_CLIENT_VERIFY]
+            = FY_TLS_CERT_VERIFY,
+        [FY_STREAM_VAR_SSL_CLIENT_S_DN - FY_STREAM_VAR_SSL_CLIENT_VERIFY]
+            = FY_TLS_CERT_S_DN,
+        [FY_STREAM_VAR_SSL_CLIENT_I_DN - FY_STREAM_VAR_SSL_CLIENT_VERIFY]
+            = FY_TLS_CERT_I_DN,
+        [FY_STREAM_VAR_SSL_CLIENT_SERIAL - FY_STREAM_VAR_SSL_CLIENT_VERIFY]
+            = FY_TLS_CERT_SERIAL,
+        [FY_STREAM_VAR_SSL_CLIENT_FINGERPRINT
+         - FY_STREAM_VAR_SSL_CLIENT_VERIFY] = FY_TLS_CERT_FINGERPRINT,
+        [FY_STREAM_VAR_SSL_CLIENT_RAW_CERT - FY_STREAM_VAR_SSL_CLIENT_VERIFY]
+            = FY_TLS_CERT_RAW,
+        [FY_STREAM_VAR_SSL_CLIENT_CERT - FY_STREAM_VAR_SSL_CLIENT_VERIFY]
+            = FY_TLS_CERT_CERT,
+    };
+    const unsigned char  *alpn;
+    unsigned              what, len;
+    size_t                n;
 
     switch (var) {
     case FY_STREAM_VAR_SSL_PROTOCOL:
@@ -233,9 +384,25 @@ fy_stream_ssl_var(fy_stream_session_t *s, int var, u_char *buf, size_t size)
     case FY_STREAM_VAR_SSL_SERVER_NAME:
         what = FY_TLS_VAR_SERVER_NAME;
         break;
-    default:
+    case FY_STREAM_VAR_SSL_SESSION_REUSED:
         what = FY_TLS_VAR_SESSION_REUSED;
         break;
+    case FY_STREAM_VAR_SSL_ALPN_PROTOCOL:
+        if (s->c->ssl == NULL) {
+            return 0;
+        }
+        SSL_get0_alpn_selected(s->c->ssl, &alpn, &len);
+        len = (unsigned) fy_min((size_t) len, size);
+        if (len) {
+            memcpy(buf, alpn, len);
+        }
+        return len;
+    default:
+        /* $ssl_client_*: fy_tls_cert_var gives the whole value's
+         * length; the part that fits in buf is the value here */
+        n = fy_tls_cert_var(s->c, cert[var - FY_STREAM_VAR_SSL_CLIENT_VERIFY],
+                            buf, size);
+        return fy_min(n, size);
     }
     return fy_stream_ssl_copy(buf, size, fy_tls_var(s->c, what));
 }

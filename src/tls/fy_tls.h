@@ -159,6 +159,32 @@ int  fy_tls_ctx_srv(fy_pool_t *pool, fy_tls_conf_t *conf, void *ctx,
  * pass (the issuer is unknown). */
 int  fy_tls_verify_error_optional(long rc);
 
+/* fy_tls_cert.c: the client certificate of connection c.  The
+ * verdict of ssl_verify_client `mode` (FY_TLS_VERIFY_*) on it: a
+ * failed verification, or no certificate where "on" requires one, is
+ * logged at info with `who` ("client: ..., server: ...") and returned
+ * for the caller to refuse the client (http's 400, stream's close). */
+enum {
+    FY_TLS_CLIENT_OK,
+    FY_TLS_CLIENT_FAILED,       /* verification failed */
+    FY_TLS_CLIENT_NONE          /* no certificate, one required */
+};
+int  fy_tls_verify_client(fy_conn_t *c, int mode, const char *who);
+/* The $ssl_client_* value `what` of c into buf (at most size bytes;
+ * buf NULL: none) and its whole length; 0 for a plain connection or
+ * one without a client certificate ($ssl_client_verify: "NONE"). */
+enum {
+    FY_TLS_CERT_VERIFY,         /* SUCCESS, FAILED:reason, NONE */
+    FY_TLS_CERT_S_DN,           /* subject, RFC 2253 */
+    FY_TLS_CERT_I_DN,           /* issuer, RFC 2253 */
+    FY_TLS_CERT_SERIAL,         /* hex */
+    FY_TLS_CERT_FINGERPRINT,    /* SHA-1, hex */
+    FY_TLS_CERT_RAW,            /* PEM */
+    FY_TLS_CERT_CERT            /* PEM, a tab after each inner newline */
+};
+size_t fy_tls_cert_var(fy_conn_t *c, unsigned what, u_char *buf,
+                       size_t size);
+
 /* fy_tls_load.c: the files of ssl_dhparam, ssl_crl,
  * ssl_password_file, ssl_stapling_file and the ssl_conf_command
  * list.  Each returns FY_OK or FY_ERROR (logged at emerg with the
@@ -202,6 +228,24 @@ const char *fy_tls_conf_set_ticket_key(fy_conf_t *cf,
 const char *fy_tls_conf_set_session_cache(fy_conf_t *cf,
                                           const fy_command_t *cmd,
                                           void *conf);
+/* ssl_client_certificate, ssl_trusted_certificate, ssl_crl,
+ * ssl_dhparam ... (a path) and ssl_ecdh_curve: the row's offset is the
+ * char * field's, followed by its fy_tls_where_t. */
+const char *fy_tls_conf_set_where_str(fy_conf_t *cf, const fy_command_t *cmd,
+                                      void *conf);
+/* ssl_verify_client: offset of tls.verify, post fy_tls_verify_modes */
+const char *fy_tls_conf_set_verify(fy_conf_t *cf, const fy_command_t *cmd,
+                                   void *conf);
+/* ssl_password_file (read at once) and ssl_conf_command: offset of
+ * the fy_tls_conf_t */
+const char *fy_tls_conf_set_password_file(fy_conf_t *cf,
+                                          const fy_command_t *cmd,
+                                          void *conf);
+const char *fy_tls_conf_set_conf_command(fy_conf_t *cf,
+                                         const fy_command_t *cmd, void *conf);
+extern const fy_conf_enum_t    fy_tls_verify_modes[];
+/* ssl_verify_depth's range (fy_conf_set_int) */
+extern const fy_conf_bounds_t  fy_tls_depth_bounds;
 /* Where the directive being read is, for later messages. */
 void fy_tls_conf_where(fy_conf_t *cf, fy_tls_where_t *w);
 /* FY_ERROR (logged, with both places) when t and o name one shared

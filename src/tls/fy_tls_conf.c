@@ -25,6 +25,112 @@ fy_tls_conf_where(fy_conf_t *cf, fy_tls_where_t *w)
     w->line = cf->line;
 }
 
+const fy_conf_enum_t  fy_tls_verify_modes[] = {
+    { "off",            FY_TLS_VERIFY_OFF },
+    { "on",             FY_TLS_VERIFY_ON },
+    { "optional",       FY_TLS_VERIFY_OPTIONAL },
+    { "optional_no_ca", FY_TLS_VERIFY_OPTIONAL_NO_CA },
+    { NULL, 0 }
+};
+
+const fy_conf_bounds_t  fy_tls_depth_bounds = { 0, 100 };
+
+/* A string (a path, but for ssl_ecdh_curve) and where it was given:
+ * the fy_tls_where_t follows the char * field in fy_tls_conf_t. */
+const char *
+fy_tls_conf_set_where_str(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
+{
+    char            **field = (char **) ((char *) conf + cmd->offset);
+    fy_tls_where_t   *where = (fy_tls_where_t *) (field + 1);
+
+    if (*field) {
+        return "is duplicate";
+    }
+    if (strcmp(cmd->name, "ssl_ecdh_curve") == 0) {
+        *field = fy_pstrndup(cf->pool, cf->args[1].data, cf->args[1].len);
+    } else {
+        *field = fy_conf_full_name(cf, cf->conf_dir, &cf->args[1]);
+    }
+    if (*field == NULL) {
+        return "cannot allocate memory";
+    }
+    fy_tls_conf_where(cf, where);
+    return FY_CONF_OK;
+}
+
+/* ssl_verify_client: the row's offset is that of the `verify` field,
+ * its post fy_tls_verify_modes; where it was given is kept for the
+ * message about missing CA files. */
+const char *
+fy_tls_conf_set_verify(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
+{
+    fy_tls_conf_t  *t;
+    const char     *rv = fy_conf_set_enum(cf, cmd, conf);
+
+    if (rv == FY_CONF_OK) {
+        t = (fy_tls_conf_t *) ((char *) conf + cmd->offset
+                               - offsetof(fy_tls_conf_t, verify));
+        fy_tls_conf_where(cf, &t->verify_where);
+    }
+    return rv;
+}
+
+/* ssl_password_file: read now, as nginx does, so that a missing or
+ * unreadable file is an error at its own line. */
+const char *
+fy_tls_conf_set_password_file(fy_conf_t *cf, const fy_command_t *cmd,
+                              void *conf)
+{
+    fy_tls_conf_t  *t = fy_tls_conf_of(conf, cmd);
+    const char     *err = NULL;
+    char           *path;
+
+    if (t->passwords) {
+        return "is duplicate";
+    }
+    path = fy_conf_full_name(cf, cf->conf_dir, &cf->args[1]);
+    if (path == NULL) {
+        return "cannot allocate memory";
+    }
+    t->passwords = fy_tls_read_passwords(cf->pool, path, &err);
+    if (t->passwords == NULL) {
+        fy_conf_error(cf, "cannot read ssl_password_file \"%s\": %s", path,
+                      err);
+        return FY_CONF_ERROR;
+    }
+    fy_tls_conf_where(cf, &t->passwords_where);
+    return FY_CONF_OK;
+}
+
+/* ssl_conf_command NAME VALUE: several per level, applied in order. */
+const char *
+fy_tls_conf_set_conf_command(fy_conf_t *cf, const fy_command_t *cmd,
+                             void *conf)
+{
+    fy_tls_conf_t      *t = fy_tls_conf_of(conf, cmd);
+    fy_tls_conf_cmd_t  *c;
+
+    if (t->conf_commands == NULL) {
+        t->conf_commands = fy_palloc(cf->pool, sizeof(fy_array_t));
+        if (t->conf_commands == NULL) {
+            return "cannot allocate memory";
+        }
+        fy_array_init(t->conf_commands, cf->pool, 2,
+                      sizeof(fy_tls_conf_cmd_t));
+    }
+    c = fy_array_push(t->conf_commands);
+    if (c == NULL) {
+        return "cannot allocate memory";
+    }
+    c->name = fy_pstrndup(cf->pool, cf->args[1].data, cf->args[1].len);
+    c->value = fy_pstrndup(cf->pool, cf->args[2].data, cf->args[2].len);
+    if (c->name == NULL || c->value == NULL) {
+        return "cannot allocate memory";
+    }
+    fy_tls_conf_where(cf, &c->where);
+    return FY_CONF_OK;
+}
+
 /* ssl_certificate / ssl_certificate_key: a file each time, paired in
  * the order given (one RSA and one ECDSA pair, say). */
 const char *
