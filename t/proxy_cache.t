@@ -659,6 +659,9 @@ http {
         location /slow {
             proxy_pass http://127.0.0.1:%%PORT_1%%;
             proxy_cache_lock on;
+            # not the 5 s defaults: a loaded machine may take that long
+            proxy_cache_lock_timeout 30s;
+            proxy_cache_lock_age 30s;
         }
         location /uses {
             proxy_pass http://127.0.0.1:%%PORT_1%%;
