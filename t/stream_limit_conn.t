@@ -47,6 +47,20 @@ sub session {
     return $line eq "hi\n" ? $s : undef;
 }
 
+# n sessions of port at once, once the counts of sessions closed just
+# before are given back (a session ends when its server has closed
+# too, some moments after the client)
+sub hold {
+    my ($port, $n) = @_;
+    my @s;
+    wait_until {
+        close $_ for @s;
+        @s = grep { $_ } map { session($port) } 1 .. $n;
+        @s == $n;
+    } 10;
+    return @s;
+}
+
 my $f = Ferry::Test->new(conf => main_conf() . <<'EOF');
 worker_processes 2;
 events { worker_connections 128; }
@@ -146,7 +160,7 @@ ok((wait_until { count_lines(qr/^\d+ 200 /) >= 4 } 10),
 
 # ---- a reload keeps the zone: the old workers' sessions still count ----
 {
-    my @s = grep { $_ } (session($p10), session($p10));
+    my @s = hold($p10, 2);
     is(scalar @s, 2, 'reload: two sessions held');
     kill 'HUP', $f->master_pid;
     ok((wait_until { $f->error_log =~ /reload done: generation 2/ } 10),
@@ -162,7 +176,7 @@ ok((wait_until { count_lines(qr/^\d+ 200 /) >= 4 } 10),
 
 # ---- a worker killed holding counts: the master gives them back ----
 {
-    my @s = grep { $_ } (session($p10), session($p10));
+    my @s = hold($p10, 2);
     is(scalar @s, 2, 'two sessions held');
     kill 'KILL', $f->worker_pids;
     close $_ for @s;
