@@ -222,6 +222,18 @@ fy_http_send_response(fy_http_request_t *r, int status, const fy_str_t *type,
         status = r->err_status;     /* error_page 404 /x: still a 404 */
     }
     if (r->parent) {
+        if (r->capture) {
+            /* ssi's include: the body is kept for the document */
+            if (type) {
+                r->capture->type = *type;
+            }
+            if (status != 204 && status != 304
+                && fy_http_capture_add(r->pool, r->capture, body, len)
+                   != FY_OK)
+            {
+                status = 500;
+            }
+        }
         fy_http_subrequest_done(r, status);     /* a subrequest's answer */
         return;
     }
@@ -424,7 +436,7 @@ fy_http_send_error(fy_http_request_t *r, int status)
     /* the status of the last error is the one answered, whatever an
      * error_page said about the first */
     r->err_status = 0;
-    if (r->parent) {
+    if (r->parent && r->capture == NULL) {
         /* a subrequest's answer, after its location's error_page (as
          * nginx: "error_page 401 = /x" in the auth location answers
          * for it); no page is made */
