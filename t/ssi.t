@@ -37,6 +37,7 @@ http {
         location /txt/ { ssi_types text/plain; }
         location /lm/ { ssi_last_modified on; }
         location /raw/ { ssi off; }
+        location /down/ { proxy_pass http://127.0.0.1:%%PORT_2%%; }
     }
 }
 EOF
@@ -115,8 +116,13 @@ $f->write_file('html/txt/t.txt', "t<!--# echo var=\"uri\" -->\n");
 $f->write_file('html/plain.txt', "t<!--# echo var=\"uri\" -->\n");
 $f->write_file('html/raw/r.html', "r<!--# echo var=\"uri\" -->\n");
 $f->write_file('html/lm/l.html', "l<!--# echo var=\"uri\" -->\n");
+$f->write_file('html/down.html',
+    "d<!--# include virtual=\"/down/x\" -->"
+    . "<!--# block name=\"s\" -->[down]<!--# endblock -->"
+    . "<!--# include virtual=\"/down/x\" stub=\"s\" -->e\n");
+$f->write_file('html/big.html', "x" x (4 * 1024 * 1024 + 1));
 
-$f->allow_log(qr/SSI command|upstream|404/);
+$f->allow_log(qr/SSI command|upstream|404|Connection refused|bigger than/);
 $f->start;
 
 sub get {
@@ -206,6 +212,25 @@ my $plain;
 gunzip(\$r->{body} => \$plain) or diag($GunzipError);
 is($plain, "<p>[a] " . ("gzip me " x 50) . "</p>\n",
    'gzip: the processed output compressed');
+
+# ---- keep-alive, an upstream down, too big ----
+
+my ($rs, $closed) = http_keepalive($port, [map {
+    build_request(path => $_) } '/order.html', '/stub.html?s=2',
+    '/order.html'], close_wait => 0.2);
+is(scalar @$rs, 3, 'keep-alive: three answers on one connection');
+is($rs->[0]{body}, $order->{body}, 'keep-alive: the first');
+is($rs->[1]{body}, "x[stub 2]y[stub 2]z[a][up /p/w][[ret 1]]\n",
+   'keep-alive: the second');
+is($rs->[2]{body}, $order->{body}, 'keep-alive: the third');
+ok(!$closed, 'keep-alive: the connection stays open');
+
+$r = get('/down.html');
+like($r->{body}, qr{^d<html>.*502 Bad Gateway.*</html>\r\n\[down\]e\n$}s,
+     'an upstream down: its 502 page, or the stub');
+
+$r = get('/big.html');
+is($r->{status}, 500, 'a document over 4 MiB: 500');
 
 # ---- HEAD ----
 
