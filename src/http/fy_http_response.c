@@ -436,6 +436,12 @@ fy_http_send_error(fy_http_request_t *r, int status)
     /* the status of the last error is the one answered, whatever an
      * error_page said about the first */
     r->err_status = 0;
+    if (r->capture) {
+        /* ssi's include: the error page is the body, not what came
+         * before the failure */
+        r->capture->len = 0;
+        r->capture->too_big = 0;
+    }
     if (r->parent && r->capture == NULL) {
         /* a subrequest's answer, after its location's error_page (as
          * nginx: "error_page 401 = /x" in the auth location answers

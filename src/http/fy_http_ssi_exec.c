@@ -696,7 +696,8 @@ fy_ssi_include(fy_ssi_ctx_t *ctx)
     static const char *const  names[] = { "virtual", "file", "wait", "set",
                                           "stub", NULL };
     fy_http_request_t        *r = ctx->r, *up;
-    fy_str_t                  virt, file, raw, uri, wait, stub, path;
+    fy_str_t                  virt = { 0, NULL }, file = { 0, NULL };
+    fy_str_t                  raw, uri, wait, stub, path;
     fy_ssi_inc_t             *inc;
     fy_ssi_block_t           *block = NULL;
     const u_char             *q;
@@ -750,6 +751,16 @@ fy_ssi_include(fy_ssi_ctx_t *ctx)
         memcpy(path.data + dir, uri.data, uri.len);
         path.len = dir + uri.len;
         uri = path;
+    }
+    if (uri.data == virt.data || uri.data == file.data) {
+        /* the parser's memory: taken by the next command */
+        path.data = fy_palloc(r->pool, uri.len);
+        if (path.data == NULL) {
+            ctx->failed = 1;
+            return;
+        }
+        memcpy(path.data, uri.data, uri.len);
+        uri.data = path.data;
     }
     path = uri;
     q = memchr(uri.data, '?', uri.len);
