@@ -16,6 +16,7 @@
  */
 #include "fy_core.h"
 #include "fy_http.h"
+#include "fy_http_static.h"
 
 #include <unistd.h>
 
@@ -213,16 +214,21 @@ fy_http_ssi_read(fy_http_request_t *r, int fd, off_t size, u_char **out)
 }
 
 void
-fy_http_capture_file(fy_http_request_t *r, int fd, off_t size,
-                     const fy_str_t *type)
+fy_http_capture_file(fy_http_request_t *r, fy_http_static_file_t *f,
+                     off_t size, const fy_str_t *type)
 {
     fy_http_capture_t  *c = r->capture;
-    u_char             *data;
+    u_char             *data = NULL;
+    int                 rc;
 
     if (type) {
         c->type = *type;
     }
-    switch (fy_http_ssi_read(r, fd, size, &data)) {
+    /* closed at once: a document may include many files, and the
+     * request's pool (whose cleanup would close it) lives on */
+    rc = fy_http_ssi_read(r, f->fd, size, &data);
+    fy_http_static_file_close(f);
+    switch (rc) {
     case FY_OK:
         if (fy_http_capture_add(r->pool, c, data, (size_t) size) == FY_OK) {
             break;

@@ -52,8 +52,9 @@ typedef struct fy_http_capture_s {
  * FY_ERROR: no memory. */
 int fy_http_capture_add(fy_pool_t *pool, fy_http_capture_t *c,
                         const u_char *data, size_t len);
-/* A subrequest's static file, whole, into r->capture. */
-void fy_http_capture_file(struct fy_http_request_s *r, int fd, off_t size,
+/* A subrequest's static file, whole, into r->capture; f closed. */
+void fy_http_capture_file(struct fy_http_request_s *r,
+                          struct fy_http_static_file_s *f, off_t size,
                           const fy_str_t *type);
 
 /* A static file that ssi applies to: read whole, processed, sent

@@ -255,7 +255,7 @@ fy_http_static_send(fy_http_request_t *r, fy_http_static_file_t *f,
     if (r->parent) {
         if (r->capture) {
             /* ssi's include: the file is kept for the document */
-            fy_http_capture_file(r, f->fd, st->st_size, type);
+            fy_http_capture_file(r, f, st->st_size, type);
             return;
         }
         /* a subrequest: found (or error_page's status) */
