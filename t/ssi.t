@@ -37,6 +37,11 @@ http {
         location /txt/ { ssi_types text/plain; }
         location /lm/ { ssi_last_modified on; }
         location /raw/ { ssi off; }
+        location /retdoc {
+            default_type text/html;
+            return 200 '<!--# echo var="arg_x" --> <!--# include virtual="/inc/a.html" -->';
+        }
+        location /retplain { return 200 '<!--# echo var="arg_x" -->'; }
         location /down/ { proxy_pass http://127.0.0.1:%%PORT_2%%; }
     }
 }
@@ -212,6 +217,15 @@ my $plain;
 gunzip(\$r->{body} => \$plain) or diag($GunzipError);
 is($plain, "<p>[a] " . ("gzip me " x 50) . "</p>\n",
    'gzip: the processed output compressed');
+
+# ---- return ----
+
+body_is('/retdoc?x=1', '1 [a]', 'a return body of ssi_types processed');
+body_is('/retplain?x=1', '<!--# echo var="arg_x" -->',
+        'a return body of another type left alone');
+$r = get('/nonesuch.html');
+is($r->{status}, 404, 'an error page: 404');
+like($r->{body}, qr{<h1>404 Not Found</h1>}, 'an error page: processed, intact');
 
 # ---- keep-alive, an upstream down, too big ----
 

@@ -1094,6 +1094,7 @@ struct fy_http_request_s {
     /* fy_http_send_response writes last_modified as Last-Modified on a
      * 200 or 304 (empty_gif) */
     unsigned              send_last_modified:1;
+    unsigned              ssi_done:1;      /* ssi processed its body */
     /* a Range the file could not satisfy: the 416, and what an
      * error_page 416 answers, carry a Content-Range with "*" for the
      * range and range_size for the length, as nginx's do */

@@ -237,6 +237,13 @@ fy_http_send_response(fy_http_request_t *r, int status, const fy_str_t *type,
         fy_http_subrequest_done(r, status);     /* a subrequest's answer */
         return;
     }
+    if (len && r->loc && r->loc->ssi && !r->ssi_done && location == NULL
+        && status != 204 && status != 304 && fy_http_ssi_applies(r, type))
+    {
+        /* ssi: the body is processed first, then answered here again */
+        fy_http_ssi_response(r, status, type, body, len);
+        return;
+    }
     r->status = status;
     fy_http_set_stat(r, FY_HTTP_STAT_WRITING);
     line = fy_http_status_line(status, &llen);

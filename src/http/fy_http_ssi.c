@@ -262,7 +262,26 @@ fy_http_ssi_static_done(void *arg, const u_char *out, size_t len)
         fy_http_send_error(d->r, 500);
         return;
     }
+    d->r->ssi_done = 1;
     fy_http_send_response(d->r, d->status, &d->type, out, len, NULL);
+}
+
+void
+fy_http_ssi_response(fy_http_request_t *r, int status, const fy_str_t *type,
+                     const u_char *body, size_t len)
+{
+    fy_http_ssi_doc_t  *d;
+
+    d = fy_palloc(r->pool, sizeof(*d));
+    if (d == NULL) {
+        fy_http_close_connection(r->hc);
+        return;
+    }
+    d->r = r;
+    d->type = *type;            /* the caller's may be on its stack */
+    d->status = status;
+    r->ssi_done = 1;            /* an error page of a failure: as it is */
+    fy_http_ssi_process(r, body, len, fy_http_ssi_static_done, d);
 }
 
 int
@@ -283,6 +302,7 @@ fy_http_ssi_static(fy_http_request_t *r, int fd, off_t size, time_t mtime,
     d->r = r;
     d->type = *type;
     d->status = r->err_status ? r->err_status : 200;
+    r->ssi_done = 1;            /* its answer is not processed again */
     switch (fy_http_ssi_read(r, fd, size, &data)) {
     case FY_DECLINED:
         fy_log_error(FY_LOG_ERR, 0, "SSI document of %lld bytes is bigger "

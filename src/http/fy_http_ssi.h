@@ -62,6 +62,12 @@ void fy_http_capture_file(struct fy_http_request_s *r,
 int fy_http_ssi_static(struct fy_http_request_s *r, int fd, off_t size,
                        time_t mtime, const fy_str_t *type);
 
+/* A body ferry makes itself (return, an error page) that ssi applies
+ * to: processed, then answered by fy_http_send_response (r->ssi_done). */
+void fy_http_ssi_response(struct fy_http_request_s *r, int status,
+                          const fy_str_t *type, const u_char *body,
+                          size_t len);
+
 /* fy_http_ssi_exec.c: process data[0..len) for r (a client's request
  * or an include's subrequest); done gets the output (r's pool) or
  * NULL after a failure (logged).  done may run before this returns. */
