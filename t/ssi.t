@@ -100,6 +100,8 @@ $f->write_file('html/err.html', join '',
     "<!--# echo var=\"a\" encoding=\"rot13\" -->e",
     "<!--# if expr=\"\$a\" --><!--# if expr=\"\$b\" --><!--# endif -->f",
     "<!--# endif -->g<!--# include virtual=\"/ret404\" -->h\n");
+$f->write_file('html/unsafe.html',
+    "u<!--# include virtual=\"/inc/\$arg_f\" -->v\n");
 $f->write_file('html/silent/err.html',
     "a<!--# nonesuch -->b<!--# echo var=x -->c\n");
 $f->write_file('html/stub.html', join '',
@@ -189,6 +191,11 @@ like($r->{body},
 like($f->error_log, qr/SSI command "nonesuch": unknown command/,
      'the unknown command is logged');
 body_is('/silent/err.html', "abc\n", 'ssi_silent_errors on');
+body_is('/unsafe.html?f=a.html', "u[a]v\n", 'an include URI from a variable');
+body_is('/unsafe.html?f=../../../../etc/passwd', "u${e}v\n",
+        'an include URI with ".." refused');
+like($f->error_log, qr/SSI command "include": unsafe URI/,
+     'the unsafe URI is logged');
 
 # ---- block / stub, set, wait ----
 

@@ -689,6 +689,29 @@ fy_ssi_inc_done(fy_http_request_t *sr, int status)
                       inc->cap.len);
 }
 
+/* A ".." segment or a NUL in the path: refused, as nginx's unsafe URI
+ * (the URI may come from a variable, e.g. an argument). */
+static int
+fy_ssi_unsafe(const fy_str_t *path)
+{
+    const u_char  *p = path->data, *e = p + path->len, *seg;
+
+    if (memchr(p, '\0', path->len)) {
+        return 1;
+    }
+    while (p < e) {
+        seg = p;
+        while (p < e && *p != '/') {
+            p++;
+        }
+        if (p - seg == 2 && seg[0] == '.' && seg[1] == '.') {
+            return 1;
+        }
+        p++;
+    }
+    return 0;
+}
+
 /* include virtual="" | file="" [wait="yes|no"] [set=""] [stub=""] */
 static void
 fy_ssi_include(fy_ssi_ctx_t *ctx)
@@ -766,6 +789,10 @@ fy_ssi_include(fy_ssi_ctx_t *ctx)
     q = memchr(uri.data, '?', uri.len);
     if (q) {
         path.len = q - uri.data;
+    }
+    if (fy_ssi_unsafe(&path)) {
+        fy_ssi_error(ctx, "unsafe URI");
+        return;
     }
 
     inc = fy_http_subrequest_create(r, sizeof(fy_ssi_inc_t), &path,
