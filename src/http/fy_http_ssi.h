@@ -7,7 +7,8 @@
  * capture of a subrequest's body (fy_http_capture_t: what `include`
  * inserts).  fy_http_ssi_exec.c: a document processed -- the parser's
  * text copied, its commands run, includes as captured subrequests in
- * order.  fy_http_ssi_parse.c: the command parser.
+ * order; fy_http_ssi_cmd.c: echo, set, config, if and the variables.
+ * fy_http_ssi_parse.c: the command parser.
  */
 #ifndef FY_HTTP_SSI_H
 #define FY_HTTP_SSI_H
