@@ -22,6 +22,7 @@
 #include "fy_tls_upstream.h"
 #include "fy_http_gzip.h"
 #include "fy_http_sub.h"
+#include "fy_http_ssi.h"
 #include <sys/uio.h>
 
 typedef struct fy_http_request_s  fy_http_request_t;
@@ -92,6 +93,9 @@ size_t  fy_http_cv_part_get(fy_http_request_t *r,
                             size_t size);
 const fy_http_variable_t *fy_http_variable_find(const u_char *name,
                                                 size_t len);
+/* $http_NAME and its kin: the table entry, *arg the NAME part */
+const fy_http_pvariable_t *fy_http_pvariable_find(const u_char *name,
+                                                  size_t len, fy_str_t *arg);
 /* fy_http_var_response.c: $upstream_http_NAME, $sent_http_NAME; cf's
  * configuration names $upstream_http_ (its fields are then kept for
  * the access log); a worker takes its configuration's word for that */
@@ -676,6 +680,7 @@ typedef struct fy_http_loc_conf_s {
     unsigned             header_filters:1;
     /* sub_filter* (fy_http_sub.c); NULL: none here or above */
     fy_http_sub_conf_t  *sub;
+    fy_http_ssi_conf_t  *ssi;           /* NULL: no ssi directive */
     /* fy_http_proxy_accel.c: proxy_ignore_headers, FY_HTTP_IGN_* (0:
      * not given here, inherited) */
     unsigned             proxy_ignore_headers;
@@ -1110,6 +1115,8 @@ struct fy_http_request_s {
     fy_http_request_t    *parent;
     void                (*sub_done)(fy_http_request_t *sr, int status);
     unsigned              auth_sub:1;
+    fy_http_capture_t    *capture;         /* ssi's include: the body
+                                              kept for the parent */
     unsigned              continued:1;     /* 100 Continue was sent */
     /* mirror (fy_http_mirror.c): mirror subrequests still running;
      * fy_http_finalize waiting for them;
@@ -1130,6 +1137,7 @@ struct fy_http_request_s {
     /* fy_http_send_response writes last_modified as Last-Modified on a
      * 200 or 304 (empty_gif) */
     unsigned              send_last_modified:1;
+    unsigned              ssi_done:1;      /* ssi processed its body */
     /* a Range the file could not satisfy: the 416, and what an
      * error_page 416 answers, carry a Content-Range with "*" for the
      * range and range_size for the length, as nginx's do */
@@ -1301,6 +1309,10 @@ extern const fy_command_t  fy_http_charset_commands[];
  * sub_filter_last_modified */
 extern const fy_command_t  fy_http_sub_commands[];
 void fy_http_sub_merge(fy_http_loc_conf_t *prev, fy_http_loc_conf_t *conf);
+/* fy_http_ssi.c: ssi, ssi_types, ssi_silent_errors, ssi_value_length,
+ * ssi_last_modified, ssi_min_file_chunk */
+extern const fy_command_t  fy_http_ssi_commands[];
+void fy_http_ssi_merge(fy_http_loc_conf_t *prev, fy_http_loc_conf_t *conf);
 void fy_http_charset_merge(fy_http_loc_conf_t *prev,
                            fy_http_loc_conf_t *conf);
 int  fy_http_charset_type(fy_http_request_t *r, const fy_str_t *type,

@@ -344,6 +344,8 @@ int fy_proxy_up_recv(fy_http_proxy_t *p, fy_buf_t *b);
 /* fy_http_proxy_relay.c: a subrequest's answer: read the rest of its
  * body and drop it, then end the subrequest */
 void fy_proxy_discard(fy_http_proxy_t *p);
+/* ssi's include: the captured body decoded (chunked); FY_ERROR: broken */
+int fy_proxy_capture_end(fy_http_proxy_t *p);
 void fy_proxy_relay(fy_http_proxy_t *p);
 void fy_proxy_relay_read(fy_event_t *rev);
 void fy_proxy_body_written(fy_http_request_t *r);

@@ -738,13 +738,20 @@ fy_proxy_rate_recv(fy_http_proxy_t *p, fy_buf_t *b)
 void
 fy_proxy_discard(fy_http_proxy_t *p)
 {
-    int  rc;
+    fy_http_capture_t  *cap = p->r->capture;
+    int                 rc;
 
     p->uc->read.handler = fy_proxy_discard_handler;
     p->uc->write.handler = fy_event_ignore;
     do {
         p->buf.pos = p->buf.last = p->buf.start;
         rc = fy_proxy_up_recv(p, &p->buf);
+        if (rc == FY_OK && cap
+            && fy_http_capture_add(p->r->pool, cap, p->buf.pos,
+                                   p->buf.last - p->buf.pos) != FY_OK)
+        {
+            rc = FY_ERROR;
+        }
     } while (rc == FY_OK);
 
     if (rc == FY_AGAIN) {
@@ -752,7 +759,46 @@ fy_proxy_discard(fy_http_proxy_t *p)
         return;
     }
     /* read to its end (the connection released) or failed (closed) */
+    if (cap && (rc == FY_ERROR || fy_proxy_capture_end(p) != FY_OK)) {
+        fy_http_subrequest_done(p->r, 502);     /* the body is not whole */
+        return;
+    }
     fy_http_subrequest_done(p->r, p->r->status);
+}
+
+/*
+ * ssi's include (r->capture): the body as it came, now whole, is
+ * decoded in place when it was chunked.  FY_ERROR: a broken chunk.
+ */
+int
+fy_proxy_capture_end(fy_http_proxy_t *p)
+{
+    fy_http_capture_t  *cap = p->r->capture;
+    fy_http_chunked_t   c;
+    fy_buf_t            b;
+    u_char             *to;
+    int                 rc;
+
+    if (p->body_type != FY_PROXY_BODY_CHUNKED || cap->too_big) {
+        return FY_OK;
+    }
+    memset(&c, 0, sizeof(c));
+    b.start = b.pos = cap->data;
+    b.last = b.end = cap->data + cap->len;
+    to = cap->data;
+    for ( ;; ) {
+        rc = fy_http_parse_chunked(&c, &b);
+        if (rc == FY_OK) {
+            memmove(to, c.data, c.len);     /* to <= c.data: in place */
+            to += c.len;
+            continue;
+        }
+        if (rc != FY_DONE) {
+            return FY_ERROR;
+        }
+        cap->len = to - cap->data;
+        return FY_OK;
+    }
 }
 
 static void

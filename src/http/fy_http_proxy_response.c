@@ -187,6 +187,27 @@ fy_proxy_subrequest_done(fy_http_proxy_t *p)
             }
         }
     }
+    if (r->capture && p->status != 101) {
+        /* ssi's include: the body is kept, from what came with the
+         * header on */
+        for (i = 0; i < p->headers.nelts; i++) {
+            h = fy_array_elt(&p->headers, fy_http_header_t, i);
+            if (fy_str_eq_ci(&h->name, "Content-Type")) {
+                r->capture->type = h->value;
+            }
+        }
+        size = p->buf.last - p->buf.pos;
+        if (p->body_type == FY_PROXY_BODY_LENGTH) {
+            size = (size_t) fy_min((uint64_t) size, p->rest);
+        }
+        if (p->body_type != FY_PROXY_BODY_NONE
+            && fy_http_capture_add(r->pool, r->capture, p->buf.pos, size)
+               != FY_OK)
+        {
+            fy_proxy_fail(p, 500);
+            return;
+        }
+    }
     if (!p->up_done && p->status != 101) {
         fy_proxy_discard(p);        /* read to its end first (nginx) */
         return;
@@ -195,6 +216,12 @@ fy_proxy_subrequest_done(fy_http_proxy_t *p)
         fy_proxy_release_upstream(p);
     } else {
         fy_proxy_close_upstream(p);
+    }
+    if (r->capture && p->status != 101
+        && (p->up_failed || fy_proxy_capture_end(p) != FY_OK))
+    {
+        fy_http_subrequest_done(r, 502);        /* the body is not whole */
+        return;
     }
     fy_http_subrequest_done(r, r->status);     /* error_page's, if any */
 }

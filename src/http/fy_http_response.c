@@ -222,7 +222,26 @@ fy_http_send_response(fy_http_request_t *r, int status, const fy_str_t *type,
         status = r->err_status;     /* error_page 404 /x: still a 404 */
     }
     if (r->parent) {
+        if (r->capture) {
+            /* ssi's include: the body is kept for the document */
+            if (type) {
+                r->capture->type = *type;
+            }
+            if (status != 204 && status != 304
+                && fy_http_capture_add(r->pool, r->capture, body, len)
+                   != FY_OK)
+            {
+                status = 500;
+            }
+        }
         fy_http_subrequest_done(r, status);     /* a subrequest's answer */
+        return;
+    }
+    if (len && r->loc && r->loc->ssi && !r->ssi_done && location == NULL
+        && status != 204 && status != 304 && fy_http_ssi_applies(r, type))
+    {
+        /* ssi: the body is processed first, then answered here again */
+        fy_http_ssi_response(r, status, type, body, len);
         return;
     }
     r->status = status;
@@ -424,7 +443,13 @@ fy_http_send_error(fy_http_request_t *r, int status)
     /* the status of the last error is the one answered, whatever an
      * error_page said about the first */
     r->err_status = 0;
-    if (r->parent) {
+    if (r->capture) {
+        /* ssi's include: the error page is the body, not what came
+         * before the failure */
+        r->capture->len = 0;
+        r->capture->too_big = 0;
+    }
+    if (r->parent && r->capture == NULL) {
         /* a subrequest's answer, after its location's error_page (as
          * nginx: "error_page 401 = /x" in the auth location answers
          * for it); no page is made */

@@ -238,6 +238,11 @@ fy_http_static_send(fy_http_request_t *r, fy_http_static_file_t *f,
     int              status = 200, sent;
 
     if (r->parent) {
+        if (r->capture) {
+            /* ssi's include: the file is kept for the document */
+            fy_http_capture_file(r, f, st->st_size, type);
+            return;
+        }
         /* a subrequest: found (or error_page's status) */
         fy_http_subrequest_done(r, r->err_status ? r->err_status : 200);
         return;
@@ -245,6 +250,12 @@ fy_http_static_send(fy_http_request_t *r, fy_http_static_file_t *f,
     if (r->accel && r->accel->type.len) {
         /* after X-Accel-Redirect: the upstream's type, as nginx */
         type = &r->accel->type;
+    }
+    if (r->loc->ssi
+        && fy_http_ssi_static(r, f->fd, st->st_size, st->st_mtime, type)
+           == FY_OK)
+    {
+        return;     /* ssi: read whole, processed, answered */
     }
     /* etag off: none sent, and none for If-None-Match or If-Range to
      * match ("*" still matches, as nginx) */

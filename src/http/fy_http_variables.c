@@ -686,7 +686,7 @@ fy_http_variable_find(const u_char *name, size_t len)
     return NULL;
 }
 
-static const fy_http_pvariable_t *
+const fy_http_pvariable_t *
 fy_http_pvariable_find(const u_char *name, size_t len, fy_str_t *arg)
 {
     static const fy_http_pvariable_t  *tables[] = {
