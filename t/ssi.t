@@ -281,4 +281,27 @@ server_conf_refused('ssi on on;',
                     'invalid number of arguments in "ssi" .*ferry\.conf:8',
                     'ssi with two arguments');
 
+# "ssi on" over proxied locations: said once per "ssi" line, at start
+{
+    my $g = Ferry::Test->new(conf => main_conf() . <<'EOF');
+events { }
+http {
+    ssi on;
+    server {
+        listen 127.0.0.1:%%PORT_0%%;
+        location /a/ { proxy_pass http://127.0.0.1:%%PORT_1%%; }
+        location /b/ { proxy_pass http://127.0.0.1:%%PORT_1%%; }
+        location /c/ { ssi off; proxy_pass http://127.0.0.1:%%PORT_1%%; }
+    }
+}
+EOF
+    my ($rc, $out) = $g->run('-t');
+    is($rc, 0, 'ssi on over proxy_pass: accepted');
+    my @w = $out =~ /(\[warn\] "ssi on" does not process the responses of upstreams.*)/g;
+    is(scalar @w, 1, '... with one warning for the one "ssi" line')
+        or diag($out);
+    like($w[0] // '', qr/location "\/a\/"\); in \S+ferry\.conf:6$/,
+         '... naming the first such location, the file and the line');
+}
+
 done_testing;

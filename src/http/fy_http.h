@@ -1313,6 +1313,7 @@ void fy_http_sub_merge(fy_http_loc_conf_t *prev, fy_http_loc_conf_t *conf);
  * ssi_last_modified, ssi_min_file_chunk */
 extern const fy_command_t  fy_http_ssi_commands[];
 void fy_http_ssi_merge(fy_http_loc_conf_t *prev, fy_http_loc_conf_t *conf);
+void fy_http_ssi_check(fy_http_loc_conf_t *lcf);
 void fy_http_charset_merge(fy_http_loc_conf_t *prev,
                            fy_http_loc_conf_t *conf);
 int  fy_http_charset_type(fy_http_request_t *r, const fy_str_t *type,

@@ -75,7 +75,37 @@ fy_http_ssi_flag(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
 {
     fy_http_ssi_conf_t  *sc = fy_http_ssi_conf(cf, conf);
 
-    return sc ? fy_conf_set_flag(cf, cmd, sc) : "cannot allocate memory";
+    if (sc == NULL) {
+        return "cannot allocate memory";
+    }
+    if (cmd->offset == offsetof(fy_http_ssi_conf_t, enable)) {
+        sc->file = cf->file ? cf->file->name : "command line";
+        sc->line = cf->line;
+    }
+    return fy_conf_set_flag(cf, cmd, sc);
+}
+
+/* After the merge: "ssi on" over a location whose answers come from an
+ * upstream is said once per "ssi" line, as ferry processes those only
+ * when an include takes them (a page would otherwise go out with its
+ * commands unprocessed, silently). */
+void
+fy_http_ssi_check(fy_http_loc_conf_t *lcf)
+{
+    fy_http_ssi_conf_t  *sc = lcf->ssi;
+
+    if (sc == NULL || sc->enable != 1 || sc->warned
+        || !(lcf->upstream || lcf->proxy_pass_cv || lcf->fastcgi_pass
+             || lcf->uwsgi_pass || lcf->scgi_pass || lcf->memcached_pass))
+    {
+        return;
+    }
+    sc->warned = 1;
+    fy_log_error(FY_LOG_WARN, 0, "\"ssi on\" does not process the "
+                 "responses of upstreams in ferry, only the static files, "
+                 "ferry's own bodies and the includes of a page (location "
+                 "\"%.*s\"); in %s:%u", (int) lcf->name.len, lcf->name.data,
+                 sc->file ? sc->file : "-", sc->line);
 }
 
 /* ssi_value_length, ssi_min_file_chunk: sizes, 0 allowed (nginx) */

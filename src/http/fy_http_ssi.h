@@ -30,6 +30,9 @@ typedef struct fy_http_ssi_conf_s {
     size_t       min_file_chunk;    /* accepted, no effect */
     fy_array_t  *types;             /* fy_str_t, lowercase; NULL: unset */
     unsigned     types_any:1;
+    unsigned     warned:1;          /* fy_http_ssi_check said it once */
+    const char  *file;              /* where "ssi" was given */
+    unsigned     line;
 } fy_http_ssi_conf_t;
 
 /*
