@@ -441,6 +441,13 @@ fy_proxy_process_header(fy_http_proxy_t *p)
             fy_proxy_fail(p, 502);
             return;
         }
+        if (p->up_done && p->cache) {
+            /* the whole body came with the header: the entry goes in
+             * place now, before the client has its answer, as it does
+             * when the last bytes are read later (fy_proxy_up_read):
+             * the client's next request, on any worker, finds it */
+            fy_http_cache_store_end(p);
+        }
     }
 
     if (p->cache && p->cache->bg) {
