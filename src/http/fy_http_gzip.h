@@ -14,6 +14,7 @@
 
 #include "fy_core.h"
 #include "fy_array.h"
+#include "fy_conf_file.h"
 #include <sys/uio.h>
 
 struct fy_http_request_s;
