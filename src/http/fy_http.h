@@ -163,6 +163,9 @@ const fy_http_pvariable_t *fy_http_regex_variable(fy_conf_t *cf,
 /* fy_http_map_table.c: the lines of a map block and the matching, for
  * http's map and stream's.  Values are the caller's, made from their
  * text by its compile callback (NULL after logging the error). */
+/* a location's content handler (fy_http_loc_conf_t.handler) */
+typedef void (*fy_http_handler_pt)(fy_http_request_t *r);
+
 typedef void *(*fy_http_map_value_pt)(fy_conf_t *cf, const fy_str_t *text);
 
 typedef struct {
@@ -574,9 +577,10 @@ typedef struct fy_http_loc_conf_s {
     unsigned             access_log_off:1;
     fy_log_t            *error_log;     /* error_log here or inherited,
                                            NULL: the main one */
-    /* Content handler set by a directive (status, stub_status); runs
-     * after allow/deny.  Not inherited by nested levels. */
-    void               (*handler)(fy_http_request_t *r);
+    /* Content handler set by a directive (status, stub_status,
+     * empty_gif: fy_http_handler_set); runs after allow/deny.  Not
+     * inherited by nested levels. */
+    fy_http_handler_pt   handler;
     unsigned             status_format;  /* "status" argument, see
                                             fy_http_status.h */
     fy_array_t          *access;         /* allow/deny rules, NULL: none
@@ -707,6 +711,12 @@ typedef struct fy_http_loc_conf_s {
      * (fy_http_cgi_apply), the one set the cache code reads */
     fy_http_cache_conf_t cache;
 } fy_http_loc_conf_t;
+
+/* fy_http_conf.c: a directive that makes its location answer with the
+ * fy_http_handler_pt at cmd->post (status, stub_status, empty_gif):
+ * once per location, not beside proxy_pass */
+const char *fy_http_handler_set(fy_conf_t *cf, const fy_command_t *cmd,
+                                void *conf);
 
 #define FY_HTTP_SATISFY_ALL  0
 #define FY_HTTP_SATISFY_ANY  1
@@ -931,14 +941,6 @@ void fy_http_fastcgi_merge(fy_http_loc_conf_t *prev, fy_http_loc_conf_t *conf);
 unsigned fy_http_regex_captures(const fy_http_regex_t *re);
 int fy_http_regex_split(const fy_http_regex_t *re, const fy_str_t *subject,
                         fy_str_t *one, fy_str_t *two);
-
-/* fy_http_types.c: gzip_types, charset_types, sub_filter_types read
- * (the list at *types, *any for "*"), and a Content-Type matched
- * against such a list (its media type; text/html always in) */
-const char *fy_http_types_conf(fy_conf_t *cf, fy_array_t **types,
-                               unsigned *any);
-int fy_http_types_match(const fy_array_t *types, unsigned any,
-                        const fy_str_t *v);
 
 /* Merge levels, resolve upstream names, build cycle->listening. */
 int fy_http_init_cycle(fy_cycle_t *cycle);

@@ -28,8 +28,7 @@
 struct fy_http_charset_conf_s {
     fy_str_t     charset;           /* data NULL: unset; len 0: off */
     fy_str_t     source_charset;    /* data NULL: unset; len 0: off */
-    fy_array_t  *types;             /* fy_str_t, lowercase; NULL: unset */
-    unsigned     types_any:1;       /* charset_types * */
+    fy_http_types_t  types;         /* charset_types */
     int          override_charset;
 };
 
@@ -53,7 +52,8 @@ const fy_command_t  fy_http_charset_commands[] = {
       offsetof(struct fy_http_charset_conf_s, source_charset), NULL },
 
     { "charset_types", FY_HTTP_ANY, 0, 1, FY_CONF_MANY,
-      fy_http_charset_types, FY_CONF_LOC_OFF, 0, NULL },
+      fy_http_charset_types, FY_CONF_LOC_OFF,
+      offsetof(struct fy_http_charset_conf_s, types), NULL },
 
     { "override_charset", FY_HTTP_ANY | FY_CONF_LIF, 0, 1, 1,
       fy_http_charset_override, FY_CONF_LOC_OFF, 0, NULL },
@@ -123,17 +123,8 @@ static const char *
 fy_http_charset_types(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
 {
     struct fy_http_charset_conf_s  *cc = fy_http_charset_conf(cf, conf);
-    const char                     *rv;
-    unsigned                        any = 0;
 
-    fy_unused(cmd);
-
-    if (cc == NULL) {
-        return "cannot allocate memory";
-    }
-    rv = fy_http_types_conf(cf, &cc->types, &any);
-    cc->types_any = any;
-    return rv;
+    return cc ? fy_http_types_set(cf, cmd, cc) : "cannot allocate memory";
 }
 
 static const char *
@@ -173,15 +164,14 @@ fy_http_charset_merge(fy_http_loc_conf_t *prev, fy_http_loc_conf_t *conf)
         c->source_charset = p ? p->source_charset
                               : (fy_str_t) { 0, (u_char *) "" };
     }
-    if (c->types == NULL) {
+    if (c->types.list == NULL) {
         if (p) {
             c->types = p->types;
-            c->types_any = p->types_any;
         } else {
             defaults.elts = fy_http_charset_default_types;
             defaults.nelts = fy_nelems(fy_http_charset_default_types);
             defaults.size = sizeof(fy_str_t);
-            c->types = &defaults;
+            c->types.list = &defaults;
         }
     }
     if (c->override_charset == FY_CONF_UNSET_INT) {
@@ -259,7 +249,7 @@ fy_http_charset_type(fy_http_request_t *r, const fy_str_t *type,
             return 0;
         }
     } else {
-        if (!fy_http_types_match(cc->types, cc->types_any, type)) {
+        if (!fy_http_types_match(&cc->types, type)) {
             return 0;
         }
         src = cc->source_charset;

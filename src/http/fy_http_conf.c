@@ -2,7 +2,8 @@
  * fy_http_conf.c -- the http directive table (one table, listed in
  * fy_cycle.c) and the small setters that need more than a generic
  * one: proxy_next_upstream, large_client_header_buffers,
- * proxy_buffers.  The block directives live in
+ * proxy_buffers; fy_http_handler_set for the directives that set a
+ * location's content handler.  The block directives live in
  * fy_http_conf_server.c, upstreams and proxy_pass in
  * fy_http_conf_upstream.c, merging and fy_http_init_cycle in
  * fy_http_conf_init.c.
@@ -389,6 +390,23 @@ fy_http_large_header_buffers(fy_conf_t *cf, const fy_command_t *cmd,
     }
     scf->large_header_buffers = (int) n;
     scf->large_header_buffer = (size_t) size;
+    return FY_CONF_OK;
+}
+
+const char *
+fy_http_handler_set(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
+{
+    fy_http_loc_conf_t  *lcf = conf;
+
+    fy_unused(cf);
+
+    if (lcf->handler) {
+        return "is duplicate";
+    }
+    if (lcf->upstream) {
+        return "cannot be used with \"proxy_pass\" in one location";
+    }
+    lcf->handler = *(const fy_http_handler_pt *) cmd->post;
     return FY_CONF_OK;
 }
 

@@ -36,34 +36,14 @@ static const u_char  fy_http_empty_gif_data[] = {
 /* 1970-09-28 06:00:00 UTC, the Last-Modified nginx gives it */
 #define FY_HTTP_EMPTY_GIF_MTIME  23349600
 
-static const char *fy_http_empty_gif_set(fy_conf_t *cf,
-    const fy_command_t *cmd, void *conf);
-
 const fy_command_t  fy_http_empty_gif_commands[] = {
 
-    { "empty_gif", FY_CONF_LOC, 0, 0, 0,
-      fy_http_empty_gif_set, FY_CONF_LOC_OFF, 0, NULL },
+    { "empty_gif", FY_CONF_LOC, 0, 0, 0, fy_http_handler_set,
+      FY_CONF_LOC_OFF, 0,
+      &(const fy_http_handler_pt) { fy_http_empty_gif_handler } },
 
     { NULL, 0, 0, 0, 0, NULL, 0, 0, NULL }
 };
-
-static const char *
-fy_http_empty_gif_set(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
-{
-    fy_http_loc_conf_t  *lcf = conf;
-
-    fy_unused(cf);
-    fy_unused(cmd);
-
-    if (lcf->handler) {
-        return "is duplicate";
-    }
-    if (lcf->upstream) {
-        return "cannot be used with \"proxy_pass\" in one location";
-    }
-    lcf->handler = fy_http_empty_gif_handler;
-    return FY_CONF_OK;
-}
 
 /* 200, 304 or 412 for the conditional fields of r (nginx's
  * not_modified filter on a response dated mtime without an ETag). */

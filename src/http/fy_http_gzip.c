@@ -287,7 +287,7 @@ fy_http_gzip_decide(fy_http_request_t *r, int status, const fy_str_t *type,
     if (length != -1 && (uint64_t) length < g->min_length) {
         return FY_HTTP_GZIP_NO;
     }
-    if (!fy_http_types_match(g->types, g->types_any, type ? type
+    if (!fy_http_types_match(&g->types, type ? type
                                       : fy_http_header_find(headers,
                                                           "Content-Type")))
     {

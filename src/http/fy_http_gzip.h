@@ -15,6 +15,7 @@
 #include "fy_core.h"
 #include "fy_array.h"
 #include "fy_conf_file.h"
+#include "fy_http_types.h"
 #include <sys/uio.h>
 
 struct fy_http_request_s;
@@ -48,9 +49,7 @@ typedef struct {
 typedef struct {
     int          enable;        /* gzip on|off */
     int          static_mode;   /* gzip_static: FY_HTTP_GZIP_STATIC_* */
-    fy_array_t  *types;         /* gzip_types: fy_str_t, lowercase;
-                                   NULL: unset (text/html only) */
-    unsigned     types_any;     /* gzip_types * */
+    fy_http_types_t  types;     /* gzip_types; unset: text/html only */
     size_t       min_length;    /* gzip_min_length */
     int          level;         /* gzip_comp_level 1..9 */
     fy_http_gzip_bufs_t  bufs;  /* gzip_buffers */

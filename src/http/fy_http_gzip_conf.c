@@ -9,8 +9,6 @@
 #include "fy_http_gzip.h"
 
 
-static const char *fy_http_gzip_set_types(fy_conf_t *cf,
-    const fy_command_t *cmd, void *conf);
 static const char *fy_http_gzip_set_proxied(fy_conf_t *cf,
     const fy_command_t *cmd, void *conf);
 static const char *fy_http_gzip_set_disable(fy_conf_t *cf,
@@ -47,8 +45,8 @@ const fy_command_t  fy_http_gzip_commands[] = {
     { "gzip_static", FY_GZIP_ANY, 0, 1, 1, fy_conf_set_enum, FY_CONF_LOC_OFF,
       FY_GZIP_OFF(static_mode), fy_http_gzip_static_modes },
 
-    { "gzip_types", FY_GZIP_ANY, 0, 1, FY_CONF_MANY, fy_http_gzip_set_types,
-      FY_CONF_LOC_OFF, 0, NULL },
+    { "gzip_types", FY_GZIP_ANY, 0, 1, FY_CONF_MANY, fy_http_types_set,
+      FY_CONF_LOC_OFF, FY_GZIP_OFF(types), NULL },
 
     { "gzip_min_length", FY_GZIP_ANY, 0, 1, 1, fy_conf_set_size,
       FY_CONF_LOC_OFF, FY_GZIP_OFF(min_length), NULL },
@@ -87,16 +85,6 @@ static fy_http_gzip_conf_t *
 fy_http_gzip_conf_of(void *conf)
 {
     return &((fy_http_loc_conf_t *) conf)->gzip;
-}
-
-static const char *
-fy_http_gzip_set_types(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
-{
-    fy_http_gzip_conf_t  *gcf = fy_http_gzip_conf_of(conf);
-
-    fy_unused(cmd);
-
-    return fy_http_types_conf(cf, &gcf->types, &gcf->types_any);
 }
 
 const char *
@@ -274,9 +262,8 @@ fy_http_gzip_merge_conf(const fy_http_gzip_conf_t *prev,
                                       : FY_HTTP_GZIP_PROXIED_OFF;
     }
     fy_conf_merge(conf->vary, prev->vary, FY_CONF_UNSET_INT, 0);
-    if (conf->types == NULL && !conf->types_any) {
+    if (conf->types.list == NULL) {
         conf->types = prev->types;
-        conf->types_any = prev->types_any;
     }
     if (conf->disable == NULL) {
         conf->disable = prev->disable;

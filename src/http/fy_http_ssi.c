@@ -47,7 +47,7 @@ const fy_command_t  fy_http_ssi_commands[] = {
       FY_CONF_LOC_OFF, offsetof(fy_http_ssi_conf_t, min_file_chunk), NULL },
 
     { "ssi_types", FY_SSI_ANY, 0, 1, FY_CONF_MANY, fy_http_ssi_types,
-      FY_CONF_LOC_OFF, 0, NULL },
+      FY_CONF_LOC_OFF, offsetof(fy_http_ssi_conf_t, types), NULL },
 
     { NULL, 0, 0, 0, 0, NULL, 0, 0, NULL }
 };
@@ -122,17 +122,8 @@ static const char *
 fy_http_ssi_types(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
 {
     fy_http_ssi_conf_t  *sc = fy_http_ssi_conf(cf, conf);
-    const char          *rv;
-    unsigned             any = 0;
 
-    fy_unused(cmd);
-
-    if (sc == NULL) {
-        return "cannot allocate memory";
-    }
-    rv = fy_http_types_conf(cf, &sc->types, &any);
-    sc->types_any = any;
-    return rv;
+    return sc ? fy_http_types_set(cf, cmd, sc) : "cannot allocate memory";
 }
 
 /* Called from fy_http_merge_loc for every level, parent first: a level
@@ -149,9 +140,8 @@ fy_http_ssi_merge(fy_http_loc_conf_t *prev, fy_http_loc_conf_t *conf)
     if (c == p) {
         p = NULL;               /* the http level merged with itself */
     }
-    if (c->types == NULL && p) {
+    if (c->types.list == NULL && p) {
         c->types = p->types;
-        c->types_any = p->types_any;
     }
     if (c->enable == FY_CONF_UNSET_INT) {
         c->enable = p ? p->enable : 0;
@@ -176,7 +166,7 @@ fy_http_ssi_applies(fy_http_request_t *r, const fy_str_t *type)
     const fy_http_ssi_conf_t  *sc;
 
     return r->loc && (sc = r->loc->ssi) != NULL && sc->enable
-           && fy_http_types_match(sc->types, sc->types_any, type);
+           && fy_http_types_match(&sc->types, type);
 }
 
 

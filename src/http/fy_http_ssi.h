@@ -16,6 +16,7 @@
 #include "fy_core.h"
 #include "fy_pool.h"
 #include "fy_array.h"
+#include "fy_http_types.h"
 
 struct fy_http_request_s;
 struct fy_http_static_file_s;
@@ -28,8 +29,7 @@ typedef struct fy_http_ssi_conf_s {
     int          last_modified;     /* flag, default off */
     size_t       value_len;         /* ssi_value_length, default 256 */
     size_t       min_file_chunk;    /* accepted, no effect */
-    fy_array_t  *types;             /* fy_str_t, lowercase; NULL: unset */
-    unsigned     types_any:1;
+    fy_http_types_t  types;         /* ssi_types */
     unsigned     warned:1;          /* fy_http_ssi_check said it once */
     const char  *file;              /* where "ssi" was given */
     unsigned     line;

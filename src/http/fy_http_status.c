@@ -39,17 +39,17 @@ const fy_http_status_result_t
 
 static const char *fy_http_status_set(fy_conf_t *cf, const fy_command_t *cmd,
     void *conf);
-static const char *fy_http_stub_status_set(fy_conf_t *cf,
-    const fy_command_t *cmd, void *conf);
 static void fy_http_status_handler(fy_http_request_t *r);
 
 const fy_command_t  fy_http_status_commands[] = {
 
     { "status", FY_CONF_SRV | FY_CONF_LOC, 0, 0, 1, fy_http_status_set,
-      FY_CONF_LOC_OFF, 0, NULL },
+      FY_CONF_LOC_OFF, 0,
+      &(const fy_http_handler_pt) { fy_http_status_handler } },
 
     { "stub_status", FY_CONF_SRV | FY_CONF_LOC, 0, 0, 0,
-      fy_http_stub_status_set, FY_CONF_LOC_OFF, 0, NULL },
+      fy_http_handler_set, FY_CONF_LOC_OFF, 0,
+      &(const fy_http_handler_pt) { fy_http_stub_status_handler } },
 
     { NULL, 0, 0, 0, 0, NULL, 0, 0, NULL }
 };
@@ -67,16 +67,12 @@ fy_http_status_set(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
 {
     fy_http_loc_conf_t    *lcf = conf;
     const fy_conf_enum_t  *e;
+    const char            *rv;
 
-    fy_unused(cmd);
-
-    if (lcf->handler) {
-        return "is duplicate";
+    rv = fy_http_handler_set(cf, cmd, conf);
+    if (rv != FY_CONF_OK) {
+        return rv;
     }
-    if (lcf->upstream) {
-        return "cannot be used with \"proxy_pass\" in one location";
-    }
-    lcf->handler = fy_http_status_handler;
     lcf->status_format = FY_HTTP_STATUS_HTML;
 
     if (cf->nargs == 2) {
@@ -92,25 +88,6 @@ fy_http_status_set(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
     }
     return FY_CONF_OK;
 }
-
-static const char *
-fy_http_stub_status_set(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
-{
-    fy_http_loc_conf_t  *lcf = conf;
-
-    fy_unused(cf);
-    fy_unused(cmd);
-
-    if (lcf->handler) {
-        return "is duplicate";
-    }
-    if (lcf->upstream) {
-        return "cannot be used with \"proxy_pass\" in one location";
-    }
-    lcf->handler = fy_http_stub_status_handler;
-    return FY_CONF_OK;
-}
-
 
 /* ---- the snapshot ---- */
 

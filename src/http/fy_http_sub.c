@@ -37,7 +37,7 @@ const fy_command_t  fy_http_sub_commands[] = {
       FY_CONF_LOC_OFF, offsetof(fy_http_sub_conf_t, once), NULL },
 
     { "sub_filter_types", FY_SUB_ANY, 0, 1, FY_CONF_MANY, fy_http_sub_types,
-      FY_CONF_LOC_OFF, 0, NULL },
+      FY_CONF_LOC_OFF, offsetof(fy_http_sub_conf_t, types), NULL },
 
     { "sub_filter_last_modified", FY_SUB_ANY, 0, 1, 1, fy_http_sub_flag,
       FY_CONF_LOC_OFF, offsetof(fy_http_sub_conf_t, last_modified), NULL },
@@ -118,17 +118,8 @@ static const char *
 fy_http_sub_types(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
 {
     fy_http_sub_conf_t  *sc = fy_http_sub_conf(cf, conf);
-    const char          *rv;
-    unsigned             any = 0;
 
-    fy_unused(cmd);
-
-    if (sc == NULL) {
-        return "cannot allocate memory";
-    }
-    rv = fy_http_types_conf(cf, &sc->types, &any);
-    sc->types_any = any;
-    return rv;
+    return sc ? fy_http_types_set(cf, cmd, sc) : "cannot allocate memory";
 }
 
 static const char *
@@ -159,9 +150,8 @@ fy_http_sub_merge(fy_http_loc_conf_t *prev, fy_http_loc_conf_t *conf)
     if (c->lines == NULL && p) {
         c->lines = p->lines;
     }
-    if (c->types == NULL && p) {
+    if (c->types.list == NULL && p) {
         c->types = p->types;
-        c->types_any = p->types_any;
     }
     if (c->once == FY_CONF_UNSET_INT) {
         c->once = p ? p->once : 1;
@@ -193,7 +183,7 @@ fy_http_sub_begin(fy_http_request_t *r, int status, const fy_str_t *type,
     }
     if (status == 204 || status == 304 || (status >= 100 && status < 200)
         || length == 0 || (encoding && encoding->len)
-        || !fy_http_types_match(sc->types, sc->types_any, type))
+        || !fy_http_types_match(&sc->types, type))
     {
         return FY_DECLINED;
     }

@@ -17,6 +17,7 @@
 
 #include "fy_core.h"
 #include "fy_array.h"
+#include "fy_http_types.h"
 
 struct fy_http_request_s;
 struct fy_http_cv_s;
@@ -32,8 +33,7 @@ typedef struct {
  * NULL: none at this level or above). */
 typedef struct fy_http_sub_conf_s {
     fy_array_t  *lines;             /* fy_http_sub_line_t; NULL: unset */
-    fy_array_t  *types;             /* fy_str_t, lowercase; NULL: unset */
-    unsigned     types_any:1;       /* sub_filter_types * */
+    fy_http_types_t  types;         /* sub_filter_types */
     int          once;              /* flag, default on */
     int          last_modified;     /* flag, default off */
 } fy_http_sub_conf_t;

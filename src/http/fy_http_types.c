@@ -13,28 +13,33 @@
 
 #include <ctype.h>
 
-/* TYPE ... | *: the list at *types (lowercase copies), *any for "*";
- * a second one in the same block is refused, as nginx does. */
+/* TYPE ... | *: the fy_http_types_t at cmd->offset in conf gets the
+ * list (lowercase copies) and "any" for "*"; a second one in the same
+ * block is refused, as nginx does.  Every module's types directive
+ * comes here, from its table or from the setter that finds its
+ * settings. */
 const char *
-fy_http_types_conf(fy_conf_t *cf, fy_array_t **types, unsigned *any)
+fy_http_types_set(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
 {
-    fy_str_t  *t, *a;
-    unsigned   i;
-    size_t     k;
+    fy_http_types_t  *types = (fy_http_types_t *) ((char *) conf
+                                                   + cmd->offset);
+    fy_str_t         *t, *a;
+    unsigned          i;
+    size_t            k;
 
-    if (*types) {
+    if (types->list) {
         return "is duplicate";
     }
-    *types = fy_palloc(cf->pool, sizeof(fy_array_t));
-    if (*types == NULL) {
+    types->list = fy_palloc(cf->pool, sizeof(fy_array_t));
+    if (types->list == NULL) {
         return "out of memory";
     }
-    fy_array_init(*types, cf->pool, cf->nargs, sizeof(fy_str_t));
+    fy_array_init(types->list, cf->pool, cf->nargs, sizeof(fy_str_t));
 
     for (i = 1; i < cf->nargs; i++) {
         a = &cf->args[i];
         if (fy_str_eq(a, "*")) {
-            *any = 1;
+            types->any = 1;
             continue;
         }
         if (a->len == 0 || memchr(a->data, '/', a->len) == NULL) {
@@ -43,7 +48,7 @@ fy_http_types_conf(fy_conf_t *cf, fy_array_t **types, unsigned *any)
                           cf->args[0].data);
             return FY_CONF_ERROR;
         }
-        t = fy_array_push(*types);
+        t = fy_array_push(types->list);
         if (t == NULL) {
             return "out of memory";
         }
@@ -90,15 +95,16 @@ fy_http_types_len(const fy_str_t *v)
 }
 
 /* Is Content-Type value v (as nginx compares it) text/html, or in
- * types (NULL: none), or is any set? */
+ * types' list (NULL: none), or is any set? */
 int
-fy_http_types_match(const fy_array_t *types, unsigned any, const fy_str_t *v)
+fy_http_types_match(const fy_http_types_t *types, const fy_str_t *v)
 {
-    const fy_str_t  *t;
-    size_t           len;
-    unsigned         i;
+    const fy_array_t  *list = types->list;
+    const fy_str_t    *t;
+    size_t             len;
+    unsigned           i;
 
-    if (any) {
+    if (types->any) {
         return 1;
     }
     if (v == NULL) {
@@ -108,8 +114,8 @@ fy_http_types_match(const fy_array_t *types, unsigned any, const fy_str_t *v)
     if (len == 9 && strncasecmp((const char *) v->data, "text/html", 9) == 0) {
         return 1;
     }
-    for (i = 0; types && i < types->nelts; i++) {
-        t = (const fy_str_t *) types->elts + i;
+    for (i = 0; list && i < list->nelts; i++) {
+        t = (const fy_str_t *) list->elts + i;
         if (t->len == len
             && strncasecmp((const char *) t->data, (const char *) v->data,
                            len) == 0)
