@@ -671,13 +671,7 @@ EOF
           qr/unknown log format "nosuch" in \S+ferry\.conf:9/,
           'access_log with an unknown format' ],
     );
-    for my $b (@bad) {
-        my $x = Ferry::Test->new(conf => main_conf() . "events { }\n"
-                                         . $b->[0]);
-        my ($c, $o) = $x->run('-t');
-        isnt($c, 0, "config error: $b->[2]: refused");
-        like($o, $b->[1], "config error: $b->[2]: file and line");
-    }
+    conf_refused(@$_) for @bad;
 }
 
 done_testing;

@@ -221,13 +221,7 @@ $f->stop;
           qr/"proxy_pass" directive is duplicate in \S+ferry\.conf:9/,
           'proxy_pass $var twice' ],
     );
-    for my $b (@bad) {
-        my $x = Ferry::Test->new(conf => main_conf() . "events { }\n"
-                                         . $b->[0]);
-        my ($c, $o) = $x->run('-t');
-        isnt($c, 0, "config error: $b->[2]: refused");
-        like($o, $b->[1], "config error: $b->[2]: file and line");
-    }
+    conf_refused(@$_) for @bad;
 }
 
 done_testing;

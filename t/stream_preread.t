@@ -290,13 +290,7 @@ $f->stop;
           qr/"ssl_preread" directive is not allowed here in \S+ferry\.conf:8/,
           'ssl_preread in http' ],
     );
-    for my $b (@bad) {
-        my $x = Ferry::Test->new(conf => main_conf() . "events { }\n"
-                                         . $b->[0]);
-        my ($c, $o) = $x->run('-t');
-        isnt($c, 0, "config error: $b->[2]: refused");
-        like($o, $b->[1], "config error: $b->[2]: file and line");
-    }
+    conf_refused(@$_) for @bad;
 }
 
 done_testing;

@@ -331,13 +331,7 @@ EOF
           qr/duplicate "127\.0\.0\.1:\d+" address and port pair in \S+ferry\.conf:8/,
           'the same UDP address twice' ],
     );
-    for my $b (@bad) {
-        my $x = Ferry::Test->new(conf => main_conf() . "events { }\n"
-                                         . $b->[0]);
-        my ($c, $o) = $x->run('-t');
-        isnt($c, 0, "config error: $b->[2]: refused");
-        like($o, $b->[1], "config error: $b->[2]: file and line");
-    }
+    conf_refused(@$_) for @bad;
 }
 
 done_testing;

@@ -202,6 +202,29 @@ void fy_http_map_error_at(fy_conf_t *cf, const char *file, unsigned line,
 /* fy_http_map.c: map blocks.  A map's variable may be used before its
  * block: the first use makes the map, the block fills it, and the end
  * of the http block reports any left unfilled. */
+/* The names of a server (http's, stream's: "server_name"), read by
+ * fy_http_names_set and searched by fy_http_names_find
+ * (fy_http_server_name.c). */
+typedef struct {
+    fy_array_t   names;         /* fy_str_t, lowercased; wildcards too */
+    fy_array_t   regex_names;   /* fy_http_regex_t *, in order */
+    fy_str_t     server_name;   /* the first name as written (a regex
+                                   with its "~"; others lowercased):
+                                   $server_name, as nginx's */
+} fy_http_names_t;
+
+/* fy_http_server_name.c: the arrays of n made; "server_name" read into
+ * the fy_http_names_t at cmd->offset; among servers (an array of
+ * pointers to structures with their fy_http_names_t at off), the one
+ * host names by nginx's order (exact, longest leading wildcard,
+ * longest trailing wildcard, first regex), NULL: none; r may be NULL
+ * (a regex's captures are then not kept). */
+void fy_http_names_init(fy_http_names_t *n, fy_pool_t *pool);
+const char *fy_http_names_set(fy_conf_t *cf, const fy_command_t *cmd,
+                              void *conf);
+void *fy_http_names_find(const fy_array_t *servers, size_t off,
+                         const fy_str_t *host, fy_http_request_t *r);
+
 typedef struct fy_http_map_s  fy_http_map_t;
 extern const fy_command_t  fy_http_map_commands[];
 /* The map named name (found or made), or NULL when there is no http
@@ -785,12 +808,7 @@ typedef struct fy_http_srv_conf_s {
     struct fy_http_rw_script_s *rewrite;
     fy_array_t           locations;     /* fy_http_loc_conf_t *, longest first */
     fy_array_t           regex_locations;  /* fy_http_loc_conf_t *, in order */
-    fy_array_t           names;         /* fy_str_t, lowercased */
-    fy_array_t           regex_names;   /* fy_http_regex_t *, in order */
-    fy_str_t             server_name;   /* the first name as written
-                                           (a regex with its "~"; others
-                                           lowercased): $server_name,
-                                           as nginx's */
+    fy_http_names_t      sn;            /* server_name */
     fy_array_t           named;         /* fy_http_loc_conf_t *, @name */
     fy_array_t           listens;       /* fy_http_listen_t */
     int64_t              client_header_timeout;
@@ -1191,12 +1209,6 @@ size_t fy_http_pp_var_server_addr(fy_http_request_t *r, u_char *buf,
                                   size_t size);
 size_t fy_http_pp_var_server_port(fy_http_request_t *r, u_char *buf,
                                   size_t size);
-/* The server of ls named host in nginx's order (exact, leading and
- * trailing wildcards, regexes), or NULL.  r may be NULL (SNI): regex
- * captures are then not kept. */
-fy_http_srv_conf_t *fy_http_find_server(fy_listen_t *ls,
-                                        const fy_str_t *host,
-                                        fy_http_request_t *r);
 /* The response is done (all sent) or failed: keep alive or close. */
 void fy_http_finalize(fy_http_request_t *r, int close_connection);
 /* Send a complete response with a small body (errors, return). */

@@ -81,8 +81,8 @@ const fy_command_t  fy_http_commands[] = {
     { "listen", FY_CONF_SRV, 0, 1, FY_CONF_MANY, fy_http_listen,
       FY_CONF_SRV_OFF, 0, NULL },
 
-    { "server_name", FY_CONF_SRV, 0, 1, FY_CONF_MANY, fy_http_server_name,
-      FY_CONF_SRV_OFF, 0, NULL },
+    { "server_name", FY_CONF_SRV, 0, 1, FY_CONF_MANY, fy_http_names_set,
+      FY_CONF_SRV_OFF, offsetof(fy_http_srv_conf_t, sn), NULL },
 
     { "client_header_timeout", FY_CONF_HTTP | FY_CONF_SRV, 0, 1, 1,
       fy_conf_set_msec, FY_CONF_SRV_OFF,

@@ -9,7 +9,7 @@
 #include "fy_core.h"
 #include "fy_http.h"
 
-/* fy_http_conf_server.c: http, server, location, listen, server_name */
+/* fy_http_conf_server.c: http, server, location, listen */
 const char *fy_http_parse_block(fy_conf_t *cf, unsigned type,
     fy_conf_ctx_t *ctx);
 const char *fy_http_block(fy_conf_t *cf, const fy_command_t *cmd,
@@ -19,8 +19,6 @@ const char *fy_http_server(fy_conf_t *cf, const fy_command_t *cmd,
 const char *fy_http_location(fy_conf_t *cf, const fy_command_t *cmd,
     void *conf);
 const char *fy_http_listen(fy_conf_t *cf, const fy_command_t *cmd,
-    void *conf);
-const char *fy_http_server_name(fy_conf_t *cf, const fy_command_t *cmd,
     void *conf);
 
 /* fy_http_conf_upstream.c: upstream blocks and proxy_pass */
@@ -41,6 +39,12 @@ fy_str_t *fy_http_param(fy_str_t *arg, const char *name, fy_str_t *value);
 /* fy_http_listen_opts.c: the socket parameters of an http or stream
  * listen, cf->args[i] (1: taken, 0: not one of them, -1: logged error) */
 void fy_listen_opts_init(fy_listen_opts_t *o);
+/* A listen's socket parameters o go to the listener ls of its address
+ * (several listens of http's or stream's servers may share one): only
+ * one of them may give any (nginx's "duplicate listen options"), and
+ * "bind" in any holds.  FY_OK or FY_ERROR (logged with file:line). */
+int fy_listen_opts_add(fy_listen_t *ls, const fy_listen_opts_t *o,
+                       const char *file, unsigned line);
 int fy_http_listen_param(fy_conf_t *cf, unsigned i, int family,
                          fy_listen_opts_t *o);
 

@@ -337,17 +337,9 @@ fy_http_add_listen(fy_cycle_t *cycle, fy_http_srv_conf_t *scf,
 
 found:
 
-    if (l->sock.set) {
-        /* socket options belong to the address: one listen of it may
-         * give them (nginx), the others take them as they are */
-        if (ls->sock.set) {
-            fy_log_error(FY_LOG_EMERG, 0, "duplicate listen options for %s "
-                         "in %s:%u", ls->text, scf->file, l->line);
-            return FY_ERROR;
-        }
-        ls->sock = l->sock;
+    if (fy_listen_opts_add(ls, &l->sock, scf->file, l->line) != FY_OK) {
+        return FY_ERROR;
     }
-    ls->sock.bind |= l->sock.bind;
     /* as ssl, a property of the socket that any listen of the address
      * may give (nginx) */
     ls->ssl |= l->ssl;

@@ -1,7 +1,7 @@
 /*
  * fy_http_conf_server.c -- the http, server and location blocks (each
  * read in its own context, with a fresh server or location conf) and
- * the listen and server_name directives.
+ * the listen directive (server_name: fy_http_server_name.c).
  */
 #include "fy_core.h"
 #include "fy_http.h"
@@ -99,8 +99,7 @@ fy_http_create_srv_conf(fy_conf_t *cf)
     fy_array_init(&scf->locations, cf->pool, 4, sizeof(fy_http_loc_conf_t *));
     fy_array_init(&scf->regex_locations, cf->pool, 1,
                   sizeof(fy_http_loc_conf_t *));
-    fy_array_init(&scf->names, cf->pool, 1, sizeof(fy_str_t));
-    fy_array_init(&scf->regex_names, cf->pool, 1, sizeof(fy_http_regex_t *));
+    fy_http_names_init(&scf->sn, cf->pool);
     fy_array_init(&scf->named, cf->pool, 1, sizeof(fy_http_loc_conf_t *));
     fy_array_init(&scf->listens, cf->pool, 1, sizeof(fy_http_listen_t));
     scf->client_header_timeout = FY_CONF_UNSET_MSEC;
@@ -476,67 +475,3 @@ fy_http_listen(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
     return FY_CONF_OK;
 }
 
-const char *
-fy_http_server_name(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
-{
-    fy_http_srv_conf_t  *scf = conf;
-    fy_http_regex_t    **pre;
-    fy_str_t            *name, src;
-    u_char              *p;
-    unsigned             i;
-    size_t               j;
-
-    fy_unused(cmd);
-
-    for (i = 1; i < cf->nargs; i++) {
-        if (cf->args[i].data[0] == '~') {
-            /* Hosts are lowercased already; caseless as in nginx. */
-            src.data = cf->args[i].data + 1;
-            src.len = cf->args[i].len - 1;
-            pre = fy_array_push(&scf->regex_names);
-            if (pre == NULL) {
-                return "cannot allocate memory";
-            }
-            *pre = fy_http_regex_compile(cf, &src, 1);
-            if (*pre == NULL) {
-                return FY_CONF_ERROR;
-            }
-            if (scf->server_name.data == NULL) {
-                scf->server_name = cf->args[i];
-            }
-            continue;
-        }
-        /* A "*" only as a whole first or last label (nginx) */
-        src = cf->args[i];
-        p = memchr(src.data, '*', src.len);
-        if (p && !((p == src.data && src.len > 2 && src.data[1] == '.'
-                    && memchr(p + 1, '*', src.len - 1) == NULL)
-                   || (p == src.data + src.len - 1 && src.len > 2
-                       && p[-1] == '.')))
-        {
-            fy_conf_error(cf, "invalid server name or wildcard \"%s\"",
-                          src.data);
-            return FY_CONF_ERROR;
-        }
-        name = fy_array_push(&scf->names);
-        if (name == NULL) {
-            return "cannot allocate memory";
-        }
-        *name = cf->args[i];
-        /* Host comparison is case-insensitive: store lowercase. */
-        for (j = 0; j < name->len; j++) {
-            if (name->data[j] >= 'A' && name->data[j] <= 'Z') {
-                name->data[j] |= 0x20;
-            }
-        }
-        if (scf->server_name.data == NULL) {
-            /* ".example.com" names itself without the dot (nginx) */
-            scf->server_name = *name;
-            if (name->len > 1 && name->data[0] == '.') {
-                scf->server_name.data++;
-                scf->server_name.len--;
-            }
-        }
-    }
-    return FY_CONF_OK;
-}

@@ -760,8 +760,8 @@ fy_http_limit_log(fy_http_request_t *r, int level, const char *text)
 {
     fy_str_t  *server = NULL;
 
-    if (r->srv->server_name.len) {
-        server = &r->srv->server_name;     /* nginx's "server:" */
+    if (r->srv->sn.server_name.len) {
+        server = &r->srv->sn.server_name;     /* nginx's "server:" */
     }
     fy_log_error(level, 0, "%s, client: %s, server: %.*s, request: \"%.*s\", "
                  "host: \"%.*s\"", text, r->hc->addr_text,

@@ -21,6 +21,22 @@ fy_listen_opts_init(fy_listen_opts_t *o)
     o->keepalive = -1;
 }
 
+int
+fy_listen_opts_add(fy_listen_t *ls, const fy_listen_opts_t *o,
+                   const char *file, unsigned line)
+{
+    if (o->set) {
+        if (ls->sock.set) {
+            fy_log_error(FY_LOG_EMERG, 0, "duplicate listen options for %s "
+                         "in %s:%u", ls->text, file, line);
+            return FY_ERROR;
+        }
+        ls->sock = *o;
+    }
+    ls->sock.bind |= o->bind;
+    return FY_OK;
+}
+
 /* so_keepalive=on|off|[keepidle]:[keepintvl]:[keepcnt] as nginx reads
  * it: idle and interval are times (seconds by default), at least 1s
  * and at most 32767s (the kernel's limit), the count 1 to 127; an

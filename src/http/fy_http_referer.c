@@ -262,8 +262,8 @@ fy_http_referer_server_name(fy_http_request_t *r, const u_char *host,
     if (r->srv == NULL) {
         return 0;
     }
-    for (i = 0; i < r->srv->names.nelts; i++) {
-        name = fy_array_elt(&r->srv->names, fy_str_t, i);
+    for (i = 0; i < r->srv->sn.names.nelts; i++) {
+        name = fy_array_elt(&r->srv->sn.names, fy_str_t, i);
         kind = name->len ? fy_http_referer_kind(name->data, name->len) : -1;
         if (kind >= 0 && fy_http_referer_match(name, kind, host, len)) {
             return 1;
@@ -360,7 +360,7 @@ fy_http_referer_invalid(fy_http_request_t *r,
         return 0;
     }
     if (rc->server_names && r->srv
-        && fy_http_referer_regex(r, &r->srv->regex_names, &subject))
+        && fy_http_referer_regex(r, &r->srv->sn.regex_names, &subject))
     {
         return 0;
     }

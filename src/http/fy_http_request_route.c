@@ -10,95 +10,6 @@
 #include "fy_http.h"
 #include "fy_http_request.h"
 
-/* "*.example.com" matches any name ending in ".example.com";
- * ".example.com" matches those and "example.com" itself (nginx). */
-static int
-fy_http_wildcard_match(const fy_str_t *name, const fy_str_t *host)
-{
-    const u_char  *suffix;
-    size_t         slen;
-
-    if (name->len < 2 || (name->data[0] != '*' && name->data[0] != '.')) {
-        return 0;
-    }
-    suffix = name->data + (name->data[0] == '*');   /* ".example.com" */
-    slen = name->len - (name->data[0] == '*');
-
-    if (host->len > slen
-        && memcmp(host->data + host->len - slen, suffix, slen) == 0)
-    {
-        return 1;
-    }
-    return name->data[0] == '.' && host->len == slen - 1
-           && memcmp(host->data, suffix + 1, slen - 1) == 0;
-}
-
-/* "www.example.*" matches any name starting with "www.example." */
-static int
-fy_http_trailing_wildcard_match(const fy_str_t *name, const fy_str_t *host)
-{
-    return name->len > 2 && name->data[name->len - 1] == '*'
-           && name->data[name->len - 2] == '.'
-           && host->len > name->len - 1
-           && memcmp(host->data, name->data, name->len - 1) == 0;
-}
-
-/* server_name in nginx's order: the exact name, the longest leading
- * wildcard, the longest trailing wildcard, the first regex that
- * matches (servers and names in the order written).  host is
- * lowercased.  NULL: none matches (the default server answers).  r may
- * be NULL (SNI, before any request): a regex's captures are then not
- * kept. */
-fy_http_srv_conf_t *
-fy_http_find_server(fy_listen_t *ls, const fy_str_t *host,
-                    fy_http_request_t *r)
-{
-    fy_array_t          *servers = &ls->servers;
-    fy_http_srv_conf_t  *scf, *lead = NULL, *trail = NULL;
-    fy_http_regex_t     *re;
-    fy_str_t            *name;
-    size_t               lead_len = 0, trail_len = 0;
-    unsigned             i, j;
-
-    for (i = 0; i < servers->nelts; i++) {
-        scf = *fy_array_elt(servers, fy_http_srv_conf_t *, i);
-        for (j = 0; j < scf->names.nelts; j++) {
-            name = fy_array_elt(&scf->names, fy_str_t, j);
-            if (name->len == host->len
-                && memcmp(name->data, host->data, name->len) == 0)
-            {
-                return scf;
-            }
-            if (name->len > lead_len && fy_http_wildcard_match(name, host))
-            {
-                lead = scf;
-                lead_len = name->len;
-            }
-            if (name->len > trail_len
-                && fy_http_trailing_wildcard_match(name, host))
-            {
-                trail = scf;
-                trail_len = name->len;
-            }
-        }
-    }
-    if (lead || trail) {
-        return lead ? lead : trail;
-    }
-    for (i = 0; i < servers->nelts; i++) {
-        scf = *fy_array_elt(servers, fy_http_srv_conf_t *, i);
-        for (j = 0; j < scf->regex_names.nelts; j++) {
-            re = *fy_array_elt(&scf->regex_names, fy_http_regex_t *, j);
-            if (fy_http_regex_exec(r, re, host,
-                                   r ? &r->srv_captures : NULL) == FY_OK)
-            {
-                return scf;
-            }
-        }
-    }
-    return NULL;
-}
-
 /* location in nginx's order, among the locations of one level: an "="
  * location equal to the path wins; else the longest prefix is
  * remembered and the locations nested in it are searched the same way;
@@ -170,8 +81,10 @@ fy_http_find_server_of(fy_http_request_t *r)
     fy_http_srv_conf_t  *scf;
 
     scf = ls->default_server;
-    if ((ls->servers.nelts > 1 || scf->regex_names.nelts) && r->host.len) {
-        scf = fy_http_find_server(ls, &r->host, r);
+    if ((ls->servers.nelts > 1 || scf->sn.regex_names.nelts) && r->host.len) {
+        scf = fy_http_names_find(&ls->servers,
+                                 offsetof(fy_http_srv_conf_t, sn),
+                                 &r->host, r);
         if (scf) {
             r->srv = scf;
         }

@@ -139,16 +139,16 @@ fy_http_absolute_location(fy_http_request_t *r, fy_str_t *loc)
     }
 
     host.len = 0;
-    if (lcf->server_name_in_redirect && r->srv && r->srv->names.nelts) {
-        host = *fy_array_elt(&r->srv->names, fy_str_t, 0);
+    if (lcf->server_name_in_redirect && r->srv && r->srv->sn.names.nelts) {
+        host = *fy_array_elt(&r->srv->sn.names, fy_str_t, 0);
     }
     if (host.len == 0 && r->host.len) {
         host = r->host;
     }
-    if (host.len == 0 && r->srv && r->srv->names.nelts
+    if (host.len == 0 && r->srv && r->srv->sn.names.nelts
         && hc->ls->addr.sa.sa_family == AF_UNIX)
     {
-        host = *fy_array_elt(&r->srv->names, fy_str_t, 0);
+        host = *fy_array_elt(&r->srv->sn.names, fy_str_t, 0);
     }
     if (host.len == 0) {
         if (hc->ls->addr.sa.sa_family == AF_UNIX

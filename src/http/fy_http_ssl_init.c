@@ -10,43 +10,8 @@
 #include "fy_core.h"
 #include "fy_http.h"
 
-#include <ctype.h>
 #include <openssl/ssl.h>
 #include <openssl/err.h>
-
-/* The host_name of a ClientHello's server_name extension (RFC 6066
- * 3): its bytes and length, or NULL. */
-static const u_char *
-fy_http_ssl_hello_name(SSL *ssl, size_t *len)
-{
-    const u_char  *p, *end;
-    size_t         ext_len, n;
-
-    if (SSL_client_hello_get0_ext(ssl, TLSEXT_TYPE_server_name, &p,
-                                  &ext_len) != 1
-        || ext_len < 2)
-    {
-        return NULL;
-    }
-    end = p + ext_len;
-    n = ((size_t) p[0] << 8) | p[1];
-    p += 2;
-    if (n != (size_t) (end - p)) {
-        return NULL;
-    }
-    while (end - p >= 3) {
-        n = ((size_t) p[1] << 8) | p[2];
-        if (n > (size_t) (end - p - 3)) {
-            return NULL;
-        }
-        if (p[0] == TLSEXT_NAMETYPE_host_name) {
-            *len = n;
-            return p + 3;
-        }
-        p += 3 + n;
-    }
-    return NULL;
-}
 
 /*
  * SNI, from the ClientHello itself: OpenSSL calls this before it looks
@@ -61,26 +26,21 @@ static int
 fy_http_ssl_hello(SSL *ssl, int *alert, void *arg)
 {
     fy_conn_t           *c = SSL_get_app_data(ssl);
+    fy_listen_t         *ls;
     fy_http_srv_conf_t  *scf, *found;
-    SSL_CTX             *ctx;
-    const u_char        *name;
     u_char               lower[256];
     fy_str_t             host;
-    size_t               i, len = 0;
 
     fy_unused(arg);
     if (c == NULL || c->listening == NULL) {
         return SSL_CLIENT_HELLO_SUCCESS;
     }
-    scf = ((fy_listen_t *) c->listening)->default_server;
-    name = fy_http_ssl_hello_name(ssl, &len);
-    if (name && len && len < sizeof(lower)) {
-        for (i = 0; i < len; i++) {
-            lower[i] = (u_char) tolower(name[i]);
-        }
-        host.len = lower[len - 1] == '.' ? len - 1 : len;
-        host.data = lower;
-        found = fy_http_find_server(c->listening, &host, NULL);
+    ls = c->listening;
+    scf = ls->default_server;
+    if (fy_tls_sni_name(ssl, lower, sizeof(lower), &host) == FY_OK) {
+        found = fy_http_names_find(&ls->servers,
+                                   offsetof(fy_http_srv_conf_t, sn),
+                                   &host, NULL);
         if (found) {
             scf = found;
         }
@@ -93,28 +53,7 @@ fy_http_ssl_hello(SSL *ssl, int *alert, void *arg)
     }
     /* the named server's record size (nginx does the same) */
     c->tls_buffer = (uint32_t) scf->tls.buffer_size;
-    if (scf->tls.ctx == NULL || scf->tls.ctx == SSL_get_SSL_CTX(ssl)) {
-        return SSL_CLIENT_HELLO_SUCCESS;
-    }
-
-    /* SSL_set_SSL_CTX changes the certificates and the session id
-     * context only: the options (tickets, cipher preference) and the
-     * cipher list are the connection's own, copied from the first
-     * context; give it the new server's.  The protocol versions and
-     * curves stay the default server's (as with nginx). */
-    ctx = scf->tls.ctx;
-    SSL_set_SSL_CTX(ssl, ctx);
-    SSL_clear_options(ssl, SSL_get_options(ssl) & ~SSL_CTX_get_options(ctx));
-    SSL_set_options(ssl, SSL_CTX_get_options(ctx));
-    SSL_set_num_tickets(ssl, SSL_CTX_get_num_tickets(ctx));
-    if (SSL_set_cipher_list(ssl, scf->tls.ciphers) != 1) {
-        ERR_clear_error();
-    }
-    /* and its client verification (the CA names and the trust store
-     * come with the context) */
-    SSL_set_verify(ssl, SSL_CTX_get_verify_mode(ctx),
-                   SSL_CTX_get_verify_callback(ctx));
-    SSL_set_verify_depth(ssl, SSL_CTX_get_verify_depth(ctx));
+    fy_tls_sni_switch(ssl, &scf->tls);
     return SSL_CLIENT_HELLO_SUCCESS;
 }
 

@@ -119,7 +119,7 @@ fy_var_host(fy_http_request_t *r, u_char *buf, size_t size)
         return fy_var_copy(buf, size, r->host.data, r->host.len);
     }
     if (r->srv) {
-        name = &r->srv->server_name;
+        name = &r->srv->sn.server_name;
         return fy_var_copy(buf, size, name->data, name->len);
     }
     return 0;
@@ -528,7 +528,7 @@ fy_var_server_name(fy_http_request_t *r, u_char *buf, size_t size)
     if (r->srv == NULL) {
         return 0;
     }
-    name = &r->srv->server_name;
+    name = &r->srv->sn.server_name;
     return fy_var_copy(buf, size, name->data, name->len);
 }
 

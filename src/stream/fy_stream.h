@@ -90,6 +90,7 @@ enum {
     FY_STREAM_VAR_SSL_CLIENT_FINGERPRINT,
     FY_STREAM_VAR_SSL_CLIENT_RAW_CERT,
     FY_STREAM_VAR_SSL_CLIENT_CERT,
+    FY_STREAM_VAR_SERVER_NAME,
     FY_STREAM_VAR_N
 };
 
@@ -137,12 +138,16 @@ typedef struct {
     unsigned             proxy_protocol:1;  /* clients send a PROXY header */
     unsigned             udp:1;         /* a datagram socket */
     unsigned             ssl:1;         /* TLS terminated here */
+    unsigned             default_server:1;  /* for names no server has */
     unsigned             line;
 } fy_stream_listen_t;
 
 /* A stream server, and the stream level's defaults (same type). */
 typedef struct fy_stream_srv_conf_s {
     fy_array_t           listens;       /* fy_stream_listen_t */
+    fy_http_names_t      sn;            /* server_name (nginx 1.25.5):
+                                           chosen by SNI among the
+                                           servers of one address */
     fy_http_upstream_t  *upstream;      /* proxy_pass, NULL: none or ... */
     fy_stream_cv_t      *upstream_cv;   /* ... proxy_pass $var */
     int64_t              connect_timeout;        /* ms */
@@ -272,6 +277,12 @@ typedef struct fy_stream_session_s {
     unsigned                  up_eof:1;    /* client sent FIN, passed on */
     unsigned                  down_eof:1;  /* upstream sent FIN, passed on */
 } fy_stream_session_t;
+
+/* fy_stream_proxy.c: the server of s->ls that host (lowercased, from
+ * SNI) names becomes the session's (nginx's virtual server: its
+ * settings from the next phase on); none: the default server stays.
+ * FY_OK, or FY_ERROR (no memory). */
+int  fy_stream_virtual(fy_stream_session_t *s, const fy_str_t *host);
 
 /* fy_stream_proxy.c: the content phase (pick a server, connect,
  * relay), and the end of a session with its $status. */

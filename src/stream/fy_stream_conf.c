@@ -74,6 +74,10 @@ const fy_command_t  fy_stream_commands[] = {
     { "proxy_pass", FY_CONF_STREAM_SRV, 0, 1, 1, fy_stream_proxy_pass,
       FY_CONF_SRV_OFF, 0, NULL },
 
+    { "server_name", FY_CONF_STREAM_SRV, 0, 1, FY_CONF_MANY,
+      fy_http_names_set, FY_CONF_SRV_OFF,
+      offsetof(fy_stream_srv_conf_t, sn), NULL },
+
     { "proxy_connect_timeout", FY_STREAM_BOTH, 0, 1, 1, fy_conf_set_msec,
       FY_CONF_SRV_OFF, offsetof(fy_stream_srv_conf_t, connect_timeout),
       NULL },
@@ -163,6 +167,7 @@ fy_stream_create_srv_conf(fy_conf_t *cf)
         return NULL;
     }
     fy_array_init(&scf->listens, cf->pool, 1, sizeof(fy_stream_listen_t));
+    fy_http_names_init(&scf->sn, cf->pool);
     scf->connect_timeout = FY_CONF_UNSET_MSEC;
     scf->timeout = FY_CONF_UNSET_MSEC;
     scf->next_upstream = FY_CONF_UNSET_INT;
@@ -496,6 +501,10 @@ fy_stream_listen(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
             l->ssl = 1;
             continue;
         }
+        if (fy_str_eq(&cf->args[i], "default_server")) {
+            l->default_server = 1;
+            continue;
+        }
         fy_conf_error(cf, "invalid parameter \"%s\" in \"listen\"",
                       cf->args[i].data);
         return FY_CONF_ERROR;
@@ -659,12 +668,71 @@ fy_stream_merge(fy_stream_srv_conf_t *p, fy_stream_srv_conf_t *c)
     fy_stream_proxy_ssl_merge(p, c);
 }
 
+/* The listen of scf on ls's address, or NULL. */
+static fy_stream_listen_t *
+fy_stream_listen_of(fy_stream_srv_conf_t *scf, const fy_listen_t *ls)
+{
+    fy_stream_listen_t  *l;
+    unsigned             i;
+
+    for (i = 0; i < scf->listens.nelts; i++) {
+        l = fy_array_elt(&scf->listens, fy_stream_listen_t, i);
+        if (l->udp == ls->udp && l->addrlen == ls->addrlen
+            && memcmp(&l->addr, &ls->addr, l->addrlen) == 0)
+        {
+            return l;
+        }
+    }
+    return NULL;
+}
+
+/*
+ * A second server on an address (nginx 1.25.5, with server_name): the
+ * listener is one socket for all of them; its socket options come from
+ * the one listen that gives them, "ssl" and "proxy_protocol" from any
+ * (fy_stream_listen_merge), and the default server answers names no
+ * server has.
+ */
+static int
+fy_stream_join_listen(fy_listen_t *ls, fy_stream_srv_conf_t *scf,
+                      fy_stream_listen_t *l)
+{
+    fy_stream_srv_conf_t  **pscf, *other;
+    fy_stream_listen_t     *ol;
+    unsigned                i;
+
+    if (fy_listen_opts_add(ls, &l->sock, scf->file, l->line) != FY_OK) {
+        return FY_ERROR;
+    }
+    if (l->default_server) {
+        for (i = 0; i < ls->servers.nelts; i++) {
+            other = *fy_array_elt(&ls->servers, fy_stream_srv_conf_t *, i);
+            ol = fy_stream_listen_of(other, ls);
+            if (ol && ol->default_server) {
+                fy_log_error(FY_LOG_EMERG, 0, "a duplicate default server "
+                             "for %s in %s:%u", ls->text, scf->file,
+                             l->line);
+                return FY_ERROR;
+            }
+        }
+        ls->stream = scf;
+        ls->stream_listen = l;
+    }
+    pscf = fy_array_push(&ls->servers);
+    if (pscf == NULL) {
+        return FY_ERROR;
+    }
+    *pscf = scf;
+    return FY_OK;
+}
+
 static int
 fy_stream_add_listen(fy_cycle_t *cycle, fy_stream_srv_conf_t *scf,
                      fy_stream_listen_t *l)
 {
-    fy_listen_t  *ls;
-    unsigned      i;
+    fy_listen_t            *ls;
+    fy_stream_srv_conf_t  **pscf;
+    unsigned                i;
 
     for (i = 0; i < cycle->listening.nelts; i++) {
         ls = fy_array_elt(&cycle->listening, fy_listen_t, i);
@@ -672,6 +740,9 @@ fy_stream_add_listen(fy_cycle_t *cycle, fy_stream_srv_conf_t *scf,
         if (ls->udp == l->udp && ls->addrlen == l->addrlen
             && memcmp(&ls->addr, &l->addr, l->addrlen) == 0)
         {
+            if (ls->stream && fy_stream_listen_of(scf, ls) == l) {
+                return fy_stream_join_listen(ls, scf, l);
+            }
             fy_log_error(FY_LOG_EMERG, 0, "duplicate \"%s\" address and "
                          "port pair in %s:%u", ls->text, scf->file,
                          l->line);
@@ -691,19 +762,60 @@ fy_stream_add_listen(fy_cycle_t *cycle, fy_stream_srv_conf_t *scf,
     ls->addr = l->addr;
     ls->addrlen = l->addrlen;
     ls->fd = -1;
-    ls->sock = l->sock;
+    fy_listen_opts_init(&ls->sock);
+    (void) fy_listen_opts_add(ls, &l->sock, scf->file, l->line);
     ls->file = scf->file;
     ls->line = l->line;
-    if (ls->sock.backlog == -1) {
-        ls->sock.backlog = 511;         /* nginx's NGX_LISTEN_BACKLOG */
-    }
     ls->index = cycle->listening.nelts - 1;
     ls->udp = l->udp;
     ls->stream = scf;
     ls->stream_listen = l;
     fy_sockaddr_text(&l->addr.sa, l->addrlen, ls->text, sizeof(ls->text), 1);
     fy_array_init(&ls->servers, cycle->pool, 1, sizeof(void *));
+    pscf = fy_array_push(&ls->servers);
+    if (pscf == NULL) {
+        return FY_ERROR;
+    }
+    *pscf = scf;
     return FY_OK;
+}
+
+/* "ssl" and "proxy_protocol" belong to the address, as in nginx: said
+ * in one server's listen, they hold for every server on it.  And the
+ * listen queue's length is nginx's when no listen gave it. */
+static void
+fy_stream_listen_merge(fy_cycle_t *cycle)
+{
+    fy_listen_t           *ls;
+    fy_stream_srv_conf_t  *scf;
+    fy_stream_listen_t    *l;
+    unsigned               i, j, ssl, pp;
+
+    for (i = 0; i < cycle->listening.nelts; i++) {
+        ls = fy_array_elt(&cycle->listening, fy_listen_t, i);
+        if (ls->stream == NULL) {
+            continue;
+        }
+        if (ls->sock.backlog == -1) {
+            ls->sock.backlog = 511;         /* nginx's NGX_LISTEN_BACKLOG */
+        }
+        if (ls->servers.nelts < 2) {
+            continue;
+        }
+        ssl = pp = 0;
+        for (j = 0; j < ls->servers.nelts; j++) {
+            scf = *fy_array_elt(&ls->servers, fy_stream_srv_conf_t *, j);
+            l = fy_stream_listen_of(scf, ls);
+            ssl |= l->ssl;
+            pp |= l->proxy_protocol;
+        }
+        for (j = 0; j < ls->servers.nelts; j++) {
+            scf = *fy_array_elt(&ls->servers, fy_stream_srv_conf_t *, j);
+            l = fy_stream_listen_of(scf, ls);
+            l->ssl = ssl;
+            l->proxy_protocol = pp;
+        }
+    }
 }
 
 int
@@ -796,6 +908,7 @@ fy_stream_init_cycle(fy_cycle_t *cycle)
             }
         }
     }
+    fy_stream_listen_merge(cycle);
     if (fy_stream_ssl_init_cycle(cycle) != FY_OK) {
         return FY_ERROR;
     }

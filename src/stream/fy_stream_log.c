@@ -61,7 +61,7 @@ static const char *const  fy_stream_var_names[FY_STREAM_VAR_N] = {
     "ssl_protocol", "ssl_cipher", "ssl_server_name", "ssl_session_reused",
     "ssl_alpn_protocol", "ssl_client_verify", "ssl_client_s_dn",
     "ssl_client_i_dn", "ssl_client_serial", "ssl_client_fingerprint",
-    "ssl_client_raw_cert", "ssl_client_cert"
+    "ssl_client_raw_cert", "ssl_client_cert", "server_name"
 };
 
 int
@@ -321,6 +321,13 @@ fy_stream_var(fy_stream_session_t *s, int var, u_char *buf, size_t size)
     }
     case FY_STREAM_VAR_LIMIT_CONN_STATUS:
         return fy_stream_limit_conn_var(s, buf, size ? size - 1 : 0);
+    case FY_STREAM_VAR_SERVER_NAME:
+        /* the first name of the session's server, as http's */
+        n = s->scf->sn.server_name.len
+            ? snprintf(b, size, "%.*s", (int) s->scf->sn.server_name.len,
+                       (char *) s->scf->sn.server_name.data)
+            : 0;
+        break;
     default:
         if (var >= FY_STREAM_VAR_N) {
             return fy_stream_map_get(s, var, buf, size ? size - 1 : 0);

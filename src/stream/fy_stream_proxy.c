@@ -162,6 +162,33 @@ fy_stream_init_connection(fy_conn_t *c, fy_listen_t *ls)
     fy_stream_start(s);
 }
 
+int
+fy_stream_virtual(fy_stream_session_t *s, const fy_str_t *host)
+{
+    fy_stream_srv_conf_t  *scf;
+
+    scf = fy_http_names_find(&s->ls->servers,
+                             offsetof(fy_stream_srv_conf_t, sn), host, NULL);
+    if (scf == NULL || scf == s->scf) {
+        return FY_OK;
+    }
+    s->scf = scf;
+    s->u = scf->upstream;       /* NULL: proxy_pass $var, found later */
+    s->su = s->u ? fy_stream_upstream_of(fy_worker_cycle->stream, s->u)
+                 : NULL;
+    s->tried = NULL;
+    if (s->u) {
+        s->tried = fy_pcalloc(s->pool, s->u->peers.nelts);
+        if (s->tried == NULL) {
+            return FY_ERROR;
+        }
+    }
+    /* its error_log from now on (nginx) */
+    s->c->read.log = s->c->write.log = scf->error_log;
+    fy_log_cur = scf->error_log;
+    return FY_OK;
+}
+
 /* listen ... proxy_protocol: the header first, within
  * proxy_protocol_timeout; broken or late: 400, closed. */
 static void

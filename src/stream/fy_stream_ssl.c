@@ -16,8 +16,9 @@
  * client certificate (ssl_verify_client: the verdict and the
  * $ssl_client_* values are src/tls/fy_tls_cert.c's, as for http) and
  * closes a session that fails, as nginx's stream does (status 500).
- * ssl_alpn makes the server take part in ALPN; ssl_reject_handshake
- * refuses every handshake of the server (a ClientHello callback).
+ * ssl_alpn makes the server take part in ALPN.  A ClientHello callback
+ * lets the SNI choose among the servers of the address (server_name)
+ * and refuses the handshakes of a server with ssl_reject_handshake.
  */
 #include "fy_core.h"
 #include "fy_stream.h"
@@ -168,15 +169,40 @@ fy_stream_ssl_alpn_select(SSL *ssl, const unsigned char **out,
     return SSL_TLSEXT_ERR_OK;
 }
 
-/* ssl_reject_handshake on: every ClientHello is refused with nginx's
- * unrecognized_name alert (the session ends with status 500). */
+/*
+ * The ClientHello: with server_name, the server the client names (SNI)
+ * among those of the address becomes the session's, and the
+ * connection moves to its context (certificate, client verification);
+ * no name, or an unknown one: the default server's.  Then
+ * ssl_reject_handshake on refuses it with nginx's unrecognized_name
+ * alert (the session ends with status 500).
+ */
 static int
-fy_stream_ssl_reject(SSL *ssl, int *alert, void *arg)
+fy_stream_ssl_hello(SSL *ssl, int *alert, void *arg)
 {
-    fy_unused(ssl);
+    fy_conn_t            *c = SSL_get_app_data(ssl);
+    fy_stream_session_t  *s;
+    u_char                lower[256];
+    fy_str_t              host;
+
     fy_unused(arg);
-    *alert = SSL_AD_UNRECOGNIZED_NAME;
-    return SSL_CLIENT_HELLO_ERROR;
+    if (c == NULL) {
+        return SSL_CLIENT_HELLO_SUCCESS;
+    }
+    s = c->data;
+    if (fy_tls_sni_name(ssl, lower, sizeof(lower), &host) == FY_OK
+        && fy_stream_virtual(s, &host) != FY_OK)
+    {
+        *alert = SSL_AD_INTERNAL_ERROR;
+        return SSL_CLIENT_HELLO_ERROR;
+    }
+    if (s->scf->tls.reject_handshake) {
+        *alert = SSL_AD_UNRECOGNIZED_NAME;
+        return SSL_CLIENT_HELLO_ERROR;
+    }
+    c->tls_buffer = (uint32_t) s->scf->tls.buffer_size;
+    fy_tls_sni_switch(ssl, &s->scf->tls);
+    return SSL_CLIENT_HELLO_SUCCESS;
 }
 
 /* The first "listen ... ssl" of scf, or NULL. */
@@ -261,10 +287,8 @@ fy_stream_ssl_init_cycle(fy_cycle_t *cycle)
                                    scf->alpn.len ? fy_stream_ssl_alpn_select
                                                  : NULL,
                                    scf->alpn.len ? scf : NULL);
-        if (scf->tls.reject_handshake) {
-            SSL_CTX_set_client_hello_cb((SSL_CTX *) scf->tls.ctx,
-                                        fy_stream_ssl_reject, NULL);
-        }
+        SSL_CTX_set_client_hello_cb((SSL_CTX *) scf->tls.ctx,
+                                    fy_stream_ssl_hello, NULL);
     }
     return FY_OK;
 }

@@ -253,6 +253,14 @@ void fy_tls_conf_where(fy_conf_t *cf, fy_tls_where_t *w);
 int  fy_tls_conf_cache_conflict(const fy_tls_conf_t *t,
                                 const fy_tls_conf_t *o);
 
+/* fy_tls_sni.c, in a ClientHello callback: the server name the
+ * client sent (SNI), lowercased without a final dot, into buf (size
+ * bytes) and *host: FY_OK, or FY_DECLINED (none, or too long); the
+ * connection moved to conf's context (certificates, options, ciphers,
+ * client verification), if not there already. */
+int  fy_tls_sni_name(void *ssl, u_char *buf, size_t size, fy_str_t *host);
+void fy_tls_sni_switch(void *ssl, const fy_tls_conf_t *conf);
+
 /* Start TLS on an accepted connection with ctx (SSL_CTX *); the
  * handshake's app data is c.  FY_OK or FY_ERROR. */
 int  fy_tls_conn_create(fy_conn_t *c, void *ctx);

@@ -56,7 +56,7 @@ use Exporter 'import';
 
 our @EXPORT = qw(main_conf http http_get http_keepalive build_request
                  parse_echo parse_response test_body wait_until
-                 port_is_closed sh http_conf_refused
+                 port_is_closed sh conf_refused http_conf_refused
                  server_conf_refused tcp_server serve_connections);
 
 my $TB = Test::More->builder;
@@ -404,17 +404,23 @@ sub _can_connect {
     return 1;
 }
 
-# `ferry -t` on main_conf() plus "events { }" and "http { $block }":
-# two ok()s, that it refuses and that it says [emerg] matching $msg
-# (a regex that should name the file and line).
-sub http_conf_refused {
-    my ($block, $msg, $name) = @_;
-    my $g = Ferry::Test->new(conf => main_conf()
-                                     . "events { }\nhttp {\n    $block\n}\n");
+# `ferry -t` on main_conf() plus "events { }" and $text: two ok()s,
+# that it refuses and that its output matches $re (a regex that should
+# name the file and line).
+sub conf_refused {
+    my ($text, $re, $name) = @_;
+    my $g = Ferry::Test->new(conf => main_conf() . "events { }\n" . $text);
     my ($rc, $out) = $g->run('-t');
     $TB->isnt_num($rc, 0, "-t refuses: $name");
-    $TB->like($out, qr/\[emerg\] .*$msg/, '... naming the problem, file and line')
+    $TB->like($out, $re, '... naming the problem, file and line')
         or $TB->diag($out);
+}
+
+# The same with "http { $block }", the output saying [emerg] matching
+# $msg.
+sub http_conf_refused {
+    my ($block, $msg, $name) = @_;
+    conf_refused("http {\n    $block\n}\n", qr/\[emerg\] .*$msg/, $name);
 }
 
 # The same with $directive in a server that listens on %%PORT_$port%%
