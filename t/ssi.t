@@ -5,8 +5,11 @@
 # set; include file; echo with its encodings and default; set; if /
 # elif / else / endif with strings and regexes and their captures;
 # config errmsg and timefmt, $date_gmt; errors with the errmsg and with
-# ssi_silent_errors; ssi_types; gzip after SSI; HEAD; ssi off;
-# configuration errors with file and line.
+# ssi_silent_errors; ssi_types; gzip after SSI; HEAD; ssi off; a
+# proxied page itself (its fields passed on but ETag, Last-Modified,
+# Accept-Ranges; chunked; a 404; other types and encoded bodies left
+# alone; too big; keep-alive; proxy_cache's MISS and HIT both
+# processed); configuration errors with file and line.
 
 use strict;
 use warnings;
@@ -23,6 +26,7 @@ http {
     default_type text/plain;
 
     upstream app { server 127.0.0.1:%%PORT_1%%; keepalive 4; }
+    proxy_cache_path cache keys_zone=sc:1m;
 
     server {
         listen 127.0.0.1:%%PORT_0%%;
@@ -30,6 +34,14 @@ http {
         ssi on;
 
         location /p/ { proxy_pass http://app; }
+        location /lmp/ { ssi_last_modified on; proxy_pass http://app/p/; }
+        location /rawp/ { ssi off; proxy_pass http://app/p/; }
+        location /cp/ {
+            proxy_cache sc;
+            proxy_cache_valid 200 1m;
+            add_header X-Cache $upstream_cache_status;
+            proxy_pass http://app/p/;
+        }
         location /ret { default_type text/html; return 200 "[ret $arg_x]"; }
         location /ret404 { return 404; }
         location /silent/ { ssi_silent_errors on; }
@@ -53,10 +65,22 @@ my $b = Ferry::Test::Backend->new(port => $f->port(1), handler => sub {
     my ($req) = @_;
     my ($q) = $req->{uri} =~ /\?(.*)$/;
     my $body = "[up $req->{uri}]";
+    my @h = ('Content-Type' => 'text/html');
     $body = '<!--# echo var="arg_a" -->' if $req->{uri} =~ /ssi/;
     $body = '' if $req->{uri} =~ /empty/;
+    if ($req->{uri} =~ m{^/p/page}) {
+        # a page of its own: fields to pass on, and some SSI drops
+        $body = '<p><!--# echo var="arg_a" --> '
+                . '<!--# include virtual="/inc/a.html" --></p>';
+        push @h, 'Set-Cookie' => 'k=v', 'X-Mine' => 'yes',
+                 'ETag' => '"e1"', 'Last-Modified' => 'Mon, 01 Jan 2024 00:00:00 GMT',
+                 'Accept-Ranges' => 'bytes';
+    }
+    @h = ('Content-Type' => 'text/plain') if $req->{uri} =~ /plain/;
+    push @h, 'Content-Encoding' => 'gzip' if $req->{uri} =~ /encoded/;
+    $body = "y" x (4 * 1024 * 1024 + 10) if $req->{uri} =~ /huge/;
     return { status => $req->{uri} =~ /missing/ ? 404 : 200,
-             headers => ['Content-Type' => 'text/html'], body => $body,
+             headers => \@h, body => $body,
              mode => $req->{uri} =~ /chunked/ ? 'chunked' : 'length',
              chunk_size => 3 };
 });
@@ -129,7 +153,7 @@ $f->write_file('html/down.html',
     . "<!--# include virtual=\"/down/x\" stub=\"s\" -->e\n");
 $f->write_file('html/big.html', "x" x (4 * 1024 * 1024 + 1));
 
-$f->allow_log(qr/SSI command|upstream|404|Connection refused|bigger than/);
+$f->allow_log(qr/SSI command|upstream|404|Connection refused|bigger than|more than/);
 $f->start;
 
 sub get {
@@ -253,6 +277,64 @@ like($r->{body}, qr{^d<html>.*502 Bad Gateway.*</html>\r\n\[down\]e\n$}s,
 $r = get('/big.html');
 is($r->{status}, 500, 'a document over 4 MiB: 500');
 
+# ---- a proxied page itself ----
+
+$r = get('/p/page?a=one');
+is($r->{status}, 200, 'a proxied page: 200');
+is($r->{body}, '<p>one [a]</p>', 'a proxied page: processed (echo, include)');
+is($r->{headers}{'content-length'}, length '<p>one [a]</p>',
+   'a proxied page: the processed length');
+is($r->{headers}{'set-cookie'}, 'k=v', 'a proxied page: Set-Cookie passed on');
+is($r->{headers}{'x-mine'}, 'yes', 'a proxied page: its own field passed on');
+ok(!exists $r->{headers}{etag} && !exists $r->{headers}{'last-modified'}
+   && !exists $r->{headers}{'accept-ranges'},
+   'a proxied page: no ETag, Last-Modified, Accept-Ranges (nginx)');
+is($r->{headers}{'content-type'}, 'text/html', 'a proxied page: its type');
+body_is('/p/ssi-chunked?a=ch', 'ch', 'a chunked proxied page');
+$r = get('/p/ssi-missing?a=nf');
+is($r->{status}, 404, 'a proxied 404 page: the status kept');
+is($r->{body}, 'nf', 'a proxied 404 page: processed');
+body_is('/p/ssi-plain?a=x', '<!--# echo var="arg_a" -->',
+        'a proxied page of another type: as it came');
+$r = get('/p/ssi-encoded?a=x');
+is($r->{body}, '<!--# echo var="arg_a" -->',
+   'an encoded proxied page (Content-Encoding): as it came');
+is($r->{headers}{'content-encoding'}, 'gzip', '... its encoding kept');
+body_is('/lmp/page?a=lm', '<p>lm [a]</p>', 'ssi_last_modified on: processed');
+$r = get('/lmp/page?a=lm');
+is($r->{headers}{etag}, 'W/"e1"', 'ssi_last_modified on: the ETag weak');
+is($r->{headers}{'last-modified'}, 'Mon, 01 Jan 2024 00:00:00 GMT',
+   'ssi_last_modified on: Last-Modified kept');
+body_is('/rawp/ssi?a=x', '<!--# echo var="arg_a" -->',
+        'ssi off over a proxied page: as it came');
+$r = get('/p/ssi-huge');
+is($r->{status}, 500, 'a proxied page over 4 MiB: 500');
+{
+    my ($rs, $closed) = http_keepalive($port, [map {
+        build_request(path => $_) } '/p/page?a=1', '/p/ssi-chunked?a=2',
+        '/p/page?a=3'], close_wait => 0.2);
+    is(join('|', map { $_->{body} } @$rs), '<p>1 [a]</p>|2|<p>3 [a]</p>',
+       'proxied pages on one keep-alive connection');
+    ok(!$closed, '... which stays open');
+}
+$r = get('/cp/ssi-cached?a=c1');
+is($r->{headers}{'x-cache'}, 'MISS', 'proxy_cache: a MISS');
+is($r->{body}, 'c1', 'proxy_cache: the MISS processed');
+$r = get('/cp/ssi-cached?a=c1');
+is($r->{headers}{'x-cache'}, 'HIT', 'proxy_cache: then a HIT');
+is($r->{body}, 'c1', 'proxy_cache: the HIT processed as the MISS was');
+is($r->{headers}{'content-length'}, 2, 'proxy_cache: the HIT\'s processed length');
+$r = get('/cp/ssi-cached?a=c1', method => 'HEAD');
+is($r->{headers}{'content-length'}, 2,
+   'proxy_cache: HEAD of a HIT: the processed length');
+$r = get('/cp/ssi-cachedhead?a=abc', method => 'HEAD');
+is($r->{headers}{'content-length'}, 3,
+   'proxy_cache: HEAD of a MISS (sent up as a GET): the processed length');
+is(scalar(grep { m{^GET /p/ssi-cached\?} } $b->request_lines), 1,
+   'proxy_cache: the upstream asked once, it stored the page unprocessed');
+$r = get('/p/page?a=h', method => 'HEAD');
+is($r->{status}, 200, 'HEAD of a proxied page: 200, its header as it came');
+
 # ---- HEAD ----
 
 $r = get('/order.html', method => 'HEAD');
@@ -280,28 +362,5 @@ server_conf_refused('ssi_types text/css; ssi_types text/xml;',
 server_conf_refused('ssi on on;',
                     'invalid number of arguments in "ssi" .*ferry\.conf:8',
                     'ssi with two arguments');
-
-# "ssi on" over proxied locations: said once per "ssi" line, at start
-{
-    my $g = Ferry::Test->new(conf => main_conf() . <<'EOF');
-events { }
-http {
-    ssi on;
-    server {
-        listen 127.0.0.1:%%PORT_0%%;
-        location /a/ { proxy_pass http://127.0.0.1:%%PORT_1%%; }
-        location /b/ { proxy_pass http://127.0.0.1:%%PORT_1%%; }
-        location /c/ { ssi off; proxy_pass http://127.0.0.1:%%PORT_1%%; }
-    }
-}
-EOF
-    my ($rc, $out) = $g->run('-t');
-    is($rc, 0, 'ssi on over proxy_pass: accepted');
-    my @w = $out =~ /(\[warn\] "ssi on" does not process the responses of upstreams.*)/g;
-    is(scalar @w, 1, '... with one warning for the one "ssi" line')
-        or diag($out);
-    like($w[0] // '', qr/location "\/a\/"\); in \S+ferry\.conf:6$/,
-         '... naming the first such location, the file and the line');
-}
 
 done_testing;

@@ -1158,6 +1158,10 @@ struct fy_http_request_s {
      * 200 or 304 (empty_gif) */
     unsigned              send_last_modified:1;
     unsigned              ssi_done:1;      /* ssi processed its body */
+    /* fields of a proxied response that ferry answers itself, once
+     * processed (ssi over a proxied page, fy_http_proxy_ssi.c):
+     * "Name: value\r\n" lines fy_http_send_response adds */
+    fy_str_t              pass_lines;
     /* a Range the file could not satisfy: the 416, and what an
      * error_page 416 answers, carry a Content-Range with "*" for the
      * range and range_size for the length, as nginx's do */
@@ -1327,7 +1331,6 @@ void fy_http_sub_merge(fy_http_loc_conf_t *prev, fy_http_loc_conf_t *conf);
  * ssi_last_modified, ssi_min_file_chunk */
 extern const fy_command_t  fy_http_ssi_commands[];
 void fy_http_ssi_merge(fy_http_loc_conf_t *prev, fy_http_loc_conf_t *conf);
-void fy_http_ssi_check(fy_http_loc_conf_t *lcf);
 void fy_http_charset_merge(fy_http_loc_conf_t *prev,
                            fy_http_loc_conf_t *conf);
 int  fy_http_charset_type(fy_http_request_t *r, const fy_str_t *type,

@@ -381,6 +381,67 @@ fy_http_cache_field(u_char *p, u_char *end, const char *name, fy_str_t *v)
     }
 }
 
+/*
+ * ssi over a HIT of an ssi_types page (not encoded): the stored body is
+ * read whole and processed, and answered as the proxied page was
+ * (fy_http_proxy_ssi.c): its stored status, its fields but those SSI
+ * drops, the output's length; no Range, no 304.  FY_DECLINED: ssi does
+ * not apply.
+ */
+static int
+fy_http_cache_ssi(fy_http_request_t *r, int fd, fy_http_cache_file_t *h,
+                  u_char *p, u_char *end)
+{
+    fy_array_t         fields;
+    fy_http_header_t  *f;
+    fy_str_t           type, enc;
+    u_char            *eol, *colon, *v, *body;
+
+    fy_http_cache_field(p, end, "Content-Type", &type);
+    fy_http_cache_field(p, end, "Content-Encoding", &enc);
+    if (h->body_len == 0 || (enc.len && !fy_str_eq_ci(&enc, "identity"))
+        || !fy_http_ssi_applies(r, type.len ? &type : NULL))
+    {
+        return FY_DECLINED;
+    }
+    fy_array_init(&fields, r->pool, 8, sizeof(fy_http_header_t));
+    for ( ; p < end; p = eol + 1) {
+        eol = memchr(p, '\n', (size_t) (end - p));
+        if (eol == NULL) {
+            break;
+        }
+        colon = memchr(p, ':', (size_t) (eol - p));
+        if (colon == NULL) {
+            continue;
+        }
+        for (v = colon + 1; v < eol && *v == ' '; v++) { /* skip */ }
+        f = fy_array_push(&fields);
+        if (f == NULL) {
+            return FY_ERROR;
+        }
+        f->name.data = p;
+        f->name.len = (size_t) (colon - p);
+        f->value.data = v;
+        f->value.len = (size_t) (eol - v) - (eol > v && eol[-1] == '\r');
+    }
+    switch (fy_http_ssi_read(r, fd, (off_t) h->body_start,
+                             (off_t) h->body_len, &body)) {
+    case FY_DECLINED:
+        fy_log_error(FY_LOG_ERR, 0, "SSI document of %llu bytes is bigger "
+                     "than %d, client %s", (unsigned long long) h->body_len,
+                     FY_HTTP_SSI_MAX, r->hc->addr_text);
+        fy_http_send_error(r, 500);
+        return FY_OK;
+    case FY_ERROR:
+        return FY_ERROR;
+    }
+    if (fy_http_ssi_pass_lines(r, &fields, &r->pass_lines) != FY_OK) {
+        return FY_ERROR;
+    }
+    fy_http_ssi_response(r, h->status, &type, body, (size_t) h->body_len);
+    return FY_OK;
+}
+
 /* A HIT's conditions (nginx's not_modified filter on cached answers):
  * 1 when If-None-Match names the stored ETag, or, without it,
  * If-Modified-Since is the stored Last-Modified (as
@@ -537,6 +598,16 @@ fy_http_cache_send(fy_http_request_t *r, int fd, fy_http_cache_file_t *h)
     llen = (size_t) (eol - text) - 1;            /* "200 OK" before CRLF */
     eol++;
     flen = h->fields_len - (size_t) (eol - text); /* the fields after it */
+
+    if (r->loc->ssi) {
+        switch (fy_http_cache_ssi(r, fd, h, (u_char *) eol,
+                                  (u_char *) eol + flen)) {
+        case FY_OK:
+            return FY_OK;
+        case FY_ERROR:
+            return FY_ERROR;
+        }
+    }
 
     /* one range of a 200, as static files have it (fy_http_static_send) */
     for (i = 0; status == 200 && !r->err_status && r->loc->max_ranges > 0

@@ -248,7 +248,6 @@ fy_http_init_ifs(fy_http_loc_conf_t *parent)
         if (lcf->memcached_pass) {
             fy_http_memcached_apply(lcf);
         }
-        fy_http_ssi_check(lcf);
     }
     return FY_OK;
 }
@@ -282,7 +281,6 @@ fy_http_init_locations(fy_http_srv_conf_t *scf, fy_http_loc_conf_t *parent,
         if (lcf->memcached_pass) {
             fy_http_memcached_apply(lcf);
         }
-        fy_http_ssi_check(lcf);
     }
     if (sort && list && list->nelts > 1) {
         qsort(list->elts, list->nelts, sizeof(fy_http_loc_conf_t *),

@@ -346,6 +346,12 @@ int fy_proxy_up_recv(fy_http_proxy_t *p, fy_buf_t *b);
 void fy_proxy_discard(fy_http_proxy_t *p);
 /* ssi's include: the captured body decoded (chunked); FY_ERROR: broken */
 int fy_proxy_capture_end(fy_http_proxy_t *p);
+/* fy_http_proxy_ssi.c: "ssi on" over the response whose header p has
+ * just read: FY_DONE, the page is read whole (its end:
+ * fy_proxy_ssi_page, whole or not) and answered once processed;
+ * FY_DECLINED: ssi does not apply, the response goes on as it is */
+int  fy_proxy_ssi_begin(fy_http_proxy_t *p, fy_array_t *headers);
+void fy_proxy_ssi_page(fy_http_proxy_t *p, int whole);
 void fy_proxy_relay(fy_http_proxy_t *p);
 void fy_proxy_relay_read(fy_event_t *rev);
 void fy_proxy_body_written(fy_http_request_t *r);

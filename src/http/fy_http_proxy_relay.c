@@ -733,7 +733,10 @@ fy_proxy_rate_recv(fy_http_proxy_t *p, fy_buf_t *b)
  * body is read and thrown away, through the header's buffer (which
  * nothing needs any more), within the location's proxy_read_timeout;
  * the upstream connection then goes back to the keepalive cache like
- * any read to its end, and the subrequest ends with the status.
+ * any read to its end, and the subrequest ends with the status.  An
+ * SSI include's body (r->capture) is kept; so is an SSI page's, the
+ * client's own request's (fy_http_proxy_ssi.c), which is answered once
+ * processed.
  */
 void
 fy_proxy_discard(fy_http_proxy_t *p)
@@ -759,6 +762,12 @@ fy_proxy_discard(fy_http_proxy_t *p)
         return;
     }
     /* read to its end (the connection released) or failed (closed) */
+    if (p->r->parent == NULL) {
+        /* ssi over a proxied page (fy_http_proxy_ssi.c) */
+        fy_proxy_ssi_page(p, rc != FY_ERROR && fy_proxy_capture_end(p)
+                                               == FY_OK);
+        return;
+    }
     if (cap && (rc == FY_ERROR || fy_proxy_capture_end(p) != FY_OK)) {
         fy_http_subrequest_done(p->r, 502);     /* the body is not whole */
         return;

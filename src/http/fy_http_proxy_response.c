@@ -193,7 +193,15 @@ fy_proxy_subrequest_done(fy_http_proxy_t *p)
         for (i = 0; i < p->headers.nelts; i++) {
             h = fy_array_elt(&p->headers, fy_http_header_t, i);
             if (fy_str_eq_ci(&h->name, "Content-Type")) {
-                r->capture->type = h->value;
+                /* a copy: the header's buffer takes the body's next
+                 * reads (fy_proxy_discard) */
+                r->capture->type.data = (u_char *) fy_pstrndup(r->pool,
+                                            h->value.data, h->value.len);
+                if (r->capture->type.data == NULL) {
+                    fy_proxy_fail(p, 500);
+                    return;
+                }
+                r->capture->type.len = h->value.len;
             }
         }
         size = p->buf.last - p->buf.pos;
@@ -465,6 +473,14 @@ fy_proxy_process_header(fy_http_proxy_t *p)
 
     if (r->parent) {
         fy_proxy_subrequest_done(p);    /* a subrequest: not for the client */
+        return;
+    }
+
+    /* ssi: the page is read whole, processed, then answered with the
+     * upstream's status and fields (fy_http_proxy_ssi.c) */
+    if (r->loc->ssi && p->status != 101
+        && fy_proxy_ssi_begin(p, headers) == FY_DONE)
+    {
         return;
     }
 

@@ -340,7 +340,7 @@ fy_http_send_response(fy_http_request_t *r, int status, const fy_str_t *type,
 
     size = 320 + sizeof(crange) + sizeof(lm) + llen + slen + fy_http_date_len
            + (type ? type->len : 0) + (location ? location->len : 0)
-           + add.len;
+           + add.len + r->pass_lines.len;
     hdr = fy_palloc(r->pool, size);
     if (hdr == NULL) {
         fy_http_close_connection(hc);
@@ -356,6 +356,7 @@ fy_http_send_response(fy_http_request_t *r, int status, const fy_str_t *type,
                  "%s%.*s%s"
                  "%s"
                  "%s"
+                 "%.*s"
                  "%s%.*s"
                  "Connection: %s\r\n"
                  "\r\n",
@@ -374,6 +375,8 @@ fy_http_send_response(fy_http_request_t *r, int status, const fy_str_t *type,
                  location ? "\r\n" : "",
                  lm,
                  crange,
+                 (int) r->pass_lines.len,
+                 r->pass_lines.len ? (char *) r->pass_lines.data : "",
                  gzip, (int) add.len, add.data ? (char *) add.data : "",
                  conn);
     if (sent) {
@@ -441,8 +444,10 @@ fy_http_send_error(fy_http_request_t *r, int status)
     int              n;
 
     /* the status of the last error is the one answered, whatever an
-     * error_page said about the first */
+     * error_page said about the first; an upstream's fields kept for a
+     * processed page are not the error page's */
     r->err_status = 0;
+    r->pass_lines.len = 0;
     if (r->capture) {
         /* ssi's include: the error page is the body, not what came
          * before the failure */

@@ -78,34 +78,7 @@ fy_http_ssi_flag(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
     if (sc == NULL) {
         return "cannot allocate memory";
     }
-    if (cmd->offset == offsetof(fy_http_ssi_conf_t, enable)) {
-        sc->file = cf->file ? cf->file->name : "command line";
-        sc->line = cf->line;
-    }
     return fy_conf_set_flag(cf, cmd, sc);
-}
-
-/* After the merge: "ssi on" over a location whose answers come from an
- * upstream is said once per "ssi" line, as ferry processes those only
- * when an include takes them (a page would otherwise go out with its
- * commands unprocessed, silently). */
-void
-fy_http_ssi_check(fy_http_loc_conf_t *lcf)
-{
-    fy_http_ssi_conf_t  *sc = lcf->ssi;
-
-    if (sc == NULL || sc->enable != 1 || sc->warned
-        || !(lcf->upstream || lcf->proxy_pass_cv || lcf->fastcgi_pass
-             || lcf->uwsgi_pass || lcf->scgi_pass || lcf->memcached_pass))
-    {
-        return;
-    }
-    sc->warned = 1;
-    fy_log_error(FY_LOG_WARN, 0, "\"ssi on\" does not process the "
-                 "responses of upstreams in ferry, only the static files, "
-                 "ferry's own bodies and the includes of a page (location "
-                 "\"%.*s\"); in %s:%u", (int) lcf->name.len, lcf->name.data,
-                 sc->file ? sc->file : "-", sc->line);
 }
 
 /* ssi_value_length, ssi_min_file_chunk: sizes, 0 allowed (nginx) */
@@ -204,10 +177,9 @@ fy_http_capture_add(fy_pool_t *pool, fy_http_capture_t *c,
     return FY_OK;
 }
 
-/* Read a file of size bytes whole into pool memory: FY_OK with *out,
- * FY_DECLINED when bigger than FY_HTTP_SSI_MAX, FY_ERROR (logged). */
-static int
-fy_http_ssi_read(fy_http_request_t *r, int fd, off_t size, u_char **out)
+int
+fy_http_ssi_read(fy_http_request_t *r, int fd, off_t from, off_t size,
+                 u_char **out)
 {
     u_char   *buf;
     ssize_t   n;
@@ -221,7 +193,7 @@ fy_http_ssi_read(fy_http_request_t *r, int fd, off_t size, u_char **out)
         return FY_ERROR;
     }
     while (at < size) {
-        n = pread(fd, buf + at, (size_t) (size - at), at);
+        n = pread(fd, buf + at, (size_t) (size - at), from + at);
         if (n <= 0) {
             fy_log_error(FY_LOG_CRIT, n == 0 ? 0 : errno, "pread() of an "
                          "SSI document failed, client %s", r->hc->addr_text);
@@ -246,7 +218,7 @@ fy_http_capture_file(fy_http_request_t *r, fy_http_static_file_t *f,
     }
     /* closed at once: a document may include many files, and the
      * request's pool (whose cleanup would close it) lives on */
-    rc = fy_http_ssi_read(r, f->fd, size, &data);
+    rc = fy_http_ssi_read(r, f->fd, 0, size, &data);
     fy_http_static_file_close(f);
     switch (rc) {
     case FY_OK:
@@ -323,7 +295,7 @@ fy_http_ssi_static(fy_http_request_t *r, int fd, off_t size, time_t mtime,
     d->type = *type;
     d->status = r->err_status ? r->err_status : 200;
     r->ssi_done = 1;            /* its answer is not processed again */
-    switch (fy_http_ssi_read(r, fd, size, &data)) {
+    switch (fy_http_ssi_read(r, fd, 0, size, &data)) {
     case FY_DECLINED:
         fy_log_error(FY_LOG_ERR, 0, "SSI document of %lld bytes is bigger "
                      "than %d, client %s", (long long) size,

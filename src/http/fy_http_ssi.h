@@ -30,9 +30,6 @@ typedef struct fy_http_ssi_conf_s {
     size_t       value_len;         /* ssi_value_length, default 256 */
     size_t       min_file_chunk;    /* accepted, no effect */
     fy_http_types_t  types;         /* ssi_types */
-    unsigned     warned:1;          /* fy_http_ssi_check said it once */
-    const char  *file;              /* where "ssi" was given */
-    unsigned     line;
 } fy_http_ssi_conf_t;
 
 /*
@@ -56,6 +53,16 @@ typedef struct fy_http_capture_s {
  * FY_ERROR: no memory. */
 int fy_http_capture_add(fy_pool_t *pool, fy_http_capture_t *c,
                         const u_char *data, size_t len);
+/* Read size bytes of a file from offset from, whole, into pool memory:
+ * FY_OK with *out, FY_DECLINED when bigger than FY_HTTP_SSI_MAX,
+ * FY_ERROR (logged). */
+int fy_http_ssi_read(struct fy_http_request_s *r, int fd, off_t from,
+                     off_t size, u_char **out);
+/* fy_http_proxy_ssi.c: the fields of an upstream's response (from the
+ * upstream, or a cache entry's) that a processed page keeps, as
+ * "Name: value\r\n" lines into out (r's pool): FY_OK or FY_ERROR */
+int fy_http_ssi_pass_lines(struct fy_http_request_s *r, fy_array_t *headers,
+                           fy_str_t *out);
 /* A subrequest's static file, whole, into r->capture; f closed. */
 void fy_http_capture_file(struct fy_http_request_s *r,
                           struct fy_http_static_file_s *f, off_t size,
