@@ -235,7 +235,7 @@ fy_http_static_send(fy_http_request_t *r, fy_http_static_file_t *f,
     size_t           llen, size, n, slen, at;
     fy_str_t         add, ctype;
     time_t           t;
-    int              status = 200, sent;
+    int              status = 200, sent, rc;
 
     if (r->parent) {
         if (r->capture) {
@@ -312,7 +312,23 @@ fy_http_static_send(fy_http_request_t *r, fy_http_static_file_t *f,
         }
     }
 
-    if (status == 200 && f->gz_how == FY_HTTP_GZIP_NO
+    if (status == 200 && !r->err_status && r->loc->media && r->args.len
+        && f->gz_how == FY_HTTP_GZIP_NO)
+    {
+        /* flv, mp4: the part of the file the arguments ask for */
+        rc = fy_http_flv_body(r, f, st->st_size, &start, &end);
+        if (rc == FY_OK) {
+            f->media = 1;
+        } else if (rc == FY_ERROR) {
+            fy_http_close_connection(hc);
+            return;
+        } else if (rc != FY_DECLINED) {
+            fy_http_send_error(r, rc);
+            return;
+        }
+    }
+
+    if (status == 200 && f->gz_how == FY_HTTP_GZIP_NO && !f->media
         && fy_http_static_filters(r, f, type, st->st_size,
                                   FY_HTTP_GZIP_HAS_LM
                                   | (etag[0] ? FY_HTTP_GZIP_HAS_ETAG : 0))
@@ -342,7 +358,7 @@ fy_http_static_send(fy_http_request_t *r, fy_http_static_file_t *f,
     /* max_ranges 0: no ranges (nor Accept-Ranges); any other value
      * allows the one range ferry serves (several are the whole file) */
     if (status == 200 && range && !r->err_status && f->gz == NULL
-        && !f->sub_hdr && !f->gunzip
+        && !f->sub_hdr && !f->gunzip && !f->media
         && r->loc->max_ranges > 0
         && (ifr == NULL || (etag[0] && fy_str_eq(ifr, etag))
             || fy_str_eq(ifr, lm)))
@@ -410,7 +426,8 @@ fy_http_static_send(fy_http_request_t *r, fy_http_static_file_t *f,
         if (f->gz == NULL && !f->sub_hdr && !f->gunzip && !f->trailers) {
             n += (size_t) snprintf(hdr + n, size - n,
                                    "Content-Length: %lld\r\n",
-                                   (long long) (end - start + 1));
+                                   (long long) (end - start + 1
+                                                + f->prefix_len));
         } else if ((f->trailers || fy_http_chunked_out(r)) && !r->head) {
             n += (size_t) snprintf(hdr + n, size - n,
                                    "Transfer-Encoding: chunked\r\n");
@@ -429,7 +446,7 @@ fy_http_static_send(fy_http_request_t *r, fy_http_static_file_t *f,
                                (long long) start, (long long) end,
                                (long long) st->st_size);
     } else if (status == 200 && f->gz == NULL && !f->sub_hdr && !f->gunzip
-               && r->loc->max_ranges > 0)
+               && !f->media && r->loc->max_ranges > 0)
     {
         n += (size_t) snprintf(hdr + n, size - n, "Accept-Ranges: bytes\r\n");
     }
@@ -479,14 +496,21 @@ fy_http_static_send(fy_http_request_t *r, fy_http_static_file_t *f,
     hc->out[0].iov_base = hdr;
     hc->out[0].iov_len = n;
     hc->nout = 1;
-    if (f->trailers && f->end > f->pos) {
+    if (f->trailers && (f->end > f->pos || (f->prefix_len && !r->head))) {
         /* all of the file (or its range) is one chunk */
         f->chunk_data = 1;
         hc->out[1].iov_base = hdr + n;
         hc->out[1].iov_len = (size_t) snprintf(hdr + n, size - n,
                                                "%llx\r\n", (unsigned long long)
-                                               (f->end - f->pos));
+                                               (f->end - f->pos
+                                                + f->prefix_len));
         hc->nout = 2;
+    }
+    if (f->prefix_len && !r->head) {
+        /* flv's header, mp4's moov: before the file's bytes */
+        hc->out[hc->nout].iov_base = f->prefix;
+        hc->out[hc->nout].iov_len = f->prefix_len;
+        hc->nout++;
     }
     fy_http_static_start(r, hdr, n);
 }
