@@ -89,13 +89,15 @@ int fy_http_random_index(fy_http_request_t *r, int fd, fy_str_t *pick);
 
 struct fy_http_static_file_s;
 
-/* fy_http_flv.c: for r (a 200 of the whole regular file
+/* fy_http_flv.c, fy_http_mp4.c: for r (a 200 of the whole regular file
  * open as f, size st_size, arguments in r->args), the body the media's
  * arguments ask for: f->prefix (prefix_len bytes from the request pool,
  * maybe none) then the file's bytes [*start, *end]; FY_OK.  FY_DECLINED:
  * the file as it is.  FY_ERROR: out of memory.  Else the status of the
  * error to answer with (400, 500), logged. */
 int fy_http_flv_body(fy_http_request_t *r, struct fy_http_static_file_s *f,
+                     off_t size, off_t *start, off_t *end);
+int fy_http_mp4_body(fy_http_request_t *r, struct fy_http_static_file_s *f,
                      off_t size, off_t *start, off_t *end);
 
 /* ---- private to fy_http_static.c and fy_http_static_send.c ---- */

@@ -315,8 +315,10 @@ fy_http_static_send(fy_http_request_t *r, fy_http_static_file_t *f,
     if (status == 200 && !r->err_status && r->loc->media && r->args.len
         && f->gz_how == FY_HTTP_GZIP_NO)
     {
-        /* flv, mp4: the part of the file the arguments ask for */
-        rc = fy_http_flv_body(r, f, st->st_size, &start, &end);
+        /* flv, mp4: the body the arguments ask for */
+        rc = r->loc->media == FY_HTTP_MEDIA_FLV
+             ? fy_http_flv_body(r, f, st->st_size, &start, &end)
+             : fy_http_mp4_body(r, f, st->st_size, &start, &end);
         if (rc == FY_OK) {
             f->media = 1;
         } else if (rc == FY_ERROR) {
