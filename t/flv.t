@@ -28,6 +28,7 @@ http {
             flv;
             location /v/plain/ { }
         }
+        location /tr/ { flv; add_trailer X-T "t"; }
     }
 }
 EOF
@@ -36,6 +37,7 @@ my $hdr = "FLV\x01\x05\x00\x00\x00\x09\x00\x00\x00\x00";
 my $file = join '', map { chr($_ % 256) } 0 .. 999;
 $f->write_file('html/v/a.flv', $file);
 $f->write_file('html/v/plain/a.flv', $file);
+$f->write_file('html/tr/a.flv', $file);
 $f->start;
 my $port = $f->port(0);
 
@@ -78,6 +80,15 @@ is($r->{body} // '', '', '... no body');
 
 $r = http_get($port, '/v/plain/a.flv?start=100');
 ok($r->{body} eq $file, 'a nested location without flv: the file as it is');
+
+# add_trailer: the header and the file's part in one chunk, then the
+# trailer
+$r = http_get($port, '/tr/a.flv?start=990');
+my ($head, $rest) = split /\r\n\r\n/, $r->{raw} // '', 2;
+like($head, qr/^transfer-encoding: chunked\r?$/mi, 'add_trailer: chunked');
+is($rest, sprintf("%x\r\n", 23) . $hdr . substr($file, 990)
+          . "\r\n0\r\nX-T: t\r\n\r\n", '... one chunk with the FLV header '
+          . 'and the file from 990, then the trailer');
 
 $f->stop;
 

@@ -411,8 +411,9 @@ fy_mp4_cut_trak(fy_mp4_trak_t *t, const fy_mp4_cut_t *cut)
 /*
  * The chunks of [s0, s1): stsc maps chunks to sample counts.  mode 0:
  * the file bytes they cover (t->start, t->end); 1: the new stsc table
- * written at w (entries counted in *n); 2: the new chunk offsets,
- * relative to base.  The same walk each time, so the three agree.
+ * written at w; 2: the new chunk offsets, relative to base.  For 1 and
+ * 2, *n is how many entries w has room for; then how many were
+ * written.  The same walk each time, so the three agree.
  */
 static const char *
 fy_mp4_chunks(fy_mp4_trak_t *t, int mode, u_char *w, uint32_t *n,
@@ -420,7 +421,7 @@ fy_mp4_chunks(fy_mp4_trak_t *t, int mode, u_char *w, uint32_t *n,
 {
     uint64_t  sample = 0, off, size, first, next, spc, lo, hi, ns, c;
     uint64_t  last_spc = 0, last_sdi = 0, sdi, s;
-    uint32_t  j, nchunk = 0, nent = 0;
+    uint32_t  j, nchunk = 0, nent = 0, room = *n;
 
     t->start = UINT64_MAX;
     t->end = 0;
@@ -473,6 +474,10 @@ fy_mp4_chunks(fy_mp4_trak_t *t, int mode, u_char *w, uint32_t *n,
                 break;
             case 1:
                 if (ns != last_spc || sdi != last_sdi) {
+                    if (nent == room) {
+                        /* cannot happen: 2 more than stsc had at most */
+                        return "mp4 stsc atom is corrupt";
+                    }
                     fy_mp4_put32(w + 12 * nent, nchunk + 1);
                     fy_mp4_put32(w + 12 * nent + 4, (uint32_t) ns);
                     fy_mp4_put32(w + 12 * nent + 8, (uint32_t) sdi);
@@ -482,7 +487,11 @@ fy_mp4_chunks(fy_mp4_trak_t *t, int mode, u_char *w, uint32_t *n,
                 }
                 break;
             default:
-                /* off >= base: mode 0 found base the smallest */
+                /* off >= base: mode 0 found base the smallest; never
+                 * more chunks than stco has */
+                if (nchunk == room) {
+                    return "mp4 stco atom is corrupt";
+                }
                 if (t->co64) {
                     fy_mp4_put64(w + 8 * nchunk, off - base);
                 } else {
@@ -651,6 +660,7 @@ fy_mp4_write_stbl(fy_mp4_w_t *w, fy_mp4_trak_t *t, uint64_t base,
     if (head == NULL || p == NULL) {
         return "mp4 output too large";
     }
+    n = t->stsc_n + 2;
     err = fy_mp4_chunks(t, 1, p, &n, base, limit);
     if (err) {
         return err;
@@ -679,6 +689,7 @@ fy_mp4_write_stbl(fy_mp4_w_t *w, fy_mp4_trak_t *t, uint64_t base,
     if (head == NULL || p == NULL) {
         return "mp4 output too large";
     }
+    n = t->stco_n;
     err = fy_mp4_chunks(t, 2, p, &n, base, limit);
     if (err) {
         return err;
@@ -858,6 +869,7 @@ fy_mp4_cut(fy_pool_t *pool, const u_char *ftyp, size_t ftyp_len,
             *err = fy_mp4_cut_trak(&traks[k], cut);
         }
         if (*err == NULL) {
+            i = 0;
             *err = fy_mp4_chunks(&traks[k], 0, NULL, &i, 0, cut->mdat_end);
         }
         if (*err) {
