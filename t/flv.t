@@ -2,8 +2,8 @@
 
 # nginx's flv module: in a location with "flv", "?start=N" sends the
 # 13-byte FLV header and then the file from byte N, with the
-# Content-Length of that; start absent, 0, not digits or not below the
-# file's size: the file as it is (Range as for any file); HEAD; the
+# Content-Length of that, Range on that body as nginx; start absent, 0,
+# not digits or not below the file's size: the file as it is; HEAD; the
 # directive is not inherited by a nested location; only in a location
 # (file and line).
 #
@@ -47,15 +47,30 @@ ok($r->{body} eq $hdr . substr($file, 100), '... the FLV header, then the '
    . 'file from byte 100');
 is($r->{headers}{'content-length'}, 13 + 900, '... its Content-Length');
 is($r->{headers}{'content-type'}, 'video/x-flv', '... the file\'s type');
-ok(!defined $r->{headers}{'accept-ranges'}, '... no Accept-Ranges');
+is($r->{headers}{'accept-ranges'}, 'bytes', '... Accept-Ranges, as nginx');
 
 $r = http_get($port, '/v/a.flv?x=1&start=999&y=2');
 ok($r->{body} eq $hdr . substr($file, 999), 'start among other arguments, '
    . 'the last byte');
 
-$r = http_get($port, '/v/a.flv?start=100', Range => 'bytes=0-9');
-is($r->{status}, 200, 'start with a Range: the whole made body, 200');
-ok($r->{body} eq $hdr . substr($file, 100), '... as without it');
+# Range applies to the body made, as nginx: header and file as one
+my $made = $hdr . substr($file, 100);
+for my $range ('0-9', '0-12', '10-19', '13-20', '900-', '-5', '0-')
+{
+    my ($a, $b) = split /-/, $range, 2;
+    my ($from, $to) = $a eq '' ? (913 - $b, 912)
+                                : ($a, $b eq '' ? 912 : $b);
+    $r = http_get($port, '/v/a.flv?start=100', Range => "bytes=$range");
+    ok($r->{status} == 206 && $r->{body} eq substr($made, $from,
+                                                   $to - $from + 1)
+       && $r->{headers}{'content-range'} eq "bytes $from-$to/913"
+       && $r->{headers}{'content-length'} == $to - $from + 1,
+       "start with Range bytes=$range: 206, those bytes of the header and "
+       . 'the file');
+}
+$r = http_get($port, '/v/a.flv?start=100', Range => 'bytes=913-');
+is($r->{status}, 416, 'a Range past the made body: 416');
+is($r->{headers}{'content-range'}, 'bytes */913', '... with its size');
 
 for my $q ('', '?start=0', '?start=abc', '?start=10x', '?start=-5',
            '?start=', '?start=1000', '?start=5000',

@@ -7,7 +7,7 @@
 # answer parsed back: sample counts, the first sample served, every
 # chunk offset pointing at the right sample's bytes, stss, stts, ctts,
 # the durations of mvhd, tkhd and mdhd, the edit list that
-# mp4_start_key_frame adds.  A moov at the end of the file, co64; no
+# mp4_start_key_frame adds; a Range of the new file.  A moov at the end of the file, co64; no
 # start and end, or values that are not numbers: the file as it is
 # (Range served); a start past the duration, a moov above
 # mp4_max_buffer_size, files that are not what they claim: 500 and an
@@ -132,7 +132,8 @@ $r = http_get($port, '/v/a.mp4?start=2.35');
 is($r->{status}, 200, 'start=2.35: 200');
 is($r->{headers}{'content-length'}, length $r->{body}, '... Content-Length');
 is($r->{headers}{'content-type'}, 'video/mp4', '... the type');
-ok(!defined $r->{headers}{'accept-ranges'}, '... no Accept-Ranges');
+is($r->{headers}{'accept-ranges'}, 'bytes', '... Accept-Ranges');
+my $whole = $r->{body};
 my $m = served($r->{body}, 'start=2.35', [23, 58], [77, 192]);
 if ($m) {
     is($m->{mvhd_duration}, 10000 - 2350, 'start=2.35: mvhd duration 7.65 s');
@@ -157,6 +158,26 @@ if ($m) {
     is_deeply($m->{tracks}[0]{stsc}, [1, 3, 1, 2, 5, 1, 16, 4, 1],
               '... video stsc: the first chunk cut');
 }
+
+# one Range of the new file, as nginx: in the moov, across the moov and
+# the mdat, in the mdat, the end
+my $len = length $whole;
+my $moov_end = index($whole, 'mdat') + 4;
+for my $range ('0-99', ($moov_end - 10) . '-' . ($moov_end + 10), '3000-4999',
+               '-100', ($len - 1) . '-')
+{
+    my ($a, $b) = split /-/, $range, 2;
+    my ($from, $to) = $a eq '' ? ($len - $b, $len - 1)
+                                : ($a, $b eq '' ? $len - 1 : $b);
+    $r = http_get($port, '/v/a.mp4?start=2.35', Range => "bytes=$range");
+    ok($r->{status} == 206
+       && $r->{body} eq substr($whole, $from, $to - $from + 1)
+       && $r->{headers}{'content-range'} eq "bytes $from-$to/$len",
+       "start with Range bytes=$range: 206, those bytes of the new file");
+}
+$r = http_get($port, '/v/a.mp4?start=2.35', Range => "bytes=$len-");
+is($r->{status}, 416, 'a Range past the new file: 416');
+is($r->{headers}{'content-range'}, "bytes */$len", '... with its size');
 
 # a start in the first sample, start=0
 $r = http_get($port, '/v/a.mp4?start=0.05');

@@ -9,9 +9,9 @@
  *
  * As nginx's: the value is digits only; a value that is not (empty,
  * a sign, other characters, too big), 0, or not below the file's size
- * is ignored and the file is sent as it is (with Range as any file).
- * The body made is sent whole: no Range, no Accept-Ranges (nginx would
- * apply a Range to it); sub_filter and gzip do not touch it.  The file
+ * is ignored and the file is sent as it is.  A Range applies to the
+ * body made (fy_http_static_send), as nginx's; sub_filter and gzip do
+ * not touch it.  The file
  * itself is served by fy_http_static.c, which asks here (through
  * fy_http_static_send) when the location's media is FLV.
  */

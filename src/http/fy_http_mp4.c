@@ -17,7 +17,7 @@
  * not after start is ignored; neither: the file as it is (Range as any
  * file).  A moov larger than mp4_max_buffer_size, a file that is not
  * what it claims, or a start past its duration: 500 and an error log
- * line naming the file.  The body made is sent whole (no Range).
+ * line naming the file.  A Range applies to the new file, as nginx's.
  *
  * Reading: the first mp4_buffer_size bytes of the file in one pread;
  * the top-level atoms found in them are not read again; the moov, if

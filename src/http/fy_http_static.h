@@ -126,8 +126,8 @@ typedef struct fy_http_static_file_s {
     u_char   *rbuf;        /* output_buffers, aligned for O_DIRECT */
     size_t    rsize;
     size_t    align;       /* directio_alignment with O_DIRECT, else 1 */
-    /* flv, mp4: the body is made (no filter, no Range); prefix: bytes
-     * sent before the file's */
+    /* flv, mp4: the body is made (no filter; a Range counted in it);
+     * prefix: bytes sent before the file's */
     unsigned  media:1;
     u_char   *prefix;
     size_t    prefix_len;

@@ -220,6 +220,29 @@ fy_http_static_gunzip(fy_http_request_t *r, fy_http_static_file_t *f)
     return FY_OK;
 }
 
+/* The range [a, b] of flv's or mp4's body (f->prefix, then the file's
+ * bytes [*start, *end]): the part of the prefix in it, and the file's
+ * bytes in it in *start, *end (none: *end = *start - 1). */
+static void
+fy_http_static_media_range(fy_http_static_file_t *f, off_t a, off_t b,
+                           off_t *start, off_t *end)
+{
+    off_t  p = (off_t) f->prefix_len, from = *start;
+
+    if (a < p) {
+        f->prefix += a;
+        f->prefix_len = (size_t) (fy_min(b + 1, p) - a);
+    } else {
+        f->prefix_len = 0;
+    }
+    if (b < p) {
+        *end = from - 1;
+        return;
+    }
+    *start = from + fy_max(a, p) - p;
+    *end = from + b - p;
+}
+
 /* Send the header for the open file f (stat st, type) and then the
  * body, as the conditional and Range headers ask. */
 void
@@ -231,7 +254,7 @@ fy_http_static_send(fy_http_request_t *r, fy_http_static_file_t *f,
     const char      *line, *conn, *server;
     char             etag[48], lm[40], *hdr, code[8];
     struct tm        tm;
-    off_t            start = 0, end = st->st_size - 1;
+    off_t            start = 0, end = st->st_size - 1, rstart, rend, rsize;
     size_t           llen, size, n, slen, at;
     fy_str_t         add, ctype;
     time_t           t;
@@ -359,23 +382,32 @@ fy_http_static_send(fy_http_request_t *r, fy_http_static_file_t *f,
     ifr = fy_http_header_find(&r->headers, "If-Range");
     /* max_ranges 0: no ranges (nor Accept-Ranges); any other value
      * allows the one range ferry serves (several are the whole file) */
+    /* flv's and mp4's body: the prefix and the file's part, as one */
+    rsize = f->media ? (off_t) f->prefix_len + (end - start + 1)
+                     : st->st_size;
     if (status == 200 && range && !r->err_status && f->gz == NULL
-        && !f->sub_hdr && !f->gunzip && !f->media
+        && !f->sub_hdr && !f->gunzip
         && r->loc->max_ranges > 0
         && (ifr == NULL || (etag[0] && fy_str_eq(ifr, etag))
             || fy_str_eq(ifr, lm)))
     {
-        switch (fy_http_parse_range(range->data, range->len, st->st_size,
-                                    &start, &end))
+        switch (fy_http_parse_range(range->data, range->len, rsize,
+                                    &rstart, &rend))
         {
         case FY_HTTP_RANGE_OK:
             status = 206;
+            if (f->media) {
+                fy_http_static_media_range(f, rstart, rend, &start, &end);
+            } else {
+                start = rstart;
+                end = rend;
+            }
             break;
         case FY_HTTP_RANGE_UNSATISFIABLE:
             /* nginx's error page for 416 (or the error_page's answer),
              * with the file's size in Content-Range */
             r->range_unsat = 1;
-            r->range_size = st->st_size;
+            r->range_size = rsize;
             fy_http_send_error(r, 416);
             return;
         default:
@@ -445,10 +477,10 @@ fy_http_static_send(fy_http_request_t *r, fy_http_static_file_t *f,
     } else if (status == 206) {
         n += (size_t) snprintf(hdr + n, size - n,
                                "Content-Range: bytes %lld-%lld/%lld\r\n",
-                               (long long) start, (long long) end,
-                               (long long) st->st_size);
+                               (long long) rstart, (long long) rend,
+                               (long long) rsize);
     } else if (status == 200 && f->gz == NULL && !f->sub_hdr && !f->gunzip
-               && !f->media && r->loc->max_ranges > 0)
+               && r->loc->max_ranges > 0)
     {
         n += (size_t) snprintf(hdr + n, size - n, "Accept-Ranges: bytes\r\n");
     }
