@@ -220,6 +220,36 @@ served($r->{body}, 'an end before start is ignored', [50, 125], [50, 125]);
 $r = http_get($port, '/v/a.mp4?start=2&end=99');
 served($r->{body}, 'an end past the end', [20, 50], [80, 200]);
 
+# ---- many starts and ends, against the arithmetic of the layout ----
+
+sub ceil_div { my ($a, $b) = @_; return int(($a + $b - 1) / $b) }
+sub min { $_[0] < $_[1] ? $_[0] : $_[1] }
+sub max { $_[0] > $_[1] ? $_[0] : $_[1] }
+my $mismatch = 0;
+for my $ms (map { $_ * 700 } 0 .. 14) {
+    for my $len (0, 1230) {
+        for my $key (0, 1) {
+            my $vs = int($ms / 100);
+            my $vk = $key ? int($vs / 10) * 10 : $vs;
+            my $as = int($ms / 40);
+            my ($v1, $a1) = (100, 250);
+            if ($len) {
+                $v1 = min(100, max($vk + 1, ceil_div($vs * 100 + $len, 100)));
+                $a1 = min(250, max($as + 1,
+                                   ceil_div($as * 320 + $len * 8, 320)));
+            }
+            my $q = sprintf('start=%.1f', $ms / 1000)
+                    . ($len ? sprintf('&end=%.2f', ($ms + $len) / 1000) : '');
+            my $r = http_get($port, ($key ? '/k/' : '/v/') . "a.mp4?$q");
+            my $m = served($r->{body}, "$q key $key", [$vk, $as],
+                           [$v1 - $vk, $a1 - $as]);
+            my $want = $len ? min(10000 - $ms, $len) : 10000 - $ms;
+            $mismatch++ unless $m && $m->{mvhd_duration} == $want;
+        }
+    }
+}
+is($mismatch, 0, 'the mvhd duration of each: what is left, at most end - start');
+
 # ---- other layouts ----
 
 $r = http_get($port, '/v/end.mp4?start=4.5');
