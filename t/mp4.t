@@ -51,12 +51,16 @@ EOF
 my ($file, $info) = Ferry::MP4::make();
 my ($file_end) = Ferry::MP4::make(moov_at_end => 1);
 my ($file_64) = Ferry::MP4::make(co64 => 1);
+my ($file_large) = Ferry::MP4::make(mdat => 'large');
+my ($file_zero) = Ferry::MP4::make(mdat => 'zero');
 ok($info->{moov_len} > 1024, 'the moov is larger than 1k (mp4_buffer_size, '
    . 'mp4_max_buffer_size of the locations)');
 
 $f->write_file("html/$_/a.mp4", $file) for qw(v k small plain);
 $f->write_file('html/v/end.mp4', $file_end);
 $f->write_file('html/v/co64.mp4', $file_64);
+$f->write_file('html/v/large.mp4', $file_large);
+$f->write_file('html/v/zero.mp4', $file_zero);
 $f->write_file('html/v/text.mp4', "this is not an mp4 file at all\n" x 10);
 # a stsz that claims more samples than it holds
 (my $bad = $file) =~ s/stsz\0\0\0\0\0\0\0\0\0\0\0\x64/stsz\0\0\0\0\0\0\0\0\0\x01\0\0/
@@ -258,6 +262,10 @@ $r = http_get($port, '/v/co64.mp4?start=4.5');
 $m = served($r->{body}, 'co64', [45, 112], [55, 138]);
 ok($m && grep({ $_ eq 'co64' } @{$m->{tracks}[0]{stbl_kids}}),
    'co64: stays co64');
+$r = http_get($port, '/v/large.mp4?start=4.5');
+served($r->{body}, 'an mdat with a 64-bit size', [45, 112], [55, 138]);
+$r = http_get($port, '/v/zero.mp4?start=4.5');
+served($r->{body}, 'an mdat of size 0 (to the end)', [45, 112], [55, 138]);
 
 # ---- HEAD ----
 

@@ -3,7 +3,8 @@ package Ferry::MP4;
 # Ferry::MP4 -- small ISO BMFF (MP4) files made and read back in Perl for
 # t/mp4.t, so the tests need no ffmpeg.
 #
-#   my ($bytes, $info) = Ferry::MP4::make(moov_at_end => 0, co64 => 0);
+#   my ($bytes, $info) = Ferry::MP4::make(moov_at_end => 0, co64 => 0,
+#                                         mdat => 'large' or 'zero');
 #   my $m = Ferry::MP4::parse($bytes);      # dies on a malformed file
 #   my @s = Ferry::MP4::samples($m->{tracks}[0]);   # [offset, size] each
 #
@@ -139,10 +140,18 @@ sub make {
 
     # the moov's size does not depend on the offsets' values
     my $moov_len = length moov(\@tracks, \@rel, $o{co64});
-    my $mdat_data = length($ftyp) + 8 + ($o{moov_at_end} ? 0 : $moov_len);
+    my $mdat_hdr = $o{mdat} && $o{mdat} eq 'large' ? 16 : 8;
+    my $mdat_data = length($ftyp) + $mdat_hdr
+                    + ($o{moov_at_end} ? 0 : $moov_len);
     my @offs = map { [map { $_ + $mdat_data } @$_] } @rel;
     my $moov = moov(\@tracks, \@offs, $o{co64});
-    my $mdat = box('mdat', $data);
+    # mdat => 'large': a 64-bit size; 'zero': size 0, "to the end of
+    # the file" (only where it is last)
+    my $mdat = !$o{mdat} ? box('mdat', $data)
+             : $o{mdat} eq 'large'
+               ? pack('N', 1) . 'mdat' . pack('NN', 0, 16 + length $data)
+                 . $data
+               : pack('N', 0) . 'mdat' . $data;
     my $file = $o{moov_at_end} ? $ftyp . $mdat . $moov
                                : $ftyp . $moov . $mdat;
     return ($file, { moov_len => $moov_len, tracks => \@tracks });
