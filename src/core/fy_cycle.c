@@ -149,6 +149,8 @@ static const fy_command_t *const  fy_conf_tables[] = {
     fy_http_autoindex_commands,
     fy_http_dav_commands,
     fy_http_random_index_commands,
+    fy_http_flv_commands,
+    fy_http_mp4_commands,
     fy_http_proxy_ssl_commands,
     fy_http_headers_commands,
     fy_http_error_page_commands,

@@ -726,6 +726,15 @@ typedef struct fy_http_loc_conf_s {
     int                  min_delete_depth;
     unsigned             dav;
     int                  random_index;  /* flag (fy_http_random_index.c) */
+    /* flv, mp4 (fy_http_flv.c, fy_http_mp4.c): the files of this
+     * location are served as media (FY_HTTP_MEDIA_*, 0: not); a
+     * location's own, never inherited, as nginx's content handlers */
+    unsigned             media;
+    /* mp4_buffer_size, mp4_max_buffer_size (FY_CONF_UNSET_SIZE: unset),
+     * mp4_start_key_frame (fy_http_mp4.c) */
+    size_t               mp4_buffer_size;
+    size_t               mp4_max_buffer_size;
+    int                  mp4_start_key_frame;
     /* fy_http_resolver.c: resolver (bit 0) and resolver_timeout (bit 1)
      * given at this level, only for "is duplicate": no effect */
     unsigned             resolver_seen;
@@ -1660,6 +1669,11 @@ void fy_http_dav_merge(fy_http_loc_conf_t *prev, fy_http_loc_conf_t *conf);
 int  fy_http_dav(fy_http_request_t *r);
 /* fy_http_random_index.c: random_index */
 extern const fy_command_t  fy_http_random_index_commands[];
+/* fy_http_flv.c: flv */
+extern const fy_command_t  fy_http_flv_commands[];
+/* fy_http_mp4.c: mp4, mp4_buffer_size, mp4_max_buffer_size,
+ * mp4_start_key_frame */
+extern const fy_command_t  fy_http_mp4_commands[];
 /* fy_http_request_route.c: drop the body bytes already read of a
  * request that does not want them; the answer's end closes the
  * connection if more are on their way */

@@ -135,6 +135,12 @@ fy_http_merge_loc(fy_http_loc_conf_t *prev, fy_http_loc_conf_t *conf)
     fy_http_dav_merge(prev, conf);      /* after the file handler is set */
     fy_conf_merge(conf->random_index, prev->random_index, FY_CONF_UNSET_INT,
                   0);
+    fy_conf_merge(conf->mp4_buffer_size, prev->mp4_buffer_size,
+                  FY_CONF_UNSET_SIZE, 512 * 1024);
+    fy_conf_merge(conf->mp4_max_buffer_size, prev->mp4_max_buffer_size,
+                  FY_CONF_UNSET_SIZE, 10 * 1024 * 1024);
+    fy_conf_merge(conf->mp4_start_key_frame, prev->mp4_start_key_frame,
+                  FY_CONF_UNSET_INT, 0);
     fy_http_proxy_ssl_merge(prev, conf);
     fy_http_headers_merge(prev, conf);
     fy_http_proxy_redirect_merge(prev, conf);

@@ -83,6 +83,23 @@ const char *fy_http_static_base(fy_http_loc_conf_t *lcf,
  * (none), FY_ERROR (logged). */
 int fy_http_random_index(fy_http_request_t *r, int fd, fy_str_t *pick);
 
+/* flv and mp4: the kind of media a location serves (lcf->media) */
+#define FY_HTTP_MEDIA_FLV  1
+#define FY_HTTP_MEDIA_MP4  2
+
+struct fy_http_static_file_s;
+
+/* fy_http_flv.c, fy_http_mp4.c: for r (a 200 of the whole regular file
+ * open as f, size st_size, arguments in r->args), the body the media's
+ * arguments ask for: f->prefix (prefix_len bytes from the request pool,
+ * maybe none) then the file's bytes [*start, *end]; FY_OK.  FY_DECLINED:
+ * the file as it is.  FY_ERROR: out of memory.  Else the status of the
+ * error to answer with (400, 500), logged. */
+int fy_http_flv_body(fy_http_request_t *r, struct fy_http_static_file_s *f,
+                     off_t size, off_t *start, off_t *end);
+int fy_http_mp4_body(fy_http_request_t *r, struct fy_http_static_file_s *f,
+                     off_t size, off_t *start, off_t *end);
+
 /* ---- private to fy_http_static.c and fy_http_static_send.c ---- */
 
 /* The file of a request being sent: r->file. */
@@ -109,6 +126,11 @@ typedef struct fy_http_static_file_s {
     u_char   *rbuf;        /* output_buffers, aligned for O_DIRECT */
     size_t    rsize;
     size_t    align;       /* directio_alignment with O_DIRECT, else 1 */
+    /* flv, mp4: the body is made (no filter; a Range counted in it);
+     * prefix: bytes sent before the file's */
+    unsigned  media:1;
+    u_char   *prefix;
+    size_t    prefix_len;
 } fy_http_static_file_t;
 
 /* Before the body of r->file is sent: read_ahead's advice; directio's

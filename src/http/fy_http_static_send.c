@@ -220,6 +220,29 @@ fy_http_static_gunzip(fy_http_request_t *r, fy_http_static_file_t *f)
     return FY_OK;
 }
 
+/* The range [a, b] of flv's or mp4's body (f->prefix, then the file's
+ * bytes [*start, *end]): the part of the prefix in it, and the file's
+ * bytes in it in *start, *end (none: *end = *start - 1). */
+static void
+fy_http_static_media_range(fy_http_static_file_t *f, off_t a, off_t b,
+                           off_t *start, off_t *end)
+{
+    off_t  p = (off_t) f->prefix_len, from = *start;
+
+    if (a < p) {
+        f->prefix += a;
+        f->prefix_len = (size_t) (fy_min(b + 1, p) - a);
+    } else {
+        f->prefix_len = 0;
+    }
+    if (b < p) {
+        *end = from - 1;
+        return;
+    }
+    *start = from + fy_max(a, p) - p;
+    *end = from + b - p;
+}
+
 /* Send the header for the open file f (stat st, type) and then the
  * body, as the conditional and Range headers ask. */
 void
@@ -231,11 +254,11 @@ fy_http_static_send(fy_http_request_t *r, fy_http_static_file_t *f,
     const char      *line, *conn, *server;
     char             etag[48], lm[40], *hdr, code[8];
     struct tm        tm;
-    off_t            start = 0, end = st->st_size - 1;
+    off_t            start = 0, end = st->st_size - 1, rstart, rend, rsize;
     size_t           llen, size, n, slen, at;
     fy_str_t         add, ctype;
     time_t           t;
-    int              status = 200, sent;
+    int              status = 200, sent, rc;
 
     if (r->parent) {
         if (r->capture) {
@@ -312,7 +335,25 @@ fy_http_static_send(fy_http_request_t *r, fy_http_static_file_t *f,
         }
     }
 
-    if (status == 200 && f->gz_how == FY_HTTP_GZIP_NO
+    if (status == 200 && !r->err_status && r->loc->media && r->args.len
+        && f->gz_how == FY_HTTP_GZIP_NO)
+    {
+        /* flv, mp4: the body the arguments ask for */
+        rc = r->loc->media == FY_HTTP_MEDIA_FLV
+             ? fy_http_flv_body(r, f, st->st_size, &start, &end)
+             : fy_http_mp4_body(r, f, st->st_size, &start, &end);
+        if (rc == FY_OK) {
+            f->media = 1;
+        } else if (rc == FY_ERROR) {
+            fy_http_close_connection(hc);
+            return;
+        } else if (rc != FY_DECLINED) {
+            fy_http_send_error(r, rc);
+            return;
+        }
+    }
+
+    if (status == 200 && f->gz_how == FY_HTTP_GZIP_NO && !f->media
         && fy_http_static_filters(r, f, type, st->st_size,
                                   FY_HTTP_GZIP_HAS_LM
                                   | (etag[0] ? FY_HTTP_GZIP_HAS_ETAG : 0))
@@ -341,23 +382,32 @@ fy_http_static_send(fy_http_request_t *r, fy_http_static_file_t *f,
     ifr = fy_http_header_find(&r->headers, "If-Range");
     /* max_ranges 0: no ranges (nor Accept-Ranges); any other value
      * allows the one range ferry serves (several are the whole file) */
+    /* flv's and mp4's body: the prefix and the file's part, as one */
+    rsize = f->media ? (off_t) f->prefix_len + (end - start + 1)
+                     : st->st_size;
     if (status == 200 && range && !r->err_status && f->gz == NULL
         && !f->sub_hdr && !f->gunzip
         && r->loc->max_ranges > 0
         && (ifr == NULL || (etag[0] && fy_str_eq(ifr, etag))
             || fy_str_eq(ifr, lm)))
     {
-        switch (fy_http_parse_range(range->data, range->len, st->st_size,
-                                    &start, &end))
+        switch (fy_http_parse_range(range->data, range->len, rsize,
+                                    &rstart, &rend))
         {
         case FY_HTTP_RANGE_OK:
             status = 206;
+            if (f->media) {
+                fy_http_static_media_range(f, rstart, rend, &start, &end);
+            } else {
+                start = rstart;
+                end = rend;
+            }
             break;
         case FY_HTTP_RANGE_UNSATISFIABLE:
             /* nginx's error page for 416 (or the error_page's answer),
              * with the file's size in Content-Range */
             r->range_unsat = 1;
-            r->range_size = st->st_size;
+            r->range_size = rsize;
             fy_http_send_error(r, 416);
             return;
         default:
@@ -410,7 +460,8 @@ fy_http_static_send(fy_http_request_t *r, fy_http_static_file_t *f,
         if (f->gz == NULL && !f->sub_hdr && !f->gunzip && !f->trailers) {
             n += (size_t) snprintf(hdr + n, size - n,
                                    "Content-Length: %lld\r\n",
-                                   (long long) (end - start + 1));
+                                   (long long) (end - start + 1
+                                                + f->prefix_len));
         } else if ((f->trailers || fy_http_chunked_out(r)) && !r->head) {
             n += (size_t) snprintf(hdr + n, size - n,
                                    "Transfer-Encoding: chunked\r\n");
@@ -426,8 +477,8 @@ fy_http_static_send(fy_http_request_t *r, fy_http_static_file_t *f,
     } else if (status == 206) {
         n += (size_t) snprintf(hdr + n, size - n,
                                "Content-Range: bytes %lld-%lld/%lld\r\n",
-                               (long long) start, (long long) end,
-                               (long long) st->st_size);
+                               (long long) rstart, (long long) rend,
+                               (long long) rsize);
     } else if (status == 200 && f->gz == NULL && !f->sub_hdr && !f->gunzip
                && r->loc->max_ranges > 0)
     {
@@ -479,14 +530,21 @@ fy_http_static_send(fy_http_request_t *r, fy_http_static_file_t *f,
     hc->out[0].iov_base = hdr;
     hc->out[0].iov_len = n;
     hc->nout = 1;
-    if (f->trailers && f->end > f->pos) {
+    if (f->trailers && (f->end > f->pos || (f->prefix_len && !r->head))) {
         /* all of the file (or its range) is one chunk */
         f->chunk_data = 1;
         hc->out[1].iov_base = hdr + n;
         hc->out[1].iov_len = (size_t) snprintf(hdr + n, size - n,
                                                "%llx\r\n", (unsigned long long)
-                                               (f->end - f->pos));
+                                               (f->end - f->pos
+                                                + f->prefix_len));
         hc->nout = 2;
+    }
+    if (f->prefix_len && !r->head) {
+        /* flv's header, mp4's moov: before the file's bytes */
+        hc->out[hc->nout].iov_base = f->prefix;
+        hc->out[hc->nout].iov_len = f->prefix_len;
+        hc->nout++;
     }
     fy_http_static_start(r, hdr, n);
 }
