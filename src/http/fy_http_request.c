@@ -332,6 +332,9 @@ fy_http_finalize(fy_http_request_t *r, int close_connection)
         fy_http_cache_bg_start(r);
         return;
     }
+    if (r->slice && fy_http_slice_next(r, close_connection) == FY_AGAIN) {
+        return;     /* the next slice's answer goes on (fy_http_slice.c) */
+    }
     if (r->mirrors_running
         && fy_http_mirror_wait(r, close_connection) == FY_AGAIN)
     {
