@@ -56,6 +56,16 @@ http {
             proxy_pass        http://b;
             add_header        X-Slice $slice_range;
         }
+        location /r/ {
+            slice             64k;
+            proxy_cache       sl;
+            proxy_cache_key   $uri$slice_range;
+            proxy_set_header  Range $slice_range;
+            proxy_cache_valid 200 206 1h;
+            proxy_pass        http://b;
+            limit_rate        1m;
+            add_header        X-Cache $upstream_cache_status;
+        }
         location /off/ {
             proxy_set_header  X-Slice "[$slice_range]";
             proxy_pass        http://b;
@@ -225,6 +235,15 @@ ok(!$closed, 'no cache: the connection kept');
 is_deeply([asked('/n/file')],
           [slices(0 .. 4), slices(1, 2), slices(0 .. 4)],
           'no cache: the slices asked each time');
+
+# ---- limit_rate: each slice written in pieces, the next one after ----
+$r = http_get($port, '/r/file');
+ok($r->{status} == 200 && $r->{body} eq $data, 'limit_rate, MISS: every byte');
+$r = http_get($port, '/r/file', Range => 'bytes=1000-250000');
+is($r->{headers}{'x-cache'}, 'HIT', 'limit_rate: HIT');
+ok($r->{status} == 206 && $r->{body} eq substr($data, 1000, 249001),
+   'limit_rate, HIT of a range: its bytes');
+is_deeply([asked('/r/file')], [slices(0 .. 4)], 'limit_rate: asked once');
 
 # ---- slice off: $slice_range is empty ----
 $r = http_get($port, '/off/x');
