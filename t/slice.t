@@ -37,6 +37,9 @@ events { worker_connections 64; }
 http {
     proxy_cache_path cache levels=1:2 keys_zone=sl:1m inactive=10m;
     upstream b { server 127.0.0.1:%%PORT_1%%; keepalive 4; }
+    upstream k { server 127.0.0.1:%%PORT_2%%; keepalive 4; }
+    upstream rr { server 127.0.0.1:%%PORT_3%% max_fails=0;
+                  server 127.0.0.1:%%PORT_1%%; }
     server {
         listen 127.0.0.1:%%PORT_0%%;
         location /c/ {
@@ -65,6 +68,19 @@ http {
             proxy_pass        http://b;
             limit_rate        1m;
             add_header        X-Cache $upstream_cache_status;
+        }
+        location /k/ {
+            slice             64k;
+            proxy_set_header  Range $slice_range;
+            proxy_http_version 1.1;
+            proxy_set_header  Connection "";
+            proxy_pass        http://k;
+        }
+        location /rr/ {
+            slice             64k;
+            proxy_set_header  Range $slice_range;
+            proxy_next_upstream error http_502;
+            proxy_pass        http://rr;
         }
         location /off/ {
             proxy_set_header  X-Slice "[$slice_range]";
@@ -129,6 +145,19 @@ sub slices {
 }
 
 my $b = Ferry::Test::Backend->new(port => $f->port(1), handler => \&handler);
+my $bad = Ferry::Test::Backend->new(port => $f->port(3), handler => sub {
+    return { status => 502, body => "bad\n" };
+});
+# the same answers, each on a connection closed after it without a word
+# (a kept connection the next slice finds gone)
+my $k = Ferry::Test::Backend->new(port => $f->port(2), raw => sub {
+    my ($sock, $req) = @_;
+    my $a = handler($req);
+    my $h = join '', map { "$a->{headers}[2 * $_]: $a->{headers}[2 * $_ + 1]\r\n" }
+                     0 .. @{ $a->{headers} } / 2 - 1;
+    syswrite $sock, "HTTP/1.1 $a->{status} X\r\n${h}Content-Length: "
+                    . length($a->{body}) . "\r\n\r\n$a->{body}";
+});
 $f->start or BAIL_OUT('ferry did not start');
 my $port = $f->port(0);
 
@@ -244,6 +273,26 @@ is($r->{headers}{'x-cache'}, 'HIT', 'limit_rate: HIT');
 ok($r->{status} == 206 && $r->{body} eq substr($data, 1000, 249001),
    'limit_rate, HIT of a range: its bytes');
 is_deeply([asked('/r/file')], [slices(0 .. 4)], 'limit_rate: asked once');
+
+# ---- a kept connection gone: the slice goes on a new one ----
+for my $i (1 .. 3) {
+    $r = http_get($port, '/k/file');
+    ok($r->{status} == 200 && $r->{body} eq $data,
+       "kept connections closed by the backend ($i): every byte");
+}
+is(scalar(grep { $_ eq 'bytes=262144-327679' } asked('/k/file')), 3,
+   'kept connections closed: every last slice asked');
+
+# ---- a later slice goes to the next server too (proxy_next_upstream):
+# one of the two answers 502 to everything ----
+$r = http_get($port, '/rr/file');
+ok($r->{status} == 200 && $r->{body} eq $data,
+   'next upstream: every byte, the failed slices asked of the other')
+    or diag("$r->{status} " . length $r->{body});
+is_deeply([asked('/rr/file')], [slices(0 .. 4)],
+          'next upstream: each slice answered once by the good one');
+ok(scalar(grep { $_ eq 'GET /rr/file' } $bad->request_lines) >= 2,
+   'next upstream: later slices went to the failing one first');
 
 # ---- slice off: $slice_range is empty ----
 $r = http_get($port, '/off/x');

@@ -265,6 +265,12 @@ typedef struct {
                           (p)->peer ? (char *) (p)->r->uri.data : "",     \
                           (p)->peer ? "\"" : ""
 
+/* Whether some of the client's answer went out before this proxying's
+ * own: r->header_sent, but not for a background cache update (it
+ * answers nobody, fy_http_cache_bg.c) nor for a later slice whose
+ * answer is not checked yet (the earlier slices' bytes are not this
+ * one's, fy_http_slice.c): those may still go to another server. */
+int fy_proxy_client_answered(fy_http_proxy_t *p);
 int fy_proxy_err_level(fy_http_proxy_t *p);
 void fy_proxy_close_upstream(fy_http_proxy_t *p);
 void fy_proxy_fail(fy_http_proxy_t *p, int status);
