@@ -76,6 +76,17 @@ http {
             proxy_set_header  Connection "";
             proxy_pass        http://k;
         }
+        location /so/ {
+            slice             64k;
+            proxy_cache       sl;
+            proxy_cache_key   $uri$slice_range;
+            proxy_set_header  Range $slice_range;
+            proxy_cache_valid 200 206 1h;
+            proxy_pass        http://b;
+            sendfile          off;
+            output_buffers    1 16k;
+            add_header        X-Cache $upstream_cache_status;
+        }
         location /rr/ {
             slice             64k;
             proxy_set_header  Range $slice_range;
@@ -273,6 +284,16 @@ is($r->{headers}{'x-cache'}, 'HIT', 'limit_rate: HIT');
 ok($r->{status} == 206 && $r->{body} eq substr($data, 1000, 249001),
    'limit_rate, HIT of a range: its bytes');
 is_deeply([asked('/r/file')], [slices(0 .. 4)], 'limit_rate: asked once');
+
+# ---- sendfile off: the HITs read into one buffer, handed on ----
+http_get($port, '/so/file');
+$r = http_get($port, '/so/file');
+is($r->{headers}{'x-cache'}, 'HIT', 'sendfile off: HIT');
+ok($r->{status} == 200 && $r->{body} eq $data, 'sendfile off: every byte');
+$r = http_get($port, '/so/file', Range => 'bytes=65530-200000');
+ok($r->{status} == 206 && $r->{body} eq substr($data, 65530, 134471),
+   'sendfile off: a range across slices');
+is_deeply([asked('/so/file')], [slices(0 .. 4)], 'sendfile off: asked once');
 
 # ---- a kept connection gone: the slice goes on a new one ----
 for my $i (1 .. 3) {

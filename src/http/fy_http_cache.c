@@ -553,7 +553,7 @@ fy_http_cache_send(fy_http_request_t *r, int fd, fy_http_cache_file_t *h)
                             "ETag", &etag);
         fy_http_cache_field((u_char *) eol, (u_char *) eol + flen,
                             "Last-Modified", &lm);
-        switch (fy_http_slice_cached(r, status, &cr, &etag, &lm,
+        switch (fy_http_slice_cached(r, f, status, &cr, &etag, &lm,
                                      h->body_len, &from, &len))
         {
         case FY_OK:

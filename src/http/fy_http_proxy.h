@@ -346,8 +346,8 @@ void fy_proxy_scan(fy_http_proxy_t *p, u_char *start, u_char *end);
  * FY_ERROR answered (a first one broken: 502; a later one: the client
  * connection closed, the length it was promised unmet).  The cache's
  * HIT of a slice: FY_OK the first (*from, *len: the entry's body bytes
- * to send; r->status the client's), FY_DONE a later one (the body
- * alone to send), FY_DECLINED, FY_ERROR a broken first one (nothing
+ * to send; r->status the client's; f gets the read buffer of the
+ * slice before, if any), FY_DONE a later one (the body alone to send), FY_DECLINED, FY_ERROR a broken first one (nothing
  * sent), FY_AGAIN a broken later one (logged, the connection closed:
  * r is gone). */
 int    fy_http_slice_header(fy_http_proxy_t *p, fy_array_t *headers);
@@ -355,7 +355,8 @@ char  *fy_http_slice_lines(fy_http_request_t *r, char *q);
 /* whether a 206 is the slice asked for, as fy_http_slice_header would
  * find (nothing logged): the cache stores only such a one */
 int    fy_http_slice_storable(fy_http_request_t *r, fy_array_t *headers);
-int    fy_http_slice_cached(fy_http_request_t *r, int status,
+int    fy_http_slice_cached(fy_http_request_t *r,
+                            struct fy_http_static_file_s *f, int status,
                             const fy_str_t *cr, const fy_str_t *etag,
                             const fy_str_t *lm, uint64_t body_len,
                             uint64_t *from, uint64_t *len);

@@ -52,6 +52,10 @@ struct fy_http_slice_s {
     uint64_t          end;      /* after the client's last byte */
     fy_str_t          etag;     /* the first answer's, empty: none */
     fy_http_proxy_t  *first;    /* its proxying: $upstream_* in the log */
+    /* a HIT's read buffer (TLS, sendfile off, directio), handed from
+     * one slice's file to the next: one per request, not per slice */
+    u_char           *rbuf;
+    size_t            rsize, align;
     unsigned          active:1; /* the first answer was a slice: the
                                    client's header is sent */
     unsigned          ranged:1; /* the client gets a 206 */
@@ -362,9 +366,10 @@ fy_http_slice_lines(fy_http_request_t *r, char *q)
 }
 
 int
-fy_http_slice_cached(fy_http_request_t *r, int status, const fy_str_t *cr,
-                     const fy_str_t *etag, const fy_str_t *lm,
-                     uint64_t body_len, uint64_t *from, uint64_t *len)
+fy_http_slice_cached(fy_http_request_t *r, struct fy_http_static_file_s *f,
+                     int status, const fy_str_t *cr, const fy_str_t *etag,
+                     const fy_str_t *lm, uint64_t body_len, uint64_t *from,
+                     uint64_t *len)
 {
     fy_http_slice_t  *s = r->slice;
     int               first = !s->active;
@@ -387,6 +392,10 @@ fy_http_slice_cached(fy_http_request_t *r, int status, const fy_str_t *cr,
         s->first = r->proxy;
     }
     fy_http_slice_part(s, from, len);
+    f->rbuf = s->rbuf;              /* kept if big enough
+                                       (fy_http_static_read_begin) */
+    f->rsize = s->rsize;
+    f->align = s->align;
     return first ? FY_OK : FY_DONE;
 }
 
@@ -432,8 +441,14 @@ fy_http_slice_next(fy_http_request_t *r, int close_connection)
     }
     s->start = next;
     if (r->file) {
-        /* a HIT's file: closed now, not with the request */
+        /* a HIT's file: closed now, not with the request; its read
+         * buffer, if any, is the next one's */
         fy_http_static_file_close(r->file);
+        if (r->file->rbuf) {
+            s->rbuf = r->file->rbuf;
+            s->rsize = r->file->rsize;
+            s->align = r->file->align;
+        }
         r->file = NULL;
     }
     if (p && p != s->first) {
