@@ -36,6 +36,9 @@ worker_processes 1;
 events { worker_connections 64; }
 http {
     proxy_cache_path cache levels=1:2 keys_zone=sl:1m inactive=10m;
+    log_format st '$request_method $request_uri $status $body_bytes_sent '
+                  '$upstream_cache_status $upstream_status';
+    access_log logs/slice.log st;
     upstream b { server 127.0.0.1:%%PORT_1%%; keepalive 4; }
     upstream k { server 127.0.0.1:%%PORT_2%%; keepalive 4; }
     upstream rr { server 127.0.0.1:%%PORT_3%% max_fails=0;
@@ -315,6 +318,27 @@ is_deeply([asked('/rr/file')], [slices(0 .. 4)],
 ok(scalar(grep { $_ eq 'GET /rr/file' } $bad->request_lines) >= 2,
    'next upstream: later slices went to the failing one first');
 
+# ---- other methods: not sliced ----
+$r = http($port, "POST /n/post HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n"
+               . "Connection: close\r\n\r\nabc");
+is($r->{status}, 200, 'POST: not sliced, the backend\'s 200');
+ok($r->{body} eq $data, 'POST: its body');
+is_deeply([asked('/n/post')], ['-'], 'POST: no Range sent');
+
+# ---- the access log: the client's status and bytes, the first slice's
+# upstream ----
+my @log;
+wait_until { open my $fh, '<', $f->prefix . '/logs/slice.log' or return;
+             @log = <$fh>; chomp @log;
+             grep { m{ /n/post } } @log };
+is_deeply([grep { m{ /c/file } } @log],
+          ["GET /c/file 200 $SIZE MISS 206", "GET /c/file 200 $SIZE HIT -",
+           "GET /c/file 206 80001 HIT -"],
+          'access log: the client\'s status and bytes, the first slice\'s '
+          . 'cache status and upstream status');
+is((grep { m{ /n/file } } @log)[1], 'GET /n/file 206 101 - 206',
+   'access log: a range without the cache');
+
 # ---- slice off: $slice_range is empty ----
 $r = http_get($port, '/off/x');
 is($r->{body}, "x-slice []\n", 'no slice: $slice_range empty');
@@ -355,6 +379,15 @@ like($head, qr/X-Cache: HIT/, 'again: the first slice a HIT');
 is(length($body // ''), $SL, '... the same again');
 is_deeply([asked('/c/shift/file')], [slices(1)],
           '... the broken slice was not cached: asked again');
+
+wait_until { open my $fh, '<', $f->prefix . '/logs/slice.log' or return;
+             @log = <$fh>; chomp @log;
+             grep { m{ /c/shift/} } @log };
+is_deeply([grep { m{ /(n/etag|c/shift)/} } @log],
+          ["GET /n/etag/file 200 $SL - 206", "GET /c/shift/file 200 $SL MISS 206",
+           "GET /c/shift/file 200 $SL HIT -"],
+          'access log: the broken responses, 200 with the bytes sent, the '
+          . 'first slice\'s upstream');
 
 $r = http_get($port, '/n/first/file');
 is($r->{status}, 502, 'the first slice broken: 502');

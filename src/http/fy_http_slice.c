@@ -100,10 +100,12 @@ fy_http_slice_var_range(fy_http_request_t *r, u_char *buf, size_t size)
     int               n;
 
     if (s == NULL) {
-        /* only a client's request, before its answer began, in a
-         * location with slice */
+        /* only a client's GET or HEAD (the later slices are asked
+         * again with the request's method, and a body is read once),
+         * before its answer began, in a location with slice */
         if (r->parent || r->loc == NULL || r->loc->slice_size == 0
-            || r->header_sent)
+            || r->header_sent
+            || (r->method != FY_HTTP_GET && r->method != FY_HTTP_HEAD))
         {
             return 0;
         }
@@ -317,6 +319,10 @@ fy_http_slice_header(fy_http_proxy_t *p, fy_array_t *headers)
     fy_http_slice_t    *s = r->slice;
     int                 first = !s->active;
 
+    if (!first && !r->err_status) {
+        r->status = s->ranged ? 206 : 200;      /* the client's, not this
+                                                   answer's */
+    }
     switch (fy_http_slice_check(r, p->status,
                                 fy_http_header_find(headers, "Content-Range"),
                                 fy_http_header_find(headers, "ETag"), -1))
@@ -329,6 +335,7 @@ fy_http_slice_header(fy_http_proxy_t *p, fy_array_t *headers)
             fy_proxy_fail(p, 502);
         } else {
             fy_proxy_close_upstream(p);
+            r->proxy = s->first;        /* the log's $upstream_* */
             fy_http_close_connection(r->hc);
         }
         return FY_ERROR;
@@ -384,6 +391,7 @@ fy_http_slice_cached(fy_http_request_t *r, struct fy_http_static_file_s *f,
         if (first) {
             return FY_ERROR;
         }
+        r->proxy = s->first;            /* the log's $upstream_* */
         fy_http_close_connection(r->hc);
         return FY_AGAIN;
     }
