@@ -90,6 +90,17 @@ http {
             output_buffers    1 16k;
             add_header        X-Cache $upstream_cache_status;
         }
+        location /bg/ {
+            slice             64k;
+            proxy_cache       sl;
+            proxy_cache_key   $uri$slice_range;
+            proxy_set_header  Range $slice_range;
+            proxy_cache_valid 200 206 1s;
+            proxy_cache_use_stale updating;
+            proxy_cache_background_update on;
+            proxy_pass        http://b;
+            add_header        X-Cache $upstream_cache_status;
+        }
         location /rr/ {
             slice             64k;
             proxy_set_header  Range $slice_range;
@@ -297,6 +308,22 @@ $r = http_get($port, '/so/file', Range => 'bytes=65530-200000');
 ok($r->{status} == 206 && $r->{body} eq substr($data, 65530, 134471),
    'sendfile off: a range across slices');
 is_deeply([asked('/so/file')], [slices(0 .. 4)], 'sendfile off: asked once');
+
+# ---- proxy_cache_background_update: expired slices answered STALE,
+# each updated before the next is sent ----
+http_get($port, '/bg/file');
+is_deeply([asked('/bg/file')], [slices(0 .. 4)], 'background update: MISS');
+sleep 2;
+$r = http_get($port, '/bg/file');
+is($r->{headers}{'x-cache'}, 'STALE', 'background update: STALE');
+ok($r->{status} == 200 && $r->{body} eq $data, 'background update: every byte');
+# the last one's update may still run when the client has every byte
+my @bg;
+wait_until { push @bg, asked('/bg/file'); @bg >= 5 };
+is_deeply(\@bg, [slices(0 .. 4)], 'background update: every slice updated');
+$r = http_get($port, '/bg/file');
+is($r->{headers}{'x-cache'}, 'HIT', 'background update: then HIT');
+ok($r->{body} eq $data, 'background update: then every byte');
 
 # ---- a kept connection gone: the slice goes on a new one ----
 for my $i (1 .. 3) {
