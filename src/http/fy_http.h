@@ -1035,6 +1035,10 @@ struct fy_http_request_s {
                                                once the answer is sent, the
                                                request fetches the new
                                                entry (fy_http_cache_bg.c) */
+    unsigned              slicing:1;        /* r->slice is set: next to
+                                               cache_bg, so that
+                                               fy_http_finalize tests both
+                                               at once */
     unsigned              head:1;           /* HEAD: no body in response */
     unsigned              chunked:1;        /* the body is chunked and its
                                                end has not been read yet */

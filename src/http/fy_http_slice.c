@@ -116,6 +116,7 @@ fy_http_slice_var_range(fy_http_request_t *r, u_char *buf, size_t size)
         s->size = r->loc->slice_size;
         s->start = fy_http_slice_first(r, s->size);
         r->slice = s;
+        r->slicing = 1;
     }
     n = snprintf(text, sizeof(text), "bytes=%llu-%llu",
                  (unsigned long long) s->start,
@@ -329,6 +330,7 @@ fy_http_slice_header(fy_http_proxy_t *p, fy_array_t *headers)
     {
     case FY_DECLINED:
         r->slice = NULL;        /* the answer goes out as it is */
+        r->slicing = 0;
         return FY_DECLINED;
     case FY_ERROR:
         if (first) {
@@ -386,6 +388,7 @@ fy_http_slice_cached(fy_http_request_t *r, struct fy_http_static_file_s *f,
     {
     case FY_DECLINED:
         r->slice = NULL;
+        r->slicing = 0;
         return FY_DECLINED;
     case FY_ERROR:
         if (first) {
