@@ -256,6 +256,16 @@ $r = http_get($port, '/c/part', Range => 'bytes=100000-100009',
 is($r->{status}, 200, 'If-Range with another ETag: 200');
 ok($r->{body} eq $data, '... the whole file');
 
+# a Range chose slice 1, but is one ferry does not serve: the whole
+# file, from slice 0 (slice 1's bytes dropped the first time)
+$r = http_get($port, '/c/again', Range => 'bytes=70000-x');
+is($r->{status}, 200, 'a Range not served: 200');
+ok($r->{body} eq $data, 'a Range not served: every byte, from the first')
+    or diag(length $r->{body});
+is_deeply([asked('/c/again')], [slices(1, 0, 2, 3, 4)],
+          'a Range not served: slice 1, then from 0 (1 from the cache)')
+    or diag(explain [asked('/c/again')]);
+
 # a range past the end: the backend's 416 as it is
 $r = http_get($port, '/c/part', Range => 'bytes=400000-');
 is($r->{status}, 416, 'a range past the end: the backend\'s 416');

@@ -58,6 +58,10 @@ struct fy_http_slice_s {
     size_t            rsize, align;
     unsigned          active:1; /* the first answer was a slice: the
                                    client's header is sent */
+    unsigned          again:1;  /* the first slice asked is not the
+                                   file's first, but the client gets
+                                   all of it: that slice's bytes are
+                                   dropped and slice 0 comes next */
     unsigned          ranged:1; /* the client gets a 206 */
 };
 
@@ -297,6 +301,10 @@ fy_http_slice_client(fy_http_request_t *r, const fy_str_t *lm)
     if (!r->err_status) {
         r->status = s->ranged ? 206 : 200;
     }
+    /* the client's Range chose the first slice, but it gets the whole
+     * response after all (a Range fy_http_parse_range ignores,
+     * max_ranges 0, an error page): from slice 0 */
+    s->again = !s->ranged && s->start > 0;
 }
 
 /* The part of the current slice the client gets: bytes to skip at its
@@ -306,6 +314,11 @@ fy_http_slice_part(fy_http_slice_t *s, uint64_t *skip, uint64_t *left)
 {
     uint64_t  e, lo, hi;
 
+    if (s->again) {
+        *skip = 0;
+        *left = 0;
+        return;
+    }
     e = fy_min(s->start + s->size, s->total);
     lo = fy_min(fy_max(s->start, s->from), e);
     hi = fy_min(e, s->end);
@@ -439,7 +452,10 @@ fy_http_slice_next(fy_http_request_t *r, int close_connection)
         return FY_DECLINED;
     }
     next = s->start + s->size;
-    if (next < s->from) {
+    if (s->again) {
+        s->again = 0;
+        next = 0;
+    } else if (next < s->from) {
         /* the first slice was slice 0 (If-Range): on from the range */
         next = s->from / s->size * s->size;
     }
