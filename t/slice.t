@@ -9,11 +9,14 @@
 # the slices asked in order; client ranges across slice boundaries as
 # 206 (only the slices they overlap fetched, from the one holding the
 # first byte); HITs from the cache, and only the missing slices asked
-# for a range that needs them; If-Range; HEAD; a later slice with
-# another ETag or an unexpected range ending the response short (the
-# error logged, the connection closed); a backend that ignores Range
-# (its 200 passed as it is); the first slice broken (502);
-# configuration errors with file and line.
+# for a range that needs them; If-Range; a Range not served after all;
+# HEAD; limit_rate; sendfile off; proxy_cache_background_update; kept
+# connections closed by the backend and proxy_next_upstream for later
+# slices; POST not sliced; the access log; a later slice with another
+# ETag or an unexpected range ending the response short (the error
+# logged, the connection closed); a backend that ignores Range (its 200
+# passed as it is); the first slice broken (502); configuration errors
+# with file and line.
 #
 # Every test fails without the module: the configuration is refused
 # ("unknown directive").
