@@ -1872,6 +1872,11 @@ void fy_http_cache_bg_start(fy_http_request_t *r);
 size_t fy_http_slice_var_range(fy_http_request_t *r, u_char *buf,
                                size_t size);
 int fy_http_slice_next(fy_http_request_t *r, int close_connection);
+/* an answer's Content-Range "bytes START-LAST/TOTAL" (v NULL: none):
+ * FY_OK (START <= LAST < TOTAL), FY_DECLINED without a total (a "*"),
+ * FY_ERROR */
+int fy_http_slice_parse(const fy_str_t *v, uint64_t *start, uint64_t *last,
+                        uint64_t *total);
 size_t fy_http_limit_var_req_status(fy_http_request_t *r, u_char *buf,
                                     size_t size);
 size_t fy_http_limit_var_conn_status(fy_http_request_t *r, u_char *buf,

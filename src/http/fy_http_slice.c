@@ -131,9 +131,7 @@ fy_http_slice_var_range(fy_http_request_t *r, u_char *buf, size_t size)
     return (size_t) n;
 }
 
-/* "bytes START-LAST/TOTAL": FY_OK, FY_DECLINED without a total ("*"),
- * FY_ERROR */
-static int
+int
 fy_http_slice_parse(const fy_str_t *v, uint64_t *start, uint64_t *last,
                     uint64_t *total)
 {
