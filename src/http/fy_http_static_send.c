@@ -492,7 +492,9 @@ fy_http_static_send(fy_http_request_t *r, fy_http_static_file_t *f,
 }
 
 /* The header hdr (n bytes) is queued in hc->out: send it, then the
- * body from r->file (static files, proxy cache HITs). */
+ * body from r->file (static files, proxy cache HITs).  hdr NULL: no
+ * header, the body follows the response sent so far (a later slice's,
+ * fy_http_slice.c). */
 void
 fy_http_static_start(fy_http_request_t *r, char *hdr, size_t n)
 {
