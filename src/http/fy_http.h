@@ -541,6 +541,9 @@ typedef struct fy_http_loc_conf_s {
     int                  proxy_force_ranges; /* flag: ferry's byte ranges
                                                 of a 200 it does not
                                                 cache */
+    size_t               slice_size;         /* slice: bytes a ranged
+                                                request asks for, 0: off
+                                                (fy_http_slice.c) */
     size_t               proxy_limit_rate;   /* bytes/s of a buffered
                                                 response read from the
                                                 upstream, 0: no limit */
@@ -1061,6 +1064,10 @@ struct fy_http_request_s {
                                                once the answer is sent, the
                                                request fetches the new
                                                entry (fy_http_cache_bg.c) */
+    unsigned              slicing:1;        /* r->slice is set: next to
+                                               cache_bg, so that
+                                               fy_http_finalize tests both
+                                               at once */
     unsigned              head:1;           /* HEAD: no body in response */
     unsigned              chunked:1;        /* the body is chunked and its
                                                end has not been read yet */
@@ -1097,6 +1104,9 @@ struct fy_http_request_s {
     void                 *map_values;       /* the maps' values so far */
     int                   status;           /* answered with */
     fy_http_proxy_t      *proxy;
+    /* slice: the response assembled from ranged requests, NULL: not
+     * sliced (fy_http_slice.c) */
+    struct fy_http_slice_s *slice;
     fy_http_tunnel_t     *tunnel;          /* after a 101 */
     fy_str_t              upgrade;         /* Upgrade header, if the
                                               client asked to upgrade */
@@ -1886,6 +1896,18 @@ int fy_http_cache_paths_init(fy_cycle_t *cycle, int load);
  * fy_http_finalize when r->cache_bg: the answer (the expired entry) is
  * sent, the upstream is asked for the new one now */
 void fy_http_cache_bg_start(fy_http_request_t *r);
+/* fy_http_slice.c: $slice_range (made on its first use in a location
+ * with slice, as nginx makes its context); from fy_http_finalize when
+ * r->slice: FY_AGAIN when the next slice goes on (the request is not
+ * over), FY_DECLINED when the response is complete */
+size_t fy_http_slice_var_range(fy_http_request_t *r, u_char *buf,
+                               size_t size);
+int fy_http_slice_next(fy_http_request_t *r, int close_connection);
+/* an answer's Content-Range "bytes START-LAST/TOTAL" (v NULL: none):
+ * FY_OK (START <= LAST < TOTAL), FY_DECLINED without a total (a "*"),
+ * FY_ERROR */
+int fy_http_slice_parse(const fy_str_t *v, uint64_t *start, uint64_t *last,
+                        uint64_t *total);
 size_t fy_http_limit_var_req_status(fy_http_request_t *r, u_char *buf,
                                     size_t size);
 size_t fy_http_limit_var_conn_status(fy_http_request_t *r, u_char *buf,

@@ -523,6 +523,11 @@ fy_http_cache_fields_copy(fy_http_request_t *r, fy_http_static_file_t *f,
         {
             continue;               /* decompressed, whole */
         }
+        if (r->slice && (fy_str_eq_ci(&name, "Content-Range")
+                         || fy_str_eq_ci(&name, "Accept-Ranges")))
+        {
+            continue;               /* the slice's: ferry's own lines */
+        }
         if (colon && r->loc->header_filters) {
             for (v = colon + 1; v < eol && *v == ' '; v++) { /* skip */ }
             h.name = name;
@@ -572,9 +577,10 @@ fy_http_cache_send(fy_http_request_t *r, int fd, fy_http_cache_file_t *h)
     char                   *hdr, *text, *eol;
     size_t                  slen, size, n, llen, flen;
     off_t                   start = 0, end = (off_t) h->body_len - 1;
-    int                     status = h->status, filtered = 0;
+    int                     status = h->status, filtered = 0, sliced = 0;
     unsigned                i;
-    fy_str_t                enc, type, etag, lm;
+    fy_str_t                enc, type, etag, lm, cr;
+    uint64_t                from, len;
 
     f = fy_pcalloc(r->pool, sizeof(*f));
     text = fy_palloc(r->pool, h->fields_len + 1);
@@ -599,7 +605,7 @@ fy_http_cache_send(fy_http_request_t *r, int fd, fy_http_cache_file_t *h)
     eol++;
     flen = h->fields_len - (size_t) (eol - text); /* the fields after it */
 
-    if (r->loc->ssi) {
+    if (r->loc->ssi && !r->slice) {
         switch (fy_http_cache_ssi(r, fd, h, (u_char *) eol,
                                   (u_char *) eol + flen)) {
         case FY_OK:
@@ -609,8 +615,40 @@ fy_http_cache_send(fy_http_request_t *r, int fd, fy_http_cache_file_t *h)
         }
     }
 
+    if (r->slice) {
+        /* slice: a slice's entry; the first one's header is the
+         * client's, a later one's body alone follows (fy_http_slice.c) */
+        fy_http_cache_field((u_char *) eol, (u_char *) eol + flen,
+                            "Content-Range", &cr);
+        fy_http_cache_field((u_char *) eol, (u_char *) eol + flen,
+                            "ETag", &etag);
+        fy_http_cache_field((u_char *) eol, (u_char *) eol + flen,
+                            "Last-Modified", &lm);
+        switch (fy_http_slice_cached(r, f, status, &cr, &etag, &lm,
+                                     h->body_len, &from, &len))
+        {
+        case FY_OK:
+            sliced = 1;
+            status = r->status;
+            start = (off_t) from;
+            end = (off_t) (from + len) - 1;
+            break;
+        case FY_DONE:
+            f->pos = (off_t) (h->body_start + from);
+            f->end = f->pos + (off_t) len;
+            hc->nout = 0;
+            fy_http_static_start(r, NULL, 0);
+            return FY_OK;
+        case FY_AGAIN:
+            return FY_OK;       /* broken: the connection is closed */
+        case FY_ERROR:
+            return FY_ERROR;
+        }
+    }
+
     /* one range of a 200, as static files have it (fy_http_static_send) */
-    for (i = 0; status == 200 && !r->err_status && r->loc->max_ranges > 0
+    for (i = 0; status == 200 && !sliced && !r->err_status
+                && r->loc->max_ranges > 0
                 && i < r->headers.nelts; i++)
     {
         rh = fy_array_elt(&r->headers, fy_http_header_t, i);
@@ -624,7 +662,7 @@ fy_http_cache_send(fy_http_request_t *r, int fd, fy_http_cache_file_t *h)
     {
         status = 206;
     }
-    if (status == 200 && !r->err_status
+    if (status == 200 && !r->err_status && !sliced
         && fy_http_cache_not_modified(r, (u_char *) eol,
                                       (u_char *) eol + flen))
     {
@@ -639,7 +677,7 @@ fy_http_cache_send(fy_http_request_t *r, int fd, fy_http_cache_file_t *h)
     fy_http_cache_field((u_char *) eol, (u_char *) eol + flen,
                         "Content-Encoding", &enc);
     if ((status == 200 || status == 206) && !r->err_status && enc.len == 0
-        && (r->loc->sub || r->loc->gzip.enable))
+        && !sliced && (r->loc->sub || r->loc->gzip.enable))
     {
         fy_http_cache_field((u_char *) eol, (u_char *) eol + flen,
                             "Content-Type", &type);
@@ -666,7 +704,7 @@ fy_http_cache_send(fy_http_request_t *r, int fd, fy_http_cache_file_t *h)
     /* gunzip: an entry stored compressed, for a client without gzip:
      * the whole entry, decompressed, no Range (nginx clears ranges) */
     if ((status == 200 || status == 206) && !r->err_status && enc.len
-        && r->loc->gzip.gunzip)
+        && !sliced && r->loc->gzip.gunzip)
     {
         fy_http_cache_field((u_char *) eol, (u_char *) eol + flen,
                             "ETag", &etag);
@@ -709,7 +747,8 @@ fy_http_cache_send(fy_http_request_t *r, int fd, fy_http_cache_file_t *h)
     }
     /* add_trailer: the body as one chunk, the trailers in the last (the
      * filtered sender writes its own) */
-    f->trailers = !filtered && status != 304 && r->loc->add_trailers
+    f->trailers = !filtered && !sliced && status != 304
+                  && r->loc->add_trailers
                   && fy_http_trailers_expected(r, r->status);
     size = 384 + slen + h->fields_len + add.len + fy_http_date_len
            + (r->loc->header_filters ? fy_http_charset_room(r) : 0);
@@ -738,7 +777,7 @@ fy_http_cache_send(fy_http_request_t *r, int fd, fy_http_cache_file_t *h)
         n += (size_t) snprintf(hdr + n, size - n, "%s",
                                fy_http_gzip_header_lines(r, f->gz_how));
     } else {
-        if (r->loc->header_filters) {
+        if (r->loc->header_filters || sliced) {
             n += fy_http_cache_fields_copy(r, f, 0, hdr + n, (u_char *) eol,
                                            (u_char *) eol + flen);
         } else {
@@ -750,14 +789,16 @@ fy_http_cache_send(fy_http_request_t *r, int fd, fy_http_cache_file_t *h)
                                    fy_http_gzip_header_lines(r, f->gz_how));
         }
     }
-    if (f->trailers) {
+    if (sliced) {
+        n = (size_t) (fy_http_slice_lines(r, hdr + n) - hdr);
+    } else if (f->trailers) {
         n += (size_t) snprintf(hdr + n, size - n,
                                "Transfer-Encoding: chunked\r\n");
     } else if (status != 304 && !filtered) {
         n += (size_t) snprintf(hdr + n, size - n, "Content-Length: %lld\r\n",
                                (long long) (end - start + 1));
     }
-    if (status == 206) {
+    if (status == 206 && !sliced) {
         n += (size_t) snprintf(hdr + n, size - n,
                                "Content-Range: bytes %lld-%lld/%llu\r\n",
                                (long long) start, (long long) end,

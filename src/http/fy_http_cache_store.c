@@ -257,9 +257,14 @@ fy_http_cache_store_open(fy_http_proxy_t *p)
     time_t                 now = (time_t) (fy_wall_msec / 1000);
 
     /* 206 and 304 answer what this client asked (Range, If-...), not
-     * the request every client makes; an X-Accel-Redirect is not the
+     * the request every client makes (but a slice's 206 answers the
+     * range its key names, when it is the one asked and agrees with
+     * the first: fy_http_slice.c); an X-Accel-Redirect is not the
      * answer itself */
-    if (!c->store_ok || p->status == 206 || p->status == 304
+    if (!c->store_ok
+        || (p->status == 206
+            && !(r->slice && fy_http_slice_storable(r, headers)))
+        || p->status == 304
         || p->status < 200 || r->err_status
         || (p->xa_redirect
             && !(lcf->proxy_ignore_headers & FY_HTTP_IGN_XA_REDIRECT))

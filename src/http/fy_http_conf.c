@@ -178,6 +178,11 @@ const fy_command_t  fy_http_commands[] = {
       FY_CONF_LOC_OFF, offsetof(fy_http_loc_conf_t, max_ranges),
       &fy_http_ranges_bounds },
 
+    /* slice: a response fetched in ranges of this size
+     * (fy_http_slice.c) */
+    { "slice", FY_HTTP_ANY, 0, 1, 1, fy_conf_set_size,
+      FY_CONF_LOC_OFF, offsetof(fy_http_loc_conf_t, slice_size), NULL },
+
     /* error_page after error_page (fy_http_error_page.c) */
     { "recursive_error_pages", FY_HTTP_ANY, 0, 1, 1, fy_conf_set_flag,
       FY_CONF_LOC_OFF, offsetof(fy_http_loc_conf_t, recursive_error_pages),

@@ -124,6 +124,7 @@ fy_http_merge_loc(fy_http_loc_conf_t *prev, fy_http_loc_conf_t *conf)
                   FY_CONF_UNSET_INT, FY_HTTP_IMS_EXACT);
     fy_conf_merge(conf->max_ranges, prev->max_ranges, FY_CONF_UNSET_INT,
                   INT_MAX);
+    fy_conf_merge(conf->slice_size, prev->slice_size, FY_CONF_UNSET_SIZE, 0);
     conf->internal |= prev->internal;   /* nested ones too, as nginx */
     fy_http_limit_rate_merge(prev, conf);
     /* the rewrite directives themselves are not inherited (nginx) */

@@ -68,6 +68,7 @@ fy_http_create_loc_conf(fy_pool_t *pool)
     lcf->recursive_error_pages = FY_CONF_UNSET_INT;
     lcf->if_modified_since = FY_CONF_UNSET_INT;
     lcf->max_ranges = FY_CONF_UNSET_INT;
+    lcf->slice_size = FY_CONF_UNSET_SIZE;
     lcf->proxy_ignore_client_abort = FY_CONF_UNSET_INT;
     lcf->proxy_socket_keepalive = FY_CONF_UNSET_INT;
     fy_http_gzip_init_conf(&lcf->gzip);

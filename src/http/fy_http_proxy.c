@@ -258,8 +258,7 @@ fy_proxy_resend_safe(fy_http_proxy_t *p)
     fy_http_request_t  *r = p->r;
 
     if (!p->reused || p->buf.last != p->buf.start
-        || (r->header_sent && !(p->cache && p->cache->bg))
-        || p->body_lost || p->early)
+        || fy_proxy_client_answered(p) || p->body_lost || p->early)
     {
         return 0;
     }
@@ -270,6 +269,13 @@ fy_proxy_resend_safe(fy_http_proxy_t *p)
 /* A failure on a kept connection that fy_proxy_next will mend by
  * sending the request again on a new one is no error worth an
  * operator's attention. */
+int
+fy_proxy_client_answered(fy_http_proxy_t *p)
+{
+    return p->r->header_sent && !(p->cache && p->cache->bg)
+           && !(p->r->slice && !p->sliced);
+}
+
 int
 fy_proxy_err_level(fy_http_proxy_t *p)
 {
@@ -549,10 +555,8 @@ fy_proxy_can_retry(fy_http_proxy_t *p, unsigned ft)
     fy_http_bal_ctx_t    bc;
     unsigned             i;
 
-    /* a background cache update (fy_http_cache_bg.c) sent nothing of
-     * its own to the client: it may go on to the next server */
     if (!(lcf->next_upstream & ft) || p->body_lost
-        || (r->header_sent && !(p->cache && p->cache->bg)) || p->early)
+        || fy_proxy_client_answered(p) || p->early)
     {
         return 0;
     }

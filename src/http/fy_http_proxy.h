@@ -174,6 +174,9 @@ struct fy_http_proxy_s {
     struct fy_http_store_req_s *store;
     unsigned                  range_allow:1;
     unsigned                  ranged:1;
+    unsigned                  sliced:1;    /* slice: a slice's answer
+                                              (fy_http_slice.c), ranged
+                                              too */
     uint64_t                  range_skip, range_left;
     uint64_t                  range_first, range_total;
     /* proxy_limit_rate (fy_proxy_rate_recv): when the body's reads
@@ -262,6 +265,12 @@ typedef struct {
                           (p)->peer ? (char *) (p)->r->uri.data : "",     \
                           (p)->peer ? "\"" : ""
 
+/* Whether some of the client's answer went out before this proxying's
+ * own: r->header_sent, but not for a background cache update (it
+ * answers nobody, fy_http_cache_bg.c) nor for a later slice whose
+ * answer is not checked yet (the earlier slices' bytes are not this
+ * one's, fy_http_slice.c): those may still go to another server. */
+int fy_proxy_client_answered(fy_http_proxy_t *p);
 int fy_proxy_err_level(fy_http_proxy_t *p);
 void fy_proxy_close_upstream(fy_http_proxy_t *p);
 void fy_proxy_fail(fy_http_proxy_t *p, int status);
@@ -329,6 +338,29 @@ void fy_proxy_scan(fy_http_proxy_t *p, u_char *start, u_char *end);
  * Content-Length; at most FY_PROXY_RANGE_LINES bytes) written at q,
  * and a body piece cut to the range (its new length). */
 #define FY_PROXY_RANGE_LINES  128
+/* slice (fy_http_slice.c): the answer to a slice's ranged request,
+ * checked against the first slice's: FY_OK the first (the client's
+ * header follows, its length lines from fy_http_slice_lines), FY_DONE
+ * a later one (its body follows the earlier ones', no header),
+ * FY_DECLINED not sliced (the first was not a 206: passed as it is),
+ * FY_ERROR answered (a first one broken: 502; a later one: the client
+ * connection closed, the length it was promised unmet).  The cache's
+ * HIT of a slice: FY_OK the first (*from, *len: the entry's body bytes
+ * to send; r->status the client's; f gets the read buffer of the
+ * slice before, if any), FY_DONE a later one (the body alone to send), FY_DECLINED, FY_ERROR a broken first one (nothing
+ * sent), FY_AGAIN a broken later one (logged, the connection closed:
+ * r is gone). */
+int    fy_http_slice_header(fy_http_proxy_t *p, fy_array_t *headers);
+char  *fy_http_slice_lines(fy_http_request_t *r, char *q);
+/* whether a 206 is the slice asked for, as fy_http_slice_header would
+ * find (nothing logged): the cache stores only such a one */
+int    fy_http_slice_storable(fy_http_request_t *r, fy_array_t *headers);
+int    fy_http_slice_cached(fy_http_request_t *r,
+                            struct fy_http_static_file_s *f, int status,
+                            const fy_str_t *cr, const fy_str_t *etag,
+                            const fy_str_t *lm, uint64_t body_len,
+                            uint64_t *from, uint64_t *len);
+
 /* proxy_store (fy_http_proxy_store.c): a 200's file begun (p->store set
  * if so), body bytes written to it, and, the body read to its end or
  * failed, the file put in place or removed. */

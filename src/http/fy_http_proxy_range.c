@@ -69,6 +69,9 @@ fy_proxy_range_start(fy_http_proxy_t *p, fy_array_t *headers, int64_t cl)
 char *
 fy_proxy_range_header(fy_http_proxy_t *p, char *q)
 {
+    if (p->sliced) {
+        return fy_http_slice_lines(p->r, q);    /* slice's own */
+    }
     if (!p->ranged) {
         return q + sprintf(q, "Accept-Ranges: bytes\r\n");
     }

@@ -476,9 +476,23 @@ fy_proxy_process_header(fy_http_proxy_t *p)
         return;
     }
 
+    /* slice: a slice's answer, checked; the first one's header is the
+     * client's (no filters on its body), a later one's body follows
+     * the earlier ones' (fy_http_slice.c) */
+    if (r->slice && p->status != 101) {
+        switch (fy_http_slice_header(p, headers)) {
+        case FY_OK:
+            goto sliced;
+        case FY_DONE:
+            goto relay;
+        case FY_ERROR:
+            return;
+        }
+    }
+
     /* ssi: the page is read whole, processed, then answered with the
      * upstream's status and fields (fy_http_proxy_ssi.c) */
-    if (r->loc->ssi && p->status != 101
+    if (r->loc->ssi && p->status != 101 && !r->slice
         && fy_proxy_ssi_begin(p, headers) == FY_DONE)
     {
         return;
@@ -563,6 +577,7 @@ fy_proxy_process_header(fy_http_proxy_t *p)
         (void) fy_proxy_range_start(p, headers, cl);
     }
 
+sliced:
     /* Without a length or chunks, only the close can end the body. */
     if (p->gzip == NULL && p->sub == NULL
         && ((p->body_type == FY_PROXY_BODY_CLOSE
@@ -684,7 +699,8 @@ fy_proxy_process_header(fy_http_proxy_t *p)
         }
         if (p->range_allow
             && (fy_str_eq_ci(&h->name, "Accept-Ranges")
-                || (p->ranged && fy_str_eq_ci(&h->name, "Content-Length"))))
+                || (p->ranged && fy_str_eq_ci(&h->name, "Content-Length"))
+                || (p->sliced && fy_str_eq_ci(&h->name, "Content-Range"))))
         {
             continue;           /* ferry's own (fy_proxy_range_header) */
         }
@@ -783,6 +799,7 @@ fy_proxy_process_header(fy_http_proxy_t *p)
 
     /* a response without a body, or with all of it in those first
      * bytes, is read to its end already */
+relay:
     p->buffering = r->loc->proxy_buffering;
     if (p->xa_buffering) {
         fy_proxy_accel_buffering(p);

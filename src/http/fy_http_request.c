@@ -325,12 +325,18 @@ fy_http_finalize(fy_http_request_t *r, int close_connection)
     fy_http_conn_t      *hc = r->hc;
     fy_http_loc_conf_t  *lcf;
 
-    if (r->cache_bg) {
-        /* the expired entry answered: the request ends once it has
-         * fetched the new one, without a word more to the client */
-        r->cache_bg = 0;
-        fy_http_cache_bg_start(r);
-        return;
+    if (r->cache_bg || r->slicing) {    /* one test of two adjacent bits */
+        if (r->cache_bg) {
+            /* the expired entry answered: the request ends once it has
+             * fetched the new one, without a word more to the client */
+            r->cache_bg = 0;
+            fy_http_cache_bg_start(r);
+            return;
+        }
+        if (fy_http_slice_next(r, close_connection) == FY_AGAIN) {
+            return;     /* the next slice's answer goes on
+                           (fy_http_slice.c) */
+        }
     }
     if (r->mirrors_running
         && fy_http_mirror_wait(r, close_connection) == FY_AGAIN)

@@ -156,7 +156,8 @@ int fy_http_static_filters(fy_http_request_t *r, fy_http_static_file_t *f,
  * out of memory. */
 int fy_http_static_gunzip(fy_http_request_t *r, fy_http_static_file_t *f);
 
-/* hdr (n bytes, queued in hc->out) sent, then the body from r->file */
+/* hdr (n bytes, queued in hc->out) sent, then the body from r->file;
+ * hdr NULL: the body alone (a later slice's, fy_http_slice.c) */
 void fy_http_static_start(fy_http_request_t *r, char *hdr, size_t n);
 
 /* Close what f still holds (the request pool's cleanup, and when the

@@ -62,6 +62,10 @@ fy_http_static_read_begin(fy_http_request_t *r, fy_http_static_file_t *f)
     if (!f->direct && r->hc->c->ssl == NULL && lcf->sendfile) {
         return FY_OK;                   /* sendfile() sends it */
     }
+    if (f->rbuf && f->align >= align) {
+        return FY_OK;   /* a slice's: the buffer of the slice before,
+                           aligned enough (fy_http_slice.c) */
+    }
     size = lcf->output_buffers_num * lcf->output_buffers_size;
     size = (size + align - 1) & ~(align - 1);
     p = fy_palloc(r->pool, size + align);

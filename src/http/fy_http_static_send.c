@@ -550,7 +550,9 @@ fy_http_static_send(fy_http_request_t *r, fy_http_static_file_t *f,
 }
 
 /* The header hdr (n bytes) is queued in hc->out: send it, then the
- * body from r->file (static files, proxy cache HITs). */
+ * body from r->file (static files, proxy cache HITs).  hdr NULL: no
+ * header, the body follows the response sent so far (a later slice's,
+ * fy_http_slice.c). */
 void
 fy_http_static_start(fy_http_request_t *r, char *hdr, size_t n)
 {
@@ -561,10 +563,13 @@ fy_http_static_start(fy_http_request_t *r, char *hdr, size_t n)
         return;
     }
     hc->out_done = fy_http_static_send_body;
-    r->header_out = n;
-    r->header_text.data = (u_char *) hdr;
-    r->header_text.len = n;
-    r->header_sent = 1;
+    if (hdr) {
+        /* (none: a later slice's body, after the first one's header) */
+        r->header_out = n;
+        r->header_text.data = (u_char *) hdr;
+        r->header_text.len = n;
+        r->header_sent = 1;
+    }
 
     switch (fy_http_write_out(r)) {
     case FY_OK:

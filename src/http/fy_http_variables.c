@@ -592,6 +592,7 @@ static const fy_http_variable_t  fy_http_variables[] = {
     { "content_length",   fy_var_content_length },
     { "realpath_root",    fy_http_var_realpath_root },
     { "request_id",       fy_http_var_request_id },
+    { "slice_range",      fy_http_slice_var_range },
     { "nginx_version",    fy_http_var_nginx_version },
     { "request_completion", fy_http_var_request_completion },
     { "pipe",             fy_http_var_pipe },
