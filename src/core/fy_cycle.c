@@ -133,6 +133,7 @@ static const fy_command_t *const  fy_conf_tables[] = {
     fy_http_access_commands,
     fy_http_auth_basic_commands,
     fy_http_auth_request_commands,
+    fy_http_auth_delay_commands,
     fy_http_mirror_commands,
     fy_http_expires_commands,
     fy_http_charset_commands,

@@ -661,6 +661,7 @@ typedef struct fy_http_loc_conf_s {
      * (fy_http_auth_set_t), NULL: none here, the parent's apply */
     fy_str_t             auth_request;
     fy_array_t          *auth_request_set;
+    int64_t              auth_delay;    /* msec; auth_delay (0s) */
     /* mirror (fy_http_mirror.c): the URIs (fy_str_t), NULL: unset, no
      * elements: "off"; mirror_request_body; log_subrequest (flags) */
     fy_array_t          *mirrors;
@@ -1681,6 +1682,10 @@ void fy_http_auth_request_done(fy_http_request_t *sr, int status);
 /* fy_http_request_route.c: the access phase of r is over: 0 goes on
  * with try_files and the content handler, a status is answered. */
 void fy_http_access_done(fy_http_request_t *r, int rc);
+
+/* fy_http_auth_delay.c: auth_delay */
+extern const fy_command_t  fy_http_auth_delay_commands[];
+int  fy_http_auth_delay(fy_http_request_t *r);
 
 /* fy_http_auth_basic.c: auth_basic, auth_basic_user_file, satisfy */
 extern const fy_command_t  fy_http_auth_basic_commands[];

@@ -467,6 +467,9 @@ fy_http_run_access(fy_http_request_t *r)
 void
 fy_http_access_done(fy_http_request_t *r, int rc)
 {
+    if (rc == 401 && fy_http_auth_delay(r) == FY_AGAIN) {
+        return;             /* auth_delay: the 401 goes out later */
+    }
     if (rc) {
         fy_http_skip_body(r);
         fy_http_send_error(r, rc);
