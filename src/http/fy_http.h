@@ -795,6 +795,7 @@ typedef struct fy_http_srv_conf_s {
     int                  large_header_buffers;
     int                  ignore_invalid_headers;
     int                  underscores_in_headers;
+    int                  max_headers;       /* header lines (1000) */
     int                  merge_slashes;     /* flag: "//" read as "/" */
     fy_tls_conf_t        tls;           /* ssl_* directives */
     unsigned             http2_seen;    /* as in fy_http_loc_conf_t */

@@ -99,6 +99,11 @@ const fy_command_t  fy_http_commands[] = {
       fy_conf_set_flag, FY_CONF_SRV_OFF,
       offsetof(fy_http_srv_conf_t, ignore_invalid_headers), NULL },
 
+    /* nginx 1.27.x+: the header lines a request may have (1000) */
+    { "max_headers", FY_CONF_HTTP | FY_CONF_SRV, 0, 1, 1,
+      fy_conf_set_int, FY_CONF_SRV_OFF,
+      offsetof(fy_http_srv_conf_t, max_headers), NULL },
+
     { "underscores_in_headers", FY_CONF_HTTP | FY_CONF_SRV, 0, 1, 1,
       fy_conf_set_flag, FY_CONF_SRV_OFF,
       offsetof(fy_http_srv_conf_t, underscores_in_headers), NULL },

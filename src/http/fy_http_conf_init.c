@@ -190,6 +190,8 @@ fy_http_merge_header_conf(fy_http_srv_conf_t *prev, fy_http_srv_conf_t *conf)
                   FY_CONF_UNSET_INT, 1);
     fy_conf_merge(conf->underscores_in_headers, prev->underscores_in_headers,
                   FY_CONF_UNSET_INT, 0);
+    fy_conf_merge(conf->max_headers, prev->max_headers, FY_CONF_UNSET_INT,
+                  1000);
 }
 
 static int

@@ -110,6 +110,7 @@ fy_http_create_srv_conf(fy_conf_t *cf)
     scf->large_header_buffers = FY_CONF_UNSET_INT;
     scf->ignore_invalid_headers = FY_CONF_UNSET_INT;
     scf->underscores_in_headers = FY_CONF_UNSET_INT;
+    scf->max_headers = FY_CONF_UNSET_INT;
     scf->merge_slashes = FY_CONF_UNSET_INT;
     fy_tls_conf_init(cf->pool, &scf->tls);
     scf->file = cf->file ? cf->file->name : "command line";
