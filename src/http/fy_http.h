@@ -598,6 +598,7 @@ typedef struct fy_http_loc_conf_s {
     fy_array_t          *pass_headers;       /* fy_str_t */
     fy_array_t          *error_pages;        /* fy_http_error_page_t */
     fy_http_cv_t        *proxy_method;       /* NULL: the client's */
+    fy_http_cv_t        *proxy_set_body;     /* NULL: the client's body */
     int                  proxy_http_version; /* 1000, 1001; unset: 1.1
                                                 with upstream keepalive,
                                                 else 1.0 */
@@ -916,6 +917,10 @@ int fy_http_cgi_apply(fy_http_loc_conf_t *lcf);
 /* a location proxied to FastCGI, uwsgi or SCGI rather than HTTP */
 #define fy_http_cgi_loc(lcf) \
     ((lcf)->fastcgi_pass || (lcf)->uwsgi_pass || (lcf)->scgi_pass)
+/* proxy_set_body replaces the body of an HTTP proxy_pass (only: it is
+ * nginx's proxy module's, not FastCGI's, uwsgi's, SCGI's, memcached's) */
+#define fy_http_sets_body(lcf) \
+    ((lcf)->proxy_set_body && !fy_http_cgi_loc(lcf) && !(lcf)->memcached_pass)
 /* fy_http_conf_upstream.c: the upstream called name, an implicit one
  * (host:port, unix:path) made if there is none yet; NULL: logged */
 struct fy_http_main_conf_s;

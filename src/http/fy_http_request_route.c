@@ -545,7 +545,8 @@ fy_http_run_content(fy_http_request_t *r)
         have = fy_buf_size(fy_http_body_src(r));
         if ((r->seen & 16) && r->http_version >= 1001
             && (r->chunked ? have == 0 : have < r->body_rest)
-            && !r->error_page && lcf->pass_request_body && !r->continued)
+            && !r->error_page && lcf->pass_request_body && !r->continued
+            && !fy_http_sets_body(lcf))
         {
             /* only a proxied request wants the body */
             fy_http_send_continue(r);
