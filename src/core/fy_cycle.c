@@ -160,6 +160,7 @@ static const fy_command_t *const  fy_conf_tables[] = {
     fy_http_memcached_commands,
     fy_http_sub_commands,
     fy_http_ssi_commands,
+    fy_http_addition_commands,
     fy_http_try_files_commands,
     fy_http_proxy_redirect_commands,
     fy_http_proxy_cookie_commands,

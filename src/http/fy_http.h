@@ -23,6 +23,7 @@
 #include "fy_http_gzip.h"
 #include "fy_http_sub.h"
 #include "fy_http_ssi.h"
+#include "fy_http_addition.h"
 #include <sys/uio.h>
 
 typedef struct fy_http_request_s  fy_http_request_t;
@@ -683,6 +684,9 @@ typedef struct fy_http_loc_conf_s {
     /* sub_filter* (fy_http_sub.c); NULL: none here or above */
     fy_http_sub_conf_t  *sub;
     fy_http_ssi_conf_t  *ssi;           /* NULL: no ssi directive */
+    /* add_before_body, add_after_body, addition_types
+     * (fy_http_addition.c); NULL: none here or above */
+    fy_http_addition_conf_t *addition;
     /* fy_http_proxy_accel.c: proxy_ignore_headers, FY_HTTP_IGN_* (0:
      * not given here, inherited) */
     unsigned             proxy_ignore_headers;
@@ -1145,6 +1149,11 @@ struct fy_http_request_s {
      * 200 or 304 (empty_gif) */
     unsigned              send_last_modified:1;
     unsigned              ssi_done:1;      /* ssi processed its body */
+    /* sub_filter's strings apply to the body being sent (not only the
+     * addition module's texts): its validators go (fy_http_sub_begin) */
+    unsigned              sub_strings:1;
+    /* the addition module's bodies (fy_http_addition.c), NULL: none */
+    fy_http_addition_ctx_t *addition;
     /* a Range the file could not satisfy: the 416, and what an
      * error_page 416 answers, carry a Content-Range with "*" for the
      * range and range_size for the length, as nginx's do */
@@ -1320,6 +1329,25 @@ void fy_http_sub_merge(fy_http_loc_conf_t *prev, fy_http_loc_conf_t *conf);
  * ssi_last_modified, ssi_min_file_chunk */
 extern const fy_command_t  fy_http_ssi_commands[];
 void fy_http_ssi_merge(fy_http_loc_conf_t *prev, fy_http_loc_conf_t *conf);
+
+/* fy_http_addition.c: add_before_body, add_after_body, addition_types */
+extern const fy_command_t  fy_http_addition_commands[];
+void fy_http_addition_merge(fy_http_loc_conf_t *prev,
+                            fy_http_loc_conf_t *conf);
+/* Before r's content handler: FY_OK (go on), FY_AGAIN (the subrequests
+ * run; fy_http_run_content follows), or a status to answer. */
+int  fy_http_addition_fetch(fy_http_request_t *r);
+/* fy_http_send_response's answer (body, type) gets the bodies and
+ * they are not fetched yet: FY_OK (they run; the answer is sent again
+ * once they are in), FY_DECLINED (send it now), FY_ERROR. */
+int  fy_http_addition_response(fy_http_request_t *r, int status,
+                               const fy_str_t *type, const u_char *body,
+                               size_t len);
+/* 1 when r's response (status, type) gets the bodies: *before, *after
+ * (either may be empty); 0: sent as it is. */
+int  fy_http_addition_texts(fy_http_request_t *r, int status,
+                            const fy_str_t *type, fy_str_t *before,
+                            fy_str_t *after);
 void fy_http_ssi_check(fy_http_loc_conf_t *lcf);
 void fy_http_charset_merge(fy_http_loc_conf_t *prev,
                            fy_http_loc_conf_t *conf);

@@ -165,6 +165,7 @@ fy_http_merge_loc(fy_http_loc_conf_t *prev, fy_http_loc_conf_t *conf)
     fy_http_charset_merge(prev, conf);
     fy_http_sub_merge(prev, conf);
     fy_http_ssi_merge(prev, conf);
+    fy_http_addition_merge(prev, conf);
     conf->header_filters = conf->expires != FY_HTTP_EXPIRES_OFF
                            || conf->charset_on;
 }

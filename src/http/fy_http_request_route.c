@@ -525,6 +525,14 @@ fy_http_run_content(fy_http_request_t *r)
         }
     }
 
+    /* add_before_body, add_after_body: their bodies first */
+    if (lcf->addition && (rc = fy_http_addition_fetch(r)) != FY_OK) {
+        if (rc != FY_AGAIN) {
+            fy_http_send_error(r, rc);
+        }
+        return;
+    }
+
     /* the location that answers says how fast (nginx reads it at the
      * first write, when no later phase can change the location) */
     if (lcf->limit_rate || r->limit_rate) {
