@@ -664,6 +664,7 @@ typedef struct fy_http_loc_conf_s {
     fy_str_t             auth_request;
     fy_array_t          *auth_request_set;
     int64_t              auth_delay;    /* msec; auth_delay (0s) */
+    size_t               subrequest_output_buffer_size;  /* page size */
     /* mirror (fy_http_mirror.c): the URIs (fy_str_t), NULL: unset, no
      * elements: "off"; mirror_request_body; log_subrequest (flags) */
     fy_array_t          *mirrors;

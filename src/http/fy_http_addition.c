@@ -12,7 +12,7 @@
  * or, for ferry's own 200 answer of a listed type made before it (a
  * "return"), before that is sent (fy_http_addition_response):
  * their bodies are kept whole in memory (fy_http_capture_t, at most
- * subrequest_output_buffer_size).  nginx starts them as the response's
+ * FY_HTTP_SSI_MAX).  nginx starts them as the response's
  * body goes out; ferry has them when the response's header is made, so
  * that the three writers of bodies (ferry's own, static files, proxied
  * ones) add them the way they already run sub_filter: a stream of

@@ -159,6 +159,9 @@ fy_http_merge_loc(fy_http_loc_conf_t *prev, fy_http_loc_conf_t *conf)
     fy_http_auth_basic_merge(prev, conf);
     fy_http_auth_request_merge(prev, conf);
     fy_conf_merge(conf->auth_delay, prev->auth_delay, FY_CONF_UNSET_MSEC, 0);
+    fy_conf_merge(conf->subrequest_output_buffer_size,
+                  prev->subrequest_output_buffer_size, FY_CONF_UNSET_SIZE,
+                  (size_t) sysconf(_SC_PAGESIZE));
     fy_http_mirror_merge(prev, conf);
     fy_http_limit_except_merge(prev, conf);     /* after auth_basic's */
     fy_http_expires_merge(prev, conf);

@@ -64,6 +64,7 @@ fy_http_create_loc_conf(fy_pool_t *pool)
     lcf->intercept_errors = FY_CONF_UNSET_INT;
     lcf->satisfy = FY_CONF_UNSET_INT;
     lcf->auth_delay = FY_CONF_UNSET_MSEC;
+    lcf->subrequest_output_buffer_size = FY_CONF_UNSET_SIZE;
     lcf->expires = FY_CONF_UNSET_INT;
     lcf->etag = FY_CONF_UNSET_INT;
     lcf->recursive_error_pages = FY_CONF_UNSET_INT;
