@@ -7,14 +7,15 @@
 # addition_types type; the Content-Length goes (chunked to HTTP/1.1,
 # the close for HTTP/1.0; ferry's own whole body keeps an exact one),
 # Accept-Ranges too, the ETag becomes weak, Last-Modified stays; a HEAD
-# gets the header a GET would; "" turns an inherited one off;
-# config errors.
+# gets the header a GET would; "" turns an inherited one off; gzip
+# compresses the added bodies with the rest; config errors.
 
 use strict;
 use warnings;
 
 use Test::More;
 use Ferry::Test;
+use IO::Uncompress::Gunzip qw(gunzip $GunzipError);
 
 my $f = Ferry::Test->new(conf => main_conf() . <<'EOF');
 worker_processes 1;
@@ -54,6 +55,13 @@ http {
         location /static2/ {
             alias %%PREFIX%%/html/static/;
             add_before_body /dyn/footer;
+        }
+        location /gz/ {
+            alias %%PREFIX%%/html/static/;
+            gzip on;
+            gzip_min_length 1;
+            add_before_body /parts/before.html;
+            add_after_body /parts/after.html;
         }
         location /parts/ { }
         location /dyn/ { proxy_pass http://be; }
@@ -163,6 +171,13 @@ is($r->{headers}{'content-length'}, length("returned\ndynamic footer\n"),
 $r = http_get($port, '/static2/page.html');
 is($r->{body}, "dynamic footer\n<p>page</p>\n",
    'a static file with a proxied before body');
+
+$r = http_get($port, '/gz/page.html', 'Accept-Encoding' => 'gzip');
+is($r->{headers}{'content-encoding'}, 'gzip', 'gzip on: compressed');
+my $plain;
+gunzip(\$r->{body} => \$plain) or diag($GunzipError);
+is($plain, "<before>\n<p>page</p>\n<after>\n",
+   '... the added bodies compressed with the rest');
 
 my @seen = grep { m{^GET /dyn/footer} } $be->request_lines;
 ok(@seen >= 6, 'the after body came from the upstream each time');
