@@ -8,12 +8,23 @@
  *   thread_pool NAME threads=N [max_queue=N];                  main
  *   accept_mutex_delay TIME;                                   events
  *   worker_aio_requests N;                                     events
+ *   debug_points abort | stop;                                 main
+ *   debug_connection ADDRESS | CIDR | unix:;  (repeatable)     events
+ *   ssl_engine DEVICE;                                         main
+ *   master_process on | off;   ("on", what ferry does: quiet)  main
  *
  * Why: there is no accept mutex to lock (only the master accepts and
  * hands connections to workers, docs/architecture.md), so neither its
  * lock file nor its retry delay mean anything; and a worker is one
  * thread that reads files with pread() and sendfile(), with neither
- * thread pools nor Linux AIO contexts to size.  Refusing them would
+ * thread pools nor Linux AIO contexts to size.  debug_points and
+ * debug_connection belong to nginx's debug build (nginx without one
+ * warns about debug_connection too); ferry has none.  ssl_engine: ferry
+ * loads no OpenSSL engine (OpenSSL 3 deprecates them) and computes
+ * with the default provider, which gives the same results (a key kept
+ * in an engine is not loadable either: ssl_certificate_key says so).
+ * master_process off: ferry always runs its master, which accepts the
+ * connections and hands them to the workers; the service is the same.  Refusing them would
  * make an operator edit working nginx configurations for nothing.
  */
 #include "fy_core.h"
@@ -25,7 +36,11 @@ enum {
     FY_TUNING_PATH,
     FY_TUNING_TIME,
     FY_TUNING_NUMBER,
-    FY_TUNING_THREAD_POOL
+    FY_TUNING_THREAD_POOL,
+    FY_TUNING_DEBUG_POINTS,     /* abort | stop */
+    FY_TUNING_ANY,              /* repeatable, not checked (nginx) */
+    FY_TUNING_NAME,             /* a word */
+    FY_TUNING_MASTER            /* on | off */
 };
 
 typedef struct {
@@ -45,6 +60,8 @@ static const char *fy_core_tuning_set(fy_conf_t *cf, const fy_command_t *cmd,
                      "accept mutex"
 #define FY_NO_AIO    "a worker is one thread and reads files with pread() " \
                      "and sendfile()"
+#define FY_NO_DEBUG  "ferry has no debug build with such debugging points " \
+                     "and per-client debug logs"
 
 const fy_command_t  fy_core_tuning_commands[] = {
     FY_TUNING_ROW("lock_file", FY_CONF_MAIN, 1, FY_TUNING_PATH, 0,
@@ -55,6 +72,16 @@ const fy_command_t  fy_core_tuning_commands[] = {
                   FY_NO_MUTEX),
     FY_TUNING_ROW("worker_aio_requests", FY_CONF_EVENTS, 1, FY_TUNING_NUMBER,
                   3, FY_NO_AIO),
+    FY_TUNING_ROW("debug_points", FY_CONF_MAIN, 1, FY_TUNING_DEBUG_POINTS, 4,
+                  FY_NO_DEBUG),
+    FY_TUNING_ROW("debug_connection", FY_CONF_EVENTS, 1, FY_TUNING_ANY, 5,
+                  FY_NO_DEBUG),
+    FY_TUNING_ROW("ssl_engine", FY_CONF_MAIN, 1, FY_TUNING_NAME, 6,
+                  "no OpenSSL engine is loaded, the default provider "
+                  "computes the same"),
+    FY_TUNING_ROW("master_process", FY_CONF_MAIN, 1, FY_TUNING_MASTER, 7,
+                  "the master always runs: it accepts the connections and "
+                  "hands them to the workers"),
     { NULL, 0, 0, 0, 0, NULL, 0, 0, NULL }
 };
 
@@ -139,7 +166,7 @@ fy_core_tuning_set(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
         if (rv != FY_CONF_OK) {
             return rv;
         }
-    } else {
+    } else if (arg->kind != FY_TUNING_ANY) {
         if (ccf->tuning_seen & arg->bit) {
             return "is duplicate";
         }
@@ -147,6 +174,15 @@ fy_core_tuning_set(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
             n = fy_conf_parse_msec(v);
         } else if (arg->kind == FY_TUNING_NUMBER) {
             n = fy_atoi(v->data, v->len);
+        } else if (arg->kind == FY_TUNING_DEBUG_POINTS) {
+            n = fy_str_eq(v, "abort") || fy_str_eq(v, "stop") ? 0 : -1;
+        } else if (arg->kind == FY_TUNING_MASTER) {
+            if (!fy_str_eq_ci(v, "on") && !fy_str_eq_ci(v, "off")) {
+                fy_conf_error(cf, "invalid value \"%s\" in \"%s\" "
+                              "directive, it must be \"on\" or \"off\"",
+                              v->data, cmd->name);
+                return FY_CONF_ERROR;
+            }
         } else if (v->len == 0) {
             n = -1;
         }
@@ -156,7 +192,14 @@ fy_core_tuning_set(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
             return FY_CONF_ERROR;
         }
         ccf->tuning_seen |= arg->bit;
+        if (arg->kind == FY_TUNING_MASTER && fy_str_eq_ci(v, "on")) {
+            return FY_CONF_OK;      /* what ferry does */
+        }
     }
-    fy_conf_ignored(cf, cmd->name, arg->why);
+    if (arg->kind == FY_TUNING_MASTER) {
+        fy_conf_ignored(cf, "master_process off", arg->why);
+    } else {
+        fy_conf_ignored(cf, cmd->name, arg->why);
+    }
     return FY_CONF_OK;
 }

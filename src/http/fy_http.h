@@ -23,6 +23,7 @@
 #include "fy_http_gzip.h"
 #include "fy_http_sub.h"
 #include "fy_http_ssi.h"
+#include "fy_http_addition.h"
 #include <sys/uio.h>
 
 typedef struct fy_http_request_s  fy_http_request_t;
@@ -628,6 +629,7 @@ typedef struct fy_http_loc_conf_s {
     fy_array_t          *pass_headers;       /* fy_str_t */
     fy_array_t          *error_pages;        /* fy_http_error_page_t */
     fy_http_cv_t        *proxy_method;       /* NULL: the client's */
+    fy_http_cv_t        *proxy_set_body;     /* NULL: the client's body */
     int                  proxy_http_version; /* 1000, 1001; unset: 1.1
                                                 with upstream keepalive,
                                                 else 1.0 */
@@ -691,6 +693,8 @@ typedef struct fy_http_loc_conf_s {
      * (fy_http_auth_set_t), NULL: none here, the parent's apply */
     fy_str_t             auth_request;
     fy_array_t          *auth_request_set;
+    int64_t              auth_delay;    /* msec; auth_delay (0s) */
+    size_t               subrequest_output_buffer_size;  /* page size */
     /* mirror (fy_http_mirror.c): the URIs (fy_str_t), NULL: unset, no
      * elements: "off"; mirror_request_body; log_subrequest (flags) */
     fy_array_t          *mirrors;
@@ -711,6 +715,9 @@ typedef struct fy_http_loc_conf_s {
     /* sub_filter* (fy_http_sub.c); NULL: none here or above */
     fy_http_sub_conf_t  *sub;
     fy_http_ssi_conf_t  *ssi;           /* NULL: no ssi directive */
+    /* add_before_body, add_after_body, addition_types
+     * (fy_http_addition.c); NULL: none here or above */
+    fy_http_addition_conf_t *addition;
     /* fy_http_proxy_accel.c: proxy_ignore_headers, FY_HTTP_IGN_* (0:
      * not given here, inherited) */
     unsigned             proxy_ignore_headers;
@@ -834,6 +841,7 @@ typedef struct fy_http_srv_conf_s {
     int                  large_header_buffers;
     int                  ignore_invalid_headers;
     int                  underscores_in_headers;
+    int                  max_headers;       /* header lines (1000) */
     int                  merge_slashes;     /* flag: "//" read as "/" */
     fy_tls_conf_t        tls;           /* ssl_* directives */
     unsigned             http2_seen;    /* as in fy_http_loc_conf_t */
@@ -954,6 +962,10 @@ int fy_http_cgi_apply(fy_http_loc_conf_t *lcf);
 /* a location proxied to FastCGI, uwsgi or SCGI rather than HTTP */
 #define fy_http_cgi_loc(lcf) \
     ((lcf)->fastcgi_pass || (lcf)->uwsgi_pass || (lcf)->scgi_pass)
+/* proxy_set_body replaces the body of an HTTP proxy_pass (only: it is
+ * nginx's proxy module's, not FastCGI's, uwsgi's, SCGI's, memcached's) */
+#define fy_http_sets_body(lcf) \
+    ((lcf)->proxy_set_body && !fy_http_cgi_loc(lcf) && !(lcf)->memcached_pass)
 /* fy_http_conf_upstream.c: the upstream called name, an implicit one
  * (host:port, unix:path) made if there is none yet; NULL: logged */
 struct fy_http_main_conf_s;
@@ -1181,6 +1193,11 @@ struct fy_http_request_s {
      * processed (ssi over a proxied page, fy_http_proxy_ssi.c):
      * "Name: value\r\n" lines fy_http_send_response adds */
     fy_str_t              pass_lines;
+    /* sub_filter's strings apply to the body being sent (not only the
+     * addition module's texts): its validators go (fy_http_sub_begin) */
+    unsigned              sub_strings:1;
+    /* the addition module's bodies (fy_http_addition.c), NULL: none */
+    fy_http_addition_ctx_t *addition;
     /* a Range the file could not satisfy: the 416, and what an
      * error_page 416 answers, carry a Content-Range with "*" for the
      * range and range_size for the length, as nginx's do */
@@ -1350,6 +1367,25 @@ void fy_http_sub_merge(fy_http_loc_conf_t *prev, fy_http_loc_conf_t *conf);
  * ssi_last_modified, ssi_min_file_chunk */
 extern const fy_command_t  fy_http_ssi_commands[];
 void fy_http_ssi_merge(fy_http_loc_conf_t *prev, fy_http_loc_conf_t *conf);
+
+/* fy_http_addition.c: add_before_body, add_after_body, addition_types */
+extern const fy_command_t  fy_http_addition_commands[];
+void fy_http_addition_merge(fy_http_loc_conf_t *prev,
+                            fy_http_loc_conf_t *conf);
+/* Before r's content handler: FY_OK (go on), FY_AGAIN (the subrequests
+ * run; fy_http_run_content follows), or a status to answer. */
+int  fy_http_addition_fetch(fy_http_request_t *r);
+/* fy_http_send_response's answer (body, type) gets the bodies and
+ * they are not fetched yet: FY_OK (they run; the answer is sent again
+ * once they are in), FY_DECLINED (send it now), FY_ERROR. */
+int  fy_http_addition_response(fy_http_request_t *r, int status,
+                               const fy_str_t *type, const u_char *body,
+                               size_t len);
+/* 1 when r's response (status, type) gets the bodies: *before, *after
+ * (either may be empty); 0: sent as it is. */
+int  fy_http_addition_texts(fy_http_request_t *r, int status,
+                            const fy_str_t *type, fy_str_t *before,
+                            fy_str_t *after);
 void fy_http_charset_merge(fy_http_loc_conf_t *prev,
                            fy_http_loc_conf_t *conf);
 int  fy_http_charset_type(fy_http_request_t *r, const fy_str_t *type,
@@ -1722,6 +1758,10 @@ void fy_http_auth_request_done(fy_http_request_t *sr, int status);
 /* fy_http_request_route.c: the access phase of r is over: 0 goes on
  * with try_files and the content handler, a status is answered. */
 void fy_http_access_done(fy_http_request_t *r, int rc);
+
+/* fy_http_auth_delay.c: auth_delay */
+extern const fy_command_t  fy_http_auth_delay_commands[];
+int  fy_http_auth_delay(fy_http_request_t *r);
 
 /* fy_http_auth_basic.c: auth_basic, auth_basic_user_file, satisfy */
 extern const fy_command_t  fy_http_auth_basic_commands[];

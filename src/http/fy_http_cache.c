@@ -503,7 +503,7 @@ fy_http_cache_fields_copy(fy_http_request_t *r, fy_http_static_file_t *f,
     fy_str_t           name, value;
     fy_http_header_t   h;
     char              *q = hdr;
-    int                drop = f->sub_hdr && !r->loc->sub->last_modified;
+    int                drop = f->sub_hdr && !fy_http_sub_keeps_validators(r);
 
     for ( ; p < end; p = eol + 1) {
         eol = memchr(p, '\n', (size_t) (end - p));
@@ -677,7 +677,7 @@ fy_http_cache_send(fy_http_request_t *r, int fd, fy_http_cache_file_t *h)
     fy_http_cache_field((u_char *) eol, (u_char *) eol + flen,
                         "Content-Encoding", &enc);
     if ((status == 200 || status == 206) && !r->err_status && enc.len == 0
-        && !sliced && (r->loc->sub || r->loc->gzip.enable))
+        && !sliced && (r->loc->sub || r->loc->addition || r->loc->gzip.enable))
     {
         fy_http_cache_field((u_char *) eol, (u_char *) eol + flen,
                             "Content-Type", &type);

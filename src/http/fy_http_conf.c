@@ -100,6 +100,17 @@ const fy_command_t  fy_http_commands[] = {
       fy_conf_set_flag, FY_CONF_SRV_OFF,
       offsetof(fy_http_srv_conf_t, ignore_invalid_headers), NULL },
 
+    /* nginx 1.27.x+: the header lines a request may have (1000) */
+    { "max_headers", FY_CONF_HTTP | FY_CONF_SRV, 0, 1, 1,
+      fy_conf_set_int, FY_CONF_SRV_OFF,
+      offsetof(fy_http_srv_conf_t, max_headers), NULL },
+
+    /* the most of a subrequest's body SSI's "include ... set=" takes
+     * (nginx's in-memory subrequests); default: the page size */
+    { "subrequest_output_buffer_size", FY_HTTP_ANY, 0, 1, 1,
+      fy_conf_set_size, FY_CONF_LOC_OFF,
+      offsetof(fy_http_loc_conf_t, subrequest_output_buffer_size), NULL },
+
     { "underscores_in_headers", FY_CONF_HTTP | FY_CONF_SRV, 0, 1, 1,
       fy_conf_set_flag, FY_CONF_SRV_OFF,
       offsetof(fy_http_srv_conf_t, underscores_in_headers), NULL },

@@ -165,12 +165,17 @@ fy_http_merge_loc(fy_http_loc_conf_t *prev, fy_http_loc_conf_t *conf)
     fy_http_memcached_merge(prev, conf);
     fy_http_auth_basic_merge(prev, conf);
     fy_http_auth_request_merge(prev, conf);
+    fy_conf_merge(conf->auth_delay, prev->auth_delay, FY_CONF_UNSET_MSEC, 0);
+    fy_conf_merge(conf->subrequest_output_buffer_size,
+                  prev->subrequest_output_buffer_size, FY_CONF_UNSET_SIZE,
+                  (size_t) sysconf(_SC_PAGESIZE));
     fy_http_mirror_merge(prev, conf);
     fy_http_limit_except_merge(prev, conf);     /* after auth_basic's */
     fy_http_expires_merge(prev, conf);
     fy_http_charset_merge(prev, conf);
     fy_http_sub_merge(prev, conf);
     fy_http_ssi_merge(prev, conf);
+    fy_http_addition_merge(prev, conf);
     conf->header_filters = conf->expires != FY_HTTP_EXPIRES_OFF
                            || conf->charset_on;
 }
@@ -196,6 +201,8 @@ fy_http_merge_header_conf(fy_http_srv_conf_t *prev, fy_http_srv_conf_t *conf)
                   FY_CONF_UNSET_INT, 1);
     fy_conf_merge(conf->underscores_in_headers, prev->underscores_in_headers,
                   FY_CONF_UNSET_INT, 0);
+    fy_conf_merge(conf->max_headers, prev->max_headers, FY_CONF_UNSET_INT,
+                  1000);
 }
 
 static int

@@ -63,6 +63,8 @@ fy_http_create_loc_conf(fy_pool_t *pool)
     lcf->server_tokens = FY_CONF_UNSET_INT;
     lcf->intercept_errors = FY_CONF_UNSET_INT;
     lcf->satisfy = FY_CONF_UNSET_INT;
+    lcf->auth_delay = FY_CONF_UNSET_MSEC;
+    lcf->subrequest_output_buffer_size = FY_CONF_UNSET_SIZE;
     lcf->expires = FY_CONF_UNSET_INT;
     lcf->etag = FY_CONF_UNSET_INT;
     lcf->recursive_error_pages = FY_CONF_UNSET_INT;
@@ -112,6 +114,7 @@ fy_http_create_srv_conf(fy_conf_t *cf)
     scf->large_header_buffers = FY_CONF_UNSET_INT;
     scf->ignore_invalid_headers = FY_CONF_UNSET_INT;
     scf->underscores_in_headers = FY_CONF_UNSET_INT;
+    scf->max_headers = FY_CONF_UNSET_INT;
     scf->merge_slashes = FY_CONF_UNSET_INT;
     fy_tls_conf_init(cf->pool, &scf->tls);
     scf->file = cf->file ? cf->file->name : "command line";

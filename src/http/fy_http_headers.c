@@ -1,7 +1,8 @@
 /*
  * fy_http_headers.c -- the directives that shape headers: what goes
  * up to the upstream (proxy_set_header, proxy_pass_request_headers,
- * proxy_pass_request_body, proxy_method, proxy_http_version), what
+ * proxy_pass_request_body, proxy_set_body, proxy_method,
+ * proxy_http_version), what
  * comes back to the client (proxy_hide_header, proxy_pass_header,
  * add_header, server_tokens), and proxy_intercept_errors; plus the
  * helpers every response writer shares (the Server line, the
@@ -26,6 +27,8 @@ static int fy_http_add_headers_lines(fy_http_request_t *r, int status,
 static const char *fy_http_proxy_method(fy_conf_t *cf,
     const fy_command_t *cmd, void *conf);
 static const char *fy_http_proxy_http_version(fy_conf_t *cf,
+    const fy_command_t *cmd, void *conf);
+static const char *fy_http_proxy_set_body(fy_conf_t *cf,
     const fy_command_t *cmd, void *conf);
 
 #define FY_HTTP_ANY  (FY_CONF_HTTP | FY_CONF_SRV | FY_CONF_LOC)
@@ -62,6 +65,10 @@ const fy_command_t  fy_http_headers_commands[] = {
     { "proxy_pass_request_body", FY_HTTP_ANY, 0, 1, 1, fy_conf_set_flag,
       FY_CONF_LOC_OFF, offsetof(fy_http_loc_conf_t, pass_request_body),
       NULL },
+
+    /* the body sent up instead of the client's (fy_proxy_create_request) */
+    { "proxy_set_body", FY_HTTP_ANY, 0, 1, 1, fy_http_proxy_set_body,
+      FY_CONF_LOC_OFF, 0, NULL },
 
     { "proxy_intercept_errors", FY_HTTP_ANY, 0, 1, 1, fy_conf_set_flag,
       FY_CONF_LOC_OFF, offsetof(fy_http_loc_conf_t, intercept_errors),
@@ -273,6 +280,20 @@ fy_http_proxy_http_version(fy_conf_t *cf, const fy_command_t *cmd,
     return FY_CONF_OK;
 }
 
+static const char *
+fy_http_proxy_set_body(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
+{
+    fy_http_loc_conf_t  *lcf = conf;
+
+    fy_unused(cmd);
+
+    if (lcf->proxy_set_body) {
+        return "is duplicate";
+    }
+    lcf->proxy_set_body = fy_http_cv_compile(cf, &cf->args[1]);
+    return lcf->proxy_set_body ? FY_CONF_OK : FY_CONF_ERROR;
+}
+
 /* Called from fy_http_merge_loc for every level, parent first. */
 void
 fy_http_headers_merge(fy_http_loc_conf_t *prev, fy_http_loc_conf_t *conf)
@@ -298,6 +319,9 @@ fy_http_headers_merge(fy_http_loc_conf_t *prev, fy_http_loc_conf_t *conf)
     }
     if (conf->proxy_method == NULL) {
         conf->proxy_method = prev->proxy_method;
+    }
+    if (conf->proxy_set_body == NULL) {
+        conf->proxy_set_body = prev->proxy_set_body;
     }
     if (conf->proxy_http_version == 0) {
         /* 0 stays 0 when no level set it: the upstream decides */

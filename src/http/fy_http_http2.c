@@ -20,7 +20,9 @@ enum {
     FY_HTTP2_NUMBER,
     FY_HTTP2_SIZE,            /* a size, more than 0 */
     FY_HTTP2_TIME,
-    FY_HTTP2_PUSH             /* "off" or a URI */
+    FY_HTTP2_PUSH,            /* "off" or a URI */
+    FY_HTTP2_POOL,            /* a size, at least 112, a multiple of 16 */
+    FY_HTTP2_POW2             /* a number, a power of two */
 };
 
 typedef struct {
@@ -65,6 +67,10 @@ const fy_command_t  fy_http_http2_commands[] = {
                  FY_HTTP2_SIZE, 11),
     FY_HTTP2_ROW("http2_recv_timeout", FY_HS, FY_CONF_SRV_OFF,
                  FY_HTTP2_TIME, 12),
+    FY_HTTP2_ROW("http2_pool_size", FY_HS, FY_CONF_SRV_OFF, FY_HTTP2_POOL,
+                 13),
+    FY_HTTP2_ROW("http2_streams_index_size", FY_HS, FY_CONF_SRV_OFF,
+                 FY_HTTP2_POW2, 14),
     { NULL, 0, 0, 0, 0, NULL, 0, 0, NULL }
 };
 
@@ -114,6 +120,28 @@ fy_http_http2_set(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
         break;
     case FY_HTTP2_TIME:
         n = fy_conf_parse_msec(v);
+        break;
+    case FY_HTTP2_POOL:
+        /* nginx's NGX_MIN_POOL_SIZE on 64-bit, NGX_POOL_ALIGNMENT */
+        n = fy_conf_parse_size(v);
+        if (n >= 0 && n < 112) {
+            fy_conf_error(cf, "the pool size must be no less than 112");
+            return FY_CONF_ERROR;
+        }
+        if (n >= 0 && n % 16 != 0) {
+            fy_conf_error(cf, "the pool size must be a multiple of 16");
+            return FY_CONF_ERROR;
+        }
+        break;
+    case FY_HTTP2_POW2:
+        n = fy_atoi(v->data, v->len);
+        if (n > 0 && (n & (n - 1)) != 0) {
+            fy_conf_error(cf, "the number must be a power of two");
+            return FY_CONF_ERROR;
+        }
+        if (n == 0) {
+            n = -1;
+        }
         break;
     default:                      /* http2_push: off or a URI */
         n = !fy_str_eq(v, "off");

@@ -461,7 +461,8 @@ fy_proxy_go(fy_http_proxy_t *p)
     fy_http_request_t  *r = p->r;
 
     p->content_length = r->content_length;
-    if (!r->loc->pass_request_body) {
+    if (!r->loc->pass_request_body || fy_http_sets_body(r->loc)) {
+        /* proxy_set_body: its value goes up instead (nginx) */
         if (r->loc->memcached_pass && r->method != FY_HTTP_GET
             && r->method != FY_HTTP_HEAD)
         {

@@ -196,10 +196,12 @@ fy_proxy_is_set(fy_array_t *set, const fy_str_t *name)
  *   Connection: ...               proxy_set_header Connection, else
  *                                 "close" (none on a kept connection)
  *   <proxy_set_header fields, in order; empty values left out>
- *   Content-Length: N             the client's body, if it goes up
+ *   Content-Length: N             the client's body, if it goes up,
+ *                                 or proxy_set_body's
  *   <the client's fields, minus hop-by-hop, Content-Length and the
  *    ones proxy_set_header names; none with
  *    proxy_pass_request_headers off>
+ *   <proxy_set_body's value, evaluated now>
  *
  * An upgrade (WebSocket) always goes as HTTP/1.1 with "Connection:
  * upgrade" and the client's Upgrade, whatever the configuration says
@@ -214,6 +216,7 @@ fy_proxy_create_request(fy_http_proxy_t *p)
     fy_http_header_conf_t  *sh;
     fy_http_header_t       *h;
     fy_str_t                method, prefix, tail, host, conn, *vals = NULL;
+    fy_str_t                body = fy_null_string;
     fy_http_cache_t        *rv = NULL;
     size_t                  size;
     unsigned                i, nset = set ? set->nelts : 0, conn_fields = 0;
@@ -239,6 +242,16 @@ fy_proxy_create_request(fy_http_proxy_t *p)
     if (fy_proxy_target(p, &prefix, &tail) != FY_OK) {
         return FY_ERROR;
     }
+    if (fy_http_sets_body(lcf) && !upgrade) {
+        /* the client's body was dropped (fy_proxy_go) */
+        body.data = fy_http_cv_eval(r, lcf->proxy_set_body, &body.len);
+        if (body.data == NULL) {
+            if (lcf->proxy_set_body->has_vars) {
+                return FY_ERROR;
+            }
+            body.data = (u_char *) "";      /* proxy_set_body ""; */
+        }
+    }
 
     /* HTTP/1.1 for an upgrade or a body streamed up chunked; else
      * proxy_http_version; else 1.1 when the upstream keeps connections
@@ -256,7 +269,7 @@ fy_proxy_create_request(fy_http_proxy_t *p)
 
     size = method.len + 1 + prefix.len + tail.len + sizeof(" HTTP/1.x\r\n")
            + sizeof("Content-Length: \r\n") + 20
-           + sizeof("Transfer-Encoding: chunked\r\n") + 2;
+           + sizeof("Transfer-Encoding: chunked\r\n") + 2 + body.len;
     if (nset) {
         vals = fy_palloc(r->pool, nset * sizeof(fy_str_t));
         if (vals == NULL) {
@@ -352,7 +365,9 @@ fy_proxy_create_request(fy_http_proxy_t *p)
     if (rv && rv->rv_lm.len) {
         fy_field("If-Modified-Since", 17, rv->rv_lm);
     }
-    if (p->content_length >= 0 && lcf->pass_request_body) {
+    if (body.data) {
+        q += sprintf((char *) q, "Content-Length: %zu\r\n", body.len);
+    } else if (p->content_length >= 0 && lcf->pass_request_body) {
         q += sprintf((char *) q, "Content-Length: %lld\r\n",
                      (long long) p->content_length);
     } else if (p->body_chunked) {
@@ -374,6 +389,9 @@ fy_proxy_create_request(fy_http_proxy_t *p)
         fy_field(h->name.data, h->name.len, h->value);
     }
     fy_cpy("\r\n", 2);
+    if (body.len) {
+        fy_cpy(body.data, body.len);
+    }
 
 #undef fy_field
 #undef fy_cpy

@@ -34,6 +34,8 @@ static const char *fy_proxy_ssl_name(fy_conf_t *cf, const fy_command_t *cmd,
     void *conf);
 static const char *fy_proxy_ssl_password_file(fy_conf_t *cf,
     const fy_command_t *cmd, void *conf);
+static const char *fy_proxy_ssl_conf_command(fy_conf_t *cf,
+    const fy_command_t *cmd, void *conf);
 static void fy_proxy_ssl_handler(fy_event_t *ev);
 
 #define FY_PROXY_SSL_ANY  (FY_CONF_HTTP | FY_CONF_SRV | FY_CONF_LOC)
@@ -74,7 +76,10 @@ static const int  fy_proxy_ssl_is_path = 1;
     { prefix "_ssl_crl", FY_PROXY_SSL_ANY, 0, 1, 1, fy_proxy_ssl_arg,       \
       FY_CONF_LOC_OFF, FY_UP_OFF(crl), &fy_proxy_ssl_is_path },             \
     { prefix "_ssl_password_file", FY_PROXY_SSL_ANY, 0, 1, 1,               \
-      fy_proxy_ssl_password_file, FY_CONF_LOC_OFF, 0, NULL }
+      fy_proxy_ssl_password_file, FY_CONF_LOC_OFF, 0, NULL },               \
+    { prefix "_ssl_conf_command", FY_PROXY_SSL_ANY, 0, 2, 2,                \
+      fy_proxy_ssl_conf_command, FY_CONF_LOC_OFF, FY_UP_OFF(conf_commands), \
+      NULL }
 
 const fy_command_t  fy_http_proxy_ssl_commands[] = {
 
@@ -124,6 +129,18 @@ fy_proxy_ssl_flag(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
         sc->tls.verify_line = cf->line;
     }
     return rv;
+}
+
+/* proxy_ssl_conf_command NAME VALUE: several per level; a level with
+ * one takes none of its parent's (nginx) */
+static const char *
+fy_proxy_ssl_conf_command(fy_conf_t *cf, const fy_command_t *cmd,
+                          void *conf)
+{
+    fy_http_proxy_ssl_conf_t  *sc = fy_proxy_ssl_conf(cf, cmd, conf);
+
+    return sc ? fy_tls_conf_set_up_command(cf, cmd, &sc->tls)
+              : "cannot allocate memory";
 }
 
 static const char *

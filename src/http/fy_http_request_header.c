@@ -440,6 +440,15 @@ fy_http_process_header(fy_http_request_t *r)
                              (char *) p->header_name_start, hc->addr_text);
                 continue;
             }
+            if (r->headers.nelts >= (unsigned) scf->max_headers) {
+                /* max_headers: nginx's 494, answered as its 400
+                 * "Request Header Or Cookie Too Large" */
+                fy_log_error(FY_LOG_INFO, 0, "client sent too many header "
+                             "lines, client %s", hc->addr_text);
+                r->keepalive = 0;
+                fy_http_send_error(r, 494);
+                return;
+            }
             h = fy_array_push(&r->headers);
             if (h == NULL) {
                 fy_http_send_error(r, 500);

@@ -380,6 +380,9 @@ fy_http_run_access(fy_http_request_t *r)
 void
 fy_http_access_done(fy_http_request_t *r, int rc)
 {
+    if (rc == 401 && fy_http_auth_delay(r) == FY_AGAIN) {
+        return;             /* auth_delay: the 401 goes out later */
+    }
     if (rc) {
         fy_http_skip_body(r);
         fy_http_send_error(r, rc);
@@ -435,6 +438,14 @@ fy_http_run_content(fy_http_request_t *r)
         }
     }
 
+    /* add_before_body, add_after_body: their bodies first */
+    if (lcf->addition && (rc = fy_http_addition_fetch(r)) != FY_OK) {
+        if (rc != FY_AGAIN) {
+            fy_http_send_error(r, rc);
+        }
+        return;
+    }
+
     /* the location that answers says how fast (nginx reads it at the
      * first write, when no later phase can change the location) */
     if (lcf->limit_rate || r->limit_rate) {
@@ -455,7 +466,8 @@ fy_http_run_content(fy_http_request_t *r)
         have = fy_buf_size(fy_http_body_src(r));
         if ((r->seen & 16) && r->http_version >= 1001
             && (r->chunked ? have == 0 : have < r->body_rest)
-            && !r->error_page && lcf->pass_request_body && !r->continued)
+            && !r->error_page && lcf->pass_request_body && !r->continued
+            && !fy_http_sets_body(lcf))
         {
             /* only a proxied request wants the body */
             fy_http_send_continue(r);

@@ -263,7 +263,17 @@ fy_http_send_response(fy_http_request_t *r, int status, const fy_str_t *type,
          * "return" keeps a type already set */
         type = &r->accel->type;
     }
-    if (len && r->loc && r->loc->sub) {
+    if (len && r->loc && r->loc->addition && location == NULL && type) {
+        /* add_before_body, add_after_body: fetched first if not yet */
+        switch (fy_http_addition_response(r, status, type, body, len)) {
+        case FY_OK:
+            return;         /* sent again once they are in */
+        case FY_ERROR:
+            fy_http_close_connection(hc);
+            return;
+        }
+    }
+    if (len && r->loc && (r->loc->sub || r->loc->addition)) {
         /* sub_filter: the whole body is here, substituted in one go;
          * its new length is known (a HEAD's too) */
         switch (fy_http_sub_begin(r, status, type, NULL, (int64_t) len, &s)) {

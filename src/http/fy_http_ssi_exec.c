@@ -133,6 +133,17 @@ fy_ssi_inc_done(fy_http_request_t *sr, int status)
     fy_http_error_log_set(r);
 
     inc->status = status;
+    if (inc->set.len && !inc->cap.too_big
+        && inc->cap.len > (sr->loc ? sr->loc : r->loc)
+                          ->subrequest_output_buffer_size)
+    {
+        /* set= takes the body whole, as nginx's in-memory subrequest:
+         * at most subrequest_output_buffer_size of its location */
+        fy_log_error(FY_LOG_ERR, 0, "too big subrequest response: %zu, "
+                     "client %s, subrequest: \"%.*s\"", inc->cap.len,
+                     r->hc->addr_text, (int) sr->path.len, sr->path.data);
+        inc->cap.too_big = 1;
+    }
     if (status < 300 && !inc->cap.too_big && inc->cap.len
         && fy_http_ssi_applies(sr, &inc->cap.type))
     {

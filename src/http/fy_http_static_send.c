@@ -157,7 +157,7 @@ int
 fy_http_static_filters(fy_http_request_t *r, fy_http_static_file_t *f,
                        const fy_str_t *type, off_t size, unsigned gzflags)
 {
-    if (r->loc->sub) {
+    if (r->loc->sub || r->loc->addition) {
         switch (fy_http_sub_begin(r, r->err_status ? r->err_status : 200,
                                   type, NULL, size, &f->sub))
         {
@@ -484,7 +484,7 @@ fy_http_static_send(fy_http_request_t *r, fy_http_static_file_t *f,
     {
         n += (size_t) snprintf(hdr + n, size - n, "Accept-Ranges: bytes\r\n");
     }
-    if (f->sub_hdr && !r->loc->sub->last_modified) {
+    if (f->sub_hdr && !fy_http_sub_keeps_validators(r)) {
         /* sub_filter: the body is not the file's; neither validator
          * (sub_filter_last_modified on keeps them, the ETag weak) */
         etag[0] = '\0';

@@ -170,29 +170,42 @@ fy_http_sub_begin(fy_http_request_t *r, int status, const fy_str_t *type,
     const fy_http_sub_conf_t  *sc;
     const fy_http_sub_line_t  *line;
     const fy_str_t            *encoding;
-    fy_http_sub_pair_t        *pairs;
-    unsigned                   i, n = 0;
+    fy_http_sub_pair_t        *pairs = NULL;
+    fy_str_t                   before, after;
+    unsigned                   i, n = 0, lines;
     size_t                     k;
+    int                        add;
 
-    if (r->loc == NULL || (sc = r->loc->sub) == NULL || sc->lines == NULL) {
+    if (r->loc == NULL || (r->loc->sub == NULL && r->loc->addition == NULL)) {
         return FY_DECLINED;
     }
+    sc = r->loc->sub;
     encoding = fy_http_header_find(headers, "Content-Encoding");
     if (type == NULL) {
         type = fy_http_header_find(headers, "Content-Type");
     }
     if (status == 204 || status == 304 || (status >= 100 && status < 200)
-        || length == 0 || (encoding && encoding->len)
-        || !fy_http_types_match(&sc->types, type))
+        || length == 0 || (encoding && encoding->len))
     {
         return FY_DECLINED;
     }
-
-    pairs = fy_palloc(r->pool, sc->lines->nelts * sizeof(fy_http_sub_pair_t));
-    if (pairs == NULL) {
-        return FY_ERROR;
+    /* the addition module's bodies ride on the same stream */
+    add = r->loc->addition
+          && fy_http_addition_texts(r, status, type, &before, &after);
+    lines = sc && sc->lines
+            && fy_http_types_match(&sc->types, type)
+            ? sc->lines->nelts : 0;
+    if (lines == 0 && !add) {
+        return FY_DECLINED;
     }
-    for (i = 0; i < sc->lines->nelts; i++) {
+
+    if (lines) {
+        pairs = fy_palloc(r->pool, lines * sizeof(fy_http_sub_pair_t));
+        if (pairs == NULL) {
+            return FY_ERROR;
+        }
+    }
+    for (i = 0; i < lines; i++) {
         line = fy_array_elt(sc->lines, fy_http_sub_line_t, i);
         pairs[n].find.data = fy_http_cv_eval(r, line->find,
                                              &pairs[n].find.len);
@@ -214,12 +227,20 @@ fy_http_sub_begin(fy_http_request_t *r, int status, const fy_str_t *type,
         }
         n++;
     }
-    if (n == 0) {
+    if (n == 0 && !add) {
         return FY_DECLINED;
     }
-    *out = fy_http_sub_stream_create(r->pool, pairs, n, sc->once,
+    r->sub_strings = n > 0;
+    *out = fy_http_sub_stream_create(r->pool, pairs, n, sc ? sc->once : 1,
                                      FY_HTTP_SUB_OUT);
-    return *out ? FY_OK : FY_ERROR;
+    if (*out == NULL) {
+        return FY_ERROR;
+    }
+    if (add) {
+        fy_http_sub_stream_wrap(*out, before.data, before.len, after.data,
+                                after.len);
+    }
+    return FY_OK;
 }
 
 int
@@ -230,13 +251,14 @@ fy_http_sub_header(fy_http_request_t *r, const fy_str_t *name)
     {
         return FY_HTTP_SUB_DROP;
     }
+    /* the addition module alone keeps both, the ETag weak (nginx) */
     if (fy_str_eq_ci(name, "Last-Modified")) {
-        return r->loc->sub->last_modified ? FY_HTTP_SUB_KEEP
-                                          : FY_HTTP_SUB_DROP;
+        return fy_http_sub_keeps_validators(r) ? FY_HTTP_SUB_KEEP
+                                               : FY_HTTP_SUB_DROP;
     }
     if (fy_str_eq_ci(name, "ETag")) {
-        return r->loc->sub->last_modified ? FY_HTTP_SUB_WEAKEN
-                                          : FY_HTTP_SUB_DROP;
+        return fy_http_sub_keeps_validators(r) ? FY_HTTP_SUB_WEAKEN
+                                               : FY_HTTP_SUB_DROP;
     }
     return FY_HTTP_SUB_KEEP;
 }

@@ -69,6 +69,12 @@ void fy_http_sub_stream_input(fy_http_sub_stream_t *s, const u_char *data,
 /* 1: everything given is used (a partial match at its end is kept in
  * the stream) and nothing waits to be handed out. */
 int  fy_http_sub_stream_wants_input(const fy_http_sub_stream_t *s);
+/* The addition module: before (pre) is handed out ahead of the body,
+ * after (post) behind it; both are kept by the caller while the stream
+ * lives.  Called once, before any input. */
+void fy_http_sub_stream_wrap(fy_http_sub_stream_t *s, const u_char *pre,
+                             size_t pre_len, const u_char *post,
+                             size_t post_len);
 /* The body is complete: a partial match kept is plain text after all. */
 void fy_http_sub_stream_finish(fy_http_sub_stream_t *s);
 /*
@@ -90,7 +96,8 @@ unsigned fy_http_sub_stream_count(const fy_http_sub_stream_t *s);
 #define FY_HTTP_SUB_OUT  8192
 
 /*
- * Is r's response to be filtered: a location with sub_filter lines, a
+ * Is r's response to be filtered: a location with sub_filter lines
+ * (or the addition module's bodies for it, fy_http_addition_texts), a
  * body (not HEAD, not 1xx, 204, 304, not an empty one: length 0), not
  * already encoded (a Content-Encoding in the response header fields
  * `headers`, fy_http_header_t, may be NULL: passed as it is), a
@@ -110,6 +117,10 @@ int fy_http_sub_begin(struct fy_http_request_s *r, int status,
 #define FY_HTTP_SUB_KEEP     1
 #define FY_HTTP_SUB_WEAKEN   2
 int fy_http_sub_header(struct fy_http_request_s *r, const fy_str_t *name);
+/* A filtered response keeps Last-Modified (and a weak ETag): only the
+ * addition module's bodies were added, or sub_filter_last_modified on. */
+#define fy_http_sub_keeps_validators(r)                                    \
+    (!(r)->sub_strings || (r)->loc->sub->last_modified)
 
 /* Run a whole small body through the filter into r's pool: FY_OK with
  * *out, *out_len, or FY_ERROR. */

@@ -35,6 +35,8 @@ struct fy_http_sub_stream_s {
     size_t                     skip;       /* then bytes of V matched */
     const u_char              *rep;        /* then replacement bytes */
     size_t                     rep_left;
+    const u_char              *post;       /* the addition module's after */
+    size_t                     post_len;   /* text, handed out last */
     u_char                    *out;
     size_t                     size, n;
     unsigned                   once:1;
@@ -186,6 +188,17 @@ fy_sub_take(fy_http_sub_stream_t *s, size_t n, int copy)
 }
 
 void
+fy_http_sub_stream_wrap(fy_http_sub_stream_t *s, const u_char *pre,
+                        size_t pre_len, const u_char *post, size_t post_len)
+{
+    /* the before text goes out as a replacement would: first */
+    s->rep = pre;
+    s->rep_left = pre_len;
+    s->post = post;
+    s->post_len = post_len;
+}
+
+void
 fy_http_sub_stream_input(fy_http_sub_stream_t *s, const u_char *data,
                          size_t len)
 {
@@ -249,6 +262,13 @@ fy_http_sub_stream_out(fy_http_sub_stream_t *s, u_char **data, size_t *len)
             s->in = s->in_end;
             s->park = 0;
         } else if (inlen == 0 && (!s->finishing || s->nheld == 0)) {
+            if (s->finishing && s->post_len) {
+                /* the body is out: the after text */
+                s->rep = s->post;
+                s->rep_left = s->post_len;
+                s->post_len = 0;
+                continue;
+            }
             /* all used; what is held waits for the next piece */
             s->ended = s->finishing;
             break;

@@ -17,9 +17,18 @@
  *   aio on | off | threads[=POOL];    aio_write on | off;
  *   postpone_output SIZE;             open_log_file_cache ... | off;
  *   connection_pool_size SIZE;        request_pool_size SIZE;  (http, server)
+ *   postpone_gzipping SIZE;
+ *   proxy_send_lowat SIZE;            fastcgi_send_lowat SIZE;
+ *   uwsgi_send_lowat SIZE;            scgi_send_lowat SIZE;
  *
- * "aio off", "aio_write off", "postpone_output 0" and
- * "open_log_file_cache off" ask for what ferry does: no warning.
+ * "aio off", "aio_write off", "postpone_output 0",
+ * "open_log_file_cache off", "postpone_gzipping 0" and "*_send_lowat 0"
+ * ask for what ferry does: no warning.  Without a warning at all, as
+ * they change nothing a client or an operator can see (nginx on Linux
+ * ignores the last two as well):
+ *
+ *   gzip_no_buffer on | off;          open_file_cache_events on | off;
+ *   ssi_ignore_recycled_buffers on | off;
  *
  * disable_symlinks: ferry never follows a symbolic link below the root
  * or alias (fy_http_static.c), nginx's "on from=$document_root".  That
@@ -38,6 +47,7 @@ enum {
     FY_TUNE_AIO,
     FY_TUNE_FLAG,
     FY_TUNE_SIZE,            /* postpone_output */
+    FY_TUNE_QUIET_FLAG,      /* on or off, never a warning */
     FY_TUNE_POOL,            /* at least 112 (nginx's NGX_MIN_POOL_SIZE
                                 on 64-bit), a multiple of 16 */
     FY_TUNE_LOG_CACHE
@@ -70,6 +80,8 @@ static const char *fy_http_disable_symlinks(fy_conf_t *cf,
 #define FY_NO_AIO   "a worker reads files with pread() and sendfile(), " \
                     "without AIO or threads"
 #define FY_NO_POOL  "ferry sizes its connection and request pools itself"
+#define FY_NO_LOWAT "SO_SNDLOWAT cannot be changed on Linux (nginx ignores " \
+                    "it there too)"
 
 const fy_command_t  fy_http_tuning_commands[] = {
 
@@ -103,6 +115,20 @@ const fy_command_t  fy_http_tuning_commands[] = {
     FY_TUNE_ROW("connection_pool_size", FY_HS, 1, FY_TUNE_POOL, 4,
                 FY_NO_POOL),
     FY_TUNE_ROW("request_pool_size", FY_HS, 1, FY_TUNE_POOL, 5, FY_NO_POOL),
+    FY_TUNE_ROW("postpone_gzipping", FY_HSL, 1, FY_TUNE_SIZE, 6,
+                "gzip starts with the first bytes of a body, gzip_min_length "
+                "decides on its Content-Length"),
+    FY_TUNE_ROW("proxy_send_lowat", FY_HSL, 1, FY_TUNE_SIZE, 7, FY_NO_LOWAT),
+    FY_TUNE_ROW("fastcgi_send_lowat", FY_HSL, 1, FY_TUNE_SIZE, 8,
+                FY_NO_LOWAT),
+    FY_TUNE_ROW("uwsgi_send_lowat", FY_HSL, 1, FY_TUNE_SIZE, 9, FY_NO_LOWAT),
+    FY_TUNE_ROW("scgi_send_lowat", FY_HSL, 1, FY_TUNE_SIZE, 10, FY_NO_LOWAT),
+    /* the why of these three is for docs/configuration.md only */
+    FY_TUNE_ROW("gzip_no_buffer", FY_HSL, 1, FY_TUNE_QUIET_FLAG, 11, NULL),
+    FY_TUNE_ROW("open_file_cache_events", FY_HSL, 1, FY_TUNE_QUIET_FLAG, 12,
+                NULL),
+    FY_TUNE_ROW("ssi_ignore_recycled_buffers", FY_HSL, 1, FY_TUNE_QUIET_FLAG,
+                13, NULL),
 
     { NULL, 0, 0, 0, 0, NULL, 0, 0, NULL }
 };
@@ -190,12 +216,14 @@ fy_http_tuning_noop(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
         }
         break;
     case FY_TUNE_FLAG:
+    case FY_TUNE_QUIET_FLAG:
         off = fy_str_eq_ci(v, "off");
         if (!off && !fy_str_eq_ci(v, "on")) {
             fy_conf_error(cf, "invalid value \"%s\" in \"%s\" directive, "
                           "it must be \"on\" or \"off\"", v->data, cmd->name);
             return FY_CONF_ERROR;
         }
+        off |= arg->kind == FY_TUNE_QUIET_FLAG;
         break;
     case FY_TUNE_SIZE:
         n = fy_conf_parse_size(v);

@@ -73,6 +73,10 @@ const fy_command_t  fy_stream_proxy_ssl_commands[] = {
     { "proxy_ssl_name", FY_STREAM_BOTH, 0, 1, 1, fy_stream_proxy_ssl_name,
       FY_CONF_SRV_OFF, 0, NULL },
 
+    { "proxy_ssl_conf_command", FY_STREAM_BOTH, 0, 2, 2,
+      fy_tls_conf_set_up_command, FY_CONF_SRV_OFF,
+      FY_STREAM_UP(conf_commands), NULL },
+
     { NULL, 0, 0, 0, 0, NULL, 0, 0, NULL }
 };
 

@@ -208,7 +208,10 @@ int  fy_tls_load_crl(void *ctx, const char *path, const char *what,
                      const fy_tls_where_t *where);
 /* ssl_stapling, ssl_stapling_file on a server context. */
 int  fy_tls_load_stapling(fy_pool_t *pool, void *ctx, fy_tls_conf_t *conf);
-int  fy_tls_conf_commands(void *ctx, fy_array_t *cmds);
+/* ssl_conf_command (client 0) and proxy_ssl_conf_command (client 1):
+ * SSL_CONF_cmd on ctx, in order; an error is logged at emerg with the
+ * command's file and line. */
+int  fy_tls_conf_commands(void *ctx, fy_array_t *cmds, int client);
 
 /* fy_tls_conf.c: setters shared by http's and stream's ssl_* rows;
  * the row's offset is that of the fy_tls_conf_t in the conf the row
@@ -221,6 +224,8 @@ const char *fy_tls_conf_set_protocols(fy_conf_t *cf, const fy_command_t *cmd,
                                       void *conf);
 const char *fy_tls_conf_set_up_arg(fy_conf_t *cf, const fy_command_t *cmd,
                                    void *conf);
+const char *fy_tls_conf_set_up_command(fy_conf_t *cf,
+                                       const fy_command_t *cmd, void *conf);
 const char *fy_tls_conf_set_ciphers(fy_conf_t *cf, const fy_command_t *cmd,
                                     void *conf);
 const char *fy_tls_conf_set_ticket_key(fy_conf_t *cf,

@@ -102,23 +102,20 @@ fy_tls_conf_set_password_file(fy_conf_t *cf, const fy_command_t *cmd,
     return FY_CONF_OK;
 }
 
-/* ssl_conf_command NAME VALUE: several per level, applied in order. */
-const char *
-fy_tls_conf_set_conf_command(fy_conf_t *cf, const fy_command_t *cmd,
-                             void *conf)
+/* One more NAME VALUE on the list *cmds (made on the first). */
+static const char *
+fy_tls_conf_push_command(fy_conf_t *cf, fy_array_t **cmds)
 {
-    fy_tls_conf_t      *t = fy_tls_conf_of(conf, cmd);
     fy_tls_conf_cmd_t  *c;
 
-    if (t->conf_commands == NULL) {
-        t->conf_commands = fy_palloc(cf->pool, sizeof(fy_array_t));
-        if (t->conf_commands == NULL) {
+    if (*cmds == NULL) {
+        *cmds = fy_palloc(cf->pool, sizeof(fy_array_t));
+        if (*cmds == NULL) {
             return "cannot allocate memory";
         }
-        fy_array_init(t->conf_commands, cf->pool, 2,
-                      sizeof(fy_tls_conf_cmd_t));
+        fy_array_init(*cmds, cf->pool, 2, sizeof(fy_tls_conf_cmd_t));
     }
-    c = fy_array_push(t->conf_commands);
+    c = fy_array_push(*cmds);
     if (c == NULL) {
         return "cannot allocate memory";
     }
@@ -129,6 +126,26 @@ fy_tls_conf_set_conf_command(fy_conf_t *cf, const fy_command_t *cmd,
     }
     fy_tls_conf_where(cf, &c->where);
     return FY_CONF_OK;
+}
+
+/* ssl_conf_command NAME VALUE: several per level, applied in order. */
+const char *
+fy_tls_conf_set_conf_command(fy_conf_t *cf, const fy_command_t *cmd,
+                             void *conf)
+{
+    return fy_tls_conf_push_command(cf,
+                                    &fy_tls_conf_of(conf, cmd)->conf_commands);
+}
+
+/* proxy_ssl_conf_command NAME VALUE (http's, uwsgi's, stream's): the
+ * row's offset is that of a fy_tls_up_conf_t's conf_commands. */
+const char *
+fy_tls_conf_set_up_command(fy_conf_t *cf, const fy_command_t *cmd,
+                           void *conf)
+{
+    return fy_tls_conf_push_command(cf,
+                                    (fy_array_t **) ((char *) conf
+                                                     + cmd->offset));
 }
 
 /* ssl_certificate / ssl_certificate_key: a file each time, paired in

@@ -306,7 +306,7 @@ fy_tls_load_stapling(fy_pool_t *pool, void *ctx, fy_tls_conf_t *conf)
 /* ---- ssl_conf_command ---- */
 
 int
-fy_tls_conf_commands(void *ctx, fy_array_t *cmds)
+fy_tls_conf_commands(void *ctx, fy_array_t *cmds, int client)
 {
     fy_tls_conf_cmd_t  *cmd;
     SSL_CONF_CTX       *cctx;
@@ -322,9 +322,12 @@ fy_tls_conf_commands(void *ctx, fy_array_t *cmds)
                      fy_tls_error());
         return FY_ERROR;
     }
-    /* nginx's flags: the configuration-file names, for a server, with
-     * certificate commands allowed */
-    SSL_CONF_CTX_set_flags(cctx, SSL_CONF_FLAG_FILE | SSL_CONF_FLAG_SERVER
+    /* nginx's flags: the configuration-file names, for a server (or,
+     * towards an upstream, a client), with certificate commands
+     * allowed */
+    SSL_CONF_CTX_set_flags(cctx, SSL_CONF_FLAG_FILE
+                                 | (client ? SSL_CONF_FLAG_CLIENT
+                                           : SSL_CONF_FLAG_SERVER)
                                  | SSL_CONF_FLAG_CERTIFICATE
                                  | SSL_CONF_FLAG_SHOW_ERRORS);
     SSL_CONF_CTX_set_ssl_ctx(cctx, ctx);

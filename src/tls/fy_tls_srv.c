@@ -305,5 +305,5 @@ fy_tls_ctx_srv(fy_pool_t *pool, fy_tls_conf_t *conf, void *data,
         return FY_ERROR;
     }
     /* last, so that they override what the directives set (nginx) */
-    return fy_tls_conf_commands(ctx, conf->conf_commands);
+    return fy_tls_conf_commands(ctx, conf->conf_commands, 0);
 }

@@ -67,6 +67,9 @@ fy_tls_up_conf_merge(const fy_tls_up_conf_t *prev, fy_tls_up_conf_t *conf)
     if (prev && conf->passwords == NULL) {
         conf->passwords = prev->passwords;
     }
+    if (prev && conf->conf_commands == NULL) {
+        conf->conf_commands = prev->conf_commands;   /* all or none */
+    }
     /* the certificate and its key go together: a level that names
      * either takes neither from its parent */
     if (prev && conf->cert.value == NULL && conf->key.value == NULL) {
@@ -94,7 +97,8 @@ fy_tls_up_conf_same(const fy_tls_up_conf_t *a, const fy_tls_up_conf_t *b)
            && fy_tls_up_str_eq(a->cert.value, b->cert.value)
            && fy_tls_up_str_eq(a->key.value, b->key.value)
            && fy_tls_up_str_eq(a->crl.value, b->crl.value)
-           && a->passwords == b->passwords;
+           && a->passwords == b->passwords
+           && a->conf_commands == b->conf_commands;
     /* server_name is applied per connection, not to the context */
 }
 
@@ -271,7 +275,8 @@ fy_tls_up_ctx_create(fy_pool_t *pool, fy_tls_up_conf_t *conf,
     } else {
         SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
     }
-    return FY_OK;
+    /* last, so that they override what the directives set (nginx) */
+    return fy_tls_conf_commands(ctx, conf->conf_commands, 1);
 }
 
 /* 1 if name is an IPv4 or IPv6 address: no SNI for those (RFC 6066),

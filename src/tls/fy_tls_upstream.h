@@ -39,6 +39,8 @@ typedef struct {
     fy_tls_up_arg_t   crl;            /* proxy_ssl_crl */
     fy_array_t       *passwords;      /* proxy_ssl_password_file:
                                          fy_str_t, NULL: unset */
+    fy_array_t       *conf_commands;  /* proxy_ssl_conf_command:
+                                         fy_tls_conf_cmd_t, NULL: unset */
     const char       *verify_file;    /* where "proxy_ssl_verify on" */
     unsigned          verify_line;    /* was written */
     const char       *prefix;         /* of the directives' names in
@@ -58,7 +60,7 @@ typedef struct {
 void fy_tls_up_conf_init(fy_tls_up_conf_t *conf);
 /* Unset values of conf take prev's (prev may be NULL), then nginx's
  * defaults: verify off, depth 1, no SNI, session reuse on, TLSv1.2
- * TLSv1.3, ciphers DEFAULT. */
+ * TLSv1.3, ciphers DEFAULT, no conf commands. */
 void fy_tls_up_conf_merge(const fy_tls_up_conf_t *prev,
                           fy_tls_up_conf_t *conf);
 /* 1 if a and b (both merged) would build the same context. */
@@ -66,7 +68,7 @@ int  fy_tls_up_conf_same(const fy_tls_up_conf_t *a,
                          const fy_tls_up_conf_t *b);
 /* Build conf->ctx (freed with pool): trusted certificates, client
  * certificate and key (checked to match), protocols, ciphers,
- * verification, the session callback.  Errors are logged at emerg with
+ * verification, the session callback, then the conf commands.  Errors are logged at emerg with
  * the file and line of the directive; `what` names the user.  FY_OK or
  * FY_ERROR. */
 int  fy_tls_up_ctx_create(fy_pool_t *pool, fy_tls_up_conf_t *conf,

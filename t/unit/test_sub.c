@@ -4,7 +4,9 @@
  * three pieces, byte by byte) and with output buffers down to one byte
  * must equal a plain whole-string substitution computed here: leftmost
  * match, at one position the first pair in order wins, ASCII case
- * ignored, "once" replacing each string at its first match only.
+ * ignored, "once" replacing each string at its first match only.  With
+ * fy_http_sub_stream_wrap (the addition module), the before text ahead
+ * of that and the after text behind it, with no pairs too.
  */
 #include "fy_core.h"
 #include "fy_http_sub.h"
@@ -22,6 +24,8 @@ typedef struct {
     const char  *repl[MAXP];
     unsigned     n;
     int          once;
+    const char  *pre;           /* fy_http_sub_stream_wrap's, or NULL */
+    const char  *post;
 } cfg_t;
 
 /* The substitution on the whole string, the obvious way. */
@@ -32,7 +36,7 @@ reference(const cfg_t *c, const char *in, char *out)
     int       used[MAXP] = { 0 };
     unsigned  p;
 
-    *out = '\0';
+    strcpy(out, c->pre ? c->pre : "");
     while (i < len) {
         for (p = 0; p < c->n; p++) {
             if (used[p]) {
@@ -62,6 +66,7 @@ reference(const cfg_t *c, const char *in, char *out)
             i++;
         }
     }
+    strcat(out, c->post ? c->post : "");
 }
 
 /* Drain s into out (at *n). */
@@ -97,6 +102,12 @@ stream(const cfg_t *c, const char *in, const size_t *cuts, unsigned ncuts,
         pairs[i].repl.len = strlen(c->repl[i]);
     }
     s = fy_http_sub_stream_create(pool, pairs, c->n, c->once, out_size);
+    if (c->pre || c->post) {
+        fy_http_sub_stream_wrap(s, (const u_char *) (c->pre ? c->pre : ""),
+                                c->pre ? strlen(c->pre) : 0,
+                                (const u_char *) (c->post ? c->post : ""),
+                                c->post ? strlen(c->post) : 0);
+    }
     for (i = 0; i <= ncuts; i++) {
         to = i < ncuts ? cuts[i] : len;
         /* each piece in a buffer of its own, overwritten afterwards:
@@ -159,15 +170,18 @@ check_all_splits(const cfg_t *c, const char *in, const char *want)
 int
 main(void)
 {
-    cfg_t  aab = { { "aab" }, { "X" }, 1, 0 };
-    cfg_t  two = { { "abc", "bcd" }, { "1", "2" }, 2, 0 };
-    cfg_t  pre = { { "abcd", "ab" }, { "L", "S" }, 2, 0 };
-    cfg_t  once = { { "ab", "cd" }, { "<AB>", "<CD>" }, 2, 1 };
+    cfg_t  aab = { { "aab" }, { "X" }, 1, 0, NULL, NULL };
+    cfg_t  two = { { "abc", "bcd" }, { "1", "2" }, 2, 0, NULL, NULL };
+    cfg_t  pre = { { "abcd", "ab" }, { "L", "S" }, 2, 0, NULL, NULL };
+    cfg_t  once = { { "ab", "cd" }, { "<AB>", "<CD>" }, 2, 1, NULL, NULL };
     cfg_t  grow = { { "x" }, { "a long replacement, longer than the "
-                               "output buffer" }, 1, 0 };
-    cfg_t  del = { { "del" }, { "" }, 1, 0 };
+                               "output buffer" }, 1, 0, NULL, NULL };
+    cfg_t  del = { { "del" }, { "" }, 1, 0, NULL, NULL };
     cfg_t  html = { { "<a href=\"http://127.0.0.1:8080/" },
-                    { "<a href=\"https://example.com/" }, 1, 0 };
+                    { "<a href=\"https://example.com/" }, 1, 0, NULL, NULL };
+    cfg_t  wrap = { { NULL }, { NULL }, 0, 0, "<header>", "<footer>" };
+    cfg_t  wrap_sub = { { "ab" }, { "X" }, 1, 0, "ab[", "]ab" };
+    cfg_t  wrap_after = { { NULL }, { NULL }, 0, 0, NULL, "<footer>" };
 
     /* overlapping prefixes: the match starts one byte in */
     check_all_splits(&aab, "aaab", "aX");
@@ -191,6 +205,12 @@ main(void)
     check_all_splits(&del, "adelbDELcde", "abcde");
     check_all_splits(&html, "<p><A HREF=\"http://127.0.0.1:8080/x\">x</a>"
                      "<a href=\"http://127.0.0.1:8080/y\"></p>", NULL);
+
+    /* the addition module: before and after the body, never searched */
+    check_all_splits(&wrap, "body", "<header>body<footer>");
+    check_all_splits(&wrap, "", "<header><footer>");
+    check_all_splits(&wrap_sub, "xaby", "ab[xXy]ab");
+    check_all_splits(&wrap_after, "b", "b<footer>");
 
     ok(failures == 0, "no failed comparisons");
     ok(!state_bad, "every piece used up, every stream done at its end");
