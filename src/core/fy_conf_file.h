@@ -178,7 +178,9 @@ void fy_conf_dump_print(fy_conf_t *cf, FILE *out);
  *          -> int64_t milliseconds, post bounds optional
  *   str:   fy_str_t copied into cf->pool (NUL-terminated copy)
  *   enum:  one of post = fy_conf_enum_t[] -> int
- * Each says "is duplicate" when the field is already set and
+ *   const: no argument; the unsigned at post -> unsigned (a switch
+ *          that picks one way among several: "flv", "mp4")
+ * Each but const says "is duplicate" when the field is already set and
  * "invalid value \"x\"" / "value must be between A and B" on bad input. */
 const char *fy_conf_set_flag(fy_conf_t *cf, const fy_command_t *cmd, void *conf);
 const char *fy_conf_set_num(fy_conf_t *cf, const fy_command_t *cmd, void *conf);
@@ -187,6 +189,8 @@ const char *fy_conf_set_size(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
 const char *fy_conf_set_msec(fy_conf_t *cf, const fy_command_t *cmd, void *conf);
 const char *fy_conf_set_str(fy_conf_t *cf, const fy_command_t *cmd, void *conf);
 const char *fy_conf_set_enum(fy_conf_t *cf, const fy_command_t *cmd, void *conf);
+const char *fy_conf_set_const(fy_conf_t *cf, const fy_command_t *cmd,
+                              void *conf);
 
 /* The value parsers behind the setters, for handlers that take several
  * arguments.  Each returns -1 on invalid input. */

@@ -222,6 +222,17 @@ fy_conf_check_bounds(fy_conf_t *cf, const fy_command_t *cmd, int64_t v)
 
 
 const char *
+fy_conf_set_const(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
+{
+    fy_unused(cf);
+
+    *(unsigned *) ((char *) conf + cmd->offset) =
+        *(const unsigned *) cmd->post;
+    return FY_CONF_OK;
+}
+
+
+const char *
 fy_conf_set_flag(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
 {
     int  *field;

@@ -26,27 +26,14 @@ static u_char  fy_http_flv_header[13] = {
     0x00, 0x00, 0x00, 0x00
 };
 
-static const char *fy_http_flv_set(fy_conf_t *cf, const fy_command_t *cmd,
-                                   void *conf);
-
 const fy_command_t  fy_http_flv_commands[] = {
 
-    { "flv", FY_CONF_LOC, 0, 0, 0, fy_http_flv_set, FY_CONF_LOC_OFF, 0,
-      NULL },
+    { "flv", FY_CONF_LOC, 0, 0, 0, fy_conf_set_const, FY_CONF_LOC_OFF,
+      offsetof(fy_http_loc_conf_t, media),
+      &(const unsigned) { FY_HTTP_MEDIA_FLV } },
 
     { NULL, 0, 0, 0, 0, NULL, 0, 0, NULL }
 };
-
-static const char *
-fy_http_flv_set(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
-{
-    fy_http_loc_conf_t  *lcf = conf;
-
-    fy_unused(cf);
-    fy_unused(cmd);
-    lcf->media = FY_HTTP_MEDIA_FLV;
-    return FY_CONF_OK;
-}
 
 int
 fy_http_flv_body(fy_http_request_t *r, fy_http_static_file_t *f, off_t size,

@@ -31,16 +31,15 @@
 
 #include <unistd.h>
 
-static const char *fy_http_mp4_set(fy_conf_t *cf, const fy_command_t *cmd,
-                                   void *conf);
 static int fy_http_mp4_fail_tail(fy_http_request_t *r, int err,
                                  const char *what, uint64_t n,
                                  const char *tail);
 
 const fy_command_t  fy_http_mp4_commands[] = {
 
-    { "mp4", FY_CONF_LOC, 0, 0, 0, fy_http_mp4_set, FY_CONF_LOC_OFF, 0,
-      NULL },
+    { "mp4", FY_CONF_LOC, 0, 0, 0, fy_conf_set_const, FY_CONF_LOC_OFF,
+      offsetof(fy_http_loc_conf_t, media),
+      &(const unsigned) { FY_HTTP_MEDIA_MP4 } },
 
     { "mp4_buffer_size", FY_CONF_HTTP | FY_CONF_SRV | FY_CONF_LOC, 1, 1, 1,
       fy_conf_set_size, FY_CONF_LOC_OFF,
@@ -56,17 +55,6 @@ const fy_command_t  fy_http_mp4_commands[] = {
 
     { NULL, 0, 0, 0, 0, NULL, 0, 0, NULL }
 };
-
-static const char *
-fy_http_mp4_set(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
-{
-    fy_http_loc_conf_t  *lcf = conf;
-
-    fy_unused(cf);
-    fy_unused(cmd);
-    lcf->media = FY_HTTP_MEDIA_MP4;
-    return FY_CONF_OK;
-}
 
 /* nginx's ngx_http_mp4_atofp: seconds as ms, digits and one "."; the
  * digits past the third decimal are ignored.  -1: not such a value. */
