@@ -79,6 +79,10 @@ my $b = Ferry::Test::Backend->new(port => $f->port(1), handler => sub {
     @h = ('Content-Type' => 'text/plain') if $req->{uri} =~ /plain/;
     push @h, 'Content-Encoding' => 'gzip' if $req->{uri} =~ /encoded/;
     $body = "y" x (4 * 1024 * 1024 + 10) if $req->{uri} =~ /huge/;
+    # an include whose body takes many reads after its header: its
+    # type must survive them to be processed (nested)
+    $body = ("z" x 100000) . '<!--# echo var="arg_a" -->'
+        if $req->{uri} =~ /bigssi/;
     return { status => $req->{uri} =~ /missing/ ? 404 : 200,
              headers => \@h, body => $body,
              mode => $req->{uri} =~ /chunked/ ? 'chunked' : 'length',
@@ -152,6 +156,8 @@ $f->write_file('html/down.html',
     . "<!--# block name=\"s\" -->[down]<!--# endblock -->"
     . "<!--# include virtual=\"/down/x\" stub=\"s\" -->e\n");
 $f->write_file('html/big.html', "x" x (4 * 1024 * 1024 + 1));
+$f->write_file('html/bigincl.html',
+               "[<!--# include virtual=\"/p/bigssi?a=deep\" -->]\n");
 
 $f->allow_log(qr/SSI command|upstream|404|Connection refused|bigger than|more than/);
 $f->start;
@@ -317,6 +323,8 @@ is($r->{status}, 500, 'a proxied page over 4 MiB: 500');
        'proxied pages on one keep-alive connection');
     ok(!$closed, '... which stays open');
 }
+body_is('/bigincl.html', '[' . ("z" x 100000) . "deep]\n",
+        'an include of 100 kB read in many pieces: processed (its type kept)');
 $r = get('/cp/ssi-cached?a=c1');
 is($r->{headers}{'x-cache'}, 'MISS', 'proxy_cache: a MISS');
 is($r->{body}, 'c1', 'proxy_cache: the MISS processed');
