@@ -1608,7 +1608,8 @@ size_t fy_http_ssl_var_session_reused(fy_http_request_t *r, u_char *buf,
  * missing certificate sent. */
 int    fy_http_ssl_verify(fy_http_request_t *r);
 /* fy_http_ssl_var.c: $ssl_client_verify, _s_dn, _i_dn, _serial,
- * _fingerprint, _raw_cert, _cert */
+ * _fingerprint, _raw_cert, _cert, _escaped_cert, _s_dn_legacy,
+ * _i_dn_legacy, _v_start, _v_end, _v_remain */
 size_t fy_http_ssl_var_client_verify(fy_http_request_t *r, u_char *buf,
                                      size_t size);
 size_t fy_http_ssl_var_client_s_dn(fy_http_request_t *r, u_char *buf,
@@ -1623,6 +1624,27 @@ size_t fy_http_ssl_var_client_raw_cert(fy_http_request_t *r, u_char *buf,
                                        size_t size);
 size_t fy_http_ssl_var_client_cert(fy_http_request_t *r, u_char *buf,
                                    size_t size);
+size_t fy_http_ssl_var_client_escaped_cert(fy_http_request_t *r, u_char *buf,
+                                           size_t size);
+size_t fy_http_ssl_var_client_s_dn_legacy(fy_http_request_t *r, u_char *buf,
+                                          size_t size);
+size_t fy_http_ssl_var_client_i_dn_legacy(fy_http_request_t *r, u_char *buf,
+                                          size_t size);
+size_t fy_http_ssl_var_client_v_start(fy_http_request_t *r, u_char *buf,
+                                      size_t size);
+size_t fy_http_ssl_var_client_v_end(fy_http_request_t *r, u_char *buf,
+                                    size_t size);
+size_t fy_http_ssl_var_client_v_remain(fy_http_request_t *r, u_char *buf,
+                                       size_t size);
+/* $ssl_ciphers, $ssl_curve, $ssl_curves, $ssl_session_id */
+size_t fy_http_ssl_var_ciphers(fy_http_request_t *r, u_char *buf,
+                               size_t size);
+size_t fy_http_ssl_var_curve(fy_http_request_t *r, u_char *buf,
+                             size_t size);
+size_t fy_http_ssl_var_curves(fy_http_request_t *r, u_char *buf,
+                              size_t size);
+size_t fy_http_ssl_var_session_id(fy_http_request_t *r, u_char *buf,
+                                  size_t size);
 
 /* fy_http_proxy_ssl.c: TLS to upstreams.  Merge conf's proxy_ssl_*
  * settings with prev's; after all levels are merged, build the client

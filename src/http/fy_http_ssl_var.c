@@ -1,9 +1,9 @@
 /*
  * fy_http_ssl_var.c -- the $ssl_* variables of a client connection:
  * the session's ($https, $ssl_protocol, $ssl_cipher,
- * $ssl_server_name, $ssl_session_reused) and the client
- * certificate's ($ssl_client_*, whose values src/tls/fy_tls_cert.c
- * makes for stream as well).
+ * $ssl_server_name, $ssl_session_reused, $ssl_ciphers, $ssl_curve,
+ * $ssl_curves, $ssl_session_id) and the client certificate's
+ * ($ssl_client_*); src/tls makes the values, for stream as well.
  */
 #include "fy_core.h"
 #include "fy_http.h"
@@ -71,3 +71,23 @@ FY_HTTP_SSL_CERT_VAR(serial, FY_TLS_CERT_SERIAL)
 FY_HTTP_SSL_CERT_VAR(fingerprint, FY_TLS_CERT_FINGERPRINT)
 FY_HTTP_SSL_CERT_VAR(raw_cert, FY_TLS_CERT_RAW)
 FY_HTTP_SSL_CERT_VAR(cert, FY_TLS_CERT_CERT)
+FY_HTTP_SSL_CERT_VAR(escaped_cert, FY_TLS_CERT_ESCAPED)
+FY_HTTP_SSL_CERT_VAR(s_dn_legacy, FY_TLS_CERT_S_DN_LEGACY)
+FY_HTTP_SSL_CERT_VAR(i_dn_legacy, FY_TLS_CERT_I_DN_LEGACY)
+FY_HTTP_SSL_CERT_VAR(v_start, FY_TLS_CERT_V_START)
+FY_HTTP_SSL_CERT_VAR(v_end, FY_TLS_CERT_V_END)
+FY_HTTP_SSL_CERT_VAR(v_remain, FY_TLS_CERT_V_REMAIN)
+
+/* ---- the client's offer, the session id (src/tls/fy_tls_info.c) ---- */
+
+#define FY_HTTP_SSL_INFO_VAR(name, what)                                  \
+size_t                                                                    \
+fy_http_ssl_var_##name(fy_http_request_t *r, u_char *buf, size_t size)    \
+{                                                                         \
+    return fy_tls_info_var(r->hc->c, what, buf, size);                    \
+}
+
+FY_HTTP_SSL_INFO_VAR(ciphers, FY_TLS_INFO_CIPHERS)
+FY_HTTP_SSL_INFO_VAR(curve, FY_TLS_INFO_CURVE)
+FY_HTTP_SSL_INFO_VAR(curves, FY_TLS_INFO_CURVES)
+FY_HTTP_SSL_INFO_VAR(session_id, FY_TLS_INFO_SESSION_ID)

@@ -61,7 +61,11 @@ static const char *const  fy_stream_var_names[FY_STREAM_VAR_N] = {
     "ssl_protocol", "ssl_cipher", "ssl_server_name", "ssl_session_reused",
     "ssl_alpn_protocol", "ssl_client_verify", "ssl_client_s_dn",
     "ssl_client_i_dn", "ssl_client_serial", "ssl_client_fingerprint",
-    "ssl_client_raw_cert", "ssl_client_cert", "server_name"
+    "ssl_client_raw_cert", "ssl_client_cert", "ssl_client_escaped_cert",
+    "ssl_client_s_dn_legacy", "ssl_client_i_dn_legacy",
+    "ssl_client_v_start", "ssl_client_v_end", "ssl_client_v_remain",
+    "ssl_ciphers", "ssl_curve", "ssl_curves", "ssl_session_id",
+    "server_name"
 };
 
 int
@@ -300,6 +304,16 @@ fy_stream_var(fy_stream_session_t *s, int var, u_char *buf, size_t size)
     case FY_STREAM_VAR_SSL_CLIENT_FINGERPRINT:
     case FY_STREAM_VAR_SSL_CLIENT_RAW_CERT:
     case FY_STREAM_VAR_SSL_CLIENT_CERT:
+    case FY_STREAM_VAR_SSL_CLIENT_ESCAPED_CERT:
+    case FY_STREAM_VAR_SSL_CLIENT_S_DN_LEGACY:
+    case FY_STREAM_VAR_SSL_CLIENT_I_DN_LEGACY:
+    case FY_STREAM_VAR_SSL_CLIENT_V_START:
+    case FY_STREAM_VAR_SSL_CLIENT_V_END:
+    case FY_STREAM_VAR_SSL_CLIENT_V_REMAIN:
+    case FY_STREAM_VAR_SSL_CIPHERS:
+    case FY_STREAM_VAR_SSL_CURVE:
+    case FY_STREAM_VAR_SSL_CURVES:
+    case FY_STREAM_VAR_SSL_SESSION_ID:
         return fy_stream_ssl_var(s, var, buf, size);
     case FY_STREAM_VAR_BINARY_REMOTE_ADDR: {
         /* 4 bytes for IPv4, 16 for IPv6, nothing for a unix client */

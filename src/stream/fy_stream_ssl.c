@@ -393,6 +393,18 @@ fy_stream_ssl_var(fy_stream_session_t *s, int var, u_char *buf, size_t size)
             = FY_TLS_CERT_RAW,
         [FY_STREAM_VAR_SSL_CLIENT_CERT - FY_STREAM_VAR_SSL_CLIENT_VERIFY]
             = FY_TLS_CERT_CERT,
+        [FY_STREAM_VAR_SSL_CLIENT_ESCAPED_CERT
+         - FY_STREAM_VAR_SSL_CLIENT_VERIFY] = FY_TLS_CERT_ESCAPED,
+        [FY_STREAM_VAR_SSL_CLIENT_S_DN_LEGACY
+         - FY_STREAM_VAR_SSL_CLIENT_VERIFY] = FY_TLS_CERT_S_DN_LEGACY,
+        [FY_STREAM_VAR_SSL_CLIENT_I_DN_LEGACY
+         - FY_STREAM_VAR_SSL_CLIENT_VERIFY] = FY_TLS_CERT_I_DN_LEGACY,
+        [FY_STREAM_VAR_SSL_CLIENT_V_START - FY_STREAM_VAR_SSL_CLIENT_VERIFY]
+            = FY_TLS_CERT_V_START,
+        [FY_STREAM_VAR_SSL_CLIENT_V_END - FY_STREAM_VAR_SSL_CLIENT_VERIFY]
+            = FY_TLS_CERT_V_END,
+        [FY_STREAM_VAR_SSL_CLIENT_V_REMAIN - FY_STREAM_VAR_SSL_CLIENT_VERIFY]
+            = FY_TLS_CERT_V_REMAIN,
     };
     const unsigned char  *alpn;
     unsigned              what, len;
@@ -421,6 +433,16 @@ fy_stream_ssl_var(fy_stream_session_t *s, int var, u_char *buf, size_t size)
             memcpy(buf, alpn, len);
         }
         return len;
+    case FY_STREAM_VAR_SSL_CIPHERS:
+    case FY_STREAM_VAR_SSL_CURVE:
+    case FY_STREAM_VAR_SSL_CURVES:
+    case FY_STREAM_VAR_SSL_SESSION_ID:
+        /* the whole length, as below; what fits is the value */
+        n = fy_tls_info_var(s->c, FY_TLS_INFO_CIPHERS
+                                  + (unsigned) (var
+                                                - FY_STREAM_VAR_SSL_CIPHERS),
+                            buf, size);
+        return fy_min(n, size);
     default:
         /* $ssl_client_*: fy_tls_cert_var gives the whole value's
          * length; the part that fits in buf is the value here */

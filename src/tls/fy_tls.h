@@ -180,7 +180,13 @@ enum {
     FY_TLS_CERT_SERIAL,         /* hex */
     FY_TLS_CERT_FINGERPRINT,    /* SHA-1, hex */
     FY_TLS_CERT_RAW,            /* PEM */
-    FY_TLS_CERT_CERT            /* PEM, a tab after each inner newline */
+    FY_TLS_CERT_CERT,           /* PEM, a tab after each inner newline */
+    FY_TLS_CERT_ESCAPED,        /* PEM, URI-component escaped */
+    FY_TLS_CERT_S_DN_LEGACY,    /* subject, "/C=../CN=.." */
+    FY_TLS_CERT_I_DN_LEGACY,    /* issuer, the same */
+    FY_TLS_CERT_V_START,        /* notBefore, "Nov 26 10:00:00 2026 GMT" */
+    FY_TLS_CERT_V_END,          /* notAfter, the same */
+    FY_TLS_CERT_V_REMAIN        /* whole days left, 0 when expired */
 };
 size_t fy_tls_cert_var(fy_conn_t *c, unsigned what, u_char *buf,
                        size_t size);
@@ -282,6 +288,17 @@ enum {
     FY_TLS_VAR_SESSION_REUSED   /* $ssl_session_reused: "r" or "." */
 };
 const char *fy_tls_var(fy_conn_t *c, unsigned what);
+/* fy_tls_info.c: the $ssl_* value `what` of c that is made into buf
+ * (at most size bytes; buf NULL: none) and its whole length; 0 for a
+ * plain connection or before the handshake ended. */
+enum {
+    FY_TLS_INFO_CIPHERS,        /* the client's, ":" between */
+    FY_TLS_INFO_CURVE,          /* the group agreed: "X25519" */
+    FY_TLS_INFO_CURVES,         /* the client's groups, ":" between */
+    FY_TLS_INFO_SESSION_ID      /* hex */
+};
+size_t fy_tls_info_var(fy_conn_t *c, unsigned what, u_char *buf,
+                       size_t size);
 /* A half-close passed on to c: close_notify first on a TLS connection
  * (one try, as fy_tls_conn_free), then shutdown(SHUT_WR).  FY_OK or
  * FY_ERROR (errno). */

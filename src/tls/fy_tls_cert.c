@@ -126,15 +126,20 @@ fy_tls_cert_fingerprint(X509 *cert, u_char *buf, size_t size)
     return fy_tls_cert_copy(buf, size, text);
 }
 
-/* nginx's deprecated $ssl_client_cert: the PEM with a tab after every
- * newline but the last, so it fits in one header line */
+/* The PEM of cert as $ssl_client_raw_cert has it; as nginx's
+ * deprecated $ssl_client_cert, a tab after every newline but the last
+ * (so that it fits in one header line); or as $ssl_client_escaped_cert,
+ * every byte but letters, digits and "-._~" as %XX (nginx's escaping of
+ * a URI component). */
 static size_t
-fy_tls_cert_tabbed(X509 *cert, u_char *buf, size_t size)
+fy_tls_cert_pem(X509 *cert, unsigned what, u_char *buf, size_t size)
 {
-    BIO     *bio = BIO_new(BIO_s_mem());
-    char    *data;
-    long     len, i;
-    size_t   n = 0;
+    static const char  hex[] = "0123456789ABCDEF";
+    BIO               *bio = BIO_new(BIO_s_mem());
+    char              *data;
+    u_char             out[3];
+    long               len, i;
+    size_t             n = 0, k, m;
 
     if (bio == NULL) {
         return 0;
@@ -142,19 +147,76 @@ fy_tls_cert_tabbed(X509 *cert, u_char *buf, size_t size)
     PEM_write_bio_X509(bio, cert);
     len = BIO_get_mem_data(bio, &data);
     for (i = 0; i < len; i++) {
-        if (buf && n < size) {
-            buf[n] = (u_char) data[i];
-        }
-        n++;
-        if (data[i] == '\n' && i + 1 < len) {
-            if (buf && n < size) {
-                buf[n] = '\t';
+        u_char  ch = (u_char) data[i];
+
+        m = 0;
+        if (what == FY_TLS_CERT_ESCAPED
+            && !((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z')
+                 || (ch >= '0' && ch <= '9') || ch == '-' || ch == '.'
+                 || ch == '_' || ch == '~'))
+        {
+            out[m++] = '%';
+            out[m++] = (u_char) hex[ch >> 4];
+            out[m++] = (u_char) hex[ch & 0xf];
+        } else {
+            out[m++] = ch;
+            if (what == FY_TLS_CERT_CERT && ch == '\n' && i + 1 < len) {
+                out[m++] = '\t';
             }
-            n++;
+        }
+        for (k = 0; k < m; k++, n++) {
+            if (buf && n < size) {
+                buf[n] = out[k];
+            }
         }
     }
     BIO_free(bio);
     return n;
+}
+
+/* A name as nginx's $ssl_client_s_dn_legacy: "/C=US/O=Org/CN=name" */
+static size_t
+fy_tls_cert_dn_legacy(X509_NAME *name, u_char *buf, size_t size)
+{
+    char    *text;
+    size_t   n;
+
+    if (name == NULL || (text = X509_NAME_oneline(name, NULL, 0)) == NULL) {
+        return 0;
+    }
+    n = fy_tls_cert_copy(buf, size, text);
+    OPENSSL_free(text);
+    return n;
+}
+
+/* notBefore / notAfter as OpenSSL prints them ("Nov 26 10:00:00 2026
+ * GMT", nginx's $ssl_client_v_start and _v_end), or the whole days
+ * until notAfter, 0 once it has passed ($ssl_client_v_remain) */
+static size_t
+fy_tls_cert_time(X509 *cert, unsigned what, u_char *buf, size_t size)
+{
+    const ASN1_TIME  *t;
+    BIO              *bio;
+    char              text[24];
+    int               days, secs;
+
+    t = what == FY_TLS_CERT_V_START ? X509_get0_notBefore(cert)
+                                    : X509_get0_notAfter(cert);
+    if (t == NULL) {
+        return 0;
+    }
+    if (what == FY_TLS_CERT_V_REMAIN) {
+        if (ASN1_TIME_diff(&days, &secs, NULL, t) != 1) {
+            return 0;
+        }
+        snprintf(text, sizeof(text), "%d", days < 0 || secs < 0 ? 0 : days);
+        return fy_tls_cert_copy(buf, size, text);
+    }
+    if ((bio = BIO_new(BIO_s_mem())) == NULL) {
+        return 0;
+    }
+    ASN1_TIME_print(bio, t);
+    return fy_tls_cert_bio_copy(bio, buf, size);
 }
 
 size_t
@@ -179,20 +241,27 @@ fy_tls_cert_var(fy_conn_t *c, unsigned what, u_char *buf, size_t size)
         return fy_tls_cert_dn(X509_get_subject_name(cert), buf, size);
     case FY_TLS_CERT_I_DN:
         return fy_tls_cert_dn(X509_get_issuer_name(cert), buf, size);
+    case FY_TLS_CERT_S_DN_LEGACY:
+        return fy_tls_cert_dn_legacy(X509_get_subject_name(cert), buf,
+                                     size);
+    case FY_TLS_CERT_I_DN_LEGACY:
+        return fy_tls_cert_dn_legacy(X509_get_issuer_name(cert), buf,
+                                     size);
     case FY_TLS_CERT_FINGERPRINT:
         return fy_tls_cert_fingerprint(cert, buf, size);
-    case FY_TLS_CERT_CERT:
-        return fy_tls_cert_tabbed(cert, buf, size);
-    case FY_TLS_CERT_SERIAL:
     case FY_TLS_CERT_RAW:
+    case FY_TLS_CERT_CERT:
+    case FY_TLS_CERT_ESCAPED:
+        return fy_tls_cert_pem(cert, what, buf, size);
+    case FY_TLS_CERT_V_START:
+    case FY_TLS_CERT_V_END:
+    case FY_TLS_CERT_V_REMAIN:
+        return fy_tls_cert_time(cert, what, buf, size);
+    case FY_TLS_CERT_SERIAL:
         if ((bio = BIO_new(BIO_s_mem())) == NULL) {
             return 0;
         }
-        if (what == FY_TLS_CERT_SERIAL) {
-            i2a_ASN1_INTEGER(bio, X509_get0_serialNumber(cert));
-        } else {
-            PEM_write_bio_X509(bio, cert);
-        }
+        i2a_ASN1_INTEGER(bio, X509_get0_serialNumber(cert));
         return fy_tls_cert_bio_copy(bio, buf, size);
     }
     return 0;
