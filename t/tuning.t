@@ -13,8 +13,8 @@
 # - those with one, seen in the worker's system calls (strace):
 #   sendfile_max_chunk caps each sendfile(); directio opens big files
 #   O_DIRECT and reads aligned blocks; output_buffers is the pread() size
-#   with sendfile off; read_ahead advises sequential reads.  Each file
-#   arrives whole and correct.
+#   with sendfile off; read_ahead advises sequential reads; epoll_events
+#   is what epoll_wait() asks for.  Each file arrives whole and correct.
 
 use strict;
 use warnings;
@@ -124,6 +124,9 @@ main_refused("lock_file a;\nlock_file b;\n",
 main_refused("load_module /usr/lib/nginx/modules/ngx_mail_module.so;\n",
              'module "ngx_mail_module" of "load_module \S+" is not built into ferry, and ferry loads no modules',
              'load_module ngx_mail_module', 4);
+main_refused("events { epoll_events 0; }\n",
+             '"epoll_events" directive value must be between 1 and 1048576',
+             'epoll_events 0', 4);
 main_refused("events { accept_mutex_delay soon; }\n",
              '"accept_mutex_delay" directive invalid value "soon"',
              'accept_mutex_delay soon', 4);
@@ -172,6 +175,7 @@ events {
     worker_connections 64;
     accept_mutex_delay 500ms;
     worker_aio_requests 32;
+    epoll_events 7;
 }
 http {
     access_log off;
@@ -202,9 +206,9 @@ for my $w (['lock_file', 4, 'no accept mutex'],
            ['thread_pool', 5, 'one thread'],
            ['accept_mutex_delay', 9, 'no accept mutex'],
            ['worker_aio_requests', 10, 'one thread'],
-           ['connection_pool_size 512', 14, 'pools itself'],
-           ['request_pool_size 4k', 15, 'pools itself'],
-           ['aio_write on', 20, 'without AIO'])
+           ['connection_pool_size 512', 15, 'pools itself'],
+           ['request_pool_size 4k', 16, 'pools itself'],
+           ['aio_write on', 21, 'without AIO'])
 {
     my ($d, $line, $why) = @$w;
     like($out, qr/\[warn\] "\Q$d\E" has no effect in ferry: [^\n]*$why[^\n]*; ignored in \S+ferry\.conf:$line\b/,
@@ -228,7 +232,8 @@ sub traced {
     if ($pid == 0) {
         open STDERR, '>', $err or POSIX::_exit(1);
         { exec 'strace', '-p', $worker, '-e',
-             'trace=sendfile,pread64,fcntl,fadvise64', '-o', $log; }
+             'trace=sendfile,pread64,fcntl,fadvise64,epoll_wait', '-o',
+             $log; }
         POSIX::_exit(1);
     }
     wait_until { (Ferry::Test::read_file($err) // '') =~ /attached/ } 10;
@@ -239,13 +244,17 @@ sub traced {
 }
 
 SKIP: {
-    skip 'strace is not installed', 15 unless $have_strace;
+    skip 'strace is not installed', 17 unless $have_strace;
 
     my $t = traced(sub {
         $r = http_get($f->port(0), '/chunk/big');
         is($r->{status}, 200, 'sendfile_max_chunk 64k: 200');
         ok($r->{body} eq $big, '... the whole file, intact');
     });
+    my @max = $t =~ /epoll_wait\(\d+, (?:\[[^\]]*\]|0x[0-9a-f]+), (\d+), /g;
+    ok(@max >= 1, 'epoll_events 7: epoll_wait() seen') or diag($t);
+    is(scalar(grep { $_ != 7 } @max), 0,
+       '... each time asking for at most 7 events');
     my @calls = $t =~ /sendfile\(\d+, \d+, \[\d+\][^,]*, (\d+)\)/g;
     ok(@calls >= 48, 'sendfile_max_chunk 64k: a sendfile() per 64k at least ('
                       . scalar(@calls) . ' calls)') or diag($t);

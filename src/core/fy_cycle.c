@@ -31,6 +31,7 @@ static const char *fy_core_use(fy_conf_t *cf, const fy_command_t *cmd,
     void *conf);
 
 static const fy_conf_bounds_t  fy_core_conn_bounds = { 2, 1048576 };
+static const fy_conf_bounds_t  fy_core_epoll_bounds = { 1, 1048576 };
 static const fy_conf_bounds_t  fy_core_nofile_bounds = { 16, 1048576 };
 /* 0 turns the check off; below a second the 500 ms heartbeat of an
  * idle worker would already look late */
@@ -95,6 +96,10 @@ const fy_command_t  fy_core_commands[] = {
 
     { "multi_accept", FY_CONF_EVENTS, 0, 1, 1, fy_conf_set_flag,
       FY_CONF_MAIN_OFF, offsetof(fy_core_conf_t, multi_accept), NULL },
+
+    { "epoll_events", FY_CONF_EVENTS, 0, 1, 1, fy_conf_set_int,
+      FY_CONF_MAIN_OFF, offsetof(fy_core_conf_t, epoll_events),
+      &fy_core_epoll_bounds },
 
     /* no effect: only the master accepts (docs/configuration.md) */
     { "accept_mutex", FY_CONF_EVENTS, 0, 1, 1, fy_conf_set_flag,
@@ -405,6 +410,7 @@ fy_cycle_load(const char *prefix, const char *conf_file,
     ccf->worker_priority = FY_CONF_UNSET_INT;
     ccf->worker_rlimit_core = FY_CONF_UNSET_SIZE;
     ccf->multi_accept = FY_CONF_UNSET_INT;
+    ccf->epoll_events = FY_CONF_UNSET_INT;
     ccf->accept_mutex = FY_CONF_UNSET_INT;
     ccf->pcre_jit = FY_CONF_UNSET_INT;
     ccf->timer_resolution = FY_CONF_UNSET_MSEC;
@@ -456,6 +462,9 @@ fy_cycle_load(const char *prefix, const char *conf_file,
      * to a batch, per wake-up: nginx's default is off */
     if (ccf->multi_accept == FY_CONF_UNSET_INT) {
         ccf->multi_accept = 1;
+    }
+    if (ccf->epoll_events == FY_CONF_UNSET_INT) {
+        ccf->epoll_events = FY_EPOLL_EVENTS;     /* nginx's 512 */
     }
     /* nginx's default is off; ferry has always JIT-compiled */
     if (ccf->pcre_jit == FY_CONF_UNSET_INT) {

@@ -71,6 +71,8 @@ typedef struct {
 
     /* events */
     int                 multi_accept;             /* 0: one per wake-up */
+    int                 epoll_events;             /* epoll_wait()'s room,
+                                                     512 */
     int                 accept_mutex;             /* no effect */
     int                 use_seen;
     int                 pcre_jit;

@@ -7,8 +7,6 @@
 
 #include <sys/epoll.h>
 
-#define FY_EPOLL_EVENTS  512
-
 /* epoll data of a plain fd: the top bit says "not a connection". */
 #define FY_EV_PLAIN      ((uint64_t) 1 << 63)
 
@@ -22,6 +20,11 @@ static fy_event_t  *fy_posted_tail;
 static fy_conn_t   *fy_lazy;         /* open, not yet in epoll */
 static unsigned     fy_ndeferred;    /* of those, fy_conn_defer()ed */
 static uint64_t    *fy_conn_count_out;  /* fy_conn_count_to() */
+/* what one epoll_wait() may return (epoll_events), and the indexes of
+ * those whose reads wait for the end of the turn (read_late) */
+static struct epoll_event  *fy_evs;
+static int                 *fy_late;
+static int                  fy_nevs;
 
 #define FY_REG_RETRY_MS  100
 
@@ -60,7 +63,33 @@ fy_event_init(unsigned max_conns)
     fy_nconns = max_conns;
     fy_nfree = max_conns;
 
+    if (fy_event_batch(FY_EPOLL_EVENTS) != FY_OK) {
+        return FY_ERROR;
+    }
     fy_time_update();
+    return FY_OK;
+}
+
+int
+fy_event_batch(unsigned n)
+{
+    struct epoll_event  *evs;
+    int                 *late;
+
+    evs = calloc(n, sizeof(struct epoll_event));
+    late = calloc(n, sizeof(int));
+    if (evs == NULL || late == NULL) {
+        fy_log_error(FY_LOG_EMERG, errno, "cannot allocate %u epoll events",
+                     n);
+        free(evs);
+        free(late);
+        return FY_ERROR;
+    }
+    free(fy_evs);
+    free(fy_late);
+    fy_evs = evs;
+    fy_late = late;
+    fy_nevs = (int) n;
     return FY_OK;
 }
 
@@ -410,13 +439,13 @@ fy_event_live_conn(uint64_t d)
 void
 fy_event_process(int max_wait)
 {
-    struct epoll_event  evs[FY_EPOLL_EVENTS];
+    struct epoll_event *evs = fy_evs;
     fy_event_t         *ev;
     fy_conn_t          *c;
     uint64_t            d;
     uint32_t            instance, what;
     int                 n, i, timeout, nlate;
-    int                 late[FY_EPOLL_EVENTS];  /* read_late: evs indexes */
+    int                *late = fy_late;     /* read_late: evs indexes */
 
     timeout = fy_posted ? 0 : fy_timer_next();
     if (timeout == -1 || (max_wait >= 0 && max_wait < timeout)) {
@@ -426,7 +455,7 @@ fy_event_process(int max_wait)
         timeout = fy_conn_register_pending(timeout);
     }
 
-    n = epoll_wait(fy_ep, evs, FY_EPOLL_EVENTS, timeout);
+    n = epoll_wait(fy_ep, evs, fy_nevs, timeout);
     fy_time_update();
 
     if (n == -1) {

@@ -104,6 +104,10 @@ struct fy_conn_s {
 
 /* The loop. */
 int   fy_event_init(unsigned max_conns);   /* FY_OK / FY_ERROR */
+/* How many events one epoll_wait() may return (epoll_events; 512 from
+ * fy_event_init, nginx's default): FY_OK / FY_ERROR (logged) */
+#define FY_EPOLL_EVENTS  512
+int   fy_event_batch(unsigned n);
 void  fy_event_done(void);                 /* close epoll, free array */
 /* Wait up to the next timer (or `max_wait` ms, -1 for none), run the
  * handlers of ready fds, then expired timers. */

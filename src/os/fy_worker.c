@@ -295,6 +295,8 @@ fy_worker_run(fy_cycle_t *cycle, unsigned slot, unsigned number, int channel)
     fy_worker_conf_late(cycle, (int) number);
 
     if (fy_event_init((unsigned) cycle->core->worker_connections) != FY_OK
+        || (cycle->core->epoll_events != FY_EPOLL_EVENTS
+            && fy_event_batch((unsigned) cycle->core->epoll_events) != FY_OK)
         || fy_signal_open() != FY_OK)
     {
         exit(2);
