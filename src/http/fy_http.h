@@ -754,6 +754,18 @@ typedef struct fy_http_loc_conf_s {
     fy_http_cache_conf_t cache;
 } fy_http_loc_conf_t;
 
+/* fy_http_conf.c: a directive of a module whose settings a level makes
+ * on first use (ssi, sub_filter, charset, addition): its row's post is
+ * one of these, and `set` runs on the settings `conf` gives, as if its
+ * row's post were `post` */
+typedef struct {
+    void          *(*conf)(fy_conf_t *cf, fy_http_loc_conf_t *lcf);
+    fy_conf_set_pt   set;
+    const void      *post;
+} fy_http_module_set_t;
+const char *fy_http_module_set(fy_conf_t *cf, const fy_command_t *cmd,
+                               void *conf);
+
 /* fy_http_conf.c: a directive that makes its location answer with the
  * fy_http_handler_pt at cmd->post (status, stub_status, empty_gif):
  * once per location, not beside proxy_pass */

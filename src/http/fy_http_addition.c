@@ -35,8 +35,8 @@ typedef struct {
 
 static const char *fy_http_addition_uri(fy_conf_t *cf,
     const fy_command_t *cmd, void *conf);
-static const char *fy_http_addition_types(fy_conf_t *cf,
-    const fy_command_t *cmd, void *conf);
+static void *fy_http_addition_conf(fy_conf_t *cf,
+    fy_http_loc_conf_t *lcf);
 static void fy_http_addition_step(fy_http_addition_ctx_t *ctx);
 
 #define FY_ADD_ANY  (FY_CONF_HTTP | FY_CONF_SRV | FY_CONF_LOC)
@@ -50,14 +50,16 @@ const fy_command_t  fy_http_addition_commands[] = {
       FY_CONF_LOC_OFF, offsetof(fy_http_addition_conf_t, after), NULL },
 
     { "addition_types", FY_ADD_ANY, 0, 1, FY_CONF_MANY,
-      fy_http_addition_types, FY_CONF_LOC_OFF,
-      offsetof(fy_http_addition_conf_t, types), NULL },
+      fy_http_module_set, FY_CONF_LOC_OFF,
+      offsetof(fy_http_addition_conf_t, types),
+      &(const fy_http_module_set_t) { fy_http_addition_conf,
+                                      fy_http_types_set, NULL } },
 
     { NULL, 0, 0, 0, 0, NULL, 0, 0, NULL }
 };
 
 /* The level's own settings, made on first use. */
-static fy_http_addition_conf_t *
+static void *
 fy_http_addition_conf(fy_conf_t *cf, fy_http_loc_conf_t *lcf)
 {
     if (lcf->addition == NULL) {
@@ -90,15 +92,6 @@ fy_http_addition_uri(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
                                      cf->args[1].len);
     s->len = cf->args[1].len;
     return s->data ? FY_CONF_OK : "cannot allocate memory";
-}
-
-/* addition_types MIME ... | *; text/html is always one of them. */
-static const char *
-fy_http_addition_types(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
-{
-    fy_http_addition_conf_t  *ac = fy_http_addition_conf(cf, conf);
-
-    return ac ? fy_http_types_set(cf, cmd, ac) : "cannot allocate memory";
 }
 
 /* Called from fy_http_merge_loc for every level, parent first: a level

@@ -34,12 +34,13 @@ struct fy_http_charset_conf_s {
 
 static const char *fy_http_charset_name(fy_conf_t *cf,
     const fy_command_t *cmd, void *conf);
-static const char *fy_http_charset_types(fy_conf_t *cf,
-    const fy_command_t *cmd, void *conf);
-static const char *fy_http_charset_override(fy_conf_t *cf,
-    const fy_command_t *cmd, void *conf);
+static void *fy_http_charset_conf(fy_conf_t *cf, fy_http_loc_conf_t *lcf);
 
 #define FY_HTTP_ANY  (FY_CONF_HTTP | FY_CONF_SRV | FY_CONF_LOC)
+/* a row's setter runs on the level's charset settings
+ * (fy_http_module_set) */
+#define FY_CHARSET_SET(set)                                                \
+    &(const fy_http_module_set_t) { fy_http_charset_conf, set, NULL }
 
 const fy_command_t  fy_http_charset_commands[] = {
 
@@ -52,11 +53,14 @@ const fy_command_t  fy_http_charset_commands[] = {
       offsetof(struct fy_http_charset_conf_s, source_charset), NULL },
 
     { "charset_types", FY_HTTP_ANY, 0, 1, FY_CONF_MANY,
-      fy_http_charset_types, FY_CONF_LOC_OFF,
-      offsetof(struct fy_http_charset_conf_s, types), NULL },
+      fy_http_module_set, FY_CONF_LOC_OFF,
+      offsetof(struct fy_http_charset_conf_s, types),
+      FY_CHARSET_SET(fy_http_types_set) },
 
     { "override_charset", FY_HTTP_ANY | FY_CONF_LIF, 0, 1, 1,
-      fy_http_charset_override, FY_CONF_LOC_OFF, 0, NULL },
+      fy_http_module_set, FY_CONF_LOC_OFF,
+      offsetof(struct fy_http_charset_conf_s, override_charset),
+      FY_CHARSET_SET(fy_conf_set_flag) },
 
     { NULL, 0, 0, 0, 0, NULL, 0, 0, NULL }
 };
@@ -72,7 +76,7 @@ static fy_str_t  fy_http_charset_default_types[] = {
 
 
 /* The level's own settings, made on first use. */
-static struct fy_http_charset_conf_s *
+static void *
 fy_http_charset_conf(fy_conf_t *cf, fy_http_loc_conf_t *lcf)
 {
     if (lcf->charset == NULL) {
@@ -116,28 +120,6 @@ fy_http_charset_name(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
     }
     *field = *v;
     return FY_CONF_OK;
-}
-
-/* charset_types MIME ... | *; the list replaces the default. */
-static const char *
-fy_http_charset_types(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
-{
-    struct fy_http_charset_conf_s  *cc = fy_http_charset_conf(cf, conf);
-
-    return cc ? fy_http_types_set(cf, cmd, cc) : "cannot allocate memory";
-}
-
-static const char *
-fy_http_charset_override(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
-{
-    struct fy_http_charset_conf_s  *cc = fy_http_charset_conf(cf, conf);
-    fy_command_t                    flag = *cmd;
-
-    if (cc == NULL) {
-        return "cannot allocate memory";
-    }
-    flag.offset = offsetof(struct fy_http_charset_conf_s, override_charset);
-    return fy_conf_set_flag(cf, &flag, cc);
 }
 
 /* Called from fy_http_merge_loc for every level, parent first: a level

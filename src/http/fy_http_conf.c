@@ -3,7 +3,8 @@
  * fy_cycle.c) and the small setters that need more than a generic
  * one: proxy_next_upstream, large_client_header_buffers,
  * proxy_buffers; fy_http_handler_set for the directives that set a
- * location's content handler.  The block directives live in
+ * location's content handler, fy_http_module_set for those of modules
+ * whose settings a level makes on first use.  The block directives live in
  * fy_http_conf_server.c, upstreams and proxy_pass in
  * fy_http_conf_upstream.c, merging and fy_http_init_cycle in
  * fy_http_conf_init.c.
@@ -424,6 +425,20 @@ fy_http_handler_set(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
     }
     lcf->handler = *(const fy_http_handler_pt *) cmd->post;
     return FY_CONF_OK;
+}
+
+const char *
+fy_http_module_set(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
+{
+    const fy_http_module_set_t  *m = cmd->post;
+    fy_command_t                 inner = *cmd;
+    void                        *mc = m->conf(cf, conf);
+
+    if (mc == NULL) {
+        return "cannot allocate memory";
+    }
+    inner.post = m->post;
+    return m->set(cf, &inner, mc);
 }
 
 /* internal: no argument, once per location (nginx). */

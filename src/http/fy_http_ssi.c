@@ -20,41 +20,45 @@
 
 #include <unistd.h>
 
-static const char *fy_http_ssi_flag(fy_conf_t *cf, const fy_command_t *cmd,
-    void *conf);
-static const char *fy_http_ssi_size(fy_conf_t *cf, const fy_command_t *cmd,
-    void *conf);
-static const char *fy_http_ssi_types(fy_conf_t *cf, const fy_command_t *cmd,
-    void *conf);
+static void *fy_http_ssi_conf(fy_conf_t *cf, fy_http_loc_conf_t *lcf);
 
 #define FY_SSI_ANY  (FY_CONF_HTTP | FY_CONF_SRV | FY_CONF_LOC)
+/* a row's setter runs on the level's ssi settings (fy_http_module_set) */
+#define FY_SSI_SET(set)                                                    \
+    &(const fy_http_module_set_t) { fy_http_ssi_conf, set, NULL }
 
 const fy_command_t  fy_http_ssi_commands[] = {
 
-    { "ssi", FY_SSI_ANY | FY_CONF_LIF, 0, 1, 1, fy_http_ssi_flag,
-      FY_CONF_LOC_OFF, offsetof(fy_http_ssi_conf_t, enable), NULL },
+    { "ssi", FY_SSI_ANY | FY_CONF_LIF, 0, 1, 1, fy_http_module_set,
+      FY_CONF_LOC_OFF, offsetof(fy_http_ssi_conf_t, enable),
+      FY_SSI_SET(fy_conf_set_flag) },
 
-    { "ssi_silent_errors", FY_SSI_ANY, 0, 1, 1, fy_http_ssi_flag,
-      FY_CONF_LOC_OFF, offsetof(fy_http_ssi_conf_t, silent_errors), NULL },
+    { "ssi_silent_errors", FY_SSI_ANY, 0, 1, 1, fy_http_module_set,
+      FY_CONF_LOC_OFF, offsetof(fy_http_ssi_conf_t, silent_errors),
+      FY_SSI_SET(fy_conf_set_flag) },
 
-    { "ssi_last_modified", FY_SSI_ANY, 0, 1, 1, fy_http_ssi_flag,
-      FY_CONF_LOC_OFF, offsetof(fy_http_ssi_conf_t, last_modified), NULL },
+    { "ssi_last_modified", FY_SSI_ANY, 0, 1, 1, fy_http_module_set,
+      FY_CONF_LOC_OFF, offsetof(fy_http_ssi_conf_t, last_modified),
+      FY_SSI_SET(fy_conf_set_flag) },
 
-    { "ssi_value_length", FY_SSI_ANY, 0, 1, 1, fy_http_ssi_size,
-      FY_CONF_LOC_OFF, offsetof(fy_http_ssi_conf_t, value_len), NULL },
+    { "ssi_value_length", FY_SSI_ANY, 0, 1, 1, fy_http_module_set,
+      FY_CONF_LOC_OFF, offsetof(fy_http_ssi_conf_t, value_len),
+      FY_SSI_SET(fy_conf_set_size) },
 
-    { "ssi_min_file_chunk", FY_SSI_ANY, 0, 1, 1, fy_http_ssi_size,
-      FY_CONF_LOC_OFF, offsetof(fy_http_ssi_conf_t, min_file_chunk), NULL },
+    { "ssi_min_file_chunk", FY_SSI_ANY, 0, 1, 1, fy_http_module_set,
+      FY_CONF_LOC_OFF, offsetof(fy_http_ssi_conf_t, min_file_chunk),
+      FY_SSI_SET(fy_conf_set_size) },
 
-    { "ssi_types", FY_SSI_ANY, 0, 1, FY_CONF_MANY, fy_http_ssi_types,
-      FY_CONF_LOC_OFF, offsetof(fy_http_ssi_conf_t, types), NULL },
+    { "ssi_types", FY_SSI_ANY, 0, 1, FY_CONF_MANY, fy_http_module_set,
+      FY_CONF_LOC_OFF, offsetof(fy_http_ssi_conf_t, types),
+      FY_SSI_SET(fy_http_types_set) },
 
     { NULL, 0, 0, 0, 0, NULL, 0, 0, NULL }
 };
 
 
 /* The level's own settings, made on first use. */
-static fy_http_ssi_conf_t *
+static void *
 fy_http_ssi_conf(fy_conf_t *cf, fy_http_loc_conf_t *lcf)
 {
     if (lcf->ssi == NULL) {
@@ -68,35 +72,6 @@ fy_http_ssi_conf(fy_conf_t *cf, fy_http_loc_conf_t *lcf)
         }
     }
     return lcf->ssi;
-}
-
-static const char *
-fy_http_ssi_flag(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
-{
-    fy_http_ssi_conf_t  *sc = fy_http_ssi_conf(cf, conf);
-
-    if (sc == NULL) {
-        return "cannot allocate memory";
-    }
-    return fy_conf_set_flag(cf, cmd, sc);
-}
-
-/* ssi_value_length, ssi_min_file_chunk: sizes, 0 allowed (nginx) */
-static const char *
-fy_http_ssi_size(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
-{
-    fy_http_ssi_conf_t  *sc = fy_http_ssi_conf(cf, conf);
-
-    return sc ? fy_conf_set_size(cf, cmd, sc) : "cannot allocate memory";
-}
-
-/* ssi_types MIME ... | *; text/html is always one of them. */
-static const char *
-fy_http_ssi_types(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
-{
-    fy_http_ssi_conf_t  *sc = fy_http_ssi_conf(cf, conf);
-
-    return sc ? fy_http_types_set(cf, cmd, sc) : "cannot allocate memory";
 }
 
 /* Called from fy_http_merge_loc for every level, parent first: a level

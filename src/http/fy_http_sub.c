@@ -18,12 +18,13 @@
 
 static const char *fy_http_sub_filter(fy_conf_t *cf, const fy_command_t *cmd,
     void *conf);
-static const char *fy_http_sub_types(fy_conf_t *cf, const fy_command_t *cmd,
-    void *conf);
-static const char *fy_http_sub_flag(fy_conf_t *cf, const fy_command_t *cmd,
-    void *conf);
+static void *fy_http_sub_conf(fy_conf_t *cf, fy_http_loc_conf_t *lcf);
 
 #define FY_SUB_ANY  (FY_CONF_HTTP | FY_CONF_SRV | FY_CONF_LOC)
+/* a row's setter runs on the level's sub_filter settings
+ * (fy_http_module_set) */
+#define FY_SUB_SET(set)                                                    \
+    &(const fy_http_module_set_t) { fy_http_sub_conf, set, NULL }
 
 /* nginx keeps at most 255 strings per level */
 #define FY_SUB_MAX_LINES  255
@@ -33,21 +34,24 @@ const fy_command_t  fy_http_sub_commands[] = {
     { "sub_filter", FY_SUB_ANY, 0, 2, 2, fy_http_sub_filter,
       FY_CONF_LOC_OFF, 0, NULL },
 
-    { "sub_filter_once", FY_SUB_ANY, 0, 1, 1, fy_http_sub_flag,
-      FY_CONF_LOC_OFF, offsetof(fy_http_sub_conf_t, once), NULL },
+    { "sub_filter_once", FY_SUB_ANY, 0, 1, 1, fy_http_module_set,
+      FY_CONF_LOC_OFF, offsetof(fy_http_sub_conf_t, once),
+      FY_SUB_SET(fy_conf_set_flag) },
 
-    { "sub_filter_types", FY_SUB_ANY, 0, 1, FY_CONF_MANY, fy_http_sub_types,
-      FY_CONF_LOC_OFF, offsetof(fy_http_sub_conf_t, types), NULL },
+    { "sub_filter_types", FY_SUB_ANY, 0, 1, FY_CONF_MANY,
+      fy_http_module_set, FY_CONF_LOC_OFF,
+      offsetof(fy_http_sub_conf_t, types), FY_SUB_SET(fy_http_types_set) },
 
-    { "sub_filter_last_modified", FY_SUB_ANY, 0, 1, 1, fy_http_sub_flag,
-      FY_CONF_LOC_OFF, offsetof(fy_http_sub_conf_t, last_modified), NULL },
+    { "sub_filter_last_modified", FY_SUB_ANY, 0, 1, 1, fy_http_module_set,
+      FY_CONF_LOC_OFF, offsetof(fy_http_sub_conf_t, last_modified),
+      FY_SUB_SET(fy_conf_set_flag) },
 
     { NULL, 0, 0, 0, 0, NULL, 0, 0, NULL }
 };
 
 
 /* The level's own settings, made on first use. */
-static fy_http_sub_conf_t *
+static void *
 fy_http_sub_conf(fy_conf_t *cf, fy_http_loc_conf_t *lcf)
 {
     if (lcf->sub == NULL) {
@@ -111,26 +115,6 @@ fy_http_sub_filter(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
         line->find->text = find;
     }
     return FY_CONF_OK;
-}
-
-/* sub_filter_types MIME ... | *; text/html is always one of them. */
-static const char *
-fy_http_sub_types(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
-{
-    fy_http_sub_conf_t  *sc = fy_http_sub_conf(cf, conf);
-
-    return sc ? fy_http_types_set(cf, cmd, sc) : "cannot allocate memory";
-}
-
-static const char *
-fy_http_sub_flag(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
-{
-    fy_http_sub_conf_t  *sc = fy_http_sub_conf(cf, conf);
-
-    if (sc == NULL) {
-        return "cannot allocate memory";
-    }
-    return fy_conf_set_flag(cf, cmd, sc);
 }
 
 /* Called from fy_http_merge_loc for every level, parent first: a level
