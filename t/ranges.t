@@ -3,7 +3,8 @@
 # filter serves them: a 206 multipart/byteranges body (each part's
 # Content-Type and Content-Range, the boundary, the length said in
 # advance), max_ranges, 416 for a set none of which can be satisfied,
-# If-Range, HEAD, sendfile off, TLS; and proxy_force_ranges' 416.
+# If-Range, HEAD, sendfile off, TLS; the same for a proxy cache HIT; and
+# proxy_force_ranges' 416.
 
 use strict;
 use warnings;
@@ -20,6 +21,7 @@ http {
         application/octet-stream bin;
     }
     default_type application/octet-stream;
+    proxy_cache_path cache levels=1:2 keys_zone=one:1m;
 
     server {
         listen 127.0.0.1:%%PORT_0%%;
@@ -33,6 +35,19 @@ http {
         location /fr/ {
             proxy_pass http://127.0.0.1:%%PORT_2%%/;
             proxy_force_ranges on;
+        }
+        location /c/ {
+            proxy_pass http://127.0.0.1:%%PORT_2%%/;
+            proxy_cache one;
+            proxy_cache_valid 200 10m;
+            add_header X-Cache $upstream_cache_status always;
+        }
+        location /cm1/ {
+            proxy_pass http://127.0.0.1:%%PORT_2%%/;
+            proxy_cache one;
+            proxy_cache_valid 200 10m;
+            max_ranges 1;
+            add_header X-Cache $upstream_cache_status always;
         }
     }
     server {
@@ -298,6 +313,41 @@ $r = http_get($port, '/fr/t.txt', Range => 'bytes=9000-',
 is($r->{status}, 200, 'proxy_force_ranges, If-Range of another ETag: 200');
 $r = http_get($port, '/fr/t.txt');
 is($r->{status}, 200, 'the backend still answers after a 416');
+
+# ---- a proxy cache HIT: the stored body's ranges ----
+$r = http_get($port, '/c/t.txt');
+is($r->{headers}{'x-cache'}, 'MISS', 'cache: the first is a MISS');
+$r = http_get($port, '/c/t.txt', Range => 'bytes=0-7,16-23,7992-');
+is($r->{headers}{'x-cache'}, 'HIT', 'cache: then a HIT');
+check_parts($r, $txt, 'text/plain', [[0, 7], [16, 23], [7992, 7999]],
+            'cache HIT, three ranges');
+is($r->{headers}{etag}, '"up1"', '... the stored ETag');
+$r = http_get($port, '/c/t.txt', Range => 'bytes=20-29');
+is($r->{status}, 206, 'cache HIT, one range: 206');
+is($r->{body}, substr($txt, 20, 10), '... its bytes');
+$r = http_get($port, '/c/t.txt', Range => 'bytes=9000-,9100-');
+is($r->{status}, 416, 'cache HIT, none satisfiable: 416');
+is($r->{headers}{'content-range'}, 'bytes */8000', '... Content-Range bytes */8000');
+$r = http_get($port, '/c/t.txt', Range => 'bytes=0-1,4-5',
+              'If-Range' => '"up1"');
+check_parts($r, $txt, 'text/plain', [[0, 1], [4, 5]], 'cache HIT, If-Range');
+$r = http_get($port, '/c/t.txt', Range => 'bytes=0-1,4-5',
+              'If-Range' => '"other"');
+is($r->{status}, 200, 'cache HIT, If-Range of another ETag: 200');
+is($r->{body}, $txt, '... the whole body');
+$r = http($port, build_request(method => 'HEAD', path => '/c/t.txt',
+                               headers => [Range => 'bytes=0-7,16-23',
+                                           Connection => 'close']),
+          head => 1);
+is($r->{status}, 206, 'cache HIT, HEAD of two ranges: 206');
+is($r->{headers}{'content-length'}, 52 + 33 + 52 + 35 + 16 + 28,
+   '... the length a GET gets');
+is($r->{raw}, $r->{raw_head}, '... no body');
+$r = http_get($port, '/cm1/t.txt');
+$r = http_get($port, '/cm1/t.txt', Range => 'bytes=0-1,4-5');
+is($r->{headers}{'x-cache'}, 'HIT', 'cache, max_ranges 1: a HIT');
+is($r->{status}, 200, '... two ranges: 200');
+is($r->{body}, $txt, '... the whole body');
 
 $f->stop;
 done_testing;

@@ -142,6 +142,7 @@ fy_http_range_multipart(fy_pool_t *pool, fy_http_range_t *ranges, int n,
     mp->ranges = ranges;
     mp->n = n;
     mp->next = 0;
+    mp->base = 0;
     mp->heads = fy_palloc(pool, (size_t) n * sizeof(fy_str_t));
     room = 2 + 2 + 20 + 2 + 14 + type->len + 2 + 21 + 3 * 20 + 2 + 4 + 4;
     p = fy_palloc(pool, (size_t) n * room + 32);

@@ -94,6 +94,9 @@ typedef struct {
     int               next;      /* the part the sender is at */
     fy_str_t          tail;      /* CRLF "--" boundary "--" CRLF */
     off_t             len;       /* Content-Length of it all */
+    off_t             base;      /* where byte 0 is in the file (a cache
+                                    entry's body_start), else 0 */
+    fy_str_t          type;      /* a cache entry's stored type */
     char              boundary[24];
 } fy_http_multipart_t;
 

@@ -820,8 +820,8 @@ fy_http_static_next_part(fy_http_request_t *r)
     fy_http_conn_t         *hc = r->hc;
 
     if (++mp->next < mp->n) {
-        f->pos = mp->ranges[mp->next].start;
-        f->end = mp->ranges[mp->next].end + 1;
+        f->pos = mp->base + mp->ranges[mp->next].start;
+        f->end = mp->base + mp->ranges[mp->next].end + 1;
         hc->out[0].iov_base = mp->heads[mp->next].data;
         hc->out[0].iov_len = mp->heads[mp->next].len;
     } else {
