@@ -32,6 +32,7 @@ http {
         location /m0/ { alias html/; max_ranges 0; }
         location /nosf/ { alias html/; sendfile off; }
         location /cs/ { alias html/; charset utf-8; }
+        location /tr/ { alias html/; add_trailer X-T done; }
         location /fr/ {
             proxy_pass http://127.0.0.1:%%PORT_2%%/;
             proxy_force_ranges on;
@@ -96,7 +97,8 @@ sub parts {
     my $b = $1;
     my $body = $r->{body};
     return 'Content-Length is not the body\'s'
-        unless ($r->{headers}{'content-length'} // -1) == length $body;
+        unless $r->{chunked}
+               || ($r->{headers}{'content-length'} // -1) == length $body;
     my @p;
     my $at = 0;
     while (1) {
@@ -229,6 +231,13 @@ is($r->{status}, 200, 'max_ranges 0, none satisfiable: 200, not 416');
 $r = http_get($port, '/cs/t.txt', Range => 'bytes=0-3,8-11');
 check_parts($r, $txt, 'text/plain; charset=utf-8', [[0, 3], [8, 11]],
             'charset');
+
+# ---- add_trailer: the multipart body as one chunk, then the trailer ----
+$r = http_get($port, '/tr/t.txt', Range => 'bytes=0-3,8-11');
+ok($r->{chunked} && !exists $r->{headers}{'content-length'},
+   'add_trailer: chunked');
+check_parts($r, $txt, 'text/plain', [[0, 3], [8, 11]], 'add_trailer');
+like($r->{raw}, qr/\r\n0\r\nX-T: done\r\n\r\n$/, '... the trailer after it');
 
 # ---- If-Range ----
 $r = http_get($port, '/t.txt');

@@ -467,9 +467,8 @@ fy_http_static_send(fy_http_request_t *r, fy_http_static_file_t *f,
         fy_http_close_connection(hc);
         return;
     }
-    if (mp && (r->err_status
-               || fy_http_range_multipart(r->pool, mp->ranges, mp->n, type,
-                                          st->st_size, mp) != FY_OK))
+    if (mp && fy_http_range_multipart(r->pool, mp->ranges, mp->n, type,
+                                      st->st_size, mp) != FY_OK)
     {
         fy_http_close_connection(hc);
         return;
