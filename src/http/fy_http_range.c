@@ -46,7 +46,7 @@ fy_http_parse_ranges(const u_char *s, size_t len, off_t size, int max,
 {
     const u_char  *p, *last = s + len;
     off_t          a, b, start, end, total = 0;
-    int            found = 0, over = 0;
+    int            found = 0;
 
     *n = 0;
     if (len < 6 || strncasecmp((const char *) s, "bytes=", 6) != 0) {
@@ -91,18 +91,21 @@ fy_http_parse_ranges(const u_char *s, size_t len, off_t size, int max,
         }
         if (start != -1) {
             if (found == max) {
-                over = 1;       /* more than max_ranges: the whole body */
-            } else if (out) {
+                /* more than max_ranges: the whole body, whatever
+                 * follows (a malformed rest would give it too) */
+                return FY_HTTP_RANGE_IGNORE;
+            }
+            if (end - start + 1 > size - total) {
+                /* more bytes than the whole (overlaps): nginx sends the
+                 * whole instead; total stays <= size, no overflow */
+                return FY_HTTP_RANGE_IGNORE;
+            }
+            if (out) {
                 out[found].start = start;
                 out[found].end = end;
             }
             found++;
             total += end - start + 1;
-            if (total > size) {
-                /* more bytes than the whole (overlaps): nginx sends the
-                 * whole instead */
-                over = 1;
-            }
         }
         if (p == last) {
             break;
@@ -110,9 +113,6 @@ fy_http_parse_ranges(const u_char *s, size_t len, off_t size, int max,
         p++;                                    /* the "," */
     }
 
-    if (over) {
-        return FY_HTTP_RANGE_IGNORE;
-    }
     if (found == 0) {
         return FY_HTTP_RANGE_UNSATISFIABLE;
     }

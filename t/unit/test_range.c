@@ -109,6 +109,10 @@ main(void)
            "0-49 40-89");
     ranges("bytes=0-49,40-89,0-0", 100, INT_MAX, FY_HTTP_RANGE_IGNORE, "");
     ranges("bytes=0-,0-", 100, INT_MAX, FY_HTTP_RANGE_IGNORE, "");
+    ranges("bytes=0-,0-,0-,0-", INT64_MAX, INT_MAX, FY_HTTP_RANGE_IGNORE,
+           "");                             /* no overflow on the way */
+    ranges("bytes=-1,0-0", INT64_MAX, INT_MAX, FY_HTTP_RANGE_OK,
+           "9223372036854775806-9223372036854775806 0-0");
     /* none satisfiable: 416 */
     ranges("bytes=100-,200-300,-0", 100, INT_MAX,
            FY_HTTP_RANGE_UNSATISFIABLE, "");
