@@ -247,6 +247,9 @@ check_parts($r, $txt, 'text/plain', [[0, 1], [4, 5]], 'If-Range: the ETag');
 $r = http_get($port, '/t.txt', Range => 'bytes=0-1,4-5', 'If-Range' => $lm);
 check_parts($r, $txt, 'text/plain', [[0, 1], [4, 5]], 'If-Range: the date');
 $r = http_get($port, '/t.txt', Range => 'bytes=0-1,4-5',
+              'If-None-Match' => $etag);
+is($r->{status}, 304, 'If-None-Match that matches and two ranges: 304');
+$r = http_get($port, '/t.txt', Range => 'bytes=0-1,4-5',
               'If-Range' => '"other"');
 is($r->{status}, 200, 'If-Range of another ETag: 200');
 is($r->{body}, $txt, '... the whole file');
@@ -340,6 +343,9 @@ is($r->{headers}{'content-range'}, 'bytes */8000', '... Content-Range bytes */80
 $r = http_get($port, '/c/t.txt', Range => 'bytes=0-1,4-5',
               'If-Range' => '"up1"');
 check_parts($r, $txt, 'text/plain', [[0, 1], [4, 5]], 'cache HIT, If-Range');
+$r = http_get($port, '/c/t.txt', Range => 'bytes=0-1,4-5',
+              'If-None-Match' => '"up1"');
+is($r->{status}, 304, 'cache HIT, If-None-Match that matches and Range: 304');
 $r = http_get($port, '/c/t.txt', Range => 'bytes=0-1,4-5',
               'If-Range' => '"other"');
 is($r->{status}, 200, 'cache HIT, If-Range of another ETag: 200');

@@ -655,9 +655,20 @@ fy_http_cache_send(fy_http_request_t *r, int fd, fy_http_cache_file_t *h)
         }
     }
 
+    /* a conditional request first: a 304 wins over Range (nginx's
+     * not_modified filter runs before its range filter) */
+    if (status == 200 && !r->err_status && !sliced
+        && fy_http_cache_not_modified(r, (u_char *) eol,
+                                      (u_char *) eol + flen))
+    {
+        status = 304;
+        start = 0;
+        end = -1;                   /* no body */
+    }
+
     /* ranges of a 200, as static files have them (fy_http_static_send):
-     * one, several (multipart/byteranges), none satisfiable (416, once
-     * a 304 is ruled out); If-Range naming the stored ETag or date */
+     * one, several (multipart/byteranges), none satisfiable (416); If-Range
+     * naming the stored ETag or date */
     for (i = 0; status == 200 && !sliced && !r->err_status
                 && r->loc->max_ranges > 0
                 && i < r->headers.nelts; i++)
@@ -703,14 +714,6 @@ fy_http_cache_send(fy_http_request_t *r, int fd, fy_http_cache_file_t *h)
         }
     } else if (rc == FY_HTTP_RANGE_UNSATISFIABLE) {
         unsat = 1;
-    }
-    if (status == 200 && !r->err_status && !sliced
-        && fy_http_cache_not_modified(r, (u_char *) eol,
-                                      (u_char *) eol + flen))
-    {
-        status = 304;
-        start = 0;
-        end = -1;                   /* no body */
     }
 
     /* sub_filter and gzip act on a HIT as on the response it stores
