@@ -27,7 +27,8 @@
 #   *_store, *_store_access      a 200 saved to a file (root or a
 #                                path with variables), its mode
 #   *_force_ranges               ferry's 206 of an upstream's 200
-#                                (If-Range, several ranges: the 200)
+#                                (If-Range, several ranges: the 200;
+#                                none satisfiable: 416)
 #   fastcgi_request_buffering off  a chunked body over the buffer
 #                                streams in STDIN records (413 with on),
 #                                read by a FastCGI server of the test's
@@ -535,6 +536,14 @@ is("$r->{status} " . length($r->{body}), '200 5000',
 $r = $ranged->('/franges/t.php?big=5000', 'Range: bytes=0-1,5-6');
 is("$r->{status} " . length($r->{body}), '200 5000',
    '... two ranges: all of it');
+$r = $ranged->('/franges/t.php?big=5000', 'Range: bytes=5000-');
+is("$r->{status} " . ($r->{headers}{'content-range'} // ''),
+   '416 bytes */5000', '... past the end: 416 with the length, as nginx');
+$r = $ranged->('/pranges/x', 'Range: bytes=7000-,-0');
+is("$r->{status} " . ($r->{headers}{'content-range'} // ''),
+   '416 bytes */5000', 'proxy_force_ranges: none satisfiable, 416');
+$r = $ranged->('/franges/t.php?big=5000', 'Range: bytes=0-1');
+is("$r->{status} $r->{body}", '206 01', '... and the next one served');
 
 # ---- *_store, *_store_access -------------------------------------------
 

@@ -528,13 +528,19 @@ fy_http_cache_fields_copy(fy_http_request_t *r, fy_http_static_file_t *f,
         {
             continue;               /* the slice's: ferry's own lines */
         }
-        if (colon && r->loc->header_filters) {
+        if (colon && (r->loc->header_filters || f->mp)) {
             for (v = colon + 1; v < eol && *v == ' '; v++) { /* skip */ }
             h.name = name;
             h.value.data = v;
             h.value.len = (size_t) (eol - v) - (eol[-1] == '\r');
             value = h.value;
-            if (fy_proxy_filter_header(r, &h, &value)) {
+            if (r->loc->header_filters && fy_proxy_filter_header(r, &h,
+                                                                 &value))
+            {
+                continue;
+            }
+            if (f->mp && fy_str_eq_ci(&name, "Content-Type")) {
+                f->mp->type = value;    /* the parts' (with charset's) */
                 continue;
             }
             if (value.data != h.value.data) {
@@ -572,7 +578,7 @@ fy_http_cache_send(fy_http_request_t *r, int fd, fy_http_cache_file_t *h)
     fy_http_conn_t         *hc = r->hc;
     fy_http_static_file_t  *f;
     fy_http_header_t       *rh;
-    fy_str_t               *range = NULL, add;
+    fy_str_t               *range = NULL, *ifr = NULL, add;
     const char             *conn, *server;
     char                   *hdr, *text, *eol;
     size_t                  slen, size, n, llen, flen;
@@ -581,6 +587,9 @@ fy_http_cache_send(fy_http_request_t *r, int fd, fy_http_cache_file_t *h)
     unsigned                i;
     fy_str_t                enc, type, etag, lm, cr;
     uint64_t                from, len;
+    fy_http_range_t         one, *ranges;
+    fy_http_multipart_t    *mp = NULL;
+    int                     rc, nr, unsat = 0;
 
     f = fy_pcalloc(r->pool, sizeof(*f));
     text = fy_palloc(r->pool, h->fields_len + 1);
@@ -646,22 +655,8 @@ fy_http_cache_send(fy_http_request_t *r, int fd, fy_http_cache_file_t *h)
         }
     }
 
-    /* one range of a 200, as static files have it (fy_http_static_send) */
-    for (i = 0; status == 200 && !sliced && !r->err_status
-                && r->loc->max_ranges > 0
-                && i < r->headers.nelts; i++)
-    {
-        rh = fy_array_elt(&r->headers, fy_http_header_t, i);
-        if (fy_str_eq_ci(&rh->name, "Range")) {
-            range = &rh->value;
-        }
-    }
-    if (range && h->body_len
-        && fy_http_parse_range(range->data, range->len, (off_t) h->body_len,
-                               &start, &end) == FY_HTTP_RANGE_OK)
-    {
-        status = 206;
-    }
+    /* a conditional request first: a 304 wins over Range (nginx's
+     * not_modified filter runs before its range filter) */
     if (status == 200 && !r->err_status && !sliced
         && fy_http_cache_not_modified(r, (u_char *) eol,
                                       (u_char *) eol + flen))
@@ -669,6 +664,56 @@ fy_http_cache_send(fy_http_request_t *r, int fd, fy_http_cache_file_t *h)
         status = 304;
         start = 0;
         end = -1;                   /* no body */
+    }
+
+    /* ranges of a 200, as static files have them (fy_http_static_send):
+     * one, several (multipart/byteranges), none satisfiable (416); If-Range
+     * naming the stored ETag or date */
+    for (i = 0; status == 200 && !sliced && !r->err_status
+                && r->loc->max_ranges > 0
+                && i < r->headers.nelts; i++)
+    {
+        rh = fy_array_elt(&r->headers, fy_http_header_t, i);
+        if (fy_str_eq_ci(&rh->name, "Range")) {
+            range = &rh->value;
+        } else if (fy_str_eq_ci(&rh->name, "If-Range")) {
+            ifr = &rh->value;
+        }
+    }
+    if (range && ifr) {
+        fy_http_cache_field((u_char *) eol, (u_char *) eol + flen,
+                            ifr->len && ifr->data[0] == '"'
+                            ? "ETag" : "Last-Modified", &etag);
+        if (etag.len != ifr->len
+            || memcmp(etag.data, ifr->data, ifr->len) != 0)
+        {
+            range = NULL;           /* changed since: the whole entry */
+        }
+    }
+    rc = range ? fy_http_parse_ranges(range->data, range->len,
+                                      (off_t) h->body_len,
+                                      r->loc->max_ranges, NULL, &nr)
+               : FY_HTTP_RANGE_IGNORE;
+    if (rc == FY_HTTP_RANGE_OK) {
+        ranges = nr == 1 ? &one : fy_palloc(r->pool, (size_t) nr
+                                                     * sizeof(*ranges));
+        mp = nr == 1 ? NULL : fy_palloc(r->pool, sizeof(*mp));
+        if (ranges == NULL || (nr > 1 && mp == NULL)) {
+            return FY_ERROR;
+        }
+        (void) fy_http_parse_ranges(range->data, range->len,
+                                    (off_t) h->body_len, r->loc->max_ranges,
+                                    ranges, &nr);
+        status = 206;
+        start = ranges[0].start;
+        end = ranges[0].end;
+        if (mp) {
+            memset(mp, 0, sizeof(*mp));
+            mp->ranges = ranges;
+            mp->n = nr;
+        }
+    } else if (rc == FY_HTTP_RANGE_UNSATISFIABLE) {
+        unsat = 1;
     }
 
     /* sub_filter and gzip act on a HIT as on the response it stores
@@ -695,6 +740,8 @@ fy_http_cache_send(fy_http_request_t *r, int fd, fy_http_cache_file_t *h)
         }
         filtered = f->sub_hdr || f->gz_how == FY_HTTP_GZIP_YES;
         if (filtered) {
+            mp = NULL;
+            unsat = 0;
             status = 200;
             start = 0;
             end = (off_t) h->body_len - 1;
@@ -720,6 +767,8 @@ fy_http_cache_send(fy_http_request_t *r, int fd, fy_http_cache_file_t *h)
                 return FY_ERROR;
             }
             filtered = 1;
+            mp = NULL;
+            unsat = 0;
             status = 200;
             start = 0;
             end = (off_t) h->body_len - 1;
@@ -728,6 +777,14 @@ fy_http_cache_send(fy_http_request_t *r, int fd, fy_http_cache_file_t *h)
             f->gz_how = FY_HTTP_GZIP_VARY;
             break;
         }
+    }
+
+    if (unsat && status == 200) {
+        /* nginx's 416 with the length (or error_page's answer) */
+        r->range_unsat = 1;
+        r->range_size = (int64_t) h->body_len;
+        fy_http_send_error(r, 416);
+        return FY_OK;
     }
 
     r->status = r->err_status ? r->err_status : status;
@@ -750,7 +807,7 @@ fy_http_cache_send(fy_http_request_t *r, int fd, fy_http_cache_file_t *h)
     f->trailers = !filtered && !sliced && status != 304
                   && r->loc->add_trailers
                   && fy_http_trailers_expected(r, r->status);
-    size = 384 + slen + h->fields_len + add.len + fy_http_date_len
+    size = 448 + slen + h->fields_len + add.len + fy_http_date_len
            + (r->loc->header_filters ? fy_http_charset_room(r) : 0);
     hdr = fy_palloc(r->pool, size);
     if (hdr == NULL) {
@@ -777,7 +834,25 @@ fy_http_cache_send(fy_http_request_t *r, int fd, fy_http_cache_file_t *h)
         n += (size_t) snprintf(hdr + n, size - n, "%s",
                                fy_http_gzip_header_lines(r, f->gz_how));
     } else {
-        if (r->loc->header_filters || sliced) {
+        if (mp) {
+            /* several ranges: the stored type goes in each part, the
+             * answer's is multipart/byteranges (fields_copy leaves the
+             * stored line out into mp->type) */
+            f->mp = mp;
+            n += fy_http_cache_fields_copy(r, f, 0, hdr + n, (u_char *) eol,
+                                           (u_char *) eol + flen);
+            f->mp = NULL;
+            if (fy_http_range_multipart(r->pool, mp->ranges, mp->n,
+                                        &mp->type, (off_t) h->body_len, mp)
+                != FY_OK)
+            {
+                return FY_ERROR;
+            }
+            mp->base = (off_t) h->body_start;
+            n += (size_t) snprintf(hdr + n, size - n, "Content-Type: "
+                                   "multipart/byteranges; boundary=%s\r\n",
+                                   mp->boundary);
+        } else if (r->loc->header_filters || sliced) {
             n += fy_http_cache_fields_copy(r, f, 0, hdr + n, (u_char *) eol,
                                            (u_char *) eol + flen);
         } else {
@@ -796,9 +871,10 @@ fy_http_cache_send(fy_http_request_t *r, int fd, fy_http_cache_file_t *h)
                                "Transfer-Encoding: chunked\r\n");
     } else if (status != 304 && !filtered) {
         n += (size_t) snprintf(hdr + n, size - n, "Content-Length: %lld\r\n",
-                               (long long) (end - start + 1));
+                               (long long) (mp ? mp->len
+                                               : end - start + 1));
     }
-    if (status == 206 && !sliced) {
+    if (status == 206 && !sliced && mp == NULL) {
         n += (size_t) snprintf(hdr + n, size - n,
                                "Content-Range: bytes %lld-%lld/%llu\r\n",
                                (long long) start, (long long) end,
@@ -824,8 +900,16 @@ fy_http_cache_send(fy_http_request_t *r, int fd, fy_http_cache_file_t *h)
         hc->out[1].iov_base = hdr + n;
         hc->out[1].iov_len = (size_t) snprintf(hdr + n, size - n, "%llx\r\n",
                                                (unsigned long long)
-                                               (f->end - f->pos));
+                                               (mp ? mp->len
+                                                : f->end - f->pos));
         hc->nout = 2;
+    }
+    if (mp && !r->head) {
+        /* the first part's head; the sender goes from part to part */
+        f->mp = mp;
+        hc->out[hc->nout].iov_base = mp->heads[0].data;
+        hc->out[hc->nout].iov_len = mp->heads[0].len;
+        hc->nout++;
     }
     fy_http_static_start(r, hdr, n);
     return FY_OK;

@@ -13,8 +13,13 @@
  * it came (no gzip, sub_filter or add_trailer on it) and the location's
  * max_ranges is not 0; then the upstream's Accept-Ranges is replaced by
  * ferry's "bytes", and a Range is served if an If-Range, if any, names
- * the response's ETag or Last-Modified.  A Range ferry cannot serve
- * (several ranges, malformed, or past the end) gets the whole 200.
+ * the response's ETag or Last-Modified.  A Range none of whose ranges
+ * lie in the body is answered 416 with "Content-Range: bytes *\/LEN",
+ * as nginx does, and the upstream's connection closed (unless the body
+ * is being stored, proxy_cache or proxy_store: then the whole 200 as
+ * before, so the entry is still made).  Several ranges (not made into a
+ * multipart/byteranges body from a body that streams by: the whole
+ * 200), more than max_ranges, or a malformed Range get the whole 200.
  * Unset, this costs a response one test of the location's flag.
  */
 #include "fy_core.h"
@@ -28,7 +33,8 @@ fy_proxy_range_start(fy_http_proxy_t *p, fy_array_t *headers, int64_t cl)
 {
     fy_http_request_t  *r = p->r;
     fy_str_t           *range, *if_range, *v;
-    off_t               start, end;
+    fy_http_range_t     one;
+    int                 n, rc;
 
     if (p->status != 200 || r->status != 200 || cl < 0
         || p->body_type != FY_PROXY_BODY_LENGTH || p->out != FY_PROXY_OUT_RAW
@@ -39,10 +45,7 @@ fy_proxy_range_start(fy_http_proxy_t *p, fy_array_t *headers, int64_t cl)
     /* ferry's ranges, not the upstream's Accept-Ranges */
     p->range_allow = 1;
     range = fy_http_header_find(&r->headers, "Range");
-    if (range == NULL || cl == 0
-        || fy_http_parse_range(range->data, range->len, (off_t) cl, &start,
-                               &end) != FY_HTTP_RANGE_OK)
-    {
+    if (range == NULL) {
         return FY_OK;
     }
     if_range = fy_http_header_find(&r->headers, "If-Range");
@@ -57,10 +60,26 @@ fy_proxy_range_start(fy_http_proxy_t *p, fy_array_t *headers, int64_t cl)
             return FY_OK;
         }
     }
+    rc = fy_http_parse_ranges(range->data, range->len, (off_t) cl,
+                              r->loc->max_ranges, NULL, &n);
+    if (rc == FY_HTTP_RANGE_UNSATISFIABLE && p->cache == NULL
+        && !r->loc->proxy_store)
+    {
+        /* nginx's 416, with the length; the body is not wanted */
+        r->range_unsat = 1;
+        r->range_size = cl;
+        fy_proxy_fail(p, 416);
+        return FY_DONE;
+    }
+    if (rc != FY_HTTP_RANGE_OK || n != 1) {
+        return FY_OK;
+    }
+    (void) fy_http_parse_ranges(range->data, range->len, (off_t) cl, 1,
+                                &one, &n);
     p->range_total = (uint64_t) cl;
-    p->range_first = (uint64_t) start;
-    p->range_skip = (uint64_t) start;
-    p->range_left = (uint64_t) (end - start + 1);
+    p->range_first = (uint64_t) one.start;
+    p->range_skip = (uint64_t) one.start;
+    p->range_left = (uint64_t) (one.end - one.start + 1);
     p->ranged = 1;
     r->status = 206;
     return FY_OK;

@@ -572,9 +572,11 @@ fy_proxy_process_header(fy_http_proxy_t *p)
         p->trailers = 1;
     }
 
-    /* proxy_force_ranges: one range of a 200 made here */
-    if (r->loc->proxy_force_ranges == 1) {
-        (void) fy_proxy_range_start(p, headers, cl);
+    /* proxy_force_ranges: one range of a 200 made here, or a 416 */
+    if (r->loc->proxy_force_ranges == 1
+        && fy_proxy_range_start(p, headers, cl) == FY_DONE)
+    {
+        return;
     }
 
 sliced:

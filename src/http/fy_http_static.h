@@ -68,6 +68,45 @@ int fy_http_static_exists(fy_http_request_t *r, const fy_str_t *path,
 int fy_http_parse_range(const u_char *s, size_t len, off_t size,
                         off_t *start, off_t *end);
 
+/* fy_http_range.c: one range of a Range value, inclusive */
+typedef struct {
+    off_t  start;
+    off_t  end;
+} fy_http_range_t;
+
+/* A Range value with a list of ranges (static files): those that lie in
+ * the `size` bytes, in the order asked, overlapping or not, in out[]
+ * (out NULL: only counted, so the caller can allocate out for *n and
+ * call again) and their count in *n: FY_HTTP_RANGE_OK.  None of them
+ * satisfiable: FY_HTTP_RANGE_UNSATISFIABLE.  FY_HTTP_RANGE_IGNORE (the
+ * whole body, 200): malformed, not "bytes", more than max satisfiable
+ * ranges (max_ranges), or more bytes in all than the whole (nginx). */
+int fy_http_parse_ranges(const u_char *s, size_t len, off_t size, int max,
+                         fy_http_range_t *out, int *n);
+
+/* A multipart/byteranges body being made: each range's part head (the
+ * boundary line, Content-Type, Content-Range, the empty line), the
+ * closing boundary, the whole body's length. */
+typedef struct {
+    fy_http_range_t  *ranges;
+    fy_str_t         *heads;
+    int               n;
+    int               next;      /* the part the sender is at */
+    fy_str_t          tail;      /* CRLF "--" boundary "--" CRLF */
+    off_t             len;       /* Content-Length of it all */
+    off_t             base;      /* where byte 0 is in the file (a cache
+                                    entry's body_start), else 0 */
+    fy_str_t          type;      /* a cache entry's stored type */
+    char              boundary[24];
+} fy_http_multipart_t;
+
+/* The parts of ranges[0..n) of a representation of size bytes and type
+ * (its parts' Content-Type; empty: none), from pool, into mp, with a
+ * new boundary of digits.  FY_ERROR: out of memory. */
+int fy_http_range_multipart(fy_pool_t *pool, fy_http_range_t *ranges, int n,
+                            const fy_str_t *type, off_t size,
+                            fy_http_multipart_t *mp);
+
 /* Whether lcf's content handler is the file handler (dav_methods only
  * apply there). */
 int fy_http_static_serves(const fy_http_loc_conf_t *lcf);
@@ -131,6 +170,10 @@ typedef struct fy_http_static_file_s {
     unsigned  media:1;
     u_char   *prefix;
     size_t    prefix_len;
+    /* several ranges: multipart/byteranges (fy_http_range.c); the
+     * sender moves from part to part, the heads and the closing
+     * boundary written from memory, NULL once the tail is queued */
+    fy_http_multipart_t *mp;
 } fy_http_static_file_t;
 
 /* Before the body of r->file is sent: read_ahead's advice; directio's

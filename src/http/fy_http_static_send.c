@@ -33,6 +33,8 @@ static const fy_str_t  fy_http_static_gzip_ce = fy_string("gzip");
 
 static void fy_http_static_send_body(fy_http_request_t *r);
 static void fy_http_static_send_filtered(fy_http_request_t *r);
+static int fy_http_static_write_piece(fy_http_request_t *r, int nout);
+static int fy_http_static_next_part(fy_http_request_t *r);
 
 /* ---- Range ---- */
 
@@ -258,7 +260,9 @@ fy_http_static_send(fy_http_request_t *r, fy_http_static_file_t *f,
     size_t           llen, size, n, slen, at;
     fy_str_t         add, ctype;
     time_t           t;
-    int              status = 200, sent, rc;
+    int              status = 200, sent, rc, nr;
+    fy_http_range_t  one, *ranges;
+    fy_http_multipart_t  *mp = NULL;
 
     if (r->parent) {
         if (r->capture) {
@@ -380,8 +384,9 @@ fy_http_static_send(fy_http_request_t *r, fy_http_static_file_t *f,
 
     range = fy_http_header_find(&r->headers, "Range");
     ifr = fy_http_header_find(&r->headers, "If-Range");
-    /* max_ranges 0: no ranges (nor Accept-Ranges); any other value
-     * allows the one range ferry serves (several are the whole file) */
+    /* max_ranges 0: no ranges (nor Accept-Ranges); else up to that
+     * many, several as multipart/byteranges (not of flv's or mp4's
+     * made body: one range of it, several get it whole) */
     /* flv's and mp4's body: the prefix and the file's part, as one */
     rsize = f->media ? (off_t) f->prefix_len + (end - start + 1)
                      : st->st_size;
@@ -391,9 +396,37 @@ fy_http_static_send(fy_http_request_t *r, fy_http_static_file_t *f,
         && (ifr == NULL || (etag[0] && fy_str_eq(ifr, etag))
             || fy_str_eq(ifr, lm)))
     {
-        switch (fy_http_parse_range(range->data, range->len, rsize,
-                                    &rstart, &rend))
-        {
+        if (f->media) {
+            rc = fy_http_parse_range(range->data, range->len, rsize,
+                                     &rstart, &rend);
+        } else {
+            /* counted first, then read into room for them */
+            rc = fy_http_parse_ranges(range->data, range->len, rsize,
+                                      r->loc->max_ranges, NULL, &nr);
+            if (rc == FY_HTTP_RANGE_OK) {
+                ranges = nr == 1 ? &one
+                                 : fy_palloc(r->pool,
+                                             (size_t) nr * sizeof(*ranges));
+                if (ranges == NULL) {
+                    fy_http_close_connection(hc);
+                    return;
+                }
+                (void) fy_http_parse_ranges(range->data, range->len, rsize,
+                                            r->loc->max_ranges, ranges, &nr);
+                rstart = ranges[0].start;
+                rend = ranges[0].end;
+                if (nr > 1) {
+                    mp = fy_palloc(r->pool, sizeof(*mp));
+                    if (mp == NULL) {
+                        fy_http_close_connection(hc);
+                        return;
+                    }
+                    mp->n = nr;
+                    mp->ranges = ranges;
+                }
+            }
+        }
+        switch (rc) {
         case FY_HTTP_RANGE_OK:
             status = 206;
             if (f->media) {
@@ -434,6 +467,12 @@ fy_http_static_send(fy_http_request_t *r, fy_http_static_file_t *f,
         fy_http_close_connection(hc);
         return;
     }
+    if (mp && fy_http_range_multipart(r->pool, mp->ranges, mp->n, type,
+                                      st->st_size, mp) != FY_OK)
+    {
+        fy_http_close_connection(hc);
+        return;
+    }
     sent = r->loc->add_headers_sent;
     add.len = 0;
     if (!sent && fy_http_add_headers(r, r->status, &add) != FY_OK) {
@@ -441,7 +480,7 @@ fy_http_static_send(fy_http_request_t *r, fy_http_static_file_t *f,
         return;
     }
 
-    size = 640 + llen + slen + fy_http_date_len + type->len + add.len;
+    size = 704 + llen + slen + fy_http_date_len + type->len + add.len;
     hdr = fy_palloc(r->pool, size);
     if (hdr == NULL) {
         fy_http_close_connection(hc);
@@ -450,8 +489,16 @@ fy_http_static_send(fy_http_request_t *r, fy_http_static_file_t *f,
     n = (size_t) snprintf(hdr, size, "HTTP/1.1 %.*s\r\n%.*sDate: %s\r\n",
                           (int) llen, line, (int) slen, server, fy_http_date);
     if (status == 200 || status == 206) {
-        n += (size_t) snprintf(hdr + n, size - n, "Content-Type: %.*s\r\n",
-                               (int) type->len, type->data);
+        if (mp) {
+            /* several ranges: the type goes in each part */
+            n += (size_t) snprintf(hdr + n, size - n, "Content-Type: "
+                                   "multipart/byteranges; boundary=%s\r\n",
+                                   mp->boundary);
+        } else {
+            n += (size_t) snprintf(hdr + n, size - n,
+                                   "Content-Type: %.*s\r\n",
+                                   (int) type->len, type->data);
+        }
         /* add_trailer: chunked, the trailers in the last chunk (the
          * compressor's and the filter's senders write their own) */
         f->trailers = f->gz == NULL && !f->sub_hdr && !f->gunzip
@@ -460,8 +507,9 @@ fy_http_static_send(fy_http_request_t *r, fy_http_static_file_t *f,
         if (f->gz == NULL && !f->sub_hdr && !f->gunzip && !f->trailers) {
             n += (size_t) snprintf(hdr + n, size - n,
                                    "Content-Length: %lld\r\n",
-                                   (long long) (end - start + 1
-                                                + f->prefix_len));
+                                   (long long) (mp ? mp->len
+                                                : end - start + 1
+                                                  + (off_t) f->prefix_len));
         } else if ((f->trailers || fy_http_chunked_out(r)) && !r->head) {
             n += (size_t) snprintf(hdr + n, size - n,
                                    "Transfer-Encoding: chunked\r\n");
@@ -474,7 +522,7 @@ fy_http_static_send(fy_http_request_t *r, fy_http_static_file_t *f,
         n += (size_t) snprintf(hdr + n, size - n,
                                "Content-Range: bytes */%lld\r\n",
                                (long long) r->range_size);
-    } else if (status == 206) {
+    } else if (status == 206 && mp == NULL) {
         n += (size_t) snprintf(hdr + n, size - n,
                                "Content-Range: bytes %lld-%lld/%lld\r\n",
                                (long long) rstart, (long long) rend,
@@ -536,9 +584,17 @@ fy_http_static_send(fy_http_request_t *r, fy_http_static_file_t *f,
         hc->out[1].iov_base = hdr + n;
         hc->out[1].iov_len = (size_t) snprintf(hdr + n, size - n,
                                                "%llx\r\n", (unsigned long long)
-                                               (f->end - f->pos
-                                                + f->prefix_len));
+                                               (mp ? mp->len
+                                                : f->end - f->pos
+                                                  + (off_t) f->prefix_len));
         hc->nout = 2;
+    }
+    if (mp && !r->head) {
+        /* the first part's head; the sender goes on from part to part */
+        f->mp = mp;
+        hc->out[hc->nout].iov_base = mp->heads[0].data;
+        hc->out[hc->nout].iov_len = mp->heads[0].len;
+        hc->nout++;
     }
     if (f->prefix_len && !r->head) {
         /* flv's header, mp4's moov: before the file's bytes */
@@ -650,6 +706,7 @@ fy_http_static_send_body(fy_http_request_t *r)
         return;
     }
 
+again:
     while (f->pos < f->end) {
         if (turn >= FY_HTTP_STATIC_TURN) {
             /* others' turn: carry on in the next one */
@@ -712,6 +769,13 @@ fy_http_static_send_body(fy_http_request_t *r)
         return;
     }
 
+    if (f->mp && fy_http_static_next_part(r) == 0) {
+        return;     /* written on, or closed; resumed here */
+    }
+    if (f->pos < f->end) {
+        goto again;                     /* the next part's bytes */
+    }
+
     fy_timer_del(&c->write);
     c->write.handler = fy_event_ignore;
     fy_http_static_file_close(f);
@@ -738,6 +802,33 @@ fy_http_static_send_body(fy_http_request_t *r)
         }
     }
     fy_http_finalize(r, 0);
+}
+
+/*
+ * Several ranges: the part just sent is done; queue and write the next
+ * part's head and point f->pos, f->end at its bytes, or after the last
+ * the closing boundary (then f->mp is NULL).  1: written, go on; 0: the
+ * write event resumes fy_http_static_send_body (or the connection is
+ * closed).
+ */
+static int
+fy_http_static_next_part(fy_http_request_t *r)
+{
+    fy_http_static_file_t  *f = r->file;
+    fy_http_multipart_t    *mp = f->mp;
+    fy_http_conn_t         *hc = r->hc;
+
+    if (++mp->next < mp->n) {
+        f->pos = mp->base + mp->ranges[mp->next].start;
+        f->end = mp->base + mp->ranges[mp->next].end + 1;
+        hc->out[0].iov_base = mp->heads[mp->next].data;
+        hc->out[0].iov_len = mp->heads[mp->next].len;
+    } else {
+        f->mp = NULL;
+        hc->out[0].iov_base = mp->tail.data;
+        hc->out[0].iov_len = mp->tail.len;
+    }
+    return fy_http_static_write_piece(r, 1);
 }
 
 /* Write what is queued in hc->out: 1 when written, 0 when the write

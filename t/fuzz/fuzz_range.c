@@ -12,11 +12,18 @@
  * result agrees with a second, separately written reading of the same
  * grammar (below); "bytes" is matched in any case; and the result for
  * a value with OWS appended is the same.
+ *
+ * fy_http_parse_ranges (a list of ranges, max_ranges) on the same value
+ * and on it with max 1 and 2: every range it gives lies inside the
+ * file, there are at most max of them and no more bytes than the file;
+ * the counting call and the filling one agree; and for a value without
+ * "," it answers as fy_http_parse_range.
  */
 
 #include "fy_core.h"
 #include "fy_http_static.h"
 #include "fy_fuzz.h"
+#include <limits.h>
 
 
 /* The grammar ferry serves, written another way than the parser:
@@ -174,6 +181,49 @@ parse(const u_char *v, size_t len, off_t size, off_t *start, off_t *end)
 }
 
 
+/* fy_http_parse_ranges on [data, len) of fsize bytes with max; rc, s, e:
+ * fy_http_parse_range's answer for the same value. */
+static void
+check_ranges(const uint8_t *data, size_t len, off_t fsize, int max, int rc,
+             off_t s, off_t e)
+{
+    fy_http_range_t  *out;
+    u_char           *copy;
+    off_t             total = 0;
+    int               rcn, rcf, n, n2, i;
+
+    copy = malloc(len ? len : 1);
+    memcpy(copy, data, len);
+    n = -7;
+    rcn = fy_http_parse_ranges(copy, len, fsize, max, NULL, &n);
+    fy_fuzz_assert(rcn == FY_HTTP_RANGE_OK || rcn == FY_HTTP_RANGE_IGNORE
+                   || rcn == FY_HTTP_RANGE_UNSATISFIABLE);
+    if (rcn != FY_HTTP_RANGE_OK) {
+        fy_fuzz_assert(n == 0);
+    } else {
+        fy_fuzz_assert(n >= 1 && n <= max);
+        out = malloc((size_t) n * sizeof(*out));
+        n2 = -7;
+        rcf = fy_http_parse_ranges(copy, len, fsize, max, out, &n2);
+        fy_fuzz_assert(rcf == rcn && n2 == n);
+        for (i = 0; i < n; i++) {
+            fy_fuzz_assert(0 <= out[i].start && out[i].start <= out[i].end
+                           && out[i].end < fsize);
+            total += out[i].end - out[i].start + 1;
+        }
+        fy_fuzz_assert(total <= fsize);
+        if (memchr(data, ',', len) == NULL) {
+            fy_fuzz_assert(n == 1 && out[0].start == s && out[0].end == e);
+        }
+        free(out);
+    }
+    if (memchr(data, ',', len) == NULL) {
+        fy_fuzz_assert(rcn == rc);
+    }
+    free(copy);
+}
+
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -229,6 +279,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     rc2 = parse(v, len + 2, fsize, &s2, &e2);
     fy_fuzz_assert(rc2 == rc && s2 == s && e2 == e);
     free(v);
+
+    check_ranges(data, len, fsize, INT_MAX, rc, s, e);
+    check_ranges(data, len, fsize, 1, rc, s, e);
+    check_ranges(data, len, fsize, 2, rc, s, e);
 
     return 0;
 }

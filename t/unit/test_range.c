@@ -1,10 +1,13 @@
 /*
  * test_range.c -- fy_http_parse_range: one byte range of a file, or
- * why not.
+ * why not; fy_http_parse_ranges: a list of them (max_ranges, ranges
+ * past the end left out, the order kept); fy_http_range_multipart: the
+ * parts' heads and the body's length.
  */
 #include "fy_core.h"
 #include "fy_http_static.h"
 #include "fy_tap.h"
+#include <limits.h>
 
 /* want: FY_HTTP_RANGE_*; for OK also the inclusive range. */
 static void
@@ -22,9 +25,116 @@ range(const char *v, off_t size, int want, off_t ws, off_t we)
     }
 }
 
+/* want: FY_HTTP_RANGE_*; for OK the ranges as "a-b a-b ..." */
+static void
+ranges(const char *v, off_t size, int max, int want, const char *wr)
+{
+    fy_http_range_t  out[8];
+    char             got[256];
+    size_t           k = 0;
+    int              rc, rc2, n = -1, n2 = -1, i;
+
+    rc = fy_http_parse_ranges((const u_char *) v, strlen(v), size, max,
+                              NULL, &n);
+    is_int(rc, want, "ranges \"%s\" of %lld, max %d: result", v,
+           (long long) size, max);
+    if (rc != FY_HTTP_RANGE_OK || want != FY_HTTP_RANGE_OK) {
+        is_int(n, 0, "... no ranges counted");
+        return;
+    }
+    rc2 = fy_http_parse_ranges((const u_char *) v, strlen(v), size, max,
+                               out, &n2);
+    ok(rc2 == rc && n2 == n && n <= 8, "... the same the second time, "
+       "%d ranges", n);
+    got[0] = '\0';
+    for (i = 0; i < n && i < 8; i++) {
+        k += (size_t) snprintf(got + k, sizeof(got) - k, "%s%lld-%lld",
+                               i ? " " : "", (long long) out[i].start,
+                               (long long) out[i].end);
+    }
+    ok(strcmp(got, wr) == 0, "... are \"%s\" (got \"%s\")", wr, got);
+}
+
+static void
+multipart(void)
+{
+    fy_pool_t            *pool = fy_pool_create(1024);
+    fy_http_range_t       rg[2] = { { 0, 9 }, { 100, 104 } };
+    fy_http_multipart_t   mp;
+    fy_str_t              type = fy_string("text/plain");
+    char                  want[256];
+    size_t                i;
+    int                   digits = 1;
+
+    ok(fy_http_range_multipart(pool, rg, 2, &type, 1000, &mp) == FY_OK,
+       "multipart: made");
+    is_int((int) strlen(mp.boundary), 20, "... a boundary of 20 characters");
+    for (i = 0; i < strlen(mp.boundary); i++) {
+        digits &= mp.boundary[i] >= '0' && mp.boundary[i] <= '9';
+    }
+    ok(digits, "... all digits (%s)", mp.boundary);
+    snprintf(want, sizeof(want), "\r\n--%s\r\nContent-Type: text/plain\r\n"
+             "Content-Range: bytes 100-104/1000\r\n\r\n", mp.boundary);
+    ok(mp.heads[1].len == strlen(want)
+       && memcmp(mp.heads[1].data, want, strlen(want)) == 0,
+       "... the second part's head");
+    snprintf(want, sizeof(want), "\r\n--%s--\r\n", mp.boundary);
+    ok(mp.tail.len == strlen(want)
+       && memcmp(mp.tail.data, want, strlen(want)) == 0,
+       "... the closing boundary");
+    ok(mp.len == (off_t) (mp.heads[0].len + 10 + mp.heads[1].len + 5
+                          + mp.tail.len), "... the length of it all");
+    fy_pool_destroy(pool);
+}
+
 int
 main(void)
 {
+    /* several: in order, overlapping, suffixes, past the end left out */
+    ranges("bytes=0-0,5-9", 100, INT_MAX, FY_HTTP_RANGE_OK, "0-0 5-9");
+    ranges("bytes=50-59, 0-9 ,-5", 100, INT_MAX, FY_HTTP_RANGE_OK,
+           "50-59 0-9 95-99");
+    ranges("bytes=0-9,5-14", 100, INT_MAX, FY_HTTP_RANGE_OK, "0-9 5-14");
+    ranges("bytes=0-9,200-,300-400", 100, INT_MAX, FY_HTTP_RANGE_OK, "0-9");
+    ranges("bytes=200-,-0,10-", 100, INT_MAX, FY_HTTP_RANGE_OK, "10-99");
+    ranges("bytes=1-2", 100, 1, FY_HTTP_RANGE_OK, "1-2");
+    ranges("bytes=1-2,3-4", 100, 2, FY_HTTP_RANGE_OK, "1-2 3-4");
+    ranges("bytes=1-2,999-,3-4", 100, 2, FY_HTTP_RANGE_OK, "1-2 3-4");
+    /* max_ranges: more satisfiable ones, the whole */
+    ranges("bytes=1-2,3-4", 100, 1, FY_HTTP_RANGE_IGNORE, "");
+    ranges("bytes=1-2,3-4,5-6", 100, 2, FY_HTTP_RANGE_IGNORE, "");
+    ranges("bytes=1-2", 100, 0, FY_HTTP_RANGE_IGNORE, "");
+    /* more bytes than the whole: the whole (nginx) */
+    ranges("bytes=0-49,40-89", 100, INT_MAX, FY_HTTP_RANGE_OK,
+           "0-49 40-89");
+    ranges("bytes=0-49,40-89,0-0", 100, INT_MAX, FY_HTTP_RANGE_IGNORE, "");
+    ranges("bytes=0-,0-", 100, INT_MAX, FY_HTTP_RANGE_IGNORE, "");
+    ranges("bytes=0-,0-,0-,0-", INT64_MAX, INT_MAX, FY_HTTP_RANGE_IGNORE,
+           "");                             /* no overflow on the way */
+    ranges("bytes=-1,0-0", INT64_MAX, INT_MAX, FY_HTTP_RANGE_OK,
+           "9223372036854775806-9223372036854775806 0-0");
+    /* none satisfiable: 416 */
+    ranges("bytes=100-,200-300,-0", 100, INT_MAX,
+           FY_HTTP_RANGE_UNSATISFIABLE, "");
+    ranges("bytes=0-,-5", 0, INT_MAX, FY_HTTP_RANGE_UNSATISFIABLE, "");
+    /* malformed anywhere: the whole */
+    ranges("bytes=0-1,", 100, INT_MAX, FY_HTTP_RANGE_IGNORE, "");
+    ranges("bytes=,0-1", 100, INT_MAX, FY_HTTP_RANGE_IGNORE, "");
+    ranges("bytes=0-1,,2-3", 100, INT_MAX, FY_HTTP_RANGE_IGNORE, "");
+    ranges("bytes=0-1,5-3", 100, INT_MAX, FY_HTTP_RANGE_IGNORE, "");
+    ranges("bytes=0-1,-", 100, INT_MAX, FY_HTTP_RANGE_IGNORE, "");
+    ranges("bytes=0-1;2-3", 100, INT_MAX, FY_HTTP_RANGE_IGNORE, "");
+    ranges("bytes=0-1,2 -3", 100, INT_MAX, FY_HTTP_RANGE_IGNORE, "");
+    ranges("items=0-1,2-3", 100, INT_MAX, FY_HTTP_RANGE_IGNORE, "");
+    ranges("bytes=", 100, INT_MAX, FY_HTTP_RANGE_IGNORE, "");
+    /* one range, as fy_http_parse_range has it */
+    ranges("Bytes= 1-2 ", 100, INT_MAX, FY_HTTP_RANGE_OK, "1-2");
+    ranges("bytes=-99999999999999999999", 100, INT_MAX, FY_HTTP_RANGE_OK,
+           "0-99");
+    ranges("bytes=99999999999999999999-", 100, INT_MAX,
+           FY_HTTP_RANGE_UNSATISFIABLE, "");
+    multipart();
+
     /* a-b, a-, -n */
     range("bytes=0-0", 100, FY_HTTP_RANGE_OK, 0, 0);
     range("bytes=0-99", 100, FY_HTTP_RANGE_OK, 0, 99);
