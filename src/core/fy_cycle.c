@@ -128,6 +128,7 @@ static const fy_command_t *const  fy_conf_tables[] = {
     fy_stream_limit_conn_commands,
     fy_stream_ssl_commands,
     fy_stream_proxy_ssl_commands,
+    fy_stream_return_commands,
     fy_http_log_commands,
     fy_http_error_log_commands,
     fy_http_keepalive_commands,

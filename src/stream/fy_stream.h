@@ -17,6 +17,7 @@
  *   fy_stream_ssl.c       TLS termination: "listen ... ssl", the ssl_*
  *                         directives, the handshake, $ssl_*
  *   fy_stream_proxy_ssl.c TLS to the upstream server: proxy_ssl*
+ *   fy_stream_return.c    "return VALUE" instead of proxy_pass
  *
  * Listeners are the cycle's (fy_listen_t with `stream` set): the master
  * accepts and hands the fd to a worker as for http; the worker sees the
@@ -160,7 +161,8 @@ typedef struct fy_stream_srv_conf_s {
                                            chosen by SNI among the
                                            servers of one address */
     fy_http_upstream_t  *upstream;      /* proxy_pass, NULL: none or ... */
-    fy_stream_cv_t      *upstream_cv;   /* ... proxy_pass $var */
+    fy_stream_cv_t      *upstream_cv;   /* ... proxy_pass $var, or ... */
+    fy_stream_cv_t      *ret;           /* ... return VALUE */
     int64_t              connect_timeout;        /* ms */
     int64_t              timeout;                /* ms, idle */
     int                  next_upstream;          /* flag */
@@ -231,6 +233,7 @@ extern const fy_command_t  fy_stream_map_commands[];
 extern const fy_command_t  fy_stream_limit_conn_commands[];
 extern const fy_command_t  fy_stream_ssl_commands[];
 extern const fy_command_t  fy_stream_proxy_ssl_commands[];
+extern const fy_command_t  fy_stream_return_commands[];
 
 /* fy_stream_conf.c: merge the servers, resolve proxy_pass, prepare the
  * balancers and add the listeners to cycle->listening.  FY_OK or
@@ -344,6 +347,10 @@ void fy_stream_proxy_ssl_merge(fy_stream_srv_conf_t *p,
                                fy_stream_srv_conf_t *c);
 int  fy_stream_proxy_ssl_init_cycle(fy_cycle_t *cycle);
 void fy_stream_proxy_ssl_handshake(fy_stream_session_t *s);
+
+/* fy_stream_return.c: the content phase of a server with "return":
+ * the value sent, then the end (200). */
+void fy_stream_return(fy_stream_session_t *s);
 
 /* fy_stream_preread.c: ssl_preread's phase, then fy_stream_connect. */
 void fy_stream_preread(fy_stream_session_t *s);

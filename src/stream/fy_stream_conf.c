@@ -520,7 +520,7 @@ fy_stream_proxy_pass(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
 
     fy_unused(cmd);
 
-    if (scf->upstream || scf->upstream_cv) {
+    if (scf->upstream || scf->upstream_cv || scf->ret) {
         return "is duplicate";
     }
     if (memchr(cf->args[1].data, '$', cf->args[1].len)) {
@@ -878,10 +878,12 @@ fy_stream_init_cycle(fy_cycle_t *cycle)
         scf = *fy_array_elt(&smcf->servers, fy_stream_srv_conf_t *, i);
         fy_stream_merge(smcf->srv, scf);
 
-        if (scf->upstream == NULL && scf->upstream_cv == NULL) {
+        if (scf->upstream == NULL && scf->upstream_cv == NULL
+            && scf->ret == NULL)
+        {
             fy_log_error(FY_LOG_EMERG, 0, "no handler for server in %s:%u "
-                         "(a stream server needs \"proxy_pass\")",
-                         scf->file, scf->line);
+                         "(a stream server needs \"proxy_pass\" or "
+                         "\"return\")", scf->file, scf->line);
             return FY_ERROR;
         }
         if (scf->listens.nelts == 0) {
@@ -895,12 +897,14 @@ fy_stream_init_cycle(fy_cycle_t *cycle)
             l = fy_array_elt(&scf->listens, fy_stream_listen_t, j);
             /* a PROXY header and a ClientHello are read from a byte
              * stream; ferry does not look for them in datagrams */
-            if (l->udp && (scf->proxy_protocol || scf->ssl_preread)) {
-                fy_log_error(FY_LOG_EMERG, 0, "\"%s on\" is not "
+            if (l->udp && (scf->proxy_protocol || scf->ssl_preread
+                           || scf->ret))
+            {
+                fy_log_error(FY_LOG_EMERG, 0, "\"%s\" is not "
                              "supported with \"listen ... udp\" in %s:%u",
-                             scf->proxy_protocol ? "proxy_protocol"
-                                                 : "ssl_preread",
-                             scf->file, l->line);
+                             scf->proxy_protocol ? "proxy_protocol on"
+                             : scf->ssl_preread ? "ssl_preread on"
+                             : "return", scf->file, l->line);
                 return FY_ERROR;
             }
             if (fy_stream_add_listen(cycle, scf, l) != FY_OK) {

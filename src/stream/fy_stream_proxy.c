@@ -557,6 +557,10 @@ fy_stream_connect(fy_stream_session_t *s)
     fy_conn_t             *uc;
     int                    fd, rc;
 
+    if (scf->ret) {
+        fy_stream_return(s);            /* "return": no server */
+        return;
+    }
     if (fy_stream_choose(s) != FY_OK) {
         fy_stream_finalize(s, 502);
         return;
