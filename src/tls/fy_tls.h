@@ -96,10 +96,11 @@ typedef struct {
     size_t          buffer_size;          /* ssl_buffer_size */
     int             stapling;             /* -1: unset */
     fy_tls_where_t  stapling_where;
-    int             stapling_verify;      /* -1: unset (no effect) */
+    int             stapling_verify;      /* -1: unset */
     char           *stapling_file;        /* DER OCSP response */
     fy_tls_where_t  stapling_file_where;
-    char           *stapling_responder;   /* checked, no effect */
+    char           *stapling_responder;   /* http://... or NULL: the
+                                             certificate's AIA */
     fy_tls_where_t  stapling_responder_where;
     int             early_data;           /* -1: unset; only off */
     fy_array_t     *conf_commands;        /* fy_tls_conf_cmd_t, NULL:
@@ -208,6 +209,16 @@ int  fy_tls_load_crl(void *ctx, const char *path, const char *what,
                      const fy_tls_where_t *where);
 /* ssl_stapling, ssl_stapling_file on a server context. */
 int  fy_tls_load_stapling(fy_pool_t *pool, void *ctx, fy_tls_conf_t *conf);
+/* fy_tls_ocsp.c: stapling of responses fetched from the OCSP
+ * responder (ssl_stapling on without a file).  fy_tls_ocsp_name
+ * remembers that the certificate ctx (SSL_CTX *) has just loaded came
+ * from path (for messages); fy_tls_ocsp_init, once ssl_trusted_
+ * certificate is in ctx's store, prepares each certificate's request
+ * (a certificate without issuer or responder is left unstapled with a
+ * warning) and sets the status callback that staples the response the
+ * worker holds and starts its fetch.  FY_OK or FY_ERROR (logged). */
+void fy_tls_ocsp_name(void *ctx, const char *path);
+int  fy_tls_ocsp_init(fy_pool_t *pool, void *ctx, fy_tls_conf_t *conf);
 /* ssl_conf_command (client 0) and proxy_ssl_conf_command (client 1):
  * SSL_CONF_cmd on ctx, in order; an error is logged at emerg with the
  * command's file and line. */

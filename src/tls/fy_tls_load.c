@@ -247,13 +247,8 @@ fy_tls_load_stapling(fy_pool_t *pool, void *ctx, fy_tls_conf_t *conf)
         return FY_OK;
     }
     if (conf->stapling_file == NULL) {
-        /* nginx goes on without stapling when it cannot find a
-         * responder; ferry has no OCSP client at all */
-        fy_log_error(FY_LOG_WARN, 0, "\"ssl_stapling\" ignored, ferry does "
-                     "not query OCSP responders (give the response with "
-                     "\"ssl_stapling_file\") in %s:%u",
-                     conf->stapling_where.file, conf->stapling_where.line);
-        return FY_OK;
+        /* from the responder (fy_tls_ocsp.c) */
+        return fy_tls_ocsp_init(pool, ctx, conf);
     }
 
     b = BIO_new_file(conf->stapling_file, "rb");
