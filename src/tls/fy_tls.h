@@ -207,7 +207,8 @@ int  fy_tls_load_dhparam(void *ctx, const char *path,
  * the directive in messages. */
 int  fy_tls_load_crl(void *ctx, const char *path, const char *what,
                      const fy_tls_where_t *where);
-/* ssl_stapling, ssl_stapling_file on a server context. */
+/* ssl_stapling on a server context: the response of ssl_stapling_file,
+ * else fy_tls_ocsp_init's fetched ones. */
 int  fy_tls_load_stapling(fy_pool_t *pool, void *ctx, fy_tls_conf_t *conf);
 /* fy_tls_ocsp.c: stapling of responses fetched from the OCSP
  * responder (ssl_stapling on without a file).  fy_tls_ocsp_name

@@ -2,7 +2,7 @@
  * fy_tls_load.c -- what a context loads beyond its certificates:
  * passphrases for encrypted keys (ssl_password_file), DH parameters
  * (ssl_dhparam), revocation lists (ssl_crl, proxy_ssl_crl), a stapled
- * OCSP response (ssl_stapling_file) and raw OpenSSL settings
+ * OCSP response (ssl_stapling_file; fetched ones are fy_tls_ocsp.c's) and raw OpenSSL settings
  * (ssl_conf_command).  See fy_tls.h.
  *
  * All of it runs in the master when a configuration is loaded, so a
