@@ -66,6 +66,35 @@ http {
         ssl_stapling_responder http://127.0.0.1:%%PORT_5%%/dead;
         location / { return 200 "down\n"; }
     }
+    # reached by SNI on the first server's address: its own certificate
+    # and responder
+    server {
+        listen 127.0.0.1:%%PORT_0%% ssl;
+        server_name sni.test;
+        ssl_certificate noaia.crt;
+        ssl_certificate_key noaia.key;
+        ssl_stapling on;
+        ssl_stapling_responder http://127.0.0.1:%%PORT_6%%/;
+        ssl_trusted_certificate int.crt;
+        location / { return 200 "sni\n"; }
+    }
+    # a responder that answers 500, and one that never answers
+    server {
+        listen 127.0.0.1:%%PORT_7%% ssl;
+        ssl_certificate good-chain.crt;
+        ssl_certificate_key good.key;
+        ssl_stapling on;
+        ssl_stapling_responder http://127.0.0.1:%%PORT_8%%/;
+        location / { return 200 "500\n"; }
+    }
+    server {
+        listen 127.0.0.1:%%PORT_9%% ssl;
+        ssl_certificate good-chain.crt;
+        ssl_certificate_key good.key;
+        ssl_stapling on;
+        ssl_stapling_responder http://127.0.0.1:%%PORT_10%%/;
+        location / { return 200 "silent\n"; }
+    }
     # a certificate without AIA, the responder given; no verification,
     # the issuer from ssl_trusted_certificate (the chain has only the
     # certificate)
@@ -171,8 +200,27 @@ END { kill 'TERM', $rpid if $rpid; }
 wait_until { (`cat $d/ocsp.log` // '') =~ /waiting for OCSP client connections/ } 10
     or BAIL_OUT("openssl ocsp did not start");
 
+# fake responders: one answers 500, one reads and never answers (it
+# counts the requests it got in a file)
+tcp_server($f->port(8), sub {
+    my ($c) = @_;
+    sysread($c, my $buf, 65536);
+    print $c "HTTP/1.0 500 Internal Server Error\r\nContent-Length: 0\r\n\r\n";
+});
+my $silent_count = "$d/silent.count";
+tcp_server($f->port(10), sub {
+    my ($c) = @_;
+    open my $fh, '>>', $silent_count; print $fh "x"; close $fh;
+    1 while sysread($c, my $buf, 65536);
+});
+
 $f->allow_log(qr/OCSP/);
 $f->start;
+
+sub http_tls {
+    my ($port) = @_;
+    return scalar `printf 'GET / HTTP/1.0\r\n\r\n' | timeout 5 openssl s_client -connect 127.0.0.1:$port -quiet 2>/dev/null`;
+}
 
 sub status {
     my ($port) = @_;
@@ -188,7 +236,8 @@ sub staple_after_fetch {
     return $last;
 }
 
-my $p = $f->port(0);
+my $p0 = $f->port(0);
+my $p = $p0;
 $out = staple_after_fetch($p);
 like($out, qr/OCSP Response Status: successful/, 'good certificate: a response is stapled');
 like($out, qr/Cert Status: good/, '... saying "good"');
@@ -226,6 +275,33 @@ is($n, 1, '... tried once (retried after 5 minutes, not per handshake)');
 # a certificate without AIA: the responder of ssl_stapling_responder
 $out = staple_after_fetch($f->port(4));
 like($out, qr/Cert Status: good/, 'ssl_stapling_responder: the response of that responder is stapled');
+
+# SNI: the named server's certificate, fetched from its responder
+{
+    my $last = '';
+    wait_until { $last = `echo | timeout 5 openssl s_client -connect 127.0.0.1:$p0 -servername sni.test -status 2>&1`;
+                 $last =~ /OCSP Response Status/ } 10;
+    like($last, qr/Cert Status: good/, 'SNI: the named server\'s response is stapled');
+    like($last, qr/subject=CN ?= ?noaia\.test/, '... with its certificate');
+}
+
+# a responder that answers 500
+$p = $f->port(7);
+status($p);
+ok((wait_until { $f->error_log =~ /OCSP responder sent status 500 while requesting certificate status, responder: 127\.0\.0\.1:\d+/ } 10),
+   'a responder answering 500: "OCSP responder sent status 500" logged');
+like(status($p), qr/OCSP response: no response sent/, '... nothing stapled');
+
+# a responder that never answers: the fetch waits, handshakes do not
+$p = $f->port(9);
+$out = status($p);
+like($out, qr/OCSP response: no response sent/, 'a silent responder: the handshake that starts the fetch goes on');
+ok((wait_until { -s $silent_count } 10), '... the request reached it');
+$out = status($p);
+like($out, qr/OCSP response: no response sent/, '... later handshakes complete while the fetch waits');
+like($out, qr/Cipher is|New, TLS/, '... (a full handshake)');
+is(-s $silent_count, 1, '... and start no second fetch');
+like(http_tls($f->port(9)), qr/silent/, '... requests are served meanwhile');
 
 # a client that does not ask gets nothing, and costs no fetch
 $out = `echo | timeout 5 openssl s_client -connect 127.0.0.1:$p 2>&1`;
