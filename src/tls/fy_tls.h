@@ -220,6 +220,26 @@ int  fy_tls_load_stapling(fy_pool_t *pool, void *ctx, fy_tls_conf_t *conf);
  * worker holds and starts its fetch.  FY_OK or FY_ERROR (logged). */
 void fy_tls_ocsp_name(void *ctx, const char *path);
 int  fy_tls_ocsp_init(fy_pool_t *pool, void *ctx, fy_tls_conf_t *conf);
+/* The parts of an OCSP responder URL, "http://host[:port][/path]"
+ * (host may be an [IPv6] address): NULL, or why it cannot be used
+ * ("invalid URL prefix", "invalid host", "invalid port", "no host"). */
+typedef struct {
+    char         host[256];       /* without brackets */
+    unsigned     port;            /* 80 if none */
+    const char  *path;            /* into the URL; "/" if none */
+    const char  *hostport;        /* host[:port] as written, for Host: */
+    size_t       hostport_len;
+} fy_tls_ocsp_url_t;
+const char *fy_tls_ocsp_url_parse(const char *url, fy_tls_ocsp_url_t *u);
+/* The responder's answer read so far (len bytes of buf; eof: it has
+ * closed the connection): FY_AGAIN, more is needed; FY_OK, a 200 with
+ * its body at *body, *body_len bytes (Content-Length, or up to the
+ * close); FY_ERROR, err says why in nginx's words ("OCSP responder
+ * sent status 500" ...).  buf is not changed, so it may be called
+ * again as more arrives. */
+int  fy_tls_ocsp_http_parse(const u_char *buf, size_t len, int eof,
+                            const u_char **body, size_t *body_len,
+                            char *err, size_t err_size);
 /* ssl_conf_command (client 0) and proxy_ssl_conf_command (client 1):
  * SSL_CONF_cmd on ctx, in order; an error is logged at emerg with the
  * command's file and line. */

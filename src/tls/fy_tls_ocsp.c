@@ -140,36 +140,29 @@ fy_tls_ocsp_issuer(SSL_CTX *ctx, X509 *cert, STACK_OF(X509) *chain)
     return issuer;
 }
 
-/* "http://host[:port][/path]" into st (host and port, address) and
- * *path; NULL or the reason it cannot be used. */
-static const char *
-fy_tls_ocsp_url(fy_pool_t *pool, fy_tls_ocsp_t *st, const char *url,
-                const char **path)
+const char *
+fy_tls_ocsp_url_parse(const char *url, fy_tls_ocsp_url_t *u)
 {
-    struct addrinfo   hints, *res;
-    const char       *h, *e, *p, *port;
-    char              host[256], num[8];
-    size_t            hlen;
+    const char  *h, *e, *p;
+    size_t       hlen, plen, k;
 
     if (strncasecmp(url, "http://", 7) != 0) {
         return "invalid URL prefix";
     }
     h = url + 7;
     p = h + strcspn(h, "/?#");
-    st->responder = fy_pstrndup(pool, (u_char *) h, (size_t) (p - h));
-    *path = *p == '/' ? p : "/";
-    if (st->responder == NULL) {
-        return "cannot allocate memory";
-    }
+    u->hostport = h;
+    u->hostport_len = (size_t) (p - h);
+    u->path = *p == '/' ? p : "/";
+    u->port = 80;
 
-    port = "80";
     if (*h == '[') {                  /* [IPv6]:port */
         e = memchr(h, ']', (size_t) (p - h));
         if (e == NULL) {
             return "invalid host";
         }
-        hlen = (size_t) (e - h - 1);
         h++;
+        hlen = (size_t) (e - h);
         e++;
     } else {
         e = memchr(h, ':', (size_t) (p - h));
@@ -178,33 +171,64 @@ fy_tls_ocsp_url(fy_pool_t *pool, fy_tls_ocsp_t *st, const char *url,
         }
         hlen = (size_t) (e - h);
     }
-    if (e < p && *e == ':') {
-        if (p - e - 1 < 1 || p - e - 1 > 5
-            || strspn(e + 1, "0123456789") < (size_t) (p - e - 1))
-        {
+    if (e < p) {
+        if (*e != ':') {
+            return "invalid host";
+        }
+        plen = (size_t) (p - e - 1);
+        if (plen < 1 || plen > 5) {
             return "invalid port";
         }
-        memcpy(num, e + 1, (size_t) (p - e - 1));
-        num[p - e - 1] = '\0';
-        if (atoi(num) < 1 || atoi(num) > 65535) {
+        u->port = 0;
+        for (k = 1; k <= plen; k++) {
+            if (e[k] < '0' || e[k] > '9') {
+                return "invalid port";
+            }
+            u->port = u->port * 10 + (unsigned) (e[k] - '0');
+        }
+        if (u->port < 1 || u->port > 65535) {
             return "invalid port";
         }
-        port = num;
-    } else if (e != p) {
-        return "invalid host";
     }
-    if (hlen == 0 || hlen >= sizeof(host)) {
+    if (hlen == 0) {
         return "no host";
     }
-    memcpy(host, h, hlen);
-    host[hlen] = '\0';
+    if (hlen >= sizeof(u->host)) {
+        return "invalid host";
+    }
+    memcpy(u->host, h, hlen);
+    u->host[hlen] = '\0';
+    return NULL;
+}
+
+/* The responder URL into st: its host[:port] and address; *path.
+ * NULL or the reason it cannot be used. */
+static const char *
+fy_tls_ocsp_url(fy_pool_t *pool, fy_tls_ocsp_t *st, const char *url,
+                const char **path)
+{
+    fy_tls_ocsp_url_t   u;
+    struct addrinfo     hints, *res;
+    const char         *why;
+    char                port[8], text[INET6_ADDRSTRLEN];
+
+    why = fy_tls_ocsp_url_parse(url, &u);
+    if (why) {
+        return why;
+    }
+    *path = u.path;
+    st->responder = fy_pstrndup(pool, (u_char *) u.hostport, u.hostport_len);
+    if (st->responder == NULL) {
+        return "cannot allocate memory";
+    }
 
     /* once, now: ferry has no resolver at run time ("resolver" has no
      * effect), as nginx without one */
+    snprintf(port, sizeof(port), "%u", u.port);
     memset(&hints, 0, sizeof(hints));
     hints.ai_family = AF_UNSPEC;
     hints.ai_socktype = SOCK_STREAM;
-    if (getaddrinfo(host, port, &hints, &res) != 0 || res == NULL) {
+    if (getaddrinfo(u.host, port, &hints, &res) != 0 || res == NULL) {
         return "host not found";
     }
     memcpy(&st->addr, res->ai_addr, res->ai_addrlen);
@@ -212,13 +236,11 @@ fy_tls_ocsp_url(fy_pool_t *pool, fy_tls_ocsp_t *st, const char *url,
     freeaddrinfo(res);
 
     if (st->addr.sa.sa_family == AF_INET6) {
-        inet_ntop(AF_INET6, &st->addr.sin6.sin6_addr, host, sizeof(host));
-        snprintf(st->peer, sizeof(st->peer), "[%s]:%u", host,
-                 ntohs(st->addr.sin6.sin6_port));
+        inet_ntop(AF_INET6, &st->addr.sin6.sin6_addr, text, sizeof(text));
+        snprintf(st->peer, sizeof(st->peer), "[%s]:%u", text, u.port);
     } else {
-        inet_ntop(AF_INET, &st->addr.sin.sin_addr, host, sizeof(host));
-        snprintf(st->peer, sizeof(st->peer), "%s:%u", host,
-                 ntohs(st->addr.sin.sin_port));
+        inet_ntop(AF_INET, &st->addr.sin.sin_addr, text, sizeof(text));
+        snprintf(st->peer, sizeof(st->peer), "%s:%u", text, u.port);
     }
     return NULL;
 }
@@ -487,67 +509,129 @@ done:
     OCSP_RESPONSE_free(resp);
 }
 
+/* A header field's name is `name` (without case). */
+static int
+fy_tls_ocsp_field(const char *line, size_t n, const char *name)
+{
+    size_t  len = strlen(name);
+
+    return n > len && line[len] == ':' && strncasecmp(line, name, len) == 0;
+}
+
+int
+fy_tls_ocsp_http_parse(const u_char *buf, size_t len, int eof,
+                       const u_char **body, size_t *body_len, char *err,
+                       size_t err_size)
+{
+    const char  *b = (const char *) buf, *hend, *line, *eol, *v, *vend;
+    long long    clen = -1;
+    size_t       avail;
+    unsigned     code;
+
+    hend = memmem(b, len, "\r\n\r\n", 4);
+    if (hend == NULL) {
+        if (!eof) {
+            return FY_AGAIN;
+        }
+        snprintf(err, err_size, len ? "OCSP responder sent invalid response"
+                 : "OCSP responder prematurely closed connection");
+        return FY_ERROR;
+    }
+    /* "HTTP/1.x DDD ..." */
+    if (hend - b < 12 || strncmp(b, "HTTP/1.", 7) != 0 || b[8] != ' '
+        || b[9] < '1' || b[9] > '9' || b[10] < '0' || b[10] > '9'
+        || b[11] < '0' || b[11] > '9')
+    {
+        snprintf(err, err_size, "OCSP responder sent invalid response");
+        return FY_ERROR;
+    }
+    code = (unsigned) ((b[9] - '0') * 100 + (b[10] - '0') * 10
+                       + (b[11] - '0'));
+    if (code != 200) {
+        snprintf(err, err_size, "OCSP responder sent status %u", code);
+        return FY_ERROR;
+    }
+
+    /* the header lines, up to the empty one (hend ends the last) */
+    eol = memmem(b, (size_t) (hend + 2 - b), "\r\n", 2);
+    for (line = eol + 2; line < hend; line = eol + 2) {
+        eol = memmem(line, (size_t) (hend + 2 - line), "\r\n", 2);
+        v = memchr(line, ':', (size_t) (eol - line));
+        if (v == NULL) {
+            continue;
+        }
+        for (v++; v < eol && (*v == ' ' || *v == '\t'); v++) { /* void */ }
+        for (vend = eol; vend > v && (vend[-1] == ' ' || vend[-1] == '\t');
+             vend--)
+        { /* void */ }
+
+        if (fy_tls_ocsp_field(line, (size_t) (eol - line),
+                              "Content-Length"))
+        {
+            if (v == vend || vend - v > 9) {
+                snprintf(err, err_size, "OCSP responder sent invalid "
+                         "\"Content-Length\" header: \"%.*s\"",
+                         (int) (vend - v), v);
+                return FY_ERROR;
+            }
+            for (clen = 0; v < vend; v++) {
+                if (*v < '0' || *v > '9') {
+                    snprintf(err, err_size, "OCSP responder sent invalid "
+                             "\"Content-Length\" header");
+                    return FY_ERROR;
+                }
+                clen = clen * 10 + (*v - '0');
+            }
+        } else if (fy_tls_ocsp_field(line, (size_t) (eol - line),
+                                     "Content-Type")
+                   && !((vend - v == 25
+                         || (vend - v > 25 && (v[25] == ';' || v[25] == ' ')))
+                        && strncasecmp(v, "application/ocsp-response", 25)
+                           == 0))
+        {
+            snprintf(err, err_size, "OCSP responder sent invalid "
+                     "\"Content-Type\" header: \"%.*s\"", (int) (vend - v), v);
+            return FY_ERROR;
+        }
+    }
+
+    *body = (const u_char *) hend + 4;
+    avail = len - (size_t) (hend + 4 - b);
+    if (clen >= 0 && avail >= (unsigned long long) clen) {
+        *body_len = (size_t) clen;
+        return FY_OK;
+    }
+    if (!eof) {
+        return FY_AGAIN;
+    }
+    if (clen >= 0) {
+        snprintf(err, err_size, "OCSP responder prematurely closed "
+                 "connection");
+        return FY_ERROR;
+    }
+    *body_len = avail;
+    return FY_OK;
+}
+
 /* The answer so far: FY_AGAIN (more to read), else handled. */
 static int
 fy_tls_ocsp_parse(fy_tls_ocsp_t *st, int eof)
 {
-    char      *b = (char *) st->buf, *hdr_end, *line, *next, *v;
-    size_t     body;
-    long long  clen = -1;
-    unsigned   code;
+    const u_char  *body;
+    size_t         len;
+    char           err[256];
+    int            rc;
 
-    st->buf[st->len] = '\0';
-    hdr_end = strstr(b, "\r\n\r\n");
-    if (hdr_end == NULL) {
-        if (!eof) {
-            return FY_AGAIN;
-        }
-        fy_tls_ocsp_fail(st, 0, st->len ? "OCSP responder sent invalid "
-                         "response" : "OCSP responder prematurely closed "
-                         "connection");
-        return FY_OK;
-    }
-    if (strncmp(b, "HTTP/1.", 7) != 0 || sscanf(b + 8, " %3u", &code) != 1) {
-        fy_tls_ocsp_fail(st, 0, "OCSP responder sent invalid response");
-        return FY_OK;
-    }
-    if (code != 200) {
-        fy_tls_ocsp_fail(st, 0, "OCSP responder sent status %u", code);
-        return FY_OK;
-    }
-    *hdr_end = '\0';
-    for (line = strstr(b, "\r\n"); line; line = next) {
-        line += 2;
-        next = strstr(line, "\r\n");
-        if (next) {
-            *next = '\0';
-        }
-        v = strchr(line, ':');
-        if (v == NULL) {
-            continue;
-        }
-        for (v++; *v == ' ' || *v == '\t'; v++) { /* void */ }
-        if (strncasecmp(line, "Content-Length:", 15) == 0) {
-            clen = atoll(v);
-        } else if (strncasecmp(line, "Content-Type:", 13) == 0
-                   && strncasecmp(v, "application/ocsp-response", 25) != 0)
-        {
-            fy_tls_ocsp_fail(st, 0, "OCSP responder sent invalid "
-                             "\"Content-Type\" header: \"%s\"", v);
-            return FY_OK;
-        }
-    }
-    body = st->len - (size_t) (hdr_end + 4 - b);
-    if (clen >= 0 && body >= (size_t) clen) {
-        body = (size_t) clen;
-    } else if (!eof) {
+    rc = fy_tls_ocsp_http_parse(st->buf, st->len, eof, &body, &len, err,
+                                sizeof(err));
+    if (rc == FY_AGAIN) {
         return FY_AGAIN;
-    } else if (clen >= 0) {
-        fy_tls_ocsp_fail(st, 0, "OCSP responder prematurely closed "
-                         "connection");
+    }
+    if (rc == FY_ERROR) {
+        fy_tls_ocsp_fail(st, 0, "%s", err);
         return FY_OK;
     }
-    fy_tls_ocsp_check(st, (u_char *) hdr_end + 4, body);
+    fy_tls_ocsp_check(st, body, len);
     return FY_OK;
 }
 
@@ -651,7 +735,7 @@ fy_tls_ocsp_start(fy_tls_ocsp_t *st)
     st->loading = 1;
     st->len = 0;
     st->sent = 0;
-    st->buf = malloc(FY_OCSP_MAX + 1);
+    st->buf = malloc(FY_OCSP_MAX);
     if (st->buf == NULL) {
         fy_tls_ocsp_fail(st, errno, "malloc() failed");
         fy_tls_ocsp_end(st);
