@@ -104,8 +104,8 @@ const fy_command_t  fy_http_ssl_commands[] = {
     { "ssl_stapling_file", FY_HTTP_SSL_CTX, 0, 1, 1, fy_tls_conf_set_where_str,
       FY_CONF_SRV_OFF, FY_TLS_OFF(stapling_file), NULL },
 
-    /* checked as nginx checks them; they only matter when responses
-     * are fetched from a responder, which ferry does not do */
+    /* for responses fetched from the responder (src/tls/fy_tls_ocsp.c);
+     * no effect next to ssl_stapling_file, as in nginx */
     { "ssl_stapling_verify", FY_HTTP_SSL_CTX, 0, 1, 1, fy_conf_set_flag,
       FY_CONF_SRV_OFF, FY_TLS_OFF(stapling_verify), NULL },
 
@@ -122,8 +122,8 @@ const fy_command_t  fy_http_ssl_commands[] = {
 };
 
 
-/* ssl_stapling, and where it was given (for the warning of "on"
- * without a file). */
+/* ssl_stapling, and where it was given (for the warnings about
+ * certificates it cannot staple). */
 static const char *
 fy_http_ssl_stapling(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
 {

@@ -331,6 +331,7 @@ fy_tls_ctx_create(fy_pool_t *pool, fy_tls_conf_t *conf,
                          conf->line);
             return FY_ERROR;
         }
+        fy_tls_ocsp_name(ctx, cert);
         if (!fy_tls_use_key(ctx, key, conf->passwords)) {
             fy_log_error(FY_LOG_EMERG, 0, "cannot load certificate key "
                          "\"%s\" (for \"%s\"): %s in %s:%u", key, cert,

@@ -96,10 +96,11 @@ typedef struct {
     size_t          buffer_size;          /* ssl_buffer_size */
     int             stapling;             /* -1: unset */
     fy_tls_where_t  stapling_where;
-    int             stapling_verify;      /* -1: unset (no effect) */
+    int             stapling_verify;      /* -1: unset */
     char           *stapling_file;        /* DER OCSP response */
     fy_tls_where_t  stapling_file_where;
-    char           *stapling_responder;   /* checked, no effect */
+    char           *stapling_responder;   /* http://... or NULL: the
+                                             certificate's AIA */
     fy_tls_where_t  stapling_responder_where;
     int             early_data;           /* -1: unset; only off */
     fy_array_t     *conf_commands;        /* fy_tls_conf_cmd_t, NULL:
@@ -212,8 +213,39 @@ int  fy_tls_load_dhparam(void *ctx, const char *path,
  * the directive in messages. */
 int  fy_tls_load_crl(void *ctx, const char *path, const char *what,
                      const fy_tls_where_t *where);
-/* ssl_stapling, ssl_stapling_file on a server context. */
+/* ssl_stapling on a server context: the response of ssl_stapling_file,
+ * else fy_tls_ocsp_init's fetched ones. */
 int  fy_tls_load_stapling(fy_pool_t *pool, void *ctx, fy_tls_conf_t *conf);
+/* fy_tls_ocsp.c: stapling of responses fetched from the OCSP
+ * responder (ssl_stapling on without a file).  fy_tls_ocsp_name
+ * remembers that the certificate ctx (SSL_CTX *) has just loaded came
+ * from path (for messages); fy_tls_ocsp_init, once ssl_trusted_
+ * certificate is in ctx's store, prepares each certificate's request
+ * (a certificate without issuer or responder is left unstapled with a
+ * warning) and sets the status callback that staples the response the
+ * worker holds and starts its fetch.  FY_OK or FY_ERROR (logged). */
+void fy_tls_ocsp_name(void *ctx, const char *path);
+int  fy_tls_ocsp_init(fy_pool_t *pool, void *ctx, fy_tls_conf_t *conf);
+/* The parts of an OCSP responder URL, "http://host[:port][/path]"
+ * (host may be an [IPv6] address): NULL, or why it cannot be used
+ * ("invalid URL prefix", "invalid host", "invalid port", "no host"). */
+typedef struct {
+    char         host[256];       /* without brackets */
+    unsigned     port;            /* 80 if none */
+    const char  *path;            /* into the URL; "/" if none */
+    const char  *hostport;        /* host[:port] as written, for Host: */
+    size_t       hostport_len;
+} fy_tls_ocsp_url_t;
+const char *fy_tls_ocsp_url_parse(const char *url, fy_tls_ocsp_url_t *u);
+/* The responder's answer read so far (len bytes of buf; eof: it has
+ * closed the connection): FY_AGAIN, more is needed; FY_OK, a 200 with
+ * its body at *body, *body_len bytes (Content-Length, or up to the
+ * close); FY_ERROR, err says why in nginx's words ("OCSP responder
+ * sent status 500" ...).  buf is not changed, so it may be called
+ * again as more arrives. */
+int  fy_tls_ocsp_http_parse(const u_char *buf, size_t len, int eof,
+                            const u_char **body, size_t *body_len,
+                            char *err, size_t err_size);
 /* ssl_conf_command (client 0) and proxy_ssl_conf_command (client 1):
  * SSL_CONF_cmd on ctx, in order; an error is logged at emerg with the
  * command's file and line. */

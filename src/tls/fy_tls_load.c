@@ -2,7 +2,7 @@
  * fy_tls_load.c -- what a context loads beyond its certificates:
  * passphrases for encrypted keys (ssl_password_file), DH parameters
  * (ssl_dhparam), revocation lists (ssl_crl, proxy_ssl_crl), a stapled
- * OCSP response (ssl_stapling_file) and raw OpenSSL settings
+ * OCSP response (ssl_stapling_file; fetched ones are fy_tls_ocsp.c's) and raw OpenSSL settings
  * (ssl_conf_command).  See fy_tls.h.
  *
  * All of it runs in the master when a configuration is loaded, so a
@@ -247,13 +247,8 @@ fy_tls_load_stapling(fy_pool_t *pool, void *ctx, fy_tls_conf_t *conf)
         return FY_OK;
     }
     if (conf->stapling_file == NULL) {
-        /* nginx goes on without stapling when it cannot find a
-         * responder; ferry has no OCSP client at all */
-        fy_log_error(FY_LOG_WARN, 0, "\"ssl_stapling\" ignored, ferry does "
-                     "not query OCSP responders (give the response with "
-                     "\"ssl_stapling_file\") in %s:%u",
-                     conf->stapling_where.file, conf->stapling_where.line);
-        return FY_OK;
+        /* from the responder (fy_tls_ocsp.c) */
+        return fy_tls_ocsp_init(pool, ctx, conf);
     }
 
     b = BIO_new_file(conf->stapling_file, "rb");
