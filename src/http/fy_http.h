@@ -1912,6 +1912,16 @@ size_t fy_http_secure_link_expires_var(fy_http_request_t *r, u_char *buf,
 int  fy_http_realip_forwarded(fy_http_request_t *r, const fy_array_t *trusted,
                               int recursive, struct sockaddr_in6 *sa);
 extern const fy_command_t  fy_http_realip_commands[];
+/* Shared with stream's realip: set_real_ip_from's argument (cf->args[1],
+ * "unix:" or an address or CIDR) added to *from (made when NULL); 1 if
+ * an address (family and bytes, fy_http_cidr_addr; AF_UNIX with none)
+ * is one of from; an address text ("1.2.3.4", "1.2.3.4:80", "::1",
+ * "[::1]:80") into *sa, port 0 when none: FY_OK or FY_DECLINED. */
+const char *fy_http_realip_from_add(fy_conf_t *cf, fy_array_t **from);
+int  fy_http_realip_trusted(const fy_array_t *from, int family,
+                            const uint8_t *addr, unsigned n);
+int  fy_http_realip_parse(const u_char *p, size_t len,
+                          struct sockaddr_in6 *sa, socklen_t *salen);
 void fy_http_realip_merge(fy_http_loc_conf_t *prev, fy_http_loc_conf_t *conf);
 /* Replace the client address by the header's of a trusted peer, with
  * lcf's settings, once per request (later calls do nothing once it is

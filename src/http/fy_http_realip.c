@@ -105,20 +105,25 @@ static const char *
 fy_http_realip_from(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
 {
     struct fy_http_realip_conf_s  *rc = fy_http_realip_conf(cf, conf);
-    fy_http_cidr_t                *cidr;
 
     fy_unused(cmd);
-    if (rc == NULL) {
-        return "cannot allocate memory";
-    }
-    if (rc->from == NULL) {
-        rc->from = fy_pcalloc(cf->pool, sizeof(fy_array_t));
-        if (rc->from == NULL) {
+    return rc ? fy_http_realip_from_add(cf, &rc->from)
+              : "cannot allocate memory";
+}
+
+const char *
+fy_http_realip_from_add(fy_conf_t *cf, fy_array_t **from)
+{
+    fy_http_cidr_t  *cidr;
+
+    if (*from == NULL) {
+        *from = fy_pcalloc(cf->pool, sizeof(fy_array_t));
+        if (*from == NULL) {
             return "cannot allocate memory";
         }
-        fy_array_init(rc->from, cf->pool, 4, sizeof(fy_http_cidr_t));
+        fy_array_init(*from, cf->pool, 4, sizeof(fy_http_cidr_t));
     }
-    cidr = fy_array_push(rc->from);
+    cidr = fy_array_push(*from);
     if (cidr == NULL) {
         return "cannot allocate memory";
     }
@@ -213,8 +218,7 @@ fy_http_realip_merge(fy_http_loc_conf_t *prev, fy_http_loc_conf_t *conf)
 
 /* ---- the request ---- */
 
-/* 1 if the address (family and bytes; AF_UNIX with none) is trusted. */
-static int
+int
 fy_http_realip_trusted(const fy_array_t *from, int family,
                        const uint8_t *addr, unsigned n)
 {
@@ -232,12 +236,7 @@ fy_http_realip_trusted(const fy_array_t *from, int family,
     return 0;
 }
 
-/*
- * One element of the header's list: "1.2.3.4", "1.2.3.4:80", "::1",
- * "[::1]" or "[::1]:80" (RFC 3986's host and port, as nginx reads it).
- * Fills *sa (port 0 when none).  FY_OK or FY_DECLINED.
- */
-static int
+int
 fy_http_realip_parse(const u_char *p, size_t len, struct sockaddr_in6 *sa,
                      socklen_t *salen)
 {

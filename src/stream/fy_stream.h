@@ -103,6 +103,8 @@ enum {
     FY_STREAM_VAR_SSL_CURVES,
     FY_STREAM_VAR_SSL_SESSION_ID,
     FY_STREAM_VAR_SERVER_NAME,
+    FY_STREAM_VAR_REALIP_REMOTE_ADDR,
+    FY_STREAM_VAR_REALIP_REMOTE_PORT,
     FY_STREAM_VAR_N
 };
 
@@ -190,6 +192,8 @@ typedef struct fy_stream_srv_conf_s {
     fy_sockaddr_t        bind;                   /* family 0: off */
     socklen_t            bind_len;
     fy_array_t          *access;                 /* rules, NULL: none */
+    fy_array_t          *realip_from;   /* set_real_ip_from: fy_http_cidr_t,
+                                           NULL: none here or above */
     fy_array_t          *logs;                   /* fy_stream_access_log_t,
                                                     NULL: unset */
     int                  log_off;                /* access_log off */
@@ -283,6 +287,11 @@ typedef struct fy_stream_session_s {
     /* what the client's PROXY protocol header said (listen ...
      * proxy_protocol); empty strings for none or "UNKNOWN"/LOCAL */
     fy_pp_t                   pp;
+    /* set_real_ip_from took the client from the PROXY header: the
+     * peer's own address ($realip_remote_addr, _port) */
+    struct sockaddr_in6       real_addr;
+    socklen_t                 real_addrlen;
+    unsigned                  realip:1;
     fy_tls_hello_t           *hello;       /* ssl_preread on, else NULL */
     fy_stream_map_value_t    *map_values;  /* the maps' values so far */
     struct fy_http_limit_held_s *limit_held;  /* limit_conn's counts */

@@ -30,6 +30,8 @@ static const char *fy_stream_proxy_bind(fy_conf_t *cf,
     const fy_command_t *cmd, void *conf);
 static const char *fy_stream_access_rule(fy_conf_t *cf,
     const fy_command_t *cmd, void *conf);
+static const char *fy_stream_realip_from(fy_conf_t *cf,
+    const fy_command_t *cmd, void *conf);
 static const char *fy_stream_error_log(fy_conf_t *cf,
     const fy_command_t *cmd, void *conf);
 static const char *fy_stream_hash(fy_conf_t *cf, const fy_command_t *cmd,
@@ -145,6 +147,9 @@ const fy_command_t  fy_stream_commands[] = {
       FY_CONF_SRV_OFF, 0, NULL },
 
     { "error_log", FY_STREAM_BOTH, 0, 1, 2, fy_stream_error_log,
+      FY_CONF_SRV_OFF, 0, NULL },
+
+    { "set_real_ip_from", FY_STREAM_BOTH, 0, 1, 1, fy_stream_realip_from,
       FY_CONF_SRV_OFF, 0, NULL },
 
     { "allow", FY_STREAM_BOTH, 0, 1, 1, fy_stream_access_rule,
@@ -536,6 +541,17 @@ fy_stream_proxy_pass(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
     return FY_CONF_OK;
 }
 
+/* set_real_ip_from ADDRESS | CIDR | unix: (the stream realip module):
+ * read by http's code */
+static const char *
+fy_stream_realip_from(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
+{
+    fy_stream_srv_conf_t  *scf = conf;
+
+    fy_unused(cmd);
+    return fy_http_realip_from_add(cf, &scf->realip_from);
+}
+
 /* proxy_bind ADDRESS | off: the local address of upstream connections
  * (no port: the system picks one). */
 static const char *
@@ -651,6 +667,9 @@ fy_stream_merge(fy_stream_srv_conf_t *p, fy_stream_srv_conf_t *c)
     }
     if (c->access == NULL) {
         c->access = p->access;
+    }
+    if (c->realip_from == NULL) {
+        c->realip_from = p->realip_from;
     }
     if (c->error_log == NULL) {
         c->error_log = p->error_log;

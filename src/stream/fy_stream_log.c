@@ -65,7 +65,7 @@ static const char *const  fy_stream_var_names[FY_STREAM_VAR_N] = {
     "ssl_client_s_dn_legacy", "ssl_client_i_dn_legacy",
     "ssl_client_v_start", "ssl_client_v_end", "ssl_client_v_remain",
     "ssl_ciphers", "ssl_curve", "ssl_curves", "ssl_session_id",
-    "server_name"
+    "server_name", "realip_remote_addr", "realip_remote_port"
 };
 
 int
@@ -204,6 +204,29 @@ fy_stream_var(fy_stream_session_t *s, int var, u_char *buf, size_t size)
     case FY_STREAM_VAR_REMOTE_PORT:
         if (s->c->addr.sin6_family != AF_UNIX) {
             n = snprintf(b, size, "%u", ntohs(s->c->addr.sin6_port));
+        }
+        break;
+    case FY_STREAM_VAR_REALIP_REMOTE_ADDR:
+        /* the peer's own, before set_real_ip_from replaced it */
+        if (!s->realip) {
+            n = snprintf(b, size, "%s", s->addr_text);
+            break;
+        }
+        {
+            char  text[FY_SOCKADDR_STRLEN];
+
+            fy_sockaddr_text((struct sockaddr *) &s->real_addr,
+                             s->real_addrlen, text, sizeof(text), 0);
+            n = snprintf(b, size, "%s", text);
+        }
+        break;
+    case FY_STREAM_VAR_REALIP_REMOTE_PORT:
+        if ((s->realip ? s->real_addr.sin6_family : s->c->addr.sin6_family)
+            != AF_UNIX)
+        {
+            n = snprintf(b, size, "%u", ntohs(s->realip
+                                              ? s->real_addr.sin6_port
+                                              : s->c->addr.sin6_port));
         }
         break;
     case FY_STREAM_VAR_SERVER_ADDR:

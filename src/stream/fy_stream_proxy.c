@@ -191,6 +191,8 @@ fy_stream_virtual(fy_stream_session_t *s, const fy_str_t *host)
 
 /* listen ... proxy_protocol: the header first, within
  * proxy_protocol_timeout; broken or late: 400, closed. */
+static void fy_stream_realip(fy_stream_session_t *s);
+
 static void
 fy_stream_pp_handler(fy_event_t *ev)
 {
@@ -216,7 +218,46 @@ fy_stream_pp_handler(fy_event_t *ev)
     }
     fy_timer_del(&c->read);
     c->read.handler = fy_event_ignore;
+    if (s->scf->realip_from) {
+        fy_stream_realip(s);
+    }
     fy_stream_start(s);
+}
+
+/*
+ * set_real_ip_from (nginx's stream realip module): when the peer that
+ * sent the PROXY header is trusted, the client is the header's address
+ * and port, from here on ($remote_addr, $remote_port, allow/deny,
+ * limit_conn, hash keys, the PROXY line sent on, the "client" of log
+ * lines); $realip_remote_addr and _port keep the peer's.  A header
+ * without an address (UNKNOWN, LOCAL) changes nothing.
+ */
+static void
+fy_stream_realip(fy_stream_session_t *s)
+{
+    fy_conn_t           *c = s->c;
+    struct sockaddr_in6  sa;
+    socklen_t            salen;
+    const uint8_t       *addr;
+    unsigned             n;
+    int                  family;
+
+    addr = fy_http_cidr_addr(&c->addr, &family, &n);
+    if (s->pp.addr[0] == '\0'
+        || !fy_http_realip_trusted(s->scf->realip_from, family, addr, n)
+        || fy_http_realip_parse((u_char *) s->pp.addr, strlen(s->pp.addr),
+                                &sa, &salen) != FY_OK)
+    {
+        return;
+    }
+    sa.sin6_port = htons((uint16_t) s->pp.port);
+    s->real_addr = c->addr;
+    s->real_addrlen = c->addrlen;
+    s->realip = 1;
+    c->addr = sa;
+    c->addrlen = salen;
+    fy_sockaddr_text((struct sockaddr *) &c->addr, c->addrlen, s->addr_text,
+                     sizeof(s->addr_text), 0);
 }
 
 /* limit_conn, the access rules, then the ssl phase (the TLS handshake
