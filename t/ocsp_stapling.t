@@ -12,7 +12,8 @@
 # ssl_trusted_certificate, and a responder that is down leave the
 # handshakes working without a staple and say why in the error log;
 # ssl_stapling_responder replaces the certificate's URL; certificates
-# without issuer or responder URL get nginx's "ignored" warnings.
+# without issuer or responder URL get nginx's "ignored" warnings.  A
+# stream server with ssl_stapling staples the same way.
 
 use strict;
 use warnings;
@@ -106,6 +107,18 @@ http {
         ssl_stapling_responder http://127.0.0.1:%%PORT_6%%/;
         ssl_trusted_certificate int.crt;
         location / { return 200 "responder\n"; }
+    }
+}
+stream {
+    # the same in a stream server
+    server {
+        listen 127.0.0.1:%%PORT_12%% ssl;
+        ssl_certificate good-chain.crt;
+        ssl_certificate_key good.key;
+        ssl_stapling on;
+        ssl_stapling_verify on;
+        ssl_trusted_certificate ca.crt;
+        return "stream\n";
     }
 }
 EOF
@@ -271,6 +284,10 @@ ok((wait_until { $f->error_log =~ /connect\(\) failed while requesting certifica
 like(status($p), qr/OCSP response: no response sent/, '... and no new fetch before 5 minutes: still no staple');
 my $n = () = $f->error_log =~ /connect\(\) failed while requesting certificate status, responder: 127\.0\.0\.1:$dead/g;
 is($n, 1, '... tried once (retried after 5 minutes, not per handshake)');
+
+# a stream server's handshakes: the same fetch and staple
+$out = staple_after_fetch($f->port(12));
+like($out, qr/Cert Status: good/, 'stream: a response is stapled, "good"');
 
 # a certificate without AIA: the responder of ssl_stapling_responder
 $out = staple_after_fetch($f->port(4));

@@ -16,10 +16,6 @@
 
 #include <strings.h>
 
-static const char *fy_http_ssl_stapling(fy_conf_t *cf,
-    const fy_command_t *cmd, void *conf);
-static const char *fy_http_ssl_responder(fy_conf_t *cf,
-    const fy_command_t *cmd, void *conf);
 static const char *fy_http_ssl_early_data(fy_conf_t *cf,
     const fy_command_t *cmd, void *conf);
 
@@ -98,8 +94,8 @@ const fy_command_t  fy_http_ssl_commands[] = {
     { "ssl_buffer_size", FY_HTTP_SSL_CTX, 0, 1, 1, fy_conf_set_size,
       FY_CONF_SRV_OFF, FY_TLS_OFF(buffer_size), &fy_http_ssl_buffer_bounds },
 
-    { "ssl_stapling", FY_HTTP_SSL_CTX, 0, 1, 1, fy_http_ssl_stapling,
-      FY_CONF_SRV_OFF, FY_TLS_OFF(stapling), NULL },
+    { "ssl_stapling", FY_HTTP_SSL_CTX, 0, 1, 1, fy_tls_conf_set_stapling,
+      FY_CONF_SRV_OFF, FY_TLS_CONF, NULL },
 
     { "ssl_stapling_file", FY_HTTP_SSL_CTX, 0, 1, 1, fy_tls_conf_set_where_str,
       FY_CONF_SRV_OFF, FY_TLS_OFF(stapling_file), NULL },
@@ -110,7 +106,7 @@ const fy_command_t  fy_http_ssl_commands[] = {
       FY_CONF_SRV_OFF, FY_TLS_OFF(stapling_verify), NULL },
 
     { "ssl_stapling_responder", FY_HTTP_SSL_CTX, 0, 1, 1,
-      fy_http_ssl_responder, FY_CONF_SRV_OFF, 0, NULL },
+      fy_tls_conf_set_responder, FY_CONF_SRV_OFF, FY_TLS_CONF, NULL },
 
     { "ssl_early_data", FY_HTTP_SSL_CTX, 0, 1, 1, fy_http_ssl_early_data,
       FY_CONF_SRV_OFF, FY_TLS_OFF(early_data), NULL },
@@ -121,44 +117,6 @@ const fy_command_t  fy_http_ssl_commands[] = {
     { NULL, 0, 0, 0, 0, NULL, 0, 0, NULL }
 };
 
-
-/* ssl_stapling, and where it was given (for the warnings about
- * certificates it cannot staple). */
-static const char *
-fy_http_ssl_stapling(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
-{
-    fy_http_srv_conf_t  *scf = conf;
-    const char          *rv = fy_conf_set_flag(cf, cmd, conf);
-
-    if (rv == FY_CONF_OK) {
-        fy_tls_conf_where(cf, &scf->tls.stapling_where);
-    }
-    return rv;
-}
-
-/* ssl_stapling_responder URL: only http:// responders (nginx). */
-static const char *
-fy_http_ssl_responder(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
-{
-    fy_http_srv_conf_t  *scf = conf;
-    fy_str_t            *url = &cf->args[1];
-
-    fy_unused(cmd);
-    if (scf->tls.stapling_responder) {
-        return "is duplicate";
-    }
-    if (url->len <= 7 || strncasecmp((char *) url->data, "http://", 7) != 0) {
-        fy_conf_error(cf, "invalid URL prefix in OCSP responder \"%s\" "
-                      "(only http:// responders are supported)", url->data);
-        return FY_CONF_ERROR;
-    }
-    scf->tls.stapling_responder = fy_pstrndup(cf->pool, url->data, url->len);
-    if (scf->tls.stapling_responder == NULL) {
-        return "cannot allocate memory";
-    }
-    fy_tls_conf_where(cf, &scf->tls.stapling_responder_where);
-    return FY_CONF_OK;
-}
 
 /* ssl_early_data: off, nginx's default, is what ferry does.  On would
  * need requests read from 0-RTT data, which a replay can repeat: with

@@ -106,6 +106,20 @@ const fy_command_t  fy_stream_ssl_commands[] = {
     { "ssl_conf_command", FY_STREAM_SSL_CTX, 0, 2, 2,
       fy_tls_conf_set_conf_command, FY_CONF_SRV_OFF, FY_STREAM_TLS, NULL },
 
+    /* OCSP stapling as http's (src/tls/fy_tls_ocsp.c, fy_tls_load.c) */
+    { "ssl_stapling", FY_STREAM_SSL_CTX, 0, 1, 1, fy_tls_conf_set_stapling,
+      FY_CONF_SRV_OFF, FY_STREAM_TLS, NULL },
+
+    { "ssl_stapling_file", FY_STREAM_SSL_CTX, 0, 1, 1,
+      fy_tls_conf_set_where_str, FY_CONF_SRV_OFF,
+      FY_STREAM_TLS_OFF(stapling_file), NULL },
+
+    { "ssl_stapling_verify", FY_STREAM_SSL_CTX, 0, 1, 1, fy_conf_set_flag,
+      FY_CONF_SRV_OFF, FY_STREAM_TLS_OFF(stapling_verify), NULL },
+
+    { "ssl_stapling_responder", FY_STREAM_SSL_CTX, 0, 1, 1,
+      fy_tls_conf_set_responder, FY_CONF_SRV_OFF, FY_STREAM_TLS, NULL },
+
     { "ssl_alpn", FY_STREAM_SSL_CTX, 0, 1, FY_CONF_MANY, fy_stream_ssl_alpn,
       FY_CONF_SRV_OFF, offsetof(fy_stream_srv_conf_t, alpn), NULL },
 

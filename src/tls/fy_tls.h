@@ -286,6 +286,12 @@ const char *fy_tls_conf_set_password_file(fy_conf_t *cf,
                                           void *conf);
 const char *fy_tls_conf_set_conf_command(fy_conf_t *cf,
                                          const fy_command_t *cmd, void *conf);
+/* ssl_stapling (the flag and where it was given), ssl_stapling_responder
+ * (http:// only), on the fy_tls_conf_t at cmd->offset */
+const char *fy_tls_conf_set_stapling(fy_conf_t *cf, const fy_command_t *cmd,
+                                     void *conf);
+const char *fy_tls_conf_set_responder(fy_conf_t *cf,
+                                      const fy_command_t *cmd, void *conf);
 extern const fy_conf_enum_t    fy_tls_verify_modes[];
 /* ssl_verify_depth's range (fy_conf_set_int) */
 extern const fy_conf_bounds_t  fy_tls_depth_bounds;

@@ -349,3 +349,43 @@ fy_tls_conf_cache_conflict(const fy_tls_conf_t *t, const fy_tls_conf_t *o)
     }
     return FY_OK;
 }
+
+/* ssl_stapling on | off: the flag, and where it was given (for the
+ * warnings about certificates it cannot staple). */
+const char *
+fy_tls_conf_set_stapling(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
+{
+    fy_tls_conf_t  *t = fy_tls_conf_of(conf, cmd);
+    fy_command_t    flag = *cmd;
+    const char     *rv;
+
+    flag.offset = offsetof(fy_tls_conf_t, stapling);
+    rv = fy_conf_set_flag(cf, &flag, t);
+    if (rv == FY_CONF_OK) {
+        fy_tls_conf_where(cf, &t->stapling_where);
+    }
+    return rv;
+}
+
+/* ssl_stapling_responder URL: only http:// responders (nginx). */
+const char *
+fy_tls_conf_set_responder(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
+{
+    fy_tls_conf_t  *t = fy_tls_conf_of(conf, cmd);
+    fy_str_t       *url = &cf->args[1];
+
+    if (t->stapling_responder) {
+        return "is duplicate";
+    }
+    if (url->len <= 7 || strncasecmp((char *) url->data, "http://", 7) != 0) {
+        fy_conf_error(cf, "invalid URL prefix in OCSP responder \"%s\" "
+                      "(only http:// responders are supported)", url->data);
+        return FY_CONF_ERROR;
+    }
+    t->stapling_responder = fy_pstrndup(cf->pool, url->data, url->len);
+    if (t->stapling_responder == NULL) {
+        return "cannot allocate memory";
+    }
+    fy_tls_conf_where(cf, &t->stapling_responder_where);
+    return FY_CONF_OK;
+}
