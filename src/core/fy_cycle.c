@@ -392,6 +392,7 @@ fy_cycle_load(const char *prefix, const char *conf_file,
     cycle->conf_file = fy_full_path(pool, prefix, conf_file,
                                     strlen(conf_file));
     fy_array_init(&cycle->listening, pool, 4, sizeof(fy_listen_t));
+    fy_array_init(&cycle->drained, pool, 0, sizeof(fy_listen_drained_t));
     if (cycle->prefix == NULL || cycle->conf_file == NULL) {
         goto failed;
     }

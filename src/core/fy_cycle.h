@@ -127,6 +127,9 @@ typedef struct {
     const char          *file;         /* the first listen of the address */
     unsigned             line;
     unsigned             inherited:1;  /* taken over from the old cycle */
+    /* an old cycle's socket a reload stopped listening (still bound)
+     * so a new socket on its port could bind: fy_listen_move */
+    unsigned             stopped:1;
     /* nginx's addresses without "bind": an IP:PORT listener beside a
      * *:PORT one (of the same family, both http or both stream) has no
      * socket (shared); the wildcard's (serves) takes its connections,
@@ -159,6 +162,9 @@ typedef struct {
     struct fy_http_main_conf_s *http;          /* NULL without http {} */
     struct fy_stream_main_conf_s *stream;      /* NULL without stream {} */
     fy_array_t                  listening;     /* fy_listen_t */
+    fy_array_t                  drained;       /* fy_listen_drained_t: the
+                                                  connections queued on old
+                                                  sockets a reload stopped */
     char                       *prefix;        /* with trailing slash */
     char                       *conf_file;     /* absolute */
     char                       *pid_path;      /* absolute */

@@ -5,6 +5,7 @@
 #include "fy_listen.h"
 
 #include <fcntl.h>
+#include <linux/filter.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/stat.h>
@@ -137,8 +138,11 @@ fy_listen_configure(const fy_listen_t *to, const fy_listen_t *from)
     return rc == FY_OK ? FY_OK : FY_ERROR;
 }
 
+/* Open, bind and listen `ls`.  busy_again: a bind() that finds the
+ * address in use returns FY_AGAIN unlogged (an old socket of the port
+ * may be what holds it: fy_listen_open). */
 static int
-fy_listen_open_one(fy_listen_t *ls)
+fy_listen_open_one(fy_listen_t *ls, int busy_again)
 {
     int  fd, on = 1;
     int  family = ls->addr.sa.sa_family;
@@ -180,7 +184,12 @@ fy_listen_open_one(fy_listen_t *ls)
         return FY_ERROR;
     }
     if (bind(fd, &ls->addr.sa, ls->addrlen) == -1) {
-        fy_log_error(FY_LOG_EMERG, errno, "bind() to %s failed", ls->text);
+        if (busy_again && errno == EADDRINUSE) {
+            close(fd);
+            return FY_AGAIN;
+        }
+        fy_log_error(FY_LOG_EMERG, errno, "bind() to %s failed (listen in "
+                     "%s:%u)", ls->text, ls->file ? ls->file : "-", ls->line);
         close(fd);
         return FY_ERROR;
     }
@@ -229,19 +238,195 @@ fy_listen_reconfigure(const fy_listen_t *to, const fy_listen_t *from)
     (void) fy_listen_configure(to, from);
 }
 
+/* The TCP addresses of `a` and `b` (different ones, of one port)
+ * overlap: Linux lets only one of them listen at a time. */
+static int fy_listen_span(const fy_listen_t *ls, int *v6);
+
+static int
+fy_listen_overlap(const fy_listen_t *a, const fy_listen_t *b)
+{
+    int  a4, a6, b4, b6;
+
+    if (a->udp || b->udp || a->addr.sa.sa_family == AF_UNIX
+        || b->addr.sa.sa_family == AF_UNIX
+        || a->addr.sin.sin_port != b->addr.sin.sin_port)
+    {
+        return 0;
+    }
+    a4 = fy_listen_span(a, &a6);
+    b4 = fy_listen_span(b, &b6);
+    return (a4 && b4 && (a4 == 2 || b4 == 2))
+           || (a6 && b6 && (a6 == 2 || b6 == 2));
+}
+
+/* The old socket `ols` keeps the new listener `ls` from binding and
+ * can be stopped for it: it listens, `cycle` did not take it over,
+ * and their addresses overlap (127.0.0.1:80 and *:80). */
+static int
+fy_listen_blocks(fy_cycle_t *cycle, const fy_listen_t *ols,
+                 const fy_listen_t *ls)
+{
+    const fy_listen_t  *n;
+    unsigned            i;
+
+    if (ols->fd == -1 || ols->stopped || !fy_listen_overlap(ols, ls)) {
+        return 0;
+    }
+    for (i = 0; i < cycle->listening.nelts; i++) {
+        n = fy_array_elt(&cycle->listening, fy_listen_t, i);
+        if (n->inherited && n->fd == ols->fd) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+static int
+fy_listen_blocked(fy_cycle_t *cycle, fy_cycle_t *old, const fy_listen_t *ls)
+{
+    unsigned  j;
+
+    for (j = 0; old && j < old->listening.nelts; j++) {
+        if (fy_listen_blocks(cycle, fy_array_elt(&old->listening,
+                                                 fy_listen_t, j), ls))
+        {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* Drop (do not answer) a TCP segment with SYN and without ACK: a
+ * client whose SYN is dropped sends it again after a second, and by
+ * then the new socket takes it.  The ACKs that complete handshakes
+ * already under way pass, so those connections still reach the
+ * queue.  A socket filter sees the segment from its TCP header on:
+ * byte 13 holds the flags. */
+static struct sock_filter  fy_listen_nosyn[] = {
+    BPF_STMT(BPF_LD | BPF_B | BPF_ABS, 13),
+    BPF_STMT(BPF_ALU | BPF_AND | BPF_K, 0x12),              /* SYN|ACK */
+    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0x02, 0, 1),
+    BPF_STMT(BPF_RET | BPF_K, 0),
+    BPF_STMT(BPF_RET | BPF_K, 0xffffffff)
+};
+
+static void
+fy_listen_unfilter(const fy_listen_t *ls)
+{
+    int  zero = 0;
+
+    if (setsockopt(ls->fd, SOL_SOCKET, SO_DETACH_FILTER, &zero,
+                   sizeof(zero)) == -1)
+    {
+        fy_log_error(FY_LOG_ALERT, errno, "setsockopt(SO_DETACH_FILTER) %s "
+                     "failed", ls->text);
+    }
+}
+
+/*
+ * Stop the old socket `ols` listening so a new socket of its port can
+ * bind, without a connection refused or reset: new SYNs are dropped
+ * (retried by the client), every connection already queued is
+ * accepted into cycle->drained (the master hands them to a worker),
+ * then shutdown() ends the listening.  The socket stays bound (and
+ * open), so listen() can start it again if the reload fails.
+ */
+static int
+fy_listen_stop(fy_cycle_t *cycle, fy_listen_t *ols)
+{
+    struct sock_fprog     prog;
+    fy_listen_drained_t  *d;
+    struct sockaddr_in6   addr;
+    socklen_t             len;
+    int                   fd;
+
+    prog.len = sizeof(fy_listen_nosyn) / sizeof(fy_listen_nosyn[0]);
+    prog.filter = fy_listen_nosyn;
+    if (setsockopt(ols->fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog,
+                   sizeof(prog)) == -1)
+    {
+        fy_log_error(FY_LOG_EMERG, errno, "setsockopt(SO_ATTACH_FILTER) %s "
+                     "failed", ols->text);
+        return FY_ERROR;
+    }
+    for ( ;; ) {
+        len = sizeof(addr);
+        fd = accept4(ols->fd, (struct sockaddr *) &addr, &len,
+                     SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd == -1) {
+            if (errno == EINTR || errno == ECONNABORTED) {
+                continue;
+            }
+            if (errno == EAGAIN || errno == EWOULDBLOCK) {
+                break;
+            }
+            /* what stays queued would be reset by the shutdown */
+            fy_log_error(FY_LOG_EMERG, errno, "accept4() on %s failed",
+                         ols->text);
+            goto undo;
+        }
+        d = fy_array_push(&cycle->drained);
+        if (d == NULL) {
+            fy_log_error(FY_LOG_EMERG, 0, "no memory for the connections "
+                         "queued on %s", ols->text);
+            close(fd);
+            goto undo;
+        }
+        d->fd = fd;
+        d->from = ols->index;
+        d->addrlen = len;
+        memcpy(&d->addr, &addr, sizeof(addr));
+    }
+    if (shutdown(ols->fd, SHUT_RD) == -1) {
+        fy_log_error(FY_LOG_EMERG, errno, "shutdown() %s failed", ols->text);
+        goto undo;
+    }
+    ols->stopped = 1;
+    return FY_OK;
+
+undo:
+    fy_listen_unfilter(ols);
+    return FY_ERROR;
+}
+
+/* The reload failed: the old sockets it stopped listen again (their
+ * address was given to no other socket, which is closed by now). */
+static void
+fy_listen_restart(fy_cycle_t *old)
+{
+    fy_listen_t  *ols;
+    unsigned      j;
+
+    for (j = 0; old && j < old->listening.nelts; j++) {
+        ols = fy_array_elt(&old->listening, fy_listen_t, j);
+        if (!ols->stopped) {
+            continue;
+        }
+        ols->stopped = 0;
+        fy_listen_unfilter(ols);
+        if (listen(ols->fd, ols->sock.backlog) == -1) {
+            fy_log_error(FY_LOG_ALERT, errno, "listen() to %s again failed: "
+                         "no connection reaches it until a reload or a "
+                         "restart opens it anew", ols->text);
+        }
+    }
+}
+
 int
 fy_listen_open(fy_cycle_t *cycle, fy_cycle_t *old)
 {
     fy_listen_t  *ls, *ols;
-    unsigned      i, j;
+    unsigned      i, j, moves = 0;
+    int           rc;
 
-    for (i = 0; i < cycle->listening.nelts; i++) {
+    /* 1: the sockets of equal addresses are taken over */
+    for (i = 0; old && i < cycle->listening.nelts; i++) {
         ls = fy_array_elt(&cycle->listening, fy_listen_t, i);
         if (ls->shared) {
             continue;           /* its wildcard's socket takes it */
         }
 
-        for (j = 0; old && j < old->listening.nelts; j++) {
+        for (j = 0; j < old->listening.nelts; j++) {
             ols = fy_array_elt(&old->listening, fy_listen_t, j);
             if (ols->fd != -1 && fy_listen_same(ols, ls)) {
                 ls->fd = ols->fd;
@@ -262,12 +447,45 @@ fy_listen_open(fy_cycle_t *cycle, fy_cycle_t *old)
                 break;
             }
         }
-        if (ls->fd != -1) {
+    }
+
+    /* 2: new ones.  One that an old socket of its port keeps from
+     * binding waits for 3, so that any other failure comes first, with
+     * every old socket still listening. */
+    for (i = 0; i < cycle->listening.nelts; i++) {
+        ls = fy_array_elt(&cycle->listening, fy_listen_t, i);
+        if (ls->shared || ls->fd != -1) {
             continue;
         }
-        if (fy_listen_open_one(ls) != FY_OK) {
+        rc = fy_listen_open_one(ls, fy_listen_blocked(cycle, old, ls));
+        if (rc == FY_AGAIN) {
+            moves++;
+        } else if (rc != FY_OK) {
             goto failed;
         }
+    }
+
+    /* 3: the address moves from the old socket to the new one: the old
+     * stops listening (its queue drained), the new binds at once */
+    for (i = 0; moves && i < cycle->listening.nelts; i++) {
+        ls = fy_array_elt(&cycle->listening, fy_listen_t, i);
+        if (ls->shared || ls->fd != -1) {
+            continue;
+        }
+        for (j = 0; j < old->listening.nelts; j++) {
+            ols = fy_array_elt(&old->listening, fy_listen_t, j);
+            if (fy_listen_blocks(cycle, ols, ls)
+                && fy_listen_stop(cycle, ols) != FY_OK)
+            {
+                goto failed;
+            }
+        }
+        if (fy_listen_open_one(ls, 0) != FY_OK) {
+            goto failed;
+        }
+        fy_log_error(FY_LOG_NOTICE, 0, "listen %s in %s:%u: its port's old "
+                     "socket stopped for it", ls->text,
+                     ls->file ? ls->file : "-", ls->line);
     }
 
     /* Committed: the old cycle gives up the sockets the new one took. */
@@ -300,6 +518,7 @@ failed:
         ls->fd = -1;
         ls->inherited = 0;
     }
+    fy_listen_restart(old);
     return FY_ERROR;
 }
 
@@ -458,6 +677,13 @@ fy_listen_drop(fy_cycle_t *cycle, int keep_udp)
             ls->fd = -1;
         }
     }
+    /* a worker forked while the master still holds connections a
+     * reload drained must not keep them open (the one it is handed
+     * would never read EOF at the client) */
+    for (i = 0; i < cycle->drained.nelts; i++) {
+        close(fy_array_elt(&cycle->drained, fy_listen_drained_t, i)->fd);
+    }
+    cycle->drained.nelts = 0;
 }
 
 /* Undo fy_listen_open(cycle, old) after it succeeded but the reload
@@ -489,4 +715,54 @@ fy_listen_give_back(fy_cycle_t *cycle, fy_cycle_t *old)
         ls->fd = -1;
         ls->inherited = 0;
     }
+    fy_listen_restart(old);
+}
+
+int
+fy_listen_serving(fy_cycle_t *cycle, int fd)
+{
+    fy_sockaddr_t  sa;
+    fy_listen_t   *s;
+    socklen_t      len = sizeof(sa);
+    unsigned       i;
+    int            s4, s6;
+
+    if (getsockname(fd, &sa.sa, &len) == -1) {
+        fy_log_error(FY_LOG_ALERT, errno, "getsockname() failed");
+        return -1;
+    }
+    /* taken from a [::] ipv6only=off socket: ::ffff:a.b.c.d is the
+     * IPv4 address a.b.c.d for the new listeners */
+    if (sa.sa.sa_family == AF_INET6
+        && IN6_IS_ADDR_V4MAPPED(&sa.sin6.sin6_addr))
+    {
+        struct sockaddr_in  v4;
+
+        memset(&v4, 0, sizeof(v4));
+        v4.sin_family = AF_INET;
+        v4.sin_port = sa.sin6.sin6_port;
+        memcpy(&v4.sin_addr, &sa.sin6.sin6_addr.s6_addr[12], 4);
+        memset(&sa, 0, sizeof(sa));
+        memcpy(&sa.sin, &v4, sizeof(v4));
+        len = sizeof(v4);
+    }
+    for (i = 0; i < cycle->listening.nelts; i++) {
+        s = fy_array_elt(&cycle->listening, fy_listen_t, i);
+        if (!s->udp && s->addrlen == len && memcmp(&s->addr, &sa, len) == 0) {
+            return (int) s->index;
+        }
+    }
+    for (i = 0; i < cycle->listening.nelts; i++) {
+        s = fy_array_elt(&cycle->listening, fy_listen_t, i);
+        if (s->udp || s->shared || s->addr.sa.sa_family == AF_UNIX
+            || s->addr.sin.sin_port != sa.sin.sin_port)
+        {
+            continue;
+        }
+        s4 = fy_listen_span(s, &s6);
+        if ((sa.sa.sa_family == AF_INET ? s4 : s6) == 2) {
+            return (int) s->index;
+        }
+    }
+    return -1;
 }

@@ -550,6 +550,26 @@ fy_master_assign(fy_master_batch_t *batches, fy_dispatch_cand_t *cand,
     }
 }
 
+/* A failed flush re-assigns its connections, possibly to a slot
+ * already flushed in this pass: repeat until every batch is empty. */
+static void
+fy_master_flush_all(fy_master_batch_t *batches, fy_dispatch_cand_t *cand,
+                    int ncand)
+{
+    unsigned  i, n;
+
+    do {
+        n = 0;
+        for (i = 0; i < (unsigned) ncand; i++) {
+            if (batches[i].msg.nfds) {
+                fy_master_flush(batches, cand, ncand, i);
+                n = 1;
+            }
+        }
+    } while (n);
+    fy_master_close_sent();
+}
+
 static void
 fy_master_accept(fy_event_t *ev)
 {
@@ -615,19 +635,59 @@ fy_master_accept(fy_event_t *ev)
     }
     fy_log_debug("accepted %u connection%s on %s in one pass", n,
                  n == 1 ? "" : "s", ls->text);
+    fy_master_flush_all(batches, cand, ncand);
+}
 
-    /* A failed flush re-assigns its connections, possibly to a slot
-     * already flushed in this pass: repeat until every batch is empty. */
-    do {
-        n = 0;
-        for (i = 0; i < (unsigned) ncand; i++) {
-            if (batches[i].msg.nfds) {
-                fy_master_flush(batches, cand, ncand, i);
-                n = 1;
-            }
+/*
+ * Hand out the connections a reload took from the queues of old
+ * sockets it stopped (fy_listen_open moved their address to a new
+ * socket of the port).  committed: the new configuration `cycle` is in
+ * charge and its workers run; each goes to the listener serving its
+ * local address there (none: it is closed, as a dropped address's
+ * queue is).  Otherwise the reload failed and `old` (fy_cycle) serves
+ * it, on the listener it came to.
+ */
+static void
+fy_master_hand_drained(fy_cycle_t *cycle, fy_cycle_t *old, int committed)
+{
+    static fy_master_batch_t  batches[FY_MAX_WORKERS];
+    fy_dispatch_cand_t        cand[FY_MAX_WORKERS];
+    fy_listen_drained_t      *d;
+    fy_listen_t              *ols;
+    fy_channel_conn_t         conn;
+    unsigned                  i;
+    int                       ncand, listener;
+
+    if (cycle->drained.nelts == 0) {
+        return;
+    }
+    ncand = fy_master_candidates(cand);
+    for (i = 0; i < cycle->drained.nelts; i++) {
+        d = fy_array_elt(&cycle->drained, fy_listen_drained_t, i);
+        if (committed) {
+            listener = fy_listen_serving(cycle, d->fd);
+        } else {
+            ols = fy_array_elt(&old->listening, fy_listen_t, d->from);
+            listener = (int) (ols->serves ? fy_listen_local(old, ols, d->fd)
+                                          : ols->index);
         }
-    } while (n);
-    fy_master_close_sent();
+        if (listener < 0) {
+            close(d->fd);
+            continue;
+        }
+        fy_shm_add(fy_shm->accepted, 1);
+        memset(&conn, 0, sizeof(conn));
+        conn.listener = (uint32_t) listener;
+        conn.addrlen = d->addrlen;
+        memcpy(&conn.addr, &d->addr, sizeof(conn.addr));
+        fy_master_assign(batches, cand, ncand, &conn, d->fd);
+    }
+    fy_log_error(FY_LOG_NOTICE, 0, "%u connection%s queued on stopped old "
+                 "sockets handed to the %s configuration's workers",
+                 cycle->drained.nelts, cycle->drained.nelts == 1 ? "" : "s",
+                 committed ? "new" : "old");
+    cycle->drained.nelts = 0;
+    fy_master_flush_all(batches, cand, ncand);
 }
 
 /* ---- reload ---- */
@@ -664,6 +724,7 @@ fy_master_reload(void)
                      "previous configuration");
         fy_shm_add(fy_shm->reloads_failed, 1);
         fy_listen_give_back(cycle, old);
+        fy_master_hand_drained(cycle, old, 0);
         fy_cycle_free(cycle);
         fy_master_listen_add();
         return;
@@ -685,6 +746,7 @@ fy_master_reload(void)
 
     fy_supervise_cancel_respawns();
     fy_master_start_workers(cycle->workers);
+    fy_master_hand_drained(cycle, old, 1);
     fy_master_signal_workers(SIGQUIT, 1);
     fy_master_checker_signal(SIGQUIT);     /* the new one starts when */
     fy_master_checker_start();             /* the old one is reaped */
