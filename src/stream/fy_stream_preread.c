@@ -20,8 +20,6 @@
 #include "fy_core.h"
 #include "fy_stream.h"
 
-#include <ctype.h>
-
 /* The hello is read (or will not be): with server_name, the server
  * it names becomes the session's, then the content phase. */
 static void
@@ -29,25 +27,17 @@ fy_stream_preread_done(fy_stream_session_t *s)
 {
     fy_tls_hello_t  *h = s->hello;
     fy_str_t         host;
-    u_char          *p;
-    unsigned         i, len = h->server_name_len;
+    u_char           lower[FY_TLS_HELLO_NAME_MAX + 1];
 
     fy_timer_del(&s->c->read);
     s->c->read.handler = fy_event_ignore;
-    if (len && s->ls->servers.nelts > 1 && fy_tls_hello_complete(h)) {
-        /* as a Host: lowercased, without a final dot (nginx); a copy,
-         * $ssl_preread_server_name stays as sent */
-        p = fy_palloc(s->pool, len);
-        if (p == NULL) {
-            fy_stream_finalize(s, 500);
-            return;
-        }
-        for (i = 0; i < len; i++) {
-            p[i] = (u_char) tolower((u_char) h->server_name[i]);
-        }
-        host.data = p;
-        host.len = p[len - 1] == '.' ? len - 1 : len;
-        if (host.len && fy_stream_virtual(s, &host) != FY_OK) {
+    /* as the handshake's SNI is read (lowercased, without a final dot,
+     * as nginx); a copy: $ssl_preread_server_name stays as sent */
+    if (s->ls->servers.nelts > 1 && fy_tls_hello_complete(h)
+        && fy_tls_sni_host((u_char *) h->server_name, h->server_name_len,
+                           lower, sizeof(lower), &host) == FY_OK)
+    {
+        if (fy_stream_virtual(s, &host) != FY_OK) {
             fy_stream_finalize(s, 500);
             return;
         }

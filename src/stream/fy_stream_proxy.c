@@ -35,6 +35,9 @@ static void fy_stream_relay(fy_stream_session_t *s);
 static void fy_stream_relay_handler(fy_event_t *ev);
 static void fy_stream_pp_handler(fy_event_t *ev);
 static void fy_stream_start(fy_stream_session_t *s);
+static int fy_stream_use_server(fy_stream_session_t *s,
+    fy_stream_srv_conf_t *scf);
+static void fy_stream_realip(fy_stream_session_t *s);
 
 /* End the session: log it, close both sides, give back what it held. */
 void
@@ -116,23 +119,18 @@ fy_stream_init_connection(fy_conn_t *c, fy_listen_t *ls)
 
     pool = fy_pool_create(2048);
     s = pool ? fy_pcalloc(pool, sizeof(fy_stream_session_t)) : NULL;
-    if (s && scf->upstream) {
-        s->tried = fy_pcalloc(pool, scf->upstream->peers.nelts);
+    if (s) {
+        s->pool = pool;
+        s->c = c;
+        s->ls = ls;
     }
-    if (s == NULL || (scf->upstream && s->tried == NULL)) {
+    if (s == NULL || fy_stream_use_server(s, scf) != FY_OK) {
         fy_log_error(FY_LOG_ALERT, 0, "cannot allocate a stream session");
         fy_pool_destroy(pool);
         fy_conn_close(c);
         fy_shm_add(fy_worker_slot->active, (uint64_t) -1);
         return;
     }
-    s->pool = pool;
-    s->c = c;
-    s->ls = ls;
-    s->scf = scf;
-    s->u = scf->upstream;       /* NULL: proxy_pass $var, found later */
-    s->su = s->u ? fy_stream_upstream_of(fy_worker_cycle->stream, s->u)
-                 : NULL;
     s->start = fy_current_msec;
     s->connect_time = -1;
     s->serial = fy_shm_add(fy_shm->connection_serial, 1) + 1;
@@ -140,9 +138,6 @@ fy_stream_init_connection(fy_conn_t *c, fy_listen_t *ls)
                      sizeof(s->addr_text), 0);
 
     c->data = s;
-    /* the server's error_log, or the main one (NULL) */
-    c->read.log = c->write.log = scf->error_log;
-    fy_log_cur = scf->error_log;
     /* nothing is read from the client before a server is connected:
      * its bytes wait in the socket, and the relay's first pass takes
      * them (edge-triggered epoll would not report them again) */
@@ -162,16 +157,12 @@ fy_stream_init_connection(fy_conn_t *c, fy_listen_t *ls)
     fy_stream_start(s);
 }
 
-int
-fy_stream_virtual(fy_stream_session_t *s, const fy_str_t *host)
+/* scf's settings become the session's: its upstream (with a tried
+ * mark per server) and its error_log (NULL: the main one).  FY_OK, or
+ * FY_ERROR (no memory). */
+static int
+fy_stream_use_server(fy_stream_session_t *s, fy_stream_srv_conf_t *scf)
 {
-    fy_stream_srv_conf_t  *scf;
-
-    scf = fy_http_names_find(&s->ls->servers,
-                             offsetof(fy_stream_srv_conf_t, sn), host, NULL);
-    if (scf == NULL || scf == s->scf) {
-        return FY_OK;
-    }
     s->scf = scf;
     s->u = scf->upstream;       /* NULL: proxy_pass $var, found later */
     s->su = s->u ? fy_stream_upstream_of(fy_worker_cycle->stream, s->u)
@@ -183,16 +174,26 @@ fy_stream_virtual(fy_stream_session_t *s, const fy_str_t *host)
             return FY_ERROR;
         }
     }
-    /* its error_log from now on (nginx) */
     s->c->read.log = s->c->write.log = scf->error_log;
     fy_log_cur = scf->error_log;
     return FY_OK;
 }
 
+int
+fy_stream_virtual(fy_stream_session_t *s, const fy_str_t *host)
+{
+    fy_stream_srv_conf_t  *scf;
+
+    scf = fy_http_names_find(&s->ls->servers,
+                             offsetof(fy_stream_srv_conf_t, sn), host, NULL);
+    if (scf == NULL || scf == s->scf) {
+        return FY_OK;
+    }
+    return fy_stream_use_server(s, scf);     /* its settings from now on */
+}
+
 /* listen ... proxy_protocol: the header first, within
  * proxy_protocol_timeout; broken or late: 400, closed. */
-static void fy_stream_realip(fy_stream_session_t *s);
-
 static void
 fy_stream_pp_handler(fy_event_t *ev)
 {

@@ -308,6 +308,9 @@ int  fy_tls_conf_cache_conflict(const fy_tls_conf_t *t,
  * connection moved to conf's context (certificates, options, ciphers,
  * client verification), if not there already. */
 int  fy_tls_sni_name(void *ssl, u_char *buf, size_t size, fy_str_t *host);
+/* The same for a name read elsewhere (ssl_preread's ClientHello) */
+int  fy_tls_sni_host(const u_char *name, size_t len, u_char *buf,
+                     size_t size, fy_str_t *host);
 void fy_tls_sni_switch(void *ssl, const fy_tls_conf_t *conf);
 
 /* Start TLS on an accepted connection with ctx (SSL_CTX *); the

@@ -51,10 +51,19 @@ int
 fy_tls_sni_name(void *ssl, u_char *buf, size_t size, fy_str_t *host)
 {
     const u_char  *name;
-    size_t         i, len = 0;
+    size_t         len = 0;
 
     name = fy_tls_sni_raw(ssl, &len);
-    if (name == NULL || len == 0 || len >= size) {
+    return name ? fy_tls_sni_host(name, len, buf, size, host) : FY_DECLINED;
+}
+
+int
+fy_tls_sni_host(const u_char *name, size_t len, u_char *buf, size_t size,
+                fy_str_t *host)
+{
+    size_t  i;
+
+    if (len == 0 || len >= size) {
         return FY_DECLINED;
     }
     for (i = 0; i < len; i++) {
