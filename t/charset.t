@@ -1,12 +1,11 @@
 #!/usr/bin/perl
 
 # nginx's charset, charset_types, source_charset and override_charset
-# (ferry recodes nothing: what nginx does without a charset_map), and
-# etag.  "; charset=NAME" is added to the Content-Type of static files,
+# without a charset_map (recoding: t/charset_map.t), and etag.  "; charset=NAME" is added to the Content-Type of static files,
 # "return" answers, error pages and proxied responses whose type is in
 # charset_types and that have no charset yet; off, inheritance, "*";
-# source_charset equal to charset, and different (logged, unchanged);
-# override_charset on a proxied response's own charset.  etag off: no
+# source_charset equal to charset; override_charset on a proxied
+# response's own charset (another one without a map: logged, unchanged).  etag off: no
 # ETag, If-None-Match and If-Range have nothing to match ("*" still
 # does), If-Modified-Since still works.  Configuration errors with file
 # and line.
@@ -34,7 +33,6 @@ http {
         location /off/ { charset off; }
         location /koi/ { charset koi8-r; }
         location /src/ { source_charset UTF-8; }
-        location /srcdiff/ { source_charset koi8-r; }
         location /ret/ { return 200 "text\n"; }
         location /up/ { proxy_pass http://be; }
         location /upov/ { override_charset on; proxy_pass http://be; }
@@ -49,7 +47,7 @@ http {
 }
 EOF
 
-for my $d ('', qw(types/ all/ off/ koi/ src/ srcdiff/ noetag/)) {
+for my $d ('', qw(types/ all/ off/ koi/ src/ noetag/)) {
     $f->write_file("html/${d}x.html", "<p>x</p>\n");
     $f->write_file("html/${d}x.css", "p {}\n");
     $f->write_file("html/${d}x.gif", "GIF89a");
@@ -93,10 +91,6 @@ is(ctype('/off/x.html'), '200 text/html', 'charset off in a location');
 is(ctype('/koi/x.html'), '200 text/html; charset=koi8-r', 'another name');
 is(ctype('/src/x.html'), '200 text/html; charset=utf-8',
    'source_charset the same charset (any case): marked');
-is(ctype('/srcdiff/x.html'), '200 text/html',
-   'source_charset another charset: no charset_map, left as it is');
-like($f->error_log, qr/\[error\] .*no "charset_map" between the charsets "koi8-r" and "utf-8"/,
-     '... logged as nginx does');
 is(ctype('/ret/'), '200 text/plain; charset=utf-8', 'return: default_type gets it');
 is(ctype('/nothere'), '404 text/html; charset=utf-8', 'an error page gets it');
 my $r = http_get($f->port(0), '/x.html', 'If-None-Match' => '*');

@@ -143,6 +143,7 @@ static const fy_command_t *const  fy_conf_tables[] = {
     fy_http_mirror_commands,
     fy_http_expires_commands,
     fy_http_charset_commands,
+    fy_http_charset_map_commands,
     fy_http_limit_except_commands,
     fy_http_limit_rate_commands,
     fy_http_realip_commands,

@@ -709,6 +709,9 @@ typedef struct fy_http_loc_conf_s {
      * (fy_http_charset.c); NULL: none at this level */
     struct fy_http_charset_conf_s *charset;
     unsigned             charset_on:1;  /* a "charset" other than off */
+    unsigned             charset_recodes:1; /* and bodies may be recoded:
+                                           source_charset another charset,
+                                           or override_charset on */
     /* expires or charset may change a proxied response's header: the
      * one test fy_proxy_process_header makes when neither is on */
     unsigned             header_filters:1;
@@ -884,6 +887,11 @@ typedef struct fy_http_main_conf_s {
                                            http, server, location */
     fy_http_regex_t     *regexes;       /* every regex, latest first */
     struct fy_http_map_s *maps;         /* map variables, latest first */
+    struct fy_http_charset_map_s *charset_maps; /* charset_map blocks,
+                                           latest first */
+    const struct fy_http_charset_conf_s *charset_missing; /* a level whose
+                                           source_charset has no map to
+                                           its charset */
     unsigned             nmaps;
     unsigned             maps_checked:1; /* every reference resolved */
     fy_tls_tickets_t     tickets;       /* session-ticket keys, all servers */
@@ -1371,6 +1379,8 @@ int  fy_http_expires_hides(const fy_str_t *name);
 /* fy_http_charset.c: charset, charset_types, source_charset,
  * override_charset */
 extern const fy_command_t  fy_http_charset_commands[];
+/* fy_http_charset_map.c: charset_map */
+extern const fy_command_t  fy_http_charset_map_commands[];
 /* fy_http_sub.c: sub_filter, sub_filter_once, sub_filter_types,
  * sub_filter_last_modified */
 extern const fy_command_t  fy_http_sub_commands[];
@@ -1403,6 +1413,13 @@ void fy_http_charset_merge(fy_http_loc_conf_t *prev,
 int  fy_http_charset_type(fy_http_request_t *r, const fy_str_t *type,
                           fy_str_t *out);
 size_t fy_http_charset_room(fy_http_request_t *r);
+/* The recoder of r's response body, of Content-Type type (NULL: from
+ * the response header fields headers), NULL when it is not recoded. */
+const struct fy_http_recode_s *fy_http_charset_recode(fy_http_request_t *r,
+    const fy_str_t *type, const fy_array_t *headers);
+/* After the merge: FY_ERROR (logged with file and line) when a
+ * source_charset has no charset_map to its charset. */
+int  fy_http_charset_check(fy_http_main_conf_t *hmcf);
 /* Is name a valid header field name (an RFC 9110 token)? */
 int  fy_http_is_token(const u_char *name, size_t len);
 /* The value of the first field called name (any case) in headers

@@ -722,7 +722,7 @@ fy_http_cache_send(fy_http_request_t *r, int fd, fy_http_cache_file_t *h)
     fy_http_cache_field((u_char *) eol, (u_char *) eol + flen,
                         "Content-Encoding", &enc);
     if ((status == 200 || status == 206) && !r->err_status && enc.len == 0
-        && !sliced && (r->loc->sub || r->loc->addition || r->loc->gzip.enable))
+        && !sliced && (fy_http_sub_wanted(r->loc) || r->loc->gzip.enable))
     {
         fy_http_cache_field((u_char *) eol, (u_char *) eol + flen,
                             "Content-Type", &type);

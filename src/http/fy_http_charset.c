@@ -12,17 +12,19 @@
  * application/rss+xml) and that name no charset yet: static files,
  * ferry's own answers and error pages, proxied responses.
  *
- * nginx can also recode a body from one charset to another with the
- * tables of charset_map.  ferry has no charset_map and recodes nothing,
- * so it does what nginx does for two charsets without a map between
- * them: it logs "no "charset_map" between the charsets ..." and leaves
- * the response as it is.  That happens when source_charset names
- * another charset than "charset", and, with override_charset on, when a
- * proxied response names another charset.  When they name the same one
- * the response is marked as nginx marks it.
+ * When the body's charset (source_charset, or with override_charset on
+ * a proxied response's own) is another than "charset", the body is
+ * recoded with the charset_map between the two (fy_http_charset_map.c,
+ * fy_http_charset_recode.c; the bytes go through sub_filter's stream).
+ * A source_charset without a map to its charset is a configuration
+ * error, as in nginx; a proxied response's charset without one is
+ * logged, "no "charset_map" between the charsets ...", and the response
+ * passes as it is.  When the two name the same charset the response is
+ * marked as nginx marks it.
  */
 #include "fy_core.h"
 #include "fy_http.h"
+#include "fy_http_charset.h"
 
 
 struct fy_http_charset_conf_s {
@@ -30,11 +32,17 @@ struct fy_http_charset_conf_s {
     fy_str_t     source_charset;    /* data NULL: unset; len 0: off */
     fy_http_types_t  types;         /* charset_types */
     int          override_charset;
+    /* source_charset to charset, when they differ (the merge finds it) */
+    const fy_http_recode_t  *recode;
+    fy_http_main_conf_t     *hmcf;  /* its charset_map blocks */
+    const char  *source_file;       /* where source_charset was given */
+    unsigned     source_line;
 };
 
 static const char *fy_http_charset_name(fy_conf_t *cf,
     const fy_command_t *cmd, void *conf);
 static void *fy_http_charset_conf(fy_conf_t *cf, fy_http_loc_conf_t *lcf);
+static int fy_http_charset_eq(const fy_str_t *a, const fy_str_t *b);
 
 #define FY_HTTP_ANY  (FY_CONF_HTTP | FY_CONF_SRV | FY_CONF_LOC)
 /* a row's setter runs on the level's charset settings
@@ -84,6 +92,7 @@ fy_http_charset_conf(fy_conf_t *cf, fy_http_loc_conf_t *lcf)
                                   sizeof(struct fy_http_charset_conf_s));
         if (lcf->charset) {
             lcf->charset->override_charset = FY_CONF_UNSET_INT;
+            lcf->charset->hmcf = ((fy_cycle_t *) cf->cycle)->http;
         }
     }
     return lcf->charset;
@@ -103,6 +112,10 @@ fy_http_charset_name(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
     field = (fy_str_t *) ((char *) cc + cmd->offset);
     if (field->data) {
         return "is duplicate";
+    }
+    if (field == &cc->source_charset) {
+        cc->source_file = cf->file ? cf->file->name : NULL;
+        cc->source_line = cf->line;
     }
     if (fy_str_eq(v, "off")) {
         field->data = (u_char *) "";
@@ -133,6 +146,7 @@ fy_http_charset_merge(fy_http_loc_conf_t *prev, fy_http_loc_conf_t *conf)
     if (c == NULL) {
         conf->charset = p;
         conf->charset_on = prev->charset_on;
+        conf->charset_recodes = prev->charset_recodes;
         return;
     }
     if (c == p) {
@@ -145,6 +159,10 @@ fy_http_charset_merge(fy_http_loc_conf_t *prev, fy_http_loc_conf_t *conf)
     if (c->source_charset.data == NULL) {
         c->source_charset = p ? p->source_charset
                               : (fy_str_t) { 0, (u_char *) "" };
+        if (p) {
+            c->source_file = p->source_file;
+            c->source_line = p->source_line;
+        }
     }
     if (c->types.list == NULL) {
         if (p) {
@@ -160,6 +178,35 @@ fy_http_charset_merge(fy_http_loc_conf_t *prev, fy_http_loc_conf_t *conf)
         c->override_charset = p ? p->override_charset : 0;
     }
     conf->charset_on = c->charset.len != 0;
+    conf->charset_recodes = conf->charset_on
+        && (c->override_charset
+            || (c->source_charset.len
+                && !fy_http_charset_eq(&c->source_charset, &c->charset)));
+    if (c->charset.len && c->source_charset.len
+        && !fy_http_charset_eq(&c->source_charset, &c->charset))
+    {
+        c->recode = fy_http_charset_recoder(c->hmcf->charset_maps,
+                                            &c->source_charset, &c->charset);
+        if (c->recode == NULL && c->hmcf->charset_missing == NULL) {
+            c->hmcf->charset_missing = c;   /* fy_http_charset_check */
+        }
+    }
+}
+
+int
+fy_http_charset_check(fy_http_main_conf_t *hmcf)
+{
+    const struct fy_http_charset_conf_s  *c = hmcf->charset_missing;
+
+    if (c == NULL) {
+        return FY_OK;
+    }
+    fy_log_error(FY_LOG_EMERG, 0, "no \"charset_map\" between the charsets "
+                 "\"%.*s\" and \"%.*s\" in %s:%u",
+                 (int) c->source_charset.len, (char *) c->source_charset.data,
+                 (int) c->charset.len, (char *) c->charset.data,
+                 c->source_file ? c->source_file : "?", c->source_line);
+    return FY_ERROR;
 }
 
 /* The value of a "charset=" parameter of type (quotes taken off), and
@@ -204,39 +251,51 @@ fy_http_charset_eq(const fy_str_t *a, const fy_str_t *b)
 
 
 /*
- * The Content-Type r's response should carry instead of type, as
- * nginx's charset filter decides (see above).  1 with *out set (from
- * r's pool), 0 to leave type as it is, -1 when out of memory.
+ * What nginx's charset filter does with a response of Content-Type
+ * type: 0 leave it, 1 mark it with "charset" (*keep: the bytes of type
+ * kept before "; charset=NAME"; *rc: the recoder of its body, or NULL
+ * when it is in that charset already).  log: a missing map is logged
+ * (once per response: by the header's writer).
  */
-int
-fy_http_charset_type(fy_http_request_t *r, const fy_str_t *type,
-                     fy_str_t *out)
+static int
+fy_http_charset_decide(fy_http_request_t *r, const fy_str_t *type,
+                       size_t *keep, const fy_http_recode_t **rc, int log)
 {
     fy_http_loc_conf_t                   *lcf = fy_http_req_loc(r);
     const struct fy_http_charset_conf_s  *cc = lcf->charset;
     const fy_str_t                       *dst;
     fy_str_t                              src;
-    size_t                                keep;
-    u_char                               *p;
 
     if (!lcf->charset_on || type->len == 0) {
         return 0;
     }
     dst = &cc->charset;
-    keep = type->len;
-    if (fy_http_charset_param(type, &src, &keep)) {
+    *keep = type->len;
+    *rc = NULL;
+    if (fy_http_charset_param(type, &src, keep)) {
         /* it names its charset already: left alone, unless
          * override_charset says to convert from that one */
         if (!cc->override_charset) {
             return 0;
         }
+        if (fy_http_charset_eq(&src, dst)) {
+            return 1;
+        }
+        *rc = fy_http_charset_recoder(cc->hmcf->charset_maps, &src, dst);
     } else {
         if (!fy_http_types_match(&cc->types, type)) {
             return 0;
         }
         src = cc->source_charset;
+        if (src.len == 0 || fy_http_charset_eq(&src, dst)) {
+            return 1;
+        }
+        *rc = cc->recode;       /* there is one: fy_http_charset_check */
     }
-    if (src.len && !fy_http_charset_eq(&src, dst)) {
+    if (*rc == NULL) {
+        if (!log) {
+            return 0;
+        }
         fy_log_error(FY_LOG_ERR, 0, "no \"charset_map\" between the "
                      "charsets \"%.*s\" and \"%.*s\", client: %s, "
                      "request: \"%.*s\"", (int) src.len, (char *) src.data,
@@ -245,7 +304,27 @@ fy_http_charset_type(fy_http_request_t *r, const fy_str_t *type,
                      (char *) r->request_line.data);
         return 0;
     }
+    return 1;
+}
 
+/*
+ * The Content-Type r's response should carry instead of type, as
+ * nginx's charset filter decides (see above).  1 with *out set (from
+ * r's pool), 0 to leave type as it is, -1 when out of memory.
+ */
+int
+fy_http_charset_type(fy_http_request_t *r, const fy_str_t *type,
+                     fy_str_t *out)
+{
+    const fy_http_recode_t  *rc;
+    const fy_str_t          *dst;
+    size_t                   keep;
+    u_char                  *p;
+
+    if (fy_http_charset_decide(r, type, &keep, &rc, 1) == 0) {
+        return 0;
+    }
+    dst = &fy_http_req_loc(r)->charset->charset;
     p = fy_palloc(r->pool, keep + sizeof("; charset=") - 1 + dst->len);
     if (p == NULL) {
         return -1;
@@ -258,6 +337,29 @@ fy_http_charset_type(fy_http_request_t *r, const fy_str_t *type,
     memcpy(p, dst->data, dst->len);
     out->len = keep + sizeof("; charset=") - 1 + dst->len;
     return 1;
+}
+
+const fy_http_recode_t *
+fy_http_charset_recode(fy_http_request_t *r, const fy_str_t *type,
+                       const fy_array_t *headers)
+{
+    const fy_http_recode_t  *rc;
+    size_t                   keep;
+
+    if (!fy_http_req_loc(r)->charset_on) {
+        return NULL;
+    }
+    if (type == NULL) {
+        type = fy_http_header_find(headers, "Content-Type");
+        if (type == NULL) {
+            return NULL;
+        }
+    }
+    /* the header writer asked already and logged a missing map */
+    if (fy_http_charset_decide(r, type, &keep, &rc, 0) == 0) {
+        return NULL;
+    }
+    return rc;
 }
 
 /* How much longer fy_http_charset_type can make a Content-Type. */

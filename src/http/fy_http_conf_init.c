@@ -504,6 +504,9 @@ fy_http_init_cycle(fy_cycle_t *cycle)
             }
         }
     }
+    if (fy_http_charset_check(hmcf) != FY_OK) {
+        return FY_ERROR;                /* every level merged: checked */
+    }
     for (i = 0; i < cycle->listening.nelts; i++) {
         fy_listen_t *ls = fy_array_elt(&cycle->listening, fy_listen_t, i);
         if (ls->sock.backlog == -1) {

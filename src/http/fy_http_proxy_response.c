@@ -501,7 +501,7 @@ fy_proxy_process_header(fy_http_proxy_t *p)
     /* sub_filter: the body is decoded and substituted (before gzip),
      * and its length is no longer known: sent as gzip's is; a HEAD
      * gets the header a GET would (fy_http_sub.c) */
-    if ((r->loc->sub || r->loc->addition) && p->status != 101) {
+    if (fy_http_sub_wanted(r->loc) && p->status != 101) {
         switch (fy_http_sub_begin(r, p->status, NULL, headers,
                                   p->body_type == FY_PROXY_BODY_LENGTH
                                   ? cl : -1, &p->sub)) {

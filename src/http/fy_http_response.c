@@ -273,7 +273,7 @@ fy_http_send_response(fy_http_request_t *r, int status, const fy_str_t *type,
             return;
         }
     }
-    if (len && r->loc && (r->loc->sub || r->loc->addition)) {
+    if (len && r->loc && fy_http_sub_wanted(r->loc)) {
         /* sub_filter: the whole body is here, substituted in one go;
          * its new length is known (a HEAD's too) */
         switch (fy_http_sub_begin(r, status, type, NULL, (int64_t) len, &s)) {

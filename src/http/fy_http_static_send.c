@@ -159,7 +159,7 @@ int
 fy_http_static_filters(fy_http_request_t *r, fy_http_static_file_t *f,
                        const fy_str_t *type, off_t size, unsigned gzflags)
 {
-    if (r->loc->sub || r->loc->addition) {
+    if (fy_http_sub_wanted(r->loc)) {
         switch (fy_http_sub_begin(r, r->err_status ? r->err_status : 200,
                                   type, NULL, size, &f->sub))
         {

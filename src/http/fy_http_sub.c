@@ -13,6 +13,7 @@
  */
 #include "fy_core.h"
 #include "fy_http.h"
+#include "fy_http_charset.h"
 
 #include <ctype.h>
 
@@ -156,11 +157,12 @@ fy_http_sub_begin(fy_http_request_t *r, int status, const fy_str_t *type,
     const fy_str_t            *encoding;
     fy_http_sub_pair_t        *pairs = NULL;
     fy_str_t                   before, after;
+    const fy_http_recode_t    *recode;
     unsigned                   i, n = 0, lines;
     size_t                     k;
     int                        add;
 
-    if (r->loc == NULL || (r->loc->sub == NULL && r->loc->addition == NULL)) {
+    if (r->loc == NULL || !fy_http_sub_wanted(r->loc)) {
         return FY_DECLINED;
     }
     sc = r->loc->sub;
@@ -179,7 +181,10 @@ fy_http_sub_begin(fy_http_request_t *r, int status, const fy_str_t *type,
     lines = sc && sc->lines
             && fy_http_types_match(&sc->types, type)
             ? sc->lines->nelts : 0;
-    if (lines == 0 && !add) {
+    /* and the charset module's recoding comes after the strings */
+    recode = r->loc->charset_recodes && type
+             ? fy_http_charset_recode(r, type, NULL) : NULL;
+    if (lines == 0 && !add && recode == NULL) {
         return FY_DECLINED;
     }
 
@@ -211,7 +216,7 @@ fy_http_sub_begin(fy_http_request_t *r, int status, const fy_str_t *type,
         }
         n++;
     }
-    if (n == 0 && !add) {
+    if (n == 0 && !add && recode == NULL) {
         return FY_DECLINED;
     }
     r->sub_strings = n > 0;
@@ -223,6 +228,9 @@ fy_http_sub_begin(fy_http_request_t *r, int status, const fy_str_t *type,
     if (add) {
         fy_http_sub_stream_wrap(*out, before.data, before.len, after.data,
                                 after.len);
+    }
+    if (recode && fy_http_sub_stream_recode(*out, r->pool, recode) != FY_OK) {
+        return FY_ERROR;
     }
     return FY_OK;
 }

@@ -75,6 +75,13 @@ int  fy_http_sub_stream_wants_input(const fy_http_sub_stream_t *s);
 void fy_http_sub_stream_wrap(fy_http_sub_stream_t *s, const u_char *pre,
                              size_t pre_len, const u_char *post,
                              size_t post_len);
+/* The charset module: the output is recoded with rc (charset_map's,
+ * fy_http_charset.h) after the strings are replaced, as nginx's filter
+ * order has it.  Called once, before any input.  FY_OK or FY_ERROR (no
+ * memory). */
+struct fy_http_recode_s;
+int  fy_http_sub_stream_recode(fy_http_sub_stream_t *s, fy_pool_t *pool,
+                               const struct fy_http_recode_s *rc);
 /* The body is complete: a partial match kept is plain text after all. */
 void fy_http_sub_stream_finish(fy_http_sub_stream_t *s);
 /*
@@ -92,12 +99,18 @@ unsigned fy_http_sub_stream_count(const fy_http_sub_stream_t *s);
 
 /* ---- per request (fy_http_sub.c) ---- */
 
+/* May r's location filter a body: sub_filter, addition, recoding (a
+ * few bit tests; fy_http_sub_begin decides per response). */
+#define fy_http_sub_wanted(loc)                                            \
+    ((loc)->sub || (loc)->addition || (loc)->charset_recodes)
+
 /* Output buffer of a stream. */
 #define FY_HTTP_SUB_OUT  8192
 
 /*
  * Is r's response to be filtered: a location with sub_filter lines
- * (or the addition module's bodies for it, fy_http_addition_texts), a
+ * (or the addition module's bodies for it, fy_http_addition_texts, or
+ * a body the charset module recodes, fy_http_charset_recode), a
  * body (not HEAD, not 1xx, 204, 304, not an empty one: length 0), not
  * already encoded (a Content-Encoding in the response header fields
  * `headers`, fy_http_header_t, may be NULL: passed as it is), a

@@ -18,6 +18,7 @@
  */
 #include "fy_core.h"
 #include "fy_http_sub.h"
+#include "fy_http_charset.h"
 
 #include <ctype.h>
 
@@ -39,6 +40,12 @@ struct fy_http_sub_stream_s {
     size_t                     post_len;   /* text, handed out last */
     u_char                    *out;
     size_t                     size, n;
+    /* charset recoding of the output (fy_http_sub_stream_recode): what
+     * the matcher handed out and is not recoded yet, and the buffer */
+    const fy_http_recode_t    *recode;
+    fy_http_recode_state_t     rstate;
+    const u_char              *rin, *rin_end;
+    u_char                    *rout;
     unsigned                   once:1;
     unsigned                   park:1;     /* then keep the rest of V */
     unsigned                   finishing:1;
@@ -210,7 +217,8 @@ int
 fy_http_sub_stream_wants_input(const fy_http_sub_stream_t *s)
 {
     return s->in == s->in_end && s->lit == 0 && s->skip == 0
-           && s->rep_left == 0 && !s->park && !s->finishing;
+           && s->rep_left == 0 && !s->park && !s->finishing
+           && s->rin == s->rin_end;
 }
 
 void
@@ -231,8 +239,23 @@ fy_http_sub_stream_count(const fy_http_sub_stream_t *s)
     return s->count;
 }
 
+/* The stream's size (FY_HTTP_SUB_OUT) is the recoded buffer's too: far
+ * more than FY_RECODE_MAX, the room one character needs. */
 int
-fy_http_sub_stream_out(fy_http_sub_stream_t *s, u_char **data, size_t *len)
+fy_http_sub_stream_recode(fy_http_sub_stream_t *s, fy_pool_t *pool,
+                          const fy_http_recode_t *rc)
+{
+    s->rout = fy_palloc(pool, s->size);
+    if (s->rout == NULL) {
+        return FY_ERROR;
+    }
+    s->recode = rc;
+    return FY_OK;
+}
+
+/* The matcher's output: the body with its strings replaced. */
+static int
+fy_sub_out(fy_http_sub_stream_t *s, u_char **data, size_t *len)
 {
     size_t  room, k, inlen;
 
@@ -286,4 +309,37 @@ fy_http_sub_stream_out(fy_http_sub_stream_t *s, u_char **data, size_t *len)
         s->done = 1;
     }
     return 0;
+}
+
+int
+fy_http_sub_stream_out(fy_http_sub_stream_t *s, u_char **data, size_t *len)
+{
+    u_char  *piece;
+    size_t   n = 0, k;
+
+    if (s->recode == NULL) {
+        return fy_sub_out(s, data, len);
+    }
+    /* recode the matcher's pieces into rout until it is full (a piece
+     * stays valid until the matcher is asked again: only when used) */
+    while (s->size - n >= FY_RECODE_MAX) {
+        if (s->rin == s->rin_end) {
+            if (!fy_sub_out(s, &piece, &k)) {
+                if (s->done) {
+                    n += fy_http_recode_end(&s->rstate, s->rout + n);
+                }
+                break;
+            }
+            s->rin = piece;
+            s->rin_end = piece + k;
+        }
+        n += fy_http_recode(s->recode, &s->rstate, &s->rin, s->rin_end,
+                            s->rout + n, s->size - n);
+    }
+    if (n == 0) {
+        return 0;
+    }
+    *data = s->rout;
+    *len = n;
+    return 1;
 }
