@@ -5,10 +5,12 @@
 # client certificate $ssl_client_v_start, _v_end, _v_remain,
 # _s_dn_legacy, _i_dn_legacy, _escaped_cert; of the handshake
 # $ssl_ciphers (the client's list), $ssl_curve, $ssl_curves,
-# $ssl_session_id.  Each is checked against what the openssl command
-# line says of the same certificate, or against what the client was
-# told to offer (openssl s_client -cipher / -groups).  Empty on a
-# plain connection.
+# $ssl_session_id, $ssl_alpn_protocol ("http/1.1" when the client
+# offered it, empty without ALPN); $ssl_early_data, always empty (ferry
+# takes no early data).  Each is checked against what the openssl
+# command line says of the same certificate, or against what the client
+# was told to offer (openssl s_client -cipher / -groups / -alpn).  Empty
+# on a plain connection.
 
 use strict;
 use warnings;
@@ -31,10 +33,11 @@ http {
         location /cert { return 200 "$ssl_client_v_start|$ssl_client_v_end|$ssl_client_v_remain|$ssl_client_s_dn_legacy|$ssl_client_i_dn_legacy\n"; }
         location /esc { return 200 "$ssl_client_escaped_cert\n"; }
         location /hs { return 200 "$ssl_ciphers|$ssl_curve|$ssl_curves|$ssl_session_id\n"; }
+        location /alpn { return 200 "[$ssl_alpn_protocol|$ssl_early_data]\n"; }
     }
     server {
         listen 127.0.0.1:%%PORT_1%%;
-        location / { return 200 "[$ssl_ciphers$ssl_curve$ssl_session_id$ssl_client_v_remain]\n"; }
+        location / { return 200 "[$ssl_ciphers$ssl_curve$ssl_session_id$ssl_client_v_remain$ssl_alpn_protocol$ssl_early_data]\n"; }
     }
 }
 stream {
@@ -114,6 +117,11 @@ like($subj, qr{^/C=FR/O=Ferry Test/CN=client one$},
     my (undef, $curve) = split /\|/, $b;
     is($curve, 'secp384r1', '$ssl_curve over TLS 1.3 with P-384');
 }
+
+is(tls_get('/alpn', '-alpn', 'h2,http/1.1'), "[http/1.1|]\n",
+   '$ssl_alpn_protocol: the protocol ALPN agreed (of h2 and http/1.1 '
+   . 'offered); $ssl_early_data empty');
+is(tls_get('/alpn'), "[|]\n", '... empty when the client offered no ALPN');
 
 is(http_get($f->port(1), '/')->{body}, "[]\n",
    'a plain connection: all of them empty');

@@ -1674,6 +1674,17 @@ size_t fy_http_ssl_var_curves(fy_http_request_t *r, u_char *buf,
                               size_t size);
 size_t fy_http_ssl_var_session_id(fy_http_request_t *r, u_char *buf,
                                   size_t size);
+size_t fy_http_ssl_var_alpn_protocol(fy_http_request_t *r, u_char *buf,
+                                     size_t size);
+size_t fy_http_ssl_var_early_data(fy_http_request_t *r, u_char *buf,
+                                  size_t size);
+/* fy_http_http2.c: $http2, $http3 (empty: ferry speaks HTTP/1.x) */
+size_t fy_http_http2_var(fy_http_request_t *r, u_char *buf, size_t size);
+/* fy_http_ssi_cmd.c: $date_local, $date_gmt outside SSI pages */
+size_t fy_http_ssi_var_date_local(fy_http_request_t *r, u_char *buf,
+                                  size_t size);
+size_t fy_http_ssi_var_date_gmt(fy_http_request_t *r, u_char *buf,
+                                size_t size);
 
 /* fy_http_proxy_ssl.c: TLS to upstreams.  Merge conf's proxy_ssl_*
  * settings with prev's; after all levels are merged, build the client

@@ -99,29 +99,71 @@ fy_ssi_var_slot(fy_ssi_ctx_t *ctx, const u_char *name, size_t len)
     return NULL;
 }
 
-/* $date_local, $date_gmt in the current timefmt. */
-static int
-fy_ssi_date(fy_ssi_ctx_t *ctx, int gmt, fy_str_t *v)
+/* Now (the event loop's second, so that a variable's two reads, for
+ * its length and its bytes, agree), formatted by fmt (fmt_len bytes)
+ * into out (256 bytes), local or GMT: the length, 0 when it did not
+ * fit. */
+static size_t
+fy_ssi_date_text(const u_char *fmt, size_t fmt_len, int gmt, u_char *out)
 {
-    char       fmt[257];
+    char       f[257];
     struct tm  tm;
-    time_t     now = time(NULL);
-    size_t     n;
+    time_t     now = (time_t) (fy_wall_msec / 1000);
 
-    v->data = fy_palloc(ctx->r->pool, 256);
-    if (v->data == NULL || ctx->timefmt.len >= sizeof(fmt)) {
+    if (fmt_len >= sizeof(f)) {
         return 0;
     }
-    memcpy(fmt, ctx->timefmt.data, ctx->timefmt.len);
-    fmt[ctx->timefmt.len] = '\0';
+    memcpy(f, fmt, fmt_len);
+    f[fmt_len] = '\0';
     if (gmt) {
         gmtime_r(&now, &tm);
     } else {
         localtime_r(&now, &tm);
     }
-    n = strftime((char *) v->data, 256, fmt, &tm);
-    v->len = n;
+    return strftime((char *) out, 256, f, &tm);
+}
+
+/* $date_local, $date_gmt in the current timefmt. */
+static int
+fy_ssi_date(fy_ssi_ctx_t *ctx, int gmt, fy_str_t *v)
+{
+    v->data = fy_palloc(ctx->r->pool, 256);
+    if (v->data == NULL) {
+        return 0;
+    }
+    v->len = fy_ssi_date_text(ctx->timefmt.data, ctx->timefmt.len, gmt,
+                              v->data);
     return 1;
+}
+
+/* The same outside an SSI page: nginx's ssi module defines them for the
+ * whole configuration, in its default timefmt. */
+static size_t
+fy_ssi_date_var(u_char *buf, size_t size, int gmt)
+{
+    u_char  text[256];
+    size_t  n;
+
+    n = fy_ssi_date_text((const u_char *) FY_SSI_TIMEFMT,
+                         sizeof(FY_SSI_TIMEFMT) - 1, gmt, text);
+    if (buf) {
+        memcpy(buf, text, fy_min(n, size));
+    }
+    return n;
+}
+
+size_t
+fy_http_ssi_var_date_local(fy_http_request_t *r, u_char *buf, size_t size)
+{
+    fy_unused(r);
+    return fy_ssi_date_var(buf, size, 0);
+}
+
+size_t
+fy_http_ssi_var_date_gmt(fy_http_request_t *r, u_char *buf, size_t size)
+{
+    fy_unused(r);
+    return fy_ssi_date_var(buf, size, 1);
 }
 
 /* A variable's value: an SSI variable, $0..$9 of the last "if" regex,

@@ -27,7 +27,6 @@
 
 static const char  fy_ssi_errmsg[] =
     "[an error occurred while processing the directive]";
-static const char  fy_ssi_timefmt[] = "%A, %d-%b-%Y %H:%M:%S %Z";
 
 
 /* An include: the subrequest first (fy_http_subrequest_create). */
@@ -430,7 +429,7 @@ fy_ssi_start(fy_http_request_t *r, const u_char *data, size_t len,
     ctx->out.max = FY_HTTP_SSI_MAX;
     ctx->if_on = 1;
     fy_str_set(&ctx->errmsg, fy_ssi_errmsg);
-    fy_str_set(&ctx->timefmt, fy_ssi_timefmt);
+    fy_str_set(&ctx->timefmt, FY_SSI_TIMEFMT);
     fy_array_init(&ctx->blocks, r->pool, 2, sizeof(fy_ssi_block_t));
     ctx->done = done;
     ctx->arg = arg;

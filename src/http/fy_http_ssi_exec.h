@@ -13,6 +13,9 @@
 
 #define FY_SSI_NCAPS   10       /* $0..$9 of an "if" regex */
 
+/* "config timefmt"'s default, nginx's */
+#define FY_SSI_TIMEFMT  "%A, %d-%b-%Y %H:%M:%S %Z"
+
 typedef struct {
     fy_str_t  name;
     fy_str_t  value;

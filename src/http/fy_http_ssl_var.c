@@ -2,7 +2,8 @@
  * fy_http_ssl_var.c -- the $ssl_* variables of a client connection:
  * the session's ($https, $ssl_protocol, $ssl_cipher,
  * $ssl_server_name, $ssl_session_reused, $ssl_ciphers, $ssl_curve,
- * $ssl_curves, $ssl_session_id) and the client certificate's
+ * $ssl_curves, $ssl_session_id, $ssl_alpn_protocol) and the client
+ * certificate's
  * ($ssl_client_*); src/tls makes the values, for stream as well.
  */
 #include "fy_core.h"
@@ -91,3 +92,16 @@ FY_HTTP_SSL_INFO_VAR(ciphers, FY_TLS_INFO_CIPHERS)
 FY_HTTP_SSL_INFO_VAR(curve, FY_TLS_INFO_CURVE)
 FY_HTTP_SSL_INFO_VAR(curves, FY_TLS_INFO_CURVES)
 FY_HTTP_SSL_INFO_VAR(session_id, FY_TLS_INFO_SESSION_ID)
+FY_HTTP_SSL_INFO_VAR(alpn_protocol, FY_TLS_INFO_ALPN)
+
+/* $ssl_early_data: "1" in nginx while a request came in TLS 1.3 early
+ * data; empty, since ferry accepts none ("ssl_early_data on" is refused,
+ * fy_http_ssl.c). */
+size_t
+fy_http_ssl_var_early_data(fy_http_request_t *r, u_char *buf, size_t size)
+{
+    fy_unused(r);
+    fy_unused(buf);
+    fy_unused(size);
+    return 0;
+}

@@ -1,14 +1,16 @@
 /*
  * fy_http_var_response.c -- the variables of a response's header
  * fields: $upstream_http_NAME, a field of the upstream's response (its
- * last try's, as nginx), and $sent_http_NAME, a field of the header
- * ferry sent the client.
+ * last try's, as nginx), $upstream_cookie_NAME, a cookie its Set-Cookie
+ * fields set, and $sent_http_NAME, a field of the header ferry sent the
+ * client.
  *
  * Both cost nothing unless a configuration names one.  The upstream's
  * fields are parsed in place in the buffer the body is relayed through
  * afterwards, so they would be good only while the header is being
  * built (add_header), not when the access log reads them after the
- * body.  So when the configuration names $upstream_http_ anywhere, the
+ * body.  So when the configuration names $upstream_http_ or
+ * $upstream_cookie_ anywhere, the
  * fields of the answer that is passed on are copied into the request
  * pool (fy_http_var_keep_upstream), before proxy_redirect and
  * proxy_cookie_* change them, and the variable reads the copy.
@@ -115,9 +117,44 @@ fy_pvar_sent_http(fy_http_request_t *r, const fy_str_t *arg, u_char *buf,
     return n;
 }
 
+/* $upstream_cookie_NAME: the value the first of the upstream's
+ * Set-Cookie fields that sets NAME (any case, as nginx compares it)
+ * gives it, up to its ";". */
+static size_t
+fy_pvar_upstream_cookie(fy_http_request_t *r, const fy_str_t *arg,
+                        u_char *buf, size_t size)
+{
+    static const fy_str_t  set_cookie = fy_string("set_cookie");
+    fy_http_proxy_t       *p = r->proxy;
+    fy_http_header_t      *h;
+    u_char                *v, *end, *semi;
+    unsigned               i;
+
+    for (i = 0; p && i < p->nkept_fields; i++) {
+        h = &p->kept_fields[i];
+        if (!fy_var_name_is(h->name.data, h->name.len, &set_cookie)
+            || h->value.len <= arg->len
+            || strncasecmp((char *) h->value.data, (char *) arg->data,
+                           arg->len) != 0
+            || h->value.data[arg->len] != '=')
+        {
+            continue;
+        }
+        v = h->value.data + arg->len + 1;
+        end = h->value.data + h->value.len;
+        semi = memchr(v, ';', (size_t) (end - v));
+        return fy_var_join(buf, size, 0, v,
+                           (size_t) ((semi ? semi : end) - v));
+    }
+    return 0;
+}
+
+/* [0] and [2] need the upstream's fields kept (fy_http_cv_compile),
+ * [1] is looked for by add_header (fy_http_headers.c) */
 const fy_http_pvariable_t  fy_http_var_response_pvariables[] = {
     { "upstream_http_", fy_pvar_upstream_http },
     { "sent_http_",     fy_pvar_sent_http },
+    { "upstream_cookie_", fy_pvar_upstream_cookie },
     { NULL, NULL }
 };
 

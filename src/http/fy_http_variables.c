@@ -634,6 +634,12 @@ static const fy_http_variable_t  fy_http_variables[] = {
     { "ssl_curve", fy_http_ssl_var_curve },
     { "ssl_curves", fy_http_ssl_var_curves },
     { "ssl_session_id", fy_http_ssl_var_session_id },
+    { "ssl_alpn_protocol", fy_http_ssl_var_alpn_protocol },
+    { "ssl_early_data",   fy_http_ssl_var_early_data },
+    { "http2",            fy_http_http2_var },
+    { "http3",            fy_http_http2_var },
+    { "date_local",       fy_http_ssi_var_date_local },
+    { "date_gmt",         fy_http_ssi_var_date_gmt },
     { "request",          fy_var_request },
     { "status",           fy_var_status },
     { "bytes_sent",       fy_var_bytes_sent },
@@ -823,10 +829,13 @@ fy_http_cv_compile(fy_conf_t *cf, const fy_str_t *text)
         part->var = fy_http_variable_find(name, nlen);
         if (part->var == NULL) {
             part->pvar = fy_http_pvariable_find(name, nlen, &part->arg);
-            if (part->pvar && part->pvar->get
-                == fy_http_var_response_pvariables[0].get)
+            if (part->pvar
+                && (part->pvar->get == fy_http_var_response_pvariables[0].get
+                    || part->pvar->get
+                       == fy_http_var_response_pvariables[2].get))
             {
-                /* $upstream_http_: keep the fields for the access log */
+                /* $upstream_http_, $upstream_cookie_: keep the fields
+                 * for the access log */
                 fy_http_var_upstream_fields_used(cf);
             }
         }

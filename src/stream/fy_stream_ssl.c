@@ -420,8 +420,7 @@ fy_stream_ssl_var(fy_stream_session_t *s, int var, u_char *buf, size_t size)
         [FY_STREAM_VAR_SSL_CLIENT_V_REMAIN - FY_STREAM_VAR_SSL_CLIENT_VERIFY]
             = FY_TLS_CERT_V_REMAIN,
     };
-    const unsigned char  *alpn;
-    unsigned              what, len;
+    unsigned              what;
     size_t                n;
 
     switch (var) {
@@ -438,15 +437,8 @@ fy_stream_ssl_var(fy_stream_session_t *s, int var, u_char *buf, size_t size)
         what = FY_TLS_VAR_SESSION_REUSED;
         break;
     case FY_STREAM_VAR_SSL_ALPN_PROTOCOL:
-        if (s->c->ssl == NULL) {
-            return 0;
-        }
-        SSL_get0_alpn_selected(s->c->ssl, &alpn, &len);
-        len = (unsigned) fy_min((size_t) len, size);
-        if (len) {
-            memcpy(buf, alpn, len);
-        }
-        return len;
+        n = fy_tls_info_var(s->c, FY_TLS_INFO_ALPN, buf, size);
+        return fy_min(n, size);
     case FY_STREAM_VAR_SSL_CIPHERS:
     case FY_STREAM_VAR_SSL_CURVE:
     case FY_STREAM_VAR_SSL_CURVES:

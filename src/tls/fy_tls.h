@@ -336,7 +336,8 @@ enum {
     FY_TLS_INFO_CIPHERS,        /* the client's, ":" between */
     FY_TLS_INFO_CURVE,          /* the group agreed: "X25519" */
     FY_TLS_INFO_CURVES,         /* the client's groups, ":" between */
-    FY_TLS_INFO_SESSION_ID      /* hex */
+    FY_TLS_INFO_SESSION_ID,     /* hex */
+    FY_TLS_INFO_ALPN            /* the protocol ALPN agreed: "http/1.1" */
 };
 size_t fy_tls_info_var(fy_conn_t *c, unsigned what, u_char *buf,
                        size_t size);

@@ -1,7 +1,7 @@
 /*
  * fy_tls_info.c -- what a TLS client offered and what its session is,
- * for http's and stream's $ssl_ciphers, $ssl_curve, $ssl_curves and
- * $ssl_session_id (nginx's, with its formats: names OpenSSL knows,
+ * for http's and stream's $ssl_ciphers, $ssl_curve, $ssl_curves,
+ * $ssl_session_id and $ssl_alpn_protocol (nginx's, with its formats: names OpenSSL knows,
  * "0x" and four hex digits for others, ":" between them).
  */
 #include "fy_core.h"
@@ -94,6 +94,10 @@ fy_tls_info_var(fy_conn_t *c, unsigned what, u_char *buf, size_t size)
             fy_tls_info_group(buf, size, &n, groups[i]);
         }
         OPENSSL_free(groups);
+        return n;
+    case FY_TLS_INFO_ALPN:
+        SSL_get0_alpn_selected(ssl, &raw, &idlen);
+        fy_tls_info_add(buf, size, &n, (const char *) raw, idlen);
         return n;
     default:
         /* FY_TLS_INFO_SESSION_ID: hex, as nginx's */

@@ -1,0 +1,97 @@
+#!/usr/bin/perl
+
+# More of nginx's variables, for configurations that name them:
+# $upstream_cookie_NAME (the value an upstream's Set-Cookie gives NAME,
+# any case, the first one that sets it; in add_header and in the access
+# log after a body larger than the header's buffer; as the upstream
+# sent it, before proxy_cookie_path), $date_local and $date_gmt outside
+# SSI pages (ssi's default timefmt, now), $http2 and $http3 (empty:
+# ferry speaks HTTP/1.x).  Each was unknown to the old binary, which
+# refuses this configuration.
+
+use strict;
+use warnings;
+
+use Test::More;
+use Ferry::Test;
+use POSIX qw(strftime);
+use Time::Local qw(timegm);
+
+my $f = Ferry::Test->new(conf => main_conf() . <<'EOF');
+worker_processes 1;
+events { worker_connections 64; }
+http {
+    log_format ck '$upstream_cookie_sid|$upstream_cookie_THEME|$upstream_cookie_none';
+    upstream app { server 127.0.0.1:%%PORT_1%%; }
+    server {
+        listen 127.0.0.1:%%PORT_0%%;
+        location /up/ {
+            proxy_pass http://app;
+            proxy_cookie_path / /app/;
+            add_header X-Sid "[$upstream_cookie_sid]";
+            add_header X-Theme "[$upstream_cookie_theme]";
+            add_header X-Si "[$upstream_cookie_si]";
+            access_log logs/ck.log ck;
+        }
+        location /dates {
+            return 200 "$date_local|$date_gmt|[$http2$http3]";
+        }
+    }
+}
+EOF
+
+my $big = 'x' x 300000;
+my $be = Ferry::Test::Backend->new(port => $f->port(1), handler => sub {
+    my ($req) = @_;
+    return { status => 200,
+             headers => [ 'Set-Cookie' => 'sidx=wrong; Path=/',
+                          'Set-Cookie' => 'sid=abc123; Path=/; HttpOnly',
+                          'Set-Cookie' => 'theme=dark',
+                          'Set-Cookie' => 'sid=second' ],
+             body => $req->{uri} =~ /big/ ? $big : "up\n" };
+});
+$f->start or BAIL_OUT('ferry did not start');
+
+my $r = http_get($f->port(0), '/up/small');
+is($r->{status}, 200, 'proxied');
+is($r->{headers}{'x-sid'}, '[abc123]',
+   '$upstream_cookie_sid: the first Set-Cookie that sets sid, up to ";" '
+   . '(not sidx)');
+is($r->{headers}{'x-theme'}, '[dark]', '$upstream_cookie_theme: the value');
+is($r->{headers}{'x-si'}, '[]', 'a name that only starts a cookie\'s: empty');
+like($r->{headers}{'set-cookie'}, qr{sid=abc123; Path=/app/},
+     '... the client gets proxy_cookie_path\'s rewrite');
+
+$r = http_get($f->port(0), '/up/big');
+is(length $r->{body}, length $big, 'a 300 KB body');
+my $log;
+wait_until {
+    $log = Ferry::Test::read_file($f->prefix . '/logs/ck.log') // '';
+    ($log =~ tr/\n//) >= 2;
+} 5;
+is((split /\n/, $log)[1], 'abc123|dark|-',
+   'access log after the body: $upstream_cookie_sid, _THEME (any case), '
+   . 'an unknown cookie "-" as an empty value is logged');
+
+my $before = time;
+$r = http_get($f->port(0), '/dates');
+my $after = time;
+my ($local, $gmt, $h2) = split /\|/, $r->{body};
+my $re = qr/^(Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday), (\d\d)-(\w\w\w)-(\d{4}) (\d\d):(\d\d):(\d\d) (\S+)$/;
+like($gmt, qr/$re/, '$date_gmt in ssi\'s default timefmt') or diag($gmt);
+my %mon = (Jan => 0, Feb => 1, Mar => 2, Apr => 3, May => 4, Jun => 5,
+           Jul => 6, Aug => 7, Sep => 8, Oct => 9, Nov => 10, Dec => 11);
+if ($gmt =~ $re) {
+    my $t = timegm($7, $6, $5, $2, $mon{$3}, $4);
+    ok($t >= $before - 1 && $t <= $after + 1, '... now')
+        or diag("$gmt: $t not in [$before, $after]");
+    is($8, 'GMT', '... in GMT');
+    is($1, strftime('%A', gmtime $t), '... with its weekday');
+} else {
+    fail('... now') for 1 .. 3;
+}
+like($local, qr/$re/, '$date_local in the same format');
+is($h2, '[]', '$http2 and $http3: empty, the request came over HTTP/1.1');
+
+$f->stop;
+done_testing;
