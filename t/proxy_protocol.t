@@ -6,7 +6,10 @@
 # $proxy_protocol_* variables; "real_ip_header proxy_protocol" for a
 # trusted peer (the address and port for $remote_addr, allow/deny and
 # the access log); a broken or missing header closes the connection
-# unanswered; the addresses stay for the connection's later requests.
+# unanswered; the addresses stay for the connection's later requests;
+# a v2 header's TLVs in $proxy_protocol_tlv_NAME (by name, by 0xHH, the
+# ssl TLV's own and its verify field; a chain that runs past its end
+# dropped and logged; an unknown name a configuration error).
 
 use strict;
 use warnings;
@@ -45,6 +48,9 @@ http {
             deny 192.0.2.66;
             root html;          # no such file: 404 when allowed
         }
+        location /tlv {
+            return 200 "[$proxy_protocol_tlv_alpn|$proxy_protocol_tlv_authority|$proxy_protocol_tlv_0xEA|$proxy_protocol_tlv_0xea|$proxy_protocol_tlv_unique_id|$proxy_protocol_tlv_ssl_version|$proxy_protocol_tlv_ssl_cn|$proxy_protocol_tlv_ssl_verify|$proxy_protocol_tlv_ssl_0x25|$remote_addr]\n";
+        }
     }
     server {
         listen 127.0.0.1:%%PORT_3%%;
@@ -58,7 +64,7 @@ my $conf = $f->prefix . '/conf';
 sh("cd $conf && openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256"
    . " -nodes -keyout key.pem -out cert.pem -days 2 -subj '/CN=pp.test'"
    . " 2>/dev/null");
-$f->allow_log(qr/broken header|timed out while reading PROXY/);
+$f->allow_log(qr/broken header|timed out while reading PROXY|broken PROXY protocol TLV/);
 $f->start or BAIL_OUT('ferry did not start');
 my ($p0, $p1, $p2, $p3) = map { $f->port($_) } 0 .. 3;
 
@@ -106,6 +112,34 @@ like($r->{body} // '', qr/ pp=2001:db8::9:1234 to=2001:db8::1:443\n$/,
      'v2 TCP over IPv6');
 $r = http($p0, v2(0, 0, '') . $get);
 like($r->{body} // '', qr/ pp=: to=:\n$/, 'v2 LOCAL: empty variables');
+
+# ---- TLVs ----
+{
+    sub tlv { my ($t, $v) = @_; chr($t) . pack('n', length $v) . $v }
+    my $addrs = pack('C4 C4 n n', 192, 0, 2, 9, 192, 0, 2, 1, 50000, 80);
+    my $ssl = tlv(0x20, "\x07" . pack('N', 20) . tlv(0x21, 'TLSv1.3')
+                        . tlv(0x22, 'client.example') . tlv(0x25, 'EC256'));
+    my $tlvs = tlv(0x01, 'h2') . tlv(0x02, 'example.com')
+               . tlv(0xEA, 'vpce-0123') . $ssl;
+    my $tget = "GET /tlv HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+    $r = http($p1, v2(1, 0x11, $addrs . $tlvs) . $tget);
+    is($r->{body}, "[h2|example.com|vpce-0123|vpce-0123||TLSv1.3|client.example|20|EC256|192.0.2.9]\n",
+       'v2 TLVs: alpn, authority, 0xEA (any case), a missing unique_id '
+       . 'empty, the ssl TLV\'s version, cn, verify field and 0x25');
+    $r = http($p1, v2(1, 0x21, pack('H32 H32 n n',
+                                    '20010db8000000000000000000000009',
+                                    '20010db8000000000000000000000001', 1, 2)
+                               . tlv(0x02, 'six.example')) . $tget);
+    like($r->{body}, qr/^\[\|six\.example\|/, '... after IPv6 addresses');
+    $r = http($p1, $v1 . $tget);
+    is($r->{body}, "[|||||||||203.0.113.7]\n", '... all empty over v1');
+    $r = http($p1, v2(1, 0x11, $addrs . tlv(0x02, 'ok') . "\x01\x00\x09ab")
+                   . $tget);
+    is($r->{body}, "[|||||||||192.0.2.9]\n",
+       'a TLV that runs past the header\'s end: the TLVs dropped, the '
+       . 'addresses kept');
+    like($f->error_log, qr/\[error\] .*broken PROXY protocol TLV/, '... logged');
+}
 
 # ---- kept for the connection's later requests ----
 {
@@ -196,5 +230,14 @@ http_conf_refused(<<'EOF', 'invalid parameter "proxy_protocl" in "listen" in \S+
     server { listen 127.0.0.1:1 proxy_protocl; }
 EOF
                   'a misspelt parameter');
+http_conf_refused(<<'EOF', 'unknown PROXY protocol TLV "ssl_bogus" in \S+ferry.conf:7',
+    server { listen 127.0.0.1:1 proxy_protocol;
+             location / { return 200 $proxy_protocol_tlv_ssl_bogus; } }
+EOF
+                  'a TLV name nginx does not know');
+http_conf_refused(<<'EOF', 'unknown PROXY protocol TLV "0x100" in \S+ferry.conf:6',
+    server { listen 127.0.0.1:1 proxy_protocol; return 200 $proxy_protocol_tlv_0x100; }
+EOF
+                  'a type past 0xFF');
 
 done_testing;

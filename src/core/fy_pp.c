@@ -8,7 +8,8 @@
  * exactly its length is taken off the socket, so not one byte of the
  * client's own data (a TLS ClientHello, an HTTP request) is consumed
  * here.  Its addresses become $proxy_protocol_addr, _port,
- * _server_addr, _server_port.
+ * _server_addr, _server_port; a v2 header's TLVs are kept for
+ * $proxy_protocol_tlv_NAME (fy_pp_tlv).
  */
 #include "fy_core.h"
 #include "fy_pp.h"
@@ -21,6 +22,11 @@
 #define FY_PP_V1_MAX   107             /* "PROXY ...\r\n", the spec's limit */
 #define FY_PP_V2_HEAD  16
 #define FY_PP_V2_MAX   (FY_PP_V2_HEAD + 216)   /* addresses, some TLVs */
+
+struct fy_pp_tlv_name_s {
+    const char  *name;
+    int          type;
+};
 
 static const u_char  fy_pp_v2_sig[12] = {
     0x0d, 0x0a, 0x0d, 0x0a, 0x00, 0x0d, 0x0a, 0x51, 0x55, 0x49, 0x54, 0x0a
@@ -118,6 +124,40 @@ fy_pp_v1(fy_pp_t *pp, const u_char *p, size_t len)
     return FY_OK;
 }
 
+static int fy_pp_tlv_find(const u_char *p, size_t n, unsigned type,
+    fy_str_t *value);
+
+/* Keep the TLVs that follow addresses of alen bytes in the address
+ * part (n bytes at p).  A chain that runs past its end (its own, or the
+ * ssl TLV's inside it) is logged and dropped, so that the variables
+ * read only whole ones; the addresses stay good. */
+static int
+fy_pp_v2_tlvs(fy_pp_t *pp, const u_char *p, size_t n, size_t alen)
+{
+    fy_str_t  ssl, v;
+    int       rc;
+
+    if (n - alen > sizeof(pp->tlvs)) {
+        return FY_ERROR;
+    }
+    pp->ntlvs = (unsigned) (n - alen);
+    memcpy(pp->tlvs, p + alen, pp->ntlvs);
+    /* type 0 is not one the specification gives: a walk to the end */
+    rc = fy_pp_tlv_find(pp->tlvs, pp->ntlvs, 0x100, &v);
+    if (rc != FY_ERROR
+        && fy_pp_tlv_find(pp->tlvs, pp->ntlvs, 0x20, &ssl) == FY_OK)
+    {
+        rc = ssl.len < 5 ? FY_ERROR
+             : fy_pp_tlv_find(ssl.data + 5, ssl.len - 5, 0x100, &v);
+    }
+    if (rc == FY_ERROR) {
+        fy_log_error(FY_LOG_ERR, 0, "broken PROXY protocol TLV, client: %s",
+                     pp->addr);
+        pp->ntlvs = 0;
+    }
+    return FY_OK;
+}
+
 /* The binary header, whole (len bytes). */
 static int
 fy_pp_v2(fy_pp_t *pp, const u_char *p, size_t len)
@@ -145,7 +185,7 @@ fy_pp_v2(fy_pp_t *pp, const u_char *p, size_t len)
                   sizeof(pp->server_addr));
         pp->port = (unsigned) (p[8] << 8 | p[9]);
         pp->server_port = (unsigned) (p[10] << 8 | p[11]);
-        return FY_OK;
+        return fy_pp_v2_tlvs(pp, p, alen, 12);
     case 0x21:                              /* TCP over IPv6 */
         if (alen < 36) {
             return FY_ERROR;
@@ -155,7 +195,7 @@ fy_pp_v2(fy_pp_t *pp, const u_char *p, size_t len)
                   sizeof(pp->server_addr));
         pp->port = (unsigned) (p[32] << 8 | p[33]);
         pp->server_port = (unsigned) (p[34] << 8 | p[35]);
-        return FY_OK;
+        return fy_pp_v2_tlvs(pp, p, alen, 36);
     default:
         return FY_OK;                       /* UNSPEC, UDP, unix: ignored,
                                                as nginx */
@@ -234,4 +274,117 @@ broken:
                  fy_pp_printable(buf, len), client);
     pp->addr[0] = pp->server_addr[0] = '\0';
     return FY_ERROR;
+}
+
+
+/* The TLV of type in the n bytes at p: FY_OK with *value, FY_DECLINED,
+ * FY_ERROR when a TLV runs past the end. */
+static int
+fy_pp_tlv_find(const u_char *p, size_t n, unsigned type, fy_str_t *value)
+{
+    size_t  len;
+
+    while (n) {
+        if (n < 3) {
+            return FY_ERROR;
+        }
+        len = (size_t) (p[1] << 8 | p[2]);
+        if (n - 3 < len) {
+            return FY_ERROR;
+        }
+        if (p[0] == type) {
+            value->data = (u_char *) p + 3;
+            value->len = len;
+            return FY_OK;
+        }
+        p += 3 + len;
+        n -= 3 + len;
+    }
+    return FY_DECLINED;
+}
+
+/* The type a name gives in table (or "0x" and hex digits up to FF), -1 */
+static int
+fy_pp_tlv_type(const u_char *name, size_t len,
+               const struct fy_pp_tlv_name_s *table)
+{
+    int64_t  t;
+
+    if (len > 2 && name[0] == '0' && name[1] == 'x') {
+        t = fy_hextoi(name + 2, len - 2);
+        return t >= 0 && t <= 0xff ? (int) t : -1;
+    }
+    for ( /* void */ ; table->name; table++) {
+        if (strlen(table->name) == len && memcmp(table->name, name, len) == 0) {
+            return table->type;
+        }
+    }
+    return -1;
+}
+
+int
+fy_pp_tlv(const fy_pp_t *pp, const u_char *name, size_t len,
+          fy_str_t *value, char verify[11])
+{
+    /* the PROXY protocol specification's names, nginx's spelling */
+    static const struct fy_pp_tlv_name_s  names[] = {
+        { "alpn", 0x01 }, { "authority", 0x02 }, { "unique_id", 0x05 },
+        { "ssl", 0x20 }, { "netns", 0x30 }, { NULL, 0 }
+    }, ssl_names[] = {
+        { "version", 0x21 }, { "cn", 0x22 }, { "cipher", 0x23 },
+        { "sig_alg", 0x24 }, { "key_alg", 0x25 }, { NULL, 0 }
+    };
+    fy_str_t  ssl;
+    int       type, rc;
+
+    if (len > 4 && memcmp(name, "ssl_", 4) == 0) {
+        name += 4;
+        len -= 4;
+        type = len == 6 && memcmp(name, "verify", 6) == 0
+               ? 0 : fy_pp_tlv_type(name, len, ssl_names);
+        if (type < 0) {
+            return FY_ERROR;
+        }
+        rc = fy_pp_tlv_find(pp->tlvs, pp->ntlvs, 0x20, &ssl);
+        if (rc != FY_OK) {
+            return rc;
+        }
+        /* the ssl TLV: client (1 byte), verify (4), then its own TLVs */
+        if (ssl.len < 5) {
+            return FY_ERROR;
+        }
+        if (type == 0) {
+            snprintf(verify, 11, "%u",
+                     (unsigned) ssl.data[1] << 24 | ssl.data[2] << 16
+                     | ssl.data[3] << 8 | ssl.data[4]);
+            value->data = (u_char *) verify;
+            value->len = strlen(verify);
+            return FY_OK;
+        }
+        return fy_pp_tlv_find(ssl.data + 5, ssl.len - 5, (unsigned) type,
+                              value);
+    }
+    type = fy_pp_tlv_type(name, len, names);
+    if (type < 0) {
+        return FY_ERROR;
+    }
+    return fy_pp_tlv_find(pp->tlvs, pp->ntlvs, (unsigned) type, value);
+}
+
+int
+fy_pp_tlv_known(const u_char *name, size_t len)
+{
+    fy_pp_t   pp;
+    fy_str_t  v;
+    char      verify[11];
+
+    /* a header without TLVs: a known name is not found, an unknown
+     * one is an error */
+    memset(&pp, 0, sizeof(pp));
+    if (len > 4 && memcmp(name, "ssl_", 4) == 0) {
+        /* an ssl TLV with nothing inside, so the sub-name is looked up */
+        memcpy(pp.tlvs, "\x20\x00\x05\x00\x00\x00\x00\x00", 8);
+        pp.ntlvs = 8;
+    }
+    return fy_pp_tlv(&pp, name, len, &v, verify) != FY_ERROR;
 }

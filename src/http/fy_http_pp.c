@@ -123,3 +123,24 @@ fy_http_pp_var_server_port(fy_http_request_t *r, u_char *buf, size_t size)
 
     return fy_http_pp_port(buf, size, pp, pp ? pp->server_port : 0);
 }
+
+/* $proxy_protocol_tlv_NAME: the TLV's value as the header carried it;
+ * empty without a header, without the TLV, or over version 1 */
+size_t
+fy_http_pp_var_tlv(fy_http_request_t *r, const fy_str_t *arg, u_char *buf,
+                   size_t size)
+{
+    fy_pp_t   *pp = r->hc->pp;
+    fy_str_t   v;
+    char       verify[11];
+
+    if (pp == NULL || fy_pp_tlv(pp, arg->data, arg->len, &v, verify)
+                      != FY_OK)
+    {
+        return 0;
+    }
+    if (buf) {
+        memcpy(buf, v.data, fy_min(v.len, size));
+    }
+    return v.len;
+}

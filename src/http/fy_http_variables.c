@@ -9,6 +9,7 @@
 #include "fy_core.h"
 #include "fy_http.h"
 #include "fy_http_fastcgi.h"
+#include "fy_pp.h"
 
 #include <arpa/inet.h>
 
@@ -687,6 +688,7 @@ static const fy_http_pvariable_t  fy_http_pvariables[] = {
     { "http_",    fy_pvar_http },
     { "arg_",     fy_pvar_arg },
     { "cookie_",  fy_pvar_cookie },
+    { "proxy_protocol_tlv_", fy_http_pp_var_tlv },
     { NULL, NULL }
 };
 
@@ -838,6 +840,15 @@ fy_http_cv_compile(fy_conf_t *cf, const fy_str_t *text)
                  * for the access log */
                 fy_http_var_upstream_fields_used(cf);
             }
+        }
+        if (part->pvar && part->pvar->get == fy_http_pp_var_tlv
+            && !fy_pp_tlv_known(part->arg.data, part->arg.len))
+        {
+            /* nginx logs this at each request; a name no header can
+             * carry is a mistake in the configuration */
+            fy_conf_error(cf, "unknown PROXY protocol TLV \"%.*s\"",
+                          (int) part->arg.len, (char *) part->arg.data);
+            return NULL;
         }
         if (part->var == NULL && part->pvar == NULL) {
             /* $1..$9, or a named capture of a regex read so far */
