@@ -6,8 +6,11 @@
 # log after a body larger than the header's buffer; as the upstream
 # sent it, before proxy_cookie_path), $date_local and $date_gmt outside
 # SSI pages (ssi's default timefmt, now), $http2 and $http3 (empty:
-# ferry speaks HTTP/1.x).  Each was unknown to the old binary, which
-# refuses this configuration.
+# ferry speaks HTTP/1.x), $request_body (the body as the upstream got
+# it, decoded from chunked, when it fitted client_body_buffer_size: in
+# add_header and the access log; empty for a bigger one, as nginx's in
+# a temporary file) and $request_body_file (always empty).  Each was
+# unknown to the old binary, which refuses this configuration.
 
 use strict;
 use warnings;
@@ -22,6 +25,7 @@ worker_processes 1;
 events { worker_connections 64; }
 http {
     log_format ck '$upstream_cookie_sid|$upstream_cookie_THEME|$upstream_cookie_none';
+    log_format body '$request_method|$request_body|$request_body_file';
     upstream app { server 127.0.0.1:%%PORT_1%%; }
     server {
         listen 127.0.0.1:%%PORT_0%%;
@@ -33,6 +37,12 @@ http {
             add_header X-Si "[$upstream_cookie_si]";
             access_log logs/ck.log ck;
         }
+        location /body/ {
+            proxy_pass http://app;
+            client_body_buffer_size 1k;
+            add_header X-Body "[$request_body]";
+            access_log logs/body.log body;
+        }
         location /dates {
             return 200 "$date_local|$date_gmt|[$http2$http3]";
         }
@@ -43,6 +53,9 @@ EOF
 my $big = 'x' x 300000;
 my $be = Ferry::Test::Backend->new(port => $f->port(1), handler => sub {
     my ($req) = @_;
+    if ($req->{uri} =~ m{^/body/}) {
+        return { status => 200, body => 'got ' . length($req->{body}) . "\n" };
+    }
     return { status => 200,
              headers => [ 'Set-Cookie' => 'sidx=wrong; Path=/',
                           'Set-Cookie' => 'sid=abc123; Path=/; HttpOnly',
@@ -72,6 +85,35 @@ wait_until {
 is((split /\n/, $log)[1], 'abc123|dark|-',
    'access log after the body: $upstream_cookie_sid, _THEME (any case), '
    . 'an unknown cookie "-" as an empty value is logged');
+
+# ---- $request_body ----
+$r = http($f->port(0), build_request(method => 'POST', path => '/body/a',
+                                     headers => [Connection => 'close'],
+                                     body => 'a=1&b=two'));
+is($r->{body}, "got 9\n", 'a body proxied');
+is($r->{headers}{'x-body'}, '[a=1&b=two]',
+   'add_header $request_body: the body, read whole before the answer');
+$r = http($f->port(0), build_request(method => 'POST', path => '/body/c',
+        headers => [Connection => 'close', 'Transfer-Encoding' => 'chunked'],
+        body => "3\r\nabc\r\n4\r\ndefg\r\n0\r\n\r\n"));
+is($r->{headers}{'x-body'}, '[abcdefg]', '... a chunked body decoded');
+my $large = 'z' x 5000;
+$r = http($f->port(0), build_request(method => 'POST', path => '/body/l',
+                                     headers => [Connection => 'close'],
+                                     body => $large));
+is($r->{body}, "got 5000\n", 'a body past client_body_buffer_size proxied');
+is($r->{headers}{'x-body'}, '[]', '... $request_body empty, as nginx\'s');
+$r = http_get($f->port(0), '/body/g');
+is($r->{headers}{'x-body'}, '[]', 'a GET: empty');
+{
+    my $bl;
+    wait_until {
+        $bl = Ferry::Test::read_file($f->prefix . '/logs/body.log') // '';
+        ($bl =~ tr/\n//) >= 4;
+    } 5;
+    is($bl, "POST|a=1&b=two|-\nPOST|abcdefg|-\nPOST|-|-\nGET|-|-\n",
+       'the access log: $request_body, $request_body_file always empty');
+}
 
 my $before = time;
 $r = http_get($f->port(0), '/dates');

@@ -1271,6 +1271,11 @@ size_t fy_http_pp_var_server_port(fy_http_request_t *r, u_char *buf,
                                   size_t size);
 size_t fy_http_pp_var_tlv(fy_http_request_t *r, const fy_str_t *arg,
                           u_char *buf, size_t size);
+/* fy_http_proxy_send.c: $request_body, $request_body_file */
+size_t fy_http_proxy_var_request_body(fy_http_request_t *r, u_char *buf,
+                                      size_t size);
+size_t fy_http_proxy_var_request_body_file(fy_http_request_t *r,
+                                           u_char *buf, size_t size);
 /* The response is done (all sent) or failed: keep alive or close. */
 void fy_http_finalize(fy_http_request_t *r, int close_connection);
 /* Send a complete response with a small body (errors, return). */

@@ -683,3 +683,43 @@ fy_proxy_check_client(fy_event_t *rev)
     }
     fy_http_close_connection(hc);
 }
+
+/*
+ * $request_body: the body as the upstream got it (decoded from chunked),
+ * once the client sent all of it and when it fitted
+ * client_body_buffer_size, the buffer it went through: as nginx, whose
+ * body past that size goes to a temporary file and leaves the variable
+ * empty.  ferry reads the body while the request goes up, so the value
+ * is there for the access log and what is evaluated after the body (not
+ * for proxy_set_header: the header goes up before the body is read).
+ */
+size_t
+fy_http_proxy_var_request_body(fy_http_request_t *r, u_char *buf,
+                               size_t size)
+{
+    fy_http_proxy_t  *p = r->proxy;
+    size_t            n;
+
+    if (p == NULL || !p->body_done || p->body_lost
+        || p->body.start == NULL)
+    {
+        return 0;
+    }
+    n = (size_t) (p->body.last - p->body.start);
+    if (buf) {
+        memcpy(buf, p->body.start, fy_min(n, size));
+    }
+    return n;
+}
+
+/* $request_body_file: nginx's temporary file of a body; ferry writes
+ * none (client_body_in_file_only off only), so it is empty. */
+size_t
+fy_http_proxy_var_request_body_file(fy_http_request_t *r, u_char *buf,
+                                    size_t size)
+{
+    fy_unused(r);
+    fy_unused(buf);
+    fy_unused(size);
+    return 0;
+}

@@ -679,6 +679,8 @@ static const fy_http_variable_t  fy_http_variables[] = {
     { "limit_req_status", fy_http_limit_var_req_status },
     { "upstream_cache_status", fy_http_cache_var_status },
     { "limit_conn_status", fy_http_limit_var_conn_status },
+    { "request_body",     fy_http_proxy_var_request_body },
+    { "request_body_file", fy_http_proxy_var_request_body_file },
     { "fastcgi_script_name", fy_http_fastcgi_var_script_name },
     { "fastcgi_path_info", fy_http_fastcgi_var_path_info },
     { NULL, NULL }
