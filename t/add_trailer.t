@@ -10,7 +10,8 @@
 # the statuses of add_header unless "always"; inherited like add_header
 # (a level with its own replaces the whole list); nothing for HTTP/1.0,
 # HEAD, 304, nor with chunked_transfer_encoding off; keep-alive goes on
-# after the trailers; configuration errors with file and line.
+# after the trailers; $sent_trailer_NAME in the access log (empty when
+# none was sent); configuration errors with file and line.
 #
 # Every test that sends a request asserts trailers or the framing they
 # force, so each fails without add_trailer (the configuration is
@@ -27,12 +28,14 @@ worker_processes 1;
 events { worker_connections 64; }
 http {
     upstream up { server 127.0.0.1:%%PORT_1%%; }
+    log_format tr '$server_protocol|$sent_trailer_x_status|$sent_trailer_X_URI|$sent_trailer_x_empty';
     server {
         listen 127.0.0.1:%%PORT_0%%;
         root %%PREFIX%%/html;
         add_trailer X-Srv "srv";
 
         location /ret {
+            access_log logs/tr.log tr;
             add_trailer X-Time $request_time;
             add_trailer X-Uri "u=$uri";
             add_trailer X-Empty "$arg_none";
@@ -199,6 +202,16 @@ ok($np->{headers}{'content-length'} == length("upstream body length\n" x 3)
 my $r10 = http($f->port(0), "GET /ret HTTP/1.0\r\nHost: x\r\n\r\n");
 ok($r10->{status} == 200 && !$r10->{chunked} && $r10->{body} eq 'hello'
    && $r10->{headers}{'content-length'} eq '5', 'HTTP/1.0: no trailers');
+{
+    my $log;
+    wait_until {
+        $log = Ferry::Test::read_file($f->prefix . '/logs/tr.log') // '';
+        ($log =~ tr/\n//) >= 2;
+    } 5;
+    is($log, "HTTP/1.1|200|u=/ret|-\nHTTP/1.0|-|-|-\n",
+       '$sent_trailer_NAME in the access log (any case; one not sent, and '
+       . 'all without trailers: "-")');
+}
 my $rh = http($f->port(0), "HEAD /ret HTTP/1.1\r\nHost: x\r\n"
               . "Connection: close\r\n\r\n", head => 1);
 ok($rh->{status} == 200 && !$rh->{headers}{'transfer-encoding'}

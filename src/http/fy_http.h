@@ -1157,6 +1157,9 @@ struct fy_http_request_s {
     fy_str_t              header_text;     /* the response header sent
                                               ($sent_http_), empty
                                               until it is made */
+    fy_str_t              trailer_text;    /* the last chunk with
+                                              add_trailer's fields, for
+                                              $sent_trailer_ (empty: none) */
     uint64_t              request_length;  /* header and body received */
     uint64_t              start_msec;      /* monotonic, for $request_time */
     uint64_t              start_wall;      /* wall clock ms */

@@ -117,5 +117,6 @@ fy_http_trailers_last_chunk(fy_http_request_t *r, int crlf, fy_str_t *out)
     *q++ = '\r';
     *q++ = '\n';
     out->len = (size_t) (q - out->data);
+    r->trailer_text = *out;             /* $sent_trailer_NAME */
     return FY_OK;
 }

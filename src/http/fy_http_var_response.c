@@ -82,20 +82,18 @@ fy_pvar_upstream_http(fy_http_request_t *r, const fy_str_t *arg, u_char *buf,
     return n;
 }
 
-/* $sent_http_NAME: the fields so named of the header sent to the
- * client, as written there (after proxy_redirect, charset, gzip and
- * add_header); empty until it is made, so an add_header or a map read
- * there does not see it. */
+/* The fields named arg of text as sent ("Name: value\r\n" lines after
+ * a first one, the status line or the last chunk's "0"), joined. */
 static size_t
-fy_pvar_sent_http(fy_http_request_t *r, const fy_str_t *arg, u_char *buf,
-                  size_t size)
+fy_var_sent_fields(const fy_str_t *text, const fy_str_t *arg, u_char *buf,
+                   size_t size)
 {
     u_char  *p, *end, *eol, *colon, *v;
     size_t   n = 0;
 
-    p = r->header_text.data;
-    end = p + r->header_text.len;
-    /* past the status line, then one "Name: value\r\n" at a time */
+    p = text->data;
+    end = p + text->len;
+    /* past the first line, then one "Name: value\r\n" at a time */
     eol = p ? memchr(p, '\n', (size_t) (end - p)) : NULL;
     for (p = eol ? eol + 1 : end; p < end; p = eol + 1) {
         eol = memchr(p, '\n', (size_t) (end - p));
@@ -115,6 +113,26 @@ fy_pvar_sent_http(fy_http_request_t *r, const fy_str_t *arg, u_char *buf,
                         (size_t) (eol - v) - (eol[-1] == '\r'));
     }
     return n;
+}
+
+/* $sent_http_NAME: the fields so named of the header sent to the
+ * client, as written there (after proxy_redirect, charset, gzip and
+ * add_header); empty until it is made, so an add_header or a map read
+ * there does not see it. */
+static size_t
+fy_pvar_sent_http(fy_http_request_t *r, const fy_str_t *arg, u_char *buf,
+                  size_t size)
+{
+    return fy_var_sent_fields(&r->header_text, arg, buf, size);
+}
+
+/* $sent_trailer_NAME: a field add_trailer sent after the body (for the
+ * access log); empty before, and for a response without trailers. */
+static size_t
+fy_pvar_sent_trailer(fy_http_request_t *r, const fy_str_t *arg,
+                     u_char *buf, size_t size)
+{
+    return fy_var_sent_fields(&r->trailer_text, arg, buf, size);
 }
 
 /* $upstream_cookie_NAME: the value the first of the upstream's
@@ -155,6 +173,7 @@ const fy_http_pvariable_t  fy_http_var_response_pvariables[] = {
     { "upstream_http_", fy_pvar_upstream_http },
     { "sent_http_",     fy_pvar_sent_http },
     { "upstream_cookie_", fy_pvar_upstream_cookie },
+    { "sent_trailer_",  fy_pvar_sent_trailer },
     { NULL, NULL }
 };
 
