@@ -1274,11 +1274,9 @@ size_t fy_http_pp_var_server_port(fy_http_request_t *r, u_char *buf,
                                   size_t size);
 size_t fy_http_pp_var_tlv(fy_http_request_t *r, const fy_str_t *arg,
                           u_char *buf, size_t size);
-/* fy_http_proxy_send.c: $request_body, $request_body_file */
+/* fy_http_proxy_send.c: $request_body */
 size_t fy_http_proxy_var_request_body(fy_http_request_t *r, u_char *buf,
                                       size_t size);
-size_t fy_http_proxy_var_request_body_file(fy_http_request_t *r,
-                                           u_char *buf, size_t size);
 /* The response is done (all sent) or failed: keep alive or close. */
 void fy_http_finalize(fy_http_request_t *r, int close_connection);
 /* Send a complete response with a small body (errors, return). */
@@ -1686,10 +1684,6 @@ size_t fy_http_ssl_var_session_id(fy_http_request_t *r, u_char *buf,
                                   size_t size);
 size_t fy_http_ssl_var_alpn_protocol(fy_http_request_t *r, u_char *buf,
                                      size_t size);
-size_t fy_http_ssl_var_early_data(fy_http_request_t *r, u_char *buf,
-                                  size_t size);
-/* fy_http_http2.c: $http2, $http3 (empty: ferry speaks HTTP/1.x) */
-size_t fy_http_http2_var(fy_http_request_t *r, u_char *buf, size_t size);
 /* fy_http_ssi_cmd.c: $date_local, $date_gmt outside SSI pages */
 size_t fy_http_ssi_var_date_local(fy_http_request_t *r, u_char *buf,
                                   size_t size);

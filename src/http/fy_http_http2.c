@@ -168,15 +168,3 @@ fy_http_http2_set(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
     fy_http_http2_ignored(cf, what);
     return FY_CONF_OK;
 }
-
-/* $http2 ("h2" or "h2c" in nginx for a request over HTTP/2) and $http3
- * ("h3"): empty, since every request ferry serves came over HTTP/1.x.
- * A log_format written for nginx keeps working and says so. */
-size_t
-fy_http_http2_var(fy_http_request_t *r, u_char *buf, size_t size)
-{
-    fy_unused(r);
-    fy_unused(buf);
-    fy_unused(size);
-    return 0;
-}

@@ -711,15 +711,3 @@ fy_http_proxy_var_request_body(fy_http_request_t *r, u_char *buf,
     }
     return n;
 }
-
-/* $request_body_file: nginx's temporary file of a body; ferry writes
- * none (client_body_in_file_only off only), so it is empty. */
-size_t
-fy_http_proxy_var_request_body_file(fy_http_request_t *r, u_char *buf,
-                                    size_t size)
-{
-    fy_unused(r);
-    fy_unused(buf);
-    fy_unused(size);
-    return 0;
-}

@@ -93,15 +93,3 @@ FY_HTTP_SSL_INFO_VAR(curve, FY_TLS_INFO_CURVE)
 FY_HTTP_SSL_INFO_VAR(curves, FY_TLS_INFO_CURVES)
 FY_HTTP_SSL_INFO_VAR(session_id, FY_TLS_INFO_SESSION_ID)
 FY_HTTP_SSL_INFO_VAR(alpn_protocol, FY_TLS_INFO_ALPN)
-
-/* $ssl_early_data: "1" in nginx while a request came in TLS 1.3 early
- * data; empty, since ferry accepts none ("ssl_early_data on" is refused,
- * fy_http_ssl.c). */
-size_t
-fy_http_ssl_var_early_data(fy_http_request_t *r, u_char *buf, size_t size)
-{
-    fy_unused(r);
-    fy_unused(buf);
-    fy_unused(size);
-    return 0;
-}

@@ -574,6 +574,24 @@ fy_http_cookie_value(fy_http_request_t *r, const fy_str_t *arg, u_char *buf,
     return fy_pvar_cookie(r, arg, buf, size);
 }
 
+/*
+ * nginx's variables whose value ferry's design makes empty, kept so that
+ * configurations (log formats above all) naming them still load:
+ * $http2, $http3 ("h2", "h2c", "h3" in nginx: every request ferry
+ * serves came over HTTP/1.x), $ssl_early_data ("1" for a request in TLS
+ * 1.3 early data, which ferry refuses: "ssl_early_data on" is an error),
+ * $request_body_file (nginx's temporary file of a body; ferry writes
+ * none).
+ */
+static size_t
+fy_var_empty(fy_http_request_t *r, u_char *buf, size_t size)
+{
+    fy_unused(r);
+    fy_unused(buf);
+    fy_unused(size);
+    return 0;
+}
+
 static const fy_http_variable_t  fy_http_variables[] = {
     { "pid",              fy_var_pid },
     { "remote_addr",      fy_var_remote_addr },
@@ -636,9 +654,9 @@ static const fy_http_variable_t  fy_http_variables[] = {
     { "ssl_curves", fy_http_ssl_var_curves },
     { "ssl_session_id", fy_http_ssl_var_session_id },
     { "ssl_alpn_protocol", fy_http_ssl_var_alpn_protocol },
-    { "ssl_early_data",   fy_http_ssl_var_early_data },
-    { "http2",            fy_http_http2_var },
-    { "http3",            fy_http_http2_var },
+    { "ssl_early_data",   fy_var_empty },
+    { "http2",            fy_var_empty },
+    { "http3",            fy_var_empty },
     { "date_local",       fy_http_ssi_var_date_local },
     { "date_gmt",         fy_http_ssi_var_date_gmt },
     { "request",          fy_var_request },
@@ -680,7 +698,7 @@ static const fy_http_variable_t  fy_http_variables[] = {
     { "upstream_cache_status", fy_http_cache_var_status },
     { "limit_conn_status", fy_http_limit_var_conn_status },
     { "request_body",     fy_http_proxy_var_request_body },
-    { "request_body_file", fy_http_proxy_var_request_body_file },
+    { "request_body_file", fy_var_empty },
     { "fastcgi_script_name", fy_http_fastcgi_var_script_name },
     { "fastcgi_path_info", fy_http_fastcgi_var_path_info },
     { NULL, NULL }
