@@ -9,7 +9,9 @@
 # ferry speaks HTTP/1.x), $request_body (the body as the upstream got
 # it, decoded from chunked, when it fitted client_body_buffer_size: in
 # add_header and the access log; empty for a bigger one, as nginx's in
-# a temporary file) and $request_body_file (always empty).  Each was
+# a temporary file), $request_body_file (always empty) and
+# $upstream_trailer_NAME (a field of the trailer section of an upstream's
+# chunked body, for the access log; passed through or re-chunked).  Each was
 # unknown to the old binary, which refuses this configuration.
 
 use strict;
@@ -26,6 +28,8 @@ events { worker_connections 64; }
 http {
     log_format ck '$upstream_cookie_sid|$upstream_cookie_THEME|$upstream_cookie_none';
     log_format body '$request_method|$request_body|$request_body_file';
+    log_format tr '$uri|$upstream_trailer_x_sum|$upstream_trailer_x_two|$upstream_trailer_none|$sent_http_transfer_encoding';
+    upstream raw { server 127.0.0.1:%%PORT_2%%; }
     upstream app { server 127.0.0.1:%%PORT_1%%; }
     server {
         listen 127.0.0.1:%%PORT_0%%;
@@ -42,6 +46,12 @@ http {
             client_body_buffer_size 1k;
             add_header X-Body "[$request_body]";
             access_log logs/body.log body;
+        }
+        location /tr/ {
+            proxy_pass http://raw;
+            access_log logs/tr.log tr;
+            location /tr/sub/ { proxy_pass http://raw; sub_filter a b; sub_filter_types text/plain;
+                                access_log logs/tr.log tr; }
         }
         location /dates {
             return 200 "$date_local|$date_gmt|[$http2$http3]";
@@ -62,6 +72,13 @@ my $be = Ferry::Test::Backend->new(port => $f->port(1), handler => sub {
                           'Set-Cookie' => 'theme=dark',
                           'Set-Cookie' => 'sid=second' ],
              body => $req->{uri} =~ /big/ ? $big : "up\n" };
+});
+my $rawbe = Ferry::Test::Backend->new(port => $f->port(2), raw => sub {
+    my ($sock) = @_;
+    syswrite $sock, "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n"
+                    . "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+                    . "5\r\nabcde\r\n0\r\nX-Sum: 1234  \r\nX-Two: a\r\n"
+                    . "x-two: b\r\n\r\n";
 });
 $f->start or BAIL_OUT('ferry did not start');
 
@@ -113,6 +130,25 @@ is($r->{headers}{'x-body'}, '[]', 'a GET: empty');
     } 5;
     is($bl, "POST|a=1&b=two|-\nPOST|abcdefg|-\nPOST|-|-\nGET|-|-\n",
        'the access log: $request_body, $request_body_file always empty');
+}
+
+# ---- $upstream_trailer_ ----
+$r = http_get($f->port(0), '/tr/a');
+is($r->{body}, 'abcde', 'a chunked body with trailers passed on');
+$r = http_get($f->port(0), '/tr/sub/a');
+is($r->{body}, 'bbcde', '... and one re-chunked by sub_filter');
+$r = http($f->port(0), "GET /tr/old HTTP/1.0\r\nHost: x\r\n\r\n");
+is($r->{body}, 'abcde', '... and one dechunked for HTTP/1.0');
+{
+    my $tl;
+    wait_until {
+        $tl = Ferry::Test::read_file($f->prefix . '/logs/tr.log') // '';
+        ($tl =~ tr/\n//) >= 3;
+    } 5;
+    is($tl, "/tr/a|1234|a, b|-|chunked\n/tr/sub/a|1234|a, b|-|chunked\n"
+            . "/tr/old|1234|a, b|-|-\n",
+       '$upstream_trailer_NAME in the access log: the value without its '
+       . 'blanks, two lines joined, a missing one empty');
 }
 
 my $before = time;

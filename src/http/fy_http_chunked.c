@@ -26,6 +26,18 @@ static void fy_http_chunk_name_char(fy_http_chunked_t *c, u_char ch)
     __attribute__((noinline));
 static int fy_http_chunk_name_refused(const fy_http_chunked_t *c)
     __attribute__((noinline));
+static void fy_http_chunk_keep(fy_http_chunked_t *c, u_char ch)
+    __attribute__((noinline));
+
+
+/* Keep one more byte of the trailer section (c->keep set). */
+static void
+fy_http_chunk_keep(fy_http_chunked_t *c, u_char ch)
+{
+    if (c->keep_len < c->keep_size) {
+        c->keep[c->keep_len++] = ch;
+    }
+}
 
 
 /* Keep one more byte of a trailer name (strict parsers only). */
@@ -374,6 +386,9 @@ fy_http_parse_chunked(fy_http_chunked_t *c, fy_buf_t *b)
                     c->name_len = 0;
                     fy_http_chunk_name_char(c, ch);
                 }
+                if (c->keep) {
+                    fy_http_chunk_keep(c, ch);
+                }
                 state = sw_trailer_name;
                 break;
             }
@@ -394,6 +409,9 @@ fy_http_parse_chunked(fy_http_chunked_t *c, fy_buf_t *b)
                 if (c->strict) {
                     fy_http_chunk_name_char(c, ch);
                 }
+                if (c->keep) {
+                    fy_http_chunk_keep(c, ch);
+                }
                 break;
             }
 
@@ -405,11 +423,17 @@ fy_http_parse_chunked(fy_http_chunked_t *c, fy_buf_t *b)
                 goto invalid;
             }
 
+            if (c->keep) {
+                fy_http_chunk_keep(c, ch);
+            }
             state = sw_trailer_value;
             break;
 
         case sw_trailer_value:
             if (fy_http_is_text(ch)) {
+                if (c->keep) {
+                    fy_http_chunk_keep(c, ch);
+                }
                 break;
             }
 
@@ -419,6 +443,9 @@ fy_http_parse_chunked(fy_http_chunked_t *c, fy_buf_t *b)
             }
 
             if (ch == '\n' && !c->strict) {
+                if (c->keep) {
+                    fy_http_chunk_keep(c, '\n');
+                }
                 state = sw_trailer_start;
                 break;
             }
@@ -428,6 +455,9 @@ fy_http_parse_chunked(fy_http_chunked_t *c, fy_buf_t *b)
         case sw_trailer_lf:
             if (ch != '\n') {
                 goto invalid;
+            }
+            if (c->keep) {
+                fy_http_chunk_keep(c, '\n');
             }
             state = sw_trailer_start;
             break;

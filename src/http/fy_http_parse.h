@@ -143,6 +143,12 @@ typedef struct {
      * fits; name_len stops one past the array (too long to refuse) */
     uint8_t    name_len;
     u_char     name[FY_HTTP_CHUNK_NAME_MAX];
+    /* Set by a caller that wants the trailer section's bytes (the proxy
+     * for $upstream_trailer_NAME): its field lines, CRLF after each,
+     * are copied here as far as keep_size allows; NULL: none kept. */
+    u_char    *keep;
+    uint16_t   keep_len;
+    uint16_t   keep_size;
 } fy_http_chunked_t;
 
 /* Limits on meta_len: one chunk-size line, the whole trailer section. */

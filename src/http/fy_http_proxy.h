@@ -419,5 +419,8 @@ void fy_http_memcached_trailer(fy_http_proxy_t *p, const u_char *start,
  * fields are kept for $upstream_http_ when the configuration names it
  * (FY_OK, or FY_ERROR: no memory) */
 int fy_http_var_keep_upstream(fy_http_proxy_t *p);
+/* The trailer section kept for $upstream_trailer_NAME: its first bytes */
+#define FY_PROXY_TRAILER_KEEP  4096
+int fy_http_var_keep_trailers(fy_http_proxy_t *p);
 
 #endif /* FY_HTTP_PROXY_H */

@@ -401,6 +401,10 @@ fy_proxy_process_header(fy_http_proxy_t *p)
          * as a strict client would (fy_http_parse.h) */
         p->chunked.strict = 1;
         p->scan_chunked.strict = 1;
+        if (fy_http_var_keep_trailers(p) != FY_OK) {
+            fy_proxy_fail(p, 500);
+            return;
+        }
     } else if (cl != -1) {
         p->body_type = FY_PROXY_BODY_LENGTH;
         p->rest = (uint64_t) cl;

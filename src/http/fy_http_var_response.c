@@ -167,13 +167,50 @@ fy_pvar_upstream_cookie(fy_http_request_t *r, const fy_str_t *arg,
     return 0;
 }
 
-/* [0] and [2] need the upstream's fields kept (fy_http_cv_compile),
+/* $upstream_trailer_NAME: a field of the trailer section of the
+ * upstream's chunked body (the relay's parser kept its lines, "Name:
+ * value\n", fy_http_var_keep_trailers), joined as $upstream_http_'s;
+ * empty until the body has ended. */
+static size_t
+fy_pvar_upstream_trailer(fy_http_request_t *r, const fy_str_t *arg,
+                         u_char *buf, size_t size)
+{
+    fy_http_proxy_t  *p = r->proxy;
+    u_char           *l, *end, *eol, *colon, *v, *ve;
+    size_t            n = 0;
+
+    if (p == NULL || p->chunked.keep == NULL) {
+        return 0;
+    }
+    end = p->chunked.keep + p->chunked.keep_len;
+    for (l = p->chunked.keep; l < end; l = eol + 1) {
+        eol = memchr(l, '\n', (size_t) (end - l));
+        if (eol == NULL) {
+            break;                  /* cut by the room kept */
+        }
+        colon = memchr(l, ':', (size_t) (eol - l));
+        if (colon == NULL || !fy_var_name_is(l, (size_t) (colon - l), arg)) {
+            continue;
+        }
+        for (v = colon + 1; v < eol && (*v == ' ' || *v == '\t'); v++) {
+            /* the value starts after the blanks */
+        }
+        for (ve = eol; ve > v && (ve[-1] == ' ' || ve[-1] == '\t'); ve--) {
+            /* and ends before them */
+        }
+        n = fy_var_join(buf, size, n, v, (size_t) (ve - v));
+    }
+    return n;
+}
+
+/* [0], [2] and [4] need the upstream's fields kept (fy_http_cv_compile),
  * [1] is looked for by add_header (fy_http_headers.c) */
 const fy_http_pvariable_t  fy_http_var_response_pvariables[] = {
     { "upstream_http_", fy_pvar_upstream_http },
     { "sent_http_",     fy_pvar_sent_http },
     { "upstream_cookie_", fy_pvar_upstream_cookie },
     { "sent_trailer_",  fy_pvar_sent_trailer },
+    { "upstream_trailer_", fy_pvar_upstream_trailer },
     { NULL, NULL }
 };
 
@@ -230,5 +267,26 @@ fy_http_var_keep_upstream(fy_http_proxy_t *p)
     }
     p->kept_fields = copy;
     p->nkept_fields = p->headers.nelts;
+    return FY_OK;
+}
+
+/* A chunked body comes: when the configuration names $upstream_http_
+ * (or _cookie_, _trailer_), the parser keeps its trailer section's lines
+ * (the first FY_PROXY_TRAILER_KEEP bytes) for $upstream_trailer_.
+ * FY_OK or FY_ERROR (no memory). */
+int
+fy_http_var_keep_trailers(fy_http_proxy_t *p)
+{
+    if (!fy_http_var_upstream_used) {
+        return FY_OK;
+    }
+    if (p->chunked.keep == NULL) {
+        p->chunked.keep = fy_palloc(p->r->pool, FY_PROXY_TRAILER_KEEP);
+        if (p->chunked.keep == NULL) {
+            return FY_ERROR;
+        }
+        p->chunked.keep_size = FY_PROXY_TRAILER_KEEP;
+    }
+    p->chunked.keep_len = 0;            /* this try's */
     return FY_OK;
 }

@@ -854,9 +854,11 @@ fy_http_cv_compile(fy_conf_t *cf, const fy_str_t *text)
             if (part->pvar
                 && (part->pvar->get == fy_http_var_response_pvariables[0].get
                     || part->pvar->get
-                       == fy_http_var_response_pvariables[2].get))
+                       == fy_http_var_response_pvariables[2].get
+                    || part->pvar->get
+                       == fy_http_var_response_pvariables[4].get))
             {
-                /* $upstream_http_, $upstream_cookie_: keep the fields
+                /* $upstream_http_, _cookie_, _trailer_: keep the fields
                  * for the access log */
                 fy_http_var_upstream_fields_used(cf);
             }
