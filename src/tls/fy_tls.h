@@ -47,6 +47,13 @@ enum {
     FY_TLS_VERIFY_OPTIONAL_NO_CA
 };
 
+/* ssl_ocsp */
+enum {
+    FY_TLS_OCSP_OFF = 0,
+    FY_TLS_OCSP_ON,             /* the chain, but its root */
+    FY_TLS_OCSP_LEAF            /* the client's own certificate only */
+};
+
 /* Where a directive was given, for messages about its value. */
 typedef struct {
     const char  *file;
@@ -102,6 +109,17 @@ typedef struct {
     char           *stapling_responder;   /* http://... or NULL: the
                                              certificate's AIA */
     fy_tls_where_t  stapling_responder_where;
+    /* client certificates checked with OCSP (fy_tls_ocsp_client.c) */
+    int             ocsp;                 /* FY_TLS_OCSP_*, -1: unset */
+    fy_tls_where_t  ocsp_where;
+    char           *ocsp_responder;       /* http://... or NULL: the
+                                             certificate's AIA */
+    fy_tls_where_t  ocsp_responder_where;
+    int             ocsp_cache;           /* 1: a zone, 0: off, -1:
+                                             unset */
+    char           *ocsp_cache_name;
+    size_t          ocsp_cache_size;
+    fy_tls_where_t  ocsp_cache_where;
     int             early_data;           /* -1: unset; only off */
     fy_array_t     *conf_commands;        /* fy_tls_conf_cmd_t, NULL:
                                              unset */
@@ -171,6 +189,24 @@ enum {
     FY_TLS_CLIENT_NONE          /* no certificate, one required */
 };
 int  fy_tls_verify_client(fy_conn_t *c, int mode, const char *who);
+/* fy_tls_ocsp_client.c: ssl_ocsp.  fy_tls_ocsp_client_init, when
+ * the configuration is read, hangs what the checks need on ctx
+ * (SSL_CTX *): the responder of ssl_ocsp_responder (resolved now) and
+ * the cache zone; FY_OK or FY_ERROR (logged at emerg with file and
+ * line).  fy_tls_ocsp_validate, once c's handshake is done: FY_OK when
+ * there is nothing to wait for (no ssl_ocsp on the context, no client
+ * certificate or one that failed verification, every status known
+ * from the cache), FY_AGAIN while the responder is asked: `done(c)` is
+ * called when the result is known, unless c is closed first (the
+ * fetch then stops).  `who` names the client in messages.
+ * fy_tls_ocsp_result: NULL when c's certificate passed (or was not
+ * checked), else nginx's reason: "certificate revoked", "certificate
+ * status unknown", "certificate status request failed". */
+int  fy_tls_ocsp_client_init(fy_pool_t *pool, void *ctx,
+                             fy_tls_conf_t *conf);
+int  fy_tls_ocsp_validate(fy_conn_t *c, void (*done)(fy_conn_t *c),
+                          const char *who);
+const char *fy_tls_ocsp_result(fy_conn_t *c);
 /* The $ssl_client_* value `what` of c into buf (at most size bytes;
  * buf NULL: none) and its whole length; 0 for a plain connection or
  * one without a client certificate ($ssl_client_verify: "NONE"). */
@@ -286,12 +322,20 @@ const char *fy_tls_conf_set_password_file(fy_conf_t *cf,
                                           void *conf);
 const char *fy_tls_conf_set_conf_command(fy_conf_t *cf,
                                          const fy_command_t *cmd, void *conf);
-/* ssl_stapling (the flag and where it was given), ssl_stapling_responder
- * (http:// only), on the fy_tls_conf_t at cmd->offset */
+/* ssl_stapling (the flag and where it was given) on the fy_tls_conf_t
+ * at cmd->offset; ssl_stapling_responder and ssl_ocsp_responder
+ * (http:// only) on the char * at cmd->offset, its fy_tls_where_t
+ * after it; ssl_ocsp (offset of tls.ocsp, post fy_tls_ocsp_modes);
+ * ssl_ocsp_cache on the fy_tls_conf_t at cmd->offset */
 const char *fy_tls_conf_set_stapling(fy_conf_t *cf, const fy_command_t *cmd,
                                      void *conf);
 const char *fy_tls_conf_set_responder(fy_conf_t *cf,
                                       const fy_command_t *cmd, void *conf);
+const char *fy_tls_conf_set_ocsp(fy_conf_t *cf, const fy_command_t *cmd,
+                                 void *conf);
+const char *fy_tls_conf_set_ocsp_cache(fy_conf_t *cf,
+                                       const fy_command_t *cmd, void *conf);
+extern const fy_conf_enum_t    fy_tls_ocsp_modes[];
 extern const fy_conf_enum_t    fy_tls_verify_modes[];
 /* ssl_verify_depth's range (fy_conf_set_int) */
 extern const fy_conf_bounds_t  fy_tls_depth_bounds;
