@@ -79,6 +79,16 @@ http {
         ssl_ocsp_cache shared:OCSP:1m;
         location / { return 200 "$ssl_client_verify\n"; }
     }
+    # a responder that never answers; the wait bounded by the
+    # handshake's timeout
+    server {
+        listen 127.0.0.1:%%PORT_11%% ssl;
+        client_header_timeout 1s;
+        ssl_verify_client on;
+        ssl_ocsp on;
+        ssl_ocsp_responder http://127.0.0.1:%%PORT_12%%/;
+        location / { return 200 "$ssl_client_verify\n"; }
+    }
     # no OCSP
     server {
         listen 127.0.0.1:%%PORT_9%% ssl;
@@ -159,6 +169,9 @@ http_conf_refused("ssl_ocsp_cache shared:X;",
 http_conf_refused("ssl_ocsp_cache X:16k;",
                   qr/OCSP cache "X:16k" is too small in \S+ferry\.conf:\d+/,
                   'ssl_ocsp_cache below 32k');
+http_conf_refused("server { ssl_ocsp_cache shared:Z:1m; }\n    server { ssl_ocsp_cache Z:2m; }",
+                  qr/the size 2097152 of ssl_ocsp_cache "Z" conflicts with the size 1048576 given in \S+ferry\.conf:6, in \S+ferry\.conf:7\b/,
+                  'one ssl_ocsp_cache name with two sizes');
 http_conf_refused("ssl_ocsp_cache off; ssl_ocsp_cache off;",
                   qr/"ssl_ocsp_cache" directive is duplicate in \S+ferry\.conf:\d+/,
                   'ssl_ocsp_cache twice');
@@ -218,6 +231,14 @@ tcp_server($f->port(8), sub {
     my $resp = '';
     1 while sysread($r, $resp, 65536, length $resp);
     print $c $resp;
+});
+
+# a responder that reads the request and never answers (it counts them)
+my $silent = "$d/silent.count";
+tcp_server($f->port(12), sub {
+    my ($c) = @_;
+    open my $fh, '>>', $silent; print $fh "x"; close $fh;
+    1 while sysread($c, my $buf, 65536);
 });
 
 $f->allow_log(qr/OCSP|certificate status/);
@@ -300,6 +321,23 @@ like(get($p4, 'rev'), qr/^HTTP\/1\.1 400 /, 'cache: revoked: 400');
 is(-s $count, 2, '... one more request');
 like(get($p4, 'rev'), qr/^HTTP\/1\.1 400 /, '... revoked again, from the cache');
 is(-s $count, 2, '... the revoked status is cached too');
+
+# a responder that never answers: the client waits, the worker does not
+{
+    my $p11 = $f->port(11);
+    open(my $bg, '-|', "printf 'GET / HTTP/1.0\\r\\n\\r\\n' | timeout 10 $o s_client"
+         . " -connect 127.0.0.1:$p11 -cert $d/good.crt -key $d/good.key -quiet 2>/dev/null")
+        or die "s_client: $!";
+    ok((wait_until { -s $silent } 5), 'a silent responder: the check\'s request reached it');
+    like(get($p0, 'good'), qr/\r\n\r\nSUCCESS\n/,
+         '... meanwhile the worker serves another client (and checks its certificate)');
+    my $waited = do { local $/; <$bg> };
+    close $bg;
+    is($waited, '', '... the waiting client gets no answer: closed at the handshake\'s timeout');
+    ok((wait_until { $f->error_log =~ /\[info\] .*client timed out in SSL handshake, client 127\.0\.0\.1/ } 5),
+       '... logged as a handshake timeout');
+    is(-s $silent, 1, '... one request made');
+}
 
 # stream
 my $p10 = $f->port(10);

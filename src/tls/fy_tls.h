@@ -342,7 +342,7 @@ extern const fy_conf_bounds_t  fy_tls_depth_bounds;
 /* Where the directive being read is, for later messages. */
 void fy_tls_conf_where(fy_conf_t *cf, fy_tls_where_t *w);
 /* FY_ERROR (logged, with both places) when t and o name one shared
- * session cache with two sizes, else FY_OK. */
+ * session cache, or one OCSP cache, with two sizes, else FY_OK. */
 int  fy_tls_conf_cache_conflict(const fy_tls_conf_t *t,
                                 const fy_tls_conf_t *o);
 

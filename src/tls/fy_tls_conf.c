@@ -339,8 +339,21 @@ invalid:
     return FY_CONF_ERROR;
 }
 
-/* One name, one size: t's shared session cache against o's (servers
- * checked in order, http's and stream's each against those before). */
+/* A zone named twice with two sizes: logged with both places. */
+static int
+fy_tls_conf_size_conflict(const char *what, const char *name, size_t size,
+                          const fy_tls_where_t *w, size_t osize,
+                          const fy_tls_where_t *ow)
+{
+    fy_log_error(FY_LOG_EMERG, 0, "the size %zu of %s \"%s\" conflicts "
+                 "with the size %zu given in %s:%u, in %s:%u", size, what,
+                 name, osize, ow->file, ow->line, w->file, w->line);
+    return FY_ERROR;
+}
+
+/* One name, one size: t's shared session cache and OCSP cache against
+ * o's (servers checked in order, http's and stream's each against
+ * those before). */
 int
 fy_tls_conf_cache_conflict(const fy_tls_conf_t *t, const fy_tls_conf_t *o)
 {
@@ -348,13 +361,20 @@ fy_tls_conf_cache_conflict(const fy_tls_conf_t *t, const fy_tls_conf_t *o)
         && strcmp(o->cache_name, t->cache_name) == 0
         && o->cache_size != t->cache_size)
     {
-        fy_log_error(FY_LOG_EMERG, 0, "the size %zu of ssl_session_cache "
-                     "\"%s\" conflicts with the size %zu given in %s:%u, "
-                     "in %s:%u", t->cache_size, t->cache_name,
-                     o->cache_size, o->cache_where.file,
-                     o->cache_where.line, t->cache_where.file,
-                     t->cache_where.line);
-        return FY_ERROR;
+        return fy_tls_conf_size_conflict("ssl_session_cache", t->cache_name,
+                                         t->cache_size, &t->cache_where,
+                                         o->cache_size, &o->cache_where);
+    }
+    if (t->ocsp_cache == 1 && o->ocsp_cache == 1
+        && strcmp(o->ocsp_cache_name, t->ocsp_cache_name) == 0
+        && o->ocsp_cache_size != t->ocsp_cache_size)
+    {
+        return fy_tls_conf_size_conflict("ssl_ocsp_cache",
+                                         t->ocsp_cache_name,
+                                         t->ocsp_cache_size,
+                                         &t->ocsp_cache_where,
+                                         o->ocsp_cache_size,
+                                         &o->ocsp_cache_where);
     }
     return FY_OK;
 }
