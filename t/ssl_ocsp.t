@@ -36,6 +36,7 @@ worker_processes 1;
 events { worker_connections 64; }
 http {
     log_format v '$server_port $status $ssl_client_verify';
+    log_format r '$ssl_session_reused $status $ssl_client_verify';
     access_log logs/v.log v;
     ssl_certificate srv.crt;
     ssl_certificate_key srv.key;
@@ -87,6 +88,14 @@ http {
         ssl_verify_client on;
         ssl_ocsp on;
         ssl_ocsp_responder http://127.0.0.1:%%PORT_12%%/;
+        location / { return 200 "$ssl_client_verify\n"; }
+    }
+    # resumed sessions (tickets), logged
+    server {
+        listen 127.0.0.1:%%PORT_13%% ssl;
+        access_log logs/r.log r;
+        ssl_verify_client on;
+        ssl_ocsp leaf;
         location / { return 200 "$ssl_client_verify\n"; }
     }
     # no OCSP
@@ -247,9 +256,10 @@ $f->start;
 # One request over TLS with a client certificate (and its chain): the
 # answer, or '' when the server closed without one.
 sub get {
-    my ($port, $cert, $chain, $nothing) = @_;
+    my ($port, $cert, $chain, $nothing, $extra) = @_;
     my $c = $cert ? "-cert $d/$cert.crt -key $d/$cert.key" : '';
     $c .= " -cert_chain $d/$chain.crt" if $chain;
+    $c .= " $extra" if $extra;
     # a stream server answers at once: nothing sent, the end of input
     # ignored (-quiet) until the server closes
     my $in = $nothing ? 'cat /dev/null' : "printf 'GET / HTTP/1.0\\r\\n\\r\\n'";
@@ -337,6 +347,26 @@ is(-s $count, 2, '... the revoked status is cached too');
     ok((wait_until { $f->error_log =~ /\[info\] .*client timed out in SSL handshake, client 127\.0\.0\.1/ } 5),
        '... logged as a handshake timeout');
     is(-s $silent, 1, '... one request made');
+}
+
+# resumed sessions: checked again; a chain that needs the client's
+# intermediate cannot be built without it (nginx: the check fails)
+{
+    my $p13 = $f->port(13);
+    my $rlog = sub { Ferry::Test::read_file($f->prefix . '/logs/r.log') // '' };
+    for my $c (['good', undef, '^r 200 SUCCESS$', 'good: 200 SUCCESS again'],
+               ['rev', undef, '^r 400 FAILED:certificate revoked$', 'revoked: 400 again, no way in by resuming'],
+               ['leafy', 'int', '^r 400 FAILED:certificate status request failed$',
+                'leafy (its intermediate only in the client\'s chain): the status request fails'])
+    {
+        my ($cert, $chain, $re, $name) = @$c;
+        get($p13, $cert, $chain, undef, "-sess_out $d/$cert.sess");
+        ok(-s "$d/$cert.sess", "$cert: a session kept by the client");
+        get($p13, $cert, $chain, undef, "-sess_in $d/$cert.sess");
+        ok((wait_until { $rlog->() =~ /$re/m } 5), "a resumed session, $name") or diag($rlog->());
+    }
+    like($f->error_log, qr/\[error\] .*certificate chain for OCSP not found \(\d+: [^)]+\), the session is resumed, client 127\.0\.0\.1/,
+         '... logged');
 }
 
 # stream

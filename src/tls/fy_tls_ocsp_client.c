@@ -378,6 +378,7 @@ fy_tls_ocsp_validate(fy_conn_t *c, void (*done)(fy_conn_t *c),
     X509_STORE_CTX       *sctx;
     fy_tls_ocsp_conf_t   *oc;
     fy_tls_ocsp_check_t  *st;
+    int                   n, err;
 
     if (ssl == NULL || fy_tls_ocsp_conf_index == -1) {
         return FY_OK;
@@ -407,8 +408,11 @@ fy_tls_ocsp_validate(fy_conn_t *c, void (*done)(fy_conn_t *c),
     st->cert_status = V_OCSP_CERTSTATUS_GOOD;
     snprintf(st->who, sizeof(st->who), "%s", who);
 
-    /* the whole chain, as verification built it (a resumed session
-     * has no peer chain: what the trusted certificates give) */
+    /* the whole chain, as verification built it.  A resumed session
+     * has no peer chain: the chain must then be built again from the
+     * trusted certificates, and where it needs one only the client had,
+     * the check fails (nginx) rather than skip the issuers it cannot
+     * name. */
     sctx = X509_STORE_CTX_new();
     if (sctx == NULL
         || X509_STORE_CTX_init(sctx, SSL_CTX_get_cert_store(ctx), cert,
@@ -417,15 +421,24 @@ fy_tls_ocsp_validate(fy_conn_t *c, void (*done)(fy_conn_t *c),
         X509_STORE_CTX_free(sctx);
         return FY_ERROR;
     }
-    (void) X509_verify_cert(sctx);
+    n = X509_verify_cert(sctx);
+    err = X509_STORE_CTX_get_error(sctx);
     st->certs = X509_STORE_CTX_get1_chain(sctx);
     X509_STORE_CTX_free(sctx);
     ERR_clear_error();
     if (st->certs == NULL) {
         return FY_ERROR;
     }
-
     st->status = FY_AGAIN;
+    if (n != 1) {
+        snprintf(st->tail, sizeof(st->tail), ", %s", st->who);
+        fy_tls_ocsp_failed(st, "certificate chain for OCSP not found "
+                           "(%d: %s)%s", err,
+                           X509_verify_cert_error_string(err),
+                           SSL_session_reused(ssl)
+                           ? ", the session is resumed" : "");
+        return FY_OK;
+    }
     fy_tls_ocsp_next(st);
     if (st->status == FY_AGAIN) {
         st->waiting = 1;
