@@ -26,8 +26,8 @@ use strict;
 use warnings;
 use Test::More;
 use Ferry::Test;
+use Ferry::OCSP;
 use IO::Socket::INET;
-use POSIX ();
 
 plan skip_all => 'no openssl' unless grep { -x "$_/openssl" } split /:/, $ENV{PATH};
 
@@ -201,24 +201,11 @@ http_conf_refused("ssl_ocsp_cache off; ssl_ocsp_cache off;",
 
 # ---- the responders ------------------------------------------------------
 
-my @responders;
 sub responder {
     my ($port, $ca, $signer) = @_;
-    my $pid = fork // die "fork: $!";
-    if ($pid == 0) {
-        chdir $d;
-        open STDIN, '<', '/dev/null';
-        open STDOUT, '>', "$d/ocsp-$ca.log";
-        open STDERR, '>&', \*STDOUT;
-        exec($o, 'ocsp', '-index', "db-$ca/index.txt", '-port', $port,
-             '-rsigner', "$signer.crt", '-rkey', "$signer.key", '-CA', "$ca.crt",
-             '-nmin', '60') or POSIX::_exit(127);
-    }
-    push @responders, $pid;
-    wait_until { (`cat $d/ocsp-$ca.log` // '') =~ /waiting for OCSP client connections/ } 10
-        or BAIL_OUT("openssl ocsp did not start");
+    Ferry::OCSP::responder(dir => $d, port => $port, index => "db-$ca/index.txt",
+                           ca => "$ca.crt", signer => $signer, log => "$d/ocsp-$ca.log");
 }
-END { kill 'TERM', @responders if @responders; }
 # the root's answers signed by a responder it certified, the
 # intermediate's by itself
 responder($root_port, 'ca', 'ocsp');

@@ -72,7 +72,7 @@ const fy_command_t  fy_stream_ssl_commands[] = {
 
     /* client certificates: http's setters on the same fields */
     { "ssl_verify_client", FY_STREAM_SSL_CTX, 0, 1, 1,
-      fy_tls_conf_set_verify, FY_CONF_SRV_OFF, FY_STREAM_TLS_OFF(verify),
+      fy_tls_conf_set_mode, FY_CONF_SRV_OFF, FY_STREAM_TLS_OFF(verify),
       fy_tls_verify_modes },
 
     { "ssl_verify_depth", FY_STREAM_SSL_CTX, 0, 1, 1, fy_conf_set_int,
@@ -123,7 +123,7 @@ const fy_command_t  fy_stream_ssl_commands[] = {
 
     /* client certificates checked with OCSP, as http's
      * (src/tls/fy_tls_ocsp_client.c; nginx 1.27.2) */
-    { "ssl_ocsp", FY_STREAM_SSL_CTX, 0, 1, 1, fy_tls_conf_set_ocsp,
+    { "ssl_ocsp", FY_STREAM_SSL_CTX, 0, 1, 1, fy_tls_conf_set_mode,
       FY_CONF_SRV_OFF, FY_STREAM_TLS_OFF(ocsp), fy_tls_ocsp_modes },
 
     { "ssl_ocsp_responder", FY_STREAM_SSL_CTX, 0, 1, 1,

@@ -312,9 +312,10 @@ const char *fy_tls_conf_set_session_cache(fy_conf_t *cf,
  * char * field's, followed by its fy_tls_where_t. */
 const char *fy_tls_conf_set_where_str(fy_conf_t *cf, const fy_command_t *cmd,
                                       void *conf);
-/* ssl_verify_client: offset of tls.verify, post fy_tls_verify_modes */
-const char *fy_tls_conf_set_verify(fy_conf_t *cf, const fy_command_t *cmd,
-                                   void *conf);
+/* ssl_verify_client and ssl_ocsp: offset of tls.verify or tls.ocsp,
+ * post fy_tls_verify_modes or fy_tls_ocsp_modes */
+const char *fy_tls_conf_set_mode(fy_conf_t *cf, const fy_command_t *cmd,
+                                 void *conf);
 /* ssl_password_file (read at once) and ssl_conf_command: offset of
  * the fy_tls_conf_t */
 const char *fy_tls_conf_set_password_file(fy_conf_t *cf,
@@ -325,14 +326,11 @@ const char *fy_tls_conf_set_conf_command(fy_conf_t *cf,
 /* ssl_stapling (the flag and where it was given) on the fy_tls_conf_t
  * at cmd->offset; ssl_stapling_responder and ssl_ocsp_responder
  * (http:// only) on the char * at cmd->offset, its fy_tls_where_t
- * after it; ssl_ocsp (offset of tls.ocsp, post fy_tls_ocsp_modes);
- * ssl_ocsp_cache on the fy_tls_conf_t at cmd->offset */
+ * after it; ssl_ocsp_cache on the fy_tls_conf_t at cmd->offset */
 const char *fy_tls_conf_set_stapling(fy_conf_t *cf, const fy_command_t *cmd,
                                      void *conf);
 const char *fy_tls_conf_set_responder(fy_conf_t *cf,
                                       const fy_command_t *cmd, void *conf);
-const char *fy_tls_conf_set_ocsp(fy_conf_t *cf, const fy_command_t *cmd,
-                                 void *conf);
 const char *fy_tls_conf_set_ocsp_cache(fy_conf_t *cf,
                                        const fy_command_t *cmd, void *conf);
 extern const fy_conf_enum_t    fy_tls_ocsp_modes[];

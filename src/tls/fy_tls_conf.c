@@ -58,30 +58,27 @@ fy_tls_conf_set_where_str(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
     return FY_CONF_OK;
 }
 
-/* An enum (the row's post) at the row's offset, and where it was given
- * into the fy_tls_where_t `where` bytes after it. */
-static const char *
-fy_tls_conf_set_mode(fy_conf_t *cf, const fy_command_t *cmd, void *conf,
-                     size_t where)
+/* ssl_verify_client and ssl_ocsp: an enum (the row's post) at the
+ * row's offset, and where it was given into the fy_tls_where_t that
+ * follows it (for ssl_verify_client's message about missing CA files,
+ * ssl_ocsp's about optional_no_ca). */
+#define FY_TLS_MODE_WHERE                                                 \
+    (offsetof(fy_tls_conf_t, verify_where) - offsetof(fy_tls_conf_t, verify))
+
+_Static_assert(offsetof(fy_tls_conf_t, ocsp_where)
+               - offsetof(fy_tls_conf_t, ocsp) == FY_TLS_MODE_WHERE,
+               "ssl_ocsp's where follows it as ssl_verify_client's does");
+
+const char *
+fy_tls_conf_set_mode(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
 {
     const char  *rv = fy_conf_set_enum(cf, cmd, conf);
 
     if (rv == FY_CONF_OK) {
         fy_tls_conf_where(cf, (fy_tls_where_t *) ((char *) conf + cmd->offset
-                                                  + where));
+                                                  + FY_TLS_MODE_WHERE));
     }
     return rv;
-}
-
-/* ssl_verify_client: the row's offset is that of the `verify` field,
- * its post fy_tls_verify_modes; where it was given is kept for the
- * message about missing CA files. */
-const char *
-fy_tls_conf_set_verify(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
-{
-    return fy_tls_conf_set_mode(cf, cmd, conf,
-                                offsetof(fy_tls_conf_t, verify_where)
-                                - offsetof(fy_tls_conf_t, verify));
 }
 
 /* ssl_password_file: read now, as nginx does, so that a missing or
@@ -427,15 +424,6 @@ const fy_conf_enum_t  fy_tls_ocsp_modes[] = {
     { "leaf", FY_TLS_OCSP_LEAF },
     { NULL, 0 }
 };
-
-/* ssl_ocsp on | off | leaf, and where it was given */
-const char *
-fy_tls_conf_set_ocsp(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
-{
-    return fy_tls_conf_set_mode(cf, cmd, conf,
-                                offsetof(fy_tls_conf_t, ocsp_where)
-                                - offsetof(fy_tls_conf_t, ocsp));
-}
 
 /* ssl_ocsp_cache off | [shared:]NAME:SIZE, at least 32k as nginx's
  * (eight pages) */
