@@ -262,7 +262,9 @@ int  fy_tls_load_stapling(fy_pool_t *pool, void *ctx, fy_tls_conf_t *conf);
  * worker holds and starts its fetch.  FY_OK or FY_ERROR (logged). */
 void fy_tls_ocsp_name(void *ctx, const char *path);
 int  fy_tls_ocsp_init(fy_pool_t *pool, void *ctx, fy_tls_conf_t *conf);
-/* The parts of an OCSP responder URL, "http://host[:port][/path]"
+/* fy_tls_ocsp_fetch.c (shared by stapling and ssl_ocsp, see also
+ * fy_tls_ocsp.h): the parts of an OCSP responder URL,
+ * "http://host[:port][/path]"
  * (host may be an [IPv6] address): NULL, or why it cannot be used
  * ("invalid URL prefix", "invalid host", "invalid port", "no host"). */
 typedef struct {

@@ -65,7 +65,6 @@ typedef struct {
 static int  fy_tls_ocsp_index = -1;     /* X509 ex_data: fy_tls_ocsp_t */
 static int  fy_tls_ocsp_name_index = -1;/* X509 ex_data: its file */
 
-
 void
 fy_tls_ocsp_name(void *ctx, const char *path)
 {

@@ -378,7 +378,7 @@ fy_tls_ocsp_validate(fy_conn_t *c, void (*done)(fy_conn_t *c),
     X509_STORE_CTX       *sctx;
     fy_tls_ocsp_conf_t   *oc;
     fy_tls_ocsp_check_t  *st;
-    int                   n, err;
+    int                   err;
 
     if (ssl == NULL || fy_tls_ocsp_conf_index == -1) {
         return FY_OK;
@@ -408,37 +408,45 @@ fy_tls_ocsp_validate(fy_conn_t *c, void (*done)(fy_conn_t *c),
     st->cert_status = V_OCSP_CERTSTATUS_GOOD;
     snprintf(st->who, sizeof(st->who), "%s", who);
 
-    /* the whole chain, as verification built it.  A resumed session
-     * has no peer chain: the chain must then be built again from the
-     * trusted certificates, and where it needs one only the client had,
-     * the check fails (nginx) rather than skip the issuers it cannot
-     * name. */
-    sctx = X509_STORE_CTX_new();
-    if (sctx == NULL
-        || X509_STORE_CTX_init(sctx, SSL_CTX_get_cert_store(ctx), cert,
-                               SSL_get_peer_cert_chain(ssl)) != 1)
-    {
+    /* the whole chain as the handshake verified it; a resumed session
+     * has none (nor the client's intermediates): it is built again
+     * from the trusted certificates, and where that fails the
+     * connection is closed (nginx) rather than the issuers it cannot
+     * name skipped */
+    st->certs = SSL_get0_verified_chain(ssl);
+    if (st->certs) {
+        st->certs = X509_chain_up_ref(st->certs);
+        if (st->certs == NULL) {
+            return FY_ERROR;
+        }
+    } else {
+        sctx = X509_STORE_CTX_new();
+        if (sctx == NULL
+            || X509_STORE_CTX_init(sctx, SSL_CTX_get_cert_store(ctx), cert,
+                                   SSL_get_peer_cert_chain(ssl)) != 1)
+        {
+            X509_STORE_CTX_free(sctx);
+            return FY_ERROR;
+        }
+        if (X509_verify_cert(sctx) != 1) {
+            err = X509_STORE_CTX_get_error(sctx);
+            fy_log_error(FY_LOG_ERR, 0, "X509_verify_cert() failed (%d: %s) "
+                         "while building the chain for OCSP%s, %s", err,
+                         X509_verify_cert_error_string(err),
+                         SSL_session_reused(ssl) ? " of a resumed session"
+                                                 : "", who);
+            X509_STORE_CTX_free(sctx);
+            ERR_clear_error();
+            return FY_ERROR;
+        }
+        st->certs = X509_STORE_CTX_get1_chain(sctx);
         X509_STORE_CTX_free(sctx);
-        return FY_ERROR;
+        if (st->certs == NULL) {
+            return FY_ERROR;
+        }
     }
-    n = X509_verify_cert(sctx);
-    err = X509_STORE_CTX_get_error(sctx);
-    st->certs = X509_STORE_CTX_get1_chain(sctx);
-    X509_STORE_CTX_free(sctx);
-    ERR_clear_error();
-    if (st->certs == NULL) {
-        return FY_ERROR;
-    }
+
     st->status = FY_AGAIN;
-    if (n != 1) {
-        snprintf(st->tail, sizeof(st->tail), ", %s", st->who);
-        fy_tls_ocsp_failed(st, "certificate chain for OCSP not found "
-                           "(%d: %s)%s", err,
-                           X509_verify_cert_error_string(err),
-                           SSL_session_reused(ssl)
-                           ? ", the session is resumed" : "");
-        return FY_OK;
-    }
     fy_tls_ocsp_next(st);
     if (st->status == FY_AGAIN) {
         st->waiting = 1;
