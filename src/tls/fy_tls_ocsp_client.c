@@ -64,8 +64,8 @@ typedef struct {
     OCSP_CERTID          *id;        /* the one asked about now */
     u_char                key[SHA256_DIGEST_LENGTH];
     fy_tls_fetch_t        fetch;
-    char                  who[96];
-    char                  tail[400];
+    char                  who[160];
+    char                  tail[512];
 } fy_tls_ocsp_check_t;
 
 static int  fy_tls_ocsp_conf_index = -1;    /* SSL_CTX: the conf */
