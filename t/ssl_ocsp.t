@@ -10,7 +10,8 @@
 # intermediate's key) says is good.  Clients are "openssl s_client"
 # with -cert (and -cert_chain for leafy).
 #
-# Checked: good -> 200 and $ssl_client_verify SUCCESS; revoked -> 400
+# Checked: good -> 200 and $ssl_client_verify SUCCESS; unknown to the
+# responder -> 400, FAILED:certificate status unknown; revoked -> 400
 # "The SSL certificate error" with "ssl_verify_client on" and with
 # "optional" (nginx's check is the same for both), the access log
 # saying "FAILED:certificate revoked"; a certificate without OCSP URL
@@ -142,6 +143,7 @@ issue('srv', 'ca', "subjectAltName=DNS:srv.test\\n");
 issue('good', 'ca', $aia_root);
 issue('rev', 'ca', $aia_root);
 issue('noaia', 'ca', "subjectAltName=DNS:noaia.test\\n");
+issue('unk', 'ca', $aia_root);          # not in the root's database
 issue('ocsp', 'ca', "extendedKeyUsage=OCSPSigning\\n");
 issue('int', 'ca', "basicConstraints=critical,CA:true\\nkeyUsage=keyCertSign,cRLSign\\n$aia_root");
 issue('leafy', 'int', $aia_int);
@@ -274,6 +276,12 @@ like(get($p1, 'rev'), qr/^HTTP\/1\.1 400 .*The SSL certificate error/s,
      'optional, a revoked certificate: 400 too (nginx checks OCSP the same way)');
 ok((wait_until { vlog() =~ /^$p1 400 FAILED:certificate revoked$/m } 5), '... logged FAILED:certificate revoked');
 like(get($p1), qr/\r\n\r\nNONE\n/, 'optional without a certificate: nothing to check, NONE');
+
+# a certificate the responder does not know
+$out = get($p0, 'unk');
+like($out, qr/^HTTP\/1\.1 400 /, 'a certificate the responder does not know: 400');
+ok((wait_until { vlog() =~ /^$p0 400 FAILED:certificate status unknown$/m } 5),
+   '... FAILED:certificate status unknown');
 
 # no OCSP URL in the certificate
 $out = get($p0, 'noaia');
