@@ -99,6 +99,12 @@ http {
         ssl_ocsp leaf;
         location / { return 200 "$ssl_client_verify\n"; }
     }
+    # ssl_ocsp without ssl_verify_client: no certificate asked for
+    server {
+        listen 127.0.0.1:%%PORT_14%% ssl;
+        ssl_ocsp on;
+        location / { return 200 "$ssl_client_verify\n"; }
+    }
     # no OCSP
     server {
         listen 127.0.0.1:%%PORT_9%% ssl;
@@ -315,6 +321,10 @@ like($f->error_log, qr/\[error\] .*connect\(\) failed while requesting certifica
 # no ssl_ocsp: the revoked certificate passes
 my $p9 = $f->port(9);
 like(get($p9, 'rev'), qr/\r\n\r\nSUCCESS\n/, 'without ssl_ocsp: the revoked certificate is not checked');
+
+# ssl_ocsp without ssl_verify_client: accepted, nothing to check
+like(get($f->port(14), 'rev'), qr/\r\n\r\nNONE\n/,
+     'ssl_ocsp without ssl_verify_client: no certificate asked for, NONE');
 
 # the cache: the second connection is answered from it
 my $p4 = $f->port(4);
