@@ -16,7 +16,8 @@
 # "optional" (nginx's check is the same for both), the access log
 # saying "FAILED:certificate revoked"; a certificate without OCSP URL
 # and a responder that is down -> 400, "certificate status request
-# failed", logged as nginx; "on" asks about the intermediate too (its
+# failed", logged as nginx, and so do answers signed by a CA nobody
+# trusts; "on" asks about the intermediate too (its
 # revocation fails leafy), "leaf" only about leafy; ssl_ocsp off lets
 # the revoked one in; ssl_ocsp_cache: a second connection is answered
 # without asking the responder again (a counting proxy in front of
@@ -99,6 +100,14 @@ http {
         ssl_ocsp leaf;
         location / { return 200 "$ssl_client_verify\n"; }
     }
+    # a responder whose answers are signed by a CA nobody trusts
+    server {
+        listen 127.0.0.1:%%PORT_15%% ssl;
+        ssl_verify_client on;
+        ssl_ocsp on;
+        ssl_ocsp_responder http://127.0.0.1:%%PORT_16%%/;
+        location / { return 200 "$ssl_client_verify\n"; }
+    }
     # ssl_ocsp without ssl_verify_client: no certificate asked for
     server {
         listen 127.0.0.1:%%PORT_14%% ssl;
@@ -145,6 +154,8 @@ sub issue {
 }
 sh("cd $d && $o req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.crt -days 2"
    . " -subj '/CN=OCSP Client Root'");
+sh("cd $d && $o req -x509 -newkey rsa:2048 -nodes -keyout other.key -out other.crt -days 2"
+   . " -subj '/CN=Another Root'");
 issue('srv', 'ca', "subjectAltName=DNS:srv.test\\n");
 issue('good', 'ca', $aia_root);
 issue('rev', 'ca', $aia_root);
@@ -218,6 +229,9 @@ sub responder {
 # intermediate's by itself
 responder($root_port, 'ca', 'ocsp');
 responder($int_port, 'int', 'int');
+# the root's database, answers signed by another CA
+Ferry::OCSP::responder(dir => $d, port => $f->port(16), index => 'db-ca/index.txt',
+                       ca => 'ca.crt', signer => 'other', log => "$d/ocsp-other.log");
 
 # a proxy in front of the root's responder that counts the requests
 my $count = "$d/proxy.count";
@@ -321,6 +335,15 @@ like($f->error_log, qr/\[error\] .*connect\(\) failed while requesting certifica
 # no ssl_ocsp: the revoked certificate passes
 my $p9 = $f->port(9);
 like(get($p9, 'rev'), qr/\r\n\r\nSUCCESS\n/, 'without ssl_ocsp: the revoked certificate is not checked');
+
+# an answer "good" signed by a CA that is not trusted
+$out = get($f->port(15), 'good');
+like($out, qr/^HTTP\/1\.1 400 /, 'a "good" signed by an untrusted CA: 400');
+my $p15 = $f->port(15);
+ok((wait_until { vlog() =~ /^$p15 400 FAILED:certificate status request failed$/m } 5),
+   '... FAILED:certificate status request failed');
+like($f->error_log, qr/\[error\] .*OCSP_basic_verify\(\) failed .* while requesting certificate status, responder: 127\.0\.0\.1:\d+, peer: 127\.0\.0\.1:\d+, certificate: "[^"]*good\.test"/,
+     '... OCSP_basic_verify() failed logged');
 
 # ssl_ocsp without ssl_verify_client: accepted, nothing to check
 like(get($f->port(14), 'rev'), qr/\r\n\r\nNONE\n/,
