@@ -14,15 +14,18 @@
 # responder -> 400, FAILED:certificate status unknown; revoked -> 400
 # "The SSL certificate error" with "ssl_verify_client on" and with
 # "optional" (nginx's check is the same for both), the access log
-# saying "FAILED:certificate revoked"; a certificate without OCSP URL
-# and a responder that is down -> 400, "certificate status request
-# failed", logged as nginx, and so do answers signed by a CA nobody
-# trusts; "on" asks about the intermediate too (its
-# revocation fails leafy), "leaf" only about leafy; ssl_ocsp off lets
-# the revoked one in; ssl_ocsp_cache: a second connection is answered
-# without asking the responder again (a counting proxy in front of
-# it); a stream server refuses the revoked client the same way; config
-# errors with file and line.
+# saying "FAILED:certificate revoked"; a certificate without OCSP URL,
+# a responder that is down and answers signed by a CA nobody trusts ->
+# 400, "certificate status request failed", logged as nginx; "on" asks
+# about the intermediate too (its revocation fails leafy), "leaf" only
+# about leafy; ssl_ocsp off lets the revoked one in, ssl_ocsp without
+# ssl_verify_client asks for nothing; ssl_ocsp_cache: a second
+# connection is answered without asking the responder again (a
+# counting proxy in front of it); a responder that never answers: the
+# worker serves others meanwhile, the client waits until the
+# handshake's timeout; resumed sessions are checked again; a stream
+# server refuses the revoked client the same way; config errors with
+# file and line.
 
 use strict;
 use warnings;
