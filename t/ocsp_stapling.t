@@ -19,7 +19,7 @@ use strict;
 use warnings;
 use Test::More;
 use Ferry::Test;
-use POSIX ();
+use Ferry::OCSP;
 
 plan skip_all => 'no openssl' unless grep { -x "$_/openssl" } split /:/, $ENV{PATH};
 
@@ -197,21 +197,8 @@ http_conf_refused("ssl_stapling_verify maybe;",
 
 # ---- the responder -------------------------------------------------------
 
-my $rpid = fork // die "fork: $!";
-if ($rpid == 0) {
-    chdir $d;
-    open STDIN, '<', '/dev/null';
-    open STDOUT, '>', "$d/ocsp.log";
-    open STDERR, '>&', \*STDOUT;
-    exec($o, 'ocsp', '-index', 'db/index.txt', '-port', $rport,
-         '-rsigner', 'ocsp.crt', '-rkey', 'ocsp.key', '-CA', 'int.crt',
-         '-nmin', '60') or POSIX::_exit(127);
-}
-END { kill 'TERM', $rpid if $rpid; }
-# ready when it says so: a connection made to find out would be the one
-# it serves (one at a time), and hold it up
-wait_until { (`cat $d/ocsp.log` // '') =~ /waiting for OCSP client connections/ } 10
-    or BAIL_OUT("openssl ocsp did not start");
+Ferry::OCSP::responder(dir => $d, port => $rport, index => 'db/index.txt',
+                       ca => 'int.crt', signer => 'ocsp', log => "$d/ocsp.log");
 
 # fake responders: one answers 500, one reads and never answers (it
 # counts the requests it got in a file)

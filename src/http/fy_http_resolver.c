@@ -8,8 +8,10 @@
  * when the configuration is read (as nginx does for the names of a
  * proxy_pass without variables and of upstream servers), and never at
  * run time: a proxy_pass with variables must name an upstream
- * (fy_proxy_eval_pass); an OCSP responder's name (ssl_stapling) is
- * resolved when the configuration is read too (fy_tls_ocsp.c).  So there is nothing for a resolver to do; but
+ * (fy_proxy_eval_pass); an OCSP responder's name (ssl_stapling,
+ * ssl_ocsp_responder) is resolved when the configuration is read too
+ * (fy_tls_ocsp_fetch.c), and one in a client certificate (ssl_ocsp)
+ * must be an IP address.  So there is nothing for a resolver to do; but
  * configurations carry it (Mozilla's generated TLS configuration has
  * "resolver 127.0.0.1;"), and refusing it would refuse them.
  */

@@ -73,7 +73,7 @@ const fy_command_t  fy_http_ssl_commands[] = {
       NULL },
 
     { "ssl_verify_client", FY_HTTP_SSL_CTX, 0, 1, 1,
-      fy_tls_conf_set_verify, FY_CONF_SRV_OFF, FY_TLS_OFF(verify),
+      fy_tls_conf_set_mode, FY_CONF_SRV_OFF, FY_TLS_OFF(verify),
       fy_tls_verify_modes },
 
     { "ssl_verify_depth", FY_HTTP_SSL_CTX, 0, 1, 1, fy_conf_set_int,
@@ -106,7 +106,20 @@ const fy_command_t  fy_http_ssl_commands[] = {
       FY_CONF_SRV_OFF, FY_TLS_OFF(stapling_verify), NULL },
 
     { "ssl_stapling_responder", FY_HTTP_SSL_CTX, 0, 1, 1,
-      fy_tls_conf_set_responder, FY_CONF_SRV_OFF, FY_TLS_CONF, NULL },
+      fy_tls_conf_set_responder, FY_CONF_SRV_OFF,
+      FY_TLS_OFF(stapling_responder), NULL },
+
+    /* client certificates checked with OCSP (src/tls/fy_tls_ocsp_client.c;
+     * the wait after the handshake: fy_http_ssl_conn.c) */
+    { "ssl_ocsp", FY_HTTP_SSL_CTX, 0, 1, 1, fy_tls_conf_set_mode,
+      FY_CONF_SRV_OFF, FY_TLS_OFF(ocsp), fy_tls_ocsp_modes },
+
+    { "ssl_ocsp_responder", FY_HTTP_SSL_CTX, 0, 1, 1,
+      fy_tls_conf_set_responder, FY_CONF_SRV_OFF, FY_TLS_OFF(ocsp_responder),
+      NULL },
+
+    { "ssl_ocsp_cache", FY_HTTP_SSL_CTX, 0, 1, 1, fy_tls_conf_set_ocsp_cache,
+      FY_CONF_SRV_OFF, FY_TLS_CONF, NULL },
 
     { "ssl_early_data", FY_HTTP_SSL_CTX, 0, 1, 1, fy_http_ssl_early_data,
       FY_CONF_SRV_OFF, FY_TLS_OFF(early_data), NULL },

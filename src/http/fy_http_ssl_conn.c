@@ -1,14 +1,17 @@
 /*
  * fy_http_ssl_conn.c -- TLS on a client connection: the handshake
  * before HTTP starts (plain HTTP on the TLS port noticed from its first
- * byte), the 400 for that plain request, and the client-certificate
- * check (ssl_verify_client) with its 400s.
+ * byte), the wait for the OCSP responder's word on a client
+ * certificate (ssl_ocsp) after it, the 400 for that plain request, and
+ * the client-certificate check (ssl_verify_client) with its 400s.
  */
 #include "fy_core.h"
 #include "fy_http.h"
 
 
 static void fy_http_ssl_handshake_handler(fy_event_t *ev);
+static void fy_http_ssl_ocsp_wait(fy_event_t *ev);
+static void fy_http_ssl_ocsp_done(fy_conn_t *c);
 
 void
 fy_http_ssl_init_connection(fy_http_conn_t *hc)
@@ -81,6 +84,42 @@ fy_http_ssl_handshake_handler(fy_event_t *ev)
         fy_http_close_connection(hc);
         return;
     }
+    /* ssl_ocsp: the request is read once the responder has answered
+     * (nginx), the handshake's timeout still running */
+    rc = fy_tls_ocsp_validate(c, fy_http_ssl_ocsp_done, who);
+    if (rc == FY_AGAIN) {
+        c->read.handler = fy_http_ssl_ocsp_wait;
+        c->write.handler = fy_http_ssl_ocsp_wait;
+        return;
+    }
+    if (rc != FY_OK) {
+        fy_http_close_connection(hc);
+        return;
+    }
+    fy_timer_del(&c->read);
+    fy_http_start_connection(hc);
+}
+
+/* While the responder is asked: only the timeout matters; what the
+ * client sends stays for the request's reader (c->read.ready). */
+static void
+fy_http_ssl_ocsp_wait(fy_event_t *ev)
+{
+    fy_conn_t       *c = ev->data;
+    fy_http_conn_t  *hc = c->data;
+
+    if (c->read.timedout) {
+        fy_log_error(FY_LOG_INFO, 0, "client timed out in SSL handshake, "
+                     "client %s", hc->addr_text);
+        fy_http_close_connection(hc);
+    }
+}
+
+static void
+fy_http_ssl_ocsp_done(fy_conn_t *c)
+{
+    fy_http_conn_t  *hc = c->data;
+
     fy_timer_del(&c->read);
     fy_http_start_connection(hc);
 }

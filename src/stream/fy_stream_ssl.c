@@ -72,7 +72,7 @@ const fy_command_t  fy_stream_ssl_commands[] = {
 
     /* client certificates: http's setters on the same fields */
     { "ssl_verify_client", FY_STREAM_SSL_CTX, 0, 1, 1,
-      fy_tls_conf_set_verify, FY_CONF_SRV_OFF, FY_STREAM_TLS_OFF(verify),
+      fy_tls_conf_set_mode, FY_CONF_SRV_OFF, FY_STREAM_TLS_OFF(verify),
       fy_tls_verify_modes },
 
     { "ssl_verify_depth", FY_STREAM_SSL_CTX, 0, 1, 1, fy_conf_set_int,
@@ -118,7 +118,20 @@ const fy_command_t  fy_stream_ssl_commands[] = {
       FY_CONF_SRV_OFF, FY_STREAM_TLS_OFF(stapling_verify), NULL },
 
     { "ssl_stapling_responder", FY_STREAM_SSL_CTX, 0, 1, 1,
-      fy_tls_conf_set_responder, FY_CONF_SRV_OFF, FY_STREAM_TLS, NULL },
+      fy_tls_conf_set_responder, FY_CONF_SRV_OFF,
+      FY_STREAM_TLS_OFF(stapling_responder), NULL },
+
+    /* client certificates checked with OCSP, as http's
+     * (src/tls/fy_tls_ocsp_client.c; nginx 1.27.2) */
+    { "ssl_ocsp", FY_STREAM_SSL_CTX, 0, 1, 1, fy_tls_conf_set_mode,
+      FY_CONF_SRV_OFF, FY_STREAM_TLS_OFF(ocsp), fy_tls_ocsp_modes },
+
+    { "ssl_ocsp_responder", FY_STREAM_SSL_CTX, 0, 1, 1,
+      fy_tls_conf_set_responder, FY_CONF_SRV_OFF,
+      FY_STREAM_TLS_OFF(ocsp_responder), NULL },
+
+    { "ssl_ocsp_cache", FY_STREAM_SSL_CTX, 0, 1, 1,
+      fy_tls_conf_set_ocsp_cache, FY_CONF_SRV_OFF, FY_STREAM_TLS, NULL },
 
     { "ssl_alpn", FY_STREAM_SSL_CTX, 0, 1, FY_CONF_MANY, fy_stream_ssl_alpn,
       FY_CONF_SRV_OFF, offsetof(fy_stream_srv_conf_t, alpn), NULL },
@@ -308,6 +321,7 @@ fy_stream_ssl_init_cycle(fy_cycle_t *cycle)
 }
 
 static void fy_stream_ssl_handler(fy_event_t *ev);
+static void fy_stream_ssl_ocsp_wait(fy_event_t *ev);
 
 /* The ssl phase: on a "listen ... ssl" the handshake, within
  * ssl_handshake_timeout; other sessions go on at once. */
@@ -330,6 +344,38 @@ fy_stream_ssl_handshake(fy_stream_session_t *s)
     c->write.handler = fy_stream_ssl_handler;
     fy_timer_add(&c->read, (uint64_t) s->scf->ssl_handshake_timeout);
     fy_stream_ssl_handler(&c->read);
+}
+
+/* The handshake done (and, with ssl_ocsp, the responder's answer in):
+ * ssl_verify_client's verdict, then the next phase. */
+static void
+fy_stream_ssl_verified(fy_stream_session_t *s)
+{
+    fy_conn_t  *c = s->c;
+    char        who[384];
+
+    fy_timer_del(&c->read);
+    c->read.handler = fy_event_ignore;
+    c->write.handler = fy_event_ignore;
+    snprintf(who, sizeof(who), "client: %s, server: %s", s->addr_text,
+             s->ls->text);
+    if (s->scf->tls.verify != FY_TLS_VERIFY_OFF
+        && fy_tls_verify_client(c, s->scf->tls.verify, who)
+           != FY_TLS_CLIENT_OK)
+    {
+        /* as nginx: the session is not resumed later either */
+        SSL_CTX_remove_session(SSL_get_SSL_CTX(c->ssl),
+                               SSL_get0_session(c->ssl));
+        fy_stream_finalize(s, 500);
+        return;
+    }
+    fy_stream_after_ssl(s);
+}
+
+static void
+fy_stream_ssl_ocsp_done(fy_conn_t *c)
+{
+    fy_stream_ssl_verified(c->data);
 }
 
 static void
@@ -361,20 +407,31 @@ fy_stream_ssl_handler(fy_event_t *ev)
         fy_stream_finalize(s, 500);
         return;
     }
-    fy_timer_del(&c->read);
-    c->read.handler = fy_event_ignore;
-    c->write.handler = fy_event_ignore;
-    if (s->scf->tls.verify != FY_TLS_VERIFY_OFF
-        && fy_tls_verify_client(c, s->scf->tls.verify, who)
-           != FY_TLS_CLIENT_OK)
-    {
-        /* as nginx: the session is not resumed later either */
-        SSL_CTX_remove_session(SSL_get_SSL_CTX(c->ssl),
-                               SSL_get0_session(c->ssl));
+    /* ssl_ocsp: on once the responder has answered (nginx), within
+     * ssl_handshake_timeout still */
+    rc = fy_tls_ocsp_validate(c, fy_stream_ssl_ocsp_done, who);
+    if (rc == FY_AGAIN) {
+        c->read.handler = fy_stream_ssl_ocsp_wait;
+        c->write.handler = fy_stream_ssl_ocsp_wait;
+        return;
+    }
+    if (rc != FY_OK) {
         fy_stream_finalize(s, 500);
         return;
     }
-    fy_stream_after_ssl(s);
+    fy_stream_ssl_verified(s);
+}
+
+/* While the responder is asked: only the timeout matters (the
+ * handler's first check). */
+static void
+fy_stream_ssl_ocsp_wait(fy_event_t *ev)
+{
+    fy_conn_t  *c = ev->data;
+
+    if (c->read.timedout) {
+        fy_stream_ssl_handler(ev);
+    }
 }
 
 static size_t

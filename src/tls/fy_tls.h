@@ -47,6 +47,13 @@ enum {
     FY_TLS_VERIFY_OPTIONAL_NO_CA
 };
 
+/* ssl_ocsp */
+enum {
+    FY_TLS_OCSP_OFF = 0,
+    FY_TLS_OCSP_ON,             /* the chain, but its root */
+    FY_TLS_OCSP_LEAF            /* the client's own certificate only */
+};
+
 /* Where a directive was given, for messages about its value. */
 typedef struct {
     const char  *file;
@@ -102,6 +109,17 @@ typedef struct {
     char           *stapling_responder;   /* http://... or NULL: the
                                              certificate's AIA */
     fy_tls_where_t  stapling_responder_where;
+    /* client certificates checked with OCSP (fy_tls_ocsp_client.c) */
+    int             ocsp;                 /* FY_TLS_OCSP_*, -1: unset */
+    fy_tls_where_t  ocsp_where;
+    char           *ocsp_responder;       /* http://... or NULL: the
+                                             certificate's AIA */
+    fy_tls_where_t  ocsp_responder_where;
+    int             ocsp_cache;           /* 1: a zone, 0: off, -1:
+                                             unset */
+    char           *ocsp_cache_name;
+    size_t          ocsp_cache_size;
+    fy_tls_where_t  ocsp_cache_where;
     int             early_data;           /* -1: unset; only off */
     fy_array_t     *conf_commands;        /* fy_tls_conf_cmd_t, NULL:
                                              unset */
@@ -171,6 +189,24 @@ enum {
     FY_TLS_CLIENT_NONE          /* no certificate, one required */
 };
 int  fy_tls_verify_client(fy_conn_t *c, int mode, const char *who);
+/* fy_tls_ocsp_client.c: ssl_ocsp.  fy_tls_ocsp_client_init, when
+ * the configuration is read, hangs what the checks need on ctx
+ * (SSL_CTX *): the responder of ssl_ocsp_responder (resolved now) and
+ * the cache zone; FY_OK or FY_ERROR (logged at emerg with file and
+ * line).  fy_tls_ocsp_validate, once c's handshake is done: FY_OK when
+ * there is nothing to wait for (no ssl_ocsp on the context, no client
+ * certificate or one that failed verification, every status known
+ * from the cache), FY_AGAIN while the responder is asked: `done(c)` is
+ * called when the result is known, unless c is closed first (the
+ * fetch then stops).  `who` names the client in messages.
+ * fy_tls_ocsp_result: NULL when c's certificate passed (or was not
+ * checked), else nginx's reason: "certificate revoked", "certificate
+ * status unknown", "certificate status request failed". */
+int  fy_tls_ocsp_client_init(fy_pool_t *pool, void *ctx,
+                             fy_tls_conf_t *conf);
+int  fy_tls_ocsp_validate(fy_conn_t *c, void (*done)(fy_conn_t *c),
+                          const char *who);
+const char *fy_tls_ocsp_result(fy_conn_t *c);
 /* The $ssl_client_* value `what` of c into buf (at most size bytes;
  * buf NULL: none) and its whole length; 0 for a plain connection or
  * one without a client certificate ($ssl_client_verify: "NONE"). */
@@ -226,7 +262,9 @@ int  fy_tls_load_stapling(fy_pool_t *pool, void *ctx, fy_tls_conf_t *conf);
  * worker holds and starts its fetch.  FY_OK or FY_ERROR (logged). */
 void fy_tls_ocsp_name(void *ctx, const char *path);
 int  fy_tls_ocsp_init(fy_pool_t *pool, void *ctx, fy_tls_conf_t *conf);
-/* The parts of an OCSP responder URL, "http://host[:port][/path]"
+/* fy_tls_ocsp_fetch.c (shared by stapling and ssl_ocsp, see also
+ * fy_tls_ocsp.h): the parts of an OCSP responder URL,
+ * "http://host[:port][/path]"
  * (host may be an [IPv6] address): NULL, or why it cannot be used
  * ("invalid URL prefix", "invalid host", "invalid port", "no host"). */
 typedef struct {
@@ -276,9 +314,10 @@ const char *fy_tls_conf_set_session_cache(fy_conf_t *cf,
  * char * field's, followed by its fy_tls_where_t. */
 const char *fy_tls_conf_set_where_str(fy_conf_t *cf, const fy_command_t *cmd,
                                       void *conf);
-/* ssl_verify_client: offset of tls.verify, post fy_tls_verify_modes */
-const char *fy_tls_conf_set_verify(fy_conf_t *cf, const fy_command_t *cmd,
-                                   void *conf);
+/* ssl_verify_client and ssl_ocsp: offset of tls.verify or tls.ocsp,
+ * post fy_tls_verify_modes or fy_tls_ocsp_modes */
+const char *fy_tls_conf_set_mode(fy_conf_t *cf, const fy_command_t *cmd,
+                                 void *conf);
 /* ssl_password_file (read at once) and ssl_conf_command: offset of
  * the fy_tls_conf_t */
 const char *fy_tls_conf_set_password_file(fy_conf_t *cf,
@@ -286,19 +325,24 @@ const char *fy_tls_conf_set_password_file(fy_conf_t *cf,
                                           void *conf);
 const char *fy_tls_conf_set_conf_command(fy_conf_t *cf,
                                          const fy_command_t *cmd, void *conf);
-/* ssl_stapling (the flag and where it was given), ssl_stapling_responder
- * (http:// only), on the fy_tls_conf_t at cmd->offset */
+/* ssl_stapling (the flag and where it was given) on the fy_tls_conf_t
+ * at cmd->offset; ssl_stapling_responder and ssl_ocsp_responder
+ * (http:// only) on the char * at cmd->offset, its fy_tls_where_t
+ * after it; ssl_ocsp_cache on the fy_tls_conf_t at cmd->offset */
 const char *fy_tls_conf_set_stapling(fy_conf_t *cf, const fy_command_t *cmd,
                                      void *conf);
 const char *fy_tls_conf_set_responder(fy_conf_t *cf,
                                       const fy_command_t *cmd, void *conf);
+const char *fy_tls_conf_set_ocsp_cache(fy_conf_t *cf,
+                                       const fy_command_t *cmd, void *conf);
+extern const fy_conf_enum_t    fy_tls_ocsp_modes[];
 extern const fy_conf_enum_t    fy_tls_verify_modes[];
 /* ssl_verify_depth's range (fy_conf_set_int) */
 extern const fy_conf_bounds_t  fy_tls_depth_bounds;
 /* Where the directive being read is, for later messages. */
 void fy_tls_conf_where(fy_conf_t *cf, fy_tls_where_t *w);
 /* FY_ERROR (logged, with both places) when t and o name one shared
- * session cache with two sizes, else FY_OK. */
+ * session cache, or one OCSP cache, with two sizes, else FY_OK. */
 int  fy_tls_conf_cache_conflict(const fy_tls_conf_t *t,
                                 const fy_tls_conf_t *o);
 

@@ -16,8 +16,9 @@
 int
 fy_tls_verify_client(fy_conn_t *c, int mode, const char *who)
 {
-    SSL   *ssl = c->ssl;
-    long   rc;
+    SSL         *ssl = c->ssl;
+    const char  *why;
+    long         rc;
 
     if (ssl == NULL || mode == FY_TLS_VERIFY_OFF) {
         return FY_TLS_CLIENT_OK;
@@ -36,6 +37,13 @@ fy_tls_verify_client(fy_conn_t *c, int mode, const char *who)
         fy_log_error(FY_LOG_INFO, 0, "client sent no required SSL "
                      "certificate, %s", who);
         return FY_TLS_CLIENT_NONE;
+    }
+    /* ssl_ocsp: what the responder said */
+    why = fy_tls_ocsp_result(c);
+    if (why) {
+        fy_log_error(FY_LOG_INFO, 0, "client SSL certificate verify error: "
+                     "%s, %s", why, who);
+        return FY_TLS_CLIENT_FAILED;
     }
     return FY_TLS_CLIENT_OK;
 }
@@ -74,17 +82,25 @@ fy_tls_cert_bio_copy(BIO *bio, u_char *buf, size_t size)
 }
 
 static size_t
-fy_tls_cert_verify(SSL *ssl, u_char *buf, size_t size)
+fy_tls_cert_verify(fy_conn_t *c, u_char *buf, size_t size)
 {
-    char   text[160];
-    long   rc;
+    SSL         *ssl = c->ssl;
+    const char  *why;
+    char         text[160];
+    long         rc;
 
     if (SSL_get0_peer_certificate(ssl) == NULL) {
         return fy_tls_cert_copy(buf, size, "NONE");
     }
     rc = SSL_get_verify_result(ssl);
     if (rc == X509_V_OK) {
-        return fy_tls_cert_copy(buf, size, "SUCCESS");
+        /* ssl_ocsp: "FAILED:certificate revoked" ... as nginx */
+        why = fy_tls_ocsp_result(c);
+        if (why == NULL) {
+            return fy_tls_cert_copy(buf, size, "SUCCESS");
+        }
+        snprintf(text, sizeof(text), "FAILED:%s", why);
+        return fy_tls_cert_copy(buf, size, text);
     }
     snprintf(text, sizeof(text), "FAILED:%s",
              X509_verify_cert_error_string(rc));
@@ -230,7 +246,7 @@ fy_tls_cert_var(fy_conn_t *c, unsigned what, u_char *buf, size_t size)
         return 0;
     }
     if (what == FY_TLS_CERT_VERIFY) {
-        return fy_tls_cert_verify(ssl, buf, size);
+        return fy_tls_cert_verify(c, buf, size);
     }
     cert = SSL_get0_peer_certificate(ssl);
     if (cert == NULL) {

@@ -58,19 +58,25 @@ fy_tls_conf_set_where_str(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
     return FY_CONF_OK;
 }
 
-/* ssl_verify_client: the row's offset is that of the `verify` field,
- * its post fy_tls_verify_modes; where it was given is kept for the
- * message about missing CA files. */
+/* ssl_verify_client and ssl_ocsp: an enum (the row's post) at the
+ * row's offset, and where it was given into the fy_tls_where_t that
+ * follows it (for ssl_verify_client's message about missing CA files,
+ * ssl_ocsp's about optional_no_ca). */
+#define FY_TLS_MODE_WHERE                                                 \
+    (offsetof(fy_tls_conf_t, verify_where) - offsetof(fy_tls_conf_t, verify))
+
+_Static_assert(offsetof(fy_tls_conf_t, ocsp_where)
+               - offsetof(fy_tls_conf_t, ocsp) == FY_TLS_MODE_WHERE,
+               "ssl_ocsp's where follows it as ssl_verify_client's does");
+
 const char *
-fy_tls_conf_set_verify(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
+fy_tls_conf_set_mode(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
 {
-    fy_tls_conf_t  *t;
-    const char     *rv = fy_conf_set_enum(cf, cmd, conf);
+    const char  *rv = fy_conf_set_enum(cf, cmd, conf);
 
     if (rv == FY_CONF_OK) {
-        t = (fy_tls_conf_t *) ((char *) conf + cmd->offset
-                               - offsetof(fy_tls_conf_t, verify));
-        fy_tls_conf_where(cf, &t->verify_where);
+        fy_tls_conf_where(cf, (fy_tls_where_t *) ((char *) conf + cmd->offset
+                                                  + FY_TLS_MODE_WHERE));
     }
     return rv;
 }
@@ -330,8 +336,21 @@ invalid:
     return FY_CONF_ERROR;
 }
 
-/* One name, one size: t's shared session cache against o's (servers
- * checked in order, http's and stream's each against those before). */
+/* A zone named twice with two sizes: logged with both places. */
+static int
+fy_tls_conf_size_conflict(const char *what, const char *name, size_t size,
+                          const fy_tls_where_t *w, size_t osize,
+                          const fy_tls_where_t *ow)
+{
+    fy_log_error(FY_LOG_EMERG, 0, "the size %zu of %s \"%s\" conflicts "
+                 "with the size %zu given in %s:%u, in %s:%u", size, what,
+                 name, osize, ow->file, ow->line, w->file, w->line);
+    return FY_ERROR;
+}
+
+/* One name, one size: t's shared session cache and OCSP cache against
+ * o's (servers checked in order, http's and stream's each against
+ * those before). */
 int
 fy_tls_conf_cache_conflict(const fy_tls_conf_t *t, const fy_tls_conf_t *o)
 {
@@ -339,13 +358,20 @@ fy_tls_conf_cache_conflict(const fy_tls_conf_t *t, const fy_tls_conf_t *o)
         && strcmp(o->cache_name, t->cache_name) == 0
         && o->cache_size != t->cache_size)
     {
-        fy_log_error(FY_LOG_EMERG, 0, "the size %zu of ssl_session_cache "
-                     "\"%s\" conflicts with the size %zu given in %s:%u, "
-                     "in %s:%u", t->cache_size, t->cache_name,
-                     o->cache_size, o->cache_where.file,
-                     o->cache_where.line, t->cache_where.file,
-                     t->cache_where.line);
-        return FY_ERROR;
+        return fy_tls_conf_size_conflict("ssl_session_cache", t->cache_name,
+                                         t->cache_size, &t->cache_where,
+                                         o->cache_size, &o->cache_where);
+    }
+    if (t->ocsp_cache == 1 && o->ocsp_cache == 1
+        && strcmp(o->ocsp_cache_name, t->ocsp_cache_name) == 0
+        && o->ocsp_cache_size != t->ocsp_cache_size)
+    {
+        return fy_tls_conf_size_conflict("ssl_ocsp_cache",
+                                         t->ocsp_cache_name,
+                                         t->ocsp_cache_size,
+                                         &t->ocsp_cache_where,
+                                         o->ocsp_cache_size,
+                                         &o->ocsp_cache_where);
     }
     return FY_OK;
 }
@@ -367,14 +393,16 @@ fy_tls_conf_set_stapling(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
     return rv;
 }
 
-/* ssl_stapling_responder URL: only http:// responders (nginx). */
+/* ssl_stapling_responder and ssl_ocsp_responder URL: only http://
+ * responders (nginx). */
 const char *
 fy_tls_conf_set_responder(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
 {
-    fy_tls_conf_t  *t = fy_tls_conf_of(conf, cmd);
-    fy_str_t       *url = &cf->args[1];
+    char            **field = (char **) ((char *) conf + cmd->offset);
+    fy_tls_where_t   *where = (fy_tls_where_t *) (field + 1);
+    fy_str_t         *url = &cf->args[1];
 
-    if (t->stapling_responder) {
+    if (*field) {
         return "is duplicate";
     }
     if (url->len <= 7 || strncasecmp((char *) url->data, "http://", 7) != 0) {
@@ -382,10 +410,74 @@ fy_tls_conf_set_responder(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
                       "(only http:// responders are supported)", url->data);
         return FY_CONF_ERROR;
     }
-    t->stapling_responder = fy_pstrndup(cf->pool, url->data, url->len);
-    if (t->stapling_responder == NULL) {
+    *field = fy_pstrndup(cf->pool, url->data, url->len);
+    if (*field == NULL) {
         return "cannot allocate memory";
     }
-    fy_tls_conf_where(cf, &t->stapling_responder_where);
+    fy_tls_conf_where(cf, where);
     return FY_CONF_OK;
+}
+
+const fy_conf_enum_t  fy_tls_ocsp_modes[] = {
+    { "off",  FY_TLS_OCSP_OFF },
+    { "on",   FY_TLS_OCSP_ON },
+    { "leaf", FY_TLS_OCSP_LEAF },
+    { NULL, 0 }
+};
+
+/* ssl_ocsp_cache off | [shared:]NAME:SIZE, at least 32k as nginx's
+ * (eight pages) */
+const char *
+fy_tls_conf_set_ocsp_cache(fy_conf_t *cf, const fy_command_t *cmd,
+                           void *conf)
+{
+    fy_tls_conf_t  *t = fy_tls_conf_of(conf, cmd);
+    fy_str_t       *a = &cf->args[1], v;
+    u_char         *name, *colon;
+    int64_t         n;
+
+    if (t->ocsp_cache != -1) {
+        return "is duplicate";
+    }
+    if (fy_str_eq(a, "off")) {
+        t->ocsp_cache = 0;
+        return FY_CONF_OK;
+    }
+    name = a->data;
+    if (a->len > 7 && memcmp(name, "shared:", 7) == 0) {
+        name += 7;
+    }
+    colon = memchr(name, ':', (size_t) (a->data + a->len - name));
+    /* the zone is named "ocsp:NAME" beside the session caches: 58
+     * characters leave room in a zone's name */
+    if (colon == NULL || colon == name || colon - name > 58) {
+        goto invalid;
+    }
+    v.data = colon + 1;
+    v.len = (size_t) (a->data + a->len - v.data);
+    n = fy_conf_parse_size(&v);
+    if (n <= 0) {
+        goto invalid;
+    }
+    if (n < FY_TLS_CACHE_MIN) {
+        fy_conf_error(cf, "OCSP cache \"%s\" is too small", a->data);
+        return FY_CONF_ERROR;
+    }
+    if (n > FY_TLS_CACHE_MAX) {
+        fy_conf_error(cf, "OCSP cache \"%s\" is too large (1g at most)",
+                      a->data);
+        return FY_CONF_ERROR;
+    }
+    t->ocsp_cache_name = fy_pstrndup(cf->pool, name, (size_t) (colon - name));
+    if (t->ocsp_cache_name == NULL) {
+        return "cannot allocate memory";
+    }
+    t->ocsp_cache_size = (size_t) n;
+    t->ocsp_cache = 1;
+    fy_tls_conf_where(cf, &t->ocsp_cache_where);
+    return FY_CONF_OK;
+
+invalid:
+    fy_conf_error(cf, "invalid OCSP cache \"%s\"", a->data);
+    return FY_CONF_ERROR;
 }

@@ -33,6 +33,8 @@ fy_tls_conf_init_srv(fy_tls_conf_t *conf)
     conf->stapling = -1;
     conf->stapling_verify = -1;
     conf->early_data = -1;
+    conf->ocsp = -1;
+    conf->ocsp_cache = -1;
 }
 
 /* A string (a path) and where it was given, taken from prev if unset. */
@@ -95,6 +97,17 @@ fy_tls_conf_merge_srv(const fy_tls_conf_t *prev, fy_tls_conf_t *conf)
         conf->stapling_where = prev->stapling_where;
     }
     fy_tls_merge_flag(stapling_verify, 0);
+    if (conf->ocsp == -1) {
+        conf->ocsp = prev->ocsp == -1 ? FY_TLS_OCSP_OFF : prev->ocsp;
+        conf->ocsp_where = prev->ocsp_where;
+    }
+    fy_tls_merge_where(ocsp_responder, ocsp_responder_where);
+    if (conf->ocsp_cache == -1) {
+        conf->ocsp_cache = prev->ocsp_cache == -1 ? 0 : prev->ocsp_cache;
+        conf->ocsp_cache_name = prev->ocsp_cache_name;
+        conf->ocsp_cache_size = prev->ocsp_cache_size;
+        conf->ocsp_cache_where = prev->ocsp_cache_where;
+    }
     fy_tls_merge_flag(early_data, 0);
     if (conf->buffer_size == (size_t) -1) {
         conf->buffer_size = prev->buffer_size == (size_t) -1
@@ -300,7 +313,8 @@ fy_tls_ctx_srv(fy_pool_t *pool, fy_tls_conf_t *conf, void *data,
     }
     if (fy_tls_srv_verify(ctx, conf, what) != FY_OK
         || fy_tls_srv_cache(pool, ctx, conf) != FY_OK
-        || fy_tls_load_stapling(pool, ctx, conf) != FY_OK)
+        || fy_tls_load_stapling(pool, ctx, conf) != FY_OK
+        || (conf->ocsp && fy_tls_ocsp_client_init(pool, ctx, conf) != FY_OK))
     {
         return FY_ERROR;
     }

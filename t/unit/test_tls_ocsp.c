@@ -1,13 +1,39 @@
 /*
- * test_tls_ocsp.c -- the two parsers of OCSP stapling
- * (src/tls/fy_tls_ocsp.c): the responder URL (ssl_stapling_responder,
- * the certificate's AIA) and the responder's HTTP answer, fed whole,
- * one byte more per call (as reads bring it), and cut short.
+ * test_tls_ocsp.c -- the parsers of OCSP stapling and ssl_ocsp
+ * (src/tls/fy_tls_ocsp_fetch.c): the responder URL
+ * (ssl_stapling_responder, ssl_ocsp_responder, the certificate's AIA)
+ * and the address a fetch connects to (an IP address at run time, no
+ * resolver), and the responder's HTTP answer, fed whole, one byte more
+ * per call (as reads bring it), and cut short.
  */
 
 #include "fy_core.h"
-#include "fy_tls.h"
+#include "fy_tls_ocsp.h"
 #include "fy_tap.h"
+
+/* The fetch's address for url without a resolver: want NULL (then the
+ * responder and peer texts) or the reason. */
+static void
+addr_is(const char *url, const char *want, const char *responder,
+        const char *peer)
+{
+    fy_tls_ocsp_url_t   u;
+    fy_tls_fetch_t      f;
+    const char         *why;
+
+    memset(&f, 0, sizeof(f));
+    why = fy_tls_ocsp_url_parse(url, &u);
+    if (why == NULL) {
+        why = fy_tls_fetch_addr(&f, &u, 0);
+    }
+    if (want) {
+        is_str(why, want, "%s at run time: %s", url, want);
+        return;
+    }
+    ok(why == NULL, "%s at run time: an address", url);
+    is_str(f.responder, responder, "%s: Host is %s", url, responder);
+    is_str(f.peer, peer, "%s: the peer is %s", url, peer);
+}
 
 static void
 url_ok(const char *url, const char *host, unsigned port, const char *path,
@@ -180,6 +206,13 @@ main(void)
     rc = fy_tls_ocsp_http_parse((const u_char *) r, strlen(r), 0, &body,
                                 &blen, err, sizeof(err));
     is_int(rc, FY_ERROR, "a status that is no number: an error");
+
+    addr_is("http://127.0.0.1:8080/ocsp", NULL, "127.0.0.1:8080",
+            "127.0.0.1:8080");
+    addr_is("http://10.1.2.3", NULL, "10.1.2.3", "10.1.2.3:80");
+    addr_is("http://[::1]:81/", NULL, "[::1]:81", "[::1]:81");
+    addr_is("http://ocsp.example.com/", "no resolver", NULL, NULL);
+    addr_is("http://127.0.0.1.example/", "no resolver", NULL, NULL);
 
     return done_testing();
 }
