@@ -121,6 +121,11 @@ fy_http_parse_ranges(const u_char *s, size_t len, off_t size, int max,
 
     found:
         if (start < end) {
+            /* nginx's order: the sum checked, then the count */
+            if (total > INT64_MAX - (end - start)) {
+                return FY_HTTP_RANGE_UNSATISFIABLE;
+            }
+            total += end - start;
             if (found == max) {
                 return FY_HTTP_RANGE_IGNORE;    /* one too many */
             }
@@ -129,10 +134,6 @@ fy_http_parse_ranges(const u_char *s, size_t len, off_t size, int max,
                 out[found].end = end - 1;
             }
             found++;
-            if (total > INT64_MAX - (end - start)) {
-                return FY_HTTP_RANGE_UNSATISFIABLE;     /* as nginx */
-            }
-            total += end - start;
         } else if (start == 0) {
             return FY_HTTP_RANGE_IGNORE;        /* of an empty body */
         }

@@ -34,9 +34,9 @@
  *   element = SP* ( first SP* "-" SP* [ last SP* ] / "-" suffix SP* )
  * digits only, SP only (no tab); the elements are taken in order: a
  * malformed one, or a number past 2^63-1, is 416 when reached; the
- * second satisfiable one means the whole (200), as does a range from 0
- * of an empty body; one past the end or reversed is left out; none
- * left is 416. */
+ * satisfiable ones' sum past 2^63-1 is 416; the second satisfiable one
+ * means the whole (200), as does a range from 0 of an empty body; one
+ * past the end or reversed is left out; none left is 416. */
 
 /* Digits of [p, q) as an off_t; -1 when empty or past 2^63-1. */
 static off_t
@@ -106,6 +106,7 @@ ref_range(const u_char *s, size_t len, off_t size, off_t *start, off_t *end)
     static const char   bytes[] = "bytes=";
     const u_char       *p, *q, *last;
     off_t               a, b, first = -1, lastb = -1, f, l;
+    unsigned __int128   total = 0;
     size_t              i;
     u_char              c;
 
@@ -136,6 +137,10 @@ ref_range(const u_char *s, size_t len, off_t size, off_t *start, off_t *end)
             l = (b < 0 || b >= size) ? size : b + 1;
         }
         if (f < l) {
+            total += (unsigned __int128) (l - f);
+            if (total > INT64_MAX) {
+                return FY_HTTP_RANGE_UNSATISFIABLE;     /* the sum */
+            }
             if (first >= 0) {
                 return FY_HTTP_RANGE_IGNORE;    /* a second one */
             }

@@ -119,6 +119,7 @@ main(void)
     /* a sum past 2^63-1: 416 at once, as nginx, no overflow */
     ranges("bytes=0-,0-,0-,0-", INT64_MAX, INT_MAX,
            FY_HTTP_RANGE_UNSATISFIABLE, "");
+    ranges("bytes=0-,0-", INT64_MAX, 1, FY_HTTP_RANGE_UNSATISFIABLE, "");
     ranges("bytes=-1,0-0", INT64_MAX, INT_MAX, FY_HTTP_RANGE_OK,
            "9223372036854775806-9223372036854775806 0-0");
     /* none satisfiable: 416 */
