@@ -79,6 +79,7 @@ my $b = Ferry::Test::Backend->new(port => $f->port(1), handler => sub {
     }
     @h = ('Content-Type' => 'text/plain') if $req->{uri} =~ /plain/;
     push @h, 'Content-Encoding' => 'gzip' if $req->{uri} =~ /encoded/;
+    push @h, 'ETag' => '"z"' if $req->{uri} =~ /zero/;
     $body = "y" x (4 * 1024 * 1024 + 10) if $req->{uri} =~ /huge/;
     # an include whose body takes many reads after its header: its
     # type must survive them to be processed (nested)
@@ -307,6 +308,10 @@ $r = get('/p/ssi-encoded?a=x');
 is($r->{body}, '<!--# echo var="arg_a" -->',
    'an encoded proxied page (Content-Encoding): as it came');
 is($r->{headers}{'content-encoding'}, 'gzip', '... its encoding kept');
+$r = get('/p/ssi-empty-zero');
+is(($r->{headers}{'content-length'} // '') . ' ' . ($r->{headers}{etag} // ''),
+   '0 "z"', 'an empty proxied page (Content-Length: 0): as it came, its ETag '
+   . 'kept (nginx)');
 body_is('/lmp/page?a=lm', '<p>lm [a]</p>', 'ssi_last_modified on: processed');
 $r = get('/lmp/page?a=lm');
 is($r->{headers}{etag}, 'W/"e1"', 'ssi_last_modified on: the ETag weak');
