@@ -1,7 +1,9 @@
 /*
- * fy_http_range.c -- several byte ranges of one representation, as
- * nginx's range filter serves them: the parser of a Range value with a
- * list of ranges (fy_http_parse_ranges), and the parts of the
+ * fy_http_range.c -- byte ranges of one representation, as nginx's
+ * range filter serves them: the parser of a Range value, read as
+ * ngx_http_range_parse reads it (fy_http_parse_ranges, and
+ * fy_http_parse_range for one range at most: flv's and mp4's made
+ * bodies, proxy_force_ranges, slice), and the parts of the
  * multipart/byteranges body that answers more than one
  * (fy_http_range_multipart), laid out byte for byte as nginx does:
  *
