@@ -2,9 +2,10 @@
 # ranges.t -- several byte ranges in one request, as nginx's range
 # filter serves them: a 206 multipart/byteranges body (each part's
 # Content-Type and Content-Range, the boundary, the length said in
-# advance), max_ranges, 416 for a set none of which can be satisfied,
-# If-Range, HEAD, sendfile off, TLS; the same for a proxy cache HIT; and
-# proxy_force_ranges' 416.
+# advance), max_ranges, 416 for a set none of which can be satisfied
+# and for a malformed one (as nginx's ngx_http_range_parse), If-Range,
+# HEAD, sendfile off, TLS; the same for a proxy cache HIT; and
+# proxy_force_ranges' 416 and its single range.
 
 use strict;
 use warnings;
@@ -64,12 +65,14 @@ sh('cd ' . $f->prefix . '/conf && openssl req -x509 -newkey ec'
    . " -days 2 -subj /CN=a.test 2>/dev/null");
 
 my $port = $f->port(0);
+my ($rr, $closed);
 
 # files whose every byte says where it is
 my $bin = join '', map { chr(($_ * 7 + ($_ >> 8)) & 255) } 0 .. 3 * 1024 * 1024 - 1;
 my $txt = join '', map { sprintf "%07d\n", $_ } 0 .. 999;      # 8000 bytes
 $f->write_file('html/big.bin', $bin);
 $f->write_file('html/t.txt', $txt);
+$f->write_file('html/empty.txt', '');
 
 # a backend for proxy_force_ranges: the text with a length, no ranges
 my $be = $f->port(2);
@@ -198,13 +201,54 @@ $r = http_get($port, '/t.txt', Range => 'bytes=0-5999,2000-7999');
 is($r->{status}, 200, 'ranges longer than the file in all: 200');
 is($r->{body}, $txt, '... the whole file');
 
-# malformed anywhere: the whole file
-$r = http_get($port, '/t.txt', Range => 'bytes=0-1,x-3');
-is($r->{status}, 200, 'a malformed range in the list: 200');
-$r = http_get($port, '/t.txt', Range => 'bytes=0-1,');
-is($r->{status}, 200, 'an empty element: 200');
+# malformed anywhere: 416 with the length, as nginx's range filter
+# answers (ngx_http_range_parse), the connection kept
+for my $v ('bytes=abc', 'bytes=-', 'bytes=5-2', 'bytes=0-1,x-3',
+           'bytes=0-1,', 'bytes=0-1,,4-5', 'bytes=1-2x', 'bytes=- 5',
+           'bytes=99999999999999999999-', 'bytes=0-1;4-5')
+{
+    $r = http_get($port, '/t.txt', Range => $v);
+    is($r->{status}, 416, "\"$v\": 416");
+    is($r->{headers}{'content-range'}, 'bytes */8000',
+       "... Content-Range bytes */8000");
+}
+($rr, $closed) = http_keepalive($port, [
+    build_request(path => '/t.txt', headers => [Range => 'bytes=abc']),
+    build_request(path => '/t.txt', headers => [Range => 'bytes=1-2']),
+]);
+is($rr->[0]{status}, 416, 'a malformed Range on a kept connection: 416');
+like($rr->[0]{body}, qr/416 Requested Range Not Satisfiable/,
+     '... nginx\'s error page');
+is($rr->[1]{status}, 206, '... the next request answered after it');
+is($rr->[1]{body}, substr($txt, 1, 2), '... its bytes');
+# a reversed range in a list is left out, as one past the end
 $r = http_get($port, '/t.txt', Range => 'bytes=0-1,5-3');
-is($r->{status}, 200, 'a reversed range in the list: 200');
+is($r->{status}, 206, 'a reversed range in the list: left out, 206');
+is($r->{body}, substr($txt, 0, 2), '... the other one\'s bytes');
+# spaces around a range's "-" are nginx's too
+$r = http_get($port, '/t.txt', Range => 'bytes=4 - 5');
+is($r->{status}, 206, 'spaces around "-": 206');
+is($r->{body}, substr($txt, 4, 2), '... its bytes');
+# not "bytes=...": ignored, the whole file
+for my $v ('items=0-1', 'bytes=', 'bytes 0-1') {
+    $r = http_get($port, '/t.txt', Range => $v);
+    is($r->{status}, 200, "\"$v\": 200");
+    is($r->{body}, $txt, '... the whole file');
+}
+# more ranges than max_ranges before a malformed one: the whole file
+# (nginx stops reading at the one too many)
+$r = http_get($port, '/m1/t.txt', Range => 'bytes=0-1,4-5,x');
+is($r->{status}, 200, 'max_ranges 1, two ranges then garbage: 200');
+$r = http_get($port, '/m1/t.txt', Range => 'bytes=0-1,x,4-5');
+is($r->{status}, 416, 'max_ranges 1, garbage before the second: 416');
+# an empty file: a range from 0 gets it whole (200), one past it 416
+$r = http_get($port, '/empty.txt', Range => 'bytes=0-');
+is($r->{status}, 200, 'an empty file, bytes=0-: 200');
+$r = http_get($port, '/empty.txt', Range => 'bytes=-5');
+is($r->{status}, 200, 'an empty file, bytes=-5: 200');
+$r = http_get($port, '/empty.txt', Range => 'bytes=5-');
+is($r->{status}, 416, 'an empty file, bytes=5-: 416');
+is($r->{headers}{'content-range'}, 'bytes */0', '... Content-Range bytes */0');
 
 # ---- max_ranges ----
 $r = http_get($port, '/m1/t.txt', Range => 'bytes=0-1,4-5');
@@ -278,7 +322,7 @@ $r = http_get($port, '/big.bin', Range => $rs);
 check_parts($r, $bin, 'application/octet-stream', \@big, 'big, sendfile');
 $r = http_get($port, '/nosf/big.bin', Range => $rs);
 check_parts($r, $bin, 'application/octet-stream', \@big, 'big, sendfile off');
-my ($rr, $closed) = http_keepalive($port, [
+($rr, $closed) = http_keepalive($port, [
     build_request(path => '/big.bin', headers => [Range => $rs]),
     build_request(path => '/t.txt', headers => [Range => 'bytes=1-2,5-6']),
     build_request(path => '/t.txt'),
@@ -320,6 +364,20 @@ is($r->{body}, substr($txt, 10, 10), '... its bytes');
 $r = http_get($port, '/fr/t.txt', Range => 'bytes=0-1,4-5');
 is($r->{status}, 200, 'proxy_force_ranges, two ranges: the whole 200');
 is($r->{body}, $txt, '... the whole body');
+# malformed: 416 too (nginx's range filter); at most one range is read
+# (nginx's upstream sets single_range), so garbage after a second one
+# is not seen
+for my $v ('bytes=abc', 'bytes=5-2', 'bytes=-', 'bytes=0-1,x') {
+    $r = http_get($port, '/fr/t.txt', Range => $v);
+    is($r->{status}, 416, "proxy_force_ranges, \"$v\": 416");
+    is($r->{headers}{'content-range'}, 'bytes */8000',
+       '... Content-Range bytes */8000');
+}
+$r = http_get($port, '/fr/t.txt', Range => 'bytes=0-1,4-5,x');
+is($r->{status}, 200, 'proxy_force_ranges, two ranges then garbage: 200');
+$r = http_get($port, '/fr/t.txt', Range => 'items=0-1');
+is($r->{status}, 200, 'proxy_force_ranges, not "bytes=": 200');
+is($r->{headers}{'accept-ranges'}, 'bytes', '... with Accept-Ranges');
 $r = http_get($port, '/fr/t.txt', Range => 'bytes=9000-',
               'If-Range' => '"other"');
 is($r->{status}, 200, 'proxy_force_ranges, If-Range of another ETag: 200');
@@ -358,6 +416,12 @@ is($r->{status}, 206, 'cache HIT, HEAD of two ranges: 206');
 is($r->{headers}{'content-length'}, 52 + 33 + 52 + 35 + 16 + 28,
    '... the length a GET gets');
 is($r->{raw}, $r->{raw_head}, '... no body');
+for my $v ('bytes=abc', 'bytes=5-2', 'bytes=0-1,') {
+    $r = http_get($port, '/c/t.txt', Range => $v);
+    is($r->{status}, 416, "cache HIT, \"$v\": 416");
+    is($r->{headers}{'content-range'}, 'bytes */8000',
+       '... Content-Range bytes */8000');
+}
 $r = http_get($port, '/cm1/t.txt');
 $r = http_get($port, '/cm1/t.txt', Range => 'bytes=0-1,4-5');
 is($r->{headers}{'x-cache'}, 'HIT', 'cache, max_ranges 1: a HIT');

@@ -9,7 +9,8 @@
 # the slices asked in order; client ranges across slice boundaries as
 # 206 (only the slices they overlap fetched, from the one holding the
 # first byte); HITs from the cache, and only the missing slices asked
-# for a range that needs them; If-Range; a Range not served after all;
+# for a range that needs them; If-Range; a Range not served after all
+# (max_ranges 0); a malformed one (416, MISS and HIT); several (200);
 # HEAD; limit_rate; sendfile off; proxy_cache_background_update; kept
 # connections closed by the backend and proxy_next_upstream for later
 # slices; POST not sliced; the access log; a later slice with another
@@ -109,6 +110,15 @@ http {
             proxy_set_header  Range $slice_range;
             proxy_next_upstream error http_502;
             proxy_pass        http://rr;
+        }
+        location /m0/ {
+            slice             64k;
+            proxy_cache       sl;
+            proxy_cache_key   $uri$slice_range;
+            proxy_set_header  Range $slice_range;
+            proxy_cache_valid 200 206 1h;
+            proxy_pass        http://b;
+            max_ranges        0;
         }
         location /off/ {
             proxy_set_header  X-Slice "[$slice_range]";
@@ -259,15 +269,44 @@ $r = http_get($port, '/c/part', Range => 'bytes=100000-100009',
 is($r->{status}, 200, 'If-Range with another ETag: 200');
 ok($r->{body} eq $data, '... the whole file');
 
-# a Range chose slice 1, but is one ferry does not serve: the whole
+# a Range chose slice 1, but is not served (max_ranges 0): the whole
 # file, from slice 0 (slice 1's bytes dropped the first time)
-$r = http_get($port, '/c/again', Range => 'bytes=70000-x');
+$r = http_get($port, '/m0/again', Range => 'bytes=70000-70009');
 is($r->{status}, 200, 'a Range not served: 200');
 ok($r->{body} eq $data, 'a Range not served: every byte, from the first')
     or diag(length $r->{body});
-is_deeply([asked('/c/again')], [slices(1, 0, 2, 3, 4)],
+is_deeply([asked('/m0/again')], [slices(1, 0, 2, 3, 4)],
           'a Range not served: slice 1, then from 0 (1 from the cache)')
-    or diag(explain [asked('/c/again')]);
+    or diag(explain [asked('/m0/again')]);
+
+# a malformed Range: 416 with the total, as nginx's range filter
+# answers its main request; nothing more asked
+$r = http_get($port, '/c/mal', Range => 'bytes=70000-x');
+is($r->{status}, 416, 'a malformed Range: 416');
+is($r->{headers}{'content-range'}, "bytes */$SIZE",
+   '... Content-Range bytes */TOTAL');
+is_deeply([asked('/c/mal')], [slices(1)], '... one slice asked')
+    or diag(explain [asked('/c/mal')]);
+$r = http_get($port, '/n/mal', Range => 'bytes=5-2');
+is($r->{status}, 416, 'a reversed Range, no cache: 416');
+is($r->{headers}{'content-range'}, "bytes */$SIZE",
+   '... Content-Range bytes */TOTAL');
+# the first slice a HIT: the same 416, and the connection goes on
+my ($mr) = http_keepalive($port, [
+    build_request(path => '/c/part', headers => [Range => 'bytes=abc']),
+    build_request(path => '/c/part', headers => [Range => 'bytes=0-9']),
+]);
+is($mr->[0]{status}, 416, 'a malformed Range, HIT: 416');
+is($mr->[0]{headers}{'content-range'}, "bytes */$SIZE",
+   '... Content-Range bytes */TOTAL');
+is($mr->[1]{status}, 206, '... the next request on the connection: 206');
+ok($mr->[1]{body} eq substr($data, 0, 10), '... its bytes');
+is_deeply([asked('/c/part')], [], '... nothing asked of the backend');
+# several ranges: the whole 200, as nginx (single_range)
+$r = http_get($port, '/n/two', Range => 'bytes=0-9,100000-100009');
+is($r->{status}, 200, 'two ranges: the whole 200');
+ok($r->{body} eq $data, '... every byte');
+is_deeply([asked('/n/two')], [slices(0 .. 4)], '... from slice 0');
 
 # a range past the end: the backend's 416 as it is
 $r = http_get($port, '/c/part', Range => 'bytes=400000-');

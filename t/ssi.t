@@ -5,7 +5,8 @@
 # set; include file; echo with its encodings and default; set; if /
 # elif / else / endif with strings and regexes and their captures;
 # config errmsg and timefmt, $date_gmt; errors with the errmsg and with
-# ssi_silent_errors; ssi_types; gzip after SSI; HEAD; ssi off; a
+# ssi_silent_errors; ssi_types; gzip after SSI; HEAD (of a document,
+# of a proxied page passed up as a HEAD: no Content-Length); ssi off; a
 # proxied page itself (its fields passed on but ETag, Last-Modified,
 # Accept-Ranges; chunked; a 404; other types and encoded bodies left
 # alone; too big; keep-alive; proxy_cache's MISS and HIT both
@@ -78,6 +79,7 @@ my $b = Ferry::Test::Backend->new(port => $f->port(1), handler => sub {
     }
     @h = ('Content-Type' => 'text/plain') if $req->{uri} =~ /plain/;
     push @h, 'Content-Encoding' => 'gzip' if $req->{uri} =~ /encoded/;
+    push @h, 'ETag' => '"z"' if $req->{uri} =~ /zero/;
     $body = "y" x (4 * 1024 * 1024 + 10) if $req->{uri} =~ /huge/;
     # an include whose body takes many reads after its header: its
     # type must survive them to be processed (nested)
@@ -306,6 +308,10 @@ $r = get('/p/ssi-encoded?a=x');
 is($r->{body}, '<!--# echo var="arg_a" -->',
    'an encoded proxied page (Content-Encoding): as it came');
 is($r->{headers}{'content-encoding'}, 'gzip', '... its encoding kept');
+$r = get('/p/ssi-empty-zero');
+is(($r->{headers}{'content-length'} // '') . ' ' . ($r->{headers}{etag} // ''),
+   '0 "z"', 'an empty proxied page (Content-Length: 0): as it came, its ETag '
+   . 'kept (nginx)');
 body_is('/lmp/page?a=lm', '<p>lm [a]</p>', 'ssi_last_modified on: processed');
 $r = get('/lmp/page?a=lm');
 is($r->{headers}{etag}, 'W/"e1"', 'ssi_last_modified on: the ETag weak');
@@ -340,8 +346,45 @@ is($r->{headers}{'content-length'}, 3,
    'proxy_cache: HEAD of a MISS (sent up as a GET): the processed length');
 is(scalar(grep { m{^GET /p/ssi-cached\?} } $b->request_lines), 1,
    'proxy_cache: the upstream asked once, it stored the page unprocessed');
+# a HEAD passed up as a HEAD: no page to process; its header as
+# nginx's ssi filter leaves it (no Content-Length, Accept-Ranges,
+# ETag, Last-Modified), the other fields passed on
 $r = get('/p/page?a=h', method => 'HEAD');
-is($r->{status}, 200, 'HEAD of a proxied page: 200, its header as it came');
+is($r->{status}, 200, 'HEAD of a proxied page: 200');
+ok(!exists $r->{headers}{'content-length'},
+   '... no Content-Length (the upstream\'s is not the processed length)')
+    or diag($r->{raw});
+ok(!exists $r->{headers}{etag} && !exists $r->{headers}{'last-modified'}
+   && !exists $r->{headers}{'accept-ranges'},
+   '... no ETag, Last-Modified, Accept-Ranges (nginx)');
+is(($r->{headers}{'set-cookie'} // '') . ' ' . ($r->{headers}{'x-mine'} // '')
+   . ' ' . ($r->{headers}{'content-type'} // ''), 'k=v yes text/html',
+   '... its other fields passed on');
+is($r->{body} // '', '', '... no body');
+ok(!exists $r->{headers}{'transfer-encoding'}, '... and not chunked');
+ok(scalar(grep { m{^HEAD /p/page\?a=h$} } $b->request_lines),
+   '... asked up as a HEAD');
+$r = get('/lmp/page?a=h', method => 'HEAD');
+ok(!exists $r->{headers}{'content-length'}
+   && ($r->{headers}{etag} // '') eq 'W/"e1"'
+   && ($r->{headers}{'last-modified'} // '') eq
+      'Mon, 01 Jan 2024 00:00:00 GMT',
+   'HEAD, ssi_last_modified on: no Content-Length, the ETag weak, '
+   . 'Last-Modified kept');
+$r = get('/p/ssi-plain?a=h', method => 'HEAD');
+is($r->{headers}{'content-length'}, length '<!--# echo var="arg_a" -->',
+   'HEAD of a proxied page of another type: its Content-Length as it came');
+$r = get('/rawp/page?a=h', method => 'HEAD');
+is($r->{headers}{etag}, '"e1"', 'HEAD with ssi off: the header as it came');
+{
+    my ($rs, $closed) = http_keepalive($port, [
+        build_request(path => '/p/page?a=k1', method => 'HEAD'),
+        build_request(path => '/p/page?a=k2')], close_wait => 0.2);
+    is(join('|', map { $_->{status} . ':' . ($_->{body} // '') } @$rs),
+       '200:|200:<p>k2 [a]</p>',
+       'a HEAD of a proxied page, then a GET, on one connection');
+    ok(!$closed, '... which stays open');
+}
 
 # ---- HEAD ----
 

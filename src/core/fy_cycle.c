@@ -141,6 +141,7 @@ static const fy_command_t *const  fy_conf_tables[] = {
     fy_http_auth_request_commands,
     fy_http_auth_delay_commands,
     fy_http_mirror_commands,
+    fy_http_post_action_commands,
     fy_http_expires_commands,
     fy_http_charset_commands,
     fy_http_charset_map_commands,

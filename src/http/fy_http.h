@@ -700,6 +700,9 @@ typedef struct fy_http_loc_conf_s {
     fy_array_t          *mirrors;
     int                  mirror_request_body;
     int                  log_subrequest;
+    /* post_action (fy_http_post_action.c): a URI or "@name"; data NULL:
+     * unset, len 0: "off" */
+    fy_str_t             post_action;
     /* expires (fy_http_expires.c): FY_HTTP_EXPIRES_*, and its time in
      * seconds (the time of day for "@") */
     int                  expires;
@@ -1197,6 +1200,15 @@ struct fy_http_request_s {
      * the location whose mirrors were started */
     unsigned              mirrors_running;
     unsigned              mirror_finalize:1;
+    /* post_action (fy_http_post_action.c): this is its subrequest (its
+     * variables of the finished response read the parent's); it was
+     * started; it runs; fy_http_finalize waits for it, and closes the
+     * connection after it */
+    unsigned              post_action:1;
+    unsigned              post_acted:1;
+    unsigned              post_action_running:1;
+    unsigned              post_action_finalize:1;
+    unsigned              post_action_close:1;
     fy_http_loc_conf_t   *mirrored;
     /* the whole body read into memory (mirror): the bytes not sent yet,
      * in place of hc->in's (fy_http_body_src); start NULL: none */
@@ -1279,6 +1291,9 @@ size_t fy_http_proxy_var_request_body(fy_http_request_t *r, u_char *buf,
                                       size_t size);
 /* The response is done (all sent) or failed: keep alive or close. */
 void fy_http_finalize(fy_http_request_t *r, int close_connection);
+/* Its end, once r is answered and counted (post_action's subrequest
+ * over): keep-alive, lingering close or close. */
+void fy_http_finalize_conn(fy_http_request_t *r, int close_connection);
 /* Send a complete response with a small body (errors, return). */
 void fy_http_send_response(fy_http_request_t *r, int status,
                            const fy_str_t *type, const u_char *body,
@@ -1460,6 +1475,9 @@ int  fy_http_internal_redirect_to(fy_http_request_t *r, const fy_str_t *path,
  * there is none. */
 void fy_http_named_redirect(fy_http_request_t *r, const u_char *name,
                             size_t len);
+/* The server's location @name (name with its "@"), or NULL. */
+fy_http_loc_conf_t *fy_http_named_find(fy_http_srv_conf_t *srv,
+                                       const u_char *name, size_t len);
 /* What an internal redirect does to the request body: the new location
  * does not get it; what is still on its way closes the connection
  * after the answer. */
@@ -1790,6 +1808,16 @@ extern const fy_command_t  fy_http_mp4_commands[];
  * request that does not want them; the answer's end closes the
  * connection if more are on their way */
 void fy_http_skip_body(fy_http_request_t *r);
+
+/* fy_http_post_action.c: post_action */
+extern const fy_command_t  fy_http_post_action_commands[];
+void fy_http_post_action_merge(fy_http_loc_conf_t *prev,
+                               fy_http_loc_conf_t *conf);
+/* From fy_http_finalize of a client's request whose location has a
+ * post_action, the response sent: start it (once).  FY_AGAIN: it runs,
+ * fy_http_finalize_conn(r, close_connection) follows when it ends;
+ * FY_OK: go on now (ended at once, or could not start). */
+int  fy_http_post_action(fy_http_request_t *r, int close_connection);
 
 /* fy_http_mirror.c: mirror, mirror_request_body */
 extern const fy_command_t  fy_http_mirror_commands[];

@@ -170,6 +170,7 @@ fy_http_merge_loc(fy_http_loc_conf_t *prev, fy_http_loc_conf_t *conf)
                   prev->subrequest_output_buffer_size, FY_CONF_UNSET_SIZE,
                   (size_t) sysconf(_SC_PAGESIZE));
     fy_http_mirror_merge(prev, conf);
+    fy_http_post_action_merge(prev, conf);
     fy_http_limit_except_merge(prev, conf);     /* after auth_basic's */
     fy_http_expires_merge(prev, conf);
     fy_http_charset_merge(prev, conf);

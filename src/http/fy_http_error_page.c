@@ -124,14 +124,14 @@ fy_http_error_page_find(fy_http_loc_conf_t *lcf, int status)
     return NULL;
 }
 
-static fy_http_loc_conf_t *
-fy_http_named_location(fy_http_request_t *r, const u_char *name, size_t len)
+fy_http_loc_conf_t *
+fy_http_named_find(fy_http_srv_conf_t *srv, const u_char *name, size_t len)
 {
     fy_http_loc_conf_t  *lcf;
     unsigned             i;
 
-    for (i = 0; i < r->srv->named.nelts; i++) {
-        lcf = *fy_array_elt(&r->srv->named, fy_http_loc_conf_t *, i);
+    for (i = 0; i < srv->named.nelts; i++) {
+        lcf = *fy_array_elt(&srv->named, fy_http_loc_conf_t *, i);
         if (lcf->name.len == len && memcmp(lcf->name.data, name, len) == 0) {
             return lcf;
         }
@@ -164,7 +164,7 @@ fy_http_named_redirect(fy_http_request_t *r, const u_char *name, size_t len)
 {
     fy_http_loc_conf_t  *named;
 
-    named = fy_http_named_location(r, name, len);
+    named = fy_http_named_find(r->srv, name, len);
     if (named == NULL) {
         fy_log_error(FY_LOG_ERR, 0, "could not find named location "
                      "\"%.*s\", client %s", (int) len, name,

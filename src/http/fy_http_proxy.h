@@ -161,6 +161,10 @@ struct fy_http_proxy_s {
     unsigned                  gunzip:1;    /* gunzip: the header loses
                                               Content-Encoding (and p->gzip,
                                               if any, decompresses) */
+    unsigned                  ssi_head:1;  /* ssi on a HEAD passed up as a
+                                              HEAD: the header loses what
+                                              nginx's ssi filter clears
+                                              (fy_http_proxy_ssi.c) */
     unsigned                  yielded:1;   /* gzip: the upstream read timer
                                               is a pause for the others;
                                               proxy_limit_rate: a pause
@@ -381,9 +385,16 @@ int fy_proxy_capture_end(fy_http_proxy_t *p);
 /* fy_http_proxy_ssi.c: "ssi on" over the response whose header p has
  * just read: FY_DONE, the page is read whole (its end:
  * fy_proxy_ssi_page, whole or not) and answered once processed;
- * FY_DECLINED: ssi does not apply, the response goes on as it is */
+ * FY_DECLINED: the response goes on as it is (for a HEAD passed up as
+ * a HEAD that ssi applies to, p->ssi_head set: its header without the
+ * fields nginx's ssi filter clears, fy_proxy_ssi_header_drop) */
 int  fy_proxy_ssi_begin(fy_http_proxy_t *p, fy_array_t *headers);
 void fy_proxy_ssi_page(fy_http_proxy_t *p, int whole);
+/* p->ssi_head: whether the upstream's field name stays out of the
+ * header (1), or goes out with value made weak (ETag, with
+ * ssi_last_modified on: *weak set) */
+int  fy_proxy_ssi_header_drop(fy_http_proxy_t *p, const fy_str_t *name,
+                              int *weak);
 void fy_proxy_relay(fy_http_proxy_t *p);
 void fy_proxy_relay_read(fy_event_t *rev);
 void fy_proxy_body_written(fy_http_request_t *r);

@@ -14,12 +14,13 @@
  * max_ranges is not 0; then the upstream's Accept-Ranges is replaced by
  * ferry's "bytes", and a Range is served if an If-Range, if any, names
  * the response's ETag or Last-Modified.  A Range none of whose ranges
- * lie in the body is answered 416 with "Content-Range: bytes *\/LEN",
- * as nginx does, and the upstream's connection closed (unless the body
- * is being stored, proxy_cache or proxy_store: then the whole 200 as
- * before, so the entry is still made).  Several ranges (not made into a
- * multipart/byteranges body from a body that streams by: the whole
- * 200), more than max_ranges, or a malformed Range get the whole 200.
+ * lie in the body, or a malformed one ("bytes=abc", "bytes=5-2"), is
+ * answered 416 with "Content-Range: bytes *\/LEN", as nginx does, and
+ * the upstream's connection closed (unless the body is being stored,
+ * proxy_cache or proxy_store: then the whole 200 as before, so the
+ * entry is still made).  Several ranges get the whole 200, as nginx
+ * (its upstream sets single_range: one range at most of a body that
+ * streams by; cache HITs, read from a file, get multipart).
  * Unset, this costs a response one test of the location's flag.
  */
 #include "fy_core.h"
@@ -60,8 +61,10 @@ fy_proxy_range_start(fy_http_proxy_t *p, fy_array_t *headers, int64_t cl)
             return FY_OK;
         }
     }
-    rc = fy_http_parse_ranges(range->data, range->len, (off_t) cl,
-                              r->loc->max_ranges, NULL, &n);
+    /* one range at most, as nginx's upstream sets single_range for an
+     * uncached response: several get the whole 200 */
+    rc = fy_http_parse_ranges(range->data, range->len, (off_t) cl, 1,
+                              &one, &n);
     if (rc == FY_HTTP_RANGE_UNSATISFIABLE && p->cache == NULL
         && !r->loc->proxy_store)
     {
@@ -71,11 +74,9 @@ fy_proxy_range_start(fy_http_proxy_t *p, fy_array_t *headers, int64_t cl)
         fy_proxy_fail(p, 416);
         return FY_DONE;
     }
-    if (rc != FY_HTTP_RANGE_OK || n != 1) {
+    if (rc != FY_HTTP_RANGE_OK) {
         return FY_OK;
     }
-    (void) fy_http_parse_ranges(range->data, range->len, (off_t) cl, 1,
-                                &one, &n);
     p->range_total = (uint64_t) cl;
     p->range_first = (uint64_t) one.start;
     p->range_skip = (uint64_t) one.start;

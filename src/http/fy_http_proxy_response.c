@@ -264,7 +264,7 @@ fy_proxy_process_header(fy_http_proxy_t *p)
     int64_t             cl = -1, n;
     unsigned            i, chunked = 0, te = 0, ft, conn_fields = 0, why;
     unsigned            cl_first = 0, cl_lines = 0;
-    int                 gzip = FY_HTTP_GZIP_NO, filters, sub = 0;
+    int                 gzip = FY_HTTP_GZIP_NO, filters, sub = 0, weak;
 
     /* FastCGI (uwsgi, SCGI without a status line): a CGI header, its
      * status in a Status field */
@@ -577,7 +577,7 @@ fy_proxy_process_header(fy_http_proxy_t *p)
     }
 
     /* proxy_force_ranges: one range of a 200 made here, or a 416 */
-    if (r->loc->proxy_force_ranges == 1
+    if (r->loc->proxy_force_ranges == 1 && !p->ssi_head
         && fy_proxy_range_start(p, headers, cl) == FY_DONE)
     {
         return;
@@ -712,6 +712,15 @@ sliced:
         }
         if ((p->gzip || p->gunzip) && fy_str_eq_ci(&h->name, "ETag")) {
             value = fy_http_gzip_weak_etag(r, &h->value);
+        }
+        if (p->ssi_head) {
+            weak = 0;
+            if (fy_proxy_ssi_header_drop(p, &h->name, &weak)) {
+                continue;       /* nginx's ssi filter clears them */
+            }
+            if (weak) {
+                value = fy_http_gzip_weak_etag(r, &value);
+            }
         }
         if (sub) {
             switch (fy_http_sub_header(r, &h->name)) {

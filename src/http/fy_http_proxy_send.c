@@ -665,8 +665,9 @@ fy_proxy_check_client(fy_event_t *rev)
          * when it is over */
         return;
     }
-    if (hc->r && hc->r->mirror_finalize) {
-        return;     /* answered: its mirrors end first (nginx) */
+    if (hc->r && (hc->r->mirror_finalize || hc->r->post_action_finalize)) {
+        return;     /* answered: its mirrors, its post_action end first
+                       (nginx) */
     }
     if (hc->r && hc->r->loc->proxy_ignore_client_abort == 1) {
         /* the upstream gets to answer; writing that answer fails then

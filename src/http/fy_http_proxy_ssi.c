@@ -11,9 +11,13 @@
  * hidden ones, hop-by-hop ones or Connection's options), without
  * Content-Length and Accept-Ranges, and without Last-Modified and ETag
  * unless ssi_last_modified is on (then the ETag weak), as nginx's
- * filter leaves them (r->pass_lines).  Declined: a HEAD passed up as a
- * HEAD (the header passes as it came; one the cache sent up as a GET
- * gets the processed length), a response without a body, and an encoded body
+ * filter leaves them (r->pass_lines).  A HEAD passed up as a HEAD has
+ * no page to process: its header goes out as the upstream's, less what
+ * nginx's ssi header filter clears, as nginx's does (Content-Length,
+ * Accept-Ranges, and Last-Modified and ETag unless ssi_last_modified;
+ * p->ssi_head); one the cache sent up as a GET gets the processed
+ * length.  Declined: a response without a body, an empty one
+ * (Content-Length: 0, as nginx's filter), and an encoded body
  * (Content-Encoding: SSI commands cannot be found in gzip bytes).  The
  * cache stores what the upstream sent, as nginx's does, before the
  * filter; a HIT is processed the same way (fy_http_cache_ssi).
@@ -82,19 +86,26 @@ int
 fy_proxy_ssi_begin(fy_http_proxy_t *p, fy_array_t *headers)
 {
     fy_http_request_t  *r = p->r;
-    fy_str_t           *type, *enc;
+    fy_str_t           *type, *enc, *cl;
     size_t              size;
 
-    if ((r->head && !p->head_get) || p->body_type == FY_PROXY_BODY_NONE
-        || r->ssi_done)
+    if (r->ssi_done
+        || (p->body_type == FY_PROXY_BODY_NONE && !(r->head && !p->head_get))
+        || p->status == 204 || p->status == 304 || p->status < 200)
     {
         return FY_DECLINED;
     }
     type = fy_http_header_find(headers, "Content-Type");
     enc = fy_http_header_find(headers, "Content-Encoding");
+    cl = fy_http_header_find(headers, "Content-Length");
     if ((enc && enc->len && !fy_str_eq_ci(enc, "identity"))
+        || (cl && fy_str_eq(cl, "0"))
         || !fy_http_ssi_applies(r, type))
     {
+        return FY_DECLINED;
+    }
+    if (r->head && !p->head_get) {
+        p->ssi_head = 1;            /* the header alone, as nginx's */
         return FY_DECLINED;
     }
 
@@ -137,6 +148,24 @@ fy_proxy_ssi_begin(fy_http_proxy_t *p, fy_array_t *headers)
     }
     fy_proxy_ssi_page(p, !p->up_failed && fy_proxy_capture_end(p) == FY_OK);
     return FY_DONE;
+}
+
+int
+fy_proxy_ssi_header_drop(fy_http_proxy_t *p, const fy_str_t *name, int *weak)
+{
+    if (fy_str_eq_ci(name, "Content-Length")
+        || fy_str_eq_ci(name, "Accept-Ranges"))
+    {
+        return 1;
+    }
+    if (fy_str_eq_ci(name, "Last-Modified")) {
+        return !p->r->loc->ssi->last_modified;
+    }
+    if (fy_str_eq_ci(name, "ETag")) {
+        *weak = 1;
+        return !p->r->loc->ssi->last_modified;
+    }
+    return 0;
 }
 
 void

@@ -1,7 +1,9 @@
 /*
- * fy_http_range.c -- several byte ranges of one representation, as
- * nginx's range filter serves them: the parser of a Range value with a
- * list of ranges (fy_http_parse_ranges), and the parts of the
+ * fy_http_range.c -- byte ranges of one representation, as nginx's
+ * range filter serves them: the parser of a Range value, read as
+ * ngx_http_range_parse reads it (fy_http_parse_ranges, and
+ * fy_http_parse_range for one range at most: flv's and mp4's made
+ * bodies, proxy_force_ranges, slice), and the parts of the
  * multipart/byteranges body that answers more than one
  * (fy_http_range_multipart), laid out byte for byte as nginx does:
  *
@@ -21,91 +23,121 @@
 #include "fy_http_static.h"
 #include <time.h>
 
-/* Digits at *p as an off_t, saturating at the largest value; -1 when
- * there are none. */
-static off_t
-fy_http_ranges_num(const u_char **p, const u_char *last)
+/* Digits at *p into *v; FY_ERROR past the largest off_t (nginx answers
+ * such a number 416, it does not saturate it). */
+static int
+fy_http_ranges_num(const u_char **p, const u_char *last, off_t *v)
 {
-    off_t  v = -1;
-    int    d;
+    int  d;
 
+    *v = 0;
     while (*p < last && **p >= '0' && **p <= '9') {
         d = **p - '0';
-        if (v == -1) {
-            v = 0;
+        if (*v > (INT64_MAX - d) / 10) {
+            return FY_ERROR;
         }
-        v = (v > (INT64_MAX - d) / 10) ? INT64_MAX : v * 10 + d;
+        *v = *v * 10 + d;
         (*p)++;
     }
-    return v;
+    return FY_OK;
 }
 
+static const u_char *
+fy_http_ranges_sp(const u_char *p, const u_char *last)
+{
+    while (p < last && *p == ' ') {     /* spaces only, as nginx */
+        p++;
+    }
+    return p;
+}
+
+/*
+ * nginx's ngx_http_range_parse, read the same way: each element is
+ * FIRST "-" [LAST] or "-" SUFFIX, spaces allowed around the numbers and
+ * the "-" (not inside "-" SUFFIX), elements separated by ",".  Anything
+ * else anywhere (letters, an empty element, a lone "-", a number past
+ * 2^63-1) makes the whole value unsatisfiable, 416, as soon as it is
+ * read: so "bytes=abc", "bytes=-", "bytes=0-1," are 416.  A range that
+ * starts past the end, or a reversed one ("5-2"), is left out, so a
+ * value of only those is 416 too.  The whole body (200): a value not
+ * "bytes=" and at least one character more, a range starting at 0 of
+ * an empty body, more satisfiable ranges than max (counted as they
+ * are read: a malformed element after the one too many is not seen),
+ * and ranges that add up to more bytes than the body (counted at the
+ * end: a malformed element anywhere is 416 first; a sum past 2^63-1 is
+ * 416 at once).
+ */
 int
 fy_http_parse_ranges(const u_char *s, size_t len, off_t size, int max,
                      fy_http_range_t *out, int *n)
 {
     const u_char  *p, *last = s + len;
-    off_t          a, b, start, end, total = 0;
-    int            found = 0;
+    off_t          start, end, total = 0;
+    int            found = 0, suffix;
 
     *n = 0;
-    if (len < 6 || strncasecmp((const char *) s, "bytes=", 6) != 0) {
+    if (len < 7 || strncasecmp((const char *) s, "bytes=", 6) != 0
+        || max <= 0)
+    {
         return FY_HTTP_RANGE_IGNORE;
     }
     p = s + 6;
     for ( ;; ) {
-        while (p < last && (*p == ' ' || *p == '\t')) {
+        start = 0;
+        end = 0;
+        suffix = 0;
+        p = fy_http_ranges_sp(p, last);
+        if (p < last && *p == '-') {
+            suffix = 1;
             p++;
+        } else {
+            if (p == last || *p < '0' || *p > '9'
+                || fy_http_ranges_num(&p, last, &start) != FY_OK)
+            {
+                return FY_HTTP_RANGE_UNSATISFIABLE;
+            }
+            p = fy_http_ranges_sp(p, last);
+            if (p == last || *p++ != '-') {
+                return FY_HTTP_RANGE_UNSATISFIABLE;
+            }
+            p = fy_http_ranges_sp(p, last);
+            if (p == last || *p == ',') {
+                end = size;                     /* FIRST- : to the end */
+                goto found;
+            }
         }
-        /* one range: [first] "-" [last], no space inside */
-        a = fy_http_ranges_num(&p, last);
-        if (p == last || *p != '-') {
-            return FY_HTTP_RANGE_IGNORE;
+        if (p == last || *p < '0' || *p > '9'
+            || fy_http_ranges_num(&p, last, &end) != FY_OK)
+        {
+            return FY_HTTP_RANGE_UNSATISFIABLE;
         }
-        p++;
-        b = fy_http_ranges_num(&p, last);
-        while (p < last && (*p == ' ' || *p == '\t')) {
-            p++;
-        }
+        p = fy_http_ranges_sp(p, last);
         if (p != last && *p != ',') {
-            return FY_HTTP_RANGE_IGNORE;        /* garbage */
+            return FY_HTTP_RANGE_UNSATISFIABLE;
         }
-        if (a == -1 && b == -1) {
-            return FY_HTTP_RANGE_IGNORE;        /* "-" */
+        if (suffix) {                           /* the last END bytes */
+            start = end < size ? size - end : 0;
+            end = size - 1;
         }
-        if (a != -1 && b != -1 && b < a) {
-            return FY_HTTP_RANGE_IGNORE;        /* invalid (RFC 9110) */
-        }
+        end = end >= size ? size : end + 1;     /* exclusive from here */
 
-        /* a range past the end is left out; the others are served in
-         * the order asked, overlapping or not (nginx) */
-        start = -1;
-        if (a == -1) {
-            if (b != 0 && size != 0) {
-                start = b >= size ? 0 : size - b;   /* the last b bytes */
-                end = size - 1;
+    found:
+        if (start < end) {
+            /* nginx's order: the sum checked, then the count */
+            if (total > INT64_MAX - (end - start)) {
+                return FY_HTTP_RANGE_UNSATISFIABLE;
             }
-        } else if (a < size) {
-            start = a;
-            end = (b == -1 || b >= size) ? size - 1 : b;
-        }
-        if (start != -1) {
+            total += end - start;
             if (found == max) {
-                /* more than max_ranges: the whole body, whatever
-                 * follows (a malformed rest would give it too) */
-                return FY_HTTP_RANGE_IGNORE;
-            }
-            if (end - start + 1 > size - total) {
-                /* more bytes than the whole (overlaps): nginx sends the
-                 * whole instead; total stays <= size, no overflow */
-                return FY_HTTP_RANGE_IGNORE;
+                return FY_HTTP_RANGE_IGNORE;    /* one too many */
             }
             if (out) {
                 out[found].start = start;
-                out[found].end = end;
+                out[found].end = end - 1;
             }
             found++;
-            total += end - start + 1;
+        } else if (start == 0) {
+            return FY_HTTP_RANGE_IGNORE;        /* of an empty body */
         }
         if (p == last) {
             break;
@@ -116,8 +148,26 @@ fy_http_parse_ranges(const u_char *s, size_t len, off_t size, int max,
     if (found == 0) {
         return FY_HTTP_RANGE_UNSATISFIABLE;
     }
+    if (total > size) {
+        return FY_HTTP_RANGE_IGNORE;            /* overlaps: the whole */
+    }
     *n = found;
     return FY_HTTP_RANGE_OK;
+}
+
+int
+fy_http_parse_range(const u_char *s, size_t len, off_t size, off_t *start,
+                    off_t *end)
+{
+    fy_http_range_t  one;
+    int              rc, n;
+
+    rc = fy_http_parse_ranges(s, len, size, 1, &one, &n);
+    if (rc == FY_HTTP_RANGE_OK) {
+        *start = one.start;
+        *end = one.end;
+    }
+    return rc;
 }
 
 int

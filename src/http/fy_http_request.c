@@ -323,7 +323,6 @@ void
 fy_http_finalize(fy_http_request_t *r, int close_connection)
 {
     fy_http_conn_t      *hc = r->hc;
-    fy_http_loc_conf_t  *lcf;
 
     if (r->cache_bg || r->slicing) {    /* one test of two adjacent bits */
         if (r->cache_bg) {
@@ -346,6 +345,22 @@ fy_http_finalize(fy_http_request_t *r, int close_connection)
     fy_shm_add(fy_worker_slot->requests, 1);
     hc->requests++;
     r->completed = 1;           /* $request_completion */
+
+    if (r->loc && r->loc->post_action.len
+        && fy_http_post_action(r, close_connection) == FY_AGAIN)
+    {
+        return;     /* fy_http_finalize_conn follows when it ends */
+    }
+    fy_http_finalize_conn(r, close_connection);
+}
+
+/* The rest of fy_http_finalize: the request is answered and counted;
+ * its connection goes on to the next request, lingers or closes. */
+void
+fy_http_finalize_conn(fy_http_request_t *r, int close_connection)
+{
+    fy_http_conn_t      *hc = r->hc;
+    fy_http_loc_conf_t  *lcf;
 
     if (r->body_rest && r->body_mem.start && !r->chunked) {
         /* mirror read the body whole: what is left of it is in memory,

@@ -24,7 +24,9 @@
  * server that ignores Range, a 416) goes to the client as it is and
  * nothing more is fetched.  From TOTAL the client's header is made: a
  * 200 with Content-Length TOTAL, or a 206 of the client's Range (one
- * range; If-Range compared with the slice's ETag or Last-Modified).
+ * range; If-Range compared with the slice's ETag or Last-Modified), or
+ * for a Range malformed or past TOTAL a 416 "bytes *\/TOTAL", as
+ * nginx's range filter answers its main request.
  *
  * The proxy answers each slice on the same request (fy_http_proxy.c,
  * fy_http_cache.c): when one ends, fy_http_finalize hands the request
@@ -267,23 +269,24 @@ fy_http_slice_storable(fy_http_request_t *r, fy_array_t *headers)
 
 /* The first slice is good: what the client gets, the whole response
  * or the one range it asked for (If-Range naming the answer's ETag or
- * Last-Modified). */
-static void
+ * Last-Modified), as nginx's range filter on its main request with
+ * single_range: several ranges get the whole response; a Range that is
+ * malformed or lies past the end gets 416 (FY_DONE, r->range_unsat and
+ * r->range_size set for its Content-Range; else FY_OK). */
+static int
 fy_http_slice_client(fy_http_request_t *r, const fy_str_t *lm)
 {
     fy_http_slice_t  *s = r->slice;
     fy_str_t         *range, *if_range;
     const fy_str_t   *v;
     off_t             a, b;
+    int               rc = FY_HTTP_RANGE_IGNORE;
 
     s->active = 1;
     s->from = 0;
     s->end = s->total;
     range = fy_http_header_find(&r->headers, "Range");
-    if (range && s->total && r->loc->max_ranges > 0 && !r->err_status
-        && fy_http_parse_range(range->data, range->len, (off_t) s->total,
-                               &a, &b) == FY_HTTP_RANGE_OK)
-    {
+    if (range && r->loc->max_ranges > 0 && !r->err_status) {
         if_range = fy_http_header_find(&r->headers, "If-Range");
         v = if_range && if_range->len && if_range->data[0] == '"'
             ? &s->etag : lm;
@@ -291,18 +294,30 @@ fy_http_slice_client(fy_http_request_t *r, const fy_str_t *lm)
             || (v && v->len == if_range->len
                 && memcmp(v->data, if_range->data, v->len) == 0))
         {
-            s->from = (uint64_t) a;
-            s->end = (uint64_t) b + 1;
-            s->ranged = 1;
+            rc = fy_http_parse_range(range->data, range->len,
+                                     (off_t) s->total, &a, &b);
         }
+    }
+    if (rc == FY_HTTP_RANGE_UNSATISFIABLE) {
+        r->range_unsat = 1;
+        r->range_size = (int64_t) s->total;
+        r->slice = NULL;            /* no more slices */
+        r->slicing = 0;
+        return FY_DONE;
+    }
+    if (rc == FY_HTTP_RANGE_OK) {
+        s->from = (uint64_t) a;
+        s->end = (uint64_t) b + 1;
+        s->ranged = 1;
     }
     if (!r->err_status) {
         r->status = s->ranged ? 206 : 200;
     }
     /* the client's Range chose the first slice, but it gets the whole
-     * response after all (a Range fy_http_parse_range ignores,
-     * max_ranges 0, an error page): from slice 0 */
+     * response after all (several ranges, max_ranges 0, an If-Range
+     * of another version, an error page): from slice 0 */
     s->again = !s->ranged && s->start > 0;
+    return FY_OK;
 }
 
 /* The part of the current slice the client gets: bytes to skip at its
@@ -354,8 +369,13 @@ fy_http_slice_header(fy_http_proxy_t *p, fy_array_t *headers)
         return FY_ERROR;
     }
     if (first) {
-        fy_http_slice_client(r, fy_http_header_find(headers,
-                                                    "Last-Modified"));
+        if (fy_http_slice_client(r, fy_http_header_find(headers,
+                                                        "Last-Modified"))
+            == FY_DONE)
+        {
+            fy_proxy_fail(p, 416);      /* nginx's, with the length */
+            return FY_ERROR;
+        }
         s->first = p;
     }
     p->sliced = 1;
@@ -410,7 +430,10 @@ fy_http_slice_cached(fy_http_request_t *r, struct fy_http_static_file_s *f,
         return FY_AGAIN;
     }
     if (first) {
-        fy_http_slice_client(r, lm->len ? lm : NULL);
+        if (fy_http_slice_client(r, lm->len ? lm : NULL) == FY_DONE) {
+            fy_http_send_error(r, 416);     /* nginx's, with the length */
+            return FY_AGAIN;
+        }
         s->first = r->proxy;
     }
     fy_http_slice_part(s, from, len);

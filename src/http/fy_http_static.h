@@ -58,15 +58,13 @@ void fy_http_static_merge(fy_http_loc_conf_t *prev, fy_http_loc_conf_t *conf);
 int fy_http_static_exists(fy_http_request_t *r, const fy_str_t *path,
                           int dir);
 
-/* Range header values (RFC 9110 14.2) for a representation of `size`
- * bytes.  Only one range is served: */
-#define FY_HTTP_RANGE_OK             0   /* [*start, *end] inclusive */
-#define FY_HTTP_RANGE_IGNORE         1   /* malformed, not "bytes", or
-                                            several ranges: send all */
-#define FY_HTTP_RANGE_UNSATISFIABLE  2   /* 416 */
-
-int fy_http_parse_range(const u_char *s, size_t len, off_t size,
-                        off_t *start, off_t *end);
+/* Range header values (RFC 9110 14.2), read as nginx's range filter
+ * reads them (fy_http_range.c): */
+#define FY_HTTP_RANGE_OK             0   /* serve the range(s) */
+#define FY_HTTP_RANGE_IGNORE         1   /* not "bytes=", too many
+                                            ranges, overlaps: all, 200 */
+#define FY_HTTP_RANGE_UNSATISFIABLE  2   /* none in the body, or
+                                            malformed: 416 */
 
 /* fy_http_range.c: one range of a Range value, inclusive */
 typedef struct {
@@ -74,15 +72,21 @@ typedef struct {
     off_t  end;
 } fy_http_range_t;
 
-/* A Range value with a list of ranges (static files): those that lie in
- * the `size` bytes, in the order asked, overlapping or not, in out[]
- * (out NULL: only counted, so the caller can allocate out for *n and
- * call again) and their count in *n: FY_HTTP_RANGE_OK.  None of them
- * satisfiable: FY_HTTP_RANGE_UNSATISFIABLE.  FY_HTTP_RANGE_IGNORE (the
- * whole body, 200): malformed, not "bytes", more than max satisfiable
- * ranges (max_ranges), or more bytes in all than the whole (nginx). */
+/* A Range value with a list of ranges: those that lie in the `size`
+ * bytes, in the order asked, overlapping or not, in out[] (out NULL:
+ * only counted, so the caller can allocate out for *n and call again)
+ * and their count in *n: FY_HTTP_RANGE_OK.  None of them satisfiable,
+ * or the value malformed anywhere: FY_HTTP_RANGE_UNSATISFIABLE.
+ * FY_HTTP_RANGE_IGNORE (the whole body, 200): not "bytes=...", more
+ * than max satisfiable ranges (max_ranges; 1 where nginx serves a
+ * single range), more bytes in all than the whole, a range from 0 of
+ * an empty body (nginx). */
 int fy_http_parse_ranges(const u_char *s, size_t len, off_t size, int max,
                          fy_http_range_t *out, int *n);
+
+/* The same with max 1: the one range in [*start, *end] when OK. */
+int fy_http_parse_range(const u_char *s, size_t len, off_t size,
+                        off_t *start, off_t *end);
 
 /* A multipart/byteranges body being made: each range's part head (the
  * boundary line, Content-Type, Content-Range, the empty line), the

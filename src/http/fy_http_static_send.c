@@ -1,7 +1,7 @@
 /*
  * fy_http_static_send.c -- sending a file that fy_http_static.c found
  * and opened: the conditional requests (If-None-Match,
- * If-Modified-Since), Range and If-Range (fy_http_parse_range), the
+ * If-Modified-Since), Range and If-Range (fy_http_range.c), the
  * response header, then the body by sendfile() (read and written
  * on a TLS connection or with sendfile off), or, with sub_filter or
  * gzip, read in pieces, substituted and compressed on the way, as
@@ -35,78 +35,6 @@ static void fy_http_static_send_body(fy_http_request_t *r);
 static void fy_http_static_send_filtered(fy_http_request_t *r);
 static int fy_http_static_write_piece(fy_http_request_t *r, int nout);
 static int fy_http_static_next_part(fy_http_request_t *r);
-
-/* ---- Range ---- */
-
-/* Digits at *p as an off_t, saturating at the largest value. */
-static off_t
-fy_http_range_num(const u_char **p, const u_char *last)
-{
-    off_t  v = 0;
-    int    d;
-
-    while (*p < last && **p >= '0' && **p <= '9') {
-        d = **p - '0';
-        v = (v > (INT64_MAX - d) / 10) ? INT64_MAX : v * 10 + d;
-        (*p)++;
-    }
-    return v;
-}
-
-int
-fy_http_parse_range(const u_char *s, size_t len, off_t size, off_t *start,
-                    off_t *end)
-{
-    const u_char  *p, *last = s + len;
-    off_t          a = -1, b = -1;
-
-    if (len < 6 || strncasecmp((const char *) s, "bytes=", 6) != 0) {
-        return FY_HTTP_RANGE_IGNORE;
-    }
-    p = s + 6;
-    while (p < last && (*p == ' ' || *p == '\t')) {
-        p++;
-    }
-    if (p < last && *p >= '0' && *p <= '9') {
-        a = fy_http_range_num(&p, last);
-    }
-    if (p == last || *p != '-') {
-        return FY_HTTP_RANGE_IGNORE;
-    }
-    p++;
-    if (p < last && *p >= '0' && *p <= '9') {
-        b = fy_http_range_num(&p, last);
-    }
-    while (p < last && (*p == ' ' || *p == '\t')) {
-        p++;
-    }
-    if (p != last) {
-        /* a second range (",") or garbage: the whole file */
-        return FY_HTTP_RANGE_IGNORE;
-    }
-
-    if (a == -1) {
-        if (b == -1) {
-            return FY_HTTP_RANGE_IGNORE;        /* "bytes=-" */
-        }
-        if (b == 0 || size == 0) {
-            return FY_HTTP_RANGE_UNSATISFIABLE;
-        }
-        *start = b >= size ? 0 : size - b;     /* the last b bytes */
-        *end = size - 1;
-        return FY_HTTP_RANGE_OK;
-    }
-    if (b != -1 && b < a) {
-        return FY_HTTP_RANGE_IGNORE;            /* invalid (RFC 9110) */
-    }
-    if (a >= size) {
-        return FY_HTTP_RANGE_UNSATISFIABLE;
-    }
-    *start = a;
-    *end = (b == -1 || b >= size) ? size - 1 : b;
-    return FY_HTTP_RANGE_OK;
-}
-
 
 /* ---- sending ---- */
 

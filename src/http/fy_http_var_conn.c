@@ -69,10 +69,14 @@ fy_http_var_nginx_version(fy_http_request_t *r, u_char *buf, size_t size)
 }
 
 /* $request_completion: "OK" once the response is all sent, else empty
- * (a client gone, a timeout, an upstream that broke off) */
+ * (a client gone, a timeout, an upstream that broke off); in
+ * post_action's subrequest, of the request it follows */
 size_t
 fy_http_var_request_completion(fy_http_request_t *r, u_char *buf, size_t size)
 {
+    if (r->post_action) {
+        r = r->parent;
+    }
     return r->completed ? fy_var_conn_copy(buf, size, "OK", 2) : 0;
 }
 
