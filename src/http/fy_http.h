@@ -247,6 +247,27 @@ int  fy_http_map_assign(fy_http_request_t *r, fy_http_map_t *map,
                         u_char *data, size_t len);
 /* fy_http_geo.c: geo blocks (variables by client address) */
 extern const fy_command_t  fy_http_geo_commands[];
+/* fy_http_geo_table.c: a geo block's networks or ranges, for http's
+ * geo and stream's.  A table made empty (NULL: no memory); one line of
+ * the block read into it (cf->args; FY_OK, or FY_ERROR logged with
+ * file and line); the block's end (FY_OK or FY_ERROR, logged). */
+typedef struct fy_http_geo_table_s  fy_http_geo_table_t;
+fy_http_geo_table_t *fy_http_geo_table_create(fy_conf_t *cf);
+int fy_http_geo_table_line(fy_conf_t *cf, fy_http_geo_table_t *geo);
+int fy_http_geo_table_finish(fy_conf_t *cf, fy_http_geo_table_t *geo);
+/* The value for an address (family AF_INET: the first 4 bytes of
+ * addr), NULL: none (the empty string). */
+const fy_str_t *fy_http_geo_table_find(const fy_http_geo_table_t *geo,
+                                       int family, const uint8_t addr[16]);
+/* The IP address written in text into *sa (family AF_INET or
+ * AF_INET6); FY_ERROR when it is none. */
+int fy_http_geo_text_addr(const u_char *text, size_t len,
+                          struct sockaddr_in6 *sa);
+/* fn on every value of the table (after its end), FY_ERROR as soon as
+ * fn returns it. */
+int fy_http_geo_table_each(const fy_http_geo_table_t *geo,
+                           int (*fn)(const fy_str_t *value, void *data),
+                           void *data);
 /* fy_http_split_clients.c: split_clients blocks, and nginx's
  * MurmurHash2 (32 bits, seed 0, little-endian words) they hash with */
 extern const fy_command_t  fy_http_split_clients_commands[];
