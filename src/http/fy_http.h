@@ -250,11 +250,15 @@ extern const fy_command_t  fy_http_geo_commands[];
 /* fy_http_geo_table.c: a geo block's networks or ranges, for http's
  * geo and stream's.  A table made empty (NULL: no memory); one line of
  * the block read into it (cf->args; FY_OK, or FY_ERROR logged with
- * file and line); the block's end (FY_OK or FY_ERROR, logged). */
+ * file and line); the whole block read, its "$address" (cf->args[1]
+ * of three) checked, each line given to line(cf) with
+ * cf->handler_data = data (line NULL: fy_http_geo_table_line), and
+ * the table finished (FY_OK, or FY_ERROR logged). */
 typedef struct fy_http_geo_table_s  fy_http_geo_table_t;
 fy_http_geo_table_t *fy_http_geo_table_create(fy_conf_t *cf);
 int fy_http_geo_table_line(fy_conf_t *cf, fy_http_geo_table_t *geo);
-int fy_http_geo_table_finish(fy_conf_t *cf, fy_http_geo_table_t *geo);
+int fy_http_geo_table_read(fy_conf_t *cf, fy_http_geo_table_t *geo,
+                           int (*line)(fy_conf_t *cf), void *data);
 /* The value for an address (family AF_INET: the first 4 bytes of
  * addr), NULL: none (the empty string). */
 const fy_str_t *fy_http_geo_table_find(const fy_http_geo_table_t *geo,

@@ -151,7 +151,6 @@ fy_http_geo_block(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
 {
     fy_http_geo_t  *geo;
     fy_str_t       *var = &cf->args[cf->nargs - 1];
-    int             rc;
 
     fy_unused(cmd);
     fy_unused(conf);
@@ -170,24 +169,14 @@ fy_http_geo_block(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
         return FY_CONF_ERROR;
     }
     if (cf->nargs == 3) {
-        if (cf->args[1].len < 2 || cf->args[1].data[0] != '$') {
-            fy_conf_error(cf, "invalid variable name \"%s\"",
-                          cf->args[1].data);
-            return FY_CONF_ERROR;
-        }
         geo->source = fy_http_cv_compile(cf, &cf->args[1]);
         if (geo->source == NULL) {
             return FY_CONF_ERROR;
         }
     }
-
-    cf->handler = fy_http_geo_line;
-    cf->handler_data = geo;
-    rc = fy_conf_parse(cf, NULL);
-    cf->handler = NULL;
-    cf->handler_data = NULL;
-
-    if (rc != FY_OK || fy_http_geo_table_finish(cf, geo->table) != FY_OK) {
+    if (fy_http_geo_table_read(cf, geo->table, fy_http_geo_line, geo)
+        != FY_OK)
+    {
         return FY_CONF_ERROR;
     }
     return FY_CONF_OK;

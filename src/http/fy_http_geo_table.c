@@ -441,11 +441,11 @@ fy_http_geo_warn_at(const fy_http_geo_net_t *n, const char *fmt,
 
 /*
  * End of a block (nothing to do for "ranges"): the networks in the
- * order written become the two lookup arrays.  Entries of one network are adjacent after the
- * sort, in the order written, so "delete" and duplicates are replayed
- * per network: the last state wins.
+ * order written become the two lookup arrays.  Entries of one network
+ * are adjacent after the sort, in the order written, so "delete" and
+ * duplicates are replayed per network: the last state wins.
  */
-int
+static int
 fy_http_geo_table_finish(fy_conf_t *cf, fy_http_geo_table_t *geo)
 {
     fy_http_geo_net_t   *all = geo->nets.elts, *out;
@@ -509,6 +509,36 @@ fy_http_geo_table_finish(fy_conf_t *cf, fy_http_geo_table_t *geo)
     return FY_OK;
 }
 
+
+/* A line of a block with no handler of its own: the table's. */
+static int
+fy_http_geo_table_handler(fy_conf_t *cf)
+{
+    return fy_http_geo_table_line(cf, cf->handler_data);
+}
+
+int
+fy_http_geo_table_read(fy_conf_t *cf, fy_http_geo_table_t *geo,
+                       int (*line)(fy_conf_t *cf), void *data)
+{
+    int  rc;
+
+    if (cf->nargs == 3
+        && (cf->args[1].len < 2 || cf->args[1].data[0] != '$'))
+    {
+        fy_conf_error(cf, "invalid variable name \"%s\"", cf->args[1].data);
+        return FY_ERROR;
+    }
+    cf->handler = line ? line : fy_http_geo_table_handler;
+    cf->handler_data = line ? data : geo;
+    rc = fy_conf_parse(cf, NULL);
+    cf->handler = NULL;
+    cf->handler_data = NULL;
+    if (rc != FY_OK) {
+        return FY_ERROR;
+    }
+    return fy_http_geo_table_finish(cf, geo);
+}
 
 /* ---- lookups ---- */
 

@@ -8,7 +8,9 @@
  *   fy_stream_proxy.c     a session: access check, connect (with the
  *                         next server on failure), relay, close
  *   fy_stream_log.c       log_format, access_log, the variables
- *   fy_stream_map.c       map, and its variables' values
+ *   fy_stream_map.c       map, and the values of the variables the
+ *                         config defines (map, geo, ...)
+ *   fy_stream_geo.c       geo (http's table, fy_http_geo_table.c)
  *   fy_stream_limit_conn.c limit_conn_zone, limit_conn (http's zones)
  *   fy_stream_preread.c   the preread phase: ssl_preread
  *   fy_stream_tls_hello.c the ClientHello reader ssl_preread uses
@@ -234,6 +236,7 @@ typedef struct fy_stream_main_conf_s {
 extern const fy_command_t  fy_stream_commands[];
 extern const fy_command_t  fy_stream_log_commands[];
 extern const fy_command_t  fy_stream_map_commands[];
+extern const fy_command_t  fy_stream_geo_commands[];
 extern const fy_command_t  fy_stream_limit_conn_commands[];
 extern const fy_command_t  fy_stream_ssl_commands[];
 extern const fy_command_t  fy_stream_proxy_ssl_commands[];
@@ -372,9 +375,29 @@ int  fy_stream_map_reference(fy_conf_t *cf, const u_char *name, size_t len);
 /* End of the stream block: a map used but never defined is an error
  * at its first use.  FY_OK or FY_ERROR (logged). */
 int  fy_stream_map_done(fy_conf_t *cf, fy_stream_main_conf_t *smcf);
-/* fn on every value (a fy_stream_cv_t *) of every map. */
+/* fn on every plain value (no variables in it) of every map, geo and
+ * split_clients block. */
 int  fy_stream_map_each_value(fy_stream_main_conf_t *smcf,
-                              int (*fn)(void *value, void *data), void *data);
+                              int (*fn)(const fy_str_t *value, void *data),
+                              void *data);
+/* The variables the config defines (map, geo, split_clients, set) are
+ * kept with the maps: arg ("$name") defined as computed by eval (its
+ * value kept for the session once computed), with each (or NULL)
+ * giving its plain values for "proxy_pass $var"; eval NULL: a "set"
+ * variable, whose value is only what fy_stream_var_store put (several
+ * "set"s may define it).  Its variable index, or -1 (logged: a bad
+ * name, a duplicate). */
+typedef size_t (*fy_stream_var_eval_pt)(fy_stream_session_t *s, void *data,
+                                        u_char *buf, size_t size);
+typedef int (*fy_stream_var_each_pt)(void *data,
+    int (*fn)(const fy_str_t *value, void *arg), void *arg);
+int  fy_stream_var_define(fy_conf_t *cf, const fy_str_t *arg,
+                          fy_stream_var_eval_pt eval,
+                          fy_stream_var_each_pt each, void *data);
+/* The session's value of variable var (a defined one) is now data.
+ * FY_OK, or FY_ERROR (no memory). */
+int  fy_stream_var_store(fy_stream_session_t *s, int var, const u_char *data,
+                         size_t len);
 /* End of the stream block, with a "proxy_pass $var" somewhere: every
  * map value that is an address with a port (plain text) and no
  * upstream's name is made an upstream.  FY_OK or FY_ERROR (logged). */
