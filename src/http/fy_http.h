@@ -276,6 +276,17 @@ int fy_http_geo_table_each(const fy_http_geo_table_t *geo,
  * MurmurHash2 (32 bits, seed 0, little-endian words) they hash with */
 extern const fy_command_t  fy_http_split_clients_commands[];
 uint32_t fy_murmur_hash2(const u_char *data, size_t len);
+/* A split_clients block's parts, for http's and stream's: the block
+ * read (cf->handler; NULL after an error, logged with file and line);
+ * the value the hash of text chooses (NULL: none, the empty string);
+ * fn on every value (FY_ERROR as soon as fn returns it). */
+typedef struct fy_http_split_s  fy_http_split_t;
+fy_http_split_t *fy_http_split_read(fy_conf_t *cf);
+const fy_str_t *fy_http_split_find(const fy_http_split_t *sc,
+                                   const u_char *text, size_t len);
+int fy_http_split_each(const fy_http_split_t *sc,
+                       int (*fn)(const fy_str_t *value, void *data),
+                       void *data);
 /* geo, split_clients: define the variable of arg ("$name") as one
  * whose value eval computes (lazily, once per request, kept in the
  * map's slot); NULL after logging the config error (bad name, a

@@ -11,6 +11,7 @@
  *   fy_stream_map.c       map, and the values of the variables the
  *                         config defines (map, geo, ...)
  *   fy_stream_geo.c       geo (http's table, fy_http_geo_table.c)
+ *   fy_stream_split_clients.c split_clients (http's parts and hash)
  *   fy_stream_limit_conn.c limit_conn_zone, limit_conn (http's zones)
  *   fy_stream_preread.c   the preread phase: ssl_preread
  *   fy_stream_tls_hello.c the ClientHello reader ssl_preread uses
@@ -237,6 +238,7 @@ extern const fy_command_t  fy_stream_commands[];
 extern const fy_command_t  fy_stream_log_commands[];
 extern const fy_command_t  fy_stream_map_commands[];
 extern const fy_command_t  fy_stream_geo_commands[];
+extern const fy_command_t  fy_stream_split_clients_commands[];
 extern const fy_command_t  fy_stream_limit_conn_commands[];
 extern const fy_command_t  fy_stream_ssl_commands[];
 extern const fy_command_t  fy_stream_proxy_ssl_commands[];
