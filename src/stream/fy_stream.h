@@ -396,6 +396,9 @@ typedef int (*fy_stream_var_each_pt)(void *data,
 int  fy_stream_var_define(fy_conf_t *cf, const fy_str_t *arg,
                           fy_stream_var_eval_pt eval,
                           fy_stream_var_each_pt each, void *data);
+/* A plain value (NULL: the empty string) as an eval gives it: copied
+ * into buf, at most size bytes; its length. */
+size_t fy_stream_var_text(const fy_str_t *v, u_char *buf, size_t size);
 /* The session's value of variable var (a defined one) is now data.
  * FY_OK, or FY_ERROR (no memory). */
 int  fy_stream_var_store(fy_stream_session_t *s, int var, const u_char *data,

@@ -65,12 +65,7 @@ fy_stream_geo_eval(fy_stream_session_t *s, void *data, u_char *buf,
         memcpy(addr, p, n);
     }
     v = fy_http_geo_table_find(geo->table, family, addr);
-    if (v == NULL) {
-        return 0;
-    }
-    len = fy_min(v->len, size);
-    memcpy(buf, v->data, len);
-    return len;
+    return fy_stream_var_text(v, buf, size);
 }
 
 static int

@@ -355,6 +355,17 @@ fy_stream_map_eval(fy_stream_session_t *s, void *data, u_char *buf,
     return value ? fy_stream_cv_eval(s, value, buf, size) : 0;
 }
 
+size_t
+fy_stream_var_text(const fy_str_t *v, u_char *buf, size_t size)
+{
+    size_t  len = v ? fy_min(v->len, size) : 0;
+
+    if (len) {
+        memcpy(buf, v->data, len);
+    }
+    return len;
+}
+
 /* The session's slot of var, made when first needed; NULL: no memory. */
 static fy_stream_map_value_t *
 fy_stream_map_slot(fy_stream_session_t *s, fy_stream_map_t *map)

@@ -40,12 +40,7 @@ fy_stream_split_eval(fy_stream_session_t *s, void *data, u_char *buf,
 
     len = fy_stream_cv_eval(s, sp->source, text, sizeof(text));
     v = fy_http_split_find(sp->split, text, len);
-    if (v == NULL) {
-        return 0;
-    }
-    len = fy_min(v->len, size);
-    memcpy(buf, v->data, len);
-    return len;
+    return fy_stream_var_text(v, buf, size);
 }
 
 static int
