@@ -127,6 +127,7 @@ static const fy_command_t *const  fy_conf_tables[] = {
     fy_stream_map_commands,
     fy_stream_geo_commands,
     fy_stream_split_clients_commands,
+    fy_stream_set_commands,
     fy_stream_limit_conn_commands,
     fy_stream_ssl_commands,
     fy_stream_proxy_ssl_commands,

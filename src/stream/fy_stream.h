@@ -12,6 +12,7 @@
  *                         config defines (map, geo, ...)
  *   fy_stream_geo.c       geo (http's table, fy_http_geo_table.c)
  *   fy_stream_split_clients.c split_clients (http's parts and hash)
+ *   fy_stream_set.c       set, at the preaccess phase
  *   fy_stream_limit_conn.c limit_conn_zone, limit_conn (http's zones)
  *   fy_stream_preread.c   the preread phase: ssl_preread
  *   fy_stream_tls_hello.c the ClientHello reader ssl_preread uses
@@ -111,6 +112,10 @@ enum {
     FY_STREAM_VAR_N
 };
 
+/* The longest value a variable the config defines keeps (map, geo,
+ * split_clients, set): longer ones are cut here. */
+#define FY_STREAM_VALUE_MAX  1024
+
 /* A text with $variables, compiled: literal parts and variables. */
 typedef struct {
     fy_str_t   lit;         /* literal text before the variable */
@@ -195,6 +200,8 @@ typedef struct fy_stream_srv_conf_s {
     fy_sockaddr_t        bind;                   /* family 0: off */
     socklen_t            bind_len;
     fy_array_t          *access;                 /* rules, NULL: none */
+    fy_array_t          *sets;          /* "set"s (fy_stream_set.c),
+                                           NULL: none */
     fy_array_t          *realip_from;   /* set_real_ip_from: fy_http_cidr_t,
                                            NULL: none here or above */
     fy_array_t          *logs;                   /* fy_stream_access_log_t,
@@ -239,6 +246,7 @@ extern const fy_command_t  fy_stream_log_commands[];
 extern const fy_command_t  fy_stream_map_commands[];
 extern const fy_command_t  fy_stream_geo_commands[];
 extern const fy_command_t  fy_stream_split_clients_commands[];
+extern const fy_command_t  fy_stream_set_commands[];
 extern const fy_command_t  fy_stream_limit_conn_commands[];
 extern const fy_command_t  fy_stream_ssl_commands[];
 extern const fy_command_t  fy_stream_proxy_ssl_commands[];
@@ -366,6 +374,10 @@ void fy_stream_proxy_ssl_handshake(fy_stream_session_t *s);
  * the value sent, then the end (200). */
 void fy_stream_return(fy_stream_session_t *s);
 
+/* fy_stream_set.c: the server's "set"s (s->scf->sets not NULL), in
+ * order; FY_OK, or FY_ERROR (no memory). */
+int  fy_stream_set_run(fy_stream_session_t *s);
+
 /* fy_stream_preread.c: ssl_preread's phase, then fy_stream_connect. */
 void fy_stream_preread(fy_stream_session_t *s);
 
@@ -396,6 +408,9 @@ typedef int (*fy_stream_var_each_pt)(void *data,
 int  fy_stream_var_define(fy_conf_t *cf, const fy_str_t *arg,
                           fy_stream_var_eval_pt eval,
                           fy_stream_var_each_pt each, void *data);
+/* The data given to fy_stream_var_define for variable var (for
+ * "set": the first one's). */
+void *fy_stream_var_data(fy_conf_t *cf, int var);
 /* A plain value (NULL: the empty string) as an eval gives it: copied
  * into buf, at most size bytes; its length. */
 size_t fy_stream_var_text(const fy_str_t *v, u_char *buf, size_t size);

@@ -341,7 +341,8 @@ fy_stream_map_eval(fy_stream_session_t *s, void *data, u_char *buf,
     fy_stream_map_t       *map = data;
     const fy_stream_cv_t  *value;
     fy_str_t               subject;
-    u_char                 src[1024], low[1024];
+    u_char                 src[FY_STREAM_VALUE_MAX];
+    u_char                 low[FY_STREAM_VALUE_MAX];
     void                  *found;
 
     subject.data = src;
@@ -353,6 +354,16 @@ fy_stream_map_eval(fy_stream_session_t *s, void *data, u_char *buf,
     }
     value = found;
     return value ? fy_stream_cv_eval(s, value, buf, size) : 0;
+}
+
+void *
+fy_stream_var_data(fy_conf_t *cf, int var)
+{
+    fy_cycle_t             *cycle = cf->cycle;
+    fy_stream_main_conf_t  *smcf = cycle->stream;
+
+    return (*fy_array_elt(&smcf->maps, fy_stream_map_t *,
+                          var - FY_STREAM_VAR_N))->data;
 }
 
 size_t
@@ -406,7 +417,7 @@ fy_stream_map_get(fy_stream_session_t *s, int var, u_char *buf, size_t size)
     fy_stream_main_conf_t      *smcf = fy_worker_cycle->stream;
     fy_stream_map_t            *map;
     fy_stream_map_value_t      *v;
-    u_char                      val[1024];
+    u_char                      val[FY_STREAM_VALUE_MAX];
     size_t                      len;
 
     map = *fy_array_elt(&smcf->maps, fy_stream_map_t *,

@@ -261,14 +261,19 @@ fy_stream_realip(fy_stream_session_t *s)
                      sizeof(s->addr_text), 0);
 }
 
-/* limit_conn, the access rules, then the ssl phase (the TLS handshake
+/* set, limit_conn, the access rules, then the ssl phase (the TLS handshake
  * on a "listen ... ssl", fy_stream_ssl.c). */
 static void
 fy_stream_start(fy_stream_session_t *s)
 {
     unsigned  status;
 
-    /* nginx's phases: preaccess (limit_conn), access, ssl, preread */
+    /* nginx's phases: preaccess (set, limit_conn), access, ssl,
+     * preread */
+    if (s->scf->sets && fy_stream_set_run(s) != FY_OK) {
+        fy_stream_finalize(s, 500);
+        return;
+    }
     if (s->scf->limit_conns) {
         status = fy_stream_limit_conn(s);
         if (status) {

@@ -35,7 +35,7 @@ fy_stream_split_eval(fy_stream_session_t *s, void *data, u_char *buf,
 {
     fy_stream_split_t  *sp = data;
     const fy_str_t     *v;
-    u_char              text[1024];
+    u_char              text[FY_STREAM_VALUE_MAX];
     size_t              len;
 
     len = fy_stream_cv_eval(s, sp->source, text, sizeof(text));

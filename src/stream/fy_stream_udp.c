@@ -279,6 +279,10 @@ fy_stream_udp_new(fy_listen_t *ls, const struct sockaddr_in6 *a,
     fy_stream_udp_table[bucket] = u;
     u->linked = 1;
 
+    if (scf->sets && fy_stream_set_run(s) != FY_OK) {
+        fy_stream_finalize(s, 500);
+        return NULL;
+    }
     if (scf->limit_conns) {
         status = fy_stream_limit_conn(s);
         if (status) {
