@@ -301,6 +301,11 @@ size_t fy_http_map_get(fy_http_request_t *r, fy_http_map_t *map, u_char *buf,
 
 /* ---- upstreams ---- */
 
+/* fy_http_proxy_conn.c: SO_KEEPALIVE on a new upstream socket fd
+ * (proxy_socket_keepalive on, http's and stream's); -1 with errno when
+ * it failed (nginx goes on without it). */
+int fy_upstream_keepalive(int fd);
+
 typedef struct {
     fy_str_t              name;       /* as written: "127.0.0.1:8081" */
     fy_sockaddr_t         addr;

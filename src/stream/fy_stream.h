@@ -181,6 +181,8 @@ typedef struct fy_stream_srv_conf_s {
     size_t               buffer_size;
     int                  half_close;             /* flag */
     int                  tcp_nodelay;            /* flag */
+    int                  socket_keepalive;       /* flag: SO_KEEPALIVE
+                                                    to the server */
     int                  proxy_protocol;         /* flag: send PROXY v1 */
     int64_t              pp_timeout;             /* proxy_protocol_timeout */
     int                  ssl_preread;            /* flag */

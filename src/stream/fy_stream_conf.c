@@ -110,6 +110,10 @@ const fy_command_t  fy_stream_commands[] = {
     { "tcp_nodelay", FY_STREAM_BOTH, 0, 1, 1, fy_conf_set_flag,
       FY_CONF_SRV_OFF, offsetof(fy_stream_srv_conf_t, tcp_nodelay), NULL },
 
+    { "proxy_socket_keepalive", FY_STREAM_BOTH, 0, 1, 1, fy_conf_set_flag,
+      FY_CONF_SRV_OFF, offsetof(fy_stream_srv_conf_t, socket_keepalive),
+      NULL },
+
     { "proxy_protocol", FY_STREAM_BOTH, 0, 1, 1, fy_conf_set_flag,
       FY_CONF_SRV_OFF, offsetof(fy_stream_srv_conf_t, proxy_protocol),
       NULL },
@@ -181,6 +185,7 @@ fy_stream_create_srv_conf(fy_conf_t *cf)
     scf->buffer_size = FY_CONF_UNSET_SIZE;
     scf->half_close = FY_CONF_UNSET_INT;
     scf->tcp_nodelay = FY_CONF_UNSET_INT;
+    scf->socket_keepalive = FY_CONF_UNSET_INT;
     scf->proxy_protocol = FY_CONF_UNSET_INT;
     scf->pp_timeout = FY_CONF_UNSET_MSEC;
     scf->ssl_preread = FY_CONF_UNSET_INT;
@@ -636,6 +641,8 @@ fy_stream_merge(fy_stream_srv_conf_t *p, fy_stream_srv_conf_t *c)
      * that shut their write side expect (docs/configuration.md) */
     fy_conf_merge(c->half_close, p->half_close, FY_CONF_UNSET_INT, 1);
     fy_conf_merge(c->tcp_nodelay, p->tcp_nodelay, FY_CONF_UNSET_INT, 1);
+    fy_conf_merge(c->socket_keepalive, p->socket_keepalive,
+                  FY_CONF_UNSET_INT, 0);
     fy_conf_merge(c->proxy_protocol, p->proxy_protocol, FY_CONF_UNSET_INT,
                   0);
     fy_conf_merge(c->pp_timeout, p->pp_timeout, FY_CONF_UNSET_MSEC, 30000);

@@ -641,6 +641,10 @@ fy_stream_connect(fy_stream_session_t *s)
     uc->read.handler = fy_stream_connect_handler;
     uc->write.handler = fy_stream_connect_handler;
 
+    if (scf->socket_keepalive && fy_upstream_keepalive(fd) == -1) {
+        fy_log_error(FY_LOG_ALERT, errno, "setsockopt(SO_KEEPALIVE) "
+                     "failed, ignored, client: %s", s->addr_text);
+    }
     if (scf->bind.sa.sa_family != 0
         && bind(fd, &scf->bind.sa, scf->bind_len) == -1)
     {
