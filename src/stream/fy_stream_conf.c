@@ -923,14 +923,11 @@ fy_stream_init_cycle(fy_cycle_t *cycle)
             l = fy_array_elt(&scf->listens, fy_stream_listen_t, j);
             /* a PROXY header and a ClientHello are read from a byte
              * stream; ferry does not look for them in datagrams */
-            if (l->udp && (scf->proxy_protocol || scf->ssl_preread
-                           || scf->ret))
-            {
+            if (l->udp && (scf->proxy_protocol || scf->ssl_preread)) {
                 fy_log_error(FY_LOG_EMERG, 0, "\"%s\" is not "
                              "supported with \"listen ... udp\" in %s:%u",
                              scf->proxy_protocol ? "proxy_protocol on"
-                             : scf->ssl_preread ? "ssl_preread on"
-                             : "return", scf->file, l->line);
+                             : "ssl_preread on", scf->file, l->line);
                 return FY_ERROR;
             }
             if (fy_stream_add_listen(cycle, scf, l) != FY_OK) {

@@ -31,6 +31,10 @@
  *     server (passive health).
  * A datagram that cannot be sent at once (socket buffer full) is
  * dropped, as the network may drop it: UDP peers retry.
+ *
+ * A server with "return" instead of proxy_pass has no server socket:
+ * the client's first datagram is answered with the value, one datagram
+ * (fy_stream_return), and the session ends.
  */
 #include "fy_core.h"
 #include "fy_stream.h"
@@ -294,6 +298,9 @@ fy_stream_udp_new(fy_listen_t *ls, const struct sockaddr_in6 *a,
         fy_stream_finalize(s, 403);
         return NULL;
     }
+    if (scf->ret) {
+        return u;           /* no server: fy_stream_udp_read returns */
+    }
     if (fy_stream_udp_connect(s) != FY_OK) {
         fy_stream_finalize(s, 502);
         return NULL;
@@ -392,7 +399,15 @@ fy_stream_udp_read(fy_event_t *ev)
             }
         }
         fy_log_cur = u->s->scf->error_log;
-        fy_stream_udp_send_up(u, fy_stream_udp_buf, (size_t) n);
+        if (u->s->scf->ret) {
+            /* "return": the value answers the first datagram, and the
+             * session ends (the client's next one makes another) */
+            u->requests++;
+            u->s->bytes_received += (size_t) n;
+            fy_stream_return(u->s);
+        } else {
+            fy_stream_udp_send_up(u, fy_stream_udp_buf, (size_t) n);
+        }
         fy_log_cur = ev->log;
     }
 }
