@@ -4,7 +4,8 @@
 # with variables, in "return" and the access log; a set of a set
 # variable, set twice in one server (the later wins, reading the
 # earlier), a server without the set reads it empty, a map whose source
-# is a set variable, "proxy_pass $var" to the upstream a set names and
+# is a set variable, a set of a map's variable (before and after the
+# map block: the set wins in its server, the map elsewhere), "proxy_pass $var" to the upstream a set names and
 # to an address it gives, a limit_conn key made by set (set runs
 # before limit_conn); configuration errors with file and line.
 
@@ -34,11 +35,20 @@ stream {
         set $who "me-$remote_addr";
         set $twice one;
         set $twice "$twice-two";
-        return "$who $twice $kind\n";
+        set $late "set-late";
+        return "$who $twice $kind $late\n";
     }
     server {
         listen 127.0.0.1:%%PORT_1%%;
-        return "[$who] [$twice] $kind\n";
+        return "[$who] [$twice] $kind $late\n";
+    }
+    server {
+        listen 127.0.0.1:%%PORT_8%%;
+        set $kind forced;
+        return "$kind\n";
+    }
+    map $remote_addr $late {
+        default    from-map;
     }
     server {
         listen 127.0.0.1:%%PORT_2%%;
@@ -69,11 +79,15 @@ tcp_server($f->port(7), sub {
 });
 $f->start or do { done_testing; exit };
 
-is(stream_line($f->port(0)), 'me-127.0.0.1 one-two mine',
+is(stream_line($f->port(0)), 'me-127.0.0.1 one-two mine set-late',
    'set with a variable; set twice, the second reading the first; '
-   . 'a map of a set variable');
-is(stream_line($f->port(1)), '[] [] other',
-   'a server without the sets reads them empty');
+   . 'a map of a set variable; a set of a map\'s variable (the map '
+   . 'block after it)');
+is(stream_line($f->port(1)), '[] [] other from-map',
+   'a server without the sets: empty, and the map\'s own value');
+is(stream_line($f->port(8)), 'forced',
+   'a set of a map\'s variable wins in its server (nginx\'s map '
+   . 'variables are changeable)');
 is(stream_line($f->port(2)), 'backend A',
    'proxy_pass $var: the upstream block a set names');
 is(stream_line($f->port(3)), 'backend B',
@@ -110,14 +124,6 @@ $f->stop;
           . "        return x;\n    }\n}\n",
           qr/the duplicate "remote_addr" variable in \S+ferry\.conf:8/,
           'set of a built-in variable' ],
-        [ "stream {\n    map \$remote_addr \$m { default a; }\n"
-          . "$srv        set \$m x;\n        return x;\n    }\n}\n",
-          qr/the duplicate "m" variable in \S+ferry\.conf:9/,
-          'set of a map\'s variable' ],
-        [ "stream {\n$srv        set \$a x;\n        return x;\n    }\n"
-          . "    map \$remote_addr \$a { default a; }\n}\n",
-          qr/the duplicate "a" variable in \S+ferry\.conf:11/,
-          'a map of a set variable' ],
         [ "stream {\n$srv        set a x;\n        return x;\n    }\n}\n",
           qr/invalid variable name "a" in \S+ferry\.conf:8/,
           'set of no variable' ],

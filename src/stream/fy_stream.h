@@ -377,8 +377,12 @@ void fy_stream_proxy_ssl_handshake(fy_stream_session_t *s);
 void fy_stream_return(fy_stream_session_t *s);
 
 /* fy_stream_set.c: the server's "set"s (s->scf->sets not NULL), in
- * order; FY_OK, or FY_ERROR (no memory). */
+ * order; FY_OK, or FY_ERROR (no memory).  fn on every plain value (no
+ * variables) of every "set" (FY_ERROR as soon as fn returns it). */
 int  fy_stream_set_run(fy_stream_session_t *s);
+int  fy_stream_set_each_value(fy_stream_main_conf_t *smcf,
+                              int (*fn)(const fy_str_t *value, void *data),
+                              void *data);
 
 /* fy_stream_preread.c: ssl_preread's phase, then fy_stream_connect. */
 void fy_stream_preread(fy_stream_session_t *s);
@@ -391,8 +395,8 @@ int  fy_stream_map_reference(fy_conf_t *cf, const u_char *name, size_t len);
 /* End of the stream block: a map used but never defined is an error
  * at its first use.  FY_OK or FY_ERROR (logged). */
 int  fy_stream_map_done(fy_conf_t *cf, fy_stream_main_conf_t *smcf);
-/* fn on every plain value (no variables in it) of every map, geo and
- * split_clients block. */
+/* fn on every plain value (no variables in it) of every map, geo,
+ * split_clients and set. */
 int  fy_stream_map_each_value(fy_stream_main_conf_t *smcf,
                               int (*fn)(const fy_str_t *value, void *data),
                               void *data);
@@ -400,9 +404,9 @@ int  fy_stream_map_each_value(fy_stream_main_conf_t *smcf,
  * kept with the maps: arg ("$name") defined as computed by eval (its
  * value kept for the session once computed), with each (or NULL)
  * giving its plain values for "proxy_pass $var"; eval NULL: a "set"
- * variable, whose value is only what fy_stream_var_store put (several
- * "set"s may define it).  Its variable index, or -1 (logged: a bad
- * name, a duplicate). */
+ * of it (allowed on any of them, and several times), and a variable
+ * only "set"s define has only what fy_stream_var_store put.  Its
+ * variable index, or -1 (logged: a bad name, a duplicate). */
 typedef size_t (*fy_stream_var_eval_pt)(fy_stream_session_t *s, void *data,
                                         u_char *buf, size_t size);
 typedef int (*fy_stream_var_each_pt)(void *data,
@@ -410,9 +414,6 @@ typedef int (*fy_stream_var_each_pt)(void *data,
 int  fy_stream_var_define(fy_conf_t *cf, const fy_str_t *arg,
                           fy_stream_var_eval_pt eval,
                           fy_stream_var_each_pt each, void *data);
-/* The data given to fy_stream_var_define for variable var (for
- * "set": the first one's). */
-void *fy_stream_var_data(fy_conf_t *cf, int var);
 /* A plain value (NULL: the empty string) as an eval gives it: copied
  * into buf, at most size bytes; its length. */
 size_t fy_stream_var_text(const fy_str_t *v, u_char *buf, size_t size);

@@ -12,9 +12,18 @@
  * and the end of the stream block reports a use no block filled.  Its
  * variable index is FY_STREAM_VAR_N + its place in smcf->maps.
  *
- * For "proxy_pass $var": the map values that are addresses are made
- * upstreams when the block ends (fy_stream_map_addresses), so that a
- * session only ever looks an upstream up by name.
+ * The other variables the config defines (geo, split_clients, set)
+ * live in the same list: fy_stream_var_define makes one, with the
+ * function that computes its value (a map's is fy_stream_map_eval;
+ * none for "set", whose value is only what fy_stream_var_store put),
+ * and fy_stream_map_get keeps every value for the session alike (a
+ * "set" of a map's variable stores the session's value: the map is
+ * then not evaluated, as in nginx).
+ *
+ * For "proxy_pass $var": the plain values of all of them that are
+ * addresses are made upstreams when the block ends
+ * (fy_stream_map_addresses), so that a session only ever looks an
+ * upstream up by name.
  */
 #include "fy_core.h"
 #include "fy_stream.h"
@@ -144,7 +153,7 @@ fy_stream_map_each_value(fy_stream_main_conf_t *smcf,
             return FY_ERROR;
         }
     }
-    return FY_OK;
+    return fy_stream_set_each_value(smcf, fn, data);
 }
 
 typedef struct {
@@ -256,12 +265,14 @@ fy_stream_var_define(fy_conf_t *cf, const fy_str_t *arg,
     }
     map = *fy_array_elt(&smcf->maps, fy_stream_map_t *,
                         var - FY_STREAM_VAR_N);
-    if (map->defined) {
-        /* several "set"s of one variable are nginx's; anything else
-         * defines it twice */
-        if (map->is_set && eval == NULL) {
-            return var;
-        }
+    /* nginx's map, geo and split_clients variables are changeable: a
+     * "set" may set one (its value then wins in that session), and
+     * several "set"s one variable; two blocks of one name are an
+     * error here (nginx lets the later one win silently) */
+    if (map->defined && eval == NULL) {
+        return var;
+    }
+    if (map->defined && !map->is_set) {
         fy_conf_error(cf, "the duplicate \"%.*s\" variable", (int) name.len,
                       name.data);
         return FY_ERROR;
@@ -354,16 +365,6 @@ fy_stream_map_eval(fy_stream_session_t *s, void *data, u_char *buf,
     }
     value = found;
     return value ? fy_stream_cv_eval(s, value, buf, size) : 0;
-}
-
-void *
-fy_stream_var_data(fy_conf_t *cf, int var)
-{
-    fy_cycle_t             *cycle = cf->cycle;
-    fy_stream_main_conf_t  *smcf = cycle->stream;
-
-    return (*fy_array_elt(&smcf->maps, fy_stream_map_t *,
-                          var - FY_STREAM_VAR_N))->data;
 }
 
 size_t

@@ -5,10 +5,11 @@
  * evaluates VALUE (text with stream variables) and stores it as the
  * session's value of the variable (fy_stream_var_store).  The
  * variable is one of the config's (fy_stream_var_define, with no
- * eval): a session of a server without its "set" reads it empty.
- * Several "set"s, in one server or several, may set one variable; a
- * built-in variable, or a map's, geo's or split_clients', may not be
- * set (nginx's are not changeable: "the duplicate" variable).
+ * eval): a session of a server without its "set" reads it empty, or
+ * the value of the map, geo or split_clients of that name (nginx's are
+ * changeable: a "set" of one wins in its server's sessions).  Several
+ * "set"s, in one server or several, may set one variable; a built-in
+ * one may not be set ("the duplicate" variable, as nginx's).
  */
 #include "fy_core.h"
 #include "fy_stream.h"
@@ -30,20 +31,24 @@ const fy_command_t  fy_stream_set_commands[] = {
 };
 
 
-/* The values of every "set" of one variable that are plain text, for
- * "proxy_pass $var" (data: their fy_stream_cv_t * list). */
-static int
-fy_stream_set_each(void *data, int (*fn)(const fy_str_t *value, void *arg),
-                   void *arg)
+int
+fy_stream_set_each_value(fy_stream_main_conf_t *smcf,
+                         int (*fn)(const fy_str_t *value, void *data),
+                         void *data)
 {
-    fy_array_t      *values = data;
-    fy_stream_cv_t  *cv;
-    unsigned         i;
+    fy_stream_srv_conf_t  *scf;
+    fy_stream_set_t       *set;
+    unsigned               i, k;
 
-    for (i = 0; i < values->nelts; i++) {
-        cv = *fy_array_elt(values, fy_stream_cv_t *, i);
-        if (cv->n == 1 && fn(&cv->parts[0].lit, arg) != FY_OK) {
-            return FY_ERROR;
+    for (i = 0; i < smcf->servers.nelts; i++) {
+        scf = *fy_array_elt(&smcf->servers, fy_stream_srv_conf_t *, i);
+        for (k = 0; scf->sets && k < scf->sets->nelts; k++) {
+            set = fy_array_elt(scf->sets, fy_stream_set_t, k);
+            if (set->value->n == 1
+                && fn(&set->value->parts[0].lit, data) != FY_OK)
+            {
+                return FY_ERROR;
+            }
         }
     }
     return FY_OK;
@@ -55,16 +60,9 @@ fy_stream_set_directive(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
 {
     fy_stream_srv_conf_t  *scf = conf;
     fy_stream_set_t       *set;
-    fy_array_t            *values;
-    fy_stream_cv_t       **pv;
 
     fy_unused(cmd);
 
-    values = fy_palloc(cf->pool, sizeof(fy_array_t));
-    if (values == NULL) {
-        return "cannot allocate memory";
-    }
-    fy_array_init(values, cf->pool, 2, sizeof(fy_stream_cv_t *));
     if (scf->sets == NULL) {
         scf->sets = fy_palloc(cf->pool, sizeof(fy_array_t));
         if (scf->sets == NULL) {
@@ -76,23 +74,12 @@ fy_stream_set_directive(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
     if (set == NULL) {
         return "cannot allocate memory";
     }
-    set->var = fy_stream_var_define(cf, &cf->args[1], NULL,
-                                    fy_stream_set_each, values);
+    set->var = fy_stream_var_define(cf, &cf->args[1], NULL, NULL, NULL);
     if (set->var < 0) {
         return FY_CONF_ERROR;
     }
     set->value = fy_stream_cv_compile(cf, &cf->args[2]);
-    if (set->value == NULL) {
-        return FY_CONF_ERROR;
-    }
-    /* the list of the variable's first "set" keeps every value */
-    values = fy_stream_var_data(cf, set->var);
-    pv = fy_array_push(values);
-    if (pv == NULL) {
-        return "cannot allocate memory";
-    }
-    *pv = set->value;
-    return FY_CONF_OK;
+    return set->value ? FY_CONF_OK : FY_CONF_ERROR;
 }
 
 int
