@@ -5,7 +5,8 @@
 # longest network, "default", "include", "delete", "ranges", a geo of
 # another variable's value (and of text that is no address), a geo
 # used as a map's source, "proxy_pass $geo" picking the backend, the
-# access log's value, and the configuration errors with file and line.
+# access log's value, and the configuration errors with file and line;
+# variables_hash_* accepted and checked.
 
 use strict;
 use warnings;
@@ -19,6 +20,8 @@ my $f = Ferry::Test->new(conf => main_conf() . <<'EOF');
 worker_processes 1;
 events { worker_connections 64; }
 stream {
+    variables_hash_max_size 2048;
+    variables_hash_bucket_size 128;
     log_format g '$remote_addr $net';
     access_log logs/g.log g;
 
@@ -140,6 +143,9 @@ $f->stop;
         [ "stream {\n    geo remote_addr \$g { default a; }\n$srv}\n",
           qr/invalid variable name "remote_addr" in \S+ferry\.conf:6/,
           'an address that is no variable' ],
+        [ "stream {\n    variables_hash_max_size big;\n}\n",
+          qr/invalid value "big" in "variables_hash_max_size" in \S+ferry\.conf:6/,
+          'variables_hash_max_size checked (accepted, no effect)' ],
         [ "stream {\n    server {\n        listen 127.0.0.1:%%PORT_0%%;\n"
           . "        geo \$g { default a; }\n        return \$g;\n    }\n}\n",
           qr/"geo" directive is not allowed here in \S+ferry\.conf:8/,

@@ -71,6 +71,14 @@ const fy_command_t  fy_stream_map_commands[] = {
     { "map_hash_bucket_size", FY_CONF_STREAM, 0, 1, 1, fy_http_hash_size,
       FY_CONF_MAIN_OFF, 0, NULL },
 
+    /* nginx's stream core (1.11.2): ferry looks stream variables up
+     * when the configuration is read, in no hash (checked, no effect) */
+    { "variables_hash_max_size", FY_CONF_STREAM, 0, 1, 1,
+      fy_http_hash_size, FY_CONF_MAIN_OFF, 0, NULL },
+
+    { "variables_hash_bucket_size", FY_CONF_STREAM, 0, 1, 1,
+      fy_http_hash_size, FY_CONF_MAIN_OFF, 0, NULL },
+
     { NULL, 0, 0, 0, 0, NULL, 0, 0, NULL }
 };
 
