@@ -5,8 +5,9 @@
 # longest network, "default", "include", "delete", "ranges", a geo of
 # another variable's value (and of text that is no address), a geo
 # used as a map's source, "proxy_pass $geo" picking the backend, the
-# access log's value, and the configuration errors with file and line;
-# variables_hash_* accepted and checked.
+# access log's value, access_log if=$geo (no line for "0" and ""),
+# and the configuration errors with file and line; variables_hash_*
+# accepted and checked.
 
 use strict;
 use warnings;
@@ -24,6 +25,13 @@ stream {
     variables_hash_bucket_size 128;
     log_format g '$remote_addr $net';
     access_log logs/g.log g;
+    access_log logs/gif.log g if=$loggable;
+
+    geo $loggable {
+        default      1;
+        127.0.0.9    0;
+        127.0.0.10   "";
+    }
 
     geo $net {
         default        zz;
@@ -107,6 +115,22 @@ is(get_from('127.0.0.7', $f->port(1)), 'backend B',
                      =~ /^127\.0\.0\.3 three$/m } 5),
        'the access log has the geo value');
 }
+{
+    # access_log if=$geo: no line for 127.0.0.9 ("0") and 127.0.0.10
+    # (empty), one for 127.0.0.11 after them
+    get_from("127.0.0.$_", $p0) for 9, 10, 11;
+    my $log = $f->prefix . '/logs/gif.log';
+    ok((wait_until { (Ferry::Test::read_file($log) // '')
+                     =~ /^127\.0\.0\.11 from-file$/m } 5),
+       'access_log if=$loggable: a client the geo gives 1 is logged');
+    my $text = Ferry::Test::read_file($log) // '';
+    unlike($text, qr/^127\.0\.0\.(9|10) /m,
+           '... those it gives "0" or "" are not');
+    like($text, qr/^127\.0\.0\.3 three$/m, '... the others are');
+    like(Ferry::Test::read_file($f->prefix . '/logs/g.log') // '',
+         qr/^127\.0\.0\.9 from-file$/m,
+         '... and the log without if= has them all');
+}
 
 $f->stop;
 
@@ -143,6 +167,14 @@ $f->stop;
         [ "stream {\n    geo remote_addr \$g { default a; }\n$srv}\n",
           qr/invalid variable name "remote_addr" in \S+ferry\.conf:6/,
           'an address that is no variable' ],
+        [ "stream {\n    log_format f x;\n"
+          . "    access_log logs/x.log f buffer=32k;\n}\n",
+          qr/invalid parameter "buffer=32k" \(buffer=, gzip and flush= are not supported in stream\) in \S+ferry\.conf:7/,
+          'access_log buffer= in stream' ],
+        [ "stream {\n    log_format f x;\n"
+          . "    access_log logs/x.log f if=\$nosuch;\n}\n",
+          qr/unknown "nosuch" variable in \S+ferry\.conf:7/,
+          'access_log if= of an unknown variable' ],
         [ "stream {\n    variables_hash_max_size big;\n}\n",
           qr/invalid value "big" in "variables_hash_max_size" in \S+ferry\.conf:6/,
           'variables_hash_max_size checked (accepted, no effect)' ],

@@ -148,6 +148,7 @@ typedef struct fy_stream_map_value_s fy_stream_map_value_t;
 typedef struct {
     fy_stream_log_file_t  *file;
     fy_stream_cv_t        *format;     /* found when the block ends */
+    fy_stream_cv_t        *cond;       /* if=, NULL: none */
     fy_str_t               format_name;
     unsigned               line;
 } fy_stream_access_log_t;
