@@ -109,6 +109,9 @@ enum {
     FY_STREAM_VAR_SERVER_NAME,
     FY_STREAM_VAR_REALIP_REMOTE_ADDR,
     FY_STREAM_VAR_REALIP_REMOTE_PORT,
+    FY_STREAM_VAR_UPSTREAM_FIRST_BYTE_TIME,
+    FY_STREAM_VAR_UPSTREAM_SESSION_TIME,
+    FY_STREAM_VAR_NGINX_VERSION,
     FY_STREAM_VAR_N
 };
 
@@ -289,6 +292,9 @@ typedef struct fy_stream_session_s {
     uint64_t                  start;       /* fy_current_msec */
     uint64_t                  connect_start;
     int64_t                   connect_time;  /* ms, -1: not connected */
+    int64_t                   first_byte;  /* ms from connect_start to
+                                              the server's first byte,
+                                              -1: none yet */
     fy_buf_t                  up;          /* client -> upstream */
     fy_buf_t                  down;        /* upstream -> client */
     uint64_t                  bytes_received;  /* from the client */

@@ -65,7 +65,8 @@ static const char *const  fy_stream_var_names[FY_STREAM_VAR_N] = {
     "ssl_client_s_dn_legacy", "ssl_client_i_dn_legacy",
     "ssl_client_v_start", "ssl_client_v_end", "ssl_client_v_remain",
     "ssl_ciphers", "ssl_curve", "ssl_curves", "ssl_session_id",
-    "server_name", "realip_remote_addr", "realip_remote_port"
+    "server_name", "realip_remote_addr", "realip_remote_port",
+    "upstream_first_byte_time", "upstream_session_time", "nginx_version"
 };
 
 int
@@ -257,6 +258,23 @@ fy_stream_var(fy_stream_session_t *s, int var, u_char *buf, size_t size)
         return fy_stream_secs(buf, size, (uint64_t) s->connect_time);
     case FY_STREAM_VAR_SESSION_TIME:
         return fy_stream_secs(buf, size, fy_current_msec - s->start);
+    case FY_STREAM_VAR_UPSTREAM_FIRST_BYTE_TIME:
+        if (s->first_byte < 0) {
+            n = snprintf(b, size, "-");
+            break;
+        }
+        return fy_stream_secs(buf, size, (uint64_t) s->first_byte);
+    case FY_STREAM_VAR_UPSTREAM_SESSION_TIME:
+        /* from the connect to the server until now (the session's end
+         * when logged) */
+        if (s->connect_time < 0) {
+            n = snprintf(b, size, "-");
+            break;
+        }
+        return fy_stream_secs(buf, size, fy_current_msec - s->connect_start);
+    case FY_STREAM_VAR_NGINX_VERSION:
+        n = snprintf(b, size, "%s", FY_VERSION);
+        break;
     case FY_STREAM_VAR_STATUS:
         n = snprintf(b, size, "%03u", s->status);
         break;

@@ -133,6 +133,7 @@ fy_stream_init_connection(fy_conn_t *c, fy_listen_t *ls)
     }
     s->start = fy_current_msec;
     s->connect_time = -1;
+    s->first_byte = -1;
     s->serial = fy_shm_add(fy_shm->connection_serial, 1) + 1;
     fy_sockaddr_text((struct sockaddr *) &c->addr, c->addrlen, s->addr_text,
                      sizeof(s->addr_text), 0);
@@ -801,6 +802,10 @@ fy_stream_relay(fy_stream_session_t *s)
     rc_down = fy_stream_pump(s, &down, &moved);
     s->up_eof = up.eof;
     s->down_eof = down.eof;
+    if (s->first_byte < 0 && s->up_received) {
+        /* $upstream_first_byte_time */
+        s->first_byte = (int64_t) (fy_current_msec - s->connect_start);
+    }
 
     if (rc_up == FY_ERROR || rc_down == FY_ERROR) {
         fy_log_error(FY_LOG_INFO, errno, "stream session failed while "

@@ -267,6 +267,7 @@ fy_stream_udp_new(fy_listen_t *ls, const struct sockaddr_in6 *a,
                  : NULL;
     s->start = fy_current_msec;
     s->connect_time = -1;
+    s->first_byte = -1;
     s->serial = fy_shm_add(fy_shm->connection_serial, 1) + 1;
     u->s = s;
     u->client.fd = ls->fd;
@@ -463,6 +464,7 @@ fy_stream_udp_upstream(fy_event_t *ev)
         }
         if (u->responses == 0) {
             fy_http_peer_succeeded(s->u, s->peer);
+            s->first_byte = (int64_t) (fy_current_msec - s->connect_start);
         }
         u->responses++;
         s->up_received += (uint64_t) n;
