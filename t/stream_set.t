@@ -7,7 +7,8 @@
 # is a set variable, a set of a map's variable (before and after the
 # map block: the set wins in its server, the map elsewhere), "proxy_pass $var" to the upstream a set names and
 # to an address it gives, a limit_conn key made by set (set runs
-# before limit_conn); configuration errors with file and line.
+# before limit_conn), a UDP session's sets; configuration errors with
+# file and line.
 
 use strict;
 use warnings;
@@ -15,6 +16,7 @@ use warnings;
 use Test::More;
 use Ferry::Test;
 use IO::Socket::INET;
+use IO::Select;
 
 my $f = Ferry::Test->new(conf => main_conf() . <<'EOF');
 worker_processes 1;
@@ -61,6 +63,11 @@ stream {
         proxy_pass $up;
     }
     server {
+        listen 127.0.0.1:%%PORT_9%% udp;
+        set $who "udp-$remote_addr";
+        return "$who $kind\n";
+    }
+    server {
         listen 127.0.0.1:%%PORT_6%%;
         set $key all;
         limit_conn k 1;
@@ -104,6 +111,16 @@ is(stream_line($f->port(3)), 'backend B',
        'a second one, from another address, is over the limit: the key '
        . 'set made (set runs before limit_conn)');
     close $a;
+}
+
+{
+    my $u = IO::Socket::INET->new(PeerAddr => '127.0.0.1:' . $f->port(9),
+                                  Proto => 'udp') or die;
+    send($u, "hi", 0);
+    my $r;
+    IO::Select->new($u)->can_read(5) and recv($u, $r, 65536, 0);
+    is($r, "udp-127.0.0.1 other\n",
+       'a UDP session runs the sets too (answered by return)');
 }
 
 {
