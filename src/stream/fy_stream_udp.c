@@ -404,7 +404,7 @@ fy_stream_udp_read(fy_event_t *ev)
             /* "return": the value answers the first datagram, and the
              * session ends (the client's next one makes another) */
             u->requests++;
-            u->s->bytes_received += (size_t) n;
+            u->s->bytes_received += (uint64_t) n;
             fy_stream_return(u->s);
         } else {
             fy_stream_udp_send_up(u, fy_stream_udp_buf, (size_t) n);
