@@ -413,7 +413,10 @@ int  fy_stream_map_each_value(fy_stream_main_conf_t *smcf,
  * giving its plain values for "proxy_pass $var"; eval NULL: a "set"
  * of it (allowed on any of them, and several times), and a variable
  * only "set"s define has only what fy_stream_var_store put.  Its
- * variable index, or -1 (logged: a bad name, a duplicate). */
+ * variable index, or -1 (logged: a bad name, a duplicate).  eval
+ * returns the value's length, or FY_STREAM_VAR_FAILED (logged; the
+ * variable reads empty and is not kept). */
+#define FY_STREAM_VAR_FAILED  ((size_t) -1)
 typedef size_t (*fy_stream_var_eval_pt)(fy_stream_session_t *s, void *data,
                                         u_char *buf, size_t size);
 typedef int (*fy_stream_var_each_pt)(void *data,

@@ -369,7 +369,7 @@ fy_stream_map_eval(fy_stream_session_t *s, void *data, u_char *buf,
     if (fy_http_map_table_find(&map->table, subject, low, NULL, NULL, &found)
         != FY_OK)
     {
-        return 0;               /* PCRE2 failed: logged */
+        return FY_STREAM_VAR_FAILED;    /* PCRE2 failed: logged */
     }
     value = found;
     return value ? fy_stream_cv_eval(s, value, buf, size) : 0;
@@ -455,6 +455,9 @@ fy_stream_map_get(fy_stream_session_t *s, int var, u_char *buf, size_t size)
     len = map->eval(s, map->data, val, sizeof(val));
 
     v->state = FY_SMAP_UNKNOWN;
+    if (len == FY_STREAM_VAR_FAILED) {
+        return 0;               /* not kept: the next use tries again */
+    }
     if (!map->is_volatile) {
         v->data = fy_palloc(s->pool, len + 1);
         if (v->data) {
