@@ -79,6 +79,14 @@ const fy_command_t  fy_stream_map_commands[] = {
     { "variables_hash_bucket_size", FY_CONF_STREAM, 0, 1, 1,
       fy_http_hash_size, FY_CONF_MAIN_OFF, 0, NULL },
 
+    /* nginx 1.25.5's, for stream server_name: ferry's names are sorted
+     * arrays (fy_http_names_t), nothing to size (checked, no effect) */
+    { "server_names_hash_max_size", FY_CONF_STREAM, 0, 1, 1,
+      fy_http_hash_size, FY_CONF_MAIN_OFF, 0, NULL },
+
+    { "server_names_hash_bucket_size", FY_CONF_STREAM, 0, 1, 1,
+      fy_http_hash_size, FY_CONF_MAIN_OFF, 0, NULL },
+
     { NULL, 0, 0, 0, 0, NULL, 0, 0, NULL }
 };
 
