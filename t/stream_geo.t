@@ -6,8 +6,8 @@
 # another variable's value (and of text that is no address), a geo
 # used as a map's source, "proxy_pass $geo" picking the backend, the
 # access log's value, access_log if=$geo (no line for "0" and ""),
-# and the configuration errors with file and line; variables_hash_*
-# accepted and checked.
+# and the configuration errors with file and line; variables_hash_*,
+# resolver and resolver_timeout accepted (no effect) and checked.
 
 use strict;
 use warnings;
@@ -23,6 +23,8 @@ events { worker_connections 64; }
 stream {
     variables_hash_max_size 2048;
     variables_hash_bucket_size 128;
+    resolver 127.0.0.1 [::1]:5353 valid=30s ipv6=off;
+    resolver_timeout 5s;
     log_format g '$remote_addr $net';
     access_log logs/g.log g;
     access_log logs/gif.log g if=$loggable;
@@ -71,6 +73,7 @@ stream {
     }
     server {
         listen 127.0.0.1:%%PORT_1%%;
+        resolver 127.0.0.2;
         proxy_pass $backend;
     }
 }
@@ -175,6 +178,12 @@ $f->stop;
           . "    access_log logs/x.log f if=\$nosuch;\n}\n",
           qr/unknown "nosuch" variable in \S+ferry\.conf:7/,
           'access_log if= of an unknown variable' ],
+        [ "stream {\n    resolver 127.0.0.1 ipv4=off ipv6=off;\n}\n",
+          qr/"ipv4" and "ipv6" cannot both be "off" in \S+ferry\.conf:6/,
+          'resolver checked as http\'s (accepted, no effect)' ],
+        [ "stream {\n    resolver_timeout 5s;\n    resolver_timeout 6s;\n}\n",
+          qr/"resolver_timeout" directive is duplicate in \S+ferry\.conf:7/,
+          'resolver_timeout twice' ],
         [ "stream {\n    variables_hash_max_size big;\n}\n",
           qr/invalid value "big" in "variables_hash_max_size" in \S+ferry\.conf:6/,
           'variables_hash_max_size checked (accepted, no effect)' ],

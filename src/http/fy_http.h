@@ -959,6 +959,13 @@ extern const fy_command_t  fy_http_gunzip_commands[];  /* fy_http_gunzip.c */
 extern const fy_command_t  fy_http_proxy_accel_commands[];
 extern const fy_command_t  fy_http_proxy_conn_commands[];
 extern const fy_command_t  fy_http_resolver_commands[];
+/* fy_http_resolver.c: the setters of resolver and resolver_timeout
+ * (checked, no effect), for stream's rows too: the row's offset is an
+ * unsigned marking which was given */
+const char *fy_http_resolver(fy_conf_t *cf, const fy_command_t *cmd,
+                             void *conf);
+const char *fy_http_resolver_timeout(fy_conf_t *cf, const fy_command_t *cmd,
+                                     void *conf);
 void fy_http_proxy_conn_merge(fy_http_loc_conf_t *prev,
                               fy_http_loc_conf_t *conf);
 /* proxy_bind, memcached_bind: the bind at cmd->offset */

@@ -114,6 +114,16 @@ const fy_command_t  fy_stream_commands[] = {
       FY_CONF_SRV_OFF, offsetof(fy_stream_srv_conf_t, socket_keepalive),
       NULL },
 
+    /* http's setters: checked, no effect, since proxy_pass $var never
+     * resolves a name here (fy_stream_resolve) */
+    { "resolver", FY_STREAM_BOTH, 0, 1, FY_CONF_MANY, fy_http_resolver,
+      FY_CONF_SRV_OFF, offsetof(fy_stream_srv_conf_t, resolver_seen),
+      NULL },
+
+    { "resolver_timeout", FY_STREAM_BOTH, 0, 1, 1, fy_http_resolver_timeout,
+      FY_CONF_SRV_OFF, offsetof(fy_stream_srv_conf_t, resolver_seen),
+      NULL },
+
     { "proxy_protocol", FY_STREAM_BOTH, 0, 1, 1, fy_conf_set_flag,
       FY_CONF_SRV_OFF, offsetof(fy_stream_srv_conf_t, proxy_protocol),
       NULL },
