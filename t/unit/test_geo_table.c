@@ -12,6 +12,7 @@
 #include "fy_conf_file.h"
 #include "fy_http.h"
 #include "fy_tap.h"
+#include "fy_unit_conf.h"
 
 #include <arpa/inet.h>
 
@@ -42,26 +43,15 @@ static const fy_command_t  cmds[] = {
 
 static const fy_command_t *const  tables[] = { cmds, NULL };
 
-static fy_pool_t      *pool;
-static fy_conf_t       cf;
-static fy_conf_ctx_t   ctx;
-
-
 /* Parse "geo { BODY }" in a fresh pool; the table, or NULL if refused. */
 static fy_http_geo_table_t *
 parse(const char *body)
 {
     char  text[2048];
 
-    fy_pool_destroy(pool);
-    pool = fy_pool_create(4096);
     got = NULL;
-    fy_conf_init(&cf, pool);
-    cf.tables = tables;
-    cf.ctx = &ctx;
-    cf.ctx_type = FY_CONF_MAIN;
     snprintf(text, sizeof(text), "geo { %s }", body);
-    return fy_conf_parse_string(&cf, text, "str") == FY_OK ? got : NULL;
+    return fy_unit_conf_parse(tables, text) == FY_OK ? got : NULL;
 }
 
 /* The value for the address text ("-" for none). */
@@ -212,6 +202,6 @@ main(void)
     test_ranges();
     test_refused();
     test_text_addr();
-    fy_pool_destroy(pool);
+    fy_unit_conf_done();
     return done_testing();
 }
