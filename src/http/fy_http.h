@@ -305,6 +305,11 @@ size_t fy_http_map_get(fy_http_request_t *r, fy_http_map_t *map, u_char *buf,
  * (proxy_socket_keepalive on, http's and stream's); -1 with errno when
  * it failed (nginx goes on without it). */
 int fy_upstream_keepalive(int fd);
+/* fy_http_proxy_conn.c: a numeric local address ("1.2.3.4[:port]",
+ * "::1", "[::1][:port]"; port 0 when none) for proxy_bind with
+ * variables, http's and stream's; FY_OK or FY_ERROR. */
+int fy_http_bind_addr(const u_char *s, size_t len, fy_sockaddr_t *addr,
+                      socklen_t *addrlen);
 
 typedef struct {
     fy_str_t              name;       /* as written: "127.0.0.1:8081" */

@@ -61,7 +61,7 @@ const fy_command_t  fy_http_proxy_conn_commands[] = {
 /* A numeric local address, "1.2.3.4", "1.2.3.4:port", "::1", "[::1]"
  * or "[::1]:port" (no name lookup: it may be evaluated per request).
  * Port 0 when none: the kernel picks one.  FY_OK or FY_ERROR. */
-static int
+int
 fy_http_bind_addr(const u_char *s, size_t len, fy_sockaddr_t *addr,
                   socklen_t *addrlen)
 {

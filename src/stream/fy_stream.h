@@ -203,6 +203,7 @@ typedef struct fy_stream_srv_conf_s {
     size_t               upload_rate;            /* bytes/s, 0: none */
     size_t               download_rate;
     int                  bind_set;               /* proxy_bind given */
+    fy_stream_cv_t      *bind_cv;       /* proxy_bind $var, or NULL */
     fy_sockaddr_t        bind;                   /* family 0: off */
     socklen_t            bind_len;
     fy_array_t          *access;                 /* rules, NULL: none */
@@ -347,6 +348,11 @@ void fy_stream_add_addr(fy_stream_session_t *s);
 /* The upstream resolved and the server picked, all four steps above:
  * s->peer set and counted as tried (FY_OK), or FY_ERROR (logged). */
 int  fy_stream_choose(fy_stream_session_t *s);
+/* proxy_bind on the new socket fd to s->peer, before its connect: the
+ * address given, or the one its variables give for s (empty: none;
+ * not an address, or not of the server's family: logged, none, as
+ * nginx).  FY_OK, or FY_ERROR when bind() failed (logged). */
+int  fy_stream_bind(fy_stream_session_t *s, int fd);
 
 /* fy_stream_udp.c: in a worker, start reading the UDP listeners of
  * cycle (FY_OK or FY_ERROR, logged); stop reading them (the worker

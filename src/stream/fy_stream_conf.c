@@ -567,8 +567,8 @@ fy_stream_realip_from(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
     return fy_http_realip_from_add(cf, &scf->realip_from);
 }
 
-/* proxy_bind ADDRESS | off: the local address of upstream connections
- * (no port: the system picks one). */
+/* proxy_bind ADDRESS | TEXT-WITH-$VARIABLES | off: the local address
+ * of upstream connections (no port: the system picks one). */
 static const char *
 fy_stream_proxy_bind(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
 {
@@ -583,8 +583,12 @@ fy_stream_proxy_bind(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
     if (fy_str_eq(&cf->args[1], "off")) {
         return FY_CONF_OK;
     }
-    if (memchr(cf->args[1].data, '$', cf->args[1].len)
-        || fy_parse_addr_port(cf->args[1].data, cf->args[1].len, 0,
+    if (memchr(cf->args[1].data, '$', cf->args[1].len)) {
+        /* worked out per session (fy_stream_bind) */
+        scf->bind_cv = fy_stream_cv_compile(cf, &cf->args[1]);
+        return scf->bind_cv ? FY_CONF_OK : FY_CONF_ERROR;
+    }
+    if (fy_parse_addr_port(cf->args[1].data, cf->args[1].len, 0,
                               &scf->bind, &scf->bind_len) != FY_OK
         || scf->bind.sa.sa_family == AF_UNIX)
     {
@@ -681,6 +685,7 @@ fy_stream_merge(fy_stream_srv_conf_t *p, fy_stream_srv_conf_t *c)
         c->bind_set = 1;
         c->bind = p->bind;
         c->bind_len = p->bind_len;
+        c->bind_cv = p->bind_cv;
     }
     if (c->access == NULL) {
         c->access = p->access;

@@ -539,6 +539,47 @@ fy_stream_add_addr(fy_stream_session_t *s)
     }
 }
 
+int
+fy_stream_bind(fy_stream_session_t *s, int fd)
+{
+    fy_stream_srv_conf_t  *scf = s->scf;
+    fy_sockaddr_t          addr;
+    socklen_t              addrlen = scf->bind_len;
+    u_char                 text[FY_SOCKADDR_STRLEN];
+    size_t                 len;
+
+    addr = scf->bind;
+    if (scf->bind_cv) {
+        len = fy_stream_cv_eval(s, scf->bind_cv, text, sizeof(text));
+        if (len == 0) {
+            return FY_OK;               /* nothing to bind to (nginx) */
+        }
+        if (fy_http_bind_addr(text, len, &addr, &addrlen) != FY_OK) {
+            fy_log_error(FY_LOG_ERR, 0, "invalid local address \"%.*s\", "
+                         "client: %s", (int) len, (char *) text,
+                         s->addr_text);
+            return FY_OK;               /* nginx connects unbound then */
+        }
+        if (addr.sa.sa_family != s->peer->addr.sa.sa_family) {
+            /* bind() would fail: no IPv4 local end to an IPv6 server */
+            fy_log_error(FY_LOG_ERR, 0, "proxy_bind address \"%.*s\" is "
+                         "not of the upstream's family, not bound, "
+                         "client: %s", (int) len, (char *) text,
+                         s->addr_text);
+            return FY_OK;
+        }
+    }
+    if (addr.sa.sa_family == 0) {
+        return FY_OK;
+    }
+    if (bind(fd, &addr.sa, addrlen) == -1) {
+        fy_log_error(FY_LOG_CRIT, errno, "bind() to proxy_bind address "
+                     "failed, client: %s", s->addr_text);
+        return FY_ERROR;
+    }
+    return FY_OK;
+}
+
 /*
  * proxy_pass $var: the upstream the value names, when the session
  * first needs one (after the preread phase, so $ssl_preread_* are
@@ -646,11 +687,7 @@ fy_stream_connect(fy_stream_session_t *s)
         fy_log_error(FY_LOG_ALERT, errno, "setsockopt(SO_KEEPALIVE) "
                      "failed, ignored, client: %s", s->addr_text);
     }
-    if (scf->bind.sa.sa_family != 0
-        && bind(fd, &scf->bind.sa, scf->bind_len) == -1)
-    {
-        fy_log_error(FY_LOG_CRIT, errno, "bind() to proxy_bind address "
-                     "failed, client: %s", s->addr_text);
+    if (fy_stream_bind(s, fd) != FY_OK) {
         fy_stream_next(s);
         return;
     }

@@ -205,11 +205,7 @@ fy_stream_udp_connect(fy_stream_session_t *s)
     uc->read.handler = fy_stream_udp_upstream;
     uc->write.handler = fy_event_ignore;
 
-    if (scf->bind.sa.sa_family != 0
-        && bind(fd, &scf->bind.sa, scf->bind_len) == -1)
-    {
-        fy_log_error(FY_LOG_CRIT, errno, "bind() to proxy_bind address "
-                     "failed, client: %s", s->addr_text);
+    if (fy_stream_bind(s, fd) != FY_OK) {
         return FY_ERROR;
     }
     if (connect(fd, &s->peer->addr.sa, s->peer->addrlen) == -1) {
