@@ -49,21 +49,11 @@ EOF
 
 # says the address the connection came from
 tcp_server($f->port(5), sub { my $c = shift; syswrite $c, $c->peerhost . "\n"; });
-{
-    my $u = IO::Socket::INET->new(LocalAddr => '127.0.0.1:' . $f->port(6),
-                                  Proto => 'udp') or die "udp: $!";
-    my $pid = fork // die;
-    if ($pid == 0) {
-        while (1) {
-            my $peer = recv($u, my $d, 65536, 0);
-            next unless defined $peer;
-            my ($port, $ip) = Socket::sockaddr_in($peer);
-            send($u, Socket::inet_ntoa($ip) . "\n", 0, $peer);
-        }
-    }
-    close $u;
-    END { kill 'KILL', $pid if $pid; }
-}
+# answers a datagram with the address it came from
+udp_server($f->port(6), sub {
+    my (undef, $ip) = Socket::sockaddr_in($_[1]);
+    return Socket::inet_ntoa($ip) . "\n";
+});
 $f->allow_log(qr/invalid local address/);
 $f->start or do { done_testing; exit };
 

@@ -46,22 +46,8 @@ tcp_server($f->port(1), sub {
     syswrite $c, "late\n";
     Time::HiRes::sleep(0.2);
 });
-{
-    # a UDP backend that answers each datagram 200 ms later
-    my $u = IO::Socket::INET->new(LocalAddr => '127.0.0.1:' . $f->port(4),
-                                  Proto => 'udp') or die "udp: $!";
-    my $pid = fork // die;
-    if ($pid == 0) {
-        while (1) {
-            my $peer = recv($u, my $d, 65536, 0);
-            next unless defined $peer;
-            Time::HiRes::sleep(0.2);
-            send($u, "answer\n", 0, $peer);
-        }
-    }
-    close $u;
-    END { kill 'KILL', $pid if $pid; }
-}
+# a UDP backend that answers each datagram 200 ms later
+udp_server($f->port(4), sub { Time::HiRes::sleep(0.2); "answer\n" });
 $f->start or do { done_testing; exit };
 
 my $log = $f->prefix . '/logs/t.log';

@@ -58,7 +58,7 @@ our @EXPORT = qw(main_conf http http_get http_keepalive build_request
                  parse_echo parse_response test_body wait_until
                  port_is_closed sh conf_refused http_conf_refused
                  server_conf_refused tcp_server serve_connections
-                 stream_line);
+                 udp_server stream_line);
 
 my $TB = Test::More->builder;
 
@@ -391,6 +391,29 @@ sub tcp_server {
                                   Listen => 64, ReuseAddr => 1)
         or die "tcp server on port $port: $!\n";
     return serve_connections($l, $serve);
+}
+
+# A UDP server on 127.0.0.1:$port (bound before the fork, so it is
+# ready): each datagram is answered with what $answer->($data, $peer)
+# returns (nothing for undef); stopped with the TCP servers.
+sub udp_server {
+    my ($port, $answer) = @_;
+    my $u = IO::Socket::INET->new(LocalAddr => "127.0.0.1:$port",
+                                  Proto => 'udp')
+        or die "udp server on port $port: $!\n";
+    my $pid = fork // die "fork: $!\n";
+    if ($pid == 0) {
+        alarm 0;
+        while (1) {
+            my $peer = recv($u, my $d, 65536, 0);
+            next unless defined $peer;
+            my $r = $answer->($d, $peer);
+            send($u, $r, 0, $peer) if defined $r;
+        }
+    }
+    close $u;
+    push @TCP_SERVERS, $pid;
+    return $pid;
 }
 
 sub _can_connect {
