@@ -52,20 +52,7 @@ sub tls_get {
 }
 
 # the first line a plain session gets ('closed' at EOF)
-sub plain_get {
-    my $port = shift;
-    my $s = IO::Socket::INET->new(PeerAddr => "127.0.0.1:$port",
-                                  Timeout => 5) or return 'connect failed';
-    my ($l, $c) = ('');
-    my $sel = IO::Select->new($s);
-    while ($sel->can_read(5)) {
-        sysread($s, $c, 1) or last;
-        $l .= $c;
-        last if $c eq "\n";
-    }
-    close $s;
-    return $l eq '' ? 'closed' : ($l =~ s/\n//r);
-}
+sub plain_get { stream_line(shift) }
 
 my $f = Ferry::Test->new(conf => main_conf() . <<'EOF');
 worker_processes 1;

@@ -4,8 +4,9 @@
 # with variables, is what the client gets, then the close; over a
 # plain listener and over TLS ("listen ... ssl"); as the default
 # server of an address whose named server proxies (server_name with
-# ssl_preread); the access log's $status and $bytes_sent; configuration
-# errors with file and line.
+# ssl_preread); on "listen ... udp" one datagram answering each
+# client's first; the access log's $status and $bytes_sent;
+# configuration errors with file and line.
 
 use strict;
 use warnings;
@@ -45,6 +46,10 @@ stream {
         ssl_preread on;
         server_name known.test;
         proxy_pass 127.0.0.1:%%PORT_3%%;
+    }
+    server {
+        listen 127.0.0.1:%%PORT_4%% udp;
+        return "udp to $remote_addr, got $bytes_received\n";
     }
 }
 EOF
@@ -136,6 +141,32 @@ SKIP: {
        'ssl_preread, no ClientHello: the default server returns its value');
 }
 
+# one datagram from $from to the UDP "return" server, and the datagram
+# answered (undef: none in 5 s)
+sub udp_ask {
+    my ($from, $data) = @_;
+    my $u = IO::Socket::INET->new(LocalAddr => $from, Proto => 'udp',
+                                  PeerAddr => '127.0.0.1:' . $f->port(4))
+        or die "udp: $!";
+    send($u, $data, 0);
+    my $r;
+    IO::Select->new($u)->can_read(5) and recv($u, $r, 65536, 0);
+    close $u;
+    return $r;
+}
+
+is(udp_ask('127.0.0.1', 'hello'), "udp to 127.0.0.1, got 5\n",
+   'return on "listen ... udp": the value as one datagram');
+is(udp_ask('127.0.0.2', 'x' x 12), "udp to 127.0.0.2, got 12\n",
+   '... to each client its own');
+{
+    my $p4 = $f->port(4);
+    my $want = length("udp to 127.0.0.1, got 5\n");
+    ok((wait_until { (Ferry::Test::read_file($log) // '')
+                     =~ /^$p4 200 $want$/m } 5),
+       '... logged with status 200 and $bytes_sent the datagram\'s length');
+}
+
 $f->stop;
 
 # ---- configuration errors ----
@@ -149,10 +180,6 @@ conf_refused("stream {\n    server {\n        listen 127.0.0.1:%%PORT_0%%;\n"
              . "    }\n}\n",
              qr/"proxy_pass" directive is duplicate in \S+ferry\.conf:9/,
              'proxy_pass after return');
-conf_refused("stream {\n    server {\n        listen 127.0.0.1:%%PORT_0%% udp;\n"
-             . "        return x;\n    }\n}\n",
-             qr/"return" is not supported with "listen \.\.\. udp" in \S+ferry\.conf:7/,
-             'return on a udp listener');
 conf_refused("stream {\n    server {\n        listen 127.0.0.1:%%PORT_0%%;\n"
              . "    }\n}\n",
              qr/no handler for server in \S+ferry\.conf:6 \(a stream server needs "proxy_pass" or "return"\)/,

@@ -9,7 +9,8 @@
 # in the SNI; no SNI and unknown names go to the default server (the
 # first, or "listen ... default_server"); the chosen server's own
 # settings apply (access_log, ssl_reject_handshake) and $server_name
-# names it.  Configuration errors with file and line.  Real TLS clients
+# names it; server_names_hash_* accepted.  Configuration errors with
+# file and line.  Real TLS clients
 # (IO::Socket::SSL) and backends on 127.0.0.1.
 
 use strict;
@@ -62,6 +63,8 @@ my $f = Ferry::Test->new(conf => main_conf() . <<'EOF');
 worker_processes 1;
 events { worker_connections 128; }
 stream {
+    server_names_hash_max_size 1024;
+    server_names_hash_bucket_size 64;
     log_format n '$server_port $server_name [$ssl_preread_server_name]';
 
     # ssl_preread: the name picks the backend, TLS passes untouched
@@ -209,6 +212,9 @@ $f->stop;
           'a bad wildcard' ],
         [ "stream {\n" . $srv->('', '~^(x') . "}\n",
           qr/invalid regex "\^\(x": .* in \S+ferry\.conf:8/, 'a bad regex' ],
+        [ "stream {\n    server_names_hash_bucket_size 0;\n}\n",
+          qr/invalid value "0" in "server_names_hash_bucket_size" in \S+ferry\.conf:6/,
+          'server_names_hash_bucket_size checked (accepted, no effect)' ],
         [ "stream {\n    server_name a.test;\n}\n",
           qr/"server_name" directive is not allowed here in \S+ferry\.conf:6/,
           'server_name at the stream level' ],

@@ -247,10 +247,46 @@ int  fy_http_map_assign(fy_http_request_t *r, fy_http_map_t *map,
                         u_char *data, size_t len);
 /* fy_http_geo.c: geo blocks (variables by client address) */
 extern const fy_command_t  fy_http_geo_commands[];
+/* fy_http_geo_table.c: a geo block's networks or ranges, for http's
+ * geo and stream's.  A table made empty (NULL: no memory); one line of
+ * the block read into it (cf->args; FY_OK, or FY_ERROR logged with
+ * file and line); the whole block read, its "$address" (cf->args[1]
+ * of three) checked, each line given to line(cf) with
+ * cf->handler_data = data (line NULL: fy_http_geo_table_line), and
+ * the table finished (FY_OK, or FY_ERROR logged). */
+typedef struct fy_http_geo_table_s  fy_http_geo_table_t;
+fy_http_geo_table_t *fy_http_geo_table_create(fy_conf_t *cf);
+int fy_http_geo_table_line(fy_conf_t *cf, fy_http_geo_table_t *geo);
+int fy_http_geo_table_read(fy_conf_t *cf, fy_http_geo_table_t *geo,
+                           int (*line)(fy_conf_t *cf), void *data);
+/* The value for an address (family AF_INET: the first 4 bytes of
+ * addr), NULL: none (the empty string). */
+const fy_str_t *fy_http_geo_table_find(const fy_http_geo_table_t *geo,
+                                       int family, const uint8_t addr[16]);
+/* The IP address written in text into *sa (family AF_INET or
+ * AF_INET6); FY_ERROR when it is none. */
+int fy_http_geo_text_addr(const u_char *text, size_t len,
+                          struct sockaddr_in6 *sa);
+/* fn on every value of the table (after its end), FY_ERROR as soon as
+ * fn returns it. */
+int fy_http_geo_table_each(const fy_http_geo_table_t *geo,
+                           int (*fn)(const fy_str_t *value, void *data),
+                           void *data);
 /* fy_http_split_clients.c: split_clients blocks, and nginx's
  * MurmurHash2 (32 bits, seed 0, little-endian words) they hash with */
 extern const fy_command_t  fy_http_split_clients_commands[];
 uint32_t fy_murmur_hash2(const u_char *data, size_t len);
+/* A split_clients block's parts, for http's and stream's: the block
+ * read (cf->handler; NULL after an error, logged with file and line);
+ * the value the hash of text chooses (NULL: none, the empty string);
+ * fn on every value (FY_ERROR as soon as fn returns it). */
+typedef struct fy_http_split_s  fy_http_split_t;
+fy_http_split_t *fy_http_split_read(fy_conf_t *cf);
+const fy_str_t *fy_http_split_find(const fy_http_split_t *sc,
+                                   const u_char *text, size_t len);
+int fy_http_split_each(const fy_http_split_t *sc,
+                       int (*fn)(const fy_str_t *value, void *data),
+                       void *data);
 /* geo, split_clients: define the variable of arg ("$name") as one
  * whose value eval computes (lazily, once per request, kept in the
  * map's slot); NULL after logging the config error (bad name, a
@@ -264,6 +300,16 @@ size_t fy_http_map_get(fy_http_request_t *r, fy_http_map_t *map, u_char *buf,
                        size_t size);
 
 /* ---- upstreams ---- */
+
+/* fy_http_proxy_conn.c: SO_KEEPALIVE on a new upstream socket fd
+ * (proxy_socket_keepalive on, http's and stream's); -1 with errno when
+ * it failed (nginx goes on without it). */
+int fy_upstream_keepalive(int fd);
+/* fy_http_proxy_conn.c: a numeric local address ("1.2.3.4[:port]",
+ * "::1", "[::1][:port]"; port 0 when none) for proxy_bind with
+ * variables, http's and stream's; FY_OK or FY_ERROR. */
+int fy_http_bind_addr(const u_char *s, size_t len, fy_sockaddr_t *addr,
+                      socklen_t *addrlen);
 
 typedef struct {
     fy_str_t              name;       /* as written: "127.0.0.1:8081" */
@@ -929,6 +975,13 @@ extern const fy_command_t  fy_http_gunzip_commands[];  /* fy_http_gunzip.c */
 extern const fy_command_t  fy_http_proxy_accel_commands[];
 extern const fy_command_t  fy_http_proxy_conn_commands[];
 extern const fy_command_t  fy_http_resolver_commands[];
+/* fy_http_resolver.c: the setters of resolver and resolver_timeout
+ * (checked, no effect), for stream's rows too: the row's offset is an
+ * unsigned marking which was given */
+const char *fy_http_resolver(fy_conf_t *cf, const fy_command_t *cmd,
+                             void *conf);
+const char *fy_http_resolver_timeout(fy_conf_t *cf, const fy_command_t *cmd,
+                                     void *conf);
 void fy_http_proxy_conn_merge(fy_http_loc_conf_t *prev,
                               fy_http_loc_conf_t *conf);
 /* proxy_bind, memcached_bind: the bind at cmd->offset */

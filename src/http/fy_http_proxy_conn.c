@@ -61,7 +61,7 @@ const fy_command_t  fy_http_proxy_conn_commands[] = {
 /* A numeric local address, "1.2.3.4", "1.2.3.4:port", "::1", "[::1]"
  * or "[::1]:port" (no name lookup: it may be evaluated per request).
  * Port 0 when none: the kernel picks one.  FY_OK or FY_ERROR. */
-static int
+int
 fy_http_bind_addr(const u_char *s, size_t len, fy_sockaddr_t *addr,
                   socklen_t *addrlen)
 {
@@ -195,6 +195,14 @@ fy_http_bind_transparent(int fd, int family)
 }
 
 int
+fy_upstream_keepalive(int fd)
+{
+    int  on = 1;
+
+    return setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &on, sizeof(on));
+}
+
+int
 fy_proxy_conn_socket(fy_http_proxy_t *p, int fd)
 {
     fy_http_loc_conf_t    *lcf = p->r->loc;
@@ -205,9 +213,7 @@ fy_proxy_conn_socket(fy_http_proxy_t *p, int fd)
     size_t                 len;
     int                    on = 1;
 
-    if (lcf->proxy_socket_keepalive == 1
-        && setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &on, sizeof(on)) == -1)
-    {
+    if (lcf->proxy_socket_keepalive == 1 && fy_upstream_keepalive(fd) == -1) {
         /* nginx goes on without it */
         fy_log_error(FY_LOG_ALERT, errno, "setsockopt(SO_KEEPALIVE) "
                      "failed, ignored" FY_PROXY_CTX_FMT, FY_PROXY_CTX(p));

@@ -76,7 +76,8 @@ static const int  fy_proxy_ssl_is_path = 1;
     { prefix "_ssl_crl", FY_PROXY_SSL_ANY, 0, 1, 1, fy_proxy_ssl_arg,       \
       FY_CONF_LOC_OFF, FY_UP_OFF(crl), &fy_proxy_ssl_is_path },             \
     { prefix "_ssl_password_file", FY_PROXY_SSL_ANY, 0, 1, 1,               \
-      fy_proxy_ssl_password_file, FY_CONF_LOC_OFF, 0, NULL },               \
+      fy_proxy_ssl_password_file, FY_CONF_LOC_OFF, FY_UP_OFF(passwords),    \
+      NULL },                                                               \
     { prefix "_ssl_conf_command", FY_PROXY_SSL_ANY, 0, 2, 2,                \
       fy_proxy_ssl_conf_command, FY_CONF_LOC_OFF, FY_UP_OFF(conf_commands), \
       NULL }
@@ -162,33 +163,14 @@ fy_proxy_ssl_arg(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
               : "cannot allocate memory";
 }
 
-/* Read now, as nginx does: a bad file is an error at its line. */
 static const char *
 fy_proxy_ssl_password_file(fy_conf_t *cf, const fy_command_t *cmd,
                            void *conf)
 {
     fy_http_proxy_ssl_conf_t  *sc = fy_proxy_ssl_conf(cf, cmd, conf);
-    const char                *err = NULL;
-    char                      *path;
 
-    fy_unused(cmd);
-    if (sc == NULL) {
-        return "cannot allocate memory";
-    }
-    if (sc->tls.passwords) {
-        return "is duplicate";
-    }
-    path = fy_conf_full_name(cf, cf->conf_dir, &cf->args[1]);
-    if (path == NULL) {
-        return "cannot allocate memory";
-    }
-    sc->tls.passwords = fy_tls_read_passwords(cf->pool, path, &err);
-    if (sc->tls.passwords == NULL) {
-        fy_conf_error(cf, "cannot read %s \"%s\": %s", cmd->name, path,
-                      err);
-        return FY_CONF_ERROR;
-    }
-    return FY_CONF_OK;
+    return sc ? fy_tls_conf_set_up_passwords(cf, cmd, &sc->tls)
+              : "cannot allocate memory";
 }
 
 static const char *

@@ -13,25 +13,22 @@
  * (fy_tls_ocsp_fetch.c), and one in a client certificate (ssl_ocsp)
  * must be an IP address.  So there is nothing for a resolver to do; but
  * configurations carry it (Mozilla's generated TLS configuration has
- * "resolver 127.0.0.1;"), and refusing it would refuse them.
+ * "resolver 127.0.0.1;"), and refusing it would refuse them.  The
+ * stream block's resolver rows use the same setters: a stream
+ * "proxy_pass $var" resolves no names either (fy_stream_resolve).
  */
 #include "fy_core.h"
 #include "fy_http.h"
-
-static const char *fy_http_resolver(fy_conf_t *cf, const fy_command_t *cmd,
-    void *conf);
-static const char *fy_http_resolver_timeout(fy_conf_t *cf,
-    const fy_command_t *cmd, void *conf);
 
 #define FY_HTTP_ANY  (FY_CONF_HTTP | FY_CONF_SRV | FY_CONF_LOC)
 
 const fy_command_t  fy_http_resolver_commands[] = {
 
     { "resolver", FY_HTTP_ANY, 0, 1, FY_CONF_MANY, fy_http_resolver,
-      FY_CONF_LOC_OFF, 0, NULL },
+      FY_CONF_LOC_OFF, offsetof(fy_http_loc_conf_t, resolver_seen), NULL },
 
     { "resolver_timeout", FY_HTTP_ANY, 0, 1, 1, fy_http_resolver_timeout,
-      FY_CONF_LOC_OFF, 0, NULL },
+      FY_CONF_LOC_OFF, offsetof(fy_http_loc_conf_t, resolver_seen), NULL },
 
     { NULL, 0, 0, 0, 0, NULL, 0, 0, NULL }
 };
@@ -48,20 +45,19 @@ fy_http_resolver_flag(const fy_str_t *arg, size_t skip)
 }
 
 /* resolver ADDRESS ... [valid=TIME] [ipv4=on|off] [ipv6=on|off]
- * [status_zone=ZONE] */
-static const char *
+ * [status_zone=ZONE]; the row's offset is an unsigned whose bit 1
+ * marks it given (http's and stream's) */
+const char *
 fy_http_resolver(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
 {
-    fy_http_loc_conf_t  *lcf = conf;
+    unsigned            *seen = (unsigned *) ((char *) conf + cmd->offset);
     fy_str_t            *a, v;
     fy_sockaddr_t        sa;
     socklen_t            salen;
     unsigned             i, naddr = 0;
     int                  ipv4 = 1, ipv6 = 1, rc;
 
-    fy_unused(cmd);
-
-    if (lcf->resolver_seen & 1) {
+    if (*seen & 1) {
         return "is duplicate";
     }
     for (i = 1; i < cf->nargs; i++) {
@@ -112,24 +108,22 @@ fy_http_resolver(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
         fy_conf_error(cf, "no name servers defined");
         return FY_CONF_ERROR;
     }
-    lcf->resolver_seen |= 1;
+    *seen |= 1;
     return FY_CONF_OK;
 }
 
-/* resolver_timeout TIME */
-static const char *
+/* resolver_timeout TIME; the row's offset as resolver's (bit 2) */
+const char *
 fy_http_resolver_timeout(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
 {
-    fy_http_loc_conf_t  *lcf = conf;
+    unsigned  *seen = (unsigned *) ((char *) conf + cmd->offset);
 
-    fy_unused(cmd);
-
-    if (lcf->resolver_seen & 2) {
+    if (*seen & 2) {
         return "is duplicate";
     }
     if (fy_conf_parse_msec(&cf->args[1]) < 0) {
         return "invalid value";
     }
-    lcf->resolver_seen |= 2;
+    *seen |= 2;
     return FY_CONF_OK;
 }

@@ -19,7 +19,9 @@
  * than 100%.
  *
  * The value is computed when the variable is first used in a request
- * and kept in map's per-request slot (fy_http_map_define).
+ * and kept in map's per-request slot (fy_http_map_define).  The block
+ * and the choice by hash (fy_http_split_read, _find) are stream's
+ * split_clients' too (fy_stream_split_clients.c).
  */
 #include "fy_core.h"
 #include "fy_http.h"
@@ -30,10 +32,15 @@ typedef struct {
     fy_str_t   value;
 } fy_http_split_part_t;
 
-typedef struct {
-    fy_http_cv_t  *source;
+struct fy_http_split_s {
     fy_array_t     parts;    /* fy_http_split_part_t */
-} fy_http_split_t;
+};
+
+/* http's block: the parts and the text hashed */
+typedef struct {
+    fy_http_cv_t     *source;
+    fy_http_split_t  *split;
+} fy_http_split_var_t;
 
 static const char *fy_http_split_block(fy_conf_t *cf,
     const fy_command_t *cmd, void *conf);
@@ -154,36 +161,8 @@ fy_http_split_line(fy_conf_t *cf)
     return FY_OK;
 }
 
-static u_char *
-fy_http_split_eval(fy_http_request_t *r, void *data, size_t *len)
-{
-    fy_http_split_t       *sc = data;
-    fy_http_split_part_t  *part;
-    u_char                *text;
-    size_t                 n;
-    uint32_t               hash;
-    unsigned               i;
-
-    text = fy_http_cv_eval(r, sc->source, &n);
-    if (text == NULL) {
-        return NULL;
-    }
-    hash = fy_murmur_hash2(text, n);
-
-    for (i = 0; i < sc->parts.nelts; i++) {
-        part = fy_array_elt(&sc->parts, fy_http_split_part_t, i);
-        if (part->rest || hash < part->percent) {
-            *len = part->value.len;
-            return part->value.data;
-        }
-    }
-    *len = 0;
-    return (u_char *) "";
-}
-
-/* split_clients STRING $variable { ... } */
-static const char *
-fy_http_split_block(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
+fy_http_split_t *
+fy_http_split_read(fy_conf_t *cf)
 {
     fy_http_split_t       *sc;
     fy_http_split_part_t  *part;
@@ -191,22 +170,12 @@ fy_http_split_block(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
     unsigned               i;
     int                    rc;
 
-    fy_unused(cmd);
-    fy_unused(conf);
-
     sc = fy_pcalloc(cf->pool, sizeof(fy_http_split_t));
     if (sc == NULL) {
-        return "cannot allocate memory";
+        fy_conf_error(cf, "cannot allocate memory");
+        return NULL;
     }
     fy_array_init(&sc->parts, cf->pool, 4, sizeof(fy_http_split_part_t));
-    if (fy_http_map_define(cf, &cf->args[2], fy_http_split_eval, sc) == NULL)
-    {
-        return FY_CONF_ERROR;
-    }
-    sc->source = fy_http_cv_compile(cf, &cf->args[1]);
-    if (sc->source == NULL) {
-        return FY_CONF_ERROR;
-    }
 
     cf->handler = fy_http_split_line;
     cf->handler_data = sc;
@@ -214,7 +183,7 @@ fy_http_split_block(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
     cf->handler = NULL;
     cf->handler_data = NULL;
     if (rc != FY_OK) {
-        return FY_CONF_ERROR;
+        return NULL;
     }
 
     for (i = 0; i < sc->parts.nelts; i++) {
@@ -222,11 +191,89 @@ fy_http_split_block(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
         sum += part->percent;
         if (sum > 10000) {
             fy_conf_error(cf, "percent total is greater than 100%%");
-            return FY_CONF_ERROR;
+            return NULL;
         }
         /* nginx's bound: each part's share rounded down, summed */
         bound += (uint64_t) part->percent * 0xffffffffu / 10000;
         part->percent = (uint32_t) bound;
     }
-    return FY_CONF_OK;
+    return sc;
+}
+
+const fy_str_t *
+fy_http_split_find(const fy_http_split_t *sc, const u_char *text, size_t len)
+{
+    const fy_http_split_part_t  *part;
+    uint32_t                     hash = fy_murmur_hash2(text, len);
+    unsigned                     i;
+
+    for (i = 0; i < sc->parts.nelts; i++) {
+        part = fy_array_elt(&sc->parts, fy_http_split_part_t, i);
+        if (part->rest || hash < part->percent) {
+            return &part->value;
+        }
+    }
+    return NULL;
+}
+
+int
+fy_http_split_each(const fy_http_split_t *sc,
+                   int (*fn)(const fy_str_t *value, void *data), void *data)
+{
+    unsigned  i;
+
+    for (i = 0; i < sc->parts.nelts; i++) {
+        if (fn(&fy_array_elt(&sc->parts, fy_http_split_part_t, i)->value,
+               data) != FY_OK)
+        {
+            return FY_ERROR;
+        }
+    }
+    return FY_OK;
+}
+
+static u_char *
+fy_http_split_eval(fy_http_request_t *r, void *data, size_t *len)
+{
+    fy_http_split_var_t  *sv = data;
+    const fy_str_t       *v;
+    u_char               *text;
+    size_t                n;
+
+    text = fy_http_cv_eval(r, sv->source, &n);
+    if (text == NULL) {
+        return NULL;
+    }
+    v = fy_http_split_find(sv->split, text, n);
+    if (v == NULL) {
+        *len = 0;
+        return (u_char *) "";
+    }
+    *len = v->len;
+    return v->data;
+}
+
+/* split_clients STRING $variable { ... } */
+static const char *
+fy_http_split_block(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
+{
+    fy_http_split_var_t  *sv;
+
+    fy_unused(cmd);
+    fy_unused(conf);
+
+    sv = fy_pcalloc(cf->pool, sizeof(fy_http_split_var_t));
+    if (sv == NULL) {
+        return "cannot allocate memory";
+    }
+    if (fy_http_map_define(cf, &cf->args[2], fy_http_split_eval, sv) == NULL)
+    {
+        return FY_CONF_ERROR;
+    }
+    sv->source = fy_http_cv_compile(cf, &cf->args[1]);
+    if (sv->source == NULL) {
+        return FY_CONF_ERROR;
+    }
+    sv->split = fy_http_split_read(cf);
+    return sv->split ? FY_CONF_OK : FY_CONF_ERROR;
 }

@@ -8,7 +8,11 @@
  *   fy_stream_proxy.c     a session: access check, connect (with the
  *                         next server on failure), relay, close
  *   fy_stream_log.c       log_format, access_log, the variables
- *   fy_stream_map.c       map, and its variables' values
+ *   fy_stream_map.c       map, and the values of the variables the
+ *                         config defines (map, geo, ...)
+ *   fy_stream_geo.c       geo (http's table, fy_http_geo_table.c)
+ *   fy_stream_split_clients.c split_clients (http's parts and hash)
+ *   fy_stream_set.c       set, at the preaccess phase
  *   fy_stream_limit_conn.c limit_conn_zone, limit_conn (http's zones)
  *   fy_stream_preread.c   the preread phase: ssl_preread
  *   fy_stream_tls_hello.c the ClientHello reader ssl_preread uses
@@ -105,8 +109,15 @@ enum {
     FY_STREAM_VAR_SERVER_NAME,
     FY_STREAM_VAR_REALIP_REMOTE_ADDR,
     FY_STREAM_VAR_REALIP_REMOTE_PORT,
+    FY_STREAM_VAR_UPSTREAM_FIRST_BYTE_TIME,
+    FY_STREAM_VAR_UPSTREAM_SESSION_TIME,
+    FY_STREAM_VAR_NGINX_VERSION,
     FY_STREAM_VAR_N
 };
+
+/* The longest value a variable the config defines keeps (map, geo,
+ * split_clients, set): longer ones are cut here. */
+#define FY_STREAM_VALUE_MAX  1024
 
 /* A text with $variables, compiled: literal parts and variables. */
 typedef struct {
@@ -140,6 +151,7 @@ typedef struct fy_stream_map_value_s fy_stream_map_value_t;
 typedef struct {
     fy_stream_log_file_t  *file;
     fy_stream_cv_t        *format;     /* found when the block ends */
+    fy_stream_cv_t        *cond;       /* if=, NULL: none */
     fy_str_t               format_name;
     unsigned               line;
 } fy_stream_access_log_t;
@@ -173,6 +185,8 @@ typedef struct fy_stream_srv_conf_s {
     size_t               buffer_size;
     int                  half_close;             /* flag */
     int                  tcp_nodelay;            /* flag */
+    int                  socket_keepalive;       /* flag: SO_KEEPALIVE
+                                                    to the server */
     int                  proxy_protocol;         /* flag: send PROXY v1 */
     int64_t              pp_timeout;             /* proxy_protocol_timeout */
     int                  ssl_preread;            /* flag */
@@ -189,9 +203,14 @@ typedef struct fy_stream_srv_conf_s {
     size_t               upload_rate;            /* bytes/s, 0: none */
     size_t               download_rate;
     int                  bind_set;               /* proxy_bind given */
+    fy_stream_cv_t      *bind_cv;       /* proxy_bind $var, or NULL */
     fy_sockaddr_t        bind;                   /* family 0: off */
     socklen_t            bind_len;
     fy_array_t          *access;                 /* rules, NULL: none */
+    fy_array_t          *sets;          /* "set"s (fy_stream_set.c),
+                                           NULL: none */
+    unsigned             resolver_seen; /* resolver, resolver_timeout
+                                           given (no effect) */
     fy_array_t          *realip_from;   /* set_real_ip_from: fy_http_cidr_t,
                                            NULL: none here or above */
     fy_array_t          *logs;                   /* fy_stream_access_log_t,
@@ -234,6 +253,9 @@ typedef struct fy_stream_main_conf_s {
 extern const fy_command_t  fy_stream_commands[];
 extern const fy_command_t  fy_stream_log_commands[];
 extern const fy_command_t  fy_stream_map_commands[];
+extern const fy_command_t  fy_stream_geo_commands[];
+extern const fy_command_t  fy_stream_split_clients_commands[];
+extern const fy_command_t  fy_stream_set_commands[];
 extern const fy_command_t  fy_stream_limit_conn_commands[];
 extern const fy_command_t  fy_stream_ssl_commands[];
 extern const fy_command_t  fy_stream_proxy_ssl_commands[];
@@ -273,6 +295,9 @@ typedef struct fy_stream_session_s {
     uint64_t                  start;       /* fy_current_msec */
     uint64_t                  connect_start;
     int64_t                   connect_time;  /* ms, -1: not connected */
+    int64_t                   first_byte;  /* ms from connect_start to
+                                              the server's first byte,
+                                              -1: none yet */
     fy_buf_t                  up;          /* client -> upstream */
     fy_buf_t                  down;        /* upstream -> client */
     uint64_t                  bytes_received;  /* from the client */
@@ -323,6 +348,11 @@ void fy_stream_add_addr(fy_stream_session_t *s);
 /* The upstream resolved and the server picked, all four steps above:
  * s->peer set and counted as tried (FY_OK), or FY_ERROR (logged). */
 int  fy_stream_choose(fy_stream_session_t *s);
+/* proxy_bind on the new socket fd to s->peer, before its connect: the
+ * address given, or the one its variables give for s (empty: none;
+ * not an address, or not of the server's family: logged, none, as
+ * nginx).  FY_OK, or FY_ERROR when bind() failed (logged). */
+int  fy_stream_bind(fy_stream_session_t *s, int fd);
 
 /* fy_stream_udp.c: in a worker, start reading the UDP listeners of
  * cycle (FY_OK or FY_ERROR, logged); stop reading them (the worker
@@ -361,6 +391,14 @@ void fy_stream_proxy_ssl_handshake(fy_stream_session_t *s);
  * the value sent, then the end (200). */
 void fy_stream_return(fy_stream_session_t *s);
 
+/* fy_stream_set.c: the server's "set"s (s->scf->sets not NULL), in
+ * order; FY_OK, or FY_ERROR (no memory).  fn on every plain value (no
+ * variables) of every "set" (FY_ERROR as soon as fn returns it). */
+int  fy_stream_set_run(fy_stream_session_t *s);
+int  fy_stream_set_each_value(fy_stream_main_conf_t *smcf,
+                              int (*fn)(const fy_str_t *value, void *data),
+                              void *data);
+
 /* fy_stream_preread.c: ssl_preread's phase, then fy_stream_connect. */
 void fy_stream_preread(fy_stream_session_t *s);
 
@@ -372,9 +410,35 @@ int  fy_stream_map_reference(fy_conf_t *cf, const u_char *name, size_t len);
 /* End of the stream block: a map used but never defined is an error
  * at its first use.  FY_OK or FY_ERROR (logged). */
 int  fy_stream_map_done(fy_conf_t *cf, fy_stream_main_conf_t *smcf);
-/* fn on every value (a fy_stream_cv_t *) of every map. */
+/* fn on every plain value (no variables in it) of every map, geo,
+ * split_clients and set. */
 int  fy_stream_map_each_value(fy_stream_main_conf_t *smcf,
-                              int (*fn)(void *value, void *data), void *data);
+                              int (*fn)(const fy_str_t *value, void *data),
+                              void *data);
+/* The variables the config defines (map, geo, split_clients, set) are
+ * kept with the maps: arg ("$name") defined as computed by eval (its
+ * value kept for the session once computed), with each (or NULL)
+ * giving its plain values for "proxy_pass $var"; eval NULL: a "set"
+ * of it (allowed on any of them, and several times), and a variable
+ * only "set"s define has only what fy_stream_var_store put.  Its
+ * variable index, or -1 (logged: a bad name, a duplicate).  eval
+ * returns the value's length, or FY_STREAM_VAR_FAILED (logged; the
+ * variable reads empty and is not kept). */
+#define FY_STREAM_VAR_FAILED  ((size_t) -1)
+typedef size_t (*fy_stream_var_eval_pt)(fy_stream_session_t *s, void *data,
+                                        u_char *buf, size_t size);
+typedef int (*fy_stream_var_each_pt)(void *data,
+    int (*fn)(const fy_str_t *value, void *arg), void *arg);
+int  fy_stream_var_define(fy_conf_t *cf, const fy_str_t *arg,
+                          fy_stream_var_eval_pt eval,
+                          fy_stream_var_each_pt each, void *data);
+/* A plain value (NULL: the empty string) as an eval gives it: copied
+ * into buf, at most size bytes; its length. */
+size_t fy_stream_var_text(const fy_str_t *v, u_char *buf, size_t size);
+/* The session's value of variable var (a defined one) is now data.
+ * FY_OK, or FY_ERROR (no memory). */
+int  fy_stream_var_store(fy_stream_session_t *s, int var, const u_char *data,
+                         size_t len);
 /* End of the stream block, with a "proxy_pass $var" somewhere: every
  * map value that is an address with a port (plain text) and no
  * upstream's name is made an upstream.  FY_OK or FY_ERROR (logged). */

@@ -110,6 +110,20 @@ const fy_command_t  fy_stream_commands[] = {
     { "tcp_nodelay", FY_STREAM_BOTH, 0, 1, 1, fy_conf_set_flag,
       FY_CONF_SRV_OFF, offsetof(fy_stream_srv_conf_t, tcp_nodelay), NULL },
 
+    { "proxy_socket_keepalive", FY_STREAM_BOTH, 0, 1, 1, fy_conf_set_flag,
+      FY_CONF_SRV_OFF, offsetof(fy_stream_srv_conf_t, socket_keepalive),
+      NULL },
+
+    /* http's setters: checked, no effect, since proxy_pass $var never
+     * resolves a name here (fy_stream_resolve) */
+    { "resolver", FY_STREAM_BOTH, 0, 1, FY_CONF_MANY, fy_http_resolver,
+      FY_CONF_SRV_OFF, offsetof(fy_stream_srv_conf_t, resolver_seen),
+      NULL },
+
+    { "resolver_timeout", FY_STREAM_BOTH, 0, 1, 1, fy_http_resolver_timeout,
+      FY_CONF_SRV_OFF, offsetof(fy_stream_srv_conf_t, resolver_seen),
+      NULL },
+
     { "proxy_protocol", FY_STREAM_BOTH, 0, 1, 1, fy_conf_set_flag,
       FY_CONF_SRV_OFF, offsetof(fy_stream_srv_conf_t, proxy_protocol),
       NULL },
@@ -181,6 +195,7 @@ fy_stream_create_srv_conf(fy_conf_t *cf)
     scf->buffer_size = FY_CONF_UNSET_SIZE;
     scf->half_close = FY_CONF_UNSET_INT;
     scf->tcp_nodelay = FY_CONF_UNSET_INT;
+    scf->socket_keepalive = FY_CONF_UNSET_INT;
     scf->proxy_protocol = FY_CONF_UNSET_INT;
     scf->pp_timeout = FY_CONF_UNSET_MSEC;
     scf->ssl_preread = FY_CONF_UNSET_INT;
@@ -552,8 +567,8 @@ fy_stream_realip_from(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
     return fy_http_realip_from_add(cf, &scf->realip_from);
 }
 
-/* proxy_bind ADDRESS | off: the local address of upstream connections
- * (no port: the system picks one). */
+/* proxy_bind ADDRESS | TEXT-WITH-$VARIABLES | off: the local address
+ * of upstream connections (no port: the system picks one). */
 static const char *
 fy_stream_proxy_bind(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
 {
@@ -568,8 +583,12 @@ fy_stream_proxy_bind(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
     if (fy_str_eq(&cf->args[1], "off")) {
         return FY_CONF_OK;
     }
-    if (memchr(cf->args[1].data, '$', cf->args[1].len)
-        || fy_parse_addr_port(cf->args[1].data, cf->args[1].len, 0,
+    if (memchr(cf->args[1].data, '$', cf->args[1].len)) {
+        /* worked out per session (fy_stream_bind) */
+        scf->bind_cv = fy_stream_cv_compile(cf, &cf->args[1]);
+        return scf->bind_cv ? FY_CONF_OK : FY_CONF_ERROR;
+    }
+    if (fy_parse_addr_port(cf->args[1].data, cf->args[1].len, 0,
                               &scf->bind, &scf->bind_len) != FY_OK
         || scf->bind.sa.sa_family == AF_UNIX)
     {
@@ -636,6 +655,8 @@ fy_stream_merge(fy_stream_srv_conf_t *p, fy_stream_srv_conf_t *c)
      * that shut their write side expect (docs/configuration.md) */
     fy_conf_merge(c->half_close, p->half_close, FY_CONF_UNSET_INT, 1);
     fy_conf_merge(c->tcp_nodelay, p->tcp_nodelay, FY_CONF_UNSET_INT, 1);
+    fy_conf_merge(c->socket_keepalive, p->socket_keepalive,
+                  FY_CONF_UNSET_INT, 0);
     fy_conf_merge(c->proxy_protocol, p->proxy_protocol, FY_CONF_UNSET_INT,
                   0);
     fy_conf_merge(c->pp_timeout, p->pp_timeout, FY_CONF_UNSET_MSEC, 30000);
@@ -664,6 +685,7 @@ fy_stream_merge(fy_stream_srv_conf_t *p, fy_stream_srv_conf_t *c)
         c->bind_set = 1;
         c->bind = p->bind;
         c->bind_len = p->bind_len;
+        c->bind_cv = p->bind_cv;
     }
     if (c->access == NULL) {
         c->access = p->access;
@@ -916,14 +938,11 @@ fy_stream_init_cycle(fy_cycle_t *cycle)
             l = fy_array_elt(&scf->listens, fy_stream_listen_t, j);
             /* a PROXY header and a ClientHello are read from a byte
              * stream; ferry does not look for them in datagrams */
-            if (l->udp && (scf->proxy_protocol || scf->ssl_preread
-                           || scf->ret))
-            {
+            if (l->udp && (scf->proxy_protocol || scf->ssl_preread)) {
                 fy_log_error(FY_LOG_EMERG, 0, "\"%s\" is not "
                              "supported with \"listen ... udp\" in %s:%u",
                              scf->proxy_protocol ? "proxy_protocol on"
-                             : scf->ssl_preread ? "ssl_preread on"
-                             : "return", scf->file, l->line);
+                             : "ssl_preread on", scf->file, l->line);
                 return FY_ERROR;
             }
             if (fy_stream_add_listen(cycle, scf, l) != FY_OK) {

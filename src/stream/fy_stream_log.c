@@ -42,8 +42,8 @@ const fy_command_t  fy_stream_log_commands[] = {
     { "log_format", FY_CONF_STREAM, 0, 2, FY_CONF_MANY,
       fy_stream_log_format, FY_CONF_MAIN_OFF, 0, NULL },
 
-    { "access_log", FY_CONF_STREAM | FY_CONF_STREAM_SRV, 0, 1, 2,
-      fy_stream_access_log, FY_CONF_SRV_OFF, 0, NULL },
+    { "access_log", FY_CONF_STREAM | FY_CONF_STREAM_SRV, 0, 1,
+      FY_CONF_MANY, fy_stream_access_log, FY_CONF_SRV_OFF, 0, NULL },
 
     { NULL, 0, 0, 0, 0, NULL, 0, 0, NULL }
 };
@@ -65,7 +65,8 @@ static const char *const  fy_stream_var_names[FY_STREAM_VAR_N] = {
     "ssl_client_s_dn_legacy", "ssl_client_i_dn_legacy",
     "ssl_client_v_start", "ssl_client_v_end", "ssl_client_v_remain",
     "ssl_ciphers", "ssl_curve", "ssl_curves", "ssl_session_id",
-    "server_name", "realip_remote_addr", "realip_remote_port"
+    "server_name", "realip_remote_addr", "realip_remote_port",
+    "upstream_first_byte_time", "upstream_session_time", "nginx_version"
 };
 
 int
@@ -257,6 +258,23 @@ fy_stream_var(fy_stream_session_t *s, int var, u_char *buf, size_t size)
         return fy_stream_secs(buf, size, (uint64_t) s->connect_time);
     case FY_STREAM_VAR_SESSION_TIME:
         return fy_stream_secs(buf, size, fy_current_msec - s->start);
+    case FY_STREAM_VAR_UPSTREAM_FIRST_BYTE_TIME:
+        if (s->first_byte < 0) {
+            n = snprintf(b, size, "-");
+            break;
+        }
+        return fy_stream_secs(buf, size, (uint64_t) s->first_byte);
+    case FY_STREAM_VAR_UPSTREAM_SESSION_TIME:
+        /* from the connect to the server until now (the session's end
+         * when logged) */
+        if (s->connect_time < 0) {
+            n = snprintf(b, size, "-");
+            break;
+        }
+        return fy_stream_secs(buf, size, fy_current_msec - s->connect_start);
+    case FY_STREAM_VAR_NGINX_VERSION:
+        n = snprintf(b, size, "%s", FY_VERSION);
+        break;
     case FY_STREAM_VAR_STATUS:
         n = snprintf(b, size, "%03u", s->status);
         break;
@@ -457,6 +475,14 @@ fy_stream_log_session(fy_stream_session_t *s)
     }
     for (i = 0; i < s->scf->logs->nelts; i++) {
         al = fy_array_elt(s->scf->logs, fy_stream_access_log_t, i);
+        if (al->cond) {
+            /* if=: no line when the condition is empty or "0" (three
+             * bytes tell "0" from a longer value) */
+            len = fy_stream_cv_eval(s, al->cond, line, 3);
+            if (len == 0 || (len == 1 && line[0] == '0')) {
+                continue;
+            }
+        }
         if (al->file->syslog) {
             len = fy_syslog_header(al->file->syslog,
                                    al->file->syslog->severity, line);
@@ -568,7 +594,10 @@ fy_stream_access_log(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
     fy_stream_main_conf_t   *smcf = cf->ctx->main;
     fy_stream_log_file_t    *f;
     fy_stream_access_log_t  *al;
+    fy_stream_cv_t          *cond = NULL;
+    fy_str_t                 val;
     char                    *path;
+    unsigned                 i;
 
     fy_unused(cmd);
 
@@ -579,10 +608,27 @@ fy_stream_access_log(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
         scf->log_off = 1;
         return FY_CONF_OK;
     }
-    if (cf->nargs != 3) {
+    if (cf->nargs < 3) {
         /* nginx's stream log has no default format */
-        fy_conf_error(cf, "\"access_log\" in stream needs a format name "
-                      "(buffer=, gzip, flush= and if= are not supported)");
+        fy_conf_error(cf, "\"access_log\" in stream needs a format name");
+        return FY_CONF_ERROR;
+    }
+    for (i = 3; i < cf->nargs; i++) {
+        if (cf->args[i].len > 3
+            && strncmp((char *) cf->args[i].data, "if=", 3) == 0
+            && cond == NULL)
+        {
+            val.data = cf->args[i].data + 3;
+            val.len = cf->args[i].len - 3;
+            cond = fy_stream_cv_compile(cf, &val);
+            if (cond == NULL) {
+                return FY_CONF_ERROR;
+            }
+            continue;
+        }
+        fy_conf_error(cf, "invalid parameter \"%s\" (buffer=, gzip and "
+                      "flush= are not supported in stream)",
+                      cf->args[i].data);
         return FY_CONF_ERROR;
     }
     if (memchr(cf->args[1].data, '$', cf->args[1].len)
@@ -648,6 +694,7 @@ push:
     }
     al->file = f;
     al->format = NULL;
+    al->cond = cond;
     al->format_name = cf->args[2];
     al->line = cf->line;
     return FY_CONF_OK;

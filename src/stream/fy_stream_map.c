@@ -12,9 +12,18 @@
  * and the end of the stream block reports a use no block filled.  Its
  * variable index is FY_STREAM_VAR_N + its place in smcf->maps.
  *
- * For "proxy_pass $var": the map values that are addresses are made
- * upstreams when the block ends (fy_stream_map_addresses), so that a
- * session only ever looks an upstream up by name.
+ * The other variables the config defines (geo, split_clients, set)
+ * live in the same list: fy_stream_var_define makes one, with the
+ * function that computes its value (a map's is fy_stream_map_eval;
+ * none for "set", whose value is only what fy_stream_var_store put),
+ * and fy_stream_map_get keeps every value for the session alike (a
+ * "set" of a map's variable stores the session's value: the map is
+ * then not evaluated, as in nginx).
+ *
+ * For "proxy_pass $var": the plain values of all of them that are
+ * addresses are made upstreams when the block ends
+ * (fy_stream_map_addresses), so that a session only ever looks an
+ * upstream up by name.
  */
 #include "fy_core.h"
 #include "fy_stream.h"
@@ -24,8 +33,13 @@ struct fy_stream_map_s {
     fy_str_t              name;         /* without '$' */
     fy_stream_cv_t       *source;
     fy_http_map_table_t   table;        /* values: fy_stream_cv_t */
+    fy_stream_var_eval_pt eval;         /* map's, geo's, split_clients' */
+    fy_stream_var_each_pt each;         /* its plain values, or NULL */
+    void                 *data;         /* theirs */
     unsigned              index;        /* in smcf->maps */
     unsigned              defined:1;    /* its block was read */
+    unsigned              is_volatile:1;
+    unsigned              is_set:1;     /* "set": only what set stores */
     const char           *file;         /* first use, or the block */
     unsigned              line;
 };
@@ -57,8 +71,29 @@ const fy_command_t  fy_stream_map_commands[] = {
     { "map_hash_bucket_size", FY_CONF_STREAM, 0, 1, 1, fy_http_hash_size,
       FY_CONF_MAIN_OFF, 0, NULL },
 
+    /* nginx's stream core (1.11.2): ferry looks stream variables up
+     * when the configuration is read, in no hash (checked, no effect) */
+    { "variables_hash_max_size", FY_CONF_STREAM, 0, 1, 1,
+      fy_http_hash_size, FY_CONF_MAIN_OFF, 0, NULL },
+
+    { "variables_hash_bucket_size", FY_CONF_STREAM, 0, 1, 1,
+      fy_http_hash_size, FY_CONF_MAIN_OFF, 0, NULL },
+
+    /* nginx 1.25.5's, for stream server_name: ferry's names are sorted
+     * arrays (fy_http_names_t), nothing to size (checked, no effect) */
+    { "server_names_hash_max_size", FY_CONF_STREAM, 0, 1, 1,
+      fy_http_hash_size, FY_CONF_MAIN_OFF, 0, NULL },
+
+    { "server_names_hash_bucket_size", FY_CONF_STREAM, 0, 1, 1,
+      fy_http_hash_size, FY_CONF_MAIN_OFF, 0, NULL },
+
     { NULL, 0, 0, 0, 0, NULL, 0, 0, NULL }
 };
+
+static size_t fy_stream_map_eval(fy_stream_session_t *s, void *data,
+    u_char *buf, size_t size);
+static int fy_stream_map_each(void *data,
+    int (*fn)(const fy_str_t *value, void *arg), void *arg);
 
 /* A value of a map block: a text of stream variables. */
 static void *
@@ -122,19 +157,19 @@ fy_stream_map_done(fy_conf_t *cf, fy_stream_main_conf_t *smcf)
 
 int
 fy_stream_map_each_value(fy_stream_main_conf_t *smcf,
-                         int (*fn)(void *value, void *data), void *data)
+                         int (*fn)(const fy_str_t *value, void *data),
+                         void *data)
 {
-    unsigned  i;
+    fy_stream_map_t  *map;
+    unsigned          i;
 
     for (i = 0; i < smcf->maps.nelts; i++) {
-        if (fy_http_map_table_each(
-                &(*fy_array_elt(&smcf->maps, fy_stream_map_t *, i))->table,
-                fn, data) != FY_OK)
-        {
+        map = *fy_array_elt(&smcf->maps, fy_stream_map_t *, i);
+        if (map->each && map->each(map->data, fn, data) != FY_OK) {
             return FY_ERROR;
         }
     }
-    return FY_OK;
+    return fy_stream_set_each_value(smcf, fn, data);
 }
 
 typedef struct {
@@ -142,24 +177,22 @@ typedef struct {
     fy_stream_main_conf_t  *smcf;
 } fy_stream_addr_ctx_t;
 
-/* A map value that is plain text and an address with a port, and no
- * upstream's name: made an upstream of one server now, so that
- * proxy_pass $var finds it in the session as it finds an upstream
- * block (its shared-memory slot is made with the others, no upstream
- * is ever made while running). */
+/* A value (of a map, geo, split_clients) that is plain text and an
+ * address with a port, and no upstream's name: made an upstream of one
+ * server now, so that proxy_pass $var finds it in the session as it
+ * finds an upstream block (its shared-memory slot is made with the
+ * others, no upstream is ever made while running). */
 static int
-fy_stream_map_address(void *value, void *data)
+fy_stream_map_address(const fy_str_t *text, void *data)
 {
     fy_stream_addr_ctx_t   *ctx = data;
-    fy_stream_cv_t         *cv = value;
     fy_stream_upstream_t   *su;
     fy_sockaddr_t           sa;
     socklen_t               len;
-    fy_str_t               *text = &cv->parts[0].lit;
     unsigned                i;
 
-    if (cv->n != 1 || text->len == 0 || text->len > FY_UPSTREAM_NAME_MAX) {
-        return FY_OK;           /* variables in it: found when it is used */
+    if (text->len == 0 || text->len > FY_UPSTREAM_NAME_MAX) {
+        return FY_OK;
     }
     for (i = 0; i < ctx->smcf->upstreams.nelts; i++) {
         su = fy_array_elt(&ctx->smcf->upstreams, fy_stream_upstream_t, i);
@@ -177,8 +210,9 @@ fy_stream_map_address(void *value, void *data)
                                                              : FY_ERROR;
 }
 
-/* With a "proxy_pass $var" anywhere, every map value that is an
- * address becomes an upstream (fy_stream_map_address). */
+/* With a "proxy_pass $var" anywhere, every plain value of a map, geo
+ * or split_clients that is an address becomes an upstream
+ * (fy_stream_map_address). */
 int
 fy_stream_map_addresses(fy_conf_t *cf, fy_stream_main_conf_t *smcf)
 {
@@ -196,22 +230,23 @@ fy_stream_map_addresses(fy_conf_t *cf, fy_stream_main_conf_t *smcf)
     return FY_OK;
 }
 
-/* map STRING $variable { ... } */
-static const char *
-fy_stream_map_block(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
+int
+fy_stream_var_define(fy_conf_t *cf, const fy_str_t *arg,
+                     fy_stream_var_eval_pt eval, fy_stream_var_each_pt each,
+                     void *data)
 {
-    fy_stream_main_conf_t  *smcf = conf;
-    fy_str_t                name = cf->args[2];
+    fy_cycle_t             *cycle = cf->cycle;
+    fy_stream_main_conf_t  *smcf = cycle->stream;
     fy_stream_map_t        *map;
+    fy_str_t                name = *arg;
     size_t                  i;
     int                     var;
 
-    fy_unused(cmd);
-
     /* "$name" or "${name}", letters, digits and '_' */
     if (name.len < 2 || name.data[0] != '$') {
-        fy_conf_error(cf, "invalid variable name \"%s\"", cf->args[2].data);
-        return FY_CONF_ERROR;
+        fy_conf_error(cf, "invalid variable name \"%.*s\"", (int) arg->len,
+                      arg->data);
+        return FY_ERROR;
     }
     name.data++;
     name.len--;
@@ -226,9 +261,9 @@ fy_stream_map_block(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
         if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z')
               || (ch >= '0' && ch <= '9') || ch == '_'))
         {
-            fy_conf_error(cf, "invalid variable name \"%s\"",
-                          cf->args[2].data);
-            return FY_CONF_ERROR;
+            fy_conf_error(cf, "invalid variable name \"%.*s\"",
+                          (int) arg->len, arg->data);
+            return FY_ERROR;
         }
     }
     if (fy_stream_var_builtin(name.data, name.len) >= 0
@@ -236,32 +271,162 @@ fy_stream_map_block(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
     {
         fy_conf_error(cf, "the duplicate \"%.*s\" variable", (int) name.len,
                       name.data);
-        return FY_CONF_ERROR;
+        return FY_ERROR;
     }
 
     var = fy_stream_map_reference(cf, name.data, name.len);
     if (var < 0) {
-        return "cannot allocate memory";
+        fy_conf_error(cf, "cannot allocate memory");
+        return FY_ERROR;
     }
     map = *fy_array_elt(&smcf->maps, fy_stream_map_t *,
                         var - FY_STREAM_VAR_N);
-    if (map->defined) {
+    /* nginx's map, geo and split_clients variables are changeable: a
+     * "set" may set one (its value then wins in that session), and
+     * several "set"s one variable; two blocks of one name are an
+     * error here (nginx lets the later one win silently) */
+    if (map->defined && eval == NULL) {
+        return var;
+    }
+    if (map->defined && !map->is_set) {
         fy_conf_error(cf, "the duplicate \"%.*s\" variable", (int) name.len,
                       name.data);
-        return FY_CONF_ERROR;
+        return FY_ERROR;
     }
     map->defined = 1;
+    map->is_set = eval == NULL;
+    map->eval = eval;
+    map->each = each;
+    map->data = data;
     map->file = cf->file ? cf->file->name : NULL;
     map->line = cf->line;
-    map->source = fy_stream_cv_compile(cf, &cf->args[1]);
-    if (map->source == NULL) {
+    return var;
+}
+
+/* map STRING $variable { ... } */
+static const char *
+fy_stream_map_block(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
+{
+    fy_stream_main_conf_t  *smcf = conf;
+    fy_stream_map_t        *map;
+    int                     var;
+
+    fy_unused(cmd);
+
+    var = fy_stream_var_define(cf, &cf->args[2], fy_stream_map_eval,
+                               fy_stream_map_each, NULL);
+    if (var < 0) {
         return FY_CONF_ERROR;
     }
-    return fy_http_map_table_read(cf, &map->table) == FY_OK
-           ? FY_CONF_OK : FY_CONF_ERROR;
+    map = *fy_array_elt(&smcf->maps, fy_stream_map_t *,
+                        var - FY_STREAM_VAR_N);
+    map->data = map;
+    map->source = fy_stream_cv_compile(cf, &cf->args[1]);
+    if (map->source == NULL
+        || fy_http_map_table_read(cf, &map->table) != FY_OK)
+    {
+        return FY_CONF_ERROR;
+    }
+    map->is_volatile = map->table.is_volatile;
+    return FY_CONF_OK;
+}
+
+typedef struct {
+    int   (*fn)(const fy_str_t *value, void *arg);
+    void   *arg;
+} fy_stream_each_ctx_t;
+
+/* The values of a map block that are plain text (no variables). */
+static int
+fy_stream_map_each_plain(void *value, void *data)
+{
+    fy_stream_cv_t        *cv = value;
+    fy_stream_each_ctx_t  *ctx = data;
+
+    /* variables in it: found when it is used */
+    return cv->n == 1 ? ctx->fn(&cv->parts[0].lit, ctx->arg) : FY_OK;
+}
+
+static int
+fy_stream_map_each(void *data, int (*fn)(const fy_str_t *value, void *arg),
+                   void *arg)
+{
+    fy_stream_map_t       *map = data;
+    fy_stream_each_ctx_t   ctx = { fn, arg };
+
+    return fy_http_map_table_each(&map->table, fy_stream_map_each_plain,
+                                  &ctx);
 }
 
 /* ---- per session ---- */
+
+/* A map block's value: the source matched against the block. */
+static size_t
+fy_stream_map_eval(fy_stream_session_t *s, void *data, u_char *buf,
+                   size_t size)
+{
+    fy_stream_map_t       *map = data;
+    const fy_stream_cv_t  *value;
+    fy_str_t               subject;
+    u_char                 src[FY_STREAM_VALUE_MAX];
+    u_char                 low[FY_STREAM_VALUE_MAX];
+    void                  *found;
+
+    subject.data = src;
+    subject.len = fy_stream_cv_eval(s, map->source, src, sizeof(src));
+    if (fy_http_map_table_find(&map->table, subject, low, NULL, NULL, &found)
+        != FY_OK)
+    {
+        return FY_STREAM_VAR_FAILED;    /* PCRE2 failed: logged */
+    }
+    value = found;
+    return value ? fy_stream_cv_eval(s, value, buf, size) : 0;
+}
+
+size_t
+fy_stream_var_text(const fy_str_t *v, u_char *buf, size_t size)
+{
+    size_t  len = v ? fy_min(v->len, size) : 0;
+
+    if (len) {
+        memcpy(buf, v->data, len);
+    }
+    return len;
+}
+
+/* The session's slot of var, made when first needed; NULL: no memory. */
+static fy_stream_map_value_t *
+fy_stream_map_slot(fy_stream_session_t *s, fy_stream_map_t *map)
+{
+    fy_stream_main_conf_t  *smcf = fy_worker_cycle->stream;
+
+    if (s->map_values == NULL) {
+        s->map_values = fy_pcalloc(s->pool, smcf->maps.nelts
+                                            * sizeof(fy_stream_map_value_t));
+        if (s->map_values == NULL) {
+            return NULL;
+        }
+    }
+    return &s->map_values[map->index];
+}
+
+int
+fy_stream_var_store(fy_stream_session_t *s, int var, const u_char *data,
+                    size_t len)
+{
+    fy_stream_main_conf_t  *smcf = fy_worker_cycle->stream;
+    fy_stream_map_value_t  *v;
+
+    v = fy_stream_map_slot(s, *fy_array_elt(&smcf->maps, fy_stream_map_t *,
+                                            var - FY_STREAM_VAR_N));
+    if (v == NULL || (v->data = fy_palloc(s->pool, len + 1)) == NULL) {
+        return FY_ERROR;
+    }
+    memcpy(v->data, data, len);
+    v->len = len;
+    v->state = FY_SMAP_KNOWN;
+    return FY_OK;
+}
 
 size_t
 fy_stream_map_get(fy_stream_session_t *s, int var, u_char *buf, size_t size)
@@ -269,27 +434,23 @@ fy_stream_map_get(fy_stream_session_t *s, int var, u_char *buf, size_t size)
     fy_stream_main_conf_t      *smcf = fy_worker_cycle->stream;
     fy_stream_map_t            *map;
     fy_stream_map_value_t      *v;
-    const fy_stream_cv_t       *value;
-    fy_str_t                    subject;
-    u_char                      src[1024], low[1024], val[1024];
-    void                       *found;
+    u_char                      val[FY_STREAM_VALUE_MAX];
     size_t                      len;
 
     map = *fy_array_elt(&smcf->maps, fy_stream_map_t *,
                         var - FY_STREAM_VAR_N);
-    if (s->map_values == NULL) {
-        s->map_values = fy_pcalloc(s->pool, smcf->maps.nelts
-                                            * sizeof(fy_stream_map_value_t));
-        if (s->map_values == NULL) {
-            return 0;
-        }
+    v = fy_stream_map_slot(s, map);
+    if (v == NULL) {
+        return 0;
     }
-    v = &s->map_values[map->index];
 
     if (v->state == FY_SMAP_KNOWN) {
         len = fy_min(v->len, size);
         memcpy(buf, v->data, len);
         return len;
+    }
+    if (map->is_set) {
+        return 0;               /* no "set" of it ran in this session */
     }
     if (v->state == FY_SMAP_EVALUATING) {
         fy_log_error(FY_LOG_ERR, 0, "cycle while evaluating variable \"%.*s\""
@@ -299,19 +460,13 @@ fy_stream_map_get(fy_stream_session_t *s, int var, u_char *buf, size_t size)
     }
 
     v->state = FY_SMAP_EVALUATING;
-    subject.data = src;
-    subject.len = fy_stream_cv_eval(s, map->source, src, sizeof(src));
-    if (fy_http_map_table_find(&map->table, subject, low, NULL, NULL, &found)
-        != FY_OK)
-    {
-        v->state = FY_SMAP_UNKNOWN;
-        return 0;               /* PCRE2 failed: logged */
-    }
-    value = found;
-    len = value ? fy_stream_cv_eval(s, value, val, sizeof(val)) : 0;
+    len = map->eval(s, map->data, val, sizeof(val));
 
     v->state = FY_SMAP_UNKNOWN;
-    if (!map->table.is_volatile) {
+    if (len == FY_STREAM_VAR_FAILED) {
+        return 0;               /* not kept: the next use tries again */
+    }
+    if (!map->is_volatile) {
         v->data = fy_palloc(s->pool, len + 1);
         if (v->data) {
             memcpy(v->data, val, len);

@@ -133,6 +133,7 @@ fy_stream_init_connection(fy_conn_t *c, fy_listen_t *ls)
     }
     s->start = fy_current_msec;
     s->connect_time = -1;
+    s->first_byte = -1;
     s->serial = fy_shm_add(fy_shm->connection_serial, 1) + 1;
     fy_sockaddr_text((struct sockaddr *) &c->addr, c->addrlen, s->addr_text,
                      sizeof(s->addr_text), 0);
@@ -261,14 +262,19 @@ fy_stream_realip(fy_stream_session_t *s)
                      sizeof(s->addr_text), 0);
 }
 
-/* limit_conn, the access rules, then the ssl phase (the TLS handshake
+/* set, limit_conn, the access rules, then the ssl phase (the TLS handshake
  * on a "listen ... ssl", fy_stream_ssl.c). */
 static void
 fy_stream_start(fy_stream_session_t *s)
 {
     unsigned  status;
 
-    /* nginx's phases: preaccess (limit_conn), access, ssl, preread */
+    /* nginx's phases: preaccess (set, limit_conn), access, ssl,
+     * preread */
+    if (s->scf->sets && fy_stream_set_run(s) != FY_OK) {
+        fy_stream_finalize(s, 500);
+        return;
+    }
     if (s->scf->limit_conns) {
         status = fy_stream_limit_conn(s);
         if (status) {
@@ -533,6 +539,47 @@ fy_stream_add_addr(fy_stream_session_t *s)
     }
 }
 
+int
+fy_stream_bind(fy_stream_session_t *s, int fd)
+{
+    fy_stream_srv_conf_t  *scf = s->scf;
+    fy_sockaddr_t          addr;
+    socklen_t              addrlen = scf->bind_len;
+    u_char                 text[FY_SOCKADDR_STRLEN];
+    size_t                 len;
+
+    addr = scf->bind;
+    if (scf->bind_cv) {
+        len = fy_stream_cv_eval(s, scf->bind_cv, text, sizeof(text));
+        if (len == 0) {
+            return FY_OK;               /* nothing to bind to (nginx) */
+        }
+        if (fy_http_bind_addr(text, len, &addr, &addrlen) != FY_OK) {
+            fy_log_error(FY_LOG_ERR, 0, "invalid local address \"%.*s\", "
+                         "client: %s", (int) len, (char *) text,
+                         s->addr_text);
+            return FY_OK;               /* nginx connects unbound then */
+        }
+        if (addr.sa.sa_family != s->peer->addr.sa.sa_family) {
+            /* bind() would fail: no IPv4 local end to an IPv6 server */
+            fy_log_error(FY_LOG_ERR, 0, "proxy_bind address \"%.*s\" is "
+                         "not of the upstream's family, not bound, "
+                         "client: %s", (int) len, (char *) text,
+                         s->addr_text);
+            return FY_OK;
+        }
+    }
+    if (addr.sa.sa_family == 0) {
+        return FY_OK;
+    }
+    if (bind(fd, &addr.sa, addrlen) == -1) {
+        fy_log_error(FY_LOG_CRIT, errno, "bind() to proxy_bind address "
+                     "failed, client: %s", s->addr_text);
+        return FY_ERROR;
+    }
+    return FY_OK;
+}
+
 /*
  * proxy_pass $var: the upstream the value names, when the session
  * first needs one (after the preread phase, so $ssl_preread_* are
@@ -636,11 +683,11 @@ fy_stream_connect(fy_stream_session_t *s)
     uc->read.handler = fy_stream_connect_handler;
     uc->write.handler = fy_stream_connect_handler;
 
-    if (scf->bind.sa.sa_family != 0
-        && bind(fd, &scf->bind.sa, scf->bind_len) == -1)
-    {
-        fy_log_error(FY_LOG_CRIT, errno, "bind() to proxy_bind address "
-                     "failed, client: %s", s->addr_text);
+    if (scf->socket_keepalive && fy_upstream_keepalive(fd) == -1) {
+        fy_log_error(FY_LOG_ALERT, errno, "setsockopt(SO_KEEPALIVE) "
+                     "failed, ignored, client: %s", s->addr_text);
+    }
+    if (fy_stream_bind(s, fd) != FY_OK) {
         fy_stream_next(s);
         return;
     }
@@ -792,6 +839,10 @@ fy_stream_relay(fy_stream_session_t *s)
     rc_down = fy_stream_pump(s, &down, &moved);
     s->up_eof = up.eof;
     s->down_eof = down.eof;
+    if (s->first_byte < 0 && s->up_received) {
+        /* $upstream_first_byte_time */
+        s->first_byte = (int64_t) (fy_current_msec - s->connect_start);
+    }
 
     if (rc_up == FY_ERROR || rc_down == FY_ERROR) {
         fy_log_error(FY_LOG_INFO, errno, "stream session failed while "

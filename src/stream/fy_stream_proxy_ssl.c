@@ -57,6 +57,10 @@ const fy_command_t  fy_stream_proxy_ssl_commands[] = {
     { "proxy_ssl_crl", FY_STREAM_BOTH, 0, 1, 1, fy_tls_conf_set_up_arg,
       FY_CONF_SRV_OFF, FY_STREAM_UP(crl), &fy_stream_proxy_ssl_path },
 
+    { "proxy_ssl_password_file", FY_STREAM_BOTH, 0, 1, 1,
+      fy_tls_conf_set_up_passwords, FY_CONF_SRV_OFF, FY_STREAM_UP(passwords),
+      NULL },
+
     { "proxy_ssl_ciphers", FY_STREAM_BOTH, 0, 1, 1, fy_tls_conf_set_up_arg,
       FY_CONF_SRV_OFF, FY_STREAM_UP(ciphers), NULL },
 

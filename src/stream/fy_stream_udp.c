@@ -31,6 +31,10 @@
  *     server (passive health).
  * A datagram that cannot be sent at once (socket buffer full) is
  * dropped, as the network may drop it: UDP peers retry.
+ *
+ * A server with "return" instead of proxy_pass has no server socket:
+ * the client's first datagram is answered with the value, one datagram
+ * (fy_stream_return), and the session ends.
  */
 #include "fy_core.h"
 #include "fy_stream.h"
@@ -201,11 +205,7 @@ fy_stream_udp_connect(fy_stream_session_t *s)
     uc->read.handler = fy_stream_udp_upstream;
     uc->write.handler = fy_event_ignore;
 
-    if (scf->bind.sa.sa_family != 0
-        && bind(fd, &scf->bind.sa, scf->bind_len) == -1)
-    {
-        fy_log_error(FY_LOG_CRIT, errno, "bind() to proxy_bind address "
-                     "failed, client: %s", s->addr_text);
+    if (fy_stream_bind(s, fd) != FY_OK) {
         return FY_ERROR;
     }
     if (connect(fd, &s->peer->addr.sa, s->peer->addrlen) == -1) {
@@ -263,6 +263,7 @@ fy_stream_udp_new(fy_listen_t *ls, const struct sockaddr_in6 *a,
                  : NULL;
     s->start = fy_current_msec;
     s->connect_time = -1;
+    s->first_byte = -1;
     s->serial = fy_shm_add(fy_shm->connection_serial, 1) + 1;
     u->s = s;
     u->client.fd = ls->fd;
@@ -279,6 +280,10 @@ fy_stream_udp_new(fy_listen_t *ls, const struct sockaddr_in6 *a,
     fy_stream_udp_table[bucket] = u;
     u->linked = 1;
 
+    if (scf->sets && fy_stream_set_run(s) != FY_OK) {
+        fy_stream_finalize(s, 500);
+        return NULL;
+    }
     if (scf->limit_conns) {
         status = fy_stream_limit_conn(s);
         if (status) {
@@ -289,6 +294,9 @@ fy_stream_udp_new(fy_listen_t *ls, const struct sockaddr_in6 *a,
     if (fy_stream_access(s) != FY_OK) {
         fy_stream_finalize(s, 403);
         return NULL;
+    }
+    if (scf->ret) {
+        return u;           /* no server: fy_stream_udp_read returns */
     }
     if (fy_stream_udp_connect(s) != FY_OK) {
         fy_stream_finalize(s, 502);
@@ -388,7 +396,15 @@ fy_stream_udp_read(fy_event_t *ev)
             }
         }
         fy_log_cur = u->s->scf->error_log;
-        fy_stream_udp_send_up(u, fy_stream_udp_buf, (size_t) n);
+        if (u->s->scf->ret) {
+            /* "return": the value answers the first datagram, and the
+             * session ends (the client's next one makes another) */
+            u->requests++;
+            u->s->bytes_received += (uint64_t) n;
+            fy_stream_return(u->s);
+        } else {
+            fy_stream_udp_send_up(u, fy_stream_udp_buf, (size_t) n);
+        }
         fy_log_cur = ev->log;
     }
 }
@@ -444,6 +460,7 @@ fy_stream_udp_upstream(fy_event_t *ev)
         }
         if (u->responses == 0) {
             fy_http_peer_succeeded(s->u, s->peer);
+            s->first_byte = (int64_t) (fy_current_msec - s->connect_start);
         }
         u->responses++;
         s->up_received += (uint64_t) n;

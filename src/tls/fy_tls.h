@@ -302,6 +302,10 @@ const char *fy_tls_conf_set_up_arg(fy_conf_t *cf, const fy_command_t *cmd,
                                    void *conf);
 const char *fy_tls_conf_set_up_command(fy_conf_t *cf,
                                        const fy_command_t *cmd, void *conf);
+/* proxy_ssl_password_file: the row's offset is a fy_array_t * (the
+ * passphrases, fy_tls_read_passwords). */
+const char *fy_tls_conf_set_up_passwords(fy_conf_t *cf,
+                                         const fy_command_t *cmd, void *conf);
 const char *fy_tls_conf_set_ciphers(fy_conf_t *cf, const fy_command_t *cmd,
                                     void *conf);
 const char *fy_tls_conf_set_ticket_key(fy_conf_t *cf,

@@ -244,6 +244,32 @@ fy_tls_conf_set_up_arg(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
     return FY_CONF_OK;
 }
 
+/* proxy_ssl_password_file FILE (http's and its twins', stream's): the
+ * passphrases, read now as nginx does (a bad file is an error at its
+ * line), into the fy_array_t * at the row's offset. */
+const char *
+fy_tls_conf_set_up_passwords(fy_conf_t *cf, const fy_command_t *cmd,
+                             void *conf)
+{
+    fy_array_t  **pw = (fy_array_t **) ((char *) conf + cmd->offset);
+    const char   *err = NULL;
+    char         *path;
+
+    if (*pw) {
+        return "is duplicate";
+    }
+    path = fy_conf_full_name(cf, cf->conf_dir, &cf->args[1]);
+    if (path == NULL) {
+        return "cannot allocate memory";
+    }
+    *pw = fy_tls_read_passwords(cf->pool, path, &err);
+    if (*pw == NULL) {
+        fy_conf_error(cf, "cannot read %s \"%s\": %s", cmd->name, path, err);
+        return FY_CONF_ERROR;
+    }
+    return FY_CONF_OK;
+}
+
 /* ssl_session_ticket_key FILE: the row's offset is a fy_tls_tickets_t */
 const char *
 fy_tls_conf_set_ticket_key(fy_conf_t *cf, const fy_command_t *cmd,

@@ -9,6 +9,7 @@
 #include "fy_conf_file.h"
 #include "fy_syslog.h"
 #include "fy_tap.h"
+#include "fy_unit_conf.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -33,26 +34,15 @@ static const fy_command_t  cmds[] = {
 
 static const fy_command_t *const  tables[] = { cmds, NULL };
 
-static fy_pool_t      *pool;
-static fy_conf_t       cf;
-static fy_conf_ctx_t   ctx;
-
-
 /* Parse "log ARG;" in a fresh pool; the peer, or NULL if refused. */
 static fy_syslog_t *
 parse(const char *arg)
 {
     char  text[512];
 
-    fy_pool_destroy(pool);
-    pool = fy_pool_create(4096);
     got = NULL;
-    fy_conf_init(&cf, pool);
-    cf.tables = tables;
-    cf.ctx = &ctx;
-    cf.ctx_type = FY_CONF_MAIN;
     snprintf(text, sizeof(text), "log %s;", arg);
-    return fy_conf_parse_string(&cf, text, "str") == FY_OK ? got : NULL;
+    return fy_unit_conf_parse(tables, text) == FY_OK ? got : NULL;
 }
 
 
@@ -204,6 +194,6 @@ main(void)
 
     test_conf();
     test_send();
-    fy_pool_destroy(pool);
+    fy_unit_conf_done();
     return done_testing();
 }

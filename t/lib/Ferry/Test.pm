@@ -57,7 +57,8 @@ use Exporter 'import';
 our @EXPORT = qw(main_conf http http_get http_keepalive build_request
                  parse_echo parse_response test_body wait_until
                  port_is_closed sh conf_refused http_conf_refused
-                 server_conf_refused tcp_server serve_connections);
+                 server_conf_refused tcp_server serve_connections
+                 udp_server stream_line);
 
 my $TB = Test::More->builder;
 
@@ -392,6 +393,29 @@ sub tcp_server {
     return serve_connections($l, $serve);
 }
 
+# A UDP server on 127.0.0.1:$port (bound before the fork, so it is
+# ready): each datagram is answered with what $answer->($data, $peer)
+# returns (nothing for undef); stopped with the TCP servers.
+sub udp_server {
+    my ($port, $answer) = @_;
+    my $u = IO::Socket::INET->new(LocalAddr => "127.0.0.1:$port",
+                                  Proto => 'udp')
+        or die "udp server on port $port: $!\n";
+    my $pid = fork // die "fork: $!\n";
+    if ($pid == 0) {
+        alarm 0;
+        while (1) {
+            my $peer = recv($u, my $d, 65536, 0);
+            next unless defined $peer;
+            my $r = $answer->($d, $peer);
+            send($u, $r, 0, $peer) if defined $r;
+        }
+    }
+    close $u;
+    push @TCP_SERVERS, $pid;
+    return $pid;
+}
+
 sub _can_connect {
     my ($host, $port) = @_;
     # "unix", path for "listen unix:PATH"; IPv6 addresses as well as IPv4
@@ -430,6 +454,25 @@ sub server_conf_refused {
     $port //= 0;
     http_conf_refused("server {\n        listen 127.0.0.1:%%PORT_$port%%;\n"
                       . "        $directive\n    }", $msg, $name);
+}
+
+# The first line (without its newline) a TCP client of 127.0.0.1:$port
+# gets, bound to local address $from if given: 'closed' when the server
+# closes before a byte, 'connect: ERROR' when it cannot connect.
+sub stream_line {
+    my ($port, $from) = @_;
+    my $s = IO::Socket::INET->new(PeerAddr => "127.0.0.1:$port",
+                                  ($from ? (LocalAddr => $from) : ()),
+                                  Timeout => 5) or return "connect: $!";
+    my ($l, $c) = ('');
+    my $sel = IO::Select->new($s);
+    while ($sel->can_read(5)) {
+        sysread($s, $c, 1) or last;
+        $l .= $c;
+        last if $c eq "\n";
+    }
+    close $s;
+    return $l eq '' ? 'closed' : ($l =~ s/\n//r);
 }
 
 # True if nothing accepts TCP connections on 127.0.0.1:$port.
