@@ -5,7 +5,8 @@
 # the header's address and port: $remote_addr, $remote_port, allow/deny
 # and the PROXY line ferry sends on all see it, $realip_remote_addr and
 # $realip_remote_port keep the balancer's; an untrusted peer, or a
-# header without an address (UNKNOWN), changes nothing.  Configuration
+# header without an address (UNKNOWN), changes nothing.  A version 2
+# header's TLVs in $proxy_protocol_tlv_NAME, as http's.  Configuration
 # errors with file and line.
 
 use strict;
@@ -40,6 +41,10 @@ stream {
         deny 10.9.9.9;
         allow all;
         return "in $remote_addr:$remote_port\n";
+    }
+    server {
+        listen 127.0.0.1:%%PORT_3%% proxy_protocol;
+        return "[$proxy_protocol_tlv_authority|$proxy_protocol_tlv_0xea|$proxy_protocol_tlv_ssl_cn|$proxy_protocol_tlv_alpn]\n";
     }
 }
 EOF
@@ -95,6 +100,19 @@ ok((wait_until { (Ferry::Test::read_file($log) // '') =~ /^$p2 10\.9\.9\.9 7777 
 like(talk($f->port(2), "PROXY UNKNOWN\r\n"), qr/^in 127\.0\.0\.1:\d+\n\z/,
      'a header without an address (UNKNOWN): the peer stays the client');
 
+{
+    sub tlv { my ($t, $v) = @_; chr($t) . pack('n', length $v) . $v }
+    my $body = pack('C4 C4 n n', 192, 0, 2, 9, 192, 0, 2, 1, 50000, 80)
+               . tlv(0x02, 'db.example') . tlv(0xEA, 'vpce-9')
+               . tlv(0x20, "\x07" . pack('N', 0) . tlv(0x22, 'cli'));
+    my $v2 = "\r\n\r\n\0\r\nQUIT\n" . chr(0x21) . chr(0x11)
+             . pack('n', length $body) . $body;
+    is(talk($f->port(3), $v2), "[db.example|vpce-9|cli|]\n",
+       '$proxy_protocol_tlv_NAME in stream: authority, 0xEA, the ssl '
+       . 'TLV\'s cn, a missing one empty');
+    is(talk($f->port(3), $pp), "[|||]\n", '... empty over version 1');
+}
+
 $f->stop;
 
 conf_refused("stream {\n    set_real_ip_from 10.0.0.0/33;\n}\n",
@@ -103,5 +121,9 @@ conf_refused("stream {\n    server {\n        listen 127.0.0.1:%%PORT_0%%;\n"
              . "        set_real_ip_from nowhere;\n        return x;\n"
              . "    }\n}\n",
              qr/\S+ferry\.conf:8/, 'set_real_ip_from with no address');
+conf_refused("stream {\n    server {\n        listen 127.0.0.1:%%PORT_0%%;\n"
+             . "        return \$proxy_protocol_tlv_bogus;\n    }\n}\n",
+             qr/unknown PROXY protocol TLV "bogus" in \S+ferry\.conf:8/,
+             'an unknown TLV name');
 
 done_testing;

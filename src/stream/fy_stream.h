@@ -122,8 +122,13 @@ enum {
 /* A text with $variables, compiled: literal parts and variables. */
 typedef struct {
     fy_str_t   lit;         /* literal text before the variable */
-    int        var;         /* FY_STREAM_VAR_*, -1: none (last part) */
+    int        var;         /* FY_STREAM_VAR_*, -1: none (last part),
+                               FY_STREAM_VAR_PP_TLV: $proxy_protocol_tlv_
+                               with its NAME in arg */
+    fy_str_t   arg;
 } fy_stream_cv_part_t;
+
+#define FY_STREAM_VAR_PP_TLV  (-2)
 
 /* How variable values are written into a log line (log_format's
  * escape=); texts that are not log formats (hash KEY) are NONE. */

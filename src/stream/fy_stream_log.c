@@ -84,6 +84,28 @@ fy_stream_var_builtin(const u_char *p, size_t len)
     return -1;
 }
 
+/* A variable part's value into buf (size bytes): its length, cut. */
+static size_t
+fy_stream_part(fy_stream_session_t *s, const fy_stream_cv_part_t *part,
+               u_char *buf, size_t size)
+{
+    fy_str_t  v;
+    char      verify[11];
+
+    if (part->var != FY_STREAM_VAR_PP_TLV) {
+        return fy_stream_var(s, part->var, buf, size);
+    }
+    /* a TLV of the session's PROXY protocol header: empty without one */
+    if (fy_pp_tlv(&s->pp, part->arg.data, part->arg.len, &v, verify)
+        != FY_OK)
+    {
+        return 0;
+    }
+    v.len = fy_min(v.len, size);
+    memcpy(buf, v.data, v.len);
+    return v.len;
+}
+
 fy_stream_cv_t *
 fy_stream_cv_compile(fy_conf_t *cf, const fy_str_t *text)
 {
@@ -134,16 +156,29 @@ fy_stream_cv_compile(fy_conf_t *cf, const fy_str_t *text)
             return NULL;
         }
         var = fy_stream_var_builtin(name, (size_t) (p - name));
-        if (var < 0 && *name >= '0' && *name <= '9') {
+        if (var < 0 && p - name > 19
+            && memcmp(name, "proxy_protocol_tlv_", 19) == 0)
+        {
+            /* $proxy_protocol_tlv_NAME, as http's (fy_pp_tlv) */
+            part->arg.data = (u_char *) name + 19;
+            part->arg.len = (size_t) (p - name) - 19;
+            if (!fy_pp_tlv_known(part->arg.data, part->arg.len)) {
+                fy_conf_error(cf, "unknown PROXY protocol TLV \"%.*s\"",
+                              (int) part->arg.len, (char *) part->arg.data);
+                return NULL;
+            }
+            var = FY_STREAM_VAR_PP_TLV;
+        }
+        if (var == -1 && *name >= '0' && *name <= '9') {
             fy_conf_error(cf, "regex captures (\"$%.*s\") are not "
                           "supported in stream", (int) (p - name), name);
             return NULL;
         }
-        if (var < 0) {
+        if (var == -1) {
             /* a map's, perhaps defined further down */
             var = fy_stream_map_reference(cf, name, (size_t) (p - name));
         }
-        if (var < 0) {
+        if (var == -1) {
             fy_conf_error(cf, "unknown \"%.*s\" variable",
                           (int) (p - name), name);
             return NULL;
@@ -448,14 +483,14 @@ fy_stream_cv_eval(fy_stream_session_t *s, const fy_stream_cv_t *cv,
         n = fy_min(part->lit.len, size - len);
         memcpy(buf + len, part->lit.data, n);
         len += n;
-        if (part->var < 0 || len + 1 >= size) {
+        if (part->var == -1 || len + 1 >= size) {
             continue;
         }
         if (cv->escape == FY_STREAM_ESC_NONE) {
-            len += fy_stream_var(s, part->var, buf + len, size - len);
+            len += fy_stream_part(s, part, buf + len, size - len);
             continue;
         }
-        n = fy_stream_var(s, part->var, val, sizeof(val));
+        n = fy_stream_part(s, part, val, sizeof(val));
         len += fy_stream_escape(cv->escape, val, n, buf + len,
                                 size - len - 1);
     }
