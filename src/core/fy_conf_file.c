@@ -410,3 +410,16 @@ fy_conf_dump_print(fy_conf_t *cf, FILE *out)
         }
     }
 }
+
+int
+fy_conf_parse_lines(fy_conf_t *cf, int (*handler)(fy_conf_t *cf), void *data)
+{
+    int  rc;
+
+    cf->handler = handler;
+    cf->handler_data = data;
+    rc = fy_conf_parse(cf, NULL);
+    cf->handler = NULL;
+    cf->handler_data = NULL;
+    return rc;
+}

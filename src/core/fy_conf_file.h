@@ -156,6 +156,12 @@ int  fy_conf_parse(fy_conf_t *cf, const char *filename);
 /* Read directives from a string (the -g option); `name` is used in
  * messages in place of a file name, e.g. "command line". */
 int  fy_conf_parse_string(fy_conf_t *cf, const char *text, const char *name);
+/* The rest of a block whose contents are lines, not directives (map,
+ * geo, types, split_clients, charset_map): each line's words to
+ * handler, with handler_data = data; the handler is unset after.
+ * FY_OK or FY_ERROR (logged). */
+int  fy_conf_parse_lines(fy_conf_t *cf, int (*handler)(fy_conf_t *cf),
+                         void *data);
 
 /* Log "[emerg] <fmt...> in <file>:<line>" for the current directive. */
 void fy_conf_error(fy_conf_t *cf, const char *fmt, ...)

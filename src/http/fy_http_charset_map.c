@@ -210,11 +210,7 @@ fy_http_charset_map_block(fy_conf_t *cf, const fy_command_t *cmd,
         }
     }
 
-    cf->handler = fy_http_charset_map_line;
-    cf->handler_data = m;
-    rc = fy_conf_parse(cf, NULL);
-    cf->handler = NULL;
-    cf->handler_data = NULL;
+    rc = fy_conf_parse_lines(cf, fy_http_charset_map_line, m);
     if (rc != FY_OK) {
         return FY_CONF_ERROR;
     }

@@ -529,11 +529,8 @@ fy_http_geo_table_read(fy_conf_t *cf, fy_http_geo_table_t *geo,
         fy_conf_error(cf, "invalid variable name \"%s\"", cf->args[1].data);
         return FY_ERROR;
     }
-    cf->handler = line ? line : fy_http_geo_table_handler;
-    cf->handler_data = line ? data : geo;
-    rc = fy_conf_parse(cf, NULL);
-    cf->handler = NULL;
-    cf->handler_data = NULL;
+    rc = line ? fy_conf_parse_lines(cf, line, data)
+              : fy_conf_parse_lines(cf, fy_http_geo_table_handler, geo);
     if (rc != FY_OK) {
         return FY_ERROR;
     }

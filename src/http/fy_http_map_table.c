@@ -254,11 +254,7 @@ fy_http_map_table_read(fy_conf_t *cf, fy_http_map_table_t *t)
 {
     int  rc;
 
-    cf->handler = fy_http_map_line;
-    cf->handler_data = t;
-    rc = fy_conf_parse(cf, NULL);
-    cf->handler = NULL;
-    cf->handler_data = NULL;
+    rc = fy_conf_parse_lines(cf, fy_http_map_line, t);
 
     if (rc != FY_OK || fy_http_map_finish(cf, t) != FY_OK) {
         return FY_ERROR;

@@ -177,11 +177,7 @@ fy_http_split_read(fy_conf_t *cf)
     }
     fy_array_init(&sc->parts, cf->pool, 4, sizeof(fy_http_split_part_t));
 
-    cf->handler = fy_http_split_line;
-    cf->handler_data = sc;
-    rc = fy_conf_parse(cf, NULL);
-    cf->handler = NULL;
-    cf->handler_data = NULL;
+    rc = fy_conf_parse_lines(cf, fy_http_split_line, sc);
     if (rc != FY_OK) {
         return NULL;
     }

@@ -273,11 +273,7 @@ fy_http_static_types(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
         fy_array_init(scf->types, cf->pool, 64, sizeof(fy_http_type_t));
     }
 
-    cf->handler = fy_http_static_type;
-    cf->handler_data = scf->types;
-    rc = fy_conf_parse(cf, NULL);
-    cf->handler = NULL;
-    cf->handler_data = NULL;
+    rc = fy_conf_parse_lines(cf, fy_http_static_type, scf->types);
 
     return rc == FY_OK ? FY_CONF_OK : FY_CONF_ERROR;
 }
