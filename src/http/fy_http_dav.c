@@ -599,7 +599,12 @@ fy_http_dav(fy_http_request_t *r)
         return FY_DECLINED;
     }
 
-    base = fy_http_static_base(r->loc, &r->path, &p);
+    base = fy_http_static_base(r, r->loc, &r->path, &p, NULL);
+    if (base == NULL) {
+        fy_http_skip_body(r);
+        fy_http_send_error(r, 500);     /* logged, or no memory */
+        return FY_DONE;
+    }
     if (r->path.len == 0 || memchr(r->path.data, '\0', r->path.len)) {
         fy_http_skip_body(r);
         fy_http_send_error(r, 400);

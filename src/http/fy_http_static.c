@@ -97,6 +97,10 @@ fy_http_static_conf(fy_conf_t *cf, fy_http_loc_conf_t *lcf)
     return scf;
 }
 
+static const char *fy_http_static_root_vars(fy_conf_t *cf,
+    const fy_command_t *cmd, fy_http_static_conf_t *scf,
+    fy_http_loc_conf_t *lcf);
+
 /* root and alias: one path per level, as in nginx. */
 static const char *
 fy_http_static_root(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
@@ -121,6 +125,9 @@ fy_http_static_root(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
         return "has an invalid path";
     }
 
+    if (memchr(cf->args[1].data, '$', cf->args[1].len)) {
+        return fy_http_static_root_vars(cf, cmd, scf, conf);
+    }
     path = fy_conf_full_name(cf, cf->prefix, &cf->args[1]);
     if (path == NULL) {
         return "out of memory";
@@ -139,6 +146,40 @@ fy_http_static_root(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
         scf->root = path;
     } else {
         scf->alias = path;
+        scf->alias_whole = ((fy_http_loc_conf_t *) conf)->regex != NULL;
+    }
+    return FY_CONF_OK;
+}
+
+/* root or alias with variables ("root /var/www/$host;", "alias
+ * /data/$1;"): compiled, evaluated for each request. */
+static const char *
+fy_http_static_root_vars(fy_conf_t *cf, const fy_command_t *cmd,
+                         fy_http_static_conf_t *scf, fy_http_loc_conf_t *lcf)
+{
+    static const char  *const  own[] = { "$document_root", "$realpath_root" };
+    const fy_str_t            *v = &cf->args[1];
+    unsigned                   i;
+
+    /* they are made from the value itself */
+    for (i = 0; i < fy_nelems(own); i++) {
+        if (memmem(v->data, v->len, own[i], strlen(own[i]))) {
+            fy_conf_error(cf, "the %s variable cannot be used in the \"%s\" "
+                          "directive", own[i], cmd->name);
+            return FY_CONF_ERROR;
+        }
+    }
+    scf->cv = fy_http_cv_compile(cf, v);
+    if (scf->cv == NULL) {
+        return FY_CONF_ERROR;               /* logged */
+    }
+    scf->prefix = cf->prefix;
+    scf->written = (char *) v->data;
+    if (cmd->name[0] == 'r') {
+        scf->root = (char *) v->data;
+    } else {
+        scf->alias = (char *) v->data;
+        scf->alias_whole = lcf->regex != NULL;
     }
     return FY_CONF_OK;
 }
@@ -291,6 +332,8 @@ fy_http_static_merge(fy_http_loc_conf_t *prev, fy_http_loc_conf_t *conf)
         if (s->root == NULL && s->alias == NULL) {
             s->root = p->root;
             s->written = p->written;
+            s->cv = p->root ? p->cv : NULL;
+            s->prefix = p->prefix;
         }
         if (s->index == NULL) {
             s->index = p->index;
@@ -499,23 +542,83 @@ fy_http_static_redirect(fy_http_request_t *r)
     fy_http_send_response(r, 301, NULL, NULL, 0, &location);
 }
 
+/*
+ * A root or alias with variables, evaluated for r: *written as it came
+ * out (relative ones put under the prefix, as nginx's
+ * ngx_get_full_name), the directory without its trailing "/"s
+ * returned.  A value that is empty, holds a NUL or a ".." segment (a
+ * client's $host or a capture taking the files out of their tree) is
+ * refused, logged: NULL, as for no memory.
+ */
+static const char *
+fy_http_static_eval(fy_http_request_t *r, const fy_http_static_conf_t *scf,
+                    const char **written)
+{
+    u_char  *v, *full, *s;
+    size_t   len, plen, n;
+
+    v = fy_http_cv_eval(r, scf->cv, &len);
+    if (v == NULL) {
+        return NULL;
+    }
+    for (s = v; len && s < v + len; s++) {
+        if (*s == '\0'
+            || (*s == '.' && (s == v || s[-1] == '/') && s + 1 < v + len
+                && s[1] == '.' && (s + 2 == v + len || s[2] == '/')))
+        {
+            len = 0;
+        }
+    }
+    if (len == 0) {
+        fy_log_error(FY_LOG_ERR, 0, "\"%s\" \"%s\" gives an empty path or "
+                     "one with a NUL or \"..\", client %s",
+                     scf->alias ? "alias" : "root",
+                     scf->alias ? scf->alias : scf->root, r->hc->addr_text);
+        return NULL;
+    }
+    plen = v[0] == '/' ? 0 : strlen(scf->prefix);
+    full = fy_palloc(r->pool, 2 * (plen + len + 1));
+    if (full == NULL) {
+        return NULL;
+    }
+    memcpy(full, scf->prefix, plen);
+    memcpy(full + plen, v, len);
+    full[plen + len] = '\0';
+    *written = (char *) full;
+    /* the directory: a copy without the trailing "/"s */
+    s = full + plen + len + 1;
+    n = plen + len;
+    memcpy(s, full, n + 1);
+    while (n > 1 && s[n - 1] == '/') {
+        s[--n] = '\0';
+    }
+    return (char *) s;
+}
+
 /* the root and the whole path, or the alias and what follows the
- * location's prefix */
+ * location's prefix (nothing of it for a regex location's alias) */
 const char *
-fy_http_static_base(fy_http_loc_conf_t *lcf, const fy_str_t *path,
-                    const u_char **p)
+fy_http_static_base(fy_http_request_t *r, fy_http_loc_conf_t *lcf,
+                    const fy_str_t *path, const u_char **p,
+                    const char **written)
 {
     fy_http_static_conf_t  *scf = lcf->static_conf;
+    const char             *base, *w;
 
     *p = path->data;
     if (scf == NULL) {
         return NULL;
     }
-    if (scf->alias) {
-        *p += fy_min(lcf->name.len, path->len);
-        return scf->alias;
+    w = scf->written;
+    base = scf->cv ? fy_http_static_eval(r, scf, &w)
+                   : scf->alias ? scf->alias : scf->root;
+    if (written) {
+        *written = w;
     }
-    return scf->root;
+    if (scf->alias) {
+        *p += scf->alias_whole ? path->len : fy_min(lcf->name.len, path->len);
+    }
+    return base;
 }
 
 /* $request_filename (nginx): the file the request's path names - the
@@ -528,17 +631,18 @@ size_t
 fy_http_static_var_filename(fy_http_request_t *r, u_char *buf, size_t size)
 {
     const u_char  *p;
+    const char    *written;
     size_t         blen, rlen;
 
     if (r->loc == NULL
-        || fy_http_static_base(r->loc, &r->path, &p) == NULL)
+        || fy_http_static_base(r, r->loc, &r->path, &p, &written) == NULL)
     {
         return 0;
     }
-    blen = strlen(r->loc->static_conf->written);
+    blen = strlen(written);
     rlen = (size_t) (r->path.data + r->path.len - p);
     if (buf) {
-        memcpy(buf, r->loc->static_conf->written, fy_min(size, blen));
+        memcpy(buf, written, fy_min(size, blen));
         if (rlen && size > blen) {
             memcpy(buf + blen, p, fy_min(size - blen, rlen));
         }
@@ -552,16 +656,17 @@ size_t
 fy_http_static_var_root(fy_http_request_t *r, u_char *buf, size_t size)
 {
     const u_char  *p;
+    const char    *written;
     size_t         blen;
 
     if (r->loc == NULL
-        || fy_http_static_base(r->loc, &r->path, &p) == NULL)
+        || fy_http_static_base(r, r->loc, &r->path, &p, &written) == NULL)
     {
         return 0;
     }
-    blen = strlen(r->loc->static_conf->written);
+    blen = strlen(written);
     if (buf) {
-        memcpy(buf, r->loc->static_conf->written, fy_min(size, blen));
+        memcpy(buf, written, fy_min(size, blen));
     }
     return blen;
 }
@@ -642,7 +747,7 @@ fy_http_static_exists(fy_http_request_t *r, const fy_str_t *path, int dir)
     size_t                  nlen;
     int                     err, found;
 
-    base = fy_http_static_base(r->loc, path, &p);
+    base = fy_http_static_base(r, r->loc, path, &p, NULL);
     if (base == NULL || memchr(path->data, '\0', path->len)) {
         return 0;
     }
@@ -735,7 +840,13 @@ fy_http_static_handler(fy_http_request_t *r)
         return;
     }
 
-    base = fy_http_static_base(r->loc, &r->path, &p);
+    base = fy_http_static_base(r, r->loc, &r->path, &p, NULL);
+    if (base == NULL) {
+        /* a root or alias with variables that came out unusable
+         * (logged): no file to look for */
+        fy_http_send_error(r, 404);
+        return;
+    }
 
     f = fy_pcalloc(r->pool, sizeof(fy_http_static_file_t));
     if (f == NULL || fy_pool_cleanup_add(r->pool, fy_http_static_file_close,

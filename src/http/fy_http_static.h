@@ -22,6 +22,15 @@ typedef struct fy_http_static_conf_s {
     char        *alias;       /* location only; NULL: unset */
     char        *written;     /* root or alias as written (trailing "/"
                                  kept): $document_root, $request_filename */
+    /* root or alias with variables: evaluated for each request
+     * (fy_http_static_base), relative to prefix unless it starts with
+     * "/"; root and alias then hold the text, for the tests of which
+     * one is set.  NULL: none. */
+    struct fy_http_cv_s *cv;
+    const char  *prefix;
+    /* alias in a regex location: the file is the alias alone, the path
+     * not added (nginx: its captures say where the path goes) */
+    unsigned     alias_whole:1;
     fy_array_t  *index;       /* fy_str_t; NULL: unset ("index.html") */
     fy_array_t  *types;       /* fy_http_type_t; NULL: unset */
     /* autoindex* (fy_http_autoindex.c); FY_CONF_UNSET_INT: unset */
@@ -115,11 +124,14 @@ int fy_http_range_multipart(fy_pool_t *pool, fy_http_range_t *ranges, int n,
  * apply there). */
 int fy_http_static_serves(const fy_http_loc_conf_t *lcf);
 
-/* The directory r's files come from for path (the root, or the alias),
- * and in *p where the part of path looked up inside it starts.  NULL:
- * neither. */
-const char *fy_http_static_base(fy_http_loc_conf_t *lcf,
-                                const fy_str_t *path, const u_char **p);
+/* The directory r's files come from for path (the root, or the alias;
+ * evaluated for r when it has variables), and in *p where the part of
+ * path looked up inside it starts; *written (may be NULL) the root or
+ * alias as written, for $document_root.  NULL: neither, or a value
+ * with variables that came out unusable (logged) or no memory. */
+const char *fy_http_static_base(fy_http_request_t *r, fy_http_loc_conf_t *lcf,
+                                const fy_str_t *path, const u_char **p,
+                                const char **written);
 
 /* fy_http_random_index.c: a file of the directory open as fd picked at
  * random for r (random_index on), its name in *pick: FY_OK, FY_DECLINED

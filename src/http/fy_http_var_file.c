@@ -23,20 +23,14 @@ fy_var_file_copy(u_char *buf, size_t size, const void *src, size_t len)
     return len;
 }
 
-/* The root or alias (absolute, without a trailing "/") of r's level;
- * *alias says which.  NULL: neither. */
+/* The root or alias (absolute, without a trailing "/"; evaluated for r
+ * when it has variables) of r's level.  NULL: neither. */
 static const char *
-fy_var_file_base(fy_http_request_t *r, fy_http_loc_conf_t **lcf, int *alias)
+fy_var_file_base(fy_http_request_t *r)
 {
-    fy_http_static_conf_t  *scf;
+    const u_char  *p;
 
-    *lcf = fy_http_req_loc(r);
-    scf = (*lcf)->static_conf;
-    if (scf == NULL) {
-        return NULL;
-    }
-    *alias = scf->alias != NULL;
-    return scf->alias ? scf->alias : scf->root;
+    return fy_http_static_base(r, fy_http_req_loc(r), &r->path, &p, NULL);
 }
 
 /* $realpath_root: the document root with every link resolved; empty
@@ -44,12 +38,10 @@ fy_var_file_base(fy_http_request_t *r, fy_http_loc_conf_t **lcf, int *alias)
 size_t
 fy_http_var_realpath_root(fy_http_request_t *r, u_char *buf, size_t size)
 {
-    fy_http_loc_conf_t  *lcf;
     const char          *base;
     char                 real[PATH_MAX];
-    int                  alias;
 
-    base = fy_var_file_base(r, &lcf, &alias);
+    base = fy_var_file_base(r);
     if (base == NULL || realpath(base, real) == NULL) {
         return 0;
     }
