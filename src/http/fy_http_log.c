@@ -21,10 +21,17 @@
  * flush= has passed since the oldest line, and when the worker exits.
  * To syslog (fy_syslog.c) each line is one datagram with the syslog
  * header in front and no "\n"; such logs cannot be buffered (nginx).
+ *
+ * A PATH with variables ("access_log logs/$host.log;") names the file
+ * per request: it is opened, written and closed for each line by the
+ * worker (nginx without open_log_file_cache), and only when the
+ * request's root directory exists, as nginx documents; such logs
+ * cannot be buffered either.
  */
 #include "fy_core.h"
 #include "fy_http.h"
 #include "fy_syslog.h"
+#include "fy_http_static.h"
 
 #include <fcntl.h>
 
@@ -42,6 +49,9 @@ typedef struct {
 
 typedef struct fy_http_log_file_s {
     char                        *path;
+    fy_http_cv_t                *path_cv;    /* PATH with variables, or
+                                                NULL (path fixed) */
+    const char                  *prefix;     /* for a relative one */
     int                          fd;
     u_char                      *buf;        /* buffer=, or NULL */
     size_t                       size;
@@ -238,6 +248,14 @@ fy_http_access_log(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
         if (file->syslog == NULL) {
             return FY_CONF_ERROR;
         }
+    } else if (memchr(cf->args[1].data, '$', cf->args[1].len)) {
+        /* opened per line: nothing to open now, flush or reopen */
+        file->path_cv = fy_http_cv_compile(cf, &cf->args[1]);
+        if (file->path_cv == NULL) {
+            return FY_CONF_ERROR;
+        }
+        file->path = (char *) cf->args[1].data;
+        file->prefix = cf->prefix;
     } else {
         file->path = fy_conf_full_name(cf, cf->prefix, &cf->args[1]);
         file->next = hmcf->log_files;
@@ -306,6 +324,13 @@ fy_http_access_log(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
     if (file->syslog) {
         if (file->size) {
             return "logs to syslog cannot be buffered";
+        }
+        return FY_CONF_OK;
+    }
+    if (file->path_cv) {
+        if (file->size) {
+            fy_conf_error(cf, "buffered logs cannot have variables in name");
+            return FY_CONF_ERROR;
         }
         return FY_CONF_OK;
     }
@@ -430,6 +455,62 @@ fy_http_log_write(fy_http_log_file_t *f, const u_char *data, size_t len)
     }
 }
 
+/*
+ * A line to the file a PATH with variables names for r: nothing when
+ * the request's root directory is not there (nginx: "the existence of
+ * the request's root directory is checked"; a level without a root
+ * has none to check), or when the name comes out empty, with a NUL or
+ * a ".." segment (logged); opened, written, closed.
+ */
+static void
+fy_http_log_write_named(fy_http_request_t *r, fy_http_log_file_t *f,
+                        const u_char *line, size_t len)
+{
+    fy_http_log_file_t   one;
+    fy_http_loc_conf_t  *lcf = fy_http_req_loc(r);
+    struct stat          st;
+    const u_char        *p;
+    const char          *root;
+    u_char              *v;
+    char                *path;
+    size_t               n, plen;
+
+    if (lcf->static_conf && (lcf->static_conf->root || lcf->static_conf->alias))
+    {
+        root = fy_http_static_base(r, lcf, &r->path, &p, NULL);
+        if (root == NULL || stat(root, &st) == -1 || !S_ISDIR(st.st_mode)) {
+            return;
+        }
+    }
+    v = fy_http_cv_eval(r, f->path_cv, &n);
+    if (v == NULL) {
+        return;
+    }
+    if (fy_http_path_unsafe(v, n)) {
+        fy_log_error(FY_LOG_ERR, 0, "access_log \"%s\" gives an empty path "
+                     "or one with a NUL or \"..\", client %s", f->path,
+                     r->hc->addr_text);
+        return;
+    }
+    plen = v[0] == '/' ? 0 : strlen(f->prefix);
+    path = fy_palloc(r->pool, plen + n + 1);
+    if (path == NULL) {
+        return;
+    }
+    memcpy(path, f->prefix, plen);
+    memcpy(path + plen, v, n);
+    path[plen + n] = '\0';
+
+    one.path = path;
+    one.fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+    if (one.fd == -1) {
+        fy_log_error(FY_LOG_CRIT, errno, "open() \"%s\" failed", path);
+        return;
+    }
+    fy_http_log_write(&one, line, len);
+    close(one.fd);
+}
+
 static void
 fy_http_log_flush_file(fy_http_log_file_t *f)
 {
@@ -474,7 +555,7 @@ fy_http_log_one(fy_http_request_t *r, fy_http_log_t *log)
     size_t                    len = 1, vlen;
     unsigned                  i;
 
-    if (f->fd == -1 && f->syslog == NULL) {
+    if (f->fd == -1 && f->syslog == NULL && f->path_cv == NULL) {
         return;
     }
 
@@ -538,6 +619,10 @@ fy_http_log_one(fy_http_request_t *r, fy_http_log_t *log)
     *p++ = '\n';
     len = (size_t) (p - line);
 
+    if (f->path_cv) {
+        fy_http_log_write_named(r, f, line, len);
+        return;
+    }
     if (f->size == 0) {
         fy_http_log_write(f, line, len);
         return;

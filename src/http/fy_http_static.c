@@ -542,6 +542,24 @@ fy_http_static_redirect(fy_http_request_t *r)
     fy_http_send_response(r, 301, NULL, NULL, 0, &location);
 }
 
+int
+fy_http_path_unsafe(const u_char *v, size_t len)
+{
+    const u_char  *s, *end = v + len;
+
+    if (len == 0 || memchr(v, '\0', len)) {
+        return 1;
+    }
+    for (s = v; s + 1 < end; s++) {
+        if (s[0] == '.' && s[1] == '.' && (s == v || s[-1] == '/')
+            && (s + 2 == end || s[2] == '/'))
+        {
+            return 1;
+        }
+    }
+    return 0;
+}
+
 /*
  * A root or alias with variables, evaluated for r: *written as it came
  * out (relative ones put under the prefix, as nginx's
@@ -561,15 +579,7 @@ fy_http_static_eval(fy_http_request_t *r, const fy_http_static_conf_t *scf,
     if (v == NULL) {
         return NULL;
     }
-    for (s = v; len && s < v + len; s++) {
-        if (*s == '\0'
-            || (*s == '.' && (s == v || s[-1] == '/') && s + 1 < v + len
-                && s[1] == '.' && (s + 2 == v + len || s[2] == '/')))
-        {
-            len = 0;
-        }
-    }
-    if (len == 0) {
+    if (fy_http_path_unsafe(v, len)) {
         fy_log_error(FY_LOG_ERR, 0, "\"%s\" \"%s\" gives an empty path or "
                      "one with a NUL or \"..\", client %s",
                      scf->alias ? "alias" : "root",

@@ -129,6 +129,9 @@ int fy_http_static_serves(const fy_http_loc_conf_t *lcf);
  * path looked up inside it starts; *written (may be NULL) the root or
  * alias as written, for $document_root.  NULL: neither, or a value
  * with variables that came out unusable (logged) or no memory. */
+/* Is a path made from variables not to be used: empty, with a NUL, or
+ * with a ".." segment (a client's value taking it out of its tree)? */
+int fy_http_path_unsafe(const u_char *v, size_t len);
 const char *fy_http_static_base(fy_http_request_t *r, fy_http_loc_conf_t *lcf,
                                 const fy_str_t *path, const u_char **p,
                                 const char **written);
