@@ -350,12 +350,12 @@ server_conf_refused('auth_basic a; auth_basic b;',
 server_conf_refused('auth_basic_user_file a; auth_basic_user_file b;',
                     '"auth_basic_user_file" directive is duplicate in .*ferry\.conf:8',
                     'auth_basic_user_file twice');
-server_conf_refused('auth_basic $host;',
-                    'variables in "auth_basic" are not supported in .*ferry\.conf:8',
-                    'a realm with variables');
-server_conf_refused('auth_basic_user_file conf/$host;',
-                    'variables in "auth_basic_user_file" are not supported in .*ferry\.conf:8',
-                    'a file name with variables');
+server_conf_refused('auth_basic $nonesuch;',
+                    'unknown "nonesuch" variable in .*ferry\.conf:8',
+                    'a realm with an unknown variable (t/auth_basic_vars.t: known ones)');
+server_conf_refused('auth_basic_user_file conf/$nonesuch;',
+                    'unknown "nonesuch" variable in .*ferry\.conf:8',
+                    'a file name with an unknown variable');
 server_conf_refused('satisfy some;', 'invalid value "some" in .*ferry\.conf:8',
                     'satisfy with a bad value');
 server_conf_refused('satisfy any; satisfy all;',

@@ -522,6 +522,18 @@ typedef struct {
     fy_str_t   p3p;         /* "" : none */
 } fy_http_userid_conf_t;
 
+/* auth_basic and auth_basic_user_file of a level or of its
+ * limit_except block (fy_http_auth_basic.c): the WWW-Authenticate value
+ * made at load (data NULL: unset, len 0: "off"), or realm_cv when the
+ * realm has variables; the password file (NULL: unset), file_cv when
+ * its name has variables (evaluated per request). */
+typedef struct {
+    fy_str_t              challenge;
+    char                 *file;
+    struct fy_http_cv_s  *realm_cv;
+    struct fy_http_cv_s  *file_cv;
+} fy_http_auth_conf_t;
+
 typedef struct fy_http_loc_conf_s {
     fy_str_t             name;          /* location prefix or regex */
     unsigned             exact:1;       /* location = /x */
@@ -727,11 +739,9 @@ typedef struct fy_http_loc_conf_s {
     int                  limit_conn_status;
     int                  limit_conn_log_level;
     int                  limit_conn_dry_run;
-    /* auth_basic (fy_http_auth_basic.c): the WWW-Authenticate value
-     * made at load, data NULL: unset, len 0: "off"; the password file,
-     * NULL: unset; satisfy (FY_HTTP_SATISFY_*); auth_on: both set */
-    fy_str_t             auth_challenge;
-    char                *auth_user_file;
+    /* auth_basic, auth_basic_user_file (fy_http_auth_basic.c);
+     * satisfy (FY_HTTP_SATISFY_*); auth_on: both set */
+    fy_http_auth_conf_t  auth;
     int                  satisfy;
     unsigned             auth_on:1;
     /* auth_request (fy_http_auth_request.c): the subrequest's URI, data
@@ -1914,6 +1924,10 @@ int  fy_http_auth_delay(fy_http_request_t *r);
 extern const fy_command_t  fy_http_auth_basic_commands[];
 void fy_http_auth_basic_merge(fy_http_loc_conf_t *prev,
                               fy_http_loc_conf_t *conf);
+/* conf's unset auth_basic and auth_basic_user_file from prev's (a
+ * level's, a limit_except block's from its location) */
+void fy_http_auth_inherit(const fy_http_auth_conf_t *prev,
+                          fy_http_auth_conf_t *conf);
 int  fy_http_access_phase(fy_http_request_t *r);
 /* the user and password of "Authorization: Basic", decoded: FY_OK,
  * FY_DECLINED (none or malformed), FY_ERROR */
@@ -1945,7 +1959,7 @@ void fy_http_limit_except_merge(fy_http_loc_conf_t *prev,
  * for a method limit_except does not list; else left as given (the
  * location's). */
 void fy_http_limit_except_auth(fy_http_request_t *r, fy_http_loc_conf_t *lcf,
-    const fy_str_t **challenge, const char **file);
+    const fy_http_auth_conf_t **auth);
 extern const fy_command_t  fy_http_limit_except_commands[];
 
 /* fy_http_limit_rate.c: limit_rate, limit_rate_after */

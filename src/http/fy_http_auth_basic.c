@@ -61,16 +61,40 @@ const fy_command_t  fy_http_auth_basic_commands[] = {
 };
 
 
-/*
- * auth_basic STRING | off.  The realm goes into the challenge as a
+/* The challenge for realm (len bytes) into buf (room for
+ * FY_AUTH_CHALLENGE_LEN(len)): its length.  The realm is a
  * quoted-string (RFC 9110 5.6.4): '"' and '\' get a backslash, so a
  * realm with a quote cannot end the value early (nginx copies it as it
- * is).  The whole field value is made here, once.
+ * is). */
+#define FY_AUTH_CHALLENGE_LEN(len)  (sizeof("Basic realm=\"\"") + 2 * (len))
+
+static size_t
+fy_http_auth_challenge(const u_char *realm, size_t len, u_char *buf)
+{
+    static const char  pre[] = "Basic realm=\"";
+    u_char            *p = buf;
+    size_t             i;
+
+    memcpy(p, pre, sizeof(pre) - 1);
+    p += sizeof(pre) - 1;
+    for (i = 0; i < len; i++) {
+        if (realm[i] == '"' || realm[i] == '\\') {
+            *p++ = '\\';
+        }
+        *p++ = realm[i];
+    }
+    *p++ = '"';
+    return (size_t) (p - buf);
+}
+
+/*
+ * auth_basic STRING | off.  The whole field value is made here, once;
+ * a STRING with variables is kept compiled and made for each request
+ * (fy_http_auth_basic_check), as nginx allows.
  */
 static const char *
 fy_http_auth_basic(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
 {
-    static const char    pre[] = "Basic realm=\"";
     fy_http_loc_conf_t  *lcf = conf;
     fy_str_t            *realm = &cf->args[1];
     u_char              *p;
@@ -78,17 +102,13 @@ fy_http_auth_basic(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
 
     fy_unused(cmd);
 
-    if (lcf->auth_challenge.data) {
+    if (lcf->auth.challenge.data) {
         return "is duplicate";
     }
     if (fy_str_eq(realm, "off")) {
-        lcf->auth_challenge.data = (u_char *) "";
-        lcf->auth_challenge.len = 0;
+        lcf->auth.challenge.data = (u_char *) "";
+        lcf->auth.challenge.len = 0;
         return FY_CONF_OK;
-    }
-    if (memchr(realm->data, '$', realm->len)) {
-        fy_conf_error(cf, "variables in \"auth_basic\" are not supported");
-        return FY_CONF_ERROR;
     }
     for (i = 0; i < realm->len; i++) {
         if (realm->data[i] < 0x20 || realm->data[i] == 0x7f) {
@@ -96,27 +116,28 @@ fy_http_auth_basic(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
             return FY_CONF_ERROR;
         }
     }
+    if (memchr(realm->data, '$', realm->len)) {
+        lcf->auth.realm_cv = fy_http_cv_compile(cf, realm);
+        if (lcf->auth.realm_cv == NULL) {
+            return FY_CONF_ERROR;           /* logged */
+        }
+        /* set, not off: the value is made per request */
+        lcf->auth.challenge = *realm;
+        return FY_CONF_OK;
+    }
 
-    p = fy_palloc(cf->pool, sizeof(pre) + 2 * realm->len + 1);
+    p = fy_palloc(cf->pool, FY_AUTH_CHALLENGE_LEN(realm->len));
     if (p == NULL) {
         return "cannot allocate memory";
     }
-    lcf->auth_challenge.data = p;
-    memcpy(p, pre, sizeof(pre) - 1);
-    p += sizeof(pre) - 1;
-    for (i = 0; i < realm->len; i++) {
-        if (realm->data[i] == '"' || realm->data[i] == '\\') {
-            *p++ = '\\';
-        }
-        *p++ = realm->data[i];
-    }
-    *p++ = '"';
-    lcf->auth_challenge.len = (size_t) (p - lcf->auth_challenge.data);
+    lcf->auth.challenge.data = p;
+    lcf->auth.challenge.len = fy_http_auth_challenge(realm->data, realm->len,
+                                                     p);
     return FY_CONF_OK;
 }
 
 /* auth_basic_user_file FILE: relative to the configuration's folder,
- * as nginx (its conf prefix). */
+ * as nginx (its conf prefix); with variables, named for each request. */
 static const char *
 fy_http_auth_user_file(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
 {
@@ -124,31 +145,43 @@ fy_http_auth_user_file(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
 
     fy_unused(cmd);
 
-    if (lcf->auth_user_file) {
+    if (lcf->auth.file) {
         return "is duplicate";
     }
     if (memchr(cf->args[1].data, '$', cf->args[1].len)) {
-        fy_conf_error(cf, "variables in \"auth_basic_user_file\" are not "
-                      "supported");
-        return FY_CONF_ERROR;
+        lcf->auth.file_cv = fy_http_cv_compile(cf, &cf->args[1]);
+        if (lcf->auth.file_cv == NULL) {
+            return FY_CONF_ERROR;           /* logged */
+        }
+        /* the folder a relative name is taken from */
+        lcf->auth.file = (char *) cf->conf_dir;
+        return FY_CONF_OK;
     }
-    lcf->auth_user_file = fy_conf_full_name(cf, cf->conf_dir, &cf->args[1]);
-    return lcf->auth_user_file ? FY_CONF_OK : "cannot allocate memory";
+    lcf->auth.file = fy_conf_full_name(cf, cf->conf_dir, &cf->args[1]);
+    return lcf->auth.file ? FY_CONF_OK : "cannot allocate memory";
+}
+
+void
+fy_http_auth_inherit(const fy_http_auth_conf_t *prev, fy_http_auth_conf_t *conf)
+{
+    if (conf->challenge.data == NULL) {
+        conf->challenge = prev->challenge;
+        conf->realm_cv = prev->realm_cv;
+    }
+    if (conf->file == NULL) {
+        conf->file = prev->file;
+        conf->file_cv = prev->file_cv;
+    }
 }
 
 /* Called from fy_http_merge_loc for every level, parent first. */
 void
 fy_http_auth_basic_merge(fy_http_loc_conf_t *prev, fy_http_loc_conf_t *conf)
 {
-    if (conf->auth_challenge.data == NULL) {
-        conf->auth_challenge = prev->auth_challenge;
-    }
-    if (conf->auth_user_file == NULL) {
-        conf->auth_user_file = prev->auth_user_file;
-    }
+    fy_http_auth_inherit(&prev->auth, &conf->auth);
     fy_conf_merge(conf->satisfy, prev->satisfy, FY_CONF_UNSET_INT,
                   FY_HTTP_SATISFY_ALL);
-    conf->auth_on = conf->auth_challenge.len && conf->auth_user_file;
+    conf->auth_on = conf->auth.challenge.len && conf->auth.file;
 }
 
 
@@ -295,20 +328,84 @@ found:
     return FY_OK;
 }
 
+/*
+ * An auth_basic with variables for r: *challenge made from the realm
+ * (one that comes out "off" turns auth_basic off, as in nginx;
+ * control characters are dropped, they cannot go into the field), and
+ * *file named from the file's (relative to the configuration's
+ * folder).  FY_OK, FY_DECLINED (off), FY_ERROR (no memory).
+ */
+static int
+fy_http_auth_eval(fy_http_request_t *r, const fy_http_auth_conf_t *auth,
+                  const fy_str_t **challenge, const char **file)
+{
+    fy_str_t  *c;
+    u_char    *v, *p;
+    size_t     len, i, n = 0, dlen;
+    char      *f;
+
+    if (auth->realm_cv) {
+        v = fy_http_cv_eval(r, auth->realm_cv, &len);
+        c = fy_palloc(r->pool, sizeof(fy_str_t));
+        if (v == NULL || c == NULL) {
+            return FY_ERROR;
+        }
+        if (len == 3 && memcmp(v, "off", 3) == 0) {
+            return FY_DECLINED;
+        }
+        for (i = 0; i < len; i++) {
+            if (v[i] >= 0x20 && v[i] != 0x7f) {
+                v[n++] = v[i];
+            }
+        }
+        p = fy_palloc(r->pool, FY_AUTH_CHALLENGE_LEN(n));
+        if (p == NULL) {
+            return FY_ERROR;
+        }
+        c->data = p;
+        c->len = fy_http_auth_challenge(v, n, p);
+        *challenge = c;
+    }
+    if (auth->file_cv) {
+        v = fy_http_cv_eval(r, auth->file_cv, &len);
+        if (v == NULL) {
+            return FY_ERROR;
+        }
+        dlen = len && v[0] == '/' ? 0 : strlen(auth->file);
+        f = fy_palloc(r->pool, dlen + len + 1);
+        if (f == NULL) {
+            return FY_ERROR;
+        }
+        memcpy(f, auth->file, dlen);
+        /* a NUL in the name ends it: open() reads no further */
+        memcpy(f + dlen, v, len);
+        f[dlen + len] = '\0';
+        *file = f;
+    }
+    return FY_OK;
+}
+
 /* auth_basic for r with the realm (as its challenge) and file that
  * apply (the location's, or its limit_except's): FY_DECLINED when off,
  * FY_OK when the credentials are good, else the status to answer (401
  * with the challenge set, 403, 500). */
 static int
-fy_http_auth_basic_check(fy_http_request_t *r, const fy_str_t *challenge,
-                         const char *file)
+fy_http_auth_basic_check(fy_http_request_t *r, const fy_http_auth_conf_t *auth)
 {
-    fy_str_t  user, pw;
-    char      entry[FY_HTTP_AUTH_ENTRY];
-    int       rc;
+    const fy_str_t  *challenge = &auth->challenge;
+    const char      *file = auth->file;
+    fy_str_t         user, pw;
+    char             entry[FY_HTTP_AUTH_ENTRY];
+    int              rc;
 
     if (challenge->len == 0 || file == NULL) {
         return FY_DECLINED;
+    }
+    if (auth->realm_cv || auth->file_cv) {
+        rc = fy_http_auth_eval(r, auth, &challenge, &file);
+        if (rc != FY_OK) {
+            return rc == FY_DECLINED ? FY_DECLINED : 500;
+        }
     }
     rc = fy_http_auth_credentials(r, &user, &pw);
     if (rc == FY_ERROR) {
@@ -362,24 +459,23 @@ fy_http_auth_basic_check(fy_http_request_t *r, const fy_str_t *challenge,
 int
 fy_http_access_phase(fy_http_request_t *r)
 {
-    fy_http_loc_conf_t  *lcf = r->loc;
-    const fy_str_t      *challenge = &lcf->auth_challenge;
-    const char          *file = lcf->auth_user_file;
-    int                  rc, code = 0;
+    fy_http_loc_conf_t         *lcf = r->loc;
+    const fy_http_auth_conf_t  *auth = &lcf->auth;
+    int                         rc, code = 0;
 
     if (r->parent) {
         return 0;       /* a subrequest: no access phase (nginx) */
     }
     if (lcf->limit_except) {
         /* an unlisted method: the block's auth_basic */
-        fy_http_limit_except_auth(r, lcf, &challenge, &file);
+        fy_http_limit_except_auth(r, lcf, &auth);
     }
 
     if (lcf->satisfy != FY_HTTP_SATISFY_ANY) {
         if (fy_http_access_check(r, 1) == 403) {
             return 403;
         }
-        rc = fy_http_auth_basic_check(r, challenge, file);
+        rc = fy_http_auth_basic_check(r, auth);
         if (rc > 0) {
             return rc;
         }
@@ -396,7 +492,7 @@ fy_http_access_phase(fy_http_request_t *r)
     if (rc == 403) {
         code = 403;
     }
-    rc = fy_http_auth_basic_check(r, challenge, file);
+    rc = fy_http_auth_basic_check(r, auth);
     if (rc == FY_OK) {
         return 0;
     }

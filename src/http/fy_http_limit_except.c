@@ -30,8 +30,8 @@
 struct fy_http_limit_except_s {
     unsigned     methods;   /* FY_HTTP_LMT_BIT of each method listed */
     fy_array_t  *access;    /* the block's allow/deny rules */
-    fy_str_t     auth_challenge;  /* the block's auth_basic, as in */
-    char        *auth_user_file;  /* fy_http_loc_conf_t */
+    fy_http_auth_conf_t  auth;  /* the block's auth_basic, as in
+                                   fy_http_loc_conf_t */
 };
 
 /* A bit per method: the parser's FY_HTTP_* for those it knows, and
@@ -80,8 +80,7 @@ fy_http_limit_except(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
     fy_http_loc_conf_t            *lcf = conf;
     struct fy_http_limit_except_s *lmt;
     fy_array_t                    *own;
-    fy_str_t                       own_challenge;
-    char                          *own_file;
+    fy_http_auth_conf_t            own_auth;
     unsigned                       i, j, saved = cf->ctx_type;
     int                            rc;
 
@@ -110,21 +109,16 @@ fy_http_limit_except(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
     /* allow/deny and auth_basic inside the block set lcf's fields as
      * anywhere else: give them empty ones and take them back after */
     own = lcf->access;
-    own_challenge = lcf->auth_challenge;
-    own_file = lcf->auth_user_file;
+    own_auth = lcf->auth;
     lcf->access = NULL;
-    lcf->auth_challenge.data = NULL;
-    lcf->auth_challenge.len = 0;
-    lcf->auth_user_file = NULL;
+    memset(&lcf->auth, 0, sizeof(lcf->auth));
     cf->ctx_type = FY_CONF_LMT;
     rc = fy_conf_parse(cf, NULL);
     cf->ctx_type = saved;
     lmt->access = lcf->access;
-    lmt->auth_challenge = lcf->auth_challenge;
-    lmt->auth_user_file = lcf->auth_user_file;
+    lmt->auth = lcf->auth;
     lcf->access = own;
-    lcf->auth_challenge = own_challenge;
-    lcf->auth_user_file = own_file;
+    lcf->auth = own_auth;
 
     lcf->limit_except = lmt;
     return rc == FY_OK ? FY_CONF_OK : FY_CONF_ERROR;
@@ -142,12 +136,7 @@ fy_http_limit_except_merge(fy_http_loc_conf_t *prev, fy_http_loc_conf_t *lcf)
     if (lcf->limit_except->access == NULL) {
         lcf->limit_except->access = lcf->access;
     }
-    if (lcf->limit_except->auth_challenge.data == NULL) {
-        lcf->limit_except->auth_challenge = lcf->auth_challenge;
-    }
-    if (lcf->limit_except->auth_user_file == NULL) {
-        lcf->limit_except->auth_user_file = lcf->auth_user_file;
-    }
+    fy_http_auth_inherit(&lcf->auth, &lcf->limit_except->auth);
 }
 
 /* Whether lcf's limit_except lists r's method. */
@@ -179,11 +168,10 @@ fy_http_limit_except_rules(fy_http_request_t *r, fy_http_loc_conf_t *lcf,
 
 void
 fy_http_limit_except_auth(fy_http_request_t *r, fy_http_loc_conf_t *lcf,
-                          const fy_str_t **challenge, const char **file)
+                          const fy_http_auth_conf_t **auth)
 {
     if (!fy_http_limit_except_listed(r, lcf)) {
-        *challenge = &lcf->limit_except->auth_challenge;
-        *file = lcf->limit_except->auth_user_file;
+        *auth = &lcf->limit_except->auth;
     }
 }
 
