@@ -1,22 +1,23 @@
 /*
- * fy_http_resolver.c -- resolver and resolver_timeout, accepted with
- * their values checked as nginx checks them, and no effect.
+ * fy_http_resolver.c -- resolver and resolver_timeout: the DNS servers
+ * a location asks for the names it meets at run time, and how long a
+ * request waits for them.
  *
- * nginx asks its resolver for the names it meets at run time: a
- * proxy_pass with variables whose host is no upstream block, OCSP
- * responders, and more.  ferry resolves names once, with getaddrinfo()
- * when the configuration is read (as nginx does for the names of a
- * proxy_pass without variables and of upstream servers), and never at
- * run time: a proxy_pass with variables must name an upstream
- * (fy_proxy_eval_pass); an OCSP responder's name (ssl_stapling,
- * ssl_ocsp_responder) is resolved when the configuration is read too
- * (fy_tls_ocsp_fetch.c), and one in a client certificate (ssl_ocsp)
- * must be an IP address.  So there is nothing for a resolver to do; but
- * configurations carry it (Mozilla's generated TLS configuration has
- * "resolver 127.0.0.1;"), and refusing it would refuse them.
+ * nginx asks its resolver for the host of a proxy_pass with variables
+ * that names no upstream block, OCSP responders, and more; ferry asks
+ * it for the first (fy_http_proxy_resolve.c, with fy_resolver.c); an
+ * OCSP responder's name (ssl_stapling, ssl_ocsp_responder) is still
+ * resolved when the configuration is read (fy_tls_ocsp_fetch.c), one
+ * in a client certificate (ssl_ocsp) must be an IP address.
+ * Configurations carry "resolver" for those too (Mozilla's generated
+ * TLS configuration has "resolver 127.0.0.1;").
  */
 #include "fy_core.h"
 #include "fy_http.h"
+#include "fy_resolver.h"
+
+#include <string.h>
+#include <arpa/inet.h>
 
 static const char *fy_http_resolver(fy_conf_t *cf, const fy_command_t *cmd,
     void *conf);
@@ -53,23 +54,39 @@ static const char *
 fy_http_resolver(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
 {
     fy_http_loc_conf_t  *lcf = conf;
+    fy_resolver_t       *res;
     fy_str_t            *a, v;
     fy_sockaddr_t        sa;
     socklen_t            salen;
     unsigned             i, naddr = 0;
     int                  ipv4 = 1, ipv6 = 1, rc;
+    int64_t              valid = -1;
+    char                 text[FY_SOCKADDR_STRLEN];
 
     fy_unused(cmd);
 
-    if (lcf->resolver_seen & 1) {
+    if (lcf->resolver) {
         return "is duplicate";
+    }
+    res = fy_pcalloc(cf->pool, sizeof(fy_resolver_t));
+    if (res == NULL) {
+        return FY_CONF_ERROR;
+    }
+    res->servers = fy_pcalloc(cf->pool, cf->nargs * sizeof(fy_sockaddr_t));
+    res->server_lens = fy_pcalloc(cf->pool, cf->nargs * sizeof(socklen_t));
+    res->server_names = fy_pcalloc(cf->pool, cf->nargs * sizeof(char *));
+    if (res->servers == NULL || res->server_lens == NULL
+        || res->server_names == NULL)
+    {
+        return FY_CONF_ERROR;
     }
     for (i = 1; i < cf->nargs; i++) {
         a = &cf->args[i];
         if (a->len > 6 && memcmp(a->data, "valid=", 6) == 0) {
             v.data = a->data + 6;
             v.len = a->len - 6;
-            if (fy_conf_parse_msec(&v) < 0) {
+            valid = fy_conf_parse_msec(&v);
+            if (valid < 0) {
                 fy_conf_error(cf, "invalid parameter: %s", a->data);
                 return FY_CONF_ERROR;
             }
@@ -92,9 +109,10 @@ fy_http_resolver(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
             continue;
         }
         if (a->len > 12 && memcmp(a->data, "status_zone=", 12) == 0) {
-            continue;
+            continue;       /* nginx Plus' statistics: none to keep */
         }
-        /* a server: an address or a name, with an optional port (53) */
+        /* a server: an address or a name (resolved now, as nginx
+         * does), with an optional port (53) */
         rc = a->len > 5 && memcmp(a->data, "unix:", 5) == 0
              ? FY_ERROR
              : fy_parse_addr_port(a->data, a->len, 0, &sa, &salen);
@@ -102,6 +120,19 @@ fy_http_resolver(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
             fy_conf_error(cf, "host not found in resolver \"%s\"", a->data);
             return FY_CONF_ERROR;
         }
+        if (memrchr(a->data, ':', a->len) == NULL
+            || (a->data[0] == '[' && a->data[a->len - 1] == ']'))
+        {
+            /* no port given: fy_parse_addr_port's default is HTTP's */
+            sa.sin.sin_port = htons(53);
+        }
+        fy_sockaddr_text(&sa.sa, salen, text, sizeof(text), 1);
+        res->server_names[naddr] = fy_pstrndup(cf->pool, text, strlen(text));
+        if (res->server_names[naddr] == NULL) {
+            return FY_CONF_ERROR;
+        }
+        res->servers[naddr] = sa;
+        res->server_lens[naddr] = salen;
         naddr++;
     }
     if (!ipv4 && !ipv6) {
@@ -112,7 +143,11 @@ fy_http_resolver(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
         fy_conf_error(cf, "no name servers defined");
         return FY_CONF_ERROR;
     }
-    lcf->resolver_seen |= 1;
+    res->nservers = naddr;
+    res->valid = valid;
+    res->ipv4 = ipv4 ? 1 : 0;
+    res->ipv6 = ipv6 ? 1 : 0;
+    lcf->resolver = res;
     return FY_CONF_OK;
 }
 
@@ -124,12 +159,13 @@ fy_http_resolver_timeout(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
 
     fy_unused(cmd);
 
-    if (lcf->resolver_seen & 2) {
+    if (lcf->resolver_timeout != FY_CONF_UNSET_MSEC) {
         return "is duplicate";
     }
-    if (fy_conf_parse_msec(&cf->args[1]) < 0) {
+    lcf->resolver_timeout = fy_conf_parse_msec(&cf->args[1]);
+    if (lcf->resolver_timeout < 0) {
+        lcf->resolver_timeout = FY_CONF_UNSET_MSEC;
         return "invalid value";
     }
-    lcf->resolver_seen |= 2;
     return FY_CONF_OK;
 }
