@@ -1,7 +1,8 @@
 #!/usr/bin/perl
 
 # proxy_pass with variables whose host is no upstream, as nginx does it:
-# an IP address is connected to straight away (no resolver needed); a
+# an IP address (IPv4, and IPv6 when ::1 works) is connected to
+# straight away (no resolver needed); a
 # name is asked of the location's "resolver" at run time, while the
 # request waits.  Checked with a small DNS server written here (it
 # counts the questions it gets, so the cache shows: a TTL answer asked
@@ -18,6 +19,7 @@ use warnings;
 
 use Test::More;
 use IO::Socket::INET;
+use IO::Socket::IP;
 use IO::Select;
 use Time::HiRes ();
 use POSIX ();
@@ -143,6 +145,23 @@ my $r = http_get($f->port(0), "/none/x?h=127.0.0.1:$bp");
 is($r->{status}, 200, 'an IP address from a variable: proxied, no resolver');
 like($r->{body}, qr{^uri /none/x\?h=}m, '... with the request URI');
 is($r->{headers}{'x-up'}, "127.0.0.1:$bp", '... $upstream_addr');
+
+SKIP: {
+    my $l = IO::Socket::IP->new(LocalHost => '::1', LocalPort => $f->port(4),
+                                Listen => 8, ReuseAddr => 1);
+    skip 'no IPv6 on ::1', 2 unless $l;
+    serve_connections($l, sub {
+        my ($c) = @_;
+        local $/ = "\r\n\r\n";
+        <$c>;
+        print $c "HTTP/1.1 200 OK\r\nContent-Length: 3\r\n"
+                 . "Connection: close\r\n\r\nv6\n";
+    });
+    my $p4 = $f->port(4);
+    $r = http_get($f->port(0), "/none/x?h=[::1]:$p4");
+    is($r->{body}, "v6\n", 'an IPv6 address from a variable: proxied');
+    is($r->{headers}{'x-up'}, "[::1]:$p4", '... $upstream_addr');
+}
 
 $r = http_get($f->port(0), "/none/x?h=a.test:$bp");
 is($r->{status}, 502, 'a name without a resolver: 502');

@@ -121,14 +121,19 @@ static void
 fy_proxy_resolved(fy_resolver_wait_t *w)
 {
     fy_proxy_resolve_t  *rs = w->data;
+    fy_log_t            *log = fy_log_cur;
     int                  rc;
 
+    /* the resolver's socket or timer called: the request's location
+     * logs what follows */
+    fy_log_cur = rs->p->r->loc->error_log;
     rc = fy_proxy_resolve_result(rs);
     if (rc != FY_OK) {
         fy_http_send_error(rs->p->r, rc);
-        return;
+    } else {
+        fy_proxy_pass_ready(rs->p);
     }
-    fy_proxy_pass_ready(rs->p);
+    fy_log_cur = log;
 }
 
 /* The request ends while it waits (its client went away). */
