@@ -466,3 +466,19 @@ fy_resolver_resolve(fy_resolver_t *res, const u_char *name, size_t len,
     fy_timer_add(&w->timer, (uint64_t) timeout);
     return FY_AGAIN;
 }
+
+void
+fy_resolver_free_cache(void *data)
+{
+    fy_resolver_t       *res = data;
+    fy_resolver_node_t  *n;
+    unsigned             b;
+
+    for (b = 0; b < FY_RESOLVER_BUCKETS; b++) {
+        while ((n = res->cache[b]) != NULL) {
+            res->cache[b] = n->next;
+            free(n);
+        }
+    }
+    res->nnodes = 0;
+}

@@ -73,6 +73,9 @@ int  fy_resolver_resolve(fy_resolver_t *res, const u_char *name,
 /* Stop waiting (the request ended): the handler will not be called.
  * Harmless for a w that is not waiting. */
 void fy_resolver_cancel(fy_resolver_wait_t *w);
+/* Free the cached answers (a pool cleanup of the configuration that
+ * holds res: a worker's cache goes with its cycle). */
+void fy_resolver_free_cache(void *res);
 /* nginx's text for w->error: "Host not found", "Operation timed out" */
 const char *fy_resolver_strerror(int error);
 

@@ -69,7 +69,10 @@ fy_http_resolver(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
         return "is duplicate";
     }
     res = fy_pcalloc(cf->pool, sizeof(fy_resolver_t));
-    if (res == NULL) {
+    if (res == NULL
+        || fy_pool_cleanup_add(cf->pool, fy_resolver_free_cache, res)
+           != FY_OK)
+    {
         return FY_CONF_ERROR;
     }
     res->servers = fy_pcalloc(cf->pool, cf->nargs * sizeof(fy_sockaddr_t));
