@@ -37,21 +37,62 @@ END { kill 'KILL', @kids if @kids; }
 #                compressed (pointers into the question and the CNAME)
 #   nx.test      NXDOMAIN
 #   silent.test  no answer at all
-# AAAA questions get an answer without records.
+#   big.test     over UDP an empty answer with TC (truncated) set, for
+#                A and AAAA; over TCP (the same port) A 127.0.0.1
+# AAAA questions get an answer without records.  TCP questions are
+# logged as "name type tcp".
 sub dns_server {
     my ($port, $log) = @_;
     my $s = IO::Socket::INET->new(LocalAddr => '127.0.0.1',
                                   LocalPort => $port, Proto => 'udp')
         or die "udp $port: $!\n";
+    my $l = IO::Socket::INET->new(LocalAddr => '127.0.0.1',
+                                  LocalPort => $port, Listen => 8,
+                                  ReuseAddr => 1)
+        or die "tcp $port: $!\n";
     my $pid = fork // die "fork: $!\n";
     if ($pid) {
         close $s;
+        close $l;
         push @kids, $pid;
         return;
     }
+    my $sel = IO::Select->new($s, $l);
     for (;;) {
-        my $peer = $s->recv(my $q, 512);
-        next unless defined $peer && length $q > 12;
+        for my $h ($sel->can_read) {
+            if ($h == $l) {
+                my $c = $l->accept or next;
+                # questions, each after its length, until the client
+                # has both answers or goes
+                my $csel = IO::Select->new($c);
+                while ($csel->can_read(2)) {
+                    my $len = '';
+                    last unless sysread($c, $len, 2) == 2;
+                    $len = unpack 'n', $len;
+                    my ($q, $got) = ('', 0);
+                    while ($got < $len) {
+                        my $n = sysread($c, $q, $len - $got, $got);
+                        last unless $n;
+                        $got += $n;
+                    }
+                    my $r = dns_answer($q, $log, 1);
+                    syswrite $c, pack('n', length $r) . $r if defined $r;
+                }
+                close $c;
+                next;
+            }
+            my $peer = $s->recv(my $q, 512);
+            next unless defined $peer;
+            my $r = dns_answer($q, $log, 0);
+            $s->send($r, 0, $peer) if defined $r;
+        }
+    }
+}
+
+sub dns_answer {
+    my ($q, $log, $tcp) = @_;
+    return undef unless length $q > 12;
+    {
         my ($id) = unpack 'n', $q;
         my ($o, @l) = (12);
         while ((my $n = ord substr($q, $o, 1)) > 0) {
@@ -61,17 +102,25 @@ sub dns_server {
         my $name = lc join '.', @l;
         my $type = unpack 'n', substr($q, $o + 1, 2);
         my $question = substr($q, 12, $o + 5 - 12);
-        if (open my $fh, '>>', $log) { print $fh "$name $type\n"; close $fh }
-        next if $name eq 'silent.test';
+        if (open my $fh, '>>', $log) {
+            print $fh "$name $type", ($tcp ? ' tcp' : ''), "\n";
+            close $fh;
+        }
+        return undef if $name eq 'silent.test';
+        my $flags = 0x8180;
         my $a = sub { my ($owner, $ip, $ttl) = @_;
             pack('nnnNn', $owner, 1, 1, $ttl // 3600, 4)
             . pack('C4', split /\./, $ip) };
         my ($rcode, @an) = (0);
         if ($name eq 'nx.test') {
             $rcode = 3;
+        } elsif ($name eq 'big.test' && !$tcp) {
+            $flags |= 0x0200;           # TC, for A and AAAA
         } elsif ($type != 1) {
             # no AAAA records
         } elsif ($name eq 'a.test') {
+            @an = $a->(0xc00c, '127.0.0.1');
+        } elsif ($name eq 'big.test') {
             @an = $a->(0xc00c, '127.0.0.1');
         } elsif ($name eq 'zero.test') {
             @an = $a->(0xc00c, '127.0.0.1', 0);
@@ -87,9 +136,8 @@ sub dns_server {
         } else {
             $rcode = 3;
         }
-        my $r = pack('nnnnnn', $id, 0x8180 | $rcode, 1, scalar @an, 0, 0)
-                . $question . join '', @an;
-        $s->send($r, 0, $peer);
+        return pack('nnnnnn', $id, $flags | $rcode, 1, scalar @an, 0, 0)
+               . $question . join '', @an;
     }
 }
 
@@ -204,6 +252,11 @@ $r = http_get($f->port(0), "/p/x?h=two.test:$bp");
 is($r->{status}, 200, 'a name with two addresses, the first refusing');
 is($r->{headers}{'x-up'}, "127.0.0.2:$bp, 127.0.0.1:$bp",
    '... both tried in turn (proxy_next_upstream error)');
+
+$r = http_get($f->port(0), "/p/x?h=big.test:$bp");
+is($r->{status}, 200, 'a truncated answer (TC) over UDP: proxied');
+is(asked('big.test', '1 tcp'), 1, '... the A question asked again over TCP');
+is(asked('big.test', '28 tcp'), 1, '... and the AAAA one');
 
 $r = http_get($f->port(0), "/p/x?h=nx.test:$bp");
 is($r->{status}, 502, 'a name that does not exist: 502');

@@ -4,7 +4,9 @@
  * A name not in the cache becomes one query: an A question (ipv4=on),
  * an AAAA question (ipv6=on), both sent at once on a fresh UDP socket
  * (a new source port each time, and random ids: a spoofed answer must
- * guess both) connected to one of the resolver's servers.  Requests
+ * guess both) connected to one of the resolver's servers; an answer
+ * cut short (TC) is asked again over TCP of the same server (RFC 7766),
+ * as nginx does.  Requests
  * that want the same name meanwhile wait on that query.  A server that
  * does not answer within FY_RESOLVER_RESEND ms, or refuses (an ICMP
  * error), is left for the next one in turn, as nginx resends.  The
@@ -22,6 +24,7 @@
 
 #define FY_RESOLVER_RESEND    5000  /* ms before the next server (nginx) */
 #define FY_RESOLVER_NEG_TTL   10    /* s an error is kept without valid= */
+#define FY_RESOLVER_TCP_MAX   (2 + 65535)   /* one message and its length */
 
 struct fy_resolver_query_s {
     fy_resolver_t        *res;
@@ -32,6 +35,11 @@ struct fy_resolver_query_s {
     unsigned              refused;      /* servers that failed in a row */
     unsigned              pending;      /* 1: A, 2: AAAA not answered */
     unsigned              done:1;       /* its waiters are being told */
+    unsigned              want_tcp:1;   /* an answer came truncated */
+    unsigned              tcp:1;        /* this try is over TCP */
+    unsigned              tcp_sent:1;   /* ... and its questions went */
+    u_char               *tbuf;         /* TCP: what arrived, malloc'ed */
+    size_t                have;
     uint16_t              id[2];        /* A, AAAA */
     int                   error[2];
     uint32_t              ttl;
@@ -52,6 +60,14 @@ struct fy_resolver_node_s {
 };
 
 static void fy_resolver_send(fy_resolver_query_t *q);
+static void fy_resolver_send_tcp(fy_resolver_query_t *q);
+
+static void
+fy_resolver_query_free(fy_resolver_query_t *q)
+{
+    free(q->tbuf);
+    free(q);
+}
 
 
 const char *
@@ -191,7 +207,7 @@ fy_resolver_done(fy_resolver_query_t *q)
         w->naddrs = q->naddrs;
         w->handler(w);
     }
-    free(q);
+    fy_resolver_query_free(q);
 }
 
 /* One packet from the server: an answer to one of the query's
@@ -214,6 +230,10 @@ fy_resolver_answer(fy_resolver_query_t *q, const u_char *msg, size_t n)
         if (rc == FY_DECLINED) {
             continue;
         }
+        if (rc == FY_OK && ans.truncated && !q->tcp) {
+            q->want_tcp = 1;        /* the caller asks again over TCP */
+            return 0;
+        }
         q->pending &= ~(1u << t);
         if (rc == FY_ERROR) {
             fy_log_error(FY_LOG_ERR, 0, "invalid DNS response from %s "
@@ -222,9 +242,8 @@ fy_resolver_answer(fy_resolver_query_t *q, const u_char *msg, size_t n)
                          q->name);
             q->error[t] = FY_DNS_FORMERR;
         } else if (ans.truncated) {
-            /* nginx asks again over TCP; ferry's client is UDP only */
-            fy_log_error(FY_LOG_ERR, 0, "truncated DNS response from %s "
-                         "while resolving %.*s (TCP is not supported)",
+            fy_log_error(FY_LOG_ERR, 0, "truncated DNS response over TCP "
+                         "from %s while resolving %.*s",
                          res->server_names[q->server], (int) q->len,
                          q->name);
             q->error[t] = FY_DNS_FORMERR;
@@ -265,6 +284,10 @@ fy_resolver_read(fy_event_t *rev)
             if (fy_resolver_answer(q, buf, (size_t) n)) {
                 return;             /* done: q and c are gone */
             }
+            if (q->want_tcp) {
+                fy_resolver_send_tcp(q);
+                return;             /* c is closed */
+            }
             continue;
         }
         if (errno == EINTR) {
@@ -303,7 +326,81 @@ fy_resolver_resend(fy_event_t *wev)
     fy_resolver_send(q);
 }
 
-/* Send the questions still unanswered to q->server, on a new socket. */
+/* A new socket of type to q->server, connecting, in the loop, with
+ * the resend timer on its write event; NULL when none could be made
+ * (logged; if the socket is there the timer is too). */
+static fy_conn_t *
+fy_resolver_conn(fy_resolver_query_t *q, int type,
+                 fy_event_handler_pt read, fy_event_handler_pt write)
+{
+    fy_resolver_t  *res = q->res;
+    fy_conn_t      *c;
+    int             fd;
+
+    if (q->c) {
+        fy_conn_close(q->c);
+        q->c = NULL;
+    }
+    fd = socket(res->servers[q->server].sa.sa_family,
+                type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd == -1) {
+        fy_log_error(FY_LOG_ALERT, errno, "socket() failed while "
+                     "resolving %.*s", (int) q->len, q->name);
+        return NULL;                /* the waiters time out */
+    }
+    c = fy_conn_get(fd);
+    if (c == NULL) {
+        close(fd);
+        fy_log_error(FY_LOG_ALERT, 0, "no free connection to resolve "
+                     "%.*s", (int) q->len, q->name);
+        return NULL;
+    }
+    c->data = q;
+    q->c = c;
+    c->read.handler = read;
+    c->write.handler = write;
+    fy_timer_add(&c->write, FY_RESOLVER_RESEND);
+
+    if ((connect(fd, &res->servers[q->server].sa,
+                 res->server_lens[q->server]) == -1 && errno != EINPROGRESS)
+        || fy_conn_register(c) != FY_OK)
+    {
+        fy_log_error(FY_LOG_ERR, errno, "connect() to %s failed while "
+                     "resolving %.*s", res->server_names[q->server],
+                     (int) q->len, q->name);
+        return NULL;                /* the next server at the resend */
+    }
+    return c;
+}
+
+/* The questions still unanswered, each prefixed with its length for
+ * TCP: the bytes written to buf (size bytes). */
+static size_t
+fy_resolver_questions(fy_resolver_query_t *q, u_char *buf, size_t size,
+                      int tcp)
+{
+    size_t    n = 0, len;
+    unsigned  t;
+
+    for (t = 0; t < 2; t++) {
+        if (!(q->pending & (1u << t))) {
+            continue;
+        }
+        len = fy_dns_query(buf + n + (tcp ? 2 : 0), size - n - 2, q->id[t],
+                           q->name, q->len,
+                           t == 0 ? FY_DNS_A : FY_DNS_AAAA);
+        if (tcp) {
+            buf[n] = (u_char) (len >> 8);
+            buf[n + 1] = (u_char) len;
+            len += 2;
+        }
+        n += len;
+    }
+    return n;
+}
+
+/* Send the questions still unanswered to q->server, on a new UDP
+ * socket: one datagram each. */
 static void
 fy_resolver_send(fy_resolver_query_t *q)
 {
@@ -312,40 +409,12 @@ fy_resolver_send(fy_resolver_query_t *q)
     u_char          buf[FY_DNS_UDP_MAX];
     size_t          len;
     unsigned        t;
-    int             fd;
 
-    if (q->c) {
-        fy_conn_close(q->c);
-        q->c = NULL;
-    }
-    fd = socket(res->servers[q->server].sa.sa_family,
-                SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (fd == -1) {
-        fy_log_error(FY_LOG_ALERT, errno, "socket() failed while "
-                     "resolving %.*s", (int) q->len, q->name);
-        return;                     /* the waiters time out */
-    }
-    c = fy_conn_get(fd);
+    q->tcp = 0;
+    q->want_tcp = 0;
+    c = fy_resolver_conn(q, SOCK_DGRAM, fy_resolver_read, fy_resolver_resend);
     if (c == NULL) {
-        close(fd);
-        fy_log_error(FY_LOG_ALERT, 0, "no free connection to resolve "
-                     "%.*s", (int) q->len, q->name);
         return;
-    }
-    c->data = q;
-    q->c = c;
-    c->read.handler = fy_resolver_read;
-    c->write.handler = fy_resolver_resend;
-    fy_timer_add(&c->write, FY_RESOLVER_RESEND);
-
-    if (connect(fd, &res->servers[q->server].sa,
-                res->server_lens[q->server]) == -1
-        || fy_conn_register(c) != FY_OK)
-    {
-        fy_log_error(FY_LOG_ERR, errno, "connect() to %s failed while "
-                     "resolving %.*s", res->server_names[q->server],
-                     (int) q->len, q->name);
-        return;                     /* the next server at the resend */
     }
     for (t = 0; t < 2; t++) {
         if (!(q->pending & (1u << t))) {
@@ -353,13 +422,117 @@ fy_resolver_send(fy_resolver_query_t *q)
         }
         len = fy_dns_query(buf, sizeof(buf), q->id[t], q->name, q->len,
                            t == 0 ? FY_DNS_A : FY_DNS_AAAA);
-        if (send(fd, buf, len, 0) == -1) {
+        if (send(c->fd, buf, len, 0) == -1) {
             fy_log_error(FY_LOG_ERR, errno, "send() to %s failed while "
                          "resolving %.*s", res->server_names[q->server],
                          (int) q->len, q->name);
             return;
         }
     }
+}
+
+/* TCP: the answers, each after its length; a closed or failed
+ * connection leaves the query to the resend timer (the next server,
+ * over UDP again). */
+static void
+fy_resolver_tcp_read(fy_event_t *rev)
+{
+    fy_conn_t            *c = rev->data;
+    fy_resolver_query_t  *q = c->data;
+    size_t                len;
+    ssize_t               n;
+
+    for ( ;; ) {
+        n = recv(c->fd, q->tbuf + q->have, FY_RESOLVER_TCP_MAX - q->have,
+                 0);
+        if (n > 0) {
+            q->have += (size_t) n;
+            while (q->have >= 2) {
+                len = (size_t) (q->tbuf[0] << 8 | q->tbuf[1]);
+                if (q->have < 2 + len) {
+                    break;
+                }
+                if (fy_resolver_answer(q, q->tbuf + 2, len)) {
+                    return;         /* done: q and c are gone */
+                }
+                q->have -= 2 + len;
+                memmove(q->tbuf, q->tbuf + 2 + len, q->have);
+            }
+            continue;
+        }
+        if (n == -1 && errno == EINTR) {
+            continue;
+        }
+        if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            rev->ready = 0;
+            return;
+        }
+        fy_log_error(FY_LOG_ERR, n == 0 ? 0 : errno, "%s from %s over TCP "
+                     "while resolving %.*s",
+                     n == 0 ? "connection closed" : "recv() failed",
+                     q->res->server_names[q->server], (int) q->len, q->name);
+        fy_timer_del(&c->read);
+        c->read.handler = fy_event_ignore;
+        return;
+    }
+}
+
+/* TCP: connected, the questions go (a few dozen bytes: one send);
+ * or the resend timer. */
+static void
+fy_resolver_tcp_write(fy_event_t *wev)
+{
+    fy_conn_t            *c = wev->data;
+    fy_resolver_query_t  *q = c->data;
+    u_char                buf[2 * (FY_DNS_UDP_MAX + 2)];
+    size_t                len;
+    socklen_t             elen = sizeof(int);
+    int                   err = 0;
+
+    if (wev->timedout) {
+        fy_resolver_resend(wev);
+        return;
+    }
+    if (q->tcp_sent) {
+        return;
+    }
+    if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &elen) == -1) {
+        err = errno;
+    }
+    if (err == 0) {
+        len = fy_resolver_questions(q, buf, sizeof(buf), 1);
+        if (send(c->fd, buf, len, MSG_NOSIGNAL) == (ssize_t) len) {
+            q->tcp_sent = 1;
+            return;
+        }
+        err = errno ? errno : EIO;
+    }
+    fy_log_error(FY_LOG_ERR, err, "connect() or send() to %s over TCP "
+                 "failed while resolving %.*s",
+                 q->res->server_names[q->server], (int) q->len, q->name);
+    q->tcp_sent = 1;                /* the resend timer takes it on */
+}
+
+static void
+fy_resolver_send_tcp(fy_resolver_query_t *q)
+{
+    q->want_tcp = 0;
+    q->tcp = 1;
+    q->tcp_sent = 0;
+    q->have = 0;
+    if (q->tbuf == NULL) {
+        q->tbuf = malloc(FY_RESOLVER_TCP_MAX);
+        if (q->tbuf == NULL) {
+            fy_log_error(FY_LOG_ALERT, errno, "malloc() failed while "
+                         "resolving %.*s", (int) q->len, q->name);
+            fy_resolver_send(q);    /* UDP again, at least the timer */
+            return;
+        }
+    }
+    fy_log_debug("truncated DNS response from %s for %.*s: asking over TCP",
+                 q->res->server_names[q->server], (int) q->len, q->name);
+    fy_resolver_conn(q, SOCK_STREAM, fy_resolver_tcp_read,
+                     fy_resolver_tcp_write);
 }
 
 static void
@@ -393,7 +566,7 @@ fy_resolver_cancel(fy_resolver_wait_t *w)
     w->query = NULL;
     if (q->waiters == NULL && !q->done) {
         fy_resolver_unlink(q);      /* nobody wants the answer now */
-        free(q);
+        fy_resolver_query_free(q);
     }
 }
 
