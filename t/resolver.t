@@ -11,7 +11,8 @@
 # tried as an upstream's servers are), and with dnsmasq as a real one.
 # What a client and the operator see: the status, $upstream_addr, and
 # nginx's error log lines for no resolver, a name that does not exist,
-# and a server that never answers (within resolver_timeout).  The
+# and a server that never answers (within resolver_timeout), a client
+# that leaves while it waits.  The
 # directives' errors name file and line.
 
 use strict;
@@ -156,6 +157,10 @@ http {
             resolver_timeout 1s;
             proxy_pass http://$arg_h;
         }
+        location /slow/ {
+            resolver 127.0.0.1:%%PORT_2%%;
+            proxy_pass http://$arg_h;
+        }
         location /v30/ {
             resolver 127.0.0.1:%%PORT_2%% valid=30s ipv6=off;
             proxy_pass http://$arg_h;
@@ -267,6 +272,17 @@ $r = http_get($f->port(0), "/p/x?h=silent.test:$bp");
 is($r->{status}, 502, 'a DNS server that never answers: 502');
 like($f->error_log, qr/\[error\] .*silent\.test could not be resolved \(110: Operation timed out\)/,
      '... after resolver_timeout, nginx\'s "(110: Operation timed out)"');
+
+# a client that goes away while its name is being resolved (within the
+# default resolver_timeout of 30s): the wait ends with the request, and
+# the question with its last waiter
+my $cl = Ferry::Test::Client->new($f->port(0));
+$cl->send("GET /slow/gone?h=silent.test:$bp HTTP/1.1\r\nHost: x\r\n\r\n");
+ok((wait_until { asked('silent.test') >= 2 } 10),
+   'a client waits for a name that does not come');
+$cl->close;
+ok((wait_until { $f->error_log =~ /prematurely closed connection while waiting for upstream/ } 10),
+   '... and goes away: noticed while waiting');
 
 $r = http_get($f->port(0), "/p/x?h=a.test:$bp");
 is($r->{status}, 200, 'the worker still resolves and proxies after that');
