@@ -373,11 +373,10 @@ fy_resolver_conn(fy_resolver_query_t *q, int type,
     return c;
 }
 
-/* The questions still unanswered, each prefixed with its length for
- * TCP: the bytes written to buf (size bytes). */
+/* TCP: the questions still unanswered, each after its 2-byte length,
+ * into buf (size bytes); returns the bytes written. */
 static size_t
-fy_resolver_questions(fy_resolver_query_t *q, u_char *buf, size_t size,
-                      int tcp)
+fy_resolver_tcp_questions(fy_resolver_query_t *q, u_char *buf, size_t size)
 {
     size_t    n = 0, len;
     unsigned  t;
@@ -386,15 +385,11 @@ fy_resolver_questions(fy_resolver_query_t *q, u_char *buf, size_t size,
         if (!(q->pending & (1u << t))) {
             continue;
         }
-        len = fy_dns_query(buf + n + (tcp ? 2 : 0), size - n - 2, q->id[t],
-                           q->name, q->len,
-                           t == 0 ? FY_DNS_A : FY_DNS_AAAA);
-        if (tcp) {
-            buf[n] = (u_char) (len >> 8);
-            buf[n + 1] = (u_char) len;
-            len += 2;
-        }
-        n += len;
+        len = fy_dns_query(buf + n + 2, size - n - 2, q->id[t], q->name,
+                           q->len, t == 0 ? FY_DNS_A : FY_DNS_AAAA);
+        buf[n] = (u_char) (len >> 8);
+        buf[n + 1] = (u_char) len;
+        n += 2 + len;
     }
     return n;
 }
@@ -500,7 +495,7 @@ fy_resolver_tcp_write(fy_event_t *wev)
         err = errno;
     }
     if (err == 0) {
-        len = fy_resolver_questions(q, buf, sizeof(buf), 1);
+        len = fy_resolver_tcp_questions(q, buf, sizeof(buf));
         if (send(c->fd, buf, len, MSG_NOSIGNAL) == (ssize_t) len) {
             q->tcp_sent = 1;
             return;
