@@ -6,8 +6,8 @@
  * (a new source port each time, and random ids: a spoofed answer must
  * guess both) connected to one of the resolver's servers; an answer
  * cut short (TC) is asked again over TCP of the same server (RFC 7766),
- * as nginx does.  Requests
- * that want the same name meanwhile wait on that query.  A server that
+ * as nginx does.  Requests that want the same name meanwhile wait on
+ * that query.  A server that
  * does not answer within FY_RESOLVER_RESEND ms, or refuses (an ICMP
  * error), is left for the next one in turn, as nginx resends.  The
  * query lives as long as a request waits on it; each waiter has its
