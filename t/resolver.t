@@ -224,6 +224,8 @@ like($f->error_log, qr/\[error\] .*no resolver defined to resolve a\.test, clien
 $r = http_get($f->port(0), "/p/x?h=a.test:$bp");
 is($r->{status}, 200, 'a name resolved at run time: proxied');
 is($r->{headers}{'x-up'}, "127.0.0.1:$bp", '... to its address ($upstream_addr)');
+like($r->{body}, qr/^header Host: a\.test:$bp\r?$/m,
+     '... Host: the name and port as the URL has them ($proxy_host)');
 is(asked('a.test'), 1, '... one A question');
 is(asked('a.test', 28), 1, '... and one AAAA question (ipv6 on by default)');
 $r = http_get($f->port(0), "/p/y?h=a.test:$bp");
