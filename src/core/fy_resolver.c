@@ -121,6 +121,28 @@ fy_resolver_lookup(fy_resolver_t *res, const u_char *name, size_t len)
     return NULL;
 }
 
+/* The cache is full: drop every expired answer (a lookup drops only
+ * those of its own bucket). */
+static void
+fy_resolver_sweep(fy_resolver_t *res)
+{
+    fy_resolver_node_t  **pp, *n;
+    unsigned              b;
+
+    for (b = 0; b < FY_RESOLVER_BUCKETS; b++) {
+        pp = &res->cache[b];
+        while ((n = *pp) != NULL) {
+            if (n->expires <= fy_current_msec) {
+                *pp = n->next;
+                res->nnodes--;
+                free(n);
+                continue;
+            }
+            pp = &n->next;
+        }
+    }
+}
+
 static void
 fy_resolver_store(fy_resolver_query_t *q, int error, uint64_t ms)
 {
@@ -128,8 +150,14 @@ fy_resolver_store(fy_resolver_query_t *q, int error, uint64_t ms)
     fy_resolver_node_t  *n;
     unsigned             b;
 
-    if (ms == 0 || res->nnodes >= FY_RESOLVER_MAX_NODES) {
+    if (ms == 0) {
         return;                     /* asked again next time */
+    }
+    if (res->nnodes >= FY_RESOLVER_MAX_NODES) {
+        fy_resolver_sweep(res);
+        if (res->nnodes >= FY_RESOLVER_MAX_NODES) {
+            return;                 /* full of live answers */
+        }
     }
     n = malloc(sizeof(*n) + q->len + sizeof(fy_dns_addr_t)
                + q->naddrs * sizeof(fy_dns_addr_t));
