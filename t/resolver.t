@@ -191,7 +191,7 @@ sub asked {
     return scalar(() = $t =~ /^\Q$name\E $type$/mg);
 }
 
-$f->allow_log(qr/could not be resolved|no resolver defined/);
+$f->allow_log(qr/could not be resolved|no resolver defined|in upstream/);
 $f->start or BAIL_OUT('ferry did not start');
 
 my $r = http_get($f->port(0), "/none/x?h=127.0.0.1:$bp");
@@ -215,6 +215,15 @@ SKIP: {
     is($r->{body}, "v6\n", 'an IPv6 address from a variable: proxied');
     is($r->{headers}{'x-up'}, "[::1]:$p4", '... $upstream_addr');
 }
+
+$r = http_get($f->port(0), "/none/x?h=127.0.0.1:99999");
+is($r->{status}, 500, 'a port out of range: 500');
+like($f->error_log, qr/\[error\] .*invalid port in upstream "127\.0\.0\.1:99999", client: /,
+     '... nginx\'s "invalid port in upstream" line');
+$r = http_get($f->port(0), "/none/x?h=[::1");
+is($r->{status}, 500, 'an unclosed [: 500');
+like($f->error_log, qr/\[error\] .*invalid host in upstream "\[::1", client: /,
+     '... nginx\'s "invalid host in upstream" line');
 
 $r = http_get($f->port(0), "/none/x?h=a.test:$bp");
 is($r->{status}, 502, 'a name without a resolver: 502');
