@@ -22,8 +22,8 @@
 #                         socket (read off the socket with pidfd_getfd)
 #   proxy_bind            the backend sees the local address asked for,
 #                         also from a variable, also "transparent"
-#   resolver, resolver_timeout  accepted (no effect: ferry resolves no
-#                         names at run time), values checked
+#   resolver, resolver_timeout  accepted, values checked (their effect
+#                         on proxy_pass with variables: t/resolver.t)
 #
 # and the configuration errors, with file and line.
 

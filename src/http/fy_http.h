@@ -17,6 +17,7 @@
 #include "fy_array.h"
 #include "fy_cycle.h"
 #include "fy_event.h"
+#include "fy_shm.h"
 #include "fy_http_parse.h"
 #include "fy_tls.h"
 #include "fy_tls_upstream.h"
@@ -361,7 +362,29 @@ typedef struct {
     int64_t                    keepalive_timeout;   /* ms idle */
     int                        keepalive_requests;  /* per connection */
     struct fy_http_upcache_s  *cache;     /* the worker's, made on use */
+
+    /* An upstream made for one request, from the address or the
+     * resolved name of a proxy_pass with variables
+     * (fy_http_proxy_resolve.c): the counters of its servers and its
+     * lock are the request's own, not slots in fy_shm.  NULL: fy_shm's
+     * (peers[peer->shm], upstreams[index]). */
+    fy_shm_peer_t             *own_peers;
+    fy_shm_upstream_t         *own;
 } fy_http_upstream_t;
+
+/* The base of u's servers' counters (server i's: [peer->shm]) and its
+ * lock and "no live upstreams" flag. */
+static inline fy_shm_peer_t *
+fy_http_up_slots(const fy_http_upstream_t *u)
+{
+    return u->own_peers ? u->own_peers : fy_shm->peers;
+}
+
+static inline fy_shm_upstream_t *
+fy_http_up_shared(const fy_http_upstream_t *u)
+{
+    return u->own ? u->own : &fy_shm->upstreams[u->index];
+}
 
 /* ---- configuration ---- */
 
@@ -807,9 +830,10 @@ typedef struct fy_http_loc_conf_s {
     size_t               mp4_buffer_size;
     size_t               mp4_max_buffer_size;
     int                  mp4_start_key_frame;
-    /* fy_http_resolver.c: resolver (bit 0) and resolver_timeout (bit 1)
-     * given at this level, only for "is duplicate": no effect */
-    unsigned             resolver_seen;
+    /* fy_http_resolver.c: resolver (NULL: none), resolver_timeout
+     * (ms); inherited */
+    struct fy_resolver_s *resolver;
+    int64_t              resolver_timeout;
     /* proxy_cache & co. (fy_http_cache_conf.c); a fastcgi_pass,
      * uwsgi_pass or scgi_pass location gets its module's here
      * (fy_http_cgi_apply), the one set the cache code reads */
@@ -985,9 +1009,9 @@ extern const fy_command_t  fy_http_gunzip_commands[];  /* fy_http_gunzip.c */
 extern const fy_command_t  fy_http_proxy_accel_commands[];
 extern const fy_command_t  fy_http_proxy_conn_commands[];
 extern const fy_command_t  fy_http_resolver_commands[];
-/* fy_http_resolver.c: the setters of resolver and resolver_timeout
- * (checked, no effect), for stream's rows too: the row's offset is an
- * unsigned marking which was given */
+/* fy_http_resolver.c: the setters of resolver and resolver_timeout,
+ * for stream's rows too: the row's offset is that of a level's
+ * struct fy_resolver_s * and int64_t (FY_CONF_UNSET_MSEC: unset) */
 const char *fy_http_resolver(fy_conf_t *cf, const fy_command_t *cmd,
                              void *conf);
 const char *fy_http_resolver_timeout(fy_conf_t *cf, const fy_command_t *cmd,
@@ -1078,7 +1102,7 @@ int fy_http_init_cycle(fy_cycle_t *cycle);
  * each reload).  FY_OK, or FY_ERROR (logged) if the table is full. */
 int  fy_http_peers_register(fy_cycle_t *cycle);
 /* Count one finished response time in a server's histogram. */
-void fy_http_peer_response_time(unsigned peer, uint64_t ms);
+void fy_http_peer_response_time(fy_shm_peer_t *sp, uint64_t ms);
 /* Passive health: a try failed (as proxy_next_upstream counts
  * failures) or got the answer the client will see. */
 void fy_http_peer_failed(fy_http_upstream_t *u, fy_http_upstream_peer_t *peer);

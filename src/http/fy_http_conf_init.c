@@ -136,6 +136,11 @@ fy_http_merge_loc(fy_http_loc_conf_t *prev, fy_http_loc_conf_t *conf)
     fy_http_dav_merge(prev, conf);      /* after the file handler is set */
     fy_conf_merge(conf->random_index, prev->random_index, FY_CONF_UNSET_INT,
                   0);
+    if (conf->resolver == NULL) {
+        conf->resolver = prev->resolver;
+    }
+    fy_conf_merge(conf->resolver_timeout, prev->resolver_timeout,
+                  FY_CONF_UNSET_MSEC, 30000);
     fy_conf_merge(conf->mp4_buffer_size, prev->mp4_buffer_size,
                   FY_CONF_UNSET_SIZE, 512 * 1024);
     fy_conf_merge(conf->mp4_max_buffer_size, prev->mp4_max_buffer_size,

@@ -83,6 +83,7 @@ fy_http_create_loc_conf(fy_pool_t *pool)
     fy_http_dav_init_conf(lcf);
     lcf->random_index = FY_CONF_UNSET_INT;
     lcf->mp4_buffer_size = FY_CONF_UNSET_SIZE;
+    lcf->resolver_timeout = FY_CONF_UNSET_MSEC;
     lcf->mp4_max_buffer_size = FY_CONF_UNSET_SIZE;
     lcf->mp4_start_key_frame = FY_CONF_UNSET_INT;
     fy_http_open_file_cache_init_conf(lcf);

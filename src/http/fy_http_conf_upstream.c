@@ -269,7 +269,9 @@ fy_http_proxy_pass(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
                 && strncasecmp((char *) url.data, "http://", 7) == 0)))
     {
         /* Evaluated per request (fy_http_proxy_handler): the host names
-         * an upstream, the URI part (if any) is sent as is. */
+         * an upstream, or is an address or a name to resolve
+         * (fy_http_proxy_resolve.c); the URI part (if any) is sent as
+         * is. */
         lcf->proxy_pass_cv = fy_http_cv_compile(cf, &url);
         if (lcf->proxy_pass_cv == NULL) {
             return FY_CONF_ERROR;

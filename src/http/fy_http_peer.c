@@ -127,9 +127,8 @@ fy_http_peers_register(fy_cycle_t *cycle)
 }
 
 void
-fy_http_peer_response_time(unsigned peer, uint64_t ms)
+fy_http_peer_response_time(fy_shm_peer_t *sp, uint64_t ms)
 {
-    fy_shm_peer_t  *sp = &fy_shm->peers[peer];
     unsigned        b;
 
     for (b = 0; b < FY_RT_BUCKETS - 1 && ms > fy_rt_bounds_ms[b]; b++) {
@@ -150,8 +149,8 @@ fy_http_peer_response_time(unsigned peer, uint64_t ms)
 void
 fy_http_peer_failed(fy_http_upstream_t *u, fy_http_upstream_peer_t *peer)
 {
-    fy_shm_peer_t  *sp = &fy_shm->peers[peer->shm];
-    fy_shm_lock_t  *lock = &fy_shm->upstreams[u->index].lock;
+    fy_shm_peer_t  *sp = &fy_http_up_slots(u)[peer->shm];
+    fy_shm_lock_t  *lock = &fy_http_up_shared(u)->lock;
     uint64_t        now = fy_wall_msec, fails;
     uint64_t        timeout = (uint64_t) peer->fail_timeout;
     int             disabled = 0;
@@ -197,9 +196,7 @@ fy_http_peer_failed(fy_http_upstream_t *u, fy_http_upstream_peer_t *peer)
 void
 fy_http_peer_succeeded(fy_http_upstream_t *u, fy_http_upstream_peer_t *peer)
 {
-    fy_shm_peer_t  *sp = &fy_shm->peers[peer->shm];
-
-    fy_unused(u);
+    fy_shm_peer_t  *sp = &fy_http_up_slots(u)[peer->shm];
 
     if (fy_shm_get(sp->fails)) {
         fy_shm_set(sp->fails, 0);

@@ -431,11 +431,24 @@ fy_http_proxy_handler(fy_http_request_t *r)
 
     if (r->loc->proxy_pass_cv) {
         rc = fy_proxy_eval_pass(p);
+        if (rc == FY_AGAIN) {
+            return;     /* the resolver's answer goes on (below) */
+        }
         if (rc != FY_OK) {
             fy_http_send_error(r, rc);
             return;
         }
     }
+    fy_proxy_pass_ready(p);
+}
+
+/* The upstream is known: answered from the cache, or on to it. */
+void
+fy_proxy_pass_ready(fy_http_proxy_t *p)
+{
+    fy_http_request_t  *r = p->r;
+    int                 rc;
+
     if (r->loc->cache.zone && r->parent == NULL) {
         /* answered from the cache, or on to the upstream (the one
          * test a location without a cache makes); cache.zone is
@@ -583,7 +596,7 @@ fy_proxy_can_retry(fy_http_proxy_t *p, unsigned ft)
 
     memset(&bc, 0, sizeof(bc));
     bc.u = p->u;
-    bc.shm = fy_shm->peers;
+    bc.shm = fy_http_up_slots(p->u);
     bc.tried = p->tried;
     bc.now = fy_wall_msec;
     for (bc.backup = 0; bc.backup < 2; bc.backup++) {
@@ -714,7 +727,7 @@ fy_proxy_next(fy_http_proxy_t *p, unsigned ft)
     fy_proxy_close_upstream(p);
 
     if (fy_proxy_can_retry(p, ft)) {
-        fy_shm_add(fy_shm->peers[p->peer->shm].retries, 1);
+        fy_shm_add(fy_http_up_slots(p->u)[p->peer->shm].retries, 1);
         fy_proxy_rewind(p);
         p->request_sent = 0;
         p->request_done = 0;
@@ -738,13 +751,13 @@ fy_proxy_next(fy_http_proxy_t *p, unsigned ft)
 static int
 fy_proxy_pick(fy_http_proxy_t *p)
 {
-    fy_shm_upstream_t  *su = &fy_shm->upstreams[p->u->index];
+    fy_shm_upstream_t  *su = fy_http_up_shared(p->u);
     fy_http_bal_ctx_t   bc;
     int                 i;
 
     memset(&bc, 0, sizeof(bc));
     bc.u = p->u;
-    bc.shm = fy_shm->peers;
+    bc.shm = fy_http_up_slots(p->u);
     bc.tried = p->tried;
     bc.key = p->key;
     bc.key_len = p->key_len;
@@ -794,7 +807,8 @@ fy_proxy_connect(fy_http_proxy_t *p)
     if (st == NULL) {
         if (i >= 0) {
             p->peer = fy_array_elt(&p->u->peers, fy_http_upstream_peer_t, i);
-            fy_shm_add(fy_shm->peers[p->peer->shm].active, (uint64_t) -1);
+            fy_shm_add(fy_http_up_slots(p->u)[p->peer->shm].active,
+                       (uint64_t) -1);
         }
         fy_proxy_fail(p, 500);
         return;
@@ -810,7 +824,8 @@ fy_proxy_connect(fy_http_proxy_t *p)
     p->peer_index = (unsigned) i;
     p->tried[i] = 1;
     p->tries++;
-    p->stats = &fy_shm->peers[p->peer->shm];   /* active counted by the pick */
+    /* active counted by the pick */
+    p->stats = &fy_http_up_slots(p->u)[p->peer->shm];
     st->addr = p->peer->name;
     st->status = 0;
 

@@ -18,6 +18,8 @@
  *                             proxy_ignore_headers
  *   fy_http_proxy_conn.c      proxy_bind, proxy_socket_keepalive,
  *                             proxy_ignore_client_abort
+ *   fy_http_proxy_resolve.c   proxy_pass with variables to an address
+ *                             or a name resolved at run time
  *
  * fastcgi_pass runs on these files too: p->fcgi is set, and the
  * request, the body's framing and the reads are FastCGI's
@@ -309,6 +311,14 @@ int fy_proxy_connection_option(fy_array_t *headers, const fy_str_t *name);
 int fy_proxy_cache_skip_header(const fy_str_t *name);
 int fy_proxy_create_request(fy_http_proxy_t *p);
 int fy_proxy_eval_pass(fy_http_proxy_t *p);
+/* fy_http_proxy_resolve.c: p's upstream from host (no upstream's
+ * name): an address, or a name for the location's resolver.  FY_OK,
+ * FY_AGAIN (fy_proxy_pass_ready is called once it is resolved, or the
+ * request answered 502), or the status to answer with (logged). */
+int fy_proxy_resolve(fy_http_proxy_t *p, const fy_str_t *host);
+/* fy_http_proxy.c: the upstream is known, on with the request (the
+ * cache, then the upstream). */
+void fy_proxy_pass_ready(fy_http_proxy_t *p);
 /* the request and its body sent up (fy_http_proxy_send.c) */
 void fy_proxy_read_body(fy_http_proxy_t *p);
 void fy_proxy_rewind(fy_http_proxy_t *p);

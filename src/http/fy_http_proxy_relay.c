@@ -607,7 +607,7 @@ fy_proxy_release_upstream(fy_http_proxy_t *p)
         return;
     }
     if (p->stats) {
-        fy_http_peer_response_time(p->peer->shm, fy_current_msec - p->start);
+        fy_http_peer_response_time(p->stats, fy_current_msec - p->start);
     }
     fy_proxy_timed(p, FY_PROXY_T_RESPONSE);
     if (p->u->keepalive && p->framed && p->up_done && !p->up_extra

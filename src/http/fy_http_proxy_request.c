@@ -402,8 +402,10 @@ fy_proxy_create_request(fy_http_proxy_t *p)
 
 /* proxy_pass with variables: evaluate the URL; its host names an
  * upstream (an upstream block, or a host:port another proxy_pass
- * made one of); its URI part, if any, is the target, as is.  FY_OK,
- * or the status to answer with (logged). */
+ * made one of), or else is an address or a name to resolve
+ * (fy_proxy_resolve); its URI part, if any, is the target, as is.
+ * FY_OK, FY_AGAIN (waiting for the resolver), or the status to answer
+ * with (logged). */
 int
 fy_proxy_eval_pass(fy_http_proxy_t *p)
 {
@@ -428,6 +430,15 @@ fy_proxy_eval_pass(fy_http_proxy_t *p)
     host.data = url + 7;
     slash = memchr(host.data, '/', len - 7);
     host.len = slash ? (size_t) (slash - host.data) : len - 7;
+    if (slash) {
+        p->uri.data = slash;
+        p->uri.len = (size_t) (url + len - slash);
+        p->uri.data = fy_proxy_escape_target(r->pool, p->uri.data,
+                                             &p->uri.len);
+        if (p->uri.data == NULL) {
+            return 500;
+        }
+    }
 
     for (i = 0; i < lcf->proxy_upstreams->nelts; i++) {
         u = *fy_array_elt(lcf->proxy_upstreams, fy_http_upstream_t *, i);
@@ -437,24 +448,8 @@ fy_proxy_eval_pass(fy_http_proxy_t *p)
         {
             p->u = u;
             p->host = u->name;
-            if (slash) {
-                p->uri.data = slash;
-                p->uri.len = (size_t) (url + len - slash);
-                p->uri.data = fy_proxy_escape_target(r->pool, p->uri.data,
-                                                     &p->uri.len);
-                if (p->uri.data == NULL) {
-                    return 500;
-                }
-            }
             return FY_OK;
         }
     }
-    /* nginx would ask its resolver; ferry resolves names only when the
-     * configuration is read */
-    fy_log_error(FY_LOG_ERR, 0, "no upstream \"%.*s\" for \"proxy_pass\" "
-                 "with variables (ferry resolves no names at run time), "
-                 "client %s, request: \"%.*s\"", (int) fy_min(host.len, 256),
-                 host.data, r->hc->addr_text, (int) r->request_line.len,
-                 r->request_line.data);
-    return 502;
+    return fy_proxy_resolve(p, &host);
 }

@@ -1,34 +1,39 @@
 /*
- * fy_http_resolver.c -- resolver and resolver_timeout, accepted with
- * their values checked as nginx checks them, and no effect.
+ * fy_http_resolver.c -- resolver and resolver_timeout: the DNS servers
+ * a location asks for the names it meets at run time, and how long a
+ * request waits for them.
  *
- * nginx asks its resolver for the names it meets at run time: a
- * proxy_pass with variables whose host is no upstream block, OCSP
- * responders, and more.  ferry resolves names once, with getaddrinfo()
- * when the configuration is read (as nginx does for the names of a
- * proxy_pass without variables and of upstream servers), and never at
- * run time: a proxy_pass with variables must name an upstream
- * (fy_proxy_eval_pass); an OCSP responder's name (ssl_stapling,
- * ssl_ocsp_responder) is resolved when the configuration is read too
- * (fy_tls_ocsp_fetch.c), and one in a client certificate (ssl_ocsp)
- * must be an IP address.  So there is nothing for a resolver to do; but
- * configurations carry it (Mozilla's generated TLS configuration has
- * "resolver 127.0.0.1;"), and refusing it would refuse them.  The
- * stream block's resolver rows use the same setters: a stream
- * "proxy_pass $var" resolves no names either (fy_stream_resolve).
+ * nginx asks its resolver for the host of a proxy_pass with variables
+ * that names no upstream block, OCSP responders, and more; ferry asks
+ * it for the first (fy_http_proxy_resolve.c, with fy_resolver.c); an
+ * OCSP responder's name (ssl_stapling, ssl_ocsp_responder) is still
+ * resolved when the configuration is read (fy_tls_ocsp_fetch.c), one
+ * in a client certificate (ssl_ocsp) must be an IP address.
+ * Configurations carry "resolver" for those too (Mozilla's generated
+ * TLS configuration has "resolver 127.0.0.1;").  The stream block's
+ * resolver rows use the same setters, into fields of its own that
+ * nothing reads yet: a stream "proxy_pass $var" resolves no names
+ * (fy_stream_resolve).  A row's offset is that of the level's
+ * fy_resolver_t pointer (resolver) or int64_t (resolver_timeout).
  */
 #include "fy_core.h"
 #include "fy_http.h"
+#include "fy_resolver.h"
+
+#include <string.h>
+#include <arpa/inet.h>
+
 
 #define FY_HTTP_ANY  (FY_CONF_HTTP | FY_CONF_SRV | FY_CONF_LOC)
 
 const fy_command_t  fy_http_resolver_commands[] = {
 
     { "resolver", FY_HTTP_ANY, 0, 1, FY_CONF_MANY, fy_http_resolver,
-      FY_CONF_LOC_OFF, offsetof(fy_http_loc_conf_t, resolver_seen), NULL },
+      FY_CONF_LOC_OFF, offsetof(fy_http_loc_conf_t, resolver), NULL },
 
     { "resolver_timeout", FY_HTTP_ANY, 0, 1, 1, fy_http_resolver_timeout,
-      FY_CONF_LOC_OFF, offsetof(fy_http_loc_conf_t, resolver_seen), NULL },
+      FY_CONF_LOC_OFF, offsetof(fy_http_loc_conf_t, resolver_timeout),
+      NULL },
 
     { NULL, 0, 0, 0, 0, NULL, 0, 0, NULL }
 };
@@ -45,27 +50,46 @@ fy_http_resolver_flag(const fy_str_t *arg, size_t skip)
 }
 
 /* resolver ADDRESS ... [valid=TIME] [ipv4=on|off] [ipv6=on|off]
- * [status_zone=ZONE]; the row's offset is an unsigned whose bit 1
- * marks it given (http's and stream's) */
+ * [status_zone=ZONE] */
 const char *
 fy_http_resolver(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
 {
-    unsigned            *seen = (unsigned *) ((char *) conf + cmd->offset);
+    fy_resolver_t      **set = (fy_resolver_t **) ((char *) conf
+                                                    + cmd->offset);
+    fy_resolver_t       *res;
     fy_str_t            *a, v;
     fy_sockaddr_t        sa;
     socklen_t            salen;
     unsigned             i, naddr = 0;
     int                  ipv4 = 1, ipv6 = 1, rc;
+    int64_t              valid = -1;
+    char                 text[FY_SOCKADDR_STRLEN];
 
-    if (*seen & 1) {
+    if (*set) {
         return "is duplicate";
+    }
+    res = fy_pcalloc(cf->pool, sizeof(fy_resolver_t));
+    if (res == NULL
+        || fy_pool_cleanup_add(cf->pool, fy_resolver_free_cache, res)
+           != FY_OK)
+    {
+        return FY_CONF_ERROR;
+    }
+    res->servers = fy_pcalloc(cf->pool, cf->nargs * sizeof(fy_sockaddr_t));
+    res->server_lens = fy_pcalloc(cf->pool, cf->nargs * sizeof(socklen_t));
+    res->server_names = fy_pcalloc(cf->pool, cf->nargs * sizeof(char *));
+    if (res->servers == NULL || res->server_lens == NULL
+        || res->server_names == NULL)
+    {
+        return FY_CONF_ERROR;
     }
     for (i = 1; i < cf->nargs; i++) {
         a = &cf->args[i];
         if (a->len > 6 && memcmp(a->data, "valid=", 6) == 0) {
             v.data = a->data + 6;
             v.len = a->len - 6;
-            if (fy_conf_parse_msec(&v) < 0) {
+            valid = fy_conf_parse_msec(&v);
+            if (valid < 0) {
                 fy_conf_error(cf, "invalid parameter: %s", a->data);
                 return FY_CONF_ERROR;
             }
@@ -88,9 +112,10 @@ fy_http_resolver(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
             continue;
         }
         if (a->len > 12 && memcmp(a->data, "status_zone=", 12) == 0) {
-            continue;
+            continue;       /* nginx Plus' statistics: none to keep */
         }
-        /* a server: an address or a name, with an optional port (53) */
+        /* a server: an address or a name (resolved now, as nginx
+         * does), with an optional port (53) */
         rc = a->len > 5 && memcmp(a->data, "unix:", 5) == 0
              ? FY_ERROR
              : fy_parse_addr_port(a->data, a->len, 0, &sa, &salen);
@@ -98,6 +123,19 @@ fy_http_resolver(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
             fy_conf_error(cf, "host not found in resolver \"%s\"", a->data);
             return FY_CONF_ERROR;
         }
+        if (memrchr(a->data, ':', a->len) == NULL
+            || (a->data[0] == '[' && a->data[a->len - 1] == ']'))
+        {
+            /* no port given: fy_parse_addr_port's default is HTTP's */
+            sa.sin.sin_port = htons(53);
+        }
+        fy_sockaddr_text(&sa.sa, salen, text, sizeof(text), 1);
+        res->server_names[naddr] = fy_pstrndup(cf->pool, text, strlen(text));
+        if (res->server_names[naddr] == NULL) {
+            return FY_CONF_ERROR;
+        }
+        res->servers[naddr] = sa;
+        res->server_lens[naddr] = salen;
         naddr++;
     }
     if (!ipv4 && !ipv6) {
@@ -108,22 +146,27 @@ fy_http_resolver(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
         fy_conf_error(cf, "no name servers defined");
         return FY_CONF_ERROR;
     }
-    *seen |= 1;
+    res->nservers = naddr;
+    res->valid = valid;
+    res->ipv4 = ipv4 ? 1 : 0;
+    res->ipv6 = ipv6 ? 1 : 0;
+    *set = res;
     return FY_CONF_OK;
 }
 
-/* resolver_timeout TIME; the row's offset as resolver's (bit 2) */
+/* resolver_timeout TIME */
 const char *
 fy_http_resolver_timeout(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
 {
-    unsigned  *seen = (unsigned *) ((char *) conf + cmd->offset);
+    int64_t  *t = (int64_t *) ((char *) conf + cmd->offset);
 
-    if (*seen & 2) {
+    if (*t != FY_CONF_UNSET_MSEC) {
         return "is duplicate";
     }
-    if (fy_conf_parse_msec(&cf->args[1]) < 0) {
+    *t = fy_conf_parse_msec(&cf->args[1]);
+    if (*t < 0) {
+        *t = FY_CONF_UNSET_MSEC;
         return "invalid value";
     }
-    *seen |= 2;
     return FY_CONF_OK;
 }

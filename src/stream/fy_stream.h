@@ -214,8 +214,10 @@ typedef struct fy_stream_srv_conf_s {
     fy_array_t          *access;                 /* rules, NULL: none */
     fy_array_t          *sets;          /* "set"s (fy_stream_set.c),
                                            NULL: none */
-    unsigned             resolver_seen; /* resolver, resolver_timeout
-                                           given (no effect) */
+    /* resolver, resolver_timeout (http's setters): read, kept, used
+     * by nothing yet, a stream proxy_pass resolving no names */
+    struct fy_resolver_s *resolver;
+    int64_t              resolver_timeout;
     fy_array_t          *realip_from;   /* set_real_ip_from: fy_http_cidr_t,
                                            NULL: none here or above */
     fy_array_t          *logs;                   /* fy_stream_access_log_t,

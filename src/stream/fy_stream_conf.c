@@ -117,11 +117,11 @@ const fy_command_t  fy_stream_commands[] = {
     /* http's setters: checked, no effect, since proxy_pass $var never
      * resolves a name here (fy_stream_resolve) */
     { "resolver", FY_STREAM_BOTH, 0, 1, FY_CONF_MANY, fy_http_resolver,
-      FY_CONF_SRV_OFF, offsetof(fy_stream_srv_conf_t, resolver_seen),
+      FY_CONF_SRV_OFF, offsetof(fy_stream_srv_conf_t, resolver),
       NULL },
 
     { "resolver_timeout", FY_STREAM_BOTH, 0, 1, 1, fy_http_resolver_timeout,
-      FY_CONF_SRV_OFF, offsetof(fy_stream_srv_conf_t, resolver_seen),
+      FY_CONF_SRV_OFF, offsetof(fy_stream_srv_conf_t, resolver_timeout),
       NULL },
 
     { "proxy_protocol", FY_STREAM_BOTH, 0, 1, 1, fy_conf_set_flag,
@@ -198,6 +198,7 @@ fy_stream_create_srv_conf(fy_conf_t *cf)
     scf->socket_keepalive = FY_CONF_UNSET_INT;
     scf->proxy_protocol = FY_CONF_UNSET_INT;
     scf->pp_timeout = FY_CONF_UNSET_MSEC;
+    scf->resolver_timeout = FY_CONF_UNSET_MSEC;
     scf->ssl_preread = FY_CONF_UNSET_INT;
     scf->udp_requests = FY_CONF_UNSET_INT;
     scf->udp_responses = FY_CONF_UNSET_INT;

@@ -9,7 +9,8 @@
  *       issuer (the certificate's chain, else ssl_trusted_certificate),
  *       the responder (ssl_stapling_responder, else the certificate's
  *       Authority Information Access), its address (resolved here, once:
- *       ferry has no run-time resolver) and the OCSP request, made once.
+ *       the run-time resolver serves proxy_pass only) and the OCSP
+ *       request, made once.
  *       A certificate without one of these is served without a staple,
  *       with nginx's "ssl_stapling" ignored warning.
  *
