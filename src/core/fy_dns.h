@@ -27,7 +27,7 @@
 #define FY_DNS_UDP_MAX    512       /* a UDP message, without EDNS */
 #define FY_DNS_MAX_ADDRS  16        /* addresses kept from one answer */
 
-typedef struct {
+typedef struct fy_dns_addr_s {
     int        family;              /* AF_INET or AF_INET6 */
     u_char     addr[16];            /* 4 or 16 bytes, network order */
 } fy_dns_addr_t;

@@ -386,6 +386,20 @@ fy_http_up_shared(const fy_http_upstream_t *u)
     return u->own ? u->own : &fy_shm->upstreams[u->index];
 }
 
+/* fy_http_proxy_resolve.c, for http's proxy_pass with variables and
+ * stream's: "host[:port]" or "[v6][:port]" (defport without one) read
+ * into *name, *len and *port: FY_DONE when the host is an IP address (in
+ * *a), FY_OK for a name to resolve, FY_DECLINED for a bad port,
+ * FY_ERROR for a bad host.  And the upstream of its own a request or a
+ * session gets for addresses (pool's memory; NULL: none left). */
+struct fy_dns_addr_s;
+int fy_http_target_parse(const fy_str_t *target, uint16_t defport,
+                         struct fy_dns_addr_s *a, const u_char **name,
+                         size_t *len, uint16_t *port);
+fy_http_upstream_t *fy_http_upstream_own(fy_pool_t *pool,
+    const fy_str_t *name, const struct fy_dns_addr_s *addrs, unsigned n,
+    uint16_t port);
+
 /* ---- configuration ---- */
 
 /* One proxy_set_header or add_header line (fy_http_headers.c). */

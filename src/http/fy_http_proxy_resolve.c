@@ -36,13 +36,14 @@ fy_proxy_palloc_line(fy_pool_t *pool, size_t size)
                      & ~(uintptr_t) (FY_CACHELINE - 1));
 }
 
-/* p's upstream for this request: host (as the URL has it, for
- * $proxy_host and the logs), its servers addrs (n of them) at port. */
-static int
-fy_proxy_own_upstream(fy_http_proxy_t *p, const fy_str_t *host,
-                      const fy_dns_addr_t *addrs, unsigned n, uint16_t port)
+/* An upstream of its own for one request or stream session (memory
+ * from pool): name (as the URL or value has it, for $proxy_host and the
+ * logs), its servers addrs (n of them) at port, with the "server"
+ * defaults nginx gives these.  NULL: no memory. */
+fy_http_upstream_t *
+fy_http_upstream_own(fy_pool_t *pool, const fy_str_t *name,
+                     const fy_dns_addr_t *addrs, unsigned n, uint16_t port)
 {
-    fy_pool_t                *pool = p->r->pool;
     fy_http_upstream_t       *u;
     fy_http_upstream_peer_t  *peer;
     char                      text[FY_SOCKADDR_STRLEN];
@@ -50,20 +51,20 @@ fy_proxy_own_upstream(fy_http_proxy_t *p, const fy_str_t *host,
 
     u = fy_pcalloc(pool, sizeof(fy_http_upstream_t));
     if (u == NULL) {
-        return FY_ERROR;
+        return NULL;
     }
     u->own_peers = fy_proxy_palloc_line(pool, n * sizeof(fy_shm_peer_t));
     u->own = fy_proxy_palloc_line(pool, sizeof(fy_shm_upstream_t));
     if (u->own_peers == NULL || u->own == NULL) {
-        return FY_ERROR;
+        return NULL;
     }
-    u->name = *host;
+    u->name = *name;
     u->balancer = &fy_http_balancer_rr;
     fy_array_init(&u->peers, pool, n, sizeof(fy_http_upstream_peer_t));
     for (i = 0; i < n; i++) {
         peer = fy_array_push(&u->peers);
         if (peer == NULL) {
-            return FY_ERROR;
+            return NULL;
         }
         memset(peer, 0, sizeof(*peer));
         if (addrs[i].family == AF_INET) {
@@ -83,7 +84,7 @@ fy_proxy_own_upstream(fy_http_proxy_t *p, const fy_str_t *host,
         peer->name.data = (u_char *) fy_pstrndup(pool, text,
                                                  peer->name.len);
         if (peer->name.data == NULL) {
-            return FY_ERROR;
+            return NULL;
         }
         peer->shm = i;
         /* the "server" defaults nginx gives these too */
@@ -91,7 +92,18 @@ fy_proxy_own_upstream(fy_http_proxy_t *p, const fy_str_t *host,
         peer->max_fails = 1;
         peer->fail_timeout = 10000;
     }
-    p->u = u;
+    return u;
+}
+
+/* p's upstream for this request. */
+static int
+fy_proxy_own_upstream(fy_http_proxy_t *p, const fy_str_t *host,
+                      const fy_dns_addr_t *addrs, unsigned n, uint16_t port)
+{
+    p->u = fy_http_upstream_own(p->r->pool, host, addrs, n, port);
+    if (p->u == NULL) {
+        return FY_ERROR;
+    }
     p->host = *host;
     return FY_OK;
 }
@@ -146,60 +158,80 @@ fy_proxy_resolve_cleanup(void *data)
 }
 
 int
-fy_proxy_resolve(fy_http_proxy_t *p, const fy_str_t *host)
+fy_http_target_parse(const fy_str_t *target, uint16_t defport,
+                     fy_dns_addr_t *a, const u_char **name, size_t *len,
+                     uint16_t *port)
 {
-    fy_http_request_t   *r = p->r;
-    fy_proxy_resolve_t  *rs;
-    fy_dns_addr_t        a;
-    const u_char        *h, *e, *colon;
-    char                 buf[64];
-    size_t               hlen;
-    int64_t              port = 80;
-    int                  rc;
+    const u_char  *h = target->data, *e = target->data + target->len;
+    const u_char  *colon;
+    char           buf[64];
+    size_t         hlen;
+    int64_t        n = defport;
 
     /* host[:port], [v6][:port] */
-    h = host->data;
-    e = host->data + host->len;
-    if (host->len && h[0] == '[') {
-        colon = memchr(h, ']', host->len);
+    if (target->len && h[0] == '[') {
+        colon = memchr(h, ']', target->len);
         if (colon == NULL) {
-            goto invalid;
+            return FY_ERROR;
         }
         h++;
         hlen = (size_t) (colon - h);
         colon++;
         if (colon < e && *colon != ':') {
-            goto invalid;
+            return FY_ERROR;
         }
-        a.family = AF_INET6;
+        a->family = AF_INET6;
     } else {
-        colon = memchr(h, ':', host->len);
+        colon = memchr(h, ':', target->len);
         hlen = (size_t) ((colon ? colon : e) - h);
-        a.family = AF_INET;
+        a->family = AF_INET;
     }
     if (colon && colon < e) {
-        port = fy_atoi(colon + 1, (size_t) (e - colon - 1));
-        if (port < 1 || port > 65535) {
-            fy_log_error(FY_LOG_ERR, 0, "invalid port in upstream \"%.*s\""
-                         FY_PROXY_CTX_FMT, (int) fy_min(host->len, 256),
-                         host->data, FY_PROXY_CTX(p));
-            return 500;
+        n = fy_atoi(colon + 1, (size_t) (e - colon - 1));
+        if (n < 1 || n > 65535) {
+            return FY_DECLINED;
         }
     }
-    if (hlen == 0) {
-        goto invalid;
+    if (hlen == 0 || n == 0) {
+        return n == 0 ? FY_DECLINED : FY_ERROR;
     }
+    *port = (uint16_t) n;
+    *name = h;
+    *len = hlen;
     if (hlen < sizeof(buf)) {
         memcpy(buf, h, hlen);
         buf[hlen] = '\0';
-        if (inet_pton(a.family, buf, a.addr) == 1) {
-            /* an address: no resolver needed */
-            return fy_proxy_own_upstream(p, host, &a, 1, (uint16_t) port)
-                   == FY_OK ? FY_OK : 500;
+        if (inet_pton(a->family, buf, a->addr) == 1) {
+            return FY_DONE;
         }
     }
-    if (a.family == AF_INET6) {
-        goto invalid;
+    /* a bracketed one must be an IPv6 address */
+    return a->family == AF_INET6 ? FY_ERROR : FY_OK;
+}
+
+int
+fy_proxy_resolve(fy_http_proxy_t *p, const fy_str_t *host)
+{
+    fy_http_request_t   *r = p->r;
+    fy_proxy_resolve_t  *rs;
+    fy_dns_addr_t        a;
+    const u_char        *h;
+    size_t               hlen;
+    uint16_t             port;
+    int                  rc;
+
+    rc = fy_http_target_parse(host, 80, &a, &h, &hlen, &port);
+    if (rc == FY_DONE) {
+        /* an address: no resolver needed */
+        return fy_proxy_own_upstream(p, host, &a, 1, port) == FY_OK
+               ? FY_OK : 500;
+    }
+    if (rc != FY_OK) {
+        fy_log_error(FY_LOG_ERR, 0, "invalid %s in upstream \"%.*s\""
+                     FY_PROXY_CTX_FMT, rc == FY_DECLINED ? "port" : "host",
+                     (int) fy_min(host->len, 256), host->data,
+                     FY_PROXY_CTX(p));
+        return 500;
     }
 
     if (r->loc->resolver == NULL) {
@@ -218,7 +250,7 @@ fy_proxy_resolve(fy_http_proxy_t *p, const fy_str_t *host)
     rs->p = p;
     rs->name.data = (u_char *) h;
     rs->name.len = hlen;
-    rs->port = (uint16_t) port;
+    rs->port = port;
     rs->w.handler = fy_proxy_resolved;
     rs->w.data = rs;
     p->host = *host;
@@ -234,10 +266,4 @@ fy_proxy_resolve(fy_http_proxy_t *p, const fy_str_t *host)
     /* meanwhile, notice a client that goes away */
     r->hc->c->read.handler = fy_proxy_check_client;
     return FY_AGAIN;
-
-invalid:
-    fy_log_error(FY_LOG_ERR, 0, "invalid host in upstream \"%.*s\""
-                 FY_PROXY_CTX_FMT, (int) fy_min(host->len, 256), host->data,
-                 FY_PROXY_CTX(p));
-    return 500;
 }

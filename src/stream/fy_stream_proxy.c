@@ -55,7 +55,7 @@ fy_stream_finalize(fy_stream_session_t *s, unsigned status)
         s->uc = NULL;
     }
     if (s->peer) {
-        sp = &fy_shm->peers[s->peer->shm];
+        sp = &fy_http_up_slots(s->u)[s->peer->shm];
         fy_shm_add(sp->active, (uint64_t) -1);      /* counted by the pick */
         fy_shm_add(sp->bytes_out, s->up_sent);
         fy_shm_add(sp->bytes_in, s->up_received);
@@ -319,14 +319,14 @@ fy_stream_after_ssl(fy_stream_session_t *s)
 int
 fy_stream_pick(fy_stream_session_t *s)
 {
-    fy_shm_upstream_t  *su = &fy_shm->upstreams[s->u->index];
+    fy_shm_upstream_t  *su = fy_http_up_shared(s->u);
     fy_http_bal_ctx_t   bc;
     u_char             *key;
     int                 i;
 
     memset(&bc, 0, sizeof(bc));
     bc.u = s->u;
-    bc.shm = fy_shm->peers;
+    bc.shm = fy_http_up_slots(s->u);
     bc.tried = s->tried;
     bc.now = fy_wall_msec;
     bc.rnd = &fy_stream_rnd;
@@ -369,7 +369,7 @@ fy_stream_next(fy_stream_session_t *s)
     fy_http_peer_failed(s->u, s->peer);
     fy_conn_close(s->uc);
     s->uc = NULL;
-    fy_shm_add(fy_shm->peers[s->peer->shm].active, (uint64_t) -1);
+    fy_shm_add(fy_http_up_slots(s->u)[s->peer->shm].active, (uint64_t) -1);
 
     if (scf->next_upstream
         && (scf->next_upstream_tries == 0
@@ -378,7 +378,7 @@ fy_stream_next(fy_stream_session_t *s)
             || fy_current_msec - s->start
                < (uint64_t) scf->next_upstream_timeout))
     {
-        fy_shm_add(fy_shm->peers[s->peer->shm].retries, 1);
+        fy_shm_add(fy_http_up_slots(s->u)[s->peer->shm].retries, 1);
         s->peer = NULL;
         fy_stream_connect(s);
         return;
@@ -660,7 +660,7 @@ fy_stream_connect(fy_stream_session_t *s)
     if (fd == -1) {
         fy_log_error(FY_LOG_ALERT, errno, "socket() failed, client: %s",
                      s->addr_text);
-        fy_shm_add(fy_shm->peers[s->peer->shm].active, (uint64_t) -1);
+        fy_shm_add(fy_http_up_slots(s->u)[s->peer->shm].active, (uint64_t) -1);
         s->peer = NULL;
         fy_stream_finalize(s, 502);
         return;
@@ -672,7 +672,7 @@ fy_stream_connect(fy_stream_session_t *s)
                      "enough for an upstream connection, client: %s",
                      fy_worker_cycle->core->worker_connections,
                      s->addr_text);
-        fy_shm_add(fy_shm->peers[s->peer->shm].active, (uint64_t) -1);
+        fy_shm_add(fy_http_up_slots(s->u)[s->peer->shm].active, (uint64_t) -1);
         s->peer = NULL;
         fy_stream_finalize(s, 502);
         return;
