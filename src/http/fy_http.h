@@ -955,6 +955,9 @@ extern const fy_command_t  fy_http_log_commands[];
 extern const fy_command_t  fy_http_status_commands[];
 extern const fy_command_t  fy_http_access_commands[];
 extern const fy_command_t  fy_http_ssl_commands[];
+/* fy_http_ssl_cert.c: ssl_certificate's names with variables, compiled
+ * (only the connection's variables) and evaluated at the handshake */
+extern const fy_tls_values_t  fy_http_ssl_cert_values;
 extern const fy_command_t  fy_http_http2_commands[];  /* fy_http_http2.c */
 extern const fy_command_t  fy_http_tuning_commands[];  /* fy_http_tuning.c */
 

@@ -66,6 +66,10 @@ fy_tls_conf_merge(const fy_tls_conf_t *prev, fy_tls_conf_t *conf)
     if (conf->certs.nelts == 0 && conf->keys.nelts == 0) {
         conf->certs = prev->certs;
         conf->keys = prev->keys;
+        conf->cert_values = prev->cert_values;
+        conf->key_values = prev->key_values;
+        conf->values = prev->values;
+        conf->conf_dir = prev->conf_dir;
         conf->file = prev->file;
         conf->line = prev->line;
     }
@@ -319,7 +323,13 @@ fy_tls_ctx_create(fy_pool_t *pool, fy_tls_conf_t *conf,
     }
     conf->ctx = ctx;
 
-    for (i = 0; i < conf->certs.nelts; i++) {
+    /* names with variables: loaded at each handshake instead */
+    if (conf->values) {
+        if (fy_tls_certvar_init(ctx, conf, what) != FY_OK) {
+            return FY_ERROR;
+        }
+    }
+    for (i = 0; conf->values == NULL && i < conf->certs.nelts; i++) {
         cert = *fy_array_elt(&conf->certs, char *, i);
         key = *fy_array_elt(&conf->keys, char *, i);
 
@@ -543,9 +553,18 @@ fy_tls_var(fy_conn_t *c, unsigned what)
 {
     SSL  *ssl = c->ssl;
 
+    if (ssl == NULL) {
+        return NULL;
+    }
+    /* the name the client asked for is known from its ClientHello on:
+     * ssl_certificate with variables evaluates it during the handshake
+     * (and nginx gives it after a failed one too) */
+    if (what == FY_TLS_VAR_SERVER_NAME) {
+        return SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
+    }
     /* nothing was agreed before the handshake ended (a session logged
      * after a failed or timed-out one) */
-    if (ssl == NULL || !SSL_is_init_finished(ssl)) {
+    if (!SSL_is_init_finished(ssl)) {
         return NULL;
     }
     switch (what) {
@@ -553,8 +572,6 @@ fy_tls_var(fy_conn_t *c, unsigned what)
         return SSL_get_version(ssl);
     case FY_TLS_VAR_CIPHER:
         return SSL_get_cipher_name(ssl);
-    case FY_TLS_VAR_SERVER_NAME:
-        return SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
     default:
         /* nginx: "r" for a resumed session, "." otherwise */
         return SSL_session_reused(ssl) ? "r" : ".";

@@ -60,10 +60,30 @@ typedef struct {
     unsigned     line;
 } fy_tls_where_t;
 
+/* ssl_certificate and ssl_certificate_key with variables: how http
+ * and stream compile such a value (NULL after logging the
+ * configuration error) and evaluate it for connection c during its
+ * handshake (the value's length; at most size bytes of it in buf; a
+ * length of size or more means the value did not fit). */
+typedef struct {
+    void    *(*compile)(fy_conf_t *cf, const fy_str_t *text);
+    size_t   (*eval)(fy_conn_t *c, const void *cv, u_char *buf,
+                     size_t size);
+} fy_tls_values_t;
+
 /* Per server (and at http level, inherited by servers). */
 typedef struct {
-    fy_array_t   certs;           /* char *, absolute paths */
-    fy_array_t   keys;            /* char *, absolute paths */
+    fy_array_t   certs;           /* char *, absolute paths (with
+                                     variables: the text as written) */
+    fy_array_t   keys;            /* char *, absolute paths (idem) */
+    /* with variables (fy_tls_certvar.c): one compiled value per entry
+     * of certs and keys (NULL: a file name without variables); both
+     * NULL when no name has variables, and then the files are loaded
+     * once, into the context */
+    fy_array_t             *cert_values;
+    fy_array_t             *key_values;
+    const fy_tls_values_t  *values;
+    const char             *conf_dir;     /* relative names are its */
     const char  *file;            /* where the first certificate was */
     unsigned     line;            /* given, for messages */
     unsigned     protocols;       /* FY_TLS_*, 0: unset */
@@ -228,6 +248,15 @@ enum {
 size_t fy_tls_cert_var(fy_conn_t *c, unsigned what, u_char *buf,
                        size_t size);
 
+/* fy_tls_certvar.c: ssl_certificate with variables.  On a context
+ * whose conf has cert_values or key_values, instead of loading the
+ * files: a certificate callback that, at each handshake (after the
+ * ClientHello callbacks moved the connection to the server its SNI
+ * names), evaluates the names and loads those files (or "data:" PEM
+ * text) into the connection; one that cannot be loaded fails the
+ * handshake, logged at error.  FY_OK or FY_ERROR. */
+int  fy_tls_certvar_init(void *ctx, fy_tls_conf_t *conf, const char *what);
+
 /* fy_tls_load.c: the files of ssl_dhparam, ssl_crl,
  * ssl_password_file, ssl_stapling_file and the ssl_conf_command
  * list.  Each returns FY_OK or FY_ERROR (logged at emerg with the
@@ -240,6 +269,9 @@ fy_array_t *fy_tls_read_passwords(fy_pool_t *pool, const char *path,
  * passwords in turn (NULL: none; an encrypted key then fails, never
  * prompts).  1 on success, 0 with the OpenSSL error queued. */
 int  fy_tls_use_key(void *ctx, const char *key, fy_array_t *passwords);
+/* OpenSSL's passphrase callback: data is the fy_str_t tried now, or
+ * NULL (none: an encrypted key then fails, never prompts). */
+int  fy_tls_password_cb(char *buf, int size, int rwflag, void *data);
 /* Never ask a terminal for a passphrase: ctx's callback gives none. */
 void fy_tls_no_prompt(void *ctx);
 int  fy_tls_load_dhparam(void *ctx, const char *path,
@@ -369,7 +401,8 @@ int  fy_tls_conn_create(fy_conn_t *c, void *ctx);
 int  fy_tls_handshake(fy_conn_t *c, const char *who);
 /* The TLS values of connection c that http's and stream's $ssl_*
  * variables give: a static or OpenSSL-owned text, NULL for none (a
- * plain connection: empty). */
+ * plain connection: empty; before the handshake ended, all but the
+ * server name, known from the ClientHello on). */
 enum {
     FY_TLS_VAR_PROTOCOL,        /* $ssl_protocol: "TLSv1.3" */
     FY_TLS_VAR_CIPHER,          /* $ssl_cipher: OpenSSL's name */

@@ -1,0 +1,197 @@
+#!/usr/bin/perl
+#
+# ssl_certificate and ssl_certificate_key with variables (nginx 1.15.9):
+# the files are chosen at each handshake, so $ssl_server_name picks a
+# certificate per SNI name; RSA and ECDSA pairs side by side; an
+# absolute name from $server_port; a name that has no file fails the
+# handshake with "cannot load certificate" at error in the log; an SNI
+# that would leave the directory is refused; "data:" PEM text from a
+# stream map; the same in the stream block; variables a handshake does
+# not have refused with file and line.  Self-signed certificates made
+# with the openssl command line in the test's prefix.
+
+use strict;
+use warnings;
+use Test::More;
+use Ferry::Test;
+
+plan skip_all => 'no openssl' unless grep { -x "$_/openssl" } split /:/, $ENV{PATH};
+
+sub cert {
+    my ($d, $file, $cn, $type) = @_;
+    my $key = ($type // 'rsa') eq 'rsa'
+        ? "-newkey rsa:2048" : "-newkey ec -pkeyopt ec_paramgen_curve:P-256";
+    sh("cd $d && openssl req -x509 $key -nodes -keyout $file.key"
+       . " -out $file.crt -days 2 -subj '/CN=$cn' 2>/dev/null");
+}
+
+sub slurp {
+    my ($path) = @_;
+    open(my $fh, '<', $path) or die "$path: $!";
+    local $/;
+    return <$fh>;
+}
+
+my $f = Ferry::Test->new(conf => 'placeholder');
+my $d = $f->prefix . '/conf';
+cert($d, 'a.test', 'a.test');
+cert($d, 'b.test', 'b.test');
+cert($d, 'c.test.rsa', 'c.test rsa');
+cert($d, 'c.test.ec', 'c.test ec', 'ec');
+my $p2 = $f->port(2);
+cert($d, "port-$p2", "port $p2");
+cert($d, 's-a.test', 'stream a.test');
+# an ECDSA pair: a stream variable holds at most 1024 bytes
+cert($d, 'pem', 'from data', 'ec');
+my ($pem_crt, $pem_key) = (slurp("$d/pem.crt"), slurp("$d/pem.key"));
+
+$f->write_file('conf/ferry.conf', main_conf() . <<"EOF");
+events { worker_connections 64; }
+http {
+    access_log off;
+    server {
+        listen 127.0.0.1:%%PORT_0%% ssl;
+        ssl_certificate \$ssl_server_name.crt;
+        ssl_certificate_key \$ssl_server_name.key;
+        location / { return 200 "sni=\$ssl_server_name\\n"; }
+    }
+    server {
+        listen 127.0.0.1:%%PORT_1%% ssl;
+        ssl_certificate \$ssl_server_name.rsa.crt;
+        ssl_certificate_key \$ssl_server_name.rsa.key;
+        ssl_certificate \$ssl_server_name.ec.crt;
+        ssl_certificate_key \$ssl_server_name.ec.key;
+        location / { return 200 "two\\n"; }
+    }
+    server {
+        listen 127.0.0.1:%%PORT_2%% ssl;
+        ssl_certificate %%PREFIX%%/conf/port-\$server_port.crt;
+        ssl_certificate_key %%PREFIX%%/conf/port-\$server_port.key;
+        location / { return 200 "port\\n"; }
+    }
+    # a named server with variables behind a default one without
+    server {
+        listen 127.0.0.1:%%PORT_5%% ssl;
+        ssl_certificate a.test.crt;
+        ssl_certificate_key a.test.key;
+        location / { return 200 "static\\n"; }
+    }
+    server {
+        listen 127.0.0.1:%%PORT_5%% ssl;
+        server_name b.test c.test;
+        ssl_certificate \$ssl_server_name.crt;
+        ssl_certificate_key \$ssl_server_name.key;
+        location / { return 200 "dynamic\\n"; }
+    }
+}
+stream {
+    map \$ssl_server_name \$pem_crt {
+        pem.test "data:$pem_crt";
+        default  "data:garbage";
+    }
+    map \$ssl_server_name \$pem_key {
+        pem.test "data:$pem_key";
+    }
+    server {
+        listen 127.0.0.1:%%PORT_3%% ssl;
+        ssl_certificate s-\$ssl_server_name.crt;
+        ssl_certificate_key s-\$ssl_server_name.key;
+        return "stream sni=\$ssl_server_name\\n";
+    }
+    server {
+        listen 127.0.0.1:%%PORT_4%% ssl;
+        ssl_certificate \$pem_crt;
+        ssl_certificate_key \$pem_key;
+        return "stream data\\n";
+    }
+}
+EOF
+
+# The subject of the certificate the server at port sends for name, or
+# the handshake's failure.
+sub subject {
+    my ($port, $name, @opt) = @_;
+    my $out = `echo | timeout 5 openssl s_client -connect 127.0.0.1:$port -servername '$name' @opt 2>&1`;
+    return $1 if $out =~ /^subject=\s*CN\s*=\s*(.+?)\s*$/m;
+    return 'failed' if $out =~ /alert|handshake failure|errno|error/i;
+    return "?? $out";
+}
+
+sub https_body {
+    my ($port, $name) = @_;
+    my $out = `curl -sS -k --max-time 5 --resolve $name:$port:127.0.0.1 https://$name:$port/ 2>&1`;
+    return $out;
+}
+
+# whether the error log comes to match within 5 seconds
+sub logged { my ($cond) = @_; return wait_until { $cond->() } 5; }
+
+$f->allow_log(qr/\[error\] .*cannot load certificate/);
+$f->start;
+
+# ---- http: each name its own certificate --------------------------------
+
+is(subject($f->port(0), 'a.test'), 'a.test', 'SNI a.test: a.test.crt');
+is(subject($f->port(0), 'b.test'), 'b.test', 'SNI b.test: b.test.crt');
+is(subject($f->port(0), 'a.test'), 'a.test', 'a.test again: chosen per handshake');
+SKIP: {
+    skip 'no curl', 2 unless grep { -x "$_/curl" } split /:/, $ENV{PATH};
+    is(https_body($f->port(0), 'a.test'), "sni=a.test\n", 'a.test: requests are served');
+    is(https_body($f->port(0), 'b.test'), "sni=b.test\n", 'b.test: requests are served');
+}
+
+# a name without files: the handshake fails, the log says which file
+is(subject($f->port(0), 'nofile.test'), 'failed', 'unknown name: the handshake fails');
+ok(logged(sub { $f->error_log =~ m{\[error\] .*cannot load certificate "\Q$d\E/nofile\.test\.crt": .* while SSL handshaking, client: 127\.0\.0\.1} }),
+   'unknown name: logged at error with the file name and the client')
+    or diag $f->error_log;
+
+# a name that would leave the directory
+is(subject($f->port(0), 'a..test'), 'failed', 'SNI with "..": refused');
+ok(logged(sub { $f->error_log =~ /\[info\] .*client sent invalid server name "a\.\.test"/ }),
+   'SNI with "..": logged');
+
+# ---- SNI moves the handshake between servers with and without -----------
+
+is(subject($f->port(5), 'a.test'), 'a.test', 'default server: its file, loaded at start');
+is(subject($f->port(5), 'b.test'), 'b.test', 'named server with variables: b.test.crt');
+is(subject($f->port(5), 'other.test'), 'a.test', 'unknown name: the default server\'s');
+is(subject($f->port(5), 'c.test'), 'failed', 'named server, no c.test.crt: fails');
+
+# ---- two pairs: the client's signature algorithms choose ----------------
+
+is(subject($f->port(1), 'c.test', '-tls1_2 -sigalgs ECDSA+SHA256'), 'c.test ec',
+   'two pairs: an ECDSA-only client gets the ECDSA certificate');
+is(subject($f->port(1), 'c.test', '-tls1_2 -sigalgs RSA+SHA256'), 'c.test rsa',
+   'two pairs: an RSA-only client gets the RSA certificate');
+
+# ---- an absolute name, another variable ---------------------------------
+
+is(subject($p2, 'whatever.test'), "port $p2", '$server_port in an absolute name');
+
+# ---- stream ---------------------------------------------------------------
+
+is(subject($f->port(3), 'a.test'), 'stream a.test', 'stream: $ssl_server_name picks the file');
+is(subject($f->port(3), 'b.test'), 'failed', 'stream: no file, no handshake');
+ok(logged(sub { $f->error_log =~ m{\[error\] .*cannot load certificate "\Q$d\E/s-b\.test\.crt"} }),
+   'stream: the failure logged at error');
+is(subject($f->port(4), 'pem.test'), 'from data', 'stream: "data:" PEM text from a map');
+is(subject($f->port(4), 'other.test'), 'failed', 'stream: "data:" that is no PEM fails');
+ok(logged(sub { $f->error_log =~ /\[error\] .*cannot load certificate "data:\.\.\.": / }),
+   'stream: logged without the PEM text');
+
+$f->stop;
+
+# ---- configuration errors -------------------------------------------------
+
+server_conf_refused('ssl_certificate $request_uri.crt;',
+    qr/variable "\$request_uri" cannot be used in "ssl_certificate": the certificate is chosen during the handshake, before any request .* in \S+:8$/m,
+    'a request variable in ssl_certificate');
+server_conf_refused('ssl_certificate_key $http_host.key;',
+    qr/"\$http_host\.key" cannot be used in "ssl_certificate_key": only the variables of the connection .* in \S+:8$/m,
+    'a header variable in ssl_certificate_key');
+server_conf_refused('ssl_certificate $no_such_var.crt;',
+    qr/"\$no_such_var\.crt" cannot be used in "ssl_certificate": only the variables of the connection .* in \S+:8$/m,
+    q{an unknown variable (a map's to be) in ssl_certificate});
+
+done_testing;
