@@ -7,8 +7,12 @@
 # handshake with "cannot load certificate" at error in the log; an SNI
 # that would leave the directory is refused; "data:" PEM text from a
 # stream map; the same in the stream block; variables a handshake does
-# not have refused with file and line.  Self-signed certificates made
-# with the openssl command line in the test's prefix.
+# not have refused with file and line.  ssl_certificate_cache: a file
+# replaced under its name is not read again while its entry is valid,
+# is read again once the entry is checked (valid=), dropped (inactive=)
+# or pushed out (max=), and at once without a cache; in stream too.
+# Self-signed certificates made with the openssl command line in the
+# test's prefix.
 
 use strict;
 use warnings;
@@ -123,8 +127,8 @@ sub https_body {
     return $out;
 }
 
-# whether the error log comes to match within 5 seconds
-sub logged { my ($cond) = @_; return wait_until { $cond->() } 5; }
+# whether cond comes true within 5 seconds
+sub soon { my ($cond) = @_; return wait_until { $cond->() } 5; }
 
 $f->allow_log(qr/\[error\] .*cannot load certificate/);
 $f->start;
@@ -142,13 +146,13 @@ SKIP: {
 
 # a name without files: the handshake fails, the log says which file
 is(subject($f->port(0), 'nofile.test'), 'failed', 'unknown name: the handshake fails');
-ok(logged(sub { $f->error_log =~ m{\[error\] .*cannot load certificate "\Q$d\E/nofile\.test\.crt": .* while SSL handshaking, client: 127\.0\.0\.1} }),
+ok(soon(sub { $f->error_log =~ m{\[error\] .*cannot load certificate "\Q$d\E/nofile\.test\.crt": .* while SSL handshaking, client: 127\.0\.0\.1} }),
    'unknown name: logged at error with the file name and the client')
     or diag $f->error_log;
 
 # a name that would leave the directory
 is(subject($f->port(0), 'a..test'), 'failed', 'SNI with "..": refused');
-ok(logged(sub { $f->error_log =~ /\[info\] .*client sent invalid server name "a\.\.test"/ }),
+ok(soon(sub { $f->error_log =~ /\[info\] .*client sent invalid server name "a\.\.test"/ }),
    'SNI with "..": logged');
 
 # ---- SNI moves the handshake between servers with and without -----------
@@ -173,14 +177,63 @@ is(subject($p2, 'whatever.test'), "port $p2", '$server_port in an absolute name'
 
 is(subject($f->port(3), 'a.test'), 'stream a.test', 'stream: $ssl_server_name picks the file');
 is(subject($f->port(3), 'b.test'), 'failed', 'stream: no file, no handshake');
-ok(logged(sub { $f->error_log =~ m{\[error\] .*cannot load certificate "\Q$d\E/s-b\.test\.crt"} }),
+ok(soon(sub { $f->error_log =~ m{\[error\] .*cannot load certificate "\Q$d\E/s-b\.test\.crt"} }),
    'stream: the failure logged at error');
 is(subject($f->port(4), 'pem.test'), 'from data', 'stream: "data:" PEM text from a map');
 is(subject($f->port(4), 'other.test'), 'failed', 'stream: "data:" that is no PEM fails');
-ok(logged(sub { $f->error_log =~ /\[error\] .*cannot load certificate "data:\.\.\.": / }),
+ok(soon(sub { $f->error_log =~ /\[error\] .*cannot load certificate "data:\.\.\.": / }),
    'stream: logged without the PEM text');
 
 $f->stop;
+
+# ---- ssl_certificate_cache ------------------------------------------------
+
+my $g = Ferry::Test->new(conf => 'placeholder');
+my $e = $g->prefix . '/conf';
+cert($e, 'a.test', 'a.test v1');
+cert($e, 'b.test', 'b.test');
+my $pair = 'ssl_certificate $ssl_server_name.crt; ssl_certificate_key $ssl_server_name.key;';
+$g->write_file('conf/ferry.conf', main_conf() . <<"EOF");
+events { worker_connections 64; }
+http {
+    access_log off;
+    ssl_certificate_cache max=10 inactive=1h valid=1h;
+    server { listen 127.0.0.1:%%PORT_0%% ssl; $pair }
+    server { listen 127.0.0.1:%%PORT_1%% ssl; $pair
+             ssl_certificate_cache max=2 inactive=1h valid=1h; }
+    server { listen 127.0.0.1:%%PORT_2%% ssl; $pair ssl_certificate_cache off; }
+    server { listen 127.0.0.1:%%PORT_3%% ssl; $pair
+             ssl_certificate_cache max=10 inactive=1h valid=1s; }
+    server { listen 127.0.0.1:%%PORT_4%% ssl; $pair
+             ssl_certificate_cache max=10 inactive=1s valid=1h; }
+}
+stream {
+    server { listen 127.0.0.1:%%PORT_5%% ssl; $pair
+             ssl_certificate_cache max=10 inactive=1h valid=1h;
+             return "x\\n"; }
+}
+EOF
+$g->allow_log(qr/\[error\] .*cannot load certificate/);
+$g->start;
+
+for my $n (0 .. 5) {
+    is(subject($g->port($n), 'a.test'), 'a.test v1', "cache: server $n loads a.test");
+}
+# a new certificate and key under the same names (new files, new inodes)
+cert($e, 'new', 'a.test v2');
+rename("$e/new.crt", "$e/a.test.crt") or die;
+rename("$e/new.key", "$e/a.test.key") or die;
+
+is(subject($g->port(2), 'a.test'), 'a.test v2', 'cache off: the new file at once');
+is(subject($g->port(0), 'a.test'), 'a.test v1', 'cache (http level, inherited): still valid, not read again');
+is(subject($g->port(5), 'a.test'), 'a.test v1', 'stream cache: still valid, not read again');
+is(subject($g->port(1), 'b.test'), 'b.test', 'max=2: b.test pushes a.test out');
+is(subject($g->port(1), 'a.test'), 'a.test v2', 'max=2: a.test read again');
+ok(soon(sub { subject($g->port(3), 'a.test') eq 'a.test v2' }),
+   'valid=1s: the changed file is seen once the entry is checked again');
+sleep 2;
+is(subject($g->port(4), 'a.test'), 'a.test v2', 'inactive=1s: the unused entry was dropped');
+$g->stop;
 
 # ---- configuration errors -------------------------------------------------
 
@@ -193,5 +246,18 @@ server_conf_refused('ssl_certificate_key $http_host.key;',
 server_conf_refused('ssl_certificate $no_such_var.crt;',
     qr/"\$no_such_var\.crt" cannot be used in "ssl_certificate": only the variables of the connection .* in \S+:8$/m,
     q{an unknown variable (a map's to be) in ssl_certificate});
+
+server_conf_refused('ssl_certificate_cache max=0;',
+    qr/invalid "ssl_certificate_cache" parameter "max=0" in \S+:8$/m,
+    'ssl_certificate_cache max=0');
+server_conf_refused('ssl_certificate_cache inactive=10s;',
+    qr/"ssl_certificate_cache" must have the "max" parameter in \S+:8$/m,
+    'ssl_certificate_cache without max');
+server_conf_refused('ssl_certificate_cache off max=5;',
+    qr/invalid "ssl_certificate_cache" parameter "max=5" in \S+:8$/m,
+    'ssl_certificate_cache off with more');
+server_conf_refused('ssl_certificate_cache max=5 valid=soon;',
+    qr/invalid "ssl_certificate_cache" parameter "valid=soon" in \S+:8$/m,
+    'ssl_certificate_cache with a bad time');
 
 done_testing;

@@ -67,6 +67,9 @@ const fy_command_t  fy_stream_ssl_commands[] = {
       fy_tls_conf_set_file, FY_CONF_SRV_OFF, FY_STREAM_TLS,
       &fy_stream_ssl_cert_values },
 
+    { "ssl_certificate_cache", FY_STREAM_SSL_CTX, 0, 1, 3,
+      fy_tls_conf_set_cert_cache, FY_CONF_SRV_OFF, FY_STREAM_TLS, NULL },
+
     { "ssl_protocols", FY_STREAM_SSL_CTX, 0, 1, 4,
       fy_tls_conf_set_protocols, FY_CONF_SRV_OFF,
       FY_STREAM_TLS_OFF(protocols), NULL },

@@ -73,6 +73,9 @@ fy_tls_conf_merge(const fy_tls_conf_t *prev, fy_tls_conf_t *conf)
         conf->file = prev->file;
         conf->line = prev->line;
     }
+    if (!conf->cert_cache_set) {
+        conf->cert_cache = prev->cert_cache;
+    }
     if (conf->protocols == 0) {
         conf->protocols = prev->protocols ? prev->protocols
                                           : FY_TLS_V1_2 | FY_TLS_V1_3;

@@ -71,6 +71,16 @@ typedef struct {
                      size_t size);
 } fy_tls_values_t;
 
+/* ssl_certificate_cache (fy_tls_certcache.c) and what it keeps: a
+ * certificate (X509 *) with its chain (STACK_OF(X509) *), or a key
+ * (EVP_PKEY *). */
+typedef struct fy_tls_certcache_s  fy_tls_certcache_t;
+typedef struct {
+    void  *cert;
+    void  *chain;
+    void  *key;
+} fy_tls_certobj_t;
+
 /* Per server (and at http level, inherited by servers). */
 typedef struct {
     fy_array_t   certs;           /* char *, absolute paths (with
@@ -84,6 +94,8 @@ typedef struct {
     fy_array_t             *key_values;
     const fy_tls_values_t  *values;
     const char             *conf_dir;     /* relative names are its */
+    fy_tls_certcache_t     *cert_cache;   /* NULL: off */
+    int                     cert_cache_set;
     const char  *file;            /* where the first certificate was */
     unsigned     line;            /* given, for messages */
     unsigned     protocols;       /* FY_TLS_*, 0: unset */
@@ -257,6 +269,26 @@ size_t fy_tls_cert_var(fy_conn_t *c, unsigned what, u_char *buf,
  * handshake, logged at error.  FY_OK or FY_ERROR. */
 int  fy_tls_certvar_init(void *ctx, fy_tls_conf_t *conf, const char *what);
 
+/* fy_tls_certcache.c: a worker's ssl_certificate_cache.  _create
+ * (when the configuration is read; emptied with pool): max entries,
+ * inactive and valid in ms; NULL when out of memory.  _find: the
+ * entry of type (FY_TLS_CERTCACHE_*) and name, or NULL (none, or its
+ * file changed once it was `valid` no more).  _add: obj's objects now
+ * the cache's (obj emptied), the entry returned (NULL: out of memory,
+ * obj left as it was).  fy_tls_certobj_free frees what obj holds. */
+enum {
+    FY_TLS_CERTCACHE_CERT,
+    FY_TLS_CERTCACHE_KEY
+};
+fy_tls_certcache_t *fy_tls_certcache_create(fy_pool_t *pool, unsigned max,
+                                            int64_t inactive, int64_t valid);
+const fy_tls_certobj_t *fy_tls_certcache_find(fy_tls_certcache_t *cache,
+                                              int type, const char *name);
+const fy_tls_certobj_t *fy_tls_certcache_add(fy_tls_certcache_t *cache,
+                                             int type, const char *name,
+                                             fy_tls_certobj_t *obj);
+void fy_tls_certobj_free(fy_tls_certobj_t *obj);
+
 /* fy_tls_load.c: the files of ssl_dhparam, ssl_crl,
  * ssl_password_file, ssl_stapling_file and the ssl_conf_command
  * list.  Each returns FY_OK or FY_ERROR (logged at emerg with the
@@ -328,6 +360,10 @@ int  fy_tls_conf_commands(void *ctx, fy_array_t *cmds, int client);
  * fy_tls_conf_set_up_arg, whose row's post is non-NULL for a path). */
 const char *fy_tls_conf_set_file(fy_conf_t *cf, const fy_command_t *cmd,
                                  void *conf);
+/* ssl_certificate_cache off | max=N [inactive=TIME] [valid=TIME]: the
+ * row's offset is the fy_tls_conf_t's */
+const char *fy_tls_conf_set_cert_cache(fy_conf_t *cf,
+                                       const fy_command_t *cmd, void *conf);
 const char *fy_tls_conf_set_protocols(fy_conf_t *cf, const fy_command_t *cmd,
                                       void *conf);
 const char *fy_tls_conf_set_up_arg(fy_conf_t *cf, const fy_command_t *cmd,

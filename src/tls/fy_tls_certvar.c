@@ -93,27 +93,21 @@ fy_tls_certvar_bio(const char *name)
     return BIO_new_file(name, "r");
 }
 
-/* The certificate of b, then the chain after it, onto ssl: 1, or 0
+/* The certificate of b, then the chain after it, into obj: 1, or 0
  * with the OpenSSL error queued. */
 static int
-fy_tls_certvar_use_cert(SSL *ssl, BIO *b)
+fy_tls_certvar_read_cert(BIO *b, fy_tls_certobj_t *obj)
 {
     X509           *x;
     unsigned long   e;
 
-    x = PEM_read_bio_X509_AUX(b, NULL, NULL, NULL);
-    if (x == NULL) {
+    obj->cert = PEM_read_bio_X509_AUX(b, NULL, NULL, NULL);
+    obj->chain = sk_X509_new_null();
+    if (obj->cert == NULL || obj->chain == NULL) {
         return 0;
     }
-    /* the slot of its key type (RSA, ECDSA ...) becomes the current
-     * one: the chain and the key below go with it */
-    if (SSL_use_certificate(ssl, x) != 1) {
-        X509_free(x);
-        return 0;
-    }
-    X509_free(x);
     while ((x = PEM_read_bio_X509(b, NULL, NULL, NULL)) != NULL) {
-        if (SSL_add0_chain_cert(ssl, x) != 1) {
+        if (!sk_X509_push(obj->chain, x)) {
             X509_free(x);
             return 0;
         }
@@ -129,35 +123,75 @@ fy_tls_certvar_use_cert(SSL *ssl, BIO *b)
     return 0;
 }
 
-/* The key of b onto ssl, each passphrase of ssl_password_file tried in
- * turn (none: an encrypted key fails, never prompts): 1, or 0 with
- * the OpenSSL error queued (a key that does not match the certificate
- * too). */
+/* The key of b into obj, each passphrase of ssl_password_file tried in
+ * turn (none: an encrypted key fails, never prompts): 1, or 0 with the
+ * OpenSSL error queued. */
 static int
-fy_tls_certvar_use_key(SSL *ssl, BIO *b, fy_array_t *passwords)
+fy_tls_certvar_read_key(BIO *b, fy_array_t *passwords, fy_tls_certobj_t *obj)
 {
-    EVP_PKEY  *pkey = NULL;
-    unsigned   i, tries = passwords ? passwords->nelts : 0;
-    int        ok;
+    unsigned  i, tries = passwords ? passwords->nelts : 0;
 
     if (tries == 0) {
-        pkey = PEM_read_bio_PrivateKey(b, NULL, fy_tls_password_cb, NULL);
+        obj->key = PEM_read_bio_PrivateKey(b, NULL, fy_tls_password_cb, NULL);
     }
-    for (i = 0; i < tries && pkey == NULL; i++) {
+    for (i = 0; i < tries && obj->key == NULL; i++) {
         if (i && BIO_reset(b) < 0) {
             break;
         }
         if (i) {
             ERR_clear_error();
         }
-        pkey = PEM_read_bio_PrivateKey(b, NULL, fy_tls_password_cb,
-                                       fy_array_elt(passwords, fy_str_t, i));
+        obj->key = PEM_read_bio_PrivateKey(b, NULL, fy_tls_password_cb,
+                                           fy_array_elt(passwords, fy_str_t,
+                                                        i));
     }
-    if (pkey == NULL) {
-        return 0;
+    return obj->key != NULL;
+}
+
+/* The certificate and chain, or the key, of name (type) onto ssl, from
+ * the cache if it has them, else read (and kept there): 1, or 0 with
+ * the OpenSSL error queued.  The certificate goes to the slot of its
+ * key type (RSA, ECDSA ...), which becomes the current one: the chain
+ * and the key that follow go with it; a key that does not match fails
+ * (key values mismatch). */
+static int
+fy_tls_certvar_use(SSL *ssl, fy_tls_conf_t *conf, int type, const char *name)
+{
+    const fy_tls_certobj_t  *o = NULL;
+    fy_tls_certobj_t         obj = { NULL, NULL, NULL };
+    BIO                     *b;
+    int                      ok, i;
+
+    if (conf->cert_cache) {
+        o = fy_tls_certcache_find(conf->cert_cache, type, name);
     }
-    ok = SSL_use_PrivateKey(ssl, pkey) == 1;
-    EVP_PKEY_free(pkey);
+    if (o == NULL) {
+        b = fy_tls_certvar_bio(name);
+        ok = b && (type == FY_TLS_CERTCACHE_CERT
+                   ? fy_tls_certvar_read_cert(b, &obj)
+                   : fy_tls_certvar_read_key(b, conf->passwords, &obj));
+        BIO_free(b);
+        if (!ok) {
+            fy_tls_certobj_free(&obj);
+            return 0;
+        }
+        o = conf->cert_cache ? fy_tls_certcache_add(conf->cert_cache, type,
+                                                    name, &obj)
+                             : NULL;
+        if (o == NULL) {
+            o = &obj;
+        }
+    }
+    if (type == FY_TLS_CERTCACHE_KEY) {
+        ok = SSL_use_PrivateKey(ssl, o->key) == 1;
+    } else {
+        ok = SSL_use_certificate(ssl, o->cert) == 1;
+        for (i = 0; ok && i < sk_X509_num(o->chain); i++) {
+            ok = SSL_add1_chain_cert(ssl, sk_X509_value(o->chain, i)) == 1;
+        }
+    }
+    /* what the cache did not take (the connection holds references) */
+    fy_tls_certobj_free(&obj);
     return ok;
 }
 
@@ -184,9 +218,7 @@ fy_tls_certvar_cb(SSL *ssl, void *arg)
     fy_conn_t      *c = SSL_get_app_data(ssl);
     const char     *cert, *key, *err, *sni;
     char            client[FY_SOCKADDR_STRLEN];
-    BIO            *b;
     unsigned        i;
-    int             ok;
 
     if (c == NULL) {
         return 0;
@@ -211,10 +243,7 @@ fy_tls_certvar_cb(SSL *ssl, void *arg)
                          err, client);
             return 0;
         }
-        b = fy_tls_certvar_bio(cert);
-        ok = b && fy_tls_certvar_use_cert(ssl, b);
-        BIO_free(b);
-        if (!ok) {
+        if (!fy_tls_certvar_use(ssl, conf, FY_TLS_CERTCACHE_CERT, cert)) {
             fy_log_error(FY_LOG_ERR, 0, "cannot load certificate \"%s\": %s "
                          "while SSL handshaking, client: %s",
                          fy_tls_certvar_shown(cert), fy_tls_error(), client);
@@ -230,10 +259,7 @@ fy_tls_certvar_cb(SSL *ssl, void *arg)
                          *fy_array_elt(&conf->keys, char *, i), err, client);
             return 0;
         }
-        b = fy_tls_certvar_bio(key);
-        ok = b && fy_tls_certvar_use_key(ssl, b, conf->passwords);
-        BIO_free(b);
-        if (!ok) {
+        if (!fy_tls_certvar_use(ssl, conf, FY_TLS_CERTCACHE_KEY, key)) {
             fy_log_error(FY_LOG_ERR, 0, "cannot load certificate key \"%s\" "
                          "(for \"%s\"): %s while SSL handshaking, client: %s",
                          fy_tls_certvar_shown(key),

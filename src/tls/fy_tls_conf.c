@@ -240,6 +240,67 @@ fy_tls_conf_set_file(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
     return FY_CONF_OK;
 }
 
+/* ssl_certificate_cache off | max=N [inactive=TIME] [valid=TIME]:
+ * nginx's defaults, inactive 10s and valid 60s.  One cache per level
+ * that has the directive, shared by the servers that inherit it. */
+const char *
+fy_tls_conf_set_cert_cache(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
+{
+    fy_tls_conf_t  *t = fy_tls_conf_of(conf, cmd);
+    fy_str_t       *a = NULL, v;
+    int64_t         max = 0, inactive = 10000, valid = 60000;
+    unsigned        i;
+
+    if (t->cert_cache_set) {
+        return "is duplicate";
+    }
+    t->cert_cache_set = 1;
+    if (fy_str_eq(&cf->args[1], "off")) {
+        if (cf->nargs != 2) {
+            a = &cf->args[2];
+            goto invalid;
+        }
+        return FY_CONF_OK;
+    }
+    for (i = 1; i < cf->nargs; i++) {
+        a = &cf->args[i];
+        if (a->len > 4 && memcmp(a->data, "max=", 4) == 0) {
+            max = fy_atoi(a->data + 4, a->len - 4);
+            if (max <= 0 || max > INT_MAX) {
+                goto invalid;
+            }
+        } else if (a->len > 9 && memcmp(a->data, "inactive=", 9) == 0) {
+            v.data = a->data + 9;
+            v.len = a->len - 9;
+            if ((inactive = fy_conf_parse_msec(&v)) < 0) {
+                goto invalid;
+            }
+        } else if (a->len > 6 && memcmp(a->data, "valid=", 6) == 0) {
+            v.data = a->data + 6;
+            v.len = a->len - 6;
+            if ((valid = fy_conf_parse_msec(&v)) < 0) {
+                goto invalid;
+            }
+        } else {
+            goto invalid;
+        }
+    }
+    if (max == 0) {
+        fy_conf_error(cf, "\"%.*s\" must have the \"max\" parameter",
+                      (int) cf->args[0].len, cf->args[0].data);
+        return FY_CONF_ERROR;
+    }
+    t->cert_cache = fy_tls_certcache_create(cf->pool, (unsigned) max,
+                                            inactive, valid);
+    return t->cert_cache ? FY_CONF_OK : "cannot allocate memory";
+
+invalid:
+    fy_conf_error(cf, "invalid \"%.*s\" parameter \"%.*s\"",
+                  (int) cf->args[0].len, cf->args[0].data, (int) a->len,
+                  a->data);
+    return FY_CONF_ERROR;
+}
+
 const char *
 fy_tls_conf_set_protocols(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
 {
