@@ -4,7 +4,8 @@
 # the files are chosen at each handshake, so $ssl_server_name picks a
 # certificate per SNI name; RSA and ECDSA pairs side by side; an
 # absolute name from $server_port; a name that has no file fails the
-# handshake with "cannot load certificate" at error in the log; an SNI
+# handshake with "cannot load certificate" at error in the log; a chain
+# sent once, also when a HelloRetryRequest runs the callback twice; an SNI
 # that would leave the directory is refused; "data:" PEM text from a
 # stream map; the same in the stream block; variables a handshake does
 # not have refused with file and line.  ssl_certificate_cache: a file
@@ -48,6 +49,12 @@ cert($d, 's-a.test', 'stream a.test');
 # an ECDSA pair: a stream variable holds at most 1024 bytes
 cert($d, 'pem', 'from data', 'ec');
 my ($pem_crt, $pem_key) = (slurp("$d/pem.crt"), slurp("$d/pem.key"));
+# a leaf under a CA: the file holds the leaf, then the CA (the chain)
+sh("cd $d && openssl req -new -newkey rsa:2048 -nodes -keyout ch.test.key"
+   . " -out ch.csr -subj '/CN=ch.test' 2>/dev/null");
+sh("cd $d && openssl x509 -req -in ch.csr -CA a.test.crt -CAkey a.test.key"
+   . " -CAcreateserial -out ch.leaf -days 2 2>/dev/null");
+sh("cd $d && cat ch.leaf a.test.crt > ch.test.crt");
 
 $f->write_file('conf/ferry.conf', main_conf() . <<"EOF");
 events { worker_connections 64; }
@@ -72,6 +79,14 @@ http {
         ssl_certificate %%PREFIX%%/conf/port-\$server_port.crt;
         ssl_certificate_key %%PREFIX%%/conf/port-\$server_port.key;
         location / { return 200 "port\\n"; }
+    }
+    # TLS 1.3 clients offering X25519 first are asked to retry with P-256
+    server {
+        listen 127.0.0.1:%%PORT_6%% ssl;
+        ssl_ecdh_curve P-256;
+        ssl_certificate \$ssl_server_name.crt;
+        ssl_certificate_key \$ssl_server_name.key;
+        location / { return 200 "chain\\n"; }
     }
     # a named server with variables behind a default one without
     server {
@@ -161,6 +176,17 @@ is(subject($f->port(5), 'a.test'), 'a.test', 'default server: its file, loaded a
 is(subject($f->port(5), 'b.test'), 'b.test', 'named server with variables: b.test.crt');
 is(subject($f->port(5), 'other.test'), 'a.test', 'unknown name: the default server\'s');
 is(subject($f->port(5), 'c.test'), 'failed', 'named server, no c.test.crt: fails');
+
+# ---- the chain, also after a HelloRetryRequest ---------------------------
+
+for my $case (['-groups P-256', 'no retry'], ['-groups X25519:P-256', 'HelloRetryRequest']) {
+    my $out = `echo | timeout 5 openssl s_client -connect 127.0.0.1:@{[$f->port(6)]} -servername ch.test -showcerts -msg $case->[0] 2>&1`;
+    my @certs = $out =~ /^ *\d+ s:(.*)$/mg;
+    is(join('|', map { s/\s//gr } @certs), 'CN=ch.test|CN=a.test',
+       "chain with variables, $case->[1]: the leaf, then the CA, once");
+    is(scalar(() = $out =~ /ServerHello/g), $case->[1] eq 'no retry' ? 1 : 2,
+       "chain with variables, $case->[1]: as many ServerHellos");
+}
 
 # ---- two pairs: the client's signature algorithms choose ----------------
 

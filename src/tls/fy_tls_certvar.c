@@ -160,7 +160,7 @@ fy_tls_certvar_use(SSL *ssl, fy_tls_conf_t *conf, int type, const char *name)
     const fy_tls_certobj_t  *o = NULL;
     fy_tls_certobj_t         obj = { NULL, NULL, NULL };
     BIO                     *b;
-    int                      ok, i;
+    int                      ok;
 
     if (conf->cert_cache) {
         o = fy_tls_certcache_find(conf->cert_cache, type, name);
@@ -185,10 +185,10 @@ fy_tls_certvar_use(SSL *ssl, fy_tls_conf_t *conf, int type, const char *name)
     if (type == FY_TLS_CERTCACHE_KEY) {
         ok = SSL_use_PrivateKey(ssl, o->key) == 1;
     } else {
-        ok = SSL_use_certificate(ssl, o->cert) == 1;
-        for (i = 0; ok && i < sk_X509_num(o->chain); i++) {
-            ok = SSL_add1_chain_cert(ssl, sk_X509_value(o->chain, i)) == 1;
-        }
+        /* the chain set, not added to: a callback run again (after a
+         * HelloRetryRequest) must not send it twice */
+        ok = SSL_use_certificate(ssl, o->cert) == 1
+             && SSL_set1_chain(ssl, (STACK_OF(X509) *) o->chain) == 1;
     }
     /* what the cache did not take (the connection holds references) */
     fy_tls_certobj_free(&obj);
