@@ -5,7 +5,8 @@
 # certificate per SNI name; RSA and ECDSA pairs side by side; an
 # absolute name from $server_port; a name that has no file fails the
 # handshake with "cannot load certificate" at error in the log; a chain
-# sent once, also when a HelloRetryRequest runs the callback twice; an SNI
+# sent once, also when a HelloRetryRequest runs the callback twice; an
+# encrypted key opened with ssl_password_file; ssl_stapling's warning; an SNI
 # that would leave the directory is refused; "data:" PEM text from a
 # stream map; the same in the stream block; variables a handshake does
 # not have refused with file and line.  ssl_certificate_cache: a file
@@ -55,6 +56,10 @@ sh("cd $d && openssl req -new -newkey rsa:2048 -nodes -keyout ch.test.key"
 sh("cd $d && openssl x509 -req -in ch.csr -CA a.test.crt -CAkey a.test.key"
    . " -CAcreateserial -out ch.leaf -days 2 2>/dev/null");
 sh("cd $d && cat ch.leaf a.test.crt > ch.test.crt");
+# an encrypted key, opened with ssl_password_file's second passphrase
+sh("cd $d && openssl req -x509 -newkey rsa:2048 -passout pass:secret"
+   . " -keyout enc.test.key -out enc.test.crt -days 2 -subj '/CN=enc.test' 2>/dev/null");
+$f->write_file('conf/pw.txt', "wrong\nsecret\n");
 
 $f->write_file('conf/ferry.conf', main_conf() . <<"EOF");
 events { worker_connections 64; }
@@ -87,6 +92,14 @@ http {
         ssl_certificate \$ssl_server_name.crt;
         ssl_certificate_key \$ssl_server_name.key;
         location / { return 200 "chain\\n"; }
+    }
+    server {
+        listen 127.0.0.1:%%PORT_7%% ssl;
+        ssl_certificate \$ssl_server_name.crt;
+        ssl_certificate_key \$ssl_server_name.key;
+        ssl_password_file pw.txt;
+        ssl_stapling on;
+        location / { return 200 "enc\\n"; }
     }
     # a named server with variables behind a default one without
     server {
@@ -146,6 +159,7 @@ sub https_body {
 sub soon { my ($cond) = @_; return wait_until { $cond->() } 5; }
 
 $f->allow_log(qr/\[error\] .*cannot load certificate/);
+$f->allow_log(qr/\[warn\] .*"ssl_stapling" has no effect/);
 $f->start;
 
 # ---- http: each name its own certificate --------------------------------
@@ -187,6 +201,14 @@ for my $case (['-groups P-256', 'no retry'], ['-groups X25519:P-256', 'HelloRetr
     is(scalar(() = $out =~ /ServerHello/g), $case->[1] eq 'no retry' ? 1 : 2,
        "chain with variables, $case->[1]: as many ServerHellos");
 }
+
+# ---- an encrypted key; ssl_stapling -----------------------------------------
+
+is(subject($f->port(7), 'enc.test'), 'enc.test', 'an encrypted key opened with ssl_password_file');
+my ($trc, $tout) = $f->run('-t');
+is($trc, 0, '-t: certificates with variables are not loaded') or diag $tout;
+like($tout, qr/\[warn\] "ssl_stapling" has no effect on certificates with variables \(.*\) in \S+ferry\.conf:\d+/,
+     'ssl_stapling on a server with variables: warned at load');
 
 # ---- two pairs: the client's signature algorithms choose ----------------
 
