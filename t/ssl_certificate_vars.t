@@ -7,8 +7,9 @@
 # handshake with "cannot load certificate" at error in the log; a chain
 # sent once, also when a HelloRetryRequest runs the callback twice; an
 # encrypted key opened with ssl_password_file; ssl_stapling's warning; an SNI
-# that would leave the directory is refused; "data:" PEM text from a
-# stream map; the same in the stream block; variables a handshake does
+# that would leave the directory is refused; http maps of the
+# connection's variables (a name, a regex's capture, "data:" PEM text);
+# "data:" PEM text from a stream map; the same in the stream block; variables a handshake does
 # not have refused with file and line.  ssl_certificate_cache: a file
 # replaced under its name is not read again while its entry is valid,
 # is read again once the entry is checked (valid=), dropped (inactive=)
@@ -50,6 +51,8 @@ cert($d, 's-a.test', 'stream a.test');
 # an ECDSA pair: a stream variable holds at most 1024 bytes
 cert($d, 'pem', 'from data', 'ec');
 my ($pem_crt, $pem_key) = (slurp("$d/pem.crt"), slurp("$d/pem.key"));
+cert($d, 'rsa-pem', 'http data');
+my ($rsa_crt, $rsa_key) = (slurp("$d/rsa-pem.crt"), slurp("$d/rsa-pem.key"));
 # a leaf under a CA: the file holds the leaf, then the CA (the chain)
 sh("cd $d && openssl req -new -newkey rsa:2048 -nodes -keyout ch.test.key"
    . " -out ch.csr -subj '/CN=ch.test' 2>/dev/null");
@@ -84,6 +87,31 @@ http {
         ssl_certificate %%PREFIX%%/conf/port-\$server_port.crt;
         ssl_certificate_key %%PREFIX%%/conf/port-\$server_port.key;
         location / { return 200 "port\\n"; }
+    }
+    # maps of the connection's variables: a name, a regex's capture,
+    # "data:" PEM text
+    map \$ssl_server_name \$cert_name {
+        a.test          a.test;
+        ~^www\\.(.+)\$   \$1;
+        default         b.test;
+    }
+    map \$ssl_server_name \$pem_crt_h {
+        pem.test "data:$rsa_crt";
+    }
+    map \$ssl_server_name \$pem_key_h {
+        pem.test "data:$rsa_key";
+    }
+    server {
+        listen 127.0.0.1:%%PORT_8%% ssl;
+        ssl_certificate \$cert_name.crt;
+        ssl_certificate_key \$cert_name.key;
+        location / { return 200 "map\\n"; }
+    }
+    server {
+        listen 127.0.0.1:%%PORT_9%% ssl;
+        ssl_certificate \$pem_crt_h;
+        ssl_certificate_key \$pem_key_h;
+        location / { return 200 "pem\\n"; }
     }
     # TLS 1.3 clients offering X25519 first are asked to retry with P-256
     server {
@@ -210,6 +238,16 @@ is($trc, 0, '-t: certificates with variables are not loaded') or diag $tout;
 like($tout, qr/\[warn\] "ssl_stapling" has no effect on certificates with variables \(.*\) in \S+ferry\.conf:\d+/,
      'ssl_stapling on a server with variables: warned at load');
 
+# ---- http maps -------------------------------------------------------------
+
+is(subject($f->port(8), 'a.test'), 'a.test', 'map: a.test');
+is(subject($f->port(8), 'www.b.test'), 'b.test', q{map: a regex's capture});
+is(subject($f->port(8), 'other.test'), 'b.test', q{map: its default});
+is(subject($f->port(9), 'pem.test'), 'http data', 'http: "data:" PEM text (RSA) from a map');
+is(subject($f->port(9), 'other.test'), 'failed', 'http: an empty value fails');
+ok(soon(sub { $f->error_log =~ /\[error\] .*cannot load certificate of ssl_certificate "\$pem_crt_h": the value is empty while SSL handshaking/ }),
+   'http: the empty value logged');
+
 # ---- two pairs: the client's signature algorithms choose ----------------
 
 is(subject($f->port(1), 'c.test', '-tls1_2 -sigalgs ECDSA+SHA256'), 'c.test ec',
@@ -289,11 +327,30 @@ server_conf_refused('ssl_certificate $request_uri.crt;',
     qr/variable "\$request_uri" cannot be used in "ssl_certificate": the certificate is chosen during the handshake, before any request .* in \S+:8$/m,
     'a request variable in ssl_certificate');
 server_conf_refused('ssl_certificate_key $http_host.key;',
-    qr/"\$http_host\.key" cannot be used in "ssl_certificate_key": only the variables of the connection .* in \S+:8$/m,
+    qr/variable "\$http_host" cannot be used in "ssl_certificate_key": the certificate is chosen during the handshake, before any request .* in \S+:8$/m,
     'a header variable in ssl_certificate_key');
+server_conf_refused('ssl_certificate $1.crt;',
+    qr/variable "\$1" cannot be used in "ssl_certificate": .* in \S+:8$/m,
+    'a capture outside a map in ssl_certificate');
 server_conf_refused('ssl_certificate $no_such_var.crt;',
-    qr/"\$no_such_var\.crt" cannot be used in "ssl_certificate": only the variables of the connection .* in \S+:8$/m,
-    q{an unknown variable (a map's to be) in ssl_certificate});
+    qr/unknown "no_such_var" variable in \S+:8$/m,
+    'an unknown variable in ssl_certificate');
+http_conf_refused("map \$ssl_server_name \$c1 { default \$request_uri; }\n"
+                  . "    map \$c1 \$c2 { default \$c1; }\n"
+                  . "    server { listen 127.0.0.1:%%PORT_0%%;\n"
+                  . "        ssl_certificate \$c2.crt; ssl_certificate_key k; }",
+    qr/variable "\$request_uri" cannot be used in "ssl_certificate": .* in \S+:9$/m,
+    'a map whose value is a request variable, through another map: at the line of ssl_certificate');
+http_conf_refused("map \$request_method \$c1 { default x; }\n"
+                  . "    server { listen 127.0.0.1:%%PORT_0%%;\n"
+                  . "        ssl_certificate c.crt; ssl_certificate_key \$c1.key; }",
+    qr/variable "\$request_method" cannot be used in "ssl_certificate_key": .* in \S+:8$/m,
+    'a map whose source is a request variable');
+http_conf_refused("geo \$c1 { default x; }\n"
+                  . "    server { listen 127.0.0.1:%%PORT_0%%;\n"
+                  . "        ssl_certificate \$c1.crt; ssl_certificate_key k; }",
+    qr/variable "\$c1" \(geo, split_clients or set\) cannot be used in "ssl_certificate": .* in \S+:8$/m,
+    'a geo variable');
 
 server_conf_refused('ssl_certificate_cache max=0;',
     qr/invalid "ssl_certificate_cache" parameter "max=0" in \S+:8$/m,
