@@ -9,7 +9,7 @@
 # encrypted key opened with ssl_password_file; ssl_stapling's warning; an SNI
 # that would leave the directory is refused; http maps of the
 # connection's variables (a name, a regex's capture, "data:" PEM text);
-# "data:" PEM text from a stream map; the same in the stream block; variables a handshake does
+# "data:" PEM text from a stream map, and without variables (at start); the same in the stream block; variables a handshake does
 # not have refused with file and line.  ssl_certificate_cache: a file
 # replaced under its name is not read again while its entry is valid,
 # is read again once the entry is checked (valid=), dropped (inactive=)
@@ -112,6 +112,13 @@ http {
         ssl_certificate \$pem_crt_h;
         ssl_certificate_key \$pem_key_h;
         location / { return 200 "pem\\n"; }
+    }
+    # "data:" without variables: loaded at start
+    server {
+        listen 127.0.0.1:%%PORT_10%% ssl;
+        ssl_certificate "data:$rsa_crt";
+        ssl_certificate_key "data:$rsa_key";
+        location / { return 200 "static pem\\n"; }
     }
     # TLS 1.3 clients offering X25519 first are asked to retry with P-256
     server {
@@ -248,6 +255,8 @@ is(subject($f->port(9), 'other.test'), 'failed', 'http: an empty value fails');
 ok(soon(sub { $f->error_log =~ /\[error\] .*cannot load certificate of ssl_certificate "\$pem_crt_h": the value is empty while SSL handshaking/ }),
    'http: the empty value logged');
 
+is(subject($f->port(10), 'any.test'), 'http data', '"data:" without variables: loaded at start');
+
 # ---- two pairs: the client's signature algorithms choose ----------------
 
 is(subject($f->port(1), 'c.test', '-tls1_2 -sigalgs ECDSA+SHA256'), 'c.test ec',
@@ -352,6 +361,16 @@ http_conf_refused("geo \$c1 { default x; }\n"
     qr/variable "\$c1" \(geo, split_clients or set\) cannot be used in "ssl_certificate": .* in \S+:8$/m,
     'a geo variable');
 
+{
+    my $h = Ferry::Test->new(conf => main_conf() . "events { }\nhttp {\n"
+        . "    server { listen 127.0.0.1:%%PORT_0%% ssl;\n"
+        . "        ssl_certificate \"data:-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\";\n"
+        . "        ssl_certificate_key k.key; }\n}\n");
+    my ($rc, $out) = $h->run('-t');
+    isnt($rc, 0, '-t refuses "data:" that is no certificate');
+    like($out, qr/\[emerg\] cannot load certificate "data:\.\.\.": .* in \S+ferry\.conf:7\n/,
+         '... "data:..." in the message, file and line') or diag $out;
+}
 server_conf_refused('ssl_certificate_cache max=0;',
     qr/invalid "ssl_certificate_cache" parameter "max=0" in \S+:8$/m,
     'ssl_certificate_cache max=0');

@@ -287,13 +287,36 @@ fy_tls_set_protocols(void *ctx, unsigned p)
            && SSL_CTX_set_max_proto_version(ctx, max) == 1;
 }
 
+#define fy_tls_is_data(name)  (strncmp(name, "data:", 5) == 0)
+
+/* A "data:" certificate (with its chain) or key, nginx's PEM text
+ * given in place of a file name, into ctx: 1, or 0 with the OpenSSL
+ * error queued. */
+static int
+fy_tls_ctx_use_data(SSL_CTX *ctx, const char *name, int type,
+                    fy_array_t *passwords)
+{
+    fy_tls_certobj_t  obj = { NULL, NULL, NULL };
+    int               ok;
+
+    if (!fy_tls_pem_read(name, type, passwords, &obj)) {
+        return 0;
+    }
+    ok = type == FY_TLS_CERTCACHE_KEY
+         ? SSL_CTX_use_PrivateKey(ctx, obj.key) == 1
+         : SSL_CTX_use_certificate(ctx, obj.cert) == 1
+           && SSL_CTX_set1_chain(ctx, (STACK_OF(X509) *) obj.chain) == 1;
+    fy_tls_certobj_free(&obj);
+    return ok;
+}
+
 int
 fy_tls_ctx_create(fy_pool_t *pool, fy_tls_conf_t *conf,
                   fy_tls_tickets_t *tickets, const char *what)
 {
     static const unsigned char  sid_ctx[] = "ferry";
     SSL_CTX                    *ctx;
-    const char                 *cert, *key;
+    const char                 *cert, *key, *cname, *kname;
     unsigned                    i;
 
     if (fy_tls_ctx_index == -1) {
@@ -335,26 +358,36 @@ fy_tls_ctx_create(fy_pool_t *pool, fy_tls_conf_t *conf,
     for (i = 0; conf->values == NULL && i < conf->certs.nelts; i++) {
         cert = *fy_array_elt(&conf->certs, char *, i);
         key = *fy_array_elt(&conf->keys, char *, i);
+        /* in messages, PEM text is "data:..." (nginx shows it whole) */
+        cname = fy_tls_is_data(cert) ? "data:..." : cert;
+        kname = fy_tls_is_data(key) ? "data:..." : key;
 
         /* the certificate goes to the slot of its key type (RSA,
          * ECDSA ...), its chain with it; the key must fit that slot */
-        if (SSL_CTX_use_certificate_chain_file(ctx, cert) != 1) {
+        if (fy_tls_is_data(cert)
+            ? !fy_tls_ctx_use_data(ctx, cert, FY_TLS_CERTCACHE_CERT, NULL)
+            : SSL_CTX_use_certificate_chain_file(ctx, cert) != 1)
+        {
             fy_log_error(FY_LOG_EMERG, 0, "cannot load certificate \"%s\": "
-                         "%s in %s:%u", cert, fy_tls_error(), conf->file,
+                         "%s in %s:%u", cname, fy_tls_error(), conf->file,
                          conf->line);
             return FY_ERROR;
         }
-        fy_tls_ocsp_name(ctx, cert);
-        if (!fy_tls_use_key(ctx, key, conf->passwords)) {
+        fy_tls_ocsp_name(ctx, cname);
+        if (fy_tls_is_data(key)
+            ? !fy_tls_ctx_use_data(ctx, key, FY_TLS_CERTCACHE_KEY,
+                                   conf->passwords)
+            : !fy_tls_use_key(ctx, key, conf->passwords))
+        {
             fy_log_error(FY_LOG_EMERG, 0, "cannot load certificate key "
-                         "\"%s\" (for \"%s\"): %s in %s:%u", key, cert,
+                         "\"%s\" (for \"%s\"): %s in %s:%u", kname, cname,
                          fy_tls_error(), conf->file, conf->line);
             return FY_ERROR;
         }
         if (SSL_CTX_check_private_key(ctx) != 1) {
             fy_log_error(FY_LOG_EMERG, 0, "certificate key \"%s\" does not "
-                         "match certificate \"%s\": %s in %s:%u", key, cert,
-                         fy_tls_error(), conf->file, conf->line);
+                         "match certificate \"%s\": %s in %s:%u", kname,
+                         cname, fy_tls_error(), conf->file, conf->line);
             return FY_ERROR;
         }
     }

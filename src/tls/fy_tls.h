@@ -268,6 +268,13 @@ size_t fy_tls_cert_var(fy_conn_t *c, unsigned what, u_char *buf,
  * text) into the connection; one that cannot be loaded fails the
  * handshake, logged at error.  FY_OK or FY_ERROR. */
 int  fy_tls_certvar_init(void *ctx, fy_tls_conf_t *conf, const char *what);
+/* The certificate (with the chain after it) or the key (type
+ * FY_TLS_CERTCACHE_*) of name, a file or "data:" PEM text, into obj (a
+ * key opened with each of passwords in turn, NULL: none, never a
+ * prompt): 1, or 0 with the OpenSSL error queued and obj empty.  Also
+ * for "data:" names without variables, at load (fy_tls.c). */
+int  fy_tls_pem_read(const char *name, int type, fy_array_t *passwords,
+                     fy_tls_certobj_t *obj);
 
 /* fy_tls_certcache.c: a worker's ssl_certificate_cache.  _create
  * (when the configuration is read; emptied with pool): max entries,

@@ -148,6 +148,23 @@ fy_tls_certvar_read_key(BIO *b, fy_array_t *passwords, fy_tls_certobj_t *obj)
     return obj->key != NULL;
 }
 
+int
+fy_tls_pem_read(const char *name, int type, fy_array_t *passwords,
+                fy_tls_certobj_t *obj)
+{
+    BIO  *b = fy_tls_certvar_bio(name);
+    int   ok;
+
+    ok = b && (type == FY_TLS_CERTCACHE_CERT
+               ? fy_tls_certvar_read_cert(b, obj)
+               : fy_tls_certvar_read_key(b, passwords, obj));
+    BIO_free(b);
+    if (!ok) {
+        fy_tls_certobj_free(obj);
+    }
+    return ok;
+}
+
 /* The certificate and chain, or the key, of name (type) onto ssl, from
  * the cache if it has them, else read (and kept there): 1, or 0 with
  * the OpenSSL error queued.  The certificate goes to the slot of its
@@ -159,20 +176,13 @@ fy_tls_certvar_use(SSL *ssl, fy_tls_conf_t *conf, int type, const char *name)
 {
     const fy_tls_certobj_t  *o = NULL;
     fy_tls_certobj_t         obj = { NULL, NULL, NULL };
-    BIO                     *b;
     int                      ok;
 
     if (conf->cert_cache) {
         o = fy_tls_certcache_find(conf->cert_cache, type, name);
     }
     if (o == NULL) {
-        b = fy_tls_certvar_bio(name);
-        ok = b && (type == FY_TLS_CERTCACHE_CERT
-                   ? fy_tls_certvar_read_cert(b, &obj)
-                   : fy_tls_certvar_read_key(b, conf->passwords, &obj));
-        BIO_free(b);
-        if (!ok) {
-            fy_tls_certobj_free(&obj);
+        if (!fy_tls_pem_read(name, type, conf->passwords, &obj)) {
             return 0;
         }
         o = conf->cert_cache ? fy_tls_certcache_add(conf->cert_cache, type,

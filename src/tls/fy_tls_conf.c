@@ -228,8 +228,11 @@ fy_tls_conf_set_file(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
     if (path == NULL) {
         return "cannot allocate memory";
     }
-    *path = cv ? fy_pstrndup(cf->pool, cf->args[1].data, cf->args[1].len)
-               : fy_conf_full_name(cf, cf->conf_dir, &cf->args[1]);
+    /* "data:" is the PEM text itself, not a name (nginx) */
+    *path = cv || (cf->args[1].len >= 5
+                   && memcmp(cf->args[1].data, "data:", 5) == 0)
+            ? fy_pstrndup(cf->pool, cf->args[1].data, cf->args[1].len)
+            : fy_conf_full_name(cf, cf->conf_dir, &cf->args[1]);
     if (*path == NULL) {
         return "cannot allocate memory";
     }
