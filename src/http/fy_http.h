@@ -299,6 +299,12 @@ fy_http_map_t *fy_http_map_define(fy_conf_t *cf, const fy_str_t *arg,
 /* The map's value for r (fy_http_variable_pt's contract). */
 size_t fy_http_map_get(fy_http_request_t *r, fy_http_map_t *map, u_char *buf,
                        size_t size);
+/* fn on map's source and on each of its values (fy_http_cv_t *, NULL
+ * for an empty one): FY_OK, FY_ERROR at fn's first FY_ERROR, or
+ * FY_DECLINED for a variable without them (geo, split_clients, set). */
+int  fy_http_map_each_cv(const fy_http_map_t *map,
+                         int (*fn)(void *cv, void *data), void *data);
+const fy_str_t *fy_http_map_var_name(const fy_http_map_t *map);
 
 /* ---- upstreams ---- */
 
@@ -1003,6 +1009,13 @@ extern const fy_command_t  fy_http_log_commands[];
 extern const fy_command_t  fy_http_status_commands[];
 extern const fy_command_t  fy_http_access_commands[];
 extern const fy_command_t  fy_http_ssl_commands[];
+/* fy_http_ssl_cert.c: ssl_certificate's names with variables, compiled
+ * (only the connection's variables) and evaluated at the handshake */
+extern const fy_tls_values_t  fy_http_ssl_cert_values;
+/* After reading: the maps those names use read only the connection's
+ * variables too (FY_OK, or FY_ERROR logged with the directive's file
+ * and line). */
+int  fy_http_ssl_cert_check(const fy_tls_conf_t *t);
 extern const fy_command_t  fy_http_http2_commands[];  /* fy_http_http2.c */
 extern const fy_command_t  fy_http_tuning_commands[];  /* fy_http_tuning.c */
 

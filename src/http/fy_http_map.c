@@ -275,6 +275,25 @@ fy_http_map_eval(fy_http_request_t *r, fy_http_map_t *map, size_t *len)
     return fy_http_cv_eval(r, value, len);
 }
 
+int
+fy_http_map_each_cv(const fy_http_map_t *map,
+                    int (*fn)(void *cv, void *data), void *data)
+{
+    if (map->eval || !map->defined) {
+        return FY_DECLINED;
+    }
+    if (fn(map->source, data) != FY_OK) {
+        return FY_ERROR;
+    }
+    return fy_http_map_table_each(&map->table, fn, data);
+}
+
+const fy_str_t *
+fy_http_map_var_name(const fy_http_map_t *map)
+{
+    return &map->name;
+}
+
 /* r's value slot of map, NULL when memory ran out. */
 static fy_http_map_value_t *
 fy_http_map_slot(fy_http_request_t *r, fy_http_map_t *map)

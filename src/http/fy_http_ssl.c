@@ -28,11 +28,15 @@ static const fy_conf_bounds_t  fy_http_ssl_buffer_bounds = { 1, UINT32_MAX };
 
 const fy_command_t  fy_http_ssl_commands[] = {
 
+    /* with variables: loaded at each handshake (fy_http_ssl_cert.c) */
     { "ssl_certificate", FY_HTTP_SSL_CTX, 0, 1, 1, fy_tls_conf_set_file,
-      FY_CONF_SRV_OFF, FY_TLS_CONF, NULL },
+      FY_CONF_SRV_OFF, FY_TLS_CONF, &fy_http_ssl_cert_values },
 
     { "ssl_certificate_key", FY_HTTP_SSL_CTX, 0, 1, 1, fy_tls_conf_set_file,
-      FY_CONF_SRV_OFF, FY_TLS_CONF, NULL },
+      FY_CONF_SRV_OFF, FY_TLS_CONF, &fy_http_ssl_cert_values },
+
+    { "ssl_certificate_cache", FY_HTTP_SSL_CTX, 0, 1, 3,
+      fy_tls_conf_set_cert_cache, FY_CONF_SRV_OFF, FY_TLS_CONF, NULL },
 
     { "ssl_protocols", FY_HTTP_SSL_CTX, 0, 1, 4, fy_tls_conf_set_protocols,
       FY_CONF_SRV_OFF, FY_TLS_OFF(protocols), NULL },

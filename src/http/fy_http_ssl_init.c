@@ -96,10 +96,15 @@ fy_http_ssl_init_cycle(fy_cycle_t *cycle)
     int                   tickets_loaded = 0;
 
     fy_tls_conf_merge(&hmcf->srv->tls, &hmcf->srv->tls);
+    if (fy_http_ssl_cert_check(&hmcf->srv->tls) != FY_OK) {
+        return FY_ERROR;
+    }
     for (i = 0; i < hmcf->servers.nelts; i++) {
         scf = *fy_array_elt(&hmcf->servers, fy_http_srv_conf_t *, i);
         fy_tls_conf_merge(&hmcf->srv->tls, &scf->tls);
-        if (fy_http_ssl_cache_conflict(hmcf, i) != FY_OK) {
+        if (fy_http_ssl_cache_conflict(hmcf, i) != FY_OK
+            || fy_http_ssl_cert_check(&scf->tls) != FY_OK)
+        {
             return FY_ERROR;
         }
     }

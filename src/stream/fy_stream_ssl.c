@@ -29,17 +29,46 @@
 static const char *fy_stream_ssl_alpn(fy_conf_t *cf, const fy_command_t *cmd,
     void *conf);
 
+/* ssl_certificate with variables: every variable of the session may be
+ * used (nginx's stream has the session then, as here); those of the
+ * later phases are still empty. */
+static void *
+fy_stream_ssl_cert_compile(fy_conf_t *cf, const fy_str_t *text)
+{
+    return fy_stream_cv_compile(cf, text);
+}
+
+static size_t
+fy_stream_ssl_cert_eval(fy_conn_t *c, const void *cv, u_char *buf,
+                        size_t size)
+{
+    /* cut at size: a value longer than fy_tls_certvar.c's 64k is then
+     * an incomplete PEM text or a file name that is not there */
+    return fy_stream_cv_eval(c->data, cv, buf, size);
+}
+
+static const fy_tls_values_t  fy_stream_ssl_cert_values = {
+    fy_stream_ssl_cert_compile,
+    fy_stream_ssl_cert_eval
+};
+
 #define FY_STREAM_SSL_CTX  (FY_CONF_STREAM | FY_CONF_STREAM_SRV)
 #define FY_STREAM_TLS      offsetof(fy_stream_srv_conf_t, tls)
 #define FY_STREAM_TLS_OFF(f)  offsetof(fy_stream_srv_conf_t, tls.f)
 
 const fy_command_t  fy_stream_ssl_commands[] = {
 
+    /* with variables: loaded at each handshake (src/tls/fy_tls_certvar.c),
+     * the session's variables evaluated */
     { "ssl_certificate", FY_STREAM_SSL_CTX, 0, 1, 1, fy_tls_conf_set_file,
-      FY_CONF_SRV_OFF, FY_STREAM_TLS, NULL },
+      FY_CONF_SRV_OFF, FY_STREAM_TLS, &fy_stream_ssl_cert_values },
 
     { "ssl_certificate_key", FY_STREAM_SSL_CTX, 0, 1, 1,
-      fy_tls_conf_set_file, FY_CONF_SRV_OFF, FY_STREAM_TLS, NULL },
+      fy_tls_conf_set_file, FY_CONF_SRV_OFF, FY_STREAM_TLS,
+      &fy_stream_ssl_cert_values },
+
+    { "ssl_certificate_cache", FY_STREAM_SSL_CTX, 0, 1, 3,
+      fy_tls_conf_set_cert_cache, FY_CONF_SRV_OFF, FY_STREAM_TLS, NULL },
 
     { "ssl_protocols", FY_STREAM_SSL_CTX, 0, 1, 4,
       fy_tls_conf_set_protocols, FY_CONF_SRV_OFF,

@@ -66,8 +66,15 @@ fy_tls_conf_merge(const fy_tls_conf_t *prev, fy_tls_conf_t *conf)
     if (conf->certs.nelts == 0 && conf->keys.nelts == 0) {
         conf->certs = prev->certs;
         conf->keys = prev->keys;
+        conf->cert_values = prev->cert_values;
+        conf->key_values = prev->key_values;
+        conf->values = prev->values;
+        conf->conf_dir = prev->conf_dir;
         conf->file = prev->file;
         conf->line = prev->line;
+    }
+    if (!conf->cert_cache_set) {
+        conf->cert_cache = prev->cert_cache;
     }
     if (conf->protocols == 0) {
         conf->protocols = prev->protocols ? prev->protocols
@@ -280,13 +287,36 @@ fy_tls_set_protocols(void *ctx, unsigned p)
            && SSL_CTX_set_max_proto_version(ctx, max) == 1;
 }
 
+#define fy_tls_is_data(name)  (strncmp(name, "data:", 5) == 0)
+
+/* A "data:" certificate (with its chain) or key, nginx's PEM text
+ * given in place of a file name, into ctx: 1, or 0 with the OpenSSL
+ * error queued. */
+static int
+fy_tls_ctx_use_data(SSL_CTX *ctx, const char *name, int type,
+                    fy_array_t *passwords)
+{
+    fy_tls_certobj_t  obj = { NULL, NULL, NULL };
+    int               ok;
+
+    if (!fy_tls_pem_read(name, type, passwords, &obj)) {
+        return 0;
+    }
+    ok = type == FY_TLS_CERTCACHE_KEY
+         ? SSL_CTX_use_PrivateKey(ctx, obj.key) == 1
+         : SSL_CTX_use_certificate(ctx, obj.cert) == 1
+           && SSL_CTX_set1_chain(ctx, (STACK_OF(X509) *) obj.chain) == 1;
+    fy_tls_certobj_free(&obj);
+    return ok;
+}
+
 int
 fy_tls_ctx_create(fy_pool_t *pool, fy_tls_conf_t *conf,
                   fy_tls_tickets_t *tickets, const char *what)
 {
     static const unsigned char  sid_ctx[] = "ferry";
     SSL_CTX                    *ctx;
-    const char                 *cert, *key;
+    const char                 *cert, *key, *cname, *kname;
     unsigned                    i;
 
     if (fy_tls_ctx_index == -1) {
@@ -319,29 +349,45 @@ fy_tls_ctx_create(fy_pool_t *pool, fy_tls_conf_t *conf,
     }
     conf->ctx = ctx;
 
-    for (i = 0; i < conf->certs.nelts; i++) {
+    /* names with variables: loaded at each handshake instead */
+    if (conf->values) {
+        if (fy_tls_certvar_init(ctx, conf, what) != FY_OK) {
+            return FY_ERROR;
+        }
+    }
+    for (i = 0; conf->values == NULL && i < conf->certs.nelts; i++) {
         cert = *fy_array_elt(&conf->certs, char *, i);
         key = *fy_array_elt(&conf->keys, char *, i);
+        /* in messages, PEM text is "data:..." (nginx shows it whole) */
+        cname = fy_tls_is_data(cert) ? "data:..." : cert;
+        kname = fy_tls_is_data(key) ? "data:..." : key;
 
         /* the certificate goes to the slot of its key type (RSA,
          * ECDSA ...), its chain with it; the key must fit that slot */
-        if (SSL_CTX_use_certificate_chain_file(ctx, cert) != 1) {
+        if (fy_tls_is_data(cert)
+            ? !fy_tls_ctx_use_data(ctx, cert, FY_TLS_CERTCACHE_CERT, NULL)
+            : SSL_CTX_use_certificate_chain_file(ctx, cert) != 1)
+        {
             fy_log_error(FY_LOG_EMERG, 0, "cannot load certificate \"%s\": "
-                         "%s in %s:%u", cert, fy_tls_error(), conf->file,
+                         "%s in %s:%u", cname, fy_tls_error(), conf->file,
                          conf->line);
             return FY_ERROR;
         }
-        fy_tls_ocsp_name(ctx, cert);
-        if (!fy_tls_use_key(ctx, key, conf->passwords)) {
+        fy_tls_ocsp_name(ctx, cname);
+        if (fy_tls_is_data(key)
+            ? !fy_tls_ctx_use_data(ctx, key, FY_TLS_CERTCACHE_KEY,
+                                   conf->passwords)
+            : !fy_tls_use_key(ctx, key, conf->passwords))
+        {
             fy_log_error(FY_LOG_EMERG, 0, "cannot load certificate key "
-                         "\"%s\" (for \"%s\"): %s in %s:%u", key, cert,
+                         "\"%s\" (for \"%s\"): %s in %s:%u", kname, cname,
                          fy_tls_error(), conf->file, conf->line);
             return FY_ERROR;
         }
         if (SSL_CTX_check_private_key(ctx) != 1) {
             fy_log_error(FY_LOG_EMERG, 0, "certificate key \"%s\" does not "
-                         "match certificate \"%s\": %s in %s:%u", key, cert,
-                         fy_tls_error(), conf->file, conf->line);
+                         "match certificate \"%s\": %s in %s:%u", kname,
+                         cname, fy_tls_error(), conf->file, conf->line);
             return FY_ERROR;
         }
     }
@@ -543,9 +589,18 @@ fy_tls_var(fy_conn_t *c, unsigned what)
 {
     SSL  *ssl = c->ssl;
 
+    if (ssl == NULL) {
+        return NULL;
+    }
+    /* the name the client asked for is known from its ClientHello on:
+     * ssl_certificate with variables evaluates it during the handshake
+     * (and nginx gives it after a failed one too) */
+    if (what == FY_TLS_VAR_SERVER_NAME) {
+        return SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
+    }
     /* nothing was agreed before the handshake ended (a session logged
      * after a failed or timed-out one) */
-    if (ssl == NULL || !SSL_is_init_finished(ssl)) {
+    if (!SSL_is_init_finished(ssl)) {
         return NULL;
     }
     switch (what) {
@@ -553,8 +608,6 @@ fy_tls_var(fy_conn_t *c, unsigned what)
         return SSL_get_version(ssl);
     case FY_TLS_VAR_CIPHER:
         return SSL_get_cipher_name(ssl);
-    case FY_TLS_VAR_SERVER_NAME:
-        return SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
     default:
         /* nginx: "r" for a resumed session, "." otherwise */
         return SSL_session_reused(ssl) ? "r" : ".";

@@ -60,10 +60,42 @@ typedef struct {
     unsigned     line;
 } fy_tls_where_t;
 
+/* ssl_certificate and ssl_certificate_key with variables: how http
+ * and stream compile such a value (NULL after logging the
+ * configuration error) and evaluate it for connection c during its
+ * handshake (the value's length; at most size bytes of it in buf; a
+ * length of size or more means the value did not fit). */
+typedef struct {
+    void    *(*compile)(fy_conf_t *cf, const fy_str_t *text);
+    size_t   (*eval)(fy_conn_t *c, const void *cv, u_char *buf,
+                     size_t size);
+} fy_tls_values_t;
+
+/* ssl_certificate_cache (fy_tls_certcache.c) and what it keeps: a
+ * certificate (X509 *) with its chain (STACK_OF(X509) *), or a key
+ * (EVP_PKEY *). */
+typedef struct fy_tls_certcache_s  fy_tls_certcache_t;
+typedef struct {
+    void  *cert;
+    void  *chain;
+    void  *key;
+} fy_tls_certobj_t;
+
 /* Per server (and at http level, inherited by servers). */
 typedef struct {
-    fy_array_t   certs;           /* char *, absolute paths */
-    fy_array_t   keys;            /* char *, absolute paths */
+    fy_array_t   certs;           /* char *, absolute paths (with
+                                     variables: the text as written) */
+    fy_array_t   keys;            /* char *, absolute paths (idem) */
+    /* with variables (fy_tls_certvar.c): one compiled value per entry
+     * of certs and keys (NULL: a file name without variables); both
+     * NULL when no name has variables, and then the files are loaded
+     * once, into the context */
+    fy_array_t             *cert_values;
+    fy_array_t             *key_values;
+    const fy_tls_values_t  *values;
+    const char             *conf_dir;     /* relative names are its */
+    fy_tls_certcache_t     *cert_cache;   /* NULL: off */
+    int                     cert_cache_set;
     const char  *file;            /* where the first certificate was */
     unsigned     line;            /* given, for messages */
     unsigned     protocols;       /* FY_TLS_*, 0: unset */
@@ -228,6 +260,42 @@ enum {
 size_t fy_tls_cert_var(fy_conn_t *c, unsigned what, u_char *buf,
                        size_t size);
 
+/* fy_tls_certvar.c: ssl_certificate with variables.  On a context
+ * whose conf has cert_values or key_values, instead of loading the
+ * files: a certificate callback that, at each handshake (after the
+ * ClientHello callbacks moved the connection to the server its SNI
+ * names), evaluates the names and loads those files (or "data:" PEM
+ * text) into the connection; one that cannot be loaded fails the
+ * handshake, logged at error.  FY_OK or FY_ERROR. */
+int  fy_tls_certvar_init(void *ctx, fy_tls_conf_t *conf, const char *what);
+/* The certificate (with the chain after it) or the key (type
+ * FY_TLS_CERTCACHE_*) of name, a file or "data:" PEM text, into obj (a
+ * key opened with each of passwords in turn, NULL: none, never a
+ * prompt): 1, or 0 with the OpenSSL error queued and obj empty.  Also
+ * for "data:" names without variables, at load (fy_tls.c). */
+int  fy_tls_pem_read(const char *name, int type, fy_array_t *passwords,
+                     fy_tls_certobj_t *obj);
+
+/* fy_tls_certcache.c: a worker's ssl_certificate_cache.  _create
+ * (when the configuration is read; emptied with pool): max entries,
+ * inactive and valid in ms; NULL when out of memory.  _find: the
+ * entry of type (FY_TLS_CERTCACHE_*) and name, or NULL (none, or its
+ * file changed once it was `valid` no more).  _add: obj's objects now
+ * the cache's (obj emptied), the entry returned (NULL: out of memory,
+ * obj left as it was).  fy_tls_certobj_free frees what obj holds. */
+enum {
+    FY_TLS_CERTCACHE_CERT,
+    FY_TLS_CERTCACHE_KEY
+};
+fy_tls_certcache_t *fy_tls_certcache_create(fy_pool_t *pool, unsigned max,
+                                            int64_t inactive, int64_t valid);
+const fy_tls_certobj_t *fy_tls_certcache_find(fy_tls_certcache_t *cache,
+                                              int type, const char *name);
+const fy_tls_certobj_t *fy_tls_certcache_add(fy_tls_certcache_t *cache,
+                                             int type, const char *name,
+                                             fy_tls_certobj_t *obj);
+void fy_tls_certobj_free(fy_tls_certobj_t *obj);
+
 /* fy_tls_load.c: the files of ssl_dhparam, ssl_crl,
  * ssl_password_file, ssl_stapling_file and the ssl_conf_command
  * list.  Each returns FY_OK or FY_ERROR (logged at emerg with the
@@ -240,6 +308,9 @@ fy_array_t *fy_tls_read_passwords(fy_pool_t *pool, const char *path,
  * passwords in turn (NULL: none; an encrypted key then fails, never
  * prompts).  1 on success, 0 with the OpenSSL error queued. */
 int  fy_tls_use_key(void *ctx, const char *key, fy_array_t *passwords);
+/* OpenSSL's passphrase callback: data is the fy_str_t tried now, or
+ * NULL (none: an encrypted key then fails, never prompts). */
+int  fy_tls_password_cb(char *buf, int size, int rwflag, void *data);
 /* Never ask a terminal for a passphrase: ctx's callback gives none. */
 void fy_tls_no_prompt(void *ctx);
 int  fy_tls_load_dhparam(void *ctx, const char *path,
@@ -296,6 +367,10 @@ int  fy_tls_conf_commands(void *ctx, fy_array_t *cmds, int client);
  * fy_tls_conf_set_up_arg, whose row's post is non-NULL for a path). */
 const char *fy_tls_conf_set_file(fy_conf_t *cf, const fy_command_t *cmd,
                                  void *conf);
+/* ssl_certificate_cache off | max=N [inactive=TIME] [valid=TIME]: the
+ * row's offset is the fy_tls_conf_t's */
+const char *fy_tls_conf_set_cert_cache(fy_conf_t *cf,
+                                       const fy_command_t *cmd, void *conf);
 const char *fy_tls_conf_set_protocols(fy_conf_t *cf, const fy_command_t *cmd,
                                       void *conf);
 const char *fy_tls_conf_set_up_arg(fy_conf_t *cf, const fy_command_t *cmd,
@@ -369,7 +444,8 @@ int  fy_tls_conn_create(fy_conn_t *c, void *ctx);
 int  fy_tls_handshake(fy_conn_t *c, const char *who);
 /* The TLS values of connection c that http's and stream's $ssl_*
  * variables give: a static or OpenSSL-owned text, NULL for none (a
- * plain connection: empty). */
+ * plain connection: empty; before the handshake ended, all but the
+ * server name, known from the ClientHello on). */
 enum {
     FY_TLS_VAR_PROTOCOL,        /* $ssl_protocol: "TLSv1.3" */
     FY_TLS_VAR_CIPHER,          /* $ssl_cipher: OpenSSL's name */

@@ -154,23 +154,85 @@ fy_tls_conf_set_up_command(fy_conf_t *cf, const fy_command_t *cmd,
                                                      + cmd->offset));
 }
 
+/* One more entry on *values (made on the first name with variables,
+ * NULL for the entries before it): cv, NULL for a plain name. */
+static const char *
+fy_tls_conf_push_value(fy_conf_t *cf, fy_array_t **values, unsigned before,
+                       void *cv)
+{
+    void  **v;
+
+    if (*values == NULL) {
+        if (cv == NULL) {
+            return FY_CONF_OK;
+        }
+        *values = fy_palloc(cf->pool, sizeof(fy_array_t));
+        if (*values == NULL) {
+            return "cannot allocate memory";
+        }
+        fy_array_init(*values, cf->pool, before + 1, sizeof(void *));
+        while (before--) {
+            v = fy_array_push(*values);
+            if (v == NULL) {
+                return "cannot allocate memory";
+            }
+            *v = NULL;
+        }
+    }
+    v = fy_array_push(*values);
+    if (v == NULL) {
+        return "cannot allocate memory";
+    }
+    *v = cv;
+    return FY_CONF_OK;
+}
+
 /* ssl_certificate / ssl_certificate_key: a file each time, paired in
- * the order given (one RSA and one ECDSA pair, say). */
+ * the order given (one RSA and one ECDSA pair, say).  A name with
+ * variables (the row's post says how the block compiles them) is kept
+ * as written, for the handshake to evaluate (fy_tls_certvar.c). */
 const char *
 fy_tls_conf_set_file(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
 {
-    fy_tls_conf_t  *t = fy_tls_conf_of(conf, cmd);
-    size_t          n = strlen(cmd->name);
-    fy_array_t     *a;
-    char          **path;
+    fy_tls_conf_t          *t = fy_tls_conf_of(conf, cmd);
+    const fy_tls_values_t  *values = cmd->post;
+    size_t                  n = strlen(cmd->name);
+    fy_array_t             *a, **va;
+    char                  **path;
+    void                   *cv = NULL;
+    const char             *rv;
 
-    a = n > 4 && strcmp(cmd->name + n - 4, "_key") == 0 ? &t->keys
-                                                        : &t->certs;
+    if (n > 4 && strcmp(cmd->name + n - 4, "_key") == 0) {
+        a = &t->keys;
+        va = &t->key_values;
+    } else {
+        a = &t->certs;
+        va = &t->cert_values;
+    }
+    if (values && memchr(cf->args[1].data, '$', cf->args[1].len)) {
+        cv = values->compile(cf, &cf->args[1]);
+        if (cv == NULL) {
+            return FY_CONF_ERROR;
+        }
+        t->values = values;
+        if (t->conf_dir == NULL && cf->conf_dir) {
+            t->conf_dir = fy_pstrndup(cf->pool, (u_char *) cf->conf_dir,
+                                      strlen(cf->conf_dir));
+        }
+    }
+    rv = fy_tls_conf_push_value(cf, va, a->nelts, cv);
+    if (rv != FY_CONF_OK) {
+        return rv;
+    }
     path = fy_array_push(a);
     if (path == NULL) {
         return "cannot allocate memory";
     }
-    *path = fy_conf_full_name(cf, cf->conf_dir, &cf->args[1]);
+    /* "data:" is the PEM text itself, not a name (nginx) */
+    *path = cv || (cf->args[1].len >= 5
+                   && memcmp(cf->args[1].data, "data:", 5) == 0)
+            ? fy_pstrndup(cf->pool, cf->args[1].data, cf->args[1].len)
+            : fy_conf_full_name(cf, cf->conf_dir, &cf->args[1]);
     if (*path == NULL) {
         return "cannot allocate memory";
     }
@@ -179,6 +241,67 @@ fy_tls_conf_set_file(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
         t->line = cf->line;
     }
     return FY_CONF_OK;
+}
+
+/* ssl_certificate_cache off | max=N [inactive=TIME] [valid=TIME]:
+ * nginx's defaults, inactive 10s and valid 60s.  One cache per level
+ * that has the directive, shared by the servers that inherit it. */
+const char *
+fy_tls_conf_set_cert_cache(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
+{
+    fy_tls_conf_t  *t = fy_tls_conf_of(conf, cmd);
+    fy_str_t       *a = NULL, v;
+    int64_t         max = 0, inactive = 10000, valid = 60000;
+    unsigned        i;
+
+    if (t->cert_cache_set) {
+        return "is duplicate";
+    }
+    t->cert_cache_set = 1;
+    if (fy_str_eq(&cf->args[1], "off")) {
+        if (cf->nargs != 2) {
+            a = &cf->args[2];
+            goto invalid;
+        }
+        return FY_CONF_OK;
+    }
+    for (i = 1; i < cf->nargs; i++) {
+        a = &cf->args[i];
+        if (a->len > 4 && memcmp(a->data, "max=", 4) == 0) {
+            max = fy_atoi(a->data + 4, a->len - 4);
+            if (max <= 0 || max > INT_MAX) {
+                goto invalid;
+            }
+        } else if (a->len > 9 && memcmp(a->data, "inactive=", 9) == 0) {
+            v.data = a->data + 9;
+            v.len = a->len - 9;
+            if ((inactive = fy_conf_parse_msec(&v)) < 0) {
+                goto invalid;
+            }
+        } else if (a->len > 6 && memcmp(a->data, "valid=", 6) == 0) {
+            v.data = a->data + 6;
+            v.len = a->len - 6;
+            if ((valid = fy_conf_parse_msec(&v)) < 0) {
+                goto invalid;
+            }
+        } else {
+            goto invalid;
+        }
+    }
+    if (max == 0) {
+        fy_conf_error(cf, "\"%.*s\" must have the \"max\" parameter",
+                      (int) cf->args[0].len, cf->args[0].data);
+        return FY_CONF_ERROR;
+    }
+    t->cert_cache = fy_tls_certcache_create(cf->pool, (unsigned) max,
+                                            inactive, valid);
+    return t->cert_cache ? FY_CONF_OK : "cannot allocate memory";
+
+invalid:
+    fy_conf_error(cf, "invalid \"%.*s\" parameter \"%.*s\"",
+                  (int) cf->args[0].len, cf->args[0].data, (int) a->len,
+                  a->data);
+    return FY_CONF_ERROR;
 }
 
 const char *

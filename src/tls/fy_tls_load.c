@@ -87,7 +87,7 @@ fy_tls_read_passwords(fy_pool_t *pool, const char *path, const char **err)
 }
 
 /* OpenSSL's passphrase callback: the passphrase tried now, or none. */
-static int
+int
 fy_tls_password_cb(char *buf, int size, int rwflag, void *data)
 {
     fy_str_t  *pwd = data;
