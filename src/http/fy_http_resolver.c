@@ -11,9 +11,8 @@
  * in a client certificate (ssl_ocsp) must be an IP address.
  * Configurations carry "resolver" for those too (Mozilla's generated
  * TLS configuration has "resolver 127.0.0.1;").  The stream block's
- * resolver rows use the same setters, into fields of its own that
- * nothing reads yet: a stream "proxy_pass $var" resolves no names
- * (fy_stream_resolve).  A row's offset is that of the level's
+ * resolver rows use the same setters, for its "proxy_pass $var"
+ * (fy_stream_resolve.c).  A row's offset is that of the level's
  * fy_resolver_t pointer (resolver) or int64_t (resolver_timeout).
  */
 #include "fy_core.h"

@@ -214,8 +214,8 @@ typedef struct fy_stream_srv_conf_s {
     fy_array_t          *access;                 /* rules, NULL: none */
     fy_array_t          *sets;          /* "set"s (fy_stream_set.c),
                                            NULL: none */
-    /* resolver, resolver_timeout (http's setters): read, kept, used
-     * by nothing yet, a stream proxy_pass resolving no names */
+    /* resolver (NULL: none), resolver_timeout (http's setters): for
+     * the host of a "proxy_pass $var" that names no upstream */
     struct fy_resolver_s *resolver;
     int64_t              resolver_timeout;
     fy_array_t          *realip_from;   /* set_real_ip_from: fy_http_cidr_t,
@@ -355,6 +355,12 @@ void fy_stream_add_addr(fy_stream_session_t *s);
 /* The upstream resolved and the server picked, all four steps above:
  * s->peer set and counted as tried (FY_OK), or FY_ERROR (logged). */
 int  fy_stream_choose(fy_stream_session_t *s);
+/* fy_stream_resolve.c: a proxy_pass $var value (len bytes) that names no
+ * upstream: s->u made for its address (FY_OK), or its name asked of the
+ * resolver (FY_AGAIN: fy_stream_connect is called again when answered);
+ * FY_ERROR logged. */
+int  fy_stream_resolve_target(fy_stream_session_t *s, const u_char *value,
+                              size_t len);
 /* proxy_bind on the new socket fd to s->peer, before its connect: the
  * address given, or the one its variables give for s (empty: none;
  * not an address, or not of the server's family: logged, none, as

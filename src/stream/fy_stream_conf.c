@@ -114,8 +114,8 @@ const fy_command_t  fy_stream_commands[] = {
       FY_CONF_SRV_OFF, offsetof(fy_stream_srv_conf_t, socket_keepalive),
       NULL },
 
-    /* http's setters: checked, no effect, since proxy_pass $var never
-     * resolves a name here (fy_stream_resolve) */
+    /* http's setters: the servers a proxy_pass $var's name is asked of
+     * (fy_stream_resolve.c) */
     { "resolver", FY_STREAM_BOTH, 0, 1, FY_CONF_MANY, fy_http_resolver,
       FY_CONF_SRV_OFF, offsetof(fy_stream_srv_conf_t, resolver),
       NULL },
@@ -661,6 +661,11 @@ fy_stream_merge(fy_stream_srv_conf_t *p, fy_stream_srv_conf_t *c)
     fy_conf_merge(c->proxy_protocol, p->proxy_protocol, FY_CONF_UNSET_INT,
                   0);
     fy_conf_merge(c->pp_timeout, p->pp_timeout, FY_CONF_UNSET_MSEC, 30000);
+    if (c->resolver == NULL) {
+        c->resolver = p->resolver;
+    }
+    fy_conf_merge(c->resolver_timeout, p->resolver_timeout,
+                  FY_CONF_UNSET_MSEC, 30000);
     fy_conf_merge(c->ssl_preread, p->ssl_preread, FY_CONF_UNSET_INT, 0);
     /* nginx: every client datagram joins the session, and the number
      * of answers is not limited (the session ends at proxy_timeout) */

@@ -612,20 +612,21 @@ fy_stream_resolve(fy_stream_session_t *s)
             return FY_OK;
         }
     }
-    fy_log_error(FY_LOG_ERR, 0, "no upstream \"%.*s\" for proxy_pass (not a "
-                 "stream upstream, nor an address given by a map), "
-                 "client: %s, server: %s", (int) len, (char *) name,
-                 s->addr_text, s->ls->text);
-    return FY_ERROR;
+    /* no upstream of that name: an address, or a name for the resolver
+     * (fy_stream_resolve_target) */
+    return fy_stream_resolve_target(s, name, len);
 }
 
 int
 fy_stream_choose(fy_stream_session_t *s)
 {
-    int  i;
+    int  i, rc;
 
-    if (s->u == NULL && fy_stream_resolve(s) != FY_OK) {
-        return FY_ERROR;
+    if (s->u == NULL) {
+        rc = fy_stream_resolve(s);
+        if (rc != FY_OK) {
+            return rc;                  /* FY_AGAIN: the resolver asked */
+        }
     }
     i = fy_stream_pick(s);
     if (i < 0) {
@@ -650,7 +651,11 @@ fy_stream_connect(fy_stream_session_t *s)
         fy_stream_return(s);            /* "return": no server */
         return;
     }
-    if (fy_stream_choose(s) != FY_OK) {
+    rc = fy_stream_choose(s);
+    if (rc == FY_AGAIN) {
+        return;         /* fy_stream_resolved comes back here */
+    }
+    if (rc != FY_OK) {
         fy_stream_finalize(s, 502);
         return;
     }
