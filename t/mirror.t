@@ -160,14 +160,10 @@ my $shadow = Ferry::Test::Backend->new(port => $f->port(2), handler => sub {
                  body => 'x' x 300000 };
     }
     if ($req->{uri} =~ m{^/hold/}) {
-        my $deadline = time + 20;
-        select(undef, undef, undef, 0.05)
-            while !-e "$release.2" && time < $deadline;
+        wait_until { -e "$release.2" } 20;      # the test's release
     }
     if ($req->{uri} =~ /slow/) {
-        my $deadline = time + 20;
-        select(undef, undef, undef, 0.05)
-            while !-e $release && time < $deadline;
+        wait_until { -e $release } 20;      # the test's release
         note_line($order, "shadow answers $req->{uri}");
     }
     return { status => 200, headers => ['X-Shadow' => 'yes'],

@@ -120,14 +120,10 @@ my $count = Ferry::Test::Backend->new(port => $f->port(2), handler => sub {
               $req->{method}, $req->{uri}, $h{'x-user'} // '-',
               $h{'x-uri'} // '-', $h{'x-args'} // '-');
     if ($req->{uri} =~ m{ru=/hold/}) {
-        my $deadline = time + 20;
-        select(undef, undef, undef, 0.05)
-            while !-e "$release.2" && time < $deadline;
+        wait_until { -e "$release.2" } 20;      # the test's release
     }
     if ($req->{uri} =~ m{ru=/slow/}) {
-        my $deadline = time + 20;
-        select(undef, undef, undef, 0.05)
-            while !-e $release && time < $deadline;
+        wait_until { -e $release } 20;      # the test's release
         note_line($order, "count answers $req->{uri}");
     }
     return { status => 200, headers => ['X-Count' => 'yes'],
