@@ -104,7 +104,10 @@ fy_http_cache_lock_set(fy_http_limit_node_t *n, int64_t t)
 }
 
 /* The least recently used entries not used for cp->inactive: up to max
- * of them go (never keep, the one being added). */
+ * of them go (never keep, the one being added).  Times are whole
+ * seconds: an entry goes once more than "inactive" has passed, as
+ * nginx's (expire < now), so one used at the end of a second is not
+ * dropped by a look at the start of the next with inactive=1s. */
 static void
 fy_http_cache_expire(fy_http_limit_shm_t *shm, fy_http_cache_path_t *cp,
                      fy_http_limit_node_t *keep, unsigned max,
@@ -114,7 +117,7 @@ fy_http_cache_expire(fy_http_limit_shm_t *shm, fy_http_cache_path_t *cp,
 
     while (max-- && shm->lru_tail != FY_LIMIT_NIL) {
         n = fy_http_limit_node(shm, shm->lru_tail);
-        if (n == keep || (int64_t) n->last + cp->inactive > now
+        if (n == keep || (int64_t) n->last + cp->inactive >= now
             || fy_http_cache_lock_get(n) > (int64_t) fy_wall_msec)
         {
             return;     /* used lately, or being fetched */
@@ -148,8 +151,8 @@ fy_http_cache_node(fy_http_cache_t *c, fy_http_cache_drops_t *d)
 
     hash = fy_http_limit_hash(shm->seed, c->md5, 16);
     n = fy_http_limit_find(shm, c->md5, 16, hash);
-    if (n && (int64_t) n->last + c->cp->inactive <= (int64_t) (fy_wall_msec
-                                                               / 1000)
+    if (n && (int64_t) n->last + c->cp->inactive < (int64_t) (fy_wall_msec
+                                                              / 1000)
         && fy_http_cache_lock_get(n) <= (int64_t) fy_wall_msec)
     {
         /* not used for "inactive": gone, even if the step of
