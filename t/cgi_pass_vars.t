@@ -81,6 +81,10 @@ http {
             set $sock unix:%%PREFIX%%/php-$arg_pool.sock;
             fastcgi_pass $sock;
         }
+        # makes an implicit upstream "localhost", port 80's
+        location = /http-bare {
+            proxy_pass http://localhost;
+        }
         location = /uwsgi {
             uwsgi_pass uwsgi://$arg_to;
         }
@@ -217,6 +221,11 @@ $r = http_get($f->port(0), '/fcgi?to=no_such_group');
 is($r->{status}, 500, 'a name that is no upstream, without a port: 500');
 like($f->error_log, qr/no port in upstream "no_such_group"/,
      '... "no port in upstream" in the error log, as nginx');
+
+$r = http_get($f->port(0), '/fcgi?to=localhost');
+is($r->{status}, 500,
+   '... also a name "proxy_pass http://NAME" made an upstream of (port 80)');
+like($f->error_log, qr/no port in upstream "localhost"/, '... logged so');
 
 $r = http_get($f->port(0), '/fcgi?to=127.0.0.1:' . $f->port(6));
 is($r->{status}, 502, 'an address nobody listens on: 502');

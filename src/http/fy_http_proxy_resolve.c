@@ -297,7 +297,10 @@ fy_proxy_pass_target(fy_http_proxy_t *p, const fy_str_t *host,
         u = *fy_array_elt(r->loc->proxy_upstreams, fy_http_upstream_t *, i);
         if (u->peers.nelts && u->name.len == host->len
             && strncasecmp((char *) u->name.data, (char *) host->data,
-                           host->len) == 0)
+                           host->len) == 0
+            /* "proxy_pass http://NAME" made NAME port 80's, which is
+             * no FastCGI's (nginx: "no port in upstream") */
+            && !(defport == 0 && (u->bare_http || u->bare_https)))
         {
             p->u = u;
             p->host = u->name;
