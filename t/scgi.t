@@ -406,9 +406,6 @@ server_conf_refused("scgi_param A b c;",
 server_conf_refused("scgi_buffers 2 100;",
                     qr/invalid buffer size "100" in "scgi_buffers" directive.* in .*ferry\.conf:8/,
                     'scgi_buffers with a tiny size');
-server_conf_refused("location / { scgi_pass 127.0.0.1:\$port; }",
-                    qr/variables in "scgi_pass" are not supported.* in .*ferry\.conf:8/,
-                    'scgi_pass with a variable');
 
 http_conf_refused("scgi_cache_path %%PREFIX%%/c keys_zone=z:1m;\n"
                   . "    server {\n        location / {\n"

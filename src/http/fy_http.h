@@ -396,8 +396,10 @@ fy_http_up_shared(const fy_http_upstream_t *u)
  * stream's: "host[:port]" or "[v6][:port]" (defport without one) read
  * into *name, *len and *port: FY_DONE when the host is an IP address (in
  * *a), FY_OK for a name to resolve, FY_DECLINED for a bad port,
- * FY_ERROR for a bad host.  And the upstream of its own a request or a
+ * FY_HTTP_TARGET_NO_PORT for none where defport is 0, FY_ERROR for a
+ * bad host.  And the upstream of its own a request or a
  * session gets for addresses (pool's memory; NULL: none left). */
+#define FY_HTTP_TARGET_NO_PORT  1
 struct fy_dns_addr_s;
 int fy_http_target_parse(const fy_str_t *target, uint16_t defport,
                          struct fy_dns_addr_s *a, const u_char **name,

@@ -190,7 +190,9 @@ fy_http_cgi_init_conf(fy_http_loc_conf_t *lcf)
  * host:port, unix:/path,
  * or an upstream's name (its servers, balancer, failure accounting
  * and keepalive cache are those of proxy_pass); uwsgi_pass also takes
- * nginx's "uwsgi://" before the address. */
+ * nginx's "uwsgi://" before the address.  With variables, the address
+ * is found per request, as for proxy_pass http://$host
+ * (fy_http_proxy_resolve.c). */
 const char *
 fy_http_cgi_pass(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
 {
@@ -218,11 +220,6 @@ fy_http_cgi_pass(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
         fy_conf_error(cf, "no host in \"%s\"", cf->args[1].data);
         return FY_CONF_ERROR;
     }
-    if (memchr(addr.data, '$', addr.len)) {
-        fy_conf_error(cf, "variables in \"%s\" are not supported: \"%s\"",
-                      cmd->name, cf->args[1].data);
-        return FY_CONF_ERROR;
-    }
     if (memmem(addr.data, addr.len, "://", 3)) {
         fy_conf_error(cf, "invalid address \"%s\" in \"%s\": %s addresses "
                       "have no scheme", cf->args[1].data, cmd->name,
@@ -231,9 +228,27 @@ fy_http_cgi_pass(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
                       : cmd->name[0] == 'm' ? "memcached" : "SCGI");
         return FY_CONF_ERROR;
     }
-    lcf->upstream = fy_http_upstream_get(cf, cf->ctx->main, &addr);
-    if (lcf->upstream == NULL) {
-        return FY_CONF_ERROR;
+    if (memchr(addr.data, '$', addr.len)) {
+        if (lcf->suwsgi) {
+            /* its TLS settings are built per upstream when the
+             * configuration is read, as for proxy_pass https:// */
+            fy_conf_error(cf, "variables in \"uwsgi_pass suwsgi://\" are "
+                          "not supported: \"%s\"", cf->args[1].data);
+            return FY_CONF_ERROR;
+        }
+        /* evaluated per request (fy_proxy_eval_pass): an upstream's
+         * name, an address, unix:/path, or a name to resolve */
+        lcf->proxy_pass_cv = fy_http_cv_compile(cf, &addr);
+        if (lcf->proxy_pass_cv == NULL) {
+            return FY_CONF_ERROR;
+        }
+        lcf->proxy_upstreams = &((fy_http_main_conf_t *) cf->ctx->main)
+                                   ->upstreams;
+    } else {
+        lcf->upstream = fy_http_upstream_get(cf, cf->ctx->main, &addr);
+        if (lcf->upstream == NULL) {
+            return FY_CONF_ERROR;
+        }
     }
     switch (cmd->name[0]) {
     case 'u':
@@ -255,7 +270,8 @@ fy_http_cgi_pass(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
     } else {
         fy_str_set(&lcf->proxy_host, "localhost");
     }
-    if (!(addr.len > 5 && strncmp((char *) addr.data, "unix:", 5) == 0)
+    if (lcf->upstream
+        && !(addr.len > 5 && strncmp((char *) addr.data, "unix:", 5) == 0)
         && memchr(addr.data, ':', addr.len) == NULL)
     {
         /* a name: an upstream block, or nginx's "no port" error at the

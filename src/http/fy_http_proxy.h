@@ -311,11 +311,14 @@ int fy_proxy_connection_option(fy_array_t *headers, const fy_str_t *name);
 int fy_proxy_cache_skip_header(const fy_str_t *name);
 int fy_proxy_create_request(fy_http_proxy_t *p);
 int fy_proxy_eval_pass(fy_http_proxy_t *p);
-/* fy_http_proxy_resolve.c: p's upstream from host (no upstream's
- * name): an address, or a name for the location's resolver.  FY_OK,
- * FY_AGAIN (fy_proxy_pass_ready is called once it is resolved, or the
- * request answered 502), or the status to answer with (logged). */
-int fy_proxy_resolve(fy_http_proxy_t *p, const fy_str_t *host);
+/* fy_http_proxy_resolve.c: p's upstream from host, a *_pass's value:
+ * an upstream's name, an address, "unix:/path", or a name for the
+ * location's resolver; defport for a host without one (0: the port
+ * must be given).  FY_OK, FY_AGAIN (fy_proxy_pass_ready is called once
+ * it is resolved, or the request answered 502), or the status to
+ * answer with (logged). */
+int fy_proxy_pass_target(fy_http_proxy_t *p, const fy_str_t *host,
+                         uint16_t defport);
 /* fy_http_proxy.c: the upstream is known, on with the request (the
  * cache, then the upstream). */
 void fy_proxy_pass_ready(fy_http_proxy_t *p);

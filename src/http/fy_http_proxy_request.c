@@ -403,23 +403,34 @@ fy_proxy_create_request(fy_http_proxy_t *p)
 /* proxy_pass with variables: evaluate the URL; its host names an
  * upstream (an upstream block, or a host:port another proxy_pass
  * made one of), or else is an address or a name to resolve
- * (fy_proxy_resolve); its URI part, if any, is the target, as is.
- * FY_OK, FY_AGAIN (waiting for the resolver), or the status to answer
- * with (logged). */
+ * (fy_proxy_pass_target); its URI part, if any, is the target, as is.
+ * fastcgi_pass, uwsgi_pass, scgi_pass and memcached_pass with
+ * variables: the whole value is the address (uwsgi_pass's may start
+ * with "uwsgi://"), with no default port.  FY_OK, FY_AGAIN (waiting
+ * for the resolver), or the status to answer with (logged). */
 int
 fy_proxy_eval_pass(fy_http_proxy_t *p)
 {
     fy_http_request_t   *r = p->r;
     fy_http_loc_conf_t  *lcf = r->loc;
-    fy_http_upstream_t  *u;
     fy_str_t             host;
     u_char              *url, *slash;
     size_t               len;
-    unsigned             i;
 
     url = fy_http_cv_eval(r, lcf->proxy_pass_cv, &len);
     if (url == NULL) {
         return 500;
+    }
+    host.data = url;
+    host.len = len;
+    if (fy_http_cgi_loc(lcf) || lcf->memcached_pass) {
+        if (lcf->uwsgi_pass && len >= 8
+            && strncasecmp((char *) url, "uwsgi://", 8) == 0)
+        {
+            host.data += 8;
+            host.len -= 8;
+        }
+        return fy_proxy_pass_target(p, &host, 0);
     }
     if (len <= 7 || strncasecmp((char *) url, "http://", 7) != 0) {
         fy_log_error(FY_LOG_ERR, 0, "invalid URL prefix in \"%.*s\" from "
@@ -439,17 +450,5 @@ fy_proxy_eval_pass(fy_http_proxy_t *p)
             return 500;
         }
     }
-
-    for (i = 0; i < lcf->proxy_upstreams->nelts; i++) {
-        u = *fy_array_elt(lcf->proxy_upstreams, fy_http_upstream_t *, i);
-        if (u->peers.nelts && u->name.len == host.len
-            && strncasecmp((char *) u->name.data, (char *) host.data,
-                           host.len) == 0)
-        {
-            p->u = u;
-            p->host = u->name;
-            return FY_OK;
-        }
-    }
-    return fy_proxy_resolve(p, &host);
+    return fy_proxy_pass_target(p, &host, 80);
 }

@@ -1,12 +1,17 @@
 /*
- * fy_http_proxy_resolve.c -- the host of a proxy_pass with variables
- * that names no upstream: an IP address ("127.0.0.1:8080",
- * "[::1]:8080"), connected to straight away, or a name, asked of the
+ * fy_http_proxy_resolve.c -- the host of a proxy_pass with variables,
+ * or the address of a fastcgi_pass, uwsgi_pass, scgi_pass or
+ * memcached_pass with variables, as a request evaluated it: the name
+ * of an upstream (a block, or an implicit one another *_pass made of
+ * its host:port) is that group; else an IP address ("127.0.0.1:8080",
+ * "[::1]:8080") or a unix-domain socket ("unix:/path", not for
+ * proxy_pass), connected to straight away, or a name, asked of the
  * location's resolver (fy_resolver.c) while the request waits on the
- * loop.  Either way the request gets an upstream of its own whose
- * servers are those addresses, tried in turn as an upstream's servers
- * are (proxy_next_upstream), as nginx makes a round-robin group per
- * request for them.  Only requests of such locations come here.
+ * loop.  For all but the first the request gets an upstream of its own
+ * whose servers are those addresses, tried in turn as an upstream's
+ * servers are (proxy_next_upstream), as nginx makes a round-robin
+ * group per request for them.  Only requests of such locations come
+ * here.
  */
 #include "fy_core.h"
 #include "fy_http.h"
@@ -36,18 +41,13 @@ fy_proxy_palloc_line(fy_pool_t *pool, size_t size)
                      & ~(uintptr_t) (FY_CACHELINE - 1));
 }
 
-/* An upstream of its own for one request or stream session (memory
- * from pool): name (as the URL or value has it, for $proxy_host and the
- * logs), its servers addrs (n of them) at port, with the "server"
- * defaults nginx gives these.  NULL: no memory. */
-fy_http_upstream_t *
-fy_http_upstream_own(fy_pool_t *pool, const fy_str_t *name,
-                     const fy_dns_addr_t *addrs, unsigned n, uint16_t port)
+/* The skeleton of an upstream of its own (memory from pool): name,
+ * room for n servers, none yet (fy_upstream_own_peer adds them).
+ * NULL: no memory. */
+static fy_http_upstream_t *
+fy_upstream_own_alloc(fy_pool_t *pool, const fy_str_t *name, unsigned n)
 {
-    fy_http_upstream_t       *u;
-    fy_http_upstream_peer_t  *peer;
-    char                      text[FY_SOCKADDR_STRLEN];
-    unsigned                  i;
+    fy_http_upstream_t  *u;
 
     u = fy_pcalloc(pool, sizeof(fy_http_upstream_t));
     if (u == NULL) {
@@ -61,36 +61,72 @@ fy_http_upstream_own(fy_pool_t *pool, const fy_str_t *name,
     u->name = *name;
     u->balancer = &fy_http_balancer_rr;
     fy_array_init(&u->peers, pool, n, sizeof(fy_http_upstream_peer_t));
+    return u;
+}
+
+/* u's next server: sa, with the "server" defaults nginx gives these
+ * too.  FY_OK / FY_ERROR (no memory). */
+static int
+fy_upstream_own_peer(fy_pool_t *pool, fy_http_upstream_t *u,
+                     const fy_sockaddr_t *sa, socklen_t salen)
+{
+    fy_http_upstream_peer_t  *peer;
+    char                      text[FY_SOCKADDR_STRLEN];
+
+    peer = fy_array_push(&u->peers);
+    if (peer == NULL) {
+        return FY_ERROR;
+    }
+    memset(peer, 0, sizeof(*peer));
+    peer->addr = *sa;
+    peer->addrlen = salen;
+    fy_sockaddr_text(&peer->addr.sa, peer->addrlen, text, sizeof(text), 1);
+    peer->name.len = strlen(text);
+    peer->name.data = (u_char *) fy_pstrndup(pool, text, peer->name.len);
+    if (peer->name.data == NULL) {
+        return FY_ERROR;
+    }
+    peer->shm = u->peers.nelts - 1;
+    /* the "server" defaults nginx gives these too */
+    peer->weight = 1;
+    peer->max_fails = 1;
+    peer->fail_timeout = 10000;
+    return FY_OK;
+}
+
+/* An upstream of its own for one request or stream session (memory
+ * from pool): name (as the URL or value has it, for $proxy_host and the
+ * logs), its servers addrs (n of them) at port, with the "server"
+ * defaults nginx gives these.  NULL: no memory. */
+fy_http_upstream_t *
+fy_http_upstream_own(fy_pool_t *pool, const fy_str_t *name,
+                     const fy_dns_addr_t *addrs, unsigned n, uint16_t port)
+{
+    fy_http_upstream_t  *u;
+    fy_sockaddr_t        sa;
+    socklen_t            salen;
+    unsigned             i;
+
+    u = fy_upstream_own_alloc(pool, name, n);
+    if (u == NULL) {
+        return NULL;
+    }
     for (i = 0; i < n; i++) {
-        peer = fy_array_push(&u->peers);
-        if (peer == NULL) {
-            return NULL;
-        }
-        memset(peer, 0, sizeof(*peer));
+        memset(&sa, 0, sizeof(sa));
         if (addrs[i].family == AF_INET) {
-            peer->addr.sin.sin_family = AF_INET;
-            peer->addr.sin.sin_port = htons(port);
-            memcpy(&peer->addr.sin.sin_addr, addrs[i].addr, 4);
-            peer->addrlen = sizeof(struct sockaddr_in);
+            sa.sin.sin_family = AF_INET;
+            sa.sin.sin_port = htons(port);
+            memcpy(&sa.sin.sin_addr, addrs[i].addr, 4);
+            salen = sizeof(struct sockaddr_in);
         } else {
-            peer->addr.sin6.sin6_family = AF_INET6;
-            peer->addr.sin6.sin6_port = htons(port);
-            memcpy(&peer->addr.sin6.sin6_addr, addrs[i].addr, 16);
-            peer->addrlen = sizeof(struct sockaddr_in6);
+            sa.sin6.sin6_family = AF_INET6;
+            sa.sin6.sin6_port = htons(port);
+            memcpy(&sa.sin6.sin6_addr, addrs[i].addr, 16);
+            salen = sizeof(struct sockaddr_in6);
         }
-        fy_sockaddr_text(&peer->addr.sa, peer->addrlen, text, sizeof(text),
-                         1);
-        peer->name.len = strlen(text);
-        peer->name.data = (u_char *) fy_pstrndup(pool, text,
-                                                 peer->name.len);
-        if (peer->name.data == NULL) {
+        if (fy_upstream_own_peer(pool, u, &sa, salen) != FY_OK) {
             return NULL;
         }
-        peer->shm = i;
-        /* the "server" defaults nginx gives these too */
-        peer->weight = 1;
-        peer->max_fails = 1;
-        peer->fail_timeout = 10000;
     }
     return u;
 }
@@ -192,8 +228,11 @@ fy_http_target_parse(const fy_str_t *target, uint16_t defport,
             return FY_DECLINED;
         }
     }
-    if (hlen == 0 || n == 0) {
-        return n == 0 ? FY_DECLINED : FY_ERROR;
+    if (hlen == 0) {
+        return FY_ERROR;
+    }
+    if (n == 0) {
+        return FY_HTTP_TARGET_NO_PORT;
     }
     *port = (uint16_t) n;
     *name = h;
@@ -209,22 +248,81 @@ fy_http_target_parse(const fy_str_t *target, uint16_t defport,
     return a->family == AF_INET6 ? FY_ERROR : FY_OK;
 }
 
+/* A "unix:/path" value: an upstream of its own with that socket.
+ * FY_OK, or the status to answer with (logged). */
+static int
+fy_proxy_own_unix(fy_http_proxy_t *p, const fy_str_t *value)
+{
+    fy_sockaddr_t  sa;
+    socklen_t      salen;
+    int            rc;
+
+    rc = fy_parse_addr_port(value->data, value->len, 0, &sa, &salen);
+    if (rc != FY_OK) {
+        fy_log_error(FY_LOG_ERR, 0, "%s in upstream \"%.*s\""
+                     FY_PROXY_CTX_FMT, rc == FY_DECLINED
+                     ? "too long path in the unix domain socket"
+                     : "invalid path", (int) fy_min(value->len, 256),
+                     value->data, FY_PROXY_CTX(p));
+        return 500;
+    }
+    p->u = fy_upstream_own_alloc(p->r->pool, value, 1);
+    if (p->u == NULL
+        || fy_upstream_own_peer(p->r->pool, p->u, &sa, salen) != FY_OK)
+    {
+        return 500;
+    }
+    p->host = *value;
+    return FY_OK;
+}
+
 int
-fy_proxy_resolve(fy_http_proxy_t *p, const fy_str_t *host)
+fy_proxy_pass_target(fy_http_proxy_t *p, const fy_str_t *host,
+                     uint16_t defport)
 {
     fy_http_request_t   *r = p->r;
+    fy_http_upstream_t  *u;
     fy_proxy_resolve_t  *rs;
     fy_dns_addr_t        a;
     const u_char        *h;
     size_t               hlen;
     uint16_t             port;
+    unsigned             i;
     int                  rc;
 
-    rc = fy_http_target_parse(host, 80, &a, &h, &hlen, &port);
+    /* an upstream block, or a host:port (unix:/path) another *_pass
+     * made an implicit upstream of: that group, as nginx looks it up
+     * first */
+    for (i = 0; i < r->loc->proxy_upstreams->nelts; i++) {
+        u = *fy_array_elt(r->loc->proxy_upstreams, fy_http_upstream_t *, i);
+        if (u->peers.nelts && u->name.len == host->len
+            && strncasecmp((char *) u->name.data, (char *) host->data,
+                           host->len) == 0
+            /* "proxy_pass http://NAME" made NAME port 80's, which is
+             * no FastCGI's (nginx: "no port in upstream") */
+            && !(defport == 0 && (u->bare_http || u->bare_https)))
+        {
+            p->u = u;
+            p->host = u->name;
+            return FY_OK;
+        }
+    }
+    if (host->len > 5 && strncmp((char *) host->data, "unix:", 5) == 0) {
+        return fy_proxy_own_unix(p, host);
+    }
+
+    rc = fy_http_target_parse(host, defport, &a, &h, &hlen, &port);
     if (rc == FY_DONE) {
         /* an address: no resolver needed */
         return fy_proxy_own_upstream(p, host, &a, 1, port) == FY_OK
                ? FY_OK : 500;
+    }
+    if (rc == FY_HTTP_TARGET_NO_PORT) {
+        /* FastCGI, uwsgi, SCGI, memcached: no default port (nginx) */
+        fy_log_error(FY_LOG_ERR, 0, "no port in upstream \"%.*s\""
+                     FY_PROXY_CTX_FMT, (int) fy_min(host->len, 256),
+                     host->data, FY_PROXY_CTX(p));
+        return 500;
     }
     if (rc != FY_OK) {
         fy_log_error(FY_LOG_ERR, 0, "invalid %s in upstream \"%.*s\""
