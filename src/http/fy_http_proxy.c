@@ -418,6 +418,7 @@ fy_http_proxy_handler(fy_http_request_t *r)
     p->r = r;
     p->u = r->loc->upstream;
     p->host = r->loc->proxy_host;
+    p->https = r->loc->proxy_https;
     fy_array_init(&p->states, r->pool, 2, sizeof(fy_proxy_state_t));
     if (r->proxy && fy_proxy_keep_states(p, r->proxy) != FY_OK) {
         fy_http_send_error(r, 500);
@@ -540,7 +541,7 @@ fy_proxy_start(fy_http_proxy_t *p)
         rc = fy_proxy_create_request(p);
     }
     if (rc != FY_OK
-        || (r->loc->proxy_https && fy_proxy_ssl_prepare(p) != FY_OK))
+        || (p->https && fy_proxy_ssl_prepare(p) != FY_OK))
     {
         fy_http_send_error(r, 500);
         return;
@@ -940,7 +941,7 @@ fy_proxy_connected(fy_event_t *wev)
         return;
     }
 
-    if (p->r->loc->proxy_https) {
+    if (p->https) {
         fy_proxy_ssl_handshake(p);    /* then fy_proxy_send_request */
         return;
     }

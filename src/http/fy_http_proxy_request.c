@@ -400,7 +400,8 @@ fy_proxy_create_request(fy_http_proxy_t *p)
     return FY_OK;
 }
 
-/* proxy_pass with variables: evaluate the URL; its host names an
+/* proxy_pass with variables: evaluate the URL; its scheme, http:// or
+ * https://, sets p->https for this request; its host names an
  * upstream (an upstream block, or a host:port another proxy_pass
  * made one of), or else is an address or a name to resolve
  * (fy_proxy_resolve); its URI part, if any, is the target, as is.
@@ -414,22 +415,28 @@ fy_proxy_eval_pass(fy_http_proxy_t *p)
     fy_http_upstream_t  *u;
     fy_str_t             host;
     u_char              *url, *slash;
-    size_t               len;
+    size_t               len, skip;
     unsigned             i;
 
     url = fy_http_cv_eval(r, lcf->proxy_pass_cv, &len);
     if (url == NULL) {
         return 500;
     }
-    if (len <= 7 || strncasecmp((char *) url, "http://", 7) != 0) {
+    if (len > 7 && strncasecmp((char *) url, "http://", 7) == 0) {
+        skip = 7;
+        p->https = 0;
+    } else if (len > 8 && strncasecmp((char *) url, "https://", 8) == 0) {
+        skip = 8;
+        p->https = 1;
+    } else {
         fy_log_error(FY_LOG_ERR, 0, "invalid URL prefix in \"%.*s\" from "
                      "\"proxy_pass\", client %s", (int) fy_min(len, 256),
                      url, r->hc->addr_text);
         return 500;
     }
-    host.data = url + 7;
-    slash = memchr(host.data, '/', len - 7);
-    host.len = slash ? (size_t) (slash - host.data) : len - 7;
+    host.data = url + skip;
+    slash = memchr(host.data, '/', len - skip);
+    host.len = slash ? (size_t) (slash - host.data) : len - skip;
     if (slash) {
         p->uri.data = slash;
         p->uri.len = (size_t) (url + len - slash);

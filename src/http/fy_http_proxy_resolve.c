@@ -6,7 +6,9 @@
  * loop.  Either way the request gets an upstream of its own whose
  * servers are those addresses, tried in turn as an upstream's servers
  * are (proxy_next_upstream), as nginx makes a round-robin group per
- * request for them.  Only requests of such locations come here.
+ * request for them; port 80 unless given, 443 for https:// (TLS then
+ * as for any upstream, fy_http_proxy_ssl.c, to the name, not the
+ * address).  Only requests of such locations come here.
  */
 #include "fy_core.h"
 #include "fy_http.h"
@@ -220,7 +222,8 @@ fy_proxy_resolve(fy_http_proxy_t *p, const fy_str_t *host)
     uint16_t             port;
     int                  rc;
 
-    rc = fy_http_target_parse(host, 80, &a, &h, &hlen, &port);
+    rc = fy_http_target_parse(host, p->https ? 443 : 80, &a, &h, &hlen,
+                              &port);
     if (rc == FY_DONE) {
         /* an address: no resolver needed */
         return fy_proxy_own_upstream(p, host, &a, 1, port) == FY_OK
