@@ -190,7 +190,9 @@ fy_http_proxy_host(fy_http_request_t *r, u_char *buf, size_t size)
 {
     fy_http_proxy_t  *p = r->proxy;
 
-    if (buf) {
+    /* empty (data NULL) when a proxy_pass with variables failed before
+     * its host was known */
+    if (buf && p->host.len) {
         memcpy(buf, p->host.data, fy_min(size, p->host.len));
     }
     return p->host.len;
