@@ -9,8 +9,8 @@
 # the SNI name the TLS backend got (the evaluated host, never the
 # address it resolved to), proxy_ssl_verify passing for the right name
 # and failing (502, with nginx's log line) for a wrong one, kept TLS
-# connections for an upstream block with keepalive and none for an
-# address found at run time.
+# connections for an upstream block with keepalive and neither kept
+# connections nor sessions for an address found at run time.
 
 use strict;
 use warnings;
@@ -102,6 +102,7 @@ my ($rs) = http_keepalive($p0, [map { build_request(path => "/ip/k$_?h=$tls") } 
 is(scalar(grep { $_->{status} == 200 } @$rs), 2, 'two requests to an address');
 isnt(tls_line($rs->[0], 'conn'), tls_line($rs->[1], 'conn'),
      '... on two TLS connections: none kept for an address');
+is(tls_line($rs->[1], 'reused'), '0', '... no session kept for it either');
 
 $r = http_get($p0, '/set/y?a=1');
 is($r->{status}, 200, 'set $s ADDR; proxy_pass https://$s/fixed$request_uri');
