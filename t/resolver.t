@@ -300,35 +300,10 @@ is($r->{status}, 200, 'the worker still resolves and proxies after that');
 
 # ---- dnsmasq, a real DNS server ----
 SKIP: {
-    my ($dnsmasq) = grep { -x } qw(/usr/sbin/dnsmasq /usr/bin/dnsmasq);
-    skip 'dnsmasq not installed (sh auto/deps --test)', 5 unless $dnsmasq;
+    skip 'dnsmasq not installed (sh auto/deps --test)', 6 unless dnsmasq_bin();
     my $hosts = $f->write_file('hosts', "127.0.0.1 backend.ferry.test\n");
-    my $pid = fork // die "fork: $!\n";
-    if ($pid == 0) {
-        open STDOUT, '>', $f->prefix . '/dnsmasq.log';
-        open STDERR, '>&', \*STDOUT;
-        { exec $dnsmasq, '--keep-in-foreground', '--port=' . $f->port(3),
-             '--listen-address=127.0.0.1', '--bind-interfaces',
-             '--no-resolv', '--no-hosts', "--addn-hosts=$hosts",
-             '--local=/test/', '--conf-file=/dev/null', '--pid-file=',
-             '--user=' . getpwuid($<), '--log-facility=-'; }
-        POSIX::_exit(127);
-    }
-    push @kids, $pid;
-    my $ok = wait_until {
-        my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
-                                      PeerPort => $f->port(3),
-                                      Proto => 'udp') or return 0;
-        # any answer to a query for "x" (type A)
-        $s->send(pack('nnnnnn', 7, 0x0100, 1, 0, 0, 0)
-                 . "\x01x\x00\x00\x01\x00\x01");
-        # (readable also after an ICMP "port unreachable": recv tells)
-        my $sel = IO::Select->new($s);
-        return 0 unless $sel->can_read(0.5);
-        my $buf = '';
-        return defined $s->recv($buf, 512) && length $buf > 12;
-    } 10;
-    ok($ok, 'dnsmasq answers');
+    ok(dnsmasq_server($f->port(3), $hosts, $f->prefix . '/dnsmasq.log'),
+       'dnsmasq answers');
     $r = http_get($f->port(0), "/d/x?h=backend.ferry.test:$bp");
     is($r->{status}, 200, 'a name dnsmasq resolves: proxied');
     is($r->{headers}{'x-up'}, "127.0.0.1:$bp", '... to its address');

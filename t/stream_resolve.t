@@ -18,8 +18,7 @@ use IO::Select;
 use POSIX ();
 use Ferry::Test;
 
-my ($dnsmasq) = grep { -x } qw(/usr/sbin/dnsmasq /usr/bin/dnsmasq);
-plan skip_all => 'dnsmasq not installed (sh auto/deps --test)' unless $dnsmasq;
+plan skip_all => 'dnsmasq not installed (sh auto/deps --test)' unless dnsmasq_bin();
 
 my @kids;
 END { kill 'TERM', @kids if @kids; }
@@ -84,18 +83,8 @@ if ($upid == 0) {
 push @kids, $upid;
 
 my $hosts = $f->write_file('hosts', "127.0.0.1 backend.test\n");
-my $pid = fork // die "fork: $!\n";
-if ($pid == 0) {
-    open STDOUT, '>', $f->prefix . '/dnsmasq.log';
-    open STDERR, '>&', \*STDOUT;
-    { exec $dnsmasq, '--keep-in-foreground', '--port=' . $f->port(5),
-         '--listen-address=127.0.0.1', '--bind-interfaces',
-         '--no-resolv', '--no-hosts', "--addn-hosts=$hosts", '--local=/test/',
-         '--conf-file=/dev/null', '--pid-file=',
-         '--user=' . getpwuid($<), '--log-facility=-', '--log-queries'; }
-    POSIX::_exit(127);
-}
-push @kids, $pid;
+ok(dnsmasq_server($f->port(5), $hosts, $f->prefix . '/dnsmasq.log', 1),
+   'dnsmasq answers');
 
 $f->allow_log(qr/could not be resolved|no resolver defined|no upstream ".*" for proxy_pass/);
 $f->start or BAIL_OUT('ferry did not start');

@@ -228,10 +228,9 @@ EOF
 
 # ---- a real DNS server and client: dnsmasq behind ferry, dig ----
 SKIP: {
-    my ($dnsmasq) = grep { -x } qw(/usr/sbin/dnsmasq /usr/bin/dnsmasq);
     my ($dig) = grep { -x } qw(/usr/bin/dig);
     skip 'dnsmasq or dig not installed (sh auto/deps --test)', 5
-        unless $dnsmasq && $dig;
+        unless dnsmasq_bin() && $dig;
 
     my $g = Ferry::Test->new(conf => main_conf() . <<'EOF');
 events { worker_connections 64; }
@@ -246,18 +245,7 @@ stream {
 }
 EOF
     my $hosts = $g->write_file('hosts', "10.1.2.3 ferry-test.example\n");
-    my $pid = fork // die "fork: $!\n";
-    if ($pid == 0) {
-        open STDOUT, '>', $g->prefix . '/dnsmasq.log';
-        open STDERR, '>&', \*STDOUT;
-        { exec $dnsmasq, '--keep-in-foreground', '--port=' . $g->port(1),
-             '--listen-address=127.0.0.1', '--bind-interfaces',
-             '--no-resolv', '--no-hosts', "--addn-hosts=$hosts",
-             '--conf-file=/dev/null', '--pid-file=',
-             '--user=' . getpwuid($<), '--log-facility=-'; }
-        POSIX::_exit(127);
-    }
-    push @kids, $pid;
+    dnsmasq_server($g->port(1), $hosts, $g->prefix . '/dnsmasq.log');
     my $ask = sub { my $p = shift;
         my $r = `$dig +short +time=2 +tries=1 -p $p \@127.0.0.1 ferry-test.example A 2>&1`;
         chomp $r; return $r };

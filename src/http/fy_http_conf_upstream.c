@@ -266,12 +266,15 @@ fy_http_proxy_pass(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
     if (memchr(url.data, '$', url.len)
         && (url.data[0] == '$'
             || (url.len > 7
-                && strncasecmp((char *) url.data, "http://", 7) == 0)))
+                && strncasecmp((char *) url.data, "http://", 7) == 0)
+            || (url.len > 8
+                && strncasecmp((char *) url.data, "https://", 8) == 0)))
     {
-        /* Evaluated per request (fy_http_proxy_handler): the host names
-         * an upstream, or is an address or a name to resolve
-         * (fy_http_proxy_resolve.c); the URI part (if any) is sent as
-         * is. */
+        /* Evaluated per request (fy_http_proxy_handler): the scheme
+         * says whether TLS is spoken (with the location's proxy_ssl_*,
+         * fy_http_proxy_ssl.c), the host names an upstream, or is an
+         * address or a name to resolve (fy_http_proxy_resolve.c); the
+         * URI part (if any) is sent as is. */
         lcf->proxy_pass_cv = fy_http_cv_compile(cf, &url);
         if (lcf->proxy_pass_cv == NULL) {
             return FY_CONF_ERROR;
@@ -291,11 +294,6 @@ fy_http_proxy_pass(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
         skip = 7;
     } else {
         fy_conf_error(cf, "invalid URL prefix in \"%s\"", url.data);
-        return FY_CONF_ERROR;
-    }
-    if (memchr(url.data, '$', url.len)) {
-        fy_conf_error(cf, "variables in \"proxy_pass https://\" are not "
-                      "supported: \"%s\"", url.data);
         return FY_CONF_ERROR;
     }
 

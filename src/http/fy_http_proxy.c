@@ -190,7 +190,9 @@ fy_http_proxy_host(fy_http_request_t *r, u_char *buf, size_t size)
 {
     fy_http_proxy_t  *p = r->proxy;
 
-    if (buf) {
+    /* empty (data NULL) when a proxy_pass with variables failed before
+     * its host was known */
+    if (buf && p->host.len) {
         memcpy(buf, p->host.data, fy_min(size, p->host.len));
     }
     return p->host.len;
@@ -418,6 +420,7 @@ fy_http_proxy_handler(fy_http_request_t *r)
     p->r = r;
     p->u = r->loc->upstream;
     p->host = r->loc->proxy_host;
+    p->https = r->loc->proxy_https;
     fy_array_init(&p->states, r->pool, 2, sizeof(fy_proxy_state_t));
     if (r->proxy && fy_proxy_keep_states(p, r->proxy) != FY_OK) {
         fy_http_send_error(r, 500);
@@ -540,7 +543,7 @@ fy_proxy_start(fy_http_proxy_t *p)
         rc = fy_proxy_create_request(p);
     }
     if (rc != FY_OK
-        || (r->loc->proxy_https && fy_proxy_ssl_prepare(p) != FY_OK))
+        || (p->https && fy_proxy_ssl_prepare(p) != FY_OK))
     {
         fy_http_send_error(r, 500);
         return;
@@ -940,7 +943,7 @@ fy_proxy_connected(fy_event_t *wev)
         return;
     }
 
-    if (p->r->loc->proxy_https) {
+    if (p->https) {
         fy_proxy_ssl_handshake(p);    /* then fy_proxy_send_request */
         return;
     }

@@ -110,6 +110,10 @@ struct fy_http_proxy_s {
                                                   not sent, no retry */
     char                     *ssl_name;        /* https: the name for SNI
                                                   and verification */
+    unsigned                  https:1;         /* TLS to the upstream: the
+                                                  location's scheme, or
+                                                  the one its proxy_pass
+                                                  with variables gave */
     unsigned                  keep_conn:1;     /* the request let the
                                                   connection stay open */
     fy_str_t                  host;        /* $proxy_host */
@@ -253,7 +257,7 @@ typedef struct {
                           (int) (p)->r->request_line.len,                 \
                           (char *) (p)->r->request_line.data,             \
                           (p)->peer == NULL ? ""                          \
-                          : (p)->r->loc->proxy_https                      \
+                          : (p)->https                                    \
                           ? ", upstream: \"https://"                      \
                           : (p)->fcgi ? ", upstream: \"fastcgi://"        \
                           : (p)->r->loc->uwsgi_pass                       \

@@ -400,7 +400,8 @@ fy_proxy_create_request(fy_http_proxy_t *p)
     return FY_OK;
 }
 
-/* proxy_pass with variables: evaluate the URL; its host names an
+/* proxy_pass with variables: evaluate the URL; its scheme, http:// or
+ * https://, sets p->https for this request; its host names an
  * upstream (an upstream block, or a host:port another proxy_pass
  * made one of), or else is an address or a name to resolve
  * (fy_proxy_pass_target); its URI part, if any, is the target, as is.
@@ -415,32 +416,39 @@ fy_proxy_eval_pass(fy_http_proxy_t *p)
     fy_http_loc_conf_t  *lcf = r->loc;
     fy_str_t             host;
     u_char              *url, *slash;
-    size_t               len;
+    size_t               len, skip;
 
     url = fy_http_cv_eval(r, lcf->proxy_pass_cv, &len);
     if (url == NULL) {
         return 500;
     }
-    host.data = url;
-    host.len = len;
     if (fy_http_cgi_loc(lcf) || lcf->memcached_pass) {
+        host.data = url;
+        host.len = len;
         if (lcf->uwsgi_pass && len >= 8
             && strncasecmp((char *) url, "uwsgi://", 8) == 0)
         {
             host.data += 8;
             host.len -= 8;
         }
+        p->https = 0;
         return fy_proxy_pass_target(p, &host, 0);
     }
-    if (len <= 7 || strncasecmp((char *) url, "http://", 7) != 0) {
+    if (len > 7 && strncasecmp((char *) url, "http://", 7) == 0) {
+        skip = 7;
+        p->https = 0;
+    } else if (len > 8 && strncasecmp((char *) url, "https://", 8) == 0) {
+        skip = 8;
+        p->https = 1;
+    } else {
         fy_log_error(FY_LOG_ERR, 0, "invalid URL prefix in \"%.*s\" from "
                      "\"proxy_pass\", client %s", (int) fy_min(len, 256),
                      url, r->hc->addr_text);
         return 500;
     }
-    host.data = url + 7;
-    slash = memchr(host.data, '/', len - 7);
-    host.len = slash ? (size_t) (slash - host.data) : len - 7;
+    host.data = url + skip;
+    slash = memchr(host.data, '/', len - skip);
+    host.len = slash ? (size_t) (slash - host.data) : len - skip;
     if (slash) {
         p->uri.data = slash;
         p->uri.len = (size_t) (url + len - slash);
@@ -450,5 +458,5 @@ fy_proxy_eval_pass(fy_http_proxy_t *p)
             return 500;
         }
     }
-    return fy_proxy_pass_target(p, &host, 80);
+    return fy_proxy_pass_target(p, &host, p->https ? 443 : 80);
 }

@@ -10,7 +10,9 @@
  * loop.  For all but the first the request gets an upstream of its own
  * whose servers are those addresses, tried in turn as an upstream's
  * servers are (proxy_next_upstream), as nginx makes a round-robin
- * group per request for them.  Only requests of such locations come
+ * group per request for them; proxy_pass's port 80 unless given, 443
+ * for https:// (TLS then as for any upstream, fy_http_proxy_ssl.c, to
+ * the name, not the address).  Only requests of such locations come
  * here.
  */
 #include "fy_core.h"

@@ -14,8 +14,10 @@
  * A level with any proxy_ssl_* directive has its own settings, merged
  * with its parent's; a level without shares its parent's.  Every set
  * of settings used by an https location gets an OpenSSL context, and
- * sets that are alike share one.  The OpenSSL side is in
- * src/tls/fy_tls_upstream.c.
+ * sets that are alike share one.  A proxy_pass with variables may give
+ * https:// in any request (p->https, fy_proxy_eval_pass), so its
+ * location gets one too, as nginx makes one for it.  The OpenSSL side
+ * is in src/tls/fy_tls_upstream.c.
  */
 #include "fy_core.h"
 #include "fy_http.h"
@@ -296,7 +298,7 @@ fy_proxy_ssl_walk(fy_cycle_t *cycle, fy_array_t *built,
 
     for (i = 0; list && i < list->nelts; i++) {
         lcf = *fy_array_elt(list, fy_http_loc_conf_t *, i);
-        if (lcf->upstream && lcf->proxy_https
+        if (((lcf->upstream && lcf->proxy_https) || lcf->proxy_pass_cv)
             && fy_proxy_ssl_build(cycle, built, dflt, lcf) != FY_OK)
         {
             return FY_ERROR;
@@ -337,7 +339,9 @@ fy_http_proxy_ssl_init_cycle(fy_cycle_t *cycle)
 /* ---- requests ---- */
 
 /* The name for SNI and verification: proxy_ssl_name evaluated, else
- * the proxy_pass host; without a port (nginx). */
+ * the proxy_pass host ($proxy_host: as written, or as a proxy_pass
+ * with variables gave it this request, never an address it resolved
+ * to); without a port (nginx). */
 int
 fy_proxy_ssl_prepare(fy_http_proxy_t *p)
 {
@@ -352,8 +356,8 @@ fy_proxy_ssl_prepare(fy_http_proxy_t *p)
             return FY_ERROR;
         }
     } else {
-        d = r->loc->proxy_host.data;
-        len = r->loc->proxy_host.len;
+        d = p->host.data;
+        len = p->host.len;
     }
     if (len && d[0] == '[') {
         /* [v6]:port */
@@ -372,7 +376,7 @@ fy_proxy_ssl_prepare(fy_http_proxy_t *p)
 const void *
 fy_proxy_ssl_ctx(fy_http_proxy_t *p)
 {
-    return p->r->loc->proxy_https ? p->r->loc->proxy_ssl->tls.ctx : NULL;
+    return p->https ? p->r->loc->proxy_ssl->tls.ctx : NULL;
 }
 
 /* TCP is up: start TLS.  The connect timer stays armed, so
@@ -383,8 +387,12 @@ fy_proxy_ssl_handshake(fy_http_proxy_t *p)
     fy_conn_t  *uc = p->uc;
 
     if (uc->ssl == NULL) {
+        /* a request's own upstream (fy_http_upstream_own) ends with it:
+         * no session is kept for its servers */
         if (fy_tls_up_conn_create(uc, &p->r->loc->proxy_ssl->tls,
-                                  p->ssl_name, &p->peer->ssl_session)
+                                  p->ssl_name,
+                                  p->u->own_peers ? NULL
+                                                  : &p->peer->ssl_session)
             != FY_OK)
         {
             fy_proxy_fail(p, 502);

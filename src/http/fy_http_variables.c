@@ -9,6 +9,7 @@
 #include "fy_core.h"
 #include "fy_http.h"
 #include "fy_http_fastcgi.h"
+#include "fy_http_proxy.h"
 #include "fy_pp.h"
 
 #include <arpa/inet.h>
@@ -322,8 +323,9 @@ fy_var_proxy_port(fy_http_request_t *r, u_char *buf, size_t size)
     if (p > host && p < host + n && p[-1] == ':') {
         return fy_var_copy(buf, size, p, (size_t) (host + n - p));
     }
-    return r->loc->proxy_https ? fy_var_copy(buf, size, "443", 3)
-                               : fy_var_copy(buf, size, "80", 2);
+    return (r->proxy ? r->proxy->https : r->loc->proxy_https)
+           ? fy_var_copy(buf, size, "443", 3)
+           : fy_var_copy(buf, size, "80", 2);
 }
 
 /* The next request header, from *i on, named by the variable's free

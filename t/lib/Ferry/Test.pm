@@ -58,7 +58,7 @@ our @EXPORT = qw(main_conf http http_get http_keepalive build_request
                  parse_echo parse_response test_body wait_until
                  port_is_closed sh conf_refused http_conf_refused
                  server_conf_refused tcp_server serve_connections
-                 udp_server stream_line);
+                 udp_server stream_line dnsmasq_bin dnsmasq_server);
 
 my $TB = Test::More->builder;
 
@@ -414,6 +414,50 @@ sub udp_server {
     close $u;
     push @TCP_SERVERS, $pid;
     return $pid;
+}
+
+# dnsmasq, a real DNS server, on 127.0.0.1:$port answering from the
+# hosts file $hosts (lines "ADDRESS NAME") and from nothing else
+# (--local=/test/: a name under .test it does not know is NXDOMAIN,
+# never asked further); its output, and with $log_queries the
+# questions it got, go to $log.  Returns its pid once it answers a
+# question (stopped with the TCP servers), or undef when dnsmasq is not
+# installed or does not answer within 10 s.  dnsmasq_bin: its path, or
+# undef (for a test's skip).
+sub dnsmasq_bin {
+    my ($bin) = grep { -x } qw(/usr/sbin/dnsmasq /usr/bin/dnsmasq);
+    return $bin;
+}
+
+sub dnsmasq_server {
+    my ($port, $hosts, $log, $log_queries) = @_;
+    my $bin = dnsmasq_bin() or return undef;
+    my $pid = fork // die "fork: $!\n";
+    if ($pid == 0) {
+        open STDOUT, '>', $log;
+        open STDERR, '>&', \*STDOUT;
+        { exec $bin, '--keep-in-foreground', "--port=$port",
+             '--listen-address=127.0.0.1', '--bind-interfaces',
+             '--no-resolv', '--no-hosts', "--addn-hosts=$hosts",
+             '--local=/test/', '--conf-file=/dev/null', '--pid-file=',
+             '--user=' . getpwuid($<), '--log-facility=-',
+             ($log_queries ? '--log-queries' : ()); }
+        POSIX::_exit(127);
+    }
+    push @TCP_SERVERS, $pid;
+    my $ok = wait_until {
+        my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
+                                      PeerPort => $port, Proto => 'udp')
+            or return 0;
+        # any answer to a question for "x" (type A); readable also after
+        # an ICMP "port unreachable": recv tells
+        $s->send(pack('nnnnnn', 7, 0x0100, 1, 0, 0, 0)
+                 . "\x01x\x00\x00\x01\x00\x01");
+        return 0 unless IO::Select->new($s)->can_read(0.5);
+        my $buf = '';
+        return defined $s->recv($buf, 512) && length $buf > 12;
+    } 10;
+    return $ok ? $pid : undef;
 }
 
 sub _can_connect {
