@@ -63,9 +63,19 @@ http {
         location /ups/ { proxy_pass http://unixapp; }
         location /direct/ { proxy_pass http://unix:%%PREFIX%%/app.sock:/mapped/; }
         location /whole/ { proxy_pass http://unix:%%PREFIX%%/app.sock; }
+        location /var1/ {
+            set \$s %%PREFIX%%/app.sock;
+            proxy_pass http://unix:\$s:/mapped/;
+        }
+        location /var2/ {
+            set \$s unix:%%PREFIX%%/app.sock;
+            proxy_pass http://\$s;
+        }
+        location /var3/ { proxy_pass http://unix:%%PREFIX%%/\$arg_s.sock; }
     }
     server {
         listen unix:%%PREFIX%%/app.sock;
+        listen unix:%%PREFIX%%/app2.sock;
         location / { return 200 "app \$request_uri host=\$host from=\$remote_addr\\n"; }
     }
 }
@@ -83,7 +93,7 @@ ok(-S "$p/front.sock", 'listen unix:PATH: the master made the socket file '
 is((stat "$p/front.sock")[2] & 0777, 0666, '... mode 0666, as nginx');
 
 SKIP: {
-    skip 'curl not installed', 5 unless $curl;
+    skip 'curl not installed', 9 unless $curl;
     my $out = curl_unix("$p/front.sock", 'http://x/');
     is($out, "front unix:||unix:$p/front.sock|\n",
        'curl --unix-socket: served; $remote_addr "unix:", $remote_port and '
@@ -99,6 +109,23 @@ SKIP: {
     $out = `curl -s -m 5 http://127.0.0.1:${\ $f->port(0)}/whole/q`;
     is($out, "app /whole/q host=localhost from=unix:\n",
        'proxy_pass http://unix:PATH: the request URI as it came');
+
+    # with variables, as nginx: the path ends at the ':' of the URI
+    # part, which is then the whole target
+    $out = `curl -s -m 5 http://127.0.0.1:${\ $f->port(0)}/var1/z`;
+    is($out, "app /mapped/ host=localhost from=unix:\n",
+       'proxy_pass http://unix:$var:/uri/: the socket, the URI part as the '
+       . 'target, Host "localhost"');
+    $out = `curl -s -m 5 http://127.0.0.1:${\ $f->port(0)}/var2/q`;
+    is($out, "app /var2/q host=localhost from=unix:\n",
+       'proxy_pass http://$var, "unix:PATH" that another proxy_pass made an '
+       . 'upstream of: that one, Host "localhost"');
+    $out = `curl -s -m 5 'http://127.0.0.1:${\ $f->port(0)}/var3/x?s=app2'`;
+    is($out, "app /var3/x?s=app2 host=localhost from=unix:\n",
+       'proxy_pass http://unix:PATH-WITH-$var: a socket no upstream names, '
+       . 'connected to at once');
+    $out = `curl -s -m 5 -o /dev/null -w '%{http_code}' 'http://127.0.0.1:${\ $f->port(0)}/var3/x?s=none'`;
+    is($out, '502', '... a path nothing listens on: 502');
 
     # keep-alive over the unix socket (no TCP_NODELAY to set there)
     $out = `curl -s -m 5 --unix-socket '$p/front.sock' http://x/1 http://x/2 2>&1`;

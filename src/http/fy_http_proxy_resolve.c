@@ -4,8 +4,9 @@
  * memcached_pass with variables, as a request evaluated it: the name
  * of an upstream (a block, or an implicit one another *_pass made of
  * its host:port) is that group; else an IP address ("127.0.0.1:8080",
- * "[::1]:8080") or a unix-domain socket ("unix:/path", not for
- * proxy_pass), connected to straight away, or a name, asked of the
+ * "[::1]:8080") or a unix-domain socket ("unix:/path", for proxy_pass
+ * the host of "http://unix:/path:/uri"; the Host sent is "localhost",
+ * as nginx's), connected to straight away, or a name, asked of the
  * location's resolver (fy_resolver.c) while the request waits on the
  * loop.  For all but the first the request gets an upstream of its own
  * whose servers are those addresses, tried in turn as an upstream's
@@ -274,7 +275,9 @@ fy_proxy_own_unix(fy_http_proxy_t *p, const fy_str_t *value)
     {
         return 500;
     }
-    p->host = *value;
+    /* the Host sent to a unix-domain upstream and $proxy_host, as
+     * nginx's and as without variables */
+    fy_str_set(&p->host, "localhost");
     return FY_OK;
 }
 
@@ -306,6 +309,11 @@ fy_proxy_pass_target(fy_http_proxy_t *p, const fy_str_t *host,
         {
             p->u = u;
             p->host = u->name;
+            if (u->name.len > 5
+                && strncmp((char *) u->name.data, "unix:", 5) == 0)
+            {
+                fy_str_set(&p->host, "localhost");
+            }
             return FY_OK;
         }
     }
