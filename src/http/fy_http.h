@@ -995,6 +995,10 @@ typedef struct fy_http_main_conf_s {
     const struct fy_http_charset_conf_s *charset_missing; /* a level whose
                                            source_charset has no map to
                                            its charset */
+    fy_array_t           charset_names; /* the charset and source_charset
+                                           names given (fy_str_t): with
+                                           the maps', the charsets an
+                                           X-Accel-Charset may name */
     unsigned             nmaps;
     unsigned             maps_checked:1; /* every reference resolved */
     fy_tls_tickets_t     tickets;       /* session-ticket keys, all servers */
@@ -1345,6 +1349,13 @@ struct fy_http_request_s {
     /* sub_filter's strings apply to the body being sent (not only the
      * addition module's texts): its validators go (fy_http_sub_begin) */
     unsigned              sub_strings:1;
+    /* and the filter keeps the body's length (fy_http_sub_same_length) */
+    unsigned              sub_same_len:1;
+    /* charset (fy_http_charset.c): an upstream's X-Accel-Charset (len 0:
+     * none), and the value of a "charset $var" once evaluated */
+    fy_str_t              accel_charset;
+    fy_str_t              charset_dst;
+    const void           *charset_of;   /* the "charset" it is of */
     /* the addition module's bodies (fy_http_addition.c), NULL: none */
     fy_http_addition_ctx_t *addition;
     /* a Range the file could not satisfy: the 416, and what an
@@ -1557,6 +1568,9 @@ const struct fy_http_recode_s *fy_http_charset_recode(fy_http_request_t *r,
 /* After the merge: FY_ERROR (logged with file and line) when a
  * source_charset has no charset_map to its charset. */
 int  fy_http_charset_check(fy_http_main_conf_t *hmcf);
+/* A charset name the configuration gives (charset, source_charset,
+ * charset_map): one X-Accel-Charset may name.  FY_ERROR: no memory. */
+int  fy_http_charset_register(fy_conf_t *cf, const fy_str_t *name);
 /* Is name a valid header field name (an RFC 9110 token)? */
 int  fy_http_is_token(const u_char *name, size_t len);
 /* The value of the first field called name (any case) in headers
