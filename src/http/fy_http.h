@@ -1327,6 +1327,12 @@ struct fy_http_request_s {
     unsigned              post_action_running:1;
     unsigned              post_action_finalize:1;
     unsigned              post_action_close:1;
+    /* the content phase began (main request, a location with
+     * post_action): what it holds is the cleanups added since
+     * content_cleanups, stopped when the response cannot be finished
+     * (fy_http_post_action_abort) */
+    unsigned              content_mark:1;
+    struct fy_pool_cleanup_s *content_cleanups;
     fy_http_loc_conf_t   *mirrored;
     /* the whole body read into memory (mirror): the bytes not sent yet,
      * in place of hc->in's (fy_http_body_src); start NULL: none */
@@ -1946,6 +1952,13 @@ void fy_http_post_action_merge(fy_http_loc_conf_t *prev,
  * fy_http_finalize_conn(r, close_connection) follows when it ends;
  * FY_OK: go on now (ended at once, or could not start). */
 int  fy_http_post_action(fy_http_request_t *r, int close_connection);
+/* From fy_http_close_connection, for a client's request whose content
+ * phase began in a location with post_action (r->content_mark): the
+ * response could not be finished.  What the content phase holds is
+ * stopped, and the post_action runs, $request_completion empty, as
+ * nginx's.  FY_AGAIN: it runs, the close follows when it ends; FY_OK:
+ * close now. */
+int  fy_http_post_action_abort(fy_http_request_t *r);
 
 /* fy_http_mirror.c: mirror, mirror_request_body */
 extern const fy_command_t  fy_http_mirror_commands[];
