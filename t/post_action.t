@@ -19,7 +19,8 @@
 #   the access log: one line per client request, the client's status
 #   a named location that does not exist: logged, the client answered
 #   a response that breaks off (an upstream that stops mid-body, a
-#   client that closes while a large file is sent): the post_action
+#   client that closes while a large file is sent or while the upstream
+#   is still working): the post_action
 #   still runs, $request_completion empty, and the connection closes
 #
 # and the configuration errors, with file and line.
@@ -140,6 +141,10 @@ my $count = Ferry::Test::Backend->new(port => $f->port(2), handler => sub {
 my $app = Ferry::Test::Backend->new(port => $f->port(1), handler => sub {
     my ($req) = @_;
     note_line($order, "app gets $req->{uri}");
+    if ($req->{uri} =~ m{^/gone/}) {
+        # the client leaves while this one is still working
+        wait_until { -e "$release.3" } 20;
+    }
     return { status => 200, headers => ['X-App' => 'yes'],
              body => "app $req->{method} $req->{uri}\n" };
 });
@@ -305,6 +310,17 @@ ok(wait_until(sub { $f->error_log =~ /could not find named location "\@nothere"/
         or diag(join "\n", lines($clog));
     my ($sent) = map { m{sent=(\d+)} } grep { m{ru=/files/big\.bin} } lines($clog);
     ok(defined $sent && $sent < 16 * 1024 * 1024, '... with the bytes it was sent');
+}
+{
+    my $c = Ferry::Test::Client->new($f->port(0), timeout => 10);
+    $c->send(build_request(path => '/gone/1'));
+    wait_until(sub { grep { $_ eq 'app gets /gone/1' } lines($order) }, 10);
+    $c->close;                  # before the upstream answers
+    ok(wait_until(sub { counted(qr{ru=/gone/1&st=499&sent=0&ok= }) }, 20),
+       'a client that closes while the upstream works: the post_action '
+       . 'runs, $status 499 (nginx\'s), $request_completion empty')
+        or diag(join "\n", lines($clog));
+    note_line("$release.3", 'go');
 }
 $r = http_get($f->port(0), '/a/after-broken');
 is($r->{body}, "app GET /a/after-broken\n", 'the next client is answered');
