@@ -206,6 +206,10 @@ is($r->{headers}{'content-type'}, 'text/html; charset=windows-1251',
    'proxied with a length, koi8-r to windows-1251');
 is($r->{headers}{'content-length'}, length($koi x 50), '... its Content-Length kept');
 ok(!$r->{chunked} && $r->{body} eq encode('cp1251', $text x 50), '... the body recoded');
+($rs, $closed) = http_keepalive($f->port(0), [build_request(path => '/upw/len1?type=text/html'),
+                                              build_request(path => '/upw/len2?type=text/html')]);
+is(scalar(grep { $_->{body} eq encode('cp1251', $text x 50) } @$rs), 2,
+   '... the connection kept for the next request');
 $r = http_get($f->port(0), '/upw/chunked?type=text/html');
 ok($r->{chunked} && !exists $r->{headers}{'content-length'},
    'proxied chunked: chunked still (its length unknown)');
