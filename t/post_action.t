@@ -19,8 +19,9 @@
 #   the access log: one line per client request, the client's status
 #   a named location that does not exist: logged, the client answered
 #   a response that breaks off (an upstream that stops mid-body, a
-#   client that closes while a large file is sent or while the upstream
-#   is still working): the post_action
+#   client that closes while a large file is sent, while the upstream
+#   is still working, or during a filtered, compressed body): the
+#   post_action
 #   still runs, $request_completion empty, and the connection closes
 #
 # and the configuration errors, with file and line.
@@ -64,6 +65,14 @@ http {
         }
         location /dead/ {
             post_action /deadcount;
+            proxy_pass http://app;
+        }
+        location /gzbig/ {
+            gzip on;
+            gzip_types text/plain;
+            gzip_min_length 1;
+            sub_filter_types text/plain;
+            sub_filter aaaa bbbb;
             proxy_pass http://app;
         }
         location /broken/ {
@@ -141,6 +150,11 @@ my $count = Ferry::Test::Backend->new(port => $f->port(2), handler => sub {
 my $app = Ferry::Test::Backend->new(port => $f->port(1), handler => sub {
     my ($req) = @_;
     note_line($order, "app gets $req->{uri}");
+    if ($req->{uri} =~ m{^/gzbig/}) {
+        # random bytes: compressed, still more than the sockets hold
+        return { status => 200, headers => ['Content-Type' => 'text/plain'],
+                 body => join('', map { chr(int rand 256) } 1 .. 8 * 1024 * 1024) };
+    }
     if ($req->{uri} =~ m{^/gone/}) {
         # the client leaves while this one is still working
         wait_until { -e "$release.3" } 20;
@@ -321,6 +335,16 @@ ok(wait_until(sub { $f->error_log =~ /could not find named location "\@nothere"/
        . 'runs, $status 499 (nginx\'s), $request_completion empty')
         or diag(join "\n", lines($clog));
     note_line("$release.3", 'go');
+}
+{
+    my $c = Ferry::Test::Client->new($f->port(0), timeout => 10);
+    $c->send(build_request(path => '/gzbig/1', headers => ['Accept-Encoding' => 'gzip']));
+    $c->_read_some(10);
+    $c->close;                  # while sub_filter and gzip work on it
+    ok(wait_until(sub { counted(qr{ru=/gzbig/1&st=200&sent=\d+&ok= }) }, 30),
+       'a client that closes during a filtered, compressed response: the '
+       . 'post_action runs, $request_completion empty')
+        or diag(join "\n", lines($clog));
 }
 $r = http_get($f->port(0), '/a/after-broken');
 is($r->{body}, "app GET /a/after-broken\n", 'the next client is answered');
