@@ -2,7 +2,8 @@
 
 # "charset $var" and an upstream's X-Accel-Charset (nginx's charset
 # module): the charset a response is marked with and recoded to comes
-# from a map per request (empty: none; not a token: none, logged), or
+# from a map per request (empty: none; not a token: none, logged), the
+# charset it is recoded from too ("source_charset $var"), or
 # from the upstream's field, over the location's "charset" and even
 # with "charset off", for any type, when the configuration names that
 # charset (else logged, "unknown charset ... to override"); the field
@@ -48,6 +49,13 @@ http {
         none     "";
         bad      "a;b";
     }
+    map $arg_src $src {
+        default  koi8-r;
+        w        cp1251;
+        u        UTF-8;
+        none     "";
+        iso      iso-8859-5;
+    }
     upstream be { server 127.0.0.1:%%PORT_1%%; }
     types { text/html html; text/plain txt; }
     server {
@@ -56,6 +64,8 @@ http {
 
         location /v/ { charset $cs; source_charset koi8-r; }
         location /a/ { charset $arg_c; }
+        location /sv/ { charset utf-8; source_charset $src; }
+        location /both/ { charset $cs; source_charset $src; }
         location /in/ { charset $cs; source_charset koi8-r;
                         location /in/off/ { charset off; } }
         location /up/ { proxy_pass http://be; }
@@ -67,8 +77,11 @@ http {
 }
 EOF
 $f->write_file('conf/maps.conf', map_block('koi8-r', 'utf-8')
-                                 . map_block('koi8-r', 'cp1251', 'windows-1251'));
-$f->write_file("html/$_/k.html", $koi) for qw(v a in in/off);
+                                 . map_block('koi8-r', 'cp1251', 'windows-1251')
+                                 . map_block('cp1251', 'utf-8'));
+$f->write_file("html/$_/k.html", $koi) for qw(v a in in/off sv both);
+$f->write_file("html/sv/w.html", encode('cp1251', $text));
+$f->write_file("html/sv/u.html", encode('UTF-8', $text));
 
 my $be = Ferry::Test::Backend->new(port => $f->port(1), handler => sub {
     my ($req) = @_;
@@ -79,7 +92,7 @@ my $be = Ferry::Test::Backend->new(port => $f->port(1), handler => sub {
              headers => ['Content-Type' => $type,
                          defined $xa ? ('X-Accel-Charset' => $xa) : ()] };
 });
-$f->allow_log(qr/invalid charset name "a;b"|unknown charset "iso-8859-5" to override/);
+$f->allow_log(qr/invalid charset name "a;b"|unknown charset "iso-8859-5" to override|no "charset_map" between the charsets "iso-8859-5" and "utf-8"/);
 $f->start or BAIL_OUT('ferry did not start');
 
 # ---- charset $var ----------------------------------------------------------------
@@ -108,6 +121,25 @@ $r = http_get($f->port(0), '/in/k.html?cs=w');
 is($r->{body}, encode('cp1251', $text), 'charset $var inherited by a location');
 $r = http_get($f->port(0), '/in/off/k.html?cs=w');
 is($r->{headers}{'content-type'}, 'text/html', '... and turned off in a deeper one');
+
+# ---- source_charset $var ---------------------------------------------------------
+$r = http_get($f->port(0), '/sv/k.html');
+is($r->{headers}{'content-type'}, 'text/html; charset=utf-8', 'source_charset $var: koi8-r');
+is($r->{body}, encode('UTF-8', $text), '... recoded from it');
+$r = http_get($f->port(0), '/sv/w.html?src=w');
+is($r->{body}, encode('UTF-8', $text), 'another value: recoded from cp1251 with its map');
+$r = http_get($f->port(0), '/sv/u.html?src=u');
+is($r->{headers}{'content-type'}, 'text/html; charset=utf-8', 'the charset itself (any case): marked');
+is($r->{body}, encode('UTF-8', $text), '... not recoded');
+$r = http_get($f->port(0), '/sv/k.html?src=none');
+is($r->{headers}{'content-type'}, 'text/html; charset=utf-8', 'an empty value: as off, marked');
+is($r->{body}, $koi, '... not recoded');
+$r = http_get($f->port(0), '/sv/k.html?src=iso');
+is($r->{headers}{'content-type'}, 'text/html', 'a value no map joins to the charset: left alone');
+like($f->error_log, qr/\[error\] .*no "charset_map" between the charsets "iso-8859-5" and "utf-8"/,
+     '... logged');
+$r = http_get($f->port(0), '/both/k.html?cs=w');
+is($r->{body}, encode('cp1251', $text), 'both from variables: koi8-r to windows-1251');
 
 # ---- X-Accel-Charset -------------------------------------------------------------
 $r = http_get($f->port(0), '/up/?xa=windows-1251');
@@ -141,9 +173,6 @@ ok($r->{body} eq encode('UTF-8', $text x 20), 'no X-Accel-Charset: the location\
 $f->stop;
 
 # ---- configuration errors --------------------------------------------------------
-server_conf_refused('source_charset $arg_x;',
-                    'variables in "source_charset" are not supported in .*ferry\.conf:8',
-                    'source_charset with a variable');
 server_conf_refused('charset $no_such_variable;',
                     'unknown "no_such_variable" variable in .*ferry\.conf:8',
                     'charset with an unknown variable');

@@ -1358,10 +1358,13 @@ struct fy_http_request_s {
     /* and the filter keeps the body's length (fy_http_sub_same_length) */
     unsigned              sub_same_len:1;
     /* charset (fy_http_charset.c): an upstream's X-Accel-Charset (len 0:
-     * none), and the value of a "charset $var" once evaluated */
+     * none), and the values of "charset $var" and "source_charset $var"
+     * once evaluated */
     fy_str_t              accel_charset;
     fy_str_t              charset_dst;
     const void           *charset_of;   /* the "charset" it is of */
+    fy_str_t              charset_src;  /* a "source_charset $var"'s */
+    const void           *charset_src_of;
     /* the addition module's bodies (fy_http_addition.c), NULL: none */
     fy_http_addition_ctx_t *addition;
     /* a Range the file could not satisfy: the 416, and what an

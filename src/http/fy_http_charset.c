@@ -1,5 +1,5 @@
 /*
- * fy_http_charset.c -- nginx's charset module, without recoding:
+ * fy_http_charset.c -- nginx's charset module, its decisions:
  *
  *     charset          utf-8;          # or off (the default)
  *     charset_types    text/html text/css;   # or *
@@ -21,6 +21,12 @@
  * logged, "no "charset_map" between the charsets ...", and the response
  * passes as it is.  When the two name the same charset the response is
  * marked as nginx marks it.
+ *
+ * Both may have variables ("charset $cs;", typically a map's), their
+ * values evaluated once per request; then the map is looked for per
+ * response.  An upstream's X-Accel-Charset names the charset instead
+ * (r->accel_charset, fy_http_proxy_accel.c), when the configuration
+ * names that charset somewhere (fy_http_charset_register).
  */
 #include "fy_core.h"
 #include "fy_http.h"
@@ -32,6 +38,7 @@ struct fy_http_charset_conf_s {
     fy_http_cv_t *charset_cv;       /* charset $var: evaluated per
                                        request (charset: its text) */
     fy_str_t     source_charset;    /* data NULL: unset; len 0: off */
+    fy_http_cv_t *source_cv;        /* source_charset $var, as charset's */
     fy_http_types_t  types;         /* charset_types */
     int          override_charset;
     /* source_charset to charset, when they differ (the merge finds it) */
@@ -109,6 +116,7 @@ fy_http_charset_name(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
 {
     struct fy_http_charset_conf_s  *cc = fy_http_charset_conf(cf, conf);
     fy_str_t                       *field, *v = &cf->args[1];
+    fy_http_cv_t                   *cv;
 
     if (cc == NULL) {
         return "cannot allocate memory";
@@ -127,16 +135,16 @@ fy_http_charset_name(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
         return FY_CONF_OK;
     }
     if (memchr(v->data, '$', v->len)) {
-        /* nginx takes variables in both; source_charset's would move
-         * the check that a map exists from the start to each response */
-        if (field != &cc->charset) {
-            fy_conf_error(cf, "variables in \"%s\" are not supported",
-                          cmd->name);
+        /* as nginx: evaluated per response, whether a map joins the two
+         * known then only */
+        cv = fy_http_cv_compile(cf, v);
+        if (cv == NULL) {
             return FY_CONF_ERROR;
         }
-        cc->charset_cv = fy_http_cv_compile(cf, v);
-        if (cc->charset_cv == NULL) {
-            return FY_CONF_ERROR;
+        if (field == &cc->charset) {
+            cc->charset_cv = cv;
+        } else {
+            cc->source_cv = cv;
         }
         *field = *v;
         return FY_CONF_OK;
@@ -220,6 +228,7 @@ fy_http_charset_merge(fy_http_loc_conf_t *prev, fy_http_loc_conf_t *conf)
     if (c->source_charset.data == NULL) {
         c->source_charset = p ? p->source_charset
                               : (fy_str_t) { 0, (u_char *) "" };
+        c->source_cv = p ? p->source_cv : NULL;
         if (p) {
             c->source_file = p->source_file;
             c->source_line = p->source_line;
@@ -242,11 +251,12 @@ fy_http_charset_merge(fy_http_loc_conf_t *prev, fy_http_loc_conf_t *conf)
     conf->charset_recodes = conf->charset_on
         && (c->override_charset
             || (c->source_charset.len
-                && (c->charset_cv
+                && (c->charset_cv || c->source_cv
                     || !fy_http_charset_eq(&c->source_charset,
                                            &c->charset))));
     /* with a variable, which map is known per response only */
-    if (c->charset.len && c->charset_cv == NULL && c->source_charset.len
+    if (c->charset.len && c->charset_cv == NULL && c->source_cv == NULL
+        && c->source_charset.len
         && !fy_http_charset_eq(&c->source_charset, &c->charset))
     {
         c->recode = fy_http_charset_recoder(c->hmcf->charset_maps,
@@ -315,6 +325,30 @@ fy_http_charset_eq(const fy_str_t *a, const fy_str_t *b)
 
 
 /*
+ * The charset of a "source_charset $var": the value, evaluated once per
+ * request (r->charset_src); empty: as "off".  NULL: no memory.
+ */
+static const fy_str_t *
+fy_http_charset_src(fy_http_request_t *r,
+                    const struct fy_http_charset_conf_s *cc)
+{
+    fy_str_t  v;
+
+    if (cc->source_cv == NULL) {
+        return &cc->source_charset;
+    }
+    if (r->charset_src_of != cc->source_cv) {
+        v.data = fy_http_cv_eval(r, cc->source_cv, &v.len);
+        if (v.data == NULL) {
+            return NULL;
+        }
+        r->charset_src = v;
+        r->charset_src_of = cc->source_cv;
+    }
+    return &r->charset_src;
+}
+
+/*
  * The charset of a "charset $var": the value, evaluated once per
  * request (r->charset_dst; a map's value, typically); len 0 (empty, or
  * not a token: logged) leaves the response as it is.  NULL: no memory.
@@ -366,6 +400,7 @@ fy_http_charset_decide(fy_http_request_t *r, const fy_str_t *type,
 {
     fy_http_loc_conf_t                   *lcf = fy_http_req_loc(r);
     const struct fy_http_charset_conf_s  *cc = lcf->charset;
+    const fy_str_t                       *sc;
     fy_str_t                              src;
     int                                   own;
 
@@ -390,7 +425,10 @@ fy_http_charset_decide(fy_http_request_t *r, const fy_str_t *type,
             return 0;
         }
         if (!own) {
-            src = cc->source_charset;
+            if ((sc = fy_http_charset_src(r, cc)) == NULL) {
+                return 0;
+            }
+            src = *sc;
         }
     } else {
         if (own ? !cc->override_charset
@@ -403,8 +441,11 @@ fy_http_charset_decide(fy_http_request_t *r, const fy_str_t *type,
             return 0;
         }
         if (!own) {
-            src = cc->source_charset;
-            if (src.len && cc->charset_cv == NULL
+            if ((sc = fy_http_charset_src(r, cc)) == NULL) {
+                return 0;
+            }
+            src = *sc;
+            if (src.len && cc->charset_cv == NULL && cc->source_cv == NULL
                 && !fy_http_charset_eq(&src, *dst))
             {
                 *rc = cc->recode;   /* there is one: fy_http_charset_check */
