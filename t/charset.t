@@ -144,9 +144,9 @@ $f->stop;
 # ---- configuration errors ------------------------------------------------------
 server_conf_refused('charset utf-8; charset koi8-r;',
                     '"charset" directive is duplicate in .*ferry\.conf:8', 'charset twice');
-server_conf_refused('charset $arg_c;',
-                    'variables in "charset" are not supported in .*ferry\.conf:8',
-                    'charset with a variable');
+server_conf_refused('source_charset $no_such_var;',
+                    'unknown "no_such_var" variable in .*ferry\.conf:8',
+                    'source_charset with an unknown variable (variables: t/charset_vars.t)');
 server_conf_refused('charset "utf 8";', 'invalid charset name "utf 8" in .*ferry\.conf:8',
                     'a charset name that is no token');
 server_conf_refused('charset_types text/html; charset_types text/css;',

@@ -7,7 +7,9 @@
 # than a buffer, proxied responses (source_charset, override_charset on
 # a response's own charset, a body chunked in pieces that cut UTF-8
 # sequences), "return" answers, HEAD, gzip and sub_filter around it,
-# the header (no Content-Length, a weak ETag, Last-Modified kept), the
+# the header (no Content-Length, a weak ETag, Last-Modified kept; a
+# single-byte recoding keeps Content-Length, as nginx: static files,
+# proxied responses, cache HITs), the
 # files Debian's nginx ships, and configuration errors with file and
 # line.  The maps are made here from Perl's Encode tables.
 
@@ -46,6 +48,7 @@ events { worker_connections 64; }
 http {
     include maps.conf;
     upstream be { server 127.0.0.1:%%PORT_1%%; }
+    proxy_cache_path %%PREFIX%%/cache keys_zone=cz:1m;
     types { text/html html; text/plain txt; }
     server {
         listen 127.0.0.1:%%PORT_0%%;
@@ -66,6 +69,17 @@ http {
         location /upov/ { charset utf-8; override_charset on;
                           proxy_pass http://be; }
         location /upkeep/ { charset utf-8; proxy_pass http://be; }
+        location /upw/ { charset windows-1251; source_charset koi8-r;
+                         proxy_pass http://be;
+                         location /upw/cached/ { proxy_pass http://be;
+                                                 proxy_cache cz;
+                                                 proxy_cache_valid 200 1h;
+                                                 add_header X-C $upstream_cache_status; }
+                         location /upw/gz/ { proxy_pass http://be;
+                                             gzip on; gzip_min_length 1;
+                                             gzip_types text/plain; } }
+        location /k2w/gz/ { charset windows-1251; source_charset koi8-r;
+                            gzip on; gzip_min_length 1; }
     }
 }
 EOF
@@ -78,7 +92,8 @@ $f->write_file('conf/maps.conf', map_block('koi8-r', 'utf-8')
 
 my $big = $text x 4000;                     # 68 KB: many buffers
 my $utf = "Привет € ✓ 😀 abc\n";
-$f->write_file("html/$_/k.html", $koi) for qw(k2u k2w k2u/sub);
+$f->write_file("html/$_/k.html", $koi) for qw(k2u k2w k2u/sub k2w/gz);
+$f->write_file('html/k2w/big.txt', encode('koi8-r', $big));
 $f->write_file('html/k2u/big.txt', encode('koi8-r', $big));
 $f->write_file('html/w2k/w.html', encode('cp1251', $text));
 $f->write_file('html/u2k/u.html', encode('UTF-8', $utf));
@@ -92,8 +107,9 @@ my $be = Ferry::Test::Backend->new(port => $f->port(1), handler => sub {
     $type = $type ? $type =~ s/%20/ /gr =~ s/%3B/;/gir : 'text/html';
     my $body = $req->{uri} =~ /utf/ ? encode('UTF-8', $utf x 50)
              : encode('koi8-r', $text x 50);
-    return { status => 200, body => $body, mode => 'chunked',
-             chunk_size => 7, headers => ['Content-Type' => $type] };
+    return { status => 200, body => $body,
+             $req->{uri} =~ /len/ ? () : (mode => 'chunked', chunk_size => 7),
+             headers => ['Content-Type' => $type] };
 });
 $f->allow_log(qr/no "charset_map"/);
 $f->start or BAIL_OUT('ferry did not start');
@@ -115,6 +131,24 @@ $r = http_get($f->port(0), '/k2w/k.html');
 is($r->{headers}{'content-type'}, 'text/html; charset=windows-1251',
    'koi8-r to windows-1251 (a single-byte map)');
 is($r->{body}, encode('cp1251', $text), '... recoded');
+is($r->{headers}{'content-length'}, length($koi),
+   '... its Content-Length kept: the same length, as nginx');
+ok(!$r->{chunked}, '... not chunked');
+$r = http_get($f->port(0), '/k2w/big.txt');
+is($r->{headers}{'content-length'}, length(encode('koi8-r', $big)), 'a 68 KB file: its length');
+ok($r->{body} eq encode('cp1251', $big), '... every byte recoded');
+my ($rs, $closed) = http_keepalive($f->port(0), [build_request(path => '/k2w/k.html'),
+                                                 build_request(path => '/k2w/k.html')]);
+is(scalar(grep { $_->{body} eq encode('cp1251', $text) } @$rs), 2,
+   '... the connection kept for the next request');
+$r = http($f->port(0), build_request(method => 'HEAD', path => '/k2w/k.html',
+                                     headers => [Connection => 'close']), head => 1);
+is($r->{headers}{'content-length'}, length($koi), '... a HEAD gets that length');
+$r = http_get($f->port(0), '/k2w/gz/k.html', 'Accept-Encoding' => 'gzip');
+is($r->{headers}{'content-encoding'}, 'gzip', '... compressed after recoding');
+ok(!exists $r->{headers}{'content-length'}, '... then without a length');
+gunzip(\$r->{body} => \my $k2w) or diag("gunzip: $GunzipError");
+is($k2w, encode('cp1251', $text), '... the recoded bytes compressed');
 $r = http_get($f->port(0), '/w2k/w.html');
 is($r->{body}, $koi, 'windows-1251 to koi8-r: the same map backwards');
 
@@ -166,6 +200,31 @@ $r = http_get($f->port(0), '/upkeep/koi?type=text/html;%20charset=koi8-r');
 is($r->{headers}{'content-type'}, 'text/html; charset=koi8-r',
    'override_charset off: a response\'s own charset is kept');
 ok($r->{body} eq encode('koi8-r', $text x 50), '... and its body');
+
+$r = http_get($f->port(0), '/upw/len?type=text/html');
+is($r->{headers}{'content-type'}, 'text/html; charset=windows-1251',
+   'proxied with a length, koi8-r to windows-1251');
+is($r->{headers}{'content-length'}, length($koi x 50), '... its Content-Length kept');
+ok(!$r->{chunked} && $r->{body} eq encode('cp1251', $text x 50), '... the body recoded');
+($rs, $closed) = http_keepalive($f->port(0), [build_request(path => '/upw/len1?type=text/html'),
+                                              build_request(path => '/upw/len2?type=text/html')]);
+is(scalar(grep { $_->{body} eq encode('cp1251', $text x 50) } @$rs), 2,
+   '... the connection kept for the next request');
+$r = http_get($f->port(0), '/upw/chunked?type=text/html');
+ok($r->{chunked} && !exists $r->{headers}{'content-length'},
+   'proxied chunked: chunked still (its length unknown)');
+ok($r->{body} eq encode('cp1251', $text x 50), '... recoded');
+$r = http_get($f->port(0), '/upw/gz/len?type=text/plain', 'Accept-Encoding' => 'gzip');
+ok($r->{headers}{'content-encoding'} eq 'gzip' && !exists $r->{headers}{'content-length'},
+   'proxied and gzipped after: no length');
+gunzip(\$r->{body} => \my $upgz) or diag("gunzip: $GunzipError");
+ok(defined $upgz && $upgz eq encode('cp1251', $text x 50), '... recoded, then compressed');
+for my $try ('MISS', 'HIT') {
+    $r = http_get($f->port(0), '/upw/cached/len?type=text/html');
+    is($r->{headers}{'x-c'}, $try, "proxy_cache: a $try");
+    is($r->{headers}{'content-length'}, length($koi x 50), '... the length kept');
+    ok(!$r->{chunked} && $r->{body} eq encode('cp1251', $text x 50), '... the body recoded');
+}
 
 $f->stop;
 

@@ -18,6 +18,11 @@
 #   post_action off in a nested location; inherited from the server
 #   the access log: one line per client request, the client's status
 #   a named location that does not exist: logged, the client answered
+#   a response that breaks off (an upstream that stops mid-body, a
+#   client that closes while a large file is sent, while the upstream
+#   is still working, or during a filtered, compressed body): the
+#   post_action
+#   still runs, $request_completion empty, and the connection closes
 #
 # and the configuration errors, with file and line.
 
@@ -34,6 +39,7 @@ http {
     upstream app   { server 127.0.0.1:%%PORT_1%%; }
     upstream count { server 127.0.0.1:%%PORT_2%%; }
     upstream dead  { server 127.0.0.1:%%PORT_3%%; }
+    upstream broken { server 127.0.0.1:%%PORT_4%%; }
 
     log_format st '$request_uri $status $body_bytes_sent';
     access_log logs/access.log st;
@@ -60,6 +66,17 @@ http {
         location /dead/ {
             post_action /deadcount;
             proxy_pass http://app;
+        }
+        location /gzbig/ {
+            gzip on;
+            gzip_types text/plain;
+            gzip_min_length 1;
+            sub_filter_types text/plain;
+            sub_filter aaaa bbbb;
+            proxy_pass http://app;
+        }
+        location /broken/ {
+            proxy_pass http://broken;
         }
         location /nonamed/ {
             post_action @nothere;
@@ -133,8 +150,23 @@ my $count = Ferry::Test::Backend->new(port => $f->port(2), handler => sub {
 my $app = Ferry::Test::Backend->new(port => $f->port(1), handler => sub {
     my ($req) = @_;
     note_line($order, "app gets $req->{uri}");
+    if ($req->{uri} =~ m{^/gzbig/}) {
+        # random bytes: compressed, still more than the sockets hold
+        return { status => 200, headers => ['Content-Type' => 'text/plain'],
+                 body => join('', map { chr(int rand 256) } 1 .. 8 * 1024 * 1024) };
+    }
+    if ($req->{uri} =~ m{^/gone/}) {
+        # the client leaves while this one is still working
+        wait_until { -e "$release.3" } 20;
+    }
     return { status => 200, headers => ['X-App' => 'yes'],
              body => "app $req->{method} $req->{uri}\n" };
+});
+
+# an upstream that promises 1000 bytes and closes after 7
+my $broken = Ferry::Test::Backend->new(port => $f->port(4), raw => sub {
+    my ($sock) = @_;
+    syswrite $sock, "HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\npartial";
 });
 
 sub counted {
@@ -143,6 +175,7 @@ sub counted {
 }
 
 $f->write_file('html/files/a.txt', "a file\n");
+$f->write_file('html/files/big.bin', 'x' x (16 * 1024 * 1024));
 $f->allow_log(qr/connect\(\) failed|could not find named location/);
 $f->start;
 
@@ -266,6 +299,57 @@ is($r->{body}, "app GET /nonamed/x\n", 'post_action @nothere: answered');
 ok(wait_until(sub { $f->error_log =~ /could not find named location "\@nothere"/ },
               10),
    '... the missing location logged');
+
+# a response that breaks off still has its post_action, as in nginx,
+# with $request_completion empty
+{
+    my $c = Ferry::Test::Client->new($f->port(0), timeout => 10);
+    $c->send(build_request(path => '/broken/1'));
+    ok($c->wait_close(10), 'an upstream that stops mid-body: the client\'s '
+       . 'connection closed');
+    like($c->buffer, qr/\r\n\r\npartial$/, '... after the bytes it had');
+    ok(wait_until(sub { counted(qr{ru=/broken/1&st=200&sent=7&ok= }) }, 10),
+       '... the post_action runs, $request_completion empty, '
+       . '$body_bytes_sent what was sent')
+        or diag(join "\n", lines($clog));
+}
+{
+    my $c = Ferry::Test::Client->new($f->port(0), timeout => 10);
+    $c->send(build_request(path => '/files/big.bin'));
+    $c->_read_some(10);         # the header and the first bytes
+    $c->close;                  # gone, 16 MB still to send
+    ok(wait_until(sub { counted(qr{ru=/files/big\.bin&st=200&sent=\d+&ok= }) }, 20),
+       'a client that closes while a large file is sent: the post_action '
+       . 'runs, $request_completion empty')
+        or diag(join "\n", lines($clog));
+    my ($sent) = map { m{sent=(\d+)} } grep { m{ru=/files/big\.bin} } lines($clog);
+    ok(defined $sent && $sent < 16 * 1024 * 1024, '... with the bytes it was sent');
+}
+{
+    my $c = Ferry::Test::Client->new($f->port(0), timeout => 10);
+    $c->send(build_request(path => '/gone/1'));
+    wait_until(sub { grep { $_ eq 'app gets /gone/1' } lines($order) }, 10);
+    $c->close;                  # before the upstream answers
+    ok(wait_until(sub { counted(qr{ru=/gone/1&st=499&sent=0&ok= }) }, 20),
+       'a client that closes while the upstream works: the post_action '
+       . 'runs, $status 499 (nginx\'s), $request_completion empty')
+        or diag(join "\n", lines($clog));
+    note_line("$release.3", 'go');
+}
+{
+    my $c = Ferry::Test::Client->new($f->port(0), timeout => 10);
+    $c->send(build_request(path => '/gzbig/1', headers => ['Accept-Encoding' => 'gzip']));
+    $c->_read_some(10);
+    $c->close;                  # while sub_filter and gzip work on it
+    ok(wait_until(sub { counted(qr{ru=/gzbig/1&st=200&sent=\d+&ok= }) }, 30),
+       'a client that closes during a filtered, compressed response: the '
+       . 'post_action runs, $request_completion empty')
+        or diag(join "\n", lines($clog));
+}
+$r = http_get($f->port(0), '/a/after-broken');
+is($r->{body}, "app GET /a/after-broken\n", 'the next client is answered');
+ok(wait_until(sub { counted(qr{ru=/a/after-broken&st=200&sent=\d+&ok=OK}) }, 10),
+   '... and counted as complete');
 
 # the access log: the client's requests, with their status
 $r = http_get($f->port(0), '/a/last');

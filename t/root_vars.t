@@ -4,7 +4,7 @@
 # host's own tree, a relative value is under the prefix, an alias with
 # variables in a prefix location, an alias in a regex location is the
 # file alone (its captures say where the path goes; also without
-# variables), try_files and $document_root, $request_filename,
+# variables) and its index file when it names a directory, try_files and $document_root, $request_filename,
 # $realpath_root with the evaluated value, a server's root inherited;
 # a value with a ".." segment refused (404, logged).  Configuration
 # errors with file and line.  Each configuration here was refused by
@@ -32,6 +32,9 @@ http {
         location /al/ { alias %%PREFIX%%/sites/$arg_s/; }
         location ~ ^/pic/(\w+)\.png$ { alias %%PREFIX%%/imgs/$1.png; }
         location ~ ^/one/ { alias %%PREFIX%%/imgs/one.txt; }
+        location ~ ^/u/(.*)$ { alias %%PREFIX%%/srv/$1; }
+        location ~ ^/ix/(.*)$ { alias %%PREFIX%%/srv/$1; index first.html home.html; }
+        location ~ ^/auto/(.*)$ { alias %%PREFIX%%/srv/$1; autoindex on; }
         location /tf/ {
             root %%PREFIX%%/sites/$arg_s;
             try_files $uri /fallback.txt;
@@ -50,6 +53,11 @@ $f->write_file('sites/a.test/al.txt', "a alias\n");
 $f->write_file('sites/a.test/tf/t.txt', "a tf\n");
 $f->write_file('imgs/cat.png', "cat png\n");
 $f->write_file('imgs/one.txt', "the one\n");
+$f->write_file('srv/dir/index.html', "dir index\n");
+$f->write_file('srv/dir/home.html', "home\n");
+$f->write_file('srv/dir/page.html', "a page\n");
+$f->write_file('srv/dir/sub/index.html', "sub index\n");
+$f->write_file('srv/noindex/f.txt', "f\n");
 $f->write_file('secret.txt', "secret\n");
 $f->allow_log(qr/gives an empty path or one with a NUL or "\.\."/);
 $f->start or BAIL_OUT('ferry did not start');
@@ -91,6 +99,27 @@ is(get('/pic/dog.png')->{status}, 404, '... one that is not there: 404');
 $r = get('/one/anything/at/all');
 is("$r->{status} $r->{body}", "200 the one\n",
    'alias without variables in a regex location: the file alone (nginx)');
+
+# the directory index under an aliased directory, as nginx: the index
+# file found under the alias, then an internal redirect to the path
+# with its name, which the regex location maps again
+$r = get('/u/dir/');
+is("$r->{status} $r->{body}", "200 dir index\n",
+   'alias with a capture naming a directory: its index file');
+$r = get('/u/dir/sub/');
+is("$r->{status} $r->{body}", "200 sub index\n", '... one level deeper');
+$r = get('/u/dir/page.html');
+is("$r->{status} $r->{body}", "200 a page\n", '... a file of it');
+$r = get('/u/dir');
+is($r->{status}, 301, '... the directory without "/": redirected');
+like($r->{headers}{location} // '', qr{/u/dir/$}, '... to the path with "/"');
+$r = get('/u/noindex/');
+is($r->{status}, 403, '... a directory without an index file: 403');
+$r = get('/ix/dir/');
+is("$r->{status} $r->{body}", "200 home\n", '... the index list, the first that is there');
+$r = get('/auto/noindex/');
+like("$r->{status} $r->{body}", qr{^200 .*Index of /auto/noindex/.*f\.txt}s,
+     '... autoindex of the aliased directory');
 
 $r = get('/tf/t.txt?s=a.test');
 is($r->{body}, "a tf\n", 'try_files $uri under a root with variables');

@@ -224,3 +224,16 @@ fy_pool_cleanup_add(fy_pool_t *pool, void (*handler)(void *), void *data)
 
     return FY_OK;
 }
+
+void
+fy_pool_cleanup_run_to(fy_pool_t *pool, fy_pool_cleanup_t *mark)
+{
+    fy_pool_cleanup_t  *c;
+
+    /* a cleanup only ever goes on the front: mark is further down */
+    while (pool->cleanups && pool->cleanups != mark) {
+        c = pool->cleanups;
+        pool->cleanups = c->next;
+        c->handler(c->data);
+    }
+}

@@ -32,5 +32,8 @@ char      *fy_pstrndup(fy_pool_t *pool, const void *s, size_t n);
 /* Register handler(data) to run when the pool is destroyed. */
 int        fy_pool_cleanup_add(fy_pool_t *pool, void (*handler)(void *),
                                void *data);
+/* Run now, and forget, the cleanups added since pool->cleanups was
+ * mark (newest first); the pool's memory stays. */
+void       fy_pool_cleanup_run_to(fy_pool_t *pool, fy_pool_cleanup_t *mark);
 
 #endif /* FY_POOL_H */

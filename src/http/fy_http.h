@@ -997,6 +997,10 @@ typedef struct fy_http_main_conf_s {
     const struct fy_http_charset_conf_s *charset_missing; /* a level whose
                                            source_charset has no map to
                                            its charset */
+    fy_array_t           charset_names; /* the charset and source_charset
+                                           names given (fy_str_t): with
+                                           the maps', the charsets an
+                                           X-Accel-Charset may name */
     unsigned             nmaps;
     unsigned             maps_checked:1; /* every reference resolved */
     fy_tls_tickets_t     tickets;       /* session-ticket keys, all servers */
@@ -1325,6 +1329,12 @@ struct fy_http_request_s {
     unsigned              post_action_running:1;
     unsigned              post_action_finalize:1;
     unsigned              post_action_close:1;
+    /* the content phase began (main request, a location with
+     * post_action): what it holds is the cleanups added since
+     * content_cleanups, stopped when the response cannot be finished
+     * (fy_http_post_action_abort) */
+    unsigned              content_mark:1;
+    struct fy_pool_cleanup_s *content_cleanups;
     fy_http_loc_conf_t   *mirrored;
     /* the whole body read into memory (mirror): the bytes not sent yet,
      * in place of hc->in's (fy_http_body_src); start NULL: none */
@@ -1347,6 +1357,16 @@ struct fy_http_request_s {
     /* sub_filter's strings apply to the body being sent (not only the
      * addition module's texts): its validators go (fy_http_sub_begin) */
     unsigned              sub_strings:1;
+    /* and the filter keeps the body's length (fy_http_sub_same_length) */
+    unsigned              sub_same_len:1;
+    /* charset (fy_http_charset.c): an upstream's X-Accel-Charset (len 0:
+     * none), and the values of "charset $var" and "source_charset $var"
+     * once evaluated */
+    fy_str_t              accel_charset;
+    fy_str_t              charset_dst;
+    const void           *charset_of;   /* the "charset" it is of */
+    fy_str_t              charset_src;  /* a "source_charset $var"'s */
+    const void           *charset_src_of;
     /* the addition module's bodies (fy_http_addition.c), NULL: none */
     fy_http_addition_ctx_t *addition;
     /* a Range the file could not satisfy: the 416, and what an
@@ -1559,6 +1579,9 @@ const struct fy_http_recode_s *fy_http_charset_recode(fy_http_request_t *r,
 /* After the merge: FY_ERROR (logged with file and line) when a
  * source_charset has no charset_map to its charset. */
 int  fy_http_charset_check(fy_http_main_conf_t *hmcf);
+/* A charset name the configuration gives (charset, source_charset,
+ * charset_map): one X-Accel-Charset may name.  FY_ERROR: no memory. */
+int  fy_http_charset_register(fy_conf_t *cf, const fy_str_t *name);
 /* Is name a valid header field name (an RFC 9110 token)? */
 int  fy_http_is_token(const u_char *name, size_t len);
 /* The value of the first field called name (any case) in headers
@@ -1934,6 +1957,13 @@ void fy_http_post_action_merge(fy_http_loc_conf_t *prev,
  * fy_http_finalize_conn(r, close_connection) follows when it ends;
  * FY_OK: go on now (ended at once, or could not start). */
 int  fy_http_post_action(fy_http_request_t *r, int close_connection);
+/* From fy_http_close_connection, for a client's request whose content
+ * phase began in a location with post_action (r->content_mark): the
+ * response could not be finished.  What the content phase holds is
+ * stopped, and the post_action runs, $request_completion empty, as
+ * nginx's.  FY_AGAIN: it runs, the close follows when it ends; FY_OK:
+ * close now. */
+int  fy_http_post_action_abort(fy_http_request_t *r);
 
 /* fy_http_mirror.c: mirror, mirror_request_body */
 extern const fy_command_t  fy_http_mirror_commands[];

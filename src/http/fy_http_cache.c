@@ -830,7 +830,12 @@ fy_http_cache_send(fy_http_request_t *r, int fd, fy_http_cache_file_t *h)
          * (sub_filter), as the filters treat a proxied response */
         n += fy_http_cache_fields_copy(r, f, 1, hdr + n, (u_char *) eol,
                                        (u_char *) eol + flen);
-        if (fy_http_chunked_out(r) && !r->head) {
+        if (f->gz_how != FY_HTTP_GZIP_YES && fy_http_sub_same_length(r)) {
+            /* a single-byte recoding: the entry's length */
+            n += (size_t) snprintf(hdr + n, size - n,
+                                   "Content-Length: %llu\r\n",
+                                   (unsigned long long) h->body_len);
+        } else if (fy_http_chunked_out(r) && !r->head) {
             n += (size_t) snprintf(hdr + n, size - n,
                                    "Transfer-Encoding: chunked\r\n");
         }

@@ -1,5 +1,5 @@
 /*
- * fy_http_charset.c -- nginx's charset module, without recoding:
+ * fy_http_charset.c -- nginx's charset module, its decisions:
  *
  *     charset          utf-8;          # or off (the default)
  *     charset_types    text/html text/css;   # or *
@@ -21,6 +21,12 @@
  * logged, "no "charset_map" between the charsets ...", and the response
  * passes as it is.  When the two name the same charset the response is
  * marked as nginx marks it.
+ *
+ * Both may have variables ("charset $cs;", typically a map's), their
+ * values evaluated once per request; then the map is looked for per
+ * response.  An upstream's X-Accel-Charset names the charset instead
+ * (r->accel_charset, fy_http_proxy_accel.c), when the configuration
+ * names that charset somewhere (fy_http_charset_register).
  */
 #include "fy_core.h"
 #include "fy_http.h"
@@ -29,7 +35,10 @@
 
 struct fy_http_charset_conf_s {
     fy_str_t     charset;           /* data NULL: unset; len 0: off */
+    fy_http_cv_t *charset_cv;       /* charset $var: evaluated per
+                                       request (charset: its text) */
     fy_str_t     source_charset;    /* data NULL: unset; len 0: off */
+    fy_http_cv_t *source_cv;        /* source_charset $var, as charset's */
     fy_http_types_t  types;         /* charset_types */
     int          override_charset;
     /* source_charset to charset, when they differ (the merge finds it) */
@@ -43,6 +52,8 @@ static const char *fy_http_charset_name(fy_conf_t *cf,
     const fy_command_t *cmd, void *conf);
 static void *fy_http_charset_conf(fy_conf_t *cf, fy_http_loc_conf_t *lcf);
 static int fy_http_charset_eq(const fy_str_t *a, const fy_str_t *b);
+static int fy_http_charset_known(const struct fy_http_charset_conf_s *cc,
+    const fy_str_t *name);
 
 #define FY_HTTP_ANY  (FY_CONF_HTTP | FY_CONF_SRV | FY_CONF_LOC)
 /* a row's setter runs on the level's charset settings
@@ -105,6 +116,7 @@ fy_http_charset_name(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
 {
     struct fy_http_charset_conf_s  *cc = fy_http_charset_conf(cf, conf);
     fy_str_t                       *field, *v = &cf->args[1];
+    fy_http_cv_t                   *cv;
 
     if (cc == NULL) {
         return "cannot allocate memory";
@@ -123,16 +135,72 @@ fy_http_charset_name(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
         return FY_CONF_OK;
     }
     if (memchr(v->data, '$', v->len)) {
-        fy_conf_error(cf, "variables in \"%s\" are not supported",
-                      cmd->name);
-        return FY_CONF_ERROR;
+        /* as nginx: evaluated per response, whether a map joins the two
+         * known then only */
+        cv = fy_http_cv_compile(cf, v);
+        if (cv == NULL) {
+            return FY_CONF_ERROR;
+        }
+        if (field == &cc->charset) {
+            cc->charset_cv = cv;
+        } else {
+            cc->source_cv = cv;
+        }
+        *field = *v;
+        return FY_CONF_OK;
     }
     if (!fy_http_is_token(v->data, v->len)) {
         fy_conf_error(cf, "invalid charset name \"%s\"", v->data);
         return FY_CONF_ERROR;
     }
     *field = *v;
-    return FY_CONF_OK;
+    return fy_http_charset_register(cf, v) == FY_OK
+           ? FY_CONF_OK : "cannot allocate memory";
+}
+
+/*
+ * A charset named in the configuration (charset, source_charset,
+ * charset_map): one an upstream's X-Accel-Charset may name, as nginx
+ * knows no other.  The http level gets charset settings of its own
+ * (all defaults), so that every location reaches the list.
+ */
+int
+fy_http_charset_register(fy_conf_t *cf, const fy_str_t *name)
+{
+    fy_http_main_conf_t  *hmcf = ((fy_cycle_t *) cf->cycle)->http;
+    fy_str_t             *n;
+
+    if (fy_http_charset_conf(cf, hmcf->loc) == NULL) {
+        return FY_ERROR;
+    }
+    if (hmcf->charset_names.elts == NULL) {
+        fy_array_init(&hmcf->charset_names, cf->pool, 8, sizeof(fy_str_t));
+    }
+    n = fy_array_push(&hmcf->charset_names);
+    if (n == NULL) {
+        return FY_ERROR;
+    }
+    *n = *name;
+    return FY_OK;
+}
+
+static int
+fy_http_charset_known(const struct fy_http_charset_conf_s *cc,
+                      const fy_str_t *name)
+{
+    const fy_array_t  *names;
+    unsigned           i;
+
+    if (cc == NULL) {
+        return 0;
+    }
+    names = &cc->hmcf->charset_names;
+    for (i = 0; i < names->nelts; i++) {
+        if (fy_http_charset_eq(fy_array_elt(names, fy_str_t, i), name)) {
+            return 1;
+        }
+    }
+    return 0;
 }
 
 /* Called from fy_http_merge_loc for every level, parent first: a level
@@ -155,10 +223,12 @@ fy_http_charset_merge(fy_http_loc_conf_t *prev, fy_http_loc_conf_t *conf)
     }
     if (c->charset.data == NULL) {
         c->charset = p ? p->charset : (fy_str_t) { 0, (u_char *) "" };
+        c->charset_cv = p ? p->charset_cv : NULL;
     }
     if (c->source_charset.data == NULL) {
         c->source_charset = p ? p->source_charset
                               : (fy_str_t) { 0, (u_char *) "" };
+        c->source_cv = p ? p->source_cv : NULL;
         if (p) {
             c->source_file = p->source_file;
             c->source_line = p->source_line;
@@ -181,8 +251,12 @@ fy_http_charset_merge(fy_http_loc_conf_t *prev, fy_http_loc_conf_t *conf)
     conf->charset_recodes = conf->charset_on
         && (c->override_charset
             || (c->source_charset.len
-                && !fy_http_charset_eq(&c->source_charset, &c->charset)));
-    if (c->charset.len && c->source_charset.len
+                && (c->charset_cv || c->source_cv
+                    || !fy_http_charset_eq(&c->source_charset,
+                                           &c->charset))));
+    /* with a variable, which map is known per response only */
+    if (c->charset.len && c->charset_cv == NULL && c->source_cv == NULL
+        && c->source_charset.len
         && !fy_http_charset_eq(&c->source_charset, &c->charset))
     {
         c->recode = fy_http_charset_recoder(c->hmcf->charset_maps,
@@ -251,47 +325,138 @@ fy_http_charset_eq(const fy_str_t *a, const fy_str_t *b)
 
 
 /*
+ * The charset of a "source_charset $var": the value, evaluated once per
+ * request (r->charset_src); empty: as "off".  NULL: no memory.
+ */
+static const fy_str_t *
+fy_http_charset_src(fy_http_request_t *r,
+                    const struct fy_http_charset_conf_s *cc)
+{
+    fy_str_t  v;
+
+    if (cc->source_cv == NULL) {
+        return &cc->source_charset;
+    }
+    if (r->charset_src_of != cc->source_cv) {
+        v.data = fy_http_cv_eval(r, cc->source_cv, &v.len);
+        if (v.data == NULL) {
+            return NULL;
+        }
+        r->charset_src = v;
+        r->charset_src_of = cc->source_cv;
+    }
+    return &r->charset_src;
+}
+
+/*
+ * The charset of a "charset $var": the value, evaluated once per
+ * request (r->charset_dst; a map's value, typically); len 0 (empty, or
+ * not a token: logged) leaves the response as it is.  NULL: no memory.
+ */
+static const fy_str_t *
+fy_http_charset_dst(fy_http_request_t *r,
+                    const struct fy_http_charset_conf_s *cc)
+{
+    fy_str_t  v;
+
+    if (cc->charset_cv == NULL) {
+        return &cc->charset;
+    }
+    if (r->charset_of == cc->charset_cv) {
+        return &r->charset_dst;
+    }
+    v.data = fy_http_cv_eval(r, cc->charset_cv, &v.len);
+    if (v.data == NULL) {
+        return NULL;
+    }
+    if (v.len && !fy_http_is_token(v.data, v.len)) {
+        /* it goes into a header: nothing that is not a token */
+        fy_log_error(FY_LOG_ERR, 0, "invalid charset name \"%.*s\" of "
+                     "\"charset %.*s\", client: %s, request: \"%.*s\"",
+                     (int) v.len, (char *) v.data,
+                     (int) cc->charset.len, (char *) cc->charset.data,
+                     r->hc->addr_text, (int) r->request_line.len,
+                     (char *) r->request_line.data);
+        v.len = 0;
+    }
+    r->charset_dst = v;
+    r->charset_of = cc->charset_cv;
+    return &r->charset_dst;
+}
+
+/*
  * What nginx's charset filter does with a response of Content-Type
- * type: 0 leave it, 1 mark it with "charset" (*keep: the bytes of type
- * kept before "; charset=NAME"; *rc: the recoder of its body, or NULL
- * when it is in that charset already).  log: a missing map is logged
- * (once per response: by the header's writer).
+ * type: 0 leave it, 1 mark it with *dst (*keep: the bytes of type kept
+ * before "; charset=NAME"; *rc: the recoder of its body, or NULL when
+ * it is in that charset already).  The charset is an upstream's
+ * X-Accel-Charset when the configuration names it (for any type, even
+ * with "charset off", as nginx), else the location's.  log: a missing
+ * map is logged (once per response: by the header's writer).
  */
 static int
 fy_http_charset_decide(fy_http_request_t *r, const fy_str_t *type,
-                       size_t *keep, const fy_http_recode_t **rc, int log)
+                       size_t *keep, const fy_http_recode_t **rc,
+                       const fy_str_t **dst, int log)
 {
     fy_http_loc_conf_t                   *lcf = fy_http_req_loc(r);
     const struct fy_http_charset_conf_s  *cc = lcf->charset;
-    const fy_str_t                       *dst;
+    const fy_str_t                       *sc;
     fy_str_t                              src;
+    int                                   own;
 
-    if (!lcf->charset_on || type->len == 0) {
+    if ((!lcf->charset_on && r->accel_charset.len == 0) || type->len == 0) {
         return 0;
     }
-    dst = &cc->charset;
     *keep = type->len;
     *rc = NULL;
-    if (fy_http_charset_param(type, &src, keep)) {
-        /* it names its charset already: left alone, unless
-         * override_charset says to convert from that one */
-        if (!cc->override_charset) {
+    /* a charset the response names already: left alone, unless
+     * override_charset (or X-Accel-Charset) says to convert from it */
+    own = fy_http_charset_param(type, &src, keep);
+    if (r->accel_charset.len) {
+        *dst = &r->accel_charset;
+        if (!fy_http_charset_known(cc, *dst)) {
+            if (log) {
+                fy_log_error(FY_LOG_ERR, 0, "unknown charset \"%.*s\" to "
+                             "override, client: %s, request: \"%.*s\"",
+                             (int) (*dst)->len, (char *) (*dst)->data,
+                             r->hc->addr_text, (int) r->request_line.len,
+                             (char *) r->request_line.data);
+            }
             return 0;
         }
-        if (fy_http_charset_eq(&src, dst)) {
-            return 1;
+        if (!own) {
+            if ((sc = fy_http_charset_src(r, cc)) == NULL) {
+                return 0;
+            }
+            src = *sc;
         }
-        *rc = fy_http_charset_recoder(cc->hmcf->charset_maps, &src, dst);
     } else {
-        if (!fy_http_types_match(&cc->types, type)) {
+        if (own ? !cc->override_charset
+                : !fy_http_types_match(&cc->types, type))
+        {
             return 0;
         }
-        src = cc->source_charset;
-        if (src.len == 0 || fy_http_charset_eq(&src, dst)) {
-            return 1;
+        *dst = fy_http_charset_dst(r, cc);
+        if (*dst == NULL || (*dst)->len == 0) {
+            return 0;
         }
-        *rc = cc->recode;       /* there is one: fy_http_charset_check */
+        if (!own) {
+            if ((sc = fy_http_charset_src(r, cc)) == NULL) {
+                return 0;
+            }
+            src = *sc;
+            if (src.len && cc->charset_cv == NULL && cc->source_cv == NULL
+                && !fy_http_charset_eq(&src, *dst))
+            {
+                *rc = cc->recode;   /* there is one: fy_http_charset_check */
+                return 1;
+            }
+        }
     }
+    if (src.len == 0 || fy_http_charset_eq(&src, *dst)) {
+        return 1;
+    }
+    *rc = fy_http_charset_recoder(cc->hmcf->charset_maps, &src, *dst);
     if (*rc == NULL) {
         if (!log) {
             return 0;
@@ -299,7 +464,8 @@ fy_http_charset_decide(fy_http_request_t *r, const fy_str_t *type,
         fy_log_error(FY_LOG_ERR, 0, "no \"charset_map\" between the "
                      "charsets \"%.*s\" and \"%.*s\", client: %s, "
                      "request: \"%.*s\"", (int) src.len, (char *) src.data,
-                     (int) dst->len, (char *) dst->data, r->hc->addr_text,
+                     (int) (*dst)->len, (char *) (*dst)->data,
+                     r->hc->addr_text,
                      (int) r->request_line.len,
                      (char *) r->request_line.data);
         return 0;
@@ -321,10 +487,9 @@ fy_http_charset_type(fy_http_request_t *r, const fy_str_t *type,
     size_t                   keep;
     u_char                  *p;
 
-    if (fy_http_charset_decide(r, type, &keep, &rc, 1) == 0) {
+    if (fy_http_charset_decide(r, type, &keep, &rc, &dst, 1) == 0) {
         return 0;
     }
-    dst = &fy_http_req_loc(r)->charset->charset;
     p = fy_palloc(r->pool, keep + sizeof("; charset=") - 1 + dst->len);
     if (p == NULL) {
         return -1;
@@ -344,9 +509,10 @@ fy_http_charset_recode(fy_http_request_t *r, const fy_str_t *type,
                        const fy_array_t *headers)
 {
     const fy_http_recode_t  *rc;
+    const fy_str_t          *dst;
     size_t                   keep;
 
-    if (!fy_http_req_loc(r)->charset_on) {
+    if (!fy_http_req_loc(r)->charset_on && r->accel_charset.len == 0) {
         return NULL;
     }
     if (type == NULL) {
@@ -356,7 +522,7 @@ fy_http_charset_recode(fy_http_request_t *r, const fy_str_t *type,
         }
     }
     /* the header writer asked already and logged a missing map */
-    if (fy_http_charset_decide(r, type, &keep, &rc, 0) == 0) {
+    if (fy_http_charset_decide(r, type, &keep, &rc, &dst, 0) == 0) {
         return NULL;
     }
     return rc;
@@ -367,7 +533,14 @@ size_t
 fy_http_charset_room(fy_http_request_t *r)
 {
     fy_http_loc_conf_t  *lcf = fy_http_req_loc(r);
+    const fy_str_t      *dst;
 
-    return lcf->charset_on ? sizeof("; charset=") - 1
-                             + lcf->charset->charset.len : 0;
+    if (r->accel_charset.len) {
+        return sizeof("; charset=") - 1 + r->accel_charset.len;
+    }
+    if (!lcf->charset_on) {
+        return 0;
+    }
+    dst = fy_http_charset_dst(r, lcf->charset);
+    return dst ? sizeof("; charset=") - 1 + dst->len : 0;
 }

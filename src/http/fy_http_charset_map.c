@@ -216,6 +216,12 @@ fy_http_charset_map_block(fy_conf_t *cf, const fy_command_t *cmd,
     }
     m->next = hmcf->charset_maps;
     hmcf->charset_maps = m;
+    /* the two charsets an upstream's X-Accel-Charset may name */
+    if (fy_http_charset_register(cf, src) != FY_OK
+        || fy_http_charset_register(cf, dst) != FY_OK)
+    {
+        return "cannot allocate memory";
+    }
     return FY_CONF_OK;
 }
 

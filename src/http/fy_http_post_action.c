@@ -26,6 +26,14 @@
  * when it has ended, as nginx's request holds its connection: the
  * client has its whole answer by then, and its next request on the
  * connection waits.
+ *
+ * A response that breaks off (the client gone or too slow, an upstream
+ * that stopped mid-body: fy_http_close_connection) has its post_action
+ * too, as nginx runs it from its error finalization, with
+ * $request_completion empty: fy_http_post_action_abort stops what the
+ * content phase holds (the pool cleanups it added: upstream, file,
+ * compressor), leaves the client's socket alone, and closes the
+ * connection when the post_action has ended.
  */
 #include "fy_core.h"
 #include "fy_http.h"
@@ -148,6 +156,30 @@ fy_http_post_action(fy_http_request_t *r, int close_connection)
     }
     r->post_action_finalize = 1;
     return FY_AGAIN;
+}
+
+int
+fy_http_post_action_abort(fy_http_request_t *r)
+{
+    fy_conn_t  *c = r->hc->c;
+
+    if (r->parent || r->post_acted || r->loc == NULL
+        || r->loc->post_action.len == 0 || c == NULL)
+    {
+        return FY_OK;
+    }
+    /* the upstream, the file, the streams: as the close would have
+     * stopped them; the request's own memory and fields stay for the
+     * post_action's variables */
+    fy_pool_cleanup_run_to(r->pool, r->content_cleanups);
+    r->content_mark = 0;
+    r->completed = 0;               /* $request_completion: empty */
+    r->keepalive = 0;
+    fy_timer_del(&c->write);
+    c->write.handler = fy_event_ignore;
+    fy_log_debug("post_action after a response that was not finished, "
+                 "client %s", r->hc->addr_text);
+    return fy_http_post_action(r, 1);
 }
 
 /* Its answer, whatever it is, is thrown away; the connection goes on

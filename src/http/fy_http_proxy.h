@@ -197,6 +197,7 @@ struct fy_http_proxy_s {
      * NULL: none (fy_http_proxy_accel.c) */
     fy_http_header_t         *xa_redirect;
     fy_http_header_t         *xa_buffering;
+    fy_http_header_t         *xa_charset;       /* X-Accel-Charset */
     /* the fields of the response passed on, copied for
      * $upstream_http_ (fy_http_var_response.c), NULL: none */
     fy_http_header_t         *kept_fields;

@@ -7,6 +7,9 @@
  *                    internal redirect, typically to a location that
  *                    serves files the application has checked access to
  *   X-Accel-Buffering: yes | no      proxy_buffering for this response
+ *   X-Accel-Charset: windows-1251    the charset the response is marked
+ *                    with and recoded to (fy_http_charset.c), over the
+ *                    location's "charset"
  *
  * As nginx: the redirect comes after proxy_next_upstream and
  * proxy_intercept_errors had their say; the method becomes GET (HEAD
@@ -90,6 +93,8 @@ fy_proxy_accel_field(fy_http_proxy_t *p, fy_http_header_t *h)
         p->xa_redirect = h;
     } else if (fy_str_eq_ci(&rest, "Buffering")) {
         p->xa_buffering = h;
+    } else if (fy_str_eq_ci(&rest, "Charset")) {
+        p->xa_charset = h;
     }
 }
 

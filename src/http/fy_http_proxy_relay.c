@@ -329,7 +329,7 @@ fy_proxy_sub_piece(fy_http_proxy_t *p)
                 fy_http_gzip_finish(p->gzip);
                 continue;
             }
-            if (fy_http_chunked_out(p->r) && !p->sub_last) {
+            if (fy_http_sub_chunked(p->r) && !p->sub_last) {
                 p->sub_last = 1;
                 if (p->hdr.iov_len) {
                     hc->out[i++] = p->hdr;
@@ -358,7 +358,7 @@ fy_proxy_sub_piece(fy_http_proxy_t *p)
                 hc->out[i++] = p->hdr;
                 p->hdr.iov_len = 0;
             }
-            if (fy_http_chunked_out(p->r)) {
+            if (fy_http_sub_chunked(p->r)) {
                 hc->out[i].iov_base = p->chunk_hdr;
                 hc->out[i++].iov_len = (size_t) snprintf(p->chunk_hdr,
                                                          sizeof(p->chunk_hdr),
@@ -366,7 +366,7 @@ fy_proxy_sub_piece(fy_http_proxy_t *p)
             }
             hc->out[i].iov_base = start;
             hc->out[i++].iov_len = len;
-            if (fy_http_chunked_out(p->r)) {
+            if (fy_http_sub_chunked(p->r)) {
                 hc->out[i].iov_base = (char *) "\r\n";
                 hc->out[i++].iov_len = 2;
             }

@@ -480,6 +480,15 @@ fy_proxy_process_header(fy_http_proxy_t *p)
         return;
     }
 
+    /* X-Accel-Charset: the charset the answer is marked with and recoded
+     * to, over the location's (fy_http_charset.c); a pointer test when
+     * the upstream sends none */
+    if (p->xa_charset
+        && !(r->loc->proxy_ignore_headers & FY_HTTP_IGN_XA_CHARSET))
+    {
+        r->accel_charset = p->xa_charset->value;
+    }
+
     /* slice: a slice's answer, checked; the first one's header is the
      * client's (no filters on its body), a later one's body follows
      * the earlier ones' (fy_http_slice.c) */
@@ -505,7 +514,9 @@ fy_proxy_process_header(fy_http_proxy_t *p)
     /* sub_filter: the body is decoded and substituted (before gzip),
      * and its length is no longer known: sent as gzip's is; a HEAD
      * gets the header a GET would (fy_http_sub.c) */
-    if (fy_http_sub_wanted(r->loc) && p->status != 101) {
+    if ((fy_http_sub_wanted(r->loc) || r->accel_charset.len)
+        && p->status != 101)
+    {
         switch (fy_http_sub_begin(r, p->status, NULL, headers,
                                   p->body_type == FY_PROXY_BODY_LENGTH
                                   ? cl : -1, &p->sub)) {
@@ -519,7 +530,7 @@ fy_proxy_process_header(fy_http_proxy_t *p)
         if (r->head) {
             p->sub = NULL;          /* the header as for a GET only */
         }
-        if (p->sub) {
+        if (p->sub && !fy_http_sub_same_length(r)) {
             fy_proxy_filtered_out(p);
             cl = -1;
         }
@@ -615,7 +626,7 @@ sliced:
     }
     /* expires and charset change what the upstream said (nginx's
      * header filters): one test when neither is on */
-    filters = r->loc->header_filters;
+    filters = r->loc->header_filters || r->accel_charset.len;
     if (filters) {
         fy_proxy_filters_start(r, headers);
     }
@@ -755,7 +766,8 @@ sliced:
     at = (size_t) (q - hdr);
     if ((p->body_type == FY_PROXY_BODY_CHUNKED && p->out == FY_PROXY_OUT_RAW)
         || p->out == FY_PROXY_OUT_CHUNK
-        || ((p->gzip || p->sub) && fy_http_chunked_out(r)))
+        || (p->gzip && fy_http_chunked_out(r))
+        || (p->sub && fy_http_sub_chunked(r)))
     {
         q = fy_proxy_lit(q, "Transfer-Encoding: chunked\r\n");
     }
@@ -917,6 +929,7 @@ fy_proxy_header_init(fy_http_proxy_t *p)
     p->upstream_close = 0;
     p->xa_redirect = NULL;
     p->xa_buffering = NULL;
+    p->xa_charset = NULL;
     fy_array_init(&p->headers, p->r->pool, 16, sizeof(fy_http_header_t));
     return FY_OK;
 }

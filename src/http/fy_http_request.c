@@ -148,6 +148,13 @@ fy_http_client_closed(fy_event_t *rev)
 void
 fy_http_close_connection(fy_http_conn_t *hc)
 {
+    /* a response that could not be finished still has its post_action,
+     * as in nginx; the close comes when it has ended */
+    if (hc->r && hc->r->content_mark && !hc->r->post_acted
+        && fy_http_post_action_abort(hc->r) == FY_AGAIN)
+    {
+        return;
+    }
     fy_http_idle_del(hc);
     if (hc->r) {
         fy_http_free_request(hc->r);

@@ -416,6 +416,13 @@ fy_http_run_content(fy_http_request_t *r)
     size_t               have;
     int                  rc;
 
+    /* post_action: what the content phase will hold begins here, to be
+     * stopped should its response break off (fy_http_post_action_abort) */
+    if (lcf->post_action.len && !r->parent) {
+        r->content_mark = 1;
+        r->content_cleanups = r->pool->cleanups;
+    }
+
     /* mirror: the main request only, once per location it runs in */
     if (lcf->mirrors && r->mirrored != lcf && !r->parent
         && fy_http_mirror(r) != FY_OK)

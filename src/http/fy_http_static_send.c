@@ -87,6 +87,8 @@ int
 fy_http_static_filters(fy_http_request_t *r, fy_http_static_file_t *f,
                        const fy_str_t *type, off_t size, unsigned gzflags)
 {
+    off_t  len;
+
     if (fy_http_sub_wanted(r->loc)) {
         switch (fy_http_sub_begin(r, r->err_status ? r->err_status : 200,
                                   type, NULL, size, &f->sub))
@@ -105,17 +107,17 @@ fy_http_static_filters(fy_http_request_t *r, fy_http_static_file_t *f,
             if (f->in == NULL) {
                 return FY_ERROR;
             }
-            if (!fy_http_chunked_out(r)) {
+            if (!fy_http_chunked_out(r) && !fy_http_sub_same_length(r)) {
                 r->keepalive = 0;       /* the close ends the body */
             }
         }
     }
     /* compressed on the way: without Range, as nginx (the length is
-     * unknown) */
-    f->gz_how = fy_http_gzip_decide(r, 200, type, f->sub_hdr ? -1 : size,
-                                    NULL, gzflags);
+     * unknown, unless a single-byte recoding kept it) */
+    len = f->sub_hdr && !fy_http_sub_same_length(r) ? -1 : size;
+    f->gz_how = fy_http_gzip_decide(r, 200, type, len, NULL, gzflags);
     if (f->gz_how == FY_HTTP_GZIP_YES) {
-        f->gz = fy_http_gzip_start(r, f->sub_hdr ? -1 : size);
+        f->gz = fy_http_gzip_start(r, len);
         if (f->in == NULL) {
             f->in = fy_palloc(r->pool, r->loc->output_buffers_size);
         }
@@ -432,7 +434,9 @@ fy_http_static_send(fy_http_request_t *r, fy_http_static_file_t *f,
         f->trailers = f->gz == NULL && !f->sub_hdr && !f->gunzip
                       && r->loc->add_trailers
                       && fy_http_trailers_expected(r, r->status);
-        if (f->gz == NULL && !f->sub_hdr && !f->gunzip && !f->trailers) {
+        if (f->gz == NULL && (!f->sub_hdr || fy_http_sub_same_length(r))
+            && !f->gunzip && !f->trailers)
+        {
             n += (size_t) snprintf(hdr + n, size - n,
                                    "Content-Length: %lld\r\n",
                                    (long long) (mp ? mp->len
@@ -821,7 +825,7 @@ fy_http_static_send_filtered(fy_http_request_t *r)
                 fy_http_gzip_finish(f->gz);
                 continue;
             }
-            if (!fy_http_chunked_out(r) || f->sub_last) {
+            if (!fy_http_sub_chunked(r) || f->sub_last) {
                 break;
             }
             f->sub_last = 1;
@@ -846,7 +850,7 @@ fy_http_static_send_filtered(fy_http_request_t *r)
                 continue;
             }
             i = 0;
-            if (fy_http_chunked_out(r)) {
+            if (fy_http_sub_chunked(r)) {
                 hc->out[i].iov_base = f->chunk;
                 hc->out[i++].iov_len = (size_t) snprintf(f->chunk,
                                                          sizeof(f->chunk),
@@ -854,7 +858,7 @@ fy_http_static_send_filtered(fy_http_request_t *r)
             }
             hc->out[i].iov_base = data;
             hc->out[i++].iov_len = len;
-            if (fy_http_chunked_out(r)) {
+            if (fy_http_sub_chunked(r)) {
                 hc->out[i].iov_base = (char *) "\r\n";
                 hc->out[i++].iov_len = 2;
             }

@@ -162,7 +162,9 @@ fy_http_sub_begin(fy_http_request_t *r, int status, const fy_str_t *type,
     size_t                     k;
     int                        add;
 
-    if (r->loc == NULL || !fy_http_sub_wanted(r->loc)) {
+    if (r->loc == NULL
+        || (!fy_http_sub_wanted(r->loc) && !r->accel_charset.len))
+    {
         return FY_DECLINED;
     }
     sc = r->loc->sub;
@@ -182,7 +184,7 @@ fy_http_sub_begin(fy_http_request_t *r, int status, const fy_str_t *type,
             && fy_http_types_match(&sc->types, type)
             ? sc->lines->nelts : 0;
     /* and the charset module's recoding comes after the strings */
-    recode = r->loc->charset_recodes && type
+    recode = (r->loc->charset_recodes || r->accel_charset.len) && type
              ? fy_http_charset_recode(r, type, NULL) : NULL;
     if (lines == 0 && !add && recode == NULL) {
         return FY_DECLINED;
@@ -220,6 +222,11 @@ fy_http_sub_begin(fy_http_request_t *r, int status, const fy_str_t *type,
         return FY_DECLINED;
     }
     r->sub_strings = n > 0;
+    /* a single-byte recoding alone: as long as it was (add_trailer's
+     * fields need the chunked coding) */
+    r->sub_same_len = n == 0 && !add && recode
+                      && recode->kind == FY_RECODE_BYTE && length > 0
+                      && !r->loc->add_trailers;
     *out = fy_http_sub_stream_create(r->pool, pairs, n, sc ? sc->once : 1,
                                      FY_HTTP_SUB_OUT);
     if (*out == NULL) {
@@ -238,9 +245,10 @@ fy_http_sub_begin(fy_http_request_t *r, int status, const fy_str_t *type,
 int
 fy_http_sub_header(fy_http_request_t *r, const fy_str_t *name)
 {
-    if (fy_str_eq_ci(name, "Content-Length")
-        || fy_str_eq_ci(name, "Accept-Ranges"))
-    {
+    if (fy_str_eq_ci(name, "Content-Length")) {
+        return r->sub_same_len ? FY_HTTP_SUB_KEEP : FY_HTTP_SUB_DROP;
+    }
+    if (fy_str_eq_ci(name, "Accept-Ranges")) {
         return FY_HTTP_SUB_DROP;
     }
     /* the addition module alone keeps both, the ETag weak (nginx) */

@@ -134,6 +134,13 @@ int fy_http_sub_header(struct fy_http_request_s *r, const fy_str_t *name);
  * addition module's bodies were added, or sub_filter_last_modified on. */
 #define fy_http_sub_keeps_validators(r)                                    \
     (!(r)->sub_strings || (r)->loc->sub->last_modified)
+/* A filtered body of a known length keeps it: a single-byte recoding
+ * alone, byte for byte (nginx keeps Content-Length then), sent with
+ * that length, not chunked (unless gzip compresses it after). */
+#define fy_http_sub_same_length(r)  ((r)->sub_same_len)
+/* Is a filtered body (not compressed after) sent chunked? */
+#define fy_http_sub_chunked(r)                                             \
+    (!(r)->sub_same_len && fy_http_chunked_out(r))
 
 /* Run a whole small body through the filter into r's pool: FY_OK with
  * *out, *out_len, or FY_ERROR. */
