@@ -22,23 +22,6 @@ use Ferry::Test;
 use Encode qw(encode decode);
 use IO::Uncompress::Gunzip qw(gunzip $GunzipError);
 
-# charset_map blocks from Encode: every byte from 80 that the charset
-# has, to UTF-8 (code points up to FFFF) or to another single-byte one
-sub map_block {
-    my ($from, $to, $name) = @_;            # $name: $to's in the conf
-    my $text = "charset_map $from " . ($name // $to) . " {\n";
-    for my $b (0x80 .. 0xff) {
-        my $ch = decode($from, chr($b), Encode::FB_QUIET);
-        next if $ch eq '' || ord($ch) > 0xffff;
-        my $dst = $to eq 'utf-8' ? uc unpack('H*', encode('UTF-8', $ch))
-                : encode($to, $ch, Encode::FB_QUIET);
-        next if $dst eq '';
-        $dst = sprintf('%02X', ord $dst) unless $to eq 'utf-8';
-        $text .= sprintf("    %02X %s;\n", $b, $dst);
-    }
-    return "$text}\n";
-}
-
 my $text = "Привет, мир! abc\n";
 my $koi = encode('koi8-r', $text);
 
@@ -87,8 +70,8 @@ EOF
 $conf =~ s/%%KOI%%/$koi =~ s{\n}{}r/e;
 my $f = Ferry::Test->new(conf => main_conf() . $conf);
 # cp1251 is Encode's name; the configuration says windows-1251
-$f->write_file('conf/maps.conf', map_block('koi8-r', 'utf-8')
-                                 . map_block('koi8-r', 'cp1251', 'windows-1251'));
+$f->write_file('conf/maps.conf', charset_map_block('koi8-r', 'utf-8')
+                                 . charset_map_block('koi8-r', 'cp1251', 'windows-1251'));
 
 my $big = $text x 4000;                     # 68 KB: many buffers
 my $utf = "Привет € ✓ 😀 abc\n";

@@ -18,22 +18,6 @@ use Test::More;
 use Ferry::Test;
 use Encode qw(encode decode);
 
-# charset_map blocks from Encode (as t/charset_map.t)
-sub map_block {
-    my ($from, $to, $name) = @_;
-    my $text = "charset_map $from " . ($name // $to) . " {\n";
-    for my $b (0x80 .. 0xff) {
-        my $ch = decode($from, chr($b), Encode::FB_QUIET);
-        next if $ch eq '' || ord($ch) > 0xffff;
-        my $dst = $to eq 'utf-8' ? uc unpack('H*', encode('UTF-8', $ch))
-                : encode($to, $ch, Encode::FB_QUIET);
-        next if $dst eq '';
-        $dst = sprintf('%02X', ord $dst) unless $to eq 'utf-8';
-        $text .= sprintf("    %02X %s;\n", $b, $dst);
-    }
-    return "$text}\n";
-}
-
 my $text = "Привет, мир! abc\n";
 my $koi = encode('koi8-r', $text);
 
@@ -76,9 +60,9 @@ http {
     }
 }
 EOF
-$f->write_file('conf/maps.conf', map_block('koi8-r', 'utf-8')
-                                 . map_block('koi8-r', 'cp1251', 'windows-1251')
-                                 . map_block('cp1251', 'utf-8'));
+$f->write_file('conf/maps.conf', charset_map_block('koi8-r', 'utf-8')
+                                 . charset_map_block('koi8-r', 'cp1251', 'windows-1251')
+                                 . charset_map_block('cp1251', 'utf-8'));
 $f->write_file("html/$_/k.html", $koi) for qw(v a in in/off sv both);
 $f->write_file("html/sv/w.html", encode('cp1251', $text));
 $f->write_file("html/sv/u.html", encode('UTF-8', $text));

@@ -58,7 +58,8 @@ our @EXPORT = qw(main_conf http http_get http_keepalive build_request
                  parse_echo parse_response test_body wait_until
                  port_is_closed sh conf_refused http_conf_refused
                  server_conf_refused tcp_server serve_connections
-                 udp_server stream_line dnsmasq_bin dnsmasq_server);
+                 udp_server stream_line dnsmasq_bin dnsmasq_server
+                 charset_map_block);
 
 my $TB = Test::More->builder;
 
@@ -458,6 +459,27 @@ sub dnsmasq_server {
         return defined $s->recv($buf, 512) && length $buf > 12;
     } 10;
     return $ok ? $pid : undef;
+}
+
+# A charset_map block made with Perl's Encode: every byte from 80 that
+# charset $from has, to UTF-8 (code points up to FFFF) or to the
+# single-byte charset $to; $name: $to's name in the configuration
+# (default $to).  For t/charset_map.t and t/charset_vars.t.
+sub charset_map_block {
+    my ($from, $to, $name) = @_;
+    require Encode;
+    my $text = "charset_map $from " . ($name // $to) . " {\n";
+    for my $b (0x80 .. 0xff) {
+        my $ch = Encode::decode($from, chr($b), Encode::FB_QUIET());
+        next if $ch eq '' || ord($ch) > 0xffff;
+        my $dst = $to eq 'utf-8'
+            ? uc unpack('H*', Encode::encode('UTF-8', $ch))
+            : Encode::encode($to, $ch, Encode::FB_QUIET());
+        next if $dst eq '';
+        $dst = sprintf('%02X', ord $dst) unless $to eq 'utf-8';
+        $text .= sprintf("    %02X %s;\n", $b, $dst);
+    }
+    return "$text}\n";
 }
 
 sub _can_connect {
