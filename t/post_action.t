@@ -147,13 +147,18 @@ my $count = Ferry::Test::Backend->new(port => $f->port(2), handler => sub {
              body => "counted\n" };
 });
 
+# random bytes: compressed, still more than the sockets hold; made
+# here once, not by the backend per request (8M calls of rand take
+# seconds of a loaded machine's CPU, and the client below must have
+# the response started before it leaves)
+my $gzbig = join('', map { chr(int rand 256) } 1 .. 8 * 1024 * 1024);
+
 my $app = Ferry::Test::Backend->new(port => $f->port(1), handler => sub {
     my ($req) = @_;
     note_line($order, "app gets $req->{uri}");
     if ($req->{uri} =~ m{^/gzbig/}) {
-        # random bytes: compressed, still more than the sockets hold
         return { status => 200, headers => ['Content-Type' => 'text/plain'],
-                 body => join('', map { chr(int rand 256) } 1 .. 8 * 1024 * 1024) };
+                 body => $gzbig };
     }
     if ($req->{uri} =~ m{^/gone/}) {
         # the client leaves while this one is still working
@@ -339,7 +344,8 @@ ok(wait_until(sub { $f->error_log =~ /could not find named location "\@nothere"/
 {
     my $c = Ferry::Test::Client->new($f->port(0), timeout => 10);
     $c->send(build_request(path => '/gzbig/1', headers => ['Accept-Encoding' => 'gzip']));
-    $c->_read_some(10);
+    # the response has started: its header is here
+    wait_until(sub { $c->_read_some(1); $c->buffer =~ /\r\n\r\n/ }, 30);
     $c->close;                  # while sub_filter and gzip work on it
     ok(wait_until(sub { counted(qr{ru=/gzbig/1&st=200&sent=\d+&ok= }) }, 30),
        'a client that closes during a filtered, compressed response: the '
