@@ -5,9 +5,13 @@
 # ($remote_addr:PORT) is connected to straight away; a NAME:PORT is
 # asked of the server's resolver (dnsmasq here, a real DNS server) while
 # the session waits; no resolver, a name that does not exist and a
-# value without a port end the session (502 in the log, nginx's lines);
-# a UDP session takes an address.  The old binary refused these values
-# ("no upstream ... for proxy_pass").
+# value without a port end the session (502 in the log, nginx's lines).
+# A UDP session takes an address, and waits for a name too, holding the
+# datagrams that come meanwhile (up to proxy_buffer_size bytes; a DNS
+# relay in the test holds the answer until told, so that they surely
+# come while it waits).  The old binary refused these values ("no
+# upstream ... for proxy_pass"), and names for UDP sessions ("not
+# resolved yet for a UDP session").
 
 use strict;
 use warnings;
@@ -15,7 +19,6 @@ use warnings;
 use Test::More;
 use IO::Socket::INET;
 use IO::Select;
-use POSIX ();
 use Ferry::Test;
 
 plan skip_all => 'dnsmasq not installed (sh auto/deps --test)' unless dnsmasq_bin();
@@ -62,6 +65,29 @@ stream {
         proxy_pass $remote_addr:%%PORT_8%%;
         proxy_responses 1;
     }
+    server {
+        listen 127.0.0.1:%%PORT_9%% udp;
+        resolver 127.0.0.1:%%PORT_5%%;
+        set $name backend.test;
+        proxy_pass $name:%%PORT_8%%;
+        proxy_responses 1;
+    }
+    server {
+        listen 127.0.0.1:%%PORT_10%% udp;
+        resolver 127.0.0.1:%%PORT_5%%;
+        set $name nowhere.test;
+        proxy_pass $name:%%PORT_8%%;
+    }
+    server {
+        listen 127.0.0.1:%%PORT_11%% udp;
+        access_log logs/held.log held;
+        resolver 127.0.0.1:%%PORT_12%%;
+        set $name backend.test;
+        proxy_pass $name:%%PORT_8%%;
+        proxy_buffer_size 1k;
+        proxy_timeout 1s;
+    }
+    log_format held '$status $bytes_received $upstream_bytes_sent';
 }
 EOF
 
@@ -72,19 +98,56 @@ tcp_server($f->port(4), sub {
     while (sysread($c, $ch, 1)) { $line .= $ch; last if $ch eq "\n"; }
     syswrite $c, "backend got $line";
 });
-my $udp = IO::Socket::INET->new(LocalAddr => '127.0.0.1:' . $f->port(8),
-                                Proto => 'udp') or die "udp: $!";
-my $upid = fork // die;
-if ($upid == 0) {
-    my $buf;
-    while (my $peer = $udp->recv($buf, 2048)) { $udp->send("echo $buf", 0, $peer) }
-    POSIX::_exit(0);
-}
-push @kids, $upid;
+# (what it got, one line per datagram, for the checks)
+my $echoed = $f->prefix . '/echoed';
+udp_server($f->port(8), sub {
+    my ($d) = @_;
+    open my $fh, '>>', $echoed or die;
+    print $fh (length $d > 64 ? 'long' : $d), "\n";
+    close $fh;
+    return "echo $d";
+});
 
 my $hosts = $f->write_file('hosts', "127.0.0.1 backend.test\n");
 ok(dnsmasq_server($f->port(5), $hosts, $f->prefix . '/dnsmasq.log', 1),
    'dnsmasq answers');
+
+# A DNS relay to dnsmasq that holds ferry's questions until a datagram
+# "go" comes, then passes them (and any after) on.
+sub gated_dns {
+    my ($port, $to) = @_;
+    my $s = IO::Socket::INET->new(LocalAddr => "127.0.0.1:$port",
+                                  Proto => 'udp') or die "udp $port: $!";
+    my $up = IO::Socket::INET->new(PeerAddr => "127.0.0.1:$to",
+                                   Proto => 'udp') or die "udp $to: $!";
+    my $pid = fork // die;
+    if ($pid) {
+        push @kids, $pid;
+        return;
+    }
+    my ($go, @held, %asker) = (0);
+    my $sel = IO::Select->new($s, $up);
+    for (;;) {
+        for my $h ($sel->can_read) {
+            if ($h == $up) {
+                defined $up->recv(my $a, 4096) or next;
+                my $peer = $asker{unpack 'n', $a};
+                $s->send($a, 0, $peer) if $peer;
+                next;
+            }
+            my $peer = $s->recv(my $q, 4096);
+            next unless defined $peer && length $q >= 2;
+            if ($q eq 'go') {
+                $go = 1;
+            } else {
+                $asker{unpack 'n', $q} = $peer;
+                push @held, $q;
+            }
+            $up->send(shift @held) while $go && @held;
+        }
+    }
+}
+gated_dns($f->port(12), $f->port(5));
 
 $f->allow_log(qr/could not be resolved|no resolver defined|no upstream ".*" for proxy_pass/);
 $f->start or BAIL_OUT('ferry did not start');
@@ -110,6 +173,7 @@ sub logged {
     return wait_until { (Ferry::Test::read_file($log) // '') =~ /^$port $re$/m } 10;
 }
 my $p4 = $f->port(4);
+my $p8 = $f->port(8);
 
 is(talk($f->port(0)), "backend got hello\n",
    'proxy_pass $remote_addr:PORT: an address made at run time, no resolver needed');
@@ -141,6 +205,55 @@ like($f->error_log, qr/\[error\] .*no resolver defined to resolve backend\.test/
     my $sel = IO::Select->new($u);
     $u->recv($got, 2048) if $sel->can_read(5);
     is($got, 'echo ping', 'UDP: $remote_addr:PORT made at run time');
+}
+
+sub udp_client {
+    return IO::Socket::INET->new(PeerAddr => '127.0.0.1:' . $_[0],
+                                 Proto => 'udp') || die "udp: $!";
+}
+# The next datagram the socket gets within 5 s, or ''.
+sub udp_answer {
+    my ($u) = @_;
+    my $got = '';
+    $u->recv($got, 2048) if IO::Select->new($u)->can_read(5);
+    return $got;
+}
+sub echoed { Ferry::Test::read_file($echoed) // '' }
+
+{
+    my $u = udp_client($f->port(9));
+    $u->send("ping9");
+    is(udp_answer($u), 'echo ping9',
+       'UDP: a name resolved through dnsmasq while the session waits, '
+       . 'the first datagram proxied');
+    ok(logged($f->port(9), qr/200 127\.0\.0\.1:$p8/), '... $upstream_addr the address');
+}
+
+{
+    my $p10 = $f->port(10);
+    udp_client($p10)->send("lost10");
+    ok(logged($p10, qr/502 -?/), 'UDP: a name that does not exist: 502 in the log');
+    like($f->error_log, qr/\[error\] .*nowhere\.test could not be resolved \(3: Host not found\), client: 127\.0\.0\.1, server: 127\.0\.0\.1:$p10/,
+         '... nginx\'s line');
+    unlike(echoed(), qr/^lost10$/m, '... nothing proxied');
+}
+
+{
+    # held while the relay holds the answer: "one" (made the session),
+    # "two" (within proxy_buffer_size 1k), 2000 bytes (over it: dropped)
+    my $p11 = $f->port(11);
+    my $u = udp_client($p11);
+    $u->send($_) for 'one', 'two', 'x' x 2000;
+    ok((wait_until { $f->error_log =~ /\[info\] .*a datagram over proxy_buffer_size dropped while resolving, client: 127\.0\.0\.1, server: 127\.0\.0\.1:$p11/ } 10),
+       'UDP: a datagram over proxy_buffer_size while the session waits: dropped, logged');
+    unlike(echoed(), qr/^(?:one|two)$/m, '... nothing proxied before the answer');
+    udp_client($f->port(12))->send('go');
+    is(udp_answer($u), 'echo one', '... once resolved, the first datagram proxied');
+    is(udp_answer($u), 'echo two', '... then the next one held, in order');
+    my $held = $f->prefix . '/logs/held.log';
+    ok((wait_until { (Ferry::Test::read_file($held) // '') =~ /^200 2006 6$/m } 10),
+       '... all three counted, the two held sent ($bytes_received, $upstream_bytes_sent)');
+    unlike(echoed(), qr/^long$/m, '... the dropped one never sent');
 }
 
 $f->stop;
