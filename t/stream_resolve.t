@@ -11,7 +11,10 @@
 # relay in the test holds the answer until told, so that they surely
 # come while it waits).  The old binary refused these values ("no
 # upstream ... for proxy_pass"), and names for UDP sessions ("not
-# resolved yet for a UDP session").
+# resolved yet for a UDP session").  With proxy_ssl, the host the value
+# gives (a name resolved at run time, or an address) is what the
+# server's certificate is verified against and the SNI name, as nginx's,
+# unless proxy_ssl_name says otherwise.
 
 use strict;
 use warnings;
@@ -108,7 +111,7 @@ udp_server($f->port(8), sub {
     return "echo $d";
 });
 
-my $hosts = $f->write_file('hosts', "127.0.0.1 backend.test\n");
+my $hosts = $f->write_file('hosts', "127.0.0.1 backend.test\n127.0.0.1 wrong.test\n");
 ok(dnsmasq_server($f->port(5), $hosts, $f->prefix . '/dnsmasq.log', 1),
    'dnsmasq answers');
 
@@ -257,4 +260,91 @@ sub echoed { Ferry::Test::read_file($echoed) // '' }
 }
 
 $f->stop;
+
+# ---- proxy_ssl to a server proxy_pass $var names ----
+SKIP: {
+    skip 'no openssl or IO::Socket::SSL', 9
+        unless grep({ -x "$_/openssl" } split /:/, $ENV{PATH})
+               && eval { require IO::Socket::SSL; 1 };
+    (my $conf = <<'EOF') =~ s/DNS_PORT/${\ $f->port(5)}/g;
+worker_processes 1;
+events { worker_connections 64; }
+stream {
+    resolver 127.0.0.1:DNS_PORT;
+    proxy_ssl on;
+    proxy_ssl_verify on;
+    proxy_ssl_trusted_certificate backend.crt;
+    proxy_ssl_server_name on;
+    server {
+        listen 127.0.0.1:%%PORT_0%%;
+        set $name backend.test;
+        proxy_pass $name:%%PORT_1%%;
+    }
+    server {
+        listen 127.0.0.1:%%PORT_2%%;
+        set $name wrong.test;
+        proxy_pass $name:%%PORT_1%%;
+    }
+    server {
+        listen 127.0.0.1:%%PORT_3%%;
+        set $name wrong.test;
+        proxy_pass $name:%%PORT_1%%;
+        proxy_ssl_name backend.test;
+    }
+    server {
+        listen 127.0.0.1:%%PORT_4%%;
+        proxy_pass $remote_addr:%%PORT_1%%;
+    }
+}
+EOF
+    my $g = Ferry::Test->new(conf => main_conf() . $conf);
+    my $d = $g->prefix . '/conf';
+    # self-signed, trusted as it is: a name and an address
+    sh("cd $d && openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256"
+       . " -nodes -keyout backend.key -out backend.crt -days 2 -subj '/CN=backend.test'"
+       . " -addext subjectAltName=DNS:backend.test,IP:127.0.0.1 2>/dev/null");
+    # a TLS server that says the SNI name it got, then echoes a line
+    tcp_server($g->port(1), sub {
+        my $c = IO::Socket::SSL->start_SSL($_[0], SSL_server => 1,
+                                           SSL_cert_file => "$d/backend.crt",
+                                           SSL_key_file => "$d/backend.key")
+            or return;
+        syswrite $c, 'sni=' . (Net::SSLeay::get_servername($c->_get_ssl_object) // '-') . "\n";
+        my $l = <$c>;
+        syswrite $c, "got $l" if defined $l;
+    });
+    $g->allow_log(qr/while SSL handshaking to upstream/);
+    $g->start or BAIL_OUT('ferry did not start');
+
+    # the server's first line, and its echo of ours
+    my $tls = sub {
+        my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1:' . $g->port($_[0]),
+                                      Timeout => 5) or return "connect: $!";
+        my ($all, $b) = ('');
+        my $sel = IO::Select->new($s);
+        while ($sel->can_read(8)) {
+            last unless sysread($s, $b, 4096);
+            $all .= $b;
+            syswrite $s, "hello\n" if $all =~ /^sni=[^\n]*\n\z/;
+        }
+        close $s;
+        return $all;
+    };
+
+    is($tls->(0), "sni=backend.test\ngot hello\n",
+       'proxy_ssl, a name resolved at run time: verified against it, SNI the name');
+    is($tls->(2), '', 'a name the certificate does not have: closed');
+    like($g->error_log, qr/\[error\] .*upstream SSL certificate does not match "wrong\.test" while SSL handshaking to upstream/,
+         '... logged with the name');
+    is($tls->(3), "sni=backend.test\ngot hello\n",
+       '... proxy_ssl_name given: that name verified and sent instead');
+    is($tls->(4), "sni=-\ngot hello\n",
+       'proxy_ssl, an address made at run time: verified against the address, no SNI');
+    # each session's own upstream keeps no TLS session: none leaks
+    # (the sanitizer build), a second one still verified
+    is($tls->(0), "sni=backend.test\ngot hello\n", 'a second session to the name');
+    is($tls->(4), "sni=-\ngot hello\n", 'a second session to the address');
+    $g->stop;
+}
+
 done_testing;
