@@ -9,7 +9,8 @@
 # A UDP session takes an address, and waits for a name too, holding the
 # datagrams that come meanwhile (up to proxy_buffer_size bytes; a DNS
 # relay in the test holds the answer until told, so that they surely
-# come while it waits).  The old binary refused these values ("no
+# come while it waits); no answer within resolver_timeout ends it as
+# nginx's does.  The old binary refused these values ("no
 # upstream ... for proxy_pass"), and names for UDP sessions ("not
 # resolved yet for a UDP session").  With proxy_ssl, the host the value
 # gives (a name resolved at run time, or an address) is what the
@@ -90,6 +91,13 @@ stream {
         proxy_buffer_size 1k;
         proxy_timeout 1s;
     }
+    server {
+        listen 127.0.0.1:%%PORT_13%% udp;
+        resolver 127.0.0.1:%%PORT_14%%;
+        resolver_timeout 1s;
+        set $name backend.test;
+        proxy_pass $name:%%PORT_8%%;
+    }
     log_format held '$status $bytes_received $upstream_bytes_sent';
 }
 EOF
@@ -151,6 +159,7 @@ sub gated_dns {
     }
 }
 gated_dns($f->port(12), $f->port(5));
+gated_dns($f->port(14), $f->port(5));      # never told: resolver_timeout
 
 $f->allow_log(qr/could not be resolved|no resolver defined|no upstream ".*" for proxy_pass/);
 $f->start or BAIL_OUT('ferry did not start');
@@ -257,6 +266,15 @@ sub echoed { Ferry::Test::read_file($echoed) // '' }
     ok((wait_until { (Ferry::Test::read_file($held) // '') =~ /^200 2006 6$/m } 10),
        '... all three counted, the two held sent ($bytes_received, $upstream_bytes_sent)');
     unlike(echoed(), qr/^long$/m, '... the dropped one never sent');
+}
+
+{
+    my $p13 = $f->port(13);
+    udp_client($p13)->send('late13');
+    ok(logged($p13, qr/502 -?/), 'UDP: no answer within resolver_timeout: 502 in the log');
+    like($f->error_log, qr/\[error\] .*backend\.test could not be resolved \(110: Operation timed out\), client: 127\.0\.0\.1, server: 127\.0\.0\.1:$p13/,
+         '... nginx\'s line');
+    unlike(echoed(), qr/^late13$/m, '... the datagram held never sent');
 }
 
 $f->stop;
