@@ -357,8 +357,8 @@ void fy_stream_add_addr(fy_stream_session_t *s);
 int  fy_stream_choose(fy_stream_session_t *s);
 /* fy_stream_resolve.c: a proxy_pass $var value (len bytes) that names no
  * upstream: s->u made for its address (FY_OK), or its name asked of the
- * resolver (FY_AGAIN: fy_stream_connect is called again when answered);
- * FY_ERROR logged. */
+ * resolver (FY_AGAIN: fy_stream_connect, or fy_stream_udp_resolved for
+ * a UDP session, is called when answered); FY_ERROR logged. */
 int  fy_stream_resolve_target(fy_stream_session_t *s, const u_char *value,
                               size_t len);
 /* proxy_bind on the new socket fd to s->peer, before its connect: the
@@ -370,10 +370,13 @@ int  fy_stream_bind(fy_stream_session_t *s, int fd);
 /* fy_stream_udp.c: in a worker, start reading the UDP listeners of
  * cycle (FY_OK or FY_ERROR, logged); stop reading them (the worker
  * quits: its sessions run to their end); the end of a UDP session
- * (fy_stream_finalize): out of the worker's session table. */
+ * (fy_stream_finalize): out of the worker's session table; the name
+ * of its proxy_pass $var resolved into s->u: the server's socket
+ * connected and the datagrams held meanwhile sent (or the end, 502). */
 int  fy_stream_udp_init_process(fy_cycle_t *cycle);
 void fy_stream_udp_stop(fy_cycle_t *cycle);
 void fy_stream_udp_done(fy_stream_session_t *s);
+void fy_stream_udp_resolved(fy_stream_session_t *s);
 
 /* fy_stream_ssl.c: after the servers are merged, the TLS context of
  * every server with a "listen ... ssl" (FY_OK or FY_ERROR, logged with

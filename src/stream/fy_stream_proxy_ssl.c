@@ -150,7 +150,8 @@ fy_stream_proxy_ssl_init_cycle(fy_cycle_t *cycle)
 }
 
 /* The name for SNI and verification: proxy_ssl_name evaluated, else
- * the host of proxy_pass (the upstream's name), without a port. */
+ * the host of proxy_pass (the upstream's name: for proxy_pass $var the
+ * value, so the host it gave, as nginx's), without a port. */
 static char *
 fy_stream_proxy_ssl_host(fy_stream_session_t *s)
 {
@@ -187,10 +188,15 @@ fy_stream_proxy_ssl_handshake(fy_stream_session_t *s)
     fy_conn_t  *uc = s->uc;
     char       *name;
 
+    /* a session's own upstream (proxy_pass $var naming no upstream:
+     * fy_stream_resolve.c) ends with it: no TLS session is kept for
+     * its servers, which the pool frees (as http's) */
     name = fy_stream_proxy_ssl_host(s);
     if (name == NULL
         || fy_tls_up_conn_create(uc, &s->scf->up_tls, name,
-                                 &s->peer->ssl_session) != FY_OK)
+                                 s->u->own_peers ? NULL
+                                                 : &s->peer->ssl_session)
+           != FY_OK)
     {
         fy_stream_finalize(s, 500);
         return;

@@ -6,9 +6,8 @@
  * stream proxy does ("proxy_pass $ssl_preread_server_name:443;").
  * Either way the session gets an upstream of its own whose servers are
  * those addresses (fy_http_upstream_own), tried in turn under
- * proxy_next_upstream.  A UDP session, which cannot wait, takes an
- * address, or a name the resolver has cached (a TCP session asked for
- * it); another is refused, logged.
+ * proxy_next_upstream.  A UDP session waits too, holding its
+ * datagrams meanwhile (fy_stream_udp.c).
  */
 #include "fy_core.h"
 #include "fy_stream.h"
@@ -50,7 +49,8 @@ fy_stream_resolve_result(fy_stream_resolve_t *rs)
 }
 
 /* The resolver's answer came (or its wait timed out): on to the
- * connect, or the session ends with 502. */
+ * connect (of a TCP session, or of a UDP one, which then sends the
+ * datagrams it held), or the session ends with 502. */
 static void
 fy_stream_resolved(fy_resolver_wait_t *w)
 {
@@ -58,9 +58,11 @@ fy_stream_resolved(fy_resolver_wait_t *w)
 
     if (fy_stream_resolve_result(rs) != FY_OK) {
         fy_stream_finalize(rs->s, 502);
-        return;
+    } else if (rs->s->udp) {
+        fy_stream_udp_resolved(rs->s);
+    } else {
+        fy_stream_connect(rs->s);
     }
-    fy_stream_connect(rs->s);
 }
 
 /* The session ends while it waits. */
@@ -128,16 +130,5 @@ fy_stream_resolve_target(fy_stream_session_t *s, const u_char *value,
     if (rc == FY_OK) {
         return fy_stream_resolve_result(rs);    /* from the cache */
     }
-    if (rc != FY_AGAIN) {
-        return FY_ERROR;
-    }
-    if (s->udp) {
-        /* the datagram cannot wait */
-        fy_resolver_cancel(&rs->w);
-        fy_log_error(FY_LOG_ERR, 0, "%.*s is not resolved yet for a UDP "
-                     "session, client: %s, server: %s", (int) hlen,
-                     (char *) h, s->addr_text, s->ls->text);
-        return FY_ERROR;
-    }
-    return FY_AGAIN;
+    return rc == FY_AGAIN ? FY_AGAIN : FY_ERROR;
 }

@@ -32,6 +32,14 @@
  * A datagram that cannot be sent at once (socket buffer full) is
  * dropped, as the network may drop it: UDP peers retry.
  *
+ * "proxy_pass $var" whose value is a name the resolver has to ask:
+ * the session waits for the answer as a TCP one does (no server
+ * socket yet), holding the client's datagrams meanwhile (the first
+ * always, more within proxy_buffer_size bytes, others dropped); the
+ * answer connects the socket and sends them, in order
+ * (fy_stream_udp_resolved).  A failed or timed-out lookup ends the
+ * session (fy_stream_resolve.c), the held datagrams unsent.
+ *
  * A server with "return" instead of proxy_pass has no server socket:
  * the client's first datagram is answered with the value, one datagram
  * (fy_stream_return), and the session ends.
@@ -52,6 +60,13 @@
 #define FY_UDP_BATCH      64
 #define FY_UDP_BUCKETS    1024
 
+/* A client datagram held while the session waits for the resolver. */
+typedef struct fy_stream_udp_held_s {
+    struct fy_stream_udp_held_s  *next;
+    size_t                        len;
+    u_char                        data[];
+} fy_stream_udp_held_t;
+
 typedef struct fy_stream_udp_s {
     fy_stream_session_t      *s;
     /* the client's side: not a connection of the event array; its fd
@@ -60,8 +75,13 @@ typedef struct fy_stream_udp_s {
     struct fy_stream_udp_s   *next;      /* in its bucket */
     unsigned                  bucket;
     unsigned                  linked:1;  /* in the table */
+    unsigned                  waiting:1; /* for the resolver */
     uint64_t                  requests;  /* datagrams from the client */
     uint64_t                  responses; /* datagrams from the server */
+    /* while waiting: the datagrams held, in order, and their bytes */
+    fy_stream_udp_held_t     *held;
+    fy_stream_udp_held_t    **held_last;
+    size_t                    held_bytes;
 } fy_stream_udp_t;
 
 static fy_stream_udp_t  *fy_stream_udp_table[FY_UDP_BUCKETS];
@@ -171,16 +191,19 @@ fy_stream_udp_find(fy_listen_t *ls, const struct sockaddr_in6 *a,
 }
 
 /* The server's socket: connected, so the kernel passes on only its
- * datagrams and reports its ICMP errors. */
+ * datagrams and reports its ICMP errors.  FY_AGAIN: the name of
+ * "proxy_pass $var" is being resolved (fy_stream_udp_resolved comes
+ * back here). */
 static int
 fy_stream_udp_connect(fy_stream_session_t *s)
 {
     fy_stream_srv_conf_t  *scf = s->scf;
     fy_conn_t             *uc;
-    int                    fd;
+    int                    fd, rc;
 
-    if (fy_stream_choose(s) != FY_OK) {
-        return FY_ERROR;
+    rc = fy_stream_choose(s);
+    if (rc != FY_OK) {
+        return rc;
     }
 
     fd = socket(s->peer->addr.sa.sa_family,
@@ -235,6 +258,7 @@ fy_stream_udp_new(fy_listen_t *ls, const struct sockaddr_in6 *a,
     fy_stream_udp_t       *u;
     fy_pool_t             *pool;
     unsigned               status;
+    int                    rc;
 
     pool = fy_pool_create(1024);
     s = pool ? fy_pcalloc(pool, sizeof(fy_stream_session_t)) : NULL;
@@ -272,6 +296,7 @@ fy_stream_udp_new(fy_listen_t *ls, const struct sockaddr_in6 *a,
     memcpy(&u->client.addr, a, len);
     u->client.addrlen = len;
     u->bucket = bucket;
+    u->held_last = &u->held;
     fy_sockaddr_text((const struct sockaddr *) a, len, s->addr_text,
                      sizeof(s->addr_text), 0);
 
@@ -298,7 +323,12 @@ fy_stream_udp_new(fy_listen_t *ls, const struct sockaddr_in6 *a,
     if (scf->ret) {
         return u;           /* no server: fy_stream_udp_read returns */
     }
-    if (fy_stream_udp_connect(s) != FY_OK) {
+    rc = fy_stream_udp_connect(s);
+    if (rc == FY_AGAIN) {
+        u->waiting = 1;     /* fy_stream_udp_read holds the datagram */
+        return u;
+    }
+    if (rc != FY_OK) {
         fy_stream_finalize(s, 502);
         return NULL;
     }
@@ -332,15 +362,14 @@ fy_stream_udp_test_end(fy_stream_udp_t *u)
     return FY_DONE;
 }
 
-/* A client datagram to the session's server. */
-static void
-fy_stream_udp_send_up(fy_stream_udp_t *u, const u_char *data, size_t len)
+/* A datagram to the session's server.  FY_OK, or FY_DONE when a send
+ * error ended the session. */
+static int
+fy_stream_udp_send(fy_stream_udp_t *u, const u_char *data, size_t len)
 {
     fy_stream_session_t  *s = u->s;
     ssize_t               n;
 
-    u->requests++;
-    s->bytes_received += len;
     n = send(s->uc->fd, data, len, 0);
     if (n == -1) {
         if (errno == EAGAIN || errno == ENOBUFS) {
@@ -354,12 +383,89 @@ fy_stream_udp_send_up(fy_stream_udp_t *u, const u_char *data, size_t len)
                          (int) s->peer->name.len, s->peer->name.data);
             fy_http_peer_failed(s->u, s->peer);
             fy_stream_finalize(s, 502);
-            return;
+            return FY_DONE;
         }
     } else {
         s->up_sent += (uint64_t) n;
     }
     fy_timer_add(&s->uc->read, (uint64_t) s->scf->timeout);
+    return FY_OK;
+}
+
+/* A client datagram of len bytes came to the session: counted; at
+ * proxy_requests, the client's next one makes a new session. */
+static void
+fy_stream_udp_count(fy_stream_udp_t *u, size_t len)
+{
+    fy_stream_srv_conf_t  *scf = u->s->scf;
+
+    u->requests++;
+    u->s->bytes_received += len;
+    if (scf->udp_requests && u->requests >= (uint64_t) scf->udp_requests) {
+        fy_stream_udp_unlink(u);
+    }
+}
+
+/* A client datagram to the session's server. */
+static void
+fy_stream_udp_send_up(fy_stream_udp_t *u, const u_char *data, size_t len)
+{
+    fy_stream_udp_count(u, len);
+    if (fy_stream_udp_send(u, data, len) == FY_OK) {
+        fy_stream_udp_test_end(u);
+    }
+}
+
+/* A client datagram while the session waits for the resolver: held,
+ * in the session's pool, for fy_stream_udp_resolved.  The first one
+ * always (it made the session); the next ones while all held stay
+ * within proxy_buffer_size bytes (what a TCP session reads of its
+ * client ahead of the server), else dropped as the network may drop
+ * them -- counted all the same, as a datagram send() drops is. */
+static void
+fy_stream_udp_hold(fy_stream_udp_t *u, const u_char *data, size_t len)
+{
+    fy_stream_session_t   *s = u->s;
+    fy_stream_udp_held_t  *h;
+
+    fy_stream_udp_count(u, len);
+    if (u->held && u->held_bytes + len > s->scf->buffer_size) {
+        fy_log_error(FY_LOG_INFO, 0, "a datagram over proxy_buffer_size "
+                     "dropped while resolving, client: %s, server: %s",
+                     s->addr_text, s->ls->text);
+        return;
+    }
+    h = fy_palloc(s->pool, sizeof(fy_stream_udp_held_t) + len);
+    if (h == NULL) {
+        fy_log_error(FY_LOG_ALERT, 0, "cannot hold a datagram while "
+                     "resolving, client: %s", s->addr_text);
+        return;
+    }
+    h->next = NULL;
+    h->len = len;
+    memcpy(h->data, data, len);
+    *u->held_last = h;
+    u->held_last = &h->next;
+    u->held_bytes += len;
+}
+
+void
+fy_stream_udp_resolved(fy_stream_session_t *s)
+{
+    fy_stream_udp_t       *u = s->udp;
+    fy_stream_udp_held_t  *h;
+
+    u->waiting = 0;
+    if (fy_stream_udp_connect(s) != FY_OK) {
+        fy_stream_finalize(s, 502);
+        return;
+    }
+    for (h = u->held; h; h = h->next) {
+        if (fy_stream_udp_send(u, h->data, h->len) != FY_OK) {
+            return;             /* ended */
+        }
+    }
+    u->held = NULL;             /* the pool frees them with the session */
     fy_stream_udp_test_end(u);
 }
 
@@ -399,9 +505,10 @@ fy_stream_udp_read(fy_event_t *ev)
         if (u->s->scf->ret) {
             /* "return": the value answers the first datagram, and the
              * session ends (the client's next one makes another) */
-            u->requests++;
-            u->s->bytes_received += (uint64_t) n;
+            fy_stream_udp_count(u, (size_t) n);
             fy_stream_return(u->s);
+        } else if (u->waiting) {
+            fy_stream_udp_hold(u, fy_stream_udp_buf, (size_t) n);
         } else {
             fy_stream_udp_send_up(u, fy_stream_udp_buf, (size_t) n);
         }
