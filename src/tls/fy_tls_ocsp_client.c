@@ -48,9 +48,8 @@
 typedef struct {
     unsigned          leaf:1;
     unsigned          responder:1;   /* ssl_ocsp_responder given */
-    fy_tls_fetch_t    fetch;         /* its address and host */
-    fy_resolver_t    *resolver;      /* the server's; NULL: none */
-    int64_t           resolver_timeout;
+    fy_tls_fetch_t    fetch;         /* its address and host; the
+                                        server's resolver */
     char             *path;
     fy_tls_cache_t   *cache;         /* NULL: ssl_ocsp_cache off */
 } fy_tls_ocsp_conf_t;
@@ -128,8 +127,8 @@ fy_tls_ocsp_client_init(fy_pool_t *pool, void *ctx, fy_tls_conf_t *conf)
         return FY_ERROR;
     }
     oc->leaf = conf->ocsp == FY_TLS_OCSP_LEAF;
-    oc->resolver = conf->resolver;
-    oc->resolver_timeout = conf->resolver_timeout;
+    oc->fetch.resolver = conf->resolver;
+    oc->fetch.resolver_timeout = conf->resolver_timeout;
 
     if (conf->ocsp_responder) {
         /* a name resolved now too (nginx): its address serves where
@@ -242,8 +241,8 @@ fy_tls_ocsp_responder(fy_tls_ocsp_check_t *st, X509 *cert)
         }
         path = u.path;
     }
-    st->fetch.resolver = st->conf->resolver;
-    st->fetch.resolver_timeout = st->conf->resolver_timeout;
+    st->fetch.resolver = st->conf->fetch.resolver;
+    st->fetch.resolver_timeout = st->conf->fetch.resolver_timeout;
     if (rc == FY_OK
         && fy_tls_fetch_request(&st->fetch, st->id, path) != FY_OK)
     {
