@@ -13,7 +13,13 @@
 # handshakes working without a staple and say why in the error log;
 # ssl_stapling_responder replaces the certificate's URL; certificates
 # without issuer or responder URL get nginx's "ignored" warnings.  A
-# stream server with ssl_stapling staples the same way.
+# stream server with ssl_stapling staples the same way.  A responder
+# named by a host name ("localhost": the system says 127.0.0.1, the
+# resolver, dnsmasq started after ferry, 127.0.0.2) is asked of the
+# server's resolver at the fetch and its answer connected to; without a
+# resolver the address found when the configuration was read serves,
+# with nginx's warning; a resolver that does not answer: nginx's
+# "could not be resolved", no staple.
 
 use strict;
 use warnings;
@@ -107,6 +113,48 @@ http {
         ssl_stapling_responder http://127.0.0.1:%%PORT_6%%/;
         ssl_trusted_certificate int.crt;
         location / { return 200 "responder\n"; }
+    }
+    # responders by name: the resolver's answer (127.0.0.2) ...
+    server {
+        listen 127.0.0.1:%%PORT_13%% ssl;
+        ssl_certificate good-chain.crt;
+        ssl_certificate_key good.key;
+        ssl_stapling on;
+        ssl_stapling_verify on;
+        ssl_trusted_certificate ca.crt;
+        ssl_stapling_responder http://localhost:%%PORT_6%%/;
+        resolver 127.0.0.1:%%PORT_17%%;
+        location / { return 200 "by name\n"; }
+    }
+    # ... at which nothing listens on this port
+    server {
+        listen 127.0.0.1:%%PORT_14%% ssl;
+        ssl_certificate good-chain.crt;
+        ssl_certificate_key good.key;
+        ssl_stapling on;
+        ssl_stapling_responder http://localhost:%%PORT_5%%/;
+        resolver 127.0.0.1:%%PORT_17%%;
+        location / { return 200 "by name, dead\n"; }
+    }
+    # a resolver that does not answer
+    server {
+        listen 127.0.0.1:%%PORT_15%% ssl;
+        ssl_certificate good-chain.crt;
+        ssl_certificate_key good.key;
+        ssl_stapling on;
+        ssl_stapling_responder http://localhost:%%PORT_6%%/;
+        resolver 127.0.0.1:%%PORT_18%%;
+        resolver_timeout 1s;
+        location / { return 200 "resolver silent\n"; }
+    }
+    # no resolver: the address found when the configuration was read
+    server {
+        listen 127.0.0.1:%%PORT_16%% ssl;
+        ssl_certificate good-chain.crt;
+        ssl_certificate_key good.key;
+        ssl_stapling on;
+        ssl_stapling_responder http://localhost:%%PORT_6%%/;
+        location / { return 200 "no resolver\n"; }
     }
 }
 stream {
@@ -214,7 +262,7 @@ tcp_server($f->port(10), sub {
     1 while sysread($c, my $buf, 65536);
 });
 
-$f->allow_log(qr/OCSP/);
+$f->allow_log(qr/OCSP|resolv/);
 $f->start;
 
 sub http_tls {
@@ -306,6 +354,39 @@ like($out, qr/OCSP response: no response sent/, '... later handshakes complete w
 like($out, qr/Cipher is|New, TLS/, '... (a full handshake)');
 is(-s $silent_count, 1, '... and start no second fetch');
 like(http_tls($f->port(9)), qr/silent/, '... requests are served meanwhile');
+
+# responders by name, the resolver dnsmasq, started now
+SKIP: {
+    skip 'dnsmasq not installed (sh auto/deps --test)', 10 unless dnsmasq_bin();
+    my $dns_log = "$d/dnsmasq.log";
+    open my $hf, '>', "$d/dns.hosts" or die;
+    print $hf "127.0.0.2 localhost\n";
+    close $hf;
+    ok(dnsmasq_server($f->port(17), "$d/dns.hosts", $dns_log, 1), 'dnsmasq answers');
+    unlike(Ferry::Test::read_file($dns_log) // '', qr/query\[A\] localhost/,
+           'no fetch yet: the resolver not asked');
+
+    $out = staple_after_fetch($f->port(13));
+    like($out, qr/Cert Status: good/, 'a responder by name, asked of the resolver: stapled, "good"');
+    like(Ferry::Test::read_file($dns_log) // '', qr/query\[A\] localhost from 127\.0\.0\.1/,
+         '... the name was asked of the resolver at the fetch');
+
+    $p = $f->port(14);
+    status($p);
+    ok((wait_until { $f->error_log =~ /connect\(\) failed while requesting certificate status, responder: localhost:$dead, peer: 127\.0\.0\.2:$dead, certificate: "\S+good-chain\.crt"/ } 10),
+       'the address connected to is the resolver\'s answer (127.0.0.2), not the one read with the configuration');
+
+    $p = $f->port(15);
+    like(status($p), qr/OCSP response: no response sent/, 'a resolver that does not answer: the handshake goes on without a staple');
+    ok((wait_until { $f->error_log =~ /\[error\] .*localhost could not be resolved \(110: Operation timed out\) while requesting certificate status, responder: localhost:$rport, certificate: "\S+good-chain\.crt"/ } 10),
+       '... "could not be resolved (110: Operation timed out)" logged as nginx, without a peer');
+    like(status($p), qr/OCSP response: no response sent/, '... nothing stapled');
+
+    $out = staple_after_fetch($f->port(16));
+    like($out, qr/Cert Status: good/, 'a responder by name, no resolver: the address read with the configuration, stapled');
+    like($f->error_log, qr/\[warn\] .*no resolver defined to resolve localhost while requesting certificate status, responder: localhost:$rport, peer: \S+:$rport, certificate: "\S+good-chain\.crt"/,
+         '... with nginx\'s warning "no resolver defined to resolve localhost"');
+}
 
 # a client that does not ask gets nothing, and costs no fetch
 $out = `echo | timeout 5 openssl s_client -connect 127.0.0.1:$p 2>&1`;

@@ -25,7 +25,10 @@
 # worker serves others meanwhile, the client waits until the
 # handshake's timeout; resumed sessions are checked again; a stream
 # server refuses the revoked client the same way; config errors with
-# file and line.
+# file and line.  Responders named by host names (dnsmasq): asked of
+# the server's resolver at the check, and without a resolver nginx's
+# "no resolver defined to resolve"; a name that does not resolve fails
+# the check with nginx's "could not be resolved".
 
 use strict;
 use warnings;
@@ -117,6 +120,32 @@ http {
         ssl_ocsp on;
         location / { return 200 "$ssl_client_verify\n"; }
     }
+    # responders by name: the resolver (dnsmasq, started after ferry)
+    server {
+        listen 127.0.0.1:%%PORT_17%% ssl;
+        resolver 127.0.0.1:%%PORT_19%%;
+        resolver_timeout 5s;
+        ssl_verify_client on;
+        ssl_ocsp leaf;
+        location / { return 200 "$ssl_client_verify\n"; }
+    }
+    # ... none
+    server {
+        listen 127.0.0.1:%%PORT_18%% ssl;
+        ssl_verify_client on;
+        ssl_ocsp leaf;
+        location / { return 200 "$ssl_client_verify\n"; }
+    }
+    # ssl_ocsp_responder's name: resolved when read, and by the resolver
+    # (dnsmasq: localhost is 127.0.0.2) at each check
+    server {
+        listen 127.0.0.1:%%PORT_20%% ssl;
+        resolver 127.0.0.1:%%PORT_19%%;
+        ssl_verify_client on;
+        ssl_ocsp leaf;
+        ssl_ocsp_responder http://localhost:%%PORT_5%%/;
+        location / { return 200 "$ssl_client_verify\n"; }
+    }
     # no OCSP
     server {
         listen 127.0.0.1:%%PORT_9%% ssl;
@@ -167,6 +196,9 @@ issue('unk', 'ca', $aia_root);          # not in the root's database
 issue('ocsp', 'ca', "extendedKeyUsage=OCSPSigning\\n");
 issue('int', 'ca', "basicConstraints=critical,CA:true\\nkeyUsage=keyCertSign,cRLSign\\n$aia_root");
 issue('leafy', 'int', $aia_int);
+# responders by name: one dnsmasq knows, one it does not
+issue('named', 'ca', "authorityInfoAccess=OCSP;URI:http://ocsp.test:$root_port/\\n");
+issue('nowhere', 'ca', "authorityInfoAccess=OCSP;URI:http://nowhere.test:$root_port/\\n");
 # the databases: the root's (rev and the intermediate revoked), the
 # intermediate's (leafy good)
 for my $ca ('ca', 'int') {
@@ -176,6 +208,8 @@ for my $ca ('ca', 'int') {
 }
 sh("cd $d && $o ca -config ca.cnf -valid good.crt");
 sh("cd $d && $o ca -config ca.cnf -valid noaia.crt");
+sh("cd $d && $o ca -config ca.cnf -valid named.crt");
+sh("cd $d && $o ca -config ca.cnf -valid nowhere.crt");
 sh("cd $d && $o ca -config ca.cnf -revoke rev.crt");
 sh("cd $d && $o ca -config ca.cnf -revoke int.crt");
 sh("cd $d && $o ca -config int.cnf -valid leafy.crt");
@@ -262,7 +296,7 @@ tcp_server($f->port(12), sub {
     1 while sysread($c, my $buf, 65536);
 });
 
-$f->allow_log(qr/OCSP|certificate status/);
+$f->allow_log(qr/OCSP|certificate status|resolv/);
 $f->start;
 
 # One request over TLS with a client certificate (and its chain): the
@@ -401,6 +435,46 @@ is(-s $count, 2, '... the revoked status is cached too');
        '... resumed, the chain cannot be built without the intermediate: closed');
     like($f->error_log, qr/\[error\] .*X509_verify_cert\(\) failed \(\d+: [^)]+\) while building the chain for OCSP of a resumed session, client 127\.0\.0\.1/,
          '... logged');
+}
+
+# responders named by host names, the resolver dnsmasq, started now
+SKIP: {
+    skip 'dnsmasq not installed (sh auto/deps --test)', 12 unless dnsmasq_bin();
+    my $p17 = $f->port(17);
+    my $dns_log = "$d/dnsmasq.log";
+    open my $hf, '>', "$d/dns.hosts" or die;
+    print $hf "127.0.0.1 ocsp.test\n127.0.0.2 localhost\n";
+    close $hf;
+    ok(dnsmasq_server($f->port(19), "$d/dns.hosts", $dns_log, 1), 'dnsmasq answers');
+
+    $out = get($p17, 'named');
+    like($out, qr/^HTTP\/1\.1 200 /, 'a responder by name, the resolver knows it: 200');
+    like($out, qr/\r\n\r\nSUCCESS\n/, '... SUCCESS');
+    like(Ferry::Test::read_file($dns_log) // '', qr/query\[A\] ocsp\.test from 127\.0\.0\.1/,
+         '... the name was asked of the resolver, at the check (it started after ferry)');
+
+    $out = get($p17, 'nowhere');
+    like($out, qr/^HTTP\/1\.1 400 /, 'a responder name the resolver does not know: 400');
+    ok((wait_until { vlog() =~ /^$p17 400 FAILED:certificate status request failed$/m } 5),
+       '... FAILED:certificate status request failed');
+    like($f->error_log, qr/\[error\] .*nowhere\.test could not be resolved \(3: Host not found\) while requesting certificate status, responder: nowhere\.test:$root_port, certificate: "[^"]*nowhere\.test", client 127\.0\.0\.1/,
+         '... logged as nginx: "could not be resolved (3: Host not found)", no peer');
+
+    my $p18 = $f->port(18);
+    $out = get($p18, 'named');
+    like($out, qr/^HTTP\/1\.1 400 /, 'a responder by name, no resolver: 400');
+    like($f->error_log, qr/\[error\] .*no resolver defined to resolve ocsp\.test while requesting certificate status, responder: ocsp\.test:$root_port, certificate: "[^"]*named\.test", client 127\.0\.0\.1/,
+         '... "no resolver defined to resolve ocsp.test" logged as nginx');
+
+    # ssl_ocsp_responder http://localhost:DEAD/: the resolver's answer
+    # is the address tried (the system's localhost is 127.0.0.1)
+    my $p20 = $f->port(20);
+    $out = get($p20, 'good');
+    like($out, qr/^HTTP\/1\.1 400 /, 'ssl_ocsp_responder by name, the resolver\'s address has no responder: 400');
+    like($f->error_log, qr/\[error\] .*connect\(\) failed while requesting certificate status, responder: localhost:$dead, peer: 127\.0\.0\.2:$dead, certificate: "[^"]*good\.test"/,
+         '... the address tried is the resolver\'s answer, 127.0.0.2');
+    like(Ferry::Test::read_file($dns_log) // '', qr/query\[A\] localhost from 127\.0\.0\.1/,
+         '... asked of the resolver at the check');
 }
 
 # stream

@@ -19,6 +19,7 @@
 #include "fy_log.h"
 
 #include <strings.h>
+#include <arpa/inet.h>
 #include <sys/random.h>
 #include <sys/socket.h>
 
@@ -82,6 +83,22 @@ fy_resolver_strerror(int error)
     case FY_DNS_TIMEDOUT: return "Operation timed out";
     default:              return "Unknown error";
     }
+}
+
+socklen_t
+fy_resolver_sockaddr(const fy_dns_addr_t *a, uint16_t port, fy_sockaddr_t *sa)
+{
+    memset(sa, 0, sizeof(*sa));
+    if (a->family == AF_INET) {
+        sa->sin.sin_family = AF_INET;
+        sa->sin.sin_port = htons(port);
+        memcpy(&sa->sin.sin_addr, a->addr, 4);
+        return sizeof(struct sockaddr_in);
+    }
+    sa->sin6.sin6_family = AF_INET6;
+    sa->sin6.sin6_port = htons(port);
+    memcpy(&sa->sin6.sin6_addr, a->addr, 16);
+    return sizeof(struct sockaddr_in6);
 }
 
 static unsigned

@@ -78,5 +78,9 @@ void fy_resolver_cancel(fy_resolver_wait_t *w);
 void fy_resolver_free_cache(void *res);
 /* nginx's text for w->error: "Host not found", "Operation timed out" */
 const char *fy_resolver_strerror(int error);
+/* An address of an answer as a socket address with port (host order)
+ * into sa: returns its length. */
+socklen_t   fy_resolver_sockaddr(const fy_dns_addr_t *a, uint16_t port,
+                                 fy_sockaddr_t *sa);
 
 #endif /* FY_RESOLVER_H */

@@ -115,18 +115,7 @@ fy_http_upstream_own(fy_pool_t *pool, const fy_str_t *name,
         return NULL;
     }
     for (i = 0; i < n; i++) {
-        memset(&sa, 0, sizeof(sa));
-        if (addrs[i].family == AF_INET) {
-            sa.sin.sin_family = AF_INET;
-            sa.sin.sin_port = htons(port);
-            memcpy(&sa.sin.sin_addr, addrs[i].addr, 4);
-            salen = sizeof(struct sockaddr_in);
-        } else {
-            sa.sin6.sin6_family = AF_INET6;
-            sa.sin6.sin6_port = htons(port);
-            memcpy(&sa.sin6.sin6_addr, addrs[i].addr, 16);
-            salen = sizeof(struct sockaddr_in6);
-        }
+        salen = fy_resolver_sockaddr(&addrs[i], port, &sa);
         if (fy_upstream_own_peer(pool, u, &sa, salen) != FY_OK) {
             return NULL;
         }

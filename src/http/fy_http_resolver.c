@@ -5,12 +5,10 @@
  *
  * nginx asks its resolver for the host of a proxy_pass with variables
  * that names no upstream block, OCSP responders, and more; ferry asks
- * it for the first (fy_http_proxy_resolve.c, with fy_resolver.c); an
- * OCSP responder's name (ssl_stapling, ssl_ocsp_responder) is still
- * resolved when the configuration is read (fy_tls_ocsp_fetch.c), one
- * in a client certificate (ssl_ocsp) must be an IP address.
- * Configurations carry "resolver" for those too (Mozilla's generated
- * TLS configuration has "resolver 127.0.0.1;").  The stream block's
+ * it for those two (fy_http_proxy_resolve.c; the OCSP fetch,
+ * fy_tls_ocsp_fetch.c, with the server level's resolver, which
+ * fy_http_ssl_init.c hands to the TLS context), with fy_resolver.c.
+ * The stream block's
  * resolver rows use the same setters, for its "proxy_pass $var"
  * (fy_stream_resolve.c).  A row's offset is that of the level's
  * fy_resolver_t pointer (resolver) or int64_t (resolver_timeout).

@@ -127,6 +127,9 @@ fy_http_ssl_init_cycle(fy_cycle_t *cycle)
             }
             snprintf(what, sizeof(what), "the server in %s:%u (listen %s "
                      "ssl)", scf->file, scf->line, ls->text);
+            /* the server level's, as nginx's OCSP requests use */
+            scf->tls.resolver = scf->loc->resolver;
+            scf->tls.resolver_timeout = scf->loc->resolver_timeout;
             if (fy_tls_ctx_create(cycle->pool, &scf->tls, &hmcf->tickets,
                                   what) != FY_OK)
             {

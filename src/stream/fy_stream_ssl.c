@@ -330,6 +330,8 @@ fy_stream_ssl_init_cycle(fy_cycle_t *cycle)
         }
         snprintf(what, sizeof(what), "the stream server in %s:%u",
                  scf->file, scf->line);
+        scf->tls.resolver = scf->resolver;
+        scf->tls.resolver_timeout = scf->resolver_timeout;
         if (fy_tls_ctx_create(cycle->pool, &scf->tls, &smcf->tickets, what)
             != FY_OK)
         {

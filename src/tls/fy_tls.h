@@ -152,6 +152,11 @@ typedef struct {
     char           *ocsp_cache_name;
     size_t          ocsp_cache_size;
     fy_tls_where_t  ocsp_cache_where;
+    /* the server's resolver and resolver_timeout, for the OCSP
+     * responders' names (set by http and stream before the context is
+     * built; not directives of their own) */
+    struct fy_resolver_s  *resolver;      /* NULL: none */
+    int64_t                resolver_timeout;
     int             early_data;           /* -1: unset; only off */
     fy_array_t     *conf_commands;        /* fy_tls_conf_cmd_t, NULL:
                                              unset */

@@ -8,9 +8,10 @@
  *   configuration (master)  for each certificate of the context: its
  *       issuer (the certificate's chain, else ssl_trusted_certificate),
  *       the responder (ssl_stapling_responder, else the certificate's
- *       Authority Information Access), its address (resolved here, once:
- *       the run-time resolver serves proxy_pass only) and the OCSP
- *       request, made once.
+ *       Authority Information Access), its address (a name resolved
+ *       here too: without a "resolver" that address is used, with
+ *       nginx's warning at each fetch) and the OCSP request, made
+ *       once.
  *       A certificate without one of these is served without a staple,
  *       with nginx's "ssl_stapling" ignored warning.
  *
@@ -19,7 +20,9 @@
  *       still valid; if none is held or it is time to refresh, the
  *       handshake starts a fetch and goes on (without a staple the
  *       first time): a non-blocking POST over HTTP/1.0 on the worker's
- *       event loop, 60 s at most.  So nothing ever waits for the
+ *       event loop, 60 s at most, after the server's resolver has
+ *       answered for the responder's name, if it is one (the worker's
+ *       cache of answers first).  So nothing ever waits for the
  *       responder, and each worker asks it once per refresh.
  *
  *   the response  HTTP 200, application/ocsp-response, a successful
@@ -177,8 +180,9 @@ fy_tls_ocsp_cert(fy_pool_t *pool, SSL_CTX *ctx, fy_tls_conf_t *conf,
         }
         url = sk_OPENSSL_STRING_value(aia, 0);
     }
-    /* the name resolved once, now: ferry has no resolver at run time
-     * ("resolver" has no effect), as nginx without one */
+    /* a name resolved now too (nginx): its address serves where the
+     * server has no resolver; with one, the name is asked of it at
+     * each fetch */
     why = fy_tls_ocsp_url_parse(url, &u);
     if (why == NULL) {
         why = fy_tls_fetch_addr(&st->fetch, &u, 1);
@@ -214,6 +218,8 @@ fy_tls_ocsp_cert(fy_pool_t *pool, SSL_CTX *ctx, fy_tls_conf_t *conf,
     }
     snprintf(tail, n, ", certificate: \"%s\"", name);
     st->fetch.tail = tail;
+    st->fetch.resolver = conf->resolver;
+    st->fetch.resolver_timeout = conf->resolver_timeout;
     st->fetch.handler = fy_tls_ocsp_fetched;
     st->fetch.data = st;
     X509_set_ex_data(cert, fy_tls_ocsp_index, st);

@@ -6,8 +6,14 @@
  * the same way (fy_tls_ocsp_verify).
  *
  * A fetch is one POST over HTTP/1.0 on the worker's event loop, 60 s at
- * most; nothing waits for it but its owner.  Its owner fills the
- * address, the request and the handler, then starts it; the handler is
+ * most; nothing waits for it but its owner.  A responder named by a
+ * host name is asked of the server's "resolver" first, at each fetch
+ * (fy_resolver.c: on the loop too, its answers cached per worker), as
+ * nginx does; without one, the address found when the configuration
+ * was read is used, with nginx's warning "no resolver defined to
+ * resolve NAME" (an error, and no fetch, where there is none: a name
+ * in a client's certificate).  Its owner fills the responder, the
+ * request and the handler, then starts it; the handler is
  * called once, with the response's body, or with NULL after a failure
  * that is already logged (at "error", nginx's words: "... while
  * requesting certificate status, responder: R, peer: P" and the
@@ -21,6 +27,7 @@
 #include "fy_core.h"
 #include "fy_tls.h"
 #include "fy_cycle.h"
+#include "fy_resolver.h"
 
 #include <openssl/ocsp.h>
 #include <openssl/x509.h>
@@ -38,11 +45,16 @@ typedef void (*fy_tls_fetch_pt)(fy_tls_fetch_t *f, const u_char *body,
                                 size_t len);
 
 struct fy_tls_fetch_s {
-    /* the owner's (fy_tls_fetch_addr fills the first four) */
+    /* the owner's (fy_tls_fetch_addr fills the first six) */
     fy_sockaddr_t     addr;
-    socklen_t         addrlen;
+    socklen_t         addrlen;        /* 0: none (a name not resolved) */
     char              responder[264]; /* host[:port] as in the URL */
-    char              peer[280];      /* address:port */
+    char              peer[280];      /* address:port, "": none yet */
+    char              host[256];      /* a host name, asked of resolver
+                                         at each fetch; "": an address */
+    uint16_t          port;
+    fy_resolver_t    *resolver;       /* the server's; NULL: none */
+    int64_t           resolver_timeout;
     const char       *tail;           /* after the messages: ",
                                          certificate: ..." */
     u_char           *req;            /* the whole HTTP request */
@@ -51,17 +63,18 @@ struct fy_tls_fetch_s {
     void             *data;
 
     /* the fetch's own */
+    fy_resolver_wait_t  w;            /* asking resolver for host */
     fy_conn_t        *c;
     u_char           *buf;            /* the answer read (malloc) */
     size_t            len;
     size_t            sent;
 };
 
-/* The responder of URL u into f: its host[:port] and address, found
- * with getaddrinfo() if `resolve` (when the configuration is read: it
- * blocks), else only an IP address (at run time ferry has no resolver).
- * NULL, or why not ("host not found"; "no resolver" for a name without
- * `resolve`). */
+/* The responder of URL u into f: its host[:port], port, and address:
+ * an IP address as it is; a host name kept in f->host for the
+ * resolver, and found with getaddrinfo() now if `resolve` (when the
+ * configuration is read: it blocks), the address used without a
+ * resolver.  NULL, or why not ("invalid host", "host not found"). */
 const char *fy_tls_fetch_addr(fy_tls_fetch_t *f, const fy_tls_ocsp_url_t *u,
                               int resolve);
 /* The HTTP request that asks for id's status from f's responder at
@@ -69,10 +82,13 @@ const char *fy_tls_fetch_addr(fy_tls_fetch_t *f, const fy_tls_ocsp_url_t *u,
  * (OpenSSL's error queued). */
 int  fy_tls_fetch_request(fy_tls_fetch_t *f, OCSP_CERTID *id,
                           const char *path);
-/* Start the fetch: FY_OK, its handler runs later, from the loop; or
- * FY_ERROR, it could not start (logged) and its handler never runs. */
+/* Start the fetch (a name first asked of f->resolver): FY_OK, its
+ * handler runs later, from the loop; or FY_ERROR, it could not start
+ * (logged: no resolver and no address, a name that does not resolve
+ * from the resolver's cache...) and its handler never runs. */
 int  fy_tls_fetch_start(fy_tls_fetch_t *f);
-/* Stop a fetch under way, without calling its handler. */
+/* Stop a fetch under way (or its wait for the resolver), without
+ * calling its handler. */
 void fy_tls_fetch_cancel(fy_tls_fetch_t *f);
 /* Log a failure of f's request in nginx's words (see above). */
 void fy_tls_fetch_error(fy_tls_fetch_t *f, int err, const char *fmt, ...)

@@ -12,16 +12,18 @@
  * with no flags: signed by the issuer or by a responder it certified
  * for OCSP signing, chaining to the trusted certificates).  "good"
  * goes on to the next certificate; "revoked" or "unknown" ends the
- * walk with that status; a failure (no responder URL, a responder
- * named by a host name, a fetch or check that fails) ends it as
+ * walk with that status; a failure (no responder URL, a name that
+ * does not resolve, a fetch or check that fails) ends it as
  * "certificate status request failed".  The caller (http, stream)
  * waits meanwhile: the fetch runs on the worker's loop, nothing
  * blocks.
  *
- * ferry has no resolver at run time: a responder named in a
- * certificate must be an IP address (nginx without a resolver: "no
- * resolver defined to resolve ..."); ssl_ocsp_responder's host name is
- * resolved when the configuration is read.
+ * A responder's host name is asked of the server's "resolver" at each
+ * fetch (fy_tls_ocsp_fetch.c), as nginx does.  Without one, a name in
+ * a certificate cannot be reached (nginx's error "no resolver defined
+ * to resolve ..."), and ssl_ocsp_responder's, resolved when the
+ * configuration is read, is used at that address (with nginx's
+ * warning).
  *
  * With ssl_ocsp_cache, statuses found (good, revoked, unknown) are
  * kept in a shared zone (the store of fy_tls_cache.c) under a SHA-256
@@ -46,7 +48,8 @@
 typedef struct {
     unsigned          leaf:1;
     unsigned          responder:1;   /* ssl_ocsp_responder given */
-    fy_tls_fetch_t    fetch;         /* its address and host */
+    fy_tls_fetch_t    fetch;         /* its address and host; the
+                                        server's resolver */
     char             *path;
     fy_tls_cache_t   *cache;         /* NULL: ssl_ocsp_cache off */
 } fy_tls_ocsp_conf_t;
@@ -124,10 +127,13 @@ fy_tls_ocsp_client_init(fy_pool_t *pool, void *ctx, fy_tls_conf_t *conf)
         return FY_ERROR;
     }
     oc->leaf = conf->ocsp == FY_TLS_OCSP_LEAF;
+    oc->fetch.resolver = conf->resolver;
+    oc->fetch.resolver_timeout = conf->resolver_timeout;
 
     if (conf->ocsp_responder) {
-        /* resolved once, now (nginx resolves it when it reads the
-         * configuration too) */
+        /* a name resolved now too (nginx): its address serves where
+         * the server has no resolver; with one, the name is asked of
+         * it at each fetch */
         why = fy_tls_ocsp_url_parse(conf->ocsp_responder, &u);
         if (why == NULL) {
             why = fy_tls_fetch_addr(&oc->fetch, &u, 1);
@@ -208,6 +214,8 @@ fy_tls_ocsp_responder(fy_tls_ocsp_check_t *st, X509 *cert)
         memcpy(st->fetch.responder, st->conf->fetch.responder,
                sizeof(st->fetch.responder));
         memcpy(st->fetch.peer, st->conf->fetch.peer, sizeof(st->fetch.peer));
+        memcpy(st->fetch.host, st->conf->fetch.host, sizeof(st->fetch.host));
+        st->fetch.port = st->conf->fetch.port;
         st->fetch.addr = st->conf->fetch.addr;
         st->fetch.addrlen = st->conf->fetch.addrlen;
         path = st->conf->path;
@@ -220,21 +228,21 @@ fy_tls_ocsp_responder(fy_tls_ocsp_check_t *st, X509 *cert)
             return FY_ERROR;
         }
         url = sk_OPENSSL_STRING_value(aia, 0);
+        /* a name: the resolver's, at the fetch (nginx resolves none
+         * of these when it reads the configuration) */
         why = fy_tls_ocsp_url_parse(url, &u);
         if (why == NULL) {
             why = fy_tls_fetch_addr(&st->fetch, &u, 0);
         }
-        if (why && strcmp(why, "no resolver") == 0) {
-            fy_tls_ocsp_failed(st, "no resolver defined to resolve %s",
-                               u.host);
-            rc = FY_ERROR;
-        } else if (why) {
+        if (why) {
             fy_tls_ocsp_failed(st, "%s in OCSP responder \"%s\" in "
                                "certificate", why, url);
             rc = FY_ERROR;
         }
         path = u.path;
     }
+    st->fetch.resolver = st->conf->fetch.resolver;
+    st->fetch.resolver_timeout = st->conf->fetch.resolver_timeout;
     if (rc == FY_OK
         && fy_tls_fetch_request(&st->fetch, st->id, path) != FY_OK)
     {

@@ -77,31 +77,44 @@ fy_tls_ocsp_url_parse(const char *url, fy_tls_ocsp_url_t *u)
     return NULL;
 }
 
+/* f->peer: the text of f->addr, for the logs. */
+static void
+fy_tls_fetch_peer(fy_tls_fetch_t *f)
+{
+    fy_sockaddr_text(&f->addr.sa, f->addrlen, f->peer, sizeof(f->peer), 1);
+}
+
 const char *
 fy_tls_fetch_addr(fy_tls_fetch_t *f, const fy_tls_ocsp_url_t *u,
                   int resolve)
 {
     struct addrinfo  hints, *res;
-    char             port[8], text[INET6_ADDRSTRLEN];
+    char             port[8];
 
     if (u->hostport_len >= sizeof(f->responder)) {
         return "invalid host";
     }
     memcpy(f->responder, u->hostport, u->hostport_len);
     f->responder[u->hostport_len] = '\0';
+    f->port = (uint16_t) u->port;
+    f->host[0] = '\0';
+    f->peer[0] = '\0';
+    f->addrlen = 0;
 
     memset(&f->addr, 0, sizeof(f->addr));
     if (inet_pton(AF_INET, u->host, &f->addr.sin.sin_addr) == 1) {
         f->addr.sin.sin_family = AF_INET;
-        f->addr.sin.sin_port = htons((uint16_t) u->port);
+        f->addr.sin.sin_port = htons(f->port);
         f->addrlen = sizeof(struct sockaddr_in);
     } else if (inet_pton(AF_INET6, u->host, &f->addr.sin6.sin6_addr) == 1) {
         f->addr.sin6.sin6_family = AF_INET6;
-        f->addr.sin6.sin6_port = htons((uint16_t) u->port);
+        f->addr.sin6.sin6_port = htons(f->port);
         f->addrlen = sizeof(struct sockaddr_in6);
-    } else if (!resolve) {
-        return "no resolver";
     } else {
+        snprintf(f->host, sizeof(f->host), "%s", u->host);
+        if (!resolve) {
+            return NULL;            /* the resolver's at each fetch */
+        }
         snprintf(port, sizeof(port), "%u", u->port);
         memset(&hints, 0, sizeof(hints));
         hints.ai_family = AF_UNSPEC;
@@ -113,14 +126,7 @@ fy_tls_fetch_addr(fy_tls_fetch_t *f, const fy_tls_ocsp_url_t *u,
         f->addrlen = res->ai_addrlen;
         freeaddrinfo(res);
     }
-
-    if (f->addr.sa.sa_family == AF_INET6) {
-        inet_ntop(AF_INET6, &f->addr.sin6.sin6_addr, text, sizeof(text));
-        snprintf(f->peer, sizeof(f->peer), "[%s]:%u", text, u->port);
-    } else {
-        inet_ntop(AF_INET, &f->addr.sin.sin_addr, text, sizeof(text));
-        snprintf(f->peer, sizeof(f->peer), "%s:%u", text, u->port);
-    }
+    fy_tls_fetch_peer(f);
     return NULL;
 }
 
@@ -165,24 +171,45 @@ fy_tls_fetch_request(fy_tls_fetch_t *f, OCSP_CERTID *cid, const char *path)
 
 /* ---- the fetch (workers) ---- */
 
-void
-fy_tls_fetch_error(fy_tls_fetch_t *f, int err, const char *fmt, ...)
+static void
+fy_tls_fetch_vlog(fy_tls_fetch_t *f, int level, int err, const char *fmt,
+                  va_list ap)
 {
-    char     msg[512];
-    va_list  ap;
+    char  msg[512];
 
-    va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
-    va_end(ap);
-    fy_log_error(FY_LOG_ERR, err, "%s while requesting certificate status, "
-                 "responder: %s, peer: %s%s", msg, f->responder, f->peer,
+    /* no peer before the resolver has answered (nginx's neither) */
+    fy_log_error(level, err, "%s while requesting certificate status, "
+                 "responder: %s%s%s%s", msg, f->responder,
+                 f->peer[0] ? ", peer: " : "", f->peer,
                  f->tail ? f->tail : "");
     ERR_clear_error();
 }
 
 void
+fy_tls_fetch_error(fy_tls_fetch_t *f, int err, const char *fmt, ...)
+{
+    va_list  ap;
+
+    va_start(ap, fmt);
+    fy_tls_fetch_vlog(f, FY_LOG_ERR, err, fmt, ap);
+    va_end(ap);
+}
+
+static void __attribute__((format(printf, 2, 3)))
+fy_tls_fetch_warn(fy_tls_fetch_t *f, const char *fmt, ...)
+{
+    va_list  ap;
+
+    va_start(ap, fmt);
+    fy_tls_fetch_vlog(f, FY_LOG_WARN, 0, fmt, ap);
+    va_end(ap);
+}
+
+void
 fy_tls_fetch_cancel(fy_tls_fetch_t *f)
 {
+    fy_resolver_cancel(&f->w);
     if (f->c) {
         fy_conn_close(f->c);
         f->c = NULL;
@@ -423,8 +450,10 @@ fy_tls_fetch_early_read(fy_event_t *rev)
     fy_tls_fetch_write(&c->write);
 }
 
-int
-fy_tls_fetch_start(fy_tls_fetch_t *f)
+/* Connect to f->addr and send the request: FY_OK, the handler runs
+ * later; FY_ERROR, logged, nothing held. */
+static int
+fy_tls_fetch_connect(fy_tls_fetch_t *f)
 {
     fy_conn_t   *c;
     const char  *what;
@@ -471,6 +500,69 @@ failed:
     fy_tls_fetch_error(f, err, "%s", what);
     fy_tls_fetch_cancel(f);
     return FY_ERROR;
+}
+
+/* The resolver's answer for f->host into f->addr (its first address,
+ * at f->port): FY_OK, or FY_ERROR logged in nginx's words. */
+static int
+fy_tls_fetch_answer(fy_tls_fetch_t *f)
+{
+    if (f->w.error || f->w.naddrs == 0) {
+        fy_tls_fetch_error(f, 0, "%s could not be resolved (%d: %s)",
+                           f->host, f->w.error,
+                           fy_resolver_strerror(f->w.error));
+        return FY_ERROR;
+    }
+    f->addrlen = fy_resolver_sockaddr(&f->w.addrs[0], f->port, &f->addr);
+    fy_tls_fetch_peer(f);
+    return FY_OK;
+}
+
+/* The resolver answered on the loop (or its wait timed out). */
+static void
+fy_tls_fetch_resolved(fy_resolver_wait_t *w)
+{
+    fy_tls_fetch_t  *f = w->data;
+
+    if (fy_tls_fetch_answer(f) != FY_OK || fy_tls_fetch_connect(f) != FY_OK)
+    {
+        f->handler(f, NULL, 0);     /* logged; nothing held */
+    }
+}
+
+int
+fy_tls_fetch_start(fy_tls_fetch_t *f)
+{
+    int  rc;
+
+    if (f->host[0] == '\0') {
+        return fy_tls_fetch_connect(f);
+    }
+    if (f->resolver == NULL) {
+        /* nginx: the address found when the configuration was read,
+         * with a warning at each fetch; none (a name in a client's
+         * certificate), an error */
+        if (f->addrlen == 0) {
+            fy_tls_fetch_error(f, 0, "no resolver defined to resolve %s",
+                               f->host);
+            return FY_ERROR;
+        }
+        fy_tls_fetch_warn(f, "no resolver defined to resolve %s", f->host);
+        return fy_tls_fetch_connect(f);
+    }
+
+    f->peer[0] = '\0';
+    f->w.handler = fy_tls_fetch_resolved;
+    f->w.data = f;
+    rc = fy_resolver_resolve(f->resolver, (u_char *) f->host,
+                             strlen(f->host), f->resolver_timeout, &f->w);
+    if (rc == FY_AGAIN) {
+        return FY_OK;
+    }
+    if (rc != FY_OK || fy_tls_fetch_answer(f) != FY_OK) {
+        return FY_ERROR;            /* logged */
+    }
+    return fy_tls_fetch_connect(f);     /* from the resolver's cache */
 }
 
 

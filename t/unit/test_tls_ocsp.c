@@ -2,8 +2,8 @@
  * test_tls_ocsp.c -- the parsers of OCSP stapling and ssl_ocsp
  * (src/tls/fy_tls_ocsp_fetch.c): the responder URL
  * (ssl_stapling_responder, ssl_ocsp_responder, the certificate's AIA)
- * and the address a fetch connects to (an IP address at run time, no
- * resolver), and the responder's HTTP answer, fed whole, one byte more
+ * and what a fetch connects to (an IP address, or a host name kept for
+ * the resolver), and the responder's HTTP answer, fed whole, one byte more
  * per call (as reads bring it), and cut short.
  */
 
@@ -11,11 +11,12 @@
 #include "fy_tls_ocsp.h"
 #include "fy_tap.h"
 
-/* The fetch's address for url without a resolver: want NULL (then the
- * responder and peer texts) or the reason. */
+/* The fetch's target for url, nothing resolved now: the responder
+ * (Host:) and peer texts, and the host name kept for the resolver
+ * ("": an IP address, the peer known). */
 static void
-addr_is(const char *url, const char *want, const char *responder,
-        const char *peer)
+addr_is(const char *url, const char *responder, const char *peer,
+        const char *host)
 {
     fy_tls_ocsp_url_t   u;
     fy_tls_fetch_t      f;
@@ -26,13 +27,13 @@ addr_is(const char *url, const char *want, const char *responder,
     if (why == NULL) {
         why = fy_tls_fetch_addr(&f, &u, 0);
     }
-    if (want) {
-        is_str(why, want, "%s at run time: %s", url, want);
-        return;
-    }
-    ok(why == NULL, "%s at run time: an address", url);
+    ok(why == NULL, "%s: taken", url);
     is_str(f.responder, responder, "%s: Host is %s", url, responder);
-    is_str(f.peer, peer, "%s: the peer is %s", url, peer);
+    is_str(f.peer, peer, "%s: the peer is \"%s\"", url, peer);
+    is_str(f.host, host, "%s: the name for the resolver is \"%s\"", url,
+           host);
+    is_int(f.addrlen != 0, host[0] == '\0', "%s: an address %s", url,
+           host[0] ? "none yet" : "known");
 }
 
 static void
@@ -207,12 +208,14 @@ main(void)
                                 &blen, err, sizeof(err));
     is_int(rc, FY_ERROR, "a status that is no number: an error");
 
-    addr_is("http://127.0.0.1:8080/ocsp", NULL, "127.0.0.1:8080",
-            "127.0.0.1:8080");
-    addr_is("http://10.1.2.3", NULL, "10.1.2.3", "10.1.2.3:80");
-    addr_is("http://[::1]:81/", NULL, "[::1]:81", "[::1]:81");
-    addr_is("http://ocsp.example.com/", "no resolver", NULL, NULL);
-    addr_is("http://127.0.0.1.example/", "no resolver", NULL, NULL);
+    addr_is("http://127.0.0.1:8080/ocsp", "127.0.0.1:8080", "127.0.0.1:8080",
+            "");
+    addr_is("http://10.1.2.3", "10.1.2.3", "10.1.2.3:80", "");
+    addr_is("http://[::1]:81/", "[::1]:81", "[::1]:81", "");
+    addr_is("http://ocsp.example.com/", "ocsp.example.com", "",
+            "ocsp.example.com");
+    addr_is("http://127.0.0.1.example:8080/", "127.0.0.1.example:8080", "",
+            "127.0.0.1.example");
 
     return done_testing();
 }
