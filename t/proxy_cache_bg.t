@@ -35,7 +35,7 @@ http {
         listen 127.0.0.1:%%PORT_0%%;
         add_header X-Cache $upstream_cache_status always;
         proxy_cache one;
-        proxy_cache_valid 200 1s;
+        proxy_cache_valid 200 3s;
         location / {
             proxy_pass http://app;
             proxy_cache_use_stale updating;
@@ -69,7 +69,7 @@ my $b = Ferry::Test::Backend->new(port => $f->port(1), handler => sub {
                                             'Cache-Control' => 'max-age=100'] }
             if ($inm // '') eq '"e1"';
         return { status => 200, body => "rv $req->{uri}\n",
-                 headers => ['ETag' => '"e1"', 'Cache-Control' => 'max-age=1'] };
+                 headers => ['ETag' => '"e1"', 'Cache-Control' => 'max-age=3'] };
     }
     if (-e $gate) {
         my $until = Time::HiRes::time() + 10;
@@ -96,7 +96,10 @@ sub touch { open my $fh, '>', $_[0] or die "$_[0]: $!"; close $fh }
 
 is(get('/a'), "MISS old /a\n", 'the entry fetched');
 is(get('/a'), "HIT old /a\n", 'and fresh for a second');
-sleep 2;                                # proxy_cache_valid 200 1s ran out
+# entries are valid for 3 s, not 1: on a loaded machine (the files run
+# three at a time) more than a second can pass between an update being
+# stored and the request that expects its HIT
+sleep 4;                                # proxy_cache_valid 200 3s ran out
 
 # ---- STALE at once, the update in the background ----
 touch($gate);
@@ -127,7 +130,7 @@ ok((wait_until { (Ferry::Test::read_file($log) // '') =~ m{^/a STALE 200$}m }
 # ---- the client leaves after its STALE answer: the update goes on ----
 unlink $gate, $go;
 is(get('/e'), "MISS old /e\n", '/e fetched');
-sleep 2;
+sleep 4;
 touch($gate);
 $c = Ferry::Test::Client->new($port);
 $c->send("GET /e HTTP/1.1\r\nHost: x\r\n\r\n");
@@ -144,7 +147,7 @@ is(hits('/e'), 2, '... by that update, not one more');
 # ---- an update that fails leaves the old entry ----
 unlink $gate, $go;
 is(get('/b'), "MISS old /b\n", '/b fetched');
-sleep 2;
+sleep 4;
 touch($fail);
 is(get('/b'), "STALE old /b\n", 'expired: STALE, its update gets a 500');
 ok((wait_until { hits('/b') == 2 } 10), 'the update went up');
@@ -153,8 +156,8 @@ ok((wait_until { get('/b') eq "STALE old /b\n" } 10),
 unlink $fail;
 
 # ---- with proxy_cache_revalidate: the update's 304 refreshes it ----
-is(get('/rv/d'), "MISS rv /rv/d\n", '/rv/d fetched (max-age=1)');
-sleep 2;
+is(get('/rv/d'), "MISS rv /rv/d\n", '/rv/d fetched (max-age=3)');
+sleep 4;
 is(get('/rv/d'), "STALE rv /rv/d\n",
    'revalidate: expired, STALE at once');
 ok((wait_until { hits('/rv/d') == 2 } 10), 'the update asked (a 304)');
@@ -164,7 +167,7 @@ is(hits('/rv/d'), 2, '... without asking again');
 
 # ---- without the directive: the request waits for the upstream ----
 is(get('/nobg/c'), "MISS old /nobg/c\n", '/nobg/c fetched');
-sleep 2;
+sleep 4;
 is(get('/nobg/c'), "EXPIRED old /nobg/c\n",
    'background_update off: EXPIRED, the upstream answers');
 
