@@ -392,6 +392,11 @@ fy_http_up_shared(const fy_http_upstream_t *u)
     return u->own ? u->own : &fy_shm->upstreams[u->index];
 }
 
+/* fy_http_conf_upstream.c: the host of a proxy_pass URL after its
+ * scheme, as configured or as a request's variables made it; returns
+ * where its URI part starts (NULL: none). */
+u_char *fy_http_url_host(u_char *start, u_char *end, fy_str_t *host);
+
 /* fy_http_proxy_resolve.c, for http's proxy_pass with variables and
  * stream's: "host[:port]" or "[v6][:port]" (defport without one) read
  * into *name, *len and *port: FY_DONE when the host is an IP address (in

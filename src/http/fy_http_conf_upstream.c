@@ -249,6 +249,28 @@ invalid:
     return FY_CONF_ERROR;
 }
 
+/* The host of a proxy_pass URL from just after its scheme to end:
+ * "HOST[:PORT]" up to the '/' of the URI part, or nginx's
+ * "unix:/path.sock:/uri", whose path ends at the next ':'.  Returns
+ * where the URI part starts, NULL for none ("...sock:" has none).  The
+ * configuration's URL and, per request, one with variables
+ * (fy_proxy_eval_pass). */
+u_char *
+fy_http_url_host(u_char *start, u_char *end, fy_str_t *host)
+{
+    u_char  *p;
+
+    host->data = start;
+    if (end - start > 5 && strncmp((char *) start, "unix:", 5) == 0) {
+        p = memchr(start + 5, ':', (size_t) (end - start - 5));
+        host->len = (size_t) ((p ? p : end) - start);
+        return p && p + 1 < end ? p + 1 : NULL;
+    }
+    p = memchr(start, '/', (size_t) (end - start));
+    host->len = (size_t) ((p ? p : end) - start);
+    return p;
+}
+
 const char *
 fy_http_proxy_pass(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
 {
@@ -297,21 +319,7 @@ fy_http_proxy_pass(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
         return FY_CONF_ERROR;
     }
 
-    host.data = url.data + skip;
-    if (url.len > skip + 5 && strncmp((char *) host.data, "unix:", 5) == 0) {
-        /* nginx's "http://unix:/path.sock:/uri": the path ends at the
-         * next ':', what follows is the URI part */
-        slash = memchr(host.data + 5, ':', url.len - skip - 5);
-        host.len = slash ? (size_t) (slash - host.data) : url.len - skip;
-        if (slash && slash + 1 == url.data + url.len) {
-            slash = NULL;                   /* "...sock:" has no URI */
-        } else if (slash) {
-            slash++;
-        }
-    } else {
-        slash = memchr(host.data, '/', url.len - skip);
-        host.len = slash ? (size_t) (slash - host.data) : url.len - skip;
-    }
+    slash = fy_http_url_host(url.data + skip, url.data + url.len, &host);
     if (host.len == 0) {
         fy_conf_error(cf, "no host in \"%s\"", url.data);
         return FY_CONF_ERROR;

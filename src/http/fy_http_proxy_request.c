@@ -446,21 +446,7 @@ fy_proxy_eval_pass(fy_http_proxy_t *p)
                      url, r->hc->addr_text);
         return 500;
     }
-    host.data = url + skip;
-    if (len - skip > 5 && strncmp((char *) host.data, "unix:", 5) == 0) {
-        /* "http://unix:/path.sock:/uri", as without variables: the
-         * path ends at the next ':', what follows is the URI part */
-        slash = memchr(host.data + 5, ':', len - skip - 5);
-        host.len = slash ? (size_t) (slash - host.data) : len - skip;
-        if (slash && slash + 1 == url + len) {
-            slash = NULL;                   /* "...sock:" has no URI */
-        } else if (slash) {
-            slash++;
-        }
-    } else {
-        slash = memchr(host.data, '/', len - skip);
-        host.len = slash ? (size_t) (slash - host.data) : len - skip;
-    }
+    slash = fy_http_url_host(url + skip, url + len, &host);
     if (slash) {
         p->uri.data = slash;
         p->uri.len = (size_t) (url + len - slash);
