@@ -57,7 +57,7 @@ sub slow_backend {
 {
     my $f = Ferry::Test->new(conf => $CONF);
     my $other = fork // die "fork: $!";
-    if ($other == 0) { exec 'sleep', '30'; POSIX::_exit(127); }
+    if ($other == 0) { { exec 'sleep', '30' }; POSIX::_exit(127); }
     open my $pf, '>', $f->pid_file or die $f->pid_file . ": $!";
     print $pf "$other\n";
     close $pf;

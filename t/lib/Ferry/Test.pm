@@ -45,6 +45,7 @@ use IO::Socket::UNIX;
 use Socket qw(SOCK_STREAM);
 use IO::Select;
 use POSIX qw(WNOHANG);
+use Fcntl ();
 use File::Temp ();
 use File::Path ();
 use File::Spec;
@@ -136,8 +137,8 @@ sub new {
 sub prefix    { $_[0]{prefix} }
 sub conf_file { "$_[0]{prefix}/conf/ferry.conf" }
 
-# The TCP port for placeholder %%PORT_n%%, allocated on first use: a port
-# the kernel gave for bind(0) on 127.0.0.1, closed again.
+# The TCP port for placeholder %%PORT_n%%, allocated on first use (see
+# free_port).
 sub port {
     my ($self, $n) = @_;
 
@@ -145,7 +146,67 @@ sub port {
     return $self->{ports}{$n};
 }
 
+# A port for a server the test is about to start, free on 127.0.0.1 and
+# kept from every other test file until this one exits, so that test
+# files can run side by side (make test PROVE_JOBS=3).
+#
+# Two things could take a port between this check and ferry's bind():
+# - another file's outgoing connections: their local ports come from the
+#   kernel's ephemeral range (net.ipv4.ip_local_port_range, 32768-60999
+#   by default), so the ports here are picked below it;
+# - another file's servers: each port is reserved with an exclusive
+#   flock() on /tmp/ferry-test-ports/PORT, held by an open handle until
+#   the process exits.  The kernel drops the lock when its owner dies,
+#   so a killed test file leaves nothing to clean up; the handle is
+#   close-on-exec, so ferry and other programs do not inherit it.
+#
+# Where the ephemeral range leaves no room below it, the kernel's choice
+# for bind(0) is used, as before, unreserved.
+my $PORT_DIR = File::Spec->catdir(File::Spec->tmpdir, 'ferry-test-ports');
+my %PORT_LOCKS;     # port => the handle that holds its lock
+
+sub port_range {
+    my ($lo) = (read_file('/proc/sys/net/ipv4/ip_local_port_range') // '')
+        =~ /^\s*(\d+)/;
+    $lo //= 32768;
+    return $lo > 11000 ? (10000, $lo - 1) : ();
+}
+
 sub free_port {
+    my ($first, $last) = port_range();
+
+    return kernel_port() unless defined $first;
+    unless (-d $PORT_DIR) {
+        mkdir $PORT_DIR;
+        chmod 01777, $PORT_DIR;
+    }
+    for (1 .. 200) {
+        my $p = $first + int(rand($last - $first + 1));
+        next if $PORTS_USED{$p};
+        open my $lock, '>>', "$PORT_DIR/$p" or next;
+        unless (flock $lock, Fcntl::LOCK_EX() | Fcntl::LOCK_NB()) {
+            close $lock;
+            next;
+        }
+        # reserved; now make sure nothing else uses it (no SO_REUSEADDR:
+        # a connection in TIME_WAIT on it fails the bind too, as it would
+        # for a test's own server without the option)
+        my $s = IO::Socket::INET->new(LocalAddr => '127.0.0.1',
+                                      LocalPort => $p, Proto => 'tcp',
+                                      Listen => 1);
+        unless ($s) {
+            close $lock;
+            next;
+        }
+        close $s;
+        $PORTS_USED{$p} = 1;
+        $PORT_LOCKS{$p} = $lock;
+        return $p;
+    }
+    die "no free port found in $first-$last\n";
+}
+
+sub kernel_port {
     for (1 .. 50) {
         my $s = IO::Socket::INET->new(LocalAddr => '127.0.0.1',
                                       LocalPort => 0, Proto => 'tcp',
