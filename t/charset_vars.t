@@ -8,7 +8,10 @@
 # with "charset off", for any type, when the configuration names that
 # charset (else logged, "unknown charset ... to override"); the field
 # itself never reaches the client and proxy_ignore_headers turns it
-# off.  Configuration errors with file and line.
+# off.  A proxy cache HIT keeps the field's effect: the entry holds it,
+# and the HIT is marked and recoded as the response was (nginx reads
+# its stored header again), unless the location answering ignores it.
+# Configuration errors with file and line.
 
 use strict;
 use warnings;
@@ -41,6 +44,7 @@ http {
         iso      iso-8859-5;
     }
     upstream be { server 127.0.0.1:%%PORT_1%%; }
+    proxy_cache_path %%PREFIX%%/cache keys_zone=cz:1m;
     types { text/html html; text/plain txt; }
     server {
         listen 127.0.0.1:%%PORT_0%%;
@@ -57,6 +61,15 @@ http {
                          proxy_pass http://be; }
         location /upign/ { proxy_ignore_headers X-Accel-Charset;
                            proxy_pass http://be; }
+        location /upc/ { proxy_cache cz; proxy_cache_valid 200 10m;
+                         proxy_cache_key $args;
+                         add_header X-Cache $upstream_cache_status;
+                         proxy_pass http://be; }
+        location /upcign/ { proxy_cache cz; proxy_cache_valid 200 10m;
+                            proxy_cache_key $args;
+                            proxy_ignore_headers X-Accel-Charset;
+                            add_header X-Cache $upstream_cache_status;
+                            proxy_pass http://be; }
     }
 }
 EOF
@@ -153,6 +166,29 @@ is($r->{headers}{'content-type'}, 'text/html', 'proxy_ignore_headers X-Accel-Cha
 ok(!exists $r->{headers}{'x-accel-charset'}, '... the field still not passed on');
 $r = http_get($f->port(0), '/upv/');
 ok($r->{body} eq encode('UTF-8', $text x 20), 'no X-Accel-Charset: the location\'s charset');
+
+# ---- X-Accel-Charset and the proxy cache --------------------------------------------
+for my $hit ('MISS', 'HIT') {
+    $r = http_get($f->port(0), '/upc/?xa=utf-8&type=text/html;%20charset=koi8-r');
+    is($r->{headers}{'x-cache'}, $hit, "proxy_cache: $hit");
+    is($r->{headers}{'content-type'}, 'text/html; charset=utf-8',
+       '... marked with X-Accel-Charset\'s charset');
+    ok($r->{body} eq encode('UTF-8', $text x 20), '... recoded from the stored charset');
+    ok(!exists $r->{headers}{'x-accel-charset'}, '... the field not passed on');
+}
+for my $hit ('MISS', 'HIT') {
+    $r = http_get($f->port(0), '/upc/?xa=windows-1251');
+    is($r->{headers}{'x-cache'}, $hit, "no source charset: $hit");
+    is($r->{headers}{'content-type'}, 'text/html; charset=windows-1251', '... marked');
+    is($r->{body}, $koi x 20, '... not recoded');
+    is($r->{headers}{'content-length'}, length($koi x 20), '... its length kept');
+}
+$r = http_get($f->port(0), '/upcign/?xa=utf-8&type=text/html;%20charset=koi8-r');
+is($r->{headers}{'x-cache'}, 'HIT',
+   'the same entry HIT where proxy_ignore_headers X-Accel-Charset');
+is($r->{headers}{'content-type'}, 'text/html; charset=koi8-r', '... its stored type');
+is($r->{body}, $koi x 20, '... not recoded');
+ok(!exists $r->{headers}{'x-accel-charset'}, '... the stored field not passed on');
 
 $f->stop;
 

@@ -521,6 +521,11 @@ fy_http_cache_fields_copy(fy_http_request_t *r, fy_http_static_file_t *f,
         {
             continue;
         }
+        if (fy_str_eq_ci(&name, "X-Accel-Charset")
+            && fy_proxy_hidden(r->loc, &name))
+        {
+            continue;               /* read by fy_http_cache_send */
+        }
         if (f->gunzip && (fy_str_eq_ci(&name, "Content-Encoding")
                           || fy_str_eq_ci(&name, "Accept-Ranges")))
         {
@@ -531,14 +536,16 @@ fy_http_cache_fields_copy(fy_http_request_t *r, fy_http_static_file_t *f,
         {
             continue;               /* the slice's: ferry's own lines */
         }
-        if (colon && (r->loc->header_filters || f->mp)) {
+        if (colon && (r->loc->header_filters || r->accel_charset.len
+                      || f->mp))
+        {
             for (v = colon + 1; v < eol && *v == ' '; v++) { /* skip */ }
             h.name = name;
             h.value.data = v;
             h.value.len = (size_t) (eol - v) - (eol[-1] == '\r');
             value = h.value;
-            if (r->loc->header_filters && fy_proxy_filter_header(r, &h,
-                                                                 &value))
+            if ((r->loc->header_filters || r->accel_charset.len)
+                && fy_proxy_filter_header(r, &h, &value))
             {
                 continue;
             }
@@ -588,7 +595,7 @@ fy_http_cache_send(fy_http_request_t *r, int fd, fy_http_cache_file_t *h)
     off_t                   start = 0, end = (off_t) h->body_len - 1;
     int                     status = h->status, filtered = 0, sliced = 0;
     unsigned                i;
-    fy_str_t                enc, type, etag, lm, cr;
+    fy_str_t                enc, type, etag, lm, cr, xa;
     uint64_t                from, len;
     fy_http_range_t         one, *ranges;
     fy_http_multipart_t    *mp = NULL;
@@ -616,6 +623,15 @@ fy_http_cache_send(fy_http_request_t *r, int fd, fy_http_cache_file_t *h)
     llen = (size_t) (eol - text) - 1;            /* "200 OK" before CRLF */
     eol++;
     flen = h->fields_len - (size_t) (eol - text); /* the fields after it */
+
+    /* the upstream's X-Accel-Charset, stored with the entry: the HIT is
+     * marked and recoded by it as the response was, unless this
+     * location ignores it (nginx parses the stored header again) */
+    fy_http_cache_field((u_char *) eol, (u_char *) eol + flen,
+                        "X-Accel-Charset", &xa);
+    if (xa.len && !(r->loc->proxy_ignore_headers & FY_HTTP_IGN_XA_CHARSET)) {
+        r->accel_charset = xa;
+    }
 
     if (r->loc->ssi && !r->slice) {
         switch (fy_http_cache_ssi(r, fd, h, (u_char *) eol,
@@ -725,7 +741,8 @@ fy_http_cache_send(fy_http_request_t *r, int fd, fy_http_cache_file_t *h)
     fy_http_cache_field((u_char *) eol, (u_char *) eol + flen,
                         "Content-Encoding", &enc);
     if ((status == 200 || status == 206) && !r->err_status && enc.len == 0
-        && !sliced && (fy_http_sub_wanted(r->loc) || r->loc->gzip.enable))
+        && !sliced && (fy_http_sub_wanted(r->loc) || r->accel_charset.len
+                       || r->loc->gzip.enable))
     {
         fy_http_cache_field((u_char *) eol, (u_char *) eol + flen,
                             "Content-Type", &type);
@@ -811,7 +828,8 @@ fy_http_cache_send(fy_http_request_t *r, int fd, fy_http_cache_file_t *h)
                   && r->loc->add_trailers
                   && fy_http_trailers_expected(r, r->status);
     size = 448 + slen + h->fields_len + add.len + fy_http_date_len
-           + (r->loc->header_filters ? fy_http_charset_room(r) : 0);
+           + (r->loc->header_filters || r->accel_charset.len
+              ? fy_http_charset_room(r) : 0);
     hdr = fy_palloc(r->pool, size);
     if (hdr == NULL) {
         return FY_ERROR;
@@ -860,7 +878,7 @@ fy_http_cache_send(fy_http_request_t *r, int fd, fy_http_cache_file_t *h)
             n += (size_t) snprintf(hdr + n, size - n, "Content-Type: "
                                    "multipart/byteranges; boundary=%s\r\n",
                                    mp->boundary);
-        } else if (r->loc->header_filters || sliced) {
+        } else if (r->loc->header_filters || sliced || xa.len) {
             n += fy_http_cache_fields_copy(r, f, 0, hdr + n, (u_char *) eol,
                                            (u_char *) eol + flen);
         } else {

@@ -303,7 +303,10 @@ fy_http_cache_store_open(fy_http_proxy_t *p)
 
     /* "NNN reason\r\n", then the fields the client gets from the
      * upstream (not ferry's own: Server, Date, Connection, framing,
-     * add_header, which every answer from the file makes anew) */
+     * add_header, which every answer from the file makes anew), and
+     * X-Accel-Charset, hidden or not: a HIT is marked and recoded by it
+     * as the response was (nginx reads its stored header again; the
+     * HIT drops the field unless proxy_pass_header lets it through) */
     line = NULL;
     llen = (size_t) (p->parser.status_text_end - p->parser.status_text_start);
     if (llen == 0) {
@@ -339,7 +342,9 @@ fy_http_cache_store_open(fy_http_proxy_t *p)
     *q++ = '\n';
     for (i = 0; i < headers->nelts; i++) {
         f = fy_array_elt(headers, fy_http_header_t, i);
-        if (fy_proxy_hidden(lcf, &f->name) || fy_proxy_skip_header(&f->name)
+        if ((fy_proxy_hidden(lcf, &f->name)
+             && !fy_str_eq_ci(&f->name, "X-Accel-Charset"))
+            || fy_proxy_skip_header(&f->name)
             || fy_str_eq_ci(&f->name, "Content-Length")
             || fy_str_eq_ci(&f->name, "Server")
             || fy_str_eq_ci(&f->name, "Date"))

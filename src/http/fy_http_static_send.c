@@ -89,7 +89,8 @@ fy_http_static_filters(fy_http_request_t *r, fy_http_static_file_t *f,
 {
     off_t  len;
 
-    if (fy_http_sub_wanted(r->loc)) {
+    /* r->accel_charset: a proxy cache HIT's stored X-Accel-Charset */
+    if (fy_http_sub_wanted(r->loc) || r->accel_charset.len) {
         switch (fy_http_sub_begin(r, r->err_status ? r->err_status : 200,
                                   type, NULL, size, &f->sub))
         {
