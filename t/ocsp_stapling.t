@@ -15,11 +15,12 @@
 # without issuer or responder URL get nginx's "ignored" warnings.  A
 # stream server with ssl_stapling staples the same way.  A responder
 # named by a host name ("localhost": the system says 127.0.0.1, the
-# resolver, dnsmasq started after ferry, 127.0.0.2) is asked of the
-# server's resolver at the fetch and its answer connected to; without a
-# resolver the address found when the configuration was read serves,
-# with nginx's warning; a resolver that does not answer: nginx's
-# "could not be resolved", no staple.
+# resolver, dnsmasq started after ferry, 127.0.0.2 and 127.0.0.1) is
+# asked of the server's resolver at the fetch and its answer connected
+# to, each address in turn after a failure (nginx's next address);
+# without a resolver the address found when the configuration was read
+# serves, with nginx's warning; a resolver that does not answer:
+# nginx's "could not be resolved", no staple.
 
 use strict;
 use warnings;
@@ -146,6 +147,19 @@ http {
         resolver 127.0.0.1:%%PORT_18%%;
         resolver_timeout 1s;
         location / { return 200 "resolver silent\n"; }
+    }
+    # a name with two addresses (the resolver's): both are tried, the
+    # one with the 500 responder and the one where nothing listens
+    # (the name must resolve when the configuration is read, as in
+    # nginx: localhost)
+    server {
+        listen 127.0.0.1:%%PORT_19%% ssl;
+        ssl_certificate good-chain.crt;
+        ssl_certificate_key good.key;
+        ssl_stapling on;
+        ssl_stapling_responder http://localhost:%%PORT_8%%/;
+        resolver 127.0.0.1:%%PORT_17%%;
+        location / { return 200 "two addresses\n"; }
     }
     # no resolver: the address found when the configuration was read
     server {
@@ -357,10 +371,10 @@ like(http_tls($f->port(9)), qr/silent/, '... requests are served meanwhile');
 
 # responders by name, the resolver dnsmasq, started now
 SKIP: {
-    skip 'dnsmasq not installed (sh auto/deps --test)', 10 unless dnsmasq_bin();
+    skip 'dnsmasq not installed (sh auto/deps --test)', 12 unless dnsmasq_bin();
     my $dns_log = "$d/dnsmasq.log";
     open my $hf, '>', "$d/dns.hosts" or die;
-    print $hf "127.0.0.2 localhost\n";
+    print $hf "127.0.0.2 localhost\n127.0.0.1 localhost\n";
     close $hf;
     ok(dnsmasq_server($f->port(17), "$d/dns.hosts", $dns_log, 1), 'dnsmasq answers');
     unlike(Ferry::Test::read_file($dns_log) // '', qr/query\[A\] localhost/,
@@ -381,6 +395,14 @@ SKIP: {
     ok((wait_until { $f->error_log =~ /\[error\] .*localhost could not be resolved \(110: Operation timed out\) while requesting certificate status, responder: localhost:$rport, certificate: "\S+good-chain\.crt"/ } 10),
        '... "could not be resolved (110: Operation timed out)" logged as nginx, without a peer');
     like(status($p), qr/OCSP response: no response sent/, '... nothing stapled');
+
+    # nginx tries a responder's next address after a failure
+    $p = $f->port(19);
+    my $p8 = $f->port(8);
+    like(status($p), qr/OCSP response: no response sent/, 'a name with two addresses, neither answering well');
+    ok((wait_until { $f->error_log =~ /OCSP responder sent status 500 while requesting certificate status, responder: localhost:$p8, peer: 127\.0\.0\.1:$p8/
+                     && $f->error_log =~ /connect\(\) failed while requesting certificate status, responder: localhost:$p8, peer: 127\.0\.0\.2:$p8/ } 10),
+       '... both tried in one fetch, each failure logged with its peer, as nginx');
 
     $out = staple_after_fetch($f->port(16));
     like($out, qr/Cert Status: good/, 'a responder by name, no resolver: the address read with the configuration, stapled');

@@ -218,6 +218,11 @@ fy_tls_ocsp_responder(fy_tls_ocsp_check_t *st, X509 *cert)
         st->fetch.port = st->conf->fetch.port;
         st->fetch.addr = st->conf->fetch.addr;
         st->fetch.addrlen = st->conf->fetch.addrlen;
+        memcpy(st->fetch.addrs, st->conf->fetch.addrs,
+               sizeof(st->fetch.addrs));
+        memcpy(st->fetch.addrlens, st->conf->fetch.addrlens,
+               sizeof(st->fetch.addrlens));
+        st->fetch.naddrs = st->conf->fetch.naddrs;
         path = st->conf->path;
 
     } else {

@@ -77,10 +77,13 @@ fy_tls_ocsp_url_parse(const char *url, fy_tls_ocsp_url_t *u)
     return NULL;
 }
 
-/* f->peer: the text of f->addr, for the logs. */
+/* f->addr the address addrs[naddr], and f->peer its text, for the
+ * logs. */
 static void
-fy_tls_fetch_peer(fy_tls_fetch_t *f)
+fy_tls_fetch_use(fy_tls_fetch_t *f)
 {
+    f->addr = f->addrs[f->naddr];
+    f->addrlen = f->addrlens[f->naddr];
     fy_sockaddr_text(&f->addr.sa, f->addrlen, f->peer, sizeof(f->peer), 1);
 }
 
@@ -88,7 +91,7 @@ const char *
 fy_tls_fetch_addr(fy_tls_fetch_t *f, const fy_tls_ocsp_url_t *u,
                   int resolve)
 {
-    struct addrinfo  hints, *res;
+    struct addrinfo  hints, *res, *ai;
     char             port[8];
 
     if (u->hostport_len >= sizeof(f->responder)) {
@@ -100,16 +103,22 @@ fy_tls_fetch_addr(fy_tls_fetch_t *f, const fy_tls_ocsp_url_t *u,
     f->host[0] = '\0';
     f->peer[0] = '\0';
     f->addrlen = 0;
+    f->naddrs = 0;
+    f->naddr = 0;
 
-    memset(&f->addr, 0, sizeof(f->addr));
-    if (inet_pton(AF_INET, u->host, &f->addr.sin.sin_addr) == 1) {
-        f->addr.sin.sin_family = AF_INET;
-        f->addr.sin.sin_port = htons(f->port);
-        f->addrlen = sizeof(struct sockaddr_in);
-    } else if (inet_pton(AF_INET6, u->host, &f->addr.sin6.sin6_addr) == 1) {
-        f->addr.sin6.sin6_family = AF_INET6;
-        f->addr.sin6.sin6_port = htons(f->port);
-        f->addrlen = sizeof(struct sockaddr_in6);
+    memset(&f->addrs[0], 0, sizeof(f->addrs[0]));
+    if (inet_pton(AF_INET, u->host, &f->addrs[0].sin.sin_addr) == 1) {
+        f->addrs[0].sin.sin_family = AF_INET;
+        f->addrs[0].sin.sin_port = htons(f->port);
+        f->addrlens[0] = sizeof(struct sockaddr_in);
+        f->naddrs = 1;
+    } else if (inet_pton(AF_INET6, u->host, &f->addrs[0].sin6.sin6_addr)
+               == 1)
+    {
+        f->addrs[0].sin6.sin6_family = AF_INET6;
+        f->addrs[0].sin6.sin6_port = htons(f->port);
+        f->addrlens[0] = sizeof(struct sockaddr_in6);
+        f->naddrs = 1;
     } else {
         snprintf(f->host, sizeof(f->host), "%s", u->host);
         if (!resolve) {
@@ -122,11 +131,21 @@ fy_tls_fetch_addr(fy_tls_fetch_t *f, const fy_tls_ocsp_url_t *u,
         if (getaddrinfo(u->host, port, &hints, &res) != 0 || res == NULL) {
             return "host not found";
         }
-        memcpy(&f->addr, res->ai_addr, res->ai_addrlen);
-        f->addrlen = res->ai_addrlen;
+        for (ai = res; ai && f->naddrs < FY_TLS_FETCH_ADDRS;
+             ai = ai->ai_next)
+        {
+            if (ai->ai_addrlen > sizeof(f->addrs[0])) {
+                continue;
+            }
+            memcpy(&f->addrs[f->naddrs], ai->ai_addr, ai->ai_addrlen);
+            f->addrlens[f->naddrs++] = ai->ai_addrlen;
+        }
         freeaddrinfo(res);
+        if (f->naddrs == 0) {
+            return "host not found";
+        }
     }
-    fy_tls_fetch_peer(f);
+    fy_tls_fetch_use(f);
     return NULL;
 }
 
@@ -231,10 +250,20 @@ fy_tls_fetch_done(fy_tls_fetch_t *f, const u_char *body, size_t len)
     free(buf);
 }
 
+static int fy_tls_fetch_connect_from(fy_tls_fetch_t *f);
+
+/* A failure before the answer is whole: logged, then the responder's
+ * next address is tried, as nginx does (ngx_ssl_ocsp_next); after the
+ * last one the handler learns that the fetch failed. */
 static void
 fy_tls_fetch_fail(fy_tls_fetch_t *f, int err, const char *what)
 {
     fy_tls_fetch_error(f, err, "%s", what);
+    fy_tls_fetch_cancel(f);
+    f->naddr++;
+    if (fy_tls_fetch_connect_from(f) == FY_OK) {
+        return;
+    }
     fy_tls_fetch_done(f, NULL, 0);
 }
 
@@ -502,19 +531,40 @@ failed:
     return FY_ERROR;
 }
 
-/* The resolver's answer for f->host into f->addr (its first address,
- * at f->port): FY_OK, or FY_ERROR logged in nginx's words. */
+/* Connect to the responder's addresses from f->naddr on until a
+ * connect() gets under way: FY_OK, or FY_ERROR when none is left (each
+ * failure logged, nothing held). */
+static int
+fy_tls_fetch_connect_from(fy_tls_fetch_t *f)
+{
+    for ( ; f->naddr < f->naddrs; f->naddr++) {
+        fy_tls_fetch_use(f);
+        if (fy_tls_fetch_connect(f) == FY_OK) {
+            return FY_OK;
+        }
+    }
+    return FY_ERROR;
+}
+
+/* The resolver's answer for f->host into f->addrs (its first eight
+ * addresses, at f->port): FY_OK, or FY_ERROR logged in nginx's words. */
 static int
 fy_tls_fetch_answer(fy_tls_fetch_t *f)
 {
+    unsigned  i;
+
     if (f->w.error || f->w.naddrs == 0) {
         fy_tls_fetch_error(f, 0, "%s could not be resolved (%d: %s)",
                            f->host, f->w.error,
                            fy_resolver_strerror(f->w.error));
         return FY_ERROR;
     }
-    f->addrlen = fy_resolver_sockaddr(&f->w.addrs[0], f->port, &f->addr);
-    fy_tls_fetch_peer(f);
+    for (i = 0; i < f->w.naddrs && i < FY_TLS_FETCH_ADDRS; i++) {
+        f->addrlens[i] = fy_resolver_sockaddr(&f->w.addrs[i], f->port,
+                                              &f->addrs[i]);
+    }
+    f->naddrs = i;
+    f->naddr = 0;
     return FY_OK;
 }
 
@@ -524,7 +574,8 @@ fy_tls_fetch_resolved(fy_resolver_wait_t *w)
 {
     fy_tls_fetch_t  *f = w->data;
 
-    if (fy_tls_fetch_answer(f) != FY_OK || fy_tls_fetch_connect(f) != FY_OK)
+    if (fy_tls_fetch_answer(f) != FY_OK
+        || fy_tls_fetch_connect_from(f) != FY_OK)
     {
         f->handler(f, NULL, 0);     /* logged; nothing held */
     }
@@ -535,20 +586,21 @@ fy_tls_fetch_start(fy_tls_fetch_t *f)
 {
     int  rc;
 
+    f->naddr = 0;
     if (f->host[0] == '\0') {
-        return fy_tls_fetch_connect(f);
+        return fy_tls_fetch_connect_from(f);
     }
     if (f->resolver == NULL) {
-        /* nginx: the address found when the configuration was read,
+        /* nginx: the addresses found when the configuration was read,
          * with a warning at each fetch; none (a name in a client's
          * certificate), an error */
-        if (f->addrlen == 0) {
+        if (f->naddrs == 0) {
             fy_tls_fetch_error(f, 0, "no resolver defined to resolve %s",
                                f->host);
             return FY_ERROR;
         }
         fy_tls_fetch_warn(f, "no resolver defined to resolve %s", f->host);
-        return fy_tls_fetch_connect(f);
+        return fy_tls_fetch_connect_from(f);
     }
 
     f->peer[0] = '\0';
@@ -562,7 +614,7 @@ fy_tls_fetch_start(fy_tls_fetch_t *f)
     if (rc != FY_OK || fy_tls_fetch_answer(f) != FY_OK) {
         return FY_ERROR;            /* logged */
     }
-    return fy_tls_fetch_connect(f);     /* from the resolver's cache */
+    return fy_tls_fetch_connect_from(f);    /* from the resolver's cache */
 }
 
 
