@@ -157,8 +157,11 @@ sub port {
 # - another file's servers: each port is reserved with an exclusive
 #   flock() on /tmp/ferry-test-ports/PORT, held by an open handle until
 #   the process exits.  The kernel drops the lock when its owner dies,
-#   so a killed test file leaves nothing to clean up; the handle is
-#   close-on-exec, so ferry and other programs do not inherit it.
+#   so a killed test file leaves only an unlocked file behind, which
+#   the next taker locks; a file that ends removes its own, while it
+#   still holds their locks, so a taker checks that the file it locked
+#   is still the one under that name.  The handle is close-on-exec, so
+#   ferry and other programs do not inherit it.
 #
 # Where the ephemeral range leaves no room below it, the kernel's choice
 # for bind(0) is used, as before, unreserved.
@@ -186,6 +189,12 @@ sub free_port {
         open my $lock, '>>', "$PORT_DIR/$p" or next;
         unless (flock $lock, Fcntl::LOCK_EX() | Fcntl::LOCK_NB()) {
             close $lock;
+            next;
+        }
+        my @held = stat $lock;
+        my @named = stat "$PORT_DIR/$p";
+        unless (@named && $held[1] == $named[1]) {
+            close $lock;            # removed by its last owner meanwhile
             next;
         }
         # reserved; now make sure nothing else uses it (no SO_REUSEADDR:
@@ -898,6 +907,11 @@ END {
         my $passing = $TB->is_passing && $status == 0;
         for my $self (grep { defined } @INSTANCES) {
             $self->_emergency_stop;
+        }
+        # the ports go back once nothing of this file listens on them
+        for my $p (keys %PORT_LOCKS) {
+            unlink "$PORT_DIR/$p";      # still locked: see free_port
+            close $PORT_LOCKS{$p};
         }
         for my $prefix (@PREFIXES) {
             next unless -d $prefix;
