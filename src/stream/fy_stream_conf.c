@@ -872,9 +872,10 @@ fy_stream_init_cycle(fy_cycle_t *cycle)
     fy_stream_srv_conf_t     *scf;
     fy_stream_upstream_t     *su;
     fy_http_upstream_t       *u;
-    fy_http_upstream_peer_t  *peer;
+    fy_http_upstream_peer_t   tpl;
+    fy_array_t                addrs;
     unsigned                  i, j, base;
-    int                       rc;
+    int                       rc, named;
 
     fy_stream_merge(smcf->srv, smcf->srv);
     if (fy_stream_limit_conn_check_names(cycle) != FY_OK) {
@@ -895,14 +896,11 @@ fy_stream_init_cycle(fy_cycle_t *cycle)
             return FY_ERROR;
         }
         if (u->implicit) {
-            peer = fy_array_push(&u->peers);
-            if (peer == NULL) {
-                return FY_ERROR;
-            }
-            memset(peer, 0, sizeof(*peer));
-            fy_http_peer_defaults(peer);
-            rc = fy_parse_addr_port(u->name.data, u->name.len, 1,
-                                    &peer->addr, &peer->addrlen);
+            /* every address of a host name (nginx's too) */
+            memset(&tpl, 0, sizeof(tpl));
+            fy_http_peer_defaults(&tpl);
+            rc = fy_parse_addrs(cycle->pool, u->name.data, u->name.len, 1,
+                                &addrs, &named);
             if (rc != FY_OK) {
                 /* nginx: an unknown name is not an address either */
                 fy_log_error(FY_LOG_EMERG, 0, "%s \"%s\" in %s:%u",
@@ -914,7 +912,11 @@ fy_stream_init_cycle(fy_cycle_t *cycle)
                              u->name.data, u->file, u->line);
                 return FY_ERROR;
             }
-            peer->name = u->name;
+            if (fy_http_upstream_add_peers(cycle->pool, u, &tpl, &u->name,
+                                           &addrs, named) != FY_OK)
+            {
+                return FY_ERROR;
+            }
         }
         if (fy_http_balancer_init(cycle->pool, u) != FY_OK) {
             return FY_ERROR;
