@@ -5,9 +5,12 @@
 # in nginx: an upstream block's "server NAME:PORT" (with its parameters
 # on each address), a proxy_pass to NAME:PORT without an upstream of
 # that name, and the stream module's upstream and proxy_pass; balanced
-# in turn, a dead address passed over and named in the error log, each
-# address on the status page, kept across a reload; a name that does
-# not resolve is a configuration error with file and line.
+# in turn (hash spreading keys over them), a dead address passed over
+# and named in the error log, active health checks marking it down,
+# each address on the status page (JSON and Prometheus), kept across a
+# reload; a name that does not resolve is a configuration error with
+# file and line (as it was before: those tests pass on the old binary
+# too, as do the reload's own ones).
 #
 # The names come from a hosts file of the test's own, read through
 # nss_wrapper (Debian's libnss-wrapper, LD_PRELOAD), so that multi.test
@@ -56,6 +59,14 @@ http {
     }
     upstream onedown { server multi.test:%%PORT_5%% max_fails=0; }
     upstream v6 { server v6only.test:%%PORT_1%%; }
+    upstream hashed {
+        hash \$arg_k consistent;
+        server multi.test:%%PORT_1%%;
+    }
+    upstream checked {
+        server multi.test:%%PORT_5%%;
+        health_check interval=200ms fails=1 passes=1;
+    }
     server {
         listen 127.0.0.1:%%PORT_0%%;
         add_header X-Upstream-Addr \$upstream_addr always;
@@ -63,6 +74,9 @@ http {
         location /weighted/ { proxy_pass http://weighted; }
         location /onedown/ { proxy_pass http://onedown; }
         location /v6/ { proxy_pass http://v6; }
+        location /hashed/ { proxy_pass http://hashed; }
+        location /checked/ { proxy_pass http://checked; }
+        location = /metrics { status prometheus; }
         location /implicit/ { proxy_pass http://multi.test:%%PORT_1%%; }
         location = /status { status json; }
         $extra
@@ -143,6 +157,38 @@ my $p5 = $f->port(5);
 like($f->error_log, qr/connect\(\) failed .*127\.0\.0\.2:$p5/,
      '... and the error log names the address that failed');
 
+# ---- active health checks: each address checked -----------------------
+
+my $marked = wait_until {
+    $f->error_log
+        =~ /upstream server 127\.0\.0\.2:$p5 in upstream "checked" is down/
+} 10;
+ok($marked, 'health_check: the address that refuses is marked down, by name');
+my $checked = spread('/checked/', 6);
+is_deeply($checked, { '127.0.0.1' => 3, '::1' => 3 },
+          '... and requests go to the two others only')
+    or diag(explain($checked));
+
+# ---- hash: keys spread over the addresses ------------------------------
+
+{
+    my (%by_key, %seen);
+    for my $k (1 .. 30) {
+        my $r = http_get($port, "/hashed/?k=$k");
+        chomp(my $who = $r->{body} // '');
+        $by_key{$k} = $who;
+        $seen{$who}++;
+    }
+    is(scalar(keys %seen), 3, 'hash consistent: 30 keys reach all three '
+                              . 'addresses') or diag(explain(\%seen));
+    my $same = grep {
+        my $r = http_get($port, "/hashed/?k=$_");
+        chomp(my $who = $r->{body} // '');
+        $who eq $by_key{$_};
+    } 1 .. 10;
+    is($same, 10, '... a key always to the same one');
+}
+
 # ---- a name with an IPv6 address only ----------------------------------
 
 is(spread('/v6/', 2)->{'::1'}, 2, 'v6only.test: [::1] reached');
@@ -173,6 +219,15 @@ is_deeply([ sort map { "$_->{server} $_->{weight}" }
                  '127.0.0.1:' . $f->port(4) . ' 1' ],
           '... weight 2 on each address of the name');
 
+{
+    my $m = http_get($port, '/metrics')->{body} // '';
+    my @s = $m =~ /^ferry_upstream_server_requests_total\{upstream="multi",
+                   server="([^"]+)"/xmg;
+    is_deeply([ sort @s ],
+              [ sort "127.0.0.1:$p1", "127.0.0.2:$p1", "[::1]:$p1" ],
+              'Prometheus: one series per address') or diag($m);
+}
+
 # ---- stream: upstream and proxy_pass -----------------------------------
 
 for my $s ([2, 'upstream { server multi.test:PORT; }'],
@@ -186,7 +241,7 @@ for my $s ([2, 'upstream { server multi.test:PORT; }'],
 # ---- reload -------------------------------------------------------------
 
 {
-    my @old = $f->worker_pids;
+    my @old = $f->worker_pids;      # the worker and the health checker
     my $n = () = $f->error_log =~ /reload done: generation/g;
     $f->write_file('conf/ferry.conf',
                    conf('location = /added { return 200 "added\n"; }'));
@@ -195,9 +250,9 @@ for my $s ([2, 'upstream { server multi.test:PORT; }'],
     my $ok = wait_until {
         my @now = $f->worker_pids;
         (() = $f->error_log =~ /reload done: generation/g) > $n
-            && @now == 1 && !grep { $old{$_} } @now;
+            && @now && !grep { $old{$_} } @now;
     } 10;
-    ok($ok, 'reload: a new worker replaces the old one');
+    ok($ok, 'reload: new processes replace the old ones');
     is(http_get($port, '/added')->{body}, "added\n", '... with the new conf');
     is_deeply(spread('/multi/', 6), { '127.0.0.1' => 2, '127.0.0.2' => 2,
                                       '::1' => 2 },
