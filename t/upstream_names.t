@@ -4,7 +4,8 @@
 # read, to every address they have, IPv4 and IPv6, one server each, as
 # in nginx: an upstream block's "server NAME:PORT" (with its parameters
 # on each address), a proxy_pass to NAME:PORT without an upstream of
-# that name, and the stream module's upstream and proxy_pass; balanced
+# that name, the stream module's upstream and proxy_pass, and "listen
+# NAME:PORT" (http and stream) bound on every address; balanced
 # in turn (hash spreading keys over them), a dead address passed over
 # and named in the error log, active health checks marking it down,
 # each address on the status page (JSON and Prometheus), kept across a
@@ -23,6 +24,7 @@ use warnings;
 
 use Test::More;
 use JSON::PP;
+use IO::Socket::IP;
 use Ferry::Test;
 
 my ($nss) = grep { -e }
@@ -47,7 +49,8 @@ my %env = (LD_PRELOAD => $nss, NSS_WRAPPER_HOSTS => $hosts,
 
 # %%PORT_1%%: the three backends of multi.test; 4: one more server;
 # 5: multi.test but nothing on 127.0.0.2; 3: stream backends;
-# 0, 2, 6: ferry's http, stream upstream, stream implicit
+# 0, 2, 6: ferry's http, stream upstream, stream implicit; 7, 8: http
+# and stream "listen multi.test"
 sub conf {
     my ($extra) = @_;
     $extra //= '';
@@ -85,11 +88,16 @@ http {
         location = /status { status json; }
         $extra
     }
+    server {
+        listen multi.test:%%PORT_7%%;
+        location / { return 200 "\$server_addr\n"; }
+    }
 }
 stream {
     upstream s { server multi.test:%%PORT_3%%; }
     server { listen 127.0.0.1:%%PORT_2%%; proxy_pass s; }
     server { listen 127.0.0.1:%%PORT_6%%; proxy_pass multi.test:%%PORT_3%%; }
+    server { listen multi.test:%%PORT_8%%; return "\$server_addr\n"; }
 }
 EOF
 }
@@ -242,6 +250,28 @@ for my $s ([2, 'upstream { server multi.test:PORT; }'],
               "stream $s->[1]: its three addresses, in turn");
 }
 
+# ---- listen NAME:PORT: every address -----------------------------------
+
+# What a client of $addr:$port reads first: an HTTP/1.0 request's
+# response (http) or the first line (stream).
+sub ask {
+    my ($addr, $port, $http) = @_;
+    my $s = IO::Socket::IP->new(PeerHost => $addr, PeerPort => $port,
+                                Timeout => 5) or return "connect: $!";
+    print $s "GET / HTTP/1.0\r\n\r\n" if $http;
+    local $/;
+    my $got = <$s> // '';
+    return $http ? ($got =~ /\r\n\r\n(.*)\n/s)[0] // $got
+                 : ($got =~ /^(.*)\n/)[0] // $got;
+}
+
+for my $a (@addrs) {
+    is(ask($a, $f->port(7), 1), $a,
+       "http listen multi.test:PORT: $a is listened on");
+    is(ask($a, $f->port(8), 0), $a,
+       "stream listen multi.test:PORT: $a is listened on");
+}
+
 # ---- reload -------------------------------------------------------------
 
 {
@@ -261,6 +291,8 @@ for my $s ([2, 'upstream { server multi.test:PORT; }'],
     is_deeply(spread('/multi/', 6), { '127.0.0.1' => 2, '127.0.0.2' => 2,
                                       '::1' => 2 },
               '... and multi.test still reaches its three addresses');
+    is(join(',', map { ask($_, $f->port(7), 1) } @addrs), join(',', @addrs),
+       '... and listen multi.test:PORT still listens on each address');
     my @srv = @{ status_servers('multi') };
     is(scalar @srv, 3, '... three servers on the status page');
     cmp_ok((grep { $_->{requests} >= 2 } @srv), '==', 3,
