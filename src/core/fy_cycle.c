@@ -656,9 +656,10 @@ fy_parse_addr_port(const u_char *s, size_t len, int need_port,
         return rc;
     }
 
-    /* A host name, for a caller that takes one address (listen,
-     * syslog, resolver): its first IPv4 one, resolved once, at
-     * configuration time.  Upstream servers take all (fy_parse_addrs). */
+    /* A host name, for a caller that takes one address (syslog,
+     * resolver, stream's proxy_bind): its first IPv4 one, resolved
+     * once, at configuration time.  Upstream servers and listen take
+     * all (fy_parse_addrs). */
     memset(&hints, 0, sizeof(hints));
     hints.ai_family = AF_INET;
     hints.ai_socktype = SOCK_STREAM;
@@ -741,7 +742,7 @@ fy_parse_addrs(fy_pool_t *pool, const u_char *s, size_t len, int need_port,
 
     /* A host name: resolved once, when the configuration is read, to
      * every address it has, IPv4 ones first, as nginx does for the
-     * names of upstream servers (ngx_inet_resolve_host). */
+     * names of upstream servers and of listen (ngx_inet_resolve_host). */
     port = addr.sin.sin_port;
     memset(&hints, 0, sizeof(hints));
     hints.ai_family = AF_UNSPEC;

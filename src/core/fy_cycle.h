@@ -184,7 +184,8 @@ void        fy_cycle_free(fy_cycle_t *cycle);
 /* Parse "addr:port", "port", "[v6]:port", "*:port" or "unix:/path"
  * into a sockaddr; a host name gives its first IPv4 address.  FY_OK,
  * FY_DECLINED for a unix path too long for sun_path, or FY_ERROR.
- * Used where one address is wanted: listen, syslog, resolver. */
+ * Used where one address is wanted: syslog, resolver, stream's
+ * proxy_bind and map values. */
 int fy_parse_addr_port(const u_char *s, size_t len, int need_port,
                        fy_sockaddr_t *sa, socklen_t *salen);
 
@@ -198,7 +199,7 @@ typedef struct {
  * out or a unix path, and for a host name all of its IPv4 then IPv6
  * addresses, each once; *named says which.  FY_OK, FY_DECLINED as
  * above, or FY_ERROR (unknown name, bad text).  Used for the servers
- * of upstreams, http's and stream's, named or implicit. */
+ * of upstreams, http's and stream's, named or implicit, and listen. */
 int fy_parse_addrs(fy_pool_t *pool, const u_char *s, size_t len,
                    int need_port, fy_array_t *out, int *named);
 /* "127.0.0.1:8080" / "[::1]:8080" / "unix:/path" ("unix:" for an
