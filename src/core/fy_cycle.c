@@ -534,15 +534,19 @@ fy_cycle_free(fy_cycle_t *cycle)
     }
 }
 
-int
-fy_parse_addr_port(const u_char *s, size_t len, int need_port,
-                   fy_sockaddr_t *addr, socklen_t *salen)
+/* The part of fy_parse_addr_port and fy_parse_addrs that needs no
+ * resolver: FY_OK with addr set for an address written out (or a unix
+ * path), FY_AGAIN for a host name, left in host (NUL-terminated) with
+ * its port in addr's (sin_port and sin6_port share their place), or
+ * FY_DECLINED / FY_ERROR as fy_parse_addr_port. */
+static int
+fy_split_addr_port(const u_char *s, size_t len, int need_port,
+                   fy_sockaddr_t *addr, socklen_t *salen, char *host,
+                   size_t host_size)
 {
     struct sockaddr_in6  *sa = &addr->sin6;
     struct sockaddr_in   *sin = &addr->sin;
-    struct addrinfo       hints, *res;
     const u_char         *colon, *host_end;
-    char                  host[256];
     size_t                hlen;
     int64_t               port = -1;
     int                   v6 = 0;
@@ -608,7 +612,7 @@ fy_parse_addr_port(const u_char *s, size_t len, int need_port,
     }
 
     hlen = (size_t) (host_end - s);
-    if (hlen == 0 || hlen >= sizeof(host)) {
+    if (hlen == 0 || hlen >= host_size) {
         return FY_ERROR;
     }
     memcpy(host, s, hlen);
@@ -635,18 +639,126 @@ fy_parse_addr_port(const u_char *s, size_t len, int need_port,
     if (inet_pton(AF_INET, host, &sin->sin_addr) == 1) {
         return FY_OK;
     }
+    return FY_AGAIN;
+}
 
-    /* A host name: resolved once, at configuration time, as nginx does
-     * for names in "listen", "server" and "proxy_pass". */
+int
+fy_parse_addr_port(const u_char *s, size_t len, int need_port,
+                   fy_sockaddr_t *addr, socklen_t *salen)
+{
+    struct addrinfo  hints, *res;
+    char             host[256];
+    int              rc;
+
+    rc = fy_split_addr_port(s, len, need_port, addr, salen, host,
+                            sizeof(host));
+    if (rc != FY_AGAIN) {
+        return rc;
+    }
+
+    /* A host name, for a caller that takes one address (syslog,
+     * resolver, stream's proxy_bind): its first IPv4 one, resolved
+     * once, at configuration time.  Upstream servers and listen take
+     * all (fy_parse_addrs). */
     memset(&hints, 0, sizeof(hints));
     hints.ai_family = AF_INET;
     hints.ai_socktype = SOCK_STREAM;
     if (getaddrinfo(host, NULL, &hints, &res) != 0 || res == NULL) {
         return FY_ERROR;
     }
-    sin->sin_addr = ((struct sockaddr_in *) res->ai_addr)->sin_addr;
+    addr->sin.sin_addr = ((struct sockaddr_in *) res->ai_addr)->sin_addr;
     freeaddrinfo(res);
     return FY_OK;
+}
+
+/* Adds to out the addresses of res of family af, each once, with the
+ * port port (network order).  FY_OK or FY_ERROR (no memory). */
+static int
+fy_addrs_push(fy_array_t *out, const struct addrinfo *res, int af,
+              in_port_t port)
+{
+    fy_sockaddr_t  sa;
+    fy_addr_t     *a;
+    unsigned       i;
+    socklen_t      len;
+
+    for (; res; res = res->ai_next) {
+        len = af == AF_INET ? sizeof(struct sockaddr_in)
+                            : sizeof(struct sockaddr_in6);
+        if (res->ai_family != af || res->ai_addrlen < len) {
+            continue;
+        }
+        memset(&sa, 0, sizeof(sa));
+        memcpy(&sa, res->ai_addr, len);
+        sa.sin6.sin6_port = port;       /* sin_port: the same place */
+        for (i = 0; i < out->nelts; i++) {
+            a = fy_array_elt(out, fy_addr_t, i);
+            if (a->addrlen == len && memcmp(&a->addr, &sa, len) == 0) {
+                break;          /* a hosts file may list one twice */
+            }
+        }
+        if (i < out->nelts) {
+            continue;
+        }
+        a = fy_array_push(out);
+        if (a == NULL) {
+            return FY_ERROR;
+        }
+        a->addr = sa;
+        a->addrlen = len;
+    }
+    return FY_OK;
+}
+
+int
+fy_parse_addrs(fy_pool_t *pool, const u_char *s, size_t len, int need_port,
+               fy_array_t *out, int *named)
+{
+    struct addrinfo  hints, *res;
+    fy_sockaddr_t    addr;
+    socklen_t        salen;
+    fy_addr_t       *a;
+    char             host[256];
+    in_port_t        port;
+    int              rc;
+
+    fy_array_init(out, pool, 4, sizeof(fy_addr_t));
+    *named = 0;
+
+    rc = fy_split_addr_port(s, len, need_port, &addr, &salen, host,
+                            sizeof(host));
+    if (rc == FY_OK) {
+        a = fy_array_push(out);
+        if (a == NULL) {
+            return FY_ERROR;
+        }
+        a->addr = addr;
+        a->addrlen = salen;
+        return FY_OK;
+    }
+    if (rc != FY_AGAIN) {
+        return rc;
+    }
+
+    /* A host name: resolved once, when the configuration is read, to
+     * every address it has, IPv4 ones first, as nginx does for the
+     * names of upstream servers and of listen (ngx_inet_resolve_host). */
+    port = addr.sin.sin_port;
+    memset(&hints, 0, sizeof(hints));
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    if (getaddrinfo(host, NULL, &hints, &res) != 0 || res == NULL) {
+        return FY_ERROR;
+    }
+    rc = fy_addrs_push(out, res, AF_INET, port) == FY_OK
+         && fy_addrs_push(out, res, AF_INET6, port) == FY_OK
+         ? FY_OK : FY_ERROR;
+    freeaddrinfo(res);
+    if (rc == FY_OK && out->nelts == 0) {
+        rc = FY_ERROR;                  /* neither IPv4 nor IPv6 */
+    }
+    *named = 1;
+    return rc;
 }
 
 static char *

@@ -182,10 +182,26 @@ fy_cycle_t *fy_cycle_load(const char *prefix, const char *conf_file,
 void        fy_cycle_free(fy_cycle_t *cycle);
 
 /* Parse "addr:port", "port", "[v6]:port", "*:port" or "unix:/path"
- * into a sockaddr.  FY_OK, FY_DECLINED for a unix path too long for
- * sun_path, or FY_ERROR.  Used by listen, server and proxy_pass. */
+ * into a sockaddr; a host name gives its first IPv4 address.  FY_OK,
+ * FY_DECLINED for a unix path too long for sun_path, or FY_ERROR.
+ * Used where one address is wanted: syslog, resolver, stream's
+ * proxy_bind and map values. */
 int fy_parse_addr_port(const u_char *s, size_t len, int need_port,
                        fy_sockaddr_t *sa, socklen_t *salen);
+
+typedef struct {
+    fy_sockaddr_t  addr;
+    socklen_t      addrlen;
+} fy_addr_t;
+
+/* The same text as fy_parse_addr_port, to every address it names: out
+ * (initialized here on pool) gets one fy_addr_t for an address written
+ * out or a unix path, and for a host name all of its IPv4 then IPv6
+ * addresses, each once; *named says which.  FY_OK, FY_DECLINED as
+ * above, or FY_ERROR (unknown name, bad text).  Used for the servers
+ * of upstreams, http's and stream's, named or implicit, and listen. */
+int fy_parse_addrs(fy_pool_t *pool, const u_char *s, size_t len,
+                   int need_port, fy_array_t *out, int *named);
 /* "127.0.0.1:8080" / "[::1]:8080" / "unix:/path" ("unix:" for an
  * unnamed peer); without port: "127.0.0.1" / "::1".  len is the
  * address's length (a unix path need not be NUL-terminated). */

@@ -33,6 +33,13 @@ const char *fy_http_upstream_zone(fy_conf_t *cf, const fy_command_t *cmd,
 const char *fy_http_proxy_pass(fy_conf_t *cf, const fy_command_t *cmd,
     void *conf);
 void fy_http_peer_defaults(fy_http_upstream_peer_t *peer);
+/* One server of u per address of addrs (fy_parse_addrs's list, named:
+ * of a host name), each a copy of tpl named as nginx names it: written,
+ * or the address's text for a host name.  FY_OK or FY_ERROR (memory).
+ * For upstream blocks and the implicit upstreams of http and stream. */
+int fy_http_upstream_add_peers(fy_pool_t *pool, fy_http_upstream_t *u,
+    const fy_http_upstream_peer_t *tpl, const fy_str_t *written,
+    fy_array_t *addrs, int named);
 
 /* fy_http_conf.c */
 fy_str_t *fy_http_param(fy_str_t *arg, const char *name, fy_str_t *value);

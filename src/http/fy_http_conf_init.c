@@ -404,10 +404,11 @@ fy_http_init_cycle(fy_cycle_t *cycle)
     fy_http_main_conf_t  *hmcf = cycle->http;
     fy_http_srv_conf_t   *scf;
     fy_http_upstream_t   *u;
-    fy_http_upstream_peer_t *peer;
+    fy_http_upstream_peer_t tpl;
     fy_http_listen_t     *l;
+    fy_array_t            addrs;
     unsigned              i, j;
-    int                   rc;
+    int                   rc, named;
 
     fy_http_merge_loc(hmcf->loc, hmcf->loc);
     if (fy_http_temp_check(hmcf->loc) != FY_OK) {
@@ -441,14 +442,12 @@ fy_http_init_cycle(fy_cycle_t *cycle)
                              u->line);
                 return FY_ERROR;
             }
-            peer = fy_array_push(&u->peers);
-            if (peer == NULL) {
-                return FY_ERROR;
-            }
-            memset(peer, 0, sizeof(*peer));
-            fy_http_peer_defaults(peer);
-            rc = fy_parse_addr_port(u->name.data, u->name.len, 0,
-                                    &peer->addr, &peer->addrlen);
+            /* every address of a host name, tried in turn as the
+             * servers of an upstream block are (nginx does the same) */
+            memset(&tpl, 0, sizeof(tpl));
+            fy_http_peer_defaults(&tpl);
+            rc = fy_parse_addrs(cycle->pool, u->name.data, u->name.len, 0,
+                                &addrs, &named);
             if (rc != FY_OK) {
                 fy_log_error(FY_LOG_EMERG, 0, "%s \"%s\" in %s:%u",
                              rc == FY_DECLINED
@@ -457,12 +456,17 @@ fy_http_init_cycle(fy_cycle_t *cycle)
                              u->name.data, u->file, u->line);
                 return FY_ERROR;
             }
-            if (u->bare_https) {
-                /* fy_parse_addr_port gave 80 (sin_port and sin6_port
-                 * share their place) */
-                peer->addr.sin6.sin6_port = htons(443);
+            for (j = 0; u->bare_https && j < addrs.nelts; j++) {
+                /* fy_parse_addrs gave 80 (sin_port and sin6_port share
+                 * their place) */
+                fy_array_elt(&addrs, fy_addr_t, j)->addr.sin6.sin6_port =
+                    htons(443);
             }
-            peer->name = u->name;
+            if (fy_http_upstream_add_peers(cycle->pool, u, &tpl, &u->name,
+                                           &addrs, named) != FY_OK)
+            {
+                return FY_ERROR;
+            }
         }
         if (fy_http_balancer_init(cycle->pool, u) != FY_OK) {
             return FY_ERROR;

@@ -417,41 +417,31 @@ fy_http_location_if(fy_conf_t *cf, fy_http_loc_conf_t *parent,
     return fy_http_parse_block(cf, FY_CONF_LIF, ctx);
 }
 
-const char *
-fy_http_listen(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
+/* One address of a listen: its parameters read for its family.
+ * first: the line's first address (warnings said once). */
+static int
+fy_http_listen_one(fy_conf_t *cf, fy_http_srv_conf_t *scf,
+                   const fy_addr_t *a, int first)
 {
-    fy_http_srv_conf_t  *scf = conf;
     fy_http_listen_t    *l;
     unsigned             i;
     int                  rc;
 
-    fy_unused(cmd);
-
     l = fy_array_push(&scf->listens);
     if (l == NULL) {
-        return "cannot allocate memory";
+        fy_conf_error(cf, "cannot allocate memory");
+        return FY_ERROR;
     }
+    memset(l, 0, sizeof(*l));
     l->line = cf->line;
     fy_listen_opts_init(&l->sock);
-
-    rc = fy_parse_addr_port(cf->args[1].data, cf->args[1].len, 0, &l->addr,
-                            &l->addrlen);
-    if (rc == FY_DECLINED) {
-        fy_conf_error(cf, "too long path in the unix domain socket \"%s\" "
-                      "in \"listen\" (at most %zu bytes)", cf->args[1].data,
-                      sizeof(l->addr.sun.sun_path) - 1);
-        return FY_CONF_ERROR;
-    }
-    if (rc != FY_OK) {
-        fy_conf_error(cf, "invalid address \"%s\" in \"listen\"",
-                      cf->args[1].data);
-        return FY_CONF_ERROR;
-    }
+    l->addr = a->addr;
+    l->addrlen = a->addrlen;
 
     for (i = 2; i < cf->nargs; i++) {
         rc = fy_http_listen_param(cf, i, l->addr.sa.sa_family, &l->sock);
         if (rc < 0) {
-            return FY_CONF_ERROR;
+            return FY_ERROR;
         }
         if (rc > 0) {
             continue;
@@ -472,13 +462,52 @@ fy_http_listen(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
         }
         if (fy_str_eq(&cf->args[i], "http2")) {
             /* nginx's way before the "http2" directive (1.25.1) */
-            fy_http_http2_ignored(cf, "the \"http2\" parameter of "
-                                  "\"listen\"");
+            if (first) {
+                fy_http_http2_ignored(cf, "the \"http2\" parameter of "
+                                      "\"listen\"");
+            }
             continue;
         }
         fy_conf_error(cf, "invalid parameter \"%s\" in \"listen\"",
                       cf->args[i].data);
+        return FY_ERROR;
+    }
+    return FY_OK;
+}
+
+/* listen ADDRESS [PARAMETERS]: a host name listens on every address it
+ * resolves to when the configuration is read, each with the line's
+ * parameters, as nginx (1.15.10 on) does. */
+const char *
+fy_http_listen(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
+{
+    fy_http_srv_conf_t  *scf = conf;
+    fy_http_listen_t     tmp;
+    fy_array_t           addrs;
+    unsigned             k;
+    int                  rc, named;
+
+    fy_unused(cmd);
+
+    rc = fy_parse_addrs(cf->pool, cf->args[1].data, cf->args[1].len, 0,
+                        &addrs, &named);
+    if (rc == FY_DECLINED) {
+        fy_conf_error(cf, "too long path in the unix domain socket \"%s\" "
+                      "in \"listen\" (at most %zu bytes)", cf->args[1].data,
+                      sizeof(tmp.addr.sun.sun_path) - 1);
         return FY_CONF_ERROR;
+    }
+    if (rc != FY_OK) {
+        fy_conf_error(cf, "invalid address \"%s\" in \"listen\"",
+                      cf->args[1].data);
+        return FY_CONF_ERROR;
+    }
+    for (k = 0; k < addrs.nelts; k++) {
+        if (fy_http_listen_one(cf, scf, fy_array_elt(&addrs, fy_addr_t, k),
+                               k == 0) != FY_OK)
+        {
+            return FY_CONF_ERROR;
+        }
     }
     return FY_CONF_OK;
 }

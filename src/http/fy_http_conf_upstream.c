@@ -168,27 +168,67 @@ fy_http_peer_defaults(fy_http_upstream_peer_t *peer)
     peer->fail_timeout = 10000;
 }
 
+/* One server of u for each address of addrs (fy_parse_addrs), each
+ * with tpl's parameters.  A server written as an address keeps the
+ * text written as its name; those of a host name are named by their
+ * address, "127.0.0.1:8080" or "[::1]:8080", as nginx names them (in
+ * $upstream_addr, the error log and the status page), since that is
+ * what tells them apart.  FY_OK or FY_ERROR (no memory). */
+int
+fy_http_upstream_add_peers(fy_pool_t *pool, fy_http_upstream_t *u,
+                           const fy_http_upstream_peer_t *tpl,
+                           const fy_str_t *written, fy_array_t *addrs,
+                           int named)
+{
+    fy_http_upstream_peer_t  *peer;
+    fy_addr_t                *a;
+    char                      text[FY_SOCKADDR_STRLEN];
+    unsigned                  i;
+
+    for (i = 0; i < addrs->nelts; i++) {
+        a = fy_array_elt(addrs, fy_addr_t, i);
+        peer = fy_array_push(&u->peers);
+        if (peer == NULL) {
+            return FY_ERROR;
+        }
+        *peer = *tpl;
+        peer->addr = a->addr;
+        peer->addrlen = a->addrlen;
+        peer->name = *written;
+        if (named) {
+            fy_sockaddr_text(&a->addr.sa, a->addrlen, text, sizeof(text), 1);
+            peer->name.len = strlen(text);
+            peer->name.data = (u_char *) fy_pstrndup(pool, text,
+                                                     peer->name.len);
+            if (peer->name.data == NULL) {
+                return FY_ERROR;
+            }
+        }
+    }
+    return FY_OK;
+}
+
+/* server ADDRESS [weight=N] ... in an upstream block, http's or
+ * stream's: a host name gives one server per address, each with the
+ * line's parameters, as in nginx. */
 const char *
 fy_http_upstream_server(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
 {
     fy_http_upstream_t       *u = conf;
-    fy_http_upstream_peer_t  *peer;
+    fy_http_upstream_peer_t   tpl, *peer = &tpl;
+    fy_array_t                addrs;
     fy_str_t                 *arg, v;
     int64_t                   n;
     unsigned                  i;
-    int                       rc;
+    int                       rc, named;
 
     fy_unused(cmd);
 
-    peer = fy_array_push(&u->peers);
-    if (peer == NULL) {
-        return "cannot allocate memory";
-    }
     memset(peer, 0, sizeof(*peer));
     fy_http_peer_defaults(peer);
 
-    rc = fy_parse_addr_port(cf->args[1].data, cf->args[1].len, 0,
-                            &peer->addr, &peer->addrlen);
+    rc = fy_parse_addrs(cf->pool, cf->args[1].data, cf->args[1].len, 0,
+                        &addrs, &named);
     if (rc != FY_OK) {
         fy_conf_error(cf, rc == FY_DECLINED
                           ? "too long path in the unix domain socket \"%s\""
@@ -196,7 +236,6 @@ fy_http_upstream_server(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
                       cf->args[1].data);
         return FY_CONF_ERROR;
     }
-    peer->name = cf->args[1];
 
     for (i = 2; i < cf->nargs; i++) {
         arg = &cf->args[i];
@@ -241,6 +280,11 @@ fy_http_upstream_server(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
     if (peer->backup && peer->down) {
         fy_conf_error(cf, "a server cannot be both \"backup\" and \"down\"");
         return FY_CONF_ERROR;
+    }
+    if (fy_http_upstream_add_peers(cf->pool, u, peer, &cf->args[1], &addrs,
+                                   named) != FY_OK)
+    {
+        return "cannot allocate memory";
     }
     return FY_CONF_OK;
 

@@ -432,38 +432,26 @@ fy_stream_upstreams(fy_cycle_t *cycle)
     return cycle->stream ? &cycle->stream->upstreams : NULL;
 }
 
-static const char *
-fy_stream_listen(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
+/* One address of a stream listen, with the line's parameters. */
+static int
+fy_stream_listen_one(fy_conf_t *cf, fy_stream_srv_conf_t *scf,
+                     const fy_addr_t *a)
 {
-    fy_stream_srv_conf_t  *scf = conf;
     fy_stream_listen_t    *l;
     fy_str_t               v;
     unsigned               i;
     int                    rc;
 
-    fy_unused(cmd);
-
     l = fy_array_push(&scf->listens);
     if (l == NULL) {
-        return "cannot allocate memory";
+        fy_conf_error(cf, "cannot allocate memory");
+        return FY_ERROR;
     }
     memset(l, 0, sizeof(*l));
     l->line = cf->line;
     fy_listen_opts_init(&l->sock);
-
-    /* nginx's stream listen needs a port (or a unix path) */
-    rc = fy_parse_addr_port(cf->args[1].data, cf->args[1].len, 1, &l->addr,
-                            &l->addrlen);
-    if (rc == FY_DECLINED) {
-        fy_conf_error(cf, "too long path in the unix domain socket \"%s\" "
-                      "in \"listen\"", cf->args[1].data);
-        return FY_CONF_ERROR;
-    }
-    if (rc != FY_OK) {
-        fy_conf_error(cf, "invalid address \"%s\" in \"listen\" (a port "
-                      "is required in stream)", cf->args[1].data);
-        return FY_CONF_ERROR;
-    }
+    l->addr = a->addr;
+    l->addrlen = a->addrlen;
 
     /* nginx refuses the TCP-only parameters with "udp", wherever it
      * stands among them */
@@ -476,7 +464,7 @@ fy_stream_listen(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
         fy_conf_error(cf, "\"udp\" is not supported with \"%s\" in "
                       "\"listen\" (ferry's UDP listeners are IPv4 or IPv6)",
                       cf->args[1].data);
-        return FY_CONF_ERROR;
+        return FY_ERROR;
     }
     for (i = 2; l->udp && i < cf->nargs; i++) {
         static const char  *tcp_only[] = { "backlog", "deferred", "ssl",
@@ -489,7 +477,7 @@ fy_stream_listen(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
             {
                 fy_conf_error(cf, "\"%s\" parameter is incompatible with "
                               "\"udp\"", tcp_only[k]);
-                return FY_CONF_ERROR;
+                return FY_ERROR;
             }
         }
     }
@@ -505,11 +493,11 @@ fy_stream_listen(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
             fy_conf_error(cf, "\"reuseport\" is not supported: every "
                           "worker reads the one UDP socket the master "
                           "opened");
-            return FY_CONF_ERROR;
+            return FY_ERROR;
         }
         rc = fy_http_listen_param(cf, i, l->addr.sa.sa_family, &l->sock);
         if (rc < 0) {
-            return FY_CONF_ERROR;
+            return FY_ERROR;
         }
         if (rc > 0) {
             continue;
@@ -528,7 +516,42 @@ fy_stream_listen(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
         }
         fy_conf_error(cf, "invalid parameter \"%s\" in \"listen\"",
                       cf->args[i].data);
+        return FY_ERROR;
+    }
+    return FY_OK;
+}
+
+/* listen ADDRESS:PORT [PARAMETERS]: every address of a host name, as
+ * http's listen and nginx. */
+static const char *
+fy_stream_listen(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
+{
+    fy_stream_srv_conf_t  *scf = conf;
+    fy_array_t             addrs;
+    unsigned               k;
+    int                    rc, named;
+
+    fy_unused(cmd);
+
+    /* nginx's stream listen needs a port (or a unix path) */
+    rc = fy_parse_addrs(cf->pool, cf->args[1].data, cf->args[1].len, 1,
+                        &addrs, &named);
+    if (rc == FY_DECLINED) {
+        fy_conf_error(cf, "too long path in the unix domain socket \"%s\" "
+                      "in \"listen\"", cf->args[1].data);
         return FY_CONF_ERROR;
+    }
+    if (rc != FY_OK) {
+        fy_conf_error(cf, "invalid address \"%s\" in \"listen\" (a port "
+                      "is required in stream)", cf->args[1].data);
+        return FY_CONF_ERROR;
+    }
+    for (k = 0; k < addrs.nelts; k++) {
+        if (fy_stream_listen_one(cf, scf, fy_array_elt(&addrs, fy_addr_t, k))
+            != FY_OK)
+        {
+            return FY_CONF_ERROR;
+        }
     }
     return FY_CONF_OK;
 }
@@ -872,9 +895,10 @@ fy_stream_init_cycle(fy_cycle_t *cycle)
     fy_stream_srv_conf_t     *scf;
     fy_stream_upstream_t     *su;
     fy_http_upstream_t       *u;
-    fy_http_upstream_peer_t  *peer;
+    fy_http_upstream_peer_t   tpl;
+    fy_array_t                addrs;
     unsigned                  i, j, base;
-    int                       rc;
+    int                       rc, named;
 
     fy_stream_merge(smcf->srv, smcf->srv);
     if (fy_stream_limit_conn_check_names(cycle) != FY_OK) {
@@ -895,14 +919,11 @@ fy_stream_init_cycle(fy_cycle_t *cycle)
             return FY_ERROR;
         }
         if (u->implicit) {
-            peer = fy_array_push(&u->peers);
-            if (peer == NULL) {
-                return FY_ERROR;
-            }
-            memset(peer, 0, sizeof(*peer));
-            fy_http_peer_defaults(peer);
-            rc = fy_parse_addr_port(u->name.data, u->name.len, 1,
-                                    &peer->addr, &peer->addrlen);
+            /* every address of a host name (nginx's too) */
+            memset(&tpl, 0, sizeof(tpl));
+            fy_http_peer_defaults(&tpl);
+            rc = fy_parse_addrs(cycle->pool, u->name.data, u->name.len, 1,
+                                &addrs, &named);
             if (rc != FY_OK) {
                 /* nginx: an unknown name is not an address either */
                 fy_log_error(FY_LOG_EMERG, 0, "%s \"%s\" in %s:%u",
@@ -914,7 +935,11 @@ fy_stream_init_cycle(fy_cycle_t *cycle)
                              u->name.data, u->file, u->line);
                 return FY_ERROR;
             }
-            peer->name = u->name;
+            if (fy_http_upstream_add_peers(cycle->pool, u, &tpl, &u->name,
+                                           &addrs, named) != FY_OK)
+            {
+                return FY_ERROR;
+            }
         }
         if (fy_http_balancer_init(cycle->pool, u) != FY_OK) {
             return FY_ERROR;

@@ -1,6 +1,7 @@
 /*
  * test_core.c -- the core helpers: pools, number parsing, counted
- * strings, buffers, size and time values, and the log line format.
+ * strings, buffers, size and time values, the log line format, and
+ * address text (fy_sockaddr_text, fy_parse_addrs).
  */
 
 #include "fy_core.h"
@@ -515,6 +516,64 @@ test_sockaddr_text(void)
     is_str(buf, "[::1]:8080", "IPv6 with port");
 }
 
+/* fy_parse_addrs on text that needs no resolver (host names are
+ * t/upstream_names.t's, with a hosts file of its own): one address,
+ * *named 0, the same parse as fy_parse_addr_port. */
+static void
+test_parse_addrs(void)
+{
+    fy_pool_t   *pool = fy_pool_create(1024);
+    fy_array_t   a;
+    fy_addr_t   *e;
+    char         buf[FY_SOCKADDR_STRLEN];
+    int          named, rc;
+    static const struct {
+        const char  *text;
+        int          need_port;
+        int          rc;
+        const char  *want;
+    } cases[] = {
+        { "127.0.0.1:8080", 0, FY_OK, "127.0.0.1:8080" },
+        { "127.0.0.1", 0, FY_OK, "127.0.0.1:80" },
+        { "127.0.0.1", 1, FY_ERROR, NULL },
+        { "[::1]:81", 1, FY_OK, "[::1]:81" },
+        { "8080", 0, FY_OK, "0.0.0.0:8080" },
+        { "*:443", 0, FY_OK, "0.0.0.0:443" },
+        { "unix:/run/a.sock", 0, FY_OK, "unix:/run/a.sock" },
+        { "[::1", 0, FY_ERROR, NULL },
+        { "127.0.0.1:0", 0, FY_ERROR, NULL },
+        { "127.0.0.1:65536", 0, FY_ERROR, NULL },
+        { ":80", 0, FY_ERROR, NULL },
+        { "unix:/0123456789012345678901234567890123456789012345678901234567"
+          "89012345678901234567890123456789012345678901234567890123456789",
+          0, FY_DECLINED, NULL },
+    };
+    unsigned     i;
+
+    ok(pool != NULL, "pool for fy_parse_addrs");
+    for (i = 0; pool && i < sizeof(cases) / sizeof(cases[0]); i++) {
+        named = -1;
+        rc = fy_parse_addrs(pool, (const u_char *) cases[i].text,
+                            strlen(cases[i].text), cases[i].need_port, &a,
+                            &named);
+        is_int(rc, cases[i].rc, "fy_parse_addrs \"%s\": result",
+               cases[i].text);
+        if (cases[i].want == NULL) {
+            continue;
+        }
+        is_int(a.nelts, 1, "... one address");
+        is_int(named, 0, "... not a host name");
+        if (a.nelts == 1) {
+            e = fy_array_elt(&a, fy_addr_t, 0);
+            fy_sockaddr_text(&e->addr.sa, e->addrlen, buf, sizeof(buf), 1);
+            is_str(buf, cases[i].want, "... %s", cases[i].want);
+        }
+    }
+    if (pool) {
+        fy_pool_destroy(pool);
+    }
+}
+
 int
 main(void)
 {
@@ -529,6 +588,7 @@ main(void)
     test_time();
     test_log();
     test_sockaddr_text();
+    test_parse_addrs();
 
     return done_testing();
 }

@@ -29,6 +29,10 @@ package Ferry::Test;
 # $f->error_log; http_keepalive($port, [@requests]) -> (\@responses,
 # $closed); Ferry::Test::Client->new($port) for a connection held open
 # (send, read_response, wait_close); wait_until { COND } SECONDS.
+# Ferry::Test->new(conf => ..., env => { NAME => VALUE }) adds to the
+# environment of the ferry that start and run execute (with LD_PRELOAD,
+# ASan's verify_asan_link_order=0 is appended to ASAN_OPTIONS, as ASan
+# refuses a preloaded library ahead of its own otherwise).
 #
 # Every wait is a poll with a deadline; nothing sleeps for a fixed time.
 # Forked helpers leave with POSIX::_exit so they never run the test's
@@ -279,7 +283,7 @@ sub _conf_text {
 }
 
 # [host, port] of every "listen" in the configuration files written
-# (["unix", PATH] for "listen unix:PATH").
+# (["unix", PATH] for "listen unix:PATH"; none for a host name).
 sub listen_addrs {
     my ($self) = @_;
     my @addrs;
@@ -296,6 +300,9 @@ sub listen_addrs {
         } elsif ($a =~ /^\[?(.*?)\]?:(\d+)$/) {
             ($host, $port) = ($1, $2);
             $host = '127.0.0.1' if $host eq '*' || $host eq '0.0.0.0';
+            # a host name: the test waits for its addresses itself (ferry
+            # may resolve it otherwise than this process: env =>)
+            next unless $host =~ /^[\d.]+$/ || $host =~ /:/;
         } else {
             next;
         }
@@ -360,6 +367,7 @@ sub run {
         open STDERR, '>&', \*STDOUT or POSIX::_exit(126);
         setpgrp(0, 0);
         alarm 0;    # a pending alarm would survive exec
+        $self->_set_env;
         { exec { $cmd[0] } @cmd }
         POSIX::_exit(127);
     }
@@ -377,6 +385,17 @@ sub run {
     my $output = read_file($out) // '';
     $self->{last_run} = join(' ', @cmd) . "\n" . $output;
     return (_exit_code($status), $output);
+}
+
+# In the child, just before exec: the new() option env.
+sub _set_env {
+    my ($self) = @_;
+    my $env = $self->{opt}{env} or return;
+    $ENV{$_} = $env->{$_} for keys %$env;
+    if (defined $env->{LD_PRELOAD}) {
+        $ENV{ASAN_OPTIONS} = join ':', grep { defined && $_ ne '' }
+            $ENV{ASAN_OPTIONS}, 'verify_asan_link_order=0';
+    }
 }
 
 sub _exit_code {
@@ -429,7 +448,8 @@ sub wait_until (&;$) {
 # A plain TCP peer for the stream tests: serve_connections forks a
 # process that accepts on the listening socket $l (TCP or unix) and runs
 # $serve->($socket) for each connection in a child of its own;
-# tcp_server does it on a new listener at 127.0.0.1:$port.  Both return
+# tcp_server does it on a new listener at 127.0.0.1:$port (or at
+# $host:$port, tcp_server($port, $serve, $host), "::1" too).  Both return
 # the accepting process's pid (a test may kill it to take the peer
 # away); it is killed when the test file ends.
 my @TCP_SERVERS;
@@ -457,9 +477,10 @@ sub serve_connections {
 }
 
 sub tcp_server {
-    my ($port, $serve) = @_;
-    my $l = IO::Socket::INET->new(LocalAddr => "127.0.0.1:$port",
-                                  Listen => 64, ReuseAddr => 1)
+    my ($port, $serve, $host) = @_;
+    my $l = IO::Socket::IP->new(LocalHost => $host // '127.0.0.1',
+                                LocalPort => $port,
+                                Listen => 64, ReuseAddr => 1)
         or die "tcp server on port $port: $!\n";
     return serve_connections($l, $serve);
 }
@@ -647,6 +668,7 @@ sub start {
         # workers together, and nothing else
         setpgrp(0, 0);
         alarm 0;    # a pending alarm would survive exec
+        $self->_set_env;
         { exec { $cmd[0] } @cmd }
         POSIX::_exit(127);
     }
@@ -1304,6 +1326,7 @@ package Ferry::Test::Backend;
 # forks once more per connection.
 #
 #   Ferry::Test::Backend->new(port => $p)          # echo server
+#   Ferry::Test::Backend->new(port => $p, host => '::1')  # another address
 #   Ferry::Test::Backend->new(port => $p, handler => sub {
 #       my ($req) = @_;     # {method uri version headers header_lines body}
 #       return { status => 201, reason => 'Created',
@@ -1336,6 +1359,7 @@ package Ferry::Test::Backend;
 use strict;
 use warnings;
 use IO::Socket::INET;
+use IO::Socket::IP;
 use IO::Select;
 use POSIX ();
 use File::Temp ();
@@ -1354,10 +1378,11 @@ sub new {
     my ($class, %o) = @_;
 
     my $port = $o{port} or die "Ferry::Test::Backend: port is required\n";
-    my $listen = IO::Socket::INET->new(LocalAddr => '127.0.0.1',
-                                       LocalPort => $port, Proto => 'tcp',
-                                       Listen => 128, ReuseAddr => 1)
-        or die "backend cannot listen on 127.0.0.1:$port: $!\n";
+    my $host = $o{host} // '127.0.0.1';
+    my $listen = IO::Socket::IP->new(LocalHost => $host,
+                                     LocalPort => $port, Proto => 'tcp',
+                                     Listen => 128, ReuseAddr => 1)
+        or die "backend cannot listen on $host:$port: $!\n";
 
     my $dir = File::Temp::tempdir('ferry-backend-XXXXXX', TMPDIR => 1,
                                   CLEANUP => 0);
