@@ -6,8 +6,10 @@
 # reopens the new files; a log file or pid file that cannot be written
 # fails the reload and the old configuration keeps serving and logging
 # where it did; a moved pid file is written and the old one removed,
-# and "ferry -s quit" finds the master through the new one; a changed
-# "daemon" is noted and takes effect at the next start.
+# and "ferry -s quit" finds the master through the new one (a reload
+# failing later removes the new one and keeps the old); -e stands in
+# for a missing error_log on reload too; a changed "daemon" is noted
+# and takes effect at the next start.
 
 use strict;
 use warnings;
@@ -213,6 +215,72 @@ EOF
         is($code, 0, 'ferry -s quit with the new configuration') or diag($out);
         is($f->wait_exit(10), 0, 'the master exits');
         ok(!-e $new, 'it removes the pid file it moved to');
+    }
+    $f->stop;
+}
+
+
+# ---- a reload failing after its pid file was written ---------------------
+
+{
+    my $f = Ferry::Test->new(conf => conf(<<'EOF'));
+daemon off;
+error_log logs/error.log info;
+pid logs/ferry.pid;
+EOF
+    $f->write_file('html/index.html', "hi\n");
+    my $p = $f->prefix;
+    my $log = "$p/logs/error.log";
+    my ($old, $new) = ("$p/logs/ferry.pid", "$p/logs/new.pid");
+    # another program holds the port the new configuration adds
+    my $busy = IO::Socket::INET->new(LocalAddr => '127.0.0.1:' . $f->port(1),
+                                     Listen => 5, ReuseAddr => 1)
+        or die "listen: $!\n";
+
+    if ($f->start) {
+        my $m = $f->master_pid;
+        $f->allow_log(qr/\[emerg\] \d+#0: bind\(\) to 127\.0\.0\.1:\d+ failed/,
+                      qr/\[alert\] \d+#0: reload failed/);
+        my $top = "daemon off;\nerror_log logs/error.log info;\npid logs/new.pid;\n";
+        (my $c = conf($top)) =~ s/(listen 127\.0\.0\.1:%%PORT_0%%;)/$1\n        listen 127.0.0.1:%%PORT_1%%;/;
+        my $f0 = count(slurp($log), qr/reload failed/);
+        $f->write_file('conf/ferry.conf', $c);
+        kill 'HUP', $m;
+        ok(wait_until(sub { count(slurp($log), qr/reload failed/) > $f0 }, 10),
+           'a new pid file and a port another program holds: the reload fails');
+        like(slurp($log), qr/pid file "\Q$new\E" written/,
+             'after the new pid file was written');
+        ok(!-e $new, 'the new pid file is removed again');
+        like(slurp($old), qr/^$m\n\z/, 'the old one still names the master');
+        is(http_get($f->port(0), '/index.html')->{status}, 200, 'still serving');
+
+        $f->write_file('conf/ferry.conf', conf("daemon off;\nerror_log logs/error.log info;\npid logs/ferry.pid;\n"));
+    }
+    $f->stop;
+    close $busy;
+}
+
+
+# ---- -e: the log of a configuration without error_log, on reload too ----
+
+{
+    my $f = Ferry::Test->new(conf => conf(<<'EOF'));
+daemon off;
+error_log logs/a.log info;
+pid logs/ferry.pid;
+EOF
+    $f->write_file('html/index.html', "hi\n");
+    my $p = $f->prefix;
+    my ($a, $e) = ("$p/logs/a.log", "$p/logs/e.log");
+
+    if ($f->start('-e', 'logs/e.log')) {
+        ok(!-e $e, 'with error_log in the configuration -e is not used');
+        is(reload($f, "daemon off;\npid logs/ferry.pid;\n", $a), 'done',
+           'reload to a configuration without error_log');
+        ok(wait_until(sub { -e $e }, 5), 'the -e file is opened by the reload');
+        like(slurp($a), qr/reconfiguring/, '"reconfiguring" in the old log');
+        ok(!-e "$p/logs/error.log", 'not the default file: -e stands in for it');
+        is(http_get($f->port(0), '/index.html')->{status}, 200, 'still serving');
     }
     $f->stop;
 }
