@@ -13,7 +13,8 @@
 #include "fy_shm.h"
 #include "fy_dispatch.h"
 #include "fy_http.h"
-#include "fy_user.h"
+#include "fy_log_main.h"
+#include "fy_pidfile.h"
 
 #include <fcntl.h>
 #include <signal.h>
@@ -207,98 +208,6 @@ fy_send_signal(fy_cycle_t *cycle, const char *name)
 }
 
 static int
-fy_write_pid(const char *path)
-{
-    char  buf[32];
-    int   fd, n;
-
-    fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd == -1) {
-        fy_log_error(FY_LOG_EMERG, errno, "open() \"%s\" failed", path);
-        return FY_ERROR;
-    }
-    n = snprintf(buf, sizeof(buf), "%d\n", (int) getpid());
-    if (write(fd, buf, (size_t) n) != n) {
-        fy_log_error(FY_LOG_EMERG, errno, "write() to \"%s\" failed", path);
-        close(fd);
-        return FY_ERROR;
-    }
-    close(fd);
-    return FY_OK;
-}
-
-/*
- * Another master over the same pid file would fight this one for the
- * ports and then remove the pid file from under it.  A pid file is
- * live if its process exists and runs the same binary as we do; one
- * left by a master that died (its pid gone, or reused by some other
- * program) is only stale.  FY_OK to go on, FY_ERROR (logged) if a
- * master runs.
- */
-static int
-fy_check_pid(const char *path)
-{
-    char     buf[32], link[64], exe[4096], self[4096];
-    int      fd;
-    long     pid;
-    ssize_t  n, a, b;
-
-    fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd == -1) {
-        return FY_OK;
-    }
-    n = read(fd, buf, sizeof(buf) - 1);
-    close(fd);
-    if (n <= 0) {
-        return FY_OK;
-    }
-    buf[n] = '\0';
-    pid = strtol(buf, NULL, 10);
-    if (pid <= 0 || pid == (long) getpid()
-        || (kill((pid_t) pid, 0) == -1 && errno == ESRCH))
-    {
-        return FY_OK;
-    }
-
-    snprintf(link, sizeof(link), "/proc/%ld/exe", pid);
-    a = readlink(link, exe, sizeof(exe) - 1);
-    b = readlink("/proc/self/exe", self, sizeof(self) - 1);
-    if (a > 0 && b > 0 && (a != b || memcmp(exe, self, (size_t) a) != 0)) {
-        fy_log_error(FY_LOG_WARN, 0, "pid file \"%s\" names process %ld, "
-                     "which is not ferry; replacing the stale file", path,
-                     pid);
-        return FY_OK;
-    }
-
-    fy_log_error(FY_LOG_EMERG, 0, "ferry is already running (pid %ld, from "
-                 "\"%s\")", pid, path);
-    return FY_ERROR;
-}
-
-/* Remove the pid file only if it is still ours (a newer master may
- * have replaced it). */
-static void
-fy_delete_pid(const char *path)
-{
-    char  buf[32];
-    int   fd;
-    ssize_t n;
-
-    fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd == -1) {
-        return;
-    }
-    n = read(fd, buf, sizeof(buf) - 1);
-    close(fd);
-    if (n > 0) {
-        buf[n] = '\0';
-        if (strtol(buf, NULL, 10) == (long) getpid()) {
-            unlink(path);
-        }
-    }
-}
-
-static int
 fy_daemonize(void)
 {
     int  fd;
@@ -357,10 +266,8 @@ main(int argc, char **argv)
     fy_args_t             a;
     fy_cycle_t           *cycle;
     fy_master_opts_t      opts;
-    fy_core_error_log_t  *more;
-    fy_log_t             *log;
-    char                 *prefix, *pid_path = NULL;
-    unsigned              i;
+    fy_log_t              log;
+    char                 *prefix;
     int                   rc;
 
     memset(&a, 0, sizeof(a));
@@ -429,22 +336,7 @@ main(int argc, char **argv)
         return rc;
     }
 
-    /* -e names the error log used when the configuration has none,
-     * as in nginx. */
-    if (a.error_log && cycle->core->error_log.data == NULL) {
-        if (strcmp(a.error_log, "stderr") == 0 || a.error_log[0] == '/') {
-            cycle->error_log_path = (char *) a.error_log;
-        } else {
-            cycle->error_log_path = fy_palloc(cycle->pool, strlen(prefix)
-                                              + strlen(a.error_log) + 1);
-            if (cycle->error_log_path == NULL) {
-                goto failed;
-            }
-            strcpy(stpcpy(cycle->error_log_path, prefix), a.error_log);
-        }
-    }
-
-    if (fy_check_pid(cycle->pid_path) != FY_OK) {
+    if (fy_pidfile_check(cycle->pid_path) != FY_OK) {
         goto failed;
     }
 
@@ -459,35 +351,17 @@ main(int argc, char **argv)
         goto failed;
     }
 
-    if (cycle->core->error_log_syslog
-        ? fy_log_open_syslog(&fy_log, cycle->core->error_log_syslog,
-                             cycle->core->error_log_level) != FY_OK
-        : fy_log_open(&fy_log, cycle->error_log_path,
-                      cycle->core->error_log_level) != FY_OK)
-    {
+    if (fy_log_main_open(cycle, a.error_log, &log) != FY_OK) {
         goto failed;
     }
-    for (i = 0; i < cycle->core->error_logs_more.nelts; i++) {
-        more = fy_array_elt(&cycle->core->error_logs_more,
-                            fy_core_error_log_t, i);
-        if (fy_log_open_more(more->path, more->syslog, more->level) != FY_OK) {
-            goto failed;
-        }
-    }
-    /* From here on the log is a running log: timestamps and pids. */
-    fy_log.startup = 0;
-    /* workers running as "user" reopen them on SIGUSR1 */
-    for (log = &fy_log; log; log = log->next) {
-        fy_user_own_file(cycle, log->path);
-    }
+    fy_log_main_switch(cycle, &log);
 
     if (cycle->core->daemon && fy_daemonize() != FY_OK) {
         goto failed;
     }
-    /* The master may replace (and free) the cycle on reload; the pid
-     * file stays where it was created until the master exits. */
-    pid_path = strdup(cycle->pid_path);
-    if (pid_path == NULL || fy_write_pid(pid_path) != FY_OK) {
+    /* the master removes it when it exits, or moves it on a reload
+     * naming another one */
+    if (fy_pidfile_write(cycle->pid_path) != FY_OK) {
         goto failed;
     }
 
@@ -501,17 +375,15 @@ main(int argc, char **argv)
     opts.directives = a.directives;
     opts.error_log = a.error_log;
 
-    rc = fy_master_run(cycle, &opts);   /* frees the last cycle */
+    /* frees the last cycle and removes its pid file */
+    rc = fy_master_run(cycle, &opts);
 
-    fy_delete_pid(pid_path);
-    free(pid_path);
     free(prefix);
     return rc;
 
 failed:
     fy_listen_close(cycle);
     fy_cycle_free(cycle);
-    free(pid_path);
     free(prefix);
     return 1;
 }

@@ -333,7 +333,8 @@ fy_log_open_syslog(fy_log_t *log, const fy_syslog_t *sl, int level)
 }
 
 int
-fy_log_open_more(const char *path, fy_syslog_t *sl, int level)
+fy_log_open_more(fy_log_t *head, const char *path, fy_syslog_t *sl,
+                 int level)
 {
     fy_log_t  *log, **last;
     int        rc;
@@ -350,15 +351,49 @@ fy_log_open_more(const char *path, fy_syslog_t *sl, int level)
         free(log);
         return FY_ERROR;
     }
-    for (last = &fy_log.next; *last; last = &(*last)->next) {
+    for (last = &head->next; *last; last = &(*last)->next) {
         /* void */
     }
     *last = log;
-    fy_log.max = fy_log.level;
-    for (log = fy_log.next; log; log = log->next) {
-        fy_log.max = fy_max(fy_log.max, log->level);
+    head->max = head->level;
+    for (log = head->next; log; log = log->next) {
+        head->max = fy_max(head->max, log->level);
     }
     return FY_OK;
+}
+
+/* One log of a chain of main: its descriptor (never 0-2, the
+ * process's own), its path and its syslog peer. */
+static void
+fy_log_close_one(fy_log_t *log)
+{
+    if (log->fd > 2) {
+        close(log->fd);
+    }
+    log->fd = -1;
+    free(log->path);
+    log->path = NULL;
+    if (log->syslog) {
+        if (log->syslog->fd != -1) {
+            close(log->syslog->fd);
+        }
+        free(log->syslog);
+        log->syslog = NULL;
+    }
+}
+
+void
+fy_log_close(fy_log_t *head)
+{
+    fy_log_t  *log, *next;
+
+    for (log = head->next; log; log = next) {
+        next = log->next;
+        fy_log_close_one(log);
+        free(log);
+    }
+    head->next = NULL;
+    fy_log_close_one(head);
 }
 
 static void fy_log_reopen_one(fy_log_t *log);

@@ -55,9 +55,14 @@ int  fy_log_open(fy_log_t *log, const char *path, int level);
 /* Reopen the log files of a chain in place (SIGUSR1 / -s reopen). */
 void fy_log_reopen(fy_log_t *log);
 void fy_log_reopen_fd(const char *path, int fd, int uid);
-/* A further log of main, chained after fy_log (to syslog when sl is
+/* A further log of main, chained after head (to syslog when sl is
  * not NULL, path unused); FY_OK/FY_ERROR. */
-int  fy_log_open_more(const char *path, struct fy_syslog_s *sl, int level);
+int  fy_log_open_more(fy_log_t *head, const char *path,
+                      struct fy_syslog_s *sl, int level);
+/* Close a chain of main logs not written to any more (descriptors 0-2
+ * stay open), free what fy_log_open* allocated for it; head itself is
+ * the caller's. */
+void fy_log_close(fy_log_t *head);
 /* The main log to syslog: a copy of sl that outlives its cycle. */
 int  fy_log_open_syslog(fy_log_t *log, const struct fy_syslog_s *sl,
                         int level);

@@ -31,6 +31,8 @@
 #include "fy_sched.h"
 #include "fy_user.h"
 #include "fy_worker_conf.h"
+#include "fy_log_main.h"
+#include "fy_pidfile.h"
 
 #include <sys/wait.h>
 #include <sys/syscall.h>
@@ -693,9 +695,19 @@ fy_master_hand_drained(fy_cycle_t *cycle, fy_cycle_t *old, int committed)
 /* ---- reload ---- */
 
 static void
+fy_master_reload_failed(void)
+{
+    fy_log_error(FY_LOG_ALERT, 0, "reload failed: still serving the "
+                 "previous configuration");
+    fy_shm_add(fy_shm->reloads_failed, 1);
+}
+
+static void
 fy_master_reload(void)
 {
     fy_cycle_t  *cycle, *old = fy_cycle;
+    fy_log_t     log;
+    int          pid;
 
     fy_log_error(FY_LOG_NOTICE, 0, "reconfiguring");
 
@@ -710,6 +722,23 @@ fy_master_reload(void)
         return;
     }
 
+    /* The new main error_log and pid file are opened and written
+     * before anything running is touched, as nginx opens a new cycle's
+     * files: one that cannot be fails the reload (its [emerg] and the
+     * [alert] still go to the old log, which stays in use). */
+    if (fy_log_main_open(cycle, fy_opts->error_log, &log) != FY_OK) {
+        fy_master_reload_failed();
+        fy_cycle_free(cycle);
+        return;
+    }
+    pid = fy_pidfile_reload(old->pid_path, cycle->pid_path);
+    if (pid == FY_ERROR) {
+        fy_master_reload_failed();
+        fy_log_close(&log);
+        fy_cycle_free(cycle);
+        return;
+    }
+
     /* Sockets the new cycle keeps change owner (and listener index):
      * take every old one out of epoll first, put them back if the new
      * configuration cannot be used after all. */
@@ -720,9 +749,11 @@ fy_master_reload(void)
         || ((cycle->http || cycle->stream)
             && fy_http_limit_zones_map(cycle) != FY_OK))
     {
-        fy_log_error(FY_LOG_ALERT, 0, "reload failed: still serving the "
-                     "previous configuration");
-        fy_shm_add(fy_shm->reloads_failed, 1);
+        fy_master_reload_failed();
+        fy_log_close(&log);
+        if (pid == FY_OK) {
+            fy_pidfile_delete(cycle->pid_path);
+        }
         fy_listen_give_back(cycle, old);
         fy_master_hand_drained(cycle, old, 0);
         fy_cycle_free(cycle);
@@ -730,7 +761,19 @@ fy_master_reload(void)
         return;
     }
 
-    /* From here on the new configuration is in charge. */
+    /* From here on the new configuration is in charge: what the master
+     * and the workers forked from now on log goes to its error_log
+     * (nginx's master switches to the new cycle's log at this point
+     * too); the old workers keep the old one until they exit. */
+    fy_log_main_switch(cycle, &log);
+    if (pid == FY_OK) {
+        fy_pidfile_replaced(old->pid_path, cycle->pid_path);
+    }
+    if (cycle->core->daemon != old->core->daemon) {
+        fy_log_error(FY_LOG_NOTICE, 0, "\"daemon %s\" takes effect when "
+                     "ferry is started again", cycle->core->daemon ? "on"
+                                                                    : "off");
+    }
     fy_timer_del(&fy_accept_resume_ev);
     fy_listen_close(old);          /* only those the new one did not take */
     fy_cycle = cycle;
@@ -863,6 +906,7 @@ fy_master_run(fy_cycle_t *cycle, const fy_master_opts_t *opts)
     fy_shm_set(fy_shm->start_ms, fy_wall_msec);
 
     if (fy_event_init(1) != FY_OK || fy_signal_open() != FY_OK) {
+        fy_pidfile_delete(cycle->pid_path);
         return 1;
     }
     fy_signal_ev.handler = fy_master_signal_handler;
@@ -871,6 +915,7 @@ fy_master_run(fy_cycle_t *cycle, const fy_master_opts_t *opts)
     if (fy_event_add_fd(fy_signal_fd(), &fy_signal_ev) != FY_OK
         || fy_master_listen_add() != FY_OK)
     {
+        fy_pidfile_delete(cycle->pid_path);
         return 1;
     }
 
@@ -890,6 +935,9 @@ fy_master_run(fy_cycle_t *cycle, const fy_master_opts_t *opts)
 
     fy_supervise_stop();
     fy_log_error(FY_LOG_NOTICE, 0, "exit");
+    /* the one the configuration in charge names: a reload may have
+     * moved it */
+    fy_pidfile_delete(fy_cycle->pid_path);
     fy_listen_close(fy_cycle);
     fy_cycle_free(fy_cycle);
     fy_cycle = NULL;
