@@ -284,8 +284,8 @@ SKIP: {
         my $pid = fork // die "fork: $!";
         if ($pid == 0) {
             open STDERR, '>', "$out.err";
-            exec $strace, '-e', 'trace=setsockopt', '-o', $out,
-                 map { ('-p', $_) } @w;
+            { exec $strace, '-e', 'trace=setsockopt', '-o', $out,
+                   map { ('-p', $_) } @w; }
             POSIX::_exit(127);
         }
         Ferry::Test::wait_until(sub {

@@ -102,7 +102,13 @@ is(stream_line($f->port(3)), 'backend B',
 
 {
     # the key "all" for every client: a second session at once is over
-    # limit_conn 1, whatever its address
+    # limit_conn 1, whatever its address.  Ferry::Test's start connected
+    # to each port to see it listen: that session holds the key until
+    # it has ended, which its access log line says (on a busy machine
+    # it can still be closing here)
+    my $p6 = $f->port(6);
+    wait_until { (Ferry::Test::read_file($f->prefix . '/logs/s.log') // '')
+                 =~ /^$p6 /m } 5;
     my $a = IO::Socket::INET->new(PeerAddr => '127.0.0.1:' . $f->port(6),
                                   Timeout => 5) or die;
     my $l = <$a>;
