@@ -44,8 +44,11 @@ http {
     upstream wrongca { server 127.0.0.1:%%PORT_4%%;
                        health_check ssl sni=health.test verify=on trusted=b.crt
                                     uri=/health $hc; }
+    upstream slow    { server 127.0.0.1:%%PORT_5%%;
+                       health_check ssl interval=1s timeout=300ms fails=1; }
     server {
         listen 127.0.0.1:%%PORT_0%%;
+        location /slow/    { proxy_pass https://slow; }
         location /ok/      { proxy_pass https://ok; }
         location /sick/    { proxy_pass https://sick; }
         location /plain/   { proxy_pass https://plain; }
@@ -96,6 +99,8 @@ my $b4 = Ferry::Test::Backend->new(port => $f->port(4), ssl => \%tls, handler =>
         if $req->{uri} eq '/health';
     return { body => 'four' };
 });
+# 5: accepts, then never answers the ClientHello
+my $b5 = Ferry::Test::Backend->new(port => $f->port(5), on_connect => sub { sleep 2 });
 
 $f->allow_log(qr/\[warn\]|\[error\]|\[info\]/);
 $f->start or do { done_testing; exit };
@@ -130,6 +135,8 @@ ok(log_has(qr/$down "plain" is down: 2 checks failed, last: SSL handshake failed
    'a server speaking plain HTTP: down, "SSL handshake failed" with the reason');
 ok(log_has(qr/$down "noflag" is down: 2 checks failed, last: /),
    'without "ssl" a TLS-only server fails its plain checks (as before)');
+ok(log_has(qr/$down "slow" is down: 1 checks failed, last: timed out in SSL handshake/),
+   'no handshake within timeout: down, "timed out in SSL handshake"');
 ok(log_has(qr/$down "badsni" is down: 2 checks failed, last: status 403/),
    'sni= reaches the server: another name gets its 403');
 ok(log_has(qr/$down "wrongca" is down: 2 checks failed, last: SSL handshake failed: upstream SSL certificate verify error/),
@@ -233,6 +240,9 @@ bad('ssl verify=on', '"verify=on" needs "trusted="');
     $t = Ferry::Test->new(conf => conf('uri=/hc', 'http'));
     ($rc, $out) = $t->run('-t');
     unlike($out, qr/probes in plain HTTP/, 'no warning when proxied in plain');
+    $t = Ferry::Test->new(conf => conf('uri=/hc port=8080', 'https'));
+    ($rc, $out) = $t->run('-t');
+    unlike($out, qr/probes in plain HTTP/, 'no warning with port= (a plain health port)');
     $t = Ferry::Test->new(conf => conf('ssl uri=/hc', 'https'));
     ($rc, $out) = $t->run('-t');
     is($rc, 0, 'health_check ssl: accepted');

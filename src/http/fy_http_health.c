@@ -23,9 +23,9 @@
  * with the upstream TLS code of fy_tls_upstream.c, so a bad trusted=
  * file is a configuration error), the handshake runs non-blocking on the
  * checker's loop within the same timeout, and a failed one fails the
- * check with its reason.  Without "ssl", an upstream that the
- * configuration reaches only with proxy_pass https:// gets a [warn] at
- * load: its plain probes would mark every server down.
+ * check with its reason.  Without "ssl" (and port=), an upstream that
+ * the configuration reaches only with proxy_pass https:// gets a [warn]
+ * at load: its plain probes would mark every server down.
  */
 #include "fy_core.h"
 #include "fy_http.h"
@@ -221,6 +221,7 @@ invalid:
 /* ---- the checker ---- */
 
 static void fy_health_start(fy_event_t *ev);
+static void fy_health_handshake(fy_event_t *ev);
 
 static void
 fy_health_result(fy_health_probe_t *pr, int ok, unsigned code,
@@ -436,7 +437,9 @@ fy_health_start(fy_event_t *ev)
         return;
     }
     if (pr->c) {
-        fy_health_result(pr, 0, 0, "timed out");
+        fy_health_result(pr, 0, 0, pr->c->read.handler == fy_health_handshake
+                                   ? "timed out in SSL handshake"
+                                   : "timed out");
     }
     if (pr->hc->port && sa.sa.sa_family != AF_UNIX) {
         /* sin_port and sin6_port sit at the same offset */
@@ -567,7 +570,8 @@ fy_http_health_init_cycle(fy_cycle_t *cycle)
             continue;
         }
         if (!hc->ssl) {
-            if (hc->tls_uses && !hc->plain_uses) {
+            /* with port= the check may well go to a plain port */
+            if (hc->tls_uses && !hc->plain_uses && hc->port == 0) {
                 fy_log_error(FY_LOG_WARN, 0, "health_check of upstream "
                              "\"%.*s\" probes in plain HTTP, but it is "
                              "proxied to with https:// only; add \"ssl\" "
