@@ -495,8 +495,9 @@ fy_health_signal(fy_event_t *ev)
 }
 
 /* The name a TLS probe is made for: sni= (sent as SNI), else the host
- * of the server's address as written (not sent, as nginx sends none
- * by default; verify=on checks the certificate against it). */
+ * of the server's address as written, "localhost" for a unix-domain
+ * socket (not sent, as nginx sends none by default; verify=on checks
+ * the certificate against it). */
 static void
 fy_health_name(fy_health_probe_t *pr)
 {
@@ -506,6 +507,10 @@ fy_health_name(fy_health_probe_t *pr)
     if (pr->hc->sni.len) {
         d = pr->hc->sni.data;
         len = pr->hc->sni.len;
+    } else if (pr->peer->addr.sa.sa_family == AF_UNIX) {
+        /* what proxy_pass sends as Host to a unix-domain upstream */
+        d = (const u_char *) "localhost";
+        len = 9;
     } else if (len && d[0] == '[') {
         /* [v6]:port */
         e = memchr(d, ']', len);
@@ -626,6 +631,7 @@ fy_http_health_run(fy_cycle_t *cycle)
     fy_health_probe_t    *pr;
     fy_event_t            sig_ev;
     unsigned              i, j, n = 0;
+    int                   unix_sock;
 
     /* the master's death ends us too: nobody would restart or stop us */
     prctl(PR_SET_PDEATHSIG, SIGTERM);
@@ -663,12 +669,15 @@ fy_http_health_run(fy_cycle_t *cycle)
             pr[n].next.data = &pr[n];
             pr[n].next.handler = fy_health_start;
             pr[n].next.timer_index = -1;
+            /* Host: the server as written; "localhost" for a unix-domain
+             * socket (as proxy_pass sends), "unix:/path" being no host */
+            unix_sock = pr[n].peer->addr.sa.sa_family == AF_UNIX;
             pr[n].req_len = (size_t) snprintf(pr[n].req, sizeof(pr[n].req),
                 "GET %.*s HTTP/1.0\r\nHost: %.*s\r\n"
                 "User-Agent: ferry-health-check\r\n\r\n",
                 (int) fy_min(u->health->uri.len, 300), u->health->uri.data,
-                (int) fy_min(pr[n].peer->name.len, 100),
-                pr[n].peer->name.data);
+                unix_sock ? 9 : (int) fy_min(pr[n].peer->name.len, 100),
+                unix_sock ? (u_char *) "localhost" : pr[n].peer->name.data);
             fy_health_name(&pr[n]);
             fy_health_start(&pr[n].next);
         }
