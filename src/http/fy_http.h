@@ -1151,6 +1151,11 @@ void fy_http_peer_succeeded(fy_http_upstream_t *u,
  * process (forked by the master; one for the whole proxy). */
 const char *fy_http_health_conf(fy_conf_t *cf, const fy_command_t *cmd,
                                 void *conf);
+/* After reading: the TLS client context of each "health_check ssl"
+ * (FY_ERROR, logged with file and line, if it cannot be built), and a
+ * [warn] for a plain health_check of an upstream reached only with
+ * proxy_pass https://. */
+int  fy_http_health_init_cycle(fy_cycle_t *cycle);
 /* 1 if some upstream of the cycle has health_check. */
 int  fy_http_health_wanted(fy_cycle_t *cycle);
 /* The checker's main loop, in the forked process; never returns. */

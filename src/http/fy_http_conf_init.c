@@ -523,7 +523,9 @@ fy_http_init_cycle(fy_cycle_t *cycle)
             ls->sock.backlog = 511;     /* nginx's NGX_LISTEN_BACKLOG */
         }
     }
-    if (fy_http_proxy_ssl_init_cycle(cycle) != FY_OK) {
+    if (fy_http_proxy_ssl_init_cycle(cycle) != FY_OK
+        || fy_http_health_init_cycle(cycle) != FY_OK)
+    {
         return FY_ERROR;
     }
     return fy_http_ssl_init_cycle(cycle);

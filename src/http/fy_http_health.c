@@ -17,6 +17,15 @@
  *
  * A check fails on a connect error (refused...), on no status line
  * within timeout, or on a status outside status=.
+ *
+ * With "ssl" the probe speaks TLS (HAProxy's check-ssl): the client
+ * context is built by the master at load (fy_http_health_init_cycle,
+ * with the upstream TLS code of fy_tls_upstream.c, so a bad trusted=
+ * file is a configuration error), the handshake runs non-blocking on the
+ * checker's loop within the same timeout, and a failed one fails the
+ * check with its reason.  Without "ssl" (and port=), an upstream that
+ * the configuration reaches only with proxy_pass https:// gets a [warn]
+ * at load: its plain probes would mark every server down.
  */
 #include "fy_core.h"
 #include "fy_http.h"
@@ -35,6 +44,15 @@ struct fy_http_health_s {
     unsigned   status_lo;
     unsigned   status_hi;
     unsigned   port;              /* 0: the server's own */
+    unsigned   ssl:1;             /* probe over TLS */
+    unsigned   verify:1;          /* verify=on */
+    unsigned   tls_uses:1;        /* some proxy_pass https:// names u */
+    unsigned   plain_uses:1;      /* some other pass names u */
+    fy_str_t   sni;               /* sni=, empty: no SNI */
+    char      *trusted;           /* trusted=, made absolute, or NULL */
+    const char *file;             /* where health_check was written */
+    unsigned   line;
+    fy_tls_up_conf_t  tls;        /* context, built at load with ssl */
 };
 
 /* One server being checked (checker process only). */
@@ -48,6 +66,7 @@ typedef struct {
     size_t                    req_len, sent;
     char                      resp[256];
     size_t                    resp_len;
+    char                      name[256];  /* for SNI and verification */
 } fy_health_probe_t;
 
 static int  fy_health_quit;
@@ -89,9 +108,15 @@ fy_http_health_conf(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
     hc->passes = 2;
     hc->status_lo = 200;
     hc->status_hi = 399;
+    hc->file = cf->file ? cf->file->name : "command line";
+    hc->line = cf->line;
 
     for (i = 1; i < cf->nargs; i++) {
         a = &cf->args[i];
+        if (a->len == 3 && memcmp(a->data, "ssl", 3) == 0) {
+            hc->ssl = 1;
+            continue;
+        }
         v.data = memchr(a->data, '=', a->len);
         if (v.data == NULL) {
             goto invalid;
@@ -145,10 +170,44 @@ fy_http_health_conf(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
             }
             hc->status_lo = (unsigned) lo;
             hc->status_hi = (unsigned) hi;
+        } else if (fy_is("sni")) {
+            /* a host name: no room for an address or a port in SNI */
+            if (v.len == 0 || v.len > 253 || memchr(v.data, ':', v.len)
+                || memchr(v.data, '/', v.len))
+            {
+                goto invalid;
+            }
+            hc->sni = v;
+        } else if (fy_is("verify")) {
+            if (v.len == 2 && memcmp(v.data, "on", 2) == 0) {
+                hc->verify = 1;
+            } else if (v.len == 3 && memcmp(v.data, "off", 3) == 0) {
+                hc->verify = 0;
+            } else {
+                goto invalid;
+            }
+        } else if (fy_is("trusted")) {
+            if (v.len == 0) {
+                goto invalid;
+            }
+            hc->trusted = fy_conf_full_name(cf, cf->conf_dir, &v);
+            if (hc->trusted == NULL) {
+                return "cannot allocate memory";
+            }
         } else {
             goto invalid;
         }
 #undef fy_is
+    }
+    if (!hc->ssl && (hc->sni.len || hc->verify || hc->trusted)) {
+        fy_conf_error(cf, "\"%s\" parameters need \"ssl\"",
+                      hc->sni.len ? "sni=" : hc->verify ? "verify="
+                                                        : "trusted=");
+        return FY_CONF_ERROR;
+    }
+    if (hc->verify && hc->trusted == NULL) {
+        fy_conf_error(cf, "\"verify=on\" needs \"trusted=\"");
+        return FY_CONF_ERROR;
     }
     u->health = hc;
     return FY_CONF_OK;
@@ -162,6 +221,7 @@ invalid:
 /* ---- the checker ---- */
 
 static void fy_health_start(fy_event_t *ev);
+static void fy_health_handshake(fy_event_t *ev);
 
 static void
 fy_health_result(fy_health_probe_t *pr, int ok, unsigned code,
@@ -233,13 +293,13 @@ fy_health_read(fy_event_t *rev)
         if (eol || pr->resp_len == sizeof(pr->resp) - 1) {
             break;
         }
-        n = recv(c->fd, pr->resp + pr->resp_len,
-                 sizeof(pr->resp) - 1 - pr->resp_len, 0);
+        n = fy_conn_recv(c, (u_char *) pr->resp + pr->resp_len,
+                         sizeof(pr->resp) - 1 - pr->resp_len);
         if (n > 0) {
             pr->resp_len += (size_t) n;
             continue;
         }
-        if (n == -1 && (errno == EAGAIN || errno == EINTR)) {
+        if (n == FY_AGAIN) {
             return;
         }
         snprintf(why, sizeof(why), "%s", n == 0 ? "closed before a status "
@@ -269,34 +329,97 @@ fy_health_write(fy_event_t *wev)
 {
     fy_conn_t          *c = wev->data;
     fy_health_probe_t  *pr = c->data;
-    int                 err = 0;
-    socklen_t           len = sizeof(err);
     ssize_t             n;
 
-    if (pr->sent == 0) {
-        if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len) == -1) {
-            err = errno;
-        }
-        if (err) {
-            fy_health_result(pr, 0, 0, strerror(err));
-            return;
-        }
-    }
     while (pr->sent < pr->req_len) {
-        n = send(c->fd, pr->req + pr->sent, pr->req_len - pr->sent,
-                 MSG_NOSIGNAL);
+        n = fy_conn_send(c, (u_char *) pr->req + pr->sent,
+                         pr->req_len - pr->sent);
         if (n > 0) {
             pr->sent += (size_t) n;
             continue;
         }
-        if (n == -1 && (errno == EAGAIN || errno == EINTR)) {
+        if (n == FY_AGAIN) {
             return;
         }
         fy_health_result(pr, 0, 0, strerror(errno));
         return;
     }
-    c->write.handler = fy_event_ignore;
+    if (c->ssl == NULL) {
+        /* over TLS a read may have to wait for writability: then this
+         * handler, its request sent, goes on reading */
+        c->write.handler = fy_event_ignore;
+    }
     fy_health_read(&c->read);
+}
+
+/* Both directions' handler while the TLS handshake runs; the timer of
+ * the whole check stays on c->read. */
+static void
+fy_health_handshake(fy_event_t *ev)
+{
+    fy_conn_t          *c = ev->data;
+    fy_health_probe_t  *pr = c->data;
+    char                err[200], why[240];
+
+    if (c->read.timedout) {
+        fy_health_result(pr, 0, 0, "timed out in SSL handshake");
+        return;
+    }
+    switch (fy_tls_up_handshake(c, err, sizeof(err))) {
+    case FY_AGAIN:
+        return;
+    case FY_OK:
+        c->read.handler = fy_health_read;
+        c->write.handler = fy_health_write;
+        fy_health_write(&c->write);
+        return;
+    default:
+        snprintf(why, sizeof(why), "SSL handshake failed: %s", err);
+        fy_health_result(pr, 0, 0, why);
+    }
+}
+
+/* The read side while connecting: only the timeout matters (an error
+ * shows on the write side too, where fy_health_connected reads it). */
+static void
+fy_health_connecting(fy_event_t *rev)
+{
+    fy_conn_t  *c = rev->data;
+
+    if (rev->timedout) {
+        fy_health_result(c->data, 0, 0, "timed out");
+    }
+}
+
+/* The connect finished: start TLS with "ssl", else send the request. */
+static void
+fy_health_connected(fy_event_t *wev)
+{
+    fy_conn_t          *c = wev->data;
+    fy_health_probe_t  *pr = c->data;
+    int                 err = 0;
+    socklen_t           len = sizeof(err);
+
+    if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len) == -1) {
+        err = errno;
+    }
+    if (err) {
+        fy_health_result(pr, 0, 0, strerror(err));
+        return;
+    }
+    if (!pr->hc->ssl) {
+        c->read.handler = fy_health_read;
+        c->write.handler = fy_health_write;
+        fy_health_write(wev);
+        return;
+    }
+    if (fy_tls_up_conn_create(c, &pr->hc->tls, pr->name, NULL) != FY_OK) {
+        fy_health_result(pr, 0, 0, "cannot start SSL");
+        return;
+    }
+    c->read.handler = fy_health_handshake;
+    c->write.handler = fy_health_handshake;
+    fy_health_handshake(wev);
 }
 
 /* The interval timer: start one check (a check still running from the
@@ -314,7 +437,9 @@ fy_health_start(fy_event_t *ev)
         return;
     }
     if (pr->c) {
-        fy_health_result(pr, 0, 0, "timed out");
+        fy_health_result(pr, 0, 0, pr->c->read.handler == fy_health_handshake
+                                   ? "timed out in SSL handshake"
+                                   : "timed out");
     }
     if (pr->hc->port && sa.sa.sa_family != AF_UNIX) {
         /* sin_port and sin6_port sit at the same offset */
@@ -349,8 +474,8 @@ fy_health_start(fy_event_t *ev)
         fy_health_result(pr, 0, 0, "epoll registration failed");
         return;
     }
-    c->read.handler = fy_health_read;
-    c->write.handler = fy_health_write;
+    c->read.handler = fy_health_connecting;
+    c->write.handler = fy_health_connected;
     fy_timer_add(&c->read, (uint64_t) pr->hc->timeout);
 }
 
@@ -367,6 +492,119 @@ fy_health_signal(fy_event_t *ev)
             fy_log_reopen(&fy_log);
         }
     }
+}
+
+/* The name a TLS probe is made for: sni= (sent as SNI), else the host
+ * of the server's address as written, "localhost" for a unix-domain
+ * socket (not sent, as nginx sends none by default; verify=on checks
+ * the certificate against it). */
+static void
+fy_health_name(fy_health_probe_t *pr)
+{
+    const u_char  *d = pr->peer->name.data, *e, *colon;
+    size_t         len = pr->peer->name.len;
+
+    if (pr->hc->sni.len) {
+        d = pr->hc->sni.data;
+        len = pr->hc->sni.len;
+    } else if (pr->peer->addr.sa.sa_family == AF_UNIX) {
+        /* what proxy_pass sends as Host to a unix-domain upstream */
+        d = (const u_char *) "localhost";
+        len = 9;
+    } else if (len && d[0] == '[') {
+        /* [v6]:port */
+        e = memchr(d, ']', len);
+        len = e ? (size_t) (e - d - 1) : len - 1;
+        d++;
+    } else {
+        /* host:port; a bare IPv6 address has more than one ':' */
+        colon = memrchr(d, ':', len);
+        if (colon && memchr(d, ':', (size_t) (colon - d)) == NULL) {
+            len = (size_t) (colon - d);
+        }
+    }
+    snprintf(pr->name, sizeof(pr->name), "%.*s",
+             (int) fy_min(len, sizeof(pr->name) - 1), d);
+}
+
+/* Every upstream that a location reaches (proxy_pass and its twins)
+ * is marked: by proxy_pass https:// (or uwsgi_pass suwsgi://), or by
+ * something speaking plain. */
+static void
+fy_health_mark(fy_array_t *list)
+{
+    fy_http_loc_conf_t  *lcf;
+    fy_http_health_t    *hc;
+    unsigned             i;
+
+    for (i = 0; list && i < list->nelts; i++) {
+        lcf = *fy_array_elt(list, fy_http_loc_conf_t *, i);
+        hc = lcf->upstream ? lcf->upstream->health : NULL;
+        if (hc) {
+            if (lcf->proxy_https) {
+                hc->tls_uses = 1;
+            } else {
+                hc->plain_uses = 1;
+            }
+        }
+        fy_health_mark(lcf->locations);
+        fy_health_mark(lcf->regex_locations);
+        fy_health_mark(lcf->ifs);
+    }
+}
+
+int
+fy_http_health_init_cycle(fy_cycle_t *cycle)
+{
+    fy_http_main_conf_t  *hmcf = cycle->http;
+    fy_http_srv_conf_t   *scf;
+    fy_http_upstream_t   *u;
+    fy_http_health_t     *hc;
+    char                  what[160];
+    unsigned              i;
+
+    for (i = 0; i < hmcf->servers.nelts; i++) {
+        scf = *fy_array_elt(&hmcf->servers, fy_http_srv_conf_t *, i);
+        fy_health_mark(&scf->locations);
+        fy_health_mark(&scf->regex_locations);
+    }
+    for (i = 0; i < hmcf->upstreams.nelts; i++) {
+        u = *fy_array_elt(&hmcf->upstreams, fy_http_upstream_t *, i);
+        hc = u->health;
+        if (hc == NULL) {
+            continue;
+        }
+        if (!hc->ssl) {
+            /* with port= the check may well go to a plain port */
+            if (hc->tls_uses && !hc->plain_uses && hc->port == 0) {
+                fy_log_error(FY_LOG_WARN, 0, "health_check of upstream "
+                             "\"%.*s\" probes in plain HTTP, but it is "
+                             "proxied to with https:// only; add \"ssl\" "
+                             "in %s:%u", (int) u->name.len, u->name.data,
+                             hc->file, hc->line);
+            }
+            continue;
+        }
+        /* nginx's proxy_ssl_* defaults, but no sessions: a probe
+         * should see what a fresh connection sees */
+        fy_tls_up_conf_init(&hc->tls);
+        hc->tls.verify = hc->verify;
+        hc->tls.server_name = hc->sni.len != 0;
+        hc->tls.session_reuse = 0;
+        hc->tls.trusted.value = hc->trusted;
+        hc->tls.trusted.file = hc->file;
+        hc->tls.trusted.line = hc->line;
+        hc->tls.verify_file = hc->file;
+        hc->tls.verify_line = hc->line;
+        hc->tls.prefix = "health_check";
+        fy_tls_up_conf_merge(NULL, &hc->tls);
+        snprintf(what, sizeof(what), "health_check ssl of upstream \"%.*s\"",
+                 (int) fy_min(u->name.len, 100), u->name.data);
+        if (fy_tls_up_ctx_create(cycle->pool, &hc->tls, what) != FY_OK) {
+            return FY_ERROR;
+        }
+    }
+    return FY_OK;
 }
 
 int
@@ -393,6 +631,7 @@ fy_http_health_run(fy_cycle_t *cycle)
     fy_health_probe_t    *pr;
     fy_event_t            sig_ev;
     unsigned              i, j, n = 0;
+    int                   unix_sock;
 
     /* the master's death ends us too: nobody would restart or stop us */
     prctl(PR_SET_PDEATHSIG, SIGTERM);
@@ -430,12 +669,16 @@ fy_http_health_run(fy_cycle_t *cycle)
             pr[n].next.data = &pr[n];
             pr[n].next.handler = fy_health_start;
             pr[n].next.timer_index = -1;
+            /* Host: the server as written; "localhost" for a unix-domain
+             * socket (as proxy_pass sends), "unix:/path" being no host */
+            unix_sock = pr[n].peer->addr.sa.sa_family == AF_UNIX;
             pr[n].req_len = (size_t) snprintf(pr[n].req, sizeof(pr[n].req),
                 "GET %.*s HTTP/1.0\r\nHost: %.*s\r\n"
                 "User-Agent: ferry-health-check\r\n\r\n",
                 (int) fy_min(u->health->uri.len, 300), u->health->uri.data,
-                (int) fy_min(pr[n].peer->name.len, 100),
-                pr[n].peer->name.data);
+                unix_sock ? 9 : (int) fy_min(pr[n].peer->name.len, 100),
+                unix_sock ? (u_char *) "localhost" : pr[n].peer->name.data);
+            fy_health_name(&pr[n]);
             fy_health_start(&pr[n].next);
         }
     }
