@@ -49,12 +49,10 @@ typedef void (*fy_tls_fetch_pt)(fy_tls_fetch_t *f, const u_char *body,
 #define FY_TLS_FETCH_ADDRS  8
 
 struct fy_tls_fetch_s {
-    /* the owner's (fy_tls_fetch_addr fills the first eight) */
-    fy_sockaddr_t     addr;           /* the address being tried */
-    socklen_t         addrlen;        /* 0: none (a name not resolved) */
-    fy_sockaddr_t     addrs[FY_TLS_FETCH_ADDRS];  /* all of them */
+    /* the owner's (fy_tls_fetch_addr fills the first seven) */
+    fy_sockaddr_t     addrs[FY_TLS_FETCH_ADDRS];
     socklen_t         addrlens[FY_TLS_FETCH_ADDRS];
-    unsigned          naddrs;
+    unsigned          naddrs;         /* 0: none (a name not resolved) */
     char              responder[264]; /* host[:port] as in the URL */
     char              peer[280];      /* address:port, "": none yet */
     char              host[256];      /* a host name, asked of resolver
@@ -70,7 +68,7 @@ struct fy_tls_fetch_s {
     void             *data;
 
     /* the fetch's own */
-    unsigned          naddr;          /* addr is addrs[naddr] */
+    unsigned          naddr;          /* the one tried: addrs[naddr] */
     fy_resolver_wait_t  w;            /* asking resolver for host */
     fy_conn_t        *c;
     u_char           *buf;            /* the answer read (malloc) */

@@ -216,8 +216,6 @@ fy_tls_ocsp_responder(fy_tls_ocsp_check_t *st, X509 *cert)
         memcpy(st->fetch.peer, st->conf->fetch.peer, sizeof(st->fetch.peer));
         memcpy(st->fetch.host, st->conf->fetch.host, sizeof(st->fetch.host));
         st->fetch.port = st->conf->fetch.port;
-        st->fetch.addr = st->conf->fetch.addr;
-        st->fetch.addrlen = st->conf->fetch.addrlen;
         memcpy(st->fetch.addrs, st->conf->fetch.addrs,
                sizeof(st->fetch.addrs));
         memcpy(st->fetch.addrlens, st->conf->fetch.addrlens,

@@ -77,14 +77,13 @@ fy_tls_ocsp_url_parse(const char *url, fy_tls_ocsp_url_t *u)
     return NULL;
 }
 
-/* f->addr the address addrs[naddr], and f->peer its text, for the
+/* f->peer: the text of the address tried, addrs[naddr], for the
  * logs. */
 static void
 fy_tls_fetch_use(fy_tls_fetch_t *f)
 {
-    f->addr = f->addrs[f->naddr];
-    f->addrlen = f->addrlens[f->naddr];
-    fy_sockaddr_text(&f->addr.sa, f->addrlen, f->peer, sizeof(f->peer), 1);
+    fy_sockaddr_text(&f->addrs[f->naddr].sa, f->addrlens[f->naddr],
+                     f->peer, sizeof(f->peer), 1);
 }
 
 const char *
@@ -102,7 +101,6 @@ fy_tls_fetch_addr(fy_tls_fetch_t *f, const fy_tls_ocsp_url_t *u,
     f->port = (uint16_t) u->port;
     f->host[0] = '\0';
     f->peer[0] = '\0';
-    f->addrlen = 0;
     f->naddrs = 0;
     f->naddr = 0;
 
@@ -479,7 +477,7 @@ fy_tls_fetch_early_read(fy_event_t *rev)
     fy_tls_fetch_write(&c->write);
 }
 
-/* Connect to f->addr and send the request: FY_OK, the handler runs
+/* Connect to addrs[naddr] and send the request: FY_OK, the handler runs
  * later; FY_ERROR, logged, nothing held. */
 static int
 fy_tls_fetch_connect(fy_tls_fetch_t *f)
@@ -496,7 +494,7 @@ fy_tls_fetch_connect(fy_tls_fetch_t *f)
         what = "malloc() failed";
         goto failed;
     }
-    fd = socket(f->addr.sa.sa_family,
+    fd = socket(f->addrs[f->naddr].sa.sa_family,
                 SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd == -1) {
         err = errno;
@@ -511,7 +509,9 @@ fy_tls_fetch_connect(fy_tls_fetch_t *f)
     }
     c->data = f;
     f->c = c;
-    if (connect(fd, &f->addr.sa, f->addrlen) == -1 && errno != EINPROGRESS) {
+    if (connect(fd, &f->addrs[f->naddr].sa, f->addrlens[f->naddr]) == -1
+        && errno != EINPROGRESS)
+    {
         err = errno;
         what = "connect() failed";
         goto failed;

@@ -32,7 +32,7 @@ addr_is(const char *url, const char *responder, const char *peer,
     is_str(f.peer, peer, "%s: the peer is \"%s\"", url, peer);
     is_str(f.host, host, "%s: the name for the resolver is \"%s\"", url,
            host);
-    is_int(f.addrlen != 0, host[0] == '\0', "%s: an address %s", url,
+    is_int(f.naddrs != 0, host[0] == '\0', "%s: an address %s", url,
            host[0] ? "none yet" : "known");
 }
 
