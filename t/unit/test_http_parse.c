@@ -631,6 +631,12 @@ static const hl_case_t  hl_cases[] = {
     { "!#$%&'*+-.^_`|~09azAZ: v\r\n\r\n", 0, HDONE,
       "[!#$%&'*+-.^_`|~09azAZ=v]" },
     { "X: a:b: \"c\" (d) ;=,\r\n\r\n", 0, HDONE, "[X=a:b: \"c\" (d) ;=,]" },
+    /* lines the fast path takes, around one it leaves to the state
+     * machine ('_' in the name) */
+    { "Content-Type: text/plain\r\nX_Y: 1\r\n"
+      "Date: Thu, 26 Nov 2026 20:59:03 GMT \t\r\n\r\n", 0, HDONE,
+      "[Content-Type=text/plain][X_Y=1]"
+      "[Date=Thu, 26 Nov 2026 20:59:03 GMT]" },
 
     /* obs-fold */
     { " X: y\r\n\r\n", 0, HBAD, NULL },
