@@ -1,7 +1,8 @@
 #!/usr/bin/perl
 
 # The timeouts and the header buffer no other test sets by name:
-# keepalive_timeout closes an idle keep-alive connection, send_timeout
+# keepalive_timeout closes an idle keep-alive connection,
+# client_header_timeout one whose next request header stalls, send_timeout
 # closes a client that stops reading, proxy_send_timeout gives up on an
 # upstream that stops reading the request body (504), and a response
 # header larger than proxy_buffer_size is a 502.
@@ -34,6 +35,12 @@ http {
         }
         location /fathead { proxy_buffer_size 1k; proxy_pass http://fathead; }
     }
+    server {
+        listen 127.0.0.1:%%PORT_4%%;
+        keepalive_timeout 10s;
+        client_header_timeout 1s;
+        location / { return 200 "ok\n"; }
+    }
 }
 EOF
 $f->allow_log(qr/upstream sent too big header/);
@@ -62,6 +69,30 @@ my $port = $f->port(0);
     ok($closed && $dt >= 0.8 && $dt < 3,
        sprintf('keepalive_timeout 1s: the idle connection closed after '
                . '%.2f s', $dt));
+    is($c->buffer, '', '... without a byte');
+    $c->close;
+}
+
+# ---- client_header_timeout on a kept connection ------------------------
+# The next request's first bytes end the keep-alive wait (10 s); a header
+# that then stalls is closed after client_header_timeout (1 s), one that
+# completes is answered.
+{
+    my $c = Ferry::Test::Client->new($f->port(4));
+    $c->send("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+    is($c->read_response(timeout => 3)->{status}, 200, 'first request');
+    $c->send("GET / HTTP/1.1\r\nHo");
+    Time::HiRes::sleep(0.3);
+    $c->send("st: x\r\n\r\n");
+    is($c->read_response(timeout => 3)->{status}, 200,
+       'a header in two pieces is answered');
+    $c->send("GET / HTTP/1.1\r\nHo");
+    my $t0 = Time::HiRes::time();
+    my $closed = $c->wait_close(5);
+    my $dt = Time::HiRes::time() - $t0;
+    ok($closed && $dt >= 0.8 && $dt < 4,
+       sprintf('client_header_timeout 1s after keep-alive: a stalled '
+               . 'header closed after %.2f s', $dt));
     is($c->buffer, '', '... without a byte');
     $c->close;
 }

@@ -61,17 +61,15 @@ static fy_mem_list_t  fy_mem_lists[FY_MEM_MAX_SHIFT - FY_MEM_MIN_SHIFT + 1];
 static int
 fy_mem_class(size_t size)
 {
-    int  shift = FY_MEM_MIN_SHIFT;
-
     if (!FY_MEM_CACHE || size < ((size_t) 1 << FY_MEM_MIN_SHIFT)
         || size > ((size_t) 1 << FY_MEM_MAX_SHIFT))
     {
         return -1;
     }
-    while (((size_t) 1 << shift) < size) {
-        shift++;
-    }
-    return shift - FY_MEM_MIN_SHIFT;
+    /* the smallest power of two >= size, 2^(bits of size - 1); one
+     * instruction where a loop took six steps for the 16 KiB buffers */
+    return (int) (sizeof(unsigned long) * 8)
+           - __builtin_clzl((unsigned long) size - 1) - FY_MEM_MIN_SHIFT;
 }
 
 

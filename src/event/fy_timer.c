@@ -62,14 +62,10 @@ fy_heap_down(unsigned i)
 }
 
 void
-fy_timer_del(fy_event_t *ev)
+fy_timer_unlink(fy_event_t *ev)
 {
     unsigned     i;
     fy_event_t  *last;
-
-    if (ev->timer_index < 0) {
-        return;
-    }
 
     i = (unsigned) ev->timer_index;
     ev->timer_index = -1;

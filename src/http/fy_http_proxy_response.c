@@ -117,13 +117,22 @@ fy_proxy_hidden(fy_http_loc_conf_t *lcf, const fy_str_t *name)
 
     /* nginx's defaults: its proxy hides Date, Server and X-Pad, its
      * FastCGI, uwsgi and SCGI modules Status (when a status line came
-     * too) */
-    hide = (!fy_http_cgi_loc(lcf)
-            && (fy_str_eq_ci(name, "Date") || fy_str_eq_ci(name, "Server")
-                || fy_str_eq_ci(name, "X-Pad")))
-           || (name->len >= 8
-               && fy_mem_eq_ci(name->data, "X-Accel-", 8))
-           || (fy_http_cgi_loc(lcf) && fy_str_eq_ci(name, "Status"));
+     * too); by length first, as this runs for each field */
+    switch (name->len) {
+    case 4:
+        hide = !fy_http_cgi_loc(lcf) && fy_mem_eq_ci(name->data, "Date", 4);
+        break;
+    case 5:
+        hide = !fy_http_cgi_loc(lcf)
+               && fy_mem_eq_ci(name->data, "X-Pad", 5);
+        break;
+    case 6:
+        hide = fy_mem_eq_ci(name->data,
+                            fy_http_cgi_loc(lcf) ? "Status" : "Server", 6);
+        break;
+    default:
+        hide = name->len >= 8 && fy_mem_eq_ci(name->data, "X-Accel-", 8);
+    }
     for (i = 0; !hide && lcf->hide_headers && i < lcf->hide_headers->nelts;
          i++)
     {
@@ -265,6 +274,7 @@ fy_proxy_process_header(fy_http_proxy_t *p)
     unsigned            i, chunked = 0, te = 0, ft, conn_fields = 0, why;
     unsigned            cl_first = 0, cl_lines = 0;
     int                 gzip = FY_HTTP_GZIP_NO, filters, sub = 0, weak;
+    uint64_t            hidden;
 
     /* FastCGI (uwsgi, SCGI without a status line): a CGI header, its
      * status in a Status field */
@@ -608,9 +618,14 @@ sliced:
     /* the upstream's Server and Date replace ferry's only when
      * proxy_pass_header lets them through (nginx) */
     own_server = own_date = 1;
+    hidden = 0;
     for (i = 0; i < headers->nelts; i++) {
         h = fy_array_elt(headers, fy_http_header_t, i);
-        if (!fy_proxy_hidden(r->loc, &h->name)) {
+        if (fy_proxy_hidden(r->loc, &h->name)) {
+            /* kept for the loop that writes the fields (the first 64;
+             * later ones are asked again there) */
+            hidden |= i < 64 ? (uint64_t) 1 << i : 0;
+        } else {
             if (fy_str_eq_ci(&h->name, "Server")) {
                 own_server = 0;
             } else if (fy_str_eq_ci(&h->name, "Date")) {
@@ -689,7 +704,8 @@ sliced:
 
     for (i = 0; i < headers->nelts; i++) {
         h = fy_array_elt(headers, fy_http_header_t, i);
-        if (fy_proxy_hidden(r->loc, &h->name)
+        if ((i < 64 ? (int) ((hidden >> i) & 1)
+                    : fy_proxy_hidden(r->loc, &h->name))
             || ((fy_proxy_skip_header(&h->name)
                  || (conn_fields
                      && fy_proxy_connection_option(headers, &h->name)))

@@ -291,8 +291,11 @@ fy_http_wait_request(fy_event_t *rev)
     }
     r->pipelined = pipelined;
 
-    /* A request has started: from now on the header timeout applies. */
-    fy_timer_add(rev, (uint64_t) scf->client_header_timeout);
+    /* A request has started: the keep-alive wait is over.  The header
+     * timeout is armed only if the header does not come whole with
+     * these bytes (fy_http_header_more), as nginx arms it: most
+     * headers do, and the handler would take it off at once. */
+    fy_timer_del(rev);
     rev->handler = fy_http_read_header;
     fy_http_process_header(r);
 }

@@ -69,15 +69,28 @@ fy_http_token_in(const fy_str_t *v, const char *token)
  * 9110 4.2.1: an http URI's host is never empty; nginx: 400).  A pure function of its
  * arguments (only h's bytes are lowercased in place), so that
  * t/fuzz/fuzz_http_host.c can call it alone. */
+/* Host bytes the loop below has nothing to do for but look at the
+ * next one: visible ASCII or obs-text but the ones it acts on; 2 for
+ * the upper-case letters, which are lowered at the end. */
+static const uint8_t  fy_http_host_plain[256] = {
+    ['!' ... '-'] = 1, ['0' ... '9'] = 1, [';' ... '@'] = 1,
+    ['A' ... 'Z'] = 2, ['^' ... '~'] = 1, [0x80 ... 0xff] = 1,
+};
+
 int
 fy_http_validate_host(fy_str_t *h, fy_str_t *host)
 {
-    u_char  *p, *dot = NULL, *host_end;
-    size_t   i;
-    int      in_brackets = 0;
+    u_char    *p, *dot = NULL, *host_end;
+    size_t     i;
+    int        in_brackets = 0;
+    unsigned   cls = 0;
 
     host_end = h->data + h->len;
     for (p = h->data; p < h->data + h->len; p++) {
+        if (fy_http_host_plain[*p]) {
+            cls |= fy_http_host_plain[*p];
+            continue;
+        }
         switch (*p) {
         case '[':
             if (p != h->data) {
@@ -133,7 +146,7 @@ fy_http_validate_host(fy_str_t *h, fy_str_t *host)
 
     host->data = h->data;
     host->len = (size_t) (host_end - h->data);
-    for (i = 0; i < host->len; i++) {
+    for (i = 0; (cls & 2) && i < host->len; i++) {
         if (host->data[i] >= 'A' && host->data[i] <= 'Z') {
             host->data[i] |= 0x20;
         }
@@ -345,6 +358,12 @@ fy_http_header_more(fy_http_request_t *r)
     fy_http_conn_t  *hc = r->hc;
     int              status;
 
+    /* the header timeout runs from the first bytes that did not make a
+     * whole header (fy_http_wait_request), not from each read */
+    if (!fy_timer_is_set(&hc->c->read)) {
+        fy_timer_add(&hc->c->read, (uint64_t)
+                     fy_http_default_server(hc->ls)->client_header_timeout);
+    }
     if (r->parser.state == 0) {
         r->line_start = hc->in.last;    /* between lines: nothing to keep */
     }

@@ -49,6 +49,8 @@ main(void)
     H("[::1]:443", "[::1]");
     H("[::FFFF:10.0.0.1]", "[::ffff:10.0.0.1]");
     H("10.0.0.1:8080", "10.0.0.1");
+    H("Ex_ample-1~.ORG:8080", "ex_ample-1~.org");
+    H("h\xc3\xa9.Example", "h\xc3\xa9.example");
 
     H("", NULL);
     H(".", NULL);
