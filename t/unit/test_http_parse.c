@@ -753,6 +753,45 @@ test_header_bytes(void)
 
 
 /*
+ * Every byte value at several places of a long name and of a long value,
+ * where the fast path looks at sixteen bytes per step (SSE2) or a byte
+ * at a time (the tail): a whole-buffer parse, which takes the fast path
+ * where it can, must say what a byte-by-byte parse, which never can,
+ * says.
+ */
+static void
+test_header_bytes_long(void)
+{
+    static const char  name[] = "Abcdefghijklmnopqrstuvwxyz-0123456789-Zz";
+    static const char  value[] = "v1 of a long value, 0123456789 abcdefghij";
+    static const int   at[] = { 0, 1, 7, 14, 15, 16, 17, 31, 32, 38 };
+    char               in[256], whole[OUT_MAX], bytes[OUT_MAX];
+    size_t             len, nlen = sizeof(name) - 1;
+    int                ch, k, part, bad = 0;
+
+    for (part = 0; part < 2; part++) {
+        for (k = 0; k < (int) fy_nelems(at); k++) {
+            for (ch = 0; ch < 256; ch++) {
+                len = (size_t) snprintf(in, sizeof(in),
+                                        "%s: %s\r\nNext: x\r\n\r\n",
+                                        name, value);
+                in[part == 0 ? (size_t) at[k] : nlen + 2 + (size_t) at[k]] = (char) ch;
+                run_headers(in, len, WHOLE, whole);
+                run_headers(in, len, BYTES, bytes);
+                if (strcmp(whole, bytes) != 0) {
+                    printf("# %s byte 0x%02x at %d: %s / %s\n",
+                           part ? "value" : "name", ch, at[k], whole, bytes);
+                    bad++;
+                }
+            }
+        }
+    }
+    is_int(bad, 0, "long names and values: every byte, whole as byte by "
+           "byte");
+}
+
+
+/*
  * lenient_names (the request side, for ignore_invalid_headers): every
  * visible byte but ':' may be in a name and only sets a flag; '_' sets
  * its own; CTL, SP and DEL are still errors; flags are per field.
@@ -1288,6 +1327,7 @@ main(void)
     test_status_lines();
     test_header_lines();
     test_header_bytes();
+    test_header_bytes_long();
     test_header_lenient_names();
     test_chunked();
     test_chunked_state();
