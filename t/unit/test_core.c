@@ -177,6 +177,42 @@ test_numbers(void)
 }
 
 
+/* Every pair of byte values at every place of strings of the lengths
+ * each branch of fy_mem_eq_ci takes (bytes, 4-byte and 8-byte words,
+ * overlapping tails), against the definition: equal bytes, or the two
+ * cases of one ASCII letter. */
+static void
+test_mem_eq_ci_pairs(void)
+{
+    static const size_t  lens[] = { 1, 3, 4, 5, 7, 8, 9, 15, 16, 17 };
+    u_char               a[17], b[17];
+    size_t               li, n, k;
+    unsigned             x, y, bad = 0;
+    int                  want;
+
+    for (li = 0; li < sizeof(lens) / sizeof(lens[0]); li++) {
+        n = lens[li];
+        for (k = 0; k < n; k++) {
+            for (x = 0; x < 256; x++) {
+                for (y = 0; y < 256; y++) {
+                    memcpy(a, "aBcDeFgHiJkLmNoPq", n);
+                    memcpy(b, "AbCdEfGhIjKlMnOpQ", n);
+                    a[k] = (u_char) x;
+                    b[k] = (u_char) y;
+                    want = x == y
+                           || ((x | 0x20) == (y | 0x20)
+                               && (x | 0x20) >= 'a' && (x | 0x20) <= 'z');
+                    if (fy_mem_eq_ci(a, (char *) b, n) != want) {
+                        bad++;
+                    }
+                }
+            }
+        }
+    }
+    is_int((int) bad, 0, "mem_eq_ci: every byte pair, every place, "
+           "lengths 1 to 17");
+}
+
 static void
 test_strings(void)
 {
@@ -196,6 +232,11 @@ test_strings(void)
        "mem_eq_ci folds every letter");
     ok(!fy_mem_eq_ci((u_char *) "\xc1", "\xe1", 1),
        "mem_eq_ci folds ASCII letters only");
+    ok(fy_mem_eq_ci((u_char *) "CONTENT-LENGTH", "Content-Length", 14)
+       && !fy_mem_eq_ci((u_char *) "Content-Lengti", "Content-Length", 14)
+       && !fy_mem_eq_ci((u_char *) "Dontent-Length", "Content-Length", 14),
+       "mem_eq_ci: words of eight, the last overlapping");
+    test_mem_eq_ci_pairs();
     ok(fy_str_eq(&s, "Keep-Alive"), "eq exact");
     ok(!fy_str_eq(&s, "keep-alive"), "eq is case-sensitive");
     ok(fy_str_eq(&e, ""), "empty string equals \"\"");
