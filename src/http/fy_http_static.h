@@ -193,6 +193,10 @@ typedef struct fy_http_static_file_s {
      * sender moves from part to part, the heads and the closing
      * boundary written from memory, NULL once the tail is queued */
     fy_http_multipart_t *mp;
+    /* charset: a single-byte recoding alone, which moves no byte: the
+     * file is sent as itself (ranges too), read into rbuf, never by
+     * sendfile(), and its bytes recoded there through this table */
+    const u_char *bytemap;
 } fy_http_static_file_t;
 
 /* Before the body of r->file is sent: read_ahead's advice; directio's
