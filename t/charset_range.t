@@ -28,6 +28,7 @@ events { worker_connections 64; }
 http {
     include maps.conf;
     upstream be { server 127.0.0.1:%%PORT_1%%; }
+    proxy_cache_path %%PREFIX%%/cache keys_zone=cz:1m;
     types { text/plain txt; }
     server {
         listen 127.0.0.1:%%PORT_0%%;
@@ -42,6 +43,14 @@ http {
                            proxy_pass http://be; }
         location /upu/ { charset utf-8; source_charset koi8-r;
                          proxy_pass http://be; proxy_force_ranges on; }
+        location /upc/ { charset windows-1251; source_charset koi8-r;
+                         proxy_pass http://be; proxy_cache cz;
+                         proxy_cache_valid 200 1h;
+                         add_header X-C $upstream_cache_status; }
+        location /upcu/ { charset utf-8; source_charset koi8-r;
+                          proxy_pass http://be; proxy_cache cz;
+                          proxy_cache_valid 200 1h;
+                          add_header X-C $upstream_cache_status; }
     }
 }
 EOF
@@ -158,6 +167,30 @@ ok($r->{body} eq encode('UTF-8', $text x 20), '... the whole body, recoded');
 ok(!exists $r->{headers}{'accept-ranges'} && !exists $r->{headers}{'content-range'},
    '... no Accept-Ranges, no Content-Range');
 like($r->{headers}{etag} // '', qr{^W/}, '... its ETag weak (ferry; see configuration.md)');
+
+# ---- proxy cache HITs ------------------------------------------------------------
+$r = http_get($f->port(0), '/upc/x');
+is($r->{headers}{'x-c'}, 'MISS', 'proxy_cache, single-byte recoding: a MISS');
+ok($r->{body} eq $win, '... recoded');
+$r = http_get($f->port(0), '/upc/x', Range => 'bytes=10-49');
+is($r->{headers}{'x-c'}, 'HIT', '... then a HIT');
+is($r->{status}, 206, '... a Range of the HIT: 206');
+is($r->{headers}{'content-range'}, "bytes 10-49/$len", '... Content-Range');
+is($r->{headers}{'content-length'}, 40, '... Content-Length');
+is($r->{headers}{'content-type'}, 'text/plain; charset=windows-1251', '... marked');
+ok($r->{body} eq substr($win, 10, 40), '... the recoded bytes of the range');
+is($r->{headers}{etag}, '"up-1"', '... the stored ETag as it is');
+$r = http_get($f->port(0), '/upc/x', Range => 'bytes=0-5,100-119');
+my $p = parts($r);
+ok($r->{status} == 206 && @$p == 2
+   && $p->[0][0] eq 'text/plain; charset=windows-1251'
+   && $p->[0][4] eq substr($win, 0, 6) && $p->[1][4] eq substr($win, 100, 20),
+   '... two ranges of the HIT: multipart, each part marked and recoded');
+http_get($f->port(0), '/upcu/x');
+$r = http_get($f->port(0), '/upcu/x', Range => 'bytes=10-49');
+is($r->{headers}{'x-c'}, 'HIT', 'a HIT recoded to UTF-8');
+ok($r->{status} == 200 && $r->{body} eq encode('UTF-8', $text x 20),
+   '... a Range gets the whole 200, recoded');
 
 $f->stop;
 done_testing;

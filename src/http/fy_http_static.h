@@ -216,6 +216,13 @@ int fy_http_static_filters(fy_http_request_t *r, fy_http_static_file_t *f,
                            const fy_str_t *type, off_t size,
                            unsigned gzflags);
 
+/* After fy_http_static_filters: a single-byte charset recoding alone
+ * (no gzip after it) becomes f->bytemap, the file (a static one or a
+ * cache entry) then sent as an unfiltered one, ranges and all, its bytes
+ * recoded as they are read. */
+void fy_http_static_bytemap(fy_http_request_t *r, fy_http_static_file_t *f,
+                            const fy_str_t *type);
+
 /* gunzip set up on f (the .gz of gzip_static always, a cache entry
  * stored with "Content-Encoding: gzip") for a client that does not take
  * gzip: f->gunzip, and the decompressor unless r is a HEAD; FY_ERROR:

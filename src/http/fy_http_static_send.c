@@ -163,19 +163,22 @@ fy_http_static_gunzip(fy_http_request_t *r, fy_http_static_file_t *f)
  * ranges, Content-Length, Accept-Ranges, Last-Modified, the ETag
  * strong), as nginx's range filter serves such a recoding; only its
  * bytes are recoded as they are read (f->bytemap).  The matcher
- * fy_http_static_filters made is dropped.  FY_ERROR: out of memory.
+ * fy_http_static_filters made is dropped.
  */
-static int
+void
 fy_http_static_bytemap(fy_http_request_t *r, fy_http_static_file_t *f,
                        const fy_str_t *type)
 {
-    f->bytemap = fy_http_recode_table(fy_http_charset_recode(r, type, NULL));
-    if (f->bytemap == NULL) {
-        return FY_OK;               /* cannot be: sub_bytewise said so */
+    if (!f->sub_hdr || !fy_http_sub_bytewise(r) || type == NULL
+        || f->gz_how == FY_HTTP_GZIP_YES)
+    {
+        return;
     }
-    f->sub = NULL;
-    f->sub_hdr = 0;
-    return FY_OK;
+    f->bytemap = fy_http_recode_table(fy_http_charset_recode(r, type, NULL));
+    if (f->bytemap) {           /* there is one: sub_bytewise said so */
+        f->sub = NULL;
+        f->sub_hdr = 0;
+    }
 }
 
 /* The range [a, b] of flv's or mp4's body (f->prefix, then the file's
@@ -325,12 +328,7 @@ fy_http_static_send(fy_http_request_t *r, fy_http_static_file_t *f,
         return;
     }
 
-    if (f->sub_hdr && fy_http_sub_bytewise(r) && f->gz_how != FY_HTTP_GZIP_YES
-        && fy_http_static_bytemap(r, f, type) != FY_OK)
-    {
-        fy_http_close_connection(hc);
-        return;
-    }
+    fy_http_static_bytemap(r, f, type);
 
     if (status == 200 && f->gz_how == FY_HTTP_GZIP_YES
         && r->loc->gzip.gunzip
