@@ -24,9 +24,10 @@
  * file is a configuration error), the handshake runs non-blocking on the
  * checker's loop within the same timeout, and a failed one fails the
  * check with its reason.  certificate= and certificate_key= give the
- * probe a client certificate, for a server that requires one.  Without "ssl" (and port=), an upstream that
- * the configuration reaches only with proxy_pass https:// gets a [warn]
- * at load: its plain probes would mark every server down.
+ * probe a client certificate, for a server that requires one.  Without
+ * "ssl" (and port=), an upstream that the configuration reaches only
+ * with proxy_pass https:// gets a [warn] at load: its plain probes
+ * would mark every server down.
  */
 #include "fy_core.h"
 #include "fy_http.h"
