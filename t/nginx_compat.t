@@ -20,7 +20,7 @@
 # split, so a hash or bucket mismatch shows); valid_referers (none,
 # blocked, server_names, wildcards, a regex); autoindex (json, xml,
 # html; names with spaces, '&', '<'); auth_basic with {PLAIN}, {SHA},
-# {SSHA}, $apr1$ and $6$; limit_except; internal; expires; charset;
+# {SSHA}, $apr1$ and $6$; limit_except; internal; expires; charset (ranges of a recoding too);
 # etag; add_header; error_page to a URI, with =CODE and to a named
 # location; try_files; merge_slashes; absolute_redirect and
 # port_in_redirect in directory redirects; proxy_redirect default;
@@ -85,6 +85,9 @@ my $NGINX = '/usr/sbin/nginx';
 # %%HTPASSWD%%: the password file.
 
 my $TEMPLATE = <<'EOF';
+    # two maps of a few letters: a single-byte one, one to UTF-8
+    charset_map koi8-r windows-1251 { C1 E0; C2 E1; D7 C2; }
+    charset_map koi8-r utf-8 { C1 D0B0; C2 D0B1; D7 D0B2; }
     types {
         text/html html;
         text/plain txt;
@@ -402,6 +405,10 @@ my $TEMPLATE = <<'EOF';
             charset_types text/plain application/json;
         }
         location /cs3/ { alias %%ROOT%%/files/; charset off; }
+        location /csw/ { alias %%ROOT%%/csr/; charset windows-1251;
+                         source_charset koi8-r; }
+        location /csu/ { alias %%ROOT%%/csr/; charset utf-8;
+                         source_charset koi8-r; }
         location = /csj { charset utf-8; default_type application/json;
                           return 200 "{}"; }
         location /ep2/ {
@@ -637,6 +644,7 @@ put('files/a.txt', "hello\n");
 put('files/p.html', "<p>hi</p>\n");
 put('files/i.png', "\x89PNG....");
 put('files/b.bin', "x" x 1234);
+put('csr/k.txt', "ab \xc1\xc2\xd7 cd \xc1\xc1 ef\n" x 4);
 put('rw/break/x.txt', "not this\n");
 put('if/file.txt', "f\n");
 put('ife/file.txt', "f\n");
@@ -1132,6 +1140,17 @@ case('Range unsatisfiable', 'S0', path => '/files/b.bin',
      headers => [ Range => 'bytes=5000-' ]);
 case('Range with If-Range mismatch', 'S0', path => '/files/b.bin',
      headers => [ Range => 'bytes=0-9', 'If-Range' => '"x"' ]);
+# charset: a single-byte recoding keeps the ranges (206 of the recoded
+# bytes, the ETag strong), one to UTF-8 gets the whole 200
+case('charset single-byte', 'S0', path => '/csw/k.txt');
+case('charset single-byte Range', 'S0', path => '/csw/k.txt',
+     headers => [ Range => 'bytes=3-12' ]);
+case('charset single-byte If-Range', 'S0', path => '/csw/k.txt',
+     headers => [ Range => 'bytes=-7', 'If-Range' => '"6553f100-40"' ]);
+# documented: the ETag of a recoding to UTF-8 is weak in ferry
+case('charset utf-8 Range', 'S0', path => '/csu/k.txt',
+     headers => [ Range => 'bytes=3-12' ],
+     expect => { etag => 'W/"6553f100-40"' });
 case('etag off conditional', 'S0', path => '/noetag/a.txt',
      headers => [ 'If-None-Match' => '"6553f100-6"' ]);
 

@@ -15,10 +15,10 @@
 #include "fy_http.h"
 #include "fy_log_main.h"
 #include "fy_pidfile.h"
+#include "fy_user.h"
 
 #include <fcntl.h>
 #include <signal.h>
-#include <sys/resource.h>
 #include <sys/stat.h>
 #include <openssl/crypto.h>
 #include <pcre2.h>
@@ -239,27 +239,6 @@ fy_daemonize(void)
     return FY_OK;
 }
 
-/* Every connection needs a descriptor, and a proxied one two: raise
- * the soft limit toward the hard one so worker_connections can be
- * reached without an extra directive. */
-static void
-fy_raise_nofile(fy_cycle_t *cycle)
-{
-    struct rlimit  rl;
-    rlim_t         want;
-
-    if (getrlimit(RLIMIT_NOFILE, &rl) == -1) {
-        return;
-    }
-    want = (rlim_t) cycle->core->worker_connections * 2 + 64;
-    if (rl.rlim_cur >= want) {
-        return;
-    }
-    rl.rlim_cur = rl.rlim_max == RLIM_INFINITY ? want
-                                               : fy_min(want, rl.rlim_max);
-    setrlimit(RLIMIT_NOFILE, &rl);
-}
-
 int
 main(int argc, char **argv)
 {
@@ -340,7 +319,7 @@ main(int argc, char **argv)
         goto failed;
     }
 
-    fy_raise_nofile(cycle);
+    fy_user_nofile(cycle);         /* and at each reload */
 
     if (fy_listen_open(cycle, NULL) != FY_OK || fy_shm_init() != FY_OK
         || ((cycle->http || cycle->stream)

@@ -1369,6 +1369,9 @@ struct fy_http_request_s {
     unsigned              sub_strings:1;
     /* and the filter keeps the body's length (fy_http_sub_same_length) */
     unsigned              sub_same_len:1;
+    /* the filter is a single-byte recoding alone: every byte stays at
+     * its offset (fy_http_sub_bytewise; ranges, Accept-Ranges, ETag) */
+    unsigned              sub_bytewise:1;
     /* charset (fy_http_charset.c): an upstream's X-Accel-Charset (len 0:
      * none), and the values of "charset $var" and "source_charset $var"
      * once evaluated */

@@ -737,7 +737,9 @@ fy_http_cache_send(fy_http_request_t *r, int fd, fy_http_cache_file_t *h)
 
     /* sub_filter and gzip act on a HIT as on the response it stores
      * (nginx's filters run after the cache): the whole entry then,
-     * through the static module's filtered sender, no Range */
+     * through the static module's filtered sender, no Range (but a
+     * single-byte charset recoding alone keeps the ranges: it moves no
+     * byte, fy_http_static_bytemap) */
     fy_http_cache_field((u_char *) eol, (u_char *) eol + flen,
                         "Content-Encoding", &enc);
     if ((status == 200 || status == 206) && !r->err_status && enc.len == 0
@@ -758,6 +760,8 @@ fy_http_cache_send(fy_http_request_t *r, int fd, fy_http_cache_file_t *h)
         {
             return FY_ERROR;
         }
+        /* a single-byte recoding alone: ranges as of the entry */
+        fy_http_static_bytemap(r, f, type.len ? &type : NULL);
         filtered = f->sub_hdr || f->gz_how == FY_HTTP_GZIP_YES;
         if (filtered) {
             mp = NULL;

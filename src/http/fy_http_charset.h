@@ -78,6 +78,11 @@ size_t fy_http_recode(const fy_http_recode_t *rc, fy_http_recode_state_t *st,
  * returns the bytes written. */
 size_t fy_http_recode_end(fy_http_recode_state_t *st, u_char *out);
 
+/* The 256-byte table of a single-byte recoder (FY_RECODE_BYTE), which
+ * recodes bytes where they are (a static file's range, read into its
+ * buffer); NULL for one to or from UTF-8. */
+const u_char *fy_http_recode_table(const fy_http_recode_t *rc);
+
 /* The recoder from charset src to dst of the maps (nginx compares the
  * names ignoring case), NULL when no map is between them. */
 const fy_http_recode_t *fy_http_charset_recoder(

@@ -194,3 +194,12 @@ fy_http_recode_end(fy_http_recode_state_t *st, u_char *out)
     *out = '?';
     return 1;
 }
+
+const u_char *
+fy_http_recode_table(const fy_http_recode_t *rc)
+{
+    if (rc == NULL || rc->kind != FY_RECODE_BYTE) {
+        return NULL;
+    }
+    return rc->back ? rc->map->d2s : rc->map->s2d;
+}

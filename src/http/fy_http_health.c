@@ -23,9 +23,11 @@
  * with the upstream TLS code of fy_tls_upstream.c, so a bad trusted=
  * file is a configuration error), the handshake runs non-blocking on the
  * checker's loop within the same timeout, and a failed one fails the
- * check with its reason.  Without "ssl" (and port=), an upstream that
- * the configuration reaches only with proxy_pass https:// gets a [warn]
- * at load: its plain probes would mark every server down.
+ * check with its reason.  certificate= and certificate_key= give the
+ * probe a client certificate, for a server that requires one.  Without
+ * "ssl" (and port=), an upstream that the configuration reaches only
+ * with proxy_pass https:// gets a [warn] at load: its plain probes
+ * would mark every server down.
  */
 #include "fy_core.h"
 #include "fy_http.h"
@@ -50,6 +52,8 @@ struct fy_http_health_s {
     unsigned   plain_uses:1;      /* some other pass names u */
     fy_str_t   sni;               /* sni=, empty: no SNI */
     char      *trusted;           /* trusted=, made absolute, or NULL */
+    char      *cert;              /* certificate=, certificate_key=: the */
+    char      *key;               /* client's, made absolute, or NULL */
     const char *file;             /* where health_check was written */
     unsigned   line;
     fy_tls_up_conf_t  tls;        /* context, built at load with ssl */
@@ -89,6 +93,7 @@ fy_http_health_conf(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
     fy_http_health_t    *hc;
     fy_str_t            *a, v;
     u_char              *dash;
+    char                *file;
     int64_t              lo, hi, n;
     unsigned             i;
 
@@ -194,19 +199,44 @@ fy_http_health_conf(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
             if (hc->trusted == NULL) {
                 return "cannot allocate memory";
             }
+        } else if (fy_is("certificate") || fy_is("certificate_key")) {
+            /* a client certificate, for a server that asks for one
+             * (nginx's ssl_verify_client on) */
+            if (v.len == 0) {
+                goto invalid;
+            }
+            file = fy_conf_full_name(cf, cf->conf_dir, &v);
+            if (file == NULL) {
+                return "cannot allocate memory";
+            }
+            if (fy_is("certificate")) {
+                hc->cert = file;
+            } else {
+                hc->key = file;
+            }
         } else {
             goto invalid;
         }
 #undef fy_is
     }
-    if (!hc->ssl && (hc->sni.len || hc->verify || hc->trusted)) {
+    if (!hc->ssl && (hc->sni.len || hc->verify || hc->trusted || hc->cert
+                     || hc->key))
+    {
         fy_conf_error(cf, "\"%s\" parameters need \"ssl\"",
                       hc->sni.len ? "sni=" : hc->verify ? "verify="
-                                                        : "trusted=");
+                      : hc->trusted ? "trusted=" : hc->cert ? "certificate="
+                      : "certificate_key=");
         return FY_CONF_ERROR;
     }
     if (hc->verify && hc->trusted == NULL) {
         fy_conf_error(cf, "\"verify=on\" needs \"trusted=\"");
+        return FY_CONF_ERROR;
+    }
+    if ((hc->cert == NULL) != (hc->key == NULL)) {
+        fy_conf_error(cf, hc->cert ? "\"certificate=\" needs "
+                                     "\"certificate_key=\""
+                                   : "\"certificate_key=\" needs "
+                                     "\"certificate=\"");
         return FY_CONF_ERROR;
     }
     u->health = hc;
@@ -594,6 +624,14 @@ fy_http_health_init_cycle(fy_cycle_t *cycle)
         hc->tls.trusted.value = hc->trusted;
         hc->tls.trusted.file = hc->file;
         hc->tls.trusted.line = hc->line;
+        /* loaded and checked to match as proxy_ssl_certificate's: a
+         * key of another certificate is a load error */
+        hc->tls.cert.value = hc->cert;
+        hc->tls.cert.file = hc->file;
+        hc->tls.cert.line = hc->line;
+        hc->tls.key.value = hc->key;
+        hc->tls.key.file = hc->file;
+        hc->tls.key.line = hc->line;
         hc->tls.verify_file = hc->file;
         hc->tls.verify_line = hc->line;
         hc->tls.prefix = "health_check";

@@ -10,7 +10,9 @@
  *                               body is still read, the rest dropped)
  *
  * Only when the body's length is known (Content-Length), it goes out as
- * it came (no gzip, sub_filter or add_trailer on it) and the location's
+ * it came (no gzip, sub_filter or add_trailer on it; a single-byte
+ * charset recoding alone moves no byte, so its range is cut from the
+ * recoded bytes, as nginx's range filter does) and the location's
  * max_ranges is not 0; then the upstream's Accept-Ranges is replaced by
  * ferry's "bytes", and a Range is served if an If-Range, if any, names
  * the response's ETag or Last-Modified.  A Range none of whose ranges
@@ -37,9 +39,12 @@ fy_proxy_range_start(fy_http_proxy_t *p, fy_array_t *headers, int64_t cl)
     fy_http_range_t     one;
     int                 n, rc;
 
+    /* a single-byte recoding alone (charset) moves no byte: its range
+     * is cut from the recoded output (fy_proxy_sub_piece) */
     if (p->status != 200 || r->status != 200 || cl < 0
         || p->body_type != FY_PROXY_BODY_LENGTH || p->out != FY_PROXY_OUT_RAW
-        || p->gzip || p->sub || p->trailers || r->loc->max_ranges == 0)
+        || p->gzip || (p->sub && !fy_http_sub_same_length(r))
+        || p->trailers || r->loc->max_ranges == 0)
     {
         return FY_DECLINED;
     }

@@ -350,6 +350,13 @@ fy_proxy_sub_piece(fy_http_proxy_t *p)
             if (!fy_http_sub_stream_out(p->sub, &start, &len)) {
                 continue;
             }
+            /* proxy_force_ranges over a single-byte recoding: the
+             * range's part of the recoded bytes */
+            if (p->ranged
+                && (len = fy_proxy_range_trim(p, &start, len)) == 0)
+            {
+                continue;
+            }
             if (p->gzip) {
                 fy_http_gzip_input(p->gzip, start, len);
                 continue;

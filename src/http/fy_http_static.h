@@ -193,6 +193,10 @@ typedef struct fy_http_static_file_s {
      * sender moves from part to part, the heads and the closing
      * boundary written from memory, NULL once the tail is queued */
     fy_http_multipart_t *mp;
+    /* charset: a single-byte recoding alone, which moves no byte: the
+     * file is sent as itself (ranges too), read into rbuf, never by
+     * sendfile(), and its bytes recoded there through this table */
+    const u_char *bytemap;
 } fy_http_static_file_t;
 
 /* Before the body of r->file is sent: read_ahead's advice; directio's
@@ -211,6 +215,13 @@ ssize_t fy_http_static_read(fy_http_static_file_t *f, off_t max,
 int fy_http_static_filters(fy_http_request_t *r, fy_http_static_file_t *f,
                            const fy_str_t *type, off_t size,
                            unsigned gzflags);
+
+/* After fy_http_static_filters: a single-byte charset recoding alone
+ * (no gzip after it) becomes f->bytemap, the file (a static one or a
+ * cache entry) then sent as an unfiltered one, ranges and all, its bytes
+ * recoded as they are read. */
+void fy_http_static_bytemap(fy_http_request_t *r, fy_http_static_file_t *f,
+                            const fy_str_t *type);
 
 /* gunzip set up on f (the .gz of gzip_static always, a cache entry
  * stored with "Content-Encoding: gzip") for a client that does not take

@@ -59,7 +59,9 @@ fy_http_static_read_begin(fy_http_request_t *r, fy_http_static_file_t *f)
                          "failed", (int) r->path.len, r->path.data);
         }
     }
-    if (!f->direct && r->hc->c->ssl == NULL && lcf->sendfile) {
+    if (!f->direct && r->hc->c->ssl == NULL && lcf->sendfile
+        && f->bytemap == NULL)
+    {
         return FY_OK;                   /* sendfile() sends it */
     }
     if (f->rbuf && f->align >= align) {

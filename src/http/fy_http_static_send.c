@@ -5,12 +5,15 @@
  * response header, then the body by sendfile() (read and written
  * on a TLS connection or with sendfile off), or, with sub_filter or
  * gzip, read in pieces, substituted and compressed on the way, as
- * sendfile() can do neither.  A long body
+ * sendfile() can do neither (a single-byte charset recoding alone is
+ * done in the read buffer instead, ranges and all: it moves no byte).
+ * A long body
  * gives the other connections a turn now and then.
  */
 #include "fy_core.h"
 #include "fy_http.h"
 #include "fy_http_static.h"
+#include "fy_http_charset.h"
 #include "fy_worker.h"
 #include "fy_shm.h"
 #include "fy_times.h"
@@ -151,6 +154,31 @@ fy_http_static_gunzip(fy_http_request_t *r, fy_http_static_file_t *f)
         r->keepalive = 0;           /* the close ends the body */
     }
     return FY_OK;
+}
+
+/*
+ * charset's single-byte recoding alone (and no gzip after it): the
+ * recoded body has the file's length and every byte at its offset, so
+ * the file goes out as an unfiltered one would (Range and several
+ * ranges, Content-Length, Accept-Ranges, Last-Modified, the ETag
+ * strong), as nginx's range filter serves such a recoding; only its
+ * bytes are recoded as they are read (f->bytemap).  The matcher
+ * fy_http_static_filters made is dropped.
+ */
+void
+fy_http_static_bytemap(fy_http_request_t *r, fy_http_static_file_t *f,
+                       const fy_str_t *type)
+{
+    if (!f->sub_hdr || !fy_http_sub_bytewise(r) || type == NULL
+        || f->gz_how == FY_HTTP_GZIP_YES)
+    {
+        return;
+    }
+    f->bytemap = fy_http_recode_table(fy_http_charset_recode(r, type, NULL));
+    if (f->bytemap) {           /* there is one: sub_bytewise said so */
+        f->sub = NULL;
+        f->sub_hdr = 0;
+    }
 }
 
 /* The range [a, b] of flv's or mp4's body (f->prefix, then the file's
@@ -299,6 +327,8 @@ fy_http_static_send(fy_http_request_t *r, fy_http_static_file_t *f,
         fy_http_close_connection(hc);
         return;
     }
+
+    fy_http_static_bytemap(r, f, type);
 
     if (status == 200 && f->gz_how == FY_HTTP_GZIP_YES
         && r->loc->gzip.gunzip
@@ -606,11 +636,18 @@ static ssize_t
 fy_http_static_send_copy(fy_conn_t *c, fy_http_static_file_t *f, off_t max)
 {
     u_char   *data;
-    ssize_t   k, n;
+    ssize_t   k, n, i;
 
     k = fy_http_static_read(f, max, &data);
     if (k <= 0) {
         return k;
+    }
+    if (f->bytemap) {
+        /* charset's single-byte recoding, in the read buffer (read
+         * again from the file if the send is retried) */
+        for (i = 0; i < k; i++) {
+            data[i] = f->bytemap[data[i]];
+        }
     }
     n = fy_conn_send(c, data, (size_t) k);
     if (n > 0) {

@@ -224,8 +224,9 @@ fy_http_sub_begin(fy_http_request_t *r, int status, const fy_str_t *type,
     r->sub_strings = n > 0;
     /* a single-byte recoding alone: as long as it was (add_trailer's
      * fields need the chunked coding) */
-    r->sub_same_len = n == 0 && !add && recode
-                      && recode->kind == FY_RECODE_BYTE && length > 0
+    r->sub_bytewise = n == 0 && !add && recode
+                      && recode->kind == FY_RECODE_BYTE;
+    r->sub_same_len = r->sub_bytewise && length > 0
                       && !r->loc->add_trailers;
     *out = fy_http_sub_stream_create(r->pool, pairs, n, sc ? sc->once : 1,
                                      FY_HTTP_SUB_OUT);
@@ -248,8 +249,14 @@ fy_http_sub_header(fy_http_request_t *r, const fy_str_t *name)
     if (fy_str_eq_ci(name, "Content-Length")) {
         return r->sub_same_len ? FY_HTTP_SUB_KEEP : FY_HTTP_SUB_DROP;
     }
+    /* a single-byte recoding moves no byte: the upstream's ranges are
+     * ranges of the recoded body too, and nginx's charset filter keeps
+     * both fields then */
     if (fy_str_eq_ci(name, "Accept-Ranges")) {
-        return FY_HTTP_SUB_DROP;
+        return r->sub_bytewise ? FY_HTTP_SUB_KEEP : FY_HTTP_SUB_DROP;
+    }
+    if (r->sub_bytewise && fy_str_eq_ci(name, "ETag")) {
+        return FY_HTTP_SUB_KEEP;
     }
     /* the addition module alone keeps both, the ETag weak (nginx) */
     if (fy_str_eq_ci(name, "Last-Modified")) {

@@ -125,7 +125,8 @@ int fy_http_sub_begin(struct fy_http_request_s *r, int status,
 
 /* A filtered response's header field `name`: 0 drop it (Content-Length,
  * Accept-Ranges; Last-Modified and ETag unless sub_filter_last_modified
- * on), 1 keep it, 2 keep it with its ETag made weak. */
+ * on), 1 keep it, 2 keep it with its ETag made weak.  A single-byte
+ * recoding alone keeps Accept-Ranges and the ETag as they are. */
 #define FY_HTTP_SUB_DROP     0
 #define FY_HTTP_SUB_KEEP     1
 #define FY_HTTP_SUB_WEAKEN   2
@@ -138,6 +139,12 @@ int fy_http_sub_header(struct fy_http_request_s *r, const fy_str_t *name);
  * alone, byte for byte (nginx keeps Content-Length then), sent with
  * that length, not chunked (unless gzip compresses it after). */
 #define fy_http_sub_same_length(r)  ((r)->sub_same_len)
+/* The filter is a single-byte recoding alone (charset_map between two
+ * single-byte charsets, no sub_filter string, no addition body): each
+ * byte stays at its offset, so a byte range of the output is the range
+ * of the input recoded, and the response keeps Accept-Ranges and its
+ * ETag as nginx's charset filter leaves them. */
+#define fy_http_sub_bytewise(r)  ((r)->sub_bytewise)
 /* Is a filtered body (not compressed after) sent chunked? */
 #define fy_http_sub_chunked(r)                                             \
     (!(r)->sub_same_len && fy_http_chunked_out(r))

@@ -787,6 +787,7 @@ fy_master_reload(void)
     fy_http_error_log_init_process(cycle);      /* and error logs */
     fy_sched_master(cycle);
 
+    fy_user_nofile(cycle);      /* the new workers' open-files limit */
     fy_supervise_cancel_respawns();
     fy_master_start_workers(cycle->workers);
     fy_master_hand_drained(cycle, old, 1);

@@ -1,6 +1,8 @@
 /*
  * fy_user.c -- "user" and "worker_rlimit_nofile": what a worker gives
- * up and what it may use, applied between fork() and its first client.
+ * up and what it may use, applied between fork() and its first client;
+ * and the open-files limit the master sets for worker_connections at
+ * start and at each reload, which the workers it forks inherit.
  */
 #include "fy_core.h"
 #include "fy_user.h"
@@ -60,6 +62,41 @@ fy_user_set_conf(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
     return FY_CONF_OK;
 }
 
+
+void
+fy_user_nofile(fy_cycle_t *cycle)
+{
+    fy_core_conf_t  *ccf = cycle->core;
+    struct rlimit    rl;
+    rlim_t           want;
+
+    if (getrlimit(RLIMIT_NOFILE, &rl) == -1) {
+        fy_log_error(FY_LOG_ALERT, errno, "getrlimit(RLIMIT_NOFILE) failed");
+        return;
+    }
+    want = (rlim_t) ccf->worker_connections * 2 + 64;
+    if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < want) {
+        /* at every load, not at start only: a reload to a larger
+         * worker_connections forks its workers from here */
+        rl.rlim_cur = rl.rlim_max == RLIM_INFINITY
+                      ? want : fy_min(want, rl.rlim_max);
+        if (setrlimit(RLIMIT_NOFILE, &rl) == -1) {
+            fy_log_error(FY_LOG_ALERT, errno, "setrlimit(RLIMIT_NOFILE, "
+                         "%llu) failed", (unsigned long long) rl.rlim_cur);
+            return;
+        }
+    }
+    if (rl.rlim_cur < want && ccf->worker_rlimit_nofile == FY_CONF_UNSET_INT)
+    {
+        fy_log_error(FY_LOG_WARN, 0, "%d worker_connections need %llu open "
+                     "files, but the hard limit is %llu: the workers get "
+                     "%llu (raise the hard limit, or set "
+                     "worker_rlimit_nofile as root)",
+                     ccf->worker_connections, (unsigned long long) want,
+                     (unsigned long long) rl.rlim_max,
+                     (unsigned long long) rl.rlim_cur);
+    }
+}
 
 void
 fy_user_worker_init(fy_cycle_t *cycle)

@@ -20,6 +20,16 @@ const char *fy_user_set_conf(fy_conf_t *cf, const fy_command_t *cmd,
  * an [emerg] line if any of it fails. */
 void fy_user_worker_init(fy_cycle_t *cycle);
 
+/*
+ * In the master, at start and after each reload: raise its soft
+ * RLIMIT_NOFILE to what worker_connections needs (2 x N + 64: a
+ * proxied connection holds two descriptors), as far as the hard limit
+ * allows; the workers forked from then on inherit it.  Never lowers it.
+ * A hard limit below the need gets a [warn] naming both values, unless
+ * worker_rlimit_nofile (which each worker sets itself) is given.
+ */
+void fy_user_nofile(fy_cycle_t *cycle);
+
 /* In the master: give a file the workers must reopen (the error log)
  * to the worker user, so they still can after a SIGUSR1. */
 void fy_user_own_file(fy_cycle_t *cycle, const char *path);

@@ -7,7 +7,9 @@
  * is also fed cut in two and in three pieces at every position, and
  * byte by byte, with output room from FY_RECODE_MAX up: the output must
  * not change.  Then through sub_filter's stream (fy_http_sub_stream_recode)
- * with a string replaced before the recoding.
+ * with a string replaced before the recoding.  The byte table of a
+ * single-byte recoder (fy_http_recode_table, for ranges recoded in
+ * place) against the recoder, for all 256 bytes.
  */
 #include "fy_core.h"
 #include "fy_http_charset.h"
@@ -151,6 +153,29 @@ check_stream(const fy_http_recode_t *rc, const char *in, const char *want,
     fy_pool_destroy(pool);
 }
 
+/* fy_http_recode_table (a static file's range recoded in place): byte
+ * for byte what the recoder makes of each of the 256. */
+static void
+check_table(const fy_http_recode_t *rc, const char *name)
+{
+    const u_char            *t = fy_http_recode_table(rc);
+    fy_http_recode_state_t   st;
+    u_char                   in[256], out[256 + FY_RECODE_MAX];
+    const u_char            *p = in;
+    unsigned                 i;
+    size_t                   n;
+
+    for (i = 0; i < 256; i++) {
+        in[i] = (u_char) i;
+    }
+    memset(&st, 0, sizeof(st));
+    n = fy_http_recode(rc, &st, &p, in + 256, out, sizeof(out));
+    ok(t != NULL && n == 256 && p == in + 256, "%s: a table, 256 bytes",
+       name);
+    for (i = 0; t && i < 256 && t[i] == out[i]; i++) { /* void */ }
+    ok(i == 256, "%s: the table recodes every byte as the recoder", name);
+}
+
 int
 main(void)
 {
@@ -166,6 +191,8 @@ main(void)
           "single-byte: mapped bytes, an unmapped one is '?', ASCII kept");
     check(&map.backward, "\xfe\xe0\xfd", 3, "\xc0\xc1?", 3,
           "single-byte, the map backwards");
+    check_table(&map.forward, "single-byte");
+    check_table(&map.backward, "single-byte backwards");
 
     map_init(1);
     check(&map.forward, koi, sizeof(koi) - 1,
@@ -181,6 +208,10 @@ main(void)
     check_stream(&map.backward, "abc \xd1\x8e abc", "xyz \xc0 xyz",
                  "from UTF-8");
     check_stream(&map.forward, "\xc1 abc", "\xd0\xb0 xyz", "to UTF-8");
+    ok(fy_http_recode_table(&map.forward) == NULL
+       && fy_http_recode_table(&map.backward) == NULL
+       && fy_http_recode_table(NULL) == NULL,
+       "no byte table to or from UTF-8 (their lengths change)");
 
     return done_testing();
 }
