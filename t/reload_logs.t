@@ -44,7 +44,12 @@ sub count { my ($text, $re) = @_; return scalar(() = $text =~ /$re/g) }
 # "reload done"), "failed" once $fail_log holds one more "reload failed".
 sub reload {
     my ($f, $top, $fail_log) = @_;
-    my %old = map { $_ => 1 } $f->worker_pids;
+    # the worker of the start (or of the reload before) first: start
+    # returns once the master's socket answers, which may be before the
+    # worker is there, and a worker coming up later would look new
+    my @now;
+    wait_until { @now = $f->worker_pids; @now == 1 } 10;
+    my %old = map { $_ => 1 } @now;
     my $f0 = count(slurp($fail_log), qr/reload failed/);
     $f->write_file('conf/ferry.conf', conf($top));
     kill 'HUP', $f->master_pid;
