@@ -30,17 +30,34 @@ fy_proxy_name_in(const fy_str_t *name, const fy_str_t *set, size_t n)
     return 0;
 }
 
-/* hop-by-hop headers and the ones nginx's proxy sets itself */
+/* hop-by-hop headers and the ones nginx's proxy sets itself: Host,
+ * Connection, Keep-Alive, Proxy-Connection, TE, Upgrade, Expect,
+ * Transfer-Encoding.  By length first, as this runs for each field of
+ * each request and response: most names have no length in the set. */
 int
 fy_proxy_skip_header(const fy_str_t *name)
 {
-    static const fy_str_t  skip[] = {
-        fy_string("Host"), fy_string("Connection"), fy_string("Keep-Alive"),
-        fy_string("Proxy-Connection"), fy_string("TE"), fy_string("Upgrade"),
-        fy_string("Expect"), fy_string("Transfer-Encoding")
-    };
+    const u_char  *d = name->data;
 
-    return fy_proxy_name_in(name, skip, sizeof(skip) / sizeof(skip[0]));
+    switch (name->len) {
+    case 2:
+        return fy_mem_eq_ci(d, "TE", 2);
+    case 4:
+        return fy_mem_eq_ci(d, "Host", 4);
+    case 6:
+        return fy_mem_eq_ci(d, "Expect", 6);
+    case 7:
+        return fy_mem_eq_ci(d, "Upgrade", 7);
+    case 10:
+        return fy_mem_eq_ci(d, "Connection", 10)
+               || fy_mem_eq_ci(d, "Keep-Alive", 10);
+    case 16:
+        return fy_mem_eq_ci(d, "Proxy-Connection", 16);
+    case 17:
+        return fy_mem_eq_ci(d, "Transfer-Encoding", 17);
+    default:
+        return 0;
+    }
 }
 
 /* A request the proxy cache may answer or store (p->cache) asks the
