@@ -87,7 +87,8 @@ typedef struct {
     /* NUL-terminated, never cut: the names fit (FY_UPSTREAM_NAME_MAX),
      * and addr holds the longest address text, "unix:" and a full
      * sun_path (FY_SOCKADDR_STRLEN, checked in fy_http_peer.c).  With
-     * them a slot is 640 bytes, ten cache lines (1024 slots: 640 KiB). */
+     * them a slot is 704 bytes, eleven cache lines (1024 slots: 704
+     * KiB). */
     char      upstream[FY_UPSTREAM_NAME_MAX + 1];
     char      addr[128];     /* "127.0.0.1:8081", "[::1]:80", "unix:/x" */
     uint64_t  in_use;        /* 1 while a configuration refers to it */
@@ -117,6 +118,14 @@ typedef struct {
     uint64_t  check_down;      /* 1 while active checks say it is down */
     uint64_t  check_fails;     /* consecutive failed checks */
     uint64_t  check_passes;    /* consecutive passed checks */
+
+    /* "server NAME resolve" (fy_http_upstream_resolve.c): the slot is
+     * one of those reserved for the name's addresses (resolve_key: a
+     * hash of the server's text, to find them again on reload); absent
+     * 1 while it holds none (addr is then "", the status page skips
+     * it).  Written under the upstream lock. */
+    uint64_t  resolve_key;
+    uint64_t  absent;
 } __attribute__((aligned(FY_CACHELINE))) fy_shm_peer_t;
 
 /*
@@ -134,6 +143,9 @@ typedef struct {
     fy_shm_lock_t  lock;       /* around picks and fail accounting */
     uint64_t       no_live;    /* 1 after "no live upstreams" was logged,
                                   until a server is picked again */
+    uint64_t       resolve_gen;/* bumped (under lock) when the address of
+                                  a "resolve" server's slot changes:
+                                  each process then re-reads them */
 } __attribute__((aligned(FY_CACHELINE))) fy_shm_upstream_t;
 
 typedef struct {
