@@ -87,8 +87,7 @@ typedef struct {
     /* NUL-terminated, never cut: the names fit (FY_UPSTREAM_NAME_MAX),
      * and addr holds the longest address text, "unix:" and a full
      * sun_path (FY_SOCKADDR_STRLEN, checked in fy_http_peer.c).  With
-     * them a slot is 704 bytes, eleven cache lines (1024 slots: 704
-     * KiB). */
+     * them a slot is 640 bytes, ten cache lines (1024 slots: 640 KiB). */
     char      upstream[FY_UPSTREAM_NAME_MAX + 1];
     char      addr[128];     /* "127.0.0.1:8081", "[::1]:80", "unix:/x" */
     uint64_t  in_use;        /* 1 while a configuration refers to it */

@@ -77,11 +77,19 @@ typedef struct fy_http_upresolve_s  fy_http_upresolve_t;
 
 const fy_command_t  fy_http_upstream_resolve_commands[] = {
 
-    { "resolver", FY_CONF_UPS | FY_CONF_STREAM_UPS, 0, 1, FY_CONF_MANY,
-      fy_http_resolver, FY_CONF_SRV_OFF,
-      offsetof(fy_http_upstream_t, resolver), NULL },
+    /* the upstream's own, before the http or stream block's (rows of
+     * their own for each, as http's and stream's contexts share none) */
+    { "resolver", FY_CONF_UPS, 0, 1, FY_CONF_MANY, fy_http_resolver,
+      FY_CONF_SRV_OFF, offsetof(fy_http_upstream_t, resolver), NULL },
 
-    { "resolver_timeout", FY_CONF_UPS | FY_CONF_STREAM_UPS, 0, 1, 1,
+    { "resolver_timeout", FY_CONF_UPS, 0, 1, 1, fy_http_resolver_timeout,
+      FY_CONF_SRV_OFF, offsetof(fy_http_upstream_t, resolver_timeout),
+      NULL },
+
+    { "resolver", FY_CONF_STREAM_UPS, 0, 1, FY_CONF_MANY, fy_http_resolver,
+      FY_CONF_SRV_OFF, offsetof(fy_http_upstream_t, resolver), NULL },
+
+    { "resolver_timeout", FY_CONF_STREAM_UPS, 0, 1, 1,
       fy_http_resolver_timeout, FY_CONF_SRV_OFF,
       offsetof(fy_http_upstream_t, resolver_timeout), NULL },
 
