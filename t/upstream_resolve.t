@@ -81,6 +81,7 @@ http {
     resolver 127.0.0.1:%%PORT_9%%;
     upstream app {
         zone app 64k;
+        keepalive 4;
         server app.test:%%PORT_1%% resolve;
     }
     upstream two {
@@ -207,7 +208,8 @@ is_deeply($st->{two}, [ "127.0.0.1:$p1", "127.0.0.2:$p1" ],
           '... both addresses of the other');
 is_deeply($st->{late} // [], [], '... and none for the name without');
 
-# the answers change: TTL 1 s
+# the answers change: TTL 1 s (app's idle keep-alive connections to
+# the old address must not carry requests to the new one)
 answer(<<'EOF');
 app.test 127.0.0.2
 two.test 127.0.0.1 127.0.0.2 127.0.0.3
@@ -216,8 +218,12 @@ EOF
 ok(scalar(wait_until { (http_get($f->port(0), '/app/x')->{headers}{'x-up'} // '')
                 eq "127.0.0.2:$p1" } 10),
    'the address changes: requests go to the new one');
+my @before = map { scalar grep { m{ /app/} } $_->request_lines } @b[0, 1];
 is_deeply(spread('/app/x', 6), { "127.0.0.2:$p1" => 6 },
           '... all of them (every worker)');
+is_deeply([ map { scalar grep { m{ /app/} } $_->request_lines } @b[0, 1] ],
+          [ $before[0], $before[1] + 6 ],
+          '... reach that backend (none on a kept connection to the old)');
 ok(scalar(wait_until { http_get($f->port(0), '/late/x')->{status} == 200 } 10),
    'the name that did not resolve does now: 200');
 is(http_get($f->port(0), '/late/x')->{headers}{'x-up'}, "127.0.0.3:$p1",

@@ -334,11 +334,10 @@ typedef struct {
     unsigned              down:1;
     /* One of the addresses reserved for a "server NAME resolve"
      * (fy_http_upstream_resolve.c): absent while it has none, which
-     * the balancers pass over; gen counts its changes of address, so
-     * that a connection made to the old one is not kept for it. */
+     * the balancers pass over.  Its address changes only while no
+     * request uses it. */
     unsigned              resolved:1;
     unsigned              absent:1;
-    unsigned              gen;
 
     /* proxy_ssl_session_reuse: this worker's last TLS session with the
      * server (process memory: each worker has its own) */

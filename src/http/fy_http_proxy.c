@@ -825,7 +825,6 @@ fy_proxy_connect(fy_http_proxy_t *p)
 
     p->peer = fy_array_elt(&p->u->peers, fy_http_upstream_peer_t, i);
     p->peer_index = (unsigned) i;
-    p->peer_gen = p->peer->gen;
     p->tried[i] = 1;
     p->tries++;
     /* active counted by the pick */

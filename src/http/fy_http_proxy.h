@@ -102,8 +102,6 @@ struct fy_http_proxy_s {
                                                   for the cache; the body
                                                   is stored, not sent */
     unsigned                  peer_index;      /* p->peer in u->peers */
-    unsigned                  peer_gen;        /* p->peer->gen when picked:
-                                                  its address then */
     unsigned                  uc_requests;     /* carried by uc before */
     unsigned                  request_sent:1;  /* bytes went upstream */
     unsigned                  request_done:1;  /* all of the request did */

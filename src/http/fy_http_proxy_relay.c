@@ -617,12 +617,7 @@ fy_proxy_release_upstream(fy_http_proxy_t *p)
         fy_shm_add(p->stats->active, (uint64_t) -1);
         p->stats = NULL;
         fy_timer_del(&uc->read);
-        if (p->peer->gen == p->peer_gen) {
-            fy_http_upcache_put(p->u, p->peer_index, uc, p->uc_requests + 1);
-        } else {
-            /* the server's address is another now ("resolve") */
-            fy_conn_close(uc);
-        }
+        fy_http_upcache_put(p->u, p->peer_index, uc, p->uc_requests + 1);
         return;
     }
     fy_proxy_close_upstream(p);

@@ -30,8 +30,10 @@
  * on that path, and only for upstreams with such lines.  So all
  * workers, the health checker and the status page agree on which
  * address a slot holds.  A request in flight to an address that went
- * away finishes on its connection; that connection is not kept for
- * keep-alive (the peer's gen changed), and idle ones to it are closed.
+ * away finishes on its connection; a slot is given a new address only
+ * once no request of any process uses it (its shared active count is
+ * 0), and each worker closes its idle keep-alive connections to a peer
+ * whose address went or changed when it reads the slots.
  *
  * On reload the master gives a line the slots that held its addresses
  * in the old configuration (same upstream, same server text), so the
@@ -223,7 +225,6 @@ fy_upresolve_read(fy_http_upresolve_t *r, unsigned k, fy_shm_peer_t *sp)
             return 0;
         }
         peer->absent = 1;
-        peer->gen++;
         return 1;
     }
     len = strnlen(sp->addr, sizeof(sp->addr));
@@ -248,7 +249,6 @@ fy_upresolve_read(fy_http_upresolve_t *r, unsigned k, fy_shm_peer_t *sp)
     peer->addr = sa;
     peer->addrlen = salen;
     peer->absent = 0;
-    peer->gen++;
     return 1;
 }
 
@@ -372,9 +372,12 @@ fy_upresolve_has(char (*texts)[FY_SOCKADDR_STRLEN], unsigned n,
 /*
  * The answer for r is the n addresses of texts: under the upstream's
  * lock, slots whose address is not among them are emptied, and the
- * new ones go to empty slots (one whose old requests have all ended
- * first, so that their last counts do not land on the new address).
- * Logs what changed, once: the worker that saw it first.
+ * new ones go to empty slots -- only to one without requests in
+ * progress (its active count is every process's): a request, in any
+ * worker, never sees the address of the peer it holds change under it,
+ * and its last counts go to the address it used.  A new address that
+ * finds only slots still busy waits for the next answer.  Logs what
+ * changed, once: the worker that saw it first.
  */
 static void
 fy_upresolve_write(fy_http_upresolve_t *r, char (*texts)[FY_SOCKADDR_STRLEN],
@@ -384,9 +387,10 @@ fy_upresolve_write(fy_http_upresolve_t *r, char (*texts)[FY_SOCKADDR_STRLEN],
     fy_http_upstream_peer_t  *peer;
     fy_shm_upstream_t        *su = fy_http_up_shared(u);
     fy_shm_peer_t            *sp, *free_sp;
-    uint64_t                  active, in_use;
+    uint64_t                  in_use;
     size_t                    len;
     unsigned                  i, k, added = 0, removed = 0, lost = 0;
+    unsigned                  busy;
     char                      up[FY_UPSTREAM_NAME_MAX + 1];
 
     fy_shm_lock(&su->lock);
@@ -408,6 +412,7 @@ fy_upresolve_write(fy_http_upresolve_t *r, char (*texts)[FY_SOCKADDR_STRLEN],
 
     for (i = 0; i < n; i++) {
         free_sp = NULL;
+        busy = 0;
         for (k = 0; k < r->n; k++) {
             peer = fy_array_elt(&u->peers, fy_http_upstream_peer_t,
                                 r->first + k);
@@ -418,9 +423,9 @@ fy_upresolve_write(fy_http_upresolve_t *r, char (*texts)[FY_SOCKADDR_STRLEN],
                 }
                 continue;
             }
-            if (free_sp == NULL
-                || (fy_shm_get(free_sp->active) && !fy_shm_get(sp->active)))
-            {
+            if (fy_shm_get(sp->active)) {
+                busy++;
+            } else if (free_sp == NULL) {
                 free_sp = sp;
             }
         }
@@ -428,13 +433,11 @@ fy_upresolve_write(fy_http_upresolve_t *r, char (*texts)[FY_SOCKADDR_STRLEN],
             continue;
         }
         if (free_sp == NULL) {
-            lost++;
+            lost += busy == 0;
             continue;
         }
-        /* a new server: counters from zero; requests still running on
-         * the slot's old address keep their count of active */
+        /* a new server: counters from zero */
         snprintf(up, sizeof(up), "%s", free_sp->upstream);
-        active = fy_shm_get(free_sp->active);
         in_use = fy_shm_get(free_sp->in_use);
         peer = NULL;
         for (k = 0; k < r->n; k++) {
@@ -445,7 +448,6 @@ fy_upresolve_write(fy_http_upresolve_t *r, char (*texts)[FY_SOCKADDR_STRLEN],
             }
         }
         fy_upresolve_slot_init(free_sp, up, r->key, peer);
-        fy_shm_set(free_sp->active, active);
         fy_shm_set(free_sp->in_use, in_use);
         /* "[v6]:port" at most: fits */
         len = strnlen(texts[i], sizeof(free_sp->addr) - 1);
