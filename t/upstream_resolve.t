@@ -5,8 +5,10 @@
 # again when the answer's TTL runs out; the upstream's servers follow
 # the answer.  A small DNS server written here answers from a file the
 # test rewrites (TTL 1 s), so the answer changes while ferry runs:
-# an address that replaces another takes the requests, an address added
-# gets its share, a name that does not resolve at start leaves ferry
+# an address that replaces another takes the requests (also where
+# keep-alive connections to the old one were idle: the backends count
+# them), an address added gets its share, health checks and
+# hash ... consistent follow the addresses, a name that does not resolve at start leaves ferry
 # running and answering 502 until it does, the status page lists the
 # addresses of now, and a reload keeps them (the new workers have them
 # even while the DNS server is silent).  The resolver may be the
@@ -94,6 +96,11 @@ http {
         zone late 64k;
         server late.test:%%PORT_1%% resolve;
     }
+    upstream hc {
+        zone hc 64k;
+        server app.test:%%PORT_1%% resolve;
+        health_check uri=/hc-probe interval=200ms;
+    }
     upstream h {
         zone h 64k;
         hash $arg_k consistent;
@@ -106,6 +113,7 @@ http {
         location /two/ { proxy_pass http://two; }
         location /late/ { proxy_pass http://late; }
         location /h/ { proxy_pass http://h; }
+        location /hc/ { proxy_pass http://hc; }
         location /status { status; }
     }
 }
@@ -202,6 +210,14 @@ is_deeply(keyed(), $h2, '... each key keeps its address');
 like(stream_line($f->port(3)), qr/^backend 1$/,
      'stream: the name resolved, proxied to its address');
 
+# health checks (the checker process) go to the addresses found
+sub probes {
+    my ($i) = @_;
+    return scalar grep { m{ /hc-probe} } $b[$i]->request_lines;
+}
+ok(scalar(wait_until { probes(0) > 0 } 10),
+   'health_check probes the address found');
+
 my $st = servers_of();
 is_deeply($st->{app}, [ "127.0.0.1:$p1" ], 'the status page: its address');
 is_deeply($st->{two}, [ "127.0.0.1:$p1", "127.0.0.2:$p1" ],
@@ -224,6 +240,8 @@ is_deeply(spread('/app/x', 6), { "127.0.0.2:$p1" => 6 },
 is_deeply([ map { scalar grep { m{ /app/} } $_->request_lines } @b[0, 1] ],
           [ $before[0], $before[1] + 6 ],
           '... reach that backend (none on a kept connection to the old)');
+ok(scalar(wait_until { probes(1) > 0 } 10),
+   'health_check probes the new address');
 ok(scalar(wait_until { http_get($f->port(0), '/late/x')->{status} == 200 } 10),
    'the name that did not resolve does now: 200');
 is(http_get($f->port(0), '/late/x')->{headers}{'x-up'}, "127.0.0.3:$p1",
@@ -277,7 +295,7 @@ kill 'HUP', $f->master_pid;
 ok(scalar(wait_until { my @now = $f->worker_pids;
                 my $d = () = $f->error_log =~ /reload done: generation/g;
                 my %o = map { $_ => 1 } @old;
-                $d > $done && @now == 2 && !grep { $o{$_} } @now } 10),
+                $d > $done && @now >= 2 && !grep { $o{$_} } @now } 10),
    'reload: new workers');
 is_deeply(spread('/app/x', 4), { "127.0.0.2:$p1" => 4 },
           '... proxy to the addresses found before, DNS silent');
