@@ -20,16 +20,17 @@ use warnings;
 
 use Test::More;
 use IO::Socket::INET;
+use Socket ();
 use JSON::PP ();
 use Ferry::Test;
 
 my @kids;
 END { kill 'KILL', @kids if @kids; }
 
-# A DNS server on 127.0.0.1:$port answering A questions from $file,
-# read at each question: lines "NAME ADDRESS..." (TTL 1), "NAME nx"
-# (NXDOMAIN) or "NAME silent" (no answer).  Names not in the file:
-# NXDOMAIN; AAAA questions: no records.
+# A DNS server on 127.0.0.1:$port answering from $file, read at each
+# question: lines "NAME ADDRESS..." (TTL 1; IPv4 addresses answer A
+# questions, IPv6 ones AAAA questions), "NAME nx" (NXDOMAIN) or
+# "NAME silent" (no answer).  Names not in the file: NXDOMAIN.
 sub dns_server {
     my ($port, $file) = @_;
     my $s = IO::Socket::INET->new(LocalAddr => '127.0.0.1',
@@ -69,7 +70,11 @@ sub dns_server {
             $rcode = 3;
         } elsif ($type == 1) {
             @an = map { pack('nnnNn', 0xc00c, 1, 1, 1, 4)
-                        . pack('C4', split /\./) } @$a;
+                        . pack('C4', split /\./) } grep { !/:/ } @$a;
+        } elsif ($type == 28) {
+            @an = map { pack('nnnNn', 0xc00c, 28, 1, 1, 16)
+                        . Socket::inet_pton(Socket::AF_INET6(), $_) }
+                  grep { /:/ } @$a;
         }
         $s->send(pack('nnnnnn', $id, 0x8180 | $rcode, 1, scalar @an, 0, 0)
                  . $question . join('', @an), 0, $peer);
@@ -100,6 +105,10 @@ http {
         zone hc 64k;
         server app.test:%%PORT_1%% resolve;
         health_check uri=/hc-probe interval=200ms;
+    }
+    upstream many {
+        zone many 64k;
+        server many.test:%%PORT_1%% resolve;
     }
     upstream h {
         zone h 64k;
@@ -139,7 +148,9 @@ sub answer {
     close $fh;
     rename "$answers.new", $answers or die "rename: $!\n";
 }
-answer(<<'EOF');
+# many.test: 16 IPv4 addresses and an IPv6 one
+my $many = 'many.test ' . join(' ', map { "127.0.1.$_" } 1 .. 16) . " ::1\n";
+answer($many . <<'EOF');
 app.test 127.0.0.1
 two.test 127.0.0.1 127.0.0.2
 late.test nx
@@ -223,6 +234,10 @@ is_deeply($st->{app}, [ "127.0.0.1:$p1" ], 'the status page: its address');
 is_deeply($st->{two}, [ "127.0.0.1:$p1", "127.0.0.2:$p1" ],
           '... both addresses of the other');
 is_deeply($st->{late} // [], [], '... and none for the name without');
+is(scalar @{ $st->{many} // [] }, 16,
+   'a name with 17 addresses: 16 servers (the bound)');
+like($f->error_log, qr/\[warn\] .*upstream "many": server "many\.test:$p1" resolved to more than 16 addresses; the others are not used/,
+     '... and a warning');
 
 # the answers change: TTL 1 s (app's idle keep-alive connections to
 # the old address must not carry requests to the new one)
