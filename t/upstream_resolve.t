@@ -279,6 +279,11 @@ $st = servers_of();
 is_deeply($st->{app}, [ "127.0.0.2:$p1" ],
           'the status page: the new address, the old one gone');
 is_deeply($st->{late}, [ "127.0.0.3:$p1" ], '... the late one\'s');
+my $prom = http_get($f->port(0), '/status?format=prometheus')->{body} // '';
+my %prom_app = map { $_ => 1 }
+               $prom =~ /upstream="app",server="([^"]+)"/g;
+is_deeply([ sort keys %prom_app ], [ "127.0.0.2:$p1" ],
+          '... and in Prometheus\' series');
 is(scalar @{ $st->{two} }, 3, '... three for the other');
 like($f->error_log, qr/upstream "app": server "app\.test:$p1" has address 127\.0\.0\.2:$p1/,
      'the error log says which address came');
