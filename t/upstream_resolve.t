@@ -192,9 +192,16 @@ sub servers_of {
     return \%u;
 }
 
-# at start: the names are asked by the workers, not when loading
+# at start: the names are asked by the workers, not when loading (each
+# upstream's line on its own: wait for all of them)
 ok(scalar(wait_until { http_get($f->port(0), '/app/x')->{status} == 200 } 10),
    'a name resolved at run time: proxied');
+ok(scalar(wait_until {
+       my $u = servers_of();
+       @{ $u->{two} // [] } == 2 && @{ $u->{h} // [] } == 2
+       && @{ $u->{hc} // [] } == 1 && @{ $u->{s} // [] } == 1
+       && @{ $u->{many} // [] } == 16 } 10),
+   '... every upstream\'s');
 is_deeply(spread('/app/x', 6), { "127.0.0.1:$p1" => 6 },
           '... to its address');
 my $two = spread('/two/x', 12);
