@@ -426,7 +426,7 @@ fy_http_up_many(const fy_http_upstream_t *u)
  * (res, timeout: the http or stream block's) are there (logged
  * FY_ERROR if not); _register: the master's slots for them (taken as
  * in fy_http_peers_register); _sync: with u's lock held, this
- * process's peers from the slots; _init_process: a worker starts
+ * process's peers from the slots (1 if some changed); _init_process: a worker starts
  * watching the names. */
 extern const fy_command_t  fy_http_upstream_resolve_commands[];
 int  fy_http_upstream_resolve_add(fy_conf_t *cf, fy_http_upstream_t *u,
@@ -436,7 +436,7 @@ int  fy_http_upstream_resolve_check(fy_http_upstream_t *u,
          struct fy_resolver_s *res, int64_t timeout);
 int  fy_http_upstream_resolve_register(fy_http_upstream_t *u,
          const char *up, uint8_t *taken);
-void fy_http_upstream_resolve_sync(fy_http_upstream_t *u);
+int  fy_http_upstream_resolve_sync(fy_http_upstream_t *u);
 void fy_http_upstream_resolve_init_process(fy_cycle_t *cycle);
 /* fy_http_peer.c: the shared slot for (up, addr) (fy_http_peers_register's
  * choice), -1 when none is left */

@@ -68,6 +68,7 @@ struct fy_http_upresolve_s {
      * request still running keeps the text of the address it used */
     char                        *names;
     unsigned                     overflow:1; /* the warning was logged */
+    uint64_t                     generation; /* the worker's configuration */
     fy_resolver_wait_t           wait;
     fy_event_t                   timer;
 };
@@ -252,7 +253,7 @@ fy_upresolve_read(fy_http_upresolve_t *r, unsigned k, fy_shm_peer_t *sp)
     return 1;
 }
 
-void
+int
 fy_http_upstream_resolve_sync(fy_http_upstream_t *u)
 {
     fy_http_upresolve_t  *r;
@@ -275,6 +276,7 @@ fy_http_upstream_resolve_sync(fy_http_upstream_t *u)
     if (changed) {
         fy_upresolve_changed(u);
     }
+    return changed;
 }
 
 
@@ -395,6 +397,13 @@ fy_upresolve_write(fy_http_upresolve_t *r, char (*texts)[FY_SOCKADDR_STRLEN],
 
     fy_shm_lock(&su->lock);
 
+    if (fy_shm_get(fy_shm->generation) != r->generation) {
+        /* reloaded: the slots are the new workers' to write now (they
+         * may lock them under another index) */
+        fy_shm_unlock(&su->lock);
+        return;
+    }
+
     for (k = 0; k < r->n; k++) {
         sp = &fy_shm->peers[fy_array_elt(&u->peers, fy_http_upstream_peer_t,
                                          r->first + k)->shm];
@@ -464,6 +473,11 @@ fy_upresolve_write(fy_http_upresolve_t *r, char (*texts)[FY_SOCKADDR_STRLEN],
     if (added || removed) {
         fy_shm_add(su->resolve_gen, 1);
         fy_http_upstream_resolve_sync(u);
+    } else if (fy_http_upstream_resolve_sync(u)) {
+        /* the slots had changed without the generation moving (written
+         * around a reload): every process reads them again */
+        fy_shm_add(su->resolve_gen, 1);
+        u->resolve_gen = fy_shm_get(su->resolve_gen);
     }
     fy_shm_unlock(&su->lock);
 
@@ -532,7 +546,9 @@ fy_upresolve_timer(fy_event_t *ev)
     fy_http_upresolve_t  *r = ev->data;
     int                   rc;
 
-    if (fy_http_quitting) {
+    if (fy_http_quitting
+        || fy_shm_get(fy_shm->generation) != r->generation)
+    {
         return;     /* the next generation's workers watch the name */
     }
     r->wait.handler = fy_upresolve_done;
@@ -547,11 +563,12 @@ fy_upresolve_timer(fy_event_t *ev)
 }
 
 static void
-fy_upresolve_start(fy_http_upstream_t *u)
+fy_upresolve_start(fy_http_upstream_t *u, uint64_t generation)
 {
     fy_http_upresolve_t  *r;
 
     for (r = u->resolves; r; r = r->next) {
+        r->generation = generation;
         r->timer.timer_index = -1;
         fy_upresolve_next(r, 0);
     }
@@ -565,9 +582,11 @@ fy_http_upstream_resolve_init_process(fy_cycle_t *cycle)
 
     for (i = 0; cycle->http && i < cycle->http->upstreams.nelts; i++) {
         fy_upresolve_start(*fy_array_elt(&cycle->http->upstreams,
-                                         fy_http_upstream_t *, i));
+                                         fy_http_upstream_t *, i),
+                           cycle->generation);
     }
     for (i = 0; sups && i < sups->nelts; i++) {
-        fy_upresolve_start(fy_array_elt(sups, fy_stream_upstream_t, i)->u);
+        fy_upresolve_start(fy_array_elt(sups, fy_stream_upstream_t, i)->u,
+                           cycle->generation);
     }
 }
