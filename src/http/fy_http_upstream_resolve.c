@@ -229,6 +229,9 @@ fy_upresolve_read(fy_http_upresolve_t *r, unsigned k, fy_shm_peer_t *sp)
         return 1;
     }
     len = strnlen(sp->addr, sizeof(sp->addr));
+    if (len >= FY_SOCKADDR_STRLEN) {
+        return 0;       /* never written so: a read torn by a writer */
+    }
     if (!peer->absent && peer->name.len == len
         && memcmp(peer->name.data, sp->addr, len) == 0)
     {
