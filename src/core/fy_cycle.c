@@ -157,6 +157,7 @@ static const fy_command_t *const  fy_conf_tables[] = {
     fy_http_proxy_accel_commands,
     fy_http_proxy_conn_commands,
     fy_http_resolver_commands,
+    fy_http_upstream_resolve_commands,
     fy_http_static_commands,
     fy_http_autoindex_commands,
     fy_http_dav_commands,

@@ -250,6 +250,7 @@ fy_resolver_done(fy_resolver_query_t *q)
         w->error = error;
         w->addrs = q->addrs;
         w->naddrs = q->naddrs;
+        w->expires = fy_current_msec + ms;
         w->handler(w);
     }
     fy_resolver_query_free(q);
@@ -584,6 +585,7 @@ fy_resolver_timeout(fy_event_t *ev)
     w->error = FY_DNS_TIMEDOUT;
     w->addrs = NULL;
     w->naddrs = 0;
+    w->expires = 0;
     w->handler(w);
 }
 
@@ -626,6 +628,7 @@ fy_resolver_resolve(fy_resolver_t *res, const u_char *name, size_t len,
         w->error = n->error;
         w->addrs = n->addrs;
         w->naddrs = n->naddrs;
+        w->expires = n->expires;
         return FY_OK;
     }
 
@@ -644,6 +647,7 @@ fy_resolver_resolve(fy_resolver_t *res, const u_char *name, size_t len,
             w->error = FY_DNS_FORMERR;
             w->addrs = NULL;
             w->naddrs = 0;
+            w->expires = 0;
             return FY_OK;
         }
         q = calloc(1, sizeof(*q));

@@ -55,6 +55,10 @@ struct fy_resolver_wait_s {
     int                   error;
     const fy_dns_addr_t  *addrs;
     unsigned              naddrs;
+    /* until when (fy_current_msec) the answer is kept in the cache, by
+     * its TTL or valid=: when to ask again for a name watched (the
+     * upstream "resolve" servers); 0 for a timeout */
+    uint64_t              expires;
 
     /* the resolver's */
     fy_event_t            timer;        /* resolver_timeout */

@@ -117,6 +117,14 @@ typedef struct {
     uint64_t  check_down;      /* 1 while active checks say it is down */
     uint64_t  check_fails;     /* consecutive failed checks */
     uint64_t  check_passes;    /* consecutive passed checks */
+
+    /* "server NAME resolve" (fy_http_upstream_resolve.c): the slot is
+     * one of those reserved for the name's addresses (resolve_key: a
+     * hash of the server's text, to find them again on reload); absent
+     * 1 while it holds none (addr is then "", the status page skips
+     * it).  Written under the upstream lock. */
+    uint64_t  resolve_key;
+    uint64_t  absent;
 } __attribute__((aligned(FY_CACHELINE))) fy_shm_peer_t;
 
 /*
@@ -134,6 +142,9 @@ typedef struct {
     fy_shm_lock_t  lock;       /* around picks and fail accounting */
     uint64_t       no_live;    /* 1 after "no live upstreams" was logged,
                                   until a server is picked again */
+    uint64_t       resolve_gen;/* bumped (under lock) when the address of
+                                  a "resolve" server's slot changes:
+                                  each process then re-reads them */
 } __attribute__((aligned(FY_CACHELINE))) fy_shm_upstream_t;
 
 typedef struct {

@@ -332,6 +332,12 @@ typedef struct {
     int64_t               slow_start;     /* ms, 0: off */
     unsigned              backup:1;
     unsigned              down:1;
+    /* One of the addresses reserved for a "server NAME resolve"
+     * (fy_http_upstream_resolve.c): absent while it has none, which
+     * the balancers pass over.  Its address changes only while no
+     * request uses it. */
+    unsigned              resolved:1;
+    unsigned              absent:1;
 
     /* proxy_ssl_session_reuse: this worker's last TLS session with the
      * server (process memory: each worker has its own) */
@@ -376,6 +382,20 @@ typedef struct {
      * (peers[peer->shm], upstreams[index]). */
     fy_shm_peer_t             *own_peers;
     fy_shm_upstream_t         *own;
+
+    /* "server NAME resolve" lines (fy_http_upstream_resolve.c), NULL:
+     * none, the servers never change.  zone: "zone" was given, which
+     * nginx requires for them; resolver, resolver_timeout: the
+     * upstream's own (NULL, unset: inherited from the http or stream
+     * block at the end of the configuration); resolve_gen: the shared
+     * generation this process's peers were last read at; nlive: the
+     * peers with an address now. */
+    struct fy_http_upresolve_s *resolves;
+    struct fy_resolver_s      *resolver;
+    int64_t                    resolver_timeout;
+    uint64_t                   resolve_gen;
+    unsigned                   nlive;
+    unsigned                   zone:1;
 } fy_http_upstream_t;
 
 /* The base of u's servers' counters (server i's: [peer->shm]) and its
@@ -391,6 +411,37 @@ fy_http_up_shared(const fy_http_upstream_t *u)
 {
     return u->own ? u->own : &fy_shm->upstreams[u->index];
 }
+
+/* More than one server can take requests (nginx never marks the only
+ * one unavailable): with "resolve" lines, those with an address now. */
+static inline int
+fy_http_up_many(const fy_http_upstream_t *u)
+{
+    return (u->resolves ? u->nlive : u->peers.nelts) > 1;
+}
+
+/* fy_http_upstream_resolve.c: "server NAME resolve" (see there).
+ * _add: the line's reserved peers, with tpl's parameters, at the end
+ * of u's; _check: at the end of the configuration, zone and resolver
+ * (res, timeout: the http or stream block's) are there (logged
+ * FY_ERROR if not); _register: the master's slots for them (taken as
+ * in fy_http_peers_register); _sync: with u's lock held, this
+ * process's peers from the slots (1 if some changed); _init_process: a worker starts
+ * watching the names. */
+extern const fy_command_t  fy_http_upstream_resolve_commands[];
+int  fy_http_upstream_resolve_add(fy_conf_t *cf, fy_http_upstream_t *u,
+         const fy_http_upstream_peer_t *tpl, const fy_str_t *server,
+         const u_char *host, size_t host_len, uint16_t port);
+int  fy_http_upstream_resolve_check(fy_http_upstream_t *u,
+         struct fy_resolver_s *res, int64_t timeout);
+int  fy_http_upstream_resolve_register(fy_http_upstream_t *u,
+         const char *up, uint8_t *taken);
+int  fy_http_upstream_resolve_sync(fy_http_upstream_t *u);
+void fy_http_upstream_resolve_init_process(fy_cycle_t *cycle);
+/* fy_http_peer.c: the shared slot for (up, addr) (fy_http_peers_register's
+ * choice), -1 when none is left */
+int  fy_http_peer_slot(const char *up, const char *addr,
+                       const uint8_t *taken);
 
 /* fy_http_conf_upstream.c: the host of a proxy_pass URL after its
  * scheme, as configured or as a request's variables made it; returns
@@ -1786,6 +1837,9 @@ fy_conn_t *fy_http_upcache_get_tls(fy_http_upstream_t *u, unsigned peer,
                                    unsigned *requests);
 /* Keep c (idle, the response read to its end) for later, or close it
  * when the cache is full or the connection has served enough. */
+/* Close this worker's idle connections to server peer of u (its
+ * address changed: fy_http_upstream_resolve.c). */
+void       fy_http_upcache_drop(fy_http_upstream_t *u, unsigned peer);
 void       fy_http_upcache_put(fy_http_upstream_t *u, unsigned peer,
                                fy_conn_t *c, unsigned requests);
 

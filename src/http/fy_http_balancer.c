@@ -58,6 +58,12 @@ fy_http_balancer_get(fy_http_bal_ctx_t *bc, fy_shm_lock_t *lock)
 
     fy_shm_lock(lock);
 
+    if (u->resolves
+        && fy_shm_get(fy_http_up_shared(u)->resolve_gen) != u->resolve_gen)
+    {
+        /* a "resolve" server's addresses changed */
+        fy_http_upstream_resolve_sync(u);
+    }
     bc->backup = 0;
     i = u->balancer->pick(bc);
     if (i < 0 && u->has_backup) {
@@ -95,14 +101,14 @@ fy_http_bal_weight(fy_http_bal_ctx_t *bc, unsigned i)
     uint64_t                  since;
     int64_t                   w;
 
-    if ((bc->tried && bc->tried[i]) || peer->down
+    if ((bc->tried && bc->tried[i]) || peer->down || peer->absent
         || peer->backup != bc->backup || fy_shm_get(sp->check_down))
     {
         return 0;
     }
     /* nginx: a group of one server never marks it unavailable, as
      * there is nothing better to send the request to */
-    if (bc->u->peers.nelts > 1
+    if (fy_http_up_many(bc->u)
         && fy_shm_get(sp->unavailable_until_ms) > bc->now)
     {
         return 0;

@@ -54,6 +54,9 @@ struct fy_http_balancer_s {
     /* With the upstream's lock held: index of the chosen server in
      * u->peers, or -1 if none can take the request. */
     int         (*pick)(fy_http_bal_ctx_t *bc);
+    /* The servers of a "resolve" line came or went (peer->absent):
+     * rebuild what init built, in its memory.  NULL if nothing to do. */
+    void        (*update)(fy_http_upstream_t *u);
 };
 
 extern const fy_http_balancer_t  fy_http_balancer_rr;

@@ -62,12 +62,14 @@ fy_http_hash_point_cmp(const void *a, const void *b)
     return pa->peer < pb->peer ? -1 : pa->peer > pb->peer;
 }
 
+static void fy_http_hash_fill(fy_http_upstream_t *u);
+
 static int
 fy_http_hash_init(fy_pool_t *pool, fy_http_upstream_t *u)
 {
     fy_http_hash_ring_t      *ring;
     fy_http_upstream_peer_t  *peer;
-    unsigned                  i, j, n = 0;
+    unsigned                  i, n = 0;
 
     if (!u->hash_consistent) {
         return FY_OK;
@@ -79,17 +81,38 @@ fy_http_hash_init(fy_pool_t *pool, fy_http_upstream_t *u)
 
     ring = fy_pcalloc(pool, sizeof(fy_http_hash_ring_t));
     if (ring == NULL
-        || (ring->points = fy_palloc(pool, n * sizeof(*ring->points))) == NULL)
+        || (ring->points = fy_palloc(pool, (n ? n : 1)
+                                           * sizeof(*ring->points))) == NULL)
     {
         fy_log_error(FY_LOG_EMERG, 0, "cannot allocate the hash ring of "
                      "upstream \"%.*s\"", (int) u->name.len, u->name.data);
         return FY_ERROR;
     }
+    u->bal_data = ring;
+    fy_http_hash_fill(u);
+    return FY_OK;
+}
 
+/* The ring's points, of the servers that have an address (all but the
+ * absent ones of "resolve" lines: room for them all was made). */
+static void
+fy_http_hash_fill(fy_http_upstream_t *u)
+{
+    fy_http_hash_ring_t      *ring = u->bal_data;
+    fy_http_upstream_peer_t  *peer;
+    unsigned                  i, j;
+
+    if (ring == NULL) {
+        return;
+    }
+    ring->n = 0;
     /* A server's points depend only on its address, not on the other
      * servers: that is what keeps the others' keys in place. */
     for (i = 0; i < u->peers.nelts; i++) {
         peer = fy_array_elt(&u->peers, fy_http_upstream_peer_t, i);
+        if (peer->absent) {
+            continue;
+        }
         for (j = 0; j < FY_HASH_POINTS * peer->weight; j++) {
             ring->points[ring->n].hash =
                 fy_http_bal_hash(peer->name.data, peer->name.len,
@@ -100,8 +123,6 @@ fy_http_hash_init(fy_pool_t *pool, fy_http_upstream_t *u)
     }
     qsort(ring->points, ring->n, sizeof(*ring->points),
           fy_http_hash_point_cmp);
-    u->bal_data = ring;
-    return FY_OK;
 }
 
 static int
@@ -110,6 +131,9 @@ fy_http_hash_ring_pick(fy_http_bal_ctx_t *bc, uint32_t h)
     fy_http_hash_ring_t  *ring = bc->u->bal_data;
     unsigned              lo = 0, hi = ring->n, k, p;
 
+    if (ring->n == 0) {
+        return -1;      /* only "resolve" servers, none with an address */
+    }
     /* the first point at or after h */
     while (lo < hi) {
         k = lo + (hi - lo) / 2;
@@ -142,7 +166,11 @@ fy_http_hash_pick(fy_http_bal_ctx_t *bc)
     }
 
     for (i = 0; i < n; i++) {
-        total += fy_http_bal_peer(bc, i)->weight;
+        peer = fy_http_bal_peer(bc, i);
+        total += peer->absent ? 0 : peer->weight;
+    }
+    if (total == 0) {
+        return -1;
     }
     for (tries = 0; tries < FY_HASH_TRIES; tries++) {
         if (tries) {
@@ -151,6 +179,9 @@ fy_http_hash_pick(fy_http_bal_ctx_t *bc)
         w = h % total;
         for (i = 0; i < n; i++) {
             peer = fy_http_bal_peer(bc, i);
+            if (peer->absent) {
+                continue;
+            }
             if (w < peer->weight) {
                 break;
             }
@@ -165,5 +196,6 @@ fy_http_hash_pick(fy_http_bal_ctx_t *bc)
 
 
 const fy_http_balancer_t  fy_http_balancer_hash = {
-    "hash", 0, fy_http_hash_conf, fy_http_hash_init, fy_http_hash_pick
+    "hash", 0, fy_http_hash_conf, fy_http_hash_init, fy_http_hash_pick,
+    fy_http_hash_fill
 };

@@ -30,7 +30,7 @@ fy_http_ip_hash_pick(fy_http_bal_ctx_t *bc)
     total = 0;
     for (i = 0; i < n; i++) {
         peer = fy_http_bal_peer(bc, i);
-        total += peer->backup ? 0 : peer->weight;
+        total += peer->backup || peer->absent ? 0 : peer->weight;
     }
     if (total == 0) {
         return -1;
@@ -43,7 +43,7 @@ fy_http_ip_hash_pick(fy_http_bal_ctx_t *bc)
         w = hash % total;
         for (i = 0; i < n; i++) {
             peer = fy_http_bal_peer(bc, i);
-            if (peer->backup) {
+            if (peer->backup || peer->absent) {
                 continue;
             }
             if (w < peer->weight) {
@@ -60,5 +60,5 @@ fy_http_ip_hash_pick(fy_http_bal_ctx_t *bc)
 
 
 const fy_http_balancer_t  fy_http_balancer_ip_hash = {
-    "ip_hash", 0, NULL, NULL, fy_http_ip_hash_pick
+    "ip_hash", 0, NULL, NULL, fy_http_ip_hash_pick, NULL
 };

@@ -47,5 +47,5 @@ fy_http_lc_pick(fy_http_bal_ctx_t *bc)
 
 
 const fy_http_balancer_t  fy_http_balancer_lc = {
-    "least_conn", 1, NULL, NULL, fy_http_lc_pick
+    "least_conn", 1, NULL, NULL, fy_http_lc_pick, NULL
 };

@@ -76,5 +76,5 @@ fy_http_random_pick(fy_http_bal_ctx_t *bc)
 
 
 const fy_http_balancer_t  fy_http_balancer_random = {
-    "random", 0, fy_http_random_conf, NULL, fy_http_random_pick
+    "random", 0, fy_http_random_conf, NULL, fy_http_random_pick, NULL
 };

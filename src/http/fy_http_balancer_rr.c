@@ -15,5 +15,5 @@ fy_http_rr_pick(fy_http_bal_ctx_t *bc)
 
 
 const fy_http_balancer_t  fy_http_balancer_rr = {
-    "round_robin", 1, NULL, NULL, fy_http_rr_pick
+    "round_robin", 1, NULL, NULL, fy_http_rr_pick, NULL
 };

@@ -468,7 +468,11 @@ fy_http_init_cycle(fy_cycle_t *cycle)
                 return FY_ERROR;
             }
         }
-        if (fy_http_balancer_init(cycle->pool, u) != FY_OK) {
+        if (fy_http_upstream_resolve_check(u, hmcf->loc->resolver,
+                                           hmcf->loc->resolver_timeout)
+            != FY_OK
+            || fy_http_balancer_init(cycle->pool, u) != FY_OK)
+        {
             return FY_ERROR;
         }
     }

@@ -7,6 +7,7 @@
 #include "fy_http.h"
 #include "fy_http_balancer.h"
 #include "fy_http_conf.h"
+#include "fy_dns.h"
 
 #include <netinet/in.h>
 
@@ -104,6 +105,7 @@ fy_http_upstream_define(fy_conf_t *cf, fy_http_upstream_t *u)
     }
     u->defined = 1;
     u->implicit = 0;
+    u->resolver_timeout = FY_CONF_UNSET_MSEC;
     u->file = cf->file ? cf->file->name : "command line";
     u->line = cf->line;
     return FY_OK;
@@ -146,17 +148,22 @@ fy_http_upstream_balancer(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
 
 /* nginx needs "zone" for state shared by its workers; ferry's upstream
  * state is always in shared memory, so the directive is accepted for
- * configurations written for nginx and changes nothing. */
+ * configurations written for nginx and changes nothing -- but that it
+ * was given is kept: nginx refuses "server ... resolve" without it
+ * (fy_http_upstream_resolve_check), and so does ferry, so that a
+ * configuration that loads here loads in nginx too. */
 const char *
 fy_http_upstream_zone(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
 {
+    fy_http_upstream_t  *u = conf;
+
     fy_unused(cmd);
-    fy_unused(conf);
 
     if (cf->nargs == 3 && fy_conf_parse_size(&cf->args[2]) == -1) {
         fy_conf_error(cf, "invalid zone size \"%s\"", cf->args[2].data);
         return FY_CONF_ERROR;
     }
+    u->zone = 1;
     return FY_CONF_OK;
 }
 
@@ -208,9 +215,10 @@ fy_http_upstream_add_peers(fy_pool_t *pool, fy_http_upstream_t *u,
     return FY_OK;
 }
 
-/* server ADDRESS [weight=N] ... in an upstream block, http's or
- * stream's: a host name gives one server per address, each with the
- * line's parameters, as in nginx. */
+/* server ADDRESS [weight=N] ... [resolve] in an upstream block, http's
+ * or stream's: a host name gives one server per address, each with the
+ * line's parameters, as in nginx -- now, or with "resolve" at run time
+ * and for as long as ferry runs (fy_http_upstream_resolve.c). */
 const char *
 fy_http_upstream_server(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
 {
@@ -218,24 +226,18 @@ fy_http_upstream_server(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
     fy_http_upstream_peer_t   tpl, *peer = &tpl;
     fy_array_t                addrs;
     fy_str_t                 *arg, v;
+    fy_dns_addr_t             a;
+    const u_char             *host;
+    size_t                    host_len;
+    uint16_t                  port;
     int64_t                   n;
     unsigned                  i;
-    int                       rc, named;
+    int                       rc, named, resolve = 0;
 
     fy_unused(cmd);
 
     memset(peer, 0, sizeof(*peer));
     fy_http_peer_defaults(peer);
-
-    rc = fy_parse_addrs(cf->pool, cf->args[1].data, cf->args[1].len, 0,
-                        &addrs, &named);
-    if (rc != FY_OK) {
-        fy_conf_error(cf, rc == FY_DECLINED
-                          ? "too long path in the unix domain socket \"%s\""
-                          : "host not found in upstream \"%s\"",
-                      cf->args[1].data);
-        return FY_CONF_ERROR;
-    }
 
     for (i = 2; i < cf->nargs; i++) {
         arg = &cf->args[i];
@@ -273,12 +275,53 @@ fy_http_upstream_server(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
             u->has_backup = 1;
         } else if (fy_str_eq(arg, "down")) {
             peer->down = 1;
+        } else if (fy_str_eq(arg, "resolve")) {
+            resolve = 1;
+        } else if (fy_http_param(arg, "service", &v)) {
+            fy_conf_error(cf, "\"service=\" (addresses from DNS SRV "
+                          "records) is not supported by ferry; list the "
+                          "servers, or use \"resolve\" with a name that "
+                          "has A/AAAA records");
+            return FY_CONF_ERROR;
         } else {
             goto invalid;
         }
     }
     if (peer->backup && peer->down) {
         fy_conf_error(cf, "a server cannot be both \"backup\" and \"down\"");
+        return FY_CONF_ERROR;
+    }
+
+    if (resolve
+        && !(cf->args[1].len > 5
+             && strncmp((char *) cf->args[1].data, "unix:", 5) == 0))
+    {
+        rc = fy_http_target_parse(&cf->args[1], 80, &a, &host, &host_len,
+                                  &port);
+        if (rc == FY_OK) {
+            /* a name: resolved at run time, not now (nginx) */
+            if (fy_http_upstream_resolve_add(cf, u, peer, &cf->args[1], host,
+                                             host_len, port) != FY_OK)
+            {
+                return "cannot allocate memory";
+            }
+            return FY_CONF_OK;
+        }
+        if (rc != FY_DONE) {
+            fy_conf_error(cf, "invalid server address \"%s\"",
+                          cf->args[1].data);
+            return FY_CONF_ERROR;
+        }
+        /* an address: nothing to resolve, as in nginx */
+    }
+
+    rc = fy_parse_addrs(cf->pool, cf->args[1].data, cf->args[1].len, 0,
+                        &addrs, &named);
+    if (rc != FY_OK) {
+        fy_conf_error(cf, rc == FY_DECLINED
+                          ? "too long path in the unix domain socket \"%s\""
+                          : "host not found in upstream \"%s\"",
+                      cf->args[1].data);
         return FY_CONF_ERROR;
     }
     if (fy_http_upstream_add_peers(cf->pool, u, peer, &cf->args[1], &addrs,

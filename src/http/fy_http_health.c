@@ -458,7 +458,8 @@ static void
 fy_health_start(fy_event_t *ev)
 {
     fy_health_probe_t   *pr = ev->data;
-    fy_sockaddr_t        sa = pr->peer->addr;
+    fy_shm_lock_t       *lock = &fy_http_up_shared(pr->u)->lock;
+    fy_sockaddr_t        sa;
     fy_conn_t           *c;
     int                  fd;
 
@@ -466,6 +467,24 @@ fy_health_start(fy_event_t *ev)
     if (fy_health_quit) {
         return;
     }
+    if (pr->u->resolves) {
+        /* "resolve" servers: the addresses the workers found */
+        fy_shm_lock(lock);
+        if (fy_shm_get(fy_http_up_shared(pr->u)->resolve_gen)
+            != pr->u->resolve_gen)
+        {
+            fy_http_upstream_resolve_sync(pr->u);
+        }
+        fy_shm_unlock(lock);
+        if (pr->peer->absent) {
+            if (pr->c) {
+                fy_conn_close(pr->c);
+                pr->c = NULL;
+            }
+            return;
+        }
+    }
+    sa = pr->peer->addr;
     if (pr->c) {
         fy_health_result(pr, 0, 0, pr->c->read.handler == fy_health_handshake
                                    ? "timed out in SSL handshake"

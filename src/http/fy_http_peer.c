@@ -29,8 +29,8 @@ fy_peer_match(fy_shm_peer_t *sp, const char *up, const char *addr)
 /* A slot for (up, addr): the one it had, else one never used, else
  * any free one -- so a freed slot is reused as late as possible and an
  * old worker still counting into it is unlikely to meet a newcomer. */
-static int
-fy_peer_slot(const char *up, const char *addr, const uint8_t *taken)
+int
+fy_http_peer_slot(const char *up, const char *addr, const uint8_t *taken)
 {
     unsigned  i;
     int       never = -1, freed = -1;
@@ -88,9 +88,12 @@ fy_http_peers_register(fy_cycle_t *cycle)
 
         for (j = 0; j < u->peers.nelts; j++) {
             peer = fy_array_elt(&u->peers, fy_http_upstream_peer_t, j);
+            if (peer->resolved) {
+                continue;       /* below: fy_http_upstream_resolve.c */
+            }
             fy_sockaddr_text(&peer->addr.sa, peer->addrlen, addr,
                              sizeof(addr), 1);
-            slot = fy_peer_slot(up, addr, taken);
+            slot = fy_http_peer_slot(up, addr, taken);
             if (slot < 0) {
                 fy_log_error(FY_LOG_EMERG, 0, "more than %d upstream servers "
                              "in all upstreams", FY_MAX_PEERS);
@@ -115,6 +118,9 @@ fy_http_peers_register(fy_cycle_t *cycle)
                                   : fy_shm_get(sp->check_down) ? FY_PEER_DOWN
                                   : peer->backup ? FY_PEER_BACKUP
                                   : FY_PEER_UP);
+        }
+        if (fy_http_upstream_resolve_register(u, up, taken) != FY_OK) {
+            return FY_ERROR;
         }
     }
 
@@ -182,7 +188,7 @@ fy_http_peer_failed(fy_http_upstream_t *u, fy_http_upstream_peer_t *peer)
     }
     fy_shm_unlock(lock);
 
-    if (disabled && u->peers.nelts > 1) {
+    if (disabled && fy_http_up_many(u)) {
         fy_log_error(FY_LOG_WARN, 0, "upstream server %.*s in upstream "
                      "\"%.*s\" temporarily disabled for %lld ms after %llu "
                      "failure(s)", (int) peer->name.len, peer->name.data,

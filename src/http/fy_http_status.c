@@ -268,7 +268,10 @@ fy_http_status_snapshot(fy_pool_t *pool, int with_peers)
 
     n = 0;
     for (i = 0; i < FY_MAX_PEERS; i++) {
-        n += fy_shm_get(fy_shm->peers[i].in_use) != 0;
+        /* a slot kept for a "resolve" name's address, without one
+         * now, is no server */
+        n += fy_shm_get(fy_shm->peers[i].in_use) != 0
+             && !fy_shm_get(fy_shm->peers[i].absent);
     }
     st->peers = fy_pcalloc(pool, (n ? n : 1) * sizeof(fy_http_status_peer_t));
     if (st->peers == NULL) {
@@ -276,7 +279,7 @@ fy_http_status_snapshot(fy_pool_t *pool, int with_peers)
     }
     for (i = 0; i < FY_MAX_PEERS && st->npeers < n; i++) {
         sp = &fy_shm->peers[i];
-        if (!fy_shm_get(sp->in_use)) {
+        if (!fy_shm_get(sp->in_use) || fy_shm_get(sp->absent)) {
             continue;
         }
         fy_http_status_copy_peer(&st->peers[st->npeers], sp, pool);

@@ -195,6 +195,21 @@ fy_http_upcache_get_tls(fy_http_upstream_t *u, unsigned peer,
 }
 
 void
+fy_http_upcache_drop(fy_http_upstream_t *u, unsigned peer)
+{
+    fy_http_upcache_t  *cache = u->cache;
+    fy_http_upitem_t   *it, *next;
+
+    for (it = cache ? cache->idle : NULL; it; it = next) {
+        next = it->next;
+        if (it->peer == peer) {
+            fy_conn_close(it->c);
+            fy_http_upcache_unlink(cache, it);
+        }
+    }
+}
+
+void
 fy_http_upcache_put(fy_http_upstream_t *u, unsigned peer, fy_conn_t *c,
                     unsigned requests)
 {

@@ -331,6 +331,7 @@ fy_worker_run(fy_cycle_t *cycle, unsigned slot, unsigned number, int channel)
     fy_http_error_log_init_process(cycle);
     fy_http_limit_init_process(cycle);
     fy_http_userid_init_process();
+    fy_http_upstream_resolve_init_process(cycle);
     if (fy_stream_udp_init_process(cycle) != FY_OK) {
         exit(2);
     }

@@ -941,7 +941,11 @@ fy_stream_init_cycle(fy_cycle_t *cycle)
                 return FY_ERROR;
             }
         }
-        if (fy_http_balancer_init(cycle->pool, u) != FY_OK) {
+        if (fy_http_upstream_resolve_check(u, smcf->srv->resolver,
+                                           smcf->srv->resolver_timeout)
+            != FY_OK
+            || fy_http_balancer_init(cycle->pool, u) != FY_OK)
+        {
             return FY_ERROR;
         }
     }

@@ -371,6 +371,102 @@ test_random(void)
     is_int(u->balancer->pick(&bc), 0, "random two: one usable server wins");
 }
 
+/* "server NAME resolve": peers reserved for addresses, absent while
+ * they have none, are never picked by any balancer; all absent, none
+ * is; hash consistent's ring follows them (update). */
+static void
+test_absent(void)
+{
+    static const fy_http_balancer_t  *all[] = {
+        &fy_http_balancer_rr, &fy_http_balancer_lc,
+        &fy_http_balancer_ip_hash, &fy_http_balancer_hash,
+        &fy_http_balancer_random
+    };
+    fy_http_upstream_t       *u;
+    fy_http_upstream_peer_t  *peer;
+    fy_http_bal_ctx_t         bc;
+    u_char                    kb[4] = { 10, 1, 0, 0 };
+    int                       before[200], p, i, moved_ok, to_b;
+    unsigned                  b, c, bad, none;
+
+    for (b = 0; b < fy_nelems(all); b++) {
+        for (c = 0; c < (all[b] == &fy_http_balancer_hash ? 2u : 1u); c++) {
+            u = upstream(all[b], 4, NULL);
+            u->hash_consistent = all[b] == &fy_http_balancer_hash && c;
+            for (i = 0; i < 4; i++) {
+                peer = fy_array_elt(&u->peers, fy_http_upstream_peer_t, i);
+                peer->resolved = 1;
+                peer->absent = i == 1 || i == 3;
+            }
+            if (u->balancer->init) {
+                u->balancer->init(pool, u);
+            }
+            bad = 0;
+            for (i = 0; i < 200; i++) {
+                kb[2] = (u_char) i;
+                kb[3] = (u_char) (i * 7);
+                ctx(&bc, u);
+                bc.key = kb;
+                bc.key_len = 4;
+                p = fy_http_balancer_get(&bc, &lock);
+                bad += p == 1 || p == 3 || p < 0;
+                if (p >= 0) {
+                    slots[p].active--;
+                }
+            }
+            is_int(bad, 0, "%s%s: absent peers are never picked",
+                   all[b]->name, u->hash_consistent ? " consistent" : "");
+
+            for (i = 0; i < 4; i++) {
+                peer = fy_array_elt(&u->peers, fy_http_upstream_peer_t, i);
+                peer->absent = 1;
+            }
+            if (u->balancer->update) {
+                u->balancer->update(u);
+            }
+            ctx(&bc, u);
+            bc.key = kb;
+            bc.key_len = 4;
+            none = fy_http_balancer_get(&bc, &lock) == -1;
+            ok(none, "%s%s: all absent, no server", all[b]->name,
+               u->hash_consistent ? " consistent" : "");
+        }
+    }
+
+    /* consistent: b comes; keys move only to b */
+    u = upstream(&fy_http_balancer_hash, 4, NULL);
+    u->hash_consistent = 1;
+    for (i = 0; i < 4; i++) {
+        peer = fy_array_elt(&u->peers, fy_http_upstream_peer_t, i);
+        peer->resolved = 1;
+        peer->absent = i == 1 || i == 3;
+    }
+    u->balancer->init(pool, u);
+    for (i = 0; i < 200; i++) {
+        kb[2] = (u_char) i;
+        ctx(&bc, u);
+        bc.key = kb;
+        bc.key_len = 4;
+        before[i] = u->balancer->pick(&bc);
+    }
+    fy_array_elt(&u->peers, fy_http_upstream_peer_t, 1)->absent = 0;
+    u->balancer->update(u);
+    moved_ok = 1;
+    to_b = 0;
+    for (i = 0; i < 200; i++) {
+        kb[2] = (u_char) i;
+        ctx(&bc, u);
+        bc.key = kb;
+        bc.key_len = 4;
+        p = u->balancer->pick(&bc);
+        to_b += p == 1;
+        moved_ok &= p == before[i] || p == 1;
+    }
+    ok(to_b > 20, "hash consistent: an address that comes takes keys (%d)",
+       to_b);
+    ok(moved_ok, "hash consistent: ... and keys move only to it");
+}
+
 static void
 test_find(void)
 {
@@ -394,6 +490,7 @@ main(void)
     test_hash();
     test_ip_hash();
     test_random();
+    test_absent();
     test_find();
 
     fy_pool_destroy(pool);
