@@ -296,7 +296,10 @@ fy_proxy_process_header(fy_http_proxy_t *p)
         } else if (fy_str_eq_ci(&h->name, "Connection")) {
             /* options name fields to drop; "keep-alive", the usual one,
              * names a field dropped anyway: no search per field then */
-            conn_fields |= !fy_proxy_keepalive_only(&h->value);
+            if (fy_proxy_keepalive_only(&h->value)) {
+                continue;       /* so no "close" either */
+            }
+            conn_fields = 1;
             if (fy_http_token_in(&h->value, "close")) {
                 p->upstream_close = 1;
             }
