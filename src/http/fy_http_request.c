@@ -42,6 +42,7 @@ static void fy_http_set_keepalive(fy_http_conn_t *hc);
 static void fy_http_free_request(fy_http_request_t *r);
 static void fy_http_idle_del(fy_http_conn_t *hc);
 static void fy_http_keepalive_handler(fy_event_t *rev);
+static void fy_http_start_reading(fy_http_conn_t *hc, unsigned now);
 static int fy_http_drain_one(fy_http_conn_t *hc);
 
 void
@@ -113,11 +114,24 @@ fy_http_init_connection(fy_conn_t *c, fy_listen_t *ls, const u_char *data,
         return;
     }
 
-    fy_http_start_connection(hc);
+    /*
+     * From a `deferred` listener the master accepted the connection
+     * when its request came (TCP_DEFER_ACCEPT): read it now.  From a
+     * plain one it took it at the end of the handshake, and the request
+     * was not there yet in four connections of five (wrk, `Connection:
+     * close`: 0.81 reads per connection ended in EAGAIN,
+     * docs/performance.md); epoll says when it comes (the connection is
+     * registered at the end of this turn, and an EPOLLET registration
+     * of a readable socket reports it at once).  nginx reads at once
+     * only after a deferred accept too.
+     */
+    fy_http_start_reading(hc, ls->sock.deferred);
 }
 
-void
-fy_http_start_connection(fy_http_conn_t *hc)
+/* The header timeout, the handlers, and the first read now or when
+ * epoll reports bytes. */
+static void
+fy_http_start_reading(fy_http_conn_t *hc, unsigned now)
 {
     fy_conn_t           *c = hc->c;
     fy_http_srv_conf_t  *scf = fy_http_default_server(hc->ls);
@@ -126,10 +140,19 @@ fy_http_start_connection(fy_http_conn_t *hc)
     c->write.handler = fy_event_ignore;
     fy_timer_add(&c->read, (uint64_t) scf->client_header_timeout);
 
-    /* The client has usually sent its request by the time the master
-     * handed us the socket: try now instead of waiting a turn. */
-    c->read.ready = 1;
-    fy_http_wait_request(&c->read);
+    if (now) {
+        c->read.ready = 1;
+        fy_http_wait_request(&c->read);
+    }
+}
+
+/* After the PROXY header or the TLS handshake: the request has usually
+ * come with them, and bytes may be buffered already (hc->in, the TLS
+ * library's): read now. */
+void
+fy_http_start_connection(fy_http_conn_t *hc)
+{
+    fy_http_start_reading(hc, 1);
 }
 
 int
