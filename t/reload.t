@@ -233,6 +233,39 @@ SKIP: {
 }
 
 
+# ---- a request read before the hand-back ---------------------------------
+# A request pipelined behind one in flight at the reload: the old worker
+# answers the first, hands the connection back with the bytes of the
+# second already read, and a new worker answers that one at once, the
+# client sending nothing more.
+
+{
+    my $f = Ferry::Test->new(conf => conf());
+    my $b = Ferry::Test::Backend->new(port => $f->port(1), handler => sub {
+        { delay => 1, body => "slow\n" }
+    });
+    if ($f->start) {
+        $f->wait_workers(2);
+        my %old = map { $_ => 1 } $f->worker_pids;
+        my $hb = () = $f->error_log =~ /handed back to the master/g;
+        my $c = Ferry::Test::Client->new($f->port(0));
+        $c->send(build_request(path => '/slow/x') . build_request(path => '/'));
+        wait_until { $b->requests >= 1 } 5;
+        kill 'HUP', $f->master_pid;
+        my $r = $c->read_response(timeout => 5);
+        is($r->{body}, "slow\n", 'the request in flight at the reload is answered');
+        $r = $c->read_response(timeout => 5);
+        is($r->{status}, 200, 'the one pipelined behind it is answered too');
+        ok($r->{body} && !$old{ $r->{body} }, '... by a new worker')
+            or diag('answered by ' . ($r->{body} // 'nobody'));
+        ok((() = $f->error_log =~ /handed back to the master/g) > $hb,
+           '... after a hand-back with its bytes');
+        $c->close;
+    }
+    $f->stop;
+}
+
+
 # ---- zero-drop: 20 reloads under continuous load ------------------------
 
 SKIP: {

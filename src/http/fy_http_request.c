@@ -115,17 +115,18 @@ fy_http_init_connection(fy_conn_t *c, fy_listen_t *ls, const u_char *data,
     }
 
     /*
-     * From a `deferred` listener the master accepted the connection
-     * when its request came (TCP_DEFER_ACCEPT): read it now.  From a
-     * plain one it took it at the end of the handshake, and the request
-     * was not there yet in four connections of five (wrk, `Connection:
-     * close`: 0.81 reads per connection ended in EAGAIN,
-     * docs/performance.md); epoll says when it comes (the connection is
-     * registered at the end of this turn, and an EPOLLET registration
-     * of a readable socket reports it at once).  nginx reads at once
-     * only after a deferred accept too.
+     * Bytes handed over with the connection are parsed now.  From a
+     * `deferred` listener the master accepted the connection when its
+     * request came (TCP_DEFER_ACCEPT): read it now.  From a plain one
+     * it took it at the end of the handshake, and the request was not
+     * there yet in four connections of five (wrk, `Connection: close`:
+     * 0.81 reads per connection ended in EAGAIN, docs/performance.md);
+     * epoll says when it comes (the connection is registered at the
+     * end of this turn, and an EPOLLET registration of a readable
+     * socket reports it at once).  nginx reads at once only after a
+     * deferred accept too.
      */
-    fy_http_start_reading(hc, ls->sock.deferred);
+    fy_http_start_reading(hc, len || ls->sock.deferred);
 }
 
 /* The header timeout, the handlers, and the first read now or when
