@@ -17,7 +17,8 @@ static unsigned     fy_nconns;
 static unsigned     fy_nfree;
 static fy_event_t  *fy_posted;       /* posted queue head */
 static fy_event_t  *fy_posted_tail;
-static fy_conn_t   *fy_lazy;         /* open, not yet in epoll */
+static fy_conn_t   *fy_lazy;         /* open, not yet in epoll, oldest */
+static fy_conn_t   *fy_lazy_tail;    /*   first: registered in that order */
 static unsigned     fy_ndeferred;    /* of those, fy_conn_defer()ed */
 static uint64_t    *fy_conn_count_out;  /* fy_conn_count_to() */
 /* what one epoll_wait() may return (epoll_events), and the indexes of
@@ -102,6 +103,7 @@ fy_event_done(void)
     fy_timer_reset();
     fy_posted = fy_posted_tail = NULL;
     fy_lazy = NULL;
+    fy_lazy_tail = NULL;
     fy_ndeferred = 0;
     if (fy_ep != -1) {
         close(fy_ep);
@@ -246,12 +248,19 @@ fy_conn_register_lazy(fy_conn_t *c)
 {
     c->write.ready = 1;
     c->lazy = 1;
-    c->lazy_prev = NULL;
-    c->lazy_next = fy_lazy;
-    if (fy_lazy) {
-        fy_lazy->lazy_prev = c;
+    /* at the tail: connections join epoll in the order they came, and
+     * those readable already are reported in that order (an EPOLLET
+     * registration of a ready socket joins the ready list's tail), so
+     * that a batch of connections handed over together is served
+     * first come, first served */
+    c->lazy_next = NULL;
+    c->lazy_prev = fy_lazy_tail;
+    if (fy_lazy_tail) {
+        fy_lazy_tail->lazy_next = c;
+    } else {
+        fy_lazy = c;
     }
-    fy_lazy = c;
+    fy_lazy_tail = c;
 }
 
 void
@@ -282,6 +291,8 @@ fy_lazy_del(fy_conn_t *c)
     }
     if (c->lazy_next) {
         c->lazy_next->lazy_prev = c->lazy_prev;
+    } else {
+        fy_lazy_tail = c->lazy_prev;
     }
     c->lazy = 0;
     if (c->deferred) {

@@ -8,7 +8,8 @@
  *
  * Real sockets (AF_UNIX stream pairs) in the real epoll loop.  Each
  * turn makes the late connection readable first, so that without the
- * deferral its handler would be the first to run.
+ * deferral its handler would be the first to run.  Lazily registered
+ * connections are read in the order they were made.
  */
 
 #include "fy_core.h"
@@ -194,6 +195,36 @@ main(void)
     /* without interference it runs, after the posted event */
     late_first(pb2, pa, "apd", "turn 4: a's read, the posted event, then "
                "d's late read");
+
+    /* connections registered lazily (new clients) join epoll in the
+     * order they came, and those readable already are reported in that
+     * order: first come, first served */
+    {
+        static const char  *names[] = { "e", "f", "g" };
+        fy_conn_t          *l[3];
+        int                 sv[2], peers[3], i, made = 0;
+
+        for (i = 0; i < 3; i++) {
+            if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv)
+                == -1 || (l[i] = fy_conn_get(sv[0])) == NULL)
+            {
+                break;
+            }
+            l[i]->listening = (void *) names[i];
+            l[i]->read.handler = rec_read;
+            l[i]->write.handler = fy_event_ignore;
+            peers[i] = sv[1];
+            poke(peers[i]);
+            fy_conn_register_lazy(l[i]);
+            made++;
+        }
+        ok(made == 3, "three lazy connections, each with bytes waiting");
+        is_str(turn(), "efg", "lazy connections are read in the order "
+               "they were made");
+        for (i = 0; i < made; i++) {
+            close(peers[i]);
+        }
+    }
 
     close(pa);
     close(pc);
