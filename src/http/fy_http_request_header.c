@@ -64,12 +64,7 @@ fy_http_token_in(const fy_str_t *v, const char *token)
     return 0;
 }
 
-/* Check and normalise Host: lowercase, no port, no trailing dot.
- * FY_OK or FY_ERROR for an invalid host, an empty one included (RFC
- * 9110 4.2.1: an http URI's host is never empty; nginx: 400).  A pure function of its
- * arguments (only h's bytes are lowercased in place), so that
- * t/fuzz/fuzz_http_host.c can call it alone. */
-/* Host bytes the loop below has nothing to do for but look at the
+/* Host bytes fy_http_validate_host has nothing to do for but look at the
  * next one: visible ASCII or obs-text but the ones it acts on; 2 for
  * the upper-case letters, which are lowered at the end. */
 static const uint8_t  fy_http_host_plain[256] = {
@@ -77,6 +72,11 @@ static const uint8_t  fy_http_host_plain[256] = {
     ['A' ... 'Z'] = 2, ['^' ... '~'] = 1, [0x80 ... 0xff] = 1,
 };
 
+/* Check and normalise Host: lowercase, no port, no trailing dot.
+ * FY_OK or FY_ERROR for an invalid host, an empty one included (RFC
+ * 9110 4.2.1: an http URI's host is never empty; nginx: 400).  A pure function of its
+ * arguments (only h's bytes are lowercased in place), so that
+ * t/fuzz/fuzz_http_host.c can call it alone. */
 int
 fy_http_validate_host(fy_str_t *h, fy_str_t *host)
 {
