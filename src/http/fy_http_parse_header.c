@@ -54,6 +54,17 @@ static const uint8_t  fy_http_hc[256] = {
 };
 
 
+/* The first byte at or after p not of class cls (FY_HC_NAME or
+ * FY_HC_VALUE), or last: one table load a byte. */
+static inline u_char *
+fy_http_skip_class(u_char *p, u_char *last, unsigned cls)
+{
+    while (p < last && (fy_http_hc[*p] & cls)) {
+        p++;
+    }
+    return p;
+}
+
 /*
  * The runs of a name and of a value: the first byte at or after p that
  * is not NAME (not VALUE), or last.  With SSE2 (every x86-64) sixteen
@@ -72,77 +83,63 @@ static const uint8_t  fy_http_hc[256] = {
                                 _mm_set1_epi8(n)),                         \
                    _mm_sub_epi8(x, _mm_set1_epi8(lo)))
 
-static inline u_char *
-fy_http_skip_name(u_char *p, u_char *last)
+/* 16 bytes at p: a bit set for each that is not NAME */
+static inline unsigned
+fy_http_not_name16(const u_char *p)
 {
-    __m128i   x, ok;
-    unsigned  m;
+    __m128i  x = _mm_loadu_si128((const __m128i *) p);
 
-    while (last - p >= 16) {
-        x = _mm_loadu_si128((const __m128i *) p);
-        /* x | 0x20 is in a-z exactly for the letters of either case */
-        ok = _mm_or_si128(
-                 _mm_or_si128(
-                     fy_http_in_range(_mm_or_si128(x, _mm_set1_epi8(0x20)),
-                                      'a', 25),
-                     fy_http_in_range(x, '0', 9)),
-                 _mm_cmpeq_epi8(x, _mm_set1_epi8('-')));
-        m = (unsigned) _mm_movemask_epi8(ok);
-        if (m != 0xffff) {
-            return p + __builtin_ctz(~m);
-        }
-        p += 16;
-    }
-    while (p < last && (fy_http_hc[*p] & FY_HC_NAME)) {
-        p++;
-    }
-    return p;
+    /* x | 0x20 is in a-z exactly for the letters of either case */
+    return ~(unsigned) _mm_movemask_epi8(
+               _mm_or_si128(
+                   _mm_or_si128(
+                       fy_http_in_range(_mm_or_si128(x, _mm_set1_epi8(0x20)),
+                                        'a', 25),
+                       fy_http_in_range(x, '0', 9)),
+                   _mm_cmpeq_epi8(x, _mm_set1_epi8('-'))))
+           & 0xffff;
 }
 
-static inline u_char *
-fy_http_skip_value(u_char *p, u_char *last)
+/* 16 bytes at p: a bit set for each CTL (x <= 0x1f as unsigned) or DEL */
+static inline unsigned
+fy_http_ctl16(const u_char *p)
 {
-    __m128i   x, stop;
+    __m128i  x = _mm_loadu_si128((const __m128i *) p);
+
+    return (unsigned) _mm_movemask_epi8(
+               _mm_or_si128(
+                   _mm_cmpeq_epi8(_mm_min_epu8(x, _mm_set1_epi8(0x1f)), x),
+                   _mm_cmpeq_epi8(x, _mm_set1_epi8(0x7f))));
+}
+
+/* Sixteen bytes a step while the step finds no stop byte (stop16),
+ * then the table loop from the first one. */
+static inline u_char *
+fy_http_skip16(u_char *p, u_char *last, unsigned (*stop16)(const u_char *),
+               unsigned cls)
+{
     unsigned  m;
 
     while (last - p >= 16) {
-        x = _mm_loadu_si128((const __m128i *) p);
-        /* a CTL (x <= 0x1f as unsigned) or DEL */
-        stop = _mm_or_si128(
-                   _mm_cmpeq_epi8(_mm_min_epu8(x, _mm_set1_epi8(0x1f)), x),
-                   _mm_cmpeq_epi8(x, _mm_set1_epi8(0x7f)));
-        m = (unsigned) _mm_movemask_epi8(stop);
+        m = stop16(p);
         if (m) {
             p += __builtin_ctz(m);
             break;
         }
         p += 16;
     }
-    while (p < last && (fy_http_hc[*p] & FY_HC_VALUE)) {
-        p++;
-    }
-    return p;
+    return fy_http_skip_class(p, last, cls);
 }
+
+#define fy_http_skip_name(p, last)                                         \
+    fy_http_skip16(p, last, fy_http_not_name16, FY_HC_NAME)
+#define fy_http_skip_value(p, last)                                        \
+    fy_http_skip16(p, last, fy_http_ctl16, FY_HC_VALUE)
 
 #else
 
-static inline u_char *
-fy_http_skip_name(u_char *p, u_char *last)
-{
-    while (p < last && (fy_http_hc[*p] & FY_HC_NAME)) {
-        p++;
-    }
-    return p;
-}
-
-static inline u_char *
-fy_http_skip_value(u_char *p, u_char *last)
-{
-    while (p < last && (fy_http_hc[*p] & FY_HC_VALUE)) {
-        p++;
-    }
-    return p;
-}
+#define fy_http_skip_name(p, last)   fy_http_skip_class(p, last, FY_HC_NAME)
+#define fy_http_skip_value(p, last)  fy_http_skip_class(p, last, FY_HC_VALUE)
 
 #endif
 
