@@ -66,8 +66,10 @@ is(get1('/noroot/?n=one', 'x.test')->{status}, 204, 'a server without a root');
 is(lines('nr-one.log', 1), "x.test /noroot/ 204\n", '... logs, nothing to check');
 get1('/noroot/?n=x/../../escape', 'x.test');
 ok(!-e $f->prefix . '/escape.log', 'a name with ".." is not written');
-like($f->error_log, qr/\[error\] .*access_log ".*nr-\$arg_n\.log" gives an empty path or one with a NUL or "\.\."/,
-     '... logged');
+# written in the log phase, after the response: wait for it
+my $refused = qr/\[error\] .*access_log ".*nr-\$arg_n\.log" gives an empty path or one with a NUL or "\.\."/;
+wait_until { $f->error_log =~ $refused } 5;
+like($f->error_log, $refused, '... logged');
 
 $f->stop;
 
