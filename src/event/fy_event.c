@@ -17,8 +17,8 @@ static unsigned     fy_nconns;
 static unsigned     fy_nfree;
 static fy_event_t  *fy_posted;       /* posted queue head */
 static fy_event_t  *fy_posted_tail;
-static fy_conn_t   *fy_lazy;         /* open, not yet in epoll, oldest */
-static fy_conn_t   *fy_lazy_tail;    /*   first: registered in that order */
+static fy_conn_t   *fy_lazy;         /* open, not yet in epoll: oldest */
+static fy_conn_t   *fy_lazy_tail;    /* ... newest (registered in order) */
 static unsigned     fy_ndeferred;    /* of those, fy_conn_defer()ed */
 static uint64_t    *fy_conn_count_out;  /* fy_conn_count_to() */
 /* what one epoll_wait() may return (epoll_events), and the indexes of
