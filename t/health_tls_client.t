@@ -83,8 +83,12 @@ sub log_has {
 
 ok(log_has(qr/upstream server 127\.0\.0\.1:\d+ in upstream "nocert" is down: \d+ checks failed/),
    'without a client certificate the server is marked down ([warn] line)');
-like($f->error_log, qr/failed \(.*alert (?:certificate required|handshake failure)\), upstream/,
-     '... the server\'s alert in the [info] line');
+# TLS 1.3: the server's verdict on the (missing) certificate comes after
+# the client's side of the handshake has ended, so the probe may write
+# its request first and meet the server's reset before it reads the
+# alert (seen under the sanitizers); either is the reason in [info]
+like($f->error_log, qr/failed \(.*alert (?:certificate required|handshake failure)\), upstream|SSL_write\(\) failed, upstream: Connection reset by peer/,
+     '... the server\'s alert, or its reset of the probe, in the [info] line');
 ok(log_has(qr/upstream server 127\.0\.0\.1:\d+ in upstream "strange" is down/),
    'with a certificate its CA did not sign: down too');
 {
