@@ -339,9 +339,49 @@ void fy_proxy_check_client(fy_event_t *rev);
  * after a failed send, fy_proxy_read_early goes on with a response the
  * upstream had sent (FY_OK) or finds none (FY_DECLINED) */
 int fy_proxy_header_init(fy_http_proxy_t *p);
+/* fy_http_proxy_field.c: what a response field's name is to the proxy
+ * (FY_PF_*), found once per field */
+enum {
+    FY_PF_OTHER = 0,
+    FY_PF_CONTENT_LENGTH,
+    FY_PF_CONNECTION,
+    FY_PF_TRANSFER_ENCODING,
+    FY_PF_UPGRADE,
+    FY_PF_HOP,                  /* TE, Host, Expect, Keep-Alive,
+                                   Proxy-Connection */
+    FY_PF_SERVER,
+    FY_PF_DATE,
+    FY_PF_X_PAD,
+    FY_PF_STATUS,
+    FY_PF_X_ACCEL,              /* X-Accel-* but the one below */
+    FY_PF_X_ACCEL_LIMIT_RATE,
+    FY_PF_LOCATION,
+    FY_PF_REFRESH,
+    FY_PF_ACCEPT_RANGES,
+    FY_PF_CONTENT_RANGE,
+    FY_PF_CONTENT_ENCODING,
+    FY_PF_ETAG
+};
+unsigned fy_proxy_field_kind(const fy_str_t *name);
+/* the kinds fy_proxy_skip_header names: hop-by-hop, or set by ferry */
+#define fy_proxy_kind_skipped(k)                                           \
+    ((k) == FY_PF_HOP || (k) == FY_PF_CONNECTION || (k) == FY_PF_UPGRADE    \
+     || (k) == FY_PF_TRANSFER_ENCODING)
 /* whether a response field is kept from the client (proxy_hide_header,
- * proxy_pass_header) */
+ * proxy_pass_header); _kind with the name's fy_proxy_field_kind */
 int fy_proxy_hidden(fy_http_loc_conf_t *lcf, const fy_str_t *name);
+/* the kinds hidden by default: nginx's proxy hides Date, Server, X-Pad
+ * and X-Accel-*, its FastCGI, uwsgi and SCGI modules Status (when a
+ * status line came too) and X-Accel-* */
+#define FY_PF_HIDE_ACCEL                                                   \
+    (1u << FY_PF_X_ACCEL | 1u << FY_PF_X_ACCEL_LIMIT_RATE)
+#define fy_proxy_hidden_mask(lcf)                                          \
+    (fy_http_cgi_loc(lcf)                                                  \
+     ? FY_PF_HIDE_ACCEL | 1u << FY_PF_STATUS                               \
+     : FY_PF_HIDE_ACCEL | 1u << FY_PF_DATE | 1u << FY_PF_SERVER            \
+       | 1u << FY_PF_X_PAD)
+int fy_proxy_hidden_kind(fy_http_loc_conf_t *lcf, const fy_str_t *name,
+                         unsigned kind);
 /* expires and charset on a response field (the location has
  * header_filters): 1 when it is left out, else *value may change
  * (proxied responses and the cache's HITs) */

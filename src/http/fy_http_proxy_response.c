@@ -13,6 +13,14 @@
 #include "fy_worker.h"
 #include "fy_shm.h"
 
+/* fy_proxy_process_header's kinds[]: how many fields keep theirs, and
+ * the bit that marks a hidden one */
+#define FY_PROXY_KINDS        64
+#define FY_PROXY_KIND_HIDDEN  0x80
+#define fy_proxy_kind_at(kinds, i, h)                                     \
+    ((i) < FY_PROXY_KINDS ? (unsigned) (kinds)[i]                         \
+                          : fy_proxy_field_kind(&(h)->name))
+
 static unsigned fy_proxy_status_ft(int status);
 static void fy_proxy_process_header(fy_http_proxy_t *p);
 static int fy_proxy_parse_header(fy_http_proxy_t *p);
@@ -88,6 +96,9 @@ fy_proxy_keepalive_only(const fy_str_t *v)
 {
     u_char  *p = v->data, *end = v->data + v->len, *start;
 
+    if (v->len == 10 && fy_mem_eq_ci(p, "keep-alive", 10)) {
+        return 1;               /* what nearly every upstream sends */
+    }
     for ( ;; ) {
         while (p < end && (*p == ' ' || *p == '\t' || *p == ',')) {
             p++;
@@ -103,51 +114,6 @@ fy_proxy_keepalive_only(const fy_str_t *v)
             return 0;
         }
     }
-}
-
-/* Is an upstream response field kept from the client?  nginx hides
- * Date, Server, X-Pad and X-Accel-* unless proxy_pass_header names
- * them, and whatever proxy_hide_header names. */
-int
-fy_proxy_hidden(fy_http_loc_conf_t *lcf, const fy_str_t *name)
-{
-    fy_str_t  *n;
-    unsigned   i;
-    int        hide;
-
-    /* nginx's defaults: its proxy hides Date, Server and X-Pad, its
-     * FastCGI, uwsgi and SCGI modules Status (when a status line came
-     * too); by length first, as this runs for each field */
-    switch (name->len) {
-    case 4:
-        hide = !fy_http_cgi_loc(lcf) && fy_mem_eq_ci(name->data, "Date", 4);
-        break;
-    case 5:
-        hide = !fy_http_cgi_loc(lcf)
-               && fy_mem_eq_ci(name->data, "X-Pad", 5);
-        break;
-    case 6:
-        hide = fy_mem_eq_ci(name->data,
-                            fy_http_cgi_loc(lcf) ? "Status" : "Server", 6);
-        break;
-    default:
-        hide = name->len >= 8 && fy_mem_eq_ci(name->data, "X-Accel-", 8);
-    }
-    for (i = 0; !hide && lcf->hide_headers && i < lcf->hide_headers->nelts;
-         i++)
-    {
-        n = fy_array_elt(lcf->hide_headers, fy_str_t, i);
-        hide = n->len == name->len
-               && fy_mem_eq_ci(name->data, (char *) n->data, name->len);
-    }
-    for (i = 0; hide && lcf->pass_headers && i < lcf->pass_headers->nelts;
-         i++)
-    {
-        n = fy_array_elt(lcf->pass_headers, fy_str_t, i);
-        hide = !(n->len == name->len
-                 && fy_mem_eq_ci(name->data, (char *) n->data, name->len));
-    }
-    return hide;
 }
 
 /*
@@ -274,7 +240,12 @@ fy_proxy_process_header(fy_http_proxy_t *p)
     unsigned            i, chunked = 0, te = 0, ft, conn_fields = 0, why;
     unsigned            cl_first = 0, cl_lines = 0;
     int                 gzip = FY_HTTP_GZIP_NO, filters, sub = 0, weak;
-    uint64_t            hidden;
+    unsigned            k, redirects = 0, hide_mask;
+    /* each field's FY_PF_* kind (fy_http_proxy_field.c), the first
+     * FY_PROXY_KINDS fields' kept from the first loop to the last, with
+     * FY_PROXY_KIND_HIDDEN once the hidden ones are known; a later
+     * field's found again where needed */
+    u_char              kinds[FY_PROXY_KINDS];
 
     /* FastCGI (uwsgi, SCGI without a status line): a CGI header, its
      * status in a Status field */
@@ -283,7 +254,12 @@ fy_proxy_process_header(fy_http_proxy_t *p)
     }
     for (i = 0; i < headers->nelts; i++) {
         h = fy_array_elt(headers, fy_http_header_t, i);
-        if (fy_str_eq_ci(&h->name, "Content-Length")) {
+        k = fy_proxy_field_kind(&h->name);
+        if (i < FY_PROXY_KINDS) {
+            kinds[i] = (u_char) k;
+        }
+        switch (k) {
+        case FY_PF_CONTENT_LENGTH:
             n = fy_atoi(h->value.data, h->value.len);
             if (n < 0 || (cl != -1 && cl != n)) {
                 goto invalid;
@@ -293,17 +269,19 @@ fy_proxy_process_header(fy_http_proxy_t *p)
             }
             cl = n;
             cl_lines++;
-        } else if (fy_str_eq_ci(&h->name, "Connection")) {
+            break;
+        case FY_PF_CONNECTION:
             /* options name fields to drop; "keep-alive", the usual one,
              * names a field dropped anyway: no search per field then */
             if (fy_proxy_keepalive_only(&h->value)) {
-                continue;       /* so no "close" either */
+                break;          /* so no "close" either */
             }
             conn_fields = 1;
             if (fy_http_token_in(&h->value, "close")) {
                 p->upstream_close = 1;
             }
-        } else if (fy_str_eq_ci(&h->name, "Transfer-Encoding")) {
+            break;
+        case FY_PF_TRANSFER_ENCODING:
             /*
              * Only "chunked", once.  ferry replaces the field with its
              * own "Transfer-Encoding: chunked", so another coding
@@ -313,10 +291,17 @@ fy_proxy_process_header(fy_http_proxy_t *p)
              */
             te++;
             chunked = fy_str_eq_ci(&h->value, "chunked");
-        } else if (h->name.len > 8 && (h->name.data[0] | 0x20) == 'x'
-                   && fy_mem_eq_ci(h->name.data, "X-Accel-", 8))
-        {
-            fy_proxy_accel_field(p, h);
+            break;
+        case FY_PF_X_ACCEL:
+        case FY_PF_X_ACCEL_LIMIT_RATE:
+            if (h->name.len > 8) {
+                fy_proxy_accel_field(p, h);
+            }
+            break;
+        case FY_PF_LOCATION:
+        case FY_PF_REFRESH:
+            redirects = 1;
+            break;
         }
     }
     /* with Content-Length too: an error (RFC 9112 6.3 lets a proxy
@@ -389,7 +374,7 @@ fy_proxy_process_header(fy_http_proxy_t *p)
     }
 
     /* proxy_redirect: Location and Refresh (fy_http_proxy_redirect.c) */
-    if (fy_http_proxy_redirect(r, headers) != FY_OK) {
+    if (redirects && fy_http_proxy_redirect(r, headers) != FY_OK) {
         fy_proxy_fail(p, 500);
         return;
     }
@@ -621,22 +606,23 @@ sliced:
     /* the upstream's Server and Date replace ferry's only when
      * proxy_pass_header lets them through (nginx) */
     own_server = own_date = 1;
-    hidden = 0;
+    hide_mask = r->loc->hide_headers || r->loc->pass_headers
+                ? 0 : fy_proxy_hidden_mask(r->loc);
     for (i = 0; i < headers->nelts; i++) {
         h = fy_array_elt(headers, fy_http_header_t, i);
-        if (fy_proxy_hidden(r->loc, &h->name)) {
-            /* kept for the loop that writes the fields (the first 64;
-             * later ones are asked again there) */
-            hidden |= i < 64 ? (uint64_t) 1 << i : 0;
-        } else {
-            if (fy_str_eq_ci(&h->name, "Server")) {
-                own_server = 0;
-            } else if (fy_str_eq_ci(&h->name, "Date")) {
-                own_date = 0;
+        k = fy_proxy_kind_at(kinds, i, h);
+        if (hide_mask ? (hide_mask >> k) & 1
+                      : (unsigned) fy_proxy_hidden_kind(r->loc, &h->name, k))
+        {
+            if (i < FY_PROXY_KINDS) {
+                kinds[i] |= FY_PROXY_KIND_HIDDEN;
             }
+        } else if (k == FY_PF_SERVER) {
+            own_server = 0;
+        } else if (k == FY_PF_DATE) {
+            own_date = 0;
         }
-        if (h->name.len == 18
-            && fy_str_eq_ci(&h->name, "X-Accel-Limit-Rate")
+        if (k == FY_PF_X_ACCEL_LIMIT_RATE
             && !(r->loc->proxy_ignore_headers & FY_HTTP_IGN_XA_LIMIT_RATE))
         {
             fy_http_limit_rate_header(r, &h->value);
@@ -656,7 +642,15 @@ sliced:
         return;
     }
 
-    line = fy_http_status_line(r->status, &llen);
+    /* the upstream's own reason phrase goes on, as nginx passes it,
+     * unless error_page changed the status: ferry's line then */
+    line = NULL;
+    llen = 0;
+    if (p->parser.status_text_end == p->parser.status_text_start
+        || r->status != p->status)
+    {
+        line = fy_http_status_line(r->status, &llen);
+    }
     size = 192 + slen + fy_http_date_len + llen + add.len
            + (size_t) (p->parser.status_text_end - p->parser.status_text_start);
     for (i = 0; i < headers->nelts; i++) {
@@ -678,13 +672,10 @@ sliced:
     /* No printf here: it cost more than the rest of the response
      * header (callgrind, docs/performance.md). */
     q = fy_proxy_lit(hdr, "HTTP/1.1 ");
-    if ((p->parser.status_text_end > p->parser.status_text_start
-         && r->status == p->status)
-        || line == NULL)
-    {
-        /* the upstream's own reason phrase, as nginx passes it; the
-         * parser took exactly three digits (and error_page codes have
-         * three) */
+    if (line == NULL) {
+        /* the upstream's reason phrase (or none, for a status ferry
+         * has no line of); the parser took exactly three digits (and
+         * error_page codes have three) */
         *q++ = (char) ('0' + r->status / 100 % 10);
         *q++ = (char) ('0' + r->status / 10 % 10);
         *q++ = (char) ('0' + r->status % 10);
@@ -707,40 +698,45 @@ sliced:
 
     for (i = 0; i < headers->nelts; i++) {
         h = fy_array_elt(headers, fy_http_header_t, i);
-        if ((i < 64 ? (int) ((hidden >> i) & 1)
-                    : fy_proxy_hidden(r->loc, &h->name))
-            || ((fy_proxy_skip_header(&h->name)
-                 || (conn_fields
-                     && fy_proxy_connection_option(headers, &h->name)))
-                && !(p->status == 101 && fy_str_eq_ci(&h->name, "Upgrade"))))
+        if (i < FY_PROXY_KINDS) {
+            k = kinds[i];
+            if (k & FY_PROXY_KIND_HIDDEN) {
+                continue;
+            }
+        } else {
+            k = fy_proxy_field_kind(&h->name);
+            if (fy_proxy_hidden_kind(r->loc, &h->name, k)) {
+                continue;
+            }
+        }
+        if ((fy_proxy_kind_skipped(k)
+             || (conn_fields
+                 && fy_proxy_connection_option(headers, &h->name)))
+            && !(p->status == 101 && k == FY_PF_UPGRADE))
         {
             continue;
         }
-        if (cl_lines > 1 && i != cl_first
-            && fy_str_eq_ci(&h->name, "Content-Length"))
-        {
+        if (cl_lines > 1 && i != cl_first && k == FY_PF_CONTENT_LENGTH) {
             continue;           /* a repeated one: the client gets one */
         }
         value = h->value;
         if ((p->gzip || p->gunzip)
-            && (fy_str_eq_ci(&h->name, "Content-Length")
-                || fy_str_eq_ci(&h->name, "Accept-Ranges")
-                || (p->gunzip
-                    && fy_str_eq_ci(&h->name, "Content-Encoding"))))
+            && (k == FY_PF_CONTENT_LENGTH || k == FY_PF_ACCEPT_RANGES
+                || (p->gunzip && k == FY_PF_CONTENT_ENCODING)))
         {
             continue;           /* not true of the (de)compressed body */
         }
-        if (p->trailers && fy_str_eq_ci(&h->name, "Content-Length")) {
+        if (p->trailers && k == FY_PF_CONTENT_LENGTH) {
             continue;           /* chunked instead */
         }
         if (p->range_allow
-            && (fy_str_eq_ci(&h->name, "Accept-Ranges")
-                || (p->ranged && fy_str_eq_ci(&h->name, "Content-Length"))
-                || (p->sliced && fy_str_eq_ci(&h->name, "Content-Range"))))
+            && (k == FY_PF_ACCEPT_RANGES
+                || (p->ranged && k == FY_PF_CONTENT_LENGTH)
+                || (p->sliced && k == FY_PF_CONTENT_RANGE)))
         {
             continue;           /* ferry's own (fy_proxy_range_header) */
         }
-        if ((p->gzip || p->gunzip) && fy_str_eq_ci(&h->name, "ETag")) {
+        if ((p->gzip || p->gunzip) && k == FY_PF_ETAG) {
             value = fy_http_gzip_weak_etag(r, &h->value);
         }
         if (p->ssi_head) {
