@@ -194,6 +194,16 @@ my $backend = Ferry::Test::Backend->new(port => $f->port(1), handler => sub {
                              'X-Other' => '2'],
                  body => "hop\n" };
     }
+    if ($uri =~ m{^/hopall/}) {
+        # hop-by-hop and ferry-set names in any case, and names near them
+        return { status => 200,
+                 headers => ['keep-alive' => 'timeout=5', 'PROXY-CONNECTION' => 'x',
+                             'te' => 'trailers', 'UpGrade' => 'h2c', 'HOST' => 'b',
+                             'expect' => 'y', 'x-ACCEL-foo' => 'z', 'x-pad' => 'p',
+                             'Keep-Alivf' => '1', 'TEX' => '2', 'X-Accel' => '3',
+                             'Hosts' => '4', 'x-pa' => '5'],
+                 body => "hop\n" };
+    }
     if ($uri =~ m{^/hopka/}) {
         return { status => 200,
                  headers => ['Connection' => 'keep-alive', 'Connection' => 'Keep-Alive, X-Resp-Hop',
@@ -328,6 +338,12 @@ sub echo_of {
     ok(!exists $r->{headers}{'x-resp-hop'},
        '... also named after keep-alive, in a second Connection field');
     is($r->{headers}{'x-other'}, '2', '... and the others pass');
+    $r = http_get($port, '/hopall/x');
+    is(join(',', grep { exists $r->{headers}{$_} }
+                 qw(keep-alive proxy-connection te upgrade host expect x-accel-foo x-pad)),
+       '', 'hop-by-hop, X-Accel-* and X-Pad fields of a response, in any case, not passed down');
+    is(join(',', map { $r->{headers}{$_} // '-' } qw(keep-alivf tex x-accel hosts x-pa)),
+       '1,2,3,4,5', '... names one letter off them are');
 }
 
 
