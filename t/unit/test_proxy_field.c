@@ -75,23 +75,30 @@ ref_kind(const u_char *d, size_t len)
     return FY_PF_OTHER;
 }
 
-static unsigned
-kind_of(const u_char *d, size_t len)
+/* the name d, len as the parser hands it over */
+static fy_str_t
+name_of(const u_char *d, size_t len)
 {
     fy_str_t  s;
 
     s.data = (u_char *) d;
     s.len = len;
+    return s;
+}
+
+static unsigned
+kind_of(const u_char *d, size_t len)
+{
+    fy_str_t  s = name_of(d, len);
+
     return fy_proxy_field_kind(&s);
 }
 
 static int
 skip_of(const u_char *d, size_t len)
 {
-    fy_str_t  s;
+    fy_str_t  s = name_of(d, len);
 
-    s.data = (u_char *) d;
-    s.len = len;
     return fy_proxy_skip_header(&s);
 }
 
@@ -155,10 +162,8 @@ test_near(void)
 static int
 hidden(fy_http_loc_conf_t *lcf, const char *name)
 {
-    fy_str_t  s;
+    fy_str_t  s = name_of((const u_char *) name, strlen(name));
 
-    s.data = (u_char *) name;
-    s.len = strlen(name);
     return fy_proxy_hidden(lcf, &s);
 }
 
