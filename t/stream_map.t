@@ -101,6 +101,20 @@ stream {
         volatile;
         default     "";
     }
+
+    # a regex's groups in the value and after it: $1..$9 and the named
+    # ones, of the session's last matching map regex
+    map $ssl_preread_server_name $by_group {
+        ~^(?<svc>[ab])-(\d)\.grp\.test$   up_$svc;
+        default                           up_a;
+    }
+    log_format g '$by_group|$svc|$1|$2|$1x|$3';
+    server {
+        listen 127.0.0.1:%%PORT_13%%;
+        ssl_preread on;
+        proxy_pass $by_group;
+        access_log logs/g.log g;
+    }
 }
 EOF
 
@@ -163,6 +177,23 @@ is(plain_get($p->(12)), 'closed', 'an empty value: closed');
 like($f->error_log, qr/no upstream "" for proxy_pass/,
      'an empty value: logged');
 
+{
+    my $log = $f->prefix . '/logs/g.log';
+    is(tls_get($p->(13), 'b-1.grp.test'), 'B b-1.grp.test',
+       'a named group in a map value: SNI b-1.grp.test goes to up_$svc, up_b');
+    is(tls_get($p->(13), 'a-2.grp.test'), 'A a-2.grp.test',
+       '... and a-2.grp.test to up_a');
+    is(tls_get($p->(13), 'c-3.grp.test'), 'A c-3.grp.test',
+       '... a name the regex does not match: the default');
+    # (the start's probe of the port may have logged a line before)
+    wait_until { (Ferry::Test::read_file($log) // '') =~ /\|ax\|\n.*\n\z/ } 5;
+    my @lines = split /^/, Ferry::Test::read_file($log) // '';
+    is(join('', @lines[-3 .. -1]),
+       "up_b|b|b|1|bx|\nup_a|a|a|2|ax|\nup_a||||x|\n",
+       'the groups in the access log: named, $1, $2, "$1x" as $1 then x, '
+       . 'a group the regex lacks empty, none after no match');
+}
+
 $f->stop;
 
 # ---- configuration errors ----
@@ -186,10 +217,14 @@ $f->stop;
           . "        default a;\n    }\n}\n",
           qr/the duplicate "remote_port" variable in \S+ferry\.conf:6/,
           'a map of a built-in variable' ],
-        [ "stream {\n    map \$remote_addr \$x {\n        ~^(.*)\$ \$1;\n"
+        [ "stream {\n    map \$remote_addr \$x {\n        ~^(.*)\$ \$0;\n"
           . "    }\n$srv}\n",
-          qr/regex captures \("\$1"\) are not supported in stream in \S+ferry\.conf:7/,
-          'a regex capture in a stream map value' ],
+          qr/unknown "0" variable in \S+ferry\.conf:7/,
+          '$0 is no capture (nginx: $1..$9)' ],
+        [ "stream {\n    map \$remote_addr \$x {\n        ~^(?<one>.*)\$ \$two;\n"
+          . "    }\n$srv}\n",
+          qr/unknown "two" variable in \S+ferry\.conf:\d+/,
+          'a name that is no group of a regex read so far' ],
         [ "stream {\n    map \$remote_addr \$x {\n        ~(unclosed a;\n"
           . "    }\n$srv}\n",
           qr/invalid regex .* in \S+ferry\.conf:7/,

@@ -154,6 +154,19 @@ void fy_http_regex_jit_report(fy_cycle_t *cycle);
 int  fy_http_regex_exec(fy_http_request_t *r, const fy_http_regex_t *re,
                         const fy_str_t *subject,
                         fy_http_captures_t **captures);
+/* The same with the captures in pool (a stream session's); they point
+ * into subject, which must live as long. */
+int  fy_http_regex_match(fy_pool_t *pool, const fy_http_regex_t *re,
+                         const fy_str_t *subject,
+                         fy_http_captures_t **captures);
+/* The text of group name ("1".."9", or a named group's name) of caps
+ * into buf (cut to size): its whole length, 0 when caps is NULL, has
+ * no such group or the group took no part. */
+size_t fy_http_captures_get(const fy_http_captures_t *caps,
+                            const fy_str_t *name, u_char *buf, size_t size);
+/* Whether re has a group called name. */
+int  fy_http_regex_has_name(const fy_http_regex_t *re, const u_char *name,
+                            size_t len);
 /* The capture variable for $1..$9 or $NAME, a named group of a regex
  * defined earlier in the configuration; NULL if name is neither. */
 /* Whether a part of a compiled text is $1..$9 (rewrite escapes them) */
@@ -188,11 +201,14 @@ void fy_http_map_table_init(fy_conf_t *cf, fy_http_map_table_t *t,
 int  fy_http_map_table_read(fy_conf_t *cf, fy_http_map_table_t *t);
 /* The value for subject in *value (NULL: empty), FY_OK; FY_ERROR when
  * PCRE2 failed (logged).  low: subject.len bytes of scratch.  A
- * matching regex with groups sets *caps (r's pool) when caps is not
- * NULL; r may be NULL when caps is. */
+ * matching regex with groups sets *caps (in pool) when caps is not
+ * NULL; pool may be NULL when caps is. */
 int  fy_http_map_table_find(const fy_http_map_table_t *t, fy_str_t subject,
-                            u_char *low, fy_http_request_t *r,
+                            u_char *low, fy_pool_t *pool,
                             fy_http_captures_t **caps, void **value);
+/* Whether a regex line of t has a group called name (stream's $NAME). */
+int  fy_http_map_table_regex_name(const fy_http_map_table_t *t,
+                                  const u_char *name, size_t len);
 /* fn on every value of t (default, strings, masks, regexes). */
 int  fy_http_map_table_each(const fy_http_map_table_t *t,
                             int (*fn)(void *value, void *data), void *data);

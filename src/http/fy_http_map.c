@@ -257,8 +257,8 @@ fy_http_map_eval(fy_http_request_t *r, fy_http_map_t *map, size_t *len)
     }
     low = fy_palloc(r->pool, subject.len + 1);
     if (low == NULL
-        || fy_http_map_table_find(&map->table, subject, low, r, &caps, &v)
-           != FY_OK)
+        || fy_http_map_table_find(&map->table, subject, low, r->pool, &caps,
+                                  &v) != FY_OK)
     {
         return NULL;
     }

@@ -330,7 +330,7 @@ fy_http_map_mask_find(const fy_array_t *masks, const fy_str_t *host,
 
 int
 fy_http_map_table_find(const fy_http_map_table_t *t, fy_str_t subject,
-                       u_char *low_buf, fy_http_request_t *r,
+                       u_char *low_buf, fy_pool_t *pool,
                        fy_http_captures_t **caps, void **value)
 {
     const fy_http_map_entry_t  *e = NULL;
@@ -368,7 +368,7 @@ fy_http_map_table_find(const fy_http_map_table_t *t, fy_str_t subject,
     }
     for (i = 0; i < t->regexes.nelts; i++) {
         mr = fy_array_elt(&t->regexes, fy_http_map_regex_t, i);
-        rc = fy_http_regex_exec(r, mr->re, &subject, caps);
+        rc = fy_http_regex_match(pool, mr->re, &subject, caps);
         if (rc == FY_ERROR) {
             return FY_ERROR;
         }
@@ -378,4 +378,20 @@ fy_http_map_table_find(const fy_http_map_table_t *t, fy_str_t subject,
         }
     }
     return FY_OK;
+}
+
+int
+fy_http_map_table_regex_name(const fy_http_map_table_t *t,
+                             const u_char *name, size_t len)
+{
+    const fy_http_map_regex_t  *mr;
+    unsigned                    i;
+
+    for (i = 0; i < t->regexes.nelts; i++) {
+        mr = fy_array_elt(&t->regexes, fy_http_map_regex_t, i);
+        if (mr->re && fy_http_regex_has_name(mr->re, name, len)) {
+            return 1;
+        }
+    }
+    return 0;
 }

@@ -167,6 +167,13 @@ int
 fy_http_regex_exec(fy_http_request_t *r, const fy_http_regex_t *re,
                    const fy_str_t *subject, fy_http_captures_t **captures)
 {
+    return fy_http_regex_match(r ? r->pool : NULL, re, subject, captures);
+}
+
+int
+fy_http_regex_match(fy_pool_t *pool, const fy_http_regex_t *re,
+                    const fy_str_t *subject, fy_http_captures_t **captures)
+{
     fy_http_captures_t  *caps;
     PCRE2_SIZE          *ov;
     uint32_t             pairs = re->captures + 1;
@@ -203,7 +210,7 @@ fy_http_regex_exec(fy_http_request_t *r, const fy_http_regex_t *re,
         return FY_OK;
     }
 
-    caps = fy_palloc(r->pool, sizeof(*caps) + 2 * pairs * sizeof(size_t));
+    caps = fy_palloc(pool, sizeof(*caps) + 2 * pairs * sizeof(size_t));
     if (caps == NULL) {
         return FY_ERROR;
     }
@@ -336,6 +343,35 @@ fy_http_capture_get(fy_http_request_t *r, const fy_str_t *arg, u_char *buf,
     return 0;
 }
 
+size_t
+fy_http_captures_get(const fy_http_captures_t *caps, const fy_str_t *name,
+                     u_char *buf, size_t size)
+{
+    int  n;
+
+    if (name->len == 1 && name->data[0] >= '0' && name->data[0] <= '9') {
+        return fy_http_capture_copy(caps, name->data[0] - '0', buf, size);
+    }
+    n = fy_http_capture_number(caps, name);
+    return n >= 0 ? fy_http_capture_copy(caps, (unsigned) n, buf, size) : 0;
+}
+
+int
+fy_http_regex_has_name(const fy_http_regex_t *re, const u_char *name,
+                       size_t len)
+{
+    unsigned  i;
+
+    for (i = 0; i < re->nnames; i++) {
+        if (re->names[i].name.len == len
+            && memcmp(re->names[i].name.data, name, len) == 0)
+        {
+            return 1;
+        }
+    }
+    return 0;
+}
+
 static const fy_http_pvariable_t  fy_http_capture_variable = {
     "", fy_http_capture_get
 };
@@ -353,18 +389,13 @@ fy_http_regex_variable(fy_conf_t *cf, const u_char *name, size_t len)
     fy_http_main_conf_t  *hmcf = cf->cycle ? ((fy_cycle_t *) cf->cycle)->http
                                             : NULL;
     const fy_http_regex_t *re;
-    unsigned              i;
 
     if (len == 1 && name[0] >= '1' && name[0] <= '9') {
         return &fy_http_capture_variable;
     }
     for (re = hmcf ? hmcf->regexes : NULL; re; re = re->next) {
-        for (i = 0; i < re->nnames; i++) {
-            if (re->names[i].name.len == len
-                && memcmp(re->names[i].name.data, name, len) == 0)
-            {
-                return &fy_http_capture_variable;
-            }
+        if (fy_http_regex_has_name(re, name, len)) {
+            return &fy_http_capture_variable;
         }
     }
     return NULL;

@@ -124,11 +124,14 @@ typedef struct {
     fy_str_t   lit;         /* literal text before the variable */
     int        var;         /* FY_STREAM_VAR_*, -1: none (last part),
                                FY_STREAM_VAR_PP_TLV: $proxy_protocol_tlv_
-                               with its NAME in arg */
+                               with its NAME in arg,
+                               FY_STREAM_VAR_CAPTURE: $1..$9 or a named
+                               group of a map's regex, its name in arg */
     fy_str_t   arg;
 } fy_stream_cv_part_t;
 
-#define FY_STREAM_VAR_PP_TLV  (-2)
+#define FY_STREAM_VAR_PP_TLV   (-2)
+#define FY_STREAM_VAR_CAPTURE  (-3)
 
 /* How variable values are written into a log line (log_format's
  * escape=); texts that are not log formats (hash KEY) are NONE. */
@@ -326,6 +329,8 @@ typedef struct fy_stream_session_s {
     unsigned                  realip:1;
     fy_tls_hello_t           *hello;       /* ssl_preread on, else NULL */
     fy_stream_map_value_t    *map_values;  /* the maps' values so far */
+    fy_http_captures_t       *captures;    /* of the last map regex that
+                                              matched with groups */
     struct fy_http_limit_held_s *limit_held;  /* limit_conn's counts */
     struct fy_stream_udp_s   *udp;         /* a UDP session, else NULL */
     unsigned                  limit_conn_status:3;  /* FY_LIMIT_* */
@@ -423,6 +428,9 @@ void fy_stream_preread(fy_stream_session_t *s);
  * map called name, made when new (filled by its block later); -1 when
  * there is no stream block yet, or after the block (no new maps). */
 int  fy_stream_map_reference(fy_conf_t *cf, const u_char *name, size_t len);
+/* Whether a map regex read so far (the current line's too) has a group
+ * called name: $name is then that group's text ($1..$9 are always). */
+int  fy_stream_map_group(fy_conf_t *cf, const u_char *name, size_t len);
 /* End of the stream block: a map used but never defined is an error
  * at its first use.  FY_OK or FY_ERROR (logged). */
 int  fy_stream_map_done(fy_conf_t *cf, fy_stream_main_conf_t *smcf);

@@ -92,6 +92,11 @@ fy_stream_part(fy_stream_session_t *s, const fy_stream_cv_part_t *part,
     fy_str_t  v;
     char      verify[11];
 
+    if (part->var == FY_STREAM_VAR_CAPTURE) {
+        /* the last map regex that matched with groups, this session */
+        return fy_min(fy_http_captures_get(s->captures, &part->arg, buf,
+                                           size), size);
+    }
     if (part->var != FY_STREAM_VAR_PP_TLV) {
         return fy_stream_var(s, part->var, buf, size);
     }
@@ -142,8 +147,12 @@ fy_stream_cv_compile(fy_conf_t *cf, const fy_str_t *text)
         brace = p < end && *p == '{';
         p += brace;
         name = p;
-        while (p < end && (isalnum(*p) || *p == '_')) {
-            p++;
+        if (p < end && *p >= '1' && *p <= '9') {
+            p++;        /* "$1x" is $1 and then "x", as in nginx */
+        } else {
+            while (p < end && (isalnum(*p) || *p == '_')) {
+                p++;
+            }
         }
         if (brace && (p == end || *p != '}')) {
             fy_conf_error(cf, "the closing bracket in \"%.*s\" variable is "
@@ -169,10 +178,15 @@ fy_stream_cv_compile(fy_conf_t *cf, const fy_str_t *text)
             }
             var = FY_STREAM_VAR_PP_TLV;
         }
-        if (var == -1 && *name >= '0' && *name <= '9') {
-            fy_conf_error(cf, "regex captures (\"$%.*s\") are not "
-                          "supported in stream", (int) (p - name), name);
-            return NULL;
+        if (var == -1
+            && ((p - name == 1 && *name >= '1' && *name <= '9')
+                || fy_stream_map_group(cf, name, (size_t) (p - name))))
+        {
+            /* $1..$9, or a named group of a map's regex read so far:
+             * the groups of the session's last matching map regex */
+            part->arg.data = (u_char *) name;
+            part->arg.len = (size_t) (p - name);
+            var = FY_STREAM_VAR_CAPTURE;
         }
         if (var == -1) {
             /* a map's, perhaps defined further down */

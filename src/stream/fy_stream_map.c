@@ -103,6 +103,23 @@ fy_stream_map_value(fy_conf_t *cf, const fy_str_t *text)
 }
 
 int
+fy_stream_map_group(fy_conf_t *cf, const u_char *name, size_t len)
+{
+    fy_cycle_t             *cycle = cf->cycle;
+    fy_stream_main_conf_t  *smcf = cycle ? cycle->stream : NULL;
+    fy_stream_map_t        *map;
+    unsigned                i;
+
+    for (i = 0; smcf && i < smcf->maps.nelts; i++) {
+        map = *fy_array_elt(&smcf->maps, fy_stream_map_t *, i);
+        if (fy_http_map_table_regex_name(&map->table, name, len)) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+int
 fy_stream_map_reference(fy_conf_t *cf, const u_char *name, size_t len)
 {
     fy_cycle_t             *cycle = cf->cycle;
@@ -367,6 +384,7 @@ fy_stream_map_eval(fy_stream_session_t *s, void *data, u_char *buf,
 {
     fy_stream_map_t       *map = data;
     const fy_stream_cv_t  *value;
+    fy_http_captures_t    *caps = NULL;
     fy_str_t               subject;
     u_char                 src[FY_STREAM_VALUE_MAX];
     u_char                 low[FY_STREAM_VALUE_MAX];
@@ -374,10 +392,25 @@ fy_stream_map_eval(fy_stream_session_t *s, void *data, u_char *buf,
 
     subject.data = src;
     subject.len = fy_stream_cv_eval(s, map->source, src, sizeof(src));
-    if (fy_http_map_table_find(&map->table, subject, low, NULL, NULL, &found)
-        != FY_OK)
+    if (map->table.regexes.nelts) {
+        /* a regex's groups point into the subject, and are read after
+         * this (the value, and later texts: nginx), so it goes into the
+         * session's pool */
+        subject.data = fy_palloc(s->pool, subject.len + 1);
+        if (subject.data == NULL) {
+            return FY_STREAM_VAR_FAILED;
+        }
+        memcpy(subject.data, src, subject.len);
+    }
+    if (fy_http_map_table_find(&map->table, subject, low, s->pool, &caps,
+                               &found) != FY_OK)
     {
         return FY_STREAM_VAR_FAILED;    /* PCRE2 failed: logged */
+    }
+    if (caps) {
+        /* $1..$9 and the named groups are this match's from now on,
+         * for the value and after it, as in nginx */
+        s->captures = caps;
     }
     value = found;
     return value ? fy_stream_cv_eval(s, value, buf, size) : 0;
