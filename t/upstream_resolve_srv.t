@@ -326,6 +326,37 @@ like($f->error_log, qr/service http of late\.test could not be resolved \(3: Hos
      '... logged');
 like($f->error_log, qr/upstream "app": server "app\.test" no longer has address 127\.0\.0\.1:$p2/,
      'the error log says which address went');
+
+# a reload keeps the addresses with their weights and roles: the new
+# workers have them while the DNS server is silent
+answer(<<"EOF");
+a.test 127.0.0.1
+b.test 127.0.0.1
+_http._tcp.app.test srv 10:3:$p1:a.test 20:2:$p6:b.test
+EOF
+ok(scalar(wait_until { my $a = servers_of()->{app};
+                       ($a->{"127.0.0.1:$p6"} // '') eq 'backup/2'
+                       && $a->{"127.0.0.1:$p1"} eq 'up/3' } 10),
+   'a record becomes a backup, a weight changes: the status page')
+    or diag(explain(servers_of()->{app}));
+answer(<<'EOF');
+a.test silent
+b.test silent
+_http._tcp.app.test silent
+EOF
+my @old = $f->worker_pids;
+my $done = () = $f->error_log =~ /reload done: generation/g;
+kill 'HUP', $f->master_pid;
+ok(scalar(wait_until { my @now = $f->worker_pids;
+                my $d = () = $f->error_log =~ /reload done: generation/g;
+                my %o = map { $_ => 1 } @old;
+                $d > $done && @now >= 2 && !grep { $o{$_} } @now } 10),
+   'reload: new workers');
+is_deeply(servers_of()->{app},
+          { "127.0.0.1:$p1" => 'up/3', "127.0.0.1:$p6" => 'backup/2' },
+          '... the addresses, weights and roles found before, DNS silent');
+is_deeply(spread('/app/x', 4), { "127.0.0.1:$p1" => 4 },
+          '... the primary takes the requests');
 $f->stop;
 
 # ---- stream ----
