@@ -232,10 +232,12 @@ fy_upstream_has_port(const fy_str_t *s)
     return memchr(p, ':', s->len) != NULL;
 }
 
-/* server ADDRESS [weight=N] ... [resolve] in an upstream block, http's
- * or stream's: a host name gives one server per address, each with the
- * line's parameters, as in nginx -- now, or with "resolve" at run time
- * and for as long as ferry runs (fy_http_upstream_resolve.c). */
+/* server ADDRESS [weight=N] ... [resolve] [service=NAME] in an upstream
+ * block, http's or stream's: a host name gives one server per address,
+ * each with the line's parameters, as in nginx -- now, or with "resolve"
+ * at run time and for as long as ferry runs (fy_http_upstream_resolve.c;
+ * with "service=", the addresses of its SRV records' targets,
+ * fy_http_upstream_srv.c). */
 const char *
 fy_http_upstream_server(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
 {
