@@ -13,7 +13,8 @@
 # addresses of now, and a reload keeps them (the new workers have them
 # even while the DNS server is silent).  The resolver may be the
 # upstream's own or the http/stream block's.  Configuration errors (no
-# zone, no resolver, service=) name the file and line.
+# zone, no resolver) name the file and line; service= (SRV records) is
+# t/upstream_resolve_srv.t.
 
 use strict;
 use warnings;
@@ -360,17 +361,6 @@ stream {
         server a.test:80 resolve;
     }
     server { listen 127.0.0.1:%%PORT_0%%; proxy_pass s; }
-}
-EOF
-
-conf_refused(<<'EOF', qr/\[emerg\] "service=" .*not supported.* in \S+ferry\.conf:9/, 'service= refused');
-http {
-    resolver 127.0.0.1;
-    upstream u {
-        zone u 64k;
-        server a.test service=http resolve;
-    }
-    server { listen 127.0.0.1:%%PORT_0%%; location / { proxy_pass http://u; } }
 }
 EOF
 

@@ -131,10 +131,11 @@ int
 fy_dns_parse(const u_char *msg, size_t n, uint16_t id, const u_char *name,
              size_t len, uint16_t qtype, fy_dns_answer_t *ans)
 {
-    char      owner[FY_DNS_NAME_MAX + 1], cur[FY_DNS_NAME_MAX + 1];
-    size_t    off, rd, alen;
-    unsigned  flags, qd, an, i, type, cls, rdlen;
-    uint32_t  ttl;
+    char           owner[FY_DNS_NAME_MAX + 1], cur[FY_DNS_NAME_MAX + 1];
+    fy_dns_srv_t  *srv;
+    size_t         off, rd, alen;
+    unsigned       flags, qd, an, i, type, cls, rdlen;
+    uint32_t       ttl;
 
     memset(ans, 0, sizeof(*ans));
     ans->ttl = UINT32_MAX;
@@ -208,6 +209,27 @@ fy_dns_parse(const u_char *msg, size_t n, uint16_t id, const u_char *name,
         if (type != qtype) {
             continue;
         }
+        if (qtype == FY_DNS_SRV) {
+            /* priority, weight, port, then the target's name */
+            if (rdlen < 7) {
+                return FY_ERROR;
+            }
+            if (ans->nsrvs < FY_DNS_MAX_SRVS) {
+                srv = &ans->srvs[ans->nsrvs];
+                srv->priority = fy_dns_u16(msg + rd);
+                srv->weight = fy_dns_u16(msg + rd + 2);
+                srv->port = fy_dns_u16(msg + rd + 4);
+                rd += 6;
+                if (fy_dns_name(msg, off, &rd, srv->target) != FY_OK
+                    || rd != off)
+                {
+                    return FY_ERROR;
+                }
+                ans->nsrvs++;
+            }
+            ans->ttl = fy_min(ans->ttl, ttl);
+            continue;
+        }
         if (rdlen != alen) {
             return FY_ERROR;
         }
@@ -218,7 +240,7 @@ fy_dns_parse(const u_char *msg, size_t n, uint16_t id, const u_char *name,
         }
         ans->ttl = fy_min(ans->ttl, ttl);
     }
-    if (ans->naddrs == 0) {
+    if (ans->naddrs == 0 && ans->nsrvs == 0) {
         ans->ttl = 0;
     }
     return FY_OK;

@@ -13,6 +13,10 @@
  * query lives as long as a request waits on it; each waiter has its
  * own resolver_timeout.  Answers, and names that do not exist, are
  * cached by name: for the records' least TTL, or for valid=.
+ *
+ * An SRV query (the upstream "service=" servers) is one SRV question,
+ * otherwise the same: its answer is the records, cached apart from the
+ * name's addresses; resolving their targets is the caller's.
  */
 #include "fy_core.h"
 #include "fy_resolver.h"
@@ -34,18 +38,22 @@ struct fy_resolver_query_s {
     fy_conn_t            *c;            /* the socket of this try */
     unsigned              server;       /* index of this try's server */
     unsigned              refused;      /* servers that failed in a row */
-    unsigned              pending;      /* 1: A, 2: AAAA not answered */
+    unsigned              pending;      /* 1: A, 2: AAAA, 4: SRV not
+                                           answered */
+    unsigned              srv:1;        /* an SRV query */
     unsigned              done:1;       /* its waiters are being told */
     unsigned              want_tcp:1;   /* an answer came truncated */
     unsigned              tcp:1;        /* this try is over TCP */
     unsigned              tcp_sent:1;   /* ... and its questions went */
     u_char               *tbuf;         /* TCP: what arrived, malloc'ed */
     size_t                have;
-    uint16_t              id[2];        /* A, AAAA */
-    int                   error[2];
+    uint16_t              id[3];        /* A, AAAA, SRV */
+    int                   error[3];
     uint32_t              ttl;
     unsigned              naddrs;
     fy_dns_addr_t         addrs[2 * FY_DNS_MAX_ADDRS];
+    unsigned              nsrvs;
+    fy_dns_srv_t          srvs[FY_DNS_MAX_SRVS];
     size_t                len;
     u_char                name[FY_DNS_NAME_MAX + 1];
 };
@@ -54,10 +62,18 @@ struct fy_resolver_node_s {
     fy_resolver_node_t   *next;
     uint64_t              expires;      /* fy_current_msec */
     int                   error;
+    unsigned              srv;          /* SRV records, not addresses */
     unsigned              naddrs;
     fy_dns_addr_t        *addrs;        /* after the name */
+    unsigned              nsrvs;
+    fy_dns_srv_t         *srvs;         /* after the addresses */
     size_t                len;
     u_char                name[];
+};
+
+/* The question of each bit of pending, in order. */
+static const uint16_t  fy_resolver_qtypes[3] = {
+    FY_DNS_A, FY_DNS_AAAA, FY_DNS_SRV
 };
 
 static void fy_resolver_send(fy_resolver_query_t *q);
@@ -116,7 +132,8 @@ fy_resolver_hash(const u_char *name, size_t len)
 /* The cached answer for name, or NULL; expired entries of its bucket
  * are dropped on the way. */
 static fy_resolver_node_t *
-fy_resolver_lookup(fy_resolver_t *res, const u_char *name, size_t len)
+fy_resolver_lookup(fy_resolver_t *res, const u_char *name, size_t len,
+                   unsigned srv)
 {
     fy_resolver_node_t  **pp, *n;
 
@@ -128,8 +145,8 @@ fy_resolver_lookup(fy_resolver_t *res, const u_char *name, size_t len)
             free(n);
             continue;
         }
-        if (n->len == len && strncasecmp((char *) n->name, (char *) name,
-                                         len) == 0)
+        if (n->len == len && n->srv == srv
+            && strncasecmp((char *) n->name, (char *) name, len) == 0)
         {
             return n;
         }
@@ -177,7 +194,8 @@ fy_resolver_store(fy_resolver_query_t *q, int error, uint64_t ms)
         }
     }
     n = malloc(sizeof(*n) + q->len + sizeof(fy_dns_addr_t)
-               + q->naddrs * sizeof(fy_dns_addr_t));
+               + q->naddrs * sizeof(fy_dns_addr_t)
+               + q->nsrvs * sizeof(fy_dns_srv_t));
     if (n == NULL) {
         return;
     }
@@ -192,6 +210,11 @@ fy_resolver_store(fy_resolver_query_t *q, int error, uint64_t ms)
                                   & ~(uintptr_t) (_Alignof(fy_dns_addr_t)
                                                   - 1));
     memcpy(n->addrs, q->addrs, q->naddrs * sizeof(fy_dns_addr_t));
+    /* fy_dns_srv_t's alignment (2) is within fy_dns_addr_t's */
+    n->srv = q->srv;
+    n->nsrvs = q->nsrvs;
+    n->srvs = (fy_dns_srv_t *) (n->addrs + q->naddrs);
+    memcpy(n->srvs, q->srvs, q->nsrvs * sizeof(fy_dns_srv_t));
     b = fy_resolver_hash(q->name, q->len);
     n->next = res->cache[b];
     res->cache[b] = n;
@@ -227,12 +250,13 @@ fy_resolver_done(fy_resolver_query_t *q)
     int                  error = 0;
     uint64_t             ms;
 
-    if (q->naddrs == 0) {
+    if (q->naddrs == 0 && q->nsrvs == 0) {
         /* an error of the A question before the AAAA's; both answered
          * without an address: the name has none (nginx's "Host not
-         * found" too) */
+         * found" too; an SRV answer without records as well) */
         error = q->error[0] ? q->error[0]
-                : q->error[1] ? q->error[1] : FY_DNS_NXDOMAIN;
+                : q->error[1] ? q->error[1]
+                : q->error[2] ? q->error[2] : FY_DNS_NXDOMAIN;
         ms = res->valid >= 0 ? (uint64_t) res->valid
              : FY_RESOLVER_NEG_TTL * 1000;
     } else {
@@ -250,6 +274,8 @@ fy_resolver_done(fy_resolver_query_t *q)
         w->error = error;
         w->addrs = q->addrs;
         w->naddrs = q->naddrs;
+        w->srvs = q->srvs;
+        w->nsrvs = q->nsrvs;
         w->expires = fy_current_msec + ms;
         w->handler(w);
     }
@@ -267,12 +293,12 @@ fy_resolver_answer(fy_resolver_query_t *q, const u_char *msg, size_t n)
     unsigned          t, i;
     int               rc;
 
-    for (t = 0; t < 2; t++) {
+    for (t = 0; t < 3; t++) {
         if (!(q->pending & (1u << t))) {
             continue;
         }
         rc = fy_dns_parse(msg, n, q->id[t], q->name, q->len,
-                          t == 0 ? FY_DNS_A : FY_DNS_AAAA, &ans);
+                          fy_resolver_qtypes[t], &ans);
         if (rc == FY_DECLINED) {
             continue;
         }
@@ -301,7 +327,10 @@ fy_resolver_answer(fy_resolver_query_t *q, const u_char *msg, size_t n)
             {
                 q->addrs[q->naddrs++] = ans.addrs[i];
             }
-            if (ans.naddrs) {
+            for (i = 0; i < ans.nsrvs && q->nsrvs < FY_DNS_MAX_SRVS; i++) {
+                q->srvs[q->nsrvs++] = ans.srvs[i];
+            }
+            if (ans.naddrs || ans.nsrvs) {
                 q->ttl = fy_min(q->ttl, ans.ttl);
             }
         }
@@ -427,12 +456,12 @@ fy_resolver_tcp_questions(fy_resolver_query_t *q, u_char *buf, size_t size)
     size_t    n = 0, len;
     unsigned  t;
 
-    for (t = 0; t < 2; t++) {
+    for (t = 0; t < 3; t++) {
         if (!(q->pending & (1u << t))) {
             continue;
         }
         len = fy_dns_query(buf + n + 2, size - n - 2, q->id[t], q->name,
-                           q->len, t == 0 ? FY_DNS_A : FY_DNS_AAAA);
+                           q->len, fy_resolver_qtypes[t]);
         buf[n] = (u_char) (len >> 8);
         buf[n + 1] = (u_char) len;
         n += 2 + len;
@@ -457,12 +486,12 @@ fy_resolver_send(fy_resolver_query_t *q)
     if (c == NULL) {
         return;
     }
-    for (t = 0; t < 2; t++) {
+    for (t = 0; t < 3; t++) {
         if (!(q->pending & (1u << t))) {
             continue;
         }
         len = fy_dns_query(buf, sizeof(buf), q->id[t], q->name, q->len,
-                           t == 0 ? FY_DNS_A : FY_DNS_AAAA);
+                           fy_resolver_qtypes[t]);
         if (send(c->fd, buf, len, 0) == -1) {
             fy_log_error(FY_LOG_ERR, errno, "send() to %s failed while "
                          "resolving %.*s", res->server_names[q->server],
@@ -585,6 +614,8 @@ fy_resolver_timeout(fy_event_t *ev)
     w->error = FY_DNS_TIMEDOUT;
     w->addrs = NULL;
     w->naddrs = 0;
+    w->srvs = NULL;
+    w->nsrvs = 0;
     w->expires = 0;
     w->handler(w);
 }
@@ -612,9 +643,10 @@ fy_resolver_cancel(fy_resolver_wait_t *w)
     }
 }
 
-int
-fy_resolver_resolve(fy_resolver_t *res, const u_char *name, size_t len,
-                    int64_t timeout, fy_resolver_wait_t *w)
+/* fy_resolver_resolve(), or with srv its SRV records */
+static int
+fy_resolver_start(fy_resolver_t *res, const u_char *name, size_t len,
+                  unsigned srv, int64_t timeout, fy_resolver_wait_t *w)
 {
     fy_resolver_node_t   *n;
     fy_resolver_query_t  *q;
@@ -623,18 +655,20 @@ fy_resolver_resolve(fy_resolver_t *res, const u_char *name, size_t len,
 
     w->query = NULL;
     w->timer.timer_index = -1;
-    n = fy_resolver_lookup(res, name, len);
+    n = fy_resolver_lookup(res, name, len, srv);
     if (n) {
         w->error = n->error;
         w->addrs = n->addrs;
         w->naddrs = n->naddrs;
+        w->srvs = n->srvs;
+        w->nsrvs = n->nsrvs;
         w->expires = n->expires;
         return FY_OK;
     }
 
     for (q = res->queries; q; q = q->next) {
-        if (q->len == len && strncasecmp((char *) q->name, (char *) name,
-                                         len) == 0)
+        if (q->len == len && q->srv == srv
+            && strncasecmp((char *) q->name, (char *) name, len) == 0)
         {
             break;
         }
@@ -647,6 +681,8 @@ fy_resolver_resolve(fy_resolver_t *res, const u_char *name, size_t len,
             w->error = FY_DNS_FORMERR;
             w->addrs = NULL;
             w->naddrs = 0;
+            w->srvs = NULL;
+            w->nsrvs = 0;
             w->expires = 0;
             return FY_OK;
         }
@@ -660,7 +696,9 @@ fy_resolver_resolve(fy_resolver_t *res, const u_char *name, size_t len,
         q->len = len;
         memcpy(q->name, name, len);
         q->ttl = UINT32_MAX;
-        q->pending = (res->ipv4 ? 1u : 0) | (res->ipv6 ? 2u : 0);
+        q->srv = srv;
+        q->pending = srv ? 4u
+                     : (res->ipv4 ? 1u : 0) | (res->ipv6 ? 2u : 0);
         if (getrandom(&rnd, sizeof(rnd), GRND_NONBLOCK) != sizeof(rnd)) {
             rnd = (uint32_t) (fy_current_msec * 2654435761u)
                   ^ (uint32_t) (uintptr_t) q;
@@ -670,6 +708,7 @@ fy_resolver_resolve(fy_resolver_t *res, const u_char *name, size_t len,
         if (q->id[1] == q->id[0]) {
             q->id[1]++;
         }
+        q->id[2] = q->id[0];        /* asked alone */
         q->server = res->next++ % res->nservers;   /* in turn, as nginx */
         q->next = res->queries;
         res->queries = q;
@@ -682,6 +721,20 @@ fy_resolver_resolve(fy_resolver_t *res, const u_char *name, size_t len,
     w->timer.handler = fy_resolver_timeout;
     fy_timer_add(&w->timer, (uint64_t) timeout);
     return FY_AGAIN;
+}
+
+int
+fy_resolver_resolve(fy_resolver_t *res, const u_char *name, size_t len,
+                    int64_t timeout, fy_resolver_wait_t *w)
+{
+    return fy_resolver_start(res, name, len, 0, timeout, w);
+}
+
+int
+fy_resolver_resolve_srv(fy_resolver_t *res, const u_char *name, size_t len,
+                        int64_t timeout, fy_resolver_wait_t *w)
+{
+    return fy_resolver_start(res, name, len, 1, timeout, w);
 }
 
 void

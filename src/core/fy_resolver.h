@@ -55,6 +55,10 @@ struct fy_resolver_wait_s {
     int                   error;
     const fy_dns_addr_t  *addrs;
     unsigned              naddrs;
+    /* the SRV records of fy_resolver_resolve_srv (in the order of the
+     * answer; valid as long as addrs) */
+    const fy_dns_srv_t   *srvs;
+    unsigned              nsrvs;
     /* until when (fy_current_msec) the answer is kept in the cache, by
      * its TTL or valid=: when to ask again for a name watched (the
      * upstream "resolve" servers); 0 for a timeout */
@@ -74,6 +78,11 @@ struct fy_resolver_wait_s {
  * those. */
 int  fy_resolver_resolve(fy_resolver_t *res, const u_char *name,
                          size_t len, int64_t timeout, fy_resolver_wait_t *w);
+/* The same for the SRV records of name ("_http._tcp.app.test"):
+ * w->srvs, w->nsrvs; an answer without records is FY_DNS_NXDOMAIN. */
+int  fy_resolver_resolve_srv(fy_resolver_t *res, const u_char *name,
+                             size_t len, int64_t timeout,
+                             fy_resolver_wait_t *w);
 /* Stop waiting (the request ended): the handler will not be called.
  * Harmless for a w that is not waiting. */
 void fy_resolver_cancel(fy_resolver_wait_t *w);

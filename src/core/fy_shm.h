@@ -122,9 +122,12 @@ typedef struct {
      * one of those reserved for the name's addresses (resolve_key: a
      * hash of the server's text, to find them again on reload); absent
      * 1 while it holds none (addr is then "", the status page skips
-     * it).  Written under the upstream lock. */
+     * it); with "service=", weight and resolve_backup are the SRV
+     * record's (a record of a priority other than the lowest: a backup
+     * server).  Written under the upstream lock. */
     uint64_t  resolve_key;
     uint64_t  absent;
+    uint64_t  resolve_backup;
 } __attribute__((aligned(FY_CACHELINE))) fy_shm_peer_t;
 
 /*

@@ -412,6 +412,10 @@ typedef struct {
     uint64_t                   resolve_gen;
     unsigned                   nlive;
     unsigned                   zone:1;
+    /* some line has "service=": SRV records of a priority other than
+     * the lowest are backup servers (has_backup is set for them when
+     * the balancer takes backups, fy_http_upstream_resolve_check) */
+    unsigned                   has_service:1;
 } fy_http_upstream_t;
 
 /* The base of u's servers' counters (server i's: [peer->shm]) and its
@@ -447,7 +451,8 @@ fy_http_up_many(const fy_http_upstream_t *u)
 extern const fy_command_t  fy_http_upstream_resolve_commands[];
 int  fy_http_upstream_resolve_add(fy_conf_t *cf, fy_http_upstream_t *u,
          const fy_http_upstream_peer_t *tpl, const fy_str_t *server,
-         const u_char *host, size_t host_len, uint16_t port);
+         const u_char *host, size_t host_len, uint16_t port,
+         const fy_str_t *service);
 int  fy_http_upstream_resolve_check(fy_http_upstream_t *u,
          struct fy_resolver_s *res, int64_t timeout);
 int  fy_http_upstream_resolve_register(fy_http_upstream_t *u,

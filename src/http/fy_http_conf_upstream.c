@@ -215,17 +215,36 @@ fy_http_upstream_add_peers(fy_pool_t *pool, fy_http_upstream_t *u,
     return FY_OK;
 }
 
-/* server ADDRESS [weight=N] ... [resolve] in an upstream block, http's
- * or stream's: a host name gives one server per address, each with the
- * line's parameters, as in nginx -- now, or with "resolve" at run time
- * and for as long as ferry runs (fy_http_upstream_resolve.c). */
+/* Does the server text end in a port: "host:80", "[::1]:80", but not
+ * "[::1]", nor "unix:/path"? */
+static int
+fy_upstream_has_port(const fy_str_t *s)
+{
+    const u_char  *p = s->data, *e = s->data + s->len;
+
+    if (s->len > 5 && strncmp((char *) p, "unix:", 5) == 0) {
+        return 0;
+    }
+    if (s->len && p[0] == '[') {
+        p = memchr(p, ']', s->len);
+        return p && p + 1 < e && p[1] == ':';
+    }
+    return memchr(p, ':', s->len) != NULL;
+}
+
+/* server ADDRESS [weight=N] ... [resolve] [service=NAME] in an upstream
+ * block, http's or stream's: a host name gives one server per address,
+ * each with the line's parameters, as in nginx -- now, or with "resolve"
+ * at run time and for as long as ferry runs (fy_http_upstream_resolve.c;
+ * with "service=", the addresses of its SRV records' targets,
+ * fy_http_upstream_srv.c). */
 const char *
 fy_http_upstream_server(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
 {
     fy_http_upstream_t       *u = conf;
     fy_http_upstream_peer_t   tpl, *peer = &tpl;
     fy_array_t                addrs;
-    fy_str_t                 *arg, v;
+    fy_str_t                 *arg, v, service = { 0, NULL };
     fy_dns_addr_t             a;
     const u_char             *host;
     size_t                    host_len;
@@ -278,17 +297,27 @@ fy_http_upstream_server(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
         } else if (fy_str_eq(arg, "resolve")) {
             resolve = 1;
         } else if (fy_http_param(arg, "service", &v)) {
-            fy_conf_error(cf, "\"service=\" (addresses from DNS SRV "
-                          "records) is not supported by ferry; list the "
-                          "servers, or use \"resolve\" with a name that "
-                          "has A/AAAA records");
-            return FY_CONF_ERROR;
+            if (v.len == 0) {
+                fy_conf_error(cf, "service is empty");
+                return FY_CONF_ERROR;
+            }
+            service = v;
         } else {
             goto invalid;
         }
     }
     if (peer->backup && peer->down) {
         fy_conf_error(cf, "a server cannot be both \"backup\" and \"down\"");
+        return FY_CONF_ERROR;
+    }
+    if (service.data && !resolve) {
+        fy_conf_error(cf, "service upstream \"%s\" requires \"resolve\" "
+                      "parameter", cf->args[1].data);
+        return FY_CONF_ERROR;
+    }
+    if (service.data && fy_upstream_has_port(&cf->args[1])) {
+        fy_conf_error(cf, "service upstream \"%s\" may not have port",
+                      cf->args[1].data);
         return FY_CONF_ERROR;
     }
 
@@ -301,7 +330,9 @@ fy_http_upstream_server(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
         if (rc == FY_OK) {
             /* a name: resolved at run time, not now (nginx) */
             if (fy_http_upstream_resolve_add(cf, u, peer, &cf->args[1], host,
-                                             host_len, port) != FY_OK)
+                                             host_len, port,
+                                             service.data ? &service : NULL)
+                != FY_OK)
             {
                 return "cannot allocate memory";
             }
@@ -313,6 +344,11 @@ fy_http_upstream_server(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
             return FY_CONF_ERROR;
         }
         /* an address: nothing to resolve, as in nginx */
+    }
+    if (service.data) {
+        fy_conf_error(cf, "service upstream \"%s\" requires domain name",
+                      cf->args[1].data);
+        return FY_CONF_ERROR;
     }
 
     rc = fy_parse_addrs(cf->pool, cf->args[1].data, cf->args[1].len, 0,

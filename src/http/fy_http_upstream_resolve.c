@@ -38,6 +38,15 @@
  * On reload the master gives a line the slots that held its addresses
  * in the old configuration (same upstream, same server text), so the
  * new workers start with them instead of with an empty group.
+ *
+ * "service=NAME" (nginx's SRV records): the worker asks for the SRV
+ * records of "_NAME._tcp.HOST" (or "NAME.HOST" when NAME has a dot),
+ * then for the addresses of every record's target; the line's servers
+ * are those addresses with the record's port and weight, those of the
+ * lowest priority value primary, the others backup servers (with
+ * "backup" on the line: the lowest are backups, the others left out).
+ * The slots then carry each address's weight and role too.  Asked
+ * again when the first of those answers leaves the cache.
  */
 #include "fy_core.h"
 #include "fy_http.h"
@@ -45,35 +54,10 @@
 #include "fy_resolver.h"
 #include "fy_shm.h"
 #include "fy_stream.h"
+#include "fy_http_upresolve.h"
 
 #include <arpa/inet.h>
 
-/* Addresses one "resolve" line may have at once; further ones of an
- * answer are left out, with a warning. */
-#define FY_UPRESOLVE_MAX    16
-/* ms between tries after a failure other than "no such name" */
-#define FY_UPRESOLVE_RETRY  1000
-
-struct fy_http_upresolve_s {
-    fy_http_upstream_t          *u;
-    struct fy_http_upresolve_s  *next;
-    fy_str_t                     server;     /* as written: "app:8080" */
-    const u_char                *host;       /* the name in it */
-    size_t                       host_len;
-    uint16_t                     port;
-    unsigned                     first;      /* u->peers[first..first+n) */
-    unsigned                     n;
-    uint64_t                     key;        /* fy_shm_peer_t.resolve_key */
-    /* two name buffers per peer, used in turn: $upstream_addr of a
-     * request still running keeps the text of the address it used */
-    char                        *names;
-    unsigned                     overflow:1; /* the warning was logged */
-    uint64_t                     generation; /* the worker's configuration */
-    fy_resolver_wait_t           wait;
-    fy_event_t                   timer;
-};
-
-typedef struct fy_http_upresolve_s  fy_http_upresolve_t;
 
 
 /* ---- configuration ---- */
@@ -99,14 +83,19 @@ const fy_command_t  fy_http_upstream_resolve_commands[] = {
     { NULL, 0, 0, 0, 0, NULL, 0, 0, NULL }
 };
 
+/* The line's key: its server text, and its service if any (the same
+ * name with and without service= are two lines). */
 static uint64_t
-fy_upresolve_key(const fy_str_t *s)
+fy_upresolve_key(const fy_str_t *s, const fy_str_t *service)
 {
     uint64_t  h = 14695981039346656037ULL;
     size_t    i;
 
     for (i = 0; i < s->len; i++) {
         h = (h ^ (s->data[i] | 0x20)) * 1099511628211ULL;
+    }
+    for (i = 0; service && i < service->len; i++) {
+        h = (h ^ (service->data[i] | 0x20)) * 1099511628211ULL;
     }
     return h | 1;       /* never 0: 0 is "not a resolve slot" */
 }
@@ -115,7 +104,8 @@ int
 fy_http_upstream_resolve_add(fy_conf_t *cf, fy_http_upstream_t *u,
                              const fy_http_upstream_peer_t *tpl,
                              const fy_str_t *server, const u_char *host,
-                             size_t host_len, uint16_t port)
+                             size_t host_len, uint16_t port,
+                             const fy_str_t *service)
 {
     fy_http_upresolve_t      *r, **pr;
     fy_http_upstream_peer_t  *peer;
@@ -136,7 +126,34 @@ fy_http_upstream_resolve_add(fy_conf_t *cf, fy_http_upstream_t *u,
     r->host = r->server.data + (host - server->data);
     r->host_len = host_len;
     r->port = port;
-    r->key = fy_upresolve_key(server);
+    r->weight = tpl->weight;
+    r->backup = tpl->backup;
+    r->key = fy_upresolve_key(server, service);
+
+    if (service) {
+        /* nginx: "_http._tcp.HOST" for "http", "NAME.HOST" for a NAME
+         * with a dot in it */
+        r->service.data = (u_char *) fy_pstrndup(cf->pool,
+                                                 (char *) service->data,
+                                                 service->len);
+        r->srvname.data = fy_pcalloc(cf->pool, service->len + host_len + 8);
+        r->targets = fy_pcalloc(cf->pool, FY_DNS_MAX_SRVS
+                                          * sizeof(fy_upresolve_target_t));
+        if (r->service.data == NULL || r->srvname.data == NULL
+            || r->targets == NULL)
+        {
+            return FY_ERROR;
+        }
+        r->service.len = service->len;
+        r->srvname.len = (size_t) snprintf((char *) r->srvname.data,
+                                           service->len + host_len + 8,
+                                           memchr(service->data, '.',
+                                                  service->len)
+                                           ? "%.*s.%.*s" : "_%.*s._tcp.%.*s",
+                                           (int) service->len, service->data,
+                                           (int) host_len, host);
+        u->has_service = 1;
+    }
     r->first = u->peers.nelts;
     r->n = FY_UPRESOLVE_MAX;
 
@@ -183,6 +200,11 @@ fy_http_upstream_resolve_check(fy_http_upstream_t *u, fy_resolver_t *res,
     if (u->resolver_timeout == FY_CONF_UNSET_MSEC) {
         u->resolver_timeout = timeout != FY_CONF_UNSET_MSEC ? timeout : 30000;
     }
+    if (u->has_service && (u->balancer == NULL || u->balancer->backup)) {
+        /* SRV records of a higher priority value may make backups (a
+         * balancer without backups leaves them out, as nginx's hash) */
+        u->has_backup = 1;
+    }
     u->nlive = 0;
     return FY_OK;
 }
@@ -218,8 +240,11 @@ fy_upresolve_read(fy_http_upresolve_t *r, unsigned k, fy_shm_peer_t *sp)
     socklen_t                 salen;
     char                     *buf;
     size_t                    len;
+    unsigned                  weight, backup;
 
     peer = fy_array_elt(&r->u->peers, fy_http_upstream_peer_t, r->first + k);
+    weight = (unsigned) fy_shm_get(sp->weight);
+    backup = fy_shm_get(sp->resolve_backup) != 0;
 
     if (fy_shm_get(sp->absent) || sp->addr[0] == '\0') {
         if (peer->absent) {
@@ -235,7 +260,13 @@ fy_upresolve_read(fy_http_upresolve_t *r, unsigned k, fy_shm_peer_t *sp)
     if (!peer->absent && peer->name.len == len
         && memcmp(peer->name.data, sp->addr, len) == 0)
     {
-        return 0;
+        if (peer->weight == weight && peer->backup == backup) {
+            return 0;
+        }
+        /* the SRV record's weight or priority changed */
+        peer->weight = weight;
+        peer->backup = backup;
+        return 1;
     }
     if (fy_parse_addr_port((u_char *) sp->addr, len, 1, &sa, &salen)
         != FY_OK)
@@ -252,6 +283,8 @@ fy_upresolve_read(fy_http_upresolve_t *r, unsigned k, fy_shm_peer_t *sp)
     peer->name.len = len;
     peer->addr = sa;
     peer->addrlen = salen;
+    peer->weight = weight;
+    peer->backup = backup;
     peer->absent = 0;
     return 1;
 }
@@ -295,6 +328,7 @@ fy_upresolve_slot_init(fy_shm_peer_t *sp, const char *up, uint64_t key,
     sp->resolve_key = key;
     sp->absent = 1;
     sp->weight = peer->weight;
+    sp->resolve_backup = peer->backup;
     sp->state = peer->down ? FY_PEER_DOWN
                 : peer->backup ? FY_PEER_BACKUP : FY_PEER_UP;
 }
@@ -324,7 +358,12 @@ fy_http_upstream_resolve_register(fy_http_upstream_t *u, const char *up,
                                 r->first + k);
             taken[i] = 1;
             peer->shm = i;
-            fy_shm_set(sp->weight, peer->weight);
+            if (r->srvname.len == 0) {
+                /* the line's, which a reload may have changed; an SRV
+                 * record's stay until the next answer */
+                fy_shm_set(sp->weight, r->weight);
+                fy_shm_set(sp->resolve_backup, r->backup);
+            }
             fy_upresolve_read(r, k, sp);
             k++;
         }
@@ -359,44 +398,68 @@ fy_http_upstream_resolve_register(fy_http_upstream_t *u, const char *up,
 static void fy_upresolve_timer(fy_event_t *ev);
 static void fy_upresolve_done(fy_resolver_wait_t *w);
 
-/* Is text (an address with port) among the n of texts? */
-static int
-fy_upresolve_has(char (*texts)[FY_SOCKADDR_STRLEN], unsigned n,
-                 const char *text)
+/* The entry of addrs (n) with address text, or NULL. */
+static const fy_upresolve_addr_t *
+fy_upresolve_find(const fy_upresolve_addr_t *addrs, unsigned n,
+                  const char *text)
 {
     unsigned  i;
 
     for (i = 0; i < n; i++) {
-        if (strcmp(texts[i], text) == 0) {
-            return 1;
+        if (strcmp(addrs[i].text, text) == 0) {
+            return &addrs[i];
         }
     }
-    return 0;
+    return NULL;
+}
+
+/* Slot sp (holding an address) takes weight and role a: 1 if that
+ * changed them.  The state follows the role unless the server is out
+ * (down, failed: that ends by itself). */
+static int
+fy_upresolve_role(fy_shm_peer_t *sp, const fy_upresolve_addr_t *a)
+{
+    uint64_t  state;
+
+    if (fy_shm_get(sp->weight) == a->weight
+        && fy_shm_get(sp->resolve_backup) == a->backup)
+    {
+        return 0;
+    }
+    fy_shm_set(sp->weight, a->weight);
+    fy_shm_set(sp->resolve_backup, a->backup);
+    state = fy_shm_get(sp->state);
+    if (state == FY_PEER_UP || state == FY_PEER_BACKUP) {
+        fy_shm_set(sp->state, a->backup ? FY_PEER_BACKUP : FY_PEER_UP);
+    }
+    return 1;
 }
 
 /*
- * The answer for r is the n addresses of texts: under the upstream's
+ * The answer for r is the n addresses of addrs: under the upstream's
  * lock, slots whose address is not among them are emptied, and the
  * new ones go to empty slots -- only to one without requests in
  * progress (its active count is every process's): a request, in any
  * worker, never sees the address of the peer it holds change under it,
  * and its last counts go to the address it used.  A new address that
- * finds only slots still busy waits for the next answer.  Logs what
- * changed, once: the worker that saw it first.
+ * finds only slots still busy waits for the next answer.  An address
+ * kept takes its new weight and role ("service=").  Logs what changed,
+ * once: the worker that saw it first.
  */
-static void
-fy_upresolve_write(fy_http_upresolve_t *r, char (*texts)[FY_SOCKADDR_STRLEN],
+void
+fy_upresolve_write(fy_http_upresolve_t *r, const fy_upresolve_addr_t *addrs,
                    unsigned n)
 {
-    fy_http_upstream_t       *u = r->u;
-    fy_http_upstream_peer_t  *peer;
-    fy_shm_upstream_t        *su = fy_http_up_shared(u);
-    fy_shm_peer_t            *sp, *free_sp;
-    uint64_t                  in_use;
-    size_t                    len;
-    unsigned                  i, k, added = 0, removed = 0, lost = 0;
-    unsigned                  busy;
-    char                      up[FY_UPSTREAM_NAME_MAX + 1];
+    fy_http_upstream_t        *u = r->u;
+    fy_http_upstream_peer_t   *peer;
+    fy_shm_upstream_t         *su = fy_http_up_shared(u);
+    fy_shm_peer_t             *sp, *free_sp;
+    const fy_upresolve_addr_t *a;
+    uint64_t                   in_use;
+    size_t                     len;
+    unsigned                   i, k, added = 0, removed = 0, lost = 0;
+    unsigned                   busy, changed = 0;
+    char                       up[FY_UPSTREAM_NAME_MAX + 1];
 
     fy_shm_lock(&su->lock);
 
@@ -410,16 +473,20 @@ fy_upresolve_write(fy_http_upresolve_t *r, char (*texts)[FY_SOCKADDR_STRLEN],
     for (k = 0; k < r->n; k++) {
         sp = &fy_shm->peers[fy_array_elt(&u->peers, fy_http_upstream_peer_t,
                                          r->first + k)->shm];
-        if (!fy_shm_get(sp->absent)
-            && !fy_upresolve_has(texts, n, sp->addr))
-        {
-            fy_log_error(FY_LOG_NOTICE, 0, "upstream \"%.*s\": server "
-                         "\"%.*s\" no longer has address %s",
-                         (int) u->name.len, u->name.data,
-                         (int) r->server.len, r->server.data, sp->addr);
-            fy_shm_set(sp->absent, 1);
-            removed++;
+        if (fy_shm_get(sp->absent)) {
+            continue;
         }
+        a = fy_upresolve_find(addrs, n, sp->addr);
+        if (a) {
+            changed += fy_upresolve_role(sp, a);
+            continue;
+        }
+        fy_log_error(FY_LOG_NOTICE, 0, "upstream \"%.*s\": server "
+                     "\"%.*s\" no longer has address %s",
+                     (int) u->name.len, u->name.data,
+                     (int) r->server.len, r->server.data, sp->addr);
+        fy_shm_set(sp->absent, 1);
+        removed++;
     }
 
     for (i = 0; i < n; i++) {
@@ -430,7 +497,7 @@ fy_upresolve_write(fy_http_upresolve_t *r, char (*texts)[FY_SOCKADDR_STRLEN],
                                 r->first + k);
             sp = &fy_shm->peers[peer->shm];
             if (!fy_shm_get(sp->absent)) {
-                if (strcmp(sp->addr, texts[i]) == 0) {
+                if (strcmp(sp->addr, addrs[i].text) == 0) {
                     break;                      /* has it already */
                 }
                 continue;
@@ -461,19 +528,25 @@ fy_upresolve_write(fy_http_upresolve_t *r, char (*texts)[FY_SOCKADDR_STRLEN],
         }
         fy_upresolve_slot_init(free_sp, up, r->key, peer);
         fy_shm_set(free_sp->in_use, in_use);
+        fy_shm_set(free_sp->weight, addrs[i].weight);
+        fy_shm_set(free_sp->resolve_backup, addrs[i].backup);
+        if (!peer->down) {
+            fy_shm_set(free_sp->state, addrs[i].backup ? FY_PEER_BACKUP
+                                                       : FY_PEER_UP);
+        }
         /* "[v6]:port" at most: fits */
-        len = strnlen(texts[i], sizeof(free_sp->addr) - 1);
-        memcpy(free_sp->addr, texts[i], len);
+        len = strnlen(addrs[i].text, sizeof(free_sp->addr) - 1);
+        memcpy(free_sp->addr, addrs[i].text, len);
         free_sp->addr[len] = '\0';
         fy_shm_set(free_sp->up_since_ms, fy_wall_msec);
         fy_shm_set(free_sp->absent, 0);
         added++;
         fy_log_error(FY_LOG_NOTICE, 0, "upstream \"%.*s\": server \"%.*s\" "
                      "has address %s", (int) u->name.len, u->name.data,
-                     (int) r->server.len, r->server.data, texts[i]);
+                     (int) r->server.len, r->server.data, addrs[i].text);
     }
 
-    if (added || removed) {
+    if (added || removed || changed) {
         fy_shm_add(su->resolve_gen, 1);
         fy_http_upstream_resolve_sync(u);
     } else if (fy_http_upstream_resolve_sync(u)) {
@@ -493,7 +566,7 @@ fy_upresolve_write(fy_http_upresolve_t *r, char (*texts)[FY_SOCKADDR_STRLEN],
     }
 }
 
-static void
+void
 fy_upresolve_next(fy_http_upresolve_t *r, uint64_t ms)
 {
     r->timer.data = r;
@@ -509,7 +582,7 @@ fy_upresolve_done(fy_resolver_wait_t *w)
     socklen_t             salen;
     unsigned              i, n = 0;
     uint64_t              ms;
-    char                  texts[2 * FY_DNS_MAX_ADDRS][FY_SOCKADDR_STRLEN];
+    fy_upresolve_addr_t   addrs[2 * FY_DNS_MAX_ADDRS];
     char                  text[FY_SOCKADDR_STRLEN];
 
     if (w->error && w->error != FY_DNS_NXDOMAIN) {
@@ -529,14 +602,17 @@ fy_upresolve_done(fy_resolver_wait_t *w)
                      w->error, fy_resolver_strerror(w->error),
                      (int) r->u->name.len, r->u->name.data);
     }
-    for (i = 0; !w->error && i < w->naddrs && n < fy_nelems(texts); i++) {
+    for (i = 0; !w->error && i < w->naddrs && n < fy_nelems(addrs); i++) {
         salen = fy_resolver_sockaddr(&w->addrs[i], r->port, &sa);
         fy_sockaddr_text(&sa.sa, salen, text, sizeof(text), 1);
-        if (!fy_upresolve_has(texts, n, text)) {
-            memcpy(texts[n++], text, sizeof(text));
+        if (fy_upresolve_find(addrs, n, text) == NULL) {
+            memcpy(addrs[n].text, text, sizeof(text));
+            addrs[n].weight = r->weight;
+            addrs[n].backup = r->backup;
+            n++;
         }
     }
-    fy_upresolve_write(r, texts, n);
+    fy_upresolve_write(r, addrs, n);
 
     /* again when the answer leaves the cache: its TTL, or valid= */
     ms = w->expires > fy_current_msec ? w->expires - fy_current_msec : 0;
@@ -553,6 +629,10 @@ fy_upresolve_timer(fy_event_t *ev)
         || fy_shm_get(fy_shm->generation) != r->generation)
     {
         return;     /* the next generation's workers watch the name */
+    }
+    if (r->srvname.len) {
+        fy_upresolve_srv_resolve(r);
+        return;
     }
     r->wait.handler = fy_upresolve_done;
     r->wait.data = r;

@@ -2,15 +2,17 @@
  * fuzz_dns.c -- fy_dns_parse, the resolver's reading of a DNS answer
  * that comes from the network (src/core/fy_dns.c).
  *
- * The input's first byte chooses the question (bit 0: AAAA, else A)
- * and how the rest is used (bit 1): as the whole message, or as a
+ * The input's first byte chooses the question (bit 2: SRV, else bit 0:
+ * AAAA, else A) and how the rest is used (bit 1): as the whole message, or as a
  * header whose question is replaced by the one asked (with QDCOUNT 1
  * and its id), followed by the records -- so that most inputs reach
  * the records and the name decompression.  The message sits in a
  * buffer of its exact size: a read past it is an ASan report.
  * Checked: the result is FY_OK, FY_DECLINED or FY_ERROR; an answer
  * holds at most FY_DNS_MAX_ADDRS addresses, each of the family asked
- * for, and a TTL of at most 2^31-1 when it has any; the same message
+ * for, and a TTL of at most 2^31-1 when it has any; an SRV answer at
+ * most FY_DNS_MAX_SRVS records and no address, each target a name
+ * DNS can carry; the same message
  * read again gives the same answer.
  */
 
@@ -37,7 +39,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     }
     size = fy_min(size, FY_FUZZ_MAX_LEN);
-    qtype = (data[0] & 1) ? FY_DNS_AAAA : FY_DNS_A;
+    qtype = (data[0] & 4) ? FY_DNS_SRV
+            : (data[0] & 1) ? FY_DNS_AAAA : FY_DNS_A;
     data++;
     size--;
     id = size >= 2 ? (uint16_t) (data[0] << 8 | data[1]) : 0;
@@ -75,7 +78,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             fy_fuzz_assert(a1.addrs[i].family
                            == (qtype == FY_DNS_A ? AF_INET : AF_INET6));
         }
-        if (a1.naddrs) {
+        fy_fuzz_assert(a1.nsrvs <= FY_DNS_MAX_SRVS);
+        fy_fuzz_assert(qtype == FY_DNS_SRV ? a1.naddrs == 0 : a1.nsrvs == 0);
+        for (i = 0; i < a1.nsrvs; i++) {
+            fy_fuzz_assert(strlen(a1.srvs[i].target) <= FY_DNS_NAME_MAX);
+        }
+        if (a1.naddrs || a1.nsrvs) {
             fy_fuzz_assert(a1.ttl <= 0x7fffffff);
             fy_fuzz_assert(a1.rcode == 0 && !a1.truncated);
         }

@@ -6,6 +6,9 @@
  * truncation; and packets to refuse: another id, another question, a
  * query instead of a response, cut short at every length, a pointer
  * loop, a forward pointer, a bad label type, an A record of 5 bytes.
+ * SRV records (upstream "service="): priority, weight, port and the
+ * target, plain or compressed, "." as an empty target; an SRV record
+ * too short, or whose target runs past its data, refused.
  */
 #include "fy_core.h"
 #include "fy_dns.h"
@@ -256,11 +259,60 @@ test_malformed(void)
     is_int(parse(FY_DNS_A, &ans), FY_ERROR, "fewer records than announced");
 }
 
+static void
+test_srv(void)
+{
+    fy_dns_answer_t  ans;
+    int              rc;
+
+    /* two records: a target written out, and one pointing into the
+     * question ("example.test" at 16) */
+    start(0x8180, 3);
+    question(FY_DNS_SRV);
+    put("\xc0\x0c", 2); rr(FY_DNS_SRV, 60, 6 + 7);
+    put("\0\x0a\0\x03\x1f\x90", 6); put("\1a\3srv\0", 7);
+    put("\xc0\x0c", 2); rr(FY_DNS_SRV, 30, 6 + 4);
+    put("\0\x14\0\0\0\x50", 6); put("\1b\xc0\x10", 4);
+    put("\xc0\x0c", 2); rr(FY_DNS_SRV, 90, 6 + 1);
+    put("\0\x01\0\x01\0\x50", 6); put("\0", 1);
+    rc = parse(FY_DNS_SRV, &ans);
+    ok(rc == FY_OK && ans.nsrvs == 3 && ans.naddrs == 0, "SRV records");
+    ok(ans.srvs[0].priority == 10 && ans.srvs[0].weight == 3
+       && ans.srvs[0].port == 8080 && strcmp(ans.srvs[0].target, "a.srv") == 0,
+       "... priority, weight, port, target");
+    ok(ans.srvs[1].priority == 20 && ans.srvs[1].weight == 0
+       && ans.srvs[1].port == 80
+       && strcmp(ans.srvs[1].target, "b.example.test") == 0,
+       "... a compressed target, weight 0 as sent");
+    is_str(ans.srvs[2].target, "", "... \".\": an empty target");
+    is_int(ans.ttl, 30, "... the least TTL");
+
+    /* A records in the answer to an SRV question are not SRV ones */
+    start(0x8180, 1);
+    question(FY_DNS_SRV);
+    put("\xc0\x0c", 2); rr(FY_DNS_A, 1, 4); put("\1\1\1\1", 4);
+    rc = parse(FY_DNS_SRV, &ans);
+    ok(rc == FY_OK && ans.nsrvs == 0 && ans.naddrs == 0,
+       "an SRV question answered with an A record: no records");
+
+    start(0x8180, 1);
+    question(FY_DNS_SRV);
+    put("\xc0\x0c", 2); rr(FY_DNS_SRV, 1, 6); put("\0\1\0\1\0\1", 6);
+    is_int(parse(FY_DNS_SRV, &ans), FY_ERROR, "an SRV record without a target");
+
+    start(0x8180, 1);
+    question(FY_DNS_SRV);
+    put("\xc0\x0c", 2); rr(FY_DNS_SRV, 1, 6 + 3);
+    put("\0\1\0\1\0\1", 6); put("\5abcde\0", 7);
+    is_int(parse(FY_DNS_SRV, &ans), FY_ERROR, "an SRV target past its data");
+}
+
 int
 main(void)
 {
     test_query();
     test_answers();
     test_malformed();
+    test_srv();
     return done_testing();
 }
