@@ -32,7 +32,6 @@ typedef struct fy_http_conn_s     fy_http_conn_t;
 typedef struct fy_http_proxy_s    fy_http_proxy_t;
 typedef struct fy_http_log_s      fy_http_log_t;
 typedef struct fy_http_tunnel_s   fy_http_tunnel_t;
-struct fy_http_log_file_s;
 
 /* ---- variables and values with variables ("complex values") ---- */
 
@@ -1043,7 +1042,6 @@ typedef struct fy_http_main_conf_s {
 
     fy_array_t           log_formats;   /* access log formats */
     void                *combined;      /* the predefined "combined" */
-    struct fy_http_log_file_s *log_files; /* every access log file */
     struct fy_http_error_log_s *error_logs; /* every error_log file of
                                            http, server, location */
     fy_http_regex_t     *regexes;       /* every regex, latest first */
@@ -1756,9 +1754,6 @@ size_t fy_http_escape_path(u_char *dst, const u_char *src, size_t len);
 void fy_http_log_request(fy_http_request_t *r);
 /* End of the http block: the default access_log if none was given. */
 const char *fy_http_log_http_done(fy_conf_t *cf, fy_http_main_conf_t *hmcf);
-void fy_http_log_init_process(fy_cycle_t *cycle);
-void fy_http_log_flush_all(void);
-void fy_http_log_reopen(int uid);
 
 /* fy_http_keepalive.c: keepalive_disable, keepalive_time,
  * reset_timedout_connection */
