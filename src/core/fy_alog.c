@@ -14,14 +14,49 @@
  * default), so "zcat" reads the file at any time, as nginx's.  Without
  * a buffer a line is one write() to a file opened O_APPEND, so workers'
  * lines never interleave.
-
+ *
+ * A PATH with variables names its file per line: opened, written and
+ * closed, or with open_log_file_cache kept open by the process (an LRU
+ * list of at most max= descriptors, closed when inactive= passed
+ * without a line, kept only after min_uses= lines, and after valid=
+ * checked to be still the file of the name, so that a renamed log is
+ * left for a new one), as nginx's open file cache does for logs.
  */
 #include "fy_core.h"
 #include "fy_alog.h"
 #include "fy_event.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <zlib.h>
+
+typedef struct fy_alog_cached_s  fy_alog_cached_t;
+
+/* one name of an open_log_file_cache, in one process */
+struct fy_alog_cached_s {
+    int                fd;          /* -1: closed, used fewer than
+                                       min_uses times */
+    dev_t              dev;         /* the file of fd, for valid= */
+    ino_t              ino;
+    unsigned           uses;
+    uint64_t           checked;     /* opened, or found the name's */
+    uint64_t           accessed;
+    fy_alog_cached_t  *prev;        /* the most recently used first */
+    fy_alog_cached_t  *next;
+    char               path[];
+};
+
+struct fy_alog_cache_s {
+    unsigned           max;
+    unsigned           min_uses;
+    int64_t            inactive;    /* ms */
+    int64_t            valid;       /* ms */
+    /* this process's, from its first line */
+    unsigned           n;
+    fy_alog_cached_t  *head;
+    fy_alog_cached_t  *tail;
+    fy_event_t         ev;          /* closes the inactive ones */
+};
 
 /* The running cycle's files, in this process */
 static fy_alog_file_t  *fy_alog_files;
@@ -316,10 +351,228 @@ fy_alog_write(fy_alog_file_t *f, const u_char *line, size_t len)
     f->used += len;
 }
 
+/* ---- open_log_file_cache ---- */
+
+static void fy_alog_cache_timer(fy_event_t *ev);
+
+const char *
+fy_alog_cache_set(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
+{
+    fy_alog_cache_conf_t  *cc = (fy_alog_cache_conf_t *)
+                                ((char *) conf + cmd->offset);
+    fy_alog_cache_t       *c;
+    fy_str_t               v;
+    unsigned               i;
+    int64_t                n;
+
+    if (cc->set) {
+        return "is duplicate";
+    }
+    cc->set = 1;
+    if (fy_str_eq(&cf->args[1], "off")) {
+        if (cf->nargs != 2) {
+            fy_conf_error(cf, "invalid \"open_log_file_cache\" parameter "
+                          "\"%s\"", cf->args[2].data);
+            return FY_CONF_ERROR;
+        }
+        cc->cache = NULL;
+        return FY_CONF_OK;
+    }
+    c = fy_pcalloc(cf->pool, sizeof(fy_alog_cache_t));
+    if (c == NULL) {
+        return "cannot allocate memory";
+    }
+    /* nginx's defaults */
+    c->inactive = 10000;
+    c->valid = 60000;
+    c->min_uses = 1;
+    for (i = 1; i < cf->nargs; i++) {
+        n = -1;
+        if (fy_alog_value(&cf->args[i], "max=", &v)) {
+            n = fy_atoi(v.data, v.len);
+            c->max = n > 0 && n < 1000000 ? (unsigned) n : 0;
+        } else if (fy_alog_value(&cf->args[i], "min_uses=", &v)) {
+            n = fy_atoi(v.data, v.len);
+            c->min_uses = n > 0 && n < 1000000 ? (unsigned) n : 1;
+        } else if (fy_alog_value(&cf->args[i], "inactive=", &v)) {
+            n = c->inactive = fy_conf_parse_msec(&v);
+        } else if (fy_alog_value(&cf->args[i], "valid=", &v)) {
+            n = c->valid = fy_conf_parse_msec(&v);
+        }
+        if (n < 0) {
+            fy_conf_error(cf, "invalid \"open_log_file_cache\" parameter "
+                          "\"%s\"", cf->args[i].data);
+            return FY_CONF_ERROR;
+        }
+    }
+    if (c->max == 0) {
+        fy_conf_error(cf, "\"open_log_file_cache\" must have \"max\" "
+                      "parameter");
+        return FY_CONF_ERROR;
+    }
+    c->ev.timer_index = -1;
+    c->ev.handler = fy_alog_cache_timer;
+    c->ev.data = c;
+    cc->cache = c;
+    return FY_CONF_OK;
+}
+
 void
-fy_alog_write_named(const char *conf_path, const char *prefix,
-                    const u_char *name, size_t n, const char *client,
+fy_alog_cache_merge(const fy_alog_cache_conf_t *prev,
+                    fy_alog_cache_conf_t *conf)
+{
+    if (!conf->set) {
+        *conf = *prev;
+    }
+}
+
+static void
+fy_alog_cached_free(fy_alog_cache_t *c, fy_alog_cached_t *e)
+{
+    if (e->prev) {
+        e->prev->next = e->next;
+    } else {
+        c->head = e->next;
+    }
+    if (e->next) {
+        e->next->prev = e->prev;
+    } else {
+        c->tail = e->prev;
+    }
+    if (e->fd != -1) {
+        close(e->fd);
+    }
+    free(e);
+    c->n--;
+}
+
+/* close and forget the names without a line for inactive= */
+static void
+fy_alog_cache_expire(fy_alog_cache_t *c)
+{
+    while (c->tail
+           && fy_current_msec - c->tail->accessed >= (uint64_t) c->inactive)
+    {
+        fy_alog_cached_free(c, c->tail);
+    }
+}
+
+static void
+fy_alog_cache_timer(fy_event_t *ev)
+{
+    fy_alog_cache_t  *c = ev->data;
+
+    fy_alog_cache_expire(c);
+    if (c->tail) {
+        fy_timer_add(&c->ev, (uint64_t) c->inactive
+                             - (fy_current_msec - c->tail->accessed));
+    }
+}
+
+/* fd opened on path, with the file's identity; -1 on failure (logged) */
+static int
+fy_alog_cached_open(fy_alog_cached_t *e)
+{
+    struct stat  st;
+
+    e->fd = open(e->path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+    if (e->fd == -1) {
+        fy_log_error(FY_LOG_CRIT, errno, "open() \"%s\" failed", e->path);
+        return -1;
+    }
+    if (fstat(e->fd, &st) == 0) {
+        e->dev = st.st_dev;
+        e->ino = st.st_ino;
+    }
+    e->checked = fy_current_msec;
+    return e->fd;
+}
+
+static void
+fy_alog_cache_write(fy_alog_cache_t *c, const char *path, size_t plen,
                     const u_char *line, size_t len)
+{
+    fy_alog_cached_t  *e;
+    struct stat        st;
+
+    fy_alog_cache_expire(c);
+
+    for (e = c->head; e; e = e->next) {
+        if (strcmp(e->path, path) == 0) {
+            break;
+        }
+    }
+    if (e) {
+        e->uses++;
+        /* valid=: is the name still this file (not renamed away by a
+         * rotation, nor replaced)?  If not, the name is opened anew. */
+        if (e->fd != -1
+            && fy_current_msec - e->checked >= (uint64_t) c->valid)
+        {
+            if (stat(path, &st) == 0 && st.st_dev == e->dev
+                && st.st_ino == e->ino)
+            {
+                e->checked = fy_current_msec;
+            } else {
+                close(e->fd);
+                e->fd = -1;
+            }
+        }
+        /* to the head */
+        if (e->prev) {
+            e->prev->next = e->next;
+            if (e->next) {
+                e->next->prev = e->prev;
+            } else {
+                c->tail = e->prev;
+            }
+            e->prev = NULL;
+            e->next = c->head;
+            c->head->prev = e;
+            c->head = e;
+        }
+    } else {
+        if (c->n >= c->max) {
+            fy_alog_cached_free(c, c->tail);    /* the least recently used */
+        }
+        e = malloc(sizeof(fy_alog_cached_t) + plen + 1);
+        if (e == NULL) {
+            return;
+        }
+        memcpy(e->path, path, plen + 1);
+        e->fd = -1;
+        e->uses = 1;
+        e->prev = NULL;
+        e->next = c->head;
+        if (c->head) {
+            c->head->prev = e;
+        } else {
+            c->tail = e;
+        }
+        c->head = e;
+        c->n++;
+    }
+    e->accessed = fy_current_msec;
+
+    if (e->fd == -1 && fy_alog_cached_open(e) == -1) {
+        fy_alog_cached_free(c, e);
+        return;
+    }
+    fy_alog_write_fd(e->fd, e->path, line, len);
+    if (e->uses < c->min_uses) {
+        /* not used often enough yet to be kept open */
+        close(e->fd);
+        e->fd = -1;
+    }
+    if (!fy_timer_is_set(&c->ev)) {
+        fy_timer_add(&c->ev, (uint64_t) c->inactive);
+    }
+}
+
+void
+fy_alog_write_named(fy_alog_cache_t *cache, const char *conf_path,
+                    const char *prefix, const u_char *name, size_t n,
+                    const char *client, const u_char *line, size_t len)
 {
     const u_char  *s, *end = name + n;
     char           stack[1024], *path;
@@ -349,12 +602,16 @@ fy_alog_write_named(const char *conf_path, const char *prefix,
     memcpy(path + plen, name, n);
     path[plen + n] = '\0';
 
-    fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
-    if (fd == -1) {
-        fy_log_error(FY_LOG_CRIT, errno, "open() \"%s\" failed", path);
+    if (cache) {
+        fy_alog_cache_write(cache, path, plen + n, line, len);
     } else {
-        fy_alog_write_fd(fd, path, line, len);
-        close(fd);
+        fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+        if (fd == -1) {
+            fy_log_error(FY_LOG_CRIT, errno, "open() \"%s\" failed", path);
+        } else {
+            fy_alog_write_fd(fd, path, line, len);
+            close(fd);
+        }
     }
     if (path != stack) {
         free(path);

@@ -3,7 +3,8 @@
  * share: the buffer=, gzip[=LEVEL] and flush= parameters, one file
  * per path for the whole cycle, the buffered and gzipped writing, the
  * flush timer, SIGUSR1's reopen, the flush at a worker's exit, and the
- * files of a PATH with variables (fy_alog_write_named).
+ * files of a PATH with variables (fy_alog_write_named) with their
+ * open_log_file_cache.
  */
 #ifndef FY_ALOG_H
 #define FY_ALOG_H
@@ -19,6 +20,14 @@ typedef struct {
 } fy_alog_params_t;
 
 typedef struct fy_alog_file_s  fy_alog_file_t;
+typedef struct fy_alog_cache_s fy_alog_cache_t;
+
+/* open_log_file_cache of a level (http, server, location; stream,
+ * stream server): the field its row's offset names */
+typedef struct {
+    fy_alog_cache_t  *cache;     /* NULL: off */
+    unsigned          set;       /* the level has the directive */
+} fy_alog_cache_conf_t;
 
 struct fy_alog_file_s {
     char            *path;       /* absolute */
@@ -47,12 +56,22 @@ fy_alog_file_t *fy_alog_file(fy_conf_t *cf, const char *path,
 /* One line (with its "\n") to f: buffered, or written now. */
 void fy_alog_write(fy_alog_file_t *f, const u_char *line, size_t len);
 
+/* open_log_file_cache max=N [inactive=TIME] [min_uses=N] [valid=TIME]
+ * | off, into the fy_alog_cache_conf_t at cmd->offset of conf */
+const char *fy_alog_cache_set(fy_conf_t *cf, const fy_command_t *cmd,
+                              void *conf);
+/* a level without the directive takes its parent's */
+void fy_alog_cache_merge(const fy_alog_cache_conf_t *prev,
+                         fy_alog_cache_conf_t *conf);
+
 /* One line to the file named by name (n bytes, relative names under
  * prefix) for a PATH with variables (conf_path, for the messages):
- * opened, written and closed. */
-void fy_alog_write_named(const char *conf_path, const char *prefix,
-                         const u_char *name, size_t n, const char *client,
-                         const u_char *line, size_t len);
+ * through cache's descriptors, or (cache NULL) opened, written and
+ * closed. */
+void fy_alog_write_named(fy_alog_cache_t *cache, const char *conf_path,
+                         const char *prefix, const u_char *name, size_t n,
+                         const char *client, const u_char *line,
+                         size_t len);
 
 /* per process: the running cycle's files (at start and each reload in
  * the master, at start in a worker) */

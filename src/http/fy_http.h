@@ -18,6 +18,7 @@
 #include "fy_cycle.h"
 #include "fy_event.h"
 #include "fy_shm.h"
+#include "fy_alog.h"
 #include "fy_http_parse.h"
 #include "fy_tls.h"
 #include "fy_tls_upstream.h"
@@ -760,6 +761,7 @@ typedef struct fy_http_loc_conf_s {
     int                  reset_timedout_connection;
     fy_array_t           access_logs;   /* fy_http_log_t */
     unsigned             access_log_off:1;
+    fy_alog_cache_conf_t log_cache;     /* open_log_file_cache */
     fy_log_t            *error_log;     /* error_log here or inherited,
                                            NULL: the main one */
     /* Content handler set by a directive (status, stub_status,

@@ -20,7 +20,8 @@
  *
  * A PATH with variables ("access_log logs/$host.log;") names the file
  * per request: it is opened, written and closed for each line by the
- * worker (fy_alog_write_named), and only when the request's root
+ * worker (fy_alog_write_named) or kept open by the request's
+ * location's open_log_file_cache, and only when the request's root
  * directory exists, as nginx documents; such logs cannot be buffered
  * either.
  */
@@ -321,6 +322,10 @@ const fy_command_t  fy_http_log_commands[] = {
       | FY_CONF_LIF, 0, 1, 7,
       fy_http_access_log, FY_CONF_LOC_OFF, 0, NULL },
 
+    { "open_log_file_cache", FY_CONF_HTTP | FY_CONF_SRV | FY_CONF_LOC, 0, 1,
+      4, fy_alog_cache_set, FY_CONF_LOC_OFF,
+      offsetof(fy_http_loc_conf_t, log_cache), NULL },
+
     { NULL, 0, 0, 0, 0, NULL, 0, 0, NULL }
 };
 
@@ -403,8 +408,9 @@ fy_http_log_write_named(fy_http_request_t *r, fy_http_log_t *log,
     if (v == NULL) {
         return;
     }
-    fy_alog_write_named(log->path, log->prefix, v, n, r->hc->addr_text,
-                        line, len);
+    /* the cache of the location the request ends in, as nginx's */
+    fy_alog_write_named(lcf->log_cache.cache, log->path, log->prefix, v, n,
+                        r->hc->addr_text, line, len);
 }
 
 static void

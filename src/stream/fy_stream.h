@@ -226,6 +226,7 @@ typedef struct fy_stream_srv_conf_s {
     fy_array_t          *logs;                   /* fy_stream_access_log_t,
                                                     NULL: unset */
     int                  log_off;                /* access_log off */
+    fy_alog_cache_conf_t log_cache;              /* open_log_file_cache */
     fy_log_t            *error_log;              /* NULL: the main one */
     fy_tls_conf_t        tls;           /* ssl_* (fy_stream_ssl.c) */
     fy_str_t             alpn;          /* ssl_alpn, wire form; len 0:

@@ -11,7 +11,8 @@
  * their buffers (buffer=, gzip), flush=, the reopen on SIGUSR1 and the
  * flush at a worker's exit are http's as well (fy_alog.c).  A PATH with
  * variables names the file per session, opened, written and closed by
- * the worker (fy_alog_write_named), as nginx's.
+ * the worker (fy_alog_write_named), or kept open by the server's
+ * open_log_file_cache, as nginx's.
  * "access_log syslog:server=..." sends each line as one datagram
  * instead (fy_syslog.c).
  */
@@ -43,6 +44,10 @@ const fy_command_t  fy_stream_log_commands[] = {
 
     { "access_log", FY_CONF_STREAM | FY_CONF_STREAM_SRV, 0, 1,
       FY_CONF_MANY, fy_stream_access_log, FY_CONF_SRV_OFF, 0, NULL },
+
+    { "open_log_file_cache", FY_CONF_STREAM | FY_CONF_STREAM_SRV, 0, 1, 4,
+      fy_alog_cache_set, FY_CONF_SRV_OFF,
+      offsetof(fy_stream_srv_conf_t, log_cache), NULL },
 
     { NULL, 0, 0, 0, 0, NULL, 0, 0, NULL }
 };
@@ -530,8 +535,9 @@ fy_stream_log_session(fy_stream_session_t *s)
             size_t  n = fy_stream_cv_eval(s, al->path_cv, name,
                                           sizeof(name));
 
-            fy_alog_write_named(al->path, al->prefix, name, n,
-                                s->addr_text, line, len);
+            fy_alog_write_named(s->scf->log_cache.cache, al->path,
+                                al->prefix, name, n, s->addr_text, line,
+                                len);
             continue;
         }
         fy_alog_write(al->file, line, len);
