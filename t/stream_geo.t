@@ -171,9 +171,9 @@ $f->stop;
           qr/invalid variable name "remote_addr" in \S+ferry\.conf:6/,
           'an address that is no variable' ],
         [ "stream {\n    log_format f x;\n"
-          . "    access_log logs/x.log f buffer=32k;\n}\n",
-          qr/invalid parameter "buffer=32k" \(buffer=, gzip and flush= are not supported in stream\) in \S+ferry\.conf:7/,
-          'access_log buffer= in stream' ],
+          . "    access_log logs/x.log f buffer=32q;\n}\n",
+          qr/invalid buffer size "32q" in \S+ferry\.conf:7/,
+          'access_log buffer= of a bad size in stream' ],
         [ "stream {\n    log_format f x;\n"
           . "    access_log logs/x.log f if=\$nosuch;\n}\n",
           qr/unknown "nosuch" variable in \S+ferry\.conf:7/,

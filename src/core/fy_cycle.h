@@ -172,6 +172,9 @@ typedef struct {
     const struct fy_dispatch_ops_s *dispatch;
     unsigned                    workers;       /* resolved count */
     uint64_t                    generation;
+    struct fy_alog_file_s      *access_logs;   /* every access_log file,
+                                                  http's and stream's
+                                                  (fy_alog.c) */
 } fy_cycle_t;
 
 /* Build a cycle from conf_file (and -g `directives`, may be NULL).

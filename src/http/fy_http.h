@@ -18,6 +18,7 @@
 #include "fy_cycle.h"
 #include "fy_event.h"
 #include "fy_shm.h"
+#include "fy_alog.h"
 #include "fy_http_parse.h"
 #include "fy_tls.h"
 #include "fy_tls_upstream.h"
@@ -32,7 +33,6 @@ typedef struct fy_http_conn_s     fy_http_conn_t;
 typedef struct fy_http_proxy_s    fy_http_proxy_t;
 typedef struct fy_http_log_s      fy_http_log_t;
 typedef struct fy_http_tunnel_s   fy_http_tunnel_t;
-struct fy_http_log_file_s;
 
 /* ---- variables and values with variables ("complex values") ---- */
 
@@ -782,6 +782,7 @@ typedef struct fy_http_loc_conf_s {
     int                  reset_timedout_connection;
     fy_array_t           access_logs;   /* fy_http_log_t */
     unsigned             access_log_off:1;
+    fy_alog_cache_conf_t log_cache;     /* open_log_file_cache */
     fy_log_t            *error_log;     /* error_log here or inherited,
                                            NULL: the main one */
     /* Content handler set by a directive (status, stub_status,
@@ -1064,7 +1065,6 @@ typedef struct fy_http_main_conf_s {
 
     fy_array_t           log_formats;   /* access log formats */
     void                *combined;      /* the predefined "combined" */
-    struct fy_http_log_file_s *log_files; /* every access log file */
     struct fy_http_error_log_s *error_logs; /* every error_log file of
                                            http, server, location */
     fy_http_regex_t     *regexes;       /* every regex, latest first */
@@ -1777,9 +1777,6 @@ size_t fy_http_escape_path(u_char *dst, const u_char *src, size_t len);
 void fy_http_log_request(fy_http_request_t *r);
 /* End of the http block: the default access_log if none was given. */
 const char *fy_http_log_http_done(fy_conf_t *cf, fy_http_main_conf_t *hmcf);
-void fy_http_log_init_process(fy_cycle_t *cycle);
-void fy_http_log_flush_all(void);
-void fy_http_log_reopen(int uid);
 
 /* fy_http_keepalive.c: keepalive_disable, keepalive_time,
  * reset_timedout_connection */

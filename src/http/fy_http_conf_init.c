@@ -102,6 +102,7 @@ fy_http_merge_loc(fy_http_loc_conf_t *prev, fy_http_loc_conf_t *conf)
         conf->access_logs = prev->access_logs;
         conf->access_log_off = prev->access_log_off;
     }
+    fy_alog_cache_merge(&prev->log_cache, &conf->log_cache);
     fy_conf_merge(conf->next_upstream, prev->next_upstream, 0,
                   FY_HTTP_NEXT_ERROR | FY_HTTP_NEXT_TIMEOUT);
     fy_conf_merge(conf->next_upstream_tries, prev->next_upstream_tries,

@@ -2,7 +2,8 @@
  * fy_http_log.c -- the access log: log_format and access_log.
  *
  *   log_format NAME [escape=default|json|none] STRING ...;      http
- *   access_log PATH [FORMAT [buffer=SIZE [flush=TIME] [if=COND]]] | off;
+ *   access_log PATH [FORMAT [buffer=SIZE] [gzip[=LEVEL]] [flush=TIME]
+ *              [if=COND]] | off;
  *   access_log syslog:server=ADDR[,...] [FORMAT [if=COND]];
  *                                                   http, server, location
  *
@@ -12,28 +13,25 @@
  * escaped (default: '"', '\' and bytes outside 0x20..0x7e as \xXX).
  *
  * Files are opened by the master when the configuration is loaded, so
- * every worker inherits the descriptors.  On SIGUSR1 (after the
- * operator moved the old file away) the master reopens them, so that
- * workers it starts later inherit the new files, and so does each
- * worker.  A line is
- * written with one write() (O_APPEND keeps workers' lines whole), or,
- * with buffer=, collected and written when the buffer is full, when
- * flush= has passed since the oldest line, and when the worker exits.
- * To syslog (fy_syslog.c) each line is one datagram with the syslog
+ * every worker inherits the descriptors; the files, their buffers
+ * (buffer=, gzip), flush=, the reopen on SIGUSR1 and the flush at a
+ * worker's exit are stream's as well (fy_alog.c).  To syslog (fy_syslog.c) each line is one datagram with the syslog
  * header in front and no "\n"; such logs cannot be buffered (nginx).
  *
  * A PATH with variables ("access_log logs/$host.log;") names the file
  * per request: it is opened, written and closed for each line by the
- * worker (nginx without open_log_file_cache), and only when the
- * request's root directory exists, as nginx documents; such logs
- * cannot be buffered either.
+ * worker (fy_alog_write_named) or kept open by the request's
+ * location's open_log_file_cache, and only when the request's root
+ * directory exists, as nginx documents; such logs cannot be buffered
+ * either.
  */
 #include "fy_core.h"
 #include "fy_http.h"
 #include "fy_syslog.h"
+#include "fy_alog.h"
 #include "fy_http_static.h"
 
-#include <fcntl.h>
+#include <sys/stat.h>
 
 enum {
     FY_LOG_ESCAPE_DEFAULT = 0,
@@ -47,31 +45,16 @@ typedef struct {
     fy_http_cv_t    *cv;
 } fy_http_log_fmt_t;
 
-typedef struct fy_http_log_file_s {
-    char                        *path;
-    fy_http_cv_t                *path_cv;    /* PATH with variables, or
-                                                NULL (path fixed) */
-    const char                  *prefix;     /* for a relative one */
-    int                          fd;
-    u_char                      *buf;        /* buffer=, or NULL */
-    size_t                       size;
-    size_t                       used;
-    int64_t                      flush;      /* ms, 0: only when full */
-    fy_syslog_t                 *syslog;     /* syslog:..., or NULL */
-    uint64_t                     first;      /* when the oldest line came */
-    struct fy_http_log_file_s   *next;       /* all files of the cycle */
-} fy_http_log_file_t;
-
 struct fy_http_log_s {
-    fy_http_log_file_t  *file;
+    fy_alog_file_t      *file;       /* a fixed PATH, or NULL */
+    fy_syslog_t         *syslog;     /* syslog:..., or NULL */
+    fy_http_cv_t        *path_cv;    /* PATH with variables, or NULL */
+    const char          *path;       /* PATH as written */
+    const char          *prefix;     /* for a relative one */
     fy_http_log_fmt_t   *fmt;
     fy_http_cv_t        *cond;       /* if=: no line when it evaluates to
                                         "" or "0" (nginx); NULL: always */
 };
-
-/* Files of the running configuration (one cycle per process). */
-static fy_http_log_file_t  *fy_http_log_files;
-static fy_event_t           fy_http_log_flush_ev;
 
 static const char  fy_combined[] =
     "$remote_addr - $remote_user [$time_local] \"$request\" $status "
@@ -195,19 +178,6 @@ fy_http_log_any_configured(fy_http_main_conf_t *hmcf)
     return 0;
 }
 
-static void
-fy_http_log_file_close(void *data)
-{
-    fy_http_log_file_t  *f = data;
-
-    if (f->fd != -1) {
-        close(f->fd);
-        f->fd = -1;
-    }
-    free(f->buf);
-    f->buf = NULL;
-}
-
 static const char *
 fy_http_access_log(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
 {
@@ -215,10 +185,11 @@ fy_http_access_log(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
     /* from the cycle: this also runs after the http block has ended */
     fy_http_main_conf_t  *hmcf = ((fy_cycle_t *) cf->cycle)->http;
     fy_http_log_t        *log;
-    fy_http_log_file_t   *file;
+    fy_alog_params_t      params = { 0, 0, 0 };
     fy_str_t              fmt_name = fy_string("combined");
+    char                 *path;
     unsigned              i;
-    int64_t               v;
+    int                   rc;
 
     fy_unused(cmd);
 
@@ -235,31 +206,23 @@ fy_http_access_log(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
     }
 
     log = fy_array_push(&lcf->access_logs);
-    file = fy_pcalloc(cf->pool, sizeof(fy_http_log_file_t));
-    if (log == NULL || file == NULL) {
+    if (log == NULL) {
         return "cannot allocate memory";
     }
-    file->fd = -1;
-    log->file = file;
-    log->cond = NULL;
+    memset(log, 0, sizeof(fy_http_log_t));
+    log->path = (char *) cf->args[1].data;
     if (fy_syslog_is(&cf->args[1])) {
-        /* not in log_files: nothing to flush or reopen */
-        file->syslog = fy_syslog_conf(cf, &cf->args[1]);
-        if (file->syslog == NULL) {
+        log->syslog = fy_syslog_conf(cf, &cf->args[1]);
+        if (log->syslog == NULL) {
             return FY_CONF_ERROR;
         }
     } else if (memchr(cf->args[1].data, '$', cf->args[1].len)) {
         /* opened per line: nothing to open now, flush or reopen */
-        file->path_cv = fy_http_cv_compile(cf, &cf->args[1]);
-        if (file->path_cv == NULL) {
+        log->path_cv = fy_http_cv_compile(cf, &cf->args[1]);
+        if (log->path_cv == NULL) {
             return FY_CONF_ERROR;
         }
-        file->path = (char *) cf->args[1].data;
-        file->prefix = cf->prefix;
-    } else {
-        file->path = fy_conf_full_name(cf, cf->prefix, &cf->args[1]);
-        file->next = hmcf->log_files;
-        hmcf->log_files = file;
+        log->prefix = cf->prefix;
     }
 
     if (cf->nargs >= 3) {
@@ -287,26 +250,14 @@ fy_http_access_log(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
     for (i = 3; i < cf->nargs; i++) {
         fy_str_t  val;
 
-        if (strncmp((char *) cf->args[i].data, "buffer=", 7) == 0) {
-            val.data = cf->args[i].data + 7;
-            val.len = cf->args[i].len - 7;
-            v = fy_conf_parse_size(&val);
-            if (v <= 0 || v > 16 * 1024 * 1024) {
-                fy_conf_error(cf, "invalid buffer size \"%s\"",
-                              cf->args[i].data);
-                return FY_CONF_ERROR;
-            }
-            file->size = (size_t) v;
-        } else if (strncmp((char *) cf->args[i].data, "flush=", 6) == 0) {
-            val.data = cf->args[i].data + 6;
-            val.len = cf->args[i].len - 6;
-            file->flush = fy_conf_parse_msec(&val);
-            if (file->flush <= 0) {
-                fy_conf_error(cf, "invalid flush time \"%s\"",
-                              cf->args[i].data);
-                return FY_CONF_ERROR;
-            }
-        } else if (strncmp((char *) cf->args[i].data, "if=", 3) == 0) {
+        rc = fy_alog_param(cf, &cf->args[i], &params);
+        if (rc == -1) {
+            return FY_CONF_ERROR;
+        }
+        if (rc == 1) {
+            continue;
+        }
+        if (strncmp((char *) cf->args[i].data, "if=", 3) == 0) {
             val.data = cf->args[i].data + 3;
             val.len = cf->args[i].len - 3;
             log->cond = fy_http_cv_compile(cf, &val);
@@ -318,38 +269,23 @@ fy_http_access_log(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
             return FY_CONF_ERROR;
         }
     }
-    if (file->flush && file->size == 0) {
-        return "has \"flush\" without \"buffer\"";
+    if (fy_alog_params_check(cf, &params, &cf->args[1], log->syslog != NULL,
+                             log->path_cv != NULL) != FY_OK)
+    {
+        return FY_CONF_ERROR;
     }
-    if (file->syslog) {
-        if (file->size) {
-            return "logs to syslog cannot be buffered";
-        }
-        return FY_CONF_OK;
-    }
-    if (file->path_cv) {
-        if (file->size) {
-            fy_conf_error(cf, "buffered logs cannot have variables in name");
-            return FY_CONF_ERROR;
-        }
+    if (log->syslog || log->path_cv) {
         return FY_CONF_OK;
     }
 
     /* Open now: a path that cannot be opened is a configuration error,
      * caught by -t and by a reload before anything changes. */
-    file->fd = open(file->path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC,
-                    0644);
-    if (file->fd == -1) {
-        fy_conf_error(cf, "open() \"%s\" failed (%d: %s)", file->path, errno,
-                      strerror(errno));
-        return FY_CONF_ERROR;
-    }
-    if (fy_pool_cleanup_add(cf->pool, fy_http_log_file_close, file) != FY_OK)
-    {
-        close(file->fd);
+    path = fy_conf_full_name(cf, cf->prefix, &cf->args[1]);
+    if (path == NULL) {
         return "cannot allocate memory";
     }
-    return FY_CONF_OK;
+    log->file = fy_alog_file(cf, path, &params);
+    return log->file ? FY_CONF_OK : FY_CONF_ERROR;
 }
 
 /* nginx's default when no access_log is configured anywhere:
@@ -383,8 +319,12 @@ const fy_command_t  fy_http_log_commands[] = {
       FY_CONF_MAIN_OFF, 0, NULL },
 
     { "access_log", FY_CONF_HTTP | FY_CONF_SRV | FY_CONF_LOC
-      | FY_CONF_LIF, 0, 1, 6,
+      | FY_CONF_LIF, 0, 1, 7,
       fy_http_access_log, FY_CONF_LOC_OFF, 0, NULL },
+
+    { "open_log_file_cache", FY_CONF_HTTP | FY_CONF_SRV | FY_CONF_LOC, 0, 1,
+      4, fy_alog_cache_set, FY_CONF_LOC_OFF,
+      offsetof(fy_http_loc_conf_t, log_cache), NULL },
 
     { NULL, 0, 0, 0, 0, NULL, 0, 0, NULL }
 };
@@ -440,40 +380,22 @@ fy_http_log_escape(int escape, u_char *dst, const u_char *src, size_t len)
     return n;
 }
 
-static void
-fy_http_log_write(fy_http_log_file_t *f, const u_char *data, size_t len)
-{
-    ssize_t  n;
-
-    do {
-        n = write(f->fd, data, len);
-    } while (n == -1 && errno == EINTR);
-
-    if (n != (ssize_t) len) {
-        fy_log_error(FY_LOG_ALERT, n == -1 ? errno : 0, "write() to \"%s\" "
-                     "was incomplete: %zd of %zu", f->path, n, len);
-    }
-}
-
 /*
  * A line to the file a PATH with variables names for r: nothing when
  * the request's root directory is not there (nginx: "the existence of
  * the request's root directory is checked"; a level without a root
- * has none to check), or when the name comes out empty, with a NUL or
- * a ".." segment (logged); opened, written, closed.
+ * has none to check).
  */
 static void
-fy_http_log_write_named(fy_http_request_t *r, fy_http_log_file_t *f,
+fy_http_log_write_named(fy_http_request_t *r, fy_http_log_t *log,
                         const u_char *line, size_t len)
 {
-    fy_http_log_file_t   one;
     fy_http_loc_conf_t  *lcf = fy_http_req_loc(r);
     struct stat          st;
     const u_char        *p;
     const char          *root;
     u_char              *v;
-    char                *path;
-    size_t               n, plen;
+    size_t               n;
 
     if (lcf->static_conf && (lcf->static_conf->root || lcf->static_conf->alias))
     {
@@ -482,72 +404,18 @@ fy_http_log_write_named(fy_http_request_t *r, fy_http_log_file_t *f,
             return;
         }
     }
-    v = fy_http_cv_eval(r, f->path_cv, &n);
+    v = fy_http_cv_eval(r, log->path_cv, &n);
     if (v == NULL) {
         return;
     }
-    if (fy_http_path_unsafe(v, n)) {
-        fy_log_error(FY_LOG_ERR, 0, "access_log \"%s\" gives an empty path "
-                     "or one with a NUL or \"..\", client %s", f->path,
-                     r->hc->addr_text);
-        return;
-    }
-    plen = v[0] == '/' ? 0 : strlen(f->prefix);
-    path = fy_palloc(r->pool, plen + n + 1);
-    if (path == NULL) {
-        return;
-    }
-    memcpy(path, f->prefix, plen);
-    memcpy(path + plen, v, n);
-    path[plen + n] = '\0';
-
-    one.path = path;
-    one.fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
-    if (one.fd == -1) {
-        fy_log_error(FY_LOG_CRIT, errno, "open() \"%s\" failed", path);
-        return;
-    }
-    fy_http_log_write(&one, line, len);
-    close(one.fd);
-}
-
-static void
-fy_http_log_flush_file(fy_http_log_file_t *f)
-{
-    if (f->used) {
-        fy_http_log_write(f, f->buf, f->used);
-        f->used = 0;
-    }
-}
-
-static void
-fy_http_log_flush_handler(fy_event_t *ev)
-{
-    fy_http_log_file_t  *f;
-    uint64_t             next = 0;
-
-    fy_unused(ev);
-
-    for (f = fy_http_log_files; f; f = f->next) {
-        if (f->used == 0 || f->flush == 0) {
-            continue;
-        }
-        if (fy_current_msec - f->first >= (uint64_t) f->flush) {
-            fy_http_log_flush_file(f);
-        } else {
-            uint64_t left = (uint64_t) f->flush - (fy_current_msec - f->first);
-            next = next ? fy_min(next, left) : left;
-        }
-    }
-    if (next) {
-        fy_timer_add(&fy_http_log_flush_ev, next);
-    }
+    /* the cache of the location the request ends in, as nginx's */
+    fy_alog_write_named(lcf->log_cache.cache, log->path, log->prefix, v, n,
+                        r->hc->addr_text, line, len);
 }
 
 static void
 fy_http_log_one(fy_http_request_t *r, fy_http_log_t *log)
 {
-    fy_http_log_file_t       *f = log->file;
     const fy_http_cv_t       *cv = log->fmt->cv;
     const fy_http_cv_part_t  *part;
     fy_str_t                 *vals;
@@ -555,7 +423,7 @@ fy_http_log_one(fy_http_request_t *r, fy_http_log_t *log)
     size_t                    len = 1, vlen;
     unsigned                  i;
 
-    if (f->fd == -1 && f->syslog == NULL && f->path_cv == NULL) {
+    if (log->file && log->file->fd == -1) {
         return;
     }
 
@@ -587,7 +455,7 @@ fy_http_log_one(fy_http_request_t *r, fy_http_log_t *log)
                : 1;
     }
 
-    if (f->syslog) {
+    if (log->syslog) {
         len += FY_SYSLOG_HEADER_MAX;
     }
     line = len <= sizeof(stack) ? stack : fy_palloc(r->pool, len);
@@ -596,8 +464,8 @@ fy_http_log_one(fy_http_request_t *r, fy_http_log_t *log)
     }
 
     p = line;
-    if (f->syslog) {
-        p += fy_syslog_header(f->syslog, f->syslog->severity, p);
+    if (log->syslog) {
+        p += fy_syslog_header(log->syslog, log->syslog->severity, p);
     }
     for (i = 0; i < cv->nparts; i++) {
         part = &cv->parts[i];
@@ -611,46 +479,19 @@ fy_http_log_one(fy_http_request_t *r, fy_http_log_t *log)
                                     vals[i].len);
         }
     }
-    if (f->syslog) {
+    if (log->syslog) {
         /* one datagram, whole (nginx cuts only error log lines) */
-        fy_syslog_send(f->syslog, line, (size_t) (p - line));
+        fy_syslog_send(log->syslog, line, (size_t) (p - line));
         return;
     }
     *p++ = '\n';
     len = (size_t) (p - line);
 
-    if (f->path_cv) {
-        fy_http_log_write_named(r, f, line, len);
+    if (log->path_cv) {
+        fy_http_log_write_named(r, log, line, len);
         return;
     }
-    if (f->size == 0) {
-        fy_http_log_write(f, line, len);
-        return;
-    }
-
-    if (f->buf == NULL) {
-        f->buf = malloc(f->size);
-        if (f->buf == NULL) {
-            fy_http_log_write(f, line, len);
-            return;
-        }
-    }
-    if (f->used + len > f->size) {
-        fy_http_log_flush_file(f);
-    }
-    if (len > f->size) {
-        fy_http_log_write(f, line, len);
-        return;
-    }
-    if (f->used == 0) {
-        f->first = fy_current_msec;
-        if (f->flush && !fy_timer_is_set(&fy_http_log_flush_ev)) {
-            fy_http_log_flush_ev.handler = fy_http_log_flush_handler;
-            fy_timer_add(&fy_http_log_flush_ev, (uint64_t) f->flush);
-        }
-    }
-    memcpy(f->buf + f->used, line, len);
-    f->used += len;
+    fy_alog_write(log->file, line, len);
 }
 
 void
@@ -674,42 +515,5 @@ fy_http_log_request(fy_http_request_t *r)
             }
         }
         fy_http_log_one(r, log);
-    }
-}
-
-/* ---- per process ---- */
-
-void
-fy_http_log_init_process(fy_cycle_t *cycle)
-{
-    fy_http_main_conf_t  *hmcf = cycle->http;
-
-    fy_http_log_flush_ev.timer_index = -1;
-    fy_http_log_files = hmcf ? hmcf->log_files : NULL;
-}
-
-void
-fy_http_log_flush_all(void)
-{
-    fy_http_log_file_t  *f;
-
-    for (f = fy_http_log_files; f; f = f->next) {
-        fy_http_log_flush_file(f);
-    }
-}
-
-/* SIGUSR1: write what is buffered to the old file, then open the path
- * again and put the new file on the same descriptor number.  The
- * master does it first (as root, giving the files to `uid` when that is
- * not -1), so that workers running as the configured user find files
- * they may open, and workers forked later inherit the new ones. */
-void
-fy_http_log_reopen(int uid)
-{
-    fy_http_log_file_t  *f;
-
-    for (f = fy_http_log_files; f; f = f->next) {
-        fy_http_log_flush_file(f);
-        fy_log_reopen_fd(f->path, f->fd, uid);
     }
 }

@@ -15,14 +15,13 @@
  * for each):
  *
  *   aio on | off | threads[=POOL];    aio_write on | off;
- *   postpone_output SIZE;             open_log_file_cache ... | off;
+ *   postpone_output SIZE;             postpone_gzipping SIZE;
  *   connection_pool_size SIZE;        request_pool_size SIZE;  (http, server)
- *   postpone_gzipping SIZE;
  *   proxy_send_lowat SIZE;            fastcgi_send_lowat SIZE;
  *   uwsgi_send_lowat SIZE;            scgi_send_lowat SIZE;
  *
  * "aio off", "aio_write off", "postpone_output 0",
- * "open_log_file_cache off", "postpone_gzipping 0" and "*_send_lowat 0"
+ * "postpone_gzipping 0" and "*_send_lowat 0"
  * ask for what ferry does: no warning.  Without a warning at all, as
  * they change nothing a client or an operator can see (nginx on Linux
  * ignores the last two as well):
@@ -48,9 +47,8 @@ enum {
     FY_TUNE_FLAG,
     FY_TUNE_SIZE,            /* postpone_output */
     FY_TUNE_QUIET_FLAG,      /* on or off, never a warning */
-    FY_TUNE_POOL,            /* at least 112 (nginx's NGX_MIN_POOL_SIZE
+    FY_TUNE_POOL             /* at least 112 (nginx's NGX_MIN_POOL_SIZE
                                 on 64-bit), a multiple of 16 */
-    FY_TUNE_LOG_CACHE
 };
 
 typedef struct {
@@ -109,9 +107,6 @@ const fy_command_t  fy_http_tuning_commands[] = {
     FY_TUNE_ROW("postpone_output", FY_HSL, 1, FY_TUNE_SIZE, 2,
                 "ferry writes a response as soon as it has it, and "
                 "tcp_nopush joins a file's header to its first bytes"),
-    FY_TUNE_ROW("open_log_file_cache", FY_HSL, 4, FY_TUNE_LOG_CACHE, 3,
-                "access_log paths have no variables, each file is opened "
-                "once at start-up"),
     FY_TUNE_ROW("connection_pool_size", FY_HS, 1, FY_TUNE_POOL, 4,
                 FY_NO_POOL),
     FY_TUNE_ROW("request_pool_size", FY_HS, 1, FY_TUNE_POOL, 5, FY_NO_POOL),
@@ -133,7 +128,7 @@ const fy_command_t  fy_http_tuning_commands[] = {
     { NULL, 0, 0, 0, 0, NULL, 0, 0, NULL }
 };
 
-/* "name=VALUE" of open_log_file_cache: the value, or NULL. */
+/* "name=VALUE": the value, or NULL. */
 static const u_char *
 fy_http_tuning_param(const fy_str_t *a, const char *name, fy_str_t *v)
 {
@@ -145,52 +140,6 @@ fy_http_tuning_param(const fy_str_t *a, const char *name, fy_str_t *v)
     v->data = a->data + n;
     v->len = a->len - n;
     return v->data;
-}
-
-/* open_log_file_cache max=N [inactive=TIME] [min_uses=N] [valid=TIME]
- * | off: nginx's checks.  1: "off", 0: a cache, -1: error (logged). */
-static int
-fy_http_log_file_cache(fy_conf_t *cf)
-{
-    fy_str_t  v;
-    unsigned  i;
-    int       max = 0;
-    int64_t   n;
-
-    if (fy_str_eq(&cf->args[1], "off")) {
-        if (cf->nargs != 2) {
-            fy_conf_error(cf, "invalid \"open_log_file_cache\" parameter "
-                          "\"%s\"", cf->args[2].data);
-            return -1;
-        }
-        return 1;
-    }
-    for (i = 1; i < cf->nargs; i++) {
-        if (fy_http_tuning_param(&cf->args[i], "max=", &v)) {
-            n = fy_atoi(v.data, v.len);
-            n = n == 0 ? -1 : n;
-            max = 1;
-        } else if (fy_http_tuning_param(&cf->args[i], "min_uses=", &v)) {
-            n = fy_atoi(v.data, v.len);
-        } else if (fy_http_tuning_param(&cf->args[i], "inactive=", &v)
-                   || fy_http_tuning_param(&cf->args[i], "valid=", &v))
-        {
-            n = fy_conf_parse_msec(&v);
-        } else {
-            n = -1;
-        }
-        if (n < 0) {
-            fy_conf_error(cf, "invalid \"open_log_file_cache\" parameter "
-                          "\"%s\"", cf->args[i].data);
-            return -1;
-        }
-    }
-    if (!max) {
-        fy_conf_error(cf, "\"open_log_file_cache\" must have \"max\" "
-                      "parameter");
-        return -1;
-    }
-    return 0;
 }
 
 static const char *
@@ -240,13 +189,6 @@ fy_http_tuning_noop(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
             return FY_CONF_ERROR;
         }
         break;
-    default:
-        switch (fy_http_log_file_cache(cf)) {
-        case -1:
-            return FY_CONF_ERROR;
-        case 1:
-            off = 1;
-        }
     }
     if (n < 0) {
         fy_conf_error(cf, "\"%s\" directive invalid value \"%s\"",

@@ -33,6 +33,7 @@
 #include "fy_worker_conf.h"
 #include "fy_log_main.h"
 #include "fy_pidfile.h"
+#include "fy_alog.h"
 
 #include <sys/wait.h>
 #include <sys/syscall.h>
@@ -783,7 +784,7 @@ fy_master_reload(void)
     fy_shm_add(fy_shm->reloads, 1);
     fy_shm_set(fy_shm->reload_ok, 1);
     fy_master_listen_add();
-    fy_http_log_init_process(cycle);     /* access logs reopen from here */
+    fy_alog_init_process(cycle);         /* access logs reopen from here */
     fy_http_error_log_init_process(cycle);      /* and error logs */
     fy_sched_master(cycle);
 
@@ -870,15 +871,12 @@ fy_master_signal_handler(fy_event_t *ev)
             for (log = &fy_log; log; log = log->next) {
                 fy_user_own_file(fy_cycle, log->path);
             }
-            fy_http_log_reopen(fy_cycle->core->user.data && geteuid() == 0
-                               ? (int) fy_cycle->core->user_uid : -1);
+            /* http's and stream's access logs */
+            fy_alog_reopen(fy_cycle->core->user.data && geteuid() == 0
+                           ? (int) fy_cycle->core->user_uid : -1);
             fy_http_error_log_reopen(fy_cycle->core->user.data
                                      && geteuid() == 0
                                      ? (int) fy_cycle->core->user_uid : -1);
-            fy_stream_log_reopen(fy_cycle, fy_cycle->core->user.data
-                                           && geteuid() == 0
-                                           ? (int) fy_cycle->core->user_uid
-                                           : -1);
             fy_master_signal_workers(SIGUSR1, 0);
             break;
         }
@@ -920,7 +918,7 @@ fy_master_run(fy_cycle_t *cycle, const fy_master_opts_t *opts)
         return 1;
     }
 
-    fy_http_log_init_process(cycle);
+    fy_alog_init_process(cycle);
     fy_http_error_log_init_process(cycle);
     fy_sched_master(cycle);
     fy_master_start_workers(cycle->workers);

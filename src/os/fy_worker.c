@@ -23,6 +23,7 @@
 #include "fy_signal.h"
 #include "fy_user.h"
 #include "fy_worker_conf.h"
+#include "fy_alog.h"
 
 fy_shm_worker_t  *fy_worker_slot;
 fy_cycle_t       *fy_worker_cycle;
@@ -271,9 +272,8 @@ fy_worker_signal_handler(fy_event_t *ev)
             break;
         case SIGUSR1:
             fy_log_reopen(&fy_log);
-            fy_http_log_reopen(-1);
+            fy_alog_reopen(-1);         /* http's and stream's */
             fy_http_error_log_reopen(-1);
-            fy_stream_log_reopen(fy_worker_cycle, -1);
             break;
         default:
             break;
@@ -326,7 +326,7 @@ fy_worker_run(fy_cycle_t *cycle, unsigned slot, unsigned number, int channel)
         exit(2);
     }
 
-    fy_http_log_init_process(cycle);
+    fy_alog_init_process(cycle);
     fy_http_var_init_process(cycle);
     fy_http_error_log_init_process(cycle);
     fy_http_limit_init_process(cycle);
@@ -353,7 +353,7 @@ fy_worker_run(fy_cycle_t *cycle, unsigned slot, unsigned number, int channel)
     /* SIGTERM leaves requests open: their limit_conn counts would stay
      * in the shared zones for ever */
     fy_http_limit_conn_release_all();
-    fy_http_log_flush_all();
+    fy_alog_flush_all();        /* buffered access log lines */
     fy_log_error(FY_LOG_NOTICE, 0, "exit");
     exit(0);
 }

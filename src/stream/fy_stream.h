@@ -152,12 +152,15 @@ typedef struct {
     unsigned         deny:1;
 } fy_stream_access_rule_t;
 
-typedef struct fy_stream_log_file_s  fy_stream_log_file_t;
 typedef struct fy_stream_map_s       fy_stream_map_t;
 typedef struct fy_stream_map_value_s fy_stream_map_value_t;
 
 typedef struct {
-    fy_stream_log_file_t  *file;
+    struct fy_alog_file_s *file;       /* a fixed PATH, or NULL */
+    struct fy_syslog_s    *syslog;     /* syslog:..., or NULL */
+    fy_stream_cv_t        *path_cv;    /* PATH with variables, or NULL */
+    const char            *path;       /* PATH as written */
+    const char            *prefix;     /* for a relative one */
     fy_stream_cv_t        *format;     /* found when the block ends */
     fy_stream_cv_t        *cond;       /* if=, NULL: none */
     fy_str_t               format_name;
@@ -226,6 +229,7 @@ typedef struct fy_stream_srv_conf_s {
     fy_array_t          *logs;                   /* fy_stream_access_log_t,
                                                     NULL: unset */
     int                  log_off;                /* access_log off */
+    fy_alog_cache_conf_t log_cache;              /* open_log_file_cache */
     fy_log_t            *error_log;              /* NULL: the main one */
     fy_tls_conf_t        tls;           /* ssl_* (fy_stream_ssl.c) */
     fy_str_t             alpn;          /* ssl_alpn, wire form; len 0:
@@ -251,7 +255,6 @@ typedef struct fy_stream_main_conf_s {
     fy_array_t              upstreams;   /* fy_stream_upstream_t */
     fy_stream_srv_conf_t   *srv;         /* the stream level's settings */
     fy_array_t              formats;     /* fy_stream_log_format_t */
-    fy_stream_log_file_t   *log_files;   /* every access_log file */
     struct fy_http_error_log_s *error_logs;  /* every error_log file */
     fy_array_t              maps;        /* fy_stream_map_t * */
     /* limit_conn_zone (fy_stream_limit_conn.c), latest first */
@@ -490,7 +493,6 @@ fy_stream_cv_t *fy_stream_cv_compile(fy_conf_t *cf, const fy_str_t *text);
 /* The index of the built-in stream variable name, or -1. */
 int  fy_stream_var_builtin(const u_char *name, size_t len);
 int  fy_stream_log_init_cycle(fy_conf_t *cf, fy_stream_main_conf_t *smcf);
-void fy_stream_log_reopen(fy_cycle_t *cycle, int uid);
 
 /* The value of variable `var` of session s into buf (at most size
  * bytes); returns its length. */

@@ -729,6 +729,7 @@ fy_stream_merge(fy_stream_srv_conf_t *p, fy_stream_srv_conf_t *c)
         c->logs = p->logs;
         c->log_off = p->log_off;
     }
+    fy_alog_cache_merge(&p->log_cache, &c->log_cache);
     fy_tls_conf_merge(&p->tls, &c->tls);
     if (c->alpn.data == NULL) {
         c->alpn = p->alpn;

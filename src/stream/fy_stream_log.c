@@ -3,29 +3,29 @@
  * (log_format, hash KEY), and access_log: one line per session,
  * written when it ends, as nginx's ngx_stream_log_module.
  *
+ *   access_log PATH FORMAT [buffer=SIZE] [gzip[=LEVEL]] [flush=TIME]
+ *              [if=COND] | off;                     stream, server
+ *
  * A file is opened by the configuration reader (so -t and a reload
- * catch an unopenable path), inherited by the workers, reopened on
- * SIGUSR1 (fy_stream_log_reopen) and closed with the cycle's pool.
- * Each line is one write() to a file opened O_APPEND, so lines of
- * several workers never interleave.  "access_log syslog:server=..."
- * sends each line as one datagram instead (fy_syslog.c).
+ * catch an unopenable path) and inherited by the workers; the files,
+ * their buffers (buffer=, gzip), flush=, the reopen on SIGUSR1 and the
+ * flush at a worker's exit are http's as well (fy_alog.c).  A PATH with
+ * variables names the file per session, opened, written and closed by
+ * the worker (fy_alog_write_named), or kept open by the server's
+ * open_log_file_cache, as nginx's.
+ * "access_log syslog:server=..." sends each line as one datagram
+ * instead (fy_syslog.c).
  */
 #include "fy_core.h"
 #include "fy_stream.h"
 #include "fy_worker.h"
 #include "fy_syslog.h"
+#include "fy_alog.h"
 
 #include <ctype.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
-
-struct fy_stream_log_file_s {
-    char                  *path;
-    int                    fd;
-    fy_syslog_t           *syslog;      /* syslog:..., or NULL */
-    fy_stream_log_file_t  *next;
-};
 
 typedef struct {
     fy_str_t         name;
@@ -44,6 +44,10 @@ const fy_command_t  fy_stream_log_commands[] = {
 
     { "access_log", FY_CONF_STREAM | FY_CONF_STREAM_SRV, 0, 1,
       FY_CONF_MANY, fy_stream_access_log, FY_CONF_SRV_OFF, 0, NULL },
+
+    { "open_log_file_cache", FY_CONF_STREAM | FY_CONF_STREAM_SRV, 0, 1, 4,
+      fy_alog_cache_set, FY_CONF_SRV_OFF,
+      offsetof(fy_stream_srv_conf_t, log_cache), NULL },
 
     { NULL, 0, 0, 0, 0, NULL, 0, 0, NULL }
 };
@@ -532,22 +536,27 @@ fy_stream_log_session(fy_stream_session_t *s)
                 continue;
             }
         }
-        if (al->file->syslog) {
-            len = fy_syslog_header(al->file->syslog,
-                                   al->file->syslog->severity, line);
+        if (al->syslog) {
+            len = fy_syslog_header(al->syslog, al->syslog->severity, line);
             len += fy_stream_cv_eval(s, al->format, line + len, 4096 - 1);
-            fy_syslog_send(al->file->syslog, line, len);
+            fy_syslog_send(al->syslog, line, len);
             continue;
         }
         len = fy_stream_cv_eval(s, al->format, line, 4096 - 1);
         line[len++] = '\n';
-        if (write(al->file->fd, line, len) == -1) {
-            fy_log_error(FY_LOG_ALERT, errno, "write() to \"%s\" failed",
-                         al->file->path);
+        if (al->path_cv) {
+            u_char  name[4096];
+            size_t  n = fy_stream_cv_eval(s, al->path_cv, name,
+                                          sizeof(name));
+
+            fy_alog_write_named(s->scf->log_cache.cache, al->path,
+                                al->prefix, name, n, s->addr_text, line,
+                                len);
+            continue;
         }
+        fy_alog_write(al->file, line, len);
     }
 }
-
 
 /* ---- directives ---- */
 
@@ -622,31 +631,21 @@ fy_stream_log_format(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
     return FY_CONF_OK;
 }
 
-static void
-fy_stream_log_close(void *data)
-{
-    fy_stream_log_file_t  *f = data;
-
-    if (f->fd != -1) {
-        close(f->fd);
-        f->fd = -1;
-    }
-}
-
-/* access_log PATH FORMAT | off.  The format is looked up once the
- * stream block is read (fy_stream_log_init_cycle), so it may come
- * later in the file; until then it is kept by name. */
+/* access_log PATH FORMAT [buffer=SIZE] [gzip[=LEVEL]] [flush=TIME]
+ * [if=COND] | off.  The format is looked up once the stream block is
+ * read (fy_stream_log_init_cycle), so it may come later in the file;
+ * until then it is kept by name. */
 static const char *
 fy_stream_access_log(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
 {
     fy_stream_srv_conf_t    *scf = conf;
-    fy_stream_main_conf_t   *smcf = cf->ctx->main;
-    fy_stream_log_file_t    *f;
     fy_stream_access_log_t  *al;
     fy_stream_cv_t          *cond = NULL;
+    fy_alog_params_t         params = { 0, 0, 0 };
     fy_str_t                 val;
     char                    *path;
     unsigned                 i;
+    int                      rc;
 
     fy_unused(cmd);
 
@@ -663,6 +662,13 @@ fy_stream_access_log(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
         return FY_CONF_ERROR;
     }
     for (i = 3; i < cf->nargs; i++) {
+        rc = fy_alog_param(cf, &cf->args[i], &params);
+        if (rc == -1) {
+            return FY_CONF_ERROR;
+        }
+        if (rc == 1) {
+            continue;
+        }
         if (cf->args[i].len > 3
             && strncmp((char *) cf->args[i].data, "if=", 3) == 0
             && cond == NULL)
@@ -675,16 +681,7 @@ fy_stream_access_log(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
             }
             continue;
         }
-        fy_conf_error(cf, "invalid parameter \"%s\" (buffer=, gzip and "
-                      "flush= are not supported in stream)",
-                      cf->args[i].data);
-        return FY_CONF_ERROR;
-    }
-    if (memchr(cf->args[1].data, '$', cf->args[1].len)
-        && !fy_syslog_is(&cf->args[1]))
-    {
-        fy_conf_error(cf, "access_log paths with variables are not "
-                      "supported in stream: \"%s\"", cf->args[1].data);
+        fy_conf_error(cf, "invalid parameter \"%s\"", cf->args[i].data);
         return FY_CONF_ERROR;
     }
     if (scf->logs == NULL) {
@@ -694,59 +691,44 @@ fy_stream_access_log(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
         }
         fy_array_init(scf->logs, cf->pool, 1, sizeof(fy_stream_access_log_t));
     }
+    al = fy_array_push(scf->logs);
+    if (al == NULL) {
+        return "cannot allocate memory";
+    }
+    memset(al, 0, sizeof(fy_stream_access_log_t));
+    al->cond = cond;
+    al->format_name = cf->args[2];
+    al->line = cf->line;
+    al->path = (char *) cf->args[1].data;
+
     if (fy_syslog_is(&cf->args[1])) {
         /* a peer of its own, in no file list: nothing to reopen */
-        f = fy_pcalloc(cf->pool, sizeof(fy_stream_log_file_t));
-        if (f == NULL) {
-            return "cannot allocate memory";
-        }
-        f->fd = -1;
-        f->path = (char *) cf->args[1].data;
-        f->syslog = fy_syslog_conf(cf, &cf->args[1]);
-        if (f->syslog == NULL) {
+        al->syslog = fy_syslog_conf(cf, &cf->args[1]);
+        if (al->syslog == NULL) {
             return FY_CONF_ERROR;
         }
-        goto push;
+    } else if (memchr(cf->args[1].data, '$', cf->args[1].len)) {
+        /* opened per line: nothing to open now, flush or reopen */
+        al->path_cv = fy_stream_cv_compile(cf, &cf->args[1]);
+        if (al->path_cv == NULL) {
+            return FY_CONF_ERROR;
+        }
+        al->prefix = cf->prefix;
+    }
+    if (fy_alog_params_check(cf, &params, &cf->args[1], al->syslog != NULL,
+                             al->path_cv != NULL) != FY_OK)
+    {
+        return FY_CONF_ERROR;
+    }
+    if (al->syslog || al->path_cv) {
+        return FY_CONF_OK;
     }
     path = fy_conf_full_name(cf, cf->prefix, &cf->args[1]);
     if (path == NULL) {
         return "cannot allocate memory";
     }
-    for (f = smcf->log_files; f; f = f->next) {
-        if (strcmp(f->path, path) == 0) {
-            break;
-        }
-    }
-    if (f == NULL) {
-        f = fy_pcalloc(cf->pool, sizeof(fy_stream_log_file_t));
-        if (f == NULL) {
-            return "cannot allocate memory";
-        }
-        f->path = path;
-        f->fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
-        if (f->fd == -1) {
-            fy_conf_error(cf, "open() \"%s\" failed (%d: %s)", path, errno,
-                          strerror(errno));
-            return FY_CONF_ERROR;
-        }
-        if (fy_pool_cleanup_add(cf->pool, fy_stream_log_close, f) != FY_OK) {
-            close(f->fd);
-            return "cannot allocate memory";
-        }
-        f->next = smcf->log_files;
-        smcf->log_files = f;
-    }
-push:
-    al = fy_array_push(scf->logs);
-    if (al == NULL) {
-        return "cannot allocate memory";
-    }
-    al->file = f;
-    al->format = NULL;
-    al->cond = cond;
-    al->format_name = cf->args[2];
-    al->line = cf->line;
-    return FY_CONF_OK;
+    al->file = fy_alog_file(cf, path, &params);
+    return al->file ? FY_CONF_OK : FY_CONF_ERROR;
 }
 
 static int
@@ -802,17 +784,4 @@ fy_stream_log_init_cycle(fy_conf_t *cf, fy_stream_main_conf_t *smcf)
         }
     }
     return FY_OK;
-}
-
-void
-fy_stream_log_reopen(fy_cycle_t *cycle, int uid)
-{
-    fy_stream_log_file_t  *f;
-
-    if (cycle->stream == NULL) {
-        return;
-    }
-    for (f = cycle->stream->log_files; f; f = f->next) {
-        fy_log_reopen_fd(f->path, f->fd, uid);
-    }
 }
