@@ -25,62 +25,8 @@ use Socket ();
 use JSON::PP ();
 use Ferry::Test;
 
-my @kids;
-END { kill 'KILL', @kids if @kids; }
-
-# A DNS server on 127.0.0.1:$port answering from $file, read at each
-# question: lines "NAME ADDRESS..." (TTL 1; IPv4 addresses answer A
-# questions, IPv6 ones AAAA questions), "NAME nx" (NXDOMAIN) or
-# "NAME silent" (no answer).  Names not in the file: NXDOMAIN.
-sub dns_server {
-    my ($port, $file) = @_;
-    my $s = IO::Socket::INET->new(LocalAddr => '127.0.0.1',
-                                  LocalPort => $port, Proto => 'udp')
-        or die "udp $port: $!\n";
-    my $pid = fork // die "fork: $!\n";
-    if ($pid) {
-        close $s;
-        push @kids, $pid;
-        return;
-    }
-    alarm 0;
-    for (;;) {
-        my $peer = $s->recv(my $q, 512);
-        next unless defined $peer && length $q > 12;
-        my ($id) = unpack 'n', $q;
-        my ($o, @l) = (12);
-        while ((my $n = ord substr($q, $o, 1)) > 0) {
-            push @l, substr($q, $o + 1, $n);
-            $o += 1 + $n;
-        }
-        my $name = lc join '.', @l;
-        my $type = unpack 'n', substr($q, $o + 1, 2);
-        my $question = substr($q, 12, $o + 5 - 12);
-        my %ans;
-        if (open my $fh, '<', $file) {
-            while (<$fh>) {
-                my ($n, @a) = split;
-                $ans{$n} = \@a if defined $n;
-            }
-            close $fh;
-        }
-        my $a = $ans{$name} // ['nx'];
-        next if $a->[0] eq 'silent';
-        my ($rcode, @an) = (0);
-        if ($a->[0] eq 'nx') {
-            $rcode = 3;
-        } elsif ($type == 1) {
-            @an = map { pack('nnnNn', 0xc00c, 1, 1, 1, 4)
-                        . pack('C4', split /\./) } grep { !/:/ } @$a;
-        } elsif ($type == 28) {
-            @an = map { pack('nnnNn', 0xc00c, 28, 1, 1, 16)
-                        . Socket::inet_pton(Socket::AF_INET6(), $_) }
-                  grep { /:/ } @$a;
-        }
-        $s->send(pack('nnnnnn', $id, 0x8180 | $rcode, 1, scalar @an, 0, 0)
-                 . $question . join('', @an), 0, $peer);
-    }
-}
+# the DNS server: Ferry::Test's file_dns_server (answers from a file
+# the test rewrites, TTL 1 s)
 
 my $conf = main_conf() . <<'EOF';
 worker_processes 2;
@@ -156,7 +102,7 @@ app.test 127.0.0.1
 two.test 127.0.0.1 127.0.0.2
 late.test nx
 EOF
-dns_server($f->port(9), $answers);
+file_dns_server($f->port(9), $answers);
 
 my $p1 = $f->port(1);
 my @b = map { Ferry::Test::Backend->new(host => "127.0.0.$_", port => $p1) }

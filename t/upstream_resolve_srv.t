@@ -21,85 +21,8 @@ use IO::Socket::INET;
 use JSON::PP ();
 use Ferry::Test;
 
-my @kids;
-END { kill 'KILL', @kids if @kids; }
-
-# A DNS server on 127.0.0.1:$port answering from $file, read at each
-# question: lines "NAME ADDRESS..." (A records, TTL 1), "NAME srv
-# PRIO:WEIGHT:PORT:TARGET..." (SRV records, TTL 1), "NAME srv+ ..." (the
-# same with the targets' A records from the file in the additional
-# section), "NAME nx" (NXDOMAIN) or "NAME silent" (no answer).  Names
-# not in the file: NXDOMAIN.  Each question is appended to $file.log as
-# "TYPE NAME".
-sub dns_server {
-    my ($port, $file) = @_;
-    my $s = IO::Socket::INET->new(LocalAddr => '127.0.0.1',
-                                  LocalPort => $port, Proto => 'udp')
-        or die "udp $port: $!\n";
-    my $pid = fork // die "fork: $!\n";
-    if ($pid) {
-        close $s;
-        push @kids, $pid;
-        return;
-    }
-    alarm 0;
-    my $labels = sub {
-        join('', map { chr(length) . $_ } split /\./, $_[0]) . "\0";
-    };
-    my $a_rr = sub {
-        my ($owner, $addr) = @_;
-        return $owner . pack('nnNn', 1, 1, 1, 4) . pack('C4', split /\./, $addr);
-    };
-    for (;;) {
-        my $peer = $s->recv(my $q, 512);
-        next unless defined $peer && length $q > 12;
-        my ($id) = unpack 'n', $q;
-        my ($o, @l) = (12);
-        while ((my $n = ord substr($q, $o, 1)) > 0) {
-            push @l, substr($q, $o + 1, $n);
-            $o += 1 + $n;
-        }
-        my $name = lc join '.', @l;
-        my $type = unpack 'n', substr($q, $o + 1, 2);
-        my $question = substr($q, 12, $o + 5 - 12);
-        my %ans;
-        if (open my $fh, '<', $file) {
-            while (<$fh>) {
-                my ($n, @a) = split;
-                $ans{$n} = \@a if defined $n;
-            }
-            close $fh;
-        }
-        if (open my $lf, '>>', "$file.log") {
-            print $lf "$type $name\n";
-            close $lf;
-        }
-        my $a = $ans{$name} // ['nx'];
-        next if $a->[0] eq 'silent';
-        my ($rcode, @an, @ad) = (0);
-        if ($a->[0] eq 'nx') {
-            $rcode = 3;
-        } elsif ($a->[0] =~ /^srv(\+?)$/) {
-            my $add = $1;
-            if ($type == 33) {
-                for my $r (@$a[1 .. $#$a]) {
-                    my ($pri, $w, $p, $t) = split /:/, $r, 4;
-                    my $rd = pack('nnn', $pri, $w, $p) . $labels->($t);
-                    push @an, pack('nnnNn', 0xc00c, 33, 1, 1, length $rd)
-                              . $rd;
-                    next unless $add;
-                    push @ad, map { $a_rr->($labels->($t), $_) }
-                              grep { !/:/ } @{ $ans{$t} // [] };
-                }
-            }
-        } elsif ($type == 1) {
-            @an = map { $a_rr->(pack('n', 0xc00c), $_) } grep { !/:/ } @$a;
-        }
-        $s->send(pack('nnnnnn', $id, 0x8180 | $rcode, 1, scalar @an, 0,
-                      scalar @ad)
-                 . $question . join('', @an, @ad), 0, $peer);
-    }
-}
+# the DNS server: Ferry::Test's file_dns_server (answers from a file
+# the test rewrites, TTL 1 s)
 
 my $conf = main_conf() . <<'EOF';
 worker_processes 2;
@@ -191,7 +114,7 @@ _http._tcp.zero.test srv 5:0:$p1:a.test 5:0:$p2:b.test
 _http._tcp.many.test srv 1:1:$p10:many.test 1:1:$p11:a.test
 _line._tcp.st.test srv 1:1:$p4:a.test
 EOF
-dns_server($f->port(9), $answers);
+file_dns_server($f->port(9), $answers);
 
 my %b = map { ($_ => Ferry::Test::Backend->new(port => $f->port($_))) }
         1 .. 6;
@@ -380,7 +303,7 @@ my ($q1, $q2) = ($g->port(1), $g->port(2));
 open my $gf, '>', $ganswers or die "$ganswers: $!\n";
 print $gf "a.test 127.0.0.1\n_line._tcp.st.test srv 1:1:$q1:a.test\n";
 close $gf;
-dns_server($g->port(9), $ganswers);
+file_dns_server($g->port(9), $ganswers);
 tcp_server($q1, sub { print { $_[0] } "backend 1\n"; });
 tcp_server($q2, sub { print { $_[0] } "backend 2\n"; });
 $g->start or BAIL_OUT('ferry did not start');

@@ -63,7 +63,8 @@ our @EXPORT = qw(main_conf http http_get http_keepalive build_request
                  parse_echo parse_response test_body wait_until
                  port_is_closed sh conf_refused http_conf_refused
                  server_conf_refused tcp_server serve_connections
-                 udp_server stream_line dnsmasq_bin dnsmasq_server
+                 udp_server file_dns_server stream_line dnsmasq_bin
+                 dnsmasq_server
                  charset_map_block);
 
 my $TB = Test::More->builder;
@@ -506,6 +507,78 @@ sub udp_server {
     close $u;
     push @TCP_SERVERS, $pid;
     return $pid;
+}
+
+# A DNS server on 127.0.0.1:$port answering from $file, read at each
+# question, so that a test changes the answers by rewriting it: lines
+# "NAME ADDRESS..." (TTL 1; IPv4 addresses answer A questions, IPv6
+# ones AAAA), "NAME srv PRIO:WEIGHT:PORT:TARGET..." (SRV records, TTL
+# 1), "NAME srv+ ..." (the same with the targets' A records from the
+# file in the additional section), "NAME nx" (NXDOMAIN) or "NAME
+# silent" (no answer).  Names not in the file: NXDOMAIN.  Each question
+# is appended to $file.log as "TYPE NAME".  Stopped with the TCP
+# servers.
+sub file_dns_server {
+    my ($port, $file) = @_;
+    my $labels = sub {
+        join('', map { chr(length) . $_ } split /\./, $_[0]) . "\0";
+    };
+    my $rr = sub {
+        my ($owner, $addr) = @_;
+        return $addr =~ /:/
+            ? $owner . pack('nnNn', 28, 1, 1, 16)
+              . Socket::inet_pton(Socket::AF_INET6(), $addr)
+            : $owner . pack('nnNn', 1, 1, 1, 4) . pack('C4', split /\./, $addr);
+    };
+    return udp_server($port, sub {
+        my ($q) = @_;
+        return undef unless length $q > 12;
+        my ($id) = unpack 'n', $q;
+        my ($o, @l) = (12);
+        while ((my $n = ord substr($q, $o, 1)) > 0) {
+            push @l, substr($q, $o + 1, $n);
+            $o += 1 + $n;
+        }
+        my $name = lc join '.', @l;
+        my $type = unpack 'n', substr($q, $o + 1, 2);
+        my $question = substr($q, 12, $o + 5 - 12);
+        my %ans;
+        if (open my $fh, '<', $file) {
+            while (<$fh>) {
+                my ($n, @a) = split;
+                $ans{$n} = \@a if defined $n;
+            }
+            close $fh;
+        }
+        if (open my $lf, '>>', "$file.log") {
+            print $lf "$type $name\n";
+            close $lf;
+        }
+        my $a = $ans{$name} // ['nx'];
+        return undef if $a->[0] eq 'silent';
+        my ($rcode, @an, @ad) = (0);
+        my $want = $type == 28 ? sub { $_[0] =~ /:/ } : sub { $_[0] !~ /:/ };
+        if ($a->[0] eq 'nx') {
+            $rcode = 3;
+        } elsif ($a->[0] =~ /^srv(\+?)$/) {
+            my $add = $1;
+            if ($type == 33) {
+                for my $r (@$a[1 .. $#$a]) {
+                    my ($pri, $w, $p, $t) = split /:/, $r, 4;
+                    my $rd = pack('nnn', $pri, $w, $p) . $labels->($t);
+                    push @an, pack('nnnNn', 0xc00c, 33, 1, 1, length $rd)
+                              . $rd;
+                    next unless $add;
+                    push @ad, map { $rr->($labels->($t), $_) }
+                              grep { !/:/ } @{ $ans{$t} // [] };
+                }
+            }
+        } elsif ($type == 1 || $type == 28) {
+            @an = map { $rr->(pack('n', 0xc00c), $_) } grep { $want->($_) } @$a;
+        }
+        return pack('nnnnnn', $id, 0x8180 | $rcode, 1, scalar @an, 0,
+                    scalar @ad) . $question . join('', @an, @ad);
+    });
 }
 
 # dnsmasq, a real DNS server, on 127.0.0.1:$port answering from the
