@@ -649,3 +649,107 @@ fy_alog_reopen(int uid)
         fy_log_reopen_fd(f->path, f->fd, uid);
     }
 }
+
+/* ---- escaping ---- */
+
+/* The bytes each escape= keeps as they are, [0] default, [1] json;
+ * made at the first use (the same in every process). */
+static u_char  fy_alog_plain[2][256];
+static int     fy_alog_plain_made;
+
+static void
+fy_alog_plain_make(void)
+{
+    unsigned  c;
+
+    for (c = 0; c < 256; c++) {
+        fy_alog_plain[0][c] = c >= 0x20 && c < 0x7f && c != '"' && c != '\\';
+        fy_alog_plain[1][c] = c >= 0x20 && c != '"' && c != '\\';
+    }
+    fy_alog_plain_made = 1;
+}
+
+#if defined(__SSE2__)
+
+#include <emmintrin.h>
+
+/* 16 bytes at p: a bit set for each that escape= default (json: 1)
+ * changes, from the same rules as fy_alog_plain: outside 0x20..0x7e
+ * (json: below 0x20), '"' or '\\'.  A value's runs are looked at
+ * sixteen bytes a step (a User-Agent is a hundred or more). */
+static inline unsigned
+fy_alog_special16(const u_char *p, int json)
+{
+    __m128i  x = _mm_loadu_si128((const __m128i *) p);
+    __m128i  d = _mm_sub_epi8(x, _mm_set1_epi8(0x20));
+    __m128i  in = _mm_cmpeq_epi8(
+                      _mm_min_epu8(d, _mm_set1_epi8(json ? (char) 0xdf
+                                                         : 0x5e)), d);
+    __m128i  q = _mm_or_si128(_mm_cmpeq_epi8(x, _mm_set1_epi8('"')),
+                              _mm_cmpeq_epi8(x, _mm_set1_epi8('\\')));
+
+    return ((unsigned) _mm_movemask_epi8(in) ^ 0xffff)
+           | (unsigned) _mm_movemask_epi8(q);
+}
+
+#endif
+
+size_t
+fy_alog_escape(unsigned esc, const u_char *v, size_t n, u_char *buf,
+               size_t size)
+{
+    static const char  hex[] = "0123456789ABCDEF";
+    const u_char      *plain;
+    size_t             len = 0, i = 0, run, w;
+    u_char             c;
+
+    if (esc == FY_ALOG_ESC_NONE) {
+        len = fy_min(n, size);
+        memcpy(buf, v, len);
+        return len;
+    }
+    if (!fy_alog_plain_made) {
+        fy_alog_plain_make();
+    }
+    plain = fy_alog_plain[esc == FY_ALOG_ESC_JSON];
+
+    /* runs of plain bytes copied whole: a value is mostly that */
+    while (i < n) {
+        run = i;
+#if defined(__SSE2__)
+        while (n - i >= 16) {
+            unsigned  m = fy_alog_special16(v + i, esc == FY_ALOG_ESC_JSON);
+
+            if (m) {
+                i += (size_t) __builtin_ctz(m);
+                break;
+            }
+            i += 16;
+        }
+#endif
+        while (i < n && plain[v[i]]) {
+            i++;
+        }
+        w = fy_min(i - run, size - len);
+        memcpy(buf + len, v + run, w);
+        len += w;
+        if (i == n || len == size) {
+            break;
+        }
+        c = v[i++];
+        w = esc == FY_ALOG_ESC_DEFAULT ? 4 : c == '"' || c == '\\' ? 2 : 6;
+        if (len + w > size) {
+            break;
+        }
+        if (w == 2) {
+            buf[len] = '\\';
+            buf[len + 1] = c;
+        } else {
+            memcpy(buf + len, w == 4 ? "\\x" : "\\u00", w - 2);
+            buf[len + w - 2] = (u_char) hex[c >> 4];
+            buf[len + w - 1] = (u_char) hex[c & 15];
+        }
+        len += w;
+    }
+    return len;
+}

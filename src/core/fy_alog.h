@@ -12,6 +12,22 @@
 #include "fy_core.h"
 #include "fy_cycle.h"
 
+/* log_format's escape=: how a variable's value goes into a line */
+enum {
+    FY_ALOG_ESC_NONE = 0,       /* as it is */
+    FY_ALOG_ESC_DEFAULT,        /* " \ and not printable ASCII: \xXX */
+    FY_ALOG_ESC_JSON            /* \" \\ and control bytes: \u00XX */
+};
+/* the most bytes one byte of a value becomes, per escape= */
+#define fy_alog_escape_max(esc)                                            \
+    ((esc) == FY_ALOG_ESC_JSON ? 6 : (esc) == FY_ALOG_ESC_DEFAULT ? 4 : 1)
+
+/* v (n bytes) escaped as esc says into buf, at most size bytes and no
+ * escape cut in half; returns the length.  Variables carry clients'
+ * bytes: unescaped, a newline in one would forge a log line. */
+size_t fy_alog_escape(unsigned esc, const u_char *v, size_t n, u_char *buf,
+                      size_t size);
+
 /* buffer=, gzip and flush= of one access_log directive */
 typedef struct {
     size_t    size;       /* 0: unbuffered */

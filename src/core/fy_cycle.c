@@ -765,17 +765,7 @@ fy_parse_addrs(fy_pool_t *pool, const u_char *s, size_t len, int need_port,
 static char *
 fy_dec_text(char *p, unsigned v)
 {
-    char  t[10];
-    int   n = 0;
-
-    do {
-        t[n++] = (char) ('0' + v % 10);
-        v /= 10;
-    } while (v);
-    while (n) {
-        *p++ = t[--n];
-    }
-    return p;
+    return p + fy_utoa((u_char *) p, v);
 }
 
 void

@@ -109,3 +109,19 @@ fy_hextoi(const u_char *p, size_t n)
 
     return value;
 }
+
+size_t
+fy_utoa(u_char *buf, uint64_t v)
+{
+    u_char  t[FY_UTOA_MAX];
+    size_t  n = 0, len;
+
+    do {
+        t[n++] = (u_char) ('0' + v % 10);
+        v /= 10;
+    } while (v);
+    for (len = n; n; n--) {
+        *buf++ = t[n - 1];
+    }
+    return len;
+}

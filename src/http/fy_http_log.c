@@ -33,10 +33,11 @@
 
 #include <sys/stat.h>
 
+/* log_format's escape= (fy_alog_escape) */
 enum {
-    FY_LOG_ESCAPE_DEFAULT = 0,
-    FY_LOG_ESCAPE_JSON,
-    FY_LOG_ESCAPE_NONE
+    FY_LOG_ESCAPE_DEFAULT = FY_ALOG_ESC_DEFAULT,
+    FY_LOG_ESCAPE_JSON = FY_ALOG_ESC_JSON,
+    FY_LOG_ESCAPE_NONE = FY_ALOG_ESC_NONE
 };
 
 typedef struct {
@@ -331,55 +332,6 @@ const fy_command_t  fy_http_log_commands[] = {
 
 /* ---- writing ---- */
 
-/* Escape one value into dst (NULL: just measure). */
-static size_t
-fy_http_log_escape(int escape, u_char *dst, const u_char *src, size_t len)
-{
-    static const char  hex[] = "0123456789ABCDEF";
-    size_t             i, n = 0;
-    u_char             c;
-
-    for (i = 0; i < len; i++) {
-        c = src[i];
-        if (escape == FY_LOG_ESCAPE_NONE
-            || (escape == FY_LOG_ESCAPE_DEFAULT && c >= 0x20 && c < 0x7f
-                && c != '"' && c != '\\')
-            || (escape == FY_LOG_ESCAPE_JSON && c >= 0x20 && c != '"'
-                && c != '\\'))
-        {
-            if (dst) {
-                dst[n] = c;
-            }
-            n++;
-        } else if (escape == FY_LOG_ESCAPE_JSON) {
-            /* \" \\ and \u00XX for control characters */
-            if (c == '"' || c == '\\') {
-                if (dst) {
-                    dst[n] = '\\';
-                    dst[n + 1] = c;
-                }
-                n += 2;
-            } else {
-                if (dst) {
-                    memcpy(dst + n, "\\u00", 4);
-                    dst[n + 4] = (u_char) hex[c >> 4];
-                    dst[n + 5] = (u_char) hex[c & 0xf];
-                }
-                n += 6;
-            }
-        } else {
-            if (dst) {
-                dst[n] = '\\';
-                dst[n + 1] = 'x';
-                dst[n + 2] = (u_char) hex[c >> 4];
-                dst[n + 3] = (u_char) hex[c & 0xf];
-            }
-            n += 4;
-        }
-    }
-    return n;
-}
-
 /*
  * A line to the file a PATH with variables names for r: nothing when
  * the request's root directory is not there (nginx: "the existence of
@@ -418,21 +370,27 @@ fy_http_log_one(fy_http_request_t *r, fy_http_log_t *log)
 {
     const fy_http_cv_t       *cv = log->fmt->cv;
     const fy_http_cv_part_t  *part;
-    fy_str_t                 *vals;
-    u_char                    stack[4096], *line, *p;
-    size_t                    len = 1, vlen;
-    unsigned                  i;
+    fy_str_t                  own[32], *vals = own;
+    u_char                    stack[4096], scratch[2048], *s = scratch;
+    u_char                   *line, *p;
+    size_t                    len = 1, vlen, room;
+    unsigned                  i, esc = (unsigned) log->fmt->escape;
 
     if (log->file && log->file->fd == -1) {
         return;
     }
 
-    /* Each variable is evaluated once: its value is kept for the
-     * writing pass.  Literal parts go as they are, values escaped, an
-     * empty value as "-" (nginx). */
-    vals = fy_palloc(r->pool, cv->nparts * sizeof(fy_str_t));
-    if (vals == NULL) {
-        return;
+    /* Each variable is evaluated once, into scratch while it has room
+     * (a getter gives a value's whole length and copies what fits; one
+     * that did not fit is evaluated again into the pool), and kept for
+     * the writing pass.  Literal parts go as they are, values escaped
+     * (at most fy_alog_escape_max bytes a byte), an empty value as "-"
+     * (nginx). */
+    if (cv->nparts > sizeof(own) / sizeof(own[0])) {
+        vals = fy_palloc(r->pool, cv->nparts * sizeof(fy_str_t));
+        if (vals == NULL) {
+            return;
+        }
     }
     for (i = 0; i < cv->nparts; i++) {
         part = &cv->parts[i];
@@ -440,19 +398,20 @@ fy_http_log_one(fy_http_request_t *r, fy_http_log_t *log)
             len += part->lit.len;
             continue;
         }
-        vlen = fy_http_cv_part_len(r, part);
-        vals[i].len = 0;
-        if (vlen) {
+        room = (size_t) (scratch + sizeof(scratch) - s);
+        vlen = fy_http_cv_part_get(r, part, s, room);
+        if (vlen <= room) {
+            vals[i].data = s;
+            s += vlen;
+        } else {
             vals[i].data = fy_palloc(r->pool, vlen);
             if (vals[i].data == NULL) {
                 return;
             }
-            vals[i].len = fy_http_cv_part_get(r, part, vals[i].data, vlen);
+            vlen = fy_http_cv_part_get(r, part, vals[i].data, vlen);
         }
-        len += vals[i].len
-               ? fy_http_log_escape(log->fmt->escape, NULL, vals[i].data,
-                                    vals[i].len)
-               : 1;
+        vals[i].len = vlen;
+        len += vlen ? vlen * fy_alog_escape_max(esc) : 1;
     }
 
     if (log->syslog) {
@@ -475,8 +434,8 @@ fy_http_log_one(fy_http_request_t *r, fy_http_log_t *log)
         } else if (vals[i].len == 0) {
             *p++ = '-';
         } else {
-            p += fy_http_log_escape(log->fmt->escape, p, vals[i].data,
-                                    vals[i].len);
+            p += fy_alog_escape(esc, vals[i].data, vals[i].len, p,
+                                vals[i].len * fy_alog_escape_max(esc));
         }
     }
     if (log->syslog) {

@@ -162,10 +162,9 @@ fy_var_scheme(fy_http_request_t *r, u_char *buf, size_t size)
 static size_t
 fy_var_num(u_char *buf, size_t size, uint64_t v)
 {
-    char  tmp[24];
-    int   n = snprintf(tmp, sizeof(tmp), "%llu", (unsigned long long) v);
+    u_char  tmp[FY_UTOA_MAX];
 
-    return fy_var_copy(buf, size, tmp, (size_t) n);
+    return fy_var_copy(buf, size, tmp, fy_utoa(tmp, v));
 }
 
 static size_t
@@ -177,10 +176,17 @@ fy_var_request(fy_http_request_t *r, u_char *buf, size_t size)
 static size_t
 fy_var_status(fy_http_request_t *r, u_char *buf, size_t size)
 {
-    char  tmp[8];
-    int   n = snprintf(tmp, sizeof(tmp), "%03d", r->status);
+    u_char    tmp[FY_UTOA_MAX];
+    unsigned  st = r->status > 0 ? (unsigned) r->status : 0;
 
-    return fy_var_copy(buf, size, tmp, (size_t) n);
+    if (st >= 1000) {
+        return fy_var_copy(buf, size, tmp, fy_utoa(tmp, st));
+    }
+    /* three digits, as nginx's "%03ui" */
+    tmp[0] = (u_char) ('0' + st / 100);
+    tmp[1] = (u_char) ('0' + st / 10 % 10);
+    tmp[2] = (u_char) ('0' + st % 10);
+    return fy_var_copy(buf, size, tmp, 3);
 }
 
 static size_t

@@ -41,6 +41,7 @@
 #include "fy_core.h"
 #include "fy_cycle.h"
 #include "fy_event.h"
+#include "fy_alog.h"
 #include "fy_http.h"
 #include "fy_pp.h"
 #include "fy_stream_tls_hello.h"
@@ -134,11 +135,12 @@ typedef struct {
 #define FY_STREAM_VAR_CAPTURE  (-3)
 
 /* How variable values are written into a log line (log_format's
- * escape=); texts that are not log formats (hash KEY) are NONE. */
+ * escape=, fy_alog_escape); texts that are not log formats (hash KEY)
+ * are NONE. */
 enum {
-    FY_STREAM_ESC_NONE,
-    FY_STREAM_ESC_DEFAULT,      /* " \ and non-printable: \xXX */
-    FY_STREAM_ESC_JSON          /* \" \\ and control: \u00XX */
+    FY_STREAM_ESC_NONE = FY_ALOG_ESC_NONE,
+    FY_STREAM_ESC_DEFAULT = FY_ALOG_ESC_DEFAULT,
+    FY_STREAM_ESC_JSON = FY_ALOG_ESC_JSON
 };
 
 typedef struct fy_stream_cv_s {

@@ -445,48 +445,6 @@ fy_stream_var(fy_stream_session_t *s, int var, u_char *buf, size_t size)
     return n < 0 ? 0 : fy_min((size_t) n, size ? size - 1 : 0);
 }
 
-/* A value escaped as log_format's escape= says, into buf (at most
- * size bytes, no escape cut in half); returns the length.  The
- * $ssl_preread_* variables carry the client's bytes: without this a
- * server name with a newline would forge a log line. */
-static size_t
-fy_stream_escape(unsigned esc, const u_char *v, size_t n, u_char *buf,
-                 size_t size)
-{
-    static const char  hex[] = "0123456789ABCDEF";
-    size_t             len = 0, i, w;
-    u_char             c, e[6];
-
-    for (i = 0; i < n; i++) {
-        c = v[i];
-        w = 1;
-        e[0] = c;
-        if (esc == FY_STREAM_ESC_DEFAULT
-            && (c == '"' || c == '\\' || c < 0x20 || c >= 0x7f))
-        {
-            memcpy(e, "\\x", 2);
-            e[2] = (u_char) hex[c >> 4];
-            e[3] = (u_char) hex[c & 15];
-            w = 4;
-        } else if (esc == FY_STREAM_ESC_JSON && (c == '"' || c == '\\')) {
-            e[0] = '\\';
-            e[1] = c;
-            w = 2;
-        } else if (esc == FY_STREAM_ESC_JSON && c < 0x20) {
-            memcpy(e, "\\u00", 4);
-            e[4] = (u_char) hex[c >> 4];
-            e[5] = (u_char) hex[c & 15];
-            w = 6;
-        }
-        if (len + w > size) {
-            break;
-        }
-        memcpy(buf + len, e, w);
-        len += w;
-    }
-    return len;
-}
-
 size_t
 fy_stream_cv_eval(fy_stream_session_t *s, const fy_stream_cv_t *cv,
                   u_char *buf, size_t size)
@@ -509,7 +467,7 @@ fy_stream_cv_eval(fy_stream_session_t *s, const fy_stream_cv_t *cv,
             continue;
         }
         n = fy_stream_part(s, part, val, sizeof(val));
-        len += fy_stream_escape(cv->escape, val, n, buf + len,
+        len += fy_alog_escape(cv->escape, val, n, buf + len,
                                 size - len - 1);
     }
     return len;
