@@ -911,8 +911,28 @@ fy_http_cv_eval(fy_http_request_t *r, const fy_http_cv_t *cv, size_t *len)
         return cv->text.data;
     }
 
-    for (i = 0; i < cv->nparts; i++) {
-        n += fy_http_cv_part_len(r, &cv->parts[i]);
+    /* One evaluation of each part, into the stack while the text fits
+     * (the getters give a value's whole length and copy what fits):
+     * the usual header value or key.  A longer text is measured, then
+     * evaluated again into a buffer of its size. */
+    {
+        u_char  stack[1024];
+        size_t  at;
+
+        for (i = 0; i < cv->nparts; i++) {
+            at = fy_min(n, sizeof(stack));
+            n += fy_http_cv_part_get(r, &cv->parts[i], stack + at,
+                                     sizeof(stack) - at);
+        }
+        if (n <= sizeof(stack)) {
+            buf = fy_palloc(r->pool, n + 1);
+            if (buf == NULL) {
+                return NULL;
+            }
+            memcpy(buf, stack, n);
+            *len = n;
+            return buf;
+        }
     }
 
     buf = fy_palloc(r->pool, n + 1);
