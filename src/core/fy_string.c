@@ -125,3 +125,20 @@ fy_utoa(u_char *buf, uint64_t v)
     }
     return len;
 }
+
+size_t
+fy_utox(u_char *buf, uint64_t v)
+{
+    static const char  hex[] = "0123456789abcdef";
+    u_char             t[16];
+    size_t             n = 0, len;
+
+    do {
+        t[n++] = (u_char) hex[v & 15];
+        v >>= 4;
+    } while (v);
+    for (len = n; n; n--) {
+        *buf++ = t[n - 1];
+    }
+    return len;
+}

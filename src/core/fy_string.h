@@ -117,5 +117,7 @@ int64_t fy_hextoi(const u_char *p, size_t n);
  * instructions that way (docs/performance.md). */
 #define FY_UTOA_MAX  20
 size_t fy_utoa(u_char *buf, uint64_t v);
+/* the same in lower-case hexadecimal (at most 16 bytes) */
+size_t fy_utox(u_char *buf, uint64_t v);
 
 #endif /* FY_STRING_H */

@@ -25,5 +25,14 @@ void fy_time_update(void);
 /* An IMF-fixdate ("Sun, 06 Nov 1994 08:49:37 GMT", the form of
  * fy_http_date) as a time, or -1 (fy_times.c). */
 time_t fy_time_parse_http(const u_char *p, size_t len);
+/* t as an IMF-fixdate at buf (no NUL; FY_TIME_HTTP_LEN bytes for the
+ * years 1000 to 9999, up to FY_TIME_HTTP_MAX for others, which are
+ * left to strftime): its length, the bytes strftime's "%a, %d %b %Y
+ * %H:%M:%S GMT" writes.  Without gmtime_r() and
+ * strftime(), which cost 1,300 instructions per static file's
+ * Last-Modified (docs/performance.md). */
+#define FY_TIME_HTTP_LEN  29
+#define FY_TIME_HTTP_MAX  64
+size_t fy_time_http(char *buf, time_t t);
 
 #endif /* FY_TIMES_H */

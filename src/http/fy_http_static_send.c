@@ -27,6 +27,10 @@
  * the same turn, and a 0 ms timer in the same timer run). */
 #define FY_HTTP_STATIC_TURN  (4 * 1024 * 1024)
 
+/* the header's text, piece by piece, at q */
+#define fy_st_cpy(q, src, n)  ((u_char *) fy_cpymem((char *) (q), src, n))
+#define fy_st_lit(q, s)       fy_st_cpy(q, s, sizeof(s) - 1)
+
 /* How much to compress for one client before the others get a turn
  * (it reads output_buffers' SIZE at a time). */
 #define FY_HTTP_STATIC_GZIP_TURN  (256 * 1024)
@@ -212,11 +216,11 @@ fy_http_static_send(fy_http_request_t *r, fy_http_static_file_t *f,
 {
     fy_http_conn_t  *hc = r->hc;
     fy_str_t        *inm, *ims, *range, *ifr, *ius, *im;
-    const char      *line, *conn, *server;
-    char             etag[48], lm[40], *hdr, code[8];
-    struct tm        tm;
+    const char      *line, *conn, *server, *gz;
+    char             etag[48], lm[FY_TIME_HTTP_MAX], *hdr, code[8];
+    u_char          *q;
     off_t            start = 0, end = st->st_size - 1, rstart, rend, rsize;
-    size_t           llen, size, n, slen, at;
+    size_t           llen, size, n, slen, at, lm_len;
     fy_str_t         add, ctype;
     time_t           t;
     int              status = 200, sent, rc, nr;
@@ -247,14 +251,19 @@ fy_http_static_send(fy_http_request_t *r, fy_http_static_file_t *f,
      * match ("*" still matches, as nginx) */
     etag[0] = '\0';
     if (r->loc->etag) {
-        snprintf(etag, sizeof(etag), "\"%llx-%llx\"",
-                 (unsigned long long) st->st_mtime,
-                 (unsigned long long) st->st_size);
+        /* "MTIME-SIZE" in hex, as nginx */
+        q = (u_char *) etag;
+        *q++ = '"';
+        q += fy_utox(q, (uint64_t) st->st_mtime);
+        *q++ = '-';
+        q += fy_utox(q, (uint64_t) st->st_size);
+        *q++ = '"';
+        *q = '\0';
     }
     r->last_modified = st->st_mtime;      /* for "expires modified" */
     r->has_last_modified = 1;
-    gmtime_r(&st->st_mtime, &tm);
-    strftime(lm, sizeof(lm), "%a, %d %b %Y %H:%M:%S GMT", &tm);
+    lm_len = fy_time_http(lm, st->st_mtime);
+    lm[lm_len] = '\0';         /* If-Range compares it as a string */
 
     /* If-None-Match wins over If-Modified-Since (RFC 9110 13.2.2);
      * If-Modified-Since as if_modified_since says: the exact time
@@ -447,19 +456,26 @@ fy_http_static_send(fy_http_request_t *r, fy_http_static_file_t *f,
         fy_http_close_connection(hc);
         return;
     }
-    n = (size_t) snprintf(hdr, size, "HTTP/1.1 %.*s\r\n%.*sDate: %s\r\n",
-                          (int) llen, line, (int) slen, server, fy_http_date);
+    /* No printf here: it cost more than the rest of the answer
+     * (callgrind, docs/performance.md); every line's room is in size. */
+    q = (u_char *) hdr;
+    q = fy_st_lit(q, "HTTP/1.1 ");
+    q = fy_st_cpy(q, line, llen);
+    q = fy_st_lit(q, "\r\n");
+    q = fy_st_cpy(q, server, slen);
+    q = fy_st_lit(q, "Date: ");
+    q = fy_st_cpy(q, fy_http_date, fy_http_date_len);
+    q = fy_st_lit(q, "\r\n");
     if (status == 200 || status == 206) {
+        q = fy_st_lit(q, "Content-Type: ");
         if (mp) {
             /* several ranges: the type goes in each part */
-            n += (size_t) snprintf(hdr + n, size - n, "Content-Type: "
-                                   "multipart/byteranges; boundary=%s\r\n",
-                                   mp->boundary);
+            q = fy_st_lit(q, "multipart/byteranges; boundary=");
+            q = fy_st_cpy(q, mp->boundary, strlen(mp->boundary));
         } else {
-            n += (size_t) snprintf(hdr + n, size - n,
-                                   "Content-Type: %.*s\r\n",
-                                   (int) type->len, type->data);
+            q = fy_st_cpy(q, type->data, type->len);
         }
+        q = fy_st_lit(q, "\r\n");
         /* add_trailer: chunked, the trailers in the last chunk (the
          * compressor's and the filter's senders write their own) */
         f->trailers = f->gz == NULL && !f->sub_hdr && !f->gunzip
@@ -468,32 +484,34 @@ fy_http_static_send(fy_http_request_t *r, fy_http_static_file_t *f,
         if (f->gz == NULL && (!f->sub_hdr || fy_http_sub_same_length(r))
             && !f->gunzip && !f->trailers)
         {
-            n += (size_t) snprintf(hdr + n, size - n,
-                                   "Content-Length: %lld\r\n",
-                                   (long long) (mp ? mp->len
-                                                : end - start + 1
-                                                  + (off_t) f->prefix_len));
+            q = fy_st_lit(q, "Content-Length: ");
+            q += fy_utoa(q, (uint64_t) (mp ? mp->len
+                                        : end - start + 1
+                                          + (off_t) f->prefix_len));
+            q = fy_st_lit(q, "\r\n");
         } else if ((f->trailers || fy_http_chunked_out(r)) && !r->head) {
-            n += (size_t) snprintf(hdr + n, size - n,
-                                   "Transfer-Encoding: chunked\r\n");
+            q = fy_st_lit(q, "Transfer-Encoding: chunked\r\n");
         }
-        n += (size_t) snprintf(hdr + n, size - n, "%s",
-                               fy_http_gzip_header_lines(r, f->gz_how));
+        gz = fy_http_gzip_header_lines(r, f->gz_how);
+        q = fy_st_cpy(q, gz, strlen(gz));
     }
     if (r->range_unsat && r->status == 416) {
         /* a file an error_page 416 serves: the unsatisfied range's */
-        n += (size_t) snprintf(hdr + n, size - n,
-                               "Content-Range: bytes */%lld\r\n",
-                               (long long) r->range_size);
+        q = fy_st_lit(q, "Content-Range: bytes */");
+        q += fy_utoa(q, (uint64_t) r->range_size);
+        q = fy_st_lit(q, "\r\n");
     } else if (status == 206 && mp == NULL) {
-        n += (size_t) snprintf(hdr + n, size - n,
-                               "Content-Range: bytes %lld-%lld/%lld\r\n",
-                               (long long) rstart, (long long) rend,
-                               (long long) rsize);
+        q = fy_st_lit(q, "Content-Range: bytes ");
+        q += fy_utoa(q, (uint64_t) rstart);
+        *q++ = '-';
+        q += fy_utoa(q, (uint64_t) rend);
+        *q++ = '/';
+        q += fy_utoa(q, (uint64_t) rsize);
+        q = fy_st_lit(q, "\r\n");
     } else if (status == 200 && f->gz == NULL && !f->sub_hdr && !f->gunzip
                && r->loc->max_ranges > 0)
     {
-        n += (size_t) snprintf(hdr + n, size - n, "Accept-Ranges: bytes\r\n");
+        q = fy_st_lit(q, "Accept-Ranges: bytes\r\n");
     }
     if (f->sub_hdr && !fy_http_sub_keeps_validators(r)) {
         /* sub_filter: the body is not the file's; neither validator
@@ -501,21 +519,28 @@ fy_http_static_send(fy_http_request_t *r, fy_http_static_file_t *f,
         etag[0] = '\0';
     } else if (r->status == 200 || r->status == 206 || r->status == 304) {
         /* nginx drops it from any other answer (an error page) */
-        n += (size_t) snprintf(hdr + n, size - n, "Last-Modified: %s\r\n",
-                               lm);
+        q = fy_st_lit(q, "Last-Modified: ");
+        q = fy_st_cpy(q, lm, lm_len);
+        q = fy_st_lit(q, "\r\n");
     }
     /* a compressed or filtered body is not the file byte for byte: weak */
     if (etag[0]) {
-        n += (size_t) snprintf(hdr + n, size - n, "ETag: %s%s\r\n",
-                               f->gz || f->sub_hdr || f->gunzip ? "W/" : "",
-                               etag);
+        q = fy_st_lit(q, "ETag: ");
+        if (f->gz || f->sub_hdr || f->gunzip) {
+            q = fy_st_lit(q, "W/");
+        }
+        q = fy_st_cpy(q, etag, strlen(etag));
+        q = fy_st_lit(q, "\r\n");
     }
     if (add.len) {
-        memcpy(hdr + n, add.data, add.len);
-        n += add.len;
+        q = fy_st_cpy(q, add.data, add.len);
     }
+    n = (size_t) (q - (u_char *) hdr);
     at = n;
-    n += (size_t) snprintf(hdr + n, size - n, "Connection: %s\r\n\r\n", conn);
+    q = fy_st_lit(q, "Connection: ");
+    q = fy_st_cpy(q, conn, strlen(conn));
+    q = fy_st_lit(q, "\r\n\r\n");
+    n = (size_t) (q - (u_char *) hdr);
     if (sent && fy_http_add_headers_into(r, r->status, &hdr, &n, &size, at)
                 != FY_OK)
     {
