@@ -767,6 +767,10 @@ http_conf_refused('proxy_cache_path c levels=3:2 keys_zone=z:1m;',
 http_conf_refused('proxy_cache_path c levels=1:2:2:2 keys_zone=z:1m;',
                   'invalid "levels" "1:2:2:2" in \S+ferry.conf:6',
                   'four levels');
+http_conf_refused('proxy_cache_path /' . ('d' x 4040) . ' keys_zone=z:1m;',
+                  'cache path is too long \(4041 bytes, at most 4032\) in '
+                  . '\S+ferry.conf:6',
+                  'a path an entry\'s name would not fit after');
 http_conf_refused('proxy_cache_path c levels=1:2;',
                   '"proxy_cache_path" must have "keys_zone" parameter in '
                   . '\S+ferry.conf:6', 'no keys_zone');

@@ -26,6 +26,8 @@ fy_cpymem(char *dst, const void *src, size_t n)
     memcpy(dst, src, n);
     return dst + n;
 }
+/* the same with a C literal */
+#define fy_cpylit(dst, lit)  fy_cpymem(dst, lit, sizeof(lit) - 1)
 
 /* x with 0x20 added to each byte that is an ASCII capital: in each
  * byte, t + 0x3f has its top bit set from 'A' up and t + 0x25 from

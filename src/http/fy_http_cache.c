@@ -42,6 +42,17 @@ typedef struct {
 } fy_http_cache_drops_t;
 
 
+/* "NAME" and v in decimal and CRLF at hdr + n: the new length. */
+static size_t
+fy_http_cache_number(char *hdr, size_t n, const char *name, uint64_t v)
+{
+    char  *q = fy_cpymem(hdr + n, name, strlen(name));
+
+    q += fy_utoa((u_char *) q, v);
+    return (size_t) (fy_cpylit(q, "\r\n") - hdr);
+}
+
+
 /* ---- names ---- */
 
 size_t
@@ -60,14 +71,19 @@ fy_http_cache_file_name(fy_http_cache_path_t *cp, const u_char *md5,
     name[32] = '\0';
     /* nginx: levels=1:2 takes the last character, then the two before
      * it: .../c/29/b7f54b2df7773722d382f4809d65029c */
-    n = (size_t) snprintf(buf, PATH_MAX, "%s", cp->path);
+    /* (the path is checked at load to leave room for the rest: at most
+     * three levels of two, and the 33 bytes of the name) */
+    n = strlen(cp->path);
+    memcpy(buf, cp->path, n);
     for (i = 0; i < FY_CACHE_LEVELS_MAX && cp->levels[i]; i++) {
         end -= cp->levels[i];
-        n += (size_t) snprintf(buf + n, PATH_MAX - n, "/%.*s",
-                               (int) cp->levels[i], name + end);
+        buf[n++] = '/';
+        memcpy(buf + n, name + end, cp->levels[i]);
+        n += cp->levels[i];
     }
-    n += (size_t) snprintf(buf + n, PATH_MAX - n, "/%s", name);
-    return n;
+    buf[n++] = '/';
+    memcpy(buf + n, name, 33);
+    return n + 32;
 }
 
 
@@ -589,8 +605,8 @@ fy_http_cache_send(fy_http_request_t *r, int fd, fy_http_cache_file_t *h)
     fy_http_static_file_t  *f;
     fy_http_header_t       *rh;
     fy_str_t               *range = NULL, *ifr = NULL, add;
-    const char             *conn, *server;
-    char                   *hdr, *text, *eol;
+    const char             *conn, *server, *gz;
+    char                   *hdr, *text, *eol, *q;
     size_t                  slen, size, n, llen, flen;
     off_t                   start = 0, end = (off_t) h->body_len - 1;
     int                     status = h->status, filtered = 0, sliced = 0;
@@ -844,8 +860,16 @@ fy_http_cache_send(fy_http_request_t *r, int fd, fy_http_cache_file_t *h)
             return FY_ERROR;
         }
     }
-    n = (size_t) snprintf(hdr, size, "HTTP/1.1 %.*s\r\n%.*sDate: %s\r\n",
-                          (int) llen, text, (int) slen, server, fy_http_date);
+    /* No printf here, as for the other answers (docs/performance.md);
+     * every line's room is in size. */
+    q = fy_cpylit(hdr, "HTTP/1.1 ");
+    q = fy_cpymem(q, text, llen);
+    q = fy_cpylit(q, "\r\n");
+    q = fy_cpymem(q, server, slen);
+    q = fy_cpylit(q, "Date: ");
+    q = fy_cpymem(q, fy_http_date, fy_http_date_len);
+    q = fy_cpylit(q, "\r\n");
+    n = (size_t) (q - hdr);
     if (filtered) {
         /* the body changes: a weak ETag (gzip; sub_filter with
          * sub_filter_last_modified on), or none and no Last-Modified
@@ -854,15 +878,14 @@ fy_http_cache_send(fy_http_request_t *r, int fd, fy_http_cache_file_t *h)
                                        (u_char *) eol + flen);
         if (f->gz_how != FY_HTTP_GZIP_YES && fy_http_sub_same_length(r)) {
             /* a single-byte recoding: the entry's length */
-            n += (size_t) snprintf(hdr + n, size - n,
-                                   "Content-Length: %llu\r\n",
-                                   (unsigned long long) h->body_len);
+            n = fy_http_cache_number(hdr, n, "Content-Length: ",
+                                     h->body_len);
         } else if (fy_http_chunked_out(r) && !r->head) {
-            n += (size_t) snprintf(hdr + n, size - n,
-                                   "Transfer-Encoding: chunked\r\n");
+            n = (size_t) (fy_cpylit(hdr + n, "Transfer-Encoding: chunked\r\n")
+                          - hdr);
         }
-        n += (size_t) snprintf(hdr + n, size - n, "%s",
-                               fy_http_gzip_header_lines(r, f->gz_how));
+        gz = fy_http_gzip_header_lines(r, f->gz_how);
+        n = (size_t) (fy_cpymem(hdr + n, gz, strlen(gz)) - hdr);
     } else {
         if (mp) {
             /* several ranges: the stored type goes in each part, the
@@ -879,9 +902,10 @@ fy_http_cache_send(fy_http_request_t *r, int fd, fy_http_cache_file_t *h)
                 return FY_ERROR;
             }
             mp->base = (off_t) h->body_start;
-            n += (size_t) snprintf(hdr + n, size - n, "Content-Type: "
-                                   "multipart/byteranges; boundary=%s\r\n",
-                                   mp->boundary);
+            q = fy_cpylit(hdr + n, "Content-Type: multipart/byteranges; "
+                                   "boundary=");
+            q = fy_cpymem(q, mp->boundary, strlen(mp->boundary));
+            n = (size_t) (fy_cpylit(q, "\r\n") - hdr);
         } else if (r->loc->header_filters || sliced || xa.len) {
             n += fy_http_cache_fields_copy(r, f, 0, hdr + n, (u_char *) eol,
                                            (u_char *) eol + flen);
@@ -890,31 +914,36 @@ fy_http_cache_send(fy_http_request_t *r, int fd, fy_http_cache_file_t *h)
             n += flen;
         }
         if (status == 200) {
-            n += (size_t) snprintf(hdr + n, size - n, "%s",
-                                   fy_http_gzip_header_lines(r, f->gz_how));
+            gz = fy_http_gzip_header_lines(r, f->gz_how);
+            n = (size_t) (fy_cpymem(hdr + n, gz, strlen(gz)) - hdr);
         }
     }
     if (sliced) {
         n = (size_t) (fy_http_slice_lines(r, hdr + n) - hdr);
     } else if (f->trailers) {
-        n += (size_t) snprintf(hdr + n, size - n,
-                               "Transfer-Encoding: chunked\r\n");
+        n = (size_t) (fy_cpylit(hdr + n, "Transfer-Encoding: chunked\r\n")
+                      - hdr);
     } else if (status != 304 && !filtered) {
-        n += (size_t) snprintf(hdr + n, size - n, "Content-Length: %lld\r\n",
-                               (long long) (mp ? mp->len
-                                               : end - start + 1));
+        n = fy_http_cache_number(hdr, n, "Content-Length: ",
+                                 (uint64_t) (mp ? mp->len
+                                                : end - start + 1));
     }
     if (status == 206 && !sliced && mp == NULL) {
-        n += (size_t) snprintf(hdr + n, size - n,
-                               "Content-Range: bytes %lld-%lld/%llu\r\n",
-                               (long long) start, (long long) end,
-                               (unsigned long long) h->body_len);
+        q = fy_cpylit(hdr + n, "Content-Range: bytes ");
+        q += fy_utoa((u_char *) q, (uint64_t) start);
+        *q++ = '-';
+        q += fy_utoa((u_char *) q, (uint64_t) end);
+        *q++ = '/';
+        q += fy_utoa((u_char *) q, h->body_len);
+        n = (size_t) (fy_cpylit(q, "\r\n") - hdr);
     }
     if (add.len && n + add.len < size) {
         memcpy(hdr + n, add.data, add.len);
         n += add.len;
     }
-    n += (size_t) snprintf(hdr + n, size - n, "Connection: %s\r\n\r\n", conn);
+    q = fy_cpylit(hdr + n, "Connection: ");
+    q = fy_cpymem(q, conn, strlen(conn));
+    n = (size_t) (fy_cpylit(q, "\r\n\r\n") - hdr);
 
     f->pos = (off_t) h->body_start + start;
     f->end = r->head || status == 304 ? f->pos
@@ -945,13 +974,37 @@ fy_http_cache_send(fy_http_request_t *r, int fd, fy_http_cache_file_t *h)
     return FY_OK;
 }
 
+int
+fy_http_cache_digest(const void *data, size_t len, u_char md5[16])
+{
+    static EVP_MD_CTX  *ctx;
+    static EVP_MD      *md;
+    unsigned            n = 16;
+
+    /* MD5 fetched once and one context kept for the process: EVP_Digest
+     * with EVP_md5() fetched the algorithm under a lock and allocated,
+     * cleansed and freed a context per call (about 1,300 instructions
+     * of a HIT's, docs/performance.md) */
+    if (md == NULL) {
+        md = EVP_MD_fetch(NULL, "MD5", NULL);
+    }
+    if (md && ctx == NULL) {
+        ctx = EVP_MD_CTX_new();
+    }
+    if (md == NULL || ctx == NULL) {
+        return EVP_Digest(data, len, md5, &n, EVP_md5(), NULL)
+               ? FY_OK : FY_ERROR;
+    }
+    return EVP_DigestInit_ex(ctx, md, NULL)
+           && EVP_DigestUpdate(ctx, data, len)
+           && EVP_DigestFinal_ex(ctx, md5, &n)
+           ? FY_OK : FY_ERROR;
+}
+
 static int
 fy_http_cache_md5(fy_http_cache_t *c)
 {
-    unsigned  len = 16;
-
-    return EVP_Digest(c->key, c->key_len, c->md5, &len, EVP_md5(), NULL)
-           ? FY_OK : FY_ERROR;
+    return fy_http_cache_digest(c->key, c->key_len, c->md5);
 }
 
 /* the request's pool cleanup: an expired entry kept for use_stale */
@@ -1226,10 +1279,13 @@ fy_http_cache_start(fy_http_proxy_t *p)
         return FY_OK;           /* not for the cache: $upstream_cache_status
                                    stays empty (nginx) */
     }
-    c = fy_pcalloc(r->pool, sizeof(*c));
-    if (c == NULL
-        || fy_pool_cleanup_add(r->pool, fy_http_cache_cleanup, c) != FY_OK)
-    {
+    c = fy_palloc(r->pool, sizeof(*c));
+    if (c == NULL) {
+        return FY_ERROR;
+    }
+    memset(c, 0, offsetof(fy_http_cache_t, name));
+    c->name[0] = '\0';
+    if (fy_pool_cleanup_add(r->pool, fy_http_cache_cleanup, c) != FY_OK) {
         return FY_ERROR;
     }
     c->zone = lcf->cache.zone;

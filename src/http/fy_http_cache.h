@@ -114,6 +114,10 @@ typedef struct {
     int64_t   valid;           /* s */
 } fy_http_cache_valid_t;
 
+/* The longest proxy_cache_path: with "/", three levels of two and "/",
+ * a file's 32 hex digits and the NUL, an entry's name fits PATH_MAX. */
+#define FY_CACHE_PATH_MAX  (PATH_MAX - 64)
+
 /* A request's use of the cache (r->proxy->cache). */
 typedef struct fy_http_cache_s {
     fy_http_limit_zone_t   *zone;
@@ -125,7 +129,6 @@ typedef struct fy_http_cache_s {
                                                  entry's Vary */
     u_char                 *key;
     size_t                  key_len;
-    char                    name[PATH_MAX];   /* the entry's file */
     int                     status;           /* FY_CACHE_* */
     int                     stale_fd;         /* an expired entry kept
                                                  open for use_stale, -1 */
@@ -161,6 +164,10 @@ typedef struct fy_http_cache_s {
     int                     bg_status;
     fy_str_t                rv_etag;
     fy_str_t                rv_lm;
+    /* the entry's file; last, as it is not zeroed with the rest
+     * (fy_http_cache_start: 4 KiB cleared per request cost more than
+     * the rest of a HIT's header) */
+    char                    name[PATH_MAX];
 } fy_http_cache_t;
 
 /* fy_http_cache_conf.c */
@@ -189,6 +196,8 @@ size_t fy_http_cache_file_name(fy_http_cache_path_t *cp, const u_char *md5,
 /* proxy_cache_lock: the lock c holds goes (the entry is in place, or
  * will not be). */
 void fy_http_cache_unlock(fy_http_cache_t *c);
+/* The MD5 of data (a key, a Vary variant): FY_OK or FY_ERROR. */
+int fy_http_cache_digest(const void *data, size_t len, u_char md5[16]);
 /* An entry is in place: index it (evicting as inactive and max_size
  * ask), under the zone's lock; c's lock goes. */
 void fy_http_cache_index(fy_http_cache_t *c, int64_t valid_sec,

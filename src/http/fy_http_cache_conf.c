@@ -181,6 +181,13 @@ fy_http_cache_path(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
     if (cp->path == NULL) {
         return "cannot allocate memory";
     }
+    if (strlen(cp->path) > FY_CACHE_PATH_MAX) {
+        /* an entry's name is the path, three levels and 33 bytes: it
+         * must fit in PATH_MAX (fy_http_cache_file_name) */
+        fy_conf_error(cf, "cache path is too long (%zu bytes, at most %d)",
+                      strlen(cp->path), FY_CACHE_PATH_MAX);
+        return FY_CONF_ERROR;
+    }
 
     for (i = 2; i < cf->nargs; i++) {
         a = &cf->args[i];

@@ -92,7 +92,7 @@ fy_http_cache_variant(fy_http_request_t *r, fy_http_cache_t *c,
     const u_char      *p, *end = vary + len, *name;
     char              *text, *q;
     size_t             size = c->key_len, nlen;
-    unsigned           i, out = 16;
+    unsigned           i;
     int                ok;
 
     /* the text hashed: the key, then per name "\n" name ":" and the
@@ -130,6 +130,5 @@ fy_http_cache_variant(fy_http_request_t *r, fy_http_cache_t *c,
             }
         }
     }
-    return EVP_Digest(text, (size_t) (q - text), md5, &out, EVP_md5(), NULL)
-           ? FY_OK : FY_ERROR;
+    return fy_http_cache_digest(text, (size_t) (q - text), md5);
 }

@@ -41,8 +41,6 @@ fy_proxy_status_ft(int status)
     }
 }
 
-#define fy_proxy_cpy(q, src, n)  fy_cpymem(q, src, n)
-#define fy_proxy_lit(q, s)  fy_proxy_cpy(q, s, sizeof(s) - 1)
 
 /* expires on a proxied response: its own Last-Modified is what
  * "expires modified" counts from (nginx). */
@@ -156,9 +154,9 @@ fy_proxy_subrequest_done(fy_http_proxy_t *p)
         for (i = 0; i < p->headers.nelts; i++) {
             h = fy_array_elt(&p->headers, fy_http_header_t, i);
             if (fy_str_eq_ci(&h->name, "WWW-Authenticate")) {
-                q = fy_proxy_lit(q, name);
-                q = fy_proxy_cpy(q, h->value.data, h->value.len);
-                q = fy_proxy_lit(q, "\r\n");
+                q = fy_cpylit(q, name);
+                q = fy_cpymem(q, h->value.data, h->value.len);
+                q = fy_cpylit(q, "\r\n");
             }
         }
     }
@@ -671,7 +669,7 @@ sliced:
 
     /* No printf here: it cost more than the rest of the response
      * header (callgrind, docs/performance.md). */
-    q = fy_proxy_lit(hdr, "HTTP/1.1 ");
+    q = fy_cpylit(hdr, "HTTP/1.1 ");
     if (line == NULL) {
         /* the upstream's reason phrase (or none, for a status ferry
          * has no line of); the parser took exactly three digits (and
@@ -680,20 +678,20 @@ sliced:
         *q++ = (char) ('0' + r->status / 10 % 10);
         *q++ = (char) ('0' + r->status % 10);
         *q++ = ' ';
-        q = fy_proxy_cpy(q, p->parser.status_text_start,
+        q = fy_cpymem(q, p->parser.status_text_start,
                          (size_t) (p->parser.status_text_end
                                    - p->parser.status_text_start));
     } else {
-        q = fy_proxy_cpy(q, line, llen);
+        q = fy_cpymem(q, line, llen);
     }
-    q = fy_proxy_lit(q, "\r\n");
+    q = fy_cpylit(q, "\r\n");
     if (own_server) {
-        q = fy_proxy_cpy(q, server, slen);
+        q = fy_cpymem(q, server, slen);
     }
     if (own_date) {
-        q = fy_proxy_lit(q, "Date: ");
-        q = fy_proxy_cpy(q, fy_http_date, fy_http_date_len);
-        q = fy_proxy_lit(q, "\r\n");
+        q = fy_cpylit(q, "Date: ");
+        q = fy_cpymem(q, fy_http_date, fy_http_date_len);
+        q = fy_cpylit(q, "\r\n");
     }
 
     for (i = 0; i < headers->nelts; i++) {
@@ -770,7 +768,7 @@ sliced:
         *q++ = '\n';
     }
     gz = fy_http_gzip_header_lines(r, gzip);
-    q = fy_proxy_cpy(q, gz, strlen(gz));
+    q = fy_cpymem(q, gz, strlen(gz));
     if (p->range_allow) {
         q = fy_proxy_range_header(p, q);
     }
@@ -784,14 +782,14 @@ sliced:
         || (p->gzip && fy_http_chunked_out(r))
         || (p->sub && fy_http_sub_chunked(r)))
     {
-        q = fy_proxy_lit(q, "Transfer-Encoding: chunked\r\n");
+        q = fy_cpylit(q, "Transfer-Encoding: chunked\r\n");
     }
     if (p->status == 101) {
         conn = "upgrade";
     }
-    q = fy_proxy_lit(q, "Connection: ");
-    q = fy_proxy_cpy(q, conn, strlen(conn));
-    q = fy_proxy_lit(q, "\r\n\r\n");
+    q = fy_cpylit(q, "Connection: ");
+    q = fy_cpymem(q, conn, strlen(conn));
+    q = fy_cpylit(q, "\r\n\r\n");
     if (sent) {
         /* add_header reads $sent_http_: made now, the upstream's fields
          * visible to it, as nginx's header filter sees them */

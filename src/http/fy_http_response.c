@@ -15,9 +15,6 @@
 #include <sys/uio.h>
 #include <time.h>
 
-/* the header's text, piece by piece, at q */
-#define fy_resp_cpy(q, src, n)  ((u_char *) fy_cpymem((char *) (q), src, n))
-#define fy_resp_lit(q, s)       fy_resp_cpy(q, s, sizeof(s) - 1)
 
 static void fy_http_write_handler(fy_event_t *wev);
 
@@ -213,7 +210,8 @@ fy_http_send_response(fy_http_request_t *r, int status, const fy_str_t *type,
     fy_http_conn_t  *hc = r->hc;
     const char      *line, *conn, *server, *gzip = "";
     char            *hdr, code[8], *chunk, lm[FY_TIME_HTTP_MAX];
-    u_char          *z, *q;
+    u_char          *z;
+    char            *q;
     size_t           llen, size, slen, zlen, lm_len;
     fy_str_t         add, abs, ctype, last;
     fy_http_sub_stream_t  *s;
@@ -351,55 +349,55 @@ fy_http_send_response(fy_http_request_t *r, int status, const fy_str_t *type,
 
     /* No printf here: it cost more than the rest of the answer
      * (callgrind, docs/performance.md); every line's room is in size. */
-    q = (u_char *) hdr;
-    q = fy_resp_lit(q, "HTTP/1.1 ");
-    q = fy_resp_cpy(q, line, llen);
-    q = fy_resp_lit(q, "\r\n");
-    q = fy_resp_cpy(q, server, slen);
-    q = fy_resp_lit(q, "Date: ");
-    q = fy_resp_cpy(q, fy_http_date, fy_http_date_len);
-    q = fy_resp_lit(q, "\r\n");
+    q = hdr;
+    q = fy_cpylit(q, "HTTP/1.1 ");
+    q = fy_cpymem(q, line, llen);
+    q = fy_cpylit(q, "\r\n");
+    q = fy_cpymem(q, server, slen);
+    q = fy_cpylit(q, "Date: ");
+    q = fy_cpymem(q, fy_http_date, fy_http_date_len);
+    q = fy_cpylit(q, "\r\n");
     if (type && len) {
-        q = fy_resp_lit(q, "Content-Type: ");
-        q = fy_resp_cpy(q, type->data, type->len);
-        q = fy_resp_lit(q, "\r\n");
+        q = fy_cpylit(q, "Content-Type: ");
+        q = fy_cpymem(q, type->data, type->len);
+        q = fy_cpylit(q, "\r\n");
     }
     if (status != 204 && status != 304) {
         if (chunked) {
-            q = fy_resp_lit(q, "Transfer-Encoding: chunked\r\n");
+            q = fy_cpylit(q, "Transfer-Encoding: chunked\r\n");
         } else {
-            q = fy_resp_lit(q, "Content-Length: ");
-            q += fy_utoa(q, len);
-            q = fy_resp_lit(q, "\r\n");
+            q = fy_cpylit(q, "Content-Length: ");
+            q += fy_utoa((u_char *) q, len);
+            q = fy_cpylit(q, "\r\n");
         }
     }
     if (location) {
-        q = fy_resp_lit(q, "Location: ");
-        q = fy_resp_cpy(q, location->data, location->len);
-        q = fy_resp_lit(q, "\r\n");
+        q = fy_cpylit(q, "Location: ");
+        q = fy_cpymem(q, location->data, location->len);
+        q = fy_cpylit(q, "\r\n");
     }
     if (lm_len) {
-        q = fy_resp_lit(q, "Last-Modified: ");
-        q = fy_resp_cpy(q, lm, lm_len);
-        q = fy_resp_lit(q, "\r\n");
+        q = fy_cpylit(q, "Last-Modified: ");
+        q = fy_cpymem(q, lm, lm_len);
+        q = fy_cpylit(q, "\r\n");
     }
     if (r->range_unsat && status == 416) {
         /* nginx's 416 and what its error_page answers as 416 */
-        q = fy_resp_lit(q, "Content-Range: bytes */");
-        q += fy_utoa(q, (uint64_t) r->range_size);
-        q = fy_resp_lit(q, "\r\n");
+        q = fy_cpylit(q, "Content-Range: bytes */");
+        q += fy_utoa((u_char *) q, (uint64_t) r->range_size);
+        q = fy_cpylit(q, "\r\n");
     }
     if (r->pass_lines.len) {
-        q = fy_resp_cpy(q, r->pass_lines.data, r->pass_lines.len);
+        q = fy_cpymem(q, r->pass_lines.data, r->pass_lines.len);
     }
-    q = fy_resp_cpy(q, gzip, strlen(gzip));
+    q = fy_cpymem(q, gzip, strlen(gzip));
     if (add.len) {
-        q = fy_resp_cpy(q, add.data, add.len);
+        q = fy_cpymem(q, add.data, add.len);
     }
-    q = fy_resp_lit(q, "Connection: ");
-    q = fy_resp_cpy(q, conn, strlen(conn));
-    q = fy_resp_lit(q, "\r\n\r\n");
-    n = (int) (q - (u_char *) hdr);
+    q = fy_cpylit(q, "Connection: ");
+    q = fy_cpymem(q, conn, strlen(conn));
+    q = fy_cpylit(q, "\r\n\r\n");
+    n = (int) (q - hdr);
     if (sent) {
         /* add_header reads $sent_http_: made now, before Connection */
         hsize = size;

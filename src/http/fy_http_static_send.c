@@ -27,9 +27,6 @@
  * the same turn, and a 0 ms timer in the same timer run). */
 #define FY_HTTP_STATIC_TURN  (4 * 1024 * 1024)
 
-/* the header's text, piece by piece, at q */
-#define fy_st_cpy(q, src, n)  ((u_char *) fy_cpymem((char *) (q), src, n))
-#define fy_st_lit(q, s)       fy_st_cpy(q, s, sizeof(s) - 1)
 
 /* How much to compress for one client before the others get a turn
  * (it reads output_buffers' SIZE at a time). */
@@ -218,7 +215,7 @@ fy_http_static_send(fy_http_request_t *r, fy_http_static_file_t *f,
     fy_str_t        *inm, *ims, *range, *ifr, *ius, *im;
     const char      *line, *conn, *server, *gz;
     char             etag[48], lm[FY_TIME_HTTP_MAX], *hdr, code[8];
-    u_char          *q;
+    char            *q;
     off_t            start = 0, end = st->st_size - 1, rstart, rend, rsize;
     size_t           llen, size, n, slen, at, lm_len;
     fy_str_t         add, ctype;
@@ -252,11 +249,11 @@ fy_http_static_send(fy_http_request_t *r, fy_http_static_file_t *f,
     etag[0] = '\0';
     if (r->loc->etag) {
         /* "MTIME-SIZE" in hex, as nginx */
-        q = (u_char *) etag;
+        q = etag;
         *q++ = '"';
-        q += fy_utox(q, (uint64_t) st->st_mtime);
+        q += fy_utox((u_char *) q, (uint64_t) st->st_mtime);
         *q++ = '-';
-        q += fy_utox(q, (uint64_t) st->st_size);
+        q += fy_utox((u_char *) q, (uint64_t) st->st_size);
         *q++ = '"';
         *q = '\0';
     }
@@ -458,24 +455,24 @@ fy_http_static_send(fy_http_request_t *r, fy_http_static_file_t *f,
     }
     /* No printf here: it cost more than the rest of the answer
      * (callgrind, docs/performance.md); every line's room is in size. */
-    q = (u_char *) hdr;
-    q = fy_st_lit(q, "HTTP/1.1 ");
-    q = fy_st_cpy(q, line, llen);
-    q = fy_st_lit(q, "\r\n");
-    q = fy_st_cpy(q, server, slen);
-    q = fy_st_lit(q, "Date: ");
-    q = fy_st_cpy(q, fy_http_date, fy_http_date_len);
-    q = fy_st_lit(q, "\r\n");
+    q = hdr;
+    q = fy_cpylit(q, "HTTP/1.1 ");
+    q = fy_cpymem(q, line, llen);
+    q = fy_cpylit(q, "\r\n");
+    q = fy_cpymem(q, server, slen);
+    q = fy_cpylit(q, "Date: ");
+    q = fy_cpymem(q, fy_http_date, fy_http_date_len);
+    q = fy_cpylit(q, "\r\n");
     if (status == 200 || status == 206) {
-        q = fy_st_lit(q, "Content-Type: ");
+        q = fy_cpylit(q, "Content-Type: ");
         if (mp) {
             /* several ranges: the type goes in each part */
-            q = fy_st_lit(q, "multipart/byteranges; boundary=");
-            q = fy_st_cpy(q, mp->boundary, strlen(mp->boundary));
+            q = fy_cpylit(q, "multipart/byteranges; boundary=");
+            q = fy_cpymem(q, mp->boundary, strlen(mp->boundary));
         } else {
-            q = fy_st_cpy(q, type->data, type->len);
+            q = fy_cpymem(q, type->data, type->len);
         }
-        q = fy_st_lit(q, "\r\n");
+        q = fy_cpylit(q, "\r\n");
         /* add_trailer: chunked, the trailers in the last chunk (the
          * compressor's and the filter's senders write their own) */
         f->trailers = f->gz == NULL && !f->sub_hdr && !f->gunzip
@@ -484,34 +481,34 @@ fy_http_static_send(fy_http_request_t *r, fy_http_static_file_t *f,
         if (f->gz == NULL && (!f->sub_hdr || fy_http_sub_same_length(r))
             && !f->gunzip && !f->trailers)
         {
-            q = fy_st_lit(q, "Content-Length: ");
-            q += fy_utoa(q, (uint64_t) (mp ? mp->len
+            q = fy_cpylit(q, "Content-Length: ");
+            q += fy_utoa((u_char *) q, (uint64_t) (mp ? mp->len
                                         : end - start + 1
                                           + (off_t) f->prefix_len));
-            q = fy_st_lit(q, "\r\n");
+            q = fy_cpylit(q, "\r\n");
         } else if ((f->trailers || fy_http_chunked_out(r)) && !r->head) {
-            q = fy_st_lit(q, "Transfer-Encoding: chunked\r\n");
+            q = fy_cpylit(q, "Transfer-Encoding: chunked\r\n");
         }
         gz = fy_http_gzip_header_lines(r, f->gz_how);
-        q = fy_st_cpy(q, gz, strlen(gz));
+        q = fy_cpymem(q, gz, strlen(gz));
     }
     if (r->range_unsat && r->status == 416) {
         /* a file an error_page 416 serves: the unsatisfied range's */
-        q = fy_st_lit(q, "Content-Range: bytes */");
-        q += fy_utoa(q, (uint64_t) r->range_size);
-        q = fy_st_lit(q, "\r\n");
+        q = fy_cpylit(q, "Content-Range: bytes */");
+        q += fy_utoa((u_char *) q, (uint64_t) r->range_size);
+        q = fy_cpylit(q, "\r\n");
     } else if (status == 206 && mp == NULL) {
-        q = fy_st_lit(q, "Content-Range: bytes ");
-        q += fy_utoa(q, (uint64_t) rstart);
+        q = fy_cpylit(q, "Content-Range: bytes ");
+        q += fy_utoa((u_char *) q, (uint64_t) rstart);
         *q++ = '-';
-        q += fy_utoa(q, (uint64_t) rend);
+        q += fy_utoa((u_char *) q, (uint64_t) rend);
         *q++ = '/';
-        q += fy_utoa(q, (uint64_t) rsize);
-        q = fy_st_lit(q, "\r\n");
+        q += fy_utoa((u_char *) q, (uint64_t) rsize);
+        q = fy_cpylit(q, "\r\n");
     } else if (status == 200 && f->gz == NULL && !f->sub_hdr && !f->gunzip
                && r->loc->max_ranges > 0)
     {
-        q = fy_st_lit(q, "Accept-Ranges: bytes\r\n");
+        q = fy_cpylit(q, "Accept-Ranges: bytes\r\n");
     }
     if (f->sub_hdr && !fy_http_sub_keeps_validators(r)) {
         /* sub_filter: the body is not the file's; neither validator
@@ -519,28 +516,28 @@ fy_http_static_send(fy_http_request_t *r, fy_http_static_file_t *f,
         etag[0] = '\0';
     } else if (r->status == 200 || r->status == 206 || r->status == 304) {
         /* nginx drops it from any other answer (an error page) */
-        q = fy_st_lit(q, "Last-Modified: ");
-        q = fy_st_cpy(q, lm, lm_len);
-        q = fy_st_lit(q, "\r\n");
+        q = fy_cpylit(q, "Last-Modified: ");
+        q = fy_cpymem(q, lm, lm_len);
+        q = fy_cpylit(q, "\r\n");
     }
     /* a compressed or filtered body is not the file byte for byte: weak */
     if (etag[0]) {
-        q = fy_st_lit(q, "ETag: ");
+        q = fy_cpylit(q, "ETag: ");
         if (f->gz || f->sub_hdr || f->gunzip) {
-            q = fy_st_lit(q, "W/");
+            q = fy_cpylit(q, "W/");
         }
-        q = fy_st_cpy(q, etag, strlen(etag));
-        q = fy_st_lit(q, "\r\n");
+        q = fy_cpymem(q, etag, strlen(etag));
+        q = fy_cpylit(q, "\r\n");
     }
     if (add.len) {
-        q = fy_st_cpy(q, add.data, add.len);
+        q = fy_cpymem(q, add.data, add.len);
     }
-    n = (size_t) (q - (u_char *) hdr);
+    n = (size_t) (q - hdr);
     at = n;
-    q = fy_st_lit(q, "Connection: ");
-    q = fy_st_cpy(q, conn, strlen(conn));
-    q = fy_st_lit(q, "\r\n\r\n");
-    n = (size_t) (q - (u_char *) hdr);
+    q = fy_cpylit(q, "Connection: ");
+    q = fy_cpymem(q, conn, strlen(conn));
+    q = fy_cpylit(q, "\r\n\r\n");
+    n = (size_t) (q - hdr);
     if (sent && fy_http_add_headers_into(r, r->status, &hdr, &n, &size, at)
                 != FY_OK)
     {
