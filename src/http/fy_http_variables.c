@@ -580,8 +580,8 @@ fy_http_cookie_value(fy_http_request_t *r, const fy_str_t *arg, u_char *buf,
  * nginx's variables whose value ferry's design makes empty, kept so that
  * configurations (log formats above all) naming them still load:
  * $http2, $http3 ("h2", "h2c", "h3" in nginx: every request ferry
- * serves came over HTTP/1.x), $request_body_file (nginx's temporary file of a body; ferry writes
- * none).
+ * serves came over HTTP/1.x), $request_body_file (nginx's temporary
+ * file of a body; ferry writes none).
  */
 static size_t
 fy_var_empty(fy_http_request_t *r, u_char *buf, size_t size)
