@@ -8,8 +8,8 @@
 # request typed after the handshake on the same connection, with
 # $ssl_early_data empty.  The same session used a second time -- a
 # replay of its early data -- has its early data rejected (logged), on
-# whichever of the two workers it lands; the request after the
-# handshake is still served.  Under SNI, a named server with it off
+# whichever of the two workers it lands, and after a reload; the request
+# after the handshake is still served.  Under SNI, a named server with it off
 # issues tickets that allow none, one with it on takes it.  With
 # ssl_early_data off (the default)
 # early data is rejected and the request still answered; over TLS 1.2
@@ -127,6 +127,25 @@ for my $i (1 .. 4) {
     $rej++ if early($f->port(0), "r$i", '/') =~ /Early data was rejected/;
 }
 is("$acc $rej", '4 4', 'four sessions: each first use accepted, each second rejected');
+
+# ---- a reload: new workers, the same record ----
+
+save_session($f->port(0), 'rl');
+like(early($f->port(0), 'rl', '/'), qr/Early data was accepted/, 'before a reload: a session\'s early data accepted');
+{
+    my @old = $f->worker_pids;
+    my $done = () = $f->error_log =~ /reload done/g;
+    kill 'HUP', $f->master_pid;
+    ok(wait_until { (() = $f->error_log =~ /reload done/g) > $done }, 'reload done');
+    ok(wait_until { my %o = map { $_ => 1 } @old; my @w = $f->worker_pids;
+                    @w == 2 && !grep { $o{$_} } @w },
+       '... two new workers, the old ones gone');
+}
+$out = early($f->port(0), 'rl', '/');
+like($out, qr/Early data was rejected/, 'after it, the same session: its early data rejected (the record outlives reloads)');
+like($out, qr/early=\[\] proto=TLSv1\.3\n/, '... the request after the handshake served');
+save_session($f->port(0), 'rl2');
+like(early($f->port(0), 'rl2', '/'), qr/Early data was accepted/, '... a new session\'s early data accepted');
 
 # ---- add_header and the backend ----
 
