@@ -4,7 +4,8 @@
 # (-sess_out), then resumes it with a request in early data (-sess_in
 # -early_data FILE): the request is answered before the handshake
 # ends, "1" in $ssl_early_data (a return, an add_header, and the
-# Early-Data header nginx's documentation gives to a backend), then the
+# Early-Data header nginx's documentation gives to a backend, with a
+# request body that came in early data; a 200 kB file), then the
 # request typed after the handshake on the same connection, with
 # $ssl_early_data empty.  The same session used a second time -- a
 # replay of its early data -- has its early data rejected (logged), on
@@ -34,6 +35,7 @@ http {
         ssl_early_data on;
         location / { return 200 "early=[$ssl_early_data] proto=$ssl_protocol\n"; }
         location /h { add_header X-Early "[$ssl_early_data]"; return 200 "h\n"; }
+        location /big { root html; }
         location /p {
             proxy_set_header Early-Data $ssl_early_data;
             proxy_pass http://127.0.0.1:%%PORT_2%%;
@@ -58,6 +60,12 @@ http {
 EOF
 
 my $d = $f->prefix;
+mkdir "$d/html";
+{
+    open my $fh, '>', "$d/html/big" or die;
+    print $fh join('', map { sprintf "%07d\n", $_ } 1 .. 25000);    # 200 kB
+    close $fh;
+}
 sh("cd $d && openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256"
    . " -nodes -keyout srv.key -out srv.crt -days 2 -subj '/CN=srv.test'");
 
@@ -67,10 +75,15 @@ tcp_server($f->port(2), sub {
     my $req = '';
     while (sysread($s, my $b, 4096)) {
         $req .= $b;
-        last if $req =~ /\r\n\r\n/;
+        my ($h, $rest) = split /\r\n\r\n/, $req, 2;
+        next unless defined $rest;
+        my ($cl) = $h =~ /^Content-Length: (\d+)\r?$/mi;
+        last if length($rest) >= ($cl // 0);
     }
     my ($e) = $req =~ /^Early-Data: ?(.*?)\r$/mi;
-    my $body = 'backend early-data=[' . ($e // 'none') . "]\n";
+    my (undef, $got) = split /\r\n\r\n/, $req, 2;
+    my $body = 'backend early-data=[' . ($e // 'none') . '] body='
+               . length($got // '') . "\n";
     syswrite $s, "HTTP/1.1 200 OK\r\nContent-Length: " . length($body)
                  . "\r\nConnection: close\r\n\r\n$body";
 });
@@ -169,6 +182,22 @@ unlike($out, qr/early=\[1\]/, '... no request in early data served');
 save_session($f->port(0), 'n2', '-servername', 'on.test');
 like(early($f->port(0), 'n2', '/', '-servername', 'on.test'), qr/Early data was accepted/,
      'SNI to another server with it on: accepted');
+
+# A body in early data, passed to the backend; a large answer written
+# before the handshake ends.
+save_session($f->port(0), 's4');
+put('post.req', "POST /p HTTP/1.1\r\nHost: t\r\nContent-Length: 3000\r\n\r\n" . ('b' x 3000));
+$out = `openssl s_client -connect 127.0.0.1:@{[$f->port(0)]} -tls1_3 -sess_in $d/s4 -early_data $d/post.req -ign_eof < $d/after.req 2>&1`;
+like($out, qr/Early data was accepted/, 'a POST with a 3000-byte body in early data: accepted');
+like($out, qr/backend early-data=\[1\] body=3000\n/, '... the backend gets the body and Early-Data: 1')
+    or diag($out);
+
+save_session($f->port(0), 's5');
+$out = early($f->port(0), 's5', '/big');
+like($out, qr/Early data was accepted/, 'a 200 kB file asked for in early data: accepted');
+like($out, qr/^0000001\n.*^0025000\n/ms, '... the whole file answered') or diag(substr($out, 0, 2000));
+my $lines = () = $out =~ /^\d{7}$/mg;
+is($lines, 25000, '... every line of it, once');
 
 # ---- off (the default): rejected, the request still answered ----
 
