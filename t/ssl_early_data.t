@@ -9,12 +9,12 @@
 # request typed after the handshake on the same connection, with
 # $ssl_early_data empty.  The same session used a second time -- a
 # replay of its early data -- has its early data rejected (logged), on
-# whichever of the two workers it lands, and after a reload; the request
-# after the handshake is still served.  Under SNI, a named server with it off
-# issues tickets that allow none, one with it on takes it.  With
-# ssl_early_data off (the default)
-# early data is rejected and the request still answered; over TLS 1.2
-# nothing changes; and the configuration errors.
+# whichever of the two workers it lands, and after a reload; the
+# request after the handshake is still served.  Under SNI, a named
+# server with it off issues tickets that allow none, one with it on
+# takes it.  With ssl_early_data off (the default) early data is
+# rejected and the request still answered; over TLS 1.2 nothing
+# changes; and the configuration errors.
 
 use strict;
 use warnings;
