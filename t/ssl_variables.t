@@ -6,8 +6,8 @@
 # _s_dn_legacy, _i_dn_legacy, _escaped_cert; of the handshake
 # $ssl_ciphers (the client's list), $ssl_curve, $ssl_curves,
 # $ssl_session_id, $ssl_alpn_protocol ("http/1.1" when the client
-# offered it, empty without ALPN); $ssl_early_data, always empty (ferry
-# takes no early data).  Each is checked against what the openssl
+# offered it, empty without ALPN); $ssl_early_data, empty without early
+# data (with it: t/ssl_early_data.t).  Each is checked against what the openssl
 # command line says of the same certificate, or against what the client
 # was told to offer (openssl s_client -cipher / -groups / -alpn).  Empty
 # on a plain connection.

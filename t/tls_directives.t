@@ -6,7 +6,8 @@
 # proxy_ssl_password_file, ssl_buffer_size (the size of the records
 # sent), ssl_stapling with ssl_stapling_file (a stapled OCSP response),
 # ssl_stapling_verify / ssl_stapling_responder (accepted next to a
-# file; fetching is t/ocsp_stapling.t's), ssl_early_data,
+# file; fetching is t/ocsp_stapling.t's), ssl_early_data off (on:
+# t/ssl_early_data.t),
 # ssl_conf_command, and HTTP/2 asked for ("listen ... http2", "http2
 # on", http2_*) where ferry speaks HTTP/1.1: a start-up warning and
 # http/1.1 in ALPN.  Then certbot's options-ssl-nginx.conf (written here
@@ -374,9 +375,6 @@ http_conf_refused("server { $srv $d/srv.key; ssl_stapling on; ssl_stapling_file 
 http_conf_refused("ssl_stapling_responder ftp://ocsp.example/;",
                   qr/invalid URL prefix in OCSP responder "ftp:\/\/ocsp\.example\/".* in \S+$line6/,
                   'ssl_stapling_responder: not http://');
-http_conf_refused("ssl_early_data on;",
-                  qr/"ssl_early_data on" is not supported: .*0-RTT.* in \S+$line6/,
-                  'ssl_early_data on');
 http_conf_refused("server { $srv $d/srv.key; ssl_conf_command NoSuchCommand 1; }",
                   qr/SSL_CONF_cmd\("NoSuchCommand", "1"\) failed.* in \S+$line6/,
                   'ssl_conf_command: an unknown command');

@@ -185,6 +185,9 @@ fy_conn_get(int fd)
     c->read_late = 0;
     c->read_on_write = 0;
     c->write_on_read = 0;
+    c->tls_early_hs = 0;
+    c->tls_early = 0;
+    c->tls_early_pre = 0;
     c->tls_buffer = UINT32_MAX;   /* no limit until a server sets one */
     memset(&c->read, 0, sizeof(fy_event_t));
     memset(&c->write, 0, sizeof(fy_event_t));

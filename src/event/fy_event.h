@@ -88,6 +88,16 @@ struct fy_conn_s {
     /* TLS with read-ahead: a socket read OpenSSL made came back short
      * (or empty) since fy_conn_recv() started; see fy_tls.c */
     unsigned              tls_drained:1;
+    /* TLS 1.3 early data (ssl_early_data on, src/tls/fy_tls_early.c):
+     * the handshake reads it (SSL_read_early_data) instead of only
+     * handshaking; then, once some came, the connection reads and
+     * writes in it (SSL_read_early_data / SSL_write_early_data) until
+     * the client's EndOfEarlyData; the handshake's one byte of it
+     * waits in tls_early_byte for the first read */
+    unsigned              tls_early_hs:1;
+    unsigned              tls_early:1;
+    unsigned              tls_early_pre:1;
+    u_char                tls_early_byte;
     /* TLS: the most one SSL_write takes, so the size of the records
      * sent: ssl_buffer_size on client connections, no limit
      * (UINT32_MAX, as fy_conn_get sets it) on upstream ones, where

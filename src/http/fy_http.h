@@ -1880,6 +1880,8 @@ size_t fy_http_ssl_var_cipher(fy_http_request_t *r, u_char *buf,
                               size_t size);
 size_t fy_http_ssl_var_server_name(fy_http_request_t *r, u_char *buf,
                                    size_t size);
+size_t fy_http_ssl_var_early_data(fy_http_request_t *r, u_char *buf,
+                                  size_t size);
 size_t fy_http_ssl_var_session_reused(fy_http_request_t *r, u_char *buf,
                                       size_t size);
 /* fy_http_ssl_conn.c: a request on a server with ssl_verify_client:

@@ -16,9 +16,6 @@
 
 #include <strings.h>
 
-static const char *fy_http_ssl_early_data(fy_conf_t *cf,
-    const fy_command_t *cmd, void *conf);
-
 /* nginx takes any size; 0 would never send a byte */
 static const fy_conf_bounds_t  fy_http_ssl_buffer_bounds = { 1, UINT32_MAX };
 
@@ -125,7 +122,9 @@ const fy_command_t  fy_http_ssl_commands[] = {
     { "ssl_ocsp_cache", FY_HTTP_SSL_CTX, 0, 1, 1, fy_tls_conf_set_ocsp_cache,
       FY_CONF_SRV_OFF, FY_TLS_CONF, NULL },
 
-    { "ssl_early_data", FY_HTTP_SSL_CTX, 0, 1, 1, fy_http_ssl_early_data,
+    /* TLS 1.3 0-RTT (src/tls/fy_tls_early.c): $ssl_early_data tells
+     * the backend a request may be a replay */
+    { "ssl_early_data", FY_HTTP_SSL_CTX, 0, 1, 1, fy_conf_set_flag,
       FY_CONF_SRV_OFF, FY_TLS_OFF(early_data), NULL },
 
     { "ssl_conf_command", FY_HTTP_SSL_CTX, 0, 2, 2,
@@ -134,22 +133,3 @@ const fy_command_t  fy_http_ssl_commands[] = {
     { NULL, 0, 0, 0, 0, NULL, 0, 0, NULL }
 };
 
-
-/* ssl_early_data: off, nginx's default, is what ferry does.  On would
- * need requests read from 0-RTT data, which a replay can repeat: with
- * the Early-Data header and 425 answers to get right end to end, it is
- * refused rather than silently not done. */
-static const char *
-fy_http_ssl_early_data(fy_conf_t *cf, const fy_command_t *cmd, void *conf)
-{
-    fy_http_srv_conf_t  *scf = conf;
-    const char          *rv = fy_conf_set_flag(cf, cmd, conf);
-
-    if (rv == FY_CONF_OK && scf->tls.early_data == 1) {
-        fy_conf_error(cf, "\"ssl_early_data on\" is not supported: ferry "
-                      "does not accept TLS 1.3 early data (0-RTT); clients "
-                      "send their requests after the handshake");
-        return FY_CONF_ERROR;
-    }
-    return rv;
-}

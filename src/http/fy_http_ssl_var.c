@@ -2,7 +2,8 @@
  * fy_http_ssl_var.c -- the $ssl_* variables of a client connection:
  * the session's ($https, $ssl_protocol, $ssl_cipher,
  * $ssl_server_name, $ssl_session_reused, $ssl_ciphers, $ssl_curve,
- * $ssl_curves, $ssl_session_id, $ssl_alpn_protocol) and the client
+ * $ssl_curves, $ssl_session_id, $ssl_alpn_protocol, $ssl_early_data)
+ * and the client
  * certificate's
  * ($ssl_client_*); src/tls makes the values, for stream as well.
  */
@@ -53,6 +54,15 @@ fy_http_ssl_var_session_reused(fy_http_request_t *r, u_char *buf,
 {
     return fy_http_ssl_copy(buf, size,
                             fy_tls_var(r->hc->c, FY_TLS_VAR_SESSION_REUSED));
+}
+
+/* nginx: "1" while the handshake has not ended: the request came in
+ * TLS 1.3 early data (ssl_early_data on), and may be a replay */
+size_t
+fy_http_ssl_var_early_data(fy_http_request_t *r, u_char *buf, size_t size)
+{
+    return fy_http_ssl_copy(buf, size,
+                            fy_tls_var(r->hc->c, FY_TLS_VAR_EARLY_DATA));
 }
 
 /* ---- client certificate variables (src/tls/fy_tls_cert.c) ---- */

@@ -586,10 +586,8 @@ fy_http_cookie_value(fy_http_request_t *r, const fy_str_t *arg, u_char *buf,
  * nginx's variables whose value ferry's design makes empty, kept so that
  * configurations (log formats above all) naming them still load:
  * $http2, $http3 ("h2", "h2c", "h3" in nginx: every request ferry
- * serves came over HTTP/1.x), $ssl_early_data ("1" for a request in TLS
- * 1.3 early data, which ferry refuses: "ssl_early_data on" is an error),
- * $request_body_file (nginx's temporary file of a body; ferry writes
- * none).
+ * serves came over HTTP/1.x), $request_body_file (nginx's temporary
+ * file of a body; ferry writes none).
  */
 static size_t
 fy_var_empty(fy_http_request_t *r, u_char *buf, size_t size)
@@ -662,7 +660,7 @@ static const fy_http_variable_t  fy_http_variables[] = {
     { "ssl_curves", fy_http_ssl_var_curves },
     { "ssl_session_id", fy_http_ssl_var_session_id },
     { "ssl_alpn_protocol", fy_http_ssl_var_alpn_protocol },
-    { "ssl_early_data",   fy_var_empty },
+    { "ssl_early_data",   fy_http_ssl_var_early_data },
     { "http2",            fy_var_empty },
     { "http3",            fy_var_empty },
     { "date_local",       fy_http_ssi_var_date_local },

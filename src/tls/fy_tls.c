@@ -487,6 +487,11 @@ fy_tls_conn_create(fy_conn_t *c, void *ctx)
     SSL_set_accept_state(ssl);
     c->ssl = ssl;
     c->tls_buffer = FY_TLS_BUFFER;
+    /* ssl_early_data on the address's default server: the handshake
+     * must read early data from its start (fy_tls_early.c) */
+    c->tls_early_hs = SSL_get_max_early_data(ssl) > 0;
+    c->tls_early = 0;
+    c->tls_early_pre = 0;
     return FY_OK;
 }
 
@@ -551,18 +556,33 @@ fy_tls_want_other(fy_conn_t *c, int reading)
 int
 fy_tls_handshake(fy_conn_t *c, const char *who)
 {
-    int  n;
+    const char  *op = "SSL_do_handshake()";
+    int          n, rc;
 
+    if (c->tls_early_hs) {
+        /* FY_OK: early data came, HTTP starts in it; FY_DECLINED:
+         * none, or rejected, an ordinary handshake follows */
+        rc = fy_tls_early_handshake(c);
+        if (rc == FY_OK) {
+            return FY_OK;
+        }
+        n = 0;
+        op = "SSL_read_early_data()";
+        if (rc == FY_ERROR) {
+            goto failed;
+        }
+    }
     ERR_clear_error();
     n = SSL_do_handshake(c->ssl);
     if (n == 1) {
         return FY_OK;
     }
+failed:
     if (SSL_get_error(c->ssl, n) == SSL_ERROR_ZERO_RETURN) {
         errno = ECONNRESET;
         return FY_ERROR;
     }
-    return fy_tls_fail(c, n, "SSL_do_handshake()", who);
+    return fy_tls_fail(c, n, op, who);
 }
 
 void
@@ -582,6 +602,9 @@ fy_tls_conn_free(fy_conn_t *c)
     }
     SSL_free(ssl);
     c->ssl = NULL;
+    c->tls_early_hs = 0;
+    c->tls_early = 0;
+    c->tls_early_pre = 0;
 }
 
 const char *
@@ -598,9 +621,15 @@ fy_tls_var(fy_conn_t *c, unsigned what)
     if (what == FY_TLS_VAR_SERVER_NAME) {
         return SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
     }
+    /* nginx: "1" while the handshake has not ended, i.e. for a request
+     * that came in early data (before the client's Finished) */
+    if (what == FY_TLS_VAR_EARLY_DATA) {
+        return SSL_is_init_finished(ssl) ? NULL : "1";
+    }
     /* nothing was agreed before the handshake ended (a session logged
-     * after a failed or timed-out one) */
-    if (!SSL_is_init_finished(ssl)) {
+     * after a failed or timed-out one) -- or before its early data,
+     * which comes once the server has chosen everything */
+    if (!fy_tls_agreed(c)) {
         return NULL;
     }
     switch (what) {
@@ -681,10 +710,34 @@ fy_conn_recv(fy_conn_t *c, u_char *buf, size_t size)
     c->tls_drained = 0;
     while (got < size) {
         ERR_clear_error();
-        if (SSL_read_ex(c->ssl, buf + got, size - got, &n) == 1) {
+        rc = c->tls_early ? fy_tls_early_read(c, buf + got, size - got, &n)
+                          : SSL_read_ex(c->ssl, buf + got, size - got, &n);
+        if (rc == 2) {
+            /* the early data has ended; what follows (the client's
+             * Finished, then data) is read by SSL_read.  The bytes
+             * read so far are given first, as read in early data: the
+             * handshake is still unfinished while they are handled
+             * ($ssl_early_data), and `ready` stays set for the rest */
+            if (got) {
+                return (ssize_t) got;
+            }
+            continue;
+        }
+        if (rc == 1) {
             got += n;
-            if (c->tls_drained && !c->read.eof && !SSL_has_pending(c->ssl)) {
+            if (SSL_has_pending(c->ssl)) {
+                continue;
+            }
+            if (c->tls_drained && !c->read.eof) {
                 c->read.ready = 0;
+                break;
+            }
+            if (c->tls_early) {
+                /* Early data stops before the socket is read again:
+                 * its next bytes may be the client's Finished, which
+                 * would end the handshake before the request read so
+                 * far is handled ($ssl_early_data "1" tells a backend
+                 * that it may be a replay).  `ready` stays set. */
                 break;
             }
             continue;
@@ -726,6 +779,9 @@ fy_conn_peek(fy_conn_t *c, u_char *buf, size_t size)
         } while (r == -1 && errno == EINTR);
         return r >= 0 ? r : fy_conn_sock_error(NULL);
     }
+    if (c->tls_early) {
+        return FY_AGAIN;          /* SSL_peek refuses during early data */
+    }
     ERR_clear_error();
     if (SSL_peek_ex(c->ssl, buf, size, &n) == 1) {
         return (ssize_t) n;
@@ -763,7 +819,12 @@ fy_conn_send(fy_conn_t *c, const u_char *buf, size_t size)
     }
     c->write_on_read = 0;
     ERR_clear_error();
-    if (SSL_write_ex(c->ssl, buf, size, &n) == 1) {
+    /* before the client's EndOfEarlyData, SSL_write refuses: the
+     * answer to a request in early data goes out before the handshake
+     * ends (0.5-RTT data, as nginx) */
+    if (c->tls_early ? SSL_write_early_data(c->ssl, buf, size, &n) == 1
+                     : SSL_write_ex(c->ssl, buf, size, &n) == 1)
+    {
         return (ssize_t) n;
     }
     if (SSL_get_error(c->ssl, 0) == SSL_ERROR_WANT_READ) {

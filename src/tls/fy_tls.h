@@ -157,7 +157,7 @@ typedef struct {
      * built; not directives of their own) */
     struct fy_resolver_s  *resolver;      /* NULL: none */
     int64_t                resolver_timeout;
-    int             early_data;           /* -1: unset; only off */
+    int             early_data;           /* -1: unset */
     fy_array_t     *conf_commands;        /* fy_tls_conf_cmd_t, NULL:
                                              unset */
 } fy_tls_conf_t;
@@ -449,15 +449,36 @@ int  fy_tls_conn_create(fy_conn_t *c, void *ctx);
 int  fy_tls_handshake(fy_conn_t *c, const char *who);
 /* The TLS values of connection c that http's and stream's $ssl_*
  * variables give: a static or OpenSSL-owned text, NULL for none (a
- * plain connection: empty; before the handshake ended, all but the
- * server name, known from the ClientHello on). */
+ * plain connection: empty; before the handshake ended, unless its
+ * early data was accepted, all but the server name, known from the
+ * ClientHello on, and $ssl_early_data). */
 enum {
     FY_TLS_VAR_PROTOCOL,        /* $ssl_protocol: "TLSv1.3" */
     FY_TLS_VAR_CIPHER,          /* $ssl_cipher: OpenSSL's name */
     FY_TLS_VAR_SERVER_NAME,     /* $ssl_server_name: the SNI name */
-    FY_TLS_VAR_SESSION_REUSED   /* $ssl_session_reused: "r" or "." */
+    FY_TLS_VAR_SESSION_REUSED,  /* $ssl_session_reused: "r" or "." */
+    FY_TLS_VAR_EARLY_DATA       /* $ssl_early_data: "1" while the
+                                   handshake has not ended */
 };
 const char *fy_tls_var(fy_conn_t *c, unsigned what);
+/* fy_tls_early.c: TLS 1.3 early data (ssl_early_data on).
+ * fy_tls_early_ctx sets ctx (SSL_CTX *) up for it when conf has it on
+ * (FY_OK, or FY_ERROR logged at emerg); the first such context maps
+ * the table of tickets used for early data, shared by the workers.
+ * fy_tls_early_handshake is fy_tls_handshake's step while
+ * c->tls_early_hs: FY_OK (early data came: HTTP may start),
+ * FY_DECLINED (none or rejected: go on with SSL_do_handshake),
+ * FY_ERROR (SSL_get_error(ssl, 0) says why).  fy_tls_early_read is
+ * SSL_read_ex while c->tls_early (1: *n bytes read, 0: failed, see
+ * SSL_get_error; 2: the early data has ended, read with SSL_read from
+ * now on).  fy_tls_agreed: the handshake has ended, or has chosen
+ * everything and accepted early data (the session's values are
+ * known). */
+int  fy_tls_early_ctx(void *ctx, const fy_tls_conf_t *conf,
+                      const char *what);
+int  fy_tls_early_handshake(fy_conn_t *c);
+int  fy_tls_early_read(fy_conn_t *c, u_char *buf, size_t size, size_t *n);
+int  fy_tls_agreed(fy_conn_t *c);
 /* fy_tls_info.c: the $ssl_* value `what` of c that is made into buf
  * (at most size bytes; buf NULL: none) and its whole length; 0 for a
  * plain connection or before the handshake ended. */

@@ -60,7 +60,7 @@ fy_tls_info_var(fy_conn_t *c, unsigned what, u_char *buf, size_t size)
     unsigned             idlen, k;
     size_t               n = 0, len;
 
-    if (ssl == NULL || !SSL_is_init_finished(ssl)) {
+    if (ssl == NULL || !fy_tls_agreed(c)) {
         return 0;
     }
     switch (what) {

@@ -92,6 +92,13 @@ fy_tls_sni_switch(void *ssl, const fy_tls_conf_t *conf)
     SSL_clear_options(ssl, SSL_get_options(ssl) & ~SSL_CTX_get_options(ctx));
     SSL_set_options(ssl, SSL_CTX_get_options(ctx));
     SSL_set_num_tickets(ssl, SSL_CTX_get_num_tickets(ctx));
+    /* early data: read only if the default server of the address has
+     * ssl_early_data on (the handshake reads it from the start), and
+     * accepted only if the named server has it too; its tickets then
+     * allow none */
+    if (!conf->early_data) {
+        SSL_set_max_early_data(ssl, 0);
+    }
     if (conf->ciphers && SSL_set_cipher_list(ssl, conf->ciphers) != 1) {
         ERR_clear_error();
     }

@@ -314,7 +314,8 @@ fy_tls_ctx_srv(fy_pool_t *pool, fy_tls_conf_t *conf, void *data,
     if (fy_tls_srv_verify(ctx, conf, what) != FY_OK
         || fy_tls_srv_cache(pool, ctx, conf) != FY_OK
         || fy_tls_load_stapling(pool, ctx, conf) != FY_OK
-        || (conf->ocsp && fy_tls_ocsp_client_init(pool, ctx, conf) != FY_OK))
+        || (conf->ocsp && fy_tls_ocsp_client_init(pool, ctx, conf) != FY_OK)
+        || fy_tls_early_ctx(ctx, conf, what) != FY_OK)
     {
         return FY_ERROR;
     }
