@@ -1540,6 +1540,11 @@ int fy_http_client_closed(fy_event_t *rev);
 void fy_http_nodelay(fy_http_conn_t *hc, const fy_http_loc_conf_t *lcf);
 void fy_http_cork(fy_http_conn_t *hc, int on);
 const char *fy_http_status_line(int status, size_t *len);
+/* The first lines of an answer at q: "HTTP/1.1 " line, the Server line
+ * (server, slen: fy_http_server_line) and Date; the new end.  Copied,
+ * not printed (docs/performance.md). */
+char *fy_http_header_start(char *q, const char *line, size_t llen,
+                           const char *server, size_t slen);
 const char *fy_http_connection_header(fy_http_request_t *r);
 /* A Location that starts with "/" made scheme://host[:port]/... when
  * absolute_redirect is on (nginx's header filter); *loc is replaced in

@@ -862,14 +862,7 @@ fy_http_cache_send(fy_http_request_t *r, int fd, fy_http_cache_file_t *h)
     }
     /* No printf here, as for the other answers (docs/performance.md);
      * every line's room is in size. */
-    q = fy_cpylit(hdr, "HTTP/1.1 ");
-    q = fy_cpymem(q, text, llen);
-    q = fy_cpylit(q, "\r\n");
-    q = fy_cpymem(q, server, slen);
-    q = fy_cpylit(q, "Date: ");
-    q = fy_cpymem(q, fy_http_date, fy_http_date_len);
-    q = fy_cpylit(q, "\r\n");
-    n = (size_t) (q - hdr);
+    n = (size_t) (fy_http_header_start(hdr, text, llen, server, slen) - hdr);
     if (filtered) {
         /* the body changes: a weak ETag (gzip; sub_filter with
          * sub_filter_last_modified on), or none and no Last-Modified

@@ -77,6 +77,19 @@ fy_http_status_line(int status, size_t *len)
     return NULL;
 }
 
+char *
+fy_http_header_start(char *q, const char *line, size_t llen,
+                     const char *server, size_t slen)
+{
+    q = fy_cpylit(q, "HTTP/1.1 ");
+    q = fy_cpymem(q, line, llen);
+    q = fy_cpylit(q, "\r\n");
+    q = fy_cpymem(q, server, slen);
+    q = fy_cpylit(q, "Date: ");
+    q = fy_cpymem(q, fy_http_date, fy_http_date_len);
+    return fy_cpylit(q, "\r\n");
+}
+
 fy_http_loc_conf_t *
 fy_http_req_loc(fy_http_request_t *r)
 {
@@ -349,14 +362,7 @@ fy_http_send_response(fy_http_request_t *r, int status, const fy_str_t *type,
 
     /* No printf here: it cost more than the rest of the answer
      * (callgrind, docs/performance.md); every line's room is in size. */
-    q = hdr;
-    q = fy_cpylit(q, "HTTP/1.1 ");
-    q = fy_cpymem(q, line, llen);
-    q = fy_cpylit(q, "\r\n");
-    q = fy_cpymem(q, server, slen);
-    q = fy_cpylit(q, "Date: ");
-    q = fy_cpymem(q, fy_http_date, fy_http_date_len);
-    q = fy_cpylit(q, "\r\n");
+    q = fy_http_header_start(hdr, line, llen, server, slen);
     if (type && len) {
         q = fy_cpylit(q, "Content-Type: ");
         q = fy_cpymem(q, type->data, type->len);

@@ -455,14 +455,7 @@ fy_http_static_send(fy_http_request_t *r, fy_http_static_file_t *f,
     }
     /* No printf here: it cost more than the rest of the answer
      * (callgrind, docs/performance.md); every line's room is in size. */
-    q = hdr;
-    q = fy_cpylit(q, "HTTP/1.1 ");
-    q = fy_cpymem(q, line, llen);
-    q = fy_cpylit(q, "\r\n");
-    q = fy_cpymem(q, server, slen);
-    q = fy_cpylit(q, "Date: ");
-    q = fy_cpymem(q, fy_http_date, fy_http_date_len);
-    q = fy_cpylit(q, "\r\n");
+    q = fy_http_header_start(hdr, line, llen, server, slen);
     if (status == 200 || status == 206) {
         q = fy_cpylit(q, "Content-Type: ");
         if (mp) {
