@@ -408,7 +408,9 @@ fy_http_log_one(fy_http_request_t *r, fy_http_log_t *log)
             if (vals[i].data == NULL) {
                 return;
             }
-            vlen = fy_http_cv_part_get(r, part, vals[i].data, vlen);
+            /* (cut to what was measured if it grew: a clock) */
+            room = fy_http_cv_part_get(r, part, vals[i].data, vlen);
+            vlen = fy_min(room, vlen);
         }
         vals[i].len = vlen;
         len += vlen ? vlen * fy_alog_escape_max(esc) : 1;

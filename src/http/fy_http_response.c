@@ -15,7 +15,6 @@
 #include <sys/uio.h>
 #include <time.h>
 
-
 static void fy_http_write_handler(fy_event_t *wev);
 
 typedef struct {
@@ -351,6 +350,7 @@ fy_http_send_response(fy_http_request_t *r, int status, const fy_str_t *type,
         location = &abs;
     }
 
+    /* the fixed lines, Content-Range's (64), Last-Modified's, ... */
     size = 320 + 64 + sizeof(lm) + llen + slen + fy_http_date_len
            + (type ? type->len : 0) + (location ? location->len : 0)
            + add.len + r->pass_lines.len;

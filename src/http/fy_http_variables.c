@@ -901,7 +901,7 @@ u_char *
 fy_http_cv_eval(fy_http_request_t *r, const fy_http_cv_t *cv, size_t *len)
 {
     u_char                   *buf, *p;
-    size_t                    n = 0;
+    size_t                    n = 0, room, got;
     unsigned                  i;
 
     if (!cv->has_vars) {
@@ -938,9 +938,13 @@ fy_http_cv_eval(fy_http_request_t *r, const fy_http_cv_t *cv, size_t *len)
         return NULL;
     }
 
+    /* a value that came out longer the second time (a clock, a
+     * volatile map) is cut to what was measured */
     p = buf;
     for (i = 0; i < cv->nparts; i++) {
-        p += fy_http_cv_part_get(r, &cv->parts[i], p, (size_t) (buf + n - p));
+        room = (size_t) (buf + n - p);
+        got = fy_http_cv_part_get(r, &cv->parts[i], p, room);
+        p += fy_min(got, room);
     }
     *len = (size_t) (p - buf);
     return buf;

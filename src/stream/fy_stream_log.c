@@ -98,8 +98,8 @@ fy_stream_part(fy_stream_session_t *s, const fy_stream_cv_part_t *part,
 
     if (part->var == FY_STREAM_VAR_CAPTURE) {
         /* the last map regex that matched with groups, this session */
-        return fy_min(fy_http_captures_get(s->captures, &part->arg, buf,
-                                           size), size);
+        v.len = fy_http_captures_get(s->captures, &part->arg, buf, size);
+        return fy_min(v.len, size);
     }
     if (part->var != FY_STREAM_VAR_PP_TLV) {
         return fy_stream_var(s, part->var, buf, size);
