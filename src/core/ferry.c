@@ -15,6 +15,7 @@
 #include "fy_http.h"
 #include "fy_log_main.h"
 #include "fy_pidfile.h"
+#include "fy_signal.h"
 #include "fy_user.h"
 
 #include <fcntl.h>
@@ -339,8 +340,11 @@ main(int argc, char **argv)
         goto failed;
     }
     /* the master removes it when it exits, or moves it on a reload
-     * naming another one */
-    if (fy_pidfile_write(cycle->pid_path) != FY_OK) {
+     * naming another one; the signals a script may send as soon as it
+     * names us wait, blocked, for the master's loop */
+    if (fy_signal_block() != FY_OK
+        || fy_pidfile_write(cycle->pid_path) != FY_OK)
+    {
         goto failed;
     }
 

@@ -8,6 +8,33 @@
 
 static int  fy_sigfd = -1;
 
+/* The signals taken through signalfd, blocked in *set as well. */
+static int
+fy_signal_set_block(sigset_t *set)
+{
+    sigemptyset(set);
+    sigaddset(set, SIGHUP);
+    sigaddset(set, SIGINT);
+    sigaddset(set, SIGQUIT);
+    sigaddset(set, SIGTERM);
+    sigaddset(set, SIGUSR1);
+    sigaddset(set, SIGCHLD);
+
+    if (sigprocmask(SIG_BLOCK, set, NULL) == -1) {
+        fy_log_error(FY_LOG_EMERG, errno, "sigprocmask() failed");
+        return FY_ERROR;
+    }
+    return FY_OK;
+}
+
+int
+fy_signal_block(void)
+{
+    sigset_t  set;
+
+    return fy_signal_set_block(&set);
+}
+
 int
 fy_signal_open(void)
 {
@@ -18,16 +45,7 @@ fy_signal_open(void)
     sa.sa_handler = SIG_IGN;
     sigaction(SIGPIPE, &sa, NULL);
 
-    sigemptyset(&set);
-    sigaddset(&set, SIGHUP);
-    sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGQUIT);
-    sigaddset(&set, SIGTERM);
-    sigaddset(&set, SIGUSR1);
-    sigaddset(&set, SIGCHLD);
-
-    if (sigprocmask(SIG_BLOCK, &set, NULL) == -1) {
-        fy_log_error(FY_LOG_EMERG, errno, "sigprocmask() failed");
+    if (fy_signal_set_block(&set) != FY_OK) {
         return FY_ERROR;
     }
 

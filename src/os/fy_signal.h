@@ -15,6 +15,11 @@
  * SIGCHLD), ignore SIGPIPE, and open a nonblocking signalfd.  Called
  * once in the master and again in each worker (after fork). */
 int  fy_signal_open(void);
+/* Only block them: from before the pid file names the master, so that
+ * a signal sent as soon as it does waits in the kernel for the
+ * signalfd instead of killing the process by its default action (nginx
+ * also sets its handlers before writing the pid file). */
+int  fy_signal_block(void);
 int  fy_signal_fd(void);
 /* Next pending signal number, 0 when none, -1 on error. */
 int  fy_signal_read(void);
