@@ -92,17 +92,9 @@ sub dns_server {
 
 sub dns_answer {
     my ($q, $log, $tcp) = @_;
-    return undef unless length $q > 12;
     {
-        my ($id) = unpack 'n', $q;
-        my ($o, @l) = (12);
-        while ((my $n = ord substr($q, $o, 1)) > 0) {
-            push @l, substr($q, $o + 1, $n);
-            $o += 1 + $n;
-        }
-        my $name = lc join '.', @l;
-        my $type = unpack 'n', substr($q, $o + 1, 2);
-        my $question = substr($q, 12, $o + 5 - 12);
+        my ($id, $name, $type, $question) = dns_question($q)
+            or return undef;
         if (open my $fh, '>>', $log) {
             print $fh "$name $type", ($tcp ? ' tcp' : ''), "\n";
             close $fh;

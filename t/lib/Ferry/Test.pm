@@ -63,8 +63,8 @@ our @EXPORT = qw(main_conf http http_get http_keepalive build_request
                  parse_echo parse_response test_body wait_until
                  port_is_closed sh conf_refused http_conf_refused
                  server_conf_refused tcp_server serve_connections
-                 udp_server file_dns_server stream_line dnsmasq_bin
-                 dnsmasq_server
+                 udp_server file_dns_server dns_question stream_line
+                 dnsmasq_bin dnsmasq_server
                  charset_map_block);
 
 my $TB = Test::More->builder;
@@ -518,6 +518,21 @@ sub udp_server {
 # silent" (no answer).  Names not in the file: NXDOMAIN.  Each question
 # is appended to $file.log as "TYPE NAME".  Stopped with the TCP
 # servers.
+# A DNS query's id, lower-case name, type and question section (to
+# copy into the answer); empty for one too short to be a query.
+sub dns_question {
+    my ($q) = @_;
+    return () unless length $q > 12;
+    my ($id) = unpack 'n', $q;
+    my ($o, @l) = (12);
+    while ((my $n = ord substr($q, $o, 1)) > 0) {
+        push @l, substr($q, $o + 1, $n);
+        $o += 1 + $n;
+    }
+    return ($id, lc join('.', @l), unpack('n', substr($q, $o + 1, 2)),
+            substr($q, 12, $o + 5 - 12));
+}
+
 sub file_dns_server {
     my ($port, $file) = @_;
     my $labels = sub {
@@ -531,17 +546,8 @@ sub file_dns_server {
             : $owner . pack('nnNn', 1, 1, 1, 4) . pack('C4', split /\./, $addr);
     };
     return udp_server($port, sub {
-        my ($q) = @_;
-        return undef unless length $q > 12;
-        my ($id) = unpack 'n', $q;
-        my ($o, @l) = (12);
-        while ((my $n = ord substr($q, $o, 1)) > 0) {
-            push @l, substr($q, $o + 1, $n);
-            $o += 1 + $n;
-        }
-        my $name = lc join '.', @l;
-        my $type = unpack 'n', substr($q, $o + 1, 2);
-        my $question = substr($q, 12, $o + 5 - 12);
+        my ($id, $name, $type, $question) = dns_question($_[0])
+            or return undef;
         my %ans;
         if (open my $fh, '<', $file) {
             while (<$fh>) {
